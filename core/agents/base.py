@@ -1,0 +1,39 @@
+"""The agent protocol every backend implements.
+
+An agent streams :class:`AgentStream` chunks for one message in one session. The last chunk
+has ``done=True``; joining every chunk's ``content`` gives the whole reply. Failures raise
+:class:`core.errors.AgentError` subclasses, before or during the stream. Closing the
+iterator early (``aclose()``) must close the underlying HTTP stream: that is how a Stop
+button or an interrupt cancels a reply for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from core.models import AgentStream
+
+__all__ = ["Agent"]
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A streaming agent backend (Lyzr, OpenAI-compatible, demo)."""
+
+    def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncIterator[AgentStream]:
+        """Stream the reply to ``message`` in ``session_id`` (an async generator)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...

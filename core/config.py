@@ -1,0 +1,114 @@
+"""All configuration, read from the environment in one place.
+
+Every field names its environment variable; the README's configuration reference lists
+them all. :func:`load_settings` turns a bad value into one :class:`ConfigError` that names
+the variable, so a misconfigured bot fails at startup with a sentence, not a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+__all__ = ["AgentKind", "BusyPolicy", "SessionScope", "Settings", "load_settings"]
+
+AgentKind = Literal["lyzr", "openai", "demo"]
+BusyPolicy = Literal["queue", "interrupt"]
+SessionScope = Literal["thread", "channel", "user"]
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """threadcast's settings; field docs are the README's configuration reference."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # --- agent ---------------------------------------------------------------------------
+    agent: AgentKind | None = Field(None, validation_alias=_env("THREADCAST_AGENT"))
+    """Which agent backend answers; default lyzr when LYZR_API_KEY is set, else demo."""
+    lyzr_api_key: str | None = Field(None, validation_alias=_env("LYZR_API_KEY"))
+    lyzr_agent_id: str | None = Field(None, validation_alias=_env("LYZR_AGENT_ID"))
+    lyzr_api_base: str = Field(
+        "https://agent-prod.studio.lyzr.ai", validation_alias=_env("LYZR_API_BASE")
+    )
+    openai_base_url: str = Field(
+        "https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL")
+    )
+    openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
+    openai_history_messages: int = Field(40, ge=0, validation_alias=_env("OPENAI_HISTORY_MESSAGES"))
+    connect_timeout: float = Field(10.0, gt=0, validation_alias=_env("AGENT_CONNECT_TIMEOUT"))
+    first_token_timeout: float = Field(
+        60.0, gt=0, validation_alias=_env("AGENT_FIRST_TOKEN_TIMEOUT")
+    )
+    idle_timeout: float = Field(30.0, gt=0, validation_alias=_env("AGENT_IDLE_TIMEOUT"))
+    agent_retries: int = Field(2, ge=0, validation_alias=_env("AGENT_RETRIES"))
+
+    # --- sessions / Redis ----------------------------------------------------------------
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+    data_dir: Path = Field(Path(".threadcast"), validation_alias=_env("THREADCAST_DATA_DIR"))
+    session_ttl: float = Field(
+        30 * 24 * 3600.0, gt=0, validation_alias=_env("THREADCAST_SESSION_TTL")
+    )
+    session_scope: SessionScope = Field("thread", validation_alias=_env("THREADCAST_SESSION_SCOPE"))
+    busy_policy: BusyPolicy = Field("queue", validation_alias=_env("THREADCAST_BUSY_POLICY"))
+    lock_ttl: float = Field(30.0, gt=0, validation_alias=_env("THREADCAST_LOCK_TTL"))
+    turn_timeout: float = Field(600.0, gt=0, validation_alias=_env("THREADCAST_TURN_TIMEOUT"))
+
+    # --- replies -------------------------------------------------------------------------
+    max_input_chars: int = Field(16_000, gt=0, validation_alias=_env("THREADCAST_MAX_INPUT_CHARS"))
+    artifact_max_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, validation_alias=_env("THREADCAST_ARTIFACT_MAX_BYTES")
+    )
+    artifact_dir: Path = Field(
+        Path("threadcast-artifacts"), validation_alias=_env("THREADCAST_ARTIFACT_DIR")
+    )
+    shared_budgets: bool = Field(False, validation_alias=_env("THREADCAST_SHARED_BUDGETS"))
+    """Keep edit budgets in Redis so replicas sharing one token share one budget."""
+
+    @model_validator(mode="after")
+    def _check_agent(self) -> Settings:
+        if self.agent is None:
+            self.agent = "lyzr" if self.lyzr_api_key else "demo"
+        if self.agent == "lyzr":
+            if not self.lyzr_api_key:
+                raise ConfigError("LYZR_API_KEY", "required when THREADCAST_AGENT=lyzr")
+            if not self.lyzr_agent_id:
+                raise ConfigError("LYZR_AGENT_ID", "required when the Lyzr agent is used")
+        return self
+
+    @property
+    def agent_kind(self) -> AgentKind:
+        assert self.agent is not None  # set by _check_agent
+        return self.agent
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        context = first.get("ctx") or {}
+        if isinstance(context.get("error"), ConfigError):
+            raise context["error"] from None
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        variable = _variable_of(field)
+        raise ConfigError(variable, f"{first['msg']} (got {first.get('input')!r})") from None
+
+
+def _variable_of(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        first = info.validation_alias.choices[0]
+        if isinstance(first, str):
+            return first
+    return field.upper()

@@ -1,0 +1,132 @@
+"""Every error threadcast raises, as one tree.
+
+Adapters and agent clients translate the exceptions of the libraries underneath
+(httpx, redis, slack_sdk, discord) into these at their boundary, so the core only
+ever handles this tree::
+
+    ThreadcastError
+    ├── ConfigError              a setting is missing or invalid (names the variable)
+    ├── AgentError               the agent could not answer; ``notice`` is shown to the user
+    │   ├── AgentAuthError         401/403: bad API key
+    │   ├── AgentCreditsError      429 from the agent API: out of credits / quota
+    │   ├── AgentNotFoundError     404: unknown agent id
+    │   ├── AgentServerError       5xx, or ``[ERROR]`` inside the stream
+    │   ├── AgentTimeoutError      connect, first-token or idle-gap timeout
+    │   └── AgentProtocolError     truncated stream (no ``[DONE]``) or unreadable payload
+    ├── SessionStoreError        Redis unreachable or failing
+    ├── ArtifactError            an artifact could not be fetched or is too large
+    └── SurfaceError             a chat platform call failed
+        ├── RateLimited            429: wait ``retry_after`` seconds (scope says which budget)
+        ├── MessageGone            the message to edit was deleted
+        └── MessageTooLong         the platform refused the text's size
+
+``RateLimited`` is a ``SurfaceError`` but carries what the edit scheduler needs to adapt.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentAuthError",
+    "AgentCreditsError",
+    "AgentError",
+    "AgentNotFoundError",
+    "AgentProtocolError",
+    "AgentServerError",
+    "AgentTimeoutError",
+    "ArtifactError",
+    "ConfigError",
+    "MessageGone",
+    "MessageTooLong",
+    "RateLimited",
+    "SessionStoreError",
+    "SurfaceError",
+    "ThreadcastError",
+]
+
+
+class ThreadcastError(Exception):
+    """Base of every error threadcast raises on purpose."""
+
+
+class ConfigError(ThreadcastError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+class AgentError(ThreadcastError):
+    """The agent failed; ``notice`` is the sentence a chat user sees."""
+
+    notice = "The agent failed to answer."
+
+    def __init__(self, detail: str = "", *, status: int | None = None) -> None:
+        self.detail = detail
+        self.status = status
+        super().__init__(f"{self.notice} {detail}".strip())
+
+
+class AgentAuthError(AgentError):
+    notice = "The agent API rejected the API key (check LYZR_API_KEY / OPENAI_API_KEY)."
+
+
+class AgentCreditsError(AgentError):
+    notice = "The agent API is out of credits or rate-limited; try again later."
+
+
+class AgentNotFoundError(AgentError):
+    notice = "The agent was not found (check LYZR_AGENT_ID / OPENAI_MODEL)."
+
+
+class AgentServerError(AgentError):
+    notice = "The agent reported an error."
+
+
+class AgentTimeoutError(AgentError):
+    notice = "The agent took too long to answer."
+
+
+class AgentProtocolError(AgentError):
+    notice = "The agent's reply was cut off or unreadable."
+
+
+class SessionStoreError(ThreadcastError):
+    """Redis is unreachable or failing."""
+
+    notice = "The session store (Redis) is unavailable; this reply could not be handled."
+
+
+class ArtifactError(ThreadcastError):
+    """An artifact could not be fetched, or is larger than allowed."""
+
+    def __init__(self, name: str, problem: str, *, url: str | None = None) -> None:
+        self.name = name
+        self.url = url
+        super().__init__(f"{name}: {problem}")
+
+
+class SurfaceError(ThreadcastError):
+    """A chat platform call failed."""
+
+
+class RateLimited(SurfaceError):
+    """The platform answered 429.
+
+    ``scope`` names the budget that was exhausted (one of the scope keys the surface
+    declared), or is ``None`` when the platform did not say; the scheduler then pauses
+    every scope of the request.
+    """
+
+    def __init__(self, retry_after: float, *, scope: str | None = None) -> None:
+        self.retry_after = max(0.0, retry_after)
+        self.scope = scope
+        super().__init__(f"rate limited for {self.retry_after:.2f}s (scope={scope})")
+
+
+class MessageGone(SurfaceError):
+    """The message being edited no longer exists; the relay continues in a new one."""
+
+
+class MessageTooLong(SurfaceError):
+    """The platform refused the text as too long."""

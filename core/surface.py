@@ -1,0 +1,110 @@
+"""The one protocol every chat platform adapter implements, and the values it trades in.
+
+The relay only talks to a :class:`ChatSurface`. A surface declares its limits (message size,
+edit interval, file size) and the rate-limit budgets its edits draw on; the relay and the
+edit scheduler obey them, so adapters stay thin translators of API calls.
+
+Optional behaviour and its fallback:
+
+- ``set_status``: a "thinking" / typing indicator. A surface without one makes it a no-op;
+  the relay's placeholder message then is the only sign of life.
+- ``upload``: a surface that cannot attach files posts their names and links instead.
+- ``post_structured``: a surface without a native layout posts the fallback text.
+- Native streaming (Slack ``chat.appendStream``) is hidden behind ``edit``: the surface may
+  send only what was appended since its last call and fall back to a full edit itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from core.turn import ThreadRef
+
+__all__ = [
+    "BudgetScope",
+    "ChatSurface",
+    "MessageRef",
+    "OutgoingFile",
+    "SurfaceLimits",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetScope:
+    """A rate-limit budget shared by every message that draws on it.
+
+    ``key`` is unique per budget (``"slack:T123:chat.update"``, ``"discord:bot"``,
+    ``"discord:channel:42"``); ``rate`` is the ceiling in requests per second and ``burst``
+    how many may go at once after a quiet period.
+    """
+
+    key: str
+    rate: float
+    burst: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SurfaceLimits:
+    """What one platform allows; the relay never exceeds these."""
+
+    max_message_chars: int
+    min_edit_interval: float
+    max_file_bytes: int
+    max_files_per_message: int = 10
+    streaming_indicator: str = " ▍"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message the relay posted and may edit."""
+
+    where: ThreadRef
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """An artifact's bytes, ready to attach."""
+
+    name: str
+    data: bytes
+    format_type: str = ""
+
+
+@runtime_checkable
+class ChatSurface(Protocol):
+    """A chat platform as the relay sees it. Raise only :mod:`core.errors` exceptions."""
+
+    limits: SurfaceLimits
+
+    def render(self, markdown: str) -> str:
+        """Turn the agent's Markdown into this platform's dialect (pure, no I/O)."""
+        ...
+
+    def edit_scopes(self, where: ThreadRef) -> Sequence[BudgetScope]:
+        """The budgets that posting and editing a message in ``where`` draw on."""
+        ...
+
+    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        """Post a new message; ``streaming`` lets the surface add a Stop control."""
+        ...
+
+    async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+        """Replace the message's text; ``final`` removes any streaming-only controls."""
+        ...
+
+    async def set_status(self, where: ThreadRef, status: str | None) -> None:
+        """Show (or with ``None`` clear) a thinking / typing indicator."""
+        ...
+
+    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+        """Attach files in the thread, splitting into several messages if needed."""
+        ...
+
+    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+        """Post structured output in the platform's native layout."""
+        ...

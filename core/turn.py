@@ -1,0 +1,47 @@
+"""What a bot hands the core: one user message, platform-neutral."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Attachment", "ThreadRef", "Turn"]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    """Where a conversation lives: the thread a reply is posted into.
+
+    ``thread`` is the platform's thread id (Slack ``thread_ts``, Discord thread channel id),
+    or ``None`` for a flat conversation such as a DM without threads or the console.
+    """
+
+    platform: str
+    workspace: str
+    channel: str
+    thread: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the user attached to their message (URL the agent may fetch)."""
+
+    name: str
+    url: str
+    mimetype: str = ""
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One user message to answer.
+
+    ``message_id`` is the platform's id of the event or message; it is what dedup keys on,
+    so a redelivered event is answered once.
+    """
+
+    where: ThreadRef
+    user: str
+    message_id: str
+    text: str
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    is_dm: bool = False
