@@ -1,0 +1,81 @@
+"""A Slack simulator for tests: the Web API, Events API and Socket Mode on a loopback port.
+
+Test infrastructure, not product code. The real slack-sdk ``AsyncWebClient`` and the real
+slack-bolt ``AsyncApp`` run against it unchanged (``base_url=sim.api_url``)::
+
+    async with SlackSimulator() as sim:
+        client = AsyncWebClient(token=sim.workspace.bot_token, base_url=sim.api_url)
+        sim.events_url = "http://127.0.0.1:<port>/slack/events"   # or connect Socket Mode
+        turn = await sim.user_says(sim.workspace.general, sim.workspace.alice, "<@U0001BOT> hi")
+        await sim.wait_for(lambda: sim.bot_replies(turn.message.channel, turn.thread_ts))
+
+What it models (each module's docstring has the details and sources):
+
+- Web API methods a streaming bot calls, with Slack's request encodings (query string,
+  form or JSON body; ``Authorization: Bearer`` or ``token``) and answers (HTTP 200 with
+  ``ok`` true/false): auth.test, chat.postMessage / update / delete,
+  chat.startStream / appendStream / stopStream, assistant.threads.setStatus,
+  files.getUploadURLExternal + the upload URL + files.completeUploadExternal,
+  conversations.info / replies, users.info, apps.connections.open.
+- Slack's errors and size limits (``invalid_auth``, ``channel_not_found``, ``msg_too_long``
+  past 40,000 characters on update or 12,000 per stream append, ``message_not_found``,
+  ``cant_update_message``, ``message_not_in_streaming_state`` once a stream is idle or too
+  old, ``invalid_blocks``...), and errors a test injects (``sim.fail_next``).
+- Rate limits as token buckets per method per workspace (postMessage also per channel),
+  with bursts; 429 + ``Retry-After`` (whole seconds >= 1) + ``{"ok":false,"error":"ratelimited"}``.
+- A record of every call (``sim.calls("chat.update")``) and a message store showing what a
+  user would see (``sim.thread_messages(channel, thread_ts)``, files, thread status).
+- Events: signed HTTP POSTs (``event_callback``, ``url_verification``, ``block_actions``
+  form payloads) with Slack's retries, or Socket Mode envelopes with acks and redelivery;
+  builders for ``app_mention``, ``message`` (channel, DM), ``message_changed``/``deleted``.
+
+What it does not model: OAuth and multi-app installs, scopes (every call is allowed), Block
+Kit beyond the size limits, mrkdwn rendering (text is stored as sent), pagination, message
+ordering races between Slack's servers, the RTM API, enterprise grids, user tokens, and the
+exact (undocumented) values Slack uses for bursts and stream expiry: those are defaults in
+``SimConfig`` and ``ratelimit.DEFAULT_RATE_RULES``, change them per test.
+"""
+
+from tests.simulators.slack.calls import CallRecord, Fault
+from tests.simulators.slack.config import AppIdentity, SimConfig
+from tests.simulators.slack.events import (
+    app_mention_event,
+    event_callback,
+    message_changed_event,
+    message_deleted_event,
+    message_event,
+)
+from tests.simulators.slack.http_delivery import Attempt, HttpDelivery, sign
+from tests.simulators.slack.model import Channel, FileRecord, Message, User, Workspace
+from tests.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
+from tests.simulators.slack.simulator import SlackSimulator
+from tests.simulators.slack.socket_mode import SocketDelivery
+from tests.simulators.slack.store import ThreadStatus
+from tests.simulators.slack.user_actions import Delivery, UserTurn
+
+__all__ = [
+    "DEFAULT_RATE_RULES",
+    "AppIdentity",
+    "Attempt",
+    "CallRecord",
+    "Channel",
+    "Delivery",
+    "Fault",
+    "FileRecord",
+    "HttpDelivery",
+    "Message",
+    "RateRule",
+    "SimConfig",
+    "SlackSimulator",
+    "SocketDelivery",
+    "ThreadStatus",
+    "User",
+    "UserTurn",
+    "Workspace",
+    "app_mention_event",
+    "event_callback",
+    "message_changed_event",
+    "message_deleted_event",
+    "message_event",
+    "sign",
+]

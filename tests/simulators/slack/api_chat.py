@@ -1,0 +1,126 @@
+"""chat.postMessage, chat.update, chat.delete: messages the bot posts, edits and removes.
+
+Modelled: ``channel_not_found``, ``no_text``, ``thread_not_found`` (replying to a thread
+that does not exist), ``msg_too_long`` from ``chat.update`` past 40,000 characters (a
+posted text that long is truncated, as Slack does), ``message_not_found`` and
+``cant_update_message`` / ``cant_delete_message`` for messages the bot did not post,
+``invalid_blocks``. ``chat.update`` keeps the previous blocks when ``blocks`` is omitted and
+removes them for ``[]``, as documented. A bot reply in a thread clears its status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.simulators.slack.blocks import validate_blocks
+from tests.simulators.slack.context import CallContext, Change, Handler
+from tests.simulators.slack.errors import ApiError
+from tests.simulators.slack.model import Message
+from tests.simulators.slack.params import json_arg, str_arg
+
+__all__ = ["METHODS", "bot_message_payload"]
+
+
+def bot_message_payload(ctx: CallContext, message: Message) -> dict[str, Any]:
+    """A bot message as the API returns it: with ``app_id`` and ``bot_profile``."""
+    data = message.to_api()
+    data["app_id"] = ctx.app.app_id
+    data["bot_profile"] = {
+        "id": ctx.ws.bot_id,
+        "app_id": ctx.app.app_id,
+        "name": ctx.app.bot_name,
+        "team_id": ctx.ws.team_id,
+        "deleted": False,
+    }
+    return data
+
+
+def _content(ctx: CallContext) -> tuple[str | None, list[dict[str, Any]] | None]:
+    text = str_arg(ctx.params, "text")
+    markdown = str_arg(ctx.params, "markdown_text")
+    if markdown is not None:
+        if text is not None or ctx.params.get("blocks"):
+            raise ApiError("markdown_text_conflict")
+        if len(markdown) > ctx.config.max_markdown:
+            raise ApiError("msg_too_long")
+        text = markdown
+    blocks = validate_blocks(json_arg(ctx.params, "blocks", error="invalid_blocks"), ctx.config)
+    return text, blocks
+
+
+def post_message(ctx: CallContext) -> dict[str, Any]:
+    channel = ctx.channel()
+    text, blocks = _content(ctx)
+    if not text and not blocks and not json_arg(ctx.params, "attachments"):
+        raise ApiError("no_text")
+    thread_ts = str_arg(ctx.params, "thread_ts")
+    parent_ts = None
+    if thread_ts is not None:
+        parent_ts = ctx.store.thread_parent_ts(channel.id, thread_ts)
+        if parent_ts is None:
+            raise ApiError("thread_not_found")
+    message = Message(
+        ts=ctx.store.ts_clock.next(),
+        channel=channel.id,
+        team_id=ctx.ws.team_id,
+        user=ctx.ws.bot_user_id,
+        text=(text or "")[: ctx.config.max_text],
+        blocks=blocks,
+        thread_ts=parent_ts,
+        bot_id=ctx.ws.bot_id,
+    )
+    ctx.store.add_message(message)
+    if parent_ts is not None:
+        ctx.store.statuses.pop((channel.id, parent_ts), None)  # "cleared by the reply"
+    ctx.changes.append(Change("posted", message))
+    return {
+        "ok": True,
+        "channel": channel.id,
+        "ts": message.ts,
+        "message": bot_message_payload(ctx, message),
+    }
+
+
+def update(ctx: CallContext) -> dict[str, Any]:
+    channel = ctx.channel()
+    text, blocks = _content(ctx)
+    if text is None and blocks is None and "attachments" not in ctx.params:
+        raise ApiError("no_text")
+    if text is not None and len(text) > ctx.config.max_text:
+        raise ApiError("msg_too_long")
+    message = ctx.bot_message(channel, str_arg(ctx.params, "ts") or "")
+    previous = message.to_api()
+    if text is not None:
+        message.text = text
+    if "blocks" in ctx.params:
+        message.blocks = blocks or None
+    message.edited_ts = ctx.store.ts_clock.next()
+    ctx.changes.append(Change("changed", message, previous))
+    return {
+        "ok": True,
+        "channel": channel.id,
+        "ts": message.ts,
+        "text": message.text,
+        "message": bot_message_payload(ctx, message),
+    }
+
+
+def delete(ctx: CallContext) -> dict[str, Any]:
+    channel = ctx.channel()
+    ts = str_arg(ctx.params, "ts") or ""
+    message = ctx.store.get_message(channel.id, ts)
+    if message is None:
+        raise ApiError("message_not_found")
+    if message.bot_id != ctx.ws.bot_id:
+        raise ApiError("cant_delete_message")
+    previous = message.to_api()
+    message.deleted = True
+    ctx.changes.append(Change("deleted", message, previous))
+    return {"ok": True, "channel": channel.id, "ts": ts}
+
+
+METHODS: dict[str, Handler] = {
+    "chat.postMessage": post_message,
+    "chat.update": update,
+    "chat.delete": delete,
+}

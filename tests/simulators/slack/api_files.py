@@ -1,0 +1,132 @@
+"""File uploads the way ``files_upload_v2`` does them, in three steps.
+
+1. ``files.getUploadURLExternal`` (``filename``, ``length``) -> ``upload_url`` + ``file_id``;
+2. the bytes are POSTed to ``upload_url`` (raw body or multipart; answered ``OK - <size>``
+   as text/plain, like files.slack.com);
+3. ``files.completeUploadExternal`` (``files`` = JSON text ``[{"id", "title"}]``,
+   ``channel_id`` or ``channels``, ``thread_ts``, ``initial_comment``) shares them: one bot
+   message carrying every file lands in the channel or thread.
+
+Completing a file that was never uploaded, or twice, answers ``file_not_found``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from tests.simulators.slack.context import CallContext, Change, Handler
+from tests.simulators.slack.errors import ApiError
+from tests.simulators.slack.model import Channel, FileRecord, Message
+from tests.simulators.slack.params import int_arg, json_arg, str_arg
+from tests.simulators.slack.store import Store
+
+__all__ = ["METHODS", "receive_upload"]
+
+
+def get_upload_url(ctx: CallContext) -> dict[str, Any]:
+    filename = str_arg(ctx.params, "filename", required=True)
+    length = int_arg(ctx.params, "length", required=True)
+    assert filename is not None and length is not None
+    if length < 0:
+        raise ApiError("invalid_arguments", detail="length must be positive")
+    if length > ctx.config.max_file_size:
+        raise ApiError("file_too_large")
+    record = FileRecord(
+        id=ctx.store.ids.next("F"),
+        team_id=ctx.ws.team_id,
+        user=ctx.ws.bot_user_id,
+        filename=filename,
+        length=length,
+    )
+    ctx.store.files[record.id] = record
+    return {"ok": True, "upload_url": f"{ctx.base_url}/upload/v1/{record.id}", "file_id": record.id}
+
+
+async def receive_upload(store: Store, request: web.Request) -> web.Response:
+    """The upload URL: takes the file's bytes (raw body or a multipart ``file`` part)."""
+    record = store.files.get(request.match_info["file_id"])
+    if record is None or record.completed:
+        return web.Response(status=404, text="file not found", content_type="text/plain")
+    if request.content_type == "multipart/form-data":
+        data = b""
+        form = await request.post()
+        for value in form.values():
+            if isinstance(value, web.FileField):
+                data = value.file.read()
+                break
+    else:
+        data = await request.read()
+    record.data = data
+    return web.Response(status=200, text=f"OK - {len(data)}", content_type="text/plain")
+
+
+def complete_upload(ctx: CallContext) -> dict[str, Any]:
+    items = json_arg(ctx.params, "files")
+    if not isinstance(items, list) or not items:
+        raise ApiError("invalid_arguments", detail="files must be a non-empty JSON array")
+    records: list[FileRecord] = []
+    for item in items:
+        record = ctx.store.files.get(str(item.get("id"))) if isinstance(item, dict) else None
+        if record is None or record.team_id != ctx.ws.team_id or record.data is None:
+            raise ApiError("file_not_found")
+        if record.completed:
+            raise ApiError("file_not_found")
+        records.append(record)
+    targets = [_target(ctx, channel_id) for channel_id in _channel_ids(ctx)]
+    for record, item in zip(records, items, strict=True):
+        record.title = str(item.get("title") or record.filename)
+        record.completed = True
+    for channel, parent_ts in targets:
+        _share(ctx, channel, parent_ts, records)
+    return {"ok": True, "files": [r.to_api() for r in records]}
+
+
+def _channel_ids(ctx: CallContext) -> list[str]:
+    channel_id = str_arg(ctx.params, "channel_id")
+    if channel_id is not None:
+        return [channel_id]
+    channels = str_arg(ctx.params, "channels")
+    return [c for c in (channels or "").split(",") if c]
+
+
+def _target(ctx: CallContext, channel_id: str) -> tuple[Channel, str | None]:
+    """Where to share: the channel, and the thread's parent ts (checked before any change)."""
+    channel = ctx.store.channel_in(ctx.ws.team_id, channel_id)
+    if channel is None:
+        raise ApiError("channel_not_found")
+    thread_ts = str_arg(ctx.params, "thread_ts")
+    if thread_ts is None:
+        return channel, None
+    parent_ts = ctx.store.thread_parent_ts(channel.id, thread_ts)
+    if parent_ts is None:
+        raise ApiError("thread_not_found")
+    return channel, parent_ts
+
+
+def _share(
+    ctx: CallContext, channel: Channel, parent_ts: str | None, records: list[FileRecord]
+) -> None:
+    message = Message(
+        ts=ctx.store.ts_clock.next(),
+        channel=channel.id,
+        team_id=ctx.ws.team_id,
+        user=ctx.ws.bot_user_id,
+        text=str_arg(ctx.params, "initial_comment") or "",
+        thread_ts=parent_ts,
+        bot_id=ctx.ws.bot_id,
+    )
+    message.files = list(records)
+    for record in records:
+        record.channel, record.thread_ts = channel.id, parent_ts
+    ctx.store.add_message(message)
+    if parent_ts is not None:
+        ctx.store.statuses.pop((channel.id, parent_ts), None)
+    ctx.changes.append(Change("posted", message))
+
+
+METHODS: dict[str, Handler] = {
+    "files.getUploadURLExternal": get_upload_url,
+    "files.completeUploadExternal": complete_upload,
+}

@@ -1,0 +1,91 @@
+"""auth.test, conversations.info/replies, users.info, assistant.threads.setStatus and
+apps.connections.open (the one method called with the app-level ``xapp-`` token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.simulators.slack.context import CallContext, Handler
+from tests.simulators.slack.errors import ApiError
+from tests.simulators.slack.params import json_arg, str_arg
+from tests.simulators.slack.store import ThreadStatus
+
+__all__ = ["METHODS"]
+
+
+def auth_test(ctx: CallContext) -> dict[str, Any]:
+    ws = ctx.ws
+    return {
+        "ok": True,
+        "url": ws.url,
+        "team": ws.name,
+        "user": ctx.app.bot_name,
+        "team_id": ws.team_id,
+        "user_id": ws.bot_user_id,
+        "bot_id": ws.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def conversations_info(ctx: CallContext) -> dict[str, Any]:
+    return {"ok": True, "channel": ctx.channel().to_api()}
+
+
+def conversations_replies(ctx: CallContext) -> dict[str, Any]:
+    channel = ctx.channel()
+    ts = str_arg(ctx.params, "ts") or ""
+    parent_ts = ctx.store.thread_parent_ts(channel.id, ts)
+    if parent_ts is None:
+        raise ApiError("thread_not_found")
+    messages = []
+    for message in ctx.store.thread_messages(channel.id, parent_ts):
+        data = message.to_api()
+        if message.ts == parent_ts:
+            data.update(ctx.store.reply_summary(channel.id, parent_ts))
+        messages.append(data)
+    return {"ok": True, "messages": messages, "has_more": False}
+
+
+def users_info(ctx: CallContext) -> dict[str, Any]:
+    user = ctx.store.users.get(str_arg(ctx.params, "user") or "")
+    if user is None or user.team_id != ctx.ws.team_id:
+        raise ApiError("user_not_found")
+    return {"ok": True, "user": user.to_api()}
+
+
+def set_status(ctx: CallContext) -> dict[str, Any]:
+    channel = ctx.channel("channel_id")
+    thread_ts = str_arg(ctx.params, "thread_ts") or ""
+    if ctx.store.get_message(channel.id, thread_ts) is None:
+        raise ApiError("invalid_thread_ts")
+    if "status" not in ctx.params:
+        raise ApiError("invalid_arguments", detail="missing required argument: status")
+    status = str(ctx.params["status"])
+    loading = json_arg(ctx.params, "loading_messages") or []
+    if not isinstance(loading, list) or len(loading) > ctx.config.max_loading_messages:
+        raise ApiError("invalid_arguments", detail="loading_messages: at most 10 strings")
+    key = (channel.id, thread_ts)
+    if status:
+        ctx.store.statuses[key] = ThreadStatus(status, [str(m) for m in loading], ctx.now)
+    else:
+        ctx.store.statuses.pop(key, None)
+    ctx.store.status_log.append((ctx.now, channel.id, thread_ts, status))
+    return {"ok": True}
+
+
+def connections_open(ctx: CallContext) -> dict[str, Any]:
+    if ctx.workspace is not None:
+        raise ApiError("not_allowed_token_type")  # needs the app-level token
+    ws_base = ctx.base_url.replace("http://", "ws://", 1)
+    ticket = ctx.issue_socket_ticket()
+    return {"ok": True, "url": f"{ws_base}/link/?ticket={ticket}&app_id={ctx.app.app_id}"}
+
+
+METHODS: dict[str, Handler] = {
+    "auth.test": auth_test,
+    "conversations.info": conversations_info,
+    "conversations.replies": conversations_replies,
+    "users.info": users_info,
+    "assistant.threads.setStatus": set_status,
+    "apps.connections.open": connections_open,
+}

@@ -1,0 +1,62 @@
+"""Block Kit checks Slack applies before accepting a message (``invalid_blocks``).
+
+Only the limits a streaming bot can run into are checked: at most 50 blocks, section and
+context text at most 3,000 characters, header text at most 150, and ``markdown`` blocks at
+most 12,000 characters in total per payload. Any other well-formed block is accepted as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.simulators.slack.config import SimConfig
+from tests.simulators.slack.errors import ApiError
+
+__all__ = ["find_action", "validate_blocks"]
+
+MAX_HEADER_TEXT = 150
+
+
+def validate_blocks(blocks: Any, config: SimConfig) -> list[dict[str, Any]] | None:
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        raise ApiError("invalid_blocks_format")
+    if len(blocks) > config.max_blocks:
+        raise ApiError("invalid_blocks", detail=f"no more than {config.max_blocks} items allowed")
+    markdown_total = 0
+    for index, block in enumerate(blocks):
+        kind = block.get("type")
+        if not isinstance(kind, str):
+            raise ApiError("invalid_blocks", detail=f"block {index} has no type")
+        if kind == "markdown":
+            markdown_total += len(str(block.get("text", "")))
+        elif kind == "section":
+            _check_text(block.get("text"), config.max_section_text, index)
+            for item in block.get("fields") or []:
+                _check_text(item, 2_000, index)
+        elif kind == "header":
+            _check_text(block.get("text"), MAX_HEADER_TEXT, index)
+        elif kind == "context":
+            for element in block.get("elements") or []:
+                _check_text(element, config.max_section_text, index)
+    if markdown_total > config.max_markdown:
+        raise ApiError("invalid_blocks", detail="markdown blocks exceed 12000 characters")
+    return blocks
+
+
+def _check_text(obj: Any, limit: int, index: int) -> None:
+    if isinstance(obj, dict) and len(str(obj.get("text", ""))) > limit:
+        raise ApiError("invalid_blocks", detail=f"block {index}: text must be <= {limit} chars")
+
+
+def find_action(blocks: list[dict[str, Any]] | None, action_id: str) -> dict[str, Any] | None:
+    """The interactive element (button...) with ``action_id``, and its ``block_id``."""
+    for block in blocks or []:
+        elements = list(block.get("elements") or [])
+        if isinstance(block.get("accessory"), dict):
+            elements.append(block["accessory"])
+        for element in elements:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return {**element, "block_id": block.get("block_id", "")}
+    return None

@@ -1,0 +1,75 @@
+"""What the app asked for and what it got: the call log, and faults a test injects.
+
+Every Web API request is recorded, including the ones refused (auth errors, 429s, injected
+faults), so a test can assert on the exact sequence of calls, e.g. that no ``chat.update``
+ever followed a 429 sooner than its ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CallRecord", "Fault", "FaultInjector"]
+
+
+@dataclass
+class CallRecord:
+    method: str
+    params: dict[str, Any]
+    time: float  # event-loop time at arrival
+    team_id: str | None
+    status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.response.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        error = self.response.get("error")
+        return str(error) if error is not None else None
+
+    def __repr__(self) -> str:
+        outcome = "ok" if self.ok else self.error
+        return f"<Call {self.method} t={self.time:.3f} team={self.team_id} -> {outcome}>"
+
+
+@dataclass
+class Fault:
+    """Make the next ``times`` calls of ``method`` (that ``match``) fail."""
+
+    method: str
+    error: str
+    times: int = 1
+    status: int = 200
+    retry_after: int | None = None
+    match: Callable[[Mapping[str, Any]], bool] | None = None
+
+
+class FaultInjector:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> Fault:
+        self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def take(self, method: str, params: Mapping[str, Any]) -> Fault | None:
+        """The fault this call triggers (consuming one of its uses), if any."""
+        for fault in self._faults:
+            if fault.method not in (method, "*") or fault.times <= 0:
+                continue
+            if fault.match is not None and not fault.match(params):
+                continue
+            fault.times -= 1
+            if fault.times == 0:
+                self._faults.remove(fault)
+            return fault
+        return None

@@ -1,0 +1,55 @@
+"""Every knob of the simulator, with Slack's documented (or observed) values as defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tests.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
+
+__all__ = ["AppIdentity", "SimConfig"]
+
+
+@dataclass(frozen=True)
+class AppIdentity:
+    """The Slack app under test: the same in every workspace it is installed in."""
+
+    app_id: str = "A0SIMAPP01"
+    app_token: str = "xapp-1-A0SIMAPP01-1-simulatedapptoken"
+    signing_secret: str = "sim-signing-secret"
+    verification_token: str = "sim-verification-token"
+    bot_name: str = "threadcast"
+
+
+@dataclass
+class SimConfig:
+    # Sizes.
+    max_text: int = 40_000  # chat.update fails past it (msg_too_long); postMessage truncates
+    max_markdown: int = 12_000  # per markdown_text argument and per markdown-block payload
+    max_blocks: int = 50
+    max_section_text: int = 3_000
+    max_loading_messages: int = 10
+    max_file_size: int = 1024**3
+    # Native streams: end when idle this long, and at the latest this long after they
+    # started (observed ~5 minutes; appends do not extend it).
+    stream_idle_timeout: float = 60.0
+    stream_max_lifetime: float = 300.0
+    # assistant.threads.setStatus: "a two minute timeout applies".
+    status_timeout: float = 120.0
+    # Events: ack within 3 s or Slack retries; HTTP retries come "immediately, after
+    # 1 minute and after 5 minutes". Tests usually shorten these.
+    ack_timeout: float = 3.0
+    http_retry_delays: tuple[float, ...] = (0.0, 60.0, 300.0)
+    socket_retry_delays: tuple[float, ...] = (0.0, 60.0, 300.0)
+    # Events the app is subscribed to (as in its manifest).
+    subscriptions: frozenset[str] = frozenset(
+        {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}
+    )
+    # Also deliver the message / message_changed / message_deleted events the bot's own
+    # posts, edits and deletions cause (Slack does; off by default to keep tests quiet).
+    echo_bot_events: bool = False
+    rate_rules: Mapping[str, tuple[RateRule, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_RATE_RULES)
+    )
+    # Seconds a method takes to answer ("*" for all), e.g. {"chat.update": 0.02}.
+    latency: dict[str, float] = field(default_factory=dict)

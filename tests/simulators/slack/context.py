@@ -1,0 +1,70 @@
+"""What a Web API method handler gets: the call's arguments and the simulator's state.
+
+Handlers are plain synchronous functions ``(CallContext) -> dict``: they run between two
+awaits, so each call changes the store atomically, as one Slack API call would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tests.simulators.slack.config import AppIdentity, SimConfig
+from tests.simulators.slack.errors import ApiError
+from tests.simulators.slack.model import Channel, Message, Workspace
+from tests.simulators.slack.store import Store
+
+__all__ = ["CallContext", "Change", "Handler"]
+
+
+@dataclass
+class Change:
+    """A change to a message a user would notice (for echoed events)."""
+
+    kind: Literal["posted", "changed", "deleted"]
+    message: Message
+    previous: dict[str, Any] | None = None
+
+
+@dataclass
+class CallContext:
+    method: str
+    params: dict[str, Any]
+    token: str
+    workspace: Workspace | None  # None only for methods called with the app-level token
+    store: Store
+    config: SimConfig
+    app: AppIdentity
+    now: float
+    base_url: str  # http://127.0.0.1:<port>, for URLs the simulator hands out
+    issue_socket_ticket: Callable[[], str]
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def ws(self) -> Workspace:
+        if self.workspace is None:
+            raise ApiError("not_allowed_token_type")
+        return self.workspace
+
+    def channel(self, name: str = "channel") -> Channel:
+        """The channel named by argument ``name``; ``channel_not_found`` like Slack."""
+        channel_id = self.params.get(name)
+        if not channel_id:
+            raise ApiError("channel_not_found")
+        channel = self.store.channel_in(self.ws.team_id, str(channel_id))
+        if channel is None:
+            raise ApiError("channel_not_found")
+        return channel
+
+    def bot_message(self, channel: Channel, ts: str) -> Message:
+        """A message this bot may edit: ``message_not_found`` / ``cant_update_message``."""
+        message = self.store.get_message(channel.id, ts)
+        if message is None:
+            raise ApiError("message_not_found")
+        if message.bot_id != self.ws.bot_id:
+            raise ApiError("cant_update_message")
+        return message
+
+
+Handler = Callable[[CallContext], dict[str, Any]]

@@ -1,0 +1,243 @@
+"""``SlackSimulator``: the server, its state, and what tests ask of it.
+
+    async with SlackSimulator() as sim:
+        client = AsyncWebClient(token=sim.workspace.bot_token, base_url=sim.api_url)
+        ...
+        assert [m.text for m in sim.thread_messages(channel, thread_ts)] == [...]
+
+The user side (people posting, clicking, events delivered to the app) lives in
+``UserActions``, which this class mixes in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from tests.simulators.slack.activity import Activity
+from tests.simulators.slack.api_files import receive_upload
+from tests.simulators.slack.api_stream import expire_if_due
+from tests.simulators.slack.calls import CallRecord, Fault
+from tests.simulators.slack.config import AppIdentity, SimConfig
+from tests.simulators.slack.http_delivery import HttpDeliverer
+from tests.simulators.slack.interactive import ResponseTarget
+from tests.simulators.slack.model import Channel, ChannelKind, Message, User, Workspace
+from tests.simulators.slack.ratelimit import RateRule
+from tests.simulators.slack.seeding import seed_workspace
+from tests.simulators.slack.socket_mode import SocketHub
+from tests.simulators.slack.store import Store, ThreadStatus
+from tests.simulators.slack.user_actions import UserActions
+from tests.simulators.slack.webapi import WebApi
+
+__all__ = ["SlackSimulator"]
+
+
+class SlackSimulator(UserActions):
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        app: AppIdentity | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.config = config or SimConfig()
+        self.app = app or AppIdentity()
+        # Event-loop time by default, so tests under looptime run the limits in fake time.
+        self.clock = clock or (lambda: asyncio.get_running_loop().time())
+        self.store = Store()
+        self.activity = Activity()
+        self.workspace = seed_workspace(self.store, self.app)
+        self.socket = SocketHub(
+            app=self.app,
+            ack_timeout=self.config.ack_timeout,
+            retry_delays=self.config.socket_retry_delays,
+            clock=self._now,
+            activity=self.activity,
+        )
+        self.http = HttpDeliverer(
+            signing_secret=self.app.signing_secret,
+            ack_timeout=self.config.ack_timeout,
+            retry_delays=self.config.http_retry_delays,
+            clock=self._now,
+            on_attempt=self.activity.notify,
+        )
+        self.api = WebApi(
+            store=self.store,
+            config=self.config,
+            app=self.app,
+            clock=self._now,
+            issue_socket_ticket=self.socket.issue_ticket,
+            on_changes=self._echo_changes,
+            activity=self.activity,
+        )
+        self.events_url: str | None = None  # the app's Request URL (HTTP mode)
+        self.base_url = ""
+        self._runner: web.AppRunner | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._response_targets: dict[str, ResponseTarget] = {}
+
+    def _now(self) -> float:
+        return self.clock()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL to give slack-sdk (``base_url``); ends in ``/api/``."""
+        return f"{self.base_url}/api/"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024**2)
+        app.router.add_route("*", "/api/{method}", self.api.handle)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
+        app.router.add_get("/link/", self.socket.handle)
+        app.router.add_post("/actions/{token}", self._response_url)
+        # Short shutdown grace: a test's leftover keep-alive connection must not stall it.
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = self.api.base_url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        """Close everything. Close the app's Socket Mode client first: once its socket is
+        closed it would try to reconnect to a simulator that is going away."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.socket.close()
+        await self.http.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SlackSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        response = await receive_upload(self.store, request)
+        file_id = request.match_info["file_id"]
+        record = CallRecord("upload", {"file_id": file_id}, self._now(), None, response.status)
+        record.response = {"ok": response.status == 200}
+        self.api.record(record)
+        return response
+
+    # -- setup --------------------------------------------------------------------------
+    @property
+    def workspaces(self) -> Mapping[str, Workspace]:
+        return self.store.workspaces
+
+    def add_workspace(self, name: str | None = None) -> Workspace:
+        return seed_workspace(self.store, self.app, name)
+
+    def add_user(self, team_id: str, name: str, *, bot_id: str | None = None) -> User:
+        user_id = self.store.ids.next("U")
+        user = User(user_id, team_id, name, name.title(), is_bot=bot_id is not None, bot_id=bot_id)
+        return self.store.add_user(user)
+
+    def add_channel(
+        self, team_id: str, name: str, kind: ChannelKind = "public", *, im_user: str | None = None
+    ) -> Channel:
+        prefix = {"public": "C", "private": "G", "im": "D", "mpim": "G"}[kind]
+        channel_id = self.store.ids.next(prefix)
+        return self.store.add_channel(team_id, channel_id, name, kind, im_user)
+
+    def set_rate_limit(self, method: str, *rules: RateRule) -> None:
+        """Replace a method's limits (no rules: unlimited)."""
+        self.api.limiter.set_rules(method, tuple(rules))
+
+    def disable_rate_limits(self) -> None:
+        for method in list(self.api.limiter.rules):
+            self.api.limiter.set_rules(method, ())
+
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Make ``method`` ("*" for all) take ``seconds`` to answer."""
+        self.config.latency[method] = seconds
+
+    def fail_next(
+        self,
+        method: str,
+        error: str,
+        *,
+        times: int = 1,
+        status: int = 200,
+        retry_after: int | None = None,
+        match: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> Fault:
+        """The next ``times`` calls of ``method`` ("*": any) answer ``error``.
+
+        ``error="ratelimited"`` answers 429 with ``Retry-After`` (default 1); ``status=500``
+        and the like model server failures.
+        """
+        return self.api.faults.add(Fault(method, error, times, status, retry_after, match))
+
+    # -- what happened ------------------------------------------------------------------
+    def calls(
+        self, method: str | None = None, *, team_id: str | None = None, ok: bool | None = None
+    ) -> list[CallRecord]:
+        return [
+            c
+            for c in self.api.calls
+            if (method is None or c.method == method)
+            and (team_id is None or c.team_id == team_id)
+            and (ok is None or c.ok == ok)
+        ]
+
+    def message(self, channel: str, ts: str) -> Message | None:
+        message = self.store.get_message(channel, ts)
+        if message is not None:
+            cfg = self.config
+            expire_if_due(message, self._now(), cfg.stream_idle_timeout, cfg.stream_max_lifetime)
+        return message
+
+    def thread_messages(self, channel: str, thread_ts: str) -> list[Message]:
+        """What a user sees in the thread: parent first, then replies, oldest first."""
+        return self.store.thread_messages(channel, thread_ts)
+
+    def bot_replies(
+        self, channel: str, thread_ts: str, team_id: str | None = None
+    ) -> list[Message]:
+        """The app's own messages in a thread (excluding the parent)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        return [
+            m
+            for m in self.thread_messages(channel, thread_ts)
+            if m.bot_id == ws.bot_id and m.ts != thread_ts
+        ]
+
+    def channel_messages(self, channel: str) -> list[Message]:
+        return self.store.channel_messages(channel)
+
+    def thread_status(self, channel: str, thread_ts: str) -> ThreadStatus | None:
+        """The thread's current status, gone two minutes after it was set."""
+        status = self.store.statuses.get((channel, thread_ts))
+        if status is not None and self._now() - status.set_at > self.config.status_timeout:
+            return None
+        return status
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until ``predicate()`` holds, re-checked on every call, event and ack."""
+        await self.activity.until(predicate, timeout)
+
+    async def wait_for_calls(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[CallRecord]:
+        """Until ``method`` was called ``count`` times; all its calls so far."""
+        await self.activity.until(lambda: len(self.calls(method)) >= count, timeout)
+        return self.calls(method)

@@ -1,0 +1,195 @@
+"""Socket Mode: the websocket ``apps.connections.open`` points to, and envelopes over it.
+
+On connect the server sends ``{"type": "hello", "num_connections", "debug_info",
+"connection_info"}``. Each event or interaction then travels in an envelope
+``{"envelope_id", "type": "events_api" | "interactive", "payload",
+"accepts_response_payload", "retry_attempt", "retry_reason"}`` (the retry fields only on
+``events_api``); the app acks with ``{"envelope_id": ..., "payload"?: ...}``. Unacked
+``events_api`` envelopes are sent again, ``ack_timeout`` after each attempt, with
+``retry_attempt`` + 1 and ``retry_reason: "timeout"``. With several connections, envelopes
+go round-robin. ``disconnect`` messages (``refresh_requested``...) ask the client to
+reconnect. A ticket (from ``apps.connections.open``) opens one connection only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.simulators.slack.activity import Activity
+from tests.simulators.slack.config import AppIdentity
+
+__all__ = ["SocketDelivery", "SocketHub"]
+
+
+@dataclass
+class SocketDelivery:
+    envelope_id: str
+    type: str
+    payload: dict[str, Any]
+    accepts_response_payload: bool = False
+    sent_at: list[float] = field(default_factory=list)  # one entry per attempt
+    ack: dict[str, Any] | None = None
+    acked_event: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def acked(self) -> bool:
+        return self.ack is not None
+
+    async def wait_acked(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """The ack; TimeoutError if none comes (a test must fail, not hang)."""
+        await asyncio.wait_for(self.acked_event.wait(), timeout)
+        assert self.ack is not None
+        return self.ack
+
+
+class SocketHub:
+    def __init__(
+        self,
+        *,
+        app: AppIdentity,
+        ack_timeout: float,
+        retry_delays: tuple[float, ...],
+        clock: Callable[[], float],
+        activity: Activity,
+    ) -> None:
+        self.app = app
+        self.ack_timeout = ack_timeout
+        self.retry_delays = retry_delays
+        self.clock = clock
+        self.connections: list[web.WebSocketResponse] = []
+        self.deliveries: dict[str, SocketDelivery] = {}
+        self.received: list[tuple[float, dict[str, Any]]] = []  # every client message
+        self.connects = 0
+        self._tickets: set[str] = set()
+        self._next = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._activity = activity
+        self._closed = False
+
+    def issue_ticket(self) -> str:
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        return ticket
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if self._closed or ticket not in self._tickets:
+            return web.Response(status=401, text="invalid ticket")
+        self._tickets.discard(ticket)
+        # A short close timeout so shutting the simulator down never waits long on a client.
+        ws = web.WebSocketResponse(autoping=True, timeout=1.0)
+        await ws.prepare(request)
+        self.connections.append(ws)
+        self.connects += 1
+        self._notify()
+        await ws.send_json(self._hello())
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self._on_client_message(json.loads(msg.data))
+        finally:
+            if ws in self.connections:
+                self.connections.remove(ws)
+            self._notify()
+        return ws
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "num_connections": len(self.connections),
+            "debug_info": {
+                "host": "applink-sim-1",
+                "build_number": 1,
+                "approximate_connection_time": 18060,
+            },
+            "connection_info": {"app_id": self.app.app_id},
+        }
+
+    def _on_client_message(self, message: dict[str, Any]) -> None:
+        self.received.append((self.clock(), message))
+        delivery = self.deliveries.get(str(message.get("envelope_id")))
+        if delivery is not None and delivery.ack is None:
+            delivery.ack = message
+            delivery.acked_event.set()
+        self._notify()
+
+    async def send(
+        self,
+        type_: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool = False,
+        retries: bool = True,
+    ) -> SocketDelivery:
+        delivery = SocketDelivery(
+            envelope_id=str(uuid.uuid4()),
+            type=type_,
+            payload=payload,
+            accepts_response_payload=accepts_response_payload,
+        )
+        self.deliveries[delivery.envelope_id] = delivery
+        await self.resend(delivery, retry_reason=None)
+        if retries and type_ == "events_api":
+            task = asyncio.create_task(self._retry_until_acked(delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return delivery
+
+    async def resend(
+        self, delivery: SocketDelivery, *, retry_reason: str | None = "timeout"
+    ) -> None:
+        """Send the envelope (again: ``retry_attempt`` counts the earlier attempts)."""
+        if not self.connections:
+            raise RuntimeError("no Socket Mode connection is open")
+        envelope: dict[str, Any] = {
+            "envelope_id": delivery.envelope_id,
+            "payload": delivery.payload,
+            "type": delivery.type,
+            "accepts_response_payload": delivery.accepts_response_payload,
+        }
+        if delivery.type == "events_api":
+            envelope["retry_attempt"] = len(delivery.sent_at)
+            envelope["retry_reason"] = retry_reason or ""
+        ws = self.connections[self._next % len(self.connections)]
+        self._next += 1
+        delivery.sent_at.append(self.clock())
+        await ws.send_json(envelope)
+
+    async def _retry_until_acked(self, delivery: SocketDelivery) -> None:
+        for delay in self.retry_delays:
+            try:
+                await delivery.wait_acked(self.ack_timeout)
+                return
+            except TimeoutError:
+                pass
+            await asyncio.sleep(delay)
+            if delivery.acked or not self.connections:
+                return
+            await self.resend(delivery)
+
+    async def send_disconnect(self, reason: str = "refresh_requested") -> None:
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-sim-1"}}
+        for ws in list(self.connections):
+            await ws.send_json(message)
+
+    async def wait_connections(self, count: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until ``count`` clients are connected (deadline: see ``Activity.until``)."""
+        await self._activity.until(lambda: len(self.connections) >= count, timeout)
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for ws in list(self.connections):
+            await ws.close()
+
+    def _notify(self) -> None:
+        self._activity.notify()

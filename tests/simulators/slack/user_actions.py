@@ -1,0 +1,250 @@
+"""The people's side of the simulator: posting, clicking, and the events that follow.
+
+Events go where the app receives them: to ``events_url`` when set (HTTP mode, signed
+POSTs), else over the open Socket Mode connection(s). An HTTP delivery's first attempt is
+awaited (its answer is the ack); Slack's retries of an unacknowledged event continue in
+the background. A Socket Mode delivery returns once sent; ``await delivery.wait_acked()``.
+Which events a message causes follows the app's subscriptions (``SimConfig``): a mention
+in a channel gives an ``app_mention`` and, when subscribed to ``message.channels``, a
+``message`` event too, with distinct event ids, exactly as Slack sends both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from tests.simulators.slack import events
+from tests.simulators.slack.blocks import find_action
+from tests.simulators.slack.calls import CallRecord
+from tests.simulators.slack.config import AppIdentity, SimConfig
+from tests.simulators.slack.context import Change
+from tests.simulators.slack.http_delivery import HttpDeliverer, HttpDelivery
+from tests.simulators.slack.interactive import (
+    ResponseTarget,
+    apply_response,
+    block_actions_payload,
+)
+from tests.simulators.slack.model import Channel, Message, Workspace
+from tests.simulators.slack.socket_mode import SocketDelivery, SocketHub
+from tests.simulators.slack.store import Store
+from tests.simulators.slack.webapi import WebApi
+
+__all__ = ["Delivery", "UserActions", "UserTurn"]
+
+Delivery = HttpDelivery | SocketDelivery
+_SUBSCRIPTION = {
+    "public": "message.channels",
+    "private": "message.groups",
+    "im": "message.im",
+    "mpim": "message.mpim",
+}
+
+
+@dataclass
+class UserTurn:
+    """A message a person posted, and the deliveries of the events it caused."""
+
+    message: Message
+    deliveries: list[Delivery]
+
+    @property
+    def thread_ts(self) -> str:
+        """The thread a reply belongs in (``thread_ts or ts``, as the bot computes it)."""
+        return self.message.thread_ts or self.message.ts
+
+
+class UserActions:
+    # Set by SlackSimulator.
+    config: SimConfig
+    app: AppIdentity
+    store: Store
+    socket: SocketHub
+    http: HttpDeliverer
+    api: WebApi
+    workspace: Workspace
+    events_url: str | None
+    base_url: str
+    _background: set[asyncio.Task[Any]]
+    _response_targets: dict[str, ResponseTarget]
+
+    def _now(self) -> float:
+        raise NotImplementedError
+
+    # -- people post --------------------------------------------------------------------
+    def user_message(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> Message:
+        """Store a message a person posted (no event is sent)."""
+        ch = self.store.channels[channel]
+        parent_ts = None
+        if thread_ts is not None:
+            parent_ts = self.store.thread_parent_ts(channel, thread_ts)
+            if parent_ts is None:
+                raise ValueError(f"no thread {thread_ts} in {channel}")
+        author = self.store.users.get(user)
+        message = Message(
+            ts=self.store.ts_clock.next(),
+            channel=ch.id,
+            team_id=ch.team_id,
+            user=user,
+            text=text,
+            blocks=events.rich_text_blocks(text),
+            thread_ts=parent_ts,
+            bot_id=author.bot_id if author else None,
+        )
+        return self.store.add_message(message)
+
+    def events_for(self, message: Message) -> list[dict[str, Any]]:
+        """The events Slack sends the app for a new message, given its subscriptions."""
+        channel = self.store.channels[message.channel]
+        ws = self.store.workspaces[channel.team_id]
+        parent = self._parent_user(message)
+        found: list[dict[str, Any]] = []
+        mentioned = f"<@{ws.bot_user_id}>" in message.text
+        if mentioned and channel.kind != "im" and "app_mention" in self.config.subscriptions:
+            found.append(events.app_mention_event(message, parent))
+        if _SUBSCRIPTION[channel.kind] in self.config.subscriptions:
+            found.append(events.message_event(message, channel, parent))
+        return found
+
+    def envelope(self, event: dict[str, Any], team_id: str | None = None) -> dict[str, Any]:
+        """An ``event_callback`` around ``event`` with a fresh ``event_id``."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        event_id = self.store.ids.next("Ev")
+        return events.event_callback(event, workspace=ws, app=self.app, event_id=event_id)
+
+    async def user_says(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> UserTurn:
+        """A person posts; the app receives every event that causes."""
+        message = self.user_message(channel, user, text, thread_ts=thread_ts)
+        found = self.events_for(message)
+        deliveries = await asyncio.gather(*(self.send_event(e, message.team_id) for e in found))
+        return UserTurn(message, list(deliveries))
+
+    # -- deliveries ---------------------------------------------------------------------
+    async def send_event(
+        self, event: dict[str, Any], team_id: str | None = None, *, retries: bool = True
+    ) -> Delivery:
+        return await self._route(self.envelope(event, team_id), "events_api", retries)
+
+    async def deliver_http(
+        self, payload: dict[str, Any], *, url: str | None = None, retries: bool = True
+    ) -> HttpDelivery:
+        """POST a JSON payload signed, awaiting every retry Slack would make."""
+        body = json.dumps(payload).encode()
+        target = url or self._require_url()
+        delivery = HttpDelivery(target, body, "application/json", payload.get("event_id"))
+        return await self.http.deliver(delivery, retries=retries)
+
+    async def redeliver(
+        self, delivery: Delivery, reason: str = "http_timeout", *, url: str | None = None
+    ) -> None:
+        """Deliver the same event again now, as Slack's next retry (HTTP: to ``url`` if
+        given, e.g. another replica behind the load balancer)."""
+        if isinstance(delivery, HttpDelivery):
+            await self.http.attempt(delivery, retry_reason=reason, url=url)
+        else:
+            await self.socket.resend(delivery, retry_reason="timeout")
+
+    async def verify_url(self, url: str | None = None, challenge: str = "") -> HttpDelivery:
+        """The ``url_verification`` handshake Slack does when the Request URL is saved."""
+        payload = events.url_verification(challenge or uuid.uuid4().hex, self.app)
+        return await self.deliver_http(payload, url=url, retries=False)
+
+    async def click_button(
+        self, channel: str, ts: str, action_id: str, *, user: str | None = None
+    ) -> Delivery:
+        """A person clicks the button ``action_id`` of a message (it must be showing)."""
+        message = self.store.get_message(channel, ts)
+        action = find_action(message.blocks if message else None, action_id)
+        if message is None or action is None:
+            raise ValueError(f"no button {action_id!r} on message {channel}/{ts}")
+        ch = self.store.channels[channel]
+        ws = self.store.workspaces[ch.team_id]
+        token = uuid.uuid4().hex
+        self._response_targets[token] = ResponseTarget(ws.team_id, channel, ts)
+        payload = block_actions_payload(
+            workspace=ws,
+            app=self.app,
+            user=self.store.users[user or ws.alice],
+            channel=ch,
+            message=message,
+            action=action,
+            response_url=f"{self.base_url}/actions/{token}",
+        )
+        return await self._route(payload, "interactive", retries=False)
+
+    async def _route(
+        self, payload: dict[str, Any], kind: Literal["events_api", "interactive"], retries: bool
+    ) -> Delivery:
+        if self.events_url is None:
+            if not self.socket.connections:
+                raise RuntimeError("set sim.events_url or connect the app over Socket Mode")
+            return await self.socket.send(kind, payload, retries=retries)
+        if kind == "events_api":
+            body, content_type = json.dumps(payload).encode(), "application/json"
+        else:
+            body = urlencode({"payload": json.dumps(payload)}).encode()
+            content_type = "application/x-www-form-urlencoded"
+        delivery = HttpDelivery(self.events_url, body, content_type, payload.get("event_id"))
+        await self.http.attempt(delivery)
+        if retries and kind == "events_api" and not delivery.acked:
+            self._spawn(self.http.retry(delivery))
+        return delivery
+
+    def _require_url(self) -> str:
+        if self.events_url is None:
+            raise RuntimeError("sim.events_url is not set")
+        return self.events_url
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _parent_user(self, message: Message) -> str | None:
+        if not message.is_reply or message.thread_ts is None:
+            return None
+        parent = self.store.get_message(message.channel, message.thread_ts)
+        return parent.user if parent else None
+
+    # -- echoes of the bot's own actions, and response_url ------------------------------
+    def _echo_changes(self, workspace: Workspace, changes: list[Change]) -> None:
+        if not self.config.echo_bot_events:
+            return
+        if self.events_url is None and not self.socket.connections:
+            return
+        for change in changes:
+            channel: Channel = self.store.channels[change.message.channel]
+            if _SUBSCRIPTION[channel.kind] not in self.config.subscriptions:
+                continue
+            message, previous = change.message, change.previous or {}
+            if change.kind == "posted":
+                event = events.message_event(message, channel, self._parent_user(message))
+            elif change.kind == "changed":
+                event_ts = self.store.ts_clock.next()
+                event = events.message_changed_event(message, channel, previous, event_ts)
+            else:
+                event_ts = self.store.ts_clock.next()
+                event = events.message_deleted_event(message, channel, previous, event_ts)
+            self._spawn(self.send_event(event, workspace.team_id))
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        target = self._response_targets.get(request.match_info["token"])
+        if target is None:
+            return web.json_response({"ok": False, "error": "expired_url"}, status=404)
+        body = await request.json()
+        apply_response(self.store, target, body)
+        record = CallRecord("response_url", body, self._now(), target.team_id)
+        record.response = {"ok": True}
+        self.api.record(record)
+        return web.json_response({"ok": True})

@@ -1,0 +1,603 @@
+"""The Slack simulator, checked with the real slack-sdk client and the real slack-bolt app.
+
+If these pass, the bot's tests can trust that what works against the simulator speaks
+Slack's wire format: encodings, response shapes, errors, 429s, signatures, Socket Mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qs
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tests.simulators.slack import (
+    HttpDelivery,
+    RateRule,
+    SimConfig,
+    SlackSimulator,
+    SocketDelivery,
+    message_changed_event,
+    message_event,
+)
+from tests.simulators.slack.ratelimit import RateLimiter
+
+STOP_BUTTON = {
+    "type": "actions",
+    "block_id": "controls",
+    "elements": [
+        {
+            "type": "button",
+            "action_id": "stop",
+            "text": {"type": "plain_text", "text": "Stop"},
+            "value": "stop-reply",
+            "style": "danger",
+        }
+    ],
+}
+
+
+class FakeClock:
+    """A clock the test moves by hand, for expiry rules measured in minutes."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SlackSimulator]:
+    async with SlackSimulator() as simulator:
+        yield simulator
+
+
+def text_of(sim: SlackSimulator, channel: str, ts: str) -> str | None:
+    message = sim.message(channel, ts)
+    return message.text if message else None
+
+
+def web_client(sim: SlackSimulator, **kwargs: Any) -> AsyncWebClient:
+    return AsyncWebClient(token=sim.workspace.bot_token, base_url=sim.api_url, **kwargs)
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Run an aiohttp app on a loopback port; yields its base URL."""
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def echo_bolt_app(sim: SlackSimulator, seen: list[dict[str, Any]]) -> AsyncApp:
+    """A bolt app answering each mention in its thread, with a Stop button."""
+    app = AsyncApp(client=web_client(sim), signing_secret=sim.app.signing_secret)
+
+    @app.event("app_mention")
+    async def on_mention(event: dict[str, Any], say: Any) -> None:
+        seen.append(event)
+        thread_ts = event.get("thread_ts") or event["ts"]
+        await say(text=f"echo: {event['text']}", thread_ts=thread_ts, blocks=[STOP_BUTTON])
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        seen.append(event)
+
+    @app.action("stop")
+    async def on_stop(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        container = body["container"]
+        await client.chat_update(
+            channel=container["channel_id"], ts=container["message_ts"], text="stopped", blocks=[]
+        )
+
+    return app
+
+
+# -- Web API with the real AsyncWebClient ---------------------------------------------------
+
+
+async def test_auth_test_answers_like_slack_and_rejects_unknown_tokens(sim: SlackSimulator):
+    ws = sim.workspace
+    response = await web_client(sim).auth_test()
+    assert response["team_id"] == ws.team_id
+    assert response["user_id"] == ws.bot_user_id
+    assert response["bot_id"] == ws.bot_id
+    assert response["url"] == ws.url
+
+    with pytest.raises(SlackApiError) as failure:
+        await AsyncWebClient(token="xoxb-nope", base_url=sim.api_url).auth_test()
+    assert failure.value.response.status_code == 200
+    assert failure.value.response["error"] == "invalid_auth"
+    assert [c.ok for c in sim.calls("auth.test")] == [True, False]
+
+
+async def test_post_reply_update_delete_as_a_user_sees_it(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    parent = sim.user_message(ws.general, ws.alice, "question")
+    posted = await client.chat_postMessage(
+        channel=ws.general, text="thinking…", thread_ts=parent.ts, mrkdwn=True
+    )
+    assert posted["channel"] == ws.general
+    assert posted["message"]["bot_id"] == ws.bot_id
+    assert posted["message"]["thread_ts"] == parent.ts
+
+    updated = await client.chat_update(channel=ws.general, ts=posted["ts"], text="the answer")
+    assert updated["text"] == "the answer"
+    thread = sim.thread_messages(ws.general, parent.ts)
+    assert [m.text for m in thread] == ["question", "the answer"]
+    assert thread[1].history == ["thinking…"]
+    assert sim.calls("chat.postMessage")[0].params["mrkdwn"] is True  # a JSON body
+
+    await client.chat_delete(channel=ws.general, ts=posted["ts"])  # a query string
+    assert sim.calls("chat.delete")[0].params == {"channel": ws.general, "ts": posted["ts"]}
+    assert [m.text for m in sim.thread_messages(ws.general, parent.ts)] == ["question"]
+    gone, not_ours, nowhere = posted["ts"], parent.ts, "1.0"
+    for call, error in [
+        (client.chat_update(channel=ws.general, ts=gone, text="x"), "message_not_found"),
+        (client.chat_update(channel=ws.general, ts=not_ours, text="x"), "cant_update_message"),
+        (client.chat_postMessage(channel="C404", text="x"), "channel_not_found"),
+        (
+            client.chat_postMessage(channel=ws.general, thread_ts=nowhere, text="x"),
+            "thread_not_found",
+        ),
+    ]:
+        with pytest.raises(SlackApiError) as failure:
+            await call
+        assert failure.value.response["error"] == error
+
+
+async def test_update_past_40000_chars_is_msg_too_long_and_post_truncates(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    posted = await client.chat_postMessage(channel=ws.general, text="x" * 40_050)
+    message = sim.message(ws.general, posted["ts"])
+    assert message is not None and len(message.text) == 40_000
+
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_update(channel=ws.general, ts=posted["ts"], text="y" * 40_001)
+    assert failure.value.response["error"] == "msg_too_long"
+    assert len(message.text) == 40_000 and message.text[0] == "x"
+
+
+async def test_invalid_blocks_are_refused(sim: SlackSimulator):
+    client = web_client(sim)
+    too_long = [{"type": "section", "text": {"type": "mrkdwn", "text": "a" * 3001}}]
+    too_many = [{"type": "divider"}] * 51
+    for blocks in (too_long, too_many):
+        with pytest.raises(SlackApiError) as failure:
+            await client.chat_postMessage(channel=sim.workspace.general, text="t", blocks=blocks)
+        assert failure.value.response["error"] == "invalid_blocks"
+
+
+async def test_rate_limited_update_gets_429_with_retry_after(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    sim.set_rate_limit("chat.update", RateRule(per_minute=30, burst=2))
+    posted = await client.chat_postMessage(channel=ws.general, text="0")
+    for text in ("1", "2"):
+        await client.chat_update(channel=ws.general, ts=posted["ts"], text=text)
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_update(channel=ws.general, ts=posted["ts"], text="3")
+    response = failure.value.response
+    assert response.status_code == 429
+    assert response.data == {"ok": False, "error": "ratelimited"}
+    assert response.headers["Retry-After"] == "2"  # one token per 2 s, rounded up
+    assert text_of(sim, ws.general, posted["ts"]) == "2"
+    assert sim.calls("chat.update")[-1].retry_after == 2
+
+
+@pytest.mark.looptime
+async def test_sdk_rate_limit_retry_handler_waits_and_succeeds(sim: SlackSimulator):
+    ws = sim.workspace
+    sim.set_rate_limit("chat.update", RateRule(per_minute=60, burst=1))
+    client = web_client(sim, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+    posted = await client.chat_postMessage(channel=ws.general, text="0")
+    await client.chat_update(channel=ws.general, ts=posted["ts"], text="1")
+    await client.chat_update(channel=ws.general, ts=posted["ts"], text="2")  # 429, retried
+
+    calls = sim.calls("chat.update")
+    assert [c.status for c in calls] == [200, 429, 200]
+    assert calls[2].time - calls[1].time >= calls[1].retry_after  # type: ignore[operator]
+    assert text_of(sim, ws.general, posted["ts"]) == "2"
+
+
+async def test_post_message_limit_is_per_channel_and_per_workspace(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    sim.set_rate_limit(
+        "chat.postMessage",
+        RateRule(per_minute=60, burst=2, per="channel"),
+        RateRule(per_minute=60, burst=3),
+    )
+    results = []
+    for channel in (ws.general, ws.general, ws.general, ws.random, ws.random):
+        try:
+            await client.chat_postMessage(channel=channel, text="hi")
+            results.append("ok")
+        except SlackApiError as exc:
+            results.append(exc.response["error"])
+    # general's burst of 2 is spent, random still has its own, the workspace's 3 run out.
+    assert results == ["ok", "ok", "ratelimited", "ok", "ratelimited"]
+    other = sim.add_workspace()
+    other_client = AsyncWebClient(token=other.bot_token, base_url=sim.api_url)
+    assert (await other_client.chat_postMessage(channel=other.general, text="hi"))["ok"]
+
+
+def test_token_bucket_refills_at_its_rate_and_never_says_zero():
+    now = [0.0]
+    limiter = RateLimiter({"m": (RateRule(per_minute=120, burst=2),)}, lambda: now[0])
+    assert [limiter.acquire("m", "T1", None) for _ in range(3)] == [None, None, 1]
+    now[0] = 0.4
+    assert limiter.acquire("m", "T1", None) == 1  # 0.8 token: still 1 s, never 0
+    now[0] = 0.5
+    assert limiter.acquire("m", "T1", None) is None
+    assert limiter.acquire("m", "T2", None) is None  # another workspace, another bucket
+    assert limiter.acquire("other", "T1", None) is None  # unlisted methods are unlimited
+
+
+async def test_injected_faults_hit_the_next_calls_only(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    posted = await client.chat_postMessage(channel=ws.general, text="a")
+    sim.fail_next("chat.update", "message_not_found", times=2)
+    sim.fail_next("chat.postMessage", "internal_error", status=500)
+    outcomes = []
+    for _ in range(3):
+        try:
+            await client.chat_update(channel=ws.general, ts=posted["ts"], text="b")
+            outcomes.append("ok")
+        except SlackApiError as exc:
+            outcomes.append(exc.response["error"])
+    assert outcomes == ["message_not_found", "message_not_found", "ok"]
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_postMessage(channel=ws.general, text="c")
+    assert failure.value.response.status_code == 500
+
+
+async def test_files_upload_v2_puts_the_files_in_the_thread(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    parent = sim.user_message(ws.general, ws.alice, "make me a report")
+    response = await client.files_upload_v2(
+        file_uploads=[
+            {"content": b"col1,col2\n1,2\n", "filename": "report.csv", "title": "Report"},
+            {"content": "# Notes\n", "filename": "notes.md"},
+        ],
+        channel=ws.general,
+        thread_ts=parent.ts,
+        initial_comment="Here are your files",
+    )
+    assert [f["title"] for f in response["files"]] == ["Report", "notes.md"]
+    assert [c.method for c in sim.calls()] == [
+        "files.getUploadURLExternal",
+        "files.getUploadURLExternal",
+        "upload",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+    reply = sim.bot_replies(ws.general, parent.ts)[0]
+    assert reply.text == "Here are your files"
+    assert [(f.filename, f.data) for f in reply.files] == [
+        ("report.csv", b"col1,col2\n1,2\n"),
+        ("notes.md", b"# Notes\n"),
+    ]
+    with pytest.raises(SlackApiError) as failure:  # the same file cannot be shared twice
+        await client.files_completeUploadExternal(files=[{"id": reply.files[0].id}])
+    assert failure.value.response["error"] == "file_not_found"
+
+
+async def test_native_stream_grows_then_stops(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    parent = sim.user_message(ws.general, ws.alice, "<@U0001BOT> explain")
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_startStream(channel=ws.general, thread_ts=parent.ts)
+    assert failure.value.response["error"] == "missing_recipient_team_id"
+
+    started = await client.chat_startStream(
+        channel=ws.general,
+        thread_ts=parent.ts,
+        recipient_team_id=ws.team_id,
+        recipient_user_id=ws.alice,
+        markdown_text="Hello",
+    )
+    await client.chat_appendStream(channel=ws.general, ts=started["ts"], markdown_text=", world")
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_appendStream(
+            channel=ws.general, ts=started["ts"], markdown_text="x" * 12_001
+        )
+    assert failure.value.response["error"] == "msg_too_long"
+    message = sim.message(ws.general, started["ts"])
+    assert message is not None and message.streaming and message.text == "Hello, world"
+
+    stopped = await client.chat_stopStream(channel=ws.general, ts=started["ts"], markdown_text="!")
+    assert stopped["message"]["text"] == "Hello, world!"
+    assert not message.streaming
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_appendStream(channel=ws.general, ts=started["ts"], markdown_text="more")
+    assert failure.value.response["error"] == "message_not_in_streaming_state"
+
+
+async def test_idle_stream_expires_and_chat_update_takes_over():
+    clock = FakeClock()
+    async with SlackSimulator(SimConfig(stream_idle_timeout=30.0), clock=clock) as sim:
+        ws, client = sim.workspace, web_client(sim)
+        dm = sim.user_message(ws.alice_dm, ws.alice, "hi")
+        # In a DM the recipient arguments are optional.
+        started = await client.chat_startStream(channel=ws.alice_dm, thread_ts=dm.ts)
+        await client.chat_appendStream(channel=ws.alice_dm, ts=started["ts"], markdown_text="part")
+        clock.now += 31.0
+        with pytest.raises(SlackApiError) as failure:
+            await client.chat_appendStream(channel=ws.alice_dm, ts=started["ts"], markdown_text="2")
+        assert failure.value.response["error"] == "message_not_in_streaming_state"
+        assert text_of(sim, ws.alice_dm, started["ts"]) == "part"
+
+        await client.chat_update(channel=ws.alice_dm, ts=started["ts"], text="part 2, complete")
+        assert [m.text for m in sim.bot_replies(ws.alice_dm, dm.ts)] == ["part 2, complete"]
+
+
+async def test_thread_status_is_set_cleared_by_the_reply_and_times_out():
+    clock = FakeClock()
+    async with SlackSimulator(clock=clock) as sim:
+        ws, client = sim.workspace, web_client(sim)
+        first = sim.user_message(ws.general, ws.alice, "one")
+        second = sim.user_message(ws.general, ws.alice, "two")
+        for message in (first, second):
+            await client.assistant_threads_setStatus(
+                channel_id=ws.general,
+                thread_ts=message.ts,
+                status="is thinking…",
+                loading_messages=["Reading", "Writing"],
+            )
+        status = sim.thread_status(ws.general, first.ts)
+        assert status is not None and status.loading_messages == ["Reading", "Writing"]
+        await client.chat_postMessage(channel=ws.general, thread_ts=first.ts, text="answer")
+        assert sim.thread_status(ws.general, first.ts) is None
+        clock.now += 121
+        assert sim.thread_status(ws.general, second.ts) is None
+        with pytest.raises(SlackApiError) as failure:
+            await client.assistant_threads_setStatus(
+                channel_id=ws.general, thread_ts="123.456", status="x"
+            )
+        assert failure.value.response["error"] == "invalid_thread_ts"
+
+
+async def test_conversations_and_users_info(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    dm = (await client.conversations_info(channel=ws.alice_dm))["channel"]
+    assert dm["is_im"] and dm["user"] == ws.alice
+    general = (await client.conversations_info(channel=ws.general))["channel"]
+    assert general["name"] == "general" and general["is_channel"]
+    user = (await client.users_info(user=ws.helper_bot_user))["user"]
+    assert user["is_bot"] and user["profile"]["bot_id"] == ws.helper_bot_id
+    with pytest.raises(SlackApiError) as failure:
+        await client.users_info(user="U404")
+    assert failure.value.response["error"] == "user_not_found"
+    with pytest.raises(SlackApiError) as failure:  # the app-level token is only for sockets
+        await client.auth_test(token=sim.app.app_token)
+    assert failure.value.response["error"] == "not_allowed_token_type"
+
+
+# -- Events: builders, HTTP mode with the real bolt app, Socket Mode ------------------------
+
+
+def test_event_builders_have_slack_shapes(sim: SlackSimulator):
+    ws = sim.workspace
+    mention = sim.user_message(ws.general, ws.alice, f"<@{ws.bot_user_id}> hi")
+    reply = sim.user_message(ws.general, ws.bob, "and me", thread_ts=mention.ts)
+    in_dm = sim.user_message(ws.alice_dm, ws.alice, "hello")
+
+    app_mention, channel_message = sim.events_for(mention)
+    assert app_mention["type"] == "app_mention" and "channel_type" not in app_mention
+    assert app_mention["blocks"][0]["elements"][0]["elements"][0] == {
+        "type": "user",
+        "user_id": ws.bot_user_id,
+    }
+    assert channel_message["channel_type"] == "channel" and "thread_ts" not in channel_message
+    (threaded,) = sim.events_for(reply)
+    assert threaded["thread_ts"] == mention.ts and threaded["parent_user_id"] == ws.alice
+    (dm_event,) = sim.events_for(in_dm)
+    assert dm_event["channel_type"] == "im" and dm_event["team"] == ws.team_id
+
+    channel = sim.store.channels[ws.general]
+    previous = mention.to_api()
+    mention.text = "edited"
+    changed = message_changed_event(mention, channel, previous, "9.9")
+    assert changed["subtype"] == "message_changed"
+    assert (changed["message"]["text"], changed["previous_message"]["text"]) == (
+        "edited",
+        f"<@{ws.bot_user_id}> hi",
+    )
+    envelope = sim.envelope(message_event(in_dm, sim.store.channels[ws.alice_dm]))
+    assert envelope["type"] == "event_callback" and envelope["event_id"].startswith("Ev")
+    assert envelope["authorizations"][0]["user_id"] == ws.bot_user_id
+
+
+async def test_bolt_http_app_gets_a_signed_mention_and_replies_in_thread(sim: SlackSimulator):
+    ws, seen = sim.workspace, list[dict[str, Any]]()
+    app = echo_bolt_app(sim, seen)
+    async with serve(app.web_app(path="/slack/events")) as base:
+        sim.events_url = f"{base}/slack/events"
+        challenge = await sim.verify_url(challenge="c-123")
+        assert json.loads(challenge.last.body) == {"challenge": "c-123"}
+
+        turn = await sim.user_says(ws.general, ws.alice, f"<@{ws.bot_user_id}> hello")
+        # app_mention and message.channels: two events, each acked at once by bolt.
+        assert [d.acked for d in turn.deliveries] == [True, True]
+        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+
+    reply = sim.bot_replies(ws.general, turn.thread_ts)[0]
+    assert reply.text == f"echo: <@{ws.bot_user_id}> hello"
+    assert sorted(e["type"] for e in seen) == ["app_mention", "message"]
+
+
+async def test_bolt_rejects_a_bad_signature_with_401(sim: SlackSimulator):
+    app = echo_bolt_app(sim, [])
+    async with serve(app.web_app()) as base:
+        event = sim.events_for(sim.user_message(sim.workspace.alice_dm, sim.workspace.alice, "x"))
+        body = json.dumps(sim.envelope(event[0])).encode()
+        delivery = HttpDelivery(f"{base}/slack/events", body, "application/json")
+        forged = await sim.http.attempt(delivery, secret="not-the-secret")
+        stale = await sim.http.attempt(delivery, timestamp=1_000_000_000)
+        genuine = await sim.http.attempt(delivery)
+    assert (forged.status, stale.status, genuine.status) == (401, 401, 200)
+
+
+async def test_unacked_http_event_is_retried_with_retry_headers():
+    received: list[tuple[str | None, str | None]] = []
+    release = asyncio.Event()
+
+    async def slow_then_fast(request: web.Request) -> web.Response:
+        received.append(
+            (request.headers.get("X-Slack-Retry-Num"), request.headers.get("X-Slack-Retry-Reason"))
+        )
+        if len(received) == 1:
+            await release.wait()  # the first answer comes after the ack timeout
+        return web.Response(text="")
+
+    app = web.Application()
+    app.router.add_post("/events", slow_then_fast)
+    config = SimConfig(ack_timeout=0.2, http_retry_delays=(0.0, 0.0))
+    async with SlackSimulator(config) as sim, serve(app) as base:
+        sim.events_url = f"{base}/events"
+        ws = sim.workspace
+        event = sim.events_for(sim.user_message(ws.alice_dm, ws.alice, "hi"))[0]
+        delivery = await sim.deliver_http(sim.envelope(event))
+        release.set()
+    assert received == [(None, None), ("1", "http_timeout")]
+    assert [a.failure for a in delivery.attempts] == ["http_timeout", None]
+    assert delivery.acked
+
+
+async def test_on_demand_redelivery_repeats_the_event_to_any_replica(sim: SlackSimulator):
+    bodies: dict[str, list[tuple[str | None, str]]] = {"a": [], "b": []}
+
+    def replica(name: str) -> web.Application:
+        async def receive(request: web.Request) -> web.Response:
+            event_id = (await request.json())["event_id"]
+            bodies[name].append((request.headers.get("X-Slack-Retry-Num"), event_id))
+            return web.Response(text="")
+
+        app = web.Application()
+        app.router.add_post("/events", receive)
+        return app
+
+    async with serve(replica("a")) as a, serve(replica("b")) as b:
+        sim.events_url = f"{a}/events"
+        ws = sim.workspace
+        turn = await sim.user_says(ws.alice_dm, ws.alice, "hello")
+        (delivery,) = turn.deliveries
+        await sim.redeliver(delivery, url=f"{b}/events")
+    event_id = bodies["a"][0][1]
+    assert bodies == {"a": [(None, event_id)], "b": [("1", event_id)]}
+
+
+async def test_bolt_socket_mode_receives_an_event_and_acks_it(sim: SlackSimulator):
+    ws, seen = sim.workspace, list[dict[str, Any]]()
+    app = echo_bolt_app(sim, seen)
+    handler = AsyncSocketModeHandler(app, app_token=sim.app.app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it untyped
+    try:
+        await sim.socket.wait_connections(1)
+        turn = await sim.user_says(ws.general, ws.alice, f"<@{ws.bot_user_id}> over socket")
+        acks = [await d.wait_acked() for d in turn.deliveries if isinstance(d, SocketDelivery)]
+        assert len(acks) == 2
+        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+
+        reply = sim.bot_replies(ws.general, turn.thread_ts)[0]
+        click = await sim.click_button(ws.general, reply.ts, "stop")
+        assert isinstance(click, SocketDelivery) and click.type == "interactive"
+        await click.wait_acked()
+        await sim.wait_for(lambda: reply.text == "stopped")
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+    assert sim.calls("apps.connections.open")[0].ok
+    assert reply.blocks is None  # the Stop button is gone with the update
+    sent = {d.envelope_id for d in turn.deliveries if isinstance(d, SocketDelivery)}
+    assert {a["envelope_id"] for a in acks} == sent
+
+
+async def test_block_actions_over_http_and_response_url(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    app = echo_bolt_app(sim, [])
+    parent = sim.user_message(ws.general, ws.alice, "go")
+    posted = await client.chat_postMessage(
+        channel=ws.general, thread_ts=parent.ts, text="streaming…", blocks=[STOP_BUTTON]
+    )
+    async with serve(app.web_app()) as base:
+        sim.events_url = f"{base}/slack/events"
+        with pytest.raises(ValueError, match="no button"):
+            await sim.click_button(ws.general, posted["ts"], "missing")
+        click = await sim.click_button(ws.general, posted["ts"], "stop", user=ws.bob)
+        assert isinstance(click, HttpDelivery) and click.acked
+        assert click.content_type == "application/x-www-form-urlencoded"
+        await sim.wait_for(lambda: text_of(sim, ws.general, posted["ts"]) == "stopped")
+
+    payload = json.loads(parse_qs(click.body.decode())["payload"][0])
+    assert payload["type"] == "block_actions" and payload["user"]["id"] == ws.bob
+    assert payload["actions"][0]["action_id"] == "stop"
+    assert payload["container"]["message_ts"] == posted["ts"]
+
+    async with aiohttp.ClientSession() as session:
+        replace = {"replace_original": True, "text": "replaced via response_url"}
+        async with session.post(payload["response_url"], json=replace) as response:
+            assert response.status == 200
+    assert text_of(sim, ws.general, posted["ts"]) == "replaced via response_url"
+    assert sim.calls("response_url")[0].params == replace
+
+
+async def test_socket_mode_redelivers_until_acked():
+    config = SimConfig(ack_timeout=0.2, socket_retry_delays=(0.0, 0.0))
+    async with SlackSimulator(config) as sim:
+        opened = await AsyncWebClient(base_url=sim.api_url).apps_connections_open(
+            app_token=sim.app.app_token
+        )
+        async with aiohttp.ClientSession() as session, session.ws_connect(opened["url"]) as ws:
+            hello = await ws.receive_json(timeout=2)
+            assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == sim.app.app_id
+            event = sim.events_for(
+                sim.user_message(sim.workspace.alice_dm, sim.workspace.alice, "hi")
+            )[0]
+            delivery = await sim.send_event(event)
+            first = await ws.receive_json(timeout=2)  # not acked
+            second = await ws.receive_json(timeout=2)
+            await ws.send_json({"envelope_id": second["envelope_id"]})
+            await asyncio.wait_for(delivery.acked_event.wait(), 2)  # type: ignore[union-attr]
+    assert (first["retry_attempt"], first["retry_reason"]) == (0, "")
+    assert (second["retry_attempt"], second["retry_reason"]) == (1, "timeout")
+    assert first["payload"]["event"]["text"] == "hi"
+    assert first["envelope_id"] == second["envelope_id"]
+    assert len(delivery.sent_at) == 2  # type: ignore[union-attr]
+
+
+async def test_bot_edits_echo_as_message_changed_events():
+    bodies: list[dict[str, Any]] = []
+
+    async def collect(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        return web.Response(text="")
+
+    app = web.Application()
+    app.router.add_post("/events", collect)
+    async with SlackSimulator(SimConfig(echo_bot_events=True)) as sim, serve(app) as base:
+        sim.events_url = f"{base}/events"
+        ws, client = sim.workspace, web_client(sim)
+        posted = await client.chat_postMessage(channel=ws.general, text="v1")
+        await client.chat_update(channel=ws.general, ts=posted["ts"], text="v2")
+        await sim.wait_for(lambda: len(bodies) == 2)
+    own, changed = (b["event"] for b in bodies)
+    assert own["bot_id"] == ws.bot_id and "subtype" not in own
+    assert changed["subtype"] == "message_changed"
+    assert (changed["message"]["text"], changed["previous_message"]["text"]) == ("v2", "v1")
