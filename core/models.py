@@ -7,8 +7,11 @@ Code written against the reference agent SDK (``chunk.content``, ``chunk.done``,
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,7 +44,10 @@ class Artifact(BaseModel):
 
         The cap is checked against ``Content-Length`` first and against the bytes actually
         received, so a lying or missing header cannot make us buffer an unbounded body.
+        A ``data:`` URL (the demo agent's files) is decoded in place, under the same cap.
         """
+        if self.url.startswith("data:"):
+            return self._data_url_bytes(max_bytes)
         own_client = client is None
         http = client or httpx.AsyncClient(timeout=_FETCH_TIMEOUT, follow_redirects=True)
         try:
@@ -65,6 +71,21 @@ class Artifact(BaseModel):
         finally:
             if own_client:
                 await http.aclose()
+
+    def _data_url_bytes(self, cap: int) -> bytes:
+        header, comma, payload = self.url.partition(",")
+        if not comma:
+            raise ArtifactError(self.name, "malformed data: URL", url=self.url[:64])
+        if header.endswith(";base64"):
+            self._check_size(len(payload) * 3 // 4 - 2, cap)  # before decoding anything
+            try:
+                data = base64.b64decode(payload, validate=True)
+            except binascii.Error as exc:
+                raise ArtifactError(self.name, f"bad base64 ({exc})", url=self.url[:64]) from exc
+        else:
+            data = unquote_to_bytes(payload)
+        self._check_size(len(data), cap)
+        return data
 
     def _check_size(self, size: int, cap: int) -> None:
         if size > cap:

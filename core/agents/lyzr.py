@@ -1,0 +1,178 @@
+"""The Lyzr agent API over httpx (the reference backend; wire format in DESIGN §2).
+
+One reply is one ``POST /v3/inference/stream/``. Its plain-text SSE tokens become chunks
+as they arrive; ``[DONE]`` ends it and anything else that ends it is an error. Then the
+session's new artifacts are fetched for the final chunk. Closing the chunk iterator early
+closes the HTTP response, so the server sees the client go away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator
+from typing import Any, Self
+
+import httpx
+from pydantic import BaseModel
+
+from core.agents.artifacts import DeliveredArtifacts, parse_artifacts
+from core.agents.lyzr_wire import Done, Failed, parse_line
+from core.agents.reference import ReferenceCalls
+from core.agents.reply import ReplyBuilder
+from core.agents.retry import retry_before_output
+from core.agents.structured import schema_instruction
+from core.agents.text import clean_message
+from core.agents.transport import (
+    StreamTimeouts,
+    open_stream,
+    read_lines,
+    status_error,
+    transport_error,
+)
+from core.config import Settings
+from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
+from core.models import AgentStream, Artifact
+
+__all__ = ["DEFAULT_LYZR_BASE", "LyzrAgent"]
+
+DEFAULT_LYZR_BASE = "https://agent-prod.studio.lyzr.ai"
+
+
+class LyzrAgent(ReferenceCalls):
+    """Streams replies of one Lyzr agent (``agent_id``) over one shared httpx client."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        agent_id: str,
+        base_url: str = DEFAULT_LYZR_BASE,
+        http: httpx.AsyncClient | None = None,
+        timeouts: StreamTimeouts | None = None,
+        retries: int = 2,
+        backoff: float = 0.25,
+        fetch_artifacts: bool = True,
+        structured_hint: bool = True,
+    ) -> None:
+        self.agent_id = agent_id
+        self.base_url = base_url.rstrip("/")
+        self.timeouts = timeouts or StreamTimeouts()
+        self.retries = retries
+        self.backoff = backoff
+        self.fetch_artifacts = fetch_artifacts
+        self.structured_hint = structured_hint
+        self._headers = {"x-api-key": api_key}
+        self._http = http or httpx.AsyncClient()
+        self._owns_http = http is None
+        self._delivered = DeliveredArtifacts()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient | None = None) -> Self:
+        if not settings.lyzr_api_key:
+            raise ConfigError("LYZR_API_KEY", "required for the Lyzr agent")
+        if not settings.lyzr_agent_id:
+            raise ConfigError("LYZR_AGENT_ID", "required for the Lyzr agent")
+        return cls(
+            api_key=settings.lyzr_api_key,
+            agent_id=settings.lyzr_agent_id,
+            base_url=settings.lyzr_api_base,
+            http=http,
+            timeouts=StreamTimeouts.from_settings(settings),
+            retries=settings.agent_retries,
+        )
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncGenerator[AgentStream, None]:
+        text = clean_message(message)
+        if response_format is not None and self.structured_hint:
+            # Nothing in the Lyzr API carries a schema; asking in the message is what works
+            # with an agent that was not configured for JSON output.
+            text = f"{text}\n\n{schema_instruction(response_format)}"
+        payload = {
+            "user_id": user_id,
+            "agent_id": self.agent_id,
+            "session_id": session_id,
+            "message": text,
+        }
+        reply = ReplyBuilder(session_id, response_format=response_format)
+        tokens = retry_before_output(
+            lambda: self._tokens(payload), retries=self.retries, backoff=self.backoff
+        )
+        try:
+            async for token in tokens:
+                chunk = reply.text(token)
+                if chunk is not None:
+                    yield chunk
+        finally:
+            await tokens.aclose()
+        artifacts, metadata = await self._artifacts(session_id, user_id)
+        for chunk in reply.finish(artifacts=artifacts, metadata=metadata):
+            yield chunk
+
+    async def _tokens(self, payload: dict[str, Any]) -> AsyncGenerator[str, None]:
+        """The raw tokens of one attempt, ending normally only at ``[DONE]``."""
+        request = self._http.build_request(
+            "POST",
+            f"{self.base_url}/v3/inference/stream/",
+            json=payload,
+            headers={**self._headers, "accept": "text/event-stream"},
+            timeout=self.timeouts.for_httpx(),
+        )
+        async with open_stream(self._http, request, self.timeouts) as opened:
+            async for line in read_lines(opened, self.timeouts):
+                event = parse_line(line)
+                if event is None:
+                    continue
+                if isinstance(event, Done):
+                    return
+                if isinstance(event, Failed):
+                    raise AgentServerError(event.message)
+                yield event.text
+        raise AgentProtocolError("the stream ended without [DONE]")
+
+    async def _artifacts(
+        self, session_id: str, user_id: str
+    ) -> tuple[list[Artifact], dict[str, Any]]:
+        """This turn's new files; a failure is reported in metadata, never raised."""
+        if not self.fetch_artifacts:
+            return [], {}
+        try:
+            listed = await self._list_artifacts(session_id, user_id)
+        except AgentError as exc:
+            return [], {"artifacts_error": str(exc)}
+        return self._delivered.new_only(session_id, listed), {}
+
+    async def _list_artifacts(self, session_id: str, user_id: str) -> list[Artifact]:
+        timeout = httpx.Timeout(self.timeouts.idle, connect=self.timeouts.connect)
+        try:
+            # The whole call is bounded too: httpx's timeouts are per operation.
+            async with asyncio.timeout(self.timeouts.connect + self.timeouts.idle):
+                response = await self._http.get(
+                    f"{self.base_url}/v3/artifacts/",
+                    params={"user_id": user_id, "session_id": session_id},
+                    headers=self._headers,
+                    timeout=timeout,
+                )
+        except TimeoutError:
+            raise AgentProtocolError("listing artifacts timed out") from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from exc
+        if response.status_code == 404:
+            return []  # no artifact store for this session yet
+        if response.status_code >= 400:
+            raise status_error(response.status_code, response.content)
+        try:
+            return parse_artifacts(response.json())
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise AgentProtocolError(f"unreadable artifacts list ({exc})") from exc
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()

@@ -1,0 +1,164 @@
+"""OpenAI-compatible chat completions (OpenAI, vLLM, Ollama, llama.cpp, LM Studio...).
+
+The server is stateless, so the session's history comes from a :class:`HistoryStore`
+(Redis in production) and the finished exchange is saved back before the final chunk.
+Timeouts, error mapping and the retry-before-output rule are the Lyzr backend's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any, Self
+
+import httpx
+from pydantic import BaseModel
+
+from core.agents.history import HistoryStore, MemoryHistory, Message
+from core.agents.openai_wire import Delta, Finished, parse_chunk_line
+from core.agents.reference import ReferenceCalls
+from core.agents.reply import ReplyBuilder
+from core.agents.retry import retry_before_output
+from core.agents.structured import schema_instruction
+from core.agents.text import clean_message
+from core.agents.transport import StreamTimeouts, open_stream, read_lines
+from core.config import Settings
+from core.errors import AgentProtocolError, SessionStoreError
+from core.models import AgentStream
+
+__all__ = ["OpenAIAgent"]
+
+log = logging.getLogger(__name__)
+
+
+class OpenAIAgent(ReferenceCalls):
+    """Streams ``POST {base_url}/chat/completions`` with the session's history."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        history: HistoryStore | None = None,
+        http: httpx.AsyncClient | None = None,
+        timeouts: StreamTimeouts | None = None,
+        retries: int = 2,
+        backoff: float = 0.25,
+        system_prompt: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.history: HistoryStore = history if history is not None else MemoryHistory()
+        self.timeouts = timeouts or StreamTimeouts()
+        self.retries = retries
+        self.backoff = backoff
+        self.system_prompt = system_prompt
+        self._headers = {"accept": "text/event-stream"}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+        self._http = http or httpx.AsyncClient()
+        self._owns_http = http is None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        history: HistoryStore | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> Self:
+        return cls(
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            api_key=settings.openai_api_key,
+            history=history or MemoryHistory(settings.openai_history_messages),
+            http=http,
+            timeouts=StreamTimeouts.from_settings(settings),
+            retries=settings.agent_retries,
+        )
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncGenerator[AgentStream, None]:
+        text = clean_message(message)
+        past = await self.history.load(session_id)
+        body = self._body(past, text, user_id, response_format)
+        reply = ReplyBuilder(session_id, response_format=response_format, keep_text=True)
+        finish_reason: str | None = None
+        deltas = retry_before_output(
+            lambda: self._deltas(body), retries=self.retries, backoff=self.backoff
+        )
+        try:
+            async for delta in deltas:
+                reply.reasoning(delta.reasoning)
+                finish_reason = delta.finish_reason or finish_reason
+                chunk = reply.text(delta.text) if delta.text else None
+                if chunk is not None:
+                    yield chunk
+        finally:
+            await deltas.aclose()
+        metadata: dict[str, Any] = {"model": self.model}
+        if finish_reason:
+            metadata["finish_reason"] = finish_reason
+        final = reply.finish(metadata=metadata)
+        try:
+            await self.history.append(session_id, text, reply.full_text)
+        except SessionStoreError as exc:
+            # The reply itself is complete; losing the memory of it is worth a note, not
+            # a failed turn.
+            log.warning("chat history not saved for %s: %s", session_id, exc)
+            final[-1].metadata["history_error"] = str(exc)
+        for chunk in final:
+            yield chunk
+
+    def _body(
+        self,
+        past: list[Message],
+        text: str,
+        user_id: str,
+        response_format: type[BaseModel] | None,
+    ) -> dict[str, Any]:
+        messages: list[Message] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        if response_format is not None:
+            messages.append({"role": "system", "content": schema_instruction(response_format)})
+        messages += past
+        messages.append({"role": "user", "content": text})
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "user": user_id,
+        }
+        if response_format is not None:
+            body["response_format"] = {"type": "json_object"}
+        return body
+
+    async def _deltas(self, body: dict[str, Any]) -> AsyncGenerator[Delta, None]:
+        """The deltas of one attempt, ending normally only at ``[DONE]``."""
+        request = self._http.build_request(
+            "POST",
+            f"{self.base_url}/chat/completions",
+            json=body,
+            headers=self._headers,
+            timeout=self.timeouts.for_httpx(),
+        )
+        async with open_stream(self._http, request, self.timeouts) as opened:
+            async for line in read_lines(opened, self.timeouts):
+                event = parse_chunk_line(line)
+                if isinstance(event, Finished):
+                    return
+                if event is not None and (event.text or event.reasoning or event.finish_reason):
+                    yield event
+        raise AgentProtocolError("the stream ended without [DONE]")
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()

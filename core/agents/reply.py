@@ -1,0 +1,109 @@
+"""Turn streamed text into :class:`AgentStream` chunks, the same way for every backend.
+
+One :class:`ReplyBuilder` per reply numbers the chunks, keeps ``<think>`` reasoning out of
+the text, remembers the text only when something needs it whole (structured output, chat
+history), and assembles the final chunk: ``done=True``, empty ``content``, the artifacts
+and the parsed ``structured_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from core.agents.structured import parse_structured
+from core.agents.think import ThinkFilter
+from core.models import AgentStream, Artifact
+
+__all__ = ["ReplyBuilder"]
+
+
+class ReplyBuilder:
+    """Chunks of one reply in ``session_id``."""
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        response_format: type[BaseModel] | None = None,
+        keep_text: bool = False,
+    ) -> None:
+        self.session_id = session_id
+        self.response_format = response_format
+        self._keep = keep_text or response_format is not None
+        self._parts: list[str] = []
+        self._reasoning: list[str] = []
+        self._think = ThinkFilter()
+        self._index = 0
+
+    def text(self, token: str) -> AgentStream | None:
+        """The chunk for one streamed token, or ``None`` if nothing of it is visible."""
+        visible, reasoning = self._think.feed(token)
+        if reasoning:
+            self._reasoning.append(reasoning)
+        return self._chunk(visible)
+
+    def reasoning(self, text: str) -> None:
+        """Reasoning a backend sends apart from the text (``reasoning_content``)."""
+        if text:
+            self._reasoning.append(text)
+
+    @property
+    def full_text(self) -> str:
+        """The visible text so far (only kept when ``keep_text`` or a response format)."""
+        return "".join(self._parts)
+
+    def finish(
+        self,
+        *,
+        artifacts: Iterable[Artifact] = (),
+        metadata: dict[str, Any] | None = None,
+    ) -> list[AgentStream]:
+        """The last chunks: any held-back text, then the final ``done`` chunk."""
+        chunks: list[AgentStream] = []
+        visible, reasoning = self._think.flush()
+        if reasoning:
+            self._reasoning.append(reasoning)
+        held = self._chunk(visible)
+        if held is not None:
+            chunks.append(held)
+        meta = dict(metadata or {})
+        if self._reasoning:
+            meta["reasoning"] = "".join(self._reasoning)
+        structured = None
+        if self.response_format is not None:
+            structured, problem = parse_structured(self.full_text, self.response_format)
+            if problem is not None:
+                meta["structured_error"] = problem
+        chunks.append(
+            AgentStream(
+                content="",
+                delta="",
+                done=True,
+                session_id=self.session_id,
+                chunk_index=self._next_index(),
+                metadata=meta,
+                structured_data=structured,
+                artifact_files=list(artifacts),
+            )
+        )
+        return chunks
+
+    def _chunk(self, visible: str) -> AgentStream | None:
+        if not visible:
+            return None
+        if self._keep:
+            self._parts.append(visible)
+        return AgentStream(
+            content=visible,
+            delta=visible,
+            session_id=self.session_id,
+            chunk_index=self._next_index(),
+        )
+
+    def _next_index(self) -> int:
+        index = self._index
+        self._index += 1
+        return index

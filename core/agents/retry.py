@@ -1,0 +1,48 @@
+"""Retry an agent request, but only while it has produced nothing.
+
+Once a chunk went out, the user may already be reading it; a second attempt would repeat
+text, so any failure after that point is final. Before it, timeouts, unreachable servers
+and 5xx answers get a bounded number of retries with a short exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Callable
+from typing import TypeVar
+
+from core.agents.transport import is_retryable
+from core.errors import AgentError
+
+__all__ = ["retry_before_output"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def retry_before_output(
+    attempt: Callable[[], AsyncGenerator[T, None]],
+    *,
+    retries: int,
+    backoff: float = 0.25,
+) -> AsyncGenerator[T, None]:
+    """Yield from ``attempt()``; on a retryable error before its first item, start over."""
+    for number in range(retries + 1):
+        produced = False
+        items = attempt()
+        try:
+            async for item in items:
+                produced = True
+                yield item
+            return
+        except AgentError as exc:
+            if produced or number >= retries or not is_retryable(exc):
+                raise
+            log.warning("agent attempt %d failed before any output, retrying: %s", number + 1, exc)
+        finally:
+            await items.aclose()
+        # Backoff doubles per attempt: a server shedding load gets a moment, but the user's
+        # wait stays short (0.25 s, 0.5 s, 1 s with the defaults).
+        await asyncio.sleep(backoff * 2**number)

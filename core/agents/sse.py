@@ -1,0 +1,81 @@
+"""Server-sent-event lines from raw network reads.
+
+Network reads split the byte stream anywhere: inside a line, inside ``\\r\\n``, inside a
+multi-byte UTF-8 character. :class:`LineDecoder` glues them back with an incremental UTF-8
+decoder and a line buffer, so each read costs O(its own size) however long the reply grows.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from core.errors import AgentProtocolError
+
+__all__ = ["MAX_LINE_CHARS", "LineDecoder", "data_field"]
+
+MAX_LINE_CHARS = 1024 * 1024
+"""A line longer than this is not a token stream any more; refuse rather than buffer it."""
+
+
+class LineDecoder:
+    """Feed bytes, get complete lines (without their ``\\n`` / ``\\r\\n`` ending).
+
+    Lines end at ``\\n``; a ``\\r`` before it is dropped. A bare ``\\r`` is kept as text:
+    both wire formats escape carriage returns inside tokens, and treating it as a line end
+    would make a ``\\r\\n`` split across two reads look like two lines.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._parts: list[str] = []  # pieces of the unfinished line, joined once it ends
+        self._size = 0
+
+    def feed(self, data: bytes) -> list[str]:
+        return self._split(self._utf8.decode(data))
+
+    def flush(self) -> list[str]:
+        """The last line if the stream ended without a final newline."""
+        lines = self._split(self._utf8.decode(b"", final=True))
+        if self._parts:
+            lines.append(_strip_cr("".join(self._parts)))
+            self._parts.clear()
+            self._size = 0
+        return lines
+
+    def _split(self, text: str) -> list[str]:
+        if not text:
+            return []
+        if "\n" not in text:
+            self._keep(text)
+            return []
+        lines = text.split("\n")
+        tail = lines.pop()
+        if self._parts:
+            self._parts.append(lines[0])
+            lines[0] = "".join(self._parts)
+            self._parts.clear()
+            self._size = 0
+        if tail:
+            self._keep(tail)
+        return [_strip_cr(line) for line in lines]
+
+    def _keep(self, piece: str) -> None:
+        self._size += len(piece)
+        if self._size > MAX_LINE_CHARS:
+            raise AgentProtocolError(f"a stream line exceeded {MAX_LINE_CHARS:,} characters")
+        self._parts.append(piece)
+
+
+def _strip_cr(line: str) -> str:
+    return line[:-1] if line.endswith("\r") else line
+
+
+def data_field(line: str) -> str | None:
+    """The value of a ``data:`` line, or ``None`` for any other line.
+
+    Exactly one space after the colon belongs to the field syntax; anything after it is the
+    value, so a token's own leading spaces survive (``data:  world`` → ``" world"``).
+    """
+    if not line.startswith("data:"):
+        return None
+    return line[6:] if line.startswith("data: ") else line[5:]

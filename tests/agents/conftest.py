@@ -1,0 +1,45 @@
+"""Fixtures for the agent tests: the local Lyzr and OpenAI-format servers, and agents
+pointed at them with short budgets and no backoff wait."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.agents.lyzr import LyzrAgent
+from core.agents.transport import StreamTimeouts
+from tests.servers.lyzr_server import LyzrServer
+from tests.servers.openai_server import OpenAIServer
+
+FAST = StreamTimeouts(connect=2.0, first_token=5.0, idle=2.0)
+
+
+@pytest.fixture
+async def lyzr_server() -> AsyncIterator[LyzrServer]:
+    async with LyzrServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def openai_server() -> AsyncIterator[OpenAIServer]:
+    async with OpenAIServer() as server:
+        yield server
+
+
+def lyzr_agent(server: LyzrServer, **options: object) -> LyzrAgent:
+    settings: dict[str, object] = {"timeouts": FAST, "retries": 2, "backoff": 0.01}
+    settings.update(options)
+    return LyzrAgent(
+        api_key=server.api_key,
+        agent_id="agent-1",
+        base_url=server.base_url,
+        **settings,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def lyzr(lyzr_server: LyzrServer) -> AsyncIterator[LyzrAgent]:
+    agent = lyzr_agent(lyzr_server)
+    yield agent
+    await agent.aclose()

@@ -1,0 +1,165 @@
+"""Helpers shared by the backends: structured parsing, error mapping, artifact shapes,
+retry, message cleaning, chunk assembly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from core.agents.artifacts import DeliveredArtifacts, parse_artifacts
+from core.agents.reply import ReplyBuilder
+from core.agents.retry import retry_before_output
+from core.agents.structured import parse_structured
+from core.agents.text import clean_message
+from core.agents.transport import (
+    AgentUnreachableError,
+    StreamTimeouts,
+    is_retryable,
+    status_error,
+    transport_error,
+)
+from core.errors import (
+    AgentAuthError,
+    AgentCreditsError,
+    AgentNotFoundError,
+    AgentProtocolError,
+    AgentServerError,
+    AgentTimeoutError,
+)
+
+
+class Point(BaseModel):
+    x: int
+    y: int
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"x": 1, "y": 2}',
+        '  {"x": 1, "y": 2}\n',
+        '```json\n{"x": 1, "y": 2}\n```',
+        '```\n{"x": 1, "y": 2}\n```',
+        'Here you go:\n```json\n{"x": 1, "y": 2}\n```\nEnjoy.',
+        'Sure! {"x": 1, "y": 2}',
+    ],
+)
+def test_structured_text_is_tolerated(text: str) -> None:
+    assert parse_structured(text, Point) == (Point(x=1, y=2), None)
+
+
+def test_structured_failure_says_why() -> None:
+    value, problem = parse_structured('{"x": 1}', Point)
+    assert value is None and problem is not None and problem.startswith("y:")
+    assert parse_structured("no json", Point)[1]
+    assert parse_structured("", Point)[1] == "the reply contains no JSON object"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "detail"),
+    [
+        (401, b'{"detail": "Invalid API key"}', AgentAuthError, "Invalid API key"),
+        (403, b'{"detail": "forbidden"}', AgentAuthError, "forbidden"),
+        (404, b'{"detail": "Agent not found"}', AgentNotFoundError, "Agent not found"),
+        (429, b'{"detail": "Out of credits"}', AgentCreditsError, "Out of credits"),
+        (500, b'{"error": {"message": "boom"}}', AgentServerError, "boom"),
+        (422, b'{"detail": [{"loc": ["body"], "msg": "bad"}]}', AgentServerError, '"msg": "bad"'),
+        (502, b"<html>Bad Gateway</html>", AgentServerError, "Bad Gateway"),
+    ],
+)
+def test_status_errors(status: int, body: bytes, error: type[Exception], detail: str) -> None:
+    exc = status_error(status, body)
+    assert type(exc) is error
+    assert exc.status == status and detail in exc.detail
+
+
+def test_artifact_shapes() -> None:
+    item = {"file_url": "https://f/x.pdf", "name": "x.pdf", "format_type": "pdf"}
+    for payload in (
+        [item],
+        {"artifacts": [item]},
+        {"artifact_files": [item]},
+        {"data": [item]},
+        {"data": {"artifacts": [item]}},
+    ):
+        (artifact,) = parse_artifacts(payload)
+        assert (artifact.name, artifact.url, artifact.format_type) == (
+            "x.pdf",
+            "https://f/x.pdf",
+            "pdf",
+        )
+    (guessed,) = parse_artifacts(
+        [{"url": "https://f/dir/chart.png", "id": 7}, {"name": "no url"}, 3]
+    )
+    assert (guessed.name, guessed.format_type, guessed.artifact_id) == ("chart.png", "png", "7")
+    assert parse_artifacts({"unrelated": 1}) == [] and parse_artifacts("nope") == []
+
+
+def test_delivered_artifacts_are_not_repeated() -> None:
+    delivered = DeliveredArtifacts(max_sessions=1)
+    (a,) = parse_artifacts([{"file_url": "https://f/a", "name": "a"}])
+    (b,) = parse_artifacts([{"file_url": "https://f/b", "name": "b"}])
+    assert delivered.new_only("s", [a]) == [a]
+    assert delivered.new_only("s", [a, b]) == [b]
+    delivered.new_only("t", [])  # evicts "s": a restart-like loss of memory, files repeat once
+    assert delivered.new_only("s", [a]) == [a]
+
+
+async def test_retry_only_before_output() -> None:
+    attempts = []
+
+    def attempt_factory(fail_after: int) -> AsyncGenerator[str, None]:
+        async def attempt() -> AsyncGenerator[str, None]:
+            attempts.append(1)
+            for n in range(fail_after):
+                yield f"t{n}"
+            raise AgentTimeoutError("stall")
+
+        return attempt()
+
+    with pytest.raises(AgentTimeoutError):
+        async for _ in retry_before_output(lambda: attempt_factory(0), retries=3, backoff=0):
+            pass
+    assert len(attempts) == 4
+    attempts.clear()
+    seen = []
+    with pytest.raises(AgentTimeoutError):
+        async for item in retry_before_output(lambda: attempt_factory(1), retries=3, backoff=0):
+            seen.append(item)
+    assert (len(attempts), seen) == (1, ["t0"])
+
+
+def test_clean_message() -> None:
+    assert clean_message("a\x00b\x1b[31mc\x7f\td\ne\r") == "ab[31mc\td\ne\r"
+    assert clean_message("x\udc80y") == "x\ufffdy"
+    assert clean_message("日本 😀") == "日本 😀"
+
+
+def test_reply_builder_final_chunk_flushes_held_text() -> None:
+    builder = ReplyBuilder("s")
+    assert builder.text("<thi") is None  # might be a tag: held back
+    final = builder.finish(metadata={"k": 1})
+    assert [c.content for c in final] == ["<thi", ""]
+    assert [c.chunk_index for c in final] == [0, 1]
+    assert final[-1].done and final[-1].metadata == {"k": 1}
+    assert final[-1].to_dict()["done"] is True
+
+
+def test_transport_errors_are_translated_and_classified() -> None:
+    timeout = transport_error(httpx.ConnectTimeout("slow"))
+    unreachable = transport_error(httpx.ConnectError("refused"))
+    cut = transport_error(httpx.RemoteProtocolError("peer closed"))
+    assert isinstance(timeout, AgentTimeoutError) and is_retryable(timeout)
+    assert isinstance(unreachable, AgentUnreachableError) and is_retryable(unreachable)
+    assert isinstance(cut, AgentProtocolError) and not is_retryable(cut)
+    assert is_retryable(AgentServerError("x", status=503))
+    assert not is_retryable(AgentServerError("[ERROR] in the stream"))
+    assert not is_retryable(AgentCreditsError("x", status=429))
+
+
+def test_httpx_gets_the_connect_timeout_and_no_read_timeout() -> None:
+    timeout = StreamTimeouts(connect=3, first_token=9, idle=4).for_httpx()
+    assert (timeout.connect, timeout.read, timeout.pool) == (3, None, 3)

@@ -1,0 +1,141 @@
+"""The pure parsing layer: line reassembly, Lyzr escapes and events, OpenAI chunks,
+``<think>`` filtering."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from core.agents.lyzr_wire import Done, Failed, Token, parse_line, unescape
+from core.agents.openai_wire import Delta, Finished, parse_chunk_line
+from core.agents.sse import MAX_LINE_CHARS, LineDecoder, data_field
+from core.agents.think import ThinkFilter
+from core.errors import AgentProtocolError, AgentServerError
+
+BODY = "data: Hé\n\ndata:  ✓ 日本\r\n\r\ndata: 😀 ok\n\ndata: [DONE]\n\n".encode()
+
+
+def decode_in_pieces(data: bytes, cuts: list[int]) -> list[str]:
+    decoder = LineDecoder()
+    lines: list[str] = []
+    edges = [0, *cuts, len(data)]
+    for start, end in itertools.pairwise(edges):
+        lines += decoder.feed(data[start:end])
+    return lines + decoder.flush()
+
+
+def test_lines_survive_every_single_split_point() -> None:
+    expected = decode_in_pieces(BODY, [])
+    assert expected == ["data: Hé", "", "data:  ✓ 日本", "", "data: 😀 ok", "", "data: [DONE]", ""]
+    for cut in range(1, len(BODY)):
+        assert decode_in_pieces(BODY, [cut]) == expected, cut
+
+
+def test_lines_survive_byte_by_byte_reads() -> None:
+    assert decode_in_pieces(BODY, list(range(1, len(BODY)))) == decode_in_pieces(BODY, [])
+
+
+def test_last_line_without_newline_is_flushed() -> None:
+    decoder = LineDecoder()
+    assert decoder.feed(b"data: a\ndata: b") == ["data: a"]
+    assert decoder.flush() == ["data: b"]
+
+
+def test_a_runaway_line_is_refused() -> None:
+    decoder = LineDecoder()
+    with pytest.raises(AgentProtocolError):
+        for _ in range(MAX_LINE_CHARS // 1000 + 2):
+            decoder.feed(b"x" * 1000)
+
+
+def test_data_field_strips_exactly_one_space() -> None:
+    assert data_field("data: hello") == "hello"
+    assert data_field("data:  world") == " world"
+    assert data_field("data:tight") == "tight"
+    assert data_field("event: ping") is None
+    assert data_field(": keep-alive") is None
+
+
+@pytest.mark.parametrize(
+    ("wire", "text"),
+    [
+        (r"line\nnext", "line\nnext"),
+        (r"a\tb\rc", "a\tb\rc"),
+        (r"say \"hi\" and \'bye\'", "say \"hi\" and 'bye'"),
+        (r"back\\slash", "back\\slash"),
+        (r"\u00e9t\u00E9", "été"),
+        (r"\ud83d\ude00", "😀"),
+        (r"lone \ud83d", "lone \ufffd"),
+        ("&quot;q&quot; &apos;a&apos; &lt;b&gt; &amp;", "\"q\" 'a' <b> &"),
+        (r"\\n stays a backslash and n", "\\n stays a backslash and n"),
+        ("&amp;lt; is not unescaped twice", "&lt; is not unescaped twice"),
+        (r"\x unknown escapes stay", r"\x unknown escapes stay"),
+        ("plain", "plain"),
+    ],
+)
+def test_unescape(wire: str, text: str) -> None:
+    assert unescape(wire) == text
+
+
+def test_parse_line_events() -> None:
+    assert parse_line("data:  Hello") == Token(" Hello")
+    assert parse_line(r"data: a\nb") == Token("a\nb")
+    assert parse_line("data: [DONE]") == Done()
+    assert parse_line("data: [ERROR] quota exceeded") == Failed("quota exceeded")
+    assert parse_line("data: [ERROR]") == Failed("unspecified error")
+    assert parse_line("") is None
+    assert parse_line("id: 7") is None
+
+
+def test_openai_chunks() -> None:
+    line = 'data: {"choices":[{"delta":{"content":" hi"},"finish_reason":null}]}'
+    assert parse_chunk_line(line) == Delta(text=" hi")
+    line = 'data: {"choices":[{"delta":{"reasoning_content":"hmm"}}]}'
+    assert parse_chunk_line(line) == Delta(reasoning="hmm")
+    line = 'data: {"choices":[{"delta":{},"finish_reason":"length"}]}'
+    assert parse_chunk_line(line) == Delta(finish_reason="length")
+    assert parse_chunk_line('data: {"choices":[]}') == Delta()
+    assert parse_chunk_line("data: [DONE]") == Finished()
+    assert parse_chunk_line("") is None
+    with pytest.raises(AgentServerError, match="overloaded"):
+        parse_chunk_line('data: {"error":{"message":"overloaded"}}')
+    with pytest.raises(AgentProtocolError):
+        parse_chunk_line("data: {not json")
+
+
+def run_think(tokens: list[str]) -> tuple[str, str]:
+    think = ThinkFilter()
+    visible, reasoning = [], []
+    for token in tokens:
+        v, r = think.feed(token)
+        visible.append(v)
+        reasoning.append(r)
+    v, r = think.flush()
+    return "".join(visible) + v, "".join(reasoning) + r
+
+
+REPLY = "<think>plan the answer</think>\n\nThe answer is 42."
+
+
+def test_think_block_is_removed_at_every_split() -> None:
+    assert run_think([REPLY]) == ("The answer is 42.", "plan the answer")
+    for cut in range(1, len(REPLY)):
+        assert run_think([REPLY[:cut], REPLY[cut:]]) == ("The answer is 42.", "plan the answer")
+    assert run_think(list(REPLY)) == ("The answer is 42.", "plan the answer")
+
+
+def test_think_mentioned_later_is_kept() -> None:
+    text = "Use the <think> tag like this: <think>x</think>."
+    assert run_think(list(text)) == (text, "")
+
+
+def test_unfinished_tag_and_unclosed_block() -> None:
+    assert run_think(["Hi <thi"]) == ("Hi <thi", "")
+    assert run_think(["<thi"]) == ("<thi", "")
+    assert run_think(["<think>still thinking"]) == ("", "still thinking")
+
+
+def test_text_without_think_passes_unchanged() -> None:
+    text = "  leading spaces\n\nand paragraphs"
+    assert run_think([text[:3], text[3:]]) == (text, "")

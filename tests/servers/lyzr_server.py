@@ -1,0 +1,330 @@
+"""A local server speaking the Lyzr agent API's wire format, scriptable per test.
+
+Start it on a free loopback port with ``async with LyzrServer() as server:`` and point an
+agent at ``server.base_url``. By default it is a tiny echo agent with memory per
+``session_id`` ("what did I say?" lists the session's earlier messages). A test changes
+what the next requests get with :meth:`LyzrServer.enqueue` (one :class:`LyzrScript` per
+request, in order) or ``server.default``: the tokens, their timing, escapes, an ``[ERROR]``
+after N tokens, a missing ``[DONE]``, a stall, an HTTP error status with ``{"detail": ...}``,
+and the body cut into arbitrary byte pieces (even inside a UTF-8 character).
+
+It records every request (:class:`Recorded`) and every stream's fate (:class:`StreamRecord`:
+finished, or the client went away). :class:`StreamingServer` is the shared base of this and
+the OpenAI-format server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+__all__ = [
+    "LyzrScript",
+    "LyzrServer",
+    "Recorded",
+    "StreamRecord",
+    "StreamingServer",
+    "Write",
+    "lyzr_escape",
+    "split_words",
+]
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+
+
+@dataclass
+class StreamRecord:
+    """What happened to one streamed response."""
+
+    writes: int = 0  # pieces written so far
+    finished: bool = False  # the whole scripted body was written
+    disconnected: bool = False  # the client went away before the end
+
+
+@dataclass
+class Write:
+    """One step of a scripted body: wait ``delay`` seconds, then write ``data``."""
+
+    data: bytes
+    delay: float = 0.0
+
+
+_WORDS = re.compile(r"\s*\S+")
+
+
+def split_words(text: str) -> list[str]:
+    """Tokens the way models send them: each word with its leading whitespace."""
+    tokens = _WORDS.findall(text)
+    tail = text[sum(map(len, tokens)) :]
+    return [*tokens, tail] if tail else tokens
+
+
+def lyzr_escape(text: str) -> str:
+    """Escape a token the way the client must undo it (backslashes first, then entities)."""
+    for plain, escaped in (
+        ("\\", "\\\\"),
+        ("\n", "\\n"),
+        ("\r", "\\r"),
+        ("\t", "\\t"),
+        ('"', '\\"'),
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+    ):
+        text = text.replace(plain, escaped)
+    return text
+
+
+class StreamingServer:
+    """An aiohttp app on 127.0.0.1:<free port> that records requests and streams scripts."""
+
+    def __init__(self) -> None:
+        self.app = web.Application()
+        self.requests: list[Recorded] = []
+        self.streams: list[StreamRecord] = []
+        self.disconnected = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> Self:
+        # handler_cancellation: a client that goes away cancels the handler even while it
+        # sleeps, so a stall still records the disconnect.
+        self._runner = web.AppRunner(self.app, handler_cancellation=True)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def record(self, request: web.Request) -> Any:
+        body: Any = None
+        if request.can_read_body:
+            with contextlib.suppress(ValueError):
+                body = await request.json()
+        self.requests.append(
+            Recorded(
+                request.method,
+                request.path,
+                dict(request.query),
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+            )
+        )
+        return body
+
+    async def stream_writes(
+        self,
+        request: web.Request,
+        writes: list[Write],
+        *,
+        chunk_size: int | None = None,
+        piece_delay: float = 0.001,
+    ) -> web.StreamResponse:
+        """Send ``writes`` as an SSE body; ``chunk_size`` re-cuts the bytes anywhere."""
+        record = StreamRecord()
+        self.streams.append(record)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        try:
+            await response.prepare(request)
+            for write in _recut(writes, chunk_size, piece_delay):
+                if write.delay:
+                    await asyncio.sleep(write.delay)
+                await response.write(write.data)
+                record.writes += 1
+            await response.write_eof()
+            record.finished = True
+        except (ConnectionError, asyncio.CancelledError):
+            record.disconnected = True
+            self.disconnected.set()
+            raise
+        return response
+
+
+def _recut(writes: list[Write], size: int | None, piece_delay: float) -> list[Write]:
+    """Cut every run of undelayed writes into ``size``-byte pieces, ``piece_delay`` apart.
+
+    The delay between pieces makes each one arrive in its own network read, which is what
+    the client's line and UTF-8 reassembly must cope with.
+    """
+    if size is None:
+        return writes
+    out: list[Write] = []
+    index = 0
+    while index < len(writes):
+        delay = writes[index].delay
+        run = [writes[index].data]
+        index += 1
+        while index < len(writes) and writes[index].delay == 0:
+            run.append(writes[index].data)
+            index += 1
+        data = b"".join(run)
+        for start in range(0, len(data), size):
+            out.append(Write(data[start : start + size], delay if start == 0 else piece_delay))
+    return out
+
+
+@dataclass
+class LyzrScript:
+    """What one request gets. ``tokens=None`` means the default echo/memory reply."""
+
+    tokens: list[str] | None = None
+    escape: bool = True  # escape tokens like Lyzr does; False sends them verbatim
+    delay: float = 0.0  # before each token
+    header_delay: float = 0.0  # before even the response headers
+    first_delay: float = 0.0  # after the headers, before the first token
+    stall_after: int | None = None  # after this many tokens, sleep ``stall`` seconds
+    stall: float = 0.0
+    error_after: int | None = None  # send ``[ERROR] error_message`` after this many tokens
+    error_message: str = "model exploded"
+    done: bool = True  # end with [DONE]
+    status: int = 200  # an error status answers {"detail": detail} instead of a stream
+    detail: Any = "something went wrong"
+    chunk_size: int | None = None
+    piece_delay: float = 0.001
+    artifacts: Any = field(default_factory=list)  # the body of GET /v3/artifacts/
+    artifacts_status: int = 200
+
+
+class LyzrServer(StreamingServer):
+    """``/v3/inference/stream/``, ``/v3/inference/chat/``, ``/v3/artifacts/``, ``/files/``."""
+
+    def __init__(self, *, api_key: str = "test-key") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.default = LyzrScript()
+        self.scripts: deque[LyzrScript] = deque()
+        self.memory: dict[str, list[str]] = {}
+        self.files: dict[str, bytes] = {}
+        self.artifact_script: LyzrScript | None = None  # script of the last stream
+        self.app.router.add_post("/v3/inference/stream/", self._stream)
+        self.app.router.add_post("/v3/inference/chat/", self._chat)
+        self.app.router.add_get("/v3/artifacts/", self._artifacts)
+        self.app.router.add_get("/files/{name}", self._file)
+
+    @property
+    def base_url(self) -> str:
+        return self.url
+
+    def enqueue(self, *scripts: LyzrScript) -> None:
+        self.scripts.extend(scripts)
+
+    def add_file(self, name: str, data: bytes) -> str:
+        """Serve ``data`` and return its URL (for artifact downloads)."""
+        self.files[name] = data
+        return f"{self.url}/files/{name}"
+
+    def stream_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path == "/v3/inference/stream/"]
+
+    def _next_script(self) -> LyzrScript:
+        return self.scripts.popleft() if self.scripts else self.default
+
+    def _denied(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("x-api-key") != self.api_key:
+            return web.json_response({"detail": "Invalid API key"}, status=401)
+        return None
+
+    def reply_tokens(self, body: Any, script: LyzrScript) -> list[str]:
+        if script.tokens is not None:
+            return script.tokens
+        session = str(body.get("session_id", "")) if isinstance(body, dict) else ""
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        earlier = self.memory.setdefault(session, [])
+        if "what did i say" in message.lower():
+            text = "You said: " + ("; ".join(earlier) if earlier else "nothing yet") + "."
+        else:
+            text = f"You said: {message}"
+        earlier.append(message)
+        return split_words(text)
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        body = await self.record(request)
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        script = self._next_script()
+        self.artifact_script = script
+        if script.header_delay:
+            await asyncio.sleep(script.header_delay)
+        if script.status >= 400:
+            return web.json_response({"detail": script.detail}, status=script.status)
+        tokens = self.reply_tokens(body, script)
+        if script.error_after is not None:
+            tokens = tokens[: script.error_after]
+        escape = lyzr_escape if script.escape else str
+        events = [f"data: {escape(token)}\n\n".encode() for token in tokens]
+        if script.error_after is not None:
+            events.append(f"data: [ERROR] {script.error_message}\n\n".encode())
+        elif script.done:
+            events.append(b"data: [DONE]\n\n")
+        else:
+            events.append(b"")  # end the body without [DONE], after any stall
+        writes = [Write(data, delay=_delay(script, index)) for index, data in enumerate(events)]
+        return await self.stream_writes(
+            request, writes, chunk_size=script.chunk_size, piece_delay=script.piece_delay
+        )
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        script = self._next_script()
+        if script.status >= 400:
+            return web.json_response({"detail": script.detail}, status=script.status)
+        text = "".join(self.reply_tokens(body, script))
+        artifacts = script.artifacts if isinstance(script.artifacts, list) else []
+        return web.json_response(
+            {"response": text, "module_outputs": {"artifact_files": artifacts}}
+        )
+
+    async def _artifacts(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        script = self.artifact_script or self.default
+        if script.artifacts_status >= 400:
+            return web.json_response({"detail": "artifacts failed"}, status=script.artifacts_status)
+        return web.json_response(script.artifacts)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        data = self.files.get(request.match_info["name"])
+        if data is None:
+            return web.json_response({"detail": "no such file"}, status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
+
+
+def _delay(script: LyzrScript, index: int) -> float:
+    """Seconds before event ``index`` (tokens, then the closing line)."""
+    delay = script.first_delay if index == 0 else script.delay
+    if script.stall_after is not None and index == script.stall_after:
+        delay += script.stall
+    return delay
