@@ -1,0 +1,64 @@
+"""A local Discord for tests: REST routes and the gateway websocket, spoken to by the real
+discord.py 2.x client (test infrastructure, not product code).
+
+Use::
+
+    async with DiscordSimulator() as sim:
+        client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        async with running_client(sim, client):
+            msg = await sim.user_message(sim.channel("general").id, "hi", mention_bot=True)
+            ...
+            assert sim.channel_messages(thread_id)[-1].content == expected
+
+What it models
+- One guild (text channels, roles, members: the bot, humans, another bot), threads, DMs.
+- REST: ``users/@me``, ``oauth2/applications/@me``, ``gateway[/bot]``; messages create
+  (JSON or multipart ``payload_json`` + ``files[n]``), get, list, edit, delete; typing;
+  threads from a message (thread id == message id) and without one; DM channels;
+  application commands (bulk overwrite, upsert, get, delete; global and guild);
+  interaction callbacks (4, 5, 6, 7) and webhook follow-ups / ``@original``; attachment
+  files served at their URLs.
+- Discord's limits and errors: content ≤ 2,000 (400 / 50035), empty message (50006),
+  embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
+  request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
+  10080}, unknown channel/message (404), bad token (401).
+- Rate limits: per-channel bucket for message create + edit (5 per 5 s), a bucket per
+  other route, a global limit per token (50/s), ``X-RateLimit-*`` on every response, and
+  429s with ``Retry-After``, ``{message, retry_after, global}``, ``X-RateLimit-Scope``,
+  ``X-RateLimit-Global`` and ``Via`` (discord.py needs it); scripted failures with
+  ``inject_failure``.
+- ``allowed_mentions``: each message records who it would ping (``SimMessage.pings``).
+- Gateway: HELLO, heartbeat/ACK, IDENTIFY (bad token → 4004, refused privileged intent →
+  4014), READY + GUILD_CREATE, RESUME with replay, RECONNECT, INVALID_SESSION, intents
+  (no MESSAGE_CONTENT → empty content except mentions, DMs and the bot's own messages),
+  sharding, zlib-stream; the bot's own REST posts come back as MESSAGE_CREATE, edits as
+  MESSAGE_UPDATE; helpers dispatch user messages, threads, slash commands, button clicks
+  and a redelivery after a resume.
+- Every REST call is recorded (``sim.calls``) with its route template, body, files, status
+  and loop time; each channel keeps its messages with every version of their content.
+
+What it does not model: permissions (everything is allowed), reactions, embeds' images,
+guild upload limits above 10 MiB, identify and heartbeat timeouts, ETF/zstd, interaction
+token expiry, more than one guild, voice, presences.
+"""
+
+from __future__ import annotations
+
+from .actors import DiscordSimulator
+from .config import SimulatorConfig
+from .harness import pointed_at, running_client
+from .models import Call, Pings, SimAttachment, SimChannel, SimInteraction, SimMessage, SimUser
+
+__all__ = [
+    "Call",
+    "DiscordSimulator",
+    "Pings",
+    "SimAttachment",
+    "SimChannel",
+    "SimInteraction",
+    "SimMessage",
+    "SimUser",
+    "SimulatorConfig",
+    "pointed_at",
+    "running_client",
+]

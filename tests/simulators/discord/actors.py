@@ -1,0 +1,187 @@
+"""``DiscordSimulator``: the server plus helpers that act as Discord's users and gateway.
+
+Each helper changes the world like the user's action would on Discord, dispatches the
+gateway events Discord would send, and returns once they are written to the sockets — the
+bot may still be processing them; wait on the bot's effects (``wait_until``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .bodies import Upload
+from .models import SimChannel, SimInteraction, SimMessage, SimUser
+from .server import SimulatorServer
+
+__all__ = ["DiscordSimulator"]
+
+_OPTION_TYPES = {str: 3, int: 4, bool: 5, float: 10}
+
+
+class DiscordSimulator(SimulatorServer):
+    """A local Discord (REST + gateway) for the real discord.py client; see the package doc."""
+
+    def _author(self, author: str | SimUser) -> SimUser:
+        return author if isinstance(author, SimUser) else self.world.user_named(author)
+
+    async def user_message(
+        self,
+        channel_id: int,
+        content: str,
+        *,
+        author: str | SimUser = "alice",
+        mention_bot: bool = False,
+        attachments: Iterable[tuple[str, bytes]] = (),
+        reply_to: int | None = None,
+    ) -> SimMessage:
+        """A user posts in a channel, thread or DM (``mention_bot`` prefixes ``<@bot>``)."""
+        if mention_bot:
+            content = f"<@{self.bot.id}> {content}"
+        payload: dict[str, Any] = {"content": content}
+        if reply_to is not None:
+            payload["message_reference"] = {
+                "message_id": str(reply_to),
+                "channel_id": str(channel_id),
+            }
+        uploads = [
+            Upload(f"files[{i}]", name, data, "application/octet-stream")
+            for i, (name, data) in enumerate(attachments)
+        ]
+        message = self.world.add_message(channel_id, self._author(author), payload, uploads)
+        self.state.events.message_created(message)
+        await self.delivered()
+        return message
+
+    async def dm_message(
+        self, content: str, *, author: str | SimUser = "alice", **options: Any
+    ) -> SimMessage:
+        """A user writes to the bot in their DM channel (created on first use)."""
+        channel = self.world.dm_channel(self._author(author).id)
+        return await self.user_message(channel.id, content, author=author, **options)
+
+    async def user_thread(
+        self,
+        channel_id: int,
+        name: str,
+        *,
+        author: str | SimUser = "alice",
+        from_message: int | None = None,
+    ) -> SimChannel:
+        """A user opens a thread (one the bot does not own); dispatches THREAD_CREATE."""
+        starter = None if from_message is None else self.world.message(channel_id, from_message)
+        thread = self.world.create_thread(
+            channel_id,
+            owner_id=self._author(author).id,
+            name=name,
+            auto_archive_duration=1440,
+            thread_id=from_message,
+        )
+        if starter is not None:
+            starter.thread_id = thread.id
+        self.state.events.thread_created(thread)
+        await self.delivered()
+        return thread
+
+    async def delete_message(self, channel_id: int, message_id: int) -> None:
+        """A moderator deletes a message (e.g. the bot's reply while it streams)."""
+        message = self.world.message(channel_id, message_id)
+        self.world.delete_message(message)
+        self.state.events.message_deleted(message)
+        await self.delivered()
+
+    async def _interact(
+        self,
+        kind: int,
+        channel_id: int,
+        user: str | SimUser,
+        data: dict[str, Any],
+        message_id: int | None = None,
+    ) -> SimInteraction:
+        channel = self.world.channel(channel_id)
+        interaction = SimInteraction(
+            id=self.world.ids.next(),
+            token=secrets.token_urlsafe(48),
+            type=kind,
+            channel_id=channel.id,
+            user=self._author(user),
+            data=data,
+            guild_id=channel.guild_id,
+            message_id=message_id,
+        )
+        self.world.interactions[interaction.id] = interaction
+        self.state.events.interaction_created(interaction)
+        await self.delivered()
+        return interaction
+
+    async def slash_command(
+        self,
+        name: str,
+        *,
+        channel_id: int,
+        user: str | SimUser = "alice",
+        options: Mapping[str, str | int | bool | float] | None = None,
+    ) -> SimInteraction:
+        """A user runs ``/name`` in a channel, thread or DM (INTERACTION_CREATE type 2)."""
+        guild_id = self.world.channel(channel_id).guild_id
+        data: dict[str, Any] = {
+            "id": str(self.world.commands.command_id(name, guild_id)),
+            "name": name,
+            "type": 1,
+            "options": [
+                {"name": k, "type": _OPTION_TYPES[type(v)], "value": v}
+                for k, v in (options or {}).items()
+            ],
+        }
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+        return await self._interact(2, channel_id, user, data)
+
+    async def click_button(
+        self, message_id: int, custom_id: str, *, user: str | SimUser = "alice"
+    ) -> SimInteraction:
+        """A user clicks a component of a message (INTERACTION_CREATE type 3)."""
+        message = self.world.find_message(message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id}")
+        component_type = _component_type(message.components, custom_id)
+        if component_type is None:
+            raise KeyError(f"message {message_id} has no component {custom_id!r}")
+        data = {"custom_id": custom_id, "component_type": component_type}
+        return await self._interact(3, message.channel_id, user, data, message_id=message.id)
+
+    async def dispatch(
+        self, name: str, data: dict[str, Any], *, guild_id: int | None = None
+    ) -> int:
+        """Send any dispatch to every session (an escape hatch for unusual events)."""
+        count = self.state.gateway.dispatch(name, data, intent=None, guild_id=guild_id)
+        await self.delivered()
+        return count
+
+    async def redeliver_after_resume(self, message_id: int, *, within: float = 10.0) -> None:
+        """Make the client reconnect and RESUME, then replay from ``message_id``'s
+        MESSAGE_CREATE: the bot receives that message a second time, as after a real resume.
+        """
+        session = await self.wait_for_session(within)
+        seq = next((s for s, text in session.log if _is_create_of(text, message_id)), None)
+        if seq is None:
+            raise KeyError(f"message {message_id} was not dispatched to the session")
+        async with asyncio.timeout(within):
+            await self.state.gateway.reconnect(session, replay_from=seq)
+        await self.delivered()
+
+
+def _is_create_of(text: str, message_id: int) -> bool:
+    frame = json.loads(text)
+    return bool(frame.get("t") == "MESSAGE_CREATE" and frame["d"].get("id") == str(message_id))
+
+
+def _component_type(rows: list[dict[str, Any]], custom_id: str) -> int | None:
+    for row in rows:
+        for component in row.get("components", []):
+            if component.get("custom_id") == custom_id:
+                return int(component.get("type", 2))
+    return None

@@ -1,0 +1,69 @@
+"""What the simulated Discord enforces, in one place, so a test can change one limit.
+
+The defaults are Discord's documented or commonly observed values (DESIGN §3); the rate
+limits are configurable because Discord itself says not to hard-code them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "DIRECT_MESSAGES",
+    "GUILDS",
+    "GUILD_MEMBERS",
+    "GUILD_MESSAGES",
+    "GUILD_PRESENCES",
+    "MESSAGE_CONTENT",
+    "PRIVILEGED_INTENTS",
+    "SimulatorConfig",
+]
+
+# Gateway intent bits (discord-api-docs, Gateway > Gateway Intents).
+GUILDS = 1 << 0
+GUILD_MEMBERS = 1 << 1
+GUILD_PRESENCES = 1 << 8
+GUILD_MESSAGES = 1 << 9
+DIRECT_MESSAGES = 1 << 12
+MESSAGE_CONTENT = 1 << 15
+PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+
+MIB = 1024 * 1024
+
+
+@dataclass(slots=True)
+class SimulatorConfig:
+    """Limits and identities of one simulated Discord."""
+
+    token: str = "sim-bot-token"
+    bot_name: str = "threadcast"
+    guild_name: str = "Simulated Guild"
+    text_channels: tuple[str, ...] = ("general", "random")
+    human_users: tuple[str, ...] = ("alice", "bob")
+    other_bots: tuple[str, ...] = ("otherbot",)
+
+    # Per-channel bucket shared by message create and edit (X-RateLimit-Bucket is the same
+    # for both routes, so discord.py also treats them as one bucket per channel).
+    channel_limit: int = 5
+    channel_window: float = 5.0
+    # Every other route: one bucket per route and major parameter.
+    route_limit: int = 50
+    route_window: float = 1.0
+    # Global limit per bot token; interaction callbacks and webhooks are exempt, as on Discord.
+    global_limit: int = 50
+    global_window: float = 1.0
+
+    max_content: int = 2000
+    max_files: int = 10
+    max_file_size: int = 10 * MIB
+    max_request_size: int = 25 * MIB
+    max_embeds: int = 10
+    max_embed_description: int = 4096
+    max_embeds_total: int = 6000
+
+    # Privileged intents the application is allowed to use (Developer Portal switches);
+    # IDENTIFY asking for one outside this mask is closed with 4014.
+    allowed_privileged_intents: int = PRIVILEGED_INTENTS
+    heartbeat_interval_ms: int = 41_250
+    # Dispatches kept per gateway session for RESUME replays.
+    replay_buffer: int = 2_000

@@ -1,0 +1,70 @@
+"""Which gateway events a change produces, and who receives them.
+
+Discord echoes every message — including the bot's own, posted through REST — as
+MESSAGE_CREATE, edits as MESSAGE_UPDATE, deletions as MESSAGE_DELETE; new threads as
+THREAD_CREATE. Guild message events need GUILD_MESSAGES, DM events DIRECT_MESSAGES, thread
+events GUILDS; interactions reach every session. A guild message's content reaches a
+session without MESSAGE_CONTENT only when the bot wrote it or is mentioned in it.
+"""
+
+from __future__ import annotations
+
+from .config import DIRECT_MESSAGES, GUILD_MESSAGES, GUILDS, SimulatorConfig
+from .gateway import Gateway
+from .mentions import mentioned_user_ids
+from .message_payloads import interaction_json, message_json
+from .models import SimChannel, SimInteraction, SimMessage
+from .payloads import channel_json
+from .world import World
+
+__all__ = ["Events"]
+
+
+class Events:
+    """Turns world changes into dispatches on the gateway."""
+
+    def __init__(self, world: World, gateway: Gateway, config: SimulatorConfig) -> None:
+        self._world = world
+        self._gateway = gateway
+        self._config = config
+
+    def _message_audience(self, message: SimMessage) -> tuple[int, int | None, bool]:
+        channel = self._world.channels[message.channel_id]
+        if channel.guild_id is None:
+            return DIRECT_MESSAGES, None, True
+        bot_id = self._world.bot.id
+        exempt = message.author.id == bot_id or bot_id in mentioned_user_ids(message.content)
+        return GUILD_MESSAGES, channel.guild_id, exempt
+
+    def message_created(self, message: SimMessage) -> int:
+        intent, guild_id, exempt = self._message_audience(message)
+        data = message_json(self._world, message, gateway=True)
+        return self._gateway.dispatch(
+            "MESSAGE_CREATE", data, intent=intent, guild_id=guild_id, content_exempt=exempt
+        )
+
+    def message_updated(self, message: SimMessage) -> int:
+        intent, guild_id, exempt = self._message_audience(message)
+        data = message_json(self._world, message, gateway=True)
+        return self._gateway.dispatch(
+            "MESSAGE_UPDATE", data, intent=intent, guild_id=guild_id, content_exempt=exempt
+        )
+
+    def message_deleted(self, message: SimMessage) -> int:
+        intent, guild_id, _ = self._message_audience(message)
+        data = {"id": str(message.id), "channel_id": str(message.channel_id)}
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+        return self._gateway.dispatch("MESSAGE_DELETE", data, intent=intent, guild_id=guild_id)
+
+    def thread_created(self, thread: SimChannel) -> int:
+        data = {**channel_json(self._world, thread), "newly_created": True}
+        return self._gateway.dispatch(
+            "THREAD_CREATE", data, intent=GUILDS, guild_id=thread.guild_id
+        )
+
+    def interaction_created(self, interaction: SimInteraction) -> int:
+        data = interaction_json(self._world, interaction, self._config)
+        return self._gateway.dispatch(
+            "INTERACTION_CREATE", data, intent=None, guild_id=interaction.guild_id
+        )

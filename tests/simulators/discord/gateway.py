@@ -1,0 +1,233 @@
+"""The gateway websocket: HELLO, heartbeats, IDENTIFY/READY, RESUME and dispatches.
+
+Modelled (discord-api-docs, Topics > Gateway): JSON encoding, optional ``zlib-stream``
+transport compression (one deflate context per connection, each frame ending in
+``Z_SYNC_FLUSH``, which is what discord.py asks for when zstd is unavailable); HELLO (op 10)
+→ heartbeat (op 1) / ACK (op 11) → IDENTIFY (op 2) → READY + GUILD_CREATE; RESUME (op 6)
+replays the dispatches after the client's sequence then sends RESUMED; RECONNECT (op 7)
+and INVALID_SESSION (op 9); REQUEST_GUILD_MEMBERS (op 8) answered with one chunk. Close
+codes 4001/4002/4003/4004/4005/4010/4013/4014 as Discord uses them. Intents filter what each
+session receives, sharding splits guilds by ``(guild_id >> 22) % shard_count``, and without
+MESSAGE_CONTENT a session gets message content only where Discord still sends it.
+
+Not modelled: ETF encoding, zstd, heartbeat timeouts (the server never drops a silent
+client), identify rate limits, presences and voice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import deque
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .config import GUILD_MEMBERS, GUILDS, MESSAGE_CONTENT, PRIVILEGED_INTENTS, SimulatorConfig
+from .connection import Connection, GatewaySession
+from .message_payloads import strip_content
+from .payloads import guild_json, member_json, ready_json
+from .world import World
+
+__all__ = ["Gateway"]
+
+JsonDict = dict[str, Any]
+
+
+class Gateway:
+    """All gateway sessions and the websocket handler that feeds them."""
+
+    def __init__(
+        self, world: World, config: SimulatorConfig, changed: asyncio.Condition, url: str = ""
+    ) -> None:
+        self.world = world
+        self.config = config
+        self.url = url  # the websocket URL, also sent as READY's resume_gateway_url
+        self.sessions: dict[str, GatewaySession] = {}
+        self.connections: set[Connection] = set()
+        self.changed = changed  # notified when sessions connect, identify or resume
+
+    # -- dispatching ----------------------------------------------------------------------
+
+    def dispatch(
+        self,
+        name: str,
+        data: JsonDict,
+        *,
+        intent: int | None,
+        guild_id: int | None,
+        content_exempt: bool = True,
+    ) -> int:
+        """Send an event to every session that should get it; returns how many did.
+
+        ``content_exempt=False`` marks a guild message whose content only sessions with the
+        MESSAGE_CONTENT intent may see.
+        """
+        delivered = 0
+        for session in self.sessions.values():
+            if intent is not None and not session.intents & intent:
+                continue
+            if not session.wants_guild(guild_id):
+                continue
+            payload = data
+            if not content_exempt and not session.intents & MESSAGE_CONTENT:
+                payload = strip_content(data)
+            text = session.frame(name, payload)
+            if session.connection is not None:
+                session.connection.send(text)
+            delivered += 1
+        return delivered
+
+    async def drain(self) -> None:
+        """Wait until every queued frame has been written to its socket."""
+        for connection in list(self.connections):
+            await connection.drain()
+
+    async def close_all(self) -> None:
+        for connection in list(self.connections):
+            await connection.close(1001, "simulator stopping")
+
+    # -- the websocket ------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        encoding = request.query.get("encoding", "json")
+        if encoding != "json":
+            raise web.HTTPBadRequest(text="the simulator speaks encoding=json only")
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        # zstd-stream (or anything else) falls back to plain text frames, which discord.py
+        # also reads; zlib-stream is honoured.
+        conn = Connection(ws, compress=request.query.get("compress"))
+        self.connections.add(conn)
+        conn.send({"op": 10, "d": {"heartbeat_interval": self.config.heartbeat_interval_ms}})
+        session: GatewaySession | None = None
+        try:
+            async for message in ws:
+                if message.type is not WSMsgType.TEXT:
+                    await conn.close(4002, "Decode error")
+                    break
+                try:
+                    payload = json.loads(message.data)
+                except ValueError:
+                    payload = None
+                if not isinstance(payload, dict):
+                    await conn.close(4002, "Decode error")
+                    break
+                session = await self._on_op(conn, session, payload)
+        finally:
+            if session is not None and session.connection is conn:
+                session.connection = None
+            self.connections.discard(conn)
+            await conn.stop()
+            async with self.changed:
+                self.changed.notify_all()
+        return ws
+
+    async def _on_op(
+        self, conn: Connection, session: GatewaySession | None, payload: JsonDict
+    ) -> GatewaySession | None:
+        op, data = payload.get("op"), payload.get("d")
+        if op == 1:
+            conn.send({"op": 11, "d": None})
+        elif op == 2:
+            if session is not None:
+                await conn.close(4005, "Already authenticated.")
+                return session
+            return await self._identify(conn, data or {})
+        elif op == 6:
+            return await self._resume(conn, data or {})
+        elif session is None:
+            await conn.close(4003, "Not authenticated.")
+        elif op == 8:
+            self._members_chunk(session, conn, data or {})
+        elif op not in (3, 4):  # presence and voice updates are accepted and ignored
+            await conn.close(4001, "Unknown opcode.")
+        return session
+
+    async def _identify(self, conn: Connection, data: JsonDict) -> GatewaySession | None:
+        intents, shard = data.get("intents"), data.get("shard")
+        if data.get("token") != self.config.token:
+            await conn.close(4004, "Authentication failed.")
+            return None
+        if not isinstance(intents, int) or intents < 0:
+            await conn.close(4013, "Invalid intent(s).")
+            return None
+        if intents & PRIVILEGED_INTENTS & ~self.config.allowed_privileged_intents:
+            await conn.close(4014, "Disallowed intent(s).")
+            return None
+        if shard is not None and not _valid_shard(shard):
+            await conn.close(4010, "Invalid shard.")
+            return None
+        session = GatewaySession(
+            id=secrets.token_hex(16),
+            token=data["token"],
+            intents=intents,
+            shard=(shard[0], shard[1]) if shard is not None else None,
+            identify=data,
+            log=deque(maxlen=self.config.replay_buffer),
+            connection=conn,
+        )
+        self.sessions[session.id] = session
+        conn.send(
+            session.frame(
+                "READY",
+                ready_json(self.world, session_id=session.id, resume_url=self.url, shard=shard),
+            )
+        )
+        if session.intents & GUILDS and session.wants_guild(self.world.guild_id):
+            guild = guild_json(self.world, all_members=bool(intents & GUILD_MEMBERS))
+            conn.send(session.frame("GUILD_CREATE", guild))
+        async with self.changed:
+            self.changed.notify_all()
+        return session
+
+    async def _resume(self, conn: Connection, data: JsonDict) -> GatewaySession | None:
+        session = self.sessions.get(str(data.get("session_id")))
+        if session is None or data.get("token") != session.token:
+            conn.send({"op": 9, "d": False})  # not resumable: identify again
+            return None
+        client_seq = int(data.get("seq") or 0)
+        start = client_seq
+        if session.replay_from is not None:  # a test asked for a redelivery
+            start = min(client_seq, session.replay_from - 1)
+        session.replay_from = None
+        if session.log and session.log[0][0] > start + 1:
+            conn.send({"op": 9, "d": False})  # events were dropped: cannot replay them all
+            return None
+        for seq, text in session.log:
+            if seq > start:
+                conn.send(text)
+        session.connection = conn
+        conn.send(session.frame("RESUMED", {}))
+        session.resumed.set()
+        async with self.changed:
+            self.changed.notify_all()
+        return session
+
+    def _members_chunk(self, session: GatewaySession, conn: Connection, data: JsonDict) -> None:
+        members = [member_json(self.world, u) for u in self.world.users.values()]
+        chunk = {
+            "guild_id": str(data.get("guild_id", self.world.guild_id)),
+            "members": members,
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "nonce": data.get("nonce"),
+        }
+        conn.send(session.frame("GUILD_MEMBERS_CHUNK", chunk))
+
+    async def reconnect(self, session: GatewaySession, *, replay_from: int | None) -> None:
+        """Ask the client to reconnect (op 7) and wait until it has resumed."""
+        if session.connection is None:
+            raise RuntimeError("the session is not connected")
+        session.replay_from = replay_from
+        session.resumed.clear()
+        session.connection.send({"op": 7, "d": None})
+        await session.resumed.wait()
+
+
+def _valid_shard(shard: Any) -> bool:
+    if not isinstance(shard, list) or len(shard) != 2:
+        return False
+    shard_id, count = shard
+    return isinstance(shard_id, int) and isinstance(count, int) and 0 <= shard_id < count

@@ -1,0 +1,114 @@
+"""The JSON of messages and interactions, as REST returns them and dispatches carry them.
+
+A dispatched guild message also carries ``guild_id`` and the author's ``member``; a session
+without the MESSAGE_CONTENT intent gets the content fields emptied (``strip_content``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import SimulatorConfig
+from .models import SimAttachment, SimInteraction, SimMessage
+from .payloads import (
+    BOT_PERMISSIONS,
+    MEMBER_PERMISSIONS,
+    channel_json,
+    member_json,
+    user_json,
+)
+from .snowflakes import iso_timestamp
+from .world import World
+
+__all__ = ["interaction_json", "message_json", "strip_content"]
+
+JsonDict = dict[str, Any]
+
+
+def _attachment_json(attachment: SimAttachment) -> JsonDict:
+    return {
+        "id": str(attachment.id),
+        "filename": attachment.filename,
+        "size": attachment.size,
+        "url": attachment.url,
+        "proxy_url": attachment.url,
+        "content_type": attachment.content_type,
+        "description": attachment.description,
+    }
+
+
+def message_json(world: World, message: SimMessage, *, gateway: bool = False) -> JsonDict:
+    """A message as REST returns it; ``gateway=True`` adds what dispatches carry."""
+    channel = world.channels[message.channel_id]
+    data: JsonDict = {
+        "id": str(message.id),
+        "channel_id": str(message.channel_id),
+        "type": message.type,
+        "author": user_json(message.author),
+        "content": message.content,
+        "timestamp": iso_timestamp(message.created_at),
+        "edited_timestamp": iso_timestamp(message.edited_at) if message.edited_at else None,
+        "tts": False,
+        "mention_everyone": message.pings.everyone,
+        "mentions": [user_json(world.users[u]) for u in message.pings.users if u in world.users],
+        "mention_roles": [str(r) for r in message.pings.roles],
+        "attachments": [_attachment_json(a) for a in message.attachments],
+        "embeds": message.embeds,
+        "components": message.components,
+        "pinned": False,
+        "flags": message.flags,
+    }
+    if message.message_reference is not None:
+        data["message_reference"] = message.message_reference
+    if message.webhook_id is not None:
+        data["webhook_id"] = str(message.webhook_id)
+        data["application_id"] = str(world.application_id)
+    if message.thread_id is not None and message.thread_id in world.channels:
+        data["thread"] = channel_json(world, world.channels[message.thread_id])
+    if gateway and channel.guild_id is not None:
+        data["guild_id"] = str(channel.guild_id)
+        data["member"] = member_json(world, message.author, with_user=False)
+    return data
+
+
+def strip_content(data: JsonDict) -> JsonDict:
+    """What a session without the MESSAGE_CONTENT intent receives (Discord empties these)."""
+    return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+
+
+def interaction_json(
+    world: World, interaction: SimInteraction, config: SimulatorConfig
+) -> JsonDict:
+    channel = world.channels[interaction.channel_id]
+    data: JsonDict = {
+        "id": str(interaction.id),
+        "application_id": str(world.application_id),
+        "type": interaction.type,
+        "data": interaction.data,
+        "channel": channel_json(world, channel),
+        "channel_id": str(channel.id),
+        "token": interaction.token,
+        "version": 1,
+        "app_permissions": str(BOT_PERMISSIONS),
+        "locale": "en-US",
+        "entitlements": [],
+        "attachment_size_limit": config.max_file_size,
+    }
+    if interaction.guild_id is not None:
+        data["guild_id"] = str(interaction.guild_id)
+        data["guild_locale"] = "en-US"
+        data["member"] = {
+            **member_json(world, interaction.user),
+            "permissions": str(MEMBER_PERMISSIONS),
+        }
+        data["authorizing_integration_owners"] = {"0": str(interaction.guild_id)}
+        data["context"] = 0
+    else:
+        data["user"] = user_json(interaction.user)
+        data["authorizing_integration_owners"] = {"0": str(world.guild_id)}
+        data["context"] = 1
+    if interaction.message_id is not None:
+        message = world.find_message(interaction.message_id)
+        if message is not None:
+            data["message"] = message_json(world, message)
+    return data

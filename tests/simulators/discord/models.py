@@ -1,0 +1,160 @@
+"""The simulator's records: what exists in the simulated Discord and what was asked of it.
+
+Tests assert on these (``sim.channel_messages(id)``, ``sim.calls``); the JSON Discord would
+send is built from them in ``payloads``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+__all__ = [
+    "Call",
+    "ChannelType",
+    "Pings",
+    "SimAttachment",
+    "SimChannel",
+    "SimInteraction",
+    "SimMessage",
+    "SimUser",
+]
+
+JsonDict = dict[str, Any]
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class ChannelType(IntEnum):
+    """Discord channel types the simulator models."""
+
+    GUILD_TEXT = 0
+    DM = 1
+    PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
+
+
+@dataclass(slots=True)
+class SimUser:
+    id: int
+    username: str
+    bot: bool = False
+
+
+@dataclass(slots=True)
+class SimChannel:
+    id: int
+    type: ChannelType
+    name: str = ""
+    guild_id: int | None = None
+    parent_id: int | None = None  # the text channel a thread lives in
+    owner_id: int | None = None  # who created a thread
+    position: int = 0
+    recipient_id: int | None = None  # the other user of a DM
+    auto_archive_duration: int = 1440
+    archived: bool = False
+    message_count: int = 0
+    created_at: datetime.datetime = field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
+    )
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
+
+
+@dataclass(slots=True)
+class SimAttachment:
+    id: int
+    filename: str
+    data: bytes
+    url: str
+    content_type: str = "application/octet-stream"
+    description: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(slots=True, frozen=True)
+class Pings:
+    """Who a message notifies, given its content and ``allowed_mentions``."""
+
+    users: frozenset[int] = frozenset()
+    roles: frozenset[int] = frozenset()
+    everyone: bool = False  # ``@everyone`` or ``@here`` took effect
+
+    @property
+    def nobody(self) -> bool:
+        return not (self.users or self.roles or self.everyone)
+
+
+@dataclass(slots=True)
+class SimMessage:
+    id: int
+    channel_id: int
+    author: SimUser
+    content: str = ""
+    embeds: list[JsonDict] = field(default_factory=list)
+    attachments: list[SimAttachment] = field(default_factory=list)
+    components: list[JsonDict] = field(default_factory=list)
+    allowed_mentions: JsonDict | None = None
+    pings: Pings = field(default_factory=Pings)
+    flags: int = 0
+    type: int = 0
+    message_reference: JsonDict | None = None
+    thread_id: int | None = None  # the thread started from this message
+    webhook_id: int | None = None  # set on interaction responses
+    interaction_id: int | None = None
+    created_at: datetime.datetime = field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
+    )
+    edited_at: datetime.datetime | None = None
+    # Every content the message has shown, first to last: tests count and inspect edits.
+    versions: list[str] = field(default_factory=list)
+
+    @property
+    def edit_count(self) -> int:
+        return max(0, len(self.versions) - 1)
+
+
+@dataclass(slots=True)
+class Call:
+    """One REST request as the simulator saw it."""
+
+    method: str
+    route: str  # the route template, e.g. ``/channels/{channel_id}/messages``
+    path: str
+    params: dict[str, str]  # route parameters (channel_id, message_id, ...)
+    json: Any  # JSON body, or a multipart request's ``payload_json``
+    files: list[tuple[str, int]]  # (filename, size) of uploaded files
+    status: int
+    time: float  # event-loop time when the request arrived
+
+    @property
+    def channel_id(self) -> int | None:
+        raw = self.params.get("channel_id")
+        return int(raw) if raw is not None else None
+
+
+@dataclass(slots=True)
+class SimInteraction:
+    id: int
+    token: str
+    type: int  # 2 = application command, 3 = message component
+    channel_id: int
+    user: SimUser
+    data: JsonDict
+    guild_id: int | None = None
+    message_id: int | None = None  # the message whose component was clicked
+    responses: list[JsonDict] = field(default_factory=list)  # callback bodies received
+    original_message_id: int | None = None  # the message a type 4/5 response created
+
+    @property
+    def acknowledged(self) -> bool:
+        return bool(self.responses)

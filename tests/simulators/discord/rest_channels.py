@@ -1,0 +1,203 @@
+"""REST routes on channels: messages (create, get, list, edit, delete), typing, threads,
+DMs, and the attachment files a message's URLs point at.
+
+Each handler validates as Discord does, changes the world, dispatches the gateway events
+Discord would, and returns Discord's JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .bodies import Body
+from .errors import ApiError, empty_message, invalid_form
+from .message_payloads import message_json
+from .middleware import API_PREFIX, BODY
+from .models import ChannelType, SimMessage
+from .payloads import channel_json
+from .responses import json_response
+from .state import STATE, SimState
+from .validation import validate_message
+from .world import World
+
+__all__ = ["channel_routes"]
+
+ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+
+
+def _ids(request: web.Request, *names: str) -> list[int]:
+    try:
+        return [int(request.match_info[name]) for name in names]
+    except ValueError:
+        raise invalid_form(names[0], "NUMBER_TYPE_COERCE", "Value is not snowflake.") from None
+
+
+def _context(request: web.Request) -> tuple[SimState, Body, dict[str, Any]]:
+    body: Body = request[BODY]
+    payload = body.json if isinstance(body.json, dict) else {}
+    return request.app[STATE], body, payload
+
+
+async def create_message(request: web.Request) -> web.Response:
+    state, body, payload = _context(request)
+    (channel_id,) = _ids(request, "channel_id")
+    channel = state.world.channel(channel_id)
+    validate_message(payload, len(body.files), state.config, creating=True)
+    channel.archived = False  # posting in an archived thread unarchives it
+    message = state.world.add_message(channel.id, state.world.bot, payload, body.files)
+    state.events.message_created(message)
+    return json_response(message_json(state.world, message))
+
+
+async def get_message(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    channel_id, message_id = _ids(request, "channel_id", "message_id")
+    return json_response(message_json(state.world, state.world.message(channel_id, message_id)))
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    (channel_id,) = _ids(request, "channel_id")
+    state.world.channel(channel_id)
+    limit = max(1, min(100, int(request.query.get("limit", "50"))))
+    newest_first = list(reversed(state.world.messages_in(channel_id)))[:limit]
+    return json_response([message_json(state.world, m) for m in newest_first])
+
+
+def _would_be_empty(message: SimMessage, payload: dict[str, Any], new_files: int) -> bool:
+    content = payload.get("content", message.content)
+    embeds = payload.get("embeds", message.embeds)
+    kept = len(World.kept_attachments(message, payload))
+    return not (content or embeds or kept or new_files or message.components)
+
+
+async def edit_message(request: web.Request) -> web.Response:
+    state, body, payload = _context(request)
+    channel_id, message_id = _ids(request, "channel_id", "message_id")
+    message = state.world.message(channel_id, message_id)
+    if message.author.id != state.world.bot.id and set(payload) - {"flags"}:
+        raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+    kept = len(World.kept_attachments(message, payload))
+    validate_message(payload, kept + len(body.files), state.config, creating=False)
+    if _would_be_empty(message, payload, len(body.files)):
+        raise empty_message()
+    state.world.edit_message(message, payload, body.files)
+    state.events.message_updated(message)
+    return json_response(message_json(state.world, message))
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    channel_id, message_id = _ids(request, "channel_id", "message_id")
+    message = state.world.message(channel_id, message_id)
+    state.world.delete_message(message)
+    state.events.message_deleted(message)
+    return web.Response(status=204)
+
+
+async def typing(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    (channel_id,) = _ids(request, "channel_id")
+    state.world.channel(channel_id)
+    return web.Response(status=204)
+
+
+def _thread_options(payload: dict[str, Any]) -> tuple[str, int]:
+    name = payload.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 100:
+        raise invalid_form("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    duration = payload.get("auto_archive_duration") or 1440
+    if duration not in ARCHIVE_DURATIONS:
+        choices = ", ".join(str(d) for d in ARCHIVE_DURATIONS)
+        raise invalid_form(
+            "auto_archive_duration", "BASE_TYPE_CHOICES", f"Value must be one of ({choices})."
+        )
+    return name, int(duration)
+
+
+async def thread_from_message(request: web.Request) -> web.Response:
+    state, _, payload = _context(request)
+    channel_id, message_id = _ids(request, "channel_id", "message_id")
+    message = state.world.message(channel_id, message_id)
+    name, duration = _thread_options(payload)
+    if message.thread_id is not None:
+        raise ApiError(400, 160004, "A thread has already been created for this message")
+    # The thread's id is the starter message's id, as on Discord.
+    thread = state.world.create_thread(
+        channel_id,
+        owner_id=state.world.bot.id,
+        name=name,
+        auto_archive_duration=duration,
+        thread_id=message.id,
+    )
+    message.thread_id = thread.id
+    state.events.thread_created(thread)
+    return json_response(channel_json(state.world, thread), status=201)
+
+
+async def thread_without_message(request: web.Request) -> web.Response:
+    state, _, payload = _context(request)
+    (channel_id,) = _ids(request, "channel_id")
+    name, duration = _thread_options(payload)
+    kind = payload.get("type", int(ChannelType.PRIVATE_THREAD))  # Discord's default
+    thread = state.world.create_thread(
+        channel_id,
+        owner_id=state.world.bot.id,
+        name=name,
+        auto_archive_duration=duration,
+        private=kind == int(ChannelType.PRIVATE_THREAD),
+    )
+    state.events.thread_created(thread)
+    return json_response(channel_json(state.world, thread), status=201)
+
+
+async def get_channel(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    (channel_id,) = _ids(request, "channel_id")
+    return json_response(channel_json(state.world, state.world.channel(channel_id)))
+
+
+async def join_thread(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    (channel_id,) = _ids(request, "channel_id")
+    if not state.world.channel(channel_id).is_thread:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    return web.Response(status=204)
+
+
+async def create_dm(request: web.Request) -> web.Response:
+    state, _, payload = _context(request)
+    try:
+        recipient = int(payload["recipient_id"])
+    except (KeyError, TypeError, ValueError):
+        raise invalid_form("recipient_id", "BASE_TYPE_REQUIRED", "This field is required") from None
+    return json_response(channel_json(state.world, state.world.dm_channel(recipient)))
+
+
+async def attachment_file(request: web.Request) -> web.Response:
+    """The CDN: serves an uploaded file at the URL its attachment JSON gives."""
+    state = request.app[STATE]
+    attachment = state.world.attachments.get(int(request.match_info["attachment_id"]))
+    if attachment is None:
+        raise web.HTTPNotFound()
+    return web.Response(body=attachment.data, content_type=attachment.content_type)
+
+
+def channel_routes() -> list[web.RouteDef]:
+    p = API_PREFIX + "/channels/{channel_id}"
+    return [
+        web.post(p + "/messages", create_message),
+        web.get(p + "/messages", list_messages),
+        web.get(p + "/messages/{message_id}", get_message),
+        web.patch(p + "/messages/{message_id}", edit_message),
+        web.delete(p + "/messages/{message_id}", delete_message),
+        web.post(p + "/messages/{message_id}/threads", thread_from_message),
+        web.post(p + "/threads", thread_without_message),
+        web.post(p + "/typing", typing),
+        web.put(p + "/thread-members/@me", join_thread),
+        web.get(p, get_channel),
+        web.post(API_PREFIX + "/users/@me/channels", create_dm),
+        web.get("/attachments/{channel_id}/{attachment_id}/{filename}", attachment_file),
+    ]

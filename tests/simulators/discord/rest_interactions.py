@@ -1,0 +1,169 @@
+"""Interaction responses: the callback (types 4, 5, 6, 7) and the webhook routes for
+follow-ups and the original response.
+
+Discord's rules modelled: one callback per interaction (a second is 400 / 40060); 6 and 7
+only answer component interactions; a deferred reply (5) posts a "thinking" message (flag
+LOADING) that editing ``@original`` fills; ephemeral replies (flag 64) are stored but never
+dispatched; ``with_response`` returns the callback resource discord.py reads. Tokens do not
+expire here (on Discord they last 15 minutes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .bodies import Body
+from .errors import ApiError, invalid_form, unknown
+from .message_payloads import message_json
+from .middleware import API_PREFIX, BODY
+from .models import SimInteraction, SimMessage
+from .responses import json_response
+from .state import STATE, SimState
+from .validation import validate_message
+
+__all__ = ["interaction_routes"]
+
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+
+
+def _interaction(state: SimState, request: web.Request) -> SimInteraction:
+    try:
+        found = state.world.interactions.get(int(request.match_info["webhook_id"]))
+    except ValueError:
+        found = None
+    if found is None or found.token != request.match_info["webhook_token"]:
+        raise unknown("interaction")
+    return found
+
+
+def _post(
+    state: SimState, interaction: SimInteraction, data: dict[str, Any], body: Body, *, flags: int
+) -> SimMessage:
+    message = state.world.add_message(interaction.channel_id, state.world.bot, data, body.files)
+    message.flags |= flags
+    message.webhook_id = state.world.application_id
+    message.interaction_id = interaction.id
+    if not message.flags & EPHEMERAL:
+        state.events.message_created(message)
+    return message
+
+
+async def callback(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    interaction = _interaction(state, request)
+    body: Body = request[BODY]
+    payload = body.json if isinstance(body.json, dict) else {}
+    if interaction.acknowledged:
+        raise ApiError(400, 40060, "Interaction has already been acknowledged.")
+    kind = payload.get("type")
+    data = payload.get("data") or {}
+    message: SimMessage | None = None
+    if kind == 4:
+        validate_message(data, len(body.files), state.config, creating=True)
+        message = _post(state, interaction, data, body, flags=0)
+        interaction.original_message_id = message.id
+    elif kind == 5:
+        message = _post(state, interaction, {"flags": data.get("flags", 0)}, Body(), flags=LOADING)
+        interaction.original_message_id = message.id
+    elif kind in (6, 7) and interaction.type == 3 and interaction.message_id is not None:
+        if kind == 7:
+            validate_message(data, len(body.files), state.config, creating=False)
+            message = state.world.message(interaction.channel_id, interaction.message_id)
+            state.world.edit_message(message, data, body.files)
+            state.events.message_updated(message)
+    else:
+        raise invalid_form("type", "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid response type.")
+    interaction.responses.append(payload)
+    if not request.query.get("with_response"):
+        return web.Response(status=204)
+    return json_response(_callback_resource(state, interaction, kind, message))
+
+
+def _callback_resource(
+    state: SimState, interaction: SimInteraction, kind: int, message: SimMessage | None
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "interaction": {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(message and message.flags & EPHEMERAL),
+        },
+        "resource": {"type": kind},
+    }
+    if message is not None:
+        answer["interaction"]["response_message_id"] = str(message.id)
+        answer["resource"]["message"] = message_json(state.world, message)
+    return answer
+
+
+def _webhook_interaction(state: SimState, request: web.Request) -> SimInteraction:
+    if request.match_info["webhook_id"] != str(state.world.application_id):
+        raise unknown("webhook")
+    interaction = state.world.interaction_by_token(request.match_info["webhook_token"])
+    if not interaction.acknowledged:
+        raise unknown("webhook")  # follow-ups exist only after the first response
+    return interaction
+
+
+def _webhook_message(state: SimState, request: web.Request) -> tuple[SimInteraction, SimMessage]:
+    interaction = _webhook_interaction(state, request)
+    raw = request.match_info["message_id"]
+    message_id = interaction.original_message_id if raw == "@original" else int(raw)
+    if message_id is None:
+        raise unknown("message")
+    return interaction, state.world.message(interaction.channel_id, message_id)
+
+
+async def followup(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    interaction = _webhook_interaction(state, request)
+    body: Body = request[BODY]
+    payload = body.json if isinstance(body.json, dict) else {}
+    validate_message(payload, len(body.files), state.config, creating=True)
+    message = _post(state, interaction, payload, body, flags=int(payload.get("flags") or 0))
+    if request.query.get("wait") in ("1", "true", "True"):
+        return json_response(message_json(state.world, message))
+    return web.Response(status=204)
+
+
+async def get_webhook_message(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    _, message = _webhook_message(state, request)
+    return json_response(message_json(state.world, message))
+
+
+async def edit_webhook_message(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    _, message = _webhook_message(state, request)
+    body: Body = request[BODY]
+    payload = body.json if isinstance(body.json, dict) else {}
+    validate_message(payload, len(body.files), state.config, creating=False)
+    message.flags &= ~LOADING  # the first edit of a deferred reply ends "thinking"
+    state.world.edit_message(message, payload, body.files)
+    if not message.flags & EPHEMERAL:
+        state.events.message_updated(message)
+    return json_response(message_json(state.world, message))
+
+
+async def delete_webhook_message(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    _, message = _webhook_message(state, request)
+    state.world.delete_message(message)
+    if not message.flags & EPHEMERAL:
+        state.events.message_deleted(message)
+    return web.Response(status=204)
+
+
+def interaction_routes() -> list[web.RouteDef]:
+    hook = API_PREFIX + "/webhooks/{webhook_id}/{webhook_token}"
+    return [
+        web.post(API_PREFIX + "/interactions/{webhook_id}/{webhook_token}/callback", callback),
+        web.post(hook, followup),
+        web.get(hook + "/messages/{message_id}", get_webhook_message),
+        web.patch(hook + "/messages/{message_id}", edit_webhook_message),
+        web.delete(hook + "/messages/{message_id}", delete_webhook_message),
+    ]

@@ -1,0 +1,549 @@
+"""The Discord simulator, driven by the real discord.py client (and raw HTTP where the point
+is what Discord answers on the wire)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from tests.simulators.discord import DiscordSimulator, SimulatorConfig, running_client
+from tests.simulators.discord.mentions import compute_pings
+from tests.simulators.discord.ratelimits import Window
+
+MESSAGES = "/channels/{channel_id}/messages"
+MESSAGE = "/channels/{channel_id}/messages/{message_id}"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[DiscordSimulator]:
+    async with DiscordSimulator() as simulator:
+        yield simulator
+
+
+def make_client(intents: discord.Intents | None = None, **options: Any) -> discord.Client:
+    # discord.py waits guild_ready_timeout after the last GUILD_CREATE before on_ready.
+    return discord.Client(
+        intents=intents or discord.Intents.default(), guild_ready_timeout=0.05, **options
+    )
+
+
+class Inbox:
+    """Collects one kind of client event so a test can await the next one."""
+
+    def __init__(self, client: discord.Client, event: str) -> None:
+        self.items: asyncio.Queue[Any] = asyncio.Queue()
+
+        previous = getattr(client, f"on_{event}", None)
+
+        async def listener(*args: Any) -> None:
+            self.items.put_nowait(args[0] if len(args) == 1 else args)
+            if previous is not None:
+                await previous(*args)
+
+        # A plain Client dispatches to its ``on_<event>`` attribute (what @client.event sets).
+        setattr(client, f"on_{event}", listener)
+
+    async def next(self, within: float = 5.0) -> Any:
+        async with asyncio.timeout(within):
+            return await self.items.get()
+
+
+async def raw(
+    sim: DiscordSimulator, method: str, path: str, **kwargs: Any
+) -> tuple[int, dict[str, str], Any]:
+    """One REST call with the bot token, outside discord.py, to read Discord's answer."""
+    headers = {"Authorization": f"Bot {sim.token}", **kwargs.pop("headers", {})}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+        http.request(method, sim.api_base + path, headers=headers, **kwargs) as response,
+    ):
+        body = await response.json() if response.status != 204 else None
+        return response.status, dict(response.headers), body
+
+
+# -- connecting ----------------------------------------------------------------------------
+
+
+async def test_client_connects_and_sees_the_guild(sim: DiscordSimulator) -> None:
+    client = make_client()
+    readies = Inbox(client, "ready")
+    async with running_client(sim, client):
+        await readies.next()
+        assert client.user is not None and client.user.id == sim.bot.id
+        assert client.application_id == sim.application_id
+        (guild,) = client.guilds
+        assert guild.id == sim.guild_id
+        assert {c.name for c in guild.text_channels} == {"general", "random"}
+        assert guild.me is not None and guild.me.id == sim.bot.id
+        assert guild.get_member(sim.user("alice").id) is None  # no GUILD_MEMBERS intent
+        (session,) = sim.sessions
+        assert session.intents == discord.Intents.default().value
+        assert session.connection is not None
+        assert session.connection.compress == "zlib-stream"  # what discord.py asks for
+    assert [c.route for c in sim.calls[:2]] == ["/users/@me", "/oauth2/applications/@me"]
+    assert Route.BASE == "https://discord.com/api/v10"  # the hooks are restored
+    assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
+
+
+async def test_bad_token_is_a_login_failure(sim: DiscordSimulator) -> None:
+    with pytest.raises(discord.LoginFailure):
+        async with running_client(sim, make_client(), token="wrong"):
+            pass
+    assert sim.calls[0].status == 401
+
+
+async def test_refused_privileged_intent_closes_with_4014() -> None:
+    async with DiscordSimulator(allowed_privileged_intents=0) as sim:
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            async with running_client(sim, make_client(discord.Intents.all())):
+                pass
+        assert sim.sessions == []
+
+
+async def test_gateway_rejects_a_bad_identify_token(sim: DiscordSimulator) -> None:
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.gateway_url) as ws:
+        hello = await ws.receive_json()
+        assert hello["op"] == 10 and hello["d"]["heartbeat_interval"] > 0
+        await ws.send_json({"op": 1, "d": None})
+        assert (await ws.receive_json())["op"] == 11
+        await ws.send_json({"op": 2, "d": {"token": "nope", "intents": 0, "properties": {}}})
+        closing = await ws.receive()
+        assert closing.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 4004
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.gateway_url) as ws:
+        await ws.receive_json()  # HELLO
+        resume = {"token": sim.token, "session_id": "unknown", "seq": 3}
+        await ws.send_json({"op": 6, "d": resume})
+        assert await ws.receive_json() == {"op": 9, "d": False}  # identify again
+
+
+async def test_shards_split_guild_and_dm_events(sim: DiscordSimulator) -> None:
+    async with aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(sim.gateway_url) for _ in range(2)]
+        for shard, ws in enumerate(sockets):
+            await ws.receive_json()  # HELLO
+            identify = {"token": sim.token, "intents": 1 << 9 | 1 << 12, "shard": [shard, 2]}
+            await ws.send_json({"op": 2, "d": identify})
+            assert (await ws.receive_json())["t"] == "READY"
+        guild_message = await sim.user_message(sim.channel("general").id, "g", mention_bot=True)
+        dm = await sim.dm_message("direct")
+        guild_shard = (sim.guild_id >> 22) % 2
+        frame = await sockets[guild_shard].receive_json()
+        assert frame["t"] == "MESSAGE_CREATE" and frame["d"]["id"] == str(guild_message.id)
+        for ws in sockets:
+            await ws.close()
+
+    def received(shard: int) -> list[str]:
+        session = next(s for s in sim.sessions if s.shard == (shard, 2))
+        return [json.loads(text)["d"].get("id") for _, text in session.log]
+
+    assert str(guild_message.id) in received(guild_shard)
+    assert str(guild_message.id) not in received(1 - guild_shard)
+    assert str(dm.id) in received(0) and str(dm.id) not in received(1)  # DMs go to shard 0
+
+
+# -- receiving -------------------------------------------------------------------------------
+
+
+async def test_mention_is_dispatched_with_content(sim: DiscordSimulator) -> None:
+    client = make_client()
+    inbox = Inbox(client, "message")
+    async with running_client(sim, client):
+        general = sim.channel("general").id
+        sent = await sim.user_message(general, "what is 2+2?", mention_bot=True)
+        message = await inbox.next()
+        assert message.id == sent.id
+        assert message.content == f"<@{sim.bot.id}> what is 2+2?"
+        assert client.user in message.mentions
+        assert message.author.id == sim.user("alice").id
+        assert isinstance(message.channel, discord.TextChannel)
+
+        # Without the MESSAGE_CONTENT intent, Discord blanks messages that don't mention us.
+        await sim.user_message(general, "chatter among humans")
+        assert (await inbox.next()).content == ""
+        await sim.dm_message("hello in private")
+        dm = await inbox.next()
+        assert isinstance(dm.channel, discord.DMChannel)
+        assert dm.content == "hello in private"
+
+
+async def test_privileged_intents_reveal_content_and_members(sim: DiscordSimulator) -> None:
+    intents = discord.Intents.default()
+    intents.message_content = True
+    intents.members = True
+    client = make_client(intents)
+    inbox = Inbox(client, "message")
+    async with running_client(sim, client):
+        assert client.guilds[0].get_member(sim.user("alice").id) is not None
+        await sim.user_message(sim.channel("random").id, "plain words", author="bob")
+        assert (await inbox.next()).content == "plain words"
+
+
+async def test_threads_and_their_messages_are_dispatched(sim: DiscordSimulator) -> None:
+    client = make_client()
+    threads = Inbox(client, "thread_create")
+    inbox = Inbox(client, "message")
+    async with running_client(sim, client):
+        general = sim.channel("general").id
+        thread = await sim.user_thread(general, "humans only")
+        seen = await threads.next()
+        assert seen.id == thread.id and seen.owner_id == sim.user("alice").id
+        await sim.user_message(thread.id, "in the thread", mention_bot=True)
+        message = await inbox.next()
+        assert isinstance(message.channel, discord.Thread)
+        assert message.channel.parent_id == general
+
+
+async def test_redelivery_after_resume_repeats_the_message(sim: DiscordSimulator) -> None:
+    client = make_client()
+    inbox = Inbox(client, "message")
+    resumed = Inbox(client, "resumed")
+    async with running_client(sim, client):
+        sent = await sim.user_message(sim.channel("general").id, "once", mention_bot=True)
+        assert (await inbox.next()).id == sent.id
+        await sim.redeliver_after_resume(sent.id)
+        await resumed.next()
+        assert (await inbox.next()).id == sent.id  # the same message, a second time
+        assert len(sim.sessions) == 1  # resumed, not re-identified
+
+
+# -- sending -------------------------------------------------------------------------------
+
+
+async def test_send_edit_delete_and_echo(sim: DiscordSimulator) -> None:
+    client = make_client()
+    inbox = Inbox(client, "message")
+    edits = Inbox(client, "message_edit")
+    async with running_client(sim, client):
+        general = sim.channel("general")
+        channel = client.get_channel(general.id)
+        assert isinstance(channel, discord.TextChannel)
+        async with channel.typing():
+            sent = await channel.send("draft")
+        echo = await inbox.next()  # Discord echoes the bot's own message
+        assert echo.id == sent.id and echo.author == client.user
+        await sent.edit(content="final")
+        _, after = await edits.next()
+        assert after.content == "final"
+        (stored,) = sim.channel_messages(general.id)
+        assert stored.versions == ["draft", "final"] and stored.edit_count == 1
+        await sent.delete()
+        assert sim.channel_messages(general.id) == []
+    assert len(sim.calls_to("POST", "/channels/{channel_id}/typing")) == 1
+    assert [c.status for c in sim.calls_to("PATCH", MESSAGE)] == [200]
+
+
+async def test_editing_a_deleted_message_is_not_found(sim: DiscordSimulator) -> None:
+    client = make_client()
+    deletions = Inbox(client, "raw_message_delete")
+    async with running_client(sim, client):
+        channel = client.get_channel(sim.channel("general").id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("streaming")
+        await sim.delete_message(channel.id, sent.id)  # a moderator removes it
+        assert (await deletions.next()).message_id == sent.id
+        with pytest.raises(discord.NotFound) as gone:
+            await sent.edit(content="more")
+        assert gone.value.code == 10008
+
+
+async def test_thread_from_message(sim: DiscordSimulator) -> None:
+    client = make_client()
+    inbox = Inbox(client, "message")
+    async with running_client(sim, client):
+        sent = await sim.user_message(sim.channel("general").id, "start here", mention_bot=True)
+        message = await inbox.next()
+        thread = await message.create_thread(name="start here", auto_archive_duration=60)
+        assert thread.id == sent.id  # a thread started from a message takes its id
+        assert thread.owner_id == sim.bot.id and thread.auto_archive_duration == 60
+        await thread.send("reply in thread")
+        assert [m.content for m in sim.channel_messages(thread.id)] == ["reply in thread"]
+        starter = sim.message(sent.id)
+        assert starter is not None and starter.thread_id == thread.id
+        with pytest.raises(discord.HTTPException) as again:
+            await message.create_thread(name="twice")
+        assert again.value.code == 160004
+        other = await sim.user_message(sim.channel("general").id, "x", mention_bot=True)
+        partial = message.channel.get_partial_message(other.id)
+        with pytest.raises(discord.HTTPException) as bad:
+            await partial.create_thread(name="odd", auto_archive_duration=30)
+        assert bad.value.status == 400 and bad.value.code == 50035
+        parent = client.get_channel(sim.channel("random").id)
+        assert isinstance(parent, discord.TextChannel)
+        loose = await parent.create_thread(
+            name="no starter", type=discord.ChannelType.public_thread
+        )
+        assert loose.parent_id == parent.id and loose.id not in {sent.id, other.id}
+        assert {t.id for t in sim.threads()} == {thread.id, loose.id}
+
+
+async def test_upload_and_download_files(sim: DiscordSimulator) -> None:
+    client = make_client()
+    async with running_client(sim, client):
+        channel = client.get_channel(sim.channel("general").id)
+        assert isinstance(channel, discord.TextChannel)
+        files = [
+            discord.File(io.BytesIO(b"a,b\n1,2\n"), "table.csv"),
+            discord.File(io.BytesIO(b"x"), "x.txt"),
+        ]
+        sent = await channel.send("two files", files=files)
+        assert [a.filename for a in sent.attachments] == ["table.csv", "x.txt"]
+        assert await sent.attachments[0].read() == b"a,b\n1,2\n"
+        (call,) = sim.calls_to("POST", MESSAGES)
+        assert call.json["content"] == "two files"  # from payload_json
+        assert call.files == [("table.csv", 8), ("x.txt", 1)]
+        (stored,) = sim.channel_messages(channel.id)
+        assert stored.attachments[1].data == b"x"
+        more = discord.File(io.BytesIO(b"new"), "new.txt")
+        edited = await sent.edit(attachments=[sent.attachments[0], more])
+        assert [a.filename for a in edited.attachments] == ["table.csv", "new.txt"]
+        emptied = await edited.edit(attachments=[])
+        assert emptied.attachments == [] and stored.attachments == []
+
+
+async def test_message_limits() -> None:
+    # A roomy channel bucket: this test is about sizes, not pacing.
+    async with DiscordSimulator(channel_limit=50) as sim:
+        client = make_client()
+        async with running_client(sim, client):
+            channel = client.get_channel(sim.channel("general").id)
+            assert isinstance(channel, discord.TextChannel)
+            await channel.send("x" * 2000)
+            await channel.send(
+                files=[discord.File(io.BytesIO(b"1"), f"{n}.txt") for n in range(10)]
+            )
+            with pytest.raises(discord.HTTPException) as long:
+                await channel.send("x" * 2001)
+            assert long.value.status == 400 and long.value.code == 50035
+            assert "2000 or fewer" in long.value.text
+            with pytest.raises(discord.HTTPException) as many:
+                await channel.send(
+                    files=[discord.File(io.BytesIO(b"1"), f"{n}.txt") for n in range(11)]
+                )
+            assert many.value.status == 400 and many.value.code == 50035
+            with pytest.raises(discord.HTTPException) as big:
+                too_big = io.BytesIO(b"\0" * (10 * 1024 * 1024 + 1))
+                await channel.send(file=discord.File(too_big, "big.bin"))
+            assert big.value.status == 413 and big.value.code == 40005
+            with pytest.raises(discord.HTTPException) as embed:
+                await channel.send(embed=discord.Embed(description="d" * 4097))
+            assert embed.value.code == 50035
+            with pytest.raises(discord.HTTPException) as total:
+                first = discord.Embed(description="d" * 4000)
+                await channel.send(embeds=[first, discord.Embed(description="e" * 2001)])
+            assert total.value.code == 50035
+            with pytest.raises(discord.HTTPException) as empty:
+                await channel.send("")
+            assert empty.value.code == 50006
+            assert len(sim.channel_messages(channel.id)) == 2  # only the two valid ones
+
+
+async def test_allowed_mentions_decide_who_is_pinged(sim: DiscordSimulator) -> None:
+    alice = sim.user("alice").id
+    text = f"@everyone look, <@{alice}>"
+    quiet = make_client(allowed_mentions=discord.AllowedMentions.none())
+    async with running_client(sim, quiet):
+        channel = quiet.get_channel(sim.channel("general").id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send(text)
+        await sent.edit(content=text + " again")
+    loud = make_client()
+    async with running_client(sim, loud):
+        channel = loud.get_channel(sim.channel("random").id)
+        assert isinstance(channel, discord.TextChannel)
+        await channel.send(text)
+    (silent,) = sim.channel_messages(sim.channel("general").id)
+    assert silent.allowed_mentions == {"parse": []} and silent.pings.nobody
+    (noisy,) = sim.channel_messages(sim.channel("random").id)
+    assert noisy.pings.everyone and noisy.pings.users == {alice}
+
+
+def test_compute_pings_rules() -> None:
+    uid, rid = 123456789012345678, 223456789012345678
+    content = f"@here <@!{uid}> <@&{rid}>"
+    assert compute_pings(content, None).users == {uid}
+    assert compute_pings(content, None).everyone
+    assert compute_pings(content, {"parse": []}).nobody
+    only_user = compute_pings(content, {"parse": [], "users": [str(uid)]})
+    assert only_user.users == {uid} and not only_user.roles and not only_user.everyone
+    assert compute_pings(content, {"parse": ["roles"]}).roles == {rid}
+    assert compute_pings("hi", {"parse": [], "replied_user": True}, replied_user_id=uid).users == {
+        uid
+    }
+
+
+# -- rate limits ---------------------------------------------------------------------------
+
+
+async def test_discord_py_retries_a_429_transparently(sim: DiscordSimulator) -> None:
+    client = make_client()
+    async with running_client(sim, client):
+        channel = client.get_channel(sim.channel("general").id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("v1")
+        sim.inject_failure("PATCH", MESSAGE, retry_after=0.2)
+        await sent.edit(content="v2")
+    assert [c.status for c in sim.calls_to("PATCH", MESSAGE)] == [429, 200]
+    assert sim.channel_messages(channel.id)[0].content == "v2"
+
+
+async def test_channel_bucket_and_429_shape(sim: DiscordSimulator) -> None:
+    path = f"/channels/{sim.channel('general').id}/messages"
+    for n in range(5):
+        status, headers, _ = await raw(sim, "POST", path, json={"content": f"m{n}"})
+        assert status == 200
+        assert headers["X-RateLimit-Limit"] == "5"
+        assert headers["X-RateLimit-Remaining"] == str(4 - n)
+        assert float(headers["X-RateLimit-Reset-After"]) <= 5.0
+        assert "X-RateLimit-Bucket" in headers and "X-RateLimit-Reset" in headers
+    status, headers, body = await raw(sim, "POST", path, json={"content": "m5"})
+    assert status == 429
+    assert headers["Via"] and headers["X-RateLimit-Scope"] == "user"
+    assert int(headers["Retry-After"]) >= 1 and "X-RateLimit-Global" not in headers
+    assert body["global"] is False and 0 < body["retry_after"] <= 5.0
+    # Another channel has its own bucket; edits share the channel's.
+    status, _, _ = await raw(
+        sim, "POST", f"/channels/{sim.channel('random').id}/messages", json={"content": "ok"}
+    )
+    assert status == 200
+    first = sim.channel_messages(sim.channel("general").id)[0]
+    status, _, _ = await raw(sim, "PATCH", f"{path}/{first.id}", json={"content": "edit"})
+    assert status == 429
+
+
+async def test_global_limit() -> None:
+    async with DiscordSimulator(global_limit=3) as sim:
+        for _ in range(3):
+            assert (await raw(sim, "GET", "/users/@me"))[0] == 200
+        status, headers, body = await raw(sim, "GET", "/oauth2/applications/@me")
+        assert status == 429 and body["global"] is True
+        assert headers["X-RateLimit-Global"] == "true" and headers["X-RateLimit-Scope"] == "global"
+
+
+async def test_discord_py_paces_itself_from_the_headers() -> None:
+    async with DiscordSimulator(channel_limit=2, channel_window=0.3) as sim:
+        client = make_client()
+        async with running_client(sim, client):
+            channel = client.get_channel(sim.channel("general").id)
+            assert isinstance(channel, discord.TextChannel)
+            await asyncio.gather(*(channel.send(f"n{n}") for n in range(5)))
+        assert len(sim.channel_messages(channel.id)) == 5
+        assert all(c.status == 200 for c in sim.calls_to("POST", MESSAGES))
+
+
+def test_window_counts_in_loop_time() -> None:
+    window = Window(limit=2, window=5.0, bucket="b")
+    assert window.take(0.0) is None and window.take(1.0) is None
+    assert window.take(2.0) == pytest.approx(3.0)
+    assert window.headers(2.0)["X-RateLimit-Remaining"] == "0"
+    assert window.take(5.0) is None  # a new window opened at its reset
+
+
+# -- interactions --------------------------------------------------------------------------
+
+
+async def test_slash_command_answered_through_the_callback(sim: DiscordSimulator) -> None:
+    client = make_client()
+    tree = app_commands.CommandTree(client)
+    invoked = asyncio.Event()
+
+    @tree.command(name="new", description="Start a new conversation")
+    async def new(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("Started a new conversation.")
+        invoked.set()
+
+    @tree.command(name="stop", description="Stop the reply")
+    async def stop(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.edit_original_response(content="Stopped.")
+        await interaction.followup.send("Anything else?")
+
+    async with running_client(sim, client):
+        await tree.sync()
+        assert {c["name"] for c in sim.commands()} == {"new", "stop"}
+        tree.copy_global_to(guild=discord.Object(sim.guild_id))
+        await tree.sync(guild=discord.Object(sim.guild_id))
+        assert {c["name"] for c in sim.commands(sim.guild_id)} == {"new", "stop"}
+        general = sim.channel("general").id
+        interaction = await sim.slash_command("new", channel_id=general)
+        async with asyncio.timeout(5):
+            await invoked.wait()
+        assert interaction.responses[0]["type"] == 4
+        assert interaction.data["id"] == sim.commands(sim.guild_id)[0]["id"]
+        (reply,) = sim.channel_messages(general)
+        assert reply.content == "Started a new conversation."
+        assert reply.interaction_id == interaction.id
+
+        deferred = await sim.slash_command("stop", channel_id=general, user="bob")
+        await sim.wait_until(lambda: len(sim.channel_messages(general)) == 3)
+        assert deferred.responses[0]["type"] == 5
+        original = sim.message(deferred.original_message_id or 0)
+        assert original is not None and original.content == "Stopped."
+        assert sim.channel_messages(general)[-1].content == "Anything else?"
+
+
+async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
+    client = make_client()
+    clicked = asyncio.Event()
+
+    acked = asyncio.Event()
+
+    class StopView(discord.ui.View):
+        @discord.ui.button(label="Stop", custom_id="stop-reply")
+        async def stop_reply(
+            self, interaction: discord.Interaction, _: discord.ui.Button[Any]
+        ) -> None:
+            await interaction.response.edit_message(content="stopped", view=None)
+            clicked.set()
+
+        @discord.ui.button(label="Later", custom_id="later")
+        async def later(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+            await interaction.response.defer()  # type 6: acknowledged, message unchanged
+            acked.set()
+
+    async with running_client(sim, client):
+        channel = client.get_channel(sim.channel("general").id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("streaming…", view=StopView(timeout=None))
+        later = await sim.click_button(sent.id, "later")
+        async with asyncio.timeout(5):
+            await acked.wait()
+        assert later.responses[0]["type"] == 6
+        assert sim.channel_messages(channel.id)[0].content == "streaming…"
+        interaction = await sim.click_button(sent.id, "stop-reply")
+        async with asyncio.timeout(5):
+            await clicked.wait()
+        assert interaction.responses[0]["type"] == 7
+        (stored,) = sim.channel_messages(channel.id)
+        assert stored.content == "stopped" and stored.components == []
+
+
+async def test_dm_conversation(sim: DiscordSimulator) -> None:
+    client = make_client()
+    inbox = Inbox(client, "message")
+    async with running_client(sim, client):
+        await sim.dm_message("hi bot", author="bob")
+        message = await inbox.next()
+        await message.channel.send("hi bob")
+        alice = await client.fetch_user(sim.user("alice").id)
+        await alice.send("hello alice")
+    bob_dm = sim.world.dm_channel(sim.user("bob").id)
+    assert [m.content for m in sim.channel_messages(bob_dm.id)] == ["hi bot", "hi bob"]
+    alice_dm = sim.world.dm_channel(sim.user("alice").id)
+    assert [m.content for m in sim.channel_messages(alice_dm.id)] == ["hello alice"]
+
+
+def test_config_overrides_are_checked() -> None:
+    with pytest.raises(TypeError):
+        DiscordSimulator(no_such_limit=1)
+    assert DiscordSimulator(SimulatorConfig(channel_limit=1)).config.channel_limit == 1
