@@ -1,0 +1,1 @@
+"""Slack: the Web API surface, the Socket Mode / HTTP bot wiring, and mrkdwn rendering."""
