@@ -1,0 +1,136 @@
+"""After the text: the agent's files and structured output, handed to the surface.
+
+Artifacts are fetched and uploaded one message's worth at a time
+(``limits.max_files_per_message``), so at most one group of files is held in memory. A file
+that cannot be fetched (404, too large, timeout) or uploaded is not an error of the reply:
+it is named, with its link, in one notice posted in the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from pydantic import BaseModel
+
+from core.errors import ArtifactError, SurfaceError
+from core.models import Artifact
+from core.relay.notices import Notices
+from core.relay.outcome import ArtifactFailure
+from core.relay.sender import Sender
+from core.surface import ChatSurface, OutgoingFile
+from core.turn import ThreadRef
+
+__all__ = ["Attachments", "Delivered"]
+
+log = logging.getLogger(__name__)
+
+# Artifact.fetch bounds each read; this bounds a whole download (25 MiB on a slow link).
+_FETCH_TIMEOUT = 120.0
+
+
+@dataclass(slots=True)
+class Delivered:
+    """What :class:`Attachments` got through, and what not."""
+
+    uploaded: list[str] = field(default_factory=list)
+    failed: list[ArtifactFailure] = field(default_factory=list)
+    undelivered: list[str] = field(default_factory=list)
+
+
+class Attachments:
+    """Posts one reply's structured data and artifacts in its thread."""
+
+    def __init__(
+        self,
+        surface: ChatSurface,
+        sender: Sender,
+        where: ThreadRef,
+        *,
+        max_bytes: int,
+        http_client: httpx.AsyncClient | None,
+        notices: Notices,
+    ) -> None:
+        self._surface = surface
+        self._sender = sender
+        self._where = where
+        self._max_bytes = min(max_bytes, surface.limits.max_file_bytes)
+        self._http = http_client
+        self._notices = notices
+        self.result = Delivered()
+
+    async def structured(self, data: BaseModel) -> None:
+        fallback = self._surface.render(self._notices.structured_fallback(data))
+        try:
+            await self._sender.call(
+                lambda: self._surface.post_structured(self._where, data, fallback),
+                urgent=True,
+                persistent=True,
+            )
+        except SurfaceError as exc:
+            self.result.undelivered.append(f"structured data: {exc}")
+
+    async def artifacts(self, artifacts: Sequence[Artifact]) -> None:
+        group_size = max(1, self._surface.limits.max_files_per_message)
+        for first in range(0, len(artifacts), group_size):
+            group = artifacts[first : first + group_size]
+            files = [file for file in [await self._fetch(a) for a in group] if file is not None]
+            if files:
+                await self._upload(files, group)
+        if self.result.failed:
+            await self._post_failures()
+
+    async def _fetch(self, artifact: Artifact) -> OutgoingFile | None:
+        try:
+            async with asyncio.timeout(_FETCH_TIMEOUT):
+                data = await artifact.fetch(max_bytes=self._max_bytes, client=self._http)
+        except ArtifactError as exc:
+            self._fail(artifact, str(exc).removeprefix(f"{artifact.name}: "))
+            return None
+        except TimeoutError:
+            self._fail(artifact, "download timed out")
+            return None
+        return OutgoingFile(artifact.name, data, artifact.format_type)
+
+    async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
+        try:
+            await self._sender.call(
+                lambda: self._surface.upload(self._where, files), urgent=True, persistent=True
+            )
+        except SurfaceError as exc:
+            sent = {file.name for file in files}
+            for artifact in group:
+                if artifact.name in sent:
+                    self._fail(artifact, f"upload failed ({exc})")
+            return
+        self.result.uploaded.extend(file.name for file in files)
+
+    def _fail(self, artifact: Artifact, reason: str) -> None:
+        log.warning("artifact %s not attached: %s", artifact.name, reason)
+        self.result.failed.append(ArtifactFailure(artifact.name, artifact.url, reason))
+
+    async def _post_failures(self) -> None:
+        """One notice for all failures, in as few messages as the size limit allows."""
+        limit = self._surface.limits.max_message_chars
+        messages: list[str] = []
+        for failure in self.result.failed:
+            line = self._surface.render(
+                self._notices.artifacts_failed([(failure.name, failure.url, failure.reason)])
+            )[:limit]
+            if messages and len(messages[-1]) + 1 + len(line) <= limit:
+                messages[-1] += "\n" + line
+            else:
+                messages.append(line)
+        for text in messages:
+            await self._post_notice(text)
+
+    async def _post_notice(self, text: str) -> None:
+        try:
+            await self._sender.call(
+                lambda: self._surface.post(self._where, text), urgent=True, persistent=True
+            )
+        except SurfaceError as exc:
+            self.result.undelivered.append(f"artifact notice: {exc}")

@@ -1,0 +1,58 @@
+"""Every sentence the relay shows a chat user, in one place.
+
+Call sites stay short and the wording can be changed (or translated) without touching the
+relay: pass a different :class:`Notices` to :class:`~core.relay.relay.Relay`. Texts are
+Markdown; the relay renders them with the surface, like the agent's own text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from core.errors import AgentError
+
+__all__ = ["DEFAULT_NOTICES", "Notices"]
+
+
+@dataclass(frozen=True, slots=True)
+class Notices:
+    """The relay's user-visible texts; ``{...}`` fields are filled by the methods below."""
+
+    thinking: str = "Thinking…"
+    stopped: str = "_⏹ Stopped._"
+    failed: str = "⚠️ _{notice}_"
+    empty_reply: str = "_The agent sent an empty reply._"
+    artifact_failed: str = "⚠️ Could not attach **{name}**: {reason}."
+    artifact_link: str = " Link: {url}"
+    structured_title: str = "**Result**"
+
+    def failure(self, error: AgentError) -> str:
+        """The notice added to a reply the agent could not finish."""
+        return self.failed.format(notice=error.notice)
+
+    def artifacts_failed(self, failures: Sequence[tuple[str, str, str]]) -> str:
+        """One message naming every artifact that could not be attached, with its link."""
+        lines = []
+        for name, url, reason in failures:
+            line = self.artifact_failed.format(name=name, reason=reason)
+            lines.append(line + (self.artifact_link.format(url=url) if url else ""))
+        return "\n".join(lines)
+
+    def structured_fallback(self, data: BaseModel) -> str:
+        """A readable text form of structured output, for surfaces without a native layout."""
+        lines = [self.structured_title]
+        for field, value in data.model_dump(mode="json").items():
+            label = field.replace("_", " ").capitalize()
+            if isinstance(value, dict | list):
+                shown = f"`{json.dumps(value, ensure_ascii=False)}`"
+            else:
+                shown = str(value)
+            lines.append(f"• **{label}**: {shown}")
+        return "\n".join(lines)
+
+
+DEFAULT_NOTICES = Notices()

@@ -1,0 +1,215 @@
+"""Fence-safe splitting of a growing reply into pages (pure; no I/O).
+
+A page is one chat message. Its content is an exact slice ``text[start:end]`` of the reply's
+Markdown, so joining the contents of all pages gives back the reply: nothing is truncated.
+When a page ends inside a code fence, the fence is closed at the end of the page and
+reopened (with its language) at the start of the next; those markers are added around the
+content, never into it, and they count against the limit.
+
+Pages are cut only at the *open* tail of a reply: the relay asks :func:`find_cut` whether
+``text[start:]`` still fits one message and, when it does not, where to finish the current
+page. A cut page is never looked at again, so the cost of a call is bounded by the page
+size, not by the length of the reply.
+
+Boundaries, best first: the end of a paragraph, the end of a line, a space; a hard cut only
+when the window has none. A boundary in the back half of the window wins over a better kind
+in the front half, so pages stay reasonably full.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "Cut",
+    "Fence",
+    "Measure",
+    "fence_at",
+    "find_cut",
+    "page_markdown",
+]
+
+Measure = Callable[[str], int]
+"""The size a page's Markdown takes once sent: ``len(surface.render(markdown))``."""
+
+# A reopened fence keeps its language only when it is a plausible language tag: a long or
+# odd info string would eat into every continued page, or change the reopened marker.
+_LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """An open code fence: ``marker`` is the run of backticks or tildes that opened it."""
+
+    marker: str
+    language: str = ""
+
+    @property
+    def opener(self) -> str:
+        """The line that reopens this fence at the start of the next page."""
+        return f"{self.marker}{self.language}\n"
+
+    def closer_after(self, body: str) -> str:
+        """The markup that closes this fence after ``body`` (on a line of its own)."""
+        return self.marker if not body or body.endswith("\n") else "\n" + self.marker
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Where to finish the open page: its content is ``text[start:end]``; ``fence`` is the
+    fence still open at ``end`` (closed on this page, reopened on the next), or ``None``."""
+
+    end: int
+    fence: Fence | None
+
+
+def _fence_line(line: str) -> tuple[str, str] | None:
+    """``(marker, info)`` when ``line`` is a fence line (CommonMark: ≤ 3 spaces of indent,
+    ≥ 3 backticks or tildes), else ``None``."""
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3 or body[:1] not in ("`", "~"):
+        return None
+    run = len(body) - len(body.lstrip(body[0]))
+    if run < 3:
+        return None
+    info = body[run:].strip()
+    if body[0] == "`" and "`" in info:
+        return None  # inline code such as ```a``` is not a fence
+    return body[:run], info
+
+
+def _after_line(line: str, fence: Fence | None) -> Fence | None:
+    found = _fence_line(line)
+    if found is None:
+        return fence
+    marker, info = found
+    if fence is None:
+        words = info.split()
+        language = words[0] if words and _LANGUAGE.fullmatch(words[0]) else ""
+        return Fence(marker, language)
+    closes = marker[0] == fence.marker[0] and len(marker) >= len(fence.marker) and not info
+    return None if closes else fence
+
+
+def fence_at(text: str, start: int, end: int, fence: Fence | None) -> Fence | None:
+    """The fence open at ``end``, given the fence open at ``start``.
+
+    Only whole lines of the original text are fence lines: when ``start`` is mid-line (after
+    a word or hard cut), that line's rest is skipped. A last line without its newline counts:
+    a reply often ends with a bare closing fence, and :func:`find_cut` never splits one.
+    """
+    pos = start
+    if 0 < start < end and text[start - 1] != "\n":
+        newline = text.find("\n", start, end)
+        pos = end if newline < 0 else newline + 1
+    while pos < end:
+        newline = text.find("\n", pos, end)
+        line_end = end if newline < 0 else newline
+        # Cheap pre-check: most lines cannot be fence lines, so skip slicing them.
+        if text[pos : pos + 4].lstrip(" ")[:1] in ("`", "~"):
+            fence = _after_line(text[pos:line_end], fence)
+        pos = line_end + 1
+    return fence
+
+
+def page_markdown(
+    text: str, start: int, end: int, opening: Fence | None, closing: Fence | None
+) -> str:
+    """A page's Markdown: the reopened fence, the content, the closing fence."""
+    body = text[start:end]
+    head = opening.opener if opening is not None else ""
+    tail = closing.closer_after(body) if closing is not None else ""
+    return f"{head}{body}{tail}"
+
+
+def find_cut(
+    text: str, start: int, opening: Fence | None, budget: int, measure: Measure = len
+) -> Cut | None:
+    """Where to finish the page that starts at ``start``, or ``None`` when all of
+    ``text[start:]`` fits in ``budget`` (with its fence markers, in Markdown and rendered).
+
+    ``opening`` is the fence open at ``start``. The returned page is never empty, and it
+    fits ``budget`` unless the fence markers alone do not (a limit too small to be sane).
+    """
+    head = len(opening.opener) if opening is not None else 0
+    size = len(text) - start
+    if head + size <= budget:
+        closing = fence_at(text, start, len(text), opening)
+        whole = page_markdown(text, start, len(text), opening, closing)
+        if len(whole) <= budget and measure(whole) <= budget:
+            return None
+    window = min(budget - head, size)
+    while window >= 1:
+        end = _boundary(text, start, start + window, opening)
+        closing = fence_at(text, start, end, opening)
+        page = page_markdown(text, start, end, opening, closing)
+        over = max(len(page), measure(page)) - budget
+        if over <= 0:
+            return Cut(end, closing)
+        # The closing fence or rendering (escapes) made the page too big: shrink the window
+        # by the excess and look for a boundary again.
+        window = min(window - 1, end - start - over)
+    return Cut(start + 1, fence_at(text, start, start + 1, opening))
+
+
+def _boundary(text: str, start: int, limit: int, opening: Fence | None) -> int:
+    """The best end for a page ``text[start:end]`` with ``start < end <= limit``."""
+    if limit >= len(text):
+        return len(text)
+    middle = start + (limit - start) // 2
+    for low in (middle, start + 1):
+        for separator in ("\n\n", "\n", " "):
+            found = text.rfind(separator, max(start, low - len(separator)), limit)
+            if found >= 0 and found + len(separator) >= low:
+                return _off_fence_line(text, start, found + len(separator), opening)
+    return _off_fence_line(text, start, limit, opening)
+
+
+def _off_fence_line(text: str, start: int, end: int, opening: Fence | None) -> int:
+    """Move ``end`` off a fence line: never make or break a fence by cutting a line, and never
+    end a page right after an opening fence line (an empty block, reopened next page)."""
+    if text[end - 1] != "\n":
+        if not _splits_fence_line(text, start, end):
+            return end
+        line_start = text.rfind("\n", start, end) + 1
+        if line_start > start:
+            return line_start
+        # The page is one long line: step back a little, or cut into a fence-like marker
+        # itself (a run of one or two backticks opens nothing); find_cut re-checks the size.
+        candidates = list(range(end - 1, max(start, end - 16), -1))
+        for base in (end, start):
+            marker = base + len(text[base : base + 3]) - len(text[base : base + 3].lstrip(" "))
+            candidates += [marker + 1, marker + 2]
+        for candidate in candidates:
+            if start < candidate < len(text) and not _splits_fence_line(text, start, candidate):
+                return candidate
+        return end
+    previous = text.rfind("\n", start, end - 1) + 1
+    if previous > start and _fence_line(text[previous : end - 1]) is not None:
+        before = fence_at(text, start, previous, opening)
+        if before is None and fence_at(text, previous, end, None) is not None:
+            return previous
+    return end
+
+
+def _splits_fence_line(text: str, start: int, end: int) -> bool:
+    """Whether cutting the line at ``end`` changes what is a fence line: the line as written,
+    or its part ending this page, is one, or its part opening the next page starts like one
+    (how much of it that page shows is not known yet)."""
+    newline = text.rfind("\n", start, end)
+    if newline >= 0:
+        line_start = newline + 1
+    elif start == 0 or text[start - 1] == "\n":
+        line_start = start
+    else:
+        line_start = -1  # began on an earlier page, whose cut checked its rest already
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    rest = text[end : min(line_end, end + 8)]
+    opens_next = rest.lstrip(" ")[:3] in ("```", "~~~") and len(rest) - len(rest.lstrip(" ")) <= 3
+    views = [text[max(start, line_start) : end]]
+    if line_start >= 0:
+        views.append(text[line_start:line_end])
+    return opens_next or any(_fence_line(view) is not None for view in views)

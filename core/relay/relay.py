@@ -1,0 +1,275 @@
+"""The relay: from an agent's stream of chunks to messages a chat user watches grow.
+
+One :meth:`Relay.deliver` per reply. It runs two tasks and supervises them:
+
+- the *pump* reads the agent's stream and drops each chunk's text into an :class:`Inbox`
+  (O(chunk), nothing else), so a slow platform never slows the agent's HTTP stream;
+- the *writer* (:class:`ReplyWriter`) shows that text: first text at once, then paced,
+  coalesced edits, new messages when a page is full.
+
+The supervisor waits for the stream to end, a Stop (``cancelled`` event), the turn's
+timeout or its own cancellation. On a stop it closes the agent's iterator
+(``aclose()``: that closes the HTTP stream, so the agent stops for real). Then it finishes:
+final edits with a notice if the reply failed or was stopped, the thinking status cleared,
+structured data and artifacts handed to the surface. Every step is bounded; what could not
+be shown is reported in the :class:`ReplyOutcome`, never raised.
+
+Placeholder or status: the relay sets the surface's thinking status at once and posts the
+first message with the first text, not a placeholder: a placeholder costs one more edit of
+the shared budget per reply, and a surface without a status shows the first text as soon as
+it arrives anyway (the agent's time to first token is what the user waits for either way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+
+from core.errors import AgentError, AgentTimeoutError
+from core.models import DEFAULT_ARTIFACT_MAX_BYTES, AgentStream
+from core.relay.attachments import Attachments
+from core.relay.inbox import Inbox
+from core.relay.notices import DEFAULT_NOTICES, Notices
+from core.relay.outcome import ReplyOutcome, ReplyStatus
+from core.relay.sender import EditBudget, RetryPolicy, Sender
+from core.relay.writer import ReplyWriter
+from core.surface import ChatSurface
+from core.turn import ThreadRef
+
+__all__ = ["Relay", "ReplyOutcome"]  # ReplyOutcome re-exported: deliver() returns it
+
+log = logging.getLogger(__name__)
+
+# A page must hold real text besides the indicator and a reopened fence with its language.
+_MIN_PAGE = 64
+# An agent stream told to stop gets this long to run its cleanup (closing its HTTP
+# response) before the relay moves on without it.
+_CLOSE_TIMEOUT = 10.0
+
+
+class Relay:
+    """Delivers agent replies to one chat surface, drawing on a shared edit budget."""
+
+    def __init__(
+        self,
+        surface: ChatSurface,
+        scheduler: EditBudget,
+        *,
+        artifact_max_bytes: int = DEFAULT_ARTIFACT_MAX_BYTES,
+        http_client: httpx.AsyncClient | None = None,
+        notices: Notices = DEFAULT_NOTICES,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        limits = surface.limits
+        if limits.max_message_chars - len(limits.streaming_indicator) < _MIN_PAGE:
+            raise ValueError(f"max_message_chars too small for a page: {limits}")
+        self.surface = surface
+        self.scheduler = scheduler
+        self.artifact_max_bytes = artifact_max_bytes
+        self.http_client = http_client
+        self.notices = notices
+        self.policy = policy or RetryPolicy()
+
+    async def deliver(
+        self,
+        where: ThreadRef,
+        chunks: AsyncIterator[AgentStream],
+        *,
+        cancelled: asyncio.Event | None = None,
+        turn_timeout: float | None = None,
+    ) -> ReplyOutcome:
+        """Stream ``chunks`` into the thread ``where``; see the module docstring.
+
+        ``cancelled`` set (Stop button, interrupt) or this task cancelled: the agent stream
+        is closed and the partial text kept with a "stopped" notice; on task cancellation
+        :class:`asyncio.CancelledError` is re-raised once the reply is finalised.
+        ``turn_timeout`` bounds the whole stream: the reply then fails with a timeout notice.
+        """
+        inbox = Inbox()
+        last: list[AgentStream] = []
+        sender = Sender(self.scheduler, self.surface.edit_scopes(where), self.policy)
+        writer = ReplyWriter(self.surface, sender, where, inbox, self.policy)
+        pump = asyncio.create_task(self._pump(chunks, inbox, last), name="relay-pump")
+        writing: asyncio.Task[None] | None = None
+        interrupted = False
+        try:
+            try:
+                await self._set_status(where, self.notices.thinking)
+                writing = asyncio.create_task(writer.run(), name="relay-writer")
+                stop = await self._until_end(pump, cancelled, turn_timeout)
+            except asyncio.CancelledError:
+                interrupted, stop = True, "cancelled"
+            if stop != "done":
+                await self._stop(pump)
+            await _aclose(chunks)
+            status, error = self._verdict(stop, pump)
+            inbox.end()
+            final = last[0] if last and status == "completed" else None
+            notice = self._notice(status, error)
+            await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
+            await self._set_status(where, None)
+            outcome = ReplyOutcome(
+                status=status,
+                text=writer.book.text,
+                messages=writer.messages,
+                error=error,
+                undelivered=writer.undelivered,
+            )
+            if final is not None:
+                await self._extras(sender, where, final, outcome)
+        finally:
+            for task in (pump, writing):
+                if task is not None and not task.done():
+                    task.cancel()
+        if interrupted:
+            raise asyncio.CancelledError
+        return outcome
+
+    # --- the agent's side ----------------------------------------------------------------------
+
+    @staticmethod
+    async def _pump(
+        chunks: AsyncIterator[AgentStream], inbox: Inbox, last: list[AgentStream]
+    ) -> AgentError | None:
+        """Read the stream to its end; an agent failure is returned, not raised."""
+        try:
+            async for chunk in chunks:
+                inbox.add(chunk.content)
+                if chunk.done:
+                    last.append(chunk)
+        except AgentError as exc:
+            return exc
+        except TimeoutError:
+            return AgentTimeoutError("the stream timed out")
+        except Exception as exc:
+            log.exception("agent stream failed")
+            return AgentError(f"{type(exc).__name__}: {exc}")
+        return None
+
+    @staticmethod
+    async def _until_end(
+        pump: asyncio.Task[AgentError | None],
+        cancelled: asyncio.Event | None,
+        limit: float | None,
+    ) -> str:
+        """``"done"`` when the stream ended, else ``"cancelled"`` or ``"timeout"``."""
+        if cancelled is None:
+            done, _ = await asyncio.wait({pump}, timeout=limit)
+            return "done" if done else "timeout"
+        stop = asyncio.create_task(cancelled.wait())
+        try:
+            await asyncio.wait({pump, stop}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if pump.done():
+            return "done"
+        return "cancelled" if cancelled.is_set() else "timeout"
+
+    @staticmethod
+    async def _stop(pump: asyncio.Task[AgentError | None]) -> None:
+        """Cancel the pump: the agent's generator gets CancelledError where it waits and
+        runs its cleanup (``async with`` on the HTTP response) on the way out."""
+        pump.cancel()
+        done, _ = await asyncio.wait({pump}, timeout=_CLOSE_TIMEOUT)
+        if not done:
+            log.error("agent stream ignored cancellation for %.0fs; abandoning it", _CLOSE_TIMEOUT)
+
+    @staticmethod
+    def _verdict(
+        stop: str, pump: asyncio.Task[AgentError | None]
+    ) -> tuple[ReplyStatus, AgentError | None]:
+        if stop == "timeout":
+            return "failed", AgentTimeoutError("the reply took longer than the turn timeout")
+        if stop == "cancelled" or pump.cancelled():
+            return "cancelled", None
+        error = pump.result()
+        return ("failed", error) if error is not None else ("completed", None)
+
+    # --- the surface's side --------------------------------------------------------------------
+
+    def _notice(self, status: ReplyStatus, error: AgentError | None) -> str | None:
+        """What to add to the last message: why the reply ended early, if it did."""
+        if status == "cancelled":
+            return self.notices.stopped
+        return self.notices.failure(error) if error is not None else None
+
+    def _if_empty(self, final: AgentStream | None) -> str | None:
+        """What to show when the reply has no text: nothing if files or data follow."""
+        if final is not None and (final.structured_data is not None or final.artifact_files):
+            return None
+        return self.notices.empty_reply
+
+    async def _finish_text(
+        self,
+        writer: ReplyWriter,
+        writing: asyncio.Task[None] | None,
+        sender: Sender,
+        notice: str | None,
+        empty: str | None,
+    ) -> None:
+        """Stop the writer's loop, then make the final edits, bounded.
+
+        A writer that is only waiting (its pace, the budget, a backoff) is cancelled: its
+        edit would be superseded by the final one, and a non-urgent wait for the budget
+        could hold the final edit back behind every other reply's. A surface call in flight
+        is let complete, so its result (a posted message's id) is not lost.
+        """
+        try:
+            async with asyncio.timeout(self.policy.finish_timeout):
+                if writing is not None:
+                    if not sender.in_call:
+                        writing.cancel()
+                    (crash,) = await asyncio.gather(writing, return_exceptions=True)
+                    if isinstance(crash, Exception):
+                        log.error("reply writer crashed; finishing anyway", exc_info=crash)
+                await writer.finish(notice, empty=empty)
+        except TimeoutError:
+            writer.undelivered.append(
+                f"final text: gave up after {self.policy.finish_timeout:.0f}s"
+            )
+        except Exception as exc:  # a bug in a surface's render must not lose the outcome
+            log.exception("finishing a reply failed")
+            writer.undelivered.append(f"final text: {type(exc).__name__}: {exc}")
+
+    async def _extras(
+        self, sender: Sender, where: ThreadRef, final: AgentStream, outcome: ReplyOutcome
+    ) -> None:
+        attachments = Attachments(
+            self.surface,
+            sender,
+            where,
+            max_bytes=self.artifact_max_bytes,
+            http_client=self.http_client,
+            notices=self.notices,
+        )
+        if final.structured_data is not None:
+            outcome.structured_data = final.structured_data
+            await attachments.structured(final.structured_data)
+        if final.artifact_files:
+            await attachments.artifacts(final.artifact_files)
+        outcome.artifacts_uploaded = attachments.result.uploaded
+        outcome.artifacts_failed = attachments.result.failed
+        outcome.undelivered.extend(attachments.result.undelivered)
+
+    async def _set_status(self, where: ThreadRef, status: str | None) -> None:
+        """Best effort: a status that cannot be shown or cleared is not worth a retry."""
+        try:
+            async with asyncio.timeout(self.policy.call_timeout):
+                await self.surface.set_status(where, status)
+        except Exception as exc:
+            log.warning("could not set the thinking status: %r", exc)
+
+
+async def _aclose(chunks: AsyncIterator[AgentStream]) -> None:
+    """Close the agent's iterator (and with it its HTTP stream), if it can be closed."""
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        async with asyncio.timeout(_CLOSE_TIMEOUT):
+            await aclose()
+    except Exception as exc:
+        log.warning("closing the agent stream failed: %r", exc)

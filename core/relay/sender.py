@@ -1,0 +1,164 @@
+"""One surface call at a time, made to get through: budget first, then the call, bounded.
+
+Every post, edit or upload of a reply draws on the budgets its surface declares for the
+thread, so it first waits for the edit scheduler, then runs under a timeout. What happens on
+failure depends on whether the call must get through:
+
+- a *transient* call (an intermediate edit) is tried once: the next edit carries newer text
+  anyway, so retrying an old one would only spend budget;
+- a *persistent* call (first text, final edits, files) is retried: after a 429 once its
+  ``Retry-After`` has passed, after other failures with exponential backoff, a bounded
+  number of times.
+
+:class:`~core.errors.MessageGone` and :class:`~core.errors.MessageTooLong` are never retried
+here: the caller answers them (post a new message, cut a smaller page). Anything else a
+surface raises is translated into :class:`~core.errors.SurfaceError`, so a buggy adapter
+cannot crash a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.surface import BudgetScope
+
+__all__ = ["EditBudget", "RetryPolicy", "Sender"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class EditBudget(Protocol):
+    """What the relay needs of :class:`~core.relay.scheduler.EditScheduler`."""
+
+    async def acquire(
+        self, scopes: Sequence[BudgetScope], *, urgent: bool, since: float
+    ) -> None: ...
+
+    def succeeded(self, scopes: Sequence[BudgetScope]) -> None: ...
+
+    def rate_limited(self, scopes: Sequence[BudgetScope], error: RateLimited) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long to wait for what, and how often to try again."""
+
+    # A platform API answers in well under a second; after this long it is hung.
+    call_timeout: float = 30.0
+    # Under a saturated budget a non-urgent edit waits about N / B seconds (20 s for 1,000
+    # replies at 50 edits/s); far beyond that something is stuck.
+    acquire_timeout: float = 120.0
+    # Tries of a persistent call that fails for other reasons than a 429.
+    attempts: int = 4
+    # 429s a persistent call may meet before it gives up: each one waits Retry-After, and
+    # the scheduler lowers the rate meanwhile, so a handful is plenty.
+    rate_limit_retries: int = 8
+    # Exponential backoff between failed tries: 0.5, 1, 2, 4, 8, 8 … seconds.
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    # Everything after the agent's stream ended (final edits, notice) gives up after this.
+    finish_timeout: float = 300.0
+
+    def backoff_after(self, failures: int) -> float:
+        return min(self.max_backoff, self.backoff * 2.0 ** max(0, failures - 1))
+
+
+class Sender:
+    """Makes the surface calls of one reply, in one thread, through the shared budget."""
+
+    def __init__(
+        self, budget: EditBudget, scopes: Sequence[BudgetScope], policy: RetryPolicy
+    ) -> None:
+        self._budget = budget
+        self._scopes = tuple(scopes)
+        self._policy = policy
+        self._prepaid = False
+        self.in_call = False
+        """Whether a surface call is in flight (cancelling now could lose its result)."""
+
+    async def acquire(self, *, urgent: bool, since: float) -> None:
+        """Take a token now; the next :meth:`call` spends it instead of waiting again.
+
+        The relay acquires *before* it collects the text to show, so an edit carries
+        everything that arrived while it waited for the budget.
+        """
+        await self._wait_for_budget(urgent=urgent, since=since)
+        self._prepaid = True
+
+    def forfeit(self) -> None:
+        """Drop an unspent token (the edit turned out unnecessary): a token kept for later
+        would let a later call skip the budget."""
+        self._prepaid = False
+
+    async def call(
+        self,
+        action: Callable[[], Awaitable[T]],
+        *,
+        urgent: bool,
+        since: float | None = None,
+        persistent: bool,
+    ) -> T:
+        """Run ``action`` under the budget and a timeout; see the module docstring."""
+        loop = asyncio.get_running_loop()
+        failures = 0
+        rate_limits = 0
+        while True:
+            if self._prepaid:
+                self._prepaid = False
+            else:
+                stale_since = loop.time() if since is None else since
+                await self._wait_for_budget(urgent=urgent, since=stale_since)
+            try:
+                result = await self._attempt(action)
+            except RateLimited as exc:
+                self._budget.rate_limited(self._scopes, exc)
+                rate_limits += 1
+                if not persistent or rate_limits > self._policy.rate_limit_retries:
+                    raise
+                # The scheduler pauses the scope too, but a surface without scopes has no
+                # scheduler to wait on: honour Retry-After here as well.
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except (MessageGone, MessageTooLong):
+                raise
+            except Exception as exc:
+                error = _as_surface_error(exc)
+                failures += 1
+                if not persistent or failures >= self._policy.attempts:
+                    raise error from exc
+                log.warning("surface call failed (%s), retry %d", error, failures)
+                await asyncio.sleep(self._policy.backoff_after(failures))
+                continue
+            self._budget.succeeded(self._scopes)
+            return result
+
+    async def _attempt(self, action: Callable[[], Awaitable[T]]) -> T:
+        self.in_call = True
+        try:
+            async with asyncio.timeout(self._policy.call_timeout):
+                return await action()
+        finally:
+            self.in_call = False
+
+    async def _wait_for_budget(self, *, urgent: bool, since: float) -> None:
+        try:
+            async with asyncio.timeout(self._policy.acquire_timeout):
+                await self._budget.acquire(self._scopes, urgent=urgent, since=since)
+        except TimeoutError:
+            raise SurfaceError("timed out waiting for the edit budget") from None
+
+
+def _as_surface_error(exc: BaseException) -> SurfaceError:
+    if isinstance(exc, SurfaceError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return SurfaceError("the chat platform did not answer in time")
+    log.error("surface raised %r; adapters should raise core.errors only", exc, exc_info=exc)
+    return SurfaceError(f"{type(exc).__name__}: {exc}")

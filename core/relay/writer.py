@@ -1,0 +1,277 @@
+"""Shows one reply as it grows: posts, paces and edits its messages, one page per message.
+
+The writer loop, top to bottom:
+
+1. wait until text arrives (the :class:`Inbox` wakes it);
+2. wait until the open message may be edited again: the previous edit has completed *and*
+   the surface's ``min_edit_interval`` has passed since — the per-message pace;
+3. wait for the shared budget (:class:`Sender`): the first text of a message goes first
+   (urgent), later edits by staleness;
+4. only then take *everything* that arrived meanwhile (coalescing), cut full pages off
+   (each gets its final edit, and the rest continues in a new message), and edit the open
+   message, unless the text it would show is what it shows already.
+
+:meth:`ReplyWriter.finish` then makes the final edits: the whole text, without the streaming
+indicator, plus a notice when the reply failed or was stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass
+
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.relay.inbox import Inbox
+from core.relay.pages import PageBook
+from core.relay.sender import RetryPolicy, Sender
+from core.surface import ChatSurface, MessageRef
+from core.turn import ThreadRef
+
+__all__ = ["ReplyWriter"]
+
+log = logging.getLogger(__name__)
+
+# On MessageTooLong (the platform counts differently than ``render`` suggested) pages are
+# cut this much smaller, at most this many times per reply.
+_SHRINK = 0.85
+_MAX_SHRINKS = 6
+
+
+@dataclass(slots=True)
+class _Slot:
+    """The message showing the open page (``None`` until its first text is posted)."""
+
+    message: MessageRef | None = None
+    shown: str | None = None  # the text it shows, to skip edits that change nothing
+    next_ok: float = -math.inf  # loop time before which it must not be edited again
+    failures: int = 0
+
+
+class ReplyWriter:
+    """The messages of one reply; see the module docstring for the loop."""
+
+    def __init__(
+        self,
+        surface: ChatSurface,
+        sender: Sender,
+        where: ThreadRef,
+        inbox: Inbox,
+        policy: RetryPolicy,
+    ) -> None:
+        self._surface = surface
+        self._limits = surface.limits
+        self._sender = sender
+        self._where = where
+        self._inbox = inbox
+        self._policy = policy
+        # The indicator is appended to the open page while it streams: reserve its room on
+        # every page, so a page never has to be re-cut when it is finalised.
+        budget = self._limits.max_message_chars - len(self._limits.streaming_indicator)
+        self.book = PageBook(budget, self._measure)
+        self.messages: list[MessageRef] = []
+        self.undelivered: list[str] = []
+        self._slot = _Slot()
+        self._shrinks = 0
+        self._unshown_since: float | None = None  # of text taken from the inbox, not shown
+
+    def _measure(self, markdown: str) -> int:
+        return len(self._surface.render(markdown))
+
+    # --- while the agent streams -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep the open message up to date until the inbox ends."""
+        inbox = self._inbox
+        while True:
+            await inbox.changed.wait()
+            inbox.changed.clear()
+            if inbox.ended:
+                return
+            await self._pace()
+            if inbox.ended:
+                return  # finish() edits next; it pays the same pace
+            if inbox.pending:
+                await self._refresh()
+
+    async def _pace(self) -> None:
+        delay = self._slot.next_ok - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _refresh(self) -> None:
+        try:
+            await self._sender.acquire(urgent=self._slot.message is None, since=self._since())
+            self._take()
+            await self._close_full_pages(persistent=False)
+            await self._show_open_page()
+        except SurfaceError as exc:
+            self._failed(exc)
+        finally:
+            self._sender.forfeit()
+
+    def _failed(self, exc: SurfaceError) -> None:
+        """An intermediate update failed: the text stays buffered for the next one."""
+        slot = self._slot
+        now = asyncio.get_running_loop().time()
+        interval = self._limits.min_edit_interval
+        if isinstance(exc, RateLimited):
+            slot.next_ok = now + max(interval, exc.retry_after)
+        elif isinstance(exc, MessageTooLong) and self._shrink():
+            slot.next_ok = now + interval
+        else:
+            slot.failures += 1
+            slot.next_ok = now + max(interval, self._policy.backoff_after(slot.failures))
+            log.warning("reply update failed (%s); retrying in the next edit", exc)
+
+    def _shrink(self) -> bool:
+        """Cut smaller pages from now on; ``False`` once that has been tried enough."""
+        self._shrinks += 1
+        if self._shrinks > _MAX_SHRINKS:
+            return False
+        self.book.budget = int(self.book.budget * _SHRINK)
+        return True
+
+    async def _show_open_page(self) -> None:
+        if not self.book.open_content.strip():
+            return
+        markdown = self.book.open_markdown(close_fence=True)
+        text = self._surface.render(markdown) + self._limits.streaming_indicator
+        slot = self._slot
+        if slot.message is not None and text == slot.shown:
+            self._unshown_since = None
+            return  # nothing new to show: skip the edit
+        if slot.message is not None:
+            try:
+                await self._edit(slot.message, text, final=False, persistent=False)
+            except MessageGone:
+                self._forget(slot.message)
+        if self._slot.message is None:
+            await self._post(text, streaming=True, persistent=True)
+        self._unshown_since = None  # everything taken is on screen now
+
+    async def _close_full_pages(self, *, persistent: bool) -> None:
+        """Give every full page its final text; the rest continues in a new message."""
+        while (cut := self.book.next_cut()) is not None:
+            text = self._surface.render(self.book.closed_markdown(cut))
+            await self._put_final(text, persistent=persistent)
+            self.book.close(cut)
+            self._slot = _Slot()
+
+    # --- the end -------------------------------------------------------------------------------
+
+    async def finish(self, notice: str | None, *, empty: str | None) -> None:
+        """Final edits: every page complete, no indicator, ``notice`` (Markdown) appended.
+
+        ``empty`` is shown instead when nothing else would be (no text, no notice).
+        Bounded: whatever cannot be delivered after the retries is listed in
+        :attr:`undelivered`.
+        """
+        self._take()
+        while True:
+            try:
+                await self._finish_pages(notice, empty=empty)
+                return
+            except MessageTooLong as exc:
+                if not self._shrink():
+                    self.undelivered.append(f"the rest of the reply: {exc}")
+                    return
+
+    async def _finish_pages(self, notice: str | None, *, empty: str | None) -> None:
+        await self._close_full_pages(persistent=True)
+        content = self.book.open_content
+        body = ""
+        if content.strip():
+            body = self._surface.render(self.book.open_markdown(close_fence=notice is not None))
+        extra = None
+        text = body
+        if notice:
+            note = self._surface.render(notice)
+            joined = f"{body}\n\n{note}" if body else note
+            if len(joined) <= self._limits.max_message_chars:
+                text = joined
+            else:
+                extra = note  # no room left on the last page: the notice gets its own message
+        if not text and not self.messages and empty:
+            text = self._surface.render(empty)
+        if text:
+            await self._put_final(text, persistent=True)
+        if extra:
+            self._slot = _Slot()
+            await self._put_final(extra, persistent=True)
+
+    # --- one message ---------------------------------------------------------------------------
+
+    async def _put_final(self, text: str, *, persistent: bool) -> None:
+        """Make the open slot's message show ``text`` for good: a final edit, or a post when
+        there is no message (or it was deleted, or — persistent — it cannot be edited)."""
+        slot = self._slot
+        if slot.message is not None:
+            await self._pace()
+            try:
+                await self._edit(slot.message, text, final=True, persistent=persistent)
+                return
+            except MessageGone:
+                self._forget(slot.message)
+            except MessageTooLong:
+                raise
+            except SurfaceError as exc:
+                if not persistent:
+                    raise
+                # Never lose the final text: post it anew; the old message keeps a partial.
+                log.warning("final edit failed (%s); posting the text as a new message", exc)
+        try:
+            await self._post(text, streaming=False, persistent=True)
+        except MessageTooLong:
+            raise
+        except SurfaceError as exc:
+            if not persistent:
+                raise
+            self.undelivered.append(f"{len(text)} characters of the reply: {exc}")
+            log.error("could not deliver part of a reply: %s", exc)
+
+    async def _edit(self, message: MessageRef, text: str, *, final: bool, persistent: bool) -> None:
+        await self._sender.call(
+            lambda: self._surface.edit(message, text, final=final),
+            urgent=final,
+            since=self._since(),
+            persistent=persistent,
+        )
+        self._shown(text)
+
+    async def _post(self, text: str, *, streaming: bool, persistent: bool) -> None:
+        where = self._where
+        message = await self._sender.call(
+            lambda: self._surface.post(where, text, streaming=streaming),
+            urgent=True,
+            since=self._since(),
+            persistent=persistent,
+        )
+        self._slot.message = message
+        self.messages.append(message)
+        self._shown(text)
+
+    def _take(self) -> None:
+        """Move the arrived text into the pages, remembering how stale it is."""
+        if self._unshown_since is None:
+            self._unshown_since = self._inbox.since
+        self.book.extend(self._inbox.take())
+
+    def _since(self) -> float:
+        """Loop time of the oldest text not shown yet: the scheduler serves the most stale
+        reply first, final edits included."""
+        candidates = [t for t in (self._unshown_since, self._inbox.since) if t is not None]
+        return min(candidates) if candidates else asyncio.get_running_loop().time()
+
+    def _shown(self, text: str) -> None:
+        slot = self._slot
+        slot.shown = text
+        slot.failures = 0
+        slot.next_ok = asyncio.get_running_loop().time() + self._limits.min_edit_interval
+
+    def _forget(self, message: MessageRef) -> None:
+        """The message was deleted: continue in a new one that shows the whole page."""
+        if message in self.messages:
+            self.messages.remove(message)
+        self._slot = _Slot()

@@ -1,0 +1,185 @@
+"""Fence-safe pagination: every page fits, fences balance, nothing is lost.
+
+The layouts below put code fences (with and without a language, backticks and tildes,
+nested markers, blank lines inside, an unclosed fence at the end) at every position relative
+to the page boundaries, by shifting them with a growing prefix and sweeping the limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from core.relay.paginate import Cut, Fence, Measure, fence_at, find_cut, page_markdown
+
+Page = tuple[Fence | None, str, Fence | None]  # (reopened fence, content, closed fence)
+
+
+def paginate(text: str, budget: int, measure: Measure = len) -> list[Page]:
+    pages: list[Page] = []
+    start, opening = 0, None
+    while (cut := find_cut(text, start, opening, budget, measure)) is not None:
+        assert cut.end > start, "a page is never empty"
+        pages.append((opening, text[start : cut.end], cut.fence))
+        start, opening = cut.end, cut.fence
+    pages.append((opening, text[start:], None))
+    return pages
+
+
+def paginate_streaming(text: str, budget: int, step: int) -> list[Page]:
+    """Like the relay: cut only the open tail as text arrives, never revisit a page."""
+    pages: list[Page] = []
+    start, opening = 0, None
+    for arrived in range(step, len(text) + step, step):
+        partial = text[:arrived]
+        while (cut := find_cut(partial, start, opening, budget)) is not None:
+            pages.append((opening, partial[start : cut.end], cut.fence))
+            start, opening = cut.end, cut.fence
+    pages.append((opening, text[start:], None))
+    return pages
+
+
+def markdown_of(page: Page) -> str:
+    opening, content, closing = page
+    return page_markdown(content, 0, len(content), opening, closing)
+
+
+def check_pages(text: str, pages: list[Page], budget: int, measure: Measure = len) -> None:
+    assert "".join(content for _, content, _ in pages) == text
+    for index, page in enumerate(pages):
+        opening, content, closing = page
+        markdown = markdown_of(page)
+        assert len(markdown) <= budget and measure(markdown) <= budget, (index, markdown)
+        last = index == len(pages) - 1
+        if not last:
+            assert content, "only the last page may be empty"
+            # The fence open at a cut between lines is the one the original text has open
+            # there: the page closes exactly that and the next page reopens it.
+            if content.endswith("\n"):
+                done = sum(len(c) for _, c, _ in pages[: index + 1])
+                assert fence_at(text, 0, done, None) == closing
+            assert pages[index + 1][0] == closing
+            if closing is not None:
+                assert pages[index + 1][1] == "" or markdown_of(pages[index + 1]).startswith(
+                    closing.opener
+                )
+            # Balanced: every page on its own leaves no fence open.
+            assert fence_at(markdown, 0, len(markdown), None) is None, markdown
+        if opening is not None:
+            assert markdown.startswith(f"{opening.marker}{opening.language}\n")
+
+
+WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa")
+
+
+def prose(words: int, offset: int = 0) -> str:
+    return " ".join(WORDS[(offset + i) % len(WORDS)] for i in range(words))
+
+
+CODE_BLOCKS = [
+    "```python\ndef f(x):\n    return x * 2\n\n\nprint(f(21))\n```\n",
+    "```\nplain block line one\nplain block line two\n```\n",
+    "~~~sh\necho one\necho two\n~~~\n",
+    "````markdown\nHere is a nested fence:\n```js\nlet a = 1;\n```\nstill inside\n````\n",
+    '```rust title=main.rs\nfn main() {\n    println!("hi");\n}\n```\n',
+]
+
+
+def layouts() -> list[str]:
+    texts = []
+    for block_a, block_b in itertools.product(CODE_BLOCKS, repeat=2):
+        texts.append(f"{prose(12)}\n\n{block_a}\n{prose(9, 3)}\n{block_b}{prose(20, 5)}")
+    texts.append("```python\n" + "\n".join(f"x{i} = {i}" for i in range(60)) + "\n```")
+    texts.append(prose(30) + "\n\n```go\nfunc main() {}\n" + "y := 1\n" * 20)  # unclosed
+    texts.append("```\n" + "z" * 300 + "\n```\n")  # one huge line: hard cuts inside code
+    texts.append(prose(5) + " " + "https://example.com/" + "a" * 200 + " " + prose(5))
+    return texts
+
+
+@pytest.mark.parametrize("text", layouts())
+def test_every_boundary_position(text: str) -> None:
+    for shift in range(0, 24, 3):
+        shifted = "p" * shift + " " + text
+        for budget in range(48, 161, 7):
+            check_pages(shifted, paginate(shifted, budget), budget)
+
+
+@pytest.mark.parametrize("text", layouts())
+def test_streaming_cuts_keep_every_invariant(text: str) -> None:
+    """Cutting only the open tail as text arrives (never revisiting a page) is just as safe.
+
+    A cut can come earlier than in one shot when only the closing fence of a still-open
+    block overflows (the rest of the window has not arrived yet); the invariants hold.
+    """
+    for budget in (60, 97, 150):
+        for step in (1, 7, 40):
+            check_pages(text, paginate_streaming(text, budget, step), budget)
+
+
+def test_streaming_cuts_of_prose_match_one_shot() -> None:
+    """Without fences the page boundaries do not depend on how the text arrived."""
+    text = "\n\n".join(prose(7 + i % 13, i) + "\n" + prose(5 + i % 4, i) for i in range(40))
+    for budget in (60, 97, 150, 400):
+        for step in (1, 7, 40, 333):
+            assert paginate_streaming(text, budget, step) == paginate(text, budget)
+
+
+def test_prefers_paragraph_then_line_then_word() -> None:
+    text = prose(8) + "\n\n" + prose(6) + "\n" + prose(10)
+    first = find_cut(text, 0, None, len(prose(8)) + 30)
+    assert first == Cut(len(prose(8)) + 2, None)  # after the blank line
+    lines = prose(8) + "\n" + prose(8) + "\n" + prose(8)
+    cut = find_cut(lines, 0, None, 2 * len(prose(8)) + 10)
+    assert cut is not None and lines[: cut.end].endswith("\n")
+    words = prose(40)
+    cut = find_cut(words, 0, None, 50)
+    assert cut is not None and words[: cut.end].endswith(" ")
+    hard = "x" * 120
+    assert find_cut(hard, 0, None, 50) == Cut(50, None)
+
+
+def test_split_inside_fence_reopens_language() -> None:
+    code = "```python\n" + "".join(f"value_{i} = {i}\n" for i in range(20)) + "```\n"
+    pages = paginate(code, 80)
+    assert len(pages) > 2
+    for _, _, closing in pages[:-1]:
+        assert closing == Fence("```", "python")
+    for opening, _, _ in pages[1:]:
+        assert opening == Fence("```", "python")
+    assert markdown_of(pages[1]).startswith("```python\n")
+    assert markdown_of(pages[0]).endswith("\n```")
+
+
+def test_never_ends_a_page_on_an_opening_fence_line() -> None:
+    text = prose(10) + "\n```python\nprint(1)\nprint(2)\n```\n"
+    for budget in range(40, 90):
+        for _, content, closing in paginate(text, budget)[:-1]:
+            assert not (closing is not None and content.endswith("```python\n")), budget
+
+
+def test_fits_returns_none_and_counts_open_fence() -> None:
+    assert find_cut("short", 0, None, 10) is None
+    # Ten characters of text fit, but not with the closing fence the open block needs.
+    assert find_cut("```\nabcdef", 0, None, 11) is not None
+    assert find_cut("```\nab", 0, None, 11) is None
+
+
+def test_rendered_size_counts() -> None:
+    """The limit is in rendered characters: escaping that grows the text is accounted for."""
+
+    def measure(markdown: str) -> int:
+        return len(markdown.replace("&", "&amp;"))
+
+    text = " ".join(["R&D"] * 200)
+    pages = paginate(text, 100, measure)
+    check_pages(text, pages, 100, measure)
+    assert len(pages) > 8
+
+
+def test_fence_at_tracks_bare_closing_fence_at_end() -> None:
+    text = "```py\nx\n```"
+    assert fence_at(text, 0, len(text), None) is None
+    assert fence_at(text, 0, 8, None) == Fence("```", "py")
+    assert fence_at("```a```\n", 0, 8, None) is None  # inline code, not a fence
+    assert fence_at("    ```\n", 0, 8, None) is None  # indented code, not a fence

@@ -1,0 +1,88 @@
+"""Many replies on one shared budget, through the relay: the figures the benchmark targets,
+at a size small enough for every test run (fake time).
+
+N = 24 replies under a budget of B = 6 edits/s (N / B = 4 s), each streaming 10 chunks/s
+for 12 s: every final text complete, the budget used but never exceeded, each reply
+refreshed about every N / B seconds, fairly, and first texts first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.models import AgentStream
+from core.relay import Relay
+from core.relay.scheduler import EditScheduler
+from core.surface import BudgetScope, SurfaceLimits
+from core.turn import ThreadRef
+from tests.surfaces import RecordingSurface
+
+pytestmark = pytest.mark.looptime
+
+N, B, CHUNKS, EVERY = 24, 6.0, 120, 0.1
+LIMITS = SurfaceLimits(max_message_chars=4000, min_edit_interval=1.0, max_file_bytes=1)
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(len(ordered) * 0.99) - 1]
+
+
+async def test_shared_budget_staleness_fairness_first_texts() -> None:
+    loop = asyncio.get_running_loop()
+    updates: dict[str, list[tuple[float, int]]] = {}  # message -> (completed at, chars shown)
+    completions: list[float] = []
+
+    def on_update(message_id: str, text: str, at: float) -> None:
+        shown = len(text.removesuffix(LIMITS.streaming_indicator))
+        updates.setdefault(message_id, []).append((at, shown))
+        completions.append(at)
+
+    surface = RecordingSurface(
+        limits=LIMITS,
+        scopes=[BudgetScope("test:bot", rate=B)],
+        edit_latency=0.02,
+        record=False,
+        on_update=on_update,
+    )
+    relay = Relay(surface, EditScheduler())
+    arrivals: list[list[float]] = [[] for _ in range(N)]
+
+    async def agent(index: int) -> AsyncIterator[AgentStream]:
+        await asyncio.sleep(index * 0.003)
+        for _ in range(CHUNKS):
+            await asyncio.sleep(EVERY)
+            arrivals[index].append(loop.time())
+            yield AgentStream(content="abcd")
+        yield AgentStream(done=True)
+
+    outcomes = await asyncio.gather(
+        *(relay.deliver(ThreadRef("test", "W", "C", f"T{i}"), agent(i)) for i in range(N))
+    )
+
+    staleness, firsts, edits = [], [], []
+    for index, outcome in enumerate(outcomes):
+        assert outcome.text == "abcd" * CHUNKS and outcome.delivered
+        (message,) = outcome.messages
+        assert surface.messages[message.message_id].text == "abcd" * CHUNKS
+        times, shown = zip(*updates[message.message_id], strict=True)
+        edits.append(len(times))
+        firsts.append(times[0] - arrivals[index][0])
+        for k, arrived in enumerate(arrivals[index]):
+            # When did an update showing chunk k complete?
+            staleness.append(times[bisect.bisect_left(shown, 4 * (k + 1))] - arrived)
+
+    refresh = max(LIMITS.min_edit_interval, N / B)
+    assert p99(staleness) <= 1.25 * refresh + 0.1
+    assert max(edits) <= 1.5 * min(edits)
+    assert p99(firsts) <= N / B + 0.2
+    # Never over budget (rate per second, plus the burst of 1), and used when in demand.
+    completions.sort()
+    for i, at in enumerate(completions):
+        assert bisect.bisect_left(completions, at + 1.0 - 1e-9) - i <= B + 1
+    busy = [t for t in completions if 2.0 <= t <= 12.0]
+    assert len(busy) >= 0.9 * B * 10.0

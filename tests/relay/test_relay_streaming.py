@@ -1,0 +1,195 @@
+"""The relay while a reply streams: first text at once, paced and coalesced edits, pages.
+
+All in fake time (looptime): the surface's latencies and the agent's delays are loop time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+
+import pytest
+
+from core.relay import Relay
+from core.relay.paginate import fence_at
+from core.surface import BudgetScope, SurfaceLimits
+from core.turn import ThreadRef
+from tests.relay.helpers import Probe, SpyScheduler, even, scripted
+from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
+
+pytestmark = pytest.mark.looptime
+
+INDICATOR = DEFAULT_LIMITS.streaming_indicator
+
+
+def paragraphs(count: int, seed: int = 7) -> str:
+    rnd = random.Random(seed)
+    words = ["the", "relay", "paces", "edits", "per", "message", "and", "shares", "budget"]
+    out = []
+    for _ in range(count):
+        lines = [" ".join(rnd.choice(words) for _ in range(rnd.randint(4, 30))) for _ in "ab"]
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+async def test_status_at_once_and_first_text_as_soon_as_it_arrives() -> None:
+    surface = RecordingSurface(latency=0.02)
+    probe = Probe()
+    steps = [(4.0, "Hello"), (0.3, " there"), (0.3, ", friend.")]
+    outcome = await Relay(surface, SpyScheduler()).deliver(THREAD, scripted(steps, probe))
+
+    status = surface.calls[0]
+    assert (status.kind, status.status, status.started) == ("status", "Thinking…", 0.0)
+    posts = surface.calls_of("post")
+    assert posts[0].started == probe.sent_at[0] == 4.0  # no buffering before the first text
+    assert posts[0].text == "Hello" + INDICATOR and posts[0].streaming
+    assert outcome.status == "completed" and outcome.text == "Hello there, friend."
+    assert surface.texts() == ["Hello there, friend."]
+    assert surface.statuses == ["Thinking…", None]
+
+
+async def test_edits_paced_per_message_and_coalesced() -> None:
+    interval = 1.0
+    surface = RecordingSurface(edit_latency=0.05)
+    probe = Probe()
+    # 200 chunks, one every 47 ms: no chunk lands on the same instant as an edit.
+    steps = [(0.013 if i == 0 else 0.047, f"w{i} ") for i in range(200)]
+    await Relay(surface, SpyScheduler()).deliver(THREAD, scripted(steps, probe))
+
+    (message,) = surface.messages
+    updates = surface.updates_of(message)
+    assert 9 <= len(updates) <= 13  # ~10 s of streaming at one edit per second, not 200
+    for previous, current in itertools.pairwise(updates):
+        assert previous.finished is not None
+        assert current.started >= previous.finished + interval - 1e-9
+    # Each update shows everything that had arrived when it was sent (coalescing).
+    for update in updates[:-1]:
+        arrived = sum(1 for t in probe.sent_at if t <= update.started)
+        assert update.text == "".join(probe.sent[:arrived]) + INDICATOR
+    assert updates[-1].final and updates[-1].text == "".join(probe.sent)
+
+
+async def test_edits_that_change_nothing_are_skipped() -> None:
+    # The surface trims trailing whitespace, so chunks of spaces change nothing it shows.
+    surface = RecordingSurface(render=str.rstrip)
+    steps = [(0.0, "Hello"), *[(0.5, " ") for _ in range(10)], (1.0, "world"), (0.0, "")]
+    await Relay(surface, SpyScheduler()).deliver(THREAD, scripted(steps))
+
+    # Nothing was edited while only spaces arrived (0.5 s to 5 s); then "world" at 6 s,
+    # and the final edit a second later.
+    edits = surface.calls_of("edit")
+    text = "Hello" + " " * 10 + "world"
+    assert [(e.started, e.text, e.final) for e in edits] == [
+        (6.0, text + INDICATOR, False),
+        (7.0, text, True),
+    ]
+
+
+async def test_indicator_while_streaming_removed_on_final_edit() -> None:
+    surface = RecordingSurface()
+    text = paragraphs(30)
+    await Relay(surface, SpyScheduler()).deliver(
+        THREAD, scripted(even(text, pieces=120, every=0.1))
+    )
+    assert len(surface.messages) > 1
+    for message_id, message in surface.messages.items():
+        updates = surface.updates_of(message_id)
+        last = updates[-1]  # a final edit, or a page posted complete at once
+        assert last.final or (last.kind == "post" and not last.streaming)
+        assert not message.text.endswith(INDICATOR)
+        for update in updates[:-1]:
+            assert update.text is not None and update.text.endswith(INDICATOR)
+            assert not update.final
+
+
+async def test_long_reply_final_text_exact_and_split_at_safe_boundaries() -> None:
+    # Rendering grows the text (escapes): the limit counts rendered characters.
+    def render(markdown: str) -> str:
+        return markdown.replace("&", "&amp;")
+
+    limits = SurfaceLimits(max_message_chars=1000, min_edit_interval=1.0, max_file_bytes=1)
+    surface = RecordingSurface(limits=limits, render=render)
+    text = paragraphs(80).replace("fairly", "fair & square")
+    rnd = random.Random(3)
+    cuts = sorted(rnd.sample(range(1, len(text)), 400))
+    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, scripted([(rnd.uniform(0, 0.1), c) for c in chunks])
+    )
+
+    shown = surface.texts()
+    assert len(shown) >= len(render(text)) // 1000
+    assert "".join(shown) == render(text)
+    assert outcome.text == text and len(outcome.messages) == len(shown)
+    for message in shown:
+        assert len(message) <= 1000 - len(INDICATOR)
+    for message in shown[:-1]:
+        assert message.endswith("\n")  # paragraph or line ends, never mid-word here
+    for call in surface.calls_of("post") + surface.calls_of("edit"):
+        assert call.text is not None and len(call.text) <= 1000
+
+
+def strip_fence_markers(full: str, messages: list[str]) -> str:
+    """Undo what pagination added (a reopened fence at a message's start, a closing fence
+    at its end), checking each message is balanced on its own."""
+    rebuilt = ""
+    for text in messages:
+        assert fence_at(text, 0, len(text), None) is None, text
+        open_fence = fence_at(full, 0, len(rebuilt), None)
+        if open_fence is not None:
+            assert text.startswith(open_fence.opener)
+            text = text.removeprefix(open_fence.opener)
+        if not full.startswith(rebuilt + text):
+            for marker in ("```", "\n```"):  # the longest content that fits first
+                content = text.removesuffix(marker)
+                if full.startswith(rebuilt + content):
+                    assert fence_at(full, 0, len(rebuilt + content), None) is not None
+                    text = content
+                    break
+        assert full.startswith(rebuilt + text), (rebuilt[-40:], text[:40])
+        rebuilt += text
+    return rebuilt
+
+
+async def test_code_fence_split_across_messages_is_closed_and_reopened() -> None:
+    limits = SurfaceLimits(max_message_chars=600, min_edit_interval=1.0, max_file_bytes=1)
+    surface = RecordingSurface(limits=limits)
+    code = "".join(f"    result_{i} = compute({i}, scale=2)\n" for i in range(60))
+    text = f"Here is the script:\n\n```python\ndef main():\n{code}```\n\nThat is all.\n"
+    await Relay(surface, SpyScheduler()).deliver(
+        THREAD, scripted(even(text, pieces=90, every=0.05))
+    )
+
+    shown = surface.texts()
+    assert len(shown) >= 4
+    assert sum(text.startswith("```python\n") for text in shown) >= 2
+    assert strip_fence_markers(text, shown) == text
+    # While streaming too, every update was a balanced Markdown message within the limit.
+    for call in surface.calls_of("post") + surface.calls_of("edit"):
+        assert call.text is not None and len(call.text) <= 600
+        body = call.text.removesuffix(INDICATOR)
+        assert fence_at(body, 0, len(body), None) is None
+
+
+async def test_replies_share_the_budget_and_all_complete() -> None:
+    """Eight replies in one channel whose budget is 4 edits/s: never more than that, and
+    every reply still ends complete (the scheduler itself is tested in test_scheduler)."""
+    scope = BudgetScope("test:channel", rate=4.0, burst=1.0)
+    surface = RecordingSurface(scopes=[scope], edit_latency=0.02)
+    relay = Relay(surface, SpyScheduler())
+    texts = [paragraphs(6, seed=i) for i in range(8)]
+    threads = [ThreadRef("test", "W1", "C1", f"T{i}") for i in range(8)]
+    outcomes = await asyncio.gather(
+        *(
+            relay.deliver(where, scripted(even(text, pieces=60, every=0.1)))
+            for where, text in zip(threads, texts, strict=True)
+        )
+    )
+    assert [o.status for o in outcomes] == ["completed"] * 8
+    for where, text in zip(threads, texts, strict=True):
+        assert "".join(surface.texts(where)) == text
+    starts = sorted(c.started for c in surface.calls if c.kind in ("post", "edit"))
+    for index, start in enumerate(starts):
+        in_window = [t for t in starts[index:] if t < start + 1.0 - 1e-9]
+        assert len(in_window) <= 4 + 1  # rate per second plus the burst
