@@ -7,7 +7,7 @@ edit scheduler obey them, so adapters stay thin translators of API calls.
 Optional behaviour and its fallback:
 
 - ``set_status``: a "thinking" / typing indicator. A surface without one makes it a no-op;
-  the relay's placeholder message then is the only sign of life.
+  the first text, posted the moment it arrives, is then the first sign of life.
 - ``upload``: a surface that cannot attach files posts their names and links instead.
 - ``post_structured``: a surface without a native layout posts the fallback text.
 - Native streaming (Slack ``chat.appendStream``) is hidden behind ``edit``: the surface may
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -29,8 +29,11 @@ __all__ = [
     "ChatSurface",
     "MessageRef",
     "OutgoingFile",
+    "SurfaceAction",
     "SurfaceLimits",
 ]
+
+SurfaceAction = Literal["post", "edit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +88,12 @@ class ChatSurface(Protocol):
         """Turn the agent's Markdown into this platform's dialect (pure, no I/O)."""
         ...
 
-    def edit_scopes(self, where: ThreadRef) -> Sequence[BudgetScope]:
-        """The budgets that posting and editing a message in ``where`` draw on."""
+    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
+        """The budgets that ``action`` ("post" or "edit") in ``where`` draws on.
+
+        Platforms limit methods separately (Slack: ``chat.postMessage`` per channel,
+        ``chat.update`` per workspace), so posting must not spend the edit budget.
+        """
         ...
 
     async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceLimits
+from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
 from core.turn import ThreadRef
 
 __all__ = ["DEFAULT_LIMITS", "THREAD", "Call", "RecordingSurface"]
@@ -121,7 +121,7 @@ class RecordingSurface:
     def render(self, markdown: str) -> str:
         return self._render(markdown) if self._render is not None else markdown
 
-    def edit_scopes(self, where: ThreadRef) -> Sequence[BudgetScope]:
+    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         return self.scopes
 
     async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:

@@ -67,6 +67,7 @@ class Attachments:
         try:
             await self._sender.call(
                 lambda: self._surface.post_structured(self._where, data, fallback),
+                kind="post",
                 urgent=True,
                 persistent=True,
             )
@@ -98,7 +99,10 @@ class Attachments:
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
         try:
             await self._sender.call(
-                lambda: self._surface.upload(self._where, files), urgent=True, persistent=True
+                lambda: self._surface.upload(self._where, files),
+                kind="post",
+                urgent=True,
+                persistent=True,
             )
         except SurfaceError as exc:
             sent = {file.name for file in files}
@@ -130,7 +134,10 @@ class Attachments:
     async def _post_notice(self, text: str) -> None:
         try:
             await self._sender.call(
-                lambda: self._surface.post(self._where, text), urgent=True, persistent=True
+                lambda: self._surface.post(self._where, text),
+                kind="post",
+                urgent=True,
+                persistent=True,
             )
         except SurfaceError as exc:
             self.result.undelivered.append(f"artifact notice: {exc}")

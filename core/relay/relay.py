@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
@@ -36,7 +36,7 @@ from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.sender import EditBudget, RetryPolicy, Sender
 from core.relay.writer import ReplyWriter
-from core.surface import ChatSurface
+from core.surface import BudgetScope, ChatSurface, SurfaceAction
 from core.turn import ThreadRef
 
 __all__ = ["Relay", "ReplyOutcome"]  # ReplyOutcome re-exported: deliver() returns it
@@ -90,7 +90,11 @@ class Relay:
         """
         inbox = Inbox()
         last: list[AgentStream] = []
-        sender = Sender(self.scheduler, self.surface.edit_scopes(where), self.policy)
+        scopes: dict[SurfaceAction, Sequence[BudgetScope]] = {
+            "post": self.surface.budget_scopes(where, "post"),
+            "edit": self.surface.budget_scopes(where, "edit"),
+        }
+        sender = Sender(self.scheduler, scopes, self.policy)
         writer = ReplyWriter(self.surface, sender, where, inbox, self.policy)
         pump = asyncio.create_task(self._pump(chunks, inbox, last), name="relay-pump")
         writing: asyncio.Task[None] | None = None

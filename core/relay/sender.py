@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
-from core.surface import BudgetScope
+from core.surface import BudgetScope, SurfaceAction
 
 __all__ = ["EditBudget", "RetryPolicy", "Sender"]
 
@@ -74,33 +74,37 @@ class Sender:
     """Makes the surface calls of one reply, in one thread, through the shared budget."""
 
     def __init__(
-        self, budget: EditBudget, scopes: Sequence[BudgetScope], policy: RetryPolicy
+        self,
+        budget: EditBudget,
+        scopes: Mapping[SurfaceAction, Sequence[BudgetScope]],
+        policy: RetryPolicy,
     ) -> None:
         self._budget = budget
-        self._scopes = tuple(scopes)
+        self._scopes = {action: tuple(found) for action, found in scopes.items()}
         self._policy = policy
-        self._prepaid = False
+        self._prepaid: SurfaceAction | None = None
         self.in_call = False
         """Whether a surface call is in flight (cancelling now could lose its result)."""
 
-    async def acquire(self, *, urgent: bool, since: float) -> None:
+    async def acquire(self, kind: SurfaceAction, *, urgent: bool, since: float) -> None:
         """Take a token now; the next :meth:`call` spends it instead of waiting again.
 
         The relay acquires *before* it collects the text to show, so an edit carries
         everything that arrived while it waited for the budget.
         """
-        await self._wait_for_budget(urgent=urgent, since=since)
-        self._prepaid = True
+        await self._wait_for_budget(kind, urgent=urgent, since=since)
+        self._prepaid = kind
 
     def forfeit(self) -> None:
         """Drop an unspent token (the edit turned out unnecessary): a token kept for later
         would let a later call skip the budget."""
-        self._prepaid = False
+        self._prepaid = None
 
     async def call(
         self,
         action: Callable[[], Awaitable[T]],
         *,
+        kind: SurfaceAction,
         urgent: bool,
         since: float | None = None,
         persistent: bool,
@@ -109,16 +113,19 @@ class Sender:
         loop = asyncio.get_running_loop()
         failures = 0
         rate_limits = 0
+        scopes = self._scopes.get(kind, ())
         while True:
-            if self._prepaid:
-                self._prepaid = False
+            if self._prepaid == kind:
+                self._prepaid = None
             else:
+                # A token prepaid for the other kind of call is worthless here: drop it.
+                self._prepaid = None
                 stale_since = loop.time() if since is None else since
-                await self._wait_for_budget(urgent=urgent, since=stale_since)
+                await self._wait_for_budget(kind, urgent=urgent, since=stale_since)
             try:
                 result = await self._attempt(action)
             except RateLimited as exc:
-                self._budget.rate_limited(self._scopes, exc)
+                self._budget.rate_limited(scopes, exc)
                 rate_limits += 1
                 if not persistent or rate_limits > self._policy.rate_limit_retries:
                     raise
@@ -136,7 +143,7 @@ class Sender:
                 log.warning("surface call failed (%s), retry %d", error, failures)
                 await asyncio.sleep(self._policy.backoff_after(failures))
                 continue
-            self._budget.succeeded(self._scopes)
+            self._budget.succeeded(scopes)
             return result
 
     async def _attempt(self, action: Callable[[], Awaitable[T]]) -> T:
@@ -147,10 +154,10 @@ class Sender:
         finally:
             self.in_call = False
 
-    async def _wait_for_budget(self, *, urgent: bool, since: float) -> None:
+    async def _wait_for_budget(self, kind: SurfaceAction, *, urgent: bool, since: float) -> None:
         try:
             async with asyncio.timeout(self._policy.acquire_timeout):
-                await self._budget.acquire(self._scopes, urgent=urgent, since=since)
+                await self._budget.acquire(self._scopes.get(kind, ()), urgent=urgent, since=since)
         except TimeoutError:
             raise SurfaceError("timed out waiting for the edit budget") from None
 

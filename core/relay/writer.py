@@ -102,7 +102,10 @@ class ReplyWriter:
 
     async def _refresh(self) -> None:
         try:
-            await self._sender.acquire(urgent=self._slot.message is None, since=self._since())
+            first = self._slot.message is None
+            await self._sender.acquire(
+                "post" if first else "edit", urgent=first, since=self._since()
+            )
             self._take()
             await self._close_full_pages(persistent=False)
             await self._show_open_page()
@@ -234,6 +237,7 @@ class ReplyWriter:
     async def _edit(self, message: MessageRef, text: str, *, final: bool, persistent: bool) -> None:
         await self._sender.call(
             lambda: self._surface.edit(message, text, final=final),
+            kind="edit",
             urgent=final,
             since=self._since(),
             persistent=persistent,
@@ -244,6 +248,7 @@ class ReplyWriter:
         where = self._where
         message = await self._sender.call(
             lambda: self._surface.post(where, text, streaming=streaming),
+            kind="post",
             urgent=True,
             since=self._since(),
             persistent=persistent,
