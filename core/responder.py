@@ -1,0 +1,102 @@
+"""Answering one turn, end to end: check → dedup/session/lock → agent stream → relay.
+
+This is the only place where the core's parts meet; bots call :meth:`Responder.handle` for
+every message they decide to answer, and :meth:`new_conversation` / :meth:`stop` for the
+"new conversation" command and the Stop button.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from core.agents.base import Agent
+from core.config import SessionScope
+from core.errors import SessionStoreError, SurfaceError
+from core.inbound import check_inbound
+from core.relay.relay import Relay, ReplyOutcome
+from core.sessions.gate import TurnGate
+from core.sessions.keys import conversation_key
+from core.turn import ThreadRef, Turn
+
+__all__ = ["Responder", "TurnResult"]
+
+log = logging.getLogger(__name__)
+
+TurnStatus = Literal["answered", "replied", "duplicate", "store_failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """What happened to a turn.
+
+    ``answered``: the agent was called (``outcome`` says how the reply ended);
+    ``replied``: a friendly reply without the agent (empty or over-long message);
+    ``duplicate``: a redelivered event, dropped; ``store_failed``: Redis failed, a notice
+    was posted instead.
+    """
+
+    status: TurnStatus
+    conversation: str
+    outcome: ReplyOutcome | None = None
+    session_id: str | None = None
+
+
+class Responder:
+    """Turns a :class:`Turn` into a streamed reply on the relay's surface."""
+
+    def __init__(
+        self,
+        *,
+        agent: Agent,
+        gate: TurnGate,
+        relay: Relay,
+        max_input_chars: int,
+        session_scope: SessionScope = "thread",
+    ) -> None:
+        self.agent = agent
+        self.gate = gate
+        self.relay = relay
+        self.max_input_chars = max_input_chars
+        self.session_scope = session_scope
+
+    def conversation_of(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
+        return conversation_key(where, user=user, is_dm=is_dm, scope=self.session_scope)
+
+    async def handle(self, turn: Turn) -> TurnResult:
+        conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+        inbound = check_inbound(turn.text, max_chars=self.max_input_chars)
+        if inbound.reply is not None:
+            await self._post_quietly(turn.where, inbound.reply)
+            return TurnResult("replied", conversation)
+        event_id = f"{turn.where.platform}:{turn.message_id}"
+        try:
+            async with self.gate.enter(conversation, event_id) as ticket:
+                if ticket is None:
+                    log.info("duplicate event %s dropped", event_id)
+                    return TurnResult("duplicate", conversation)
+                chunks = self.agent.stream(
+                    inbound.text, session_id=ticket.session_id, user_id=turn.user
+                )
+                outcome = await self.relay.deliver(turn.where, chunks, cancelled=ticket.cancelled)
+                return TurnResult("answered", conversation, outcome, ticket.session_id)
+        except SessionStoreError as exc:
+            log.error("session store failed for %s: %s", conversation, exc)
+            await self._post_quietly(turn.where, SessionStoreError.notice)
+            return TurnResult("store_failed", conversation)
+
+    async def new_conversation(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
+        """Give the conversation a fresh agent session; returns the new session id."""
+        return await self.gate.new_session(self.conversation_of(where, user=user, is_dm=is_dm))
+
+    async def stop(self, where: ThreadRef, *, user: str, is_dm: bool) -> bool:
+        """Cancel the reply streaming in this conversation, on whichever replica runs it."""
+        return await self.gate.cancel(self.conversation_of(where, user=user, is_dm=is_dm))
+
+    async def _post_quietly(self, where: ThreadRef, text: str) -> None:
+        # A notice that cannot be posted is logged, never raised: the turn is over anyway.
+        try:
+            await self.relay.surface.post(where, self.relay.surface.render(text))
+        except SurfaceError as exc:
+            log.warning("could not post notice in %s: %s", where, exc)

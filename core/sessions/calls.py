@@ -1,0 +1,92 @@
+"""How the session code talks to Redis: bounded calls, Lua scripts, one error type.
+
+Every call goes through :func:`guarded`, which bounds it with a deadline (on top of the
+client's socket timeouts, because redis-py retries a failed connection several times) and
+translates whatever the Redis client raises into :class:`SessionStoreError`, so the rest of
+threadcast never sees a redis-py exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
+
+from core.errors import SessionStoreError
+
+__all__ = ["DEFAULT_OP_TIMEOUT", "LuaScript", "guarded", "ms", "text"]
+
+T = TypeVar("T")
+
+DEFAULT_OP_TIMEOUT = 5.0
+"""Seconds one session operation may take, retries included, before it counts as failed."""
+
+Arg = str | int | float
+
+
+async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_TIMEOUT) -> T:
+    """Await one Redis call; a failure or a timeout becomes a SessionStoreError."""
+    task = asyncio.current_task()
+    cancels_before = task.cancelling() if task is not None else 0
+    try:
+        async with asyncio.timeout(within):
+            result = await call
+    except TimeoutError as exc:
+        raise SessionStoreError(f"redis did not answer {what} within {within:g}s") from exc
+    except (RedisError, OSError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise SessionStoreError(f"redis failed during {what}: {reason}") from exc
+    if task is not None and task.cancelling() > cancels_before:
+        # redis-py sends through asyncio.wait_for, which on Python 3.11 swallows a cancel
+        # that lands just as the send completes; deliver it, or a cancelled turn (or
+        # heartbeat) would carry on as if nothing happened.
+        raise asyncio.CancelledError
+    return result
+
+
+class LuaScript:
+    """A Lua script run by its SHA1, so the body crosses the network once per server.
+
+    On ``NOSCRIPT`` (first use, server restart, ``SCRIPT FLUSH``) it falls back to ``EVAL``,
+    which also caches the body: one extra round trip the first time only.
+    """
+
+    __slots__ = ("name", "sha", "source")
+
+    def __init__(self, name: str, source: str) -> None:
+        self.name = name
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(
+        self,
+        redis: aioredis.Redis,
+        keys: Sequence[str],
+        args: Sequence[Arg] = (),
+        *,
+        within: float = DEFAULT_OP_TIMEOUT,
+    ) -> Any:
+        return await guarded(self.name, self._run(redis, keys, args), within=within)
+
+    async def _run(self, redis: aioredis.Redis, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        try:
+            return await redis.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await redis.eval(self.source, len(keys), *keys, *args)
+
+    def __repr__(self) -> str:
+        return f"<LuaScript {self.name} {self.sha[:8]}>"
+
+
+def ms(seconds: float) -> int:
+    """Seconds as the whole milliseconds Redis PX/PEXPIRE take (at least 1)."""
+    return max(1, round(seconds * 1000))
+
+
+def text(value: object) -> str:
+    """A script's string reply, whether or not the client decodes responses."""
+    return value.decode() if isinstance(value, bytes) else str(value)

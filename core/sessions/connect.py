@@ -1,0 +1,100 @@
+"""Open the Redis connection threadcast runs on: ``REDIS_URL``, or the embedded server.
+
+The connection is checked with a PING at startup, so an unreachable Redis is one clear
+``ConfigError`` naming ``REDIS_URL`` instead of a failure on the first message. The URL in
+that message never shows a password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+
+from core.config import Settings
+from core.errors import ConfigError, SessionStoreError
+from core.sessions.embedded import EmbeddedRedis
+
+__all__ = ["open_redis", "redact_url", "redis_client"]
+
+SOCKET_TIMEOUT = 5.0
+"""Seconds a connect or a reply may take: a Redis slower than that counts as down."""
+PING_TIMEOUT = 5.0
+HEALTH_CHECK_INTERVAL = 30
+"""Seconds a pooled connection may idle before it is checked (PING) on its next use."""
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """A client with bounded timeouts and a short retry budget (a few, fast, with jitter)."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        health_check_interval=HEALTH_CHECK_INTERVAL,
+        # redis-py's default (10 retries) would hide an outage for seconds per call.
+        retry=Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
+    )
+
+
+async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis | None]:
+    """Connect to ``REDIS_URL``, or start the embedded server in ``settings.data_dir``.
+
+    Returns the client and the embedded server (None with ``REDIS_URL``); the caller closes
+    the client and stops the server on shutdown.
+    """
+    embedded: EmbeddedRedis | None = None
+    if settings.redis_url:
+        url = settings.redis_url
+    else:
+        embedded = EmbeddedRedis(settings.data_dir)
+        try:
+            url = await embedded.start()
+        except (SessionStoreError, OSError) as exc:
+            raise ConfigError(
+                "REDIS_URL", f"not set, and the embedded redis-server failed to start: {exc}"
+            ) from exc
+    try:
+        client = redis_client(url)
+    except ValueError as exc:  # a malformed URL
+        raise ConfigError("REDIS_URL", f"invalid redis URL {redact_url(url)}: {exc}") from None
+    try:
+        async with asyncio.timeout(PING_TIMEOUT):
+            await client.ping()
+    except (RedisError, OSError, TimeoutError) as exc:
+        await client.aclose()
+        if embedded is not None:
+            await embedded.stop()
+        reason = _scrub(str(exc) or type(exc).__name__, url)
+        # ``from None``: the chained redis error could repeat connection details.
+        problem = f"cannot reach redis at {redact_url(url)}: {reason}"
+        raise ConfigError("REDIS_URL", problem) from None
+    return client, embedded
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password (in the authority or the query) replaced by ``***``."""
+    parts = urlsplit(url)
+    passwords = [k for k, _ in parse_qsl(parts.query) if k.lower() == "password"]
+    if parts.password is None and not passwords:
+        return url
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*")
+    # Built by hand: urlunsplit would turn "unix:///path" into "unix:/path".
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _scrub(reason: str, url: str) -> str:
+    parts = urlsplit(url)
+    secrets = [parts.password] + [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
+    for secret in secrets:
+        if secret:
+            reason = reason.replace(secret, "***")
+    return reason

@@ -1,0 +1,284 @@
+"""The turn gate against a real Redis; several gates on separate clients act as replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from core.errors import SessionStoreError
+from core.sessions.calls import ms
+from core.sessions.connect import redis_client
+from core.sessions.gate import GateTimeout, Ticket, TurnGate
+from core.sessions.keys import SessionKeys
+from core.sessions.lock import Lock
+from core.sessions.scripts import ENTER
+
+GateFactory = Callable[..., TurnGate]
+# A safety net so a broken gate fails the test instead of hanging it; never a speed claim.
+PATIENCE = 10
+
+
+async def test_duplicate_event_yields_none(make_gate: GateFactory, conversation: str) -> None:
+    gate = make_gate()
+    async with gate.enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+        assert ticket.turn_number == 1 and ticket.arrival == 1
+    async with gate.enter(conversation, "Ev1") as again:
+        assert again is None
+    async with make_gate().enter(conversation, "Ev1") as elsewhere:  # another replica
+        assert elsewhere is None
+
+
+async def test_fifty_racing_turns_run_one_at_a_time_in_arrival_order(
+    make_gate: GateFactory, conversation: str
+) -> None:
+    """Arrival order = the order in which ``enter`` registered in Redis (``ticket.arrival``)."""
+    gates = [make_gate() for _ in range(4)]
+    ran: list[Ticket] = []
+    active = 0
+    most_active = 0
+
+    async def turn(i: int) -> None:
+        nonlocal active, most_active
+        async with gates[i % len(gates)].enter(conversation, f"Ev{i}") as ticket:
+            assert ticket is not None
+            active += 1
+            most_active = max(most_active, active)
+            ran.append(ticket)
+            await asyncio.sleep(0.002)  # let every other task run while we hold the turn
+            active -= 1
+
+    async with asyncio.timeout(PATIENCE * 3):
+        await asyncio.gather(*(turn(i) for i in range(50)))
+    assert most_active == 1
+    arrivals = [t.arrival for t in ran]
+    assert sorted(arrivals) == list(range(1, 51))
+    assert arrivals == sorted(arrivals)  # answered strictly in arrival order
+    assert [t.turn_number for t in ran] == list(range(1, 51))
+    assert len({t.session_id for t in ran}) == 1
+
+
+async def test_heartbeat_keeps_a_long_turn_exclusive(
+    make_gate: GateFactory, conversation: str
+) -> None:
+    holder = make_gate(lock_ttl=0.3, signal_interval=10)  # beats every ttl/3
+    other = make_gate(lock_ttl=0.3)
+    events: list[str] = []
+
+    async def second() -> None:
+        async with other.enter(conversation, "Ev2") as ticket:
+            assert ticket is not None
+            events.append("second entered")
+
+    async with holder.enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+        waiter = asyncio.create_task(second())
+        await asyncio.sleep(1.0)  # more than three lock TTLs
+        assert not waiter.done()
+        assert not ticket.lock_lost.is_set()
+        events.append("first done")
+    async with asyncio.timeout(PATIENCE):
+        await waiter
+    assert events == ["first done", "second entered"]
+
+
+async def test_a_dead_holders_lock_expires_and_the_next_turn_proceeds(
+    make_gate: GateFactory, conversation: str, namespace: str, redis_client: aioredis.Redis
+) -> None:
+    keys = SessionKeys(conversation, namespace=namespace)
+    # A replica that took the lock and crashed: nobody extends or releases it.
+    dead = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=0.3)
+    assert dead is not None
+    gate = make_gate(lock_ttl=0.3)
+    async with asyncio.timeout(PATIENCE), gate.enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+        assert await redis_client.get(keys.lock) != dead.token
+    assert await dead.extend() is False
+
+
+async def test_a_dead_waiter_is_skipped_after_its_expiry(
+    make_gate: GateFactory, conversation: str, namespace: str, redis_client: aioredis.Redis
+) -> None:
+    gate = make_gate(waiter_ttl=0.3)
+    keys = SessionKeys(conversation, namespace=namespace)
+    async with gate.enter(conversation, "Ev1") as first:
+        assert first is not None
+        # A replica registers a waiter and crashes before it ever polls.
+        reply = await _raw_enter(redis_client, keys, "dead-token", "EvDead", waiter_ttl=0.3)
+        assert reply[0] == 2
+        later = asyncio.create_task(_enter_and_report(gate, conversation, "Ev3"))
+        await asyncio.sleep(0.05)
+    async with asyncio.timeout(PATIENCE):
+        ticket = await later
+    assert ticket.arrival == 3
+    assert await redis_client.zscore(keys.queue, "dead-token") is None
+
+
+async def test_a_cancelled_waiter_leaves_the_queue(
+    make_gate: GateFactory, conversation: str, namespace: str, redis_client: aioredis.Redis
+) -> None:
+    gate = make_gate(waiter_ttl=60)  # its expiry would block the queue for a minute
+    keys = SessionKeys(conversation, namespace=namespace)
+    async with gate.enter(conversation, "Ev1"):
+        quitter = asyncio.create_task(_enter_and_report(gate, conversation, "Ev2"))
+        await _until(lambda: redis_client.zcard(keys.queue), 1)
+        quitter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await quitter
+        assert await redis_client.zcard(keys.queue) == 0
+    async with asyncio.timeout(PATIENCE), make_gate().enter(conversation, "Ev3") as ticket:
+        assert ticket is not None and ticket.arrival == 3
+
+
+async def test_waiting_too_long_raises_gate_timeout(
+    make_gate: GateFactory, conversation: str
+) -> None:
+    gate = make_gate(max_wait=0.2)
+    async with gate.enter(conversation, "Ev1"):
+        with pytest.raises(GateTimeout):
+            async with gate.enter(conversation, "Ev2"):
+                pytest.fail("entered while the first turn held the conversation")
+
+
+@pytest.mark.parametrize("replicas", ["same gate", "another gate"])
+async def test_interrupt_cancels_the_running_turn(
+    make_gate: GateFactory, conversation: str, replicas: str
+) -> None:
+    # A heartbeat far slower than the test: in one process the signal must not need it.
+    slow = {"lock_ttl": 60.0, "signal_interval": 60.0} if replicas == "same gate" else {}
+    first_gate = make_gate(policy="interrupt", **slow)
+    second_gate = first_gate if replicas == "same gate" else make_gate(policy="interrupt")
+    events: list[str] = []
+    started = asyncio.Event()
+
+    async def running() -> None:
+        async with first_gate.enter(conversation, "Ev1") as ticket:
+            assert ticket is not None
+            events.append("first started")
+            started.set()
+            async with asyncio.timeout(PATIENCE):
+                await ticket.cancelled.wait()
+            events.append("first cancelled")
+
+    first = asyncio.create_task(running())
+    await started.wait()
+    async with asyncio.timeout(PATIENCE), second_gate.enter(conversation, "Ev2") as ticket:
+        assert ticket is not None
+        events.append("second started")
+        assert not ticket.cancelled.is_set()
+    await first
+    assert events == ["first started", "first cancelled", "second started"]
+
+
+async def test_interrupt_supersedes_older_waiters(
+    make_gate: GateFactory, conversation: str
+) -> None:
+    gates = [make_gate(policy="interrupt") for _ in range(2)]
+    async with gates[0].enter(conversation, "Ev1") as first:
+        assert first is not None
+        waiting = asyncio.create_task(_enter_and_report(gates[1], conversation, "Ev2", none=True))
+        async with asyncio.timeout(PATIENCE):
+            await first.cancelled.wait()
+        newest = asyncio.create_task(_enter_and_report(gates[0], conversation, "Ev3"))
+        async with asyncio.timeout(PATIENCE):
+            assert await waiting is None  # superseded: only the newest message is answered
+    async with asyncio.timeout(PATIENCE):
+        ticket = await newest
+    assert ticket.arrival == 3 and ticket.turn_number == 2
+
+
+async def test_cancel_from_another_gate_stops_only_the_running_turn(
+    make_gate: GateFactory, conversation: str
+) -> None:
+    holder, waiter_gate, stopper = make_gate(), make_gate(), make_gate()
+    assert await stopper.cancel(conversation) is False  # nothing running
+    async with holder.enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+        queued = asyncio.create_task(_enter_and_report(waiter_gate, conversation, "Ev2"))
+        await asyncio.sleep(0.05)
+        assert await stopper.cancel(conversation) is True
+        async with asyncio.timeout(PATIENCE):
+            await ticket.cancelled.wait()
+    async with asyncio.timeout(PATIENCE):
+        second = await queued
+    assert second.arrival == 2 and not second.cancelled.is_set()
+
+
+async def test_cancel_in_the_same_gate_is_immediate(
+    make_gate: GateFactory, conversation: str
+) -> None:
+    gate = make_gate(lock_ttl=60.0, signal_interval=60.0)
+    async with gate.enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+        assert await gate.cancel(conversation) is True
+        assert ticket.cancelled.is_set()
+
+
+async def test_an_uncontended_turn_costs_at_most_three_round_trips(
+    make_gate: GateFactory, conversation: str
+) -> None:
+    gate = make_gate()
+    async with gate.enter("warm:up:scripts:", "Ev0"):  # first use loads the scripts
+        pass
+    calls: list[Any] = []
+    real: Callable[..., Awaitable[Any]] = gate.redis.execute_command
+
+    async def counting(*args: Any, **options: Any) -> Any:
+        calls.append(args[0])  # one execute_command = one request/reply round trip
+        return await real(*args, **options)
+
+    gate.redis.execute_command = counting  # type: ignore[method-assign]
+    async with gate.enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+    assert len(calls) <= 3, calls
+    assert calls == ["EVALSHA", "EVALSHA"]  # enter, release
+
+
+async def test_redis_down_raises_session_store_error(conversation: str) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = redis_client(f"redis://127.0.0.1:{port}/0")
+    gate = TurnGate(client, op_timeout=2)
+    try:
+        with pytest.raises(SessionStoreError, match="redis"):
+            async with gate.enter(conversation, "Ev1"):
+                pytest.fail("entered without redis")
+        with pytest.raises(SessionStoreError):
+            await gate.cancel(conversation)
+    finally:
+        await client.aclose()
+
+
+async def _enter_and_report(
+    gate: TurnGate, conversation: str, event_id: str, *, none: bool = False
+) -> Any:
+    async with gate.enter(conversation, event_id) as ticket:
+        assert (ticket is None) == none
+        return ticket
+
+
+async def _until(probe: Callable[[], Any], value: Any) -> None:
+    """Poll Redis state until it shows ``value``."""
+    async with asyncio.timeout(PATIENCE):
+        while True:
+            if await probe() == value:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def _raw_enter(
+    redis: aioredis.Redis, keys: SessionKeys, token: str, event_id: str, *, waiter_ttl: float
+) -> list[Any]:
+    reply: list[Any] = await ENTER(
+        redis,
+        [keys.seen(event_id), keys.session, keys.meta, keys.lock, keys.stop, keys.queue,
+         keys.alive, keys.order],
+        ["tok-" + token, "tc-raw", ms(60), ms(2), ms(waiter_ttl), 600, "queue"],
+    )  # fmt: skip
+    return reply

@@ -1,0 +1,174 @@
+"""The responder end to end in one process: real Redis, the real relay and scheduler, a
+recording surface, and a small scripted agent (an in-process agent, not a stand-in for a
+remote API: the agent protocol is ours)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from core.models import AgentStream
+from core.relay.relay import Relay
+from core.relay.scheduler import EditScheduler
+from core.responder import Responder
+from core.sessions.gate import TurnGate
+from core.turn import ThreadRef, Turn
+from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
+
+WHERE = ThreadRef(platform="test", workspace="W", channel="C", thread="T")
+FAST = replace(DEFAULT_LIMITS, min_edit_interval=0.05)
+
+
+class ScriptedAgent:
+    """Answers ``reply to <message>`` in a few tokens, ``delay`` seconds apart."""
+
+    def __init__(self, delay: float = 0.01) -> None:
+        self.delay = delay
+        self.calls: list[tuple[str, str]] = []  # (message, session_id)
+        self.started: list[str] = []
+        self.closed: list[str] = []  # streams closed before their end
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncIterator[AgentStream]:
+        self.calls.append((message, session_id))
+        self.started.append(message)
+        finished = False
+        try:
+            for index, token in enumerate(["reply", " to", f" {message}"]):
+                await asyncio.sleep(self.delay)
+                yield AgentStream(content=token, delta=token, chunk_index=index)
+            finished = True
+            yield AgentStream(done=True, session_id=session_id)
+        finally:
+            if not finished:
+                self.closed.append(message)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _turn(text: str, message_id: str, where: ThreadRef = WHERE) -> Turn:
+    return Turn(where=where, user="U1", message_id=message_id, text=text)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def _responder(
+    redis: aioredis.Redis,
+    namespace: str,
+    agent: ScriptedAgent,
+    surface: RecordingSurface,
+    *,
+    policy: str = "queue",
+) -> Responder:
+    gate = TurnGate(redis, namespace=namespace, policy=policy, poll_interval=0.02)  # type: ignore[arg-type]
+    relay = Relay(surface, EditScheduler())
+    return Responder(agent=agent, gate=gate, relay=relay, max_input_chars=1000)
+
+
+async def test_a_redelivered_message_is_answered_once(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface)
+    first = await responder.handle(_turn("hello", "m1"))
+    again = await responder.handle(_turn("hello", "m1"))
+    assert first.status == "answered" and again.status == "duplicate"
+    assert len(agent.calls) == 1
+    assert surface.texts(WHERE) == ["reply to hello"]
+
+
+async def test_turns_of_one_thread_run_one_at_a_time_in_order(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    agent, surface = ScriptedAgent(delay=0.02), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface)
+    messages = [f"m{i}" for i in range(6)]
+    tasks = []
+    for index, text in enumerate(messages):
+        tasks.append(asyncio.create_task(responder.handle(_turn(text, f"id{index}"))))
+        await asyncio.sleep(0.005)  # arrival order = creation order
+    results = await asyncio.gather(*tasks)
+    assert [result.status for result in results] == ["answered"] * len(messages)
+    assert agent.started == messages
+    assert surface.texts(WHERE) == [f"reply to {text}" for text in messages]
+    assert len({session for _, session in agent.calls}) == 1
+
+
+async def test_other_threads_get_other_sessions(redis: aioredis.Redis, namespace: str) -> None:
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface)
+    other = replace(WHERE, thread="T2")
+    await responder.handle(_turn("a", "1"))
+    await responder.handle(_turn("b", "2", other))
+    await responder.handle(_turn("c", "3"))
+    sessions = [session for _, session in agent.calls]
+    assert sessions[0] == sessions[2] != sessions[1]
+
+
+async def test_new_conversation_gives_the_thread_a_fresh_session(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface)
+    await responder.handle(_turn("a", "1"))
+    fresh = await responder.new_conversation(WHERE, user="U1", is_dm=False)
+    await responder.handle(_turn("b", "2"))
+    assert agent.calls[1][1] == fresh != agent.calls[0][1]
+
+
+async def test_interrupt_policy_stops_the_running_reply_for_the_new_one(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    agent, surface = ScriptedAgent(delay=0.5), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface, policy="interrupt")
+    first = asyncio.create_task(responder.handle(_turn("slow", "1")))
+    await asyncio.sleep(0.3)
+    second = await responder.handle(_turn("newer", "2"))
+    earlier = await first
+    assert earlier.outcome is not None and earlier.outcome.status == "cancelled"
+    assert agent.closed == ["slow"]  # the agent stream was really closed
+    assert second.outcome is not None and second.outcome.status == "completed"
+
+
+async def test_stop_cancels_the_reply_and_closes_the_agent_stream(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    agent, surface = ScriptedAgent(delay=0.5), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface)
+    running = asyncio.create_task(responder.handle(_turn("long", "1")))
+    await asyncio.sleep(0.7)
+    assert await responder.stop(WHERE, user="U1", is_dm=False)
+    result = await running
+    assert result.outcome is not None and result.outcome.status == "cancelled"
+    assert agent.closed == ["long"]
+    assert "reply" in surface.texts(WHERE)[0]  # the partial text stays
+
+
+async def test_redis_down_gives_a_notice_not_a_hang(namespace: str) -> None:
+    dead = aioredis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.5, socket_timeout=0.5
+    )
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    responder = _responder(dead, namespace, agent, surface)
+    result = await responder.handle(_turn("hello", "1"))
+    await dead.aclose()
+    assert result.status == "store_failed"
+    assert agent.calls == []
+    assert "Redis" in surface.texts(WHERE)[0]
