@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -16,6 +17,7 @@ from core.models import AgentStream
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
+from core.sessions.embedded import EmbeddedRedis
 from core.sessions.gate import TurnGate
 from core.turn import ThreadRef, Turn
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
@@ -172,3 +174,26 @@ async def test_redis_down_gives_a_notice_not_a_hang(namespace: str) -> None:
     assert result.status == "store_failed"
     assert agent.calls == []
     assert "Redis" in surface.texts(WHERE)[0]
+
+
+async def test_redis_dying_mid_turn_neither_hangs_nor_loses_the_reply(
+    tmp_path: Path, namespace: str
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    client = aioredis.from_url(
+        await server.start(), decode_responses=True, socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+    agent, surface = ScriptedAgent(delay=0.3), RecordingSurface(limits=FAST)
+    responder = _responder(client, namespace, agent, surface)
+    running = asyncio.create_task(responder.handle(_turn("before", "1")))
+    await asyncio.sleep(0.2)
+    await server.stop()
+    result = await running
+    assert result.status == "answered"
+    assert result.outcome is not None and result.outcome.status == "completed"
+    assert surface.texts(WHERE) == ["reply to before"]
+
+    after = await responder.handle(_turn("after", "2"))
+    assert after.status == "store_failed"
+    assert "Redis" in surface.texts(WHERE)[-1]
+    await client.aclose()
