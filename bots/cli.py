@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question; the reply streams to stdout")
     ask.add_argument("message", help="the message to send to the agent")
     ask.add_argument("--thread", help="continue this named thread across runs")
+    commands.add_parser("discord", help="run the Discord bot")
     return parser
 
 
@@ -64,9 +65,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.console import run_ask
 
         return await run_ask(settings, args.message, args.thread)
-    from bots.console import run_chat
+    if args.command == "chat":
+        from bots.console import run_chat
 
-    return await run_chat(settings, args.thread)
+        return await run_chat(settings, args.thread)
+    from bots.discord.app import run_discord
+
+    return await run_discord(settings)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,11 @@ class Attachments:
         self._surface = surface
         self._sender = sender
         self._where = where
-        self._max_bytes = min(max_bytes, surface.limits.max_file_bytes)
+        # A surface whose cap depends on the place (Discord: the guild's boost level) says
+        # so with an optional ``file_limit(where)``; otherwise ``limits`` is the cap.
+        file_limit = getattr(surface, "file_limit", None)
+        cap = file_limit(where) if callable(file_limit) else surface.limits.max_file_bytes
+        self._max_bytes = min(max_bytes, int(cap))
         self._http = http_client
         self._notices = notices
         self.result = Delivered()

@@ -1,0 +1,128 @@
+"""The rate-limit budgets a Discord bot's requests draw on, and who hears about 429s.
+
+Discord limits each channel's messages (create and edit share one bucket, commonly 5 per
+5 s; a thread is its own channel) and the whole bot token (50 requests/s across every shard
+and process). discord.py queues per bucket from the ``X-RateLimit-*`` headers, but it has
+no idea of the global limit until a 429, and its waiting is invisible to the relay. So every
+request threadcast makes asks the edit scheduler first, for:
+
+- ``discord:channel:<id>``: ``limit - 1`` requests per ``window``, evenly spaced (burst 1).
+  One less than Discord's bucket on purpose: discord.py blocks the call that empties a
+  bucket until the bucket's window resets (it sleeps *before returning* the response), so
+  an edit taking the last slot would stall its reply for up to a second; a burst would
+  empty the window early and stall the next call for the rest of it. With Discord's 5 per
+  5 s that is one edit every 1.25 s per thread, never blocked;
+- ``discord:bot``: the global budget, kept a little *below* 50/s with a small burst, so the
+  requests in any 1 s window stay under Discord's count even with network jitter: pacing
+  itself never causes a 429.
+
+:class:`RateLimitReporter` is an aiohttp trace hook on discord.py's HTTP session: every 429
+Discord answers — including the ones discord.py then retries silently — is reported to the
+scheduler, which pauses that budget for ``Retry-After`` and lowers its rate (AIMD).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import aiohttp
+
+from core.errors import RateLimited
+from core.relay.sender import EditBudget
+from core.surface import BudgetScope
+
+__all__ = ["BOT_SCOPE", "DiscordBudgets", "RateLimitReporter"]
+
+log = logging.getLogger(__name__)
+
+BOT_SCOPE = "discord:bot"
+# Message create and edit: the routes of Discord's per-channel message bucket.
+_MESSAGE_PATH = re.compile(r"/channels/(\d+)/messages(?:/\d+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordBudgets:
+    """Budget ceilings: Discord's limits, the global one with a safety margin."""
+
+    global_rate: float = 46.0
+    """Requests/s for the whole bot. 46 + burst 3 ≤ 50 in any 1 s window (Discord's)."""
+    global_burst: float = 3.0
+    channel_limit: int = 5
+    channel_window: float = 5.0
+
+    def __post_init__(self) -> None:
+        if min(self.global_rate, self.global_burst, self.channel_limit, self.channel_window) <= 0:
+            raise ValueError(f"budgets must be positive: {self}")
+
+    @property
+    def bot(self) -> BudgetScope:
+        return BudgetScope(BOT_SCOPE, rate=self.global_rate, burst=self.global_burst)
+
+    def channel(self, channel: int | str) -> BudgetScope:
+        """Discord's per-channel bucket, one request short and without burst (see above)."""
+        slots = max(1, self.channel_limit - 1)
+        return BudgetScope(channel_scope(channel), rate=slots / self.channel_window, burst=1.0)
+
+
+def channel_scope(channel: int | str) -> str:
+    return f"discord:channel:{channel}"
+
+
+class RateLimitReporter:
+    """Feeds the 429s discord.py sees (even those it retries) to the edit scheduler.
+
+    Build it first, pass :attr:`trace` to ``discord.Client(http_trace=...)``, and
+    :meth:`attach` the scheduler once it exists; until then 429s are only counted.
+    """
+
+    def __init__(self, budgets: DiscordBudgets, budget: EditBudget | None = None) -> None:
+        self.budgets = budgets
+        self.budget = budget
+        self.seen = 0
+        """429s seen since start (for logs and tests)."""
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_end.append(self._on_request_end)
+
+    def attach(self, budget: EditBudget) -> None:
+        self.budget = budget
+
+    async def _on_request_end(
+        self,
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        if params.response.status == 429:
+            self.report(params.url.path, params.response.headers)
+
+    def report(self, path: str, headers: object) -> None:
+        """Pause the budget a 429 on ``path`` names (``headers``: the 429's headers)."""
+        self.seen += 1
+        get = getattr(headers, "get", None)
+        if get is None:
+            return
+        retry = _float(get("Retry-After"), 1.0)
+        is_global = get("X-RateLimit-Global") is not None or get("X-RateLimit-Scope") == "global"
+        match = _MESSAGE_PATH.search(path)
+        if is_global:
+            scope = self.budgets.bot
+        elif match is not None:
+            scope = self.budgets.channel(match.group(1))
+        else:
+            # Another route's own bucket (typing, threads): discord.py waits it out, and no
+            # budget of ours stands for it.
+            log.info("Discord answered 429 on %s (retry after %.2fs)", path, retry)
+            return
+        log.warning("Discord answered 429 on %s (%s, retry after %.2fs)", path, scope.key, retry)
+        if self.budget is not None:
+            self.budget.rate_limited([scope], RateLimited(retry, scope=scope.key))
+
+
+def _float(raw: object, default: float) -> float:
+    try:
+        return float(str(raw)) if raw is not None else default
+    except ValueError:
+        return default

@@ -1,0 +1,83 @@
+"""discord.py's exceptions, translated into :mod:`core.errors` at the adapter's boundary.
+
+::
+
+    discord.RateLimited (max_ratelimit_timeout)   → RateLimited(retry_after, channel scope)
+    HTTPException 429 (discord.py gave up)         → RateLimited(retry_after, bot or channel)
+    NotFound 10008 (unknown message)               → MessageGone
+    HTTPException 50035 on ``content`` length      → MessageTooLong
+    HTTPException 413 / 40005 (request too large)  → SurfaceError("file too large …")
+    any other HTTPException, aiohttp / OS errors   → SurfaceError
+
+discord.py already waits out and retries 429s itself (five tries), so a 429 reaching us
+means its patience ran out; the scheduler then pauses the budget the 429 names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import aiohttp
+import discord
+
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+
+__all__ = ["CODE_THREAD_EXISTS", "CODE_UNKNOWN_MESSAGE", "discord_errors", "translate"]
+
+CODE_UNKNOWN_MESSAGE = 10008
+CODE_INVALID_FORM = 50035
+CODE_TOO_LARGE = 40005
+CODE_THREAD_EXISTS = 160004
+# discord.py's 429 without a body: wait this long (Discord's windows are ~1 s).
+_DEFAULT_RETRY = 1.0
+
+
+def translate(exc: BaseException, *, channel_scope: str, bot_scope: str) -> SurfaceError:
+    """The core error for ``exc``; the scope keys name the budgets a 429 may point at."""
+    if isinstance(exc, SurfaceError):
+        return exc
+    if isinstance(exc, discord.RateLimited):
+        # Raised before sending when a bucket's wait exceeds max_ratelimit_timeout; the
+        # long waits are per-resource buckets, not the global one (that lasts ~1 s).
+        return RateLimited(exc.retry_after, scope=channel_scope)
+    if isinstance(exc, discord.HTTPException):
+        return _http_error(exc, channel_scope=channel_scope, bot_scope=bot_scope)
+    if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
+        return SurfaceError(f"Discord unreachable: {type(exc).__name__}: {exc}")
+    return SurfaceError(f"{type(exc).__name__}: {exc}")
+
+
+def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: str) -> SurfaceError:
+    status, code, text = exc.status, exc.code, exc.text or ""
+    if status == 429:
+        headers = exc.response.headers if exc.response is not None else {}
+        is_global = headers.get("X-RateLimit-Global") is not None or "global" in text.lower()
+        retry = _retry_after(headers.get("Retry-After"))
+        return RateLimited(retry, scope=bot_scope if is_global else channel_scope)
+    if isinstance(exc, discord.NotFound) and code == CODE_UNKNOWN_MESSAGE:
+        return MessageGone(f"the message was deleted ({text})")
+    if code == CODE_INVALID_FORM and "content" in text and "length" in text.lower():
+        return MessageTooLong(text)
+    if status == 413 or code == CODE_TOO_LARGE:
+        return SurfaceError(f"file too large for Discord: {text}")
+    if isinstance(exc, discord.Forbidden):
+        return SurfaceError(f"missing Discord permission (403 {code}): {text}")
+    return SurfaceError(f"Discord answered {status} (code {code}): {text}")
+
+
+def _retry_after(raw: str | None) -> float:
+    try:
+        return float(raw) if raw is not None else _DEFAULT_RETRY
+    except ValueError:
+        return _DEFAULT_RETRY
+
+
+@contextlib.contextmanager
+def discord_errors(*, channel_scope: str, bot_scope: str) -> Iterator[None]:
+    """Re-raise whatever discord.py (or aiohttp under it) raises as a core error."""
+    try:
+        yield
+    except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+        raise translate(exc, channel_scope=channel_scope, bot_scope=bot_scope) from exc

@@ -1,0 +1,33 @@
+"""Splitting files into messages Discord accepts: ≤ 10 files and ≤ 25 MiB per request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.surface import OutgoingFile
+
+__all__ = ["MAX_REQUEST_BYTES", "group_files"]
+
+MAX_REQUEST_BYTES = 25 * 1024 * 1024
+
+
+def group_files(
+    files: Sequence[OutgoingFile], *, max_files: int, max_bytes: int = MAX_REQUEST_BYTES
+) -> list[list[OutgoingFile]]:
+    """Consecutive groups, in order, each within both caps (a lone oversized file stays
+    alone: Discord's answer for it is the surface's error to report)."""
+    groups: list[list[OutgoingFile]] = []
+    size = 0
+    for file in files:
+        current = groups[-1] if groups else None
+        if (
+            current is None
+            or len(current) >= max(1, max_files)
+            or size + len(file.data) > max_bytes
+        ):
+            groups.append([file])
+            size = len(file.data)
+        else:
+            current.append(file)
+            size += len(file.data)
+    return groups

@@ -1,0 +1,72 @@
+"""``threadcast discord``: run the bot until SIGTERM or SIGINT, then stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Iterator
+
+from bots.discord.bot import DiscordBot
+from bots.discord.settings import DiscordSettings, load_discord_settings
+from core.config import Settings
+from core.errors import SurfaceError
+from core.runtime import Runtime
+
+__all__ = ["run_discord", "serve"]
+
+log = logging.getLogger(__name__)
+
+EXIT_FAILED = 1
+
+
+async def run_discord(settings: Settings) -> int:
+    """Run the Discord bot; returns the process exit status.
+
+    Configuration errors (``ConfigError``: missing or rejected token, refused intent) and
+    Redis failures propagate to the CLI, which prints them as one line.
+    """
+    discord_settings = load_discord_settings()
+    stop = asyncio.Event()
+    with _on_signals(stop.set):
+        try:
+            await serve(settings, discord_settings, stop)
+        except SurfaceError as exc:
+            print(f"threadcast: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    return 0
+
+
+async def serve(settings: Settings, discord_settings: DiscordSettings, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set or the gateway connection ends for good."""
+    async with Runtime(settings) as runtime, DiscordBot(runtime, discord_settings) as bot:
+        user = bot.client.user
+        log.warning("threadcast is connected to Discord as %s; stop with Ctrl-C", user)
+        stopping = asyncio.create_task(stop.wait())
+        running = asyncio.create_task(bot.wait())
+        try:
+            await asyncio.wait({stopping, running}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            running.cancel()
+        if running.done() and not running.cancelled():
+            running.result()  # the connection failed: raise why
+        log.warning("stopping: finishing the replies in flight")
+
+
+@contextlib.contextmanager
+def _on_signals(action: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM (a process manager) and SIGINT (Ctrl-C) both mean: stop cleanly."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, action)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

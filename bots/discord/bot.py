@@ -1,0 +1,183 @@
+"""One Discord bot: the client, the surface, the responder and the handlers, started and
+stopped together.
+
+``async with DiscordBot(runtime, settings) as bot:`` logs in, syncs the commands, connects
+to the gateway and returns once the bot is ready; leaving the block shuts down in the order
+that loses nothing: refuse new messages, cancel the turns in flight (each reply is
+finalised with its partial text and "stopped" while the client can still edit), stop the
+typing indicators, close the client.
+
+Start-up failures become one :class:`~core.errors.ConfigError` naming the variable to fix:
+a rejected token (``DISCORD_TOKEN``), a refused privileged intent
+(``DISCORD_MESSAGE_CONTENT``), a bad shard setting (``DISCORD_SHARD_COUNT``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+import aiohttp
+import discord
+
+from adapters.discord import DiscordSurface, RateLimitReporter
+from bots.discord.client import BotClient, discord_endpoints
+from bots.discord.commands import Commands
+from bots.discord.handler import MessageHandler
+from bots.discord.settings import DiscordSettings
+from bots.discord.tasks import TurnTasks
+from core.errors import ConfigError, SurfaceError
+from core.runtime import Runtime
+
+__all__ = ["DiscordBot"]
+
+log = logging.getLogger(__name__)
+
+_TOKEN_HELP = "Discord rejected the token; copy it again (Developer Portal → Bot → Reset Token)"
+_INTENT_HELP = (
+    "Discord refused the privileged Message Content intent: switch it on (Developer Portal → "
+    "your application → Bot → Privileged Gateway Intents → Message Content Intent) or unset "
+    "DISCORD_MESSAGE_CONTENT"
+)
+_SHARD_HELP = "Discord refused the shard settings (close code {code})"
+
+
+class DiscordBot:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: DiscordSettings,
+        *,
+        guild_ready_timeout: float = 2.0,
+        ready_timeout: float = 60.0,
+        shutdown_grace: float = 20.0,
+    ) -> None:
+        self.settings = settings
+        self.ready_timeout = ready_timeout
+        # Replies get this long after a shutdown signal to post their final text.
+        self.shutdown_grace = shutdown_grace
+        self.reporter = RateLimitReporter(settings.budgets, runtime.scheduler)
+        self.client = BotClient(
+            settings,
+            self.reporter,
+            on_message=self._on_message,
+            on_setup=self._setup,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.surface = DiscordSurface(
+            self.client, budget=runtime.scheduler, budgets=settings.budgets
+        )
+        self.responder = runtime.responder(self.surface)
+        self.tasks = TurnTasks()
+        self.handler = MessageHandler(
+            surface=self.surface,
+            responder=self.responder,
+            tasks=self.tasks,
+            answer_bots=settings.answer_bots,
+            archive_minutes=settings.thread_archive_minutes,
+        )
+        self.commands = Commands(self.client, self.responder, dev_guild=settings.command_guild)
+        self._connection: asyncio.Task[None] | None = None
+        self._endpoints = contextlib.ExitStack()
+
+    async def __aenter__(self) -> DiscordBot:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Log in, connect, and return once the gateway is ready (or raise why not)."""
+        self._endpoints.enter_context(discord_endpoints(self.settings))
+        try:
+            await self._login()
+            self._connection = asyncio.create_task(
+                self.client.connect(reconnect=True), name="discord-gateway"
+            )
+            await self._until_ready(self._connection)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def wait(self) -> None:
+        """Return when the gateway connection ends for good (raising why, if it failed)."""
+        if self._connection is None:
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({self._connection})
+        if not self._connection.cancelled() and self._connection.exception() is not None:
+            raise _gateway_error(self._connection.exception())
+
+    async def close(self) -> None:
+        """Shut down without losing a reply's final text; see the module docstring."""
+        await self.tasks.shutdown(self.shutdown_grace)
+        await self.surface.aclose()
+        await self.client.close()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(connection, timeout=5.0)
+        self._endpoints.close()
+
+    # --- inside ----------------------------------------------------------------------------
+
+    async def _login(self) -> None:
+        try:
+            await self.client.login(self.settings.token.get_secret_value())
+        except discord.LoginFailure as exc:
+            raise ConfigError("DISCORD_TOKEN", _TOKEN_HELP) from exc
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise SurfaceError(f"could not reach Discord to log in: {exc}") from exc
+
+    async def _until_ready(self, connection: asyncio.Task[None]) -> None:
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        try:
+            done, _ = await asyncio.wait(
+                {connection, ready},
+                timeout=self.ready_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            ready.cancel()
+        if connection in done:
+            raise _gateway_error(connection.exception())
+        if not done:
+            raise SurfaceError(f"the gateway was not ready within {self.ready_timeout:g}s")
+
+    async def _setup(self) -> None:
+        # Runs inside login(): register the Stop button and publish the commands.
+        self.client.add_view(self.commands.stop_view)
+        if self.settings.sync_commands:
+            await self.commands.sync()
+
+    def _on_message(self, message: discord.Message) -> None:
+        me = self.client.user
+        if me is None or self.tasks.closed:
+            return
+        self.handler.on_message(message, me.id)
+
+
+def _gateway_error(exc: BaseException | None) -> BaseException:
+    """Why the gateway connection ended, as the error a person can act on."""
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return ConfigError("DISCORD_MESSAGE_CONTENT", _INTENT_HELP)
+    if isinstance(exc, discord.LoginFailure):
+        return ConfigError("DISCORD_TOKEN", _TOKEN_HELP)
+    if isinstance(exc, discord.ConnectionClosed):
+        if exc.code == 4004:
+            return ConfigError("DISCORD_TOKEN", _TOKEN_HELP)
+        if exc.code in (4010, 4011):
+            return ConfigError("DISCORD_SHARD_COUNT", _SHARD_HELP.format(code=exc.code))
+    if exc is None:
+        return SurfaceError("the Discord gateway connection closed")
+    return SurfaceError(f"the Discord gateway connection failed: {exc!r}")

@@ -1,0 +1,150 @@
+"""From a MESSAGE_CREATE to a turn: route it, open a thread if needed, hand it to the core.
+
+:meth:`MessageHandler.on_message` runs inside discord.py's event dispatch, so it only
+decides (pure, :mod:`bots.discord.routing`) and spawns a task; the task does the I/O:
+
+1. ``lookup``: a channel missing from the cache is fetched to learn what it is;
+2. ``open_thread``: the message id is claimed in Redis first (a gateway redelivery after a
+   resume must not open a second thread or answer twice), then a thread is opened on the
+   message — it is the conversation from now on;
+3. the :class:`~core.turn.Turn` goes to the responder, which dedups on the message id,
+   takes the conversation's lock (turns of one thread run in order, across processes) and
+   streams the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+
+from adapters.discord import DiscordSurface, place
+from adapters.discord.refs import PlaceKind
+from adapters.discord.surface import ArchiveMinutes
+from bots.discord.routing import Route, RouteKind, route_after_lookup, route_message
+from bots.discord.tasks import TurnTasks
+from core.errors import SessionStoreError, SurfaceError
+from core.responder import Responder, TurnResult
+from core.turn import Attachment, ThreadRef, Turn
+
+__all__ = ["MessageHandler"]
+
+log = logging.getLogger(__name__)
+
+# The claim that guards opening a thread lives beside the arrival channel's conversation,
+# under its own event id, so it never collides with the responder's own dedup.
+_CLAIM = "discord:open-thread:{}"
+
+
+class MessageHandler:
+    """Answers the messages :func:`route_message` picks, each in its own task."""
+
+    def __init__(
+        self,
+        *,
+        surface: DiscordSurface,
+        responder: Responder,
+        tasks: TurnTasks,
+        answer_bots: bool = False,
+        archive_minutes: ArchiveMinutes = 1440,
+    ) -> None:
+        self.surface = surface
+        self.responder = responder
+        self.tasks = tasks
+        self.answer_bots = answer_bots
+        self.archive_minutes: ArchiveMinutes = archive_minutes
+        self.results: list[TurnResult] | None = None
+        """Set to a list to collect every turn's result (tests, benchmarks)."""
+
+    def on_message(self, message: discord.Message, me: int) -> None:
+        """Decide at once; answer in a task (never block the gateway's event handler)."""
+        route = route_message(message, me=me, answer_bots=self.answer_bots)
+        if route is None:
+            return
+        arrived = asyncio.get_running_loop().time()
+        self.tasks.spawn(
+            self._answer(message, route, me, arrived), name=f"discord-turn-{message.id}"
+        )
+
+    async def _answer(
+        self, message: discord.Message, route: Route, me: int, arrived: float
+    ) -> None:
+        kind = route.kind
+        channel, guild = message.channel.id, message.guild.id if message.guild else None
+        if kind == "lookup":
+            found = await self._lookup(place("channel", channel, guild), route, me)
+            if found is None:
+                return
+            kind = found
+        where = place(_place_kind(kind), channel, guild)
+        if kind == "open_thread":
+            opened = await self._open_thread(where, message, route.text, arrived)
+            if opened is None:
+                return
+            where = opened
+        turn = Turn(
+            where=where,
+            user=str(message.author.id),
+            message_id=str(message.id),
+            text=route.text,
+            attachments=tuple(_attachment(a) for a in message.attachments),
+            is_dm=kind == "dm",
+        )
+        result = await self.responder.handle(turn)
+        if self.results is not None:
+            self.results.append(result)
+
+    async def _lookup(self, where: ThreadRef, route: Route, me: int) -> RouteKind | None:
+        try:
+            channel_kind, owner = await self.surface.describe(where)
+        except SurfaceError as exc:
+            log.warning("could not look up channel %s: %s", where.channel, exc)
+            return None
+        return route_after_lookup(channel_kind, owner=owner, mentioned=route.mentioned, me=me)
+
+    async def _open_thread(
+        self, where: ThreadRef, message: discord.Message, text: str, arrived: float
+    ) -> ThreadRef | None:
+        """The thread for a mention; None when this message was already handled. A thread
+        that cannot be opened (permissions, channel type) → the reply goes in the channel."""
+        if not await self._claim(where, message.id):
+            log.info("message %s already handled (redelivered); not answering again", message.id)
+            return None
+        try:
+            return await self.surface.open_thread(
+                where,
+                message.id,
+                text or message.author.display_name,
+                auto_archive=self.archive_minutes,
+                since=arrived,
+            )
+        except SurfaceError as exc:
+            log.warning("could not open a thread in %s (%s); replying in the channel", where, exc)
+            return where
+
+    async def _claim(self, where: ThreadRef, message_id: int) -> bool:
+        conversation = self.responder.conversation_of(where, user="", is_dm=False)
+        try:
+            return await self.responder.gate.sessions.mark_seen(
+                conversation, _CLAIM.format(message_id)
+            )
+        except SessionStoreError as exc:
+            # The responder meets the same failure and tells the user; no thread is lost.
+            log.warning("dedup claim failed for %s: %s", message_id, exc)
+            return True
+
+
+def _place_kind(kind: RouteKind) -> PlaceKind:
+    if kind == "dm":
+        return "dm"
+    return "thread" if kind == "thread" else "channel"
+
+
+def _attachment(attachment: discord.Attachment) -> Attachment:
+    return Attachment(
+        name=attachment.filename,
+        url=attachment.url,
+        mimetype=attachment.content_type or "",
+        size=attachment.size,
+    )

@@ -1,0 +1,125 @@
+"""Which Discord messages are answered, where, and with what text: one pure decision.
+
+- Ignored: our own messages, other bots' (unless ``answer_bots``), system messages (joins,
+  pins, thread-created notices…: anything but a default message or a reply), and guild
+  messages that neither mention the bot nor sit in a thread it may own.
+- A DM → answered in the DM channel.
+- A mention in a text channel → a thread is opened on the message (``open_thread``).
+- A mention in a thread → answered in that thread, whoever owns it.
+- No mention in a thread the bot owns → answered (``thread``), unless it arrived blank:
+  without the MESSAGE_CONTENT intent such follow-ups carry no text at all.
+- A channel missing from the cache (rare: guilds and active threads arrive with the
+  gateway's GUILD_CREATE) → ``lookup``: fetch what it is, then :func:`route_after_lookup`.
+
+Edits never reach this: the bot does not listen to MESSAGE_UPDATE.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import discord
+
+from adapters.discord.refs import ChannelKind
+
+__all__ = [
+    "Route",
+    "RouteKind",
+    "agent_text",
+    "is_mentioned",
+    "route_after_lookup",
+    "route_message",
+]
+
+RouteKind = Literal["dm", "thread", "open_thread", "channel", "lookup"]
+
+_ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What to do with a message: ``kind`` (see the module docstring) and the agent's text."""
+
+    kind: RouteKind
+    text: str
+    mentioned: bool = False
+
+
+def route_message(message: discord.Message, *, me: int, answer_bots: bool) -> Route | None:
+    """The route of ``message``, or None when it is not ours to answer."""
+    author = message.author
+    if author.id == me or message.type not in _ANSWERED_TYPES:
+        return None
+    if (author.bot or message.webhook_id is not None) and not answer_bots:
+        return None
+    roles = _my_roles(message, me)
+    mentioned = is_mentioned(message, me, roles)
+    text = agent_text(message, me, roles)
+    channel = message.channel
+    if isinstance(channel, discord.DMChannel) or message.guild is None:
+        return Route("dm", text, mentioned)
+    if isinstance(channel, discord.Thread):
+        kind: ChannelKind = "thread"
+        owner = channel.owner_id
+    elif isinstance(channel, discord.PartialMessageable):
+        if not mentioned and _blank(message):
+            return None
+        return Route("lookup", text, mentioned)  # not cached: what is it?
+    else:
+        kind = "text" if isinstance(channel, discord.TextChannel) else "other"
+        owner = None
+    found = route_after_lookup(kind, owner=owner, mentioned=mentioned, me=me)
+    if found is None or (not mentioned and _blank(message)):
+        # Without the MESSAGE_CONTENT intent, Discord blanks follow-ups that do not mention
+        # us: there is nothing to answer (and an "empty message" reply would be noise).
+        return None
+    return Route(found, text, mentioned)
+
+
+def route_after_lookup(
+    kind: ChannelKind, *, owner: int | None, mentioned: bool, me: int
+) -> RouteKind | None:
+    """Where a guild message is answered, once its channel's kind (and owner) is known."""
+    if kind == "thread":
+        return "thread" if mentioned or owner == me else None
+    if not mentioned:
+        return None
+    # Voice, stage and forum chats cannot hold threads opened from a message.
+    return "open_thread" if kind == "text" else "channel"
+
+
+def is_mentioned(message: discord.Message, me: int, roles: Iterable[int] = ()) -> bool:
+    """The bot is mentioned directly, or through its own managed role; ``@everyone`` is not
+    a mention of the bot."""
+    if me in message.raw_mentions or any(user.id == me for user in message.mentions):
+        return True
+    return bool(set(roles) & set(message.raw_role_mentions))
+
+
+def agent_text(message: discord.Message, me: int, roles: Iterable[int] = ()) -> str:
+    """The message's text for the agent: the bot's mentions removed, other users' mentions
+    shown as ``@name``."""
+    text = message.content
+    text = re.sub(rf"<@!?{me}>", "", text)
+    for role in roles:
+        text = text.replace(f"<@&{role}>", "")
+    for user in message.mentions:
+        if user.id != me:
+            text = re.sub(rf"<@!?{user.id}>", f"@{user.display_name}", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def _blank(message: discord.Message) -> bool:
+    return not message.content.strip() and not message.attachments
+
+
+def _my_roles(message: discord.Message, me: int) -> tuple[int, ...]:
+    """The bot's managed role in this guild (mentioning it is mentioning the bot)."""
+    guild = message.guild
+    role = guild.self_role if guild is not None else None
+    return (role.id,) if role is not None else ()

@@ -1,0 +1,24 @@
+"""Every sentence the Discord bot itself says (the relay's notices live in the core)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "NEW_DESCRIPTION",
+    "NEW_DONE",
+    "NEW_NOT_HERE",
+    "NOTHING_TO_STOP",
+    "STOPPING",
+    "STOP_DESCRIPTION",
+    "STORE_DOWN",
+]
+
+NEW_DESCRIPTION = "Start a fresh conversation with the agent in this thread or DM"
+STOP_DESCRIPTION = "Stop the reply that is streaming here"
+NEW_DONE = "🆕 New conversation: the agent starts fresh from the next message."
+NEW_NOT_HERE = (
+    "Mention me in a channel and I'll open a thread for our conversation; "
+    "`/new` works inside such a thread and in DMs."
+)
+STOPPING = "⏹ Stopping the reply…"
+NOTHING_TO_STOP = "Nothing is streaming here."
+STORE_DOWN = "The session store is unavailable right now; please try again shortly."

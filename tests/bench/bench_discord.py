@@ -1,0 +1,266 @@
+"""Benchmark of the whole Discord bot against the simulator: N replies streaming at once.
+
+    uv run python tests/bench/bench_discord.py [--duration 30] [--n 10 --n 50 --n 200]
+                                               [--first-token 0.3] [--global-rate 46]
+
+One process runs everything: the Discord simulator (REST + gateway, Discord's limits: 5 per
+5 s per channel, 50 requests/s per token), the real bot (discord.py client, Runtime with an
+embedded Redis, relay, edit scheduler) and an in-process agent. N users mention the bot at
+the same moment in one channel; each mention gets its own thread, where a reply streams for
+``--duration`` seconds at 20 chunks/s (chunk ``k`` is the text ``"{k:05d} "``, so what a
+message shows says which chunks are visible).
+
+Figures per N, against the targets of issue 4:
+- replies complete: every thread shows the agent's whole text (target: all);
+- 429s answered by the simulator (target: 0 — nothing injects any, so each one would be
+  caused by our pacing);
+- requests/s during the streaming phase, and the most in any 1 s window, against the
+  50/s global limit (target: ≥ 90 % used when demand, N edits/s, exceeds it);
+- p99 staleness: chunk yielded by the agent → the simulator received an edit showing it
+  (target ≤ 1.25 × max(1, N/50) + 0.1 s);
+- MESSAGE_CREATE → first visible text, against agent first token + thread creation
+  (target: overhead ≤ 100 ms at N = 10).
+Not part of the test suite (pytest does not collect tests/bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import re
+import sys
+import tempfile
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bots.discord import DiscordBot, DiscordSettings
+from core.config import Settings
+from core.models import AgentStream
+from core.runtime import Runtime
+from tests.simulators.discord import DiscordSimulator
+
+CHUNKS_PER_S = 20.0
+GLOBAL_LIMIT = 50.0
+_LAST_INDEX = re.compile(r"(\d{5}) *(?:▍)?\s*$")
+_THREADS = "/channels/{channel_id}/messages/{message_id}/threads"
+
+
+@dataclass
+class Reply:
+    """One reply as the agent produced it (loop times)."""
+
+    started: float = 0.0
+    yielded: list[float] = field(default_factory=list)
+
+    @property
+    def first_token(self) -> float:
+        return self.yielded[0] - self.started
+
+
+class BenchAgent:
+    """Streams ``duration`` s of numbered chunks per message, recording when each left."""
+
+    def __init__(self, duration: float, first_token: float) -> None:
+        self.chunks = int(duration * CHUNKS_PER_S)
+        self.first_token = first_token
+        self.replies: dict[str, Reply] = {}
+
+    def text(self) -> str:
+        return "".join(f"{k:05d} " for k in range(self.chunks))
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncGenerator[AgentStream, None]:
+        loop = asyncio.get_running_loop()
+        reply = self.replies.setdefault(message, Reply())
+        reply.started = loop.time()
+        await asyncio.sleep(self.first_token)
+        start = loop.time()
+        for k in range(self.chunks):
+            # On a schedule, not sleep-after-work: 20 chunks/s even when the loop is busy.
+            delay = start + k / CHUNKS_PER_S - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            reply.yielded.append(loop.time())
+            yield AgentStream(content=f"{k:05d} ", chunk_index=k)
+        yield AgentStream(done=True, session_id=session_id)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    ordered, best, lo = sorted(times), 0, 0
+    for hi, t in enumerate(ordered):
+        while ordered[lo] <= t - window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+async def run(n: int, args: argparse.Namespace) -> dict[str, float]:
+    agent = BenchAgent(args.duration, args.first_token)
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(agent="demo", data_dir=Path(data_dir), redis_url=args.redis_url)
+        async with DiscordSimulator() as sim, Runtime(settings) as runtime:
+            runtime.agent = agent
+            discord_settings = DiscordSettings(
+                token=sim.token,
+                api_url=sim.api_base,
+                gateway_url=sim.gateway_url,
+                global_rate=args.global_rate,
+                global_burst=args.global_burst,
+                sync_commands=False,
+            )
+            bot = DiscordBot(runtime, discord_settings, guild_ready_timeout=0.05)
+            bot.handler.results = []
+            async with bot:
+                return await measure(n, sim, bot, agent, args)
+
+
+async def measure(
+    n: int, sim: DiscordSimulator, bot: DiscordBot, agent: BenchAgent, args: argparse.Namespace
+) -> dict[str, float]:
+    loop = asyncio.get_running_loop()
+    general = sim.channel("general").id
+    skip = len(sim.calls)  # login and start-up calls are not the benchmark
+    mentions: dict[str, tuple[int, float]] = {}  # agent message -> (thread id, dispatched)
+    for k in range(n):
+        text = f"bench {k}"
+        dispatched = loop.time()
+        sent = await sim.user_message(general, text, mention_bot=True, author="alice")
+        mentions[text] = (sent.id, dispatched)
+    started = loop.time()
+    results = bot.handler.results
+    assert results is not None
+    async with asyncio.timeout(args.duration * 4 + 120):
+        while len(results) < n:  # noqa: ASYNC110 - a plain list, polled
+            await asyncio.sleep(0.1)
+    finished = loop.time()
+    calls = sim.calls[skip:]
+    expected = agent.text()
+
+    complete = 0
+    staleness: list[float] = []
+    steady: list[float] = []  # chunks yielded after the reply's first visible text
+    overhead: list[float] = []
+    first_visible: list[float] = []
+    by_thread: dict[int, list[tuple[float, str]]] = {}
+    thread_made: dict[int, float] = {}
+    for call in calls:
+        if call.route == _THREADS and call.status == 201:
+            thread_made[int(call.params["message_id"])] = call.time
+        elif call.status == 200 and call.channel_id is not None and isinstance(call.json, dict):
+            content = call.json.get("content")
+            if isinstance(content, str):
+                by_thread.setdefault(call.channel_id, []).append((call.time, content))
+    for text, (thread, dispatched) in mentions.items():
+        reply = agent.replies.get(text)
+        shown = [m.content for m in sim.channel_messages(thread) if m.author.id == sim.bot.id]
+        if "".join(shown).replace(" ", "") == expected.replace(" ", ""):
+            complete += 1
+        updates = by_thread.get(thread, [])
+        if reply is None or not updates:
+            continue
+        first_visible.append(updates[0][0] - dispatched)
+        made = thread_made.get(thread, dispatched)
+        overhead.append(updates[0][0] - made - reply.first_token)
+        visible = -1
+        pending = 0  # chunks 0 .. pending-1 have a staleness already
+        shown_from = updates[0][0]
+        for when, content in updates:
+            match = _LAST_INDEX.search(content)
+            if match is None:
+                continue
+            visible = max(visible, int(match.group(1)))
+            while pending <= visible and pending < len(reply.yielded):
+                stale = when - reply.yielded[pending]
+                staleness.append(stale)
+                if reply.yielded[pending] >= shown_from:
+                    steady.append(stale)
+                pending += 1
+    streaming = [c.time for c in calls if started + 2 <= c.time <= finished - 2]
+    span = max(1e-9, (finished - 2) - (started + 2))
+    rate = len(streaming) / span if streaming else math.nan
+    return {
+        "n": n,
+        "complete": complete,
+        "429s": sum(1 for c in calls if c.status == 429),
+        "requests": len(calls),
+        "req_per_s": rate,
+        "used": rate / GLOBAL_LIMIT,
+        "max_1s": max_in_window([c.time for c in calls]),
+        "p50_stale": percentile(staleness, 0.50),
+        "p99_stale": percentile(staleness, 0.99),
+        "p50_steady": percentile(steady, 0.50),
+        "p99_steady": percentile(steady, 0.99),
+        "demand": n * min(1.0, bot.settings.budgets.channel(0).rate),
+        "stale_target": 1.25 * max(1.0, n / GLOBAL_LIMIT) + 0.1,
+        "first_p50": percentile(first_visible, 0.50),
+        "first_max": max(first_visible, default=math.nan),
+        "overhead_p50": percentile(overhead, 0.50),
+        "overhead_max": max(overhead, default=math.nan),
+        "wall": finished - started,
+    }
+
+
+def report(figures: dict[str, float], duration: float) -> None:
+    n = int(figures["n"])
+    demand = figures["demand"]
+    lines = [
+        f"N = {n} replies x {duration:g} s at {CHUNKS_PER_S:g} chunks/s "
+        f"(wall {figures['wall']:.1f} s)",
+        f"  replies complete      {int(figures['complete'])}/{n}",
+        f"  429s                  {int(figures['429s'])} (of {int(figures['requests'])} requests)",
+        f"  requests/s streaming  {figures['req_per_s']:.1f} = {figures['used']:.0%} of 50/s"
+        f" (edit demand {demand:.0f}/s: N threads x their channel pace);"
+        f" most in 1 s: {int(figures['max_1s'])}",
+        f"  staleness p50 / p99   {figures['p50_steady']:.2f} / {figures['p99_steady']:.2f} s"
+        f" once the reply shows (target p99 <= {figures['stale_target']:.2f} s);"
+        f" from the first chunk: {figures['p50_stale']:.2f} / {figures['p99_stale']:.2f} s",
+        f"  first text p50 / max  {figures['first_p50']:.3f} / {figures['first_max']:.3f} s"
+        " after MESSAGE_CREATE",
+        f"  overhead p50 / max    {figures['overhead_p50'] * 1000:.0f} / "
+        f"{figures['overhead_max'] * 1000:.0f} ms beyond thread creation + agent first token"
+        " (target <= 100 ms at N = 10)",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per reply")
+    parser.add_argument("--n", type=int, action="append", help="replies at once (repeatable)")
+    parser.add_argument("--first-token", type=float, default=0.3, help="agent's first token, s")
+    parser.add_argument("--global-rate", type=float, default=46.0)
+    parser.add_argument("--global-burst", type=float, default=3.0)
+    parser.add_argument("--redis-url", default=None, help="default: an embedded redis-server")
+    args = parser.parse_args()
+    for n in args.n or [10, 50, 200]:
+        began = time.perf_counter()
+        figures = asyncio.run(run(n, args))
+        report(figures, args.duration)
+        print(f"  (ran {time.perf_counter() - began:.0f} s)\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The real bot (discord.py client, Runtime, real Redis) against the Discord simulator, with
+the scriptable local Lyzr agent.
+
+``bot_world`` starts everything and yields a :class:`World`; the ``world`` fixture is the
+default one. Keys live under the test's ``namespace``, so runs never see each other's
+sessions or dedup marks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bots.discord import DiscordBot, DiscordSettings
+from core.config import Settings
+from core.responder import TurnResult
+from core.runtime import Runtime
+from core.sessions.gate import TurnGate
+from tests.servers.lyzr_server import LyzrServer
+from tests.simulators.discord import DiscordSimulator, SimMessage
+
+MESSAGES = "/channels/{channel_id}/messages"
+MESSAGE = "/channels/{channel_id}/messages/{message_id}"
+TYPING = "/channels/{channel_id}/typing"
+
+
+@dataclass
+class World:
+    sim: DiscordSimulator
+    lyzr: LyzrServer
+    runtime: Runtime
+    bot: DiscordBot
+    results: list[TurnResult]
+
+    def bot_messages(self, channel_id: int) -> list[SimMessage]:
+        return [m for m in self.sim.channel_messages(channel_id) if m.author.id == self.sim.bot.id]
+
+    def session_ids(self) -> list[str]:
+        """The session id of every agent call, in order."""
+        return [r.json["session_id"] for r in self.lyzr.stream_requests()]
+
+    async def answered(self, count: int, within: float = 15.0) -> None:
+        """Wait until ``count`` turns in all have been handled (answered or dropped)."""
+        async with asyncio.timeout(within):
+            while len(self.results) < count:  # noqa: ASYNC110 - results is a plain list
+                await asyncio.sleep(0.02)
+            await self.bot.tasks.idle()
+
+    async def quiet(self, seconds: float = 0.3) -> None:
+        """Give the bot time to (not) react, then wait for what it started."""
+        await asyncio.sleep(seconds)
+        async with asyncio.timeout(15.0):
+            await self.bot.tasks.idle()
+
+    async def until(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        await self.sim.wait_until(predicate, within)
+
+
+BotWorld = Callable[..., contextlib.AbstractAsyncContextManager[World]]
+
+
+@pytest.fixture
+def bot_world(redis_url: str, namespace: str) -> BotWorld:
+    @contextlib.asynccontextmanager
+    async def start(
+        *, sim: dict[str, Any] | None = None, discord: dict[str, Any] | None = None, **core: Any
+    ) -> AsyncIterator[World]:
+        async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
+            settings = Settings(
+                redis_url=redis_url,
+                agent="lyzr",
+                lyzr_api_key="test-key",
+                lyzr_agent_id="agent-1",
+                lyzr_api_base=lyzr.url,
+                **core,
+            )
+            async with Runtime(settings) as runtime:
+                runtime.gate = TurnGate(
+                    runtime.redis, namespace=namespace, policy=settings.busy_policy
+                )
+                options = {
+                    "token": simulator.token,
+                    "api_url": simulator.api_base,
+                    "gateway_url": simulator.gateway_url,
+                    **(discord or {}),
+                }
+                bot = DiscordBot(runtime, DiscordSettings(**options), guild_ready_timeout=0.05)
+                bot.handler.results = []
+                async with bot:
+                    yield World(simulator, lyzr, runtime, bot, bot.handler.results)
+
+    return start
+
+
+@pytest.fixture
+async def world(bot_world: BotWorld) -> AsyncIterator[World]:
+    async with bot_world() as started:
+        yield started

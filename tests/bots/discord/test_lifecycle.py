@@ -1,0 +1,136 @@
+"""Starting, failing to start, redelivered events, and stopping cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bots.discord import DiscordBot, DiscordSettings
+from bots.discord.app import run_discord
+from core.config import Settings
+from core.errors import ConfigError
+from core.runtime import Runtime
+from tests.bots.discord.conftest import BotWorld, World
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.simulators.discord import DiscordSimulator
+
+DEFAULT_BASE = "https://discord.com/api/v10"
+
+
+async def start_bot(
+    sim: DiscordSimulator, redis_url: str, *, token: str | None = None, intent: bool = False
+) -> None:
+    settings = DiscordSettings(
+        token=token or sim.token,
+        api_url=sim.base_url,  # without /api/v10: added
+        gateway_url=sim.gateway_url,
+        message_content=intent,
+    )
+    async with (
+        Runtime(Settings(redis_url=redis_url, agent="demo")) as runtime,
+        DiscordBot(runtime, settings, guild_ready_timeout=0.05),
+    ):
+        pass
+
+
+async def test_a_bad_token_is_one_clear_error(redis_url: str) -> None:
+    async with DiscordSimulator() as sim:
+        with pytest.raises(ConfigError) as error:
+            await start_bot(sim, redis_url, token="not-the-token")
+        assert error.value.variable == "DISCORD_TOKEN"
+        assert sim.sessions == []
+    assert Route.BASE == DEFAULT_BASE  # the endpoint overrides are undone
+    assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
+
+
+async def test_a_refused_intent_is_one_clear_error(redis_url: str) -> None:
+    async with DiscordSimulator(allowed_privileged_intents=0) as sim:
+        with pytest.raises(ConfigError) as error:
+            await start_bot(sim, redis_url, intent=True)
+        assert error.value.variable == "DISCORD_MESSAGE_CONTENT"
+        assert "Privileged Gateway Intents" in str(error.value)
+        # Without the privileged intent the same application starts fine.
+        await start_bot(sim, redis_url)
+    assert Route.BASE == DEFAULT_BASE
+
+
+async def test_redelivery_after_a_resume_is_answered_once(world: World) -> None:
+    sim = world.sim
+    mention = await sim.user_message(sim.channel("general").id, "once", mention_bot=True)
+    await world.answered(1)
+    await sim.redeliver_after_resume(mention.id)
+    await world.quiet()
+    follow_up = await sim.user_message(mention.id, "and once more", mention_bot=True)
+    await world.answered(2)
+    await sim.redeliver_after_resume(follow_up.id)
+    await world.answered(3)  # the gate saw it again …
+    assert world.results[2].status == "duplicate"  # … and dropped it
+    assert len(sim.threads()) == 1
+    assert [m.content for m in world.bot_messages(mention.id)] == [
+        "You said: once",
+        "You said: and once more",
+    ]
+    assert len(world.lyzr.stream_requests()) == 2
+
+
+async def test_shutdown_finishes_replies_in_flight(bot_world: BotWorld) -> None:
+    async with bot_world() as world:
+        sim = world.sim
+        words = split_words(" ".join(f"w{n}" for n in range(100)))
+        world.lyzr.enqueue(LyzrScript(tokens=words, delay=0.1))
+        start = await sim.user_message(sim.channel("general").id, "long", mention_bot=True)
+        await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
+        await world.bot.close()  # what leaving the block (or SIGTERM) does
+        (message,) = world.bot_messages(start.id)
+        assert message.content.endswith("_⏹ Stopped._") and message.components == []
+        assert len(world.bot.tasks) == 0
+        assert world.lyzr.streams[0].disconnected
+
+
+async def test_run_discord_stops_on_sigterm(
+    redis_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with DiscordSimulator() as sim, LyzrServer() as lyzr:
+        monkeypatch.setenv("DISCORD_TOKEN", sim.token)
+        monkeypatch.setenv("DISCORD_API_URL", sim.api_base)
+        monkeypatch.setenv("DISCORD_GATEWAY_URL", sim.gateway_url)
+        settings = Settings(
+            redis_url=redis_url,
+            agent="lyzr",
+            lyzr_api_key="test-key",
+            lyzr_agent_id="a",
+            lyzr_api_base=lyzr.url,
+        )
+        lyzr.enqueue(LyzrScript(tokens=split_words(" ".join(["x"] * 200)), delay=0.1))
+        running = asyncio.create_task(run_discord(settings))
+        await sim.wait_for_session()
+        await sim.wait_until(lambda: len(sim.commands()) == 2)
+        start = await sim.user_message(sim.channel("general").id, "hi", mention_bot=True)
+        await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(running, timeout=30) == 0
+        (message,) = sim.channel_messages(start.id)
+        assert message.content.endswith("_⏹ Stopped._")
+    assert Route.BASE == DEFAULT_BASE
+
+
+async def test_missing_token_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(ConfigError) as error:
+        await run_discord(Settings(agent="demo"))
+    assert error.value.variable == "DISCORD_TOKEN"
+
+
+async def test_one_shard_of_two(bot_world: BotWorld) -> None:
+    async with bot_world(discord={"shard_id": 0, "shard_count": 2}) as world:
+        (session,) = world.sim.sessions
+        assert session.shard == (0, 2)
+        await world.sim.dm_message("hello shard zero")  # DMs go to shard 0
+        await world.answered(1)
+        dm = world.sim.world.dm_channel(world.sim.user("alice").id)
+        assert [m.content for m in world.bot_messages(dm.id)] == ["You said: hello shard zero"]
