@@ -1,0 +1,121 @@
+"""deploy/Dockerfile, read statically (no Docker engine here; hadolint is not installable)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+import pytest
+
+from tests.deploy.dockerfile import Stage, parse_dockerfile, stages
+from tests.deploy.manifests import DEPLOY, PENDING_ENV, REPO, code_env_names
+
+DOCKERFILE = DEPLOY / "Dockerfile"
+DOCKERIGNORE = REPO / ".dockerignore"  # the build context is the repository root
+# Variables for the tools in the image, not read by threadcast's settings.
+TOOL_ENV = re.compile(r"^(PATH|PYTHON[A-Z_]*|UV_[A-Z_]*)$")
+
+
+@pytest.fixture(scope="module")
+def parsed() -> tuple[dict[str, str], list[Stage]]:
+    preamble, found = stages(parse_dockerfile(DOCKERFILE))
+    global_args = {}
+    for instruction in preamble:
+        assert instruction.keyword == "ARG", f"only ARG may precede FROM: {instruction}"
+        name, _, default = instruction.args[0].partition("=")
+        global_args[name] = default
+    return global_args, found
+
+
+def _expand(value: str, args: dict[str, str]) -> str:
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), value)
+
+
+def test_multi_stage_on_python_311_slim(parsed: tuple[dict[str, str], list[Stage]]) -> None:
+    global_args, found = parsed
+    assert len(found) >= 2, "a builder stage and a runtime stage"
+    assert all(stage.name for stage in found), "every stage is named (FROM ... AS name)"
+    for stage in found:
+        assert _expand(stage.base, global_args) == "python:3.11-slim", stage.base
+
+
+def test_builder_installs_uv_from_pypi_and_syncs_the_frozen_lock(
+    parsed: tuple[dict[str, str], list[Stage]],
+) -> None:
+    _, found = parsed
+    builder = found[0]
+    runs = [i.text for i in builder.all("RUN")]
+    assert any(re.search(r"pip install .*\buv\b", run) for run in runs), runs
+    syncs = [run for run in runs if "uv sync" in run]
+    assert syncs, "the builder installs with uv sync"
+    for sync in syncs:
+        assert "--frozen" in sync, f"installs exactly uv.lock: {sync}"
+        assert "--no-dev" in sync, f"no test tools in the image: {sync}"
+    copied = {src for i in builder.all("COPY") for src in i.args[:-1]}
+    assert {"pyproject.toml", "uv.lock"} <= copied
+
+
+def test_runtime_stage_runs_threadcast_as_a_non_root_user(
+    parsed: tuple[dict[str, str], list[Stage]],
+) -> None:
+    _, found = parsed
+    runtime = found[-1]
+    users = runtime.all("USER")
+    assert users, "the runtime stage sets USER"
+    user = users[-1].args[0].split(":")[0]
+    assert user not in {"root", "0"}
+    assert user.isdigit(), "a numeric uid, so Kubernetes can check runAsNonRoot"
+    (entrypoint,) = runtime.all("ENTRYPOINT")
+    assert entrypoint.exec_form and entrypoint.args == ["threadcast"]
+    (command,) = runtime.all("CMD")
+    assert command.exec_form and command.args == ["slack"]
+    assert [i.args for i in runtime.all("EXPOSE")] == [["3000"]]
+    sources = {i.flags.get("from") for i in runtime.all("COPY")}
+    assert sources <= {s.name for s in found[:-1]}, "the runtime copies only from the builder"
+
+
+def test_healthcheck_probes_healthz_on_port_with_python(
+    parsed: tuple[dict[str, str], list[Stage]],
+) -> None:
+    _, found = parsed
+    (check,) = found[-1].all("HEALTHCHECK")
+    assert check.args[0] == "CMD"
+    assert "python" in check.args, "no curl in the slim image"
+    assert "127.0.0.1" in check.text and "/healthz" in check.text
+    assert "PORT" in check.text, "the probe follows PORT"
+    assert {"interval", "timeout", "retries"} <= set(check.flags)
+
+
+def test_copy_sources_exist_and_are_not_dockerignored(
+    parsed: tuple[dict[str, str], list[Stage]],
+) -> None:
+    _, found = parsed
+    ignored = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for stage in found:
+        for copy in stage.all("COPY"):
+            if "from" in copy.flags:
+                continue
+            for source in copy.args[:-1]:
+                assert (REPO / source).exists(), f"COPY {source}: not in the repository"
+                hits = [p for p in ignored if fnmatch.fnmatch(source, p.lstrip("/"))]
+                assert not hits, f"COPY {source} is excluded by .dockerignore {hits}"
+
+
+def test_dockerignore_keeps_the_venv_and_env_files_out() -> None:
+    patterns = set(DOCKERIGNORE.read_text().split())
+    assert {".venv", ".git", ".env"} <= patterns
+
+
+def test_env_set_in_the_image_is_read_by_the_code(
+    parsed: tuple[dict[str, str], list[Stage]],
+) -> None:
+    _, found = parsed
+    names = {
+        arg.partition("=")[0] for stage in found for env in stage.all("ENV") for arg in env.args
+    }
+    unknown = {n for n in names if not TOOL_ENV.match(n)} - code_env_names() - set(PENDING_ENV)
+    assert not unknown, f"ENV the code never reads: {sorted(unknown)}"
