@@ -107,7 +107,13 @@ class ReplyWriter:
                 "post" if first else "edit", urgent=first, since=self._since()
             )
             self._take()
-            await self._close_full_pages(persistent=False)
+            if await self._close_full_pages(persistent=False):
+                # The rest continues in a new message, whose post waits for a budget of its
+                # own (a second request in this thread): show what arrives during that wait
+                # too, or it would wait for the next edit, a whole interval later.
+                await self._sender.acquire("post", urgent=True, since=self._since())
+                self._take()
+                await self._close_full_pages(persistent=False)
             await self._show_open_page()
         except SurfaceError as exc:
             self._failed(exc)
@@ -154,13 +160,17 @@ class ReplyWriter:
             await self._post(text, streaming=True, persistent=True)
         self._unshown_since = None  # everything taken is on screen now
 
-    async def _close_full_pages(self, *, persistent: bool) -> None:
-        """Give every full page its final text; the rest continues in a new message."""
+    async def _close_full_pages(self, *, persistent: bool) -> bool:
+        """Give every full page its final text; the rest continues in a new message.
+        Returns whether any page was closed."""
+        closed = False
         while (cut := self.book.next_cut()) is not None:
             text = self._surface.render(self.book.closed_markdown(cut))
             await self._put_final(text, persistent=persistent)
             self.book.close(cut)
             self._slot = _Slot()
+            closed = True
+        return closed
 
     # --- the end -------------------------------------------------------------------------------
 

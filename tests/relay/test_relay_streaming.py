@@ -193,3 +193,40 @@ async def test_replies_share_the_budget_and_all_complete() -> None:
     for index, start in enumerate(starts):
         in_window = [t for t in starts[index:] if t < start + 1.0 - 1e-9]
         assert len(in_window) <= 4 + 1  # rate per second plus the burst
+
+
+async def test_a_new_page_shows_what_arrived_while_it_waited_for_its_budget() -> None:
+    """At a page break the thread makes two requests (the full page's final edit, then the
+    new page's post); under a per-thread budget the post waits, and must then show the text
+    that arrived during that wait, not only what was there before it."""
+    scope = BudgetScope("test:thread", rate=0.8, burst=1.0)
+    limits = SurfaceLimits(
+        max_message_chars=300, min_edit_interval=1.0, max_file_bytes=1, streaming_indicator=""
+    )
+    surface = RecordingSurface(limits=limits, scopes=[scope], edit_latency=0.02)
+    probe = Probe()
+    text = paragraphs(12, seed=3)
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, scripted(even(text, pieces=450, every=0.1), probe)
+    )
+    assert outcome.status == "completed"
+    assert "".join(surface.texts(THREAD)) == text
+
+    posts = [c for c in surface.calls if c.kind == "post" and c.error is None]
+    assert len(posts) >= 3  # several page breaks happened
+    for post in posts[1:]:
+        earlier_pages = sum(
+            len(c.text or "")
+            for c in surface.calls
+            if c.kind == "edit"
+            and c.final
+            and c.finished is not None
+            and c.finished <= post.started
+        )
+        arrived = sum(
+            len(chunk)
+            for chunk, at in zip(probe.sent, probe.sent_at, strict=True)
+            if at < post.started - 1e-6
+        )
+        shown = earlier_pages + len(post.text or "")
+        assert shown >= arrived, (post.started, shown, arrived)
