@@ -111,7 +111,7 @@ class ReplyWriter:
                 # The rest continues in a new message, whose post waits for a budget of its
                 # own (a second request in this thread): show what arrives during that wait
                 # too, or it would wait for the next edit, a whole interval later.
-                await self._sender.acquire("post", urgent=True, since=self._since())
+                await self._sender.acquire("post", urgent=False, since=self._since())
                 self._take()
                 await self._close_full_pages(persistent=False)
             await self._show_open_page()
@@ -259,7 +259,9 @@ class ReplyWriter:
         message = await self._sender.call(
             lambda: self._surface.post(where, text, streaming=streaming),
             kind="post",
-            urgent=True,
+            # Only a reply's first text jumps the queue; a continuation page competes by
+            # staleness like any edit (else a page break everywhere at once starves edits).
+            urgent=not self.messages,
             since=self._since(),
             persistent=persistent,
         )
