@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question; the reply streams to stdout")
     ask.add_argument("message", help="the message to send to the agent")
     ask.add_argument("--thread", help="continue this named thread across runs")
+    commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP mode)")
     commands.add_parser("discord", help="run the Discord bot")
     return parser
 
@@ -69,6 +70,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.console import run_chat
 
         return await run_chat(settings, args.thread)
+    if args.command == "slack":
+        from bots.slack.app import run_slack
+
+        return await run_slack(settings)
     from bots.discord.app import run_discord
 
     return await run_discord(settings)

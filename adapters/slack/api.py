@@ -1,0 +1,153 @@
+"""The Web API calls the surface makes, each bounded by a timeout and translated.
+
+Two slack-sdk clients, on purpose:
+
+- ``client`` (chat.postMessage / update / delete, streams, status) has *no* retry handler:
+  slack-sdk's rate-limit handler would sleep out a 429 invisibly, and the edit scheduler
+  must see every 429 to pause and slow the shared budget (the relay honours Retry-After);
+- ``rare`` (file uploads) may retry 429s itself: uploads are few and not paced by the
+  scheduler's edit budgets.
+
+Every call runs under ``asyncio.timeout`` and raises only :mod:`core.errors` exceptions
+(:func:`~adapters.slack.errors.translate`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.errors import SlackError, translate
+from core.surface import OutgoingFile
+
+__all__ = ["SlackApi"]
+
+
+class SlackApi:
+    """Thin, typed wrappers over the methods the bot calls."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        rare: AsyncWebClient | None = None,
+        timeout: float = 10.0,
+        upload_timeout: float = 120.0,
+    ) -> None:
+        self.client = client
+        self.rare = rare or client
+        self.timeout = timeout
+        self.upload_timeout = upload_timeout
+
+    async def _call(
+        self,
+        method: str,
+        scope: str | None,
+        request: Callable[[], Awaitable[AsyncSlackResponse]],
+        *,
+        within: float | None = None,
+    ) -> AsyncSlackResponse:
+        try:
+            async with asyncio.timeout(within or self.timeout):
+                return await request()
+        except Exception as exc:
+            raise translate(exc, method=method, scope=scope) from exc
+
+    async def post_message(
+        self, channel: str, thread: str | None, content: dict[str, Any], *, scope: str | None
+    ) -> str:
+        """Post; returns the new message's ``ts``."""
+        response = await self._call(
+            "chat.postMessage",
+            scope,
+            lambda: self.client.chat_postMessage(
+                channel=channel, thread_ts=thread, unfurl_links=False, unfurl_media=False,
+                **content,
+            ),
+        )  # fmt: skip
+        return _ts(response, "chat.postMessage")
+
+    async def update(
+        self, channel: str, ts: str, content: dict[str, Any], *, scope: str | None
+    ) -> None:
+        await self._call(
+            "chat.update",
+            scope,
+            lambda: self.client.chat_update(channel=channel, ts=ts, **content),
+        )
+
+    async def delete(self, channel: str, ts: str, *, scope: str | None) -> None:
+        await self._call(
+            "chat.delete", scope, lambda: self.client.chat_delete(channel=channel, ts=ts)
+        )
+
+    async def set_status(self, channel: str, thread: str, status: str) -> None:
+        """``status=""`` clears it."""
+        await self._call(
+            "assistant.threads.setStatus",
+            None,
+            lambda: self.client.assistant_threads_setStatus(
+                channel_id=channel, thread_ts=thread, status=status
+            ),
+        )
+
+    async def start_stream(
+        self,
+        channel: str,
+        thread: str,
+        markdown: str,
+        *,
+        team: str | None,
+        user: str | None,
+        scope: str | None,
+    ) -> str:
+        response = await self._call(
+            "chat.startStream",
+            scope,
+            lambda: self.client.chat_startStream(
+                channel=channel, thread_ts=thread, markdown_text=markdown or None,
+                recipient_team_id=team, recipient_user_id=user,
+            ),
+        )  # fmt: skip
+        return _ts(response, "chat.startStream")
+
+    async def append_stream(self, channel: str, ts: str, markdown: str, *, scope: str) -> None:
+        await self._call(
+            "chat.appendStream",
+            scope,
+            lambda: self.client.chat_appendStream(channel=channel, ts=ts, markdown_text=markdown),
+        )
+
+    async def stop_stream(self, channel: str, ts: str, markdown: str, *, scope: str) -> None:
+        await self._call(
+            "chat.stopStream",
+            scope,
+            lambda: self.client.chat_stopStream(
+                channel=channel, ts=ts, markdown_text=markdown or None
+            ),
+        )
+
+    async def upload(
+        self, channel: str, thread: str | None, files: Sequence[OutgoingFile], *, scope: str | None
+    ) -> None:
+        """All ``files`` in one ``files_upload_v2`` call: one message in the thread."""
+        uploads = [{"content": f.data, "filename": f.name, "title": f.name} for f in files]
+        await self._call(
+            "files.completeUploadExternal",
+            scope,
+            lambda: self.rare.files_upload_v2(
+                file_uploads=uploads, channel=channel, thread_ts=thread
+            ),
+            within=self.upload_timeout,
+        )
+
+
+def _ts(response: AsyncSlackResponse, method: str) -> str:
+    ts = response.get("ts")
+    if not isinstance(ts, str) or not ts:
+        raise SlackError(method, None, "the answer carried no message ts")
+    return ts

@@ -1,0 +1,148 @@
+"""The payloads of the bot's messages: text, Block Kit sections, the Stop button (pure).
+
+With ``blocks``, Slack shows the blocks and uses ``text`` only for notifications, so a
+message that carries the Stop button must carry its text in blocks too:
+
+- mrkdwn (edit mode): section blocks of at most 3,000 characters; a 4,000-character page is
+  split at a line boundary, and a code block cut by the split is closed at the end of one
+  section and reopened at the start of the next, so both render as code;
+- Markdown (native streaming and its fallbacks): one ``markdown`` block (up to 12,000).
+
+Once the reply is final the blocks are removed (``blocks=[]``) and ``text`` shows the page:
+Slack renders a plain ``text`` of up to 4,000 characters as one piece, fences and all.
+Structured output becomes a header and section fields (:func:`structured_blocks`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from adapters.slack.inline import escape
+
+__all__ = [
+    "MAX_BLOCKS",
+    "SECTION_LIMIT",
+    "STOP_ACTION_ID",
+    "Dialect",
+    "mrkdwn_sections",
+    "payload",
+    "stop_controls",
+    "structured_blocks",
+]
+
+Dialect = Literal["mrkdwn", "markdown"]
+
+STOP_ACTION_ID = "threadcast_stop"
+SECTION_LIMIT = 3_000
+MAX_BLOCKS = 50
+_FIELD_LIMIT = 2_000
+_FIELDS_PER_SECTION = 10
+_HEADER_LIMIT = 150
+_FENCE = "```"
+
+
+def stop_controls(thread: str | None) -> dict[str, Any]:
+    """The actions block with the Stop button; its value names the thread it stops."""
+    return {
+        "type": "actions",
+        "block_id": "threadcast_controls",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": STOP_ACTION_ID,
+                "text": {"type": "plain_text", "text": "Stop", "emoji": True},
+                "value": thread or "",
+                "style": "danger",
+            }
+        ],
+    }
+
+
+def payload(
+    text: str, dialect: Dialect, *, controls: bool, thread: str | None, update: bool
+) -> dict[str, Any]:
+    """The ``text``/``blocks`` arguments of a post or update showing ``text``.
+
+    ``controls``: add the Stop button (the text then lives in blocks). ``update``: this
+    replaces an existing message, whose old blocks must be removed explicitly.
+    """
+    if dialect == "markdown":
+        # A markdown block renders Markdown; `text` (the notification) stays plain.
+        blocks: list[dict[str, Any]] = [{"type": "markdown", "text": text}]
+        if controls:
+            blocks.append(stop_controls(thread))
+        return {"text": text, "blocks": blocks}
+    if not controls:
+        return {"text": text, "blocks": []} if update else {"text": text}
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in
+                mrkdwn_sections(text)]  # fmt: skip
+    return {"text": text, "blocks": [*sections, stop_controls(thread)]}
+
+
+def mrkdwn_sections(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Split mrkdwn into parts of at most ``limit`` characters, at line boundaries, with
+    every code block that a split cuts closed and reopened (see the module docstring)."""
+    if len(text) <= limit:
+        return [text]
+    room = limit - 2 * (len(_FENCE) + 1)  # a reopened and a closing fence line
+    parts: list[str] = []
+    lines: list[str] = []
+    size = 0
+    in_code = False  # inside a code block at the end of ``lines``
+    for line in _lines(text, room):
+        fence = line.strip() == _FENCE
+        if lines and size + len(line) + 1 > room:
+            parts.append(_close("\n".join(lines), in_code))
+            if in_code and fence:  # the part's closing fence is this very line
+                lines, size, in_code = [], 0, False
+                continue
+            lines, size = ([_FENCE], len(_FENCE)) if in_code else ([], 0)
+        lines.append(line)
+        size += len(line) + 1
+        if fence:
+            in_code = not in_code
+    if lines:
+        parts.append("\n".join(lines))
+    return parts
+
+
+def _lines(text: str, room: int) -> list[str]:
+    """The lines of ``text``, any longer than ``room`` hard-cut into pieces."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > room:
+            out.append(line[:room])
+            line = line[room:]
+        out.append(line)
+    return out
+
+
+def _close(part: str, in_code: bool) -> str:
+    return f"{part}\n{_FENCE}" if in_code else part
+
+
+def structured_blocks(data: BaseModel, title: str = "Result") -> list[dict[str, Any]] | None:
+    """A header and the model's fields as section fields (nested values as code), or None
+    when the layout would exceed Block Kit's limits (the caller posts the text instead)."""
+    fields = []
+    for name, value in data.model_dump(mode="json").items():
+        label = escape(name.replace("_", " ").capitalize())
+        if isinstance(value, dict | list):
+            shown = f"```{escape(json.dumps(value, ensure_ascii=False, indent=1))}```"
+        else:
+            shown = escape(str(value)) if value is not None else "_none_"
+        item = f"*{label}*\n{shown}"
+        if len(item) > _FIELD_LIMIT:
+            return None
+        fields.append({"type": "mrkdwn", "text": item})
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:_HEADER_LIMIT]}}
+    ]
+    for start in range(0, len(fields), _FIELDS_PER_SECTION):
+        blocks.append({"type": "section", "fields": fields[start : start + _FIELDS_PER_SECTION]})
+    if len(blocks) == 1 or len(blocks) > MAX_BLOCKS:
+        return None
+    return blocks

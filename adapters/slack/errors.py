@@ -1,0 +1,92 @@
+"""slack-sdk's exceptions → :mod:`core.errors`, at the boundary (see :func:`translate`).
+
+Slack answers HTTP 200 with ``{"ok": false, "error": "<code>"}`` for most failures, and 429
+with ``Retry-After`` for rate limits; slack-sdk raises ``SlackApiError`` for both. The core
+only knows its own tree, so every call the adapter makes goes through :func:`translate`:
+
+- 429 / ``ratelimited`` → :class:`RateLimited` naming the budget scope of the method called;
+- ``msg_too_long`` (and ``invalid_blocks`` caused by size) → :class:`MessageTooLong`;
+- ``message_not_found`` / ``cant_update_message`` → :class:`MessageGone` (the relay then
+  continues in a new message);
+- any other code → :class:`SlackError` carrying the ``code``, so the surface can branch on
+  it (a stream that expired, ``setStatus`` refused...);
+- network failures and timeouts → :class:`SlackError` with ``code=None``.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+
+__all__ = ["STREAM_ENDED", "SlackError", "translate"]
+
+STREAM_ENDED = "message_not_in_streaming_state"
+"""The code Slack answers once a native stream has been stopped or has expired."""
+
+_GONE = frozenset({"message_not_found", "cant_update_message", "cant_delete_message"})
+_TOO_LONG = frozenset({"msg_too_long", "msg_blocks_too_long", "too_many_blocks"})
+# Slack sends whole seconds; a 429 without the header still means "wait a moment".
+_DEFAULT_RETRY_AFTER = 1.0
+
+
+class SlackError(SurfaceError):
+    """A Slack call failed; ``code`` is Slack's error code, None for network failures."""
+
+    def __init__(self, method: str, code: str | None, detail: str = "") -> None:
+        self.method = method
+        self.code = code
+        reason = code or detail or "failed"
+        super().__init__(f"{method}: {reason}")
+
+
+def translate(exc: BaseException, *, method: str, scope: str | None) -> SurfaceError:
+    """The :mod:`core.errors` exception for ``exc`` raised by a call of ``method``.
+
+    ``scope`` is the budget scope key the method draws on, reported with a 429 so the edit
+    scheduler pauses (and slows) exactly that budget.
+    """
+    if isinstance(exc, SurfaceError):
+        return exc
+    if isinstance(exc, SlackApiError):
+        return _api_error(exc, method, scope)
+    if isinstance(exc, TimeoutError):
+        return SlackError(method, None, "timed out")
+    if isinstance(exc, aiohttp.ClientError | SlackClientError | OSError):
+        return SlackError(method, None, f"{type(exc).__name__}: {exc}")
+    return SlackError(method, None, f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _api_error(exc: SlackApiError, method: str, scope: str | None) -> SurfaceError:
+    response = exc.response
+    status = getattr(response, "status_code", 200)
+    code = _code(exc)
+    if status == 429 or code == "ratelimited":
+        return RateLimited(_retry_after(exc), scope=scope)
+    if code in _TOO_LONG:
+        return MessageTooLong(f"{method}: {code}")
+    if code in _GONE:
+        return MessageGone(f"{method}: {code}")
+    if code is None and status >= 500:
+        return SlackError(method, None, f"HTTP {status}")
+    return SlackError(method, code)
+
+
+def _code(exc: SlackApiError) -> str | None:
+    try:
+        code = exc.response.get("error")
+    except (AttributeError, TypeError):
+        return None
+    return str(code) if code else None
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = getattr(exc.response, "headers", None) or {}
+    for name, value in headers.items():
+        if str(name).lower() == "retry-after":
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                break
+    return _DEFAULT_RETRY_AFTER

@@ -1,0 +1,166 @@
+"""``SlackSurface``: the :class:`~core.surface.ChatSurface` of a Slack workspace.
+
+Edit mode (the default): the first text is a ``chat.postMessage`` in the thread, carrying
+the Stop button (the text then sits in section blocks, see :mod:`adapters.slack.blocks`);
+later texts are ``chat.update``; the final update removes the button. Native mode hides
+Slack's streaming API behind the same calls (:mod:`adapters.slack.native`). The thinking
+indicator is a thread status or a placeholder message (:mod:`adapters.slack.thinking`).
+
+Budgets: edits draw on the workspace's ``chat.update`` budget (``chat.appendStream`` when
+streaming natively), posts on ``chat.postMessage`` per channel and per workspace; every 429
+names the scope of the method that was refused (:mod:`adapters.slack.config`).
+
+One surface serves a workspace; :meth:`SlackSurface.for_recipient` gives a view for one
+turn that also knows the user a native stream is addressed to, sharing all state.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from adapters.slack.api import SlackApi
+from adapters.slack.blocks import Dialect, payload, structured_blocks
+from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
+from adapters.slack.errors import SlackError
+from adapters.slack.mrkdwn import to_mrkdwn
+from adapters.slack.native import NativeStreams
+from adapters.slack.safe_markdown import to_safe_markdown
+from adapters.slack.thinking import Thinking
+from core.errors import MessageGone
+from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
+from core.turn import ThreadRef
+
+__all__ = ["SlackSurface"]
+
+log = logging.getLogger(__name__)
+
+
+class SlackSurface:
+    """Posts, edits, streams and uploads in one Slack workspace (see the module docstring)."""
+
+    def __init__(self, api: SlackApi, config: SurfaceConfig | None = None) -> None:
+        self.api = api
+        self.config = config or SurfaceConfig()
+        self.limits = self.config.limits()
+        self.recipient: str | None = None
+        self._dialect: Dialect = "markdown" if self.config.native else "mrkdwn"
+        self.thinking = Thinking(api, self.config.thinking, self._placeholder)
+        self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
+        if not self.config.native:
+            self.native.disabled = True
+
+    def for_recipient(self, user: str) -> SlackSurface:
+        """A view of this surface for one turn: native streams go to ``user``."""
+        view = copy.copy(self)  # shallow: the API, thinking and native state are shared
+        view.recipient = user
+        return view
+
+    async def aclose(self) -> None:
+        await self.native.aclose()
+
+    # --- ChatSurface ---------------------------------------------------------------------
+
+    def render(self, markdown: str) -> str:
+        return to_safe_markdown(markdown) if self.config.native else to_mrkdwn(markdown)
+
+    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
+        native = not self.native.disabled
+        scopes = scopes_for(self.config, where, action, native=native)
+        if action == "post" and self.thinking.uses_placeholder(where):
+            # The first post will be a chat.update of the placeholder.
+            scopes = (*scopes, *scopes_for(self.config, where, "edit", native=False))
+        return scopes
+
+    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        placeholder = self.thinking.take_placeholder(where)
+        try:
+            if streaming and not self.native.disabled:
+                ts = await self._start_stream(where, text, placeholder)
+                if ts is not None:
+                    return MessageRef(where, ts)
+            if placeholder is not None and await self._reuse(placeholder, where, text, streaming):
+                return MessageRef(where, placeholder)
+        except BaseException:
+            if placeholder is not None:  # failed for a passing reason: it is still there
+                self.thinking.give_back(where, placeholder)
+            raise
+        content = self._content(text, controls=streaming, thread=where.thread, update=False)
+        scope = scope_key(where, "chat.postMessage", per_channel=True)
+        ts = await self.api.post_message(where.channel, where.thread, content, scope=scope)
+        self.thinking.replied(where)
+        return MessageRef(where, ts)
+
+    async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+        if self.native.owns(message):
+            scope = scope_key(message.where, "chat.appendStream")
+            await self.native.edit(message, text, final=final, scope=scope, update=self._update)
+        else:
+            await self._update(message, text, final)
+
+    async def set_status(self, where: ThreadRef, status: str | None) -> None:
+        if status is None:
+            await self.thinking.clear(where)
+        else:
+            await self.thinking.show(where, status)
+
+    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+        await self.api.upload(
+            where.channel, where.thread, files, scope=scope_key(where, "files.upload")
+        )
+        self.thinking.replied(where)
+
+    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+        scope = scope_key(where, "chat.postMessage", per_channel=True)
+        blocks = structured_blocks(data)
+        if blocks is not None:
+            content: dict[str, Any] = {"text": fallback, "blocks": blocks}
+            try:
+                await self.api.post_message(where.channel, where.thread, content, scope=scope)
+                return
+            except SlackError as exc:
+                if exc.code is None or "blocks" not in exc.code:
+                    raise
+                log.warning("structured layout refused (%s); posting it as text", exc.code)
+        text = self._content(fallback, controls=False, thread=where.thread, update=False)
+        await self.api.post_message(where.channel, where.thread, text, scope=scope)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _content(
+        self, text: str, *, controls: bool, thread: str | None, update: bool
+    ) -> dict[str, Any]:
+        return payload(text, self._dialect, controls=controls, thread=thread, update=update)
+
+    def _placeholder(self, status: str, thread: str) -> dict[str, Any]:
+        return self._content(self.render(f"_{status}_"), controls=True, thread=thread, update=False)
+
+    async def _update(self, message: MessageRef, text: str, final: bool) -> None:
+        where = message.where
+        content = self._content(text, controls=not final, thread=where.thread, update=True)
+        scope = scope_key(where, "chat.update")
+        await self.api.update(where.channel, message.message_id, content, scope=scope)
+
+    async def _start_stream(
+        self, where: ThreadRef, text: str, placeholder: str | None
+    ) -> str | None:
+        scope = scope_key(where, "chat.startStream")
+        ts = await self.native.start(where, text, recipient=self.recipient, scope=scope)
+        if ts is not None:
+            self.thinking.replied(where)
+            if placeholder is not None:  # a stream cannot reuse it: remove it
+                await self.thinking.clear_placeholder(where, placeholder)
+        return ts
+
+    async def _reuse(self, placeholder: str, where: ThreadRef, text: str, streaming: bool) -> bool:
+        """Show the first text in the thinking placeholder; False if it is gone."""
+        try:
+            await self._update(MessageRef(where, placeholder), text, final=not streaming)
+        except MessageGone:
+            return False
+        self.thinking.replied(where)
+        return True

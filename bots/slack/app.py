@@ -1,0 +1,195 @@
+"""``threadcast slack``: check the settings and the token, then serve until SIGTERM/SIGINT.
+
+Start-up, in the order that fails fastest and clearest: the ``SLACK_*`` settings
+(:class:`~core.errors.ConfigError` naming the variable), ``auth.test`` with the bot token
+(a bad token is reported as ``SLACK_BOT_TOKEN: ...``), then Redis and the agent (the core's
+:class:`Runtime`), then the web server on ``PORT`` and, in Socket Mode, the websocket
+(``apps.connections.open`` through ``SLACK_API_URL``; a bad app token is reported as
+``SLACK_APP_TOKEN: ...``). Stopping reverses it: no new events, replies in flight get
+``SLACK_SHUTDOWN_GRACE`` seconds, then everything is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack.client import SlackClients
+from adapters.slack.errors import SlackError, translate
+from adapters.slack.surface import SlackSurface
+from bots.slack.bot import SlackBot
+from bots.slack.events import BotIdentity, EventFilter
+from bots.slack.server import EVENTS_PATH, WebServer, web_app
+from bots.slack.settings import SlackSettings, load_slack_settings
+from core.config import Settings
+from core.errors import ConfigError
+from core.runtime import Runtime
+
+__all__ = ["SlackService", "check_token", "run_slack"]
+
+log = logging.getLogger(__name__)
+
+
+async def run_slack(settings: Settings) -> int:
+    """Run the Slack bot until SIGTERM or SIGINT; returns the exit status."""
+    slack = load_slack_settings()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with SlackService(settings, slack) as service:
+            mode = "Socket Mode" if slack.socket_mode else f"HTTP mode at {service.events_url}"
+            log.warning("threadcast Slack bot running (%s); health at %s", mode, service.health_url)
+            await stop.wait()
+            log.warning("stopping: letting replies in flight finish")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return 0
+
+
+async def check_token(clients: SlackClients) -> BotIdentity:
+    """``auth.test``: who the bot is, or a ConfigError saying what is wrong."""
+    try:
+        async with asyncio.timeout(clients.timeout):
+            answer = await clients.client.auth_test()
+    except Exception as exc:
+        error = translate(exc, method="auth.test", scope=None)
+        if isinstance(error, SlackError) and error.code is not None:
+            raise ConfigError("SLACK_BOT_TOKEN", f"Slack refused it ({error.code})") from None
+        raise ConfigError(
+            "SLACK_API_URL", f"cannot reach Slack at {clients.api_url} ({error})"
+        ) from None
+    team, user, bot = answer.get("team_id"), answer.get("user_id"), answer.get("bot_id")
+    if not (isinstance(team, str) and isinstance(user, str)):
+        raise ConfigError("SLACK_BOT_TOKEN", "auth.test did not name a team and a bot user")
+    return BotIdentity(team_id=team, user_id=user, bot_id=bot if isinstance(bot, str) else "")
+
+
+class SlackService:
+    """Everything ``threadcast slack`` runs, opened and closed together.
+
+    ``runtime``: use an open Runtime (tests share one, with a namespaced session store)
+    instead of opening one from ``settings``.
+    """
+
+    bot: SlackBot
+    surface: SlackSurface
+    identity: BotIdentity
+
+    def __init__(
+        self, settings: Settings, slack: SlackSettings, *, runtime: Runtime | None = None
+    ) -> None:
+        self.settings = settings
+        self.slack = slack
+        self._runtime = runtime
+        self._stack = AsyncExitStack()
+        self._server: WebServer | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return self._server.url
+
+    @property
+    def events_url(self) -> str:
+        return self.url + EVENTS_PATH
+
+    @property
+    def health_url(self) -> str:
+        return self.url + "/healthz"
+
+    async def __aenter__(self) -> SlackService:
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _open(self) -> None:
+        slack = self.slack
+        clients = await self._stack.enter_async_context(
+            SlackClients(slack.bot_token, api_url=slack.api_url, timeout=slack.api_timeout)
+        )
+        self.identity = await check_token(clients)
+        runtime = self._runtime
+        if runtime is None:
+            runtime = await self._stack.enter_async_context(Runtime(self.settings))
+        self.surface = SlackSurface(clients.api, slack.surface_config())
+        self._stack.push_async_callback(self.surface.aclose)
+        app = AsyncApp(
+            client=clients.client,
+            signing_secret=slack.signing_secret,
+            process_before_response=False,
+            request_verification_enabled=not slack.socket_mode,
+        )
+        rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
+        self.bot = SlackBot(app, runtime, self.surface, self.identity, rules)
+        # Closed in reverse: events stop first, then replies drain, then the rest closes.
+        self._stack.push_async_callback(self.bot.drain, slack.shutdown_grace)
+        self._server = WebServer(
+            web_app(None if slack.socket_mode else app, self._health),
+            host=slack.host,
+            port=slack.port,
+        )
+        await self._server.start()
+        self._stack.push_async_callback(self._server.stop)
+        if slack.socket_mode:
+            await self._connect_socket(app, clients)
+
+    async def _connect_socket(self, app: AsyncApp, clients: SlackClients) -> None:
+        token = self.slack.app_token
+        assert token is not None
+        # slack-sdk's connect() retries a refused token for ever: check it once ourselves.
+        try:
+            async with asyncio.timeout(clients.timeout):
+                await clients.rare.apps_connections_open(app_token=token)
+        except Exception as exc:
+            error = translate(exc, method="apps.connections.open", scope=None)
+            if isinstance(error, SlackError) and error.code is not None:
+                raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({error.code})") from None
+            raise ConfigError("SLACK_API_URL", f"cannot open Socket Mode ({error})") from None
+        handler = AsyncSocketModeHandler(app, app_token=token, web_client=clients.rare)
+        self._stack.push_async_callback(self._close_socket, handler)
+        try:
+            async with asyncio.timeout(clients.timeout * 3):
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            raise ConfigError("SLACK_API_URL", "the Socket Mode connection timed out") from None
+        self._socket = handler
+
+    @staticmethod
+    async def _close_socket(handler: AsyncSocketModeHandler) -> None:
+        with contextlib.suppress(Exception):
+            await handler.close_async()  # type: ignore[no-untyped-call]
+
+    async def _health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "ok": True,
+            "mode": "socket" if self.slack.socket_mode else "http",
+            "team": self.identity.team_id,
+            "replies": len(self.bot.tasks),
+        }
+        if self._socket is not None:
+            connected = await self._socket.client.is_connected()
+            report["connected"] = report["ok"] = connected
+        return report
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()

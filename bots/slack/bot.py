@@ -1,0 +1,167 @@
+"""``SlackBot``: bolt's listeners, wired to the core.
+
+bolt acknowledges every event first (``process_before_response=False``) and then calls
+the listener; a listener here only decides (:func:`~bots.slack.events.read_event`) and
+starts the turn as a task of its own, kept in :attr:`SlackBot.tasks`, so a reply streaming
+for minutes never holds bolt up, and shutdown can wait for replies, or stop them.
+
+A turn is answered by a responder bound to a view of the surface that knows the user
+(native streams are addressed to them). The Stop button (and the ``stop`` word) stops the
+conversation's running reply through the turn gate, so it works whichever replica runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.surface import SlackSurface
+from bots.slack import messages
+from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
+from core.errors import SurfaceError, ThreadcastError
+from core.responder import Responder
+from core.runtime import Runtime
+from core.turn import ThreadRef, Turn
+
+__all__ = ["SlackBot"]
+
+log = logging.getLogger(__name__)
+
+
+class SlackBot:
+    """Registers its listeners on ``app``; see the module docstring."""
+
+    def __init__(
+        self,
+        app: AsyncApp,
+        runtime: Runtime,
+        surface: SlackSurface,
+        identity: BotIdentity,
+        rules: EventFilter | None = None,
+    ) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.surface = surface
+        self.identity = identity
+        self.rules = rules or EventFilter()
+        self.responder: Responder = runtime.responder(surface)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.accepting = True
+        app.event("app_mention")(self._on_event)
+        app.event("message")(self._on_event)
+        app.action(STOP_ACTION_ID)(self._on_stop_click)
+
+    # --- bolt listeners (they return at once) --------------------------------------------
+
+    async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        team = body.get("team_id")
+        inbound = read_event(
+            event, team_id=team if isinstance(team, str) else None, bot=self.identity,
+            rules=self.rules,
+        )  # fmt: skip
+        if inbound is not None:
+            self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
+
+    async def _on_stop_click(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        container = body.get("container") or {}
+        channel = container.get("channel_id")
+        thread = container.get("thread_ts") or _button_value(body) or container.get("message_ts")
+        user = (body.get("user") or {}).get("id")
+        team = (body.get("team") or {}).get("id") or self.identity.team_id
+        if not (isinstance(channel, str) and isinstance(thread, str) and isinstance(user, str)):
+            log.warning("Stop click without channel, thread or user: ignored")
+            return
+        where = ThreadRef("slack", str(team), channel, thread)
+        self._spawn(self._stop(where, user, announce=False), f"slack-stop-{channel}:{thread}")
+
+    # --- turns ---------------------------------------------------------------------------
+
+    async def _answer(self, inbound: Inbound) -> None:
+        turn = inbound.turn
+        try:
+            if inbound.follow_up and not await self._has_conversation(turn):
+                return
+            if inbound.command is not None and not await self._first_delivery(turn):
+                return
+            if inbound.command == "new":
+                await self.responder.new_conversation(turn.where, user=turn.user, is_dm=turn.is_dm)
+                await self._say(turn.where, messages.NEW_SESSION)
+            elif inbound.command == "stop":
+                await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
+            else:
+                responder = self.runtime.responder(self.surface.for_recipient(turn.user))
+                result = await responder.handle(turn)
+                log.info("turn %s: %s", turn.message_id, result.status)
+        except ThreadcastError as exc:
+            log.error("turn %s failed: %s", turn.message_id, exc)
+
+    async def _has_conversation(self, turn: Turn) -> bool:
+        """A follow-up is answered only in a thread that already has a conversation."""
+        key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+        return await self.responder.gate.sessions.info(key) is not None
+
+    async def _first_delivery(self, turn: Turn) -> bool:
+        """Dedup for commands (the responder does it for turns): same key, same window."""
+        key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+        return await self.responder.gate.sessions.mark_seen(key, f"slack:{turn.message_id}")
+
+    async def _stop(
+        self, where: ThreadRef, user: str, *, announce: bool, is_dm: bool | None = None
+    ) -> None:
+        dm = where.channel.startswith("D") if is_dm is None else is_dm
+        try:
+            stopped = await self.responder.stop(where, user=user, is_dm=dm)
+        except ThreadcastError as exc:
+            log.error("could not stop the reply in %s: %s", where, exc)
+            return
+        if not stopped and announce:
+            await self._say(where, messages.NOTHING_TO_STOP)
+
+    async def _say(self, where: ThreadRef, markdown: str) -> None:
+        try:
+            await self.surface.post(where, self.surface.render(markdown))
+        except SurfaceError as exc:
+            log.warning("could not post in %s: %s", where, exc)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        if not self.accepting:
+            work.close()
+            return
+        task = asyncio.get_running_loop().create_task(self._guarded(work), name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in one turn must not go unnoticed, nor affect others
+            log.exception("Slack turn crashed")
+
+    async def drain(self, grace: float) -> None:
+        """Stop taking events; let running replies finish for ``grace`` seconds, then stop
+        them (each is finalised with its partial text and a "stopped" notice)."""
+        self.accepting = False
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=grace)
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _button_value(body: dict[str, Any]) -> str | None:
+    for action in body.get("actions") or []:
+        if isinstance(action, dict) and action.get("action_id") == STOP_ACTION_ID:
+            value = action.get("value")
+            return value if isinstance(value, str) and value else None
+    return None

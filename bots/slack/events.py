@@ -1,0 +1,160 @@
+"""Which Slack events the bot answers, and what it hands the core (pure; no I/O).
+
+:func:`read_event` owns the event → conversation mapping: a reply goes into the thread of
+the message (``thread_ts`` or, for a top-level message, its own ``ts``), in channels and DMs
+alike, so every thread is one conversation. It decides:
+
+- ``app_mention`` in a channel → a turn;
+- ``message`` in a DM (``channel_type == "im"``) → a turn;
+- ``message`` in a channel thread without a mention → a *follow-up*: answered only when the
+  thread already has a conversation (the bot checks the session store), if enabled;
+- a ``message`` that mentions the bot outside DMs → ignored: its ``app_mention`` answers it
+  (both carry the same message; dedup keys on ``channel:ts`` too, so it is answered once);
+- ignored: the bot's own messages, other bots (unless allowed), every subtype except a
+  user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins, bot messages...).
+
+The bot's mention is stripped from the text. A message that is only a command word is a
+command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the streaming reply); a
+leading ``/`` is accepted too (``/new``). Files the user attached are listed by name at the
+end of the text (the agents here take text only) and kept on the turn.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from core.turn import Attachment, ThreadRef, Turn
+
+__all__ = [
+    "NEW_WORDS",
+    "STOP_WORDS",
+    "BotIdentity",
+    "EventFilter",
+    "Inbound",
+    "read_event",
+    "strip_mention",
+]
+
+NEW_WORDS = frozenset({"new", "reset"})
+STOP_WORDS = frozenset({"stop"})
+_ANSWERED_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+_COMMAND = re.compile(r"/?([a-z]+)[.!]?")
+
+Command = Literal["new", "stop"]
+
+
+@dataclass(frozen=True, slots=True)
+class BotIdentity:
+    """Who the bot is in its workspace (from ``auth.test``)."""
+
+    team_id: str
+    user_id: str
+    bot_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    follow_ups: bool = True
+    answer_bots: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """What to do with one event: answer ``turn`` (after checking for a session first when
+    ``follow_up``), or run ``command``."""
+
+    turn: Turn
+    follow_up: bool = False
+    command: Command | None = None
+
+
+def read_event(
+    event: dict[str, Any], *, team_id: str | None, bot: BotIdentity, rules: EventFilter
+) -> Inbound | None:
+    """The inbound message in ``event``, or None when the bot must not answer it."""
+    kind = event.get("type")
+    if kind not in ("app_mention", "message") or not _from_someone_else(event, bot, rules):
+        return None
+    channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+    if not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str)):
+        return None
+    text = str(event.get("text") or "")
+    is_dm = event.get("channel_type") == "im"
+    mentioned = _mentions(text, bot.user_id)
+    follow_up = False
+    if kind == "message" and not is_dm:
+        if mentioned:
+            return None  # the app_mention event answers it
+        if not (rules.follow_ups and event.get("thread_ts")):
+            return None
+        follow_up = True
+    thread = str(event.get("thread_ts") or ts)
+    where = ThreadRef("slack", team_id or bot.team_id, channel, thread)
+    attachments = _attachments(event)
+    body = _with_file_names(strip_mention(text, bot.user_id), attachments)
+    turn = Turn(
+        where=where,
+        user=user,
+        message_id=f"{channel}:{ts}",
+        text=body,
+        attachments=attachments,
+        is_dm=is_dm,
+    )
+    return Inbound(turn, follow_up=follow_up, command=_command(body))
+
+
+def strip_mention(text: str, bot_user_id: str) -> str:
+    """``text`` without the bot's mentions (``<@U123>`` or ``<@U123|name>``)."""
+    pattern = re.compile(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>")
+    return re.sub(r"[ \t]{2,}", " ", pattern.sub(" ", text)).strip()
+
+
+def _mentions(text: str, bot_user_id: str) -> bool:
+    return f"<@{bot_user_id}>" in text or f"<@{bot_user_id}|" in text
+
+
+def _from_someone_else(event: dict[str, Any], bot: BotIdentity, rules: EventFilter) -> bool:
+    subtype = event.get("subtype")
+    if subtype is not None and subtype not in _ANSWERED_SUBTYPES:
+        return False
+    if event.get("user") == bot.user_id or event.get("bot_id") == bot.bot_id:
+        return False
+    is_bot = bool(event.get("bot_id")) or bool(event.get("bot_profile"))
+    return rules.answer_bots or not is_bot
+
+
+def _command(text: str) -> Command | None:
+    match = _COMMAND.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    word = match.group(1)
+    if word in NEW_WORDS:
+        return "new"
+    return "stop" if word in STOP_WORDS else None
+
+
+def _attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
+    found = []
+    for item in event.get("files") or []:
+        if not isinstance(item, dict):
+            continue
+        size = item.get("size")
+        found.append(
+            Attachment(
+                name=str(item.get("name") or item.get("title") or "file"),
+                url=str(item.get("url_private") or item.get("permalink") or ""),
+                mimetype=str(item.get("mimetype") or ""),
+                size=size if isinstance(size, int) else None,
+            )
+        )
+    return tuple(found)
+
+
+def _with_file_names(text: str, attachments: tuple[Attachment, ...]) -> str:
+    if not attachments:
+        return text
+    names = ", ".join(a.name for a in attachments)
+    note = f"(The user attached files the agent cannot open: {names})"
+    return f"{text}\n\n{note}" if text else note

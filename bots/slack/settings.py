@@ -1,0 +1,119 @@
+"""The Slack bot's settings, read from the environment (documented in the README's Slack
+section). :func:`load_slack_settings` turns any bad value into one :class:`ConfigError`
+naming the variable, like :func:`core.config.load_settings`.
+
+Mode: with ``SLACK_APP_TOKEN`` the bot connects over Socket Mode; otherwise it serves HTTP
+(``POST /slack/events``) and then needs ``SLACK_SIGNING_SECRET``.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
+from adapters.slack.config import StreamingMode, SurfaceConfig, ThinkingMode
+from core.errors import ConfigError
+
+__all__ = ["SlackSettings", "load_slack_settings"]
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class SlackSettings(BaseSettings):
+    """``SLACK_*`` (and ``PORT``) variables; see the README's Slack section."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    bot_token: str = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
+    app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    port: int = Field(3000, ge=0, le=65535, validation_alias=_env("PORT"))
+    host: str = Field("0.0.0.0", validation_alias=_env("SLACK_HOST"))
+    api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
+    streaming: StreamingMode = Field("edit", validation_alias=_env("SLACK_STREAMING"))
+    thinking: ThinkingMode = Field("auto", validation_alias=_env("SLACK_THINKING"))
+    follow_ups: bool = Field(True, validation_alias=_env("SLACK_FOLLOW_UPS"))
+    """Answer replies in a thread the bot has a conversation in, without a new mention."""
+    answer_bots: bool = Field(False, validation_alias=_env("SLACK_ANSWER_BOTS"))
+    update_per_minute: float = Field(50.0, gt=0, validation_alias=_env("SLACK_UPDATE_PER_MINUTE"))
+    append_per_minute: float = Field(100.0, gt=0, validation_alias=_env("SLACK_APPEND_PER_MINUTE"))
+    edit_interval: float = Field(1.0, gt=0, validation_alias=_env("SLACK_EDIT_INTERVAL"))
+    max_file_bytes: int = Field(1024**3, gt=0, validation_alias=_env("SLACK_MAX_FILE_BYTES"))
+    api_timeout: float = Field(10.0, gt=0, validation_alias=_env("SLACK_API_TIMEOUT"))
+    shutdown_grace: float = Field(10.0, ge=0, validation_alias=_env("SLACK_SHUTDOWN_GRACE"))
+    """Seconds replies in flight get to finish on SIGTERM before they are stopped."""
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token (starting with xoxb-)")
+        return value
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not value.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token (starting with xapp-)")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ConfigError("SLACK_API_URL", f"must be an http(s) URL (got {value!r})")
+        return normalise_api_url(value)
+
+    @model_validator(mode="after")
+    def _mode(self) -> SlackSettings:
+        if self.app_token is None and not self.signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET",
+                "required in HTTP mode (or set SLACK_APP_TOKEN to use Socket Mode)",
+            )
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    def surface_config(self) -> SurfaceConfig:
+        return SurfaceConfig(
+            streaming=self.streaming,
+            thinking=self.thinking,
+            update_per_minute=self.update_per_minute,
+            append_per_minute=self.append_per_minute,
+            min_edit_interval=self.edit_interval,
+            max_file_bytes=self.max_file_bytes,
+            call_timeout=self.api_timeout,
+        )
+
+
+def load_slack_settings(**overrides: object) -> SlackSettings:
+    """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
+    try:
+        return SlackSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        error = (first.get("ctx") or {}).get("error")
+        if isinstance(error, ConfigError):
+            raise error from None
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        variable = _variable_of(field)
+        if first["type"] == "missing":
+            raise ConfigError(variable, "required but not set") from None
+        raise ConfigError(variable, f"{first['msg']} (got {first.get('input')!r})") from None
+
+
+def _variable_of(field: str) -> str:
+    info = SlackSettings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        first = info.validation_alias.choices[0]
+        if isinstance(first, str):
+            return first
+    return field.upper()

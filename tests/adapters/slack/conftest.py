@@ -1,0 +1,52 @@
+"""Fixtures: the Slack simulator and a SlackSurface on the real slack-sdk client against it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from adapters.slack.client import SlackClients
+from adapters.slack.config import SurfaceConfig
+from adapters.slack.surface import SlackSurface
+from core.turn import ThreadRef
+from tests.simulators.slack import SlackSimulator
+
+SurfaceFactory = Callable[..., Awaitable[SlackSurface]]
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SlackSimulator]:
+    async with SlackSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def make_surface(sim: SlackSimulator) -> AsyncIterator[SurfaceFactory]:
+    """``await make_surface(streaming="native", ...)``: a surface with that config."""
+    opened: list[tuple[SlackClients, SlackSurface]] = []
+
+    async def make(**config: object) -> SlackSurface:
+        clients = await SlackClients(
+            sim.workspace.bot_token, api_url=sim.api_url, timeout=5.0
+        ).__aenter__()
+        surface = SlackSurface(clients.api, SurfaceConfig(**config))  # type: ignore[arg-type]
+        opened.append((clients, surface))
+        return surface
+
+    yield make
+    for clients, surface in opened:
+        await surface.aclose()
+        await clients.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def surface(make_surface: SurfaceFactory) -> SlackSurface:
+    return await make_surface()
+
+
+def thread_of(sim: SlackSimulator, text: str = "question", channel: str | None = None) -> ThreadRef:
+    """A user's message in #general (or ``channel``), as the thread a reply goes into."""
+    ws = sim.workspace
+    message = sim.user_message(channel or ws.general, ws.alice, text)
+    return ThreadRef("slack", ws.team_id, message.channel, message.ts)

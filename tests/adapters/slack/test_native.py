@@ -1,0 +1,263 @@
+"""Native streaming behind SlackSurface.post/edit, and its fallbacks to chat.update."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from adapters.slack.native import stable_prefix
+from core.errors import RateLimited, SurfaceError
+from tests.adapters.slack.conftest import SurfaceFactory, thread_of
+from tests.simulators.slack import SlackSimulator
+
+
+@pytest.mark.parametrize(
+    ("text", "stable"),
+    [
+        ("Hello wor", "Hello "),
+        ("Hello world ", "Hello world "),
+        ("word", ""),
+        ("```py\ncode\n```", "```py\n"),
+        ("```py\ncod\n```", "```py\n"),
+        ("para\n\n```py\nx = 1\ny", "para\n\n```py\nx = 1\n"),
+        ("ends with <", "ends with "),
+        ("line\n", "line\n"),
+    ],
+)
+def test_stable_prefix(text: str, stable: str) -> None:
+    assert stable_prefix(text) == stable
+
+
+def test_stable_prefixes_of_a_growing_text_are_prefixes_of_the_reply() -> None:
+    reply = "Intro **bold** @here <!channel>.\n\n```python\nx = 1\nprint(x)\n```\nDone."
+    longest = ""
+    for end in range(1, len(reply) + 1):
+        page = reply[:end]
+        if page.count("```") % 2:  # the relay closes a fence left open while streaming
+            page += "```" if page.endswith("\n") else "\n```"
+        stable = stable_prefix(page)
+        assert reply.startswith(stable), stable
+        longest = max(longest, stable, key=len)
+    assert longest == "Intro **bold** @here <!channel>.\n\n```python\nx = 1\nprint(x)\n```\n"
+
+
+async def test_native_stream_appends_suffixes_and_stops(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    assert surface.limits.streaming_indicator == ""
+    where = thread_of(sim)
+    (edit_scope,) = surface.budget_scopes(where, "edit")
+    assert edit_scope.key == f"slack:{where.workspace}:chat.appendStream"
+
+    ref = await surface.post(where, "Hello wor", streaming=True)
+    (start,) = sim.calls("chat.startStream")
+    assert start.params["recipient_user_id"] == sim.workspace.alice
+    assert start.params["recipient_team_id"] == where.workspace
+    assert start.params["thread_ts"] == where.thread
+    assert start.params["markdown_text"] == "Hello "
+    await surface.edit(ref, "Hello world, <!here> and more")
+    await surface.edit(ref, "Hello world, <!here> and more")  # nothing new: no call
+    await surface.edit(ref, "Hello world, <!here> and more text.", final=True)
+
+    appended = [c.params["markdown_text"] for c in sim.calls("chat.appendStream")]
+    assert appended == ["world, <!here> and "]
+    (stop,) = sim.calls("chat.stopStream")
+    assert stop.params["markdown_text"] == "more text."
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and not message.streaming
+    assert message.text == "Hello world, <!here> and more text."
+    assert sim.calls("chat.update") == []
+
+
+def test_native_render_is_markdown_without_pings(sim: SlackSimulator) -> None:
+    from adapters.slack.safe_markdown import to_safe_markdown
+
+    rendered = to_safe_markdown("**Hi** <!channel> <@U1> <#C1> @everyone a@here.com `x<y`")
+    assert "**Hi**" in rendered
+    for ping in ("<!channel>", "<@U1>", "<#C1>"):
+        assert ping not in rendered
+    assert "@\u2060everyone" in rendered and "a@here.com" in rendered and "`x<y`" in rendered
+
+
+async def test_expired_stream_falls_back_to_update_on_the_same_message(
+    make_surface: SurfaceFactory,
+) -> None:
+    from tests.simulators.slack import SimConfig
+
+    async with SlackSimulator(SimConfig(stream_idle_timeout=0.05)) as sim:
+        from adapters.slack.client import SlackClients
+        from adapters.slack.config import SurfaceConfig
+        from adapters.slack.surface import SlackSurface
+
+        async with SlackClients(sim.workspace.bot_token, api_url=sim.api_url) as clients:
+            surface = SlackSurface(clients.api, SurfaceConfig(streaming="native"))
+            view = surface.for_recipient(sim.workspace.alice)
+            where = thread_of(sim)
+            ref = await view.post(where, "First part ", streaming=True)
+            await asyncio.sleep(0.1)  # idle: Slack ends the stream
+            await view.edit(ref, "First part and the second ")
+            await view.edit(ref, "First part and the second and the end.", final=True)
+            message = sim.message(where.channel, ref.message_id)
+    assert message is not None
+    assert message.text == "First part and the second and the end."
+    errors = [c.error for c in sim.calls("chat.appendStream")]
+    assert errors == ["message_not_in_streaming_state"]
+    updates = sim.calls("chat.update")
+    assert [c.params.get("markdown_text") or c.params["text"] for c in updates] == [
+        "First part and the second ",
+        "First part and the second and the end.",
+    ]
+    assert [b["type"] for b in updates[-1].params["blocks"]] == ["markdown"]  # no Stop button
+
+
+async def test_text_that_no_longer_extends_the_stream_uses_update(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await surface.post(where, "A long first page that will be cut ", streaming=True)
+    await surface.edit(ref, "A long first page", final=True)  # the page was cut shorter
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "A long first page"
+    assert not message.streaming
+    assert len(sim.calls("chat.stopStream")) == 1 and len(sim.calls("chat.update")) == 1
+
+
+async def test_stop_stream_rate_limited_still_delivers_the_text(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await surface.post(where, "Some text ", streaming=True)
+    sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)
+    await surface.edit(ref, "Some text to finish.", final=True)
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "Some text to finish."
+    await sim.wait_for(lambda: not message.streaming, timeout=3.0)  # the queued stop
+    assert [c.ok for c in sim.calls("chat.stopStream")] == [False, True]
+
+
+async def test_append_rate_limit_names_the_append_scope(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await surface.post(where, "a ", streaming=True)
+    sim.fail_next("chat.appendStream", "ratelimited", retry_after=3)
+    with pytest.raises(RateLimited) as caught:
+        await surface.edit(ref, "a b c ")
+    assert caught.value.scope == f"slack:{where.workspace}:chat.appendStream"
+    await surface.edit(ref, "a b c d", final=True)  # nothing was lost meanwhile
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "a b c d"
+
+
+async def test_auto_mode_falls_back_to_edits_when_streams_are_refused(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="auto")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    sim.fail_next("chat.startStream", "missing_scope")
+    ref = await surface.post(where, "**Markdown** text", streaming=True)
+    (posted,) = sim.calls("chat.postMessage")
+    assert [b["type"] for b in posted.params["blocks"]] == ["markdown", "actions"]
+    await surface.edit(ref, "**Markdown** text, done", final=True)
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "**Markdown** text, done"
+    # Streams are off for good now: edits draw on the chat.update budget.
+    (edit,) = surface.budget_scopes(where, "edit")
+    assert edit.key.endswith(":chat.update")
+    await surface.post(thread_of(sim), "again", streaming=True)
+    assert len(sim.calls("chat.startStream")) == 1
+
+
+async def test_native_stream_replaces_a_placeholder(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native", thinking="placeholder")).for_recipient(
+        sim.workspace.alice
+    )
+    where = thread_of(sim)
+    await surface.set_status(where, "Thinking…")
+    ref = await surface.post(where, "Streamed answer", streaming=True)
+    await surface.edit(ref, "Streamed answer.", final=True)
+    await surface.set_status(where, None)
+    replies = sim.bot_replies(where.channel, where.thread or "")
+    assert [m.text for m in replies] == ["Streamed answer."]
+
+
+async def test_a_withheld_closing_fence_never_forces_a_fallback(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await surface.post(where, "Code:\n```py\nx = 1\nprint(x)\n\n```", streaming=True)
+    await surface.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```")  # the agent's own closer
+    await surface.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```\nDone.", final=True)
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "Code:\n```py\nx = 1\nprint(x)\n```\nDone."
+    assert sim.calls("chat.update") == [] and len(sim.calls("chat.appendStream")) == 0
+
+
+async def test_queued_stops_are_paced_and_cost_one_429(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native", start_per_minute=600)).for_recipient(
+        sim.workspace.alice
+    )
+    refs = []
+    for i in range(4):
+        where = thread_of(sim, f"q{i}")
+        refs.append(await surface.post(where, f"reply {i} ", streaming=True))
+    sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)
+    for i, ref in enumerate(refs):
+        await surface.edit(ref, f"reply {i} done.", final=True)  # text complete at once
+    for i, ref in enumerate(refs):
+        message = sim.message(ref.where.channel, ref.message_id)
+        assert message is not None and message.text == f"reply {i} done."
+    assert len(surface.native.stops) == 4
+    await sim.wait_for(lambda: len(surface.native.stops) == 0, timeout=4)
+    stops = sim.calls("chat.stopStream")
+    assert [c.status for c in stops] == [429, 200, 200, 200, 200]
+    assert all(b.time - a.time >= 0.09 for a, b in itertools.pairwise(stops[1:]))
+    for ref in refs:
+        message = sim.message(ref.where.channel, ref.message_id)
+        assert message is not None and not message.streaming
+
+
+async def test_refused_stream_reuses_the_placeholder_which_then_stays(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="auto", thinking="placeholder")).for_recipient(
+        sim.workspace.alice
+    )
+    where = thread_of(sim)
+    await surface.set_status(where, "Thinking…")
+    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    sim.fail_next("chat.startStream", "not_allowed")
+    ref = await surface.post(where, "the reply", streaming=True)
+    assert ref.message_id == placeholder.ts
+    await surface.edit(ref, "the reply, final", final=True)
+    await surface.set_status(where, None)  # must not delete what is now the reply
+    assert [m.text for m in sim.bot_replies(where.channel, where.thread or "")] == [
+        "the reply, final"
+    ]
+    assert sim.calls("chat.delete") == []
+
+
+async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = await make_surface(thinking="placeholder")
+    where = thread_of(sim)
+    await surface.set_status(where, "Thinking…")
+    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    sim.fail_next("chat.update", "internal_error", status=500)
+    with pytest.raises(SurfaceError):
+        await surface.post(where, "first try", streaming=True)
+    ref = await surface.post(where, "second try", streaming=True)  # the relay's retry
+    assert ref.message_id == placeholder.ts
+    assert len(sim.bot_replies(where.channel, where.thread or "")) == 1

@@ -1,0 +1,104 @@
+"""The real Slack bot (bolt AsyncApp + SlackService) against the simulator, with the real
+Runtime on the test Redis (sessions under the test's namespace) and the local Lyzr server
+as the agent, so every reply's timing, errors and files are scripted per test.
+
+``bot = await start_bot(mode="http" | "socket", **slack_settings)`` starts one instance
+(several for the multi-replica tests); the fixture closes them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, Literal
+
+import pytest
+
+from bots.slack.app import SlackService
+from bots.slack.settings import SlackSettings
+from core.config import Settings
+from core.runtime import Runtime
+from core.sessions.gate import TurnGate
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.simulators.slack import SlackSimulator
+
+Mode = Literal["http", "socket"]
+StartBot = Callable[..., Awaitable[SlackService]]
+
+# Short enough for a fast suite, long enough that a 2-3 s reply shows several edits.
+EDIT_INTERVAL = 0.2
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SlackSimulator]:
+    async with SlackSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def lyzr() -> AsyncIterator[LyzrServer]:
+    async with LyzrServer() as server:
+        yield server
+
+
+def core_settings(lyzr: LyzrServer, redis_url: str) -> Settings:
+    return Settings(
+        agent="lyzr",
+        lyzr_api_key=lyzr.api_key,
+        lyzr_agent_id="agent-under-test",
+        lyzr_api_base=lyzr.base_url,
+        redis_url=redis_url,
+        agent_retries=0,
+    )
+
+
+def slack_settings(sim: SlackSimulator, mode: Mode, **overrides: Any) -> SlackSettings:
+    values: dict[str, Any] = {
+        "bot_token": sim.workspace.bot_token,
+        "api_url": sim.api_url,
+        "signing_secret": sim.app.signing_secret,
+        "host": "127.0.0.1",
+        "port": 0,
+        "edit_interval": EDIT_INTERVAL,
+        "shutdown_grace": 5.0,
+    }
+    if mode == "socket":
+        values["app_token"] = sim.app.app_token
+    values.update(overrides)
+    return SlackSettings(**values)
+
+
+@pytest.fixture
+async def start_bot(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str
+) -> AsyncIterator[StartBot]:
+    """Start a bot instance; each has its own Runtime (a replica) on the shared Redis."""
+    async with AsyncExitStack() as stack:
+
+        async def start(
+            mode: Mode = "http", *, route: bool = True, **overrides: Any
+        ) -> SlackService:
+            settings = core_settings(lyzr, redis_url)
+            runtime = await stack.enter_async_context(Runtime(settings))
+            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+            slack = slack_settings(sim, mode, **overrides)
+            connected = len(sim.socket.connections)
+            service = await stack.enter_async_context(
+                SlackService(settings, slack, runtime=runtime)
+            )
+            if mode == "http" and route:
+                sim.events_url = service.events_url
+            if mode == "socket":
+                await sim.socket.wait_connections(connected + 1)
+            return service
+
+        yield start
+
+
+def reply_script(markdown: str, *, delay: float = 0.0, **extra: Any) -> LyzrScript:
+    """The agent answers ``markdown``, one word per token, ``delay`` seconds apart."""
+    return LyzrScript(tokens=split_words(markdown), delay=delay, **extra)
+
+
+def mention(sim: SlackSimulator, text: str) -> str:
+    return f"<@{sim.workspace.bot_user_id}> {text}"

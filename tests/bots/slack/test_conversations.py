@@ -1,0 +1,206 @@
+"""Conversations end to end: mention → threaded streamed reply, sessions per thread, DMs,
+follow-ups, commands, and what the bot ignores. Real bolt app, simulator, Redis, Lyzr wire."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.mrkdwn import to_mrkdwn
+from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
+from tests.servers.lyzr_server import LyzrServer
+from tests.simulators.slack import SimConfig, SlackSimulator, message_changed_event
+from tests.simulators.slack.blocks import find_action
+
+REPLY = (
+    "Here is **the answer**, with _style_ and a [link](https://example.com).\n\n"
+    "- first point\n- second point\n\n"
+    "```python\ndef add(a, b):\n    return a + b\n```\n\n"
+    "That is all, & nothing <more>."
+)
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_mention_streams_a_threaded_reply_with_several_edits(
+    mode: Mode, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(REPLY, delay=0.04))  # ~1.7 s of tokens
+    bot = await start_bot(mode)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "explain addition"))
+    thread = turn.thread_ts
+
+    # The thinking status comes first, within one round trip of the event.
+    await sim.wait_for(lambda: bool(sim.calls("assistant.threads.setStatus")))
+    first_status = sim.calls("assistant.threads.setStatus")[0]
+    assert first_status.params["thread_ts"] == thread
+
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
+    (live,) = sim.bot_replies(ws.general, thread)
+    assert find_action(live.blocks, STOP_ACTION_ID) is not None  # stoppable while streaming
+    await sim.wait_for(lambda: live.blocks is None and not bot.bot.tasks, timeout=10)
+
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert reply.text == to_mrkdwn(REPLY)
+    edits = [c for c in sim.calls("chat.update") if c.params.get("ts") == reply.ts]
+    assert len(edits) >= 3  # first text posted, then several paced edits, then the final
+    assert all(c.ok for c in sim.calls()), [c for c in sim.calls() if not c.ok]
+    (request,) = lyzr.stream_requests()  # app_mention + message event: answered once
+    assert request.json["message"] == "explain addition"
+    assert request.json["user_id"] == ws.alice
+
+
+async def test_follow_ups_share_the_thread_session_and_threads_do_not(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot()
+    first = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 42"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    # A reply in the thread, without mentioning the bot: the same conversation.
+    await sim.user_says(ws.general, ws.bob, "what did I say?", thread_ts=first.thread_ts)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 2)
+    # Another thread: another conversation.
+    other = await sim.user_says(ws.general, ws.alice, mention(sim, "hello"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    sessions = [r.json["session_id"] for r in lyzr.stream_requests()]
+    assert len(sessions) == 3
+    assert sessions[0] == sessions[1] != sessions[2]
+    follow_up = sim.bot_replies(ws.general, first.thread_ts)[1]
+    assert follow_up.text == "You said: remember 42."
+
+
+async def test_thread_replies_are_ignored_without_a_conversation_or_when_disabled(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot(follow_ups=False)
+    top = sim.user_message(ws.general, ws.alice, "a thread the bot is not in")
+    await sim.user_says(ws.general, ws.bob, "a reply", thread_ts=top.ts)
+    answered = await sim.user_says(ws.general, ws.alice, mention(sim, "hi"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, answered.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await sim.user_says(ws.general, ws.bob, "follow-up", thread_ts=answered.thread_ts)
+    await sim.user_says(ws.general, ws.bob, "a top-level message, no mention")
+    await sim.user_says(ws.general, ws.bob, "another try", thread_ts=answered.thread_ts)
+    late = await sim.user_says(ws.general, ws.alice, mention(sim, "marker"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, late.thread_ts)) == 1)
+    assert [r.json["message"] for r in lyzr.stream_requests()] == ["hi", "marker"]
+    assert sim.bot_replies(ws.general, top.ts) == []
+
+
+async def test_direct_messages_are_answered_in_the_message_thread(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot()
+    first = await sim.user_says(ws.alice_dm, ws.alice, "hi in a DM")
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, first.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    again = await sim.user_says(ws.alice_dm, ws.alice, "in the thread", thread_ts=first.thread_ts)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, first.thread_ts)) == 2)
+    fresh = await sim.user_says(ws.alice_dm, ws.alice, "a new top-level DM")
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, fresh.thread_ts)) == 1)
+    sessions = [r.json["session_id"] for r in lyzr.stream_requests()]
+    assert sessions[0] == sessions[1] != sessions[2]
+    assert again.thread_ts == first.thread_ts
+
+
+async def test_new_command_starts_a_fresh_session_in_the_same_thread(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot()
+    first = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 7"))
+    thread = first.thread_ts
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
+    confirmation = sim.bot_replies(ws.general, thread)[1]
+    assert "new conversation" in confirmation.text
+    await sim.user_says(ws.general, ws.alice, "what did I say?", thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 3)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(ws.general, thread)[2].text == "You said: nothing yet."
+    sessions = [r.json["session_id"] for r in lyzr.stream_requests()]
+    assert len(sessions) == 2 and sessions[0] != sessions[1]
+
+
+async def test_own_and_other_bots_messages_edits_and_deletions_are_ignored(
+    lyzr: LyzrServer, redis_url: str, namespace: str
+) -> None:
+    from tests.bots.slack.conftest import core_settings, slack_settings
+
+    config = SimConfig(echo_bot_events=True)  # Slack echoes the bot's own posts and edits
+    async with SlackSimulator(config) as sim:
+        from bots.slack.app import SlackService
+        from core.runtime import Runtime
+        from core.sessions.gate import TurnGate
+
+        settings = core_settings(lyzr, redis_url)
+        async with Runtime(settings) as runtime:
+            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+            async with SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot:
+                sim.events_url = bot.events_url
+                ws = sim.workspace
+                turn = await sim.user_says(ws.general, ws.alice, mention(sim, "once"))
+                await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
+                await sim.wait_for(lambda: not bot.bot.tasks)
+                # Another bot mentions us; a user's message is edited: no answer to either.
+                await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot talk"))
+                channel = sim.store.channels[ws.general]
+                edited = message_changed_event(turn.message, channel, turn.message.to_api(), "9.9")
+                await sim.send_event(edited)
+                marker = await sim.user_says(ws.general, ws.alice, mention(sim, "marker"))
+                await sim.wait_for(lambda: len(sim.bot_replies(ws.general, marker.thread_ts)) == 1)
+                await sim.wait_for(lambda: not bot.bot.tasks)
+    assert [r.json["message"] for r in lyzr.stream_requests()] == ["once", "marker"]
+
+
+async def test_other_bots_are_answered_when_allowed(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    await start_bot(answer_bots=True)
+    turn = await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "from a bot"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
+    assert [r.json["message"] for r in lyzr.stream_requests()] == ["from a bot"]
+
+
+async def test_attached_files_are_named_to_the_agent(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    from tests.simulators.slack import FileRecord, message_event
+
+    ws = sim.workspace
+    await start_bot()
+    message = sim.user_message(ws.alice_dm, ws.alice, "summarise this")
+    message.subtype = "file_share"
+    message.files = [FileRecord("F1", ws.team_id, ws.alice, "report.pdf", 10)]
+    await sim.send_event(message_event(message, sim.store.channels[ws.alice_dm]))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, message.ts)) == 1)
+    (request,) = lyzr.stream_requests()
+    assert request.json["message"].startswith("summarise this")
+    assert "report.pdf" in request.json["message"]
+
+
+async def test_mentions_from_the_agent_never_ping(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(f"Hey <!channel> and <!here>, <@{ws.bob}> @everyone look!"))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "ping everyone"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    for ping in ("<!channel>", "<!here>", f"<@{ws.bob}>"):
+        assert ping not in reply.text
+    assert "&lt;!channel&gt;" in reply.text and "@\u2060everyone" in reply.text
+    for call in sim.calls("chat.update") + sim.calls("chat.postMessage"):
+        assert "<!channel>" not in str(call.params)

@@ -1,0 +1,224 @@
+"""Streaming end to end: Stop, agent failures, 429 storms, long replies, files, native
+streams and their fallback, the placeholder when Slack refuses a thread status."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+
+import pytest
+
+from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.mrkdwn import to_mrkdwn
+from adapters.slack.safe_markdown import to_safe_markdown
+from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
+from tests.servers.lyzr_server import LyzrScript, LyzrServer
+from tests.simulators.slack import RateRule, SimConfig, SlackSimulator
+from tests.simulators.slack.blocks import find_action
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_stop_button_cancels_the_reply(
+    mode: Mode, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("word " * 400, delay=0.03))
+    bot = await start_bot(mode)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk a lot"))
+    thread = turn.thread_ts
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
+    (live,) = sim.bot_replies(ws.general, thread)
+    await sim.wait_for(lambda: live.text.count("word") >= 5)
+    await sim.click_button(ws.general, live.ts, STOP_ACTION_ID, user=ws.bob)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    assert live.blocks is None  # the button went with the final edit
+    assert 5 <= live.text.count("word") < 400
+    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent's HTTP stream was closed
+    assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished
+
+
+async def test_stop_word_stops_and_says_when_nothing_streams(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("go " * 400, delay=0.03))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go"))
+    thread = turn.thread_ts
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
+    await sim.user_says(ws.general, ws.alice, "stop", thread_ts=thread)  # a follow-up command
+    (live,) = sim.bot_replies(ws.general, thread)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await sim.user_says(ws.general, ws.alice, mention(sim, "/stop"), thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
+    assert "Nothing to stop" in sim.bot_replies(ws.general, thread)[1].text
+    assert len(lyzr.stream_requests()) == 1  # commands never reach the agent
+
+
+async def test_agent_failure_mid_stream_keeps_the_text_with_a_notice(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("The partial answer is", delay=0.02, error_after=4))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "fail please"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text.startswith("The partial answer is")
+    assert "The agent reported an error." in reply.text
+    assert reply.blocks is None
+
+
+async def test_a_429_storm_still_delivers_the_complete_text(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    text = " ".join(f"w{i}" for i in range(60))
+    lyzr.enqueue(reply_script(text, delay=0.03))
+    # Slack's real limit is far below what the bot was told (600/min): it must adapt.
+    sim.set_rate_limit("chat.update", RateRule(per_minute=120, burst=1))
+    bot = await start_bot(update_per_minute=600, edit_interval=0.05)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "storm"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    sim.fail_next("chat.update", "ratelimited", times=2, retry_after=1)  # and a burst of 429s
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=15)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == to_mrkdwn(text)
+    refused = [c for c in sim.calls("chat.update") if c.status == 429]
+    assert len(refused) >= 2
+    # After each 429 the bot waited Retry-After before its next update.
+    updates = sim.calls("chat.update")
+    for before, after in itertools.pairwise(updates):
+        if before.status == 429:
+            assert after.time - before.time >= (before.retry_after or 0) - 0.05
+
+
+async def test_a_long_reply_continues_in_new_messages_with_fences_intact(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    parts = []
+    for block in range(6):
+        parts.append(f"Section {block}: " + "some prose to read. " * 36)
+        code = "\n".join(f"value_{block}_{i:03d} = compute({i}) & mask" for i in range(40))
+        parts.append(f"```python\n{code}\n```")
+    reply = "\n\n".join(parts)
+    assert len(reply) > 12_000
+    lyzr.enqueue(reply_script(reply))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long one"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+
+    messages = sim.bot_replies(ws.general, turn.thread_ts)
+    assert len(messages) >= 4
+    code_lines = []
+    for message in messages:
+        assert len(message.text) <= 4_000 and message.blocks is None
+        lines = message.text.split("\n")
+        assert sum(line == "```" for line in lines) % 2 == 0  # every code block closed
+        code_lines += [line for line in lines if line.startswith("value_")]
+    expected = [line for line in to_mrkdwn(reply).split("\n") if line.startswith("value_")]
+    assert code_lines == expected  # every line of code, once, in order
+    prose = re.sub(r"\s+", " ", " ".join(m.text for m in messages))
+    assert prose.count("some prose to read.") == 6 * 36
+
+
+async def test_artifacts_are_uploaded_into_the_thread(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    report = lyzr.add_file("report.csv", b"a,b\n1,2\n")
+    chart = lyzr.add_file("chart.txt", b"####")
+    artifacts = [
+        {"file_url": report, "name": "report.csv", "format_type": "csv"},
+        {"file_url": chart, "name": "chart.txt"},
+        {"file_url": f"{lyzr.url}/files/missing.pdf", "name": "missing.pdf"},
+    ]
+    lyzr.enqueue(LyzrScript(tokens=["Here ", "are ", "the files."], artifacts=artifacts))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "files please"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 3)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    text, files, notice = sim.bot_replies(ws.general, turn.thread_ts)
+    assert text.text == "Here are the files."
+    assert [(f.filename, f.data) for f in files.files] == [
+        ("report.csv", b"a,b\n1,2\n"),
+        ("chart.txt", b"####"),
+    ]
+    assert len(sim.calls("files.completeUploadExternal")) == 1  # one call for both
+    assert "missing.pdf" in notice.text and "404" in notice.text
+
+
+async def test_refused_status_shows_a_placeholder_that_becomes_the_reply(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(LyzrScript(tokens=["Late ", "answer."], first_delay=0.5))
+    sim.fail_next("assistant.threads.setStatus", "not_allowed")
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "slow start"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    (placeholder,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert placeholder.text == "_Thinking…_"
+    assert find_action(placeholder.blocks, STOP_ACTION_ID) is not None
+    await sim.wait_for(lambda: not bot.bot.tasks and placeholder.text == "Late answer.")
+    assert [m.ts for m in sim.bot_replies(ws.general, turn.thread_ts)] == [placeholder.ts]
+
+
+async def test_native_streaming_end_to_end(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    reply = "Native **streaming** works, <!here>.\n\n```py\nprint('hi')\n```\nDone."
+    lyzr.enqueue(reply_script(reply, delay=0.1))
+    bot = await start_bot(streaming="native")
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream natively"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+
+    (message,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert message.text == to_safe_markdown(reply)
+    assert not message.streaming
+    (start,) = sim.calls("chat.startStream")
+    assert start.params["recipient_user_id"] == ws.alice
+    assert start.params["recipient_team_id"] == ws.team_id
+    assert len(sim.calls("chat.appendStream")) >= 2
+    assert len(sim.calls("chat.stopStream")) == 1
+    assert sim.calls("chat.update") == []
+
+
+async def test_native_stream_that_expires_falls_back_to_updates(
+    lyzr: LyzrServer, redis_url: str, namespace: str
+) -> None:
+    from bots.slack.app import SlackService
+    from core.runtime import Runtime
+    from core.sessions.gate import TurnGate
+    from tests.bots.slack.conftest import core_settings, slack_settings
+
+    reply = "Before the pause, " + "then after it the rest of the answer."
+    script = reply_script(reply, delay=0.02, stall_after=3, stall=0.8)
+    lyzr.enqueue(script)
+    async with SlackSimulator(SimConfig(stream_idle_timeout=0.3)) as sim:
+        settings = core_settings(lyzr, redis_url)
+        async with Runtime(settings) as runtime:
+            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+            slack = slack_settings(sim, "http", streaming="native")
+            async with SlackService(settings, slack, runtime=runtime) as bot:
+                sim.events_url = bot.events_url
+                ws = sim.workspace
+                turn = await sim.user_says(ws.general, ws.alice, mention(sim, "pause"))
+                await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+                await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+                (message,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert message.text == reply
+    assert "message_not_in_streaming_state" in {
+        c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok
+    }
+    assert sim.calls("chat.update")[-1].ok
