@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 
 from core.config import Settings, load_settings
 from core.errors import ConfigError, SessionStoreError
+from core.ops.logs import setup_logging
 
 __all__ = ["main"]
 
@@ -41,11 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"threadcast: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Services (slack, discord) log JSON lines for a collector; a person at a terminal
+    # (chat, ask) reads text. THREADCAST_LOG_FORMAT overrides either.
+    as_json = (settings.log_format or _default_format(args.command)) == "json"
+    setup_logging(settings, json=as_json)
     try:
         return asyncio.run(_run(args, settings))
     except ConfigError as exc:
@@ -58,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`| head`): exit quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _default_format(command: str) -> str:
+    return "json" if command in ("slack", "discord") else "text"
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,11 +15,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
 
-__all__ = ["AgentKind", "BusyPolicy", "SessionScope", "Settings", "load_settings"]
+__all__ = ["AgentKind", "BusyPolicy", "LogFormat", "SessionScope", "Settings", "load_settings"]
 
 AgentKind = Literal["lyzr", "openai", "demo"]
 BusyPolicy = Literal["queue", "interrupt"]
 SessionScope = Literal["thread", "channel", "user"]
+LogFormat = Literal["json", "text"]
 
 
 def _env(name: str) -> AliasChoices:
@@ -75,6 +76,21 @@ class Settings(BaseSettings):
     """Python logging level for the process (DEBUG, INFO, WARNING, ERROR)."""
     shared_budgets: bool = Field(False, validation_alias=_env("THREADCAST_SHARED_BUDGETS"))
     """Keep edit budgets in Redis so replicas sharing one token share one budget."""
+
+    # --- operations ----------------------------------------------------------------------
+    recovery_interval: float = Field(
+        5.0, gt=0, validation_alias=_env("THREADCAST_RECOVERY_INTERVAL")
+    )
+    """Seconds between scans for replies orphaned by a dead replica."""
+    recovery_ttl: float = Field(15.0, gt=0, validation_alias=_env("THREADCAST_RECOVERY_TTL"))
+    """Seconds a streaming reply stays registered without a heartbeat; an orphan is
+    finalised within THREADCAST_RECOVERY_TTL + THREADCAST_RECOVERY_INTERVAL."""
+    port: int = Field(3000, ge=0, le=65535, validation_alias=_env("PORT"))
+    """HTTP port of every bot: /healthz, /readyz, /metrics (and Slack's /slack/events)."""
+    shutdown_grace: float = Field(25.0, ge=0, validation_alias=_env("THREADCAST_SHUTDOWN_GRACE"))
+    """Seconds replies in flight get to finish on SIGTERM before they are interrupted."""
+    log_format: LogFormat | None = Field(None, validation_alias=_env("THREADCAST_LOG_FORMAT"))
+    """``json`` or ``text``; unset: json for the platform bots, text for chat/ask."""
 
     @model_validator(mode="after")
     def _check_agent(self) -> Settings:

@@ -7,14 +7,21 @@ every message they decide to answer, and :meth:`new_conversation` / :meth:`stop`
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from core.agents.base import Agent
 from core.config import SessionScope
 from core.errors import SessionStoreError, SurfaceError
 from core.inbound import check_inbound
+from core.models import AgentStream
+from core.ops import metrics
+from core.ops.logs import turn_context
+from core.ops.tasks import INTERRUPTED, on_interrupt
 from core.relay.relay import Relay, ReplyOutcome
 from core.sessions.gate import TurnGate
 from core.sessions.keys import conversation_key
@@ -66,6 +73,11 @@ class Responder:
 
     async def handle(self, turn: Turn) -> TurnResult:
         conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+        # Every log line of this turn (relay and adapters included) carries its ids.
+        with turn_context(conversation, turn.message_id):
+            return await self._handle(turn, conversation)
+
+    async def _handle(self, turn: Turn, conversation: str) -> TurnResult:
         inbound = check_inbound(turn.text, max_chars=self.max_input_chars)
         if inbound.reply is not None:
             await self._post_quietly(turn.where, inbound.reply)
@@ -79,12 +91,33 @@ class Responder:
                 chunks = self.agent.stream(
                     inbound.text, session_id=ticket.session_id, user_id=turn.user
                 )
-                outcome = await self.relay.deliver(turn.where, chunks, cancelled=ticket.cancelled)
+                outcome = await self._deliver(turn, chunks, ticket.cancelled)
                 return TurnResult("answered", conversation, outcome, ticket.session_id)
         except SessionStoreError as exc:
             log.error("session store failed for %s: %s", conversation, exc)
             await self._post_quietly(turn.where, SessionStoreError.notice)
             return TurnResult("store_failed", conversation)
+
+    async def _deliver(
+        self, turn: Turn, chunks: AsyncIterator[AgentStream], cancelled: asyncio.Event
+    ) -> ReplyOutcome:
+        # A relay of this turn's own (a shallow copy: same surface, scheduler, client), so
+        # a shutdown can make this reply end "interrupted" instead of "stopped".
+        relay = copy.copy(self.relay)
+
+        def interrupted() -> None:
+            relay.notices = replace(relay.notices, stopped=INTERRUPTED)
+
+        on_interrupt(interrupted)
+        platform = turn.where.platform
+        metrics.turn_started(platform)
+        status = "cancelled"  # unless the relay returns: the task itself was cancelled
+        try:
+            outcome = await relay.deliver(turn.where, chunks, cancelled=cancelled)
+            status = outcome.status
+            return outcome
+        finally:
+            metrics.turn_finished(platform, status)
 
     async def new_conversation(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
         """Give the conversation a fresh agent session; returns the new session id."""

@@ -4,6 +4,10 @@ A bot (or the console) opens a :class:`Runtime`, then asks it for a :class:`Resp
 bound to its chat surface. One runtime per process means one Redis pool, one HTTP client
 and one edit scheduler, which is what lets the scheduler share budgets fairly across every
 reply the process streams.
+
+Crash recovery: replies are registered in Redis (:class:`ReplyRegistry`) when their
+platform has a reaper, i.e. once a bot asked for ``responder(surface, platform=...)``; the
+:class:`Reaper` then runs in this process until the runtime closes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import redis.asyncio as aioredis
 from core.agents.base import Agent
 from core.agents.factory import make_agent
 from core.config import Settings
+from core.ops.recovery import Reaper, ReplyRegistry
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
@@ -38,6 +43,8 @@ class Runtime:
     gate: TurnGate
     scheduler: EditScheduler
     http: httpx.AsyncClient
+    registry: ReplyRegistry
+    reaper: Reaper
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -69,6 +76,11 @@ class Runtime:
         )
         shared = SharedBudgetStore(self.redis) if settings.shared_budgets else None
         self.scheduler = EditScheduler(shared=shared)
+        self.registry = ReplyRegistry(self.redis, ttl=settings.recovery_ttl)
+        self.reaper = Reaper(self.registry, interval=settings.recovery_interval)
+        # Closed in reverse: the reaper stops, then pending record removals land, then Redis.
+        self._stack.push_async_callback(self.registry.aclose)
+        self._stack.push_async_callback(self.reaper.aclose)
 
     async def __aexit__(
         self,
@@ -78,13 +90,20 @@ class Runtime:
     ) -> None:
         await self._stack.aclose()
 
-    def responder(self, surface: ChatSurface) -> Responder:
-        """A responder that streams replies onto ``surface``."""
+    def responder(self, surface: ChatSurface, *, platform: str | None = None) -> Responder:
+        """A responder that streams replies onto ``surface``.
+
+        ``platform`` (the ``ThreadRef.platform`` of its replies) also hands ``surface`` to
+        the reaper, which then finalises that platform's orphaned replies from this process.
+        """
+        if platform is not None:
+            self.reaper.add(platform, surface)
         relay = Relay(
             surface,
             self.scheduler,
             artifact_max_bytes=self.settings.artifact_max_bytes,
             http_client=self.http,
+            observer=self.registry,
         )
         return Responder(
             agent=self.agent,

@@ -1,4 +1,9 @@
-"""``threadcast discord``: run the bot until SIGTERM or SIGINT, then stop cleanly."""
+"""``threadcast discord``: run the bot until SIGTERM or SIGINT, then stop cleanly.
+
+Beside the gateway connection the process serves the operations endpoints on ``PORT``
+(``/healthz``, ``/readyz`` — Redis answers and the gateway is connected and ready —,
+``/metrics``), started before the bot connects so that liveness answers during start-up.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,19 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from aiohttp import web
 
 from bots.discord.bot import DiscordBot
 from bots.discord.settings import DiscordSettings, load_discord_settings
 from core.config import Settings
 from core.errors import SurfaceError
+from core.ops.http import Probes, WebServer, add_ops_routes
 from core.runtime import Runtime
 
-__all__ = ["run_discord", "serve"]
+__all__ = ["ops_server", "run_discord", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +50,53 @@ async def run_discord(settings: Settings) -> int:
 
 async def serve(settings: Settings, discord_settings: DiscordSettings, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set or the gateway connection ends for good."""
-    async with Runtime(settings) as runtime, DiscordBot(runtime, discord_settings) as bot:
-        user = bot.client.user
-        log.warning("threadcast is connected to Discord as %s; stop with Ctrl-C", user)
-        stopping = asyncio.create_task(stop.wait())
-        running = asyncio.create_task(bot.wait())
+    async with Runtime(settings) as runtime:
+        bot = DiscordBot(runtime, discord_settings)
+        server = ops_server(runtime, bot, host="0.0.0.0", port=settings.port)
+        await server.start()
         try:
-            await asyncio.wait({stopping, running}, return_when=asyncio.FIRST_COMPLETED)
+            async with bot:
+                await _until_stopped(bot, stop)
         finally:
-            stopping.cancel()
-            running.cancel()
-        if running.done() and not running.cancelled():
-            running.result()  # the connection failed: raise why
-        log.warning("stopping: finishing the replies in flight")
+            await server.stop()
+
+
+def ops_server(runtime: Runtime, bot: DiscordBot, *, host: str, port: int) -> WebServer:
+    """The probes and metrics of one Discord bot process (not started yet)."""
+    probes = Probes(
+        runtime.redis,
+        platform_ready=bot.connected,
+        draining=lambda: bot.tasks.closed,
+        details=_details(bot),
+    )
+    application = web.Application()
+    add_ops_routes(application, probes)
+    return WebServer(application, host=host, port=port)
+
+
+def _details(bot: DiscordBot) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def details() -> dict[str, Any]:
+        shard = bot.settings.shard_id
+        return {"platform": "discord", "connected": bot.connected(), "shard": shard,
+                "replies": len(bot.tasks)}  # fmt: skip
+
+    return details
+
+
+async def _until_stopped(bot: DiscordBot, stop: asyncio.Event) -> None:
+    """Wait for ``stop`` or the end of the gateway connection (raising why it failed)."""
+    user = bot.client.user
+    log.warning("threadcast is connected to Discord as %s; stop with Ctrl-C", user)
+    stopping = asyncio.create_task(stop.wait())
+    running = asyncio.create_task(bot.wait())
+    try:
+        await asyncio.wait({stopping, running}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        running.cancel()
+    if running.done() and not running.cancelled():
+        running.result()  # the connection failed: raise why
+    log.warning("stopping: finishing the replies in flight")
 
 
 @contextlib.contextmanager

@@ -3,9 +3,10 @@ stopped together.
 
 ``async with DiscordBot(runtime, settings) as bot:`` logs in, syncs the commands, connects
 to the gateway and returns once the bot is ready; leaving the block shuts down in the order
-that loses nothing: refuse new messages, cancel the turns in flight (each reply is
-finalised with its partial text and "stopped" while the client can still edit), stop the
-typing indicators, close the client.
+that loses nothing: refuse new messages, let the turns in flight finish within the
+shutdown grace, interrupt the rest (each reply is finalised with its partial text and an
+"interrupted" notice while the client can still edit), stop the typing indicators, close
+the client.
 
 Start-up failures become one :class:`~core.errors.ConfigError` naming the variable to fix:
 a rejected token (``DISCORD_TOKEN``), a refused privileged intent
@@ -27,8 +28,8 @@ from bots.discord.client import BotClient, discord_endpoints
 from bots.discord.commands import Commands
 from bots.discord.handler import MessageHandler
 from bots.discord.settings import DiscordSettings
-from bots.discord.tasks import TurnTasks
 from core.errors import ConfigError, SurfaceError
+from core.ops.tasks import TurnTasks
 from core.runtime import Runtime
 
 __all__ = ["DiscordBot"]
@@ -54,12 +55,15 @@ class DiscordBot:
         *,
         guild_ready_timeout: float = 2.0,
         ready_timeout: float = 60.0,
-        shutdown_grace: float = 20.0,
+        shutdown_grace: float | None = None,
     ) -> None:
         self.settings = settings
         self.ready_timeout = ready_timeout
-        # Replies get this long after a shutdown signal to post their final text.
-        self.shutdown_grace = shutdown_grace
+        # Replies get this long after a shutdown signal to finish before they are
+        # interrupted (default: THREADCAST_SHUTDOWN_GRACE).
+        self.shutdown_grace = (
+            runtime.settings.shutdown_grace if shutdown_grace is None else shutdown_grace
+        )
         self.reporter = RateLimitReporter(settings.budgets, runtime.scheduler)
         self.client = BotClient(
             settings,
@@ -71,7 +75,7 @@ class DiscordBot:
         self.surface = DiscordSurface(
             self.client, budget=runtime.scheduler, budgets=settings.budgets
         )
-        self.responder = runtime.responder(self.surface)
+        self.responder = runtime.responder(self.surface, platform="discord")
         self.tasks = TurnTasks()
         self.handler = MessageHandler(
             surface=self.surface,
@@ -120,7 +124,7 @@ class DiscordBot:
 
     async def close(self) -> None:
         """Shut down without losing a reply's final text; see the module docstring."""
-        await self.tasks.shutdown(self.shutdown_grace)
+        await self.tasks.drain(self.shutdown_grace)
         await self.surface.aclose()
         await self.client.close()
         connection, self._connection = self._connection, None
@@ -159,6 +163,10 @@ class DiscordBot:
         self.client.add_view(self.commands.stop_view)
         if self.settings.sync_commands:
             await self.commands.sync()
+
+    def connected(self) -> bool:
+        """Whether the gateway session is up and ready (the readiness probe)."""
+        return self.client.is_ready() and not self.client.is_closed()
 
     def _on_message(self, message: discord.Message) -> None:
         me = self.client.user

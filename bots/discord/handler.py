@@ -23,8 +23,8 @@ from adapters.discord import DiscordSurface, place
 from adapters.discord.refs import PlaceKind
 from adapters.discord.surface import ArchiveMinutes
 from bots.discord.routing import Route, RouteKind, route_after_lookup, route_message
-from bots.discord.tasks import TurnTasks
 from core.errors import SessionStoreError, SurfaceError
+from core.ops.tasks import TurnTasks
 from core.responder import Responder, TurnResult
 from core.turn import Attachment, ThreadRef, Turn
 

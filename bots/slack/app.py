@@ -6,7 +6,7 @@ Start-up, in the order that fails fastest and clearest: the ``SLACK_*`` settings
 :class:`Runtime`), then the web server on ``PORT`` and, in Socket Mode, the websocket
 (``apps.connections.open`` through ``SLACK_API_URL``; a bad app token is reported as
 ``SLACK_APP_TOKEN: ...``). Stopping reverses it: no new events, replies in flight get
-``SLACK_SHUTDOWN_GRACE`` seconds, then everything is closed.
+``THREADCAST_SHUTDOWN_GRACE`` seconds, then everything is closed.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bots.slack.server import EVENTS_PATH, WebServer, web_app
 from bots.slack.settings import SlackSettings, load_slack_settings
 from core.config import Settings
 from core.errors import ConfigError
+from core.ops.http import Probes
 from core.runtime import Runtime
 
 __all__ = ["SlackService", "check_token", "run_slack"]
@@ -137,11 +138,17 @@ class SlackService:
         rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
         self.bot = SlackBot(app, runtime, self.surface, self.identity, rules)
         # Closed in reverse: events stop first, then replies drain, then the rest closes.
-        self._stack.push_async_callback(self.bot.drain, slack.shutdown_grace)
+        self._stack.push_async_callback(self.bot.drain, self.settings.shutdown_grace)
+        probes = Probes(
+            runtime.redis,
+            platform_ready=self._connected,
+            draining=lambda: self.bot.tasks.closed,
+            details=self._health,
+        )
         self._server = WebServer(
-            web_app(None if slack.socket_mode else app, self._health),
+            web_app(None if slack.socket_mode else app, probes),
             host=slack.host,
-            port=slack.port,
+            port=self.settings.port,
         )
         await self._server.start()
         self._stack.push_async_callback(self._server.stop)
@@ -173,6 +180,13 @@ class SlackService:
     async def _close_socket(handler: AsyncSocketModeHandler) -> None:
         with contextlib.suppress(Exception):
             await handler.close_async()  # type: ignore[no-untyped-call]
+
+    async def _connected(self) -> bool:
+        """HTTP mode is connected once serving (Slack calls in); Socket Mode needs its
+        websocket up."""
+        if self._socket is None:
+            return not self.slack.socket_mode
+        return bool(await self._socket.client.is_connected())
 
     async def _health(self) -> dict[str, Any]:
         report: dict[str, Any] = {

@@ -24,6 +24,7 @@ from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from core.errors import SurfaceError, ThreadcastError
+from core.ops.tasks import TurnTasks
 from core.responder import Responder
 from core.runtime import Runtime
 from core.turn import ThreadRef, Turn
@@ -49,9 +50,8 @@ class SlackBot:
         self.surface = surface
         self.identity = identity
         self.rules = rules or EventFilter()
-        self.responder: Responder = runtime.responder(surface)
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.accepting = True
+        self.responder: Responder = runtime.responder(surface, platform="slack")
+        self.tasks = TurnTasks()
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
         app.action(STOP_ACTION_ID)(self._on_stop_click)
@@ -131,13 +131,12 @@ class SlackBot:
 
     # --- lifecycle -----------------------------------------------------------------------
 
+    @property
+    def accepting(self) -> bool:
+        return not self.tasks.closed
+
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        if not self.accepting:
-            work.close()
-            return
-        task = asyncio.get_running_loop().create_task(self._guarded(work), name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks.spawn(self._guarded(work), name=name)
 
     @staticmethod
     async def _guarded(work: Coroutine[Any, Any, None]) -> None:
@@ -149,14 +148,10 @@ class SlackBot:
             log.exception("Slack turn crashed")
 
     async def drain(self, grace: float) -> None:
-        """Stop taking events; let running replies finish for ``grace`` seconds, then stop
-        them (each is finalised with its partial text and a "stopped" notice)."""
-        self.accepting = False
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=grace)
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        """Stop taking events; let running replies finish for ``grace`` seconds, then
+        interrupt them (each is finalised with its partial text and an "interrupted"
+        notice, and its lock released); see :class:`~core.ops.tasks.TurnTasks`."""
+        await self.tasks.drain(grace)
 
 
 def _button_value(body: dict[str, Any]) -> str | None:

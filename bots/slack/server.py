@@ -1,66 +1,38 @@
-"""The bot's HTTP side: ``POST /slack/events`` (HTTP mode) and ``GET /healthz`` (both modes).
+"""The bot's HTTP side: ``POST /slack/events`` (HTTP mode) and the operations endpoints
+(``/healthz``, ``/readyz``, ``/metrics``; both modes, see :mod:`core.ops.http`).
 
 In HTTP mode bolt verifies each request's signature (a bad one gets 401) and acknowledges
 events before its listeners run, so Slack's 3-second deadline is met whatever the agent
-does. In Socket Mode events arrive over the websocket and this server only answers health
-checks, on the same ``PORT``, for the orchestrator's probes.
+does. While the bot drains on shutdown, events get 503 instead of an acknowledgement that
+would drop them: Slack retries them, and the load balancer sends the retry to a replica
+that is ready. In Socket Mode events arrive over the websocket and this server only answers
+the probes, on the same ``PORT``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from core.ops.http import HEALTH_PATH, Probes, WebServer, add_ops_routes
+
 __all__ = ["EVENTS_PATH", "HEALTH_PATH", "WebServer", "web_app"]
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
-
-Health = Callable[[], Awaitable[dict[str, Any]]]
 
 
-def web_app(app: AsyncApp | None, health: Health) -> web.Application:
-    """The aiohttp application; ``app`` None serves only the health check."""
+def web_app(app: AsyncApp | None, probes: Probes) -> web.Application:
+    """The aiohttp application; ``app`` None (Socket Mode) serves only the probes."""
     server = web.Application()
-
-    async def healthz(request: web.Request) -> web.Response:
-        report = await health()
-        return web.json_response(report, status=200 if report.get("ok") else 503)
-
-    server.router.add_get(HEALTH_PATH, healthz)
+    add_ops_routes(server, probes)
     if app is not None:
 
         async def events(request: web.Request) -> web.Response:
+            if probes.draining():
+                return web.json_response({"ok": False, "error": "shutting_down"}, status=503)
             bolt_request = await to_bolt_request(request)
             return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
         server.router.add_post(EVENTS_PATH, events)
     return server
-
-
-class WebServer:
-    """Runs a :func:`web_app` on ``host:port`` (port 0: any free port, see :attr:`url`)."""
-
-    def __init__(self, application: web.Application, *, host: str, port: int) -> None:
-        # A short grace on shutdown: Slack's requests are acked in milliseconds.
-        self._runner = web.AppRunner(application, shutdown_timeout=2.0)
-        self.host = host
-        self.port = port
-
-    async def start(self) -> None:
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    @property
-    def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{self.port}"
-
-    async def stop(self) -> None:
-        await self._runner.cleanup()

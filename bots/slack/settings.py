@@ -23,14 +23,13 @@ def _env(name: str) -> AliasChoices:
 
 
 class SlackSettings(BaseSettings):
-    """``SLACK_*`` (and ``PORT``) variables; see the README's Slack section."""
+    """``SLACK_*`` variables; see the README's Slack section (``PORT`` is in core Settings)."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     bot_token: str = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
     app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
-    port: int = Field(3000, ge=0, le=65535, validation_alias=_env("PORT"))
     host: str = Field("0.0.0.0", validation_alias=_env("SLACK_HOST"))
     api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     streaming: StreamingMode = Field("edit", validation_alias=_env("SLACK_STREAMING"))
@@ -43,8 +42,6 @@ class SlackSettings(BaseSettings):
     edit_interval: float = Field(1.0, gt=0, validation_alias=_env("SLACK_EDIT_INTERVAL"))
     max_file_bytes: int = Field(1024**3, gt=0, validation_alias=_env("SLACK_MAX_FILE_BYTES"))
     api_timeout: float = Field(10.0, gt=0, validation_alias=_env("SLACK_API_TIMEOUT"))
-    shutdown_grace: float = Field(10.0, ge=0, validation_alias=_env("SLACK_SHUTDOWN_GRACE"))
-    """Seconds replies in flight get to finish on SIGTERM before they are stopped."""
 
     @field_validator("bot_token")
     @classmethod

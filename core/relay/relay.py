@@ -14,6 +14,11 @@ final edits with a notice if the reply failed or was stopped, the thinking statu
 structured data and artifacts handed to the surface. Every step is bounded; what could not
 be shown is reported in the :class:`ReplyOutcome`, never raised.
 
+Crash recovery: an optional ``observer`` (:class:`ReplyObserver`) is told, once per
+completed post or edit (never per chunk), what each message now shows, and when the reply
+is finalised; :mod:`core.ops.recovery` keeps that in Redis so another replica can finalise
+a reply whose process died.
+
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
 the shared budget per reply, and a surface without a status shows the first text as soon as
@@ -24,9 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
 
 import httpx
+from pydantic import BaseModel
 
 from core.errors import AgentError, AgentTimeoutError
 from core.models import DEFAULT_ARTIFACT_MAX_BYTES, AgentStream
@@ -36,10 +43,11 @@ from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.sender import EditBudget, RetryPolicy, Sender
 from core.relay.writer import ReplyWriter
-from core.surface import BudgetScope, ChatSurface, SurfaceAction
+from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, SurfaceAction
 from core.turn import ThreadRef
 
-__all__ = ["Relay", "ReplyOutcome"]  # ReplyOutcome re-exported: deliver() returns it
+# ReplyOutcome re-exported: deliver() returns it
+__all__ = ["Relay", "ReplyObserver", "ReplyOutcome", "ReplyWatch"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,24 @@ _MIN_PAGE = 64
 # An agent stream told to stop gets this long to run its cleanup (closing its HTTP
 # response) before the relay moves on without it.
 _CLOSE_TIMEOUT = 10.0
+
+
+class ReplyWatch(Protocol):
+    """One reply, as an observer follows it. Calls are cheap and must not raise."""
+
+    def shown(self, message: MessageRef, shown: str, *, streaming: bool) -> None:
+        """``message`` now shows ``shown``; ``streaming`` False once it is final."""
+        ...
+
+    def finished(self) -> None:
+        """The reply was finalised (its final edits were made or given up on)."""
+        ...
+
+
+class ReplyObserver(Protocol):
+    def begin(self, where: ThreadRef) -> ReplyWatch | None:
+        """Follow a reply that starts in ``where`` (``None``: not interested)."""
+        ...
 
 
 class Relay:
@@ -62,6 +88,7 @@ class Relay:
         http_client: httpx.AsyncClient | None = None,
         notices: Notices = DEFAULT_NOTICES,
         policy: RetryPolicy | None = None,
+        observer: ReplyObserver | None = None,
     ) -> None:
         limits = surface.limits
         if limits.max_message_chars - len(limits.streaming_indicator) < _MIN_PAGE:
@@ -72,6 +99,7 @@ class Relay:
         self.http_client = http_client
         self.notices = notices
         self.policy = policy or RetryPolicy()
+        self.observer = observer
 
     async def deliver(
         self,
@@ -95,7 +123,9 @@ class Relay:
             "edit": self.surface.budget_scopes(where, "edit"),
         }
         sender = Sender(self.scheduler, scopes, self.policy)
-        writer = ReplyWriter(self.surface, sender, where, inbox, self.policy)
+        watch = self._watch(where)
+        surface = self.surface if watch is None else _Watched(self.surface, watch)
+        writer = ReplyWriter(surface, sender, where, inbox, self.policy)
         pump = asyncio.create_task(self._pump(chunks, inbox, last), name="relay-pump")
         writing: asyncio.Task[None] | None = None
         interrupted = False
@@ -114,6 +144,8 @@ class Relay:
             final = last[0] if last and status == "completed" else None
             notice = self._notice(status, error)
             await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
+            if watch is not None:
+                _quietly(watch.finished)
             await self._set_status(where, None)
             outcome = ReplyOutcome(
                 status=status,
@@ -131,6 +163,15 @@ class Relay:
         if interrupted:
             raise asyncio.CancelledError
         return outcome
+
+    def _watch(self, where: ThreadRef) -> ReplyWatch | None:
+        if self.observer is None:
+            return None
+        try:
+            return self.observer.begin(where)
+        except Exception:  # recovery is a safety net: it must never break a reply
+            log.exception("reply observer failed")
+            return None
 
     # --- the agent's side ----------------------------------------------------------------------
 
@@ -277,3 +318,43 @@ async def _aclose(chunks: AsyncIterator[AgentStream]) -> None:
             await aclose()
     except Exception as exc:
         log.warning("closing the agent stream failed: %r", exc)
+
+
+def _quietly(call: Callable[[], None]) -> None:
+    try:
+        call()
+    except Exception:
+        log.exception("reply observer failed")
+
+
+class _Watched:
+    """The surface as the writer sees it: every completed post or edit is reported."""
+
+    def __init__(self, surface: ChatSurface, watch: ReplyWatch) -> None:
+        self._surface = surface
+        self._watch = watch
+        self.limits = surface.limits
+
+    def render(self, markdown: str) -> str:
+        return self._surface.render(markdown)
+
+    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
+        return self._surface.budget_scopes(where, action)
+
+    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        message = await self._surface.post(where, text, streaming=streaming)
+        _quietly(lambda: self._watch.shown(message, text, streaming=streaming))
+        return message
+
+    async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+        await self._surface.edit(message, text, final=final)
+        _quietly(lambda: self._watch.shown(message, text, streaming=not final))
+
+    async def set_status(self, where: ThreadRef, status: str | None) -> None:
+        await self._surface.set_status(where, status)
+
+    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+        await self._surface.upload(where, files)
+
+    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+        await self._surface.post_structured(where, data, fallback)

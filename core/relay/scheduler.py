@@ -32,6 +32,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from core.errors import RateLimited, SessionStoreError
+from core.ops import metrics
 from core.relay.budget import TokenBucket
 from core.relay.shared_budget import SharedBudgetStore
 from core.relay.waiters import Waiter, WaitQueue
@@ -103,6 +104,7 @@ class EditScheduler:
     def rate_limited(self, scopes: Sequence[BudgetScope], error: RateLimited) -> None:
         """A 429: pause the scope it names (all of ``scopes`` if none) and lower its rate."""
         now = asyncio.get_running_loop().time()
+        metrics.rate_limited([error.scope] if error.scope else [s.key for s in scopes])
         named = [s for s in scopes if s.key == error.scope]
         if error.scope is not None and not named:
             log.debug("429 names unknown scope %r; pausing all of the edit's scopes", error.scope)

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.ops import metrics
 from core.relay.inbox import Inbox
 from core.relay.pages import PageBook
 from core.relay.sender import RetryPolicy, Sender
@@ -75,6 +76,9 @@ class ReplyWriter:
         self._slot = _Slot()
         self._shrinks = 0
         self._unshown_since: float | None = None  # of text taken from the inbox, not shown
+        # When the reply started, for the time-to-first-visible-text metric.
+        self._started = asyncio.get_running_loop().time()
+        self._first_shown = False
 
     def _measure(self, markdown: str) -> int:
         return len(self._surface.render(markdown))
@@ -245,29 +249,44 @@ class ReplyWriter:
             log.error("could not deliver part of a reply: %s", exc)
 
     async def _edit(self, message: MessageRef, text: str, *, final: bool, persistent: bool) -> None:
+        since = self._since()
         await self._sender.call(
             lambda: self._surface.edit(message, text, final=final),
             kind="edit",
             urgent=final,
-            since=self._since(),
+            since=since,
             persistent=persistent,
         )
         self._shown(text)
+        self._count("edit", since)
 
     async def _post(self, text: str, *, streaming: bool, persistent: bool) -> None:
         where = self._where
+        since = self._since()
         message = await self._sender.call(
             lambda: self._surface.post(where, text, streaming=streaming),
             kind="post",
             # Only a reply's first text jumps the queue; a continuation page competes by
             # staleness like any edit (else a page break everywhere at once starves edits).
             urgent=not self.messages,
-            since=self._since(),
+            since=since,
             persistent=persistent,
         )
         self._slot.message = message
         self.messages.append(message)
         self._shown(text)
+        self._count("post", since)
+
+    def _count(self, action: str, since: float) -> None:
+        """Metrics of one completed update: what it was, how stale the text it newly shows
+        was, and (once per reply) how long the first agent text took to appear."""
+        platform = self._where.platform
+        now = asyncio.get_running_loop().time()
+        metrics.edit_sent(platform, action)
+        metrics.text_shown(platform, now - since)
+        if not self._first_shown and self.book.text.strip():
+            self._first_shown = True
+            metrics.first_visible(platform, now - self._started)
 
     def _take(self) -> None:
         """Move the arrived text into the pages, remembering how stale it is."""

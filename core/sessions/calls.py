@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
 from core.errors import SessionStoreError
+from core.ops import metrics
 
 __all__ = ["DEFAULT_OP_TIMEOUT", "LuaScript", "guarded", "ms", "text"]
 
@@ -36,8 +37,10 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
         async with asyncio.timeout(within):
             result = await call
     except TimeoutError as exc:
+        metrics.redis_error()
         raise SessionStoreError(f"redis did not answer {what} within {within:g}s") from exc
     except (RedisError, OSError) as exc:
+        metrics.redis_error()
         reason = str(exc) or type(exc).__name__
         raise SessionStoreError(f"redis failed during {what}: {reason}") from exc
     if task is not None and task.cancelling() > cancels_before:

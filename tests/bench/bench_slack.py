@@ -120,7 +120,7 @@ async def scenario(
     agent = BenchAgent(duration)
     async with SlackSimulator() as sim, AsyncExitStack() as stack:
         spaces = [sim.workspace] + [sim.add_workspace() for _ in range(workspaces - 1)]
-        settings = Settings(redis_url=redis_url, agent="demo")
+        settings = Settings(redis_url=redis_url, agent="demo", port=0, shutdown_grace=0.0)
         runtime = await stack.enter_async_context(Runtime(settings))
         runtime.gate = TurnGate.from_settings(
             runtime.redis, settings, namespace=f"bench-{uuid.uuid4().hex[:8]}"
@@ -130,7 +130,7 @@ async def scenario(
         for ws in spaces:
             slack = SlackSettings(
                 bot_token=ws.bot_token, api_url=sim.api_url, signing_secret=sim.app.signing_secret,
-                host="127.0.0.1", port=0, streaming=streaming, shutdown_grace=0.0,
+                host="127.0.0.1", streaming=streaming,
                 update_per_minute=UPDATE_PER_MINUTE[0],
             )  # fmt: skip
             services[ws.team_id] = await stack.enter_async_context(

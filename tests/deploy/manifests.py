@@ -47,9 +47,7 @@ KUSTOMIZATIONS = (K8S, K8S / "external-redis")
 
 # Names the artefacts use before the code reads them: each is promised by a work item.
 # (test_env_names reports when one lands, so the entry can go.)
-PENDING_ENV = {
-    "THREADCAST_SHUTDOWN_GRACE": "graceful shutdown on SIGTERM (issue 5, operations)",
-}
+PENDING_ENV: dict[str, str] = {}
 
 # Kinds without a namespace (the only cluster-scoped kind this repository ships).
 _CLUSTER_SCOPED = {"Namespace"}

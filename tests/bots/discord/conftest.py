@@ -70,6 +70,8 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
     async def start(
         *, sim: dict[str, Any] | None = None, discord: dict[str, Any] | None = None, **core: Any
     ) -> AsyncIterator[World]:
+        # Replies still running when a test ends are interrupted at once.
+        core.setdefault("shutdown_grace", 0.0)
         async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
             settings = Settings(
                 redis_url=redis_url,

@@ -14,6 +14,7 @@ from bots.discord import DiscordBot, DiscordSettings
 from bots.discord.app import run_discord
 from core.config import Settings
 from core.errors import ConfigError
+from core.ops.tasks import INTERRUPTED
 from core.runtime import Runtime
 from tests.bots.discord.conftest import BotWorld, World
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
@@ -79,7 +80,7 @@ async def test_redelivery_after_a_resume_is_answered_once(world: World) -> None:
 
 
 async def test_shutdown_finishes_replies_in_flight(bot_world: BotWorld) -> None:
-    async with bot_world() as world:
+    async with bot_world(shutdown_grace=0.0) as world:
         sim = world.sim
         words = split_words(" ".join(f"w{n}" for n in range(100)))
         world.lyzr.enqueue(LyzrScript(tokens=words, delay=0.1))
@@ -87,7 +88,7 @@ async def test_shutdown_finishes_replies_in_flight(bot_world: BotWorld) -> None:
         await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
         await world.bot.close()  # what leaving the block (or SIGTERM) does
         (message,) = world.bot_messages(start.id)
-        assert message.content.endswith("_⏹ Stopped._") and message.components == []
+        assert message.content.endswith(INTERRUPTED) and message.components == []
         assert len(world.bot.tasks) == 0
         assert world.lyzr.streams[0].disconnected
 
@@ -105,6 +106,8 @@ async def test_run_discord_stops_on_sigterm(
             lyzr_api_key="test-key",
             lyzr_agent_id="a",
             lyzr_api_base=lyzr.url,
+            port=0,
+            shutdown_grace=0.5,
         )
         lyzr.enqueue(LyzrScript(tokens=split_words(" ".join(["x"] * 200)), delay=0.1))
         running = asyncio.create_task(run_discord(settings))
@@ -115,7 +118,7 @@ async def test_run_discord_stops_on_sigterm(
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(running, timeout=30) == 0
         (message,) = sim.channel_messages(start.id)
-        assert message.content.endswith("_⏹ Stopped._")
+        assert message.content.endswith(INTERRUPTED)
     assert Route.BASE == DEFAULT_BASE
 
 

@@ -49,6 +49,8 @@ def core_settings(lyzr: LyzrServer, redis_url: str) -> Settings:
         lyzr_api_base=lyzr.base_url,
         redis_url=redis_url,
         agent_retries=0,
+        port=0,
+        shutdown_grace=5.0,
     )
 
 
@@ -58,9 +60,7 @@ def slack_settings(sim: SlackSimulator, mode: Mode, **overrides: Any) -> SlackSe
         "api_url": sim.api_url,
         "signing_secret": sim.app.signing_secret,
         "host": "127.0.0.1",
-        "port": 0,
         "edit_interval": EDIT_INTERVAL,
-        "shutdown_grace": 5.0,
     }
     if mode == "socket":
         values["app_token"] = sim.app.app_token

@@ -121,16 +121,18 @@ async def test_shutdown_finishes_or_stops_replies_in_flight(
 
     ws = sim.workspace
     lyzr.enqueue(reply_script("never ending " * 200, delay=0.05))
-    settings = core_settings(lyzr, redis_url)
+    settings = core_settings(lyzr, redis_url).model_copy(update={"shutdown_grace": 0.2})
     async with Runtime(settings) as runtime:
         runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
-        slack = slack_settings(sim, "http", shutdown_grace=0.2)
+        slack = slack_settings(sim, "http")
         async with SlackService(settings, slack, runtime=runtime) as bot:
             sim.events_url = bot.events_url
             turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go on"))
             await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
         assert not bot.bot.tasks
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
-    assert reply.text.startswith("never ending") and reply.text.endswith("_⏹ Stopped._")
+    assert reply.text.startswith("never ending") and reply.text.endswith(
+        "_The bot is restarting; this reply was interrupted. Please ask again._"
+    )
     assert reply.blocks is None
     await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent's stream was closed

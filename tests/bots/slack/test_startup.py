@@ -42,7 +42,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"SLACK_BOT_TOKEN": "xoxp-a-user-token"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
-        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "web"}, "PORT"),
         (
             {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_STREAMING": "x"},
             "SLACK_STREAMING",
@@ -68,7 +67,7 @@ def test_modes_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
     settings = load_slack_settings()
-    assert settings.socket_mode and settings.port == 3000
+    assert settings.socket_mode and Settings().port == 3000
     assert settings.api_url == "https://slack.com/api/" and settings.streaming == "edit"
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
     assert load_slack_settings().api_url == "http://127.0.0.1:9/api/"
@@ -82,7 +81,7 @@ def test_cli_reports_a_missing_token(capsys: pytest.CaptureFixture[str]) -> None
 async def test_invalid_token_is_reported_as_such(sim: SlackSimulator, redis_url: str) -> None:
     slack = slack_settings(sim, "http", bot_token="xoxb-not-a-real-token")
     with pytest.raises(ConfigError) as caught:
-        async with SlackService(Settings(redis_url=redis_url), slack):
+        async with SlackService(Settings(redis_url=redis_url, port=0), slack):
             pass
     assert caught.value.variable == "SLACK_BOT_TOKEN"
     assert "invalid_auth" in str(caught.value)
@@ -91,7 +90,7 @@ async def test_invalid_token_is_reported_as_such(sim: SlackSimulator, redis_url:
 async def test_bad_app_token_is_reported_as_such(sim: SlackSimulator, redis_url: str) -> None:
     slack = slack_settings(sim, "socket", app_token="xapp-1-not-the-app-token")
     with pytest.raises(ConfigError) as caught:
-        async with SlackService(Settings(redis_url=redis_url, agent="demo"), slack):
+        async with SlackService(Settings(redis_url=redis_url, agent="demo", port=0), slack):
             pass
     assert caught.value.variable == "SLACK_APP_TOKEN"
 
@@ -100,7 +99,7 @@ async def test_unreachable_api_is_reported(redis_url: str) -> None:
     async with SlackSimulator() as gone:
         slack = slack_settings(gone, "http", api_timeout=2.0)
     with pytest.raises(ConfigError) as caught:
-        async with SlackService(Settings(redis_url=redis_url), slack):
+        async with SlackService(Settings(redis_url=redis_url, port=0), slack):
             pass
     assert caught.value.variable == "SLACK_API_URL"
 

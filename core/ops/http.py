@@ -1,0 +1,124 @@
+"""The operations endpoints every bot serves on ``PORT``.
+
+- ``GET /healthz``: the process is up and its event loop answers (always 200; liveness).
+- ``GET /readyz``: 200 only when Redis answers PING within a short timeout *and* the
+  platform is connected (a callable the bot supplies) *and* the bot is not shutting down;
+  otherwise 503 with a JSON body naming what is not ready. An orchestrator routes traffic
+  by it, so a replica that lost Redis or its gateway, or is draining, gets no new events.
+- ``GET /metrics``: :mod:`core.ops.metrics` in Prometheus' text format.
+
+:class:`WebServer` runs an aiohttp application on ``host:port``; Slack adds its events
+route to the same application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from core.errors import SessionStoreError
+from core.ops import metrics
+from core.sessions.calls import guarded
+
+__all__ = ["HEALTH_PATH", "METRICS_PATH", "READY_PATH", "Probes", "WebServer", "add_ops_routes"]
+
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+
+# A readiness probe must answer before the orchestrator's own timeout (1 s by default in
+# Kubernetes): a Redis that takes longer than this to PING counts as down.
+_PING_TIMEOUT = 0.8
+
+Check = Callable[[], bool | Awaitable[bool]]
+Details = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass(slots=True)
+class Probes:
+    """What the endpoints ask the bot: Redis, its platform connection, whether it drains.
+
+    ``details`` adds bot-specific facts to ``/healthz``'s body (mode, team, replies).
+    """
+
+    redis: aioredis.Redis
+    platform_ready: Check
+    draining: Callable[[], bool] = field(default=lambda: False)
+    details: Details | None = None
+    ping_timeout: float = _PING_TIMEOUT
+
+    async def not_ready(self) -> dict[str, str]:
+        """What is not ready, by component (empty when ready)."""
+        problems: dict[str, str] = {}
+        if self.draining():
+            problems["shutdown"] = "the bot is shutting down"
+        try:
+            await guarded("PING", self.redis.ping(), within=self.ping_timeout)
+        except SessionStoreError as exc:
+            problems["redis"] = str(exc)
+        try:
+            connected = self.platform_ready()
+            if inspect.isawaitable(connected):
+                async with asyncio.timeout(self.ping_timeout):
+                    connected = await connected
+        except Exception as exc:
+            connected, problems["platform"] = False, f"check failed: {exc!r}"
+        if not connected:
+            problems.setdefault("platform", "not connected")
+        return problems
+
+
+def add_ops_routes(app: web.Application, probes: Probes) -> None:
+    """Add ``/healthz``, ``/readyz`` and ``/metrics`` to ``app``."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        report: dict[str, Any] = {"ok": True}
+        if probes.details is not None:
+            report.update(await probes.details())
+            report["ok"] = True
+        return web.json_response(report)
+
+    async def readyz(request: web.Request) -> web.Response:
+        problems = await probes.not_ready()
+        if problems:
+            return web.json_response({"ready": False, "not_ready": problems}, status=503)
+        return web.json_response({"ready": True})
+
+    async def metrics_text(request: web.Request) -> web.Response:
+        response = web.Response(body=metrics.exposition())
+        response.headers["Content-Type"] = metrics.CONTENT_TYPE
+        return response
+
+    app.router.add_get(HEALTH_PATH, healthz)
+    app.router.add_get(READY_PATH, readyz)
+    app.router.add_get(METRICS_PATH, metrics_text)
+
+
+class WebServer:
+    """Runs an aiohttp application on ``host:port`` (port 0: any free port, see :attr:`url`)."""
+
+    def __init__(self, application: web.Application, *, host: str, port: int) -> None:
+        # A short grace on shutdown: probes and Slack's requests answer in milliseconds.
+        self._runner = web.AppRunner(application, shutdown_timeout=2.0)
+        self.host = host
+        self.port = port
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,187 @@
+"""Structured logs: one JSON event per line, the turn's ids on every line, secrets scrubbed.
+
+The responder wraps each turn in :func:`turn_context`; the ids live in context variables,
+so every line logged while the turn runs carries them — from the relay, the adapters, or
+any task the turn starts (asyncio copies the context into new tasks).
+
+Redaction happens in a handler filter, on the formatted message and traceback, so no
+call site has to remember it: the values of the secret settings (tokens, signing secret,
+API keys, the Redis password) and anything shaped like a token (``xoxb-…``, ``xapp-…``,
+Discord bot tokens, ``Bearer …``, ``sk-…``, a password in a URL) become ``[REDACTED]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json as _json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from core.config import Settings
+
+__all__ = [
+    "SECRET_ENV",
+    "ContextFilter",
+    "JsonFormatter",
+    "RedactFilter",
+    "TextFormatter",
+    "redact",
+    "setup_logging",
+    "turn_context",
+]
+
+REDACTED = "[REDACTED]"
+
+# Secrets read by the platform bots' own settings; their values are scrubbed too.
+SECRET_ENV = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "DISCORD_TOKEN",
+    "LYZR_API_KEY",
+    "OPENAI_API_KEY",
+)
+
+_PATTERNS = (
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
+    re.compile(r"xapp-[A-Za-z0-9-]+"),
+    # Discord bot tokens: base64 user id . timestamp . HMAC.
+    re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),
+    re.compile(r"sk-[A-Za-z0-9_-]{16,}"),
+)
+_BEARER = re.compile(r"(?i)\b(Bearer|Bot)\s+[A-Za-z0-9._~+/=-]{8,}")
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@")
+_API_KEY_HEADER = re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+")
+
+# A value this short is not a secret worth a global replace (and would mangle text).
+_MIN_SECRET = 6
+
+_conversation: ContextVar[str | None] = ContextVar("threadcast_conversation", default=None)
+_turn: ContextVar[str | None] = ContextVar("threadcast_turn", default=None)
+
+
+@contextlib.contextmanager
+def turn_context(conversation: str, turn: str) -> Iterator[None]:
+    """Tag every log line of this task (and the tasks it starts) with the turn's ids."""
+    tokens = (_conversation.set(conversation), _turn.set(turn))
+    try:
+        yield
+    finally:
+        _turn.reset(tokens[1])
+        _conversation.reset(tokens[0])
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every known secret value and token-shaped string replaced."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern in _PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    return _API_KEY_HEADER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+class ContextFilter(logging.Filter):
+    """Copies the turn's ids from the context variables onto the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.conversation = _conversation.get()
+        record.turn = _turn.get()
+        return True
+
+
+class RedactFilter(logging.Filter):
+    """Scrubs secrets from a record's message and traceback before any formatter sees it."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        # Longest first, so a secret containing another is replaced whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, conversation, turn (, exc)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for field in ("conversation", "turn"):
+            value = getattr(record, field, None)
+            if value is not None:
+                event[field] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            event["exc"] = record.exc_text
+        if record.stack_info:
+            event["stack"] = record.stack_info
+        return _json.dumps(event, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """The human format (``chat``/``ask``), with the turn's ids when there are some."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s%(where)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        turn = getattr(record, "turn", None)
+        conversation = getattr(record, "conversation", None)
+        record.where = f" [{conversation} {turn}]" if turn else ""
+        return super().format(record)
+
+
+def setup_logging(
+    settings: Settings,
+    *,
+    json: bool,
+    stream: TextIO | None = None,
+    extra_secrets: Iterable[str] = (),
+) -> logging.Handler:
+    """Send the process's logs to ``stream`` (stderr) as JSON lines or text, redacted.
+
+    Replaces the root logger's handlers (calling it twice does not log twice); returns the
+    handler, so a test can remove it.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactFilter([*_secrets_of(settings), *extra_secrets]))
+    handler.setFormatter(JsonFormatter() if json else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    return handler
+
+
+def _secrets_of(settings: Settings) -> list[str]:
+    found = [settings.lyzr_api_key, settings.openai_api_key]
+    if settings.redis_url:
+        found.append(urlsplit(settings.redis_url).password)
+    found.extend(os.environ.get(name) for name in SECRET_ENV)
+    return [value.strip() for value in found if value and value.strip()]

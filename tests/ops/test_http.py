@@ -1,0 +1,85 @@
+"""The operations endpoints of both bots, over real HTTP: /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bots.discord.app import ops_server
+from bots.slack.app import SlackService
+from core.runtime import Runtime
+from core.sessions.embedded import EmbeddedRedis
+from tests.bots.discord.conftest import BotWorld
+from tests.bots.slack.conftest import StartBot, core_settings, slack_settings
+from tests.servers.lyzr_server import LyzrServer
+from tests.simulators.slack import SlackSimulator
+
+
+async def get(url: str) -> tuple[int, Any, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        body = await response.text()
+        kind = response.headers.get("Content-Type", "")
+        return response.status, (await response.json() if "json" in kind else body), kind
+
+
+async def test_slack_serves_the_probes_in_both_modes(start_bot: StartBot) -> None:
+    for mode in ("http", "socket"):
+        bot = await start_bot(mode)
+        assert (await get(bot.url + "/healthz"))[:2][0] == 200
+        status, body, _ = await get(bot.url + "/readyz")
+        assert (status, body) == (200, {"ready": True}), mode
+        status, text, kind = await get(bot.url + "/metrics")
+        assert status == 200 and kind.startswith("text/plain")
+        assert "# TYPE threadcast_turns_started_total counter" in text
+        assert "# TYPE threadcast_first_visible_seconds histogram" in text
+
+
+async def test_slack_is_not_ready_without_redis(
+    sim: SlackSimulator, lyzr: LyzrServer, tmp_path: Path
+) -> None:
+    redis = EmbeddedRedis(tmp_path)
+    url = await redis.start()
+    try:
+        settings = core_settings(lyzr, url)
+        async with (
+            Runtime(settings) as runtime,
+            SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot,
+        ):
+            assert (await get(bot.url + "/readyz"))[0] == 200
+            await redis.stop()
+            status, body, _ = await get(bot.url + "/readyz")
+            assert status == 503 and body["ready"] is False
+            assert set(body["not_ready"]) == {"redis"}
+            status, body, _ = await get(bot.url + "/healthz")
+            assert status == 200 and body["ok"] is True  # the process itself is fine
+            # While draining the bot is not ready and refuses events (Slack retries them).
+            bot.bot.tasks.closed = True
+            status, body, _ = await get(bot.url + "/readyz")
+            assert status == 503 and "shutdown" in body["not_ready"]
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(bot.events_url, data=b"{}") as response,
+            ):
+                assert response.status == 503
+    finally:
+        await redis.stop()
+
+
+async def test_discord_serves_the_probes(bot_world: BotWorld) -> None:
+    async with bot_world() as world:
+        server = ops_server(world.runtime, world.bot, host="127.0.0.1", port=0)
+        await server.start()
+        try:
+            status, body, _ = await get(server.url + "/healthz")
+            assert status == 200 and body["connected"] is True
+            assert (await get(server.url + "/readyz"))[:2] == (200, {"ready": True})
+            status, text, _ = await get(server.url + "/metrics")
+            assert status == 200 and "threadcast_active_streams" in text
+            await world.bot.close()  # the gateway is gone: not ready any more
+            status, body, _ = await get(server.url + "/readyz")
+            assert status == 503 and body["not_ready"]["platform"] == "not connected"
+            assert "shutdown" in body["not_ready"]
+        finally:
+            await server.stop()

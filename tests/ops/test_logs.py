@@ -1,0 +1,152 @@
+"""Structured logs: one JSON object per line, the turn's ids on every line logged inside a
+turn (whichever task logs it), and secrets scrubbed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from core.config import Settings
+from core.errors import SurfaceError
+from core.models import AgentStream
+from core.ops.logs import redact, setup_logging, turn_context
+from core.relay.relay import Relay
+from core.relay.scheduler import EditScheduler
+from core.responder import Responder
+from core.sessions.gate import TurnGate
+from core.turn import ThreadRef, Turn
+from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
+
+WHERE = ThreadRef(platform="test", workspace="W", channel="C", thread="T")
+agent_log = logging.getLogger("core.agents.scripted")
+
+
+class ChattyAgent:
+    """Logs from inside its stream (the relay's pump task) and leaks a token on purpose."""
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncIterator[AgentStream]:
+        agent_log.warning("calling the model with Authorization: Bearer abcdefghijklmnop")
+        for index, token in enumerate(["one", " two", " three"]):
+            await asyncio.sleep(0.03)
+            yield AgentStream(content=token, delta=token, chunk_index=index)
+        yield AgentStream(done=True, session_id=session_id)
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[io.StringIO, Settings]]:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-111-222-secretvalue")
+    monkeypatch.setenv("DISCORD_TOKEN", "plain-discord-secret-value")
+    settings = Settings(
+        log_level="INFO",
+        agent="openai",
+        openai_api_key="opensesame-key-123",
+        redis_url="redis://:hunter2-password@redis:6379/0",
+    )
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    setup_logging(settings, json=True, stream=stream)
+    try:
+        yield stream, settings
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+
+
+def events(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+async def test_every_line_of_a_turn_carries_its_ids(
+    captured: tuple[io.StringIO, Settings], redis_url: str, namespace: str
+) -> None:
+    stream, _ = captured
+    redis: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
+    surface = RecordingSurface(limits=replace(DEFAULT_LIMITS, min_edit_interval=0.02))
+    surface.fail("edit", SurfaceError("edit refused"), times=1)  # the writer logs a warning
+    responder = Responder(
+        agent=ChattyAgent(), gate=TurnGate(redis, namespace=namespace),
+        relay=Relay(surface, EditScheduler()), max_input_chars=1000,
+    )  # fmt: skip
+    try:
+        logging.getLogger("core.test").warning("before the turn")
+        turn = Turn(where=WHERE, user="U1", message_id="msg-1", text="hello")
+        assert (await responder.handle(turn)).status == "answered"
+        assert (await responder.handle(turn)).status == "duplicate"  # logged at INFO
+    finally:
+        await redis.aclose()
+    lines = events(stream)
+    assert all({"ts", "level", "logger", "msg"} <= line.keys() for line in lines)
+    outside, *inside = lines
+    assert outside["msg"] == "before the turn" and "turn" not in outside
+    loggers = {line["logger"] for line in inside}
+    assert {"core.agents.scripted", "core.relay.writer", "core.responder"} <= loggers
+    conversation = responder.conversation_of(WHERE, user="U1", is_dm=False)
+    for line in inside:
+        assert (line.get("conversation"), line.get("turn")) == (conversation, "msg-1"), line
+
+
+def test_secrets_are_never_logged(captured: tuple[io.StringIO, Settings]) -> None:
+    stream, _ = captured
+    log = logging.getLogger("core.test")
+    log.warning("token %s and app %s", "xoxb-111-222-secretvalue", "xapp-1-A0-123-abc")
+    log.warning("discord %s", "plain-discord-secret-value")
+    log.warning("key=%s redis=%s", "opensesame-key-123", "redis://:hunter2-password@redis:6379/0")
+    log.warning("headers {'x-api-key': 'lyzr-raw-key'} Bearer sk-abcdefghijklmnopqrstuv")
+    log.warning("discord-shaped MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz0123")
+    try:
+        raise RuntimeError("failed with xoxb-111-222-secretvalue")
+    except RuntimeError:
+        log.exception("in a traceback too")
+    text = stream.getvalue()
+    for secret in (
+        "secretvalue", "xapp-1", "plain-discord-secret-value", "opensesame", "hunter2",
+        "lyzr-raw-key", "sk-abcdef", "GabcDE",
+    ):  # fmt: skip
+        assert secret not in text, secret
+    assert text.count("[REDACTED]") >= 9
+    assert "redis://:[REDACTED]@redis:6379/0" in text
+
+
+def test_redact_leaves_ordinary_text_alone() -> None:
+    text = "a reply to https://example.com/a:b, in thread 1712.0001 by U123"
+    assert redact(text, ["short"]) == text
+
+
+def test_text_format_shows_the_turn(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    setup_logging(Settings(log_level="INFO"), json=False, stream=stream)
+    try:
+        with turn_context("slack:T:C:1.2", "m9"):
+            logging.getLogger("core.test").info("inside")
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+    assert "INFO core.test [slack:T:C:1.2 m9]: inside" in stream.getvalue()

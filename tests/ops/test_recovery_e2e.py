@@ -1,0 +1,246 @@
+"""Two real ``threadcast slack`` processes (HTTP mode) sharing one Redis, against the Slack
+simulator and the scripted Lyzr server: a SIGKILLed replica's reply is finalised by the
+other; one thread's turns sent to alternating replicas are answered once each, in order;
+a Redis restart mid-turn does not leave the reply (or the next turn) broken.
+
+Recovery timing is shortened through the environment (ttl 1.5 s, scans every 0.5 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from core.ops.recovery import ORPHAN_NOTICE
+from core.sessions.embedded import EmbeddedRedis
+from tests.bots.slack.conftest import mention, reply_script
+from tests.servers.lyzr_server import LyzrScript, LyzrServer
+from tests.simulators.slack import SlackSimulator
+
+TTL = 1.5
+INTERVAL = 0.5
+BOUND = TTL + INTERVAL
+NOTICE_WORDS = "cut off because the bot restarted"
+INDICATOR = "▍"
+THREADCAST = str(Path(sys.executable).parent / "threadcast")
+
+
+@dataclass
+class Replica:
+    name: str
+    process: asyncio.subprocess.Process
+    port: int
+    log: Path
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+
+
+StartReplica = Callable[..., Awaitable[Replica]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SlackSimulator]:
+    async with SlackSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def lyzr() -> AsyncIterator[LyzrServer]:
+    async with LyzrServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def start_replica(
+    sim: SlackSimulator, lyzr: LyzrServer, tmp_path: Path
+) -> AsyncIterator[StartReplica]:
+    replicas: list[Replica] = []
+
+    async def start(name: str, redis_url: str) -> Replica:
+        port = free_port()
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": sim.workspace.bot_token,
+            "SLACK_SIGNING_SECRET": sim.app.signing_secret,
+            "SLACK_API_URL": sim.api_url,
+            "SLACK_HOST": "127.0.0.1",
+            "SLACK_EDIT_INTERVAL": "0.2",
+            "PORT": str(port),
+            "REDIS_URL": redis_url,
+            "THREADCAST_AGENT": "lyzr",
+            "LYZR_API_KEY": lyzr.api_key,
+            "LYZR_AGENT_ID": "agent-under-test",
+            "LYZR_API_BASE": lyzr.base_url,
+            "AGENT_RETRIES": "0",
+            "THREADCAST_LOCK_TTL": "3",
+            "THREADCAST_RECOVERY_TTL": str(TTL),
+            "THREADCAST_RECOVERY_INTERVAL": str(INTERVAL),
+            "THREADCAST_SHUTDOWN_GRACE": "1",
+            "THREADCAST_LOG_LEVEL": "INFO",
+        }
+        env.pop("SLACK_APP_TOKEN", None)
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                THREADCAST, "slack", env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
+            )
+        replica = Replica(name, process, port, log)
+        replicas.append(replica)
+        await _healthy(replica)
+        return replica
+
+    try:
+        yield start
+    finally:
+        for replica in replicas:
+            if replica.process.returncode is None:
+                replica.process.send_signal(signal.SIGTERM)
+        for replica in replicas:
+            try:
+                await asyncio.wait_for(replica.process.wait(), 10)
+            except TimeoutError:
+                replica.kill()
+                await replica.process.wait()
+
+
+async def _healthy(replica: Replica) -> None:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+        for _ in range(300):
+            if replica.process.returncode is not None:
+                break
+            try:
+                async with session.get(f"http://127.0.0.1:{replica.port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    pytest.fail(f"replica {replica.name} did not start:\n{replica.log.read_text()[-3000:]}")
+
+
+async def test_sigkill_mid_reply_is_finalised_by_the_other_replica(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, start_replica: StartReplica
+) -> None:
+    a = await start_replica("a", redis_url)
+    b = await start_replica("b", redis_url)
+    ws = sim.workspace
+    words = " ".join(f"word{i}" for i in range(300))
+    lyzr.enqueue(reply_script(words, delay=0.05))  # ~15 s: far longer than the test
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "tell me a long story"))
+    thread = turn.thread_ts
+
+    def streaming() -> bool:
+        replies = sim.bot_replies(ws.general, thread)
+        return bool(replies) and "word10 " in replies[0].text
+
+    await sim.wait_for(streaming, timeout=20)
+    a.kill()
+    await a.process.wait()
+    loop = asyncio.get_running_loop()
+    killed = loop.time()
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert reply.blocks is not None  # still streaming: the Stop button is there
+
+    await sim.wait_for(lambda: NOTICE_WORDS in reply.text, timeout=BOUND * 5)
+    elapsed = loop.time() - killed
+    assert reply.blocks is None  # final: no Stop button
+    assert INDICATOR not in reply.text
+    assert reply.text.startswith("word0 word1 word2")
+    assert reply.text.endswith("\n\n" + ORPHAN_NOTICE)  # mrkdwn renders it unchanged
+    assert elapsed <= BOUND + 2.0, elapsed  # the bound, plus slack for a loaded machine
+    await asyncio.sleep(INTERVAL * 3)  # B keeps scanning: the orphan is finalised once
+    notices = [c for c in sim.calls("chat.update") if NOTICE_WORDS in str(c.params)]
+    assert len(notices) == 1
+    assert len(sim.bot_replies(ws.general, thread)) == 1
+    assert b.process.returncode is None
+
+
+async def test_one_threads_turns_at_alternating_replicas_are_answered_once_in_order(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, start_replica: StartReplica
+) -> None:
+    replicas = [await start_replica("a", redis_url), await start_replica("b", redis_url)]
+    lyzr.default = LyzrScript(delay=0.3)  # echo, ~1 s per reply: the turns overlap
+    ws = sim.workspace
+    sim.events_url = replicas[0].events_url
+    first = await sim.user_says(ws.general, ws.alice, mention(sim, "turn-1"))
+    thread = first.thread_ts
+    for n in range(2, 7):
+        # "In order" is the order turns reach the conversation's queue in Redis; events sent
+        # to two replicas a few ms apart race to it (as Slack's own deliveries would), so
+        # each turn is given a moment to be queued before the next is sent.
+        await asyncio.sleep(0.3)
+        sim.events_url = replicas[(n - 1) % 2].events_url
+        await sim.user_says(ws.general, ws.alice, mention(sim, f"turn-{n}"), thread_ts=thread)
+
+    def all_final() -> bool:
+        replies = sim.bot_replies(ws.general, thread)
+        return len(replies) >= 6 and all(r.blocks is None for r in replies)
+
+    await sim.wait_for(all_final, timeout=30)
+    await asyncio.sleep(0.5)  # a duplicate answer would show up by now
+    texts = [r.text for r in sim.bot_replies(ws.general, thread)]
+    assert texts == [f"You said: turn-{n}" for n in range(1, 7)]
+
+
+async def test_redis_restart_mid_turn(
+    sim: SlackSimulator, lyzr: LyzrServer, start_replica: StartReplica, tmp_path: Path
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    url = await server.start()
+    try:
+        a = await start_replica("a", url)
+        ws = sim.workspace
+        lyzr.enqueue(reply_script(" ".join(f"w{i}" for i in range(40)), delay=0.05))
+        sim.events_url = a.events_url
+        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a medium reply"))
+        thread = turn.thread_ts
+        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)), timeout=10)
+        await server.stop()
+        await asyncio.sleep(0.5)
+        assert await server.start() == url
+
+        def ended() -> bool:
+            replies = sim.bot_replies(ws.general, thread)
+            return bool(replies) and all(r.blocks is None for r in replies)
+
+        await sim.wait_for(ended, timeout=30)
+        (reply,) = sim.bot_replies(ws.general, thread)
+        assert INDICATOR not in reply.text
+        # Completed, or ended with a notice (a recovery notice is fine too).
+        assert reply.text.startswith("w0 w1") and (
+            reply.text.endswith("w39") or "_" in reply.text or "⚠️" in reply.text
+        ), reply.text
+
+        nxt = await sim.user_says(ws.general, ws.alice, mention(sim, "after the restart"))
+        await sim.wait_for(
+            lambda: any(
+                r.blocks is None and "after the restart" in r.text
+                for r in sim.bot_replies(ws.general, nxt.thread_ts)
+            ),
+            timeout=20,
+        )
+    finally:
+        async with AsyncExitStack():
+            await server.stop()

@@ -1,0 +1,99 @@
+"""SIGTERM on a real ``threadcast slack`` process (HTTP mode, against the Slack simulator,
+with a slow agent): the reply in flight is finalised with the "interrupted" notice, no
+streaming indicator or Stop button is left, and the conversation's lock is released."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from core.ops.tasks import INTERRUPTED
+from core.sessions.keys import SessionKeys, conversation_key
+from core.turn import ThreadRef
+from tests.bots.slack.conftest import mention, reply_script
+from tests.servers.lyzr_server import LyzrServer
+from tests.simulators.slack import SlackSimulator
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _until_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            assert process.returncode is None, "the bot exited during start-up"
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the bot never answered its health check")
+
+
+async def test_sigterm_interrupts_a_streaming_reply_cleanly(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": sim.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": sim.app.signing_secret,
+        "SLACK_API_URL": sim.api_url,
+        "SLACK_HOST": "127.0.0.1",
+        "PORT": str(port),
+        "REDIS_URL": redis_url,
+        "THREADCAST_AGENT": "lyzr",
+        "LYZR_API_KEY": lyzr.api_key,
+        "LYZR_AGENT_ID": "agent-under-test",
+        "LYZR_API_BASE": lyzr.base_url,
+        "AGENT_RETRIES": "0",
+        "THREADCAST_SHUTDOWN_GRACE": "0.5",
+        "THREADCAST_LOG_FORMAT": "json",
+        "THREADCAST_LOG_LEVEL": "INFO",
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "slack", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await _until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        sim.events_url = f"http://127.0.0.1:{port}/slack/events"
+        ws = sim.workspace
+        lyzr.enqueue(reply_script("never ending " * 400, delay=0.05))
+        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go on"))
+        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text.startswith("never ending")
+    assert reply.text.endswith(INTERRUPTED.removeprefix("⚠️ ")), reply.text[-200:]
+    assert "▍" not in reply.text and reply.blocks is None  # no indicator, no Stop button
+    where = ThreadRef("slack", ws.team_id, ws.general, turn.thread_ts)
+    keys = SessionKeys(conversation_key(where, user=ws.alice, is_dm=False))
+    client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        assert await client.exists(keys.lock) == 0
+        assert await client.exists(keys.session) == 1  # the conversation itself was kept
+    finally:
+        await client.aclose()
+    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    assert any("interrupting 1" in line["msg"] for line in lines)
+    assert sim.workspace.bot_token not in stderr.decode()
