@@ -6,7 +6,7 @@ compacted when a page closes, so every operation costs O(page), whatever the rep
 
 from __future__ import annotations
 
-from core.relay.paginate import Cut, Fence, Measure, fence_at, find_cut, page_markdown
+from core.relay.paginate import Cut, Fence, Measure, cut_at, fence_at, find_cut, page_markdown
 
 __all__ = ["PageBook"]
 
@@ -33,6 +33,16 @@ class PageBook:
     def next_cut(self) -> Cut | None:
         """Where the open page must end, or ``None`` while all of it fits one message."""
         return find_cut(self._text, self._start, self._opening, self.budget, self.measure)
+
+    def cut_at_shown(self, shown: int) -> Cut | None:
+        """When the open page must end, a cut right where its first ``shown`` characters end
+        (what its message shows already), if that is a clean boundary in the back half of
+        the page; else ``None``."""
+        if shown < self.budget // 2 or self.next_cut() is None:
+            return None
+        return cut_at(
+            self._text, self._start, self._start + shown, self._opening, self.budget, self.measure
+        )
 
     def closed_markdown(self, cut: Cut) -> str:
         """The Markdown of the open page once finished at ``cut`` (fence closed)."""

@@ -26,6 +26,7 @@ __all__ = [
     "Cut",
     "Fence",
     "Measure",
+    "cut_at",
     "fence_at",
     "find_cut",
     "page_markdown",
@@ -152,6 +153,22 @@ def find_cut(
         # by the excess and look for a boundary again.
         window = min(window - 1, end - start - over)
     return Cut(start + 1, fence_at(text, start, start + 1, opening))
+
+
+def cut_at(
+    text: str, start: int, end: int, opening: Fence | None, budget: int, measure: Measure = len
+) -> Cut | None:
+    """A cut exactly at ``end`` when that is a clean place to end a page — the end of a word
+    or line, off any fence line — and the page fits ``budget``; else ``None``."""
+    if not start < end < len(text) or not (text[end - 1].isspace() or text[end].isspace()):
+        return None
+    if _off_fence_line(text, start, end, opening) != end:
+        return None
+    closing = fence_at(text, start, end, opening)
+    page = page_markdown(text, start, end, opening, closing)
+    if max(len(page), measure(page)) > budget:
+        return None
+    return Cut(end, closing)
 
 
 def _boundary(text: str, start: int, limit: int, opening: Fence | None) -> int:

@@ -115,8 +115,8 @@ class Sender:
         rate_limits = 0
         scopes = self._scopes.get(kind, ())
         while True:
-            if self._prepaid == kind:
-                self._prepaid = None
+            if self._prepaid is not None and self._scopes.get(self._prepaid, ()) == scopes:
+                self._prepaid = None  # prepaid for the same budgets (or the same kind)
             else:
                 # A token prepaid for the other kind of call is worthless here: drop it.
                 self._prepaid = None

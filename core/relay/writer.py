@@ -46,6 +46,7 @@ class _Slot:
 
     message: MessageRef | None = None
     shown: str | None = None  # the text it shows, to skip edits that change nothing
+    shown_end: int = 0  # how much of the open page's Markdown that text shows
     next_ok: float = -math.inf  # loop time before which it must not be edited again
     failures: int = 0
 
@@ -76,6 +77,9 @@ class ReplyWriter:
         self._slot = _Slot()
         self._shrinks = 0
         self._unshown_since: float | None = None  # of text taken from the inbox, not shown
+        # Pages turned at what their message already showed: only their final edit (no
+        # indicator, no Stop control) is owed, and it waits for the reply's end.
+        self._owed_finals: list[tuple[MessageRef, str]] = []
         # When the reply started, for the time-to-first-visible-text metric.
         self._started = asyncio.get_running_loop().time()
         self._first_shown = False
@@ -111,6 +115,7 @@ class ReplyWriter:
                 "post" if first else "edit", urgent=first, since=self._since()
             )
             self._take()
+            self._turn_page_at_shown()
             if await self._close_full_pages(persistent=False):
                 # The rest continues in a new message, whose post waits for a budget of its
                 # own (a second request in this thread): show what arrives during that wait
@@ -151,6 +156,7 @@ class ReplyWriter:
             return
         markdown = self.book.open_markdown(close_fence=True)
         text = self._surface.render(markdown) + self._limits.streaming_indicator
+        shown_end = len(self.book.open_content)
         slot = self._slot
         if slot.message is not None and text == slot.shown:
             self._unshown_since = None
@@ -162,7 +168,26 @@ class ReplyWriter:
                 self._forget(slot.message)
         if self._slot.message is None:
             await self._post(text, streaming=True, persistent=True)
+        self._slot.shown_end = shown_end
         self._unshown_since = None  # everything taken is on screen now
+
+    def _turn_page_at_shown(self) -> None:
+        """Turn a full page where its message's text already ends, when that is a clean
+        boundary: the message then shows its final content already, so the new page is
+        posted with this refresh's one request, and the old page's final edit (which only
+        drops the indicator) is owed until the reply ends. Otherwise a page turn costs two
+        requests at once, and text waits a whole extra interval in every reply turning a
+        page — all of them at the same moment when replies started together."""
+        slot = self._slot
+        if slot.message is None:
+            return
+        cut = self.book.cut_at_shown(slot.shown_end)
+        if cut is None:
+            return
+        final = self._surface.render(self.book.closed_markdown(cut))
+        self._owed_finals.append((slot.message, final))
+        self.book.close(cut)
+        self._slot = _Slot()
 
     async def _close_full_pages(self, *, persistent: bool) -> bool:
         """Give every full page its final text; the rest continues in a new message.
@@ -189,11 +214,19 @@ class ReplyWriter:
         while True:
             try:
                 await self._finish_pages(notice, empty=empty)
-                return
+                break
             except MessageTooLong as exc:
                 if not self._shrink():
                     self.undelivered.append(f"the rest of the reply: {exc}")
-                    return
+                    break
+        # Last, as they carry no new text: the owed final edits of pages turned early.
+        owed, self._owed_finals = self._owed_finals, []
+        for message, text in owed:
+            self._slot = _Slot(message=message)
+            try:
+                await self._put_final(text, persistent=True)
+            except MessageTooLong as exc:
+                self.undelivered.append(f"a page's final edit: {exc}")
 
     async def _finish_pages(self, notice: str | None, *, empty: str | None) -> None:
         await self._close_full_pages(persistent=True)

@@ -124,8 +124,10 @@ async def test_long_reply_final_text_exact_and_split_at_safe_boundaries() -> Non
     assert outcome.text == text and len(outcome.messages) == len(shown)
     for message in shown:
         assert len(message) <= 1000 - len(INDICATOR)
-    for message in shown[:-1]:
-        assert message.endswith("\n")  # paragraph or line ends, never mid-word here
+    for message, following in itertools.pairwise(shown):
+        # Never mid-word: a page turned while streaming ends where its message's text
+        # ended (a word boundary); one cut by find_cut ends at a paragraph or line.
+        assert message[-1].isspace() or following[0].isspace(), (message[-20:], following[:20])
     for call in surface.calls_of("post") + surface.calls_of("edit"):
         assert call.text is not None and len(call.text) <= 1000
 
@@ -215,18 +217,41 @@ async def test_a_new_page_shows_what_arrived_while_it_waited_for_its_budget() ->
     posts = [c for c in surface.calls if c.kind == "post" and c.error is None]
     assert len(posts) >= 3  # several page breaks happened
     for post in posts[1:]:
-        earlier_pages = sum(
-            len(c.text or "")
-            for c in surface.calls
-            if c.kind == "edit"
-            and c.final
-            and c.finished is not None
-            and c.finished <= post.started
-        )
+        # What the thread shows once this post lands: every earlier message's latest text.
+        latest: dict[str, str] = {}
+        for call in surface.calls:
+            done = call.finished is not None and call.finished <= post.started
+            if call.kind in ("post", "edit") and call.error is None and done:
+                latest[call.message_id or ""] = call.text or ""
+        shown = sum(len(text) for text in latest.values()) + len(post.text or "")
         arrived = sum(
             len(chunk)
             for chunk, at in zip(probe.sent, probe.sent_at, strict=True)
             if at < post.started - 1e-6
         )
-        shown = earlier_pages + len(post.text or "")
         assert shown >= arrived, (post.started, shown, arrived)
+
+
+async def test_a_page_turned_at_what_its_message_shows_costs_one_request() -> None:
+    """When the open message already ends at a clean boundary, turning the page is a single
+    post; the old page's final edit (dropping the indicator) comes at the reply's end."""
+    limits = SurfaceLimits(
+        max_message_chars=200, min_edit_interval=1.0, max_file_bytes=1, streaming_indicator=" ▍"
+    )
+    surface = RecordingSurface(limits=limits, edit_latency=0.02)
+    words = [f" word{i}" for i in range(120)]
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, scripted([(0.1, w) for w in words])
+    )
+    assert outcome.status == "completed"
+    assert "".join(surface.texts(THREAD)) == "".join(words)
+    assert all(not t.endswith("▍") for t in surface.texts(THREAD))
+    updates = [c for c in surface.calls if c.kind in ("post", "edit") and c.error is None]
+    streaming = [c for c in updates if not c.final]
+    # While streaming, consecutive updates are at least the interval apart: no page turn
+    # squeezed a second request in.
+    starts = [c.started for c in streaming]
+    assert all(b - a >= 1.0 - 1e-6 for a, b in itertools.pairwise(starts))
+    finals = [c for c in updates if c.final]
+    assert len(finals) == len(surface.texts(THREAD))
+    assert min(c.started for c in finals) >= max(starts)  # owed finals wait for the end
