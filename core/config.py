@@ -7,10 +7,11 @@ the variable, so a misconfigured bot fails at startup with a sentence, not a tra
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
@@ -92,6 +93,9 @@ class Settings(BaseSettings):
     log_format: LogFormat | None = Field(None, validation_alias=_env("THREADCAST_LOG_FORMAT"))
     """``json`` or ``text``; unset: json for the platform bots, text for chat/ask."""
 
+    response_format: str | None = Field(None, validation_alias=_env("THREADCAST_RESPONSE_FORMAT"))
+    """``module:Model`` — a pydantic model every reply is parsed into (structured output)."""
+
     @model_validator(mode="after")
     def _check_agent(self) -> Settings:
         if self.agent is None:
@@ -104,15 +108,34 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def response_model(self) -> type[BaseModel] | None:
+        """The model named by ``THREADCAST_RESPONSE_FORMAT``, imported (checked at load)."""
+        return load_model(self.response_format) if self.response_format else None
+
+    @property
     def agent_kind(self) -> AgentKind:
         assert self.agent is not None  # set by _check_agent
         return self.agent
 
 
+def load_model(spec: str) -> type[BaseModel]:
+    """Import ``module:Model`` and check it is a pydantic model."""
+    module_name, _, name = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), name) if name else None
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError("THREADCAST_RESPONSE_FORMAT", f"cannot import {spec!r}: {exc}") from None
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        raise ConfigError(
+            "THREADCAST_RESPONSE_FORMAT", f"{spec!r} is not a pydantic model (module:Model)"
+        )
+    return found
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         context = first.get("ctx") or {}
@@ -121,6 +144,8 @@ def load_settings(**overrides: object) -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "?"
         variable = _variable_of(field)
         raise ConfigError(variable, f"{first['msg']} (got {first.get('input')!r})") from None
+    _ = settings.response_model  # a bad model path fails at start-up, not on a message
+    return settings
 
 
 def _variable_of(field: str) -> str:

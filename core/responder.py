@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from pydantic import BaseModel
+
 from core.agents.base import Agent
 from core.config import SessionScope
 from core.errors import SessionStoreError, SurfaceError
@@ -61,12 +63,14 @@ class Responder:
         relay: Relay,
         max_input_chars: int,
         session_scope: SessionScope = "thread",
+        response_format: type[BaseModel] | None = None,
     ) -> None:
         self.agent = agent
         self.gate = gate
         self.relay = relay
         self.max_input_chars = max_input_chars
         self.session_scope = session_scope
+        self.response_format = response_format
 
     def conversation_of(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
         return conversation_key(where, user=user, is_dm=is_dm, scope=self.session_scope)
@@ -89,7 +93,10 @@ class Responder:
                     log.info("duplicate event %s dropped", event_id)
                     return TurnResult("duplicate", conversation)
                 chunks = self.agent.stream(
-                    inbound.text, session_id=ticket.session_id, user_id=turn.user
+                    inbound.text,
+                    session_id=ticket.session_id,
+                    user_id=turn.user,
+                    response_format=self.response_format,
                 )
                 outcome = await self._deliver(turn, chunks, ticket.cancelled)
                 return TurnResult("answered", conversation, outcome, ticket.session_id)

@@ -111,4 +111,5 @@ class Runtime:
             relay=relay,
             max_input_chars=self.settings.max_input_chars,
             session_scope=self.settings.session_scope,
+            response_format=self.settings.response_model,
         )

@@ -13,6 +13,9 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 
+from core.agents.demo import DemoAgent
+from core.config import load_settings
+from core.errors import ConfigError
 from core.models import AgentStream
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
@@ -197,3 +200,35 @@ async def test_redis_dying_mid_turn_neither_hangs_nor_loses_the_reply(
     assert after.status == "store_failed"
     assert "Redis" in surface.texts(WHERE)[-1]
     await client.aclose()
+
+
+class Forecast(BaseModel):
+    city: str
+    days: int
+
+
+async def test_a_configured_response_format_reaches_the_agent_and_the_surface(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    surface = RecordingSurface(limits=FAST)
+    gate = TurnGate(redis, namespace=namespace, poll_interval=0.02)
+    responder = Responder(
+        agent=DemoAgent(delay=0),
+        gate=gate,
+        relay=Relay(surface, EditScheduler()),
+        max_input_chars=1000,
+        response_format=Forecast,
+    )
+    result = await responder.handle(_turn("the weather, please", "1"))
+    assert result.outcome is not None and result.outcome.status == "completed"
+    structured = surface.calls_of("structured")
+    assert len(structured) == 1
+    assert isinstance(structured[0].data, Forecast)
+
+
+def test_response_format_is_checked_at_start_up() -> None:
+    settings = load_settings(response_format="tests.test_responder:Forecast")
+    assert settings.response_model is Forecast
+    for bad in ("tests.test_responder:Nope", "no.such.module:X", "tests.test_responder:WHERE"):
+        with pytest.raises(ConfigError, match="THREADCAST_RESPONSE_FORMAT"):
+            load_settings(response_format=bad)
