@@ -8,8 +8,9 @@ the variable, so a misconfigured bot fails at startup with a sentence, not a tra
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,7 @@ __all__ = ["AgentKind", "BusyPolicy", "LogFormat", "SessionScope", "Settings", "
 AgentKind = Literal["lyzr", "openai", "demo"]
 BusyPolicy = Literal["queue", "interrupt"]
 SessionScope = Literal["thread", "channel", "user"]
+S = TypeVar("S", bound=BaseSettings)
 LogFormat = Literal["json", "text"]
 
 
@@ -134,22 +136,38 @@ def load_model(spec: str) -> type[BaseModel]:
 
 def load_settings(**overrides: object) -> Settings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
+    settings = read_settings(Settings, overrides)
+    _ = settings.response_model  # a bad model path fails at start-up, not on a message
+    return settings
+
+
+def read_settings(
+    model: type[S], overrides: Mapping[str, object], *, hints: Mapping[str, str] | None = None
+) -> S:
+    """Build any settings ``model`` from the environment, turning a validation failure into
+    one :class:`ConfigError` that names the environment variable (shared by the core's and
+    each bot's settings). ``hints`` says, per field, what to set when it is missing; a
+    ``SecretStr`` field's value is never echoed."""
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        return model(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         context = first.get("ctx") or {}
         if isinstance(context.get("error"), ConfigError):
             raise context["error"] from None
         field = str(first["loc"][0]) if first["loc"] else "?"
-        variable = _variable_of(field)
-        raise ConfigError(variable, f"{first['msg']} (got {first.get('input')!r})") from None
-    _ = settings.response_model  # a bad model path fails at start-up, not on a message
-    return settings
+        variable = _variable_of(model, field)
+        if first["type"] == "missing":
+            hint = (hints or {}).get(field, "required but not set")
+            raise ConfigError(variable, hint) from None
+        info = model.model_fields.get(field)
+        secret = info is not None and "SecretStr" in str(info.annotation)
+        shown = "***" if secret else repr(first.get("input"))
+        raise ConfigError(variable, f"{first['msg']} (got {shown})") from None
 
 
-def _variable_of(field: str) -> str:
-    info = Settings.model_fields.get(field)
+def _variable_of(model: type[BaseSettings], field: str) -> str:
+    info = model.model_fields.get(field)
     if info is not None and isinstance(info.validation_alias, AliasChoices):
         first = info.validation_alias.choices[0]
         if isinstance(first, str):

@@ -7,11 +7,12 @@ variable, like :func:`core.config.load_settings`.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.discord import DiscordBudgets
 from adapters.discord.surface import ArchiveMinutes
+from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["DiscordSettings", "load_discord_settings"]
@@ -79,17 +80,11 @@ class DiscordSettings(BaseSettings):
 
 def load_discord_settings(**overrides: object) -> DiscordSettings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
-    try:
-        settings = DiscordSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        variable = _variable_of(field)
-        if first["type"] == "missing":
-            problem = "required (the bot token from the Developer Portal)"
-            raise ConfigError(variable, problem) from None
-        shown = "***" if field == "token" else repr(first.get("input"))
-        raise ConfigError(variable, f"{first['msg']} (got {shown})") from None
+    settings = read_settings(
+        DiscordSettings,
+        overrides,
+        hints={"token": "required (the bot token from the Developer Portal)"},
+    )
     if (settings.shard_id is None) != (settings.shard_count is None):
         raise ConfigError(
             "DISCORD_SHARD_COUNT", "set DISCORD_SHARD_ID and DISCORD_SHARD_COUNT together"
@@ -100,12 +95,3 @@ def load_discord_settings(**overrides: object) -> DiscordSettings:
     if not settings.token.get_secret_value().strip():
         raise ConfigError("DISCORD_TOKEN", "is empty")
     return settings
-
-
-def _variable_of(field: str) -> str:
-    info = DiscordSettings.model_fields.get(field)
-    if info is not None and isinstance(info.validation_alias, AliasChoices):
-        first = info.validation_alias.choices[0]
-        if isinstance(first, str):
-            return first
-    return field.upper()

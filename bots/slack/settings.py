@@ -8,11 +8,12 @@ Mode: with ``SLACK_APP_TOKEN`` the bot connects over Socket Mode; otherwise it s
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
 from adapters.slack.config import StreamingMode, SurfaceConfig, ThinkingMode
+from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["SlackSettings", "load_slack_settings"]
@@ -93,24 +94,4 @@ class SlackSettings(BaseSettings):
 
 def load_slack_settings(**overrides: object) -> SlackSettings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
-    try:
-        return SlackSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        error = (first.get("ctx") or {}).get("error")
-        if isinstance(error, ConfigError):
-            raise error from None
-        field = str(first["loc"][0]) if first["loc"] else "?"
-        variable = _variable_of(field)
-        if first["type"] == "missing":
-            raise ConfigError(variable, "required but not set") from None
-        raise ConfigError(variable, f"{first['msg']} (got {first.get('input')!r})") from None
-
-
-def _variable_of(field: str) -> str:
-    info = SlackSettings.model_fields.get(field)
-    if info is not None and isinstance(info.validation_alias, AliasChoices):
-        first = info.validation_alias.choices[0]
-        if isinstance(first, str):
-            return first
-    return field.upper()
+    return read_settings(SlackSettings, overrides)
