@@ -23,7 +23,7 @@ from core.inbound import check_inbound
 from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import turn_context
-from core.ops.tasks import INTERRUPTED, on_interrupt
+from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, on_interrupt
 from core.relay.relay import Relay, ReplyOutcome
 from core.sessions.gate import TurnGate
 from core.sessions.keys import conversation_key
@@ -87,8 +87,14 @@ class Responder:
             await self._post_quietly(turn.where, inbound.reply)
             return TurnResult("replied", conversation)
         event_id = f"{turn.where.platform}:{turn.message_id}"
+        # A shutdown may stop this turn while it still waits behind another in its thread:
+        # the user is then told to send it again, not left without an answer.
+        waiting = True
+        shutdown: list[bool] = []
+        on_interrupt(lambda: shutdown.append(waiting))
         try:
             async with self.gate.enter(conversation, event_id) as ticket:
+                waiting = False
                 if ticket is None:
                     log.info("duplicate event %s dropped", event_id)
                     return TurnResult("duplicate", conversation)
@@ -104,6 +110,10 @@ class Responder:
             log.error("session store failed for %s: %s", conversation, exc)
             await self._post_quietly(turn.where, SessionStoreError.notice)
             return TurnResult("store_failed", conversation)
+        except asyncio.CancelledError:
+            if shutdown and shutdown[0]:
+                await self._post_quietly(turn.where, NOT_ANSWERED)
+            raise
 
     async def _deliver(
         self, turn: Turn, chunks: AsyncIterator[AgentStream], cancelled: asyncio.Event

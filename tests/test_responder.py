@@ -17,6 +17,7 @@ from core.agents.demo import DemoAgent
 from core.config import load_settings
 from core.errors import ConfigError
 from core.models import AgentStream
+from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, TurnTasks
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
@@ -232,3 +233,20 @@ def test_response_format_is_checked_at_start_up() -> None:
     for bad in ("tests.test_responder:Nope", "no.such.module:X", "tests.test_responder:WHERE"):
         with pytest.raises(ConfigError, match="THREADCAST_RESPONSE_FORMAT"):
             load_settings(response_format=bad)
+
+
+async def test_shutdown_interrupts_the_reply_and_tells_the_waiting_message_to_come_again(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    agent, surface = ScriptedAgent(delay=0.5), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface)
+    tasks = TurnTasks(finalise_timeout=5)
+    tasks.spawn(responder.handle(_turn("first", "1")), name="first")
+    await asyncio.sleep(0.3)
+    tasks.spawn(responder.handle(_turn("second", "2")), name="second")  # queued behind
+    await asyncio.sleep(0.3)
+    await tasks.drain(0.1)
+    texts = surface.texts(WHERE)
+    assert texts[0].endswith(INTERRUPTED)
+    assert texts[1] == NOT_ANSWERED
+    assert agent.started == ["first"]

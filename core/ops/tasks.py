@@ -20,12 +20,15 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
-__all__ = ["INTERRUPTED", "TurnTasks", "on_interrupt"]
+__all__ = ["INTERRUPTED", "NOT_ANSWERED", "TurnTasks", "on_interrupt"]
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED = "⚠️ _The bot is restarting; this reply was interrupted. Please ask again._"
 """The notice a reply cut short by a shutdown ends with (Markdown)."""
+
+NOT_ANSWERED = "⚠️ _The bot is restarting and could not answer this message. Please send it again._"
+"""The notice for a message still waiting for its turn when a shutdown stopped it."""
 
 # A cancelled turn finalises its reply (final edits are bounded by the relay's own
 # timeouts); after this long more, shutdown stops waiting for it and lets the process exit.
