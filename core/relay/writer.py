@@ -163,7 +163,7 @@ class ReplyWriter:
             return  # nothing new to show: skip the edit
         if slot.message is not None:
             try:
-                await self._edit(slot.message, text, final=False, persistent=False)
+                await self._edit(slot.message, text, final=False, persistent=False, urgent=False)
             except MessageGone:
                 self._forget(slot.message)
         if self._slot.message is None:
@@ -173,11 +173,12 @@ class ReplyWriter:
 
     def _turn_page_at_shown(self) -> None:
         """Turn a full page where its message's text already ends, when that is a clean
-        boundary: the message then shows its final content already, so the new page is
-        posted with this refresh's one request, and the old page's final edit (which only
-        drops the indicator) is owed until the reply ends. Otherwise a page turn costs two
-        requests at once, and text waits a whole extra interval in every reply turning a
-        page — all of them at the same moment when replies started together."""
+        boundary and saves a request (:meth:`PageBook.cut_at_shown`): the message then shows
+        its final content already, so the new text goes out with one post, and the old
+        page's final edit (which only drops the indicator) is owed until the reply ends and
+        waits behind new text. Otherwise a page turn costs two requests at once, and text
+        waits a whole extra interval in every reply turning a page — all of them at the
+        same moment when replies started together, or ended together."""
         slot = self._slot
         if slot.message is None:
             return
@@ -220,15 +221,18 @@ class ReplyWriter:
                     self.undelivered.append(f"the rest of the reply: {exc}")
                     break
         # Last, as they carry no new text: the owed final edits of pages turned early.
+        # They compete by staleness like a streaming edit (only the indicator goes): every
+        # reply's final text, and other replies' new text, goes before them.
         owed, self._owed_finals = self._owed_finals, []
         for message, text in owed:
             self._slot = _Slot(message=message)
             try:
-                await self._put_final(text, persistent=True)
+                await self._put_final(text, persistent=True, urgent=False)
             except MessageTooLong as exc:
                 self.undelivered.append(f"a page's final edit: {exc}")
 
     async def _finish_pages(self, notice: str | None, *, empty: str | None) -> None:
+        self._turn_page_at_shown()  # the last page's post then carries all the new text
         await self._close_full_pages(persistent=True)
         content = self.book.open_content
         body = ""
@@ -253,14 +257,17 @@ class ReplyWriter:
 
     # --- one message ---------------------------------------------------------------------------
 
-    async def _put_final(self, text: str, *, persistent: bool) -> None:
+    async def _put_final(self, text: str, *, persistent: bool, urgent: bool = True) -> None:
         """Make the open slot's message show ``text`` for good: a final edit, or a post when
-        there is no message (or it was deleted, or — persistent — it cannot be edited)."""
+        there is no message (or it was deleted, or — persistent — it cannot be edited).
+        ``urgent``: ahead of streaming edits in the budget's queue, as new final text is."""
         slot = self._slot
         if slot.message is not None:
             await self._pace()
             try:
-                await self._edit(slot.message, text, final=True, persistent=persistent)
+                await self._edit(
+                    slot.message, text, final=True, urgent=urgent, persistent=persistent
+                )
                 return
             except MessageGone:
                 self._forget(slot.message)
@@ -281,12 +288,14 @@ class ReplyWriter:
             self.undelivered.append(f"{len(text)} characters of the reply: {exc}")
             log.error("could not deliver part of a reply: %s", exc)
 
-    async def _edit(self, message: MessageRef, text: str, *, final: bool, persistent: bool) -> None:
+    async def _edit(
+        self, message: MessageRef, text: str, *, final: bool, persistent: bool, urgent: bool
+    ) -> None:
         since = self._since()
         await self._sender.call(
             lambda: self._surface.edit(message, text, final=final),
             kind="edit",
-            urgent=final,
+            urgent=urgent,
             since=since,
             persistent=persistent,
         )
@@ -299,9 +308,10 @@ class ReplyWriter:
         message = await self._sender.call(
             lambda: self._surface.post(where, text, streaming=streaming),
             kind="post",
-            # Only a reply's first text jumps the queue; a continuation page competes by
-            # staleness like any edit (else a page break everywhere at once starves edits).
-            urgent=not self.messages,
+            # A reply's first text and its final text jump the queue; a continuation page
+            # while streaming competes by staleness like any edit (else a page break
+            # everywhere at once would starve edits).
+            urgent=not self.messages or not streaming,
             since=since,
             persistent=persistent,
         )

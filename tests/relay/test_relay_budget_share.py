@@ -86,3 +86,53 @@ async def test_shared_budget_staleness_fairness_first_texts() -> None:
         assert bisect.bisect_left(completions, at + 1.0 - 1e-9) - i <= B + 1
     busy = [t for t in completions if 2.0 <= t <= 12.0]
     assert len(busy) >= 0.9 * B * 10.0
+
+
+async def test_replies_ending_together_show_their_last_text_within_the_staleness_bound() -> None:
+    """Every reply turns pages and all end at the same instant: the drain of final texts.
+
+    Each reply's last text needs one request (its final edit, or the post of its last page
+    when the page it shows is full); the full page keeps what it shows and only loses its
+    indicator later, behind every reply's final text. So the last chunks wait about N / B,
+    like any chunk while streaming, not N / B for each page still to finish."""
+    loop = asyncio.get_running_loop()
+    limits = SurfaceLimits(max_message_chars=200, min_edit_interval=1.0, max_file_bytes=1)
+    indicator = limits.streaming_indicator
+    shown: dict[int, dict[str, int]] = {i: {} for i in range(N)}  # reply -> message -> chars
+    staleness: list[float] = []
+    arrivals: list[list[float]] = [[] for _ in range(N)]
+    owner: dict[str, int] = {}
+
+    def on_update(message_id: str, text: str, at: float) -> None:
+        reply = owner.setdefault(message_id, int(surface.messages[message_id].where.thread or 0))
+        before = sum(shown[reply].values())
+        shown[reply][message_id] = len(text.removesuffix(indicator))
+        for k in range(before // 4, min(len(arrivals[reply]), sum(shown[reply].values()) // 4)):
+            staleness.append(at - arrivals[reply][k])
+
+    surface = RecordingSurface(
+        limits=limits,
+        scopes=[BudgetScope("test:bot", rate=B)],
+        edit_latency=0.02,
+        record=False,
+        on_update=on_update,
+    )
+
+    async def agent(index: int) -> AsyncIterator[AgentStream]:
+        for k in range(CHUNKS):
+            await asyncio.sleep(EVERY if k else EVERY + index * 0.003)
+            arrivals[index].append(loop.time())
+            yield AgentStream(content=f"{k % 1000:03d} ")
+        yield AgentStream(done=True)
+
+    relay = Relay(surface, EditScheduler())
+    outcomes = await asyncio.gather(
+        *(relay.deliver(ThreadRef("test", "W", "C", str(i)), agent(i)) for i in range(N))
+    )
+    expected = "".join(f"{k % 1000:03d} " for k in range(CHUNKS))
+    for index, outcome in enumerate(outcomes):
+        pages = surface.texts(ThreadRef("test", "W", "C", str(index)))
+        assert outcome.text == expected and "".join(pages) == expected
+        assert len(pages) >= 3 and not any(page.endswith(indicator) for page in pages)
+    assert len(staleness) == N * CHUNKS  # every chunk was shown once
+    assert p99(staleness) <= 1.25 * (N / B) + 0.1
