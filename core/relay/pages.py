@@ -14,12 +14,13 @@ __all__ = ["PageBook"]
 class PageBook:
     """Cuts a growing reply into pages of at most ``budget`` rendered characters."""
 
-    __slots__ = ("_closed", "_opening", "_start", "_text", "budget", "measure")
+    __slots__ = ("_closed", "_opening", "_start", "_text", "budget", "closed_chars", "measure")
 
     def __init__(self, budget: int, measure: Measure) -> None:
         self.budget = budget
         self.measure = measure
         self._closed: list[str] = []  # the content of every closed page
+        self.closed_chars = 0  # their length: where the open page starts in the reply
         self._text = ""  # the open page's content begins at ``_start``
         self._start = 0
         self._opening: Fence | None = None  # the fence reopened at the open page's start
@@ -61,6 +62,7 @@ class PageBook:
     def close(self, cut: Cut) -> None:
         """Freeze the open page at ``cut``; the rest becomes the next open page."""
         self._closed.append(self._text[self._start : cut.end])
+        self.closed_chars += cut.end - self._start
         self._start = cut.end
         self._opening = cut.fence
 

@@ -76,7 +76,7 @@ class ReplyWriter:
         self.undelivered: list[str] = []
         self._slot = _Slot()
         self._shrinks = 0
-        self._unshown_since: float | None = None  # of text taken from the inbox, not shown
+        self._shown_upto = 0  # offset in the reply of the first character not on screen
         # Pages turned at what their message already showed: only their final edit (no
         # indicator, no Stop control) is owed, and it waits for the reply's end.
         self._owed_finals: list[tuple[MessageRef, str]] = []
@@ -159,7 +159,7 @@ class ReplyWriter:
         shown_end = len(self.book.open_content)
         slot = self._slot
         if slot.message is not None and text == slot.shown:
-            self._unshown_since = None
+            self._shown_upto = self.book.closed_chars + shown_end
             return  # nothing new to show: skip the edit
         if slot.message is not None:
             try:
@@ -169,7 +169,7 @@ class ReplyWriter:
         if self._slot.message is None:
             await self._post(text, streaming=True, persistent=True)
         self._slot.shown_end = shown_end
-        self._unshown_since = None  # everything taken is on screen now
+        self._shown_upto = self.book.closed_chars + shown_end  # all taken is on screen now
 
     def _turn_page_at_shown(self) -> None:
         """Turn a full page where its message's text already ends, when that is a clean
@@ -198,6 +198,7 @@ class ReplyWriter:
             text = self._surface.render(self.book.closed_markdown(cut))
             await self._put_final(text, persistent=persistent)
             self.book.close(cut)
+            self._shown_upto = max(self._shown_upto, self.book.closed_chars)
             self._slot = _Slot()
             closed = True
         return closed
@@ -332,16 +333,15 @@ class ReplyWriter:
             metrics.first_visible(platform, now - self._started)
 
     def _take(self) -> None:
-        """Move the arrived text into the pages, remembering how stale it is."""
-        if self._unshown_since is None:
-            self._unshown_since = self._inbox.since
+        """Move the arrived text into the pages."""
         self.book.extend(self._inbox.take())
 
     def _since(self) -> float:
-        """Loop time of the oldest text not shown yet: the scheduler serves the most stale
-        reply first, final edits included."""
-        candidates = [t for t in (self._unshown_since, self._inbox.since) if t is not None]
-        return min(candidates) if candidates else asyncio.get_running_loop().time()
+        """Loop time the oldest text not on screen arrived: the scheduler serves the most
+        stale update first, final edits included. When an update shows only part of what
+        was taken (a full page closed), the rest is ranked by its own, younger, age."""
+        arrived = self._inbox.arrived(self._shown_upto)
+        return asyncio.get_running_loop().time() if arrived is None else arrived
 
     def _shown(self, text: str) -> None:
         slot = self._slot

@@ -255,3 +255,30 @@ async def test_a_page_turned_at_what_its_message_shows_costs_one_request() -> No
     finals = [c for c in updates if c.final]
     assert len(finals) == len(surface.texts(THREAD))
     assert min(c.started for c in finals) >= max(starts)  # owed finals wait for the end
+
+
+async def test_text_left_after_a_full_page_is_ranked_by_its_own_age() -> None:
+    """A refresh that closes a full page and posts the rest asks the budget twice; the
+    second request is ranked by the age of the text it will show (it arrived later than
+    the page's), so the scheduler can serve older text of other replies first."""
+    limits = SurfaceLimits(
+        max_message_chars=200, min_edit_interval=5.0, max_file_bytes=1, streaming_indicator=""
+    )
+    surface = RecordingSurface(limits=limits, edit_latency=0.02)
+    scheduler = SpyScheduler()
+    burst_a = "".join(f"a{i:03d} " for i in range(30))  # 150 characters, at t = 1
+    burst_b = "".join(f"b{i:03d} " for i in range(30))  # 150 characters, at t = 4
+    steps = [(0.0, "Hello there "), (1.0, burst_a), (3.0, burst_b), (6.0, "end")]
+    outcome = await Relay(surface, scheduler).deliver(THREAD, scripted(steps))
+    assert outcome.status == "completed"
+    assert "".join(surface.texts(THREAD)) == "Hello there " + burst_a + burst_b + "end"
+
+    # At t = 5 the message shows 12 characters and 300 more wait: as many messages either
+    # way, so the full page is filled (its final edit spends the refresh's request, ranked
+    # by burst A's age), then the rest (in burst B) is posted, ranked by burst B's age.
+    refresh, rest = scheduler.acquired[1], scheduler.acquired[2]
+    assert refresh == (False, 1.0)
+    assert rest == (False, 4.0)
+    closed = next(c for c in surface.calls if c.kind == "edit" and c.final)
+    assert closed.started == pytest.approx(5.0, abs=0.01)
+    assert len(closed.text or "") > 160  # the first page was filled, not turned at 12 chars

@@ -1,0 +1,45 @@
+"""The inbox: chunks in, joined text out, and how old the first unshown character is."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.relay.inbox import MARK_EVERY, Inbox
+
+pytestmark = pytest.mark.looptime
+
+
+async def test_take_joins_and_ages_follow_the_offset_not_shown() -> None:
+    loop = asyncio.get_running_loop()
+    inbox = Inbox()
+    assert inbox.arrived(0) is None and not inbox.pending
+    inbox.add("")  # nothing arrived: nothing to wake for
+    assert not inbox.changed.is_set()
+    for k in range(10):  # "c0 " .. "c9 ", one a second
+        inbox.add(f"c{k} ")
+        await asyncio.sleep(1.0)
+    assert inbox.changed.is_set() and inbox.pending
+    assert inbox.take() == "".join(f"c{k} " for k in range(10)) and not inbox.pending
+    assert inbox.received == 30
+    start = loop.time() - 10.0
+    # What arrived at second k starts at offset 3k: its age is that of second k.
+    assert inbox.arrived(0) == start
+    assert inbox.arrived(4) == start + 1.0  # inside chunk 1
+    assert inbox.arrived(27) == start + 9.0
+    assert inbox.arrived(30) is None  # everything received is shown
+
+
+async def test_marks_are_coarse_and_err_on_the_old_side() -> None:
+    loop = asyncio.get_running_loop()
+    inbox = Inbox()
+    first = loop.time()
+    for _ in range(100):  # a chunk every 10 ms: one mark per MARK_EVERY
+        inbox.add("x")
+        await asyncio.sleep(0.01)
+    assert len(inbox._marks) == pytest.approx(1.0 / MARK_EVERY, abs=1)
+    for offset in range(100):
+        arrived = inbox.arrived(offset)
+        assert arrived is not None
+        assert first + offset * 0.01 - MARK_EVERY <= arrived <= first + offset * 0.01 + 1e-9
