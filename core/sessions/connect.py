@@ -26,12 +26,24 @@ SOCKET_TIMEOUT = 5.0
 PING_TIMEOUT = 5.0
 HEALTH_CHECK_INTERVAL = 30
 """Seconds a pooled connection may idle before it is checked (PING) on its next use."""
+MAX_CONNECTIONS = 64
+"""Connections one process keeps to Redis at most. Every command is short (no blocking
+commands), so a few dozen carry hundreds of concurrent replies."""
+POOL_TIMEOUT = SOCKET_TIMEOUT
+"""Seconds a command waits for a free connection before it counts as Redis being down."""
 
 
-def redis_client(url: str) -> aioredis.Redis:
-    """A client with bounded timeouts and a short retry budget (a few, fast, with jitter)."""
-    return aioredis.Redis.from_url(
+def redis_client(url: str, *, max_connections: int = MAX_CONNECTIONS) -> aioredis.Redis:
+    """A client with bounded timeouts and a short retry budget (a few, fast, with jitter).
+
+    The pool *blocks* when all its connections are busy: redis-py's default pool instead
+    fails the command ("Too many connections") past 100 at once — a burst of replies would
+    then lose lock heartbeats and recovery beats for no reason but the burst.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=POOL_TIMEOUT,
         decode_responses=True,
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=SOCKET_TIMEOUT,
@@ -39,6 +51,7 @@ def redis_client(url: str) -> aioredis.Redis:
         # redis-py's default (10 retries) would hide an outage for seconds per call.
         retry=Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis | None]:

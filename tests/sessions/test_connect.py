@@ -87,3 +87,23 @@ async def test_a_cancelled_task_stops_even_inside_redis_calls(
             assert done and task.cancelled(), f"cancel lost after {spins} spins"
     finally:
         await client.aclose()
+
+
+async def test_a_burst_beyond_the_pool_waits_for_a_connection(
+    redis_url: str, namespace: str
+) -> None:
+    """More commands at once than the pool has connections: they queue for one, none fails
+    (redis-py's default pool raises "Too many connections" past its size instead)."""
+    named = f"{redis_url}{'&' if '?' in redis_url else '?'}client_name={namespace}"
+    client = redis_client(named, max_connections=8)
+    try:
+        # BLPOP on an empty list holds its connection for its timeout: 40 at once need 8
+        # connections five times over.
+        results = await asyncio.gather(
+            *(client.blpop([f"{namespace}:empty:{i}"], timeout=0.1) for i in range(40))
+        )
+        assert results == [None] * 40
+        clients = await client.client_list()
+        assert 1 <= sum(1 for c in clients if c["name"] == namespace) <= 8
+    finally:
+        await client.aclose()
