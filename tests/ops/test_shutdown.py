@@ -1,6 +1,7 @@
-"""SIGTERM on a real ``threadcast slack`` process (HTTP mode, against the Slack simulator,
-with a slow agent): the reply in flight is finalised with the "interrupted" notice, no
-streaming indicator or Stop button is left, and the conversation's lock is released."""
+"""SIGTERM on a real ``threadcast slack`` process (HTTP mode, against the Slack simulator)
+and a real ``threadcast discord`` process (against the Discord simulator), each with a slow
+agent: the reply in flight is finalised with the "interrupted" notice, no streaming
+indicator or Stop button is left, and the conversation's lock is released."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from core.ops.tasks import INTERRUPTED
 from core.sessions.keys import SessionKeys, conversation_key
 from core.turn import ThreadRef
 from tests.bots.slack.conftest import mention, reply_script
-from tests.servers.lyzr_server import LyzrServer
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.simulators.discord import DiscordSimulator
 from tests.simulators.slack import SlackSimulator
 
 
@@ -42,16 +44,11 @@ async def _until_healthy(url: str, process: asyncio.subprocess.Process) -> None:
     raise AssertionError("the bot never answered its health check")
 
 
-async def test_sigterm_interrupts_a_streaming_reply_cleanly(
-    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str
-) -> None:
-    port = _free_port()
+def _bot_env(port: int, redis_url: str, lyzr: LyzrServer) -> dict[str, str]:
+    """What both bots need besides their platform's variables: a slow Lyzr agent, Redis,
+    a short grace period and JSON logs (to read what happened)."""
     env = {
         **os.environ,
-        "SLACK_BOT_TOKEN": sim.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": sim.app.signing_secret,
-        "SLACK_API_URL": sim.api_url,
-        "SLACK_HOST": "127.0.0.1",
         "PORT": str(port),
         "REDIS_URL": redis_url,
         "THREADCAST_AGENT": "lyzr",
@@ -64,6 +61,30 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
         "THREADCAST_LOG_LEVEL": "INFO",
     }
     env.pop("SLACK_APP_TOKEN", None)
+    return env
+
+
+async def _lock_released(redis_url: str, where: ThreadRef, user: str) -> None:
+    keys = SessionKeys(conversation_key(where, user=user, is_dm=False))
+    client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        assert await client.exists(keys.lock) == 0
+        assert await client.exists(keys.session) == 1  # the conversation itself was kept
+    finally:
+        await client.aclose()
+
+
+async def test_sigterm_interrupts_a_streaming_reply_cleanly(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str
+) -> None:
+    port = _free_port()
+    env = {
+        **_bot_env(port, redis_url, lyzr),
+        "SLACK_BOT_TOKEN": sim.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": sim.app.signing_secret,
+        "SLACK_API_URL": sim.api_url,
+        "SLACK_HOST": "127.0.0.1",
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bots.cli", "slack", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
@@ -86,14 +107,49 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
     assert reply.text.startswith("never ending")
     assert reply.text.endswith(INTERRUPTED.removeprefix("⚠️ ")), reply.text[-200:]
     assert "▍" not in reply.text and reply.blocks is None  # no indicator, no Stop button
-    where = ThreadRef("slack", ws.team_id, ws.general, turn.thread_ts)
-    keys = SessionKeys(conversation_key(where, user=ws.alice, is_dm=False))
-    client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
-    try:
-        assert await client.exists(keys.lock) == 0
-        assert await client.exists(keys.session) == 1  # the conversation itself was kept
-    finally:
-        await client.aclose()
+    await _lock_released(
+        redis_url, ThreadRef("slack", ws.team_id, ws.general, turn.thread_ts), ws.alice
+    )
     lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
     assert any("interrupting 1" in line["msg"] for line in lines)
     assert sim.workspace.bot_token not in stderr.decode()
+
+
+async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
+    async with DiscordSimulator() as sim, LyzrServer() as lyzr:
+        port = _free_port()
+        env = {
+            **_bot_env(port, redis_url, lyzr),
+            "DISCORD_TOKEN": sim.token,
+            "DISCORD_API_URL": sim.api_base,
+            "DISCORD_GATEWAY_URL": sim.gateway_url,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bots.cli", "discord", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await _until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+            await sim.wait_for_session(within=30)
+            await sim.wait_until(lambda: len(sim.commands()) == 2)
+            lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
+            start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
+            await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
+        assert reply.content.startswith("never ending")
+        assert reply.content.endswith(INTERRUPTED), reply.content[-200:]
+        assert "▍" not in reply.content and reply.components == []
+        thread = str(start.id)
+        await _lock_released(
+            redis_url, ThreadRef("discord", str(sim.guild_id), thread, thread), str(start.author.id)
+        )
+        lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+        assert any("interrupting 1" in line["msg"] for line in lines)
+        assert sim.token not in stderr.decode()
