@@ -23,6 +23,7 @@ from adapters.discord import DiscordSurface, place
 from adapters.discord.refs import PlaceKind
 from adapters.discord.surface import ArchiveMinutes
 from bots.discord.routing import Route, RouteKind, route_after_lookup, route_message
+from bots.discord.texts import ROLE_MENTION_UNREADABLE
 from core.errors import SessionStoreError, SurfaceError
 from core.ops.tasks import TurnTasks
 from core.responder import Responder, TurnResult
@@ -72,6 +73,9 @@ class MessageHandler:
     ) -> None:
         kind = route.kind
         channel, guild = message.channel.id, message.guild.id if message.guild else None
+        if kind == "unreadable":
+            await self._tell(place("channel", channel, guild), ROLE_MENTION_UNREADABLE)
+            return
         if kind == "lookup":
             found = await self._lookup(place("channel", channel, guild), route, me)
             if found is None:
@@ -94,6 +98,13 @@ class MessageHandler:
         result = await self.responder.handle(turn)
         if self.results is not None:
             self.results.append(result)
+
+    async def _tell(self, where: ThreadRef, text: str) -> None:
+        """A short note from the bot itself (no agent, no session)."""
+        try:
+            await self.surface.post(where, text)
+        except SurfaceError as exc:
+            log.warning("could not post a note in %s: %s", where.channel, exc)
 
     async def _lookup(self, where: ThreadRef, route: Route, me: int) -> RouteKind | None:
         try:

@@ -8,6 +8,9 @@
 - A mention in a thread → answered in that thread, whoever owns it.
 - No mention in a thread the bot owns → answered (``thread``), unless it arrived blank:
   without the MESSAGE_CONTENT intent such follow-ups carry no text at all.
+- A mention of the bot's managed role that arrived blank → ``unreadable``: Discord sends the
+  text of a role mention only with the MESSAGE_CONTENT intent (a direct mention is exempt),
+  so the user is told to mention the bot itself instead of getting an "empty message" reply.
 - A channel missing from the cache (rare: guilds and active threads arrive with the
   gateway's GUILD_CREATE) → ``lookup``: fetch what it is, then :func:`route_after_lookup`.
 
@@ -34,7 +37,7 @@ __all__ = [
     "route_message",
 ]
 
-RouteKind = Literal["dm", "thread", "open_thread", "channel", "lookup"]
+RouteKind = Literal["dm", "thread", "open_thread", "channel", "lookup", "unreadable"]
 
 _ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -62,6 +65,8 @@ def route_message(message: discord.Message, *, me: int, answer_bots: bool) -> Ro
     channel = message.channel
     if isinstance(channel, discord.DMChannel) or message.guild is None:
         return Route("dm", text, mentioned)
+    if mentioned and _blank(message):
+        return Route("unreadable", "", mentioned)  # only a role mention arrives blank
     if isinstance(channel, discord.Thread):
         kind: ChannelKind = "thread"
         owner = channel.owner_id
@@ -97,7 +102,12 @@ def is_mentioned(message: discord.Message, me: int, roles: Iterable[int] = ()) -
     a mention of the bot."""
     if me in message.raw_mentions or any(user.id == me for user in message.mentions):
         return True
-    return bool(set(roles) & set(message.raw_role_mentions))
+    mine = set(roles)
+    # ``role_mentions`` comes from the payload's ``mention_roles``, which Discord sends even
+    # when it blanks the content; ``raw_role_mentions`` is parsed from the content.
+    return bool(mine & set(message.raw_role_mentions)) or any(
+        role.id in mine for role in message.role_mentions
+    )
 
 
 def agent_text(message: discord.Message, me: int, roles: Iterable[int] = ()) -> str:

@@ -7,6 +7,7 @@ __all__ = [
     "NEW_DONE",
     "NEW_NOT_HERE",
     "NOTHING_TO_STOP",
+    "ROLE_MENTION_UNREADABLE",
     "STOPPING",
     "STOP_DESCRIPTION",
     "STORE_DOWN",
@@ -22,3 +23,7 @@ NEW_NOT_HERE = (
 STOPPING = "⏹ Stopping the reply…"
 NOTHING_TO_STOP = "Nothing is streaming here."
 STORE_DOWN = "The session store is unavailable right now; please try again shortly."
+ROLE_MENTION_UNREADABLE = (
+    "I was mentioned through my role, but Discord doesn't show me the text of such "
+    "messages. Mention me directly (my name, not the role) and I'll answer."
+)

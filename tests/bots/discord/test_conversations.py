@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bots.discord.texts import ROLE_MENTION_UNREADABLE
 from tests.bots.discord.conftest import MESSAGES, TYPING, BotWorld, World
 from tests.servers.lyzr_server import LyzrScript, split_words
 from tests.simulators.discord.models import SimMessage
@@ -198,3 +199,37 @@ async def test_threads_missing_from_the_cache_are_looked_up(bot_world: BotWorld)
         lookups = sim.calls_to("GET", "/channels/{channel_id}")
         assert {c.channel_id for c in lookups} == {ours.id, theirs.id}
         assert len(sim.threads()) == 2  # answered in place, no new thread
+
+
+async def test_mentioning_the_bots_managed_role_is_mentioning_the_bot(bot_world: BotWorld) -> None:
+    """Discord's autocomplete often offers the bot's managed role (same name) instead of the
+    bot: ``<@&role>`` opens a thread and is answered like ``<@bot>``. Discord delivers the
+    text of a role mention only with the MESSAGE_CONTENT intent (only a direct mention is
+    exempt), so this needs the intent."""
+    async with bot_world(discord={"message_content": True}) as world:
+        sim, lyzr = world.sim, world.lyzr
+        lyzr.enqueue(LyzrScript(tokens=split_words("Hello from the role."), delay=0.02))
+        general = sim.channel("general").id
+        role = sim.world.bot_role_id
+        sent = await sim.user_message(general, f"<@&{role}> what is new?")
+        assert sent.pings.roles == {role}  # the simulator saw a real role mention
+        await world.answered(1)
+
+        (thread,) = sim.threads()
+        assert thread.id == sent.id
+        (message,) = world.bot_messages(thread.id)
+        assert message.content == "Hello from the role."
+        (request,) = lyzr.stream_requests()
+        assert request.json["message"] == "what is new?"  # the role mention stripped
+
+
+async def test_a_role_mention_without_the_content_intent_gets_a_hint(world: World) -> None:
+    """Without MESSAGE_CONTENT Discord blanks a role mention's text (only a direct mention is
+    exempt): the bot says how to reach it instead of answering an empty message."""
+    sim = world.sim
+    general = sim.channel("general").id
+    await sim.user_message(general, f"<@&{sim.world.bot_role_id}> what is new?")
+    await world.quiet()
+    assert world.lyzr.stream_requests() == [] and sim.threads() == []
+    (hint,) = world.bot_messages(general)
+    assert hint.content == ROLE_MENTION_UNREADABLE

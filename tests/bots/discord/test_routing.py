@@ -11,12 +11,15 @@ ME, ROLE, ALICE = 111, 222, 333
 
 
 def message(content: str, *, mentions: tuple[int, ...] = (), roles: tuple[int, ...] = ()) -> Any:
+    """A message as discord.py shows it: ``raw_*`` parsed from the content, ``mentions`` and
+    ``role_mentions`` from the payload's lists (which survive a blanked content)."""
     users = [SimpleNamespace(id=uid, display_name=f"user{uid}") for uid in mentions]
     return SimpleNamespace(
         content=content,
         mentions=users,
-        raw_mentions=list(mentions),
-        raw_role_mentions=list(roles),
+        role_mentions=[SimpleNamespace(id=rid) for rid in roles],
+        raw_mentions=[uid for uid in mentions if f"{uid}>" in content],
+        raw_role_mentions=[rid for rid in roles if f"<@&{rid}>" in content],
     )
 
 
@@ -24,6 +27,8 @@ def test_mentions_of_the_bot() -> None:
     assert is_mentioned(message(f"<@{ME}> hi", mentions=(ME,)), ME)
     assert is_mentioned(message(f"<@&{ROLE}> hi", roles=(ROLE,)), ME, roles=(ROLE,))
     assert not is_mentioned(message(f"<@&{ROLE}> hi", roles=(ROLE,)), ME)  # not our role
+    # Without the MESSAGE_CONTENT intent the content is blank; the role list is not.
+    assert is_mentioned(message("", roles=(ROLE,)), ME, roles=(ROLE,))
     assert not is_mentioned(message("@everyone hi"), ME)
     assert not is_mentioned(message(f"<@{ALICE}> hi", mentions=(ALICE,)), ME)
 

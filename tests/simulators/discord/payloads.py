@@ -69,18 +69,24 @@ def member_json(world: World, user: SimUser, *, with_user: bool = True) -> JsonD
     return member
 
 
-def _role(role_id: int, name: str, permissions: int, position: int, managed: bool) -> JsonDict:
-    return {
+def _role(
+    role_id: int, name: str, permissions: int, position: int, *, bot_id: int | None = None
+) -> JsonDict:
+    """A role; ``bot_id``: the managed role Discord creates for a bot when it joins."""
+    role: JsonDict = {
         "id": str(role_id),
         "name": name,
         "color": 0,
         "hoist": False,
         "position": position,
         "permissions": str(permissions),
-        "managed": managed,
+        "managed": bot_id is not None,
         "mentionable": False,
         "flags": 0,
     }
+    if bot_id is not None:
+        role["tags"] = {"bot_id": str(bot_id)}
+    return role
 
 
 def _thread_json(world: World, thread: SimChannel) -> JsonDict:
@@ -166,8 +172,8 @@ def guild_json(world: World, *, all_members: bool) -> JsonDict:
         "unavailable": False,
         "member_count": len(world.users),
         "roles": [
-            _role(world.guild_id, "@everyone", MEMBER_PERMISSIONS, 0, False),
-            _role(world.bot_role_id, world.bot.username, BOT_PERMISSIONS, 1, True),
+            _role(world.guild_id, "@everyone", MEMBER_PERMISSIONS, 0),
+            _role(world.bot_role_id, world.bot.username, BOT_PERMISSIONS, 1, bot_id=world.bot.id),
         ],
         "channels": [channel_json(world, c) for c in guild_channels if not c.is_thread],
         "threads": [channel_json(world, c) for c in guild_channels if c.is_thread],
