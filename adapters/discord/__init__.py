@@ -7,7 +7,7 @@ threads and DMs to :class:`~core.turn.ThreadRef`; :class:`DiscordBudgets` and
 
 from __future__ import annotations
 
-from adapters.discord.budgets import BOT_SCOPE, DiscordBudgets, RateLimitReporter
+from adapters.discord.budgets import BOT_SCOPE, DiscordBudgets, RateLimitReporter, bot_scope_key
 from adapters.discord.embeds import structured_embed
 from adapters.discord.errors import translate
 from adapters.discord.refs import channel_id, guild_id, place
@@ -22,6 +22,7 @@ __all__ = [
     "DiscordSurface",
     "RateLimitReporter",
     "StopView",
+    "bot_scope_key",
     "channel_id",
     "guild_id",
     "place",

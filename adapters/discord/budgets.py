@@ -12,7 +12,9 @@ request threadcast makes asks the edit scheduler first, for:
   an edit taking the last slot would stall its reply for up to a second; a burst would
   empty the window early and stall the next call for the rest of it. With Discord's 5 per
   5 s that is one edit every 1.25 s per thread, never blocked;
-- ``discord:bot``: the global budget, kept a little *below* 50/s with a small burst, so the
+- ``discord:bot:<token digest>``: the global budget of one bot token (so every process and
+  shard running that token shares it through Redis, and another bot on the same Redis does
+  not), kept a little *below* 50/s with a small burst, so the
   requests in any 1 s window stay under Discord's count even with network jitter: pacing
   itself never causes a 429.
 
@@ -23,6 +25,7 @@ scheduler, which pauses that budget for ``Retry-After`` and lowers its rate (AIM
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ from core.errors import RateLimited
 from core.relay.sender import EditBudget
 from core.surface import BudgetScope
 
-__all__ = ["BOT_SCOPE", "DiscordBudgets", "RateLimitReporter"]
+__all__ = ["BOT_SCOPE", "DiscordBudgets", "RateLimitReporter", "bot_scope_key"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class DiscordBudgets:
     global_burst: float = 3.0
     channel_limit: int = 5
     channel_window: float = 5.0
+    bot_key: str = BOT_SCOPE
+    """The global budget's scope key: :func:`bot_scope_key` of the token in a running bot."""
 
     def __post_init__(self) -> None:
         if min(self.global_rate, self.global_burst, self.channel_limit, self.channel_window) <= 0:
@@ -59,12 +64,18 @@ class DiscordBudgets:
 
     @property
     def bot(self) -> BudgetScope:
-        return BudgetScope(BOT_SCOPE, rate=self.global_rate, burst=self.global_burst)
+        return BudgetScope(self.bot_key, rate=self.global_rate, burst=self.global_burst)
 
     def channel(self, channel: int | str) -> BudgetScope:
         """Discord's per-channel bucket, one request short and without burst (see above)."""
         slots = max(1, self.channel_limit - 1)
         return BudgetScope(channel_scope(channel), rate=slots / self.channel_window, burst=1.0)
+
+
+def bot_scope_key(token: str) -> str:
+    """The global budget's key for one bot token: Discord counts the 50/s per token. A short
+    digest of it, so the key names the bot without exposing its secret."""
+    return f"{BOT_SCOPE}:{hashlib.sha256(token.encode()).hexdigest()[:16]}"
 
 
 def channel_scope(channel: int | str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from adapters.discord import DiscordBudgets
+from adapters.discord import DiscordBudgets, bot_scope_key
 from adapters.discord.surface import ArchiveMinutes
 from core.config import read_settings
 from core.errors import ConfigError
@@ -67,6 +67,7 @@ class DiscordSettings(BaseSettings):
             global_burst=self.global_burst,
             channel_limit=self.channel_limit,
             channel_window=self.channel_window,
+            bot_key=bot_scope_key(self.token.get_secret_value()),
         )
 
     @property
