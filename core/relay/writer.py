@@ -226,11 +226,7 @@ class ReplyWriter:
         # reply's final text, and other replies' new text, goes before them.
         owed, self._owed_finals = self._owed_finals, []
         for message, text in owed:
-            self._slot = _Slot(message=message)
-            try:
-                await self._put_final(text, persistent=True, urgent=False)
-            except MessageTooLong as exc:
-                self.undelivered.append(f"a page's final edit: {exc}")
+            await self._settle_owed(message, text)
 
     async def _finish_pages(self, notice: str | None, *, empty: str | None) -> None:
         self._turn_page_at_shown()  # the last page's post then carries all the new text
@@ -258,17 +254,27 @@ class ReplyWriter:
 
     # --- one message ---------------------------------------------------------------------------
 
-    async def _put_final(self, text: str, *, persistent: bool, urgent: bool = True) -> None:
+    async def _settle_owed(self, message: MessageRef, text: str) -> None:
+        """The owed final edit of a page turned early. It only drops the indicator (and a
+        Stop control), so it is not urgent, and when it fails the page keeps its text:
+        posting it again would repeat it after the pages that follow it."""
+        self._slot = _Slot(message=message)
+        try:
+            await self._edit(message, text, final=True, urgent=False, persistent=True)
+        except MessageGone:
+            pass  # deleted meanwhile: nothing left to tidy
+        except SurfaceError as exc:
+            self.undelivered.append(f"a page's final edit (it keeps its indicator): {exc}")
+            log.warning("could not finalise an earlier page of a reply: %s", exc)
+
+    async def _put_final(self, text: str, *, persistent: bool) -> None:
         """Make the open slot's message show ``text`` for good: a final edit, or a post when
-        there is no message (or it was deleted, or — persistent — it cannot be edited).
-        ``urgent``: ahead of streaming edits in the budget's queue, as new final text is."""
+        there is no message (or it was deleted, or — persistent — it cannot be edited)."""
         slot = self._slot
         if slot.message is not None:
             await self._pace()
             try:
-                await self._edit(
-                    slot.message, text, final=True, urgent=urgent, persistent=persistent
-                )
+                await self._edit(slot.message, text, final=True, urgent=True, persistent=persistent)
                 return
             except MessageGone:
                 self._forget(slot.message)

@@ -64,6 +64,21 @@ def _bot_env(port: int, redis_url: str, lyzr: LyzrServer) -> dict[str, str]:
     return env
 
 
+async def _terminate(process: asyncio.subprocess.Process) -> str:
+    """SIGTERM; the process must exit cleanly. Returns its stderr (the JSON logs)."""
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    logs = stderr.decode()
+    assert process.returncode == 0, logs[-2000:]
+    return logs
+
+
+def _assert_interrupted_in_logs(logs: str, secret: str) -> None:
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    assert any("interrupting 1" in line["msg"] for line in lines)
+    assert secret not in logs
+
+
 async def _lock_released(redis_url: str, where: ThreadRef, user: str) -> None:
     keys = SessionKeys(conversation_key(where, user=user, is_dm=False))
     client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
@@ -96,13 +111,11 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
         lyzr.enqueue(reply_script("never ending " * 400, delay=0.05))
         turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go on"))
         await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        logs = await _terminate(process)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    assert process.returncode == 0, stderr.decode()[-2000:]
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text.startswith("never ending")
     assert reply.text.endswith(INTERRUPTED.removeprefix("⚠️ ")), reply.text[-200:]
@@ -110,9 +123,7 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
     await _lock_released(
         redis_url, ThreadRef("slack", ws.team_id, ws.general, turn.thread_ts), ws.alice
     )
-    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
-    assert any("interrupting 1" in line["msg"] for line in lines)
-    assert sim.workspace.bot_token not in stderr.decode()
+    _assert_interrupted_in_logs(logs, sim.workspace.bot_token)
 
 
 async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
@@ -135,13 +146,11 @@ async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
             lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
             start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
             await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
-            process.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+            logs = await _terminate(process)
         finally:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
-        assert process.returncode == 0, stderr.decode()[-2000:]
         (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
         assert reply.content.startswith("never ending")
         assert reply.content.endswith(INTERRUPTED), reply.content[-200:]
@@ -150,6 +159,4 @@ async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
         await _lock_released(
             redis_url, ThreadRef("discord", str(sim.guild_id), thread, thread), str(start.author.id)
         )
-        lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
-        assert any("interrupting 1" in line["msg"] for line in lines)
-        assert sim.token not in stderr.decode()
+        _assert_interrupted_in_logs(logs, sim.token)

@@ -11,9 +11,11 @@ import random
 
 import pytest
 
+from core.errors import SurfaceError
 from core.relay import Relay
 from core.relay.paginate import fence_at
-from core.surface import BudgetScope, SurfaceLimits
+from core.relay.sender import RetryPolicy
+from core.surface import BudgetScope, MessageRef, SurfaceLimits
 from core.turn import ThreadRef
 from tests.relay.helpers import Probe, SpyScheduler, even, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
@@ -282,3 +284,30 @@ async def test_text_left_after_a_full_page_is_ranked_by_its_own_age() -> None:
     closed = next(c for c in surface.calls if c.kind == "edit" and c.final)
     assert closed.started == pytest.approx(5.0, abs=0.01)
     assert len(closed.text or "") > 160  # the first page was filled, not turned at 12 chars
+
+
+async def test_a_page_whose_owed_final_edit_fails_keeps_its_text_and_is_not_reposted() -> None:
+    """The owed final edit of a page turned early only drops the indicator: when it fails,
+    the page keeps its text (with the indicator) and is reported, never posted again after
+    the pages that follow it."""
+
+    class EarlierPagesStuck(RecordingSurface):
+        async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+            last = list(self.messages)[-1]
+            if final and message.message_id != last:
+                raise SurfaceError("this message can no longer be edited")
+            await super().edit(message, text, final=final)
+
+    limits = SurfaceLimits(
+        max_message_chars=200, min_edit_interval=1.0, max_file_bytes=1, streaming_indicator=" ▍"
+    )
+    surface = EarlierPagesStuck(limits=limits, edit_latency=0.02)
+    words = [f" word{i}" for i in range(120)]
+    outcome = await Relay(surface, SpyScheduler(), policy=RetryPolicy(backoff=0.01)).deliver(
+        THREAD, scripted([(0.1, w) for w in words])
+    )
+    pages = surface.texts(THREAD)
+    assert len(pages) >= 3 and pages[-1].endswith("word119")
+    assert "".join(p.removesuffix(" ▍") for p in pages) == "".join(words)  # nothing repeated
+    stuck = [u for u in outcome.undelivered if "keeps its indicator" in u]
+    assert len(stuck) == len(pages) - 1
