@@ -29,6 +29,18 @@ MESSAGE = "/channels/{channel_id}/messages/{message_id}"
 TYPING = "/channels/{channel_id}/typing"
 
 
+def bot_settings(redis_url: str, lyzr: LyzrServer, **core: Any) -> Settings:
+    """A test bot's core settings: the scriptable local Lyzr agent and the test Redis."""
+    return Settings(
+        redis_url=redis_url,
+        agent="lyzr",
+        lyzr_api_key=lyzr.api_key,
+        lyzr_agent_id="agent-1",
+        lyzr_api_base=lyzr.url,
+        **core,
+    )
+
+
 @dataclass
 class World:
     sim: DiscordSimulator
@@ -73,14 +85,7 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
         # Replies still running when a test ends are interrupted at once.
         core.setdefault("shutdown_grace", 0.0)
         async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
-            settings = Settings(
-                redis_url=redis_url,
-                agent="lyzr",
-                lyzr_api_key="test-key",
-                lyzr_agent_id="agent-1",
-                lyzr_api_base=lyzr.url,
-                **core,
-            )
+            settings = bot_settings(redis_url, lyzr, **core)
             async with Runtime(settings) as runtime:
                 runtime.gate = TurnGate(
                     runtime.redis, namespace=namespace, policy=settings.busy_policy

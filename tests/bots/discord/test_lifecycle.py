@@ -16,7 +16,7 @@ from core.config import Settings
 from core.errors import ConfigError
 from core.ops.tasks import INTERRUPTED
 from core.runtime import Runtime
-from tests.bots.discord.conftest import BotWorld, World
+from tests.bots.discord.conftest import BotWorld, World, bot_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 from tests.simulators.discord import DiscordSimulator
 
@@ -100,15 +100,7 @@ async def test_run_discord_stops_on_sigterm(
         monkeypatch.setenv("DISCORD_TOKEN", sim.token)
         monkeypatch.setenv("DISCORD_API_URL", sim.api_base)
         monkeypatch.setenv("DISCORD_GATEWAY_URL", sim.gateway_url)
-        settings = Settings(
-            redis_url=redis_url,
-            agent="lyzr",
-            lyzr_api_key="test-key",
-            lyzr_agent_id="a",
-            lyzr_api_base=lyzr.url,
-            port=0,
-            shutdown_grace=0.5,
-        )
+        settings = bot_settings(redis_url, lyzr, port=0, shutdown_grace=0.5)
         lyzr.enqueue(LyzrScript(tokens=split_words(" ".join(["x"] * 200)), delay=0.1))
         running = asyncio.create_task(run_discord(settings))
         await sim.wait_for_session()

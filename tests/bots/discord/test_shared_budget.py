@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bots.discord import DiscordBot, DiscordSettings
-from core.config import Settings
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
+from tests.bots.discord.conftest import bot_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 from tests.simulators.discord import DiscordSimulator
 
@@ -29,15 +29,7 @@ RATE, BURST = 6.0, 2.0  # each bot's configured global budget: 8 in any second a
 async def _bot(
     sim: DiscordSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, *, shared: bool
 ) -> AsyncIterator[DiscordBot]:
-    settings = Settings(
-        redis_url=redis_url,
-        agent="lyzr",
-        lyzr_api_key="test-key",
-        lyzr_agent_id="agent-1",
-        lyzr_api_base=lyzr.url,
-        shutdown_grace=0.0,
-        shared_budgets=shared,
-    )
+    settings = bot_settings(redis_url, lyzr, shutdown_grace=0.0, shared_budgets=shared)
     async with Runtime(settings) as runtime:
         # One namespace for both bots (one deployment), unique to this test.
         runtime.gate = TurnGate(runtime.redis, namespace=namespace, policy=settings.busy_policy)
