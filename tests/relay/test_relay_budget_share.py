@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -25,6 +25,19 @@ pytestmark = pytest.mark.looptime
 
 N, B, CHUNKS, EVERY = 24, 6.0, 120, 0.1
 LIMITS = SurfaceLimits(max_message_chars=4000, min_edit_interval=1.0, max_file_bytes=1)
+
+
+def _bot_surface(
+    limits: SurfaceLimits, on_update: Callable[[str, str, float], None]
+) -> RecordingSurface:
+    """Every reply draws on one bot-wide budget of B edits/s; ``on_update`` sees each update."""
+    return RecordingSurface(
+        limits=limits,
+        scopes=[BudgetScope("test:bot", rate=B)],
+        edit_latency=0.02,
+        record=False,
+        on_update=on_update,
+    )
 
 
 def p99(values: list[float]) -> float:
@@ -42,13 +55,7 @@ async def test_shared_budget_staleness_fairness_first_texts() -> None:
         updates.setdefault(message_id, []).append((at, shown))
         completions.append(at)
 
-    surface = RecordingSurface(
-        limits=LIMITS,
-        scopes=[BudgetScope("test:bot", rate=B)],
-        edit_latency=0.02,
-        record=False,
-        on_update=on_update,
-    )
+    surface = _bot_surface(LIMITS, on_update)
     relay = Relay(surface, EditScheduler())
     arrivals: list[list[float]] = [[] for _ in range(N)]
 
@@ -110,13 +117,7 @@ async def test_replies_ending_together_show_their_last_text_within_the_staleness
         for k in range(before // 4, min(len(arrivals[reply]), sum(shown[reply].values()) // 4)):
             staleness.append(at - arrivals[reply][k])
 
-    surface = RecordingSurface(
-        limits=limits,
-        scopes=[BudgetScope("test:bot", rate=B)],
-        edit_latency=0.02,
-        record=False,
-        on_update=on_update,
-    )
+    surface = _bot_surface(limits, on_update)
 
     async def agent(index: int) -> AsyncIterator[AgentStream]:
         for k in range(CHUNKS):
