@@ -37,20 +37,16 @@ class PageBook:
 
     def cut_at_shown(self, shown: int) -> Cut | None:
         """When the open page must end, a cut right where its first ``shown`` characters end
-        (what its message shows already), if that is a clean boundary and turning the page
-        there saves a request; else ``None``.
+        (what its message shows already), if that is a clean boundary; else ``None``.
 
-        Turning at ``shown`` leaves the message as it is (only its indicator goes, later), so
-        the new text needs ``ceil(rest / budget)`` new messages; cutting a full page instead
-        costs that page's final edit on top of ``ceil((shown + rest) / budget) - 1`` posts.
-        Counted in characters of Markdown: near enough to decide, and the cut itself is
-        measured exactly.
+        Turning there leaves the message as it is (only its indicator goes, later), so the
+        request at hand carries a whole page of *new* text; filling the old page instead
+        would spend it on the page's remaining room, however little that is, and leave the
+        rest for another request. Under load that is the difference between keeping up and
+        falling behind; when edits keep up, the two cuts are a few words apart.
         """
         if self.next_cut() is None:
             return None
-        size = len(self._text) - self._start
-        if _pages(size - shown, self.budget) >= _pages(size, self.budget):
-            return None  # as many requests either way: fill the page instead
         return cut_at(
             self._text, self._start, self._start + shown, self._opening, self.budget, self.measure
         )
@@ -81,7 +77,3 @@ class PageBook:
     def text(self) -> str:
         """The whole reply so far (joined on demand: call it once, at the end)."""
         return "".join(self._closed) + self._text[self._start :]
-
-
-def _pages(chars: int, budget: int) -> int:
-    return -(-chars // budget)

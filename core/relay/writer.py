@@ -173,12 +173,12 @@ class ReplyWriter:
 
     def _turn_page_at_shown(self) -> None:
         """Turn a full page where its message's text already ends, when that is a clean
-        boundary and saves a request (:meth:`PageBook.cut_at_shown`): the message then shows
-        its final content already, so the new text goes out with one post, and the old
-        page's final edit (which only drops the indicator) is owed until the reply ends and
-        waits behind new text. Otherwise a page turn costs two requests at once, and text
-        waits a whole extra interval in every reply turning a page — all of them at the
-        same moment when replies started together, or ended together."""
+        boundary (:meth:`PageBook.cut_at_shown`): the message then shows its final content
+        already, so the request at hand posts a page of new text, and the old page's final
+        edit (which only drops the indicator) is owed until the reply ends and waits behind
+        new text. Filling the old page first would cost two requests at once, and text
+        would wait a whole extra interval in every reply turning a page — all of them at
+        the same moment when equal replies reach the same page boundary together."""
         slot = self._slot
         if slot.message is None:
             return

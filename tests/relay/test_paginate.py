@@ -186,16 +186,16 @@ def test_fence_at_tracks_bare_closing_fence_at_end() -> None:
     assert fence_at("    ```\n", 0, 8, None) is None  # indented code, not a fence
 
 
-def test_a_page_turns_at_what_its_message_shows_only_when_that_saves_a_request() -> None:
+def test_a_page_turns_at_what_its_message_shows_when_that_is_a_clean_boundary() -> None:
     words = "".join(f"w{i:03d} " for i in range(60))  # 300 characters, a space every 5
     book = PageBook(200, len)
     book.extend(words[:150])
     assert book.cut_at_shown(100) is None  # the page still fits: nothing to turn
     book.extend(words[150:])
-    # 300 characters: shown 100 -> the rest (200) fits one new message; cutting the full
-    # page at 200 would cost its final edit plus the post of the other 100.
     cut = book.cut_at_shown(100)
     assert cut is not None and cut.end == 100
     assert book.cut_at_shown(102) is None  # mid-word: not a clean place to end a page
-    # Shown 50: the rest (250) needs two messages either way, so fill the page instead.
-    assert book.cut_at_shown(50) is None
+    # Shown 50: the rest (250) needs two messages either way, but the request at hand then
+    # shows a whole page (200) of new text instead of the old page's 150 characters of room.
+    cut = book.cut_at_shown(50)
+    assert cut is not None and cut.end == 50
