@@ -35,18 +35,26 @@ class PageBook:
         """Where the open page must end, or ``None`` while all of it fits one message."""
         return find_cut(self._text, self._start, self._opening, self.budget, self.measure)
 
-    def cut_at_shown(self, shown: int) -> Cut | None:
+    def cut_at_shown(self, shown: int, *, behind: bool) -> Cut | None:
         """When the open page must end, a cut right where its first ``shown`` characters end
-        (what its message shows already), if that is a clean boundary; else ``None``.
+        (what its message shows already), if that is a clean boundary and worth it; else
+        ``None``.
 
         Turning there leaves the message as it is (only its indicator goes, later), so the
-        request at hand carries a whole page of *new* text; filling the old page instead
-        would spend it on the page's remaining room, however little that is, and leave the
-        rest for another request. Under load that is the difference between keeping up and
-        falling behind; when edits keep up, the two cuts are a few words apart.
+        request at hand carries a page of *new* text, where filling the old page would spend
+        it on that page's remaining room and leave the rest for another request. Worth it
+        when that saves a request (the new text needs fewer messages than all of it), and
+        whenever the reply is ``behind`` (its text waits for a shared budget, where a second
+        request would wait its turn too). Otherwise the page is filled, so a burst right
+        after a reply's first words gives full pages, not a one-line message before them.
+        Requests are counted in characters of Markdown: near enough to decide, and the cut
+        itself is measured exactly.
         """
         if self.next_cut() is None:
             return None
+        size = len(self._text) - self._start
+        if not behind and _pages(size - shown, self.budget) >= _pages(size, self.budget):
+            return None  # as many requests either way, and no hurry: fill the page instead
         return cut_at(
             self._text, self._start, self._start + shown, self._opening, self.budget, self.measure
         )
@@ -77,3 +85,7 @@ class PageBook:
     def text(self) -> str:
         """The whole reply so far (joined on demand: call it once, at the end)."""
         return "".join(self._closed) + self._text[self._start :]
+
+
+def _pages(chars: int, budget: int) -> int:
+    return -(-chars // budget)

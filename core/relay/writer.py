@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 # cut this much smaller, at most this many times per reply.
 _SHRINK = 0.85
 _MAX_SHRINKS = 6
+# A reply is behind when its oldest text not on screen has waited this many edit intervals:
+# one interval is its own message's pace, the rest is the shared budget's queue.
+_BEHIND_AFTER_INTERVALS = 2
 
 
 @dataclass(slots=True)
@@ -173,22 +176,28 @@ class ReplyWriter:
 
     def _turn_page_at_shown(self) -> None:
         """Turn a full page where its message's text already ends, when that is a clean
-        boundary (:meth:`PageBook.cut_at_shown`): the message then shows its final content
-        already, so the request at hand posts a page of new text, and the old page's final
-        edit (which only drops the indicator) is owed until the reply ends and waits behind
-        new text. Filling the old page first would cost two requests at once, and text
-        would wait a whole extra interval in every reply turning a page — all of them at
-        the same moment when equal replies reach the same page boundary together."""
+        boundary and worth it (:meth:`PageBook.cut_at_shown`): the message then shows its
+        final content already, so the new text goes out with one post, and the old page's
+        final edit (which only drops the indicator) is owed until the reply ends and waits
+        behind new text. Otherwise a page turn costs two requests at once; for a reply held
+        back by the budget the second one waits a whole turn, and equal replies reaching a
+        page boundary together would all wait for it at the same moment."""
         slot = self._slot
         if slot.message is None:
             return
-        cut = self.book.cut_at_shown(slot.shown_end)
+        cut = self.book.cut_at_shown(slot.shown_end, behind=self._behind())
         if cut is None:
             return
         final = self._surface.render(self.book.closed_markdown(cut))
         self._owed_finals.append((slot.message, final))
         self.book.close(cut)
         self._slot = _Slot()
+
+    def _behind(self) -> bool:
+        """Whether the oldest text not on screen has waited longer than the message's own
+        pace explains: then a shared budget is what holds this reply back."""
+        waited = asyncio.get_running_loop().time() - self._since()
+        return waited > _BEHIND_AFTER_INTERVALS * self._limits.min_edit_interval
 
     async def _close_full_pages(self, *, persistent: bool) -> bool:
         """Give every full page its final text; the rest continues in a new message.

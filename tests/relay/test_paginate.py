@@ -186,16 +186,20 @@ def test_fence_at_tracks_bare_closing_fence_at_end() -> None:
     assert fence_at("    ```\n", 0, 8, None) is None  # indented code, not a fence
 
 
-def test_a_page_turns_at_what_its_message_shows_when_that_is_a_clean_boundary() -> None:
+def test_a_page_turns_where_its_message_ends_if_that_saves_a_request_or_it_is_behind() -> None:
     words = "".join(f"w{i:03d} " for i in range(60))  # 300 characters, a space every 5
     book = PageBook(200, len)
     book.extend(words[:150])
-    assert book.cut_at_shown(100) is None  # the page still fits: nothing to turn
+    assert book.cut_at_shown(100, behind=True) is None  # the page still fits: nothing to turn
     book.extend(words[150:])
-    cut = book.cut_at_shown(100)
+    # 300 characters: shown 100 -> the rest (200) fits one new message; cutting the full
+    # page at 200 would cost its final edit plus the post of the other 100.
+    cut = book.cut_at_shown(100, behind=False)
     assert cut is not None and cut.end == 100
-    assert book.cut_at_shown(102) is None  # mid-word: not a clean place to end a page
-    # Shown 50: the rest (250) needs two messages either way, but the request at hand then
-    # shows a whole page (200) of new text instead of the old page's 150 characters of room.
-    cut = book.cut_at_shown(50)
+    assert book.cut_at_shown(102, behind=True) is None  # mid-word: not a clean place to end
+    # Shown 50: the rest (250) needs two messages either way, so the page is filled...
+    assert book.cut_at_shown(50, behind=False) is None
+    # ...unless the reply is behind: then the request at hand shows a whole page (200) of new
+    # text, not just the old page's 150 characters of room.
+    cut = book.cut_at_shown(50, behind=True)
     assert cut is not None and cut.end == 50

@@ -260,7 +260,7 @@ async def test_a_page_turned_at_what_its_message_shows_costs_one_request() -> No
 
 
 async def test_text_left_after_a_full_page_is_ranked_by_its_own_age() -> None:
-    """A refresh that posts a full page and then the rest asks the budget twice; the
+    """A refresh that closes a full page and posts the rest asks the budget twice; the
     second request is ranked by the age of the text it will show (it arrived later than
     the page's), so the scheduler can serve older text of other replies first."""
     limits = SurfaceLimits(
@@ -275,16 +275,37 @@ async def test_text_left_after_a_full_page_is_ranked_by_its_own_age() -> None:
     assert outcome.status == "completed"
     assert "".join(surface.texts(THREAD)) == "Hello there " + burst_a + burst_b + "end"
 
-    # At t = 5 the message shows 12 characters and 300 more wait. The page is turned at
-    # those 12: the refresh's request (ranked by burst A's age) posts a whole page of new
-    # text, and the rest (in burst B) is posted next, ranked by burst B's age.
+    # At t = 5 the message shows 12 characters and 300 more wait: as many messages either
+    # way, so the full page is filled (its final edit spends the refresh's request, ranked
+    # by burst A's age), then the rest (in burst B) is posted, ranked by burst B's age.
     refresh, rest = scheduler.acquired[1], scheduler.acquired[2]
     assert refresh == (False, 1.0)
     assert rest == (False, 4.0)
+    closed = next(c for c in surface.calls if c.kind == "edit" and c.final)
+    assert closed.started == pytest.approx(5.0, abs=0.01)
+    assert len(closed.text or "") > 160  # the first page was filled, not turned at 12 chars
+
+
+async def test_a_reply_held_back_by_the_budget_turns_its_page_where_its_message_ends() -> None:
+    """When a reply's text waits for a shared budget (longer than its own message's pace),
+    a page turn spends the request at hand on a whole page of new text: the old message
+    keeps what it showed, even if that is one line, rather than being filled first."""
+    limits = SurfaceLimits(
+        max_message_chars=200, min_edit_interval=1.0, max_file_bytes=1, streaming_indicator=""
+    )
+    scope = BudgetScope("bot", rate=0.25)  # one request per 4 s
+    surface = RecordingSurface(limits=limits, scopes=[scope], edit_latency=0.02)
+    burst = "".join(f"a{i:03d} " for i in range(60))  # 300 characters, at t = 1
+    steps = [(0.0, "Hello there "), (1.0, burst), (9.0, "end")]
+    outcome = await Relay(surface, SpyScheduler()).deliver(THREAD, scripted(steps))
+    assert outcome.status == "completed"
+    pages = surface.texts(THREAD)
+    assert "".join(pages) == "Hello there " + burst + "end"
+    # The budget's next token comes at t = 4: the burst has waited 3 s, three intervals.
     posts = [c for c in surface.calls if c.kind == "post"]
-    assert posts[1].started == pytest.approx(5.0, abs=0.01)
-    assert posts[1].text == (burst_a + burst_b)[:200]  # a full page of new text at once
-    assert surface.texts(THREAD)[0] == "Hello there "  # the old page keeps what it showed
+    assert posts[1].started == pytest.approx(4.0, abs=0.05)
+    assert posts[1].text == burst[:200]
+    assert pages[0] == "Hello there "
 
 
 async def test_a_page_whose_owed_final_edit_fails_keeps_its_text_and_is_not_reposted() -> None:
