@@ -3,7 +3,8 @@ at a size small enough for every test run (fake time).
 
 N = 24 replies under a budget of B = 6 edits/s (N / B = 4 s), each streaming 10 chunks/s
 for 12 s: every final text complete, the budget used but never exceeded, each reply
-refreshed about every N / B seconds, fairly, and first texts first.
+refreshed about every N / B seconds, fairly, and first texts first. Then the drain when
+replies turning pages all end together, and text arriving faster than the budget can show.
 """
 
 from __future__ import annotations
@@ -137,3 +138,62 @@ async def test_replies_ending_together_show_their_last_text_within_the_staleness
         assert len(pages) >= 3 and not any(page.endswith(indicator) for page in pages)
     assert len(staleness) == N * CHUNKS  # every chunk was shown once
     assert p99(staleness) <= 1.25 * (N / B) + 0.1
+
+
+async def test_replies_outpacing_the_budget_stay_within_the_staleness_bound() -> None:
+    """The benchmark's N = 1,000 case, scaled down: text arrives faster than the budget can
+    show it (40 replies × 120 characters/s, 2 requests/s of at most one 2,000-character
+    message each), so every request must carry a page of new text. Replies held back by the
+    budget turn pages where their messages end; filling pages instead makes equal replies
+    reach every page boundary together, and their continuations wait past the bound."""
+    n, budget, chunks, every, size = 40, 2.0, 60, 0.5, 60
+    loop = asyncio.get_running_loop()
+    limits = SurfaceLimits(max_message_chars=2000, min_edit_interval=1.0, max_file_bytes=1)
+    indicator = limits.streaming_indicator
+    shown: dict[int, dict[str, int]] = {i: {} for i in range(n)}  # reply -> message -> chars
+    showing = [0] * n  # updates that showed new text, per reply
+    upto = [0] * n  # chunks shown so far, per reply
+    staleness: list[float] = []
+    arrivals: list[list[float]] = [[] for _ in range(n)]
+
+    def chunk(k: int) -> str:  # 60 characters of words; a paragraph ends every 5 chunks
+        return f"{k:03d} " + "word " * 11 + ("\n\n" if k % 5 == 4 else ". ")
+
+    def on_update(message_id: str, text: str, at: float) -> None:
+        reply = int(surface.messages[message_id].where.thread or 0)
+        shown[reply][message_id] = len(text.removesuffix(indicator))
+        # A page cut back to a paragraph shows less for an instant: what was shown counts.
+        after = min(len(arrivals[reply]), sum(shown[reply].values()) // size)
+        before = upto[reply]
+        if after > before:
+            showing[reply] += 1
+            upto[reply] = after
+            staleness.extend(at - arrivals[reply][k] for k in range(before, after))
+
+    surface = RecordingSurface(
+        limits=limits,
+        scopes=[BudgetScope("test:bot", rate=budget)],
+        edit_latency=0.02,
+        record=False,
+        on_update=on_update,
+    )
+
+    async def agent(index: int) -> AsyncIterator[AgentStream]:
+        for k in range(chunks):
+            await asyncio.sleep(every if k else index * 0.01)
+            arrivals[index].append(loop.time())
+            yield AgentStream(content=chunk(k))
+        yield AgentStream(done=True)
+
+    relay = Relay(surface, EditScheduler())
+    outcomes = await asyncio.gather(
+        *(relay.deliver(ThreadRef("test", "W", "C", str(i)), agent(i)) for i in range(n))
+    )
+    expected = "".join(chunk(k) for k in range(chunks))
+    for index, outcome in enumerate(outcomes):
+        pages = surface.texts(ThreadRef("test", "W", "C", str(index)))
+        assert outcome.text == expected and "".join(pages) == expected
+        assert not any(page.endswith(indicator) for page in pages)
+    assert len(staleness) == n * chunks  # every chunk was shown once
+    assert p99(staleness) <= 1.25 * (n / budget) + 0.1
+    assert max(showing) <= 1.5 * min(showing)
