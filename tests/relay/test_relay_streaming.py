@@ -276,8 +276,9 @@ async def test_text_left_after_a_full_page_is_ranked_by_its_own_age() -> None:
     assert "".join(surface.texts(THREAD)) == "Hello there " + burst_a + burst_b + "end"
 
     # At t = 5 the message shows 12 characters and 300 more wait: as many messages either
-    # way, so the full page is filled (its final edit spends the refresh's request, ranked
-    # by burst A's age), then the rest (in burst B) is posted, ranked by burst B's age.
+    # way, and burst A waited 4 s, under two intervals (not behind), so the full page is
+    # filled (its final edit spends the refresh's request, ranked by burst A's age), then
+    # the rest (in burst B) is posted, ranked by burst B's age.
     refresh, rest = scheduler.acquired[1], scheduler.acquired[2]
     assert refresh == (False, 1.0)
     assert rest == (False, 4.0)
