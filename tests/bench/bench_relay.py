@@ -18,8 +18,9 @@ Figures against issue 2 item 8 (Redis round trips: ``bench_redis_trips.py``), PA
 2. ``load``: N replies at once through one Relay + EditScheduler into a RecordingSurface
    (20 ms per call, 1 s minimum interval per message, 2,000-character messages), all
    drawing on one scope of B = 50 edits/s; each reply streams 20 chunks/s for
-   ``--duration`` seconds. Budget never exceeded, ≥ 90 % used, p99 staleness, fairness,
-   final texts complete, first text p99, peak memory per reply.
+   ``--duration`` seconds. Budget never exceeded, ≥ 90 % used, p99 staleness, fairness
+   (of the updates that show new text; all updates are listed beside), final texts
+   complete, first text p99, peak memory per reply.
 3. ``429``: the same, the surface answering 429 (Retry-After 1 s) above 30 edits/s while
    the scheduler's ceiling stays 50/s: 429 share, overall and after 10 s; no text lost.
 
