@@ -11,6 +11,8 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -64,6 +66,25 @@ def _bot_env(port: int, redis_url: str, lyzr: LyzrServer) -> dict[str, str]:
     return env
 
 
+@asynccontextmanager
+async def _bot_process(
+    platform: str, env: dict[str, str], port: int
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``threadcast <platform>`` in a child process, healthy; killed on the way out if the
+    test did not stop it (stderr is piped: :func:`_terminate` reads the logs)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", platform, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await _until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def _terminate(process: asyncio.subprocess.Process) -> str:
     """SIGTERM; the process must exit cleanly. Returns its stderr (the JSON logs)."""
     process.send_signal(signal.SIGTERM)
@@ -100,22 +121,13 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
         "SLACK_API_URL": sim.api_url,
         "SLACK_HOST": "127.0.0.1",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "slack", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        await _until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+    async with _bot_process("slack", env, port) as process:
         sim.events_url = f"http://127.0.0.1:{port}/slack/events"
         ws = sim.workspace
         lyzr.enqueue(reply_script("never ending " * 400, delay=0.05))
         turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go on"))
         await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
         logs = await _terminate(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text.startswith("never ending")
     assert reply.text.endswith(INTERRUPTED.removeprefix("⚠️ ")), reply.text[-200:]
@@ -135,22 +147,13 @@ async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
             "DISCORD_API_URL": sim.api_base,
             "DISCORD_GATEWAY_URL": sim.gateway_url,
         }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", "discord", env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            await _until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        async with _bot_process("discord", env, port) as process:
             await sim.wait_for_session(within=30)
             await sim.wait_until(lambda: len(sim.commands()) == 2)
             lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
             start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
             await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
             logs = await _terminate(process)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
         (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
         assert reply.content.startswith("never ending")
         assert reply.content.endswith(INTERRUPTED), reply.content[-200:]
