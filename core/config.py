@@ -51,10 +51,12 @@ class Settings(BaseSettings):
     openai_history_messages: int = Field(40, ge=0, validation_alias=_env("OPENAI_HISTORY_MESSAGES"))
     connect_timeout: float = Field(10.0, gt=0, validation_alias=_env("AGENT_CONNECT_TIMEOUT"))
     first_token_timeout: float = Field(
-        60.0, gt=0, validation_alias=_env("AGENT_FIRST_TOKEN_TIMEOUT")
+        180.0, gt=0, validation_alias=_env("AGENT_FIRST_TOKEN_TIMEOUT")
     )
-    idle_timeout: float = Field(30.0, gt=0, validation_alias=_env("AGENT_IDLE_TIMEOUT"))
+    idle_timeout: float = Field(120.0, gt=0, validation_alias=_env("AGENT_IDLE_TIMEOUT"))
     agent_retries: int = Field(2, ge=0, validation_alias=_env("AGENT_RETRIES"))
+    agent_max_connections: int = Field(500, ge=1, validation_alias=_env("AGENT_MAX_CONNECTIONS"))
+    """Connections the agent client keeps open at once: one per streaming reply."""
 
     # --- sessions / Redis ----------------------------------------------------------------
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
     artifact_dir: Path = Field(
         Path("threadcast-artifacts"), validation_alias=_env("THREADCAST_ARTIFACT_DIR")
     )
+    artifact_allow_hosts: str = Field("", validation_alias=_env("THREADCAST_ARTIFACT_ALLOW_HOSTS"))
+    """Comma-separated hosts whose files may be fetched although their address is internal."""
     log_level: str = Field("WARNING", validation_alias=_env("THREADCAST_LOG_LEVEL"))
     """Python logging level for the process (DEBUG, INFO, WARNING, ERROR)."""
     shared_budgets: bool = Field(False, validation_alias=_env("THREADCAST_SHARED_BUDGETS"))

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -16,16 +19,29 @@ from urllib.parse import unquote_to_bytes
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.download import DownloadRefused, Spool, TooLarge, download, new_spool
 from core.errors import ArtifactError
 
-__all__ = ["DEFAULT_ARTIFACT_MAX_BYTES", "AgentResponse", "AgentStream", "Artifact"]
+__all__ = [
+    "DEFAULT_ARTIFACT_MAX_BYTES",
+    "STATUS_KEY",
+    "AgentResponse",
+    "AgentStream",
+    "Artifact",
+]
 
 DEFAULT_ARTIFACT_MAX_BYTES = 25 * 1024 * 1024
-_FETCH_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+STATUS_KEY = "status"
+"""``metadata`` key of a progress chunk; see :class:`AgentStream`."""
 
 
 class Artifact(BaseModel):
-    """A file the agent produced; ``url`` is also accepted as ``file_url`` (the wire name)."""
+    """A file the agent produced; ``url`` is also accepted as ``file_url`` (the wire name).
+
+    ``url`` is empty when the agent listed the file without a link: it cannot be fetched,
+    and whoever delivers it names it instead of dropping it silently.
+    """
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -34,43 +50,58 @@ class Artifact(BaseModel):
     format_type: str = ""
     artifact_id: str | None = None
 
+    @asynccontextmanager
+    async def spooled(
+        self,
+        *,
+        max_bytes: int = DEFAULT_ARTIFACT_MAX_BYTES,
+        client: httpx.AsyncClient | None = None,
+    ) -> AsyncIterator[Spool]:
+        """The file's bytes in a temporary file (memory while small), closed on exit.
+
+        Fetched through an address-checking client (:mod:`core.netguard`): ``client`` must
+        come from :func:`~core.netguard.guarded_client`; without one, a default that allows
+        no internal host is used. The cap is checked against ``Content-Length`` and against
+        the bytes received. A ``data:`` URL (the demo agent's files) is decoded in place.
+        """
+        if not self.url:
+            raise ArtifactError(self.name, "no download link was given", url=self.url)
+        if self.url.startswith("data:"):
+            spool = Spool(new_spool(), 0)
+            spool.file.write(self._data_url_bytes(max_bytes))
+            spool.size = spool.file.tell()
+            spool.file.seek(0)
+        else:
+            spool = await self._download(max_bytes, client)
+        try:
+            yield spool
+        finally:
+            spool.close()
+
+    async def _download(self, max_bytes: int, client: httpx.AsyncClient | None) -> Spool:
+        try:
+            return await download(self.url, client=client, max_bytes=max_bytes)
+        except DownloadRefused as exc:
+            raise ArtifactError(self.name, str(exc), url=self.url) from exc
+        except TooLarge as exc:
+            raise ArtifactError(self.name, str(exc), url=self.url) from exc
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            raise ArtifactError(
+                self.name, f"download failed (HTTP {status})", url=self.url
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ArtifactError(self.name, f"download failed ({exc!r})", url=self.url) from exc
+
     async def fetch(
         self,
         *,
         max_bytes: int = DEFAULT_ARTIFACT_MAX_BYTES,
         client: httpx.AsyncClient | None = None,
     ) -> bytes:
-        """Download the bytes, streamed, refusing anything over ``max_bytes``.
-
-        The cap is checked against ``Content-Length`` first and against the bytes actually
-        received, so a lying or missing header cannot make us buffer an unbounded body.
-        A ``data:`` URL (the demo agent's files) is decoded in place, under the same cap.
-        """
-        if self.url.startswith("data:"):
-            return self._data_url_bytes(max_bytes)
-        own_client = client is None
-        http = client or httpx.AsyncClient(timeout=_FETCH_TIMEOUT, follow_redirects=True)
-        try:
-            async with http.stream("GET", self.url) as response:
-                if response.status_code >= 400:
-                    raise ArtifactError(
-                        self.name, f"download failed (HTTP {response.status_code})", url=self.url
-                    )
-                declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit():
-                    self._check_size(int(declared), max_bytes)
-                parts: list[bytes] = []
-                received = 0
-                async for block in response.aiter_bytes():
-                    received += len(block)
-                    self._check_size(received, max_bytes)
-                    parts.append(block)
-                return b"".join(parts)
-        except httpx.HTTPError as exc:
-            raise ArtifactError(self.name, f"download failed ({exc!r})", url=self.url) from exc
-        finally:
-            if own_client:
-                await http.aclose()
+        """Download the bytes into memory (see :meth:`spooled`, which does not)."""
+        async with self.spooled(max_bytes=max_bytes, client=client) as spool:
+            return spool.file.read()
 
     def _data_url_bytes(self, cap: int) -> bytes:
         header, comma, payload = self.url.partition(",")
@@ -97,25 +128,32 @@ class Artifact(BaseModel):
         self, path: str | Path, *, max_bytes: int = DEFAULT_ARTIFACT_MAX_BYTES
     ) -> Path:
         """Fetch the file and write it to ``path`` (a folder keeps ``name``)."""
-        data = await self.fetch(max_bytes=max_bytes)
-        return await asyncio.to_thread(_write_file, Path(path), self.name, data)
+        async with self.spooled(max_bytes=max_bytes) as spool:
+            return await asyncio.to_thread(_write_file, Path(path), self.name, spool)
 
     def download(self, path: str | Path, *, max_bytes: int = DEFAULT_ARTIFACT_MAX_BYTES) -> Path:
         """Blocking twin of :meth:`adownload`, for scripts (the reference SDK's call)."""
         return asyncio.run(self.adownload(path, max_bytes=max_bytes))
 
 
-def _write_file(path: Path, name: str, data: bytes) -> Path:
+def _write_file(path: Path, name: str, spool: Spool) -> Path:
     target = path / Path(name).name if path.is_dir() else path
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    with target.open("wb") as out:
+        shutil.copyfileobj(spool.file, out)
     return target
 
 
 class AgentStream(BaseModel):
     """One streamed chunk. The final chunk has ``done=True`` and carries
     ``structured_data`` and ``artifact_files``; its ``content`` is empty, so joining every
-    chunk's ``content`` gives the whole reply exactly once."""
+    chunk's ``content`` gives the whole reply exactly once.
+
+    A *progress* chunk has empty ``content`` and ``metadata[STATUS_KEY]``: a short line
+    saying what the agent is doing ("Using web_search…"), for the thread's status while no
+    text flows. It is never reply text; consumers that do not show statuses ignore it.
+    ``metadata["tool"]`` names the tool when the agent said which.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -134,6 +172,12 @@ class AgentStream(BaseModel):
     @property
     def files(self) -> list[Artifact]:
         return self.artifact_files
+
+    @property
+    def status(self) -> str | None:
+        """The progress line of a progress chunk, else ``None``."""
+        value = self.metadata.get(STATUS_KEY)
+        return value if isinstance(value, str) and value else None
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(exclude={"structured_data"})

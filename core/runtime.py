@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from core.agents.base import Agent
 from core.agents.factory import make_agent
 from core.config import Settings
+from core.netguard import guarded_client
 from core.ops.recovery import Reaper, ReplyRegistry
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
@@ -64,7 +65,8 @@ class Runtime:
         self._stack.push_async_callback(self.redis.aclose)
         if embedded is not None:
             self._stack.push_async_callback(embedded.stop)
-        self.http = httpx.AsyncClient(timeout=_HTTP_TIMEOUT, follow_redirects=True)
+        # Artifact downloads only: addresses are checked (SSRF), see core.netguard.
+        self.http = guarded_client(settings.artifact_allow_hosts, timeout=_HTTP_TIMEOUT)
         self._stack.push_async_callback(self.http.aclose)
         self.agent = make_agent(settings, redis=self.redis)
         self._stack.push_async_callback(self.agent.aclose)

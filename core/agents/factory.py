@@ -12,10 +12,11 @@ from core.agents.openai_compat import OpenAIAgent
 from core.agents.reference import ReferenceCalls
 from core.config import Settings
 from core.errors import ConfigError
+from core.sessions.keys import DEFAULT_NAMESPACE
 
 __all__ = ["HISTORY_NAMESPACE", "make_agent"]
 
-HISTORY_NAMESPACE = "threadcast"
+HISTORY_NAMESPACE = DEFAULT_NAMESPACE
 
 
 def make_agent(
@@ -23,18 +24,20 @@ def make_agent(
     *,
     redis: aioredis.Redis | None = None,
     http: httpx.AsyncClient | None = None,
+    namespace: str = HISTORY_NAMESPACE,
 ) -> ReferenceCalls:
     """The agent ``settings`` select: an :class:`~core.agents.base.Agent` that also has
-    the reference ``run``/``arun`` calls. With ``redis``, histories the agent keeps itself
-    (OpenAI-compatible, demo) live there and survive restarts; without, in this process.
+    the reference ``run``/``arun`` calls. With ``redis``, what the agent keeps per session
+    (OpenAI-compatible and demo histories, the Lyzr files already delivered) lives there,
+    under ``namespace``, and survives restarts; without, in this process.
     """
     kind = settings.agent_kind
     if kind == "lyzr":
-        return LyzrAgent.from_settings(settings, http=http)
+        return LyzrAgent.from_settings(settings, http=http, redis=redis, namespace=namespace)
     history: HistoryStore
     if redis is not None:
         history = ChatHistory(
-            redis, HISTORY_NAMESPACE, settings.openai_history_messages, ttl=settings.session_ttl
+            redis, namespace, settings.openai_history_messages, ttl=settings.session_ttl
         )
     else:
         history = MemoryHistory(settings.openai_history_messages)

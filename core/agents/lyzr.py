@@ -1,9 +1,13 @@
 """The Lyzr agent API over httpx (the reference backend; wire format in DESIGN §2).
 
-One reply is one ``POST /v3/inference/stream/``. Its plain-text SSE tokens become chunks
-as they arrive; ``[DONE]`` ends it and anything else that ends it is an error. Then the
-session's new artifacts are fetched for the final chunk. Closing the chunk iterator early
-closes the HTTP response, so the server sees the client go away.
+One reply is one ``POST /v3/inference/stream/``, sent once (see
+:func:`~core.agents.transport.is_retryable`). Its SSE tokens become chunks as they arrive;
+tool events become progress chunks (``metadata["status"]``), thinking events reasoning;
+``[DONE]`` ends it and anything else that ends it is an error. Then the session's new
+artifacts are listed, every page, for the final chunk; which ones the session already got
+is kept in Redis when the agent has one (:class:`RedisDelivered`), so neither another
+replica nor a restart delivers a file twice. Closing the chunk iterator early closes the
+HTTP response, so the server sees the client go away.
 """
 
 from __future__ import annotations
@@ -14,10 +18,19 @@ from collections.abc import AsyncGenerator
 from typing import Any, Self
 
 import httpx
+import redis.asyncio as aioredis
 from pydantic import BaseModel
 
-from core.agents.artifacts import DeliveredArtifacts, parse_artifacts
-from core.agents.lyzr_wire import Done, Failed, parse_line
+from core.agents.artifacts import (
+    DeliveredArtifacts,
+    MemoryDelivered,
+    RedisDelivered,
+    artifact_key,
+    listed_limit,
+    listed_total,
+    parse_artifacts,
+)
+from core.agents.lyzr_wire import Done, Failed, Reasoning, Status, Token, parse_line
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
 from core.agents.retry import retry_before_output
@@ -25,6 +38,7 @@ from core.agents.structured import schema_instruction
 from core.agents.text import clean_message
 from core.agents.transport import (
     StreamTimeouts,
+    agent_http_client,
     open_stream,
     read_lines,
     status_error,
@@ -33,10 +47,15 @@ from core.agents.transport import (
 from core.config import Settings
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
 from core.models import AgentStream, Artifact
+from core.sessions.keys import DEFAULT_NAMESPACE
 
 __all__ = ["DEFAULT_LYZR_BASE", "LyzrAgent"]
 
 DEFAULT_LYZR_BASE = "https://agent-prod.studio.lyzr.ai"
+ARTIFACT_PAGE_SIZE = 50
+_MAX_ARTIFACT_PAGES = 40  # 2,000 files: a bound, should a server ignore ``page``
+
+_Event = Token | Status | Reasoning
 
 
 class LyzrAgent(ReferenceCalls):
@@ -54,6 +73,10 @@ class LyzrAgent(ReferenceCalls):
         backoff: float = 0.25,
         fetch_artifacts: bool = True,
         structured_hint: bool = True,
+        max_connections: int = 500,
+        redis: aioredis.Redis | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        session_ttl: float = 30 * 24 * 3600.0,
     ) -> None:
         self.agent_id = agent_id
         self.base_url = base_url.rstrip("/")
@@ -63,12 +86,23 @@ class LyzrAgent(ReferenceCalls):
         self.fetch_artifacts = fetch_artifacts
         self.structured_hint = structured_hint
         self._headers = {"x-api-key": api_key}
-        self._http = http or httpx.AsyncClient()
+        self._http = http or agent_http_client(max_connections)
         self._owns_http = http is None
-        self._delivered = DeliveredArtifacts()
+        self._delivered: DeliveredArtifacts = (
+            RedisDelivered(redis, namespace=namespace, ttl=session_ttl)
+            if redis is not None
+            else MemoryDelivered()
+        )
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, http: httpx.AsyncClient | None = None) -> Self:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        http: httpx.AsyncClient | None = None,
+        redis: aioredis.Redis | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> Self:
         if not settings.lyzr_api_key:
             raise ConfigError("LYZR_API_KEY", "required for the Lyzr agent")
         if not settings.lyzr_agent_id:
@@ -80,6 +114,10 @@ class LyzrAgent(ReferenceCalls):
             http=http,
             timeouts=StreamTimeouts.from_settings(settings),
             retries=settings.agent_retries,
+            max_connections=settings.agent_max_connections,
+            redis=redis,
+            namespace=namespace,
+            session_ttl=settings.session_ttl,
         )
 
     async def stream(
@@ -102,22 +140,27 @@ class LyzrAgent(ReferenceCalls):
             "message": text,
         }
         reply = ReplyBuilder(session_id, response_format=response_format)
-        tokens = retry_before_output(
-            lambda: self._tokens(payload), retries=self.retries, backoff=self.backoff
+        events = retry_before_output(
+            lambda: self._events(payload), retries=self.retries, backoff=self.backoff
         )
         try:
-            async for token in tokens:
-                chunk = reply.text(token)
-                if chunk is not None:
-                    yield chunk
+            async for event in events:
+                if isinstance(event, Token):
+                    chunk = reply.text(event.text)
+                    if chunk is not None:
+                        yield chunk
+                elif isinstance(event, Status):
+                    yield reply.tool(event.name)
+                else:
+                    reply.reasoning(event.text)
         finally:
-            await tokens.aclose()
+            await events.aclose()
         artifacts, metadata = await self._artifacts(session_id, user_id)
         for chunk in reply.finish(artifacts=artifacts, metadata=metadata):
             yield chunk
 
-    async def _tokens(self, payload: dict[str, Any]) -> AsyncGenerator[str, None]:
-        """The raw tokens of one attempt, ending normally only at ``[DONE]``."""
+    async def _events(self, payload: dict[str, Any]) -> AsyncGenerator[_Event, None]:
+        """The events of one attempt, ending normally only at ``[DONE]``."""
         request = self._http.build_request(
             "POST",
             f"{self.base_url}/v3/inference/stream/",
@@ -134,7 +177,7 @@ class LyzrAgent(ReferenceCalls):
                     return
                 if isinstance(event, Failed):
                     raise AgentServerError(event.message)
-                yield event.text
+                yield event
         raise AgentProtocolError("the stream ended without [DONE]")
 
     async def _artifacts(
@@ -147,16 +190,39 @@ class LyzrAgent(ReferenceCalls):
             listed = await self._list_artifacts(session_id, user_id)
         except AgentError as exc:
             return [], {"artifacts_error": str(exc)}
-        return self._delivered.new_only(session_id, listed), {}
+        return await self._delivered.claim(session_id, listed), {}
 
     async def _list_artifacts(self, session_id: str, user_id: str) -> list[Artifact]:
+        """Every page: until a page shorter than the page size (the ``limit`` asked for, or
+        a smaller one the server says it used), the announced total, or a page that brings
+        nothing new (a server that ignores ``page`` repeats the first)."""
+        found: dict[str, Artifact] = {}
+        for page in range(1, _MAX_ARTIFACT_PAGES + 1):
+            payload = await self._artifact_page(session_id, user_id, page)
+            items = parse_artifacts(payload)
+            fresh = {artifact_key(a): a for a in items if artifact_key(a) not in found}
+            found.update(fresh)
+            total = listed_total(payload)
+            if len(items) < listed_limit(payload, ARTIFACT_PAGE_SIZE) or not fresh:
+                break
+            if total is not None and len(found) >= total:
+                break
+        return list(found.values())
+
+    async def _artifact_page(self, session_id: str, user_id: str, page: int) -> Any:
         timeout = httpx.Timeout(self.timeouts.idle, connect=self.timeouts.connect)
+        params: dict[str, str | int] = {
+            "user_id": user_id,
+            "session_id": session_id,
+            "page": page,
+            "limit": ARTIFACT_PAGE_SIZE,
+        }
         try:
             # The whole call is bounded too: httpx's timeouts are per operation.
             async with asyncio.timeout(self.timeouts.connect + self.timeouts.idle):
                 response = await self._http.get(
                     f"{self.base_url}/v3/artifacts/",
-                    params={"user_id": user_id, "session_id": session_id},
+                    params=params,
                     headers=self._headers,
                     timeout=timeout,
                 )
@@ -169,7 +235,7 @@ class LyzrAgent(ReferenceCalls):
         if response.status_code >= 400:
             raise status_error(response.status_code, response.content)
         try:
-            return parse_artifacts(response.json())
+            return response.json()
         except (ValueError, json.JSONDecodeError) as exc:
             raise AgentProtocolError(f"unreadable artifacts list ({exc})") from exc
 

@@ -1,18 +1,37 @@
 """The Lyzr streaming wire format, as pure functions (DESIGN §2).
 
-Each SSE line ``data: <token>`` carries plain, escaped text, not JSON. ``data: [DONE]``
-ends the reply and ``data: [ERROR] <message>`` reports a failure. Everything else (blank
-separators, ``event:``/``id:`` fields, ``:`` comments) carries no text.
+Each SSE line ``data: <token>`` carries plain, escaped text. ``data: [DONE]`` ends the
+reply and ``data: [ERROR] <message>`` reports a failure. Everything else (blank separators,
+``event:``/``id:`` fields, ``:`` comments) carries no text.
+
+A data line may also be a JSON object: lyzr-adk's ``lyzr/inference.py``
+(``InferenceModule.stream``) ``json.loads`` every data line and reads ``content``; tool and
+thinking events come the same way (``{"type": "local_tool_call", ...}``). An object is read
+as an event only when it has the keys of one (:func:`_frame`): ``content`` is text (already
+JSON-decoded, so not unescaped again), a tool event becomes a :class:`Status`, a thinking
+event :class:`Reasoning`. Any other line, JSON or not, is plain text: a model that writes
+``{"a": 1}`` in one token keeps it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from core.agents.sse import data_field
 
-__all__ = ["Done", "Failed", "LyzrEvent", "Token", "parse_line", "unescape"]
+__all__ = [
+    "Done",
+    "Failed",
+    "LyzrEvent",
+    "Reasoning",
+    "Status",
+    "Token",
+    "parse_line",
+    "unescape",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +49,23 @@ class Failed:
     message: str
 
 
-LyzrEvent = Token | Done | Failed
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The agent is doing something besides writing: ``kind`` ``"tool"``, with the tool's
+    ``name`` when the event says it."""
+
+    kind: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """A thinking event's text: kept out of the reply."""
+
+    text: str
+
+
+LyzrEvent = Token | Done | Failed | Status | Reasoning
 
 _DONE = "[DONE]"
 _ERROR = "[ERROR]"
@@ -41,10 +76,10 @@ _ERROR = "[ERROR]"
 _ESCAPE = re.compile(
     r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
     r"|\\u([0-9a-fA-F]{4})"
-    r"|\\([ntr\"'\\])"
+    r"|\\([ntr\"'\\&])"
     r"|&(quot|apos|lt|gt|amp);"
 )
-_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\", "&": "&"}
 _ENTITIES = {"quot": '"', "apos": "'", "lt": "<", "gt": ">", "amp": "&"}
 
 
@@ -77,4 +112,70 @@ def parse_line(line: str) -> LyzrEvent | None:
         return Done()
     if value.startswith(_ERROR):
         return Failed(value[len(_ERROR) :].strip() or "unspecified error")
+    if value.startswith("{") and value.endswith("}"):
+        event = _frame(value)
+        if event is not None:
+            return event
     return Token(unescape(value))
+
+
+_TEXT_TYPES = frozenset({"content", "text", "token", "delta", "message"})
+_THINKING_TYPES = frozenset({"thinking", "reasoning", "thought"})
+
+
+def _frame(value: str) -> LyzrEvent | None:
+    """The event a JSON data line stands for, or ``None`` if it is not one."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind, content = data.get("type"), data.get("content")
+    if isinstance(kind, str):
+        kind = kind.lower()
+        if "tool" in kind:  # local_tool_call, tool_call, tool_result, ...
+            return Status("tool", _tool_name(data))
+        if kind in _THINKING_TYPES:
+            return Reasoning(content if isinstance(content, str) else "")
+        if kind not in _TEXT_TYPES:
+            return None
+    return Token(content) if isinstance(content, str) else None
+
+
+def _tool_name(event: dict[str, Any]) -> str | None:
+    """The tool an event names. lyzr-adk's local tools wrap it as ``function.arguments``'s
+    ``tool_name`` (``function.name`` is then the generic ``local_tool``), so an explicit
+    ``tool_name``, here or nested, wins over a plain ``name``."""
+    function = event.get("function")
+    explicit = _explicit_tool(event, depth=0)
+    if explicit:
+        return explicit
+    if isinstance(event.get("name"), str) and event["name"]:
+        return str(event["name"])
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        return str(function["name"]) or None
+    return None
+
+
+def _explicit_tool(event: dict[str, Any], *, depth: int) -> str | None:
+    for key in ("tool_name", "tool"):
+        if isinstance(event.get(key), str) and event[key]:
+            return str(event[key])
+    if depth >= 2:
+        return None
+    function = event.get("function")
+    nested = [event.get("arguments"), event.get("data")]
+    if isinstance(function, dict):
+        nested.insert(0, function.get("arguments"))
+    for inner in nested:
+        if isinstance(inner, str) and inner.startswith("{"):
+            try:
+                inner = json.loads(inner)
+            except ValueError:
+                continue
+        if isinstance(inner, dict):
+            found = _explicit_tool(inner, depth=depth + 1)
+            if found:
+                return found
+    return None

@@ -21,7 +21,7 @@ from core.agents.reply import ReplyBuilder
 from core.agents.retry import retry_before_output
 from core.agents.structured import schema_instruction
 from core.agents.text import clean_message
-from core.agents.transport import StreamTimeouts, open_stream, read_lines
+from core.agents.transport import StreamTimeouts, agent_http_client, open_stream, read_lines
 from core.config import Settings
 from core.errors import AgentProtocolError, SessionStoreError
 from core.models import AgentStream
@@ -46,6 +46,7 @@ class OpenAIAgent(ReferenceCalls):
         retries: int = 2,
         backoff: float = 0.25,
         system_prompt: str | None = None,
+        max_connections: int = 500,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -57,7 +58,7 @@ class OpenAIAgent(ReferenceCalls):
         self._headers = {"accept": "text/event-stream"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
-        self._http = http or httpx.AsyncClient()
+        self._http = http or agent_http_client(max_connections)
         self._owns_http = http is None
 
     @classmethod
@@ -76,6 +77,7 @@ class OpenAIAgent(ReferenceCalls):
             http=http,
             timeouts=StreamTimeouts.from_settings(settings),
             retries=settings.agent_retries,
+            max_connections=settings.agent_max_connections,
         )
 
     async def stream(

@@ -15,9 +15,14 @@ from pydantic import BaseModel
 
 from core.agents.structured import parse_structured
 from core.agents.think import ThinkFilter
-from core.models import AgentStream, Artifact
+from core.models import STATUS_KEY, AgentStream, Artifact
 
-__all__ = ["ReplyBuilder"]
+__all__ = ["ReplyBuilder", "tool_status"]
+
+
+def tool_status(tool: str | None) -> str:
+    """The progress line shown while the agent runs a tool (see :class:`AgentStream`)."""
+    return f"Using {tool}…" if tool else "Using a tool…"
 
 
 class ReplyBuilder:
@@ -44,6 +49,19 @@ class ReplyBuilder:
         if reasoning:
             self._reasoning.append(reasoning)
         return self._chunk(visible)
+
+    def tool(self, name: str | None) -> AgentStream:
+        """A progress chunk: the agent is running ``name`` (no text)."""
+        metadata: dict[str, Any] = {STATUS_KEY: tool_status(name)}
+        if name:
+            metadata["tool"] = name
+        return AgentStream(
+            content="",
+            delta="",
+            session_id=self.session_id,
+            chunk_index=self._next_index(),
+            metadata=metadata,
+        )
 
     def reasoning(self, text: str) -> None:
         """Reasoning a backend sends apart from the text (``reasoning_content``)."""

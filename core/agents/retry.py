@@ -1,8 +1,10 @@
-"""Retry an agent request, but only while it has produced nothing.
+"""Retry an agent request, but only one that never reached the agent.
 
-Once a chunk went out, the user may already be reading it; a second attempt would repeat
-text, so any failure after that point is final. Before it, timeouts, unreachable servers
-and 5xx answers get a bounded number of retries with a short exponential backoff.
+A request the agent may have received is never sent again: the agent may be running it
+(tools, credits, a turn in the session's memory), however slow its first token. So only
+failures :func:`~core.agents.transport.is_retryable` names (nothing was sent, or a gateway
+refused it) get a bounded number of retries with a short exponential backoff, and never
+once a chunk went out.
 """
 
 from __future__ import annotations

@@ -4,12 +4,20 @@ Three jobs, all at the boundary with httpx:
 
 - :func:`open_stream` sends the request and checks the status before any text flows,
   turning an error status into the error tree (:func:`status_error`);
+  it follows the request through httpcore's trace hooks, so the first-token budget starts
+  when the request is actually written, not while it waits for a pooled connection;
 - :func:`read_lines` reads the body as lines under the first-token and idle budgets;
 - :func:`transport_error` translates httpx exceptions, so agents never leak them.
 
 The budgets count only the time spent *waiting for the server*: a consumer that takes its
 time between chunks (a script printing slowly, a relay busy editing) must not make a
-healthy stream look idle.
+healthy stream look idle, and a request queued behind others for a connection has not
+reached the agent yet.
+
+Retries (:func:`is_retryable`): a request that may have reached the agent is never sent
+again, since the agent may be running it (tools, credits, a turn in the session's memory).
+Only failures before the request left are retried: refused, DNS, TLS, connect timeout, and
+a gateway's 502/503/504 answered before the agent accepted anything.
 """
 
 from __future__ import annotations
@@ -36,9 +44,11 @@ from core.errors import (
 )
 
 __all__ = [
+    "AgentBusyError",
     "AgentUnreachableError",
     "OpenedStream",
     "StreamTimeouts",
+    "agent_http_client",
     "is_retryable",
     "open_stream",
     "read_lines",
@@ -50,19 +60,36 @@ _ERROR_BODY_CAP = 64 * 1024
 _DETAIL_CAP = 500
 
 
+_GATEWAY_REFUSALS = frozenset({502, 503, 504})
+
+
 class AgentUnreachableError(AgentServerError):
-    """The agent API could not be connected to (refused, DNS, TLS)."""
+    """The agent API could not be connected to (refused, DNS, TLS, connect timeout)."""
 
     notice = "The agent API could not be reached."
 
 
+class AgentBusyError(AgentError):
+    """Every connection to the agent API stayed in use too long; the request was not sent.
+
+    Not the agent's slowness: this process serves more replies at once than its
+    ``AGENT_MAX_CONNECTIONS`` allows.
+    """
+
+    notice = "Too many replies are in progress right now; please ask again in a moment."
+
+
 @dataclass(frozen=True, slots=True)
 class StreamTimeouts:
-    """Seconds allowed to connect, to get the first data line, and between data lines."""
+    """Seconds allowed to connect, to get the first data line, and between data lines.
+
+    Lyzr runs tools before and between tokens; its own clients wait 120 s (lyzr-kit) and
+    300 s (lyzr-adk ``studio.py``) for a reply, hence the long defaults.
+    """
 
     connect: float = 10.0
-    first_token: float = 60.0
-    idle: float = 30.0
+    first_token: float = 180.0
+    idle: float = 120.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamTimeouts:
@@ -70,8 +97,19 @@ class StreamTimeouts:
 
     def for_httpx(self) -> httpx.Timeout:
         # Reads are bounded by read_lines' own budgets, which exclude consumer time;
-        # httpx's per-read timeout would count it, so it is off here.
-        return httpx.Timeout(connect=self.connect, read=None, write=self.connect, pool=self.connect)
+        # httpx's per-read timeout would count it, so it is off here. A wait for a pooled
+        # connection may last as long as a first token would.
+        return httpx.Timeout(
+            connect=self.connect, read=None, write=self.connect, pool=self.first_token
+        )
+
+
+def agent_http_client(max_connections: int) -> httpx.AsyncClient:
+    """The client of an agent backend: one connection per reply streaming at once."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    return httpx.AsyncClient(limits=limits)
 
 
 @dataclass(slots=True)
@@ -83,15 +121,21 @@ class OpenedStream:
 
 
 def is_retryable(exc: AgentError) -> bool:
-    """Worth another attempt if no text was produced yet: timeouts, unreachable, HTTP 5xx."""
-    if isinstance(exc, AgentTimeoutError | AgentUnreachableError):
+    """Only if the request provably never reached the agent (see the module docstring).
+
+    A first-token timeout is not retryable: on Lyzr a slow start is usually tools running.
+    A pool wait that ran out is not retried either: it already waited a first token's time.
+    """
+    if isinstance(exc, AgentUnreachableError):
         return True
-    return isinstance(exc, AgentServerError) and exc.status is not None and exc.status >= 500
+    return isinstance(exc, AgentServerError) and exc.status in _GATEWAY_REFUSALS
 
 
 def transport_error(exc: httpx.HTTPError) -> AgentError:
+    if isinstance(exc, httpx.PoolTimeout):
+        return AgentBusyError(f"no free connection to the agent API ({type(exc).__name__})")
     if isinstance(exc, httpx.ConnectTimeout):
-        return AgentTimeoutError(f"could not connect in time ({exc})")
+        return AgentUnreachableError(f"could not connect in time ({exc})")
     if isinstance(exc, httpx.TimeoutException):
         return AgentTimeoutError(f"{type(exc).__name__} ({exc})")
     if isinstance(exc, httpx.ConnectError):
@@ -134,12 +178,15 @@ async def open_stream(
     client: httpx.AsyncClient, request: httpx.Request, timeouts: StreamTimeouts
 ) -> AsyncIterator[OpenedStream]:
     """Send ``request`` streamed; raise the typed error for a failure before the body."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+    clock = _SendClock(asyncio.get_running_loop(), timeouts.first_token)
+    request.extensions = {**request.extensions, "trace": clock.trace}
     try:
         # Waiting for the headers counts against the first-token budget: a server that
         # accepts the connection and then says nothing is as stuck as one that never streams.
-        async with asyncio.timeout(timeouts.first_token):
+        # The budget starts once the request is written (the pool and connect phases have
+        # httpx's own timeouts), so a queue for a connection is not the agent's slowness.
+        async with asyncio.timeout(clock.backstop(timeouts)) as deadline:
+            clock.deadline = deadline
             response = await client.send(request, stream=True)
     except TimeoutError:
         raise AgentTimeoutError(f"no response within {timeouts.first_token:g}s") from None
@@ -148,10 +195,37 @@ async def open_stream(
     try:
         if response.status_code >= 400:
             raise status_error(response.status_code, await _error_body(response, timeouts))
-        spent = loop.time() - started
-        yield OpenedStream(response, max(0.0, timeouts.first_token - spent))
+        yield OpenedStream(response, clock.left())
     finally:
         await response.aclose()
+
+
+class _SendClock:
+    """Starts the first-token budget when httpcore begins writing the request."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, budget: float) -> None:
+        self._loop = loop
+        self._budget = budget
+        self._created = loop.time()
+        self.sent_at: float | None = None
+        self.deadline: asyncio.Timeout | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        # "http11.send_request_headers.started" (or http2): the request is leaving now.
+        if self.sent_at is None and event.endswith("send_request_headers.started"):
+            self.sent_at = self._loop.time()
+            if self.deadline is not None:
+                self.deadline.reschedule(self.sent_at + self._budget)
+
+    def backstop(self, timeouts: StreamTimeouts) -> float:
+        """The deadline until the request is written: a pool wait, a connect, a first token."""
+        return self._created + 2 * self._budget + timeouts.connect
+
+    def left(self) -> float:
+        """What remains of the first-token budget (all of it counted from creation if the
+        transport gave no trace, as a test transport may not)."""
+        start = self.sent_at if self.sent_at is not None else self._created
+        return max(0.0, self._budget - (self._loop.time() - start))
 
 
 async def _error_body(response: httpx.Response, timeouts: StreamTimeouts) -> bytes:

@@ -1,9 +1,15 @@
 """After the text: the agent's files and structured output, handed to the surface.
 
 Artifacts are fetched and uploaded one message's worth at a time
-(``limits.max_files_per_message``), so at most one group of files is held in memory. A file
-that cannot be fetched (404, too large, timeout) or uploaded is not an error of the reply:
-it is named, with its link, in one notice posted in the thread.
+(``limits.max_files_per_message``). Each download streams into a spool (memory while small,
+a temporary file past 1 MiB); the bytes are read from it only for the upload call and the
+spool is gone right after, so downloads never pile up in memory. A file that cannot be
+fetched (no link, an internal address refused by :mod:`core.netguard`, 404, too large,
+timeout) or uploaded is not an error of the reply: it is named, with its link, in one
+notice posted in the thread.
+
+The HTTP client must come from :func:`core.netguard.guarded_client` (the runtime builds one
+with ``THREADCAST_ARTIFACT_ALLOW_HOSTS``); a plain client's fetches are refused.
 """
 
 from __future__ import annotations
@@ -11,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import httpx
 from pydantic import BaseModel
 
+from core.download import Spool
 from core.errors import ArtifactError, SurfaceError
 from core.models import Artifact
 from core.relay.notices import Notices
@@ -82,23 +90,30 @@ class Attachments:
         group_size = max(1, self._surface.limits.max_files_per_message)
         for first in range(0, len(artifacts), group_size):
             group = artifacts[first : first + group_size]
-            files = [file for file in [await self._fetch(a) for a in group] if file is not None]
-            if files:
-                await self._upload(files, group)
+            async with AsyncExitStack() as spools:
+                fetched = [(a, await self._fetch(a, spools)) for a in group]
+                files = [
+                    OutgoingFile(a.name, spool.file.read(), a.format_type)
+                    for a, spool in fetched
+                    if spool is not None
+                ]
+                if files:
+                    await self._upload(files, group)
         if self.result.failed:
             await self._post_failures()
 
-    async def _fetch(self, artifact: Artifact) -> OutgoingFile | None:
+    async def _fetch(self, artifact: Artifact, spools: AsyncExitStack) -> Spool | None:
+        """The artifact spooled (closed with ``spools``), or ``None`` once its failure is noted."""
         try:
             async with asyncio.timeout(_FETCH_TIMEOUT):
-                data = await artifact.fetch(max_bytes=self._max_bytes, client=self._http)
+                return await spools.enter_async_context(
+                    artifact.spooled(max_bytes=self._max_bytes, client=self._http)
+                )
         except ArtifactError as exc:
             self._fail(artifact, str(exc).removeprefix(f"{artifact.name}: "))
-            return None
         except TimeoutError:
             self._fail(artifact, "download timed out")
-            return None
-        return OutgoingFile(artifact.name, data, artifact.format_type)
+        return None
 
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
         try:

@@ -126,7 +126,14 @@ class Relay:
         watch = self._watch(where)
         surface = self.surface if watch is None else _Watched(self.surface, watch)
         writer = ReplyWriter(surface, sender, where, inbox, self.policy)
-        pump = asyncio.create_task(self._pump(chunks, inbox, last), name="relay-pump")
+        status_calls: set[asyncio.Task[None]] = set()
+
+        def show_status(text: str) -> None:  # an agent's progress chunk; the pump never waits
+            task = asyncio.create_task(self._set_status(where, text))
+            status_calls.add(task)
+            task.add_done_callback(status_calls.discard)
+
+        pump = asyncio.create_task(self._pump(chunks, inbox, last, show_status), name="relay-pump")
         writing: asyncio.Task[None] | None = None
         interrupted = False
         try:
@@ -146,6 +153,8 @@ class Relay:
             await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
             if watch is not None:
                 _quietly(watch.finished)
+            for call in list(status_calls):
+                call.cancel()  # a late progress status must not outlive the clear below
             await self._set_status(where, None)
             outcome = ReplyOutcome(
                 status=status,
@@ -177,12 +186,18 @@ class Relay:
 
     @staticmethod
     async def _pump(
-        chunks: AsyncIterator[AgentStream], inbox: Inbox, last: list[AgentStream]
+        chunks: AsyncIterator[AgentStream],
+        inbox: Inbox,
+        last: list[AgentStream],
+        show_status: Callable[[str], None],
     ) -> AgentError | None:
-        """Read the stream to its end; an agent failure is returned, not raised."""
+        """Read the stream to its end; an agent failure is returned, not raised. A progress
+        chunk's status (see :class:`AgentStream`) goes to the thread status."""
         try:
             async for chunk in chunks:
                 inbox.add(chunk.content)
+                if chunk.status is not None:
+                    show_status(chunk.status)
                 if chunk.done:
                     last.append(chunk)
         except AgentError as exc:

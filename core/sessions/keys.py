@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "ConversationRef",
     "SessionKeys",
+    "agent_session_key",
     "conversation_key",
     "parse_conversation_key",
 ]
@@ -136,6 +137,12 @@ class SessionKeys:
     def seen(self, event_id: str) -> str:
         """String: marks a platform event as handled (dedup)."""
         return self._prefix + "seen:" + _escape(event_id)
+
+
+def agent_session_key(session_id: str, suffix: str, *, namespace: str = DEFAULT_NAMESPACE) -> str:
+    """A key of state kept per *agent session* (not per conversation): one hash tag per
+    session, the id escaped like a conversation component."""
+    return f"{namespace}:agent:{{{_escape(session_id)}}}:{suffix}"
 
 
 def _escape(component: str) -> str:

@@ -129,7 +129,7 @@ async def test_http_errors_before_the_stream(
     assert caught.value.status == status
     assert f"detail for {status}" in caught.value.detail
     assert caught.value.notice in str(caught.value)
-    attempts = 2 if status >= 500 else 1  # only 5xx is retried
+    attempts = 2 if status in (502, 503, 504) else 1  # only a gateway's refusal is retried
     assert len(lyzr_server.stream_requests()) == attempts
 
 
@@ -140,21 +140,6 @@ async def test_bad_key_is_an_auth_error(lyzr_server: LyzrServer) -> None:
     await agent.aclose()
 
 
-async def test_5xx_before_first_token_is_retried(lyzr: LyzrAgent, lyzr_server: LyzrServer) -> None:
-    lyzr_server.enqueue(LyzrScript(status=502), LyzrScript(status=500))
-    assert text_of(await collect(lyzr, "again")) == "You said: again"
-    assert len(lyzr_server.stream_requests()) == 3
-
-
-@pytest.mark.looptime
-async def test_first_token_timeout_then_retry_succeeds(lyzr_server: LyzrServer) -> None:
-    lyzr_server.enqueue(LyzrScript(tokens=["late"], first_delay=60))
-    agent = lyzr_agent(lyzr_server, retries=1)
-    assert text_of(await collect(agent)) == "You said: hi"
-    await agent.aclose()
-    assert len(lyzr_server.stream_requests()) == 2
-
-
 @pytest.mark.looptime
 async def test_silent_server_times_out_before_the_headers(lyzr_server: LyzrServer) -> None:
     lyzr_server.default = LyzrScript(header_delay=60)
@@ -162,16 +147,6 @@ async def test_silent_server_times_out_before_the_headers(lyzr_server: LyzrServe
     with pytest.raises(AgentTimeoutError, match="no response within 5s"):
         await collect(agent)
     await agent.aclose()
-
-
-@pytest.mark.looptime
-async def test_first_token_timeout_when_every_attempt_stalls(lyzr_server: LyzrServer) -> None:
-    lyzr_server.default = LyzrScript(tokens=["late"], first_delay=60)
-    agent = lyzr_agent(lyzr_server, retries=2)
-    with pytest.raises(AgentTimeoutError, match="first token"):
-        await collect(agent)
-    await agent.aclose()
-    assert len(lyzr_server.stream_requests()) == 3
 
 
 @pytest.mark.looptime
@@ -254,8 +229,9 @@ async def test_structured_parse_failure_keeps_the_text(
 
 
 async def test_artifacts_arrive_on_the_final_chunk_and_download(
-    lyzr: LyzrAgent, lyzr_server: LyzrServer, tmp_path
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("THREADCAST_ARTIFACT_ALLOW_HOSTS", "127.0.0.1")  # the local server
     url = lyzr_server.add_file("report.pdf", b"%PDF-1.7 demo")
     lyzr_server.default = LyzrScript(
         tokens=["Report", " ready"],
@@ -267,7 +243,7 @@ async def test_artifacts_arrive_on_the_final_chunk_and_download(
     (artifact,) = final.files
     assert (artifact.name, artifact.url, artifact.format_type) == ("report.pdf", url, "pdf")
     listing = next(r for r in lyzr_server.requests if r.path == "/v3/artifacts/")
-    assert listing.query == {"user_id": "u1", "session_id": "s1"}
+    assert listing.query == {"user_id": "u1", "session_id": "s1", "page": "1", "limit": "50"}
     assert listing.headers["x-api-key"] == "test-key"
     assert await artifact.fetch() == b"%PDF-1.7 demo"
     saved = await artifact.adownload(tmp_path)

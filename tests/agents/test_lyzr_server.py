@@ -70,3 +70,27 @@ async def test_chat_artifacts_and_files(lyzr_server: LyzrServer) -> None:
 
 def test_escape_round_trip_shape() -> None:
     assert lyzr_escape('a\\b\n"<&>') == 'a\\\\b\\n\\"&lt;&amp;&gt;'
+
+
+async def test_json_frames_and_backslash_ampersand(lyzr_server: LyzrServer) -> None:
+    lyzr_server.default = LyzrScript(
+        tokens=[{"type": "local_tool_call", "tool_name": "t"}, "R&D"], amp_escape="\\&"
+    )
+    body = (await post(lyzr_server, "m")).text
+    assert body == 'data: {"type": "local_tool_call", "tool_name": "t"}\n\ndata: R\\&D\n\n' + (
+        "data: [DONE]\n\n"
+    )
+
+
+async def test_artifacts_are_paged_in_each_shape(lyzr_server: LyzrServer) -> None:
+    items = [{"file_url": f"http://x/{n}", "name": f"{n}"} for n in range(25)]
+    async with httpx.AsyncClient(headers=KEY) as client:
+        pages = {}
+        for shape in ("list", "data", "page"):
+            lyzr_server.default = LyzrScript(artifacts=items, artifacts_shape=shape)
+            await post(lyzr_server, "m")
+            url = f"{lyzr_server.base_url}/v3/artifacts/"
+            pages[shape] = (await client.get(url, params={"page": 3})).json()
+    assert pages["list"] == items[20:]  # 10 per page unless limit says otherwise
+    assert pages["data"] == {"data": {"artifacts": items[20:]}}
+    assert pages["page"] == {"artifacts": items[20:], "total": 25, "page": 3, "limit": 10}

@@ -98,8 +98,9 @@ async def test_chunk_and_character_counters(agent: LyzrAgent) -> None:
 
 
 async def test_streaming_with_file_output(
-    agent: LyzrAgent, lyzr_server: LyzrServer, tmp_path: Path
+    agent: LyzrAgent, lyzr_server: LyzrServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("THREADCAST_ARTIFACT_ALLOW_HOSTS", "127.0.0.1")  # the local server
     url = lyzr_server.add_file("report.pdf", b"%PDF report bytes")
     lyzr_server.default = LyzrScript(
         tokens=["Here", " is", " your", " report."],

@@ -9,12 +9,13 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from core.agents.artifacts import DeliveredArtifacts, parse_artifacts
+from core.agents.artifacts import MemoryDelivered, parse_artifacts
 from core.agents.reply import ReplyBuilder
 from core.agents.retry import retry_before_output
 from core.agents.structured import parse_structured
 from core.agents.text import clean_message
 from core.agents.transport import (
+    AgentBusyError,
     AgentUnreachableError,
     StreamTimeouts,
     is_retryable,
@@ -91,21 +92,22 @@ def test_artifact_shapes() -> None:
             "https://f/x.pdf",
             "pdf",
         )
-    (guessed,) = parse_artifacts(
-        [{"url": "https://f/dir/chart.png", "id": 7}, {"name": "no url"}, 3]
+    guessed, linkless = parse_artifacts(
+        [{"url": "https://f/dir/chart.png", "id": 7}, {"name": "no url"}, {"id": 9}, 3]
     )
     assert (guessed.name, guessed.format_type, guessed.artifact_id) == ("chart.png", "png", "7")
+    assert (linkless.name, linkless.url) == ("no url", "")  # named in the notice later
     assert parse_artifacts({"unrelated": 1}) == [] and parse_artifacts("nope") == []
 
 
-def test_delivered_artifacts_are_not_repeated() -> None:
-    delivered = DeliveredArtifacts(max_sessions=1)
+async def test_delivered_artifacts_are_not_repeated() -> None:
+    delivered = MemoryDelivered(max_sessions=1)
     (a,) = parse_artifacts([{"file_url": "https://f/a", "name": "a"}])
     (b,) = parse_artifacts([{"file_url": "https://f/b", "name": "b"}])
-    assert delivered.new_only("s", [a]) == [a]
-    assert delivered.new_only("s", [a, b]) == [b]
-    delivered.new_only("t", [])  # evicts "s": a restart-like loss of memory, files repeat once
-    assert delivered.new_only("s", [a]) == [a]
+    assert await delivered.claim("s", [a]) == [a]
+    assert await delivered.claim("s", [a, b]) == [b]
+    await delivered.claim("t", [])  # evicts "s": in memory only, files would repeat once
+    assert await delivered.claim("s", [a]) == [a]
 
 
 async def test_retry_only_before_output() -> None:
@@ -116,17 +118,17 @@ async def test_retry_only_before_output() -> None:
             attempts.append(1)
             for n in range(fail_after):
                 yield f"t{n}"
-            raise AgentTimeoutError("stall")
+            raise AgentUnreachableError("refused")
 
         return attempt()
 
-    with pytest.raises(AgentTimeoutError):
+    with pytest.raises(AgentUnreachableError):
         async for _ in retry_before_output(lambda: attempt_factory(0), retries=3, backoff=0):
             pass
     assert len(attempts) == 4
     attempts.clear()
     seen = []
-    with pytest.raises(AgentTimeoutError):
+    with pytest.raises(AgentUnreachableError):
         async for item in retry_before_output(lambda: attempt_factory(1), retries=3, backoff=0):
             seen.append(item)
     assert (len(attempts), seen) == (1, ["t0"])
@@ -149,17 +151,27 @@ def test_reply_builder_final_chunk_flushes_held_text() -> None:
 
 
 def test_transport_errors_are_translated_and_classified() -> None:
-    timeout = transport_error(httpx.ConnectTimeout("slow"))
+    # Nothing was sent: worth another attempt.
+    connect_timeout = transport_error(httpx.ConnectTimeout("slow"))
     unreachable = transport_error(httpx.ConnectError("refused"))
-    cut = transport_error(httpx.RemoteProtocolError("peer closed"))
-    assert isinstance(timeout, AgentTimeoutError) and is_retryable(timeout)
+    assert isinstance(connect_timeout, AgentUnreachableError) and is_retryable(connect_timeout)
     assert isinstance(unreachable, AgentUnreachableError) and is_retryable(unreachable)
+    # The request may have reached the agent: never again.
+    cut = transport_error(httpx.RemoteProtocolError("peer closed"))
+    stalled = transport_error(httpx.ReadTimeout("slow"))
     assert isinstance(cut, AgentProtocolError) and not is_retryable(cut)
-    assert is_retryable(AgentServerError("x", status=503))
+    assert isinstance(stalled, AgentTimeoutError) and not is_retryable(stalled)
+    assert not is_retryable(AgentTimeoutError("no first token within 180s"))
+    assert not is_retryable(AgentServerError("x", status=500))
+    # A queue for a connection is neither slowness nor worth waiting twice as long.
+    busy = transport_error(httpx.PoolTimeout("full"))
+    assert isinstance(busy, AgentBusyError) and not isinstance(busy, AgentTimeoutError)
+    assert not is_retryable(busy)
+    assert all(is_retryable(AgentServerError("x", status=s)) for s in (502, 503, 504))
     assert not is_retryable(AgentServerError("[ERROR] in the stream"))
     assert not is_retryable(AgentCreditsError("x", status=429))
 
 
 def test_httpx_gets_the_connect_timeout_and_no_read_timeout() -> None:
     timeout = StreamTimeouts(connect=3, first_token=9, idle=4).for_httpx()
-    assert (timeout.connect, timeout.read, timeout.pool) == (3, None, 3)
+    assert (timeout.connect, timeout.read, timeout.pool) == (3, None, 9)

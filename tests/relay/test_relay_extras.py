@@ -1,6 +1,7 @@
 """After the text: structured data and artifacts handed to the surface.
 
-Artifacts are served by a local aiohttp server over loopback (real HTTP, real time).
+Artifacts are served by a local aiohttp server over loopback (real HTTP, real time);
+loopback is internal, so the tests allow-list it explicitly, as a local agent would.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 
 from core.errors import SurfaceError
 from core.models import Artifact
+from core.netguard import guarded_client
 from core.relay import Relay, RetryPolicy
 from core.surface import SurfaceLimits
 from tests.relay.helpers import SpyScheduler, scripted
@@ -29,6 +31,13 @@ FILES = {
     "notes.txt": b"hello",
     "huge.bin": b"x" * 50_000,
 }
+
+
+@pytest.fixture
+async def local_files() -> AsyncIterator[httpx.AsyncClient]:
+    """The artifact client, allowing the file server below (it runs on loopback)."""
+    async with guarded_client("127.0.0.1", timeout=10.0) as client:
+        yield client
 
 
 @pytest.fixture
@@ -83,7 +92,7 @@ async def test_artifacts_uploaded_in_groups_and_failures_named(file_server: str)
         Artifact(name=name, url=f"{file_server}/{name}", format_type=name.split(".")[1])
         for name in ("report.csv", "chart.png", "missing.pdf", "notes.txt", "huge.bin")
     ]
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    async with guarded_client("127.0.0.1", timeout=10.0) as client:
         relay = Relay(surface, SpyScheduler(), artifact_max_bytes=1_000_000, http_client=client)
         outcome = await relay.deliver(
             THREAD, scripted([(0.0, "Here are your files.")], artifacts=artifacts)
@@ -107,22 +116,25 @@ async def test_artifacts_uploaded_in_groups_and_failures_named(file_server: str)
     assert outcome.status == "completed" and outcome.delivered
 
 
-async def test_artifact_cap_is_the_smaller_of_config_and_platform(file_server: str) -> None:
+async def test_artifact_cap_is_the_smaller_of_config_and_platform(
+    file_server: str, local_files: httpx.AsyncClient
+) -> None:
     surface = RecordingSurface(limits=LIMITS)  # the platform takes 1 MiB files
     artifact = Artifact(name="chart.png", url=f"{file_server}/chart.png")
-    outcome = await Relay(surface, SpyScheduler(), artifact_max_bytes=1000).deliver(
-        THREAD, scripted([(0.0, "A chart.")], artifacts=[artifact])
-    )
+    relay = Relay(surface, SpyScheduler(), artifact_max_bytes=1000, http_client=local_files)
+    outcome = await relay.deliver(THREAD, scripted([(0.0, "A chart.")], artifacts=[artifact]))
     assert outcome.artifacts_uploaded == []
     assert [f.name for f in outcome.artifacts_failed] == ["chart.png"]
     assert "too large" in outcome.artifacts_failed[0].reason
 
 
-async def test_failed_upload_becomes_a_notice(file_server: str) -> None:
+async def test_failed_upload_becomes_a_notice(
+    file_server: str, local_files: httpx.AsyncClient
+) -> None:
     surface = RecordingSurface(limits=LIMITS)
     surface.fail("upload", SurfaceError("upload refused"), times=None)
     artifact = Artifact(name="notes.txt", url=f"{file_server}/notes.txt")
-    outcome = await Relay(surface, SpyScheduler(), policy=QUICK).deliver(
+    outcome = await Relay(surface, SpyScheduler(), policy=QUICK, http_client=local_files).deliver(
         THREAD, scripted([(0.0, "Notes attached.")], artifacts=[artifact])
     )
     assert [f.name for f in outcome.artifacts_failed] == ["notes.txt"]

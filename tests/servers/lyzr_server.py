@@ -8,6 +8,25 @@ request, in order) or ``server.default``: the tokens, their timing, escapes, an 
 after N tokens, a missing ``[DONE]``, a stall, an HTTP error status with ``{"detail": ...}``,
 and the body cut into arbitrary byte pieces (even inside a UTF-8 character).
 
+Behaviours of the real service it models, with their sources:
+
+- JSON frames. Besides plain-text tokens, a ``data:`` line can be a JSON object: lyzr-adk's
+  ``lyzr/inference.py`` (``InferenceModule.stream``) ``json.loads`` every data line and
+  reads ``content`` / ``delta`` / ``metadata``; tool and thinking events arrive the same
+  way (``{"type": "local_tool_call", ...}``, see ``lyzr/models.py``'s local-tool loop). A
+  script token that is a ``dict`` is sent as such a frame.
+- Escapes: Lyzr escapes newlines, tabs, quotes and backslashes with a backslash and ``<``,
+  ``>``, ``&`` as HTML entities (DESIGN §2, from Lyzr's studio clients); its clients also
+  decode ``\\&`` (``LyzrScript.amp_escape``).
+- Slow first token: Lyzr runs tools before the first token, so the body can stay silent for
+  minutes (lyzr-adk waits 300 s in ``studio.py``); ``first_delay`` models it, and tool
+  frames can be sent meanwhile.
+- Artifacts: ``GET /v3/artifacts/?page=&limit=&user_id=&session_id=`` is paged, 1-based
+  pages, 10 per page unless ``limit`` says otherwise (Lyzr's API clients: an
+  ``ArtifactsClient`` sends ``page=1&limit=10`` and accepts ``{"artifacts", "total",
+  "page", "limit"}`` or a bare list; the studio UI reads ``data.artifacts``). The shape is
+  chosen per script (``artifacts_shape``).
+
 It records every request (:class:`Recorded`) and every stream's fate (:class:`StreamRecord`:
 finished, or the client went away). :class:`StreamingServer` is the shared base of this and
 the OpenAI-format server.
@@ -17,11 +36,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from aiohttp import web
 
@@ -73,15 +94,18 @@ def split_words(text: str) -> list[str]:
     return [*tokens, tail] if tail else tokens
 
 
-def lyzr_escape(text: str) -> str:
-    """Escape a token the way the client must undo it (backslashes first, then entities)."""
+def lyzr_escape(text: str, *, amp: str = "&amp;") -> str:
+    """Escape a token the way the client must undo it (backslashes first, then entities).
+
+    ``amp`` is how ``&`` goes on the wire: ``&amp;`` or ``\\&`` (both are decoded by Lyzr's
+    clients)."""
     for plain, escaped in (
         ("\\", "\\\\"),
         ("\n", "\\n"),
         ("\r", "\\r"),
         ("\t", "\\t"),
         ('"', '\\"'),
-        ("&", "&amp;"),
+        ("&", amp),
         ("<", "&lt;"),
         (">", "&gt;"),
     ):
@@ -191,10 +215,14 @@ def _recut(writes: list[Write], size: int | None, piece_delay: float) -> list[Wr
 
 @dataclass
 class LyzrScript:
-    """What one request gets. ``tokens=None`` means the default echo/memory reply."""
+    """What one request gets. ``tokens=None`` means the default echo/memory reply.
 
-    tokens: list[str] | None = None
+    A token that is a ``dict`` goes out as a JSON frame (``data: {...}``), unescaped.
+    """
+
+    tokens: Sequence[str | dict[str, Any]] | None = None
     escape: bool = True  # escape tokens like Lyzr does; False sends them verbatim
+    amp_escape: str = "&amp;"  # how ``&`` is escaped: ``&amp;`` or ``\\&``
     delay: float = 0.0  # before each token
     header_delay: float = 0.0  # before even the response headers
     first_delay: float = 0.0  # after the headers, before the first token
@@ -207,8 +235,10 @@ class LyzrScript:
     detail: Any = "something went wrong"
     chunk_size: int | None = None
     piece_delay: float = 0.001
-    artifacts: Any = field(default_factory=list)  # the body of GET /v3/artifacts/
+    artifacts: Any = field(default_factory=list)  # a list is paged; anything else is sent as is
+    artifacts_shape: Literal["list", "data", "page"] = "list"  # how a page is wrapped
     artifacts_status: int = 200
+    together: int = 0  # hold the first token until this many streams are open at once
 
 
 class LyzrServer(StreamingServer):
@@ -222,6 +252,9 @@ class LyzrServer(StreamingServer):
         self.memory: dict[str, list[str]] = {}
         self.files: dict[str, bytes] = {}
         self.artifact_script: LyzrScript | None = None  # script of the last stream
+        self.open_streams = 0  # streams whose handler is running now
+        self.most_open = 0  # the most that ever ran at once
+        self._opened = asyncio.Condition()
         self.app.router.add_post("/v3/inference/stream/", self._stream)
         self.app.router.add_post("/v3/inference/chat/", self._chat)
         self.app.router.add_get("/v3/artifacts/", self._artifacts)
@@ -250,7 +283,7 @@ class LyzrServer(StreamingServer):
             return web.json_response({"detail": "Invalid API key"}, status=401)
         return None
 
-    def reply_tokens(self, body: Any, script: LyzrScript) -> list[str]:
+    def reply_tokens(self, body: Any, script: LyzrScript) -> Sequence[str | dict[str, Any]]:
         if script.tokens is not None:
             return script.tokens
         session = str(body.get("session_id", "")) if isinstance(body, dict) else ""
@@ -277,8 +310,7 @@ class LyzrServer(StreamingServer):
         tokens = self.reply_tokens(body, script)
         if script.error_after is not None:
             tokens = tokens[: script.error_after]
-        escape = lyzr_escape if script.escape else str
-        events = [f"data: {escape(token)}\n\n".encode() for token in tokens]
+        events = [f"data: {_wire(token, script)}\n\n".encode() for token in tokens]
         if script.error_after is not None:
             events.append(f"data: [ERROR] {script.error_message}\n\n".encode())
         elif script.done:
@@ -286,9 +318,23 @@ class LyzrServer(StreamingServer):
         else:
             events.append(b"")  # end the body without [DONE], after any stall
         writes = [Write(data, delay=_delay(script, index)) for index, data in enumerate(events)]
-        return await self.stream_writes(
-            request, writes, chunk_size=script.chunk_size, piece_delay=script.piece_delay
-        )
+        async with self._open_stream(script.together):
+            return await self.stream_writes(
+                request, writes, chunk_size=script.chunk_size, piece_delay=script.piece_delay
+            )
+
+    @contextlib.asynccontextmanager
+    async def _open_stream(self, together: int) -> Any:
+        """Count the stream as open; with ``together``, wait until that many are."""
+        async with self._opened:
+            self.open_streams += 1
+            self.most_open = max(self.most_open, self.open_streams)
+            self._opened.notify_all()
+            await self._opened.wait_for(lambda: self.most_open >= together)
+        try:
+            yield
+        finally:
+            self.open_streams -= 1
 
     async def _chat(self, request: web.Request) -> web.Response:
         body = await self.record(request)
@@ -298,7 +344,7 @@ class LyzrServer(StreamingServer):
         script = self._next_script()
         if script.status >= 400:
             return web.json_response({"detail": script.detail}, status=script.status)
-        text = "".join(self.reply_tokens(body, script))
+        text = "".join(t for t in self.reply_tokens(body, script) if isinstance(t, str))
         artifacts = script.artifacts if isinstance(script.artifacts, list) else []
         return web.json_response(
             {"response": text, "module_outputs": {"artifact_files": artifacts}}
@@ -312,7 +358,9 @@ class LyzrServer(StreamingServer):
         script = self.artifact_script or self.default
         if script.artifacts_status >= 400:
             return web.json_response({"detail": "artifacts failed"}, status=script.artifacts_status)
-        return web.json_response(script.artifacts)
+        if not isinstance(script.artifacts, list):
+            return web.json_response(script.artifacts)
+        return web.json_response(_artifact_page(script, request.query))
 
     async def _file(self, request: web.Request) -> web.Response:
         await self.record(request)
@@ -320,6 +368,32 @@ class LyzrServer(StreamingServer):
         if data is None:
             return web.json_response({"detail": "no such file"}, status=404)
         return web.Response(body=data, content_type="application/octet-stream")
+
+
+_PAGE_LIMIT = 10  # the page size when the request names none
+_MAX_LIMIT = 100
+
+
+def _wire(token: str | dict[str, Any], script: LyzrScript) -> str:
+    """One data line's value: a JSON frame, or a token escaped as Lyzr does."""
+    if isinstance(token, dict):
+        return json.dumps(token)
+    return lyzr_escape(token, amp=script.amp_escape) if script.escape else token
+
+
+def _artifact_page(script: LyzrScript, query: Any) -> Any:
+    """One page of the script's artifacts (``page`` counts from 1), in the script's shape."""
+    try:
+        page = max(1, int(query.get("page", 1)))
+        limit = min(_MAX_LIMIT, max(1, int(query.get("limit", _PAGE_LIMIT))))
+    except ValueError:
+        page, limit = 1, _PAGE_LIMIT
+    items = script.artifacts[(page - 1) * limit : page * limit]
+    if script.artifacts_shape == "data":
+        return {"data": {"artifacts": items}}
+    if script.artifacts_shape == "page":
+        return {"artifacts": items, "total": len(script.artifacts), "page": page, "limit": limit}
+    return items
 
 
 def _delay(script: LyzrScript, index: int) -> float:

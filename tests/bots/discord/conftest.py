@@ -37,6 +37,7 @@ def bot_settings(redis_url: str, lyzr: LyzrServer, **core: Any) -> Settings:
         lyzr_api_key=lyzr.api_key,
         lyzr_agent_id="agent-1",
         lyzr_api_base=lyzr.url,
+        artifact_allow_hosts="127.0.0.1",  # the local agent serves its files on loopback
         **core,
     )
 

@@ -47,6 +47,7 @@ def core_settings(lyzr: LyzrServer, redis_url: str) -> Settings:
         lyzr_api_key=lyzr.api_key,
         lyzr_agent_id="agent-under-test",
         lyzr_api_base=lyzr.base_url,
+        artifact_allow_hosts="127.0.0.1",  # the local agent serves its files on loopback
         redis_url=redis_url,
         agent_retries=0,
         port=0,

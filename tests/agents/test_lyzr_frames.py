@@ -1,0 +1,105 @@
+"""JSON frames and escapes in the Lyzr stream (issue 10, items 3 and 4).
+
+A ``data:`` line that is a JSON object with the keys lyzr-adk reads is an event: its
+``content`` is text, a tool event becomes a status chunk (empty ``content``,
+``metadata["status"]``), a thinking event is reasoning. Anything else stays plain text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.agents.lyzr import LyzrAgent
+from core.agents.lyzr_wire import Status, Token, parse_line, unescape
+from core.agents.transport import StreamTimeouts
+from core.models import STATUS_KEY
+from tests.agents.conftest import lyzr_agent
+from tests.agents.test_lyzr import collect, text_of
+from tests.servers.lyzr_server import LyzrScript, LyzrServer
+
+TOOL_CALL = {
+    "type": "local_tool_call",
+    "tool_name": "web_search",
+    "arguments": {"query": "weather in Lisbon"},
+}
+
+
+async def test_content_frames_are_text_and_tool_frames_a_status(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer
+) -> None:
+    lyzr_server.default = LyzrScript(
+        tokens=[
+            {"content": "Let me"},
+            {"content": " check.", "delta": " check."},
+            TOOL_CALL,
+            {"type": "thinking", "content": "the user wants today's weather"},
+            " Sunny & 24 °C.",
+        ]
+    )
+    chunks = await collect(lyzr)
+    assert text_of(chunks) == "Let me check. Sunny & 24 °C."
+    statuses = [c for c in chunks if c.metadata.get(STATUS_KEY)]
+    assert [c.metadata[STATUS_KEY] for c in statuses] == ["Using web_search…"]
+    assert all(c.content == "" and not c.done for c in statuses)
+    assert statuses[0].metadata["tool"] == "web_search"
+    assert "local_tool_call" not in text_of(chunks) and "{" not in text_of(chunks)
+    assert chunks[-1].metadata["reasoning"] == "the user wants today's weather"
+
+
+async def test_json_that_is_not_an_event_stays_text(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer
+) -> None:
+    tokens = ['{"a": 1}', " [1, 2]", ' {"type": 3}', " {not json}"]
+    lyzr_server.default = LyzrScript(tokens=tokens)
+    assert text_of(await collect(lyzr)) == "".join(tokens)
+
+
+@pytest.mark.looptime
+async def test_tool_frames_while_the_first_token_is_slow(lyzr_server: LyzrServer) -> None:
+    # Tools run for 100 s, then for another 100 s: each tool event shows the agent is
+    # working, and the text comes 200 s after the request, sent once.
+    lyzr_server.default = LyzrScript(
+        tokens=[TOOL_CALL, {"type": "tool_call", "name": "read_file"}, "Done."],
+        first_delay=100,
+        delay=100,
+    )
+    agent = lyzr_agent(lyzr_server, timeouts=StreamTimeouts())
+    chunks = await collect(agent)
+    await agent.aclose()
+    assert text_of(chunks) == "Done."
+    assert [c.metadata.get(STATUS_KEY) for c in chunks if not c.content and not c.done] == [
+        "Using web_search…",
+        "Using read_file…",
+    ]
+    assert len(lyzr_server.stream_requests()) == 1
+
+
+async def test_backslash_ampersand_is_decoded(lyzr: LyzrAgent, lyzr_server: LyzrServer) -> None:
+    lyzr_server.default = LyzrScript(tokens=["R&D", " & <b>"], amp_escape="\\&")
+    assert text_of(await collect(lyzr)) == "R&D & <b>"
+
+
+@pytest.mark.parametrize(
+    ("wire", "text"),
+    [
+        (r"R\&D", "R&D"),
+        (r"\\&", "\\&"),  # an escaped backslash, then a plain ampersand
+        (r"a \&amp; b", "a &amp; b"),  # decoded once only
+    ],
+)
+def test_unescape_ampersand(wire: str, text: str) -> None:
+    assert unescape(wire) == text
+
+
+def test_frames_parse_by_type() -> None:
+    assert parse_line('data: {"content": "hi \\\\n"}') == Token("hi \\n")  # JSON-decoded once
+    assert parse_line('data: {"content": "x", "type": "content"}') == Token("x")
+    assert parse_line('data: {"type": "local_tool_call", "tool_name": "calc"}') == Status(
+        "tool", "calc"
+    )
+    nested = '{"type": "tool_call", "function": {"name": "local_tool", "arguments": '
+    nested += '"{\\"tool_name\\": \\"read_file\\"}"}}'
+    assert parse_line(f"data: {nested}") == Status("tool", "read_file")
+    assert parse_line('data: {"type": "tool_call"}') == Status("tool", None)
+    assert parse_line('data: {"content": 5}') == Token('{"content": 5}')
+    assert parse_line('data: {"kind": "x"}') == Token('{"kind": "x"}')
