@@ -114,13 +114,17 @@ class DiscordBot:
             raise
 
     async def wait(self) -> None:
-        """Return when the gateway connection ends for good (raising why, if it failed)."""
-        if self._connection is None:
+        """Return when the gateway connection ends for good (raising why, if it failed).
+
+        Cancelling the wait (a shutdown signal came first) cancels only the wait: the
+        connection keeps running until :meth:`close`.
+        """
+        connection = self._connection
+        if connection is None:
             return
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait({self._connection})
-        if not self._connection.cancelled() and self._connection.exception() is not None:
-            raise _gateway_error(self._connection.exception())
+        await asyncio.wait({connection})
+        if not connection.cancelled() and (failure := connection.exception()) is not None:
+            raise _gateway_error(failure)
 
     async def close(self) -> None:
         """Shut down without losing a reply's final text; see the module docstring."""
