@@ -152,6 +152,18 @@ async def test_shards_split_guild_and_dm_events(sim: DiscordSimulator) -> None:
     assert str(dm.id) in received(0) and str(dm.id) not in received(1)  # DMs go to shard 0
 
 
+async def test_raw_frames_for_hostile_input_tests(sim: DiscordSimulator) -> None:
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.gateway_url) as ws:
+        await ws.receive_json()  # HELLO
+        await ws.send_json({"op": 2, "d": {"token": sim.token, "intents": 1 << 9}})
+        assert (await ws.receive_json())["t"] == "READY"
+        assert await sim.send_raw_frame("not {json") == 1
+        assert await ws.receive_str() == "not {json"  # as is, unsequenced
+        assert await sim.dispatch_raw("MESSAGE_CREATE", None) == 1
+        frame = await ws.receive_json()
+        assert frame == {"op": 0, "t": "MESSAGE_CREATE", "s": 2, "d": None}  # after READY's 1
+
+
 # -- receiving -------------------------------------------------------------------------------
 
 

@@ -161,6 +161,31 @@ class DiscordSimulator(SimulatorServer):
         await self.delivered()
         return count
 
+    async def dispatch_raw(self, name: str, data: Any) -> int:
+        """A dispatch whose ``d`` is anything (``null``, a bare id, a field of the wrong
+        type): Discord never sends one on purpose, but a proxy or a bug on either side might.
+        Sequenced like any dispatch, so a resume would replay it. For hostile-input tests."""
+        delivered = 0
+        for session in self.sessions:
+            text = session.frame(name, data)
+            if session.connection is not None:
+                session.connection.send(text)
+                delivered += 1
+        await self.delivered()
+        return delivered
+
+    async def send_raw_frame(self, text: str) -> int:
+        """Write ``text`` as is (not even JSON) to every connected session, unsequenced.
+        With ``zlib-stream`` it still goes through the connection's deflate stream, so the
+        client has to decompress it before it can tell it is garbage."""
+        delivered = 0
+        for session in self.sessions:
+            if session.connection is not None:
+                session.connection.send(text)
+                delivered += 1
+        await self.delivered()
+        return delivered
+
     async def redeliver_after_resume(self, message_id: int, *, within: float = 10.0) -> None:
         """Make the client reconnect and RESUME, then replay from ``message_id``'s
         MESSAGE_CREATE: the bot receives that message a second time, as after a real resume.
