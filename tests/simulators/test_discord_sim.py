@@ -504,6 +504,43 @@ async def test_slash_command_answered_through_the_callback(sim: DiscordSimulator
         assert sim.channel_messages(general)[-1].content == "Anything else?"
 
 
+@pytest.mark.looptime
+async def test_an_interaction_must_be_answered_within_three_seconds(
+    sim: DiscordSimulator,
+) -> None:
+    general = sim.channel("general").id
+
+    async def respond(after: float, body: dict[str, Any]) -> tuple[int, Any]:
+        interaction = await sim.slash_command("new", channel_id=general)
+        await asyncio.sleep(after)  # loop time: instant under looptime
+        url = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+            return response.status, await response.json() if response.status != 204 else None
+
+    assert await respond(2.9, {"type": 5}) == (204, None)
+    status, error = await respond(3.1, {"type": 5})
+    assert (status, error["code"], error["message"]) == (404, 10062, "Unknown interaction")
+
+
+async def test_first_follow_up_after_a_deferral_fills_the_thinking_message(
+    sim: DiscordSimulator,
+) -> None:
+    general = sim.channel("general").id
+    interaction = await sim.slash_command("new", channel_id=general)
+    hook = f"{sim.api_base}/webhooks/{sim.application_id}/{interaction.token}"
+    async with aiohttp.ClientSession() as http:
+        callback = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with http.post(callback, json={"type": 5}) as response:
+            assert response.status == 204
+        (thinking,) = sim.channel_messages(general)
+        for text in ("done", "and more"):
+            async with http.post(hook, json={"content": text}) as response:
+                assert response.status == 204
+    first, second = sim.channel_messages(general)
+    assert first is thinking and first.content == "done"  # no new message: the loading one
+    assert second.content == "and more"  # later follow-ups are messages of their own
+
+
 async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
     client = make_client()
     clicked = asyncio.Event()
@@ -522,6 +559,8 @@ async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
         async def later(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
             await interaction.response.defer()  # type 6: acknowledged, message unchanged
             acked.set()
+            # ``@original`` of a component interaction is the message the component is on.
+            await interaction.edit_original_response(content="later")
 
     async with running_client(sim, client):
         channel = client.get_channel(sim.channel("general").id)
@@ -532,6 +571,8 @@ async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
             await acked.wait()
         assert later.responses[0]["type"] == 6
         assert sim.channel_messages(channel.id)[0].content == "streaming…"
+        await sim.wait_until(lambda: sim.channel_messages(channel.id)[0].content == "later")
+        assert later.original_message_id == sent.id
         interaction = await sim.click_button(sent.id, "stop-reply")
         async with asyncio.timeout(5):
             await clicked.wait()

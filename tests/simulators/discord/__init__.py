@@ -16,8 +16,8 @@ What it models
   (JSON or multipart ``payload_json`` + ``files[n]``), get, list, edit, delete; typing;
   threads from a message (thread id == message id) and without one; DM channels;
   application commands (bulk overwrite, upsert, get, delete; global and guild);
-  interaction callbacks (4, 5, 6, 7) and webhook follow-ups / ``@original``; attachment
-  files served at their URLs.
+  interaction callbacks (4, 5, 6, 7) within 3 s of the interaction (else 10062) and
+  webhook follow-ups / ``@original``; attachment files served at their URLs.
 - Discord's limits and errors: content ≤ 2,000 (400 / 50035), empty message (50006),
   embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
   request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
@@ -39,8 +39,8 @@ What it models
   and loop time; each channel keeps its messages with every version of their content.
 
 What it does not model: permissions (everything is allowed), reactions, embeds' images,
-guild upload limits above 10 MiB, identify and heartbeat timeouts, ETF/zstd, interaction
-token expiry, more than one guild, voice, presences.
+guild upload limits above 10 MiB, identify and heartbeat timeouts, ETF/zstd, the 15-minute
+expiry of follow-up tokens, more than one guild, voice, presences.
 """
 
 from __future__ import annotations

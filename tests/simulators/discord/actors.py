@@ -111,6 +111,7 @@ class DiscordSimulator(SimulatorServer):
             data=data,
             guild_id=channel.guild_id,
             message_id=message_id,
+            created=self.state.limiter.now(),
         )
         self.world.interactions[interaction.id] = interaction
         self.state.events.interaction_created(interaction)

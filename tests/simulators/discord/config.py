@@ -61,6 +61,13 @@ class SimulatorConfig:
     max_embed_description: int = 4096
     max_embeds_total: int = 6000
 
+    # Seconds after an interaction's creation within which its first response must arrive;
+    # later, the callback gets 404 / 10062 "Unknown interaction" (discord-api-docs,
+    # Interactions > Receiving and Responding > Interaction Callback: "you must send an
+    # initial response within 3 seconds of receiving the event"). Measured on the simulator's
+    # clock (loop time), so a test may run it in fake time or scale it down.
+    interaction_deadline: float = 3.0
+
     # Privileged intents the application is allowed to use (Developer Portal switches);
     # IDENTIFY asking for one outside this mask is closed with 4014.
     allowed_privileged_intents: int = PRIVILEGED_INTENTS

@@ -152,8 +152,11 @@ class SimInteraction:
     data: JsonDict
     guild_id: int | None = None
     message_id: int | None = None  # the message whose component was clicked
+    created: float = 0.0  # the simulator's clock when it was created (the 3 s deadline)
     responses: list[JsonDict] = field(default_factory=list)  # callback bodies received
-    original_message_id: int | None = None  # the message a type 4/5 response created
+    # ``@original``: the message a type 4/5 response created, or for a component's 6/7 the
+    # message the component is on.
+    original_message_id: int | None = None
 
     @property
     def acknowledged(self) -> bool:

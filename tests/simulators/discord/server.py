@@ -18,7 +18,7 @@ from .connection import GatewaySession
 from .events import Events
 from .gateway import Gateway
 from .middleware import API_PREFIX, discord_middleware
-from .models import Call, SimChannel, SimMessage, SimUser
+from .models import Call, SimChannel, SimInteraction, SimMessage, SimUser
 from .ratelimits import RateLimiter
 from .rest_app import app_routes
 from .rest_channels import channel_routes
@@ -121,6 +121,12 @@ class SimulatorServer:
 
     def message(self, message_id: int) -> SimMessage | None:
         return self.world.find_message(message_id)
+
+    def original_response(self, interaction: SimInteraction) -> SimMessage | None:
+        """The message ``@original`` names: the bot's answer (or its "thinking" message),
+        or for a component interaction deferred with 6/7 the message the component is on."""
+        found = interaction.original_message_id
+        return None if found is None else self.world.find_message(found)
 
     def threads(self) -> list[SimChannel]:
         return self.world.threads()
