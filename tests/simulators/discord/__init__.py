@@ -21,7 +21,10 @@ What it models
 - Discord's limits and errors: content ≤ 2,000 (400 / 50035), empty message (50006),
   embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
   request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
-  10080}, unknown channel/message (404), bad token (401).
+  10080}, unknown channel/message (404; a deleted thread is 10003), bad token (401); and
+  (``restrictions``) permissions a test denies (403 / 50013), the active-thread cap
+  (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), edits of
+  hour-old messages (429 / 30046) — with ``advance_clock`` to age them in no time.
 - Rate limits: per-channel bucket for message create + edit (5 per 5 s), a bucket per
   other route, a global limit per token (50/s), ``X-RateLimit-*`` on every response, and
   429s with ``Retry-After``, ``{message, retry_after, global}``, ``X-RateLimit-Scope``,
@@ -38,9 +41,11 @@ What it models
 - Every REST call is recorded (``sim.calls``) with its route template, body, files, status
   and loop time; each channel keeps its messages with every version of their content.
 
-What it does not model: permissions (everything is allowed), reactions, embeds' images,
-guild upload limits above 10 MiB, identify and heartbeat timeouts, ETF/zstd, the 15-minute
-expiry of follow-up tokens, more than one guild, voice, presences.
+What it does not model: permissions beyond the few ``restrictions`` lists (everything
+else is allowed; denied permissions are not shown in channel JSON), locked threads,
+reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
+timeouts, ETF/zstd, the 15-minute expiry of follow-up tokens, more than one guild, voice,
+presences.
 """
 
 from __future__ import annotations

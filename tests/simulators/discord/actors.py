@@ -15,6 +15,7 @@ from typing import Any
 
 from .bodies import Upload
 from .models import SimChannel, SimInteraction, SimMessage, SimUser
+from .restrictions import PERMISSION_NAMES
 from .server import SimulatorServer
 
 __all__ = ["DiscordSimulator"]
@@ -92,6 +93,32 @@ class DiscordSimulator(SimulatorServer):
         self.world.delete_message(message)
         self.state.events.message_deleted(message)
         await self.delivered()
+
+    def deny(self, channel_id: int, *permissions: str) -> None:
+        """A moderator takes ``permissions`` from the bot in a channel (its threads inherit
+        them), e.g. ``deny(general, "CREATE_PUBLIC_THREADS")``; see ``restrictions``."""
+        unknown = set(permissions) - PERMISSION_NAMES
+        if unknown:
+            raise ValueError(f"permissions not modelled: {sorted(unknown)}")
+        self.world.channel(channel_id).denied.update(permissions)
+
+    async def archive_thread(self, thread_id: int) -> None:
+        """A moderator archives a thread (or Discord does, after inactivity): messages in it
+        can no longer be edited until it is unarchived; dispatches THREAD_UPDATE."""
+        thread = self.world.channel(thread_id)
+        if not thread.is_thread:
+            raise ValueError(f"{thread_id} is not a thread")
+        thread.archived = True
+        self.state.events.thread_updated(thread)
+        await self.delivered()
+
+    async def delete_thread(self, thread_id: int) -> SimChannel:
+        """A moderator deletes a thread with everything in it; dispatches THREAD_DELETE.
+        Every later call naming it gets 404 / 10003 Unknown Channel."""
+        thread = self.world.delete_channel(thread_id)
+        self.state.events.thread_deleted(thread)
+        await self.delivered()
+        return thread
 
     async def _interact(
         self,

@@ -13,6 +13,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from .clock import SimClock
 from .config import SimulatorConfig
 from .connection import GatewaySession
 from .events import Events
@@ -34,22 +35,24 @@ class SimulatorServer:
 
     def __init__(self, config: SimulatorConfig | None = None, **overrides: Any) -> None:
         self.config = dataclasses.replace(config or SimulatorConfig(), **overrides)
-        self.world = World(self.config)
+        self.clock = SimClock()
+        self.world = World(self.config, self.clock)
         self._runner: web.AppRunner | None = None
         self._state: SimState | None = None
         self.base_url = ""
 
     async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
         changed = asyncio.Condition()
         gateway = Gateway(self.world, self.config, changed)
         limiter = RateLimiter(
             global_limit=self.config.global_limit,
             global_window=self.config.global_window,
-            clock=loop.time,  # loop time, so tests may run the buckets in fake time
+            clock=self.clock.now,  # loop time: tests may run the buckets in fake time
         )
         events = Events(self.world, gateway, self.config)
-        self._state = SimState(self.config, self.world, gateway, events, limiter, changed)
+        self._state = SimState(
+            self.config, self.world, gateway, events, limiter, changed, self.clock
+        )
         app = web.Application(
             middlewares=[discord_middleware], client_max_size=self.config.max_request_size * 2
         )
@@ -148,6 +151,11 @@ class SimulatorServer:
     @property
     def sessions(self) -> list[GatewaySession]:
         return list(self.state.gateway.sessions.values())
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the simulator at once: messages age, rate-limit windows
+        reset, interaction deadlines run out (see ``clock``)."""
+        self.clock.advance(seconds)
 
     # -- scripting failures ------------------------------------------------------------------
 
