@@ -111,10 +111,10 @@ async def test_stop_command(world: World) -> None:
 # -- a slow session store: acknowledged first, answered after -------------------------------
 
 # Discord's 3 s deadline scaled down (the simulator's ``interaction_deadline``), and a Redis
-# whose every reply takes longer than that, so each test waits about a second instead of
+# whose every reply takes longer than that, so each test waits about a second and a half instead of
 # more than three.
-DEADLINE = 0.5
-SLOW = 0.8
+DEADLINE = 1.0
+SLOW = 1.5
 # Connections opened before Redis turns slow, as a bot that has been running has them: a
 # new one costs redis-py's handshake (several round trips), which at this latency alone
 # would take most of the store's 5 s operation timeout.
