@@ -20,14 +20,20 @@ request threadcast makes asks the edit scheduler first, for:
 
 :class:`RateLimitReporter` is an aiohttp trace hook on discord.py's HTTP session: every 429
 Discord answers — including the ones discord.py then retries silently — is reported to the
-scheduler, which pauses that budget for ``Retry-After`` and lowers its rate (AIMD).
+scheduler, which pauses that budget for ``Retry-After`` and lowers its rate (AIMD). One 429
+is not a bucket's: code 30046, "Maximum number of edits to messages older than 1 hour
+reached", concerns one old message, so it pauses nothing; the message is reported instead
+(``on_edit_limit``), because discord.py turns a long wait into a bare ``RateLimited`` that
+no longer carries the code.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -43,7 +49,11 @@ log = logging.getLogger(__name__)
 
 BOT_SCOPE = "discord:bot"
 # Message create and edit: the routes of Discord's per-channel message bucket.
-_MESSAGE_PATH = re.compile(r"/channels/(\d+)/messages(?:/\d+)?$")
+_MESSAGE_PATH = re.compile(r"/channels/(\d+)/messages(?:/(\d+))?$")
+# Discord's JSON code on a 429 for edits of hour-old messages (not a bucket's limit).
+_CODE_EDIT_LIMIT = 30046
+# Reading a 429's small JSON body must not hold the request up.
+_BODY_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,8 @@ class RateLimitReporter:
     def __init__(self, budgets: DiscordBudgets, budget: EditBudget | None = None) -> None:
         self.budgets = budgets
         self.budget = budget
+        self.on_edit_limit: Callable[[int], None] | None = None
+        """Called with a message's id when Discord refuses more edits of it (30046)."""
         self.seen = 0
         """429s seen since start (for logs and tests)."""
         self.trace = aiohttp.TraceConfig()
@@ -106,18 +118,25 @@ class RateLimitReporter:
         context: SimpleNamespace,
         params: aiohttp.TraceRequestEndParams,
     ) -> None:
-        if params.response.status == 429:
-            self.report(params.url.path, params.response.headers)
+        response = params.response
+        if response.status == 429:
+            self.report(params.url.path, response.headers, code=await _error_code(response))
 
-    def report(self, path: str, headers: object) -> None:
-        """Pause the budget a 429 on ``path`` names (``headers``: the 429's headers)."""
+    def report(self, path: str, headers: object, *, code: int | None = None) -> None:
+        """Pause the budget a 429 on ``path`` names (``headers``: the 429's headers;
+        ``code``: the JSON error code of its body, if any)."""
         self.seen += 1
+        match = _MESSAGE_PATH.search(path)
+        if code == _CODE_EDIT_LIMIT:
+            log.info("Discord takes no more edits of an old message (%s)", path)
+            if match is not None and match.group(2) and self.on_edit_limit is not None:
+                self.on_edit_limit(int(match.group(2)))
+            return
         get = getattr(headers, "get", None)
         if get is None:
             return
         retry = _float(get("Retry-After"), 1.0)
         is_global = get("X-RateLimit-Global") is not None or get("X-RateLimit-Scope") == "global"
-        match = _MESSAGE_PATH.search(path)
         if is_global:
             scope = self.budgets.bot
         elif match is not None:
@@ -130,6 +149,18 @@ class RateLimitReporter:
         log.warning("Discord answered 429 on %s (%s, retry after %.2fs)", path, scope.key, retry)
         if self.budget is not None:
             self.budget.rate_limited([scope], RateLimited(retry, scope=scope.key))
+
+
+async def _error_code(response: aiohttp.ClientResponse) -> int | None:
+    """The ``code`` of a 429's JSON body. aiohttp keeps the body it read, so discord.py
+    reads the same one after this hook."""
+    try:
+        async with asyncio.timeout(_BODY_TIMEOUT):
+            data = await response.json(content_type=None)
+    except (ValueError, aiohttp.ClientError, TimeoutError):
+        return None
+    code = data.get("code") if isinstance(data, dict) else None
+    return code if isinstance(code, int) else None
 
 
 def _float(raw: object, default: float) -> float:

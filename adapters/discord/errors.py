@@ -4,10 +4,20 @@
 
     discord.RateLimited (max_ratelimit_timeout)   → RateLimited(retry_after, channel scope)
     HTTPException 429 (discord.py gave up)         → RateLimited(retry_after, bot or channel)
+    any status, code 30046 (hour-old message)      → EditLimitReached   (a MessageGone)
     NotFound 10008 (unknown message)               → MessageGone
+    NotFound 10003 (unknown channel: deleted)      → ChannelGone        (a MessageGone)
+    Forbidden 50013 (missing permissions)          → MissingPermission  (a SurfaceError)
+    HTTPException 50083 (thread archived)          → ThreadArchived     (a SurfaceError)
+    HTTPException 160006 (active thread cap)       → ThreadLimitReached (a SurfaceError)
     HTTPException 50035 on ``content`` length      → MessageTooLong
     HTTPException 413 / 40005 (request too large)  → SurfaceError("file too large …")
     any other HTTPException, aiohttp / OS errors   → SurfaceError
+
+The subclasses defined here are still the core's errors to the core (a ``MessageGone`` makes
+the relay continue in a new message; a ``SurfaceError`` is a failed call); the Discord
+surface and bot tell them apart to do better: detour around a missing permission, unarchive
+a thread, stop a reply whose thread was deleted.
 
 discord.py already waits out and retries 429s itself (five tries), so a 429 reaching us
 means its patience ran out; the scheduler then pauses the budget the 429 names.
@@ -24,14 +34,60 @@ import discord
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 
-__all__ = ["CODE_THREAD_EXISTS", "CODE_UNKNOWN_MESSAGE", "discord_errors", "translate"]
+__all__ = [
+    "CODE_EDIT_LIMIT",
+    "CODE_THREAD_EXISTS",
+    "CODE_UNKNOWN_MESSAGE",
+    "ChannelGone",
+    "EditLimitReached",
+    "MissingPermission",
+    "ThreadArchived",
+    "ThreadLimitReached",
+    "discord_errors",
+    "translate",
+]
 
+CODE_UNKNOWN_CHANNEL = 10003
 CODE_UNKNOWN_MESSAGE = 10008
-CODE_INVALID_FORM = 50035
+CODE_EDIT_LIMIT = 30046
 CODE_TOO_LARGE = 40005
+CODE_MISSING_PERMISSIONS = 50013
+CODE_INVALID_FORM = 50035
+CODE_THREAD_ARCHIVED = 50083
 CODE_THREAD_EXISTS = 160004
+CODE_THREAD_LIMIT = 160006
 # discord.py's 429 without a body: wait this long (Discord's windows are ~1 s).
 _DEFAULT_RETRY = 1.0
+
+
+class ChannelGone(MessageGone):
+    """The channel or thread no longer exists (deleted): nothing more can be shown there."""
+
+
+class EditLimitReached(MessageGone):
+    """Discord takes no more edits of this (hour-old) message for now: continue in a new one."""
+
+
+class MissingPermission(SurfaceError):
+    """Discord refused for lack of a permission (its 50013 does not say which). The surface
+    sets ``permission`` — the name Discord's settings show — from the action it tried."""
+
+    def __init__(self, detail: str, *, permission: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.permission = permission
+
+    def __str__(self) -> str:
+        named = f" (needs {self.permission})" if self.permission else ""
+        return f"missing Discord permission{named}: {self.detail}"
+
+
+class ThreadArchived(SurfaceError):
+    """The thread is archived: its messages cannot be edited until it is unarchived."""
+
+
+class ThreadLimitReached(SurfaceError):
+    """The server has as many active threads as Discord allows: no new one for now."""
 
 
 def translate(exc: BaseException, *, channel_scope: str, bot_scope: str) -> SurfaceError:
@@ -51,19 +107,29 @@ def translate(exc: BaseException, *, channel_scope: str, bot_scope: str) -> Surf
 
 def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: str) -> SurfaceError:
     status, code, text = exc.status, exc.code, exc.text or ""
+    if code == CODE_EDIT_LIMIT:  # Discord sends it as a 429, but it is about one message
+        return EditLimitReached(f"Discord takes no more edits of this old message ({text})")
     if status == 429:
         headers = exc.response.headers if exc.response is not None else {}
         is_global = headers.get("X-RateLimit-Global") is not None or "global" in text.lower()
         retry = _retry_after(headers.get("Retry-After"))
         return RateLimited(retry, scope=bot_scope if is_global else channel_scope)
-    if isinstance(exc, discord.NotFound) and code == CODE_UNKNOWN_MESSAGE:
+    if code == CODE_UNKNOWN_MESSAGE:
         return MessageGone(f"the message was deleted ({text})")
+    if code == CODE_UNKNOWN_CHANNEL:
+        return ChannelGone(f"the channel or thread was deleted ({text})")
+    if code == CODE_MISSING_PERMISSIONS:
+        return MissingPermission(f"{status} {code} {text}")
+    if code == CODE_THREAD_ARCHIVED:
+        return ThreadArchived(f"the thread is archived ({text})")
+    if code == CODE_THREAD_LIMIT:
+        return ThreadLimitReached(f"the server has too many active threads ({text})")
     if code == CODE_INVALID_FORM and "content" in text and "length" in text.lower():
         return MessageTooLong(text)
     if status == 413 or code == CODE_TOO_LARGE:
         return SurfaceError(f"file too large for Discord: {text}")
     if isinstance(exc, discord.Forbidden):
-        return SurfaceError(f"missing Discord permission (403 {code}): {text}")
+        return SurfaceError(f"Discord refused (403 {code}): {text}")
     return SurfaceError(f"Discord answered {status} (code {code}): {text}")
 
 

@@ -1,37 +1,47 @@
 """DiscordSurface: the relay's :class:`~core.surface.ChatSurface` over discord.py's REST.
 
-Every call goes to a channel by id (``client.get_partial_messageable``), so nothing needs
-to be cached; ``AllowedMentions.none()`` is sent with every message and edit (and set on
-the client), so agent output never pings anyone. discord.py's exceptions become
-:mod:`core.errors` here (:mod:`adapters.discord.errors`).
+The calls themselves (by channel id, no pings, errors translated, extra requests paced on
+the bot budget) are :class:`~adapters.discord.requests.DiscordRequests`; this class decides
+where a reply goes and what to do when Discord refuses (the bookkeeping is
+:class:`~adapters.discord.reach.Reach`):
+
+- posting in a thread refused for a missing permission → the reply goes to the thread's
+  parent channel, after a hint naming the permission (once per channel); refused there too,
+  or in a plain channel → :class:`MissingPermission` naming it, and :attr:`on_unusable`;
+- a thread archived (50083) while its message is edited → unarchived, the edit made again;
+- an hour-old message that takes no more edits (30046) → ``EditLimitReached``, a
+  ``MessageGone``: the relay continues in a new message;
+- a deleted thread (10003) → ``ChannelGone`` (a ``MessageGone``) and :attr:`on_unusable`;
+  later calls there fail at once, without a request.
 
 Budgets: the relay acquires the channel and bot budgets (:meth:`budget_scopes`) before each
-post and edit. The requests the relay does not see — a thread opened for a mention, typing
-triggers, the extra messages of a large upload or of a refused embed's text — acquire the
-bot budget here, from the same scheduler, so the bot as a whole stays under Discord's
-global limit.
+post and edit.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import io
 import logging
-from collections.abc import Iterator, Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
 
 import discord
 from pydantic import BaseModel
 
+from adapters.discord import notes
 from adapters.discord.budgets import DiscordBudgets
-from adapters.discord.embeds import structured_embed
-from adapters.discord.errors import CODE_THREAD_EXISTS, discord_errors
-from adapters.discord.refs import PLATFORM, ChannelKind, channel_id, guild_id, place
+from adapters.discord.errors import (
+    ChannelGone,
+    EditLimitReached,
+    MissingPermission,
+    ThreadArchived,
+)
+from adapters.discord.permissions import to_send
+from adapters.discord.reach import Reach
+from adapters.discord.refs import ChannelKind, channel_id, guild_id
+from adapters.discord.requests import ArchiveMinutes, DiscordRequests, check_platform, thread_name
 from adapters.discord.stop_button import StopView, stop_template
 from adapters.discord.typing_status import TypingIndicator
 from adapters.discord.uploads import group_files
-from core.errors import RateLimited, SurfaceError
+from core.errors import MessageGone, RateLimited, SurfaceError
 from core.relay.sender import EditBudget
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
 from core.turn import ThreadRef
@@ -56,13 +66,6 @@ DISCORD_LIMITS = SurfaceLimits(
     max_files_per_message=10,
     streaming_indicator=" ▍",
 )
-# A typing trigger that cannot get a token this fast is dropped: under load the budget is
-# better spent on text, and the indicator is re-triggered a few seconds later anyway.
-_TYPING_PATIENCE = 0.5
-_THREAD_NAME_MAX = 100
-
-ArchiveMinutes = Literal[60, 1440, 4320, 10080]
-"""A thread's ``auto_archive_duration``: the only values Discord accepts."""
 
 
 class DiscordSurface:
@@ -77,15 +80,20 @@ class DiscordSurface:
         limits: SurfaceLimits = DISCORD_LIMITS,
         call_timeout: float = 30.0,
         typing_every: float = 8.0,
+        reach: Reach | None = None,
     ) -> None:
         self.client = client
-        self.budget = budget
         self.budgets = budgets or DiscordBudgets()
         self.limits = limits
-        self.call_timeout = call_timeout
-        self._typing = TypingIndicator(self._trigger_typing, every=typing_every)
+        self.requests = DiscordRequests(
+            client, budget=budget, budgets=self.budgets, call_timeout=call_timeout
+        )
+        self.reach = reach or Reach()
+        self.on_unusable: Callable[[ThreadRef], None] | None = None
+        """Called with a reply's place once nothing can be shown there any more (deleted,
+        or posting refused with nowhere to go): the bot ends the turn there."""
+        self._typing = TypingIndicator(self.requests.trigger_typing, every=typing_every)
         self._template: StopView | None = None
-        self._quiet = discord.AllowedMentions.none()
 
     # --- the ChatSurface protocol ----------------------------------------------------------
 
@@ -100,27 +108,53 @@ class DiscordSurface:
 
     def file_limit(self, where: ThreadRef) -> int:
         """The guild's upload limit (10 MiB, more on boosted servers); 10 MiB in DMs."""
-        guild = _guild(self.client, where)
+        gid = guild_id(where)
+        guild = self.client.get_guild(gid) if gid is not None else None
         return guild.filesize_limit if guild is not None else DEFAULT_FILE_LIMIT
 
     async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
-        channel = self._channel(where)
-        self._typing.clear(channel.id)  # Discord ends the indicator when the bot posts
+        """Post in ``where`` — or where its replies are detoured (see the module docstring);
+        the returned ref names the place the message is really in, so edits follow it."""
+        target = self._route(where)
         view = self._stop_view() if streaming else None
-        with self._errors(where):
-            if view is not None:
-                sent = await channel.send(text, allowed_mentions=self._quiet, view=view)
-            else:
-                sent = await channel.send(text, allowed_mentions=self._quiet)
-        return MessageRef(where, str(sent.id))
+        while True:
+            self._typing.clear(channel_id(where))  # Discord ends the indicator on a post
+            try:
+                return await self.requests.send(target, text, view=view)
+            except MissingPermission as refused:
+                refused.permission = to_send(target)
+                self.reach.refuse(channel_id(target), refused.permission)
+                detour = await self._detour(where, refused.permission) if target == where else None
+                if detour is None:
+                    self._unusable(where)
+                    raise
+                target = detour
+            except ChannelGone:
+                self._gone(target)
+                raise
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-        target = self._channel(message.where).get_partial_message(int(message.message_id))
-        with self._errors(message.where):
-            if final:  # view=None removes the Stop button
-                await target.edit(content=text, allowed_mentions=self._quiet, view=None)
-            else:
-                await target.edit(content=text, allowed_mentions=self._quiet)
+        where, message_id = message.where, int(message.message_id)
+        check_platform(where)
+        if self.reach.is_gone(channel_id(where)):
+            raise ChannelGone(f"channel {where.channel} was deleted")
+        if self.reach.is_frozen(message_id):
+            raise EditLimitReached(f"Discord takes no more edits of message {message_id}")
+        try:
+            try:
+                await self.requests.edit(where, message_id, text, final=final)
+            except ThreadArchived:
+                await self._unarchive(where)
+                await self.requests.edit(where, message_id, text, final=final)
+        except ThreadArchived as exc:  # archived again meanwhile: post anew (that unarchives)
+            raise MessageGone(str(exc)) from exc
+        except RateLimited as exc:
+            if self.reach.is_frozen(message_id):  # the 429 was Discord's 30046 after all
+                raise EditLimitReached(f"Discord takes no more edits of {message_id}") from exc
+            raise
+        except ChannelGone:
+            self._gone(where)
+            raise
 
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         # Returns at once: the trigger runs in the indicator's task, never delaying text.
@@ -130,30 +164,22 @@ class DiscordSurface:
             self._typing.clear(channel_id(where))
 
     async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        channel = self._channel(where)
         groups = group_files(files, max_files=self.limits.max_files_per_message)
-        for index, group in enumerate(groups):
-            if index:  # the relay paid for one message; the others pay here
-                await self._acquire(where)
-            attached = [discord.File(io.BytesIO(f.data), filename=f.name) for f in group]
-            with self._errors(where):
-                await channel.send(files=attached, allowed_mentions=self._quiet)
+        await self.requests.send_files(self._route(where), groups)
 
     async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
-        channel = self._channel(where)
+        where = self._route(where)
         try:
-            with self._errors(where):
-                await channel.send(embed=structured_embed(data), allowed_mentions=self._quiet)
+            await self.requests.send_embed(where, data)
             return
+        except RateLimited:
+            raise
         except SurfaceError as exc:
-            if isinstance(exc, RateLimited):
-                raise
             log.warning("embed refused (%s); posting the text fallback", exc)
         size = self.limits.max_message_chars
         for start in range(0, len(fallback), size):
-            await self._acquire(where)
-            with self._errors(where):
-                await channel.send(fallback[start : start + size], allowed_mentions=self._quiet)
+            await self.requests.acquire(where)
+            await self.requests.send(where, fallback[start : start + size])
 
     # --- beyond the protocol: what the Discord bot needs ------------------------------------
 
@@ -166,89 +192,67 @@ class DiscordSurface:
         auto_archive: ArchiveMinutes,
         since: float,
     ) -> ThreadRef:
-        """Open a thread on a user's message in ``where`` (a text channel); the thread's
-        place. A thread already opened on that message (a redelivered event) is reused:
-        Discord gives a message's thread the message's id."""
-        gid = guild_id(where)
-        await self._acquire(where, since=since)
-        target = self._channel(where).get_partial_message(message_id)
-        try:
-            with self._errors(where):
-                thread = await target.create_thread(
-                    name=thread_name(name), auto_archive_duration=auto_archive
-                )
-        except SurfaceError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, discord.HTTPException) and cause.code == CODE_THREAD_EXISTS:
-                return place("thread", message_id, gid)
-            raise
-        return place("thread", thread.id, gid)
+        """A thread on a user's message (see :meth:`DiscordRequests.open_thread`)."""
+        return await self.requests.open_thread(
+            where, message_id, name, auto_archive=auto_archive, since=since
+        )
 
     async def describe(self, where: ThreadRef) -> tuple[ChannelKind, int | None]:
-        """What a channel the client has not cached is (a thread, with its owner; a text
-        channel; something else), looked up with one REST call."""
-        await self._acquire(where, urgent=False)
-        with self._errors(where):
-            channel = await self.client.fetch_channel(channel_id(where))
-        if isinstance(channel, discord.Thread):
-            return "thread", channel.owner_id
-        return ("text" if isinstance(channel, discord.TextChannel) else "other"), None
+        """What an uncached channel is (see :meth:`DiscordRequests.describe`)."""
+        return await self.requests.describe(where)
 
     async def aclose(self) -> None:
         """Stop every typing indicator (on shutdown)."""
         await self._typing.aclose()
 
-    # --- plumbing ---------------------------------------------------------------------------
+    # --- where a reply can go ---------------------------------------------------------------
 
-    def _channel(self, where: ThreadRef) -> discord.PartialMessageable:
-        if where.platform != PLATFORM:
-            raise SurfaceError(f"not a Discord place: {where}")
-        return self.client.get_partial_messageable(channel_id(where), guild_id=guild_id(where))
+    def _route(self, where: ThreadRef) -> ThreadRef:
+        """Where a post for ``where`` goes; fails at once, without a request, where Discord
+        is known to refuse it."""
+        check_platform(where)
+        if self.reach.is_gone(channel_id(where)):
+            raise ChannelGone(f"channel {where.channel} was deleted")
+        target = self.reach.detour_of(channel_id(where)) or where
+        permission = self.reach.refusal(channel_id(target))
+        if permission is not None:
+            raise MissingPermission("refused earlier", permission=permission)
+        return target
+
+    async def _detour(self, thread: ThreadRef, permission: str) -> ThreadRef | None:
+        """The parent channel of a thread the bot may not post in, announced there once;
+        None when there is none to go to."""
+        if thread.thread is None:
+            return None
+        parent = await self.requests.parent_of(thread)
+        if parent is None or self.reach.refusal(channel_id(parent)) is not None:
+            return None
+        self.reach.detour(channel_id(thread), parent)
+        if self.reach.first_hint(channel_id(parent), permission):
+            hint = notes.DETOUR.format(thread=thread.channel, permission=permission)
+            await self.requests.acquire(parent)
+            try:
+                await self.requests.send(parent, hint)
+            except SurfaceError as exc:  # the reply's own post there will meet it too
+                log.warning("could not post a hint in %s: %s", parent.channel, exc)
+        return parent
+
+    async def _unarchive(self, thread: ThreadRef) -> None:
+        try:
+            await self.requests.unarchive(thread)
+        except SurfaceError as exc:  # e.g. locked: a new message is the way on
+            raise MessageGone(f"the thread is archived and stays so: {exc}") from exc
+
+    def _gone(self, where: ThreadRef) -> None:
+        self.reach.mark_gone(channel_id(where))
+        self._unusable(where)
+
+    def _unusable(self, where: ThreadRef) -> None:
+        self._typing.clear(channel_id(where))
+        if self.on_unusable is not None:
+            self.on_unusable(where)
 
     def _stop_view(self) -> StopView:
         if self._template is None:
             self._template = stop_template()
         return self._template
-
-    @contextlib.contextmanager
-    def _errors(self, where: ThreadRef) -> Iterator[None]:
-        with discord_errors(
-            channel_scope=self.budgets.channel(where.channel).key, bot_scope=self.budgets.bot.key
-        ):
-            yield
-
-    async def _acquire(
-        self, where: ThreadRef, *, urgent: bool = True, since: float | None = None
-    ) -> None:
-        """Take a token of the bot budget for a request the relay does not pace."""
-        if self.budget is None:
-            return
-        now = asyncio.get_running_loop().time()
-        await self.budget.acquire([self.budgets.bot], urgent=urgent, since=since or now)
-
-    async def _trigger_typing(self, channel: int) -> None:
-        where = ThreadRef(PLATFORM, "typing", str(channel))
-        if self.budget is not None:
-            try:
-                async with asyncio.timeout(_TYPING_PATIENCE):
-                    await self._acquire(where, urgent=False)
-            except TimeoutError:
-                return  # the budget is busy with text: skip this trigger
-        try:
-            async with asyncio.timeout(self.call_timeout):
-                await self.client.get_partial_messageable(channel).typing()
-        except (discord.DiscordException, OSError) as exc:
-            log.debug("typing failed in %s: %r", channel, exc)
-
-
-def thread_name(text: str) -> str:
-    """A valid thread name (1-100 chars, one line) from a message's text."""
-    name = " ".join(text.split())
-    if len(name) > _THREAD_NAME_MAX:
-        name = name[: _THREAD_NAME_MAX - 1].rstrip() + "…"
-    return name or "Conversation"
-
-
-def _guild(client: discord.Client, where: ThreadRef) -> discord.Guild | None:
-    gid = guild_id(where)
-    return client.get_guild(gid) if gid is not None else None

@@ -94,7 +94,9 @@ async def _until_stopped(bot: DiscordBot, stop: asyncio.Event) -> None:
     finally:
         stopping.cancel()
         running.cancel()
-    if running.done() and not running.cancelled():
+        # Both are awaited, so neither ends with an exception nobody retrieved.
+        await asyncio.gather(stopping, running, return_exceptions=True)
+    if not running.cancelled() and running.exception() is not None:
         running.result()  # the connection failed: raise why
     log.warning("stopping: finishing the replies in flight")
 

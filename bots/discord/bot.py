@@ -24,13 +24,15 @@ import aiohttp
 import discord
 
 from adapters.discord import DiscordSurface, RateLimitReporter
+from adapters.discord.refs import DM_WORKSPACE
 from bots.discord.client import BotClient, discord_endpoints
 from bots.discord.commands import Commands
 from bots.discord.handler import MessageHandler
 from bots.discord.settings import DiscordSettings
-from core.errors import ConfigError, SurfaceError
+from core.errors import ConfigError, SessionStoreError, SurfaceError
 from core.ops.tasks import TurnTasks
 from core.runtime import Runtime
+from core.turn import ThreadRef
 
 __all__ = ["DiscordBot"]
 
@@ -75,6 +77,8 @@ class DiscordBot:
         self.surface = DiscordSurface(
             self.client, budget=runtime.scheduler, budgets=settings.budgets
         )
+        self.reporter.on_edit_limit = self.surface.reach.freeze
+        self.surface.on_unusable = self._end_reply_in
         self.responder = runtime.responder(self.surface, platform="discord")
         self.tasks = TurnTasks()
         self.handler = MessageHandler(
@@ -114,13 +118,17 @@ class DiscordBot:
             raise
 
     async def wait(self) -> None:
-        """Return when the gateway connection ends for good (raising why, if it failed)."""
-        if self._connection is None:
+        """Return when the gateway connection ends for good (raising why, if it failed).
+
+        Cancelling the wait (a shutdown signal came first) cancels only the wait: the
+        connection keeps running until :meth:`close`.
+        """
+        connection = self._connection
+        if connection is None:
             return
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait({self._connection})
-        if not self._connection.cancelled() and self._connection.exception() is not None:
-            raise _gateway_error(self._connection.exception())
+        await asyncio.wait({connection})
+        if not connection.cancelled() and (failure := connection.exception()) is not None:
+            raise _gateway_error(failure)
 
     async def close(self) -> None:
         """Shut down without losing a reply's final text; see the module docstring."""
@@ -167,6 +175,20 @@ class DiscordBot:
     def connected(self) -> bool:
         """Whether the gateway session is up and ready (the readiness probe)."""
         return self.client.is_ready() and not self.client.is_closed()
+
+    def _end_reply_in(self, where: ThreadRef) -> None:
+        """A place that can show nothing more (deleted, or refused): stop its reply, so the
+        agent's stream is closed and the turn finalised instead of retrying for nothing."""
+        if where.workspace == DM_WORKSPACE:
+            return  # DMs are neither deleted nor permission-bound
+        self.tasks.spawn(self._stop_reply(where), name=f"discord-end-{where.channel}")
+
+    async def _stop_reply(self, where: ThreadRef) -> None:
+        try:
+            if await self.responder.stop(where, user="", is_dm=False):
+                log.warning("stopped the reply in %s: Discord no longer takes it", where.channel)
+        except SessionStoreError as exc:
+            log.warning("could not stop the reply in %s: %s", where.channel, exc)
 
     def _on_message(self, message: discord.Message) -> None:
         me = self.client.user

@@ -8,6 +8,7 @@
 - ``max_ratelimit_timeout``: discord.py raises instead of sleeping when a bucket would
   hold a request longer than this (30 s is its minimum, and the relay's call timeout).
 - ``http_trace``: every 429 is reported to the edit scheduler (:class:`RateLimitReporter`).
+- A malformed gateway frame is logged and skipped (:mod:`bots.discord.gateway_guard`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import RateLimitReporter
+from bots.discord.gateway_guard import guard_gateway
 from bots.discord.settings import DiscordSettings
 
 __all__ = ["BotClient", "bot_intents", "discord_endpoints"]
@@ -68,6 +70,7 @@ class BotClient(discord.Client):
             guild_ready_timeout=guild_ready_timeout,
             **options,
         )
+        guard_gateway(self._connection)
         self._on_message = on_message
         self._on_setup = on_setup
 

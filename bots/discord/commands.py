@@ -7,11 +7,21 @@ even one posted before a restart — reaches :meth:`Commands.stop_clicked`.
 
 All three act on the conversation of the channel they are used in (a thread or a DM), and
 reach the reply wherever it streams: ``responder.stop`` signals through Redis.
+
+Discord drops an interaction that is not answered within 3 s of its creation ("Unknown
+interaction", 10062; the user sees "This interaction failed"), and Redis may be slower than
+that. So each is acknowledged first — deferred — and answered once the work is done: the
+commands by filling the deferred reply (``@original``), the button by editing its message
+only when there is a leftover button to remove. The work is done even when the
+acknowledgement failed (the process was too slow already): the user still wants the reply
+stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -66,31 +76,35 @@ class Commands:
 
     async def new_command(self, interaction: discord.Interaction) -> None:
         found = place_of(interaction)
-        if found is None:
+        if found is None:  # decided without Redis: answered at once
             await _reply(interaction, texts.NEW_NOT_HERE, ephemeral=True)
             return
+        acknowledged = await _defer(interaction, ephemeral=False)
         where, is_dm = found
         try:
             await self.responder.new_conversation(where, user=str(interaction.user.id), is_dm=is_dm)
+            text = texts.NEW_DONE
         except SessionStoreError as exc:
             log.error("/new failed: %s", exc)
-            await _reply(interaction, texts.STORE_DOWN, ephemeral=True)
-            return
-        await _reply(interaction, texts.NEW_DONE, ephemeral=False)
+            text = texts.STORE_DOWN
+        if acknowledged:
+            await _answer(interaction, text)
 
     async def stop_command(self, interaction: discord.Interaction) -> None:
+        acknowledged = await _defer(interaction, ephemeral=True)
         stopped = await self._stop(interaction)
-        text = texts.STOPPING if stopped else texts.NOTHING_TO_STOP
-        await _reply(interaction, text, ephemeral=True)
+        if acknowledged:
+            await _answer(interaction, texts.STOPPING if stopped else texts.NOTHING_TO_STOP)
 
     async def stop_clicked(self, interaction: discord.Interaction) -> None:
+        # Deferred without "thinking" (type 6): the message is left as it is for now.
+        acknowledged = await _defer(interaction, ephemeral=False)
         if await self._stop(interaction):
-            # Acknowledge without touching the message: the relay's final edit (partial
-            # text + "Stopped") removes the button itself.
-            await interaction.response.defer()
-        else:
-            # A button left over from a reply that is not streaming: just remove it.
-            await interaction.response.edit_message(view=None)
+            return  # the relay's final edit (partial text + "Stopped") removes the button
+        if acknowledged:
+            # A button left over from a reply that is not streaming: just remove it
+            # (``@original`` of a button's interaction is the message it is on).
+            await _answer(interaction, remove_buttons=True)
 
     async def _stop(self, interaction: discord.Interaction) -> bool:
         found = place_of(interaction, allow_channel=True)
@@ -135,10 +149,45 @@ def _is_thread_type(interaction: discord.Interaction) -> bool:
     )
 
 
+# One call to Discord about an interaction may take this long; past it the user has a
+# "thinking" message that never resolves, which is better than a handler stuck forever.
+_CALL_TIMEOUT = 10.0
+
+
 async def _reply(interaction: discord.Interaction, text: str, *, ephemeral: bool) -> None:
     try:
-        await interaction.response.send_message(
-            text, ephemeral=ephemeral, allowed_mentions=discord.AllowedMentions.none()
-        )
-    except discord.HTTPException as exc:  # the 3 s window passed, or Discord is failing
+        async with asyncio.timeout(_CALL_TIMEOUT):
+            await interaction.response.send_message(
+                text, ephemeral=ephemeral, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except (discord.HTTPException, TimeoutError) as exc:  # the 3 s window passed, or worse
+        log.warning("could not answer the interaction: %s", exc)
+
+
+async def _defer(interaction: discord.Interaction, *, ephemeral: bool) -> bool:
+    """Acknowledge within Discord's 3 s; whether that worked. A command shows "thinking"
+    (type 5) until :func:`_answer`; a button press shows nothing (type 6)."""
+    try:
+        async with asyncio.timeout(_CALL_TIMEOUT):
+            await interaction.response.defer(ephemeral=ephemeral)
+        return True
+    except (discord.HTTPException, TimeoutError) as exc:
+        log.warning("could not acknowledge the interaction in time: %s", exc)
+        return False
+
+
+async def _answer(
+    interaction: discord.Interaction, text: str | None = None, *, remove_buttons: bool = False
+) -> None:
+    """Fill the deferred response (``@original``) with ``text``, or remove the buttons of
+    the message a button press was deferred on."""
+    options: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+    if text is not None:
+        options["content"] = text
+    if remove_buttons:
+        options["view"] = None
+    try:
+        async with asyncio.timeout(_CALL_TIMEOUT):
+            await interaction.edit_original_response(**options)
+    except (discord.HTTPException, TimeoutError) as exc:
         log.warning("could not answer the interaction: %s", exc)

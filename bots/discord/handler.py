@@ -6,10 +6,11 @@ decides (pure, :mod:`bots.discord.routing`) and spawns a task; the task does the
 1. ``lookup``: a channel missing from the cache is fetched to learn what it is;
 2. ``open_thread``: the message id is claimed in Redis first (a gateway redelivery after a
    resume must not open a second thread or answer twice), then a thread is opened on the
-   message — it is the conversation from now on;
+   message — it is the conversation from now on; when Discord refuses one, the reply goes
+   in the channel, or the user is told by DM (:mod:`bots.discord.fallbacks`);
 3. the :class:`~core.turn.Turn` goes to the responder, which dedups on the message id,
    takes the conversation's lock (turns of one thread run in order, across processes) and
-   streams the reply.
+   streams the reply. A reply that found no place to show itself is followed by a DM.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import discord
 from adapters.discord import DiscordSurface, place
 from adapters.discord.refs import PlaceKind
 from adapters.discord.surface import ArchiveMinutes
+from bots.discord.fallbacks import Fallbacks
 from bots.discord.routing import Route, RouteKind, route_after_lookup, route_message
 from bots.discord.texts import ROLE_MENTION_UNREADABLE
 from core.errors import SessionStoreError, SurfaceError
@@ -55,6 +57,7 @@ class MessageHandler:
         self.tasks = tasks
         self.answer_bots = answer_bots
         self.archive_minutes: ArchiveMinutes = archive_minutes
+        self.fallbacks = Fallbacks(surface)
         self.results: list[TurnResult] | None = None
         """Set to a list to collect every turn's result (tests, benchmarks)."""
 
@@ -82,11 +85,16 @@ class MessageHandler:
                 return
             kind = found
         where = place(_place_kind(kind), channel, guild)
+        parent = _parent_id(message)
         if kind == "open_thread":
             opened = await self._open_thread(where, message, route.text, arrived)
             if opened is None:
                 return
-            where = opened
+            where, parent = opened, channel
+        missing = self.fallbacks.missing_everywhere(where, parent)
+        if missing:  # known before the turn: the agent is not asked for nothing
+            await self.fallbacks.tell_by_dm(message.author, where, missing)
+            return
         turn = Turn(
             where=where,
             user=str(message.author.id),
@@ -98,6 +106,9 @@ class MessageHandler:
         result = await self.responder.handle(turn)
         if self.results is not None:
             self.results.append(result)
+        missing = self.fallbacks.missing_everywhere(where, parent)
+        if missing:
+            await self.fallbacks.tell_by_dm(message.author, where, missing)
 
     async def _tell(self, where: ThreadRef, text: str) -> None:
         """A short note from the bot itself (no agent, no session)."""
@@ -117,8 +128,9 @@ class MessageHandler:
     async def _open_thread(
         self, where: ThreadRef, message: discord.Message, text: str, arrived: float
     ) -> ThreadRef | None:
-        """The thread for a mention; None when this message was already handled. A thread
-        that cannot be opened (permissions, channel type) → the reply goes in the channel."""
+        """The thread for a mention; None when this message was already handled, or has no
+        place to be answered. A thread that cannot be opened → the reply goes in the
+        channel (:meth:`Fallbacks.without_thread`)."""
         if not await self._claim(where, message.id):
             log.info("message %s already handled (redelivered); not answering again", message.id)
             return None
@@ -131,8 +143,7 @@ class MessageHandler:
                 since=arrived,
             )
         except SurfaceError as exc:
-            log.warning("could not open a thread in %s (%s); replying in the channel", where, exc)
-            return where
+            return await self.fallbacks.without_thread(where, message.author, exc)
 
     async def _claim(self, where: ThreadRef, message_id: int) -> bool:
         conversation = self.responder.conversation_of(where, user="", is_dm=False)
@@ -144,6 +155,12 @@ class MessageHandler:
             # The responder meets the same failure and tells the user; no thread is lost.
             log.warning("dedup claim failed for %s: %s", message_id, exc)
             return True
+
+
+def _parent_id(message: discord.Message) -> int | None:
+    """The channel a message's thread lives in (its replies' detour), if it is in one."""
+    channel = message.channel
+    return channel.parent_id if isinstance(channel, discord.Thread) else None
 
 
 def _place_kind(kind: RouteKind) -> PlaceKind:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CANNOT_ANSWER_HERE",
     "NEW_DESCRIPTION",
     "NEW_DONE",
     "NEW_NOT_HERE",
@@ -11,6 +12,9 @@ __all__ = [
     "STOPPING",
     "STOP_DESCRIPTION",
     "STORE_DOWN",
+    "THREAD_LIMIT",
+    "THREAD_REFUSED",
+    "permission_list",
 ]
 
 NEW_DESCRIPTION = "Start a fresh conversation with the agent in this thread or DM"
@@ -27,3 +31,21 @@ ROLE_MENTION_UNREADABLE = (
     "I was mentioned through my role, but Discord doesn't show me the text of such "
     "messages. Mention me directly (my name, not the role) and I'll answer."
 )
+THREAD_REFUSED = (
+    "ℹ️ I can't open a thread here: I'm missing the **{permission}** permission in this "
+    "channel, so I'm answering here instead. A server admin can grant it."
+)
+THREAD_LIMIT = (
+    "ℹ️ This server has as many active threads as Discord allows, so I'm answering here "
+    "instead of in a new thread."
+)
+CANNOT_ANSWER_HERE = (
+    "I couldn't answer your message in <#{channel}>: I'm missing the {permissions} "
+    "permission there. A server admin can grant it; meanwhile you can talk to me here."
+)
+
+
+def permission_list(permissions: list[str]) -> str:
+    """``**A**``, ``**A** and **B**``: permission names as the hints show them."""
+    named = [f"**{p}**" for p in dict.fromkeys(permissions)]
+    return " and ".join(named) if len(named) < 3 else ", ".join(named[:-1]) + " and " + named[-1]

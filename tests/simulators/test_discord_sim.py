@@ -152,6 +152,18 @@ async def test_shards_split_guild_and_dm_events(sim: DiscordSimulator) -> None:
     assert str(dm.id) in received(0) and str(dm.id) not in received(1)  # DMs go to shard 0
 
 
+async def test_raw_frames_for_hostile_input_tests(sim: DiscordSimulator) -> None:
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.gateway_url) as ws:
+        await ws.receive_json()  # HELLO
+        await ws.send_json({"op": 2, "d": {"token": sim.token, "intents": 1 << 9}})
+        assert (await ws.receive_json())["t"] == "READY"
+        assert await sim.send_raw_frame("not {json") == 1
+        assert await ws.receive_str() == "not {json"  # as is, unsequenced
+        assert await sim.dispatch_raw("MESSAGE_CREATE", None) == 1
+        frame = await ws.receive_json()
+        assert frame == {"op": 0, "t": "MESSAGE_CREATE", "s": 2, "d": None}  # after READY's 1
+
+
 # -- receiving -------------------------------------------------------------------------------
 
 
@@ -285,6 +297,110 @@ async def test_thread_from_message(sim: DiscordSimulator) -> None:
         )
         assert loose.parent_id == parent.id and loose.id not in {sent.id, other.id}
         assert {t.id for t in sim.threads()} == {thread.id, loose.id}
+
+
+async def test_denied_permissions_are_missing_permissions(sim: DiscordSimulator) -> None:
+    async with running_client(sim, make_client()) as client:
+        general = client.get_channel(sim.channel("general").id)
+        assert isinstance(general, discord.TextChannel)
+        thread = await (await general.send("threads allowed")).create_thread(name="t")
+        mention = await sim.user_message(general.id, "hi", mention_bot=True)
+        sim.deny(general.id, "CREATE_PUBLIC_THREADS")
+        with pytest.raises(discord.Forbidden) as refused:
+            await general.get_partial_message(mention.id).create_thread(name="no")
+        assert (refused.value.status, refused.value.code) == (403, 50013)
+        assert refused.value.text == "Missing Permissions"
+        await thread.send("sending in a thread needs another permission")
+        sim.deny(general.id, "SEND_MESSAGES_IN_THREADS")  # threads inherit the parent's
+        with pytest.raises(discord.Forbidden):
+            await thread.send("no")
+        await general.send("a channel needs SEND_MESSAGES, not the thread permission")
+        sim.deny(general.id, "SEND_MESSAGES")
+        with pytest.raises(discord.Forbidden):
+            await general.send("no")
+        dm = await (await client.fetch_user(sim.user("alice").id)).create_dm()
+        await dm.send("DMs have no permissions to deny")
+    with pytest.raises(ValueError):
+        sim.deny(general.id, "ADMINISTRATOR")  # not modelled: refused, not ignored
+
+
+async def test_the_active_thread_cap() -> None:
+    async with (
+        DiscordSimulator(max_active_threads=1) as sim,
+        running_client(sim, make_client()) as client,
+    ):
+        general = client.get_channel(sim.channel("general").id)
+        assert isinstance(general, discord.TextChannel)
+        first = await (await general.send("one")).create_thread(name="one")
+        second = await general.send("two")
+        with pytest.raises(discord.HTTPException) as full:
+            await second.create_thread(name="two")
+        assert (full.value.status, full.value.code) == (400, 160006)
+        assert full.value.text == "Maximum number of active threads reached"
+        await sim.archive_thread(first.id)  # an archived thread frees its place
+        await second.create_thread(name="two")
+
+
+async def test_archived_threads_refuse_edits_until_unarchived(sim: DiscordSimulator) -> None:
+    client = make_client()
+    updates = Inbox(client, "raw_thread_update")
+    async with running_client(sim, client):
+        general = client.get_channel(sim.channel("general").id)
+        assert isinstance(general, discord.TextChannel)
+        thread = await (await general.send("start")).create_thread(name="t")
+        reply = await thread.send("before")
+        await sim.archive_thread(thread.id)
+        assert (await updates.next()).data["thread_metadata"]["archived"] is True
+        with pytest.raises(discord.HTTPException) as archived:
+            await reply.edit(content="after")
+        assert (archived.value.status, archived.value.code) == (400, 50083)
+        await thread.edit(archived=False)  # PATCH /channels/{id}
+        assert (await updates.next()).data["thread_metadata"]["archived"] is False
+        await reply.edit(content="after")
+        await sim.archive_thread(thread.id)
+        await updates.next()
+        await thread.send("posting unarchives it")
+        assert (await updates.next()).data["thread_metadata"]["archived"] is False
+        assert not sim.world.channel(thread.id).archived
+
+
+async def test_edits_of_hour_old_messages_are_limited(sim: DiscordSimulator) -> None:
+    general = sim.channel("general").id
+    headers = {"Authorization": f"Bot {sim.token}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.post(
+            f"{sim.api_base}/channels/{general}/messages", json={"content": "0"}
+        ) as made:
+            message = (await made.json())["id"]
+        url = f"{sim.api_base}/channels/{general}/messages/{message}"
+        sim.advance_clock(3601)  # an hour later, in no time
+        for n in range(1, 4):  # old_message_edit_limit = 3 per 20 s
+            async with http.patch(url, json={"content": str(n)}) as edited:
+                assert edited.status == 200
+        async with http.patch(url, json={"content": "4"}) as refused:
+            assert refused.status == 429 and refused.headers["Via"]
+            body = await refused.json()
+    assert body["code"] == 30046 and body["retry_after"] > 0 and body["global"] is False
+    assert body["message"].startswith("Maximum number of edits to messages older than 1 hour")
+    assert sim.message(int(message)).content == "3"  # type: ignore[union-attr]
+
+
+async def test_a_deleted_thread_is_an_unknown_channel(sim: DiscordSimulator) -> None:
+    client = make_client()
+    deleted = Inbox(client, "raw_thread_delete")
+    async with running_client(sim, client):
+        general = client.get_channel(sim.channel("general").id)
+        assert isinstance(general, discord.TextChannel)
+        thread = await (await general.send("start")).create_thread(name="t")
+        reply = await thread.send("streaming…")
+        await sim.delete_thread(thread.id)
+        event = await deleted.next()
+        assert (event.thread_id, event.parent_id) == (thread.id, general.id)
+        for attempt in (reply.edit(content="more"), thread.send("more")):
+            with pytest.raises(discord.NotFound) as gone:
+                await attempt
+            assert gone.value.code == 10003 and gone.value.text == "Unknown Channel"
+    assert sim.channel_messages(thread.id) == []
 
 
 async def test_upload_and_download_files(sim: DiscordSimulator) -> None:
@@ -492,6 +608,43 @@ async def test_slash_command_answered_through_the_callback(sim: DiscordSimulator
         assert sim.channel_messages(general)[-1].content == "Anything else?"
 
 
+@pytest.mark.looptime
+async def test_an_interaction_must_be_answered_within_three_seconds(
+    sim: DiscordSimulator,
+) -> None:
+    general = sim.channel("general").id
+
+    async def respond(after: float, body: dict[str, Any]) -> tuple[int, Any]:
+        interaction = await sim.slash_command("new", channel_id=general)
+        await asyncio.sleep(after)  # loop time: instant under looptime
+        url = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+            return response.status, await response.json() if response.status != 204 else None
+
+    assert await respond(2.9, {"type": 5}) == (204, None)
+    status, error = await respond(3.1, {"type": 5})
+    assert (status, error["code"], error["message"]) == (404, 10062, "Unknown interaction")
+
+
+async def test_first_follow_up_after_a_deferral_fills_the_thinking_message(
+    sim: DiscordSimulator,
+) -> None:
+    general = sim.channel("general").id
+    interaction = await sim.slash_command("new", channel_id=general)
+    hook = f"{sim.api_base}/webhooks/{sim.application_id}/{interaction.token}"
+    async with aiohttp.ClientSession() as http:
+        callback = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with http.post(callback, json={"type": 5}) as response:
+            assert response.status == 204
+        (thinking,) = sim.channel_messages(general)
+        for text in ("done", "and more"):
+            async with http.post(hook, json={"content": text}) as response:
+                assert response.status == 204
+    first, second = sim.channel_messages(general)
+    assert first is thinking and first.content == "done"  # no new message: the loading one
+    assert second.content == "and more"  # later follow-ups are messages of their own
+
+
 async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
     client = make_client()
     clicked = asyncio.Event()
@@ -510,6 +663,8 @@ async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
         async def later(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
             await interaction.response.defer()  # type 6: acknowledged, message unchanged
             acked.set()
+            # ``@original`` of a component interaction is the message the component is on.
+            await interaction.edit_original_response(content="later")
 
     async with running_client(sim, client):
         channel = client.get_channel(sim.channel("general").id)
@@ -520,6 +675,8 @@ async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
             await acked.wait()
         assert later.responses[0]["type"] == 6
         assert sim.channel_messages(channel.id)[0].content == "streaming…"
+        await sim.wait_until(lambda: sim.channel_messages(channel.id)[0].content == "later")
+        assert later.original_message_id == sent.id
         interaction = await sim.click_button(sent.id, "stop-reply")
         async with asyncio.timeout(5):
             await clicked.wait()

@@ -13,7 +13,15 @@ from pydantic import BaseModel, create_model
 
 from adapters.discord import DiscordBudgets, RateLimitReporter, place, structured_embed
 from adapters.discord.budgets import BOT_SCOPE
-from adapters.discord.errors import translate
+from adapters.discord.errors import (
+    ChannelGone,
+    EditLimitReached,
+    MissingPermission,
+    ThreadArchived,
+    ThreadLimitReached,
+    translate,
+)
+from adapters.discord.reach import Reach
 from adapters.discord.refs import channel_id, guild_id
 from adapters.discord.surface import thread_name
 from adapters.discord.uploads import group_files
@@ -79,6 +87,35 @@ def test_reporter_maps_429s_to_budgets() -> None:
     assert reporter.seen == 5
 
 
+def test_reporter_pauses_nothing_for_an_old_messages_edit_limit() -> None:
+    recorder = Recorder()
+    reporter = RateLimitReporter(DiscordBudgets(), recorder)
+    frozen: list[int] = []
+    reporter.on_edit_limit = frozen.append
+    headers = CIMultiDict({"Retry-After": "120"})
+    reporter.report("/api/v10/channels/9/messages/10", headers, code=30046)
+    assert frozen == [10] and recorder.limited == []  # one message, not the channel bucket
+    reporter.report("/api/v10/channels/9/messages/10", headers, code=None)
+    assert [keys for keys, _ in recorder.limited] == [["discord:channel:9"]]
+
+
+def test_reach_remembers_refusals_for_a_while_and_gone_channels_for_good() -> None:
+    now = [0.0]
+    reach = Reach(ttl=60.0, clock=lambda: now[0])
+    parent = place("channel", 1, 5)
+    reach.refuse(2, "Send Messages in Threads")
+    reach.detour(2, parent)
+    reach.mark_gone(3)
+    reach.freeze(4)
+    assert reach.refusal(2) == "Send Messages in Threads" and reach.detour_of(2) == parent
+    assert reach.first_hint(1, "Send Messages in Threads")
+    assert not reach.first_hint(1, "Send Messages in Threads")  # once per ttl
+    now[0] = 61.0  # an admin may have granted it meanwhile: try again
+    assert reach.refusal(2) is None and reach.detour_of(2) is None
+    assert reach.first_hint(1, "Send Messages in Threads")
+    assert reach.is_gone(3) and reach.is_frozen(4) and not reach.is_gone(2)
+
+
 def test_embed_stays_within_discords_limits() -> None:
     wide = create_model("WideAnswer", **{f"field_{n}": (str, "v" * 900) for n in range(30)})  # type: ignore[call-overload]
     embed = structured_embed(wide())
@@ -132,7 +169,17 @@ def test_translation_of_discord_errors() -> None:
     gone = translate(http_error(discord.NotFound, 404, 10008, "Unknown Message"), **SCOPES)
     assert isinstance(gone, MessageGone)
     channel_gone = translate(http_error(discord.NotFound, 404, 10003, "Unknown Channel"), **SCOPES)
-    assert type(channel_gone) is SurfaceError
+    assert isinstance(channel_gone, ChannelGone) and isinstance(channel_gone, MessageGone)
+    old = http_error(discord.HTTPException, 429, 30046, "Maximum number of edits …")
+    assert isinstance(translate(old, **SCOPES), EditLimitReached)  # not a bucket's 429
+    refused = translate(http_error(discord.Forbidden, 403, 50013, "Missing Permissions"), **SCOPES)
+    assert isinstance(refused, MissingPermission) and refused.permission is None
+    refused.permission = "Send Messages"
+    assert "needs Send Messages" in str(refused)
+    archived = http_error(discord.HTTPException, 400, 50083, "Thread is archived")
+    assert isinstance(translate(archived, **SCOPES), ThreadArchived)
+    full = http_error(discord.HTTPException, 400, 160006, "Maximum number of active threads")
+    assert isinstance(translate(full, **SCOPES), ThreadLimitReached)
     long = http_error(
         discord.HTTPException,
         400,

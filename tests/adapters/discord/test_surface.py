@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from adapters.discord import STOP_CUSTOM_ID, DiscordSurface, RateLimitReporter, place
 from adapters.discord.budgets import BOT_SCOPE
+from adapters.discord.errors import ChannelGone, MissingPermission
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.relay.scheduler import EditScheduler
 from core.surface import MessageRef, OutgoingFile
@@ -201,3 +202,75 @@ async def test_edit_of_a_message_ref_from_elsewhere(
     original = await channel.send("by hand")
     await surface.edit(MessageRef(where, str(original.id)), "by surface", final=True)
     assert sim.message(original.id).content == "by surface"  # type: ignore[union-attr]
+
+
+# -- what Discord refuses in the wild -----------------------------------------------------
+
+
+async def test_a_thread_refusing_posts_detours_to_its_parent_with_one_hint(
+    sim: DiscordSimulator, surface: DiscordSurface
+) -> None:
+    parent = general(sim)
+    start = await surface.post(parent, "start")
+    thread = await surface.open_thread(
+        parent, int(start.message_id), "t", auto_archive=60, since=0.0
+    )
+    sim.deny(int(parent.channel), "SEND_MESSAGES_IN_THREADS")
+    unusable: list[ThreadRef] = []
+    surface.on_unusable = unusable.append
+    first = await surface.post(thread, "one")
+    second = await surface.post(thread, "two")
+    assert first.where == second.where == parent  # the refs name where they really are
+    hint, *replies = (m.content for m in sim.channel_messages(int(parent.channel))[1:])
+    assert "**Send Messages in Threads**" in hint and f"<#{thread.channel}>" in hint
+    assert replies == ["one", "two"]  # one hint, then the replies
+    refused = [c for c in sim.calls_to("POST", MESSAGES) if c.status == 403]
+    assert len(refused) == 1  # the thread was tried once, then skipped
+    await surface.edit(second, "two, edited")  # edits follow the message
+    assert sim.channel_messages(int(parent.channel))[-1].content == "two, edited"
+    assert unusable == []  # the reply had somewhere to go
+    sim.deny(int(parent.channel), "SEND_MESSAGES")
+    other = place("channel", sim.channel("random").id, sim.guild_id)
+    sim.deny(int(other.channel), "SEND_MESSAGES")
+    with pytest.raises(MissingPermission) as nowhere:
+        await surface.post(other, "no")
+    assert nowhere.value.permission == "Send Messages" and unusable == [other]
+
+
+async def test_a_deleted_thread_fails_fast_and_is_reported_once(
+    sim: DiscordSimulator, surface: DiscordSurface
+) -> None:
+    parent = general(sim)
+    start = await surface.post(parent, "start")
+    thread = await surface.open_thread(
+        parent, int(start.message_id), "t", auto_archive=60, since=0.0
+    )
+    reply = await surface.post(thread, "streaming")
+    unusable: list[ThreadRef] = []
+    surface.on_unusable = unusable.append
+    await sim.delete_thread(int(thread.channel))
+    with pytest.raises(ChannelGone):
+        await surface.edit(reply, "more")
+    calls = len(sim.calls)
+    for attempt in (surface.edit(reply, "more"), surface.post(thread, "new")):
+        with pytest.raises(ChannelGone):
+            await attempt
+    assert len(sim.calls) == calls  # no request to a channel known to be gone
+    assert unusable == [thread]
+
+
+async def test_an_archived_thread_is_unarchived_to_edit(
+    sim: DiscordSimulator, surface: DiscordSurface
+) -> None:
+    parent = general(sim)
+    start = await surface.post(parent, "start")
+    thread = await surface.open_thread(
+        parent, int(start.message_id), "t", auto_archive=60, since=0.0
+    )
+    reply = await surface.post(thread, "v1")
+    await sim.archive_thread(int(thread.channel))
+    await surface.edit(reply, "v2", final=True)
+    assert sim.message(int(reply.message_id)).content == "v2"  # type: ignore[union-attr]
+    assert not sim.world.channel(int(thread.channel)).archived
+    statuses = [c.status for c in sim.calls if c.method == "PATCH"]
+    assert statuses == [400, 200, 200]  # refused (50083), unarchived, edited

@@ -81,12 +81,17 @@ BotWorld = Callable[..., contextlib.AbstractAsyncContextManager[World]]
 def bot_world(redis_url: str, namespace: str) -> BotWorld:
     @contextlib.asynccontextmanager
     async def start(
-        *, sim: dict[str, Any] | None = None, discord: dict[str, Any] | None = None, **core: Any
+        *,
+        sim: dict[str, Any] | None = None,
+        discord: dict[str, Any] | None = None,
+        redis: str | None = None,
+        **core: Any,
     ) -> AsyncIterator[World]:
+        """``redis`` replaces the test Redis's URL (e.g. a :class:`SlowRedis` in front)."""
         # Replies still running when a test ends are interrupted at once.
         core.setdefault("shutdown_grace", 0.0)
         async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
-            settings = bot_settings(redis_url, lyzr, **core)
+            settings = bot_settings(redis or redis_url, lyzr, **core)
             async with Runtime(settings) as runtime:
                 runtime.gate = TurnGate(
                     runtime.redis, namespace=namespace, policy=settings.busy_policy

@@ -16,12 +16,15 @@ What it models
   (JSON or multipart ``payload_json`` + ``files[n]``), get, list, edit, delete; typing;
   threads from a message (thread id == message id) and without one; DM channels;
   application commands (bulk overwrite, upsert, get, delete; global and guild);
-  interaction callbacks (4, 5, 6, 7) and webhook follow-ups / ``@original``; attachment
-  files served at their URLs.
+  interaction callbacks (4, 5, 6, 7) within 3 s of the interaction (else 10062) and
+  webhook follow-ups / ``@original``; attachment files served at their URLs.
 - Discord's limits and errors: content ≤ 2,000 (400 / 50035), empty message (50006),
   embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
   request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
-  10080}, unknown channel/message (404), bad token (401).
+  10080}, unknown channel/message (404; a deleted thread is 10003), bad token (401); and
+  (``restrictions``) permissions a test denies (403 / 50013), the active-thread cap
+  (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), edits of
+  hour-old messages (429 / 30046) — with ``advance_clock`` to age them in no time.
 - Rate limits: per-channel bucket for message create + edit (5 per 5 s), a bucket per
   other route, a global limit per token (50/s), ``X-RateLimit-*`` on every response, and
   429s with ``Retry-After``, ``{message, retry_after, global}``, ``X-RateLimit-Scope``,
@@ -33,13 +36,16 @@ What it models
   (no MESSAGE_CONTENT → empty content except mentions, DMs and the bot's own messages),
   sharding, zlib-stream; the bot's own REST posts come back as MESSAGE_CREATE, edits as
   MESSAGE_UPDATE; helpers dispatch user messages, threads, slash commands, button clicks
-  and a redelivery after a resume.
+  and a redelivery after a resume, and (for hostile-input tests) raw frames: a dispatch
+  with any ``d``, or text that is not JSON at all.
 - Every REST call is recorded (``sim.calls``) with its route template, body, files, status
   and loop time; each channel keeps its messages with every version of their content.
 
-What it does not model: permissions (everything is allowed), reactions, embeds' images,
-guild upload limits above 10 MiB, identify and heartbeat timeouts, ETF/zstd, interaction
-token expiry, more than one guild, voice, presences.
+What it does not model: permissions beyond the few ``restrictions`` lists (everything
+else is allowed; denied permissions are not shown in channel JSON), locked threads,
+reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
+timeouts, ETF/zstd, the 15-minute expiry of follow-up tokens, more than one guild, voice,
+presences.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 
 from .bodies import Upload
 from .models import SimChannel, SimInteraction, SimMessage, SimUser
+from .restrictions import PERMISSION_NAMES
 from .server import SimulatorServer
 
 __all__ = ["DiscordSimulator"]
@@ -93,6 +94,32 @@ class DiscordSimulator(SimulatorServer):
         self.state.events.message_deleted(message)
         await self.delivered()
 
+    def deny(self, channel_id: int, *permissions: str) -> None:
+        """A moderator takes ``permissions`` from the bot in a channel (its threads inherit
+        them), e.g. ``deny(general, "CREATE_PUBLIC_THREADS")``; see ``restrictions``."""
+        unknown = set(permissions) - PERMISSION_NAMES
+        if unknown:
+            raise ValueError(f"permissions not modelled: {sorted(unknown)}")
+        self.world.channel(channel_id).denied.update(permissions)
+
+    async def archive_thread(self, thread_id: int) -> None:
+        """A moderator archives a thread (or Discord does, after inactivity): messages in it
+        can no longer be edited until it is unarchived; dispatches THREAD_UPDATE."""
+        thread = self.world.channel(thread_id)
+        if not thread.is_thread:
+            raise ValueError(f"{thread_id} is not a thread")
+        thread.archived = True
+        self.state.events.thread_updated(thread)
+        await self.delivered()
+
+    async def delete_thread(self, thread_id: int) -> SimChannel:
+        """A moderator deletes a thread with everything in it; dispatches THREAD_DELETE.
+        Every later call naming it gets 404 / 10003 Unknown Channel."""
+        thread = self.world.delete_channel(thread_id)
+        self.state.events.thread_deleted(thread)
+        await self.delivered()
+        return thread
+
     async def _interact(
         self,
         kind: int,
@@ -111,6 +138,7 @@ class DiscordSimulator(SimulatorServer):
             data=data,
             guild_id=channel.guild_id,
             message_id=message_id,
+            created=self.state.limiter.now(),
         )
         self.world.interactions[interaction.id] = interaction
         self.state.events.interaction_created(interaction)
@@ -160,6 +188,31 @@ class DiscordSimulator(SimulatorServer):
         count = self.state.gateway.dispatch(name, data, intent=None, guild_id=guild_id)
         await self.delivered()
         return count
+
+    async def dispatch_raw(self, name: str, data: Any) -> int:
+        """A dispatch whose ``d`` is anything (``null``, a bare id, a field of the wrong
+        type): Discord never sends one on purpose, but a proxy or a bug on either side might.
+        Sequenced like any dispatch, so a resume would replay it. For hostile-input tests."""
+        delivered = 0
+        for session in self.sessions:
+            text = session.frame(name, data)
+            if session.connection is not None:
+                session.connection.send(text)
+                delivered += 1
+        await self.delivered()
+        return delivered
+
+    async def send_raw_frame(self, text: str) -> int:
+        """Write ``text`` as is (not even JSON) to every connected session, unsequenced.
+        With ``zlib-stream`` it still goes through the connection's deflate stream, so the
+        client has to decompress it before it can tell it is garbage."""
+        delivered = 0
+        for session in self.sessions:
+            if session.connection is not None:
+                session.connection.send(text)
+                delivered += 1
+        await self.delivered()
+        return delivered
 
     async def redeliver_after_resume(self, message_id: int, *, within: float = 10.0) -> None:
         """Make the client reconnect and RESUME, then replay from ``message_id``'s

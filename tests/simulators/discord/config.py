@@ -61,6 +61,24 @@ class SimulatorConfig:
     max_embed_description: int = 4096
     max_embeds_total: int = 6000
 
+    # Seconds after an interaction's creation within which its first response must arrive;
+    # later, the callback gets 404 / 10062 "Unknown interaction" (discord-api-docs,
+    # Interactions > Receiving and Responding > Interaction Callback: "you must send an
+    # initial response within 3 seconds of receiving the event"). Measured on the simulator's
+    # clock (loop time), so a test may run it in fake time or scale it down.
+    interaction_deadline: float = 3.0
+
+    # Threads that may be active (not archived) in the guild at once; one more is 400 /
+    # 160006. Discord does not publish the figure in its API docs ("guilds are capped at a
+    # certain number of active threads", Topics > Threads); 1,000 is the commonly met cap.
+    max_active_threads: int = 1000
+    # Edits of messages older than ``old_message_age`` seconds: at most
+    # ``old_message_edit_limit`` per ``old_message_edit_window`` per channel, then 429 /
+    # 30046 (see ``restrictions``: Discord documents the code, not the numbers).
+    old_message_age: float = 3600.0
+    old_message_edit_limit: int = 3
+    old_message_edit_window: float = 20.0
+
     # Privileged intents the application is allowed to use (Developer Portal switches);
     # IDENTIFY asking for one outside this mask is closed with 4014.
     allowed_privileged_intents: int = PRIVILEGED_INTENTS

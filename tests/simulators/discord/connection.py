@@ -86,7 +86,7 @@ class GatewaySession:
             return shard_id == 0  # DMs go to shard 0
         return (guild_id >> 22) % count == shard_id
 
-    def frame(self, name: str, data: JsonDict) -> str:
+    def frame(self, name: str, data: Any) -> str:
         self.seq += 1
         text = json.dumps({"op": 0, "t": name, "s": self.seq, "d": data})
         self.log.append((self.seq, text))

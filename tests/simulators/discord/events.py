@@ -1,10 +1,11 @@
 """Which gateway events a change produces, and who receives them.
 
 Discord echoes every message — including the bot's own, posted through REST — as
-MESSAGE_CREATE, edits as MESSAGE_UPDATE, deletions as MESSAGE_DELETE; new threads as
-THREAD_CREATE. Guild message events need GUILD_MESSAGES, DM events DIRECT_MESSAGES, thread
-events GUILDS; interactions reach every session. A guild message's content reaches a
-session without MESSAGE_CONTENT only when the bot wrote it or is mentioned in it.
+MESSAGE_CREATE, edits as MESSAGE_UPDATE, deletions as MESSAGE_DELETE; threads as
+THREAD_CREATE, THREAD_UPDATE (archived, unarchived) and THREAD_DELETE. Guild message events
+need GUILD_MESSAGES, DM events DIRECT_MESSAGES, thread events GUILDS; interactions reach
+every session. A guild message's content reaches a session without MESSAGE_CONTENT only
+when the bot wrote it or is mentioned in it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,25 @@ class Events:
         data = {**channel_json(self._world, thread), "newly_created": True}
         return self._gateway.dispatch(
             "THREAD_CREATE", data, intent=GUILDS, guild_id=thread.guild_id
+        )
+
+    def thread_updated(self, thread: SimChannel) -> int:
+        data = channel_json(self._world, thread)
+        return self._gateway.dispatch(
+            "THREAD_UPDATE", data, intent=GUILDS, guild_id=thread.guild_id
+        )
+
+    def thread_deleted(self, thread: SimChannel) -> int:
+        # "a subset of the channel object, containing just the id, guild_id, parent_id,
+        # and type fields" (discord-api-docs, Gateway Events > Thread Delete).
+        data = {
+            "id": str(thread.id),
+            "guild_id": str(thread.guild_id),
+            "parent_id": str(thread.parent_id),
+            "type": int(thread.type),
+        }
+        return self._gateway.dispatch(
+            "THREAD_DELETE", data, intent=GUILDS, guild_id=thread.guild_id
         )
 
     def interaction_created(self, interaction: SimInteraction) -> int:

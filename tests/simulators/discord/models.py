@@ -58,6 +58,9 @@ class SimChannel:
     auto_archive_duration: int = 1440
     archived: bool = False
     message_count: int = 0
+    # Permissions denied to the bot here (a permission overwrite); threads also inherit
+    # their parent's. Names as in ``restrictions``, e.g. ``SEND_MESSAGES_IN_THREADS``.
+    denied: set[str] = field(default_factory=set)
     created_at: datetime.datetime = field(
         default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
@@ -115,6 +118,7 @@ class SimMessage:
         default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
     edited_at: datetime.datetime | None = None
+    created_time: float = 0.0  # the simulator's clock when it was posted (its age)
     # Every content the message has shown, first to last: tests count and inspect edits.
     versions: list[str] = field(default_factory=list)
 
@@ -152,8 +156,11 @@ class SimInteraction:
     data: JsonDict
     guild_id: int | None = None
     message_id: int | None = None  # the message whose component was clicked
+    created: float = 0.0  # the simulator's clock when it was created (the 3 s deadline)
     responses: list[JsonDict] = field(default_factory=list)  # callback bodies received
-    original_message_id: int | None = None  # the message a type 4/5 response created
+    # ``@original``: the message a type 4/5 response created, or for a component's 6/7 the
+    # message the component is on.
+    original_message_id: int | None = None
 
     @property
     def acknowledged(self) -> bool:

@@ -109,8 +109,15 @@ class RateLimiter:
         return self._clock()
 
 
-def rate_limited_response(hit: Hit, headers: dict[str, str]) -> web.Response:
-    """The 429 Discord sends, with everything discord.py looks at."""
+def rate_limited_response(
+    hit: Hit,
+    headers: dict[str, str],
+    *,
+    code: int | None = None,
+    message: str = "You are being rate limited.",
+) -> web.Response:
+    """The 429 Discord sends, with everything discord.py looks at; ``code`` for the limits
+    that carry a JSON error code (30046, edits of hour-old messages)."""
     retry_after = round(max(hit.retry_after, 0.001), 3)
     out = dict(headers)
     out.update(
@@ -122,9 +129,11 @@ def rate_limited_response(hit: Hit, headers: dict[str, str]) -> web.Response:
     )
     if hit.is_global:
         out["X-RateLimit-Global"] = "true"
-    body = {
-        "message": "You are being rate limited.",
+    body: dict[str, object] = {
+        "message": message,
         "retry_after": retry_after,
         "global": hit.is_global,
     }
+    if code is not None:
+        body["code"] = code
     return json_response(body, status=429, headers=out)

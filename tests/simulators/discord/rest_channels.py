@@ -18,6 +18,13 @@ from .middleware import API_PREFIX, BODY
 from .models import ChannelType, SimMessage
 from .payloads import channel_json
 from .responses import json_response
+from .restrictions import (
+    CREATE_PUBLIC_THREADS,
+    check_active_threads,
+    check_edit,
+    check_send,
+    require,
+)
 from .state import STATE, SimState
 from .validation import validate_message
 from .world import World
@@ -44,9 +51,12 @@ async def create_message(request: web.Request) -> web.Response:
     state, body, payload = _context(request)
     (channel_id,) = _ids(request, "channel_id")
     channel = state.world.channel(channel_id)
+    check_send(state, channel, files=len(body.files))
     validate_message(payload, len(body.files), state.config, creating=True)
-    channel.archived = False  # posting in an archived thread unarchives it
     message = state.world.add_message(channel.id, state.world.bot, payload, body.files)
+    if channel.archived:  # posting in an archived thread unarchives it
+        channel.archived = False
+        state.events.thread_updated(channel)
     state.events.message_created(message)
     return json_response(message_json(state.world, message))
 
@@ -79,6 +89,9 @@ async def edit_message(request: web.Request) -> web.Response:
     message = state.world.message(channel_id, message_id)
     if message.author.id != state.world.bot.id and set(payload) - {"flags"}:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+    refused = check_edit(state, state.world.channel(channel_id), message)
+    if refused is not None:
+        return refused
     kept = len(World.kept_attachments(message, payload))
     validate_message(payload, kept + len(body.files), state.config, creating=False)
     if _would_be_empty(message, payload, len(body.files)):
@@ -121,9 +134,11 @@ async def thread_from_message(request: web.Request) -> web.Response:
     state, _, payload = _context(request)
     channel_id, message_id = _ids(request, "channel_id", "message_id")
     message = state.world.message(channel_id, message_id)
+    require(state, state.world.channel(channel_id), CREATE_PUBLIC_THREADS)
     name, duration = _thread_options(payload)
     if message.thread_id is not None:
         raise ApiError(400, 160004, "A thread has already been created for this message")
+    check_active_threads(state, state.world.channel(channel_id).guild_id)
     # The thread's id is the starter message's id, as on Discord.
     thread = state.world.create_thread(
         channel_id,
@@ -141,6 +156,7 @@ async def thread_without_message(request: web.Request) -> web.Response:
     state, _, payload = _context(request)
     (channel_id,) = _ids(request, "channel_id")
     name, duration = _thread_options(payload)
+    check_active_threads(state, state.world.channel(channel_id).guild_id)
     kind = payload.get("type", int(ChannelType.PRIVATE_THREAD))  # Discord's default
     thread = state.world.create_thread(
         channel_id,
@@ -157,6 +173,26 @@ async def get_channel(request: web.Request) -> web.Response:
     state = request.app[STATE]
     (channel_id,) = _ids(request, "channel_id")
     return json_response(channel_json(state.world, state.world.channel(channel_id)))
+
+
+async def modify_channel(request: web.Request) -> web.Response:
+    """PATCH a thread: ``archived`` (false unarchives it; "only requires the current user
+    has already been added to the thread", Topics > Threads > Editing & Deleting Threads),
+    ``name`` and ``auto_archive_duration``. Other channels' settings are not modelled."""
+    state, _, payload = _context(request)
+    (channel_id,) = _ids(request, "channel_id")
+    channel = state.world.channel(channel_id)
+    if not channel.is_thread:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    if "name" in payload or "auto_archive_duration" in payload:
+        name, duration = _thread_options(
+            {"name": channel.name, "auto_archive_duration": channel.auto_archive_duration} | payload
+        )
+        channel.name, channel.auto_archive_duration = name, duration
+    if "archived" in payload:
+        channel.archived = bool(payload["archived"])
+    state.events.thread_updated(channel)
+    return json_response(channel_json(state.world, channel))
 
 
 async def join_thread(request: web.Request) -> web.Response:
@@ -198,6 +234,7 @@ def channel_routes() -> list[web.RouteDef]:
         web.post(p + "/typing", typing),
         web.put(p + "/thread-members/@me", join_thread),
         web.get(p, get_channel),
+        web.patch(p, modify_channel),
         web.post(API_PREFIX + "/users/@me/channels", create_dm),
         web.get("/attachments/{channel_id}/{attachment_id}/{filename}", attachment_file),
     ]

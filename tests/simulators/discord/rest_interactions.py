@@ -1,11 +1,17 @@
 """Interaction responses: the callback (types 4, 5, 6, 7) and the webhook routes for
 follow-ups and the original response.
 
-Discord's rules modelled: one callback per interaction (a second is 400 / 40060); 6 and 7
-only answer component interactions; a deferred reply (5) posts a "thinking" message (flag
-LOADING) that editing ``@original`` fills; ephemeral replies (flag 64) are stored but never
-dispatched; ``with_response`` returns the callback resource discord.py reads. Tokens do not
-expire here (on Discord they last 15 minutes).
+Discord's rules modelled (discord-api-docs, Interactions > Receiving and Responding): one
+callback per interaction (a second is 400 / 40060); the first response must come within
+3 s of the interaction's creation (``interaction_deadline``, on the simulator's clock), else
+404 / 10062 "Unknown interaction"; 6 and 7 only answer component interactions, and their
+``@original`` is the message the component is on ("ACK an interaction and edit the original
+message later"); a deferred reply (5) posts a "thinking" message (flag LOADING) that editing
+``@original`` fills — and so does the first follow-up while it is still loading ("this
+endpoint will function as Edit Original Interaction Response for backwards compatibility");
+ephemeral replies (flag 64) are stored but never dispatched; ``with_response`` returns the
+callback resource discord.py reads. Follow-up tokens do not expire here (on Discord they
+last 15 minutes).
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ async def callback(request: web.Request) -> web.Response:
     payload = body.json if isinstance(body.json, dict) else {}
     if interaction.acknowledged:
         raise ApiError(400, 40060, "Interaction has already been acknowledged.")
+    if state.limiter.now() - interaction.created > state.config.interaction_deadline:
+        raise unknown("interaction")  # the 3 s window passed: the token was invalidated
     kind = payload.get("type")
     data = payload.get("data") or {}
     message: SimMessage | None = None
@@ -69,6 +77,7 @@ async def callback(request: web.Request) -> web.Response:
         message = _post(state, interaction, {"flags": data.get("flags", 0)}, Body(), flags=LOADING)
         interaction.original_message_id = message.id
     elif kind in (6, 7) and interaction.type == 3 and interaction.message_id is not None:
+        interaction.original_message_id = interaction.message_id
         if kind == 7:
             validate_message(data, len(body.files), state.config, creating=False)
             message = state.world.message(interaction.channel_id, interaction.message_id)
@@ -124,10 +133,25 @@ async def followup(request: web.Request) -> web.Response:
     body: Body = request[BODY]
     payload = body.json if isinstance(body.json, dict) else {}
     validate_message(payload, len(body.files), state.config, creating=True)
-    message = _post(state, interaction, payload, body, flags=int(payload.get("flags") or 0))
+    loading = _loading_original(state, interaction)
+    if loading is not None:  # right after a deferral: fills the "thinking" message instead
+        loading.flags &= ~LOADING
+        state.world.edit_message(loading, payload, body.files)
+        if not loading.flags & EPHEMERAL:
+            state.events.message_updated(loading)
+        message = loading
+    else:
+        message = _post(state, interaction, payload, body, flags=int(payload.get("flags") or 0))
     if request.query.get("wait") in ("1", "true", "True"):
         return json_response(message_json(state.world, message))
     return web.Response(status=204)
+
+
+def _loading_original(state: SimState, interaction: SimInteraction) -> SimMessage | None:
+    if interaction.original_message_id is None:
+        return None
+    original = state.world.find_message(interaction.original_message_id)
+    return original if original is not None and original.flags & LOADING else None
 
 
 async def get_webhook_message(request: web.Request) -> web.Response:

@@ -13,12 +13,13 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from .clock import SimClock
 from .config import SimulatorConfig
 from .connection import GatewaySession
 from .events import Events
 from .gateway import Gateway
 from .middleware import API_PREFIX, discord_middleware
-from .models import Call, SimChannel, SimMessage, SimUser
+from .models import Call, SimChannel, SimInteraction, SimMessage, SimUser
 from .ratelimits import RateLimiter
 from .rest_app import app_routes
 from .rest_channels import channel_routes
@@ -34,22 +35,24 @@ class SimulatorServer:
 
     def __init__(self, config: SimulatorConfig | None = None, **overrides: Any) -> None:
         self.config = dataclasses.replace(config or SimulatorConfig(), **overrides)
-        self.world = World(self.config)
+        self.clock = SimClock()
+        self.world = World(self.config, self.clock)
         self._runner: web.AppRunner | None = None
         self._state: SimState | None = None
         self.base_url = ""
 
     async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
         changed = asyncio.Condition()
         gateway = Gateway(self.world, self.config, changed)
         limiter = RateLimiter(
             global_limit=self.config.global_limit,
             global_window=self.config.global_window,
-            clock=loop.time,  # loop time, so tests may run the buckets in fake time
+            clock=self.clock.now,  # loop time: tests may run the buckets in fake time
         )
         events = Events(self.world, gateway, self.config)
-        self._state = SimState(self.config, self.world, gateway, events, limiter, changed)
+        self._state = SimState(
+            self.config, self.world, gateway, events, limiter, changed, self.clock
+        )
         app = web.Application(
             middlewares=[discord_middleware], client_max_size=self.config.max_request_size * 2
         )
@@ -122,6 +125,12 @@ class SimulatorServer:
     def message(self, message_id: int) -> SimMessage | None:
         return self.world.find_message(message_id)
 
+    def original_response(self, interaction: SimInteraction) -> SimMessage | None:
+        """The message ``@original`` names: the bot's answer (or its "thinking" message),
+        or for a component interaction deferred with 6/7 the message the component is on."""
+        found = interaction.original_message_id
+        return None if found is None else self.world.find_message(found)
+
     def threads(self) -> list[SimChannel]:
         return self.world.threads()
 
@@ -142,6 +151,11 @@ class SimulatorServer:
     @property
     def sessions(self) -> list[GatewaySession]:
         return list(self.state.gateway.sessions.values())
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the simulator at once: messages age, rate-limit windows
+        reset, interaction deadlines run out (see ``clock``)."""
+        self.clock.advance(seconds)
 
     # -- scripting failures ------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from .clock import SimClock
 from .config import SimulatorConfig
 from .events import Events
 from .gateway import Gateway
@@ -47,6 +48,7 @@ class SimState:
     events: Events
     limiter: RateLimiter
     changed: asyncio.Condition
+    clock: SimClock
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 

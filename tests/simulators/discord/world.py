@@ -11,6 +11,7 @@ import datetime
 from typing import Any
 
 from .bodies import Upload
+from .clock import SimClock
 from .commands import CommandRegistry
 from .config import SimulatorConfig
 from .errors import ApiError, unknown
@@ -26,8 +27,9 @@ JsonDict = dict[str, Any]
 class World:
     """Everything that exists in the simulated Discord."""
 
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(self, config: SimulatorConfig, clock: SimClock | None = None) -> None:
         self.config = config
+        self.clock = clock or SimClock()
         self.ids = SnowflakeFactory()
         self.base_url = ""  # set when the server is listening, for attachment URLs
         self.bot = SimUser(self.ids.next(), config.bot_name, bot=True)
@@ -122,6 +124,14 @@ class World:
         self._messages[thread.id] = {}
         return thread
 
+    def delete_channel(self, channel_id: int) -> SimChannel:
+        """Remove a channel or thread and its messages; every later call naming it is 404 /
+        10003 Unknown Channel."""
+        channel = self.channel(channel_id)
+        del self.channels[channel_id]
+        self._messages.pop(channel_id, None)
+        return channel
+
     def threads(self) -> list[SimChannel]:
         return [c for c in self.channels.values() if c.is_thread]
 
@@ -152,6 +162,7 @@ class World:
         """Store a new message built from a create-message body (already validated)."""
         channel = self.channel(channel_id)
         message = SimMessage(self.ids.next(), channel.id, author)
+        message.created_time = self.clock.now()
         message.message_reference = payload.get("message_reference")
         message.flags = int(payload.get("flags") or 0)
         self._apply(message, payload, uploads)

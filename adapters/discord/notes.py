@@ -1,0 +1,11 @@
+"""Every sentence the Discord adapter itself shows users (the bot's are in
+``bots.discord.texts``, the relay's in ``core.relay.notices``)."""
+
+from __future__ import annotations
+
+__all__ = ["DETOUR"]
+
+DETOUR = (
+    "ℹ️ I can't post in <#{thread}>: I'm missing the **{permission}** permission there, "
+    "so I'm answering here instead. A server admin can grant it."
+)

@@ -1,0 +1,218 @@
+"""Every REST call the Discord surface makes: by channel id (nothing needs to be cached),
+``AllowedMentions.none()`` on every message, discord.py's exceptions translated into
+:mod:`core.errors` (:mod:`adapters.discord.errors`).
+
+Budgets: the relay acquires the channel and bot budgets before each post and edit it makes.
+The requests it does not see — a thread opened for a mention, typing triggers, the extra
+messages of a large upload or of a refused embed's text, a hint, an unarchive, a lookup —
+take a token of the bot budget here (:meth:`DiscordRequests.acquire`), from the same
+scheduler, so the bot as a whole stays under Discord's global limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+import discord
+from pydantic import BaseModel
+
+from adapters.discord.budgets import DiscordBudgets
+from adapters.discord.embeds import structured_embed
+from adapters.discord.errors import CODE_THREAD_EXISTS, MissingPermission, discord_errors
+from adapters.discord.permissions import ATTACH_FILES, CREATE_PUBLIC_THREADS
+from adapters.discord.refs import PLATFORM, ChannelKind, channel_id, guild_id, place
+from adapters.discord.stop_button import StopView
+from core.errors import SurfaceError
+from core.relay.sender import EditBudget
+from core.surface import MessageRef, OutgoingFile
+from core.turn import ThreadRef
+
+__all__ = ["ArchiveMinutes", "DiscordRequests", "check_platform", "thread_name"]
+
+log = logging.getLogger(__name__)
+
+# A typing trigger that cannot get a token this fast is dropped: under load the budget is
+# better spent on text, and the indicator is re-triggered a few seconds later anyway.
+_TYPING_PATIENCE = 0.5
+_THREAD_NAME_MAX = 100
+
+ArchiveMinutes = Literal[60, 1440, 4320, 10080]
+"""A thread's ``auto_archive_duration``: the only values Discord accepts."""
+
+
+class DiscordRequests:
+    """The calls; see the module docstring."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        budget: EditBudget | None,
+        budgets: DiscordBudgets,
+        call_timeout: float,
+    ) -> None:
+        self.client = client
+        self.budget = budget
+        self.budgets = budgets
+        self.call_timeout = call_timeout
+        self._quiet = discord.AllowedMentions.none()
+
+    # --- messages ----------------------------------------------------------------------------
+
+    async def send(
+        self, where: ThreadRef, text: str, *, view: StopView | None = None
+    ) -> MessageRef:
+        channel = self.channel(where)
+        with self.errors(where):
+            if view is not None:
+                sent = await channel.send(text, allowed_mentions=self._quiet, view=view)
+            else:
+                sent = await channel.send(text, allowed_mentions=self._quiet)
+        return MessageRef(where, str(sent.id))
+
+    async def edit(self, where: ThreadRef, message_id: int, text: str, *, final: bool) -> None:
+        target = self.channel(where).get_partial_message(message_id)
+        with self.errors(where):
+            if final:  # view=None removes the Stop button
+                await target.edit(content=text, allowed_mentions=self._quiet, view=None)
+            else:
+                await target.edit(content=text, allowed_mentions=self._quiet)
+
+    async def send_files(self, where: ThreadRef, groups: Sequence[Sequence[OutgoingFile]]) -> None:
+        """One message per group; the relay paid for the first, the others pay here."""
+        channel = self.channel(where)
+        for index, group in enumerate(groups):
+            if index:
+                await self.acquire(where)
+            attached = [discord.File(io.BytesIO(f.data), filename=f.name) for f in group]
+            try:
+                with self.errors(where):
+                    await channel.send(files=attached, allowed_mentions=self._quiet)
+            except MissingPermission as refused:
+                refused.permission = ATTACH_FILES  # text went through here before
+                raise
+
+    async def send_embed(self, where: ThreadRef, data: BaseModel) -> None:
+        with self.errors(where):
+            await self.channel(where).send(
+                embed=structured_embed(data), allowed_mentions=self._quiet
+            )
+
+    # --- threads -----------------------------------------------------------------------------
+
+    async def open_thread(
+        self,
+        where: ThreadRef,
+        message_id: int,
+        name: str,
+        *,
+        auto_archive: ArchiveMinutes,
+        since: float,
+    ) -> ThreadRef:
+        """Open a thread on a user's message in ``where`` (a text channel); the thread's
+        place. A thread already opened on that message (a redelivered event) is reused:
+        Discord gives a message's thread the message's id."""
+        gid = guild_id(where)
+        await self.acquire(where, since=since)
+        target = self.channel(where).get_partial_message(message_id)
+        try:
+            with self.errors(where):
+                thread = await target.create_thread(
+                    name=thread_name(name), auto_archive_duration=auto_archive
+                )
+        except MissingPermission as refused:
+            refused.permission = CREATE_PUBLIC_THREADS
+            raise
+        except SurfaceError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, discord.HTTPException) and cause.code == CODE_THREAD_EXISTS:
+                return place("thread", message_id, gid)
+            raise
+        return place("thread", thread.id, gid)
+
+    async def unarchive(self, thread: ThreadRef) -> None:
+        """Unarchive a thread so its messages can be edited again ("only requires the
+        current user has already been added to the thread", Topics > Threads). One PATCH
+        through discord.py's HTTP client: an archived thread is no longer in its cache."""
+        await self.acquire(thread)
+        with self.errors(thread):
+            await self.client.http.edit_channel(channel_id(thread), archived=False)
+
+    async def parent_of(self, thread: ThreadRef) -> ThreadRef | None:
+        """The text channel a thread lives in (from the cache, else one lookup)."""
+        found = self.client.get_channel(channel_id(thread))
+        if not isinstance(found, discord.Thread):
+            try:
+                await self.acquire(thread, urgent=False)
+                with self.errors(thread):
+                    found = await self.client.fetch_channel(channel_id(thread))
+            except SurfaceError as exc:
+                log.warning("could not look up thread %s: %s", thread.channel, exc)
+                return None
+        if not isinstance(found, discord.Thread) or found.parent_id is None:
+            return None
+        return place("channel", found.parent_id, guild_id(thread))
+
+    async def describe(self, where: ThreadRef) -> tuple[ChannelKind, int | None]:
+        """What a channel the client has not cached is (a thread, with its owner; a text
+        channel; something else), looked up with one REST call."""
+        await self.acquire(where, urgent=False)
+        with self.errors(where):
+            channel = await self.client.fetch_channel(channel_id(where))
+        if isinstance(channel, discord.Thread):
+            return "thread", channel.owner_id
+        return ("text" if isinstance(channel, discord.TextChannel) else "other"), None
+
+    async def trigger_typing(self, channel: int) -> None:
+        where = ThreadRef(PLATFORM, "typing", str(channel))
+        if self.budget is not None:
+            try:
+                async with asyncio.timeout(_TYPING_PATIENCE):
+                    await self.acquire(where, urgent=False)
+            except TimeoutError:
+                return  # the budget is busy with text: skip this trigger
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                await self.client.get_partial_messageable(channel).typing()
+        except (discord.DiscordException, OSError) as exc:
+            log.debug("typing failed in %s: %r", channel, exc)
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def channel(self, where: ThreadRef) -> discord.PartialMessageable:
+        check_platform(where)
+        return self.client.get_partial_messageable(channel_id(where), guild_id=guild_id(where))
+
+    @contextlib.contextmanager
+    def errors(self, where: ThreadRef) -> Iterator[None]:
+        with discord_errors(
+            channel_scope=self.budgets.channel(where.channel).key, bot_scope=self.budgets.bot.key
+        ):
+            yield
+
+    async def acquire(
+        self, where: ThreadRef, *, urgent: bool = True, since: float | None = None
+    ) -> None:
+        """Take a token of the bot budget for a request the relay does not pace."""
+        if self.budget is None:
+            return
+        now = asyncio.get_running_loop().time()
+        await self.budget.acquire([self.budgets.bot], urgent=urgent, since=since or now)
+
+
+def thread_name(text: str) -> str:
+    """A valid thread name (1-100 chars, one line) from a message's text."""
+    name = " ".join(text.split())
+    if len(name) > _THREAD_NAME_MAX:
+        name = name[: _THREAD_NAME_MAX - 1].rstrip() + "…"
+    return name or "Conversation"
+
+
+def check_platform(where: ThreadRef) -> None:
+    if where.platform != PLATFORM:
+        raise SurfaceError(f"not a Discord place: {where}")

@@ -1,0 +1,92 @@
+"""What the user hears when Discord refuses the bot a place to answer.
+
+- No thread can be opened on a mention — a missing **Create Public Threads**, or the
+  server's cap on active threads (160006) — → the reply goes in the channel, after a note
+  saying why (once per channel while the cause is remembered).
+- Nowhere in the channel takes the bot's messages (the surface already tried the thread's
+  parent, see :class:`~adapters.discord.DiscordSurface`) → a DM to the user naming what is
+  missing; when that is known before the turn, the agent is not asked at all.
+
+A DM the user does not accept (50007) is logged; nothing else is left to try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+
+from adapters.discord import DiscordSurface, place
+from adapters.discord.errors import MissingPermission, ThreadLimitReached
+from adapters.discord.refs import channel_id
+from bots.discord import texts
+from core.errors import SurfaceError
+from core.turn import ThreadRef
+
+__all__ = ["Fallbacks"]
+
+log = logging.getLogger(__name__)
+
+_THREAD_LIMIT_KEY = "active thread cap"
+# Opening a DM channel is one REST call; past this Discord is not answering.
+_DM_TIMEOUT = 30.0
+
+
+class Fallbacks:
+    """See the module docstring."""
+
+    def __init__(self, surface: DiscordSurface) -> None:
+        self.surface = surface
+
+    async def without_thread(
+        self, channel: ThreadRef, author: discord.User | discord.Member, refused: SurfaceError
+    ) -> ThreadRef | None:
+        """Where to answer when no thread could be opened: ``channel``, after a note on why;
+        None when the channel refuses the bot too (the author has been told by DM)."""
+        if isinstance(refused, MissingPermission):
+            cause = refused.permission or "Create Public Threads"
+            note = texts.THREAD_REFUSED.format(permission=cause)
+        elif isinstance(refused, ThreadLimitReached):
+            cause, note = _THREAD_LIMIT_KEY, texts.THREAD_LIMIT
+        else:
+            log.warning("could not open a thread in %s (%s); replying there", channel, refused)
+            return channel
+        missing = self.surface.reach.refusal(channel_id(channel))
+        if missing is None and self.surface.reach.first_hint(channel_id(channel), cause):
+            try:
+                await self.surface.post(channel, note)
+            except MissingPermission as exc:
+                missing = exc.permission
+            except SurfaceError as exc:
+                log.warning("could not post a note in %s: %s", channel.channel, exc)
+        if missing is None:
+            return channel
+        first = [cause] if isinstance(refused, MissingPermission) else []
+        await self.tell_by_dm(author, channel, [*first, missing])
+        return None
+
+    def missing_everywhere(self, where: ThreadRef, parent: int | None) -> list[str]:
+        """The permissions that kept a reply from ``where`` and from where it would have
+        gone instead (a thread's parent); empty when some place took it."""
+        reach = self.surface.reach
+        missing = reach.refusal(channel_id(where))
+        if missing is None:
+            return []
+        if where.thread is None or parent is None:
+            return [missing]
+        elsewhere = reach.refusal(parent)
+        return [missing, elsewhere] if elsewhere is not None else []
+
+    async def tell_by_dm(
+        self, author: discord.User | discord.Member, where: ThreadRef, missing: list[str]
+    ) -> None:
+        text = texts.CANNOT_ANSWER_HERE.format(
+            channel=where.channel, permissions=texts.permission_list(missing)
+        )
+        try:
+            async with asyncio.timeout(_DM_TIMEOUT):
+                dm = await author.create_dm()
+            await self.surface.post(place("dm", dm.id, None), text)
+        except (SurfaceError, discord.HTTPException, TimeoutError) as exc:
+            log.warning("could not tell user %s by DM why they got no answer: %s", author.id, exc)

@@ -1,0 +1,169 @@
+"""What Discord refuses in the wild, and what the user then sees.
+
+- Missing permissions (403 / 50013): no thread → the reply in the channel with a hint naming
+  the permission; no posting in threads → the reply in the parent channel, with the hint;
+  nowhere in the channel → a DM naming what is missing (the agent is not called for nothing).
+- The active-thread cap (160006) → the reply in the channel, saying why.
+- An hour-old message that takes no more edits (30046) → the reply continues in a new one.
+- A thread archived mid-reply (50083) → unarchived, and the same message is finished.
+- A thread deleted mid-reply (10003) → the reply ends at once: the agent's stream is closed,
+  the turn is finalised, no request to the deleted thread is repeated.
+"""
+
+from __future__ import annotations
+
+from tests.bots.discord.conftest import BotWorld, World
+from tests.servers.lyzr_server import LyzrScript, split_words
+from tests.simulators.discord import DiscordSimulator
+
+THREAD = "/channels/{channel_id}"
+
+
+def words(count: int, delay: float) -> LyzrScript:
+    return LyzrScript(tokens=split_words(" ".join(f"w{n}" for n in range(count))), delay=delay)
+
+
+def full_text(count: int) -> str:
+    return " ".join(f"w{n}" for n in range(count))
+
+
+def dm_with(sim: DiscordSimulator, user: str) -> int:
+    return sim.world.dm_channel(sim.user(user).id).id
+
+
+# -- missing permissions ---------------------------------------------------------------------
+
+
+async def test_no_thread_permission_answers_in_the_channel_with_a_hint(world: World) -> None:
+    sim = world.sim
+    general = sim.channel("general").id
+    sim.deny(general, "CREATE_PUBLIC_THREADS")
+    await sim.user_message(general, "hello", mention_bot=True)
+    await world.answered(1)
+    hint, reply = (m.content for m in world.bot_messages(general))
+    assert "**Create Public Threads**" in hint
+    assert reply == "You said: hello"
+    assert sim.threads() == []
+    # The next mention is answered in the channel too, without repeating the hint.
+    await sim.user_message(general, "again", mention_bot=True)
+    await world.answered(2)
+    assert [m.content for m in world.bot_messages(general)][2:] == ["You said: again"]
+
+
+async def test_no_permission_to_post_in_threads_answers_in_the_parent(world: World) -> None:
+    sim = world.sim
+    general = sim.channel("general").id
+    sim.deny(general, "SEND_MESSAGES_IN_THREADS")
+    start = await sim.user_message(general, "hello", mention_bot=True)
+    await world.answered(1)
+    assert sim.channel_messages(start.id) == []  # the thread opened, but takes no post
+    hint, reply = world.bot_messages(general)
+    assert "**Send Messages in Threads**" in hint.content and f"<#{start.id}>" in hint.content
+    assert reply.content == "You said: hello" and reply.components == []
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.delivered
+
+
+async def test_no_permission_anywhere_in_the_channel_tells_the_user_in_a_dm(
+    world: World,
+) -> None:
+    sim = world.sim
+    general = sim.channel("general").id
+    sim.deny(general, "CREATE_PUBLIC_THREADS", "SEND_MESSAGES")
+    await sim.user_message(general, "hello", mention_bot=True)
+    dm = dm_with(sim, "alice")
+    await sim.wait_until(lambda: bool(world.bot_messages(dm)))
+    await world.quiet()
+    (note,) = world.bot_messages(dm)
+    assert "**Create Public Threads**" in note.content and "**Send Messages**" in note.content
+    assert f"<#{general}>" in note.content
+    assert world.lyzr.stream_requests() == []  # nowhere to show a reply: the agent not asked
+    assert world.bot_messages(general) == []
+
+
+async def test_no_permission_to_post_in_threads_or_channel_tells_the_user_in_a_dm(
+    world: World,
+) -> None:
+    sim = world.sim
+    general = sim.channel("general").id
+    sim.deny(general, "SEND_MESSAGES_IN_THREADS", "SEND_MESSAGES")
+    start = await sim.user_message(general, "hello", mention_bot=True)
+    await world.answered(1)
+    dm = dm_with(sim, "alice")
+    await sim.wait_until(lambda: bool(world.bot_messages(dm)))
+    (note,) = world.bot_messages(dm)
+    assert "**Send Messages in Threads**" in note.content
+    assert "**Send Messages**" in note.content and f"<#{start.id}>" in note.content
+    refused = [c for c in sim.calls if c.status == 403]
+    assert len(refused) <= 3  # each place tried once, never retried into a storm
+
+
+# -- the active-thread cap -------------------------------------------------------------------
+
+
+async def test_the_active_thread_cap_answers_in_the_channel(bot_world: BotWorld) -> None:
+    async with bot_world(sim={"max_active_threads": 0}) as world:
+        sim = world.sim
+        general = sim.channel("general").id
+        await sim.user_message(general, "hello", mention_bot=True)
+        await world.answered(1)
+        note, reply = (m.content for m in world.bot_messages(general))
+        assert "active threads" in note
+        assert reply == "You said: hello"
+
+
+# -- messages that can no longer be edited ---------------------------------------------------
+
+
+async def test_an_hour_old_message_out_of_edits_continues_in_a_new_one(
+    bot_world: BotWorld,
+) -> None:
+    # One more edit allowed, then a wait longer than discord.py's 30 s patience.
+    limits = {"old_message_edit_limit": 1, "old_message_edit_window": 120.0}
+    async with bot_world(sim=limits) as world:
+        sim, lyzr = world.sim, world.lyzr
+        lyzr.enqueue(words(60, delay=0.08))
+        start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+        await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
+        sim.advance_clock(3601)  # the reply's message is an hour old now
+        await world.answered(1, within=20)  # not held back by a 120 s "rate limit"
+        old, new = world.bot_messages(start.id)
+        assert new.content == full_text(60) and new.components == []
+        assert full_text(60).startswith(old.content.removesuffix(" ▍"))  # kept what it had
+        (result,) = world.results
+        assert result.outcome is not None and result.outcome.status == "completed"
+
+
+async def test_a_thread_archived_mid_reply_is_unarchived_and_finished(world: World) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    lyzr.enqueue(words(40, delay=0.08))
+    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
+    await sim.archive_thread(start.id)
+    await world.answered(1, within=20)
+    (message,) = world.bot_messages(start.id)
+    assert message.content == full_text(40) and message.components == []
+    assert not sim.world.channel(start.id).archived
+    assert sim.calls_to("PATCH", THREAD)  # unarchived by the bot
+
+
+# -- a deleted thread ------------------------------------------------------------------------
+
+
+async def test_a_thread_deleted_mid_reply_ends_the_turn(world: World) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    lyzr.enqueue(words(400, delay=0.05))  # 20 s if it ran to the end
+    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
+    await sim.delete_thread(start.id)
+    deleted_at = len(sim.calls)
+    await world.answered(1, within=8)
+    assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished  # agent stopped
+    after = [c for c in sim.calls[deleted_at:] if c.channel_id == start.id]
+    assert all(c.status == 404 for c in after) and len(after) <= 3  # no retry storm
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.status != "completed"
+    # The bot goes on as before.
+    again = await sim.user_message(sim.channel("general").id, "hello", mention_bot=True)
+    await world.answered(2)
+    assert [m.content for m in world.bot_messages(again.id)] == ["You said: hello"]
