@@ -133,7 +133,8 @@ class SlackService:
             client=clients.client,
             signing_secret=slack.signing_secret,
             process_before_response=False,
-            request_verification_enabled=not slack.socket_mode,
+            # The web server checks signatures before bolt parses (and would log) a body.
+            request_verification_enabled=False,
         )
         rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
         self.bot = SlackBot(app, runtime, self.surface, self.identity, rules)
@@ -146,7 +147,11 @@ class SlackService:
             details=self._health,
         )
         self._server = WebServer(
-            web_app(None if slack.socket_mode else app, probes),
+            web_app(
+                None if slack.socket_mode else app,
+                probes,
+                signing_secret=slack.signing_secret or "",
+            ),
             host=slack.host,
             port=self.settings.port,
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Coroutine
 from typing import Any
 
@@ -54,6 +55,9 @@ class SlackBot:
         self.tasks = TurnTasks()
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
+        # Every other event is acknowledged and dropped: bolt answers an event nobody
+        # listens to with 404, and Slack retries it (and bolt logs it) three times.
+        app.event(re.compile(".*"))(self._ignore)
         app.action(STOP_ACTION_ID)(self._on_stop_click)
 
     # --- bolt listeners (they return at once) --------------------------------------------
@@ -66,6 +70,10 @@ class SlackBot:
         )  # fmt: skip
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
+
+    @staticmethod
+    async def _ignore() -> None:
+        return None
 
     async def _on_stop_click(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
