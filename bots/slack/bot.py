@@ -25,6 +25,7 @@ from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from core.errors import SurfaceError, ThreadcastError
+from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
 from core.runtime import Runtime
@@ -82,8 +83,10 @@ class SlackBot:
         thread = container.get("thread_ts") or _button_value(body) or container.get("message_ts")
         user = (body.get("user") or {}).get("id")
         team = (body.get("team") or {}).get("id") or self.identity.team_id
-        if not (isinstance(channel, str) and isinstance(thread, str) and isinstance(user, str)):
-            log.warning("Stop click without channel, thread or user: ignored")
+        if invalid_ids(channel=channel, thread=thread, user=user, team=team) or not (
+            isinstance(channel, str) and isinstance(thread, str) and isinstance(user, str)
+        ):
+            log.warning("Stop click without a valid channel, thread or user: ignored")
             return
         where = ThreadRef("slack", str(team), channel, thread)
         self._spawn(self._stop(where, user, announce=False), f"slack-stop-{channel}:{thread}")

@@ -11,7 +11,9 @@ alike, so every thread is one conversation. It decides:
 - a ``message`` that mentions the bot outside DMs → ignored: its ``app_mention`` answers it
   (both carry the same message; dedup keys on ``channel:ts`` too, so it is answered once);
 - ignored: the bot's own messages, other bots (unless allowed), every subtype except a
-  user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins, bot messages...).
+  user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins, bot messages...),
+  and events whose ids are not valid (:func:`core.inbound.valid_id`: a lone surrogate in a
+  channel id would otherwise crash the turn at Redis).
 
 The bot's mention is stripped from the text. A message that is only a command word is a
 command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the streaming reply); a
@@ -21,10 +23,12 @@ end of the text (the agents here take text only) and kept on the turn.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.inbound import invalid_ids
 from core.turn import Attachment, ThreadRef, Turn
 
 __all__ = [
@@ -36,6 +40,8 @@ __all__ = [
     "read_event",
     "strip_mention",
 ]
+
+log = logging.getLogger(__name__)
 
 NEW_WORDS = frozenset({"new", "reset"})
 STOP_WORDS = frozenset({"stop"})
@@ -79,6 +85,12 @@ def read_event(
         return None
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
     if not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str)):
+        return None
+    broken = invalid_ids(
+        channel=channel, ts=ts, user=user, thread_ts=event.get("thread_ts"), team=team_id
+    )
+    if broken:
+        log.warning("Slack event with an invalid %s ignored", " and ".join(broken))
         return None
     text = str(event.get("text") or "")
     is_dm = event.get("channel_type") == "im"

@@ -126,3 +126,11 @@ def test_commands(text: str, command: str | None) -> None:
 
 def test_strip_mention_keeps_other_mentions() -> None:
     assert strip_mention("<@UBOT>  ask <@UBOB> about it", "UBOT") == "ask <@UBOB> about it"
+
+
+@pytest.mark.parametrize("field", ["channel", "user", "ts", "thread_ts"])
+def test_an_id_with_a_lone_surrogate_is_not_a_turn(field: str) -> None:
+    fields = {"type": "app_mention", "text": "<@UBOT> hi", "thread_ts": "9.0"}
+    bad = event(**{**fields, field: "C1\ud800"})
+    assert read_event(bad, team_id="T1", bot=BOT, rules=RULES) is None
+    assert read_event(event(type="app_mention"), team_id="T\ud800", bot=BOT, rules=RULES) is None
