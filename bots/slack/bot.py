@@ -23,8 +23,9 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.surface import SlackSurface
 from bots.slack import messages
+from bots.slack.answered import AnsweredMarks
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
-from core.errors import SurfaceError, ThreadcastError
+from core.errors import SessionStoreError, SurfaceError, ThreadcastError
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
@@ -53,6 +54,7 @@ class SlackBot:
         self.identity = identity
         self.rules = rules or EventFilter()
         self.responder: Responder = runtime.responder(surface, platform="slack")
+        self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
@@ -98,7 +100,7 @@ class SlackBot:
         try:
             if inbound.follow_up and not await self._has_conversation(turn):
                 return
-            if inbound.command is not None and not await self._first_delivery(turn):
+            if not await self._first_answer(inbound):
                 return
             if inbound.command == "new":
                 await self.responder.new_conversation(turn.where, user=turn.user, is_dm=turn.is_dm)
@@ -117,10 +119,24 @@ class SlackBot:
         key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
         return await self.responder.gate.sessions.info(key) is not None
 
-    async def _first_delivery(self, turn: Turn) -> bool:
-        """Dedup for commands (the responder does it for turns): same key, same window."""
+    async def _first_answer(self, inbound: Inbound) -> bool:
+        """Whether this message was never answered (and now is): see
+        :mod:`bots.slack.answered`. Edits fail closed, other messages open: when Redis
+        fails, the responder answers with its notice."""
+        turn = inbound.turn
+        if inbound.edited and self.answered.too_old_to_edit(inbound.ts):
+            log.info("edit of %s ignored: older than the edit window", turn.message_id)
+            return False
         key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
-        return await self.responder.gate.sessions.mark_seen(key, f"slack:{turn.message_id}")
+        try:
+            first = await self.answered.claim(key, turn.message_id)
+        except SessionStoreError as exc:
+            log.warning("could not mark %s as answered: %s", turn.message_id, exc)
+            return not inbound.edited
+        if not first:
+            log.info("%s already answered: %s dropped", turn.message_id,
+                     "edit" if inbound.edited else "duplicate")  # fmt: skip
+        return first
 
     async def _stop(
         self, where: ThreadRef, user: str, *, announce: bool, is_dm: bool | None = None
