@@ -89,16 +89,24 @@ class NativeStreams:
         return message.message_id in self._streams
 
     async def start(
-        self, where: ThreadRef, text: str, *, recipient: str | None, scope: str
+        self,
+        where: ThreadRef,
+        text: str,
+        *,
+        recipient: str | None,
+        team: str | None = None,
+        scope: str,
     ) -> str | None:
-        """Start a stream showing ``text``; None when streams cannot be used (post instead)."""
+        """Start a stream showing ``text`` to ``recipient`` of ``team`` (their own team:
+        another organisation's in Slack Connect; the workspace's by default); None when
+        streams cannot be used (post instead)."""
         if self.disabled or where.thread is None:
             return None
         first = stable_prefix(text)
         try:
             ts = await self._api.start_stream(
-                where.channel, where.thread, first, team=where.workspace, user=recipient,
-                scope=scope,
+                where.channel, where.thread, first, team=team or where.workspace,
+                user=recipient, scope=scope,
             )  # fmt: skip
         except SlackError as exc:
             if exc.code is None:

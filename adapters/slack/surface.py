@@ -48,16 +48,20 @@ class SlackSurface:
         self.config = config or SurfaceConfig()
         self.limits = self.config.limits()
         self.recipient: str | None = None
+        self.recipient_team: str | None = None
         self._dialect: Dialect = "markdown" if self.config.native else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
         if not self.config.native:
             self.native.disabled = True
 
-    def for_recipient(self, user: str) -> SlackSurface:
-        """A view of this surface for one turn: native streams go to ``user``."""
+    def for_recipient(self, user: str, *, team: str | None = None) -> SlackSurface:
+        """A view of this surface for one turn: native streams go to ``user``, of ``team``
+        (the event's ``user_team``: another organisation's in Slack Connect; by default the
+        workspace's own)."""
         view = copy.copy(self)  # shallow: the API, thinking and native state are shared
         view.recipient = user
+        view.recipient_team = team
         return view
 
     async def aclose(self) -> None:
@@ -149,7 +153,9 @@ class SlackSurface:
         self, where: ThreadRef, text: str, placeholder: str | None
     ) -> str | None:
         scope = scope_key(where, "chat.startStream")
-        ts = await self.native.start(where, text, recipient=self.recipient, scope=scope)
+        ts = await self.native.start(
+            where, text, recipient=self.recipient, team=self.recipient_team, scope=scope
+        )
         if ts is not None:
             self.thinking.replied(where)
             if placeholder is not None:  # a stream cannot reuse it: remove it

@@ -108,7 +108,8 @@ class SlackBot:
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
-                responder = self.runtime.responder(self.surface.for_recipient(turn.user))
+                view = self.surface.for_recipient(turn.user, team=inbound.user_team)
+                responder = self.runtime.responder(view)
                 result = await responder.handle(turn)
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:

@@ -18,6 +18,10 @@ alike, so every thread is one conversation. It decides:
   and events whose ids are not valid (:func:`core.inbound.valid_id`: a lone surrogate in a
   channel id would otherwise crash the turn at Redis).
 
+Slack Connect: a person of another organisation carries their own team in ``user_team``;
+it is kept on the :class:`Inbound` (a native stream is addressed to that team), while the
+conversation stays in the workspace that received the event.
+
 The bot's mention is stripped from the text. A message that is only a command word is a
 command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the streaming reply); a
 leading ``/`` is accepted too (``/new``). Files the user attached are listed by name at the
@@ -80,6 +84,8 @@ class Inbound:
     follow_up: bool = False
     command: Command | None = None
     edited: bool = False
+    user_team: str | None = None
+    """The asking user's own team when it is not the workspace's (Slack Connect)."""
 
 
 def read_event(
@@ -95,9 +101,11 @@ def read_event(
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
     if not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str)):
         return None
+    user_team = event.get("user_team")
     broken = invalid_ids(
-        channel=channel, ts=ts, user=user, thread_ts=event.get("thread_ts"), team=team_id
-    )
+        channel=channel, ts=ts, user=user, thread_ts=event.get("thread_ts"), team=team_id,
+        user_team=user_team,
+    )  # fmt: skip
     if broken:
         log.warning("Slack event with an invalid %s ignored", " and ".join(broken))
         return None
@@ -124,7 +132,10 @@ def read_event(
         is_dm=is_dm,
     )
     edited = event.get("edited") is not None
-    return Inbound(turn, ts, follow_up=follow_up, command=_command(body), edited=edited)
+    return Inbound(
+        turn, ts, follow_up=follow_up, command=_command(body), edited=edited,
+        user_team=user_team if isinstance(user_team, str) else None,
+    )  # fmt: skip
 
 
 def _added_mention(event: dict[str, Any], bot: BotIdentity) -> dict[str, Any] | None:

@@ -222,3 +222,23 @@ async def test_native_stream_that_expires_falls_back_to_updates(
         c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok
     }
     assert sim.calls("chat.update")[-1].ok
+
+
+async def test_slack_connect_streams_to_the_asking_users_own_team(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    guest = sim.add_external_user(ws.general, "guest", team_id="T0PARTNER")
+    lyzr.enqueue(reply_script("Hello from the other side.", delay=0.05))
+    bot = await start_bot(streaming="native")
+    turn = await sim.user_says(ws.general, guest.id, mention(sim, "hi from a partner"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+
+    (start,) = sim.calls("chat.startStream")
+    assert start.ok, start.error
+    assert start.params["recipient_team_id"] == "T0PARTNER"  # the event's user_team
+    assert start.params["recipient_user_id"] == guest.id
+    assert start.team_id == ws.team_id  # the receiving workspace still makes the call
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == "Hello from the other side." and sim.calls("chat.postMessage") == []
