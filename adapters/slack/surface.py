@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,16 +28,19 @@ from adapters.slack.blocks import Dialect, payload, structured_blocks
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.errors import SlackError
 from adapters.slack.mrkdwn import to_mrkdwn
-from adapters.slack.native import NativeStreams
+from adapters.slack.native import NativeStreams, StoppedByUser
 from adapters.slack.safe_markdown import to_safe_markdown
 from adapters.slack.thinking import Thinking
 from core.errors import MessageGone
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
 from core.turn import ThreadRef
 
-__all__ = ["SlackSurface"]
+__all__ = ["GiveUp", "SlackSurface"]
 
 log = logging.getLogger(__name__)
+
+GiveUp = Callable[[ThreadRef, str, str], None]
+"""Stop the reply streaming in a thread: (where, the asking user, why). Set by the bot."""
 
 
 class SlackSurface:
@@ -49,6 +52,7 @@ class SlackSurface:
         self.limits = self.config.limits()
         self.recipient: str | None = None
         self.recipient_team: str | None = None
+        self.on_give_up: GiveUp | None = None
         self._dialect: Dialect = "markdown" if self.config.native else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
@@ -73,7 +77,12 @@ class SlackSurface:
         return to_safe_markdown(markdown) if self.config.native else to_mrkdwn(markdown)
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
-        native = not self.native.disabled
+        # Asked before every call: once a stream falls back to chat.update (or a channel
+        # refuses streams), the reply draws on the chat.update budget, not appendStream's.
+        if action == "edit":
+            native = self.native.streams_edits(where)
+        else:
+            native = self.native.streams_posts(where)
         scopes = scopes_for(self.config, where, action, native=native)
         if action == "post" and self.thinking.uses_placeholder(where):
             # The first post will be a chat.update of the placeholder.
@@ -102,7 +111,10 @@ class SlackSurface:
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
         if self.native.owns(message):
             scope = scope_key(message.where, "chat.appendStream")
-            await self.native.edit(message, text, final=final, scope=scope, update=self._update)
+            try:
+                await self.native.edit(message, text, final=final, scope=scope, update=self._update)
+            except StoppedByUser:
+                self._give_up(message.where, "stopped_by_user")
         else:
             await self._update(message, text, final)
 
@@ -147,7 +159,23 @@ class SlackSurface:
         where = message.where
         content = self._content(text, controls=not final, thread=where.thread, update=True)
         scope = scope_key(where, "chat.update")
-        await self.api.update(where.channel, message.message_id, content, scope=scope)
+        try:
+            await self.api.update(where.channel, message.message_id, content, scope=scope)
+        except SlackError as exc:
+            if exc.code != "streaming_state_conflict":
+                raise
+            # Still a native stream this process does not know (another replica's orphan,
+            # or a stop that never landed): stop it, then the update goes through.
+            await self.native.end(message)
+            await self.api.update(where.channel, message.message_id, content, scope=scope)
+
+    def _give_up(self, where: ThreadRef, reason: str) -> None:
+        """This reply cannot (or must not) go on: ask the bot to stop it."""
+        if self.on_give_up is not None and self.recipient is not None:
+            try:
+                self.on_give_up(where, self.recipient, reason)
+            except Exception:  # the hook is the bot's; a bug there must not break the edit
+                log.exception("stopping the reply failed")
 
     async def _start_stream(
         self, where: ThreadRef, text: str, placeholder: str | None

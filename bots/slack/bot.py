@@ -56,6 +56,7 @@ class SlackBot:
         self.responder: Responder = runtime.responder(surface, platform="slack")
         self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
+        surface.on_give_up = self._give_up  # its views (one per turn) share it
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
         # Every other event is acknowledged and dropped: bolt answers an event nobody
@@ -138,6 +139,13 @@ class SlackBot:
             log.info("%s already answered: %s dropped", turn.message_id,
                      "edit" if inbound.edited else "duplicate")  # fmt: skip
         return first
+
+    def _give_up(self, where: ThreadRef, user: str, reason: str) -> None:
+        """The surface says the reply in ``where`` cannot or must not go on (the person
+        stopped the stream, the channel is gone, the token revoked): stop it, agent and
+        all, as the Stop button does."""
+        log.warning("stopping the reply in %s:%s: %s", where.channel, where.thread, reason)
+        self._spawn(self._stop(where, user, announce=False), f"slack-give-up-{where.channel}")
 
     async def _stop(
         self, where: ThreadRef, user: str, *, announce: bool, is_dm: bool | None = None
