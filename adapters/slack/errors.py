@@ -28,6 +28,9 @@ chat.update and chat.startStream / appendStream / stopStream:
 - ``transient``: Slack failed this time (``internal_error``, ``fatal_error``,
   ``service_unavailable``, ``request_timeout``, a 5xx, the network): worth a retry;
 - ``refused``: anything else (this call's arguments or this method were refused).
+
+Both ``token`` and ``place`` refusals are :class:`SlackUndeliverable` (a
+:class:`~core.errors.Undeliverable`: never retried).
 """
 
 from __future__ import annotations
@@ -37,9 +40,16 @@ from typing import Literal
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError, Undeliverable
 
-__all__ = ["STREAM_ENDED", "ErrorKind", "SlackError", "translate"]
+__all__ = [
+    "STREAM_ENDED",
+    "ErrorKind",
+    "SlackError",
+    "SlackUndeliverable",
+    "slack_error",
+    "translate",
+]
 
 STREAM_ENDED = "message_not_in_streaming_state"
 """The code Slack answers once a native stream has been stopped or has expired."""
@@ -99,6 +109,19 @@ class SlackError(SurfaceError):
         return self.kind == "transient"
 
 
+class SlackUndeliverable(SlackError, Undeliverable):
+    """A ``token`` or ``place`` refusal: never retried (see the module docstring)."""
+
+
+def slack_error(
+    method: str, code: str | None, detail: str = "", *, status: int = 200
+) -> SlackError:
+    """The :class:`SlackError` for ``code``: :class:`SlackUndeliverable` when permanent."""
+    if code in _TOKEN or code in _PLACE:
+        return SlackUndeliverable(method, code, detail, status=status)
+    return SlackError(method, code, detail, status=status)
+
+
 def translate(exc: BaseException, *, method: str, scope: str | None) -> SurfaceError:
     """The :mod:`core.errors` exception for ``exc`` raised by a call of ``method``.
 
@@ -128,7 +151,7 @@ def _api_error(exc: SlackApiError, method: str, scope: str | None) -> SurfaceErr
         return MessageGone(f"{method}: {code}")
     if code is None and status >= 500:
         return SlackError(method, None, f"HTTP {status}", status=status)
-    return SlackError(method, code, status=status)
+    return slack_error(method, code, status=status)
 
 
 def _code(exc: SlackApiError) -> str | None:

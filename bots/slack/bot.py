@@ -67,6 +67,8 @@ class SlackBot:
     # --- bolt listeners (they return at once) --------------------------------------------
 
     async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if self.surface.api.token_problem is not None:
+            return  # nothing can be posted: the agent is not asked (logged once, /readyz 503)
         team = body.get("team_id")
         inbound = read_event(
             event, team_id=team if isinstance(team, str) else None, bot=self.identity,

@@ -11,7 +11,8 @@ failure depends on whether the call must get through:
   number of times.
 
 :class:`~core.errors.MessageGone` and :class:`~core.errors.MessageTooLong` are never retried
-here: the caller answers them (post a new message, cut a smaller page). Anything else a
+here: the caller answers them (post a new message, cut a smaller page). Nor is
+:class:`~core.errors.Undeliverable`: the place takes nothing any more. Anything else a
 surface raises is translated into :class:`~core.errors.SurfaceError`, so a buggy adapter
 cannot crash a reply.
 """
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError, Undeliverable
 from core.surface import BudgetScope, SurfaceAction
 
 __all__ = ["EditBudget", "RetryPolicy", "Sender"]
@@ -142,7 +143,7 @@ class Sender:
                 # scheduler to wait on: honour Retry-After here as well.
                 await asyncio.sleep(exc.retry_after)
                 continue
-            except (MessageGone, MessageTooLong):
+            except (MessageGone, MessageTooLong, Undeliverable):
                 raise
             except Exception as exc:
                 error = _as_surface_error(exc)
