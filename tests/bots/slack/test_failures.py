@@ -190,3 +190,24 @@ async def test_slacks_own_failures_are_retried_and_streams_start_anyway(
     assert reply.text == text
     assert [c.ok for c in sim.calls("chat.startStream")] == [False, True]  # retried, streamed
     assert sim.calls("chat.postMessage") == []
+
+
+async def test_msg_too_long_cuts_smaller_pages_and_loses_nothing(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    text = " ".join(f"w{i:04d}" for i in range(600))  # 3,599 characters
+    lyzr.enqueue(reply_script(text, delay=0.005))
+    bot = await start_bot()
+
+    def long(params: Mapping[str, Any]) -> bool:  # Slack counting more than the bot does
+        return len(str(params.get("text") or "")) > 2000
+
+    sim.fail_next("*", "msg_too_long", times=1000, match=long)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "long"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+    messages = sim.bot_replies(ws.general, turn.thread_ts)
+    assert " ".join(m.text for m in messages).split() == text.split()
+    assert all(len(m.text) <= 2000 for m in messages)
+    assert len([c for c in sim.calls() if c.error == "msg_too_long"]) <= 6
