@@ -18,7 +18,8 @@ ever handles this tree::
     └── SurfaceError             a chat platform call failed
         ├── RateLimited            429: wait ``retry_after`` seconds (scope says which budget)
         ├── MessageGone            the message to edit was deleted
-        └── MessageTooLong         the platform refused the text's size
+        ├── MessageTooLong         the platform refused the text's size
+        └── Undeliverable          the place (or the bot's token) takes nothing any more
 
 ``RateLimited`` is a ``SurfaceError`` but carries what the edit scheduler needs to adapt.
 """
@@ -41,6 +42,7 @@ __all__ = [
     "SessionStoreError",
     "SurfaceError",
     "ThreadcastError",
+    "Undeliverable",
 ]
 
 
@@ -130,3 +132,9 @@ class MessageGone(SurfaceError):
 
 class MessageTooLong(SurfaceError):
     """The platform refused the text as too long."""
+
+
+class Undeliverable(SurfaceError):
+    """The platform will take nothing more there: the channel was deleted or archived, the
+    bot removed from it, or its token revoked. Retrying cannot help, so it is never retried;
+    the reply ends with what it showed."""

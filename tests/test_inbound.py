@@ -24,3 +24,13 @@ def test_control_characters_go_and_lone_surrogates_are_replaced() -> None:
 def test_real_text_is_kept_whole() -> None:
     text = "Grüße 👋 — 漢字\n\tindented"
     assert check_inbound(text, max_chars=1000).text == text
+
+
+def test_platform_ids_are_short_printable_ascii() -> None:
+    from core.inbound import invalid_ids, valid_id
+
+    for good in ("C0123ABC", "1712.000100", "T9000EXT", "123456789012345678", "console"):
+        assert valid_id(good), good
+    for bad in ("", "C\ud800", "C 1", "C\n1", "C\x00", "Ç01", "x" * 256, None, 42):
+        assert not valid_id(bad), repr(bad)
+    assert invalid_ids(channel="C1", user="U\udfff", thread=None) == ["user"]

@@ -10,21 +10,29 @@ Two slack-sdk clients, on purpose:
 
 Every call runs under ``asyncio.timeout`` and raises only :mod:`core.errors` exceptions
 (:func:`~adapters.slack.errors.translate`).
+
+A token Slack refuses (``token_revoked``, ``invalid_auth``, ``account_inactive``...) is
+noticed on the call that meets it: one ERROR line names ``SLACK_BOT_TOKEN``, and from then
+on every call fails at once without reaching Slack (no retry storm against a token that
+cannot come back); :attr:`SlackApi.token_problem` says so to ``/readyz``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.errors import SlackError, translate
+from adapters.slack.errors import SlackError, slack_error, translate
 from core.surface import OutgoingFile
 
 __all__ = ["SlackApi"]
+
+log = logging.getLogger(__name__)
 
 
 class SlackApi:
@@ -42,6 +50,18 @@ class SlackApi:
         self.rare = rare or client
         self.timeout = timeout
         self.upload_timeout = upload_timeout
+        self._refused_token: SlackError | None = None
+
+    @property
+    def token_problem(self) -> str | None:
+        """Why the bot token no longer works (None while it does)."""
+        refused = self._refused_token
+        if refused is None:
+            return None
+        return (
+            f"SLACK_BOT_TOKEN: Slack refused it ({refused.code}, on {refused.method}); "
+            "restart the bot with a valid token"
+        )
 
     async def _call(
         self,
@@ -51,11 +71,27 @@ class SlackApi:
         *,
         within: float | None = None,
     ) -> AsyncSlackResponse:
+        if self._refused_token is not None:
+            raise slack_error(method, self._refused_token.code, "not sent: the token is refused")
         try:
             async with asyncio.timeout(within or self.timeout):
                 return await request()
         except Exception as exc:
-            raise translate(exc, method=method, scope=scope) from exc
+            error = translate(exc, method=method, scope=scope)
+            if isinstance(error, SlackError) and error.kind == "token":
+                self._token_refused(error)
+            raise error from exc
+
+    def _token_refused(self, error: SlackError) -> None:
+        if self._refused_token is not None:
+            return
+        self._refused_token = error
+        log.error(
+            "SLACK_BOT_TOKEN no longer works: Slack answered %s to %s. The bot stops "
+            "answering and /readyz reports not ready until it restarts with a valid token.",
+            error.code,
+            error.method,
+        )
 
     async def post_message(
         self, channel: str, thread: str | None, content: dict[str, Any], *, scope: str | None

@@ -4,29 +4,79 @@ Slack answers HTTP 200 with ``{"ok": false, "error": "<code>"}`` for most failur
 with ``Retry-After`` for rate limits; slack-sdk raises ``SlackApiError`` for both. The core
 only knows its own tree, so every call the adapter makes goes through :func:`translate`:
 
-- 429 / ``ratelimited`` → :class:`RateLimited` naming the budget scope of the method called;
+- 429 / ``ratelimited``, and chat.postMessage's ``rate_limited`` ("Application has posted
+  too many messages", HTTP 200, no Retry-After) → :class:`RateLimited` naming the budget
+  scope of the method called;
 - ``msg_too_long`` (and ``invalid_blocks`` caused by size) → :class:`MessageTooLong`;
 - ``message_not_found`` / ``cant_update_message`` → :class:`MessageGone` (the relay then
   continues in a new message);
 - any other code → :class:`SlackError` carrying the ``code``, so the surface can branch on
-  it (a stream that expired, ``setStatus`` refused...);
-- network failures and timeouts → :class:`SlackError` with ``code=None``.
+  it (a stream that expired, ``setStatus`` refused...), and saying what kind of failure it
+  is (:attr:`SlackError.kind`);
+- network failures, timeouts and 5xx without a code → :class:`SlackError` with
+  ``code=None`` (transient).
+
+The kinds, from the error lists of docs.slack.dev reference/methods/chat.postMessage,
+chat.update and chat.startStream / appendStream / stopStream:
+
+- ``token``: the bot token no longer works (``token_revoked``, ``invalid_auth``,
+  ``account_inactive``...): nothing will work until the bot restarts with a valid
+  ``SLACK_BOT_TOKEN``;
+- ``place``: the thread's channel cannot take the reply (``not_in_channel``,
+  ``channel_not_found``, ``is_archived``, ``is_inactive``, read-only or locked): retrying
+  changes nothing for the rest of the reply;
+- ``transient``: Slack failed this time (``internal_error``, ``fatal_error``,
+  ``service_unavailable``, ``request_timeout``, a 5xx, the network): worth a retry;
+- ``refused``: anything else (this call's arguments or this method were refused).
+
+Both ``token`` and ``place`` refusals are :class:`SlackUndeliverable` (a
+:class:`~core.errors.Undeliverable`: never retried).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError, Undeliverable
 
-__all__ = ["STREAM_ENDED", "SlackError", "translate"]
+__all__ = [
+    "STREAM_ENDED",
+    "ErrorKind",
+    "SlackError",
+    "SlackUndeliverable",
+    "slack_error",
+    "translate",
+]
 
 STREAM_ENDED = "message_not_in_streaming_state"
 """The code Slack answers once a native stream has been stopped or has expired."""
 
+ErrorKind = Literal["token", "place", "transient", "refused"]
+
 _GONE = frozenset({"message_not_found", "cant_update_message", "cant_delete_message"})
 _TOO_LONG = frozenset({"msg_too_long", "msg_blocks_too_long", "too_many_blocks"})
+_RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
+_TOKEN = frozenset(
+    {"token_revoked", "invalid_auth", "account_inactive", "token_expired", "not_authed"}
+)
+_PLACE = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "is_inactive",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_locked",
+        "ekm_access_denied",
+    }
+)
+_TRANSIENT = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "update_failed"}
+)
 # Slack sends whole seconds; a 429 without the header still means "wait a moment".
 _DEFAULT_RETRY_AFTER = 1.0
 
@@ -34,11 +84,42 @@ _DEFAULT_RETRY_AFTER = 1.0
 class SlackError(SurfaceError):
     """A Slack call failed; ``code`` is Slack's error code, None for network failures."""
 
-    def __init__(self, method: str, code: str | None, detail: str = "") -> None:
+    def __init__(
+        self, method: str, code: str | None, detail: str = "", *, status: int = 200
+    ) -> None:
         self.method = method
         self.code = code
+        self.status = status
         reason = code or detail or "failed"
         super().__init__(f"{method}: {reason}")
+
+    @property
+    def kind(self) -> ErrorKind:
+        """What this failure means for the calls that follow (see the module docstring)."""
+        if self.code in _TOKEN:
+            return "token"
+        if self.code in _PLACE:
+            return "place"
+        if self.code is None or self.code in _TRANSIENT or self.status >= 500:
+            return "transient"
+        return "refused"
+
+    @property
+    def transient(self) -> bool:
+        return self.kind == "transient"
+
+
+class SlackUndeliverable(SlackError, Undeliverable):
+    """A ``token`` or ``place`` refusal: never retried (see the module docstring)."""
+
+
+def slack_error(
+    method: str, code: str | None, detail: str = "", *, status: int = 200
+) -> SlackError:
+    """The :class:`SlackError` for ``code``: :class:`SlackUndeliverable` when permanent."""
+    if code in _TOKEN or code in _PLACE:
+        return SlackUndeliverable(method, code, detail, status=status)
+    return SlackError(method, code, detail, status=status)
 
 
 def translate(exc: BaseException, *, method: str, scope: str | None) -> SurfaceError:
@@ -62,15 +143,15 @@ def _api_error(exc: SlackApiError, method: str, scope: str | None) -> SurfaceErr
     response = exc.response
     status = getattr(response, "status_code", 200)
     code = _code(exc)
-    if status == 429 or code == "ratelimited":
+    if status == 429 or code in _RATE_LIMITED:
         return RateLimited(_retry_after(exc), scope=scope)
     if code in _TOO_LONG:
         return MessageTooLong(f"{method}: {code}")
     if code in _GONE:
         return MessageGone(f"{method}: {code}")
     if code is None and status >= 500:
-        return SlackError(method, None, f"HTTP {status}")
-    return SlackError(method, code)
+        return SlackError(method, None, f"HTTP {status}", status=status)
+    return slack_error(method, code, status=status)
 
 
 def _code(exc: SlackApiError) -> str | None:

@@ -5,33 +5,46 @@ what it was sent, and an edit whose text *extends* that sends just the new suffi
 reply streams, only the *stable* prefix is sent (:func:`stable_prefix`): up to the last
 whitespace, and without a trailing fence line (the relay closes an open code block at the
 end of each update; sent as is, that closer could never be taken back). The final edit
-sends the rest and stops the stream.
+sends the rest and stops the stream. Pacing is the relay's (every ≥ 1 s per message, within
+the workspace's ``appendStream`` budget), so the flush is time-based, not a 256-character
+buffer.
 
-When the stream cannot take the text — it expired or was stopped
-(``message_not_in_streaming_state``), or the new text does not extend what was sent (a page
-was cut shorter) — the message falls back to ``chat.update`` on the same ``ts`` for the rest
-of its life. Pacing is the relay's (every ≥ 1 s per message, within the workspace's
-``appendStream`` budget), so the flush is time-based, not a 256-character buffer.
+What Slack may answer instead, and what follows (docs.slack.dev reference/methods/
+chat.startStream, chat.appendStream, chat.stopStream, chat.update):
 
-A ``chat.stopStream`` refused with 429 (Tier 2: 20+/min) does not hold the reply's text
-back: the rest is appended, and the stop waits in a paced queue (:mod:`adapters.slack.stops`).
+- the stream expired or was stopped (``message_not_in_streaming_state``), the channel type
+  cannot stream (``channel_type_not_supported``), a conflicting state
+  (``streaming_state_conflict``), or the new text does not extend what was sent (a page was
+  cut shorter) → the message continues with ``chat.update`` on the same ``ts`` for the rest
+  of its life, and the reply's edits draw on the ``chat.update`` budget from then on
+  (:meth:`NativeStreams.streams_edits`);
+- the person stopped the stream (``stopped_by_user``) → nothing more is appended:
+  :class:`StoppedByUser` tells the surface once, which stops the reply; its final edit
+  (the text and the "stopped" notice) is a ``chat.update``;
+- ``chat.startStream`` refused for the channel type → that channel's replies are posted
+  and edited, not streamed; refused for the app (``missing_scope``...) → no more streams;
+- a ``chat.stopStream`` refused with 429 (Tier 2: 20+/min) does not hold the reply's text
+  back: the rest is appended, and the stop waits in a paced queue
+  (:mod:`adapters.slack.stops`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from adapters.slack.api import SlackApi
+from adapters.slack.config import scope_key
 from adapters.slack.errors import STREAM_ENDED, SlackError
+from adapters.slack.stable import stable_prefix
 from adapters.slack.stops import StopQueue
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef
 from core.turn import ThreadRef
 
-__all__ = ["NativeStreams", "stable_prefix"]
+__all__ = ["NativeStreams", "StoppedByUser", "stable_prefix"]
 
 log = logging.getLogger(__name__)
 
@@ -47,33 +60,29 @@ _UNSUPPORTED = frozenset(
         "no_permission",
     }
 )
-_FENCE_LINE = re.compile(r" {0,3}(?:`{3,}|~{3,})[ \t]*")
-_TAIL = re.compile(r"\S*\Z")
+STOPPED_BY_USER = "stopped_by_user"
+# Refusals meaning this message cannot stream any more (chat.update still works on it).
+_FALL_BACK = frozenset({STREAM_ENDED, "channel_type_not_supported", "streaming_state_conflict"})
 _MAX_STREAMS = 10_000  # streams remembered at most (a reply that never finished is dropped)
+_MAX_REMEMBERED = 10_000  # threads and channels remembered at most (oldest dropped)
 
 Update = Callable[[MessageRef, str, bool], Awaitable[None]]
 """Replace a message's text with chat.update: (message, text, final)."""
 
 
-def stable_prefix(text: str) -> str:
-    """What of a still-growing ``text`` will not change: up to its last whitespace, without
-    a trailing fence line (see the module docstring).
-
-    A fence line typed by the agent looks like one the relay added, so it is withheld too;
-    the prefix of a later text may then be *shorter* than one sent before, but it is always
-    a prefix of the final text.
-    """
-    head, newline, last = text.rpartition("\n")
-    if newline and _FENCE_LINE.fullmatch(last):
-        text = head
-    tail = _TAIL.search(text)
-    return text[: tail.start()] if tail else text
+class StoppedByUser(SurfaceError):
+    """The person stopped the native stream; raised once, so the reply can stop too."""
 
 
 @dataclass(slots=True)
 class _Stream:
     sent: str  # the Markdown appended so far
     live: bool = True  # False once the message fell back to chat.update
+    stopped_by_user: bool = False
+
+
+Key = tuple[str, str | None]  # (channel, thread)
+K = TypeVar("K")
 
 
 class NativeStreams:
@@ -83,40 +92,69 @@ class NativeStreams:
         self._api = api
         self.disabled = False
         self._streams: dict[str, _Stream] = {}  # message ts -> stream
+        self._updated: dict[Key, None] = {}  # threads whose open message uses chat.update
+        self._refusing: dict[str, None] = {}  # channels where Slack refuses streams
         self.stops = StopQueue(api, interval=stop_interval)
 
     def owns(self, message: MessageRef) -> bool:
         return message.message_id in self._streams
 
+    def streams_posts(self, where: ThreadRef) -> bool:
+        """Whether a new message in ``where`` will be a stream (chat.startStream)."""
+        return not self.disabled and where.channel not in self._refusing
+
+    def streams_edits(self, where: ThreadRef) -> bool:
+        """Whether the open message in ``where`` is edited by appending (else chat.update)."""
+        return self.streams_posts(where) and (where.channel, where.thread) not in self._updated
+
     async def start(
-        self, where: ThreadRef, text: str, *, recipient: str | None, scope: str
+        self,
+        where: ThreadRef,
+        text: str,
+        *,
+        recipient: str | None,
+        team: str | None = None,
+        scope: str,
     ) -> str | None:
-        """Start a stream showing ``text``; None when streams cannot be used (post instead)."""
-        if self.disabled or where.thread is None:
+        """Start a stream showing ``text`` to ``recipient`` of ``team`` (their own team:
+        another organisation's in Slack Connect; the workspace's by default); None when
+        streams cannot be used (post instead)."""
+        if not self.streams_posts(where) or where.thread is None:
+            _remember(self._updated, (where.channel, where.thread))
             return None
         first = stable_prefix(text)
         try:
             ts = await self._api.start_stream(
-                where.channel, where.thread, first, team=where.workspace, user=recipient,
-                scope=scope,
+                where.channel, where.thread, first, team=team or where.workspace,
+                user=recipient, scope=scope,
             )  # fmt: skip
         except SlackError as exc:
-            if exc.code is None:
-                raise  # network trouble: the relay retries the post
-            if exc.code in _UNSUPPORTED:
-                self.disabled = True
-                log.warning("native streaming unavailable (%s): using chat.update", exc.code)
-            else:
-                log.warning("chat.startStream refused (%s): this reply uses chat.update", exc)
+            if exc.transient or exc.kind in ("token", "place"):
+                raise  # the relay retries, or the reply cannot continue anyway
+            self._refused(where, exc)
+            _remember(self._updated, (where.channel, where.thread))
             return None
+        self._updated.pop((where.channel, where.thread), None)
         self._streams[ts] = _Stream(first)
         while len(self._streams) > _MAX_STREAMS:
             del self._streams[next(iter(self._streams))]
         return ts
 
+    def _refused(self, where: ThreadRef, exc: SlackError) -> None:
+        if exc.code in _UNSUPPORTED:
+            self.disabled = True
+            log.warning("native streaming unavailable (%s): using chat.update", exc.code)
+        elif exc.code == "channel_type_not_supported":
+            _remember(self._refusing, where.channel)
+            log.info("channel %s refuses streams: its replies use chat.update", where.channel)
+        else:
+            log.warning("chat.startStream refused (%s): this reply uses chat.update", exc)
+
     async def edit(
         self, message: MessageRef, text: str, *, final: bool, scope: str, update: Update
     ) -> None:
+        """Show ``text``: append to the stream, or fall back (see the module docstring).
+        Raises :class:`StoppedByUser` the first time Slack says the person stopped it."""
         stream = self._streams[message.message_id]
         if stream.live:
             wanted = text if final else stable_prefix(text)
@@ -127,15 +165,34 @@ class NativeStreams:
                     await self._extend(message, stream, wanted, final=final, scope=scope)
                     return
                 except SlackError as exc:
-                    if exc.code != STREAM_ENDED:
-                        raise
-                    log.info("stream %s ended; continuing with chat.update", message.message_id)
+                    self._stream_refused(message, stream, exc, final=final)
+                    if exc.code not in (STREAM_ENDED, STOPPED_BY_USER):
+                        await self.end(message)  # it may still stream: stop it first
             else:
-                await self._end_quietly(message, scope)
+                await self.end(message)
             stream.live = False
+            _remember(self._updated, (message.where.channel, message.where.thread))
+        elif stream.stopped_by_user and not final:
+            return  # stopped: nothing more until the final edit
         await update(message, text, final)
         if final:
             self._streams.pop(message.message_id, None)
+
+    def _stream_refused(
+        self, message: MessageRef, stream: _Stream, exc: SlackError, *, final: bool
+    ) -> None:
+        """An append or stop was refused: fall back, stop cleanly, or re-raise."""
+        if exc.code == STOPPED_BY_USER:
+            stream.live, stream.stopped_by_user = False, True
+            _remember(self._updated, (message.where.channel, message.where.thread))
+            log.info("stream %s stopped by the user", message.message_id)
+            if not final:
+                raise StoppedByUser(f"chat.appendStream: {STOPPED_BY_USER}") from exc
+            return  # the final edit still happens, with chat.update
+        if exc.code not in _FALL_BACK and exc.code not in _UNSUPPORTED:
+            raise exc
+        log.info("stream %s ended (%s); continuing with chat.update", message.message_id,
+                 exc.code)  # fmt: skip
 
     async def _extend(
         self, message: MessageRef, stream: _Stream, wanted: str, *, final: bool, scope: str
@@ -147,25 +204,35 @@ class NativeStreams:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
                 stream.sent = wanted
             return
+        stop_scope = scope_key(where, "chat.stopStream")
         if self.stops.busy:  # stops are queued: a direct one would meet a 429
             if suffix:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-            self.stops.add(message, scope)
+            self.stops.add(message, stop_scope)
         else:
             try:
-                await self._api.stop_stream(where.channel, ts, suffix, scope=scope)
+                await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope)
             except RateLimited as limited:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-                self.stops.add(message, scope, retry_after=limited.retry_after)
+                self.stops.add(message, stop_scope, retry_after=limited.retry_after)
         self._streams.pop(ts, None)
 
-    async def _end_quietly(self, message: MessageRef, scope: str) -> None:
+    async def end(self, message: MessageRef) -> None:
         """Stop the stream before chat.update takes over (it may have ended already)."""
+        where = message.where
         try:
-            await self._api.stop_stream(message.where.channel, message.message_id, "", scope=scope)
+            await self._api.stop_stream(
+                where.channel, message.message_id, "", scope=scope_key(where, "chat.stopStream")
+            )
         except SurfaceError as exc:
             log.debug("stopping stream %s before fallback: %s", message.message_id, exc)
 
     async def aclose(self) -> None:
         await self.stops.aclose()
+
+
+def _remember(items: dict[K, None], key: K) -> None:
+    items[key] = None
+    while len(items) > _MAX_REMEMBERED:
+        del items[next(iter(items))]

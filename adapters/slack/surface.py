@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -27,17 +28,23 @@ from adapters.slack.api import SlackApi
 from adapters.slack.blocks import Dialect, payload, structured_blocks
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.errors import SlackError
+from adapters.slack.guard import ReplyGuard
 from adapters.slack.mrkdwn import to_mrkdwn
-from adapters.slack.native import NativeStreams
+from adapters.slack.native import NativeStreams, StoppedByUser
 from adapters.slack.safe_markdown import to_safe_markdown
 from adapters.slack.thinking import Thinking
 from core.errors import MessageGone
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
 from core.turn import ThreadRef
 
-__all__ = ["SlackSurface"]
+__all__ = ["GiveUp", "SlackSurface"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+GiveUp = Callable[[ThreadRef, str, str], None]
+"""Stop the reply streaming in a thread: (where, the asking user, why). Set by the bot."""
 
 
 class SlackSurface:
@@ -48,16 +55,23 @@ class SlackSurface:
         self.config = config or SurfaceConfig()
         self.limits = self.config.limits()
         self.recipient: str | None = None
+        self.recipient_team: str | None = None
+        self.on_give_up: GiveUp | None = None
+        self._guard: ReplyGuard | None = None  # a view's: what its reply met (guard.py)
         self._dialect: Dialect = "markdown" if self.config.native else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
         if not self.config.native:
             self.native.disabled = True
 
-    def for_recipient(self, user: str) -> SlackSurface:
-        """A view of this surface for one turn: native streams go to ``user``."""
+    def for_recipient(self, user: str, *, team: str | None = None) -> SlackSurface:
+        """A view of this surface for one turn: native streams go to ``user``, of ``team``
+        (the event's ``user_team``: another organisation's in Slack Connect; by default the
+        workspace's own)."""
         view = copy.copy(self)  # shallow: the API, thinking and native state are shared
         view.recipient = user
+        view.recipient_team = team
+        view._guard = ReplyGuard(view._give_up)
         return view
 
     async def aclose(self) -> None:
@@ -69,7 +83,12 @@ class SlackSurface:
         return to_safe_markdown(markdown) if self.config.native else to_mrkdwn(markdown)
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
-        native = not self.native.disabled
+        # Asked before every call: once a stream falls back to chat.update (or a channel
+        # refuses streams), the reply draws on the chat.update budget, not appendStream's.
+        if action == "edit":
+            native = self.native.streams_edits(where)
+        else:
+            native = self.native.streams_posts(where)
         scopes = scopes_for(self.config, where, action, native=native)
         if action == "post" and self.thinking.uses_placeholder(where):
             # The first post will be a chat.update of the placeholder.
@@ -77,6 +96,10 @@ class SlackSurface:
         return scopes
 
     async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        with self._watch(where):
+            return await self._post(where, text, streaming)
+
+    async def _post(self, where: ThreadRef, text: str, streaming: bool) -> MessageRef:
         placeholder = self.thinking.take_placeholder(where)
         try:
             if streaming and not self.native.disabled:
@@ -89,32 +112,50 @@ class SlackSurface:
             if placeholder is not None:  # failed for a passing reason: it is still there
                 self.thinking.give_back(where, placeholder)
             raise
-        content = self._content(text, controls=streaming, thread=where.thread, update=False)
         scope = scope_key(where, "chat.postMessage", per_channel=True)
-        ts = await self.api.post_message(where.channel, where.thread, content, scope=scope)
+        ts = await self._plain_if_refused(
+            lambda plain: self.api.post_message(
+                where.channel, where.thread,
+                self._content(text, controls=streaming and not plain, thread=where.thread,
+                              update=False, plain=plain),
+                scope=scope,
+            )
+        )  # fmt: skip
         self.thinking.replied(where)
         return MessageRef(where, ts)
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-        if self.native.owns(message):
+        with self._watch(message.where):
+            if not self.native.owns(message):
+                await self._update(message, text, final)
+                return
             scope = scope_key(message.where, "chat.appendStream")
-            await self.native.edit(message, text, final=final, scope=scope, update=self._update)
-        else:
-            await self._update(message, text, final)
+            try:
+                await self.native.edit(message, text, final=final, scope=scope, update=self._update)
+            except StoppedByUser:
+                self._give_up(message.where, "stopped_by_user")
 
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
-        if status is None:
-            await self.thinking.clear(where)
-        else:
-            await self.thinking.show(where, status)
+        if self._guard is not None and self._guard.dead:
+            return  # nothing to show or clear where nothing can be posted
+        with self._watch(where):
+            if status is None:
+                await self.thinking.clear(where)
+            else:
+                await self.thinking.show(where, status)
 
     async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        await self.api.upload(
-            where.channel, where.thread, files, scope=scope_key(where, "files.upload")
-        )
+        with self._watch(where):
+            await self.api.upload(
+                where.channel, where.thread, files, scope=scope_key(where, "files.upload")
+            )
         self.thinking.replied(where)
 
     async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+        with self._watch(where):
+            await self._post_structured(where, data, fallback)
+
+    async def _post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
         scope = scope_key(where, "chat.postMessage", per_channel=True)
         blocks = structured_blocks(data)
         if blocks is not None:
@@ -132,24 +173,66 @@ class SlackSurface:
     # --- internals -----------------------------------------------------------------------
 
     def _content(
-        self, text: str, *, controls: bool, thread: str | None, update: bool
+        self, text: str, *, controls: bool, thread: str | None, update: bool, plain: bool = False
     ) -> dict[str, Any]:
+        if plain:  # no blocks at all: Slack refused this reply's
+            return {"text": text, "blocks": []} if update else {"text": text}
         return payload(text, self._dialect, controls=controls, thread=thread, update=update)
+
+    async def _plain_if_refused(self, call: Callable[[bool], Awaitable[T]]) -> T:
+        """``call(plain)``; once more as plain text when Slack refuses the blocks, and plain
+        text for the rest of the reply (the Stop button goes; the ``stop`` word remains)."""
+        guard = self._guard
+        plain = guard is not None and guard.plain_text
+        try:
+            return await call(plain)
+        except SlackError as exc:
+            if plain or guard is None or not guard.blocks_refused(exc):
+                raise
+            log.warning("Slack refused the blocks (%s): this reply continues as text", exc.code)
+            return await call(True)
+
+    def _watch(self, where: ThreadRef) -> AbstractContextManager[None]:
+        return self._guard.watch(where) if self._guard is not None else nullcontext()
 
     def _placeholder(self, status: str, thread: str) -> dict[str, Any]:
         return self._content(self.render(f"_{status}_"), controls=True, thread=thread, update=False)
 
     async def _update(self, message: MessageRef, text: str, final: bool) -> None:
         where = message.where
-        content = self._content(text, controls=not final, thread=where.thread, update=True)
         scope = scope_key(where, "chat.update")
-        await self.api.update(where.channel, message.message_id, content, scope=scope)
+
+        async def update(plain: bool) -> None:
+            content = self._content(
+                text, controls=not final, thread=where.thread, update=True, plain=plain
+            )
+            await self.api.update(where.channel, message.message_id, content, scope=scope)
+
+        try:
+            await self._plain_if_refused(update)
+        except SlackError as exc:
+            if exc.code != "streaming_state_conflict":
+                raise
+            # Still a native stream this process does not know (another replica's orphan,
+            # or a stop that never landed): stop it, then the update goes through.
+            await self.native.end(message)
+            await self._plain_if_refused(update)
+
+    def _give_up(self, where: ThreadRef, reason: str) -> None:
+        """This reply cannot (or must not) go on: ask the bot to stop it."""
+        if self.on_give_up is not None and self.recipient is not None:
+            try:
+                self.on_give_up(where, self.recipient, reason)
+            except Exception:  # the hook is the bot's; a bug there must not break the edit
+                log.exception("stopping the reply failed")
 
     async def _start_stream(
         self, where: ThreadRef, text: str, placeholder: str | None
     ) -> str | None:
         scope = scope_key(where, "chat.startStream")
-        ts = await self.native.start(where, text, recipient=self.recipient, scope=scope)
+        ts = await self.native.start(
+            where, text, recipient=self.recipient, team=self.recipient_team, scope=scope
+        )
         if ts is not None:
             self.thinking.replied(where)
             if placeholder is not None:  # a stream cannot reuse it: remove it

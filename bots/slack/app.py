@@ -65,7 +65,7 @@ async def check_token(clients: SlackClients) -> BotIdentity:
             answer = await clients.client.auth_test()
     except Exception as exc:
         error = translate(exc, method="auth.test", scope=None)
-        if isinstance(error, SlackError) and error.code is not None:
+        if isinstance(error, SlackError) and not error.transient:
             raise ConfigError("SLACK_BOT_TOKEN", f"Slack refused it ({error.code})") from None
         raise ConfigError(
             "SLACK_API_URL", f"cannot reach Slack at {clients.api_url} ({error})"
@@ -133,7 +133,8 @@ class SlackService:
             client=clients.client,
             signing_secret=slack.signing_secret,
             process_before_response=False,
-            request_verification_enabled=not slack.socket_mode,
+            # The web server checks signatures before bolt parses (and would log) a body.
+            request_verification_enabled=False,
         )
         rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
         self.bot = SlackBot(app, runtime, self.surface, self.identity, rules)
@@ -144,9 +145,14 @@ class SlackService:
             platform_ready=self._connected,
             draining=lambda: self.bot.tasks.closed,
             details=self._health,
+            problems=self._problems,
         )
         self._server = WebServer(
-            web_app(None if slack.socket_mode else app, probes),
+            web_app(
+                None if slack.socket_mode else app,
+                probes,
+                signing_secret=slack.signing_secret or "",
+            ),
             host=slack.host,
             port=self.settings.port,
         )
@@ -187,6 +193,11 @@ class SlackService:
         if self._socket is None:
             return not self.slack.socket_mode
         return bool(await self._socket.client.is_connected())
+
+    def _problems(self) -> dict[str, str]:
+        """A token Slack refused while running: not ready, naming SLACK_BOT_TOKEN."""
+        problem = self.surface.api.token_problem
+        return {"slack": problem} if problem is not None else {}
 
     async def _health(self) -> dict[str, Any]:
         report: dict[str, Any] = {

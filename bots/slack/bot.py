@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Coroutine
 from typing import Any
 
@@ -22,8 +23,10 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.surface import SlackSurface
 from bots.slack import messages
+from bots.slack.answered import AnsweredMarks
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
-from core.errors import SurfaceError, ThreadcastError
+from core.errors import SessionStoreError, SurfaceError, ThreadcastError
+from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
 from core.runtime import Runtime
@@ -51,14 +54,21 @@ class SlackBot:
         self.identity = identity
         self.rules = rules or EventFilter()
         self.responder: Responder = runtime.responder(surface, platform="slack")
+        self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
+        surface.on_give_up = self._give_up  # its views (one per turn) share it
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
+        # Every other event is acknowledged and dropped: bolt answers an event nobody
+        # listens to with 404, and Slack retries it (and bolt logs it) three times.
+        app.event(re.compile(".*"))(self._ignore)
         app.action(STOP_ACTION_ID)(self._on_stop_click)
 
     # --- bolt listeners (they return at once) --------------------------------------------
 
     async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if self.surface.api.token_problem is not None:
+            return  # nothing can be posted: the agent is not asked (logged once, /readyz 503)
         team = body.get("team_id")
         inbound = read_event(
             event, team_id=team if isinstance(team, str) else None, bot=self.identity,
@@ -67,6 +77,10 @@ class SlackBot:
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
 
+    @staticmethod
+    async def _ignore() -> None:
+        return None
+
     async def _on_stop_click(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
         container = body.get("container") or {}
@@ -74,8 +88,10 @@ class SlackBot:
         thread = container.get("thread_ts") or _button_value(body) or container.get("message_ts")
         user = (body.get("user") or {}).get("id")
         team = (body.get("team") or {}).get("id") or self.identity.team_id
-        if not (isinstance(channel, str) and isinstance(thread, str) and isinstance(user, str)):
-            log.warning("Stop click without channel, thread or user: ignored")
+        if invalid_ids(channel=channel, thread=thread, user=user, team=team) or not (
+            isinstance(channel, str) and isinstance(thread, str) and isinstance(user, str)
+        ):
+            log.warning("Stop click without a valid channel, thread or user: ignored")
             return
         where = ThreadRef("slack", str(team), channel, thread)
         self._spawn(self._stop(where, user, announce=False), f"slack-stop-{channel}:{thread}")
@@ -87,7 +103,7 @@ class SlackBot:
         try:
             if inbound.follow_up and not await self._has_conversation(turn):
                 return
-            if inbound.command is not None and not await self._first_delivery(turn):
+            if not await self._first_answer(inbound):
                 return
             if inbound.command == "new":
                 await self.responder.new_conversation(turn.where, user=turn.user, is_dm=turn.is_dm)
@@ -95,7 +111,8 @@ class SlackBot:
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
-                responder = self.runtime.responder(self.surface.for_recipient(turn.user))
+                view = self.surface.for_recipient(turn.user, team=inbound.user_team)
+                responder = self.runtime.responder(view)
                 result = await responder.handle(turn)
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:
@@ -106,10 +123,31 @@ class SlackBot:
         key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
         return await self.responder.gate.sessions.info(key) is not None
 
-    async def _first_delivery(self, turn: Turn) -> bool:
-        """Dedup for commands (the responder does it for turns): same key, same window."""
+    async def _first_answer(self, inbound: Inbound) -> bool:
+        """Whether this message was never answered (and now is): see
+        :mod:`bots.slack.answered`. Edits fail closed, other messages open: when Redis
+        fails, the responder answers with its notice."""
+        turn = inbound.turn
+        if inbound.edited and self.answered.too_old_to_edit(inbound.ts):
+            log.info("edit of %s ignored: older than the edit window", turn.message_id)
+            return False
         key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
-        return await self.responder.gate.sessions.mark_seen(key, f"slack:{turn.message_id}")
+        try:
+            first = await self.answered.claim(key, turn.message_id)
+        except SessionStoreError as exc:
+            log.warning("could not mark %s as answered: %s", turn.message_id, exc)
+            return not inbound.edited
+        if not first:
+            log.info("%s already answered: %s dropped", turn.message_id,
+                     "edit" if inbound.edited else "duplicate")  # fmt: skip
+        return first
+
+    def _give_up(self, where: ThreadRef, user: str, reason: str) -> None:
+        """The surface says the reply in ``where`` cannot or must not go on (the person
+        stopped the stream, the channel is gone, the token revoked): stop it, agent and
+        all, as the Stop button does."""
+        log.warning("stopping the reply in %s:%s: %s", where.channel, where.thread, reason)
+        self._spawn(self._stop(where, user, announce=False), f"slack-give-up-{where.channel}")
 
     async def _stop(
         self, where: ThreadRef, user: str, *, announce: bool, is_dm: bool | None = None

@@ -10,8 +10,17 @@ alike, so every thread is one conversation. It decides:
   thread already has a conversation (the bot checks the session store), if enabled;
 - a ``message`` that mentions the bot outside DMs → ignored: its ``app_mention`` answers it
   (both carry the same message; dedup keys on ``channel:ts`` too, so it is answered once);
+- an edit: ``app_mention`` again (an ``edited`` field, the same ``ts``), or a
+  ``message_changed`` whose new text mentions the bot for the first time → an *edited*
+  turn, answered only if the message never was (:mod:`bots.slack.answered`);
 - ignored: the bot's own messages, other bots (unless allowed), every subtype except a
-  user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins, bot messages...).
+  user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins, bot messages...),
+  and events whose ids are not valid (:func:`core.inbound.valid_id`: a lone surrogate in a
+  channel id would otherwise crash the turn at Redis).
+
+Slack Connect: a person of another organisation carries their own team in ``user_team``;
+it is kept on the :class:`Inbound` (a native stream is addressed to that team), while the
+conversation stays in the workspace that received the event.
 
 The bot's mention is stripped from the text. A message that is only a command word is a
 command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the streaming reply); a
@@ -21,10 +30,12 @@ end of the text (the agents here take text only) and kept on the turn.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.inbound import invalid_ids
 from core.turn import Attachment, ThreadRef, Turn
 
 __all__ = [
@@ -36,6 +47,8 @@ __all__ = [
     "read_event",
     "strip_mention",
 ]
+
+log = logging.getLogger(__name__)
 
 NEW_WORDS = frozenset({"new", "reset"})
 STOP_WORDS = frozenset({"stop"})
@@ -63,11 +76,16 @@ class EventFilter:
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """What to do with one event: answer ``turn`` (after checking for a session first when
-    ``follow_up``), or run ``command``."""
+    ``follow_up``), or run ``command``. ``edited``: the message was edited (answered only
+    if it never was, see :mod:`bots.slack.answered`); ``ts`` is when it was posted."""
 
     turn: Turn
+    ts: str = ""
     follow_up: bool = False
     command: Command | None = None
+    edited: bool = False
+    user_team: str | None = None
+    """The asking user's own team when it is not the workspace's (Slack Connect)."""
 
 
 def read_event(
@@ -75,10 +93,21 @@ def read_event(
 ) -> Inbound | None:
     """The inbound message in ``event``, or None when the bot must not answer it."""
     kind = event.get("type")
+    if kind == "message" and event.get("subtype") == "message_changed":
+        event = _added_mention(event, bot) or {}
+        kind = event.get("type")
     if kind not in ("app_mention", "message") or not _from_someone_else(event, bot, rules):
         return None
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
     if not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str)):
+        return None
+    user_team = event.get("user_team")
+    broken = invalid_ids(
+        channel=channel, ts=ts, user=user, thread_ts=event.get("thread_ts"), team=team_id,
+        user_team=user_team,
+    )  # fmt: skip
+    if broken:
+        log.warning("Slack event with an invalid %s ignored", " and ".join(broken))
         return None
     text = str(event.get("text") or "")
     is_dm = event.get("channel_type") == "im"
@@ -102,7 +131,23 @@ def read_event(
         attachments=attachments,
         is_dm=is_dm,
     )
-    return Inbound(turn, follow_up=follow_up, command=_command(body))
+    edited = event.get("edited") is not None
+    return Inbound(
+        turn, ts, follow_up=follow_up, command=_command(body), edited=edited,
+        user_team=user_team if isinstance(user_team, str) else None,
+    )  # fmt: skip
+
+
+def _added_mention(event: dict[str, Any], bot: BotIdentity) -> dict[str, Any] | None:
+    """A ``message_changed`` whose edit adds the first mention of the bot, outside DMs, as
+    the ``app_mention`` Slack sends for it too (whichever arrives first is answered)."""
+    new, old = event.get("message"), event.get("previous_message")
+    if event.get("channel_type") == "im" or not isinstance(new, dict):
+        return None
+    before = str(old.get("text") or "") if isinstance(old, dict) else ""
+    if not _mentions(str(new.get("text") or ""), bot.user_id) or _mentions(before, bot.user_id):
+        return None
+    return {**new, "type": "app_mention", "channel": event.get("channel")}
 
 
 def strip_mention(text: str, bot_user_id: str) -> str:

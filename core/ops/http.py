@@ -52,6 +52,9 @@ class Probes:
     draining: Callable[[], bool] = field(default=lambda: False)
     details: Details | None = None
     ping_timeout: float = _PING_TIMEOUT
+    problems: Callable[[], dict[str, str]] | None = None
+    """What else the bot knows is wrong, by component (a revoked token: the reason names
+    the variable to fix)."""
 
     async def not_ready(self) -> dict[str, str]:
         """What is not ready, by component (empty when ready)."""
@@ -71,6 +74,8 @@ class Probes:
             connected, problems["platform"] = False, f"check failed: {exc!r}"
         if not connected:
             problems.setdefault("platform", "not connected")
+        if self.problems is not None:
+            problems.update(self.problems())
         return problems
 
 

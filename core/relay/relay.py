@@ -118,11 +118,10 @@ class Relay:
         """
         inbox = Inbox()
         last: list[AgentStream] = []
-        scopes: dict[SurfaceAction, Sequence[BudgetScope]] = {
-            "post": self.surface.budget_scopes(where, "post"),
-            "edit": self.surface.budget_scopes(where, "edit"),
-        }
-        sender = Sender(self.scheduler, scopes, self.policy)
+        # Asked before each call: a surface's budget may change mid-reply.
+        sender = Sender(
+            self.scheduler, lambda kind: self.surface.budget_scopes(where, kind), self.policy
+        )
         watch = self._watch(where)
         surface = self.surface if watch is None else _Watched(self.surface, watch)
         writer = ReplyWriter(surface, sender, where, inbox, self.policy)

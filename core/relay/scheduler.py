@@ -102,14 +102,18 @@ class EditScheduler:
             self._bucket(scope, now).succeeded(now)
 
     def rate_limited(self, scopes: Sequence[BudgetScope], error: RateLimited) -> None:
-        """A 429: pause the scope it names (all of ``scopes`` if none) and lower its rate."""
+        """A 429: pause the scope it names (all of ``scopes`` if none) and lower its rate.
+
+        A 429 naming a scope the request does not hold (a Slack stream that fell back to
+        chat.update) pauses that scope's bucket if there is one, never the held ones.
+        """
         now = asyncio.get_running_loop().time()
         metrics.rate_limited([error.scope] if error.scope else [s.key for s in scopes])
-        named = [s for s in scopes if s.key == error.scope]
-        if error.scope is not None and not named:
-            log.debug("429 names unknown scope %r; pausing all of the edit's scopes", error.scope)
-        for scope in named or scopes:
-            bucket = self._bucket(scope, now)
+        buckets = [self._bucket(s, now) for s in scopes if error.scope in (None, s.key)]
+        if error.scope is not None and not buckets:
+            other = self._buckets.get(error.scope)
+            buckets = [other] if other is not None else []
+        for bucket in buckets:
             bucket.rate_limited(now, error.retry_after)
             if self._shared is not None:
                 self._report(self._record_pause(self._shared, bucket, error.retry_after))

@@ -11,7 +11,8 @@ failure depends on whether the call must get through:
   number of times.
 
 :class:`~core.errors.MessageGone` and :class:`~core.errors.MessageTooLong` are never retried
-here: the caller answers them (post a new message, cut a smaller page). Anything else a
+here: the caller answers them (post a new message, cut a smaller page). Nor is
+:class:`~core.errors.Undeliverable`: the place takes nothing any more. Anything else a
 surface raises is translated into :class:`~core.errors.SurfaceError`, so a buggy adapter
 cannot crash a reply.
 """
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError, Undeliverable
 from core.surface import BudgetScope, SurfaceAction
 
 __all__ = ["EditBudget", "RetryPolicy", "Sender"]
@@ -32,6 +33,9 @@ __all__ = ["EditBudget", "RetryPolicy", "Sender"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+ScopesOf = Callable[[SurfaceAction], Sequence[BudgetScope]]
 
 
 class EditBudget(Protocol):
@@ -76,11 +80,17 @@ class Sender:
     def __init__(
         self,
         budget: EditBudget,
-        scopes: Mapping[SurfaceAction, Sequence[BudgetScope]],
+        scopes: Mapping[SurfaceAction, Sequence[BudgetScope]] | ScopesOf,
         policy: RetryPolicy,
     ) -> None:
+        """``scopes``: fixed per action, or asked before each call (a surface whose budget
+        changes mid-reply: a Slack stream that fell back to chat.update)."""
         self._budget = budget
-        self._scopes = {action: tuple(found) for action, found in scopes.items()}
+        if callable(scopes):
+            self._scopes_of: ScopesOf = lambda kind: tuple(scopes(kind))
+        else:
+            fixed = {action: tuple(found) for action, found in scopes.items()}
+            self._scopes_of = lambda kind: fixed.get(kind, ())
         self._policy = policy
         self._prepaid: SurfaceAction | None = None
         self.in_call = False
@@ -113,9 +123,9 @@ class Sender:
         loop = asyncio.get_running_loop()
         failures = 0
         rate_limits = 0
-        scopes = self._scopes.get(kind, ())
+        scopes = self._scopes_of(kind)
         while True:
-            if self._prepaid is not None and self._scopes.get(self._prepaid, ()) == scopes:
+            if self._prepaid is not None and self._scopes_of(self._prepaid) == scopes:
                 self._prepaid = None  # prepaid for the same budgets (or the same kind)
             else:
                 # A token prepaid for the other kind of call is worthless here: drop it.
@@ -133,7 +143,7 @@ class Sender:
                 # scheduler to wait on: honour Retry-After here as well.
                 await asyncio.sleep(exc.retry_after)
                 continue
-            except (MessageGone, MessageTooLong):
+            except (MessageGone, MessageTooLong, Undeliverable):
                 raise
             except Exception as exc:
                 error = _as_surface_error(exc)
@@ -157,7 +167,7 @@ class Sender:
     async def _wait_for_budget(self, kind: SurfaceAction, *, urgent: bool, since: float) -> None:
         try:
             async with asyncio.timeout(self._policy.acquire_timeout):
-                await self._budget.acquire(self._scopes.get(kind, ()), urgent=urgent, since=since)
+                await self._budget.acquire(self._scopes_of(kind), urgent=urgent, since=since)
         except TimeoutError:
             raise SurfaceError("timed out waiting for the edit budget") from None
 

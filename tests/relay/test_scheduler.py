@@ -172,10 +172,27 @@ async def test_429_pauses_only_the_scope_it_names() -> None:
     assert now() == 0.0
     await scheduler.acquire([chan, bot], urgent=False, since=0.0)
     assert now() == pytest.approx(3.0)
-    # no scope named (or an unknown one): every scope of the edit pauses
-    scheduler.rate_limited([chan, bot], RateLimited(1.0, scope="nonsense"))
+    # no scope named: every scope of the edit pauses
+    scheduler.rate_limited([chan, bot], RateLimited(1.0))
     await scheduler.acquire([bot], urgent=False, since=0.0)
     assert now() == pytest.approx(4.0)
+
+
+async def test_a_429_for_a_scope_not_held_never_pauses_the_held_ones() -> None:
+    """A Slack reply holding the appendStream budget whose stream fell back to chat.update
+    meets a chat.update 429: that budget pauses (if anyone uses it), its own does not."""
+    scheduler = EditScheduler()
+    append = BudgetScope("append", rate=10.0, burst=1)
+    update = BudgetScope("update", rate=10.0, burst=1)
+    scheduler.rate_limited([append], RateLimited(5.0, scope="unknown"))
+    await scheduler.acquire([append], urgent=False, since=0.0)
+    assert now() == 0.0
+    await scheduler.acquire([update], urgent=False, since=0.0)  # someone uses it
+    scheduler.rate_limited([append], RateLimited(5.0, scope="update"))
+    await scheduler.acquire([append], urgent=False, since=0.0)
+    assert now() == pytest.approx(0.1)  # only its own pace
+    await scheduler.acquire([update], urgent=False, since=0.0)
+    assert now() == pytest.approx(5.0)
 
 
 async def test_adapts_to_a_platform_wall_below_the_ceiling() -> None:

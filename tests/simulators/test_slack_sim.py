@@ -601,3 +601,170 @@ async def test_bot_edits_echo_as_message_changed_events():
     assert own["bot_id"] == ws.bot_id and "subtype" not in own
     assert changed["subtype"] == "message_changed"
     assert (changed["message"]["text"], changed["previous_message"]["text"]) == ("v2", "v1")
+
+
+# -- what changes under a running bot ----------------------------------------------------
+
+
+async def collected_events(sim: SlackSimulator) -> tuple[list[dict[str, Any]], web.Application]:
+    bodies: list[dict[str, Any]] = []
+
+    async def collect(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        return web.Response(text="")
+
+    app = web.Application()
+    app.router.add_post("/events", collect)
+    return bodies, app
+
+
+async def test_an_edited_mention_comes_again_as_app_mention_and_message_changed(
+    sim: SlackSimulator,
+):
+    bodies, app = await collected_events(sim)
+    ws = sim.workspace
+    async with serve(app) as base:
+        sim.events_url = f"{base}/events"
+        turn = await sim.user_says(ws.general, ws.alice, f"<@{ws.bot_user_id}> helo")
+        edit = await sim.user_edits(turn.message, f"<@{ws.bot_user_id}> hello")
+        plain = await sim.user_says(ws.general, ws.bob, "no mention yet")
+        added = await sim.user_edits(plain.message, f"now <@{ws.bot_user_id}> sees it")
+    assert len(turn.deliveries) == len(edit.deliveries) == 2 and len(added.deliveries) == 2
+    assert len(bodies) == 7  # the mention, its message; the edit's two; plain; two again
+
+    mentions = [b for b in bodies if b["event"]["type"] == "app_mention"]
+    first, again = (b for b in mentions if b["event"]["ts"] == turn.message.ts)
+    (late,) = (b for b in mentions if b["event"]["ts"] == plain.message.ts)
+    changes = [b for b in bodies if b["event"].get("subtype") == "message_changed"]
+    changed, late_changed = sorted(changes, key=lambda b: b["event"]["message"]["ts"])
+    assert first["event"]["type"] == again["event"]["type"] == "app_mention"
+    assert again["event_id"] != first["event_id"]
+    assert again["event"]["ts"] == first["event"]["ts"] == turn.message.ts
+    assert again["event"]["edited"]["user"] == ws.alice and "subtype" not in again["event"]
+    assert again["event"]["text"].endswith("hello") and "edited" not in first["event"]
+    assert changed["event"]["subtype"] == "message_changed"
+    assert changed["event"]["previous_message"]["text"].endswith("helo")
+    assert late["event"]["type"] == "app_mention" and late["event"]["ts"] == plain.message.ts
+    assert late_changed["event"]["previous_message"]["text"] == "no mention yet"
+
+
+async def test_archived_left_and_deleted_channels_answer_like_slack(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    posted = await client.chat_postMessage(channel=ws.general, text="before")
+    sim.archive_channel(ws.general)
+    errors = []
+    for call in (
+        client.chat_postMessage(channel=ws.general, text="after"),
+        client.chat_update(channel=ws.general, ts=posted["ts"], text="edit"),
+        client.chat_startStream(
+            channel=ws.general, thread_ts=posted["ts"], recipient_team_id=ws.team_id,
+            recipient_user_id=ws.alice,
+        ),
+    ):  # fmt: skip
+        with pytest.raises(SlackApiError) as failure:
+            await call
+        errors.append(failure.value.response["error"])
+    assert errors == ["is_archived", "is_inactive", "is_archived"]
+
+    sim.remove_bot(ws.random)
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_postMessage(channel=ws.random, text="hi")
+    assert failure.value.response["error"] == "not_in_channel"
+    secret = sim.add_channel(ws.team_id, "secret", "private")
+    sim.remove_bot(secret.id)
+    sim.delete_channel(ws.general)
+    for channel in (secret.id, ws.general):
+        with pytest.raises(SlackApiError) as failure:
+            await client.chat_postMessage(channel=channel, text="hi")
+        assert failure.value.response["error"] == "channel_not_found"
+
+
+async def test_a_revoked_token_is_refused_by_every_method(sim: SlackSimulator):
+    client = web_client(sim)
+    await client.auth_test()
+    sim.revoke_token(error="token_revoked")
+    for call in (client.auth_test(), client.chat_postMessage(channel="C1", text="x")):
+        with pytest.raises(SlackApiError) as failure:
+            await call
+        assert failure.value.response.status_code == 200
+        assert failure.value.response["error"] == "token_revoked"
+
+
+async def test_stream_errors_conflict_user_stop_and_unsupported_channels(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    parent = sim.user_message(ws.general, ws.alice, "explain")
+    started = await client.chat_startStream(
+        channel=ws.general, thread_ts=parent.ts, markdown_text="Hel",
+        recipient_team_id=ws.team_id, recipient_user_id=ws.alice,
+    )  # fmt: skip
+    ts = started["ts"]
+    with pytest.raises(SlackApiError) as failure:  # still streaming: not editable
+        await client.chat_update(channel=ws.general, ts=ts, text="edited")
+    assert failure.value.response["error"] == "streaming_state_conflict"
+
+    sim.user_stops_stream(ws.general, ts)
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_appendStream(channel=ws.general, ts=ts, markdown_text="lo")
+    assert failure.value.response["error"] == "stopped_by_user"
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_stopStream(channel=ws.general, ts=ts)
+    assert failure.value.response["error"] == "message_not_in_streaming_state"
+    await client.chat_update(channel=ws.general, ts=ts, text="Hel (stopped)")
+    assert text_of(sim, ws.general, ts) == "Hel (stopped)"
+
+    sim.set_streams_supported(ws.random, False)
+    other = sim.user_message(ws.random, ws.alice, "explain")
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_startStream(
+            channel=ws.random, thread_ts=other.ts, recipient_team_id=ws.team_id,
+            recipient_user_id=ws.alice,
+        )  # fmt: skip
+    assert failure.value.response["error"] == "channel_type_not_supported"
+
+
+async def test_slack_connect_events_name_the_users_team_and_streams_need_it(
+    sim: SlackSimulator,
+):
+    ws, client = sim.workspace, web_client(sim)
+    guest = sim.add_external_user(ws.general, "guest", team_id="T0EXTERNAL")
+    mention = sim.user_message(ws.general, guest.id, f"<@{ws.bot_user_id}> hi from afar")
+    app_mention, _ = sim.events_for(mention)
+    assert app_mention["user_team"] == app_mention["source_team"] == "T0EXTERNAL"
+    envelope = sim.envelope(app_mention)
+    assert envelope["team_id"] == ws.team_id and envelope["is_ext_shared_channel"] is True
+    with pytest.raises(SlackApiError) as failure:  # the receiving workspace is not theirs
+        await client.chat_startStream(
+            channel=ws.general, thread_ts=mention.ts, recipient_team_id=ws.team_id,
+            recipient_user_id=guest.id,
+        )  # fmt: skip
+    assert failure.value.response["error"] == "invalid_arguments"
+    await client.chat_startStream(
+        channel=ws.general, thread_ts=mention.ts, recipient_team_id="T0EXTERNAL",
+        recipient_user_id=guest.id,
+    )  # fmt: skip
+    (own,) = sim.events_for(sim.user_message(ws.general, ws.alice, "local"))
+    assert "user_team" not in own
+
+
+async def test_server_errors_gateway_pages_and_post_rate_limits(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    sim.fail_next("chat.postMessage", "bad_gateway", status=502, html=True)
+    sim.fail_next("chat.update", "internal_error", status=500)
+    sim.fail_next("chat.postMessage", "rate_limited", match=lambda p: p.get("text") == "b")
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_postMessage(channel=ws.general, text="a")
+    assert failure.value.response.status_code == 502
+    assert failure.value.response.get("error") is None  # an HTML page: no Slack error code
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_update(channel=ws.general, ts="1.1", text="a")
+    assert (failure.value.response.status_code, failure.value.response["error"]) == (
+        500,
+        "internal_error",
+    )
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_postMessage(channel=ws.general, text="b")
+    assert (failure.value.response.status_code, failure.value.response["error"]) == (
+        200,
+        "rate_limited",
+    )
+    assert "Retry-After" not in failure.value.response.headers

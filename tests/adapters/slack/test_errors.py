@@ -49,3 +49,29 @@ def test_network_errors_and_timeouts() -> None:
     for exc in (aiohttp.ClientConnectionError("refused"), TimeoutError(), OSError("reset")):
         error = translate(exc, method="chat.update", scope=None)
         assert isinstance(error, SlackError) and error.code is None
+
+
+def test_kinds_say_what_a_failure_means_for_the_next_calls() -> None:
+    from adapters.slack.errors import SlackUndeliverable
+    from core.errors import Undeliverable
+
+    def kind(code: str | None, status: int = 200) -> str:
+        error = translate(_api_error(code, status), method="chat.update", scope=None)
+        assert isinstance(error, SlackError)
+        return error.kind
+
+    for code in ("token_revoked", "invalid_auth", "account_inactive"):
+        assert kind(code) == "token"
+    for code in ("not_in_channel", "channel_not_found", "is_archived", "is_inactive"):
+        assert kind(code) == "place"
+        error = translate(_api_error(code), method="chat.postMessage", scope=None)
+        assert isinstance(error, SlackUndeliverable) and isinstance(error, Undeliverable)
+    transient: list[tuple[str | None, int]] = [
+        ("internal_error", 500), ("fatal_error", 200), ("request_timeout", 200),
+        ("service_unavailable", 503), (None, 502),
+    ]  # fmt: skip
+    for passing, status in transient:
+        assert kind(passing, status) == "transient", passing
+    assert kind("invalid_blocks") == "refused"
+    posted = translate(_api_error("rate_limited"), method="chat.postMessage", scope="p")
+    assert isinstance(posted, RateLimited) and posted.retry_after == 1.0 and posted.scope == "p"

@@ -261,3 +261,80 @@ async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
     ref = await surface.post(where, "second try", streaming=True)  # the relay's retry
     assert ref.message_id == placeholder.ts
     assert len(sim.bot_replies(where.channel, where.thread or "")) == 1
+
+
+async def test_an_append_refused_for_the_channel_type_continues_with_updates(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await surface.post(where, "Streamed start ", streaming=True)
+    sim.fail_next("chat.appendStream", "channel_type_not_supported")
+    await surface.edit(ref, "Streamed start then updated ")  # no error: it falls back
+    (edit,) = surface.budget_scopes(where, "edit")
+    assert edit.key == f"slack:{where.workspace}:chat.update"  # the budget follows
+    await surface.edit(ref, "Streamed start then updated to the end.", final=True)
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "Streamed start then updated to the end."
+    assert not message.streaming
+    assert [c.ok for c in sim.calls("chat.appendStream")] == [False]
+    assert [c.ok for c in sim.calls("chat.update")] == [True, True]
+    # The next reply in the thread streams again, on the appendStream budget.
+    again = await surface.post(where, "Next reply ", streaming=True)
+    (edit,) = surface.budget_scopes(where, "edit")
+    assert edit.key.endswith(":chat.appendStream") and surface.native.owns(again)
+
+
+async def test_a_stream_the_user_stopped_ends_the_reply_cleanly(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    given_up: list[tuple[str, str]] = []
+    root = await make_surface(streaming="native")
+    root.on_give_up = lambda where, user, reason: given_up.append((user, reason))
+    surface = root.for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await surface.post(where, "The first words ", streaming=True)
+    sim.user_stops_stream(where.channel, ref.message_id)
+    await surface.edit(ref, "The first words and more ")  # no error, nothing retried
+    await surface.edit(ref, "The first words and more and more ")
+    assert given_up == [(sim.workspace.alice, "stopped_by_user")]
+    await surface.edit(ref, "The first words and more\n\n_⏹ Stopped._", final=True)
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "The first words and more\n\n_⏹ Stopped._"
+    assert [c.error for c in sim.calls("chat.appendStream")] == ["stopped_by_user"]
+    assert len(sim.calls("chat.update")) == 1
+
+
+async def test_updating_a_message_that_still_streams_stops_the_stream_first(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    streaming = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await streaming.post(where, "An orphan ", streaming=True)
+    # Another replica (the reaper) finalises it without knowing it is a stream.
+    other = await make_surface(streaming="native")
+    await other.edit(ref, "An orphan, finalised.", final=True)
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "An orphan, finalised."
+    assert not message.streaming
+    assert [c.error for c in sim.calls("chat.update")] == ["streaming_state_conflict", None]
+    assert len(sim.calls("chat.stopStream")) == 1
+
+
+async def test_a_channel_that_refuses_streams_is_remembered(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    sim.set_streams_supported(sim.workspace.random, False)
+    where = thread_of(sim, channel=sim.workspace.random)
+    ref = await surface.post(where, "Posted instead", streaming=True)
+    (edit,) = surface.budget_scopes(where, "edit")
+    assert edit.key.endswith(":chat.update")  # this reply is edited with chat.update
+    await surface.edit(ref, "Posted instead, done.", final=True)
+    second = thread_of(sim, "another", channel=sim.workspace.random)
+    await surface.post(second, "Posted again", streaming=True)
+    assert [c.error for c in sim.calls("chat.startStream")] == ["channel_type_not_supported"]
+    assert len(sim.calls("chat.postMessage")) == 2
+    elsewhere = thread_of(sim)  # other channels still stream
+    await surface.post(elsewhere, "Streamed", streaming=True)
+    assert sim.calls("chat.startStream")[-1].ok

@@ -3,6 +3,8 @@ follow-ups, commands, and what the bot ignores. Real bolt app, simulator, Redis,
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
@@ -204,3 +206,19 @@ async def test_mentions_from_the_agent_never_ping(
     assert "&lt;!channel&gt;" in reply.text and "@\u2060everyone" in reply.text
     for call in sim.calls("chat.update") + sim.calls("chat.postMessage"):
         assert "<!channel>" not in str(call.params)
+
+
+async def test_an_event_with_a_broken_id_is_dropped_and_the_next_answered(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot()
+    broken = sim.events_for(sim.user_message(ws.general, ws.alice, mention(sim, "hi")))[0]
+    broken["channel"] = ws.general + "\ud800"
+    delivery = await sim.send_event(broken, retries=False)
+    assert delivery.acked
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "still there?"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert len(lyzr.stream_requests()) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -126,3 +126,48 @@ def test_commands(text: str, command: str | None) -> None:
 
 def test_strip_mention_keeps_other_mentions() -> None:
     assert strip_mention("<@UBOT>  ask <@UBOB> about it", "UBOT") == "ask <@UBOB> about it"
+
+
+@pytest.mark.parametrize("field", ["channel", "user", "ts", "thread_ts"])
+def test_an_id_with_a_lone_surrogate_is_not_a_turn(field: str) -> None:
+    fields = {"type": "app_mention", "text": "<@UBOT> hi", "thread_ts": "9.0"}
+    bad = event(**{**fields, field: "C1\ud800"})
+    assert read_event(bad, team_id="T1", bot=BOT, rules=RULES) is None
+    assert read_event(event(type="app_mention"), team_id="T\ud800", bot=BOT, rules=RULES) is None
+
+
+def test_edits_are_marked_and_a_message_changed_counts_only_when_it_adds_the_mention() -> None:
+    again = read_event(
+        event(type="app_mention", text="<@UBOT> fixed", edited={"user": "UALICE", "ts": "11.0"}),
+        team_id="T1", bot=BOT, rules=RULES,
+    )  # fmt: skip
+    assert again is not None and again.edited and again.ts == "10.1"
+    assert again.turn.message_id == "C1:10.1" and again.turn.text == "fixed"
+
+    def changed(before: str, after: str, **extra: Any) -> dict[str, Any]:
+        new = {"type": "message", "user": "UALICE", "text": after, "ts": "10.1",
+               "edited": {"user": "UALICE", "ts": "11.0"}}  # fmt: skip
+        fields = {"subtype": "message_changed", "channel_type": "channel", "user": None,
+                  "ts": "11.0", "text": None, "message": new,
+                  "previous_message": {"text": before}}  # fmt: skip
+        return event(**{**fields, **extra})
+
+    added = read_event(changed("hi", "<@UBOT> hi"), team_id="T1", bot=BOT, rules=RULES)
+    assert added is not None and added.edited and added.turn.message_id == "C1:10.1"
+    assert added.turn.where.thread == "10.1" and added.turn.text == "hi"
+    for before, after, extra in [
+        ("<@UBOT> hi", "<@UBOT> hello", {}),  # its app_mention answers (or not) that edit
+        ("hi", "hello", {}),
+        ("hi", "<@UBOT> hi", {"channel_type": "im"}),  # DMs are always answered already
+    ]:
+        found = read_event(changed(before, after, **extra), team_id="T1", bot=BOT, rules=RULES)
+        assert found is None, (before, after, extra)
+
+
+def test_the_edit_window() -> None:
+    from bots.slack.answered import EDIT_WINDOW, AnsweredMarks
+
+    marks = AnsweredMarks(None, clock=lambda: 1_000_000_000.0)  # type: ignore[arg-type]
+    assert not marks.too_old_to_edit(f"{1_000_000_000 - EDIT_WINDOW + 60}.000100")
+    assert marks.too_old_to_edit(f"{1_000_000_000 - EDIT_WINDOW - 60}.000100")
+    assert marks.too_old_to_edit("not-a-ts") and marks.too_old_to_edit("nan")

@@ -133,3 +133,12 @@ async def test_run_slack_serves_until_sigterm(
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(running, 5) == 0
     assert sim.calls("auth.test")[0].ok
+
+
+async def test_a_slack_outage_at_start_up_is_not_blamed_on_the_token() -> None:
+    async with SlackSimulator() as sim:
+        sim.fail_next("auth.test", "internal_error", status=500)
+        with pytest.raises(ConfigError) as failure:
+            async with SlackService(Settings(), slack_settings(sim, "http")):
+                pass
+    assert failure.value.variable == "SLACK_API_URL"

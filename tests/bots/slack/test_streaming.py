@@ -222,3 +222,70 @@ async def test_native_stream_that_expires_falls_back_to_updates(
         c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok
     }
     assert sim.calls("chat.update")[-1].ok
+
+
+async def test_slack_connect_streams_to_the_asking_users_own_team(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    guest = sim.add_external_user(ws.general, "guest", team_id="T0PARTNER")
+    lyzr.enqueue(reply_script("Hello from the other side.", delay=0.05))
+    bot = await start_bot(streaming="native")
+    turn = await sim.user_says(ws.general, guest.id, mention(sim, "hi from a partner"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+
+    (start,) = sim.calls("chat.startStream")
+    assert start.ok, start.error
+    assert start.params["recipient_team_id"] == "T0PARTNER"  # the event's user_team
+    assert start.params["recipient_user_id"] == guest.id
+    assert start.team_id == ws.team_id  # the receiving workspace still makes the call
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == "Hello from the other side." and sim.calls("chat.postMessage") == []
+
+
+async def test_a_stream_the_person_stops_ends_the_reply_and_the_agent(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("word " * 300, delay=0.03))
+    bot = await start_bot(streaming="native")
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk a lot"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    (live,) = sim.bot_replies(ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 5)
+    sim.user_stops_stream(ws.general, live.ts)  # Slack's own stop control
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent was stopped too
+    assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished
+    refused = [c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok]
+    assert refused == ["stopped_by_user"]  # told once; nothing retried
+    assert len(sim.bot_replies(ws.general, turn.thread_ts)) == 1 and not live.streaming
+
+
+async def test_after_a_fallback_edits_draw_on_chat_update_whose_429_pauses_only_it(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    text = " ".join(f"w{i}" for i in range(50))
+    lyzr.enqueue(reply_script(text, delay=0.05))
+    bot = await start_bot(streaming="native")
+    sim.fail_next("chat.appendStream", "channel_type_not_supported")
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "fall back"))
+    await sim.wait_for(lambda: len(sim.calls("chat.update", ok=True)) >= 1)
+    sim.fail_next("chat.update", "ratelimited", retry_after=3)
+    await sim.wait_for(lambda: any(c.status == 429 for c in sim.calls("chat.update")))
+    (limited,) = [c for c in sim.calls("chat.update") if c.status == 429]
+    scheduler = bot.bot.runtime.scheduler
+
+    def paused(method: str) -> bool:
+        bucket = scheduler.bucket(f"slack:{ws.team_id}:{method}")
+        return bucket is not None and bucket.paused_until >= limited.time + 2.9
+
+    await sim.wait_for(lambda: paused("chat.update"), timeout=2)  # once the bot has seen it
+    assert not paused("chat.appendStream")
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=15)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == text and not reply.streaming

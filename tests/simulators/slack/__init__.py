@@ -20,7 +20,15 @@ What it models (each module's docstring has the details and sources):
 - Slack's errors and size limits (``invalid_auth``, ``channel_not_found``, ``msg_too_long``
   past 40,000 characters on update or 12,000 per stream append, ``message_not_found``,
   ``cant_update_message``, ``message_not_in_streaming_state`` once a stream is idle or too
-  old, ``invalid_blocks``...), and errors a test injects (``sim.fail_next``).
+  old, ``streaming_state_conflict``, ``stopped_by_user``, ``channel_type_not_supported``,
+  ``invalid_blocks``...), and errors a test injects (``sim.fail_next``: any code, HTTP
+  status, or a gateway's HTML page).
+- What changes under a running bot (``WorkspaceChanges``): people editing messages
+  (``app_mention`` again with ``edited``, ``message_changed``), archived channels
+  (``is_archived`` / ``is_inactive``), the bot removed (``not_in_channel``), deleted
+  channels, revoked tokens (``token_revoked``, ``invalid_auth``, ``account_inactive``),
+  streams a person stopped, and Slack Connect users of another organisation
+  (``user_team``; ``chat.startStream`` wants their team as ``recipient_team_id``).
 - Rate limits as token buckets per method per workspace (postMessage also per channel),
   with bursts; 429 + ``Retry-After`` (whole seconds >= 1) + ``{"ok":false,"error":"ratelimited"}``.
 - A record of every call (``sim.calls("chat.update")``) and a message store showing what a

@@ -1,11 +1,14 @@
 """chat.postMessage, chat.update, chat.delete: messages the bot posts, edits and removes.
 
-Modelled: ``channel_not_found``, ``no_text``, ``thread_not_found`` (replying to a thread
-that does not exist), ``msg_too_long`` from ``chat.update`` past 40,000 characters (a
-posted text that long is truncated, as Slack does), ``message_not_found`` and
-``cant_update_message`` / ``cant_delete_message`` for messages the bot did not post,
-``invalid_blocks``. ``chat.update`` keeps the previous blocks when ``blocks`` is omitted and
-removes them for ``[]``, as documented. A bot reply in a thread clears its status.
+Modelled: ``channel_not_found``, ``is_archived`` / ``not_in_channel`` on posts and
+``is_inactive`` on updates in an archived channel (see ``CallContext``), ``no_text``,
+``thread_not_found`` (replying to a thread that does not exist), ``msg_too_long`` from
+``chat.update`` past 40,000 characters (a posted text that long is truncated, as Slack
+does), ``message_not_found`` and ``cant_update_message`` / ``cant_delete_message`` for
+messages the bot did not post, ``invalid_blocks``, ``streaming_state_conflict`` (updating a
+message that is still a native stream). ``chat.update`` keeps the previous blocks when
+``blocks`` is omitted and removes them for ``[]``, as documented. A bot reply in a thread
+clears its status.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from tests.simulators.slack.blocks import validate_blocks
 from tests.simulators.slack.context import CallContext, Change, Handler
 from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.model import Message
+from tests.simulators.slack.model import Message, expire_if_due
 from tests.simulators.slack.params import json_arg, str_arg
 
 __all__ = ["METHODS", "bot_message_payload"]
@@ -49,7 +52,7 @@ def _content(ctx: CallContext) -> tuple[str | None, list[dict[str, Any]] | None]
 
 
 def post_message(ctx: CallContext) -> dict[str, Any]:
-    channel = ctx.channel()
+    channel = ctx.postable_channel()
     text, blocks = _content(ctx)
     if not text and not blocks and not json_arg(ctx.params, "attachments"):
         raise ApiError("no_text")
@@ -82,13 +85,18 @@ def post_message(ctx: CallContext) -> dict[str, Any]:
 
 
 def update(ctx: CallContext) -> dict[str, Any]:
-    channel = ctx.channel()
+    channel = ctx.editable_channel()
     text, blocks = _content(ctx)
     if text is None and blocks is None and "attachments" not in ctx.params:
         raise ApiError("no_text")
     if text is not None and len(text) > ctx.config.max_text:
         raise ApiError("msg_too_long")
     message = ctx.bot_message(channel, str_arg(ctx.params, "ts") or "")
+    expire_if_due(message, ctx.now, ctx.config.stream_idle_timeout, ctx.config.stream_max_lifetime)
+    if message.streaming:
+        # chat.update errors: "streaming_state_conflict: The message is currently streaming
+        # text and cannot be edited" (docs.slack.dev reference/methods/chat.update).
+        raise ApiError("streaming_state_conflict")
     previous = message.to_api()
     if text is not None:
         message.text = text

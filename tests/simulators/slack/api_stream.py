@@ -6,7 +6,11 @@ characters per call, else ``msg_too_long``; there is no cumulative cap). Outside
 / ``missing_recipient_user_id``). A stream ends when stopped, when idle longer than
 ``SimConfig.stream_idle_timeout``, or ``stream_max_lifetime`` after it started; after that
 every append or stop answers ``message_not_in_streaming_state`` while the text streamed so
-far stays visible, and ``chat.update`` on the same ``ts`` still works.
+far stays visible, and ``chat.update`` on the same ``ts`` still works (while it streams,
+``chat.update`` answers ``streaming_state_conflict``). A person may stop a stream
+(``sim.user_stops_stream``): appends then answer ``stopped_by_user``. Channels where the
+app may not stream answer ``channel_type_not_supported``; archived channels and channels
+the bot left answer like ``chat.postMessage`` (``is_archived``, ``not_in_channel``).
 """
 
 from __future__ import annotations
@@ -17,18 +21,10 @@ from tests.simulators.slack.api_chat import bot_message_payload
 from tests.simulators.slack.blocks import validate_blocks
 from tests.simulators.slack.context import CallContext, Change, Handler
 from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.model import Message, StreamState
+from tests.simulators.slack.model import Channel, Message, StreamState, expire_if_due
 from tests.simulators.slack.params import json_arg, str_arg
 
 __all__ = ["METHODS", "expire_if_due"]
-
-
-def expire_if_due(message: Message, now: float, idle: float, lifetime: float) -> None:
-    stream = message.stream
-    if stream is None or stream.stopped or stream.expired:
-        return
-    if now - stream.last_activity > idle or now - stream.started_at > lifetime:
-        stream.expired = True
 
 
 def _markdown(ctx: CallContext) -> str:
@@ -48,17 +44,48 @@ def _markdown(ctx: CallContext) -> str:
     return text
 
 
-def _streaming_message(ctx: CallContext) -> Message:
-    channel = ctx.channel()
+def _streamable_channel(ctx: CallContext) -> Channel:
+    channel = ctx.postable_channel()
+    if not channel.streams_supported:
+        # chat.startStream / appendStream / stopStream errors: "channel_type_not_supported:
+        # Channel type not supported" (which types is not documented: a per-channel switch).
+        raise ApiError("channel_type_not_supported")
+    return channel
+
+
+def _streaming_message(ctx: CallContext, *, appending: bool = False) -> Message:
+    channel = _streamable_channel(ctx)
     message = ctx.bot_message(channel, str_arg(ctx.params, "ts") or "")
     expire_if_due(message, ctx.now, ctx.config.stream_idle_timeout, ctx.config.stream_max_lifetime)
+    if appending and message.stream is not None and message.stream.stopped_by_user:
+        # chat.appendStream errors: "stopped_by_user: The streaming message was stopped by
+        # the user and no further appends are accepted" (docs.slack.dev
+        # reference/methods/chat.appendStream; mirrored in slack_kit's generated docs).
+        raise ApiError("stopped_by_user")
     if not message.streaming:
         raise ApiError("message_not_in_streaming_state")
     return message
 
 
+def _check_recipient(ctx: CallContext, recipient: str | None) -> None:
+    """Outside DMs both recipient arguments are required; ``recipient_team_id`` is "the
+    encoded ID of the team the user receiving the streaming text belongs to"
+    (docs.slack.dev reference/methods/chat.startStream) — in a Slack Connect channel the
+    asking user's own organisation, not the workspace that received the event. Slack does
+    not document the error for a mismatch: the simulator refuses it as invalid_arguments."""
+    team = str_arg(ctx.params, "recipient_team_id")
+    if team is None:
+        raise ApiError("missing_recipient_team_id")
+    if recipient is None:
+        raise ApiError("missing_recipient_user_id")
+    user = ctx.store.users.get(recipient)
+    if user is not None and user.team_id != team:
+        detail = f"recipient_team_id {team} is not the team of {recipient} ({user.team_id})"
+        raise ApiError("invalid_arguments", detail=detail)
+
+
 def start_stream(ctx: CallContext) -> dict[str, Any]:
-    channel = ctx.channel()
+    channel = _streamable_channel(ctx)
     thread_ts = str_arg(ctx.params, "thread_ts")
     parent_ts = None
     if thread_ts is not None:
@@ -67,10 +94,7 @@ def start_stream(ctx: CallContext) -> dict[str, Any]:
             raise ApiError("thread_not_found")
     recipient = str_arg(ctx.params, "recipient_user_id")
     if channel.kind != "im":
-        if str_arg(ctx.params, "recipient_team_id") is None:
-            raise ApiError("missing_recipient_team_id")
-        if recipient is None:
-            raise ApiError("missing_recipient_user_id")
+        _check_recipient(ctx, recipient)
     text = _markdown(ctx)
     message = Message(
         ts=ctx.store.ts_clock.next(),
@@ -90,7 +114,7 @@ def start_stream(ctx: CallContext) -> dict[str, Any]:
 
 
 def append_stream(ctx: CallContext) -> dict[str, Any]:
-    message = _streaming_message(ctx)
+    message = _streaming_message(ctx, appending=True)
     if "markdown_text" not in ctx.params and "chunks" not in ctx.params:
         raise ApiError("invalid_arguments", detail="missing required argument: markdown_text")
     message.append_text(_markdown(ctx))

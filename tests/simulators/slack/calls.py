@@ -48,6 +48,7 @@ class Fault:
     status: int = 200
     retry_after: int | None = None
     match: Callable[[Mapping[str, Any]], bool] | None = None
+    html: bool = False  # an HTML error page (a gateway's 502/503) instead of Slack's JSON
 
 
 class FaultInjector:

@@ -48,13 +48,41 @@ class CallContext:
         return self.workspace
 
     def channel(self, name: str = "channel") -> Channel:
-        """The channel named by argument ``name``; ``channel_not_found`` like Slack."""
+        """The channel named by argument ``name``; ``channel_not_found`` like Slack, also
+        for a private channel the bot is no longer in (it cannot see it: docs.slack.dev
+        reference/methods/conversations.info, "channel_not_found: Value passed for channel
+        was invalid")."""
         channel_id = self.params.get(name)
         if not channel_id:
             raise ApiError("channel_not_found")
         channel = self.store.channel_in(self.ws.team_id, str(channel_id))
-        if channel is None:
+        if channel is None or (channel.kind in ("private", "mpim") and not channel.bot_member):
             raise ApiError("channel_not_found")
+        return channel
+
+    def postable_channel(self, name: str = "channel") -> Channel:
+        """A channel the bot may post (or stream) a new message into.
+
+        docs.slack.dev reference/methods/chat.postMessage (and chat.startStream /
+        appendStream / stopStream) errors: ``is_archived`` "Channel has been archived",
+        ``not_in_channel`` "Cannot post user messages to a channel they are not in" (the
+        app has no ``chat:write.public``).
+        """
+        channel = self.channel(name)
+        if channel.archived:
+            raise ApiError("is_archived")
+        if not channel.bot_member:
+            raise ApiError("not_in_channel")
+        return channel
+
+    def editable_channel(self, name: str = "channel") -> Channel:
+        """A channel whose messages the bot may still edit: docs.slack.dev
+        reference/methods/chat.update, ``is_inactive`` "The message cannot be edited within
+        a frozen, archived or deleted channel". (chat.update lists no ``not_in_channel``: the
+        simulator lets the bot edit its messages in a public channel it has left.)"""
+        channel = self.channel(name)
+        if channel.archived:
+            raise ApiError("is_inactive")
         return channel
 
     def bot_message(self, channel: Channel, ts: str) -> Message:

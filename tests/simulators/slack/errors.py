@@ -15,12 +15,14 @@ class ApiError(Exception):
         status: int = 200,
         retry_after: int | None = None,
         detail: str | None = None,
+        html: bool = False,
     ) -> None:
         super().__init__(error if detail is None else f"{error}: {detail}")
         self.error = error
         self.status = status
         self.retry_after = retry_after
         self.detail = detail
+        self.html = html  # answered as an HTML error page, as a gateway in front of Slack would
 
     def body(self) -> dict[str, object]:
         body: dict[str, object] = {"ok": False, "error": self.error}

@@ -62,6 +62,10 @@ def _base(message: Message) -> dict[str, Any]:
         event["blocks"] = message.blocks if message.blocks is not None else []
     if message.is_reply:
         event["thread_ts"] = message.thread_ts
+    if message.user_team is not None:
+        # Slack Connect: the author belongs to another organisation (node-slack-sdk
+        # packages/types/src/events/app.ts, AppMentionEvent.user_team / source_team).
+        event["user_team"] = event["source_team"] = message.user_team
     if message.files:
         event["files"] = [f.to_api() for f in message.files]
     return event
@@ -71,6 +75,10 @@ def app_mention_event(message: Message, parent_user: str | None = None) -> dict[
     event = {"type": "app_mention", **_base(message)}
     if message.is_reply and parent_user:
         event["parent_user_id"] = parent_user
+    if message.edited_ts:
+        # Sent again after an edit: same ts, an ``edited`` field, no subtype (see
+        # ``WorkspaceChanges.user_edits`` for the sources).
+        event["edited"] = {"user": message.user, "ts": message.edited_ts}
     return event
 
 

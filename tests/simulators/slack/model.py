@@ -20,6 +20,7 @@ __all__ = [
     "TsClock",
     "User",
     "Workspace",
+    "expire_if_due",
 ]
 
 ChannelKind = Literal["public", "private", "im", "mpim"]
@@ -87,6 +88,13 @@ class Channel:
     kind: ChannelKind = "public"
     im_user: str | None = None  # the other party of a DM
     created: int = field(default_factory=lambda: int(time.time()))
+    # What happens to a channel while the bot works in it (``WorkspaceChanges``).
+    archived: bool = False
+    bot_member: bool = True
+    # Slack Connect: teams of other organisations this channel is shared with.
+    external_teams: set[str] = field(default_factory=set)
+    # Whether Slack lets the app stream into it (``channel_type_not_supported`` if not).
+    streams_supported: bool = True
 
     @property
     def channel_type(self) -> str:
@@ -102,9 +110,10 @@ class Channel:
             "is_im": self.kind == "im",
             "is_mpim": self.kind == "mpim",
             "is_private": self.kind != "public",
-            "is_archived": False,
+            "is_archived": self.archived,
             "is_general": self.name == "general",
-            "is_member": True,
+            "is_member": self.bot_member,
+            "is_ext_shared": bool(self.external_teams),
             "context_team_id": self.team_id,
         }
         if self.kind == "im":
@@ -124,6 +133,7 @@ class StreamState:
     recipient_user_id: str | None
     stopped: bool = False
     expired: bool = False
+    stopped_by_user: bool = False  # the person pressed the stream's own stop control
 
 
 @dataclass
@@ -186,6 +196,7 @@ class Message:
         self.files: list[FileRecord] = []
         self.deleted = False
         self.edited_ts: str | None = None
+        self.user_team: str | None = None  # the author's team when not ``team_id`` (Connect)
         self.history: list[str] = []
         self._parts: list[str] = [text] if text else []
 
@@ -237,6 +248,15 @@ class Message:
     def __repr__(self) -> str:
         preview = self.text[:40] + ("…" if len(self.text) > 40 else "")
         return f"<Message {self.channel}/{self.ts} by {self.user} {preview!r}>"
+
+
+def expire_if_due(message: Message, now: float, idle: float, lifetime: float) -> None:
+    """End a native stream idle longer than ``idle`` or older than ``lifetime`` seconds."""
+    stream = message.stream
+    if stream is None or stream.stopped or stream.expired:
+        return
+    if now - stream.last_activity > idle or now - stream.started_at > lifetime:
+        stream.expired = True
 
 
 class TsClock:

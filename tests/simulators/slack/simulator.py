@@ -6,7 +6,9 @@
         assert [m.text for m in sim.thread_messages(channel, thread_ts)] == [...]
 
 The user side (people posting, clicking, events delivered to the app) lives in
-``UserActions``, which this class mixes in.
+``UserActions``, what changes under a running bot (edits, archived channels, revoked
+tokens, stopped streams, Slack Connect users) in ``WorkspaceChanges``; this class mixes
+both in.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tests.simulators.slack.activity import Activity
 from tests.simulators.slack.api_files import receive_upload
 from tests.simulators.slack.api_stream import expire_if_due
 from tests.simulators.slack.calls import CallRecord, Fault
+from tests.simulators.slack.changes import WorkspaceChanges
 from tests.simulators.slack.config import AppIdentity, SimConfig
 from tests.simulators.slack.http_delivery import HttpDeliverer
 from tests.simulators.slack.interactive import ResponseTarget
@@ -36,7 +39,7 @@ from tests.simulators.slack.webapi import WebApi
 __all__ = ["SlackSimulator"]
 
 
-class SlackSimulator(UserActions):
+class SlackSimulator(UserActions, WorkspaceChanges):
     def __init__(
         self,
         config: SimConfig | None = None,
@@ -176,13 +179,19 @@ class SlackSimulator(UserActions):
         status: int = 200,
         retry_after: int | None = None,
         match: Callable[[Mapping[str, Any]], bool] | None = None,
+        html: bool = False,
     ) -> Fault:
         """The next ``times`` calls of ``method`` ("*": any) answer ``error``.
 
-        ``error="ratelimited"`` answers 429 with ``Retry-After`` (default 1); ``status=500``
-        and the like model server failures.
+        ``error="ratelimited"`` answers 429 with ``Retry-After`` (default 1);
+        ``"rate_limited"`` is chat.postMessage's "Application has posted too many messages"
+        (HTTP 200, no Retry-After: docs.slack.dev reference/methods/chat.postMessage).
+        ``status=500`` and the like model server failures (``"internal_error"``,
+        ``"fatal_error"``, ``"service_unavailable"``: docs.slack.dev reference/methods/
+        chat.update errors); ``html=True`` answers a gateway's HTML page instead of JSON.
         """
-        return self.api.faults.add(Fault(method, error, times, status, retry_after, match))
+        fault = Fault(method, error, times, status, retry_after, match, html)
+        return self.api.faults.add(fault)
 
     # -- what happened ------------------------------------------------------------------
     def calls(

@@ -38,6 +38,7 @@ class Store:
         self.ts_clock = TsClock()
         self.workspaces: dict[str, Workspace] = {}
         self.bot_tokens: dict[str, str] = {}  # token -> team_id
+        self.revoked_tokens: dict[str, str] = {}  # token -> the error Slack now answers
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.files: dict[str, FileRecord] = {}

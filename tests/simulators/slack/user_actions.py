@@ -37,10 +37,10 @@ from tests.simulators.slack.socket_mode import SocketDelivery, SocketHub
 from tests.simulators.slack.store import Store
 from tests.simulators.slack.webapi import WebApi
 
-__all__ = ["Delivery", "UserActions", "UserTurn"]
+__all__ = ["SUBSCRIPTION", "Delivery", "UserActions", "UserTurn"]
 
 Delivery = HttpDelivery | SocketDelivery
-_SUBSCRIPTION = {
+SUBSCRIPTION = {
     "public": "message.channels",
     "private": "message.groups",
     "im": "message.im",
@@ -100,6 +100,8 @@ class UserActions:
             thread_ts=parent_ts,
             bot_id=author.bot_id if author else None,
         )
+        if author is not None and author.team_id != ch.team_id:
+            message.user_team = author.team_id  # Slack Connect: another organisation
         return self.store.add_message(message)
 
     def events_for(self, message: Message) -> list[dict[str, Any]]:
@@ -111,7 +113,7 @@ class UserActions:
         mentioned = f"<@{ws.bot_user_id}>" in message.text
         if mentioned and channel.kind != "im" and "app_mention" in self.config.subscriptions:
             found.append(events.app_mention_event(message, parent))
-        if _SUBSCRIPTION[channel.kind] in self.config.subscriptions:
+        if SUBSCRIPTION[channel.kind] in self.config.subscriptions:
             found.append(events.message_event(message, channel, parent))
         return found
 
@@ -119,7 +121,11 @@ class UserActions:
         """An ``event_callback`` around ``event`` with a fresh ``event_id``."""
         ws = self.store.workspaces[team_id] if team_id else self.workspace
         event_id = self.store.ids.next("Ev")
-        return events.event_callback(event, workspace=ws, app=self.app, event_id=event_id)
+        envelope = events.event_callback(event, workspace=ws, app=self.app, event_id=event_id)
+        channel = self.store.channels.get(str(event.get("channel")))
+        if channel is not None and channel.external_teams:
+            envelope["is_ext_shared_channel"] = True  # a Slack Connect channel
+        return envelope
 
     async def user_says(
         self, channel: str, user: str, text: str, *, thread_ts: str | None = None
@@ -127,7 +133,8 @@ class UserActions:
         """A person posts; the app receives every event that causes."""
         message = self.user_message(channel, user, text, thread_ts=thread_ts)
         found = self.events_for(message)
-        deliveries = await asyncio.gather(*(self.send_event(e, message.team_id) for e in found))
+        team = self.store.channels[channel].team_id  # the workspace receiving the events
+        deliveries = await asyncio.gather(*(self.send_event(e, team) for e in found))
         return UserTurn(message, list(deliveries))
 
     # -- deliveries ---------------------------------------------------------------------
@@ -225,7 +232,7 @@ class UserActions:
             return
         for change in changes:
             channel: Channel = self.store.channels[change.message.channel]
-            if _SUBSCRIPTION[channel.kind] not in self.config.subscriptions:
+            if SUBSCRIPTION[channel.kind] not in self.config.subscriptions:
                 continue
             message, previous = change.message, change.previous or {}
             if change.kind == "posted":

@@ -72,6 +72,14 @@ class WebApi:
             body = self._call(method, params, token, record)
         except ApiError as exc:
             record.status, record.retry_after, body = exc.status, exc.retry_after, exc.body()
+            if exc.html:
+                # A gateway's error page instead of Slack's JSON (a 502/503 from the edge):
+                # slack-sdk finds no ``error`` to read (slack_sdk/web/async_internal_utils.py
+                # treats a non-JSON body as empty data and raises SlackApiError on the status).
+                record.response = body
+                self.record(record)
+                page = f"<html><body><h1>{exc.status} {exc.error}</h1></body></html>"
+                return web.Response(status=exc.status, text=page, content_type="text/html")
         record.response = body
         self.record(record)
         headers = {"Retry-After": str(record.retry_after)} if record.retry_after else None
@@ -98,7 +106,7 @@ class WebApi:
         if fault is not None:
             status = 429 if fault.error == "ratelimited" and fault.status == 200 else fault.status
             retry_after = fault.retry_after or (1 if status == 429 else None)
-            raise ApiError(fault.error, status=status, retry_after=retry_after)
+            raise ApiError(fault.error, status=status, retry_after=retry_after, html=fault.html)
         channel = params.get("channel") or params.get("channel_id")
         scope_team = record.team_id or self.app.app_id
         wait = self.limiter.acquire(method, scope_team, str(channel) if channel else None)
@@ -129,6 +137,12 @@ class WebApi:
             if method not in APP_TOKEN_METHODS:
                 raise ApiError("not_allowed_token_type")
             return None
+        revoked = self.store.revoked_tokens.get(token)
+        if revoked is not None:
+            # A token that stopped working mid-run: docs.slack.dev reference/methods/
+            # chat.postMessage errors "token_revoked" (app removed), "account_inactive"
+            # (deleted user or workspace), "invalid_auth"; every method answers it, HTTP 200.
+            raise ApiError(revoked)
         team_id = self.store.bot_tokens.get(token)
         if team_id is None:
             raise ApiError("invalid_auth")

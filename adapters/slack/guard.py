@@ -1,0 +1,53 @@
+"""What one reply has learnt about its thread that makes more calls there pointless.
+
+A reply meets a permanent refusal once: the channel was archived or deleted, the bot was
+removed (``not_in_channel``), or the token was revoked. From then on, every call of that
+reply fails at once with the same refusal instead of reaching Slack (the core never retries
+an :class:`~core.errors.Undeliverable` either), and the bot is told once, so it stops the
+reply and its agent. A reply whose blocks Slack refused (``invalid_blocks``) sends plain
+text for the rest of its life. One guard per reply (per surface view): the next
+conversation starts afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from adapters.slack.errors import SlackError, SlackUndeliverable
+from core.turn import ThreadRef
+
+__all__ = ["ReplyGuard"]
+
+
+class ReplyGuard:
+    """``with guard.watch(where): await api_call(...)``; see the module docstring."""
+
+    def __init__(self, give_up: Callable[[ThreadRef, str], None]) -> None:
+        self._give_up = give_up  # (where, reason) -> None: stop this reply
+        self.refused: SlackUndeliverable | None = None
+        self.plain_text = False  # Slack refused this reply's blocks once
+
+    @property
+    def dead(self) -> bool:
+        return self.refused is not None
+
+    @contextmanager
+    def watch(self, where: ThreadRef) -> Iterator[None]:
+        refused = self.refused
+        if refused is not None:
+            raise SlackUndeliverable(refused.method, refused.code, "not sent: refused before")
+        try:
+            yield
+        except SlackUndeliverable as exc:
+            if self.refused is None:
+                self.refused = exc
+                self._give_up(where, exc.code or "refused")
+            raise
+
+    def blocks_refused(self, exc: SlackError) -> bool:
+        """Whether ``exc`` refused the blocks (then send plain text from now on)."""
+        if exc.code in ("invalid_blocks", "invalid_blocks_format"):
+            self.plain_text = True
+            return True
+        return False

@@ -1,0 +1,213 @@
+"""Slack refusing the bot mid-reply, as it does in the wild: the channel archived, the bot
+removed or the channel deleted; the token revoked; blocks refused; its own errors (5xx,
+``internal_error``, ``request_timeout``) and chat.postMessage's ``rate_limited``.
+
+A permanent refusal is not retried for the rest of the reply (a handful of calls at most),
+the agent is stopped, and the next conversation is unaffected; a revoked token turns
+``/readyz`` 503 naming ``SLACK_BOT_TOKEN``, with one clear log line and no retry storm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import pytest
+
+from adapters.slack.mrkdwn import to_mrkdwn
+from tests.bots.slack.conftest import StartBot, mention, reply_script
+from tests.servers.lyzr_server import LyzrServer
+from tests.simulators.slack import SlackSimulator
+from tests.simulators.slack.model import ChannelKind
+
+LONG = "word " * 300
+
+
+async def get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
+
+
+def calls_since(sim: SlackSimulator, start: float) -> int:
+    return len(
+        [c for c in sim.calls() if c.time >= start and c.method.startswith(("chat.", "files."))]
+    )
+
+
+PLACE_CHANGES: dict[str, Callable[[SlackSimulator, str], None]] = {
+    "archived": lambda sim, channel: sim.archive_channel(channel),
+    "bot removed": lambda sim, channel: sim.remove_bot(channel),
+    "deleted": lambda sim, channel: sim.delete_channel(channel),
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "words"),
+    [
+        ("archived", "public", 300),  # updates: is_inactive
+        ("deleted", "public", 300),  # channel_not_found
+        ("bot removed", "private", 300),  # it cannot see the channel: channel_not_found
+        ("bot removed", "public", 1200),  # its edits still go; the next page: not_in_channel
+    ],
+)
+async def test_a_channel_gone_mid_reply_ends_it_without_retries(
+    change: str,
+    kind: ChannelKind,
+    words: int,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ws = sim.workspace
+    channel = sim.add_channel(ws.team_id, "doomed", kind).id
+    lyzr.enqueue(reply_script("word " * words, delay=6.0 / words), reply_script("Fine here."))
+    bot = await start_bot()
+    turn = await sim.user_says(channel, ws.alice, mention(sim, "talk"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(channel, turn.thread_ts)))
+    (live,) = sim.bot_replies(channel, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    PLACE_CHANGES[change](sim, channel)
+    await sim.wait_for(lambda: any(not c.ok for c in sim.calls()), timeout=10)
+    refusal = next(c for c in sim.calls() if not c.ok)
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+
+    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent was stopped
+    assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(str(refusal.error) in line and "stopping the reply" in line for line in said)
+    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
+    # The next conversation, elsewhere, is unaffected.
+    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+
+
+@pytest.mark.parametrize("error", ["token_revoked", "invalid_auth", "account_inactive"])
+async def test_a_revoked_token_turns_readyz_503_with_one_log_line_and_no_storm(
+    error: str,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(LONG, delay=0.03))
+    bot = await start_bot()
+    assert (await get(bot.url + "/readyz"))[0] == 200
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    (live,) = sim.bot_replies(ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    sim.revoke_token(error=error)
+    await sim.wait_for(lambda: any(c.error == error for c in sim.calls()))  # the next call
+    first_refusal = next(c.time for c in sim.calls() if c.error == error)
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await asyncio.wait_for(lyzr.disconnected.wait(), 2)
+
+    status, body = await get(bot.url + "/readyz")
+    assert status == 503 and "SLACK_BOT_TOKEN" in body and error in body
+    assert (await get(bot.url + "/healthz"))[0] == 200  # alive: no crash loop
+    # A mention now costs nothing: no agent run, no call that cannot succeed.
+    await sim.user_says(ws.general, ws.alice, mention(sim, "hello?"))
+    await sim.user_says(ws.alice_dm, ws.alice, "anyone?")
+    status, _ = await get(bot.url + "/readyz")  # (the events were handled meanwhile)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert calls_since(sim, first_refusal) <= 3
+    assert len(lyzr.stream_requests()) == 1
+    token_lines = [r for r in caplog.records if "SLACK_BOT_TOKEN" in r.getMessage()]
+    assert len(token_lines) == 1 and token_lines[0].levelno == logging.ERROR
+
+
+async def test_refused_blocks_fall_back_to_plain_text(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    text = "A reply shown without its Stop button, as plain text, edited as it grows on."
+    lyzr.enqueue(reply_script(text, delay=0.15))
+    bot = await start_bot()
+
+    def with_blocks(params: Mapping[str, Any]) -> bool:
+        blocks = params.get("blocks")
+        return bool(json.loads(blocks) if isinstance(blocks, str) else blocks)
+
+    sim.fail_next("*", "invalid_blocks", times=100, match=with_blocks)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "plain please"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == to_mrkdwn(text)
+    refused = [c for c in sim.calls() if c.error == "invalid_blocks"]
+    assert len(refused) == 1  # refused once; the rest of the reply sends text only
+
+
+async def test_post_message_rate_limited_is_a_rate_limit(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("Posted after the limit lifted."))
+    bot = await start_bot()
+    sim.fail_next("chat.postMessage", "rate_limited", times=2)  # HTTP 200, no Retry-After
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "post"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == "Posted after the limit lifted."
+    posts = sim.calls("chat.postMessage")
+    assert [c.error for c in posts] == ["rate_limited", "rate_limited", None]
+    assert posts[2].time - posts[1].time >= 0.95  # waited like a 429's default Retry-After
+    bucket = bot.bot.runtime.scheduler.bucket(f"slack:{ws.team_id}:{ws.general}:chat.postMessage")
+    assert bucket is not None and bucket.rate < bucket.ceiling  # the budget adapted
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "html"),
+    [
+        ("internal_error", 500, False),
+        ("service_unavailable", 503, False),
+        ("bad_gateway", 502, True),
+        ("request_timeout", 200, False),
+        ("fatal_error", 200, False),
+    ],
+)
+async def test_slacks_own_failures_are_retried_and_streams_start_anyway(
+    error: str, status: int, html: bool, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    text = "Streamed despite a hiccup, which lasted only a moment or two."
+    lyzr.enqueue(reply_script(text, delay=0.2))  # still streaming when the retry comes
+    bot = await start_bot(streaming="native")
+    sim.fail_next("chat.startStream", error, status=status, html=html)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hiccup"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == text
+    assert [c.ok for c in sim.calls("chat.startStream")] == [False, True]  # retried, streamed
+    assert sim.calls("chat.postMessage") == []
+
+
+async def test_msg_too_long_cuts_smaller_pages_and_loses_nothing(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    text = " ".join(f"w{i:04d}" for i in range(600))  # 3,599 characters
+    lyzr.enqueue(reply_script(text, delay=0.005))
+    bot = await start_bot()
+
+    def long(params: Mapping[str, Any]) -> bool:  # Slack counting more than the bot does
+        return len(str(params.get("text") or "")) > 2000
+
+    sim.fail_next("*", "msg_too_long", times=1000, match=long)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "long"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+    messages = sim.bot_replies(ws.general, turn.thread_ts)
+    assert " ".join(m.text for m in messages).split() == text.split()
+    assert all(len(m.text) <= 2000 for m in messages)
+    assert len([c for c in sim.calls() if c.error == "msg_too_long"]) <= 6

@@ -1,0 +1,120 @@
+"""What changes under a running bot: edits, channels archived or left, revoked tokens,
+streams a person stopped, and people from other organisations (Slack Connect).
+
+Each change is what a person or an admin does in the Slack client; the Web API then answers
+the way Slack does afterwards (the errors are modelled in ``CallContext``, ``api_stream``
+and ``webapi``), and edits send the events Slack sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.simulators.slack import events
+from tests.simulators.slack.config import SimConfig
+from tests.simulators.slack.model import Message, User
+from tests.simulators.slack.store import Store
+from tests.simulators.slack.user_actions import SUBSCRIPTION, Delivery, UserTurn
+
+__all__ = ["WorkspaceChanges"]
+
+EXTERNAL_TEAM = "T9000EXT"
+
+
+class WorkspaceChanges:
+    # Set by SlackSimulator (which also mixes in UserActions for send_event).
+    config: SimConfig
+    store: Store
+
+    async def send_event(
+        self, event: dict[str, Any], team_id: str | None = None, *, retries: bool = True
+    ) -> Delivery:
+        raise NotImplementedError
+
+    # -- people edit what they said -----------------------------------------------------
+    async def user_edits(self, message: Message, text: str) -> UserTurn:
+        """A person edits their message; the app receives the events that causes.
+
+        ``message_changed`` (a ``message`` event with that subtype, the new message under
+        ``message``, the old one under ``previous_message``: docs.slack.dev reference/events/
+        message/message_changed) goes to apps subscribed to the channel's messages. When the
+        new text mentions the app, outside DMs, Slack also sends ``app_mention`` again: a new
+        ``event_id``, the same ``ts``, an ``edited`` field and no subtype — whether the old
+        text mentioned the app or not (node-slack-sdk packages/types/src/events/app.ts
+        ``AppMentionEvent.edited``; reported in slackapi/bolt-js#960, slack-go/slack#1256,
+        PostHog/posthog#59517, chenhg5/cc-connect#1579 which notes edits that *add* the
+        mention arrive this way too).
+        """
+        channel = self.store.channels[message.channel]
+        ws = self.store.workspaces[channel.team_id]
+        previous = message.to_api()
+        message.text = text
+        message.blocks = events.rich_text_blocks(text)
+        message.edited_ts = self.store.ts_clock.next()
+        parent = self._parent_of(message)
+        found: list[dict[str, Any]] = []
+        mentioned = f"<@{ws.bot_user_id}>" in text
+        if mentioned and channel.kind != "im" and "app_mention" in self.config.subscriptions:
+            found.append(events.app_mention_event(message, parent))
+        if SUBSCRIPTION[channel.kind] in self.config.subscriptions:
+            found.append(
+                events.message_changed_event(message, channel, previous, message.edited_ts)
+            )
+        deliveries = await asyncio.gather(*(self.send_event(e, ws.team_id) for e in found))
+        return UserTurn(message, list(deliveries))
+
+    def _parent_of(self, message: Message) -> str | None:
+        if not message.is_reply or message.thread_ts is None:
+            return None
+        parent = self.store.get_message(message.channel, message.thread_ts)
+        return parent.user if parent else None
+
+    # -- admins change channels and tokens ----------------------------------------------
+    def archive_channel(self, channel: str) -> None:
+        """Posts then answer ``is_archived``, updates ``is_inactive`` (see CallContext)."""
+        self.store.channels[channel].archived = True
+
+    def remove_bot(self, channel: str) -> None:
+        """The bot is removed from the channel: posts answer ``not_in_channel`` (a private
+        channel it can no longer see: ``channel_not_found``)."""
+        self.store.channels[channel].bot_member = False
+
+    def delete_channel(self, channel: str) -> None:
+        """Every call naming the channel answers ``channel_not_found``."""
+        del self.store.channels[channel]
+
+    def revoke_token(self, team_id: str | None = None, error: str = "token_revoked") -> None:
+        """The bot token stops working; every call with it answers ``error``
+        (``token_revoked``, ``invalid_auth`` or ``account_inactive``: see ``webapi``)."""
+        for token, team in self.store.bot_tokens.items():
+            if team_id is None or team == team_id:
+                self.store.revoked_tokens[token] = error
+
+    def user_stops_stream(self, channel: str, ts: str) -> None:
+        """A person presses the native stream's own stop control: the message keeps its
+        text and stops streaming; appends answer ``stopped_by_user`` (see ``api_stream``)."""
+        message = self.store.get_message(channel, ts)
+        if message is None or message.stream is None:
+            raise ValueError(f"no stream {channel}/{ts}")
+        message.stream.stopped = True
+        message.stream.stopped_by_user = True
+
+    def set_streams_supported(self, channel: str, supported: bool) -> None:
+        """Whether the app may stream into the channel (``channel_type_not_supported``)."""
+        self.store.channels[channel].streams_supported = supported
+
+    # -- Slack Connect --------------------------------------------------------------------
+    def add_external_user(self, channel: str, name: str, team_id: str = EXTERNAL_TEAM) -> User:
+        """A person of another organisation in a channel shared with it (Slack Connect).
+
+        Their messages' events carry ``user_team`` and ``source_team`` (their team) while
+        the envelope's ``team_id`` stays the workspace that received the event
+        (node-slack-sdk packages/types/src/events/app.ts: "user_team, source_team, and
+        user_profile can exist when the user who mentioned this bot is in a different
+        workspace/org").
+        """
+        shared = self.store.channels[channel]
+        shared.external_teams.add(team_id)
+        user_id = self.store.ids.next("U")
+        return self.store.add_user(User(user_id, team_id, name, name.title()))
