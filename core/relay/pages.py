@@ -38,7 +38,9 @@ class PageBook:
     def cut_at_shown(self, shown: int, *, behind: bool) -> Cut | None:
         """When the open page must end, a cut right where its first ``shown`` characters end
         (what its message shows already), if that is a clean boundary and worth it; else
-        ``None``.
+        ``None``. Clean: inside a code block a line end, elsewhere a word's end; the stream
+        may have got anywhere when the message was last edited, and where it stopped mid
+        code line the page is filled instead (its final edit finishes the line).
 
         Turning there leaves the message as it is (only its indicator goes, later), so the
         request at hand carries a page of *new* text, where filling the old page would spend
