@@ -11,7 +11,7 @@ import itertools
 
 import pytest
 
-from core.relay.pages import PageBook
+from core.relay.pages import PageBook, split_whole
 from core.relay.paginate import Cut, Fence, Measure, fence_at, find_cut, page_markdown
 
 Page = tuple[Fence | None, str, Fence | None]  # (reopened fence, content, closed fence)
@@ -220,3 +220,13 @@ def test_inside_code_a_full_page_ends_at_a_line_end_whenever_a_line_fits() -> No
             done += len(content)
             if fence_at(text, 0, done, None) is not None:
                 assert content.endswith("\n"), (budget, content[-30:])
+
+
+def test_split_whole_pages_a_text_known_in_full() -> None:
+    text = prose(30) + "\n\n```python\n" + "".join(f"value_{i} = {i}\n" for i in range(40))
+    text += "```\n" + " " * 150 + "\n"
+    pages = split_whole(text, 100)
+    assert len(pages) > 5 and all(page.strip() for page in pages)  # the blank tail left out
+    assert sum(page.startswith("```python\n") for page in pages) >= 4
+    for page in pages:
+        assert len(page) <= 100 and fence_at(page, 0, len(page), None) is None, page
