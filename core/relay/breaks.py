@@ -26,7 +26,7 @@ def _extends(char: str) -> bool:
     """Whether ``char`` continues the cluster before it (never starts one of its own)."""
     code = ord(char)
     if code < 0x300:
-        return False  # ASCII and Latin-1: the hot path stays one comparison
+        return False  # ASCII and Latin-1, most of any reply: one comparison
     return (
         char == _ZWJ
         or unicodedata.category(char) in ("Mn", "Me", "Mc")  # accents, VS-16, keycap, vowels
