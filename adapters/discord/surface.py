@@ -42,6 +42,7 @@ from adapters.discord.stop_button import StopView, stop_template
 from adapters.discord.typing_status import TypingIndicator
 from adapters.discord.uploads import group_files
 from core.errors import MessageGone, RateLimited, SurfaceError
+from core.relay.pages import split_whole
 from core.relay.sender import EditBudget
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
 from core.turn import ThreadRef
@@ -176,10 +177,10 @@ class DiscordSurface:
             raise
         except SurfaceError as exc:
             log.warning("embed refused (%s); posting the text fallback", exc)
-        size = self.limits.max_message_chars
-        for start in range(0, len(fallback), size):
+        # Split like a reply's pages: between words, fences closed and reopened.
+        for page in split_whole(fallback, self.limits.max_message_chars):
             await self.requests.acquire(where)
-            await self.requests.send(where, fallback[start : start + size])
+            await self.requests.send(where, page)
 
     # --- beyond the protocol: what the Discord bot needs ------------------------------------
 

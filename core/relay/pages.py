@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from core.relay.paginate import Cut, Fence, Measure, cut_at, fence_at, find_cut, page_markdown
 
-__all__ = ["PageBook"]
+__all__ = ["PageBook", "split_whole"]
 
 
 class PageBook:
@@ -38,7 +38,9 @@ class PageBook:
     def cut_at_shown(self, shown: int, *, behind: bool) -> Cut | None:
         """When the open page must end, a cut right where its first ``shown`` characters end
         (what its message shows already), if that is a clean boundary and worth it; else
-        ``None``.
+        ``None``. Clean: inside a code block a line end, elsewhere a word's end; the stream
+        may have got anywhere when the message was last edited, and where it stopped mid
+        code line the page is filled instead (its final edit finishes the line).
 
         Turning there leaves the message as it is (only its indicator goes, later), so the
         request at hand carries a page of *new* text, where filling the old page would spend
@@ -89,3 +91,18 @@ class PageBook:
 
 def _pages(chars: int, budget: int) -> int:
     return -(-chars // budget)
+
+
+def split_whole(text: str, budget: int, measure: Measure = len) -> list[str]:
+    """A text known in full (a fallback, a notice) as the Markdown of messages of at most
+    ``budget``, cut where a streamed reply's pages are: never inside a code line, a word, a
+    link or a user-perceived character, fences closed and reopened. Blank pages (which no
+    platform accepts as a message) are left out."""
+    book = PageBook(budget, measure)
+    book.extend(text)
+    pages = []
+    while (cut := book.next_cut()) is not None:
+        pages.append(book.closed_markdown(cut))
+        book.close(cut)
+    pages.append(book.open_markdown(close_fence=False))
+    return [page for page in pages if page.strip()]

@@ -11,9 +11,12 @@ Pages are cut only at the *open* tail of a reply: the relay asks :func:`find_cut
 page. A cut page is never looked at again, so the cost of a call is bounded by the page
 size, not by the length of the reply.
 
-Boundaries, best first: the end of a paragraph, the end of a line, a space; a hard cut only
-when the window has none. A boundary in the back half of the window wins over a better kind
-in the front half, so pages stay reasonably full.
+Boundaries, best first: the end of a paragraph, the end of a line, a space between words
+outside a link's text (:mod:`core.relay.breaks`); a hard cut, between two user-perceived
+characters, only when the window has none. A boundary in the back half of the window wins
+over a better kind in the front half, so pages stay reasonably full; except inside a code
+block, where a page ends at a line end wherever it is (a code line split over two messages
+reads as two broken lines), and at a space only when the page holds no line end at all.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from core.relay.breaks import hard_end, is_word_break, link_start, word_end
 
 __all__ = [
     "Cut",
@@ -158,13 +163,18 @@ def find_cut(
 def cut_at(
     text: str, start: int, end: int, opening: Fence | None, budget: int, measure: Measure = len
 ) -> Cut | None:
-    """A cut exactly at ``end`` when that is a clean place to end a page — the end of a word
-    or line, off any fence line — and the page fits ``budget``; else ``None``."""
-    if not start < end < len(text) or not (text[end - 1].isspace() or text[end].isspace()):
+    """A cut exactly at ``end`` when that is a clean place to end a page — inside a code
+    block the end of a line, elsewhere the end of a word or line, off any fence line — and
+    the page fits ``budget``; else ``None``."""
+    if not start < end < len(text) or not is_word_break(text, end):
         return None
+    if link_start(text, start, end) >= 0:
+        return None  # a link's text: the page is filled instead, ending before the link
     if _off_fence_line(text, start, end, opening) != end:
         return None
     closing = fence_at(text, start, end, opening)
+    if closing is not None and text[end - 1] != "\n":
+        return None  # a code line split over two messages reads as two broken lines
     page = page_markdown(text, start, end, opening, closing)
     if max(len(page), measure(page)) > budget:
         return None
@@ -176,12 +186,18 @@ def _boundary(text: str, start: int, limit: int, opening: Fence | None) -> int:
     if limit >= len(text):
         return len(text)
     middle = start + (limit - start) // 2
+    has_line_end = text.find("\n", start, limit) >= 0
+    last_word = word_end(text, start, limit)
     for low in (middle, start + 1):
-        for separator in ("\n\n", "\n", " "):
+        for separator in ("\n\n", "\n"):
             found = text.rfind(separator, max(start, low - len(separator)), limit)
             if found >= 0 and found + len(separator) >= low:
                 return _off_fence_line(text, start, found + len(separator), opening)
-    return _off_fence_line(text, start, limit, opening)
+        if last_word >= low:
+            if has_line_end and fence_at(text, start, last_word, opening) is not None:
+                continue  # inside code only a line end will do, wherever it is in the page
+            return _off_fence_line(text, start, last_word, opening)
+    return _off_fence_line(text, start, hard_end(text, start, limit), opening)
 
 
 def _off_fence_line(text: str, start: int, end: int, opening: Fence | None) -> int:

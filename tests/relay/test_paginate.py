@@ -11,7 +11,7 @@ import itertools
 
 import pytest
 
-from core.relay.pages import PageBook
+from core.relay.pages import PageBook, split_whole
 from core.relay.paginate import Cut, Fence, Measure, fence_at, find_cut, page_markdown
 
 Page = tuple[Fence | None, str, Fence | None]  # (reopened fence, content, closed fence)
@@ -203,3 +203,30 @@ def test_a_page_turns_where_its_message_ends_if_that_saves_a_request_or_it_is_be
     # text, not just the old page's 150 characters of room.
     cut = book.cut_at_shown(50, behind=True)
     assert cut is not None and cut.end == 50
+
+
+def test_inside_code_a_full_page_ends_at_a_line_end_whenever_a_line_fits() -> None:
+    """Lines of mixed lengths, some longer than half a page: a space in the page's back half
+    must not win over a line end in its front half, as it may in prose."""
+    lines = [f"v{i} = f({', '.join(['x'] * ((i * 37) % 23))})\n" for i in range(60)]
+    code = "".join(lines)
+    text = f"{prose(20)}\n\n```python\n{code}```\n\n{prose(20, 4)}"
+    longest = max(len(line) for line in lines)
+    for budget in range(longest + 24, 4 * longest):
+        pages = paginate(text, budget)
+        check_pages(text, pages, budget)
+        done = 0
+        for _, content, _ in pages[:-1]:
+            done += len(content)
+            if fence_at(text, 0, done, None) is not None:
+                assert content.endswith("\n"), (budget, content[-30:])
+
+
+def test_split_whole_pages_a_text_known_in_full() -> None:
+    text = prose(30) + "\n\n```python\n" + "".join(f"value_{i} = {i}\n" for i in range(40))
+    text += "```\n" + " " * 150 + "\n"
+    pages = split_whole(text, 100)
+    assert len(pages) > 5 and all(page.strip() for page in pages)  # the blank tail left out
+    assert sum(page.startswith("```python\n") for page in pages) >= 4
+    for page in pages:
+        assert len(page) <= 100 and fence_at(page, 0, len(page), None) is None, page
