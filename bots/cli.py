@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from bots import exit_status
 from bots.cli_help import COMMANDS, epilog
 from core.config import Settings, load_settings
-from core.errors import ConfigError, SessionStoreError
+from core.errors import ConfigError, SessionStoreError, SurfaceError
 from core.ops.logs import setup_logging
 
 __all__ = ["main"]
@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except SessionStoreError as exc:
         print(f"threadcast: {exc}", file=sys.stderr)
         return exit_status.STORE_FAILED
+    except SurfaceError as exc:  # the console's output failed (a full disk, a dead terminal)
+        print(f"threadcast: {exc}", file=sys.stderr)
+        return exit_status.AGENT_FAILED
     except BrokenPipeError:
         # The reader went away (`| head`): exit quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -103,5 +103,6 @@ class PlainView:
         except BrokenPipeError:
             # The reader left (`| head`): nobody can see more, so retrying would only stall.
             self._gone.add(id(stream))
-        except OSError as exc:
+        except OSError as exc:  # a closed terminal (EIO), a full disk: reported once
+            self._gone.add(id(stream))
             raise SurfaceError(f"cannot write to the terminal: {exc}") from exc

@@ -11,6 +11,7 @@ is final.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -32,6 +33,7 @@ class StyledView:
         self._stream: MarkdownStream | None = None
         self._current = ""  # the message id the stream shows
         self._shown: dict[str, str] = {}
+        self._gone = False  # the terminal failed: nothing more can be shown
 
     # --- the console's own lines ---------------------------------------------------------------
 
@@ -91,9 +93,12 @@ class StyledView:
         if stream is not None:
             self._guard(stream.close)
 
-    @staticmethod
-    def _guard(action: Any) -> None:
+    def _guard(self, action: Callable[[], object]) -> None:
+        """Run a write; a terminal that fails (closed: EIO) is reported once, then left."""
+        if self._gone:
+            return
         try:
             action()
-        except OSError as exc:  # a closed terminal
+        except OSError as exc:
+            self._gone = True
             raise SurfaceError(f"cannot write to the terminal: {exc}") from exc

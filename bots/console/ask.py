@@ -17,6 +17,7 @@ from bots.console.places import settle_places
 from bots.console.session import ConsoleSession, new_thread_id
 from bots.exit_status import by_signal
 from core.config import Settings
+from core.errors import SurfaceError
 
 __all__ = ["run_ask"]
 
@@ -47,7 +48,7 @@ async def run_ask(settings: Settings, message: str, thread: str | None) -> int:
                 result = await session.turn(thread or new_thread_id("ask"), message)
                 view.end_reply()
                 status = session.report(result)
-    except asyncio.CancelledError:
-        if not received:
+    except (asyncio.CancelledError, SurfaceError):
+        if not received:  # else: the terminal was closed or the command told to stop
             raise
     return by_signal(received[0]) if received else status

@@ -19,6 +19,7 @@ from bots.console.session import ConsoleSession, new_thread_id
 from bots.console.stdin import StdinLines
 from bots.exit_status import by_signal
 from core.config import Settings
+from core.errors import SurfaceError
 
 __all__ = ["run_chat"]
 
@@ -55,8 +56,8 @@ async def run_chat(settings: Settings, thread: str | None) -> int:
         with routed_signals(interrupt=interrupt, terminate=terminate):
             async with session:
                 status = await _converse(session, lines, thread or new_thread_id("chat"))
-    except asyncio.CancelledError:
-        if not received:
+    except (asyncio.CancelledError, SurfaceError):
+        if not received:  # else: the terminal was closed or the command told to stop
             raise
     return by_signal(received[0]) if received else status
 
