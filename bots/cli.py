@@ -1,4 +1,8 @@
-"""The ``threadcast`` command: ``chat``, ``ask`` (and the platform bots as they land)."""
+"""The ``threadcast`` command: ``chat``, ``ask``, ``slack``, ``discord``.
+
+Every command's ``--help`` ends with how to pick the agent and the variables that matter
+most (:mod:`bots.cli_help`); exit statuses are in :mod:`bots.exit_status`.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +10,52 @@ import argparse
 import asyncio
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
+from bots import exit_status
+from bots.cli_help import COMMANDS, epilog
 from core.config import Settings, load_settings
-from core.errors import ConfigError, SessionStoreError
+from core.errors import ConfigError, SessionStoreError, SurfaceError
 from core.ops.logs import setup_logging
 
 __all__ = ["main"]
 
-# Exit statuses: 0 ok, 1 the agent failed, 2 bad configuration or usage, 3 Redis failed.
-EXIT_CONFIG = 2
-EXIT_STORE = 3
+_CONSOLE = ("chat", "ask")
+_QUIET = "CRITICAL"
+"""The console's log level unless THREADCAST_LOG_LEVEL is set: what goes wrong is shown
+once, as one line, by the command itself; logs would say it again."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="threadcast",
         description="Put a streaming AI agent into chat threads (console, Slack, Discord).",
+        epilog=epilog(None),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    chat = commands.add_parser("chat", help="interactive terminal chat (reads stdin)")
-    chat.add_argument("--thread", help="continue this named thread (default: a new one)")
-    ask = commands.add_parser("ask", help="ask one question; the reply streams to stdout")
-    ask.add_argument("message", help="the message to send to the agent")
-    ask.add_argument("--thread", help="continue this named thread across runs")
-    commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP mode)")
-    commands.add_parser("discord", help="run the Discord bot")
+    parser.add_argument("--version", action="version", version=f"threadcast {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, summary in COMMANDS.items():
+        command = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=epilog(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name == "ask":
+            command.add_argument("message", help="the message to send to the agent")
+            command.add_argument("--thread", help="continue this named thread across runs")
+        elif name == "chat":
+            command.add_argument("--thread", help="continue this named thread (default: new)")
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("threadcast")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,23 +64,29 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         print(f"threadcast: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return exit_status.CONFIG
     # Services (slack, discord) log JSON lines for a collector; a person at a terminal
-    # (chat, ask) reads text. THREADCAST_LOG_FORMAT overrides either.
+    # (chat, ask) reads text, and only when asked for (THREADCAST_LOG_LEVEL).
     as_json = (settings.log_format or _default_format(args.command)) == "json"
-    setup_logging(settings, json=as_json)
+    logged = settings
+    if args.command in _CONSOLE and "log_level" not in settings.model_fields_set:
+        logged = settings.model_copy(update={"log_level": _QUIET})
+    setup_logging(logged, json=as_json)
     try:
         return asyncio.run(_run(args, settings))
     except ConfigError as exc:
         print(f"threadcast: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return exit_status.CONFIG
     except SessionStoreError as exc:
         print(f"threadcast: {exc}", file=sys.stderr)
-        return EXIT_STORE
+        return exit_status.STORE_FAILED
+    except SurfaceError as exc:  # the console's output failed (a full disk, a dead terminal)
+        print(f"threadcast: {exc}", file=sys.stderr)
+        return exit_status.AGENT_FAILED
     except BrokenPipeError:
         # The reader went away (`| head`): exit quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return exit_status.OK
 
 
 def _default_format(command: str) -> str:

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
@@ -24,6 +31,7 @@ BusyPolicy = Literal["queue", "interrupt"]
 SessionScope = Literal["thread", "channel", "user"]
 S = TypeVar("S", bound=BaseSettings)
 LogFormat = Literal["json", "text"]
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _env(name: str) -> AliasChoices:
@@ -60,7 +68,9 @@ class Settings(BaseSettings):
 
     # --- sessions / Redis ----------------------------------------------------------------
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
-    data_dir: Path = Field(Path(".threadcast"), validation_alias=_env("THREADCAST_DATA_DIR"))
+    data_dir: Path | None = Field(None, validation_alias=_env("THREADCAST_DATA_DIR"))
+    """Where the embedded Redis keeps its data; unset: ``$XDG_DATA_HOME/threadcast``
+    (``~/.local/share/threadcast``), see :mod:`core.sessions.data_dir`."""
     session_ttl: float = Field(
         30 * 24 * 3600.0, gt=0, validation_alias=_env("THREADCAST_SESSION_TTL")
     )
@@ -80,7 +90,7 @@ class Settings(BaseSettings):
     artifact_allow_hosts: str = Field("", validation_alias=_env("THREADCAST_ARTIFACT_ALLOW_HOSTS"))
     """Comma-separated hosts whose files may be fetched although their address is internal."""
     log_level: str = Field("WARNING", validation_alias=_env("THREADCAST_LOG_LEVEL"))
-    """Python logging level for the process (DEBUG, INFO, WARNING, ERROR)."""
+    """Python logging level for the process (DEBUG, INFO, WARNING, ERROR, CRITICAL)."""
     shared_budgets: bool = Field(False, validation_alias=_env("THREADCAST_SHARED_BUDGETS"))
     """Keep edit budgets in Redis so replicas sharing one token share one budget."""
 
@@ -101,6 +111,15 @@ class Settings(BaseSettings):
 
     response_format: str | None = Field(None, validation_alias=_env("THREADCAST_RESPONSE_FORMAT"))
     """``module:Model`` — a pydantic model every reply is parsed into (structured output)."""
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            expected = ", ".join(_LOG_LEVELS)
+            raise ConfigError("THREADCAST_LOG_LEVEL", f"must be one of {expected} (got {value!r})")
+        return level
 
     @model_validator(mode="after")
     def _check_agent(self) -> Settings:

@@ -149,7 +149,10 @@ class DiscordBot:
         except discord.LoginFailure as exc:
             raise ConfigError("DISCORD_TOKEN", _TOKEN_HELP) from exc
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            raise SurfaceError(f"could not reach Discord to log in: {exc}") from exc
+            # As Slack's: an unreachable platform at start-up names the URL's variable.
+            where = self.settings.api_url or "https://discord.com"
+            problem = f"cannot reach Discord at {where} to log in ({exc})"
+            raise ConfigError("DISCORD_API_URL", problem) from exc
 
     async def _until_ready(self, connection: asyncio.Task[None]) -> None:
         ready = asyncio.create_task(self.client.wait_until_ready())

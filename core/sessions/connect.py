@@ -8,6 +8,7 @@ that message never shows a password.
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis.asyncio as aioredis
@@ -17,9 +18,12 @@ from redis.exceptions import RedisError
 
 from core.config import Settings
 from core.errors import ConfigError, SessionStoreError
-from core.sessions.embedded import EmbeddedRedis
+from core.sessions.data_dir import choose_data_dir
+from core.sessions.embedded import EmbeddedRedis, EmbeddedUnavailable
 
 __all__ = ["open_redis", "redact_url", "redis_client"]
+
+log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT = 5.0
 """Seconds a connect or a reply may take: a Redis slower than that counts as down."""
@@ -55,7 +59,7 @@ def redis_client(url: str, *, max_connections: int = MAX_CONNECTIONS) -> aioredi
 
 
 async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis | None]:
-    """Connect to ``REDIS_URL``, or start the embedded server in ``settings.data_dir``.
+    """Connect to ``REDIS_URL``, or start (or join) the embedded server of the data dir.
 
     Returns the client and the embedded server (None with ``REDIS_URL``); the caller closes
     the client and stops the server on shutdown.
@@ -64,9 +68,14 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
     if settings.redis_url:
         url = settings.redis_url
     else:
-        embedded = EmbeddedRedis(settings.data_dir)
+        place = choose_data_dir(settings.data_dir)
+        if place.note:
+            log.warning("%s", place.note)
+        embedded = EmbeddedRedis(place.path)
         try:
             url = await embedded.start()
+        except EmbeddedUnavailable as exc:
+            raise ConfigError("REDIS_URL", f"not set, and {exc}") from None
         except (SessionStoreError, OSError) as exc:
             raise ConfigError(
                 "REDIS_URL", f"not set, and the embedded redis-server failed to start: {exc}"

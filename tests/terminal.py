@@ -1,0 +1,174 @@
+"""A real terminal for tests: ``threadcast`` run under a pseudo-terminal, seen through a
+VT100 emulator.
+
+The process runs as a terminal's job does: a session of its own whose controlling terminal
+is the pty, so Ctrl-C typed into the terminal (``\\x03`` through the line discipline) sends
+SIGINT to its foreground process group, and closing the terminal (the master side) hangs
+it up (SIGHUP). Everything it writes is fed to ``pyte`` (a terminal emulator), so a test
+reads the screen a person would see — text placed by cursor movements, colours, bold —
+and waits on the output, never on time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import struct
+import sys
+import termios
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Self
+
+import pyte
+
+__all__ = ["Terminal"]
+
+COLUMNS = 100
+ROWS = 40
+
+
+def _take_terminal() -> None:
+    # Runs in the child after setsid (start_new_session): fd 0 is the pty's slave side.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    """``async with Terminal(["chat"], env) as term:`` — see the module docstring."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
+        self.args = args
+        self.env = {**env, "TERM": "xterm-256color"}
+        for name in ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+            self.env.pop(name, None)
+        self.screen = pyte.HistoryScreen(COLUMNS, ROWS, history=10_000)
+        self.raw = b""
+        self._stream = pyte.ByteStream(self.screen)
+        self._changed = asyncio.Event()
+        self._master = -1
+        self._closed = False
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Self:
+        master, slave = os.openpty()
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        self._master = master
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bots.cli",
+            *self.args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_take_terminal,  # one ioctl, then exec: safe enough after fork
+        )
+        os.close(slave)
+        os.set_blocking(master, False)
+        asyncio.get_running_loop().add_reader(master, self._read)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.hang_up()
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            await self.process.wait()
+
+    # --- what the person does --------------------------------------------------------------
+
+    def type(self, line: str) -> None:
+        """Type ``line`` and Enter."""
+        os.write(self._master, line.encode() + b"\r")
+
+    def ctrl_c(self) -> None:
+        os.write(self._master, b"\x03")
+
+    def ctrl_d(self) -> None:
+        os.write(self._master, b"\x04")
+
+    def hang_up(self) -> None:
+        """Close the terminal, as closing its window does: the session gets SIGHUP."""
+        if not self._closed:
+            self._closed = True
+            asyncio.get_running_loop().remove_reader(self._master)
+            os.close(self._master)
+
+    # --- what the person sees --------------------------------------------------------------
+
+    def lines(self) -> list[str]:
+        """Every line on the screen and above it (scrolled off), trailing spaces removed."""
+        history = [self._line_text(line) for line in self.screen.history.top]
+        return history + [line.rstrip() for line in self.screen.display]
+
+    def last_line(self) -> str:
+        """The last line that is not blank."""
+        return next((line for line in reversed(self.lines()) if line.strip()), "")
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
+
+    def cells(self, word: str) -> list[pyte.screens.Char]:
+        """The screen cells of the first occurrence of ``word`` on the visible screen."""
+        for y, line in enumerate(self.screen.display):
+            x = line.find(word)
+            if x >= 0:
+                row = self.screen.buffer[y]
+                return [row[x + i] for i in range(len(word))]
+        raise AssertionError(f"{word!r} is not on the screen:\n{self.text()}")
+
+    async def expect(
+        self,
+        wanted: str | Callable[[], bool],
+        *,
+        timeout: float = 60.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``wanted`` (text, or a condition) is on the screen."""
+        if isinstance(wanted, str):
+            text = wanted
+
+            def condition() -> bool:
+                return text in self.text()
+        else:
+            condition = wanted
+        try:
+            async with asyncio.timeout(timeout):
+                while not condition():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"never saw {wanted!r}; the screen:\n{self.text()}") from None
+
+    async def exit_status(self, *, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+        """Wait for the process to end (reading its output meanwhile); its exit status."""
+        assert self.process is not None
+        async with asyncio.timeout(timeout):
+            return await self.process.wait()
+
+    # --- inside ----------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self._master, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: every slave side is closed, the process has ended
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self._master)
+        self.raw += data
+        self._stream.feed(data)
+        self._changed.set()
+
+    def _line_text(self, line: Mapping[int, pyte.screens.Char]) -> str:
+        return "".join(line[x].data for x in range(COLUMNS)).rstrip()
