@@ -37,10 +37,10 @@ __all__ = [
     "redis_image",
 ]
 
-# What the image tests need besides podman itself (all Debian packages; .ci/run installs
-# them): the runtime, the pause binary `podman kube play` builds its infra image from,
-# the base-image builder, and compose.
-TOOLS = ("runc", "catatonit", "mmdebstrap", "podman-compose")
+# What the image tests need besides podman itself (Debian packages; .ci/run installs them):
+# the runtime, the pause binary `podman kube play` builds its infra image from, and the
+# base-image builder. (podman-compose is a dev dependency: Debian 12's is too old.)
+TOOLS = ("runc", "catatonit", "mmdebstrap")
 CA_BUNDLE = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
 _APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 # Makes the Debian stand-in for python:3.11-slim behave like it: pip may install into the
