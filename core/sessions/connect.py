@@ -1,14 +1,17 @@
 """Open the Redis connection threadcast runs on: ``REDIS_URL``, or the embedded server.
 
-The connection is checked with a PING at startup, so an unreachable Redis is one clear
-``ConfigError`` naming ``REDIS_URL`` instead of a failure on the first message. The URL in
-that message never shows a password.
+``REDIS_URL`` carries the user and password of an ACL user (``redis://user:pw@host``);
+``rediss://`` is TLS, verified against the system's CAs or ``REDIS_CA_FILE``. The
+connection is checked with a PING at startup, so an unreachable Redis (or a refused
+certificate or password) is one clear ``ConfigError`` naming ``REDIS_URL`` instead of a
+failure on the first message. The URL in that message never shows a password.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis.asyncio as aioredis
@@ -36,25 +39,48 @@ POOL_TIMEOUT = SOCKET_TIMEOUT
 """Seconds a command waits for a free connection before it counts as Redis being down."""
 
 
-def redis_client(url: str, *, max_connections: int = MAX_CONNECTIONS) -> aioredis.Redis:
+def redis_client(
+    url: str, *, ca_file: Path | None = None, max_connections: int = MAX_CONNECTIONS
+) -> aioredis.Redis:
     """A client with bounded timeouts and a short retry budget (a few, fast, with jitter).
 
     The pool *blocks* when all its connections are busy: redis-py's default pool instead
     fails the command ("Too many connections") past 100 at once — a burst of replies would
     then lose lock heartbeats and recovery beats for no reason but the burst.
+    ``ca_file`` (``rediss://`` only) is the CA the server's certificate must chain to.
     """
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=POOL_TIMEOUT,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
-        health_check_interval=HEALTH_CHECK_INTERVAL,
-        # redis-py's default (10 retries) would hide an outage for seconds per call.
-        retry=Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
+        **_connection_options(url, ca_file),
     )
     return aioredis.Redis.from_pool(pool)
+
+
+def _connection_options(url: str, ca_file: Path | None) -> dict[str, Any]:
+    """Options of every connection: timeouts, retries, and TLS verification."""
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_timeout": SOCKET_TIMEOUT,
+        "socket_connect_timeout": SOCKET_TIMEOUT,
+        "health_check_interval": HEALTH_CHECK_INTERVAL,
+        # redis-py's default (10 retries) would hide an outage for seconds per call.
+        "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
+    }
+    if ca_file is not None:
+        options["ssl_ca_certs"] = str(ca_file)
+    return options
+
+
+def _check_tls(url: str, ca_file: Path | None) -> None:
+    """REDIS_CA_FILE only means something for a TLS URL, and must be a readable file."""
+    if ca_file is None:
+        return
+    if urlsplit(url).scheme != "rediss":
+        raise ConfigError("REDIS_CA_FILE", "is set, but REDIS_URL is not a rediss:// (TLS) URL")
+    if not ca_file.is_file():
+        raise ConfigError("REDIS_CA_FILE", f"no such file: {ca_file}")
 
 
 async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis | None]:
@@ -66,6 +92,7 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
     embedded: EmbeddedRedis | None = None
     if settings.redis_url:
         url = settings.redis_url
+        _check_tls(url, settings.redis_ca_file)
     else:
         embedded = _embedded_server(settings)
         try:
@@ -75,7 +102,7 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
                 "REDIS_URL", f"not set, and the embedded redis-server failed to start: {exc}"
             ) from exc
     try:
-        client = redis_client(url)
+        client = redis_client(url, ca_file=settings.redis_ca_file if embedded is None else None)
     except ValueError as exc:  # a malformed URL
         raise ConfigError("REDIS_URL", f"invalid redis URL {redact_url(url)}: {exc}") from None
     try:
