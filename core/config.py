@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
     redis_ca_file: Path | None = Field(None, validation_alias=_env("REDIS_CA_FILE"))
     """CA bundle (PEM) that signed the server's certificate, for a ``rediss://`` URL."""
+    redis_cluster: bool = Field(False, validation_alias=_env("REDIS_CLUSTER"))
+    """``REDIS_URL`` is a node of a Redis Cluster (the client follows the slot map)."""
     data_dir: Path = Field(Path(".threadcast"), validation_alias=_env("THREADCAST_DATA_DIR"))
     session_ttl: float = Field(
         30 * 24 * 3600.0, gt=0, validation_alias=_env("THREADCAST_SESSION_TTL")

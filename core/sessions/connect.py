@@ -1,7 +1,9 @@
 """Open the Redis connection threadcast runs on: ``REDIS_URL``, or the embedded server.
 
 ``REDIS_URL`` carries the user and password of an ACL user (``redis://user:pw@host``);
-``rediss://`` is TLS, verified against the system's CAs or ``REDIS_CA_FILE``. The
+``rediss://`` is TLS, verified against the system's CAs or ``REDIS_CA_FILE``; with
+``REDIS_CLUSTER=true`` it names one node of a Redis Cluster, and the client learns the
+rest (every multi-key script keeps its keys in one hash slot: see ``keys.py``). The
 connection is checked with a PING at startup, so an unreachable Redis (or a refused
 certificate or password) is one clear ``ConfigError`` naming ``REDIS_URL`` instead of a
 failure on the first message. The URL in that message never shows a password.
@@ -11,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
@@ -25,7 +28,7 @@ from core.errors import ConfigError, SessionStoreError
 if TYPE_CHECKING:
     from core.sessions.embedded import EmbeddedRedis
 
-__all__ = ["open_redis", "redact_url", "redis_client"]
+__all__ = ["cluster_client", "open_redis", "redact_url", "redis_client"]
 
 SOCKET_TIMEOUT = 5.0
 """Seconds a connect or a reply may take: a Redis slower than that counts as down."""
@@ -37,10 +40,17 @@ MAX_CONNECTIONS = 64
 commands), so a few dozen carry hundreds of concurrent replies."""
 POOL_TIMEOUT = SOCKET_TIMEOUT
 """Seconds a command waits for a free connection before it counts as Redis being down."""
+CLUSTER_NODE_CONNECTIONS = 512
+"""Connections to one cluster node at most. redis-py's cluster client has no blocking pool
+(past the bound a command fails at once), so the bound is well above any burst."""
 
 
 def redis_client(
-    url: str, *, ca_file: Path | None = None, max_connections: int = MAX_CONNECTIONS
+    url: str,
+    *,
+    ca_file: Path | None = None,
+    cluster: bool = False,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> aioredis.Redis:
     """A client with bounded timeouts and a short retry budget (a few, fast, with jitter).
 
@@ -48,7 +58,10 @@ def redis_client(
     fails the command ("Too many connections") past 100 at once — a burst of replies would
     then lose lock heartbeats and recovery beats for no reason but the burst.
     ``ca_file`` (``rediss://`` only) is the CA the server's certificate must chain to.
+    With ``cluster``, ``url`` is one node of a Redis Cluster (see :func:`cluster_client`).
     """
+    if cluster:
+        return cluster_client(url, ca_file=ca_file)
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
@@ -56,6 +69,17 @@ def redis_client(
         **_connection_options(url, ca_file),
     )
     return aioredis.Redis.from_pool(pool)
+
+
+def cluster_client(url: str, *, ca_file: Path | None = None) -> aioredis.Redis:
+    """A Redis Cluster client: it reads the slot map from the node in ``url``, sends each
+    command to the master of its key's slot, and follows MOVED/ASK and failovers (its
+    retries re-read the map). Typed as :class:`redis.asyncio.Redis`: it answers the same
+    commands and scripts for keys of one slot, which is all threadcast sends."""
+    client = RedisCluster.from_url(
+        url, max_connections=CLUSTER_NODE_CONNECTIONS, **_connection_options(url, ca_file)
+    )
+    return cast(aioredis.Redis, client)
 
 
 def _connection_options(url: str, ca_file: Path | None) -> dict[str, Any]:
@@ -93,6 +117,8 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
     if settings.redis_url:
         url = settings.redis_url
         _check_tls(url, settings.redis_ca_file)
+    elif settings.redis_cluster:
+        raise ConfigError("REDIS_CLUSTER", "is true, but REDIS_URL (a cluster node) is not set")
     else:
         embedded = _embedded_server(settings)
         try:
@@ -102,8 +128,13 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
                 "REDIS_URL", f"not set, and the embedded redis-server failed to start: {exc}"
             ) from exc
     try:
-        client = redis_client(url, ca_file=settings.redis_ca_file if embedded is None else None)
-    except ValueError as exc:  # a malformed URL
+        if embedded is not None:
+            client = redis_client(url)
+        else:
+            client = redis_client(
+                url, ca_file=settings.redis_ca_file, cluster=settings.redis_cluster
+            )
+    except (ValueError, RedisError) as exc:  # a malformed URL (a unix socket for a cluster)
         raise ConfigError("REDIS_URL", f"invalid redis URL {redact_url(url)}: {exc}") from None
     try:
         async with asyncio.timeout(PING_TIMEOUT):
@@ -116,7 +147,23 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
         # ``from None``: the chained redis error could repeat connection details.
         problem = f"cannot reach redis at {redact_url(url)}: {reason}"
         raise ConfigError("REDIS_URL", problem) from None
+    if not settings.redis_cluster and await _is_cluster_node(client):
+        await client.aclose()
+        # Else every key of another node's slots would fail later with a bare "MOVED".
+        raise ConfigError(
+            "REDIS_CLUSTER", f"{redact_url(url)} is a Redis Cluster node: set REDIS_CLUSTER=true"
+        )
     return client, embedded
+
+
+async def _is_cluster_node(client: aioredis.Redis) -> bool:
+    """Whether the server runs in cluster mode (unknown, e.g. INFO not allowed: no)."""
+    try:
+        async with asyncio.timeout(PING_TIMEOUT):
+            info = await client.info("cluster")
+    except (RedisError, OSError, TimeoutError):
+        return False
+    return bool(info.get("cluster_enabled"))
 
 
 def _embedded_server(settings: Settings) -> EmbeddedRedis:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.redis.cluster import LocalCluster
 from tests.redis.tls import TlsRedis, make_certificates
 from tests.redis_server import redis_server_binary
 
@@ -31,3 +32,10 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Three masters with a replica each; shared by a module's tests (namespaced keys)."""
+    with LocalCluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
