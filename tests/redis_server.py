@@ -29,6 +29,8 @@ from functools import cache
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from core.sessions.embedded import EmbeddedRedis
 
@@ -181,6 +183,7 @@ class RedisProcess:
             port=self.port,
             socket_connect_timeout=0.5,
             socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),  # a down server answers at once, not after retries
             **self.ping_kwargs,  # type: ignore[arg-type]
         )
         try:

@@ -6,7 +6,7 @@ cluster mode, the 16,384 slots split over the masters (``CLUSTER ADDSLOTS``), th
 introduced (``CLUSTER MEET``), each replica attached to its master (``CLUSTER REPLICATE``),
 then waiting until every node reports ``cluster_state:ok`` and every master a replica.
 
-``cluster-node-timeout`` is 1 s, so a killed master is replaced by its replica within a
+``cluster-node-timeout`` is 0.5 s, so a killed master is replaced by its replica within a
 few seconds (:meth:`LocalCluster.fail_over`).
 """
 
@@ -25,7 +25,7 @@ from tests.redis_server import RedisProcess, free_cluster_port
 __all__ = ["SLOTS", "LocalCluster"]
 
 SLOTS = 16384
-_NODE_TIMEOUT_MS = 1000
+_NODE_TIMEOUT_MS = 500
 _PATIENCE = 30.0
 
 
