@@ -46,7 +46,8 @@ def make_certificates(directory: Path) -> Certificates:
 
 
 class TlsRedis(RedisProcess):
-    """redis-server with TLS only (no plain port) and one ACL user; ``default`` is off."""
+    """redis-server with TLS only (no plain port) and one ACL user, limited to the test
+    namespaces' keys and to the non-dangerous commands; ``default`` is off."""
 
     def __init__(self, directory: Path, certificates: Certificates, binary: str) -> None:
         self.certificates = certificates
@@ -58,7 +59,8 @@ class TlsRedis(RedisProcess):
         }
         acl = [
             "--user", "default", "off",
-            "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~*", "&*", "+@all",
+            # What deploy/README suggests (its namespace; here the tests' namespaces).
+            "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~tc-test-*", "+@all", "-@dangerous",
         ]  # fmt: skip
         super().__init__(directory, binary=binary, args=acl, ping_kwargs=ping)
 
