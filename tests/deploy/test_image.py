@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.containers import (
     LOCKED_DOWN,
     NO_HEALTHCHECK,
@@ -20,13 +19,20 @@ from tests.deploy.containers import (
     json_logs,
     until_ready,
 )
+from tests.deploy.platforms import (
+    READY,
+    discord_env,
+    discord_mention_answered,
+    slack_env,
+    slack_mention_answered,
+)
 from tests.deploy.podman import Podman
 from tests.redis_server import free_port
-from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.servers.lyzr_server import LyzrServer
 from tests.simulators.discord import DiscordSimulator
 from tests.simulators.slack import SlackSimulator
 
-READY = '{"ready": true}'
+REPLY = "Hello from the container."
 
 
 def _inspect(podman: Podman, image: str, field: str) -> object:
@@ -70,27 +76,11 @@ async def test_slack_bot_in_the_image_answers_and_stops_cleanly(
     podman: Podman, image: str, tcp_redis: str, sim: SlackSimulator, lyzr: LyzrServer
 ) -> None:
     port = free_port()
-    env = {
-        **agent_env(lyzr, tcp_redis, port),
-        "SLACK_BOT_TOKEN": sim.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": sim.app.signing_secret,
-        "SLACK_API_URL": sim.api_url,
-        "SLACK_HOST": "127.0.0.1",
-    }
+    env = {**agent_env(lyzr, tcp_redis, port), **slack_env(sim)}
     name = f"tc-slack-{uuid.uuid4().hex[:8]}"
     async with bot_container(podman, image, name, "slack", env, port) as bot:
-        sim.events_url = f"http://127.0.0.1:{port}/slack/events"
-        ws = sim.workspace
-        lyzr.enqueue(reply_script("Hello from the container."))
-        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hi"))
-        await sim.wait_for(
-            lambda: any(
-                r.text == "Hello from the container."
-                for r in sim.bot_replies(ws.general, turn.thread_ts)
-            ),
-            timeout=30,
-        )
-        assert await until_ready(port) == (200, READY)
+        await slack_mention_answered(sim, lyzr, port, REPLY)
+        assert await until_ready(port) == READY
         assert await bot.health() == "healthy"
         code, logs = await bot.terminate()
     assert code == 0, logs[-3000:]
@@ -104,24 +94,11 @@ async def test_discord_bot_in_the_image_answers_and_stops_cleanly(
 ) -> None:
     async with DiscordSimulator() as sim, LyzrServer() as lyzr:
         port = free_port()
-        env = {
-            **agent_env(lyzr, tcp_redis, port),
-            "DISCORD_TOKEN": sim.token,
-            "DISCORD_API_URL": sim.api_base,
-            "DISCORD_GATEWAY_URL": sim.gateway_url,
-        }
+        env = {**agent_env(lyzr, tcp_redis, port), **discord_env(sim)}
         name = f"tc-discord-{uuid.uuid4().hex[:8]}"
         async with bot_container(podman, image, name, "discord", env, port) as bot:
-            await sim.wait_for_session(within=60)
-            lyzr.enqueue(LyzrScript(tokens=split_words("Hello from the container.")))
-            start = await sim.user_message(sim.channel("general").id, "hi", mention_bot=True)
-            await sim.wait_until(
-                lambda: any(
-                    m.content == "Hello from the container." for m in sim.channel_messages(start.id)
-                ),
-                within=30,
-            )
-            assert await until_ready(port) == (200, READY)
+            await discord_mention_answered(sim, lyzr, REPLY)
+            assert await until_ready(port) == READY
             assert await bot.health() == "healthy"
             code, logs = await bot.terminate()
         assert code == 0, logs[-3000:]
