@@ -31,7 +31,23 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--thread", help="continue this named thread across runs")
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP mode)")
     commands.add_parser("discord", help="run the Discord bot")
+    _add_playground(commands)
     return parser
+
+
+def _add_playground(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    playground = commands.add_parser(
+        "playground",
+        help="the real Slack and Discord bots against local simulators, in your browser",
+        description="Run the real Slack and Discord bots against built-in simulators (no "
+        "token, no network) and show both in a web page. The agent is the demo agent unless "
+        "LYZR_API_KEY and LYZR_AGENT_ID (or THREADCAST_AGENT=openai) are set.",
+    )
+    playground.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    playground.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    playground.add_argument(
+        "--no-browser", action="store_true", help="do not open the page in a browser"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +89,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.console import run_chat
 
         return await run_chat(settings, args.thread)
+    if args.command == "playground":
+        from bots.playground.app import run_playground
+
+        return await run_playground(
+            settings, host=args.host, port=args.port, open_browser=not args.no_browser
+        )
     if args.command == "slack":
         from bots.slack.app import run_slack
 
