@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bots.playground.feed import Feed
+from bots.playground.guard import guard
 from bots.playground.pane import Json, Pane, PaneError
 from bots.playground.texts import PORT_TAKEN
 from core.errors import ConfigError
@@ -40,7 +41,7 @@ async def page_server(feed: Feed, *, host: str, port: int) -> AsyncIterator[WebS
 
     A port that cannot be bound is a :class:`ConfigError` naming ``--port``.
     """
-    server = WebServer(web_app(feed), host=host, port=port)
+    server = WebServer(web_app(feed, host=host), host=host, port=port)
     try:
         await server.start()
     except OSError as exc:
@@ -54,8 +55,9 @@ async def page_server(feed: Feed, *, host: str, port: int) -> AsyncIterator[WebS
         await server.stop()
 
 
-def web_app(feed: Feed) -> web.Application:
-    app = web.Application()
+def web_app(feed: Feed, *, host: str) -> web.Application:
+    """The page's routes; ``host`` is the address it is served on (see ``guard``)."""
+    app = web.Application(middlewares=[guard(host)])
     app[FEED] = feed
     app.router.add_get("/", _index)
     app.router.add_get("/events", _events)

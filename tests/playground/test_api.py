@@ -42,7 +42,8 @@ async def test_unknown_platforms_actions_and_files_are_404(playground: Running) 
 
 
 async def test_a_body_that_is_not_json_is_refused(playground: Running) -> None:
-    async with playground.http.post("/api/slack/post", data=b"{oops") as response:
+    headers = {"Content-Type": "application/json"}
+    async with playground.http.post("/api/slack/post", data=b"{oops", headers=headers) as response:
         assert response.status == 400
         assert "bad request" in (await response.json())["error"]
 
@@ -69,3 +70,22 @@ async def test_the_page_and_its_assets_are_served(playground: Running) -> None:
         assert asset in page
         async with playground.http.get(asset) as response:
             assert response.status == 200
+
+
+async def test_another_sites_form_cannot_post(playground: Running) -> None:
+    """A page on another origin can send a text/plain body without asking (no preflight)."""
+    body = '{"channel": "C0001GENERAL", "user": "U0001ALICE", "text": "@threadcast hi"}'
+    headers = {"Content-Type": "text/plain"}
+    async with playground.http.post("/api/slack/post", data=body, headers=headers) as response:
+        assert response.status == 415
+    assert not playground.feed.panes["slack"].messages()
+
+
+@pytest.mark.parametrize(
+    ("host", "status"), [("attacker.example", 421), ("localhost:8000", 200), ("[::1]:80", 200)]
+)
+async def test_only_loopback_host_names_are_served_on_loopback(
+    playground: Running, host: str, status: int
+) -> None:
+    async with playground.http.get("/", headers={"Host": host}) as response:
+        assert response.status == status
