@@ -170,6 +170,9 @@ def _message_view(message: Message) -> Json:
         "user": message.user,
         "bot": message.bot_id is not None,
         "text": message.text,
+        # A message made by chat.startStream shows its text as Markdown, not mrkdwn
+        # (docs.slack.dev/reference/methods/chat.appendStream: markdown_text).
+        "markdown": message.stream is not None,
         "blocks": message.blocks or [],
         "files": [_file_view(f) for f in message.files],
         "edited": message.edited_ts is not None,

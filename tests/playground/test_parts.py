@@ -67,8 +67,9 @@ def test_a_port_in_use_is_one_line_naming_the_option(
         status = main(["playground", "--no-browser", "--port", str(port)])
 
     assert status == 2
-    error = capsys.readouterr().err.strip()
-    assert error == (
+    errors = capsys.readouterr().err.splitlines()
+    assert errors[-1] == (
         f"threadcast: configuration error: --port: cannot listen on 127.0.0.1:{port} "
         "(already in use); pick another port with --port"
     )
+    assert not any("Traceback" in line for line in errors)

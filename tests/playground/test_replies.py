@@ -111,4 +111,5 @@ async def test_a_page_that_connects_later_gets_everything_in_its_snapshot(
     later = await playground.open_page()
 
     assert later.thread("slack", posted) == page.thread("slack", posted)
-    assert later.calls["slack"] == page.calls["slack"]
+    # The first page may not have read the latest calls yet; all it read are in the snapshot.
+    assert later.calls["slack"][: len(page.calls["slack"])] == page.calls["slack"]

@@ -2,11 +2,12 @@
 // thread panel that opens beside it (Slack's thread panel, Discord's thread view) as soon
 // as the bot answers a message posted here, so the reply is seen streaming.
 
+import { autoGrow, buildComposer } from "./composer.js";
 import { el } from "./markup.js";
+import { messageNode } from "./message.js";
 import { Timeline } from "./timeline.js";
 
 const GROUP_SECONDS = 300; // consecutive messages of one author within this are grouped
-const SUGGESTIONS = ["hello", "long", "code", "file", "format", "error"];
 
 export class PaneView {
   constructor(root, platform, api) {
@@ -43,7 +44,8 @@ export class PaneView {
     this.channelHeader = el("header", "channel-header");
     this.channelMessages = el("div", "messages");
     this.channelStatus = el("div", "status-line");
-    this.composer = this.buildComposer("channel");
+    this.composer = buildComposer("channel", this.platform, (input) => this.send(input, "channel"));
+    this.userSelect = this.composer.userSelect;
     column.append(this.channelHeader, this.channelMessages, this.channelStatus, this.composer.wrap);
 
     this.threadColumn = el("div", "thread-column");
@@ -60,7 +62,7 @@ export class PaneView {
     threadHeader.append(titles, close);
     this.threadMessages = el("div", "messages thread-messages");
     this.threadStatus = el("div", "status-line");
-    this.replyComposer = this.buildComposer("thread");
+    this.replyComposer = buildComposer("thread", this.platform, (input) => this.send(input, "thread"));
     this.threadColumn.append(threadHeader, this.threadMessages, this.threadStatus, this.replyComposer.wrap);
 
     const main = el("div", "workspace");
@@ -71,45 +73,6 @@ export class PaneView {
     this.toast.hidden = true;
     this.root.append(app, this.timeline.root, this.toast);
     this.timeline.onBusy = (on) => this.api(p.name, "busy", { on });
-  }
-
-  buildComposer(where) {
-    const wrap = el("div", `composer-wrap ${where}`);
-    const box = el("div", "composer");
-    const input = el("textarea", "composer-input");
-    input.rows = 1;
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.send(input, where);
-      }
-    });
-    input.addEventListener("input", () => autoGrow(input));
-    box.append(input);
-    const foot = el("div", "composer-foot");
-    if (where === "channel") {
-      const tries = el("div", "suggestions");
-      tries.append(el("span", "muted", "Try:"));
-      for (const word of SUGGESTIONS) {
-        const chip = el("button", "chip", word);
-        chip.type = "button";
-        chip.addEventListener("click", () => {
-          input.value = `@threadcast ${word}`;
-          input.focus();
-        });
-        tries.append(chip);
-      }
-      const picker = el("label", "user-picker");
-      picker.append(el("span", "muted", "Posting as"));
-      this.userSelect = el("select", "user-select");
-      this.userSelect.setAttribute("aria-label", "Posting as");
-      picker.append(this.userSelect);
-      foot.append(picker, tries);
-    } else {
-      foot.append(el("span", "muted hint", this.platform.replyHint));
-    }
-    wrap.append(box, foot);
-    return { wrap, input };
   }
 
   // -- state -------------------------------------------------------------------------
@@ -286,7 +249,18 @@ export class PaneView {
       const where = `${inThread ? "t" : "c"}:${message.id}`;
       let cached = this.rendered.get(where);
       if (!cached || cached.key !== key) {
-        cached = { key, node: this.messageNode(message, grouped, thread, threadReplies) };
+        const node = messageNode({
+          platform: this.platform,
+          users: this.directory.users,
+          ctx: this.context(),
+          message,
+          grouped,
+          thread,
+          replies: threadReplies,
+          open: this.thread === thread,
+          onOpen: (id) => this.openThread(id),
+        });
+        cached = { key, node };
         this.rendered.set(where, cached);
       }
       nodes.push(cached.node);
@@ -302,48 +276,6 @@ export class PaneView {
     if (stick) scrollToEnd(container);
   }
 
-  messageNode(message, grouped, thread, threadReplies) {
-    const p = this.platform;
-    const ctx = this.context();
-    const node = el("div", grouped ? "msg grouped" : "msg");
-    node.dataset.id = message.id;
-    if (message.bot) node.dataset.bot = "true";
-    node.dataset.streaming = p.hasStop(message) ? "true" : "false";
-    const gutter = el("div", "gutter");
-    const main = el("div", "msg-main");
-    if (grouped) {
-      gutter.append(el("span", "hover-time", p.timeLabel(message.sort).replace("Today at ", "")));
-    } else {
-      gutter.append(avatar(this.directory.users[message.user] || "?", message.bot));
-      const head = el("div", "msg-head");
-      head.append(el("span", "name", this.directory.users[message.user] || message.user));
-      if (message.bot) head.append(el("span", "badge", p.appBadge));
-      head.append(el("span", "time", p.timeLabel(message.sort)));
-      main.append(head);
-    }
-    main.append(p.body(message, ctx));
-    if (thread && (threadReplies.length || p.name === "discord")) {
-      const last = threadReplies.length ? threadReplies[threadReplies.length - 1].sort : message.sort;
-      const summary = p.replySummary(threadReplies.length, last, message);
-      summary.classList.toggle("open", this.thread === thread);
-      summary.addEventListener("click", () => this.openThread(thread));
-      main.append(summary);
-    }
-    node.append(gutter, main);
-    return node;
-  }
-}
-
-function avatar(name, bot) {
-  const node = el("div", bot ? "avatar bot" : "avatar", bot ? "" : name.trim().charAt(0).toUpperCase());
-  if (!bot) node.style.setProperty("--hue", String(hue(name)));
-  return node;
-}
-
-function hue(text) {
-  let h = 0;
-  for (const c of text) h = (h * 31 + c.charCodeAt(0)) % 360;
-  return h;
 }
 
 // Make ``container``'s children exactly ``nodes``, moving only what changed, so text a
@@ -362,9 +294,4 @@ function nearEnd(container) {
 
 function scrollToEnd(container) {
   container.scrollTop = container.scrollHeight;
-}
-
-function autoGrow(input) {
-  input.style.height = "auto";
-  input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
 }

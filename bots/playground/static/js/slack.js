@@ -32,7 +32,7 @@ export const slack = {
     if (message.blocks && message.blocks.length) {
       for (const block of message.blocks) body.append(renderBlock(block, message, ctx));
     } else if (message.text) {
-      body.append(renderText(message.text, "mrkdwn", ctx));
+      body.append(renderText(message.text, message.markdown ? "markdown" : "mrkdwn", ctx));
     }
     if (message.files.length) body.append(files(message.files, ctx));
     return body;

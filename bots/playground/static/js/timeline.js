@@ -93,7 +93,7 @@ export class Timeline {
     g.clearRect(0, 0, width, height);
     const style = getComputedStyle(this.root);
     g.strokeStyle = style.getPropertyValue("--grid").trim() || "#ddd";
-    g.fillStyle = g.strokeStyle;
+    g.fillStyle = style.getPropertyValue("--tick").trim() || "#999";
     g.font = "10px system-ui, sans-serif";
     const now = Date.now() / 1000;
     for (let s = 0; s <= WINDOW_SECONDS; s += 5) {
@@ -102,7 +102,7 @@ export class Timeline {
       g.moveTo(x, 0);
       g.lineTo(x, height);
       g.stroke();
-      if (s > 0 && s < WINDOW_SECONDS) g.fillText(`-${s}s`, x + 2, height - 2);
+      if (s > 0 && s < WINDOW_SECONDS) g.fillText(`${s} s ago`, x + 3, height - 3);
     }
     for (const call of this.calls) {
       const age = now - call.at;
