@@ -107,7 +107,7 @@ export class Timeline {
     for (const call of this.calls) {
       const age = now - call.at;
       if (age > WINDOW_SECONDS || age < -1) continue;
-      const x = width - (age / WINDOW_SECONDS) * width;
+      const x = width - 3 - (age / WINDOW_SECONDS) * (width - 3);
       const tall = call.kind === "other" ? 0.45 : 0.8;
       g.fillStyle = style.getPropertyValue(`--${call.kind}`).trim() || "#888";
       g.fillRect(Math.round(x) - 1, height * (1 - tall) - 2, 3, height * tall - 10 + 2);
