@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--thread", help="continue this named thread across runs")
         elif name == "chat":
             command.add_argument("--thread", help="continue this named thread (default: new)")
+        elif name == "playground":
+            command.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+            command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+            command.add_argument(
+                "--no-browser", action="store_true", help="do not open the page in a browser"
+            )
     return parser
 
 
@@ -103,6 +109,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.console import run_chat
 
         return await run_chat(settings, args.thread)
+    if args.command == "playground":
+        from bots.playground.app import run_playground
+
+        return await run_playground(
+            settings, host=args.host, port=args.port, open_browser=not args.no_browser
+        )
     if args.command == "slack":
         from bots.slack.app import run_slack
 

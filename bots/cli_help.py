@@ -10,6 +10,8 @@ COMMANDS = {
     "ask": "ask one question; the reply streams to stdout",
     "slack": "run the Slack bot (Socket Mode or HTTP mode)",
     "discord": "run the Discord bot",
+    "playground": "the real Slack and Discord bots against built-in simulators, in your "
+    "browser (no token, no network)",
 }
 
 _AGENT = """\
@@ -53,6 +55,10 @@ Discord:
   DISCORD_TOKEN             the bot token
   DISCORD_MESSAGE_CONTENT   true: answer follow-ups without a mention
   PORT                      /healthz, /readyz, /metrics (default 3000)""",
+    "playground": """\
+the playground:
+  --host, --port            where the page is served (default 127.0.0.1:8000)
+  --no-browser              only print the URL (default: open it when there is a display)""",
 }
 
 _MORE = "Every variable: the README's configuration reference."

@@ -1,0 +1,68 @@
+"""``threadcast playground``: the real bots against local simulators, shown in a browser.
+
+Start-up: the :class:`~bots.playground.stack.Playground` (Redis, the agent, both
+simulators, both bots), then the page's server on ``--host``/``--port``; the URL is printed
+and, where there is a display, opened. SIGINT (Ctrl-C) or SIGTERM closes it all in reverse:
+the open pages' streams, the server, the bots (replies in flight are finished or
+interrupted as in production), the simulators, Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+
+from bots.playground.browser import open_page
+from bots.playground.feed import Feed
+from bots.playground.server import page_server
+from bots.playground.stack import Playground
+from bots.playground.texts import BANNER, STOPPING
+from core.config import Settings
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "run_playground"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+async def run_playground(
+    settings: Settings,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    open_browser: bool = True,
+) -> int:
+    """Run until SIGINT or SIGTERM; returns the exit status."""
+    stop = asyncio.Event()
+    with _on_signals(stop.set):
+        async with (
+            Playground(settings) as playground,
+            Feed(playground.panes) as feed,
+            page_server(feed, host=host, port=port) as server,
+        ):
+            url = server.url + "/"
+            print(BANNER.format(url=url, agent=settings.agent_kind), flush=True)
+            if open_browser:
+                open_page(url)
+            await stop.wait()
+            print(STOPPING, file=sys.stderr, flush=True)
+    return 0
+
+
+@contextlib.contextmanager
+def _on_signals(action: Callable[[], None]) -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM both mean: stop cleanly."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, action)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

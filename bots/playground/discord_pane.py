@@ -1,0 +1,188 @@
+"""The Discord server of the page, read from and acted on through the Discord simulator.
+
+Messages are shown as Discord's client shows them: a thread opened on a message is its own
+channel (its id is the message's id) listed under that message, replies stream by edits of
+``content``, structured output is an embed, files are attachments, the Stop button is a
+message component. People post through the simulator's ``user_message`` (a
+``MESSAGE_CREATE`` on the real bot's gateway) and click through ``click_button`` (an
+``INTERACTION_CREATE``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+
+from bots.playground.discord_busy import BusyChannels
+from bots.playground.mentions import encode_mentions
+from bots.playground.pane import CallKind, CallView, FileBody, Json, PaneError
+from bots.playground.simulators import DiscordCall, DiscordSimulator, SimAttachment, SimMessage
+
+__all__ = ["DiscordPane"]
+
+SERVER_NAME = "Acme (simulated)"
+PEOPLE = ("alice", "bob", "carol")
+# Discord: the typing indicator lasts 10 seconds, or until the typer sends a message
+# (discord-api-docs, Resources > Channel > Trigger Typing Indicator).
+TYPING_SECONDS = 10.0
+_TYPING = "/channels/{channel_id}/typing"
+_MESSAGES = "/channels/{channel_id}/messages"
+_MESSAGE = "/channels/{channel_id}/messages/{message_id}"
+_PARAMETER = re.compile(r"\{[^}]+\}")
+
+
+class DiscordPane:
+    platform = "discord"
+
+    def __init__(self, sim: DiscordSimulator) -> None:
+        self.sim = sim
+        world = sim.world
+        world.add_user("carol")
+        self._people = {str(world.user_named(name).id): name for name in PEOPLE}
+        self._channels = [str(sim.channel(name).id) for name in sim.config.text_channels]
+        self._busy = BusyChannels(sim)
+        self._typing: dict[str, float] = {}  # channel -> loop time of its last typing call
+        self._typing_seen = 0
+        # Call records carry event-loop time; the page shows wall-clock time.
+        self._wall_offset = time.time() - asyncio.get_running_loop().time()
+
+    # -- what the page shows ------------------------------------------------------------
+    def directory(self) -> Json:
+        world = self.sim.world
+        return {
+            "platform": self.platform,
+            "name": SERVER_NAME,
+            "bot": {"id": str(world.bot.id), "name": world.bot.username},
+            "channels": [
+                {"id": c, "name": world.channels[int(c)].name, "kind": "channel"}
+                for c in self._channels
+            ],
+            "people": [{"id": uid, "name": name} for uid, name in self._people.items()],
+            "users": {str(u.id): u.username for u in world.users.values()},
+        }
+
+    def messages(self) -> dict[str, Json]:
+        world = self.sim.world
+        shown: dict[str, Json] = {}
+        for channel in self._channels:
+            for message in world.messages_in(int(channel)):
+                shown[str(message.id)] = self._message_view(message, channel, None)
+        for thread in world.threads():
+            parent = str(thread.parent_id)
+            if parent not in self._channels:
+                continue
+            for message in world.messages_in(thread.id):
+                shown[str(message.id)] = self._message_view(message, parent, str(thread.id))
+        return shown
+
+    def statuses(self) -> dict[str, str]:
+        calls = self.sim.calls
+        for call in calls[self._typing_seen :]:
+            if call.route == _TYPING and call.status < 300 and call.channel_id is not None:
+                self._typing[str(call.channel_id)] = call.time
+        self._typing_seen = len(calls)
+        now = asyncio.get_running_loop().time()
+        shown: dict[str, str] = {}
+        for channel, since in self._typing.items():
+            if now - since < TYPING_SECONDS and not self._bot_posted_since(channel, since):
+                shown[channel] = "is typing…"
+        return shown
+
+    def change_count(self) -> int:
+        return len(self.sim.calls)
+
+    async def wait_change(self, seen: int, timeout: float) -> None:  # noqa: ASYNC109
+        with contextlib.suppress(TimeoutError):
+            await self.sim.wait_until(lambda: len(self.sim.calls) != seen, within=timeout)
+
+    def calls(self, start: int) -> list[CallView]:
+        return [self._call_view(c) for c in self.sim.calls[start:]]
+
+    def file(self, file_id: str) -> FileBody | None:
+        found: SimAttachment | None = None
+        if file_id.isdigit():
+            found = self.sim.world.attachments.get(int(file_id))
+        return None if found is None else FileBody(found.filename, found.data)
+
+    # -- what people do -----------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._busy.on
+
+    def set_busy(self, on: bool) -> None:
+        self._busy.switch(on)
+
+    async def post(self, *, channel: str, user: str, text: str, thread: str | None) -> str:
+        if channel not in self._channels:
+            raise PaneError(f"no channel {channel!r} in this server")
+        if user not in self._people:
+            raise PaneError(f"no person {user!r} in this server")
+        if not text.strip():
+            raise PaneError("the message is empty")
+        target = int(thread or channel)
+        if thread is not None and not any(str(t.id) == thread for t in self.sim.threads()):
+            raise PaneError(f"no thread {thread!r}")
+        names = {name: uid for uid, name in self._people.items()}
+        names[self.sim.bot.username] = str(self.sim.bot.id)
+        content = encode_mentions(text, names)
+        message = await self.sim.user_message(target, content, author=self._people[user])
+        return str(message.id)
+
+    async def press(self, *, message: str, action: str, user: str) -> None:
+        if user not in self._people or not message.isdigit():
+            raise PaneError("unknown person or message")
+        try:
+            await self.sim.click_button(int(message), action, user=self._people[user])
+        except KeyError as exc:  # the button is gone (the reply just ended)
+            raise PaneError(f"no button {action!r} on message {message}") from exc
+
+    def close(self) -> None:
+        self._busy.switch(False)
+
+    # -- inside -------------------------------------------------------------------------
+    def _bot_posted_since(self, channel: str, since: float) -> bool:
+        bot = self.sim.bot.id
+        for message in reversed(self.sim.world.messages_in(int(channel))):
+            if message.author.id == bot:
+                posted = message.created_at.timestamp() - self._wall_offset
+                return posted >= since
+        return False
+
+    def _message_view(self, message: SimMessage, channel: str, thread: str | None) -> Json:
+        started = None
+        if message.thread_id is not None and message.thread_id in self.sim.world.channels:
+            opened = self.sim.world.channels[message.thread_id]
+            started = {"id": str(opened.id), "name": opened.name}
+        return {
+            "id": str(message.id),
+            "channel": channel,
+            "thread": thread,
+            "user": str(message.author.id),
+            "bot": message.author.bot,
+            "text": message.content,
+            "embeds": message.embeds,
+            "components": message.components,
+            "files": [
+                {"id": str(a.id), "name": a.filename, "size": a.size} for a in message.attachments
+            ],
+            "edited": message.edited_at is not None,
+            "started_thread": started,
+            "sort": message.created_at.timestamp(),
+        }
+
+    def _call_view(self, call: DiscordCall) -> CallView:
+        kind: CallKind
+        label = f"{call.method} {_PARAMETER.sub('…', call.route)}"
+        if call.status == 429:
+            kind, outcome = "limited", "429 · rate limited"
+        elif call.status >= 400:
+            kind, outcome = "error", f"HTTP {call.status}"
+        elif call.method == "POST" and call.route == _MESSAGES:
+            kind, outcome = "post", "ok"
+        elif call.method == "PATCH" and call.route == _MESSAGE:
+            kind, outcome = "edit", "ok"
+        else:
+            kind, outcome = "other", "ok"
+        return CallView(call.time + self._wall_offset, kind, label, outcome)

@@ -1,0 +1,89 @@
+"""What the page needs from one platform: its directory, its messages as a user sees them,
+the API calls the bot made, and the people's actions (post, press Stop, busy switch).
+
+Each platform implements :class:`Pane` over its simulator (``slack_pane``, ``discord_pane``);
+the :mod:`~bots.playground.feed` turns any pane's state into live events for the page.
+Every value is plain JSON (ids are strings: Discord's snowflakes exceed JavaScript's
+integers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+__all__ = ["CallKind", "CallView", "FileBody", "Json", "Pane", "PaneError"]
+
+Json = dict[str, Any]
+CallKind = Literal["post", "edit", "limited", "error", "other"]
+
+
+class PaneError(Exception):
+    """A person's action the simulator cannot do (unknown channel, no such button...).
+
+    The server answers it with HTTP 400 and this text, so the page can show why.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    """One API call the bot made, for the timeline."""
+
+    at: float  # wall-clock seconds (epoch)
+    kind: CallKind
+    label: str  # the method or route, short
+    outcome: str  # "ok", "429 · retry after 1 s", an error code...
+
+    def to_json(self) -> Json:
+        return {"at": self.at, "kind": self.kind, "label": self.label, "outcome": self.outcome}
+
+
+@dataclass(frozen=True, slots=True)
+class FileBody:
+    name: str
+    data: bytes
+
+
+class Pane(Protocol):
+    platform: str
+
+    def directory(self) -> Json:
+        """The workspace or server: its name, channels, people and the bot."""
+        ...
+
+    def messages(self) -> dict[str, Json]:
+        """Every message a user can see now, by id."""
+        ...
+
+    def statuses(self) -> dict[str, str]:
+        """Indicators shown under a thread ("is thinking…"), by thread id."""
+        ...
+
+    def change_count(self) -> int:
+        """Grows with every API call the bot makes (the feed's change signal)."""
+        ...
+
+    async def wait_change(self, seen: int, timeout: float) -> None:  # noqa: ASYNC109
+        """Return once ``change_count()`` differs from ``seen``, or after ``timeout``."""
+        ...
+
+    def calls(self, start: int) -> list[CallView]:
+        """The bot's API calls from index ``start`` on, oldest first."""
+        ...
+
+    def file(self, file_id: str) -> FileBody | None: ...
+
+    @property
+    def busy(self) -> bool: ...
+
+    def set_busy(self, on: bool) -> None:
+        """Shrink (or restore) the simulator's rate limits: the bot meets 429s and adapts."""
+        ...
+
+    async def post(self, *, channel: str, user: str, text: str, thread: str | None) -> str:
+        """A person posts ``text`` (``@threadcast`` mentions the bot); the new message's id."""
+        ...
+
+    async def press(self, *, message: str, action: str, user: str) -> None:
+        """A person presses the button ``action`` shown on ``message`` (the Stop button)."""
+        ...

@@ -1,0 +1,186 @@
+"""The Slack workspace of the page, read from and acted on through the Slack simulator.
+
+Messages are shown as Slack's client shows them: a message with ``blocks`` shows its blocks
+(``text`` is then only the notification fallback), thread replies belong to their parent's
+``thread_ts``, files are listed under the message. People post through the simulator's
+``user_says``, which delivers the events Slack would send to the real bot (HTTP mode, signed
+requests), and press buttons through ``click_button`` (a ``block_actions`` payload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from bots.playground.mentions import encode_mentions
+from bots.playground.pane import CallKind, CallView, FileBody, Json, PaneError
+from bots.playground.simulators import (
+    DEFAULT_RATE_RULES,
+    CallRecord,
+    FileRecord,
+    Message,
+    RateRule,
+    SlackSimulator,
+)
+
+__all__ = ["BUSY_RULES", "SlackPane"]
+
+WORKSPACE_NAME = "Acme (simulated)"
+PEOPLE = ("alice", "bob", "carol")
+
+# "Busy workspace": a fifth of Slack's limits are left for this bot, as when other replicas
+# or a backlog of the app's own calls use the workspace's budget (Slack counts "per API
+# method per app per workspace", docs.slack.dev/apis/web-api/rate-limits). The bot is still
+# configured for the real limits, so it meets 429s and slows down until they stop.
+BUSY_RULES: dict[str, tuple[RateRule, ...]] = {
+    "chat.update": (RateRule(per_minute=10, burst=2),),
+    "chat.appendStream": (RateRule(per_minute=20, burst=4),),
+    "chat.postMessage": (
+        RateRule(per_minute=12, burst=1, per="channel"),
+        RateRule(per_minute=60, burst=6),
+    ),
+}
+_POSTS = frozenset({"chat.postMessage", "chat.startStream"})
+_EDITS = frozenset({"chat.update", "chat.appendStream", "chat.stopStream"})
+
+
+class SlackPane:
+    platform = "slack"
+
+    def __init__(self, sim: SlackSimulator) -> None:
+        self.sim = sim
+        self.ws = sim.workspace
+        self._busy = False
+        self._people = {self.ws.alice: "alice", self.ws.bob: "bob"}
+        carol = sim.add_user(self.ws.team_id, "carol")
+        self._people[carol.id] = "carol"
+        self._channels = (self.ws.general, self.ws.random)
+        # Call records carry event-loop time; the page shows wall-clock time.
+        self._wall_offset = time.time() - asyncio.get_running_loop().time()
+
+    # -- what the page shows ------------------------------------------------------------
+    def directory(self) -> Json:
+        store = self.sim.store
+        return {
+            "platform": self.platform,
+            "name": WORKSPACE_NAME,
+            "bot": {"id": self.ws.bot_user_id, "name": "threadcast"},
+            "channels": [
+                {"id": c, "name": store.channels[c].name, "kind": "channel"} for c in self._channels
+            ],
+            "people": [{"id": uid, "name": name} for uid, name in self._people.items()],
+            "users": {
+                u.id: u.real_name if not u.is_bot else u.name
+                for u in store.users.values()
+                if u.team_id == self.ws.team_id
+            },
+        }
+
+    def messages(self) -> dict[str, Json]:
+        shown: dict[str, Json] = {}
+        for channel in self._channels:
+            for top in self.sim.channel_messages(channel):
+                for message in self.sim.thread_messages(channel, top.ts) or [top]:
+                    shown[message.ts] = _message_view(message)
+        return shown
+
+    def statuses(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for channel, thread_ts in list(self.sim.store.statuses):
+            status = self.sim.thread_status(channel, thread_ts)
+            if status is not None and channel in self._channels:
+                found[thread_ts] = status.status
+        return found
+
+    def change_count(self) -> int:
+        return len(self.sim.api.calls)
+
+    async def wait_change(self, seen: int, timeout: float) -> None:  # noqa: ASYNC109
+        with contextlib.suppress(TimeoutError):
+            await self.sim.wait_for(lambda: len(self.sim.api.calls) != seen, timeout)
+
+    def calls(self, start: int) -> list[CallView]:
+        return [self._call_view(c) for c in self.sim.api.calls[start:]]
+
+    def file(self, file_id: str) -> FileBody | None:
+        record = self.sim.store.files.get(file_id)
+        if record is None or record.data is None:
+            return None
+        return FileBody(record.filename, record.data)
+
+    # -- what people do -----------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def set_busy(self, on: bool) -> None:
+        for method, rules in BUSY_RULES.items():
+            self.sim.set_rate_limit(method, *(rules if on else DEFAULT_RATE_RULES[method]))
+        self._busy = on
+
+    async def post(self, *, channel: str, user: str, text: str, thread: str | None) -> str:
+        if channel not in self._channels:
+            raise PaneError(f"no channel {channel!r} in this workspace")
+        if user not in self._people:
+            raise PaneError(f"no person {user!r} in this workspace")
+        if not text.strip():
+            raise PaneError("the message is empty")
+        names = {name: uid for uid, name in self._people.items()}
+        names["threadcast"] = self.ws.bot_user_id
+        try:
+            turn = await self.sim.user_says(
+                channel, user, encode_mentions(text, names), thread_ts=thread
+            )
+        except ValueError as exc:
+            raise PaneError(str(exc)) from None
+        return turn.message.ts
+
+    async def press(self, *, message: str, action: str, user: str) -> None:
+        found = next((m for m in self.sim.store.all_messages() if m.ts == message), None)
+        if found is None:
+            raise PaneError(f"no message {message!r}")
+        try:
+            await self.sim.click_button(found.channel, found.ts, action, user=user)
+        except ValueError as exc:  # the button is gone (the reply just ended)
+            raise PaneError(str(exc)) from None
+
+    def _call_view(self, call: CallRecord) -> CallView:
+        kind: CallKind
+        if call.status == 429:
+            kind, outcome = "limited", f"429 · retry after {call.retry_after} s"
+        elif not call.ok:
+            kind, outcome = "error", call.error or f"HTTP {call.status}"
+        else:
+            kind, outcome = _kind(call.method), "ok"
+        return CallView(call.time + self._wall_offset, kind, call.method, outcome)
+
+
+def _kind(method: str) -> CallKind:
+    if method in _POSTS:
+        return "post"
+    return "edit" if method in _EDITS else "other"
+
+
+def _message_view(message: Message) -> Json:
+    return {
+        "id": message.ts,
+        "channel": message.channel,
+        "thread": message.thread_ts if message.is_reply else None,
+        "user": message.user,
+        "bot": message.bot_id is not None,
+        "text": message.text,
+        # A message made by chat.startStream shows its text as Markdown, not mrkdwn
+        # (docs.slack.dev/reference/methods/chat.appendStream: markdown_text).
+        "markdown": message.stream is not None,
+        "blocks": message.blocks or [],
+        "files": [_file_view(f) for f in message.files],
+        "edited": message.edited_ts is not None,
+        "streaming": message.streaming,
+        "sort": float(message.ts),
+    }
+
+
+def _file_view(record: FileRecord) -> Json:
+    size = len(record.data) if record.data is not None else record.length
+    return {"id": record.id, "name": record.filename, "size": size}

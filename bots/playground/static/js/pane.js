@@ -1,0 +1,297 @@
+// One platform's window: the sidebar of channels, the channel with its composer, and the
+// thread panel that opens beside it (Slack's thread panel, Discord's thread view) as soon
+// as the bot answers a message posted here, so the reply is seen streaming.
+
+import { autoGrow, buildComposer } from "./composer.js";
+import { el } from "./markup.js";
+import { messageNode } from "./message.js";
+import { Timeline } from "./timeline.js";
+
+const GROUP_SECONDS = 300; // consecutive messages of one author within this are grouped
+
+export class PaneView {
+  constructor(root, platform, api) {
+    this.root = root;
+    this.platform = platform; // the renderer: slack or discord
+    this.api = api;
+    this.messages = new Map();
+    this.statuses = {};
+    this.rendered = new Map(); // id -> { key, node }
+    this.channel = null;
+    this.thread = null;
+    this.awaiting = new Set(); // ids of messages posted here whose thread should open
+    this.divider = el("div", "replies-divider");
+    this.divider.append(el("span"));
+    this.channelEmpty = el("div", "empty muted", "No messages yet. Say hello to @threadcast.");
+    this.threadEmpty = el("div", "empty muted", "This thread has no messages.");
+    this.build();
+  }
+
+  // -- skeleton ----------------------------------------------------------------------
+  build() {
+    const p = this.platform;
+    this.root.replaceChildren();
+    const app = el("div", "app");
+    this.rail = el("nav", "rail");
+    this.rail.setAttribute("aria-label", p.name === "slack" ? "Workspaces" : "Servers");
+    this.sidebar = el("aside", "sidebar");
+    this.teamName = el("div", "team-name");
+    this.channelList = el("nav", "channel-list");
+    this.channelList.setAttribute("aria-label", "Channels");
+    this.sidebar.append(this.teamName, this.channelList);
+
+    const column = el("div", "channel-column");
+    this.channelHeader = el("header", "channel-header");
+    this.channelMessages = el("div", "messages");
+    this.channelStatus = el("div", "status-line");
+    this.composer = buildComposer("channel", this.platform, (input) => this.send(input, "channel"));
+    this.userSelect = this.composer.userSelect;
+    column.append(this.channelHeader, this.channelMessages, this.channelStatus, this.composer.wrap);
+
+    this.threadColumn = el("div", "thread-column");
+    this.threadColumn.hidden = true;
+    const threadHeader = el("header", "thread-header");
+    this.threadTitle = el("div", "thread-title");
+    this.threadSubtitle = el("div", "thread-subtitle");
+    const titles = el("div", "thread-titles");
+    titles.append(this.threadTitle, this.threadSubtitle);
+    const close = el("button", "thread-close", "✕");
+    close.type = "button";
+    close.title = "Close thread";
+    close.addEventListener("click", () => this.openThread(null));
+    threadHeader.append(titles, close);
+    this.threadMessages = el("div", "messages thread-messages");
+    this.threadStatus = el("div", "status-line");
+    this.replyComposer = buildComposer("thread", this.platform, (input) => this.send(input, "thread"));
+    this.threadColumn.append(threadHeader, this.threadMessages, this.threadStatus, this.replyComposer.wrap);
+
+    const main = el("div", "workspace");
+    main.append(column, this.threadColumn);
+    app.append(this.rail, this.sidebar, main);
+    this.timeline = new Timeline(p.name);
+    this.toast = el("div", "toast");
+    this.toast.hidden = true;
+    this.root.append(app, this.timeline.root, this.toast);
+    this.timeline.onBusy = (on) => this.api(p.name, "busy", { on });
+  }
+
+  // -- state -------------------------------------------------------------------------
+  load(pane) {
+    this.directory = pane.directory;
+    this.messages = new Map(pane.messages.map((m) => [m.id, m]));
+    this.statuses = pane.statuses;
+    this.rendered.clear();
+    const channels = this.directory.channels;
+    if (!channels.some((c) => c.id === this.channel)) this.channel = channels[0].id;
+    this.renderDirectory();
+    this.timeline.load(pane.calls, pane.busy);
+    this.render();
+  }
+
+  update(update) {
+    for (const message of update.upsert || []) this.messages.set(message.id, message);
+    for (const id of update.remove || []) this.messages.delete(id);
+    if (update.statuses) this.statuses = update.statuses;
+    if (update.calls) this.timeline.add(update.calls);
+    if (update.busy !== undefined) this.timeline.setBusy(update.busy);
+    this.openAnsweredThread(update);
+    if (update.upsert || update.remove || update.statuses) this.render();
+  }
+
+  // The thread the bot answers a message posted here in opens by itself.
+  openAnsweredThread(update) {
+    if (!this.awaiting.size) return;
+    const threads = (update.upsert || []).map((m) => this.platform.threadOf(m));
+    threads.push(...Object.keys(update.statuses || {}));
+    const answered = threads.find((id) => id && this.awaiting.has(id));
+    if (answered) {
+      this.awaiting.delete(answered);
+      this.openThread(answered);
+    }
+  }
+
+  openThread(id) {
+    this.thread = id;
+    this.threadColumn.hidden = id === null;
+    this.root.classList.toggle("with-thread", id !== null);
+    this.render();
+    if (id !== null) scrollToEnd(this.threadMessages);
+  }
+
+  selectChannel(id) {
+    this.channel = id;
+    this.thread = null;
+    this.threadColumn.hidden = true;
+    this.root.classList.remove("with-thread");
+    this.renderDirectory();
+    this.render();
+    scrollToEnd(this.channelMessages);
+  }
+
+  // -- actions -----------------------------------------------------------------------
+  async send(input, where) {
+    const text = input.value;
+    if (!text.trim()) return;
+    const body = { channel: this.channel, user: this.userSelect.value, text };
+    if (where === "thread") body.thread = this.thread;
+    input.value = "";
+    autoGrow(input);
+    const answer = await this.api(this.platform.name, "post", body);
+    if (answer && answer.id && where === "channel") this.awaiting.add(answer.id);
+    if (!answer) input.value = text; // refused: nothing is lost
+  }
+
+  press(messageId, action) {
+    return this.api(this.platform.name, "press", {
+      message: messageId,
+      action,
+      user: this.userSelect.value,
+    });
+  }
+
+  showError(text) {
+    this.toast.textContent = text;
+    this.toast.hidden = false;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => (this.toast.hidden = true), 4000);
+  }
+
+  // -- rendering ---------------------------------------------------------------------
+  context() {
+    const users = this.directory.users;
+    const channels = new Map(this.directory.channels.map((c) => [c.id, c.name]));
+    return {
+      userName: (id) => users[id],
+      channelName: (id) => channels.get(id),
+      press: (message, action) => this.press(message, action),
+      fileUrl: (id) => `/files/${this.platform.name}/${encodeURIComponent(id)}`,
+    };
+  }
+
+  renderDirectory() {
+    const d = this.directory;
+    const icon = el("div", "rail-icon active", d.name.trim().charAt(0).toUpperCase());
+    icon.title = d.name;
+    this.rail.replaceChildren(...this.platform.railExtras(), icon);
+    this.teamName.replaceChildren(el("span", null, d.name), el("span", "chevron", "⌄"));
+    const header = el("div", "sidebar-heading", this.platform.name === "slack" ? "Channels" : "TEXT CHANNELS");
+    const items = d.channels.map((c) => {
+      const item = el("button", "channel-item");
+      item.type = "button";
+      item.append(el("span", "hash", "#"), el("span", null, c.name));
+      item.classList.toggle("active", c.id === this.channel);
+      item.dataset.channel = c.id;
+      item.addEventListener("click", () => this.selectChannel(c.id));
+      return item;
+    });
+    this.channelList.replaceChildren(header, ...items);
+    const chosen = this.userSelect.value;
+    this.userSelect.replaceChildren(
+      ...d.people.map((person) => {
+        const option = el("option", null, d.users[person.id] || person.name);
+        option.value = person.id;
+        return option;
+      }),
+    );
+    if (d.people.some((person) => person.id === chosen)) this.userSelect.value = chosen;
+  }
+
+  render() {
+    const channelName = this.directory.channels.find((c) => c.id === this.channel).name;
+    this.channelHeader.replaceChildren(el("span", "hash", "#"), el("span", "channel-name", channelName));
+    const placeholder = this.platform.composerPlaceholder(channelName);
+    this.composer.input.placeholder = placeholder;
+    this.composer.input.setAttribute("aria-label", placeholder);
+    this.replyComposer.input.placeholder = this.platform.replyPlaceholder;
+    this.replyComposer.input.setAttribute("aria-label", this.platform.replyPlaceholder);
+
+    const all = [...this.messages.values()].sort((a, b) => a.sort - b.sort || (a.id < b.id ? -1 : 1));
+    const replies = new Map();
+    for (const m of all) {
+      const thread = this.platform.threadOf(m);
+      if (thread) replies.set(thread, [...(replies.get(thread) || []), m]);
+    }
+    const top = all.filter((m) => m.channel === this.channel && !this.platform.threadOf(m));
+    this.fill(this.channelMessages, top, replies);
+    this.renderStatus(this.channelStatus, this.channel);
+
+    if (this.thread !== null) {
+      const root = this.messages.get(this.thread);
+      const inThread = replies.get(this.thread) || [];
+      this.threadTitle.replaceChildren(...this.platform.threadIcon(), this.platform.threadTitle(root));
+      this.threadSubtitle.textContent = `#${channelName}`;
+      this.fill(this.threadMessages, root ? [root, ...inThread] : inThread, null, true);
+      this.renderStatus(this.threadStatus, this.thread);
+    }
+  }
+
+  renderStatus(node, id) {
+    const status = this.statuses[id];
+    node.replaceChildren();
+    node.classList.toggle("active", Boolean(status));
+    if (status) {
+      node.append(el("span", "dots"), el("strong", null, this.directory.bot.name), ` ${status}`);
+    }
+  }
+
+  fill(container, list, replies, inThread = false) {
+    const stick = nearEnd(container);
+    const nodes = [];
+    let previous = null;
+    list.forEach((message, index) => {
+      const grouped = previous !== null && previous.user === message.user &&
+        message.sort - previous.sort < GROUP_SECONDS && !(inThread && index === 1) &&
+        !(replies && replies.has(previous.id));
+      const thread = replies ? this.platform.threadStartedBy(message, (id) => (replies.get(id) || []).length) : null;
+      const threadReplies = thread ? replies.get(thread) || [] : [];
+      const key = JSON.stringify([message, grouped, thread, threadReplies.length, this.thread === thread,
+        threadReplies.length ? threadReplies[threadReplies.length - 1].sort : 0]);
+      const where = `${inThread ? "t" : "c"}:${message.id}`;
+      let cached = this.rendered.get(where);
+      if (!cached || cached.key !== key) {
+        const node = messageNode({
+          platform: this.platform,
+          users: this.directory.users,
+          ctx: this.context(),
+          message,
+          grouped,
+          thread,
+          replies: threadReplies,
+          open: this.thread === thread,
+          onOpen: (id) => this.openThread(id),
+        });
+        cached = { key, node };
+        this.rendered.set(where, cached);
+      }
+      nodes.push(cached.node);
+      previous = message;
+    });
+    if (inThread && list.length > 1) {
+      const count = list.length - 1;
+      this.divider.firstChild.textContent = `${count} ${count === 1 ? "reply" : "replies"}`;
+      nodes.splice(1, 0, this.divider);
+    }
+    if (!list.length) nodes.push(inThread ? this.threadEmpty : this.channelEmpty);
+    reconcile(container, nodes);
+    if (stick) scrollToEnd(container);
+  }
+
+}
+
+// Make ``container``'s children exactly ``nodes``, moving only what changed, so text a
+// person is selecting or a button under the pointer stays in place.
+function reconcile(container, nodes) {
+  nodes.forEach((node, index) => {
+    const current = container.children[index];
+    if (current !== node) container.insertBefore(node, current || null);
+  });
+  while (container.children.length > nodes.length) container.lastElementChild.remove();
+}
+
+function nearEnd(container) {
+  return container.scrollHeight - container.scrollTop - container.clientHeight < 80;
+}
+
+function scrollToEnd(container) {
+  container.scrollTop = container.scrollHeight;
+}

@@ -1,0 +1,130 @@
+// The bot's API calls as they happen: a strip of the last 30 seconds (one tick per call,
+// coloured by kind), the counts of the last minute next to the platform's limits, and the
+// latest calls written out. The busy switch sits here because its effect shows here.
+
+import { el } from "./markup.js";
+
+const WINDOW_SECONDS = 30;
+const LOG_LINES = 6;
+const KIND_LABELS = { post: "post", edit: "edit", limited: "429", error: "error", other: "other" };
+const BUSY_LABELS = { slack: "Busy workspace", discord: "Busy server" };
+const LIMITS = {
+  slack: "Slack allows chat.update 50/min per workspace, postMessage 1/s per channel",
+  discord: "Discord allows 5 message edits per 5 s per channel, 50 requests/s per bot",
+};
+
+export class Timeline {
+  constructor(platform) {
+    this.platform = platform;
+    this.calls = [];
+    this.onBusy = () => {};
+    this.root = el("section", "timeline");
+    this.root.setAttribute("aria-label", "API calls");
+    const head = el("div", "timeline-head");
+    head.append(el("strong", null, "API calls"));
+    const legend = el("div", "legend");
+    for (const kind of ["post", "edit", "limited", "other"]) {
+      const item = el("span", `legend-item ${kind}`);
+      item.append(el("i"), KIND_LABELS[kind]);
+      legend.append(item);
+    }
+    this.counts = el("span", "counts");
+    this.counts.title = LIMITS[platform];
+    const busy = el("label", "busy-switch");
+    this.busyInput = el("input");
+    this.busyInput.type = "checkbox";
+    this.busyInput.addEventListener("change", () => this.onBusy(this.busyInput.checked));
+    busy.append(this.busyInput, el("span", "switch-track"), el("span", null, BUSY_LABELS[platform]));
+    busy.title = "The simulator refuses part of the bot's calls with 429: watch it slow down";
+    head.append(legend, this.counts, busy);
+    this.canvas = el("canvas", "timeline-strip");
+    this.log = el("ol", "timeline-log");
+    this.root.append(head, this.canvas, this.log);
+    setInterval(() => this.draw(), 100);
+  }
+
+  load(calls, busy) {
+    this.calls = calls.slice();
+    this.setBusy(busy);
+    this.renderLog();
+  }
+
+  add(calls) {
+    this.calls.push(...calls);
+    if (this.calls.length > 2000) this.calls.splice(0, this.calls.length - 2000);
+    this.renderLog();
+  }
+
+  setBusy(on) {
+    this.busyInput.checked = on;
+    this.root.classList.toggle("busy", on);
+  }
+
+  renderLog() {
+    const latest = this.calls.slice(-LOG_LINES).reverse();
+    this.log.replaceChildren(
+      ...latest.map((call) => {
+        const row = el("li", `call ${call.kind}`);
+        row.append(
+          el("span", "call-time", clock(call.at)),
+          el("span", "call-label", call.label),
+          el("span", "call-outcome", call.outcome),
+        );
+        return row;
+      }),
+    );
+    const now = Date.now() / 1000;
+    const minute = this.calls.filter((c) => now - c.at < 60);
+    const count = (kind) => minute.filter((c) => c.kind === kind).length;
+    this.counts.textContent =
+      `last minute: ${count("post")} posts · ${count("edit")} edits · ${count("limited")} × 429`;
+  }
+
+  draw() {
+    const canvas = this.canvas;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    const ratio = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
+    if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
+    const g = canvas.getContext("2d");
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, width, height);
+    const style = getComputedStyle(this.root);
+    g.strokeStyle = style.getPropertyValue("--grid").trim() || "#ddd";
+    g.fillStyle = style.getPropertyValue("--tick").trim() || "#999";
+    g.font = "10px system-ui, sans-serif";
+    const now = Date.now() / 1000;
+    for (let s = 0; s <= WINDOW_SECONDS; s += 5) {
+      const x = width - (s / WINDOW_SECONDS) * width;
+      g.beginPath();
+      g.moveTo(x, 0);
+      g.lineTo(x, height);
+      g.stroke();
+      if (s > 0 && s < WINDOW_SECONDS) g.fillText(`${s} s ago`, x + 3, height - 3);
+    }
+    for (const call of this.calls) {
+      const age = now - call.at;
+      if (age > WINDOW_SECONDS || age < -1) continue;
+      const x = width - 3 - (age / WINDOW_SECONDS) * (width - 3);
+      const tall = call.kind === "other" ? 0.45 : 0.8;
+      g.fillStyle = style.getPropertyValue(`--${call.kind}`).trim() || "#888";
+      g.fillRect(Math.round(x) - 1, height * (1 - tall) - 2, 3, height * tall - 10 + 2);
+    }
+    if (this.calls.length) this.renderCountsIfStale(now);
+  }
+
+  renderCountsIfStale(now) {
+    if (!this.lastCounts || now - this.lastCounts > 1) {
+      this.lastCounts = now;
+      this.renderLog();
+    }
+  }
+}
+
+function clock(at) {
+  const d = new Date(at * 1000);
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}

@@ -1,0 +1,223 @@
+"""The page in a real browser: headless Chromium (Debian's ``chromium`` package, driven by
+Playwright) against ``threadcast playground`` started as a user starts it.
+
+A person writes in each pane's composer, the thread the bot answers in opens by itself,
+the reply grows by edits at the platforms' pace, Stop ends a long reply with its partial
+text, and structured output shows as Block Kit / an embed. Screenshots of three moments of
+a reply are saved under a temporary directory (the path is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.playground.helpers import HELLO_END, LONG_END
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PANES = ("slack", "discord")
+REPO = Path(__file__).resolve().parents[2]
+WAIT_MS = 20_000
+# Variables that would point the playground elsewhere than its defaults.
+_FOREIGN_ENV = ("LYZR_", "OPENAI_", "SLACK_", "DISCORD_", "REDIS_URL", "THREADCAST_", "PORT")
+
+# What each pane's thread shows: is it open, the text of the bot's messages in it, whether
+# one still streams (its Stop button shows). Read in the page, as a person would see it.
+READ_THREADS = """() => Object.fromEntries(PANES.map((name) => {
+  const thread = document.querySelector(`[data-pane="${name}"] .thread-column`);
+  const replies = [...thread.querySelectorAll('.msg[data-bot="true"] .msg-body')];
+  return [name, {
+    open: !thread.hidden,
+    text: replies.map((node) => node.innerText).join("\\n"),
+    streaming: Boolean(thread.querySelector('.msg[data-streaming="true"]')),
+  }];
+}))""".replace("PANES", json.dumps(list(PANES)))
+
+
+def start_playground(data_dir: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """``threadcast playground --port 0 --no-browser``; the process and its printed URL."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_ENV)}
+    environ.update(THREADCAST_DATA_DIR=str(data_dir), **env)
+    command = [sys.executable, "-m", "bots.cli", "playground", "--no-browser", "--port", "0"]
+    process = subprocess.Popen(
+        command, cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 60)
+    line = process.stdout.readline() if ready else ""
+    found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if found is None:
+        process.kill()
+        _, errors = process.communicate(timeout=10)
+        pytest.fail(f"the playground did not print its URL: {line!r} {errors}")
+    return process, found.group(0)
+
+
+def stop_playground(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as a user stops it: a clean exit."""
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 0, errors
+    assert "Traceback" not in errors, errors
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (.ci/run installs Debian's chromium)")
+        pytest.skip("needs Debian's chromium: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def playground_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    process, url = start_playground(tmp_path_factory.mktemp("playground"))
+    yield url
+    stop_playground(process)
+
+
+def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]")
+    return page, errors
+
+
+@pytest.fixture
+def page(browser: Browser, playground_url: str) -> Iterator[Page]:
+    opened, errors = open_page(browser, playground_url)
+    yield opened
+    opened.close()
+    assert not errors
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("playground-screenshots")
+    print(f"\nscreenshots of the playground: {folder}")
+    return folder
+
+
+def write(page: Page, pane: str, text: str) -> None:
+    """Type in the pane's message composer and press Enter, as a person does."""
+    composer = page.locator(f'[data-pane="{pane}"]').get_by_placeholder(re.compile("Message"))
+    composer.fill(text)
+    composer.press("Enter")
+
+
+def next_state(page: Page, previous: dict[str, Any]) -> dict[str, Any]:
+    """The threads as soon as what they show differs from ``previous``."""
+    changed = page.wait_for_function(
+        f"(previous) => {{ const now = ({READ_THREADS})(); "
+        "return JSON.stringify(now) !== previous ? now : null; }",
+        arg=json.dumps(previous),
+    )
+    state: dict[str, Any] = changed.json_value()
+    return state
+
+
+def test_each_reply_streams_into_a_thread_that_opens_by_itself(
+    page: Page, screenshots: Path
+) -> None:
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+
+    state: dict[str, Any] = {}
+    growing: dict[str, list[int]] = {pane: [] for pane in PANES}
+    while not all(HELLO_END in state.get(p, {}).get("text", "") for p in PANES) or any(
+        state[p]["streaming"] for p in PANES
+    ):
+        state = next_state(page, state)
+        for pane in PANES:
+            shown = state[pane]
+            if shown["streaming"] and len(shown["text"]) not in growing[pane]:
+                growing[pane].append(len(shown["text"]))
+        counts = [len(growing[p]) for p in PANES]
+        if min(counts) == 1 and not (screenshots / "1-first-words.png").exists():
+            page.screenshot(path=screenshots / "1-first-words.png")
+        if min(counts) == 2 and not (screenshots / "2-growing.png").exists():
+            page.screenshot(path=screenshots / "2-growing.png")
+    page.screenshot(path=screenshots / "3-complete.png")
+
+    for pane in PANES:
+        assert state[pane]["open"]  # nobody clicked: the thread opened by itself
+        assert len(growing[pane]) >= 2, growing  # seen at two lengths before the end
+        assert state[pane]["text"].rstrip().endswith(HELLO_END)
+    # The agent's Markdown is rendered (bold), not shown as markup.
+    for pane in PANES:
+        bold = page.locator(f'[data-pane="{pane}"] .thread-column .msg[data-bot] strong')
+        assert "threadcast demo agent" in bold.all_inner_texts()
+    assert (screenshots / "1-first-words.png").exists()
+    assert (screenshots / "2-growing.png").exists()
+
+
+@pytest.mark.parametrize("pane", PANES)
+def test_stop_ends_a_long_reply_with_its_partial_text(page: Page, pane: str) -> None:
+    write(page, pane, "@threadcast long")
+    thread = page.locator(f'[data-pane="{pane}"] .thread-column')
+    stop = thread.get_by_role("button", name=re.compile("Stop"))
+
+    stop.click()
+
+    page.wait_for_function(
+        f"() => {{ const s = ({READ_THREADS})()[{json.dumps(pane)}]; "
+        "return s.text.includes('Stopped') && !s.streaming; }"
+    )
+    text = thread.locator('.msg[data-bot="true"]').all_inner_texts()
+    assert "Stopped" in "\n".join(text)
+    assert LONG_END not in "\n".join(text)
+    assert thread.get_by_role("button", name=re.compile("Stop")).count() == 0
+
+
+def test_structured_output_shows_as_block_kit_and_an_embed(
+    browser: Browser, tmp_path: Path
+) -> None:
+    process, url = start_playground(
+        tmp_path, THREADCAST_RESPONSE_FORMAT="tests.playground.forecast:Forecast"
+    )
+    try:
+        page, errors = open_page(browser, url)
+        for pane in PANES:
+            write(page, pane, "@threadcast the weather please")
+        slack = page.locator('[data-pane="slack"] .thread-column .block.header')
+        discord = page.locator('[data-pane="discord"] .thread-column .embed')
+        slack.first.wait_for()
+        discord.first.wait_for()
+        fields = page.locator('[data-pane="slack"] .thread-column .fields').first.inner_text()
+        embed = discord.first.inner_text()
+        page.close()
+    finally:
+        stop_playground(process)
+    for shown in (fields, embed):
+        assert "Summary" in shown and "Celsius" in shown  # field names, readable
+        assert '"summary"' not in shown  # not raw JSON
+    assert not errors
