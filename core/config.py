@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     response_format: str | None = Field(None, validation_alias=_env("THREADCAST_RESPONSE_FORMAT"))
     """``module:Model`` — a pydantic model every reply is parsed into (structured output)."""
 
+    config_file: Path | None = Field(None, validation_alias=_env("THREADCAST_CONFIG"))
+    """The TOML file of agents, routes, access and quotas (default: ./threadcast.toml when
+    it exists); see :mod:`core.deployment`."""
+
     @model_validator(mode="after")
     def _check_agent(self) -> Settings:
         if self.agent is None:
