@@ -88,6 +88,13 @@ class ConsoleSurface:
             self.info.write(f"\n[file saved: {path}]\n")
         self.info.flush()
 
+    async def tell_privately(
+        self, where: ThreadRef, user: str, markdown: str, *, about: str
+    ) -> None:
+        """A note for the one person at this terminal (why a message is not answered)."""
+        self.info.write(f"\n{markdown}\n")
+        self.info.flush()
+
     async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
         self._write_raw("\n" + json.dumps(data.model_dump(mode="json"), indent=2) + "\n")
 
