@@ -1,4 +1,4 @@
-"""The ``threadcast`` command: ``chat``, ``ask`` (and the platform bots as they land)."""
+"""The ``threadcast`` command: ``chat``, ``ask``, ``slack``, ``discord``, ``usage``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 
 from core.config import Settings, load_settings
+from core.deployment.load import agent_keys, load_deployment
 from core.errors import ConfigError, SessionStoreError
 from core.ops.logs import setup_logging
 
@@ -31,20 +32,36 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--thread", help="continue this named thread across runs")
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP mode)")
     commands.add_parser("discord", help="run the Discord bot")
+    usage = commands.add_parser("usage", help="what the agents cost, from Redis")
+    usage.add_argument("--days", type=_positive, default=7, help="UTC days, today included (7)")
+    usage.add_argument(
+        "--by", choices=("agent", "route", "channel", "user"), default="agent",
+        help="one row per agent (default), route, channel or user",
+    )  # fmt: skip
+    usage.add_argument("--json", action="store_true", help="JSON instead of a table")
     return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        # The configuration file is checked before anything starts (usage only reads Redis).
+        keys = () if args.command == "usage" else agent_keys(load_deployment(settings, os.environ))
     except ConfigError as exc:
         print(f"threadcast: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     # Services (slack, discord) log JSON lines for a collector; a person at a terminal
     # (chat, ask) reads text. THREADCAST_LOG_FORMAT overrides either.
     as_json = (settings.log_format or _default_format(args.command)) == "json"
-    setup_logging(settings, json=as_json)
+    setup_logging(settings, json=as_json, extra_secrets=keys)
     try:
         return asyncio.run(_run(args, settings))
     except ConfigError as exc:
@@ -73,6 +90,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.console import run_chat
 
         return await run_chat(settings, args.thread)
+    if args.command == "usage":
+        from bots.usage import run_usage
+
+        return await run_usage(settings, days=args.days, by=args.by, as_json=args.json)
     if args.command == "slack":
         from bots.slack.app import run_slack
 

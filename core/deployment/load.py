@@ -13,6 +13,7 @@ environment (an agent's key variable must be set; secrets never live in the file
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ __all__ = [
     "ENV_AGENT",
     "ConfigFileError",
     "Deployment",
+    "agent_keys",
     "config_path",
     "load_deployment",
 ]
@@ -111,6 +113,13 @@ def _checked(
         raise ConfigFileError(source, key, text)
     default = config.default_agent or config.agents[0].name
     return Deployment(config=config, default_agent=default, source=source)
+
+
+def agent_keys(deployment: Deployment, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of the agents' key variables (for the logs' redaction)."""
+    values = environ if environ is not None else os.environ
+    names = {agent.api_key_env for agent in deployment.agents if agent.api_key_env}
+    return [values[name] for name in sorted(names) if values.get(name)]
 
 
 def _env_agent(settings: Settings) -> AgentSpec:
