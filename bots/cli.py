@@ -1,4 +1,5 @@
-"""The ``threadcast`` command: ``chat``, ``ask``, ``slack``, ``discord``.
+"""The ``threadcast`` command: ``chat``, ``ask``, ``slack``, ``discord``,
+``playground``, ``usage``.
 
 Every command's ``--help`` ends with how to pick the agent and the variables that matter
 most (:mod:`bots.cli_help`); exit statuses are in :mod:`bots.exit_status`.
@@ -15,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from bots import exit_status
 from bots.cli_help import COMMANDS, epilog
 from core.config import Settings, load_settings
+from core.deployment.load import agent_keys, load_deployment
 from core.errors import ConfigError, SessionStoreError, SurfaceError
 from core.ops.logs import setup_logging
 
@@ -54,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--no-browser", action="store_true", help="do not open the page in a browser"
             )
+        elif name == "usage":
+            command.add_argument(
+                "--days", type=_positive, default=7, help="UTC days, today included (7)"
+            )
+            command.add_argument(
+                "--by",
+                choices=("agent", "route", "channel", "user"),
+                default="agent",
+                help="one row per agent (default), route, channel or user",
+            )
+            command.add_argument("--json", action="store_true", help="JSON instead of a table")
     return parser
 
 
@@ -64,10 +77,19 @@ def _version() -> str:
         return "unknown"
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        # The configuration file is checked before anything starts (usage only reads Redis).
+        keys = () if args.command == "usage" else agent_keys(load_deployment(settings, os.environ))
     except ConfigError as exc:
         print(f"threadcast: configuration error: {exc}", file=sys.stderr)
         return exit_status.CONFIG
@@ -77,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     logged = settings
     if args.command in _CONSOLE and "log_level" not in settings.model_fields_set:
         logged = settings.model_copy(update={"log_level": _QUIET})
-    setup_logging(logged, json=as_json)
+    setup_logging(logged, json=as_json, extra_secrets=keys)
     try:
         return asyncio.run(_run(args, settings))
     except ConfigError as exc:
@@ -115,6 +137,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await run_playground(
             settings, host=args.host, port=args.port, open_browser=not args.no_browser
         )
+    if args.command == "usage":
+        from bots.usage import run_usage
+
+        return await run_usage(settings, days=args.days, by=args.by, as_json=args.json)
     if args.command == "slack":
         from bots.slack.app import run_slack
 

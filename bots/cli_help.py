@@ -12,6 +12,7 @@ COMMANDS = {
     "discord": "run the Discord bot",
     "playground": "the real Slack and Discord bots against built-in simulators, in your "
     "browser (no token, no network)",
+    "usage": "what the agents cost: turns, characters, agent time, errors (from Redis)",
 }
 
 _AGENT = """\

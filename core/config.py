@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     response_format: str | None = Field(None, validation_alias=_env("THREADCAST_RESPONSE_FORMAT"))
     """``module:Model`` — a pydantic model every reply is parsed into (structured output)."""
 
+    config_file: Path | None = Field(None, validation_alias=_env("THREADCAST_CONFIG"))
+    """The TOML file of agents, routes, access and quotas (default: ./threadcast.toml when
+    it exists); see :mod:`core.deployment`."""
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

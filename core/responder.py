@@ -1,8 +1,14 @@
-"""Answering one turn, end to end: check → dedup/session/lock → agent stream → relay.
+"""Answering one turn, end to end: access → check → dedup/session/lock → quota → route →
+agent stream → relay → usage.
 
 This is the only place where the core's parts meet; bots call :meth:`Responder.handle` for
 every message they decide to answer, and :meth:`new_conversation` / :meth:`stop` for the
-"new conversation" command and the Stop button.
+"new conversation" command and the Stop button. A bot that must act before the turn (a
+Discord thread is opened on the message) asks :meth:`Responder.admit` first and passes the
+decision to :meth:`handle`: nothing is said or opened where the user may not be answered.
+
+Per turn, the configuration in force is read once (a snapshot), and what it decides — the
+admission, the agent — is passed along as arguments; nothing shared changes per turn.
 """
 
 from __future__ import annotations
@@ -18,55 +24,77 @@ from pydantic import BaseModel
 
 from core.agents.base import Agent
 from core.config import SessionScope
+from core.deployment.live import Snapshot
 from core.errors import SessionStoreError, SurfaceError
+from core.governance.access import Admission, admit
+from core.governance.controls import Controls, StopResult
+from core.governance.policy import Governance
+from core.governance.quotas import QuotaGrant, QuotaRefusal
 from core.inbound import check_inbound
 from core.models import AgentStream
 from core.ops import metrics
-from core.ops.logs import turn_context
+from core.ops.logs import agent_context, turn_context
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, on_interrupt
 from core.relay.relay import Relay, ReplyOutcome
-from core.sessions.gate import TurnGate
+from core.routing.routes import RouteChoice, choose_route
+from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
 from core.turn import ThreadRef, Turn
+from core.usage import metrics as usage_metrics
+from core.usage.book import TurnUsage
+from core.usage.meter import ReplyMeter, metered
 
 __all__ = ["Responder", "TurnResult"]
 
 log = logging.getLogger(__name__)
 
-TurnStatus = Literal["answered", "replied", "duplicate", "store_failed"]
+TurnStatus = Literal["answered", "replied", "duplicate", "store_failed", "denied", "over_quota"]
 
 
 @dataclass(frozen=True, slots=True)
 class TurnResult:
     """What happened to a turn.
 
-    ``answered``: the agent was called (``outcome`` says how the reply ended);
-    ``replied``: a friendly reply without the agent (empty or over-long message);
-    ``duplicate``: a redelivered event, dropped; ``store_failed``: Redis failed, a notice
-    was posted instead.
+    ``answered``: the agent was called (``outcome`` says how the reply ended; ``agent``
+    names it); ``replied``: a friendly reply without the agent (empty or over-long
+    message); ``duplicate``: a redelivered event, dropped; ``store_failed``: Redis failed,
+    a notice was posted instead; ``denied``: an access rule refused it (the user is told
+    privately, once an hour); ``over_quota``: a quota refused it (a notice says when to
+    try again).
     """
 
     status: TurnStatus
     conversation: str
     outcome: ReplyOutcome | None = None
     session_id: str | None = None
+    agent: str | None = None
 
 
 class Responder:
-    """Turns a :class:`Turn` into a streamed reply on the relay's surface."""
+    """Turns a :class:`Turn` into a streamed reply on the relay's surface.
+
+    ``governance``: the deployment's agents, rules, quotas and usage books; or ``agent``:
+    that one agent answers every turn, nothing restricted or counted.
+    """
 
     def __init__(
         self,
         *,
-        agent: Agent,
         gate: TurnGate,
         relay: Relay,
         max_input_chars: int,
         session_scope: SessionScope = "thread",
         response_format: type[BaseModel] | None = None,
+        agent: Agent | None = None,
+        governance: Governance | None = None,
     ) -> None:
-        self.agent = agent
+        if governance is None:
+            if agent is None:
+                raise ValueError("a Responder needs an agent or a governance")
+            governance = Governance.single(agent)
+        self.governance = governance
         self.gate = gate
+        self.controls = Controls(gate)
         self.relay = relay
         self.max_input_chars = max_input_chars
         self.session_scope = session_scope
@@ -75,13 +103,34 @@ class Responder:
     def conversation_of(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
         return conversation_key(where, user=user, is_dm=is_dm, scope=self.session_scope)
 
-    async def handle(self, turn: Turn) -> TurnResult:
+    def admit(self, turn: Turn) -> Admission:
+        """Whether the access rules let ``turn`` be answered (no I/O)."""
+        return admit(self.governance.current().deployment.config.access, turn)
+
+    async def refuse(self, turn: Turn, admission: Admission) -> None:
+        """Tell the user privately why ``turn`` is not answered (at most once an hour)."""
+        usage_metrics.turn_refused(admission.reason or "user")
+        notices = self.governance.notices
+        if notices is not None:
+            await notices.refuse(self.relay.surface, turn, admission)
+
+    async def handle(self, turn: Turn, *, admission: Admission | None = None) -> TurnResult:
+        """Answer ``turn``; ``admission``: the decision of :meth:`admit` when the bot
+        asked already (else it is made here)."""
         conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
         # Every log line of this turn (relay and adapters included) carries its ids.
         with turn_context(conversation, turn.message_id):
-            return await self._handle(turn, conversation)
+            snapshot = self.governance.current()
+            if admission is None:
+                admission = admit(snapshot.deployment.config.access, turn)
+            if not admission.allowed:
+                await self.refuse(turn, admission)
+                return TurnResult("denied", conversation)
+            return await self._handle(turn, conversation, snapshot, admission)
 
-    async def _handle(self, turn: Turn, conversation: str) -> TurnResult:
+    async def _handle(
+        self, turn: Turn, conversation: str, snapshot: Snapshot, admission: Admission
+    ) -> TurnResult:
         inbound = check_inbound(turn.text, max_chars=self.max_input_chars)
         if inbound.reply is not None:
             await self._post_quietly(turn.where, inbound.reply)
@@ -98,14 +147,19 @@ class Responder:
                 if ticket is None:
                     log.info("duplicate event %s dropped", event_id)
                     return TurnResult("duplicate", conversation)
-                chunks = self.agent.stream(
-                    inbound.text,
-                    session_id=ticket.session_id,
-                    user_id=turn.user,
-                    response_format=self.response_format,
-                )
-                outcome = await self._deliver(turn, chunks, ticket.cancelled)
-                return TurnResult("answered", conversation, outcome, ticket.session_id)
+                grant = await self._take_quota(turn, snapshot, admission)
+                if isinstance(grant, QuotaRefusal):
+                    usage_metrics.turn_refused(grant.kind)
+                    log.info("turn refused: over the %s quota (%d)", grant.kind, grant.limit)
+                    await self._post_quietly(turn.where, grant.notice)
+                    return TurnResult("over_quota", conversation)
+                try:
+                    choice = await self._agent_for(turn, conversation, ticket, snapshot)
+                    outcome, usage = await self._answer(
+                        turn, inbound.text, ticket, choice, snapshot
+                    )
+                finally:
+                    await self._give_back(grant)
         except SessionStoreError as exc:
             log.error("session store failed for %s: %s", conversation, exc)
             await self._post_quietly(turn.where, SessionStoreError.notice)
@@ -114,6 +168,76 @@ class Responder:
             if shutdown and shutdown[0]:
                 await self._post_quietly(turn.where, NOT_ANSWERED)
             raise
+        await self._record(usage, snapshot)
+        return TurnResult("answered", conversation, outcome, ticket.session_id, choice.agent)
+
+    async def _take_quota(
+        self, turn: Turn, snapshot: Snapshot, admission: Admission
+    ) -> QuotaGrant | QuotaRefusal:
+        quotas = self.governance.quotas
+        if quotas is None or admission.admin:  # admins are exempt
+            return QuotaGrant()
+        return await quotas.take(turn, snapshot.deployment.config.quotas)
+
+    async def _give_back(self, grant: QuotaGrant) -> None:
+        quotas = self.governance.quotas
+        if quotas is None or grant.slot is None:
+            return
+        try:
+            await quotas.release(grant)
+        except SessionStoreError as exc:  # the slot expires by itself
+            log.warning("could not release a reply slot: %s", exc)
+
+    async def _agent_for(
+        self, turn: Turn, conversation: str, ticket: Ticket, snapshot: Snapshot
+    ) -> RouteChoice:
+        """The routes' choice, unless the conversation already has its agent."""
+        choice = choose_route(snapshot.deployment, turn)
+        pins = self.governance.pins
+        if pins is None:
+            return choice
+        return await pins.start_turn(
+            conversation, choice, known=snapshot.agents.keys(), user=turn.user,
+            turn_number=ticket.turn_number,
+        )  # fmt: skip
+
+    async def _answer(
+        self, turn: Turn, text: str, ticket: Ticket, choice: RouteChoice, snapshot: Snapshot
+    ) -> tuple[ReplyOutcome, TurnUsage]:
+        meter = ReplyMeter()
+        with agent_context(choice.agent):
+            log.info("answered by agent %s (route %s)", choice.agent, choice.route)
+            async with snapshot.agent(choice.agent).lease() as agent:
+                chunks = agent.stream(
+                    text,
+                    session_id=ticket.session_id,
+                    user_id=turn.user,
+                    response_format=self.response_format,
+                )
+                outcome = await self._deliver(turn, metered(chunks, meter), ticket.cancelled)
+        where = turn.where
+        usage = TurnUsage(
+            agent=choice.agent,
+            route=choice.route,
+            channel=f"{where.platform}/{where.workspace}/{turn.channel}",
+            user=f"{where.platform}/{turn.user}",
+            chars_in=len(text),
+            chars_out=meter.chars_out,
+            agent_seconds=meter.agent_seconds,
+            time_to_first_token=meter.time_to_first_token,
+            error=outcome.status == "failed",
+        )
+        return outcome, usage
+
+    async def _record(self, usage: TurnUsage, snapshot: Snapshot) -> None:
+        usage_metrics.agent_turn(usage)
+        book = self.governance.usage
+        if book is None:
+            return
+        try:
+            await book.record(usage, retention_days=snapshot.deployment.config.usage.retention_days)
+        except SessionStoreError as exc:  # the reply is delivered; only the figures miss it
+            log.warning("usage not recorded: %s", exc)
 
     async def _deliver(
         self, turn: Turn, chunks: AsyncIterator[AgentStream], cancelled: asyncio.Event
@@ -136,13 +260,21 @@ class Responder:
         finally:
             metrics.turn_finished(platform, status)
 
-    async def new_conversation(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
-        """Give the conversation a fresh agent session; returns the new session id."""
-        return await self.gate.new_session(self.conversation_of(where, user=user, is_dm=is_dm))
+    async def new_conversation(self, where: ThreadRef, *, user: str, is_dm: bool) -> str | None:
+        """Give the conversation a fresh agent session; returns the new session id, or
+        None when ``user`` may not (``[access] stop`` and ``admins``)."""
+        access = self.governance.current().deployment.config.access
+        anyone = access.stop == "anyone" or user in access.admins
+        conversation = self.conversation_of(where, user=user, is_dm=is_dm)
+        return await self.controls.reset(conversation, user=user, any_conversation=anyone)
 
-    async def stop(self, where: ThreadRef, *, user: str, is_dm: bool) -> bool:
-        """Cancel the reply streaming in this conversation, on whichever replica runs it."""
-        return await self.gate.cancel(self.conversation_of(where, user=user, is_dm=is_dm))
+    async def stop(self, where: ThreadRef, *, user: str, is_dm: bool) -> StopResult:
+        """Stop the reply streaming in this conversation, on whichever replica runs it, if
+        ``user`` may (``[access] stop`` and ``admins``)."""
+        access = self.governance.current().deployment.config.access
+        anyone = access.stop == "anyone" or user in access.admins
+        conversation = self.conversation_of(where, user=user, is_dm=is_dm)
+        return await self.controls.stop(conversation, user=user, any_reply=anyone)
 
     async def _post_quietly(self, where: ThreadRef, text: str) -> None:
         # A notice that cannot be posted is logged, never raised: the turn is over anyway.

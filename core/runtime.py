@@ -8,10 +8,19 @@ reply the process streams.
 Crash recovery: replies are registered in Redis (:class:`ReplyRegistry`) when their
 platform has a reaper, i.e. once a bot asked for ``responder(surface, platform=...)``; the
 :class:`Reaper` then runs in this process until the runtime closes.
+
+Agents, routes, access and quotas: the configuration file (:mod:`core.deployment`) is
+checked first, before anything opens; every agent it names gets its own client. A service
+(the Slack and Discord bots) opens it with ``reload_signal=True``: while it is open, SIGHUP
+re-reads the file (``reload_on_sighup``; an invalid file keeps the configuration in force
+and logs why). The console and the playground leave SIGHUP alone: for a process in a
+terminal it means the terminal was closed.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
 
@@ -19,8 +28,12 @@ import httpx
 import redis.asyncio as aioredis
 
 from core.agents.base import Agent
-from core.agents.factory import make_agent
 from core.config import Settings
+from core.deployment.agents import AgentBuilder, AgentPool, factory_builder
+from core.deployment.live import LiveDeployment
+from core.deployment.load import load_deployment
+from core.deployment.sighup import reload_on_sighup
+from core.governance.policy import Governance
 from core.netguard import guarded_client
 from core.ops.recovery import Reaper, ReplyRegistry
 from core.relay.relay import Relay
@@ -37,18 +50,33 @@ _HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 class Runtime:
-    """Redis, the agent, the turn gate and the edit scheduler of one process."""
+    """Redis, the agents, the turn gate and the edit scheduler of one process.
+
+    ``agent``: serve every configured agent with this one client instead of building them
+    (benchmarks and tests that script the agent in process). ``environ``: where agents'
+    key variables are read (default: the process environment).
+    """
 
     redis: aioredis.Redis
-    agent: Agent
+    deployment: LiveDeployment
     gate: TurnGate
     scheduler: EditScheduler
     http: httpx.AsyncClient
     registry: ReplyRegistry
     reaper: Reaper
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        agent: Agent | None = None,
+        environ: Mapping[str, str] | None = None,
+        reload_signal: bool = False,
+    ) -> None:
         self.settings = settings
+        self._agent = agent
+        self._environ = os.environ if environ is None else environ
+        self._reload_signal = reload_signal
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Runtime:
@@ -61,6 +89,8 @@ class Runtime:
 
     async def _open(self) -> None:
         settings = self.settings
+        # A bad configuration file stops the start before anything opens.
+        first = load_deployment(settings, self._environ)
         self.redis, embedded = await open_redis(settings)
         self._stack.push_async_callback(self.redis.aclose)
         if embedded is not None:
@@ -68,8 +98,11 @@ class Runtime:
         # Artifact downloads only: addresses are checked (SSRF), see core.netguard.
         self.http = guarded_client(settings.artifact_allow_hosts, timeout=_HTTP_TIMEOUT)
         self._stack.push_async_callback(self.http.aclose)
-        self.agent = make_agent(settings, redis=self.redis)
-        self._stack.push_async_callback(self.agent.aclose)
+        self.deployment = LiveDeployment(settings, AgentPool(self._builder()), self._environ)
+        self._stack.push_async_callback(self.deployment.aclose)
+        await self.deployment.open(first)
+        if self._reload_signal:
+            self._stack.enter_context(reload_on_sighup(self.deployment.reload))
         self.gate = TurnGate(
             self.redis,
             policy=settings.busy_policy,
@@ -83,6 +116,12 @@ class Runtime:
         # Closed in reverse: the reaper stops, then pending record removals land, then Redis.
         self._stack.push_async_callback(self.registry.aclose)
         self._stack.push_async_callback(self.reaper.aclose)
+
+    def _builder(self) -> AgentBuilder:
+        scripted = self._agent
+        if scripted is not None:
+            return lambda spec: scripted
+        return factory_builder(self.settings, self._environ, redis=self.redis)
 
     async def __aexit__(
         self,
@@ -107,8 +146,14 @@ class Runtime:
             http_client=self.http,
             observer=self.registry,
         )
+        governance = Governance.on_redis(
+            lambda: self.deployment.current,
+            self.redis,
+            namespace=self.gate.namespace,
+            turn_timeout=self.settings.turn_timeout,
+        )
         return Responder(
-            agent=self.agent,
+            governance=governance,
             gate=self.gate,
             relay=relay,
             max_input_chars=self.settings.max_input_chars,

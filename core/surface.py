@@ -10,6 +10,9 @@ Optional behaviour and its fallback:
   the first text, posted the moment it arrives, is then the first sign of life.
 - ``upload``: a surface that cannot attach files posts their names and links instead.
 - ``post_structured``: a surface without a native layout posts the fallback text.
+- ``tell_privately(where, user, markdown, *, about)`` (not in the protocol; see
+  :class:`core.governance.notices.PrivateNotices`): a note only ``user`` sees (Slack:
+  ephemeral; Discord: a DM). Without it a refused user is not told (it is logged).
 - ``file_limit(where) -> int`` (not in the protocol): the file cap in that place when it
   varies (a Discord guild's boost level); without it, ``limits.max_file_bytes`` applies.
 - Native streaming (Slack ``chat.appendStream``) is hidden behind ``edit``: the surface may

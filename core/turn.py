@@ -45,3 +45,13 @@ class Turn:
     text: str
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     is_dm: bool = False
+    parent: str | None = None
+    """The channel a thread was opened in, where a thread has a channel id of its own
+    (Discord); routes, access rules, quotas and usage count the thread as that channel."""
+    roles: tuple[str, ...] = ()
+    """The user's role ids where the platform has roles (Discord servers)."""
+
+    @property
+    def channel(self) -> str:
+        """The channel this turn counts as (see ``parent``)."""
+        return self.parent or self.where.channel

@@ -89,6 +89,12 @@ class ConsoleSurface:
         except OSError as exc:
             raise SurfaceError(f"cannot save the file in {folder}: {exc.strerror}") from exc
 
+    async def tell_privately(
+        self, where: ThreadRef, user: str, markdown: str, *, about: str
+    ) -> None:
+        """A note for the one person at this terminal (why a message is not answered)."""
+        self.view.note(markdown)
+
     async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
         self.view.data(data.model_dump(mode="json"))
 

@@ -35,6 +35,7 @@ from adapters.discord.errors import (
     ThreadArchived,
 )
 from adapters.discord.permissions import to_send
+from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
 from adapters.discord.refs import ChannelKind, channel_id, guild_id
 from adapters.discord.requests import ArchiveMinutes, DiscordRequests, check_platform, thread_name
@@ -201,6 +202,12 @@ class DiscordSurface:
     async def describe(self, where: ThreadRef) -> tuple[ChannelKind, int | None]:
         """What an uncached channel is (see :meth:`DiscordRequests.describe`)."""
         return await self.requests.describe(where)
+
+    async def tell_privately(
+        self, where: ThreadRef, user: str, markdown: str, *, about: str
+    ) -> None:
+        """A note only ``user`` sees: a DM (see :mod:`adapters.discord.private`)."""
+        await tell_privately(self.requests, where, user, markdown)
 
     async def aclose(self) -> None:
         """Stop every typing indicator (on shutdown)."""

@@ -121,6 +121,19 @@ class SlackApi:
             "chat.delete", scope, lambda: self.client.chat_delete(channel=channel, ts=ts)
         )
 
+    async def post_ephemeral(
+        self, channel: str, user: str, text: str, *, thread: str | None, scope: str | None
+    ) -> None:
+        """A message only ``user`` sees (``chat.postEphemeral``; the user must be in the
+        channel, else ``user_not_in_channel``)."""
+        await self._call(
+            "chat.postEphemeral",
+            scope,
+            lambda: self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread
+            ),
+        )
+
     async def set_status(self, channel: str, thread: str, status: str) -> None:
         """``status=""`` clears it."""
         await self._call(

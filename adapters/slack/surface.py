@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from adapters.slack.api import SlackApi
 from adapters.slack.blocks import Dialect, payload, structured_blocks
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
+from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
 from adapters.slack.guard import ReplyGuard
 from adapters.slack.mrkdwn import to_mrkdwn
@@ -169,6 +170,19 @@ class SlackSurface:
                 log.warning("structured layout refused (%s); posting it as text", exc.code)
         text = self._content(fallback, controls=False, thread=where.thread, update=False)
         await self.api.post_message(where.channel, where.thread, text, scope=scope)
+
+    # --- beyond the protocol ------------------------------------------------------------
+
+    async def tell_privately(
+        self, where: ThreadRef, user: str, markdown: str, *, about: str
+    ) -> None:
+        """An ephemeral message for ``user`` (why their message is not answered), in the
+        thread when there is one (see :func:`adapters.slack.ephemeral.ephemeral_thread`)."""
+        scope = scope_key(where, "chat.postEphemeral")
+        thread = ephemeral_thread(where, about)
+        await self.api.post_ephemeral(
+            where.channel, user, to_mrkdwn(markdown), thread=thread, scope=scope
+        )
 
     # --- internals -----------------------------------------------------------------------
 

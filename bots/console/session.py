@@ -22,6 +22,7 @@ from bots.console.outcome import (
     status_of,
 )
 from core.config import Settings
+from core.governance import StopResult
 from core.responder import Responder, TurnResult
 from core.runtime import Runtime
 from core.turn import ThreadRef, Turn
@@ -46,7 +47,7 @@ class ConsoleSession:
         self._running: asyncio.Task[TurnResult] | None = None
         self._thread = ""
         self._stops = 0
-        self._stopping: set[asyncio.Task[bool]] = set()
+        self._stopping: set[asyncio.Task[StopResult]] = set()
 
     async def __aenter__(self) -> ConsoleSession:
         runtime = await self._stack.enter_async_context(Runtime(self.settings))

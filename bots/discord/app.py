@@ -50,7 +50,7 @@ async def run_discord(settings: Settings) -> int:
 
 async def serve(settings: Settings, discord_settings: DiscordSettings, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set or the gateway connection ends for good."""
-    async with Runtime(settings) as runtime:
+    async with Runtime(settings, reload_signal=True) as runtime:
         bot = DiscordBot(runtime, discord_settings)
         server = ops_server(runtime, bot, host="0.0.0.0", port=settings.port)
         await server.start()

@@ -30,6 +30,8 @@ from adapters.discord import StopView, place
 from adapters.discord.refs import PlaceKind
 from bots.discord import texts
 from core.errors import SessionStoreError
+from core.governance.controls import StopResult
+from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.responder import Responder
 from core.turn import ThreadRef
 
@@ -82,40 +84,49 @@ class Commands:
         acknowledged = await _defer(interaction, ephemeral=False)
         where, is_dm = found
         try:
-            await self.responder.new_conversation(where, user=str(interaction.user.id), is_dm=is_dm)
-            text = texts.NEW_DONE
+            fresh = await self.responder.new_conversation(
+                where, user=str(interaction.user.id), is_dm=is_dm
+            )
+            text = texts.NEW_DONE if fresh is not None else None
         except SessionStoreError as exc:
             log.error("/new failed: %s", exc)
             text = texts.STORE_DOWN
-        if acknowledged:
+        if not acknowledged:
+            return
+        if text is None:  # someone else's conversation: told to this user only
+            await _answer_privately(interaction, NOT_YOURS_TO_RESET)
+        else:
             await _answer(interaction, text)
 
     async def stop_command(self, interaction: discord.Interaction) -> None:
         acknowledged = await _defer(interaction, ephemeral=True)
         stopped = await self._stop(interaction)
         if acknowledged:
-            await _answer(interaction, texts.STOPPING if stopped else texts.NOTHING_TO_STOP)
+            await _answer(interaction, _STOP_ANSWERS[stopped])
 
     async def stop_clicked(self, interaction: discord.Interaction) -> None:
         # Deferred without "thinking" (type 6): the message is left as it is for now.
         acknowledged = await _defer(interaction, ephemeral=False)
-        if await self._stop(interaction):
+        stopped = await self._stop(interaction)
+        if stopped == "stopped" or not acknowledged:
             return  # the relay's final edit (partial text + "Stopped") removes the button
-        if acknowledged:
+        if stopped == "refused":  # someone else's reply: it keeps its button
+            await _follow_up_privately(interaction, NOT_YOURS_TO_STOP)
+        else:
             # A button left over from a reply that is not streaming: just remove it
             # (``@original`` of a button's interaction is the message it is on).
             await _answer(interaction, remove_buttons=True)
 
-    async def _stop(self, interaction: discord.Interaction) -> bool:
+    async def _stop(self, interaction: discord.Interaction) -> StopResult:
         found = place_of(interaction, allow_channel=True)
         if found is None:
-            return False
+            return "idle"
         where, is_dm = found
         try:
             return await self.responder.stop(where, user=str(interaction.user.id), is_dm=is_dm)
         except SessionStoreError as exc:
             log.error("stop failed: %s", exc)
-            return False
+            return "idle"
 
 
 def place_of(
@@ -162,6 +173,34 @@ async def _reply(interaction: discord.Interaction, text: str, *, ephemeral: bool
             )
     except (discord.HTTPException, TimeoutError) as exc:  # the 3 s window passed, or worse
         log.warning("could not answer the interaction: %s", exc)
+
+
+_STOP_ANSWERS: dict[StopResult, str] = {
+    "stopped": texts.STOPPING,
+    "idle": texts.NOTHING_TO_STOP,
+    "refused": NOT_YOURS_TO_STOP,
+}
+
+
+async def _follow_up_privately(interaction: discord.Interaction, text: str) -> None:
+    """An ephemeral follow-up: only the user who clicked sees it."""
+    try:
+        async with asyncio.timeout(_CALL_TIMEOUT):
+            await interaction.followup.send(
+                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except (discord.HTTPException, TimeoutError) as exc:
+        log.warning("could not answer the interaction: %s", exc)
+
+
+async def _answer_privately(interaction: discord.Interaction, text: str) -> None:
+    """Replace a public "thinking" response by a note only the user sees."""
+    try:
+        async with asyncio.timeout(_CALL_TIMEOUT):
+            await interaction.delete_original_response()
+    except (discord.HTTPException, TimeoutError) as exc:
+        log.warning("could not remove the deferred response: %s", exc)
+    await _follow_up_privately(interaction, text)
 
 
 async def _defer(interaction: discord.Interaction, *, ephemeral: bool) -> bool:

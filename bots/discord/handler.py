@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 import discord
 
@@ -76,6 +77,12 @@ class MessageHandler:
     ) -> None:
         kind = route.kind
         channel, guild = message.channel.id, message.guild.id if message.guild else None
+        # Access first: nothing is said, and no thread opened, where the user is refused.
+        asked = _turn(message, place(_place_kind(kind), channel, guild), route.text, kind)
+        admission = self.responder.admit(asked)
+        if not admission.allowed:
+            await self.responder.refuse(asked, admission)
+            return
         if kind == "unreadable":
             await self._tell(place("channel", channel, guild), ROLE_MENTION_UNREADABLE)
             return
@@ -95,15 +102,9 @@ class MessageHandler:
         if missing:  # known before the turn: the agent is not asked for nothing
             await self.fallbacks.tell_by_dm(message.author, where, missing)
             return
-        turn = Turn(
-            where=where,
-            user=str(message.author.id),
-            message_id=str(message.id),
-            text=route.text,
-            attachments=tuple(_attachment(a) for a in message.attachments),
-            is_dm=kind == "dm",
-        )
-        result = await self.responder.handle(turn)
+        # The thread is the conversation; routes and rules count it as its parent channel.
+        turn = replace(asked, where=where, parent=str(parent) if parent is not None else None)
+        result = await self.responder.handle(turn, admission=admission)
         if self.results is not None:
             self.results.append(result)
         missing = self.fallbacks.missing_everywhere(where, parent)
@@ -167,6 +168,26 @@ def _place_kind(kind: RouteKind) -> PlaceKind:
     if kind == "dm":
         return "dm"
     return "thread" if kind == "thread" else "channel"
+
+
+def _turn(message: discord.Message, where: ThreadRef, text: str, kind: RouteKind) -> Turn:
+    """The turn of ``message`` answered in ``where``: its thread's parent channel and the
+    author's roles (a server member's) ride along for routes and access rules."""
+    author = message.author
+    roles: tuple[str, ...] = ()
+    if isinstance(author, discord.Member):
+        roles = tuple(str(role.id) for role in author.roles)
+    parent = _parent_id(message)
+    return Turn(
+        where=where,
+        user=str(author.id),
+        message_id=str(message.id),
+        text=text,
+        attachments=tuple(_attachment(a) for a in message.attachments),
+        is_dm=kind == "dm",
+        parent=str(parent) if parent is not None else None,
+        roles=roles,
+    )
 
 
 def _attachment(attachment: discord.Attachment) -> Attachment:

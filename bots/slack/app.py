@@ -126,7 +126,9 @@ class SlackService:
         self.identity = await check_token(clients)
         runtime = self._runtime
         if runtime is None:
-            runtime = await self._stack.enter_async_context(Runtime(self.settings))
+            runtime = await self._stack.enter_async_context(
+                Runtime(self.settings, reload_signal=True)
+            )
         self.surface = SlackSurface(clients.api, slack.surface_config())
         self._stack.push_async_callback(self.surface.aclose)
         app = AsyncApp(

@@ -26,6 +26,7 @@ from bots.slack import messages
 from bots.slack.answered import AnsweredMarks
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
+from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
@@ -106,8 +107,13 @@ class SlackBot:
             if not await self._first_answer(inbound):
                 return
             if inbound.command == "new":
-                await self.responder.new_conversation(turn.where, user=turn.user, is_dm=turn.is_dm)
-                await self._say(turn.where, messages.NEW_SESSION)
+                fresh = await self.responder.new_conversation(
+                    turn.where, user=turn.user, is_dm=turn.is_dm
+                )
+                if fresh is None:
+                    await self._tell(turn.where, turn.user, NOT_YOURS_TO_RESET, turn.message_id)
+                else:
+                    await self._say(turn.where, messages.NEW_SESSION)
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
@@ -158,8 +164,17 @@ class SlackBot:
         except ThreadcastError as exc:
             log.error("could not stop the reply in %s: %s", where, exc)
             return
-        if not stopped and announce:
+        if stopped == "idle" and announce:
             await self._say(where, messages.NOTHING_TO_STOP)
+        elif stopped == "refused":  # someone else's reply: told to this user only
+            await self._tell(where, user, NOT_YOURS_TO_STOP, about="")
+
+    async def _tell(self, where: ThreadRef, user: str, markdown: str, about: str) -> None:
+        """Ephemeral, to ``user`` only (``about``: the message it answers, or "")."""
+        try:
+            await self.surface.tell_privately(where, user, markdown, about=about)
+        except SurfaceError as exc:
+            log.warning("could not tell %s in %s: %s", user, where, exc)
 
     async def _say(self, where: ThreadRef, markdown: str) -> None:
         try:

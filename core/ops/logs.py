@@ -32,6 +32,7 @@ __all__ = [
     "JsonFormatter",
     "RedactFilter",
     "TextFormatter",
+    "agent_context",
     "redact",
     "setup_logging",
     "turn_context",
@@ -65,6 +66,7 @@ _MIN_SECRET = 6
 
 _conversation: ContextVar[str | None] = ContextVar("threadcast_conversation", default=None)
 _turn: ContextVar[str | None] = ContextVar("threadcast_turn", default=None)
+_agent: ContextVar[str | None] = ContextVar("threadcast_agent", default=None)
 
 
 @contextlib.contextmanager
@@ -76,6 +78,16 @@ def turn_context(conversation: str, turn: str) -> Iterator[None]:
     finally:
         _turn.reset(tokens[1])
         _conversation.reset(tokens[0])
+
+
+@contextlib.contextmanager
+def agent_context(agent: str) -> Iterator[None]:
+    """Tag every log line of this task (and the tasks it starts) with the agent answering."""
+    token = _agent.set(agent)
+    try:
+        yield
+    finally:
+        _agent.reset(token)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -96,6 +108,7 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.conversation = _conversation.get()
         record.turn = _turn.get()
+        record.agent = _agent.get()
         return True
 
 
@@ -120,7 +133,7 @@ class RedactFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, conversation, turn (, exc)."""
+    """One JSON object per line: ts, level, logger, msg, conversation, turn, agent (, exc)."""
 
     def format(self, record: logging.LogRecord) -> str:
         event: dict[str, object] = {
@@ -129,7 +142,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for field in ("conversation", "turn"):
+        for field in ("conversation", "turn", "agent"):
             value = getattr(record, field, None)
             if value is not None:
                 event[field] = value
@@ -151,7 +164,9 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         turn = getattr(record, "turn", None)
         conversation = getattr(record, "conversation", None)
-        record.where = f" [{conversation} {turn}]" if turn else ""
+        agent = getattr(record, "agent", None)
+        shown = f"{conversation} {turn}" + (f" agent={agent}" if agent else "")
+        record.where = f" [{shown}]" if turn else ""
         return super().format(record)
 
 

@@ -250,6 +250,11 @@ class TurnGate:
         except SessionStoreError as exc:
             log.warning("could not release %s (expires in %gs): %s", lock.key, lock.ttl, exc)
 
+    def signal_stop(self, conversation: str, token: str) -> None:
+        """Stop at once the turn holding ``conversation`` under ``token`` if it runs in
+        this process (a stop set in Redis by another script: other replicas read it)."""
+        self._stop_local(conversation, token)
+
     def _stop_local(self, conversation: str, token: str) -> None:
         # The in-process path: no need to wait for the holder's next heartbeat.
         lock = self._running.get(conversation)

@@ -121,8 +121,7 @@ async def run(n: int, args: argparse.Namespace) -> dict[str, float]:
     agent = BenchAgent(args.duration, args.first_token)
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(agent="demo", data_dir=Path(data_dir), redis_url=args.redis_url)
-        async with DiscordSimulator() as sim, Runtime(settings) as runtime:
-            runtime.agent = agent
+        async with DiscordSimulator() as sim, Runtime(settings, agent=agent) as runtime:
             discord_settings = DiscordSettings(
                 token=sim.token,
                 api_url=sim.api_base,

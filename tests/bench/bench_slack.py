@@ -121,11 +121,10 @@ async def scenario(
     async with SlackSimulator() as sim, AsyncExitStack() as stack:
         spaces = [sim.workspace] + [sim.add_workspace() for _ in range(workspaces - 1)]
         settings = Settings(redis_url=redis_url, agent="demo", port=0, shutdown_grace=0.0)
-        runtime = await stack.enter_async_context(Runtime(settings))
+        runtime = await stack.enter_async_context(Runtime(settings, agent=agent))
         runtime.gate = TurnGate.from_settings(
             runtime.redis, settings, namespace=f"bench-{uuid.uuid4().hex[:8]}"
         )
-        runtime.agent = agent
         services: dict[str, SlackService] = {}
         for ws in spaces:
             slack = SlackSettings(

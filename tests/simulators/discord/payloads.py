@@ -55,6 +55,7 @@ def user_json(user: SimUser) -> JsonDict:
 
 def member_json(world: World, user: SimUser, *, with_user: bool = True) -> JsonDict:
     roles = [str(world.bot_role_id)] if user.id == world.bot.id else []
+    roles += [str(role) for role in world.roles.of(user.id)]
     member: JsonDict = {
         "roles": roles,
         "joined_at": iso_timestamp(),
@@ -174,6 +175,10 @@ def guild_json(world: World, *, all_members: bool) -> JsonDict:
         "roles": [
             _role(world.guild_id, "@everyone", MEMBER_PERMISSIONS, 0),
             _role(world.bot_role_id, world.bot.username, BOT_PERMISSIONS, 1, bot_id=world.bot.id),
+            *(
+                _role(role_id, name, 0, 2 + index)
+                for index, (role_id, name) in enumerate(world.roles.names.items())
+            ),
         ],
         "channels": [channel_json(world, c) for c in guild_channels if not c.is_thread],
         "threads": [channel_json(world, c) for c in guild_channels if c.is_thread],

@@ -17,6 +17,7 @@ from .config import SimulatorConfig
 from .errors import ApiError, unknown
 from .mentions import MentionError, compute_pings
 from .models import ChannelType, SimAttachment, SimChannel, SimInteraction, SimMessage, SimUser
+from .roles import GuildRoles
 from .snowflakes import SnowflakeFactory
 
 __all__ = ["World"]
@@ -36,6 +37,7 @@ class World:
         self.application_id = self.bot.id  # a bot user's id is its application's id
         self.guild_id = self.ids.next()
         self.bot_role_id = self.ids.next()
+        self.roles = GuildRoles(self.ids.next)  # roles tests add and give (``roles``)
         self.users: dict[int, SimUser] = {self.bot.id: self.bot}
         self.channels: dict[int, SimChannel] = {}
         self._messages: dict[int, dict[int, SimMessage]] = {}

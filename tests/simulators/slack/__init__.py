@@ -13,7 +13,7 @@ What it models (each module's docstring has the details and sources):
 
 - Web API methods a streaming bot calls, with Slack's request encodings (query string,
   form or JSON body; ``Authorization: Bearer`` or ``token``) and answers (HTTP 200 with
-  ``ok`` true/false): auth.test, chat.postMessage / update / delete,
+  ``ok`` true/false): auth.test, chat.postMessage / update / delete, chat.postEphemeral,
   chat.startStream / appendStream / stopStream, assistant.threads.setStatus,
   files.getUploadURLExternal + the upload URL + files.completeUploadExternal,
   conversations.info / replies, users.info, apps.connections.open.

@@ -7,7 +7,7 @@ assert what a user would see (``thread_messages``) rather than which calls were 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.simulators.slack.model import (
     Channel,
@@ -19,6 +19,9 @@ from tests.simulators.slack.model import (
     User,
     Workspace,
 )
+
+if TYPE_CHECKING:
+    from tests.simulators.slack.api_ephemeral import Ephemeral
 
 __all__ = ["Store", "ThreadStatus"]
 
@@ -46,6 +49,7 @@ class Store:
         self.status_log: list[tuple[float, str, str, str]] = []  # (time, channel, thread, status)
         self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
         self._threads: dict[tuple[str, str], list[str]] = {}  # (channel, parent ts) -> reply ts
+        self.ephemerals: list[Ephemeral] = []  # chat.postEphemeral, in order (api_ephemeral)
 
     # -- setup --------------------------------------------------------------------------
     def add_workspace(self, ws: Workspace) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.simulators.slack import api_chat, api_files, api_misc, api_stream
+from tests.simulators.slack import api_chat, api_ephemeral, api_files, api_misc, api_stream
 from tests.simulators.slack.activity import Activity
 from tests.simulators.slack.calls import CallRecord, FaultInjector
 from tests.simulators.slack.config import AppIdentity, SimConfig
@@ -29,6 +29,7 @@ __all__ = ["HANDLERS", "WebApi"]
 
 HANDLERS: dict[str, Handler] = {
     **api_chat.METHODS,
+    **api_ephemeral.METHODS,
     **api_stream.METHODS,
     **api_files.METHODS,
     **api_misc.METHODS,

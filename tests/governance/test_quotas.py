@@ -1,0 +1,111 @@
+"""Quotas on a real Redis: turns per user and per channel in a rolling hour, concurrent
+replies per user; several books (replicas) share the counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from core.deployment.schema import QuotaSpec
+from core.governance.keys import quota_key
+from core.governance.quotas import QuotaBook, QuotaGrant, QuotaRefusal
+from core.turn import ThreadRef, Turn
+
+
+def turn(message_id: str, *, user: str = "U1", channel: str = "C1", dm: bool = False) -> Turn:
+    where = ThreadRef("slack", "T1", channel, "t")
+    return Turn(where=where, user=user, message_id=message_id, text="hi", is_dm=dm)
+
+
+async def shift_scores(redis: aioredis.Redis, key: str, by_ms: int) -> None:
+    """Move every member's time (ms) as if the clock had run ``-by_ms``."""
+    entries: list[Any] = await redis.zrange(key, 0, -1, withscores=True)
+    assert entries
+    await redis.zadd(key, {member: score + by_ms for member, score in entries})
+
+
+def book(redis: aioredis.Redis, namespace: str, **kw: float) -> QuotaBook:
+    return QuotaBook(redis, namespace=namespace, slot_ttl=60.0, **kw)
+
+
+async def test_user_turns_per_hour_across_replicas(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    limits = QuotaSpec(user_turns_per_hour=2)
+    replicas = [book(redis_client, namespace), book(redis_client, namespace)]
+    assert isinstance(await replicas[0].take(turn("m1"), limits), QuotaGrant)
+    assert isinstance(await replicas[1].take(turn("m2", channel="C2"), limits), QuotaGrant)
+    refused = await replicas[0].take(turn("m3", channel="C3"), limits)
+    assert isinstance(refused, QuotaRefusal)
+    assert refused.kind == "user_turns" and refused.limit == 2
+    assert 3500 < refused.retry_after <= 3600  # the first turn leaves the window in ~1 h
+    assert "limit of 2 messages an hour" in refused.notice and "minutes" in refused.notice
+    assert isinstance(await replicas[1].take(turn("m4", user="U2"), limits), QuotaGrant)
+
+
+async def test_the_window_rolls(redis_client: aioredis.Redis, namespace: str) -> None:
+    limits = QuotaSpec(user_turns_per_hour=1)
+    quotas = book(redis_client, namespace)
+    assert isinstance(await quotas.take(turn("m1"), limits), QuotaGrant)
+    assert isinstance(await quotas.take(turn("m2"), limits), QuotaRefusal)
+    # An hour passes for the first turn: its score moves back past the window.
+    key = quota_key(namespace, "user-turns", "slack", "U1")
+    await shift_scores(redis_client, key, -3600_001)
+    assert isinstance(await quotas.take(turn("m3"), limits), QuotaGrant)
+
+
+async def test_channel_turns_and_dms(redis_client: aioredis.Redis, namespace: str) -> None:
+    limits = QuotaSpec(channel_turns_per_hour=1)
+    quotas = book(redis_client, namespace)
+    assert isinstance(await quotas.take(turn("m1"), limits), QuotaGrant)
+    refused = await quotas.take(turn("m2", user="U2"), limits)
+    assert isinstance(refused, QuotaRefusal) and refused.kind == "channel_turns"
+    assert "This channel has reached" in refused.notice
+    # DMs are counted per user only.
+    for n in range(3):
+        assert isinstance(
+            await quotas.take(turn(f"d{n}", channel="D1", dm=True), limits), QuotaGrant
+        )
+
+
+async def test_concurrent_replies_are_given_back(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    limits = QuotaSpec(user_concurrent_replies=1)
+    quotas = book(redis_client, namespace)
+    first = await quotas.take(turn("m1"), limits)
+    assert isinstance(first, QuotaGrant) and first.slot is not None
+    refused = await quotas.take(turn("m2"), limits)
+    assert isinstance(refused, QuotaRefusal) and refused.kind == "concurrent"
+    assert "already have 1 replies in progress" in refused.notice
+    await quotas.release(first)
+    assert isinstance(await quotas.take(turn("m3"), limits), QuotaGrant)
+
+
+async def test_a_dead_replicas_reply_slot_expires(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    limits = QuotaSpec(user_concurrent_replies=1)
+    quotas = book(redis_client, namespace)
+    assert isinstance(await quotas.take(turn("m1"), limits), QuotaGrant)  # never released
+    key = quota_key(namespace, "user-replies", "slack", "U1")
+    await shift_scores(redis_client, key, -61_000)  # its expiry passes
+    assert isinstance(await quotas.take(turn("m2"), limits), QuotaGrant)
+
+
+async def test_a_refused_turn_takes_nothing(redis_client: aioredis.Redis, namespace: str) -> None:
+    limits = QuotaSpec(user_turns_per_hour=5, channel_turns_per_hour=1, user_concurrent_replies=5)
+    quotas = book(redis_client, namespace)
+    assert isinstance(await quotas.take(turn("m1"), limits), QuotaGrant)
+    assert isinstance(await quotas.take(turn("m2"), limits), QuotaRefusal)  # channel full
+    user_key = quota_key(namespace, "user-turns", "slack", "U1")
+    replies_key = quota_key(namespace, "user-replies", "slack", "U1")
+    assert await redis_client.zcard(user_key) == 1
+    assert await redis_client.zcard(replies_key) == 1
+
+
+async def test_no_limits_touch_nothing(redis_client: aioredis.Redis, namespace: str) -> None:
+    grant = await book(redis_client, namespace).take(turn("m1"), QuotaSpec())
+    assert grant == QuotaGrant()
+    assert await redis_client.keys(f"{namespace}:*") == []
