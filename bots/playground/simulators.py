@@ -1,16 +1,15 @@
 """The one place the playground imports the Slack and Discord simulators from.
 
-The simulators still live in ``tests/simulators/`` (the test suite uses them); moving them
-into the product changes only the two import lines below. Everything else in
-``bots/playground`` imports the names from here.
+The simulators live in ``bots/simulators/`` (the test suite uses the same ones); everything
+in ``bots/playground`` imports their names from here.
 """
 
 from __future__ import annotations
 
-from tests.simulators.discord import Call as DiscordCall
-from tests.simulators.discord import DiscordSimulator, SimAttachment, SimChannel, SimMessage
-from tests.simulators.discord.state import Fault as DiscordFault
-from tests.simulators.slack import (
+from bots.simulators.discord import Call as DiscordCall
+from bots.simulators.discord import DiscordSimulator, SimAttachment, SimChannel, SimMessage
+from bots.simulators.discord.state import Fault as DiscordFault
+from bots.simulators.slack import (
     DEFAULT_RATE_RULES,
     CallRecord,
     FileRecord,

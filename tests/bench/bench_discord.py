@@ -41,10 +41,10 @@ from pydantic import BaseModel
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bots.discord import DiscordBot, DiscordSettings
+from bots.simulators.discord import DiscordSimulator
 from core.config import Settings
 from core.models import AgentStream
 from core.runtime import Runtime
-from tests.simulators.discord import DiscordSimulator
 
 CHUNKS_PER_S = 20.0
 GLOBAL_LIMIT = 50.0

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from bots.simulators.slack import SlackSimulator, Workspace
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
@@ -51,7 +52,6 @@ from core.models import AgentStream
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
 from tests.redis_server import start_test_redis
-from tests.simulators.slack import SlackSimulator, Workspace
 
 RATE = 20.0  # chunks per second
 FIRST_TOKEN = 0.3  # the agent's time to first token

@@ -3,10 +3,10 @@ simulators, and a mention that must be answered with a known reply."""
 
 from __future__ import annotations
 
+from bots.simulators.discord import DiscordSimulator
+from bots.simulators.slack import SlackSimulator
 from tests.bots.slack.conftest import mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.simulators.discord import DiscordSimulator
-from tests.simulators.slack import SlackSimulator
 
 __all__ = [
     "READY",

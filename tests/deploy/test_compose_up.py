@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from bots.simulators.discord import DiscordSimulator
+from bots.simulators.slack import SlackSimulator
 from tests.deploy.containers import Container, agent_env, until_healthy, until_ready
 from tests.deploy.manifests import DEPLOY, load_documents, yaml_module
 from tests.deploy.platforms import (
@@ -34,8 +36,6 @@ from tests.deploy.platforms import (
 from tests.deploy.podman import Podman, redis_image
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.discord import DiscordSimulator
-from tests.simulators.slack import SlackSimulator
 
 REPLY = "Hello from compose."
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import uuid
 
+from bots.simulators.discord import DiscordSimulator
+from bots.simulators.slack import SlackSimulator
 from tests.deploy.containers import (
     LOCKED_DOWN,
     NO_HEALTHCHECK,
@@ -29,8 +31,6 @@ from tests.deploy.platforms import (
 from tests.deploy.podman import Podman
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.discord import DiscordSimulator
-from tests.simulators.slack import SlackSimulator
 
 REPLY = "Hello from the container."
 

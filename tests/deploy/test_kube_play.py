@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from bots.simulators.slack import SlackSimulator
 from tests.deploy.containers import Container, agent_env, until_healthy, until_ready
 from tests.deploy.manifests import K8S, render, yaml_module
 from tests.deploy.platforms import READY, slack_mention_answered
 from tests.deploy.podman import Podman
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import SlackSimulator
 
 REPLY = "Hello from kube play."
 

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bots.simulators.slack import SlackSimulator
 from tests.bots.slack.conftest import mention
 from tests.deployment.files import KEYS, route, two_agents, write
 from tests.ops.test_shutdown import _free_port, _until_healthy
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import SlackSimulator
 
 ROOT = Path(__file__).parents[2]
 

@@ -8,13 +8,13 @@ from typing import Any
 import aiohttp
 
 from bots.discord.app import ops_server
+from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
 from core.runtime import Runtime
 from core.sessions.embedded import EmbeddedRedis
 from tests.bots.discord.conftest import BotWorld
 from tests.bots.slack.conftest import StartBot, core_settings, slack_settings
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import SlackSimulator
 
 
 async def get(url: str) -> tuple[int, Any, str]:

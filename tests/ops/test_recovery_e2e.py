@@ -21,11 +21,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bots.simulators.slack import SlackSimulator
 from core.ops.recovery import ORPHAN_NOTICE
 from core.sessions.embedded import EmbeddedRedis
 from tests.bots.slack.conftest import mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
-from tests.simulators.slack import SlackSimulator
 
 TTL = 1.5
 INTERVAL = 0.5

@@ -17,13 +17,13 @@ from contextlib import asynccontextmanager
 import aiohttp
 import redis.asyncio as aioredis
 
+from bots.simulators.discord import DiscordSimulator
+from bots.simulators.slack import SlackSimulator
 from core.ops.tasks import INTERRUPTED
 from core.sessions.keys import SessionKeys, conversation_key
 from core.turn import ThreadRef
 from tests.bots.slack.conftest import mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.simulators.discord import DiscordSimulator
-from tests.simulators.slack import SlackSimulator
 
 
 def _free_port() -> int:

@@ -16,9 +16,9 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from tests.simulators.discord import DiscordSimulator, SimulatorConfig, running_client
-from tests.simulators.discord.mentions import compute_pings
-from tests.simulators.discord.ratelimits import Window
+from bots.simulators.discord import DiscordSimulator, SimulatorConfig, running_client
+from bots.simulators.discord.mentions import compute_pings
+from bots.simulators.discord.ratelimits import Window
 
 MESSAGES = "/channels/{channel_id}/messages"
 MESSAGE = "/channels/{channel_id}/messages/{message_id}"

@@ -8,7 +8,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.simulators.slack import SlackSimulator
+from bots.simulators.slack import SlackSimulator
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.simulators.slack import (
+from bots.simulators.slack import (
     HttpDelivery,
     RateRule,
     SimConfig,
@@ -31,7 +31,7 @@ from tests.simulators.slack import (
     message_changed_event,
     message_event,
 )
-from tests.simulators.slack.ratelimit import RateLimiter
+from bots.simulators.slack.ratelimit import RateLimiter
 
 STOP_BUTTON = {
     "type": "actions",

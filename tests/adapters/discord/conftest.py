@@ -9,8 +9,8 @@ import discord
 import pytest
 
 from adapters.discord import DiscordBudgets, DiscordSurface, RateLimitReporter
+from bots.simulators.discord import DiscordSimulator, running_client
 from core.relay.scheduler import EditScheduler
-from tests.simulators.discord import DiscordSimulator, running_client
 
 
 def make_client(reporter: RateLimitReporter | None = None, **options: Any) -> discord.Client:

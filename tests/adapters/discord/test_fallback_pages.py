@@ -8,8 +8,8 @@ import itertools
 from pydantic import BaseModel
 
 from adapters.discord import DiscordSurface, place
+from bots.simulators.discord import DiscordSimulator
 from core.relay.notices import DEFAULT_NOTICES
-from tests.simulators.discord import DiscordSimulator
 
 MESSAGES = "/channels/{channel_id}/messages"
 

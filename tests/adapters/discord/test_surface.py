@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from adapters.discord import STOP_CUSTOM_ID, DiscordSurface, RateLimitReporter, place
 from adapters.discord.budgets import BOT_SCOPE
 from adapters.discord.errors import ChannelGone, MissingPermission
+from bots.simulators.discord import DiscordSimulator
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.relay.scheduler import EditScheduler
 from core.surface import MessageRef, OutgoingFile
 from core.turn import ThreadRef
-from tests.simulators.discord import DiscordSimulator
 
 MESSAGES = "/channels/{channel_id}/messages"
 MESSAGE = "/channels/{channel_id}/messages/{message_id}"

@@ -9,8 +9,8 @@ import pytest
 from adapters.slack.client import SlackClients
 from adapters.slack.config import SurfaceConfig
 from adapters.slack.surface import SlackSurface
+from bots.simulators.slack import SlackSimulator
 from core.turn import ThreadRef
-from tests.simulators.slack import SlackSimulator
 
 SurfaceFactory = Callable[..., Awaitable[SlackSurface]]
 

@@ -8,9 +8,9 @@ import itertools
 import pytest
 
 from adapters.slack.native import stable_prefix
+from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
 from tests.adapters.slack.conftest import SurfaceFactory, thread_of
-from tests.simulators.slack import SlackSimulator
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_native_render_is_markdown_without_pings(sim: SlackSimulator) -> None:
 async def test_expired_stream_falls_back_to_update_on_the_same_message(
     make_surface: SurfaceFactory,
 ) -> None:
-    from tests.simulators.slack import SimConfig
+    from bots.simulators.slack import SimConfig
 
     async with SlackSimulator(SimConfig(stream_idle_timeout=0.05)) as sim:
         from adapters.slack.client import SlackClients

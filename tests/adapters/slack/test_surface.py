@@ -8,12 +8,12 @@ from pydantic import BaseModel
 from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.errors import SlackError
 from adapters.slack.surface import SlackSurface
+from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.surface import ChatSurface, MessageRef, OutgoingFile
 from core.turn import ThreadRef
 from tests.adapters.slack.conftest import SurfaceFactory, thread_of
-from tests.simulators.slack import SlackSimulator
-from tests.simulators.slack.blocks import find_action
 
 
 def test_is_a_chat_surface(surface: SlackSurface) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from bots.discord import DiscordBot, DiscordSettings
+from bots.simulators.discord import DiscordSimulator, SimMessage
 from core.config import Settings
 from core.responder import TurnResult
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.discord import DiscordSimulator, SimMessage
 
 MESSAGES = "/channels/{channel_id}/messages"
 MESSAGE = "/channels/{channel_id}/messages/{message_id}"

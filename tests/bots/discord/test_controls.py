@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from bots.discord import texts
+from bots.simulators.discord import SimInteraction
 from tests.bots.discord.conftest import BotWorld, World
 from tests.bots.discord.slow_redis import SlowRedis
 from tests.servers.lyzr_server import LyzrScript, split_words
-from tests.simulators.discord import SimInteraction
 
 EPHEMERAL = 1 << 6
 STOP_ID = "threadcast:stop"

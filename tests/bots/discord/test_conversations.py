@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bots.discord.texts import ROLE_MENTION_UNREADABLE
+from bots.simulators.discord.models import SimMessage
 from tests.bots.discord.conftest import MESSAGES, TYPING, BotWorld, World
 from tests.servers.lyzr_server import LyzrScript, split_words
-from tests.simulators.discord.models import SimMessage
 
 STOP_ID = "threadcast:stop"
 

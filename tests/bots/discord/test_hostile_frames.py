@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord.message_payloads import message_json
 from tests.bots.discord.conftest import World
-from tests.simulators.discord import DiscordSimulator
-from tests.simulators.discord.message_payloads import message_json
 
 Probe = Callable[[DiscordSimulator], Awaitable[int]]
 

@@ -12,13 +12,13 @@ from discord.http import Route
 
 from bots.discord import DiscordBot, DiscordSettings
 from bots.discord.app import run_discord
+from bots.simulators.discord import DiscordSimulator
 from core.config import Settings
 from core.errors import ConfigError
 from core.ops.tasks import INTERRUPTED
 from core.runtime import Runtime
 from tests.bots.discord.conftest import BotWorld, World, bot_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.simulators.discord import DiscordSimulator
 
 DEFAULT_BASE = "https://discord.com/api/v10"
 

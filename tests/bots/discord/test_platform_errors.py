@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
+from bots.simulators.discord import DiscordSimulator
 from tests.bots.discord.conftest import BotWorld, World
 from tests.servers.lyzr_server import LyzrScript, split_words
-from tests.simulators.discord import DiscordSimulator
 
 THREAD = "/channels/{channel_id}"
 

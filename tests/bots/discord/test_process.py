@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
+from bots.simulators.discord import DiscordSimulator
 from tests.ops.test_shutdown import _bot_env, _bot_process, _free_port, _terminate
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.simulators.discord import DiscordSimulator
 
 
 def errors_in(logs: str) -> list[str]:

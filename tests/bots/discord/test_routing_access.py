@@ -15,13 +15,13 @@ from string import Template
 import pytest
 
 from bots.discord import DiscordBot, DiscordSettings
+from bots.simulators.discord import DiscordSimulator
 from core.governance.texts import DENIED, NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
 from tests.bots.discord.conftest import bot_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.simulators.discord import DiscordSimulator
 
 EPHEMERAL = 1 << 6
 STOP_ID = "threadcast:stop"

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bots.discord import DiscordBot, DiscordSettings
+from bots.simulators.discord import DiscordSimulator
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
 from tests.bots.discord.conftest import bot_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.simulators.discord import DiscordSimulator
 
 THREADS = 16
 GLOBAL_LIMIT = 10  # the simulator's, per token per second

@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 import pytest
 
+from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.simulators.slack import SlackSimulator
 
 Mode = Literal["http", "socket"]
 StartBot = Callable[..., Awaitable[SlackService]]

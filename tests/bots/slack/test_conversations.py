@@ -9,10 +9,10 @@ import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
+from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
+from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import SimConfig, SlackSimulator, message_changed_event
-from tests.simulators.slack.blocks import find_action
 
 REPLY = (
     "Here is **the answer**, with _style_ and a [link](https://example.com).\n\n"
@@ -177,7 +177,7 @@ async def test_other_bots_are_answered_when_allowed(
 async def test_attached_files_are_named_to_the_agent(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    from tests.simulators.slack import FileRecord, message_event
+    from bots.simulators.slack import FileRecord, message_event
 
     ws = sim.workspace
     await start_bot()

@@ -7,9 +7,9 @@ import json
 
 import aiohttp
 
+from bots.simulators.slack import HttpDelivery, SlackSimulator, SocketDelivery
 from tests.bots.slack.conftest import StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import HttpDelivery, SlackSimulator, SocketDelivery
 
 
 async def test_bad_signature_is_refused_with_401(sim: SlackSimulator, start_bot: StartBot) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 
+from bots.simulators.slack import Message, SimConfig, SlackSimulator, app_mention_event
 from bots.slack.app import SlackService
 from core.sessions.keys import SessionKeys
 from core.turn import ThreadRef
 from tests.bots.slack.conftest import StartBot, mention
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import Message, SimConfig, SlackSimulator, app_mention_event
 
 
 async def settle(sim: SlackSimulator, bot: SlackService, label: str) -> None:

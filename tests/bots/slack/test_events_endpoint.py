@@ -10,8 +10,8 @@ import time
 import aiohttp
 import pytest
 
+from bots.simulators.slack import HttpDelivery, SlackSimulator, sign
 from tests.bots.slack.conftest import StartBot
-from tests.simulators.slack import HttpDelivery, SlackSimulator, sign
 
 SECRET_MARK = "unsigned-body-marker-7f3a"
 FORM = "application/x-www-form-urlencoded"

@@ -19,10 +19,10 @@ import aiohttp
 import pytest
 
 from adapters.slack.mrkdwn import to_mrkdwn
+from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.model import ChannelKind
 from tests.bots.slack.conftest import StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import SlackSimulator
-from tests.simulators.slack.model import ChannelKind
 
 LONG = "word " * 300
 

@@ -13,6 +13,7 @@ from string import Template
 import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
+from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
 from core.governance.texts import DENIED, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
@@ -20,7 +21,6 @@ from core.sessions.gate import TurnGate
 from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrServer
-from tests.simulators.slack import SlackSimulator
 
 Start = Callable[[str], Awaitable[tuple[SlackService, Runtime]]]
 

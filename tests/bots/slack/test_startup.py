@@ -12,12 +12,12 @@ import aiohttp
 import pytest
 
 from bots.cli import main
+from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService, run_slack
 from bots.slack.settings import load_slack_settings
 from core.config import Settings
 from core.errors import ConfigError
 from tests.bots.slack.conftest import slack_settings
-from tests.simulators.slack import SlackSimulator
 
 SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN",

@@ -12,10 +12,10 @@ import pytest
 from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
+from bots.simulators.slack import RateRule, SimConfig, SlackSimulator
+from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
-from tests.simulators.slack import RateRule, SimConfig, SlackSimulator
-from tests.simulators.slack.blocks import find_action
 
 
 @pytest.mark.parametrize("mode", ["http", "socket"])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.simulators.slack.config import SimConfig
-from tests.simulators.slack.errors import ApiError
+from bots.simulators.slack.config import SimConfig
+from bots.simulators.slack.errors import ApiError
 
 __all__ = ["find_action", "validate_blocks"]
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tests.simulators.slack.config import AppIdentity, SimConfig
-from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.model import Channel, Message, Workspace
-from tests.simulators.slack.store import Store
+from bots.simulators.slack.config import AppIdentity, SimConfig
+from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.model import Channel, Message, Workspace
+from bots.simulators.slack.store import Store
 
 __all__ = ["CallContext", "Change", "Handler"]
 

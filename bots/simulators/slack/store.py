@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tests.simulators.slack.model import (
+from bots.simulators.slack.model import (
     Channel,
     ChannelKind,
     FileRecord,
@@ -21,7 +21,7 @@ from tests.simulators.slack.model import (
 )
 
 if TYPE_CHECKING:
-    from tests.simulators.slack.api_ephemeral import Ephemeral
+    from bots.simulators.slack.api_ephemeral import Ephemeral
 
 __all__ = ["Store", "ThreadStatus"]
 

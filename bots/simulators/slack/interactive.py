@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.simulators.slack.config import AppIdentity
-from tests.simulators.slack.model import Channel, Message, User, Workspace
-from tests.simulators.slack.store import Store
+from bots.simulators.slack.config import AppIdentity
+from bots.simulators.slack.model import Channel, Message, User, Workspace
+from bots.simulators.slack.store import Store
 
 __all__ = ["ResponseTarget", "apply_response", "block_actions_payload"]
 

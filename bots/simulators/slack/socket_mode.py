@@ -22,8 +22,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.simulators.slack.activity import Activity
-from tests.simulators.slack.config import AppIdentity
+from bots.simulators.slack.activity import Activity
+from bots.simulators.slack.config import AppIdentity
 
 __all__ = ["SocketDelivery", "SocketHub"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tests.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
+from bots.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
 
 __all__ = ["AppIdentity", "SimConfig"]
 

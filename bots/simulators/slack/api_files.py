@@ -16,11 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.simulators.slack.context import CallContext, Change, Handler
-from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.model import Channel, FileRecord, Message
-from tests.simulators.slack.params import int_arg, json_arg, str_arg
-from tests.simulators.slack.store import Store
+from bots.simulators.slack.context import CallContext, Change, Handler
+from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.model import Channel, FileRecord, Message
+from bots.simulators.slack.params import int_arg, json_arg, str_arg
+from bots.simulators.slack.store import Store
 
 __all__ = ["METHODS", "receive_upload"]
 

@@ -14,8 +14,8 @@ import re
 import uuid
 from typing import Any
 
-from tests.simulators.slack.config import AppIdentity
-from tests.simulators.slack.model import Channel, Message, Workspace
+from bots.simulators.slack.config import AppIdentity
+from bots.simulators.slack.model import Channel, Message, Workspace
 
 __all__ = [
     "app_mention_event",

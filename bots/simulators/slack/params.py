@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.simulators.slack.errors import ApiError
+from bots.simulators.slack.errors import ApiError
 
 __all__ = ["bool_arg", "int_arg", "json_arg", "read_params", "str_arg"]
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.simulators.slack.blocks import validate_blocks
-from tests.simulators.slack.context import CallContext, Change, Handler
-from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.model import Message, expire_if_due
-from tests.simulators.slack.params import json_arg, str_arg
+from bots.simulators.slack.blocks import validate_blocks
+from bots.simulators.slack.context import CallContext, Change, Handler
+from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.model import Message, expire_if_due
+from bots.simulators.slack.params import json_arg, str_arg
 
 __all__ = ["METHODS", "bot_message_payload"]
 

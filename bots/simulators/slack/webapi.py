@@ -14,16 +14,16 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.simulators.slack import api_chat, api_ephemeral, api_files, api_misc, api_stream
-from tests.simulators.slack.activity import Activity
-from tests.simulators.slack.calls import CallRecord, FaultInjector
-from tests.simulators.slack.config import AppIdentity, SimConfig
-from tests.simulators.slack.context import CallContext, Change, Handler
-from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.model import Workspace
-from tests.simulators.slack.params import read_params
-from tests.simulators.slack.ratelimit import RateLimiter
-from tests.simulators.slack.store import Store
+from bots.simulators.slack import api_chat, api_ephemeral, api_files, api_misc, api_stream
+from bots.simulators.slack.activity import Activity
+from bots.simulators.slack.calls import CallRecord, FaultInjector
+from bots.simulators.slack.config import AppIdentity, SimConfig
+from bots.simulators.slack.context import CallContext, Change, Handler
+from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.model import Workspace
+from bots.simulators.slack.params import read_params
+from bots.simulators.slack.ratelimit import RateLimiter
+from bots.simulators.slack.store import Store
 
 __all__ = ["HANDLERS", "WebApi"]
 

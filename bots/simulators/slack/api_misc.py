@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.simulators.slack.context import CallContext, Handler
-from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.params import json_arg, str_arg
-from tests.simulators.slack.store import ThreadStatus
+from bots.simulators.slack.context import CallContext, Handler
+from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.params import json_arg, str_arg
+from bots.simulators.slack.store import ThreadStatus
 
 __all__ = ["METHODS"]
 

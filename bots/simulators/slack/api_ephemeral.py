@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.simulators.slack.context import CallContext, Handler
-from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.params import json_arg, str_arg
+from bots.simulators.slack.context import CallContext, Handler
+from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.params import json_arg, str_arg
 
 __all__ = ["METHODS", "Ephemeral"]
 

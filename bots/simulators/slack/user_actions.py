@@ -21,21 +21,21 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.simulators.slack import events
-from tests.simulators.slack.blocks import find_action
-from tests.simulators.slack.calls import CallRecord
-from tests.simulators.slack.config import AppIdentity, SimConfig
-from tests.simulators.slack.context import Change
-from tests.simulators.slack.http_delivery import HttpDeliverer, HttpDelivery
-from tests.simulators.slack.interactive import (
+from bots.simulators.slack import events
+from bots.simulators.slack.blocks import find_action
+from bots.simulators.slack.calls import CallRecord
+from bots.simulators.slack.config import AppIdentity, SimConfig
+from bots.simulators.slack.context import Change
+from bots.simulators.slack.http_delivery import HttpDeliverer, HttpDelivery
+from bots.simulators.slack.interactive import (
     ResponseTarget,
     apply_response,
     block_actions_payload,
 )
-from tests.simulators.slack.model import Channel, Message, Workspace
-from tests.simulators.slack.socket_mode import SocketDelivery, SocketHub
-from tests.simulators.slack.store import Store
-from tests.simulators.slack.webapi import WebApi
+from bots.simulators.slack.model import Channel, Message, Workspace
+from bots.simulators.slack.socket_mode import SocketDelivery, SocketHub
+from bots.simulators.slack.store import Store
+from bots.simulators.slack.webapi import WebApi
 
 __all__ = ["SUBSCRIPTION", "Delivery", "UserActions", "UserTurn"]
 

@@ -7,9 +7,9 @@ channels #general and #random, and a DM between alice and the bot.
 
 from __future__ import annotations
 
-from tests.simulators.slack.config import AppIdentity
-from tests.simulators.slack.model import User, Workspace
-from tests.simulators.slack.store import Store
+from bots.simulators.slack.config import AppIdentity
+from bots.simulators.slack.model import User, Workspace
+from bots.simulators.slack.store import Store
 
 __all__ = ["seed_workspace"]
 

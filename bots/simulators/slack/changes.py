@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.simulators.slack import events
-from tests.simulators.slack.config import SimConfig
-from tests.simulators.slack.model import Message, User
-from tests.simulators.slack.store import Store
-from tests.simulators.slack.user_actions import SUBSCRIPTION, Delivery, UserTurn
+from bots.simulators.slack import events
+from bots.simulators.slack.config import SimConfig
+from bots.simulators.slack.model import Message, User
+from bots.simulators.slack.store import Store
+from bots.simulators.slack.user_actions import SUBSCRIPTION, Delivery, UserTurn
 
 __all__ = ["WorkspaceChanges"]
 

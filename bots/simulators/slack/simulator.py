@@ -20,21 +20,21 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.simulators.slack.activity import Activity
-from tests.simulators.slack.api_files import receive_upload
-from tests.simulators.slack.api_stream import expire_if_due
-from tests.simulators.slack.calls import CallRecord, Fault
-from tests.simulators.slack.changes import WorkspaceChanges
-from tests.simulators.slack.config import AppIdentity, SimConfig
-from tests.simulators.slack.http_delivery import HttpDeliverer
-from tests.simulators.slack.interactive import ResponseTarget
-from tests.simulators.slack.model import Channel, ChannelKind, Message, User, Workspace
-from tests.simulators.slack.ratelimit import RateRule
-from tests.simulators.slack.seeding import seed_workspace
-from tests.simulators.slack.socket_mode import SocketHub
-from tests.simulators.slack.store import Store, ThreadStatus
-from tests.simulators.slack.user_actions import UserActions
-from tests.simulators.slack.webapi import WebApi
+from bots.simulators.slack.activity import Activity
+from bots.simulators.slack.api_files import receive_upload
+from bots.simulators.slack.api_stream import expire_if_due
+from bots.simulators.slack.calls import CallRecord, Fault
+from bots.simulators.slack.changes import WorkspaceChanges
+from bots.simulators.slack.config import AppIdentity, SimConfig
+from bots.simulators.slack.http_delivery import HttpDeliverer
+from bots.simulators.slack.interactive import ResponseTarget
+from bots.simulators.slack.model import Channel, ChannelKind, Message, User, Workspace
+from bots.simulators.slack.ratelimit import RateRule
+from bots.simulators.slack.seeding import seed_workspace
+from bots.simulators.slack.socket_mode import SocketHub
+from bots.simulators.slack.store import Store, ThreadStatus
+from bots.simulators.slack.user_actions import UserActions
+from bots.simulators.slack.webapi import WebApi
 
 __all__ = ["SlackSimulator"]
 

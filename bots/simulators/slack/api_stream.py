@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.simulators.slack.api_chat import bot_message_payload
-from tests.simulators.slack.blocks import validate_blocks
-from tests.simulators.slack.context import CallContext, Change, Handler
-from tests.simulators.slack.errors import ApiError
-from tests.simulators.slack.model import Channel, Message, StreamState, expire_if_due
-from tests.simulators.slack.params import json_arg, str_arg
+from bots.simulators.slack.api_chat import bot_message_payload
+from bots.simulators.slack.blocks import validate_blocks
+from bots.simulators.slack.context import CallContext, Change, Handler
+from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.model import Channel, Message, StreamState, expire_if_due
+from bots.simulators.slack.params import json_arg, str_arg
 
 __all__ = ["METHODS", "expire_if_due"]
 

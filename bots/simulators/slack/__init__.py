@@ -44,22 +44,22 @@ exact (undocumented) values Slack uses for bursts and stream expiry: those are d
 ``SimConfig`` and ``ratelimit.DEFAULT_RATE_RULES``, change them per test.
 """
 
-from tests.simulators.slack.calls import CallRecord, Fault
-from tests.simulators.slack.config import AppIdentity, SimConfig
-from tests.simulators.slack.events import (
+from bots.simulators.slack.calls import CallRecord, Fault
+from bots.simulators.slack.config import AppIdentity, SimConfig
+from bots.simulators.slack.events import (
     app_mention_event,
     event_callback,
     message_changed_event,
     message_deleted_event,
     message_event,
 )
-from tests.simulators.slack.http_delivery import Attempt, HttpDelivery, sign
-from tests.simulators.slack.model import Channel, FileRecord, Message, User, Workspace
-from tests.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
-from tests.simulators.slack.simulator import SlackSimulator
-from tests.simulators.slack.socket_mode import SocketDelivery
-from tests.simulators.slack.store import ThreadStatus
-from tests.simulators.slack.user_actions import Delivery, UserTurn
+from bots.simulators.slack.http_delivery import Attempt, HttpDelivery, sign
+from bots.simulators.slack.model import Channel, FileRecord, Message, User, Workspace
+from bots.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
+from bots.simulators.slack.simulator import SlackSimulator
+from bots.simulators.slack.socket_mode import SocketDelivery
+from bots.simulators.slack.store import ThreadStatus
+from bots.simulators.slack.user_actions import Delivery, UserTurn
 
 __all__ = [
     "DEFAULT_RATE_RULES",
