@@ -9,6 +9,7 @@ and whole turns through the responder. Each asserts its behaviour.
 from __future__ import annotations
 
 import asyncio
+import datetime
 from dataclasses import replace
 from typing import Any
 
@@ -16,15 +17,21 @@ import pytest
 import redis.asyncio as aioredis
 
 from core.agents.history import ChatHistory
+from core.deployment.schema import QuotaSpec
+from core.governance.controls import Controls
+from core.governance.quotas import QuotaBook, QuotaGrant, QuotaRefusal
 from core.ops.recovery import ORPHAN_NOTICE
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
 from core.responder import Responder
+from core.routing.pins import AgentPins
+from core.routing.routes import RouteChoice
 from core.sessions.gate import GateTimeout, TurnGate
 from core.sessions.keys import conversation_key
 from core.sessions.store import SessionStore
 from core.turn import ThreadRef, Turn
+from core.usage.book import TurnUsage, UsageBook
 from tests.ops.test_recovery import BOUND, INDICATOR, LIMITS, reaper, registry, until
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
@@ -181,6 +188,38 @@ async def responder_turns(redis: aioredis.Redis, namespace: str) -> None:
     assert surface.texts(where) == ["reply to hello"]
 
 
+async def governance(redis: aioredis.Redis, namespace: str) -> None:
+    """The agent pinned at a turn's start, a quota taken and refused, Stop checked against
+    the asker, and a turn's usage recorded and read back."""
+    conversation = _conversation("1712.0301")
+    gate = _gate(redis, namespace)
+    pins = AgentPins(redis, namespace=namespace)
+    async with gate.enter(conversation, "Ev-gov") as ticket:
+        assert ticket is not None
+        pinned = await pins.start_turn(
+            conversation, RouteChoice("a", "default"), known=("a", "b"), user="U1",
+            turn_number=ticket.turn_number,
+        )  # fmt: skip
+        assert pinned == RouteChoice("a", "default")
+        controls = Controls(gate)
+        assert await controls.stop(conversation, user="U2", any_reply=False) == "refused"
+        assert await controls.stop(conversation, user="U1", any_reply=False) == "stopped"
+    quotas = QuotaBook(redis, namespace=namespace, slot_ttl=30)
+    limits = QuotaSpec(user_turns_per_hour=1, user_concurrent_replies=1)
+    where = ThreadRef("slack", "T1", "C1", "1712.0302")
+    first = await quotas.take(Turn(where=where, user="U1", message_id="m1", text="hi"), limits)
+    assert isinstance(first, QuotaGrant)
+    second = await quotas.take(Turn(where=where, user="U1", message_id="m2", text="hi"), limits)
+    assert isinstance(second, QuotaRefusal) and second.kind == "user_turns"
+    await quotas.release(first)
+    usage = UsageBook(redis, namespace=namespace)
+    when = datetime.datetime(2026, 12, 5, 12, tzinfo=datetime.UTC)
+    turn = TurnUsage("a", "default", "C1", "U1", 2, 40, 1.5, 0.2, error=False)
+    await usage.record(turn, retention_days=1, when=when)
+    by_agent = await usage.read("agent", [when.date()])
+    assert by_agent["a"]["chars_out"] == 40, by_agent
+
+
 FAMILIES = {
     "sessions, dedup, lock and queue": sessions_dedup_and_turns,
     "interrupt": interrupt,
@@ -188,4 +227,5 @@ FAMILIES = {
     "shared budgets": shared_budgets,
     "crash recovery": crash_recovery,
     "responder": responder_turns,
+    "routing, quotas, controls and usage": governance,
 }
