@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from core.config import Settings
 from core.errors import ConfigError, SessionStoreError
 from core.sessions.data_dir import choose_data_dir
-from core.sessions.embedded import EmbeddedRedis, EmbeddedUnavailable
+from core.sessions.embedded import EmbeddedRedis, EmbeddedUnavailable, redis_server_binary
 
 __all__ = ["cluster_client", "open_redis", "redact_url", "redis_client"]
 
@@ -122,11 +122,12 @@ async def open_redis(settings: Settings) -> tuple[aioredis.Redis, EmbeddedRedis 
     elif settings.redis_cluster:
         raise ConfigError("REDIS_CLUSTER", "is true, but REDIS_URL (a cluster node) is not set")
     else:
-        place = choose_data_dir(settings.data_dir)
-        if place.note:
-            log.warning("%s", place.note)
-        embedded = EmbeddedRedis(place.path)
         try:
+            redis_server_binary()  # before the data dir: no warning about a dir never used
+            place = choose_data_dir(settings.data_dir)
+            if place.note:
+                log.warning("%s", place.note)
+            embedded = EmbeddedRedis(place.path)
             url = await embedded.start()
         except EmbeddedUnavailable as exc:
             raise ConfigError("REDIS_URL", f"not set, and {exc}") from None

@@ -68,7 +68,9 @@ def test_ask_in_the_image_answers_with_redis_url_and_names_it_without(
     assert answered.stdout.strip(), answered.stderr
     refused = podman(*run, image, "ask", "hello", check=False, timeout=60)
     assert refused.returncode == 2, refused.stderr
-    (line,) = [line for line in refused.stderr.splitlines() if line.strip()]
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, refused.stderr
+    (line,) = lines
     assert "REDIS_URL" in line and "threadcast[embedded]" in line, line
 
 
