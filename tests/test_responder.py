@@ -250,3 +250,50 @@ async def test_shutdown_interrupts_the_reply_and_tells_the_waiting_message_to_co
     assert texts[0].endswith(INTERRUPTED)
     assert texts[1] == NOT_ANSWERED
     assert agent.started == ["first"]
+
+
+class _RevokedKeyAgent:
+    """An agent whose API key was revoked: every stream fails with 401."""
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncIterator[AgentStream]:
+        from core.errors import AgentAuthError
+
+        raise AgentAuthError("Invalid API key", status=401)
+        yield AgentStream(content="")  # pragma: no cover - an async generator
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
+    redis: aioredis.Redis, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 18.12: the operator of a bot with a revoked key sees the error."""
+    from core.ops.metrics import REGISTRY
+
+    def failures() -> float:
+        labels = {"platform": "test", "kind": "auth"}
+        return REGISTRY.get_sample_value("threadcast_agent_failures_total", labels) or 0.0
+
+    surface = RecordingSurface(limits=FAST)
+    gate = TurnGate(redis, namespace=namespace, poll_interval=0.02)
+    responder = Responder(
+        agent=_RevokedKeyAgent(), gate=gate, relay=Relay(surface, EditScheduler()),
+        max_input_chars=1000,
+    )  # fmt: skip
+    before = failures()
+    with caplog.at_level("WARNING"):
+        result = await responder.handle(_turn("hello", "msg-401"))
+    assert result.status == "answered" and result.outcome is not None
+    assert result.outcome.status == "failed"
+    lines = [r for r in caplog.records if r.levelname == "WARNING" and "failed (auth)" in r.message]
+    assert len(lines) == 1
+    assert result.conversation in lines[0].message and "msg-401" in lines[0].message
+    assert failures() == before + 1
