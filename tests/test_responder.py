@@ -297,3 +297,41 @@ async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
     assert len(lines) == 1
     assert result.conversation in lines[0].message and "msg-401" in lines[0].message
     assert failures() == before + 1
+
+
+class _SlowAgent:
+    """Fifteen words, one a second: a reply longer than the turn timeout below."""
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncIterator[AgentStream]:
+        for index in range(15):
+            await asyncio.sleep(1.0)
+            yield AgentStream(content=f"w{index} ")
+        yield AgentStream(done=True)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace: str) -> None:
+    """Issue 18.5: THREADCAST_TURN_TIMEOUT was read but never applied; a 15 s reply with it
+    set to 2 ran to the end."""
+    from core.config import Settings
+    from core.errors import AgentTimeoutError
+    from core.runtime import Runtime
+
+    settings = Settings(redis_url=redis_url, agent="demo", turn_timeout=2.0, port=0)
+    surface = RecordingSurface(limits=FAST)
+    async with Runtime(settings, agent=_SlowAgent()) as runtime:
+        runtime.gate = TurnGate(runtime.redis, namespace=namespace, poll_interval=0.02)
+        result = await runtime.responder(surface).handle(_turn("take your time", "m-slow"))
+    assert result.outcome is not None and result.outcome.status == "failed"
+    assert isinstance(result.outcome.error, AgentTimeoutError)
+    assert "w14" not in result.outcome.text  # cut, not run to the end
+    assert AgentTimeoutError.notice in surface.texts(WHERE)[-1]
