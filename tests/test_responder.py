@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -101,15 +102,28 @@ async def test_a_redelivered_message_is_answered_once(
 
 
 async def test_turns_of_one_thread_run_one_at_a_time_in_order(
-    redis: aioredis.Redis, namespace: str
+    redis: aioredis.Redis, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import core.sessions.gate as gate_module
+
+    # Arrival order is the order the gate registered the turns in Redis: each message is
+    # sent once the one before it has registered (its ENTER answered).
+    registered: asyncio.Queue[None] = asyncio.Queue()
+    enter = gate_module.ENTER
+
+    async def registering(*args: Any, **kwargs: Any) -> Any:
+        reply = await enter(*args, **kwargs)
+        registered.put_nowait(None)
+        return reply
+
+    monkeypatch.setattr(gate_module, "ENTER", registering)
     agent, surface = ScriptedAgent(delay=0.02), RecordingSurface(limits=FAST)
     responder = _responder(redis, namespace, agent, surface)
     messages = [f"m{i}" for i in range(6)]
     tasks = []
     for index, text in enumerate(messages):
         tasks.append(asyncio.create_task(responder.handle(_turn(text, f"id{index}"))))
-        await asyncio.sleep(0.005)  # arrival order = creation order
+        await registered.get()
     results = await asyncio.gather(*tasks)
     assert [result.status for result in results] == ["answered"] * len(messages)
     assert agent.started == messages
