@@ -105,11 +105,11 @@ async def test_turns_of_one_thread_run_one_at_a_time_in_order(
     redis: aioredis.Redis, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import core.sessions.gate as gate_module
+    from core.sessions.scripts import ENTER as enter
 
     # Arrival order is the order the gate registered the turns in Redis: each message is
     # sent once the one before it has registered (its ENTER answered).
     registered: asyncio.Queue[None] = asyncio.Queue()
-    enter = gate_module.ENTER
 
     async def registering(*args: Any, **kwargs: Any) -> Any:
         reply = await enter(*args, **kwargs)
