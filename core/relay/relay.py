@@ -19,6 +19,10 @@ completed post or edit (never per chunk), what each message now shows, and when 
 is finalised; :mod:`core.ops.recovery` keeps that in Redis so another replica can finalise
 a reply whose process died.
 
+While nothing new shows — the agent quiet (tools), the first post queued for the budget —
+:class:`~core.relay.keepalive.KeepAlive` keeps the thread status alive ("Still working…",
+"Queued…", refreshed), so a user never watches a thread that looks dead.
+
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
 the shared budget per reply, and a surface without a status shows the first text as soon as
