@@ -43,6 +43,7 @@ __all__ = [
     "SurfaceError",
     "ThreadcastError",
     "Undeliverable",
+    "agent_failure_kind",
 ]
 
 
@@ -138,3 +139,19 @@ class Undeliverable(SurfaceError):
     """The platform will take nothing more there: the channel was deleted or archived, the
     bot removed from it, or its token revoked. Retrying cannot help, so it is never retried;
     the reply ends with what it showed."""
+
+
+def agent_failure_kind(error: AgentError) -> str:
+    """The kind an operator reads in the log and the metrics: auth, credits, not_found,
+    server, timeout, protocol, or other."""
+    for kind, cls in (
+        ("auth", AgentAuthError),
+        ("credits", AgentCreditsError),
+        ("not_found", AgentNotFoundError),
+        ("server", AgentServerError),
+        ("timeout", AgentTimeoutError),
+        ("protocol", AgentProtocolError),
+    ):
+        if isinstance(error, cls):
+            return kind
+    return "other"

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from core.agents.base import Agent
 from core.config import SessionScope
 from core.deployment.live import Snapshot
-from core.errors import SessionStoreError, SurfaceError
+from core.errors import SessionStoreError, agent_failure_kind
 from core.governance.access import Admission, admit
 from core.governance.controls import Controls, StopResult
 from core.governance.policy import Governance
@@ -158,6 +158,7 @@ class Responder:
                     outcome, usage = await self._answer(
                         turn, inbound.text, ticket, choice, snapshot
                     )
+                    self._report_failure(turn, conversation, outcome, choice.agent)
                 finally:
                     await self._give_back(grant)
         except SessionStoreError as exc:
@@ -229,6 +230,20 @@ class Responder:
         )
         return outcome, usage
 
+    @staticmethod
+    def _report_failure(turn: Turn, conversation: str, outcome: ReplyOutcome, agent: str) -> None:
+        """A turn the agent failed: once at WARNING with its kind, and counted, so the
+        operator of a bot whose key was revoked (or whose agent is down) sees it."""
+        error = outcome.error
+        if outcome.status != "failed" or error is None:
+            return
+        kind = agent_failure_kind(error)
+        metrics.agent_failed(turn.where.platform, kind)
+        log.warning(
+            "agent %s failed (%s) in conversation %s, turn %s: %s",
+            agent, kind, conversation, turn.message_id, error,
+        )  # fmt: skip
+
     async def _record(self, usage: TurnUsage, snapshot: Snapshot) -> None:
         usage_metrics.agent_turn(usage)
         book = self.governance.usage
@@ -277,8 +292,6 @@ class Responder:
         return await self.controls.stop(conversation, user=user, any_reply=anyone)
 
     async def _post_quietly(self, where: ThreadRef, text: str) -> None:
-        # A notice that cannot be posted is logged, never raised: the turn is over anyway.
-        try:
-            await self.relay.surface.post(where, self.relay.surface.render(text))
-        except SurfaceError as exc:
-            log.warning("could not post notice in %s: %s", where, exc)
+        # Through the budget and retried like a reply's post (under a flood a notice waits
+        # its turn); one that still cannot be posted is logged, never raised.
+        await self.relay.notify(where, text)

@@ -145,6 +145,7 @@ class Runtime:
             artifact_max_bytes=self.settings.artifact_max_bytes,
             http_client=self.http,
             observer=self.registry,
+            turn_timeout=self.settings.turn_timeout,
         )
         governance = Governance.on_redis(
             lambda: self.deployment.current,

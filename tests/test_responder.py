@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -101,15 +102,28 @@ async def test_a_redelivered_message_is_answered_once(
 
 
 async def test_turns_of_one_thread_run_one_at_a_time_in_order(
-    redis: aioredis.Redis, namespace: str
+    redis: aioredis.Redis, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import core.sessions.gate as gate_module
+    from core.sessions.scripts import ENTER as enter
+
+    # Arrival order is the order the gate registered the turns in Redis: each message is
+    # sent once the one before it has registered (its ENTER answered).
+    registered: asyncio.Queue[None] = asyncio.Queue()
+
+    async def registering(*args: Any, **kwargs: Any) -> Any:
+        reply = await enter(*args, **kwargs)
+        registered.put_nowait(None)
+        return reply
+
+    monkeypatch.setattr(gate_module, "ENTER", registering)
     agent, surface = ScriptedAgent(delay=0.02), RecordingSurface(limits=FAST)
     responder = _responder(redis, namespace, agent, surface)
     messages = [f"m{i}" for i in range(6)]
     tasks = []
     for index, text in enumerate(messages):
         tasks.append(asyncio.create_task(responder.handle(_turn(text, f"id{index}"))))
-        await asyncio.sleep(0.005)  # arrival order = creation order
+        await registered.get()
     results = await asyncio.gather(*tasks)
     assert [result.status for result in results] == ["answered"] * len(messages)
     assert agent.started == messages
@@ -250,3 +264,88 @@ async def test_shutdown_interrupts_the_reply_and_tells_the_waiting_message_to_co
     assert texts[0].endswith(INTERRUPTED)
     assert texts[1] == NOT_ANSWERED
     assert agent.started == ["first"]
+
+
+class _RevokedKeyAgent:
+    """An agent whose API key was revoked: every stream fails with 401."""
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncIterator[AgentStream]:
+        from core.errors import AgentAuthError
+
+        raise AgentAuthError("Invalid API key", status=401)
+        yield AgentStream(content="")  # pragma: no cover - an async generator
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
+    redis: aioredis.Redis, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 18.12: the operator of a bot with a revoked key sees the error."""
+    from core.ops.metrics import REGISTRY
+
+    def failures() -> float:
+        labels = {"platform": "test", "kind": "auth"}
+        return REGISTRY.get_sample_value("threadcast_agent_failures_total", labels) or 0.0
+
+    surface = RecordingSurface(limits=FAST)
+    gate = TurnGate(redis, namespace=namespace, poll_interval=0.02)
+    responder = Responder(
+        agent=_RevokedKeyAgent(), gate=gate, relay=Relay(surface, EditScheduler()),
+        max_input_chars=1000,
+    )  # fmt: skip
+    before = failures()
+    with caplog.at_level("WARNING"):
+        result = await responder.handle(_turn("hello", "msg-401"))
+    assert result.status == "answered" and result.outcome is not None
+    assert result.outcome.status == "failed"
+    lines = [r for r in caplog.records if r.levelname == "WARNING" and "failed (auth)" in r.message]
+    assert len(lines) == 1
+    assert result.conversation in lines[0].message and "msg-401" in lines[0].message
+    assert failures() == before + 1
+
+
+class _SlowAgent:
+    """Fifteen words, one a second: a reply longer than the turn timeout below."""
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        session_id: str,
+        user_id: str,
+        response_format: type[BaseModel] | None = None,
+    ) -> AsyncIterator[AgentStream]:
+        for index in range(15):
+            await asyncio.sleep(1.0)
+            yield AgentStream(content=f"w{index} ")
+        yield AgentStream(done=True)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace: str) -> None:
+    """Issue 18.5: THREADCAST_TURN_TIMEOUT was read but never applied; a 15 s reply with it
+    set to 2 ran to the end."""
+    from core.config import Settings
+    from core.errors import AgentTimeoutError
+    from core.runtime import Runtime
+
+    settings = Settings(redis_url=redis_url, agent="demo", turn_timeout=2.0, port=0)
+    surface = RecordingSurface(limits=FAST)
+    async with Runtime(settings, agent=_SlowAgent()) as runtime:
+        runtime.gate = TurnGate(runtime.redis, namespace=namespace, poll_interval=0.02)
+        result = await runtime.responder(surface).handle(_turn("take your time", "m-slow"))
+    assert result.outcome is not None and result.outcome.status == "failed"
+    assert isinstance(result.outcome.error, AgentTimeoutError)
+    assert "w14" not in result.outcome.text  # cut, not run to the end
+    assert AgentTimeoutError.notice in surface.texts(WHERE)[-1]

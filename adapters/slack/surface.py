@@ -59,6 +59,7 @@ class SlackSurface:
         self.recipient_team: str | None = None
         self.on_give_up: GiveUp | None = None
         self._guard: ReplyGuard | None = None  # a view's: what its reply met (guard.py)
+        self._posted = False  # a view's: its reply has posted a message
         self._dialect: Dialect = "markdown" if self.config.native else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
@@ -73,6 +74,7 @@ class SlackSurface:
         view.recipient = user
         view.recipient_team = team
         view._guard = ReplyGuard(view._give_up)
+        view._posted = False
         return view
 
     async def aclose(self) -> None:
@@ -98,7 +100,10 @@ class SlackSurface:
 
     async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
         with self._watch(where):
-            return await self._post(where, text, streaming)
+            message = await self._post(where, text, streaming)
+        if self._guard is not None:  # a turn's view (the shared surface serves every thread)
+            self._posted = True
+        return message
 
     async def _post(self, where: ThreadRef, text: str, streaming: bool) -> MessageRef:
         placeholder = self.thinking.take_placeholder(where)
@@ -139,6 +144,10 @@ class SlackSurface:
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         if self._guard is not None and self._guard.dead:
             return  # nothing to show or clear where nothing can be posted
+        if status and self._posted and self.thinking.uses_placeholder(where):
+            # Mid-reply (the agent quiet, a tool running) a placeholder would be a new
+            # message under the reply: its streaming indicator says enough there.
+            return
         with self._watch(where):
             if status is None:
                 await self.thinking.clear(where)

@@ -63,7 +63,7 @@ class Controls:
         )  # fmt: skip
         result = _RESULTS[int(reply[0])]
         if result == "stopped":
-            gate.signal_stop(conversation, text(reply[1]))
+            await gate.signal_stop(conversation, text(reply[1]))
         return result
 
     async def reset(self, conversation: str, *, user: str, any_conversation: bool) -> str | None:

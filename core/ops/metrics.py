@@ -19,6 +19,7 @@ from prometheus_client.exposition import generate_latest
 __all__ = [
     "CONTENT_TYPE",
     "REGISTRY",
+    "agent_failed",
     "edit_sent",
     "exposition",
     "first_visible",
@@ -49,6 +50,13 @@ _TURNS_FAILED = Counter(
     "threadcast_turns_failed",
     "Turns whose reply failed (agent error or timeout); also counted in turns_finished.",
     ["platform"],
+    registry=REGISTRY,
+)
+_AGENT_FAILURES = Counter(
+    "threadcast_agent_failures",
+    "Turns the agent failed to answer, by kind (auth, credits, not_found, server, timeout, "
+    "protocol, other).",
+    ["platform", "kind"],
     registry=REGISTRY,
 )
 _EDITS = Counter(
@@ -94,6 +102,11 @@ def turn_finished(platform: str, status: str) -> None:
     if status == "failed":
         _TURNS_FAILED.labels(platform).inc()
     _ACTIVE.labels(platform).dec()
+
+
+def agent_failed(platform: str, kind: str) -> None:
+    """One turn the agent failed (``kind``: see :func:`core.errors.agent_failure_kind`)."""
+    _AGENT_FAILURES.labels(platform, kind).inc()
 
 
 def edit_sent(platform: str, action: str) -> None:

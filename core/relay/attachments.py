@@ -61,7 +61,10 @@ class Attachments:
         max_bytes: int,
         http_client: httpx.AsyncClient | None,
         notices: Notices,
+        ends_at: float | None = None,
     ) -> None:
+        """``ends_at``: loop time the turn's time runs out (``THREADCAST_TURN_TIMEOUT``):
+        no download runs past it; what was not fetched is named in the notice."""
         self._surface = surface
         self._sender = sender
         self._where = where
@@ -72,6 +75,7 @@ class Attachments:
         self._max_bytes = min(max_bytes, int(cap))
         self._http = http_client
         self._notices = notices
+        self._ends_at = ends_at
         self.result = Delivered()
 
     async def structured(self, data: BaseModel) -> None:
@@ -104,8 +108,14 @@ class Attachments:
 
     async def _fetch(self, artifact: Artifact, spools: AsyncExitStack) -> Spool | None:
         """The artifact spooled (closed with ``spools``), or ``None`` once its failure is noted."""
+        limit = _FETCH_TIMEOUT
+        if self._ends_at is not None:
+            limit = min(limit, self._ends_at - asyncio.get_running_loop().time())
+            if limit <= 0:
+                self._fail(artifact, "the reply ran out of time (turn timeout)")
+                return None
         try:
-            async with asyncio.timeout(_FETCH_TIMEOUT):
+            async with asyncio.timeout(limit):
                 return await spools.enter_async_context(
                     artifact.spooled(max_bytes=self._max_bytes, client=self._http)
                 )

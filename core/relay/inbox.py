@@ -65,6 +65,11 @@ class Inbox:
         return marks[0][1]
 
     @property
+    def last_arrival(self) -> float | None:
+        """Loop time text last arrived (to within :data:`MARK_EVERY`), ``None`` before any."""
+        return self._marks[-1][1] if self._marks else None
+
+    @property
     def pending(self) -> bool:
         return bool(self._pending)
 

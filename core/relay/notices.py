@@ -23,6 +23,10 @@ class Notices:
     """The relay's user-visible texts; ``{...}`` fields are filled by the methods below."""
 
     thinking: str = "Thinking…"
+    # Thread statuses: the reply is ready but waits for the platform's budget to post it;
+    # the agent has gone quiet mid-reply (running tools).
+    queued: str = "Queued: many replies are being posted, this one comes next…"
+    working: str = "Still working…"
     stopped: str = "_⏹ Stopped._"
     failed: str = "⚠️ _{notice}_"
     empty_reply: str = "_The agent sent an empty reply._"

@@ -19,6 +19,10 @@ completed post or edit (never per chunk), what each message now shows, and when 
 is finalised; :mod:`core.ops.recovery` keeps that in Redis so another replica can finalise
 a reply whose process died.
 
+While nothing new shows — the agent quiet (tools), the first post queued for the budget —
+:class:`~core.relay.keepalive.KeepAlive` keeps the thread status alive ("Still working…",
+"Queued…", refreshed), so a user never watches a thread that looks dead.
+
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
 the shared budget per reply, and a surface without a status shows the first text as soon as
@@ -35,13 +39,14 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel
 
-from core.errors import AgentError, AgentTimeoutError
+from core.errors import AgentError, AgentTimeoutError, SurfaceError
 from core.models import DEFAULT_ARTIFACT_MAX_BYTES, AgentStream
 from core.relay.attachments import Attachments
 from core.relay.inbox import Inbox
+from core.relay.keepalive import KEEP_ALIVE_QUIET, KEEP_ALIVE_REFRESH, KeepAlive
 from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
-from core.relay.sender import EditBudget, RetryPolicy, Sender
+from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
 from core.relay.writer import ReplyWriter
 from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, SurfaceAction
 from core.turn import ThreadRef
@@ -89,7 +94,12 @@ class Relay:
         notices: Notices = DEFAULT_NOTICES,
         policy: RetryPolicy | None = None,
         observer: ReplyObserver | None = None,
+        turn_timeout: float | None = None,
+        keep_alive: tuple[float, float] = (KEEP_ALIVE_QUIET, KEEP_ALIVE_REFRESH),
     ) -> None:
+        """``turn_timeout`` (``THREADCAST_TURN_TIMEOUT``): how long a reply may take, from
+        the agent's request to its last file; ``keep_alive``: (quiet, refresh) seconds of
+        the thread status while nothing new shows (:mod:`core.relay.keepalive`)."""
         limits = surface.limits
         if limits.max_message_chars - len(limits.streaming_indicator) < _MIN_PAGE:
             raise ValueError(f"max_message_chars too small for a page: {limits}")
@@ -100,6 +110,8 @@ class Relay:
         self.notices = notices
         self.policy = policy or RetryPolicy()
         self.observer = observer
+        self.turn_timeout = turn_timeout
+        self.keep_alive = keep_alive
 
     async def deliver(
         self,
@@ -114,8 +126,14 @@ class Relay:
         ``cancelled`` set (Stop button, interrupt) or this task cancelled: the agent stream
         is closed and the partial text kept with a "stopped" notice; on task cancellation
         :class:`asyncio.CancelledError` is re-raised once the reply is finalised.
-        ``turn_timeout`` bounds the whole stream: the reply then fails with a timeout notice.
+        ``turn_timeout`` (default: the relay's) bounds the whole reply, artifacts included:
+        the stream is then cut with a timeout notice, files not fetched in time are named in
+        the artifacts' notice. Time spent queued for the platform's budget is not the
+        reply's: it never times out (the thread status says it is queued).
         """
+        loop = asyncio.get_running_loop()
+        limit = self.turn_timeout if turn_timeout is None else turn_timeout
+        ends_at = None if limit is None else loop.time() + limit
         inbox = Inbox()
         last: list[AgentStream] = []
         # Asked before each call: a surface's budget may change mid-reply.
@@ -126,20 +144,35 @@ class Relay:
         surface = self.surface if watch is None else _Watched(self.surface, watch)
         writer = ReplyWriter(surface, sender, where, inbox, self.policy)
         status_calls: set[asyncio.Task[None]] = set()
+        quiet, refresh = self.keep_alive
+        alive = KeepAlive(
+            inbox, lambda: bool(writer.messages), lambda text: self._set_status(where, text),
+            self.notices, quiet=quiet, refresh=refresh,
+        )  # fmt: skip
 
         def show_status(text: str) -> None:  # an agent's progress chunk; the pump never waits
+            alive.shown(text, progress=True)
             task = asyncio.create_task(self._set_status(where, text))
             status_calls.add(task)
             task.add_done_callback(status_calls.discard)
 
+        def queued(kind: str) -> None:  # the first post waits for the budget: say so
+            if kind == "post":
+                alive.mark_queued()
+
+        sender.on_queued = queued
         pump = asyncio.create_task(self._pump(chunks, inbox, last, show_status), name="relay-pump")
         writing: asyncio.Task[None] | None = None
+        keeping: asyncio.Task[None] | None = None
         interrupted = False
         try:
             try:
+                started = loop.time()
                 await self._set_status(where, self.notices.thinking)
+                alive.shown(self.notices.thinking)
+                keeping = asyncio.create_task(alive.run(started), name="relay-keep-alive")
                 writing = asyncio.create_task(writer.run(), name="relay-writer")
-                stop = await self._until_end(pump, cancelled, turn_timeout)
+                stop = await self._until_end(pump, cancelled, limit)
             except asyncio.CancelledError:
                 interrupted, stop = True, "cancelled"
             if stop != "done":
@@ -152,6 +185,7 @@ class Relay:
             await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
             if watch is not None:
                 _quietly(watch.finished)
+            await _cancelled(keeping)
             for call in list(status_calls):
                 call.cancel()  # a late progress status must not outlive the clear below
             await self._set_status(where, None)
@@ -163,9 +197,9 @@ class Relay:
                 undelivered=writer.undelivered,
             )
             if final is not None:
-                await self._extras(sender, where, final, outcome)
+                await self._extras(sender, where, final, outcome, ends_at)
         finally:
-            for task in (pump, writing):
+            for task in (pump, writing, keeping):
                 if task is not None and not task.done():
                     task.cancel()
         if interrupted:
@@ -277,7 +311,8 @@ class Relay:
         is let complete, so its result (a posted message's id) is not lost.
         """
         try:
-            async with asyncio.timeout(self.policy.finish_timeout):
+            async with asyncio.timeout(self.policy.finish_timeout) as timeout:
+                sender.deadline = Deadline(timeout)  # queueing for the budget is not counted
                 if writing is not None:
                     if not sender.in_call:
                         writing.cancel()
@@ -292,9 +327,16 @@ class Relay:
         except Exception as exc:  # a bug in a surface's render must not lose the outcome
             log.exception("finishing a reply failed")
             writer.undelivered.append(f"final text: {type(exc).__name__}: {exc}")
+        finally:
+            sender.deadline = None
 
     async def _extras(
-        self, sender: Sender, where: ThreadRef, final: AgentStream, outcome: ReplyOutcome
+        self,
+        sender: Sender,
+        where: ThreadRef,
+        final: AgentStream,
+        outcome: ReplyOutcome,
+        ends_at: float | None,
     ) -> None:
         attachments = Attachments(
             self.surface,
@@ -303,6 +345,7 @@ class Relay:
             max_bytes=self.artifact_max_bytes,
             http_client=self.http_client,
             notices=self.notices,
+            ends_at=ends_at,
         )
         if final.structured_data is not None:
             outcome.structured_data = final.structured_data
@@ -312,6 +355,23 @@ class Relay:
         outcome.artifacts_uploaded = attachments.result.uploaded
         outcome.artifacts_failed = attachments.result.failed
         outcome.undelivered.extend(attachments.result.undelivered)
+
+    async def notify(self, where: ThreadRef, markdown: str) -> bool:
+        """Post a notice (a turn that could not be answered) in ``where``, through the
+        budget like any reply's post and retried like one; False (logged) if it could not
+        be posted. However long the budget's queue, the notice waits for its turn."""
+        sender = Sender(
+            self.scheduler, lambda kind: self.surface.budget_scopes(where, kind), self.policy
+        )
+        text = self.surface.render(markdown)
+        try:
+            await sender.call(
+                lambda: self.surface.post(where, text), kind="post", urgent=True, persistent=True
+            )
+        except SurfaceError as exc:
+            log.warning("could not post a notice in %s: %s", where, exc)
+            return False
+        return True
 
     async def _set_status(self, where: ThreadRef, status: str | None) -> None:
         """Best effort: a status that cannot be shown or cleared is not worth a retry."""
@@ -332,6 +392,14 @@ async def _aclose(chunks: AsyncIterator[AgentStream]) -> None:
             await aclose()
     except Exception as exc:
         log.warning("closing the agent stream failed: %r", exc)
+
+
+async def _cancelled(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` and wait until it has stopped (a status call in flight included)."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _quietly(call: Callable[[], None]) -> None:

@@ -6,9 +6,18 @@ failure depends on whether the call must get through:
 
 - a *transient* call (an intermediate edit) is tried once: the next edit carries newer text
   anyway, so retrying an old one would only spend budget;
-- a *persistent* call (first text, final edits, files) is retried: after a 429 once its
-  ``Retry-After`` has passed, after other failures with exponential backoff, a bounded
-  number of times.
+- a *persistent* call (first text, final edits, files, notices) is retried: after a 429
+  once its ``Retry-After`` has passed, after other failures with exponential backoff, a
+  bounded number of times.
+
+Waiting for the budget is not a failure. A transient call gives up after
+``acquire_timeout`` (newer text follows anyway); a *patient* wait (every persistent call,
+and a reply's first text) waits as long as the queue is: under a flood of replies a post
+may wait minutes for its channel's budget, and giving up then would end the reply in
+silence, its notice needing the same exhausted budget. While it waits, the time it spends
+queued does not count against the reply's :class:`Deadline` (the calls themselves stay
+bounded by ``call_timeout`` and the retry counts), and after ``queued_after`` seconds
+``on_queued`` is told, so the thread can say the reply is queued.
 
 :class:`~core.errors.MessageGone` and :class:`~core.errors.MessageTooLong` are never retried
 here: the caller answers them (post a new message, cut a smaller page). Nor is
@@ -28,7 +37,7 @@ from typing import Protocol, TypeVar
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError, Undeliverable
 from core.surface import BudgetScope, SurfaceAction
 
-__all__ = ["EditBudget", "RetryPolicy", "Sender"]
+__all__ = ["Deadline", "EditBudget", "RetryPolicy", "Sender"]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +76,11 @@ class RetryPolicy:
     # Exponential backoff between failed tries: 0.5, 1, 2, 4, 8, 8 … seconds.
     backoff: float = 0.5
     max_backoff: float = 8.0
-    # Everything after the agent's stream ended (final edits, notice) gives up after this.
+    # Everything after the agent's stream ended (final edits, notice) gives up after this,
+    # not counting the time spent queued for the budget (see Deadline).
     finish_timeout: float = 300.0
+    # A patient wait for the budget this long tells ``Sender.on_queued`` (thread status).
+    queued_after: float = 3.0
 
     def backoff_after(self, failures: int) -> float:
         return min(self.max_backoff, self.backoff * 2.0 ** max(0, failures - 1))
@@ -95,14 +107,21 @@ class Sender:
         self._prepaid: SurfaceAction | None = None
         self.in_call = False
         """Whether a surface call is in flight (cancelling now could lose its result)."""
+        self.on_queued: Callable[[SurfaceAction], None] | None = None
+        """Told when a patient wait for the budget has lasted ``policy.queued_after``."""
+        self.deadline: Deadline | None = None
+        """Paused while a patient wait queues for the budget (see the module docstring)."""
 
-    async def acquire(self, kind: SurfaceAction, *, urgent: bool, since: float) -> None:
+    async def acquire(
+        self, kind: SurfaceAction, *, urgent: bool, since: float, patient: bool = False
+    ) -> None:
         """Take a token now; the next :meth:`call` spends it instead of waiting again.
 
         The relay acquires *before* it collects the text to show, so an edit carries
-        everything that arrived while it waited for the budget.
+        everything that arrived while it waited for the budget. ``patient``: wait as long
+        as the queue is (a reply's first text), else give up after ``acquire_timeout``.
         """
-        await self._wait_for_budget(kind, urgent=urgent, since=since)
+        await self._wait_for_budget(kind, urgent=urgent, since=since, patient=patient)
         self._prepaid = kind
 
     def forfeit(self) -> None:
@@ -131,7 +150,9 @@ class Sender:
                 # A token prepaid for the other kind of call is worthless here: drop it.
                 self._prepaid = None
                 stale_since = loop.time() if since is None else since
-                await self._wait_for_budget(kind, urgent=urgent, since=stale_since)
+                await self._wait_for_budget(
+                    kind, urgent=urgent, since=stale_since, patient=persistent
+                )
             try:
                 result = await self._attempt(action)
             except RateLimited as exc:
@@ -164,12 +185,58 @@ class Sender:
         finally:
             self.in_call = False
 
-    async def _wait_for_budget(self, kind: SurfaceAction, *, urgent: bool, since: float) -> None:
+    async def _wait_for_budget(
+        self, kind: SurfaceAction, *, urgent: bool, since: float, patient: bool
+    ) -> None:
+        scopes = self._scopes_of(kind)
+        if not patient:
+            try:
+                async with asyncio.timeout(self._policy.acquire_timeout):
+                    await self._budget.acquire(scopes, urgent=urgent, since=since)
+            except TimeoutError:
+                raise SurfaceError("timed out waiting for the edit budget") from None
+            return
+        loop = asyncio.get_running_loop()
+        told = self.on_queued
+        timer = None if told is None else loop.call_later(self._policy.queued_after, told, kind)
+        deadline = self.deadline
+        if deadline is not None:
+            deadline.pause()
         try:
-            async with asyncio.timeout(self._policy.acquire_timeout):
-                await self._budget.acquire(self._scopes_of(kind), urgent=urgent, since=since)
-        except TimeoutError:
-            raise SurfaceError("timed out waiting for the edit budget") from None
+            await self._budget.acquire(scopes, urgent=urgent, since=since)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if deadline is not None:
+                deadline.resume()
+
+
+class Deadline:
+    """An ``asyncio.timeout`` that stops running while a reply queues for the budget.
+
+    The finishing of a reply is bounded (a hung platform must not hold a turn for ever),
+    but the time its posts wait in the budget's queue is the queue's, not the reply's: a
+    flood of replies must delay the final text, never turn it into a timeout.
+    """
+
+    def __init__(self, timeout: asyncio.Timeout) -> None:
+        self._timeout = timeout
+        self._left: float | None = None
+        self._paused = 0
+
+    def pause(self) -> None:
+        self._paused += 1
+        when = self._timeout.when()
+        if self._paused == 1 and when is not None:
+            self._left = max(0.0, when - asyncio.get_running_loop().time())
+            self._timeout.reschedule(None)
+
+    def resume(self) -> None:
+        self._paused -= 1
+        if self._paused == 0 and self._left is not None:
+            if not self._timeout.expired():
+                self._timeout.reschedule(asyncio.get_running_loop().time() + self._left)
+            self._left = None
 
 
 def _as_surface_error(exc: BaseException) -> SurfaceError:

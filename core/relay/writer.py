@@ -114,8 +114,9 @@ class ReplyWriter:
     async def _refresh(self) -> None:
         try:
             first = self._slot.message is None
+            # The first text waits as long as the queue is: a reply never gives up on it.
             await self._sender.acquire(
-                "post" if first else "edit", urgent=first, since=self._since()
+                "post" if first else "edit", urgent=first, since=self._since(), patient=first
             )
             self._take()
             self._turn_page_at_shown()

@@ -11,14 +11,20 @@ What a message arriving while a reply streams does depends on the policy:
   Waiters sit in a Redis zset by arrival number, each with its own expiry that it refreshes
   while waiting, so a waiter whose replica died is skipped once it expires.
 - ``interrupt``: it asks the running turn to stop (``ticket.cancelled`` is set: at once when
-  the holder runs in this process, within ``signal_interval`` on another replica, through
-  the lock's stop key read by its heartbeat), supersedes older waiters (only the newest
-  message is answered), then waits for the lock.
+  the holder runs in this process, within ``signal_interval`` on another replica), supersedes
+  older waiters (only the newest message is answered), then waits for the lock.
+
+Stops across replicas: every lock token names the gate (replica) that holds it. A stop for
+another replica's turn is pushed to that replica's stop inbox (one small Redis list), which
+each gate reads in one call per ``signal_interval`` while it runs turns — however many: a
+process with 2,000 replies in flight makes two inbox reads a second, not 4,000 lock
+extensions. The lock's stop key stays the fallback, read by the heartbeat.
 
 Round trips of an uncontended turn: one script on entry (dedup + session + arrival + queue
-+ lock), one on release; a turn streaming longer than the heartbeat interval adds one
-extend per beat. A waiting turn polls (jittered ``poll_interval``) and is woken at once when
-a turn of the same gate releases.
++ lock), one on release; a turn holding its lock longer than ``lock_ttl / 3`` adds one extend
+per third of the TTL (10 s by default). A waiting turn polls, backing off from
+``poll_interval`` to ``max_poll_interval`` (jittered), and is woken at once when a turn of the
+same gate releases: a long queue costs about one call per waiter per ``max_poll_interval``.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import redis.asyncio as aioredis
 
 from core.config import BusyPolicy, Settings
 from core.errors import SessionStoreError
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, ms, text
+from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.lock import Lock
 from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL
@@ -44,6 +50,28 @@ from core.sessions.store import DEDUP_TTL, SessionStore, new_session_id
 __all__ = ["GateTimeout", "Ticket", "TurnGate"]
 
 log = logging.getLogger(__name__)
+
+# A stop for another replica's turn. KEYS[1]: that replica's stop inbox. ARGV[1]: the entry
+# ("conversation\ntoken"); ARGV[2]: its life in ms (a lock's TTL: the stop means nothing
+# once that lock is gone). Returns 1.
+PUSH_STOP = LuaScript(
+    "stop push",
+    """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+""",
+)
+
+# Read and empty this replica's stop inbox. KEYS[1]: the inbox. Returns its entries.
+TAKE_STOPS = LuaScript(
+    "stop take",
+    """
+local entries = redis.call('LRANGE', KEYS[1], 0, -1)
+if #entries > 0 then redis.call('DEL', KEYS[1]) end
+return entries
+""",
+)
 
 
 class GateTimeout(SessionStoreError):
@@ -81,6 +109,7 @@ class TurnGate:
         lock_ttl: float = 30.0,
         session_ttl: float = 30 * 24 * 3600.0,
         poll_interval: float = 0.25,
+        max_poll_interval: float | None = None,
         signal_interval: float = 0.5,
         waiter_ttl: float | None = None,
         max_wait: float = 900.0,
@@ -91,16 +120,21 @@ class TurnGate:
             raise ValueError(f"unknown busy policy {policy!r}")
         if min(lock_ttl, session_ttl, poll_interval, signal_interval, max_wait) <= 0:
             raise ValueError("TurnGate durations must be positive")
-        # A live waiter checks in at least every 1.5 poll intervals; ten intervals of silence
-        # (and at least a second, for a briefly blocked loop) mean its process is gone.
-        waiter_ttl = max(1.0, 10 * poll_interval) if waiter_ttl is None else waiter_ttl
-        if waiter_ttl <= 2 * poll_interval:
+        if max_poll_interval is None:  # a second, or less when waiters must expire sooner
+            max_poll_interval = 1.0 if waiter_ttl is None else min(1.0, waiter_ttl / 3)
+        max_poll_interval = max(poll_interval, max_poll_interval)
+        # A live waiter checks in at least every 1.5 (longest) poll intervals; four of them
+        # of silence (and at least a second, for a briefly blocked loop) mean it is gone.
+        if waiter_ttl is None:
+            waiter_ttl = max(1.0, 10 * poll_interval, 4 * max_poll_interval)
+        if waiter_ttl <= 2 * max_poll_interval:
             raise ValueError("waiter_ttl must exceed two poll intervals")
         self.redis = redis
         self.namespace = namespace
         self.policy: BusyPolicy = policy
         self.lock_ttl = lock_ttl
         self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
         self.signal_interval = signal_interval
         self.waiter_ttl = waiter_ttl
         self.max_wait = max_wait
@@ -111,6 +145,10 @@ class TurnGate:
         )
         self._running: dict[str, Lock] = {}  # conversation -> lock held by a turn of this gate
         self._wakeups: dict[str, asyncio.Event] = {}  # conversation -> set on local release
+        # This gate's name in its lock tokens, and its stop inbox (see the module docstring).
+        self.replica = uuid.uuid4().hex[:12]
+        self._inbox = _stop_inbox(namespace, self.replica)
+        self._reader: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(
@@ -136,8 +174,10 @@ class TurnGate:
             return
         ticket, lock = taken
         self._running[conversation] = lock
+        self._read_stops()
         try:
-            async with lock.heartbeat(self.signal_interval):
+            # Extends every ttl/3; stops reach the turn through the inbox (module docstring).
+            async with lock.heartbeat():
                 yield ticket
         finally:
             if self._running.get(conversation) is lock:
@@ -155,7 +195,7 @@ class TurnGate:
         )
         if holder is None:
             return False
-        self._stop_local(conversation, text(holder))
+        await self.signal_stop(conversation, text(holder))
         return True
 
     async def new_session(self, conversation: str) -> str:
@@ -163,7 +203,7 @@ class TurnGate:
         return await self.sessions.new_session(conversation)
 
     async def _take(self, keys: SessionKeys, event_id: str) -> tuple[Ticket, Lock] | None:
-        token = uuid.uuid4().hex
+        token = f"{self.replica}-{uuid.uuid4().hex}"
         loop = asyncio.get_running_loop()
         try:
             started = loop.time()
@@ -183,7 +223,7 @@ class TurnGate:
                 session_id, turn = text(reply[2]), int(reply[3])
             else:
                 if reply[2]:
-                    self._stop_local(keys.conversation, text(reply[2]))
+                    await self.signal_stop(keys.conversation, text(reply[2]))
                 waited = await self._wait(keys, token, arrival)
                 if waited is None:
                     log.debug("event %s in %s superseded", event_id, keys.conversation)
@@ -217,6 +257,7 @@ class TurnGate:
         """Poll until first in line with the lock free; (session id, turn, taken at) or None."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
+        interval = self.poll_interval
         while True:
             # Taken before polling, so a release between our poll and our sleep still wakes us.
             wakeup = self._wakeups.setdefault(keys.conversation, asyncio.Event())
@@ -237,11 +278,15 @@ class TurnGate:
                 raise GateTimeout(
                     f"waited {self.max_wait:g}s for earlier turns in {keys.conversation}"
                 )
-            # Jitter (0.5x to 1.5x) keeps many waiters, across replicas, out of lockstep.
-            delay = min(remaining, self.poll_interval * (0.5 + random.random()))
+            # Jitter (0.5x to 1.5x) keeps many waiters, across replicas, out of lockstep; the
+            # interval doubles up to max_poll_interval, so a long queue costs little.
+            delay = min(remaining, interval * (0.5 + random.random()))
+            interval = min(self.max_poll_interval, interval * 2)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await wakeup.wait()
+            if wakeup.is_set():
+                interval = self.poll_interval  # a local release: the line moves
 
     async def _release(self, lock: Lock) -> None:
         try:
@@ -250,13 +295,53 @@ class TurnGate:
         except SessionStoreError as exc:
             log.warning("could not release %s (expires in %gs): %s", lock.key, lock.ttl, exc)
 
-    def signal_stop(self, conversation: str, token: str) -> None:
-        """Stop at once the turn holding ``conversation`` under ``token`` if it runs in
-        this process (a stop set in Redis by another script: other replicas read it)."""
-        self._stop_local(conversation, token)
+    async def signal_stop(self, conversation: str, token: str) -> None:
+        """Stop the turn holding ``conversation`` under ``token`` (a stop already set in
+        Redis by a script): at once when it runs in this process, else through its
+        replica's stop inbox, read within that replica's ``signal_interval``. A failed push
+        is logged: the holder's heartbeat still reads the stop key."""
+        if self._stop_local(conversation, token):
+            return
+        replica, dash, _ = token.partition("-")
+        if not dash or replica == self.replica:
+            return  # an old-style token, or ours but no longer running: nothing to tell
+        try:
+            await PUSH_STOP(
+                self.redis, [_stop_inbox(self.namespace, replica)],
+                [f"{conversation}\n{token}", ms(self.lock_ttl)], within=self.op_timeout,
+            )  # fmt: skip
+        except SessionStoreError as exc:
+            log.warning("stop not sent to replica %s (its heartbeat will see it): %s", replica, exc)
 
-    def _stop_local(self, conversation: str, token: str) -> None:
-        # The in-process path: no need to wait for the holder's next heartbeat.
+    def _read_stops(self) -> None:
+        """Make sure this gate reads its stop inbox while it runs turns."""
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(
+                self._stop_reader(), name=f"stop-inbox {self.replica}"
+            )
+
+    async def _stop_reader(self) -> None:
+        """One inbox read per ``signal_interval``, while any turn of this gate runs."""
+        while self._running:
+            await asyncio.sleep(self.signal_interval)
+            try:
+                entries = await TAKE_STOPS(self.redis, [self._inbox], [], within=self.op_timeout)
+            except SessionStoreError as exc:
+                log.debug("stop inbox not read: %s", exc)
+                continue
+            for entry in entries or ():
+                conversation, _, token = text(entry).partition("\n")
+                self._stop_local(conversation, token)
+
+    def _stop_local(self, conversation: str, token: str) -> bool:
+        """Stop the turn if it runs here under ``token``; whether it did."""
         lock = self._running.get(conversation)
         if lock is not None and lock.token == token:
             lock.stop_requested.set()
+            return True
+        return False
+
+
+def _stop_inbox(namespace: str, replica: str) -> str:
+    """The Redis list where other replicas leave stops for ``replica``'s turns."""
+    return f"{namespace}:{{stops:{replica}}}"

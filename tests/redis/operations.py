@@ -100,8 +100,8 @@ async def interrupt(redis: aioredis.Redis, namespace: str) -> None:
     gate = _gate(redis, namespace, policy="interrupt")
     running = asyncio.Event()
 
-    async def long_turn() -> bool:
-        async with gate.enter(conversation, "Ev1") as ticket:
+    async def long_turn(event: str = "Ev1") -> bool:
+        async with gate.enter(conversation, event) as ticket:
             assert ticket is not None
             running.set()
             await asyncio.wait_for(ticket.cancelled.wait(), PATIENCE)
@@ -114,6 +114,13 @@ async def interrupt(redis: aioredis.Redis, namespace: str) -> None:
             assert newer is not None
         assert await stopped
         assert not await gate.cancel(conversation)  # nothing left running
+        # A stop from another replica reaches the holder through its stop inbox.
+        other = _gate(redis, namespace, policy="interrupt")
+        running.clear()
+        stopped = asyncio.create_task(long_turn("Ev3"))
+        await running.wait()
+        assert await other.cancel(conversation)
+        assert await stopped
 
 
 async def chat_history(redis: aioredis.Redis, namespace: str) -> None:

@@ -282,3 +282,63 @@ async def _raw_enter(
         ["tok-" + token, "tc-raw", ms(60), ms(2), ms(waiter_ttl), 600, "queue"],
     )  # fmt: skip
     return reply
+
+
+async def test_redis_calls_of_held_turns_do_not_grow_with_the_stop_signal_interval(
+    make_gate: GateFactory, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18.1: 2,000 turns in flight (most only queued for a platform budget) each
+    extended their lock every 0.5 s and exhausted the Redis pool. Turns now extend every
+    ttl/3; stops from other replicas arrive through one inbox read per signal interval for
+    the whole gate, whatever the number of turns."""
+    import core.sessions.gate as gate_module
+    import core.sessions.lock as lock_module
+
+    counts = {"extend": 0, "inbox": 0}
+    ten_reads = asyncio.Event()
+    reads_wanted = [10**9]
+
+    def counting(name: str, script: Any) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            if name == "inbox" and counts[name] >= reads_wanted[0]:
+                ten_reads.set()
+            return await script(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(lock_module, "EXTEND", counting("extend", lock_module.EXTEND))
+    monkeypatch.setattr(gate_module, "TAKE_STOPS", counting("inbox", gate_module.TAKE_STOPS))
+    gate = make_gate(lock_ttl=30.0, signal_interval=0.05)
+    other = make_gate(lock_ttl=30.0, signal_interval=0.05)  # another replica
+    turns = 40
+    entered = 0
+    all_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(index: int) -> bool:
+        nonlocal entered
+        async with gate.enter(f"{namespace}:conv-{index}", f"Ev{index}") as ticket:
+            assert ticket is not None
+            entered += 1
+            if entered == turns:
+                all_in.set()
+            async with asyncio.timeout(PATIENCE):
+                await release.wait()
+            return ticket.cancelled.is_set()
+
+    async with asyncio.timeout(PATIENCE):
+        held = [asyncio.create_task(hold(i)) for i in range(turns)]
+        await all_in.wait()
+        # Ten stop intervals pass with every turn holding its lock: the old heartbeat would
+        # have extended each lock ten times (400 calls).
+        reads_wanted[0] = counts["inbox"] + 10
+        await ten_reads.wait()
+        # A stop from the other replica still reaches its turn, within the interval.
+        assert await other.cancel(f"{namespace}:conv-7")
+        await gate._running[f"{namespace}:conv-7"].stop_requested.wait()
+        release.set()
+        stopped = await asyncio.gather(*held)
+    assert stopped == [i == 7 for i in range(turns)]
+    assert counts["extend"] == 0  # nothing extended before ttl/3 (10 s)
+    assert counts["inbox"] < turns  # one read per interval for the gate, not per turn

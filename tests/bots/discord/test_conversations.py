@@ -233,3 +233,21 @@ async def test_a_role_mention_without_the_content_intent_gets_a_hint(world: Worl
     assert world.lyzr.stream_requests() == [] and sim.threads() == []
     (hint,) = world.bot_messages(general)
     assert hint.content == ROLE_MENTION_UNREADABLE
+
+
+async def test_a_quiet_agent_keeps_the_thread_typing_mid_reply(world: World) -> None:
+    """Issue 10.2: the agent goes quiet (tools) for 7 s after its first words: Discord's
+    typing indicator comes back after 5 s of silence, while the message keeps its cursor."""
+    sim, lyzr = world.sim, world.lyzr
+    tokens = split_words("Looking it up: found it, all done.")
+    lyzr.enqueue(LyzrScript(tokens=tokens, delay=0.05, stall_after=3, stall=7.0))
+    general = sim.channel("general").id
+    sent = await sim.user_message(general, "look it up", mention_bot=True)
+    await world.answered(1, within=30.0)
+    (message,) = world.bot_messages(sent.id)
+    assert message.content == "Looking it up: found it, all done."
+    (first_post,) = [c for c in sim.calls_to("POST", MESSAGES) if c.channel_id == sent.id]
+    typing = [c.time for c in sim.calls_to("POST", TYPING) if c.channel_id == sent.id]
+    mid_reply = [t for t in typing if t > first_post.time]
+    assert mid_reply  # typing again during the silence (posting had ended it)
+    assert any(v.endswith(" ▍") for v in message.versions[:-1])

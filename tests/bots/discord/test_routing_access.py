@@ -15,6 +15,7 @@ from string import Template
 import pytest
 
 from bots.discord import DiscordBot, DiscordSettings
+from bots.discord.texts import NEW_DONE
 from bots.simulators.discord import DiscordSimulator
 from core.governance.texts import DENIED, NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
@@ -107,7 +108,12 @@ async def test_routes_by_channel_and_a_thread_keeps_its_agent(start: Start) -> N
         assert d.messages_to(d.support) == ["printer broken", "still there?"]
         assert d.messages_to(d.eng) == ["review my code", "new question"]
         renewed = await sim.slash_command("new", channel_id=one.id)
-        await sim.wait_until(lambda: renewed.acknowledged)
+
+        def reset_done() -> bool:  # acknowledged first, answered once Redis did the reset
+            answer = sim.original_response(renewed)
+            return answer is not None and answer.content == NEW_DONE
+
+        await sim.wait_until(reset_done)
         await sim.user_message(one.id, "and now?", mention_bot=True)
         await d.idle(lambda: len(d.eng.stream_requests()) == 3)
         assert d.messages_to(d.eng)[-1] == "and now?"

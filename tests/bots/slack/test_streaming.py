@@ -15,7 +15,7 @@ from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import RateRule, SimConfig, SlackSimulator
 from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
-from tests.servers.lyzr_server import LyzrScript, LyzrServer
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 
 @pytest.mark.parametrize("mode", ["http", "socket"])
@@ -289,3 +289,31 @@ async def test_after_a_fallback_edits_draw_on_chat_update_whose_429_pauses_only_
     await sim.wait_for(lambda: not bot.bot.tasks, timeout=15)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == text and not reply.streaming
+
+
+async def test_a_quiet_agent_keeps_the_thread_alive_with_a_status(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Issue 10.2: mid-reply the agent goes quiet (tools) for 7 s: after 5 s the thread
+    says it is still working, the message keeps its indicator, and the status is cleared
+    when text flows again."""
+    from core.relay import DEFAULT_NOTICES
+
+    ws = sim.workspace
+    tokens = split_words("Looking it up: found it, all done.")
+    lyzr.enqueue(LyzrScript(tokens=tokens, delay=0.05, stall_after=3, stall=7.0))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "look it up"))
+    thread = turn.thread_ts
+
+    def working() -> bool:
+        status = sim.thread_status(ws.general, thread)
+        return status is not None and status.status == DEFAULT_NOTICES.working
+
+    await sim.wait_for(working, timeout=10)
+    (live,) = sim.bot_replies(ws.general, thread)
+    assert "▍" in live.text  # the reply still shows it is streaming
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+    assert sim.thread_status(ws.general, thread) is None
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert reply.text == "Looking it up: found it, all done."

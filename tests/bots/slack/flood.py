@@ -1,0 +1,114 @@
+"""A burst of mentions against the Slack simulator, and what became of each (issue 18.1).
+
+Shared by the flood test (CI scale) and ``tests/bench/bench_flood.py`` (full scale). Each
+mention is a top-level message in one of the channels, delivered as Slack delivers it: both
+its ``app_mention`` and its ``message`` event, signed, over HTTP, at ``rate`` events per
+second. Every mention must end with its answer or an explicit notice, never nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bots.simulators.slack import SlackSimulator
+from bots.slack.app import SlackService
+from core.errors import AgentError, SessionStoreError
+from core.ops.tasks import INTERRUPTED, NOT_ANSWERED
+from core.sessions.gate import GateTimeout
+
+__all__ = ["Flood", "FloodFigures", "flood"]
+
+_ID = re.compile(r"flood-(\d+)\b")
+
+
+@dataclass
+class Flood:
+    mentions: int
+    channels: int
+    rate: float = 100.0  # events per second (two per mention)
+
+
+@dataclass
+class FloodFigures:
+    answered: int = 0
+    notices: Counter[str] = field(default_factory=Counter)
+    nothing: int = 0
+    still_streaming: int = 0
+    acks: list[float] = field(default_factory=list)  # seconds per delivery, inf when late
+    drain: float = 0.0  # first event -> last reply finished
+
+    @property
+    def late_acks(self) -> int:
+        return sum(1 for a in self.acks if not math.isfinite(a) or a > 3.0)
+
+    def ack_p99(self) -> float:
+        ordered = sorted(self.acks) or [math.nan]
+        return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def _notice_kind(text: str) -> str | None:
+    """Which notice a reply's text carries, if any."""
+    known = [
+        ("queue", GateTimeout.notice),
+        ("store", SessionStoreError.notice),
+        ("restart", NOT_ANSWERED),
+        ("restart", INTERRUPTED),
+    ]
+    for cls in AgentError.__subclasses__():
+        known.append((f"agent:{cls.__name__}", cls.notice))
+    for kind, notice in known:
+        words = notice.strip("_⚠️ ").split(";")[0][:40]
+        if words and words in text:
+            return kind
+    return None
+
+
+async def flood(
+    sim: SlackSimulator, service: SlackService, spec: Flood, *, drain_timeout: float
+) -> FloodFigures:
+    """Send the burst, wait until every turn has ended, and sort out the threads."""
+    ws = sim.workspace
+    loop = asyncio.get_running_loop()
+    channels = [sim.add_channel(ws.team_id, f"flood-{i}").id for i in range(spec.channels)]
+    figures = FloodFigures()
+    threads: list[tuple[int, str, str]] = []  # (mention number, channel, thread ts)
+    deliveries: list[asyncio.Task[None]] = []
+
+    async def deliver(payload: dict[str, object]) -> None:
+        started = loop.time()
+        delivery = await sim.deliver_http(payload, url=service.events_url, retries=False)
+        figures.acks.append(loop.time() - started if delivery.acked else math.inf)
+
+    start = loop.time()
+    for number in range(spec.mentions):
+        channel = channels[number % len(channels)]
+        text = f"<@{ws.bot_user_id}> flood-{number} please answer"
+        message = sim.user_message(channel, ws.alice, text)
+        threads.append((number, channel, message.ts))
+        for event in sim.events_for(message):
+            due = start + len(deliveries) / spec.rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            envelope = sim.envelope(event, ws.team_id)
+            deliveries.append(asyncio.create_task(deliver(envelope)))
+    await asyncio.gather(*deliveries)
+    await sim.wait_for(lambda: not service.bot.tasks, timeout=drain_timeout)
+    figures.drain = loop.time() - start
+    for number, channel, ts in threads:
+        replies = sim.bot_replies(channel, ts)
+        text = "\n".join(m.text for m in replies)
+        if not replies:
+            figures.nothing += 1
+        elif any(m.streaming for m in replies) or "▍" in text:
+            figures.still_streaming += 1
+        elif (kind := _notice_kind(text)) is not None:
+            figures.notices[kind] += 1
+        elif [int(n) for n in _ID.findall(text)] == [number]:
+            figures.answered += 1
+        else:
+            figures.notices["other: " + text[:60]] += 1
+    return figures

@@ -1,0 +1,56 @@
+"""A burst of mentions larger than Slack's posting budget (issue 18.1), at a scale for CI.
+
+The full-scale figures (2,000 and 500 mentions over 100 channels, Slack's real limits)
+come from ``tests/bench/bench_flood.py``. Here time is scaled instead: the simulator's
+limits (chat.postMessage per channel and per workspace, chat.update) and the bot's budgets
+run ten times faster, and the relay's patience (``RetryPolicy``) is shrunk in proportion
+(120 s of ``acquire_timeout`` against a 400 s queue in the real flood; 1 s against a few
+seconds here), so the queue is as long, relative to the patience, as in production.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import pytest
+
+from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
+from core.relay import relay as relay_module
+from core.relay.sender import RetryPolicy
+from tests.bots.slack.conftest import StartBot
+from tests.bots.slack.flood import Flood, flood
+from tests.servers.lyzr_server import LyzrServer
+
+SPEED = 10.0  # the simulator's and the bot's limits, this many times Slack's
+
+
+def _scaled(rule: RateRule) -> RateRule:
+    return replace(rule, per_minute=rule.per_minute * SPEED)
+
+
+async def test_every_mention_of_a_burst_ends_with_its_answer_or_a_notice(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for method in ("chat.postMessage", "chat.update"):
+        sim.set_rate_limit(method, *map(_scaled, DEFAULT_RATE_RULES[method]))
+    monkeypatch.setattr(
+        relay_module,
+        "RetryPolicy",
+        functools.partial(RetryPolicy, acquire_timeout=1.0, finish_timeout=3.0),
+    )
+    bot = await start_bot(update_per_minute=50.0 * SPEED, edit_interval=1.0 / SPEED)
+    surface = bot.surface
+    surface.config = replace(
+        surface.config,
+        post_per_second_per_channel=surface.config.post_per_second_per_channel * SPEED,
+        post_per_minute=surface.config.post_per_minute * SPEED,
+    )
+    mentions = 240
+    figures = await flood(sim, bot, Flood(mentions=mentions, channels=12), drain_timeout=120)
+    assert figures.nothing == 0 and figures.still_streaming == 0
+    assert figures.answered + sum(figures.notices.values()) == mentions
+    assert figures.answered == mentions, figures.notices  # a healthy agent: no notice due
+    assert figures.late_acks == 0  # every event acknowledged within Slack's 3 s
+    assert len(lyzr.stream_requests()) == mentions  # each message asked once
