@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from core.agents.demo import DemoAgent
 from core.config import load_settings
+from core.context.models import TurnContext
 from core.errors import ConfigError
 from core.models import AgentStream
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, TurnTasks
@@ -46,6 +47,7 @@ class ScriptedAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         self.calls.append((message, session_id))
         self.started.append(message)

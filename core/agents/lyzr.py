@@ -47,22 +47,18 @@ from core.agents.transport import (
     transport_error,
 )
 from core.config import Settings
-from core.context.models import FileKind, TurnContext
+from core.context.models import FILES_NOT_RECEIVED, FileKind, TurnContext
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
 from core.models import AgentStream, Artifact
 from core.sessions.keys import DEFAULT_NAMESPACE
 
-__all__ = ["DEFAULT_LYZR_BASE", "FILES_NOT_RECEIVED", "LyzrAgent"]
+__all__ = ["DEFAULT_LYZR_BASE", "LyzrAgent"]
 
 DEFAULT_LYZR_BASE = "https://agent-prod.studio.lyzr.ai"
 ARTIFACT_PAGE_SIZE = 50
 _MAX_ARTIFACT_PAGES = 40  # 2,000 files: a bound, should a server ignore ``page``
 
 _Event = Token | Status | Reasoning
-
-
-FILES_NOT_RECEIVED = "files_not_received"
-"""Final-chunk metadata: names of the user's files Lyzr did not take (the user is told)."""
 
 
 class LyzrAgent(ReferenceCalls):

@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel
 
 from core.agents.base import Agent
+from core.context.models import TurnContext
 from core.models import AgentResponse, AgentStream
 
 __all__ = ["ReferenceAgent", "ReferenceCalls", "new_session_id"]
@@ -79,6 +80,7 @@ class ReferenceCalls(ABC):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]: ...
 
     @abstractmethod
@@ -232,10 +234,12 @@ class ReferenceAgent(ReferenceCalls):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         result: AsyncIterator[AgentStream] = self.agent.stream(
-            message, session_id=session_id, user_id=user_id, response_format=response_format
-        )
+            message, session_id=session_id, user_id=user_id, response_format=response_format,
+            context=context,
+        )  # fmt: skip
         return result
 
     async def aclose(self) -> None:

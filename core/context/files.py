@@ -105,4 +105,3 @@ async def _fetch_one(
     if request.login_page and content_type == "text/html" and "html" not in mimetype:
         return SkippedFile(name, request.login_page)
     return InputFile(name, mimetype, kind, data)
-

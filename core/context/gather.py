@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from core.context import texts
 from core.context.bounds import bound
 from core.context.files import FileLimits, fetch_files
 from core.context.marker import ContextMarker
-from core.context import texts
 from core.context.models import EarlierMessage, FileKind, InputFile, SkippedFile, TurnContext
 from core.context.source import ContextSource
 from core.turn import Turn

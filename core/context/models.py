@@ -11,12 +11,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "FILES_NOT_RECEIVED",
     "EarlierMessage",
     "FileKind",
     "InputFile",
     "SkippedFile",
     "TurnContext",
 ]
+
+FILES_NOT_RECEIVED = "files_not_received"
+"""Final-chunk metadata key: names of the user's files an agent could not pass on (Lyzr's
+asset upload refused them); the responder tells the user."""
 
 FileKind = Literal["image", "text", "document", "other"]
 """``image``: PNG, JPEG, GIF, WebP; ``text``: plain text, Markdown, CSV, JSON, code, logs;
@@ -104,7 +109,9 @@ class TurnContext:
         parts = []
         for file in self.files:
             if file.kind in kinds:
-                parts.append(f"--- file: {file.name} ---\n{file.text()}\n--- end of {file.name} ---")
+                parts.append(
+                    f"--- file: {file.name} ---\n{file.text()}\n--- end of {file.name} ---"
+                )
             else:
                 parts.append(f"(attached {file.kind}: {file.name})")
         return "\n\n".join(parts)

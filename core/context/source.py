@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from core.context.models import EarlierMessage
 from core.turn import Attachment, Turn
 
-__all__ = ["ContextSource", "Earlier", "FileRequest", "FileRefused"]
+__all__ = ["ContextSource", "Earlier", "FileRefused", "FileRequest"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from core.context.models import SkippedFile
 
 __all__ = [
     "FILES_OFF",
+    "NOT_RECEIVED",
     "NOT_SHARED",
     "TOO_MANY",
     "UNSUPPORTED",
@@ -20,6 +21,7 @@ __all__ = [
 UNSUPPORTED = "this agent cannot read this type of file"
 NOT_SHARED = "the bot cannot open it"
 FILES_OFF = "files are not passed to the agent here"
+NOT_RECEIVED = "the agent's file store did not take it"
 TOO_MANY = "only the first {limit} files are passed on"
 
 
@@ -34,8 +36,10 @@ def too_large(size: int, cap: int) -> str:
 def skipped_notice(skipped: Sequence[SkippedFile]) -> str:
     """One short notice naming every file the agent did not get, and why."""
     lines = [f"• *{s.name}*: {s.reason}" for s in skipped]
-    head = "The agent did not get this file:" if len(skipped) == 1 else (
-        "The agent did not get these files:"
+    head = (
+        "The agent did not get this file:"
+        if len(skipped) == 1
+        else ("The agent did not get these files:")
     )
     return "\n".join([head, *lines])
 
