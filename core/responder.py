@@ -224,6 +224,9 @@ class Responder:
             log.info("answered by agent %s (route %s)", choice.agent, choice.route)
             async with snapshot.agent(choice.agent).lease() as agent:
                 context = await self._context(turn, conversation, ticket.session_id, agent)
+                if context is not None and context.skipped:  # the agent knows they exist
+                    names = [skipped.name for skipped in context.skipped]
+                    text = f"{text}\n\n{context_texts.not_passed_on(names)}"
                 # Only agents that take context are given the keyword (scripted test agents
                 # and older backends keep working).
                 extra = {"context": context} if context else {}

@@ -48,6 +48,7 @@ from core.agents.transport import (
 )
 from core.config import Settings
 from core.context.models import FILES_NOT_RECEIVED, FileKind, TurnContext
+from core.context.texts import not_passed_on
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
 from core.models import AgentStream, Artifact
 from core.sessions.keys import DEFAULT_NAMESPACE
@@ -163,10 +164,7 @@ class LyzrAgent(ReferenceCalls):
             if uploaded.asset_ids:
                 payload["assets"] = list(uploaded.asset_ids)
             if not_received:
-                payload["message"] = (
-                    f"{payload['message']}\n\n(The user also attached "
-                    f"{', '.join(not_received)}, which could not be passed on.)"
-                )
+                payload["message"] += f"\n\n{not_passed_on(not_received)}"
         reply = ReplyBuilder(session_id, response_format=response_format)
         events = retry_before_output(
             lambda: self._events(payload), retries=self.retries, backoff=self.backoff

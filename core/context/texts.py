@@ -14,6 +14,7 @@ __all__ = [
     "UNSUPPORTED",
     "cut_note",
     "files_only_text",
+    "not_passed_on",
     "skipped_notice",
     "too_large",
 ]
@@ -42,6 +43,11 @@ def skipped_notice(skipped: Sequence[SkippedFile]) -> str:
         else ("The agent did not get these files:")
     )
     return "\n".join([head, *lines])
+
+
+def not_passed_on(names: Sequence[str]) -> str:
+    """Said to the agent about the user's files it does not get."""
+    return f"(The user also attached {', '.join(names)}, which could not be passed on.)"
 
 
 def files_only_text(names: Sequence[str]) -> str:

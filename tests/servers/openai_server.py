@@ -3,7 +3,8 @@
 ``POST /v1/chat/completions`` with ``stream: true`` answers SSE ``data: {json}`` chunks
 (``choices[0].delta.content``) and ``data: [DONE]``. Being stateless like the real API,
 its default reply is computed from the request's ``messages``: it echoes the last user
-message (its text parts, ``[image]`` per image part), and "what did I say?" lists the earlier user messages it was sent — which is how
+message (its text parts, ``[image]`` per image part), and "what did I say?" lists the
+earlier user messages it was sent — which is how
 a test sees that the client kept the session's history. Scripts (:class:`OpenAIScript`)
 set tokens, timing, an error chunk mid-stream, a missing ``[DONE]``, an HTTP error status
 with ``{"error": {"message": ...}}``, and byte-level splitting, as for the Lyzr server.
