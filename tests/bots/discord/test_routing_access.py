@@ -108,9 +108,13 @@ async def test_routes_by_channel_and_a_thread_keeps_its_agent(start: Start) -> N
         assert d.messages_to(d.eng) == ["review my code", "new question"]
         renewed = await sim.slash_command("new", channel_id=one.id)
         await sim.wait_until(lambda: renewed.acknowledged)
+        # The interaction is acknowledged before the reset is done: wait for its notice.
+        await d.idle(lambda: any("New conversation" in m for m in d.bot_messages(one.id)))
         await sim.user_message(one.id, "and now?", mention_bot=True)
         await d.idle(lambda: len(d.eng.stream_requests()) == 3)
-        assert d.messages_to(d.eng)[-1] == "and now?"
+        # The fresh session (another agent) is given the thread so far (issue 12).
+        assert d.messages_to(d.eng)[-1].startswith("[Thread context: earlier messages")
+        assert d.messages_to(d.eng)[-1].endswith("\n\nand now?")
         assert d.messages_to(d.support) == ["printer broken", "still there?"]
 
 
