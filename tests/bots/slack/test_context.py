@@ -290,3 +290,24 @@ async def test_a_file_link_outside_slacks_file_host_is_refused(
     notice = sim.bot_replies(ws.general, message.ts)[0]
     assert "x.txt" in notice.text and "not on Slack's file host" in notice.text
     assert sim.calls("files-pri") == []
+
+
+async def test_a_file_lyzr_does_not_take_is_named_to_the_agent_and_the_user(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    lyzr.refuse_assets = {"scan.pdf"}
+    bot = await start_bot()
+    turn = await sim.user_says(
+        ws.general, ws.alice, mention(sim, "read the scan"),
+        files=[("scan.pdf", b"%PDF-1.4", "application/pdf")],
+    )  # fmt: skip
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 2)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (request,) = lyzr.stream_requests()
+    assert "assets" not in request.json
+    assert request.json["message"] == (
+        "read the scan\n\n(The user also attached scan.pdf, which could not be passed on.)"
+    )
+    _reply, notice = sim.bot_replies(ws.general, turn.thread_ts)
+    assert "scan.pdf" in notice.text and "file store did not take it" in notice.text
