@@ -14,6 +14,7 @@ Runs inside the conversation's lock (turns of one thread are in order, on any re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from core.context.bounds import bound
 from core.context.files import FileLimits, fetch_files
 from core.context.marker import ContextMarker
 from core.context.models import EarlierMessage, FileKind, InputFile, SkippedFile, TurnContext
-from core.context.source import ContextSource
+from core.context.source import ContextSource, Earlier
 from core.turn import Turn
 
 __all__ = ["ContextGatherer", "ContextLimits"]
@@ -41,6 +42,9 @@ class ContextLimits:
     chars: int = 16_000
     files: int = 5
     file_bytes: int = 20 * 1024 * 1024
+    read_timeout: float = 30.0
+    """Seconds reading the earlier messages may take in all (several pages); past it the
+    turn goes on without them (logged)."""
 
 
 class ContextGatherer:
@@ -68,7 +72,11 @@ class ContextGatherer:
         left_out = 0
         if limits.messages > 0:
             last = await self.marker.last(conversation, session_id)
-            earlier = await self.source.earlier(turn, after=last, limit=limits.messages)
+            try:
+                async with asyncio.timeout(limits.read_timeout):
+                    earlier = await self.source.earlier(turn, after=last, limit=limits.messages)
+            except TimeoutError:
+                earlier = Earlier(problem=f"timed out after {limits.read_timeout:g} s")
             if earlier.problem:
                 log.warning("thread context not read: %s", earlier.problem)
             found = earlier.messages

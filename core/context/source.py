@@ -21,9 +21,8 @@ __all__ = ["ContextSource", "Earlier", "FileRefused", "FileRequest"]
 class Earlier:
     """Messages written before the turn, after ``after``, oldest first.
 
-    ``unseen``: older messages the adapter did not read (it stops after a bounded number of
-    pages; they count as left out). ``after_found``: whether the adapter met the message
-    ``after`` names (False when it has gone, e.g. deleted: then everything read is new).
+    ``unseen``: older messages the adapter did not keep or read (it reads a bounded number
+    of pages; they count as left out). ``problem``: why nothing could be read (logged).
     """
 
     messages: tuple[EarlierMessage, ...] = ()
