@@ -181,6 +181,8 @@ class SlackContext:
             data = await self._call("users.info", {"user": user})
         except SlackError as exc:
             log.info("users.info %s failed (%s): the id stands for the name", user, exc.code)
+            if exc.code in ("missing_scope", "user_not_found"):  # asking again changes nothing
+                self._names[user] = user
             return user
         info = data.get("user") or {}
         profile = info.get("profile") or {}

@@ -55,3 +55,17 @@ def test_file_kinds_from_type_and_name() -> None:
     assert file_kind("report.pdf", "application/pdf")[0] == "document"
     assert file_kind("tool.exe", "application/x-msdownload")[0] == "other"
     assert file_kind("icon.svg", "image/svg+xml")[0] == "other"  # not a format models take
+
+
+def test_text_files_share_the_character_budget_and_say_when_cut() -> None:
+    from core.context.gather import fit_texts
+    from core.context.models import InputFile
+
+    files = (
+        InputFile("a.txt", "text/plain", "text", b"x" * 30),
+        InputFile("p.png", "image/png", "image", b"\x89PNG"),
+        InputFile("b.txt", "text/plain", "text", b"y" * 30),
+    )
+    a, png, b = fit_texts(files, 40)
+    assert a.text() == "x" * 30 and png.data == b"\x89PNG"
+    assert b.text().startswith("y" * 10) and "the first 10 of 30 characters" in b.text()
