@@ -189,7 +189,10 @@ def _attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
         found.append(
             Attachment(
                 name=str(item.get("name") or item.get("title") or "file"),
-                url=str(item.get("url_private") or item.get("permalink") or ""),
+                # Only the file host's link: a permalink is a web page, and a file not
+                # shared with the bot (Slack Connect: ``file_access: check_file_info``)
+                # has none, which the user is told.
+                url=str(item.get("url_private") or ""),
                 mimetype=str(item.get("mimetype") or ""),
                 size=size if isinstance(size, int) else None,
             )
