@@ -37,6 +37,7 @@ from adapters.slack.client import DEFAULT_API_URL
 from adapters.slack.errors import SlackError, translate
 from core.context.models import EarlierMessage
 from core.context.source import Earlier, FileRefused, FileRequest
+from core.errors import RateLimited
 from core.turn import Attachment, Turn
 
 __all__ = ["FILE_HOST", "MISSING_FILES_READ", "SlackContext"]
@@ -50,6 +51,7 @@ MISSING_FILES_READ = (
 )
 _PAGE = 200  # Slack: "no more than 200 results at a time" is recommended for paged methods
 _MAX_PAGES = 10
+_MAX_RETRY_WAIT = 5.0  # seconds; a longer Retry-After: the turn goes on without context
 _MAX_NAMES = 5_000
 _SKIPPED_SUBTYPES = frozenset(
     {"channel_join", "channel_leave", "group_join", "group_leave", "thread_broadcast_removed"}
@@ -129,6 +131,20 @@ class SlackContext:
         return found, unseen
 
     async def _call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """One call; a 429 is waited out once when Slack asks for a short wait (these
+        methods are Tier 3 and 4: a burst of threads read at once can meet the limit)."""
+        try:
+            return await self._call_once(method, args)
+        except RateLimited as limited:
+            if limited.retry_after > _MAX_RETRY_WAIT:
+                raise SlackError(method, "ratelimited", str(limited)) from limited
+            await asyncio.sleep(limited.retry_after)
+        try:
+            return await self._call_once(method, args)
+        except RateLimited as limited:
+            raise SlackError(method, "ratelimited", str(limited)) from limited
+
+    async def _call_once(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         try:
             async with asyncio.timeout(self.timeout):
                 if method == "users.info":
@@ -137,7 +153,7 @@ class SlackContext:
                     response = await self.client.conversations_replies(**args)
         except Exception as exc:
             error = translate(exc, method=method, scope=None)
-            if isinstance(error, SlackError):
+            if isinstance(error, SlackError | RateLimited):
                 raise error from exc
             raise SlackError(method, None, str(error)) from exc
         data = response.data

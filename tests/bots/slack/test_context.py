@@ -311,3 +311,22 @@ async def test_a_file_lyzr_does_not_take_is_named_to_the_agent_and_the_user(
     )
     _reply, notice = sim.bot_replies(ws.general, turn.thread_ts)
     assert "scan.pdf" in notice.text and "file store did not take it" in notice.text
+
+
+@pytest.mark.parametrize(("retry_after", "given"), [(1, True), (30, False)])
+async def test_a_rate_limited_thread_read_is_retried_once_or_skipped(
+    retry_after: int, given: bool, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot()
+    thread = _thread(sim, 2)
+    sim.fail_next("conversations.replies", "ratelimited", retry_after=retry_after)
+    await sim.user_says(ws.general, ws.alice, mention(sim, "go"), thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (request,) = lyzr.stream_requests()
+    if given:
+        assert _block_lines(request.json["message"]) == ["alice: message 0", "bob: message 1"]
+    else:  # Slack asked for a long wait: the reply does not wait, it goes without context
+        assert request.json["message"] == "go"
+    assert [c.status for c in sim.calls("conversations.replies")] == [429] + [200] * given
