@@ -62,3 +62,14 @@ async def test_the_demo_agent_says_what_it_received() -> None:
         "(I received 3 earlier messages of this thread (from Ann Lee, Bo, threadcast); a note "
         "that 2 older ones were left out; your files a.png (image), n.txt (text).)"
     )
+
+
+def test_the_reference_run_call_takes_context_too() -> None:
+    agent = DemoAgent(delay=0)
+    try:
+        reply = agent.run("hello", context=TurnContext(messages=CONTEXT.messages[:1]))
+    finally:
+        agent.close()
+    assert reply.response.startswith(
+        "(I received 1 earlier message of this thread (from Ann Lee).)"
+    )
