@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     )
     artifact_allow_hosts: str = Field("", validation_alias=_env("THREADCAST_ARTIFACT_ALLOW_HOSTS"))
     """Comma-separated hosts whose files may be fetched although their address is internal."""
+    context_messages: int = Field(50, ge=0, validation_alias=_env("THREADCAST_CONTEXT_MESSAGES"))
+    """Earlier thread messages given to the agent with a turn (newest kept); 0: none."""
+    context_chars: int = Field(16_000, ge=0, validation_alias=_env("THREADCAST_CONTEXT_CHARS"))
+    """Characters of earlier messages given to the agent with a turn."""
+    input_files: int = Field(5, ge=0, validation_alias=_env("THREADCAST_INPUT_FILES"))
+    """Files of the user's message passed to the agent; 0: none."""
+    input_file_max_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, validation_alias=_env("THREADCAST_INPUT_FILE_MAX_BYTES")
+    )
     log_level: str = Field("WARNING", validation_alias=_env("THREADCAST_LOG_LEVEL"))
     """Python logging level for the process (DEBUG, INFO, WARNING, ERROR, CRITICAL)."""
     shared_budgets: bool = Field(False, validation_alias=_env("THREADCAST_SHARED_BUDGETS"))

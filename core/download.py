@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO
+from urllib.parse import urljoin
 
 import httpx
 
@@ -42,6 +44,7 @@ class Spool:
 
     file: IO[bytes]
     size: int
+    content_type: str = ""
 
     @property
     def rolled_to_disk(self) -> bool:
@@ -55,9 +58,24 @@ def new_spool() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="threadcast-")
 
 
-async def download(url: str, *, client: httpx.AsyncClient | None, max_bytes: int) -> Spool:
+_MAX_REDIRECTS = 5
+
+
+async def download(
+    url: str,
+    *,
+    client: httpx.AsyncClient | None,
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+    same_host: bool = False,
+) -> Spool:
     """GET ``url`` into a spool; raises :class:`DownloadRefused`, :class:`TooLarge`,
-    ``httpx.HTTPStatusError`` for an error status, or ``httpx.HTTPError``."""
+    ``httpx.HTTPStatusError`` for an error status, or ``httpx.HTTPError``.
+
+    ``same_host``: redirects are followed only to the same scheme and host, and refused
+    otherwise: a credential in ``headers`` (a Slack bot token) must reach no other host,
+    and a file host that redirects elsewhere is not serving the file (Slack sends a
+    sign-in page's address when the token may not read it)."""
     if client is not None and not is_guarded(client):
         raise DownloadRefused("refused: the HTTP client given does not check addresses")
     # Without a client (a script's ``file.download(path)``), the allow-list comes from the
@@ -65,8 +83,8 @@ async def download(url: str, *, client: httpx.AsyncClient | None, max_bytes: int
     http = client or guarded_client(os.environ.get(ALLOW_HOSTS_VARIABLE, ""))
     spool = new_spool()
     try:
-        await _fetch_into(spool, url, http, max_bytes)
-        return Spool(spool, _size(spool))
+        content_type = await _fetch_into(spool, url, http, max_bytes, headers, same_host)
+        return Spool(spool, _size(spool), content_type)
     except BaseException:
         spool.close()
         raise
@@ -75,25 +93,52 @@ async def download(url: str, *, client: httpx.AsyncClient | None, max_bytes: int
             await http.aclose()
 
 
-async def _fetch_into(target: IO[bytes], url: str, http: httpx.AsyncClient, cap: int) -> None:
+async def _fetch_into(
+    target: IO[bytes],
+    url: str,
+    http: httpx.AsyncClient,
+    cap: int,
+    headers: Mapping[str, str] | None = None,
+    same_host: bool = False,
+) -> str:
     try:
-        async with http.stream("GET", url) as response:
-            response.raise_for_status()
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > cap:
-                raise TooLarge(int(declared), cap)
-            received = 0
-            # The cap counts the bytes actually received too: a lying or missing header
-            # cannot make us store an unbounded body.
-            async for block in response.aiter_bytes():
-                received += len(block)
-                if received > cap:
-                    raise TooLarge(received, cap)
-                target.write(block)
+        for _ in range(_MAX_REDIRECTS + 1):
+            async with http.stream(
+                "GET", url, headers=headers, follow_redirects=not same_host
+            ) as response:
+                if same_host and response.is_redirect:
+                    url = _same_host_target(url, response.headers.get("location", ""))
+                    continue
+                response.raise_for_status()
+                await _read_capped(target, response, cap)
+                return str(response.headers.get("content-type", ""))
+        raise DownloadRefused("refused: too many redirects")
     except AddressRefused as exc:
         raise DownloadRefused(f"refused: {exc}") from exc
     except httpx.InvalidURL as exc:
         raise DownloadRefused(f"refused: not a valid URL ({exc})") from exc
+
+
+def _same_host_target(url: str, location: str) -> str:
+    target = urljoin(url, location)
+    old, new = httpx.URL(url), httpx.URL(target)
+    if (old.scheme, old.host, old.port) != (new.scheme, new.host, new.port):
+        raise DownloadRefused(f"refused: redirected to another host ({new.host or '?'})")
+    return target
+
+
+async def _read_capped(target: IO[bytes], response: httpx.Response, cap: int) -> None:
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise TooLarge(int(declared), cap)
+    received = 0
+    # The cap counts the bytes actually received too: a lying or missing header cannot
+    # make us store an unbounded body.
+    async for block in response.aiter_bytes():
+        received += len(block)
+        if received > cap:
+            raise TooLarge(received, cap)
+        target.write(block)
 
 
 def _size(spool: IO[bytes]) -> int:

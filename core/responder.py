@@ -24,6 +24,9 @@ from pydantic import BaseModel
 
 from core.agents.base import Agent
 from core.config import SessionScope
+from core.context import texts as context_texts
+from core.context.gather import ContextGatherer
+from core.context.models import FILES_NOT_RECEIVED, FileKind, SkippedFile, TurnContext
 from core.deployment.live import Snapshot
 from core.errors import SessionStoreError, agent_failure_kind
 from core.governance.access import Admission, admit
@@ -87,6 +90,7 @@ class Responder:
         response_format: type[BaseModel] | None = None,
         agent: Agent | None = None,
         governance: Governance | None = None,
+        context: ContextGatherer | None = None,
     ) -> None:
         if governance is None:
             if agent is None:
@@ -99,6 +103,8 @@ class Responder:
         self.max_input_chars = max_input_chars
         self.session_scope = session_scope
         self.response_format = response_format
+        self.context = context
+        """Reads the thread's earlier messages and the user's files (None: neither)."""
 
     def conversation_of(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
         return conversation_key(where, user=user, is_dm=is_dm, scope=self.session_scope)
@@ -131,7 +137,10 @@ class Responder:
     async def _handle(
         self, turn: Turn, conversation: str, snapshot: Snapshot, admission: Admission
     ) -> TurnResult:
-        inbound = check_inbound(turn.text, max_chars=self.max_input_chars)
+        text = turn.text
+        if not text.strip() and turn.attachments:  # files and no words: still a question
+            text = context_texts.files_only_text([a.name for a in turn.attachments])
+        inbound = check_inbound(text, max_chars=self.max_input_chars)
         if inbound.reply is not None:
             await self._post_quietly(turn.where, inbound.reply)
             return TurnResult("replied", conversation)
@@ -156,7 +165,7 @@ class Responder:
                 try:
                     choice = await self._agent_for(turn, conversation, ticket, snapshot)
                     outcome, usage = await self._answer(
-                        turn, inbound.text, ticket, choice, snapshot
+                        turn, inbound.text, ticket, choice, snapshot, conversation
                     )
                     self._report_failure(turn, conversation, outcome, choice.agent)
                 finally:
@@ -203,19 +212,38 @@ class Responder:
         )  # fmt: skip
 
     async def _answer(
-        self, turn: Turn, text: str, ticket: Ticket, choice: RouteChoice, snapshot: Snapshot
+        self,
+        turn: Turn,
+        text: str,
+        ticket: Ticket,
+        choice: RouteChoice,
+        snapshot: Snapshot,
+        conversation: str,
     ) -> tuple[ReplyOutcome, TurnUsage]:
         meter = ReplyMeter()
         with agent_context(choice.agent):
             log.info("answered by agent %s (route %s)", choice.agent, choice.route)
             async with snapshot.agent(choice.agent).lease() as agent:
+                context = await self._context(turn, conversation, ticket.session_id, agent)
+                if context is not None and context.skipped:  # the agent knows they exist
+                    names = [skipped.name for skipped in context.skipped]
+                    text = f"{text}\n\n{context_texts.not_passed_on(names)}"
+                # Only agents that take context are given the keyword (scripted test agents
+                # and older backends keep working).
+                extra = {"context": context} if context else {}
                 chunks = agent.stream(
                     text,
                     session_id=ticket.session_id,
                     user_id=turn.user,
                     response_format=self.response_format,
+                    **extra,
                 )
-                outcome = await self._deliver(turn, metered(chunks, meter), ticket.cancelled)
+                unreceived: list[str] = []
+                watched = _unreceived_files(metered(chunks, meter), unreceived)
+                outcome = await self._deliver(turn, watched, ticket.cancelled)
+                if unreceived:
+                    notice = [SkippedFile(name, context_texts.NOT_RECEIVED) for name in unreceived]
+                    await self._post_quietly(turn.where, context_texts.skipped_notice(notice))
         where = turn.where
         usage = TurnUsage(
             agent=choice.agent,
@@ -243,6 +271,21 @@ class Responder:
             "agent %s failed (%s) in conversation %s, turn %s: %s",
             agent, kind, conversation, turn.message_id, error,
         )  # fmt: skip
+
+    async def _context(
+        self, turn: Turn, conversation: str, session_id: str, agent: Agent
+    ) -> TurnContext | None:
+        """The turn's context (the user is told of files the agent will not get); the
+        marker moves to this turn just before the agent is called."""
+        gatherer = self.context
+        if gatherer is None:
+            return None
+        kinds: frozenset[FileKind] = getattr(agent, "file_kinds", frozenset({"text"}))
+        context = await gatherer.gather(turn, conversation, session_id, accepts=kinds)
+        if context.skipped:
+            await self._post_quietly(turn.where, context_texts.skipped_notice(context.skipped))
+        await gatherer.handed(turn, conversation, session_id)
+        return context
 
     async def _record(self, usage: TurnUsage, snapshot: Snapshot) -> None:
         usage_metrics.agent_turn(usage)
@@ -295,3 +338,21 @@ class Responder:
         # Through the budget and retried like a reply's post (under a flood a notice waits
         # its turn); one that still cannot be posted is logged, never raised.
         await self.relay.notify(where, text)
+
+
+async def _unreceived_files(
+    chunks: AsyncIterator[AgentStream], sink: list[str]
+) -> AsyncIterator[AgentStream]:
+    """``chunks`` unchanged; the names of files the agent said it did not receive (Lyzr's
+    asset upload, on the final chunk) are collected into ``sink``."""
+    try:
+        async for chunk in chunks:
+            if chunk.done:
+                names = chunk.metadata.get(FILES_NOT_RECEIVED)
+                if isinstance(names, list):
+                    sink.extend(str(n) for n in names)
+            yield chunk
+    finally:
+        closer = getattr(chunks, "aclose", None)
+        if closer is not None:
+            await closer()

@@ -29,6 +29,9 @@ import redis.asyncio as aioredis
 
 from core.agents.base import Agent
 from core.config import Settings
+from core.context.gather import ContextGatherer, ContextLimits
+from core.context.marker import ContextMarker
+from core.context.source import ContextSource
 from core.deployment.agents import AgentBuilder, AgentPool, factory_builder
 from core.deployment.live import LiveDeployment
 from core.deployment.load import load_deployment
@@ -131,11 +134,19 @@ class Runtime:
     ) -> None:
         await self._stack.aclose()
 
-    def responder(self, surface: ChatSurface, *, platform: str | None = None) -> Responder:
+    def responder(
+        self,
+        surface: ChatSurface,
+        *,
+        platform: str | None = None,
+        context: ContextSource | None = None,
+    ) -> Responder:
         """A responder that streams replies onto ``surface``.
 
         ``platform`` (the ``ThreadRef.platform`` of its replies) also hands ``surface`` to
         the reaper, which then finalises that platform's orphaned replies from this process.
+        ``context``: the platform's reader of earlier messages and users' files; the agent
+        then sees the conversation (:mod:`core.context`), within the settings' bounds.
         """
         if platform is not None:
             self.reaper.add(platform, surface)
@@ -160,4 +171,19 @@ class Runtime:
             max_input_chars=self.settings.max_input_chars,
             session_scope=self.settings.session_scope,
             response_format=self.settings.response_model,
+            context=self._gatherer(context),
         )
+
+    def _gatherer(self, source: ContextSource | None) -> ContextGatherer | None:
+        if source is None:
+            return None
+        settings = self.settings
+        marker = ContextMarker(self.redis, namespace=self.gate.namespace, ttl=settings.session_ttl)
+        limits = ContextLimits(
+            messages=settings.context_messages,
+            chars=settings.context_chars,
+            files=settings.input_files,
+            file_bytes=settings.input_file_max_bytes,
+        )
+        # Users' files go through the same address-checking client as artifacts.
+        return ContextGatherer(source, marker, self.http, limits)

@@ -50,6 +50,9 @@ class Turn:
     (Discord); routes, access rules, quotas and usage count the thread as that channel."""
     roles: tuple[str, ...] = ()
     """The user's role ids where the platform has roles (Discord servers)."""
+    reply_to: str | None = None
+    """The message this one replies to, where replies are not threads (Discord's reply):
+    its reply chain is the conversation's earlier part (:mod:`core.context`)."""
 
     @property
     def channel(self) -> str:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from core.agents.demo import DemoAgent
 from core.config import load_settings
+from core.context.models import TurnContext
 from core.errors import ConfigError
 from core.models import AgentStream
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, TurnTasks
@@ -47,6 +48,7 @@ class ScriptedAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         self.calls.append((message, session_id))
         self.started.append(message)
@@ -276,6 +278,7 @@ class _RevokedKeyAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         from core.errors import AgentAuthError
 
@@ -323,6 +326,7 @@ class _SlowAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         for index in range(15):
             await asyncio.sleep(1.0)

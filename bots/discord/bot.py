@@ -24,6 +24,7 @@ import aiohttp
 import discord
 
 from adapters.discord import DiscordSurface, RateLimitReporter
+from adapters.discord.context import DiscordContext
 from adapters.discord.refs import DM_WORKSPACE
 from bots.discord.client import BotClient, discord_endpoints
 from bots.discord.commands import Commands
@@ -79,7 +80,9 @@ class DiscordBot:
         )
         self.reporter.on_edit_limit = self.surface.reach.freeze
         self.surface.on_unusable = self._end_reply_in
-        self.responder = runtime.responder(self.surface, platform="discord")
+        # The thread's earlier messages, a reply's chain and users' files (issue 12).
+        context = DiscordContext(self.client, rest_base=settings.rest_base)
+        self.responder = runtime.responder(self.surface, platform="discord", context=context)
         self.tasks = TurnTasks()
         self.handler = MessageHandler(
             surface=self.surface,

@@ -178,6 +178,8 @@ def _turn(message: discord.Message, where: ThreadRef, text: str, kind: RouteKind
     if isinstance(author, discord.Member):
         roles = tuple(str(role.id) for role in author.roles)
     parent = _parent_id(message)
+    reference = message.reference
+    replied = reference.message_id if reference is not None else None
     return Turn(
         where=where,
         user=str(author.id),
@@ -187,6 +189,7 @@ def _turn(message: discord.Message, where: ThreadRef, text: str, kind: RouteKind
         is_dm=kind == "dm",
         parent=str(parent) if parent is not None else None,
         roles=roles,
+        reply_to=str(replied) if replied is not None else None,
     )
 
 

@@ -23,6 +23,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.client import SlackClients
+from adapters.slack.context import SlackContext
 from adapters.slack.errors import SlackError, translate
 from adapters.slack.surface import SlackSurface
 from bots.slack.bot import SlackBot
@@ -139,7 +140,11 @@ class SlackService:
             request_verification_enabled=False,
         )
         rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
-        self.bot = SlackBot(app, runtime, self.surface, self.identity, rules)
+        context = SlackContext(
+            clients.client, token=slack.bot_token, bot_user_id=self.identity.user_id,
+            bot_id=self.identity.bot_id, api_url=slack.api_url, timeout=slack.api_timeout,
+        )  # fmt: skip
+        self.bot = SlackBot(app, runtime, self.surface, self.identity, rules, context=context)
         # Closed in reverse: events stop first, then replies drain, then the rest closes.
         self._stack.push_async_callback(self.bot.drain, self.settings.shutdown_grace)
         probes = Probes(

@@ -25,6 +25,7 @@ from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.answered import AnsweredMarks
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
+from core.context.source import ContextSource
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
@@ -48,8 +49,10 @@ class SlackBot:
         surface: SlackSurface,
         identity: BotIdentity,
         rules: EventFilter | None = None,
+        context: ContextSource | None = None,
     ) -> None:
         self.app = app
+        self.context = context  # the thread's earlier messages and users' files
         self.runtime = runtime
         self.surface = surface
         self.identity = identity
@@ -118,7 +121,7 @@ class SlackBot:
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
                 view = self.surface.for_recipient(turn.user, team=inbound.user_team)
-                responder = self.runtime.responder(view)
+                responder = self.runtime.responder(view, context=self.context)
                 result = await responder.handle(turn)
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:

@@ -24,8 +24,8 @@ conversation stays in the workspace that received the event.
 
 The bot's mention is stripped from the text. A message that is only a command word is a
 command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the streaming reply); a
-leading ``/`` is accepted too (``/new``). Files the user attached are listed by name at the
-end of the text (the agents here take text only) and kept on the turn.
+leading ``/`` is accepted too (``/new``). Files the user attached are kept on the turn
+(:mod:`core.context` passes them to the agent).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def read_event(
     thread = str(event.get("thread_ts") or ts)
     where = ThreadRef("slack", team_id or bot.team_id, channel, thread)
     attachments = _attachments(event)
-    body = _with_file_names(strip_mention(text, bot.user_id), attachments)
+    body = strip_mention(text, bot.user_id)
     turn = Turn(
         where=where,
         user=user,
@@ -189,17 +189,12 @@ def _attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
         found.append(
             Attachment(
                 name=str(item.get("name") or item.get("title") or "file"),
-                url=str(item.get("url_private") or item.get("permalink") or ""),
+                # Only the file host's link: a permalink is a web page, and a file not
+                # shared with the bot (Slack Connect: ``file_access: check_file_info``)
+                # has none, which the user is told.
+                url=str(item.get("url_private") or ""),
                 mimetype=str(item.get("mimetype") or ""),
                 size=size if isinstance(size, int) else None,
             )
         )
     return tuple(found)
-
-
-def _with_file_names(text: str, attachments: tuple[Attachment, ...]) -> str:
-    if not attachments:
-        return text
-    names = ", ".join(a.name for a in attachments)
-    note = f"(The user attached files the agent cannot open: {names})"
-    return f"{text}\n\n{note}" if text else note

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from core.context.models import TurnContext
 from core.models import AgentStream
 
 __all__ = ["Agent"]
@@ -21,7 +22,11 @@ __all__ = ["Agent"]
 
 @runtime_checkable
 class Agent(Protocol):
-    """A streaming agent backend (Lyzr, OpenAI-compatible, demo)."""
+    """A streaming agent backend (Lyzr, OpenAI-compatible, demo).
+
+    ``file_kinds`` (optional attribute, not in the protocol): the kinds of user files the
+    backend takes (:data:`core.context.models.FileKind`); without it, text files only.
+    """
 
     def stream(
         self,
@@ -30,8 +35,13 @@ class Agent(Protocol):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
-        """Stream the reply to ``message`` in ``session_id`` (an async generator)."""
+        """Stream the reply to ``message`` in ``session_id`` (an async generator).
+
+        ``context``: the thread's earlier messages the session has not seen and the user's
+        files (:mod:`core.context`); each backend passes them in its own way.
+        """
         ...
 
     async def aclose(self) -> None:

@@ -18,6 +18,7 @@ from core.agents.history import HistoryStore, MemoryHistory
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
 from core.agents.text import clean_message
+from core.context.models import FileKind, TurnContext
 from core.errors import AgentServerError
 from core.models import AgentStream
 
@@ -27,7 +28,13 @@ _WORD = re.compile(r"\s*\S+")
 
 
 class DemoAgent(ReferenceCalls):
-    """Deterministic replies; ``delay`` seconds between tokens (0 for tests)."""
+    """Deterministic replies; ``delay`` seconds between tokens (0 for tests).
+
+    With a turn's context, the reply starts by saying what it received (how many earlier
+    messages, from whom, which files), so a user sees the feature work offline.
+    """
+
+    file_kinds: frozenset[FileKind] = frozenset({"text", "image"})
 
     def __init__(self, *, delay: float = 0.02, history: HistoryStore | None = None) -> None:
         self.delay = delay
@@ -40,13 +47,17 @@ class DemoAgent(ReferenceCalls):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncGenerator[AgentStream, None]:
         text = clean_message(message)
         past = await self.history.load(session_id)
         said = [m["content"] for m in past if m["role"] == "user"]
         reply = compose_reply(text, said, response_format)
         builder = ReplyBuilder(session_id, response_format=response_format, keep_text=True)
-        for token in _tokens(reply.text, reply.words_per_token):
+        body = reply.text
+        if context and response_format is None:
+            body = f"{received(context)}\n\n{body}"
+        for token in _tokens(body, reply.words_per_token):
             # A fixed delay per token mimics a model's pace; sleep(0) still yields to the
             # loop so a zero-delay demo cannot starve other replies.
             await asyncio.sleep(self.delay)
@@ -62,6 +73,23 @@ class DemoAgent(ReferenceCalls):
 
     async def aclose(self) -> None:
         return None
+
+
+def received(context: TurnContext) -> str:
+    """The demo's first paragraph: what came with the message."""
+    said = []
+    if context.messages:
+        authors = sorted({m.author for m in context.messages})
+        count = len(context.messages)
+        noun = "message" if count == 1 else "messages"
+        said.append(f"{count} earlier {noun} of this thread (from {', '.join(authors)})")
+    if context.left_out:
+        said.append(f"a note that {context.left_out} older ones were left out")
+    if context.files:
+        said.append("your files " + ", ".join(f"{f.name} ({f.kind})" for f in context.files))
+    if not said:
+        return "(Some of your files did not reach me.)"
+    return f"(I received {'; '.join(said)}.)"
 
 
 def _tokens(text: str, words_per_token: int) -> Iterator[str]:

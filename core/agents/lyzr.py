@@ -30,6 +30,8 @@ from core.agents.artifacts import (
     listed_total,
     parse_artifacts,
 )
+from core.agents.context_wire import context_block
+from core.agents.lyzr_assets import upload_assets
 from core.agents.lyzr_wire import Done, Failed, Reasoning, Status, Token, parse_line
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
@@ -45,6 +47,8 @@ from core.agents.transport import (
     transport_error,
 )
 from core.config import Settings
+from core.context.models import FILES_NOT_RECEIVED, FileKind, TurnContext
+from core.context.texts import not_passed_on
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
 from core.models import AgentStream, Artifact
 from core.sessions.keys import DEFAULT_NAMESPACE
@@ -59,7 +63,14 @@ _Event = Token | Status | Reasoning
 
 
 class LyzrAgent(ReferenceCalls):
-    """Streams replies of one Lyzr agent (``agent_id``) over one shared httpx client."""
+    """Streams replies of one Lyzr agent (``agent_id``) over one shared httpx client.
+
+    A turn's context (:mod:`core.context`) is one delimited block before the message, on
+    that turn only (Lyzr remembers the session); text files are inlined in it, images and
+    documents uploaded as assets (:mod:`core.agents.lyzr_assets`).
+    """
+
+    file_kinds: frozenset[FileKind] = frozenset({"text", "image", "document"})
 
     def __init__(
         self,
@@ -127,18 +138,33 @@ class LyzrAgent(ReferenceCalls):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncGenerator[AgentStream, None]:
         text = clean_message(message)
+        block = context_block(context)
+        if block:
+            text = f"{block}\n\n{text}"
         if response_format is not None and self.structured_hint:
             # Nothing in the Lyzr API carries a schema; asking in the message is what works
             # with an agent that was not configured for JSON output.
             text = f"{text}\n\n{schema_instruction(response_format)}"
-        payload = {
+        payload: dict[str, Any] = {
             "user_id": user_id,
             "agent_id": self.agent_id,
             "session_id": session_id,
             "message": text,
         }
+        not_received: tuple[str, ...] = ()
+        if context and context.files:
+            assets = [f for f in context.files if f.kind != "text"]
+            uploaded = await upload_assets(
+                self._http, self.base_url, self._headers, assets, timeout=self.timeouts.idle
+            )
+            not_received = uploaded.failed
+            if uploaded.asset_ids:
+                payload["assets"] = list(uploaded.asset_ids)
+            if not_received:
+                payload["message"] += f"\n\n{not_passed_on(not_received)}"
         reply = ReplyBuilder(session_id, response_format=response_format)
         events = retry_before_output(
             lambda: self._events(payload), retries=self.retries, backoff=self.backoff
@@ -156,6 +182,8 @@ class LyzrAgent(ReferenceCalls):
         finally:
             await events.aclose()
         artifacts, metadata = await self._artifacts(session_id, user_id)
+        if not_received:
+            metadata[FILES_NOT_RECEIVED] = list(not_received)
         for chunk in reply.finish(artifacts=artifacts, metadata=metadata):
             yield chunk
 

@@ -14,6 +14,11 @@ from typing import Any, Self
 import httpx
 from pydantic import BaseModel
 
+from core.agents.context_wire import (
+    openai_context_messages,
+    openai_user_content,
+    remembered,
+)
 from core.agents.history import HistoryStore, MemoryHistory, Message
 from core.agents.openai_wire import Delta, Finished, parse_chunk_line
 from core.agents.reference import ReferenceCalls
@@ -23,6 +28,7 @@ from core.agents.structured import schema_instruction
 from core.agents.text import clean_message
 from core.agents.transport import StreamTimeouts, agent_http_client, open_stream, read_lines
 from core.config import Settings
+from core.context.models import FileKind, TurnContext
 from core.errors import AgentProtocolError, SessionStoreError
 from core.models import AgentStream
 
@@ -32,7 +38,14 @@ log = logging.getLogger(__name__)
 
 
 class OpenAIAgent(ReferenceCalls):
-    """Streams ``POST {base_url}/chat/completions`` with the session's history."""
+    """Streams ``POST {base_url}/chat/completions`` with the session's history.
+
+    A turn's context (:mod:`core.context`) comes as chat messages before the user's, its
+    images as image parts (a vision model is needed for them); the history keeps the turn
+    as text (:func:`~core.agents.context_wire.remembered`), so later turns still know it.
+    """
+
+    file_kinds: frozenset[FileKind] = frozenset({"text", "image"})
 
     def __init__(
         self,
@@ -87,10 +100,11 @@ class OpenAIAgent(ReferenceCalls):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncGenerator[AgentStream, None]:
         text = clean_message(message)
         past = await self.history.load(session_id)
-        body = self._body(past, text, user_id, response_format)
+        body = self._body(past, text, user_id, response_format, context)
         reply = ReplyBuilder(session_id, response_format=response_format, keep_text=True)
         finish_reason: str | None = None
         deltas = retry_before_output(
@@ -110,7 +124,7 @@ class OpenAIAgent(ReferenceCalls):
             metadata["finish_reason"] = finish_reason
         final = reply.finish(metadata=metadata)
         try:
-            await self.history.append(session_id, text, reply.full_text)
+            await self.history.append(session_id, remembered(text, context), reply.full_text)
         except SessionStoreError as exc:
             # The reply itself is complete; losing the memory of it is worth a note, not
             # a failed turn.
@@ -125,14 +139,16 @@ class OpenAIAgent(ReferenceCalls):
         text: str,
         user_id: str,
         response_format: type[BaseModel] | None,
+        context: TurnContext | None = None,
     ) -> dict[str, Any]:
-        messages: list[Message] = []
+        messages: list[dict[str, Any]] = []
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})
         if response_format is not None:
             messages.append({"role": "system", "content": schema_instruction(response_format)})
         messages += past
-        messages.append({"role": "user", "content": text})
+        messages += openai_context_messages(context)
+        messages.append({"role": "user", "content": openai_user_content(text, context)})
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,

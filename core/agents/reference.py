@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel
 
 from core.agents.base import Agent
+from core.context.models import TurnContext
 from core.models import AgentResponse, AgentStream
 
 __all__ = ["ReferenceAgent", "ReferenceCalls", "new_session_id"]
@@ -79,6 +80,7 @@ class ReferenceCalls(ABC):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]: ...
 
     @abstractmethod
@@ -93,6 +95,7 @@ class ReferenceCalls(ABC):
         user_id: str = "default",
         stream: Literal[True],
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> Generator[AgentStream, None, None]: ...
 
     @overload
@@ -104,6 +107,7 @@ class ReferenceCalls(ABC):
         user_id: str = "default",
         stream: Literal[False] = False,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AgentResponse: ...
 
     def run(
@@ -114,15 +118,17 @@ class ReferenceCalls(ABC):
         user_id: str = "default",
         stream: bool = False,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> Generator[AgentStream, None, None] | AgentResponse:
         """Blocking call for scripts: an iterator of chunks, or the whole response."""
         session = session_id or new_session_id()
         if stream:
             chunks = self.stream(
-                message, session_id=session, user_id=user_id, response_format=response_format
-            )
+                message, session_id=session, user_id=user_id, response_format=response_format,
+                context=context,
+            )  # fmt: skip
             return _iterate(self._loop(), chunks)
-        return self._loop().run(self._collect(message, session, user_id, response_format))
+        return self._loop().run(self._collect(message, session, user_id, response_format, context))
 
     @overload
     def arun(
@@ -133,6 +139,7 @@ class ReferenceCalls(ABC):
         user_id: str = "default",
         stream: Literal[True],
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]: ...
 
     @overload
@@ -144,6 +151,7 @@ class ReferenceCalls(ABC):
         user_id: str = "default",
         stream: Literal[False] = False,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> Awaitable[AgentResponse]: ...
 
     def arun(
@@ -154,14 +162,16 @@ class ReferenceCalls(ABC):
         user_id: str = "default",
         stream: bool = False,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream] | Awaitable[AgentResponse]:
         """Async twin of :meth:`run`: ``async for`` the chunks, or ``await`` the response."""
         session = session_id or new_session_id()
         if stream:
             return self.stream(
-                message, session_id=session, user_id=user_id, response_format=response_format
-            )
-        return self._collect(message, session, user_id, response_format)
+                message, session_id=session, user_id=user_id, response_format=response_format,
+                context=context,
+            )  # fmt: skip
+        return self._collect(message, session, user_id, response_format, context)
 
     def close(self) -> None:
         """Blocking twin of ``aclose()`` for scripts; also ends the private loop."""
@@ -175,12 +185,14 @@ class ReferenceCalls(ABC):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None,
+        context: TurnContext | None = None,
     ) -> AgentResponse:
         parts: list[str] = []
         final: AgentStream | None = None
         async for chunk in self.stream(
-            message, session_id=session_id, user_id=user_id, response_format=response_format
-        ):
+            message, session_id=session_id, user_id=user_id, response_format=response_format,
+            context=context,
+        ):  # fmt: skip
             parts.append(chunk.content)
             if chunk.done:
                 final = chunk
@@ -232,10 +244,12 @@ class ReferenceAgent(ReferenceCalls):
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         result: AsyncIterator[AgentStream] = self.agent.stream(
-            message, session_id=session_id, user_id=user_id, response_format=response_format
-        )
+            message, session_id=session_id, user_id=user_id, response_format=response_format,
+            context=context,
+        )  # fmt: skip
         return result
 
     async def aclose(self) -> None:

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator
 from core.config import Settings
+from core.context.models import TurnContext
 from core.models import AgentStream
 from core.runtime import Runtime
 
@@ -82,6 +83,7 @@ class BenchAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncGenerator[AgentStream, None]:
         loop = asyncio.get_running_loop()
         reply = self.replies.setdefault(message, Reply())

@@ -36,6 +36,7 @@ from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
+from core.context.models import TurnContext
 from core.models import AgentStream
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
@@ -59,6 +60,7 @@ class EchoAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         await asyncio.sleep(FIRST_TOKEN)
         words = f"You said: {message.strip()}".split()

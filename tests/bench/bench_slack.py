@@ -48,6 +48,7 @@ from bots.simulators.slack import SlackSimulator, Workspace
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
+from core.context.models import TurnContext
 from core.models import AgentStream
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
@@ -79,6 +80,7 @@ class BenchAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         loop = asyncio.get_running_loop()
         times = self.emitted.setdefault(message.strip(), [])

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from core.agents.demo import DemoAgent
 from core.config import Settings
+from core.context.models import TurnContext
 from core.deployment.agents import AgentPool
 from core.deployment.live import LiveDeployment
 from core.deployment.schema import AgentSpec
@@ -37,6 +38,7 @@ class ClosingAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         return self._demo.stream(message, session_id=session_id, user_id=user_id)
 

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from core.config import Settings
+from core.context.models import TurnContext
 from core.errors import SurfaceError
 from core.models import AgentStream
 from core.ops.logs import redact, setup_logging, turn_context
@@ -40,6 +41,7 @@ class ChattyAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         agent_log.warning("calling the model with Authorization: Bearer abcdefghijklmnop")
         for index, token in enumerate(["one", " two", " three"]):

@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 
+from core.context.models import TurnContext
 from core.errors import AgentError, RateLimited
 from core.models import AgentStream
 from core.ops import metrics
@@ -38,6 +39,7 @@ class FailingOnRequest:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         for index, token in enumerate(["answer", " to", f" {message}"]):
             await asyncio.sleep(0.03)

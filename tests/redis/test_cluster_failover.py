@@ -18,6 +18,7 @@ import pytest
 from pydantic import BaseModel
 
 from core.config import load_settings
+from core.context.models import TurnContext
 from core.models import AgentStream
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
@@ -50,6 +51,7 @@ class SlowAgent:
         session_id: str,
         user_id: str,
         response_format: type[BaseModel] | None = None,
+        context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream]:
         self.started.set()
         for index in range(WORDS):

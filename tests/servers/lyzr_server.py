@@ -21,6 +21,9 @@ Behaviours of the real service it models, with their sources:
 - Slow first token: Lyzr runs tools before the first token, so the body can stay silent for
   minutes (lyzr-adk waits 300 s in ``studio.py``); ``first_delay`` models it, and tool
   frames can be sent meanwhile.
+- Assets: ``POST /v3/assets/upload`` takes users' files (multipart ``files``) and answers
+  their ids (``refuse_assets`` makes it report a file as failed); the inference body then
+  names them in ``assets``.
 - Artifacts: ``GET /v3/artifacts/?page=&limit=&user_id=&session_id=`` is paged, 1-based
   pages, 10 per page unless ``limit`` says otherwise (Lyzr's API clients: an
   ``ArtifactsClient`` sends ``page=1&limit=10`` and accepts ``{"artifacts", "total",
@@ -47,6 +50,7 @@ from typing import Any, Literal, Self
 from aiohttp import web
 
 __all__ = [
+    "Asset",
     "LyzrScript",
     "LyzrServer",
     "Recorded",
@@ -241,6 +245,15 @@ class LyzrScript:
     together: int = 0  # hold the first token until this many streams are open at once
 
 
+@dataclass(frozen=True)
+class Asset:
+    """A file uploaded to ``/v3/assets/upload``."""
+
+    file_name: str
+    content_type: str
+    data: bytes
+
+
 class LyzrServer(StreamingServer):
     """``/v3/inference/stream/``, ``/v3/inference/chat/``, ``/v3/artifacts/``, ``/files/``."""
 
@@ -259,6 +272,9 @@ class LyzrServer(StreamingServer):
         self.app.router.add_post("/v3/inference/chat/", self._chat)
         self.app.router.add_get("/v3/artifacts/", self._artifacts)
         self.app.router.add_get("/files/{name}", self._file)
+        self.app.router.add_post("/v3/assets/upload", self._upload_assets)
+        self.assets: dict[str, Asset] = {}  # asset id -> what was uploaded
+        self.refuse_assets: set[str] = set()  # file names the upload reports as failed
 
     @property
     def base_url(self) -> str:
@@ -271,6 +287,38 @@ class LyzrServer(StreamingServer):
         """Serve ``data`` and return its URL (for artifact downloads)."""
         self.files[name] = data
         return f"{self.url}/files/{name}"
+
+    async def _upload_assets(self, request: web.Request) -> web.Response:
+        """``POST /v3/assets/upload``: multipart, one ``files`` part per file; answers
+        ``{"results": [{"success", "asset_id", "file_name", ...}], "total_files",
+        "successful_uploads", "failed_uploads"}`` (see :mod:`core.agents.lyzr_assets` for
+        the sources)."""
+        form = await request.post()
+        uploads = [v for k, v in form.items() if k == "files" and isinstance(v, web.FileField)]
+        self.requests.append(
+            Recorded(request.method, request.path, dict(request.query),
+                     {k.lower(): v for k, v in request.headers.items()},
+                     {"files": [u.filename for u in uploads]})
+        )  # fmt: skip
+        if (denied := self._denied(request)) is not None:
+            return denied
+        if not uploads:
+            return web.json_response({"detail": "No files provided"}, status=422)
+        results = []
+        for upload in uploads:
+            if upload.filename in self.refuse_assets:
+                results.append({"success": False, "file_name": upload.filename,
+                                "error": "unsupported file"})  # fmt: skip
+                continue
+            asset_id = f"asset-{len(self.assets) + 1}"
+            data = upload.file.read()
+            self.assets[asset_id] = Asset(upload.filename, upload.content_type, data)
+            results.append({"success": True, "asset_id": asset_id, "file_name": upload.filename,
+                            "type": upload.content_type, "file_size": len(data)})  # fmt: skip
+        ok = sum(1 for r in results if r["success"])
+        return web.json_response({"results": results, "total_files": len(results),
+                                  "successful_uploads": ok,
+                                  "failed_uploads": len(results) - ok})  # fmt: skip
 
     def stream_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path == "/v3/inference/stream/"]

@@ -3,7 +3,8 @@
 ``POST /v1/chat/completions`` with ``stream: true`` answers SSE ``data: {json}`` chunks
 (``choices[0].delta.content``) and ``data: [DONE]``. Being stateless like the real API,
 its default reply is computed from the request's ``messages``: it echoes the last user
-message, and "what did I say?" lists the earlier user messages it was sent — which is how
+message (its text parts, ``[image]`` per image part), and "what did I say?" lists the
+earlier user messages it was sent — which is how
 a test sees that the client kept the session's history. Scripts (:class:`OpenAIScript`)
 set tokens, timing, an error chunk mid-stream, a missing ``[DONE]``, an HTTP error status
 with ``{"error": {"message": ...}}``, and byte-level splitting, as for the Lyzr server.
@@ -89,12 +90,27 @@ class OpenAIServer(StreamingServer):
 
 def _reply(body: Any) -> list[str]:
     messages = body.get("messages", []) if isinstance(body, dict) else []
-    said = [m.get("content", "") for m in messages if m.get("role") == "user"]
+    said = [_text(m.get("content", "")) for m in messages if m.get("role") == "user"]
     last = said[-1] if said else ""
     if "what did i say" in last.lower():
         earlier = "; ".join(said[:-1]) or "nothing yet"
         return split_words(f"You said: {earlier}.")
     return split_words(f"You said: {last}")
+
+
+def _text(content: Any) -> str:
+    """A message's text: a string, or the ``text`` parts of a content-part list (OpenAI's
+    chat format: ``[{"type": "text", "text": ...}, {"type": "image_url", ...}]``), with a
+    mark per image so a test sees that images arrived."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for part in content if isinstance(content, list) else []:
+        if isinstance(part, dict) and part.get("type") == "text":
+            parts.append(str(part.get("text", "")))
+        elif isinstance(part, dict) and part.get("type") == "image_url":
+            parts.append("[image]")
+    return " ".join(parts)
 
 
 def _sse(data: dict[str, Any]) -> bytes:

@@ -20,6 +20,7 @@ from .server import SimulatorServer
 
 __all__ = ["DiscordSimulator"]
 
+_OCTETS = "application/octet-stream"
 _OPTION_TYPES = {str: 3, int: 4, bool: 5, float: 10}
 
 
@@ -36,10 +37,11 @@ class DiscordSimulator(SimulatorServer):
         *,
         author: str | SimUser = "alice",
         mention_bot: bool = False,
-        attachments: Iterable[tuple[str, bytes]] = (),
+        attachments: Iterable[tuple[str, bytes] | tuple[str, bytes, str]] = (),
         reply_to: int | None = None,
     ) -> SimMessage:
-        """A user posts in a channel, thread or DM (``mention_bot`` prefixes ``<@bot>``)."""
+        """A user posts in a channel, thread or DM (``mention_bot`` prefixes ``<@bot>``);
+        ``attachments``: (name, bytes[, content type]) uploaded with it."""
         if mention_bot:
             content = f"<@{self.bot.id}> {content}"
         payload: dict[str, Any] = {"content": content}
@@ -49,8 +51,8 @@ class DiscordSimulator(SimulatorServer):
                 "channel_id": str(channel_id),
             }
         uploads = [
-            Upload(f"files[{i}]", name, data, "application/octet-stream")
-            for i, (name, data) in enumerate(attachments)
+            Upload(f"files[{i}]", item[0], item[1], item[2] if len(item) > 2 else _OCTETS)
+            for i, item in enumerate(attachments)
         ]
         message = self.world.add_message(channel_id, self._author(author), payload, uploads)
         self.state.events.message_created(message)

@@ -107,6 +107,7 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         files=[(f.filename, len(f.data)) for f in parsed.files],
         status=response.status,
         time=arrived,
+        query=dict(request.query),
     )
     await state.record(call)
     return response

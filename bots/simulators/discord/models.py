@@ -139,6 +139,7 @@ class Call:
     files: list[tuple[str, int]]  # (filename, size) of uploaded files
     status: int
     time: float  # event-loop time when the request arrived
+    query: dict[str, str] = field(default_factory=dict)  # the query string (history paging)
 
     @property
     def channel_id(self) -> int | None:

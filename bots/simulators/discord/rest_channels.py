@@ -13,6 +13,7 @@ from aiohttp import web
 
 from .bodies import Body
 from .errors import ApiError, empty_message, invalid_form
+from .history import get_message, list_messages
 from .message_payloads import message_json
 from .middleware import API_PREFIX, BODY
 from .models import ChannelType, SimMessage
@@ -59,21 +60,6 @@ async def create_message(request: web.Request) -> web.Response:
         state.events.thread_updated(channel)
     state.events.message_created(message)
     return json_response(message_json(state.world, message))
-
-
-async def get_message(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    channel_id, message_id = _ids(request, "channel_id", "message_id")
-    return json_response(message_json(state.world, state.world.message(channel_id, message_id)))
-
-
-async def list_messages(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    (channel_id,) = _ids(request, "channel_id")
-    state.world.channel(channel_id)
-    limit = max(1, min(100, int(request.query.get("limit", "50"))))
-    newest_first = list(reversed(state.world.messages_in(channel_id)))[:limit]
-    return json_response([message_json(state.world, m) for m in newest_first])
 
 
 def _would_be_empty(message: SimMessage, payload: dict[str, Any], new_files: int) -> bool:

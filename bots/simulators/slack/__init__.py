@@ -37,8 +37,13 @@ What it models (each module's docstring has the details and sources):
   form payloads) with Slack's retries, or Socket Mode envelopes with acks and redelivery;
   builders for ``app_mention``, ``message`` (channel, DM), ``message_changed``/``deleted``.
 
-What it does not model: OAuth and multi-app installs, scopes (every call is allowed), Block
-Kit beyond the size limits, mrkdwn rendering (text is stored as sent), pagination, message
+Threads are read with ``conversations.replies`` (cursor-paged, ``oldest``/``latest``), users'
+files served at ``url_private`` to the bot token (``file_host``); the reading methods and
+the file host check the token's scopes (``remove_scope``).
+
+What it does not model: OAuth and multi-app installs, scopes of the writing methods (those
+calls are always allowed), Block Kit beyond the size limits, mrkdwn rendering (text is
+stored as sent), pagination of methods other than conversations.replies, message
 ordering races between Slack's servers, the RTM API, enterprise grids, user tokens, and the
 exact (undocumented) values Slack uses for bursts and stream expiry: those are defaults in
 ``SimConfig`` and ``ratelimit.DEFAULT_RATE_RULES``, change them per test.

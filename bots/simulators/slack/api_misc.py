@@ -1,13 +1,18 @@
-"""auth.test, conversations.info/replies, users.info, assistant.threads.setStatus and
-apps.connections.open (the one method called with the app-level ``xapp-`` token)."""
+"""auth.test, conversations.info/replies (paged, scoped), users.info,
+assistant.threads.setStatus and apps.connections.open (the one method called with the
+app-level ``xapp-`` token)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bots.simulators.slack.context import CallContext, Handler
-from bots.simulators.slack.errors import ApiError
-from bots.simulators.slack.params import json_arg, str_arg
+from bots.simulators.slack.errors import ApiError, missing_scope
+from bots.simulators.slack.model import Channel
+from bots.simulators.slack.params import bool_arg, int_arg, json_arg, str_arg
 from bots.simulators.slack.store import ThreadStatus
 
 __all__ = ["METHODS"]
@@ -31,22 +36,102 @@ def conversations_info(ctx: CallContext) -> dict[str, Any]:
     return {"ok": True, "channel": ctx.channel().to_api()}
 
 
+HISTORY_SCOPES = {
+    "public": "channels:history",
+    "private": "groups:history",
+    "im": "im:history",
+    "mpim": "mpim:history",
+}
+
+
 def conversations_replies(ctx: CallContext) -> dict[str, Any]:
+    """docs.slack.dev reference/methods/conversations.replies: ``channel`` and ``ts`` are
+    required (``ts`` a thread's parent or any message of it; a message without replies
+    returns just itself: ``thread_not_found`` when there is no such message); oldest
+    first, the parent first; ``oldest`` / ``latest`` bound the range, exclusive unless
+    ``inclusive``; ``limit`` (default 1000, see ``SimConfig.replies_max_limit``) per page,
+    ``cursor`` from ``response_metadata.next_cursor`` while ``has_more`` (an unknown cursor
+    is ``invalid_cursor``). Scopes by conversation type: ``channels:history``,
+    ``groups:history``, ``im:history``, ``mpim:history`` (the method's "Required scopes";
+    the page says bot tokens cannot read channel threads, yet bots with these scopes do in
+    practice, and the simulator follows the practice)."""
     channel = ctx.channel()
+    _require(ctx, HISTORY_SCOPES[channel.kind])
     ts = str_arg(ctx.params, "ts") or ""
     parent_ts = ctx.store.thread_parent_ts(channel.id, ts)
     if parent_ts is None:
         raise ApiError("thread_not_found")
-    messages = []
-    for message in ctx.store.thread_messages(channel.id, parent_ts):
-        data = message.to_api()
-        if message.ts == parent_ts:
-            data.update(ctx.store.reply_summary(channel.id, parent_ts))
-        messages.append(data)
-    return {"ok": True, "messages": messages, "has_more": False}
+    inclusive = bool_arg(ctx.params, "inclusive")
+    oldest = _ts_value(str_arg(ctx.params, "oldest") or "0")
+    latest = _ts_value(str_arg(ctx.params, "latest"))
+    after = _cursor_ts(str_arg(ctx.params, "cursor"))
+    limit = int_arg(ctx.params, "limit") or ctx.config.replies_max_limit
+    limit = max(1, min(limit, ctx.config.replies_max_limit))
+    in_range = [
+        m
+        for m in ctx.store.thread_messages(channel.id, parent_ts)
+        if _within(Decimal(m.ts), oldest, latest, inclusive)
+        and (after is None or Decimal(m.ts) > after)
+    ]
+    page = in_range[:limit]
+    more = len(in_range) > limit
+    messages = [_with_summary(ctx, channel, m.to_api(), parent_ts) for m in page]
+    cursor = _cursor(page[-1].ts) if more and page else ""
+    return {
+        "ok": True,
+        "messages": messages,
+        "has_more": more,
+        "response_metadata": {"next_cursor": cursor},
+    }
+
+
+def _require(ctx: CallContext, scope: str) -> None:
+    if scope not in ctx.ws.scopes:
+        raise missing_scope(scope, ctx.ws.scopes)
+
+
+def _with_summary(
+    ctx: CallContext, channel: Channel, data: dict[str, Any], parent_ts: str
+) -> dict[str, Any]:
+    if data.get("ts") == parent_ts:
+        data.update(ctx.store.reply_summary(channel.id, parent_ts))
+    return data
+
+
+def _ts_value(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ApiError("invalid_ts_oldest" if value else "invalid_arguments") from None
+
+
+def _within(ts: Decimal, oldest: Decimal | None, latest: Decimal | None, inclusive: bool) -> bool:
+    if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+        return False
+    return latest is None or ts < latest or (ts == latest and inclusive)
+
+
+def _cursor(ts: str) -> str:
+    """Opaque like Slack's (base64 text, e.g. "dXNlcjpVMDYxTkZUVDI=")."""
+    return base64.b64encode(f"ts:{ts}".encode()).decode()
+
+
+def _cursor_ts(cursor: str | None) -> Decimal | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.b64decode(cursor, validate=True).decode()
+        if not text.startswith("ts:"):
+            raise ApiError("invalid_cursor")
+        return Decimal(text.removeprefix("ts:"))
+    except (binascii.Error, UnicodeDecodeError, InvalidOperation):
+        raise ApiError("invalid_cursor") from None
 
 
 def users_info(ctx: CallContext) -> dict[str, Any]:
+    _require(ctx, "users:read")  # the method's required scope (docs.slack.dev users.info)
     user = ctx.store.users.get(str_arg(ctx.params, "user") or "")
     if user is None or user.team_id != ctx.ws.team_id:
         raise ApiError("user_not_found")

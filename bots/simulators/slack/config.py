@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 
 from bots.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
 
-__all__ = ["AppIdentity", "SimConfig"]
+__all__ = ["DEFAULT_SCOPES", "AppIdentity", "SimConfig"]
+
+DEFAULT_SCOPES = frozenset(
+    {
+        "app_mentions:read", "channels:history", "groups:history", "im:history",
+        "mpim:history", "chat:write", "files:read", "files:write", "users:read",
+    }
+)  # fmt: skip
+"""The bot scopes a workspace's token is granted (deploy/slack/manifest.yml); a test takes
+one away with ``SlackSimulator.remove_scope``. Only the methods that read (conversations.
+replies, users.info) and the file host check them."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,11 @@ class SimConfig:
     max_section_text: int = 3_000
     max_loading_messages: int = 10
     max_file_size: int = 1024**3
+    # conversations.replies: ``limit`` "default 1000" (Slack's method documentation
+    # arguments, e.g. the slack_kit package's copy of conversations.replies.json); the
+    # non-Marketplace commercial cap is 15 (docs.slack.dev reference/methods/
+    # conversations.replies, "Usage info"): a test may set it.
+    replies_max_limit: int = 1000
     # Native streams: end when idle this long, and at the latest this long after they
     # started (observed ~5 minutes; appends do not extend it).
     stream_idle_timeout: float = 60.0

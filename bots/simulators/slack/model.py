@@ -44,6 +44,7 @@ class Workspace:
     general: str = ""
     random: str = ""
     alice_dm: str = ""
+    scopes: set[str] = field(default_factory=set)  # granted to the bot token (see config)
 
     @property
     def url(self) -> str:
@@ -148,9 +149,14 @@ class FileRecord:
     completed: bool = False
     channel: str | None = None
     thread_ts: str | None = None
+    mimetype: str = ""
+    # Where ``url_private`` points: Slack's file host, or the simulator itself for files
+    # users share in tests (it serves them at /files-pri/…, see ``file_host``).
+    url_base: str = "https://files.slack.com"
 
     def to_api(self) -> dict[str, Any]:
-        return {
+        private = f"{self.url_base}/files-pri/{self.team_id}-{self.id}/{self.filename}"
+        data: dict[str, Any] = {
             "id": self.id,
             "name": self.filename,
             "title": self.title or self.filename,
@@ -158,9 +164,13 @@ class FileRecord:
             "size": len(self.data) if self.data is not None else self.length,
             "mode": "hosted",
             "is_external": False,
-            "url_private": f"https://files.slack.com/files-pri/{self.team_id}-{self.id}/{self.filename}",
+            "url_private": private,
+            "url_private_download": f"{private}?download=1",
             "permalink": f"https://sim.slack.com/files/{self.user}/{self.id}/{self.filename}",
         }
+        if self.mimetype:
+            data["mimetype"] = self.mimetype
+        return data
 
 
 class Message:

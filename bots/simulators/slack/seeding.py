@@ -7,7 +7,7 @@ channels #general and #random, and a DM between alice and the bot.
 
 from __future__ import annotations
 
-from bots.simulators.slack.config import AppIdentity
+from bots.simulators.slack.config import DEFAULT_SCOPES, AppIdentity
 from bots.simulators.slack.model import User, Workspace
 from bots.simulators.slack.store import Store
 
@@ -31,6 +31,7 @@ def seed_workspace(store: Store, app: AppIdentity, name: str | None = None) -> W
         general=f"C{tag}GENERAL",
         random=f"C{tag}RANDOM",
         alice_dm=f"D{tag}ALICE",
+        scopes=set(DEFAULT_SCOPES),
     )
     store.add_workspace(ws)
     store.add_user(User(ws.bot_user_id, ws.team_id, app.bot_name, "threadcast", True, ws.bot_id))

@@ -26,6 +26,7 @@ from bots.simulators.slack.api_stream import expire_if_due
 from bots.simulators.slack.calls import CallRecord, Fault
 from bots.simulators.slack.changes import WorkspaceChanges
 from bots.simulators.slack.config import AppIdentity, SimConfig
+from bots.simulators.slack.file_host import serve_private_file
 from bots.simulators.slack.http_delivery import HttpDeliverer
 from bots.simulators.slack.interactive import ResponseTarget
 from bots.simulators.slack.model import Channel, ChannelKind, Message, User, Workspace
@@ -98,6 +99,7 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         app.router.add_post("/upload/v1/{file_id}", self._upload)
         app.router.add_get("/link/", self.socket.handle)
         app.router.add_post("/actions/{token}", self._response_url)
+        app.router.add_get("/files-pri/{key}/{filename}", self._private_file)
         # Short shutdown grace: a test's leftover keep-alive connection must not stall it.
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -138,6 +140,14 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         self.api.record(record)
         return response
 
+    async def _private_file(self, request: web.Request) -> web.Response:
+        response = serve_private_file(self.store, request)
+        record = CallRecord("files-pri", {"path": request.path}, self._now(), None,
+                            response.status)  # fmt: skip
+        record.response = {"ok": response.status == 200}
+        self.api.record(record)
+        return response
+
     # -- setup --------------------------------------------------------------------------
     @property
     def workspaces(self) -> Mapping[str, Workspace]:
@@ -157,6 +167,11 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         prefix = {"public": "C", "private": "G", "im": "D", "mpim": "G"}[kind]
         channel_id = self.store.ids.next(prefix)
         return self.store.add_channel(team_id, channel_id, name, kind, im_user)
+
+    def remove_scope(self, scope: str, team_id: str | None = None) -> None:
+        """The bot token loses ``scope`` (the app was installed without it)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        ws.scopes.discard(scope)
 
     def set_rate_limit(self, method: str, *rules: RateRule) -> None:
         """Replace a method's limits (no rules: unlimited)."""

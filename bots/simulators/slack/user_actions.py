@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -32,7 +32,7 @@ from bots.simulators.slack.interactive import (
     apply_response,
     block_actions_payload,
 )
-from bots.simulators.slack.model import Channel, Message, Workspace
+from bots.simulators.slack.model import Channel, FileRecord, Message, Workspace
 from bots.simulators.slack.socket_mode import SocketDelivery, SocketHub
 from bots.simulators.slack.store import Store
 from bots.simulators.slack.webapi import WebApi
@@ -40,6 +40,8 @@ from bots.simulators.slack.webapi import WebApi
 __all__ = ["SUBSCRIPTION", "Delivery", "UserActions", "UserTurn"]
 
 Delivery = HttpDelivery | SocketDelivery
+SharedFile = tuple[str, bytes, str]
+"""A file a person shares: name, bytes, MIME type."""
 SUBSCRIPTION = {
     "public": "message.channels",
     "private": "message.groups",
@@ -80,9 +82,16 @@ class UserActions:
 
     # -- people post --------------------------------------------------------------------
     def user_message(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        files: Sequence[SharedFile] = (),
     ) -> Message:
-        """Store a message a person posted (no event is sent)."""
+        """Store a message a person posted (no event is sent); ``files``: (name, bytes,
+        mimetype) shared with it (subtype ``file_share``, served at ``url_private``)."""
         ch = self.store.channels[channel]
         parent_ts = None
         if thread_ts is not None:
@@ -102,7 +111,23 @@ class UserActions:
         )
         if author is not None and author.team_id != ch.team_id:
             message.user_team = author.team_id  # Slack Connect: another organisation
+        if files:
+            # docs.slack.dev reference/events/message/file_share: a message with files has
+            # subtype ``file_share`` and its ``files`` array of file objects.
+            message.subtype = "file_share"
+            message.files = [self._shared(ch, user, parent_ts, *f) for f in files]
         return self.store.add_message(message)
+
+    def _shared(
+        self, ch: Channel, user: str, thread_ts: str | None, name: str, data: bytes, mime: str
+    ) -> FileRecord:
+        record = FileRecord(
+            id=self.store.ids.next("F"), team_id=ch.team_id, user=user, filename=name,
+            length=len(data), data=data, completed=True, channel=ch.id, thread_ts=thread_ts,
+            mimetype=mime, url_base=self.base_url,
+        )  # fmt: skip
+        self.store.files[record.id] = record
+        return record
 
     def events_for(self, message: Message) -> list[dict[str, Any]]:
         """The events Slack sends the app for a new message, given its subscriptions."""
@@ -128,10 +153,16 @@ class UserActions:
         return envelope
 
     async def user_says(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        files: Sequence[SharedFile] = (),
     ) -> UserTurn:
         """A person posts; the app receives every event that causes."""
-        message = self.user_message(channel, user, text, thread_ts=thread_ts)
+        message = self.user_message(channel, user, text, thread_ts=thread_ts, files=files)
         found = self.events_for(message)
         team = self.store.channels[channel].team_id  # the workspace receiving the events
         deliveries = await asyncio.gather(*(self.send_event(e, team) for e in found))

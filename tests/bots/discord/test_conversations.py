@@ -102,9 +102,13 @@ async def test_follow_ups_without_a_mention(bot_world: BotWorld) -> None:
         await sim.user_message(theirs.id, "not for the bot", author="bob")
         await sim.user_message(theirs.id, "question for the bot", mention_bot=True)
         await world.answered(3)
-        assert [m.content for m in world.bot_messages(theirs.id)] == [
-            "You said: question for the bot"
-        ]
+        # The thread's earlier message comes along as context (issue 12).
+        assert world.lyzr.stream_requests()[-1].json["message"] == (
+            "[Thread context: earlier messages, oldest first]\nbob: not for the bot\n"
+            "[End of thread context]\n\nquestion for the bot"
+        )
+        (answer,) = world.bot_messages(theirs.id)
+        assert answer.content.endswith("question for the bot")
         assert len(sim.threads()) == 2  # no thread opened inside a thread
         assert world.session_ids()[-1] not in (first,)
 
@@ -195,7 +199,10 @@ async def test_threads_missing_from_the_cache_are_looked_up(bot_world: BotWorld)
         await sim.user_message(theirs.id, "but this is", author="bob", mention_bot=True)
         await world.answered(2)
         assert [m.content for m in world.bot_messages(ours.id)] == ["You said: still there?"]
-        assert [m.content for m in world.bot_messages(theirs.id)] == ["You said: but this is"]
+        (answer,) = world.bot_messages(theirs.id)
+        assert answer.content.startswith("You said: [Thread context")  # issue 12: its context
+        assert answer.content.endswith("bob: chatter, not for the bot\n[End of thread context]"
+                                       "\n\nbut this is")  # fmt: skip
         lookups = sim.calls_to("GET", "/channels/{channel_id}")
         assert {c.channel_id for c in lookups} == {ours.id, theirs.id}
         assert len(sim.threads()) == 2  # answered in place, no new thread

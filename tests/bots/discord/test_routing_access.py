@@ -116,7 +116,9 @@ async def test_routes_by_channel_and_a_thread_keeps_its_agent(start: Start) -> N
         await sim.wait_until(reset_done)
         await sim.user_message(one.id, "and now?", mention_bot=True)
         await d.idle(lambda: len(d.eng.stream_requests()) == 3)
-        assert d.messages_to(d.eng)[-1] == "and now?"
+        # The fresh session (another agent) is given the thread so far (issue 12).
+        assert d.messages_to(d.eng)[-1].startswith("[Thread context: earlier messages")
+        assert d.messages_to(d.eng)[-1].endswith("\n\nand now?")
         assert d.messages_to(d.support) == ["printer broken", "still there?"]
 
 

@@ -77,9 +77,13 @@ async def start_bot(
     async with AsyncExitStack() as stack:
 
         async def start(
-            mode: Mode = "http", *, route: bool = True, **overrides: Any
+            mode: Mode = "http",
+            *,
+            route: bool = True,
+            core: dict[str, Any] | None = None,
+            **overrides: Any,
         ) -> SlackService:
-            settings = core_settings(lyzr, redis_url)
+            settings = core_settings(lyzr, redis_url).model_copy(update=core or {})
             runtime = await stack.enter_async_context(Runtime(settings))
             runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
             slack = slack_settings(sim, mode, **overrides)

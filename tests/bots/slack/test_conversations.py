@@ -174,21 +174,22 @@ async def test_other_bots_are_answered_when_allowed(
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["from a bot"]
 
 
-async def test_attached_files_are_named_to_the_agent(
+async def test_attached_files_reach_the_agent(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    from bots.simulators.slack import FileRecord, message_event
-
     ws = sim.workspace
     await start_bot()
-    message = sim.user_message(ws.alice_dm, ws.alice, "summarise this")
-    message.subtype = "file_share"
-    message.files = [FileRecord("F1", ws.team_id, ws.alice, "report.pdf", 10)]
-    await sim.send_event(message_event(message, sim.store.channels[ws.alice_dm]))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, message.ts)) == 1)
+    turn = await sim.user_says(
+        ws.alice_dm,
+        ws.alice,
+        "summarise this",
+        files=[("report.pdf", b"%PDF-1.4", "application/pdf")],
+    )
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, turn.thread_ts)) == 1)
     (request,) = lyzr.stream_requests()
-    assert request.json["message"].startswith("summarise this")
-    assert "report.pdf" in request.json["message"]
+    assert request.json["message"] == "summarise this"
+    (asset,) = (lyzr.assets[a] for a in request.json["assets"])
+    assert (asset.file_name, asset.data) == ("report.pdf", b"%PDF-1.4")
 
 
 async def test_mentions_from_the_agent_never_ping(

@@ -101,8 +101,14 @@ def test_other_bots_when_allowed_and_file_shares() -> None:
     )
     found = read_event(shared, team_id="T1", bot=BOT, rules=RULES)
     assert found is not None
-    assert found.turn.text == "(The user attached files the agent cannot open: a.png)"
+    assert found.turn.text == ""  # the files go to the agent (core.context), not their names
     assert found.turn.attachments[0].url == "https://files/a.png"
+    hidden = event(
+        channel="D1", channel_type="im", subtype="file_share", text="",
+        files=[{"id": "F1", "file_access": "check_file_info", "permalink": "https://x/F1"}],
+    )  # fmt: skip
+    unshared = read_event(hidden, team_id="T1", bot=BOT, rules=RULES)
+    assert unshared is not None and unshared.turn.attachments[0].url == ""
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,8 @@ def test_scopes_are_exactly_those_used() -> None:
         "im:history",
         "chat:write",
         "files:write",
+        "files:read",
+        "users:read",
     }
 
 

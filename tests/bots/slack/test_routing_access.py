@@ -95,7 +95,9 @@ async def test_routes_by_channel_and_a_conversation_keeps_its_agent(
     await sim.wait_for(lambda: not service.bot.tasks)
     await sim.user_says(ws.general, ws.alice, "and now?", thread_ts=first.thread_ts)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 4)
-    assert messages_to(eng)[-1] == "and now?"
+    # The fresh session (another agent) is given the thread so far (issue 12).
+    assert messages_to(eng)[-1].startswith("[Thread context: earlier messages")
+    assert messages_to(eng)[-1].endswith("\n\nand now?")
 
 
 RULES: list[tuple[str, str, str]] = [

@@ -1,0 +1,107 @@
+"""Downloading the files a user attached to the message that addresses the bot.
+
+Each file is checked before any byte moves (count, declared size, a kind the agent takes),
+then fetched the way the platform's adapter says (:class:`~core.context.source.FileRequest`)
+through the address-checking client (:mod:`core.netguard`), streamed and capped
+(:mod:`core.download`), redirects only within the file's host. Whatever is not passed on
+becomes a :class:`SkippedFile` with a reason the user reads; nothing is dropped silently.
+Files are fetched one after another: at most ``max_files``, each bounded by the client's
+timeouts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from core.context import texts
+from core.context.kinds import file_kind
+from core.context.models import FileKind, InputFile, SkippedFile
+from core.context.source import ContextSource, FileRefused
+from core.download import DownloadRefused, TooLarge, download
+from core.turn import Attachment, Turn
+
+__all__ = ["FileLimits", "fetch_files"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    max_files: int
+    max_bytes: int
+
+
+async def fetch_files(
+    turn: Turn,
+    source: ContextSource,
+    http: httpx.AsyncClient,
+    *,
+    limits: FileLimits,
+    accepts: frozenset[FileKind],
+) -> tuple[tuple[InputFile, ...], tuple[SkippedFile, ...]]:
+    """The turn's files the agent can take, and those it will not get (with reasons)."""
+    files: list[InputFile] = []
+    skipped: list[SkippedFile] = []
+    for index, attachment in enumerate(turn.attachments):
+        if index >= limits.max_files:
+            reason = texts.TOO_MANY.format(limit=limits.max_files)
+            skipped.append(SkippedFile(attachment.name, reason))
+            continue
+        result = await _fetch_one(turn, attachment, source, http, limits, accepts)
+        if isinstance(result, InputFile):
+            files.append(result)
+        else:
+            skipped.append(result)
+    return tuple(files), tuple(skipped)
+
+
+async def _fetch_one(
+    turn: Turn,
+    attachment: Attachment,
+    source: ContextSource,
+    http: httpx.AsyncClient,
+    limits: FileLimits,
+    accepts: frozenset[FileKind],
+) -> InputFile | SkippedFile:
+    name = attachment.name
+    kind, mimetype = file_kind(name, attachment.mimetype)
+    if kind not in accepts:
+        return SkippedFile(name, texts.UNSUPPORTED)
+    if attachment.size is not None and attachment.size > limits.max_bytes:
+        return SkippedFile(name, texts.too_large(attachment.size, limits.max_bytes))
+    try:
+        request = source.file_request(turn, attachment)
+    except FileRefused as exc:
+        return SkippedFile(name, str(exc))
+    try:
+        spool = await download(
+            request.url,
+            client=http,
+            max_bytes=limits.max_bytes,
+            headers=request.headers,
+            same_host=True,
+        )
+    except TooLarge as exc:
+        return SkippedFile(name, texts.too_large(exc.size, exc.cap))
+    except DownloadRefused as exc:
+        log.warning("file %s not fetched: %s", name, exc)
+        return SkippedFile(name, request.login_page or texts.NOT_SHARED)
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        log.warning("file %s not fetched: HTTP %d", name, status)
+        reason = texts.NOT_SHARED if status in (401, 403, 404) else f"download failed ({status})"
+        return SkippedFile(name, reason)
+    except httpx.HTTPError as exc:
+        log.warning("file %s not fetched: %r", name, exc)
+        return SkippedFile(name, "download failed")
+    try:
+        data = spool.file.read()
+        content_type = spool.content_type.split(";")[0].strip().lower()
+    finally:
+        spool.close()
+    if request.login_page and content_type == "text/html" and "html" not in mimetype:
+        return SkippedFile(name, request.login_page)
+    return InputFile(name, mimetype, kind, data)

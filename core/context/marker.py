@@ -1,0 +1,56 @@
+"""The last message handed to the agent, per conversation, in Redis.
+
+A follow-up must not repeat the thread, across replicas and restarts: the marker records,
+per conversation, the session it belongs to and the id of the last message the agent was
+given. A new session (``new`` / ``/new``) does not match the marker any more, so the next
+turn gets the thread again, as an agent with a fresh memory needs. Turns of one
+conversation run under its lock (:mod:`core.sessions.gate`), so a plain GET and SET suffice.
+"""
+
+from __future__ import annotations
+
+import json
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from core.errors import SessionStoreError
+
+__all__ = ["ContextMarker"]
+
+
+class ContextMarker:
+    """``{namespace}:context:{conversation}`` → ``{"session": id, "last": message id}``."""
+
+    def __init__(self, redis: aioredis.Redis, *, namespace: str, ttl: float) -> None:
+        self._redis = redis
+        self._namespace = namespace
+        self._ttl_ms = max(1, int(ttl * 1000))
+
+    def key(self, conversation: str) -> str:
+        return f"{self._namespace}:context:{conversation}"
+
+    async def last(self, conversation: str, session_id: str) -> str | None:
+        """The last message this session was given, or None (never, or another session)."""
+        try:
+            raw = await self._redis.get(self.key(conversation))
+        except RedisError as exc:
+            raise SessionStoreError(f"reading the context marker failed: {exc}") from exc
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("session") != session_id:
+            return None
+        last = data.get("last")
+        return last if isinstance(last, str) else None
+
+    async def handed(self, conversation: str, session_id: str, message_id: str) -> None:
+        """Record that the agent of ``session_id`` has been given ``message_id``."""
+        value = json.dumps({"session": session_id, "last": message_id})
+        try:
+            await self._redis.set(self.key(conversation), value, px=self._ttl_ms)
+        except RedisError as exc:
+            raise SessionStoreError(f"saving the context marker failed: {exc}") from exc
