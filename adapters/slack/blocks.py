@@ -6,10 +6,13 @@ message that carries the Stop button must carry its text in blocks too:
 - mrkdwn (edit mode): section blocks of at most 3,000 characters; a 4,000-character page is
   split at a line boundary, and a code block cut by the split is closed at the end of one
   section and reopened at the start of the next, so both render as code;
-- Markdown (native streaming and its fallbacks): one ``markdown`` block (up to 12,000).
+- Markdown (``SLACK_RENDER=markdown``, the default, and native streaming's fallbacks): one
+  ``markdown`` block (all markdown blocks of a payload share 12,000 characters), which Slack
+  renders itself: headings, tables, lists, code. It stays on the final message; ``text``
+  (notifications, and clients that cannot show the block) is the page in mrkdwn.
 
-Once the reply is final the blocks are removed (``blocks=[]``) and ``text`` shows the page:
-Slack renders a plain ``text`` of up to 4,000 characters as one piece, fences and all.
+In mrkdwn, once the reply is final the blocks are removed (``blocks=[]``) and ``text`` shows
+the page: Slack renders a plain ``text`` of up to 4,000 characters as one piece, fences and all.
 Structured output becomes a header and section fields (:func:`structured_blocks`).
 """
 
@@ -21,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from adapters.slack.inline import escape
+from adapters.slack.mrkdwn import to_mrkdwn
 
 __all__ = [
     "MAX_BLOCKS",
@@ -70,11 +74,11 @@ def payload(
     replaces an existing message, whose old blocks must be removed explicitly.
     """
     if dialect == "markdown":
-        # A markdown block renders Markdown; `text` (the notification) stays plain.
+        # A markdown block renders Markdown; `text` (the notification) is its mrkdwn form.
         blocks: list[dict[str, Any]] = [{"type": "markdown", "text": text}]
         if controls:
             blocks.append(stop_controls(thread))
-        return {"text": text, "blocks": blocks}
+        return {"text": to_mrkdwn(text), "blocks": blocks}
     if not controls:
         return {"text": text, "blocks": []} if update else {"text": text}
     sections = [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in

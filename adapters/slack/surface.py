@@ -59,7 +59,7 @@ class SlackSurface:
         self.recipient_team: str | None = None
         self.on_give_up: GiveUp | None = None
         self._guard: ReplyGuard | None = None  # a view's: what its reply met (guard.py)
-        self._dialect: Dialect = "markdown" if self.config.native else "mrkdwn"
+        self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
         if not self.config.native:
@@ -81,7 +81,7 @@ class SlackSurface:
     # --- ChatSurface ---------------------------------------------------------------------
 
     def render(self, markdown: str) -> str:
-        return to_safe_markdown(markdown) if self.config.native else to_mrkdwn(markdown)
+        return to_safe_markdown(markdown) if self.config.markdown else to_mrkdwn(markdown)
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         # Asked before every call: once a stream falls back to chat.update (or a channel
@@ -190,6 +190,8 @@ class SlackSurface:
         self, text: str, *, controls: bool, thread: str | None, update: bool, plain: bool = False
     ) -> dict[str, Any]:
         if plain:  # no blocks at all: Slack refused this reply's
+            if self._dialect == "markdown":
+                text = to_mrkdwn(text)  # the hand-made converter is the fallback
             return {"text": text, "blocks": []} if update else {"text": text}
         return payload(text, self._dialect, controls=controls, thread=thread, update=update)
 

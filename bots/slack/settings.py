@@ -12,7 +12,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
-from adapters.slack.config import StreamingMode, SurfaceConfig, ThinkingMode
+from adapters.slack.config import RenderMode, StreamingMode, SurfaceConfig, ThinkingMode
 from core.config import read_settings
 from core.errors import ConfigError
 
@@ -35,6 +35,7 @@ class SlackSettings(BaseSettings):
     api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     streaming: StreamingMode = Field("edit", validation_alias=_env("SLACK_STREAMING"))
     thinking: ThinkingMode = Field("auto", validation_alias=_env("SLACK_THINKING"))
+    render: RenderMode = Field("markdown", validation_alias=_env("SLACK_RENDER"))
     follow_ups: bool = Field(True, validation_alias=_env("SLACK_FOLLOW_UPS"))
     """Answer replies in a thread the bot has a conversation in, without a new mention."""
     answer_bots: bool = Field(False, validation_alias=_env("SLACK_ANSWER_BOTS"))
@@ -83,6 +84,7 @@ class SlackSettings(BaseSettings):
     def surface_config(self) -> SurfaceConfig:
         return SurfaceConfig(
             streaming=self.streaming,
+            render=self.render,
             thinking=self.thinking,
             update_per_minute=self.update_per_minute,
             append_per_minute=self.append_per_minute,

@@ -1,8 +1,15 @@
 """Block Kit checks Slack applies before accepting a message (``invalid_blocks``).
 
 Only the limits a streaming bot can run into are checked: at most 50 blocks, section and
-context text at most 3,000 characters, header text at most 150, and ``markdown`` blocks at
-most 12,000 characters in total per payload. Any other well-formed block is accepted as is.
+context text at most 3,000 characters, header text at most 150, and ``markdown`` blocks.
+
+``markdown`` block (docs.slack.dev reference/block-kit/blocks/markdown-block): ``text`` is
+required, standard Markdown; "the cumulative limit for all markdown blocks in a single
+payload is 12,000 characters"; "the block_id is ignored in markdown blocks and will not be
+retained". Past the limit Slack answers ``msg_blocks_too_long`` (the error it gives for
+block text over its budget, slackapi/bolt-js#2509). Slack translates the block into blocks
+of its own; the simulator keeps the block as sent (tests read its text). Any other
+well-formed block is accepted as is.
 """
 
 from __future__ import annotations
@@ -30,7 +37,11 @@ def validate_blocks(blocks: Any, config: SimConfig) -> list[dict[str, Any]] | No
         if not isinstance(kind, str):
             raise ApiError("invalid_blocks", detail=f"block {index} has no type")
         if kind == "markdown":
-            markdown_total += len(str(block.get("text", "")))
+            text = block.get("text")
+            if not isinstance(text, str) or not text:
+                raise ApiError("invalid_blocks", detail=f"block {index}: text is required")
+            markdown_total += len(text)
+            block.pop("block_id", None)  # ignored and not retained
         elif kind == "section":
             _check_text(block.get("text"), config.max_section_text, index)
             for item in block.get("fields") or []:
@@ -41,7 +52,7 @@ def validate_blocks(blocks: Any, config: SimConfig) -> list[dict[str, Any]] | No
             for element in block.get("elements") or []:
                 _check_text(element, config.max_section_text, index)
     if markdown_total > config.max_markdown:
-        raise ApiError("invalid_blocks", detail="markdown blocks exceed 12000 characters")
+        raise ApiError("msg_blocks_too_long")
     return blocks
 
 
