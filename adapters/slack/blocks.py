@@ -14,6 +14,12 @@ message that carries the Stop button must carry its text in blocks too:
 In mrkdwn, once the reply is final the blocks are removed (``blocks=[]``) and ``text`` shows
 the page: Slack renders a plain ``text`` of up to 4,000 characters as one piece, fences and all.
 Structured output becomes a header and section fields (:func:`structured_blocks`).
+
+Feedback (:func:`feedback_controls`): a completed reply's last message gets a
+``context_actions`` block holding a ``feedback_buttons`` element (👍 value ``up``, 👎
+``down``), after its text, which then sits in blocks in either dialect
+(docs.slack.dev reference/block-kit/blocks/context-actions-block and
+block-elements/feedback-buttons-element).
 """
 
 from __future__ import annotations
@@ -25,21 +31,26 @@ from pydantic import BaseModel
 
 from adapters.slack.inline import escape
 from adapters.slack.mrkdwn import to_mrkdwn
+from core.feedback.texts import DOWN_LABEL, UP_LABEL
 
 __all__ = [
+    "FEEDBACK_ACTION_ID",
     "MAX_BLOCKS",
     "SECTION_LIMIT",
     "STOP_ACTION_ID",
     "Dialect",
+    "feedback_controls",
     "mrkdwn_sections",
     "payload",
     "stop_controls",
     "structured_blocks",
+    "with_feedback",
 ]
 
 Dialect = Literal["mrkdwn", "markdown"]
 
 STOP_ACTION_ID = "threadcast_stop"
+FEEDBACK_ACTION_ID = "threadcast_feedback"
 SECTION_LIMIT = 3_000
 MAX_BLOCKS = 50
 _FIELD_LIMIT = 2_000
@@ -63,6 +74,37 @@ def stop_controls(thread: str | None) -> dict[str, Any]:
             }
         ],
     }
+
+
+def feedback_controls() -> dict[str, Any]:
+    """The context actions block with 👍 / 👎 (no block_id: Slack generates one per
+    iteration of a message, as it asks)."""
+
+    def button(emoji: str, value: str, label: str) -> dict[str, Any]:
+        text = {"type": "plain_text", "text": emoji, "emoji": True}
+        return {"text": text, "value": value, "accessibility_label": label}
+
+    return {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION_ID,
+                "positive_button": button("👍", "up", UP_LABEL),
+                "negative_button": button("👎", "down", DOWN_LABEL),
+            }
+        ],
+    }
+
+
+def with_feedback(text: str, dialect: Dialect) -> dict[str, Any]:
+    """The ``text``/``blocks`` of a final message that carries the feedback controls."""
+    if dialect == "markdown":
+        blocks = [{"type": "markdown", "text": text}]
+        return {"text": to_mrkdwn(text), "blocks": [*blocks, feedback_controls()]}
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in
+                mrkdwn_sections(text)]  # fmt: skip
+    return {"text": text, "blocks": [*sections, feedback_controls()]}
 
 
 def payload(

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from adapters.slack.api import SlackApi
-from adapters.slack.blocks import Dialect, payload, structured_blocks
+from adapters.slack.blocks import Dialect, payload, structured_blocks, with_feedback
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
@@ -172,6 +172,18 @@ class SlackSurface:
         await self.api.post_message(where.channel, where.thread, text, scope=scope)
 
     # --- beyond the protocol ------------------------------------------------------------
+
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        """Re-send the final ``text`` with 👍 / 👎 (see :mod:`adapters.slack.blocks`); not
+        where this reply fell back to plain text (no blocks, so no buttons)."""
+        if self._guard is not None and self._guard.plain_text:
+            return
+        where = message.where
+        with self._watch(where):
+            await self.api.update(
+                where.channel, message.message_id, with_feedback(text, self._dialect),
+                scope=scope_key(where, "chat.update"),
+            )  # fmt: skip
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

@@ -20,12 +20,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.answered import AnsweredMarks
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
+from core.feedback.model import ReplyRef, vote_value
+from core.feedback.texts import thanks
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
@@ -64,6 +66,8 @@ class SlackBot:
         # listens to with 404, and Slack retries it (and bolt logs it) three times.
         app.event(re.compile(".*"))(self._ignore)
         app.action(STOP_ACTION_ID)(self._on_stop_click)
+        self.feedback = runtime.feedback
+        app.action(FEEDBACK_ACTION_ID)(self._on_feedback)
 
     # --- bolt listeners (they return at once) --------------------------------------------
 
@@ -96,6 +100,39 @@ class SlackBot:
             return
         where = ThreadRef("slack", str(team), channel, thread)
         self._spawn(self._stop(where, user, announce=False), f"slack-stop-{channel}:{thread}")
+
+    async def _on_feedback(self, ack: Any, body: dict[str, Any]) -> None:
+        """👍 / 👎 on a reply: recorded, and acknowledged to the voter only."""
+        await ack()
+        container = body.get("container") or {}
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        thread = container.get("thread_ts") or ts
+        user = (body.get("user") or {}).get("id")
+        team = (body.get("team") or {}).get("id") or self.identity.team_id
+        vote = vote_value(_action_value(body, FEEDBACK_ACTION_ID))
+        if (
+            self.feedback is None
+            or vote is None
+            or invalid_ids(channel=channel, thread=thread, user=user, team=team)
+            or not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str))
+        ):
+            log.warning("feedback click without a vote, channel, message or user: ignored")
+            return
+        where = ThreadRef("slack", str(team), channel, thread)
+        ref = ReplyRef("slack", str(team), channel, ts)
+        self._spawn(self._vote(where, ref, user, vote), f"slack-feedback-{channel}:{ts}")
+
+    async def _vote(self, where: ThreadRef, ref: ReplyRef, user: str, vote: str) -> None:
+        assert self.feedback is not None
+        value = vote_value(vote)
+        assert value is not None
+        try:
+            result = await self.feedback.vote(ref, user, value)
+        except ThreadcastError as exc:
+            log.error("could not record feedback on %s: %s", ref.message, exc)
+            return
+        if result.status != "same":
+            await self._tell(where, user, thanks(vote, result.status), about="")
 
     # --- turns ---------------------------------------------------------------------------
 
@@ -208,8 +245,12 @@ class SlackBot:
 
 
 def _button_value(body: dict[str, Any]) -> str | None:
+    return _action_value(body, STOP_ACTION_ID)
+
+
+def _action_value(body: dict[str, Any], action_id: str) -> str | None:
     for action in body.get("actions") or []:
-        if isinstance(action, dict) and action.get("action_id") == STOP_ACTION_ID:
+        if isinstance(action, dict) and action.get("action_id") == action_id:
             value = action.get("value")
             return value if isinstance(value, str) and value else None
     return None

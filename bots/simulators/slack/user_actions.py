@@ -175,6 +175,12 @@ class UserActions:
         action = find_action(message.blocks if message else None, action_id)
         if message is None or action is None:
             raise ValueError(f"no button {action_id!r} on message {channel}/{ts}")
+        return await self._click(channel, message, action, user)
+
+    async def _click(
+        self, channel: str, message: Message, action: dict[str, Any], user: str | None
+    ) -> Delivery:
+        ts = message.ts
         ch = self.store.channels[channel]
         ws = self.store.workspaces[ch.team_id]
         token = uuid.uuid4().hex
@@ -189,6 +195,22 @@ class UserActions:
             response_url=f"{self.base_url}/actions/{token}",
         )
         return await self._route(payload, "interactive", retries=False)
+
+    async def click_feedback(
+        self, channel: str, ts: str, action_id: str, *, positive: bool, user: str | None = None
+    ) -> Delivery:
+        """A person clicks 👍 (``positive``) or 👎 of a ``feedback_buttons`` element: the
+        action carries that button's ``value`` and ``text`` (bolt-js FeedbackButtonsAction:
+        ``type: "feedback_buttons"``, ``value``, ``text``)."""
+        message = self.store.get_message(channel, ts)
+        element = find_action(message.blocks if message else None, action_id)
+        if message is None or element is None or element.get("type") != "feedback_buttons":
+            raise ValueError(f"no feedback buttons {action_id!r} on message {channel}/{ts}")
+        button = element["positive_button" if positive else "negative_button"]
+        action = {"type": "feedback_buttons", "action_id": action_id,
+                  "block_id": element.get("block_id", ""), "value": button["value"],
+                  "text": button["text"]}  # fmt: skip
+        return await self._click(channel, message, action, user)
 
     async def _route(
         self, payload: dict[str, Any], kind: Literal["events_api", "interactive"], retries: bool
