@@ -27,9 +27,13 @@ import discord
 from discord import app_commands
 
 from adapters.discord import StopView, place
+from adapters.discord.feedback_buttons import FeedbackView
 from adapters.discord.refs import PlaceKind
 from bots.discord import texts
 from core.errors import SessionStoreError
+from core.feedback.model import ReplyRef, VoteValue
+from core.feedback.service import Feedback
+from core.feedback.texts import thanks
 from core.governance.controls import StopResult
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.responder import Responder
@@ -44,9 +48,15 @@ class Commands:
     """Builds the command tree and the Stop view, and answers them."""
 
     def __init__(
-        self, client: discord.Client, responder: Responder, *, dev_guild: int | None = None
+        self,
+        client: discord.Client,
+        responder: Responder,
+        *,
+        dev_guild: int | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         self.responder = responder
+        self.feedback = feedback
         self.dev_guild = dev_guild
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
         self.tree.add_command(
@@ -60,6 +70,7 @@ class Commands:
             )
         )
         self.stop_view = StopView(self.stop_clicked)
+        self.feedback_view = FeedbackView(self.vote_clicked)
 
     async def sync(self) -> None:
         """Publish the commands: globally, and to the development guild if one is set.
@@ -116,6 +127,27 @@ class Commands:
             # A button left over from a reply that is not streaming: just remove it
             # (``@original`` of a button's interaction is the message it is on).
             await _answer(interaction, remove_buttons=True)
+
+    async def vote_clicked(self, interaction: discord.Interaction, vote: VoteValue) -> None:
+        """👍 / 👎 on a reply: recorded, and acknowledged to the voter only."""
+        acknowledged = await _defer(interaction, ephemeral=False)  # type 6: nothing shown
+        found = place_of(interaction, allow_channel=True)
+        message = interaction.message
+        if self.feedback is None or found is None or message is None:
+            return
+        where, _ = found
+        ref = ReplyRef(where.platform, where.workspace, where.channel, str(message.id))
+        try:
+            result = await self.feedback.vote(ref, str(interaction.user.id), vote)
+        except SessionStoreError as exc:
+            log.error("could not record feedback: %s", exc)
+            text = texts.STORE_DOWN
+        else:
+            if result.status == "same":
+                return
+            text = thanks(vote, result.status)
+        if acknowledged:
+            await _follow_up_privately(interaction, text)
 
     async def _stop(self, interaction: discord.Interaction) -> StopResult:
         found = place_of(interaction, allow_channel=True)
