@@ -134,6 +134,12 @@ class SlackApi:
             ),
         )
 
+    async def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        """``views.publish``: the App Home tab ``user`` sees."""
+        await self._call(
+            "views.publish", None, lambda: self.client.views_publish(user_id=user, view=view)
+        )
+
     async def set_status(self, channel: str, thread: str, status: str) -> None:
         """``status=""`` clears it."""
         await self._call(

@@ -40,6 +40,7 @@ __all__ = [
     "STOP_ACTION_ID",
     "Dialect",
     "feedback_controls",
+    "home_view",
     "mrkdwn_sections",
     "payload",
     "stop_controls",
@@ -95,6 +96,14 @@ def feedback_controls() -> dict[str, Any]:
             }
         ],
     }
+
+
+def home_view(mrkdwn: str) -> dict[str, Any]:
+    """The App Home tab: ``mrkdwn`` in sections (a Home tab is not a message: no markdown
+    block there)."""
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in
+                mrkdwn_sections(mrkdwn)]  # fmt: skip
+    return {"type": "home", "blocks": sections}
 
 
 def with_feedback(text: str, dialect: Dialect) -> dict[str, Any]:

@@ -20,11 +20,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID, home_view
+from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.answered import AnsweredMarks
+from bots.slack.commands import COMMAND, SlashCommands
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
+from bots.slack.latest import LatestThreads
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
 from core.feedback.model import ReplyRef, vote_value
 from core.feedback.texts import thanks
@@ -60,6 +63,7 @@ class SlackBot:
         self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
         surface.on_give_up = self._give_up  # its views (one per turn) share it
+        app.event("app_home_opened")(self._on_home)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
         # Every other event is acknowledged and dropped: bolt answers an event nobody
@@ -68,6 +72,10 @@ class SlackBot:
         app.action(STOP_ACTION_ID)(self._on_stop_click)
         self.feedback = runtime.feedback
         app.action(FEEDBACK_ACTION_ID)(self._on_feedback)
+        gate = self.responder.gate
+        self.latest = LatestThreads(runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl)
+        self.commands = SlashCommands(self.responder, self.latest, self._spawn)
+        app.command(COMMAND)(self.commands.on_command)
 
     # --- bolt listeners (they return at once) --------------------------------------------
 
@@ -81,6 +89,22 @@ class SlackBot:
         )  # fmt: skip
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
+
+    async def _on_home(self, event: dict[str, Any]) -> None:
+        """The App Home tab shows how to use the bot (published each time it is opened:
+        one ``views.publish``, Tier 4)."""
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str):
+            return
+        if invalid_ids(user=user):
+            return
+        self._spawn(self._publish_home(user), f"slack-home-{user}")
+
+    async def _publish_home(self, user: str) -> None:
+        try:
+            await self.surface.api.publish_home(user, home_view(to_mrkdwn(messages.HOME)))
+        except SurfaceError as exc:
+            log.warning("could not publish the App Home of %s: %s", user, exc)
 
     @staticmethod
     async def _ignore() -> None:
@@ -154,12 +178,23 @@ class SlackBot:
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
+                await self._remember_thread(turn)
                 view = self.surface.for_recipient(turn.user, team=inbound.user_team)
                 responder = self.runtime.responder(view)
                 result = await responder.handle(turn)
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
+
+    async def _remember_thread(self, turn: Turn) -> None:
+        """For ``/threadcast``, which names no thread (see :mod:`bots.slack.latest`)."""
+        where = turn.where
+        if where.thread is None:
+            return
+        try:
+            await self.latest.remember(where.workspace, where.channel, turn.user, where.thread)
+        except SessionStoreError as exc:  # only the slash command loses its target
+            log.warning("could not remember the thread of %s: %s", turn.message_id, exc)
 
     async def _has_conversation(self, turn: Turn) -> bool:
         """A follow-up is answered only in a thread that already has a conversation."""

@@ -49,6 +49,7 @@ class Store:
         self.status_log: list[tuple[float, str, str, str]] = []  # (time, channel, thread, status)
         self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
         self._threads: dict[tuple[str, str], list[str]] = {}  # (channel, parent ts) -> reply ts
+        self.home_views: dict[tuple[str, str], dict[str, Any]] = {}  # (team, user): views.publish
         self.ephemerals: list[Ephemeral] = []  # chat.postEphemeral, in order (api_ephemeral)
 
     # -- setup --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from aiohttp import web
 from bots.simulators.slack import events
 from bots.simulators.slack.blocks import find_action
 from bots.simulators.slack.calls import CallRecord
+from bots.simulators.slack.commands import slash_command_payload
 from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.context import Change
 from bots.simulators.slack.http_delivery import HttpDeliverer, HttpDelivery
@@ -212,15 +213,47 @@ class UserActions:
                   "text": button["text"]}  # fmt: skip
         return await self._click(channel, message, action, user)
 
+    async def open_home(self, user: str, team_id: str | None = None) -> Delivery:
+        """A person opens the app's Home tab: ``app_home_opened`` (docs.slack.dev
+        reference/events/app_home_opened: ``user``, ``channel`` (the app's DM with them),
+        ``tab`` ``home`` or ``messages``, ``event_ts``)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        event = {"type": "app_home_opened", "user": user, "channel": f"D{user[1:]}",
+                 "tab": "home", "event_ts": self.store.ts_clock.next()}  # fmt: skip
+        return await self.send_event(event, ws.team_id, retries=False)
+
+    async def slash_command(
+        self, channel: str, text: str = "", *, user: str | None = None, command: str = "/threadcast"
+    ) -> Delivery:
+        """A person types ``command text`` in ``channel`` (see :mod:`.commands`); answers on
+        the ``response_url`` are recorded as ``response_url`` calls."""
+        ch = self.store.channels[channel]
+        ws = self.store.workspaces[ch.team_id]
+        token = uuid.uuid4().hex
+        self._response_targets[token] = ResponseTarget(ws.team_id, channel, "")
+        payload = slash_command_payload(
+            workspace=ws, app=self.app, user=self.store.users[user or ws.alice], channel=ch,
+            command=command, text=text, response_url=f"{self.base_url}/actions/{token}",
+        )  # fmt: skip
+        return await self._route(payload, "slash_commands", retries=False)
+
     async def _route(
-        self, payload: dict[str, Any], kind: Literal["events_api", "interactive"], retries: bool
+        self,
+        payload: dict[str, Any],
+        kind: Literal["events_api", "interactive", "slash_commands"],
+        retries: bool,
     ) -> Delivery:
         if self.events_url is None:
             if not self.socket.connections:
                 raise RuntimeError("set sim.events_url or connect the app over Socket Mode")
-            return await self.socket.send(kind, payload, retries=retries)
+            return await self.socket.send(
+                kind, payload, retries=retries, accepts_response_payload=kind == "slash_commands"
+            )
         if kind == "events_api":
             body, content_type = json.dumps(payload).encode(), "application/json"
+        elif kind == "slash_commands":
+            body = urlencode(payload).encode()
+            content_type = "application/x-www-form-urlencoded"
         else:
             body = urlencode({"payload": json.dumps(payload)}).encode()
             content_type = "application/x-www-form-urlencoded"

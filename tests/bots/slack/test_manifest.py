@@ -24,12 +24,14 @@ def test_scopes_are_exactly_those_used() -> None:
         "im:history",
         "chat:write",
         "files:write",
+        "commands",
     }
 
 
 def test_events_interactivity_and_socket_mode() -> None:
     text = MANIFEST.read_text()
     assert _list_under(text, "bot_events") == {
+        "app_home_opened",
         "app_mention",
         "message.channels",
         "message.groups",
@@ -39,3 +41,5 @@ def test_events_interactivity_and_socket_mode() -> None:
     assert re.search(r"^\s+socket_mode_enabled: true", text, re.MULTILINE)
     assert len(re.findall(r"request_url: https://\S+/slack/events", text)) == 2  # HTTP mode
     assert re.search(r"messages_tab_enabled: true", text)  # DMs
+    assert re.search(r"home_tab_enabled: true", text)  # the App Home
+    assert re.search(r"- command: /threadcast\n\s+url: https://\S+/slack/events", text)
