@@ -1,4 +1,7 @@
-"""``/new``, ``/stop`` and the Stop button: the conversation controls.
+"""``/new``, ``/stop``, ``/help``, ``/status`` and the Stop button: the conversation controls.
+
+``/help`` is answered at once (no I/O); ``/status`` (Redis) is deferred, ephemeral, then
+filled: both are seen only by the person who used them.
 
 The commands live in an :class:`app_commands.CommandTree`, synced at start-up (globally;
 also to ``DISCORD_COMMAND_GUILD`` when set, where a sync shows at once). The Stop button is
@@ -37,6 +40,7 @@ from core.feedback.texts import thanks
 from core.governance.controls import StopResult
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.responder import Responder
+from core.status import conversation_status, describe
 from core.turn import ThreadRef
 
 __all__ = ["Commands", "place_of"]
@@ -67,6 +71,16 @@ class Commands:
         self.tree.add_command(
             app_commands.Command(
                 name="stop", description=texts.STOP_DESCRIPTION, callback=self.stop_command
+            )
+        )
+        self.tree.add_command(
+            app_commands.Command(
+                name="help", description=texts.HELP_DESCRIPTION, callback=self.help_command
+            )
+        )
+        self.tree.add_command(
+            app_commands.Command(
+                name="status", description=texts.STATUS_DESCRIPTION, callback=self.status_command
             )
         )
         self.stop_view = StopView(self.stop_clicked)
@@ -107,6 +121,26 @@ class Commands:
         if text is None:  # someone else's conversation: told to this user only
             await _answer_privately(interaction, NOT_YOURS_TO_RESET)
         else:
+            await _answer(interaction, text)
+
+    async def help_command(self, interaction: discord.Interaction) -> None:
+        await _reply(interaction, texts.HELP, ephemeral=True)
+
+    async def status_command(self, interaction: discord.Interaction) -> None:
+        found = place_of(interaction)
+        if found is None:  # decided without Redis: answered at once
+            await _reply(interaction, texts.STATUS_NOT_HERE, ephemeral=True)
+            return
+        acknowledged = await _defer(interaction, ephemeral=True)
+        where, is_dm = found
+        responder = self.responder
+        conversation = responder.conversation_of(where, user=str(interaction.user.id), is_dm=is_dm)
+        try:
+            text = describe(await conversation_status(responder.gate, conversation))
+        except SessionStoreError as exc:
+            log.error("/status failed: %s", exc)
+            text = texts.STORE_DOWN
+        if acknowledged:
             await _answer(interaction, text)
 
     async def stop_command(self, interaction: discord.Interaction) -> None:
