@@ -139,7 +139,9 @@ class SlackService:
             request_verification_enabled=False,
         )
         rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
-        self.bot = SlackBot(app, runtime, self.surface, self.identity, rules)
+        self.bot = SlackBot(
+            app, runtime, self.surface, self.identity, rules, slack.assistant_options()
+        )
         # Closed in reverse: events stop first, then replies drain, then the rest closes.
         self._stack.push_async_callback(self.bot.drain, self.settings.shutdown_grace)
         probes = Probes(

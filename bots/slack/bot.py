@@ -13,9 +13,10 @@ conversation's running reply through the turn gate, so it works whichever replic
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -25,6 +26,13 @@ from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.answered import AnsweredMarks
+from bots.slack.assistant import (
+    AssistantOptions,
+    RedisThreadContexts,
+    assistant_for,
+    context_note,
+    title_of,
+)
 from bots.slack.commands import COMMAND, SlashCommands
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from bots.slack.latest import LatestThreads
@@ -53,6 +61,7 @@ class SlackBot:
         surface: SlackSurface,
         identity: BotIdentity,
         rules: EventFilter | None = None,
+        assistant: AssistantOptions | None = None,
     ) -> None:
         self.app = app
         self.runtime = runtime
@@ -76,6 +85,12 @@ class SlackBot:
         self.latest = LatestThreads(runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl)
         self.commands = SlashCommands(self.responder, self.latest, self._spawn)
         app.command(COMMAND)(self.commands.on_command)
+        self.contexts: RedisThreadContexts | None = None
+        if assistant is not None:  # before any event listener: it is bolt middleware
+            self.contexts = RedisThreadContexts(
+                runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl
+            )
+            app.assistant(assistant_for(assistant, self.contexts, self._on_assistant_message))
 
     # --- bolt listeners (they return at once) --------------------------------------------
 
@@ -89,6 +104,56 @@ class SlackBot:
         )  # fmt: skip
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
+
+    async def _on_assistant_message(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        set_title: Callable[..., Awaitable[Any]],
+    ) -> None:
+        """A person's message in an assistant thread (see :mod:`bots.slack.assistant`)."""
+        if self.surface.api.token_problem is not None:
+            return
+        team = body.get("team_id")
+        inbound = read_event(
+            event, team_id=team if isinstance(team, str) else None, bot=self.identity,
+            rules=self.rules,
+        )  # fmt: skip
+        if inbound is not None:
+            name = f"slack-assistant-{inbound.turn.message_id}"
+            self._spawn(self._answer(inbound, set_title=set_title), name)
+
+    async def _in_assistant_thread(
+        self, turn: Turn, set_title: Callable[..., Awaitable[Any]]
+    ) -> Turn:
+        """Title a new assistant thread after its first message, and tell the agent which
+        channel the person is viewing (both best effort)."""
+        if not await self._has_conversation(turn):
+            try:
+                async with asyncio.timeout(self.surface.config.call_timeout):
+                    await set_title(title_of(turn.text))
+            except Exception as exc:
+                log.warning("could not title the assistant thread: %r", exc)
+        if self.contexts is None or turn.where.thread is None:
+            return turn
+        context = await self.contexts.find(channel_id=turn.where.channel,
+                                           thread_ts=turn.where.thread)  # fmt: skip
+        note = context_note(context, await self._channel_name(context))
+        return turn if note is None else dataclasses.replace(turn, text=f"{turn.text}\n\n{note}")
+
+    async def _channel_name(self, context: dict[str, Any] | None) -> str | None:
+        """The viewed channel's name, if the app may see it (conversations.info, as
+        Slack advises before using the context)."""
+        channel = (context or {}).get("channel_id")
+        if not isinstance(channel, str):
+            return None
+        try:
+            async with asyncio.timeout(self.surface.config.call_timeout):
+                answer = await self.surface.api.client.conversations_info(channel=channel)
+        except Exception:
+            return None
+        name = (answer.get("channel") or {}).get("name")
+        return name if isinstance(name, str) else None
 
     async def _on_home(self, event: dict[str, Any]) -> None:
         """The App Home tab shows how to use the bot (published each time it is opened:
@@ -160,7 +225,9 @@ class SlackBot:
 
     # --- turns ---------------------------------------------------------------------------
 
-    async def _answer(self, inbound: Inbound) -> None:
+    async def _answer(
+        self, inbound: Inbound, *, set_title: Callable[..., Awaitable[Any]] | None = None
+    ) -> None:
         turn = inbound.turn
         try:
             if inbound.follow_up and not await self._has_conversation(turn):
@@ -179,6 +246,8 @@ class SlackBot:
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
                 await self._remember_thread(turn)
+                if set_title is not None:
+                    turn = await self._in_assistant_thread(turn, set_title)
                 view = self.surface.for_recipient(turn.user, team=inbound.user_team)
                 responder = self.runtime.responder(view)
                 result = await responder.handle(turn)

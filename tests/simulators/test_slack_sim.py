@@ -768,3 +768,28 @@ async def test_server_errors_gateway_pages_and_post_rate_limits(sim: SlackSimula
         "rate_limited",
     )
     assert "Retry-After" not in failure.value.response.headers
+
+
+async def test_assistant_thread_methods_check_their_arguments(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    root = sim.user_message(ws.alice_dm, ws.alice, "New chat")
+    prompt = {"title": "Hi", "message": "Say hi"}
+    await client.assistant_threads_setSuggestedPrompts(
+        channel_id=ws.alice_dm, thread_ts=root.ts, prompts=[prompt] * 4, title="Try"
+    )
+    assert sim.store.suggested_prompts[(ws.alice_dm, root.ts)] == ("Try", [prompt] * 4)
+    await client.assistant_threads_setTitle(channel_id=ws.alice_dm, thread_ts=root.ts, title="T")
+    assert sim.store.thread_titles[(ws.alice_dm, root.ts)] == "T"
+    for call, error in [
+        (client.assistant_threads_setSuggestedPrompts(
+            channel_id=ws.alice_dm, thread_ts=root.ts, prompts=[prompt] * 5), "invalid_arguments"),
+        (client.assistant_threads_setSuggestedPrompts(
+            channel_id=ws.alice_dm, prompts=[{"title": "no message"}]), "invalid_arguments"),
+        (client.assistant_threads_setTitle(
+            channel_id=ws.alice_dm, thread_ts="1.000001", title="T"), "invalid_thread_ts"),
+        (client.assistant_threads_setTitle(
+            channel_id="D0NOPE", thread_ts=root.ts, title="T"), "channel_not_found"),
+    ]:  # fmt: skip
+        with pytest.raises(SlackApiError) as failure:
+            await call
+        assert failure.value.response["error"] == error

@@ -47,6 +47,9 @@ class Store:
         self.files: dict[str, FileRecord] = {}
         self.statuses: dict[tuple[str, str], ThreadStatus] = {}
         self.status_log: list[tuple[float, str, str, str]] = []  # (time, channel, thread, status)
+        # assistant.threads.setSuggestedPrompts / setTitle, by (channel, thread_ts or "").
+        self.suggested_prompts: dict[tuple[str, str], tuple[str | None, list[Any]]] = {}
+        self.thread_titles: dict[tuple[str, str], str] = {}
         self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
         self._threads: dict[tuple[str, str], list[str]] = {}  # (channel, parent ts) -> reply ts
         self.home_views: dict[tuple[str, str], dict[str, Any]] = {}  # (team, user): views.publish

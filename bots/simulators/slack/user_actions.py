@@ -213,6 +213,61 @@ class UserActions:
                   "text": button["text"]}  # fmt: skip
         return await self._click(channel, message, action, user)
 
+    async def start_assistant_thread(
+        self, user: str, *, viewing: str | None = None, team_id: str | None = None
+    ) -> tuple[Message, Delivery]:
+        """A person opens the app's assistant container (or starts a new chat): a root
+        message of subtype ``assistant_app_thread`` in their DM with the app, then
+        ``assistant_thread_started`` with ``context`` naming the channel they are viewing
+        (docs.slack.dev reference/events/assistant_thread_started and
+        reference/events/message/assistant_app_thread)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        dm = self._dm_with(ws, user)
+        root = Message(
+            ts=self.store.ts_clock.next(),
+            channel=dm,
+            team_id=ws.team_id,
+            user=user,
+            text="New chat",
+            subtype="assistant_app_thread",
+        )
+        self.store.add_message(root)
+        event = self._assistant_event("assistant_thread_started", ws, user, dm, root.ts, viewing)
+        return root, await self.send_event(event, ws.team_id, retries=False)
+
+    async def change_assistant_context(
+        self, root: Message, user: str, *, viewing: str, team_id: str | None = None
+    ) -> Delivery:
+        """The person moves to another channel while the container is open
+        (``assistant_thread_context_changed``)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        event = self._assistant_event(
+            "assistant_thread_context_changed", ws, user, root.channel, root.ts, viewing
+        )
+        return await self.send_event(event, ws.team_id, retries=False)
+
+    def _assistant_event(
+        self, kind: str, ws: Workspace, user: str, dm: str, thread_ts: str, viewing: str | None
+    ) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        if viewing is not None:
+            context = {"channel_id": viewing, "team_id": ws.team_id, "enterprise_id": None}
+        return {
+            "type": kind,
+            "assistant_thread": {"user_id": user, "context": context, "channel_id": dm,
+                                 "thread_ts": thread_ts},
+            "event_ts": self.store.ts_clock.next(),
+        }  # fmt: skip
+
+    def _dm_with(self, ws: Workspace, user: str) -> str:
+        """The person's DM channel with the app (created on first use)."""
+        for channel in self.store.channels.values():
+            if channel.team_id == ws.team_id and channel.kind == "im" and channel.im_user == user:
+                return channel.id
+        dm = f"D{user[1:]}"
+        self.store.add_channel(ws.team_id, dm, dm, "im", user)
+        return dm
+
     async def open_home(self, user: str, team_id: str | None = None) -> Delivery:
         """A person opens the app's Home tab: ``app_home_opened`` (docs.slack.dev
         reference/events/app_home_opened: ``user``, ``channel`` (the app's DM with them),

@@ -25,6 +25,7 @@ def test_scopes_are_exactly_those_used() -> None:
         "chat:write",
         "files:write",
         "commands",
+        "assistant:write",
     }
 
 
@@ -32,6 +33,8 @@ def test_events_interactivity_and_socket_mode() -> None:
     text = MANIFEST.read_text()
     assert _list_under(text, "bot_events") == {
         "app_home_opened",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
         "app_mention",
         "message.channels",
         "message.groups",
@@ -42,4 +45,5 @@ def test_events_interactivity_and_socket_mode() -> None:
     assert len(re.findall(r"request_url: https://\S+/slack/events", text)) == 2  # HTTP mode
     assert re.search(r"messages_tab_enabled: true", text)  # DMs
     assert re.search(r"home_tab_enabled: true", text)  # the App Home
+    assert re.search(r"assistant_view:\n\s+assistant_description: \S", text)
     assert re.search(r"- command: /threadcast\n\s+url: https://\S+/slack/events", text)
