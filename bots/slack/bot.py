@@ -36,9 +36,10 @@ from bots.slack.assistant import (
 from bots.slack.commands import COMMAND, SlashCommands
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from bots.slack.latest import LatestThreads
+from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
 from core.feedback.model import ReplyRef, vote_value
-from core.feedback.texts import thanks
+from core.feedback.texts import REASON_SAVED, thanks
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
@@ -81,6 +82,7 @@ class SlackBot:
         app.action(STOP_ACTION_ID)(self._on_stop_click)
         self.feedback = runtime.feedback
         app.action(FEEDBACK_ACTION_ID)(self._on_feedback)
+        app.view(REASON_CALLBACK)(self._on_reason)
         gate = self.responder.gate
         self.latest = LatestThreads(runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl)
         self.commands = SlashCommands(self.responder, self.latest, self._spawn)
@@ -209,7 +211,43 @@ class SlackBot:
             return
         where = ThreadRef("slack", str(team), channel, thread)
         ref = ReplyRef("slack", str(team), channel, ts)
+        trigger = body.get("trigger_id")
+        if vote == "down" and isinstance(trigger, str):
+            # First: the trigger expires 3 s after the click (see bots.slack.reasons).
+            modal = reason_modal(str(team), channel, thread, ts)
+            try:
+                await self.surface.api.open_view(trigger, modal)
+            except SurfaceError as exc:
+                log.warning("could not ask why (👎): %s", exc)
         self._spawn(self._vote(where, ref, user, vote), f"slack-feedback-{channel}:{ts}")
+
+    async def _on_reason(self, ack: Any, body: dict[str, Any]) -> None:
+        """The 👎 modal submitted: the reason joins the vote."""
+        await ack()
+        found = read_submission(body)
+        user = (body.get("user") or {}).get("id")
+        if self.feedback is None or found is None or not isinstance(user, str):
+            return
+        about, reason = found
+        team, channel, message = about.get("team"), about.get("channel"), about.get("message")
+        thread = about.get("thread") or message
+        if invalid_ids(channel=channel, thread=thread, user=user, team=team) or not (
+            isinstance(team, str) and isinstance(channel, str) and isinstance(message, str)
+        ):
+            return
+        where = ThreadRef("slack", team, channel, thread)
+        ref = ReplyRef("slack", team, channel, message)
+        self._spawn(self._reason(where, ref, user, reason), f"slack-reason-{channel}:{message}")
+
+    async def _reason(self, where: ThreadRef, ref: ReplyRef, user: str, reason: str) -> None:
+        assert self.feedback is not None
+        try:
+            result = await self.feedback.reason(ref, user, reason)
+        except ThreadcastError as exc:
+            log.error("could not record a feedback reason on %s: %s", ref.message, exc)
+            return
+        if result.status != "unknown":
+            await self._tell(where, user, REASON_SAVED, about="")
 
     async def _vote(self, where: ThreadRef, ref: ReplyRef, user: str, vote: str) -> None:
         assert self.feedback is not None

@@ -793,3 +793,22 @@ async def test_assistant_thread_methods_check_their_arguments(sim: SlackSimulato
         with pytest.raises(SlackApiError) as failure:
             await call
         assert failure.value.response["error"] == error
+
+
+async def test_views_open_needs_a_live_trigger(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Why?"}, "blocks": []}
+    now = asyncio.get_running_loop().time()
+    sim.store.triggers["fresh"] = (ws.team_id, ws.alice, now)
+    sim.store.triggers["stale"] = (ws.team_id, ws.alice, now - 3.5)  # triggers live 3 s
+    opened = await client.views_open(trigger_id="fresh", view=modal)
+    assert opened["view"]["id"] in sim.store.modals
+    long_title = {**modal, "title": {"type": "plain_text", "text": "x" * 25}}
+    for trigger, view, error in [
+        ("stale", modal, "expired_trigger_id"),
+        ("unknown", modal, "invalid_trigger_id"),
+        ("fresh", long_title, "invalid_arguments"),
+    ]:
+        with pytest.raises(SlackApiError) as failure:
+            await client.views_open(trigger_id=trigger, view=view)
+        assert failure.value.response["error"] == error

@@ -195,6 +195,30 @@ class UserActions:
             action=action,
             response_url=f"{self.base_url}/actions/{token}",
         )
+        self.store.triggers[payload["trigger_id"]] = (ws.team_id, payload["user"]["id"],
+                                                      self._now())  # fmt: skip
+        return await self._route(payload, "interactive", retries=False)
+
+    async def submit_view(self, view_id: str, values: dict[str, dict[str, str]]) -> Delivery:
+        """The person submits an open modal: ``view_submission`` with ``state.values``
+        (``{block_id: {action_id: {"type": "plain_text_input", "value": ...}}}``;
+        docs.slack.dev reference/interaction-payloads/view-interactions-payload)."""
+        team, user, view = self.store.modals.pop(view_id)
+        ws = self.store.workspaces[team]
+        state = {block: {action: {"type": "plain_text_input", "value": value}
+                         for action, value in actions.items()}
+                 for block, actions in values.items()}  # fmt: skip
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team, "domain": ws.domain},
+            "user": {"id": user, "team_id": team},
+            "api_app_id": self.app.app_id,
+            "token": self.app.verification_token,
+            "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+            "view": {**view, "state": {"values": state}},
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
         return await self._route(payload, "interactive", retries=False)
 
     async def click_feedback(

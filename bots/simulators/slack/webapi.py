@@ -21,6 +21,7 @@ from bots.simulators.slack import (
     api_files,
     api_misc,
     api_stream,
+    api_views,
 )
 from bots.simulators.slack.activity import Activity
 from bots.simulators.slack.calls import CallRecord, FaultInjector
@@ -41,6 +42,7 @@ HANDLERS: dict[str, Handler] = {
     **api_files.METHODS,
     **api_misc.METHODS,
     **api_assistant.METHODS,
+    **api_views.METHODS,
 }
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 

@@ -19,7 +19,7 @@ from bots.simulators.slack.blocks import find_action
 from bots.slack.app import SlackService
 from core.config import Settings
 from core.feedback.model import ReplyRef
-from core.feedback.texts import CHANGED, THANKS_UP
+from core.feedback.texts import CHANGED, REASON_SAVED, THANKS_UP
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
 from core.sessions.gate import TurnGate
@@ -167,3 +167,35 @@ async def test_feedback_off_means_no_controls(
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.blocks == [{"type": "markdown", "text": "Fine."}]
     assert bot.bot.feedback is None
+
+
+async def test_a_thumbs_down_asks_why_and_keeps_the_reason(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    hook = Webhook()
+    url = await serve(hook, stack)
+    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
+    bot = await start(stack, sim, settings, namespace)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("A vague answer."))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hmm"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False)
+    (opened,) = await sim.wait_for_calls("views.open")
+    assert opened.ok  # within the trigger's 3 seconds
+    (view_id,) = sim.store.modals
+    await asyncio.wait_for(hook.received.wait(), 10)  # the vote itself, without a reason
+    assert hook.bodies[0]["vote"] == "down" and hook.bodies[0]["reason"] is None
+    hook.received.clear()
+    await sim.submit_view(view_id, {"reason": {"reason_text": "  Too vague.  "}})
+    await asyncio.wait_for(hook.received.wait(), 10)
+    assert hook.bodies[-1]["reason"] == "Too vague." and hook.bodies[-1]["vote"] == "down"
+    feedback = bot.bot.feedback
+    assert feedback is not None
+    ref = ReplyRef("slack", ws.team_id, ws.general, reply.ts)
+    current = await feedback.store.current(ref, ws.alice)
+    assert current is not None and current.reason == "Too vague."
+    await sim.wait_for(lambda: any(n.text == REASON_SAVED for n in sim.store.ephemerals))
