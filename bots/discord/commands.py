@@ -31,12 +31,13 @@ from discord import app_commands
 
 from adapters.discord import StopView, place
 from adapters.discord.feedback_buttons import FeedbackView
+from adapters.discord.reason_modal import ReasonModal
 from adapters.discord.refs import PlaceKind
 from bots.discord import texts
 from core.errors import SessionStoreError
 from core.feedback.model import ReplyRef, VoteValue
 from core.feedback.service import Feedback
-from core.feedback.texts import thanks
+from core.feedback.texts import REASON_SAVED, thanks
 from core.governance.controls import StopResult
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.responder import Responder
@@ -163,14 +164,29 @@ class Commands:
             await _answer(interaction, remove_buttons=True)
 
     async def vote_clicked(self, interaction: discord.Interaction, vote: VoteValue) -> None:
-        """👍 / 👎 on a reply: recorded, and acknowledged to the voter only."""
-        acknowledged = await _defer(interaction, ephemeral=False)  # type 6: nothing shown
+        """👍 / 👎 on a reply: recorded, and acknowledged to the voter only; a 👎 is
+        answered with the optional "why?" modal instead (thanks come on its submission)."""
         found = place_of(interaction, allow_channel=True)
         message = interaction.message
         if self.feedback is None or found is None or message is None:
+            await _defer(interaction, ephemeral=False)
             return
         where, _ = found
         ref = ReplyRef(where.platform, where.workspace, where.channel, str(message.id))
+        if vote == "down":
+            asked = await _ask_why(interaction, ReasonModal(
+                lambda submitted, text: self.reason_given(submitted, ref, text)))  # fmt: skip
+            if asked:
+                await self._record_vote(interaction, ref, vote, acknowledged=False)
+                return
+        acknowledged = await _defer(interaction, ephemeral=False)  # type 6: nothing shown
+        await self._record_vote(interaction, ref, vote, acknowledged=acknowledged)
+
+    async def _record_vote(
+        self, interaction: discord.Interaction, ref: ReplyRef, vote: VoteValue, *,
+        acknowledged: bool,
+    ) -> None:  # fmt: skip
+        assert self.feedback is not None
         try:
             result = await self.feedback.vote(ref, str(interaction.user.id), vote)
         except SessionStoreError as exc:
@@ -182,6 +198,21 @@ class Commands:
             text = thanks(vote, result.status)
         if acknowledged:
             await _follow_up_privately(interaction, text)
+
+    async def reason_given(
+        self, interaction: discord.Interaction, ref: ReplyRef, reason: str
+    ) -> None:
+        """The 👎 modal submitted: the reason joins the vote; thanks, privately."""
+        acknowledged = await _defer(interaction, ephemeral=True, thinking=True)
+        text = REASON_SAVED
+        if reason.strip() and self.feedback is not None:
+            try:
+                await self.feedback.reason(ref, str(interaction.user.id), reason)
+            except SessionStoreError as exc:
+                log.error("could not record a feedback reason: %s", exc)
+                text = texts.STORE_DOWN
+        if acknowledged:
+            await _answer(interaction, text)
 
     async def _stop(self, interaction: discord.Interaction) -> StopResult:
         found = place_of(interaction, allow_channel=True)
@@ -269,12 +300,28 @@ async def _answer_privately(interaction: discord.Interaction, text: str) -> None
     await _follow_up_privately(interaction, text)
 
 
-async def _defer(interaction: discord.Interaction, *, ephemeral: bool) -> bool:
+async def _ask_why(interaction: discord.Interaction, modal: discord.ui.Modal) -> bool:
+    """Answer a click with a modal (type 9); whether it was shown."""
+    try:
+        async with asyncio.timeout(_CALL_TIMEOUT):
+            await interaction.response.send_modal(modal)
+        return True
+    except (discord.HTTPException, TimeoutError) as exc:
+        log.warning("could not ask why (👎): %s", exc)
+        return False
+
+
+async def _defer(
+    interaction: discord.Interaction, *, ephemeral: bool, thinking: bool = False
+) -> bool:
     """Acknowledge within Discord's 3 s; whether that worked. A command shows "thinking"
     (type 5) until :func:`_answer`; a button press shows nothing (type 6)."""
     try:
         async with asyncio.timeout(_CALL_TIMEOUT):
-            await interaction.response.defer(ephemeral=ephemeral)
+            if thinking:
+                await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            else:
+                await interaction.response.defer(ephemeral=ephemeral)
         return True
     except (discord.HTTPException, TimeoutError) as exc:
         log.warning("could not acknowledge the interaction in time: %s", exc)

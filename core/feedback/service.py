@@ -67,11 +67,18 @@ class Feedback:
         return VoteResult("recorded" if previous is None else "changed", record)
 
     async def reason(self, ref: ReplyRef, voter: str, reason: str) -> VoteResult:
-        """Attach ``reason`` to the voter's vote on ``ref`` (a 👎's optional why)."""
-        current = await self.store.current(ref, voter)
-        if current is None:
-            return VoteResult("unknown")
+        """Attach ``reason`` to the voter's vote on ``ref`` (a 👎's optional why). A reason
+        is only asked after a 👎: one that arrives before that vote is stored records the
+        👎 with it (replacing an earlier 👍; the vote, arriving next, then changes
+        nothing)."""
         why = reason.strip()[:REASON_MAX_CHARS] or None
+        current = await self.store.current(ref, voter)
+        if current is None or current.vote != "down":
+            tag = current.tag if current is not None else await self.store.reply(ref)
+            if tag is None:
+                return VoteResult("unknown")
+            current = VoteRecord(tag, voter, "down", None, _now())
+            _VOTES.labels(tag.agent or "", "down").inc()
         record = replace(current, reason=why, at=_now())
         await self.store.vote(record)
         self._publish(record)
