@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
@@ -47,7 +47,11 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
 
     (reply,) = sim.bot_replies(ws.general, thread)
     # Slack renders the Markdown (a markdown block); notifications read its mrkdwn form.
-    assert reply.blocks == [{"type": "markdown", "text": to_safe_markdown(REPLY)}]
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    assert reply.blocks is not None and [b["type"] for b in reply.blocks] == [
+        "markdown", "context_actions"
+    ]  # fmt: skip
+    assert reply.blocks[0] == {"type": "markdown", "text": to_safe_markdown(REPLY)}
     assert reply.text == to_mrkdwn(REPLY)
     edits = [c for c in sim.calls("chat.update") if c.params.get("ts") == reply.ts]
     assert len(edits) >= 3  # first text posted, then several paced edits, then the final

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import RateRule, SimConfig, SlackSimulator
@@ -118,8 +118,10 @@ async def test_a_long_reply_continues_in_new_messages_with_fences_intact(
     messages = sim.bot_replies(ws.general, turn.thread_ts)
     assert len(messages) >= 4
     code_lines = []
+    last = messages[-1]
+    assert find_action(last.blocks, FEEDBACK_ACTION_ID) is not None  # 👍 / 👎 on the last
     for message in messages:
-        assert len(message.text) <= 4_000 and message.blocks is None
+        assert len(message.text) <= 4_000 and (message is last or message.blocks is None)
         lines = message.text.split("\n")
         assert sum(line == "```" for line in lines) % 2 == 0  # every code block closed
         code_lines += [line for line in lines if line.startswith("value_")]
@@ -153,7 +155,9 @@ async def test_markdown_block_pages_keep_tables_and_code_whole(
     pages = []
     for message in messages:
         assert message.blocks is not None
-        (block,) = message.blocks  # one markdown block, no Stop button left
+        block, *controls = message.blocks  # one markdown block, no Stop button left
+        expected = ["context_actions"] if message is messages[-1] else []  # 👍 / 👎
+        assert [c["type"] for c in controls] == expected
         assert block["type"] == "markdown" and len(block["text"]) <= 4_000
         page = block["text"]
         assert sum(line.startswith("```") for line in page.split("\n")) % 2 == 0
@@ -222,14 +226,18 @@ async def test_native_streaming_end_to_end(
     await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
 
     (message,) = sim.bot_replies(ws.general, turn.thread_ts)
-    assert message.text == to_safe_markdown(reply)
+    await sim.wait_for(lambda: find_action(message.blocks, FEEDBACK_ACTION_ID) is not None)
+    # Streamed as Markdown; the 👍 / 👎 edit keeps it in a markdown block.
+    assert message.blocks is not None and message.blocks[0]["text"] == to_safe_markdown(reply)
+    assert message.text == to_mrkdwn(to_safe_markdown(reply))  # the notification text
     assert not message.streaming
     (start,) = sim.calls("chat.startStream")
     assert start.params["recipient_user_id"] == ws.alice
     assert start.params["recipient_team_id"] == ws.team_id
     assert len(sim.calls("chat.appendStream")) >= 2
     assert len(sim.calls("chat.stopStream")) == 1
-    assert sim.calls("chat.update") == []
+    (feedback,) = sim.calls("chat.update")  # once the stream ended: only 👍 / 👎 added
+    assert "context_actions" in str(feedback.params["blocks"])
 
 
 async def test_native_stream_that_expires_falls_back_to_updates(
