@@ -61,6 +61,10 @@ class Feedback:
         record = VoteRecord(tag, voter, vote, reason, _now())
         previous = await self.store.vote(record)
         if previous is not None and previous.vote == vote:
+            if previous.reason and record.reason is None:
+                # A reason stored between our read and our write (see reason()): keep it.
+                record = replace(record, reason=previous.reason)
+                await self.store.vote(record)
             return VoteResult("same", record)
         _VOTES.labels(tag.agent or "", vote).inc()
         self._publish(record)
