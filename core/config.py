@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     shared_budgets: bool = Field(False, validation_alias=_env("THREADCAST_SHARED_BUDGETS"))
     """Keep edit budgets in Redis so replicas sharing one token share one budget."""
 
+    feedback: bool = Field(True, validation_alias=_env("THREADCAST_FEEDBACK"))
+    """Put 👍 / 👎 controls on every completed reply and record the votes."""
+    feedback_url: str | None = Field(None, validation_alias=_env("THREADCAST_FEEDBACK_URL"))
+    """A webhook each vote is POSTed to as JSON (retried with backoff, never blocking)."""
+
     # --- operations ----------------------------------------------------------------------
     recovery_interval: float = Field(
         5.0, gt=0, validation_alias=_env("THREADCAST_RECOVERY_INTERVAL")
@@ -137,6 +142,14 @@ class Settings(BaseSettings):
             expected = ", ".join(_LOG_LEVELS)
             raise ConfigError("THREADCAST_LOG_LEVEL", f"must be one of {expected} (got {value!r})")
         return level
+
+    @field_validator("feedback_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ConfigError("THREADCAST_FEEDBACK_URL", f"must be an http(s) URL (got {value!r})")
+        return value
 
     @model_validator(mode="after")
     def _check_agent(self) -> Settings:

@@ -29,6 +29,8 @@ from core.context.gather import ContextGatherer
 from core.context.models import FILES_NOT_RECEIVED, FileKind, SkippedFile, TurnContext
 from core.deployment.live import Snapshot
 from core.errors import SessionStoreError, agent_failure_kind
+from core.feedback.model import ReplyRef, ReplyTag
+from core.feedback.service import Feedback
 from core.governance.access import Admission, admit
 from core.governance.controls import Controls, StopResult
 from core.governance.policy import Governance
@@ -38,10 +40,11 @@ from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, on_interrupt
-from core.relay.relay import Relay, ReplyOutcome
+from core.relay.relay import OfferFeedback, Relay, ReplyOutcome
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
+from core.surface import MessageRef
 from core.turn import ThreadRef, Turn
 from core.usage import metrics as usage_metrics
 from core.usage.book import TurnUsage
@@ -91,6 +94,7 @@ class Responder:
         agent: Agent | None = None,
         governance: Governance | None = None,
         context: ContextGatherer | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         if governance is None:
             if agent is None:
@@ -105,6 +109,8 @@ class Responder:
         self.response_format = response_format
         self.context = context
         """Reads the thread's earlier messages and the user's files (None: neither)."""
+        self.feedback = feedback
+        """Votes on replies; None: replies carry no feedback controls."""
 
     def conversation_of(self, where: ThreadRef, *, user: str, is_dm: bool) -> str:
         return conversation_key(where, user=user, is_dm=is_dm, scope=self.session_scope)
@@ -240,7 +246,8 @@ class Responder:
                 )
                 unreceived: list[str] = []
                 watched = _unreceived_files(metered(chunks, meter), unreceived)
-                outcome = await self._deliver(turn, watched, ticket.cancelled)
+                offer = self._feedback_offer(turn, ticket, choice.agent)
+                outcome = await self._deliver(turn, watched, ticket.cancelled, offer)
                 if unreceived:
                     notice = [SkippedFile(name, context_texts.NOT_RECEIVED) for name in unreceived]
                     await self._post_quietly(turn.where, context_texts.skipped_notice(notice))
@@ -287,6 +294,27 @@ class Responder:
         await gatherer.handed(turn, conversation, session_id)
         return context
 
+    def _feedback_offer(self, turn: Turn, ticket: Ticket, agent: str) -> OfferFeedback | None:
+        """Record the reply before its controls show, so a vote names its conversation,
+        session and agent; a Redis failure means no controls (never a failed turn)."""
+        feedback = self.feedback
+        if feedback is None:
+            return None
+        conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+
+        async def offer(message: MessageRef) -> bool:
+            where = message.where
+            ref = ReplyRef(where.platform, where.workspace, where.channel, message.message_id)
+            tag = ReplyTag(ref, where.thread, conversation, ticket.session_id, agent)
+            try:
+                await feedback.offer(tag)
+            except SessionStoreError as exc:
+                log.warning("feedback controls not offered: %s", exc)
+                return False
+            return True
+
+        return offer
+
     async def _record(self, usage: TurnUsage, snapshot: Snapshot) -> None:
         usage_metrics.agent_turn(usage)
         book = self.governance.usage
@@ -298,7 +326,11 @@ class Responder:
             log.warning("usage not recorded: %s", exc)
 
     async def _deliver(
-        self, turn: Turn, chunks: AsyncIterator[AgentStream], cancelled: asyncio.Event
+        self,
+        turn: Turn,
+        chunks: AsyncIterator[AgentStream],
+        cancelled: asyncio.Event,
+        offer: OfferFeedback | None = None,
     ) -> ReplyOutcome:
         # A relay of this turn's own (a shallow copy: same surface, scheduler, client), so
         # a shutdown can make this reply end "interrupted" instead of "stopped".
@@ -312,7 +344,9 @@ class Responder:
         metrics.turn_started(platform)
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
         try:
-            outcome = await relay.deliver(turn.where, chunks, cancelled=cancelled)
+            outcome = await relay.deliver(
+                turn.where, chunks, cancelled=cancelled, offer_feedback=offer
+            )
             status = outcome.status
             return outcome
         finally:

@@ -36,6 +36,9 @@ from core.deployment.agents import AgentBuilder, AgentPool, factory_builder
 from core.deployment.live import LiveDeployment
 from core.deployment.load import load_deployment
 from core.deployment.sighup import reload_on_sighup
+from core.feedback.service import Feedback
+from core.feedback.store import FeedbackStore
+from core.feedback.webhook import FeedbackWebhook
 from core.governance.policy import Governance
 from core.netguard import guarded_client
 from core.ops.recovery import Reaper, ReplyRegistry
@@ -81,6 +84,8 @@ class Runtime:
         self._environ = os.environ if environ is None else environ
         self._reload_signal = reload_signal
         self._stack = AsyncExitStack()
+        self._webhook: FeedbackWebhook | None = None
+        self._feedback: Feedback | None = None
 
     async def __aenter__(self) -> Runtime:
         try:
@@ -119,6 +124,12 @@ class Runtime:
         # Closed in reverse: the reaper stops, then pending record removals land, then Redis.
         self._stack.push_async_callback(self.registry.aclose)
         self._stack.push_async_callback(self.reaper.aclose)
+        if settings.feedback and settings.feedback_url:
+            # Its own client: the webhook is the operator's address, internal or not.
+            client = httpx.AsyncClient(timeout=_HTTP_TIMEOUT)
+            self._stack.push_async_callback(client.aclose)
+            self._webhook = FeedbackWebhook(settings.feedback_url, client)
+            self._stack.push_async_callback(self._webhook.aclose)  # drained before the client
 
     def _builder(self) -> AgentBuilder:
         scripted = self._agent
@@ -133,6 +144,18 @@ class Runtime:
         tb: TracebackType | None,
     ) -> None:
         await self._stack.aclose()
+
+    @property
+    def feedback(self) -> Feedback | None:
+        """Votes on replies (``THREADCAST_FEEDBACK``), in the turn gate's namespace."""
+        if not self.settings.feedback:
+            return None
+        namespace = self.gate.namespace
+        if self._feedback is None or self._feedback.store.namespace != namespace:
+            self._feedback = Feedback(
+                FeedbackStore(self.redis, namespace=namespace), webhook=self._webhook
+            )
+        return self._feedback
 
     def responder(
         self,
@@ -172,6 +195,7 @@ class Runtime:
             session_scope=self.settings.session_scope,
             response_format=self.settings.response_model,
             context=self._gatherer(context),
+            feedback=self.feedback,
         )
 
     def _gatherer(self, source: ContextSource | None) -> ContextGatherer | None:

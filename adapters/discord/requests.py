@@ -75,10 +75,20 @@ class DiscordRequests:
                 sent = await channel.send(text, allowed_mentions=self._quiet)
         return MessageRef(where, str(sent.id))
 
-    async def edit(self, where: ThreadRef, message_id: int, text: str, *, final: bool) -> None:
+    async def edit(
+        self,
+        where: ThreadRef,
+        message_id: int,
+        text: str,
+        *,
+        final: bool,
+        view: discord.ui.View | None = None,
+    ) -> None:
         target = self.channel(where).get_partial_message(message_id)
         with self.errors(where):
-            if final:  # view=None removes the Stop button
+            if view is not None:  # the final text with other buttons (feedback)
+                await target.edit(content=text, allowed_mentions=self._quiet, view=view)
+            elif final:  # view=None removes the Stop button
                 await target.edit(content=text, allowed_mentions=self._quiet, view=None)
             else:
                 await target.edit(content=text, allowed_mentions=self._quiet)

@@ -34,6 +34,7 @@ from adapters.discord.errors import (
     MissingPermission,
     ThreadArchived,
 )
+from adapters.discord.feedback_buttons import FeedbackView, feedback_template
 from adapters.discord.permissions import to_send
 from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
@@ -96,6 +97,7 @@ class DiscordSurface:
         or posting refused with nowhere to go): the bot ends the turn there."""
         self._typing = TypingIndicator(self.requests.trigger_typing, every=typing_every)
         self._template: StopView | None = None
+        self._feedback: FeedbackView | None = None
 
     # --- the ChatSurface protocol ----------------------------------------------------------
 
@@ -259,6 +261,20 @@ class DiscordSurface:
         self._typing.clear(channel_id(where))
         if self.on_unusable is not None:
             self.on_unusable(where)
+
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        """The final ``text`` again, with 👍 / 👎 under it (one more edit)."""
+        if self._feedback is None:
+            self._feedback = feedback_template()
+        where = message.where
+        check_platform(where)
+        try:
+            await self.requests.edit(
+                where, int(message.message_id), text, final=True, view=self._feedback
+            )
+        except ChannelGone:
+            self._gone(where)
+            raise
 
     def _stop_view(self) -> StopView:
         if self._template is None:

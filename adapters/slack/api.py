@@ -134,6 +134,18 @@ class SlackApi:
             ),
         )
 
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """``views.open``: a modal, within the trigger's 3 seconds."""
+        await self._call(
+            "views.open", None, lambda: self.client.views_open(trigger_id=trigger_id, view=view)
+        )
+
+    async def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        """``views.publish``: the App Home tab ``user`` sees."""
+        await self._call(
+            "views.publish", None, lambda: self.client.views_publish(user_id=user, view=view)
+        )
+
     async def set_status(self, channel: str, thread: str, status: str) -> None:
         """``status=""`` clears it."""
         await self._call(

@@ -6,11 +6,20 @@ message that carries the Stop button must carry its text in blocks too:
 - mrkdwn (edit mode): section blocks of at most 3,000 characters; a 4,000-character page is
   split at a line boundary, and a code block cut by the split is closed at the end of one
   section and reopened at the start of the next, so both render as code;
-- Markdown (native streaming and its fallbacks): one ``markdown`` block (up to 12,000).
+- Markdown (``SLACK_RENDER=markdown``, the default, and native streaming's fallbacks): one
+  ``markdown`` block (all markdown blocks of a payload share 12,000 characters), which Slack
+  renders itself: headings, tables, lists, code. It stays on the final message; ``text``
+  (notifications, and clients that cannot show the block) is the page in mrkdwn.
 
-Once the reply is final the blocks are removed (``blocks=[]``) and ``text`` shows the page:
-Slack renders a plain ``text`` of up to 4,000 characters as one piece, fences and all.
+In mrkdwn, once the reply is final the blocks are removed (``blocks=[]``) and ``text`` shows
+the page: Slack renders a plain ``text`` of up to 4,000 characters as one piece, fences and all.
 Structured output becomes a header and section fields (:func:`structured_blocks`).
+
+Feedback (:func:`feedback_controls`): a completed reply's last message gets a
+``context_actions`` block holding a ``feedback_buttons`` element (👍 value ``up``, 👎
+``down``), after its text, which then sits in blocks in either dialect
+(docs.slack.dev reference/block-kit/blocks/context-actions-block and
+block-elements/feedback-buttons-element).
 """
 
 from __future__ import annotations
@@ -21,21 +30,28 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from adapters.slack.inline import escape
+from adapters.slack.mrkdwn import to_mrkdwn
+from core.feedback.texts import DOWN_LABEL, UP_LABEL
 
 __all__ = [
+    "FEEDBACK_ACTION_ID",
     "MAX_BLOCKS",
     "SECTION_LIMIT",
     "STOP_ACTION_ID",
     "Dialect",
+    "feedback_controls",
+    "home_view",
     "mrkdwn_sections",
     "payload",
     "stop_controls",
     "structured_blocks",
+    "with_feedback",
 ]
 
 Dialect = Literal["mrkdwn", "markdown"]
 
 STOP_ACTION_ID = "threadcast_stop"
+FEEDBACK_ACTION_ID = "threadcast_feedback"
 SECTION_LIMIT = 3_000
 MAX_BLOCKS = 50
 _FIELD_LIMIT = 2_000
@@ -61,6 +77,45 @@ def stop_controls(thread: str | None) -> dict[str, Any]:
     }
 
 
+def feedback_controls() -> dict[str, Any]:
+    """The context actions block with 👍 / 👎 (no block_id: Slack generates one per
+    iteration of a message, as it asks)."""
+
+    def button(emoji: str, value: str, label: str) -> dict[str, Any]:
+        text = {"type": "plain_text", "text": emoji, "emoji": True}
+        return {"text": text, "value": value, "accessibility_label": label}
+
+    return {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION_ID,
+                "positive_button": button("👍", "up", UP_LABEL),
+                "negative_button": button("👎", "down", DOWN_LABEL),
+            }
+        ],
+    }
+
+
+def home_view(mrkdwn: str) -> dict[str, Any]:
+    """The App Home tab: ``mrkdwn`` in sections (a Home tab is not a message: no markdown
+    block there)."""
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in
+                mrkdwn_sections(mrkdwn)]  # fmt: skip
+    return {"type": "home", "blocks": sections}
+
+
+def with_feedback(text: str, dialect: Dialect) -> dict[str, Any]:
+    """The ``text``/``blocks`` of a final message that carries the feedback controls."""
+    if dialect == "markdown":
+        blocks = [{"type": "markdown", "text": text}]
+        return {"text": to_mrkdwn(text), "blocks": [*blocks, feedback_controls()]}
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in
+                mrkdwn_sections(text)]  # fmt: skip
+    return {"text": text, "blocks": [*sections, feedback_controls()]}
+
+
 def payload(
     text: str, dialect: Dialect, *, controls: bool, thread: str | None, update: bool
 ) -> dict[str, Any]:
@@ -70,11 +125,11 @@ def payload(
     replaces an existing message, whose old blocks must be removed explicitly.
     """
     if dialect == "markdown":
-        # A markdown block renders Markdown; `text` (the notification) stays plain.
+        # A markdown block renders Markdown; `text` (the notification) is its mrkdwn form.
         blocks: list[dict[str, Any]] = [{"type": "markdown", "text": text}]
         if controls:
             blocks.append(stop_controls(thread))
-        return {"text": text, "blocks": blocks}
+        return {"text": to_mrkdwn(text), "blocks": blocks}
     if not controls:
         return {"text": text, "blocks": []} if update else {"text": text}
     sections = [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in

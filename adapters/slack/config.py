@@ -17,6 +17,8 @@ from core.surface import BudgetScope, SurfaceAction, SurfaceLimits
 from core.turn import ThreadRef
 
 __all__ = [
+    "MARKDOWN_BLOCK_LIMIT",
+    "RenderMode",
     "StreamingMode",
     "SurfaceConfig",
     "ThinkingMode",
@@ -28,6 +30,14 @@ StreamingMode = Literal["edit", "native", "auto"]
 """``edit``: chat.postMessage + chat.update (mrkdwn); ``native``: chat.startStream /
 appendStream / stopStream (Markdown); ``auto``: native where Slack accepts it, else edit."""
 
+RenderMode = Literal["markdown", "mrkdwn"]
+"""Edit mode's rendering: ``markdown``: the agent's Markdown in a ``markdown`` block, rendered
+by Slack (mentions defused); ``mrkdwn``: converted by hand into mrkdwn section blocks."""
+
+# "The cumulative limit for all markdown blocks in a single payload is 12,000 characters"
+# (docs.slack.dev reference/block-kit/blocks/markdown-block).
+MARKDOWN_BLOCK_LIMIT = 12_000
+
 ThinkingMode = Literal["auto", "placeholder", "off"]
 """``auto``: assistant.threads.setStatus, a placeholder message where Slack refuses it;
 ``placeholder``: always a placeholder message; ``off``: nothing until the first text."""
@@ -38,6 +48,7 @@ class SurfaceConfig:
     """Everything :class:`~adapters.slack.surface.SlackSurface` is configured with."""
 
     streaming: StreamingMode = "edit"
+    render: RenderMode = "markdown"
     thinking: ThinkingMode = "auto"
     update_per_minute: float = 50.0
     # A modest burst: Slack welcomes "sporadic bursts" but does not say how large.
@@ -59,11 +70,22 @@ class SurfaceConfig:
         """Whether replies are rendered as standard Markdown for Slack's streaming API."""
         return self.streaming != "edit"
 
+    @property
+    def markdown(self) -> bool:
+        """Whether replies are sent as (defused) standard Markdown that Slack renders: in
+        native streams and ``markdown`` blocks; else as hand-converted mrkdwn."""
+        return self.native or self.render == "markdown"
+
     def limits(self) -> SurfaceLimits:
         # Native streams can only append: a cursor added to each update could never be
         # taken back, so the indicator is Slack's own streaming animation instead.
         return SurfaceLimits(
-            max_message_chars=self.max_message_chars,
+            # A page must fit in one markdown block (its payload's whole Markdown budget).
+            max_message_chars=(
+                min(self.max_message_chars, MARKDOWN_BLOCK_LIMIT)
+                if self.markdown
+                else self.max_message_chars
+            ),
             min_edit_interval=self.min_edit_interval,
             max_file_bytes=self.max_file_bytes,
             max_files_per_message=10,

@@ -5,8 +5,8 @@ removed (``not_in_channel``), or the token was revoked. From then on, every call
 reply fails at once with the same refusal instead of reaching Slack (the core never retries
 an :class:`~core.errors.Undeliverable` either), and the bot is told once, so it stops the
 reply and its agent. A reply whose blocks Slack refused (``invalid_blocks``) sends plain
-text for the rest of its life. One guard per reply (per surface view): the next
-conversation starts afresh.
+text for the rest of its life (``markdown`` blocks: their mrkdwn form). One guard per reply
+(per surface view): the next conversation starts afresh.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from adapters.slack.api import SlackApi
-from adapters.slack.blocks import Dialect, payload, structured_blocks
+from adapters.slack.blocks import Dialect, payload, structured_blocks, with_feedback
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
@@ -60,7 +60,7 @@ class SlackSurface:
         self.on_give_up: GiveUp | None = None
         self._guard: ReplyGuard | None = None  # a view's: what its reply met (guard.py)
         self._posted = False  # a view's: its reply has posted a message
-        self._dialect: Dialect = "markdown" if self.config.native else "mrkdwn"
+        self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
         if not self.config.native:
@@ -83,7 +83,7 @@ class SlackSurface:
     # --- ChatSurface ---------------------------------------------------------------------
 
     def render(self, markdown: str) -> str:
-        return to_safe_markdown(markdown) if self.config.native else to_mrkdwn(markdown)
+        return to_safe_markdown(markdown) if self.config.markdown else to_mrkdwn(markdown)
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         # Asked before every call: once a stream falls back to chat.update (or a channel
@@ -182,6 +182,18 @@ class SlackSurface:
 
     # --- beyond the protocol ------------------------------------------------------------
 
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        """Re-send the final ``text`` with 👍 / 👎 (see :mod:`adapters.slack.blocks`); not
+        where this reply fell back to plain text (no blocks, so no buttons)."""
+        if self._guard is not None and self._guard.plain_text:
+            return
+        where = message.where
+        with self._watch(where):
+            await self.api.update(
+                where.channel, message.message_id, with_feedback(text, self._dialect),
+                scope=scope_key(where, "chat.update"),
+            )  # fmt: skip
+
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
     ) -> None:
@@ -199,6 +211,8 @@ class SlackSurface:
         self, text: str, *, controls: bool, thread: str | None, update: bool, plain: bool = False
     ) -> dict[str, Any]:
         if plain:  # no blocks at all: Slack refused this reply's
+            if self._dialect == "markdown":
+                text = to_mrkdwn(text)  # the hand-made converter is the fallback
             return {"text": text, "blocks": []} if update else {"text": text}
         return payload(text, self._dialect, controls=controls, thread=thread, update=update)
 

@@ -91,7 +91,12 @@ class DiscordBot:
             answer_bots=settings.answer_bots,
             archive_minutes=settings.thread_archive_minutes,
         )
-        self.commands = Commands(self.client, self.responder, dev_guild=settings.command_guild)
+        self.commands = Commands(
+            self.client,
+            self.responder,
+            dev_guild=settings.command_guild,
+            feedback=runtime.feedback,
+        )
         self._connection: asyncio.Task[None] | None = None
         self._endpoints = contextlib.ExitStack()
 
@@ -175,6 +180,7 @@ class DiscordBot:
     async def _setup(self) -> None:
         # Runs inside login(): register the Stop button and publish the commands.
         self.client.add_view(self.commands.stop_view)
+        self.client.add_view(self.commands.feedback_view)
         if self.settings.sync_commands:
             await self.commands.sync()
 

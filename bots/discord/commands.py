@@ -1,4 +1,7 @@
-"""``/new``, ``/stop`` and the Stop button: the conversation controls.
+"""``/new``, ``/stop``, ``/help``, ``/status`` and the Stop button: the conversation controls.
+
+``/help`` is answered at once (no I/O); ``/status`` (Redis) is deferred, ephemeral, then
+filled: both are seen only by the person who used them.
 
 The commands live in an :class:`app_commands.CommandTree`, synced at start-up (globally;
 also to ``DISCORD_COMMAND_GUILD`` when set, where a sync shows at once). The Stop button is
@@ -27,12 +30,18 @@ import discord
 from discord import app_commands
 
 from adapters.discord import StopView, place
+from adapters.discord.feedback_buttons import FeedbackView
+from adapters.discord.reason_modal import ReasonModal
 from adapters.discord.refs import PlaceKind
 from bots.discord import texts
 from core.errors import SessionStoreError
+from core.feedback.model import ReplyRef, VoteValue
+from core.feedback.service import Feedback
+from core.feedback.texts import REASON_SAVED, thanks
 from core.governance.controls import StopResult
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.responder import Responder
+from core.status import conversation_status, describe
 from core.turn import ThreadRef
 
 __all__ = ["Commands", "place_of"]
@@ -44,9 +53,15 @@ class Commands:
     """Builds the command tree and the Stop view, and answers them."""
 
     def __init__(
-        self, client: discord.Client, responder: Responder, *, dev_guild: int | None = None
+        self,
+        client: discord.Client,
+        responder: Responder,
+        *,
+        dev_guild: int | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         self.responder = responder
+        self.feedback = feedback
         self.dev_guild = dev_guild
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
         self.tree.add_command(
@@ -59,7 +74,18 @@ class Commands:
                 name="stop", description=texts.STOP_DESCRIPTION, callback=self.stop_command
             )
         )
+        self.tree.add_command(
+            app_commands.Command(
+                name="help", description=texts.HELP_DESCRIPTION, callback=self.help_command
+            )
+        )
+        self.tree.add_command(
+            app_commands.Command(
+                name="status", description=texts.STATUS_DESCRIPTION, callback=self.status_command
+            )
+        )
         self.stop_view = StopView(self.stop_clicked)
+        self.feedback_view = FeedbackView(self.vote_clicked)
 
     async def sync(self) -> None:
         """Publish the commands: globally, and to the development guild if one is set.
@@ -98,6 +124,26 @@ class Commands:
         else:
             await _answer(interaction, text)
 
+    async def help_command(self, interaction: discord.Interaction) -> None:
+        await _reply(interaction, texts.HELP, ephemeral=True)
+
+    async def status_command(self, interaction: discord.Interaction) -> None:
+        found = place_of(interaction)
+        if found is None:  # decided without Redis: answered at once
+            await _reply(interaction, texts.STATUS_NOT_HERE, ephemeral=True)
+            return
+        acknowledged = await _defer(interaction, ephemeral=True)
+        where, is_dm = found
+        responder = self.responder
+        conversation = responder.conversation_of(where, user=str(interaction.user.id), is_dm=is_dm)
+        try:
+            text = describe(await conversation_status(responder.gate, conversation))
+        except SessionStoreError as exc:
+            log.error("/status failed: %s", exc)
+            text = texts.STORE_DOWN
+        if acknowledged:
+            await _answer(interaction, text)
+
     async def stop_command(self, interaction: discord.Interaction) -> None:
         acknowledged = await _defer(interaction, ephemeral=True)
         stopped = await self._stop(interaction)
@@ -116,6 +162,57 @@ class Commands:
             # A button left over from a reply that is not streaming: just remove it
             # (``@original`` of a button's interaction is the message it is on).
             await _answer(interaction, remove_buttons=True)
+
+    async def vote_clicked(self, interaction: discord.Interaction, vote: VoteValue) -> None:
+        """👍 / 👎 on a reply: recorded, and acknowledged to the voter only; a 👎 is
+        answered with the optional "why?" modal instead (thanks come on its submission)."""
+        found = place_of(interaction, allow_channel=True)
+        message = interaction.message
+        if self.feedback is None or found is None or message is None:
+            await _defer(interaction, ephemeral=False)
+            return
+        where, _ = found
+        ref = ReplyRef(where.platform, where.workspace, where.channel, str(message.id))
+        if vote == "down":
+            asked = await _ask_why(interaction, ReasonModal(
+                lambda submitted, text: self.reason_given(submitted, ref, text)))  # fmt: skip
+            if asked:
+                await self._record_vote(interaction, ref, vote, acknowledged=False)
+                return
+        acknowledged = await _defer(interaction, ephemeral=False)  # type 6: nothing shown
+        await self._record_vote(interaction, ref, vote, acknowledged=acknowledged)
+
+    async def _record_vote(
+        self, interaction: discord.Interaction, ref: ReplyRef, vote: VoteValue, *,
+        acknowledged: bool,
+    ) -> None:  # fmt: skip
+        assert self.feedback is not None
+        try:
+            result = await self.feedback.vote(ref, str(interaction.user.id), vote)
+        except SessionStoreError as exc:
+            log.error("could not record feedback: %s", exc)
+            text = texts.STORE_DOWN
+        else:
+            if result.status == "same":
+                return
+            text = thanks(vote, result.status)
+        if acknowledged:
+            await _follow_up_privately(interaction, text)
+
+    async def reason_given(
+        self, interaction: discord.Interaction, ref: ReplyRef, reason: str
+    ) -> None:
+        """The 👎 modal submitted: the reason joins the vote; thanks, privately."""
+        acknowledged = await _defer(interaction, ephemeral=True, thinking=True)
+        text = REASON_SAVED
+        if reason.strip() and self.feedback is not None:
+            try:
+                await self.feedback.reason(ref, str(interaction.user.id), reason)
+            except SessionStoreError as exc:
+                log.error("could not record a feedback reason: %s", exc)
+                text = texts.STORE_DOWN
+        if acknowledged:
+            await _answer(interaction, text)
 
     async def _stop(self, interaction: discord.Interaction) -> StopResult:
         found = place_of(interaction, allow_channel=True)
@@ -203,12 +300,28 @@ async def _answer_privately(interaction: discord.Interaction, text: str) -> None
     await _follow_up_privately(interaction, text)
 
 
-async def _defer(interaction: discord.Interaction, *, ephemeral: bool) -> bool:
+async def _ask_why(interaction: discord.Interaction, modal: discord.ui.Modal) -> bool:
+    """Answer a click with a modal (type 9); whether it was shown."""
+    try:
+        async with asyncio.timeout(_CALL_TIMEOUT):
+            await interaction.response.send_modal(modal)
+        return True
+    except (discord.HTTPException, TimeoutError) as exc:
+        log.warning("could not ask why (👎): %s", exc)
+        return False
+
+
+async def _defer(
+    interaction: discord.Interaction, *, ephemeral: bool, thinking: bool = False
+) -> bool:
     """Acknowledge within Discord's 3 s; whether that worked. A command shows "thinking"
     (type 5) until :func:`_answer`; a button press shows nothing (type 6)."""
     try:
         async with asyncio.timeout(_CALL_TIMEOUT):
-            await interaction.response.defer(ephemeral=ephemeral)
+            if thinking:
+                await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            else:
+                await interaction.response.defer(ephemeral=ephemeral)
         return True
     except (discord.HTTPException, TimeoutError) as exc:
         log.warning("could not acknowledge the interaction in time: %s", exc)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 __all__ = [
     "CANNOT_ANSWER_HERE",
+    "HELP",
+    "HELP_DESCRIPTION",
     "NEW_DESCRIPTION",
     "NEW_DONE",
     "NEW_NOT_HERE",
     "NOTHING_TO_STOP",
     "ROLE_MENTION_UNREADABLE",
+    "STATUS_DESCRIPTION",
+    "STATUS_NOT_HERE",
     "STOPPING",
     "STOP_DESCRIPTION",
     "STORE_DOWN",
@@ -19,6 +23,17 @@ __all__ = [
 
 NEW_DESCRIPTION = "Start a fresh conversation with the agent in this thread or DM"
 STOP_DESCRIPTION = "Stop the reply that is streaming here"
+HELP_DESCRIPTION = "How to talk to the agent"
+STATUS_DESCRIPTION = "Which agent answers here, since when, how many turns"
+HELP = (
+    "**threadcast** answers in threads, streaming the agent's reply.\n"
+    "- Mention me in a channel: I open a thread for our conversation. In DMs, just write.\n"
+    "- `/new`: start a fresh conversation in this thread or DM.\n"
+    "- `/stop` (or the Stop button): stop the reply that is streaming.\n"
+    "- `/status`: which agent answers here, since when, how many turns.\n"
+    "- Rate a reply with 👍 / 👎 under it."
+)
+STATUS_NOT_HERE = "Conversations live in threads and DMs: use `/status` in one."
 NEW_DONE = "🆕 New conversation: the agent starts fresh from the next message."
 NEW_NOT_HERE = (
     "Mention me in a channel and I'll open a thread for our conversation; "

@@ -144,7 +144,15 @@ class SlackService:
             clients.client, token=slack.bot_token, bot_user_id=self.identity.user_id,
             bot_id=self.identity.bot_id, api_url=slack.api_url, timeout=slack.api_timeout,
         )  # fmt: skip
-        self.bot = SlackBot(app, runtime, self.surface, self.identity, rules, context=context)
+        self.bot = SlackBot(
+            app,
+            runtime,
+            self.surface,
+            self.identity,
+            rules,
+            context=context,
+            assistant=slack.assistant_options(),
+        )
         # Closed in reverse: events stop first, then replies drain, then the rest closes.
         self._stack.push_async_callback(self.bot.drain, self.settings.shutdown_grace)
         probes = Probes(

@@ -13,20 +13,34 @@ conversation's running reply through the turn gate, so it works whichever replic
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID, home_view
+from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.answered import AnsweredMarks
+from bots.slack.assistant import (
+    AssistantOptions,
+    RedisThreadContexts,
+    assistant_for,
+    context_note,
+    title_of,
+)
+from bots.slack.commands import COMMAND, SlashCommands
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
+from bots.slack.latest import LatestThreads
+from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
 from core.context.source import ContextSource
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
+from core.feedback.model import ReplyRef, vote_value
+from core.feedback.texts import REASON_SAVED, thanks
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
@@ -50,6 +64,7 @@ class SlackBot:
         identity: BotIdentity,
         rules: EventFilter | None = None,
         context: ContextSource | None = None,
+        assistant: AssistantOptions | None = None,
     ) -> None:
         self.app = app
         self.context = context  # the thread's earlier messages and users' files
@@ -61,12 +76,26 @@ class SlackBot:
         self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
         surface.on_give_up = self._give_up  # its views (one per turn) share it
+        app.event("app_home_opened")(self._on_home)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
         # Every other event is acknowledged and dropped: bolt answers an event nobody
         # listens to with 404, and Slack retries it (and bolt logs it) three times.
         app.event(re.compile(".*"))(self._ignore)
         app.action(STOP_ACTION_ID)(self._on_stop_click)
+        self.feedback = runtime.feedback
+        app.action(FEEDBACK_ACTION_ID)(self._on_feedback)
+        app.view(REASON_CALLBACK)(self._on_reason)
+        gate = self.responder.gate
+        self.latest = LatestThreads(runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl)
+        self.commands = SlashCommands(self.responder, self.latest, self._spawn)
+        app.command(COMMAND)(self.commands.on_command)
+        self.contexts: RedisThreadContexts | None = None
+        if assistant is not None:  # before any event listener: it is bolt middleware
+            self.contexts = RedisThreadContexts(
+                runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl
+            )
+            app.assistant(assistant_for(assistant, self.contexts, self._on_assistant_message))
 
     # --- bolt listeners (they return at once) --------------------------------------------
 
@@ -80,6 +109,72 @@ class SlackBot:
         )  # fmt: skip
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
+
+    async def _on_assistant_message(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        set_title: Callable[..., Awaitable[Any]],
+    ) -> None:
+        """A person's message in an assistant thread (see :mod:`bots.slack.assistant`)."""
+        if self.surface.api.token_problem is not None:
+            return
+        team = body.get("team_id")
+        inbound = read_event(
+            event, team_id=team if isinstance(team, str) else None, bot=self.identity,
+            rules=self.rules,
+        )  # fmt: skip
+        if inbound is not None:
+            name = f"slack-assistant-{inbound.turn.message_id}"
+            self._spawn(self._answer(inbound, set_title=set_title), name)
+
+    async def _in_assistant_thread(
+        self, turn: Turn, set_title: Callable[..., Awaitable[Any]]
+    ) -> Turn:
+        """Title a new assistant thread after its first message, and tell the agent which
+        channel the person is viewing (both best effort)."""
+        if not await self._has_conversation(turn):
+            try:
+                async with asyncio.timeout(self.surface.config.call_timeout):
+                    await set_title(title_of(turn.text))
+            except Exception as exc:
+                log.warning("could not title the assistant thread: %r", exc)
+        if self.contexts is None or turn.where.thread is None:
+            return turn
+        context = await self.contexts.find(channel_id=turn.where.channel,
+                                           thread_ts=turn.where.thread)  # fmt: skip
+        note = context_note(context, await self._channel_name(context))
+        return turn if note is None else dataclasses.replace(turn, text=f"{turn.text}\n\n{note}")
+
+    async def _channel_name(self, context: dict[str, Any] | None) -> str | None:
+        """The viewed channel's name, if the app may see it (conversations.info, as
+        Slack advises before using the context)."""
+        channel = (context or {}).get("channel_id")
+        if not isinstance(channel, str):
+            return None
+        try:
+            async with asyncio.timeout(self.surface.config.call_timeout):
+                answer = await self.surface.api.client.conversations_info(channel=channel)
+        except Exception:
+            return None
+        name = (answer.get("channel") or {}).get("name")
+        return name if isinstance(name, str) else None
+
+    async def _on_home(self, event: dict[str, Any]) -> None:
+        """The App Home tab shows how to use the bot (published each time it is opened:
+        one ``views.publish``, Tier 4)."""
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str):
+            return
+        if invalid_ids(user=user):
+            return
+        self._spawn(self._publish_home(user), f"slack-home-{user}")
+
+    async def _publish_home(self, user: str) -> None:
+        try:
+            await self.surface.api.publish_home(user, home_view(to_mrkdwn(messages.HOME)))
+        except SurfaceError as exc:
+            log.warning("could not publish the App Home of %s: %s", user, exc)
 
     @staticmethod
     async def _ignore() -> None:
@@ -100,9 +195,80 @@ class SlackBot:
         where = ThreadRef("slack", str(team), channel, thread)
         self._spawn(self._stop(where, user, announce=False), f"slack-stop-{channel}:{thread}")
 
+    async def _on_feedback(self, ack: Any, body: dict[str, Any]) -> None:
+        """👍 / 👎 on a reply: recorded, and acknowledged to the voter only."""
+        await ack()
+        container = body.get("container") or {}
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        thread = container.get("thread_ts") or ts
+        user = (body.get("user") or {}).get("id")
+        team = (body.get("team") or {}).get("id") or self.identity.team_id
+        vote = vote_value(_action_value(body, FEEDBACK_ACTION_ID))
+        if (
+            self.feedback is None
+            or vote is None
+            or invalid_ids(channel=channel, thread=thread, user=user, team=team)
+            or not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str))
+        ):
+            log.warning("feedback click without a vote, channel, message or user: ignored")
+            return
+        where = ThreadRef("slack", str(team), channel, thread)
+        ref = ReplyRef("slack", str(team), channel, ts)
+        trigger = body.get("trigger_id")
+        if vote == "down" and isinstance(trigger, str):
+            # First: the trigger expires 3 s after the click (see bots.slack.reasons).
+            modal = reason_modal(str(team), channel, thread, ts)
+            try:
+                await self.surface.api.open_view(trigger, modal)
+            except SurfaceError as exc:
+                log.warning("could not ask why (👎): %s", exc)
+        self._spawn(self._vote(where, ref, user, vote), f"slack-feedback-{channel}:{ts}")
+
+    async def _on_reason(self, ack: Any, body: dict[str, Any]) -> None:
+        """The 👎 modal submitted: the reason joins the vote."""
+        await ack()
+        found = read_submission(body)
+        user = (body.get("user") or {}).get("id")
+        if self.feedback is None or found is None or not isinstance(user, str):
+            return
+        about, reason = found
+        team, channel, message = about.get("team"), about.get("channel"), about.get("message")
+        thread = about.get("thread") or message
+        if invalid_ids(channel=channel, thread=thread, user=user, team=team) or not (
+            isinstance(team, str) and isinstance(channel, str) and isinstance(message, str)
+        ):
+            return
+        where = ThreadRef("slack", team, channel, thread)
+        ref = ReplyRef("slack", team, channel, message)
+        self._spawn(self._reason(where, ref, user, reason), f"slack-reason-{channel}:{message}")
+
+    async def _reason(self, where: ThreadRef, ref: ReplyRef, user: str, reason: str) -> None:
+        assert self.feedback is not None
+        try:
+            result = await self.feedback.reason(ref, user, reason)
+        except ThreadcastError as exc:
+            log.error("could not record a feedback reason on %s: %s", ref.message, exc)
+            return
+        if result.status != "unknown":
+            await self._tell(where, user, REASON_SAVED, about="")
+
+    async def _vote(self, where: ThreadRef, ref: ReplyRef, user: str, vote: str) -> None:
+        assert self.feedback is not None
+        value = vote_value(vote)
+        assert value is not None
+        try:
+            result = await self.feedback.vote(ref, user, value)
+        except ThreadcastError as exc:
+            log.error("could not record feedback on %s: %s", ref.message, exc)
+            return
+        if result.status != "same":
+            await self._tell(where, user, thanks(vote, result.status), about="")
+
     # --- turns ---------------------------------------------------------------------------
 
-    async def _answer(self, inbound: Inbound) -> None:
+    async def _answer(
+        self, inbound: Inbound, *, set_title: Callable[..., Awaitable[Any]] | None = None
+    ) -> None:
         turn = inbound.turn
         try:
             if inbound.follow_up and not await self._has_conversation(turn):
@@ -120,12 +286,25 @@ class SlackBot:
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
+                await self._remember_thread(turn)
+                if set_title is not None:
+                    turn = await self._in_assistant_thread(turn, set_title)
                 view = self.surface.for_recipient(turn.user, team=inbound.user_team)
                 responder = self.runtime.responder(view, context=self.context)
                 result = await responder.handle(turn)
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
+
+    async def _remember_thread(self, turn: Turn) -> None:
+        """For ``/threadcast``, which names no thread (see :mod:`bots.slack.latest`)."""
+        where = turn.where
+        if where.thread is None:
+            return
+        try:
+            await self.latest.remember(where.workspace, where.channel, turn.user, where.thread)
+        except SessionStoreError as exc:  # only the slash command loses its target
+            log.warning("could not remember the thread of %s: %s", turn.message_id, exc)
 
     async def _has_conversation(self, turn: Turn) -> bool:
         """A follow-up is answered only in a thread that already has a conversation."""
@@ -211,8 +390,12 @@ class SlackBot:
 
 
 def _button_value(body: dict[str, Any]) -> str | None:
+    return _action_value(body, STOP_ACTION_ID)
+
+
+def _action_value(body: dict[str, Any], action_id: str) -> str | None:
     for action in body.get("actions") or []:
-        if isinstance(action, dict) and action.get("action_id") == STOP_ACTION_ID:
+        if isinstance(action, dict) and action.get("action_id") == action_id:
             value = action.get("value")
             return value if isinstance(value, str) and value else None
     return None

@@ -12,7 +12,8 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
-from adapters.slack.config import StreamingMode, SurfaceConfig, ThinkingMode
+from adapters.slack.config import RenderMode, StreamingMode, SurfaceConfig, ThinkingMode
+from bots.slack.assistant import AssistantOptions, parse_prompts
 from core.config import read_settings
 from core.errors import ConfigError
 
@@ -35,6 +36,7 @@ class SlackSettings(BaseSettings):
     api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     streaming: StreamingMode = Field("edit", validation_alias=_env("SLACK_STREAMING"))
     thinking: ThinkingMode = Field("auto", validation_alias=_env("SLACK_THINKING"))
+    render: RenderMode = Field("markdown", validation_alias=_env("SLACK_RENDER"))
     follow_ups: bool = Field(True, validation_alias=_env("SLACK_FOLLOW_UPS"))
     """Answer replies in a thread the bot has a conversation in, without a new mention."""
     answer_bots: bool = Field(False, validation_alias=_env("SLACK_ANSWER_BOTS"))
@@ -43,6 +45,13 @@ class SlackSettings(BaseSettings):
     edit_interval: float = Field(1.0, gt=0, validation_alias=_env("SLACK_EDIT_INTERVAL"))
     max_file_bytes: int = Field(1024**3, gt=0, validation_alias=_env("SLACK_MAX_FILE_BYTES"))
     api_timeout: float = Field(10.0, gt=0, validation_alias=_env("SLACK_API_TIMEOUT"))
+    assistant: bool = Field(False, validation_alias=_env("SLACK_ASSISTANT"))
+    """Serve Slack's AI app surface (assistant threads); the app needs assistant_view."""
+    assistant_greeting: str = Field(
+        "Hi! Ask me anything.", validation_alias=_env("SLACK_ASSISTANT_GREETING")
+    )
+    assistant_prompts: str = Field("", validation_alias=_env("SLACK_ASSISTANT_PROMPTS"))
+    """Suggested prompts, ``title=message;title=message`` (at most four)."""
 
     @field_validator("bot_token")
     @classmethod
@@ -67,6 +76,21 @@ class SlackSettings(BaseSettings):
             raise ConfigError("SLACK_API_URL", f"must be an http(s) URL (got {value!r})")
         return normalise_api_url(value)
 
+    @field_validator("assistant_prompts")
+    @classmethod
+    def _prompts(cls, value: str) -> str:
+        try:
+            parse_prompts(value)
+        except ValueError as exc:
+            raise ConfigError("SLACK_ASSISTANT_PROMPTS", str(exc)) from None
+        return value
+
+    def assistant_options(self) -> AssistantOptions | None:
+        """The assistant surface's options, or None when ``SLACK_ASSISTANT`` is off."""
+        if not self.assistant:
+            return None
+        return AssistantOptions(self.assistant_greeting, parse_prompts(self.assistant_prompts))
+
     @model_validator(mode="after")
     def _mode(self) -> SlackSettings:
         if self.app_token is None and not self.signing_secret:
@@ -83,6 +107,7 @@ class SlackSettings(BaseSettings):
     def surface_config(self) -> SurfaceConfig:
         return SurfaceConfig(
             streaming=self.streaming,
+            render=self.render,
             thinking=self.thinking,
             update_per_minute=self.update_per_minute,
             append_per_minute=self.append_per_minute,

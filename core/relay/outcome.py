@@ -44,6 +44,8 @@ class ReplyOutcome:
     artifacts_uploaded: list[str] = field(default_factory=list)
     artifacts_failed: list[ArtifactFailure] = field(default_factory=list)
     undelivered: list[str] = field(default_factory=list)
+    feedback: MessageRef | None = None
+    """The message that carries the feedback controls, when they were offered."""
 
     @property
     def delivered(self) -> bool:

@@ -22,6 +22,11 @@ a reply whose process died.
 While nothing new shows — the agent quiet (tools), the first post queued for the budget —
 :class:`~core.relay.keepalive.KeepAlive` keeps the thread status alive ("Still working…",
 "Queued…", refreshed), so a user never watches a thread that looks dead.
+Feedback: with an ``offer_feedback`` callback, a reply that completed and shows everything
+gets feedback controls on its last message: the callback records the reply (and may say
+no), then the surface's optional ``offer_feedback(message, text)`` re-sends the final
+text with the controls, as one more edit under the shared budget (never urgent: every
+reply's text goes first). Notices, failed and stopped replies never get them.
 
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 import httpx
@@ -52,7 +57,10 @@ from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, Sur
 from core.turn import ThreadRef
 
 # ReplyOutcome re-exported: deliver() returns it
-__all__ = ["Relay", "ReplyObserver", "ReplyOutcome", "ReplyWatch"]
+__all__ = ["OfferFeedback", "Relay", "ReplyObserver", "ReplyOutcome", "ReplyWatch"]
+
+OfferFeedback = Callable[[MessageRef], Awaitable[bool]]
+"""Record the reply whose last message is this one; False: offer no controls."""
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +128,7 @@ class Relay:
         *,
         cancelled: asyncio.Event | None = None,
         turn_timeout: float | None = None,
+        offer_feedback: OfferFeedback | None = None,
     ) -> ReplyOutcome:
         """Stream ``chunks`` into the thread ``where``; see the module docstring.
 
@@ -198,6 +207,8 @@ class Relay:
             )
             if final is not None:
                 await self._extras(sender, where, final, outcome, ends_at)
+            if offer_feedback is not None and status == "completed" and outcome.delivered:
+                await self._offer_feedback(sender, writer, offer_feedback, outcome)
         finally:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
@@ -372,6 +383,28 @@ class Relay:
             log.warning("could not post a notice in %s: %s", where, exc)
             return False
         return True
+
+    async def _offer_feedback(
+        self, sender: Sender, writer: ReplyWriter, record: OfferFeedback, outcome: ReplyOutcome
+    ) -> None:
+        """Best effort: controls that cannot be added leave the reply as it is."""
+        offer: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
+            self.surface, "offer_feedback", None
+        )
+        last = writer.final
+        if offer is None or last is None or not outcome.messages or last[0] != outcome.messages[-1]:
+            return  # the surface has no controls, or the text did not end where expected
+        message, text = last
+        try:
+            async with asyncio.timeout(self.policy.finish_timeout):
+                if not await record(message):
+                    return
+                await sender.call(lambda: offer(message, text), kind="edit", urgent=False,
+                                  persistent=False)  # fmt: skip
+        except Exception as exc:
+            log.warning("could not offer feedback controls: %r", exc)
+            return
+        outcome.feedback = message
 
     async def _set_status(self, where: ThreadRef, status: str | None) -> None:
         """Best effort: a status that cannot be shown or cleared is not worth a retry."""

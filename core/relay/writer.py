@@ -77,6 +77,9 @@ class ReplyWriter:
         self.book = PageBook(budget, self._measure)
         self.messages: list[MessageRef] = []
         self.undelivered: list[str] = []
+        # The last final text put in a message, and that message: where feedback controls
+        # go on a completed reply (the text is re-sent with them).
+        self.final: tuple[MessageRef, str] | None = None
         self._slot = _Slot()
         self._shrinks = 0
         self._shown_upto = 0  # offset in the reply of the first character not on screen
@@ -285,6 +288,7 @@ class ReplyWriter:
             await self._pace()
             try:
                 await self._edit(slot.message, text, final=True, urgent=True, persistent=persistent)
+                self.final = (slot.message, text)
                 return
             except MessageGone:
                 self._forget(slot.message)
@@ -297,6 +301,8 @@ class ReplyWriter:
                 log.warning("final edit failed (%s); posting the text as a new message", exc)
         try:
             await self._post(text, streaming=False, persistent=True)
+            if self._slot.message is not None:
+                self.final = (self._slot.message, text)
         except MessageTooLong:
             raise
         except SurfaceError as exc:

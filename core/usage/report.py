@@ -7,7 +7,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-__all__ = ["UsageRow", "last_days", "rows_of", "to_json", "to_table", "total_of"]
+__all__ = [
+    "UsageRow",
+    "feedback_table",
+    "last_days",
+    "rows_of",
+    "to_json",
+    "to_table",
+    "total_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +74,37 @@ def to_table(rows: Sequence[UsageRow], by: str, total: UsageRow | None = None) -
     return "\n".join(out) + "\n"
 
 
-def to_json(rows: Sequence[UsageRow], by: str, days: Sequence[datetime.date]) -> str:
+def to_json(
+    rows: Sequence[UsageRow],
+    by: str,
+    days: Sequence[datetime.date],
+    *,
+    feedback: Mapping[str, Mapping[str, int]] | None = None,
+) -> str:
     return json.dumps(
         {
             "by": by,
             "from": days[0].isoformat() if days else None,
             "to": days[-1].isoformat() if days else None,
             "rows": [asdict(row) for row in rows],
+            "feedback": {agent: dict(votes) for agent, votes in (feedback or {}).items()},
         },
         indent=2,
     )
+
+
+def feedback_table(votes: Mapping[str, Mapping[str, int]]) -> str:
+    """Votes standing on each agent's replies (all time: they expire with their reply)."""
+    lines = [("feedback", "👍 up", "👎 down")]
+    for agent in sorted(votes):
+        figures = votes[agent]
+        lines.append((agent or "-", str(figures.get("up", 0)), str(figures.get("down", 0))))
+    widths = [max(len(line[i]) for line in lines) for i in range(3)]
+    out = [
+        "  ".join([key.ljust(widths[0]), up.rjust(widths[1]), down.rjust(widths[2])])
+        for key, up, down in lines
+    ]
+    return "\n".join(out) + "\n"
 
 
 def _cells(row: UsageRow) -> tuple[str, ...]:

@@ -86,6 +86,8 @@ async def start_replica(
             "SLACK_API_URL": sim.api_url,
             "SLACK_HOST": "127.0.0.1",
             "SLACK_EDIT_INTERVAL": "0.2",
+            "SLACK_RENDER": "mrkdwn",  # a final reply has no blocks: read as "ended" below
+            "THREADCAST_FEEDBACK": "false",  # (👍 / 👎 would put blocks back)
             "PORT": str(port),
             "REDIS_URL": redis_url,
             "THREADCAST_AGENT": "lyzr",

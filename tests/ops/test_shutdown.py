@@ -17,8 +17,10 @@ from contextlib import asynccontextmanager
 import aiohttp
 import redis.asyncio as aioredis
 
+from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import DiscordSimulator
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
 from core.ops.tasks import INTERRUPTED
 from core.sessions.keys import SessionKeys, conversation_key
 from core.turn import ThreadRef
@@ -131,7 +133,7 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text.startswith("never ending")
     assert reply.text.endswith(INTERRUPTED.removeprefix("⚠️ ")), reply.text[-200:]
-    assert "▍" not in reply.text and reply.blocks is None  # no indicator, no Stop button
+    assert "▍" not in reply.text and find_action(reply.blocks, STOP_ACTION_ID) is None
     await _lock_released(
         redis_url, ThreadRef("slack", ws.team_id, ws.general, turn.thread_ts), ws.alice
     )
@@ -149,7 +151,7 @@ async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
         }
         async with _bot_process("discord", env, port) as process:
             await sim.wait_for_session(within=30)
-            await sim.wait_until(lambda: len(sim.commands()) == 2)
+            await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
             lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
             start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
             await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))

@@ -11,8 +11,12 @@ HELLO_END = "repeat it back to you."  # the last words of the demo agent's greet
 LONG_END = "the whole reply arrived."  # the last words of its long reply
 
 
+STOP_IDS = ("threadcast_stop", "threadcast:stop")  # Slack action id, Discord custom id
+
+
 def stop_action(platform: str, message: Json) -> str | None:
-    """The Stop button's action id (Slack) or custom id (Discord), if it shows."""
+    """The Stop button's action id (Slack) or custom id (Discord), if it shows (👍 / 👎
+    stay on a finished reply)."""
     if platform == "slack":
         for block in message["blocks"]:
             for element in block.get("elements", []) if block["type"] == "actions" else []:
@@ -21,7 +25,7 @@ def stop_action(platform: str, message: Json) -> str | None:
         return None
     for row in message["components"]:
         for component in row.get("components", []):
-            if component.get("type") == 2 and component.get("custom_id"):
+            if component.get("type") == 2 and component.get("custom_id") in STOP_IDS:
                 return str(component["custom_id"])
     return None
 

@@ -171,7 +171,8 @@ def test_each_reply_streams_into_a_thread_that_opens_by_itself(
     for pane in PANES:
         assert state[pane]["open"]  # nobody clicked: the thread opened by itself
         assert len(growing[pane]) >= 2, growing  # seen at two lengths before the end
-        assert state[pane]["text"].rstrip().endswith(HELLO_END)
+        # The finished reply ends with the agent's words (then, once added, 👍 / 👎).
+        assert state[pane]["text"].rstrip(" \n👍👎").endswith(HELLO_END)
     # The agent's Markdown is rendered (bold), not shown as markup.
     for pane in PANES:
         bold = page.locator(f'[data-pane="{pane}"] .thread-column .msg[data-bot] strong')

@@ -768,3 +768,47 @@ async def test_server_errors_gateway_pages_and_post_rate_limits(sim: SlackSimula
         "rate_limited",
     )
     assert "Retry-After" not in failure.value.response.headers
+
+
+async def test_assistant_thread_methods_check_their_arguments(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    root = sim.user_message(ws.alice_dm, ws.alice, "New chat")
+    prompt = {"title": "Hi", "message": "Say hi"}
+    await client.assistant_threads_setSuggestedPrompts(
+        channel_id=ws.alice_dm, thread_ts=root.ts, prompts=[prompt] * 4, title="Try"
+    )
+    assert sim.store.suggested_prompts[(ws.alice_dm, root.ts)] == ("Try", [prompt] * 4)
+    await client.assistant_threads_setTitle(channel_id=ws.alice_dm, thread_ts=root.ts, title="T")
+    assert sim.store.thread_titles[(ws.alice_dm, root.ts)] == "T"
+    for call, error in [
+        (client.assistant_threads_setSuggestedPrompts(
+            channel_id=ws.alice_dm, thread_ts=root.ts, prompts=[prompt] * 5), "invalid_arguments"),
+        (client.assistant_threads_setSuggestedPrompts(
+            channel_id=ws.alice_dm, prompts=[{"title": "no message"}]), "invalid_arguments"),
+        (client.assistant_threads_setTitle(
+            channel_id=ws.alice_dm, thread_ts="1.000001", title="T"), "invalid_thread_ts"),
+        (client.assistant_threads_setTitle(
+            channel_id="D0NOPE", thread_ts=root.ts, title="T"), "channel_not_found"),
+    ]:  # fmt: skip
+        with pytest.raises(SlackApiError) as failure:
+            await call
+        assert failure.value.response["error"] == error
+
+
+async def test_views_open_needs_a_live_trigger(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Why?"}, "blocks": []}
+    now = asyncio.get_running_loop().time()
+    sim.store.triggers["fresh"] = (ws.team_id, ws.alice, now)
+    sim.store.triggers["stale"] = (ws.team_id, ws.alice, now - 3.5)  # triggers live 3 s
+    opened = await client.views_open(trigger_id="fresh", view=modal)
+    assert opened["view"]["id"] in sim.store.modals
+    long_title = {**modal, "title": {"type": "plain_text", "text": "x" * 25}}
+    for trigger, view, error in [
+        ("stale", modal, "expired_trigger_id"),
+        ("unknown", modal, "invalid_trigger_id"),
+        ("fresh", long_title, "invalid_arguments"),
+    ]:
+        with pytest.raises(SlackApiError) as failure:
+            await client.views_open(trigger_id=trigger, view=view)
+        assert failure.value.response["error"] == error

@@ -183,6 +183,25 @@ class DiscordSimulator(SimulatorServer):
         data = {"custom_id": custom_id, "component_type": component_type}
         return await self._interact(3, message.channel_id, user, data, message_id=message.id)
 
+    async def submit_modal(
+        self, opened_by: SimInteraction, values: Mapping[str, str], *, user: str | SimUser = "alice"
+    ) -> SimInteraction:
+        """The user submits the modal ``opened_by``'s response opened (INTERACTION_CREATE
+        type 5, MODAL_SUBMIT: the modal's ``custom_id`` and each text input's value)."""
+        modal = opened_by.modal
+        if modal is None:
+            raise KeyError(f"interaction {opened_by.id} opened no modal")
+        opened_by.modal = None
+        rows = []
+        for row in modal["components"]:
+            custom_id = row["components"][0]["custom_id"]
+            text_input = {"type": 4, "custom_id": custom_id, "value": values.get(custom_id, "")}
+            rows.append({"type": 1, "components": [text_input]})
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        return await self._interact(
+            5, opened_by.channel_id, user, data, message_id=opened_by.message_id
+        )
+
     async def dispatch(
         self, name: str, data: dict[str, Any], *, guild_id: int | None = None
     ) -> int:

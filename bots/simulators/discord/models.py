@@ -162,6 +162,7 @@ class SimInteraction:
     # ``@original``: the message a type 4/5 response created, or for a component's 6/7 the
     # message the component is on.
     original_message_id: int | None = None
+    modal: JsonDict | None = None  # the popup a type 9 response opened, until submitted
 
     @property
     def acknowledged(self) -> bool:

@@ -1,5 +1,6 @@
 """auth.test, conversations.info/replies (paged, scoped), users.info,
-assistant.threads.setStatus and apps.connections.open (the one method called with the
+assistant.threads.setStatus, views.publish (the App Home tab) and apps.connections.open
+(the one method called with the
 app-level ``xapp-`` token)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import binascii
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bots.simulators.slack.blocks import validate_blocks
 from bots.simulators.slack.context import CallContext, Handler
 from bots.simulators.slack.errors import ApiError, missing_scope
 from bots.simulators.slack.model import Channel
@@ -158,6 +160,23 @@ def set_status(ctx: CallContext) -> dict[str, Any]:
     return {"ok": True}
 
 
+def views_publish(ctx: CallContext) -> dict[str, Any]:
+    """docs.slack.dev reference/methods/views.publish: ``user_id`` and ``view`` (JSON)
+    required; ``not_enabled`` when a home view is published but the app's Home tab is off;
+    the view's blocks are validated as a message's are."""
+    user = ctx.store.users.get(str_arg(ctx.params, "user_id") or "")
+    if user is None or user.team_id != ctx.ws.team_id:
+        raise ApiError("invalid_arguments", detail="user_id: no such user")
+    view = json_arg(ctx.params, "view", error="invalid_arguments")
+    if not isinstance(view, dict) or view.get("type") != "home":
+        raise ApiError("invalid_arguments", detail="view: a home view is required")
+    if not ctx.config.home_tab_enabled:
+        raise ApiError("not_enabled")
+    validate_blocks(view.get("blocks") or [], ctx.config)
+    ctx.store.home_views[(ctx.ws.team_id, user.id)] = view
+    return {"ok": True, "view": {**view, "id": "V" + user.id}}
+
+
 def connections_open(ctx: CallContext) -> dict[str, Any]:
     if ctx.workspace is not None:
         raise ApiError("not_allowed_token_type")  # needs the app-level token
@@ -173,4 +192,5 @@ METHODS: dict[str, Handler] = {
     "users.info": users_info,
     "assistant.threads.setStatus": set_status,
     "apps.connections.open": connections_open,
+    "views.publish": views_publish,
 }

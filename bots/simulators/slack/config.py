@@ -56,6 +56,8 @@ class SimConfig:
     ack_timeout: float = 3.0
     http_retry_delays: tuple[float, ...] = (0.0, 60.0, 300.0)
     socket_retry_delays: tuple[float, ...] = (0.0, 60.0, 300.0)
+    # The app's Home tab (features.app_home.home_tab_enabled in its manifest).
+    home_tab_enabled: bool = True
     # Events the app is subscribed to (as in its manifest).
     subscriptions: frozenset[str] = frozenset(
         {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}

@@ -47,8 +47,15 @@ class Store:
         self.files: dict[str, FileRecord] = {}
         self.statuses: dict[tuple[str, str], ThreadStatus] = {}
         self.status_log: list[tuple[float, str, str, str]] = []  # (time, channel, thread, status)
+        # assistant.threads.setSuggestedPrompts / setTitle, by (channel, thread_ts or "").
+        self.suggested_prompts: dict[tuple[str, str], tuple[str | None, list[Any]]] = {}
+        self.thread_titles: dict[tuple[str, str], str] = {}
+        # Interactions' trigger_ids (team, user, issued at) and the modals opened with them.
+        self.triggers: dict[str, tuple[str, str, float]] = {}
+        self.modals: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
         self._threads: dict[tuple[str, str], list[str]] = {}  # (channel, parent ts) -> reply ts
+        self.home_views: dict[tuple[str, str], dict[str, Any]] = {}  # (team, user): views.publish
         self.ephemerals: list[Ephemeral] = []  # chat.postEphemeral, in order (api_ephemeral)
 
     # -- setup --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from aiohttp import web
 from bots.simulators.slack import events
 from bots.simulators.slack.blocks import find_action
 from bots.simulators.slack.calls import CallRecord
+from bots.simulators.slack.commands import slash_command_payload
 from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.context import Change
 from bots.simulators.slack.http_delivery import HttpDeliverer, HttpDelivery
@@ -206,6 +207,12 @@ class UserActions:
         action = find_action(message.blocks if message else None, action_id)
         if message is None or action is None:
             raise ValueError(f"no button {action_id!r} on message {channel}/{ts}")
+        return await self._click(channel, message, action, user)
+
+    async def _click(
+        self, channel: str, message: Message, action: dict[str, Any], user: str | None
+    ) -> Delivery:
+        ts = message.ts
         ch = self.store.channels[channel]
         ws = self.store.workspaces[ch.team_id]
         token = uuid.uuid4().hex
@@ -219,17 +226,144 @@ class UserActions:
             action=action,
             response_url=f"{self.base_url}/actions/{token}",
         )
+        self.store.triggers[payload["trigger_id"]] = (ws.team_id, payload["user"]["id"],
+                                                      self._now())  # fmt: skip
         return await self._route(payload, "interactive", retries=False)
 
+    async def submit_view(self, view_id: str, values: dict[str, dict[str, str]]) -> Delivery:
+        """The person submits an open modal: ``view_submission`` with ``state.values``
+        (``{block_id: {action_id: {"type": "plain_text_input", "value": ...}}}``;
+        docs.slack.dev reference/interaction-payloads/view-interactions-payload)."""
+        team, user, view = self.store.modals.pop(view_id)
+        ws = self.store.workspaces[team]
+        state = {block: {action: {"type": "plain_text_input", "value": value}
+                         for action, value in actions.items()}
+                 for block, actions in values.items()}  # fmt: skip
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team, "domain": ws.domain},
+            "user": {"id": user, "team_id": team},
+            "api_app_id": self.app.app_id,
+            "token": self.app.verification_token,
+            "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+            "view": {**view, "state": {"values": state}},
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        return await self._route(payload, "interactive", retries=False)
+
+    async def click_feedback(
+        self, channel: str, ts: str, action_id: str, *, positive: bool, user: str | None = None
+    ) -> Delivery:
+        """A person clicks 👍 (``positive``) or 👎 of a ``feedback_buttons`` element: the
+        action carries that button's ``value`` and ``text`` (bolt-js FeedbackButtonsAction:
+        ``type: "feedback_buttons"``, ``value``, ``text``)."""
+        message = self.store.get_message(channel, ts)
+        element = find_action(message.blocks if message else None, action_id)
+        if message is None or element is None or element.get("type") != "feedback_buttons":
+            raise ValueError(f"no feedback buttons {action_id!r} on message {channel}/{ts}")
+        button = element["positive_button" if positive else "negative_button"]
+        action = {"type": "feedback_buttons", "action_id": action_id,
+                  "block_id": element.get("block_id", ""), "value": button["value"],
+                  "text": button["text"]}  # fmt: skip
+        return await self._click(channel, message, action, user)
+
+    async def start_assistant_thread(
+        self, user: str, *, viewing: str | None = None, team_id: str | None = None
+    ) -> tuple[Message, Delivery]:
+        """A person opens the app's assistant container (or starts a new chat): a root
+        message of subtype ``assistant_app_thread`` in their DM with the app, then
+        ``assistant_thread_started`` with ``context`` naming the channel they are viewing
+        (docs.slack.dev reference/events/assistant_thread_started and
+        reference/events/message/assistant_app_thread)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        dm = self._dm_with(ws, user)
+        root = Message(
+            ts=self.store.ts_clock.next(),
+            channel=dm,
+            team_id=ws.team_id,
+            user=user,
+            text="New chat",
+            subtype="assistant_app_thread",
+        )
+        self.store.add_message(root)
+        event = self._assistant_event("assistant_thread_started", ws, user, dm, root.ts, viewing)
+        return root, await self.send_event(event, ws.team_id, retries=False)
+
+    async def change_assistant_context(
+        self, root: Message, user: str, *, viewing: str, team_id: str | None = None
+    ) -> Delivery:
+        """The person moves to another channel while the container is open
+        (``assistant_thread_context_changed``)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        event = self._assistant_event(
+            "assistant_thread_context_changed", ws, user, root.channel, root.ts, viewing
+        )
+        return await self.send_event(event, ws.team_id, retries=False)
+
+    def _assistant_event(
+        self, kind: str, ws: Workspace, user: str, dm: str, thread_ts: str, viewing: str | None
+    ) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        if viewing is not None:
+            context = {"channel_id": viewing, "team_id": ws.team_id, "enterprise_id": None}
+        return {
+            "type": kind,
+            "assistant_thread": {"user_id": user, "context": context, "channel_id": dm,
+                                 "thread_ts": thread_ts},
+            "event_ts": self.store.ts_clock.next(),
+        }  # fmt: skip
+
+    def _dm_with(self, ws: Workspace, user: str) -> str:
+        """The person's DM channel with the app (created on first use)."""
+        for channel in self.store.channels.values():
+            if channel.team_id == ws.team_id and channel.kind == "im" and channel.im_user == user:
+                return channel.id
+        dm = f"D{user[1:]}"
+        self.store.add_channel(ws.team_id, dm, dm, "im", user)
+        return dm
+
+    async def open_home(self, user: str, team_id: str | None = None) -> Delivery:
+        """A person opens the app's Home tab: ``app_home_opened`` (docs.slack.dev
+        reference/events/app_home_opened: ``user``, ``channel`` (the app's DM with them),
+        ``tab`` ``home`` or ``messages``, ``event_ts``)."""
+        ws = self.store.workspaces[team_id] if team_id else self.workspace
+        event = {"type": "app_home_opened", "user": user, "channel": f"D{user[1:]}",
+                 "tab": "home", "event_ts": self.store.ts_clock.next()}  # fmt: skip
+        return await self.send_event(event, ws.team_id, retries=False)
+
+    async def slash_command(
+        self, channel: str, text: str = "", *, user: str | None = None, command: str = "/threadcast"
+    ) -> Delivery:
+        """A person types ``command text`` in ``channel`` (see :mod:`.commands`); answers on
+        the ``response_url`` are recorded as ``response_url`` calls."""
+        ch = self.store.channels[channel]
+        ws = self.store.workspaces[ch.team_id]
+        token = uuid.uuid4().hex
+        self._response_targets[token] = ResponseTarget(ws.team_id, channel, "")
+        payload = slash_command_payload(
+            workspace=ws, app=self.app, user=self.store.users[user or ws.alice], channel=ch,
+            command=command, text=text, response_url=f"{self.base_url}/actions/{token}",
+        )  # fmt: skip
+        return await self._route(payload, "slash_commands", retries=False)
+
     async def _route(
-        self, payload: dict[str, Any], kind: Literal["events_api", "interactive"], retries: bool
+        self,
+        payload: dict[str, Any],
+        kind: Literal["events_api", "interactive", "slash_commands"],
+        retries: bool,
     ) -> Delivery:
         if self.events_url is None:
             if not self.socket.connections:
                 raise RuntimeError("set sim.events_url or connect the app over Socket Mode")
-            return await self.socket.send(kind, payload, retries=retries)
+            return await self.socket.send(
+                kind, payload, retries=retries, accepts_response_payload=kind == "slash_commands"
+            )
         if kind == "events_api":
             body, content_type = json.dumps(payload).encode(), "application/json"
+        elif kind == "slash_commands":
+            body = urlencode(payload).encode()
+            content_type = "application/x-www-form-urlencoded"
         else:
             body = urlencode({"payload": json.dumps(payload)}).encode()
             content_type = "application/x-www-form-urlencoded"

@@ -14,7 +14,15 @@ from typing import Any
 
 from aiohttp import web
 
-from bots.simulators.slack import api_chat, api_ephemeral, api_files, api_misc, api_stream
+from bots.simulators.slack import (
+    api_assistant,
+    api_chat,
+    api_ephemeral,
+    api_files,
+    api_misc,
+    api_stream,
+    api_views,
+)
 from bots.simulators.slack.activity import Activity
 from bots.simulators.slack.calls import CallRecord, FaultInjector
 from bots.simulators.slack.config import AppIdentity, SimConfig
@@ -33,6 +41,8 @@ HANDLERS: dict[str, Handler] = {
     **api_stream.METHODS,
     **api_files.METHODS,
     **api_misc.METHODS,
+    **api_assistant.METHODS,
+    **api_views.METHODS,
 }
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 

@@ -42,7 +42,9 @@ async def make_surface(sim: SlackSimulator) -> AsyncIterator[SurfaceFactory]:
 
 @pytest.fixture
 async def surface(make_surface: SurfaceFactory) -> SlackSurface:
-    return await make_surface()
+    """Edit mode rendering mrkdwn by hand (``SLACK_RENDER=mrkdwn``); the default, Markdown
+    in ``markdown`` blocks, is tested in test_markdown_render.py."""
+    return await make_surface(render="mrkdwn")
 
 
 def thread_of(sim: SlackSimulator, text: str = "question", channel: str | None = None) -> ThreadRef:

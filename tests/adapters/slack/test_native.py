@@ -166,7 +166,10 @@ async def test_auto_mode_falls_back_to_edits_when_streams_are_refused(
     assert [b["type"] for b in posted.params["blocks"]] == ["markdown", "actions"]
     await surface.edit(ref, "**Markdown** text, done", final=True)
     message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "**Markdown** text, done"
+    assert message is not None and message.blocks == [
+        {"type": "markdown", "text": "**Markdown** text, done"}
+    ]
+    assert message.text == "*Markdown* text, done"  # the notification text: mrkdwn
     # Streams are off for good now: edits draw on the chat.update budget.
     (edit,) = surface.budget_scopes(where, "edit")
     assert edit.key.endswith(":chat.update")

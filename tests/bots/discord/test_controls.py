@@ -32,7 +32,7 @@ def shows(world: World, interaction: SimInteraction, text: str) -> Callable[[], 
 
 
 async def test_commands_are_synced(world: World) -> None:
-    assert {c["name"] for c in world.sim.commands()} == {"new", "stop"}
+    assert {c["name"] for c in world.sim.commands()} == {"new", "stop", "help", "status"}
 
 
 async def test_new_starts_a_fresh_session(world: World) -> None:
@@ -193,3 +193,27 @@ async def test_stop_button_is_acknowledged_before_a_slow_store_answers(
     stale = await sim.click_button(streaming.id, STOP_ID)
     await sim.wait_until(lambda: streaming.components == [], within=10)
     assert stale.responses[0]["type"] == 6 and callbacks_refused(world) == []
+
+
+async def test_help_and_status_are_ephemeral(world: World) -> None:
+    sim = world.sim
+    general = sim.channel("general").id
+    helped = await sim.slash_command("help", channel_id=general)
+    await sim.wait_until(lambda: helped.acknowledged)
+    assert helped.responses[0]["type"] == 4  # answered at once, no I/O
+    assert helped.responses[0]["data"]["flags"] == EPHEMERAL
+    assert "`/new`" in helped.responses[0]["data"]["content"]
+    assert "`/stop`" in helped.responses[0]["data"]["content"]
+
+    start = await sim.user_message(general, "hello", mention_bot=True)
+    await world.answered(1)
+    status = await sim.slash_command("status", channel_id=start.id)
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(status), "content", "")))
+    assert status.responses[0]["type"] == 5 and status.responses[0]["data"]["flags"] == EPHEMERAL
+    answer = sim.original_response(status)
+    assert answer is not None and answer.flags & EPHEMERAL
+    assert answer.content.startswith("_Agent `default`, started ")
+    assert answer.content.endswith(", 1 turn._")
+    elsewhere = await sim.slash_command("status", channel_id=sim.channel("random").id)
+    await sim.wait_until(lambda: elsewhere.acknowledged)
+    assert elsewhere.responses[0]["data"]["content"] == texts.STATUS_NOT_HERE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
 from bots.discord.texts import ROLE_MENTION_UNREADABLE
 from bots.simulators.discord.models import SimMessage
 from tests.bots.discord.conftest import MESSAGES, TYPING, BotWorld, World
@@ -30,8 +31,10 @@ async def test_mention_opens_a_thread_and_streams_the_reply(world: World) -> Non
     (message,) = world.bot_messages(thread.id)
     assert message.content == reply  # final text: exactly the agent's output
     assert message.edit_count >= 2  # streamed: several edits, not one post
-    assert all(v.endswith(" ▍") for v in message.versions[:-1])
-    assert message.components == []  # the Stop button is gone
+    # The final edit drops the indicator, one more adds 👍 / 👎 where the Stop button was.
+    assert all(v.endswith(" ▍") for v in message.versions[:-2])
+    assert message.versions[-2:] == [reply, reply]
+    assert button_ids({"components": message.components}) == [FEEDBACK_UP_ID, FEEDBACK_DOWN_ID]
     (first_post,) = [c for c in sim.calls_to("POST", MESSAGES) if c.channel_id == thread.id]
     assert button_ids(first_post.json) == [STOP_ID]
     typing = [c for c in sim.calls_to("POST", TYPING) if c.channel_id == thread.id]

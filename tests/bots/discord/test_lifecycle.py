@@ -104,7 +104,7 @@ async def test_run_discord_stops_on_sigterm(
         lyzr.enqueue(LyzrScript(tokens=split_words(" ".join(["x"] * 200)), delay=0.1))
         running = asyncio.create_task(run_discord(settings))
         await sim.wait_for_session()
-        await sim.wait_until(lambda: len(sim.commands()) == 2)
+        await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
         start = await sim.user_message(sim.channel("general").id, "hi", mention_bot=True)
         await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
         os.kill(os.getpid(), signal.SIGTERM)

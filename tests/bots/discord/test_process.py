@@ -39,7 +39,7 @@ async def test_sigterm_with_a_reply_in_flight_logs_no_error(redis_url: str) -> N
         }
         async with _bot_process("discord", env, port) as process:
             await sim.wait_for_session(within=30)
-            await sim.wait_until(lambda: len(sim.commands()) == 2)
+            await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
             lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
             start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
             await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))

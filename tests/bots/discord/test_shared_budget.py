@@ -57,7 +57,7 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
             await stack.enter_async_context(_bot(sim, lyzr, redis_url, namespace, shared=shared))
             for _ in range(2)
         ]
-        await sim.wait_until(lambda: len(sim.commands()) == 2)
+        await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
         # Logging in (users/@me, the application, command sync: 3 requests per bot) is
         # discord.py's, outside the budget; under a real 50/s it is noise, under this test's
         # 10/s it would not be: let its second pass first.

@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
-from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
+from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
 from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
@@ -40,9 +41,17 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
     (live,) = sim.bot_replies(ws.general, thread)
     assert find_action(live.blocks, STOP_ACTION_ID) is not None  # stoppable while streaming
-    await sim.wait_for(lambda: live.blocks is None and not bot.bot.tasks, timeout=10)
+    await sim.wait_for(
+        lambda: find_action(live.blocks, STOP_ACTION_ID) is None and not bot.bot.tasks, timeout=10
+    )
 
     (reply,) = sim.bot_replies(ws.general, thread)
+    # Slack renders the Markdown (a markdown block); notifications read its mrkdwn form.
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    assert reply.blocks is not None and [b["type"] for b in reply.blocks] == [
+        "markdown", "context_actions"
+    ]  # fmt: skip
+    assert reply.blocks[0] == {"type": "markdown", "text": to_safe_markdown(REPLY)}
     assert reply.text == to_mrkdwn(REPLY)
     edits = [c for c in sim.calls("chat.update") if c.params.get("ts") == reply.ts]
     assert len(edits) >= 3  # first text posted, then several paced edits, then the final
@@ -202,9 +211,12 @@ async def test_mentions_from_the_agent_never_ping(
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
     await sim.wait_for(lambda: not bot.bot.tasks)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.blocks is not None
+    shown = reply.blocks[0]["text"]  # the markdown block Slack renders
     for ping in ("<!channel>", "<!here>", f"<@{ws.bob}>"):
-        assert ping not in reply.text
-    assert "&lt;!channel&gt;" in reply.text and "@\u2060everyone" in reply.text
+        assert ping not in reply.text and ping not in shown
+    assert "<\u2060!channel>" in shown and "@\u2060everyone" in shown
+    assert "&lt;\u2060!channel&gt;" in reply.text and "@\u2060everyone" in reply.text
     for call in sim.calls("chat.update") + sim.calls("chat.postMessage"):
         assert "<!channel>" not in str(call.params)
 

@@ -26,12 +26,17 @@ def test_scopes_are_exactly_those_used() -> None:
         "files:write",
         "files:read",
         "users:read",
+        "commands",
+        "assistant:write",
     }
 
 
 def test_events_interactivity_and_socket_mode() -> None:
     text = MANIFEST.read_text()
     assert _list_under(text, "bot_events") == {
+        "app_home_opened",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
         "app_mention",
         "message.channels",
         "message.groups",
@@ -41,3 +46,6 @@ def test_events_interactivity_and_socket_mode() -> None:
     assert re.search(r"^\s+socket_mode_enabled: true", text, re.MULTILINE)
     assert len(re.findall(r"request_url: https://\S+/slack/events", text)) == 2  # HTTP mode
     assert re.search(r"messages_tab_enabled: true", text)  # DMs
+    assert re.search(r"home_tab_enabled: true", text)  # the App Home
+    assert re.search(r"assistant_view:\n\s+assistant_description: \S", text)
+    assert re.search(r"- command: /threadcast\n\s+url: https://\S+/slack/events", text)

@@ -14,6 +14,7 @@ import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
 from bots.slack.app import SlackService
 from core.governance.texts import DENIED, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
@@ -172,9 +173,11 @@ async def test_only_the_asker_stops_a_reply(
     await sim.wait_for(lambda: len(sim.store.ephemerals) == 1)
     (note,) = sim.store.ephemerals
     assert note.user == ws.bob and note.text.strip("_") in NOT_YOURS_TO_STOP
-    assert live.blocks is not None  # still streaming, Stop still there
+    assert find_action(live.blocks, STOP_ACTION_ID) is not None  # still streaming
     await sim.click_button(ws.general, live.ts, STOP_ACTION_ID, user=ws.alice)
-    await sim.wait_for(lambda: live.blocks is None and not service.bot.tasks)
+    await sim.wait_for(
+        lambda: find_action(live.blocks, STOP_ACTION_ID) is None and not service.bot.tasks
+    )
     assert "Stopped" in live.text
 
 

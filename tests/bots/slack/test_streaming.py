@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import RateRule, SimConfig, SlackSimulator
@@ -34,7 +34,7 @@ async def test_stop_button_cancels_the_reply(
     await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
     await sim.wait_for(lambda: not bot.bot.tasks)
 
-    assert live.blocks is None  # the button went with the final edit
+    assert find_action(live.blocks, STOP_ACTION_ID) is None  # it went with the final edit
     assert 5 <= live.text.count("word") < 400
     await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent's HTTP stream was closed
     assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished
@@ -71,7 +71,7 @@ async def test_agent_failure_mid_stream_keeps_the_text_with_a_notice(
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text.startswith("The partial answer is")
     assert "The agent reported an error." in reply.text
-    assert reply.blocks is None
+    assert find_action(reply.blocks, STOP_ACTION_ID) is None
 
 
 async def test_a_429_storm_still_delivers_the_complete_text(
@@ -110,7 +110,7 @@ async def test_a_long_reply_continues_in_new_messages_with_fences_intact(
     reply = "\n\n".join(parts)
     assert len(reply) > 12_000
     lyzr.enqueue(reply_script(reply))
-    bot = await start_bot()
+    bot = await start_bot(render="mrkdwn")
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long one"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
     await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
@@ -118,8 +118,10 @@ async def test_a_long_reply_continues_in_new_messages_with_fences_intact(
     messages = sim.bot_replies(ws.general, turn.thread_ts)
     assert len(messages) >= 4
     code_lines = []
+    last = messages[-1]
+    assert find_action(last.blocks, FEEDBACK_ACTION_ID) is not None  # 👍 / 👎 on the last
     for message in messages:
-        assert len(message.text) <= 4_000 and message.blocks is None
+        assert len(message.text) <= 4_000 and (message is last or message.blocks is None)
         lines = message.text.split("\n")
         assert sum(line == "```" for line in lines) % 2 == 0  # every code block closed
         code_lines += [line for line in lines if line.startswith("value_")]
@@ -127,6 +129,46 @@ async def test_a_long_reply_continues_in_new_messages_with_fences_intact(
     assert code_lines == expected  # every line of code, once, in order
     prose = re.sub(r"\s+", " ", " ".join(m.text for m in messages))
     assert prose.count("some prose to read.") == 6 * 36
+
+
+async def test_markdown_block_pages_keep_tables_and_code_whole(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    parts = []
+    for n in range(6):
+        parts.append(f"## Part {n}\n\n" + "Some **prose** to read. " * 30)
+        rows = "\n".join(f"| r{n}_{i} | {i * i} |" for i in range(12))
+        parts.append(f"| name | square |\n| --- | --- |\n{rows}")
+        code = "\n".join(f"value_{n}_{i:03d} = compute({i}) & mask" for i in range(40))
+        parts.append(f"```python\n{code}\n```")
+    reply = "\n\n".join(parts)
+    assert len(reply) > 12_000
+    lyzr.enqueue(reply_script(reply))
+    bot = await start_bot()  # SLACK_RENDER=markdown is the default
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long one"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+
+    messages = sim.bot_replies(ws.general, turn.thread_ts)
+    assert len(messages) >= 4
+    pages = []
+    for message in messages:
+        assert message.blocks is not None
+        block, *controls = message.blocks  # one markdown block, no Stop button left
+        expected = ["context_actions"] if message is messages[-1] else []  # 👍 / 👎
+        assert [c["type"] for c in controls] == expected
+        assert block["type"] == "markdown" and len(block["text"]) <= 4_000
+        page = block["text"]
+        assert sum(line.startswith("```") for line in page.split("\n")) % 2 == 0
+        pages.append(page)
+    shown = "\n".join(pages)
+    code_lines = [line for line in shown.split("\n") if line.startswith("value_")]
+    assert code_lines == [line for line in reply.split("\n") if line.startswith("value_")]
+    table_rows = [line for line in shown.split("\n") if line.startswith("| r")]
+    assert table_rows == [line for line in reply.split("\n") if line.startswith("| r")]
+    assert "## Part 5" in shown and "**prose**" in shown  # Markdown, not mrkdwn
+    assert sim.calls("chat.update") and all(c.ok for c in sim.calls("chat.update"))
 
 
 async def test_artifacts_are_uploaded_into_the_thread(
@@ -184,14 +226,18 @@ async def test_native_streaming_end_to_end(
     await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
 
     (message,) = sim.bot_replies(ws.general, turn.thread_ts)
-    assert message.text == to_safe_markdown(reply)
+    await sim.wait_for(lambda: find_action(message.blocks, FEEDBACK_ACTION_ID) is not None)
+    # Streamed as Markdown; the 👍 / 👎 edit keeps it in a markdown block.
+    assert message.blocks is not None and message.blocks[0]["text"] == to_safe_markdown(reply)
+    assert message.text == to_mrkdwn(to_safe_markdown(reply))  # the notification text
     assert not message.streaming
     (start,) = sim.calls("chat.startStream")
     assert start.params["recipient_user_id"] == ws.alice
     assert start.params["recipient_team_id"] == ws.team_id
     assert len(sim.calls("chat.appendStream")) >= 2
     assert len(sim.calls("chat.stopStream")) == 1
-    assert sim.calls("chat.update") == []
+    (feedback,) = sim.calls("chat.update")  # once the stream ended: only 👍 / 👎 added
+    assert "context_actions" in str(feedback.params["blocks"])
 
 
 async def test_native_stream_that_expires_falls_back_to_updates(

@@ -52,7 +52,8 @@ export const discord = {
     return `Today at ${time}`;
   },
 
-  hasStop: (message) => componentButtons(message).length > 0,
+  // The Stop button streams with the reply; 👍 / 👎 stay on the finished one.
+  hasStop: (message) => componentButtons(message).some((b) => b.custom_id === "threadcast:stop"),
 
   body(message, ctx) {
     const body = el("div", "msg-body");

@@ -97,6 +97,18 @@ function renderBlock(block, message, ctx) {
       }
       return node;
     }
+    case "context_actions": {
+      // Feedback buttons (docs.slack.dev reference/block-kit/blocks/context-actions-block):
+      // shown, not pressable here.
+      const node = el("div", "block context-actions");
+      for (const element of block.elements || []) {
+        if (element.type !== "feedback_buttons") continue;
+        for (const side of [element.positive_button, element.negative_button]) {
+          if (side && side.text) node.append(el("span", "sk-feedback muted", side.text.text));
+        }
+      }
+      return node;
+    }
     case "markdown":
       return renderText(block.text || "", "markdown", ctx);
     case "rich_text":

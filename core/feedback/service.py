@@ -1,0 +1,102 @@
+"""Feedback, as the bots use it: offer controls on a reply, record a vote or its reason.
+
+A vote is stored (:class:`FeedbackStore`), counted in Prometheus
+(``threadcast_feedback_votes{agent, vote}``: every vote cast, a changed vote counted under
+its new value) and posted to the webhook when one is configured, in the background. What
+the voter is told is the bot's to say (ephemerally) from the :class:`VoteResult`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from prometheus_client import Counter
+
+from core.feedback.model import REASON_MAX_CHARS, ReplyRef, ReplyTag, VoteRecord, VoteValue
+from core.feedback.store import FeedbackStore
+from core.feedback.webhook import FeedbackWebhook
+from core.ops.metrics import REGISTRY
+
+__all__ = ["Feedback", "VoteResult"]
+
+log = logging.getLogger(__name__)
+
+_VOTES = Counter(
+    "threadcast_feedback_votes",
+    "Votes cast on replies (a changed vote counts under its new value), per agent.",
+    ["agent", "vote"],
+    registry=REGISTRY,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VoteResult:
+    """``recorded`` (first vote), ``changed``, ``same`` (clicked again), or ``unknown``
+    (not a reply the bot offered controls on, or older than the votes are kept)."""
+
+    status: Literal["recorded", "changed", "same", "unknown"]
+    record: VoteRecord | None = None
+
+
+class Feedback:
+    """See the module docstring."""
+
+    def __init__(self, store: FeedbackStore, webhook: FeedbackWebhook | None = None) -> None:
+        self.store = store
+        self.webhook = webhook
+
+    async def offer(self, tag: ReplyTag) -> None:
+        """Remember the reply the controls are put on (before they are shown)."""
+        await self.store.tag(tag)
+
+    async def vote(self, ref: ReplyRef, voter: str, vote: VoteValue) -> VoteResult:
+        tag = await self.store.reply(ref)
+        if tag is None:
+            return VoteResult("unknown")
+        current = await self.store.current(ref, voter)
+        reason = current.reason if current is not None and current.vote == vote else None
+        record = VoteRecord(tag, voter, vote, reason, _now())
+        previous = await self.store.vote(record)
+        if previous is not None and previous.vote == vote:
+            if previous.reason and record.reason is None:
+                # A reason stored between our read and our write (see reason()): keep it.
+                record = replace(record, reason=previous.reason)
+                await self.store.vote(record)
+            return VoteResult("same", record)
+        _VOTES.labels(tag.agent or "", vote).inc()
+        self._publish(record)
+        return VoteResult("recorded" if previous is None else "changed", record)
+
+    async def reason(self, ref: ReplyRef, voter: str, reason: str) -> VoteResult:
+        """Attach ``reason`` to the voter's vote on ``ref`` (a 👎's optional why). A reason
+        is only asked after a 👎: one that arrives before that vote is stored records the
+        👎 with it (replacing an earlier 👍; the vote, arriving next, then changes
+        nothing)."""
+        why = reason.strip()[:REASON_MAX_CHARS] or None
+        current = await self.store.current(ref, voter)
+        if current is None or current.vote != "down":
+            tag = current.tag if current is not None else await self.store.reply(ref)
+            if tag is None:
+                return VoteResult("unknown")
+            current = VoteRecord(tag, voter, "down", None, _now())
+            _VOTES.labels(tag.agent or "", "down").inc()
+        record = replace(current, reason=why, at=_now())
+        await self.store.vote(record)
+        self._publish(record)
+        return VoteResult("same", record)
+
+    def _publish(self, record: VoteRecord) -> None:
+        log.info("feedback: %s on %s by %s", record.vote, record.tag.ref.message, record.voter)
+        if self.webhook is not None:
+            self.webhook.send(record.to_json())
+
+    async def aclose(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.aclose()
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,104 @@
+"""Votes in Redis: one per person per reply, changeable, and the counts per agent.
+
+Keys (single-key commands only, so Redis Cluster needs no hash tag):
+
+- ``<ns>:feedback:reply:<platform>:<workspace>:<channel>:<message>``: the reply's
+  :class:`ReplyTag` (JSON), written when its controls are offered;
+- ``<ns>:feedback:vote:<...same...>:<voter>``: that person's :class:`VoteRecord` (JSON);
+  ``SET ... GET`` replaces it and returns the previous one in one atomic step, so a changed
+  vote moves one count from the old value to the new one;
+- ``<ns>:feedback:counts``: a hash ``<vote>:<agent>`` → votes standing now.
+
+Both reply and vote keys expire after ``ttl`` (30 days by default): a vote on an older
+reply is not recorded (the person is told).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import redis.asyncio as aioredis
+
+from core.feedback.model import ReplyRef, ReplyTag, VoteRecord
+from core.sessions.calls import guarded, text
+
+__all__ = ["DEFAULT_FEEDBACK_TTL", "FeedbackStore"]
+
+DEFAULT_FEEDBACK_TTL = 30 * 24 * 3600
+
+
+def _part(component: str) -> str:
+    return quote(component, safe="")
+
+
+class FeedbackStore:
+    """See the module docstring."""
+
+    def __init__(
+        self, redis: aioredis.Redis, *, namespace: str, ttl: int = DEFAULT_FEEDBACK_TTL
+    ) -> None:
+        self.redis = redis
+        self.namespace = namespace
+        self.ttl = ttl
+
+    def _reply_key(self, ref: ReplyRef) -> str:
+        parts = (ref.platform, ref.workspace, ref.channel, ref.message)
+        return f"{self.namespace}:feedback:reply:" + ":".join(_part(p) for p in parts)
+
+    def _vote_key(self, ref: ReplyRef, voter: str) -> str:
+        return self._reply_key(ref).replace(":reply:", ":vote:", 1) + ":" + _part(voter)
+
+    @property
+    def counts_key(self) -> str:
+        return f"{self.namespace}:feedback:counts"
+
+    async def tag(self, tag: ReplyTag) -> None:
+        body = json.dumps(tag.to_json())
+        await guarded("feedback tag", self.redis.set(self._reply_key(tag.ref), body, ex=self.ttl))
+
+    async def reply(self, ref: ReplyRef) -> ReplyTag | None:
+        raw = await guarded("feedback reply", self.redis.get(self._reply_key(ref)))
+        return None if raw is None else ReplyTag.from_json(json.loads(text(raw)))
+
+    async def vote(self, record: VoteRecord) -> VoteRecord | None:
+        """Store ``record`` (replacing the voter's previous vote, returned) and move the
+        counts."""
+        key = self._vote_key(record.tag.ref, record.voter)
+        body = json.dumps(record.to_json())
+        raw = await guarded("feedback vote", self.redis.set(key, body, ex=self.ttl, get=True))
+        previous = None if raw is None else _record(record.tag, json.loads(text(raw)))
+        if previous is None or previous.vote != record.vote:
+            agent = record.tag.agent or ""
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(self.counts_key, f"{record.vote}:{agent}", 1)
+                if previous is not None:
+                    pipe.hincrby(self.counts_key, f"{previous.vote}:{agent}", -1)
+                await guarded("feedback counts", pipe.execute())
+        return previous
+
+    async def current(self, ref: ReplyRef, voter: str) -> VoteRecord | None:
+        tag = await self.reply(ref)
+        if tag is None:
+            return None
+        raw = await guarded("feedback vote", self.redis.get(self._vote_key(ref, voter)))
+        return None if raw is None else _record(tag, json.loads(text(raw)))
+
+    async def counts(self) -> dict[str, dict[str, int]]:
+        """``{agent: {"up": n, "down": n}}`` of the votes standing now."""
+        raw: dict[Any, Any] = await guarded("feedback counts", self.redis.hgetall(self.counts_key))
+        found: dict[str, dict[str, int]] = {}
+        for field, value in raw.items():
+            vote, _, agent = text(field).partition(":")
+            found.setdefault(agent, {"up": 0, "down": 0})[vote] = int(text(value))
+        return found
+
+
+def _record(tag: ReplyTag, data: dict[str, Any]) -> VoteRecord | None:
+    vote = data.get("vote")
+    if vote not in ("up", "down"):
+        return None
+    reason = data.get("reason")
+    return VoteRecord(tag, str(data.get("voter", "")), vote, reason if isinstance(reason, str)
+                      else None, str(data.get("at", "")))  # fmt: skip

@@ -1,0 +1,61 @@
+"""👍 / 👎 on Discord: two buttons under a completed reply (never under a stopped one); a
+click is recorded (one vote per person per reply, changeable) and answered only to the
+person who clicked."""
+
+from __future__ import annotations
+
+from adapters.discord import STOP_CUSTOM_ID
+from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
+from core.feedback.model import ReplyRef
+from core.feedback.texts import REASON_SAVED, THANKS_UP
+from tests.bots.discord.conftest import World
+from tests.servers.lyzr_server import LyzrScript, split_words
+
+EPHEMERAL = 1 << 6
+
+
+def button_ids(components: list[dict[str, object]]) -> list[object]:
+    return [c.get("custom_id") for row in components for c in row["components"]]  # type: ignore[attr-defined]
+
+
+async def test_votes_round_trip(world: World) -> None:
+    sim = world.sim
+    start = await sim.user_message(sim.channel("general").id, "rate this", mention_bot=True)
+    await world.answered(1)
+    (reply,) = world.bot_messages(start.id)
+    assert button_ids(reply.components) == [FEEDBACK_UP_ID, FEEDBACK_DOWN_ID]
+
+    click = await sim.click_button(reply.id, FEEDBACK_UP_ID, user="bob")
+    await sim.wait_until(lambda: any(m.flags & EPHEMERAL for m in world.bot_messages(start.id)))
+    assert click.responses[0]["type"] == 6  # acknowledged at once, the message unchanged
+    (note,) = [m for m in world.bot_messages(start.id) if m.flags & EPHEMERAL]
+    assert note.content == THANKS_UP
+    # Changed to 👎: answered with the optional "why?" modal, the vote recorded meanwhile.
+    again = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+    await sim.wait_until(lambda: again.acknowledged)
+    assert again.responses[0]["type"] == 9 and again.modal is not None
+    feedback = world.bot.commands.feedback
+    assert feedback is not None
+    guild = str(sim.channel("general").guild_id)
+    ref = ReplyRef("discord", guild, str(start.id), str(reply.id))
+    bob = str(sim.user("bob").id)
+    # Submitted at once: the reason may reach Redis before the vote does; both are kept.
+    submitted = await sim.submit_modal(again, {"threadcast:reason": "Off topic."}, user="bob")
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(submitted), "content", "")))
+    answer = sim.original_response(submitted)
+    assert answer is not None and answer.flags & EPHEMERAL and answer.content == REASON_SAVED
+    current = await feedback.store.current(ref, bob)
+    assert current is not None and (current.vote, current.reason) == ("down", "Off topic.")
+    assert current.tag.session_id == world.session_ids()[0] and current.tag.agent == "default"
+
+
+async def test_a_stopped_reply_gets_no_votes(world: World) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    words = " ".join(f"w{n}" for n in range(60))
+    lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.15))
+    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
+    (streaming,) = world.bot_messages(start.id)
+    await sim.click_button(streaming.id, STOP_CUSTOM_ID)
+    await world.answered(1)
+    assert streaming.content.endswith("_⏹ Stopped._") and streaming.components == []

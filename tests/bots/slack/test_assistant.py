@@ -1,0 +1,78 @@
+"""Slack's AI app surface (SLACK_ASSISTANT=true), end to end through bolt's assistant
+support: greeting and suggested prompts, the viewed channel kept (and updated) and given to
+the agent, the thread titled after its first message, replies streamed as anywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from adapters.slack.blocks import FEEDBACK_ACTION_ID
+from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
+from bots.slack.settings import SlackSettings
+from core.errors import ConfigError
+from tests.bots.slack.conftest import Mode, StartBot, reply_script
+from tests.servers.lyzr_server import LyzrServer
+
+PROMPTS = "Summarise=Summarise this channel;Explain=Explain it simply"
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_assistant_thread_end_to_end(
+    mode: Mode, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot(
+        mode, assistant=True, assistant_greeting="Hello from threadcast!",
+        assistant_prompts=PROMPTS,
+    )  # fmt: skip
+    root, _ = await sim.start_assistant_thread(ws.alice, viewing=ws.general)
+    dm, thread = root.channel, root.ts
+    await sim.wait_for(lambda: bool(sim.bot_replies(dm, thread)))
+    (greeting,) = sim.bot_replies(dm, thread)
+    assert greeting.text == "Hello from threadcast!"
+    await sim.wait_for_calls("assistant.threads.setSuggestedPrompts")
+    assert sim.store.suggested_prompts[(dm, thread)] == (None, [
+        {"title": "Summarise", "message": "Summarise this channel"},
+        {"title": "Explain", "message": "Explain it simply"},
+    ])  # fmt: skip
+
+    # The person moves to #random before asking: the agent is told where they are now.
+    await sim.change_assistant_context(root, ws.alice, viewing=ws.random)
+    lyzr.enqueue(reply_script("It is **quiet** here."))
+    await sim.user_says(dm, ws.alice, "What is going on   in here?", thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(dm, thread)) == 2)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    reply = sim.bot_replies(dm, thread)[1]
+    assert reply.blocks is not None and reply.blocks[0]["text"] == "It is **quiet** here."
+    assert find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None
+    (asked,) = lyzr.stream_requests()
+    message = asked.json["message"]
+    assert message.startswith("What is going on in here?\n\n[Context: ")
+    assert f"#random ({ws.random})" in message
+    assert sim.store.thread_titles[(dm, thread)] == "What is going on in here?"
+    statuses = [c for c in sim.calls("assistant.threads.setStatus")
+                if c.params["thread_ts"] == thread]  # fmt: skip
+    assert statuses  # "thinking" in the thread until the first text
+
+    # The same thread is the same conversation; the title stays the first message's.
+    await sim.user_says(dm, ws.alice, "And now?", thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(dm, thread)) == 3)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    first, second = (r.json["session_id"] for r in lyzr.stream_requests())
+    assert first == second
+    assert len(sim.calls("assistant.threads.setTitle")) == 1
+
+
+def test_prompts_are_checked() -> None:
+    base: dict[str, Any] = {"bot_token": "xoxb-1", "signing_secret": "s"}
+    settings = SlackSettings(**base, assistant=True, assistant_prompts=PROMPTS)
+    options = settings.assistant_options()
+    assert options is not None and options.prompts[1] == ("Explain", "Explain it simply")
+    assert SlackSettings(**base).assistant_options() is None
+    for bad in ("no equals sign", "a=1;b=2;c=3;d=4;e=5", "=empty title"):
+        with pytest.raises(ConfigError) as caught:
+            SlackSettings(**base, assistant_prompts=bad)
+        assert caught.value.variable == "SLACK_ASSISTANT_PROMPTS"

@@ -1,0 +1,201 @@
+"""Feedback round trip on Slack: 👍 / 👎 on a completed reply (feedback buttons in a
+context actions block), a vote per person per reply, changeable, told to the voter only,
+counted per agent, and POSTed to the webhook (retried) as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
+from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
+from bots.slack.app import SlackService
+from core.config import Settings
+from core.feedback.model import ReplyRef
+from core.feedback.texts import CHANGED, REASON_SAVED, THANKS_UP
+from core.ops.metrics import REGISTRY
+from core.runtime import Runtime
+from core.sessions.gate import TurnGate
+from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
+from tests.servers.lyzr_server import LyzrServer
+
+
+class Webhook:
+    """A local receiver: answers ``failures`` 500s first, then 200; keeps every body."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.bodies: list[dict[str, Any]] = []
+        self.attempts = 0
+        self.received = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        if self.failures > 0:
+            self.failures -= 1
+            return web.Response(status=500)
+        self.bodies.append(await request.json())
+        self.received.set()
+        return web.Response(status=204)
+
+
+async def serve(hook: Webhook, stack: AsyncExitStack) -> str:
+    app = web.Application()
+    app.router.add_post("/votes", hook.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return f"http://127.0.0.1:{port}/votes"
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[AsyncExitStack]:
+    async with AsyncExitStack() as opened:
+        yield opened
+
+
+async def start(
+    stack: AsyncExitStack, sim: SlackSimulator, settings: Settings, namespace: str
+) -> SlackService:
+    runtime = await stack.enter_async_context(Runtime(settings))
+    runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+    service = await stack.enter_async_context(
+        SlackService(settings, slack_settings(sim, "http"), runtime=runtime)
+    )
+    sim.events_url = service.events_url
+    return service
+
+
+def votes(agent: str, vote: str) -> float:
+    labels = {"agent": agent, "vote": vote}
+    return REGISTRY.get_sample_value("threadcast_feedback_votes_total", labels) or 0.0
+
+
+async def test_votes_are_recorded_changed_counted_and_posted(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    hook = Webhook(failures=1)  # the first POST fails: retried with backoff
+    url = await serve(hook, stack)
+    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
+    bot = await start(stack, sim, settings, namespace)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("A **good** answer.", delay=0.02))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert reply.blocks is not None
+    assert [b["type"] for b in reply.blocks] == ["markdown", "context_actions"]
+    assert reply.blocks[0]["text"] == "A **good** answer."
+    assert find_action(reply.blocks, STOP_ACTION_ID) is None
+    up_before, down_before = votes("default", "up"), votes("default", "down")
+
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=True, user=ws.bob)
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 1)
+    (note,) = sim.store.ephemerals
+    assert note.user == ws.bob and note.text == THANKS_UP.replace("**", "*")
+    await asyncio.wait_for(hook.received.wait(), 10)
+    (body,) = hook.bodies
+    assert hook.attempts == 2
+    (request,) = lyzr.stream_requests()
+    assert {k: body[k] for k in ("vote", "reason", "voter", "platform", "workspace", "channel",
+                                 "thread", "message", "session_id", "agent")} == {
+        "vote": "up", "reason": None, "voter": ws.bob, "platform": "slack",
+        "workspace": ws.team_id, "channel": ws.general, "thread": turn.thread_ts,
+        "message": reply.ts, "session_id": request.json["session_id"], "agent": "default",
+    }  # fmt: skip
+    assert datetime.datetime.fromisoformat(body["at"]).tzinfo is not None
+    assert votes("default", "up") == up_before + 1
+
+    # The same person changes their mind: one vote per person per reply, moved.
+    hook.received.clear()
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False, user=ws.bob)
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 2)
+    assert sim.store.ephemerals[1].text == CHANGED
+    await asyncio.wait_for(hook.received.wait(), 10)
+    assert hook.bodies[-1]["vote"] == "down"
+    feedback = bot.bot.feedback
+    assert feedback is not None
+    ref = ReplyRef("slack", ws.team_id, ws.general, reply.ts)
+    current = await feedback.store.current(ref, ws.bob)
+    assert current is not None and current.vote == "down"
+    assert current.tag.conversation and current.tag.session_id == request.json["session_id"]
+    assert await feedback.store.counts() == {"default": {"up": 0, "down": 1}}
+    assert votes("default", "down") == down_before + 1
+
+
+async def test_no_controls_on_failed_replies_or_notices(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    bot = await start(stack, sim, core_settings(lyzr, redis_url), namespace)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("The partial answer is", delay=0.02, error_after=3))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "fail please"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await sim.user_says(ws.general, ws.alice, mention(sim, "/stop"), thread_ts=turn.thread_ts)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 2)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    failed, notice = sim.bot_replies(ws.general, turn.thread_ts)
+    assert "The agent reported an error." in failed.text
+    assert "Nothing to stop" in notice.text
+    for message in (failed, notice):
+        assert find_action(message.blocks, FEEDBACK_ACTION_ID) is None
+
+
+async def test_feedback_off_means_no_controls(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback": False})
+    bot = await start(stack, sim, settings, namespace)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("Fine."))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hi"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.blocks == [{"type": "markdown", "text": "Fine."}]
+    assert bot.bot.feedback is None
+
+
+async def test_a_thumbs_down_asks_why_and_keeps_the_reason(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    hook = Webhook()
+    url = await serve(hook, stack)
+    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
+    bot = await start(stack, sim, settings, namespace)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("A vague answer."))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hmm"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False)
+    (opened,) = await sim.wait_for_calls("views.open")
+    assert opened.ok  # within the trigger's 3 seconds
+    (view_id,) = sim.store.modals
+    await asyncio.wait_for(hook.received.wait(), 10)  # the vote itself, without a reason
+    assert hook.bodies[0]["vote"] == "down" and hook.bodies[0]["reason"] is None
+    hook.received.clear()
+    await sim.submit_view(view_id, {"reason": {"reason_text": "  Too vague.  "}})
+    await asyncio.wait_for(hook.received.wait(), 10)
+    assert hook.bodies[-1]["reason"] == "Too vague." and hook.bodies[-1]["vote"] == "down"
+    feedback = bot.bot.feedback
+    assert feedback is not None
+    ref = ReplyRef("slack", ws.team_id, ws.general, reply.ts)
+    current = await feedback.store.current(ref, ws.alice)
+    assert current is not None and current.reason == "Too vague."
+    await sim.wait_for(lambda: any(n.text == REASON_SAVED for n in sim.store.ephemerals))

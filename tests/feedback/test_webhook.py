@@ -1,0 +1,83 @@
+"""The feedback webhook: in the background, retried on 429/5xx/network errors, never on
+another 4xx, bounded on close."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiohttp import web
+
+from core.feedback.webhook import FeedbackWebhook
+
+
+class Receiver:
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses  # answered in order; 204 once they run out
+        self.bodies: list[object] = []
+        self.done = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.bodies.append(await request.json())
+        status = self.statuses.pop(0) if self.statuses else 204
+        if status == 204:
+            self.done.set()
+        return web.Response(status=status, headers={"Retry-After": "0"})
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as opened:
+        yield opened
+
+
+async def serve(receiver: Receiver) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_post("/hook", receiver.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/hook"
+
+
+async def test_retries_until_delivered(client: httpx.AsyncClient) -> None:
+    receiver = Receiver([429, 503])
+    runner, url = await serve(receiver)
+    try:
+        hook = FeedbackWebhook(url, client, backoff=0.01)
+        hook.send({"vote": "up"})  # returns at once
+        await asyncio.wait_for(receiver.done.wait(), 5)
+        await hook.aclose()
+    finally:
+        await runner.cleanup()
+    assert receiver.bodies == [{"vote": "up"}] * 3 and hook.delivered == 1
+
+
+async def test_a_refusal_is_not_retried_and_order_is_kept(client: httpx.AsyncClient) -> None:
+    receiver = Receiver([400])
+    runner, url = await serve(receiver)
+    try:
+        hook = FeedbackWebhook(url, client, backoff=0.01)
+        hook.send({"n": 1})
+        hook.send({"n": 2})
+        await asyncio.wait_for(receiver.done.wait(), 5)
+        await hook.aclose()
+    finally:
+        await runner.cleanup()
+    assert receiver.bodies == [{"n": 1}, {"n": 2}] and hook.delivered == 1
+
+
+async def test_an_unreachable_receiver_gives_up(client: httpx.AsyncClient) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    hook = FeedbackWebhook(f"http://127.0.0.1:{port}/hook", client, attempts=3, backoff=0.01,
+                           drain=5)  # fmt: skip
+    hook.send({"vote": "down"})
+    await hook.aclose()  # waits for the tries (bounded by drain), then stops
+    assert hook.delivered == 0
