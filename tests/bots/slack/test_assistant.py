@@ -50,7 +50,10 @@ async def test_assistant_thread_end_to_end(
     assert find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None
     (asked,) = lyzr.stream_requests()
     message = asked.json["message"]
-    assert message.startswith("What is going on in here?\n\n[Context: ")
+    # The thread so far (issue 12's context), then the message with where the person is.
+    assert message.startswith("[Thread context: earlier messages")
+    assert "threadcast (assistant): Hello from threadcast!" in message
+    assert "\n\nWhat is going on in here?\n\n[Context: " in message
     assert f"#random ({ws.random})" in message
     assert sim.store.thread_titles[(dm, thread)] == "What is going on in here?"
     statuses = [c for c in sim.calls("assistant.threads.setStatus")
