@@ -113,12 +113,12 @@ async def measure(
         mentions[text] = (sent.id, dispatched)
     started = loop.time()
     expected = agent.text().replace(" ", "")
-    pending = {thread for thread, _ in mentions.values()}
+    waiting = {thread for thread, _ in mentions.values()}
     async with asyncio.timeout(args.duration * 4 + 120):
-        while pending:
+        while waiting:
             await asyncio.sleep(0.5)
             peak = max(peak, bot.rss())
-            pending = {t for t in pending if not _finished(sim, t, expected)}
+            waiting = {t for t in waiting if not _finished(sim, t, expected)}
     finished = loop.time()
     cpu = bot.cpu_seconds() - cpu0
     calls = sim.calls[skip:]
