@@ -15,7 +15,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from bots import exit_status
 from bots.cli_help import COMMANDS, epilog
-from bots.event_loop import loop_factory
 from core.config import Settings, load_settings
 from core.deployment.load import agent_keys, load_deployment
 from core.errors import ConfigError, SessionStoreError, SurfaceError
@@ -102,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         logged = settings.model_copy(update={"log_level": _QUIET})
     setup_logging(logged, json=as_json, extra_secrets=keys)
     try:
-        with asyncio.Runner(loop_factory=loop_factory(settings, args.command)) as runner:
-            return runner.run(_run(args, settings))
+        return asyncio.run(_run(args, settings))
     except ConfigError as exc:
         print(f"threadcast: configuration error: {exc}", file=sys.stderr)
         return exit_status.CONFIG

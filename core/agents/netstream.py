@@ -18,7 +18,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 
@@ -46,8 +46,7 @@ class _Reader(asyncio.Protocol):
         self.drained: asyncio.Future[None] | None = None  # set while writing is paused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -159,9 +158,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(exc)) from exc
         if transport is None:
             raise httpcore.ConnectError("the TLS handshake did not complete")
-        assert isinstance(transport, asyncio.Transport)
         self._reader.transport = transport
-        return AsyncioStream(transport, self._reader)
+        return AsyncioStream(self._reader.transport, self._reader)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "ssl_object":
@@ -226,9 +224,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 def _stream(
     transport: asyncio.BaseTransport, reader: _Reader, options: Iterable[SocketOption] | None
 ) -> AsyncioStream:
-    assert isinstance(transport, asyncio.Transport)
     sock: socket.socket | None = transport.get_extra_info("socket")
     if sock is not None:
         for option in options or ():
             sock.setsockopt(*option)
-    return AsyncioStream(transport, reader)
+    return AsyncioStream(cast(asyncio.Transport, transport), reader)
