@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import subprocess
 import sys
 import time
@@ -77,10 +78,8 @@ def main() -> None:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
         factory = None
-        if args.loop == "uvloop":
-            import uvloop
-
-            factory = uvloop.new_event_loop
+        if args.loop == "uvloop":  # not a dependency: `uv pip install uvloop` to compare
+            factory = importlib.import_module("uvloop").new_event_loop
         with asyncio.Runner(loop_factory=factory) as runner:
             cpu, chunks = runner.run(run(args, base_url))
     finally:
