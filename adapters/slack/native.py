@@ -26,10 +26,15 @@ chat.startStream, chat.appendStream, chat.stopStream, chat.update):
 - a ``chat.stopStream`` refused with 429 (Tier 2: 20+/min) does not hold the reply's text
   back: the rest is appended, and the stop waits in a paced queue
   (:mod:`adapters.slack.stops`).
+
+``chat.startStream`` is Tier 2 too: whether a message starts as a stream is decided per
+message (:mod:`adapters.slack.starts`); one the start budget cannot serve soon is posted and
+edited, and a start refused with 429 is posted at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +44,7 @@ from adapters.slack.api import SlackApi
 from adapters.slack.config import scope_key
 from adapters.slack.errors import STREAM_ENDED, SlackError
 from adapters.slack.stable import stable_prefix
+from adapters.slack.starts import StartPlanner
 from adapters.slack.stops import StopQueue
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef
@@ -88,13 +94,16 @@ K = TypeVar("K")
 class NativeStreams:
     """The native streams of one surface (shared by its views)."""
 
-    def __init__(self, api: SlackApi, *, stop_interval: float = 3.0) -> None:
+    def __init__(
+        self, api: SlackApi, *, start_per_minute: float = 20.0, start_burst: float = 3.0
+    ) -> None:
         self._api = api
         self.disabled = False
+        self.starts = StartPlanner(per_minute=start_per_minute, burst=start_burst)
         self._streams: dict[str, _Stream] = {}  # message ts -> stream
         self._updated: dict[Key, None] = {}  # threads whose open message uses chat.update
         self._refusing: dict[str, None] = {}  # channels where Slack refuses streams
-        self.stops = StopQueue(api, interval=stop_interval)
+        self.stops = StopQueue(api, interval=60.0 / start_per_minute)
 
     def owns(self, message: MessageRef) -> bool:
         return message.message_id in self._streams
@@ -102,6 +111,24 @@ class NativeStreams:
     def streams_posts(self, where: ThreadRef) -> bool:
         """Whether a new message in ``where`` will be a stream (chat.startStream)."""
         return not self.disabled and where.channel not in self._refusing
+
+    def plans_stream(self, where: ThreadRef) -> bool:
+        """Whether the next message in ``where`` will start a stream: streams are usable
+        and the start budget can serve it soon (decided once per message, see
+        :mod:`adapters.slack.starts`). Otherwise that message is posted and edited."""
+        if not self.streams_posts(where) or where.thread is None:
+            return False
+        key = (where.channel, where.thread)
+        now = asyncio.get_running_loop().time()
+        if self.starts.plan(key, scope_key(where, "chat.startStream"), now):
+            return True
+        _remember(self._updated, key)
+        return False
+
+    def forget_plan(self, where: ThreadRef) -> None:
+        """The message planned for ``where`` is posted without streaming."""
+        now = asyncio.get_running_loop().time()
+        self.starts.take((where.channel, where.thread), scope_key(where, "chat.startStream"), now)
 
     def streams_edits(self, where: ThreadRef) -> bool:
         """Whether the open message in ``where`` is edited by appending (else chat.update)."""
@@ -119,8 +146,14 @@ class NativeStreams:
         """Start a stream showing ``text`` to ``recipient`` of ``team`` (their own team:
         another organisation's in Slack Connect; the workspace's by default); None when
         streams cannot be used (post instead)."""
-        if not self.streams_posts(where) or where.thread is None:
-            _remember(self._updated, (where.channel, where.thread))
+        key = (where.channel, where.thread)
+        loop = asyncio.get_running_loop()
+        if (
+            not self.streams_posts(where)
+            or where.thread is None
+            or not self.starts.take(key, scope, loop.time())
+        ):
+            _remember(self._updated, key)
             return None
         first = stable_prefix(text)
         try:
@@ -128,6 +161,13 @@ class NativeStreams:
                 where.channel, where.thread, first, team=team or where.workspace,
                 user=recipient, scope=scope,
             )  # fmt: skip
+        except RateLimited as limited:
+            # No reply waits for a stream start: this one is posted now, and the next ones
+            # until Slack allows starts again.
+            self.starts.refused(scope, loop.time(), limited.retry_after)
+            _remember(self._updated, key)
+            log.info("chat.startStream refused with 429: this reply uses chat.update")
+            return None
         except SlackError as exc:
             if exc.transient or exc.kind in ("token", "place"):
                 raise  # the relay retries, or the reply cannot continue anyway

@@ -62,7 +62,9 @@ class SlackSurface:
         self._posted = False  # a view's: its reply has posted a message
         self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
-        self.native = NativeStreams(api, stop_interval=60.0 / self.config.start_per_minute)
+        self.native = NativeStreams(
+            api, start_per_minute=self.config.start_per_minute, start_burst=self.config.update_burst
+        )
         if not self.config.native:
             self.native.disabled = True
 
@@ -88,10 +90,12 @@ class SlackSurface:
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         # Asked before every call: once a stream falls back to chat.update (or a channel
         # refuses streams), the reply draws on the chat.update budget, not appendStream's.
+        # A post's first call decides whether that message starts natively (per message:
+        # the Tier 2 start budget serves it soon, else it streams by chat.update).
         if action == "edit":
             native = self.native.streams_edits(where)
         else:
-            native = self.native.streams_posts(where)
+            native = self.native.plans_stream(where)
         scopes = scopes_for(self.config, where, action, native=native)
         if action == "post" and self.thinking.uses_placeholder(where):
             # The first post will be a chat.update of the placeholder.
@@ -112,6 +116,8 @@ class SlackSurface:
                 ts = await self._start_stream(where, text, placeholder)
                 if ts is not None:
                     return MessageRef(where, ts)
+            elif not self.native.disabled:
+                self.native.forget_plan(where)
             if placeholder is not None and await self._reuse(placeholder, where, text, streaming):
                 return MessageRef(where, placeholder)
         except BaseException:

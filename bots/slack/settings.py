@@ -42,6 +42,8 @@ class SlackSettings(BaseSettings):
     answer_bots: bool = Field(False, validation_alias=_env("SLACK_ANSWER_BOTS"))
     update_per_minute: float = Field(50.0, gt=0, validation_alias=_env("SLACK_UPDATE_PER_MINUTE"))
     append_per_minute: float = Field(100.0, gt=0, validation_alias=_env("SLACK_APPEND_PER_MINUTE"))
+    start_per_minute: float = Field(20.0, gt=0, validation_alias=_env("SLACK_START_PER_MINUTE"))
+    """chat.startStream per workspace-minute (Tier 2, 20+): replies beyond it are edited."""
     edit_interval: float = Field(1.0, gt=0, validation_alias=_env("SLACK_EDIT_INTERVAL"))
     max_file_bytes: int = Field(1024**3, gt=0, validation_alias=_env("SLACK_MAX_FILE_BYTES"))
     api_timeout: float = Field(10.0, gt=0, validation_alias=_env("SLACK_API_TIMEOUT"))
@@ -111,6 +113,7 @@ class SlackSettings(BaseSettings):
             thinking=self.thinking,
             update_per_minute=self.update_per_minute,
             append_per_minute=self.append_per_minute,
+            start_per_minute=self.start_per_minute,
             min_edit_interval=self.edit_interval,
             max_file_bytes=self.max_file_bytes,
             call_timeout=self.api_timeout,

@@ -5,7 +5,8 @@ by every asyncio task), and release and extend compare it before acting, so a tu
 lock expired can never release or extend the next owner's lock.
 
 While a reply streams, :meth:`Lock.heartbeat` extends the lock every ``ttl / 3`` (or more
-often when asked to), so a long reply keeps it; a crashed holder stops extending and the
+often when asked to; the locks of one process beat together, see
+:mod:`core.sessions.beats`), so a long reply keeps it; a crashed holder stops extending and the
 lock expires after ``ttl``. If an extend finds the lock gone, ``lost`` is set: the owner
 is told instead of silently running on without it. The same heartbeat reads the lock's
 stop key, where anyone (an interrupting message, a Stop button on another replica) can
@@ -21,8 +22,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from core.errors import SessionStoreError
+from core.sessions.beats import Heartbeats
 from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
 
 __all__ = ["Lock"]
@@ -117,6 +120,10 @@ class Lock:
             self.redis, [self.key, self.stop_key], [self.token, ms(self.ttl)],
             within=self.op_timeout,
         )  # fmt: skip
+        return self.extended(state, started)
+
+    def extended(self, state: int, started: float) -> bool:
+        """Take in an ``EXTEND`` answer for a call sent at ``started`` (loop time)."""
         if not state:
             self.lost.set()
             return False
@@ -136,6 +143,13 @@ class Lock:
         """Keep the lock extended while the body runs (every ``interval``, default ttl/3)."""
         # ttl/3 leaves room for two missed beats (a slow Redis, a busy loop) before expiry.
         every = min(self.ttl / 3, interval) if interval else self.ttl / 3
+        if not isinstance(self.redis, RedisCluster):  # one call for all locks (beats.py)
+            batch = Heartbeats.join(self, every)
+            try:
+                yield
+            finally:
+                batch.leave(self)
+            return
         done = asyncio.Event()
         task = asyncio.create_task(self._beat(every, done), name=f"heartbeat {self.key}")
         try:

@@ -2,10 +2,13 @@
 
     uv run python tests/bench/bench_discord.py [--duration 30] [--n 10 --n 50 --n 200]
                                                [--first-token 0.3] [--global-rate 46]
+                                               [--agent openai|lyzr]
 
-One process runs everything: the Discord simulator (REST + gateway, Discord's limits: 5 per
-5 s per channel, 50 requests/s per token), the real bot (discord.py client, Runtime with an
-embedded Redis, relay, edit scheduler) and an in-process agent. N users mention the bot at
+Two processes: this one runs the Discord simulator (REST + gateway, Discord's limits: 5 per
+5 s per channel, 50 requests/s per token) and the agent server (tests/bench/agent_server.py,
+in OpenAI's or Lyzr's wire format); the bot is the real ``threadcast discord`` process
+(discord.py client, the agent's httpx client, Redis from an embedded redis-server, relay,
+edit scheduler), so its CPU and memory are counted by the OS. N users mention the bot at
 the same moment in one channel; each mention gets its own thread, where a reply streams for
 ``--duration`` seconds at 20 chunks/s (chunk ``k`` is the text ``"{k:05d} "``, so what a
 message shows says which chunks are visible).
@@ -19,7 +22,12 @@ Figures per N, against the targets of issue 4:
 - p99 staleness: chunk yielded by the agent → the simulator received an edit showing it
   (target ≤ 1.25 × max(1, N/50) + 0.1 s);
 - MESSAGE_CREATE → first visible text, against agent first token + thread creation
-  (target: overhead ≤ 100 ms at N = 10).
+  (target: overhead ≤ 100 ms at N = 10);
+- the bot process's CPU (utime + stime) from the first mention to the last complete reply,
+  per reply-second (target ≤ 1 ms), and its resident memory growth per concurrent reply;
+- when each agent request arrived after its mention, and how many streamed at once (every
+  reply streams at once: ``AGENT_MAX_CONNECTIONS`` is set above N).
+``BOT_PROFILE=py-spy`` profiles the bot (tests/bench/bot_process.py).
 Not part of the test suite (pytest does not collect tests/bench).
 """
 
@@ -27,80 +35,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import re
 import sys
 import tempfile
 import time
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator
-from core.config import Settings
-from core.context.models import TurnContext
-from core.models import AgentStream
-from core.runtime import Runtime
+from tests.bench._common import cpu_note
+from tests.bench.agent_server import AgentServer
+from tests.bench.bot_process import BotProcess
+from tests.redis_server import start_test_redis
 
 CHUNKS_PER_S = 20.0
 GLOBAL_LIMIT = 50.0
+CHANNEL_RATE = 1.0  # edits/s a thread may get: Discord's 5 per 5 s per channel
 _LAST_INDEX = re.compile(r"(\d{5}) *(?:▍)?\s*$")
 _THREADS = "/channels/{channel_id}/messages/{message_id}/threads"
-
-
-@dataclass
-class Reply:
-    """One reply as the agent produced it (loop times)."""
-
-    started: float = 0.0
-    yielded: list[float] = field(default_factory=list)
-
-    @property
-    def first_token(self) -> float:
-        return self.yielded[0] - self.started
-
-
-class BenchAgent:
-    """Streams ``duration`` s of numbered chunks per message, recording when each left."""
-
-    def __init__(self, duration: float, first_token: float) -> None:
-        self.chunks = int(duration * CHUNKS_PER_S)
-        self.first_token = first_token
-        self.replies: dict[str, Reply] = {}
-
-    def text(self) -> str:
-        return "".join(f"{k:05d} " for k in range(self.chunks))
-
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncGenerator[AgentStream, None]:
-        loop = asyncio.get_running_loop()
-        reply = self.replies.setdefault(message, Reply())
-        reply.started = loop.time()
-        await asyncio.sleep(self.first_token)
-        start = loop.time()
-        for k in range(self.chunks):
-            # On a schedule, not sleep-after-work: 20 chunks/s even when the loop is busy.
-            delay = start + k / CHUNKS_PER_S - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            reply.yielded.append(loop.time())
-            yield AgentStream(content=f"{k:05d} ", chunk_index=k)
-        yield AgentStream(done=True, session_id=session_id)
-
-    async def aclose(self) -> None:
-        return None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -119,31 +74,37 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-async def run(n: int, args: argparse.Namespace) -> dict[str, float]:
-    agent = BenchAgent(args.duration, args.first_token)
+async def run(n: int, args: argparse.Namespace, redis_url: str) -> dict[str, float]:
+    chunks = int(args.duration * CHUNKS_PER_S)
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(agent="demo", data_dir=Path(data_dir), redis_url=args.redis_url)
-        async with DiscordSimulator() as sim, Runtime(settings, agent=agent) as runtime:
-            discord_settings = DiscordSettings(
-                token=sim.token,
-                api_url=sim.api_base,
-                gateway_url=sim.gateway_url,
-                global_rate=args.global_rate,
-                global_burst=args.global_burst,
-                sync_commands=False,
-            )
-            bot = DiscordBot(runtime, discord_settings, guild_ready_timeout=0.05)
-            bot.handler.results = []
-            async with bot:
+        async with (
+            DiscordSimulator() as sim,
+            AgentServer(args.agent, chunks=chunks, first_token=args.first_token) as agent,
+        ):
+            env = {
+                **agent.env(),
+                "DISCORD_TOKEN": sim.token,
+                "DISCORD_API_URL": sim.api_base,
+                "DISCORD_GATEWAY_URL": sim.gateway_url,
+                "DISCORD_GLOBAL_RATE": str(args.global_rate),
+                "DISCORD_GLOBAL_BURST": str(args.global_burst),
+                "DISCORD_SYNC_COMMANDS": "false",
+                "REDIS_URL": redis_url,
+                "THREADCAST_DATA_DIR": data_dir,
+                "AGENT_MAX_CONNECTIONS": str(n + 10),  # every reply streams at once
+            }
+            log = Path(data_dir) / "bot.log"
+            async with BotProcess("discord", env, log) as bot:
                 return await measure(n, sim, bot, agent, args)
 
 
 async def measure(
-    n: int, sim: DiscordSimulator, bot: DiscordBot, agent: BenchAgent, args: argparse.Namespace
+    n: int, sim: DiscordSimulator, bot: BotProcess, agent: AgentServer, args: argparse.Namespace
 ) -> dict[str, float]:
     loop = asyncio.get_running_loop()
     general = sim.channel("general").id
     skip = len(sim.calls)  # login and start-up calls are not the benchmark
+    cpu0, rss0, peak = bot.cpu_seconds(), bot.rss(), 0
     mentions: dict[str, tuple[int, float]] = {}  # agent message -> (thread id, dispatched)
     for k in range(n):
         text = f"bench {k}"
@@ -151,14 +112,18 @@ async def measure(
         sent = await sim.user_message(general, text, mention_bot=True, author="alice")
         mentions[text] = (sent.id, dispatched)
     started = loop.time()
-    results = bot.handler.results
-    assert results is not None
-    async with asyncio.timeout(args.duration * 4 + 120):
-        while len(results) < n:  # noqa: ASYNC110 - a plain list, polled
-            await asyncio.sleep(0.1)
+    expected = agent.text().replace(" ", "")
+    waiting = {thread for thread, _ in mentions.values()}
+    deadline = loop.time() + args.duration * 4 + 120
+    while waiting and loop.time() < deadline:
+        await asyncio.sleep(0.5)
+        peak = max(peak, bot.rss())
+        waiting = {t for t in waiting if not _finished(sim, t, expected)}
+    if waiting:  # the figures still say how far it got
+        print(f"!! {len(waiting)} replies incomplete after {args.duration * 4 + 120:.0f} s")
     finished = loop.time()
+    cpu = bot.cpu_seconds() - cpu0
     calls = sim.calls[skip:]
-    expected = agent.text()
 
     complete = 0
     staleness: list[float] = []
@@ -176,8 +141,7 @@ async def measure(
                 by_thread.setdefault(call.channel_id, []).append((call.time, content))
     for text, (thread, dispatched) in mentions.items():
         reply = agent.replies.get(text)
-        shown = [m.content for m in sim.channel_messages(thread) if m.author.id == sim.bot.id]
-        if "".join(shown).replace(" ", "") == expected.replace(" ", ""):
+        if _finished(sim, thread, expected):
             complete += 1
         updates = by_thread.get(thread, [])
         if reply is None or not updates:
@@ -214,13 +178,36 @@ async def measure(
         "p99_stale": percentile(staleness, 0.99),
         "p50_steady": percentile(steady, 0.50),
         "p99_steady": percentile(steady, 0.99),
-        "demand": n * min(1.0, bot.settings.budgets.channel(0).rate),
+        "demand": n * CHANNEL_RATE,
         "stale_target": 1.25 * max(1.0, n / GLOBAL_LIMIT) + 0.1,
         "first_p50": percentile(first_visible, 0.50),
         "first_max": max(first_visible, default=math.nan),
         "overhead_p50": percentile(overhead, 0.50),
         "overhead_max": max(overhead, default=math.nan),
         "wall": finished - started,
+        "cpu": cpu,
+        "cpu_ms_per_reply_s": cpu * 1000 / (n * args.duration),
+        "rss_kib_per_reply": (peak - rss0) / 1024 / n,
+        "rss_peak_mib": peak / 2**20,
+        **agent_starts(agent, mentions),
+    }
+
+
+def _finished(sim: DiscordSimulator, thread: int, expected: str) -> bool:
+    """The thread shows the agent's whole text (no streaming indicator left)."""
+    shown = "".join(m.content for m in sim.channel_messages(thread) if m.author.id == sim.bot.id)
+    return shown.replace(" ", "") == expected
+
+
+def agent_starts(agent: AgentServer, mentions: dict[str, tuple[int, float]]) -> dict[str, float]:
+    """When each agent request arrived after its mention, and how many streamed at once."""
+    replies = agent.replies
+    delays = [replies[t].requested - d for t, (_, d) in mentions.items() if t in replies]
+    return {
+        "agent_requests": len(delays),
+        "agent_start_p50": percentile(delays, 0.50),
+        "agent_start_max": max(delays, default=math.nan),
+        "agent_most_open": agent.most_open,
     }
 
 
@@ -243,6 +230,13 @@ def report(figures: dict[str, float], duration: float) -> None:
         f"  overhead p50 / max    {figures['overhead_p50'] * 1000:.0f} / "
         f"{figures['overhead_max'] * 1000:.0f} ms beyond thread creation + agent first token"
         " (target <= 100 ms at N = 10)",
+        f"  bot CPU               {figures['cpu']:.1f} s = "
+        f"{figures['cpu_ms_per_reply_s']:.2f} ms per reply-second (target <= 1 ms)",
+        f"  bot RSS               {figures['rss_kib_per_reply']:.0f} KiB per concurrent reply"
+        f" (peak {figures['rss_peak_mib']:.0f} MiB)",
+        f"  agent requests        {int(figures['agent_requests'])}/{n}, started"
+        f" {figures['agent_start_p50'] * 1000:.0f} ms p50 / {figures['agent_start_max'] * 1000:.0f}"
+        f" ms max after MESSAGE_CREATE; {int(figures['agent_most_open'])} streaming at once",
     ]
     print("\n".join(lines), flush=True)
 
@@ -254,13 +248,20 @@ def main() -> None:
     parser.add_argument("--first-token", type=float, default=0.3, help="agent's first token, s")
     parser.add_argument("--global-rate", type=float, default=46.0)
     parser.add_argument("--global-burst", type=float, default=3.0)
+    parser.add_argument("--agent", choices=["openai", "lyzr"], default="openai",
+                        help="the agent's wire format, through its real HTTP client")  # fmt: skip
     parser.add_argument("--redis-url", default=None, help="default: an embedded redis-server")
     args = parser.parse_args()
-    for n in args.n or [10, 50, 200]:
-        began = time.perf_counter()
-        figures = asyncio.run(run(n, args))
-        report(figures, args.duration)
-        print(f"  (ran {time.perf_counter() - began:.0f} s)\n", flush=True)
+    with contextlib.ExitStack() as stack:
+        redis_url = args.redis_url or stack.enter_context(
+            start_test_redis(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        )
+        print(f"agent: {args.agent}; {cpu_note()}", flush=True)
+        for n in args.n or [10, 50, 200]:
+            began = time.perf_counter()
+            figures = asyncio.run(run(n, args, redis_url))
+            report(figures, args.duration)
+            print(f"  (ran {time.perf_counter() - began:.0f} s)\n", flush=True)
 
 
 if __name__ == "__main__":

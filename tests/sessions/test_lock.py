@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
 from core.sessions.keys import SessionKeys
-from core.sessions.lock import Lock
+from core.sessions.lock import EXTEND, Lock
 
 
 def _keys(namespace: str) -> SessionKeys:
@@ -85,3 +88,44 @@ async def test_heartbeat_sees_a_stop_request_for_its_token_only(
         async with asyncio.timeout(5):
             await lock.stop_requested.wait()
     assert not lock.lost.is_set()
+
+
+async def test_locks_of_one_process_beat_together_each_hearing_its_own_news(
+    redis_client: aioredis.Redis, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await redis_client.script_load(EXTEND.source)  # as after the first turn of a process
+    pipelines, single = 0, 0
+    pipeline, extend = redis_client.pipeline, Lock.extend
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal pipelines
+        pipelines += 1
+        return pipeline(*args, **kwargs)
+
+    async def counted_extend(lock: Lock) -> bool:
+        nonlocal single
+        single += 1
+        return await extend(lock)
+
+    monkeypatch.setattr(redis_client, "pipeline", counted)
+    monkeypatch.setattr(Lock, "extend", counted_extend)
+    locks = []
+    for k in range(30):
+        keys = SessionKeys(f"c{k}", namespace=namespace)
+        lock = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=5)
+        assert lock is not None
+        locks.append(lock)
+    stopped, taken = locks[7], locks[13]
+    async with contextlib.AsyncExitStack() as stack:
+        for lock in locks:
+            await stack.enter_async_context(lock.heartbeat(interval=0.05))
+        await redis_client.set(stopped.stop_key, stopped.token)
+        await redis_client.set(taken.key, "someone-else")
+        async with asyncio.timeout(5):
+            await stopped.stop_requested.wait()
+            await taken.lost.wait()
+    assert [lock for lock in locks if lock.stop_requested.is_set()] == [stopped]
+    assert [lock for lock in locks if lock.lost.is_set()] == [taken]
+    assert pipelines >= 1 and single == 0  # one round trip per beat for all thirty
+    ttls = [await redis_client.pttl(lock.key) for lock in locks if lock is not taken]
+    assert min(ttls) > 0

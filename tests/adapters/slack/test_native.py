@@ -8,8 +8,11 @@ import itertools
 import pytest
 
 from adapters.slack.native import stable_prefix
+from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
+from core.surface import SurfaceAction
+from core.turn import ThreadRef
 from tests.adapters.slack.conftest import SurfaceFactory, thread_of
 
 
@@ -341,3 +344,59 @@ async def test_a_channel_that_refuses_streams_is_remembered(
     elsewhere = thread_of(sim)  # other channels still stream
     await surface.post(elsewhere, "Streamed", streaming=True)
     assert sim.calls("chat.startStream")[-1].ok
+
+
+async def test_replies_starting_together_stream_natively_while_the_start_budget_lasts(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    # One start per minute and a burst of 3: the fourth reply would wait 60 s for its start.
+    surface = await make_surface(streaming="native", start_per_minute=1.0)
+    views = [surface.for_recipient(sim.workspace.alice) for _ in range(6)]
+    threads = [thread_of(sim, f"question {i}") for i in range(6)]
+
+    def methods(view: SlackSurface, where: ThreadRef, action: SurfaceAction) -> set[str]:
+        return {scope.key.rsplit(":", 1)[1] for scope in view.budget_scopes(where, action)}
+
+    planned = [methods(v, w, "post") for v, w in zip(views, threads, strict=True)]
+    assert ["chat.startStream" in p for p in planned] == [True] * 3 + [False] * 3
+    # Asked again before the same post (the relay asks before each attempt): same plan.
+    assert [methods(v, w, "post") for v, w in zip(views, threads, strict=True)] == planned
+    edits = [methods(v, w, "edit") for v, w in zip(views, threads, strict=True)]
+    assert edits == [{"chat.appendStream"}] * 3 + [{"chat.update"}] * 3
+
+    refs = [
+        await v.post(w, "Hello wor", streaming=True) for v, w in zip(views, threads, strict=True)
+    ]
+    for view, ref in zip(views, refs, strict=True):
+        await view.edit(ref, "Hello world and more")
+        await view.edit(ref, "Hello world and more text.", final=True)
+
+    assert len(sim.calls("chat.startStream")) == 3
+    assert len(sim.calls("chat.appendStream")) == 3 and len(sim.calls("chat.update")) == 6
+    assert [c.params["thread_ts"] for c in sim.calls("chat.postMessage")] == [
+        w.thread for w in threads[3:]
+    ]
+    messages = [sim.message(w.channel, r.message_id) for w, r in zip(threads, refs, strict=True)]
+    assert all(m is not None and m.text == "Hello world and more text." for m in messages)
+    await sim.wait_for(lambda: not any(m is not None and m.streaming for m in messages))
+
+
+async def test_a_start_refused_with_429_posts_now_and_pauses_native_starts(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    first, second = thread_of(sim, "one"), thread_of(sim, "two")
+    sim.fail_next("chat.startStream", "ratelimited", retry_after=30)
+    ref = await surface.post(first, "Hello wor", streaming=True)  # posted, not retried
+    await surface.edit(ref, "Hello world.", final=True)
+    assert [c.status for c in sim.calls("chat.startStream")] == [429]
+    assert len(sim.calls("chat.postMessage")) == 1 and len(sim.calls("chat.update")) == 1
+    message = sim.message(first.channel, ref.message_id)
+    assert message is not None and message.text == "Hello world."
+    # Slack said wait 30 s: the next reply streams by edits instead of waiting.
+    assert not any(
+        s.key.endswith("chat.startStream") for s in surface.budget_scopes(second, "post")
+    )
+    assert [s.key.rsplit(":", 1)[1] for s in surface.budget_scopes(second, "edit")] == [
+        "chat.update"
+    ]

@@ -240,6 +240,34 @@ async def test_native_streaming_end_to_end(
     assert "context_actions" in str(feedback.params["blocks"])
 
 
+async def test_replies_starting_together_use_both_budgets_and_none_waits_for_a_start(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    # Slack allows 1 stream start per minute after a burst of 3 (and the bot knows it): a
+    # reply that waited for its start would take a minute, far past the wait below.
+    ws = sim.workspace
+    sim.set_rate_limit("chat.startStream", RateRule(per_minute=1, burst=3))
+    channels = [sim.add_channel(ws.team_id, f"busy-{i}").id for i in range(4)]
+    reply = " ".join(f"w{i}" for i in range(30))
+    lyzr.default = reply_script(reply, delay=0.05)
+    bot = await start_bot(streaming="native", start_per_minute=1.0)
+    turns = await asyncio.gather(
+        *(sim.user_says(c, ws.alice, mention(sim, f"q{k}")) for k, c in enumerate(channels * 2))
+    )
+    await sim.wait_for(lambda: len(lyzr.stream_requests()) == len(turns), timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+
+    starts = [c for c in sim.calls("chat.startStream") if c.ok]
+    assert len(starts) == 3 and not [c for c in sim.calls() if c.status == 429]
+    native = {c.params["thread_ts"] for c in starts}
+    edited = {c.params["thread_ts"] for c in sim.calls("chat.postMessage") if c.ok}
+    assert len(edited) == len(turns) - 3 and not native & edited
+    assert sim.calls("chat.appendStream") and sim.calls("chat.update")  # both budgets in use
+    replies = [sim.bot_replies(t.message.channel, t.thread_ts) for t in turns]
+    assert all([m.text for m in r] == [to_safe_markdown(reply)] for r in replies)
+    await sim.wait_for(lambda: not any(m.streaming for r in replies for m in r))
+
+
 async def test_native_stream_that_expires_falls_back_to_updates(
     lyzr: LyzrServer, redis_url: str, namespace: str
 ) -> None:
