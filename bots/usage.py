@@ -11,7 +11,6 @@ from typing import TextIO
 
 from core.config import Settings
 from core.sessions.connect import open_redis
-from core.sessions.keys import DEFAULT_NAMESPACE
 from core.usage.book import Dimension, UsageBook
 from core.usage.report import last_days, rows_of, to_json, to_table, total_of
 
@@ -23,7 +22,7 @@ async def run_usage(
 ) -> int:
     redis, embedded = await open_redis(settings)
     try:
-        book = UsageBook(redis, namespace=DEFAULT_NAMESPACE)
+        book = UsageBook(redis, namespace=settings.redis_namespace)
         span = last_days(days)
         totals = await book.read(by, span)
     finally:

@@ -35,7 +35,7 @@ from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, on_interrupt
-from core.relay.relay import Relay, ReplyOutcome
+from core.relay.relay import Relay, ReplyOutcome, ReplyTracker
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
@@ -136,6 +136,30 @@ class Responder:
             await self._post_quietly(turn.where, inbound.reply)
             return TurnResult("replied", conversation)
         event_id = f"{turn.where.platform}:{turn.message_id}"
+        # Registered from now until its reply is final: if this process dies while the turn
+        # waits or streams, another replica answers the user (core.ops.recovery).
+        tracker = self._track(turn.where)
+        try:
+            return await self._run(turn, conversation, snapshot, admission, inbound.text,
+                                   event_id, tracker)  # fmt: skip
+        finally:
+            if tracker is not None:
+                tracker.finished()
+
+    def _track(self, where: ThreadRef) -> ReplyTracker | None:
+        observer = self.relay.observer
+        if observer is None:
+            return None
+        try:
+            return observer.begin(where)
+        except Exception:  # recovery is a safety net: it must never break a turn
+            log.exception("reply observer failed")
+            return None
+
+    async def _run(
+        self, turn: Turn, conversation: str, snapshot: Snapshot, admission: Admission,
+        text: str, event_id: str, tracker: ReplyTracker | None,
+    ) -> TurnResult:  # fmt: skip
         # A shutdown may stop this turn while it still waits behind another in its thread:
         # the user is then told to send it again, not left without an answer.
         waiting = True
@@ -156,7 +180,7 @@ class Responder:
                 try:
                     choice = await self._agent_for(turn, conversation, ticket, snapshot)
                     outcome, usage = await self._answer(
-                        turn, inbound.text, ticket, choice, snapshot
+                        turn, text, ticket, choice, snapshot, tracker
                     )
                     self._report_failure(turn, conversation, outcome, choice.agent)
                 finally:
@@ -203,8 +227,9 @@ class Responder:
         )  # fmt: skip
 
     async def _answer(
-        self, turn: Turn, text: str, ticket: Ticket, choice: RouteChoice, snapshot: Snapshot
-    ) -> tuple[ReplyOutcome, TurnUsage]:
+        self, turn: Turn, text: str, ticket: Ticket, choice: RouteChoice, snapshot: Snapshot,
+        tracker: ReplyTracker | None,
+    ) -> tuple[ReplyOutcome, TurnUsage]:  # fmt: skip
         meter = ReplyMeter()
         with agent_context(choice.agent):
             log.info("answered by agent %s (route %s)", choice.agent, choice.route)
@@ -215,7 +240,9 @@ class Responder:
                     user_id=turn.user,
                     response_format=self.response_format,
                 )
-                outcome = await self._deliver(turn, metered(chunks, meter), ticket.cancelled)
+                outcome = await self._deliver(
+                    turn, metered(chunks, meter), ticket.cancelled, tracker
+                )
         where = turn.where
         usage = TurnUsage(
             agent=choice.agent,
@@ -255,8 +282,9 @@ class Responder:
             log.warning("usage not recorded: %s", exc)
 
     async def _deliver(
-        self, turn: Turn, chunks: AsyncIterator[AgentStream], cancelled: asyncio.Event
-    ) -> ReplyOutcome:
+        self, turn: Turn, chunks: AsyncIterator[AgentStream], cancelled: asyncio.Event,
+        tracker: ReplyTracker | None,
+    ) -> ReplyOutcome:  # fmt: skip
         # A relay of this turn's own (a shallow copy: same surface, scheduler, client), so
         # a shutdown can make this reply end "interrupted" instead of "stopped".
         relay = copy.copy(self.relay)
@@ -269,7 +297,7 @@ class Responder:
         metrics.turn_started(platform)
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
         try:
-            outcome = await relay.deliver(turn.where, chunks, cancelled=cancelled)
+            outcome = await relay.deliver(turn.where, chunks, cancelled=cancelled, tracker=tracker)
             status = outcome.status
             return outcome
         finally:

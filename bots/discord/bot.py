@@ -79,7 +79,8 @@ class DiscordBot:
         )
         self.reporter.on_edit_limit = self.surface.reach.freeze
         self.surface.on_unusable = self._end_reply_in
-        self.responder = runtime.responder(self.surface, platform="discord")
+        self.runtime = runtime
+        self.responder = runtime.responder(self.surface)
         self.tasks = TurnTasks()
         self.handler = MessageHandler(
             surface=self.surface,
@@ -109,6 +110,9 @@ class DiscordBot:
         self._endpoints.enter_context(discord_endpoints(self.settings))
         try:
             await self._login()
+            me = self.client.user  # known once logged in: recovery is scoped to this bot
+            if me is not None:
+                self.runtime.recover("discord", str(me.id), self.surface)
             self._connection = asyncio.create_task(
                 self.client.connect(reconnect=True), name="discord-gateway"
             )
