@@ -98,14 +98,19 @@ class RegisteredReply:
     def shown(self, message: MessageRef, text: str, *, streaming: bool) -> None:
         """``message`` now shows ``text``; a final text takes it out of the record."""
         record = self.record
+        before = (record.posted, len(record.unsent), len(record.pages))
         record.posted = True
         if text in record.unsent:
             record.unsent.remove(text)
+        changed = False
         if streaming:
-            self._page(message).text = text
+            page = self._page(message)
+            changed, page.text = page.text != text, text
         else:
             self._forget(message)
-        self._save_soon()
+        # An edit's text was written ahead (sending): only what it did not know is written.
+        if changed or before != (record.posted, len(record.unsent), len(record.pages)):
+            self._save_soon()
 
     def not_posted(self, text: str) -> None:
         """A final text could not be posted (this try): kept for the reapers, should the
