@@ -14,7 +14,6 @@ from typing import TextIO
 from core.config import Settings
 from core.feedback.store import FeedbackStore
 from core.sessions.connect import open_redis
-from core.sessions.keys import DEFAULT_NAMESPACE
 from core.usage.book import Dimension, UsageBook
 from core.usage.report import feedback_table, last_days, rows_of, to_json, to_table, total_of
 
@@ -28,14 +27,13 @@ async def run_usage(
     by: Dimension,
     as_json: bool,
     out: TextIO = sys.stdout,
-    namespace: str = DEFAULT_NAMESPACE,
 ) -> int:
     redis, embedded = await open_redis(settings)
     try:
-        book = UsageBook(redis, namespace=namespace)
+        book = UsageBook(redis, namespace=settings.redis_namespace)
         span = last_days(days)
         totals = await book.read(by, span)
-        votes = await FeedbackStore(redis, namespace=namespace).counts()
+        votes = await FeedbackStore(redis, namespace=settings.redis_namespace).counts()
     finally:
         await redis.aclose()
         if embedded is not None:

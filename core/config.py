@@ -8,6 +8,7 @@ the variable, so a misconfigured bot fails at startup with a sentence, not a tra
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(None, validation_alias=_env("THREADCAST_DATA_DIR"))
     """Where the embedded Redis keeps its data; unset: ``$XDG_DATA_HOME/threadcast``
     (``~/.local/share/threadcast``), see :mod:`core.sessions.data_dir`."""
+    redis_namespace: str = Field(
+        "threadcast", min_length=1, validation_alias=_env("THREADCAST_REDIS_NAMESPACE")
+    )
+    """Prefix of every Redis key of this deployment: bots sharing one Redis set different
+    ones (letters, digits, ``.``, ``_``, ``-``)."""
     session_ttl: float = Field(
         30 * 24 * 3600.0, gt=0, validation_alias=_env("THREADCAST_SESSION_TTL")
     )
@@ -149,6 +155,16 @@ class Settings(BaseSettings):
         value = (value or "").strip() or None
         if value is not None and not value.startswith(("http://", "https://")):
             raise ConfigError("THREADCAST_FEEDBACK_URL", f"must be an http(s) URL (got {value!r})")
+        return value
+
+    @field_validator("redis_namespace")
+    @classmethod
+    def _plain_namespace(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise ConfigError(
+                "THREADCAST_REDIS_NAMESPACE",
+                f"use letters, digits, '.', '_' and '-' only (got {value!r})",
+            )
         return value
 
     @model_validator(mode="after")

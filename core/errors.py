@@ -19,7 +19,8 @@ ever handles this tree::
         ├── RateLimited            429: wait ``retry_after`` seconds (scope says which budget)
         ├── MessageGone            the message to edit was deleted
         ├── MessageTooLong         the platform refused the text's size
-        └── Undeliverable          the place (or the bot's token) takes nothing any more
+        ├── Undeliverable          the place (or the bot's token) takes nothing any more
+        └── PlatformUnavailable    a 5xx, a timeout, the platform unreachable: try later
 
 ``RateLimited`` is a ``SurfaceError`` but carries what the edit scheduler needs to adapt.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "ConfigError",
     "MessageGone",
     "MessageTooLong",
+    "PlatformUnavailable",
     "RateLimited",
     "SessionStoreError",
     "SurfaceError",
@@ -139,6 +141,12 @@ class Undeliverable(SurfaceError):
     """The platform will take nothing more there: the channel was deleted or archived, the
     bot removed from it, or its token revoked. Retrying cannot help, so it is never retried;
     the reply ends with what it showed."""
+
+
+class PlatformUnavailable(SurfaceError):
+    """The platform failed this time, not because of the request: a 5xx, a gateway's error
+    page, a timeout, the network. Outages last minutes, so a call that must get through is
+    retried for that long (unlike a refusal, which a few tries settle)."""
 
 
 def agent_failure_kind(error: AgentError) -> str:

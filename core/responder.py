@@ -40,7 +40,7 @@ from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, on_interrupt
-from core.relay.relay import OfferFeedback, Relay, ReplyOutcome
+from core.relay.relay import OfferFeedback, Relay, ReplyOutcome, ReplyTracker
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
@@ -151,6 +151,30 @@ class Responder:
             await self._post_quietly(turn.where, inbound.reply)
             return TurnResult("replied", conversation)
         event_id = f"{turn.where.platform}:{turn.message_id}"
+        # Registered from now until its reply is final: if this process dies while the turn
+        # waits or streams, another replica answers the user (core.ops.recovery).
+        tracker = self._track(turn.where)
+        try:
+            return await self._run(turn, conversation, snapshot, admission, inbound.text,
+                                   event_id, tracker)  # fmt: skip
+        finally:
+            if tracker is not None:
+                tracker.finished()
+
+    def _track(self, where: ThreadRef) -> ReplyTracker | None:
+        observer = self.relay.observer
+        if observer is None:
+            return None
+        try:
+            return observer.begin(where)
+        except Exception:  # recovery is a safety net: it must never break a turn
+            log.exception("reply observer failed")
+            return None
+
+    async def _run(
+        self, turn: Turn, conversation: str, snapshot: Snapshot, admission: Admission,
+        text: str, event_id: str, tracker: ReplyTracker | None,
+    ) -> TurnResult:  # fmt: skip
         # A shutdown may stop this turn while it still waits behind another in its thread:
         # the user is then told to send it again, not left without an answer.
         waiting = True
@@ -171,7 +195,7 @@ class Responder:
                 try:
                     choice = await self._agent_for(turn, conversation, ticket, snapshot)
                     outcome, usage = await self._answer(
-                        turn, inbound.text, ticket, choice, snapshot, conversation
+                        turn, text, ticket, choice, snapshot, conversation, tracker
                     )
                     self._report_failure(turn, conversation, outcome, choice.agent)
                 finally:
@@ -225,6 +249,7 @@ class Responder:
         choice: RouteChoice,
         snapshot: Snapshot,
         conversation: str,
+        tracker: ReplyTracker | None,
     ) -> tuple[ReplyOutcome, TurnUsage]:
         meter = ReplyMeter()
         with agent_context(choice.agent):
@@ -247,7 +272,7 @@ class Responder:
                 unreceived: list[str] = []
                 watched = _unreceived_files(metered(chunks, meter), unreceived)
                 offer = self._feedback_offer(turn, ticket, choice.agent)
-                outcome = await self._deliver(turn, watched, ticket.cancelled, offer)
+                outcome = await self._deliver(turn, watched, ticket.cancelled, offer, tracker)
                 if unreceived:
                     notice = [SkippedFile(name, context_texts.NOT_RECEIVED) for name in unreceived]
                     await self._post_quietly(turn.where, context_texts.skipped_notice(notice))
@@ -331,6 +356,7 @@ class Responder:
         chunks: AsyncIterator[AgentStream],
         cancelled: asyncio.Event,
         offer: OfferFeedback | None = None,
+        tracker: ReplyTracker | None = None,
     ) -> ReplyOutcome:
         # A relay of this turn's own (a shallow copy: same surface, scheduler, client), so
         # a shutdown can make this reply end "interrupted" instead of "stopped".
@@ -345,7 +371,7 @@ class Responder:
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
         try:
             outcome = await relay.deliver(
-                turn.where, chunks, cancelled=cancelled, offer_feedback=offer
+                turn.where, chunks, cancelled=cancelled, offer_feedback=offer, tracker=tracker
             )
             status = outcome.status
             return outcome

@@ -5,9 +5,14 @@ bound to its chat surface. One runtime per process means one Redis pool, one HTT
 and one edit scheduler, which is what lets the scheduler share budgets fairly across every
 reply the process streams.
 
-Crash recovery: replies are registered in Redis (:class:`ReplyRegistry`) when their
-platform has a reaper, i.e. once a bot asked for ``responder(surface, platform=...)``; the
-:class:`Reaper` then runs in this process until the runtime closes.
+Keys: every Redis key of the deployment is under ``THREADCAST_REDIS_NAMESPACE`` (sessions,
+locks, budgets, recovery, routing pins, quotas, usage, agent histories), so bots sharing one
+Redis keep apart by setting different namespaces.
+
+Crash recovery (:class:`~core.ops.recovery.Recovery`): a bot that knows who it is on its
+platform calls :meth:`Runtime.recover`; from then on that platform's turns are registered
+in Redis, and this process's reaper finishes the bot's replies other replicas (or outages)
+left unfinished, until the runtime closes.
 
 Agents, routes, access and quotas: the configuration file (:mod:`core.deployment`) is
 checked first, before anything opens; every agent it names gets its own client. A service
@@ -41,7 +46,7 @@ from core.feedback.store import FeedbackStore
 from core.feedback.webhook import FeedbackWebhook
 from core.governance.policy import Governance
 from core.netguard import guarded_client
-from core.ops.recovery import Reaper, ReplyRegistry
+from core.ops.recovery import Reaper, Recovery, ReplyRegistry
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
@@ -68,8 +73,7 @@ class Runtime:
     gate: TurnGate
     scheduler: EditScheduler
     http: httpx.AsyncClient
-    registry: ReplyRegistry
-    reaper: Reaper
+    recovery: Recovery
 
     def __init__(
         self,
@@ -111,19 +115,21 @@ class Runtime:
         await self.deployment.open(first)
         if self._reload_signal:
             self._stack.enter_context(reload_on_sighup(self.deployment.reload))
+        namespace = settings.redis_namespace
         self.gate = TurnGate(
             self.redis,
+            namespace=namespace,
             policy=settings.busy_policy,
             lock_ttl=settings.lock_ttl,
             session_ttl=settings.session_ttl,
         )
-        shared = SharedBudgetStore(self.redis) if settings.shared_budgets else None
+        shared = SharedBudgetStore(self.redis, namespace) if settings.shared_budgets else None
         self.scheduler = EditScheduler(shared=shared)
-        self.registry = ReplyRegistry(self.redis, ttl=settings.recovery_ttl)
-        self.reaper = Reaper(self.registry, interval=settings.recovery_interval)
-        # Closed in reverse: the reaper stops, then pending record removals land, then Redis.
-        self._stack.push_async_callback(self.registry.aclose)
-        self._stack.push_async_callback(self.reaper.aclose)
+        registry = ReplyRegistry(self.redis, namespace=namespace, ttl=settings.recovery_ttl)
+        reaper = Reaper(registry, self.scheduler, interval=settings.recovery_interval)
+        self.recovery = Recovery(registry, reaper)
+        # Closed before Redis: the reaper stops, then pending record removals land.
+        self._stack.push_async_callback(self.recovery.aclose)
         if settings.feedback and settings.feedback_url:
             # Its own client: the webhook is the operator's address, internal or not.
             client = httpx.AsyncClient(timeout=_HTTP_TIMEOUT)
@@ -135,7 +141,9 @@ class Runtime:
         scripted = self._agent
         if scripted is not None:
             return lambda spec: scripted
-        return factory_builder(self.settings, self._environ, redis=self.redis)
+        return factory_builder(
+            self.settings, self._environ, redis=self.redis, namespace=self.settings.redis_namespace
+        )
 
     async def __aexit__(
         self,
@@ -157,28 +165,23 @@ class Runtime:
             )
         return self._feedback
 
-    def responder(
-        self,
-        surface: ChatSurface,
-        *,
-        platform: str | None = None,
-        context: ContextSource | None = None,
-    ) -> Responder:
+    def recover(self, platform: str, bot: str, surface: ChatSurface) -> None:
+        """Register ``platform``'s turns under the bot ``bot`` (its user or app id there) and
+        finish that bot's unfinished replies through ``surface`` (see the module docstring)."""
+        self.recovery.serve(platform, bot, surface)
+
+    def responder(self, surface: ChatSurface, *, context: ContextSource | None = None) -> Responder:
         """A responder that streams replies onto ``surface``.
 
-        ``platform`` (the ``ThreadRef.platform`` of its replies) also hands ``surface`` to
-        the reaper, which then finalises that platform's orphaned replies from this process.
         ``context``: the platform's reader of earlier messages and users' files; the agent
         then sees the conversation (:mod:`core.context`), within the settings' bounds.
         """
-        if platform is not None:
-            self.reaper.add(platform, surface)
         relay = Relay(
             surface,
             self.scheduler,
             artifact_max_bytes=self.settings.artifact_max_bytes,
             http_client=self.http,
-            observer=self.registry,
+            observer=self.recovery,
             turn_timeout=self.settings.turn_timeout,
         )
         governance = Governance.on_redis(

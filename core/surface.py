@@ -22,7 +22,7 @@ Optional behaviour and its fallback:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -68,10 +68,16 @@ class SurfaceLimits:
 
 @dataclass(frozen=True, slots=True)
 class MessageRef:
-    """A message the relay posted and may edit."""
+    """A message the relay posted and may edit.
+
+    ``stream``: the surface posted it as a native stream (Slack's ``chat.startStream``); a
+    surface that did not start it (another replica finishing an orphan) stops the stream
+    before its final edit. Not part of the identity: it only says how to finish it.
+    """
 
     where: ThreadRef
     message_id: str
+    stream: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

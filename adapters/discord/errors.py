@@ -12,7 +12,9 @@
     HTTPException 160006 (active thread cap)       → ThreadLimitReached (a SurfaceError)
     HTTPException 50035 on ``content`` length      → MessageTooLong
     HTTPException 413 / 40005 (request too large)  → SurfaceError("file too large …")
-    any other HTTPException, aiohttp / OS errors   → SurfaceError
+    HTTPException 5xx (DiscordServerError)         → PlatformUnavailable
+    aiohttp / OS errors, timeouts (unreachable)    → PlatformUnavailable
+    any other HTTPException                        → SurfaceError
 
 The subclasses defined here are still the core's errors to the core (a ``MessageGone`` makes
 the relay continue in a new message; a ``SurfaceError`` is a failed call); the Discord
@@ -32,7 +34,13 @@ from collections.abc import Iterator
 import aiohttp
 import discord
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.errors import (
+    MessageGone,
+    MessageTooLong,
+    PlatformUnavailable,
+    RateLimited,
+    SurfaceError,
+)
 
 __all__ = [
     "CODE_EDIT_LIMIT",
@@ -101,7 +109,7 @@ def translate(exc: BaseException, *, channel_scope: str, bot_scope: str) -> Surf
     if isinstance(exc, discord.HTTPException):
         return _http_error(exc, channel_scope=channel_scope, bot_scope=bot_scope)
     if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
-        return SurfaceError(f"Discord unreachable: {type(exc).__name__}: {exc}")
+        return PlatformUnavailable(f"Discord unreachable: {type(exc).__name__}: {exc}")
     return SurfaceError(f"{type(exc).__name__}: {exc}")
 
 
@@ -130,6 +138,10 @@ def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: st
         return SurfaceError(f"file too large for Discord: {text}")
     if isinstance(exc, discord.Forbidden):
         return SurfaceError(f"Discord refused (403 {code}): {text}")
+    if status >= 500:
+        # discord.py already retried 500/502/504/524 a few times (discord/http.py
+        # ``HTTPClient.request``) before raising DiscordServerError: Discord is having trouble.
+        return PlatformUnavailable(f"Discord answered {status} (code {code}): {text}")
     return SurfaceError(f"Discord answered {status} (code {code}): {text}")
 
 

@@ -30,7 +30,9 @@ chat.update and chat.startStream / appendStream / stopStream:
 - ``refused``: anything else (this call's arguments or this method were refused).
 
 Both ``token`` and ``place`` refusals are :class:`SlackUndeliverable` (a
-:class:`~core.errors.Undeliverable`: never retried).
+:class:`~core.errors.Undeliverable`: never retried); ``transient`` failures are
+:class:`SlackUnavailable` (a :class:`~core.errors.PlatformUnavailable`: a call that must get
+through is retried for minutes).
 """
 
 from __future__ import annotations
@@ -40,12 +42,20 @@ from typing import Literal
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError, Undeliverable
+from core.errors import (
+    MessageGone,
+    MessageTooLong,
+    PlatformUnavailable,
+    RateLimited,
+    SurfaceError,
+    Undeliverable,
+)
 
 __all__ = [
     "STREAM_ENDED",
     "ErrorKind",
     "SlackError",
+    "SlackUnavailable",
     "SlackUndeliverable",
     "slack_error",
     "translate",
@@ -113,12 +123,18 @@ class SlackUndeliverable(SlackError, Undeliverable):
     """A ``token`` or ``place`` refusal: never retried (see the module docstring)."""
 
 
+class SlackUnavailable(SlackError, PlatformUnavailable):
+    """A ``transient`` failure: Slack's own error, a 5xx, the network (retried for minutes)."""
+
+
 def slack_error(
     method: str, code: str | None, detail: str = "", *, status: int = 200
 ) -> SlackError:
     """The :class:`SlackError` for ``code``: :class:`SlackUndeliverable` when permanent."""
     if code in _TOKEN or code in _PLACE:
         return SlackUndeliverable(method, code, detail, status=status)
+    if code is None or code in _TRANSIENT or status >= 500:
+        return SlackUnavailable(method, code, detail, status=status)
     return SlackError(method, code, detail, status=status)
 
 
@@ -133,9 +149,9 @@ def translate(exc: BaseException, *, method: str, scope: str | None) -> SurfaceE
     if isinstance(exc, SlackApiError):
         return _api_error(exc, method, scope)
     if isinstance(exc, TimeoutError):
-        return SlackError(method, None, "timed out")
+        return slack_error(method, None, "timed out")
     if isinstance(exc, aiohttp.ClientError | SlackClientError | OSError):
-        return SlackError(method, None, f"{type(exc).__name__}: {exc}")
+        return slack_error(method, None, f"{type(exc).__name__}: {exc}")
     return SlackError(method, None, f"unexpected {type(exc).__name__}: {exc}")
 
 
@@ -150,7 +166,7 @@ def _api_error(exc: SlackApiError, method: str, scope: str | None) -> SurfaceErr
     if code in _GONE:
         return MessageGone(f"{method}: {code}")
     if code is None and status >= 500:
-        return SlackError(method, None, f"HTTP {status}", status=status)
+        return slack_error(method, None, f"HTTP {status}", status=status)
     return slack_error(method, code, status=status)
 
 

@@ -115,7 +115,7 @@ class SlackSurface:
             if streaming and not self.native.disabled:
                 ts = await self._start_stream(where, text, placeholder)
                 if ts is not None:
-                    return MessageRef(where, ts)
+                    return MessageRef(where, ts, stream=True)
             elif not self.native.disabled:
                 self.native.forget_plan(where)
             if placeholder is not None and await self._reuse(placeholder, where, text, streaming):
@@ -139,6 +139,11 @@ class SlackSurface:
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
         with self._watch(message.where):
             if not self.native.owns(message):
+                if final and message.stream:
+                    # A stream this process did not start (another replica's orphan, found
+                    # by crash recovery): stopped first, as Slack wants a stream ended with
+                    # chat.stopStream; chat.update then sets its final text.
+                    await self.native.end(message)
                 await self._update(message, text, final)
                 return
             scope = scope_key(message.where, "chat.appendStream")

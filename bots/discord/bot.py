@@ -80,9 +80,10 @@ class DiscordBot:
         )
         self.reporter.on_edit_limit = self.surface.reach.freeze
         self.surface.on_unusable = self._end_reply_in
+        self.runtime = runtime
         # The thread's earlier messages, a reply's chain and users' files (issue 12).
         context = DiscordContext(self.client, rest_base=settings.rest_base)
-        self.responder = runtime.responder(self.surface, platform="discord", context=context)
+        self.responder = runtime.responder(self.surface, context=context)
         self.tasks = TurnTasks()
         self.handler = MessageHandler(
             surface=self.surface,
@@ -117,6 +118,9 @@ class DiscordBot:
         self._endpoints.enter_context(discord_endpoints(self.settings))
         try:
             await self._login()
+            me = self.client.user  # known once logged in: recovery is scoped to this bot
+            if me is not None:
+                self.runtime.recover("discord", str(me.id), self.surface)
             self._connection = asyncio.create_task(
                 self.client.connect(reconnect=True), name="discord-gateway"
             )

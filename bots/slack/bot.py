@@ -72,7 +72,9 @@ class SlackBot:
         self.surface = surface
         self.identity = identity
         self.rules = rules or EventFilter()
-        self.responder: Responder = runtime.responder(surface, platform="slack")
+        self.responder: Responder = runtime.responder(surface)
+        # This bot's unfinished replies only: another app on the same Redis has its own.
+        runtime.recover("slack", f"{identity.team_id}-{identity.user_id}", surface)
         self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
         surface.on_give_up = self._give_up  # its views (one per turn) share it

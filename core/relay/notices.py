@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from core.errors import AgentError
 
-__all__ = ["DEFAULT_NOTICES", "Notices"]
+__all__ = ["DEFAULT_NOTICES", "Notices", "with_notice"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +60,13 @@ class Notices:
 
 
 DEFAULT_NOTICES = Notices()
+
+
+def with_notice(body: str, note: str, *, limit: int) -> tuple[str, str | None]:
+    """The last page's text with ``note`` (both rendered) after it, and what must follow in
+    a message of its own: ``note`` when the page has no room left for it. Shared by the
+    writer and the crash-recovery reaper, so a reply ends the same way in both."""
+    joined = f"{body}\n\n{note}" if body.strip() else note
+    if len(joined) <= limit:
+        return joined, None
+    return body, note

@@ -14,10 +14,11 @@ final edits with a notice if the reply failed or was stopped, the thinking statu
 structured data and artifacts handed to the surface. Every step is bounded; what could not
 be shown is reported in the :class:`ReplyOutcome`, never raised.
 
-Crash recovery: an optional ``observer`` (:class:`ReplyObserver`) is told, once per
-completed post or edit (never per chunk), what each message now shows, and when the reply
-is finalised; :mod:`core.ops.recovery` keeps that in Redis so another replica can finalise
-a reply whose process died.
+Crash recovery: an optional ``observer`` (:class:`ReplyObserver`) is told, before each
+edit and after each completed post or edit (never per chunk), what each message shows, and
+when the reply is over; :mod:`core.ops.recovery` keeps that in Redis so another replica can
+finish a reply whose process died, or whose final edits a platform outage held back. A
+caller that registered the turn earlier (while it was queued) passes its ``tracker``.
 
 While nothing new shows — the agent quiet (tools), the first post queued for the budget —
 :class:`~core.relay.keepalive.KeepAlive` keeps the thread status alive ("Still working…",
@@ -44,7 +45,14 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel
 
-from core.errors import AgentError, AgentTimeoutError, SurfaceError
+from core.errors import (
+    AgentError,
+    AgentTimeoutError,
+    MessageGone,
+    MessageTooLong,
+    SurfaceError,
+    Undeliverable,
+)
 from core.models import DEFAULT_ARTIFACT_MAX_BYTES, AgentStream
 from core.relay.attachments import Attachments
 from core.relay.inbox import Inbox
@@ -57,7 +65,7 @@ from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, Sur
 from core.turn import ThreadRef
 
 # ReplyOutcome re-exported: deliver() returns it
-__all__ = ["OfferFeedback", "Relay", "ReplyObserver", "ReplyOutcome", "ReplyWatch"]
+__all__ = ["OfferFeedback", "Relay", "ReplyObserver", "ReplyOutcome", "ReplyTracker"]
 
 OfferFeedback = Callable[[MessageRef], Awaitable[bool]]
 """Record the reply whose last message is this one; False: offer no controls."""
@@ -71,21 +79,33 @@ _MIN_PAGE = 64
 _CLOSE_TIMEOUT = 10.0
 
 
-class ReplyWatch(Protocol):
-    """One reply, as an observer follows it. Calls are cheap and must not raise."""
+class ReplyTracker(Protocol):
+    """One turn, as an observer follows it. Calls are cheap and never raise."""
 
-    def shown(self, message: MessageRef, shown: str, *, streaming: bool) -> None:
-        """``message`` now shows ``shown``; ``streaming`` False once it is final."""
+    async def sending(self, message: MessageRef, text: str, *, final: bool) -> None:
+        """``message`` is about to show ``text`` (bounded: it never holds an edit long)."""
+        ...
+
+    def shown(self, message: MessageRef, text: str, *, streaming: bool) -> None:
+        """``message`` now shows ``text``; ``streaming`` False once it is final."""
+        ...
+
+    def not_posted(self, text: str) -> None:
+        """Posting the final ``text`` failed (this try)."""
+        ...
+
+    def gone(self, message: MessageRef) -> None:
+        """``message`` was deleted."""
         ...
 
     def finished(self) -> None:
-        """The reply was finalised (its final edits were made or given up on)."""
+        """The turn is over (its final edits were made or given up on)."""
         ...
 
 
 class ReplyObserver(Protocol):
-    def begin(self, where: ThreadRef) -> ReplyWatch | None:
-        """Follow a reply that starts in ``where`` (``None``: not interested)."""
+    def begin(self, where: ThreadRef) -> ReplyTracker | None:
+        """Follow a turn in ``where`` (``None``: not interested)."""
         ...
 
 
@@ -129,6 +149,7 @@ class Relay:
         cancelled: asyncio.Event | None = None,
         turn_timeout: float | None = None,
         offer_feedback: OfferFeedback | None = None,
+        tracker: ReplyTracker | None = None,
     ) -> ReplyOutcome:
         """Stream ``chunks`` into the thread ``where``; see the module docstring.
 
@@ -149,7 +170,7 @@ class Relay:
         sender = Sender(
             self.scheduler, lambda kind: self.surface.budget_scopes(where, kind), self.policy
         )
-        watch = self._watch(where)
+        watch = tracker if tracker is not None else self._watch(where)
         surface = self.surface if watch is None else _Watched(self.surface, watch)
         writer = ReplyWriter(surface, sender, where, inbox, self.policy)
         status_calls: set[asyncio.Task[None]] = set()
@@ -217,7 +238,7 @@ class Relay:
             raise asyncio.CancelledError
         return outcome
 
-    def _watch(self, where: ThreadRef) -> ReplyWatch | None:
+    def _watch(self, where: ThreadRef) -> ReplyTracker | None:
         if self.observer is None:
             return None
         try:
@@ -443,9 +464,10 @@ def _quietly(call: Callable[[], None]) -> None:
 
 
 class _Watched:
-    """The surface as the writer sees it: every completed post or edit is reported."""
+    """The surface as the writer sees it: every edit is announced before it is sent, and
+    every completed post or edit reported."""
 
-    def __init__(self, surface: ChatSurface, watch: ReplyWatch) -> None:
+    def __init__(self, surface: ChatSurface, watch: ReplyTracker) -> None:
         self._surface = surface
         self._watch = watch
         self.limits = surface.limits
@@ -457,12 +479,27 @@ class _Watched:
         return self._surface.budget_scopes(where, action)
 
     async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
-        message = await self._surface.post(where, text, streaming=streaming)
+        try:
+            message = await self._surface.post(where, text, streaming=streaming)
+        except (MessageTooLong, Undeliverable):
+            raise  # cut smaller, or never deliverable: nothing to keep
+        except Exception:
+            if not streaming:
+                _quietly(lambda: self._watch.not_posted(text))
+            raise
         _quietly(lambda: self._watch.shown(message, text, streaming=streaming))
         return message
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-        await self._surface.edit(message, text, final=final)
+        try:
+            await self._watch.sending(message, text, final=final)
+        except Exception:  # recovery is a safety net: it must never break a reply
+            log.exception("reply observer failed")
+        try:
+            await self._surface.edit(message, text, final=final)
+        except MessageGone:
+            _quietly(lambda: self._watch.gone(message))
+            raise
         _quietly(lambda: self._watch.shown(message, text, streaming=not final))
 
     async def set_status(self, where: ThreadRef, status: str | None) -> None:

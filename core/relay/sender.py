@@ -7,8 +7,12 @@ failure depends on whether the call must get through:
 - a *transient* call (an intermediate edit) is tried once: the next edit carries newer text
   anyway, so retrying an old one would only spend budget;
 - a *persistent* call (first text, final edits, files, notices) is retried: after a 429
-  once its ``Retry-After`` has passed, after other failures with exponential backoff, a
-  bounded number of times.
+  once its ``Retry-After`` has passed; after an outage (:class:`~core.errors.PlatformUnavailable`:
+  a 5xx, a timeout, the platform unreachable) with exponential backoff for up to
+  ``retry_for`` seconds — an outage of several minutes is outlived, not turned into a lost
+  reply; after other failures (refusals) a few times, with the same backoff. What an
+  outage still holds back is left to crash recovery (:mod:`core.ops.recovery`), which
+  keeps it until the platform is back.
 
 Waiting for the budget is not a failure. A transient call gives up after
 ``acquire_timeout`` (newer text follows anyway); a *patient* wait (every persistent call,
@@ -34,7 +38,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError, Undeliverable
+from core.errors import (
+    MessageGone,
+    MessageTooLong,
+    PlatformUnavailable,
+    RateLimited,
+    SurfaceError,
+    Undeliverable,
+)
 from core.surface import BudgetScope, SurfaceAction
 
 __all__ = ["Deadline", "EditBudget", "RetryPolicy", "Sender"]
@@ -68,8 +79,12 @@ class RetryPolicy:
     # Under a saturated budget a non-urgent edit waits about N / B seconds (20 s for 1,000
     # replies at 50 edits/s); far beyond that something is stuck.
     acquire_timeout: float = 120.0
-    # Tries of a persistent call that fails for other reasons than a 429.
+    # Tries of a persistent call the platform refused (not a 429, not an outage).
     attempts: int = 4
+    # A persistent call meeting an outage (PlatformUnavailable: a 5xx, a timeout, the
+    # platform unreachable) is retried this long after its first failure: Slack and Discord
+    # outages of a few minutes happen, and the reply must outlive them.
+    retry_for: float = 300.0
     # 429s a persistent call may meet before it gives up: each one waits Retry-After, and
     # the scheduler lowers the rate meanwhile, so a handful is plenty.
     rate_limit_retries: int = 8
@@ -142,6 +157,7 @@ class Sender:
         loop = asyncio.get_running_loop()
         failures = 0
         rate_limits = 0
+        give_up: float | None = None  # loop time past which a failing call is not retried
         scopes = self._scopes_of(kind)
         while True:
             if self._prepaid is not None and self._scopes_of(self._prepaid) == scopes:
@@ -169,10 +185,17 @@ class Sender:
             except Exception as exc:
                 error = _as_surface_error(exc)
                 failures += 1
-                if not persistent or failures >= self._policy.attempts:
+                now = loop.time()
+                if give_up is None:
+                    give_up = now + self._policy.retry_for
+                if isinstance(error, PlatformUnavailable):
+                    exhausted = now >= give_up
+                else:
+                    exhausted = failures >= self._policy.attempts
+                if not persistent or exhausted:
                     raise error from exc
                 log.warning("surface call failed (%s), retry %d", error, failures)
-                await asyncio.sleep(self._policy.backoff_after(failures))
+                await asyncio.sleep(min(self._policy.backoff_after(failures), give_up - now))
                 continue
             self._budget.succeeded(scopes)
             return result
@@ -243,6 +266,6 @@ def _as_surface_error(exc: BaseException) -> SurfaceError:
     if isinstance(exc, SurfaceError):
         return exc
     if isinstance(exc, TimeoutError):
-        return SurfaceError("the chat platform did not answer in time")
+        return PlatformUnavailable("the chat platform did not answer in time")
     log.error("surface raised %r; adapters should raise core.errors only", exc, exc_info=exc)
     return SurfaceError(f"{type(exc).__name__}: {exc}")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.ops import metrics
 from core.relay.inbox import Inbox
+from core.relay.notices import with_notice
 from core.relay.pages import PageBook
 from core.relay.sender import RetryPolicy, Sender
 from core.surface import ChatSurface, MessageRef
@@ -250,13 +251,9 @@ class ReplyWriter:
             body = self._surface.render(self.book.open_markdown(close_fence=notice is not None))
         extra = None
         text = body
-        if notice:
+        if notice:  # no room left on the last page: the notice gets its own message
             note = self._surface.render(notice)
-            joined = f"{body}\n\n{note}" if body else note
-            if len(joined) <= self._limits.max_message_chars:
-                text = joined
-            else:
-                extra = note  # no room left on the last page: the notice gets its own message
+            text, extra = with_notice(body, note, limit=self._limits.max_message_chars)
         if not text and not self.messages and empty:
             text = self._surface.render(empty)
         if text:

@@ -1,7 +1,9 @@
-"""Crash recovery with the real Redis: replies are registered, orphans finalised once.
+"""Crash and outage recovery with the real Redis: turns are registered, what their owner
+could not finish is finished once, by a reaper of the same bot only.
 
 Deadlines are Redis's clock, so these tests run in real time with short intervals (a
-fraction of a second); they wait for behaviour, with generous limits.
+fraction of a second); they wait for behaviour (with generous limits as a safety net),
+never for a duration.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from core.errors import MessageGone, SurfaceError
-from core.ops.recovery import ORPHAN_NOTICE, Reaper, ReplyRegistry
+from core.errors import MessageGone, PlatformUnavailable, SurfaceError
+from core.models import AgentStream
+from core.ops.recovery import (
+    ORPHAN_NOTICE,
+    UNANSWERED_NOTICE,
+    Reaper,
+    Recovery,
+    RegisteredReply,
+    ReplyRegistry,
+)
 from core.relay import Relay
+from core.relay.sender import RetryPolicy
 from core.sessions.connect import redis_client
 from core.surface import MessageRef, SurfaceLimits
 from tests.relay.helpers import SpyScheduler, scripted
@@ -23,25 +34,33 @@ from tests.surfaces import THREAD, RecordingSurface
 
 TTL = 0.6
 INTERVAL = 0.1
-FLUSH = 0.1
 BOUND = TTL + INTERVAL
+PATIENCE = 10.0  # a safety net so a broken recovery fails instead of hanging
+BOT = "B1"
 LIMITS = SurfaceLimits(max_message_chars=2000, min_edit_interval=0.05, max_file_bytes=1024)
 INDICATOR = LIMITS.streaming_indicator
+# Final edits give up quickly here, so a test can outlast them in real time.
+QUICK = RetryPolicy(backoff=0.01, max_backoff=0.05, retry_for=0.3, finish_timeout=5.0)
 
 
-def registry(redis: aioredis.Redis, namespace: str, owner: str) -> ReplyRegistry:
-    reg = ReplyRegistry(redis, namespace=namespace, owner=owner, ttl=TTL, flush=FLUSH)
-    reg.platforms.add(THREAD.platform)
+def registry(redis: aioredis.Redis, namespace: str, owner: str, bot: str = BOT) -> ReplyRegistry:
+    reg = ReplyRegistry(redis, namespace=namespace, owner=owner, ttl=TTL)
+    reg.serve(THREAD.platform, bot)
     return reg
 
 
-def reaper(reg: ReplyRegistry, surface: RecordingSurface, **kwargs: float) -> Reaper:
-    r = Reaper(reg, interval=INTERVAL, **kwargs)  # type: ignore[arg-type]
-    r.add(THREAD.platform, surface)
-    return r
+def recovery(
+    redis: aioredis.Redis, namespace: str, owner: str, surface: RecordingSurface,
+    bot: str = BOT, **reaper: float,
+) -> Recovery:  # fmt: skip
+    """One replica's recovery, started: heartbeat and reaper."""
+    reg = ReplyRegistry(redis, namespace=namespace, owner=owner, ttl=TTL)
+    rec = Recovery(reg, Reaper(reg, SpyScheduler(), interval=INTERVAL, **reaper))  # type: ignore[arg-type]
+    rec.serve(THREAD.platform, bot, surface)
+    return rec
 
 
-async def until(check: Callable[[], Awaitable[bool]], within: float) -> bool:
+async def until(check: Callable[[], Awaitable[bool]], within: float = PATIENCE) -> bool:
     loop = asyncio.get_running_loop()
     end = loop.time() + within
     while loop.time() < end:
@@ -52,63 +71,110 @@ async def until(check: Callable[[], Awaitable[bool]], within: float) -> bool:
 
 
 async def records(redis: aioredis.Redis, reg: ReplyRegistry) -> dict[str, dict[str, object]]:
-    raw = await redis.hgetall(reg.keys(THREAD.platform)[0])
+    keys = reg.keys(THREAD.platform)
+    assert keys is not None
+    raw = await redis.hgetall(keys.replies)
     return {str(k): json.loads(v) for k, v in raw.items()}
 
 
-async def slow_stream(gap: float, parts: int) -> AsyncIterator[str]:
-    for i in range(parts):
-        yield f"part{i} "
-        await asyncio.sleep(gap)
+async def kill(rec: Recovery) -> None:
+    """What SIGKILL leaves of a replica's recovery: nothing beats or writes any more."""
+    await rec.heartbeat.aclose()
+    await rec.reaper.aclose()
+    for task in list(rec.registry._tasks):
+        task.cancel()
 
 
 async def test_a_streaming_reply_is_registered_then_removed(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
-    reg = registry(redis_client, namespace, "owner-a")
     surface = RecordingSurface(limits=LIMITS)
-    relay = Relay(surface, SpyScheduler(), observer=reg)
-    steps = [(0.0, "Hello"), (0.1, " world"), (1.0, " and goodbye.")]
-    task = asyncio.create_task(relay.deliver(THREAD, scripted(steps)))
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    relay = Relay(surface, SpyScheduler(), observer=rec)
+    gate = asyncio.Event()
+    task = asyncio.create_task(relay.deliver(THREAD, gated(gate)))
 
     async def shows_hello_world() -> bool:
-        found = list((await records(redis_client, reg)).values())
-        return bool(found) and found[0]["text"] == "Hello world" + INDICATOR
+        found = list((await records(redis_client, rec.registry)).values())
+        return bool(found) and found[0]["pages"] == [
+            [next(iter(surface.messages)), "Hello world" + INDICATOR, False]
+        ]
 
-    assert await until(shows_hello_world, 0.9)
-    (record,) = (await records(redis_client, reg)).values()
-    (message_id,) = surface.messages
-    assert record["owner"] == "owner-a" and record["open"] == message_id
+    assert await until(shows_hello_world)
+    (record,) = (await records(redis_client, rec.registry)).values()
+    assert record["owner"] == "owner-a" and record["posted"] is True
     assert (record["channel"], record["thread"]) == (THREAD.channel, THREAD.thread)
-
+    gate.set()
     outcome = await task
     assert outcome.text == "Hello world and goodbye."
 
     async def empty() -> bool:
-        return not await records(redis_client, reg)
+        return not await records(redis_client, rec.registry)
 
-    assert await until(empty, 2.0)
-    assert not await redis_client.zcard(reg.keys(THREAD.platform)[1])
-    await reg.aclose()
+    assert await until(empty)
+    await rec.aclose()
 
 
-async def test_text_writes_are_batched(redis_client: aioredis.Redis, namespace: str) -> None:
-    """Many edits per flush interval cost one write each interval, not one per edit."""
-    reg = ReplyRegistry(redis_client, namespace=namespace, owner="a", ttl=30.0, flush=1.0)
-    reg.platforms.add(THREAD.platform)
-    watch = reg.begin(THREAD)
-    assert watch is not None
+async def gated(gate: asyncio.Event) -> AsyncIterator[AgentStream]:
+    """An agent that says "Hello world", waits for ``gate``, then ends its reply."""
+    yield AgentStream(content="Hello")
+    yield AgentStream(content=" world")
+    await gate.wait()
+    yield AgentStream(content=" and goodbye.")
+    yield AgentStream(content="", done=True)
+
+
+async def test_every_edit_is_written_before_it_is_sent(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """When the platform applies an edit, the record already holds its text: a finaliser
+    never shows less than the screen did (the record used to trail by up to a second)."""
+    seen: list[tuple[str, object]] = []
+
+    class Checking(RecordingSurface):
+        async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+            found = list((await records(redis_client, rec.registry)).values())
+            pages = found[0]["pages"] if found else []
+            seen.append((text, pages))
+            await super().edit(message, text, final=final)
+
+    surface = Checking(limits=LIMITS)
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    steps = [(0.0, "w0"), *[(0.06, f" w{i}") for i in range(1, 12)]]
+    await Relay(surface, SpyScheduler(), observer=rec).deliver(THREAD, scripted(steps))
+    streaming = [(text, pages) for text, pages in seen if text.endswith(INDICATOR)]
+    assert len(streaming) >= 3
+    for text, pages in streaming:
+        assert pages and pages[-1][1] == text  # type: ignore[index]
+    await rec.aclose()
+
+
+async def test_writes_are_coalesced(redis_client: aioredis.Redis, namespace: str) -> None:
+    """Many updates while a write is pending cost one write, carrying the last one."""
+    reg = registry(redis_client, namespace, "a")
+    keys = reg.keys(THREAD.platform)
+    assert keys is not None
+    writes = 0
+    write = reg.write
+
+    async def counting(*args: object, **kwargs: object) -> bool:
+        nonlocal writes
+        writes += 1
+        return await write(*args, **kwargs)  # type: ignore[arg-type]
+
+    reg.write = counting  # type: ignore[method-assign]
+    watch = RegisteredReply(reg, keys, THREAD)
     message = MessageRef(THREAD, "m1")
-    watch.shown(message, "a" + INDICATOR, streaming=True)
-    await asyncio.sleep(0.05)
-    for i in range(50):  # 50 edits well within one flush interval
-        watch.shown(message, "a" * (i + 2) + INDICATOR, streaming=True)
-    await asyncio.sleep(0.05)
-    (record,) = (await records(redis_client, reg)).values()
-    assert record["text"] == "a" + INDICATOR  # the first write only, so far
-    await asyncio.sleep(1.1)
-    (record,) = (await records(redis_client, reg)).values()
-    assert record["text"] == "a" * 51 + INDICATOR  # the last shown text, once
+    for i in range(50):  # 50 updates before the loop runs the pending write
+        watch.shown(message, "a" * (i + 1) + INDICATOR, streaming=True)
+
+    async def written() -> bool:
+        found = list((await records(redis_client, reg)).values())
+        return bool(found) and found[0]["pages"] == [["m1", "a" * 50 + INDICATOR, False]]
+
+    assert await until(written)
+    assert writes == 1
+    watch.shown(message, "a" * 50, streaming=False)  # final: nothing left to finish
     watch.finished()
     await reg.aclose()
     assert not await records(redis_client, reg)
@@ -117,100 +183,124 @@ async def test_text_writes_are_batched(redis_client: aioredis.Redis, namespace: 
 async def test_orphan_is_finalised_once_by_two_replicas(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
-    owner_reg = registry(redis_client, namespace, "owner-a")
     platform = RecordingSurface(limits=LIMITS)
-    relay = Relay(platform, SpyScheduler(), observer=owner_reg)
+    owner = recovery(redis_client, namespace, "owner-a", platform)
+    relay = Relay(platform, SpyScheduler(), observer=owner)
     steps = [(0.0, "Partial answer"), (0.1, " so far"), (60.0, " never sent")]
     task = asyncio.create_task(relay.deliver(THREAD, scripted(steps)))
 
     async def registered() -> bool:
-        found = list((await records(redis_client, owner_reg)).values())
-        return bool(found) and found[0]["text"] == "Partial answer so far" + INDICATOR
+        found = list((await records(redis_client, owner.registry)).values())
+        pages = found[0]["pages"] if found else []
+        return bool(pages) and pages[0][1] == "Partial answer so far" + INDICATOR  # type: ignore[index]
 
-    assert await until(registered, 2.0)
-    # The owner dies: the agent is in a long pause, so the owner's writer is idle; stopping
-    # its heartbeats is all that is left of dying (the relay task is never let finalise).
-    for beat in list(owner_reg._tasks):
-        beat.cancel()
-    loop = asyncio.get_running_loop()
-    died = loop.time()
-
-    # Two other replicas reap, editing through the same platform (message store).
-    regs = [registry(redis_client, namespace, f"replica-{i}") for i in "bc"]
-    reapers = [reaper(r, platform) for r in regs]
-
+    assert await until(registered)
+    await kill(owner)  # the agent pauses: the owner's writer is idle; its beats stop
+    others = [recovery(redis_client, namespace, f"replica-{i}", platform) for i in "bc"]
     (message_id,) = platform.messages
 
     async def finalised() -> bool:
         return platform.messages[message_id].final
 
-    assert await until(finalised, BOUND * 4)
-    elapsed = loop.time() - died
-    await asyncio.sleep(BOUND * 2)  # both reapers keep scanning: no second finalisation
+    assert await until(finalised)
+
+    async def forgotten() -> bool:
+        return not await records(redis_client, owner.registry)
+
+    assert await until(forgotten)
+    for other in others:  # both reapers scan again: no second finalisation
+        await other.reaper.sweep()
     notice = platform.render(ORPHAN_NOTICE)
     assert platform.texts() == [f"Partial answer so far\n\n{notice}"]
     notice_edits = [c for c in platform.calls_of("edit", message_id) if c.final]
     assert len(notice_edits) == 1
-    assert sum(r.finalised for r in reapers) == 1
-    assert elapsed <= BOUND + 1.0  # ttl + interval, plus scheduling slack on a busy machine
-    assert not await records(redis_client, owner_reg)
+    assert sum(o.reaper.finalised for o in others) == 1
 
-    for r in reapers:
-        await r.aclose()
+    for other in others:
+        await other.aclose()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    for reg in (*regs, owner_reg):
-        await reg.aclose()
+    await owner.aclose()
+
+
+async def test_another_bots_reaper_never_touches_an_orphan(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """Two bots on one Redis (same namespace): each repairs only its own replies (bot B
+    used to claim bot A's orphan and fail with channel_not_found)."""
+    surface = RecordingSurface(limits=LIMITS)
+    message = await surface.post(THREAD, "half" + INDICATOR, streaming=True)
+    await orphan(redis_client, namespace, message, "half" + INDICATOR, bot="A")
+    other_bot = Reaper(registry(redis_client, namespace, "b", bot="B"), SpyScheduler())
+    other_bot.serve(THREAD.platform, surface)
+    own_bot = Reaper(registry(redis_client, namespace, "c", bot="A"), SpyScheduler())
+    own_bot.serve(THREAD.platform, surface)
+
+    async def finished_by_own_bot() -> bool:
+        await other_bot.sweep()
+        return await own_bot.sweep() == 1
+
+    assert await until(finished_by_own_bot)
+    assert other_bot.finalised == 0
+    assert surface.calls_of("edit")[-1].message_id == message.message_id
+    assert surface.texts() == [f"half\n\n{surface.render(ORPHAN_NOTICE)}"]
 
 
 async def test_a_healthy_slow_reply_is_never_reaped(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     """Gaps longer than the ttl between chunks: the heartbeat alone keeps the reply alive."""
-    owner_reg = registry(redis_client, namespace, "owner-a")
     surface = RecordingSurface(limits=LIMITS)
-    other = reaper(registry(redis_client, namespace, "replica-b"), surface)
+    owner = recovery(redis_client, namespace, "owner-a", surface)
+    other = recovery(redis_client, namespace, "replica-b", surface)
     steps = [(0.0, "one"), (TTL * 1.5, " two"), (TTL * 1.5, " three"), (TTL * 1.5, " four")]
-    outcome = await Relay(surface, SpyScheduler(), observer=owner_reg).deliver(
-        THREAD, scripted(steps)
-    )
-    await asyncio.sleep(BOUND * 2)
+    outcome = await Relay(surface, SpyScheduler(), observer=owner).deliver(THREAD, scripted(steps))
+    await other.reaper.sweep()
     assert outcome.status == "completed"
     assert surface.texts() == ["one two three four"]
-    assert other.finalised == 0
+    assert other.reaper.finalised == 0
     assert not [c for c in surface.calls if c.text and "restarted" in c.text]
     await other.aclose()
-    await owner_reg.aclose()
+    await owner.aclose()
 
 
 async def orphan(
-    redis: aioredis.Redis, namespace: str, message: MessageRef | None, shown: str
-) -> ReplyRegistry:
-    """A record left by a dead owner: written once, never beaten again."""
-    owner = registry(redis, namespace, "dead-owner")
-    watch = owner.begin(THREAD)
-    assert watch is not None
+    redis: aioredis.Redis, namespace: str, message: MessageRef | None, shown: str,
+    *, bot: str = BOT, posted: bool = True,
+) -> ReplyRegistry:  # fmt: skip
+    """A record left by a dead owner: written, never beaten again."""
+    owner = registry(redis, namespace, "dead-owner", bot=bot)
+    keys = owner.keys(THREAD.platform)
+    assert keys is not None
+    watch = RegisteredReply(owner, keys, THREAD)
     if message is not None:
         watch.shown(message, shown, streaming=True)
-    else:  # the last page was closed and the next not posted yet
+    elif posted:  # the last page was closed and the next not posted yet
         watch.shown(MessageRef(THREAD, "m0"), shown, streaming=True)
         watch.shown(MessageRef(THREAD, "m0"), shown, streaming=False)
 
     async def written() -> bool:
-        return bool(await records(redis, owner))
+        found = list((await records(redis, owner)).values())
+        return bool(found) and found[0]["posted"] is (message is not None or posted)
 
-    assert await until(written, 1.0)
-    for beat in list(owner._tasks):
-        beat.cancel()
+    assert await until(written)
+    for task in list(owner._tasks):
+        task.cancel()
     return owner
 
 
 async def sweep_until_done(r: Reaper) -> None:
     loop = asyncio.get_running_loop()
-    end = loop.time() + BOUND * 4
+    end = loop.time() + PATIENCE
     while r.finalised == 0 and loop.time() < end:
         await r.sweep()
         await asyncio.sleep(INTERVAL)
+
+
+def reaper_of(redis: aioredis.Redis, namespace: str, surface: RecordingSurface) -> Reaper:
+    r = Reaper(registry(redis, namespace, "b"), SpyScheduler(), interval=INTERVAL)
+    r.serve(THREAD.platform, surface)
+    return r
 
 
 async def test_no_open_message_gets_the_notice_as_a_new_message(
@@ -218,10 +308,21 @@ async def test_no_open_message_gets_the_notice_as_a_new_message(
 ) -> None:
     await orphan(redis_client, namespace, None, "page one")
     surface = RecordingSurface(limits=LIMITS)
-    r = Reaper(registry(redis_client, namespace, "b"), interval=INTERVAL)
-    r.surfaces[THREAD.platform] = surface
-    await sweep_until_done(r)
+    await sweep_until_done(reaper_of(redis_client, namespace, surface))
     assert surface.texts() == [ORPHAN_NOTICE]
+
+
+async def test_a_turn_that_never_showed_anything_is_told_to_ask_again(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """Queued behind another turn, or killed before its first post: the user is told, and
+    the thinking status is cleared (it used to stay "Thinking…" with no reply)."""
+    await orphan(redis_client, namespace, None, "", posted=False)
+    surface = RecordingSurface(limits=LIMITS)
+    await surface.set_status(THREAD, "Thinking…")
+    await sweep_until_done(reaper_of(redis_client, namespace, surface))
+    assert surface.texts() == [UNANSWERED_NOTICE]
+    assert surface.statuses[-1] is None
 
 
 async def test_a_deleted_message_drops_the_record(
@@ -231,10 +332,13 @@ async def test_a_deleted_message_drops_the_record(
     message = await surface.post(THREAD, "gone soon" + INDICATOR, streaming=True)
     surface.delete(message.message_id)
     owner = await orphan(redis_client, namespace, message, "gone soon" + INDICATOR)
-    r = Reaper(registry(redis_client, namespace, "b"), interval=INTERVAL)
-    r.surfaces[THREAD.platform] = surface
-    await sweep_until_done(r)
-    assert r.finalised == 1 and not await records(redis_client, owner)
+    r = reaper_of(redis_client, namespace, surface)
+
+    async def dropped() -> bool:
+        await r.sweep()
+        return not await records(redis_client, owner)
+
+    assert await until(dropped)
     assert isinstance(surface.calls_of("edit")[-1].error, MessageGone)
 
 
@@ -245,28 +349,101 @@ async def test_a_full_page_gets_the_notice_in_its_own_message(
     full = "x" * (LIMITS.max_message_chars - len(INDICATOR))
     message = await surface.post(THREAD, full + INDICATOR, streaming=True)
     await orphan(redis_client, namespace, message, full + INDICATOR)
-    r = Reaper(registry(redis_client, namespace, "b"), interval=INTERVAL)
-    r.surfaces[THREAD.platform] = surface
-    await sweep_until_done(r)
+    await sweep_until_done(reaper_of(redis_client, namespace, surface))
     assert surface.texts() == [full, ORPHAN_NOTICE]
     assert surface.messages[message.message_id].final
 
 
-async def test_a_failing_surface_is_retried_then_given_up(
+async def test_a_failing_surface_keeps_the_record_until_it_succeeds(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
+    """A platform down for longer than a scan: the orphan is retried, with backoff, until
+    the edit goes through (it used to be dropped after three tries)."""
     surface = RecordingSurface(limits=LIMITS)
     message = await surface.post(THREAD, "stuck" + INDICATOR, streaming=True)
     owner = await orphan(redis_client, namespace, message, "stuck" + INDICATOR)
     surface.fail("edit", lambda: SurfaceError("platform down"), times=None)
-    r = Reaper(registry(redis_client, namespace, "b"), interval=INTERVAL, lease=0.05, max_tries=2)
-    r.surfaces[THREAD.platform] = surface
-    await asyncio.sleep(TTL + 0.1)
-    for _ in range(6):
+    r = Reaper(registry(redis_client, namespace, "b"), SpyScheduler(), interval=0.01, lease=0.05)
+    r.serve(THREAD.platform, surface)
+
+    async def failed_often() -> bool:
         await r.sweep()
-        await asyncio.sleep(0.1)
-    assert len(surface.calls_of("edit")) == 2  # claimed twice, then dropped
-    assert r.finalised == 0 and not await records(redis_client, owner)
+        return len(surface.calls_of("edit")) >= 5
+
+    assert await until(failed_often)
+    assert await records(redis_client, owner)  # still kept
+    surface.heal()
+    await sweep_until_done(r)
+    assert surface.texts() == [f"stuck\n\n{surface.render(ORPHAN_NOTICE)}"]
+    assert not await records(redis_client, owner)
+
+
+async def test_final_edits_an_outage_held_back_are_made_once_the_platform_is_back(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """The reply ends while the platform is down, after its own retries: the record is
+    handed over, not dropped, and a reaper makes the final edit (no notice: the reply was
+    complete) — the message never keeps its indicator or Stop button."""
+    surface = RecordingSurface(limits=LIMITS)
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    steps = [(0.0, "All"), (0.1, " of"), (0.1, " it")]
+
+    relay = Relay(surface, SpyScheduler(), observer=rec, policy=QUICK)
+    first_shown = asyncio.Event()
+    surface.on_update = lambda *_: first_shown.set()
+    task = asyncio.create_task(relay.deliver(THREAD, scripted(steps)))
+    await first_shown.wait()
+    for kind in ("edit", "post"):
+        surface.fail(kind, lambda: PlatformUnavailable("service_unavailable"), times=None)
+    outcome = await task
+    assert not outcome.delivered  # the reply's own retries gave up
+    (message_id,) = surface.messages
+    assert not surface.messages[message_id].final
+
+    async def handed_over() -> bool:
+        found = list((await records(redis_client, rec.registry)).values())
+        return bool(found) and found[0]["handed_over"] is True
+
+    assert await until(handed_over)
+    surface.heal()
+    assert await until(lambda: _final(surface, message_id))
+    assert surface.texts() == ["All of it"]
+
+    async def forgotten() -> bool:
+        return not await records(redis_client, rec.registry)
+
+    assert await until(forgotten)
+    await rec.aclose()
+
+
+async def test_a_reply_never_posted_during_an_outage_is_posted_once_it_is_back(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """The platform is down from the start and longer than the reply's retries: the final
+    text is handed over and posted by a reaper once the platform is back."""
+    surface = RecordingSurface(limits=LIMITS)
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    surface.fail("post", lambda: PlatformUnavailable("HTTP 503"), times=None)
+    relay = Relay(surface, SpyScheduler(), observer=rec, policy=QUICK)
+    outcome = await relay.deliver(THREAD, scripted([(0.0, "Late"), (0.05, " answer")]))
+    assert not outcome.delivered and not surface.texts()
+
+    async def handed_over() -> bool:
+        found = list((await records(redis_client, rec.registry)).values())
+        return bool(found) and found[0]["unsent"] == ["Late answer"]
+
+    assert await until(handed_over)
+    surface.heal()
+
+    async def posted() -> bool:
+        return surface.texts() == ["Late answer"] and not await records(redis_client, rec.registry)
+
+    assert await until(posted)
+    await rec.aclose()
+
+
+async def _final(surface: RecordingSurface, message_id: str) -> bool:
+    return bool(surface.messages[message_id].final)
 
 
 @pytest.fixture
@@ -279,14 +456,13 @@ async def dead_redis() -> AsyncIterator[aioredis.Redis]:
 async def test_redis_down_does_not_break_a_reply(
     dead_redis: aioredis.Redis, namespace: str
 ) -> None:
-    reg = registry(dead_redis, namespace, "owner-a")
     surface = RecordingSurface(limits=LIMITS)
-    r = reaper(reg, surface)
+    rec = recovery(dead_redis, namespace, "owner-a", surface)
     steps = [(0.0, "Still"), (0.2, " answered"), (0.2, " without Redis.")]
-    outcome = await Relay(surface, SpyScheduler(), observer=reg).deliver(THREAD, scripted(steps))
+    outcome = await Relay(surface, SpyScheduler(), observer=rec).deliver(THREAD, scripted(steps))
     assert outcome.status == "completed"
     assert surface.texts() == ["Still answered without Redis."]
-    await asyncio.sleep(INTERVAL * 3)
-    assert r._task is not None and not r._task.done()  # the reaper survives failed scans
-    await r.aclose()
-    await reg.aclose()
+    task = rec.reaper._task
+    assert task is not None
+    assert not task.done()  # the reaper survives failed scans
+    await rec.aclose()

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
 from bots.simulators.slack import SlackSimulator
-from core.ops.recovery import ORPHAN_NOTICE
+from core.ops.recovery import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from core.sessions.embedded import EmbeddedRedis
 from tests.bots.slack.conftest import mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
@@ -31,6 +32,7 @@ TTL = 1.5
 INTERVAL = 0.5
 BOUND = TTL + INTERVAL
 NOTICE_WORDS = "cut off because the bot restarted"
+UNANSWERED_WORDS = "restarted before it could answer"
 INDICATOR = "▍"
 THREADCAST = str(Path(sys.executable).parent / "threadcast")
 
@@ -73,11 +75,11 @@ async def lyzr() -> AsyncIterator[LyzrServer]:
 
 @pytest.fixture
 async def start_replica(
-    sim: SlackSimulator, lyzr: LyzrServer, tmp_path: Path
+    sim: SlackSimulator, lyzr: LyzrServer, tmp_path: Path, namespace: str
 ) -> AsyncIterator[StartReplica]:
     replicas: list[Replica] = []
 
-    async def start(name: str, redis_url: str) -> Replica:
+    async def start(name: str, redis_url: str, **extra: str) -> Replica:
         port = free_port()
         env = {
             **os.environ,
@@ -100,6 +102,8 @@ async def start_replica(
             "THREADCAST_RECOVERY_INTERVAL": str(INTERVAL),
             "THREADCAST_SHUTDOWN_GRACE": "1",
             "THREADCAST_LOG_LEVEL": "INFO",
+            "THREADCAST_REDIS_NAMESPACE": namespace,
+            **extra,
         }
         env.pop("SLACK_APP_TOKEN", None)
         log = tmp_path / f"{name}.log"
@@ -246,3 +250,113 @@ async def test_redis_restart_mid_turn(
     finally:
         async with AsyncExitStack():
             await server.stop()
+
+
+async def _registered(redis_url: str, namespace: str, count: int) -> None:
+    """Until ``count`` turns are registered for recovery (waiting on Redis's state)."""
+    client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        async with asyncio.timeout(20):
+            while True:
+                total = 0
+                async for key in client.scan_iter(
+                    match=f"{namespace}:{{recovery:slack:*}}:replies"
+                ):
+                    total += await client.hlen(key)
+                if total >= count:
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await client.aclose()
+
+
+async def test_sigkill_with_a_message_queued_behind_the_reply(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+    namespace: str,
+) -> None:
+    """The message waiting behind the streaming reply is not lost with its replica: the
+    other replica tells its sender to send it again (it used to get nothing)."""
+    a = await start_replica("a", redis_url)
+    await start_replica("b", redis_url)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long story"))
+    thread = turn.thread_ts
+    await sim.wait_for(
+        lambda: any("word5 " in r.text for r in sim.bot_replies(ws.general, thread)), timeout=20
+    )
+    await sim.user_says(ws.general, ws.alice, mention(sim, "and then?"), thread_ts=thread)
+    await _registered(redis_url, namespace, 2)  # the streaming turn and the queued one
+    a.kill()
+    await a.process.wait()
+
+    def both_told() -> bool:
+        texts = [r.text for r in sim.bot_replies(ws.general, thread)]
+        return any(NOTICE_WORDS in t for t in texts) and any(UNANSWERED_WORDS in t for t in texts)
+
+    await sim.wait_for(both_told, timeout=BOUND * 6)
+    replies = sim.bot_replies(ws.general, thread)
+    assert replies[-1].text == UNANSWERED_NOTICE
+    assert all(r.blocks is None and INDICATOR not in r.text for r in replies)
+
+
+async def test_sigkill_before_the_first_post(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+    namespace: str,
+) -> None:
+    """Killed while the agent thinks: the thread is not left at "Thinking…" without an
+    answer; the user is told to ask again."""
+    a = await start_replica("a", redis_url)
+    await start_replica("b", redis_url)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("too late", first_delay=60.0))
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "think hard"))
+    thread = turn.thread_ts
+    await sim.wait_for(lambda: sim.thread_status(ws.general, thread) is not None, timeout=20)
+    await _registered(redis_url, namespace, 1)
+    a.kill()
+    await a.process.wait()
+    await sim.wait_for(
+        lambda: any(UNANSWERED_WORDS in r.text for r in sim.bot_replies(ws.general, thread)),
+        timeout=BOUND * 6,
+    )
+    assert sim.thread_status(ws.general, thread) is None
+    assert [r.text for r in sim.bot_replies(ws.general, thread)] == [UNANSWERED_NOTICE]
+
+
+async def test_a_native_stream_orphan_is_stopped_with_chat_stop_stream(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, start_replica: StartReplica
+) -> None:
+    """A native-mode orphan is ended the way Slack wants a stream ended, chat.stopStream,
+    then given its notice; no chat.update is refused on the way."""
+    native = {"SLACK_STREAMING": "native"}
+    a = await start_replica("a", redis_url, **native)
+    await start_replica("b", redis_url, **native)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
+    thread = turn.thread_ts
+
+    def streaming() -> bool:
+        replies = sim.bot_replies(ws.general, thread)
+        return bool(replies) and replies[0].streaming and "word10 " in replies[0].text
+
+    await sim.wait_for(streaming, timeout=20)
+    a.kill()
+    await a.process.wait()
+    killed_at = len(sim.calls())
+    (reply,) = sim.bot_replies(ws.general, thread)
+    await sim.wait_for(lambda: NOTICE_WORDS in reply.text, timeout=BOUND * 6)
+    after = sim.calls()[killed_at:]
+    assert [c.method for c in after if c.method == "chat.stopStream"]
+    assert not [c for c in after if c.method == "chat.update" and not c.ok]
+    assert not reply.streaming and reply.text.startswith("word0 word1")

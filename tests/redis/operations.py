@@ -18,9 +18,10 @@ import redis.asyncio as aioredis
 
 from core.agents.history import ChatHistory
 from core.deployment.schema import QuotaSpec
+from core.errors import PlatformUnavailable
 from core.governance.controls import Controls
 from core.governance.quotas import QuotaBook, QuotaGrant, QuotaRefusal
-from core.ops.recovery import ORPHAN_NOTICE
+from core.ops.recovery import ORPHAN_NOTICE, RegisteredReply
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
@@ -30,9 +31,10 @@ from core.routing.routes import RouteChoice
 from core.sessions.gate import GateTimeout, TurnGate
 from core.sessions.keys import conversation_key
 from core.sessions.store import SessionStore
+from core.surface import MessageRef
 from core.turn import ThreadRef, Turn
 from core.usage.book import TurnUsage, UsageBook
-from tests.ops.test_recovery import BOUND, INDICATOR, LIMITS, reaper, registry, until
+from tests.ops.test_recovery import INDICATOR, LIMITS, kill, recovery, until
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
 from tests.test_responder import ScriptedAgent
@@ -143,24 +145,33 @@ async def shared_budgets(redis: aioredis.Redis, namespace: str) -> None:
 
 
 async def crash_recovery(redis: aioredis.Redis, namespace: str) -> None:
-    """A reply registered while it streams; its owner dies; another replica finalises it."""
-    owner = registry(redis, namespace, "owner-a")
+    """A reply registered while it streams; its owner dies; another replica finishes it.
+    Then a reply whose final edit an outage held back is handed over and finished, and a
+    turn that never showed anything gets its notice (every recovery script runs)."""
     platform = RecordingSurface(limits=LIMITS)
+    owner = recovery(redis, namespace, "owner-a", platform)
     relay = Relay(platform, SpyScheduler(), observer=owner)
     steps = [(0.0, "Partial answer"), (60.0, " never sent")]
     task = asyncio.create_task(relay.deliver(THREAD, scripted(steps)))
     (message_id,) = await _first_message(platform)
-    for beat in list(owner._tasks):
-        beat.cancel()  # the owner dies: no more heartbeats
-    other = registry(redis, namespace, "replica-b")
-    repairer = reaper(other, platform)
+    await kill(owner)
+    other = recovery(redis, namespace, "replica-b", platform)
     try:
-        assert await until(lambda: _final(platform, message_id), BOUND * 6)
+        assert await until(lambda: _final(platform, message_id), PATIENCE)
         notice = platform.render(ORPHAN_NOTICE)
         assert platform.texts() == [f"Partial answer\n\n{notice}"]
         assert INDICATOR not in platform.texts()[0]
+        keys = other.registry.keys(THREAD.platform)
+        assert keys is not None
+        held = RegisteredReply(other.registry, keys, THREAD)
+        await platform.post(THREAD, "All of it" + INDICATOR, streaming=True)
+        message = MessageRef(THREAD, list(platform.messages)[-1])
+        await held.sending(message, "All of it", final=True)  # the final edit then failed
+        platform.fail("edit", PlatformUnavailable("service_unavailable"), times=1)  # retried later
+        held.finished()
+        assert await until(lambda: _final(platform, message.message_id), PATIENCE)
+        assert platform.texts()[-1] == "All of it"
     finally:
-        await repairer.aclose()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await other.aclose()

@@ -182,7 +182,7 @@ async def test_a_surface_raising_foreign_exceptions_is_contained() -> None:
 
 async def test_hung_surface_call_times_out() -> None:
     surface = RecordingSurface(edit_latency=3600.0)  # every edit hangs for an hour
-    policy = RetryPolicy(call_timeout=5.0, attempts=2)
+    policy = RetryPolicy(call_timeout=5.0, retry_for=5.0)  # a hung call is an outage
     outcome = await Relay(surface, SpyScheduler(), policy=policy).deliver(
         THREAD, scripted([(0.0, "Hi"), (0.5, " there")])
     )

@@ -704,3 +704,22 @@ def test_config_overrides_are_checked() -> None:
     with pytest.raises(TypeError):
         DiscordSimulator(no_such_limit=1)
     assert DiscordSimulator(SimulatorConfig(channel_limit=1)).config.channel_limit == 1
+
+
+async def test_an_api_outage_is_a_server_error_then_discord_is_back(
+    sim: DiscordSimulator,
+) -> None:
+    client = make_client()
+    readies = Inbox(client, "ready")
+    async with running_client(sim, client):
+        await readies.next()
+        channel = client.get_channel(sim.channel("general").id)
+        assert isinstance(channel, discord.TextChannel)
+        sim.start_outage()
+        with pytest.raises(discord.DiscordServerError) as refused:
+            await channel.send("during")
+        assert refused.value.status == 503
+        sim.end_outage()
+        sent = await channel.send("after")
+        assert [m.content for m in sim.channel_messages(channel.id)] == ["after"]
+        assert sent.content == "after"

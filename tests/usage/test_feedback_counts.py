@@ -24,10 +24,10 @@ async def test_usage_prints_the_votes(redis_url: str, namespace: str) -> None:
             await store.vote(VoteRecord(tag, voter, vote, None, "2026-12-05T07:00:00+00:00"))
     finally:
         await redis.aclose()
-    settings = Settings(agent="demo", redis_url=redis_url)
+    settings = Settings(agent="demo", redis_url=redis_url, redis_namespace=namespace)
     table, as_json = io.StringIO(), io.StringIO()
-    await run_usage(settings, days=1, by="agent", as_json=False, out=table, namespace=namespace)
-    await run_usage(settings, days=1, by="agent", as_json=True, out=as_json, namespace=namespace)
+    await run_usage(settings, days=1, by="agent", as_json=False, out=table)
+    await run_usage(settings, days=1, by="agent", as_json=True, out=as_json)
     # U2 changed their 👍 to 👎: one vote per person per reply.
     assert json.loads(as_json.getvalue())["feedback"] == {"support": {"up": 1, "down": 2}}
     lines = table.getvalue().splitlines()

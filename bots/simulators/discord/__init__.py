@@ -29,7 +29,8 @@ What it models
   other route, a global limit per token (50/s), ``X-RateLimit-*`` on every response, and
   429s with ``Retry-After``, ``{message, retry_after, global}``, ``X-RateLimit-Scope``,
   ``X-RateLimit-Global`` and ``Via`` (discord.py needs it); scripted failures with
-  ``inject_failure``.
+  ``inject_failure``; API outages (``start_outage``: 503 for every REST call until
+  ``end_outage``).
 - ``allowed_mentions``: each message records who it would ping (``SimMessage.pings``).
 - Gateway: HELLO, heartbeat/ACK, IDENTIFY (bad token → 4004, refused privileged intent →
   4014), READY + GUILD_CREATE, RESUME with replay, RECONNECT, INVALID_SESSION, intents

@@ -1,7 +1,8 @@
 """What Discord does around every REST call: authentication, rate limits (with their
 headers on every response), injected faults, and the call record tests assert on.
 
-Order per request: parse the body (so even refused calls are recorded with it) → check
+Order per request: parse the body (so even refused calls are recorded with it) → an
+outage (``down``: 503 for everything) → check
 ``Authorization: Bot <token>`` → an injected fault, if one matches → the global limit (per
 token; interaction callbacks and webhooks are exempt, as on Discord) → the route's bucket →
 the handler. Message create and edit share one bucket per channel.
@@ -55,6 +56,11 @@ def _fault_response(fault: Fault, headers: dict[str, str]) -> web.Response:
 async def _respond(
     request: web.Request, handler: Handler, state: SimState, route: str, body: Body | ApiError
 ) -> web.StreamResponse:
+    if state.down:
+        # An outage: Discord's edge answers 503. discord.py raises DiscordServerError on it
+        # at once (discord/http.py ``HTTPClient.request``: only 500/502/504/524 are retried
+        # there, a few times, before the same error).
+        return ApiError(503, 0, "Service Unavailable").response()
     params = dict(request.match_info)
     tokenless = route.startswith(_TOKENLESS)
     if not tokenless and request.headers.get("Authorization") != f"Bot {state.config.token}":

@@ -179,6 +179,14 @@ class SimulatorServer:
         self.state.faults.append(fault)
         return fault
 
+    def start_outage(self) -> None:
+        """Discord's API goes down: every REST call answers 503 until :meth:`end_outage`
+        (the gateway stays up: an API outage, as status.discord.com reports them)."""
+        self.state.down = True
+
+    def end_outage(self) -> None:
+        self.state.down = False
+
     # -- waiting -----------------------------------------------------------------------------
 
     async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:

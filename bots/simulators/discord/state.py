@@ -51,6 +51,8 @@ class SimState:
     clock: SimClock
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # Discord's API down (an outage): every REST call answers 503 until it is back.
+    down: bool = False
 
     def take_fault(self, method: str, route: str, channel_id: int | None) -> Fault | None:
         for fault in self.faults:

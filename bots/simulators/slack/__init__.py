@@ -21,8 +21,9 @@ What it models (each module's docstring has the details and sources):
   past 40,000 characters on update or 12,000 per stream append, ``message_not_found``,
   ``cant_update_message``, ``message_not_in_streaming_state`` once a stream is idle or too
   old, ``streaming_state_conflict``, ``stopped_by_user``, ``channel_type_not_supported``,
-  ``invalid_blocks``...), and errors a test injects (``sim.fail_next``: any code, HTTP
-  status, or a gateway's HTML page).
+  ``invalid_blocks``...), errors a test injects (``sim.fail_next``: any code, HTTP
+  status, or a gateway's HTML page), and outages (``sim.start_outage``: every call a 503
+  page, or no answer at all, until ``sim.end_outage``; see ``outage.py``).
 - What changes under a running bot (``WorkspaceChanges``): people editing messages
   (``app_mention`` again with ``edited``, ``message_changed``), archived channels
   (``is_archived`` / ``is_inactive``), the bot removed (``not_in_channel``), deleted

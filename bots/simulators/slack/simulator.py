@@ -30,6 +30,7 @@ from bots.simulators.slack.file_host import serve_private_file
 from bots.simulators.slack.http_delivery import HttpDeliverer
 from bots.simulators.slack.interactive import ResponseTarget
 from bots.simulators.slack.model import Channel, ChannelKind, Message, User, Workspace
+from bots.simulators.slack.outage import OutageKind
 from bots.simulators.slack.ratelimit import RateRule
 from bots.simulators.slack.seeding import seed_workspace
 from bots.simulators.slack.socket_mode import SocketHub
@@ -207,6 +208,14 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         """
         fault = Fault(method, error, times, status, retry_after, match, html)
         return self.api.faults.add(fault)
+
+    def start_outage(self, kind: OutageKind = "5xx") -> None:
+        """Slack goes down: every Web API call answers a gateway's 503 page (``"5xx"``) or
+        nothing until the outage ends (``"unreachable"``); see ``outage.py``."""
+        self.api.outage.start(kind)
+
+    def end_outage(self) -> None:
+        self.api.outage.end()
 
     # -- what happened ------------------------------------------------------------------
     def calls(

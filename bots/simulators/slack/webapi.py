@@ -29,6 +29,7 @@ from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.context import CallContext, Change, Handler
 from bots.simulators.slack.errors import ApiError
 from bots.simulators.slack.model import Workspace
+from bots.simulators.slack.outage import Outage
 from bots.simulators.slack.params import read_params
 from bots.simulators.slack.ratelimit import RateLimiter
 from bots.simulators.slack.store import Store
@@ -67,6 +68,7 @@ class WebApi:
         self.clock = clock
         self.limiter = RateLimiter(config.rate_rules, clock)
         self.faults = FaultInjector()
+        self.outage = Outage()
         self.calls: list[CallRecord] = []
         self.base_url = ""
         self._issue_ticket = issue_socket_ticket
@@ -76,6 +78,8 @@ class WebApi:
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         record = CallRecord(method=method, params={}, time=self.clock(), team_id=None)
+        if self.outage.active:
+            return await self._down(request, record)
         try:
             params, token = await read_params(request)
             record.params = params
@@ -95,6 +99,16 @@ class WebApi:
         self.record(record)
         headers = {"Retry-After": str(record.retry_after)} if record.retry_after else None
         return web.json_response(body, status=record.status, headers=headers)
+
+    async def _down(self, request: web.Request, record: CallRecord) -> web.Response:
+        """Slack is down (see :mod:`bots.simulators.slack.outage`)."""
+        record.params, _ = await read_params(request)
+        record.status, record.response = 503, {"ok": False, "error": "service_unavailable"}
+        self.record(record)
+        if self.outage.kind == "unreachable":
+            await self.outage.hold()
+        page = "<html><body><h1>503 Service Unavailable</h1></body></html>"
+        return web.Response(status=503, text=page, content_type="text/html")
 
     def record(self, record: CallRecord) -> None:
         self.calls.append(record)

@@ -25,7 +25,7 @@ from adapters.discord.reach import Reach
 from adapters.discord.refs import channel_id, guild_id
 from adapters.discord.surface import thread_name
 from adapters.discord.uploads import group_files
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.errors import MessageGone, MessageTooLong, PlatformUnavailable, RateLimited, SurfaceError
 from core.surface import BudgetScope, OutgoingFile
 from core.turn import ThreadRef
 
@@ -205,6 +205,9 @@ def test_translation_of_discord_errors() -> None:
     waited = translate(discord.RateLimited(45.0), **SCOPES)
     assert isinstance(waited, RateLimited) and waited.retry_after == 45.0
     assert waited.scope == "discord:channel:7"
-    assert type(translate(ConnectionResetError("reset"), **SCOPES)) is SurfaceError
+    # Outages (the network, Discord's 5xx) are PlatformUnavailable: retried for minutes.
+    assert type(translate(ConnectionResetError("reset"), **SCOPES)) is PlatformUnavailable
+    down = http_error(discord.DiscordServerError, 503, 0, "Service Unavailable")
+    assert type(translate(down, **SCOPES)) is PlatformUnavailable
     same = SurfaceError("already ours")
     assert translate(same, **SCOPES) is same

@@ -11,7 +11,7 @@ from adapters.slack.native import stable_prefix
 from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
-from core.surface import SurfaceAction
+from core.surface import MessageRef, SurfaceAction
 from core.turn import ThreadRef
 from tests.adapters.slack.conftest import SurfaceFactory, thread_of
 
@@ -317,14 +317,31 @@ async def test_updating_a_message_that_still_streams_stops_the_stream_first(
     streaming = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     where = thread_of(sim)
     ref = await streaming.post(where, "An orphan ", streaming=True)
-    # Another replica (the reaper) finalises it without knowing it is a stream.
+    # Another replica finalises it without knowing it is a stream (a ref without the flag).
     other = await make_surface(streaming="native")
-    await other.edit(ref, "An orphan, finalised.", final=True)
+    await other.edit(MessageRef(ref.where, ref.message_id), "An orphan, finalised.", final=True)
     message = sim.message(where.channel, ref.message_id)
     assert message is not None and message.text == "An orphan, finalised."
     assert not message.streaming
     assert [c.error for c in sim.calls("chat.update")] == ["streaming_state_conflict", None]
     assert len(sim.calls("chat.stopStream")) == 1
+
+
+async def test_an_orphan_known_to_be_a_stream_is_stopped_with_chat_stop_stream(
+    sim: SlackSimulator, make_surface: SurfaceFactory
+) -> None:
+    """Crash recovery keeps the stream flag of a message: the finaliser ends it with
+    chat.stopStream, then updates it, with no refused call on the way."""
+    streaming = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    where = thread_of(sim)
+    ref = await streaming.post(where, "An orphan ", streaming=True)
+    assert ref.stream
+    other = await make_surface(streaming="native")
+    await other.edit(MessageRef(where, ref.message_id, stream=True), "Done.", final=True)
+    message = sim.message(where.channel, ref.message_id)
+    assert message is not None and message.text == "Done." and not message.streaming
+    assert [c.error for c in sim.calls("chat.update")] == [None]
+    assert [c.error for c in sim.calls("chat.stopStream")] == [None]
 
 
 async def test_a_channel_that_refuses_streams_is_remembered(

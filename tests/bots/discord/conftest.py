@@ -91,6 +91,7 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
         # Replies still running when a test ends are interrupted at once.
         core.setdefault("shutdown_grace", 0.0)
         async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
+            core.setdefault("redis_namespace", namespace)
             settings = bot_settings(redis or redis_url, lyzr, **core)
             async with Runtime(settings) as runtime:
                 runtime.gate = TurnGate(

@@ -74,7 +74,13 @@ def start(redis_url: str, namespace: str, tmp_path: Path) -> Start:
             # Roles exist before the bot connects: the guild lists them in GUILD_CREATE.
             text = prepare(sim) if prepare is not None else ""
             path = write(tmp_path / "threadcast.toml", two_agents(support, eng) + extra + text)
-            settings = bot_settings(redis_url, support, shutdown_grace=0.0, config_file=path)
+            settings = bot_settings(
+                redis_url,
+                support,
+                shutdown_grace=0.0,
+                config_file=path,
+                redis_namespace=namespace,
+            )
             async with Runtime(settings, environ=KEYS) as runtime:
                 runtime.gate = TurnGate(runtime.redis, namespace=namespace)
                 options = DiscordSettings(

@@ -29,7 +29,13 @@ RATE, BURST = 6.0, 2.0  # each bot's configured global budget: 8 in any second a
 async def _bot(
     sim: DiscordSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, *, shared: bool
 ) -> AsyncIterator[DiscordBot]:
-    settings = bot_settings(redis_url, lyzr, shutdown_grace=0.0, shared_budgets=shared)
+    settings = bot_settings(
+        redis_url,
+        lyzr,
+        shutdown_grace=0.0,
+        shared_budgets=shared,
+        redis_namespace=namespace,
+    )
     async with Runtime(settings) as runtime:
         # One namespace for both bots (one deployment), unique to this test.
         runtime.gate = TurnGate(runtime.redis, namespace=namespace, policy=settings.busy_policy)

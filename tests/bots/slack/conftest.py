@@ -41,7 +41,9 @@ async def lyzr() -> AsyncIterator[LyzrServer]:
         yield server
 
 
-def core_settings(lyzr: LyzrServer, redis_url: str) -> Settings:
+def core_settings(lyzr: LyzrServer, redis_url: str, namespace: str = "threadcast") -> Settings:
+    """``namespace``: the test's own, so no state (recovery records included) leaks from one
+    test to the next through the shared Redis."""
     return Settings(
         agent="lyzr",
         lyzr_api_key=lyzr.api_key,
@@ -52,6 +54,7 @@ def core_settings(lyzr: LyzrServer, redis_url: str) -> Settings:
         agent_retries=0,
         port=0,
         shutdown_grace=5.0,
+        redis_namespace=namespace,
     )
 
 
@@ -83,7 +86,7 @@ async def start_bot(
             core: dict[str, Any] | None = None,
             **overrides: Any,
         ) -> SlackService:
-            settings = core_settings(lyzr, redis_url).model_copy(update=core or {})
+            settings = core_settings(lyzr, redis_url, namespace).model_copy(update=core or {})
             runtime = await stack.enter_async_context(Runtime(settings))
             runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
             slack = slack_settings(sim, mode, **overrides)

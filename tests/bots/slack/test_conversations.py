@@ -153,7 +153,7 @@ async def test_own_and_other_bots_messages_edits_and_deletions_are_ignored(
         from core.runtime import Runtime
         from core.sessions.gate import TurnGate
 
-        settings = core_settings(lyzr, redis_url)
+        settings = core_settings(lyzr, redis_url, namespace)
         async with Runtime(settings) as runtime:
             runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
             async with SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot:

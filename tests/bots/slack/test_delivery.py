@@ -123,7 +123,7 @@ async def test_shutdown_finishes_or_stops_replies_in_flight(
 
     ws = sim.workspace
     lyzr.enqueue(reply_script("never ending " * 200, delay=0.05))
-    settings = core_settings(lyzr, redis_url).model_copy(update={"shutdown_grace": 0.2})
+    settings = core_settings(lyzr, redis_url, namespace).model_copy(update={"shutdown_grace": 0.2})
     async with Runtime(settings) as runtime:
         runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
         slack = slack_settings(sim, "http")

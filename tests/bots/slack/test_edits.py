@@ -81,7 +81,7 @@ async def test_an_added_mention_seen_only_as_message_changed_is_answered_once(
     # An app subscribed to channel messages but whose app_mention is late or missing.
     config = SimConfig(subscriptions=frozenset({"message.channels", "message.im"}))
     async with SlackSimulator(config) as sim:
-        settings = core_settings(lyzr, redis_url)
+        settings = core_settings(lyzr, redis_url, namespace)
         async with Runtime(settings) as runtime:
             runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
             async with SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot:

@@ -48,7 +48,9 @@ async def start(
 
         async def begin(extra: str) -> tuple[SlackService, Runtime]:
             path = write(tmp_path / "threadcast.toml", two_agents(*servers) + extra)
-            settings = core_settings(servers[0], redis_url).model_copy(update={"config_file": path})
+            settings = core_settings(servers[0], redis_url, namespace).model_copy(
+                update={"config_file": path}
+            )
             runtime = await stack.enter_async_context(Runtime(settings, environ=KEYS))
             runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
             service = await stack.enter_async_context(

@@ -280,7 +280,7 @@ async def test_native_stream_that_expires_falls_back_to_updates(
     script = reply_script(reply, delay=0.02, stall_after=3, stall=0.8)
     lyzr.enqueue(script)
     async with SlackSimulator(SimConfig(stream_idle_timeout=0.3)) as sim:
-        settings = core_settings(lyzr, redis_url)
+        settings = core_settings(lyzr, redis_url, namespace)
         async with Runtime(settings) as runtime:
             runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
             slack = slack_settings(sim, "http", streaming="native")

@@ -1,0 +1,204 @@
+"""The owner's side: the process's heartbeat, and the record of each reply it has.
+
+:class:`Heartbeat` proves, every ``ttl / 3``, that this process is alive: one write per
+served bot, however many replies stream or wait (two missed beats, a Redis hiccup, do not
+make a live process look dead).
+
+:class:`RegisteredReply` follows one turn from the moment it is accepted — queued behind
+another turn, or started — until its reply is final. Its record is written:
+
+- when the turn is registered (a message queued on a replica that dies is then answered
+  with a notice by another one);
+- *ahead* of every edit, with the text about to be shown, so a finaliser never shows less
+  than the screen did (bounded by ``ahead_timeout``: a slow Redis never holds a reply back);
+- after a post, which is when a new message's id is known.
+
+Writes are coalesced: at most one in flight per reply, the last state wins. When the reply
+ends with every message final the record is dropped; when some final edit or post could
+not be made (a platform outage longer than the reply's retries) the record is *handed
+over*, and the reapers make those edits and posts once the platform is back. Registry
+failures (Redis down) never break a reply: they are logged once per reply, and the reply
+goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+
+from core.errors import SessionStoreError
+from core.ops.recovery.record import Page, ReplyRecord
+from core.ops.recovery.registry import RecoveryKeys, ReplyRegistry
+from core.surface import MessageRef
+from core.turn import ThreadRef
+
+__all__ = ["Heartbeat", "RegisteredReply"]
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """One beat per served bot every ``ttl / 3``, from :meth:`start` until :meth:`aclose`."""
+
+    def __init__(self, registry: ReplyRegistry) -> None:
+        self.registry = registry
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="recovery-beat")
+
+    async def _run(self) -> None:
+        registry = self.registry
+        warned = False
+        while True:
+            for keys in list(registry.scopes.values()):
+                try:
+                    if not await registry.beat(keys):
+                        log.info("recovery: %s (re)joins %s", registry.owner, keys.owners)
+                    warned = False
+                except SessionStoreError as exc:
+                    if not warned:  # Redis down is logged once, not every beat
+                        warned = True
+                        log.warning("recovery heartbeat failed: %s", exc)
+            await asyncio.sleep(registry.ttl / 3)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class RegisteredReply:
+    """One turn's record (the relay's :class:`~core.relay.relay.ReplyTracker`)."""
+
+    def __init__(self, registry: ReplyRegistry, keys: RecoveryKeys, where: ThreadRef) -> None:
+        self.registry = registry
+        self.keys = keys
+        self.reply_id = secrets.token_hex(8)
+        self.record = ReplyRecord(registry.owner, where)
+        self._written = False  # the first write landed: later writes only update it
+        self._lost = False  # a reaper took the reply (this process was presumed dead)
+        self._ended = False
+        self._lock = asyncio.Lock()  # one write in flight; the next carries the last state
+        self._queued = False  # a write waits behind the one in flight: no need for another
+        self._warned = False
+        self._save_soon()
+
+    # --- the relay's calls (cheap; they never raise) -----------------------------------
+
+    async def sending(self, message: MessageRef, text: str, *, final: bool) -> None:
+        """``message`` is about to show ``text``: written before the edit is sent."""
+        self._page(message).text = text
+        await self._save(within=self.registry.ahead_timeout)
+
+    def shown(self, message: MessageRef, text: str, *, streaming: bool) -> None:
+        """``message`` now shows ``text``; a final text takes it out of the record."""
+        record = self.record
+        before = (record.posted, len(record.unsent), len(record.pages))
+        record.posted = True
+        if text in record.unsent:
+            record.unsent.remove(text)
+        changed = False
+        if streaming:
+            page = self._page(message)
+            changed, page.text = page.text != text, text
+        else:
+            self._forget(message)
+        # An edit's text was written ahead (sending): only what it did not know is written.
+        if changed or before != (record.posted, len(record.unsent), len(record.pages)):
+            self._save_soon()
+
+    def not_posted(self, text: str) -> None:
+        """A final text could not be posted (this try): kept for the reapers, should the
+        reply end without it; a later post of the same text takes it back."""
+        if any(page.text == text for page in self.record.pages):
+            return  # the writer's fallback for a failed final edit: the edit will show it
+        unsent = self.record.unsent
+        if not unsent or unsent[-1] != text:
+            unsent.append(text)
+
+    def gone(self, message: MessageRef) -> None:
+        """``message`` was deleted: nothing to finish there."""
+        self._forget(message)
+        self._save_soon()
+
+    def finished(self) -> None:
+        """The turn is over: drop the record, or hand it over if some final edit failed."""
+        if self._ended:
+            return
+        self._ended = True
+        self.registry.spawn(self._end, f"recovery-end-{self.reply_id}")
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _page(self, message: MessageRef) -> Page:
+        for page in self.record.pages:
+            if page.message_id == message.message_id:
+                return page
+        page = Page(message.message_id, "", message.stream)
+        self.record.pages.append(page)
+        return page
+
+    def _forget(self, message: MessageRef) -> None:
+        pages = self.record.pages
+        pages[:] = [p for p in pages if p.message_id != message.message_id]
+
+    def _save_soon(self) -> None:
+        if not self._ended and not self._queued:
+            self._queued = True
+            self.registry.spawn(self._save, f"recovery-write-{self.reply_id}")
+
+    async def _save(self, within: float | None = None) -> None:
+        if self._lost or self._ended:
+            return
+        try:
+            async with asyncio.timeout(within or self.registry.op_timeout):
+                async with self._lock:
+                    self._queued = False  # what changes from now on needs a write of its own
+                    if self._lost or self._ended:
+                        return
+                    first = not self._written
+                    done = await self.registry.write(self.keys, self.reply_id, self.record,
+                                                     first=first)  # fmt: skip
+                    self._written = True
+                    if not done:
+                        self._lost = True
+                        log.warning("reply %s was taken by a reaper while in flight",
+                                    self.reply_id)  # fmt: skip
+        except (SessionStoreError, TimeoutError) as exc:
+            self._queued = False
+            if not self._warned:
+                self._warned = True
+                log.warning("could not register reply %s: %s", self.reply_id, exc)
+
+    async def _end(self) -> None:
+        # Retried while Redis is down: a record left behind would be "repaired" by a
+        # reaper, adding a bogus notice to a complete reply. Bounded: past 2 ttl it is late.
+        loop = asyncio.get_running_loop()
+        registry = self.registry
+        give_up = loop.time() + 2 * registry.ttl
+        async with self._lock:  # after the write in flight, if any
+            pass
+        if not self._written:
+            return  # nothing reached Redis: nothing to remove
+        while not self._lost:
+            try:
+                record = self.record
+                if record.pages or record.unsent:
+                    record.handed_over = True
+                    await registry.hand_over(self.keys, self.reply_id, record)
+                    log.warning("reply %s: %d final edits and %d posts left to the recovery "
+                                "reapers", self.reply_id, len(record.pages),
+                                len(record.unsent))  # fmt: skip
+                else:
+                    await registry.drop(self.keys, self.reply_id)
+                return
+            except SessionStoreError as exc:
+                if loop.time() >= give_up:
+                    log.error("could not end reply record %s: %s", self.reply_id, exc)
+                    return
+            await asyncio.sleep(min(1.0, registry.ttl / 6))

@@ -1,0 +1,166 @@
+"""The reapers' side: every replica finishes the replies their owners could not.
+
+A due reply (:mod:`core.ops.recovery.registry`) is one of two kinds:
+
+- an *orphan*: its owner died. Each of its open messages gets its last text without the
+  streaming indicator (a native stream is stopped first), the last one followed by
+  :data:`ORPHAN_NOTICE`; a reply that never showed anything gets
+  :data:`UNANSWERED_NOTICE`; the thread's thinking status is cleared;
+- *handed over*: its owner finished it but a platform outage outlasted the final edits'
+  retries. The recorded final texts are made (and final texts never posted are posted),
+  nothing added.
+
+Edits and posts go through the same :class:`~core.relay.sender.Sender` and budgets as every
+reply of the process, so finishing many orphans after a restart never spends budget the
+edit scheduler cannot see. A failure puts the reply back for a later scan, with backoff;
+the record is kept until the messages are final (or deleted, or the thread refuses the
+bot), and given up only after ``max_tries`` scans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from core.errors import MessageGone, SessionStoreError, SurfaceError, Undeliverable
+from core.ops.recovery.record import ReplyRecord
+from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
+from core.ops.recovery.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
+from core.relay.notices import with_notice
+from core.relay.sender import EditBudget, RetryPolicy, Sender
+from core.surface import ChatSurface
+
+__all__ = ["Reaper"]
+
+log = logging.getLogger(__name__)
+
+
+class Reaper:
+    """Finishes the due replies of the platforms it serves, every ``interval``."""
+
+    def __init__(
+        self,
+        registry: ReplyRegistry,
+        budget: EditBudget,
+        *,
+        interval: float = 5.0,
+        lease: float = 60.0,
+        batch: int = 20,
+        max_tries: int = 200,
+        max_delay: float = 300.0,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.registry = registry
+        self.budget = budget
+        self.interval = interval
+        self.lease = lease
+        self.batch = batch
+        self.max_tries = max_tries
+        self.max_delay = max_delay
+        # One try per call here: a failed reply is put back and retried by a later scan.
+        self.policy = policy or RetryPolicy(call_timeout=15.0, attempts=1, retry_for=0.0)
+        self.surfaces: dict[str, ChatSurface] = {}
+        self.finalised = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def serve(self, platform: str, surface: ChatSurface) -> None:
+        """Finish ``platform``'s due replies through ``surface`` (the registry must serve
+        ``platform`` already: its keys name the bot)."""
+        if self.registry.keys(platform) is None:
+            raise ValueError(f"the registry does not serve {platform!r}")
+        self.surfaces[platform] = surface
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="reaper")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except SessionStoreError as exc:
+                log.warning("reaper: %s", exc)
+            except Exception:
+                log.exception("reaper sweep failed")
+            await asyncio.sleep(self.interval)
+
+    async def sweep(self) -> int:
+        """One scan of every platform; returns how many replies were finished."""
+        done = 0
+        for platform, surface in list(self.surfaces.items()):
+            keys = self.registry.keys(platform)
+            if keys is None:
+                continue
+            for claimed in await self.registry.claim(keys, limit=self.batch, lease=self.lease):
+                if await self._settle(keys, surface, claimed):
+                    done += 1
+        self.finalised += done
+        return done
+
+    async def _settle(self, keys: RecoveryKeys, surface: ChatSurface, claimed: Claimed) -> bool:
+        """Finish one reply, then drop it or put it back; True when it was finished."""
+        try:
+            await self._finish(surface, claimed.record)
+        except (MessageGone, Undeliverable) as exc:
+            log.info("reply %s cannot be finished (%s): dropped", claimed.reply_id, exc)
+        except SurfaceError as exc:
+            if claimed.tries >= self.max_tries:
+                log.error("giving up on reply %s after %d tries: %s", claimed.reply_id,
+                          claimed.tries, exc)  # fmt: skip
+            else:
+                delay = min(self.max_delay, self.interval * 2.0 ** (claimed.tries - 1))
+                log.warning("could not finish reply %s (%s); again in %.0fs",
+                            claimed.reply_id, exc, delay)  # fmt: skip
+                await self.registry.retry_later(keys, claimed.reply_id, delay)
+                return False
+        else:
+            await self.registry.drop(keys, claimed.reply_id)
+            return True
+        await self.registry.drop(keys, claimed.reply_id)
+        return False
+
+    async def _finish(self, surface: ChatSurface, record: ReplyRecord) -> None:
+        where = record.where
+        sender = Sender(self.budget, lambda kind: surface.budget_scopes(where, kind), self.policy)
+
+        async def edit(page_index: int, text: str) -> None:
+            message = record.pages[page_index].ref(where)
+            try:
+                await sender.call(lambda: surface.edit(message, text, final=True), kind="edit",
+                                  urgent=True, persistent=True)  # fmt: skip
+            except MessageGone:
+                log.info("message %s of reply in %s was deleted", message.message_id, where)
+
+        async def post(text: str) -> None:
+            await sender.call(lambda: surface.post(where, text), kind="post", urgent=True,
+                              persistent=True)  # fmt: skip
+
+        if record.handed_over:
+            for i, page in enumerate(record.pages):
+                await edit(i, page.text)
+            for text in record.unsent:
+                await post(text)
+            return
+        log.warning("finishing reply in %s orphaned by %s", where, record.owner)
+        indicator = surface.limits.streaming_indicator
+        shown = [p.text.removesuffix(indicator) if indicator else p.text for p in record.pages]
+        for i, text in enumerate(shown[:-1]):
+            await edit(i, text)
+        note = surface.render(ORPHAN_NOTICE if record.posted else UNANSWERED_NOTICE)
+        if shown:
+            text, extra = with_notice(shown[-1], note, limit=surface.limits.max_message_chars)
+            await edit(len(shown) - 1, text)
+        else:
+            extra = note
+        if extra is not None:
+            await post(extra)
+        with contextlib.suppress(SurfaceError, TimeoutError):  # best effort, as the relay's
+            async with asyncio.timeout(self.policy.call_timeout):
+                await surface.set_status(where, None)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

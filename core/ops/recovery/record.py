@@ -1,0 +1,76 @@
+"""What Redis keeps of one reply: enough for another replica to finish it.
+
+A record is written by the reply's owner (:mod:`core.ops.recovery.heartbeat`) and read by a
+reaper (:mod:`core.ops.recovery.reaper`). It names the thread, and each message of the reply
+that is not final yet with the text it shows (or is being sent: the owner writes ahead of
+every edit, so a finaliser never shows less than the screen did).
+
+``handed_over``: the owner finished the reply but could not make some final edits (the
+platform was down); the texts are final and the reapers make those edits, without a notice.
+``unsent``: final texts whose post failed (handed over: the reapers post them).
+``posted``: the reply showed something once (a page may be final already), so an orphan
+without open pages was cut off, not left unanswered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.surface import MessageRef
+from core.turn import ThreadRef
+
+__all__ = ["Page", "ReplyRecord"]
+
+
+@dataclass(slots=True)
+class Page:
+    """A message of the reply that is not final yet."""
+
+    message_id: str
+    text: str  # rendered: what it shows, or the text being sent to it
+    stream: bool = False  # a native stream (stopped before it is edited)
+
+    def ref(self, where: ThreadRef) -> MessageRef:
+        return MessageRef(where, self.message_id, stream=self.stream)
+
+
+@dataclass(slots=True)
+class ReplyRecord:
+    """One reply in the registry (JSON in Redis)."""
+
+    owner: str
+    where: ThreadRef
+    pages: list[Page] = field(default_factory=list)
+    posted: bool = False
+    handed_over: bool = False
+    unsent: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        where = self.where
+        return json.dumps(
+            {
+                "owner": self.owner,
+                "platform": where.platform,
+                "workspace": where.workspace,
+                "channel": where.channel,
+                "thread": where.thread,
+                "pages": [[p.message_id, p.text, p.stream] for p in self.pages],
+                "posted": self.posted,
+                "handed_over": self.handed_over,
+                "unsent": self.unsent,
+            }
+        )
+
+    @classmethod
+    def parse(cls, raw: str) -> ReplyRecord:
+        """Raises ValueError, KeyError or TypeError on a malformed record."""
+        data: dict[str, Any] = json.loads(raw)
+        where = ThreadRef(data["platform"], data["workspace"], data["channel"], data["thread"])
+        pages = [Page(str(i), str(t), bool(s)) for i, t, s in data["pages"]]
+        unsent = [str(t) for t in data.get("unsent", [])]
+        return cls(
+            str(data["owner"]), where, pages, bool(data["posted"]), bool(data["handed_over"]),
+            unsent,
+        )  # fmt: skip

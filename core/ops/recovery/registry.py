@@ -1,0 +1,310 @@
+"""The registry's Redis scripts, and :class:`ReplyRegistry`, the only code that runs them.
+
+Keys of one recovery scope (a platform and the bot's identity there, so two bots on one
+Redis never touch each other's replies), under one hash tag so each script touches one
+Cluster slot::
+
+    <ns>:{recovery:<platform>:<bot>}:replies  HASH  reply id -> record JSON (record.py)
+    <ns>:{recovery:<platform>:<bot>}:holders  HASH  reply id -> owner, while its owner has it
+    <ns>:{recovery:<platform>:<bot>}:owners   ZSET  owner -> liveness deadline (Redis ms)
+    <ns>:{recovery:<platform>:<bot>}:due      ZSET  reply id -> when a reaper may take it
+    <ns>:{recovery:<platform>:<bot>}:tries    HASH  reply id -> times a reaper took it
+
+An owner proves it is alive with one beat per process (``owners``), not one per reply, so
+a turn that waits in a queue for minutes costs two writes (registered, dropped) and no
+more. A record whose owner's deadline passed, or that its owner handed over, is *due*;
+a reaper takes it for a lease (``due`` moves to the lease's end, so a reaper that dies
+mid-way is replaced), and on failure puts it back for later. Deadlines are Redis's clock
+(``TIME``), so replicas with skewed clocks agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import redis.asyncio as aioredis
+
+from core.ops.recovery.record import ReplyRecord
+from core.sessions.calls import LuaScript, ms, text
+from core.sessions.keys import DEFAULT_NAMESPACE
+
+__all__ = [
+    "BEAT",
+    "CLAIM",
+    "DROP",
+    "HANDOVER",
+    "RETRY",
+    "WRITE",
+    "Claimed",
+    "RecoveryKeys",
+    "ReplyRegistry",
+    "replica_id",
+]
+
+log = logging.getLogger(__name__)
+
+_NOW = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+# An owner is alive. KEYS[1]: owners. ARGV[1]: owner; ARGV[2]: ttl ms.
+# Returns 1, or 0 when the owner had been presumed dead (its replies were reaped).
+BEAT = LuaScript(
+    "recovery-beat",
+    _NOW
+    + """
+local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now_ms() + tonumber(ARGV[2]), ARGV[1])
+if known then return 1 end
+return 0
+""",
+)
+
+# Write a reply's record. KEYS: replies, holders, owners.
+# ARGV[1]: reply id; ARGV[2]: record JSON; ARGV[3]: owner; ARGV[4]: ttl ms; ARGV[5]: "1" the
+# first time (registers the reply and refreshes the owner's deadline).
+# Returns 1, or 0 when the reply is no longer this owner's (a reaper took it).
+WRITE = LuaScript(
+    "recovery-write",
+    _NOW
+    + """
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+  redis.call('ZADD', KEYS[3], now_ms() + tonumber(ARGV[4]), ARGV[3])
+elseif redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[3] then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+""",
+)
+
+# The owner gives a reply to the reapers (final edits it could not make). KEYS: replies,
+# holders, due. ARGV[1]: reply id; ARGV[2]: record JSON; ARGV[3]: owner.
+# Returns 1, or 0 when the reply is no longer this owner's.
+HANDOVER = LuaScript(
+    "recovery-handover",
+    _NOW
+    + """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
+return 1
+""",
+)
+
+# Take due replies for a lease. KEYS: replies, holders, owners, due, tries.
+# ARGV[1]: at most this many; ARGV[2]: lease ms.
+# First the replies of owners past their deadline become due (and those owners are
+# forgotten). Returns a flat list: id, record, tries, id, record, tries, ...
+CLAIM = LuaScript(
+    "recovery-claim",
+    _NOW
+    + """
+local now = now_ms()
+local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+if #dead > 0 then
+  local gone = {}
+  for _, owner in ipairs(dead) do gone[owner] = true end
+  local held = redis.call('HGETALL', KEYS[2])
+  for i = 1, #held, 2 do
+    if gone[held[i + 1]] then
+      redis.call('HDEL', KEYS[2], held[i])
+      redis.call('ZADD', KEYS[4], now, held[i])
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+end
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, id in ipairs(ids) do
+  local record = redis.call('HGET', KEYS[1], id)
+  if record then
+    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), id)
+    table.insert(out, id)
+    table.insert(out, record)
+    table.insert(out, redis.call('HINCRBY', KEYS[5], id, 1))
+  else
+    redis.call('ZREM', KEYS[4], id)
+    redis.call('HDEL', KEYS[5], id)
+  end
+end
+return out
+""",
+)
+
+# A reaper failed: try again later. KEYS[1]: due. ARGV[1]: reply id; ARGV[2]: delay ms.
+RETRY = LuaScript(
+    "recovery-retry",
+    _NOW
+    + """
+redis.call('ZADD', KEYS[1], 'XX', now_ms() + tonumber(ARGV[2]), ARGV[1])
+return 1
+""",
+)
+
+# Forget a reply. KEYS: replies, holders, due, tries. ARGV[1]: reply id.
+DROP = LuaScript(
+    "recovery-drop",
+    """
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+return 1
+""",
+)
+
+
+def replica_id() -> str:
+    """This process, unique even when a pod restarts with the same hostname and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryKeys:
+    """The keys of one recovery scope (see the module docstring)."""
+
+    replies: str
+    holders: str
+    owners: str
+    due: str
+    tries: str
+
+    @classmethod
+    def of(cls, namespace: str, platform: str, bot: str) -> RecoveryKeys:
+        if not namespace or any(c in namespace for c in "{}"):
+            raise ValueError(f"invalid namespace: {namespace!r}")
+        if not platform or any(c in platform for c in "{}:"):
+            raise ValueError(f"bad platform name: {platform!r}")
+        if not bot:
+            raise ValueError("a recovery scope needs the bot's identity")
+        head = f"{namespace}:{{recovery:{platform}:{quote(bot, safe='')}}}"
+        return cls(f"{head}:replies", f"{head}:holders", f"{head}:owners", f"{head}:due",
+                   f"{head}:tries")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A reply a reaper took: its record, and how many times it was taken."""
+
+    reply_id: str
+    record: ReplyRecord
+    tries: int
+
+
+class ReplyRegistry:
+    """The replies of the platforms this process serves, in Redis (see the module docstring).
+
+    :meth:`serve` names the bot a platform's replies belong to; replies on other platforms
+    (the console) are not registered: no reaper could finish them.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        owner: str | None = None,
+        ttl: float = 15.0,
+        op_timeout: float = 2.0,
+        ahead_timeout: float = 0.5,
+    ) -> None:
+        self.redis = redis
+        self.namespace = namespace
+        self.owner = owner or replica_id()
+        self.ttl = ttl
+        self.op_timeout = op_timeout
+        # A write ahead of an edit waits this long at most: a slow Redis must not hold the
+        # reply back (the record is then a moment behind, as before write-ahead).
+        self.ahead_timeout = min(ahead_timeout, op_timeout)
+        self.scopes: dict[str, RecoveryKeys] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def serve(self, platform: str, bot: str) -> RecoveryKeys:
+        """Register ``platform``'s replies under the bot ``bot`` (its app or user id)."""
+        keys = RecoveryKeys.of(self.namespace, platform, bot)
+        self.scopes[platform] = keys
+        return keys
+
+    def keys(self, platform: str) -> RecoveryKeys | None:
+        return self.scopes.get(platform)
+
+    # --- the owner's side --------------------------------------------------------------
+
+    async def beat(self, keys: RecoveryKeys) -> bool:
+        """This owner is alive; False if it had been presumed dead."""
+        return bool(await BEAT(self.redis, [keys.owners], (self.owner, ms(self.ttl)),
+                               within=self.op_timeout))  # fmt: skip
+
+    async def write(
+        self, keys: RecoveryKeys, reply_id: str, record: ReplyRecord, *, first: bool,
+        within: float | None = None,
+    ) -> bool:  # fmt: skip
+        """Write the record; False when a reaper took the reply meanwhile."""
+        args = (reply_id, record.to_json(), self.owner, ms(self.ttl), "1" if first else "0")
+        done = await WRITE(self.redis, [keys.replies, keys.holders, keys.owners], args,
+                           within=within or self.op_timeout)  # fmt: skip
+        return bool(done)
+
+    async def hand_over(self, keys: RecoveryKeys, reply_id: str, record: ReplyRecord) -> bool:
+        """Leave the reply to the reapers (its final edits failed)."""
+        args = (reply_id, record.to_json(), self.owner)
+        done = await HANDOVER(self.redis, [keys.replies, keys.holders, keys.due], args,
+                              within=self.op_timeout)  # fmt: skip
+        return bool(done)
+
+    # --- the reaper's side -------------------------------------------------------------
+
+    async def claim(self, keys: RecoveryKeys, *, limit: int, lease: float) -> list[Claimed]:
+        """Take up to ``limit`` due replies for ``lease`` seconds."""
+        raw = await CLAIM(
+            self.redis, [keys.replies, keys.holders, keys.owners, keys.due, keys.tries],
+            (limit, ms(lease)), within=self.op_timeout,
+        )  # fmt: skip
+        found: list[Claimed] = []
+        for i in range(0, len(raw), 3):
+            reply_id = text(raw[i])
+            try:
+                record = ReplyRecord.parse(text(raw[i + 1]))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.error("unreadable recovery record %s dropped: %r", reply_id, exc)
+                await self.drop(keys, reply_id)
+                continue
+            found.append(Claimed(reply_id, record, int(raw[i + 2])))
+        return found
+
+    async def retry_later(self, keys: RecoveryKeys, reply_id: str, delay: float) -> None:
+        await RETRY(self.redis, [keys.due], (reply_id, ms(delay)), within=self.op_timeout)
+
+    async def drop(self, keys: RecoveryKeys, reply_id: str) -> None:
+        await DROP(self.redis, [keys.replies, keys.holders, keys.due, keys.tries], (reply_id,),
+                   within=self.op_timeout)  # fmt: skip
+
+    # --- background work ---------------------------------------------------------------
+
+    def spawn(self, work: Callable[[], Coroutine[Any, Any, Any]], name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def aclose(self) -> None:
+        """Give pending writes one op timeout to land, then stop them."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.op_timeout)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

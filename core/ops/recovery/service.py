@@ -1,0 +1,50 @@
+"""The three parts wired together, as the runtime uses them: :class:`Recovery`."""
+
+from __future__ import annotations
+
+import logging
+
+from core.ops.recovery.heartbeat import Heartbeat, RegisteredReply
+from core.ops.recovery.reaper import Reaper
+from core.ops.recovery.registry import ReplyRegistry
+from core.surface import ChatSurface
+from core.turn import ThreadRef
+
+__all__ = ["Recovery"]
+
+log = logging.getLogger(__name__)
+
+
+class Recovery:
+    """The registry, this process's heartbeat and its reaper (the relay's observer).
+
+    Nothing is registered until a bot calls :meth:`serve`: only a platform whose bot is
+    known can be finished by another replica.
+    """
+
+    def __init__(self, registry: ReplyRegistry, reaper: Reaper) -> None:
+        self.registry = registry
+        self.reaper = reaper
+        self.heartbeat = Heartbeat(registry)
+
+    def serve(self, platform: str, bot: str, surface: ChatSurface) -> None:
+        """Register ``platform``'s turns under the bot ``bot`` (its user or app id) and
+        finish that bot's due replies through ``surface``; starts the heartbeat and the
+        reaper (call it from the running loop)."""
+        self.registry.serve(platform, bot)
+        self.reaper.serve(platform, surface)
+        self.heartbeat.start()
+        self.reaper.start()
+
+    def begin(self, where: ThreadRef) -> RegisteredReply | None:
+        """Register one turn in ``where`` (``None``: its platform is not served)."""
+        keys = self.registry.keys(where.platform)
+        if keys is None:
+            return None
+        return RegisteredReply(self.registry, keys, where)
+
+    async def aclose(self) -> None:
+        """The reaper and the heartbeat stop, then pending record writes land (bounded)."""
+        await self.reaper.aclose()
+        await self.heartbeat.aclose()
+        await self.registry.aclose()
