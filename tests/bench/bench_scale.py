@@ -76,6 +76,7 @@ class Conversation:
 class Outcome:
     complete: bool = False
     orphan: bool = False
+    silent: bool = False  # the user got nothing at all
     duplicates: int = 0
     staleness: tuple[float, ...] = ()
     finalised_after_kill: float | None = None  # orphans: kill -> the notice shown
@@ -177,9 +178,12 @@ async def run(args: argparse.Namespace, redis_url: str, logs: Path) -> None:
             print(f"SIGKILL {victim.name} at {kill_at - conversations[0].started:.1f} s",
                   flush=True)  # fmt: skip
         usage = {b.name: process_use(b.process.pid) for b in bots}  # the victim's, at its end
-        await until_done(slack, discord, conversations, within=args.duration * 10 + 300)
-        elapsed, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        await redis.stop()
+        settled = await until_done(
+            slack, discord, conversations, within=args.duration * 10 + 600, patience=args.patience
+        )
+        elapsed = settled - conversations[0].started  # the active window
+        cpu = time.process_time() - cpu0
+        await redis.stop(settled)
         for bot in bots:
             usage[bot.name] = process_use(bot.process.pid) or usage[bot.name]
         outcomes = measure(slack, discord, conversations, agent, chunks, victim.killed_at)
@@ -250,19 +254,30 @@ def discord_finished(discord: DiscordSimulator, conv: Conversation) -> bool:
 
 async def until_done(
     slack: SlackSimulator, discord: DiscordSimulator, conversations: list[Conversation],
-    *, within: float,
-) -> None:  # fmt: skip
+    *, within: float, patience: float,
+) -> float:  # fmt: skip
+    """Wait until every reply is final, or none has become final for ``patience`` seconds
+    (a reply lost for good); returns when the last one became final (loop time)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     pending = list(conversations)
-    while pending and loop.time() < deadline:
+    progress = loop.time()
+    while pending and loop.time() < min(deadline, progress + patience):
         await asyncio.sleep(1.0)
-        pending = [c for c in pending if not (
+        still = [c for c in pending if not (
             slack_finished(slack, c) if c.platform == "slack" else discord_finished(discord, c)
         )]  # fmt: skip
-    if pending:
-        print(f"!! {len(pending)} replies not final after {within:.0f} s: "
-              f"{', '.join(c.rid for c in pending[:10])}")  # fmt: skip
+        if len(still) < len(pending):
+            progress = loop.time()
+        pending = still
+    for conv in pending[:10]:
+        if conv.platform == "slack":
+            texts = [m.text for m in slack.bot_replies(conv.channel, conv.thread)]
+        else:
+            texts = [m.content for m in discord_replies(discord, conv)]
+        shown = " | ".join(t[-60:] for t in texts) or "no reply at all"
+        print(f"!! {conv.rid} not final ({patience:.0f} s without progress): {shown}")
+    return progress
 
 
 # --- the figures ---------------------------------------------------------------------------
@@ -286,6 +301,7 @@ def measure(
         text = " ".join(texts)
         outcome = Outcome()
         outcome.orphan = NOTICE_WORDS in text
+        outcome.silent = not texts
         numbers = [int(x) for x in _NUMBER.findall(text)]
         outcome.complete = numbers == list(range(chunks)) and not outcome.orphan
         starts = sum(1 for t in texts if "00000" in t)
@@ -405,6 +421,7 @@ def report(
         done = sum(o.complete for o in got)
         print(f"    replies complete      {done} / {len(convs) - len(orphans)}"
               f" (+ {len(orphans)} orphans)")  # fmt: skip
+        print(f"    no reply at all       {sum(o.silent for o in got)}")
         print(f"    duplicate replies     {sum(o.duplicates for o in got)}")
         print(f"    429s                  {refused[platform]} of {totals[platform]} calls "
               f"({share:.2%}; target <= 1 %)")  # fmt: skip
@@ -450,11 +467,18 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per reply")
     parser.add_argument("--channels", type=int, default=20, help="channels per platform")
     parser.add_argument("--no-kill", action="store_true", help="no SIGKILL mid-run")
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=120.0,
+        help="stop waiting when no reply became final for this long",
+    )
+    parser.add_argument("--logs", type=Path, help="keep the bots' logs in this directory")
     args = parser.parse_args()
     print(cpu_note(), flush=True)
     with tempfile.TemporaryDirectory() as data:
-        logs = Path(data) / "logs"
-        logs.mkdir()
+        logs = args.logs or Path(data) / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
         if os.environ.get("REDIS_URL"):
             asyncio.run(run(args, os.environ["REDIS_URL"], logs))
             return

@@ -104,7 +104,8 @@ def process_use(pid: int) -> ProcessUse | None:
 
 @dataclass
 class RedisUse:
-    """Redis's commands and CPU between :meth:`start` and :meth:`stop`, from its INFO."""
+    """Redis's commands and CPU from :meth:`start` to a moment given to :meth:`stop`, from
+    its INFO, sampled every second (``instantaneous_ops_per_sec`` too)."""
 
     url: str
     commands: int = 0
@@ -112,7 +113,7 @@ class RedisUse:
     ops_samples: list[int] = field(default_factory=list)
     rss: int = 0
     by_command: dict[str, int] = field(default_factory=dict)
-    _start: tuple[dict[str, int], float] = ({}, 0.0)
+    _samples: list[tuple[float, dict[str, int], float]] = field(default_factory=list)
     _sampler: asyncio.Task[None] | None = None
 
     async def _info(self) -> tuple[dict[str, int], float, int, int]:
@@ -128,31 +129,39 @@ class RedisUse:
         used = float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
         return calls, used, int(ops["instantaneous_ops_per_sec"]), int(memory["used_memory_rss"])
 
+    async def _sample_once(self) -> None:
+        calls, used, ops, rss = await self._info()
+        self._samples.append((asyncio.get_running_loop().time(), calls, used))
+        self.ops_samples.append(ops)
+        self.rss = max(self.rss, rss)
+
     async def start(self) -> None:
-        calls, used, _, _ = await self._info()
-        self._start = (calls, used)
+        await self._sample_once()
+        self.ops_samples.clear()
         self._sampler = asyncio.create_task(self._sample())
 
     async def _sample(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             try:
-                _, _, ops, rss = await self._info()
+                await self._sample_once()
             except (OSError, aioredis.RedisError):
                 continue
-            self.ops_samples.append(ops)
-            self.rss = max(self.rss, rss)
 
-    async def stop(self) -> None:
+    async def stop(self, until: float) -> None:
+        """Figures from the start to the last sample at or before ``until`` (loop time)."""
         if self._sampler is not None:
             self._sampler.cancel()
-        calls, used, _, rss = await self._info()
-        before, cpu_before = self._start
+        _, before, cpu_before = self._samples[0]
+        kept = [s for s in self._samples if s[0] <= until + 1.0] or self._samples
+        _, calls, used = kept[-1]
+        self.ops_samples = self.ops_samples[: len(kept) - 1]
         self.by_command = {k: v - before.get(k, 0) for k, v in calls.items()}
         self.by_command = {k: v for k, v in self.by_command.items() if v > 0}
+        # INFO itself is counted too: leave the benchmark's own sampling out.
+        self.by_command.pop("info", None)
         self.commands = sum(self.by_command.values())
         self.cpu = used - cpu_before
-        self.rss = max(self.rss, rss)
 
 
 class Proxy:
