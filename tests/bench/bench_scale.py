@@ -378,9 +378,45 @@ def staleness(emitted: list[float], visible: list[tuple[float, int]]) -> list[fl
     return out
 
 
-def p99(values: list[float]) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values) or [math.nan]
-    return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def p99(values: list[float]) -> float:
+    return percentile(values, 0.99)
+
+
+def _calls(platform: str, slack: SlackSimulator, discord: DiscordSimulator) -> list[Any]:
+    return list(slack.calls()) if platform == "slack" else list(discord.calls)
+
+
+def refused_by(platform: str, slack: SlackSimulator, discord: DiscordSimulator) -> str:
+    counts: dict[str, int] = defaultdict(int)
+    for call in _calls(platform, slack, discord):
+        if call.status == 429:
+            name = call.method if platform == "slack" else f"{call.method} {call.route}"
+            counts[name] += 1
+    return (": " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))) if counts else ""
+
+
+def request_rate(platform: str, slack: SlackSimulator, discord: DiscordSimulator) -> str:
+    """Requests per second the platform saw: the mean over the busy window and the busiest
+    second (Slack: chat.update per minute, the budget that sets its pace)."""
+    calls = _calls(platform, slack, discord)
+    if platform == "slack":
+        calls = [c for c in calls if c.method == "chat.update"]
+    times = sorted(c.time for c in calls)
+    if len(times) < 2:
+        return "n/a"
+    span = times[-1] - times[0]
+    per_second: dict[int, int] = defaultdict(int)
+    for t in times:
+        per_second[int(t)] += 1
+    if platform == "slack":
+        return f"chat.update {len(times) / span * 60:.1f}/min over {span:.0f} s (budget 50)"
+    return (f"{len(times) / span:.1f}/s over {span:.0f} s, busiest second "
+            f"{max(per_second.values())} (bot budget {DISCORD_GLOBAL_PER_S:g}/s)")  # fmt: skip
 
 
 def bound(replies: int, budget_per_s: float) -> float:
@@ -424,10 +460,12 @@ def report(
         print(f"    no reply at all       {sum(o.silent for o in got)}")
         print(f"    duplicate replies     {sum(o.duplicates for o in got)}")
         print(f"    429s                  {refused[platform]} of {totals[platform]} calls "
-              f"({share:.2%}; target <= 1 %)")  # fmt: skip
+              f"({share:.2%}; target <= 1 %){refused_by(platform, slack, discord)}")  # fmt: skip
+        print(f"    request rate          {request_rate(platform, slack, discord)}")
         for name, value in scopes[platform]:
             print(f"    bound per scope       {name}: {value:.2f} s")
-        print(f"    p99 staleness         {p99(stale):.2f} s (target {target:.2f} s)")
+        print(f"    staleness             p50 {percentile(stale, 0.5):.2f} s, "
+              f"p99 {p99(stale):.2f} s (target {target:.2f} s)")  # fmt: skip
         if platform == "slack" and victim.killed_at is not None:
             times = [o.finalised_after_kill for o in orphans]
             finalised = [t for t in times if t is not None]
