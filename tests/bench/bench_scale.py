@@ -78,6 +78,7 @@ class Outcome:
     orphan: bool = False
     silent: bool = False  # the user got nothing at all
     duplicates: int = 0
+    asked: int = 0  # how many times the agent was asked this message
     staleness: tuple[float, ...] = ()
     finalised_after_kill: float | None = None  # orphans: kill -> the notice shown
 
@@ -305,7 +306,8 @@ def measure(
         numbers = [int(x) for x in _NUMBER.findall(text)]
         outcome.complete = numbers == list(range(chunks)) and not outcome.orphan
         starts = sum(1 for t in texts if "00000" in t)
-        outcome.duplicates = max(0, starts - 1) + max(0, agent.asked[conv.rid] - 1)
+        outcome.asked = agent.asked[conv.rid]
+        outcome.duplicates = max(0, starts - 1)
         outcome.staleness = tuple(staleness(list(agent.emitted.get(conv.rid, ())),
                                             sorted(shown.get(key, []))))  # fmt: skip
         if outcome.orphan and killed_at is not None and key in notices:
@@ -458,7 +460,10 @@ def report(
         print(f"    replies complete      {done} / {len(convs) - len(orphans)}"
               f" (+ {len(orphans)} orphans)")  # fmt: skip
         print(f"    no reply at all       {sum(o.silent for o in got)}")
-        print(f"    duplicate replies     {sum(o.duplicates for o in got)}")
+        twice = sum(max(0, o.asked - 1) for o in got)
+        print(f"    duplicate replies     {sum(o.duplicates for o in got)} (a reply started "
+              f"twice in a thread); messages asked of the agent twice: {twice}; never asked: "
+              f"{sum(1 for o in got if not o.asked)}")  # fmt: skip
         print(f"    429s                  {refused[platform]} of {totals[platform]} calls "
               f"({share:.2%}; target <= 1 %){refused_by(platform, slack, discord)}")  # fmt: skip
         print(f"    request rate          {request_rate(platform, slack, discord)}")
