@@ -175,10 +175,11 @@ async def run(args: argparse.Namespace, redis_url: str, logs: Path) -> None:
         kill_at = min(c.started for c in conversations) + FIRST_TOKEN + args.duration / 2
         if not args.no_kill:
             await asyncio.sleep(max(0.0, kill_at - loop.time()))
+        usage = {b.name: process_use(b.process.pid) for b in bots}  # the victim's, at its end
+        if not args.no_kill:
             victim.kill()
             print(f"SIGKILL {victim.name} at {kill_at - conversations[0].started:.1f} s",
                   flush=True)  # fmt: skip
-        usage = {b.name: process_use(b.process.pid) for b in bots}  # the victim's, at its end
         settled = await until_done(
             slack, discord, conversations, within=args.duration * 10 + 600, patience=args.patience
         )
