@@ -21,15 +21,18 @@ Optional behaviour and its fallback:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import io
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import IO, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from core.turn import ThreadRef
 
 __all__ = [
+    "FILE_BLOCK",
     "BudgetScope",
     "ChatSurface",
     "MessageRef",
@@ -39,6 +42,9 @@ __all__ = [
 ]
 
 SurfaceAction = Literal["post", "edit"]
+
+FILE_BLOCK = 256 * 1024
+"""Bytes of an outgoing file read at a time while it is streamed to a platform."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +88,36 @@ class MessageRef:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingFile:
-    """An artifact's bytes, ready to attach."""
+    """An artifact ready to attach, read from a file instead of held in memory.
+
+    ``source`` is a readable, seekable binary file of ``size`` bytes: a spooled download
+    (:class:`core.download.Spool`: in memory while small, a temporary file past 1 MiB), so
+    ten 24 MiB artifacts cost disk, not RSS. Whoever made the OutgoingFile owns and closes
+    ``source``; a surface streams it (:meth:`blocks`, or :meth:`rewound` for a client that
+    reads a file object itself) from the start on every attempt, and never closes it.
+    """
 
     name: str
-    data: bytes
+    source: IO[bytes]
+    size: int
     format_type: str = ""
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes, format_type: str = "") -> OutgoingFile:
+        """A small file made in memory (a generated note, a test's file)."""
+        return cls(name, io.BytesIO(data), len(data), format_type)
+
+    def rewound(self) -> IO[bytes]:
+        """``source``, positioned at its start (a retry re-reads it whole)."""
+        self.source.seek(0)
+        return self.source
+
+    async def blocks(self, size: int = FILE_BLOCK) -> AsyncIterator[bytes]:
+        """The bytes from the start, ``size`` at a time, each read off the event loop (a
+        spooled file is on disk)."""
+        source = self.rewound()
+        while block := await asyncio.to_thread(source.read, size):
+            yield block
 
 
 @runtime_checkable

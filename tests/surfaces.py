@@ -157,10 +157,14 @@ class RecordingSurface:
         self.statuses.append(status)
 
     async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        call = self._record("upload", files=tuple(files))
+        # What a platform keeps: a copy of each file (the caller closes the sources after).
+        kept = tuple(
+            OutgoingFile.from_bytes(f.name, f.rewound().read(), f.format_type) for f in files
+        )
+        call = self._record("upload", files=kept)
         if len(files) > self.limits.max_files_per_message:
             raise SurfaceError(f"{len(files)} files in one message")
-        too_big = [f.name for f in files if len(f.data) > self.limits.max_file_bytes]
+        too_big = [f.name for f in files if f.size > self.limits.max_file_bytes]
         if too_big:
             raise SurfaceError(f"files too large: {too_big}")
         await self._work(call, self.latency, None)

@@ -7,7 +7,9 @@ class numbers the messages, saves the agent's files and keeps the console's limi
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from collections.abc import Sequence
 from itertools import count
 from pathlib import Path
@@ -83,7 +85,7 @@ class ConsoleSurface:
             for file in files:
                 name = _SAFE_NAME.sub("_", Path(file.name).name) or "artifact"
                 path = _unique(folder / name)
-                path.write_bytes(file.data)
+                await asyncio.to_thread(_copy, file, path)
                 self.saved.append(path)
                 self.view.note(f"file saved: {path}")
         except OSError as exc:
@@ -105,3 +107,9 @@ def _unique(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
+
+
+def _copy(file: OutgoingFile, path: Path) -> None:
+    """Stream ``file`` into ``path`` (an artifact may be larger than memory should hold)."""
+    with path.open("wb") as target:
+        shutil.copyfileobj(file.rewound(), target)

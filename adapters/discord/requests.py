@@ -16,7 +16,7 @@ import contextlib
 import io
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import discord
 from pydantic import BaseModel
@@ -99,7 +99,9 @@ class DiscordRequests:
         for index, group in enumerate(groups):
             if index:
                 await self.acquire(where)
-            attached = [discord.File(io.BytesIO(f.data), filename=f.name) for f in group]
+            # discord.py streams a file object into its multipart body (aiohttp reads it in
+            # blocks) and rewinds it itself on a retry; it never closes one it did not open.
+            attached = [discord.File(_readable(f), filename=f.name) for f in group]
             try:
                 with self.errors(where):
                     await channel.send(files=attached, allowed_mentions=self._quiet)
@@ -213,6 +215,12 @@ class DiscordRequests:
             return
         now = asyncio.get_running_loop().time()
         await self.budget.acquire([self.budgets.bot], urgent=urgent, since=since or now)
+
+
+def _readable(file: OutgoingFile) -> io.BufferedIOBase:
+    """The file's source, rewound, as discord.File takes it (any ``io.IOBase`` that can
+    read and seek: a spooled temporary file is one)."""
+    return cast(io.BufferedIOBase, file.rewound())
 
 
 def thread_name(text: str) -> str:

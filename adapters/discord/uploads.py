@@ -20,14 +20,10 @@ def group_files(
     size = 0
     for file in files:
         current = groups[-1] if groups else None
-        if (
-            current is None
-            or len(current) >= max(1, max_files)
-            or size + len(file.data) > max_bytes
-        ):
+        if current is None or len(current) >= max(1, max_files) or size + file.size > max_bytes:
             groups.append([file])
-            size = len(file.data)
+            size = file.size
         else:
             current.append(file)
-            size += len(file.data)
+            size += file.size
     return groups

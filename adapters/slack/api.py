@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.errors import SlackError, slack_error, translate
+from adapters.slack.uploads import upload_files
 from core.surface import OutgoingFile
 
 __all__ = ["SlackApi"]
@@ -195,14 +196,12 @@ class SlackApi:
     async def upload(
         self, channel: str, thread: str | None, files: Sequence[OutgoingFile], *, scope: str | None
     ) -> None:
-        """All ``files`` in one ``files_upload_v2`` call: one message in the thread."""
-        uploads = [{"content": f.data, "filename": f.name, "title": f.name} for f in files]
+        """All ``files`` in one message in the thread, each streamed from its source
+        (:mod:`adapters.slack.uploads`)."""
         await self._call(
             "files.completeUploadExternal",
             scope,
-            lambda: self.rare.files_upload_v2(
-                file_uploads=uploads, channel=channel, thread_ts=thread
-            ),
+            lambda: upload_files(self.rare, channel, thread, files),
             within=self.upload_timeout,
         )
 

@@ -6,7 +6,9 @@ a null author or a non-numeric id, a broken INTERACTION_CREATE, THREAD_CREATE or
 GUILD_CREATE, or a frame that is not JSON stopped the whole bot. Two guards close that:
 
 - every event parser (``ConnectionState.parsers``, the table the websocket dispatches from)
-  is wrapped: a payload it cannot read is logged with its event name and skipped;
+  is wrapped: a payload it cannot read is logged with its event name and skipped, and so is
+  an event that starts turns or commands whose ids are not snowflakes
+  (:mod:`bots.discord.snowflakes`: ``int()`` would read ``"-5"`` or ``"1_0"`` as ids);
 - every gateway websocket's ``received_message`` is wrapped for what runs before a parser:
   a frame that is not JSON, or not a JSON object, is logged and skipped.
 
@@ -23,6 +25,8 @@ from typing import Any
 
 from discord.gateway import DiscordWebSocket
 from discord.state import ConnectionState
+
+from bots.discord.snowflakes import invalid_snowflakes
 
 __all__ = ["guard_gateway"]
 
@@ -49,6 +53,14 @@ def guard_gateway(state: ConnectionState[Any]) -> None:
 
 def _guarded_parser(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
     def guarded(data: Any) -> None:
+        broken = invalid_snowflakes(event, data)
+        if broken:
+            log.warning(
+                "skipped a malformed %s event from the gateway: invalid %s",
+                event,
+                " and ".join(broken),
+            )
+            return
         try:
             parse(data)
         except Exception as exc:  # any parser failure is a payload it could not read

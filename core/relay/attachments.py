@@ -2,8 +2,9 @@
 
 Artifacts are fetched and uploaded one message's worth at a time
 (``limits.max_files_per_message``). Each download streams into a spool (memory while small,
-a temporary file past 1 MiB); the bytes are read from it only for the upload call and the
-spool is gone right after, so downloads never pile up in memory. A file that cannot be
+a temporary file past 1 MiB); the surface streams the upload from it (an
+:class:`~core.surface.OutgoingFile` is a file, not bytes) and the spool is gone right after,
+so neither downloads nor uploads hold a whole file in memory. A file that cannot be
 fetched (no link, an internal address refused by :mod:`core.netguard`, 404, too large,
 timeout) or uploaded is not an error of the reply: it is named, with its link, in one
 notice posted in the thread.
@@ -96,8 +97,9 @@ class Attachments:
             group = artifacts[first : first + group_size]
             async with AsyncExitStack() as spools:
                 fetched = [(a, await self._fetch(a, spools)) for a in group]
+                # The surface streams each spool; it is closed once the group is sent.
                 files = [
-                    OutgoingFile(a.name, spool.file.read(), a.format_type)
+                    OutgoingFile(a.name, spool.file, spool.size, a.format_type)
                     for a, spool in fetched
                     if spool is not None
                 ]

@@ -84,4 +84,4 @@ async def test_a_large_download_is_spooled_and_uploaded_whole(files: str) -> Non
             assert spool.rolled_to_disk  # bigger than the in-memory part: on disk
             assert spool.file.read() == BIG
     (upload,) = surface.calls_of("upload")
-    assert upload.files is not None and upload.files[0].data == BIG
+    assert upload.files is not None and upload.files[0].rewound().read() == BIG

@@ -35,7 +35,7 @@ async def test_refuses_what_platforms_refuse() -> None:
     with pytest.raises(MessageGone):
         await surface.edit(MessageRef(THREAD, "nope"), "text")
     with pytest.raises(SurfaceError):
-        await surface.upload(THREAD, [OutgoingFile("big", b"12345")])
+        await surface.upload(THREAD, [OutgoingFile.from_bytes("big", b"12345")])
     ref = await surface.post(THREAD, "ok")
     surface.delete(ref.message_id)
     with pytest.raises(MessageGone):

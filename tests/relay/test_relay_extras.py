@@ -103,7 +103,7 @@ async def test_artifacts_uploaded_in_groups_and_failures_named(file_server: str)
         ["report.csv", "chart.png"],
         ["notes.txt"],
     ]
-    assert uploads[0].files[1].data == FILES["chart.png"]
+    assert uploads[0].files[1].rewound().read() == FILES["chart.png"]
     assert outcome.artifacts_uploaded == ["report.csv", "chart.png", "notes.txt"]
     assert {f.name for f in outcome.artifacts_failed} == {"missing.pdf", "huge.bin"}
     # One notice in the thread names each failed file, why, and its link; no crash.

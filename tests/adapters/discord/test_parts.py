@@ -146,11 +146,11 @@ def test_thread_names() -> None:
 
 
 def test_files_are_grouped_by_count_and_size() -> None:
-    files = [OutgoingFile(f"{n}", b"x" * 10) for n in range(23)]
+    files = [OutgoingFile.from_bytes(f"{n}", b"x" * 10) for n in range(23)]
     assert [len(g) for g in group_files(files, max_files=10)] == [10, 10, 3]
-    sized = [OutgoingFile(f"{n}", b"x" * 40) for n in range(5)]
+    sized = [OutgoingFile.from_bytes(f"{n}", b"x" * 40) for n in range(5)]
     assert [len(g) for g in group_files(sized, max_files=10, max_bytes=100)] == [2, 2, 1]
-    huge = [OutgoingFile("big", b"x" * 200), OutgoingFile("small", b"x")]
+    huge = [OutgoingFile.from_bytes("big", b"x" * 200), OutgoingFile.from_bytes("small", b"x")]
     assert [[f.name for f in g] for g in group_files(huge, max_files=10, max_bytes=100)] == [
         ["big"],
         ["small"],

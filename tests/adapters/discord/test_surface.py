@@ -128,13 +128,13 @@ async def test_upload_splits_into_messages_of_ten(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
     where = general(sim)
-    files = [OutgoingFile(f"f{n}.txt", f"file {n}".encode()) for n in range(12)]
+    files = [OutgoingFile.from_bytes(f"f{n}.txt", f"file {n}".encode()) for n in range(12)]
     await surface.upload(where, files)
     posted = sim.channel_messages(int(where.channel))
     assert [len(m.attachments) for m in posted] == [10, 2]
     assert [a.filename for m in posted for a in m.attachments] == [f.name for f in files]
     assert posted[1].attachments[1].data == b"file 11"
-    big = OutgoingFile("big.bin", b"\0" * (10 * 1024 * 1024 + 1))
+    big = OutgoingFile.from_bytes("big.bin", b"\0" * (10 * 1024 * 1024 + 1))
     with pytest.raises(SurfaceError, match="too large"):
         await surface.upload(where, [big])
 

@@ -202,7 +202,10 @@ async def test_files_go_into_the_thread_in_one_upload(
     sim: SlackSimulator, surface: SlackSurface
 ) -> None:
     where = thread_of(sim)
-    files = [OutgoingFile("a.txt", b"alpha"), OutgoingFile("b.csv", b"x,y\n1,2\n", "csv")]
+    files = [
+        OutgoingFile.from_bytes("a.txt", b"alpha"),
+        OutgoingFile.from_bytes("b.csv", b"x,y\n1,2\n", "csv"),
+    ]
     await surface.upload(where, files)
     assert len(sim.calls("files.completeUploadExternal")) == 1
     (message,) = sim.bot_replies(where.channel, where.thread or "")

@@ -1,5 +1,6 @@
 """Malformed gateway frames: each is logged and skipped; the bot stays connected (the same
-gateway session, no reconnect) and answers the next good message.
+gateway session, no reconnect) and answers the next good message. A message or interaction
+whose ids are not snowflakes is dropped at the boundary the same way (issue 10).
 
 Every probe goes through the simulator's gateway over the real websocket (zlib-stream, as
 discord.py asks for), so it meets discord.py's own decoding and parsing first.
@@ -13,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from bots.discord.snowflakes import invalid_snowflakes, is_snowflake
 from bots.simulators.discord import DiscordSimulator
-from bots.simulators.discord.message_payloads import message_json
+from bots.simulators.discord.message_payloads import interaction_json, message_json
+from bots.simulators.discord.models import SimInteraction
 from tests.bots.discord.conftest import World
 
 Probe = Callable[[DiscordSimulator], Awaitable[int]]
@@ -70,3 +73,81 @@ async def test_a_malformed_frame_is_skipped_and_the_bot_stays_connected(
     assert world.bot.connected()
     assert sim.sessions == [session] and session.connection is connection  # never reconnected
     assert any("malformed" in r.getMessage() for r in caplog.records), probe
+
+
+# Ids that discord.py's ``int()`` reads but that are not snowflakes (64-bit unsigned digit
+# strings, discord-api-docs Reference → Snowflakes): each would become a turn, a Redis key
+# or a REST path.
+NOT_SNOWFLAKES = {
+    "negative": "-5",
+    "zero": "0",
+    "over 64 bits": str(2**64),
+    "forty digits": "9" * 40,
+    "underscored": "1_234_567_890_123_456",
+    "padded": " 1234567890123456 ",
+    "other digits": "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0661",
+    "signed": "+1234567890123456",
+}
+
+
+def with_author_id(sim: DiscordSimulator, value: str) -> dict[str, Any]:
+    mention = a_mention(sim)
+    return {**mention, "author": {**mention["author"], "id": value}}
+
+
+ID_FIELDS: dict[str, Callable[[DiscordSimulator, str], dict[str, Any]]] = {
+    "id": lambda sim, value: a_mention(sim, id=value),
+    "channel_id": lambda sim, value: a_mention(sim, channel_id=value),
+    "guild_id": lambda sim, value: a_mention(sim, guild_id=value),
+    "author.id": with_author_id,
+}
+
+
+@pytest.mark.parametrize("bad", list(NOT_SNOWFLAKES), ids=list(NOT_SNOWFLAKES))
+@pytest.mark.parametrize("field", list(ID_FIELDS))
+async def test_a_message_whose_id_is_not_a_snowflake_is_dropped_at_the_boundary(
+    world: World, field: str, bad: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = world.sim
+    value = NOT_SNOWFLAKES[bad]
+    with caplog.at_level(logging.WARNING):
+        assert await sim.dispatch_raw("MESSAGE_CREATE", ID_FIELDS[field](sim, value)) == 1
+        start = await sim.user_message(sim.channel("general").id, "next", mention_bot=True)
+        await world.answered(1)  # waits for every turn the bot started, the bad one's too
+    assert [m.content for m in world.bot_messages(start.id)] == ["You said: next"]
+    assert len(world.results) == 1 and len(world.lyzr.stream_requests()) == 1
+    as_read = str(int(value))  # what discord.py's int() made of it
+    assert not [c for c in sim.calls if as_read in c.params.values()]  # no REST call names it
+    assert any(f"invalid {field}" in r.getMessage() for r in caplog.records)
+    assert world.bot.connected()
+
+
+async def test_an_interaction_whose_user_id_is_not_a_snowflake_is_dropped(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = world.sim
+    general = sim.channel("general").id
+    bad = SimInteraction(
+        id=sim.world.ids.next(), token="t" * 64, type=2, channel_id=general,
+        user=sim.user("alice"), data={"name": "new", "type": 1, "options": []},
+        guild_id=sim.world.guild_id,
+    )  # fmt: skip
+    sim.world.interactions[bad.id] = bad
+    payload = interaction_json(sim.world, bad, sim.config)
+    payload["member"]["user"] = {**payload["member"]["user"], "id": "-1"}
+    with caplog.at_level(logging.WARNING):
+        assert await sim.dispatch_raw("INTERACTION_CREATE", payload) == 1
+        good = await sim.slash_command("new", channel_id=general)
+        await sim.wait_until(lambda: good.acknowledged, 10.0)
+    assert not bad.acknowledged
+    assert any("invalid member.user.id" in r.getMessage() for r in caplog.records)
+
+
+def test_snowflakes_are_64_bit_unsigned_digit_strings() -> None:
+    for good in ("1", "1578669089184940033", str(2**64 - 1), 1578669089184940033):
+        assert is_snowflake(good), good
+    for bad in (*NOT_SNOWFLAKES.values(), "", "12\ud800", 0, -1, 2**64, True, None, 1.5):
+        assert not is_snowflake(bad), repr(bad)
+    payload = {"id": "1", "author": {"id": "-1"}, "member": {"roles": ["2", "x"]}}
+    assert invalid_snowflakes("MESSAGE_CREATE", payload) == ["author.id", "member.roles.*"]
+    assert invalid_snowflakes("TYPING_START", payload) == []

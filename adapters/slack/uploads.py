@@ -1,0 +1,66 @@
+"""Files to Slack in ``files_upload_v2``'s three steps, each file streamed from its source.
+
+slack-sdk's ``files_upload_v2`` reads every file of a call into memory before it uploads the
+first (``_to_v2_file_upload_item``: ``data = file.read()``; slack_sdk/web/internal_utils.py),
+so ten 24 MiB artifacts would hold 240 MiB. The steps are the documented ones
+(docs.slack.dev, files.getUploadURLExternal "Usage info"), done here with the body streamed:
+
+1. ``files.getUploadURLExternal`` (``filename``, ``length`` in bytes) → ``upload_url`` and
+   ``file_id``, per file;
+2. the file's bytes POSTed to ``upload_url`` as the raw body (as slack-sdk sends them), read
+   from the file a block at a time with an exact ``Content-Length``; Slack answers 200;
+3. ``files.completeUploadExternal`` (``files`` = ``[{"id", "title"}]``, ``channel_id``,
+   ``thread_ts``) shares them all in one message in the thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.errors import SlackError
+from core.surface import OutgoingFile
+
+__all__ = ["UPLOAD", "upload_files"]
+
+UPLOAD = "files.upload"
+"""The name the upload URL's POST goes by in errors (it is not a Web API method)."""
+
+
+async def upload_files(
+    client: AsyncWebClient, channel: str, thread: str | None, files: Sequence[OutgoingFile]
+) -> AsyncSlackResponse:
+    """Share ``files`` in one message of ``channel`` (``thread``); the completion's answer.
+    Raises slack-sdk's errors for the Web API steps, :class:`SlackError` for a refused
+    upload."""
+    shared: list[dict[str, str | None]] = []
+    for file in files:
+        answer = await client.files_getUploadURLExternal(filename=file.name, length=file.size)
+        await _send(client, str(answer["upload_url"]), file)
+        shared.append({"id": str(answer["file_id"]), "title": file.name})
+    return await client.files_completeUploadExternal(
+        files=shared, channel_id=channel, thread_ts=thread
+    )
+
+
+async def _send(client: AsyncWebClient, url: str, file: OutgoingFile) -> None:
+    session = client.session
+    own = session is None or session.closed
+    if own:  # a client built without a session (tests): one for this upload
+        session = aiohttp.ClientSession()
+    assert session is not None
+    headers = {"Content-Type": "application/octet-stream", "Content-Length": str(file.size)}
+    try:
+        async with session.post(
+            url, data=file.blocks(), headers=headers, proxy=client.proxy, ssl=client.ssl or True
+        ) as response:
+            body = await response.text()
+            if response.status != 200:
+                detail = f"HTTP {response.status} for {file.name}: {body[:200]}"
+                raise SlackError(UPLOAD, None, detail, status=response.status)
+    finally:
+        if own:
+            await session.close()
