@@ -31,6 +31,7 @@ _SHARED_GROUPS = {"podman": "podman", "image": "podman"}
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # First, so that xdist's own hook (which reads the groups) sees them.
     for item in items:
         group = _group(item)
         if group is not None:
