@@ -24,7 +24,6 @@ import redis.asyncio as aioredis
 
 from tests.redis_server import start_test_redis
 
-
 _SHARED_GROUPS = {"podman": "podman", "image": "podman"}
 """Fixtures whose users all run on one worker, by group name."""
 

@@ -32,10 +32,11 @@ from core.sessions.keys import conversation_key
 from core.sessions.store import SessionStore
 from core.turn import ThreadRef, Turn
 from core.usage.book import TurnUsage, UsageBook
-from tests.ops.test_recovery import BOUND, INDICATOR, LIMITS, reaper, registry, until
+from tests.fake_agent import ScriptedAgent
+from tests.ops.test_recovery import INDICATOR, LIMITS, reaper, registry
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
-from tests.test_responder import ScriptedAgent
+from tests.waiting import eventually
 
 __all__ = ["FAMILIES"]
 
@@ -79,7 +80,7 @@ async def sessions_dedup_and_turns(redis: aioredis.Redis, namespace: str) -> Non
 
     async with asyncio.timeout(PATIENCE):
         first_turn = asyncio.create_task(turn(1, 1.2))
-        await until(lambda: _true(order), 5)
+        await eventually(lambda: _true(order))
         await impatient()
         await asyncio.gather(first_turn, turn(2, 0), turn(3, 0))
     assert order == sorted(order) and len(order) == 3
@@ -155,7 +156,7 @@ async def crash_recovery(redis: aioredis.Redis, namespace: str) -> None:
     other = registry(redis, namespace, "replica-b")
     repairer = reaper(other, platform)
     try:
-        assert await until(lambda: _final(platform, message_id), BOUND * 6)
+        await eventually(lambda: _final(platform, message_id))
         notice = platform.render(ORPHAN_NOTICE)
         assert platform.texts() == [f"Partial answer\n\n{notice}"]
         assert INDICATOR not in platform.texts()[0]
@@ -171,7 +172,7 @@ async def _first_message(platform: RecordingSurface) -> list[str]:
     async def posted() -> bool:
         return bool(platform.messages)
 
-    assert await until(posted, PATIENCE)
+    await eventually(posted)
     return list(platform.messages)
 
 

@@ -13,7 +13,7 @@ from core.models import AgentStream, Artifact
 from core.relay.scheduler import EditScheduler
 from core.surface import BudgetScope
 
-Step = tuple[float, str]  # (seconds to wait, then this text)
+Step = tuple[float | asyncio.Event, str]  # (seconds to wait, or an event to wait for; the text)
 
 
 @dataclass
@@ -43,7 +43,9 @@ def scripted(
         loop = asyncio.get_running_loop()
         try:
             for index, (delay, text) in enumerate(steps):
-                if delay:
+                if isinstance(delay, asyncio.Event):
+                    await delay.wait()  # the test lets the stream go on
+                elif delay:
                     await asyncio.sleep(delay)
                 probe.sent.append(text)
                 probe.sent_at.append(loop.time())
