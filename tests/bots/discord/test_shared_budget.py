@@ -9,8 +9,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import pytest
-
 from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator
 from core.relay.scheduler import EditScheduler
@@ -81,13 +79,11 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
         return answered, sum(1 for call in sim.calls if call.status == 429)
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["shared", "separate"])
 async def test_two_bots_on_one_token_share_the_global_budget(
-    redis_url: str, namespace: str, shared: bool
+    redis_url: str, namespace: str
 ) -> None:
-    answered, refused = await _run(redis_url, namespace, shared=shared)
+    answered, refused = await _run(redis_url, namespace, shared=True)
     assert sum(answered) == THREADS and min(answered) > 0  # both bots took turns
-    if shared:
-        assert refused == 0  # together they stayed under the token's limit
-    else:
-        assert refused > 0  # the control: two budgets of 8/s overrun a limit of 10/s
+    assert refused == 0  # together they stayed under the token's limit
+    # The control (two budgets of 8/s each overrun a limit of 10/s) depends on how fast the
+    # machine is, so it is a benchmark's: tests/bench/bench_shared_budget.py, "separate".
