@@ -42,7 +42,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from core.errors import MessageGone, SessionStoreError, SurfaceError
-from core.sessions.calls import LuaScript, ms, text
+from core.redis import NOW_MS, LuaScript, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE
 from core.surface import ChatSurface, MessageRef
 from core.turn import ThreadRef
@@ -53,19 +53,13 @@ log = logging.getLogger(__name__)
 
 ORPHAN_NOTICE = "⚠️ _This reply was cut off because the bot restarted. Please ask again._"
 
-_NOW = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-"""
 
 # Write (or refresh) a reply's record. KEYS: replies, deadlines, claims.
 # ARGV[1]: reply id; ARGV[2]: record JSON; ARGV[3]: ttl ms; ARGV[4]: "1" on the first write.
 # Returns 1, or 0 when a reaper claimed or removed the record (the owner was presumed dead).
 BEAT = LuaScript(
     "recovery-beat",
-    _NOW
+    NOW_MS
     + """
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
 if ARGV[4] ~= '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -80,7 +74,7 @@ return 1
 # Returns a flat list: id, record, id, record, ...; records claimed too often are dropped.
 CLAIM = LuaScript(
     "recovery-claim",
-    _NOW
+    NOW_MS
     + """
 local now = now_ms()
 local limit = tonumber(ARGV[1])

@@ -41,7 +41,7 @@ import redis.asyncio as aioredis
 
 from core.config import BusyPolicy, Settings
 from core.errors import SessionStoreError
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.lock import Lock
 from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 
 from core.errors import SessionStoreError
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
 
 __all__ = ["Lock"]
 

@@ -14,10 +14,10 @@ import redis.asyncio as aioredis
 from core.errors import RateLimited
 from core.ops import metrics
 from core.ops.metrics import REGISTRY
+from core.redis import guarded
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
-from core.sessions.calls import guarded
 from core.sessions.gate import TurnGate
 from core.surface import BudgetScope
 from core.turn import ThreadRef, Turn
