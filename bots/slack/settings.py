@@ -8,19 +8,16 @@ Mode: with ``SLACK_APP_TOKEN`` the bot connects over Socket Mode; otherwise it s
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
 from adapters.slack.config import StreamingMode, SurfaceConfig, ThinkingMode
+from core.config import env_alias as _env
 from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["SlackSettings", "load_slack_settings"]
-
-
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
 
 
 class SlackSettings(BaseSettings):
@@ -28,9 +25,9 @@ class SlackSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    bot_token: str = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
-    app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    bot_token: SecretStr = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
+    app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
     host: str = Field("0.0.0.0", validation_alias=_env("SLACK_HOST"))
     api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     streaming: StreamingMode = Field("edit", validation_alias=_env("SLACK_STREAMING"))
@@ -44,21 +41,26 @@ class SlackSettings(BaseSettings):
     max_file_bytes: int = Field(1024**3, gt=0, validation_alias=_env("SLACK_MAX_FILE_BYTES"))
     api_timeout: float = Field(10.0, gt=0, validation_alias=_env("SLACK_API_TIMEOUT"))
 
-    @field_validator("bot_token")
+    @field_validator("bot_token", mode="before")
     @classmethod
-    def _bot_token(cls, value: str) -> str:
-        value = value.strip()
+    def _bot_token(cls, value: object) -> object:
+        value = _plain(value).strip()
         if not value.startswith("xoxb-"):
             raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token (starting with xoxb-)")
         return value
 
-    @field_validator("app_token")
+    @field_validator("app_token", mode="before")
     @classmethod
-    def _app_token(cls, value: str | None) -> str | None:
-        value = (value or "").strip() or None
+    def _app_token(cls, value: object) -> object:
+        value = _plain(value).strip() or None
         if value is not None and not value.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token (starting with xapp-)")
         return value
+
+    @field_validator("signing_secret", mode="before")
+    @classmethod
+    def _signing_secret(cls, value: object) -> object:
+        return _plain(value) or None  # an empty variable is an unset one
 
     @field_validator("api_url")
     @classmethod
@@ -95,3 +97,10 @@ class SlackSettings(BaseSettings):
 def load_slack_settings(**overrides: object) -> SlackSettings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
     return read_settings(SlackSettings, overrides)
+
+
+def _plain(value: object) -> str:
+    """A token as given: text from the environment, or a SecretStr from code."""
+    if value is None:
+        return ""
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
