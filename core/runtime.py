@@ -42,6 +42,7 @@ from core.relay.shared_budget import SharedBudgetStore
 from core.responder import Responder
 from core.sessions.connect import open_redis
 from core.sessions.gate import TurnGate
+from core.sessions.keys import DEFAULT_NAMESPACE
 from core.surface import ChatSurface
 
 __all__ = ["Runtime"]
@@ -72,8 +73,10 @@ class Runtime:
         agent: Agent | None = None,
         environ: Mapping[str, str] | None = None,
         reload_signal: bool = False,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
         self.settings = settings
+        self.namespace = namespace  # of every Redis key it writes (tests: one per test)
         self._agent = agent
         self._environ = os.environ if environ is None else environ
         self._reload_signal = reload_signal
@@ -105,13 +108,16 @@ class Runtime:
             self._stack.enter_context(reload_on_sighup(self.deployment.reload))
         self.gate = TurnGate(
             self.redis,
+            namespace=self.namespace,
             policy=settings.busy_policy,
             lock_ttl=settings.lock_ttl,
             session_ttl=settings.session_ttl,
         )
-        shared = SharedBudgetStore(self.redis) if settings.shared_budgets else None
+        shared = SharedBudgetStore(self.redis, self.namespace) if settings.shared_budgets else None
         self.scheduler = EditScheduler(shared=shared)
-        self.registry = ReplyRegistry(self.redis, ttl=settings.recovery_ttl)
+        self.registry = ReplyRegistry(
+            self.redis, namespace=self.namespace, ttl=settings.recovery_ttl
+        )
         self.reaper = Reaper(self.registry, interval=settings.recovery_interval)
         # Closed in reverse: the reaper stops, then pending record removals land, then Redis.
         self._stack.push_async_callback(self.registry.aclose)
@@ -150,7 +156,7 @@ class Runtime:
         governance = Governance.on_redis(
             lambda: self.deployment.current,
             self.redis,
-            namespace=self.gate.namespace,
+            namespace=self.namespace,
             turn_timeout=self.settings.turn_timeout,
         )
         return Responder(

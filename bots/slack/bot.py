@@ -25,7 +25,7 @@ from adapters.slack.surface import SlackSurface
 from bots.slack import messages
 from bots.slack.answered import AnsweredMarks
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
-from core.errors import SessionStoreError, SurfaceError, ThreadcastError
+from core.errors import RateLimited, SessionStoreError, SurfaceError, ThreadcastError
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
@@ -36,6 +36,9 @@ from core.turn import ThreadRef, Turn
 __all__ = ["SlackBot"]
 
 log = logging.getLogger(__name__)
+
+_SAY_RETRY_MAX = 10.0
+"""Seconds a confirmation waits out a 429 at most (its one retry), so a turn never hangs."""
 
 
 class SlackBot:
@@ -177,8 +180,13 @@ class SlackBot:
             log.warning("could not tell %s in %s: %s", user, where, exc)
 
     async def _say(self, where: ThreadRef, markdown: str) -> None:
+        text = self.surface.render(markdown)
         try:
-            await self.surface.post(where, self.surface.render(markdown))
+            try:
+                await self.surface.post(where, text)
+            except RateLimited as exc:  # a busy channel: once more, when Slack says
+                await asyncio.sleep(min(exc.retry_after, _SAY_RETRY_MAX))
+                await self.surface.post(where, text)
         except SurfaceError as exc:
             log.warning("could not post in %s: %s", where, exc)
 

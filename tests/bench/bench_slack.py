@@ -50,7 +50,6 @@ from bots.slack.settings import SlackSettings
 from core.config import Settings
 from core.models import AgentStream
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.redis_server import start_test_redis
 
 RATE = 20.0  # chunks per second
@@ -121,9 +120,9 @@ async def scenario(
     async with SlackSimulator() as sim, AsyncExitStack() as stack:
         spaces = [sim.workspace] + [sim.add_workspace() for _ in range(workspaces - 1)]
         settings = Settings(redis_url=redis_url, agent="demo", port=0, shutdown_grace=0.0)
-        runtime = await stack.enter_async_context(Runtime(settings, agent=agent))
-        runtime.gate = TurnGate.from_settings(
-            runtime.redis, settings, namespace=f"bench-{uuid.uuid4().hex[:8]}"
+        namespace = f"bench-{uuid.uuid4().hex[:8]}"
+        runtime = await stack.enter_async_context(
+            Runtime(settings, agent=agent, namespace=namespace)
         )
         services: dict[str, SlackService] = {}
         for ws in spaces:

@@ -21,7 +21,6 @@ from bots.simulators.discord import DiscordSimulator, SimMessage
 from core.config import Settings
 from core.responder import TurnResult
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.servers.lyzr_server import LyzrServer
 
 MESSAGES = "/channels/{channel_id}/messages"
@@ -92,10 +91,7 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
         core.setdefault("shutdown_grace", 0.0)
         async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
             settings = bot_settings(redis or redis_url, lyzr, **core)
-            async with Runtime(settings) as runtime:
-                runtime.gate = TurnGate(
-                    runtime.redis, namespace=namespace, policy=settings.busy_policy
-                )
+            async with Runtime(settings, namespace=namespace) as runtime:
                 options = {
                     "token": simulator.token,
                     "api_url": simulator.api_base,

@@ -11,10 +11,7 @@ from collections.abc import AsyncIterator
 
 from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator
-from core.relay.scheduler import EditScheduler
-from core.relay.shared_budget import SharedBudgetStore
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.bots.discord.conftest import bot_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
@@ -28,11 +25,8 @@ async def _bot(
     sim: DiscordSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, *, shared: bool
 ) -> AsyncIterator[DiscordBot]:
     settings = bot_settings(redis_url, lyzr, shutdown_grace=0.0, shared_budgets=shared)
-    async with Runtime(settings) as runtime:
-        # One namespace for both bots (one deployment), unique to this test.
-        runtime.gate = TurnGate(runtime.redis, namespace=namespace, policy=settings.busy_policy)
-        store = SharedBudgetStore(runtime.redis, namespace) if shared else None
-        runtime.scheduler = EditScheduler(shared=store)
+    # One namespace for both bots (one deployment), unique to this test.
+    async with Runtime(settings, namespace=namespace) as runtime:
         discord = DiscordSettings(
             token=sim.token,
             api_url=sim.api_base,

@@ -116,14 +116,12 @@ async def test_shutdown_finishes_or_stops_replies_in_flight(
 ) -> None:
     from bots.slack.app import SlackService
     from core.runtime import Runtime
-    from core.sessions.gate import TurnGate
     from tests.bots.slack.conftest import core_settings, slack_settings
 
     ws = sim.workspace
     lyzr.enqueue(reply_script("never ending " * 200, delay=0.05))
     settings = core_settings(lyzr, redis_url).model_copy(update={"shutdown_grace": 0.2})
-    async with Runtime(settings) as runtime:
-        runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+    async with Runtime(settings, namespace=namespace) as runtime:
         slack = slack_settings(sim, "http")
         async with SlackService(settings, slack, runtime=runtime) as bot:
             sim.events_url = bot.events_url

@@ -199,7 +199,6 @@ async def test_native_stream_that_expires_falls_back_to_updates(
 ) -> None:
     from bots.slack.app import SlackService
     from core.runtime import Runtime
-    from core.sessions.gate import TurnGate
     from tests.bots.slack.conftest import core_settings, slack_settings
 
     reply = "Before the pause, " + "then after it the rest of the answer."
@@ -207,8 +206,7 @@ async def test_native_stream_that_expires_falls_back_to_updates(
     lyzr.enqueue(script)
     async with SlackSimulator(SimConfig(stream_idle_timeout=0.3)) as sim:
         settings = core_settings(lyzr, redis_url)
-        async with Runtime(settings) as runtime:
-            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+        async with Runtime(settings, namespace=namespace) as runtime:
             slack = slack_settings(sim, "http", streaming="native")
             async with SlackService(settings, slack, runtime=runtime) as bot:
                 sim.events_url = bot.events_url
