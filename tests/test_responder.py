@@ -321,8 +321,7 @@ async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace:
 
     settings = Settings(redis_url=redis_url, agent="demo", turn_timeout=2.0, port=0)
     surface = RecordingSurface(limits=FAST)
-    async with Runtime(settings, agent=_SlowAgent()) as runtime:
-        runtime.gate = TurnGate(runtime.redis, namespace=namespace, poll_interval=0.02)
+    async with Runtime(settings, agent=_SlowAgent(), namespace=namespace) as runtime:
         result = await runtime.responder(surface).handle(_turn("take your time", "m-slow"))
     assert result.outcome is not None and result.outcome.status == "failed"
     assert isinstance(result.outcome.error, AgentTimeoutError)
