@@ -5,7 +5,8 @@ threadcast's own, so an in-process agent is not a stand-in for a remote API (tho
 servers in ``tests/servers/``, spoken to over HTTP): it is an agent, with a script.
 
 By default it answers ``reply to <message>`` in three tokens, ``delay`` seconds apart; a
-test changes what it says (``words``), makes a message fail mid-stream (``fail_if``), or
+test changes what it says (``words``), makes a message fail mid-stream (``fail_if``,
+``fail_at``, ``error``: a revoked key is ``fail_if="", fail_at=0, error=AgentAuthError``), or
 does something inside the stream (``on_call``: logging from the relay's pump task, say).
 It records what happened, for assertions and for waiting on state:
 
@@ -43,12 +44,14 @@ class ScriptedAgent:
         words: Callable[[str], list[str]] = reply_to,
         fail_if: str | None = None,
         fail_at: int = 1,
+        error: Exception | None = None,
         on_call: Callable[[str], None] | None = None,
     ) -> None:
         self.delay = delay
         self.words = words
         self.fail_if = fail_if  # a message containing this raises AgentError at token fail_at
         self.fail_at = fail_at
+        self.error = error or AgentError("scripted failure")
         self.on_call = on_call
         self.calls: list[tuple[str, str]] = []
         self.started: list[str] = []
@@ -75,7 +78,7 @@ class ScriptedAgent:
             for index, token in enumerate(self.words(message)):
                 await asyncio.sleep(self.delay)
                 if self.fail_if is not None and self.fail_if in message and index == self.fail_at:
-                    raise AgentError("scripted failure")
+                    raise self.error
                 sent.append(token)
                 yield AgentStream(content=token, delta=token, chunk_index=index)
             finished = True

@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from core.agents.demo import DemoAgent
 from core.config import load_settings
 from core.errors import ConfigError
-from core.models import AgentStream
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, TurnTasks
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
@@ -245,24 +244,12 @@ async def test_shutdown_interrupts_the_reply_and_tells_the_waiting_message_to_co
     assert agent.started == ["first"]
 
 
-class _RevokedKeyAgent:
+def revoked_key_agent() -> ScriptedAgent:
     """An agent whose API key was revoked: every stream fails with 401."""
+    from core.errors import AgentAuthError
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        from core.errors import AgentAuthError
-
-        raise AgentAuthError("Invalid API key", status=401)
-        yield AgentStream(content="")  # pragma: no cover - an async generator
-
-    async def aclose(self) -> None:
-        pass
+    error = AgentAuthError("Invalid API key", status=401)
+    return ScriptedAgent(0, fail_if="", fail_at=0, error=error)
 
 
 async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
@@ -278,7 +265,7 @@ async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
     surface = RecordingSurface(limits=FAST)
     gate = TurnGate(redis, namespace=namespace, poll_interval=0.02)
     responder = Responder(
-        agent=_RevokedKeyAgent(), gate=gate, relay=Relay(surface, EditScheduler()),
+        agent=revoked_key_agent(), gate=gate, relay=Relay(surface, EditScheduler()),
         max_input_chars=1000,
     )  # fmt: skip
     before = failures()
@@ -292,24 +279,9 @@ async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
     assert failures() == before + 1
 
 
-class _SlowAgent:
+def slow_agent() -> ScriptedAgent:
     """Fifteen words, one a second: a reply longer than the turn timeout below."""
-
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        for index in range(15):
-            await asyncio.sleep(1.0)
-            yield AgentStream(content=f"w{index} ")
-        yield AgentStream(done=True)
-
-    async def aclose(self) -> None:
-        pass
+    return ScriptedAgent(1.0, words=lambda message: [f"w{index} " for index in range(15)])
 
 
 async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace: str) -> None:
@@ -321,7 +293,7 @@ async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace:
 
     settings = Settings(redis_url=redis_url, agent="demo", turn_timeout=2.0, port=0)
     surface = RecordingSurface(limits=FAST)
-    async with Runtime(settings, agent=_SlowAgent(), namespace=namespace) as runtime:
+    async with Runtime(settings, agent=slow_agent(), namespace=namespace) as runtime:
         result = await runtime.responder(surface).handle(_turn("take your time", "m-slow"))
     assert result.outcome is not None and result.outcome.status == "failed"
     assert isinstance(result.outcome.error, AgentTimeoutError)

@@ -29,6 +29,7 @@ from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
 from core.sessions.embedded import EmbeddedRedis
 from core.surface import BudgetScope
+from tests.relay.helpers import take_turns
 
 
 async def run(url: str, *, shared: bool, rate: float, duration: float) -> None:
@@ -38,18 +39,8 @@ async def run(url: str, *, shared: bool, rate: float, duration: float) -> None:
         EditScheduler(shared=SharedBudgetStore(c, namespace) if shared else None) for c in clients
     ]
     budget = BudgetScope("discord:bot", rate=rate, burst=2)
-    loop = asyncio.get_running_loop()
-    until = loop.time() + duration
-    grants: list[tuple[float, int]] = []
-
-    async def reply(replica: int) -> None:
-        while loop.time() < until:
-            await replicas[replica].acquire([budget], urgent=False, since=loop.time())
-            grants.append((loop.time(), replica))
-            replicas[replica].succeeded([budget])
-
     try:
-        await asyncio.gather(*(reply(i % 2) for i in range(8)))
+        grants = await take_turns(replicas, budget, seconds=duration)
     finally:
         for client in clients:
             await client.aclose()

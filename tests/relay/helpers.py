@@ -87,3 +87,22 @@ class SpyScheduler(EditScheduler):
     def rate_limited(self, scopes: Sequence[BudgetScope], error: RateLimited) -> None:
         self.rate_limits.append(error)
         super().rate_limited(scopes, error)
+
+
+async def take_turns(
+    replicas: Sequence[EditScheduler], budget: BudgetScope, *, seconds: float, replies: int = 8
+) -> list[tuple[float, int]]:
+    """``replies`` replies spread over ``replicas``, each taking ``budget``'s tokens as fast
+    as they are granted for ``seconds``: every grant's (loop time, replica index)."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    grants: list[tuple[float, int]] = []
+
+    async def reply(replica: int) -> None:
+        while loop.time() < until:
+            await replicas[replica].acquire([budget], urgent=False, since=loop.time())
+            grants.append((loop.time(), replica))
+            replicas[replica].succeeded([budget])
+
+    await asyncio.gather(*(reply(i % len(replicas)) for i in range(replies)))
+    return grants

@@ -11,6 +11,7 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
 from bots.simulators.slack.blocks import find_action
+from bots.slack.app import SlackService
 from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
@@ -112,15 +113,21 @@ async def test_direct_messages_are_answered_in_the_message_thread(
     assert again.thread_ts == first.thread_ts
 
 
+async def answered(sim: SlackSimulator, bot: SlackService, text: str) -> str:
+    """Mention the bot in #general; once its reply is done, the thread's ts."""
+    ws = sim.workspace
+    first = await sim.user_says(ws.general, ws.alice, mention(sim, text))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    return first.thread_ts
+
+
 async def test_new_command_starts_a_fresh_session_in_the_same_thread(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    first = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 7"))
-    thread = first.thread_ts
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    thread = await answered(sim, bot, "remember 7")
     await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
     confirmation = sim.bot_replies(ws.general, thread)[1]
@@ -138,10 +145,7 @@ async def test_a_rate_limited_confirmation_is_posted_once_the_limit_lifts(
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    first = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 7"))
-    thread = first.thread_ts
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    thread = await answered(sim, bot, "remember 7")
     sim.fail_next("chat.postMessage", "ratelimited")  # 429, Retry-After: 1
     await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
