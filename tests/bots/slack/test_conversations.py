@@ -41,7 +41,7 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
     (live,) = sim.bot_replies(ws.general, thread)
     assert find_action(live.blocks, STOP_ACTION_ID) is not None  # stoppable while streaming
-    await sim.wait_for(lambda: live.blocks is None and not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: live.blocks is None and not bot.bot.tasks)
 
     (reply,) = sim.bot_replies(ws.general, thread)
     assert reply.text == to_mrkdwn(REPLY)

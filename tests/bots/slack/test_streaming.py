@@ -31,12 +31,12 @@ async def test_stop_button_cancels_the_reply(
     (live,) = sim.bot_replies(ws.general, thread)
     await sim.wait_for(lambda: live.text.count("word") >= 5)
     await sim.click_button(ws.general, live.ts, STOP_ACTION_ID, user=ws.bob)
-    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
     await sim.wait_for(lambda: not bot.bot.tasks)
 
     assert live.blocks is None  # the button went with the final edit
     assert 5 <= live.text.count("word") < 400
-    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent's HTTP stream was closed
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent's HTTP stream was closed
     assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished
 
 
@@ -51,7 +51,7 @@ async def test_stop_word_stops_and_says_when_nothing_streams(
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
     await sim.user_says(ws.general, ws.alice, "stop", thread_ts=thread)  # a follow-up command
     (live,) = sim.bot_replies(ws.general, thread)
-    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
     await sim.wait_for(lambda: not bot.bot.tasks)
     await sim.user_says(ws.general, ws.alice, mention(sim, "/stop"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
@@ -181,7 +181,7 @@ async def test_native_streaming_end_to_end(
     bot = await start_bot(streaming="native")
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream natively"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
 
     (message,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert message.text == to_safe_markdown(reply)
@@ -213,7 +213,7 @@ async def test_native_stream_that_expires_falls_back_to_updates(
                 ws = sim.workspace
                 turn = await sim.user_says(ws.general, ws.alice, mention(sim, "pause"))
                 await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-                await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+                await sim.wait_for(lambda: not bot.bot.tasks)
                 (message,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert message.text == reply
     assert "message_not_in_streaming_state" in {
@@ -231,7 +231,7 @@ async def test_slack_connect_streams_to_the_asking_users_own_team(
     bot = await start_bot(streaming="native")
     turn = await sim.user_says(ws.general, guest.id, mention(sim, "hi from a partner"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
 
     (start,) = sim.calls("chat.startStream")
     assert start.ok, start.error
@@ -253,10 +253,10 @@ async def test_a_stream_the_person_stops_ends_the_reply_and_the_agent(
     (live,) = sim.bot_replies(ws.general, turn.thread_ts)
     await sim.wait_for(lambda: live.text.count("word") >= 5)
     sim.user_stops_stream(ws.general, live.ts)  # Slack's own stop control
-    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
     await sim.wait_for(lambda: not bot.bot.tasks)
 
-    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent was stopped too
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped too
     assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished
     refused = [c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok]
     assert refused == ["stopped_by_user"]  # told once; nothing retried
@@ -308,7 +308,7 @@ async def test_a_quiet_agent_keeps_the_thread_alive_with_a_status(
         status = sim.thread_status(ws.general, thread)
         return status is not None and status.status == DEFAULT_NOTICES.working
 
-    await sim.wait_for(working, timeout=10)
+    await sim.wait_for(working)
     (live,) = sim.bot_replies(ws.general, thread)
     assert "▍" in live.text  # the reply still shows it is streaming
     await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
