@@ -17,6 +17,7 @@ from pydantic import (
     AliasChoices,
     BaseModel,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -25,7 +26,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
 
-__all__ = ["AgentKind", "BusyPolicy", "LogFormat", "SessionScope", "Settings", "load_settings"]
+__all__ = [
+    "AgentKind",
+    "BusyPolicy",
+    "LogFormat",
+    "SessionScope",
+    "Settings",
+    "env_alias",
+    "load_settings",
+    "secret_value",
+]
 
 AgentKind = Literal["lyzr", "openai", "demo"]
 BusyPolicy = Literal["queue", "interrupt"]
@@ -35,8 +45,18 @@ LogFormat = Literal["json", "text"]
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _env(name: str) -> AliasChoices:
+def env_alias(name: str) -> AliasChoices:
+    """The environment variable a settings field is read from: the one name errors use
+    (:func:`read_settings`). Shared by every settings model (core, Slack, Discord)."""
     return AliasChoices(name)
+
+
+def secret_value(secret: SecretStr | None) -> str | None:
+    """The plain text of an optional secret, at the one place that sends it."""
+    return None if secret is None else secret.get_secret_value()
+
+
+_env = env_alias  # the short name the field table below uses
 
 
 class Settings(BaseSettings):
@@ -47,7 +67,7 @@ class Settings(BaseSettings):
     # --- agent ---------------------------------------------------------------------------
     agent: AgentKind | None = Field(None, validation_alias=_env("THREADCAST_AGENT"))
     """Which agent backend answers; default lyzr when LYZR_API_KEY is set, else demo."""
-    lyzr_api_key: str | None = Field(None, validation_alias=_env("LYZR_API_KEY"))
+    lyzr_api_key: SecretStr | None = Field(None, validation_alias=_env("LYZR_API_KEY"))
     lyzr_agent_id: str | None = Field(None, validation_alias=_env("LYZR_AGENT_ID"))
     lyzr_api_base: str = Field(
         "https://agent-prod.studio.lyzr.ai", validation_alias=_env("LYZR_API_BASE")
@@ -55,7 +75,7 @@ class Settings(BaseSettings):
     openai_base_url: str = Field(
         "https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL")
     )
-    openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
     openai_history_messages: int = Field(40, ge=0, validation_alias=_env("OPENAI_HISTORY_MESSAGES"))
     connect_timeout: float = Field(10.0, gt=0, validation_alias=_env("AGENT_CONNECT_TIMEOUT"))
@@ -139,6 +159,11 @@ class Settings(BaseSettings):
     config_file: Path | None = Field(None, validation_alias=_env("THREADCAST_CONFIG"))
     """The TOML file of agents, routes, access and quotas (default: ./threadcast.toml when
     it exists); see :mod:`core.deployment`."""
+
+    @field_validator("lyzr_api_key", "openai_api_key", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        return None if value == "" else value  # an empty variable is an unset one
 
     @field_validator("log_level")
     @classmethod

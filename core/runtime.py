@@ -82,8 +82,12 @@ class Runtime:
         agent: Agent | None = None,
         environ: Mapping[str, str] | None = None,
         reload_signal: bool = False,
+        namespace: str | None = None,
     ) -> None:
         self.settings = settings
+        # Of every Redis key it writes: THREADCAST_REDIS_NAMESPACE unless given (tests: one
+        # per test).
+        self.namespace = namespace or settings.redis_namespace
         self._agent = agent
         self._environ = os.environ if environ is None else environ
         self._reload_signal = reload_signal
@@ -115,7 +119,7 @@ class Runtime:
         await self.deployment.open(first)
         if self._reload_signal:
             self._stack.enter_context(reload_on_sighup(self.deployment.reload))
-        namespace = settings.redis_namespace
+        namespace = self.namespace
         self.gate = TurnGate(
             self.redis,
             namespace=namespace,
@@ -187,7 +191,7 @@ class Runtime:
         governance = Governance.on_redis(
             lambda: self.deployment.current,
             self.redis,
-            namespace=self.gate.namespace,
+            namespace=self.namespace,
             turn_timeout=self.settings.turn_timeout,
         )
         return Responder(

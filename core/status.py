@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from core.sessions.calls import guarded, text
+from core.redis import guarded, text
 from core.sessions.gate import TurnGate
 
 __all__ = ["ConversationStatus", "conversation_status", "describe"]

@@ -69,12 +69,26 @@ def free_port() -> int:
 
 
 def free_cluster_port() -> int:
-    """A free loopback port whose cluster bus port (port + 10000) is free too."""
+    """A free loopback port whose cluster bus port (port + 10000) is free too.
+
+    Both stay below Linux's ephemeral range (32768 and up), where any outgoing connection
+    (another worker's client, :func:`free_port`) may take a port between our check and the
+    server's bind; and each xdist worker draws from a slice of its own.
+    """
+    low, high = _CLUSTER_PORTS
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    size = (high - low) // max(1, workers)
+    low += (worker % max(1, workers)) * size
     for _ in range(200):
-        port = random.randint(20000, 45000)
+        port = random.randint(low, low + size - 1)
         if _is_free(port) and _is_free(port + 10000):
             return port
     raise RuntimeError("no free port pair for a cluster node")
+
+
+_CLUSTER_PORTS = (10000, 22000)
+"""Node ports drawn from here; their bus ports (+10000) end below 32768."""
 
 
 def _is_free(port: int) -> bool:

@@ -19,9 +19,13 @@ from tests.processes import process_gone, wait_until
 # A process that uses the embedded server like `threadcast chat` does: it starts (or
 # joins) it, says where it is, and keeps its lease until its stdin closes.
 USER = """
-import asyncio, sys
+import asyncio, signal, sys
 from pathlib import Path
 from core.sessions.embedded import EmbeddedRedis
+
+# Ctrl-C as in a terminal, even when the suite runs as a background job (whose children
+# inherit SIGINT ignored: POSIX shells ignore it for `&` commands without job control).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 server = EmbeddedRedis(Path(sys.argv[1]))
 print(asyncio.run(server.start()), flush=True)
@@ -127,7 +131,8 @@ async def test_ctrl_c_to_the_starters_process_group_does_not_reach_the_server(
         url = await joiner.start()
         try:
             os.killpg(starter.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-            await starter.wait()
+            async with asyncio.timeout(30):
+                await starter.wait()
             assert await answers(url)
         finally:
             await joiner.stop()

@@ -1,6 +1,5 @@
 """The responder end to end in one process: real Redis, the real relay and scheduler, a
-recording surface, and a small scripted agent (an in-process agent, not a stand-in for a
-remote API: the agent protocol is ours)."""
+recording surface, and the scripted in-process agent (``tests/fake_agent.py``)."""
 
 from __future__ import annotations
 
@@ -16,55 +15,22 @@ from pydantic import BaseModel
 
 from core.agents.demo import DemoAgent
 from core.config import load_settings
-from core.context.models import TurnContext
 from core.errors import ConfigError
-from core.models import AgentStream
 from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, TurnTasks
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
 from core.sessions.embedded import EmbeddedRedis
 from core.sessions.gate import TurnGate
+from core.sessions.keys import SessionKeys, conversation_key
 from core.turn import ThreadRef, Turn
+from tests.fake_agent import ScriptedAgent
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
+from tests.waiting import eventually
 
 WHERE = ThreadRef(platform="test", workspace="W", channel="C", thread="T")
 FAST = replace(DEFAULT_LIMITS, min_edit_interval=0.05)
-
-
-class ScriptedAgent:
-    """Answers ``reply to <message>`` in a few tokens, ``delay`` seconds apart."""
-
-    def __init__(self, delay: float = 0.01) -> None:
-        self.delay = delay
-        self.calls: list[tuple[str, str]] = []  # (message, session_id)
-        self.started: list[str] = []
-        self.closed: list[str] = []  # streams closed before their end
-
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        self.calls.append((message, session_id))
-        self.started.append(message)
-        finished = False
-        try:
-            for index, token in enumerate(["reply", " to", f" {message}"]):
-                await asyncio.sleep(self.delay)
-                yield AgentStream(content=token, delta=token, chunk_index=index)
-            finished = True
-            yield AgentStream(done=True, session_id=session_id)
-        finally:
-            if not finished:
-                self.closed.append(message)
-
-    async def aclose(self) -> None:
-        pass
+_CONVERSATION = conversation_key(WHERE, user="U1", is_dm=False)
 
 
 def _turn(text: str, message_id: str, where: ThreadRef = WHERE) -> Turn:
@@ -76,6 +42,16 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
     yield client
     await client.aclose()
+
+
+async def arrived(redis: aioredis.Redis, namespace: str, *, count: int) -> None:
+    """Until the gate has numbered ``count`` arrivals in the thread (the turn is in line)."""
+    order = SessionKeys(_CONVERSATION, namespace=namespace).order
+
+    async def numbered() -> bool:
+        return int(await redis.hget(order, "seq") or 0) >= count
+
+    await eventually(numbered, what=f"{count} turns registered")
 
 
 def _responder(
@@ -161,7 +137,7 @@ async def test_interrupt_policy_stops_the_running_reply_for_the_new_one(
     agent, surface = ScriptedAgent(delay=0.5), RecordingSurface(limits=FAST)
     responder = _responder(redis, namespace, agent, surface, policy="interrupt")
     first = asyncio.create_task(responder.handle(_turn("slow", "1")))
-    await asyncio.sleep(0.3)
+    await agent.began.wait()
     second = await responder.handle(_turn("newer", "2"))
     earlier = await first
     assert earlier.outcome is not None and earlier.outcome.status == "cancelled"
@@ -175,7 +151,7 @@ async def test_stop_cancels_the_reply_and_closes_the_agent_stream(
     agent, surface = ScriptedAgent(delay=0.5), RecordingSurface(limits=FAST)
     responder = _responder(redis, namespace, agent, surface)
     running = asyncio.create_task(responder.handle(_turn("long", "1")))
-    await asyncio.sleep(0.7)
+    await eventually(lambda: bool(surface.texts(WHERE)), what="the first token shown")
     assert await responder.stop(WHERE, user="U1", is_dm=False)
     result = await running
     assert result.outcome is not None and result.outcome.status == "cancelled"
@@ -206,7 +182,7 @@ async def test_redis_dying_mid_turn_neither_hangs_nor_loses_the_reply(
     agent, surface = ScriptedAgent(delay=0.3), RecordingSurface(limits=FAST)
     responder = _responder(client, namespace, agent, surface)
     running = asyncio.create_task(responder.handle(_turn("before", "1")))
-    await asyncio.sleep(0.2)
+    await agent.began.wait()
     await server.stop()
     result = await running
     assert result.status == "answered"
@@ -258,9 +234,9 @@ async def test_shutdown_interrupts_the_reply_and_tells_the_waiting_message_to_co
     responder = _responder(redis, namespace, agent, surface)
     tasks = TurnTasks(finalise_timeout=5)
     tasks.spawn(responder.handle(_turn("first", "1")), name="first")
-    await asyncio.sleep(0.3)
+    await eventually(lambda: bool(surface.texts(WHERE)), what="the first reply shown")
     tasks.spawn(responder.handle(_turn("second", "2")), name="second")  # queued behind
-    await asyncio.sleep(0.3)
+    await arrived(redis, namespace, count=2)
     await tasks.drain(0.1)
     texts = surface.texts(WHERE)
     assert texts[0].endswith(INTERRUPTED)
@@ -268,25 +244,12 @@ async def test_shutdown_interrupts_the_reply_and_tells_the_waiting_message_to_co
     assert agent.started == ["first"]
 
 
-class _RevokedKeyAgent:
+def revoked_key_agent() -> ScriptedAgent:
     """An agent whose API key was revoked: every stream fails with 401."""
+    from core.errors import AgentAuthError
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        from core.errors import AgentAuthError
-
-        raise AgentAuthError("Invalid API key", status=401)
-        yield AgentStream(content="")  # pragma: no cover - an async generator
-
-    async def aclose(self) -> None:
-        pass
+    error = AgentAuthError("Invalid API key", status=401)
+    return ScriptedAgent(0, fail_if="", fail_at=0, error=error)
 
 
 async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
@@ -302,7 +265,7 @@ async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
     surface = RecordingSurface(limits=FAST)
     gate = TurnGate(redis, namespace=namespace, poll_interval=0.02)
     responder = Responder(
-        agent=_RevokedKeyAgent(), gate=gate, relay=Relay(surface, EditScheduler()),
+        agent=revoked_key_agent(), gate=gate, relay=Relay(surface, EditScheduler()),
         max_input_chars=1000,
     )  # fmt: skip
     before = failures()
@@ -316,25 +279,9 @@ async def test_an_agent_failure_is_logged_once_at_warning_and_counted(
     assert failures() == before + 1
 
 
-class _SlowAgent:
+def slow_agent() -> ScriptedAgent:
     """Fifteen words, one a second: a reply longer than the turn timeout below."""
-
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        for index in range(15):
-            await asyncio.sleep(1.0)
-            yield AgentStream(content=f"w{index} ")
-        yield AgentStream(done=True)
-
-    async def aclose(self) -> None:
-        pass
+    return ScriptedAgent(1.0, words=lambda message: [f"w{index} " for index in range(15)])
 
 
 async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace: str) -> None:
@@ -346,8 +293,7 @@ async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace:
 
     settings = Settings(redis_url=redis_url, agent="demo", turn_timeout=2.0, port=0)
     surface = RecordingSurface(limits=FAST)
-    async with Runtime(settings, agent=_SlowAgent()) as runtime:
-        runtime.gate = TurnGate(runtime.redis, namespace=namespace, poll_interval=0.02)
+    async with Runtime(settings, agent=slow_agent(), namespace=namespace) as runtime:
         result = await runtime.responder(surface).handle(_turn("take your time", "m-slow"))
     assert result.outcome is not None and result.outcome.status == "failed"
     assert isinstance(result.outcome.error, AgentTimeoutError)

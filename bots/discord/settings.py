@@ -7,19 +7,16 @@ variable, like :func:`core.config.load_settings`.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.discord import DiscordBudgets, bot_scope_key
 from adapters.discord.surface import ArchiveMinutes
+from core.config import env_alias as _env
 from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["DiscordSettings", "load_discord_settings"]
-
-
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
 
 
 class DiscordSettings(BaseSettings):

@@ -30,7 +30,7 @@ from bots.slack.bot import SlackBot
 from bots.slack.events import BotIdentity, EventFilter
 from bots.slack.server import EVENTS_PATH, WebServer, web_app
 from bots.slack.settings import SlackSettings, load_slack_settings
-from core.config import Settings
+from core.config import Settings, secret_value
 from core.errors import ConfigError
 from core.ops.http import Probes
 from core.runtime import Runtime
@@ -122,7 +122,9 @@ class SlackService:
     async def _open(self) -> None:
         slack = self.slack
         clients = await self._stack.enter_async_context(
-            SlackClients(slack.bot_token, api_url=slack.api_url, timeout=slack.api_timeout)
+            SlackClients(
+                slack.bot_token.get_secret_value(), api_url=slack.api_url, timeout=slack.api_timeout
+            )
         )
         self.identity = await check_token(clients)
         runtime = self._runtime
@@ -134,15 +136,16 @@ class SlackService:
         self._stack.push_async_callback(self.surface.aclose)
         app = AsyncApp(
             client=clients.client,
-            signing_secret=slack.signing_secret,
+            signing_secret=secret_value(slack.signing_secret),
             process_before_response=False,
             # The web server checks signatures before bolt parses (and would log) a body.
             request_verification_enabled=False,
         )
         rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
         context = SlackContext(
-            clients.client, token=slack.bot_token, bot_user_id=self.identity.user_id,
-            bot_id=self.identity.bot_id, api_url=slack.api_url, timeout=slack.api_timeout,
+            clients.client, token=slack.bot_token.get_secret_value(),
+            bot_user_id=self.identity.user_id, bot_id=self.identity.bot_id,
+            api_url=slack.api_url, timeout=slack.api_timeout,
         )  # fmt: skip
         self.bot = SlackBot(
             app,
@@ -166,7 +169,7 @@ class SlackService:
             web_app(
                 None if slack.socket_mode else app,
                 probes,
-                signing_secret=slack.signing_secret or "",
+                signing_secret=secret_value(slack.signing_secret) or "",
             ),
             host=slack.host,
             port=self.settings.port,
@@ -177,7 +180,7 @@ class SlackService:
             await self._connect_socket(app, clients)
 
     async def _connect_socket(self, app: AsyncApp, clients: SlackClients) -> None:
-        token = self.slack.app_token
+        token = secret_value(self.slack.app_token)
         assert token is not None
         # slack-sdk's connect() retries a refused token for ever: check it once ourselves.
         try:

@@ -31,7 +31,7 @@ from slack_bolt.context.assistant.thread_context_store.async_store import (
 from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 
 from core.errors import SessionStoreError
-from core.sessions.calls import guarded, text
+from core.redis import guarded, text
 
 __all__ = [
     "AssistantOptions",

@@ -38,7 +38,7 @@ from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
 from core.context.source import ContextSource
-from core.errors import SessionStoreError, SurfaceError, ThreadcastError
+from core.errors import RateLimited, SessionStoreError, SurfaceError, ThreadcastError
 from core.feedback.model import ReplyRef, vote_value
 from core.feedback.texts import REASON_SAVED, thanks
 from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
@@ -51,6 +51,9 @@ from core.turn import ThreadRef, Turn
 __all__ = ["SlackBot"]
 
 log = logging.getLogger(__name__)
+
+_SAY_RETRY_MAX = 10.0
+"""Seconds a confirmation waits out a 429 at most (its one retry), so a turn never hangs."""
 
 
 class SlackBot:
@@ -361,8 +364,13 @@ class SlackBot:
             log.warning("could not tell %s in %s: %s", user, where, exc)
 
     async def _say(self, where: ThreadRef, markdown: str) -> None:
+        text = self.surface.render(markdown)
         try:
-            await self.surface.post(where, self.surface.render(markdown))
+            try:
+                await self.surface.post(where, text)
+            except RateLimited as exc:  # a busy channel: once more, when Slack says
+                await asyncio.sleep(min(exc.retry_after, _SAY_RETRY_MAX))
+                await self.surface.post(where, text)
         except SurfaceError as exc:
             log.warning("could not post in %s: %s", where, exc)
 

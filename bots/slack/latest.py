@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 
-from core.sessions.calls import guarded, text
+from core.redis import guarded, text
 
 __all__ = ["LatestThreads"]
 

@@ -8,20 +8,17 @@ Mode: with ``SLACK_APP_TOKEN`` the bot connects over Socket Mode; otherwise it s
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
 from adapters.slack.config import RenderMode, StreamingMode, SurfaceConfig, ThinkingMode
 from bots.slack.assistant import AssistantOptions, parse_prompts
+from core.config import env_alias as _env
 from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["SlackSettings", "load_slack_settings"]
-
-
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
 
 
 class SlackSettings(BaseSettings):
@@ -29,9 +26,9 @@ class SlackSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    bot_token: str = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
-    app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    bot_token: SecretStr = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
+    app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
     host: str = Field("0.0.0.0", validation_alias=_env("SLACK_HOST"))
     api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     streaming: StreamingMode = Field("edit", validation_alias=_env("SLACK_STREAMING"))
@@ -55,21 +52,26 @@ class SlackSettings(BaseSettings):
     assistant_prompts: str = Field("", validation_alias=_env("SLACK_ASSISTANT_PROMPTS"))
     """Suggested prompts, ``title=message;title=message`` (at most four)."""
 
-    @field_validator("bot_token")
+    @field_validator("bot_token", mode="before")
     @classmethod
-    def _bot_token(cls, value: str) -> str:
-        value = value.strip()
+    def _bot_token(cls, value: object) -> object:
+        value = _plain(value).strip()
         if not value.startswith("xoxb-"):
             raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token (starting with xoxb-)")
         return value
 
-    @field_validator("app_token")
+    @field_validator("app_token", mode="before")
     @classmethod
-    def _app_token(cls, value: str | None) -> str | None:
-        value = (value or "").strip() or None
+    def _app_token(cls, value: object) -> object:
+        value = _plain(value).strip() or None
         if value is not None and not value.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token (starting with xapp-)")
         return value
+
+    @field_validator("signing_secret", mode="before")
+    @classmethod
+    def _signing_secret(cls, value: object) -> object:
+        return _plain(value) or None  # an empty variable is an unset one
 
     @field_validator("api_url")
     @classmethod
@@ -123,3 +125,10 @@ class SlackSettings(BaseSettings):
 def load_slack_settings(**overrides: object) -> SlackSettings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
     return read_settings(SlackSettings, overrides)
+
+
+def _plain(value: object) -> str:
+    """A token as given: text from the environment, or a SecretStr from code."""
+    if value is None:
+        return ""
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)

@@ -119,7 +119,7 @@ class LyzrAgent(ReferenceCalls):
         if not settings.lyzr_agent_id:
             raise ConfigError("LYZR_AGENT_ID", "required for the Lyzr agent")
         return cls(
-            api_key=settings.lyzr_api_key,
+            api_key=settings.lyzr_api_key.get_secret_value(),
             agent_id=settings.lyzr_agent_id,
             base_url=settings.lyzr_api_base,
             http=http,

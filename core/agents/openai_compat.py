@@ -27,7 +27,7 @@ from core.agents.retry import retry_before_output
 from core.agents.structured import schema_instruction
 from core.agents.text import clean_message
 from core.agents.transport import StreamTimeouts, agent_http_client, open_stream, read_lines
-from core.config import Settings
+from core.config import Settings, secret_value
 from core.context.models import FileKind, TurnContext
 from core.errors import AgentProtocolError, SessionStoreError
 from core.models import AgentStream
@@ -85,7 +85,7 @@ class OpenAIAgent(ReferenceCalls):
         return cls(
             base_url=settings.openai_base_url,
             model=settings.openai_model,
-            api_key=settings.openai_api_key,
+            api_key=secret_value(settings.openai_api_key),
             history=history or MemoryHistory(settings.openai_history_messages),
             http=http,
             timeouts=StreamTimeouts.from_settings(settings),

@@ -15,6 +15,8 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+from pydantic import SecretStr
+
 from core.agents.base import Agent
 from core.agents.factory import make_agent
 from core.agents.openai_compat import OpenAIAgent
@@ -32,7 +34,8 @@ AgentBuilder = Callable[[AgentSpec], Agent]
 def agent_settings(settings: Settings, spec: AgentSpec, environ: Mapping[str, str]) -> Settings:
     """``settings`` as this agent sees them: its backend, key, URL, model and timeouts."""
     update: dict[str, Any] = {"agent": spec.backend}
-    key = environ.get(spec.api_key_env, "").strip() if spec.api_key_env else None
+    named = environ.get(spec.api_key_env, "").strip() if spec.api_key_env else ""
+    key = SecretStr(named) if named else None  # load() refuses a named variable left empty
     if spec.backend == "lyzr":
         update["lyzr_agent_id"] = spec.agent_id
         _put(update, "lyzr_api_key", key)

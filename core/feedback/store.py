@@ -22,7 +22,7 @@ from urllib.parse import quote
 import redis.asyncio as aioredis
 
 from core.feedback.model import ReplyRef, ReplyTag, VoteRecord
-from core.sessions.calls import guarded, text
+from core.redis import guarded, text
 
 __all__ = ["DEFAULT_FEEDBACK_TTL", "FeedbackStore"]
 

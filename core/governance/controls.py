@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from core.sessions.calls import LuaScript, guarded, ms, text
+from core.redis import LuaScript, guarded, ms, text
 from core.sessions.gate import TurnGate
 from core.sessions.keys import SessionKeys
 

@@ -19,7 +19,7 @@ from core.errors import SessionStoreError, SurfaceError
 from core.governance.access import Admission
 from core.governance.keys import notice_key
 from core.governance.texts import DENIED
-from core.sessions.calls import DEFAULT_OP_TIMEOUT
+from core.redis import DEFAULT_OP_TIMEOUT
 from core.sessions.scripts import SEEN
 from core.turn import ThreadRef, Turn
 

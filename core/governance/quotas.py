@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from core.deployment.schema import QuotaSpec
 from core.governance import texts
 from core.governance.keys import quota_key
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
 from core.turn import Turn
 
 __all__ = ["TAKE", "WINDOW", "QuotaBook", "QuotaGrant", "QuotaRefusal"]

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from core.errors import SessionStoreError
 from core.ops import metrics
-from core.sessions.calls import guarded
+from core.redis import guarded
 
 __all__ = ["HEALTH_PATH", "METRICS_PATH", "READY_PATH", "Probes", "WebServer", "add_ops_routes"]
 

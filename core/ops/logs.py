@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from core.config import Settings
+from core.config import Settings, secret_value
 
 __all__ = [
     "SECRET_ENV",
@@ -195,7 +195,7 @@ def setup_logging(
 
 
 def _secrets_of(settings: Settings) -> list[str]:
-    found = [settings.lyzr_api_key, settings.openai_api_key]
+    found = [secret_value(settings.lyzr_api_key), secret_value(settings.openai_api_key)]
     if settings.redis_url:
         found.append(urlsplit(settings.redis_url).password)
     found.extend(os.environ.get(name) for name in SECRET_ENV)

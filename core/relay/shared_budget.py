@@ -13,26 +13,25 @@ comparable) and are integer microseconds, so Lua's doubles stay exact. Every key
 ``{budget}`` hash tag: one script may touch several scopes' keys (a channel and the bot),
 which Redis Cluster allows only within one slot.
 
-Any Redis failure is translated into :class:`SessionStoreError` here, at the boundary; the
-scheduler then falls back to its local budgets rather than stop replies.
+Every call is bounded by ``timeout`` (a stalled Redis must delay an edit by at most that,
+never hang it), and any Redis failure becomes :class:`SessionStoreError` (both by
+:class:`core.redis.LuaScript`); the scheduler then falls back to its local budgets rather
+than stop replies.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
 
-from core.errors import SessionStoreError
+from core.redis import LuaScript
+from core.sessions.keys import DEFAULT_NAMESPACE
 
-__all__ = ["PAUSE_SCRIPT", "TAKE_SCRIPT", "SharedBudgetStore", "SharedVerdict"]
+__all__ = ["PAUSE", "TAKE", "SharedBudgetStore", "SharedVerdict"]
 
 # Take one token from every scope of an edit, or from none.
 # KEYS[i]   the budget hash of scope i: fields tat (GCRA theoretical arrival time, µs),
@@ -48,7 +47,9 @@ __all__ = ["PAUSE_SCRIPT", "TAKE_SCRIPT", "SharedBudgetStore", "SharedVerdict"]
 # A refused replica reserves the scope's next slot (for one interval past it) unless another
 # holds it: without this, the replica whose own pacing lands exactly on the slots wins every
 # race, and another replica's replies starve.
-TAKE_SCRIPT = """
+TAKE = LuaScript(
+    "shared budget take",
+    """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local ttl = tonumber(ARGV[1])
@@ -92,7 +93,8 @@ for i = 1, n do
   keep(KEYS[i])
 end
 return {0, 0, 0}
-"""
+""",
+)
 
 # Record a 429: pause the scope for every replica.
 # KEYS[1]   the budget hash of the scope (fields as above)
@@ -100,7 +102,9 @@ return {0, 0, 0}
 # ARGV[2]   TTL of the hash in ms
 # Returns the pause episode number. A 429 arriving while the scope is already paused extends
 # the pause but is the same episode, so replicas lower their rate once per episode.
-PAUSE_SCRIPT = """
+PAUSE = LuaScript(
+    "shared budget pause",
+    """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local st = redis.call('HMGET', KEYS[1], 'paused', 'epoch')
@@ -113,7 +117,8 @@ local pause_end = math.max(paused, now + tonumber(ARGV[1]))
 redis.call('HSET', KEYS[1], 'paused', string.format('%.0f', pause_end), 'epoch', epoch)
 redis.call('PEXPIRE', KEYS[1], math.ceil((pause_end - now) / 1000) + tonumber(ARGV[2]))
 return epoch
-"""
+""",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +140,7 @@ class SharedBudgetStore:
     def __init__(
         self,
         redis: aioredis.Redis,
-        namespace: str = "threadcast",
+        namespace: str = DEFAULT_NAMESPACE,
         *,
         timeout: float = 0.5,
         idle_ttl: float = 120.0,
@@ -145,8 +150,6 @@ class SharedBudgetStore:
         self._timeout = timeout
         self._ttl_ms = math.ceil(idle_ttl * 1000)
         self._replica = uuid.uuid4().hex  # names this store's reservations
-        self._take = redis.register_script(TAKE_SCRIPT)
-        self._pause = redis.register_script(PAUSE_SCRIPT)
 
     def key(self, scope_key: str) -> str:
         return f"{self._namespace}:{{budget}}:{scope_key}"
@@ -156,25 +159,16 @@ class SharedBudgetStore:
         keys = [self.key(key) for key, _, _ in budgets]
         intervals = [math.ceil(1e6 / rate) for _, rate, _ in budgets]
         bursts = [burst for _, _, burst in budgets]
-        args = [self._ttl_ms, self._replica, *intervals, *bursts]
-        reply = await self._call(self._take, keys, args)
+        args: list[str | int | float] = [self._ttl_ms, self._replica, *intervals, *bursts]
+        reply = await TAKE(self._redis, keys, args, within=self._timeout)
         wait_us, index, epoch = (int(x) for x in reply)
         return SharedVerdict(wait_us / 1e6, max(0, index - 1), epoch)
 
     async def pause(self, scope_key: str, seconds: float) -> int:
         """Record a 429 pause of ``seconds``; returns the pause episode number."""
-        reply = await self._call(
-            self._pause, [self.key(scope_key)], [math.ceil(seconds * 1e6), self._ttl_ms]
-        )
+        args = [math.ceil(seconds * 1e6), self._ttl_ms]
+        reply = await PAUSE(self._redis, [self.key(scope_key)], args, within=self._timeout)
         return int(reply)
-
-    async def _call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        # Bounded: a stalled Redis must delay an edit by at most ``timeout``, never hang it.
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await script(keys=keys, args=args)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise SessionStoreError(f"shared edit budget unavailable: {exc!r}") from exc
 
     def __repr__(self) -> str:
         return f"<SharedBudgetStore namespace={self._namespace!r}>"

@@ -17,8 +17,8 @@ from collections.abc import Collection
 
 import redis.asyncio as aioredis
 
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, text
 from core.routing.routes import RouteChoice
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, text
 from core.sessions.keys import SessionKeys
 
 __all__ = ["START_TURN", "AgentPins"]

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
 from core.errors import SessionStoreError
-from core.sessions.calls import guarded, ms
+from core.redis import guarded, ms
 
 if TYPE_CHECKING:
     from core.sessions.lock import Lock

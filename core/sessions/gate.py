@@ -39,9 +39,9 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from core.config import BusyPolicy, Settings
+from core.config import BusyPolicy
 from core.errors import SessionStoreError
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.lock import Lock
 from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL
@@ -149,15 +149,6 @@ class TurnGate:
         self.replica = uuid.uuid4().hex[:12]
         self._inbox = _stop_inbox(namespace, self.replica)
         self._reader: asyncio.Task[None] | None = None
-
-    @classmethod
-    def from_settings(
-        cls, redis: aioredis.Redis, settings: Settings, *, namespace: str = DEFAULT_NAMESPACE
-    ) -> TurnGate:
-        return cls(
-            redis, namespace=namespace, policy=settings.busy_policy, lock_ttl=settings.lock_ttl,
-            session_ttl=settings.session_ttl,
-        )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def enter(self, conversation: str, event_id: str) -> AsyncIterator[Ticket | None]:

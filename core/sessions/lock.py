@@ -25,8 +25,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from core.errors import SessionStoreError
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
 from core.sessions.beats import Heartbeats
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
 
 __all__ = ["Lock"]
 

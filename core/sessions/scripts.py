@@ -8,17 +8,11 @@ by effects, so calling ``TIME`` before writing is allowed (the embedded server i
 
 from __future__ import annotations
 
-from core.sessions.calls import LuaScript
+from core.redis import NOW_MS, LuaScript
 
 __all__ = ["CANCEL", "ENTER", "INFO", "LEAVE", "NEW_SESSION", "POLL", "SEEN", "SESSION"]
 
 # Shared helpers, prepended to the scripts that use them.
-_NOW = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-"""
 
 # Get-or-create the session id (SET NX) and slide its TTL and its metadata's.
 _TOUCH_SESSION = """
@@ -59,7 +53,7 @@ end
 # ARGV[1]: candidate id; ARGV[2]: session TTL ms. Returns the session id.
 SESSION = LuaScript(
     "session get",
-    _NOW
+    NOW_MS
     + _TOUCH_SESSION
     + """
 return touch_session(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now_ms())
@@ -70,7 +64,7 @@ return touch_session(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now_ms())
 # ARGV[1]: the new id; ARGV[2]: session TTL ms. Returns the new id.
 NEW_SESSION = LuaScript(
     "new session",
-    _NOW
+    NOW_MS
     + _TOUCH_SESSION
     + """
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -108,7 +102,7 @@ return 0
 #         {2, arrival, interrupted holder token or ''} queued.
 ENTER = LuaScript(
     "turn enter",
-    _NOW
+    NOW_MS
     + _TOUCH_SESSION
     + _START_TURN
     + _PURGE_DEAD
@@ -149,7 +143,7 @@ return {2, arrival, interrupted}
 # Returns {0} still waiting; {1, session id, turn number} lock taken; {-1} superseded.
 POLL = LuaScript(
     "turn wait",
-    _NOW
+    NOW_MS
     + _TOUCH_SESSION
     + _START_TURN
     + _PURGE_DEAD

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, ms, text
+from core.redis import DEFAULT_OP_TIMEOUT, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.scripts import INFO, NEW_SESSION, SEEN, SESSION
 

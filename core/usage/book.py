@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
-from core.sessions.calls import DEFAULT_OP_TIMEOUT, LuaScript, guarded, text
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, guarded, text
 
 __all__ = ["DIMENSIONS", "RECORD", "Dimension", "TurnUsage", "UsageBook", "day_key"]
 

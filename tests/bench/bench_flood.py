@@ -40,7 +40,6 @@ from core.context.models import TurnContext
 from core.models import AgentStream
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.bench._common import peak_rss, rss
 from tests.bots.slack.flood import Flood, flood
 from tests.redis_server import start_test_redis
@@ -83,9 +82,9 @@ async def run(spec: Flood, redis_url: str) -> None:
     agent = EchoAgent()
     async with SlackSimulator() as sim, AsyncExitStack() as stack:
         settings = Settings(redis_url=redis_url, agent="demo", port=0, shutdown_grace=0.0)
-        runtime = await stack.enter_async_context(Runtime(settings, agent=agent))
-        runtime.gate = TurnGate.from_settings(
-            runtime.redis, settings, namespace=f"flood-{uuid.uuid4().hex[:8]}"
+        namespace = f"flood-{uuid.uuid4().hex[:8]}"
+        runtime = await stack.enter_async_context(
+            Runtime(settings, agent=agent, namespace=namespace)
         )
         ws = sim.workspace
         slack = SlackSettings(

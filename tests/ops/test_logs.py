@@ -3,54 +3,38 @@ turn (whichever task logs it), and secrets scrubbed."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from pydantic import BaseModel
 
 from core.config import Settings
-from core.context.models import TurnContext
 from core.errors import SurfaceError
-from core.models import AgentStream
 from core.ops.logs import redact, setup_logging, turn_context
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
 from core.sessions.gate import TurnGate
 from core.turn import ThreadRef, Turn
+from tests.fake_agent import ScriptedAgent
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
 
 WHERE = ThreadRef(platform="test", workspace="W", channel="C", thread="T")
 agent_log = logging.getLogger("core.agents.scripted")
 
 
-class ChattyAgent:
+def chatty_agent() -> ScriptedAgent:
     """Logs from inside its stream (the relay's pump task) and leaks a token on purpose."""
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
+    def leak(message: str) -> None:
         agent_log.warning("calling the model with Authorization: Bearer abcdefghijklmnop")
-        for index, token in enumerate(["one", " two", " three"]):
-            await asyncio.sleep(0.03)
-            yield AgentStream(content=token, delta=token, chunk_index=index)
-        yield AgentStream(done=True, session_id=session_id)
 
-    async def aclose(self) -> None:
-        pass
+    return ScriptedAgent(0.03, words=lambda message: ["one", " two", " three"], on_call=leak)
 
 
 @pytest.fixture
@@ -89,7 +73,7 @@ async def test_every_line_of_a_turn_carries_its_ids(
     surface = RecordingSurface(limits=replace(DEFAULT_LIMITS, min_edit_interval=0.02))
     surface.fail("edit", SurfaceError("edit refused"), times=1)  # the writer logs a warning
     responder = Responder(
-        agent=ChattyAgent(), gate=TurnGate(redis, namespace=namespace),
+        agent=chatty_agent(), gate=TurnGate(redis, namespace=namespace),
         relay=Relay(surface, EditScheduler()), max_input_chars=1000,
     )  # fmt: skip
     try:

@@ -10,46 +10,27 @@ from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
-from pydantic import BaseModel
 
-from core.context.models import TurnContext
-from core.errors import AgentError, RateLimited
-from core.models import AgentStream
+from core.errors import RateLimited
 from core.ops import metrics
 from core.ops.metrics import REGISTRY
+from core.redis import guarded
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
-from core.sessions.calls import guarded
 from core.sessions.gate import TurnGate
 from core.surface import BudgetScope
 from core.turn import ThreadRef, Turn
+from tests.fake_agent import ScriptedAgent
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
+from tests.waiting import eventually
 
 FAST = replace(DEFAULT_LIMITS, min_edit_interval=0.02)
 
 
-class FailingOnRequest:
+def failing_on_request() -> ScriptedAgent:
     """Streams a few tokens; a message containing ``fail`` breaks after the first one."""
-
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        for index, token in enumerate(["answer", " to", f" {message}"]):
-            await asyncio.sleep(0.03)
-            if index == 1 and "fail" in message:
-                raise AgentError("scripted failure")
-            yield AgentStream(content=token, delta=token, chunk_index=index)
-        yield AgentStream(done=True, session_id=session_id)
-
-    async def aclose(self) -> None:
-        pass
+    return ScriptedAgent(0.03, words=lambda m: ["answer", " to", f" {m}"], fail_if="fail")
 
 
 def value(name: str, **labels: str) -> float:
@@ -72,7 +53,7 @@ async def test_counters_match_a_scripted_conversation(
     surface = RecordingSurface(limits=FAST)
     gate = TurnGate(redis, namespace=namespace, poll_interval=0.02)
     relay = Relay(surface, EditScheduler())
-    responder = Responder(agent=FailingOnRequest(), gate=gate, relay=relay, max_input_chars=1000)
+    responder = Responder(agent=failing_on_request(), gate=gate, relay=relay, max_input_chars=1000)
     texts = ["first", "please fail", "third"]
     for index, text in enumerate(texts):
         turn = Turn(where=where, user="U1", message_id=f"m{index}", text=text)
@@ -104,15 +85,12 @@ async def test_a_stream_in_flight_is_an_active_stream(
     gate = TurnGate(redis, namespace=namespace, poll_interval=0.02)
     surface = RecordingSurface(limits=FAST)
     responder = Responder(
-        agent=FailingOnRequest(), gate=gate, relay=Relay(surface, EditScheduler()),
+        agent=failing_on_request(), gate=gate, relay=Relay(surface, EditScheduler()),
         max_input_chars=1000,
     )  # fmt: skip
     turn = Turn(where=where, user="U1", message_id="m1", text="slowly")
     running = asyncio.create_task(responder.handle(turn))
-    for _ in range(200):
-        if surface.calls_of("post"):
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: bool(surface.calls_of("post")), what="the reply posted")
     assert value("threadcast_active_streams", platform=platform) == 1
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -138,7 +116,7 @@ async def test_a_429_met_by_a_reply_is_counted(redis: aioredis.Redis, namespace:
     surface = RecordingSurface(limits=FAST, scopes=[scope])
     surface.fail("post", RateLimited(0.01), times=1)
     responder = Responder(
-        agent=FailingOnRequest(), gate=TurnGate(redis, namespace=namespace),
+        agent=failing_on_request(), gate=TurnGate(redis, namespace=namespace),
         relay=Relay(surface, EditScheduler()), max_input_chars=1000,
     )  # fmt: skip
     result = await responder.handle(Turn(where=where, user="U", message_id="m", text="hi"))

@@ -34,10 +34,11 @@ from core.sessions.store import SessionStore
 from core.surface import MessageRef
 from core.turn import ThreadRef, Turn
 from core.usage.book import TurnUsage, UsageBook
+from tests.fake_agent import ScriptedAgent
 from tests.ops.test_recovery import INDICATOR, LIMITS, kill, recovery, until
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
-from tests.test_responder import ScriptedAgent
+from tests.waiting import eventually
 
 __all__ = ["FAMILIES"]
 
@@ -81,7 +82,7 @@ async def sessions_dedup_and_turns(redis: aioredis.Redis, namespace: str) -> Non
 
     async with asyncio.timeout(PATIENCE):
         first_turn = asyncio.create_task(turn(1, 1.2))
-        await until(lambda: _true(order), 5)
+        await eventually(lambda: _true(order))
         await impatient()
         await asyncio.gather(first_turn, turn(2, 0), turn(3, 0))
     assert order == sorted(order) and len(order) == 3
@@ -182,7 +183,7 @@ async def _first_message(platform: RecordingSurface) -> list[str]:
     async def posted() -> bool:
         return bool(platform.messages)
 
-    assert await until(posted, PATIENCE)
+    await eventually(posted)
     return list(platform.messages)
 
 

@@ -24,7 +24,7 @@ from redis.crc import key_slot
 import core
 from core.config import load_settings
 from core.errors import ConfigError
-from core.sessions.calls import LuaScript
+from core.redis import LuaScript
 from core.sessions.connect import open_redis
 from tests.redis.cluster import LocalCluster
 from tests.redis.operations import FAMILIES

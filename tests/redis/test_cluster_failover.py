@@ -10,16 +10,13 @@ The single-server version (the server stops mid-reply) is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from core.config import load_settings
-from core.context.models import TurnContext
-from core.models import AgentStream
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
@@ -27,6 +24,7 @@ from core.sessions.connect import open_redis
 from core.sessions.gate import TurnGate
 from core.sessions.keys import SessionKeys, conversation_key
 from core.turn import ThreadRef, Turn
+from tests.fake_agent import ScriptedAgent
 from tests.redis.cluster import LocalCluster
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
 
@@ -36,32 +34,10 @@ WORDS = 40
 PATIENCE = 60  # a safety net so a hang fails the test; never a speed claim
 
 
-class SlowAgent:
-    """Streams ``WORDS`` words for ``message``, ``delay`` seconds apart: 6 s, longer than
-    a failover (about 2 s: node timeout 0.5 s, then the replica's election)."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.started = asyncio.Event()
-
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        self.started.set()
-        for index in range(WORDS):
-            await asyncio.sleep(self.delay)
-            word = f"{message}{index} "
-            yield AgentStream(content=word, delta=word, chunk_index=index)
-        yield AgentStream(done=True, session_id=session_id)
-
-    async def aclose(self) -> None:
-        pass
+def slow_agent(delay: float) -> ScriptedAgent:
+    """Streams ``WORDS`` words for a message, ``delay`` seconds apart: 6 s, longer than a
+    failover (about 2 s: node timeout 0.5 s, then the replica's election)."""
+    return ScriptedAgent(delay, words=lambda m: [f"{m}{index} " for index in range(WORDS)])
 
 
 @pytest.fixture
@@ -75,7 +51,7 @@ async def test_a_master_failover_mid_reply_ends_it_cleanly_and_the_next_turn_wor
     own_cluster: LocalCluster, namespace: str
 ) -> None:
     redis, _ = await open_redis(load_settings(redis_url=own_cluster.url, redis_cluster=True))
-    agent, surface = SlowAgent(delay=0.15), RecordingSurface(limits=FAST)
+    agent, surface = slow_agent(0.15), RecordingSurface(limits=FAST)
     gate = TurnGate(redis, namespace=namespace, poll_interval=0.05, lock_ttl=2.0)
     responder = Responder(
         agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
@@ -87,7 +63,7 @@ async def test_a_master_failover_mid_reply_ends_it_cleanly_and_the_next_turn_wor
             during = asyncio.create_task(
                 responder.handle(Turn(where=WHERE, user="U1", message_id="1", text="w"))
             )
-            await agent.started.wait()
+            await agent.began.wait()
             old, new = await asyncio.to_thread(own_cluster.fail_over, lock_key)
             assert new is not old
             assert not during.done(), "the failover is over while the reply still streams"

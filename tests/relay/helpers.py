@@ -13,7 +13,7 @@ from core.models import AgentStream, Artifact
 from core.relay.scheduler import EditScheduler
 from core.surface import BudgetScope
 
-Step = tuple[float, str]  # (seconds to wait, then this text)
+Step = tuple[float | asyncio.Event, str]  # (seconds to wait, or an event to wait for; the text)
 
 
 @dataclass
@@ -43,7 +43,9 @@ def scripted(
         loop = asyncio.get_running_loop()
         try:
             for index, (delay, text) in enumerate(steps):
-                if delay:
+                if isinstance(delay, asyncio.Event):
+                    await delay.wait()  # the test lets the stream go on
+                elif delay:
                     await asyncio.sleep(delay)
                 probe.sent.append(text)
                 probe.sent_at.append(loop.time())
@@ -85,3 +87,22 @@ class SpyScheduler(EditScheduler):
     def rate_limited(self, scopes: Sequence[BudgetScope], error: RateLimited) -> None:
         self.rate_limits.append(error)
         super().rate_limited(scopes, error)
+
+
+async def take_turns(
+    replicas: Sequence[EditScheduler], budget: BudgetScope, *, seconds: float, replies: int = 8
+) -> list[tuple[float, int]]:
+    """``replies`` replies spread over ``replicas``, each taking ``budget``'s tokens as fast
+    as they are granted for ``seconds``: every grant's (loop time, replica index)."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    grants: list[tuple[float, int]] = []
+
+    async def reply(replica: int) -> None:
+        while loop.time() < until:
+            await replicas[replica].acquire([budget], urgent=False, since=loop.time())
+            grants.append((loop.time(), replica))
+            replicas[replica].succeeded([budget])
+
+    await asyncio.gather(*(reply(i % len(replicas)) for i in range(replies)))
+    return grants

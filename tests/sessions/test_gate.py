@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from core.errors import SessionStoreError
-from core.sessions.calls import ms
+from core.redis import ms
 from core.sessions.connect import redis_client
 from core.sessions.gate import GateTimeout, Ticket, TurnGate
 from core.sessions.keys import SessionKeys

@@ -13,6 +13,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from ..waiting import WAIT
 from .clock import SimClock
 from .config import SimulatorConfig
 from .connection import GatewaySession
@@ -189,13 +190,13 @@ class SimulatorServer:
 
     # -- waiting -----------------------------------------------------------------------------
 
-    async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], within: float = WAIT) -> None:
         """Wait until ``predicate()`` holds; re-checked after every call and session change."""
         changed = self.state.changed
         async with asyncio.timeout(within), changed:
             await changed.wait_for(predicate)
 
-    async def wait_for_session(self, within: float = 5.0) -> GatewaySession:
+    async def wait_for_session(self, within: float = WAIT) -> GatewaySession:
         """The first connected, identified gateway session."""
         await self.wait_until(lambda: any(s.connection for s in self.sessions), within)
         return next(s for s in self.sessions if s.connection is not None)

@@ -37,6 +37,7 @@ from bots.simulators.slack.socket_mode import SocketHub
 from bots.simulators.slack.store import Store, ThreadStatus
 from bots.simulators.slack.user_actions import UserActions
 from bots.simulators.slack.webapi import WebApi
+from bots.simulators.waiting import WAIT
 
 __all__ = ["SlackSimulator"]
 
@@ -261,7 +262,7 @@ class SlackSimulator(UserActions, WorkspaceChanges):
             return None
         return status
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:  # noqa: ASYNC109
         """Until ``predicate()`` holds, re-checked on every call, event and ack."""
         await self.activity.until(predicate, timeout)
 
@@ -269,7 +270,7 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = WAIT,  # noqa: ASYNC109
     ) -> list[CallRecord]:
         """Until ``method`` was called ``count`` times; all its calls so far."""
         await self.activity.until(lambda: len(self.calls(method)) >= count, timeout)

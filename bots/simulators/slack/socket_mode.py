@@ -24,6 +24,7 @@ from aiohttp import WSMsgType, web
 
 from bots.simulators.slack.activity import Activity
 from bots.simulators.slack.config import AppIdentity
+from bots.simulators.waiting import WAIT
 
 __all__ = ["SocketDelivery", "SocketHub"]
 
@@ -42,7 +43,7 @@ class SocketDelivery:
     def acked(self) -> bool:
         return self.ack is not None
 
-    async def wait_acked(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+    async def wait_acked(self, timeout: float = WAIT) -> dict[str, Any]:  # noqa: ASYNC109
         """The ack; TimeoutError if none comes (a test must fail, not hang)."""
         await asyncio.wait_for(self.acked_event.wait(), timeout)
         assert self.ack is not None
@@ -179,7 +180,7 @@ class SocketHub:
         for ws in list(self.connections):
             await ws.send_json(message)
 
-    async def wait_connections(self, count: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_connections(self, count: int = 1, timeout: float = WAIT) -> None:  # noqa: ASYNC109
         """Until ``count`` clients are connected (deadline: see ``Activity.until``)."""
         await self._activity.until(lambda: len(self.connections) >= count, timeout)
 

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import redis.asyncio as aioredis
 
 from core.ops.recovery.record import ReplyRecord
-from core.sessions.calls import LuaScript, ms, text
+from core.redis import NOW_MS, LuaScript, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE
 
 __all__ = [
@@ -51,18 +51,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_NOW = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-"""
-
 # An owner is alive. KEYS[1]: owners. ARGV[1]: owner; ARGV[2]: ttl ms.
 # Returns 1, or 0 when the owner had been presumed dead (its replies were reaped).
 BEAT = LuaScript(
     "recovery-beat",
-    _NOW
+    NOW_MS
     + """
 local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now_ms() + tonumber(ARGV[2]), ARGV[1])
@@ -77,7 +70,7 @@ return 0
 # Returns 1, or 0 when the reply is no longer this owner's (a reaper took it).
 WRITE = LuaScript(
     "recovery-write",
-    _NOW
+    NOW_MS
     + """
 if ARGV[5] == '1' then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
@@ -95,7 +88,7 @@ return 1
 # Returns 1, or 0 when the reply is no longer this owner's.
 HANDOVER = LuaScript(
     "recovery-handover",
-    _NOW
+    NOW_MS
     + """
 if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -111,7 +104,7 @@ return 1
 # forgotten). Returns a flat list: id, record, tries, id, record, tries, ...
 CLAIM = LuaScript(
     "recovery-claim",
-    _NOW
+    NOW_MS
     + """
 local now = now_ms()
 local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
@@ -148,7 +141,7 @@ return out
 # A reaper failed: try again later. KEYS[1]: due. ARGV[1]: reply id; ARGV[2]: delay ms.
 RETRY = LuaScript(
     "recovery-retry",
-    _NOW
+    NOW_MS
     + """
 redis.call('ZADD', KEYS[1], 'XX', now_ms() + tonumber(ARGV[2]), ARGV[1])
 return 1

@@ -21,7 +21,6 @@ from bots.simulators.discord import DiscordSimulator, SimMessage
 from core.config import Settings
 from core.responder import TurnResult
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.servers.lyzr_server import LyzrServer
 
 MESSAGES = "/channels/{channel_id}/messages"
@@ -93,10 +92,7 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
         async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
             core.setdefault("redis_namespace", namespace)
             settings = bot_settings(redis or redis_url, lyzr, **core)
-            async with Runtime(settings) as runtime:
-                runtime.gate = TurnGate(
-                    runtime.redis, namespace=namespace, policy=settings.busy_policy
-                )
+            async with Runtime(settings, namespace=namespace) as runtime:
                 options = {
                     "token": simulator.token,
                     "api_url": simulator.api_base,

@@ -144,7 +144,7 @@ async def test_new_is_acknowledged_before_a_slow_store_answers(
     await world.answered(1)
     redis.delay = SLOW
     new = await sim.slash_command("new", channel_id=start.id)
-    await sim.wait_until(shows(world, new, texts.NEW_DONE), within=10)
+    await sim.wait_until(shows(world, new, texts.NEW_DONE))
     assert new.responses[0]["type"] == 5  # deferred at once, filled once Redis answered
     assert callbacks_refused(world) == []
     redis.delay = 0.0
@@ -165,7 +165,7 @@ async def test_stop_is_acknowledged_before_a_slow_store_answers(
     redis.delay = SLOW
     stop = await sim.slash_command("stop", channel_id=start.id)
     await world.answered(1, within=30)
-    await sim.wait_until(shows(world, stop, texts.STOPPING), within=10)
+    await sim.wait_until(shows(world, stop, texts.STOPPING))
     assert stop.responses[0]["type"] == 5 and stop.responses[0]["data"]["flags"] == EPHEMERAL
     assert callbacks_refused(world) == []
     (message, *_) = world.bot_messages(start.id)
@@ -191,7 +191,7 @@ async def test_stop_button_is_acknowledged_before_a_slow_store_answers(
     # A leftover button clicked while the store is slow is removed all the same.
     sim.world.edit_message(streaming, {"components": streaming_components()}, [])
     stale = await sim.click_button(streaming.id, STOP_ID)
-    await sim.wait_until(lambda: streaming.components == [], within=10)
+    await sim.wait_until(lambda: streaming.components == [])
     assert stale.responses[0]["type"] == 6 and callbacks_refused(world) == []
 
 

@@ -19,7 +19,6 @@ from bots.discord.texts import NEW_DONE
 from bots.simulators.discord import DiscordSimulator
 from core.governance.texts import DENIED, NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.bots.discord.conftest import bot_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
@@ -74,15 +73,8 @@ def start(redis_url: str, namespace: str, tmp_path: Path) -> Start:
             # Roles exist before the bot connects: the guild lists them in GUILD_CREATE.
             text = prepare(sim) if prepare is not None else ""
             path = write(tmp_path / "threadcast.toml", two_agents(support, eng) + extra + text)
-            settings = bot_settings(
-                redis_url,
-                support,
-                shutdown_grace=0.0,
-                config_file=path,
-                redis_namespace=namespace,
-            )
-            async with Runtime(settings, environ=KEYS) as runtime:
-                runtime.gate = TurnGate(runtime.redis, namespace=namespace)
+            settings = bot_settings(redis_url, support, shutdown_grace=0.0, config_file=path)
+            async with Runtime(settings, environ=KEYS, namespace=namespace) as runtime:
                 options = DiscordSettings(
                     token=sim.token, api_url=sim.api_base, gateway_url=sim.gateway_url
                 )

@@ -9,14 +9,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import pytest
-
 from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator
-from core.relay.scheduler import EditScheduler
-from core.relay.shared_budget import SharedBudgetStore
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.bots.discord.conftest import bot_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
@@ -29,18 +24,9 @@ RATE, BURST = 6.0, 2.0  # each bot's configured global budget: 8 in any second a
 async def _bot(
     sim: DiscordSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, *, shared: bool
 ) -> AsyncIterator[DiscordBot]:
-    settings = bot_settings(
-        redis_url,
-        lyzr,
-        shutdown_grace=0.0,
-        shared_budgets=shared,
-        redis_namespace=namespace,
-    )
-    async with Runtime(settings) as runtime:
-        # One namespace for both bots (one deployment), unique to this test.
-        runtime.gate = TurnGate(runtime.redis, namespace=namespace, policy=settings.busy_policy)
-        store = SharedBudgetStore(runtime.redis, namespace) if shared else None
-        runtime.scheduler = EditScheduler(shared=store)
+    settings = bot_settings(redis_url, lyzr, shutdown_grace=0.0, shared_budgets=shared)
+    # One namespace for both bots (one deployment), unique to this test.
+    async with Runtime(settings, namespace=namespace) as runtime:
         discord = DiscordSettings(
             token=sim.token,
             api_url=sim.api_base,
@@ -87,13 +73,11 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
         return answered, sum(1 for call in sim.calls if call.status == 429)
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["shared", "separate"])
 async def test_two_bots_on_one_token_share_the_global_budget(
-    redis_url: str, namespace: str, shared: bool
+    redis_url: str, namespace: str
 ) -> None:
-    answered, refused = await _run(redis_url, namespace, shared=shared)
+    answered, refused = await _run(redis_url, namespace, shared=True)
     assert sum(answered) == THREADS and min(answered) > 0  # both bots took turns
-    if shared:
-        assert refused == 0  # together they stayed under the token's limit
-    else:
-        assert refused > 0  # the control: two budgets of 8/s overrun a limit of 10/s
+    assert refused == 0  # together they stayed under the token's limit
+    # The control (two budgets of 8/s each overrun a limit of 10/s) depends on how fast the
+    # machine is, so it is a benchmark's: tests/bench/bench_shared_budget.py, "separate".

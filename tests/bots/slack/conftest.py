@@ -19,7 +19,6 @@ from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 Mode = Literal["http", "socket"]
@@ -87,8 +86,7 @@ async def start_bot(
             **overrides: Any,
         ) -> SlackService:
             settings = core_settings(lyzr, redis_url, namespace).model_copy(update=core or {})
-            runtime = await stack.enter_async_context(Runtime(settings))
-            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+            runtime = await stack.enter_async_context(Runtime(settings, namespace=namespace))
             slack = slack_settings(sim, mode, **overrides)
             connected = len(sim.socket.connections)
             service = await stack.enter_async_context(

@@ -12,6 +12,7 @@ from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
 from bots.simulators.slack.blocks import find_action
+from bots.slack.app import SlackService
 from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
@@ -42,7 +43,7 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
     (live,) = sim.bot_replies(ws.general, thread)
     assert find_action(live.blocks, STOP_ACTION_ID) is not None  # stoppable while streaming
     await sim.wait_for(
-        lambda: find_action(live.blocks, STOP_ACTION_ID) is None and not bot.bot.tasks, timeout=10
+        lambda: find_action(live.blocks, STOP_ACTION_ID) is None and not bot.bot.tasks
     )
 
     (reply,) = sim.bot_replies(ws.general, thread)
@@ -121,15 +122,21 @@ async def test_direct_messages_are_answered_in_the_message_thread(
     assert again.thread_ts == first.thread_ts
 
 
+async def answered(sim: SlackSimulator, bot: SlackService, text: str) -> str:
+    """Mention the bot in #general; once its reply is done, the thread's ts."""
+    ws = sim.workspace
+    first = await sim.user_says(ws.general, ws.alice, mention(sim, text))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    return first.thread_ts
+
+
 async def test_new_command_starts_a_fresh_session_in_the_same_thread(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    first = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 7"))
-    thread = first.thread_ts
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    thread = await answered(sim, bot, "remember 7")
     await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
     confirmation = sim.bot_replies(ws.general, thread)[1]
@@ -142,6 +149,19 @@ async def test_new_command_starts_a_fresh_session_in_the_same_thread(
     assert len(sessions) == 2 and sessions[0] != sessions[1]
 
 
+async def test_a_rate_limited_confirmation_is_posted_once_the_limit_lifts(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    bot = await start_bot()
+    thread = await answered(sim, bot, "remember 7")
+    sim.fail_next("chat.postMessage", "ratelimited")  # 429, Retry-After: 1
+    await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
+    assert "new conversation" in sim.bot_replies(ws.general, thread)[1].text
+    assert [c.error for c in sim.calls("chat.postMessage")][-2:] == ["ratelimited", None]
+
+
 async def test_own_and_other_bots_messages_edits_and_deletions_are_ignored(
     lyzr: LyzrServer, redis_url: str, namespace: str
 ) -> None:
@@ -151,25 +171,25 @@ async def test_own_and_other_bots_messages_edits_and_deletions_are_ignored(
     async with SlackSimulator(config) as sim:
         from bots.slack.app import SlackService
         from core.runtime import Runtime
-        from core.sessions.gate import TurnGate
 
-        settings = core_settings(lyzr, redis_url, namespace)
-        async with Runtime(settings) as runtime:
-            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
-            async with SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot:
-                sim.events_url = bot.events_url
-                ws = sim.workspace
-                turn = await sim.user_says(ws.general, ws.alice, mention(sim, "once"))
-                await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
-                await sim.wait_for(lambda: not bot.bot.tasks)
-                # Another bot mentions us; a user's message is edited: no answer to either.
-                await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot talk"))
-                channel = sim.store.channels[ws.general]
-                edited = message_changed_event(turn.message, channel, turn.message.to_api(), "9.9")
-                await sim.send_event(edited)
-                marker = await sim.user_says(ws.general, ws.alice, mention(sim, "marker"))
-                await sim.wait_for(lambda: len(sim.bot_replies(ws.general, marker.thread_ts)) == 1)
-                await sim.wait_for(lambda: not bot.bot.tasks)
+        settings = core_settings(lyzr, redis_url)
+        async with (
+            Runtime(settings, namespace=namespace) as runtime,
+            SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot,
+        ):
+            sim.events_url = bot.events_url
+            ws = sim.workspace
+            turn = await sim.user_says(ws.general, ws.alice, mention(sim, "once"))
+            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
+            await sim.wait_for(lambda: not bot.bot.tasks)
+            # Another bot mentions us; a user's message is edited: no answer to either.
+            await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot talk"))
+            channel = sim.store.channels[ws.general]
+            edited = message_changed_event(turn.message, channel, turn.message.to_api(), "9.9")
+            await sim.send_event(edited)
+            marker = await sim.user_says(ws.general, ws.alice, mention(sim, "marker"))
+            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, marker.thread_ts)) == 1)
+            await sim.wait_for(lambda: not bot.bot.tasks)
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["once", "marker"]
 
 

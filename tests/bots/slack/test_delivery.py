@@ -98,8 +98,8 @@ async def test_two_replicas_answer_a_retry_once_and_a_thread_in_order(
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
     sim.events_url = b.events_url
     await sim.user_says(ws.general, ws.bob, mention(sim, "quick"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 3, timeout=10)
-    await sim.wait_for(lambda: not a.bot.tasks and not b.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 3)
+    await sim.wait_for(lambda: not a.bot.tasks and not b.bot.tasks)
 
     replies = sim.bot_replies(ws.general, thread)
     assert [r.text for r in replies[1:]] == ["slow answer " * 12, "second answer"]
@@ -118,14 +118,12 @@ async def test_shutdown_finishes_or_stops_replies_in_flight(
 ) -> None:
     from bots.slack.app import SlackService
     from core.runtime import Runtime
-    from core.sessions.gate import TurnGate
     from tests.bots.slack.conftest import core_settings, slack_settings
 
     ws = sim.workspace
     lyzr.enqueue(reply_script("never ending " * 200, delay=0.05))
-    settings = core_settings(lyzr, redis_url, namespace).model_copy(update={"shutdown_grace": 0.2})
-    async with Runtime(settings) as runtime:
-        runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+    settings = core_settings(lyzr, redis_url).model_copy(update={"shutdown_grace": 0.2})
+    async with Runtime(settings, namespace=namespace) as runtime:
         slack = slack_settings(sim, "http")
         async with SlackService(settings, slack, runtime=runtime) as bot:
             sim.events_url = bot.events_url
@@ -137,4 +135,4 @@ async def test_shutdown_finishes_or_stops_replies_in_flight(
         "_The bot is restarting; this reply was interrupted. Please ask again._"
     )
     assert find_action(reply.blocks, STOP_ACTION_ID) is None
-    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent's stream was closed
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent's stream was closed

@@ -75,28 +75,28 @@ async def test_an_added_mention_seen_only_as_message_changed_is_answered_once(
     lyzr: LyzrServer, redis_url: str, namespace: str
 ) -> None:
     from core.runtime import Runtime
-    from core.sessions.gate import TurnGate
     from tests.bots.slack.conftest import core_settings, slack_settings
 
     # An app subscribed to channel messages but whose app_mention is late or missing.
     config = SimConfig(subscriptions=frozenset({"message.channels", "message.im"}))
     async with SlackSimulator(config) as sim:
-        settings = core_settings(lyzr, redis_url, namespace)
-        async with Runtime(settings) as runtime:
-            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
-            async with SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot:
-                sim.events_url = bot.events_url
-                ws = sim.workspace
-                said = await sim.user_says(ws.general, ws.alice, "forgot to say")
-                (changed,) = (await sim.user_edits(said.message, mention(sim, "hello"))).deliveries
-                await sim.wait_for(lambda: len(sim.bot_replies(ws.general, said.thread_ts)) == 1)
-                await sim.wait_for(lambda: not bot.bot.tasks)
-                # Slack's app_mention for the same edit arrives after all: not a second reply.
-                await sim.send_event(app_mention_event(said.message))
-                marker = await sim.user_says(ws.alice_dm, ws.alice, "marker")
-                await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, marker.thread_ts)) == 1)
-                await sim.wait_for(lambda: not bot.bot.tasks)
-                replies = sim.bot_replies(ws.general, said.thread_ts)
+        settings = core_settings(lyzr, redis_url)
+        async with (
+            Runtime(settings, namespace=namespace) as runtime,
+            SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot,
+        ):
+            sim.events_url = bot.events_url
+            ws = sim.workspace
+            said = await sim.user_says(ws.general, ws.alice, "forgot to say")
+            (changed,) = (await sim.user_edits(said.message, mention(sim, "hello"))).deliveries
+            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, said.thread_ts)) == 1)
+            await sim.wait_for(lambda: not bot.bot.tasks)
+            # Slack's app_mention for the same edit arrives after all: not a second reply.
+            await sim.send_event(app_mention_event(said.message))
+            marker = await sim.user_says(ws.alice_dm, ws.alice, "marker")
+            await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, marker.thread_ts)) == 1)
+            await sim.wait_for(lambda: not bot.bot.tasks)
+            replies = sim.bot_replies(ws.general, said.thread_ts)
     assert changed.acked and len(replies) == 1
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["hello", "marker"]
 

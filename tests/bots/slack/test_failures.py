@@ -72,11 +72,11 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
     (live,) = sim.bot_replies(channel, turn.thread_ts)
     await sim.wait_for(lambda: live.text.count("word") >= 3)
     PLACE_CHANGES[change](sim, channel)
-    await sim.wait_for(lambda: any(not c.ok for c in sim.calls()), timeout=10)
+    await sim.wait_for(lambda: any(not c.ok for c in sim.calls()))
     refusal = next(c for c in sim.calls() if not c.ok)
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
 
-    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent was stopped
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
     assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any(str(refusal.error) in line and "stopping the reply" in line for line in said)
@@ -107,8 +107,8 @@ async def test_a_revoked_token_turns_readyz_503_with_one_log_line_and_no_storm(
     sim.revoke_token(error=error)
     await sim.wait_for(lambda: any(c.error == error for c in sim.calls()))  # the next call
     first_refusal = next(c.time for c in sim.calls() if c.error == error)
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
-    await asyncio.wait_for(lyzr.disconnected.wait(), 2)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)
 
     status, body = await get(bot.url + "/readyz")
     assert status == 503 and "SLACK_BOT_TOKEN" in body and error in body
@@ -139,7 +139,7 @@ async def test_refused_blocks_fall_back_to_plain_text(
     sim.fail_next("*", "invalid_blocks", times=100, match=with_blocks)
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "plain please"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == to_mrkdwn(text)
     refused = [c for c in sim.calls() if c.error == "invalid_blocks"]
@@ -155,7 +155,7 @@ async def test_post_message_rate_limited_is_a_rate_limit(
     sim.fail_next("chat.postMessage", "rate_limited", times=2)  # HTTP 200, no Retry-After
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "post"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == "Posted after the limit lifted."
     posts = sim.calls("chat.postMessage")
@@ -185,7 +185,7 @@ async def test_slacks_own_failures_are_retried_and_streams_start_anyway(
     sim.fail_next("chat.startStream", error, status=status, html=html)
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hiccup"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == text
     assert [c.ok for c in sim.calls("chat.startStream")] == [False, True]  # retried, streamed

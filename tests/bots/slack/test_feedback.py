@@ -22,7 +22,6 @@ from core.feedback.model import ReplyRef
 from core.feedback.texts import CHANGED, REASON_SAVED, THANKS_UP
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
 from tests.servers.lyzr_server import LyzrServer
 
@@ -67,8 +66,7 @@ async def stack() -> AsyncIterator[AsyncExitStack]:
 async def start(
     stack: AsyncExitStack, sim: SlackSimulator, settings: Settings, namespace: str
 ) -> SlackService:
-    runtime = await stack.enter_async_context(Runtime(settings))
-    runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+    runtime = await stack.enter_async_context(Runtime(settings, namespace=namespace))
     service = await stack.enter_async_context(
         SlackService(settings, slack_settings(sim, "http"), runtime=runtime)
     )

@@ -18,7 +18,6 @@ from bots.simulators.slack.blocks import find_action
 from bots.slack.app import SlackService
 from core.governance.texts import DENIED, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
-from core.sessions.gate import TurnGate
 from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrServer
@@ -48,11 +47,10 @@ async def start(
 
         async def begin(extra: str) -> tuple[SlackService, Runtime]:
             path = write(tmp_path / "threadcast.toml", two_agents(*servers) + extra)
-            settings = core_settings(servers[0], redis_url, namespace).model_copy(
-                update={"config_file": path}
+            settings = core_settings(servers[0], redis_url).model_copy(update={"config_file": path})
+            runtime = await stack.enter_async_context(
+                Runtime(settings, environ=KEYS, namespace=namespace)
             )
-            runtime = await stack.enter_async_context(Runtime(settings, environ=KEYS))
-            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
             service = await stack.enter_async_context(
                 SlackService(settings, slack_settings(sim, "http"), runtime=runtime)
             )

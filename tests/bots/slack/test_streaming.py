@@ -31,12 +31,12 @@ async def test_stop_button_cancels_the_reply(
     (live,) = sim.bot_replies(ws.general, thread)
     await sim.wait_for(lambda: live.text.count("word") >= 5)
     await sim.click_button(ws.general, live.ts, STOP_ACTION_ID, user=ws.bob)
-    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
     await sim.wait_for(lambda: not bot.bot.tasks)
 
     assert find_action(live.blocks, STOP_ACTION_ID) is None  # it went with the final edit
     assert 5 <= live.text.count("word") < 400
-    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent's HTTP stream was closed
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent's HTTP stream was closed
     assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished
 
 
@@ -51,7 +51,7 @@ async def test_stop_word_stops_and_says_when_nothing_streams(
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
     await sim.user_says(ws.general, ws.alice, "stop", thread_ts=thread)  # a follow-up command
     (live,) = sim.bot_replies(ws.general, thread)
-    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
     await sim.wait_for(lambda: not bot.bot.tasks)
     await sim.user_says(ws.general, ws.alice, mention(sim, "/stop"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
@@ -223,7 +223,7 @@ async def test_native_streaming_end_to_end(
     bot = await start_bot(streaming="native")
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream natively"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
 
     (message,) = sim.bot_replies(ws.general, turn.thread_ts)
     await sim.wait_for(lambda: find_action(message.blocks, FEEDBACK_ACTION_ID) is not None)
@@ -273,23 +273,21 @@ async def test_native_stream_that_expires_falls_back_to_updates(
 ) -> None:
     from bots.slack.app import SlackService
     from core.runtime import Runtime
-    from core.sessions.gate import TurnGate
     from tests.bots.slack.conftest import core_settings, slack_settings
 
     reply = "Before the pause, " + "then after it the rest of the answer."
     script = reply_script(reply, delay=0.02, stall_after=3, stall=0.8)
     lyzr.enqueue(script)
     async with SlackSimulator(SimConfig(stream_idle_timeout=0.3)) as sim:
-        settings = core_settings(lyzr, redis_url, namespace)
-        async with Runtime(settings) as runtime:
-            runtime.gate = TurnGate.from_settings(runtime.redis, settings, namespace=namespace)
+        settings = core_settings(lyzr, redis_url)
+        async with Runtime(settings, namespace=namespace) as runtime:
             slack = slack_settings(sim, "http", streaming="native")
             async with SlackService(settings, slack, runtime=runtime) as bot:
                 sim.events_url = bot.events_url
                 ws = sim.workspace
                 turn = await sim.user_says(ws.general, ws.alice, mention(sim, "pause"))
                 await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-                await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+                await sim.wait_for(lambda: not bot.bot.tasks)
                 (message,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert message.text == reply
     assert "message_not_in_streaming_state" in {
@@ -307,7 +305,7 @@ async def test_slack_connect_streams_to_the_asking_users_own_team(
     bot = await start_bot(streaming="native")
     turn = await sim.user_says(ws.general, guest.id, mention(sim, "hi from a partner"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=10)
+    await sim.wait_for(lambda: not bot.bot.tasks)
 
     (start,) = sim.calls("chat.startStream")
     assert start.ok, start.error
@@ -329,10 +327,10 @@ async def test_a_stream_the_person_stops_ends_the_reply_and_the_agent(
     (live,) = sim.bot_replies(ws.general, turn.thread_ts)
     await sim.wait_for(lambda: live.text.count("word") >= 5)
     sim.user_stops_stream(ws.general, live.ts)  # Slack's own stop control
-    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"), timeout=5)
+    await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
     await sim.wait_for(lambda: not bot.bot.tasks)
 
-    await asyncio.wait_for(lyzr.disconnected.wait(), 2)  # the agent was stopped too
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped too
     assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished
     refused = [c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok]
     assert refused == ["stopped_by_user"]  # told once; nothing retried
@@ -384,7 +382,7 @@ async def test_a_quiet_agent_keeps_the_thread_alive_with_a_status(
         status = sim.thread_status(ws.general, thread)
         return status is not None and status.status == DEFAULT_NOTICES.working
 
-    await sim.wait_for(working, timeout=10)
+    await sim.wait_for(working)
     (live,) = sim.bot_replies(ws.general, thread)
     assert "▍" in live.text  # the reply still shows it is streaming
     await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)

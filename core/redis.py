@@ -1,5 +1,7 @@
-"""How the session code talks to Redis: bounded calls, Lua scripts, one error type.
+"""How threadcast talks to Redis: bounded calls, Lua scripts, one error type.
 
+Sessions, the turn gate, crash recovery, the shared edit budgets, quotas and usage all use
+it; it lives here, in neither of them, so that none imports another for its Redis plumbing.
 Every call goes through :func:`guarded`, which bounds it with a deadline (on top of the
 client's socket timeouts, because redis-py retries a failed connection several times) and
 translates whatever the Redis client raises into :class:`SessionStoreError`, so the rest of
@@ -19,7 +21,7 @@ from redis.exceptions import NoScriptError, RedisError
 from core.errors import SessionStoreError
 from core.ops import metrics
 
-__all__ = ["DEFAULT_OP_TIMEOUT", "LuaScript", "guarded", "ms", "text"]
+__all__ = ["DEFAULT_OP_TIMEOUT", "NOW_MS", "LuaScript", "guarded", "ms", "text"]
 
 T = TypeVar("T")
 
@@ -27,6 +29,16 @@ DEFAULT_OP_TIMEOUT = 5.0
 """Seconds one session operation may take, retries included, before it counts as failed."""
 
 Arg = str | int | float
+
+NOW_MS = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+"""Lua helper prepended to scripts that need the time: Redis's clock in whole milliseconds
+(replicas' own clocks are not comparable; Redis >= 5 replicates scripts by effects, so
+calling ``TIME`` before writing is allowed)."""
 
 
 async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_TIMEOUT) -> T:
