@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.discord import STOP_CUSTOM_ID
 from tests.bots.discord.conftest import World
 from tests.servers.lyzr_server import LyzrScript, split_words
 
@@ -26,6 +27,9 @@ async def test_a_reply_ending_during_an_outage_is_finished_once_discord_is_back(
     await world.answered(1, within=60)
     (reply,) = world.bot_messages(start.id)
     assert reply.content == text
-    assert "▍" not in reply.content and reply.components == []
+    assert "▍" not in reply.content
+    # Finished: no Stop button left (the feedback buttons are all that remains).
+    custom_ids = [c.get("custom_id") for row in reply.components for c in row["components"]]
+    assert STOP_CUSTOM_ID not in custom_ids, custom_ids
     (result,) = world.results
     assert result.outcome is not None and result.outcome.delivered

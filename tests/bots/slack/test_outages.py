@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
@@ -30,7 +32,7 @@ async def test_a_mention_during_an_outage_is_answered_once_slack_is_back(
 
     def answered() -> bool:
         replies = sim.bot_replies(ws.general, turn.thread_ts)
-        return bool(replies) and replies[-1].blocks is None
+        return bool(replies) and find_action(replies[-1].blocks, STOP_ACTION_ID) is None
 
     await sim.wait_for(answered, timeout=30)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
