@@ -188,7 +188,11 @@ async def test_sigkill_mid_reply_is_finalised_by_the_other_replica(
 
 
 async def test_one_threads_turns_at_alternating_replicas_are_answered_once_in_order(
-    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, start_replica: StartReplica
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+    namespace: str,
 ) -> None:
     replicas = [await start_replica("a", redis_url), await start_replica("b", redis_url)]
     lyzr.default = LyzrScript(delay=0.3)  # echo, ~1 s per reply: the turns overlap
@@ -197,7 +201,7 @@ async def test_one_threads_turns_at_alternating_replicas_are_answered_once_in_or
     redis = aioredis.from_url(redis_url, decode_responses=True)
     first = await sim.user_says(ws.general, ws.alice, mention(sim, "turn-1"))
     thread = first.thread_ts
-    conversation = f"threadcast:{{slack:{ws.team_id}:{ws.general}:{thread}}}"
+    conversation = f"{namespace}:{{slack:{ws.team_id}:{ws.general}:{thread}}}"
     try:
         for n in range(2, 7):
             # "In order" is the order turns reach the conversation's queue in Redis; events

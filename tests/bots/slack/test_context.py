@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from pydantic import SecretStr
 
 from adapters.slack.context import MISSING_FILES_READ
 from bots.simulators.slack import SlackSimulator
@@ -190,7 +191,7 @@ async def test_openai_gets_an_image_part_and_the_log_inlined(
     ws = sim.workspace
     async with OpenAIServer() as openai:
         core = {"agent": "openai", "openai_base_url": openai.base_url,
-                "openai_api_key": openai.api_key}  # fmt: skip
+                "openai_api_key": SecretStr(openai.api_key)}  # fmt: skip
         bot = await start_bot(core=core)
         thread = _thread(sim, 2)
         await sim.user_says(
