@@ -21,7 +21,7 @@ from core.deployment.schema import QuotaSpec
 from core.errors import PlatformUnavailable
 from core.governance.controls import Controls
 from core.governance.quotas import QuotaBook, QuotaGrant, QuotaRefusal
-from core.ops.recovery import ORPHAN_NOTICE, RegisteredReply
+from core.ops.recovery import ORPHAN_NOTICE, Recovery, RegisteredReply
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
@@ -35,7 +35,7 @@ from core.surface import MessageRef
 from core.turn import ThreadRef, Turn
 from core.usage.book import TurnUsage, UsageBook
 from tests.fake_agent import ScriptedAgent
-from tests.ops.test_recovery import INDICATOR, LIMITS, kill, recovery, until
+from tests.ops.test_recovery import INDICATOR, LIMITS, kill, records, recovery, until
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
 from tests.waiting import eventually
@@ -155,6 +155,9 @@ async def crash_recovery(redis: aioredis.Redis, namespace: str) -> None:
     steps = [(0.0, "Partial answer"), (60.0, " never sent")]
     task = asyncio.create_task(relay.deliver(THREAD, scripted(steps)))
     (message_id,) = await _first_message(platform)
+    # A crash after the record shows the page (the post's record write is one round trip
+    # behind the post: killed before it lands, there is no page to finish).
+    await eventually(lambda: _registered(redis, owner, "Partial answer" + INDICATOR))
     await kill(owner)
     other = recovery(redis, namespace, "replica-b", platform)
     try:
@@ -177,6 +180,12 @@ async def crash_recovery(redis: aioredis.Redis, namespace: str) -> None:
         await asyncio.gather(task, return_exceptions=True)
         await other.aclose()
         await owner.aclose()
+
+
+async def _registered(redis: aioredis.Redis, owner: Recovery, text: str) -> bool:
+    found = list((await records(redis, owner.registry)).values())
+    pages = found[0]["pages"] if found else []
+    return bool(pages) and pages[0][1] == text  # type: ignore[index]
 
 
 async def _first_message(platform: RecordingSurface) -> list[str]:
