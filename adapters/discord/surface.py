@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import discord
 from pydantic import BaseModel
 
-from adapters.discord import notes
+from adapters.discord import texts
 from adapters.discord.budgets import DiscordBudget
 from adapters.discord.errors import (
     ChannelGone,
@@ -237,7 +237,7 @@ class DiscordSurface:
             return None
         self.reach.detour(channel_id(thread), parent)
         if self.reach.first_hint(channel_id(parent), permission):
-            hint = notes.DETOUR.format(thread=thread.channel, permission=permission)
+            hint = texts.DETOUR.format(thread=thread.channel, permission=permission)
             await self.requests.acquire(parent)
             try:
                 await self.requests.send(parent, hint)

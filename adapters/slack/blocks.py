@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from adapters.slack.inline import escape
 from adapters.slack.mrkdwn import to_mrkdwn
-from core.feedback.texts import DOWN_LABEL, UP_LABEL
+from core.texts import DOWN_LABEL, UP_LABEL
 
 __all__ = [
     "FEEDBACK_ACTION_ID",
