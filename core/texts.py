@@ -55,6 +55,7 @@ __all__ = [
     "REASON_SUBMIT",
     "REASON_TITLE",
     "STOPPED",
+    "STOP_LABEL",
     "STORE_UNAVAILABLE",
     "STRUCTURED_TITLE",
     "THANKS_DOWN",
@@ -83,6 +84,8 @@ QUEUED = "Queued: many replies are being posted, this one comes next…"
 """Thread status: the reply is ready but waits for the platform's budget to post it."""
 WORKING = "Still working…"
 """Thread status: the agent has gone quiet mid-reply (running tools)."""
+STOP_LABEL = "Stop"
+"""The button under a streaming reply (both platforms)."""
 STOPPED = "_⏹ Stopped._"
 FAILED = "⚠️ _{notice}_"
 """Added to a reply the agent could not finish; ``notice`` is the error's sentence below."""
