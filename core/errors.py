@@ -27,6 +27,8 @@ ever handles this tree::
 
 from __future__ import annotations
 
+from core import texts
+
 __all__ = [
     "AgentAuthError",
     "AgentCreditsError",
@@ -64,7 +66,7 @@ class ConfigError(ThreadcastError):
 class AgentError(ThreadcastError):
     """The agent failed; ``notice`` is the sentence a chat user sees."""
 
-    notice = "The agent failed to answer."
+    notice = texts.AGENT_FAILED
 
     def __init__(self, detail: str = "", *, status: int | None = None) -> None:
         self.detail = detail
@@ -73,33 +75,33 @@ class AgentError(ThreadcastError):
 
 
 class AgentAuthError(AgentError):
-    notice = "The agent API rejected the API key (check LYZR_API_KEY / OPENAI_API_KEY)."
+    notice = texts.AGENT_AUTH
 
 
 class AgentCreditsError(AgentError):
-    notice = "The agent API is out of credits or rate-limited; try again later."
+    notice = texts.AGENT_CREDITS
 
 
 class AgentNotFoundError(AgentError):
-    notice = "The agent was not found (check LYZR_AGENT_ID / OPENAI_MODEL)."
+    notice = texts.AGENT_NOT_FOUND
 
 
 class AgentServerError(AgentError):
-    notice = "The agent reported an error."
+    notice = texts.AGENT_SERVER
 
 
 class AgentTimeoutError(AgentError):
-    notice = "The agent took too long to answer."
+    notice = texts.AGENT_TIMEOUT
 
 
 class AgentProtocolError(AgentError):
-    notice = "The agent's reply was cut off or unreadable."
+    notice = texts.AGENT_PROTOCOL
 
 
 class SessionStoreError(ThreadcastError):
     """Redis is unreachable or failing."""
 
-    notice = "The session store (Redis) is unavailable; this reply could not be handled."
+    notice = texts.STORE_UNAVAILABLE
 
 
 class ArtifactError(ThreadcastError):

@@ -22,9 +22,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from core import texts
 from core.agents.base import Agent
 from core.config import SessionScope
-from core.context import texts as context_texts
 from core.context.gather import ContextGatherer
 from core.context.models import FILES_NOT_RECEIVED, FileKind, SkippedFile, TurnContext
 from core.deployment.live import Snapshot
@@ -39,12 +39,13 @@ from core.inbound import check_inbound
 from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
-from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, on_interrupt
+from core.ops.tasks import on_interrupt
 from core.relay.relay import OfferFeedback, Relay, ReplyOutcome, ReplyTracker
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
 from core.surface import MessageRef
+from core.texts import INTERRUPTED, NOT_ANSWERED
 from core.turn import ThreadRef, Turn
 from core.usage import metrics as usage_metrics
 from core.usage.book import TurnUsage
@@ -145,7 +146,7 @@ class Responder:
     ) -> TurnResult:
         text = turn.text
         if not text.strip() and turn.attachments:  # files and no words: still a question
-            text = context_texts.files_only_text([a.name for a in turn.attachments])
+            text = texts.files_only_text([a.name for a in turn.attachments])
         inbound = check_inbound(text, max_chars=self.max_input_chars)
         if inbound.reply is not None:
             await self._post_quietly(turn.where, inbound.reply)
@@ -258,7 +259,7 @@ class Responder:
                 context = await self._context(turn, conversation, ticket.session_id, agent)
                 if context is not None and context.skipped:  # the agent knows they exist
                     names = [skipped.name for skipped in context.skipped]
-                    text = f"{text}\n\n{context_texts.not_passed_on(names)}"
+                    text = f"{text}\n\n{texts.not_passed_on(names)}"
                 # Only agents that take context are given the keyword (scripted test agents
                 # and older backends keep working).
                 extra = {"context": context} if context else {}
@@ -274,8 +275,8 @@ class Responder:
                 offer = self._feedback_offer(turn, ticket, choice.agent)
                 outcome = await self._deliver(turn, watched, ticket.cancelled, offer, tracker)
                 if unreceived:
-                    notice = [SkippedFile(name, context_texts.NOT_RECEIVED) for name in unreceived]
-                    await self._post_quietly(turn.where, context_texts.skipped_notice(notice))
+                    notice = [SkippedFile(name, texts.FILE_NOT_RECEIVED) for name in unreceived]
+                    await self._post_quietly(turn.where, texts.skipped_notice(notice))
         where = turn.where
         usage = TurnUsage(
             agent=choice.agent,
@@ -315,7 +316,7 @@ class Responder:
         kinds: frozenset[FileKind] = getattr(agent, "file_kinds", frozenset({"text"}))
         context = await gatherer.gather(turn, conversation, session_id, accepts=kinds)
         if context.skipped:
-            await self._post_quietly(turn.where, context_texts.skipped_notice(context.skipped))
+            await self._post_quietly(turn.where, texts.skipped_notice(context.skipped))
         await gatherer.handed(turn, conversation, session_id)
         return context
 

@@ -146,7 +146,7 @@ class Runtime:
         if scripted is not None:
             return lambda spec: scripted
         return factory_builder(
-            self.settings, self._environ, redis=self.redis, namespace=self.settings.redis_namespace
+            self.settings, self._environ, redis=self.redis, namespace=self.namespace
         )
 
     async def __aexit__(
@@ -159,14 +159,12 @@ class Runtime:
 
     @property
     def feedback(self) -> Feedback | None:
-        """Votes on replies (``THREADCAST_FEEDBACK``), in the turn gate's namespace."""
+        """Votes on replies (``THREADCAST_FEEDBACK``), in the runtime's namespace."""
         if not self.settings.feedback:
             return None
-        namespace = self.gate.namespace
-        if self._feedback is None or self._feedback.store.namespace != namespace:
-            self._feedback = Feedback(
-                FeedbackStore(self.redis, namespace=namespace), webhook=self._webhook
-            )
+        if self._feedback is None:
+            store = FeedbackStore(self.redis, namespace=self.namespace)
+            self._feedback = Feedback(store, webhook=self._webhook)
         return self._feedback
 
     def recover(self, platform: str, bot: str, surface: ChatSurface) -> None:
@@ -209,7 +207,7 @@ class Runtime:
         if source is None:
             return None
         settings = self.settings
-        marker = ContextMarker(self.redis, namespace=self.gate.namespace, ttl=settings.session_ttl)
+        marker = ContextMarker(self.redis, namespace=self.namespace, ttl=settings.session_ttl)
         limits = ContextLimits(
             messages=settings.context_messages,
             chars=settings.context_chars,

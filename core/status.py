@@ -1,5 +1,6 @@
 """What ``status`` commands show about a conversation: its agent, age and turns (no side
-effects: the session's TTL is not touched)."""
+effects: the session's TTL is not touched). The line shown is
+:func:`core.texts.describe_status`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from core.redis import guarded, text
 from core.sessions.gate import TurnGate
 
-__all__ = ["ConversationStatus", "conversation_status", "describe"]
+__all__ = ["ConversationStatus", "conversation_status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +30,3 @@ async def conversation_status(gate: TurnGate, conversation: str) -> Conversation
     agent = await guarded("conversation agent", gate.redis.hget(meta, "agent"))
     age = time.time() - info.created if info.created is not None else None
     return ConversationStatus(None if agent is None else text(agent), age, info.turns)
-
-
-def describe(status: ConversationStatus | None) -> str:
-    """One Markdown line for the person who asked."""
-    if status is None:
-        return "_No conversation yet: mention me to start one._"
-    agent = f"`{status.agent}`" if status.agent else "the default agent"
-    age = "" if status.age_seconds is None else f", started {_ago(status.age_seconds)} ago"
-    turns = f"{status.turns} turn" + ("" if status.turns == 1 else "s")
-    return f"_Agent {agent}{age}, {turns}._"
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"

@@ -16,13 +16,14 @@ from pydantic import BaseModel
 from core.agents.demo import DemoAgent
 from core.config import load_settings
 from core.errors import ConfigError
-from core.ops.tasks import INTERRUPTED, NOT_ANSWERED, TurnTasks
+from core.ops.tasks import TurnTasks
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
 from core.sessions.embedded import EmbeddedRedis
 from core.sessions.gate import TurnGate
 from core.sessions.keys import SessionKeys, conversation_key
+from core.texts import INTERRUPTED, NOT_ANSWERED
 from core.turn import ThreadRef, Turn
 from tests.fake_agent import ScriptedAgent
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface

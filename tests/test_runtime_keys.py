@@ -22,15 +22,21 @@ async def _keys(redis: aioredis.Redis) -> set[str]:
     return {str(k) for k in await redis.keys("*")}
 
 
+@pytest.mark.parametrize("given", ["setting", "runtime"])
 async def test_every_key_of_a_turn_is_under_the_deployment_namespace(
-    redis_url: str, redis_client: aioredis.Redis, namespace: str
+    redis_url: str, redis_client: aioredis.Redis, namespace: str, given: str
 ) -> None:
     """A whole turn through the Runtime's own wiring (the demo agent keeps its history in
     Redis through the agent factory; recovery registers the turn): nothing lands outside
-    the namespace (sessions, locks and recovery used to be under ``threadcast:`` always)."""
-    settings = Settings(redis_url=redis_url, agent="demo", redis_namespace=namespace)
+    the namespace (sessions, locks and recovery used to be under ``threadcast:`` always),
+    whether it is set in the settings or given to the Runtime (tests: one per test)."""
+    if given == "setting":
+        settings = Settings(redis_url=redis_url, agent="demo", redis_namespace=namespace)
+        opened = Runtime(settings)
+    else:
+        opened = Runtime(Settings(redis_url=redis_url, agent="demo"), namespace=namespace)
     before = await _keys(redis_client)
-    async with Runtime(settings) as runtime:
+    async with opened as runtime:
         surface = RecordingSurface()
         runtime.recover(THREAD.platform, "B1", surface)
         responder = runtime.responder(surface)

@@ -1,13 +1,20 @@
 """The Discord adapter: the only code that calls Discord's API (through discord.py).
 
 :class:`DiscordSurface` is the relay's surface; :mod:`~adapters.discord.refs` maps Discord
-threads and DMs to :class:`~core.turn.ThreadRef`; :class:`DiscordBudgets` and
-:class:`RateLimitReporter` keep the bot's requests under Discord's rate limits.
+threads and DMs to :class:`~core.turn.ThreadRef`; :class:`DiscordBudget` (Discord's
+:class:`DiscordRates` paced by the edit scheduler) and :class:`RateLimitReporter` keep the
+bot's requests under Discord's rate limits.
 """
 
 from __future__ import annotations
 
-from adapters.discord.budgets import BOT_SCOPE, DiscordBudgets, RateLimitReporter, bot_scope_key
+from adapters.discord.budgets import (
+    BOT_SCOPE,
+    DiscordBudget,
+    DiscordRates,
+    RateLimitReporter,
+    bot_scope_key,
+)
 from adapters.discord.embeds import structured_embed
 from adapters.discord.errors import translate
 from adapters.discord.refs import channel_id, guild_id, place
@@ -18,7 +25,8 @@ __all__ = [
     "BOT_SCOPE",
     "DISCORD_LIMITS",
     "STOP_CUSTOM_ID",
-    "DiscordBudgets",
+    "DiscordBudget",
+    "DiscordRates",
     "DiscordSurface",
     "RateLimitReporter",
     "StopView",

@@ -1,4 +1,8 @@
-"""The rate-limit budgets a Discord bot's requests draw on, and who hears about 429s.
+"""The rate-limit budget a Discord bot's requests draw on, and who hears about 429s.
+
+:class:`DiscordRates` are the ceilings (Discord's limits, with margins); a
+:class:`DiscordBudget` is those rates as budget scopes together with the edit scheduler that
+paces them: the one object the surface, its requests and the 429 reporter share.
 
 Discord limits each channel's messages (create and edit share one bucket, commonly 5 per
 5 s; a thread is its own channel) and the whole bot token (50 requests/s across every shard
@@ -34,7 +38,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import aiohttp
@@ -43,7 +47,7 @@ from core.errors import RateLimited
 from core.relay.sender import EditBudget
 from core.surface import BudgetScope
 
-__all__ = ["BOT_SCOPE", "DiscordBudgets", "RateLimitReporter", "bot_scope_key"]
+__all__ = ["BOT_SCOPE", "DiscordBudget", "DiscordRates", "RateLimitReporter", "bot_scope_key"]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,7 @@ _BODY_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class DiscordBudgets:
+class DiscordRates:
     """Budget ceilings: Discord's limits, the global one with a safety margin."""
 
     global_rate: float = 46.0
@@ -82,6 +86,30 @@ class DiscordBudgets:
         return BudgetScope(channel_scope(channel), rate=slots / self.channel_window, burst=1.0)
 
 
+@dataclass(frozen=True, slots=True)
+class DiscordBudget:
+    """Where a Discord bot's requests take their tokens: ``scheduler`` (the process's edit
+    scheduler, shared by every reply) paces the scopes of ``rates``."""
+
+    scheduler: EditBudget
+    rates: DiscordRates = field(default_factory=DiscordRates)
+
+    @property
+    def bot(self) -> BudgetScope:
+        return self.rates.bot
+
+    def channel(self, channel: int | str) -> BudgetScope:
+        return self.rates.channel(channel)
+
+    async def take_bot(self, *, urgent: bool, since: float) -> None:
+        """One token of the bot's global budget (a request the relay does not pace)."""
+        await self.scheduler.acquire([self.rates.bot], urgent=urgent, since=since)
+
+    def rate_limited(self, scope: BudgetScope, error: RateLimited) -> None:
+        """Discord answered 429 for ``scope``: the scheduler pauses it and lowers its rate."""
+        self.scheduler.rate_limited([scope], error)
+
+
 def bot_scope_key(token: str) -> str:
     """The global budget's key for one bot token: Discord counts the 50/s per token. A short
     digest of it, so the key names the bot without exposing its secret."""
@@ -95,12 +123,10 @@ def channel_scope(channel: int | str) -> str:
 class RateLimitReporter:
     """Feeds the 429s discord.py sees (even those it retries) to the edit scheduler.
 
-    Build it first, pass :attr:`trace` to ``discord.Client(http_trace=...)``, and
-    :meth:`attach` the scheduler once it exists; until then 429s are only counted.
+    Pass :attr:`trace` to ``discord.Client(http_trace=...)``.
     """
 
-    def __init__(self, budgets: DiscordBudgets, budget: EditBudget | None = None) -> None:
-        self.budgets = budgets
+    def __init__(self, budget: DiscordBudget) -> None:
         self.budget = budget
         self.on_edit_limit: Callable[[int], None] | None = None
         """Called with a message's id when Discord refuses more edits of it (30046)."""
@@ -108,9 +134,6 @@ class RateLimitReporter:
         """429s seen since start (for logs and tests)."""
         self.trace = aiohttp.TraceConfig()
         self.trace.on_request_end.append(self._on_request_end)
-
-    def attach(self, budget: EditBudget) -> None:
-        self.budget = budget
 
     async def _on_request_end(
         self,
@@ -138,17 +161,16 @@ class RateLimitReporter:
         retry = _float(get("Retry-After"), 1.0)
         is_global = get("X-RateLimit-Global") is not None or get("X-RateLimit-Scope") == "global"
         if is_global:
-            scope = self.budgets.bot
+            scope = self.budget.bot
         elif match is not None:
-            scope = self.budgets.channel(match.group(1))
+            scope = self.budget.channel(match.group(1))
         else:
             # Another route's own bucket (typing, threads): discord.py waits it out, and no
             # budget of ours stands for it.
             log.info("Discord answered 429 on %s (retry after %.2fs)", path, retry)
             return
         log.warning("Discord answered 429 on %s (%s, retry after %.2fs)", path, scope.key, retry)
-        if self.budget is not None:
-            self.budget.rate_limited([scope], RateLimited(retry, scope=scope.key))
+        self.budget.rate_limited(scope, RateLimited(retry, scope=scope.key))
 
 
 async def _error_code(response: aiohttp.ClientResponse) -> int | None:

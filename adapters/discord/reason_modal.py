@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from core.feedback.model import REASON_MAX_CHARS
-from core.feedback.texts import REASON_HINT, REASON_LABEL, REASON_TITLE
+from core.texts import REASON_HINT, REASON_LABEL, REASON_TITLE
 
 __all__ = ["ReasonHandler", "ReasonModal"]
 

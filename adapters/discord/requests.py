@@ -6,7 +6,8 @@ Budgets: the relay acquires the channel and bot budgets before each post and edi
 The requests it does not see — a thread opened for a mention, typing triggers, the extra
 messages of a large upload or of a refused embed's text, a hint, an unarchive, a lookup —
 take a token of the bot budget here (:meth:`DiscordRequests.acquire`), from the same
-scheduler, so the bot as a whole stays under Discord's global limit.
+scheduler (:class:`~adapters.discord.budgets.DiscordBudget`), so the bot as a whole stays
+under Discord's global limit.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ from typing import Literal, cast
 import discord
 from pydantic import BaseModel
 
-from adapters.discord.budgets import DiscordBudgets
+from adapters.discord.budgets import DiscordBudget
 from adapters.discord.embeds import structured_embed
 from adapters.discord.errors import CODE_THREAD_EXISTS, MissingPermission, discord_errors
 from adapters.discord.permissions import ATTACH_FILES, CREATE_PUBLIC_THREADS
 from adapters.discord.refs import PLATFORM, ChannelKind, channel_id, guild_id, place
 from adapters.discord.stop_button import StopView
 from core.errors import SurfaceError
-from core.relay.sender import EditBudget
 from core.surface import MessageRef, OutgoingFile
 from core.turn import ThreadRef
 
@@ -52,13 +52,11 @@ class DiscordRequests:
         self,
         client: discord.Client,
         *,
-        budget: EditBudget | None,
-        budgets: DiscordBudgets,
+        budget: DiscordBudget,
         call_timeout: float,
     ) -> None:
         self.client = client
         self.budget = budget
-        self.budgets = budgets
         self.call_timeout = call_timeout
         self._quiet = discord.AllowedMentions.none()
 
@@ -182,12 +180,11 @@ class DiscordRequests:
 
     async def trigger_typing(self, channel: int) -> None:
         where = ThreadRef(PLATFORM, "typing", str(channel))
-        if self.budget is not None:
-            try:
-                async with asyncio.timeout(_TYPING_PATIENCE):
-                    await self.acquire(where, urgent=False)
-            except TimeoutError:
-                return  # the budget is busy with text: skip this trigger
+        try:
+            async with asyncio.timeout(_TYPING_PATIENCE):
+                await self.acquire(where, urgent=False)
+        except TimeoutError:
+            return  # the budget is busy with text: skip this trigger
         try:
             async with asyncio.timeout(self.call_timeout):
                 await self.client.get_partial_messageable(channel).typing()
@@ -203,7 +200,7 @@ class DiscordRequests:
     @contextlib.contextmanager
     def errors(self, where: ThreadRef) -> Iterator[None]:
         with discord_errors(
-            channel_scope=self.budgets.channel(where.channel).key, bot_scope=self.budgets.bot.key
+            channel_scope=self.budget.channel(where.channel).key, bot_scope=self.budget.bot.key
         ):
             yield
 
@@ -211,10 +208,8 @@ class DiscordRequests:
         self, where: ThreadRef, *, urgent: bool = True, since: float | None = None
     ) -> None:
         """Take a token of the bot budget for a request the relay does not pace."""
-        if self.budget is None:
-            return
         now = asyncio.get_running_loop().time()
-        await self.budget.acquire([self.budgets.bot], urgent=urgent, since=since or now)
+        await self.budget.take_bot(urgent=urgent, since=since or now)
 
 
 def _readable(file: OutgoingFile) -> io.BufferedIOBase:

@@ -14,6 +14,8 @@ from typing import Any
 
 import discord
 
+from core.texts import STOP_LABEL
+
 __all__ = ["STOP_CUSTOM_ID", "StopHandler", "StopView", "stop_template"]
 
 STOP_CUSTOM_ID = "threadcast:stop"
@@ -29,7 +31,7 @@ class StopView(discord.ui.View):
         self._on_stop = on_stop
 
     @discord.ui.button(
-        label="Stop", style=discord.ButtonStyle.secondary, emoji="⏹", custom_id=STOP_CUSTOM_ID
+        label=STOP_LABEL, style=discord.ButtonStyle.secondary, emoji="⏹", custom_id=STOP_CUSTOM_ID
     )
     async def stop_button(
         self, interaction: discord.Interaction, button: discord.ui.Button[Any]

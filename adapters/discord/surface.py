@@ -15,7 +15,9 @@ where a reply goes and what to do when Discord refuses (the bookkeeping is
   later calls there fail at once, without a request.
 
 Budgets: the relay acquires the channel and bot budgets (:meth:`budget_scopes`) before each
-post and edit.
+post and edit; the surface's own extra requests take bot tokens from the same
+:class:`~adapters.discord.budgets.DiscordBudget` (the one budget argument: the process's
+scheduler and Discord's rates).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from collections.abc import Callable, Sequence
 import discord
 from pydantic import BaseModel
 
-from adapters.discord import notes
-from adapters.discord.budgets import DiscordBudgets
+from adapters.discord import texts
+from adapters.discord.budgets import DiscordBudget
 from adapters.discord.errors import (
     ChannelGone,
     EditLimitReached,
@@ -45,7 +47,6 @@ from adapters.discord.typing_status import TypingIndicator
 from adapters.discord.uploads import group_files
 from core.errors import MessageGone, RateLimited, SurfaceError
 from core.relay.pages import split_whole
-from core.relay.sender import EditBudget
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
 from core.turn import ThreadRef
 
@@ -78,19 +79,16 @@ class DiscordSurface:
         self,
         client: discord.Client,
         *,
-        budget: EditBudget | None = None,
-        budgets: DiscordBudgets | None = None,
+        budget: DiscordBudget,
         limits: SurfaceLimits = DISCORD_LIMITS,
         call_timeout: float = 30.0,
         typing_every: float = 8.0,
         reach: Reach | None = None,
     ) -> None:
         self.client = client
-        self.budgets = budgets or DiscordBudgets()
+        self.budget = budget
         self.limits = limits
-        self.requests = DiscordRequests(
-            client, budget=budget, budgets=self.budgets, call_timeout=call_timeout
-        )
+        self.requests = DiscordRequests(client, budget=budget, call_timeout=call_timeout)
         self.reach = reach or Reach()
         self.on_unusable: Callable[[ThreadRef], None] | None = None
         """Called with a reply's place once nothing can be shown there any more (deleted,
@@ -108,7 +106,7 @@ class DiscordSurface:
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         # Create and edit share Discord's per-channel bucket, so both actions draw on it.
-        return (self.budgets.channel(where.channel), self.budgets.bot)
+        return (self.budget.channel(where.channel), self.budget.bot)
 
     def file_limit(self, where: ThreadRef) -> int:
         """The guild's upload limit (10 MiB, more on boosted servers); 10 MiB in DMs."""
@@ -239,7 +237,7 @@ class DiscordSurface:
             return None
         self.reach.detour(channel_id(thread), parent)
         if self.reach.first_hint(channel_id(parent), permission):
-            hint = notes.DETOUR.format(thread=thread.channel, permission=permission)
+            hint = texts.DETOUR.format(thread=thread.channel, permission=permission)
             await self.requests.acquire(parent)
             try:
                 await self.requests.send(parent, hint)

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from adapters.slack.inline import escape
 from adapters.slack.mrkdwn import to_mrkdwn
-from core.feedback.texts import DOWN_LABEL, UP_LABEL
+from core.texts import DOWN_LABEL, STOP_LABEL, UP_LABEL
 
 __all__ = [
     "FEEDBACK_ACTION_ID",
@@ -69,7 +69,7 @@ def stop_controls(thread: str | None) -> dict[str, Any]:
             {
                 "type": "button",
                 "action_id": STOP_ACTION_ID,
-                "text": {"type": "plain_text", "text": "Stop", "emoji": True},
+                "text": {"type": "plain_text", "text": STOP_LABEL, "emoji": True},
                 "value": thread or "",
                 "style": "danger",
             }

@@ -35,20 +35,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.client import DEFAULT_API_URL
 from adapters.slack.errors import SlackError, translate
+from adapters.slack.texts import MISSING_FILES_READ
 from core.context.models import EarlierMessage
 from core.context.source import Earlier, FileRefused, FileRequest
 from core.errors import RateLimited
 from core.turn import Attachment, Turn
 
-__all__ = ["FILE_HOST", "MISSING_FILES_READ", "SlackContext"]
+__all__ = ["FILE_HOST", "SlackContext"]
 
 log = logging.getLogger(__name__)
 
 FILE_HOST = "files.slack.com"
-MISSING_FILES_READ = (
-    "Slack did not let the bot read it: the app needs the files:read scope "
-    "(add it and reinstall the app)"
-)
 _PAGE = 200  # Slack: "no more than 200 results at a time" is recommended for paged methods
 _MAX_PAGES = 10
 _MAX_RETRY_WAIT = 5.0  # seconds; a longer Retry-After: the turn goes on without context

@@ -23,7 +23,7 @@ from types import TracebackType
 import aiohttp
 import discord
 
-from adapters.discord import DiscordSurface, RateLimitReporter
+from adapters.discord import DiscordBudget, DiscordSurface, RateLimitReporter
 from adapters.discord.context import DiscordContext
 from adapters.discord.refs import DM_WORKSPACE
 from bots.discord.client import BotClient, discord_endpoints
@@ -67,7 +67,9 @@ class DiscordBot:
         self.shutdown_grace = (
             runtime.settings.shutdown_grace if shutdown_grace is None else shutdown_grace
         )
-        self.reporter = RateLimitReporter(settings.budgets, runtime.scheduler)
+        # Every request of the bot draws on the process's edit scheduler, at Discord's rates.
+        budget = DiscordBudget(runtime.scheduler, settings.rates)
+        self.reporter = RateLimitReporter(budget)
         self.client = BotClient(
             settings,
             self.reporter,
@@ -75,9 +77,7 @@ class DiscordBot:
             on_setup=self._setup,
             guild_ready_timeout=guild_ready_timeout,
         )
-        self.surface = DiscordSurface(
-            self.client, budget=runtime.scheduler, budgets=settings.budgets
-        )
+        self.surface = DiscordSurface(self.client, budget=budget)
         self.reporter.on_edit_limit = self.surface.reach.freeze
         self.surface.on_unusable = self._end_reply_in
         self.runtime = runtime

@@ -37,11 +37,17 @@ from bots.discord import texts
 from core.errors import SessionStoreError
 from core.feedback.model import ReplyRef, VoteValue
 from core.feedback.service import Feedback
-from core.feedback.texts import REASON_SAVED, thanks
 from core.governance.controls import StopResult
-from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.responder import Responder
-from core.status import conversation_status, describe
+from core.status import conversation_status
+from core.texts import (
+    NOT_YOURS_TO_RESET,
+    NOT_YOURS_TO_STOP,
+    REASON_SAVED,
+    STORE_UNAVAILABLE,
+    describe_status,
+    thanks,
+)
 from core.turn import ThreadRef
 
 __all__ = ["Commands", "place_of"]
@@ -116,7 +122,7 @@ class Commands:
             text = texts.NEW_DONE if fresh is not None else None
         except SessionStoreError as exc:
             log.error("/new failed: %s", exc)
-            text = texts.STORE_DOWN
+            text = STORE_UNAVAILABLE
         if not acknowledged:
             return
         if text is None:  # someone else's conversation: told to this user only
@@ -137,10 +143,10 @@ class Commands:
         responder = self.responder
         conversation = responder.conversation_of(where, user=str(interaction.user.id), is_dm=is_dm)
         try:
-            text = describe(await conversation_status(responder.gate, conversation))
+            text = describe_status(await conversation_status(responder.gate, conversation))
         except SessionStoreError as exc:
             log.error("/status failed: %s", exc)
-            text = texts.STORE_DOWN
+            text = STORE_UNAVAILABLE
         if acknowledged:
             await _answer(interaction, text)
 
@@ -191,7 +197,7 @@ class Commands:
             result = await self.feedback.vote(ref, str(interaction.user.id), vote)
         except SessionStoreError as exc:
             log.error("could not record feedback: %s", exc)
-            text = texts.STORE_DOWN
+            text = STORE_UNAVAILABLE
         else:
             if result.status == "same":
                 return
@@ -210,7 +216,7 @@ class Commands:
                 await self.feedback.reason(ref, str(interaction.user.id), reason)
             except SessionStoreError as exc:
                 log.error("could not record a feedback reason: %s", exc)
-                text = texts.STORE_DOWN
+                text = STORE_UNAVAILABLE
         if acknowledged:
             await _answer(interaction, text)
 

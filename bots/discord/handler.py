@@ -29,7 +29,7 @@ from bots.discord.routing import Route, RouteKind, route_after_lookup, route_mes
 from bots.discord.texts import ROLE_MENTION_UNREADABLE
 from core.errors import SessionStoreError, SurfaceError
 from core.ops.tasks import TurnTasks
-from core.responder import Responder, TurnResult
+from core.responder import Responder
 from core.turn import Attachment, ThreadRef, Turn
 
 __all__ = ["MessageHandler"]
@@ -59,8 +59,6 @@ class MessageHandler:
         self.answer_bots = answer_bots
         self.archive_minutes: ArchiveMinutes = archive_minutes
         self.fallbacks = Fallbacks(surface)
-        self.results: list[TurnResult] | None = None
-        """Set to a list to collect every turn's result (tests, benchmarks)."""
 
     def on_message(self, message: discord.Message, me: int) -> None:
         """Decide at once; answer in a task (never block the gateway's event handler)."""
@@ -104,9 +102,7 @@ class MessageHandler:
             return
         # The thread is the conversation; routes and rules count it as its parent channel.
         turn = replace(asked, where=where, parent=str(parent) if parent is not None else None)
-        result = await self.responder.handle(turn, admission=admission)
-        if self.results is not None:
-            self.results.append(result)
+        await self.responder.handle(turn, admission=admission)
         missing = self.fallbacks.missing_everywhere(where, parent)
         if missing:
             await self.fallbacks.tell_by_dm(message.author, where, missing)

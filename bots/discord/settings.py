@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from adapters.discord import DiscordBudgets, bot_scope_key
+from adapters.discord import DiscordRates, bot_scope_key
 from adapters.discord.surface import ArchiveMinutes
 from core.config import env_alias as _env
 from core.config import read_settings
@@ -58,8 +58,8 @@ class DiscordSettings(BaseSettings):
         return value or None
 
     @property
-    def budgets(self) -> DiscordBudgets:
-        return DiscordBudgets(
+    def rates(self) -> DiscordRates:
+        return DiscordRates(
             global_rate=self.global_rate,
             global_burst=self.global_burst,
             channel_limit=self.channel_limit,

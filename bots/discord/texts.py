@@ -1,4 +1,6 @@
-"""Every sentence the Discord bot itself says (the relay's notices live in the core)."""
+"""Every sentence the Discord bot itself says (Markdown). The core's are in
+:mod:`core.texts` (the session store being down, for one), the Discord adapter's in
+:mod:`adapters.discord.texts`."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ __all__ = [
     "STATUS_NOT_HERE",
     "STOPPING",
     "STOP_DESCRIPTION",
-    "STORE_DOWN",
     "THREAD_LIMIT",
     "THREAD_REFUSED",
     "permission_list",
@@ -41,7 +42,6 @@ NEW_NOT_HERE = (
 )
 STOPPING = "⏹ Stopping the reply…"
 NOTHING_TO_STOP = "Nothing is streaming here."
-STORE_DOWN = "The session store is unavailable right now; please try again shortly."
 ROLE_MENTION_UNREADABLE = (
     "I was mentioned through my role, but Discord doesn't show me the text of such "
     "messages. Mention me directly (my name, not the role) and I'll answer."

@@ -24,7 +24,7 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID, home_view
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.surface import SlackSurface
-from bots.slack import messages
+from bots.slack import texts
 from bots.slack.answered import AnsweredMarks
 from bots.slack.assistant import (
     AssistantOptions,
@@ -40,12 +40,11 @@ from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
 from core.context.source import ContextSource
 from core.errors import RateLimited, SessionStoreError, SurfaceError, ThreadcastError
 from core.feedback.model import ReplyRef, vote_value
-from core.feedback.texts import REASON_SAVED, thanks
-from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
 from core.runtime import Runtime
+from core.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP, REASON_SAVED, thanks
 from core.turn import ThreadRef, Turn
 
 __all__ = ["SlackBot"]
@@ -177,7 +176,7 @@ class SlackBot:
 
     async def _publish_home(self, user: str) -> None:
         try:
-            await self.surface.api.publish_home(user, home_view(to_mrkdwn(messages.HOME)))
+            await self.surface.api.publish_home(user, home_view(to_mrkdwn(texts.HOME)))
         except SurfaceError as exc:
             log.warning("could not publish the App Home of %s: %s", user, exc)
 
@@ -287,7 +286,7 @@ class SlackBot:
                 if fresh is None:
                     await self._tell(turn.where, turn.user, NOT_YOURS_TO_RESET, turn.message_id)
                 else:
-                    await self._say(turn.where, messages.NEW_SESSION)
+                    await self._say(turn.where, texts.NEW_SESSION)
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
@@ -352,7 +351,7 @@ class SlackBot:
             log.error("could not stop the reply in %s: %s", where, exc)
             return
         if stopped == "idle" and announce:
-            await self._say(where, messages.NOTHING_TO_STOP)
+            await self._say(where, texts.NOTHING_TO_STOP)
         elif stopped == "refused":  # someone else's reply: told to this user only
             await self._tell(where, user, NOT_YOURS_TO_STOP, about="")
 

@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from adapters.slack.mrkdwn import to_mrkdwn
-from bots.slack import messages
+from bots.slack import texts
 from bots.slack.latest import LatestThreads
 from core.errors import SessionStoreError
-from core.governance.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.inbound import invalid_ids
 from core.responder import Responder
-from core.status import conversation_status, describe
+from core.status import conversation_status
+from core.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP, describe_status
 from core.turn import ThreadRef
 
 __all__ = ["COMMAND", "SlashCommands"]
@@ -54,7 +54,7 @@ class SlashCommands:
         words = str(body.get("text") or "").split()
         word = words[0].lower() if words else "help"
         if word not in ("new", "stop", "status"):
-            text = messages.COMMAND_HELP if word == "help" else messages.UNKNOWN_COMMAND
+            text = texts.COMMAND_HELP if word == "help" else texts.UNKNOWN_COMMAND
             await ack(text=to_mrkdwn(text.replace("{word}", word[:40])))
             return
         await ack()
@@ -81,17 +81,17 @@ class SlashCommands:
     async def _answer(self, word: str, team: str, channel: str, user: str) -> str:
         thread = await self.latest.latest(team, channel, user)
         if thread is None:
-            return messages.NO_CONVERSATION
+            return texts.NO_CONVERSATION
         where = ThreadRef("slack", team, channel, thread)
         is_dm = channel.startswith("D")
         responder = self.responder
         if word == "new":
             fresh = await responder.new_conversation(where, user=user, is_dm=is_dm)
-            return messages.NEW_SESSION if fresh is not None else NOT_YOURS_TO_RESET
+            return texts.NEW_SESSION if fresh is not None else NOT_YOURS_TO_RESET
         if word == "stop":
             stopped = await responder.stop(where, user=user, is_dm=is_dm)
-            return {"stopped": messages.STOPPING, "idle": messages.NOTHING_TO_STOP}.get(
+            return {"stopped": texts.STOPPING, "idle": texts.NOTHING_TO_STOP}.get(
                 stopped, NOT_YOURS_TO_STOP
             )
         conversation = responder.conversation_of(where, user=user, is_dm=is_dm)
-        return describe(await conversation_status(responder.gate, conversation))
+        return describe_status(await conversation_status(responder.gate, conversation))

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from core.feedback.model import REASON_MAX_CHARS
-from core.feedback.texts import (
+from core.texts import (
     REASON_HINT,
     REASON_LABEL,
     REASON_SKIP,

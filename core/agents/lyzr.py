@@ -48,10 +48,10 @@ from core.agents.transport import (
 )
 from core.config import Settings
 from core.context.models import FILES_NOT_RECEIVED, FileKind, TurnContext
-from core.context.texts import not_passed_on
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
 from core.models import AgentStream, Artifact
 from core.sessions.keys import DEFAULT_NAMESPACE
+from core.texts import not_passed_on
 
 __all__ = ["DEFAULT_LYZR_BASE", "LyzrAgent"]
 

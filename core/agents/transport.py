@@ -33,6 +33,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from core import texts
 from core.agents.netstream import AsyncioBackend
 from core.agents.silence import SilenceBudget
 from core.agents.sse import LineDecoder
@@ -70,7 +71,7 @@ _GATEWAY_REFUSALS = frozenset({502, 503, 504})
 class AgentUnreachableError(AgentServerError):
     """The agent API could not be connected to (refused, DNS, TLS, connect timeout)."""
 
-    notice = "The agent API could not be reached."
+    notice = texts.AGENT_UNREACHABLE
 
 
 class AgentBusyError(AgentError):
@@ -80,7 +81,7 @@ class AgentBusyError(AgentError):
     ``AGENT_MAX_CONNECTIONS`` allows.
     """
 
-    notice = "Too many replies are in progress right now; please ask again in a moment."
+    notice = texts.AGENT_BUSY
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from core.context import texts
+from core import texts
 from core.context.kinds import file_kind
 from core.context.models import FileKind, InputFile, SkippedFile
 from core.context.source import ContextSource, FileRefused
@@ -47,7 +47,7 @@ async def fetch_files(
     skipped: list[SkippedFile] = []
     for index, attachment in enumerate(turn.attachments):
         if index >= limits.max_files:
-            reason = texts.TOO_MANY.format(limit=limits.max_files)
+            reason = texts.TOO_MANY_FILES.format(limit=limits.max_files)
             skipped.append(SkippedFile(attachment.name, reason))
             continue
         result = await _fetch_one(turn, attachment, source, http, limits, accepts)
@@ -69,9 +69,9 @@ async def _fetch_one(
     name = attachment.name
     kind, mimetype = file_kind(name, attachment.mimetype)
     if kind not in accepts:
-        return SkippedFile(name, texts.UNSUPPORTED)
+        return SkippedFile(name, texts.FILE_UNSUPPORTED)
     if attachment.size is not None and attachment.size > limits.max_bytes:
-        return SkippedFile(name, texts.too_large(attachment.size, limits.max_bytes))
+        return SkippedFile(name, texts.file_too_large(attachment.size, limits.max_bytes))
     try:
         request = source.file_request(turn, attachment)
     except FileRefused as exc:
@@ -85,14 +85,16 @@ async def _fetch_one(
             same_host=True,
         )
     except TooLarge as exc:
-        return SkippedFile(name, texts.too_large(exc.size, exc.cap))
+        return SkippedFile(name, texts.file_too_large(exc.size, exc.cap))
     except DownloadRefused as exc:
         log.warning("file %s not fetched: %s", name, exc)
-        return SkippedFile(name, request.login_page or texts.NOT_SHARED)
+        return SkippedFile(name, request.login_page or texts.FILE_NOT_SHARED)
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
         log.warning("file %s not fetched: HTTP %d", name, status)
-        reason = texts.NOT_SHARED if status in (401, 403, 404) else f"download failed ({status})"
+        reason = (
+            texts.FILE_NOT_SHARED if status in (401, 403, 404) else f"download failed ({status})"
+        )
         return SkippedFile(name, reason)
     except httpx.HTTPError as exc:
         log.warning("file %s not fetched: %r", name, exc)

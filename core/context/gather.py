@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from core.context import texts
+from core import texts
 from core.context.bounds import bound
 from core.context.files import FileLimits, fetch_files
 from core.context.marker import ContextMarker

@@ -18,9 +18,9 @@ import redis.asyncio as aioredis
 from core.errors import SessionStoreError, SurfaceError
 from core.governance.access import Admission
 from core.governance.keys import notice_key
-from core.governance.texts import DENIED
 from core.redis import DEFAULT_OP_TIMEOUT
 from core.sessions.scripts import SEEN
+from core.texts import DENIED
 from core.turn import ThreadRef, Turn
 
 __all__ = ["NOTICE_INTERVAL", "AccessNotices", "PrivateNotices"]

@@ -20,8 +20,8 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 
+from core import texts
 from core.deployment.schema import QuotaSpec
-from core.governance import texts
 from core.governance.keys import quota_key
 from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
 from core.turn import Turn

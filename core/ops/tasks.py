@@ -4,8 +4,8 @@ Bots run each turn as its own task (a platform's event handler must return at on
 here so that a crash is logged rather than lost, and so that shutdown can do what an
 operator expects of SIGTERM (:meth:`TurnTasks.drain`): refuse new turns, give the replies
 streaming now a grace period to finish, then interrupt the rest. An interrupted reply is
-finalised by the relay with its partial text and :data:`INTERRUPTED` — not the "Stopped"
-of a user's Stop button — and its conversation lock is released as the turn unwinds.
+finalised by the relay with its partial text and :data:`core.texts.INTERRUPTED` — not the
+"Stopped" of a user's Stop button — and its conversation lock is released as the turn unwinds.
 
 How the notice is chosen: a turn registers, with :func:`on_interrupt`, what to do if
 shutdown interrupts it (the responder swaps its per-turn relay's "stopped" text); drain
@@ -20,15 +20,9 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
-__all__ = ["INTERRUPTED", "NOT_ANSWERED", "TurnTasks", "on_interrupt"]
+__all__ = ["TurnTasks", "on_interrupt"]
 
 log = logging.getLogger(__name__)
-
-INTERRUPTED = "⚠️ _The bot is restarting; this reply was interrupted. Please ask again._"
-"""The notice a reply cut short by a shutdown ends with (Markdown)."""
-
-NOT_ANSWERED = "⚠️ _The bot is restarting and could not answer this message. Please send it again._"
-"""The notice for a message still waiting for its turn when a shutdown stopped it."""
 
 # A cancelled turn finalises its reply (final edits are bounded by the relay's own
 # timeouts); after this long more, shutdown stops waiting for it and lets the process exit.

@@ -1,8 +1,8 @@
-"""Every sentence the relay shows a chat user, in one place.
+"""The sentences the relay shows a chat user, as one value it is given.
 
-Call sites stay short and the wording can be changed (or translated) without touching the
-relay: pass a different :class:`Notices` to :class:`~core.relay.relay.Relay`. Texts are
-Markdown; the relay renders them with the surface, like the agent's own text.
+The wording is :mod:`core.texts`'s; a caller that needs other texts (the console shows no
+failure notice) passes a different :class:`Notices` to :class:`~core.relay.relay.Relay`.
+Texts are Markdown; the relay renders them with the surface, like the agent's own text.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from core import texts
 from core.errors import AgentError
 
 __all__ = ["DEFAULT_NOTICES", "Notices", "with_notice"]
@@ -22,17 +23,15 @@ __all__ = ["DEFAULT_NOTICES", "Notices", "with_notice"]
 class Notices:
     """The relay's user-visible texts; ``{...}`` fields are filled by the methods below."""
 
-    thinking: str = "Thinking…"
-    # Thread statuses: the reply is ready but waits for the platform's budget to post it;
-    # the agent has gone quiet mid-reply (running tools).
-    queued: str = "Queued: many replies are being posted, this one comes next…"
-    working: str = "Still working…"
-    stopped: str = "_⏹ Stopped._"
-    failed: str = "⚠️ _{notice}_"
-    empty_reply: str = "_The agent sent an empty reply._"
-    artifact_failed: str = "⚠️ Could not attach **{name}**: {reason}."
-    artifact_link: str = " Link: {url}"
-    structured_title: str = "**Result**"
+    thinking: str = texts.THINKING
+    queued: str = texts.QUEUED
+    working: str = texts.WORKING
+    stopped: str = texts.STOPPED
+    failed: str = texts.FAILED
+    empty_reply: str = texts.EMPTY_REPLY
+    artifact_failed: str = texts.ARTIFACT_FAILED
+    artifact_link: str = texts.ARTIFACT_LINK
+    structured_title: str = texts.STRUCTURED_TITLE
 
     def failure(self, error: AgentError) -> str:
         """The notice added to a reply the agent could not finish."""

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from core import texts
 from core.config import BusyPolicy
 from core.errors import SessionStoreError
 from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
@@ -77,7 +78,7 @@ return entries
 class GateTimeout(SessionStoreError):
     """A turn waited longer than ``max_wait`` for the earlier turns of its conversation."""
 
-    notice = "Earlier messages in this conversation are still being answered; try again later."
+    notice = texts.CONVERSATION_BUSY
 
 
 @dataclass(eq=False, slots=True)

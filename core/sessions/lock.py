@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from core.errors import SessionStoreError
-from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, ms
 from core.sessions.beats import Heartbeats
 
 __all__ = ["Lock"]
@@ -64,7 +63,7 @@ return 1
 
 
 class Lock:
-    """A lock held by one owner; build it with :meth:`acquire` or from a script that took it."""
+    """A lock held by one owner, built by the gate once its script took it."""
 
     def __init__(
         self,
@@ -88,30 +87,6 @@ class Lock:
         """Loop time by which the lock surely expires unless extended (a local estimate)."""
         self.lost = asyncio.Event()
         self.stop_requested = asyncio.Event()
-
-    @classmethod
-    async def acquire(
-        cls,
-        redis: aioredis.Redis,
-        key: str,
-        *,
-        stop_key: str,
-        ttl: float,
-        op_timeout: float = DEFAULT_OP_TIMEOUT,
-    ) -> Lock | None:
-        """Try once (``SET NX PX``); None when another owner holds it."""
-        token = uuid.uuid4().hex
-        # The expiry estimate starts before the request: Redis starts the TTL later, never earlier.
-        started = asyncio.get_running_loop().time()
-        taken = await guarded(
-            "lock acquire", redis.set(key, token, nx=True, px=ms(ttl)), within=op_timeout
-        )
-        if not taken:
-            return None
-        return cls(
-            redis, key, stop_key=stop_key, token=token, ttl=ttl, taken_at=started,
-            op_timeout=op_timeout,
-        )  # fmt: skip
 
     async def extend(self) -> bool:
         """Push the expiry to ``ttl`` from now; False (and ``lost`` set) if no longer ours."""

@@ -22,7 +22,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord import DiscordSurface, place
+from adapters.discord import DiscordBudget, DiscordSurface, place
 from adapters.slack.client import SlackClients
 from adapters.slack.config import SurfaceConfig
 from adapters.slack.surface import SlackSurface
@@ -71,7 +71,7 @@ async def _discord(job: dict[str, Any]) -> AsyncIterator[tuple[ChatSurface, Thre
         guild = client.get_guild(job["guild"])
         assert guild is not None
         guild.premium_tier = 2  # a boosted server takes 50 MiB files (no boosts simulated)
-        surface = DiscordSurface(client, budget=EditScheduler())
+        surface = DiscordSurface(client, budget=DiscordBudget(EditScheduler()))
         try:
             yield surface, place("channel", job["channel"], job["guild"])
         finally:

@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from core.governance.access import Admission
 from core.governance.keys import notice_key
 from core.governance.notices import AccessNotices
-from core.governance.texts import DENIED
+from core.texts import DENIED
 from core.turn import ThreadRef, Turn
 from tests.surfaces import RecordingSurface
 

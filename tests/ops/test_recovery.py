@@ -17,18 +17,12 @@ import redis.asyncio as aioredis
 
 from core.errors import MessageGone, PlatformUnavailable, SurfaceError
 from core.models import AgentStream
-from core.ops.recovery import (
-    ORPHAN_NOTICE,
-    UNANSWERED_NOTICE,
-    Reaper,
-    Recovery,
-    RegisteredReply,
-    ReplyRegistry,
-)
+from core.ops.recovery import Reaper, Recovery, RegisteredReply, ReplyRegistry
 from core.relay import Relay
 from core.relay.sender import RetryPolicy
 from core.sessions.connect import redis_client
 from core.surface import MessageRef, SurfaceLimits
+from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 

@@ -24,8 +24,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bots.simulators.slack import SlackSimulator
-from core.ops.recovery import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from core.sessions.embedded import EmbeddedRedis
+from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.slack.conftest import mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
 from tests.waiting import PATIENCE, eventually

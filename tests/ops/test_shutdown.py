@@ -21,8 +21,8 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import DiscordSimulator
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from core.ops.tasks import INTERRUPTED
 from core.sessions.keys import SessionKeys, conversation_key
+from core.texts import INTERRUPTED
 from core.turn import ThreadRef
 from tests.bots.slack.conftest import mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words

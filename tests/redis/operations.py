@@ -21,7 +21,7 @@ from core.deployment.schema import QuotaSpec
 from core.errors import PlatformUnavailable
 from core.governance.controls import Controls
 from core.governance.quotas import QuotaBook, QuotaGrant, QuotaRefusal
-from core.ops.recovery import ORPHAN_NOTICE, Recovery, RegisteredReply
+from core.ops.recovery import Recovery, RegisteredReply
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.relay.shared_budget import SharedBudgetStore
@@ -32,6 +32,7 @@ from core.sessions.gate import GateTimeout, TurnGate
 from core.sessions.keys import conversation_key
 from core.sessions.store import SessionStore
 from core.surface import MessageRef
+from core.texts import ORPHAN_NOTICE
 from core.turn import ThreadRef, Turn
 from core.usage.book import TurnUsage, UsageBook
 from tests.fake_agent import ScriptedAgent

@@ -15,8 +15,8 @@ from core.redis import ms
 from core.sessions.connect import redis_client
 from core.sessions.gate import GateTimeout, Ticket, TurnGate
 from core.sessions.keys import SessionKeys
-from core.sessions.lock import Lock
 from core.sessions.scripts import ENTER
+from tests.sessions.locks import take_lock
 
 GateFactory = Callable[..., TurnGate]
 # A safety net so a broken gate fails the test instead of hanging it; never a speed claim.
@@ -92,7 +92,7 @@ async def test_a_dead_holders_lock_expires_and_the_next_turn_proceeds(
 ) -> None:
     keys = SessionKeys(conversation, namespace=namespace)
     # A replica that took the lock and crashed: nobody extends or releases it.
-    dead = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=0.3)
+    dead = await take_lock(redis_client, keys, ttl=0.3)
     assert dead is not None
     gate = make_gate(lock_ttl=0.3)
     async with asyncio.timeout(PATIENCE), gate.enter(conversation, "Ev1") as ticket:

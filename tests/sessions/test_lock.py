@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 
 from core.sessions.keys import SessionKeys
 from core.sessions.lock import EXTEND, Lock
+from tests.sessions.locks import take_lock
 
 
 def _keys(namespace: str) -> SessionKeys:
@@ -19,9 +20,9 @@ async def test_one_owner_at_a_time_and_only_the_owner_releases(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     keys = _keys(namespace)
-    first = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=5)
+    first = await take_lock(redis_client, keys, ttl=5)
     assert first is not None
-    assert await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=5) is None
+    assert await take_lock(redis_client, keys, ttl=5) is None
     impostor = Lock(redis_client, keys.lock, stop_key=keys.stop, token="not-mine", ttl=5)
     assert await impostor.release() is False
     assert await impostor.extend() is False and impostor.lost.is_set()
@@ -35,10 +36,10 @@ async def test_extend_after_expiry_reports_the_lock_lost(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     keys = _keys(namespace)
-    lock = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=0.1)
+    lock = await take_lock(redis_client, keys, ttl=0.1)
     assert lock is not None
     await asyncio.sleep(0.2)
-    successor = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=5)
+    successor = await take_lock(redis_client, keys, ttl=5)
     assert successor is not None
     assert await lock.extend() is False
     assert lock.lost.is_set()
@@ -50,12 +51,12 @@ async def test_heartbeat_holds_the_lock_beyond_its_ttl(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     keys = _keys(namespace)
-    lock = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=0.2)
+    lock = await take_lock(redis_client, keys, ttl=0.2)
     assert lock is not None
     async with lock.heartbeat():
         for _ in range(8):  # 0.8 s: four TTLs
             await asyncio.sleep(0.1)
-            assert await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=1) is None
+            assert await take_lock(redis_client, keys, ttl=1) is None
         assert await redis_client.get(keys.lock) == lock.token
     assert not lock.lost.is_set()
     assert await lock.release() is True
@@ -65,7 +66,7 @@ async def test_heartbeat_tells_the_owner_when_the_lock_is_lost(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     keys = _keys(namespace)
-    lock = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=0.3)
+    lock = await take_lock(redis_client, keys, ttl=0.3)
     assert lock is not None
     async with lock.heartbeat():
         await redis_client.set(keys.lock, "someone-else")
@@ -78,7 +79,7 @@ async def test_heartbeat_sees_a_stop_request_for_its_token_only(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     keys = _keys(namespace)
-    lock = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=5)
+    lock = await take_lock(redis_client, keys, ttl=5)
     assert lock is not None
     await redis_client.set(keys.stop, "an-older-token")
     assert await lock.extend() is True
@@ -112,7 +113,7 @@ async def test_locks_of_one_process_beat_together_each_hearing_its_own_news(
     locks = []
     for k in range(30):
         keys = SessionKeys(f"c{k}", namespace=namespace)
-        lock = await Lock.acquire(redis_client, keys.lock, stop_key=keys.stop, ttl=5)
+        lock = await take_lock(redis_client, keys, ttl=5)
         assert lock is not None
         locks.append(lock)
     stopped, taken = locks[7], locks[13]

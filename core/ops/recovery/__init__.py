@@ -15,7 +15,6 @@ One job per module:
 - :mod:`~core.ops.recovery.heartbeat`: the owner's side, one liveness beat per process and
   one :class:`RegisteredReply` per turn;
 - :mod:`~core.ops.recovery.reaper`: the other side, :class:`Reaper`;
-- :mod:`~core.ops.recovery.texts`: what the user is told;
 - :mod:`~core.ops.recovery.service`: :class:`Recovery`, the three wired for the runtime.
 
 Timing: an owner beats every ``ttl / 3``; reapers scan every ``interval``; so an orphan is
@@ -29,11 +28,8 @@ from core.ops.recovery.reaper import Reaper
 from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import RecoveryKeys, ReplyRegistry, replica_id
 from core.ops.recovery.service import Recovery
-from core.ops.recovery.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 
 __all__ = [
-    "ORPHAN_NOTICE",
-    "UNANSWERED_NOTICE",
     "Heartbeat",
     "Page",
     "Reaper",

@@ -4,8 +4,8 @@ A due reply (:mod:`core.ops.recovery.registry`) is one of two kinds:
 
 - an *orphan*: its owner died. Each of its open messages gets its last text without the
   streaming indicator (a native stream is stopped first), the last one followed by
-  :data:`ORPHAN_NOTICE`; a reply that never showed anything gets
-  :data:`UNANSWERED_NOTICE`; the thread's thinking status is cleared;
+  :data:`~core.texts.ORPHAN_NOTICE`; a reply that never showed anything gets
+  :data:`~core.texts.UNANSWERED_NOTICE`; the thread's thinking status is cleared;
 - *handed over*: its owner finished it but a platform outage outlasted the final edits'
   retries. The recorded final texts are made (and final texts never posted are posted),
   nothing added.
@@ -26,10 +26,10 @@ import logging
 from core.errors import MessageGone, SessionStoreError, SurfaceError, Undeliverable
 from core.ops.recovery.record import ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
-from core.ops.recovery.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
 from core.surface import ChatSurface
+from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 
 __all__ = ["Reaper"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import discord
 import pytest
 
-from adapters.discord import DiscordBudgets, DiscordSurface, RateLimitReporter
+from adapters.discord import DiscordBudget, DiscordSurface, RateLimitReporter
 from bots.simulators.discord import DiscordSimulator, running_client
 from core.relay.scheduler import EditScheduler
 
@@ -37,7 +37,7 @@ def scheduler() -> EditScheduler:
 
 @pytest.fixture
 def reporter(scheduler: EditScheduler) -> RateLimitReporter:
-    return RateLimitReporter(DiscordBudgets(), scheduler)
+    return RateLimitReporter(DiscordBudget(scheduler))
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ async def client(
 async def surface(
     client: discord.Client, scheduler: EditScheduler
 ) -> AsyncIterator[DiscordSurface]:
-    made = DiscordSurface(client, budget=scheduler, typing_every=0.2)
+    made = DiscordSurface(client, budget=DiscordBudget(scheduler), typing_every=0.2)
     try:
         yield made
     finally:

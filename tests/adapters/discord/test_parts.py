@@ -11,7 +11,13 @@ import pytest
 from multidict import CIMultiDict
 from pydantic import BaseModel, create_model
 
-from adapters.discord import DiscordBudgets, RateLimitReporter, place, structured_embed
+from adapters.discord import (
+    DiscordBudget,
+    DiscordRates,
+    RateLimitReporter,
+    place,
+    structured_embed,
+)
 from adapters.discord.budgets import BOT_SCOPE
 from adapters.discord.errors import (
     ChannelGone,
@@ -45,14 +51,14 @@ def test_places() -> None:
 
 
 def test_budgets_follow_discords_limits() -> None:
-    budgets = DiscordBudgets()
+    budgets = DiscordRates()
     assert budgets.bot == BudgetScope(BOT_SCOPE, rate=46.0, burst=3.0)
     # Never more than Discord's 50 in one second, burst included.
     assert budgets.bot.rate + budgets.bot.burst <= 50
     # One request short of Discord's 5 per 5 s, evenly spaced: discord.py never blocks.
     assert budgets.channel(42) == BudgetScope("discord:channel:42", rate=0.8, burst=1.0)
     with pytest.raises(ValueError):
-        DiscordBudgets(global_rate=0)
+        DiscordRates(global_rate=0)
 
 
 class Recorder:
@@ -71,10 +77,9 @@ class Recorder:
 
 def test_reporter_maps_429s_to_budgets() -> None:
     recorder = Recorder()
-    reporter = RateLimitReporter(DiscordBudgets())
-    reporter.report("/api/v10/channels/9/messages", CIMultiDict({"Retry-After": "2"}))
-    assert recorder.limited == []  # nothing attached yet: only counted
-    reporter.attach(recorder)
+    reporter = RateLimitReporter(DiscordBudget(recorder))
+    reporter.report("/api/v10/channels/9/typing", CIMultiDict({"Retry-After": "2"}))
+    assert recorder.limited == []  # another route's own bucket: only counted
     reporter.report("/api/v10/channels/9/messages/10", CIMultiDict({"Retry-After": "1"}))
     reporter.report("/api/v10/users/@me", CIMultiDict({"X-RateLimit-Global": "true"}))
     reporter.report("/api/v10/channels/9/typing", CIMultiDict({"X-RateLimit-Scope": "user"}))
@@ -89,7 +94,7 @@ def test_reporter_maps_429s_to_budgets() -> None:
 
 def test_reporter_pauses_nothing_for_an_old_messages_edit_limit() -> None:
     recorder = Recorder()
-    reporter = RateLimitReporter(DiscordBudgets(), recorder)
+    reporter = RateLimitReporter(DiscordBudget(recorder))
     frozen: list[int] = []
     reporter.on_edit_limit = frozen.append
     headers = CIMultiDict({"Retry-After": "120"})

@@ -19,8 +19,10 @@ import pytest
 from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator, SimMessage
 from core.config import Settings
-from core.responder import TurnResult
+from core.governance.access import Admission
+from core.responder import Responder, TurnResult
 from core.runtime import Runtime
+from core.turn import Turn
 from tests.servers.lyzr_server import LyzrServer
 
 MESSAGES = "/channels/{channel_id}/messages"
@@ -39,6 +41,21 @@ def bot_settings(redis_url: str, lyzr: LyzrServer, **core: Any) -> Settings:
         artifact_allow_hosts="127.0.0.1",  # the local agent serves its files on loopback
         **core,
     )
+
+
+def record_results(responder: Responder) -> list[TurnResult]:
+    """Every turn's result, in the order the turns end: ``responder.handle`` (the bot's one
+    way into the core for a message) appends to the returned list. The bot keeps none."""
+    results: list[TurnResult] = []
+    handle = responder.handle
+
+    async def handle_and_record(turn: Turn, *, admission: Admission | None = None) -> TurnResult:
+        result = await handle(turn, admission=admission)
+        results.append(result)
+        return result
+
+    responder.handle = handle_and_record  # type: ignore[method-assign]
+    return results
 
 
 @dataclass
@@ -100,9 +117,9 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
                     **(discord or {}),
                 }
                 bot = DiscordBot(runtime, DiscordSettings(**options), guild_ready_timeout=0.05)
-                bot.handler.results = []
+                results = record_results(bot.responder)
                 async with bot:
-                    yield World(simulator, lyzr, runtime, bot, bot.handler.results)
+                    yield World(simulator, lyzr, runtime, bot, results)
 
     return start
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from adapters.discord import STOP_CUSTOM_ID
 from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
 from core.feedback.model import ReplyRef
-from core.feedback.texts import REASON_SAVED, THANKS_UP
+from core.texts import REASON_SAVED, THANKS_UP
 from tests.bots.discord.conftest import World
 from tests.servers.lyzr_server import LyzrScript, split_words
 

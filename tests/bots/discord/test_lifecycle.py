@@ -15,8 +15,8 @@ from bots.discord.app import run_discord
 from bots.simulators.discord import DiscordSimulator
 from core.config import Settings
 from core.errors import ConfigError
-from core.ops.tasks import INTERRUPTED
 from core.runtime import Runtime
+from core.texts import INTERRUPTED
 from tests.bots.discord.conftest import BotWorld, World, bot_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 

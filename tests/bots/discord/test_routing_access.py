@@ -17,8 +17,8 @@ import pytest
 from bots.discord import DiscordBot, DiscordSettings
 from bots.discord.texts import NEW_DONE
 from bots.simulators.discord import DiscordSimulator
-from core.governance.texts import DENIED, NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
+from core.texts import DENIED, NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
 from tests.bots.discord.conftest import bot_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words

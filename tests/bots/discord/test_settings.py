@@ -15,7 +15,7 @@ def test_defaults_and_rest_base(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.rest_base is None and settings.gateway_url is None
     assert not settings.message_content and not settings.answer_bots
     assert settings.thread_archive_minutes == 1440
-    assert settings.budgets.bot.rate == 46.0
+    assert settings.rates.bot.rate == 46.0
     proxied = load_discord_settings(api_url="http://proxy:8080/")
     assert proxied.rest_base == "http://proxy:8080/api/v10"
     versioned = load_discord_settings(api_url="http://proxy:8080/api/v9")

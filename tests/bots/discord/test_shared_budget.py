@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator
 from core.runtime import Runtime
-from tests.bots.discord.conftest import bot_settings
+from tests.bots.discord.conftest import bot_settings, record_results
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 THREADS = 16
@@ -35,7 +35,6 @@ async def _bot(
             global_burst=BURST,
         )
         bot = DiscordBot(runtime, discord, guild_ready_timeout=0.05)
-        bot.handler.results = []
         async with bot:
             yield bot
 
@@ -49,6 +48,7 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
             await stack.enter_async_context(_bot(sim, lyzr, redis_url, namespace, shared=shared))
             for _ in range(2)
         ]
+        results = [record_results(b.responder) for b in bots]
         await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
         # Logging in (users/@me, the application, command sync: 3 requests per bot) is
         # discord.py's, outside the budget; under a real 50/s it is noise, under this test's
@@ -61,7 +61,7 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
         for n in range(THREADS):
             await sim.user_message(general, f"question {n}", mention_bot=True)
         async with asyncio.timeout(60):
-            while sum(len(b.handler.results or []) for b in bots) < THREADS:  # noqa: ASYNC110
+            while sum(map(len, results)) < THREADS:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             for bot in bots:
                 await bot.tasks.idle()
@@ -69,7 +69,7 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
             ours = [m for m in sim.channel_messages(thread.id) if m.author.id == sim.bot.id]
             (message,) = ours
             assert message.content == reply  # every reply complete, whoever answered
-        answered = [len(b.handler.results or []) for b in bots]
+        answered = [len(r) for r in results]
         return answered, sum(1 for call in sim.calls if call.status == 429)
 
 

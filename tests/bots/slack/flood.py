@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
 from core.errors import AgentError, SessionStoreError
-from core.ops.tasks import INTERRUPTED, NOT_ANSWERED
 from core.sessions.gate import GateTimeout
+from core.texts import INTERRUPTED, NOT_ANSWERED
 
 __all__ = ["Flood", "FloodFigures", "flood"]
 

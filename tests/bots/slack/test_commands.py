@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bots.simulators.slack import HttpDelivery, SlackSimulator, SocketDelivery
-from bots.slack import messages
+from bots.slack import texts
 from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
@@ -52,7 +52,7 @@ async def test_status_new_and_stop_act_on_the_latest_conversation(
     assert isinstance(none, HttpDelivery) and none.last.body in ("", "{}")  # plain ack
     (answer,) = await sim.wait_for_calls("response_url")
     assert answer.params["response_type"] == "ephemeral"
-    assert answer.params["text"] == messages.NO_CONVERSATION
+    assert answer.params["text"] == texts.NO_CONVERSATION
 
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 42"))
     await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
@@ -64,7 +64,7 @@ async def test_status_new_and_stop_act_on_the_latest_conversation(
 
     await sim.slash_command(ws.general, "new")
     fresh = (await sim.wait_for_calls("response_url", 3))[-1]
-    assert fresh.params["text"] == messages.NEW_SESSION
+    assert fresh.params["text"] == texts.NEW_SESSION
     await sim.user_says(ws.general, ws.alice, "still there?", thread_ts=turn.thread_ts)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 2)
     first, second = (r.json["session_id"] for r in lyzr.stream_requests())
@@ -81,7 +81,7 @@ async def test_status_new_and_stop_act_on_the_latest_conversation(
     # Bob has no conversation of his own here.
     await sim.slash_command(ws.general, "stop", user=ws.bob)
     assert (await sim.wait_for_calls("response_url", 5))[-1].params["text"] == (
-        messages.NO_CONVERSATION
+        texts.NO_CONVERSATION
     )
 
 

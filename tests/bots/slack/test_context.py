@@ -9,7 +9,7 @@ import base64
 import pytest
 from pydantic import SecretStr
 
-from adapters.slack.context import MISSING_FILES_READ
+from adapters.slack.texts import MISSING_FILES_READ
 from bots.simulators.slack import SlackSimulator
 from core.agents.context_wire import BLOCK_END, BLOCK_START
 from tests.bots.slack.conftest import StartBot, mention

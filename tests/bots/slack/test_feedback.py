@@ -19,9 +19,9 @@ from bots.simulators.slack.blocks import find_action
 from bots.slack.app import SlackService
 from core.config import Settings
 from core.feedback.model import ReplyRef
-from core.feedback.texts import CHANGED, REASON_SAVED, THANKS_UP
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
+from core.texts import REASON_SAVED, THANKS_UP, VOTE_CHANGED
 from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
 from tests.servers.lyzr_server import LyzrServer
 
@@ -120,7 +120,7 @@ async def test_votes_are_recorded_changed_counted_and_posted(
     hook.received.clear()
     await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False, user=ws.bob)
     await sim.wait_for(lambda: len(sim.store.ephemerals) == 2)
-    assert sim.store.ephemerals[1].text == CHANGED
+    assert sim.store.ephemerals[1].text == VOTE_CHANGED
     await asyncio.wait_for(hook.received.wait(), 10)
     assert hook.bodies[-1]["vote"] == "down"
     feedback = bot.bot.feedback

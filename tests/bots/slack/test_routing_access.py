@@ -16,8 +16,8 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
 from bots.slack.app import SlackService
-from core.governance.texts import DENIED, NOT_YOURS_TO_STOP
 from core.runtime import Runtime
+from core.texts import DENIED, NOT_YOURS_TO_STOP
 from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrServer

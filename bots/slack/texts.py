@@ -1,4 +1,5 @@
-"""Every sentence the Slack bot itself says (Markdown; the surface renders it)."""
+"""Every sentence the Slack bot itself says (Markdown; the surface renders it). The core's
+are in :mod:`core.texts`."""
 
 from __future__ import annotations
 

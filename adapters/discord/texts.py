@@ -1,5 +1,5 @@
 """Every sentence the Discord adapter itself shows users (the bot's are in
-``bots.discord.texts``, the relay's in ``core.relay.notices``)."""
+``bots.discord.texts``, the core's in ``core.texts``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,248 @@
+"""Every sentence the core says, in one place (as bolt-python keeps its messages).
+
+Call sites stay short and the wording can be read, changed or translated in one file. Texts
+are Markdown: each surface renders them into its platform's dialect. ``{...}`` fields are
+filled with ``str.format`` by the code that uses them, or by the functions at the end of a
+section. The bots' own sentences are in ``bots.slack.texts`` and ``bots.discord.texts``,
+the Discord adapter's in ``adapters.discord.texts``.
+
+This module imports nothing from the core at run time, so any module may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.context.models import SkippedFile
+    from core.status import ConversationStatus
+
+__all__ = [
+    "AGENT_AUTH",
+    "AGENT_BUSY",
+    "AGENT_CREDITS",
+    "AGENT_FAILED",
+    "AGENT_NOT_FOUND",
+    "AGENT_PROTOCOL",
+    "AGENT_SERVER",
+    "AGENT_TIMEOUT",
+    "AGENT_UNREACHABLE",
+    "ARTIFACT_FAILED",
+    "ARTIFACT_LINK",
+    "CONVERSATION_BUSY",
+    "DENIED",
+    "DOWN_LABEL",
+    "EMPTY_REPLY",
+    "FAILED",
+    "FILES_OFF",
+    "FILE_NOT_RECEIVED",
+    "FILE_NOT_SHARED",
+    "FILE_UNSUPPORTED",
+    "INTERRUPTED",
+    "NOT_ANSWERED",
+    "NOT_YOURS_TO_RESET",
+    "NOT_YOURS_TO_STOP",
+    "ORPHAN_NOTICE",
+    "OVER_CHANNEL_TURNS",
+    "OVER_CONCURRENT",
+    "OVER_USER_TURNS",
+    "QUEUED",
+    "REASON_HINT",
+    "REASON_LABEL",
+    "REASON_SAVED",
+    "REASON_SKIP",
+    "REASON_SUBMIT",
+    "REASON_TITLE",
+    "STOPPED",
+    "STOP_LABEL",
+    "STORE_UNAVAILABLE",
+    "STRUCTURED_TITLE",
+    "THANKS_DOWN",
+    "THANKS_UP",
+    "THINKING",
+    "TOO_MANY_FILES",
+    "UNANSWERED_NOTICE",
+    "UP_LABEL",
+    "VOTE_CHANGED",
+    "VOTE_UNKNOWN",
+    "WORKING",
+    "cut_note",
+    "describe_status",
+    "file_too_large",
+    "files_only_text",
+    "not_passed_on",
+    "retry_in",
+    "skipped_notice",
+    "thanks",
+]
+
+# --- a reply as it streams (the relay's defaults: core.relay.notices.Notices) -------------
+
+THINKING = "Thinking…"
+QUEUED = "Queued: many replies are being posted, this one comes next…"
+"""Thread status: the reply is ready but waits for the platform's budget to post it."""
+WORKING = "Still working…"
+"""Thread status: the agent has gone quiet mid-reply (running tools)."""
+STOP_LABEL = "Stop"
+"""The button under a streaming reply (both platforms)."""
+STOPPED = "_⏹ Stopped._"
+FAILED = "⚠️ _{notice}_"
+"""Added to a reply the agent could not finish; ``notice`` is the error's sentence below."""
+EMPTY_REPLY = "_The agent sent an empty reply._"
+ARTIFACT_FAILED = "⚠️ Could not attach **{name}**: {reason}."
+ARTIFACT_LINK = " Link: {url}"
+STRUCTURED_TITLE = "**Result**"
+
+# --- why a reply failed (the ``notice`` of core.errors' classes) ---------------------------
+
+AGENT_FAILED = "The agent failed to answer."
+AGENT_AUTH = "The agent API rejected the API key (check LYZR_API_KEY / OPENAI_API_KEY)."
+AGENT_CREDITS = "The agent API is out of credits or rate-limited; try again later."
+AGENT_NOT_FOUND = "The agent was not found (check LYZR_AGENT_ID / OPENAI_MODEL)."
+AGENT_SERVER = "The agent reported an error."
+AGENT_TIMEOUT = "The agent took too long to answer."
+AGENT_PROTOCOL = "The agent's reply was cut off or unreadable."
+AGENT_UNREACHABLE = "The agent API could not be reached."
+AGENT_BUSY = "Too many replies are in progress right now; please ask again in a moment."
+STORE_UNAVAILABLE = "The session store (Redis) is unavailable; this reply could not be handled."
+CONVERSATION_BUSY = (
+    "Earlier messages in this conversation are still being answered; try again later."
+)
+
+# --- restarts: shutdown (core.ops.tasks) and crash recovery (core.ops.recovery) -----------
+
+INTERRUPTED = "⚠️ _The bot is restarting; this reply was interrupted. Please ask again._"
+"""The notice a reply cut short by a shutdown ends with."""
+NOT_ANSWERED = "⚠️ _The bot is restarting and could not answer this message. Please send it again._"
+"""The notice for a message still waiting for its turn when a shutdown stopped it."""
+ORPHAN_NOTICE = "⚠️ _This reply was cut off because the bot restarted. Please ask again._"
+"""Added to a reply whose replica died while it streamed."""
+UNANSWERED_NOTICE = (
+    "⚠️ _The bot restarted before it could answer this message. Please send it again._"
+)
+"""Posted for a message whose replica died before the reply showed anything (it waited
+behind another turn, or the agent had not answered yet)."""
+
+# --- access, quotas and conversation controls (core.governance) ---------------------------
+# Access notices are sent privately (Slack: an ephemeral message; Discord: a DM), at most
+# once per user per hour; quota notices are posted where the message was.
+
+DENIED = {
+    "workspace": "_I'm not enabled in this workspace, so I can't answer here._",
+    "channel": "_I'm not enabled in this channel, so I can't answer there._",
+    "dm": "_I don't answer direct messages: mention me in a channel instead._",
+    "user": "_You're not on the list of people who may use me; ask an admin for access._",
+    "role": "_Your roles don't let you use me here; ask an admin for access._",
+}
+"""Why a message was not answered, by the rule that refused it."""
+OVER_USER_TURNS = "_You've reached your limit of {limit} messages an hour; try again {retry}._"
+OVER_CHANNEL_TURNS = (
+    "_This channel has reached its limit of {limit} messages an hour; try again {retry}._"
+)
+OVER_CONCURRENT = (
+    "_You already have {limit} replies in progress; send this again once one has finished._"
+)
+NOT_YOURS_TO_STOP = "_Only the person who asked (or an admin) can stop this reply._"
+NOT_YOURS_TO_RESET = (
+    "_Only the person who started this conversation (or an admin) can start it afresh._"
+)
+
+
+def retry_in(seconds: float) -> str:
+    """``in 12 minutes``, ``in 1 minute``, ``in under a minute``."""
+    minutes = int((seconds + 59) // 60)
+    if seconds < 60:
+        return "in under a minute"
+    return f"in {minutes} minute" + ("" if minutes == 1 else "s")
+
+
+# --- feedback: what a voter reads, privately (core.feedback) ------------------------------
+
+UP_LABEL = "Good answer"
+DOWN_LABEL = "Bad answer"
+THANKS_UP = "_Thanks for the 👍: your feedback was recorded._"
+THANKS_DOWN = "_Thanks for the 👎: your feedback was recorded._"
+VOTE_CHANGED = "_Your vote on this reply was changed._"
+REASON_SAVED = "_Thanks: your reason was recorded with your vote._"
+VOTE_UNKNOWN = "_This reply can no longer be rated._"
+REASON_TITLE = "What went wrong?"
+REASON_LABEL = "Tell us why (optional)"
+REASON_HINT = "Wrong, incomplete, off topic…"
+REASON_SUBMIT = "Send"
+REASON_SKIP = "Skip"
+
+
+def thanks(vote: str, status: str) -> str:
+    """The note for a vote: thanks, that it changed, or that it could not be recorded."""
+    if status == "unknown":
+        return VOTE_UNKNOWN
+    if status == "changed":
+        return VOTE_CHANGED
+    return THANKS_UP if vote == "up" else THANKS_DOWN
+
+
+# --- users' files and the thread's context (core.context) ---------------------------------
+# Why a file was not passed on (each follows the file's name in skipped_notice).
+
+FILE_UNSUPPORTED = "this agent cannot read this type of file"
+FILE_NOT_SHARED = "the bot cannot open it"
+FILES_OFF = "files are not passed to the agent here"
+FILE_NOT_RECEIVED = "the agent's file store did not take it"
+TOO_MANY_FILES = "only the first {limit} files are passed on"
+
+
+def file_too_large(size: int, cap: int) -> str:
+    return f"too large ({size:,} bytes; the limit is {cap:,})"
+
+
+def skipped_notice(skipped: Sequence[SkippedFile]) -> str:
+    """One short notice naming every file the agent did not get, and why."""
+    lines = [f"• *{s.name}*: {s.reason}" for s in skipped]
+    head = (
+        "The agent did not get this file:"
+        if len(skipped) == 1
+        else ("The agent did not get these files:")
+    )
+    return "\n".join([head, *lines])
+
+
+# Said to the agent, not the user: what it is not shown.
+
+
+def cut_note(total: int, kept: int) -> str:
+    return f"\n[… cut: the first {kept:,} of {total:,} characters are shown]"
+
+
+def not_passed_on(names: Sequence[str]) -> str:
+    """Said to the agent about the user's files it does not get."""
+    return f"(The user also attached {', '.join(names)}, which could not be passed on.)"
+
+
+def files_only_text(names: Sequence[str]) -> str:
+    """The message's text when the user sent files and no words."""
+    return f"(The user sent {', '.join(names)} without a message.)"
+
+
+# --- the status commands (core.status) ----------------------------------------------------
+
+
+def describe_status(status: ConversationStatus | None) -> str:
+    """One line for the person who asked: the conversation's agent, age and turns."""
+    if status is None:
+        return "_No conversation yet: mention me to start one._"
+    agent = f"`{status.agent}`" if status.agent else "the default agent"
+    age = "" if status.age_seconds is None else f", started {_ago(status.age_seconds)} ago"
+    turns = f"{status.turns} turn" + ("" if status.turns == 1 else "s")
+    return f"_Agent {agent}{age}, {turns}._"
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
