@@ -14,10 +14,9 @@ admission, the agent — is passed along as arguments; nothing shared changes pe
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
@@ -39,7 +38,7 @@ from core.inbound import check_inbound
 from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
-from core.ops.tasks import on_interrupt
+from core.ops.tasks import by_shutdown
 from core.relay.relay import OfferFeedback, Relay, ReplyOutcome, ReplyTracker
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
@@ -179,8 +178,6 @@ class Responder:
         # A shutdown may stop this turn while it still waits behind another in its thread:
         # the user is then told to send it again, not left without an answer.
         waiting = True
-        shutdown: list[bool] = []
-        on_interrupt(lambda: shutdown.append(waiting))
         try:
             async with self.gate.enter(conversation, event_id) as ticket:
                 waiting = False
@@ -205,8 +202,8 @@ class Responder:
             log.error("session store failed for %s: %s", conversation, exc)
             await self._post_quietly(turn.where, SessionStoreError.notice)
             return TurnResult("store_failed", conversation)
-        except asyncio.CancelledError:
-            if shutdown and shutdown[0]:
+        except asyncio.CancelledError as exc:
+            if waiting and by_shutdown(exc):
                 await self._post_quietly(turn.where, NOT_ANSWERED)
             raise
         await self._record(usage, snapshot)
@@ -359,21 +356,15 @@ class Responder:
         offer: OfferFeedback | None = None,
         tracker: ReplyTracker | None = None,
     ) -> ReplyOutcome:
-        # A relay of this turn's own (a shallow copy: same surface, scheduler, client), so
-        # a shutdown can make this reply end "interrupted" instead of "stopped".
-        relay = copy.copy(self.relay)
-
-        def interrupted() -> None:
-            relay.notices = replace(relay.notices, stopped=INTERRUPTED)
-
-        on_interrupt(interrupted)
         platform = turn.where.platform
         metrics.turn_started(platform)
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
         try:
-            outcome = await relay.deliver(
-                turn.where, chunks, cancelled=cancelled, offer_feedback=offer, tracker=tracker
-            )
+            # A shutdown's cancel ends the reply "interrupted", not "stopped".
+            outcome = await self.relay.deliver(
+                turn.where, chunks, cancelled=cancelled, offer_feedback=offer, tracker=tracker,
+                interrupted_notice=INTERRUPTED,
+            )  # fmt: skip
             status = outcome.status
             return outcome
         finally:

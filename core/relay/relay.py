@@ -54,12 +54,14 @@ from core.errors import (
     Undeliverable,
 )
 from core.models import DEFAULT_ARTIFACT_MAX_BYTES, AgentStream
+from core.ops.tasks import by_shutdown
 from core.relay.attachments import Attachments
 from core.relay.inbox import Inbox
 from core.relay.keepalive import KEEP_ALIVE_QUIET, KEEP_ALIVE_REFRESH, KeepAlive
 from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
+from core.relay.updates import End
 from core.relay.writer import ReplyWriter
 from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, SurfaceAction
 from core.turn import ThreadRef
@@ -150,12 +152,15 @@ class Relay:
         turn_timeout: float | None = None,
         offer_feedback: OfferFeedback | None = None,
         tracker: ReplyTracker | None = None,
+        interrupted_notice: str | None = None,
     ) -> ReplyOutcome:
         """Stream ``chunks`` into the thread ``where``; see the module docstring.
 
         ``cancelled`` set (Stop button, interrupt) or this task cancelled: the agent stream
         is closed and the partial text kept with a "stopped" notice; on task cancellation
         :class:`asyncio.CancelledError` is re-raised once the reply is finalised.
+        ``interrupted_notice``: the notice instead of "stopped" when a shutdown cancelled
+        the task (:data:`core.ops.tasks.SHUTDOWN`).
         ``turn_timeout`` (default: the relay's) bounds the whole reply, artifacts included:
         the stream is then cut with a timeout notice, files not fetched in time are named in
         the artifacts' notice. Time spent queued for the platform's budget is not the
@@ -194,7 +199,7 @@ class Relay:
         pump = asyncio.create_task(self._pump(chunks, inbox, last, show_status), name="relay-pump")
         writing: asyncio.Task[None] | None = None
         keeping: asyncio.Task[None] | None = None
-        interrupted = False
+        interruption: asyncio.CancelledError | None = None
         try:
             try:
                 started = loop.time()
@@ -203,15 +208,16 @@ class Relay:
                 keeping = asyncio.create_task(alive.run(started), name="relay-keep-alive")
                 writing = asyncio.create_task(writer.run(), name="relay-writer")
                 stop = await self._until_end(pump, cancelled, limit)
-            except asyncio.CancelledError:
-                interrupted, stop = True, "cancelled"
-            if stop != "done":
+            except asyncio.CancelledError as exc:
+                interruption = exc
+                stop = End.INTERRUPTED if by_shutdown(exc) else End.STOPPED
+            if stop is not End.DONE:
                 await self._stop(pump)
             await _aclose(chunks)
             status, error = self._verdict(stop, pump)
             inbox.end()
             final = last[0] if last and status == "completed" else None
-            notice = self._notice(status, error)
+            notice = self._notice(stop, status, error, interrupted_notice)
             await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
             if watch is not None:
                 _quietly(watch.finished)
@@ -234,8 +240,8 @@ class Relay:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
                     task.cancel()
-        if interrupted:
-            raise asyncio.CancelledError
+        if interruption is not None:
+            raise interruption
         return outcome
 
     def _watch(self, where: ThreadRef) -> ReplyTracker | None:
@@ -279,19 +285,19 @@ class Relay:
         pump: asyncio.Task[AgentError | None],
         cancelled: asyncio.Event | None,
         limit: float | None,
-    ) -> str:
-        """``"done"`` when the stream ended, else ``"cancelled"`` or ``"timeout"``."""
+    ) -> End:
+        """DONE when the stream ended, else STOPPED or TIMEOUT."""
         if cancelled is None:
             done, _ = await asyncio.wait({pump}, timeout=limit)
-            return "done" if done else "timeout"
+            return End.DONE if done else End.TIMEOUT
         stop = asyncio.create_task(cancelled.wait())
         try:
             await asyncio.wait({pump, stop}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
         if pump.done():
-            return "done"
-        return "cancelled" if cancelled.is_set() else "timeout"
+            return End.DONE
+        return End.STOPPED if cancelled.is_set() else End.TIMEOUT
 
     @staticmethod
     async def _stop(pump: asyncio.Task[AgentError | None]) -> None:
@@ -304,20 +310,24 @@ class Relay:
 
     @staticmethod
     def _verdict(
-        stop: str, pump: asyncio.Task[AgentError | None]
+        stop: End, pump: asyncio.Task[AgentError | None]
     ) -> tuple[ReplyStatus, AgentError | None]:
-        if stop == "timeout":
+        if stop is End.TIMEOUT:
             return "failed", AgentTimeoutError("the reply took longer than the turn timeout")
-        if stop == "cancelled" or pump.cancelled():
+        if stop is End.STOPPED or stop is End.INTERRUPTED or pump.cancelled():
             return "cancelled", None
         error = pump.result()
         return ("failed", error) if error is not None else ("completed", None)
 
     # --- the surface's side --------------------------------------------------------------------
 
-    def _notice(self, status: ReplyStatus, error: AgentError | None) -> str | None:
+    def _notice(
+        self, stop: End, status: ReplyStatus, error: AgentError | None, interrupted: str | None
+    ) -> str | None:
         """What to add to the last message: why the reply ended early, if it did."""
         if status == "cancelled":
+            if stop is End.INTERRUPTED and interrupted is not None:
+                return interrupted
             return self.notices.stopped
         return self.notices.failure(error) if error is not None else None
 
