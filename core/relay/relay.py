@@ -153,6 +153,7 @@ class Relay:
         offer_feedback: OfferFeedback | None = None,
         tracker: ReplyTracker | None = None,
         interrupted_notice: str | None = None,
+        surface: ChatSurface | None = None,
     ) -> ReplyOutcome:
         """Stream ``chunks`` into the thread ``where``; see the module docstring.
 
@@ -160,7 +161,8 @@ class Relay:
         is closed and the partial text kept with a "stopped" notice; on task cancellation
         :class:`asyncio.CancelledError` is re-raised once the reply is finalised.
         ``interrupted_notice``: the notice instead of "stopped" when a shutdown cancelled
-        the task (:data:`core.ops.tasks.SHUTDOWN`).
+        the task (:data:`core.ops.tasks.SHUTDOWN`). ``surface``: where this reply goes, when
+        it is not the relay's own (a view of it for the turn's recipient, say).
         ``turn_timeout`` (default: the relay's) bounds the whole reply, artifacts included:
         the stream is then cut with a timeout notice, files not fetched in time are named in
         the artifacts' notice. Time spent queued for the platform's budget is not the
@@ -171,23 +173,21 @@ class Relay:
         ends_at = None if limit is None else loop.time() + limit
         inbox = Inbox()
         last: list[AgentStream] = []
-        # Asked before each call: a surface's budget may change mid-reply.
-        sender = Sender(
-            self.scheduler, lambda kind: self.surface.budget_scopes(where, kind), self.policy
-        )
+        on = self.surface if surface is None else surface
+        sender = self._sender(on, where)
         watch = tracker if tracker is not None else self._watch(where)
-        surface = self.surface if watch is None else _Watched(self.surface, watch)
-        writer = ReplyWriter(surface, sender, where, inbox, self.policy)
+        writer = ReplyWriter(on if watch is None else _Watched(on, watch), sender, where, inbox,
+                             self.policy)  # fmt: skip
         status_calls: set[asyncio.Task[None]] = set()
         quiet, refresh = self.keep_alive
         alive = KeepAlive(
-            inbox, lambda: bool(writer.messages), lambda text: self._set_status(where, text),
+            inbox, lambda: bool(writer.messages), lambda text: self._set_status(on, where, text),
             self.notices, quiet=quiet, refresh=refresh,
         )  # fmt: skip
 
         def show_status(text: str) -> None:  # an agent's progress chunk; the pump never waits
             alive.shown(text, progress=True)
-            task = asyncio.create_task(self._set_status(where, text))
+            task = asyncio.create_task(self._set_status(on, where, text))
             status_calls.add(task)
             task.add_done_callback(status_calls.discard)
 
@@ -203,7 +203,7 @@ class Relay:
         try:
             try:
                 started = loop.time()
-                await self._set_status(where, self.notices.thinking)
+                await self._set_status(on, where, self.notices.thinking)
                 alive.shown(self.notices.thinking)
                 keeping = asyncio.create_task(alive.run(started), name="relay-keep-alive")
                 writing = asyncio.create_task(writer.run(), name="relay-writer")
@@ -224,7 +224,7 @@ class Relay:
             await _cancelled(keeping)
             for call in list(status_calls):
                 call.cancel()  # a late progress status must not outlive the clear below
-            await self._set_status(where, None)
+            await self._set_status(on, where, None)
             outcome = ReplyOutcome(
                 status=status,
                 text=writer.book.text,
@@ -233,9 +233,9 @@ class Relay:
                 undelivered=writer.undelivered,
             )
             if final is not None:
-                await self._extras(sender, where, final, outcome, ends_at)
+                await self._extras(on, sender, where, final, outcome, ends_at)
             if offer_feedback is not None and status == "completed" and outcome.delivered:
-                await self._offer_feedback(sender, writer, offer_feedback, outcome)
+                await self._offer_feedback(on, sender, writer, offer_feedback, outcome)
         finally:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
@@ -374,6 +374,7 @@ class Relay:
 
     async def _extras(
         self,
+        surface: ChatSurface,
         sender: Sender,
         where: ThreadRef,
         final: AgentStream,
@@ -381,7 +382,7 @@ class Relay:
         ends_at: float | None,
     ) -> None:
         attachments = Attachments(
-            self.surface,
+            surface,
             sender,
             where,
             max_bytes=self.artifact_max_bytes,
@@ -398,17 +399,19 @@ class Relay:
         outcome.artifacts_failed = attachments.result.failed
         outcome.undelivered.extend(attachments.result.undelivered)
 
-    async def notify(self, where: ThreadRef, markdown: str) -> bool:
+    async def notify(
+        self, where: ThreadRef, markdown: str, *, surface: ChatSurface | None = None
+    ) -> bool:
         """Post a notice (a turn that could not be answered) in ``where``, through the
         budget like any reply's post and retried like one; False (logged) if it could not
-        be posted. However long the budget's queue, the notice waits for its turn."""
-        sender = Sender(
-            self.scheduler, lambda kind: self.surface.budget_scopes(where, kind), self.policy
-        )
-        text = self.surface.render(markdown)
+        be posted. However long the budget's queue, the notice waits for its turn.
+        ``surface``: as in :meth:`deliver`."""
+        on = self.surface if surface is None else surface
+        sender = self._sender(on, where)
+        text = on.render(markdown)
         try:
             await sender.call(
-                lambda: self.surface.post(where, text), kind="post", urgent=True, persistent=True
+                lambda: on.post(where, text), kind="post", urgent=True, persistent=True
             )
         except SurfaceError as exc:
             log.warning("could not post a notice in %s: %s", where, exc)
@@ -416,11 +419,16 @@ class Relay:
         return True
 
     async def _offer_feedback(
-        self, sender: Sender, writer: ReplyWriter, record: OfferFeedback, outcome: ReplyOutcome
+        self,
+        surface: ChatSurface,
+        sender: Sender,
+        writer: ReplyWriter,
+        record: OfferFeedback,
+        outcome: ReplyOutcome,
     ) -> None:
         """Best effort: controls that cannot be added leave the reply as it is."""
         offer: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
-            self.surface, "offer_feedback", None
+            surface, "offer_feedback", None
         )
         last = writer.final
         if offer is None or last is None or not outcome.messages or last[0] != outcome.messages[-1]:
@@ -437,11 +445,15 @@ class Relay:
             return
         outcome.feedback = message
 
-    async def _set_status(self, where: ThreadRef, status: str | None) -> None:
+    def _sender(self, surface: ChatSurface, where: ThreadRef) -> Sender:
+        # Scopes asked before each call: a surface's budget may change mid-reply.
+        return Sender(self.scheduler, lambda kind: surface.budget_scopes(where, kind), self.policy)
+
+    async def _set_status(self, surface: ChatSurface, where: ThreadRef, status: str | None) -> None:
         """Best effort: a status that cannot be shown or cleared is not worth a retry."""
         try:
             async with asyncio.timeout(self.policy.call_timeout):
-                await self.surface.set_status(where, status)
+                await surface.set_status(where, status)
         except Exception as exc:
             log.warning("could not set the thinking status: %r", exc)
 
