@@ -81,7 +81,7 @@ class SlackBot:
         runtime.recover("slack", f"{identity.team_id}-{identity.user_id}", surface)
         self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
-        surface.on_give_up = self._give_up  # its views (one per turn) share it
+        surface.on_give_up = self._give_up  # every turn's reply on it may ask
         app.event("app_home_opened")(self._on_home)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
