@@ -59,7 +59,8 @@ async def test_a_shutdown_cancel_ends_the_reply_with_the_interrupted_notice() ->
     """The reason travels with the cancel (``SHUTDOWN``), not through a copy of the relay:
     the same relay ends a plainly cancelled reply "stopped" and keeps its own notices."""
     interrupted = "_Interrupted: ask again._"
-    relay = Relay(RecordingSurface(), SpyScheduler())
+    own = RecordingSurface()
+    relay = Relay(own, SpyScheduler())
     ended: list[list[str]] = []
     for reason in (SHUTDOWN, None):
         surface = RecordingSurface()
@@ -77,7 +78,7 @@ async def test_a_shutdown_cancel_ends_the_reply_with_the_interrupted_notice() ->
 
     partial = "part0 part1 part2 part3 "
     assert ended == [[f"{partial}\n\n{interrupted}"], [f"{partial}\n\n{STOPPED}"]]
-    assert relay.notices is DEFAULT_NOTICES and relay.surface.calls == []
+    assert relay.notices is DEFAULT_NOTICES and own.calls == []
 
 
 async def test_stop_before_any_text_posts_only_the_notice() -> None:
