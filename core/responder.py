@@ -14,10 +14,9 @@ admission, the agent — is passed along as arguments; nothing shared changes pe
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
@@ -39,12 +38,12 @@ from core.inbound import check_inbound
 from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
-from core.ops.tasks import on_interrupt
+from core.ops.tasks import by_shutdown
 from core.relay.relay import OfferFeedback, Relay, ReplyOutcome, ReplyTracker
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
-from core.surface import MessageRef
+from core.surface import ChatSurface, MessageRef
 from core.texts import INTERRUPTED, NOT_ANSWERED
 from core.turn import ThreadRef, Turn
 from core.usage import metrics as usage_metrics
@@ -120,16 +119,27 @@ class Responder:
         """Whether the access rules let ``turn`` be answered (no I/O)."""
         return admit(self.governance.current().deployment.config.access, turn)
 
-    async def refuse(self, turn: Turn, admission: Admission) -> None:
+    async def refuse(
+        self, turn: Turn, admission: Admission, *, surface: ChatSurface | None = None
+    ) -> None:
         """Tell the user privately why ``turn`` is not answered (at most once an hour)."""
         usage_metrics.turn_refused(admission.reason or "user")
         notices = self.governance.notices
         if notices is not None:
-            await notices.refuse(self.relay.surface, turn, admission)
+            await notices.refuse(surface or self.relay.surface, turn, admission)
 
-    async def handle(self, turn: Turn, *, admission: Admission | None = None) -> TurnResult:
+    async def handle(
+        self,
+        turn: Turn,
+        *,
+        admission: Admission | None = None,
+        surface: ChatSurface | None = None,
+    ) -> TurnResult:
         """Answer ``turn``; ``admission``: the decision of :meth:`admit` when the bot
-        asked already (else it is made here)."""
+        asked already (else it is made here); ``surface``: where this turn's reply and
+        notices go when not on the relay's own surface (Slack: a view of it that knows the
+        turn's recipient)."""
+        on = self.relay.surface if surface is None else surface
         conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
         # Every log line of this turn (relay and adapters included) carries its ids.
         with turn_context(conversation, turn.message_id):
@@ -137,27 +147,32 @@ class Responder:
             if admission is None:
                 admission = admit(snapshot.deployment.config.access, turn)
             if not admission.allowed:
-                await self.refuse(turn, admission)
+                await self.refuse(turn, admission, surface=on)
                 return TurnResult("denied", conversation)
-            return await self._handle(turn, conversation, snapshot, admission)
+            return await self._handle(turn, on, conversation, snapshot, admission)
 
     async def _handle(
-        self, turn: Turn, conversation: str, snapshot: Snapshot, admission: Admission
+        self,
+        turn: Turn,
+        surface: ChatSurface,
+        conversation: str,
+        snapshot: Snapshot,
+        admission: Admission,
     ) -> TurnResult:
         text = turn.text
         if not text.strip() and turn.attachments:  # files and no words: still a question
             text = texts.files_only_text([a.name for a in turn.attachments])
         inbound = check_inbound(text, max_chars=self.max_input_chars)
         if inbound.reply is not None:
-            await self._post_quietly(turn.where, inbound.reply)
+            await self._post_quietly(turn, surface, inbound.reply)
             return TurnResult("replied", conversation)
         event_id = f"{turn.where.platform}:{turn.message_id}"
         # Registered from now until its reply is final: if this process dies while the turn
         # waits or streams, another replica answers the user (core.ops.recovery).
         tracker = self._track(turn.where)
         try:
-            return await self._run(turn, conversation, snapshot, admission, inbound.text,
-                                   event_id, tracker)  # fmt: skip
+            return await self._run(turn, surface, conversation, snapshot, admission,
+                                   inbound.text, event_id, tracker)  # fmt: skip
         finally:
             if tracker is not None:
                 tracker.finished()
@@ -173,14 +188,12 @@ class Responder:
             return None
 
     async def _run(
-        self, turn: Turn, conversation: str, snapshot: Snapshot, admission: Admission,
-        text: str, event_id: str, tracker: ReplyTracker | None,
+        self, turn: Turn, surface: ChatSurface, conversation: str, snapshot: Snapshot,
+        admission: Admission, text: str, event_id: str, tracker: ReplyTracker | None,
     ) -> TurnResult:  # fmt: skip
         # A shutdown may stop this turn while it still waits behind another in its thread:
         # the user is then told to send it again, not left without an answer.
         waiting = True
-        shutdown: list[bool] = []
-        on_interrupt(lambda: shutdown.append(waiting))
         try:
             async with self.gate.enter(conversation, event_id) as ticket:
                 waiting = False
@@ -191,23 +204,23 @@ class Responder:
                 if isinstance(grant, QuotaRefusal):
                     usage_metrics.turn_refused(grant.kind)
                     log.info("turn refused: over the %s quota (%d)", grant.kind, grant.limit)
-                    await self._post_quietly(turn.where, grant.notice)
+                    await self._post_quietly(turn, surface, grant.notice)
                     return TurnResult("over_quota", conversation)
                 try:
                     choice = await self._agent_for(turn, conversation, ticket, snapshot)
                     outcome, usage = await self._answer(
-                        turn, text, ticket, choice, snapshot, conversation, tracker
+                        turn, surface, text, ticket, choice, snapshot, conversation, tracker
                     )
                     self._report_failure(turn, conversation, outcome, choice.agent)
                 finally:
                     await self._give_back(grant)
         except SessionStoreError as exc:
             log.error("session store failed for %s: %s", conversation, exc)
-            await self._post_quietly(turn.where, SessionStoreError.notice)
+            await self._post_quietly(turn, surface, SessionStoreError.notice)
             return TurnResult("store_failed", conversation)
-        except asyncio.CancelledError:
-            if shutdown and shutdown[0]:
-                await self._post_quietly(turn.where, NOT_ANSWERED)
+        except asyncio.CancelledError as exc:
+            if waiting and by_shutdown(exc):
+                await self._post_quietly(turn, surface, NOT_ANSWERED)
             raise
         await self._record(usage, snapshot)
         return TurnResult("answered", conversation, outcome, ticket.session_id, choice.agent)
@@ -245,6 +258,7 @@ class Responder:
     async def _answer(
         self,
         turn: Turn,
+        surface: ChatSurface,
         text: str,
         ticket: Ticket,
         choice: RouteChoice,
@@ -256,7 +270,7 @@ class Responder:
         with agent_context(choice.agent):
             log.info("answered by agent %s (route %s)", choice.agent, choice.route)
             async with snapshot.agent(choice.agent).lease() as agent:
-                context = await self._context(turn, conversation, ticket.session_id, agent)
+                context = await self._context(turn, surface, conversation, ticket.session_id, agent)
                 if context is not None and context.skipped:  # the agent knows they exist
                     names = [skipped.name for skipped in context.skipped]
                     text = f"{text}\n\n{texts.not_passed_on(names)}"
@@ -273,10 +287,12 @@ class Responder:
                 unreceived: list[str] = []
                 watched = _unreceived_files(metered(chunks, meter), unreceived)
                 offer = self._feedback_offer(turn, ticket, choice.agent)
-                outcome = await self._deliver(turn, watched, ticket.cancelled, offer, tracker)
+                outcome = await self._deliver(
+                    turn, surface, watched, ticket.cancelled, offer, tracker
+                )
                 if unreceived:
                     notice = [SkippedFile(name, texts.FILE_NOT_RECEIVED) for name in unreceived]
-                    await self._post_quietly(turn.where, texts.skipped_notice(notice))
+                    await self._post_quietly(turn, surface, texts.skipped_notice(notice))
         where = turn.where
         usage = TurnUsage(
             agent=choice.agent,
@@ -306,7 +322,7 @@ class Responder:
         )  # fmt: skip
 
     async def _context(
-        self, turn: Turn, conversation: str, session_id: str, agent: Agent
+        self, turn: Turn, surface: ChatSurface, conversation: str, session_id: str, agent: Agent
     ) -> TurnContext | None:
         """The turn's context (the user is told of files the agent will not get); the
         marker moves to this turn just before the agent is called."""
@@ -316,7 +332,7 @@ class Responder:
         kinds: frozenset[FileKind] = getattr(agent, "file_kinds", frozenset({"text"}))
         context = await gatherer.gather(turn, conversation, session_id, accepts=kinds)
         if context.skipped:
-            await self._post_quietly(turn.where, texts.skipped_notice(context.skipped))
+            await self._post_quietly(turn, surface, texts.skipped_notice(context.skipped))
         await gatherer.handed(turn, conversation, session_id)
         return context
 
@@ -354,26 +370,21 @@ class Responder:
     async def _deliver(
         self,
         turn: Turn,
+        surface: ChatSurface,
         chunks: AsyncIterator[AgentStream],
         cancelled: asyncio.Event,
         offer: OfferFeedback | None = None,
         tracker: ReplyTracker | None = None,
     ) -> ReplyOutcome:
-        # A relay of this turn's own (a shallow copy: same surface, scheduler, client), so
-        # a shutdown can make this reply end "interrupted" instead of "stopped".
-        relay = copy.copy(self.relay)
-
-        def interrupted() -> None:
-            relay.notices = replace(relay.notices, stopped=INTERRUPTED)
-
-        on_interrupt(interrupted)
         platform = turn.where.platform
         metrics.turn_started(platform)
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
         try:
-            outcome = await relay.deliver(
-                turn.where, chunks, cancelled=cancelled, offer_feedback=offer, tracker=tracker
-            )
+            # A shutdown's cancel ends the reply "interrupted", not "stopped".
+            outcome = await self.relay.deliver(
+                turn.where, chunks, cancelled=cancelled, offer_feedback=offer, tracker=tracker,
+                interrupted_notice=INTERRUPTED, surface=surface,
+            )  # fmt: skip
             status = outcome.status
             return outcome
         finally:
@@ -395,10 +406,10 @@ class Responder:
         conversation = self.conversation_of(where, user=user, is_dm=is_dm)
         return await self.controls.stop(conversation, user=user, any_reply=anyone)
 
-    async def _post_quietly(self, where: ThreadRef, text: str) -> None:
+    async def _post_quietly(self, turn: Turn, surface: ChatSurface, text: str) -> None:
         # Through the budget and retried like a reply's post (under a flood a notice waits
         # its turn); one that still cannot be posted is logged, never raised.
-        await self.relay.notify(where, text)
+        await self.relay.notify(turn.where, text, surface=surface)
 
 
 async def _unreceived_files(

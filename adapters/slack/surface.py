@@ -10,13 +10,14 @@ Budgets: edits draw on the workspace's ``chat.update`` budget (``chat.appendStre
 streaming natively), posts on ``chat.postMessage`` per channel and per workspace; every 429
 names the scope of the method that was refused (:mod:`adapters.slack.config`).
 
-One surface serves a workspace; :meth:`SlackSurface.for_recipient` gives a view for one
-turn that also knows the user a native stream is addressed to, sharing all state.
+One surface serves a workspace. What belongs to one turn's reply (the user a native stream
+is addressed to, what the reply met) is a :class:`~adapters.slack.recipient.Recipient`,
+passed to each call as ``to``; :meth:`SlackSurface.for_recipient` gives the turn's relay a
+:class:`~adapters.slack.recipient.RecipientView` that passes it.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -32,6 +33,7 @@ from adapters.slack.errors import SlackError
 from adapters.slack.guard import ReplyGuard
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.native import NativeStreams, StoppedByUser
+from adapters.slack.recipient import Recipient, RecipientView
 from adapters.slack.safe_markdown import to_safe_markdown
 from adapters.slack.thinking import Thinking
 from core.errors import MessageGone
@@ -49,17 +51,19 @@ GiveUp = Callable[[ThreadRef, str, str], None]
 
 
 class SlackSurface:
-    """Posts, edits, streams and uploads in one Slack workspace (see the module docstring)."""
+    """Posts, edits, streams and uploads in one Slack workspace (see the module docstring).
+
+    Called without ``to`` (crash recovery, the bot's own posts), a call belongs to no
+    turn's reply: no stream is addressed to anyone and no guard applies.
+    """
+
+    recipient: str | None = None  # the workspace's surface addresses no one (see the view)
 
     def __init__(self, api: SlackApi, config: SurfaceConfig | None = None) -> None:
         self.api = api
         self.config = config or SurfaceConfig()
         self.limits = self.config.limits()
-        self.recipient: str | None = None
-        self.recipient_team: str | None = None
         self.on_give_up: GiveUp | None = None
-        self._guard: ReplyGuard | None = None  # a view's: what its reply met (guard.py)
-        self._posted = False  # a view's: its reply has posted a message
         self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(
@@ -68,16 +72,12 @@ class SlackSurface:
         if not self.config.native:
             self.native.disabled = True
 
-    def for_recipient(self, user: str, *, team: str | None = None) -> SlackSurface:
-        """A view of this surface for one turn: native streams go to ``user``, of ``team``
-        (the event's ``user_team``: another organisation's in Slack Connect; by default the
-        workspace's own)."""
-        view = copy.copy(self)  # shallow: the API, thinking and native state are shared
-        view.recipient = user
-        view.recipient_team = team
-        view._guard = ReplyGuard(view._give_up)
-        view._posted = False
-        return view
+    def for_recipient(self, user: str, *, team: str | None = None) -> RecipientView:
+        """This surface for one turn: native streams go to ``user``, of ``team`` (the
+        event's ``user_team``: another organisation's in Slack Connect; by default the
+        workspace's own), and the reply gets a guard of its own."""
+        guard = ReplyGuard(lambda where, reason: self._give_up(where, user, reason))
+        return RecipientView(self, Recipient(user, team, guard))
 
     async def aclose(self) -> None:
         await self.native.aclose()
@@ -102,23 +102,29 @@ class SlackSurface:
             scopes = (*scopes, *scopes_for(self.config, where, "edit", native=False))
         return scopes
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
-        with self._watch(where):
-            message = await self._post(where, text, streaming)
-        if self._guard is not None:  # a turn's view (the shared surface serves every thread)
-            self._posted = True
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, to: Recipient | None = None
+    ) -> MessageRef:
+        with _watch(where, to):
+            message = await self._post(where, text, streaming, to)
+        if to is not None:
+            to.posted = True
         return message
 
-    async def _post(self, where: ThreadRef, text: str, streaming: bool) -> MessageRef:
+    async def _post(
+        self, where: ThreadRef, text: str, streaming: bool, to: Recipient | None
+    ) -> MessageRef:
         placeholder = self.thinking.take_placeholder(where)
         try:
             if streaming and not self.native.disabled:
-                ts = await self._start_stream(where, text, placeholder)
+                ts = await self._start_stream(where, text, placeholder, to)
                 if ts is not None:
                     return MessageRef(where, ts, stream=True)
             elif not self.native.disabled:
                 self.native.forget_plan(where)
-            if placeholder is not None and await self._reuse(placeholder, where, text, streaming):
+            if placeholder is not None and await self._reuse(
+                placeholder, where, text, streaming, to
+            ):
                 return MessageRef(where, placeholder)
         except BaseException:
             if placeholder is not None:  # failed for a passing reason: it is still there
@@ -131,49 +137,64 @@ class SlackSurface:
                 self._content(text, controls=streaming and not plain, thread=where.thread,
                               update=False, plain=plain),
                 scope=scope,
-            )
+            ),
+            to,
         )  # fmt: skip
         self.thinking.replied(where)
         return MessageRef(where, ts)
 
-    async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-        with self._watch(message.where):
+    async def edit(
+        self, message: MessageRef, text: str, *, final: bool = False, to: Recipient | None = None
+    ) -> None:
+        with _watch(message.where, to):
             if not self.native.owns(message):
                 if final and message.stream:
                     # A stream this process did not start (another replica's orphan, found
                     # by crash recovery): stopped first, as Slack wants a stream ended with
                     # chat.stopStream; chat.update then sets its final text.
                     await self.native.end(message)
-                await self._update(message, text, final)
+                await self._update(message, text, final, to)
                 return
             scope = scope_key(message.where, "chat.appendStream")
-            try:
-                await self.native.edit(message, text, final=final, scope=scope, update=self._update)
-            except StoppedByUser:
-                self._give_up(message.where, "stopped_by_user")
 
-    async def set_status(self, where: ThreadRef, status: str | None) -> None:
-        if self._guard is not None and self._guard.dead:
+            async def update(message: MessageRef, text: str, final: bool) -> None:
+                await self._update(message, text, final, to)
+
+            try:
+                await self.native.edit(message, text, final=final, scope=scope, update=update)
+            except StoppedByUser:
+                if to is not None:
+                    self._give_up(message.where, to.user, "stopped_by_user")
+
+    async def set_status(
+        self, where: ThreadRef, status: str | None, *, to: Recipient | None = None
+    ) -> None:
+        if to is not None and to.guard.dead:
             return  # nothing to show or clear where nothing can be posted
-        if status and self._posted and self.thinking.uses_placeholder(where):
+        posted = to is not None and to.posted
+        if status and posted and self.thinking.uses_placeholder(where):
             # Mid-reply (the agent quiet, a tool running) a placeholder would be a new
             # message under the reply: its streaming indicator says enough there.
             return
-        with self._watch(where):
+        with _watch(where, to):
             if status is None:
                 await self.thinking.clear(where)
             else:
                 await self.thinking.show(where, status)
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        with self._watch(where):
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, to: Recipient | None = None
+    ) -> None:
+        with _watch(where, to):
             await self.api.upload(
                 where.channel, where.thread, files, scope=scope_key(where, "files.upload")
             )
         self.thinking.replied(where)
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
-        with self._watch(where):
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, to: Recipient | None = None
+    ) -> None:
+        with _watch(where, to):
             await self._post_structured(where, data, fallback)
 
     async def _post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
@@ -193,13 +214,15 @@ class SlackSurface:
 
     # --- beyond the protocol ------------------------------------------------------------
 
-    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+    async def offer_feedback(
+        self, message: MessageRef, text: str, *, to: Recipient | None = None
+    ) -> None:
         """Re-send the final ``text`` with 👍 / 👎 (see :mod:`adapters.slack.blocks`); not
         where this reply fell back to plain text (no blocks, so no buttons)."""
-        if self._guard is not None and self._guard.plain_text:
+        if to is not None and to.guard.plain_text:
             return
         where = message.where
-        with self._watch(where):
+        with _watch(where, to):
             await self.api.update(
                 where.channel, message.message_id, with_feedback(text, self._dialect),
                 scope=scope_key(where, "chat.update"),
@@ -227,10 +250,12 @@ class SlackSurface:
             return {"text": text, "blocks": []} if update else {"text": text}
         return payload(text, self._dialect, controls=controls, thread=thread, update=update)
 
-    async def _plain_if_refused(self, call: Callable[[bool], Awaitable[T]]) -> T:
+    async def _plain_if_refused(
+        self, call: Callable[[bool], Awaitable[T]], to: Recipient | None
+    ) -> T:
         """``call(plain)``; once more as plain text when Slack refuses the blocks, and plain
         text for the rest of the reply (the Stop button goes; the ``stop`` word remains)."""
-        guard = self._guard
+        guard = None if to is None else to.guard
         plain = guard is not None and guard.plain_text
         try:
             return await call(plain)
@@ -240,13 +265,12 @@ class SlackSurface:
             log.warning("Slack refused the blocks (%s): this reply continues as text", exc.code)
             return await call(True)
 
-    def _watch(self, where: ThreadRef) -> AbstractContextManager[None]:
-        return self._guard.watch(where) if self._guard is not None else nullcontext()
-
     def _placeholder(self, status: str, thread: str) -> dict[str, Any]:
         return self._content(self.render(f"_{status}_"), controls=True, thread=thread, update=False)
 
-    async def _update(self, message: MessageRef, text: str, final: bool) -> None:
+    async def _update(
+        self, message: MessageRef, text: str, final: bool, to: Recipient | None
+    ) -> None:
         where = message.where
         scope = scope_key(where, "chat.update")
 
@@ -257,41 +281,47 @@ class SlackSurface:
             await self.api.update(where.channel, message.message_id, content, scope=scope)
 
         try:
-            await self._plain_if_refused(update)
+            await self._plain_if_refused(update, to)
         except SlackError as exc:
             if exc.code != "streaming_state_conflict":
                 raise
             # Still a native stream this process does not know (another replica's orphan,
             # or a stop that never landed): stop it, then the update goes through.
             await self.native.end(message)
-            await self._plain_if_refused(update)
+            await self._plain_if_refused(update, to)
 
-    def _give_up(self, where: ThreadRef, reason: str) -> None:
-        """This reply cannot (or must not) go on: ask the bot to stop it."""
-        if self.on_give_up is not None and self.recipient is not None:
+    def _give_up(self, where: ThreadRef, user: str, reason: str) -> None:
+        """``user``'s reply cannot (or must not) go on: ask the bot to stop it."""
+        if self.on_give_up is not None:
             try:
-                self.on_give_up(where, self.recipient, reason)
+                self.on_give_up(where, user, reason)
             except Exception:  # the hook is the bot's; a bug there must not break the edit
                 log.exception("stopping the reply failed")
 
     async def _start_stream(
-        self, where: ThreadRef, text: str, placeholder: str | None
+        self, where: ThreadRef, text: str, placeholder: str | None, to: Recipient | None
     ) -> str | None:
         scope = scope_key(where, "chat.startStream")
-        ts = await self.native.start(
-            where, text, recipient=self.recipient, team=self.recipient_team, scope=scope
-        )
+        recipient, team = (None, None) if to is None else (to.user, to.team)
+        ts = await self.native.start(where, text, recipient=recipient, team=team, scope=scope)
         if ts is not None:
             self.thinking.replied(where)
             if placeholder is not None:  # a stream cannot reuse it: remove it
                 await self.thinking.clear_placeholder(where, placeholder)
         return ts
 
-    async def _reuse(self, placeholder: str, where: ThreadRef, text: str, streaming: bool) -> bool:
+    async def _reuse(
+        self, placeholder: str, where: ThreadRef, text: str, streaming: bool, to: Recipient | None
+    ) -> bool:
         """Show the first text in the thinking placeholder; False if it is gone."""
         try:
-            await self._update(MessageRef(where, placeholder), text, final=not streaming)
+            await self._update(MessageRef(where, placeholder), text, not streaming, to)
         except MessageGone:
             return False
         self.thinking.replied(where)
         return True
+
+
+def _watch(where: ThreadRef, to: Recipient | None) -> AbstractContextManager[None]:
+    """A turn's calls go through its reply's guard; others (no ``to``) through none."""
+    return to.guard.watch(where) if to is not None else nullcontext()

@@ -5,9 +5,11 @@ the listener; a listener here only decides (:func:`~bots.slack.events.read_event
 starts the turn as a task of its own, kept in :attr:`SlackBot.tasks`, so a reply streaming
 for minutes never holds bolt up, and shutdown can wait for replies, or stop them.
 
-A turn is answered by a responder bound to a view of the surface that knows the user
-(native streams are addressed to them). The Stop button (and the ``stop`` word) stops the
-conversation's running reply through the turn gate, so it works whichever replica runs it.
+One responder answers every turn; each turn's reply goes to a view of the surface that
+knows the user (native streams are addressed to them), passed to
+:meth:`~core.responder.Responder.handle` with the turn. The Stop button (and the ``stop``
+word) stops the conversation's running reply through the turn gate, so it works whichever
+replica runs it.
 """
 
 from __future__ import annotations
@@ -74,12 +76,12 @@ class SlackBot:
         self.surface = surface
         self.identity = identity
         self.rules = rules or EventFilter()
-        self.responder: Responder = runtime.responder(surface)
+        self.responder: Responder = runtime.responder(surface, context=context)
         # This bot's unfinished replies only: another app on the same Redis has its own.
         runtime.recover("slack", f"{identity.team_id}-{identity.user_id}", surface)
         self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()
-        surface.on_give_up = self._give_up  # its views (one per turn) share it
+        surface.on_give_up = self._give_up  # every turn's reply on it may ask
         app.event("app_home_opened")(self._on_home)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
@@ -294,8 +296,7 @@ class SlackBot:
                 if set_title is not None:
                     turn = await self._in_assistant_thread(turn, set_title)
                 view = self.surface.for_recipient(turn.user, team=inbound.user_team)
-                responder = self.runtime.responder(view, context=self.context)
-                result = await responder.handle(turn)
+                result = await self.responder.handle(turn, surface=view)
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)

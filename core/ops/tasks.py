@@ -7,20 +7,21 @@ streaming now a grace period to finish, then interrupt the rest. An interrupted 
 finalised by the relay with its partial text and :data:`core.texts.INTERRUPTED` — not the
 "Stopped" of a user's Stop button — and its conversation lock is released as the turn unwinds.
 
-How the notice is chosen: a turn registers, with :func:`on_interrupt`, what to do if
-shutdown interrupts it (the responder swaps its per-turn relay's "stopped" text); drain
-runs that just before it cancels the task.
+How the notice is chosen: drain cancels each task with the message :data:`SHUTDOWN`, which
+the :class:`asyncio.CancelledError` raised in the turn carries (:func:`by_shutdown`): the
+relay then ends the reply with :data:`core.texts.INTERRUPTED`, and a turn still waiting for
+its conversation posts :data:`core.texts.NOT_ANSWERED`. The reason travels with the
+cancellation itself, so no turn registers anything and nothing outlives a task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import Any, Final
 
-__all__ = ["TurnTasks", "on_interrupt"]
+__all__ = ["SHUTDOWN", "TurnTasks", "by_shutdown"]
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,13 @@ log = logging.getLogger(__name__)
 # timeouts); after this long more, shutdown stops waiting for it and lets the process exit.
 _FINALISE_TIMEOUT = 10.0
 
-_interrupt_hooks: weakref.WeakKeyDictionary[asyncio.Task[Any], Callable[[], None]] = (
-    weakref.WeakKeyDictionary()
-)
+SHUTDOWN: Final = "threadcast: shutdown"
+"""The message :meth:`TurnTasks.drain` cancels a turn's task with (``task.cancel(msg)``)."""
 
 
-def on_interrupt(hook: Callable[[], None]) -> None:
-    """Run ``hook`` if shutdown interrupts the current task (just before cancelling it)."""
-    task = asyncio.current_task()
-    if task is not None:
-        _interrupt_hooks[task] = hook
+def by_shutdown(cancel: asyncio.CancelledError) -> bool:
+    """Whether ``cancel`` is a shutdown interrupting the turn (not a Stop, not a bug)."""
+    return cancel.args[:1] == (SHUTDOWN,)
 
 
 class TurnTasks:
@@ -84,17 +82,13 @@ class TurnTasks:
             return
         log.warning("shutdown: interrupting %d replies still streaming", len(remaining))
         for task in remaining:
-            hook = _interrupt_hooks.pop(task, None)
-            if hook is not None:
-                hook()
-            task.cancel()
+            task.cancel(SHUTDOWN)
         _, pending = await asyncio.wait(remaining, timeout=self.finalise_timeout)
         if pending:
             log.error("%d turns did not finalise within %gs", len(pending), self.finalise_timeout)
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        _interrupt_hooks.pop(task, None)
         if task.cancelled():
             return
         error = task.exception()

@@ -54,12 +54,14 @@ from core.errors import (
     Undeliverable,
 )
 from core.models import DEFAULT_ARTIFACT_MAX_BYTES, AgentStream
+from core.ops.tasks import by_shutdown
 from core.relay.attachments import Attachments
 from core.relay.inbox import Inbox
 from core.relay.keepalive import KEEP_ALIVE_QUIET, KEEP_ALIVE_REFRESH, KeepAlive
 from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
+from core.relay.updates import End
 from core.relay.writer import ReplyWriter
 from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, SurfaceAction
 from core.turn import ThreadRef
@@ -150,12 +152,17 @@ class Relay:
         turn_timeout: float | None = None,
         offer_feedback: OfferFeedback | None = None,
         tracker: ReplyTracker | None = None,
+        interrupted_notice: str | None = None,
+        surface: ChatSurface | None = None,
     ) -> ReplyOutcome:
         """Stream ``chunks`` into the thread ``where``; see the module docstring.
 
         ``cancelled`` set (Stop button, interrupt) or this task cancelled: the agent stream
         is closed and the partial text kept with a "stopped" notice; on task cancellation
         :class:`asyncio.CancelledError` is re-raised once the reply is finalised.
+        ``interrupted_notice``: the notice instead of "stopped" when a shutdown cancelled
+        the task (:data:`core.ops.tasks.SHUTDOWN`). ``surface``: where this reply goes, when
+        it is not the relay's own (a view of it for the turn's recipient, say).
         ``turn_timeout`` (default: the relay's) bounds the whole reply, artifacts included:
         the stream is then cut with a timeout notice, files not fetched in time are named in
         the artifacts' notice. Time spent queued for the platform's budget is not the
@@ -166,23 +173,21 @@ class Relay:
         ends_at = None if limit is None else loop.time() + limit
         inbox = Inbox()
         last: list[AgentStream] = []
-        # Asked before each call: a surface's budget may change mid-reply.
-        sender = Sender(
-            self.scheduler, lambda kind: self.surface.budget_scopes(where, kind), self.policy
-        )
+        on = self.surface if surface is None else surface
+        sender = self._sender(on, where)
         watch = tracker if tracker is not None else self._watch(where)
-        surface = self.surface if watch is None else _Watched(self.surface, watch)
-        writer = ReplyWriter(surface, sender, where, inbox, self.policy)
+        writer = ReplyWriter(on if watch is None else _Watched(on, watch), sender, where, inbox,
+                             self.policy)  # fmt: skip
         status_calls: set[asyncio.Task[None]] = set()
         quiet, refresh = self.keep_alive
         alive = KeepAlive(
-            inbox, lambda: bool(writer.messages), lambda text: self._set_status(where, text),
+            inbox, lambda: bool(writer.messages), lambda text: self._set_status(on, where, text),
             self.notices, quiet=quiet, refresh=refresh,
         )  # fmt: skip
 
         def show_status(text: str) -> None:  # an agent's progress chunk; the pump never waits
             alive.shown(text, progress=True)
-            task = asyncio.create_task(self._set_status(where, text))
+            task = asyncio.create_task(self._set_status(on, where, text))
             status_calls.add(task)
             task.add_done_callback(status_calls.discard)
 
@@ -194,31 +199,32 @@ class Relay:
         pump = asyncio.create_task(self._pump(chunks, inbox, last, show_status), name="relay-pump")
         writing: asyncio.Task[None] | None = None
         keeping: asyncio.Task[None] | None = None
-        interrupted = False
+        interruption: asyncio.CancelledError | None = None
         try:
             try:
                 started = loop.time()
-                await self._set_status(where, self.notices.thinking)
+                await self._set_status(on, where, self.notices.thinking)
                 alive.shown(self.notices.thinking)
                 keeping = asyncio.create_task(alive.run(started), name="relay-keep-alive")
                 writing = asyncio.create_task(writer.run(), name="relay-writer")
                 stop = await self._until_end(pump, cancelled, limit)
-            except asyncio.CancelledError:
-                interrupted, stop = True, "cancelled"
-            if stop != "done":
+            except asyncio.CancelledError as exc:
+                interruption = exc
+                stop = End.INTERRUPTED if by_shutdown(exc) else End.STOPPED
+            if stop is not End.DONE:
                 await self._stop(pump)
             await _aclose(chunks)
             status, error = self._verdict(stop, pump)
             inbox.end()
             final = last[0] if last and status == "completed" else None
-            notice = self._notice(status, error)
+            notice = self._notice(stop, status, error, interrupted_notice)
             await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
             if watch is not None:
                 _quietly(watch.finished)
             await _cancelled(keeping)
             for call in list(status_calls):
                 call.cancel()  # a late progress status must not outlive the clear below
-            await self._set_status(where, None)
+            await self._set_status(on, where, None)
             outcome = ReplyOutcome(
                 status=status,
                 text=writer.book.text,
@@ -227,15 +233,15 @@ class Relay:
                 undelivered=writer.undelivered,
             )
             if final is not None:
-                await self._extras(sender, where, final, outcome, ends_at)
+                await self._extras(on, sender, where, final, outcome, ends_at)
             if offer_feedback is not None and status == "completed" and outcome.delivered:
-                await self._offer_feedback(sender, writer, offer_feedback, outcome)
+                await self._offer_feedback(on, sender, writer, offer_feedback, outcome)
         finally:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
                     task.cancel()
-        if interrupted:
-            raise asyncio.CancelledError
+        if interruption is not None:
+            raise interruption
         return outcome
 
     def _watch(self, where: ThreadRef) -> ReplyTracker | None:
@@ -279,19 +285,19 @@ class Relay:
         pump: asyncio.Task[AgentError | None],
         cancelled: asyncio.Event | None,
         limit: float | None,
-    ) -> str:
-        """``"done"`` when the stream ended, else ``"cancelled"`` or ``"timeout"``."""
+    ) -> End:
+        """DONE when the stream ended, else STOPPED or TIMEOUT."""
         if cancelled is None:
             done, _ = await asyncio.wait({pump}, timeout=limit)
-            return "done" if done else "timeout"
+            return End.DONE if done else End.TIMEOUT
         stop = asyncio.create_task(cancelled.wait())
         try:
             await asyncio.wait({pump, stop}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
         if pump.done():
-            return "done"
-        return "cancelled" if cancelled.is_set() else "timeout"
+            return End.DONE
+        return End.STOPPED if cancelled.is_set() else End.TIMEOUT
 
     @staticmethod
     async def _stop(pump: asyncio.Task[AgentError | None]) -> None:
@@ -304,20 +310,24 @@ class Relay:
 
     @staticmethod
     def _verdict(
-        stop: str, pump: asyncio.Task[AgentError | None]
+        stop: End, pump: asyncio.Task[AgentError | None]
     ) -> tuple[ReplyStatus, AgentError | None]:
-        if stop == "timeout":
+        if stop is End.TIMEOUT:
             return "failed", AgentTimeoutError("the reply took longer than the turn timeout")
-        if stop == "cancelled" or pump.cancelled():
+        if stop is End.STOPPED or stop is End.INTERRUPTED or pump.cancelled():
             return "cancelled", None
         error = pump.result()
         return ("failed", error) if error is not None else ("completed", None)
 
     # --- the surface's side --------------------------------------------------------------------
 
-    def _notice(self, status: ReplyStatus, error: AgentError | None) -> str | None:
+    def _notice(
+        self, stop: End, status: ReplyStatus, error: AgentError | None, interrupted: str | None
+    ) -> str | None:
         """What to add to the last message: why the reply ended early, if it did."""
         if status == "cancelled":
+            if stop is End.INTERRUPTED and interrupted is not None:
+                return interrupted
             return self.notices.stopped
         return self.notices.failure(error) if error is not None else None
 
@@ -364,6 +374,7 @@ class Relay:
 
     async def _extras(
         self,
+        surface: ChatSurface,
         sender: Sender,
         where: ThreadRef,
         final: AgentStream,
@@ -371,7 +382,7 @@ class Relay:
         ends_at: float | None,
     ) -> None:
         attachments = Attachments(
-            self.surface,
+            surface,
             sender,
             where,
             max_bytes=self.artifact_max_bytes,
@@ -388,17 +399,19 @@ class Relay:
         outcome.artifacts_failed = attachments.result.failed
         outcome.undelivered.extend(attachments.result.undelivered)
 
-    async def notify(self, where: ThreadRef, markdown: str) -> bool:
+    async def notify(
+        self, where: ThreadRef, markdown: str, *, surface: ChatSurface | None = None
+    ) -> bool:
         """Post a notice (a turn that could not be answered) in ``where``, through the
         budget like any reply's post and retried like one; False (logged) if it could not
-        be posted. However long the budget's queue, the notice waits for its turn."""
-        sender = Sender(
-            self.scheduler, lambda kind: self.surface.budget_scopes(where, kind), self.policy
-        )
-        text = self.surface.render(markdown)
+        be posted. However long the budget's queue, the notice waits for its turn.
+        ``surface``: as in :meth:`deliver`."""
+        on = self.surface if surface is None else surface
+        sender = self._sender(on, where)
+        text = on.render(markdown)
         try:
             await sender.call(
-                lambda: self.surface.post(where, text), kind="post", urgent=True, persistent=True
+                lambda: on.post(where, text), kind="post", urgent=True, persistent=True
             )
         except SurfaceError as exc:
             log.warning("could not post a notice in %s: %s", where, exc)
@@ -406,11 +419,16 @@ class Relay:
         return True
 
     async def _offer_feedback(
-        self, sender: Sender, writer: ReplyWriter, record: OfferFeedback, outcome: ReplyOutcome
+        self,
+        surface: ChatSurface,
+        sender: Sender,
+        writer: ReplyWriter,
+        record: OfferFeedback,
+        outcome: ReplyOutcome,
     ) -> None:
         """Best effort: controls that cannot be added leave the reply as it is."""
         offer: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
-            self.surface, "offer_feedback", None
+            surface, "offer_feedback", None
         )
         last = writer.final
         if offer is None or last is None or not outcome.messages or last[0] != outcome.messages[-1]:
@@ -427,11 +445,15 @@ class Relay:
             return
         outcome.feedback = message
 
-    async def _set_status(self, where: ThreadRef, status: str | None) -> None:
+    def _sender(self, surface: ChatSurface, where: ThreadRef) -> Sender:
+        # Scopes asked before each call: a surface's budget may change mid-reply.
+        return Sender(self.scheduler, lambda kind: surface.budget_scopes(where, kind), self.policy)
+
+    async def _set_status(self, surface: ChatSurface, where: ThreadRef, status: str | None) -> None:
         """Best effort: a status that cannot be shown or cleared is not worth a retry."""
         try:
             async with asyncio.timeout(self.policy.call_timeout):
-                await self.surface.set_status(where, status)
+                await surface.set_status(where, status)
         except Exception as exc:
             log.warning("could not set the thinking status: %r", exc)
 

@@ -28,6 +28,7 @@ from core.relay.inbox import Inbox
 from core.relay.notices import with_notice
 from core.relay.pages import PageBook
 from core.relay.sender import RetryPolicy, Sender
+from core.relay.updates import Update
 from core.surface import ChatSurface, MessageRef
 from core.turn import ThreadRef
 
@@ -124,13 +125,13 @@ class ReplyWriter:
             )
             self._take()
             self._turn_page_at_shown()
-            if await self._close_full_pages(persistent=False):
+            if await self._close_full_pages(Update.PAGE_FULL):
                 # The rest continues in a new message, whose post waits for a budget of its
                 # own (a second request in this thread): show what arrives during that wait
                 # too, or it would wait for the next edit, a whole interval later.
                 await self._sender.acquire("post", urgent=False, since=self._since())
                 self._take()
-                await self._close_full_pages(persistent=False)
+                await self._close_full_pages(Update.PAGE_FULL)
             await self._show_open_page()
         except SurfaceError as exc:
             self._failed(exc)
@@ -171,11 +172,11 @@ class ReplyWriter:
             return  # nothing new to show: skip the edit
         if slot.message is not None:
             try:
-                await self._edit(slot.message, text, final=False, persistent=False, urgent=False)
+                await self._edit(slot.message, text, Update.STREAMING)
             except MessageGone:
                 self._forget(slot.message)
         if self._slot.message is None:
-            await self._post(text, streaming=True, persistent=True)
+            await self._post(text, Update.STREAMING)
         self._slot.shown_end = shown_end
         self._shown_upto = self.book.closed_chars + shown_end  # all taken is on screen now
 
@@ -204,13 +205,14 @@ class ReplyWriter:
         waited = asyncio.get_running_loop().time() - self._since()
         return waited > _BEHIND_AFTER_INTERVALS * self._limits.min_edit_interval
 
-    async def _close_full_pages(self, *, persistent: bool) -> bool:
-        """Give every full page its final text; the rest continues in a new message.
-        Returns whether any page was closed."""
+    async def _close_full_pages(self, update: Update) -> bool:
+        """Give every full page its final text (``update``: PAGE_FULL while streaming,
+        FINAL at the end); the rest continues in a new message. Returns whether any page
+        was closed."""
         closed = False
         while (cut := self.book.next_cut()) is not None:
             text = self._surface.render(self.book.closed_markdown(cut))
-            await self._put_final(text, persistent=persistent)
+            await self._put_final(text, update)
             self.book.close(cut)
             self._shown_upto = max(self._shown_upto, self.book.closed_chars)
             self._slot = _Slot()
@@ -244,7 +246,7 @@ class ReplyWriter:
 
     async def _finish_pages(self, notice: str | None, *, empty: str | None) -> None:
         self._turn_page_at_shown()  # the last page's post then carries all the new text
-        await self._close_full_pages(persistent=True)
+        await self._close_full_pages(Update.FINAL)
         content = self.book.open_content
         body = ""
         if content.strip():
@@ -257,10 +259,10 @@ class ReplyWriter:
         if not text and not self.messages and empty:
             text = self._surface.render(empty)
         if text:
-            await self._put_final(text, persistent=True)
+            await self._put_final(text, Update.FINAL)
         if extra:
             self._slot = _Slot()
-            await self._put_final(extra, persistent=True)
+            await self._put_final(extra, Update.FINAL)
 
     # --- one message ---------------------------------------------------------------------------
 
@@ -270,21 +272,22 @@ class ReplyWriter:
         posting it again would repeat it after the pages that follow it."""
         self._slot = _Slot(message=message)
         try:
-            await self._edit(message, text, final=True, urgent=False, persistent=True)
+            await self._edit(message, text, Update.SETTLE)
         except MessageGone:
             pass  # deleted meanwhile: nothing left to tidy
         except SurfaceError as exc:
             self.undelivered.append(f"a page's final edit (it keeps its indicator): {exc}")
             log.warning("could not finalise an earlier page of a reply: %s", exc)
 
-    async def _put_final(self, text: str, *, persistent: bool) -> None:
-        """Make the open slot's message show ``text`` for good: a final edit, or a post when
-        there is no message (or it was deleted, or — persistent — it cannot be edited)."""
+    async def _put_final(self, text: str, update: Update) -> None:
+        """Make the open slot's message show ``text`` for good (``update``: PAGE_FULL or
+        FINAL): a final edit, or a post when there is no message (or it was deleted, or —
+        FINAL — it cannot be edited)."""
         slot = self._slot
         if slot.message is not None:
             await self._pace()
             try:
-                await self._edit(slot.message, text, final=True, urgent=True, persistent=persistent)
+                await self._edit(slot.message, text, update)
                 self.final = (slot.message, text)
                 return
             except MessageGone:
@@ -292,48 +295,48 @@ class ReplyWriter:
             except MessageTooLong:
                 raise
             except SurfaceError as exc:
-                if not persistent:
+                if not update.persistent:
                     raise
                 # Never lose the final text: post it anew; the old message keeps a partial.
                 log.warning("final edit failed (%s); posting the text as a new message", exc)
         try:
-            await self._post(text, streaming=False, persistent=True)
+            await self._post(text, update)
             if self._slot.message is not None:
                 self.final = (self._slot.message, text)
         except MessageTooLong:
             raise
         except SurfaceError as exc:
-            if not persistent:
+            if not update.persistent:
                 raise
             self.undelivered.append(f"{len(text)} characters of the reply: {exc}")
             log.error("could not deliver part of a reply: %s", exc)
 
-    async def _edit(
-        self, message: MessageRef, text: str, *, final: bool, persistent: bool, urgent: bool
-    ) -> None:
+    async def _edit(self, message: MessageRef, text: str, update: Update) -> None:
         since = self._since()
+        final = update.final
         await self._sender.call(
             lambda: self._surface.edit(message, text, final=final),
             kind="edit",
-            urgent=urgent,
+            urgent=update.urgent,
             since=since,
-            persistent=persistent,
+            persistent=update.persistent,
         )
         self._shown(text)
         self._count("edit", since)
 
-    async def _post(self, text: str, *, streaming: bool, persistent: bool) -> None:
+    async def _post(self, text: str, update: Update) -> None:
         where = self._where
         since = self._since()
+        streaming = not update.final
         message = await self._sender.call(
             lambda: self._surface.post(where, text, streaming=streaming),
             kind="post",
             # A reply's first text and its final text jump the queue; a continuation page
             # while streaming competes by staleness like any edit (else a page break
             # everywhere at once would starve edits).
-            urgent=not self.messages or not streaming,
+            urgent=update.urgent or not self.messages,
             since=since,
-            persistent=persistent,
+            persistent=True,  # a post carries text no later update shows
         )
         self._slot.message = message
         self.messages.append(message)

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from core.ops.tasks import SHUTDOWN, by_shutdown
 from core.relay import DEFAULT_NOTICES, Relay
 from tests.relay.helpers import Probe, SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
@@ -52,6 +53,32 @@ async def test_task_cancellation_closes_the_stream_and_finalises() -> None:
     assert surface.texts() == [f"{partial}\n\n{STOPPED}"]
     assert surface.calls_of("edit")[-1].final
     assert surface.statuses[-1] is None
+
+
+async def test_a_shutdown_cancel_ends_the_reply_with_the_interrupted_notice() -> None:
+    """The reason travels with the cancel (``SHUTDOWN``), not through a copy of the relay:
+    the same relay ends a plainly cancelled reply "stopped" and keeps its own notices."""
+    interrupted = "_Interrupted: ask again._"
+    own = RecordingSurface()
+    relay = Relay(own, SpyScheduler())
+    ended: list[list[str]] = []
+    for reason in (SHUTDOWN, None):
+        surface = RecordingSurface()
+        task = asyncio.create_task(
+            relay.deliver(
+                THREAD, scripted(STEPS, Probe()), surface=surface, interrupted_notice=interrupted
+            )
+        )
+        await asyncio.sleep(2.2)
+        task.cancel(reason)
+        with pytest.raises(asyncio.CancelledError) as cancel:
+            await task
+        assert by_shutdown(cancel.value) is (reason is not None)  # re-raised as it came
+        ended.append(surface.texts())
+
+    partial = "part0 part1 part2 part3 "
+    assert ended == [[f"{partial}\n\n{interrupted}"], [f"{partial}\n\n{STOPPED}"]]
+    assert relay.notices is DEFAULT_NOTICES and own.calls == []
 
 
 async def test_stop_before_any_text_posts_only_the_notice() -> None:

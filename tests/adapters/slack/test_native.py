@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from adapters.slack.native import stable_prefix
-from adapters.slack.surface import SlackSurface
+from adapters.slack.recipient import RecipientView
 from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef, SurfaceAction
@@ -371,7 +371,7 @@ async def test_replies_starting_together_stream_natively_while_the_start_budget_
     views = [surface.for_recipient(sim.workspace.alice) for _ in range(6)]
     threads = [thread_of(sim, f"question {i}") for i in range(6)]
 
-    def methods(view: SlackSurface, where: ThreadRef, action: SurfaceAction) -> set[str]:
+    def methods(view: RecipientView, where: ThreadRef, action: SurfaceAction) -> set[str]:
         return {scope.key.rsplit(":", 1)[1] for scope in view.budget_scopes(where, action)}
 
     planned = [methods(v, w, "post") for v, w in zip(views, threads, strict=True)]

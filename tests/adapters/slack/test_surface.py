@@ -272,3 +272,28 @@ async def test_views_share_state_but_not_the_recipient(surface: SlackSurface) ->
     assert view.recipient == "U42" and surface.recipient is None
     assert view.thinking is surface.thinking and view.native is surface.native
     assert isinstance(MessageRef(ThreadRef("slack", "T", "C"), "1"), MessageRef)
+
+
+async def test_a_refusal_stops_only_the_reply_that_met_it(
+    sim: SlackSimulator, surface: SlackSurface
+) -> None:
+    """Each turn's view carries its own Recipient: a reply that met a refusal fails fast
+    from then on (and asks the bot to stop it, once), while another turn's reply and the
+    surface's own calls (no recipient) still reach Slack."""
+    given_up: list[tuple[str, str]] = []
+    surface.on_give_up = lambda where, user, reason: given_up.append((user, reason))
+    where = thread_of(sim)
+    doomed, other = surface.for_recipient("U1"), surface.for_recipient("U2")
+    sim.archive_channel(where.channel)
+    with pytest.raises(SurfaceError):
+        await doomed.post(where, "first")
+    calls = len(sim.calls("chat.postMessage"))
+    with pytest.raises(SurfaceError):
+        await doomed.post(where, "again")
+    assert len(sim.calls("chat.postMessage")) == calls  # not sent: refused before
+    with pytest.raises(SurfaceError):
+        await other.post(where, "mine")  # asks Slack itself
+    with pytest.raises(SurfaceError):
+        await surface.post(where, "the bot's own")
+    assert len(sim.calls("chat.postMessage")) == calls + 2
+    assert [user for user, _ in given_up] == ["U1", "U2"]

@@ -22,6 +22,7 @@ from core.config import Settings
 from core.governance.access import Admission
 from core.responder import Responder, TurnResult
 from core.runtime import Runtime
+from core.surface import ChatSurface
 from core.turn import Turn
 from tests.servers.lyzr_server import LyzrServer
 
@@ -49,8 +50,10 @@ def record_results(responder: Responder) -> list[TurnResult]:
     results: list[TurnResult] = []
     handle = responder.handle
 
-    async def handle_and_record(turn: Turn, *, admission: Admission | None = None) -> TurnResult:
-        result = await handle(turn, admission=admission)
+    async def handle_and_record(
+        turn: Turn, *, admission: Admission | None = None, surface: ChatSurface | None = None
+    ) -> TurnResult:
+        result = await handle(turn, admission=admission, surface=surface)
         results.append(result)
         return result
 

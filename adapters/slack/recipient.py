@@ -1,0 +1,88 @@
+"""One turn's reply as the Slack surface must know it, and the surface as that reply sees it.
+
+A native stream is addressed to the person who asked (``chat.startStream`` wants their user
+and team), and a reply learns things about its thread that make further calls pointless
+(:class:`~adapters.slack.guard.ReplyGuard`). Both are the turn's, not the workspace's: the
+shared :class:`~adapters.slack.surface.SlackSurface` takes them as an argument
+(:class:`Recipient`) on every call, and :class:`RecipientView` is the
+:class:`~core.surface.ChatSurface` a turn's relay is given, passing its recipient along.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from adapters.slack.guard import ReplyGuard
+from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
+from core.turn import ThreadRef
+
+if TYPE_CHECKING:
+    from adapters.slack.native import NativeStreams
+    from adapters.slack.surface import SlackSurface
+    from adapters.slack.thinking import Thinking
+
+__all__ = ["Recipient", "RecipientView"]
+
+
+@dataclass(slots=True)
+class Recipient:
+    """Who one reply is for, and what it met so far."""
+
+    user: str
+    team: str | None  # the event's ``user_team`` (Slack Connect); None: the workspace's
+    guard: ReplyGuard
+    posted: bool = False  # the reply has posted a message
+
+
+class RecipientView:
+    """The surface for one turn: each call is the shared surface's, with ``to``."""
+
+    def __init__(self, surface: SlackSurface, to: Recipient) -> None:
+        self.surface = surface
+        self.to = to
+        self.limits = surface.limits
+
+    @property
+    def recipient(self) -> str:
+        return self.to.user
+
+    @property
+    def native(self) -> NativeStreams:
+        return self.surface.native
+
+    @property
+    def thinking(self) -> Thinking:
+        return self.surface.thinking
+
+    def render(self, markdown: str) -> str:
+        return self.surface.render(markdown)
+
+    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
+        return self.surface.budget_scopes(where, action)
+
+    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        return await self.surface.post(where, text, streaming=streaming, to=self.to)
+
+    async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+        await self.surface.edit(message, text, final=final, to=self.to)
+
+    async def set_status(self, where: ThreadRef, status: str | None) -> None:
+        await self.surface.set_status(where, status, to=self.to)
+
+    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+        await self.surface.upload(where, files, to=self.to)
+
+    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+        await self.surface.post_structured(where, data, fallback, to=self.to)
+
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        await self.surface.offer_feedback(message, text, to=self.to)
+
+    async def tell_privately(
+        self, where: ThreadRef, user: str, markdown: str, *, about: str
+    ) -> None:
+        await self.surface.tell_privately(where, user, markdown, about=about)
