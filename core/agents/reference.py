@@ -19,12 +19,12 @@ import asyncio
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Coroutine, Generator
 from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
-from core.agents.base import Agent
+from core.agents.base import Agent, AgentRequest
 from core.context.models import TurnContext
 from core.models import AgentResponse, AgentStream
 
@@ -72,7 +72,6 @@ class ReferenceCalls(ABC):
 
     _private_loop: _PrivateLoop | None = None
 
-    @abstractmethod
     def stream(
         self,
         message: str,
@@ -81,7 +80,13 @@ class ReferenceCalls(ABC):
         user_id: str,
         response_format: type[BaseModel] | None = None,
         context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]: ...
+    ) -> AsyncGenerator[AgentStream, None]:
+        """:meth:`Agent.stream`: the call's arguments go on as one :class:`AgentRequest`."""
+        return self._stream(AgentRequest(message, session_id, user_id, response_format, context))
+
+    @abstractmethod
+    def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        """The backend's stream for ``request`` (an async generator in each backend)."""
 
     @abstractmethod
     async def aclose(self) -> None: ...
@@ -121,14 +126,10 @@ class ReferenceCalls(ABC):
         context: TurnContext | None = None,
     ) -> Generator[AgentStream, None, None] | AgentResponse:
         """Blocking call for scripts: an iterator of chunks, or the whole response."""
-        session = session_id or new_session_id()
+        request = _request(message, session_id, user_id, response_format, context)
         if stream:
-            chunks = self.stream(
-                message, session_id=session, user_id=user_id, response_format=response_format,
-                context=context,
-            )  # fmt: skip
-            return _iterate(self._loop(), chunks)
-        return self._loop().run(self._collect(message, session, user_id, response_format, context))
+            return _iterate(self._loop(), self._stream(request))
+        return self._loop().run(self._collect(request))
 
     @overload
     def arun(
@@ -165,13 +166,10 @@ class ReferenceCalls(ABC):
         context: TurnContext | None = None,
     ) -> AsyncIterator[AgentStream] | Awaitable[AgentResponse]:
         """Async twin of :meth:`run`: ``async for`` the chunks, or ``await`` the response."""
-        session = session_id or new_session_id()
+        request = _request(message, session_id, user_id, response_format, context)
         if stream:
-            return self.stream(
-                message, session_id=session, user_id=user_id, response_format=response_format,
-                context=context,
-            )  # fmt: skip
-        return self._collect(message, session, user_id, response_format, context)
+            return self._stream(request)
+        return self._collect(request)
 
     def close(self) -> None:
         """Blocking twin of ``aclose()`` for scripts; also ends the private loop."""
@@ -179,26 +177,16 @@ class ReferenceCalls(ABC):
         if self._private_loop is not None:
             self._private_loop.close()
 
-    async def _collect(
-        self,
-        message: str,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None,
-        context: TurnContext | None = None,
-    ) -> AgentResponse:
+    async def _collect(self, request: AgentRequest) -> AgentResponse:
         parts: list[str] = []
         final: AgentStream | None = None
-        async for chunk in self.stream(
-            message, session_id=session_id, user_id=user_id, response_format=response_format,
-            context=context,
-        ):  # fmt: skip
+        async for chunk in self._stream(request):
             parts.append(chunk.content)
             if chunk.done:
                 final = chunk
         return AgentResponse(
             response="".join(parts),
-            session_id=session_id,
+            session_id=request.session_id,
             metadata=final.metadata if final else {},
             structured_data=final.structured_data if final else None,
             artifact_files=final.artifact_files if final else [],
@@ -209,6 +197,17 @@ class ReferenceCalls(ABC):
             if self._private_loop is None:
                 self._private_loop = _PrivateLoop()
             return self._private_loop
+
+
+def _request(
+    message: str,
+    session_id: str | None,
+    user_id: str,
+    response_format: type[BaseModel] | None,
+    context: TurnContext | None,
+) -> AgentRequest:
+    """A ``run``/``arun`` call's request: a new session unless one was named."""
+    return AgentRequest(message, session_id or new_session_id(), user_id, response_format, context)
 
 
 def _iterate(
@@ -222,9 +221,14 @@ def _iterate(
                 return
             yield chunk
     finally:
-        close = getattr(chunks, "aclose", None)
-        if close is not None:
-            loop.run(close())
+        loop.run(_aclose(chunks))
+
+
+async def _aclose(chunks: AsyncIterator[AgentStream]) -> None:
+    """Close ``chunks`` (and so the HTTP stream under it) where it can be closed."""
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()
 
 
 async def _next(chunks: AsyncIterator[AgentStream]) -> AgentStream | None:
@@ -237,20 +241,16 @@ class ReferenceAgent(ReferenceCalls):
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
 
-    def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        result: AsyncIterator[AgentStream] = self.agent.stream(
-            message, session_id=session_id, user_id=user_id, response_format=response_format,
-            context=context,
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        chunks = self.agent.stream(
+            request.message, session_id=request.session_id, user_id=request.user_id,
+            response_format=request.response_format, context=request.context,
         )  # fmt: skip
-        return result
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await _aclose(chunks)
 
     async def aclose(self) -> None:
         await self.agent.aclose()
