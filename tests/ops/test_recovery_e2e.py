@@ -69,12 +69,6 @@ async def sim() -> AsyncIterator[SlackSimulator]:
 
 
 @pytest.fixture
-async def lyzr() -> AsyncIterator[LyzrServer]:
-    async with LyzrServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def start_replica(
     sim: SlackSimulator, lyzr: LyzrServer, tmp_path: Path, namespace: str
 ) -> AsyncIterator[StartReplica]:

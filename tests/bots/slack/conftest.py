@@ -19,7 +19,10 @@ from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
 from core.runtime import Runtime
+from tests.conftest import lyzr
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+
+__all__ = ["lyzr"]  # the root fixture, re-exported for tests/deploy/conftest.py
 
 Mode = Literal["http", "socket"]
 StartBot = Callable[..., Awaitable[SlackService]]
@@ -32,12 +35,6 @@ EDIT_INTERVAL = 0.2
 async def sim() -> AsyncIterator[SlackSimulator]:
     async with SlackSimulator() as simulator:
         yield simulator
-
-
-@pytest.fixture
-async def lyzr() -> AsyncIterator[LyzrServer]:
-    async with LyzrServer() as server:
-        yield server
 
 
 def core_settings(lyzr: LyzrServer, redis_url: str, namespace: str = "threadcast") -> Settings:
