@@ -13,7 +13,7 @@ from bots.simulators.slack.blocks import find_action
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.surface import ChatSurface, MessageRef, OutgoingFile
 from core.turn import ThreadRef
-from tests.adapters.slack.conftest import SurfaceFactory, thread_of
+from tests.adapters.slack.conftest import SurfaceFactory, shown, thread_of
 
 
 def test_is_a_chat_surface(surface: SlackSurface) -> None:
@@ -28,8 +28,8 @@ async def test_streaming_post_carries_stop_button_until_the_final_edit(
 ) -> None:
     where = thread_of(sim)
     ref = await surface.post(where, "Hello *world* ▍", streaming=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.thread_ts == where.thread
+    message = shown(sim, ref)
+    assert message.thread_ts == where.thread
     assert find_action(message.blocks, STOP_ACTION_ID) is not None
     assert message.blocks is not None and message.blocks[0]["text"]["text"] == "Hello *world* ▍"
     assert message.text == "Hello *world* ▍"  # the notification fallback
@@ -47,8 +47,8 @@ async def test_streaming_post_carries_stop_button_until_the_final_edit(
 async def test_plain_post_has_no_blocks(sim: SlackSimulator, surface: SlackSurface) -> None:
     where = thread_of(sim)
     ref = await surface.post(where, "just text")
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.blocks is None and message.text == "just text"
+    message = shown(sim, ref)
+    assert message.blocks is None and message.text == "just text"
     (call,) = sim.calls("chat.postMessage")
     assert call.params["unfurl_links"] is False
 
@@ -61,8 +61,8 @@ async def test_a_full_page_with_code_streams_in_two_valid_sections(
     text = "Intro paragraph.\n\n```\n" + code + "\n```\nAfter the code." + " ▍"
     assert 3_000 < len(text) <= 4_000
     ref = await surface.post(where, text, streaming=True)  # the simulator validates blocks
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.blocks is not None
+    message = shown(sim, ref)
+    assert message.blocks is not None
     sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert len(sections) == 2
     assert all(len(s) <= 3_000 for s in sections)
