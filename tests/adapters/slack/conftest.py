@@ -65,3 +65,8 @@ def shown(sim: SlackSimulator, ref: MessageRef) -> Message:
     message = sim.message(ref.where.channel, ref.message_id)
     assert message is not None, ref
     return message
+
+
+def replies(sim: SlackSimulator, where: ThreadRef) -> list[Message]:
+    """The bot's messages in the thread ``where``, oldest first."""
+    return sim.bot_replies(where.channel, where.thread or "")

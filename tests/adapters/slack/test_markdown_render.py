@@ -13,7 +13,7 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.config import SurfaceConfig
 from bots.simulators.slack import RateRule, SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from tests.adapters.slack.conftest import SurfaceFactory, shown, thread_of
+from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
 
 TABLE = "| City | People |\n| --- | --- |\n| Lyon | 522k |"
 
@@ -59,7 +59,7 @@ async def test_a_refused_block_falls_back_to_mrkdwn_text(
     assert message.blocks is None
     assert message.text == "*first* <https://e.com|link>"
     await surface.post(where, surface.render("**next** post"))  # the reply stays plain
-    assert sim.bot_replies(where.channel, where.thread or "")[-1].text == "*next* post"
+    assert replies(sim, where)[-1].text == "*next* post"
 
 
 async def test_simulator_enforces_the_markdown_block_limits(sim: SlackSimulator) -> None:

@@ -13,7 +13,7 @@ from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef, SurfaceAction
 from core.turn import ThreadRef
-from tests.adapters.slack.conftest import SurfaceFactory, shown, thread_of
+from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
 
 
 @pytest.mark.parametrize(
@@ -184,8 +184,7 @@ async def test_native_stream_replaces_a_placeholder(
     ref = await surface.post(where, "Streamed answer", streaming=True)
     await surface.edit(ref, "Streamed answer.", final=True)
     await surface.set_status(where, None)
-    replies = sim.bot_replies(where.channel, where.thread or "")
-    assert [m.text for m in replies] == ["Streamed answer."]
+    assert [m.text for m in replies(sim, where)] == ["Streamed answer."]
 
 
 async def test_a_withheld_closing_fence_never_forces_a_fallback(
@@ -234,15 +233,13 @@ async def test_refused_stream_reuses_the_placeholder_which_then_stays(
     )
     where = thread_of(sim)
     await surface.set_status(where, "Thinking…")
-    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    (placeholder,) = replies(sim, where)
     sim.fail_next("chat.startStream", "not_allowed")
     ref = await surface.post(where, "the reply", streaming=True)
     assert ref.message_id == placeholder.ts
     await surface.edit(ref, "the reply, final", final=True)
     await surface.set_status(where, None)  # must not delete what is now the reply
-    assert [m.text for m in sim.bot_replies(where.channel, where.thread or "")] == [
-        "the reply, final"
-    ]
+    assert [m.text for m in replies(sim, where)] == ["the reply, final"]
     assert sim.calls("chat.delete") == []
 
 
@@ -252,13 +249,13 @@ async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
     surface = await make_surface(thinking="placeholder")
     where = thread_of(sim)
     await surface.set_status(where, "Thinking…")
-    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    (placeholder,) = replies(sim, where)
     sim.fail_next("chat.update", "internal_error", status=500)
     with pytest.raises(SurfaceError):
         await surface.post(where, "first try", streaming=True)
     ref = await surface.post(where, "second try", streaming=True)  # the relay's retry
     assert ref.message_id == placeholder.ts
-    assert len(sim.bot_replies(where.channel, where.thread or "")) == 1
+    assert len(replies(sim, where)) == 1
 
 
 async def test_an_append_refused_for_the_channel_type_continues_with_updates(
