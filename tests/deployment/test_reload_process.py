@@ -15,8 +15,9 @@ from pathlib import Path
 
 from bots.simulators.slack import SlackSimulator
 from tests.bots.slack.conftest import mention
+from tests.deploy.platforms import slack_env
 from tests.deployment.files import KEYS, route, two_agents, write
-from tests.ops.test_shutdown import bot_process, slack_env
+from tests.ops.test_shutdown import bot_process
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrServer
 

@@ -26,7 +26,8 @@ from bots.simulators.slack import SlackSimulator
 from core.sessions.embedded import EmbeddedRedis
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.slack.conftest import mention, reply_script
-from tests.ops.test_shutdown import slack_env
+from tests.deploy.containers import agent_env
+from tests.deploy.platforms import slack_env
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
 from tests.waiting import PATIENCE, eventually
@@ -77,18 +78,11 @@ async def start_replica(
             "SLACK_EDIT_INTERVAL": "0.2",
             "SLACK_RENDER": "mrkdwn",  # a final reply has no blocks: read as "ended" below
             "THREADCAST_FEEDBACK": "false",  # (👍 / 👎 would put blocks back)
-            "PORT": str(port),
-            "REDIS_URL": redis_url,
-            "THREADCAST_AGENT": "lyzr",
-            "LYZR_API_KEY": lyzr.api_key,
-            "LYZR_AGENT_ID": "agent-under-test",
-            "LYZR_API_BASE": lyzr.base_url,
-            "AGENT_RETRIES": "0",
+            **agent_env(lyzr, redis_url, port),
             "THREADCAST_LOCK_TTL": "3",
             "THREADCAST_RECOVERY_TTL": str(TTL),
             "THREADCAST_RECOVERY_INTERVAL": str(INTERVAL),
             "THREADCAST_SHUTDOWN_GRACE": "1",
-            "THREADCAST_LOG_LEVEL": "INFO",
             "THREADCAST_REDIS_NAMESPACE": namespace,
             **extra,
         }

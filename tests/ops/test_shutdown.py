@@ -25,6 +25,8 @@ from core.sessions.keys import SessionKeys, conversation_key
 from core.texts import INTERRUPTED
 from core.turn import ThreadRef
 from tests.bots.slack.conftest import mention, reply_script
+from tests.deploy.containers import agent_env
+from tests.deploy.platforms import discord_env, slack_env
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
@@ -46,34 +48,12 @@ async def _until_healthy(url: str, process: asyncio.subprocess.Process) -> None:
 def _bot_env(port: int, redis_url: str, lyzr: LyzrServer) -> dict[str, str]:
     """What both bots need besides their platform's variables: a slow Lyzr agent, Redis,
     a short grace period and JSON logs (to read what happened)."""
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "REDIS_URL": redis_url,
-        "THREADCAST_AGENT": "lyzr",
-        "LYZR_API_KEY": lyzr.api_key,
-        "LYZR_AGENT_ID": "agent-under-test",
-        "LYZR_API_BASE": lyzr.base_url,
-        "AGENT_RETRIES": "0",
-        "THREADCAST_SHUTDOWN_GRACE": "0.5",
-        "THREADCAST_LOG_FORMAT": "json",
-        "THREADCAST_LOG_LEVEL": "INFO",
-    }
+    env = {**os.environ, **agent_env(lyzr, redis_url, port), "THREADCAST_SHUTDOWN_GRACE": "0.5"}
     env.pop("SLACK_APP_TOKEN", None)
     return env
 
 
 ROOT = Path(__file__).parents[2]
-
-
-def slack_env(sim: SlackSimulator) -> dict[str, str]:
-    """The variables that point ``threadcast slack`` (HTTP mode) at the simulator."""
-    return {
-        "SLACK_BOT_TOKEN": sim.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": sim.app.signing_secret,
-        "SLACK_API_URL": sim.api_url,
-        "SLACK_HOST": "127.0.0.1",
-    }
 
 
 @asynccontextmanager
@@ -112,12 +92,7 @@ async def sigterm_during_a_discord_reply(
     state still readable), the mention and the process's JSON logs."""
     async with DiscordSimulator() as sim, LyzrServer() as lyzr:
         port = free_port()
-        env = {
-            **_bot_env(port, redis_url, lyzr),
-            "DISCORD_TOKEN": sim.token,
-            "DISCORD_API_URL": sim.api_base,
-            "DISCORD_GATEWAY_URL": sim.gateway_url,
-        }
+        env = {**_bot_env(port, redis_url, lyzr), **discord_env(sim)}
         async with bot_process("discord", env, port) as process:
             await sim.wait_for_session(within=30)
             await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
