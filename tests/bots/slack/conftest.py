@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pytest
 
-from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack import SimConfig, SlackSimulator, UserTurn
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
@@ -32,8 +32,11 @@ EDIT_INTERVAL = 0.2
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SlackSimulator]:
-    async with SlackSimulator() as simulator:
+async def sim(request: pytest.FixtureRequest) -> AsyncIterator[SlackSimulator]:
+    """The Slack simulator; a test gives it its own configuration with
+    ``@pytest.mark.parametrize("sim", [SimConfig(...)], indirect=True)``."""
+    config: SimConfig | None = getattr(request, "param", None)
+    async with SlackSimulator(config) as simulator:
         yield simulator
 
 
@@ -105,3 +108,13 @@ def reply_script(markdown: str, *, delay: float = 0.0, **extra: Any) -> LyzrScri
 
 def mention(sim: SlackSimulator, text: str) -> str:
     return f"<@{sim.workspace.bot_user_id}> {text}"
+
+
+async def ask(sim: SlackSimulator, bot: SlackService, text: str) -> UserTurn:
+    """Alice mentions the bot in #general with ``text``; returns once the reply has come
+    and the bot runs no turn any more."""
+    ws = sim.workspace
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, text))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    return turn

@@ -162,34 +162,24 @@ async def test_a_rate_limited_confirmation_is_posted_once_the_limit_lifts(
     assert [c.error for c in sim.calls("chat.postMessage")][-2:] == ["ratelimited", None]
 
 
+# Slack echoes the bot's own posts and edits.
+@pytest.mark.parametrize("sim", [SimConfig(echo_bot_events=True)], indirect=True)
 async def test_own_and_other_bots_messages_edits_and_deletions_are_ignored(
-    lyzr: LyzrServer, redis_url: str, namespace: str
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    from tests.bots.slack.conftest import core_settings, slack_settings
-
-    config = SimConfig(echo_bot_events=True)  # Slack echoes the bot's own posts and edits
-    async with SlackSimulator(config) as sim:
-        from bots.slack.app import SlackService
-        from core.runtime import Runtime
-
-        settings = core_settings(lyzr, redis_url)
-        async with (
-            Runtime(settings, namespace=namespace) as runtime,
-            SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot,
-        ):
-            sim.events_url = bot.events_url
-            ws = sim.workspace
-            turn = await sim.user_says(ws.general, ws.alice, mention(sim, "once"))
-            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
-            await sim.wait_for(lambda: not bot.bot.tasks)
-            # Another bot mentions us; a user's message is edited: no answer to either.
-            await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot talk"))
-            channel = sim.store.channels[ws.general]
-            edited = message_changed_event(turn.message, channel, turn.message.to_api(), "9.9")
-            await sim.send_event(edited)
-            marker = await sim.user_says(ws.general, ws.alice, mention(sim, "marker"))
-            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, marker.thread_ts)) == 1)
-            await sim.wait_for(lambda: not bot.bot.tasks)
+    bot = await start_bot()
+    ws = sim.workspace
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "once"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    # Another bot mentions us; a user's message is edited: no answer to either.
+    await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot talk"))
+    channel = sim.store.channels[ws.general]
+    edited = message_changed_event(turn.message, channel, turn.message.to_api(), "9.9")
+    await sim.send_event(edited)
+    marker = await sim.user_says(ws.general, ws.alice, mention(sim, "marker"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, marker.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["once", "marker"]
 
 
