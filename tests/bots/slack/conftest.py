@@ -110,11 +110,18 @@ def mention(sim: SlackSimulator, text: str) -> str:
     return f"<@{sim.workspace.bot_user_id}> {text}"
 
 
-async def ask(sim: SlackSimulator, bot: SlackService, text: str) -> UserTurn:
+async def ask(
+    sim: SlackSimulator, bot: SlackService, text: str, *, replies: int | None = None
+) -> UserTurn:
     """Alice mentions the bot in #general with ``text``; returns once the reply has come
-    and the bot runs no turn any more."""
+    (exactly ``replies`` messages in its thread, when given) and the bot runs no turn."""
     ws = sim.workspace
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, text))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+
+    def replied() -> bool:
+        count = len(sim.bot_replies(ws.general, turn.thread_ts))
+        return count > 0 if replies is None else count == replies
+
+    await sim.wait_for(replied)
     await sim.wait_for(lambda: not bot.bot.tasks)
     return turn

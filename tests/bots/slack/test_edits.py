@@ -12,7 +12,7 @@ from bots.simulators.slack import Message, SimConfig, SlackSimulator, app_mentio
 from bots.slack.app import SlackService
 from core.sessions.keys import SessionKeys
 from core.turn import ThreadRef
-from tests.bots.slack.conftest import StartBot, mention
+from tests.bots.slack.conftest import StartBot, ask, mention
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -39,9 +39,7 @@ async def test_an_edit_of_an_answered_mention_is_never_a_second_reply(
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "what is 2+2"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "what is 2+2", replies=1)
 
     edit = await sim.user_edits(turn.message, mention(sim, "what is 2+2 exactly"))
     assert [d.acked for d in edit.deliveries] == [True, True]
