@@ -20,7 +20,7 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Coroutine, Generator
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypedDict, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
 
@@ -28,13 +28,24 @@ from core.agents.base import Agent, AgentRequest
 from core.context.models import TurnContext
 from core.models import AgentResponse, AgentStream
 
-__all__ = ["ReferenceAgent", "ReferenceCalls", "new_session_id"]
+__all__ = ["ReferenceAgent", "ReferenceCalls", "RunOptions", "new_session_id"]
 
 T = TypeVar("T")
 
 
 def new_session_id() -> str:
     return f"session_{uuid.uuid4().hex}"
+
+
+class RunOptions(TypedDict, total=False):
+    """The keywords of ``run``/``arun`` besides ``stream``: ``session_id`` (a new one when
+    absent or ``None``), ``user_id`` (``"default"`` when absent), and ``response_format``
+    and ``context`` as in :meth:`Agent.stream`."""
+
+    session_id: str | None
+    user_id: str
+    response_format: type[BaseModel] | None
+    context: TurnContext | None
 
 
 class _PrivateLoop:
@@ -93,80 +104,38 @@ class ReferenceCalls(ABC):
 
     @overload
     def run(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[True],
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[True], **options: Unpack[RunOptions]
     ) -> Generator[AgentStream, None, None]: ...
 
     @overload
     def run(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[False] = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[False] = False, **options: Unpack[RunOptions]
     ) -> AgentResponse: ...
 
     def run(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: bool = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: bool = False, **options: Unpack[RunOptions]
     ) -> Generator[AgentStream, None, None] | AgentResponse:
         """Blocking call for scripts: an iterator of chunks, or the whole response."""
-        request = _request(message, session_id, user_id, response_format, context)
+        request = _request(message, options)
         if stream:
             return _iterate(self._loop(), self._stream(request))
         return self._loop().run(self._collect(request))
 
     @overload
     def arun(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[True],
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[True], **options: Unpack[RunOptions]
     ) -> AsyncIterator[AgentStream]: ...
 
     @overload
     def arun(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[False] = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[False] = False, **options: Unpack[RunOptions]
     ) -> Awaitable[AgentResponse]: ...
 
     def arun(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: bool = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: bool = False, **options: Unpack[RunOptions]
     ) -> AsyncIterator[AgentStream] | Awaitable[AgentResponse]:
         """Async twin of :meth:`run`: ``async for`` the chunks, or ``await`` the response."""
-        request = _request(message, session_id, user_id, response_format, context)
+        request = _request(message, options)
         if stream:
             return self._stream(request)
         return self._collect(request)
@@ -199,15 +168,18 @@ class ReferenceCalls(ABC):
             return self._private_loop
 
 
-def _request(
-    message: str,
-    session_id: str | None,
-    user_id: str,
-    response_format: type[BaseModel] | None,
-    context: TurnContext | None,
-) -> AgentRequest:
+def _request(message: str, options: RunOptions) -> AgentRequest:
     """A ``run``/``arun`` call's request: a new session unless one was named."""
-    return AgentRequest(message, session_id or new_session_id(), user_id, response_format, context)
+    unknown = options.keys() - RunOptions.__optional_keys__
+    if unknown:  # what a plain keyword parameter list would refuse
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    return AgentRequest(
+        message,
+        options.get("session_id") or new_session_id(),
+        options.get("user_id", "default"),
+        options.get("response_format"),
+        options.get("context"),
+    )
 
 
 def _iterate(
