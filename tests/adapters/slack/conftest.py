@@ -8,6 +8,7 @@ import pytest
 
 from adapters.slack.client import SlackClients
 from adapters.slack.config import SurfaceConfig
+from adapters.slack.recipient import RecipientView
 from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import Message, SlackSimulator
 from core.surface import MessageRef
@@ -41,7 +42,7 @@ async def make_surface(sim: SlackSimulator) -> AsyncIterator[SurfaceFactory]:
 
 
 @pytest.fixture
-async def native(sim: SlackSimulator, make_surface: SurfaceFactory) -> SlackSurface:
+async def native(sim: SlackSimulator, make_surface: SurfaceFactory) -> RecipientView:
     """Native streaming (``chat.startStream``), the reply's recipient Alice."""
     return (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
 

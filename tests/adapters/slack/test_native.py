@@ -47,7 +47,7 @@ def test_stable_prefixes_of_a_growing_text_are_prefixes_of_the_reply() -> None:
 
 
 async def test_native_stream_appends_suffixes_and_stops(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     assert native.limits.streaming_indicator == ""
     where = thread_of(sim)
@@ -115,7 +115,7 @@ async def test_expired_stream_falls_back_to_update_on_the_same_message(
 
 
 async def test_text_that_no_longer_extends_the_stream_uses_update(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     where = thread_of(sim)
     ref = await native.post(where, "A long first page that will be cut ", streaming=True)
@@ -127,7 +127,7 @@ async def test_text_that_no_longer_extends_the_stream_uses_update(
 
 
 async def test_stop_stream_rate_limited_still_delivers_the_text(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     where = thread_of(sim)
     ref = await native.post(where, "Some text ", streaming=True)
@@ -140,7 +140,7 @@ async def test_stop_stream_rate_limited_still_delivers_the_text(
 
 
 async def test_append_rate_limit_names_the_append_scope(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     where = thread_of(sim)
     ref = await native.post(where, "a ", streaming=True)
@@ -188,7 +188,7 @@ async def test_native_stream_replaces_a_placeholder(
 
 
 async def test_a_withheld_closing_fence_never_forces_a_fallback(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     where = thread_of(sim)
     ref = await native.post(where, "Code:\n```py\nx = 1\nprint(x)\n\n```", streaming=True)
@@ -259,7 +259,7 @@ async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
 
 
 async def test_an_append_refused_for_the_channel_type_continues_with_updates(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     where = thread_of(sim)
     ref = await native.post(where, "Streamed start ", streaming=True)
@@ -333,7 +333,7 @@ async def test_an_orphan_known_to_be_a_stream_is_stopped_with_chat_stop_stream(
 
 
 async def test_a_channel_that_refuses_streams_is_remembered(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     sim.set_streams_supported(sim.workspace.random, False)
     where = thread_of(sim, channel=sim.workspace.random)
@@ -386,7 +386,7 @@ async def test_replies_starting_together_stream_natively_while_the_start_budget_
 
 
 async def test_a_start_refused_with_429_posts_now_and_pauses_native_starts(
-    sim: SlackSimulator, native: SlackSurface
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
     first, second = thread_of(sim, "one"), thread_of(sim, "two")
     sim.fail_next("chat.startStream", "ratelimited", retry_after=30)
