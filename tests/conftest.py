@@ -23,6 +23,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.redis_server import start_test_redis
+from tests.servers.lyzr_server import LyzrServer
 
 _SHARED_GROUPS = {"podman": "podman", "image": "podman"}
 """Fixtures whose users all run on one worker, by group name."""
@@ -75,3 +76,10 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def lyzr() -> AsyncIterator[LyzrServer]:
+    """A scripted Lyzr agent server (:mod:`tests.servers.lyzr_server`) on loopback."""
+    async with LyzrServer() as server:
+        yield server

@@ -19,11 +19,10 @@ It records what happened, for assertions and for waiting on state:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
-from pydantic import BaseModel
-
-from core.context.models import TurnContext
+from core.agents.base import AgentRequest
+from core.agents.reference import ReferenceCalls
 from core.errors import AgentError
 from core.models import AgentStream
 
@@ -35,7 +34,7 @@ def reply_to(message: str) -> list[str]:
     return ["reply", " to", f" {message}"]
 
 
-class ScriptedAgent:
+class ScriptedAgent(ReferenceCalls):
     """Streams ``words(message)``, ``delay`` seconds before each token (the agent's pace)."""
 
     def __init__(
@@ -60,15 +59,8 @@ class ScriptedAgent:
         self.closed: list[str] = []
         self.began = asyncio.Event()
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        message, session_id = request.message, request.session_id
         self.calls.append((message, session_id))
         self.started.append(message)
         sent = self.sent.setdefault(message, [])

@@ -20,10 +20,10 @@ import struct
 import sys
 import termios
 from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import Self
 
 import pyte
+
+from core.lifecycle import Lifecycle
 
 __all__ = ["Terminal"]
 
@@ -36,7 +36,7 @@ def _take_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-class Terminal:
+class Terminal(Lifecycle):
     """``async with Terminal(["chat"], env) as term:`` — see the module docstring."""
 
     def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
@@ -52,7 +52,7 @@ class Terminal:
         self._closed = False
         self.process: asyncio.subprocess.Process | None = None
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         self._master = master
@@ -71,14 +71,8 @@ class Terminal:
         os.close(slave)
         os.set_blocking(master, False)
         asyncio.get_running_loop().add_reader(master, self._read)
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         self.hang_up()
         if self.process is not None and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +54,6 @@ async def _threadcast(
     )
     assert process.returncode is not None
     return Run(process.returncode, out.decode(), err.decode())
-
-
-@pytest.fixture
-async def lyzr() -> AsyncIterator[LyzrServer]:
-    async with LyzrServer() as server:
-        yield server
 
 
 def _sessions(server: LyzrServer) -> list[str]:

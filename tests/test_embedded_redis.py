@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from core.sessions.embedded import EmbeddedRedis
+from core.sessions.embedded import EmbeddedRedis, answers_ping
 from tests.processes import process_gone, wait_until
 
 # A process that uses the embedded server like `threadcast chat` does: it starts (or
@@ -66,13 +66,7 @@ async def server_pid(url: str) -> int:
 
 
 async def answers(url: str) -> bool:
-    client = aioredis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        return bool(await client.ping())
-    except (aioredis.RedisError, OSError):
-        return False
-    finally:
-        await client.aclose()
+    return await answers_ping(url, seconds=1.0)
 
 
 async def test_embedded_redis_persists_across_restart(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ connection errors and 429s itself, and gets a longer timeout for whole files.
 from __future__ import annotations
 
 import math
-from types import TracebackType
 
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -20,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.api import SlackApi
+from core.lifecycle import Lifecycle
 
 __all__ = ["DEFAULT_API_URL", "SlackClients", "normalise_api_url"]
 
@@ -32,7 +32,7 @@ def normalise_api_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-class SlackClients:
+class SlackClients(Lifecycle):
     """``async with SlackClients(token, api_url=...) as clients``: ``client``, ``rare``, ``api``."""
 
     client: AsyncWebClient
@@ -53,7 +53,7 @@ class SlackClients:
         self.upload_timeout = upload_timeout
         self._sessions: list[aiohttp.ClientSession] = []
 
-    async def __aenter__(self) -> SlackClients:
+    async def start(self) -> None:
         self.client = AsyncWebClient(
             token=self.token,
             base_url=self.api_url,
@@ -74,7 +74,6 @@ class SlackClients:
         self.api = SlackApi(
             self.client, rare=self.rare, timeout=self.timeout, upload_timeout=self.upload_timeout
         )
-        return self
 
     def _session(self, timeout: float) -> aiohttp.ClientSession:
         session = aiohttp.ClientSession(
@@ -84,12 +83,7 @@ class SlackClients:
         self._sessions.append(session)
         return session
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         for session in self._sessions:
             await session.close()
         self._sessions.clear()

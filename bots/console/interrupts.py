@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Iterator
+
+from bots.signals import handling_signals
 
 __all__ = ["routed_signals"]
 
@@ -24,20 +25,11 @@ def routed_signals(
     *, interrupt: Callable[[], None], terminate: Callable[[int], None]
 ) -> Iterator[None]:
     """Route SIGINT to ``interrupt`` and SIGHUP/SIGTERM to ``terminate(signum)``."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    routes: list[tuple[signal.Signals, Callable[[], None]]] = [
-        (signal.SIGINT, interrupt),
-        (signal.SIGHUP, lambda: terminate(signal.SIGHUP)),
-        (signal.SIGTERM, lambda: terminate(signal.SIGTERM)),
-    ]
-    for signum, action in routes:
-        # Not the main thread, or not a Unix loop: keep the default behaviour.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, action)
-            installed.append(signum)
-    try:
+    with handling_signals(
+        {
+            signal.SIGINT: interrupt,
+            signal.SIGHUP: lambda: terminate(signal.SIGHUP),
+            signal.SIGTERM: lambda: terminate(signal.SIGTERM),
+        }
+    ):
         yield
-    finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)

@@ -10,7 +10,6 @@ import asyncio
 import getpass
 import uuid
 from contextlib import AsyncExitStack
-from types import TracebackType
 
 from adapters.console import ConsoleSurface, ReplyView
 from bots.console.echo import echo_off
@@ -23,6 +22,7 @@ from bots.console.outcome import (
 )
 from core.config import Settings
 from core.governance import StopResult
+from core.lifecycle import Lifecycle
 from core.responder import Responder, TurnResult
 from core.runtime import Runtime
 from core.turn import ThreadRef, Turn
@@ -34,7 +34,7 @@ def new_thread_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:8]}"
 
 
-class ConsoleSession:
+class ConsoleSession(Lifecycle):
     """``async with ConsoleSession(settings, view) as session: await session.turn(...)``."""
 
     responder: Responder
@@ -49,20 +49,14 @@ class ConsoleSession:
         self._stops = 0
         self._stopping: set[asyncio.Task[StopResult]] = set()
 
-    async def __aenter__(self) -> ConsoleSession:
+    async def start(self) -> None:
         runtime = await self._stack.enter_async_context(Runtime(self.settings))
         surface = ConsoleSurface(view=self.view, artifact_dir=self.settings.artifact_dir)
         self.responder = runtime.responder(surface)
         self.responder.relay.notices = CONSOLE_NOTICES
         self.open = True
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         self.open = False
         self.view.close()
         await self._stack.aclose()

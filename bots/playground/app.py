@@ -10,16 +10,15 @@ interrupted as in production), the simulators, Redis.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator
 
 from bots.playground.browser import open_page
 from bots.playground.feed import Feed
 from bots.playground.server import page_server
 from bots.playground.stack import Playground
 from bots.playground.texts import BANNER, STOPPING
+from bots.signals import handling_signals
 from core.config import Settings
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "run_playground"]
@@ -37,7 +36,7 @@ async def run_playground(
 ) -> int:
     """Run until SIGINT or SIGTERM; returns the exit status."""
     stop = asyncio.Event()
-    with _on_signals(stop.set):
+    with handling_signals(dict.fromkeys((signal.SIGINT, signal.SIGTERM), stop.set)):
         async with (
             Playground(settings) as playground,
             Feed(playground.panes) as feed,
@@ -50,19 +49,3 @@ async def run_playground(
             await stop.wait()
             print(STOPPING, file=sys.stderr, flush=True)
     return 0
-
-
-@contextlib.contextmanager
-def _on_signals(action: Callable[[], None]) -> Iterator[None]:
-    """SIGINT (Ctrl-C) and SIGTERM both mean: stop cleanly."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, action)
-            installed.append(sig)
-    try:
-        yield
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)

@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Sequence
-from types import TracebackType
 
 from bots.playground.pane import Json, Pane
+from core.lifecycle import Lifecycle
 
 __all__ = ["Feed", "Subscription"]
 
@@ -34,7 +34,7 @@ class Subscription:
         return await self.queue.get()
 
 
-class Feed:
+class Feed(Lifecycle):
     def __init__(self, panes: Sequence[Pane]) -> None:
         self.panes = {pane.platform: pane for pane in panes}
         self._shown: dict[str, dict[str, Json]] = {p: {} for p in self.panes}
@@ -46,18 +46,12 @@ class Feed:
         self._subscribers: set[Subscription] = set()
         self._pumps: list[asyncio.Task[None]] = []
 
-    async def __aenter__(self) -> Feed:
+    async def start(self) -> None:
         for platform in self.panes:
             self.refresh(platform)
             self._pumps.append(asyncio.create_task(self._pump(platform), name=f"feed-{platform}"))
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         for task in self._pumps:
             task.cancel()
         for task in self._pumps:

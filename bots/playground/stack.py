@@ -13,7 +13,6 @@ apply as in production; tokens, URLs and modes come from the simulators.
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from types import TracebackType
 
 from bots.discord import DiscordBot, load_discord_settings
 from bots.playground.discord_pane import DiscordPane
@@ -23,6 +22,7 @@ from bots.playground.slack_pane import SlackPane
 from bots.slack.app import SlackService
 from bots.slack.settings import load_slack_settings
 from core.config import Settings
+from core.lifecycle import Lifecycle
 from core.runtime import Runtime
 
 __all__ = ["Playground"]
@@ -31,7 +31,7 @@ __all__ = ["Playground"]
 _GUILD_READY_TIMEOUT = 0.1
 
 
-class Playground:
+class Playground(Lifecycle):
     slack: SlackPane
     discord: DiscordPane
     runtime: Runtime
@@ -41,13 +41,12 @@ class Playground:
         self.settings = settings.model_copy(update={"port": 0})
         self._stack = AsyncExitStack()
 
-    async def __aenter__(self) -> Playground:
+    async def start(self) -> None:
         try:
             await self._open()
         except BaseException:
             await self._stack.aclose()
             raise
-        return self
 
     async def _open(self) -> None:
         enter = self._stack.enter_async_context
@@ -81,10 +80,5 @@ class Playground:
     def panes(self) -> list[Pane]:
         return [self.slack, self.discord]
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         await self._stack.aclose()

@@ -10,6 +10,7 @@ button or an interrupt cancels a reply for real.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 from core.context.models import TurnContext
 from core.models import AgentStream
 
-__all__ = ["Agent"]
+__all__ = ["Agent", "AgentRequest"]
 
 
 @runtime_checkable
@@ -47,3 +48,18 @@ class Agent(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRequest:
+    """One :meth:`Agent.stream` call's arguments as one value.
+
+    The backends take the call's keywords once (:class:`core.agents.reference.ReferenceCalls`)
+    and pass this on, so adding an argument is one edit, not one per backend.
+    """
+
+    message: str
+    session_id: str
+    user_id: str
+    response_format: type[BaseModel] | None = None
+    context: TurnContext | None = None

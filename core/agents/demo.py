@@ -11,8 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncGenerator, Iterator
 
-from pydantic import BaseModel
-
+from core.agents.base import AgentRequest
 from core.agents.demo_script import compose_reply
 from core.agents.history import HistoryStore, MemoryHistory
 from core.agents.reference import ReferenceCalls
@@ -40,23 +39,17 @@ class DemoAgent(ReferenceCalls):
         self.delay = delay
         self.history: HistoryStore = history if history is not None else MemoryHistory()
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncGenerator[AgentStream, None]:
-        text = clean_message(message)
-        past = await self.history.load(session_id)
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        text = clean_message(request.message)
+        past = await self.history.load(request.session_id)
         said = [m["content"] for m in past if m["role"] == "user"]
-        reply = compose_reply(text, said, response_format)
-        builder = ReplyBuilder(session_id, response_format=response_format, keep_text=True)
+        reply = compose_reply(text, said, request.response_format)
+        builder = ReplyBuilder(
+            request.session_id, response_format=request.response_format, keep_text=True
+        )
         body = reply.text
-        if context and response_format is None:
-            body = f"{received(context)}\n\n{body}"
+        if request.context and request.response_format is None:
+            body = f"{received(request.context)}\n\n{body}"
         for token in _tokens(body, reply.words_per_token):
             # A fixed delay per token mimics a model's pace; sleep(0) still yields to the
             # loop so a zero-delay demo cannot starve other replies.
@@ -67,7 +60,7 @@ class DemoAgent(ReferenceCalls):
         if reply.fail_after_text:
             raise AgentServerError("the demo agent failed on purpose (you asked for an error)")
         final = builder.finish(artifacts=reply.artifacts, metadata={"agent": "demo"})
-        await self.history.append(session_id, text, builder.full_text)
+        await self.history.append(request.session_id, text, builder.full_text)
         for chunk in final:
             yield chunk
 

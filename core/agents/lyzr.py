@@ -19,7 +19,6 @@ from typing import Any, Self
 
 import httpx
 import redis.asyncio as aioredis
-from pydantic import BaseModel
 
 from core.agents.artifacts import (
     DeliveredArtifacts,
@@ -30,6 +29,7 @@ from core.agents.artifacts import (
     listed_total,
     parse_artifacts,
 )
+from core.agents.base import AgentRequest
 from core.agents.context_wire import context_block
 from core.agents.lyzr_assets import upload_assets
 from core.agents.lyzr_wire import Done, Failed, Reasoning, Status, Token, parse_line
@@ -47,7 +47,7 @@ from core.agents.transport import (
     transport_error,
 )
 from core.config import Settings
-from core.context.models import FILES_NOT_RECEIVED, FileKind, TurnContext
+from core.context.models import FILES_NOT_RECEIVED, FileKind
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
 from core.models import AgentStream, Artifact
 from core.sessions.keys import DEFAULT_NAMESPACE
@@ -131,32 +131,24 @@ class LyzrAgent(ReferenceCalls):
             session_ttl=settings.session_ttl,
         )
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncGenerator[AgentStream, None]:
-        text = clean_message(message)
-        block = context_block(context)
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        text = clean_message(request.message)
+        block = context_block(request.context)
         if block:
             text = f"{block}\n\n{text}"
-        if response_format is not None and self.structured_hint:
+        if request.response_format is not None and self.structured_hint:
             # Nothing in the Lyzr API carries a schema; asking in the message is what works
             # with an agent that was not configured for JSON output.
-            text = f"{text}\n\n{schema_instruction(response_format)}"
+            text = f"{text}\n\n{schema_instruction(request.response_format)}"
         payload: dict[str, Any] = {
-            "user_id": user_id,
+            "user_id": request.user_id,
             "agent_id": self.agent_id,
-            "session_id": session_id,
+            "session_id": request.session_id,
             "message": text,
         }
         not_received: tuple[str, ...] = ()
-        if context and context.files:
-            assets = [f for f in context.files if f.kind != "text"]
+        if request.context and request.context.files:
+            assets = [f for f in request.context.files if f.kind != "text"]
             uploaded = await upload_assets(
                 self._http, self.base_url, self._headers, assets, timeout=self.timeouts.idle
             )
@@ -165,7 +157,7 @@ class LyzrAgent(ReferenceCalls):
                 payload["assets"] = list(uploaded.asset_ids)
             if not_received:
                 payload["message"] += f"\n\n{not_passed_on(not_received)}"
-        reply = ReplyBuilder(session_id, response_format=response_format)
+        reply = ReplyBuilder(request.session_id, response_format=request.response_format)
         events = retry_before_output(
             lambda: self._events(payload), retries=self.retries, backoff=self.backoff
         )
@@ -181,7 +173,7 @@ class LyzrAgent(ReferenceCalls):
                     reply.reasoning(event.text)
         finally:
             await events.aclose()
-        artifacts, metadata = await self._artifacts(session_id, user_id)
+        artifacts, metadata = await self._artifacts(request.session_id, request.user_id)
         if not_received:
             metadata[FILES_NOT_RECEIVED] = list(not_received)
         for chunk in reply.finish(artifacts=artifacts, metadata=metadata):

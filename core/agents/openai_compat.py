@@ -14,6 +14,7 @@ from typing import Any, Self
 import httpx
 from pydantic import BaseModel
 
+from core.agents.base import AgentRequest
 from core.agents.context_wire import (
     openai_context_messages,
     openai_user_content,
@@ -93,19 +94,13 @@ class OpenAIAgent(ReferenceCalls):
             max_connections=settings.agent_max_connections,
         )
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncGenerator[AgentStream, None]:
-        text = clean_message(message)
-        past = await self.history.load(session_id)
-        body = self._body(past, text, user_id, response_format, context)
-        reply = ReplyBuilder(session_id, response_format=response_format, keep_text=True)
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        text = clean_message(request.message)
+        past = await self.history.load(request.session_id)
+        body = self._body(past, text, request.user_id, request.response_format, request.context)
+        reply = ReplyBuilder(
+            request.session_id, response_format=request.response_format, keep_text=True
+        )
         finish_reason: str | None = None
         deltas = retry_before_output(
             lambda: self._deltas(body), retries=self.retries, backoff=self.backoff
@@ -124,11 +119,13 @@ class OpenAIAgent(ReferenceCalls):
             metadata["finish_reason"] = finish_reason
         final = reply.finish(metadata=metadata)
         try:
-            await self.history.append(session_id, remembered(text, context), reply.full_text)
+            await self.history.append(
+                request.session_id, remembered(text, request.context), reply.full_text
+            )
         except SessionStoreError as exc:
             # The reply itself is complete; losing the memory of it is worth a note, not
             # a failed turn.
-            log.warning("chat history not saved for %s: %s", session_id, exc)
+            log.warning("chat history not saved for %s: %s", request.session_id, exc)
             final[-1].metadata["history_error"] = str(exc)
         for chunk in final:
             yield chunk

@@ -19,22 +19,33 @@ import asyncio
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator
-from typing import Any, Literal, TypeVar, overload
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Coroutine, Generator
+from typing import Any, Literal, TypedDict, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
 
-from core.agents.base import Agent
+from core.agents.base import Agent, AgentRequest
 from core.context.models import TurnContext
 from core.models import AgentResponse, AgentStream
 
-__all__ = ["ReferenceAgent", "ReferenceCalls", "new_session_id"]
+__all__ = ["ReferenceAgent", "ReferenceCalls", "RunOptions", "new_session_id"]
 
 T = TypeVar("T")
 
 
 def new_session_id() -> str:
     return f"session_{uuid.uuid4().hex}"
+
+
+class RunOptions(TypedDict, total=False):
+    """The keywords of ``run``/``arun`` besides ``stream``: ``session_id`` (a new one when
+    absent or ``None``), ``user_id`` (``"default"`` when absent), and ``response_format``
+    and ``context`` as in :meth:`Agent.stream`."""
+
+    session_id: str | None
+    user_id: str
+    response_format: type[BaseModel] | None
+    context: TurnContext | None
 
 
 class _PrivateLoop:
@@ -72,7 +83,6 @@ class ReferenceCalls(ABC):
 
     _private_loop: _PrivateLoop | None = None
 
-    @abstractmethod
     def stream(
         self,
         message: str,
@@ -81,97 +91,54 @@ class ReferenceCalls(ABC):
         user_id: str,
         response_format: type[BaseModel] | None = None,
         context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]: ...
+    ) -> AsyncGenerator[AgentStream, None]:
+        """:meth:`Agent.stream`: the call's arguments go on as one :class:`AgentRequest`."""
+        return self._stream(AgentRequest(message, session_id, user_id, response_format, context))
+
+    @abstractmethod
+    def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        """The backend's stream for ``request`` (an async generator in each backend)."""
 
     @abstractmethod
     async def aclose(self) -> None: ...
 
     @overload
     def run(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[True],
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[True], **options: Unpack[RunOptions]
     ) -> Generator[AgentStream, None, None]: ...
 
     @overload
     def run(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[False] = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[False] = False, **options: Unpack[RunOptions]
     ) -> AgentResponse: ...
 
     def run(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: bool = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: bool = False, **options: Unpack[RunOptions]
     ) -> Generator[AgentStream, None, None] | AgentResponse:
         """Blocking call for scripts: an iterator of chunks, or the whole response."""
-        session = session_id or new_session_id()
+        request = _request(message, options)
         if stream:
-            chunks = self.stream(
-                message, session_id=session, user_id=user_id, response_format=response_format,
-                context=context,
-            )  # fmt: skip
-            return _iterate(self._loop(), chunks)
-        return self._loop().run(self._collect(message, session, user_id, response_format, context))
+            return _iterate(self._loop(), self._stream(request))
+        return self._loop().run(self._collect(request))
 
     @overload
     def arun(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[True],
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[True], **options: Unpack[RunOptions]
     ) -> AsyncIterator[AgentStream]: ...
 
     @overload
     def arun(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: Literal[False] = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: Literal[False] = False, **options: Unpack[RunOptions]
     ) -> Awaitable[AgentResponse]: ...
 
     def arun(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        user_id: str = "default",
-        stream: bool = False,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
+        self, message: str, *, stream: bool = False, **options: Unpack[RunOptions]
     ) -> AsyncIterator[AgentStream] | Awaitable[AgentResponse]:
         """Async twin of :meth:`run`: ``async for`` the chunks, or ``await`` the response."""
-        session = session_id or new_session_id()
+        request = _request(message, options)
         if stream:
-            return self.stream(
-                message, session_id=session, user_id=user_id, response_format=response_format,
-                context=context,
-            )  # fmt: skip
-        return self._collect(message, session, user_id, response_format, context)
+            return self._stream(request)
+        return self._collect(request)
 
     def close(self) -> None:
         """Blocking twin of ``aclose()`` for scripts; also ends the private loop."""
@@ -179,26 +146,16 @@ class ReferenceCalls(ABC):
         if self._private_loop is not None:
             self._private_loop.close()
 
-    async def _collect(
-        self,
-        message: str,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None,
-        context: TurnContext | None = None,
-    ) -> AgentResponse:
+    async def _collect(self, request: AgentRequest) -> AgentResponse:
         parts: list[str] = []
         final: AgentStream | None = None
-        async for chunk in self.stream(
-            message, session_id=session_id, user_id=user_id, response_format=response_format,
-            context=context,
-        ):  # fmt: skip
+        async for chunk in self._stream(request):
             parts.append(chunk.content)
             if chunk.done:
                 final = chunk
         return AgentResponse(
             response="".join(parts),
-            session_id=session_id,
+            session_id=request.session_id,
             metadata=final.metadata if final else {},
             structured_data=final.structured_data if final else None,
             artifact_files=final.artifact_files if final else [],
@@ -209,6 +166,20 @@ class ReferenceCalls(ABC):
             if self._private_loop is None:
                 self._private_loop = _PrivateLoop()
             return self._private_loop
+
+
+def _request(message: str, options: RunOptions) -> AgentRequest:
+    """A ``run``/``arun`` call's request: a new session unless one was named."""
+    unknown = options.keys() - RunOptions.__optional_keys__
+    if unknown:  # what a plain keyword parameter list would refuse
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    return AgentRequest(
+        message,
+        options.get("session_id") or new_session_id(),
+        options.get("user_id", "default"),
+        options.get("response_format"),
+        options.get("context"),
+    )
 
 
 def _iterate(
@@ -222,9 +193,14 @@ def _iterate(
                 return
             yield chunk
     finally:
-        close = getattr(chunks, "aclose", None)
-        if close is not None:
-            loop.run(close())
+        loop.run(_aclose(chunks))
+
+
+async def _aclose(chunks: AsyncIterator[AgentStream]) -> None:
+    """Close ``chunks`` (and so the HTTP stream under it) where it can be closed."""
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()
 
 
 async def _next(chunks: AsyncIterator[AgentStream]) -> AgentStream | None:
@@ -237,20 +213,16 @@ class ReferenceAgent(ReferenceCalls):
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
 
-    def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        result: AsyncIterator[AgentStream] = self.agent.stream(
-            message, session_id=session_id, user_id=user_id, response_format=response_format,
-            context=context,
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        chunks = self.agent.stream(
+            request.message, session_id=request.session_id, user_id=request.user_id,
+            response_format=request.response_format, context=request.context,
         )  # fmt: skip
-        return result
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await _aclose(chunks)
 
     async def aclose(self) -> None:
         await self.agent.aclose()

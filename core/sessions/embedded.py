@@ -49,7 +49,7 @@ import redis.asyncio as aioredis
 from core.errors import ConfigError, SessionStoreError
 from core.sessions import embedded_watchdog as watchdog
 
-__all__ = ["EmbeddedRedis", "EmbeddedUnavailable", "redis_server_binary"]
+__all__ = ["EmbeddedRedis", "EmbeddedUnavailable", "answers_ping", "redis_server_binary"]
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
@@ -160,14 +160,14 @@ class EmbeddedRedis:
 
     async def _ensure_running(self, binary: str, deadline: float) -> None:
         supervised = _is_locked(self.data_dir / watchdog.WATCHDOG_LOCK)
-        answers = await _answers_ping(self.url)
+        answers = await answers_ping(self.url)
         if supervised and answers:
             return  # another threadcast process started it
         if supervised:  # the server died; its watchdog is about to exit
             await self._until_unsupervised(deadline)
         elif answers:  # a server whose watchdog was killed: replace it
             await _shutdown_command(self.url)
-            while await _answers_ping(self.url):
+            while await answers_ping(self.url):
                 await _wait(deadline, "an unsupervised redis-server to shut down")
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()  # left behind by a killed server
@@ -199,7 +199,7 @@ class EmbeddedRedis:
                 stderr=log,
                 start_new_session=True,
             )
-        while not await _answers_ping(self.url):
+        while not await answers_ping(self.url):
             if self._watchdog.poll() is not None:
                 raise SessionStoreError(
                     f"embedded redis-server exited ({self._watchdog.returncode}); "
@@ -236,8 +236,9 @@ async def _shutdown_command(url: str) -> None:
             await client.aclose()
 
 
-async def _answers_ping(url: str) -> bool:
-    client = aioredis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+async def answers_ping(url: str, *, seconds: float = 0.5) -> bool:
+    """Whether a Redis server answers PING at ``url`` within ``seconds``."""
+    client = aioredis.from_url(url, socket_connect_timeout=seconds, socket_timeout=seconds)
     try:
         return bool(await client.ping())
     except (aioredis.RedisError, OSError):

@@ -16,6 +16,7 @@ from typing import TypeVar
 import pytest
 from pydantic import BaseModel, Field
 
+from core.agents.demo import DemoAgent
 from core.agents.lyzr import LyzrAgent
 from core.agents.reference import ReferenceAgent
 from core.models import AgentResponse, AgentStream
@@ -237,3 +238,11 @@ async def test_reference_agent_wraps_any_agent(lyzr_server: LyzrServer) -> None:
     await wrapped.aclose()
     assert response.response == "You said: wrapped"
     assert inner._http.is_closed
+
+
+def test_a_misspelt_keyword_is_refused_not_ignored() -> None:
+    agent = ReferenceAgent(DemoAgent(delay=0))
+    with pytest.raises(TypeError, match="sesion_id"):
+        agent.run("hello", sesion_id="s1")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="sesion_id"):
+        agent.arun("hello", stream=True, sesion_id="s1")  # type: ignore[call-overload]

@@ -5,42 +5,27 @@ the configuration in force and says why."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from core.agents.demo import DemoAgent
 from core.config import Settings
-from core.context.models import TurnContext
 from core.deployment.agents import AgentPool
 from core.deployment.live import LiveDeployment
 from core.deployment.schema import AgentSpec
-from core.models import AgentStream
 
 ONE = '[[agents]]\nname = "a"\nbackend = "demo"\n'
 TWO = ONE + '[[agents]]\nname = "b"\nbackend = "demo"\n[[routes]]\nchannel = "C1"\nagent = "b"\n'
 
 
-class ClosingAgent:
+class ClosingAgent(DemoAgent):
     """The demo agent, remembering whether it was closed."""
 
     def __init__(self, spec: AgentSpec) -> None:
+        super().__init__()
         self.spec = spec
         self.closed = False
-        self._demo = DemoAgent()
-
-    def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
-        return self._demo.stream(message, session_id=session_id, user_id=user_id)
 
     async def aclose(self) -> None:
         self.closed = True

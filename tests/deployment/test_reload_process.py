@@ -9,15 +9,16 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bots.simulators.slack import SlackSimulator
 from tests.bots.slack.conftest import mention
+from tests.deploy.platforms import slack_env
 from tests.deployment.files import KEYS, route, two_agents, write
-from tests.ops.test_shutdown import _free_port, _until_healthy
+from tests.ops.test_shutdown import bot_process
+from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrServer
 
 ROOT = Path(__file__).parents[2]
@@ -59,18 +60,8 @@ class Process:
 
 @asynccontextmanager
 async def slack_process(env: dict[str, str], port: int) -> AsyncIterator[Process]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "slack", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    running = Process(process)
-    try:
-        await _until_healthy(f"http://127.0.0.1:{port}/healthz", process)
-        yield running
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    async with bot_process("slack", env, port) as process:
+        yield Process(process)
 
 
 async def test_sighup_reloads_a_valid_file_and_keeps_the_old_one_for_an_invalid_one(
@@ -83,7 +74,7 @@ async def test_sighup_reloads_a_valid_file_and_keeps_the_old_one_for_an_invalid_
     ):
         ws = sim.workspace
         config = write(tmp_path / "threadcast.toml", two_agents(support, eng) + route("support"))
-        port = _free_port()
+        port = free_port()
         env = {
             key: value for key, value in os.environ.items()
             if not key.startswith(("THREADCAST_", "LYZR_", "OPENAI_", "SLACK_"))
@@ -91,8 +82,7 @@ async def test_sighup_reloads_a_valid_file_and_keeps_the_old_one_for_an_invalid_
         env.update(
             KEYS, PORT=str(port), REDIS_URL=redis_url, THREADCAST_CONFIG=str(config),
             THREADCAST_LOG_FORMAT="json", THREADCAST_LOG_LEVEL="WARNING",
-            SLACK_BOT_TOKEN=ws.bot_token, SLACK_SIGNING_SECRET=sim.app.signing_secret,
-            SLACK_API_URL=sim.api_url, SLACK_HOST="127.0.0.1",
+            **slack_env(sim),
         )  # fmt: skip
         async with slack_process(env, port) as bot:
             sim.events_url = f"http://127.0.0.1:{port}/slack/events"

@@ -3,6 +3,7 @@ turn (whichever task logs it), and secrets scrubbed."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -47,12 +48,19 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[io.StringIO, Set
         openai_api_key="opensesame-key-123",
         redis_url="redis://:hunter2-password@redis:6379/0",
     )
+    with logging_to(settings, json=True) as stream:
+        yield stream, settings
+
+
+@contextlib.contextmanager
+def logging_to(settings: Settings, *, json: bool) -> Iterator[io.StringIO]:
+    """The app's logging set up to write into a string; the root logger restored after."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     stream = io.StringIO()
-    setup_logging(settings, json=True, stream=stream)
+    setup_logging(settings, json=json, stream=stream)
     try:
-        yield stream, settings
+        yield stream
     finally:
         for handler in list(root.handlers):
             root.removeHandler(handler)
@@ -122,17 +130,9 @@ def test_redact_leaves_ordinary_text_alone() -> None:
 
 
 def test_text_format_shows_the_turn(capsys: pytest.CaptureFixture[str]) -> None:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    setup_logging(Settings(log_level="INFO"), json=False, stream=stream)
-    try:
-        with turn_context("slack:T:C:1.2", "m9"):
-            logging.getLogger("core.test").info("inside")
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in handlers:
-            root.addHandler(handler)
-        root.setLevel(level)
+    with (
+        logging_to(Settings(log_level="INFO"), json=False) as stream,
+        turn_context("slack:T:C:1.2", "m9"),
+    ):
+        logging.getLogger("core.test").info("inside")
     assert "INFO core.test [slack:T:C:1.2 m9]: inside" in stream.getvalue()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -27,6 +26,9 @@ from bots.simulators.slack import SlackSimulator
 from core.sessions.embedded import EmbeddedRedis
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.slack.conftest import mention, reply_script
+from tests.deploy.containers import agent_env
+from tests.deploy.platforms import slack_env
+from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
 from tests.waiting import PATIENCE, eventually
 
@@ -56,22 +58,10 @@ class Replica:
 StartReplica = Callable[..., Awaitable[Replica]]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def sim() -> AsyncIterator[SlackSimulator]:
     async with SlackSimulator() as simulator:
         yield simulator
-
-
-@pytest.fixture
-async def lyzr() -> AsyncIterator[LyzrServer]:
-    async with LyzrServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -84,25 +74,15 @@ async def start_replica(
         port = free_port()
         env = {
             **os.environ,
-            "SLACK_BOT_TOKEN": sim.workspace.bot_token,
-            "SLACK_SIGNING_SECRET": sim.app.signing_secret,
-            "SLACK_API_URL": sim.api_url,
-            "SLACK_HOST": "127.0.0.1",
+            **slack_env(sim),
             "SLACK_EDIT_INTERVAL": "0.2",
             "SLACK_RENDER": "mrkdwn",  # a final reply has no blocks: read as "ended" below
             "THREADCAST_FEEDBACK": "false",  # (👍 / 👎 would put blocks back)
-            "PORT": str(port),
-            "REDIS_URL": redis_url,
-            "THREADCAST_AGENT": "lyzr",
-            "LYZR_API_KEY": lyzr.api_key,
-            "LYZR_AGENT_ID": "agent-under-test",
-            "LYZR_API_BASE": lyzr.base_url,
-            "AGENT_RETRIES": "0",
+            **agent_env(lyzr, redis_url, port),
             "THREADCAST_LOCK_TTL": "3",
             "THREADCAST_RECOVERY_TTL": str(TTL),
             "THREADCAST_RECOVERY_INTERVAL": str(INTERVAL),
             "THREADCAST_SHUTDOWN_GRACE": "1",
-            "THREADCAST_LOG_LEVEL": "INFO",
             "THREADCAST_REDIS_NAMESPACE": namespace,
             **extra,
         }

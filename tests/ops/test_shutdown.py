@@ -9,29 +9,26 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 import redis.asyncio as aioredis
 
 from adapters.slack.blocks import STOP_ACTION_ID
-from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord import DiscordSimulator, SimMessage
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
 from core.sessions.keys import SessionKeys, conversation_key
 from core.texts import INTERRUPTED
 from core.turn import ThreadRef
 from tests.bots.slack.conftest import mention, reply_script
+from tests.deploy.containers import agent_env
+from tests.deploy.platforms import discord_env, slack_env
+from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _until_healthy(url: str, process: asyncio.subprocess.Process) -> None:
@@ -51,31 +48,22 @@ async def _until_healthy(url: str, process: asyncio.subprocess.Process) -> None:
 def _bot_env(port: int, redis_url: str, lyzr: LyzrServer) -> dict[str, str]:
     """What both bots need besides their platform's variables: a slow Lyzr agent, Redis,
     a short grace period and JSON logs (to read what happened)."""
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "REDIS_URL": redis_url,
-        "THREADCAST_AGENT": "lyzr",
-        "LYZR_API_KEY": lyzr.api_key,
-        "LYZR_AGENT_ID": "agent-under-test",
-        "LYZR_API_BASE": lyzr.base_url,
-        "AGENT_RETRIES": "0",
-        "THREADCAST_SHUTDOWN_GRACE": "0.5",
-        "THREADCAST_LOG_FORMAT": "json",
-        "THREADCAST_LOG_LEVEL": "INFO",
-    }
+    env = {**os.environ, **agent_env(lyzr, redis_url, port), "THREADCAST_SHUTDOWN_GRACE": "0.5"}
     env.pop("SLACK_APP_TOKEN", None)
     return env
 
 
+ROOT = Path(__file__).parents[2]
+
+
 @asynccontextmanager
-async def _bot_process(
+async def bot_process(
     platform: str, env: dict[str, str], port: int
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """``threadcast <platform>`` in a child process, healthy; killed on the way out if the
     test did not stop it (stderr is piped: :func:`_terminate` reads the logs)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", platform, env=env,
+        sys.executable, "-m", "bots.cli", platform, env=env, cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -94,6 +82,25 @@ async def _terminate(process: asyncio.subprocess.Process) -> str:
     logs = stderr.decode()
     assert process.returncode == 0, logs[-2000:]
     return logs
+
+
+async def sigterm_during_a_discord_reply(
+    redis_url: str,
+) -> tuple[DiscordSimulator, SimMessage, str]:
+    """A real ``threadcast discord`` process, SIGTERMed (and exited with status 0) while it
+    streams a slow reply to a mention in #general. Returns the simulator (stopped, its
+    state still readable), the mention and the process's JSON logs."""
+    async with DiscordSimulator() as sim, LyzrServer() as lyzr:
+        port = free_port()
+        env = {**_bot_env(port, redis_url, lyzr), **discord_env(sim)}
+        async with bot_process("discord", env, port) as process:
+            await sim.wait_for_session(within=30)
+            await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
+            lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
+            start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
+            await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
+            logs = await _terminate(process)
+    return sim, start, logs
 
 
 def _assert_interrupted_in_logs(logs: str, secret: str) -> None:
@@ -115,15 +122,9 @@ async def _lock_released(redis_url: str, where: ThreadRef, user: str) -> None:
 async def test_sigterm_interrupts_a_streaming_reply_cleanly(
     sim: SlackSimulator, lyzr: LyzrServer, redis_url: str
 ) -> None:
-    port = _free_port()
-    env = {
-        **_bot_env(port, redis_url, lyzr),
-        "SLACK_BOT_TOKEN": sim.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": sim.app.signing_secret,
-        "SLACK_API_URL": sim.api_url,
-        "SLACK_HOST": "127.0.0.1",
-    }
-    async with _bot_process("slack", env, port) as process:
+    port = free_port()
+    env = {**_bot_env(port, redis_url, lyzr), **slack_env(sim)}
+    async with bot_process("slack", env, port) as process:
         sim.events_url = f"http://127.0.0.1:{port}/slack/events"
         ws = sim.workspace
         lyzr.enqueue(reply_script("never ending " * 400, delay=0.05))
@@ -141,27 +142,13 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
 
 
 async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
-    async with DiscordSimulator() as sim, LyzrServer() as lyzr:
-        port = _free_port()
-        env = {
-            **_bot_env(port, redis_url, lyzr),
-            "DISCORD_TOKEN": sim.token,
-            "DISCORD_API_URL": sim.api_base,
-            "DISCORD_GATEWAY_URL": sim.gateway_url,
-        }
-        async with _bot_process("discord", env, port) as process:
-            await sim.wait_for_session(within=30)
-            await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
-            lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
-            start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
-            await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
-            logs = await _terminate(process)
-        (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
-        assert reply.content.startswith("never ending")
-        assert reply.content.endswith(INTERRUPTED), reply.content[-200:]
-        assert "▍" not in reply.content and reply.components == []
-        thread = str(start.id)
-        await _lock_released(
-            redis_url, ThreadRef("discord", str(sim.guild_id), thread, thread), str(start.author.id)
-        )
-        _assert_interrupted_in_logs(logs, sim.token)
+    sim, start, logs = await sigterm_during_a_discord_reply(redis_url)
+    (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
+    assert reply.content.startswith("never ending")
+    assert reply.content.endswith(INTERRUPTED), reply.content[-200:]
+    assert "▍" not in reply.content and reply.components == []
+    thread = str(start.id)
+    await _lock_released(
+        redis_url, ThreadRef("discord", str(sim.guild_id), thread, thread), str(start.author.id)
+    )
+    _assert_interrupted_in_logs(logs, sim.token)

@@ -44,10 +44,11 @@ import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
+
+from core.lifecycle import Lifecycle
 
 __all__ = [
     "Asset",
@@ -117,7 +118,7 @@ def lyzr_escape(text: str, *, amp: str = "&amp;") -> str:
     return text
 
 
-class StreamingServer:
+class StreamingServer(Lifecycle):
     """An aiohttp app on 127.0.0.1:<free port> that records requests and streams scripts."""
 
     def __init__(self) -> None:
@@ -132,21 +133,15 @@ class StreamingServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         # handler_cancellation: a client that goes away cancels the handler even while it
         # sleeps, so a stall still records the disconnect.
         self._runner = web.AppRunner(self.app, handler_cancellation=True)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = self._runner.addresses[0][1]
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
 

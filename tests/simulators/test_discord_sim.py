@@ -58,6 +58,15 @@ class Inbox:
             return await self.items.get()
 
 
+def text_channel(
+    client: discord.Client, sim: DiscordSimulator, name: str = "general"
+) -> discord.TextChannel:
+    """The client's view of the simulator's text channel ``name``."""
+    channel = client.get_channel(sim.channel(name).id)
+    assert isinstance(channel, discord.TextChannel), channel
+    return channel
+
+
 async def raw(
     sim: DiscordSimulator, method: str, path: str, **kwargs: Any
 ) -> tuple[int, dict[str, str], Any]:
@@ -259,8 +268,7 @@ async def test_editing_a_deleted_message_is_not_found(sim: DiscordSimulator) -> 
     client = make_client()
     deletions = Inbox(client, "raw_message_delete")
     async with running_client(sim, client):
-        channel = client.get_channel(sim.channel("general").id)
-        assert isinstance(channel, discord.TextChannel)
+        channel = text_channel(client, sim, "general")
         sent = await channel.send("streaming")
         await sim.delete_message(channel.id, sent.id)  # a moderator removes it
         assert (await deletions.next()).message_id == sent.id
@@ -290,8 +298,7 @@ async def test_thread_from_message(sim: DiscordSimulator) -> None:
         with pytest.raises(discord.HTTPException) as bad:
             await partial.create_thread(name="odd", auto_archive_duration=30)
         assert bad.value.status == 400 and bad.value.code == 50035
-        parent = client.get_channel(sim.channel("random").id)
-        assert isinstance(parent, discord.TextChannel)
+        parent = text_channel(client, sim, "random")
         loose = await parent.create_thread(
             name="no starter", type=discord.ChannelType.public_thread
         )
@@ -301,8 +308,7 @@ async def test_thread_from_message(sim: DiscordSimulator) -> None:
 
 async def test_denied_permissions_are_missing_permissions(sim: DiscordSimulator) -> None:
     async with running_client(sim, make_client()) as client:
-        general = client.get_channel(sim.channel("general").id)
-        assert isinstance(general, discord.TextChannel)
+        general = text_channel(client, sim, "general")
         thread = await (await general.send("threads allowed")).create_thread(name="t")
         mention = await sim.user_message(general.id, "hi", mention_bot=True)
         sim.deny(general.id, "CREATE_PUBLIC_THREADS")
@@ -329,8 +335,7 @@ async def test_the_active_thread_cap() -> None:
         DiscordSimulator(max_active_threads=1) as sim,
         running_client(sim, make_client()) as client,
     ):
-        general = client.get_channel(sim.channel("general").id)
-        assert isinstance(general, discord.TextChannel)
+        general = text_channel(client, sim, "general")
         first = await (await general.send("one")).create_thread(name="one")
         second = await general.send("two")
         with pytest.raises(discord.HTTPException) as full:
@@ -345,8 +350,7 @@ async def test_archived_threads_refuse_edits_until_unarchived(sim: DiscordSimula
     client = make_client()
     updates = Inbox(client, "raw_thread_update")
     async with running_client(sim, client):
-        general = client.get_channel(sim.channel("general").id)
-        assert isinstance(general, discord.TextChannel)
+        general = text_channel(client, sim, "general")
         thread = await (await general.send("start")).create_thread(name="t")
         reply = await thread.send("before")
         await sim.archive_thread(thread.id)
@@ -389,8 +393,7 @@ async def test_a_deleted_thread_is_an_unknown_channel(sim: DiscordSimulator) -> 
     client = make_client()
     deleted = Inbox(client, "raw_thread_delete")
     async with running_client(sim, client):
-        general = client.get_channel(sim.channel("general").id)
-        assert isinstance(general, discord.TextChannel)
+        general = text_channel(client, sim, "general")
         thread = await (await general.send("start")).create_thread(name="t")
         reply = await thread.send("streaming…")
         await sim.delete_thread(thread.id)
@@ -406,8 +409,7 @@ async def test_a_deleted_thread_is_an_unknown_channel(sim: DiscordSimulator) -> 
 async def test_upload_and_download_files(sim: DiscordSimulator) -> None:
     client = make_client()
     async with running_client(sim, client):
-        channel = client.get_channel(sim.channel("general").id)
-        assert isinstance(channel, discord.TextChannel)
+        channel = text_channel(client, sim, "general")
         files = [
             discord.File(io.BytesIO(b"a,b\n1,2\n"), "table.csv"),
             discord.File(io.BytesIO(b"x"), "x.txt"),
@@ -432,8 +434,7 @@ async def test_message_limits() -> None:
     async with DiscordSimulator(channel_limit=50) as sim:
         client = make_client()
         async with running_client(sim, client):
-            channel = client.get_channel(sim.channel("general").id)
-            assert isinstance(channel, discord.TextChannel)
+            channel = text_channel(client, sim, "general")
             await channel.send("x" * 2000)
             await channel.send(
                 files=[discord.File(io.BytesIO(b"1"), f"{n}.txt") for n in range(10)]
@@ -469,14 +470,12 @@ async def test_allowed_mentions_decide_who_is_pinged(sim: DiscordSimulator) -> N
     text = f"@everyone look, <@{alice}>"
     quiet = make_client(allowed_mentions=discord.AllowedMentions.none())
     async with running_client(sim, quiet):
-        channel = quiet.get_channel(sim.channel("general").id)
-        assert isinstance(channel, discord.TextChannel)
+        channel = text_channel(quiet, sim, "general")
         sent = await channel.send(text)
         await sent.edit(content=text + " again")
     loud = make_client()
     async with running_client(sim, loud):
-        channel = loud.get_channel(sim.channel("random").id)
-        assert isinstance(channel, discord.TextChannel)
+        channel = text_channel(loud, sim, "random")
         await channel.send(text)
     (silent,) = sim.channel_messages(sim.channel("general").id)
     assert silent.allowed_mentions == {"parse": []} and silent.pings.nobody
@@ -504,8 +503,7 @@ def test_compute_pings_rules() -> None:
 async def test_discord_py_retries_a_429_transparently(sim: DiscordSimulator) -> None:
     client = make_client()
     async with running_client(sim, client):
-        channel = client.get_channel(sim.channel("general").id)
-        assert isinstance(channel, discord.TextChannel)
+        channel = text_channel(client, sim, "general")
         sent = await channel.send("v1")
         sim.inject_failure("PATCH", MESSAGE, retry_after=0.2)
         await sent.edit(content="v2")
@@ -550,8 +548,7 @@ async def test_discord_py_paces_itself_from_the_headers() -> None:
     async with DiscordSimulator(channel_limit=2, channel_window=0.3) as sim:
         client = make_client()
         async with running_client(sim, client):
-            channel = client.get_channel(sim.channel("general").id)
-            assert isinstance(channel, discord.TextChannel)
+            channel = text_channel(client, sim, "general")
             await asyncio.gather(*(channel.send(f"n{n}") for n in range(5)))
         assert len(sim.channel_messages(channel.id)) == 5
         assert all(c.status == 200 for c in sim.calls_to("POST", MESSAGES))
@@ -667,8 +664,7 @@ async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
             await interaction.edit_original_response(content="later")
 
     async with running_client(sim, client):
-        channel = client.get_channel(sim.channel("general").id)
-        assert isinstance(channel, discord.TextChannel)
+        channel = text_channel(client, sim, "general")
         sent = await channel.send("streaming…", view=StopView(timeout=None))
         later = await sim.click_button(sent.id, "later")
         async with asyncio.timeout(5):
@@ -713,8 +709,7 @@ async def test_an_api_outage_is_a_server_error_then_discord_is_back(
     readies = Inbox(client, "ready")
     async with running_client(sim, client):
         await readies.next()
-        channel = client.get_channel(sim.channel("general").id)
-        assert isinstance(channel, discord.TextChannel)
+        channel = text_channel(client, sim, "general")
         sim.start_outage()
         with pytest.raises(discord.DiscordServerError) as refused:
             await channel.send("during")

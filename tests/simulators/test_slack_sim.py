@@ -582,7 +582,8 @@ async def test_socket_mode_redelivers_until_acked():
     assert len(delivery.sent_at) == 2  # type: ignore[union-attr]
 
 
-async def test_bot_edits_echo_as_message_changed_events():
+def collected_events() -> tuple[list[dict[str, Any]], web.Application]:
+    """An events endpoint (``/events``) that keeps every body it is sent, in order."""
     bodies: list[dict[str, Any]] = []
 
     async def collect(request: web.Request) -> web.Response:
@@ -591,6 +592,11 @@ async def test_bot_edits_echo_as_message_changed_events():
 
     app = web.Application()
     app.router.add_post("/events", collect)
+    return bodies, app
+
+
+async def test_bot_edits_echo_as_message_changed_events():
+    bodies, app = collected_events()
     async with SlackSimulator(SimConfig(echo_bot_events=True)) as sim, serve(app) as base:
         sim.events_url = f"{base}/events"
         ws, client = sim.workspace, web_client(sim)
@@ -606,22 +612,10 @@ async def test_bot_edits_echo_as_message_changed_events():
 # -- what changes under a running bot ----------------------------------------------------
 
 
-async def collected_events(sim: SlackSimulator) -> tuple[list[dict[str, Any]], web.Application]:
-    bodies: list[dict[str, Any]] = []
-
-    async def collect(request: web.Request) -> web.Response:
-        bodies.append(await request.json())
-        return web.Response(text="")
-
-    app = web.Application()
-    app.router.add_post("/events", collect)
-    return bodies, app
-
-
 async def test_an_edited_mention_comes_again_as_app_mention_and_message_changed(
     sim: SlackSimulator,
 ):
-    bodies, app = await collected_events(sim)
+    bodies, app = collected_events()
     ws = sim.workspace
     async with serve(app) as base:
         sim.events_url = f"{base}/events"

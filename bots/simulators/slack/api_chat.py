@@ -56,12 +56,7 @@ def post_message(ctx: CallContext) -> dict[str, Any]:
     text, blocks = _content(ctx)
     if not text and not blocks and not json_arg(ctx.params, "attachments"):
         raise ApiError("no_text")
-    thread_ts = str_arg(ctx.params, "thread_ts")
-    parent_ts = None
-    if thread_ts is not None:
-        parent_ts = ctx.store.thread_parent_ts(channel.id, thread_ts)
-        if parent_ts is None:
-            raise ApiError("thread_not_found")
+    parent_ts = ctx.reply_parent(channel)
     message = Message(
         ts=ctx.store.ts_clock.next(),
         channel=channel.id,

@@ -96,13 +96,7 @@ def _target(ctx: CallContext, channel_id: str) -> tuple[Channel, str | None]:
     channel = ctx.store.channel_in(ctx.ws.team_id, channel_id)
     if channel is None:
         raise ApiError("channel_not_found")
-    thread_ts = str_arg(ctx.params, "thread_ts")
-    if thread_ts is None:
-        return channel, None
-    parent_ts = ctx.store.thread_parent_ts(channel.id, thread_ts)
-    if parent_ts is None:
-        raise ApiError("thread_not_found")
-    return channel, parent_ts
+    return channel, ctx.reply_parent(channel)
 
 
 def _share(

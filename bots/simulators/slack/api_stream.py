@@ -86,12 +86,7 @@ def _check_recipient(ctx: CallContext, recipient: str | None) -> None:
 
 def start_stream(ctx: CallContext) -> dict[str, Any]:
     channel = _streamable_channel(ctx)
-    thread_ts = str_arg(ctx.params, "thread_ts")
-    parent_ts = None
-    if thread_ts is not None:
-        parent_ts = ctx.store.thread_parent_ts(channel.id, thread_ts)
-        if parent_ts is None:
-            raise ApiError("thread_not_found")
+    parent_ts = ctx.reply_parent(channel)
     recipient = str_arg(ctx.params, "recipient_user_id")
     if channel.kind != "im":
         _check_recipient(ctx, recipient)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.errors import ApiError
 from bots.simulators.slack.model import Channel, Message, Workspace
+from bots.simulators.slack.params import str_arg
 from bots.simulators.slack.store import Store
 
 __all__ = ["CallContext", "Change", "Handler"]
@@ -84,6 +85,19 @@ class CallContext:
         if channel.archived:
             raise ApiError("is_inactive")
         return channel
+
+    def reply_parent(self, channel: Channel) -> str | None:
+        """The parent ts a ``thread_ts`` argument puts a new message under (``None``
+        without one); ``thread_not_found`` when there is no such thread, as listed in
+        ``api_chat``'s docstring (chat.postMessage; chat.startStream and file shares
+        alike)."""
+        thread_ts = str_arg(self.params, "thread_ts")
+        if thread_ts is None:
+            return None
+        parent_ts = self.store.thread_parent_ts(channel.id, thread_ts)
+        if parent_ts is None:
+            raise ApiError("thread_not_found")
+        return parent_ts
 
     def bot_message(self, channel: Channel, ts: str) -> Message:
         """A message this bot may edit: ``message_not_found`` / ``cant_update_message``."""

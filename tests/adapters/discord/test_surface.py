@@ -26,6 +26,12 @@ def general(sim: DiscordSimulator) -> ThreadRef:
     return place("channel", sim.channel("general").id, sim.guild_id)
 
 
+async def thread_in(surface: DiscordSurface, parent: ThreadRef) -> ThreadRef:
+    """A thread opened on a message the bot posts in ``parent``."""
+    start = await surface.post(parent, "start")
+    return await surface.open_thread(parent, int(start.message_id), "t", auto_archive=60, since=0.0)
+
+
 def custom_ids(components: list[dict[str, object]]) -> list[object]:
     return [c.get("custom_id") for row in components for c in row.get("components", [])]  # type: ignore[attr-defined]
 
@@ -211,10 +217,7 @@ async def test_a_thread_refusing_posts_detours_to_its_parent_with_one_hint(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
     parent = general(sim)
-    start = await surface.post(parent, "start")
-    thread = await surface.open_thread(
-        parent, int(start.message_id), "t", auto_archive=60, since=0.0
-    )
+    thread = await thread_in(surface, parent)
     sim.deny(int(parent.channel), "SEND_MESSAGES_IN_THREADS")
     unusable: list[ThreadRef] = []
     surface.on_unusable = unusable.append
@@ -241,10 +244,7 @@ async def test_a_deleted_thread_fails_fast_and_is_reported_once(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
     parent = general(sim)
-    start = await surface.post(parent, "start")
-    thread = await surface.open_thread(
-        parent, int(start.message_id), "t", auto_archive=60, since=0.0
-    )
+    thread = await thread_in(surface, parent)
     reply = await surface.post(thread, "streaming")
     unusable: list[ThreadRef] = []
     surface.on_unusable = unusable.append
@@ -263,10 +263,7 @@ async def test_an_archived_thread_is_unarchived_to_edit(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
     parent = general(sim)
-    start = await surface.post(parent, "start")
-    thread = await surface.open_thread(
-        parent, int(start.message_id), "t", auto_archive=60, since=0.0
-    )
+    thread = await thread_in(surface, parent)
     reply = await surface.post(thread, "v1")
     await sim.archive_thread(int(thread.channel))
     await surface.edit(reply, "v2", final=True)

@@ -8,8 +8,10 @@ import pytest
 
 from adapters.slack.client import SlackClients
 from adapters.slack.config import SurfaceConfig
+from adapters.slack.recipient import RecipientView
 from adapters.slack.surface import SlackSurface
-from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack import Message, SlackSimulator
+from core.surface import MessageRef
 from core.turn import ThreadRef
 
 SurfaceFactory = Callable[..., Awaitable[SlackSurface]]
@@ -27,9 +29,8 @@ async def make_surface(sim: SlackSimulator) -> AsyncIterator[SurfaceFactory]:
     opened: list[tuple[SlackClients, SlackSurface]] = []
 
     async def make(**config: object) -> SlackSurface:
-        clients = await SlackClients(
-            sim.workspace.bot_token, api_url=sim.api_url, timeout=5.0
-        ).__aenter__()
+        clients = SlackClients(sim.workspace.bot_token, api_url=sim.api_url, timeout=5.0)
+        await clients.start()
         surface = SlackSurface(clients.api, SurfaceConfig(**config))  # type: ignore[arg-type]
         opened.append((clients, surface))
         return surface
@@ -37,7 +38,13 @@ async def make_surface(sim: SlackSimulator) -> AsyncIterator[SurfaceFactory]:
     yield make
     for clients, surface in opened:
         await surface.aclose()
-        await clients.__aexit__(None, None, None)
+        await clients.stop()
+
+
+@pytest.fixture
+async def native(sim: SlackSimulator, make_surface: SurfaceFactory) -> RecipientView:
+    """Native streaming (``chat.startStream``), the reply's recipient Alice."""
+    return (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
 
 
 @pytest.fixture
@@ -52,3 +59,15 @@ def thread_of(sim: SlackSimulator, text: str = "question", channel: str | None =
     ws = sim.workspace
     message = sim.user_message(channel or ws.general, ws.alice, text)
     return ThreadRef("slack", ws.team_id, message.channel, message.ts)
+
+
+def shown(sim: SlackSimulator, ref: MessageRef) -> Message:
+    """The message ``ref`` names, as the simulator holds it now (it must exist)."""
+    message = sim.message(ref.where.channel, ref.message_id)
+    assert message is not None, ref
+    return message
+
+
+def replies(sim: SlackSimulator, where: ThreadRef) -> list[Message]:
+    """The bot's messages in the thread ``where``, oldest first."""
+    return sim.bot_replies(where.channel, where.thread or "")

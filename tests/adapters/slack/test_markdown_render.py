@@ -13,7 +13,7 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.config import SurfaceConfig
 from bots.simulators.slack import RateRule, SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from tests.adapters.slack.conftest import SurfaceFactory, thread_of
+from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
 
 TABLE = "| City | People |\n| --- | --- |\n| Lyon | 522k |"
 
@@ -36,8 +36,8 @@ async def test_reply_is_a_markdown_block_with_a_mrkdwn_notification(
     assert text.startswith("## Cities") and TABLE in text and "**done**" in text
 
     ref = await surface.post(where, text + " ▍", streaming=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.blocks is not None
+    message = shown(sim, ref)
+    assert message.blocks is not None
     assert message.blocks[0] == {"type": "markdown", "text": text + " ▍"}
     assert find_action(message.blocks, STOP_ACTION_ID) is not None
     assert "*done*" in message.text and "**done**" not in message.text  # mrkdwn
@@ -55,11 +55,11 @@ async def test_a_refused_block_falls_back_to_mrkdwn_text(
     ref = await surface.post(where, surface.render("**first** ▍"), streaming=True)
     sim.fail_next("chat.update", "invalid_blocks")
     await surface.edit(ref, surface.render("**first** [link](https://e.com)"), final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.blocks is None
+    message = shown(sim, ref)
+    assert message.blocks is None
     assert message.text == "*first* <https://e.com|link>"
     await surface.post(where, surface.render("**next** post"))  # the reply stays plain
-    assert sim.bot_replies(where.channel, where.thread or "")[-1].text == "*next* post"
+    assert replies(sim, where)[-1].text == "*next* post"
 
 
 async def test_simulator_enforces_the_markdown_block_limits(sim: SlackSimulator) -> None:

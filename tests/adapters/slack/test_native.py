@@ -13,7 +13,7 @@ from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef, SurfaceAction
 from core.turn import ThreadRef
-from tests.adapters.slack.conftest import SurfaceFactory, thread_of
+from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
 
 
 @pytest.mark.parametrize(
@@ -47,30 +47,29 @@ def test_stable_prefixes_of_a_growing_text_are_prefixes_of_the_reply() -> None:
 
 
 async def test_native_stream_appends_suffixes_and_stops(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
-    assert surface.limits.streaming_indicator == ""
+    assert native.limits.streaming_indicator == ""
     where = thread_of(sim)
-    (edit_scope,) = surface.budget_scopes(where, "edit")
+    (edit_scope,) = native.budget_scopes(where, "edit")
     assert edit_scope.key == f"slack:{where.workspace}:chat.appendStream"
 
-    ref = await surface.post(where, "Hello wor", streaming=True)
+    ref = await native.post(where, "Hello wor", streaming=True)
     (start,) = sim.calls("chat.startStream")
     assert start.params["recipient_user_id"] == sim.workspace.alice
     assert start.params["recipient_team_id"] == where.workspace
     assert start.params["thread_ts"] == where.thread
     assert start.params["markdown_text"] == "Hello "
-    await surface.edit(ref, "Hello world, <!here> and more")
-    await surface.edit(ref, "Hello world, <!here> and more")  # nothing new: no call
-    await surface.edit(ref, "Hello world, <!here> and more text.", final=True)
+    await native.edit(ref, "Hello world, <!here> and more")
+    await native.edit(ref, "Hello world, <!here> and more")  # nothing new: no call
+    await native.edit(ref, "Hello world, <!here> and more text.", final=True)
 
     appended = [c.params["markdown_text"] for c in sim.calls("chat.appendStream")]
     assert appended == ["world, <!here> and "]
     (stop,) = sim.calls("chat.stopStream")
     assert stop.params["markdown_text"] == "more text."
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and not message.streaming
+    message = shown(sim, ref)
+    assert not message.streaming
     assert message.text == "Hello world, <!here> and more text."
     assert sim.calls("chat.update") == []
 
@@ -103,8 +102,7 @@ async def test_expired_stream_falls_back_to_update_on_the_same_message(
             await asyncio.sleep(0.1)  # idle: Slack ends the stream
             await view.edit(ref, "First part and the second ")
             await view.edit(ref, "First part and the second and the end.", final=True)
-            message = sim.message(where.channel, ref.message_id)
-    assert message is not None
+            message = shown(sim, ref)
     assert message.text == "First part and the second and the end."
     errors = [c.error for c in sim.calls("chat.appendStream")]
     assert errors == ["message_not_in_streaming_state"]
@@ -117,45 +115,42 @@ async def test_expired_stream_falls_back_to_update_on_the_same_message(
 
 
 async def test_text_that_no_longer_extends_the_stream_uses_update(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     where = thread_of(sim)
-    ref = await surface.post(where, "A long first page that will be cut ", streaming=True)
-    await surface.edit(ref, "A long first page", final=True)  # the page was cut shorter
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "A long first page"
+    ref = await native.post(where, "A long first page that will be cut ", streaming=True)
+    await native.edit(ref, "A long first page", final=True)  # the page was cut shorter
+    message = shown(sim, ref)
+    assert message.text == "A long first page"
     assert not message.streaming
     assert len(sim.calls("chat.stopStream")) == 1 and len(sim.calls("chat.update")) == 1
 
 
 async def test_stop_stream_rate_limited_still_delivers_the_text(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     where = thread_of(sim)
-    ref = await surface.post(where, "Some text ", streaming=True)
+    ref = await native.post(where, "Some text ", streaming=True)
     sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)
-    await surface.edit(ref, "Some text to finish.", final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "Some text to finish."
+    await native.edit(ref, "Some text to finish.", final=True)
+    message = shown(sim, ref)
+    assert message.text == "Some text to finish."
     await sim.wait_for(lambda: not message.streaming, timeout=3.0)  # the queued stop
     assert [c.ok for c in sim.calls("chat.stopStream")] == [False, True]
 
 
 async def test_append_rate_limit_names_the_append_scope(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     where = thread_of(sim)
-    ref = await surface.post(where, "a ", streaming=True)
+    ref = await native.post(where, "a ", streaming=True)
     sim.fail_next("chat.appendStream", "ratelimited", retry_after=3)
     with pytest.raises(RateLimited) as caught:
-        await surface.edit(ref, "a b c ")
+        await native.edit(ref, "a b c ")
     assert caught.value.scope == f"slack:{where.workspace}:chat.appendStream"
-    await surface.edit(ref, "a b c d", final=True)  # nothing was lost meanwhile
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "a b c d"
+    await native.edit(ref, "a b c d", final=True)  # nothing was lost meanwhile
+    message = shown(sim, ref)
+    assert message.text == "a b c d"
 
 
 async def test_auto_mode_falls_back_to_edits_when_streams_are_refused(
@@ -168,10 +163,8 @@ async def test_auto_mode_falls_back_to_edits_when_streams_are_refused(
     (posted,) = sim.calls("chat.postMessage")
     assert [b["type"] for b in posted.params["blocks"]] == ["markdown", "actions"]
     await surface.edit(ref, "**Markdown** text, done", final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.blocks == [
-        {"type": "markdown", "text": "**Markdown** text, done"}
-    ]
+    message = shown(sim, ref)
+    assert message.blocks == [{"type": "markdown", "text": "**Markdown** text, done"}]
     assert message.text == "*Markdown* text, done"  # the notification text: mrkdwn
     # Streams are off for good now: edits draw on the chat.update budget.
     (edit,) = surface.budget_scopes(where, "edit")
@@ -191,20 +184,18 @@ async def test_native_stream_replaces_a_placeholder(
     ref = await surface.post(where, "Streamed answer", streaming=True)
     await surface.edit(ref, "Streamed answer.", final=True)
     await surface.set_status(where, None)
-    replies = sim.bot_replies(where.channel, where.thread or "")
-    assert [m.text for m in replies] == ["Streamed answer."]
+    assert [m.text for m in replies(sim, where)] == ["Streamed answer."]
 
 
 async def test_a_withheld_closing_fence_never_forces_a_fallback(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     where = thread_of(sim)
-    ref = await surface.post(where, "Code:\n```py\nx = 1\nprint(x)\n\n```", streaming=True)
-    await surface.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```")  # the agent's own closer
-    await surface.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```\nDone.", final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "Code:\n```py\nx = 1\nprint(x)\n```\nDone."
+    ref = await native.post(where, "Code:\n```py\nx = 1\nprint(x)\n\n```", streaming=True)
+    await native.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```")  # the agent's own closer
+    await native.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```\nDone.", final=True)
+    message = shown(sim, ref)
+    assert message.text == "Code:\n```py\nx = 1\nprint(x)\n```\nDone."
     assert sim.calls("chat.update") == [] and len(sim.calls("chat.appendStream")) == 0
 
 
@@ -222,16 +213,16 @@ async def test_queued_stops_are_paced_and_cost_one_429(
     for i, ref in enumerate(refs):
         await surface.edit(ref, f"reply {i} done.", final=True)  # text complete at once
     for i, ref in enumerate(refs):
-        message = sim.message(ref.where.channel, ref.message_id)
-        assert message is not None and message.text == f"reply {i} done."
+        message = shown(sim, ref)
+        assert message.text == f"reply {i} done."
     assert len(surface.native.stops) == 4
     await sim.wait_for(lambda: len(surface.native.stops) == 0, timeout=4)
     stops = sim.calls("chat.stopStream")
     assert [c.status for c in stops] == [429, 200, 200, 200, 200]
     assert all(b.time - a.time >= 0.09 for a, b in itertools.pairwise(stops[1:]))
     for ref in refs:
-        message = sim.message(ref.where.channel, ref.message_id)
-        assert message is not None and not message.streaming
+        message = shown(sim, ref)
+        assert not message.streaming
 
 
 async def test_refused_stream_reuses_the_placeholder_which_then_stays(
@@ -242,15 +233,13 @@ async def test_refused_stream_reuses_the_placeholder_which_then_stays(
     )
     where = thread_of(sim)
     await surface.set_status(where, "Thinking…")
-    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    (placeholder,) = replies(sim, where)
     sim.fail_next("chat.startStream", "not_allowed")
     ref = await surface.post(where, "the reply", streaming=True)
     assert ref.message_id == placeholder.ts
     await surface.edit(ref, "the reply, final", final=True)
     await surface.set_status(where, None)  # must not delete what is now the reply
-    assert [m.text for m in sim.bot_replies(where.channel, where.thread or "")] == [
-        "the reply, final"
-    ]
+    assert [m.text for m in replies(sim, where)] == ["the reply, final"]
     assert sim.calls("chat.delete") == []
 
 
@@ -260,35 +249,34 @@ async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
     surface = await make_surface(thinking="placeholder")
     where = thread_of(sim)
     await surface.set_status(where, "Thinking…")
-    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    (placeholder,) = replies(sim, where)
     sim.fail_next("chat.update", "internal_error", status=500)
     with pytest.raises(SurfaceError):
         await surface.post(where, "first try", streaming=True)
     ref = await surface.post(where, "second try", streaming=True)  # the relay's retry
     assert ref.message_id == placeholder.ts
-    assert len(sim.bot_replies(where.channel, where.thread or "")) == 1
+    assert len(replies(sim, where)) == 1
 
 
 async def test_an_append_refused_for_the_channel_type_continues_with_updates(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     where = thread_of(sim)
-    ref = await surface.post(where, "Streamed start ", streaming=True)
+    ref = await native.post(where, "Streamed start ", streaming=True)
     sim.fail_next("chat.appendStream", "channel_type_not_supported")
-    await surface.edit(ref, "Streamed start then updated ")  # no error: it falls back
-    (edit,) = surface.budget_scopes(where, "edit")
+    await native.edit(ref, "Streamed start then updated ")  # no error: it falls back
+    (edit,) = native.budget_scopes(where, "edit")
     assert edit.key == f"slack:{where.workspace}:chat.update"  # the budget follows
-    await surface.edit(ref, "Streamed start then updated to the end.", final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "Streamed start then updated to the end."
+    await native.edit(ref, "Streamed start then updated to the end.", final=True)
+    message = shown(sim, ref)
+    assert message.text == "Streamed start then updated to the end."
     assert not message.streaming
     assert [c.ok for c in sim.calls("chat.appendStream")] == [False]
     assert [c.ok for c in sim.calls("chat.update")] == [True, True]
     # The next reply in the thread streams again, on the appendStream budget.
-    again = await surface.post(where, "Next reply ", streaming=True)
-    (edit,) = surface.budget_scopes(where, "edit")
-    assert edit.key.endswith(":chat.appendStream") and surface.native.owns(again)
+    again = await native.post(where, "Next reply ", streaming=True)
+    (edit,) = native.budget_scopes(where, "edit")
+    assert edit.key.endswith(":chat.appendStream") and native.native.owns(again)
 
 
 async def test_a_stream_the_user_stopped_ends_the_reply_cleanly(
@@ -305,8 +293,8 @@ async def test_a_stream_the_user_stopped_ends_the_reply_cleanly(
     await surface.edit(ref, "The first words and more and more ")
     assert given_up == [(sim.workspace.alice, "stopped_by_user")]
     await surface.edit(ref, "The first words and more\n\n_⏹ Stopped._", final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "The first words and more\n\n_⏹ Stopped._"
+    message = shown(sim, ref)
+    assert message.text == "The first words and more\n\n_⏹ Stopped._"
     assert [c.error for c in sim.calls("chat.appendStream")] == ["stopped_by_user"]
     assert len(sim.calls("chat.update")) == 1
 
@@ -320,8 +308,8 @@ async def test_updating_a_message_that_still_streams_stops_the_stream_first(
     # Another replica finalises it without knowing it is a stream (a ref without the flag).
     other = await make_surface(streaming="native")
     await other.edit(MessageRef(ref.where, ref.message_id), "An orphan, finalised.", final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "An orphan, finalised."
+    message = shown(sim, ref)
+    assert message.text == "An orphan, finalised."
     assert not message.streaming
     assert [c.error for c in sim.calls("chat.update")] == ["streaming_state_conflict", None]
     assert len(sim.calls("chat.stopStream")) == 1
@@ -338,28 +326,27 @@ async def test_an_orphan_known_to_be_a_stream_is_stopped_with_chat_stop_stream(
     assert ref.stream
     other = await make_surface(streaming="native")
     await other.edit(MessageRef(where, ref.message_id, stream=True), "Done.", final=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.text == "Done." and not message.streaming
+    message = shown(sim, ref)
+    assert message.text == "Done." and not message.streaming
     assert [c.error for c in sim.calls("chat.update")] == [None]
     assert [c.error for c in sim.calls("chat.stopStream")] == [None]
 
 
 async def test_a_channel_that_refuses_streams_is_remembered(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     sim.set_streams_supported(sim.workspace.random, False)
     where = thread_of(sim, channel=sim.workspace.random)
-    ref = await surface.post(where, "Posted instead", streaming=True)
-    (edit,) = surface.budget_scopes(where, "edit")
+    ref = await native.post(where, "Posted instead", streaming=True)
+    (edit,) = native.budget_scopes(where, "edit")
     assert edit.key.endswith(":chat.update")  # this reply is edited with chat.update
-    await surface.edit(ref, "Posted instead, done.", final=True)
+    await native.edit(ref, "Posted instead, done.", final=True)
     second = thread_of(sim, "another", channel=sim.workspace.random)
-    await surface.post(second, "Posted again", streaming=True)
+    await native.post(second, "Posted again", streaming=True)
     assert [c.error for c in sim.calls("chat.startStream")] == ["channel_type_not_supported"]
     assert len(sim.calls("chat.postMessage")) == 2
     elsewhere = thread_of(sim)  # other channels still stream
-    await surface.post(elsewhere, "Streamed", streaming=True)
+    await native.post(elsewhere, "Streamed", streaming=True)
     assert sim.calls("chat.startStream")[-1].ok
 
 
@@ -399,21 +386,18 @@ async def test_replies_starting_together_stream_natively_while_the_start_budget_
 
 
 async def test_a_start_refused_with_429_posts_now_and_pauses_native_starts(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, native: RecipientView
 ) -> None:
-    surface = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
     first, second = thread_of(sim, "one"), thread_of(sim, "two")
     sim.fail_next("chat.startStream", "ratelimited", retry_after=30)
-    ref = await surface.post(first, "Hello wor", streaming=True)  # posted, not retried
-    await surface.edit(ref, "Hello world.", final=True)
+    ref = await native.post(first, "Hello wor", streaming=True)  # posted, not retried
+    await native.edit(ref, "Hello world.", final=True)
     assert [c.status for c in sim.calls("chat.startStream")] == [429]
     assert len(sim.calls("chat.postMessage")) == 1 and len(sim.calls("chat.update")) == 1
-    message = sim.message(first.channel, ref.message_id)
-    assert message is not None and message.text == "Hello world."
+    message = shown(sim, ref)
+    assert message.text == "Hello world."
     # Slack said wait 30 s: the next reply streams by edits instead of waiting.
-    assert not any(
-        s.key.endswith("chat.startStream") for s in surface.budget_scopes(second, "post")
-    )
-    assert [s.key.rsplit(":", 1)[1] for s in surface.budget_scopes(second, "edit")] == [
+    assert not any(s.key.endswith("chat.startStream") for s in native.budget_scopes(second, "post"))
+    assert [s.key.rsplit(":", 1)[1] for s in native.budget_scopes(second, "edit")] == [
         "chat.update"
     ]

@@ -13,7 +13,7 @@ from bots.simulators.slack.blocks import find_action
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.surface import ChatSurface, MessageRef, OutgoingFile
 from core.turn import ThreadRef
-from tests.adapters.slack.conftest import SurfaceFactory, thread_of
+from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
 
 
 def test_is_a_chat_surface(surface: SlackSurface) -> None:
@@ -28,8 +28,8 @@ async def test_streaming_post_carries_stop_button_until_the_final_edit(
 ) -> None:
     where = thread_of(sim)
     ref = await surface.post(where, "Hello *world* ▍", streaming=True)
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.thread_ts == where.thread
+    message = shown(sim, ref)
+    assert message.thread_ts == where.thread
     assert find_action(message.blocks, STOP_ACTION_ID) is not None
     assert message.blocks is not None and message.blocks[0]["text"]["text"] == "Hello *world* ▍"
     assert message.text == "Hello *world* ▍"  # the notification fallback
@@ -47,8 +47,8 @@ async def test_streaming_post_carries_stop_button_until_the_final_edit(
 async def test_plain_post_has_no_blocks(sim: SlackSimulator, surface: SlackSurface) -> None:
     where = thread_of(sim)
     ref = await surface.post(where, "just text")
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.blocks is None and message.text == "just text"
+    message = shown(sim, ref)
+    assert message.blocks is None and message.text == "just text"
     (call,) = sim.calls("chat.postMessage")
     assert call.params["unfurl_links"] is False
 
@@ -61,8 +61,8 @@ async def test_a_full_page_with_code_streams_in_two_valid_sections(
     text = "Intro paragraph.\n\n```\n" + code + "\n```\nAfter the code." + " ▍"
     assert 3_000 < len(text) <= 4_000
     ref = await surface.post(where, text, streaming=True)  # the simulator validates blocks
-    message = sim.message(where.channel, ref.message_id)
-    assert message is not None and message.blocks is not None
+    message = shown(sim, ref)
+    assert message.blocks is not None
     sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert len(sections) == 2
     assert all(len(s) <= 3_000 for s in sections)
@@ -155,7 +155,7 @@ async def test_refused_status_falls_back_to_a_placeholder_the_reply_reuses(
     where = thread_of(sim)
     sim.fail_next("assistant.threads.setStatus", "not_allowed")
     await surface.set_status(where, "Thinking…")
-    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    (placeholder,) = replies(sim, where)
     assert placeholder.text == "_Thinking…_"
     assert find_action(placeholder.blocks, STOP_ACTION_ID) is not None  # stoppable already
     # The channel is remembered: the reply's first post will update the placeholder.
@@ -166,14 +166,14 @@ async def test_refused_status_falls_back_to_a_placeholder_the_reply_reuses(
     assert ref.message_id == placeholder.ts
     await surface.edit(ref, "the answer", final=True)
     await surface.set_status(where, None)
-    assert [m.text for m in sim.bot_replies(where.channel, where.thread or "")] == ["the answer"]
+    assert [m.text for m in replies(sim, where)] == ["the answer"]
 
     # Next turn in the same channel: straight to a placeholder, no setStatus attempt.
     other = thread_of(sim, "another")
     await surface.set_status(other, "Thinking…")
     assert len(sim.calls("assistant.threads.setStatus")) == 1
     await surface.set_status(other, None)  # no reply came: the placeholder goes away
-    assert sim.bot_replies(other.channel, other.thread or "") == []
+    assert replies(sim, other) == []
 
 
 async def test_placeholder_mode_and_a_deleted_placeholder(
@@ -183,11 +183,11 @@ async def test_placeholder_mode_and_a_deleted_placeholder(
     where = thread_of(sim)
     await surface.set_status(where, "Thinking…")
     assert sim.calls("assistant.threads.setStatus") == []
-    (placeholder,) = sim.bot_replies(where.channel, where.thread or "")
+    (placeholder,) = replies(sim, where)
     await surface.api.delete(where.channel, placeholder.ts, scope=None)  # someone removed it
     ref = await surface.post(where, "answer")
     assert ref.message_id != placeholder.ts
-    assert [m.text for m in sim.bot_replies(where.channel, where.thread or "")] == ["answer"]
+    assert [m.text for m in replies(sim, where)] == ["answer"]
 
 
 async def test_thinking_off_does_nothing(sim: SlackSimulator, make_surface: SurfaceFactory) -> None:
@@ -208,7 +208,7 @@ async def test_files_go_into_the_thread_in_one_upload(
     ]
     await surface.upload(where, files)
     assert len(sim.calls("files.completeUploadExternal")) == 1
-    (message,) = sim.bot_replies(where.channel, where.thread or "")
+    (message,) = replies(sim, where)
     assert [(f.filename, f.data) for f in message.files] == [
         ("a.txt", b"alpha"),
         ("b.csv", b"x,y\n1,2\n"),
@@ -228,7 +228,7 @@ async def test_structured_output_is_block_kit_with_text_fallback(
     where = thread_of(sim)
     data = Answer(city="Lyon <&>", population=522_000, tags=["food", "silk"])
     await surface.post_structured(where, data, "fallback text")
-    (message,) = sim.bot_replies(where.channel, where.thread or "")
+    (message,) = replies(sim, where)
     assert message.text == "fallback text"
     assert message.blocks is not None
     assert message.blocks[0]["type"] == "header"
@@ -245,7 +245,7 @@ async def test_structured_output_too_big_for_blocks_posts_the_text(
     where = thread_of(sim)
     data = Answer(city="x" * 3_000, population=1, tags=[])
     await surface.post_structured(where, data, "the fallback")
-    (message,) = sim.bot_replies(where.channel, where.thread or "")
+    (message,) = replies(sim, where)
     assert message.text == "the fallback" and message.blocks is None
 
 

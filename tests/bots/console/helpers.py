@@ -9,6 +9,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from core.sessions.embedded import answers_ping
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -41,12 +42,4 @@ async def embedded_server_pid(data_dir: Path) -> int:
 
 
 async def embedded_server_answers(data_dir: Path) -> bool:
-    client = aioredis.from_url(
-        f"unix://{data_dir / 'redis.sock'}", socket_connect_timeout=1, socket_timeout=1
-    )
-    try:
-        return bool(await client.ping())
-    except (aioredis.RedisError, OSError):
-        return False
-    finally:
-        await client.aclose()
+    return await answers_ping(f"unix://{data_dir / 'redis.sock'}", seconds=1.0)

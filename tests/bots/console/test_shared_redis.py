@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
+from core.lifecycle import Lifecycle
 from tests.bots.console.helpers import (
     console_env,
     embedded_server_answers,
@@ -18,7 +17,7 @@ from tests.processes import process_gone, wait_until
 from tests.servers.lyzr_server import LyzrServer
 
 
-class PipedChat:
+class PipedChat(Lifecycle):
     """``threadcast chat`` fed through a pipe, its output read as it comes."""
 
     def __init__(self, env: dict[str, str]) -> None:
@@ -26,20 +25,14 @@ class PipedChat:
         self.output = ""
         self.process: asyncio.subprocess.Process | None = None
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bots.cli", "chat", env=self.env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
             await self.process.wait()

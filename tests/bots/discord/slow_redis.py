@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from types import TracebackType
-from typing import Self
 from urllib.parse import urlsplit, urlunsplit
+
+from core.lifecycle import Lifecycle
 
 __all__ = ["SlowRedis"]
 
 _CHUNK = 65536
 
 
-class SlowRedis:
+class SlowRedis(Lifecycle):
     """See the module docstring."""
 
     def __init__(self, target_url: str) -> None:
@@ -29,7 +29,7 @@ class SlowRedis:
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
         auth = self.target.netloc.rpartition("@")[0]
@@ -37,14 +37,8 @@ class SlowRedis:
         # A unix socket URL carries no database in its path; a redis:// one may.
         path = "" if self.target.scheme == "unix" else self.target.path
         self.url = urlunsplit(("redis", netloc, path, self.target.query, ""))
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
         for pump in list(self._pumps):

@@ -14,12 +14,15 @@ from typing import Any, Literal
 
 import pytest
 
-from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack import SimConfig, SlackSimulator, UserTurn
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
 from core.runtime import Runtime
+from tests.conftest import lyzr
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+
+__all__ = ["lyzr"]  # the root fixture, re-exported for tests/deploy/conftest.py
 
 Mode = Literal["http", "socket"]
 StartBot = Callable[..., Awaitable[SlackService]]
@@ -29,15 +32,12 @@ EDIT_INTERVAL = 0.2
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SlackSimulator]:
-    async with SlackSimulator() as simulator:
+async def sim(request: pytest.FixtureRequest) -> AsyncIterator[SlackSimulator]:
+    """The Slack simulator; a test gives it its own configuration with
+    ``@pytest.mark.parametrize("sim", [SimConfig(...)], indirect=True)``."""
+    config: SimConfig | None = getattr(request, "param", None)
+    async with SlackSimulator(config) as simulator:
         yield simulator
-
-
-@pytest.fixture
-async def lyzr() -> AsyncIterator[LyzrServer]:
-    async with LyzrServer() as server:
-        yield server
 
 
 def core_settings(lyzr: LyzrServer, redis_url: str, namespace: str = "threadcast") -> Settings:
@@ -108,3 +108,20 @@ def reply_script(markdown: str, *, delay: float = 0.0, **extra: Any) -> LyzrScri
 
 def mention(sim: SlackSimulator, text: str) -> str:
     return f"<@{sim.workspace.bot_user_id}> {text}"
+
+
+async def ask(
+    sim: SlackSimulator, bot: SlackService, text: str, *, replies: int | None = None
+) -> UserTurn:
+    """Alice mentions the bot in #general with ``text``; returns once the reply has come
+    (exactly ``replies`` messages in its thread, when given) and the bot runs no turn."""
+    ws = sim.workspace
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, text))
+
+    def replied() -> bool:
+        count = len(sim.bot_replies(ws.general, turn.thread_ts))
+        return count > 0 if replies is None else count == replies
+
+    await sim.wait_for(replied)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    return turn

@@ -9,7 +9,7 @@ import pytest
 
 from bots.simulators.slack import HttpDelivery, SlackSimulator, SocketDelivery
 from bots.slack import texts
-from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
+from tests.bots.slack.conftest import Mode, StartBot, ask, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -54,9 +54,7 @@ async def test_status_new_and_stop_act_on_the_latest_conversation(
     assert answer.params["response_type"] == "ephemeral"
     assert answer.params["text"] == texts.NO_CONVERSATION
 
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 42"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "remember 42")
     await sim.slash_command(ws.general, "status")
     status = (await sim.wait_for_calls("response_url", 2))[-1]
     assert status.params["text"].startswith("_Agent `default`, started ")

@@ -12,8 +12,7 @@ from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
 from bots.simulators.slack.blocks import find_action
-from bots.slack.app import SlackService
-from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
+from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
 REPLY = (
@@ -67,17 +66,13 @@ async def test_follow_ups_share_the_thread_session_and_threads_do_not(
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    first = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 42"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    first = await ask(sim, bot, "remember 42", replies=1)
 
     # A reply in the thread, without mentioning the bot: the same conversation.
     await sim.user_says(ws.general, ws.bob, "what did I say?", thread_ts=first.thread_ts)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 2)
     # Another thread: another conversation.
-    other = await sim.user_says(ws.general, ws.alice, mention(sim, "hello"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    await ask(sim, bot, "hello", replies=1)
 
     sessions = [r.json["session_id"] for r in lyzr.stream_requests()]
     assert len(sessions) == 3
@@ -93,9 +88,7 @@ async def test_thread_replies_are_ignored_without_a_conversation_or_when_disable
     bot = await start_bot(follow_ups=False)
     top = sim.user_message(ws.general, ws.alice, "a thread the bot is not in")
     await sim.user_says(ws.general, ws.bob, "a reply", thread_ts=top.ts)
-    answered = await sim.user_says(ws.general, ws.alice, mention(sim, "hi"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, answered.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    answered = await ask(sim, bot, "hi", replies=1)
     await sim.user_says(ws.general, ws.bob, "follow-up", thread_ts=answered.thread_ts)
     await sim.user_says(ws.general, ws.bob, "a top-level message, no mention")
     await sim.user_says(ws.general, ws.bob, "another try", thread_ts=answered.thread_ts)
@@ -122,21 +115,12 @@ async def test_direct_messages_are_answered_in_the_message_thread(
     assert again.thread_ts == first.thread_ts
 
 
-async def answered(sim: SlackSimulator, bot: SlackService, text: str) -> str:
-    """Mention the bot in #general; once its reply is done, the thread's ts."""
-    ws = sim.workspace
-    first = await sim.user_says(ws.general, ws.alice, mention(sim, text))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
-    return first.thread_ts
-
-
 async def test_new_command_starts_a_fresh_session_in_the_same_thread(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    thread = await answered(sim, bot, "remember 7")
+    thread = (await ask(sim, bot, "remember 7", replies=1)).thread_ts
     await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
     confirmation = sim.bot_replies(ws.general, thread)[1]
@@ -154,7 +138,7 @@ async def test_a_rate_limited_confirmation_is_posted_once_the_limit_lifts(
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    thread = await answered(sim, bot, "remember 7")
+    thread = (await ask(sim, bot, "remember 7", replies=1)).thread_ts
     sim.fail_next("chat.postMessage", "ratelimited")  # 429, Retry-After: 1
     await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
@@ -162,34 +146,20 @@ async def test_a_rate_limited_confirmation_is_posted_once_the_limit_lifts(
     assert [c.error for c in sim.calls("chat.postMessage")][-2:] == ["ratelimited", None]
 
 
+# Slack echoes the bot's own posts and edits.
+@pytest.mark.parametrize("sim", [SimConfig(echo_bot_events=True)], indirect=True)
 async def test_own_and_other_bots_messages_edits_and_deletions_are_ignored(
-    lyzr: LyzrServer, redis_url: str, namespace: str
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    from tests.bots.slack.conftest import core_settings, slack_settings
-
-    config = SimConfig(echo_bot_events=True)  # Slack echoes the bot's own posts and edits
-    async with SlackSimulator(config) as sim:
-        from bots.slack.app import SlackService
-        from core.runtime import Runtime
-
-        settings = core_settings(lyzr, redis_url)
-        async with (
-            Runtime(settings, namespace=namespace) as runtime,
-            SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot,
-        ):
-            sim.events_url = bot.events_url
-            ws = sim.workspace
-            turn = await sim.user_says(ws.general, ws.alice, mention(sim, "once"))
-            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
-            await sim.wait_for(lambda: not bot.bot.tasks)
-            # Another bot mentions us; a user's message is edited: no answer to either.
-            await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot talk"))
-            channel = sim.store.channels[ws.general]
-            edited = message_changed_event(turn.message, channel, turn.message.to_api(), "9.9")
-            await sim.send_event(edited)
-            marker = await sim.user_says(ws.general, ws.alice, mention(sim, "marker"))
-            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, marker.thread_ts)) == 1)
-            await sim.wait_for(lambda: not bot.bot.tasks)
+    bot = await start_bot()
+    ws = sim.workspace
+    turn = await ask(sim, bot, "once", replies=1)
+    # Another bot mentions us; a user's message is edited: no answer to either.
+    await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot talk"))
+    channel = sim.store.channels[ws.general]
+    edited = message_changed_event(turn.message, channel, turn.message.to_api(), "9.9")
+    await sim.send_event(edited)
+    await ask(sim, bot, "marker", replies=1)
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["once", "marker"]
 
 
@@ -227,9 +197,7 @@ async def test_mentions_from_the_agent_never_ping(
     ws = sim.workspace
     lyzr.enqueue(reply_script(f"Hey <!channel> and <!here>, <@{ws.bob}> @everyone look!"))
     bot = await start_bot()
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "ping everyone"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "ping everyone", replies=1)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.blocks is not None
     shown = reply.blocks[0]["text"]  # the markdown block Slack renders
@@ -250,8 +218,6 @@ async def test_an_event_with_a_broken_id_is_dropped_and_the_next_answered(
     broken["channel"] = ws.general + "\ud800"
     delivery = await sim.send_event(broken, retries=False)
     assert delivery.acked
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "still there?"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    await ask(sim, bot, "still there?", replies=1)
     assert len(lyzr.stream_requests()) == 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from bots.simulators.slack import Message, SimConfig, SlackSimulator, app_mention_event
 from bots.slack.app import SlackService
 from core.sessions.keys import SessionKeys
 from core.turn import ThreadRef
-from tests.bots.slack.conftest import StartBot, mention
+from tests.bots.slack.conftest import StartBot, ask, mention
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -37,9 +39,7 @@ async def test_an_edit_of_an_answered_mention_is_never_a_second_reply(
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "what is 2+2"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "what is 2+2", replies=1)
 
     edit = await sim.user_edits(turn.message, mention(sim, "what is 2+2 exactly"))
     assert [d.acked for d in edit.deliveries] == [True, True]
@@ -71,32 +71,25 @@ async def test_an_edit_that_adds_the_first_mention_is_answered_once(
     assert asked == ["what is the capital of France", "marker"]
 
 
+# An app subscribed to channel messages but whose app_mention is late or missing.
+@pytest.mark.parametrize(
+    "sim", [SimConfig(subscriptions=frozenset({"message.channels", "message.im"}))], indirect=True
+)
 async def test_an_added_mention_seen_only_as_message_changed_is_answered_once(
-    lyzr: LyzrServer, redis_url: str, namespace: str
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    from core.runtime import Runtime
-    from tests.bots.slack.conftest import core_settings, slack_settings
-
-    # An app subscribed to channel messages but whose app_mention is late or missing.
-    config = SimConfig(subscriptions=frozenset({"message.channels", "message.im"}))
-    async with SlackSimulator(config) as sim:
-        settings = core_settings(lyzr, redis_url)
-        async with (
-            Runtime(settings, namespace=namespace) as runtime,
-            SlackService(settings, slack_settings(sim, "http"), runtime=runtime) as bot,
-        ):
-            sim.events_url = bot.events_url
-            ws = sim.workspace
-            said = await sim.user_says(ws.general, ws.alice, "forgot to say")
-            (changed,) = (await sim.user_edits(said.message, mention(sim, "hello"))).deliveries
-            await sim.wait_for(lambda: len(sim.bot_replies(ws.general, said.thread_ts)) == 1)
-            await sim.wait_for(lambda: not bot.bot.tasks)
-            # Slack's app_mention for the same edit arrives after all: not a second reply.
-            await sim.send_event(app_mention_event(said.message))
-            marker = await sim.user_says(ws.alice_dm, ws.alice, "marker")
-            await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, marker.thread_ts)) == 1)
-            await sim.wait_for(lambda: not bot.bot.tasks)
-            replies = sim.bot_replies(ws.general, said.thread_ts)
+    bot = await start_bot()
+    ws = sim.workspace
+    said = await sim.user_says(ws.general, ws.alice, "forgot to say")
+    (changed,) = (await sim.user_edits(said.message, mention(sim, "hello"))).deliveries
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, said.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    # Slack's app_mention for the same edit arrives after all: not a second reply.
+    await sim.send_event(app_mention_event(said.message))
+    marker = await sim.user_says(ws.alice_dm, ws.alice, "marker")
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, marker.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    replies = sim.bot_replies(ws.general, said.thread_ts)
     assert changed.acked and len(replies) == 1
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["hello", "marker"]
 

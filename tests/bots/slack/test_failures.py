@@ -21,7 +21,7 @@ import pytest
 from adapters.slack.mrkdwn import to_mrkdwn
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.model import ChannelKind
-from tests.bots.slack.conftest import StartBot, mention, reply_script
+from tests.bots.slack.conftest import StartBot, ask, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
 LONG = "word " * 300
@@ -137,9 +137,7 @@ async def test_refused_blocks_fall_back_to_plain_text(
         return bool(json.loads(blocks) if isinstance(blocks, str) else blocks)
 
     sim.fail_next("*", "invalid_blocks", times=100, match=with_blocks)
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "plain please"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "plain please")
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == to_mrkdwn(text)
     refused = [c for c in sim.calls() if c.error == "invalid_blocks"]
@@ -153,9 +151,7 @@ async def test_post_message_rate_limited_is_a_rate_limit(
     lyzr.enqueue(reply_script("Posted after the limit lifted."))
     bot = await start_bot()
     sim.fail_next("chat.postMessage", "rate_limited", times=2)  # HTTP 200, no Retry-After
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "post"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "post")
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == "Posted after the limit lifted."
     posts = sim.calls("chat.postMessage")
@@ -183,9 +179,7 @@ async def test_slacks_own_failures_are_retried_and_streams_start_anyway(
     lyzr.enqueue(reply_script(text, delay=0.2))  # still streaming when the retry comes
     bot = await start_bot(streaming="native")
     sim.fail_next("chat.startStream", error, status=status, html=html)
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hiccup"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "hiccup")
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == text
     assert [c.ok for c in sim.calls("chat.startStream")] == [False, True]  # retried, streamed
@@ -204,9 +198,7 @@ async def test_msg_too_long_cuts_smaller_pages_and_loses_nothing(
         return len(str(params.get("text") or "")) > 2000
 
     sim.fail_next("*", "msg_too_long", times=1000, match=long)
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "long"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+    turn = await ask(sim, bot, "long")
     messages = sim.bot_replies(ws.general, turn.thread_ts)
     assert " ".join(m.text for m in messages).split() == text.split()
     assert all(len(m.text) <= 2000 for m in messages)

@@ -22,7 +22,7 @@ from core.feedback.model import ReplyRef
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
 from core.texts import REASON_SAVED, THANKS_UP, VOTE_CHANGED
-from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
+from tests.bots.slack.conftest import ask, core_settings, mention, reply_script, slack_settings
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -139,9 +139,7 @@ async def test_no_controls_on_failed_replies_or_notices(
     bot = await start(stack, sim, core_settings(lyzr, redis_url), namespace)
     ws = sim.workspace
     lyzr.enqueue(reply_script("The partial answer is", delay=0.02, error_after=3))
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "fail please"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "fail please")
     await sim.user_says(ws.general, ws.alice, mention(sim, "/stop"), thread_ts=turn.thread_ts)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 2)
     await sim.wait_for(lambda: not bot.bot.tasks)
@@ -159,9 +157,7 @@ async def test_feedback_off_means_no_controls(
     bot = await start(stack, sim, settings, namespace)
     ws = sim.workspace
     lyzr.enqueue(reply_script("Fine."))
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hi"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "hi")
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.blocks == [{"type": "markdown", "text": "Fine."}]
     assert bot.bot.feedback is None

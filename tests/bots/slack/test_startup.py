@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 
 import aiohttp
 import pytest
@@ -18,6 +17,7 @@ from bots.slack.settings import load_slack_settings
 from core.config import Settings
 from core.errors import ConfigError
 from tests.bots.slack.conftest import slack_settings
+from tests.redis_server import free_port
 
 SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN",
@@ -104,16 +104,10 @@ async def test_unreachable_api_is_reported(redis_url: str) -> None:
     assert caught.value.variable == "SLACK_API_URL"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_run_slack_serves_until_sigterm(
     sim: SlackSimulator, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("SLACK_BOT_TOKEN", sim.workspace.bot_token)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", sim.app.signing_secret)
     monkeypatch.setenv("SLACK_API_URL", sim.api_url)

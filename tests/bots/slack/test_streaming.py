@@ -14,7 +14,7 @@ from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import RateRule, SimConfig, SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from tests.bots.slack.conftest import Mode, StartBot, mention, reply_script
+from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 
@@ -65,9 +65,7 @@ async def test_agent_failure_mid_stream_keeps_the_text_with_a_notice(
     ws = sim.workspace
     lyzr.enqueue(reply_script("The partial answer is", delay=0.02, error_after=4))
     bot = await start_bot()
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "fail please"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "fail please")
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text.startswith("The partial answer is")
     assert "The agent reported an error." in reply.text
@@ -111,9 +109,7 @@ async def test_a_long_reply_continues_in_new_messages_with_fences_intact(
     assert len(reply) > 12_000
     lyzr.enqueue(reply_script(reply))
     bot = await start_bot(render="mrkdwn")
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long one"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+    turn = await ask(sim, bot, "a long one")
 
     messages = sim.bot_replies(ws.general, turn.thread_ts)
     assert len(messages) >= 4
@@ -146,9 +142,7 @@ async def test_markdown_block_pages_keep_tables_and_code_whole(
     assert len(reply) > 12_000
     lyzr.enqueue(reply_script(reply))
     bot = await start_bot()  # SLACK_RENDER=markdown is the default
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long one"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
+    turn = await ask(sim, bot, "a long one")
 
     messages = sim.bot_replies(ws.general, turn.thread_ts)
     assert len(messages) >= 4
@@ -221,9 +215,7 @@ async def test_native_streaming_end_to_end(
     reply = "Native **streaming** works, <!here>.\n\n```py\nprint('hi')\n```\nDone."
     lyzr.enqueue(reply_script(reply, delay=0.1))
     bot = await start_bot(streaming="native")
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream natively"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    turn = await ask(sim, bot, "stream natively")
 
     (message,) = sim.bot_replies(ws.general, turn.thread_ts)
     await sim.wait_for(lambda: find_action(message.blocks, FEEDBACK_ACTION_ID) is not None)
@@ -268,27 +260,17 @@ async def test_replies_starting_together_use_both_budgets_and_none_waits_for_a_s
     await sim.wait_for(lambda: not any(m.streaming for r in replies for m in r))
 
 
+@pytest.mark.parametrize("sim", [SimConfig(stream_idle_timeout=0.3)], indirect=True)
 async def test_native_stream_that_expires_falls_back_to_updates(
-    lyzr: LyzrServer, redis_url: str, namespace: str
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    from bots.slack.app import SlackService
-    from core.runtime import Runtime
-    from tests.bots.slack.conftest import core_settings, slack_settings
-
     reply = "Before the pause, " + "then after it the rest of the answer."
     script = reply_script(reply, delay=0.02, stall_after=3, stall=0.8)
     lyzr.enqueue(script)
-    async with SlackSimulator(SimConfig(stream_idle_timeout=0.3)) as sim:
-        settings = core_settings(lyzr, redis_url)
-        async with Runtime(settings, namespace=namespace) as runtime:
-            slack = slack_settings(sim, "http", streaming="native")
-            async with SlackService(settings, slack, runtime=runtime) as bot:
-                sim.events_url = bot.events_url
-                ws = sim.workspace
-                turn = await sim.user_says(ws.general, ws.alice, mention(sim, "pause"))
-                await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-                await sim.wait_for(lambda: not bot.bot.tasks)
-                (message,) = sim.bot_replies(ws.general, turn.thread_ts)
+    bot = await start_bot(streaming="native")
+    ws = sim.workspace
+    turn = await ask(sim, bot, "pause")
+    (message,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert message.text == reply
     assert "message_not_in_streaming_state" in {
         c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok
