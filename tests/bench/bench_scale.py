@@ -46,6 +46,7 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import DiscordSimulator, SimUser
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
+from bots.simulators.slack.http_delivery import HttpDelivery
 from tests.bench._common import cpu_note, peak_rss
 from tests.bench.scale_agent import ScaleAgent
 from tests.bench.scale_fleet import Bot, Proxy, RedisUse, process_use, start_bot
@@ -173,11 +174,14 @@ async def run(args: argparse.Namespace, redis_url: str, logs: Path) -> None:
         before = {b.name: process_use(b.process.pid) for b in bots}
         cpu0, wall0 = time.process_time(), time.perf_counter()
         loop = asyncio.get_running_loop()
-        conversations = await start_conversations(
+        conversations, retries = await start_conversations(
             slack, discord, n_slack, n_discord, slack_channels, guild_channels, dm_users
         )
-        print(f"{len(conversations)} conversations started in {time.perf_counter() - wall0:.1f} s",
-              flush=True)  # fmt: skip
+        print(f"{len(conversations)} conversations started in {time.perf_counter() - wall0:.1f} s;"
+              f" {len(retries)} Slack events not acknowledged within 3 s (retried, as Slack"
+              f" does)", flush=True)  # fmt: skip
+        for task in retries:
+            stack.callback(task.cancel)
         victim = bots[0]
         kill_at = min(c.started for c in conversations) + FIRST_TOKEN + args.duration / 2
         if not args.no_kill:
@@ -209,7 +213,7 @@ async def start_conversations(
     slack_channels: list[str],
     guild_channels: list[int],
     dm_users: list[SimUser],
-) -> list[Conversation]:
+) -> tuple[list[Conversation], list[asyncio.Task[None]]]:
     """Every conversation's first message, sent at once (Slack: both events of a mention,
     as Slack sends them, to the proxy; Discord: MESSAGE_CREATE through the gateway)."""
     loop = asyncio.get_running_loop()
@@ -239,9 +243,13 @@ async def start_conversations(
             where = sent.id  # the thread opened on the message has its id
         conversations.append(Conversation(rid, "discord", str(where), "", started))
 
-    await asyncio.gather(*(slack.deliver_http(e, retries=False) for e in envelopes),
-                         *(discord_one(i) for i in range(n_discord)))  # fmt: skip
-    return conversations
+    sent = await asyncio.gather(*(slack.deliver_http(e, retries=False) for e in envelopes),
+                                *(discord_one(i) for i in range(n_discord)))  # fmt: skip
+    # An event not acknowledged within 3 s is retried by Slack (at once, then after 1 and
+    # 5 minutes, X-Slack-Retry-Num): the retries run in the background, as Slack's do.
+    late = [d for d in sent[: len(envelopes)] if isinstance(d, HttpDelivery) and not d.acked]
+    retries = [asyncio.create_task(slack.http.retry(d)) for d in late]
+    return conversations, retries
 
 
 def slack_finished(slack: SlackSimulator, conv: Conversation) -> bool:
@@ -540,8 +548,10 @@ def explain(
     problems: list[dict[str, Any]] = []
     for conv in conversations:
         o = outcomes[conv.rid]
+        final = (slack_finished(slack, conv) if conv.platform == "slack"
+                 else discord_finished(discord, conv))  # fmt: skip
         fine = (o.complete or o.orphan or o.unanswered) and not o.duplicates and o.asked <= 1
-        if fine:
+        if fine and final:
             continue
         if conv.platform == "slack":
             replies = slack.bot_replies(conv.channel, conv.thread)
@@ -566,6 +576,8 @@ def explain(
             "tail": [t[-90:] for t in texts], "calls": calls,
         })  # fmt: skip
     (logs / "problems.json").write_text(json.dumps(problems, indent=1))
+    threads = {c.rid: [c.platform, c.channel, c.thread] for c in conversations}
+    (logs / "conversations.json").write_text(json.dumps(threads))
     if problems:
         print(f"  replies not right: {len(problems)} (details in {logs / 'problems.json'})")
     for item in problems[:60]:

@@ -460,3 +460,55 @@ async def test_redis_down_does_not_break_a_reply(
     assert task is not None
     assert not task.done()  # the reaper survives failed scans
     await rec.aclose()
+
+
+async def test_a_registration_redis_was_too_slow_for_is_written_again(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A burst slows Redis past the registry's op timeout just as a turn is accepted: the
+    turn is registered once Redis answers, so when its replica dies before the reply shows
+    anything, another replica tells the user to send it again. The registration used to
+    be the only write of a queued turn: timed out, the turn was unknown to every reaper and
+    its user got nothing (bench_scale at N = 300: 125 registrations timed out)."""
+    owner = ReplyRegistry(redis_client, namespace=namespace, owner="owner-a", ttl=TTL,
+                          op_timeout=0.1)  # fmt: skip
+    keys = owner.serve(THREAD.platform, BOT)
+    # Redis holds every write for 0.5 s (CLIENT PAUSE WRITE: scripts included), as a
+    # saturated server or event loop does.
+    await redis_client.client_pause(500, all=False)
+    try:
+        watch = RegisteredReply(owner, keys, THREAD)  # accepted, waiting behind another turn
+
+        async def registered() -> bool:
+            return bool(await records(redis_client, owner))
+
+        assert await until(registered)
+    finally:
+        await redis_client.client_unpause()
+    for task in list(owner._tasks):  # SIGKILL: nothing beats or writes any more
+        task.cancel()
+    surface = RecordingSurface(limits=LIMITS)
+    await sweep_until_done(reaper_of(redis_client, namespace, surface))
+    assert surface.texts() == [UNANSWERED_NOTICE]
+    assert watch.record.posted is False
+
+
+async def test_a_record_whose_write_timed_out_is_removed_when_the_reply_ends(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A write that timed out on our side may have landed: the record is removed at the
+    end all the same (left behind, a later reaper would add a bogus "send it again" notice
+    under a complete reply once this replica restarts)."""
+    owner = registry(redis_client, namespace, "owner-a")
+    keys = owner.keys(THREAD.platform)
+    assert keys is not None
+    watch = RegisteredReply(owner, keys, THREAD)
+
+    async def registered() -> bool:
+        return bool(await records(redis_client, owner))
+
+    assert await until(registered)
+    watch._written = False  # what a timed-out first write leaves: landed, not confirmed
+    watch.finished()
+    await owner.aclose()
+    assert not await records(redis_client, owner)
