@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.discord.stop_button import STOP_CUSTOM_ID
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import DiscordSimulator, SimUser
 from bots.simulators.slack import SlackSimulator
@@ -270,8 +271,10 @@ def discord_replies(discord: DiscordSimulator, conv: Conversation) -> list[Any]:
 
 
 def discord_finished(discord: DiscordSimulator, conv: Conversation) -> bool:
+    """No indicator and no Stop button (a final message keeps the feedback buttons)."""
     replies = discord_replies(discord, conv)
-    return bool(replies) and all(INDICATOR not in m.content and not m.components
+    return bool(replies) and all(INDICATOR not in m.content
+                                 and STOP_CUSTOM_ID not in json.dumps(m.components or [])
                                  for m in replies)  # fmt: skip
 
 

@@ -76,7 +76,7 @@ async def start_bot(platform: str, name: str, env: dict[str, str], logs: Path) -
                 async with session.get(f"{bot.url}/healthz") as response:
                     if response.status == 200:
                         return bot
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, TimeoutError):  # not up yet, or a loaded machine
                 pass
             await asyncio.sleep(0.05)
     raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")

@@ -24,7 +24,6 @@ import contextlib
 import logging
 
 from core.errors import MessageGone, SessionStoreError, SurfaceError, Undeliverable
-from core.ops.recovery.record import ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
@@ -101,7 +100,7 @@ class Reaper:
     async def _settle(self, keys: RecoveryKeys, surface: ChatSurface, claimed: Claimed) -> bool:
         """Finish one reply, then drop it or put it back; True when it was finished."""
         try:
-            await self._finish(surface, claimed.record)
+            await self._finish(surface, claimed)
         except (MessageGone, Undeliverable) as exc:
             log.info("reply %s cannot be finished (%s): dropped", claimed.reply_id, exc)
         except SurfaceError as exc:
@@ -120,7 +119,8 @@ class Reaper:
         await self.registry.drop(keys, claimed.reply_id)
         return False
 
-    async def _finish(self, surface: ChatSurface, record: ReplyRecord) -> None:
+    async def _finish(self, surface: ChatSurface, claimed: Claimed) -> None:
+        record = claimed.record
         where = record.where
         sender = Sender(self.budget, lambda kind: surface.budget_scopes(where, kind), self.policy)
 
@@ -142,7 +142,8 @@ class Reaper:
             for text in record.unsent:
                 await post(text)
             return
-        log.warning("finishing reply in %s orphaned by %s", where, record.owner)
+        log.warning("finishing reply %s in %s orphaned by %s (try %d)", claimed.reply_id, where,
+                    record.owner, claimed.tries)  # fmt: skip
         indicator = surface.limits.streaming_indicator
         shown = [p.text.removesuffix(indicator) if indicator else p.text for p in record.pages]
         for i, text in enumerate(shown[:-1]):
