@@ -23,6 +23,7 @@ from core.relay.sender import RetryPolicy
 from core.sessions.connect import redis_client
 from core.surface import MessageRef, SurfaceLimits
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
+from core.turn import ThreadRef
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 
@@ -512,3 +513,57 @@ async def test_a_record_whose_write_timed_out_is_removed_when_the_reply_ends(
     watch.finished()
     await owner.aclose()
     assert not await records(redis_client, owner)
+
+
+async def test_an_orphan_a_reaper_is_still_finishing_is_not_taken_by_another(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A reaper whose post waits for a saturated budget longer than its lease keeps the
+    reply: another reaper does not finish it again. Reapers used to take 20 replies with
+    one lease and finish them one after another, each waiting for the workspace's budget,
+    so the lease ran out under the last ones and another replica finished them too
+    (bench_scale: 39 of 42 orphans finished twice, "send it again" posted twice)."""
+    await orphan(redis_client, namespace, None, "", posted=False)
+    release = asyncio.Event()
+
+    held: list[str] = []
+
+    class Saturated(RecordingSurface):
+        """Its first post waits (for the budget) until the test releases it."""
+
+        async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+            if not held:
+                held.append(text)
+                await release.wait()
+            return await super().post(where, text, streaming=streaming)
+
+    surface = Saturated(limits=LIMITS)
+    lease = 0.3
+    first = Reaper(registry(redis_client, namespace, "b"), SpyScheduler(), lease=lease)
+    first.serve(THREAD.platform, surface)
+    second = Reaper(registry(redis_client, namespace, "c"), SpyScheduler(), lease=lease)
+    second.serve(THREAD.platform, surface)
+    finishing = asyncio.create_task(sweep_until_done(first))  # once the owner is overdue
+
+    async def waiting() -> bool:
+        return bool(held)
+
+    assert await until(waiting)
+    taken_at = await redis_now(redis_client)
+
+    async def lease_long_over() -> bool:
+        return await redis_now(redis_client) > taken_at + 3 * lease
+
+    assert await until(lease_long_over)
+    assert await second.sweep() == 0
+    release.set()
+    await finishing
+    assert first.finalised == 1
+    assert surface.texts() == [UNANSWERED_NOTICE]
+    assert not await records(redis_client, first.registry)
+
+
+async def redis_now(redis: aioredis.Redis) -> float:
+    """Redis's clock (the registry's deadlines are in it), in seconds."""
+    seconds, micros = await redis.time()
+    return seconds + micros / 1e6

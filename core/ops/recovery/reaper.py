@@ -91,16 +91,40 @@ class Reaper:
             keys = self.registry.keys(platform)
             if keys is None:
                 continue
-            for claimed in await self.registry.claim(keys, limit=self.batch, lease=self.lease):
-                if await self._settle(keys, surface, claimed):
-                    done += 1
+            # One at a time, each claimed just before it is finished and its lease renewed
+            # while it is: a batch claimed under one lease outlived it while its replies
+            # waited for a saturated budget one after another, and another replica
+            # finished them a second time.
+            for _ in range(self.batch):
+                found = await self.registry.claim(keys, limit=1, lease=self.lease)
+                if not found:
+                    break
+                for claimed in found:
+                    if await self._settle(keys, surface, claimed):
+                        done += 1
         self.finalised += done
         return done
 
+    async def _keep_lease(self, keys: RecoveryKeys, reply_id: str) -> None:
+        """Renew ``reply_id``'s lease every third of it, while it is being finished."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self.registry.keep(keys, reply_id, self.lease)
+            except SessionStoreError as exc:  # the next renewal may land; else it expires
+                log.warning("could not renew the lease of reply %s: %s", reply_id, exc)
+
     async def _settle(self, keys: RecoveryKeys, surface: ChatSurface, claimed: Claimed) -> bool:
         """Finish one reply, then drop it or put it back; True when it was finished."""
+        keeper = asyncio.get_running_loop().create_task(
+            self._keep_lease(keys, claimed.reply_id), name=f"lease-{claimed.reply_id}"
+        )
         try:
-            await self._finish(surface, claimed)
+            try:
+                await self._finish(surface, claimed)
+            finally:  # stopped before the reply is dropped or put back for later
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
         except (MessageGone, Undeliverable) as exc:
             log.info("reply %s cannot be finished (%s): dropped", claimed.reply_id, exc)
         except SurfaceError as exc:
