@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import random
@@ -41,8 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.discord.stop_button import STOP_CUSTOM_ID
+from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import DiscordSimulator, SimUser
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
+from bots.simulators.slack.http_delivery import HttpDelivery
 from tests.bench._common import cpu_note, peak_rss
 from tests.bench.scale_agent import ScaleAgent
 from tests.bench.scale_fleet import Bot, Proxy, RedisUse, process_use, start_bot
@@ -57,7 +62,8 @@ SLACK_UPDATES_PER_S = 50 / 60  # chat.update, Tier 3, per workspace (SLACK_UPDAT
 DISCORD_THREAD_PER_S = 4 / 5  # the bot's per-channel budget (one short of Discord's 5 / 5 s)
 DISCORD_GLOBAL_PER_S = 46.0  # the bot's global budget (Discord: 50/s per token)
 INDICATOR = "▍"
-NOTICE_WORDS = "cut off because the bot restarted"
+NOTICE_WORDS = "cut off because the bot restarted"  # ORPHAN_NOTICE: it had streamed
+UNANSWERED_WORDS = "restarted before it could answer"  # UNANSWERED_NOTICE: "send it again"
 _NUMBER = re.compile(r"\d{5}")
 _SLACK_SHOWING = ("chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream",
                   "chat.stopStream")  # fmt: skip
@@ -75,7 +81,8 @@ class Conversation:
 @dataclass
 class Outcome:
     complete: bool = False
-    orphan: bool = False
+    orphan: bool = False  # cut off by the kill, ended with the restart notice
+    unanswered: bool = False  # the kill came before it showed anything: "send it again"
     silent: bool = False  # the user got nothing at all
     duplicates: int = 0
     asked: int = 0  # how many times the agent was asked this message
@@ -86,7 +93,9 @@ class Outcome:
 # --- the run -----------------------------------------------------------------------------
 
 
-def common_env(redis_url: str, agent: ScaleAgent, conversations: int) -> dict[str, str]:
+def common_env(
+    redis_url: str, agent: ScaleAgent, conversations: int, log_level: str
+) -> dict[str, str]:
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -101,7 +110,7 @@ def common_env(redis_url: str, agent: ScaleAgent, conversations: int) -> dict[st
         "THREADCAST_RECOVERY_INTERVAL": str(RECOVERY_INTERVAL),
         "THREADCAST_SHUTDOWN_GRACE": "1",
         "THREADCAST_LOG_FORMAT": "json",
-        "THREADCAST_LOG_LEVEL": "WARNING",
+        "THREADCAST_LOG_LEVEL": log_level,
     }
     for name in ("SLACK_APP_TOKEN", "THREADCAST_CONFIG"):
         env.pop(name, None)
@@ -135,7 +144,7 @@ async def run(args: argparse.Namespace, redis_url: str, logs: Path) -> None:
                           for i in range(args.channels)]  # fmt: skip
         n_dm = n_discord // 2
         dm_users = [discord.world.add_user(f"user{i}") for i in range(n_dm)]
-        env = common_env(redis_url, agent, n)
+        env = common_env(redis_url, agent, n, args.log_level)
         print(f"starting {SLACK_REPLICAS} Slack replicas and {DISCORD_SHARDS} Discord shards…",
               flush=True)  # fmt: skip
         slack_env = {**env, "SLACK_BOT_TOKEN": ws.bot_token, "SLACK_HOST": "127.0.0.1",
@@ -166,11 +175,14 @@ async def run(args: argparse.Namespace, redis_url: str, logs: Path) -> None:
         before = {b.name: process_use(b.process.pid) for b in bots}
         cpu0, wall0 = time.process_time(), time.perf_counter()
         loop = asyncio.get_running_loop()
-        conversations = await start_conversations(
+        conversations, retries = await start_conversations(
             slack, discord, n_slack, n_discord, slack_channels, guild_channels, dm_users
         )
-        print(f"{len(conversations)} conversations started in {time.perf_counter() - wall0:.1f} s",
-              flush=True)  # fmt: skip
+        print(f"{len(conversations)} conversations started in {time.perf_counter() - wall0:.1f} s;"
+              f" {len(retries)} Slack events not acknowledged within 3 s (retried, as Slack"
+              f" does)", flush=True)  # fmt: skip
+        for task in retries:
+            stack.callback(task.cancel)
         victim = bots[0]
         kill_at = min(c.started for c in conversations) + FIRST_TOKEN + args.duration / 2
         if not args.no_kill:
@@ -191,6 +203,7 @@ async def run(args: argparse.Namespace, redis_url: str, logs: Path) -> None:
         outcomes = measure(slack, discord, conversations, agent, chunks, victim.killed_at)
         report(args, conversations, outcomes, slack, discord, redis, bots, before, usage,
                elapsed, cpu, victim)  # fmt: skip
+        explain(conversations, outcomes, slack, discord, proxy, bots, logs)
 
 
 async def start_conversations(
@@ -201,7 +214,7 @@ async def start_conversations(
     slack_channels: list[str],
     guild_channels: list[int],
     dm_users: list[SimUser],
-) -> list[Conversation]:
+) -> tuple[list[Conversation], list[asyncio.Task[None]]]:
     """Every conversation's first message, sent at once (Slack: both events of a mention,
     as Slack sends them, to the proxy; Discord: MESSAGE_CREATE through the gateway)."""
     loop = asyncio.get_running_loop()
@@ -231,15 +244,24 @@ async def start_conversations(
             where = sent.id  # the thread opened on the message has its id
         conversations.append(Conversation(rid, "discord", str(where), "", started))
 
-    await asyncio.gather(*(slack.deliver_http(e, retries=False) for e in envelopes),
-                         *(discord_one(i) for i in range(n_discord)))  # fmt: skip
-    return conversations
+    sent = await asyncio.gather(*(slack.deliver_http(e, retries=False) for e in envelopes),
+                                *(discord_one(i) for i in range(n_discord)))  # fmt: skip
+    # An event not acknowledged within 3 s is retried by Slack (at once, then after 1 and
+    # 5 minutes, X-Slack-Retry-Num): the retries run in the background, as Slack's do.
+    late = [d for d in sent[: len(envelopes)] if isinstance(d, HttpDelivery) and not d.acked]
+    retries = [asyncio.create_task(slack.http.retry(d)) for d in late]
+    return conversations, retries
 
 
 def slack_finished(slack: SlackSimulator, conv: Conversation) -> bool:
+    """Every message of the reply final: no indicator, not streaming, no Stop button (a
+    final message keeps its blocks: the Markdown block and the feedback buttons)."""
     replies = slack.bot_replies(conv.channel, conv.thread)
     return bool(replies) and all(
-        m.blocks is None and not m.streaming and INDICATOR not in m.text for m in replies
+        not m.streaming
+        and INDICATOR not in m.text
+        and find_action(m.blocks, STOP_ACTION_ID) is None
+        for m in replies
     )
 
 
@@ -249,8 +271,10 @@ def discord_replies(discord: DiscordSimulator, conv: Conversation) -> list[Any]:
 
 
 def discord_finished(discord: DiscordSimulator, conv: Conversation) -> bool:
+    """No indicator and no Stop button (a final message keeps the feedback buttons)."""
     replies = discord_replies(discord, conv)
-    return bool(replies) and all(INDICATOR not in m.content and not m.components
+    return bool(replies) and all(INDICATOR not in m.content
+                                 and STOP_CUSTOM_ID not in json.dumps(m.components or [])
                                  for m in replies)  # fmt: skip
 
 
@@ -303,6 +327,7 @@ def measure(
         text = " ".join(texts)
         outcome = Outcome()
         outcome.orphan = NOTICE_WORDS in text
+        outcome.unanswered = UNANSWERED_WORDS in text
         outcome.silent = not texts
         numbers = [int(x) for x in _NUMBER.findall(text)]
         outcome.complete = numbers == list(range(chunks)) and not outcome.orphan
@@ -311,7 +336,7 @@ def measure(
         outcome.duplicates = max(0, starts - 1)
         outcome.staleness = tuple(staleness(list(agent.emitted.get(conv.rid, ())),
                                             sorted(shown.get(key, []))))  # fmt: skip
-        if outcome.orphan and killed_at is not None and key in notices:
+        if (outcome.orphan or outcome.unanswered) and killed_at is not None and key in notices:
             outcome.finalised_after_kill = notices[key] - killed_at
         outcomes[conv.rid] = outcome
     return outcomes
@@ -338,7 +363,8 @@ def slack_shown(slack: SlackSimulator) -> dict[tuple[str, str], list[tuple[float
 
 
 def slack_notices(slack: SlackSimulator) -> dict[tuple[str, str], float]:
-    """(channel, thread) -> when the orphan notice was first shown there."""
+    """(channel, thread) -> when a recovery notice (cut off, or unanswered) was first shown
+    there."""
     threads: dict[tuple[str, str], str] = {}
     found: dict[tuple[str, str], float] = {}
     for call in slack.calls():
@@ -347,7 +373,9 @@ def slack_notices(slack: SlackSimulator) -> dict[tuple[str, str], float]:
         channel = str(call.params.get("channel"))
         if call.method in ("chat.postMessage", "chat.startStream"):
             threads[(channel, str(call.response.get("ts")))] = str(call.params.get("thread_ts"))
-        elif NOTICE_WORDS in str(call.params):
+            if UNANSWERED_WORDS in str(call.params):  # posted as a reply of its own
+                found.setdefault((channel, str(call.params.get("thread_ts"))), call.time)
+        elif NOTICE_WORDS in str(call.params) or UNANSWERED_WORDS in str(call.params):
             key = (channel, threads.get((channel, str(call.params.get("ts"))), ""))
             found.setdefault(key, call.time)
     return found
@@ -452,14 +480,16 @@ def report(
     }  # fmt: skip
     for platform, convs in by.items():
         got = [outcomes[c.rid] for c in convs]
-        orphans = [o for o in got if o.orphan]
+        orphans = [o for o in got if o.orphan or o.unanswered]
         stale = [s for o in got for s in o.staleness]
         target = max(b for _, b in scopes[platform])
         share = refused[platform] / totals[platform] if totals[platform] else 0.0
         print(f"  {platform}: {len(convs)} conversations")
         done = sum(o.complete for o in got)
+        cut = sum(o.orphan for o in got)
         print(f"    replies complete      {done} / {len(convs) - len(orphans)}"
-              f" (+ {len(orphans)} orphans)")  # fmt: skip
+              f" (+ {len(orphans)} orphans: {cut} cut off, {len(orphans) - cut} not begun,"
+              f" each with its notice)")  # fmt: skip
         print(f"    no reply at all       {sum(o.silent for o in got)}")
         twice = sum(max(0, o.asked - 1) for o in got)
         print(f"    duplicate replies     {sum(o.duplicates for o in got)} (a reply started "
@@ -500,6 +530,66 @@ def report(
           f"peak RSS {peak_rss() / 2**20:.0f} MiB (simulators, agent, proxy)")  # fmt: skip
 
 
+def explain(
+    conversations: list[Conversation], outcomes: dict[str, Outcome], slack: SlackSimulator,
+    discord: DiscordSimulator, proxy: Proxy, bots: list[Bot], logs: Path,
+) -> None:  # fmt: skip
+    """Each reply that is not right (incomplete without a notice, nothing shown, shown or
+    asked twice): which replica got its event, and what the platform was asked, in
+    ``logs/problems.json`` (one line each printed)."""
+    names = {bot.url: bot.name for bot in bots}
+    routed: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for _, backend, body, status in proxy.tries:
+        try:
+            event = json.loads(body).get("event") or {}
+        except ValueError:
+            continue
+        if event.get("type") != "app_mention":
+            continue
+        where = f"{names.get(backend, backend)}:{'refused' if status is None else status}"
+        routed[(str(event.get("channel")), str(event.get("ts")))].append(where)
+    problems: list[dict[str, Any]] = []
+    for conv in conversations:
+        o = outcomes[conv.rid]
+        final = (slack_finished(slack, conv) if conv.platform == "slack"
+                 else discord_finished(discord, conv))  # fmt: skip
+        fine = (o.complete or o.orphan or o.unanswered) and not o.duplicates and o.asked <= 1
+        if fine and final:
+            continue
+        if conv.platform == "slack":
+            replies = slack.bot_replies(conv.channel, conv.thread)
+            texts = [m.text for m in replies]
+            finished = slack_finished(slack, conv)
+            calls = [
+                {"t": round(c.time, 2), "method": c.method, "status": c.status,
+                 "ts": c.params.get("ts") or c.response.get("ts"),
+                 "text": str(c.params.get("markdown_text") or c.params.get("text") or "")[-80:]}
+                for c in slack.calls()
+                if c.params.get("channel") == conv.channel
+                and (c.params.get("thread_ts") == conv.thread
+                     or any(c.params.get("ts") == m.ts for m in replies))
+            ]  # fmt: skip
+        else:
+            texts = [m.content for m in discord_replies(discord, conv)]
+            finished, calls = discord_finished(discord, conv), []
+        problems.append({
+            "rid": conv.rid, "event_to": routed.get((conv.channel, conv.thread), []),
+            "asked": o.asked, "messages": len(texts), "duplicates": o.duplicates,
+            "finished": finished, "notice": o.orphan or o.unanswered,
+            "tail": [t[-90:] for t in texts], "calls": calls,
+        })  # fmt: skip
+    (logs / "problems.json").write_text(json.dumps(problems, indent=1))
+    threads = {c.rid: [c.platform, c.channel, c.thread] for c in conversations}
+    (logs / "conversations.json").write_text(json.dumps(threads))
+    if problems:
+        print(f"  replies not right: {len(problems)} (details in {logs / 'problems.json'})")
+    for item in problems[:60]:
+        tail = " | ".join(str(t)[-40:] for t in item["tail"]) or "nothing shown"
+        print(f"    {item['rid']:<6} event to {','.join(item['event_to']) or '-'}; asked "
+              f"{item['asked']}; {item['messages']} messages, final={item['finished']}: "
+              f"{tail}")  # fmt: skip
+
+
 def p50(values: list[int]) -> float:
     ordered = sorted(values)
     return float(ordered[len(ordered) // 2]) if ordered else math.nan
@@ -518,6 +608,7 @@ def main() -> None:
         help="stop waiting when no reply became final for this long",
     )
     parser.add_argument("--logs", type=Path, help="keep the bots' logs in this directory")
+    parser.add_argument("--log-level", default="WARNING", help="the bots' THREADCAST_LOG_LEVEL")
     args = parser.parse_args()
     print(cpu_note(), flush=True)
     with tempfile.TemporaryDirectory() as data:

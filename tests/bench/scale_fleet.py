@@ -76,7 +76,7 @@ async def start_bot(platform: str, name: str, env: dict[str, str], logs: Path) -
                 async with session.get(f"{bot.url}/healthz") as response:
                     if response.status == 200:
                         return bot
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, TimeoutError):  # not up yet, or a loaded machine
                 pass
             await asyncio.sleep(0.05)
     raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")
@@ -172,6 +172,9 @@ class Proxy:
     def __init__(self, backends: list[str]) -> None:
         self.backends = backends
         self.sent: dict[str, int] = {b: 0 for b in backends}
+        # Every try: (loop time, backend, request body, status; None when the connection
+        # failed and the request went to the next replica).
+        self.tries: list[tuple[float, str, bytes, int | None]] = []
         self._next = 0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -199,6 +202,7 @@ class Proxy:
         assert self._session is not None
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host",)}
+        loop = asyncio.get_running_loop()
         for _ in range(len(self.backends)):
             backend = self.backends[self._next % len(self.backends)]
             self._next += 1
@@ -208,10 +212,12 @@ class Proxy:
                 ) as answer:
                     payload = await answer.read()
                     self.sent[backend] += 1
+                    self.tries.append((loop.time(), backend, body, answer.status))
                     kept = {k: v for k, v in answer.headers.items()
                             if k.lower() not in ("content-length", "transfer-encoding",
                                                  "content-encoding", "connection")}  # fmt: skip
                     return web.Response(status=answer.status, body=payload, headers=kept)
             except aiohttp.ClientConnectionError:
+                self.tries.append((loop.time(), backend, body, None))
                 continue  # a dead replica: the next one
         return web.Response(status=502, text="no replica answered")

@@ -23,6 +23,7 @@ from core.relay.sender import RetryPolicy
 from core.sessions.connect import redis_client
 from core.surface import MessageRef, SurfaceLimits
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
+from core.turn import ThreadRef
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 
@@ -460,3 +461,109 @@ async def test_redis_down_does_not_break_a_reply(
     assert task is not None
     assert not task.done()  # the reaper survives failed scans
     await rec.aclose()
+
+
+async def test_a_registration_redis_was_too_slow_for_is_written_again(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A burst slows Redis past the registry's op timeout just as a turn is accepted: the
+    turn is registered once Redis answers, so when its replica dies before the reply shows
+    anything, another replica tells the user to send it again. The registration used to
+    be the only write of a queued turn: timed out, the turn was unknown to every reaper and
+    its user got nothing (bench_scale at N = 300: 125 registrations timed out)."""
+    owner = ReplyRegistry(redis_client, namespace=namespace, owner="owner-a", ttl=TTL,
+                          op_timeout=0.1)  # fmt: skip
+    keys = owner.serve(THREAD.platform, BOT)
+    # Redis holds every write for 0.5 s (CLIENT PAUSE WRITE: scripts included), as a
+    # saturated server or event loop does.
+    await redis_client.client_pause(500, all=False)
+    try:
+        watch = RegisteredReply(owner, keys, THREAD)  # accepted, waiting behind another turn
+
+        async def registered() -> bool:
+            return bool(await records(redis_client, owner))
+
+        assert await until(registered)
+    finally:
+        await redis_client.client_unpause()
+    for task in list(owner._tasks):  # SIGKILL: nothing beats or writes any more
+        task.cancel()
+    surface = RecordingSurface(limits=LIMITS)
+    await sweep_until_done(reaper_of(redis_client, namespace, surface))
+    assert surface.texts() == [UNANSWERED_NOTICE]
+    assert watch.record.posted is False
+
+
+async def test_a_record_whose_write_timed_out_is_removed_when_the_reply_ends(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A write that timed out on our side may have landed: the record is removed at the
+    end all the same (left behind, a later reaper would add a bogus "send it again" notice
+    under a complete reply once this replica restarts)."""
+    owner = registry(redis_client, namespace, "owner-a")
+    keys = owner.keys(THREAD.platform)
+    assert keys is not None
+    watch = RegisteredReply(owner, keys, THREAD)
+
+    async def registered() -> bool:
+        return bool(await records(redis_client, owner))
+
+    assert await until(registered)
+    watch._written = False  # what a timed-out first write leaves: landed, not confirmed
+    watch.finished()
+    await owner.aclose()
+    assert not await records(redis_client, owner)
+
+
+async def test_an_orphan_a_reaper_is_still_finishing_is_not_taken_by_another(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A reaper whose post waits for a saturated budget longer than its lease keeps the
+    reply: another reaper does not finish it again. Reapers used to take 20 replies with
+    one lease and finish them one after another, each waiting for the workspace's budget,
+    so the lease ran out under the last ones and another replica finished them too
+    (bench_scale: 39 of 42 orphans finished twice, "send it again" posted twice)."""
+    await orphan(redis_client, namespace, None, "", posted=False)
+    release = asyncio.Event()
+
+    held: list[str] = []
+
+    class Saturated(RecordingSurface):
+        """Its first post waits (for the budget) until the test releases it."""
+
+        async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+            if not held:
+                held.append(text)
+                await release.wait()
+            return await super().post(where, text, streaming=streaming)
+
+    surface = Saturated(limits=LIMITS)
+    lease = 0.3
+    first = Reaper(registry(redis_client, namespace, "b"), SpyScheduler(), lease=lease)
+    first.serve(THREAD.platform, surface)
+    second = Reaper(registry(redis_client, namespace, "c"), SpyScheduler(), lease=lease)
+    second.serve(THREAD.platform, surface)
+    finishing = asyncio.create_task(sweep_until_done(first))  # once the owner is overdue
+
+    async def waiting() -> bool:
+        return bool(held)
+
+    assert await until(waiting)
+    taken_at = await redis_now(redis_client)
+
+    async def lease_long_over() -> bool:
+        return await redis_now(redis_client) > taken_at + 3 * lease
+
+    assert await until(lease_long_over)
+    assert await second.sweep() == 0
+    release.set()
+    await finishing
+    assert first.finalised == 1
+    assert surface.texts() == [UNANSWERED_NOTICE]
+    assert not await records(redis_client, first.registry)
+
+
+async def redis_now(redis: aioredis.Redis) -> float:
+    """Redis's clock (the registry's deadlines are in it), in seconds."""
+    seconds, micros = await redis.time()
+    return seconds + micros / 1e6

@@ -19,8 +19,9 @@ One job per module:
 
 Timing: an owner beats every ``ttl / 3``; reapers scan every ``interval``; so an orphan is
 finished at most ``ttl + interval`` after its owner died (plus its surface calls).
-Exactly once: a reaper takes a reply atomically, for a lease (Lua); one that dies while
-finishing loses it after ``lease`` and another retries.
+Exactly once: a reaper takes one reply at a time atomically, for a lease (Lua) that it
+renews while it finishes the reply (however long the platform's budget keeps it waiting);
+one that dies while finishing loses it after ``lease`` and another retries.
 """
 
 from core.ops.recovery.heartbeat import Heartbeat, RegisteredReply

@@ -17,8 +17,10 @@ Writes are coalesced: at most one in flight per reply, the last state wins. When
 ends with every message final the record is dropped; when some final edit or post could
 not be made (a platform outage longer than the reply's retries) the record is *handed
 over*, and the reapers make those edits and posts once the platform is back. Registry
-failures (Redis down) never break a reply: they are logged once per reply, and the reply
-goes on.
+failures (Redis down or slow) never break a reply: they are logged once per reply, the
+reply goes on, and the last state is written again with backoff until a write lands (a
+turn whose registration timed out in a burst, and whose replica then died, was otherwise
+unknown to every reaper: its user got nothing).
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class RegisteredReply:
         self.reply_id = secrets.token_hex(8)
         self.record = ReplyRecord(registry.owner, where)
         self._written = False  # the first write landed: later writes only update it
+        self._sent = False  # a write was sent (one that timed out may still have landed)
+        self._retry: asyncio.Task[None] | None = None  # a failed write, tried again later
+        self._failures = 0  # failed writes in a row (the retry's backoff)
         self._lost = False  # a reaper took the reply (this process was presumed dead)
         self._ended = False
         self._lock = asyncio.Lock()  # one write in flight; the next carries the last state
@@ -162,18 +167,36 @@ class RegisteredReply:
                     if self._lost or self._ended:
                         return
                     first = not self._written
+                    self._sent = True
                     done = await self.registry.write(self.keys, self.reply_id, self.record,
                                                      first=first)  # fmt: skip
                     self._written = True
+                    self._failures = 0
                     if not done:
                         self._lost = True
                         log.warning("reply %s was taken by a reaper while in flight",
                                     self.reply_id)  # fmt: skip
         except (SessionStoreError, TimeoutError) as exc:
             self._queued = False
+            self._failures += 1
             if not self._warned:
                 self._warned = True
-                log.warning("could not register reply %s: %s", self.reply_id, exc)
+                log.warning("could not register reply %s (tried again until it lands): %r",
+                            self.reply_id, exc)  # fmt: skip
+            self._save_later()
+
+    def _save_later(self) -> None:
+        """Write the last state again after a backoff (at most one retry pending): what
+        failed to land is never left to a later edit that may not come."""
+        if self._ended or self._lost or (self._retry is not None and not self._retry.done()):
+            return
+        delay = min(self.registry.ttl / 3, 0.2 * 2 ** (self._failures - 1))
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._save_soon()
+
+        self._retry = self.registry.spawn(later, f"recovery-retry-{self.reply_id}")
 
     async def _end(self) -> None:
         # Retried while Redis is down: a record left behind would be "repaired" by a
@@ -181,10 +204,12 @@ class RegisteredReply:
         loop = asyncio.get_running_loop()
         registry = self.registry
         give_up = loop.time() + 2 * registry.ttl
+        if self._retry is not None:
+            self._retry.cancel()
         async with self._lock:  # after the write in flight, if any
             pass
-        if not self._written:
-            return  # nothing reached Redis: nothing to remove
+        if not self._sent:
+            return  # nothing was sent to Redis: nothing to remove
         while not self._lost:
             try:
                 record = self.record

@@ -24,7 +24,6 @@ import contextlib
 import logging
 
 from core.errors import MessageGone, SessionStoreError, SurfaceError, Undeliverable
-from core.ops.recovery.record import ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
@@ -92,16 +91,40 @@ class Reaper:
             keys = self.registry.keys(platform)
             if keys is None:
                 continue
-            for claimed in await self.registry.claim(keys, limit=self.batch, lease=self.lease):
-                if await self._settle(keys, surface, claimed):
-                    done += 1
+            # One at a time, each claimed just before it is finished and its lease renewed
+            # while it is: a batch claimed under one lease outlived it while its replies
+            # waited for a saturated budget one after another, and another replica
+            # finished them a second time.
+            for _ in range(self.batch):
+                found = await self.registry.claim(keys, limit=1, lease=self.lease)
+                if not found:
+                    break
+                for claimed in found:
+                    if await self._settle(keys, surface, claimed):
+                        done += 1
         self.finalised += done
         return done
 
+    async def _keep_lease(self, keys: RecoveryKeys, reply_id: str) -> None:
+        """Renew ``reply_id``'s lease every third of it, while it is being finished."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self.registry.keep(keys, reply_id, self.lease)
+            except SessionStoreError as exc:  # the next renewal may land; else it expires
+                log.warning("could not renew the lease of reply %s: %s", reply_id, exc)
+
     async def _settle(self, keys: RecoveryKeys, surface: ChatSurface, claimed: Claimed) -> bool:
         """Finish one reply, then drop it or put it back; True when it was finished."""
+        keeper = asyncio.get_running_loop().create_task(
+            self._keep_lease(keys, claimed.reply_id), name=f"lease-{claimed.reply_id}"
+        )
         try:
-            await self._finish(surface, claimed.record)
+            try:
+                await self._finish(surface, claimed)
+            finally:  # stopped before the reply is dropped or put back for later
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
         except (MessageGone, Undeliverable) as exc:
             log.info("reply %s cannot be finished (%s): dropped", claimed.reply_id, exc)
         except SurfaceError as exc:
@@ -120,7 +143,8 @@ class Reaper:
         await self.registry.drop(keys, claimed.reply_id)
         return False
 
-    async def _finish(self, surface: ChatSurface, record: ReplyRecord) -> None:
+    async def _finish(self, surface: ChatSurface, claimed: Claimed) -> None:
+        record = claimed.record
         where = record.where
         sender = Sender(self.budget, lambda kind: surface.budget_scopes(where, kind), self.policy)
 
@@ -142,7 +166,8 @@ class Reaper:
             for text in record.unsent:
                 await post(text)
             return
-        log.warning("finishing reply in %s orphaned by %s", where, record.owner)
+        log.warning("finishing reply %s in %s orphaned by %s (try %d)", claimed.reply_id, where,
+                    record.owner, claimed.tries)  # fmt: skip
         indicator = surface.limits.streaming_indicator
         shown = [p.text.removesuffix(indicator) if indicator else p.text for p in record.pages]
         for i, text in enumerate(shown[:-1]):

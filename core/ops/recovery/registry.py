@@ -14,7 +14,8 @@ An owner proves it is alive with one beat per process (``owners``), not one per 
 a turn that waits in a queue for minutes costs two writes (registered, dropped) and no
 more. A record whose owner's deadline passed, or that its owner handed over, is *due*;
 a reaper takes it for a lease (``due`` moves to the lease's end, so a reaper that dies
-mid-way is replaced), and on failure puts it back for later. Deadlines are Redis's clock
+mid-way is replaced) and renews the lease while it works, and on failure puts it back for
+later. Deadlines are Redis's clock
 (``TIME``), so replicas with skewed clocks agree.
 """
 
@@ -281,6 +282,10 @@ class ReplyRegistry:
 
     async def retry_later(self, keys: RecoveryKeys, reply_id: str, delay: float) -> None:
         await RETRY(self.redis, [keys.due], (reply_id, ms(delay)), within=self.op_timeout)
+
+    async def keep(self, keys: RecoveryKeys, reply_id: str, lease: float) -> None:
+        """Renew the lease of a reply this reaper is still finishing (a no-op once dropped)."""
+        await RETRY(self.redis, [keys.due], (reply_id, ms(lease)), within=self.op_timeout)
 
     async def drop(self, keys: RecoveryKeys, reply_id: str) -> None:
         await DROP(self.redis, [keys.replies, keys.holders, keys.due, keys.tries], (reply_id,),
