@@ -34,18 +34,19 @@ from tests.deploy.platforms import (
     slack_mention_answered,
 )
 from tests.deploy.podman import Podman, redis_image
+from tests.deploy.store import once
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrServer
 
 REPLY = "Hello from compose."
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def redis_stand_in(podman: Podman) -> str:
     """compose.yml's ``redis:7.4-alpine``, made locally (Debian's redis-server) under that
     name, so the compose file runs as shipped (no registry is reachable here)."""
     tag = "docker.io/library/redis:7.4-alpine"
-    redis_image(podman, tag)
+    once(podman, tag, lambda: redis_image(podman, tag))
     return tag
 
 
