@@ -10,7 +10,8 @@ a test session of its own, so it starts its own Redis. Each module whose fixture
 module-scoped (the browser, a Redis cluster, manifests) runs on one worker, in one
 ``xdist_group`` (``--dist loadgroup``), so they are set up once. The podman store is the
 run's, shared by the workers (``tests/deploy/store.py``): the controller names it, hands it
-to its workers and empties it at the end.
+to its workers and empties it at the end; the container tests run last, their images built
+ahead while the other tests run (``tests/deploy/images.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from tests.deploy.images import build_ahead, needs_an_image, wait_for_builds
 from tests.deploy.store import name_store, remove_store, share_store
 from tests.redis_server import start_test_redis
 from tests.servers.lyzr_server import LyzrServer
@@ -39,16 +41,21 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    wait_for_builds()
     remove_store(session.config)
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # First, so that xdist's own hook (which reads the groups) sees them.
     for item in items:
         group = _group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    # The container tests last (stable: the same order in every worker), their images being
+    # built meanwhile.
+    items.sort(key=needs_an_image)
+    build_ahead(config, items)
 
 
 def _group(item: pytest.Item) -> str | None:

@@ -1,6 +1,6 @@
-"""The container image, built once per test run with podman (see ``podman.py``), in a
-store that every xdist worker shares (``store.py``), so the container tests spread over
-the workers.
+"""The container image, built once per test run with podman (see ``podman.py``), ahead of
+the tests that use it (``images.py``), in a store that every xdist worker shares
+(``store.py``), so the container tests spread over the workers.
 
 Skipped, with the reason, only where podman is not installed; where it is, a missing
 companion tool (runc, mmdebstrap...) fails the tests instead of skipping them silently.
@@ -14,15 +14,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.bots.slack.conftest import lyzr, sim
-from tests.deploy.manifests import DEPLOY, REPO
-from tests.deploy.podman import Podman, missing_tools, python_base_image
-from tests.deploy.store import once, open_store
+from tests.deploy.images import BASE_IMAGE, IMAGE, build_image
+from tests.deploy.podman import Podman, missing_tools
+from tests.deploy.store import open_store
 from tests.redis_server import RedisProcess
 
 __all__ = ["BASE_IMAGE", "IMAGE", "image", "lyzr", "podman", "sim", "tcp_redis"]
-
-IMAGE = "localhost/threadcast:0.1.0"  # what compose.yml and deploy/k8s name (threadcast:0.1.0)
-BASE_IMAGE = "localhost/threadcast-test-python:3.11"
 
 
 @pytest.fixture(scope="session")
@@ -38,13 +35,9 @@ def podman(request: pytest.FixtureRequest) -> Podman:
 
 @pytest.fixture(scope="session")
 def image(podman: Podman) -> str:
-    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim."""
-
-    def build() -> None:
-        python_base_image(podman, BASE_IMAGE)
-        podman.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
-
-    once(podman, IMAGE, build)
+    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim (most
+    often already built ahead: ``images.py``)."""
+    build_image(podman)
     return IMAGE
 
 
