@@ -6,10 +6,12 @@ Tests isolate themselves by key namespace (the ``namespace`` fixture), never by 
 so pointing ``REDIS_URL`` at a shared server is safe.
 
 The suite runs in parallel (pytest-xdist, ``-n`` in pyproject's ``addopts``): each worker is
-a test session of its own, so it starts its own Redis. Tests that share something costly or
-global run on one worker, in one ``xdist_group`` (``--dist loadgroup``): every test using
-the podman store (one image build, one rootful store), and each module whose fixtures are
-module-scoped (the browser, a Redis cluster, manifests), so they are set up once.
+a test session of its own, so it starts its own Redis. Each module whose fixtures are
+module-scoped (the browser, a Redis cluster, manifests) runs on one worker, in one
+``xdist_group`` (``--dist loadgroup``), so they are set up once. The podman store is the
+run's, shared by the workers (``tests/deploy/store.py``): the controller names it, hands it
+to its workers and empties it at the end; the container tests run last, their images built
+ahead while the other tests run (``tests/deploy/images.py``).
 """
 
 from __future__ import annotations
@@ -18,31 +20,45 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from tests.deploy.images import build_ahead, needs_an_image, wait_for_builds
+from tests.deploy.store import name_store, remove_store, share_store
 from tests.redis_server import start_test_redis
 from tests.servers.lyzr_server import LyzrServer
 
-_SHARED_GROUPS = {"podman": "podman", "image": "podman"}
-"""Fixtures whose users all run on one worker, by group name."""
+
+def pytest_configure(config: pytest.Config) -> None:
+    name_store(config)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent with -p no:xdist
+def pytest_configure_node(node: Any) -> None:
+    share_store(node.config, node.workerinput)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    wait_for_builds()
+    remove_store(session.config)
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # First, so that xdist's own hook (which reads the groups) sees them.
     for item in items:
         group = _group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    # The container tests last (stable: the same order in every worker), their images being
+    # built meanwhile.
+    items.sort(key=needs_an_image)
+    build_ahead(config, items)
 
 
 def _group(item: pytest.Item) -> str | None:
-    names = getattr(item, "fixturenames", ())
-    for name in names:
-        if name in _SHARED_GROUPS:
-            return _SHARED_GROUPS[name]
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None

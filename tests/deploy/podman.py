@@ -75,20 +75,22 @@ class Podman:
         (state / "tmp").mkdir(exist_ok=True)
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         nproc = _nproc_limit()
-        (state / "containers.conf").write_text(
+        _write_atomically(
+            state / "containers.conf",
             "[containers]\n"
             f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
             "[engine]\n"
             'runtime = "runc"\n'
             'cgroup_manager = "cgroupfs"\n'  # no systemd here
             'events_logger = "file"\n'
-            f'tmp_dir = "{state / "tmp"}"\n'
+            f'tmp_dir = "{state / "tmp"}"\n',
         )
-        (state / "storage.conf").write_text(
+        _write_atomically(
+            state / "storage.conf",
             "[storage]\n"
             'driver = "overlay"\n'
             f'graphroot = "{state / "root"}"\n'
-            f'runroot = "{state / "run"}"\n'
+            f'runroot = "{state / "run"}"\n',
         )
         self.env = {
             **os.environ,
@@ -217,6 +219,13 @@ def _apt_source_files() -> list[Path]:
 def _os_release() -> dict[str, str]:
     pairs = (line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines())
     return {key: value.strip('"') for key, value in (p for p in pairs if len(p) == 2)}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replaced whole: another process using the same store never reads half a file."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def _nproc_limit() -> int:

@@ -25,6 +25,7 @@ import pytest
 from bots.simulators.discord import DiscordSimulator
 from bots.simulators.slack import SlackSimulator
 from tests.deploy.containers import Container, agent_env, until_healthy, until_ready
+from tests.deploy.images import REDIS_STAND_IN, build_redis_stand_in
 from tests.deploy.manifests import DEPLOY, load_documents, yaml_module
 from tests.deploy.platforms import (
     READY,
@@ -33,20 +34,18 @@ from tests.deploy.platforms import (
     slack_env,
     slack_mention_answered,
 )
-from tests.deploy.podman import Podman, redis_image
+from tests.deploy.podman import Podman
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrServer
 
 REPLY = "Hello from compose."
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def redis_stand_in(podman: Podman) -> str:
-    """compose.yml's ``redis:7.4-alpine``, made locally (Debian's redis-server) under that
-    name, so the compose file runs as shipped (no registry is reachable here)."""
-    tag = "docker.io/library/redis:7.4-alpine"
-    redis_image(podman, tag)
-    return tag
+    """compose.yml's Redis image (``images.py``)."""
+    build_redis_stand_in(podman)
+    return REDIS_STAND_IN
 
 
 def _compose_override(redis_port: int, ports: Mapping[str, int]) -> dict[str, Any]:

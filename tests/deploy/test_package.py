@@ -9,10 +9,12 @@ it (``uv sync --no-default-groups``) must still run every bot.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.deploy.manifests import REPO
@@ -40,9 +42,15 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+@functools.cache
+def _providers() -> Mapping[str, list[str]]:
+    """Top-level module -> distributions; read once (it reads every installed RECORD)."""
+    return importlib.metadata.packages_distributions()
+
+
 def _third_party(modules: set[str]) -> dict[str, set[str]]:
     """module -> the distributions providing it, for modules not of the stdlib or ours."""
-    providers = importlib.metadata.packages_distributions()
+    providers = _providers()
     ours = set(PACKAGES)
     return {
         module: {_normalise(d) for d in providers.get(module, [module])}

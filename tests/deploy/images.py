@@ -1,0 +1,89 @@
+"""The images the container tests run, each built once per run in the shared store, and
+built ahead: as soon as a worker has collected tests that need them, a thread of its own
+starts building them while the worker runs other tests (``tests/conftest.py`` also orders
+the container tests last), so no worker sits waiting for a build that could have been done.
+
+Every worker starts that thread; the first to take an image's lock builds it, the others
+find it built (:func:`tests.deploy.store.once`). A build that fails ahead is not reported
+there: the fixture asking for the image builds it again and fails with podman's output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from tests.deploy.manifests import DEPLOY, REPO
+from tests.deploy.podman import Podman, missing_tools, python_base_image, redis_image
+from tests.deploy.store import once, open_store
+
+__all__ = [
+    "BASE_IMAGE",
+    "IMAGE",
+    "REDIS_STAND_IN",
+    "build_ahead",
+    "build_image",
+    "build_redis_stand_in",
+    "needs_an_image",
+    "wait_for_builds",
+]
+
+IMAGE = "localhost/threadcast:0.1.0"  # what compose.yml and deploy/k8s name (threadcast:0.1.0)
+BASE_IMAGE = "localhost/threadcast-test-python:3.11"
+REDIS_STAND_IN = "docker.io/library/redis:7.4-alpine"  # compose.yml's Redis
+
+
+def build_image(podman: Podman) -> None:
+    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim."""
+
+    def build() -> None:
+        python_base_image(podman, BASE_IMAGE)
+        podman.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
+
+    once(podman, IMAGE, build)
+
+
+def build_redis_stand_in(podman: Podman) -> None:
+    """compose.yml's ``redis:7.4-alpine``, made locally (Debian's redis-server) under that
+    name, so the compose file runs as shipped (no registry is reachable here)."""
+    once(podman, REDIS_STAND_IN, lambda: redis_image(podman, REDIS_STAND_IN))
+
+
+_BUILDS: dict[str, Callable[[Podman], None]] = {
+    "image": build_image,
+    "redis_stand_in": build_redis_stand_in,
+}
+"""The fixtures that need an image, and what builds it."""
+_THREADS: list[threading.Thread] = []
+
+
+def needs_an_image(item: pytest.Item) -> bool:
+    return any(name in _BUILDS for name in getattr(item, "fixturenames", ()))
+
+
+def build_ahead(config: pytest.Config, items: Sequence[pytest.Item]) -> None:
+    """Starts building, in a thread, the images the collected tests will ask for."""
+    wanted = {name for item in items for name in getattr(item, "fixturenames", ())}
+    builds = [build for name, build in _BUILDS.items() if name in wanted]
+    if not builds or shutil.which("podman") is None or missing_tools():
+        return  # nothing to build, or the `podman` fixture skips or fails the tests
+    podman = open_store(config)
+
+    def run() -> None:
+        for build in builds:
+            with contextlib.suppress(Exception):  # the fixture reports it (docstring)
+                build(podman)
+
+    thread = threading.Thread(target=run, name="image builds", daemon=True)
+    _THREADS.append(thread)
+    thread.start()
+
+
+def wait_for_builds() -> None:
+    """Before the store is emptied or the worker exits: no build left half-way."""
+    for thread in _THREADS:
+        thread.join()
