@@ -10,14 +10,17 @@ finalised by the relay with its partial text and :data:`core.texts.INTERRUPTED` 
 How the notice is chosen: drain cancels each task with the message :data:`SHUTDOWN`, which
 the :class:`asyncio.CancelledError` raised in the turn carries (:func:`by_shutdown`): the
 relay then ends the reply with :data:`core.texts.INTERRUPTED`, and a turn still waiting for
-its conversation posts :data:`core.texts.NOT_ANSWERED`. The reason travels with the
-cancellation itself, so no turn registers anything and nothing outlives a task.
+its conversation posts :data:`core.texts.NOT_ANSWERED`. A library may swallow a cancel and
+raise a fresh one without its message (redis-py's ``asyncio.wait_for`` on Python 3.11, see
+:func:`core.redis.guarded`), so drain also notes the tasks it interrupts in a weak set: the
+reason survives, and nothing outlives a task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Coroutine, Iterator
 from typing import Any, Final
 
@@ -33,9 +36,16 @@ SHUTDOWN: Final = "threadcast: shutdown"
 """The message :meth:`TurnTasks.drain` cancels a turn's task with (``task.cancel(msg)``)."""
 
 
+_interrupted: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+"""The turn tasks a drain cancelled (weak: a finished task leaves by itself)."""
+
+
 def by_shutdown(cancel: asyncio.CancelledError) -> bool:
     """Whether ``cancel`` is a shutdown interrupting the turn (not a Stop, not a bug)."""
-    return cancel.args[:1] == (SHUTDOWN,)
+    if cancel.args[:1] == (SHUTDOWN,):
+        return True
+    task = asyncio.current_task()
+    return task is not None and task in _interrupted
 
 
 class TurnTasks:
@@ -82,6 +92,7 @@ class TurnTasks:
             return
         log.warning("shutdown: interrupting %d replies still streaming", len(remaining))
         for task in remaining:
+            _interrupted.add(task)
             task.cancel(SHUTDOWN)
         _, pending = await asyncio.wait(remaining, timeout=self.finalise_timeout)
         if pending:
