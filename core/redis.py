@@ -16,12 +16,22 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import SessionStoreError
 from core.ops import metrics
 
-__all__ = ["DEFAULT_OP_TIMEOUT", "NOW_MS", "LuaScript", "guarded", "ms", "text"]
+__all__ = [
+    "DEFAULT_OP_TIMEOUT",
+    "NOW_MS",
+    "LuaScript",
+    "StoreTimeout",
+    "guarded",
+    "ms",
+    "text",
+]
 
 T = TypeVar("T")
 
@@ -29,6 +39,16 @@ DEFAULT_OP_TIMEOUT = 5.0
 """Seconds one session operation may take, retries included, before it counts as failed."""
 
 Arg = str | int | float
+
+
+class StoreTimeout(SessionStoreError):
+    """Redis did not answer in time: it may well be up, only busy (or this process's event
+    loop and connection pool are), and the call may have run there all the same.
+
+    Unlike a refused or reset connection, this is not proof of an outage: a caller whose
+    call is safe to repeat (see the turn gate) may try again before telling the user the
+    store is unavailable."""
+
 
 NOW_MS = """
 local function now_ms()
@@ -48,12 +68,15 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
     try:
         async with asyncio.timeout(within):
             result = await call
-    except TimeoutError as exc:
+    except (TimeoutError, RedisTimeoutError) as exc:  # our deadline, or the socket's
         metrics.redis_error()
-        raise SessionStoreError(f"redis did not answer {what} within {within:g}s") from exc
+        raise StoreTimeout(f"redis did not answer {what} within {within:g}s") from exc
     except (RedisError, OSError) as exc:
         metrics.redis_error()
         reason = str(exc) or type(exc).__name__
+        if isinstance(exc, RedisConnectionError) and isinstance(exc.__cause__, TimeoutError):
+            # The blocking pool's wait ran out: every connection busy, not Redis down.
+            raise StoreTimeout(f"no redis connection was free for {what}: {reason}") from exc
         raise SessionStoreError(f"redis failed during {what}: {reason}") from exc
     if task is not None and task.cancelling() > cancels_before:
         # redis-py sends through asyncio.wait_for, which on Python 3.11 swallows a cancel

@@ -34,23 +34,30 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from core import texts
 from core.config import BusyPolicy
 from core.errors import SessionStoreError
-from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, StoreTimeout, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.lock import Lock
 from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL
 from core.sessions.store import DEDUP_TTL, SessionStore, new_session_id
 
-__all__ = ["GateTimeout", "Ticket", "TurnGate"]
+__all__ = ["REDIS_PATIENCE", "GateTimeout", "Ticket", "TurnGate"]
 
 log = logging.getLogger(__name__)
+
+REDIS_PATIENCE = 60.0
+"""Seconds a turn keeps asking a Redis that does not answer (each try bounded by the op
+timeout) before it counts as down. A slow answer is what a burst looks like — a busy event
+loop or connection pool, not a dead server — and entering and polling are safe to repeat;
+a refused or reset connection counts as down at once."""
 
 # A stop for another replica's turn. KEYS[1]: that replica's stop inbox. ARGV[1]: the entry
 # ("conversation\ntoken"); ARGV[2]: its life in ms (a lock's TTL: the stop means nothing
@@ -116,10 +123,12 @@ class TurnGate:
         max_wait: float = 900.0,
         dedup_ttl: int = DEDUP_TTL,
         op_timeout: float = DEFAULT_OP_TIMEOUT,
+        redis_patience: float = REDIS_PATIENCE,
     ) -> None:
         if policy not in ("queue", "interrupt"):
             raise ValueError(f"unknown busy policy {policy!r}")
-        if min(lock_ttl, session_ttl, poll_interval, signal_interval, max_wait) <= 0:
+        durations = (lock_ttl, session_ttl, poll_interval, signal_interval, max_wait)
+        if min(*durations, redis_patience) <= 0:
             raise ValueError("TurnGate durations must be positive")
         if max_poll_interval is None:  # a second, or less when waiters must expire sooner
             max_poll_interval = 1.0 if waiter_ttl is None else min(1.0, waiter_ttl / 3)
@@ -141,6 +150,7 @@ class TurnGate:
         self.max_wait = max_wait
         self.dedup_ttl = dedup_ttl
         self.op_timeout = op_timeout
+        self.redis_patience = redis_patience
         self.sessions = SessionStore(
             redis, namespace=namespace, ttl=session_ttl, op_timeout=op_timeout
         )
@@ -197,16 +207,20 @@ class TurnGate:
     async def _take(self, keys: SessionKeys, event_id: str) -> tuple[Ticket, Lock] | None:
         token = f"{self.replica}-{uuid.uuid4().hex}"
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait
         try:
             started = loop.time()
-            reply = await ENTER(
+            # Asked again with the same token when the answer is slow: the first try may
+            # have run (queued the turn, or taken the lock), and ENTER reports that turn's
+            # place instead of calling it a duplicate (see the script).
+            reply = await self._patiently(lambda: ENTER(
                 self.redis,
                 [keys.seen(event_id), keys.session, keys.meta, keys.lock, keys.stop,
                  keys.queue, keys.alive, keys.order],
                 [token, new_session_id(), ms(self.sessions.ttl), ms(self.lock_ttl),
                  ms(self.waiter_ttl), self.dedup_ttl, self.policy],
                 within=self.op_timeout,
-            )  # fmt: skip
+            ), deadline)  # fmt: skip
             if reply[0] == 0:
                 log.debug("duplicate event %s in %s dropped", event_id, keys.conversation)
                 return None
@@ -216,7 +230,7 @@ class TurnGate:
             else:
                 if reply[2]:
                     await self.signal_stop(keys.conversation, text(reply[2]))
-                waited = await self._wait(keys, token, arrival)
+                waited = await self._wait(keys, token, arrival, deadline)
                 if waited is None:
                     log.debug("event %s in %s superseded", event_id, keys.conversation)
                     return None
@@ -243,24 +257,41 @@ class TurnGate:
         )  # fmt: skip
         return ticket, lock
 
+    async def _patiently(self, call: Callable[[], Awaitable[Any]], deadline: float) -> Any:
+        """Run a script that is safe to repeat; a slow answer is asked for again.
+
+        Only a StoreTimeout is retried (Redis up but late: a burst); a refused or reset
+        connection, ``redis_patience`` seconds without an answer, or the turn's
+        ``max_wait`` deadline raise. Each try is bounded by the op timeout."""
+        loop = asyncio.get_running_loop()
+        give_up = min(deadline, loop.time() + self.redis_patience)
+        while True:
+            try:
+                return await call()
+            except StoreTimeout as exc:
+                if loop.time() >= give_up:
+                    raise
+                log.info("redis answered late (%s); asking again", exc)
+
     async def _wait(
-        self, keys: SessionKeys, token: str, arrival: int
+        self, keys: SessionKeys, token: str, arrival: int, deadline: float
     ) -> tuple[str, int, float] | None:
         """Poll until first in line with the lock free; (session id, turn, taken at) or None."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
         interval = self.poll_interval
         while True:
             # Taken before polling, so a release between our poll and our sleep still wakes us.
             wakeup = self._wakeups.setdefault(keys.conversation, asyncio.Event())
             started = loop.time()
-            reply = await POLL(
+            # Safe to repeat: a poll rejoins at its arrival, and one finding the lock
+            # already ours (a lost answer) reports it without counting the turn again.
+            reply = await self._patiently(lambda: POLL(
                 self.redis,
                 [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order],
                 [token, arrival, new_session_id(), ms(self.sessions.ttl), ms(self.lock_ttl),
                  ms(self.waiter_ttl)],
                 within=self.op_timeout,
-            )  # fmt: skip
+            ), deadline)  # fmt: skip
             if reply[0] == 1:
                 return text(reply[1]), int(reply[2]), started
             if reply[0] == -1:

@@ -100,6 +100,9 @@ return 0
 #       6 dedup TTL s, 7 policy ('queue' | 'interrupt').
 # Returns {0} duplicate; {1, arrival, session id, turn number} lock taken;
 #         {2, arrival, interrupted holder token or ''} queued.
+# Idempotent for one token: the seen key keeps "token arrival", so the same call repeated
+# (its reply was lost to a timeout, but it ran) reports where that turn stands — holding
+# the lock, or queued at its arrival (a wait's poll rejoins there) — instead of a duplicate.
 ENTER = LuaScript(
     "turn enter",
     NOW_MS
@@ -107,9 +110,19 @@ ENTER = LuaScript(
     + _START_TURN
     + _PURGE_DEAD
     + """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) then return {0} end
 local now = now_ms()
+local seen = redis.call('GET', KEYS[1])
+if seen then
+  local token, first = string.match(seen, '^(%S+) (%d+)$')
+  if token ~= ARGV[1] then return {0} end
+  if redis.call('GET', KEYS[4]) == ARGV[1] then
+    local sid = touch_session(KEYS[2], KEYS[3], ARGV[2], ARGV[3], now)
+    return {1, tonumber(first), sid, tonumber(redis.call('HGET', KEYS[3], 'turns') or '1')}
+  end
+  return {2, tonumber(first), ''}
+end
 local arrival = redis.call('HINCRBY', KEYS[8], 'seq', 1)
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. arrival, 'EX', ARGV[6])
 redis.call('PEXPIRE', KEYS[8], ARGV[3])
 local sid = touch_session(KEYS[2], KEYS[3], ARGV[2], ARGV[3], now)
 purge_dead(KEYS[6], KEYS[7], now)
@@ -141,6 +154,8 @@ return {2, arrival, interrupted}
 # ARGV: 1 token, 2 arrival, 3 candidate session id, 4 session TTL ms, 5 lock TTL ms,
 #       6 waiter TTL ms.
 # Returns {0} still waiting; {1, session id, turn number} lock taken; {-1} superseded.
+# Idempotent: a repeated poll (the reply of one that took the lock was lost to a timeout)
+# finds the lock already ours and reports it, without counting the turn again.
 POLL = LuaScript(
     "turn wait",
     NOW_MS
@@ -149,6 +164,10 @@ POLL = LuaScript(
     + _PURGE_DEAD
     + """
 local now = now_ms()
+if redis.call('GET', KEYS[3]) == ARGV[1] then
+  local sid = touch_session(KEYS[1], KEYS[2], ARGV[3], ARGV[4], now)
+  return {1, sid, tonumber(redis.call('HGET', KEYS[2], 'turns') or '1')}
+end
 if tonumber(ARGV[2]) < tonumber(redis.call('HGET', KEYS[6], 'floor') or '0') then
   redis.call('ZREM', KEYS[4], ARGV[1])
   redis.call('ZREM', KEYS[5], ARGV[1])

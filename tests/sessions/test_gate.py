@@ -342,3 +342,148 @@ async def test_redis_calls_of_held_turns_do_not_grow_with_the_stop_signal_interv
     assert stopped == [i == 7 for i in range(turns)]
     assert counts["extend"] == 0  # nothing extended before ttl/3 (10 s)
     assert counts["inbox"] < turns  # one read per interval for the gate, not per turn
+
+
+# Issue 18.1 (bench_scale, N = 1,000): a burst of 250 DMs on one Discord shard saturated its
+# event loop and Redis pool; 14 turns got "redis did not answer turn enter within 5s" from
+# an idle Redis, the false store notice, and never reached the agent. A slow answer is
+# asked again (the same token: the first try may have run); only an unreachable Redis, or
+# one silent for ``redis_patience``, is an outage.
+
+
+async def test_a_turn_waits_out_a_redis_slower_than_the_op_timeout(
+    make_gate: GateFactory, redis_client: aioredis.Redis, conversation: str
+) -> None:
+    gate = make_gate(op_timeout=0.1)
+    async with gate.enter("warm:up:scripts:", "Ev0"):  # the script cached: one EVALSHA
+        pass
+    # Redis holds every write (scripts included) for 0.5 s, as a saturated shard sees it.
+    await redis_client.client_pause(500, all=False)
+    try:
+        async with asyncio.timeout(PATIENCE):
+            async with gate.enter(conversation, "Ev1") as ticket:
+                assert ticket is not None
+                assert (ticket.arrival, ticket.turn_number) == (1, 1)
+    finally:
+        await redis_client.client_unpause()
+    async with gate.enter(conversation, "Ev2") as second:  # entered once, not twice
+        assert second is not None
+        assert (second.arrival, second.turn_number) == (2, 2)
+    async with gate.enter(conversation, "Ev1") as again:  # still a duplicate later
+        assert again is None
+
+
+async def test_a_redis_silent_past_the_patience_is_still_an_outage(
+    make_gate: GateFactory, redis_client: aioredis.Redis, conversation: str
+) -> None:
+    gate = make_gate(op_timeout=0.05, redis_patience=0.2)
+    await redis_client.client_pause(60_000, all=False)
+    try:
+        with pytest.raises(SessionStoreError, match="did not answer turn enter"):
+            async with asyncio.timeout(PATIENCE):
+                async with gate.enter(conversation, "Ev1"):
+                    pytest.fail("entered without an answer from redis")
+    finally:
+        await redis_client.client_unpause()
+
+
+async def _now(value: Any) -> Any:
+    """``value`` as the awaitable ``_until`` probes."""
+    return value
+
+
+def _answer_lost_once(
+    monkeypatch: pytest.MonkeyPatch, name: str, *, when: Callable[[Any], bool]
+) -> list[Any]:
+    """The gate's script ``name`` runs in Redis, but its first reply matching ``when`` is
+    lost (the caller's deadline passed first); returns every reply Redis gave."""
+    import core.sessions.gate as gate_module
+    from core.redis import StoreTimeout
+
+    script = getattr(gate_module, name)
+    replies: list[Any] = []
+
+    async def lossy(*args: Any, **kwargs: Any) -> Any:
+        reply = await script(*args, **kwargs)
+        replies.append(reply)
+        if when(reply) and sum(1 for r in replies if when(r)) == 1:
+            raise StoreTimeout(f"redis did not answer {script.name} within 5s")
+        return reply
+
+    monkeypatch.setattr(gate_module, name, lossy)
+    return replies
+
+
+async def test_an_enter_whose_answer_was_lost_keeps_the_turn_and_its_place(
+    make_gate: GateFactory, conversation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lost ENTER had taken the lock: asked again, it is that turn, not a duplicate."""
+    replies = _answer_lost_once(monkeypatch, "ENTER", when=lambda r: r[0] == 1)
+    gate = make_gate()
+    async with gate.enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+        assert (ticket.arrival, ticket.turn_number) == (1, 1)
+    assert [r[0] for r in replies] == [1, 1]
+    async with gate.enter(conversation, "Ev2") as second:
+        assert second is not None
+        assert (second.arrival, second.turn_number) == (2, 2)
+
+
+async def test_a_queued_enter_whose_answer_was_lost_is_queued_once_in_its_place(
+    make_gate: GateFactory, redis_client: aioredis.Redis, namespace: str, conversation: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    keys = SessionKeys(conversation, namespace=namespace)
+    replies = _answer_lost_once(monkeypatch, "ENTER", when=lambda r: r[0] == 2)
+    holder, waiter, later = make_gate(), make_gate(), make_gate()
+    order: list[int] = []
+
+    async def turn(gate: TurnGate, event_id: str) -> None:
+        async with gate.enter(conversation, event_id) as ticket:
+            assert ticket is not None
+            order.append(ticket.arrival)
+            assert ticket.turn_number == ticket.arrival  # each turn counted once
+
+    async with holder.enter(conversation, "Ev1") as first:
+        assert first is not None
+        queued = asyncio.create_task(turn(waiter, "Ev2"))
+        await _until(lambda: redis_client.zcard(keys.queue), 1)
+        await _until(lambda: _now(len(replies)), 3)  # entered, answer lost, asked again
+        third = asyncio.create_task(turn(later, "Ev3"))
+        await _until(lambda: redis_client.zcard(keys.queue), 2)
+    async with asyncio.timeout(PATIENCE):
+        await asyncio.gather(queued, third)
+    assert [r[:2] for r in replies[1:]] == [[2, 2], [2, 2], [2, 3]]
+    assert order == [2, 3]
+    assert await redis_client.zcard(keys.queue) == 0
+
+
+async def test_a_poll_whose_answer_was_lost_keeps_the_lock_it_took(
+    make_gate: GateFactory, conversation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replies = _answer_lost_once(monkeypatch, "POLL", when=lambda r: r[0] == 1)
+    holder, waiter = make_gate(), make_gate()
+    async with holder.enter(conversation, "Ev1") as first:
+        assert first is not None
+        queued = asyncio.create_task(_enter_and_report(waiter, conversation, "Ev2"))
+        await _until(lambda: _now(bool(replies)), True)
+    async with asyncio.timeout(PATIENCE):
+        second = await queued
+    assert (second.arrival, second.turn_number) == (2, 2)  # not waiting on itself, not 3
+    assert [r[0] for r in replies[-2:]] == [1, 1]
+
+
+async def test_a_busy_connection_pool_is_a_slow_answer_not_an_outage(redis_url: str) -> None:
+    """Waiting for a free pooled connection is a burst, not Redis down."""
+    from core.redis import StoreTimeout, guarded
+
+    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.05)
+    client = aioredis.Redis.from_pool(pool)
+    try:
+        busy = await pool.get_connection()  # type: ignore[no-untyped-call]  # the only one, held
+        with pytest.raises(StoreTimeout, match="no redis connection was free"):
+            await guarded("turn enter", client.ping())
+        await pool.release(busy)
+        assert await guarded("turn enter", client.ping())
+    finally:
+        await client.aclose()
