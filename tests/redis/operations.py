@@ -65,14 +65,16 @@ async def sessions_dedup_and_turns(redis: aioredis.Redis, namespace: str) -> Non
     assert await store.session_id(conversation) == first
     assert await store.mark_seen(conversation, "Ev0") is True
     assert await store.mark_seen(conversation, "Ev0") is False
-    replicas = [_gate(redis, namespace), _gate(redis, namespace)]
+    # The lock beats every ttl/3 (0.8 s): the first turn's hold spans three beats, and only
+    # a loop stalled for two whole beats (1.6 s) would lose it.
+    replicas = [_gate(redis, namespace, lock_ttl=2.4), _gate(redis, namespace, lock_ttl=2.4)]
     order: list[int] = []
 
     async def turn(index: int, hold: float) -> None:
         async with replicas[index % 2].enter(conversation, f"Ev{index}") as ticket:
             assert ticket is not None and ticket.session_id == first
             order.append(ticket.arrival)
-            await asyncio.sleep(hold)  # the turn's work; 1.2 s = several heartbeats (0.3 s)
+            await asyncio.sleep(hold)  # the turn's work, held past three heartbeats
             assert not ticket.lock_lost.is_set()
 
     async def impatient() -> None:
@@ -82,7 +84,7 @@ async def sessions_dedup_and_turns(redis: aioredis.Redis, namespace: str) -> Non
                 pass
 
     async with asyncio.timeout(PATIENCE):
-        first_turn = asyncio.create_task(turn(1, 1.2))
+        first_turn = asyncio.create_task(turn(1, 2.6))
         await eventually(lambda: _true(order))
         await impatient()
         await asyncio.gather(first_turn, turn(2, 0), turn(3, 0))
