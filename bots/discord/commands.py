@@ -70,26 +70,16 @@ class Commands:
         self.feedback = feedback
         self.dev_guild = dev_guild
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-        self.tree.add_command(
-            app_commands.Command(
-                name="new", description=texts.NEW_DESCRIPTION, callback=self.new_command
+        commands = {
+            "new": (texts.NEW_DESCRIPTION, self.new_command),
+            "stop": (texts.STOP_DESCRIPTION, self.stop_command),
+            "help": (texts.HELP_DESCRIPTION, self.help_command),
+            "status": (texts.STATUS_DESCRIPTION, self.status_command),
+        }
+        for name, (description, callback) in commands.items():
+            self.tree.add_command(
+                app_commands.Command(name=name, description=description, callback=callback)
             )
-        )
-        self.tree.add_command(
-            app_commands.Command(
-                name="stop", description=texts.STOP_DESCRIPTION, callback=self.stop_command
-            )
-        )
-        self.tree.add_command(
-            app_commands.Command(
-                name="help", description=texts.HELP_DESCRIPTION, callback=self.help_command
-            )
-        )
-        self.tree.add_command(
-            app_commands.Command(
-                name="status", description=texts.STATUS_DESCRIPTION, callback=self.status_command
-            )
-        )
         self.stop_view = StopView(self.stop_clicked)
         self.feedback_view = FeedbackView(self.vote_clicked)
 
