@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pytest
 
-from bots.simulators.slack import SimConfig, SlackSimulator, UserTurn
+from bots.simulators.slack import Message, SimConfig, SlackSimulator, UserTurn
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
@@ -125,3 +125,11 @@ async def ask(
     await sim.wait_for(replied)
     await sim.wait_for(lambda: not bot.bot.tasks)
     return turn
+
+
+async def reply_shown(sim: SlackSimulator, channel: str, thread_ts: str) -> Message:
+    """The bot's reply in a thread as soon as it shows (it may still be streaming): the one
+    bot message there."""
+    await sim.wait_for(lambda: bool(sim.bot_replies(channel, thread_ts)))
+    (reply,) = sim.bot_replies(channel, thread_ts)
+    return reply

@@ -22,7 +22,14 @@ from core.feedback.model import ReplyRef
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
 from core.texts import REASON_SAVED, THANKS_UP, VOTE_CHANGED
-from tests.bots.slack.conftest import ask, core_settings, mention, reply_script, slack_settings
+from tests.bots.slack.conftest import (
+    ask,
+    core_settings,
+    mention,
+    reply_script,
+    reply_shown,
+    slack_settings,
+)
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -89,8 +96,7 @@ async def test_votes_are_recorded_changed_counted_and_posted(
     ws = sim.workspace
     lyzr.enqueue(reply_script("A **good** answer.", delay=0.02))
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
     await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
     await sim.wait_for(lambda: not bot.bot.tasks)
     assert reply.blocks is not None
@@ -173,8 +179,7 @@ async def test_a_thumbs_down_asks_why_and_keeps_the_reason(
     ws = sim.workspace
     lyzr.enqueue(reply_script("A vague answer."))
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hmm"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
     await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
 
     await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False)
