@@ -31,6 +31,7 @@ from tests.bots.slack.conftest import (
     slack_settings,
 )
 from tests.servers.lyzr_server import LyzrServer
+from tests.web import serving
 
 
 class Webhook:
@@ -55,13 +56,7 @@ class Webhook:
 async def serve(hook: Webhook, stack: AsyncExitStack) -> str:
     app = web.Application()
     app.router.add_post("/votes", hook.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return f"http://127.0.0.1:{port}/votes"
+    return await stack.enter_async_context(serving(app)) + "/votes"
 
 
 @pytest.fixture
