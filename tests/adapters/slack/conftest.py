@@ -15,6 +15,7 @@ from core.surface import MessageRef
 from core.turn import ThreadRef
 
 SurfaceFactory = Callable[..., Awaitable[SlackSurface]]
+ViewFactory = Callable[..., Awaitable[RecipientView]]
 
 
 @pytest.fixture
@@ -42,9 +43,20 @@ async def make_surface(sim: SlackSimulator) -> AsyncIterator[SurfaceFactory]:
 
 
 @pytest.fixture
-async def native(sim: SlackSimulator, make_surface: SurfaceFactory) -> RecipientView:
+def make_view(sim: SlackSimulator, make_surface: SurfaceFactory) -> ViewFactory:
+    """``await make_view(streaming="native", ...)``: a surface with that config, as it
+    replies to Alice."""
+
+    async def make(**config: object) -> RecipientView:
+        return (await make_surface(**config)).for_recipient(sim.workspace.alice)
+
+    return make
+
+
+@pytest.fixture
+async def native(make_view: ViewFactory) -> RecipientView:
     """Native streaming (``chat.startStream``), the reply's recipient Alice."""
-    return (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    return await make_view(streaming="native")
 
 
 @pytest.fixture
