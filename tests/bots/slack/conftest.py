@@ -111,12 +111,18 @@ def mention(sim: SlackSimulator, text: str) -> str:
 
 
 async def ask(
-    sim: SlackSimulator, bot: SlackService, text: str, *, replies: int | None = None
+    sim: SlackSimulator,
+    bot: SlackService,
+    text: str,
+    *,
+    replies: int | None = None,
+    thread_ts: str | None = None,
 ) -> UserTurn:
-    """Alice mentions the bot in #general with ``text``; returns once the reply has come
-    (exactly ``replies`` messages in its thread, when given) and the bot runs no turn."""
+    """Alice mentions the bot in #general (in the thread ``thread_ts``, if given) with
+    ``text``; returns once the reply has come (exactly ``replies`` bot messages in the
+    thread, when given) and the bot runs no turn."""
     ws = sim.workspace
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, text))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, text), thread_ts=thread_ts)
 
     def replied() -> bool:
         count = len(sim.bot_replies(ws.general, turn.thread_ts))

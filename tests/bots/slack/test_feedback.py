@@ -141,9 +141,7 @@ async def test_no_controls_on_failed_replies_or_notices(
     ws = sim.workspace
     lyzr.enqueue(reply_script("The partial answer is", delay=0.02, error_after=3))
     turn = await ask(sim, bot, "fail please")
-    await sim.user_says(ws.general, ws.alice, mention(sim, "/stop"), thread_ts=turn.thread_ts)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 2)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    await ask(sim, bot, "/stop", thread_ts=turn.thread_ts, replies=2)
     failed, notice = sim.bot_replies(ws.general, turn.thread_ts)
     assert "The agent reported an error." in failed.text
     assert "Nothing to stop" in notice.text
