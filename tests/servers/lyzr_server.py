@@ -326,6 +326,14 @@ class LyzrServer(StreamingServer[LyzrScript]):
     def stream_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path == "/v3/inference/stream/"]
 
+    async def _take(self, request: web.Request) -> tuple[Any, LyzrScript] | web.Response:
+        """Record an inference request; the refusal of a wrong key, or the request's body
+        and the script that answers it."""
+        body = await self.record(request)
+        if (denied := self._denied(request)) is not None:
+            return denied
+        return body, self._next_script()
+
     def _denied(self, request: web.Request) -> web.Response | None:
         if request.headers.get("x-api-key") != self.api_key:
             return web.json_response({"detail": "Invalid API key"}, status=401)
@@ -345,11 +353,10 @@ class LyzrServer(StreamingServer[LyzrScript]):
         return split_words(text)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
-        body = await self.record(request)
-        denied = self._denied(request)
-        if denied is not None:
-            return denied
-        script = self._next_script()
+        taken = await self._take(request)
+        if isinstance(taken, web.Response):
+            return taken
+        body, script = taken
         self.artifact_script = script
         if script.header_delay:
             await asyncio.sleep(script.header_delay)
@@ -385,11 +392,10 @@ class LyzrServer(StreamingServer[LyzrScript]):
             self.open_streams -= 1
 
     async def _chat(self, request: web.Request) -> web.Response:
-        body = await self.record(request)
-        denied = self._denied(request)
-        if denied is not None:
-            return denied
-        script = self._next_script()
+        taken = await self._take(request)
+        if isinstance(taken, web.Response):
+            return taken
+        body, script = taken
         if script.status >= 400:
             return web.json_response({"detail": script.detail}, status=script.status)
         text = "".join(t for t in self.reply_tokens(body, script) if isinstance(t, str))
@@ -400,8 +406,7 @@ class LyzrServer(StreamingServer[LyzrScript]):
 
     async def _artifacts(self, request: web.Request) -> web.Response:
         await self.record(request)
-        denied = self._denied(request)
-        if denied is not None:
+        if (denied := self._denied(request)) is not None:
             return denied
         script = self.artifact_script or self.default
         if script.artifacts_status >= 400:
