@@ -11,7 +11,7 @@ from adapters.slack.config import SurfaceConfig
 from adapters.slack.recipient import RecipientView
 from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import Message, SlackSimulator
-from core.surface import MessageRef
+from core.surface import ChatSurface, MessageRef
 from core.turn import ThreadRef
 
 SurfaceFactory = Callable[..., Awaitable[SlackSurface]]
@@ -83,3 +83,14 @@ def shown(sim: SlackSimulator, ref: MessageRef) -> Message:
 def replies(sim: SlackSimulator, where: ThreadRef) -> list[Message]:
     """The bot's messages in the thread ``where``, oldest first."""
     return sim.bot_replies(where.channel, where.thread or "")
+
+
+async def thinking_placeholder(
+    sim: SlackSimulator, surface: ChatSurface
+) -> tuple[ThreadRef, Message]:
+    """A new thread, and the "Thinking…" placeholder that ``surface`` posted in it (in
+    placeholder mode, or once Slack refused the status)."""
+    where = thread_of(sim)
+    await surface.set_status(where, "Thinking…")
+    (placeholder,) = replies(sim, where)
+    return where, placeholder

@@ -13,7 +13,14 @@ from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef, SurfaceAction
 from core.turn import ThreadRef
-from tests.adapters.slack.conftest import SurfaceFactory, ViewFactory, replies, shown, thread_of
+from tests.adapters.slack.conftest import (
+    SurfaceFactory,
+    ViewFactory,
+    replies,
+    shown,
+    thinking_placeholder,
+    thread_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -225,9 +232,7 @@ async def test_refused_stream_reuses_the_placeholder_which_then_stays(
     sim: SlackSimulator, make_view: ViewFactory
 ) -> None:
     surface = await make_view(streaming="auto", thinking="placeholder")
-    where = thread_of(sim)
-    await surface.set_status(where, "Thinking…")
-    (placeholder,) = replies(sim, where)
+    where, placeholder = await thinking_placeholder(sim, surface)
     sim.fail_next("chat.startStream", "not_allowed")
     ref = await surface.post(where, "the reply", streaming=True)
     assert ref.message_id == placeholder.ts
@@ -241,9 +246,7 @@ async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
     sim: SlackSimulator, make_surface: SurfaceFactory
 ) -> None:
     surface = await make_surface(thinking="placeholder")
-    where = thread_of(sim)
-    await surface.set_status(where, "Thinking…")
-    (placeholder,) = replies(sim, where)
+    where, placeholder = await thinking_placeholder(sim, surface)
     sim.fail_next("chat.update", "internal_error", status=500)
     with pytest.raises(SurfaceError):
         await surface.post(where, "first try", streaming=True)
