@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
-from types import TracebackType
 
 import httpx
 import redis.asyncio as aioredis
@@ -45,6 +43,7 @@ from core.feedback.service import Feedback
 from core.feedback.store import FeedbackStore
 from core.feedback.webhook import FeedbackWebhook
 from core.governance.policy import Governance
+from core.lifecycle import StackedLifecycle
 from core.netguard import guarded_client
 from core.ops.recovery import Reaper, Recovery, ReplyRegistry
 from core.relay.relay import Relay
@@ -60,7 +59,7 @@ __all__ = ["Runtime"]
 _HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-class Runtime:
+class Runtime(StackedLifecycle):
     """Redis, the agents, the turn gate and the edit scheduler of one process.
 
     ``agent``: serve every configured agent with this one client instead of building them
@@ -84,6 +83,7 @@ class Runtime:
         reload_signal: bool = False,
         namespace: str | None = None,
     ) -> None:
+        super().__init__()
         self.settings = settings
         # Of every Redis key it writes: THREADCAST_REDIS_NAMESPACE unless given (tests: one
         # per test).
@@ -91,17 +91,8 @@ class Runtime:
         self._agent = agent
         self._environ = os.environ if environ is None else environ
         self._reload_signal = reload_signal
-        self._stack = AsyncExitStack()
         self._webhook: FeedbackWebhook | None = None
         self._feedback: Feedback | None = None
-
-    async def __aenter__(self) -> Runtime:
-        try:
-            await self._open()
-        except BaseException:
-            await self._stack.aclose()
-            raise
-        return self
 
     async def _open(self) -> None:
         settings = self.settings
@@ -148,14 +139,6 @@ class Runtime:
         return factory_builder(
             self.settings, self._environ, redis=self.redis, namespace=self.namespace
         )
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stack.aclose()
 
     @property
     def feedback(self) -> Feedback | None:

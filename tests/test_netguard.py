@@ -14,6 +14,7 @@ from aiohttp import web
 from core.errors import ArtifactError
 from core.models import Artifact
 from core.netguard import AddressRefused, forbidden_reason, guarded_client, parse_allow_hosts
+from tests.web import serving
 
 SECRET = b"internal secret"
 
@@ -72,13 +73,8 @@ async def internal() -> AsyncIterator[tuple[int, list[str]]]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", secret)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield runner.addresses[0][1], asked
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield int(url.rsplit(":", 1)[1]), asked
 
 
 @pytest.mark.parametrize(

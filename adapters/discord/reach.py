@@ -80,32 +80,33 @@ class Reach:
     # --- missing permissions -------------------------------------------------------------
 
     def refuse(self, channel: int, permission: str) -> None:
-        self._refused.put(channel, (permission, self._now() + self.ttl))
+        self._remember(self._refused, channel, permission)
 
     def refusal(self, channel: int) -> str | None:
         """The permission missing to post in ``channel``, if that is still remembered."""
-        found = self._refused.get(channel)
-        if found is None:
-            return None
-        permission, until = found
-        if self._now() >= until:
-            self._refused.pop(channel)
-            return None
-        return permission
+        return self._recall(self._refused, channel)
 
     def detour(self, thread: int, parent: ThreadRef) -> None:
-        self._detours.put(thread, (parent, self._now() + self.ttl))
+        self._remember(self._detours, thread, parent)
 
     def detour_of(self, thread: int) -> ThreadRef | None:
         """Where replies meant for ``thread`` go instead, if anywhere."""
-        found = self._detours.get(thread)
+        return self._recall(self._detours, thread)
+
+    def _remember(self, table: _Bounded[K, tuple[V, float]], key: K, value: V) -> None:
+        """Keep ``value`` for ``ttl`` seconds."""
+        table.put(key, (value, self._now() + self.ttl))
+
+    def _recall(self, table: _Bounded[K, tuple[V, float]], key: K) -> V | None:
+        """What :meth:`_remember` kept under ``key``, unless its time is up (then dropped)."""
+        found = table.get(key)
         if found is None:
             return None
-        parent, until = found
+        value, until = found
         if self._now() >= until:
-            self._detours.pop(thread)
+            table.pop(key)
             return None
-        return parent
+        return value
 
     def first_hint(self, channel: int, permission: str) -> bool:
         """True once per ``ttl`` for a (channel, permission): whether to post its hint."""

@@ -8,17 +8,17 @@ Beside the gateway connection the process serves the operations endpoints on ``P
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from bots.discord.bot import DiscordBot
 from bots.discord.settings import DiscordSettings, load_discord_settings
+from bots.signals import handling_signals
 from core.config import Settings
 from core.errors import SurfaceError
 from core.ops.http import Probes, WebServer, add_ops_routes
@@ -39,7 +39,8 @@ async def run_discord(settings: Settings) -> int:
     """
     discord_settings = load_discord_settings()
     stop = asyncio.Event()
-    with _on_signals(stop.set):
+    # SIGTERM (a process manager) and SIGINT (Ctrl-C) both mean: stop cleanly.
+    with handling_signals(dict.fromkeys((signal.SIGTERM, signal.SIGINT), stop.set)):
         try:
             await serve(settings, discord_settings, stop)
         except SurfaceError as exc:
@@ -99,19 +100,3 @@ async def _until_stopped(bot: DiscordBot, stop: asyncio.Event) -> None:
     if not running.cancelled() and running.exception() is not None:
         running.result()  # the connection failed: raise why
     log.warning("stopping: finishing the replies in flight")
-
-
-@contextlib.contextmanager
-def _on_signals(action: Callable[[], None]) -> Iterator[None]:
-    """SIGTERM (a process manager) and SIGINT (Ctrl-C) both mean: stop cleanly."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, action)
-            installed.append(sig)
-    try:
-        yield
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from types import TracebackType
 
 import aiohttp
 import discord
@@ -31,6 +30,7 @@ from bots.discord.commands import Commands
 from bots.discord.handler import MessageHandler
 from bots.discord.settings import DiscordSettings
 from core.errors import ConfigError, SessionStoreError, SurfaceError
+from core.lifecycle import Lifecycle
 from core.ops.tasks import TurnTasks
 from core.runtime import Runtime
 from core.turn import ThreadRef
@@ -48,7 +48,7 @@ _INTENT_HELP = (
 _SHARD_HELP = "Discord refused the shard settings (close code {code})"
 
 
-class DiscordBot:
+class DiscordBot(Lifecycle):
     """See the module docstring."""
 
     def __init__(
@@ -101,18 +101,6 @@ class DiscordBot:
         self._connection: asyncio.Task[None] | None = None
         self._endpoints = contextlib.ExitStack()
 
-    async def __aenter__(self) -> DiscordBot:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def start(self) -> None:
         """Log in, connect, and return once the gateway is ready (or raise why not)."""
         self._endpoints.enter_context(discord_endpoints(self.settings))
@@ -126,14 +114,14 @@ class DiscordBot:
             )
             await self._until_ready(self._connection)
         except BaseException:
-            await self.close()
+            await self.stop()
             raise
 
     async def wait(self) -> None:
         """Return when the gateway connection ends for good (raising why, if it failed).
 
         Cancelling the wait (a shutdown signal came first) cancels only the wait: the
-        connection keeps running until :meth:`close`.
+        connection keeps running until :meth:`stop`.
         """
         connection = self._connection
         if connection is None:
@@ -142,7 +130,7 @@ class DiscordBot:
         if not connection.cancelled() and (failure := connection.exception()) is not None:
             raise _gateway_error(failure)
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         """Shut down without losing a reply's final text; see the module docstring."""
         await self.tasks.drain(self.shutdown_grace)
         await self.surface.aclose()

@@ -70,26 +70,16 @@ class Commands:
         self.feedback = feedback
         self.dev_guild = dev_guild
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-        self.tree.add_command(
-            app_commands.Command(
-                name="new", description=texts.NEW_DESCRIPTION, callback=self.new_command
+        commands = {
+            "new": (texts.NEW_DESCRIPTION, self.new_command),
+            "stop": (texts.STOP_DESCRIPTION, self.stop_command),
+            "help": (texts.HELP_DESCRIPTION, self.help_command),
+            "status": (texts.STATUS_DESCRIPTION, self.status_command),
+        }
+        for name, (description, callback) in commands.items():
+            self.tree.add_command(
+                app_commands.Command(name=name, description=description, callback=callback)
             )
-        )
-        self.tree.add_command(
-            app_commands.Command(
-                name="stop", description=texts.STOP_DESCRIPTION, callback=self.stop_command
-            )
-        )
-        self.tree.add_command(
-            app_commands.Command(
-                name="help", description=texts.HELP_DESCRIPTION, callback=self.help_command
-            )
-        )
-        self.tree.add_command(
-            app_commands.Command(
-                name="status", description=texts.STATUS_DESCRIPTION, callback=self.status_command
-            )
-        )
         self.stop_view = StopView(self.stop_clicked)
         self.feedback_view = FeedbackView(self.vote_clicked)
 
@@ -109,12 +99,10 @@ class Commands:
             log.error("could not sync the application commands: %s", exc)
 
     async def new_command(self, interaction: discord.Interaction) -> None:
-        found = place_of(interaction)
-        if found is None:  # decided without Redis: answered at once
-            await _reply(interaction, texts.NEW_NOT_HERE, ephemeral=True)
+        placed = await _acknowledge_in_place(interaction, texts.NEW_NOT_HERE, ephemeral=False)
+        if placed is None:
             return
-        acknowledged = await _defer(interaction, ephemeral=False)
-        where, is_dm = found
+        where, is_dm, acknowledged = placed
         try:
             fresh = await self.responder.new_conversation(
                 where, user=str(interaction.user.id), is_dm=is_dm
@@ -134,12 +122,10 @@ class Commands:
         await _reply(interaction, texts.HELP, ephemeral=True)
 
     async def status_command(self, interaction: discord.Interaction) -> None:
-        found = place_of(interaction)
-        if found is None:  # decided without Redis: answered at once
-            await _reply(interaction, texts.STATUS_NOT_HERE, ephemeral=True)
+        placed = await _acknowledge_in_place(interaction, texts.STATUS_NOT_HERE, ephemeral=True)
+        if placed is None:
             return
-        acknowledged = await _defer(interaction, ephemeral=True)
-        where, is_dm = found
+        where, is_dm, acknowledged = placed
         responder = self.responder
         conversation = responder.conversation_of(where, user=str(interaction.user.id), is_dm=is_dm)
         try:
@@ -266,6 +252,21 @@ def _is_thread_type(interaction: discord.Interaction) -> bool:
 # One call to Discord about an interaction may take this long; past it the user has a
 # "thinking" message that never resolves, which is better than a handler stuck forever.
 _CALL_TIMEOUT = 10.0
+
+
+async def _acknowledge_in_place(
+    interaction: discord.Interaction, not_here: str, *, ephemeral: bool
+) -> tuple[ThreadRef, bool, bool] | None:
+    """For a command about the conversation it is used in: the place, whether it is a DM and
+    whether the acknowledgement worked; None outside a conversation, where ``not_here`` is
+    the answer, decided without Redis and sent at once."""
+    found = place_of(interaction)
+    if found is None:
+        await _reply(interaction, not_here, ephemeral=True)
+        return None
+    acknowledged = await _defer(interaction, ephemeral=ephemeral)
+    where, is_dm = found
+    return where, is_dm, acknowledged
 
 
 async def _reply(interaction: discord.Interaction, text: str, *, ephemeral: bool) -> None:

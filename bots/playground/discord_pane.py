@@ -17,7 +17,7 @@ import time
 
 from bots.playground.discord_busy import BusyChannels
 from bots.playground.mentions import encode_mentions
-from bots.playground.pane import CallKind, CallView, FileBody, Json, PaneError
+from bots.playground.pane import CallKind, CallView, Directory, FileBody, Json, PaneError
 from bots.playground.simulators import DiscordCall, DiscordSimulator, SimAttachment, SimMessage
 
 __all__ = ["DiscordPane"]
@@ -51,17 +51,15 @@ class DiscordPane:
     # -- what the page shows ------------------------------------------------------------
     def directory(self) -> Json:
         world = self.sim.world
-        return {
-            "platform": self.platform,
-            "name": SERVER_NAME,
-            "bot": {"id": str(world.bot.id), "name": world.bot.username},
-            "channels": [
-                {"id": c, "name": world.channels[int(c)].name, "kind": "channel"}
-                for c in self._channels
-            ],
-            "people": [{"id": uid, "name": name} for uid, name in self._people.items()],
-            "users": {str(u.id): u.username for u in world.users.values()},
-        }
+        return Directory(
+            platform=self.platform,
+            name=SERVER_NAME,
+            bot_id=str(world.bot.id),
+            bot_name=world.bot.username,
+            channels={c: world.channels[int(c)].name for c in self._channels},
+            people=self._people,
+            users={str(u.id): u.username for u in world.users.values()},
+        ).to_json()
 
     def messages(self) -> dict[str, Json]:
         world = self.sim.world

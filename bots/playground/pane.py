@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["CallKind", "CallView", "FileBody", "Json", "Pane", "PaneError"]
+__all__ = ["CallKind", "CallView", "Directory", "FileBody", "Json", "Pane", "PaneError"]
 
 Json = dict[str, Any]
 CallKind = Literal["post", "edit", "limited", "error", "other"]
@@ -36,6 +36,31 @@ class CallView:
 
     def to_json(self) -> Json:
         return {"at": self.at, "kind": self.kind, "label": self.label, "outcome": self.outcome}
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """The workspace or server as the page lists it (the same JSON for both platforms)."""
+
+    platform: str
+    name: str
+    bot_id: str
+    bot_name: str
+    channels: dict[str, str]  # id -> name, in the order shown
+    people: dict[str, str]  # id -> name of the people the page can act as
+    users: dict[str, str]  # id -> display name of everyone, for mentions
+
+    def to_json(self) -> Json:
+        return {
+            "platform": self.platform,
+            "name": self.name,
+            "bot": {"id": self.bot_id, "name": self.bot_name},
+            "channels": [
+                {"id": c, "name": name, "kind": "channel"} for c, name in self.channels.items()
+            ],
+            "people": [{"id": uid, "name": name} for uid, name in self.people.items()],
+            "users": self.users,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import contextlib
 import time
 
 from bots.playground.mentions import encode_mentions
-from bots.playground.pane import CallKind, CallView, FileBody, Json, PaneError
+from bots.playground.pane import CallKind, CallView, Directory, FileBody, Json, PaneError
 from bots.playground.simulators import (
     DEFAULT_RATE_RULES,
     CallRecord,
@@ -62,20 +62,19 @@ class SlackPane:
     # -- what the page shows ------------------------------------------------------------
     def directory(self) -> Json:
         store = self.sim.store
-        return {
-            "platform": self.platform,
-            "name": WORKSPACE_NAME,
-            "bot": {"id": self.ws.bot_user_id, "name": "threadcast"},
-            "channels": [
-                {"id": c, "name": store.channels[c].name, "kind": "channel"} for c in self._channels
-            ],
-            "people": [{"id": uid, "name": name} for uid, name in self._people.items()],
-            "users": {
+        return Directory(
+            platform=self.platform,
+            name=WORKSPACE_NAME,
+            bot_id=self.ws.bot_user_id,
+            bot_name="threadcast",
+            channels={c: store.channels[c].name for c in self._channels},
+            people=self._people,
+            users={
                 u.id: u.real_name if not u.is_bot else u.name
                 for u in store.users.values()
                 if u.team_id == self.ws.team_id
             },
-        }
+        ).to_json()
 
     def messages(self) -> dict[str, Json]:
         shown: dict[str, Json] = {}

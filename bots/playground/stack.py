@@ -12,8 +12,6 @@ apply as in production; tokens, URLs and modes come from the simulators.
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
-
 from bots.discord import DiscordBot, load_discord_settings
 from bots.playground.discord_pane import DiscordPane
 from bots.playground.pane import Pane
@@ -22,7 +20,7 @@ from bots.playground.slack_pane import SlackPane
 from bots.slack.app import SlackService
 from bots.slack.settings import load_slack_settings
 from core.config import Settings
-from core.lifecycle import Lifecycle
+from core.lifecycle import StackedLifecycle
 from core.runtime import Runtime
 
 __all__ = ["Playground"]
@@ -31,22 +29,15 @@ __all__ = ["Playground"]
 _GUILD_READY_TIMEOUT = 0.1
 
 
-class Playground(Lifecycle):
+class Playground(StackedLifecycle):
     slack: SlackPane
     discord: DiscordPane
     runtime: Runtime
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__()
         # The bots' own HTTP servers (Slack's events URL, probes) take any free port.
         self.settings = settings.model_copy(update={"port": 0})
-        self._stack = AsyncExitStack()
-
-    async def start(self) -> None:
-        try:
-            await self._open()
-        except BaseException:
-            await self._stack.aclose()
-            raise
 
     async def _open(self) -> None:
         enter = self._stack.enter_async_context
@@ -79,6 +70,3 @@ class Playground(Lifecycle):
     @property
     def panes(self) -> list[Pane]:
         return [self.slack, self.discord]
-
-    async def stop(self) -> None:
-        await self._stack.aclose()

@@ -15,8 +15,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from contextlib import AsyncExitStack
-from types import TracebackType
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -26,12 +24,14 @@ from adapters.slack.client import SlackClients
 from adapters.slack.context import SlackContext
 from adapters.slack.errors import SlackError, translate
 from adapters.slack.surface import SlackSurface
+from bots.signals import handling_signals
 from bots.slack.bot import SlackBot
 from bots.slack.events import BotIdentity, EventFilter
 from bots.slack.server import EVENTS_PATH, WebServer, web_app
 from bots.slack.settings import SlackSettings, load_slack_settings
 from core.config import Settings, secret_value
 from core.errors import ConfigError
+from core.lifecycle import StackedLifecycle
 from core.ops.http import Probes
 from core.runtime import Runtime
 
@@ -44,18 +44,12 @@ async def run_slack(settings: Settings) -> int:
     """Run the Slack bot until SIGTERM or SIGINT; returns the exit status."""
     slack = load_slack_settings()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
+    with handling_signals(dict.fromkeys((signal.SIGTERM, signal.SIGINT), stop.set)):
         async with SlackService(settings, slack) as service:
             mode = "Socket Mode" if slack.socket_mode else f"HTTP mode at {service.events_url}"
             log.warning("threadcast Slack bot running (%s); health at %s", mode, service.health_url)
             await stop.wait()
             log.warning("stopping: letting replies in flight finish")
-    finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
     return 0
 
 
@@ -77,7 +71,7 @@ async def check_token(clients: SlackClients) -> BotIdentity:
     return BotIdentity(team_id=team, user_id=user, bot_id=bot if isinstance(bot, str) else "")
 
 
-class SlackService:
+class SlackService(StackedLifecycle):
     """Everything ``threadcast slack`` runs, opened and closed together.
 
     ``runtime``: use an open Runtime (tests share one, with a namespaced session store)
@@ -91,10 +85,10 @@ class SlackService:
     def __init__(
         self, settings: Settings, slack: SlackSettings, *, runtime: Runtime | None = None
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.slack = slack
         self._runtime = runtime
-        self._stack = AsyncExitStack()
         self._server: WebServer | None = None
         self._socket: AsyncSocketModeHandler | None = None
 
@@ -110,14 +104,6 @@ class SlackService:
     @property
     def health_url(self) -> str:
         return self.url + "/healthz"
-
-    async def __aenter__(self) -> SlackService:
-        try:
-            await self._open()
-        except BaseException:
-            await self._stack.aclose()
-            raise
-        return self
 
     async def _open(self) -> None:
         slack = self.slack
@@ -228,11 +214,3 @@ class SlackService:
             connected = await self._socket.client.is_connected()
             report["connected"] = report["ok"] = connected
         return report
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stack.aclose()

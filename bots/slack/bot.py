@@ -105,14 +105,19 @@ class SlackBot:
 
     # --- bolt listeners (they return at once) --------------------------------------------
 
-    async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    def _inbound(self, body: dict[str, Any], event: dict[str, Any]) -> Inbound | None:
+        """The turn an event asks for, or None: not for the bot, or nothing can be posted
+        (a refused token: the agent is not asked; logged once, /readyz 503)."""
         if self.surface.api.token_problem is not None:
-            return  # nothing can be posted: the agent is not asked (logged once, /readyz 503)
+            return None
         team = body.get("team_id")
-        inbound = read_event(
+        return read_event(
             event, team_id=team if isinstance(team, str) else None, bot=self.identity,
             rules=self.rules,
         )  # fmt: skip
+
+    async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        inbound = self._inbound(body, event)
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
 
@@ -123,13 +128,7 @@ class SlackBot:
         set_title: Callable[..., Awaitable[Any]],
     ) -> None:
         """A person's message in an assistant thread (see :mod:`bots.slack.assistant`)."""
-        if self.surface.api.token_problem is not None:
-            return
-        team = body.get("team_id")
-        inbound = read_event(
-            event, team_id=team if isinstance(team, str) else None, bot=self.identity,
-            rules=self.rules,
-        )  # fmt: skip
+        inbound = self._inbound(body, event)
         if inbound is not None:
             name = f"slack-assistant-{inbound.turn.message_id}"
             self._spawn(self._answer(inbound, set_title=set_title), name)

@@ -82,11 +82,8 @@ class Attachments:
     async def structured(self, data: BaseModel) -> None:
         fallback = self._surface.render(self._notices.structured_fallback(data))
         try:
-            await self._sender.call(
-                lambda: self._surface.post_structured(self._where, data, fallback),
-                kind="post",
-                urgent=True,
-                persistent=True,
+            await self._sender.post_urgently(
+                lambda: self._surface.post_structured(self._where, data, fallback)
             )
         except SurfaceError as exc:
             self.result.undelivered.append(f"structured data: {exc}")
@@ -129,12 +126,7 @@ class Attachments:
 
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
         try:
-            await self._sender.call(
-                lambda: self._surface.upload(self._where, files),
-                kind="post",
-                urgent=True,
-                persistent=True,
-            )
+            await self._sender.post_urgently(lambda: self._surface.upload(self._where, files))
         except SurfaceError as exc:
             sent = {file.name for file in files}
             for artifact in group:
@@ -164,11 +156,6 @@ class Attachments:
 
     async def _post_notice(self, text: str) -> None:
         try:
-            await self._sender.call(
-                lambda: self._surface.post(self._where, text),
-                kind="post",
-                urgent=True,
-                persistent=True,
-            )
+            await self._sender.post_urgently(lambda: self._surface.post(self._where, text))
         except SurfaceError as exc:
             self.result.undelivered.append(f"artifact notice: {exc}")

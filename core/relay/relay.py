@@ -410,9 +410,7 @@ class Relay:
         sender = self._sender(on, where)
         text = on.render(markdown)
         try:
-            await sender.call(
-                lambda: on.post(where, text), kind="post", urgent=True, persistent=True
-            )
+            await sender.post_urgently(lambda: on.post(where, text))
         except SurfaceError as exc:
             log.warning("could not post a notice in %s: %s", where, exc)
             return False

@@ -144,6 +144,11 @@ class Sender:
         would let a later call skip the budget."""
         self._prepaid = None
 
+    async def post_urgently(self, action: Callable[[], Awaitable[T]]) -> T:
+        """A post of something no later update shows (a notice, files, structured data):
+        ahead of the queued edits, and retried like any persistent call."""
+        return await self.call(action, kind="post", urgent=True, persistent=True)
+
     async def call(
         self,
         action: Callable[[], Awaitable[T]],

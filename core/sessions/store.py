@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from core.redis import DEFAULT_OP_TIMEOUT, ms, text
+from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, ms, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.scripts import INFO, NEW_SESSION, SEEN, SESSION
 
@@ -63,17 +63,17 @@ class SessionStore:
 
     async def session_id(self, conversation: str) -> str:
         """The conversation's session id, created if new; refreshes its TTL."""
-        keys = self.keys(conversation)
-        sid = await SESSION(
-            self.redis, [keys.session, keys.meta], [new_session_id(), ms(self.ttl)],
-            within=self.op_timeout,
-        )  # fmt: skip
-        return text(sid)
+        return await self._session(SESSION, conversation)
 
     async def new_session(self, conversation: str) -> str:
         """Start over: a fresh session id; the old one (and its metadata) is dropped."""
+        return await self._session(NEW_SESSION, conversation)
+
+    async def _session(self, script: LuaScript, conversation: str) -> str:
+        # Both scripts take the same keys and arguments: the id to use if a new one is
+        # needed, and the session's TTL.
         keys = self.keys(conversation)
-        sid = await NEW_SESSION(
+        sid = await script(
             self.redis, [keys.session, keys.meta], [new_session_id(), ms(self.ttl)],
             within=self.op_timeout,
         )  # fmt: skip

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bots.simulators.discord import DiscordSimulator
 from bots.simulators.slack import SlackSimulator
+from tests.web import serving
 
 MIB = 1024 * 1024
 SIZE = 24 * MIB
@@ -50,14 +51,8 @@ async def files() -> AsyncIterator[list[str]]:
 
     app = web.Application()
     app.router.add_get("/files/{name}", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}/files"
-    try:
-        yield [f"{base}/artifact-{n}.bin" for n in range(COUNT)]
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield [f"{url}/files/artifact-{n}.bin" for n in range(COUNT)]
 
 
 async def run_probe(job: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -17,21 +15,9 @@ from aiohttp import web
 from core.agents.netstream import HIGH_WATER
 from core.agents.transport import agent_http_client
 from tests.redis.tls import make_certificates
+from tests.web import serving
 
 BIG = bytes(range(256)) * (3 * HIGH_WATER // 256)  # three high-water marks
-
-
-@asynccontextmanager
-async def serve(app: web.Application, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 WRITTEN = web.AppKey("written", asyncio.Event)
@@ -80,7 +66,7 @@ async def read_slowly(client: httpx.AsyncClient, url: str) -> bytes:
 
 async def test_a_large_body_arrives_whole_through_the_buffer_limits() -> None:
     application = app()
-    async with serve(application) as url, agent_http_client(4) as client:
+    async with serving(application) as url, agent_http_client(4) as client:
         async with client.stream("GET", f"{url}/big") as response:
             # Nothing is read until the server has written all: the client's buffer fills
             # past its high-water mark (reading pauses), then drains (reading resumes).
@@ -94,7 +80,7 @@ async def test_tls_and_keep_alive(tmp_path: Path) -> None:
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(files.cert, files.key)
     trust = ssl.create_default_context(cafile=str(files.ca))
-    async with serve(app(), server) as url, agent_http_client(4, verify=trust) as client:
+    async with serving(app(), tls=server) as url, agent_http_client(4, verify=trust) as client:
         assert await read_slowly(client, f"{url}/big") == BIG
         first = await client.get(f"{url}/hello")
         second = await client.get(f"{url}/hello")
@@ -106,13 +92,13 @@ async def test_untrusted_certificate_is_a_connect_error(tmp_path: Path) -> None:
     files = make_certificates(tmp_path)
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(files.cert, files.key)
-    async with serve(app(), server) as url, agent_http_client(4) as client:
+    async with serving(app(), tls=server) as url, agent_http_client(4) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"{url}/hello")
 
 
 async def test_a_server_gone_mid_body_is_an_error_not_a_short_body() -> None:
-    async with serve(app()) as url, agent_http_client(4) as client:
+    async with serving(app()) as url, agent_http_client(4) as client:
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             await read_slowly(client, f"{url}/cut")
         assert (await client.get(f"{url}/hello")).text == "hello"  # the pool recovers

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from core.download import DownloadRefused, download
 from core.netguard import guarded_client
+from tests.web import serving
 
 
 @pytest.fixture
@@ -27,13 +28,8 @@ async def host() -> AsyncIterator[tuple[str, list[tuple[str, str | None]]]]:
 
     app = web.Application()
     app.router.add_get("/{name}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, seen
 
 
 async def test_a_redirect_on_the_same_host_is_followed_with_the_credential(

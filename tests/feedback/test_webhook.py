@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from core.feedback.webhook import FeedbackWebhook
+from tests.web import serving
 
 
 class Receiver:
@@ -34,41 +35,32 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield opened
 
 
-async def serve(receiver: Receiver) -> tuple[web.AppRunner, str]:
+def served(receiver: Receiver) -> web.Application:
     app = web.Application()
     app.router.add_post("/hook", receiver.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/hook"
+    return app
 
 
 async def test_retries_until_delivered(client: httpx.AsyncClient) -> None:
     receiver = Receiver([429, 503])
-    runner, url = await serve(receiver)
-    try:
+    async with serving(served(receiver)) as base:
+        url = base + "/hook"
         hook = FeedbackWebhook(url, client, backoff=0.01)
         hook.send({"vote": "up"})  # returns at once
         await asyncio.wait_for(receiver.done.wait(), 5)
         await hook.aclose()
-    finally:
-        await runner.cleanup()
     assert receiver.bodies == [{"vote": "up"}] * 3 and hook.delivered == 1
 
 
 async def test_a_refusal_is_not_retried_and_order_is_kept(client: httpx.AsyncClient) -> None:
     receiver = Receiver([400])
-    runner, url = await serve(receiver)
-    try:
+    async with serving(served(receiver)) as base:
+        url = base + "/hook"
         hook = FeedbackWebhook(url, client, backoff=0.01)
         hook.send({"n": 1})
         hook.send({"n": 2})
         await asyncio.wait_for(receiver.done.wait(), 5)
         await hook.aclose()
-    finally:
-        await runner.cleanup()
     assert receiver.bodies == [{"n": 1}, {"n": 2}] and hook.delivered == 1
 
 

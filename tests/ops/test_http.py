@@ -77,7 +77,7 @@ async def test_discord_serves_the_probes(bot_world: BotWorld) -> None:
             assert (await get(server.url + "/readyz"))[:2] == (200, {"ready": True})
             status, text, _ = await get(server.url + "/metrics")
             assert status == 200 and "threadcast_active_streams" in text
-            await world.bot.close()  # the gateway is gone: not ready any more
+            await world.bot.stop()  # the gateway is gone: not ready any more
             status, body, _ = await get(server.url + "/readyz")
             assert status == 503 and body["not_ready"]["platform"] == "not connected"
             assert "shutdown" in body["not_ready"]

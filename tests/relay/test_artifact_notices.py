@@ -15,6 +15,7 @@ from core.relay import Relay
 from core.surface import SurfaceLimits
 from tests.relay.helpers import SpyScheduler
 from tests.surfaces import THREAD, RecordingSurface
+from tests.web import serving
 
 LIMITS = SurfaceLimits(max_message_chars=2000, min_edit_interval=0.0, max_file_bytes=1 << 24)
 BIG = b"0123456789abcdef" * 200_000  # 3.2 MB: larger than the in-memory spool
@@ -27,13 +28,8 @@ async def files() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/files/{name}", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url.removeprefix("http://")
 
 
 async def stream(*chunks: AgentStream) -> AsyncIterator[AgentStream]:

@@ -20,6 +20,7 @@ from core.relay import Relay, RetryPolicy
 from core.surface import SurfaceLimits
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
+from tests.web import serving
 
 # Real time here (real sockets): no pause between edits, and quick retries.
 LIMITS = SurfaceLimits(max_message_chars=2000, min_edit_interval=0.0, max_file_bytes=1 << 20)
@@ -50,15 +51,8 @@ async def file_server() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/files/{name}", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}/files"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield f"{url}/files"
 
 
 class Forecast(BaseModel):

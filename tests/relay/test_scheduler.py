@@ -32,6 +32,17 @@ def max_in_window(times: list[float], width: float = 1.0) -> int:
     return best
 
 
+async def queued_behind_one(
+    scheduler: EditScheduler, budget: BudgetScope, *, urgent: bool, wait: float
+) -> asyncio.Task[None]:
+    """Spend ``budget``'s one token, then start a second acquire, which queues for the next;
+    returned once it has waited ``wait`` seconds."""
+    await scheduler.acquire([budget], urgent=False, since=0.0)
+    waiting = asyncio.create_task(scheduler.acquire([budget], urgent=urgent, since=0.0))
+    await asyncio.sleep(wait)
+    return waiting
+
+
 async def stream(
     scheduler: EditScheduler,
     scopes: list[BudgetScope],
@@ -237,9 +248,7 @@ async def test_adapts_to_a_platform_wall_below_the_ceiling() -> None:
 async def test_a_cancelled_acquire_leaves_the_queue_and_takes_nothing() -> None:
     scheduler = EditScheduler()
     budget = BudgetScope("bot", rate=1.0)
-    await scheduler.acquire([budget], urgent=False, since=0.0)
-    waiting = asyncio.create_task(scheduler.acquire([budget], urgent=True, since=0.0))
-    await asyncio.sleep(0.5)
+    waiting = await queued_behind_one(scheduler, budget, urgent=True, wait=0.5)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
@@ -254,9 +263,7 @@ async def test_a_cancelled_acquire_leaves_the_queue_and_takes_nothing() -> None:
 async def test_a_grant_racing_a_cancel_is_given_back() -> None:
     scheduler = EditScheduler()
     budget = BudgetScope("bot", rate=1.0)
-    await scheduler.acquire([budget], urgent=False, since=0.0)
-    waiting = asyncio.create_task(scheduler.acquire([budget], urgent=True, since=0.0))
-    await asyncio.sleep(0.5)
+    waiting = await queued_behind_one(scheduler, budget, urgent=True, wait=0.5)
     # Grant and cancel in one step, as when the dispatcher grants in the same loop
     # iteration the caller is cancelled (internal call: no public way to force the race).
     scheduler._grant(next(iter(scheduler._waiters)), now())
@@ -283,9 +290,7 @@ async def test_idle_buckets_are_evicted_but_paused_ones_kept() -> None:
 async def test_repr_shows_live_state() -> None:
     scheduler = EditScheduler()
     budget = BudgetScope("discord:bot", rate=1.0)
-    await scheduler.acquire([budget], urgent=False, since=0.0)
-    waiting = asyncio.create_task(scheduler.acquire([budget], urgent=False, since=0.0))
-    await asyncio.sleep(0.1)
+    waiting = await queued_behind_one(scheduler, budget, urgent=False, wait=0.1)
     text = repr(scheduler)
     assert "waiters=1" in text
     assert "discord:bot" in text

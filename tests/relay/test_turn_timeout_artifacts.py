@@ -19,6 +19,7 @@ from core.relay import Relay
 from core.surface import SurfaceLimits
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
+from tests.web import serving
 
 LIMITS = SurfaceLimits(
     max_message_chars=2000, min_edit_interval=0.0, max_file_bytes=1 << 20,
@@ -45,15 +46,11 @@ async def dripping_server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/quick.csv", quick)
     app.router.add_get("/drip.bin", drip)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        never.set()
-        await runner.cleanup()
+    async with serving(app, shutdown_timeout=0.1) as url:
+        try:
+            yield url
+        finally:
+            never.set()
 
 
 @pytest.mark.looptime

@@ -44,7 +44,7 @@ import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from aiohttp import web
 
@@ -118,11 +118,18 @@ def lyzr_escape(text: str, *, amp: str = "&amp;") -> str:
     return text
 
 
-class StreamingServer(Lifecycle):
-    """An aiohttp app on 127.0.0.1:<free port> that records requests and streams scripts."""
+S = TypeVar("S")
 
-    def __init__(self) -> None:
+
+class StreamingServer(Lifecycle, Generic[S]):
+    """An aiohttp app on 127.0.0.1:<free port> that records requests and streams scripts:
+    the queued ones in order, then ``default``."""
+
+    def __init__(self, default: S, *, api_key: str) -> None:
         self.app = web.Application()
+        self.api_key = api_key
+        self.default = default
+        self.scripts: deque[S] = deque()
         self.requests: list[Recorded] = []
         self.streams: list[StreamRecord] = []
         self.disconnected = asyncio.Event()
@@ -132,6 +139,13 @@ class StreamingServer(Lifecycle):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def enqueue(self, *scripts: S) -> None:
+        """What the next requests are answered with, in order."""
+        self.scripts.extend(scripts)
+
+    def _next_script(self) -> S:
+        return self.scripts.popleft() if self.scripts else self.default
 
     async def start(self) -> None:
         # handler_cancellation: a client that goes away cancels the handler even while it
@@ -249,14 +263,11 @@ class Asset:
     data: bytes
 
 
-class LyzrServer(StreamingServer):
+class LyzrServer(StreamingServer[LyzrScript]):
     """``/v3/inference/stream/``, ``/v3/inference/chat/``, ``/v3/artifacts/``, ``/files/``."""
 
     def __init__(self, *, api_key: str = "test-key") -> None:
-        super().__init__()
-        self.api_key = api_key
-        self.default = LyzrScript()
-        self.scripts: deque[LyzrScript] = deque()
+        super().__init__(LyzrScript(), api_key=api_key)
         self.memory: dict[str, list[str]] = {}
         self.files: dict[str, bytes] = {}
         self.artifact_script: LyzrScript | None = None  # script of the last stream
@@ -274,9 +285,6 @@ class LyzrServer(StreamingServer):
     @property
     def base_url(self) -> str:
         return self.url
-
-    def enqueue(self, *scripts: LyzrScript) -> None:
-        self.scripts.extend(scripts)
 
     def add_file(self, name: str, data: bytes) -> str:
         """Serve ``data`` and return its URL (for artifact downloads)."""
@@ -318,8 +326,13 @@ class LyzrServer(StreamingServer):
     def stream_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path == "/v3/inference/stream/"]
 
-    def _next_script(self) -> LyzrScript:
-        return self.scripts.popleft() if self.scripts else self.default
+    async def _take(self, request: web.Request) -> tuple[Any, LyzrScript] | web.Response:
+        """Record an inference request; the refusal of a wrong key, or the request's body
+        and the script that answers it."""
+        body = await self.record(request)
+        if (denied := self._denied(request)) is not None:
+            return denied
+        return body, self._next_script()
 
     def _denied(self, request: web.Request) -> web.Response | None:
         if request.headers.get("x-api-key") != self.api_key:
@@ -340,11 +353,10 @@ class LyzrServer(StreamingServer):
         return split_words(text)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
-        body = await self.record(request)
-        denied = self._denied(request)
-        if denied is not None:
-            return denied
-        script = self._next_script()
+        taken = await self._take(request)
+        if isinstance(taken, web.Response):
+            return taken
+        body, script = taken
         self.artifact_script = script
         if script.header_delay:
             await asyncio.sleep(script.header_delay)
@@ -380,11 +392,10 @@ class LyzrServer(StreamingServer):
             self.open_streams -= 1
 
     async def _chat(self, request: web.Request) -> web.Response:
-        body = await self.record(request)
-        denied = self._denied(request)
-        if denied is not None:
-            return denied
-        script = self._next_script()
+        taken = await self._take(request)
+        if isinstance(taken, web.Response):
+            return taken
+        body, script = taken
         if script.status >= 400:
             return web.json_response({"detail": script.detail}, status=script.status)
         text = "".join(t for t in self.reply_tokens(body, script) if isinstance(t, str))
@@ -395,8 +406,7 @@ class LyzrServer(StreamingServer):
 
     async def _artifacts(self, request: web.Request) -> web.Response:
         await self.record(request)
-        denied = self._denied(request)
-        if denied is not None:
+        if (denied := self._denied(request)) is not None:
             return denied
         script = self.artifact_script or self.default
         if script.artifacts_status >= 400:

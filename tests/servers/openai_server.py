@@ -13,7 +13,6 @@ with ``{"error": {"message": ...}}``, and byte-level splitting, as for the Lyzr 
 from __future__ import annotations
 
 import json
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,20 +40,14 @@ class OpenAIScript:
     piece_delay: float = 0.001
 
 
-class OpenAIServer(StreamingServer):
+class OpenAIServer(StreamingServer[OpenAIScript]):
     def __init__(self, *, api_key: str = "test-key") -> None:
-        super().__init__()
-        self.api_key = api_key
-        self.default = OpenAIScript()
-        self.scripts: deque[OpenAIScript] = deque()
+        super().__init__(OpenAIScript(), api_key=api_key)
         self.app.router.add_post("/v1/chat/completions", self._completions)
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
-
-    def enqueue(self, *scripts: OpenAIScript) -> None:
-        self.scripts.extend(scripts)
 
     def completion_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path == "/v1/chat/completions"]
@@ -63,7 +56,7 @@ class OpenAIServer(StreamingServer):
         body = await self.record(request)
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return _error(401, "Incorrect API key provided")
-        script = self.scripts.popleft() if self.scripts else self.default
+        script = self._next_script()
         if script.status >= 400:
             return _error(script.status, script.error)
         model = body.get("model", "test-model") if isinstance(body, dict) else "test-model"

@@ -17,7 +17,7 @@ from core.redis import ms
 from core.sessions.keys import SessionKeys
 from core.sessions.lock import Lock
 
-__all__ = ["take_lock"]
+__all__ = ["hold_lock", "take_lock"]
 
 
 async def take_lock(redis: aioredis.Redis, keys: SessionKeys, *, ttl: float) -> Lock | None:
@@ -28,3 +28,10 @@ async def take_lock(redis: aioredis.Redis, keys: SessionKeys, *, ttl: float) -> 
     if not await redis.set(keys.lock, token, nx=True, px=ms(ttl)):
         return None
     return Lock(redis, keys.lock, stop_key=keys.stop, token=token, ttl=ttl, taken_at=started)
+
+
+async def hold_lock(redis: aioredis.Redis, keys: SessionKeys, *, ttl: float) -> Lock:
+    """Take it, failing the test where another owner holds it."""
+    lock = await take_lock(redis, keys, ttl=ttl)
+    assert lock is not None, f"{keys.lock} is held by another owner"
+    return lock

@@ -16,7 +16,7 @@ from core.sessions.connect import redis_client
 from core.sessions.gate import GateTimeout, Ticket, TurnGate
 from core.sessions.keys import SessionKeys
 from core.sessions.scripts import ENTER
-from tests.sessions.locks import take_lock
+from tests.sessions.locks import hold_lock
 
 GateFactory = Callable[..., TurnGate]
 # A safety net so a broken gate fails the test instead of hanging it; never a speed claim.
@@ -92,8 +92,7 @@ async def test_a_dead_holders_lock_expires_and_the_next_turn_proceeds(
 ) -> None:
     keys = SessionKeys(conversation, namespace=namespace)
     # A replica that took the lock and crashed: nobody extends or releases it.
-    dead = await take_lock(redis_client, keys, ttl=0.3)
-    assert dead is not None
+    dead = await hold_lock(redis_client, keys, ttl=0.3)
     gate = make_gate(lock_ttl=0.3)
     async with asyncio.timeout(PATIENCE), gate.enter(conversation, "Ev1") as ticket:
         assert ticket is not None

@@ -9,19 +9,19 @@ import redis.asyncio as aioredis
 
 from core.sessions.keys import SessionKeys
 from core.sessions.lock import EXTEND, Lock
-from tests.sessions.locks import take_lock
+from tests.sessions.locks import hold_lock, take_lock
 
 
-def _keys(namespace: str) -> SessionKeys:
+@pytest.fixture
+def keys(namespace: str) -> SessionKeys:
+    """One conversation's keys, in the test's own namespace."""
     return SessionKeys("slack:T1:C1:1.1", namespace=namespace)
 
 
 async def test_one_owner_at_a_time_and_only_the_owner_releases(
-    redis_client: aioredis.Redis, namespace: str
+    redis_client: aioredis.Redis, keys: SessionKeys
 ) -> None:
-    keys = _keys(namespace)
-    first = await take_lock(redis_client, keys, ttl=5)
-    assert first is not None
+    first = await hold_lock(redis_client, keys, ttl=5)
     assert await take_lock(redis_client, keys, ttl=5) is None
     impostor = Lock(redis_client, keys.lock, stop_key=keys.stop, token="not-mine", ttl=5)
     assert await impostor.release() is False
@@ -33,14 +33,11 @@ async def test_one_owner_at_a_time_and_only_the_owner_releases(
 
 
 async def test_extend_after_expiry_reports_the_lock_lost(
-    redis_client: aioredis.Redis, namespace: str
+    redis_client: aioredis.Redis, keys: SessionKeys
 ) -> None:
-    keys = _keys(namespace)
-    lock = await take_lock(redis_client, keys, ttl=0.1)
-    assert lock is not None
+    lock = await hold_lock(redis_client, keys, ttl=0.1)
     await asyncio.sleep(0.2)
-    successor = await take_lock(redis_client, keys, ttl=5)
-    assert successor is not None
+    successor = await hold_lock(redis_client, keys, ttl=5)
     assert await lock.extend() is False
     assert lock.lost.is_set()
     assert await lock.release() is False  # never the successor's lock
@@ -48,11 +45,9 @@ async def test_extend_after_expiry_reports_the_lock_lost(
 
 
 async def test_heartbeat_holds_the_lock_beyond_its_ttl(
-    redis_client: aioredis.Redis, namespace: str
+    redis_client: aioredis.Redis, keys: SessionKeys
 ) -> None:
-    keys = _keys(namespace)
-    lock = await take_lock(redis_client, keys, ttl=0.2)
-    assert lock is not None
+    lock = await hold_lock(redis_client, keys, ttl=0.2)
     async with lock.heartbeat():
         for _ in range(8):  # 0.8 s: four TTLs
             await asyncio.sleep(0.1)
@@ -63,11 +58,9 @@ async def test_heartbeat_holds_the_lock_beyond_its_ttl(
 
 
 async def test_heartbeat_tells_the_owner_when_the_lock_is_lost(
-    redis_client: aioredis.Redis, namespace: str
+    redis_client: aioredis.Redis, keys: SessionKeys
 ) -> None:
-    keys = _keys(namespace)
-    lock = await take_lock(redis_client, keys, ttl=0.3)
-    assert lock is not None
+    lock = await hold_lock(redis_client, keys, ttl=0.3)
     async with lock.heartbeat():
         await redis_client.set(keys.lock, "someone-else")
         async with asyncio.timeout(5):
@@ -76,11 +69,9 @@ async def test_heartbeat_tells_the_owner_when_the_lock_is_lost(
 
 
 async def test_heartbeat_sees_a_stop_request_for_its_token_only(
-    redis_client: aioredis.Redis, namespace: str
+    redis_client: aioredis.Redis, keys: SessionKeys
 ) -> None:
-    keys = _keys(namespace)
-    lock = await take_lock(redis_client, keys, ttl=5)
-    assert lock is not None
+    lock = await hold_lock(redis_client, keys, ttl=5)
     await redis_client.set(keys.stop, "an-older-token")
     assert await lock.extend() is True
     assert not lock.stop_requested.is_set()
@@ -113,8 +104,7 @@ async def test_locks_of_one_process_beat_together_each_hearing_its_own_news(
     locks = []
     for k in range(30):
         keys = SessionKeys(f"c{k}", namespace=namespace)
-        lock = await take_lock(redis_client, keys, ttl=5)
-        assert lock is not None
+        lock = await hold_lock(redis_client, keys, ttl=5)
         locks.append(lock)
     stopped, taken = locks[7], locks[13]
     async with contextlib.AsyncExitStack() as stack:

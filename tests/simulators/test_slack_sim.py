@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,6 +32,7 @@ from bots.simulators.slack import (
     message_event,
 )
 from bots.simulators.slack.ratelimit import RateLimiter
+from tests.web import serving
 
 STOP_BUTTON = {
     "type": "actions",
@@ -69,21 +70,13 @@ def text_of(sim: SlackSimulator, channel: str, ts: str) -> str | None:
     return message.text if message else None
 
 
+def serve(app: web.Application) -> AbstractAsyncContextManager[str]:
+    """Run an aiohttp app on a loopback port; yields its base URL."""
+    return serving(app, shutdown_timeout=1.0)
+
+
 def web_client(sim: SlackSimulator, **kwargs: Any) -> AsyncWebClient:
     return AsyncWebClient(token=sim.workspace.bot_token, base_url=sim.api_url, **kwargs)
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Run an aiohttp app on a loopback port; yields its base URL."""
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 def echo_bolt_app(sim: SlackSimulator, seen: list[dict[str, Any]]) -> AsyncApp:

@@ -11,10 +11,11 @@ from adapters.slack.config import SurfaceConfig
 from adapters.slack.recipient import RecipientView
 from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import Message, SlackSimulator
-from core.surface import MessageRef
+from core.surface import ChatSurface, MessageRef
 from core.turn import ThreadRef
 
 SurfaceFactory = Callable[..., Awaitable[SlackSurface]]
+ViewFactory = Callable[..., Awaitable[RecipientView]]
 
 
 @pytest.fixture
@@ -42,9 +43,20 @@ async def make_surface(sim: SlackSimulator) -> AsyncIterator[SurfaceFactory]:
 
 
 @pytest.fixture
-async def native(sim: SlackSimulator, make_surface: SurfaceFactory) -> RecipientView:
+def make_view(sim: SlackSimulator, make_surface: SurfaceFactory) -> ViewFactory:
+    """``await make_view(streaming="native", ...)``: a surface with that config, as it
+    replies to Alice."""
+
+    async def make(**config: object) -> RecipientView:
+        return (await make_surface(**config)).for_recipient(sim.workspace.alice)
+
+    return make
+
+
+@pytest.fixture
+async def native(make_view: ViewFactory) -> RecipientView:
     """Native streaming (``chat.startStream``), the reply's recipient Alice."""
-    return (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    return await make_view(streaming="native")
 
 
 @pytest.fixture
@@ -71,3 +83,14 @@ def shown(sim: SlackSimulator, ref: MessageRef) -> Message:
 def replies(sim: SlackSimulator, where: ThreadRef) -> list[Message]:
     """The bot's messages in the thread ``where``, oldest first."""
     return sim.bot_replies(where.channel, where.thread or "")
+
+
+async def thinking_placeholder(
+    sim: SlackSimulator, surface: ChatSurface
+) -> tuple[ThreadRef, Message]:
+    """A new thread, and the "Thinking…" placeholder that ``surface`` posted in it (in
+    placeholder mode, or once Slack refused the status)."""
+    where = thread_of(sim)
+    await surface.set_status(where, "Thinking…")
+    (placeholder,) = replies(sim, where)
+    return where, placeholder

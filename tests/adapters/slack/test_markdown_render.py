@@ -13,7 +13,7 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from adapters.slack.config import SurfaceConfig
 from bots.simulators.slack import RateRule, SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
+from tests.adapters.slack.conftest import SurfaceFactory, ViewFactory, replies, shown, thread_of
 
 TABLE = "| City | People |\n| --- | --- |\n| Lyon | 522k |"
 
@@ -48,9 +48,9 @@ async def test_reply_is_a_markdown_block_with_a_mrkdwn_notification(
 
 
 async def test_a_refused_block_falls_back_to_mrkdwn_text(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, make_view: ViewFactory
 ) -> None:
-    surface = (await make_surface()).for_recipient(sim.workspace.alice)
+    surface = await make_view()
     where = thread_of(sim)
     ref = await surface.post(where, surface.render("**first** ▍"), streaming=True)
     sim.fail_next("chat.update", "invalid_blocks")

@@ -13,7 +13,14 @@ from bots.simulators.slack import SlackSimulator
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef, SurfaceAction
 from core.turn import ThreadRef
-from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
+from tests.adapters.slack.conftest import (
+    SurfaceFactory,
+    ViewFactory,
+    replies,
+    shown,
+    thinking_placeholder,
+    thread_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -154,9 +161,9 @@ async def test_append_rate_limit_names_the_append_scope(
 
 
 async def test_auto_mode_falls_back_to_edits_when_streams_are_refused(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, make_view: ViewFactory
 ) -> None:
-    surface = (await make_surface(streaming="auto")).for_recipient(sim.workspace.alice)
+    surface = await make_view(streaming="auto")
     where = thread_of(sim)
     sim.fail_next("chat.startStream", "missing_scope")
     ref = await surface.post(where, "**Markdown** text", streaming=True)
@@ -174,11 +181,9 @@ async def test_auto_mode_falls_back_to_edits_when_streams_are_refused(
 
 
 async def test_native_stream_replaces_a_placeholder(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, make_view: ViewFactory
 ) -> None:
-    surface = (await make_surface(streaming="native", thinking="placeholder")).for_recipient(
-        sim.workspace.alice
-    )
+    surface = await make_view(streaming="native", thinking="placeholder")
     where = thread_of(sim)
     await surface.set_status(where, "Thinking…")
     ref = await surface.post(where, "Streamed answer", streaming=True)
@@ -200,11 +205,9 @@ async def test_a_withheld_closing_fence_never_forces_a_fallback(
 
 
 async def test_queued_stops_are_paced_and_cost_one_429(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, make_view: ViewFactory
 ) -> None:
-    surface = (await make_surface(streaming="native", start_per_minute=600)).for_recipient(
-        sim.workspace.alice
-    )
+    surface = await make_view(streaming="native", start_per_minute=600)
     refs = []
     for i in range(4):
         where = thread_of(sim, f"q{i}")
@@ -226,14 +229,10 @@ async def test_queued_stops_are_paced_and_cost_one_429(
 
 
 async def test_refused_stream_reuses_the_placeholder_which_then_stays(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, make_view: ViewFactory
 ) -> None:
-    surface = (await make_surface(streaming="auto", thinking="placeholder")).for_recipient(
-        sim.workspace.alice
-    )
-    where = thread_of(sim)
-    await surface.set_status(where, "Thinking…")
-    (placeholder,) = replies(sim, where)
+    surface = await make_view(streaming="auto", thinking="placeholder")
+    where, placeholder = await thinking_placeholder(sim, surface)
     sim.fail_next("chat.startStream", "not_allowed")
     ref = await surface.post(where, "the reply", streaming=True)
     assert ref.message_id == placeholder.ts
@@ -247,9 +246,7 @@ async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
     sim: SlackSimulator, make_surface: SurfaceFactory
 ) -> None:
     surface = await make_surface(thinking="placeholder")
-    where = thread_of(sim)
-    await surface.set_status(where, "Thinking…")
-    (placeholder,) = replies(sim, where)
+    where, placeholder = await thinking_placeholder(sim, surface)
     sim.fail_next("chat.update", "internal_error", status=500)
     with pytest.raises(SurfaceError):
         await surface.post(where, "first try", streaming=True)
@@ -300,9 +297,9 @@ async def test_a_stream_the_user_stopped_ends_the_reply_cleanly(
 
 
 async def test_updating_a_message_that_still_streams_stops_the_stream_first(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, make_surface: SurfaceFactory, make_view: ViewFactory
 ) -> None:
-    streaming = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    streaming = await make_view(streaming="native")
     where = thread_of(sim)
     ref = await streaming.post(where, "An orphan ", streaming=True)
     # Another replica finalises it without knowing it is a stream (a ref without the flag).
@@ -316,11 +313,11 @@ async def test_updating_a_message_that_still_streams_stops_the_stream_first(
 
 
 async def test_an_orphan_known_to_be_a_stream_is_stopped_with_chat_stop_stream(
-    sim: SlackSimulator, make_surface: SurfaceFactory
+    sim: SlackSimulator, make_surface: SurfaceFactory, make_view: ViewFactory
 ) -> None:
     """Crash recovery keeps the stream flag of a message: the finaliser ends it with
     chat.stopStream, then updates it, with no refused call on the way."""
-    streaming = (await make_surface(streaming="native")).for_recipient(sim.workspace.alice)
+    streaming = await make_view(streaming="native")
     where = thread_of(sim)
     ref = await streaming.post(where, "An orphan ", streaming=True)
     assert ref.stream

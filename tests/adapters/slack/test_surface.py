@@ -13,7 +13,13 @@ from bots.simulators.slack.blocks import find_action
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.surface import ChatSurface, MessageRef, OutgoingFile
 from core.turn import ThreadRef
-from tests.adapters.slack.conftest import SurfaceFactory, replies, shown, thread_of
+from tests.adapters.slack.conftest import (
+    SurfaceFactory,
+    replies,
+    shown,
+    thinking_placeholder,
+    thread_of,
+)
 
 
 def test_is_a_chat_surface(surface: SlackSurface) -> None:
@@ -152,10 +158,8 @@ async def test_status_without_a_reply_is_cleared(
 async def test_refused_status_falls_back_to_a_placeholder_the_reply_reuses(
     sim: SlackSimulator, surface: SlackSurface
 ) -> None:
-    where = thread_of(sim)
     sim.fail_next("assistant.threads.setStatus", "not_allowed")
-    await surface.set_status(where, "Thinking…")
-    (placeholder,) = replies(sim, where)
+    where, placeholder = await thinking_placeholder(sim, surface)
     assert placeholder.text == "_Thinking…_"
     assert find_action(placeholder.blocks, STOP_ACTION_ID) is not None  # stoppable already
     # The channel is remembered: the reply's first post will update the placeholder.
@@ -180,10 +184,8 @@ async def test_placeholder_mode_and_a_deleted_placeholder(
     sim: SlackSimulator, make_surface: SurfaceFactory
 ) -> None:
     surface = await make_surface(thinking="placeholder")
-    where = thread_of(sim)
-    await surface.set_status(where, "Thinking…")
+    where, placeholder = await thinking_placeholder(sim, surface)
     assert sim.calls("assistant.threads.setStatus") == []
-    (placeholder,) = replies(sim, where)
     await surface.api.delete(where.channel, placeholder.ts, scope=None)  # someone removed it
     ref = await surface.post(where, "answer")
     assert ref.message_id != placeholder.ts

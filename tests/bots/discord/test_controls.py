@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from bots.discord import texts
-from bots.simulators.discord import SimInteraction
+from bots.simulators.discord import SimInteraction, SimMessage
 from tests.bots.discord.conftest import BotWorld, World
 from tests.bots.discord.slow_redis import SlowRedis
 from tests.servers.lyzr_server import LyzrScript, split_words
@@ -19,6 +19,13 @@ STOP_ID = "threadcast:stop"
 
 def slow_reply(words: int = 60, delay: float = 0.15) -> LyzrScript:
     return LyzrScript(tokens=split_words(" ".join(f"w{n}" for n in range(words))), delay=delay)
+
+
+async def ask_slow(world: World, *, words: int = 60) -> SimMessage:
+    """Alice asks the bot in #general for a slowly streamed reply; the message the reply's
+    thread starts on."""
+    world.lyzr.enqueue(slow_reply(words))
+    return await world.sim.user_message(world.sim.channel("general").id, "go", mention_bot=True)
 
 
 def shows(world: World, interaction: SimInteraction, text: str) -> Callable[[], bool]:
@@ -66,8 +73,7 @@ async def test_new_starts_a_fresh_session(world: World) -> None:
 
 async def test_stop_button_cancels_the_reply_for_real(world: World) -> None:
     sim, lyzr = world.sim, world.lyzr
-    lyzr.enqueue(slow_reply())
-    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    start = await ask_slow(world)
     await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
     (streaming,) = world.bot_messages(start.id)
     assert streaming.components  # the Stop button, while it streams
@@ -94,9 +100,8 @@ def streaming_components() -> list[dict[str, object]]:
 
 
 async def test_stop_command(world: World) -> None:
-    sim, lyzr = world.sim, world.lyzr
-    lyzr.enqueue(slow_reply())
-    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    sim = world.sim
+    start = await ask_slow(world)
     await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
     stop = await sim.slash_command("stop", channel_id=start.id)
     await world.answered(1)
@@ -158,9 +163,8 @@ async def test_stop_is_acknowledged_before_a_slow_store_answers(
     slow_store: tuple[World, SlowRedis],
 ) -> None:
     world, redis = slow_store
-    sim, lyzr = world.sim, world.lyzr
-    lyzr.enqueue(slow_reply(words=200))
-    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    sim = world.sim
+    start = await ask_slow(world, words=200)
     await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
     redis.delay = SLOW
     stop = await sim.slash_command("stop", channel_id=start.id)
@@ -177,8 +181,7 @@ async def test_stop_button_is_acknowledged_before_a_slow_store_answers(
 ) -> None:
     world, redis = slow_store
     sim, lyzr = world.sim, world.lyzr
-    lyzr.enqueue(slow_reply(words=200))
-    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    start = await ask_slow(world, words=200)
     await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
     (streaming,) = world.bot_messages(start.id)
     redis.delay = SLOW

@@ -86,7 +86,7 @@ async def test_shutdown_finishes_replies_in_flight(bot_world: BotWorld) -> None:
         world.lyzr.enqueue(LyzrScript(tokens=words, delay=0.1))
         start = await sim.user_message(sim.channel("general").id, "long", mention_bot=True)
         await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
-        await world.bot.close()  # what leaving the block (or SIGTERM) does
+        await world.bot.stop()  # what leaving the block (or SIGTERM) does
         (message,) = world.bot_messages(start.id)
         assert message.content.endswith(INTERRUPTED) and message.components == []
         assert len(world.bot.tasks) == 0

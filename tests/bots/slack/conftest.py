@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pytest
 
-from bots.simulators.slack import SimConfig, SlackSimulator, UserTurn
+from bots.simulators.slack import Message, SimConfig, SlackSimulator, UserTurn
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.config import Settings
@@ -111,12 +111,18 @@ def mention(sim: SlackSimulator, text: str) -> str:
 
 
 async def ask(
-    sim: SlackSimulator, bot: SlackService, text: str, *, replies: int | None = None
+    sim: SlackSimulator,
+    bot: SlackService,
+    text: str,
+    *,
+    replies: int | None = None,
+    thread_ts: str | None = None,
 ) -> UserTurn:
-    """Alice mentions the bot in #general with ``text``; returns once the reply has come
-    (exactly ``replies`` messages in its thread, when given) and the bot runs no turn."""
+    """Alice mentions the bot in #general (in the thread ``thread_ts``, if given) with
+    ``text``; returns once the reply has come (exactly ``replies`` bot messages in the
+    thread, when given) and the bot runs no turn."""
     ws = sim.workspace
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, text))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, text), thread_ts=thread_ts)
 
     def replied() -> bool:
         count = len(sim.bot_replies(ws.general, turn.thread_ts))
@@ -125,3 +131,11 @@ async def ask(
     await sim.wait_for(replied)
     await sim.wait_for(lambda: not bot.bot.tasks)
     return turn
+
+
+async def reply_shown(sim: SlackSimulator, channel: str, thread_ts: str) -> Message:
+    """The bot's reply in a thread as soon as it shows (it may still be streaming): the one
+    bot message there."""
+    await sim.wait_for(lambda: bool(sim.bot_replies(channel, thread_ts)))
+    (reply,) = sim.bot_replies(channel, thread_ts)
+    return reply

@@ -13,7 +13,7 @@ from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
 from bots.slack.settings import SlackSettings
 from core.errors import ConfigError
-from tests.bots.slack.conftest import Mode, StartBot, reply_script
+from tests.bots.slack.conftest import Mode, StartBot, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrServer
 
 PROMPTS = "Summarise=Summarise this channel;Explain=Explain it simply"
@@ -30,8 +30,7 @@ async def test_assistant_thread_end_to_end(
     )  # fmt: skip
     root, _ = await sim.start_assistant_thread(ws.alice, viewing=ws.general)
     dm, thread = root.channel, root.ts
-    await sim.wait_for(lambda: bool(sim.bot_replies(dm, thread)))
-    (greeting,) = sim.bot_replies(dm, thread)
+    greeting = await reply_shown(sim, dm, thread)
     assert greeting.text == "Hello from threadcast!"
     await sim.wait_for_calls("assistant.threads.setSuggestedPrompts")
     assert sim.store.suggested_prompts[(dm, thread)] == (None, [

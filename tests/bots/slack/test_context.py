@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from adapters.slack.texts import MISSING_FILES_READ
 from bots.simulators.slack import SlackSimulator
 from core.agents.context_wire import BLOCK_END, BLOCK_START
-from tests.bots.slack.conftest import StartBot, mention
+from tests.bots.slack.conftest import StartBot, ask, mention
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
 from tests.servers.openai_server import OpenAIServer
 
@@ -43,9 +43,7 @@ async def test_a_thread_of_30_messages_is_given_once_in_order_with_names(
     ws = sim.workspace
     bot = await start_bot()
     thread = _thread(sim, 30)
-    await sim.user_says(ws.general, ws.alice, mention(sim, "summarise this"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    await ask(sim, bot, "summarise this", thread_ts=thread, replies=1)
     # A follow-up in the thread (no mention): the thread is not given again.
     await sim.user_says(ws.general, ws.bob, "and the decision?", thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
@@ -117,12 +115,9 @@ async def test_the_character_budget_keeps_the_newest_messages(
 async def test_context_off_sends_the_message_alone(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    ws = sim.workspace
     bot = await start_bot(core={"context_messages": 0})
     thread = _thread(sim, 5)
-    await sim.user_says(ws.general, ws.alice, mention(sim, "go"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    await ask(sim, bot, "go", thread_ts=thread, replies=1)
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["go"]
     assert sim.calls("conversations.replies") == []
 
@@ -135,22 +130,16 @@ async def test_two_replicas_give_the_thread_once_and_new_gives_it_again(
     a = await start_bot()
     b = await start_bot(route=False)
     thread = _thread(sim, 3)
-    await sim.user_says(ws.general, ws.alice, mention(sim, "first"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1)
-    await sim.wait_for(lambda: not a.bot.tasks)
+    await ask(sim, a, "first", thread_ts=thread, replies=1)
     # Someone writes, then the next mention lands on the other replica.
     sim.user_message(ws.general, ws.bob, "meanwhile", thread_ts=thread)
     sim.events_url = b.events_url
-    await sim.user_says(ws.general, ws.alice, mention(sim, "second"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
-    await sim.wait_for(lambda: not b.bot.tasks)
+    await ask(sim, b, "second", thread_ts=thread, replies=2)
     # A new session gets the whole thread again (its memory is empty), the bot's replies
     # marked as the assistant's.
     await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 3)
-    await sim.user_says(ws.general, ws.alice, mention(sim, "third"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 4)
-    await sim.wait_for(lambda: not b.bot.tasks)
+    await ask(sim, b, "third", thread_ts=thread, replies=4)
 
     first, second, third = (r.json["message"] for r in lyzr.stream_requests())
     assert _block_lines(first) == ["alice: message 0", "bob: message 1", "alice: message 2"]

@@ -12,7 +12,7 @@ from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
 from bots.simulators.slack.blocks import find_action
-from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script
+from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrServer
 
 REPLY = (
@@ -38,8 +38,7 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
     first_status = sim.calls("assistant.threads.setStatus")[0]
     assert first_status.params["thread_ts"] == thread
 
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
-    (live,) = sim.bot_replies(ws.general, thread)
+    live = await reply_shown(sim, ws.general, thread)
     assert find_action(live.blocks, STOP_ACTION_ID) is not None  # stoppable while streaming
     await sim.wait_for(
         lambda: find_action(live.blocks, STOP_ACTION_ID) is None and not bot.bot.tasks

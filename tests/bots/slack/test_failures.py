@@ -21,7 +21,7 @@ import pytest
 from adapters.slack.mrkdwn import to_mrkdwn
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.model import ChannelKind
-from tests.bots.slack.conftest import StartBot, ask, mention, reply_script
+from tests.bots.slack.conftest import StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrServer
 
 LONG = "word " * 300
@@ -68,8 +68,7 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
     lyzr.enqueue(reply_script("word " * words, delay=6.0 / words), reply_script("Fine here."))
     bot = await start_bot()
     turn = await sim.user_says(channel, ws.alice, mention(sim, "talk"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(channel, turn.thread_ts)))
-    (live,) = sim.bot_replies(channel, turn.thread_ts)
+    live = await reply_shown(sim, channel, turn.thread_ts)
     await sim.wait_for(lambda: live.text.count("word") >= 3)
     PLACE_CHANGES[change](sim, channel)
     await sim.wait_for(lambda: any(not c.ok for c in sim.calls()))
@@ -101,8 +100,7 @@ async def test_a_revoked_token_turns_readyz_503_with_one_log_line_and_no_storm(
     bot = await start_bot()
     assert (await get(bot.url + "/readyz"))[0] == 200
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    (live,) = sim.bot_replies(ws.general, turn.thread_ts)
+    live = await reply_shown(sim, ws.general, turn.thread_ts)
     await sim.wait_for(lambda: live.text.count("word") >= 3)
     sim.revoke_token(error=error)
     await sim.wait_for(lambda: any(c.error == error for c in sim.calls()))  # the next call

@@ -22,8 +22,16 @@ from core.feedback.model import ReplyRef
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
 from core.texts import REASON_SAVED, THANKS_UP, VOTE_CHANGED
-from tests.bots.slack.conftest import ask, core_settings, mention, reply_script, slack_settings
+from tests.bots.slack.conftest import (
+    ask,
+    core_settings,
+    mention,
+    reply_script,
+    reply_shown,
+    slack_settings,
+)
 from tests.servers.lyzr_server import LyzrServer
+from tests.web import serving
 
 
 class Webhook:
@@ -48,13 +56,7 @@ class Webhook:
 async def serve(hook: Webhook, stack: AsyncExitStack) -> str:
     app = web.Application()
     app.router.add_post("/votes", hook.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return f"http://127.0.0.1:{port}/votes"
+    return await stack.enter_async_context(serving(app)) + "/votes"
 
 
 @pytest.fixture
@@ -89,8 +91,7 @@ async def test_votes_are_recorded_changed_counted_and_posted(
     ws = sim.workspace
     lyzr.enqueue(reply_script("A **good** answer.", delay=0.02))
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
     await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
     await sim.wait_for(lambda: not bot.bot.tasks)
     assert reply.blocks is not None
@@ -140,9 +141,7 @@ async def test_no_controls_on_failed_replies_or_notices(
     ws = sim.workspace
     lyzr.enqueue(reply_script("The partial answer is", delay=0.02, error_after=3))
     turn = await ask(sim, bot, "fail please")
-    await sim.user_says(ws.general, ws.alice, mention(sim, "/stop"), thread_ts=turn.thread_ts)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 2)
-    await sim.wait_for(lambda: not bot.bot.tasks)
+    await ask(sim, bot, "/stop", thread_ts=turn.thread_ts, replies=2)
     failed, notice = sim.bot_replies(ws.general, turn.thread_ts)
     assert "The agent reported an error." in failed.text
     assert "Nothing to stop" in notice.text
@@ -173,8 +172,7 @@ async def test_a_thumbs_down_asks_why_and_keeps_the_reason(
     ws = sim.workspace
     lyzr.enqueue(reply_script("A vague answer."))
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hmm"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
     await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
 
     await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False)

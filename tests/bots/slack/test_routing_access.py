@@ -18,7 +18,7 @@ from bots.simulators.slack.blocks import find_action
 from bots.slack.app import SlackService
 from core.runtime import Runtime
 from core.texts import DENIED, NOT_YOURS_TO_STOP
-from tests.bots.slack.conftest import core_settings, mention, reply_script, slack_settings
+from tests.bots.slack.conftest import ask, core_settings, mention, reply_script, slack_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrServer
 
@@ -91,9 +91,7 @@ async def test_routes_by_channel_and_a_conversation_keeps_its_agent(
     assert messages_to(eng) == ["review my code", "new question"]
 
     # `new` ends the conversation: its next message is routed afresh.
-    await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=first.thread_ts)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 3)
-    await sim.wait_for(lambda: not service.bot.tasks)
+    await ask(sim, service, "new", thread_ts=first.thread_ts, replies=3)
     await sim.user_says(ws.general, ws.alice, "and now?", thread_ts=first.thread_ts)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 4)
     # The fresh session (another agent) is given the thread so far (issue 12).

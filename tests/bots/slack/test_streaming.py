@@ -14,7 +14,7 @@ from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import RateRule, SimConfig, SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script
+from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 
@@ -27,8 +27,7 @@ async def test_stop_button_cancels_the_reply(
     bot = await start_bot(mode)
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk a lot"))
     thread = turn.thread_ts
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
-    (live,) = sim.bot_replies(ws.general, thread)
+    live = await reply_shown(sim, ws.general, thread)
     await sim.wait_for(lambda: live.text.count("word") >= 5)
     await sim.click_button(ws.general, live.ts, STOP_ACTION_ID, user=ws.bob)
     await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
@@ -200,8 +199,7 @@ async def test_refused_status_shows_a_placeholder_that_becomes_the_reply(
     sim.fail_next("assistant.threads.setStatus", "not_allowed")
     bot = await start_bot()
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "slow start"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    (placeholder,) = sim.bot_replies(ws.general, turn.thread_ts)
+    placeholder = await reply_shown(sim, ws.general, turn.thread_ts)
     assert placeholder.text == "_Thinking…_"
     assert find_action(placeholder.blocks, STOP_ACTION_ID) is not None
     await sim.wait_for(lambda: not bot.bot.tasks and placeholder.text == "Late answer.")
@@ -305,8 +303,7 @@ async def test_a_stream_the_person_stops_ends_the_reply_and_the_agent(
     lyzr.enqueue(reply_script("word " * 300, delay=0.03))
     bot = await start_bot(streaming="native")
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk a lot"))
-    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
-    (live,) = sim.bot_replies(ws.general, turn.thread_ts)
+    live = await reply_shown(sim, ws.general, turn.thread_ts)
     await sim.wait_for(lambda: live.text.count("word") >= 5)
     sim.user_stops_stream(ws.general, live.ts)  # Slack's own stop control
     await sim.wait_for(lambda: live.text.endswith("_⏹ Stopped._"))
