@@ -1,19 +1,35 @@
-"""Pieces shared by the relay benchmarks: a figures table with PASS/FAIL, a latency histogram
-and the process's peak memory.
+"""Pieces shared by the benchmarks: a figures table with PASS/FAIL, a latency histogram,
+the process's peak memory, staleness per chunk, and a Redis to run on.
 
 Not part of the test suite (pytest does not collect tests/bench).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import math
 import os
+import tempfile
 import tracemalloc
 from array import array
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-__all__ = ["Histogram", "MemoryProbe", "Table", "cpu_note", "peak_rss", "rss"]
+from tests.redis_server import start_test_redis
+
+__all__ = [
+    "Histogram",
+    "MemoryProbe",
+    "Table",
+    "cpu_note",
+    "peak_rss",
+    "rss",
+    "run_on_redis",
+    "staleness",
+]
 
 
 @dataclass(slots=True)
@@ -142,3 +158,28 @@ def cpu_note() -> str:
     """What else competes for the CPU: the figures are only as good as the machine is idle."""
     load = os.getloadavg()[0]
     return f"{os.cpu_count()} cores, load average {load:.2f} before the run"
+
+
+def staleness(emitted: list[float], visible: list[tuple[float, int]]) -> list[float]:
+    """For each chunk the agent emitted (at these times), the seconds until the first call
+    that showed it or a later one (``visible``: time and highest chunk shown, in order); a
+    chunk never shown ends the list (the reply is counted as incomplete elsewhere)."""
+    out, best, index = [], -1, 0
+    for k, at in enumerate(emitted):
+        while best < k and index < len(visible):
+            best = max(best, visible[index][1])
+            index += 1
+        if best < k:
+            break
+        out.append(visible[index - 1][0] - at)
+    return out
+
+
+def run_on_redis(main: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main(redis_url)`` on ``REDIS_URL`` when it is set, else on a Redis of its own
+    (started for the run, in a temporary directory)."""
+    if os.environ.get("REDIS_URL"):
+        asyncio.run(main(os.environ["REDIS_URL"]))
+        return
+    with tempfile.TemporaryDirectory() as data, start_test_redis(Path(data)) as url:
+        asyncio.run(main(url))

@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -40,9 +37,8 @@ from core.context.models import TurnContext
 from core.models import AgentStream
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
-from tests.bench._common import peak_rss, rss
+from tests.bench._common import peak_rss, rss, run_on_redis
 from tests.bots.slack.flood import Flood, flood
-from tests.redis_server import start_test_redis
 
 TOKENS = 12
 EVERY = 0.05
@@ -125,11 +121,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=100)
     parser.add_argument("--rate", type=float, default=100.0, help="events per second")
     args = parser.parse_args()
-    if os.environ.get("REDIS_URL"):
-        asyncio.run(main_async(args, os.environ["REDIS_URL"]))
-        return
-    with tempfile.TemporaryDirectory() as data, start_test_redis(Path(data)) as url:
-        asyncio.run(main_async(args, url))
+    run_on_redis(lambda url: main_async(args, url))
 
 
 if __name__ == "__main__":

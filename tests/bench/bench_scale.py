@@ -33,7 +33,6 @@ import json
 import math
 import os
 import random
-import re
 import tempfile
 import time
 from collections import defaultdict
@@ -48,9 +47,10 @@ from bots.simulators.discord import DiscordSimulator, SimUser
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
 from bots.simulators.slack.http_delivery import HttpDelivery
-from tests.bench._common import cpu_note, peak_rss
+from tests.bench._common import cpu_note, peak_rss, staleness
 from tests.bench.scale_agent import ScaleAgent
 from tests.bench.scale_fleet import Bot, Proxy, RedisUse, process_use, start_bot
+from tests.bench.slack_calls import NUMBER, slack_shown
 from tests.redis_server import start_test_redis
 
 RATE = 20.0  # chunks per second
@@ -64,9 +64,6 @@ DISCORD_GLOBAL_PER_S = 46.0  # the bot's global budget (Discord: 50/s per token)
 INDICATOR = "▍"
 NOTICE_WORDS = "cut off because the bot restarted"  # ORPHAN_NOTICE: it had streamed
 UNANSWERED_WORDS = "restarted before it could answer"  # UNANSWERED_NOTICE: "send it again"
-_NUMBER = re.compile(r"\d{5}")
-_SLACK_SHOWING = ("chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream",
-                  "chat.stopStream")  # fmt: skip
 
 
 @dataclass
@@ -329,7 +326,7 @@ def measure(
         outcome.orphan = NOTICE_WORDS in text
         outcome.unanswered = UNANSWERED_WORDS in text
         outcome.silent = not texts
-        numbers = [int(x) for x in _NUMBER.findall(text)]
+        numbers = [int(x) for x in NUMBER.findall(text)]
         outcome.complete = numbers == list(range(chunks)) and not outcome.orphan
         starts = sum(1 for t in texts if "00000" in t)
         outcome.asked = agent.asked[conv.rid]
@@ -340,26 +337,6 @@ def measure(
             outcome.finalised_after_kill = notices[key] - killed_at
         outcomes[conv.rid] = outcome
     return outcomes
-
-
-def slack_shown(slack: SlackSimulator) -> dict[tuple[str, str], list[tuple[float, int]]]:
-    """(channel, thread) -> (time, highest chunk shown) of every call that showed text."""
-    threads: dict[tuple[str, str], str] = {}
-    shown: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    for call in slack.calls():
-        if call.method not in _SLACK_SHOWING or not call.ok:
-            continue
-        channel = str(call.params.get("channel"))
-        if call.method in ("chat.postMessage", "chat.startStream"):
-            thread = str(call.params.get("thread_ts"))
-            threads[(channel, str(call.response.get("ts")))] = thread
-        else:
-            thread = threads.get((channel, str(call.params.get("ts"))), "")
-        text = str(call.params.get("markdown_text") or call.params.get("text") or "")
-        numbers = _NUMBER.findall(text)
-        if numbers:
-            shown[(channel, thread)].append((call.time, max(map(int, numbers))))
-    return shown
 
 
 def slack_notices(slack: SlackSimulator) -> dict[tuple[str, str], float]:
@@ -389,24 +366,11 @@ def discord_shown(discord: DiscordSimulator) -> dict[tuple[str, str], list[tuple
         if not call.route.startswith("/channels/{channel_id}/messages"):
             continue
         content = call.json.get("content") if isinstance(call.json, dict) else None
-        numbers = _NUMBER.findall(str(content or ""))
+        numbers = NUMBER.findall(str(content or ""))
         if numbers:
             key = (call.params["channel_id"], "")
             shown[key].append((call.time, max(map(int, numbers))))
     return shown
-
-
-def staleness(emitted: list[float], visible: list[tuple[float, int]]) -> list[float]:
-    """For each chunk, from its emission to the first call showing it (or a later one)."""
-    out, best, index = [], -1, 0
-    for k, at in enumerate(emitted):
-        while best < k and index < len(visible):
-            best = max(best, visible[index][1])
-            index += 1
-        if best < k:
-            break  # never shown: counted as incomplete
-        out.append(visible[index - 1][0] - at)
-    return out
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
-import re
 import tempfile
 import time
 from collections import defaultdict
@@ -47,21 +45,18 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bots.simulators.slack import SlackSimulator, Workspace
-from tests.bench._common import cpu_note
+from tests.bench._common import cpu_note, run_on_redis, staleness
 from tests.bench.agent_server import AgentServer
 from tests.bench.bot_process import BotProcess
-from tests.redis_server import start_test_redis
+from tests.bench.slack_calls import NUMBER, slack_shown
 
 RATE = 20.0  # chunks per second
 FIRST_TOKEN = 0.3  # the agent's time to first token
 PER_CHANNEL = 5  # replies per channel
 BUDGET = {"edit": 50.0, "native": 100.0}  # the simulator's per-minute edit budget
-_NUMBER = re.compile(r"\d{5}")
 # What the bot is told the chat.update budget is (--update-per-minute); the simulator's
 # real limit stays 50/min, so a higher value makes the bot find the wall through 429s.
 UPDATE_PER_MINUTE = [50.0]
-_SHOWING = ("chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream",
-            "chat.stopStream")  # fmt: skip
 
 
 @dataclass
@@ -190,22 +185,8 @@ def measure(
     figures = Figures(calls=len(sim.calls()), refused=len(refused))
     for method in refused:
         figures.refused_by[method] = figures.refused_by.get(method, 0) + 1
-    threads: dict[tuple[str, str], str] = {}  # (channel, message ts) -> thread ts
-    shown: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
     figures.starts = len(sim.calls("chat.startStream", ok=True))
-    for call in sim.calls():
-        if call.method not in _SHOWING or not call.ok:
-            continue
-        channel = str(call.params.get("channel"))
-        if call.method in ("chat.postMessage", "chat.startStream"):
-            thread = str(call.params.get("thread_ts"))
-            threads[(channel, str(call.response.get("ts")))] = thread
-        else:
-            thread = threads.get((channel, str(call.params.get("ts"))), "")
-        text = str(call.params.get("markdown_text") or call.params.get("text") or "")
-        numbers = _NUMBER.findall(text)
-        if numbers:
-            shown[(channel, thread)].append((call.time, max(map(int, numbers))))
+    shown = slack_shown(sim)
     for reply in replies:
         answered = agent.replies.get(reply.rid)
         emitted = answered.yielded if answered is not None else []
@@ -226,23 +207,11 @@ def measure(
     return figures
 
 
-def staleness(emitted: list[float], visible: list[tuple[float, int]]) -> list[float]:
-    out, best, index = [], -1, 0
-    for k, at in enumerate(emitted):
-        while best < k and index < len(visible):
-            best = max(best, visible[index][1])
-            index += 1
-        if best < k:
-            break  # never shown: counted by ``complete``
-        out.append(visible[index - 1][0] - at)
-    return out
-
-
 def complete(sim: SlackSimulator, reply: Reply, total: int) -> bool:
     messages = sim.bot_replies(reply.channel, reply.thread, reply.workspace.team_id)
     text = " ".join(m.text for m in messages)
     streaming = any(m.streaming for m in messages) or "▍" in text
-    return not streaming and [int(n) for n in _NUMBER.findall(text)] == list(range(total))
+    return not streaming and [int(n) for n in NUMBER.findall(text)] == list(range(total))
 
 
 def p99(values: list[float]) -> float:
@@ -312,11 +281,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     UPDATE_PER_MINUTE[0] = args.update_per_minute
-    if os.environ.get("REDIS_URL"):
-        asyncio.run(main_async(args, os.environ["REDIS_URL"]))
-        return
-    with tempfile.TemporaryDirectory() as data, start_test_redis(Path(data)) as url:
-        asyncio.run(main_async(args, url))
+    run_on_redis(lambda url: main_async(args, url))
 
 
 if __name__ == "__main__":
