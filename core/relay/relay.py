@@ -424,7 +424,10 @@ class Relay:
         record: OfferFeedback,
         outcome: ReplyOutcome,
     ) -> None:
-        """Best effort: controls that cannot be added leave the reply as it is."""
+        """Best effort: controls that cannot be added leave the reply as it is. The edit
+        waits for the budget as patiently as a final edit (bounded by ``finish_timeout``):
+        in a saturated workspace a non-persistent edit's ``acquire_timeout`` left replies
+        without their controls."""
         offer: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
             surface, "offer_feedback", None
         )
@@ -437,7 +440,7 @@ class Relay:
                 if not await record(message):
                     return
                 await sender.call(lambda: offer(message, text), kind="edit", urgent=False,
-                                  persistent=False)  # fmt: skip
+                                  persistent=True)  # fmt: skip
         except Exception as exc:
             log.warning("could not offer feedback controls: %r", exc)
             return
