@@ -102,7 +102,8 @@ async def run(spec: Flood, redis_url: str) -> None:
         print(f"  nothing           {figures.nothing}")
         print(f"  left streaming    {figures.still_streaming}")
         print(f"  acks              p99 {figures.ack_p99() * 1000:.0f} ms, "
-              f"{figures.late_acks} of {len(figures.acks)} later than 3 s")  # fmt: skip
+              f"{figures.late_acks} of {len(figures.acks)} later than 3 s, "
+              f"{figures.unacked} never acknowledged")  # fmt: skip
         print(f"  drain             {figures.drain:.0f} s")
         print(f"  Slack calls       {len(calls)}, {refused} answered 429")
         print(f"  Redis errors      {_redis_errors() - errors0:.0f}")

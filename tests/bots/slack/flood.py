@@ -39,6 +39,7 @@ class FloodFigures:
     nothing: int = 0
     still_streaming: int = 0
     acks: list[float] = field(default_factory=list)  # seconds per delivery, inf when late
+    unacked: int = 0  # deliveries still not acknowledged after Slack's retries
     drain: float = 0.0  # first event -> last reply finished
 
     @property
@@ -82,6 +83,10 @@ async def flood(
         started = loop.time()
         delivery = await sim.deliver_http(payload, url=service.events_url, retries=False)
         figures.acks.append(loop.time() - started if delivery.acked else math.inf)
+        if not delivery.acked:  # Slack retries it (the bot must answer the message once)
+            await sim.http.retry(delivery)
+            if not delivery.last.acked:
+                figures.unacked += 1
 
     start = loop.time()
     for number in range(spec.mentions):
