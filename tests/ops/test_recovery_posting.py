@@ -94,7 +94,7 @@ async def test_slack_sigkill_between_the_post_and_its_answer(
     replies = sim.bot_replies(ws.general, thread)
     assert len(replies) == (2 if later_page else 1)  # no "ask again" notice after them
     assert all(r.blocks is None and INDICATOR not in r.text for r in replies)
-    assert replies[0].text.startswith("word0 word1")
+    assert replies[0].text.startswith("word0")
     assert replies[-1].text.endswith("\n\n" + ORPHAN_NOTICE)
     assert all(UNANSWERED_NOTICE not in r.text for r in replies)
     if later_page:
@@ -126,7 +126,7 @@ def _discord_reply_post(later_page: bool) -> Callable[[Call], bool]:
         body = call.json if isinstance(call.json, dict) else {}
         if STOP_CUSTOM_ID not in str(body.get("components")):
             return False
-        return later_page != str(body.get("content", "")).startswith("word0 ")
+        return later_page != str(body.get("content", "")).startswith("word0-")
 
     return match
 
@@ -151,9 +151,10 @@ async def test_discord_sigkill_between_the_post_and_its_answer(
             killed.set()
 
         sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(later_page))
-        # ~2,700 characters: a second page past the 2,000 of one Discord message.
-        words = " ".join(f"word{i}" for i in range(350))
-        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.01))
+        # 3,000 characters, slowly enough (Discord: one edit a second) that the second
+        # page (past the 2,000 of one message) starts while the reply still streams.
+        words = " ".join(f"word{i}-{'x' * 12}" for i in range(150))
+        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
         start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
         await asyncio.wait_for(killed.wait(), PATIENCE)
         replies = sim.channel_messages(start.id)  # the thread opened on the mention
@@ -169,7 +170,7 @@ async def test_discord_sigkill_between_the_post_and_its_answer(
         replies = sim.channel_messages(start.id)
         assert len(replies) == (2 if later_page else 1)
         assert not any(_open(r) for r in replies)
-        assert replies[0].content.startswith("word0 word1")
+        assert replies[0].content.startswith("word0")
         assert replies[-1].content.endswith(ORPHAN_NOTICE)
         assert all(UNANSWERED_NOTICE not in r.content for r in replies)
         if later_page:
