@@ -169,7 +169,7 @@ class Responder:
         event_id = f"{turn.where.platform}:{turn.message_id}"
         # Registered from now until its reply is final: if this process dies while the turn
         # waits or streams, another replica answers the user (core.ops.recovery).
-        tracker = self._track(turn.where)
+        tracker = self._track(turn)
         try:
             return await self._run(turn, surface, conversation, snapshot, admission,
                                    inbound.text, event_id, tracker)  # fmt: skip
@@ -177,12 +177,12 @@ class Responder:
             if tracker is not None:
                 tracker.finished()
 
-    def _track(self, where: ThreadRef) -> ReplyTracker | None:
+    def _track(self, turn: Turn) -> ReplyTracker | None:
         observer = self.relay.observer
         if observer is None:
             return None
         try:
-            return observer.begin(where)
+            return observer.begin(turn.where, since=turn.message_id)
         except Exception:  # recovery is a safety net: it must never break a turn
             log.exception("reply observer failed")
             return None

@@ -17,7 +17,7 @@ import contextlib
 import io
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import discord
 from pydantic import BaseModel
@@ -112,6 +112,15 @@ class DiscordRequests:
             await self.channel(where).send(
                 embed=structured_embed(data), allowed_mentions=self._quiet
             )
+
+    async def messages_after(self, where: ThreadRef, after: int | None) -> list[dict[str, Any]]:
+        """Up to 100 messages of ``where`` newer than the message ``after`` (raw JSON, as
+        Discord sends them: newest first). Paced on the bot budget (a request the relay
+        does not see); see :mod:`adapters.discord.lost_posts`."""
+        await self.acquire(where)
+        with self.errors(where):
+            found: list[Any] = await self.client.http.logs_from(channel_id(where), 100, after=after)
+        return [m for m in found if isinstance(m, dict)]
 
     # --- threads -----------------------------------------------------------------------------
 

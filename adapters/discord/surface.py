@@ -23,7 +23,7 @@ scheduler and Discord's rates).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import discord
 from pydantic import BaseModel
@@ -37,6 +37,7 @@ from adapters.discord.errors import (
     ThreadArchived,
 )
 from adapters.discord.feedback_buttons import FeedbackView, feedback_template
+from adapters.discord.lost_posts import find_open_post
 from adapters.discord.permissions import to_send
 from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
@@ -202,6 +203,18 @@ class DiscordSurface:
     async def describe(self, where: ThreadRef) -> tuple[ChannelKind, int | None]:
         """What an uncached channel is (see :meth:`DiscordRequests.describe`)."""
         return await self.requests.describe(where)
+
+    async def find_open_post(
+        self, where: ThreadRef, after: str | None, known: Collection[str]
+    ) -> tuple[MessageRef, str] | None:
+        """A post whose answer was lost, for crash recovery (see
+        :mod:`adapters.discord.lost_posts`); None before the bot has logged in."""
+        me = self.client.user
+        if me is None:
+            return None
+        check_platform(where)
+        return await find_open_post(self.requests, where, after, known, me=me.id,
+                                    indicator=self.limits.streaming_indicator)  # fmt: skip
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

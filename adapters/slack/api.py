@@ -193,6 +193,22 @@ class SlackApi:
             ),
         )
 
+    async def replies(
+        self, channel: str, thread: str, *, oldest: str | None, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
+        """One page of ``conversations.replies``: the thread's messages newer than
+        ``oldest`` (exclusive), oldest first (see :mod:`adapters.slack.lost_posts`)."""
+        args: dict[str, Any] = {"channel": channel, "ts": thread, "limit": limit}
+        if oldest:
+            args["oldest"] = oldest
+        if cursor:
+            args["cursor"] = cursor
+        response = await self._call(
+            "conversations.replies", None, lambda: self.client.conversations_replies(**args)
+        )
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
     async def upload(
         self, channel: str, thread: str | None, files: Sequence[OutgoingFile], *, scope: str | None
     ) -> None:

@@ -19,7 +19,7 @@ passed to each call as ``to``; :meth:`SlackSurface.for_recipient` gives the turn
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
 from adapters.slack.guard import ReplyGuard
+from adapters.slack.lost_posts import find_open_post
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.native import NativeStreams, StoppedByUser
 from adapters.slack.recipient import Recipient, RecipientView
@@ -64,6 +65,8 @@ class SlackSurface:
         self.config = config or SurfaceConfig()
         self.limits = self.config.limits()
         self.on_give_up: GiveUp | None = None
+        self.me: tuple[str, str] | None = None
+        """The bot's user id and bot id (set by the bot): which messages are its own."""
         self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(
@@ -227,6 +230,16 @@ class SlackSurface:
                 where.channel, message.message_id, with_feedback(text, self._dialect),
                 scope=scope_key(where, "chat.update"),
             )  # fmt: skip
+
+    async def find_open_post(
+        self, where: ThreadRef, after: str | None, known: Collection[str]
+    ) -> tuple[MessageRef, str] | None:
+        """A post whose answer was lost, for crash recovery (see
+        :mod:`adapters.slack.lost_posts`); None while the bot's identity is unknown."""
+        if self.me is None:
+            return None
+        return await find_open_post(self.api, where, after, known, me=self.me,
+                                    indicator=self.limits.streaming_indicator)  # fmt: skip
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

@@ -78,6 +78,7 @@ class SlackBot:
         self.rules = rules or EventFilter()
         self.responder: Responder = runtime.responder(surface, context=context)
         # This bot's unfinished replies only: another app on the same Redis has its own.
+        surface.me = (identity.user_id, identity.bot_id)
         runtime.recover("slack", f"{identity.team_id}-{identity.user_id}", surface)
         self.answered = AnsweredMarks(self.responder.gate.sessions)
         self.tasks = TurnTasks()

@@ -84,6 +84,10 @@ _CLOSE_TIMEOUT = 10.0
 class ReplyTracker(Protocol):
     """One turn, as an observer follows it. Calls are cheap and never raise."""
 
+    async def posting(self, text: str) -> None:
+        """A post of ``text`` is about to be sent (bounded: it never holds a post long)."""
+        ...
+
     async def sending(self, message: MessageRef, text: str, *, final: bool) -> None:
         """``message`` is about to show ``text`` (bounded: it never holds an edit long)."""
         ...
@@ -106,8 +110,9 @@ class ReplyTracker(Protocol):
 
 
 class ReplyObserver(Protocol):
-    def begin(self, where: ThreadRef) -> ReplyTracker | None:
-        """Follow a turn in ``where`` (``None``: not interested)."""
+    def begin(self, where: ThreadRef, *, since: str | None = None) -> ReplyTracker | None:
+        """Follow a turn in ``where`` (``None``: not interested); ``since``: the turn's
+        message (its platform id), which the reply's messages come after."""
         ...
 
 
@@ -487,8 +492,8 @@ def _quietly(call: Callable[[], None]) -> None:
 
 
 class _Watched:
-    """The surface as the writer sees it: every edit is announced before it is sent, and
-    every completed post or edit reported."""
+    """The surface as the writer sees it: every post and edit is announced before it is
+    sent, and every completed one reported."""
 
     def __init__(self, surface: ChatSurface, watch: ReplyTracker) -> None:
         self._surface = surface
@@ -502,6 +507,10 @@ class _Watched:
         return self._surface.budget_scopes(where, action)
 
     async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        try:
+            await self._watch.posting(text)
+        except Exception:  # recovery is a safety net: it must never break a reply
+            log.exception("reply observer failed")
         try:
             message = await self._surface.post(where, text, streaming=streaming)
         except (MessageTooLong, Undeliverable):

@@ -17,7 +17,14 @@ import redis.asyncio as aioredis
 
 from core.errors import MessageGone, PlatformUnavailable, SurfaceError
 from core.models import AgentStream
-from core.ops.recovery import Reaper, Recovery, RegisteredReply, ReplyRegistry
+from core.ops.recovery import (
+    Reaper,
+    Recovery,
+    RecoveryKeys,
+    RegisteredReply,
+    ReplyRecord,
+    ReplyRegistry,
+)
 from core.relay import Relay
 from core.relay.sender import RetryPolicy
 from core.sessions.connect import redis_client
@@ -567,3 +574,90 @@ async def redis_now(redis: aioredis.Redis) -> float:
     """Redis's clock (the registry's deadlines are in it), in seconds."""
     seconds, micros = await redis.time()
     return seconds + micros / 1e6
+
+
+async def test_every_post_is_written_before_it_is_sent(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """When the platform takes a post, the record already says one is pending, with its
+    text (a replica killed before the post's answer leaves a message no record names); the
+    answer then names the message as the reply's newest, and the post as landed."""
+    pending: list[tuple[str, object]] = []
+
+    class Checking(RecordingSurface):
+        async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+            found = list((await records(redis_client, rec.registry)).values())
+            pending.append((text, found[0]["posting"] if found else None))
+            return await super().post(where, text, streaming=streaming)
+
+    surface = Checking(limits=LIMITS)
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    relay = Relay(surface, SpyScheduler(), observer=rec)
+    gate = asyncio.Event()
+    task = asyncio.create_task(relay.deliver(THREAD, gated(gate)))
+
+    async def landed() -> bool:
+        found = list((await records(redis_client, rec.registry)).values())
+        return bool(found and found[0]["pages"]) and found[0]["posting"] is None
+
+    assert await until(landed)
+    (record,) = (await records(redis_client, rec.registry)).values()
+    assert record["last"] == next(iter(surface.messages))
+    assert pending and all(text == written for text, written in pending)
+    gate.set()
+    await task
+    await rec.aclose()
+
+
+class SlowRegistry(ReplyRegistry):
+    """A Redis that stops answering writes after the first (a slow or stuck Redis)."""
+
+    stuck_now = False
+
+    async def write(
+        self, keys: RecoveryKeys, reply_id: str, record: ReplyRecord, *, first: bool,
+        within: float | None = None,
+    ) -> bool:  # fmt: skip
+        if self.stuck_now:
+            await asyncio.Event().wait()  # never answers; the caller's timeout ends it
+        return await super().write(keys, reply_id, record, first=first, within=within)
+
+
+async def test_a_stuck_registry_never_holds_a_post_back(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """The write ahead of a post waits ``ahead_timeout`` at most, then the post goes."""
+    surface = RecordingSurface(limits=LIMITS)
+    reg = SlowRegistry(redis_client, namespace=namespace, owner="owner-a", ttl=TTL,
+                       ahead_timeout=0.05)  # fmt: skip
+    keys = reg.serve(THREAD.platform, BOT)
+    watch = RegisteredReply(reg, keys, THREAD)
+
+    async def registered() -> bool:
+        return bool(await records(redis_client, reg))
+
+    assert await until(registered)
+    reg.stuck_now = True
+    relay = Relay(surface, SpyScheduler(), observer=_Observer(watch))
+    outcome = await relay.deliver(THREAD, scripted([(0.0, "hello")]))
+    assert outcome.text == "hello" and surface.texts() == ["hello"]
+    await reg.aclose()
+
+
+class _Observer:
+    def __init__(self, watch: RegisteredReply) -> None:
+        self.watch = watch
+
+    def begin(self, where: ThreadRef, *, since: str | None = None) -> RegisteredReply:
+        return self.watch
+
+
+def test_a_record_without_posting_fields_is_read() -> None:
+    """Records written before ``posting`` and ``last`` existed (a rolling upgrade)."""
+    raw = json.dumps({"owner": "o", "platform": "slack", "workspace": "T", "channel": "C",
+                      "thread": "1.0", "pages": [], "posted": False,
+                      "handed_over": False})  # fmt: skip
+    record = ReplyRecord.parse(raw)
+    assert record.posting is None and record.last is None
+    again = ReplyRecord.parse(record.to_json())
+    assert again == record

@@ -25,7 +25,7 @@ from .ratelimits import RateLimiter
 from .rest_app import app_routes
 from .rest_channels import channel_routes
 from .rest_interactions import interaction_routes
-from .state import STATE, Fault, SimState
+from .state import STATE, AfterCall, CallHook, Fault, SimState
 from .world import World
 
 __all__ = ["SimulatorServer"]
@@ -179,6 +179,21 @@ class SimulatorServer:
         )
         self.state.faults.append(fault)
         return fault
+
+    def after_call(
+        self,
+        method: str,
+        route: str,
+        hook: CallHook,
+        *,
+        match: Callable[[Call], bool] | None = None,
+    ) -> AfterCall:
+        """Await ``hook(call)`` once, when the next matching request has been applied and
+        before it is answered: e.g. kill the bot between Discord creating its message and
+        the bot learning the message's id (see :class:`~.state.AfterCall`)."""
+        after = AfterCall(method, route, hook, match)
+        self.state.after.append(after)
+        return after
 
     def start_outage(self) -> None:
         """Discord's API goes down: every REST call answers 503 until :meth:`end_outage`

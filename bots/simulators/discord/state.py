@@ -5,6 +5,7 @@ the record of every call. Reached from a request as ``request.app[STATE]``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -17,7 +18,7 @@ from .models import Call
 from .ratelimits import RateLimiter
 from .world import World
 
-__all__ = ["STATE", "Fault", "SimState"]
+__all__ = ["STATE", "AfterCall", "CallHook", "Fault", "SimState"]
 
 
 @dataclass(slots=True)
@@ -40,6 +41,31 @@ class Fault:
         return self.channel_id is None or self.channel_id == channel_id
 
 
+CallHook = Callable[[Call], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class AfterCall:
+    """Run ``hook`` once, on the next successful ``method`` request to ``route`` (in
+    ``match``, if given), after Discord has applied it and before its answer is sent.
+
+    It models what no error code can: the bot dying (SIGKILL, OOM, a node lost) or its
+    connection breaking *between* Discord committing a request and the bot reading the
+    answer — a message is then in the channel and the bot never learnt its id. A test's
+    hook kills the bot's process there; the answer goes to a client that is gone.
+    """
+
+    method: str
+    route: str
+    hook: CallHook
+    match: Callable[[Call], bool] | None = None
+
+    def matches(self, call: Call) -> bool:
+        if call.method != self.method or call.route != self.route or call.status >= 300:
+            return False
+        return self.match is None or self.match(call)
+
+
 @dataclass(slots=True)
 class SimState:
     config: SimulatorConfig
@@ -51,6 +77,7 @@ class SimState:
     clock: SimClock
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    after: list[AfterCall] = field(default_factory=list)  # one-shot hooks (sim.after_call)
     # Discord's API down (an outage): every REST call answers 503 until it is back.
     down: bool = False
 
@@ -65,6 +92,14 @@ class SimState:
         self.calls.append(call)
         async with self.changed:
             self.changed.notify_all()
+
+    async def after_call(self, call: Call) -> None:
+        """The first hook this applied call matches (see :class:`AfterCall`), consumed."""
+        for after in self.after:
+            if after.matches(call):
+                self.after.remove(after)
+                await after.hook(call)
+                return
 
 
 STATE = web.AppKey("discord_simulator_state", SimState)

@@ -7,11 +7,11 @@ ever followed a 429 sooner than its ``Retry-After``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CallRecord", "Fault", "FaultInjector"]
+__all__ = ["AfterCall", "CallHook", "CallRecord", "Fault", "FaultInjector"]
 
 
 @dataclass
@@ -74,3 +74,27 @@ class FaultInjector:
                 self._faults.remove(fault)
             return fault
         return None
+
+
+CallHook = Callable[["CallRecord"], Awaitable[None]]
+
+
+@dataclass
+class AfterCall:
+    """Run ``hook`` once, on the next successful call of ``method`` (that ``match``), after
+    Slack has applied it and before its answer is sent.
+
+    It models what no error code can: the app dying (SIGKILL, OOM, a node lost) or its
+    connection breaking *between* Slack committing a call and the app reading the answer —
+    a message is then in the thread, and the app never learnt its ``ts``. A test's hook
+    kills the app's process there; the answer then goes to a client that is gone.
+    """
+
+    method: str
+    hook: CallHook
+    match: Callable[[Mapping[str, Any]], bool] | None = None
+
+    def take(self, record: CallRecord) -> bool:
+        if record.method != self.method or not record.ok:
+            return False
+        return self.match is None or self.match(record.params)

@@ -23,7 +23,7 @@ from aiohttp import web
 from bots.simulators.slack.activity import Activity
 from bots.simulators.slack.api_files import receive_upload
 from bots.simulators.slack.api_stream import expire_if_due
-from bots.simulators.slack.calls import CallRecord, Fault
+from bots.simulators.slack.calls import AfterCall, CallHook, CallRecord, Fault
 from bots.simulators.slack.changes import WorkspaceChanges
 from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.file_host import serve_private_file
@@ -209,6 +209,20 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         """
         fault = Fault(method, error, times, status, retry_after, match, html)
         return self.api.faults.add(fault)
+
+    def after_call(
+        self,
+        method: str,
+        hook: CallHook,
+        *,
+        match: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> AfterCall:
+        """Await ``hook(record)`` once, when the next call of ``method`` (that ``match``)
+        has been applied and before it is answered: e.g. kill the bot between Slack
+        posting its message and the bot learning the message's ``ts`` (see ``AfterCall``)."""
+        after = AfterCall(method, hook, match)
+        self.api.after.append(after)
+        return after
 
     def start_outage(self, kind: OutageKind = "5xx") -> None:
         """Slack goes down: every Web API call answers a gateway's 503 page (``"5xx"``) or

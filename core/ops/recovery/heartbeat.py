@@ -11,6 +11,10 @@ another turn, or started — until its reply is final. Its record is written:
   with a notice by another one);
 - *ahead* of every edit, with the text about to be shown, so a finaliser never shows less
   than the screen did (bounded by ``ahead_timeout``: a slow Redis never holds a reply back);
+- *ahead* of every post, with the text about to be posted (bounded the same way): a post
+  that lands while its answer is lost (the process killed in between) leaves a message no
+  record names; the reapers then look for it in the thread (``ReplyRecord.posting``). Posts
+  are rare (one per page), so the per-chunk path writes nothing more;
 - after a post, which is when a new message's id is known.
 
 Writes are coalesced: at most one in flight per reply, the last state wins. When the reply
@@ -77,11 +81,14 @@ class Heartbeat:
 class RegisteredReply:
     """One turn's record (the relay's :class:`~core.relay.relay.ReplyTracker`)."""
 
-    def __init__(self, registry: ReplyRegistry, keys: RecoveryKeys, where: ThreadRef) -> None:
+    def __init__(
+        self, registry: ReplyRegistry, keys: RecoveryKeys, where: ThreadRef, *,
+        since: str | None = None,
+    ) -> None:  # fmt: skip
         self.registry = registry
         self.keys = keys
         self.reply_id = secrets.token_hex(8)
-        self.record = ReplyRecord(registry.owner, where)
+        self.record = ReplyRecord(registry.owner, where, last=since)
         self._written = False  # the first write landed: later writes only update it
         self._sent = False  # a write was sent (one that timed out may still have landed)
         self._retry: asyncio.Task[None] | None = None  # a failed write, tried again later
@@ -95,6 +102,11 @@ class RegisteredReply:
 
     # --- the relay's calls (cheap; they never raise) -----------------------------------
 
+    async def posting(self, text: str) -> None:
+        """A post of ``text`` is about to be sent: written before it is (see the module)."""
+        self.record.posting = text
+        await self._save(within=self.registry.ahead_timeout)
+
     async def sending(self, message: MessageRef, text: str, *, final: bool) -> None:
         """``message`` is about to show ``text``: written before the edit is sent."""
         self._page(message).text = text
@@ -103,8 +115,13 @@ class RegisteredReply:
     def shown(self, message: MessageRef, text: str, *, streaming: bool) -> None:
         """``message`` now shows ``text``; a final text takes it out of the record."""
         record = self.record
-        before = (record.posted, len(record.unsent), len(record.pages))
+        before = (record.posted, len(record.unsent), len(record.pages), record.last)
         record.posted = True
+        if all(page.message_id != message.message_id for page in record.pages):
+            # A new message (an edit's message is a page until its final text): the post
+            # that was pending landed, and it is the newest message of the reply.
+            record.last = message.message_id
+            record.posting = None
         if text in record.unsent:
             record.unsent.remove(text)
         changed = False
@@ -114,7 +131,8 @@ class RegisteredReply:
         else:
             self._forget(message)
         # An edit's text was written ahead (sending): only what it did not know is written.
-        if changed or before != (record.posted, len(record.unsent), len(record.pages)):
+        after = (record.posted, len(record.unsent), len(record.pages), record.last)
+        if changed or before != after:
             self._save_soon()
 
     def not_posted(self, text: str) -> None:

@@ -10,6 +10,13 @@ A due reply (:mod:`core.ops.recovery.registry`) is one of two kinds:
   retries. The recorded final texts are made (and final texts never posted are posted),
   nothing added.
 
+Either kind may have a post pending (``ReplyRecord.posting``: its owner died, or the post
+failed, before its answer named the message). Where the surface can look (``find_open_post``,
+beyond the protocol), the bot's first message in the thread after the reply's last known
+one that still shows the indicator or the Stop control is taken as that post and finished
+like the reply's other open messages (with the text the record wrote ahead, or else the
+platform's: never less than the screen showed). Nothing found: the post never landed.
+
 Edits and posts go through the same :class:`~core.relay.sender.Sender` and budgets as every
 reply of the process, so finishing many orphans after a restart never spends budget the
 edit scheduler cannot see. A failure puts the reply back for a later scan, with backoff;
@@ -22,17 +29,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
+from typing import Protocol, runtime_checkable
 
-from core.errors import MessageGone, SessionStoreError, SurfaceError, Undeliverable
+from core.errors import (
+    MessageGone,
+    PlatformUnavailable,
+    SessionStoreError,
+    SurfaceError,
+    Undeliverable,
+)
+from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
-from core.surface import ChatSurface
+from core.surface import ChatSurface, MessageRef
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
+from core.turn import ThreadRef
 
-__all__ = ["Reaper"]
+__all__ = ["FindsOpenPosts", "Reaper"]
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class FindsOpenPosts(Protocol):
+    """A surface that can find a post whose answer was lost (see the module docstring)."""
+
+    async def find_open_post(
+        self, where: ThreadRef, after: str | None, known: Collection[str]
+    ) -> tuple[MessageRef, str] | None:
+        """The oldest of the bot's messages in ``where`` newer than the message ``after``
+        (the whole thread when None), not in ``known``, that still shows the streaming
+        indicator or the Stop control; with the text the platform shows."""
+        ...
 
 
 class Reaper:
@@ -160,6 +190,8 @@ class Reaper:
             await sender.call(lambda: surface.post(where, text), kind="post", urgent=True,
                               persistent=True)  # fmt: skip
 
+        if record.posting is not None:
+            await self._find_post(surface, record)
         if record.handed_over:
             for i, page in enumerate(record.pages):
                 await edit(i, page.text)
@@ -183,6 +215,32 @@ class Reaper:
         with contextlib.suppress(SurfaceError, TimeoutError):  # best effort, as the relay's
             async with asyncio.timeout(self.policy.call_timeout):
                 await surface.set_status(where, None)
+
+    async def _find_post(self, surface: ChatSurface, record: ReplyRecord) -> None:
+        """The pending post, if it landed, becomes the record's last page."""
+        if not isinstance(surface, FindsOpenPosts):
+            return
+        where = record.where
+        known = [p.message_id for p in record.pages]
+        try:
+            async with asyncio.timeout(self.policy.call_timeout):
+                found = await surface.find_open_post(where, record.last, known)
+        except TimeoutError as exc:  # put back for a later scan, like a failed edit
+            raise PlatformUnavailable(f"looking for a lost post in {where} timed out") from exc
+        posting, record.posting = record.posting or "", None
+        if found is None:
+            return
+        message, text = found
+        log.warning("reply in %s: found message %s, posted by %s without an answer",
+                    where, message.message_id, record.owner)  # fmt: skip
+        indicator = surface.limits.streaming_indicator
+        text = posting or text
+        if indicator:  # a final text now (a handed-over reply's pages are edited as they are)
+            text = text.removesuffix(indicator)
+        if text in record.unsent:  # a final text whose post did land after all
+            record.unsent.remove(text)
+        record.pages.append(Page(message.message_id, text, message.stream))
+        record.posted = True
 
     async def aclose(self) -> None:
         if self._task is not None:

@@ -10,6 +10,10 @@ platform was down); the texts are final and the reapers make those edits, withou
 ``unsent``: final texts whose post failed (handed over: the reapers post them).
 ``posted``: the reply showed something once (a page may be final already), so an orphan
 without open pages was cut off, not left unanswered.
+``posting``: the text of a post sent and not answered yet (written ahead of the post); the
+post may have landed, its message unknown to the record: a reaper looks for it in the
+thread, after ``last``: the newest message the reply is known to have posted, or else the
+turn's own message (its platform id, e.g. ``C123:1700000000.000100`` on Slack), or None.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class ReplyRecord:
     posted: bool = False
     handed_over: bool = False
     unsent: list[str] = field(default_factory=list)
+    posting: str | None = None
+    last: str | None = None
 
     def to_json(self) -> str:
         where = self.where
@@ -60,6 +66,8 @@ class ReplyRecord:
                 "posted": self.posted,
                 "handed_over": self.handed_over,
                 "unsent": self.unsent,
+                "posting": self.posting,
+                "last": self.last,
             }
         )
 
@@ -70,7 +78,8 @@ class ReplyRecord:
         where = ThreadRef(data["platform"], data["workspace"], data["channel"], data["thread"])
         pages = [Page(str(i), str(t), bool(s)) for i, t, s in data["pages"]]
         unsent = [str(t) for t in data.get("unsent", [])]
+        posting, last = data.get("posting"), data.get("last")
         return cls(
             str(data["owner"]), where, pages, bool(data["posted"]), bool(data["handed_over"]),
-            unsent,
+            unsent, None if posting is None else str(posting), None if last is None else str(last),
         )  # fmt: skip

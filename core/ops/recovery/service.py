@@ -36,12 +36,13 @@ class Recovery:
         self.heartbeat.start()
         self.reaper.start()
 
-    def begin(self, where: ThreadRef) -> RegisteredReply | None:
-        """Register one turn in ``where`` (``None``: its platform is not served)."""
+    def begin(self, where: ThreadRef, *, since: str | None = None) -> RegisteredReply | None:
+        """Register one turn in ``where`` (``None``: its platform is not served); ``since``,
+        the turn's message, bounds where a reaper looks for a post whose answer was lost."""
         keys = self.registry.keys(where.platform)
         if keys is None:
             return None
-        return RegisteredReply(self.registry, keys, where)
+        return RegisteredReply(self.registry, keys, where, since=since)
 
     async def aclose(self) -> None:
         """The reaper and the heartbeat stop, then pending record writes land (bounded)."""

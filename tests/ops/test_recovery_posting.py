@@ -1,0 +1,177 @@
+"""A replica SIGKILLed between a post landing on the platform and its answer: the message
+is in the thread, with its streaming indicator and Stop button, and its id was never
+learnt (so no recovery record could name it). Another replica finds it and finalises it
+like any orphan page: no indicator, no Stop button, the "cut off" notice.
+
+The simulators' ``after_call`` hooks kill the bot's process once the platform has applied
+the reply's post and before the post is answered. Real ``threadcast slack`` / ``threadcast
+discord`` processes, one Redis, the scripted Lyzr server; recovery timing is shortened
+through the environment (as in ``test_recovery_e2e``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+
+from adapters.discord.stop_button import STOP_CUSTOM_ID
+from adapters.slack.blocks import STOP_ACTION_ID
+from bots.simulators.discord import Call, DiscordSimulator, SimMessage
+from bots.simulators.slack import CallRecord, SlackSimulator
+from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
+from tests.bots.slack.conftest import mention, reply_script
+from tests.deploy.platforms import discord_env
+from tests.ops.test_recovery_e2e import (
+    INDICATOR,
+    INTERVAL,
+    NOTICE_WORDS,
+    TTL,
+    StartReplica,
+    sim,
+    start_replica,
+)
+from tests.ops.test_shutdown import _bot_env, bot_process
+from tests.redis_server import free_port
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.waiting import PATIENCE
+
+__all__ = ["sim", "start_replica"]
+
+MESSAGES = "/channels/{channel_id}/messages"
+
+
+def _slack_reply_post(later_page: bool) -> Callable[[Mapping[str, Any]], bool]:
+    """chat.postMessage of a streaming reply (it carries the Stop button): the first page,
+    or a later one (its text does not start the reply)."""
+
+    def match(params: Mapping[str, Any]) -> bool:
+        if STOP_ACTION_ID not in str(params.get("blocks")):
+            return False
+        return later_page != str(params.get("text", "")).startswith("word0 ")
+
+    return match
+
+
+@pytest.mark.parametrize("later_page", [False, True], ids=["first-page", "later-page"])
+async def test_slack_sigkill_between_the_post_and_its_answer(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+    later_page: bool,
+) -> None:
+    a = await start_replica("a", redis_url)
+    await start_replica("b", redis_url)
+    ws = sim.workspace
+    # ~5,600 characters: a second page past the 4,000 of one Slack message.
+    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(700)), delay=0.01))
+    killed = asyncio.Event()
+
+    async def kill(_: CallRecord) -> None:
+        a.kill()
+        await a.process.wait()
+        killed.set()
+
+    sim.after_call("chat.postMessage", kill, match=_slack_reply_post(later_page))
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long story"))
+    thread = turn.thread_ts
+    await asyncio.wait_for(killed.wait(), PATIENCE)
+    replies = sim.bot_replies(ws.general, thread)
+    assert replies and replies[-1].blocks is not None  # left streaming, Stop button and all
+    assert replies[-1].text.endswith(INDICATOR)
+    assert len(replies) == (2 if later_page else 1)
+
+    def finalised() -> bool:
+        return NOTICE_WORDS in sim.bot_replies(ws.general, thread)[-1].text
+
+    await sim.wait_for(finalised, timeout=PATIENCE)
+    replies = sim.bot_replies(ws.general, thread)
+    assert len(replies) == (2 if later_page else 1)  # no "ask again" notice after them
+    assert all(r.blocks is None and INDICATOR not in r.text for r in replies)
+    assert replies[0].text.startswith("word0")
+    assert replies[-1].text.endswith("\n\n" + ORPHAN_NOTICE)
+    assert all(UNANSWERED_NOTICE not in r.text for r in replies)
+    if later_page:
+        assert NOTICE_WORDS not in replies[0].text
+        assert not replies[1].text.startswith("word0 ")
+
+
+async def _discord_replica(
+    stack: AsyncExitStack, sim: DiscordSimulator, lyzr: LyzrServer, redis_url: str,
+    namespace: str,
+) -> asyncio.subprocess.Process:  # fmt: skip
+    port = free_port()
+    env = {
+        **_bot_env(port, redis_url, lyzr),
+        **discord_env(sim),
+        "THREADCAST_LOCK_TTL": "3",
+        "THREADCAST_RECOVERY_TTL": str(TTL),
+        "THREADCAST_RECOVERY_INTERVAL": str(INTERVAL),
+        "THREADCAST_REDIS_NAMESPACE": namespace,
+        "THREADCAST_FEEDBACK": "false",
+    }
+    return await stack.enter_async_context(bot_process("discord", env, port))
+
+
+def _discord_reply_post(later_page: bool) -> Callable[[Call], bool]:
+    """A create-message of a streaming reply (it carries the Stop button)."""
+
+    def match(call: Call) -> bool:
+        body = call.json if isinstance(call.json, dict) else {}
+        if STOP_CUSTOM_ID not in str(body.get("components")):
+            return False
+        return later_page != str(body.get("content", "")).startswith("word0-")
+
+    return match
+
+
+def _open(message: SimMessage) -> bool:
+    return bool(message.components) or message.content.endswith(INDICATOR)
+
+
+@pytest.mark.parametrize("later_page", [False, True], ids=["first-page", "later-page"])
+async def test_discord_sigkill_between_the_post_and_its_answer(
+    lyzr: LyzrServer, redis_url: str, namespace: str, later_page: bool
+) -> None:
+    """The replica is killed; a new one (a restart) finds the message and finalises it."""
+    async with DiscordSimulator() as sim, AsyncExitStack() as stack:
+        a = await _discord_replica(stack, sim, lyzr, redis_url, namespace)
+        await sim.wait_for_session(within=30)
+        killed = asyncio.Event()
+
+        async def kill(_: Call) -> None:
+            a.send_signal(signal.SIGKILL)
+            await a.wait()
+            killed.set()
+
+        sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(later_page))
+        # 3,000 characters, slowly enough (Discord: one edit a second) that the second
+        # page (past the 2,000 of one message) starts while the reply still streams.
+        words = " ".join(f"word{i}-{'x' * 12}" for i in range(150))
+        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
+        start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
+        await asyncio.wait_for(killed.wait(), PATIENCE)
+        replies = sim.channel_messages(start.id)  # the thread opened on the mention
+        assert len(replies) == (2 if later_page else 1)
+        assert _open(replies[-1])
+
+        await _discord_replica(stack, sim, lyzr, redis_url, namespace)
+
+        def finalised() -> bool:
+            return NOTICE_WORDS in sim.channel_messages(start.id)[-1].content
+
+        await sim.wait_until(finalised, within=PATIENCE)
+        replies = sim.channel_messages(start.id)
+        assert len(replies) == (2 if later_page else 1)
+        assert not any(_open(r) for r in replies)
+        assert replies[0].content.startswith("word0")
+        assert replies[-1].content.endswith(ORPHAN_NOTICE)
+        assert all(UNANSWERED_NOTICE not in r.content for r in replies)
+        if later_page:
+            assert NOTICE_WORDS not in replies[0].content
