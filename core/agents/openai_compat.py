@@ -21,10 +21,11 @@ from core.agents.context_wire import (
     remembered,
 )
 from core.agents.history import HistoryStore, MemoryHistory, Message
-from core.agents.openai_wire import Delta, Finished, parse_chunk_line
+from core.agents.openai_wire import Delta, Finished, parse_event
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
 from core.agents.retry import retry_before_output
+from core.agents.sse import EventDecoder, SseEvent
 from core.agents.structured import schema_instruction
 from core.agents.text import clean_message
 from core.agents.transport import StreamTimeouts, agent_http_client, open_stream, read_lines
@@ -165,15 +166,30 @@ class OpenAIAgent(ReferenceCalls):
             headers=self._headers,
             timeout=self.timeouts.for_httpx(),
         )
+        events = EventDecoder()
         async with open_stream(self._http, request, self.timeouts) as opened:
             async for line in read_lines(opened, self.timeouts):
-                event = parse_chunk_line(line)
-                if isinstance(event, Finished):
+                for item in _items(events.feed(line)):
+                    if isinstance(item, Finished):
+                        return
+                    yield item
+            for item in _items(events.flush()):  # a last event without its blank line
+                if isinstance(item, Finished):
                     return
-                if event is not None and (event.text or event.reasoning or event.finish_reason):
-                    yield event
+                yield item
         raise AgentProtocolError("the stream ended without [DONE]")
 
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+
+
+def _items(event: SseEvent | None) -> list[Delta | Finished]:
+    """The deltas worth yielding of ``event`` (and its end marker)."""
+    if event is None:
+        return []
+    return [
+        item
+        for item in parse_event(event)
+        if isinstance(item, Finished) or item.text or item.reasoning or item.finish_reason
+    ]

@@ -203,3 +203,26 @@ async def test_history_entries_are_json_in_the_namespace(
     await turn(agent, "hi")
     raw = await redis_client.lrange(f"{namespace}:history:s1", 0, -1)
     assert [json.loads(item)["role"] for item in raw] == ["user", "assistant"]
+
+
+@pytest.mark.parametrize("framing", ["lf", "crlf", "multiline"])
+async def test_every_event_stream_framing_reads_the_same(
+    agent: OpenAIAgent, openai_server: OpenAIServer, framing: str
+) -> None:
+    # The SSE spec lets a server end lines in CRLF, send ":" keep-alive comments and spread
+    # one event's data over several "data:" lines (openai-python's SSEDecoder joins them).
+    openai_server.enqueue(OpenAIScript(framing=framing, comments=True, chunk_size=7))  # type: ignore[arg-type]
+    chunks = await turn(agent, "hello")
+    assert text_of(chunks) == "You said: hello"
+    assert chunks[-1].metadata["finish_reason"] == "stop"
+
+
+async def test_a_cut_short_reply_keeps_its_finish_reason(
+    agent: OpenAIAgent, openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    openai_server.enqueue(OpenAIScript(tokens=["The answer is", " long"], finish="length"))
+    chunks = await turn(agent, "explain")
+    assert text_of(chunks) == "The answer is long"
+    assert chunks[-1].metadata["finish_reason"] == "length"
+    # What the model said is remembered, so "continue" can follow on from it.
+    assert [m["content"] for m in await history.load("s1")] == ["explain", "The answer is long"]
