@@ -32,7 +32,7 @@ from core.agents.transport import StreamTimeouts, agent_http_client, open_stream
 from core.config import Settings, secret_value
 from core.context.models import FileKind, TurnContext
 from core.errors import AgentProtocolError, SessionStoreError
-from core.models import AgentStream
+from core.models import FINISH_REASON_KEY, AgentStream
 
 __all__ = ["OpenAIAgent"]
 
@@ -117,7 +117,7 @@ class OpenAIAgent(ReferenceCalls):
             await deltas.aclose()
         metadata: dict[str, Any] = {"model": self.model}
         if finish_reason:
-            metadata["finish_reason"] = finish_reason
+            metadata[FINISH_REASON_KEY] = finish_reason
         final = reply.finish(metadata=metadata)
         try:
             await self.history.append(
