@@ -38,6 +38,10 @@ __all__ = ["OpenAIAgent"]
 
 log = logging.getLogger(__name__)
 
+RATE_LIMIT_WAIT = 20.0
+"""Longest rate-limit wait (the server's ``retry-after``) worth a retry: a 429 never ran the
+model, and openai-python retries every one; a longer wait ends the reply with its notice."""
+
 
 class OpenAIAgent(ReferenceCalls):
     """Streams ``POST {base_url}/chat/completions`` with the session's history.
@@ -104,8 +108,9 @@ class OpenAIAgent(ReferenceCalls):
         )
         finish_reason: str | None = None
         deltas = retry_before_output(
-            lambda: self._deltas(body), retries=self.retries, backoff=self.backoff
-        )
+            lambda: self._deltas(body), retries=self.retries, backoff=self.backoff,
+            rate_limit_wait=RATE_LIMIT_WAIT,
+        )  # fmt: skip
         try:
             async for delta in deltas:
                 reply.reasoning(delta.reasoning)

@@ -24,7 +24,13 @@ What the real API streams, and each source:
   span several lines, joined with ``\n``, and ends at a blank line. openai-python's
   ``SSEDecoder`` (``src/openai/_streaming.py``) decodes exactly that, and raises only for an
   ``error`` that is set (``if not error: return``). :attr:`OpenAIScript.framing` and
-  :attr:`OpenAIScript.comments` produce these variants.
+  :attr:`OpenAIScript.comments` produce these variants;
+- an error status has the body ``{"error": {"message", "type", "param", "code"}}``; a 429
+  is either a rate limit (``code`` ``rate_limit_exceeded``, wait and retry: openai-python's
+  ``_should_retry`` retries every 429, after ``retry-after-ms`` / ``retry-after``,
+  ``src/openai/_base_client.py``) or an exhausted quota (``insufficient_quota``: "You
+  exceeded your current quota, please check your plan and billing details", OpenAI's
+  "Error codes" guide). :attr:`OpenAIScript.error_code` and ``error_headers`` set them.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class OpenAIScript:
     done: bool = True
     status: int = 200
     error: str = "something went wrong"
+    error_code: str | None = None  # e.g. "rate_limit_exceeded", "insufficient_quota"
+    error_headers: dict[str, str] = field(default_factory=dict)  # e.g. {"retry-after-ms": "20"}
     chunk_size: int | None = None
     piece_delay: float = 0.001
     finish: str = "stop"  # the last chunk's finish_reason: "length", "content_filter"...
@@ -78,7 +86,9 @@ class OpenAIServer(StreamingServer[OpenAIScript]):
             return _error(401, "Incorrect API key provided")
         script = self._next_script()
         if script.status >= 400:
-            return _error(script.status, script.error)
+            return _error(
+                script.status, script.error, code=script.error_code, headers=script.error_headers
+            )
         model = body.get("model", "test-model") if isinstance(body, dict) else "test-model"
         tokens = script.tokens if script.tokens is not None else _reply(body)
         if script.error_after is not None:
@@ -167,7 +177,8 @@ def _usage(model: str, tokens: int) -> dict[str, Any]:
     }
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response(
-        {"error": {"message": message, "type": "test_error", "code": status}}, status=status
-    )
+def _error(
+    status: int, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    error = {"message": message, "type": code or "test_error", "param": None, "code": code}
+    return web.json_response({"error": error}, status=status, headers=headers)
