@@ -35,7 +35,9 @@ class Notices:
     artifact_failed: str = texts.ARTIFACT_FAILED
     artifact_link: str = texts.ARTIFACT_LINK
     structured_title: str = texts.STRUCTURED_TITLE
-    cut_short: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(texts.CUT_SHORT))
+    cut_short: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: dict(texts.CUT_SHORT), hash=False
+    )
 
     def failure(self, error: AgentError) -> str:
         """The notice added to a reply the agent could not finish."""
