@@ -9,6 +9,7 @@ ever handles this tree::
     ├── AgentError               the agent could not answer; ``notice`` is shown to the user
     │   ├── AgentAuthError         401/403: bad API key
     │   ├── AgentCreditsError      429 from the agent API: out of credits / quota
+    │   │   └── AgentRateLimitedError  a 429 that is a rate limit (``retry_after``), not a quota
     │   ├── AgentNotFoundError     404: unknown agent id
     │   ├── AgentServerError       5xx, or ``[ERROR]`` inside the stream
     │   ├── AgentTimeoutError      connect, first-token or idle-gap timeout
@@ -35,6 +36,7 @@ __all__ = [
     "AgentError",
     "AgentNotFoundError",
     "AgentProtocolError",
+    "AgentRateLimitedError",
     "AgentServerError",
     "AgentTimeoutError",
     "ArtifactError",
@@ -80,6 +82,17 @@ class AgentAuthError(AgentError):
 
 class AgentCreditsError(AgentError):
     notice = texts.AGENT_CREDITS
+
+
+class AgentRateLimitedError(AgentCreditsError):
+    """A 429 that is not an exhausted quota: the request was refused before it ran, so it
+    may be sent again after ``retry_after`` seconds (None: the server did not say)."""
+
+    def __init__(
+        self, detail: str = "", *, status: int | None = 429, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail, status=status)
 
 
 class AgentNotFoundError(AgentError):

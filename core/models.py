@@ -24,6 +24,7 @@ from core.errors import ArtifactError
 
 __all__ = [
     "DEFAULT_ARTIFACT_MAX_BYTES",
+    "FINISH_REASON_KEY",
     "STATUS_KEY",
     "AgentResponse",
     "AgentStream",
@@ -33,6 +34,9 @@ __all__ = [
 DEFAULT_ARTIFACT_MAX_BYTES = 25 * 1024 * 1024
 
 STATUS_KEY = "status"
+FINISH_REASON_KEY = "finish_reason"
+"""Final-chunk metadata: why the model stopped (OpenAI's ``finish_reason``: ``stop``,
+``length``, ``content_filter``...), when the agent API says."""
 """``metadata`` key of a progress chunk; see :class:`AgentStream`."""
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "ARTIFACT_FAILED",
     "ARTIFACT_LINK",
     "CONVERSATION_BUSY",
+    "CUT_SHORT",
     "DENIED",
     "DOWN_LABEL",
     "EMPTY_REPLY",
@@ -104,6 +105,11 @@ AGENT_SERVER = "The agent reported an error."
 AGENT_TIMEOUT = "The agent took too long to answer."
 AGENT_PROTOCOL = "The agent's reply was cut off or unreadable."
 AGENT_UNREACHABLE = "The agent API could not be reached."
+CUT_SHORT = {
+    "length": "The model stopped here: it reached its maximum length for a reply.",
+    "content_filter": "The model's content filter stopped this reply here.",
+}
+"""Why a model ended a reply early (OpenAI's ``finish_reason``), shown as a notice after it."""
 AGENT_BUSY = "Too many replies are in progress right now; please ask again in a moment."
 STORE_UNAVAILABLE = "The session store (Redis) is unavailable; this reply could not be handled."
 CONVERSATION_BUSY = (

@@ -21,21 +21,26 @@ from core.agents.context_wire import (
     remembered,
 )
 from core.agents.history import HistoryStore, MemoryHistory, Message
-from core.agents.openai_wire import Delta, Finished, parse_chunk_line
+from core.agents.openai_wire import Delta, Finished, parse_event
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
 from core.agents.retry import retry_before_output
+from core.agents.sse import EventDecoder, SseEvent
 from core.agents.structured import schema_instruction
 from core.agents.text import clean_message
 from core.agents.transport import StreamTimeouts, agent_http_client, open_stream, read_lines
 from core.config import Settings, secret_value
 from core.context.models import FileKind, TurnContext
 from core.errors import AgentProtocolError, SessionStoreError
-from core.models import AgentStream
+from core.models import FINISH_REASON_KEY, AgentStream
 
 __all__ = ["OpenAIAgent"]
 
 log = logging.getLogger(__name__)
+
+RATE_LIMIT_WAIT = 20.0
+"""Longest rate-limit wait (the server's ``retry-after``) worth a retry: a 429 never ran the
+model, and openai-python retries every one; a longer wait ends the reply with its notice."""
 
 
 class OpenAIAgent(ReferenceCalls):
@@ -103,8 +108,9 @@ class OpenAIAgent(ReferenceCalls):
         )
         finish_reason: str | None = None
         deltas = retry_before_output(
-            lambda: self._deltas(body), retries=self.retries, backoff=self.backoff
-        )
+            lambda: self._deltas(body), retries=self.retries, backoff=self.backoff,
+            rate_limit_wait=RATE_LIMIT_WAIT,
+        )  # fmt: skip
         try:
             async for delta in deltas:
                 reply.reasoning(delta.reasoning)
@@ -116,7 +122,7 @@ class OpenAIAgent(ReferenceCalls):
             await deltas.aclose()
         metadata: dict[str, Any] = {"model": self.model}
         if finish_reason:
-            metadata["finish_reason"] = finish_reason
+            metadata[FINISH_REASON_KEY] = finish_reason
         final = reply.finish(metadata=metadata)
         try:
             await self.history.append(
@@ -165,15 +171,30 @@ class OpenAIAgent(ReferenceCalls):
             headers=self._headers,
             timeout=self.timeouts.for_httpx(),
         )
+        events = EventDecoder()
         async with open_stream(self._http, request, self.timeouts) as opened:
             async for line in read_lines(opened, self.timeouts):
-                event = parse_chunk_line(line)
-                if isinstance(event, Finished):
+                for item in _items(events.feed(line)):
+                    if isinstance(item, Finished):
+                        return
+                    yield item
+            for item in _items(events.flush()):  # a last event without its blank line
+                if isinstance(item, Finished):
                     return
-                if event is not None and (event.text or event.reasoning or event.finish_reason):
-                    yield event
+                yield item
         raise AgentProtocolError("the stream ended without [DONE]")
 
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+
+
+def _items(event: SseEvent | None) -> list[Delta | Finished]:
+    """The deltas worth yielding of ``event`` (and its end marker)."""
+    if event is None:
+        return []
+    return [
+        item
+        for item in parse_event(event)
+        if isinstance(item, Finished) or item.text or item.reasoning or item.finish_reason
+    ]

@@ -1,8 +1,16 @@
-"""The OpenAI chat-completions streaming format, as a pure function.
+"""The OpenAI chat-completions streaming format, as pure functions.
 
-Each SSE ``data:`` line holds one JSON chunk; the text is ``choices[0].delta.content``
+Each SSE event's data holds one JSON chunk; the text is ``choices[0].delta.content``
 (``reasoning_content`` on some servers carries reasoning), and ``data: [DONE]`` ends it.
-A server may report a failure mid-stream as a chunk with an ``error`` object.
+A server may report a failure mid-stream as a chunk with an ``error`` object, or as an
+event named ``error``.
+
+Read as openai-python reads it (``src/openai/_streaming.py``): events framed by the SSE
+spec (one event's data may span several ``data:`` lines: :class:`~core.agents.sse.
+EventDecoder`), ``[DONE]`` recognised as a prefix, and an ``error`` raised only when it is
+set (``"error": null`` is an ordinary chunk). One leniency on top: an event whose lines do
+not form one JSON value is read line by line, for servers that leave out the blank line
+between chunks (what this client has always accepted).
 """
 
 from __future__ import annotations
@@ -11,10 +19,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from core.agents.sse import data_field
+from core.agents.sse import SseEvent, data_field
 from core.errors import AgentProtocolError, AgentServerError
 
-__all__ = ["Delta", "Finished", "parse_chunk_line"]
+__all__ = ["Delta", "Finished", "parse_chunk_line", "parse_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,22 +37,43 @@ class Finished:
     pass
 
 
+def parse_event(event: SseEvent) -> list[Delta | Finished]:
+    """One SSE event → its deltas and end marker; raises on errors."""
+    data = event.data
+    if len(event.lines) > 1 and not data.lstrip().startswith("[DONE]"):
+        try:
+            chunk = json.loads(data)
+        except ValueError:  # chunks without the blank line between them
+            return [_parse_data(line, event.name) for line in event.lines if line.strip()]
+        return [_parse_chunk(chunk, data, event.name)]
+    return [_parse_data(data, event.name)]
+
+
 def parse_chunk_line(line: str) -> Delta | Finished | None:
-    """One SSE line → a delta, the end marker, or ``None``; raises on errors."""
+    """One ``data:`` line read as a whole event → a delta, the end marker, or ``None``."""
     value = data_field(line)
-    if value is None:
-        return None
-    if value.strip() == "[DONE]":
+    return None if value is None else _parse_data(value, None)
+
+
+def _parse_data(value: str, name: str | None) -> Delta | Finished:
+    if value.lstrip().startswith("[DONE]"):
         return Finished()
     try:
         chunk: Any = json.loads(value)
     except ValueError:
+        if name == "error":
+            raise AgentServerError(value[:200] or "unspecified error") from None
         raise AgentProtocolError(f"unreadable stream chunk: {value[:200]!r}") from None
+    return _parse_chunk(chunk, value, name)
+
+
+def _parse_chunk(chunk: Any, value: str, name: str | None) -> Delta:
     if not isinstance(chunk, dict):
         raise AgentProtocolError(f"unexpected stream chunk: {value[:200]!r}")
-    if "error" in chunk:
-        error = chunk["error"]
+    error = chunk.get("error")
+    if error or name == "error":
         message = error.get("message") if isinstance(error, dict) else error
+        message = message or chunk.get("message")
         raise AgentServerError(str(message or "unspecified error"))
     choices = chunk.get("choices") or []
     if not choices or not isinstance(choices[0], dict):

@@ -1,17 +1,23 @@
-"""Server-sent-event lines from raw network reads.
+"""Server-sent-event lines from raw network reads, and events from lines.
 
 Network reads split the byte stream anywhere: inside a line, inside ``\\r\\n``, inside a
 multi-byte UTF-8 character. :class:`LineDecoder` glues them back with an incremental UTF-8
 decoder and a line buffer, so each read costs O(its own size) however long the reply grows.
+
+:class:`EventDecoder` frames lines into events as the SSE spec does (WHATWG HTML,
+"Interpreting an event stream"; openai-python's ``SSEDecoder`` in ``src/openai/_streaming.py``
+is the same): ``data:`` lines accumulate, joined with ``\\n``, until a blank line ends the
+event; ``event:`` names it; ``:`` comments and other fields carry nothing.
 """
 
 from __future__ import annotations
 
 import codecs
+from dataclasses import dataclass
 
 from core.errors import AgentProtocolError
 
-__all__ = ["MAX_LINE_CHARS", "LineDecoder", "data_field"]
+__all__ = ["MAX_LINE_CHARS", "EventDecoder", "LineDecoder", "SseEvent", "data_field"]
 
 MAX_LINE_CHARS = 1024 * 1024
 """A line longer than this is not a token stream any more; refuse rather than buffer it."""
@@ -79,3 +85,51 @@ def data_field(line: str) -> str | None:
     if not line.startswith("data:"):
         return None
     return line[6:] if line.startswith("data: ") else line[5:]
+
+
+@dataclass(frozen=True, slots=True)
+class SseEvent:
+    """One event: its ``data`` lines (joined with ``\\n`` by :attr:`data`) and its name."""
+
+    lines: tuple[str, ...]
+    name: str | None = None
+
+    @property
+    def data(self) -> str:
+        return "\n".join(self.lines)
+
+
+class EventDecoder:
+    """Feed lines, get the events they complete (see the module docstring).
+
+    An event still open when the body ends is returned by :meth:`flush`: a last
+    ``data: [DONE]`` without its blank line is not lost.
+    """
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._name: str | None = None
+
+    def feed(self, line: str) -> SseEvent | None:
+        if not line:
+            return self._dispatch()
+        if line.startswith(":"):
+            return None  # a comment: keep-alives
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            self._lines.append(value)
+        elif field == "event":
+            self._name = value or None
+        return None
+
+    def flush(self) -> SseEvent | None:
+        return self._dispatch()
+
+    def _dispatch(self) -> SseEvent | None:
+        lines, name = self._lines, self._name
+        self._lines, self._name = [], None
+        if not any(lines):  # the spec: an event without data is not dispatched
+            return None
+        return SseEvent(tuple(lines), name)

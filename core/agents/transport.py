@@ -44,6 +44,7 @@ from core.errors import (
     AgentError,
     AgentNotFoundError,
     AgentProtocolError,
+    AgentRateLimitedError,
     AgentServerError,
     AgentTimeoutError,
 )
@@ -156,16 +157,60 @@ def transport_error(exc: httpx.HTTPError) -> AgentError:
     return AgentProtocolError(f"connection failed mid-reply ({type(exc).__name__}: {exc})")
 
 
-def status_error(status: int, body: bytes) -> AgentError:
-    """The typed error for an HTTP error status, with the server's own ``detail``."""
+def status_error(status: int, body: bytes, headers: httpx.Headers | None = None) -> AgentError:
+    """The typed error for an HTTP error status, with the server's own ``detail``.
+
+    A 429 is an exhausted quota (402 too; Lyzr's "out of credits"; OpenAI's
+    ``insufficient_quota``) unless the server describes a rate limit: an OpenAI-style error
+    ``code`` other than a quota's, or a wait (``retry-after-ms`` or ``retry-after``, in
+    seconds, read as openai-python does: ``_parse_retry_after_header``,
+    ``src/openai/_base_client.py``).
+    """
     detail = f"HTTP {status}: {_detail(body)}".rstrip(": ")
     if status in (401, 403):
         return AgentAuthError(detail, status=status)
     if status == 404:
         return AgentNotFoundError(detail, status=status)
+    if status == 429:
+        code, wait = _error_code(body), _retry_after(headers)
+        if code not in _QUOTA_CODES and (code is not None or wait is not None):
+            return AgentRateLimitedError(detail, status=status, retry_after=wait)
     if status in (402, 429):
         return AgentCreditsError(detail, status=status)
     return AgentServerError(detail, status=status)
+
+
+_QUOTA_CODES = frozenset({"insufficient_quota"})
+
+
+def _error_code(body: bytes) -> str | None:
+    """OpenAI's ``error.code`` (or ``error.type``) of an error body, if it has one."""
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return None
+    code = error.get("code") or error.get("type")
+    return code if isinstance(code, str) else None
+
+
+def _retry_after(headers: httpx.Headers | None) -> float | None:
+    """Seconds to wait before trying again, as the server says (milliseconds first)."""
+    if headers is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            continue
+        if seconds >= 0 and seconds != float("inf"):
+            return seconds
+    return None
 
 
 def _detail(body: bytes) -> str:
@@ -207,7 +252,8 @@ async def open_stream(
         raise transport_error(exc) from exc
     try:
         if response.status_code >= 400:
-            raise status_error(response.status_code, await _error_body(response, timeouts))
+            body = await _error_body(response, timeouts)
+            raise status_error(response.status_code, body, response.headers)
         yield OpenedStream(response, clock.left())
     finally:
         await response.aclose()

@@ -7,14 +7,17 @@ Texts are Markdown; the relay renders them with the surface, like the agent's ow
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
 from core import texts
 from core.errors import AgentError
+from core.models import FINISH_REASON_KEY
 
 __all__ = ["DEFAULT_NOTICES", "Notices", "with_notice"]
 
@@ -32,10 +35,21 @@ class Notices:
     artifact_failed: str = texts.ARTIFACT_FAILED
     artifact_link: str = texts.ARTIFACT_LINK
     structured_title: str = texts.STRUCTURED_TITLE
+    cut_short: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: dict(texts.CUT_SHORT), hash=False
+    )
 
     def failure(self, error: AgentError) -> str:
         """The notice added to a reply the agent could not finish."""
         return self.failed.format(notice=error.notice)
+
+    def ended_early(self, metadata: Mapping[str, Any]) -> str | None:
+        """The notice for a reply the model ended before it was complete (its
+        ``finish_reason`` on the final chunk: ``length``, ``content_filter``), else None.
+        Such a reply is complete as far as the agent goes, but never cut silently."""
+        reason = metadata.get(FINISH_REASON_KEY)
+        notice = self.cut_short.get(reason) if isinstance(reason, str) else None
+        return self.failed.format(notice=notice) if notice else None
 
     def artifacts_failed(self, failures: Sequence[tuple[str, str, str]]) -> str:
         """One message naming every artifact that could not be attached, with its link."""

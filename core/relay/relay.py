@@ -223,6 +223,8 @@ class Relay:
             inbox.end()
             final = last[0] if last and status == "completed" else None
             notice = self._notice(stop, status, error, interrupted_notice)
+            if notice is None and final is not None:
+                notice = self.notices.ended_early(final.metadata)
             await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
             if watch is not None:
                 _quietly(watch.finished)

@@ -203,3 +203,67 @@ async def test_history_entries_are_json_in_the_namespace(
     await turn(agent, "hi")
     raw = await redis_client.lrange(f"{namespace}:history:s1", 0, -1)
     assert [json.loads(item)["role"] for item in raw] == ["user", "assistant"]
+
+
+@pytest.mark.parametrize("framing", ["lf", "crlf", "multiline"])
+async def test_every_event_stream_framing_reads_the_same(
+    agent: OpenAIAgent, openai_server: OpenAIServer, framing: str
+) -> None:
+    # The SSE spec lets a server end lines in CRLF, send ":" keep-alive comments and spread
+    # one event's data over several "data:" lines (openai-python's SSEDecoder joins them).
+    openai_server.enqueue(OpenAIScript(framing=framing, comments=True, chunk_size=7))  # type: ignore[arg-type]
+    chunks = await turn(agent, "hello")
+    assert text_of(chunks) == "You said: hello"
+    assert chunks[-1].metadata["finish_reason"] == "stop"
+
+
+async def test_a_cut_short_reply_keeps_its_finish_reason(
+    agent: OpenAIAgent, openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    openai_server.enqueue(OpenAIScript(tokens=["The answer is", " long"], finish="length"))
+    chunks = await turn(agent, "explain")
+    assert text_of(chunks) == "The answer is long"
+    assert chunks[-1].metadata["finish_reason"] == "length"
+    # What the model said is remembered, so "continue" can follow on from it.
+    assert [m["content"] for m in await history.load("s1")] == ["explain", "The answer is long"]
+
+
+async def test_a_rate_limited_request_is_sent_again_after_the_wait(
+    openai_server: OpenAIServer, agent: OpenAIAgent
+) -> None:
+    # A 429 is a refusal before the model ran: openai-python retries it after
+    # retry-after-ms / retry-after, and so does this backend (within AGENT_RETRIES).
+    limited = OpenAIScript(
+        status=429, error="Rate limit reached for requests", error_code="rate_limit_exceeded",
+        error_headers={"retry-after-ms": "20"},
+    )  # fmt: skip
+    openai_server.enqueue(limited)
+    assert text_of(await turn(agent, "hi")) == "You said: hi"
+    assert len(openai_server.completion_requests()) == 2
+
+
+async def test_an_exhausted_quota_is_not_retried(
+    openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    agent = make_agent(openai_server, history, retries=2)
+    openai_server.default = OpenAIScript(
+        status=429, error="You exceeded your current quota", error_code="insufficient_quota"
+    )
+    with pytest.raises(AgentCreditsError, match="quota"):
+        await turn(agent, "hi")
+    assert len(openai_server.completion_requests()) == 1
+    await agent.aclose()
+
+
+async def test_a_long_rate_limit_is_not_waited_out(
+    openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    agent = make_agent(openai_server, history, retries=2)
+    openai_server.default = OpenAIScript(
+        status=429, error="Rate limit reached", error_code="rate_limit_exceeded",
+        error_headers={"retry-after": "3600"},
+    )  # fmt: skip
+    with pytest.raises(AgentCreditsError, match="Rate limit"):
+        await turn(agent, "hi")
+    assert len(openai_server.completion_requests()) == 1
+    await agent.aclose()

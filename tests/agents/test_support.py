@@ -27,6 +27,7 @@ from core.errors import (
     AgentCreditsError,
     AgentNotFoundError,
     AgentProtocolError,
+    AgentRateLimitedError,
     AgentServerError,
     AgentTimeoutError,
 )
@@ -175,3 +176,13 @@ def test_transport_errors_are_translated_and_classified() -> None:
 def test_httpx_gets_the_connect_timeout_and_no_read_timeout() -> None:
     timeout = StreamTimeouts(connect=3, first_token=9, idle=4).for_httpx()
     assert (timeout.connect, timeout.read, timeout.pool) == (3, None, 9)
+
+
+def test_a_429_is_a_rate_limit_only_when_the_server_says_so() -> None:
+    limited = b'{"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}'
+    exc = status_error(429, limited, httpx.Headers({"retry-after": "2"}))
+    assert isinstance(exc, AgentRateLimitedError) and exc.retry_after == 2.0
+    exc = status_error(429, limited, httpx.Headers({"retry-after-ms": "150", "retry-after": "1"}))
+    assert isinstance(exc, AgentRateLimitedError) and exc.retry_after == 0.15
+    quota = b'{"error": {"message": "exceeded your quota", "code": "insufficient_quota"}}'
+    assert type(status_error(429, quota, httpx.Headers({"retry-after": "2"}))) is AgentCreditsError

@@ -8,8 +8,8 @@ import itertools
 import pytest
 
 from core.agents.lyzr_wire import Done, Failed, Token, parse_line, unescape
-from core.agents.openai_wire import Delta, Finished, parse_chunk_line
-from core.agents.sse import MAX_LINE_CHARS, LineDecoder, data_field
+from core.agents.openai_wire import Delta, Finished, parse_chunk_line, parse_event
+from core.agents.sse import MAX_LINE_CHARS, EventDecoder, LineDecoder, SseEvent, data_field
 from core.agents.think import ThinkFilter
 from core.errors import AgentProtocolError, AgentServerError
 
@@ -104,6 +104,13 @@ def test_openai_chunks() -> None:
         parse_chunk_line("data: {not json")
 
 
+def test_openai_error_only_when_set() -> None:
+    # openai-python (src/openai/_streaming.py, _raise_streaming_error) raises only for an
+    # ``error`` that is set: a chunk carrying ``"error": null`` is an ordinary chunk.
+    line = 'data: {"choices":[{"delta":{"content":"ok"}}],"error":null}'
+    assert parse_chunk_line(line) == Delta(text="ok")
+
+
 def run_think(tokens: list[str]) -> tuple[str, str]:
     think = ThinkFilter()
     visible, reasoning = [], []
@@ -139,3 +146,27 @@ def test_unfinished_tag_and_unclosed_block() -> None:
 def test_text_without_think_passes_unchanged() -> None:
     text = "  leading spaces\n\nand paragraphs"
     assert run_think([text[:3], text[3:]]) == (text, "")
+
+
+def events_of(lines: list[str]) -> list[SseEvent]:
+    decoder = EventDecoder()
+    found = [decoder.feed(line) for line in lines] + [decoder.flush()]
+    return [event for event in found if event is not None]
+
+
+def test_sse_events_are_framed_by_blank_lines() -> None:
+    lines = [": keep-alive", "data: {", 'data:  "a": 1', "data: }", "", "", "event: error",
+             'data: {"message": "quota"}', "", "data: [DONE]"]  # fmt: skip
+    first, error, done = events_of(lines)
+    assert first == SseEvent(("{", ' "a": 1', "}")) and first.data == '{\n "a": 1\n}'
+    assert error.name == "error"
+    assert done.data == "[DONE]"  # kept although the body ended without a blank line
+    with pytest.raises(AgentServerError, match="quota"):
+        parse_event(error)
+    assert parse_event(done) == [Finished()]
+
+
+def test_openai_chunks_without_blank_lines_between_them_still_read() -> None:
+    chunk = '{"choices":[{"delta":{"content":"%s"}}]}'
+    (event,) = events_of([f"data: {chunk % 'a'}", f"data: {chunk % 'b'}", "data: [DONE]"])
+    assert parse_event(event) == [Delta(text="a"), Delta(text="b"), Finished()]

@@ -202,3 +202,32 @@ async def test_message_too_long_cuts_smaller_pages() -> None:
         THREAD, scripted(even(text, pieces=100, every=0.05))
     )
     assert outcome.delivered and "".join(surface.texts()) == text
+
+
+def cut_short(reason: str) -> AsyncIterator[AgentStream]:
+    """A reply the model ended early: OpenAI's last chunk says ``finish_reason`` "length"
+    (max tokens reached) or "content_filter" (OpenAI API reference, the chat completion
+    chunk object); the OpenAI-compatible agent keeps it on the final chunk's metadata."""
+
+    async def stream() -> AsyncIterator[AgentStream]:
+        yield AgentStream(content="The first half", delta="The first half", chunk_index=0)
+        yield AgentStream(done=True, metadata={"finish_reason": reason})
+
+    return stream()
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"), [("length", "maximum length"), ("content_filter", "content filter")]
+)
+async def test_a_reply_the_model_cut_short_says_so(reason: str, said: str) -> None:
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(THREAD, cut_short(reason))
+    assert outcome.status == "completed" and outcome.text == "The first half"
+    (shown,) = surface.texts()
+    assert shown.startswith("The first half\n\n⚠️") and said in shown
+
+
+async def test_a_reply_that_ended_normally_has_no_notice() -> None:
+    surface = RecordingSurface()
+    await Relay(surface, SpyScheduler()).deliver(THREAD, cut_short("stop"))
+    assert surface.texts() == ["The first half"]

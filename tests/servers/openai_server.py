@@ -8,13 +8,36 @@ earlier user messages it was sent — which is how
 a test sees that the client kept the session's history. Scripts (:class:`OpenAIScript`)
 set tokens, timing, an error chunk mid-stream, a missing ``[DONE]``, an HTTP error status
 with ``{"error": {"message": ...}}``, and byte-level splitting, as for the Lyzr server.
+
+What the real API streams, and each source:
+
+- the first chunk's delta is ``{"role": "assistant", "content": ""}`` and the last one
+  carries ``finish_reason``: ``"stop"``, ``"length"`` when ``max_tokens`` was reached,
+  ``"content_filter"`` when the provider's filter cut the text (OpenAI API reference,
+  "The chat completion chunk object", ``choices[].finish_reason``);
+- with ``stream_options: {"include_usage": true}`` one more chunk before ``[DONE]`` has
+  ``choices: []`` and the ``usage`` (same reference, ``choices``: "Can also be empty for the
+  last chunk if you set stream_options");
+- the body is a server-sent-event stream (WHATWG HTML "Server-sent events", §9.2.6
+  "Interpreting an event stream"): lines may end in ``\r\n``; ``:`` lines are comments (used
+  as keep-alives by proxies and routers while the model works); an event's ``data:`` may
+  span several lines, joined with ``\n``, and ends at a blank line. openai-python's
+  ``SSEDecoder`` (``src/openai/_streaming.py``) decodes exactly that, and raises only for an
+  ``error`` that is set (``if not error: return``). :attr:`OpenAIScript.framing` and
+  :attr:`OpenAIScript.comments` produce these variants;
+- an error status has the body ``{"error": {"message", "type", "param", "code"}}``; a 429
+  is either a rate limit (``code`` ``rate_limit_exceeded``, wait and retry: openai-python's
+  ``_should_retry`` retries every 429, after ``retry-after-ms`` / ``retry-after``,
+  ``src/openai/_base_client.py``) or an exhausted quota (``insufficient_quota``: "You
+  exceeded your current quota, please check your plan and billing details", OpenAI's
+  "Error codes" guide). :attr:`OpenAIScript.error_code` and ``error_headers`` set them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -36,8 +59,13 @@ class OpenAIScript:
     done: bool = True
     status: int = 200
     error: str = "something went wrong"
+    error_code: str | None = None  # e.g. "rate_limit_exceeded", "insufficient_quota"
+    error_headers: dict[str, str] = field(default_factory=dict)  # e.g. {"retry-after-ms": "20"}
     chunk_size: int | None = None
     piece_delay: float = 0.001
+    finish: str = "stop"  # the last chunk's finish_reason: "length", "content_filter"...
+    framing: Literal["lf", "crlf", "multiline"] = "lf"  # multiline: data over several lines
+    comments: bool = False  # a ": keep-alive" comment before every event
 
 
 class OpenAIServer(StreamingServer[OpenAIScript]):
@@ -58,18 +86,27 @@ class OpenAIServer(StreamingServer[OpenAIScript]):
             return _error(401, "Incorrect API key provided")
         script = self._next_script()
         if script.status >= 400:
-            return _error(script.status, script.error)
+            return _error(
+                script.status, script.error, code=script.error_code, headers=script.error_headers
+            )
         model = body.get("model", "test-model") if isinstance(body, dict) else "test-model"
         tokens = script.tokens if script.tokens is not None else _reply(body)
         if script.error_after is not None:
             tokens = tokens[: script.error_after]
-        events = [_chunk(model, {"reasoning_content": r}) for r in script.reasoning]
-        events += [_chunk(model, {"content": token}) for token in tokens]
+        chunks = [_chunk(model, {"reasoning_content": r}) for r in script.reasoning]
+        chunks += [_chunk(model, {"content": token}) for token in tokens]
         if script.error_after is not None:
-            events.append(_sse({"error": {"message": script.error_message}}))
+            chunks.append({"error": {"message": script.error_message}})
         else:
-            events.append(_chunk(model, {}, finish="stop"))
-            events.append(b"data: [DONE]\n\n" if script.done else b"")
+            chunks.append(_chunk(model, {}, finish=script.finish))
+            options = body.get("stream_options") if isinstance(body, dict) else None
+            if isinstance(options, dict) and options.get("include_usage"):
+                chunks.append(_usage(model, len(tokens)))
+        events = [_sse(chunk, script) for chunk in chunks]
+        if script.error_after is None and script.done:
+            events.append(_sse_data("[DONE]", script))
+        # The role chunk comes with the first token (it is not progress of its own).
+        events[0] = _sse(_chunk(model, {"role": "assistant", "content": ""}), script) + events[0]
         writes = []
         for index, data in enumerate(events):
             delay = script.first_delay if index == 0 else script.delay
@@ -106,22 +143,42 @@ def _text(content: Any) -> str:
     return " ".join(parts)
 
 
-def _sse(data: dict[str, Any]) -> bytes:
-    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+def _sse(data: dict[str, Any], script: OpenAIScript) -> bytes:
+    if script.framing == "multiline":  # pretty-printed: one data: line per JSON line
+        return _sse_data(json.dumps(data, ensure_ascii=False, indent=1), script)
+    return _sse_data(json.dumps(data, ensure_ascii=False), script)
 
 
-def _chunk(model: str, delta: dict[str, str], *, finish: str | None = None) -> bytes:
-    return _sse(
-        {
-            "id": "chatcmpl-test",
-            "object": "chat.completion.chunk",
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-    )
+def _sse_data(value: str, script: OpenAIScript) -> bytes:
+    """One event: a ``data:`` line per line of ``value``, then the blank line."""
+    lines = [f"data: {line}" for line in value.split("\n")]
+    if script.comments:
+        lines.insert(0, ": keep-alive")
+    end = "\r\n" if script.framing == "crlf" else "\n"
+    return (end.join(lines) + end + end).encode()
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response(
-        {"error": {"message": message, "type": "test_error", "code": status}}, status=status
-    )
+def _chunk(model: str, delta: dict[str, str], *, finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _usage(model: str, tokens: int) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "model": model,
+        "choices": [],
+        "usage": {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1},
+    }
+
+
+def _error(
+    status: int, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    error = {"message": message, "type": code or "test_error", "param": None, "code": code}
+    return web.json_response({"error": error}, status=status, headers=headers)
