@@ -17,7 +17,7 @@ httpx's per-request timeouts are kept, each as a bound on one phase:
 
 - ``pool``: waiting for a free connection (``max_connections`` are in use) →
   :class:`httpx.PoolTimeout`;
-- ``connect``: TCP and TLS (aiohttp's ``sock_connect``) → :class:`httpx.ConnectTimeout`;
+- ``connect``: DNS, TCP and TLS → :class:`httpx.ConnectTimeout`;
 - ``write`` + ``read``: from a connection to the response's headers (aiohttp has no write
   timeout; a request body is written in that time or the reply never starts) →
   :class:`httpx.WriteTimeout` before the headers went out, else :class:`httpx.ReadTimeout`;
@@ -35,7 +35,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import httpx
@@ -71,17 +71,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         try:
             async with asyncio.timeout(timeouts.get("pool")) as exchange.deadline:
-                response: _Response = await self._open().request(  # type: ignore[assignment]
+                sent = self._open().request(
                     request.method,
                     URL(str(request.url), encoded=True),
                     headers=headers,
                     data=body or None,
                     allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(
-                        sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
-                    ),
+                    timeout=aiohttp.ClientTimeout(sock_read=timeouts.get("read")),
                     trace_request_ctx=exchange,
                 )
+                response = cast(_Response, await sent)
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc, request, sent=exchange.headers_sent) from exc
         except TimeoutError as exc:  # our own deadline (aiohttp's are ClientErrors)
@@ -135,6 +134,8 @@ class _Exchange:
     def timeout_error(self, request: httpx.Request) -> httpx.TimeoutException:
         if self.phase == "pool":
             return httpx.PoolTimeout("no free connection in time", request=request)
+        if self.phase == "connect":
+            return httpx.ConnectTimeout("could not connect in time", request=request)
         if not self.headers_sent:
             return httpx.WriteTimeout("the request was not written in time", request=request)
         return httpx.ReadTimeout("no response in time", request=request)
@@ -147,9 +148,11 @@ def _exchange(context: SimpleNamespace) -> _Exchange:
 
 async def _connecting(session: object, context: SimpleNamespace, params: object) -> None:
     exchange = _exchange(context)
-    exchange.phase = "connect"  # bounded by aiohttp's sock_connect
+    exchange.phase = "connect"  # DNS, TCP, TLS
+    connect = exchange.timeouts.get("connect")
     if exchange.deadline is not None:
-        exchange.deadline.reschedule(None)
+        until = None if connect is None else asyncio.get_running_loop().time() + connect
+        exchange.deadline.reschedule(until)
 
 
 async def _connected(session: object, context: SimpleNamespace, params: object) -> None:
@@ -221,9 +224,7 @@ def _httpx_error(exc: aiohttp.ClientError, request: httpx.Request, *, sent: bool
     """The httpx exception for an aiohttp one (``sent``: the request's headers went out)."""
     message = str(exc) or type(exc).__name__
     kind: type[httpx.TransportError]
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        kind = httpx.ConnectTimeout
-    elif isinstance(exc, aiohttp.ClientConnectorError):  # refused, DNS, TLS
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, DNS, TLS
         kind = httpx.ConnectError
     elif isinstance(exc, aiohttp.ServerTimeoutError):
         kind = httpx.ReadTimeout
