@@ -1,231 +1,242 @@
-"""httpcore's network layer on plain asyncio, for the agents' streamed replies.
+"""httpx's transport for the agents' client, on aiohttp's HTTP/1.1 client.
 
-httpx's default (httpcore's anyio backend) resumes and pauses the socket's reading around
-every read: two ``epoll_ctl`` calls, a cancel scope and an event per chunk the agent sends.
-With hundreds of replies streaming 20 chunks/s each, that was a sixth of the bot's CPU
-(README, "CPU per streamed reply"). Here a protocol keeps reading into a buffer (pausing only
-past :data:`HIGH_WATER` bytes unread) and a read takes what is buffered or waits on one
-future. Everything above (HTTP/1.1 parsing, pooling, timeouts, TLS through
-``loop.start_tls``) stays httpx's and httpcore's, and their exceptions are the ones raised
-(:class:`httpcore.ReadError`, :class:`httpcore.ConnectTimeout`...), so the agents' error
-mapping (:mod:`core.agents.transport`) is unchanged.
+Why: an agent streams 20 small chunks per second per reply. httpx's own transport parses
+each one in Python (httpcore and h11: chunked decoding, an event state machine, about eight
+layers of async generators); aiohttp parses HTTP in C (llhttp, chunked decoding included) and
+hands the body over through one buffer: a third to a half less of the agent client's CPU
+per chunk (README, "CPU per streamed reply"). aiohttp is already a dependency (the bots' HTTP
+endpoints, discord.py).
+
+The agent clients keep httpx's API: requests, streamed responses, and httpx's exceptions,
+which :func:`_httpx_error` translates aiohttp's into at this boundary, so the error mapping
+of :mod:`core.agents.transport` does not know aiohttp. Redirects, cookies and content
+decoding stay httpx's (aiohttp is told to do none of them). No proxy, as before: an httpx
+client given a transport does not read the proxy environment, and neither does this one.
+
+httpx's per-request timeouts are kept, each as a bound on one phase:
+
+- ``pool``: waiting for a free connection (``max_connections`` are in use) →
+  :class:`httpx.PoolTimeout`;
+- ``connect``: DNS, TCP and TLS → :class:`httpx.ConnectTimeout`;
+- ``write`` + ``read``: from a connection to the response's headers (aiohttp has no write
+  timeout; a request body is written in that time or the reply never starts) →
+  :class:`httpx.WriteTimeout` before the headers went out, else :class:`httpx.ReadTimeout`;
+- ``read``: between two reads of the body (aiohttp's ``sock_read``) → :class:`httpx.ReadTimeout`.
+
+A phase whose timeout is ``None`` is not bounded here (the streams' reads: their callers
+bound them, see :mod:`core.agents.silence`). httpcore's ``send_request_headers.started``
+trace event is sent when the request gets its connection, so the first-token budget
+(:func:`core.agents.transport.open_stream`) does not count a queue for a connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any, cast
 
-import httpcore
+import aiohttp
+import httpx
+from aiohttp.connector import Connection
+from yarl import URL
 
-__all__ = ["AsyncioBackend", "AsyncioStream"]
+__all__ = ["HIGH_WATER", "AiohttpTransport"]
 
-HIGH_WATER = 256 * 1024  # bytes unread before the socket stops being read
-LOW_WATER = 64 * 1024  # ... and resumes
+HIGH_WATER = 256 * 1024
+"""Bytes received and not yet read before the socket stops being read (aiohttp pauses
+reading at twice its ``read_bufsize``)."""
 
-SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
-
-
-class _Reader(asyncio.Protocol):
-    """Buffers what arrives and wakes the one pending read."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.chunks: deque[bytes] = deque()
-        self.buffered = 0
-        self.eof = False
-        self.error: BaseException | None = None
-        self.waiter: asyncio.Future[None] | None = None
-        self.paused = False
-        self.drained: asyncio.Future[None] | None = None  # set while writing is paused
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.buffered += len(data)
-        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
-        self._wake()
-
-    def eof_received(self) -> bool | None:
-        self.eof = True
-        self._wake()
-        return None  # close the transport
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.eof = True
-        if exc is not None:
-            self.error = exc
-        self._wake()
-        if self.drained is not None and not self.drained.done():
-            self.drained.set_result(None)
-
-    def pause_writing(self) -> None:
-        if self.drained is None or self.drained.done():
-            self.drained = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self.drained is not None and not self.drained.done():
-            self.drained.set_result(None)
-
-    def take(self, max_bytes: int) -> bytes:
-        data = self.chunks.popleft()
-        if len(data) > max_bytes:
-            data, rest = data[:max_bytes], data[max_bytes:]
-            self.chunks.appendleft(rest)
-        self.buffered -= len(data)
-        if self.paused and self.buffered < LOW_WATER and self.transport is not None:
-            self.paused = False
-            self.transport.resume_reading()
-        return data
-
-    def _wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+_Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
-class AsyncioStream(httpcore.AsyncNetworkStream):
-    """One connection (see the module docstring)."""
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """At most ``max_connections`` connections, kept alive between requests; ``verify``: an
+    ``ssl.SSLContext``, ``True`` (the system's trust store) or ``False`` (no check)."""
 
-    def __init__(self, transport: asyncio.Transport, reader: _Reader) -> None:
-        self._transport = transport
-        self._reader = reader
+    def __init__(self, *, max_connections: int, verify: ssl.SSLContext | bool = True) -> None:
+        self._max_connections = max_connections
+        self._verify = verify
+        self._session: aiohttp.ClientSession | None = None  # made in the loop that uses it
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        reader = self._reader
-        if not reader.chunks and not reader.eof:
-            reader.waiter = asyncio.get_running_loop().create_future()
-            try:
-                if timeout is None:
-                    await reader.waiter
-                else:
-                    async with asyncio.timeout(timeout):
-                        await reader.waiter
-            except TimeoutError as exc:
-                raise httpcore.ReadTimeout(str(exc)) from exc
-            finally:
-                reader.waiter = None
-        if reader.chunks:
-            return reader.take(max_bytes)
-        if reader.error is not None:
-            raise httpcore.ReadError(str(reader.error)) from reader.error
-        return b""
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        if not buffer:
-            return
-        if self._transport.is_closing():
-            raise httpcore.WriteError("the connection is closed")
-        self._transport.write(buffer)
-        drained = self._reader.drained
-        if drained is None or drained.done():
-            return
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        exchange = _Exchange(request.extensions.get("trace"), timeouts)
+        headers = [
+            (name, value)
+            for name, value in request.headers.multi_items()
+            if name.lower() != "transfer-encoding"  # the body is sent whole, with its length
+        ]
+        body = await request.aread()
         try:
-            async with asyncio.timeout(timeout):
-                await drained
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc)) from exc
+            async with asyncio.timeout(timeouts.get("pool")) as exchange.deadline:
+                sent = self._open().request(
+                    request.method,
+                    URL(str(request.url), encoded=True),
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(sock_read=timeouts.get("read")),
+                    trace_request_ctx=exchange,
+                )
+                response = cast(_Response, await sent)
+        except aiohttp.ClientError as exc:
+            raise _httpx_error(exc, request, sent=exchange.headers_sent) from exc
+        except TimeoutError as exc:  # our own deadline (aiohttp's are ClientErrors)
+            raise exchange.timeout_error(request) from exc
+        version = response.version or aiohttp.HttpVersion11
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_Body(response, request),
+            extensions={
+                "http_version": f"HTTP/{version.major}.{version.minor}".encode(),
+                "reason_phrase": (response.reason or "").encode(),
+                "network_stream": _Connection(response.transport),
+            },
+        )
 
     async def aclose(self) -> None:
-        self._transport.close()
+        if self._session is not None:
+            await self._session.close()
 
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            phases = aiohttp.TraceConfig()
+            phases.on_connection_create_start.append(_connecting)
+            phases.on_connection_create_end.append(_connected)
+            phases.on_connection_reuseconn.append(_connected)
+            phases.on_request_headers_sent.append(_headers_sent)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections, limit_per_host=0, ssl=self._verify
+                ),
+                cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies
+                auto_decompress=False,  # httpx decodes the body
+                read_bufsize=HIGH_WATER // 2,
+                trace_configs=[phases],
+                response_class=_Response,
+            )
+        return self._session
+
+
+class _Exchange:
+    """One request's phase (pool wait, connect, send), for its deadline and its errors."""
+
+    def __init__(self, trace: _Trace | None, timeouts: dict[str, float | None]) -> None:
+        self.trace = trace
+        self.timeouts = timeouts
+        self.deadline: asyncio.Timeout | None = None
+        self.phase = "pool"
+        self.headers_sent = False
+
+    def timeout_error(self, request: httpx.Request) -> httpx.TimeoutException:
+        if self.phase == "pool":
+            return httpx.PoolTimeout("no free connection in time", request=request)
+        if self.phase == "connect":
+            return httpx.ConnectTimeout("could not connect in time", request=request)
+        if not self.headers_sent:
+            return httpx.WriteTimeout("the request was not written in time", request=request)
+        return httpx.ReadTimeout("no response in time", request=request)
+
+
+def _exchange(context: SimpleNamespace) -> _Exchange:
+    exchange: _Exchange = context.trace_request_ctx
+    return exchange
+
+
+async def _connecting(session: object, context: SimpleNamespace, params: object) -> None:
+    exchange = _exchange(context)
+    exchange.phase = "connect"  # DNS, TCP, TLS
+    connect = exchange.timeouts.get("connect")
+    if exchange.deadline is not None:
+        until = None if connect is None else asyncio.get_running_loop().time() + connect
+        exchange.deadline.reschedule(until)
+
+
+async def _connected(session: object, context: SimpleNamespace, params: object) -> None:
+    exchange = _exchange(context)
+    exchange.phase = "send"
+    write, read = exchange.timeouts.get("write"), exchange.timeouts.get("read")
+    if exchange.deadline is not None:
+        until = None
+        if write is not None and read is not None:
+            until = asyncio.get_running_loop().time() + write + read
+        exchange.deadline.reschedule(until)
+    if exchange.trace is not None:
+        await exchange.trace("http11.send_request_headers.started", {})
+
+
+async def _headers_sent(session: object, context: SimpleNamespace, params: object) -> None:
+    _exchange(context).headers_sent = True
+
+
+class _Response(aiohttp.ClientResponse):
+    """Keeps its connection's transport: a short body may return the connection to the pool
+    before the response is handed over."""
+
+    transport: asyncio.Transport | None = None
+
+    async def start(self, connection: Connection) -> aiohttp.ClientResponse:
+        self.transport = connection.transport
+        return await super().start(connection)
+
+
+class _Body(httpx.AsyncByteStream):
+    """The response body as aiohttp's buffer holds it: whatever arrived since the last read."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
         try:
-            async with asyncio.timeout(timeout):
-                transport = await loop.start_tls(
-                    self._transport, self._reader, ssl_context, server_hostname=server_hostname
-                )
-        except TimeoutError as exc:
-            self._transport.close()
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except (OSError, ssl.SSLError) as exc:
-            self._transport.close()
-            raise httpcore.ConnectError(str(exc)) from exc
-        if transport is None:
-            raise httpcore.ConnectError("the TLS handshake did not complete")
-        self._reader.transport = transport
-        return AsyncioStream(self._reader.transport, self._reader)
+            while block := await content.readany():
+                yield block
+        except aiohttp.ClientError as exc:
+            raise _httpx_error(exc, self._request, sent=True) from exc
+
+    async def aclose(self) -> None:
+        if self._response.content.at_eof():
+            self._response.release()  # the connection goes back to the pool
+        else:
+            self._response.close()  # read partly: the server sees the client go away
+
+
+class _Connection:
+    """httpx's ``network_stream`` extension: what the connection's socket says."""
+
+    def __init__(self, transport: asyncio.Transport | None) -> None:
+        self._transport = transport
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "ssl_object":
-            return self._transport.get_extra_info("ssl_object")
-        if info == "client_addr":
-            return self._transport.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._transport.get_extra_info("peername")
-        if info == "socket":
-            return self._transport.get_extra_info("socket")
-        if info == "is_readable":
-            # The socket is read continuously: whatever it holds (data, EOF) is here already.
-            reader = self._reader
-            return bool(reader.chunks) or reader.eof or self._transport.is_closing()
-        return None
+        if self._transport is None:
+            return None
+        return self._transport.get_extra_info(_EXTRA_INFO.get(info, info))
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """``connect_tcp`` / ``connect_unix_socket`` through the running asyncio loop."""
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                transport, reader = await loop.create_connection(
-                    _Reader, host, port, local_addr=local
-                )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return _stream(transport, reader, socket_options)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, reader = await loop.create_unix_connection(_Reader, path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return _stream(transport, reader, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+_EXTRA_INFO = {"client_addr": "sockname", "server_addr": "peername"}  # httpcore's → asyncio's
 
 
-def _stream(
-    transport: asyncio.BaseTransport, reader: _Reader, options: Iterable[SocketOption] | None
-) -> AsyncioStream:
-    sock: socket.socket | None = transport.get_extra_info("socket")
-    if sock is not None:
-        for option in options or ():
-            sock.setsockopt(*option)
-    return AsyncioStream(cast(asyncio.Transport, transport), reader)
+def _httpx_error(exc: aiohttp.ClientError, request: httpx.Request, *, sent: bool) -> Exception:
+    """The httpx exception for an aiohttp one (``sent``: the request's headers went out)."""
+    message = str(exc) or type(exc).__name__
+    kind: type[httpx.TransportError]
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, DNS, TLS
+        kind = httpx.ConnectError
+    elif isinstance(exc, aiohttp.ServerTimeoutError):
+        kind = httpx.ReadTimeout
+    elif isinstance(
+        exc,
+        aiohttp.ServerDisconnectedError  # no response
+        | aiohttp.ClientPayloadError  # a body cut short or malformed
+        | aiohttp.ClientResponseError,  # a malformed status line or headers
+    ):
+        kind = httpx.RemoteProtocolError
+    elif isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        kind = httpx.UnsupportedProtocol
+    else:
+        kind = httpx.ReadError if sent else httpx.WriteError
+    return kind(message, request=request)
