@@ -5,11 +5,11 @@ to ``$THREADCAST_CPU_LOG`` (default ``cpu-usage.jsonl`` in the current directory
 xdist worker appends its own lines) and prints the costliest modules and tests at the end.
 
 A test's CPU is its worker's user+system time plus that of every process the worker
-started: the children still running (a bot subprocess, the worker's redis-server, a browser)
-and those already reaped (their time is in the worker's ``children_*`` times). Processes that
-leave the worker's tree (podman's containers run under ``conmon``, re-parented to init) are
-not counted; nor is the time of a background thread building images (``tests/deploy/images.py``)
-told apart from the test running beside it.
+started (read from ``/proc``): the children still running (a bot subprocess, the worker's
+redis-server, a browser) and those already reaped (their time is in the worker's
+``children_*`` times). Processes that leave the worker's tree (podman's containers run
+under ``conmon``, re-parented to init) are not counted; nor is the time of a background
+thread building images (``tests/deploy/images.py``) told apart from the test beside it.
 """
 
 from __future__ import annotations
@@ -21,23 +21,33 @@ from collections import defaultdict
 from collections.abc import Generator
 from pathlib import Path
 
-import psutil
 import pytest
 
+_TICKS = os.sysconf("SC_CLK_TCK")
 _LOG = Path(os.environ.get("THREADCAST_CPU_LOG", "cpu-usage.jsonl"))
 
 
 def _tree_cpu() -> float:
-    me = psutil.Process()
-    times = me.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
-    for child in me.children(recursive=True):
-        try:
-            t = child.cpu_times()
-        except psutil.Error:
-            continue  # gone meanwhile: its time is in its parent's children_* (if reaped)
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+    me = os.times()
+    total = me.user + me.system + me.children_user + me.children_system
+    stats = {}  # pid -> (ppid, utime + stime + cutime + cstime in ticks), from /proc
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile: its time is in its parent's children_* (if reaped)
+            stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    ticks, mine = 0, {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, used) in stats.items():
+            if pid not in mine and ppid in mine:
+                mine.add(pid)
+                ticks += used
+                grew = True
+    return total + ticks / _TICKS
 
 
 def pytest_configure(config: pytest.Config) -> None:
