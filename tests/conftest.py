@@ -17,6 +17,7 @@ ahead while the other tests run (``tests/deploy/images.py``).
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,6 +30,13 @@ from tests.deploy.images import build_ahead, needs_an_image, wait_for_builds
 from tests.deploy.store import name_store, remove_store, share_store
 from tests.redis_server import start_test_redis
 from tests.servers.lyzr_server import LyzrServer
+
+# The suite starts some two hundred Python processes (its workers, bots, CLIs); with
+# PYTHONDONTWRITEBYTECODE set (as in this project's sandboxes) each would compile every
+# module it imports afresh, ~0.7 s of CPU for a bot. So the tests write and reuse bytecode
+# (__pycache__ is git-ignored); the workers and every subprocess inherit this environment.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,4 +1,4 @@
-"""Uploads stream from disk (issue 18, item 8): ten 24 MiB artifacts go through the real
+"""Uploads stream from disk (issue 18, item 8): ten 8 MiB artifacts go through the real
 relay and the real Slack and Discord surfaces, against the simulators, while the bot's
 peak traced memory stays below the size of one of them — a tenth of the files' total.
 
@@ -23,7 +23,9 @@ from bots.simulators.slack import SlackSimulator
 from tests.web import serving
 
 MIB = 1024 * 1024
-SIZE = 24 * MIB
+# Above the 1 MiB a download may keep in memory (core.download.SPOOL_IN_MEMORY) with room:
+# streamed, the peak is ~3.3 MiB whatever the size; read whole (a BytesIO spool), 87 MiB.
+SIZE = 8 * MIB
 COUNT = 10
 
 
@@ -73,7 +75,7 @@ def assert_streamed(result: dict[str, Any], names: list[str]) -> None:
     assert result["peak"] < SIZE, f"peak {result['peak'] / MIB:.1f} MiB"
 
 
-async def test_ten_24_mib_files_reach_slack_without_being_held_in_memory(
+async def test_ten_8_mib_files_reach_slack_without_being_held_in_memory(
     files: list[str],
 ) -> None:
     async with SlackSimulator() as sim:
@@ -91,7 +93,7 @@ async def test_ten_24_mib_files_reach_slack_without_being_held_in_memory(
         assert received == {name: digest(name) for name in names}
 
 
-async def test_ten_24_mib_files_reach_discord_without_being_held_in_memory(
+async def test_ten_8_mib_files_reach_discord_without_being_held_in_memory(
     files: list[str],
 ) -> None:
     async with DiscordSimulator(max_file_size=50 * MIB) as sim:

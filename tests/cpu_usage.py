@@ -1,0 +1,90 @@
+"""A pytest plugin that records the CPU each test costs, to find where the suite's time goes.
+
+Not loaded by default: ``uv run pytest -p tests.cpu_usage`` writes one JSON line per test
+to ``$THREADCAST_CPU_LOG`` (default ``cpu-usage.jsonl`` in the current directory; each
+xdist worker appends its own lines) and prints the costliest modules and tests at the end.
+
+A test's CPU is its worker's user+system time plus that of every process the worker
+started (read from ``/proc``): the children still running (a bot subprocess, the worker's
+redis-server, a browser) and those already reaped (their time is in the worker's
+``children_*`` times). Processes that leave the worker's tree (podman's containers run
+under ``conmon``, re-parented to init) are not counted; nor is the time of a background
+thread building images (``tests/deploy/images.py``) told apart from the test beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_LOG = Path(os.environ.get("THREADCAST_CPU_LOG", "cpu-usage.jsonl"))
+
+
+def _tree_cpu() -> float:
+    me = os.times()
+    total = me.user + me.system + me.children_user + me.children_system
+    stats = {}  # pid -> (ppid, utime + stime + cutime + cstime in ticks), from /proc
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile: its time is in its parent's children_* (if reaped)
+            stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    ticks, mine = 0, {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, used) in stats.items():
+            if pid not in mine and ppid in mine:
+                mine.add(pid)
+                ticks += used
+                grew = True
+    return total + ticks / _TICKS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and _LOG.exists():
+        _LOG.unlink()  # the controller (or a run without xdist) starts a fresh log
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None]:
+    cpu, wall = _tree_cpu(), time.monotonic()
+    yield
+    record = {
+        "nodeid": item.nodeid,
+        "cpu": round(_tree_cpu() - cpu, 3),
+        "wall": round(time.monotonic() - wall, 3),
+        "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+    }
+    with _LOG.open("a") as log:
+        log.write(json.dumps(record) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if hasattr(terminalreporter.config, "workerinput") or not _LOG.exists():
+        return
+    records = [json.loads(line) for line in _LOG.read_text().splitlines() if line]
+    modules: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    for r in records:
+        m = modules[r["nodeid"].split("::", 1)[0]]
+        m[0] += r["cpu"]
+        m[1] += r["wall"]
+        m[2] += 1
+    write = terminalreporter.write_line
+    total = sum(r["cpu"] for r in records)
+    write(f"CPU (test processes and their children): {total:.1f} s over {len(records)} tests")
+    write("costliest modules (cpu s, wall s, tests):")
+    for name, (cpu, wall, n) in sorted(modules.items(), key=lambda kv: -kv[1][0])[:40]:
+        write(f"  {cpu:7.1f} {wall:7.1f} {n:4d}  {name}")
+    write("costliest tests (cpu s, wall s):")
+    for r in sorted(records, key=lambda r: -r["cpu"])[:40]:
+        write(f"  {r['cpu']:7.1f} {r['wall']:7.1f}  {r['nodeid']}")
