@@ -31,6 +31,7 @@ from tests.ops.test_recovery_e2e import (
     INTERVAL,
     NOTICE_WORDS,
     TTL,
+    UNANSWERED_WORDS,
     StartReplica,
     sim,
     start_replica,
@@ -175,3 +176,44 @@ async def test_discord_sigkill_between_the_post_and_its_answer(
         assert all(UNANSWERED_NOTICE not in r.content for r in replies)
         if later_page:
             assert NOTICE_WORDS not in replies[0].content
+
+
+async def test_slack_sigkill_while_the_thinking_placeholder_shows(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+) -> None:
+    """Where Slack refuses a thread status, "Thinking…" is a message with a Stop button of
+    its own. Killed once it landed, before any text: another replica turns that message
+    into the "send it again" notice (no button left, no second message)."""
+    a = await start_replica("a", redis_url, SLACK_THINKING="placeholder")
+    await start_replica("b", redis_url, SLACK_THINKING="placeholder")
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("never shown", delay=0.01))
+    killed = asyncio.Event()
+
+    async def kill(_: CallRecord) -> None:
+        a.kill()
+        await a.process.wait()
+        killed.set()
+
+    def placeholder(params: Mapping[str, Any]) -> bool:
+        return STOP_ACTION_ID in str(params.get("blocks")) and "Thinking" in str(params.get("text"))
+
+    sim.after_call("chat.postMessage", kill, match=placeholder)
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hello"))
+    thread = turn.thread_ts
+    await asyncio.wait_for(killed.wait(), PATIENCE)
+    replies = sim.bot_replies(ws.general, thread)
+    assert len(replies) == 1 and replies[0].blocks is not None  # "Thinking…", Stop button
+
+    def finalised() -> bool:
+        return UNANSWERED_WORDS in sim.bot_replies(ws.general, thread)[-1].text
+
+    await sim.wait_for(finalised, timeout=PATIENCE)
+    replies = sim.bot_replies(ws.general, thread)
+    assert len(replies) == 1  # the placeholder became the notice
+    assert replies[0].blocks is None
+    assert replies[0].text == UNANSWERED_NOTICE

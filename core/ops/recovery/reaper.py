@@ -16,6 +16,8 @@ beyond the protocol), the bot's first message in the thread after the reply's la
 one that still shows the indicator or the Stop control is taken as that post and finished
 like the reply's other open messages (with the text the record wrote ahead, or else the
 platform's: never less than the screen showed). Nothing found: the post never landed.
+An orphan that never showed text is looked up the same way: what it finds is a status
+message of the reply's own (Slack's "Thinking…" placeholder), which becomes the notice.
 
 Edits and posts go through the same :class:`~core.relay.sender.Sender` and budgets as every
 reply of the process, so finishing many orphans after a restart never spends budget the
@@ -192,6 +194,8 @@ class Reaper:
 
         if record.posting is not None:
             await self._find_post(surface, record)
+        elif not record.posted and not record.pages:
+            await self._find_placeholder(surface, record)
         if record.handed_over:
             for i, page in enumerate(record.pages):
                 await edit(i, page.text)
@@ -216,23 +220,38 @@ class Reaper:
             async with asyncio.timeout(self.policy.call_timeout):
                 await surface.set_status(where, None)
 
-    async def _find_post(self, surface: ChatSurface, record: ReplyRecord) -> None:
-        """The pending post, if it landed, becomes the record's last page."""
+    async def _look(
+        self, surface: ChatSurface, record: ReplyRecord
+    ) -> tuple[MessageRef, str] | None:
+        """The bot's oldest open message in the reply's thread that the record does not name."""
         if not isinstance(surface, FindsOpenPosts):
-            return
+            return None
         where = record.where
         known = [p.message_id for p in record.pages]
         try:
             async with asyncio.timeout(self.policy.call_timeout):
-                found = await surface.find_open_post(where, record.last, known)
+                return await surface.find_open_post(where, record.last, known)
         except TimeoutError as exc:  # put back for a later scan, like a failed edit
             raise PlatformUnavailable(f"looking for a lost post in {where} timed out") from exc
+
+    async def _find_placeholder(self, surface: ChatSurface, record: ReplyRecord) -> None:
+        """A reply that never showed text may still show a status message of its own (Slack's
+        "Thinking…" placeholder, with its Stop button, where Slack refuses a thread status):
+        it becomes the page the notice is written into, so no button is left behind."""
+        found = await self._look(surface, record)
+        if found is not None:
+            message, _ = found
+            record.pages.append(Page(message.message_id, "", message.stream))
+
+    async def _find_post(self, surface: ChatSurface, record: ReplyRecord) -> None:
+        """The pending post, if it landed, becomes the record's last page."""
+        found = await self._look(surface, record)
         posting, record.posting = record.posting or "", None
         if found is None:
             return
         message, text = found
         log.warning("reply in %s: found message %s, posted by %s without an answer",
-                    where, message.message_id, record.owner)  # fmt: skip
+                    record.where, message.message_id, record.owner)  # fmt: skip
         indicator = surface.limits.streaming_indicator
         text = posting or text
         if indicator:  # a final text now (a handed-over reply's pages are edited as they are)
