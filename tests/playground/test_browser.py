@@ -55,6 +55,22 @@ READ_THREADS = """() => Object.fromEntries(PANES.map((name) => {
 }))""".replace("PANES", json.dumps(list(PANES)))
 
 
+# Every state the page passes through, not only those a poll happens to sample: a
+# MutationObserver runs after each change to the DOM, so a starved browser that skips
+# animation frames still records each length a streaming reply showed.
+WATCH_LENGTHS = """() => {
+  const read = (READ_THREADS);
+  window.streamedLengths = Object.fromEntries(PANES.map((name) => [name, []]));
+  new MutationObserver(() => {
+    for (const [name, shown] of Object.entries(read())) {
+      const seen = window.streamedLengths[name];
+      if (shown.streaming && !seen.includes(shown.text.length)) seen.push(shown.text.length);
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true,
+                             attributes: true});
+}""".replace("READ_THREADS", READ_THREADS).replace("PANES", json.dumps(list(PANES)))
+
+
 def start_playground(data_dir: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
     """``threadcast playground --port 0 --no-browser``; the process and its printed URL."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_ENV)}
@@ -148,6 +164,7 @@ def next_state(page: Page, previous: dict[str, Any]) -> dict[str, Any]:
 def test_each_reply_streams_into_a_thread_that_opens_by_itself(
     page: Page, screenshots: Path
 ) -> None:
+    page.evaluate(WATCH_LENGTHS)
     for pane in PANES:
         write(page, pane, "@threadcast hello")
 
@@ -157,10 +174,7 @@ def test_each_reply_streams_into_a_thread_that_opens_by_itself(
         state[p]["streaming"] for p in PANES
     ):
         state = next_state(page, state)
-        for pane in PANES:
-            shown = state[pane]
-            if shown["streaming"] and len(shown["text"]) not in growing[pane]:
-                growing[pane].append(len(shown["text"]))
+        growing = page.evaluate("() => window.streamedLengths")
         counts = [len(growing[p]) for p in PANES]
         if min(counts) == 1 and not (screenshots / "1-first-words.png").exists():
             page.screenshot(path=screenshots / "1-first-words.png")
