@@ -98,7 +98,8 @@ async def test_a_streaming_reply_is_registered_then_removed(
 
     async def shows_hello_world() -> bool:
         found = list((await records(redis_client, rec.registry)).values())
-        return bool(found) and found[0]["pages"] == [
+        # The record is written before the post is sent: wait for both.
+        return bool(found and surface.messages) and found[0]["pages"] == [
             [next(iter(surface.messages)), "Hello world" + INDICATOR, False]
         ]
 
