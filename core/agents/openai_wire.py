@@ -15,10 +15,10 @@ between chunks (what this client has always accepted).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from core.agents.chunk_json import loads
 from core.agents.sse import SseEvent, data_field
 from core.errors import AgentProtocolError, AgentServerError
 
@@ -45,7 +45,7 @@ def parse_event(event: SseEvent) -> list[Delta | Finished]:
     data = event.data
     if len(lines) > 1 and not data.lstrip().startswith("[DONE]"):
         try:
-            chunk = json.loads(data)
+            chunk = loads(data)
         except ValueError:  # chunks without the blank line between them
             return [_parse_data(line, event.name) for line in lines if line.strip()]
         return [_parse_chunk(chunk, data, event.name)]
@@ -62,7 +62,7 @@ def _parse_data(value: str, name: str | None) -> Delta | Finished:
     if value.lstrip().startswith("[DONE]"):
         return Finished()
     try:
-        chunk: Any = json.loads(value)
+        chunk: Any = loads(value)
     except ValueError:
         if name == "error":
             raise AgentServerError(value[:200] or "unspecified error") from None
