@@ -9,6 +9,8 @@
   hold a request longer than this (30 s is its minimum, and the relay's call timeout).
 - ``http_trace``: every 429 is reported to the edit scheduler (:class:`RateLimitReporter`).
 - A malformed gateway frame is logged and skipped (:mod:`bots.discord.gateway_guard`).
+- Idle rate-limit buckets are pruned once a minute, not per new bucket
+  (:mod:`bots.discord.buckets`: per new bucket is O(N²) for N replies at once).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import RateLimitReporter
+from bots.discord.buckets import prune_buckets_every
 from bots.discord.gateway_guard import guard_gateway
 from bots.discord.settings import DiscordSettings
 
@@ -71,6 +74,7 @@ class BotClient(discord.Client):
             **options,
         )
         guard_gateway(self._connection)
+        prune_buckets_every(self.http)
         self._on_message = on_message
         self._on_setup = on_setup
 

@@ -189,15 +189,16 @@ class LyzrAgent(ReferenceCalls):
             timeout=self.timeouts.for_httpx(),
         )
         async with open_stream(self._http, request, self.timeouts) as opened:
-            async for line in read_lines(opened, self.timeouts):
-                event = parse_line(line)
-                if event is None:
-                    continue
-                if isinstance(event, Done):
-                    return
-                if isinstance(event, Failed):
-                    raise AgentServerError(event.message)
-                yield event
+            async for lines in read_lines(opened, self.timeouts):
+                for line in lines:
+                    event = parse_line(line)
+                    if event is None:
+                        continue
+                    if isinstance(event, Done):
+                        return
+                    if isinstance(event, Failed):
+                        raise AgentServerError(event.message)
+                    yield event
         raise AgentProtocolError("the stream ended without [DONE]")
 
     async def _artifacts(

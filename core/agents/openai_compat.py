@@ -173,11 +173,15 @@ class OpenAIAgent(ReferenceCalls):
         )
         events = EventDecoder()
         async with open_stream(self._http, request, self.timeouts) as opened:
-            async for line in read_lines(opened, self.timeouts):
-                for item in _items(events.feed(line)):
-                    if isinstance(item, Finished):
-                        return
-                    yield item
+            async for lines in read_lines(opened, self.timeouts):
+                for line in lines:
+                    event = events.feed(line)
+                    if event is None:  # most lines (data lines) complete no event
+                        continue
+                    for item in _items(event):
+                        if isinstance(item, Finished):
+                            return
+                        yield item
             for item in _items(events.flush()):  # a last event without its blank line
                 if isinstance(item, Finished):
                     return
@@ -193,8 +197,14 @@ def _items(event: SseEvent | None) -> list[Delta | Finished]:
     """The deltas worth yielding of ``event`` (and its end marker)."""
     if event is None:
         return []
+    items = parse_event(event)
+    if len(items) == 1:  # one chunk per event: no list to filter
+        item = items[0]
+        if isinstance(item, Finished) or item.text or item.reasoning or item.finish_reason:
+            return items
+        return []
     return [
         item
-        for item in parse_event(event)
+        for item in items
         if isinstance(item, Finished) or item.text or item.reasoning or item.finish_reason
     ]

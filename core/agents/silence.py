@@ -35,7 +35,7 @@ class SilenceBudget:
         """The task now waits for the server."""
         now = self._loop.time()
         self._since = now
-        self._task = asyncio.current_task()
+        self._task = asyncio.current_task(self._loop)  # the loop given: one lookup less per read
         if self._handle is None:
             self._handle = self._loop.call_at(now + self._budget - self._waited, self._check)
 

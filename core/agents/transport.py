@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from core import texts
-from core.agents.netstream import AiohttpTransport
+from core.agents.netstream import AiohttpTransport, body_reader
 from core.agents.silence import SilenceBudget
 from core.agents.sse import LineDecoder
 from core.config import Settings
@@ -295,21 +295,23 @@ async def _error_body(response: httpx.Response, timeouts: StreamTimeouts) -> byt
     return b"".join(parts)[:_ERROR_BODY_CAP]
 
 
-async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIterator[str]:
-    """The body's lines; raises AgentTimeoutError when the server goes quiet too long.
+async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIterator[list[str]]:
+    """The body's lines, as each network read completes them (a list per read: one item per
+    read on the per-chunk path, not one per line); raises AgentTimeoutError when the server
+    goes quiet too long.
 
     Only ``data:`` lines count as progress: blank separators or keep-alive comments do not
     reset the idle budget, since the user would still see nothing.
     """
     decoder = LineDecoder()
-    blocks = opened.response.aiter_bytes()
+    read, close = _reader(opened.response)
     silence = SilenceBudget(opened.first_budget)
     failure = f"no first token within {timeouts.first_token:g}s"
     try:
         while True:
             silence.waiting()
             try:
-                block = await anext(blocks, None)
+                block = await read()
             except asyncio.CancelledError:
                 if silence.expired():
                     raise AgentTimeoutError(failure) from None
@@ -318,17 +320,41 @@ async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIte
                 raise transport_error(exc) from exc
             finally:
                 silence.done_waiting()
-            if block is None:
+            if not block:
                 break
-            for line in decoder.feed(block):
+            lines = decoder.feed(block)
+            if not lines:
+                continue
+            for line in lines:
                 if line.startswith("data"):
                     silence.progress(timeouts.idle)
                     failure = f"no new token for {timeouts.idle:g}s"
-                yield line
+                    break
+            yield lines
     finally:
         silence.close()
-        close = getattr(blocks, "aclose", None)  # an async generator; close it with us
         if close is not None:
             await close()
-    for line in decoder.flush():
-        yield line
+    lines = decoder.flush()
+    if lines:
+        yield lines
+
+
+def _reader(
+    response: httpx.Response,
+) -> tuple[Callable[[], Awaitable[bytes]], Callable[[], Awaitable[None]] | None]:
+    """The next block of the body (``b""`` at its end), and what closes the reading.
+
+    A body from the agents' transport that needs no decoding is read straight from it
+    (:func:`~core.agents.netstream.body_reader`: no httpx layers per chunk); any other goes
+    through httpx's ``aiter_bytes``, which decodes ``Content-Encoding``.
+    """
+    direct = body_reader(response)
+    if direct is not None:
+        return direct, None
+    blocks = response.aiter_bytes()
+
+    async def read() -> bytes:
+        return await anext(blocks, b"")
+
+    return read, getattr(blocks, "aclose", None)  # an async generator; closed with us

@@ -13,7 +13,9 @@ import httpx
 import pytest
 from aiohttp import web
 
-from core.agents.transport import agent_http_client
+from core.agents.netstream import body_reader
+from core.agents.transport import StreamTimeouts, agent_http_client, open_stream, read_lines
+from core.errors import AgentProtocolError
 from tests.web import serving
 
 STALLED = web.AppKey("stalled", asyncio.Event)
@@ -47,6 +49,15 @@ async def endless(request: web.Request) -> web.StreamResponse:
         raise
 
 
+async def cut(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse()
+    await response.prepare(request)
+    await response.write(b"data: first\n\n")
+    assert request.transport is not None
+    request.transport.close()  # the chunked body ends without its last chunk
+    return response
+
+
 async def zipped(request: web.Request) -> web.Response:
     return web.Response(
         body=gzip.compress(b"data: unzipped\n\n"), headers={"Content-Encoding": "gzip"}
@@ -61,6 +72,7 @@ def app() -> web.Application:
     application.router.add_get("/stall-before-headers", stall_before_headers)
     application.router.add_get("/endless", endless)
     application.router.add_get("/zipped", zipped)
+    application.router.add_get("/cut", cut)
     return application
 
 
@@ -153,3 +165,45 @@ async def test_a_stream_closed_early_closes_its_connection() -> None:
         async with client.stream("GET", f"{url}/endless") as response:
             assert await anext(response.aiter_bytes())
         await application[GONE].wait()  # the server saw the client go away
+
+
+async def streamed_lines(url: str, into: list[list[str]] | None = None) -> list[list[str]]:
+    """The batches of lines ``read_lines`` yields for ``url`` (also kept in ``into``)."""
+    batches = [] if into is None else into
+    timeouts = StreamTimeouts(connect=5.0, first_token=5.0, idle=5.0)
+    async with agent_http_client(2) as client:
+        request = client.build_request("GET", url, timeout=timeouts.for_httpx())
+        async with open_stream(client, request, timeouts) as opened:
+            async for lines in read_lines(opened, timeouts):
+                batches.append(lines)
+    return batches
+
+
+async def test_a_plain_body_is_read_from_the_transport_itself() -> None:
+    async with (
+        serving(app()) as url,
+        agent_http_client(2) as client,
+        client.stream("GET", f"{url}/endless") as response,
+    ):
+        read = body_reader(response)
+        assert read is not None  # the per-chunk path skips httpx's body layers
+        assert (await read()).startswith(b"data: more\n\n")
+
+
+async def test_a_zipped_body_is_read_through_httpx_decoding() -> None:
+    async with (
+        serving(app()) as url,
+        agent_http_client(2) as client,
+        client.stream("GET", f"{url}/zipped") as response,
+    ):
+        assert body_reader(response) is None
+    async with serving(app()) as url:
+        assert await streamed_lines(f"{url}/zipped") == [["data: unzipped", ""]]
+
+
+async def test_a_body_cut_short_read_directly_is_a_protocol_error() -> None:
+    batches: list[list[str]] = []
+    async with serving(app()) as url:
+        with pytest.raises(AgentProtocolError, match="connection failed mid-reply"):
+            await streamed_lines(f"{url}/cut", batches)
+    assert batches == [["data: first", ""]]  # what came before the cut, one read's lines
