@@ -57,10 +57,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None]:
-    cpu, wall = _tree_cpu(), time.monotonic()
+    cpu, wall, start = _tree_cpu(), time.monotonic(), time.time()
     yield
     record = {
         "nodeid": item.nodeid,
+        "start": round(start, 3),  # wall-clock, to lay the workers' tests on one timeline
         "cpu": round(_tree_cpu() - cpu, 3),
         "wall": round(time.monotonic() - wall, 3),
         "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),

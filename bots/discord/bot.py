@@ -22,7 +22,7 @@ import logging
 import aiohttp
 import discord
 
-from adapters.discord import DiscordBudget, DiscordSurface, RateLimitReporter
+from adapters.discord import DISCORD_LIMITS, DiscordBudget, DiscordSurface, RateLimitReporter
 from adapters.discord.context import DiscordContext
 from adapters.discord.refs import DM_WORKSPACE
 from bots.discord.client import BotClient, discord_endpoints
@@ -33,6 +33,7 @@ from core.errors import ConfigError, SessionStoreError, SurfaceError
 from core.lifecycle import Lifecycle
 from core.ops.tasks import TurnTasks
 from core.runtime import Runtime
+from core.surface import SurfaceLimits
 from core.turn import ThreadRef
 
 __all__ = ["DiscordBot"]
@@ -59,7 +60,10 @@ class DiscordBot(Lifecycle):
         guild_ready_timeout: float = 2.0,
         ready_timeout: float = 60.0,
         shutdown_grace: float | None = None,
+        limits: SurfaceLimits = DISCORD_LIMITS,
     ) -> None:
+        """``limits``: Discord's (the default); the tests pass a faster edit pace to match
+        the faster channel bucket they give the simulator and ``settings``."""
         self.settings = settings
         self.ready_timeout = ready_timeout
         # Replies get this long after a shutdown signal to finish before they are
@@ -77,7 +81,7 @@ class DiscordBot(Lifecycle):
             on_setup=self._setup,
             guild_ready_timeout=guild_ready_timeout,
         )
-        self.surface = DiscordSurface(self.client, budget=budget)
+        self.surface = DiscordSurface(self.client, budget=budget, limits=limits)
         self.reporter.on_edit_limit = self.surface.reach.freeze
         self.surface.on_unusable = self._end_reply_in
         self.runtime = runtime

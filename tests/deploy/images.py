@@ -11,6 +11,7 @@ there: the fixture asking for the image builds it again and fails with podman's 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import threading
 from collections.abc import Callable, Sequence
@@ -18,14 +19,22 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from tests.deploy.manifests import DEPLOY, REPO
-from tests.deploy.podman import Podman, missing_tools, python_base_image, redis_image
-from tests.deploy.store import once, open_store
+from tests.deploy.podman import (
+    Podman,
+    cache_dir,
+    missing_tools,
+    python_base_image,
+    python_base_tarball,
+    redis_image,
+)
+from tests.deploy.store import RUNROOT_LIMIT, locked, once, open_store
 
 __all__ = [
     "BASE_IMAGE",
     "IMAGE",
     "REDIS_STAND_IN",
     "build_ahead",
+    "build_cache",
     "build_image",
     "build_redis_stand_in",
     "needs_an_image",
@@ -38,13 +47,65 @@ REDIS_STAND_IN = "docker.io/library/redis:7.4-alpine"  # compose.yml's Redis
 
 
 def build_image(podman: Podman) -> None:
-    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim."""
+    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim.
+
+    Built in the build cache (:func:`build_cache`), where podman reuses every layer whose
+    inputs did not change (the dependencies' layer until ``uv.lock`` changes, the base image
+    until its tarball does) as ``docker build`` would on a build host, then copied into the
+    run's store. Without a cache (its path too long for podman), built in the run's store.
+    """
 
     def build() -> None:
-        python_base_image(podman, BASE_IMAGE)
-        podman.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
+        cache = build_cache()
+        if cache is None:
+            python_base_image(podman, BASE_IMAGE)
+            podman.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
+            return
+        archive = podman.state / "tmp" / f"image-{os.getpid()}.tar"
+        with locked(cache.state / "build.lock"):  # one run at a time builds in the cache
+            _base_in(cache)
+            cache.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
+            cache("save", f"--output={archive}", IMAGE, timeout=300)
+            _bounded(cache)
+        try:
+            podman("load", f"--input={archive}", timeout=300)
+        finally:
+            archive.unlink(missing_ok=True)
 
     once(podman, IMAGE, build)
+
+
+_CACHE_IMAGES = 60
+"""Images (layers of earlier builds included) beyond which the build cache starts afresh."""
+
+
+def build_cache() -> Podman | None:
+    """The podman store the image is built in, kept between runs under
+    :func:`~tests.deploy.podman.cache_dir`; ``None`` where its runroot would be too long for
+    podman (``store.py``)."""
+    state = cache_dir() / "podman"
+    if len(str(state / "run")) > RUNROOT_LIMIT:
+        return None
+    return Podman(state)
+
+
+def _base_in(cache: Podman) -> None:
+    """The base image in the cache, imported again when its tarball changed."""
+    tarball = python_base_tarball(cache, BASE_IMAGE)
+    marker = cache.state / "base-image"
+    exists = cache("image", "exists", BASE_IMAGE, check=False).returncode == 0
+    if not exists or not marker.exists() or marker.read_text() != tarball.name:
+        python_base_image(cache, BASE_IMAGE)
+        marker.write_text(tarball.name)
+
+
+def _bounded(cache: Podman) -> None:
+    """Old builds' layers accumulate in the cache: past a bound, it is emptied (the next
+    build then makes every layer again)."""
+    listed = cache("images", "--all", "--quiet", check=False).stdout.split()
+    if len(listed) > _CACHE_IMAGES:
+        cache.reset()
+        (cache.state / "base-image").unlink(missing_ok=True)
 
 
 def build_redis_stand_in(podman: Podman) -> None:

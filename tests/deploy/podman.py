@@ -157,6 +157,14 @@ def debian_image(
     The tarball is cached in :func:`cache_dir`, keyed by the apt sources, the suite, the
     packages and the hooks: a change to any of them builds a new one (and drops the old).
     """
+    tarball = debian_tarball(podman, tag, packages, hooks=hooks)
+    podman("import", *(f"--change={change}" for change in changes), str(tarball), tag)
+
+
+def debian_tarball(
+    podman: Podman, tag: str, packages: Sequence[str], *, hooks: Sequence[str] = ()
+) -> Path:
+    """The root filesystem tarball :func:`debian_image` imports (made once, then cached)."""
     suite = _os_release()["VERSION_CODENAME"]
     sources = _apt_source_files()
     key = hashlib.sha256()
@@ -187,17 +195,20 @@ def debian_image(
             if stale != partial:
                 stale.unlink()
         partial.rename(tarball)
-    podman("import", *(f"--change={change}" for change in changes), str(tarball), tag)
+    return tarball
+
+
+_PYTHON_PACKAGES = ("passwd", "python3", "python3-pip", "ca-certificates")
 
 
 def python_base_image(podman: Podman, tag: str) -> None:
     """The stand-in for ``python:3.11-slim``: Debian's Python 3.11, pip, CA certificates."""
-    debian_image(
-        podman,
-        tag,
-        ["passwd", "python3", "python3-pip", "ca-certificates"],
-        hooks=[_PIP_LIKE_PYTHON_IMAGE],
-    )
+    debian_image(podman, tag, _PYTHON_PACKAGES, hooks=[_PIP_LIKE_PYTHON_IMAGE])
+
+
+def python_base_tarball(podman: Podman, tag: str) -> Path:
+    """What :func:`python_base_image` imports: its name changes when its content would."""
+    return debian_tarball(podman, tag, _PYTHON_PACKAGES, hooks=[_PIP_LIKE_PYTHON_IMAGE])
 
 
 def redis_image(podman: Podman, tag: str) -> None:

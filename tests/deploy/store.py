@@ -27,11 +27,19 @@ import pytest
 
 from tests.deploy.podman import Podman
 
-__all__ = ["name_store", "once", "open_store", "remove_store", "share_store"]
+__all__ = [
+    "RUNROOT_LIMIT",
+    "locked",
+    "name_store",
+    "once",
+    "open_store",
+    "remove_store",
+    "share_store",
+]
 
 _WORKER_KEY = "threadcast_podman_store"
 _STORE = pytest.StashKey[Path]()
-_RUNROOT_LIMIT = 50
+RUNROOT_LIMIT = 50
 """The longest ``runroot`` path (characters) with which podman answers promptly."""
 
 
@@ -42,7 +50,7 @@ def name_store(config: pytest.Config) -> None:
         config.stash[_STORE] = Path(workerinput[_WORKER_KEY])
         return
     store = Path(tempfile.gettempdir()) / f"tc-podman-{uuid.uuid4().hex[:12]}"
-    assert len(str(store / "run")) <= _RUNROOT_LIMIT, (
+    assert len(str(store / "run")) <= RUNROOT_LIMIT, (
         f"{store}: podman's runroot under it would be too long (see tests/deploy/store.py); "
         "set TMPDIR to a shorter directory"
     )
@@ -63,7 +71,7 @@ def once(podman: Podman, tag: str, make: Callable[[], None]) -> None:
     """``make()`` builds ``tag`` unless the store has it already. Workers asking for the same
     tag wait for the one building it: the lock is held while ``make()`` runs (every podman
     call in it bounded by a timeout) and released by the kernel if that worker dies."""
-    with _locked(podman.state / f"{re.sub(r'[^A-Za-z0-9.-]', '_', tag)}.lock"):
+    with locked(podman.state / f"{re.sub(r'[^A-Za-z0-9.-]', '_', tag)}.lock"):
         if podman("image", "exists", tag, check=False).returncode != 0:
             make()
 
@@ -80,7 +88,9 @@ def remove_store(config: pytest.Config) -> None:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """``path`` locked for this process (waiting for any other holder), released by the
+    kernel if the process dies."""
     with path.open("a") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
         try:

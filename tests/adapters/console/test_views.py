@@ -36,11 +36,22 @@ def _streamed(text: str, step: int = 23) -> list[str]:
     return texts
 
 
-def _screen(output: str) -> list[str]:
-    screen = pyte.HistoryScreen(WIDTH, HEIGHT, history=10_000)
-    pyte.Stream(screen).feed(output.replace("\n", "\r\n"))
-    top = ["".join(line[x].data for x in range(WIDTH)).rstrip() for line in screen.history.top]
-    return top + [line.rstrip() for line in screen.display]
+class _Terminal:
+    """A terminal (pyte) that the view's output is fed to as it grows: each byte is parsed
+    once, however often the screen is looked at (the output is most of a megabyte)."""
+
+    def __init__(self) -> None:
+        self.screen = pyte.HistoryScreen(WIDTH, HEIGHT, history=10_000)
+        self.stream = pyte.Stream(self.screen)
+        self.fed = 0
+
+    def lines(self, output: str) -> list[str]:
+        """Scrollback and display once ``output`` (all the view wrote so far) is shown."""
+        self.stream.feed(output[self.fed :].replace("\n", "\r\n"))
+        self.fed = len(output)
+        history = self.screen.history.top
+        top = ["".join(line[x].data for x in range(WIDTH)).rstrip() for line in history]
+        return top + [line.rstrip() for line in self.screen.display]
 
 
 def test_a_reply_taller_than_the_screen_ends_on_screen_once_and_in_order() -> None:
@@ -49,20 +60,21 @@ def test_a_reply_taller_than_the_screen_ends_on_screen_once_and_in_order() -> No
         file=out, force_terminal=True, width=WIDTH, height=HEIGHT, color_system="truecolor"
     )
     view = StyledView(console=console, errors=console)
+    terminal = _Terminal()
     view.status("Thinking…")
     view.post("1", REPLY[:5], final=False)
     mid = ""
     for text in _streamed(REPLY):
         view.edit("1", text, final=False)
         if not mid and "value_40 = compute(40)" in text:
-            mid = "\n".join(_screen(out.getvalue())[-HEIGHT:])
+            mid = "\n".join(terminal.lines(out.getvalue())[-HEIGHT:])
     view.edit("1", REPLY, final=True)
     view.close()
 
     # Mid-stream, the growing end of the 60-line code block is what the screen shows.
     assert "value_40 = compute(40)" in mid and "▌" in mid, mid
 
-    lines = _screen(out.getvalue())
+    lines = terminal.lines(out.getvalue())
     text = "\n".join(lines)
     assert "Thinking" not in text and "▌" not in text
     code_rows = [i for i, line in enumerate(lines) if "= compute(" in line]

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from adapters.discord import DISCORD_LIMITS
 from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator, SimMessage
 from core.config import Settings
 from core.governance.access import Admission
 from core.responder import Responder, TurnResult
 from core.runtime import Runtime
-from core.surface import ChatSurface
+from core.surface import ChatSurface, SurfaceLimits
 from core.turn import Turn
 from tests.servers.lyzr_server import LyzrServer
 
@@ -95,6 +97,14 @@ class World:
 
 BotWorld = Callable[..., contextlib.AbstractAsyncContextManager[World]]
 
+FAST_CHANNEL_BUCKET = {"channel_window": 1.0}
+"""Discord's per-channel message bucket (5 per 5 s) with a 1 s window, in the simulator and
+in the bot's budget alike: the same bucket and the same pacing of posts and edits (one per
+window / 4), five times sooner, so a test does not wait 1.25 s between a reply's post and
+its edits. A test that gives its own ``channel_window`` or ``channel_limit`` keeps it."""
+FAST_LIMITS = dataclasses.replace(DISCORD_LIMITS, min_edit_interval=0.2)
+"""The writer's per-message pace (1 s) five times sooner too, to match."""
+
 
 @pytest.fixture
 def bot_world(redis_url: str, namespace: str) -> BotWorld:
@@ -104,12 +114,15 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
         sim: dict[str, Any] | None = None,
         discord: dict[str, Any] | None = None,
         redis: str | None = None,
+        limits: SurfaceLimits = FAST_LIMITS,
         **core: Any,
     ) -> AsyncIterator[World]:
         """``redis`` replaces the test Redis's URL (e.g. a :class:`SlowRedis` in front)."""
         # Replies still running when a test ends are interrupted at once.
         core.setdefault("shutdown_grace", 0.0)
-        async with DiscordSimulator(**(sim or {})) as simulator, LyzrServer() as lyzr:
+        sim = {**FAST_CHANNEL_BUCKET, **(sim or {})}
+        discord = {**FAST_CHANNEL_BUCKET, **(discord or {})}
+        async with DiscordSimulator(**sim) as simulator, LyzrServer() as lyzr:
             core.setdefault("redis_namespace", namespace)
             settings = bot_settings(redis or redis_url, lyzr, **core)
             async with Runtime(settings, namespace=namespace) as runtime:
@@ -117,9 +130,11 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
                     "token": simulator.token,
                     "api_url": simulator.api_base,
                     "gateway_url": simulator.gateway_url,
-                    **(discord or {}),
+                    **discord,
                 }
-                bot = DiscordBot(runtime, DiscordSettings(**options), guild_ready_timeout=0.05)
+                bot = DiscordBot(
+                    runtime, DiscordSettings(**options), guild_ready_timeout=0.05, limits=limits
+                )
                 results = record_results(bot.responder)
                 async with bot:
                     yield World(simulator, lyzr, runtime, bot, results)
