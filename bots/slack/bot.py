@@ -53,6 +53,7 @@ __all__ = ["SlackBot"]
 
 log = logging.getLogger(__name__)
 
+
 class SlackBot:
     """Registers its listeners on ``app``; see the module docstring."""
 
