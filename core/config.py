@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
     "AgentKind",
     "BusyPolicy",
     "LogFormat",
@@ -43,6 +44,11 @@ SessionScope = Literal["thread", "channel", "user"]
 S = TypeVar("S", bound=BaseSettings)
 LogFormat = Literal["json", "text"]
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+DEFAULT_NAMESPACE = "threadcast"
+"""The Redis key prefix when ``THREADCAST_REDIS_NAMESPACE`` is not set: the one place it is
+written. Every store's ``namespace`` argument defaults to it (sessions, recovery, budgets,
+histories), so a part built without the runtime still finds the deployment's keys."""
 
 
 def env_alias(name: str) -> AliasChoices:
@@ -97,7 +103,7 @@ class Settings(BaseSettings):
     """Where the embedded Redis keeps its data; unset: ``$XDG_DATA_HOME/threadcast``
     (``~/.local/share/threadcast``), see :mod:`core.sessions.data_dir`."""
     redis_namespace: str = Field(
-        "threadcast", min_length=1, validation_alias=_env("THREADCAST_REDIS_NAMESPACE")
+        DEFAULT_NAMESPACE, min_length=1, validation_alias=_env("THREADCAST_REDIS_NAMESPACE")
     )
     """Prefix of every Redis key of this deployment: bots sharing one Redis set different
     ones (letters, digits, ``.``, ``_``, ``-``)."""

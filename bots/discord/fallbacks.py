@@ -55,7 +55,7 @@ class Fallbacks:
         missing = self.surface.reach.refusal(channel_id(channel))
         if missing is None and self.surface.reach.first_hint(channel_id(channel), cause):
             try:
-                await self.surface.post(channel, note)
+                await self._post(channel, note)
             except MissingPermission as exc:
                 missing = exc.permission
             except SurfaceError as exc:
@@ -87,6 +87,12 @@ class Fallbacks:
         try:
             async with asyncio.timeout(_DM_TIMEOUT):
                 dm = await author.create_dm()
-            await self.surface.post(place("dm", dm.id, None), text)
+            await self._post(place("dm", dm.id, None), text)
         except (SurfaceError, discord.HTTPException, TimeoutError) as exc:
             log.warning("could not tell user %s by DM why they got no answer: %s", author.id, exc)
+
+    async def _post(self, where: ThreadRef, text: str) -> None:
+        """A note the relay does not pace: a token of the bot budget first, as the surface
+        takes for its own extra requests, so the edit scheduler sees every request."""
+        await self.surface.requests.acquire(where)
+        await self.surface.post(where, text)

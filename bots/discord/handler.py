@@ -108,11 +108,9 @@ class MessageHandler:
             await self.fallbacks.tell_by_dm(message.author, where, missing)
 
     async def _tell(self, where: ThreadRef, text: str) -> None:
-        """A short note from the bot itself (no agent, no session)."""
-        try:
-            await self.surface.post(where, text)
-        except SurfaceError as exc:
-            log.warning("could not post a note in %s: %s", where.channel, exc)
+        """A short note from the bot itself (no agent, no session), through the edit
+        scheduler's budgets like a reply's notice; one that cannot be posted is logged."""
+        await self.responder.relay.notify(where, text)
 
     async def _lookup(self, where: ThreadRef, route: Route, me: int) -> RouteKind | None:
         try:

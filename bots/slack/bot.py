@@ -40,7 +40,7 @@ from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
 from core.context.source import ContextSource
-from core.errors import RateLimited, SessionStoreError, SurfaceError, ThreadcastError
+from core.errors import SessionStoreError, SurfaceError, ThreadcastError
 from core.feedback.model import ReplyRef, vote_value
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
@@ -52,9 +52,6 @@ from core.turn import ThreadRef, Turn
 __all__ = ["SlackBot"]
 
 log = logging.getLogger(__name__)
-
-_SAY_RETRY_MAX = 10.0
-"""Seconds a confirmation waits out a 429 at most (its one retry), so a turn never hangs."""
 
 
 class SlackBot:
@@ -364,15 +361,10 @@ class SlackBot:
             log.warning("could not tell %s in %s: %s", user, where, exc)
 
     async def _say(self, where: ThreadRef, markdown: str) -> None:
-        text = self.surface.render(markdown)
-        try:
-            try:
-                await self.surface.post(where, text)
-            except RateLimited as exc:  # a busy channel: once more, when Slack says
-                await asyncio.sleep(min(exc.retry_after, _SAY_RETRY_MAX))
-                await self.surface.post(where, text)
-        except SurfaceError as exc:
-            log.warning("could not post in %s: %s", where, exc)
+        """A confirmation in the thread, posted through the edit scheduler's budgets and
+        retried like a reply's notice (a 429 waits its ``Retry-After``); one that still
+        cannot be posted is logged by the relay, never raised."""
+        await self.responder.relay.notify(where, markdown)
 
     # --- lifecycle -----------------------------------------------------------------------
 

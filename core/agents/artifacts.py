@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from core.config import DEFAULT_NAMESPACE
 from core.models import Artifact
-from core.sessions.keys import DEFAULT_NAMESPACE, agent_session_key
+from core.sessions.keys import agent_session_key
 
 __all__ = [
     "DeliveredArtifacts",

@@ -10,9 +10,8 @@ from core.agents.history import ChatHistory, HistoryStore, MemoryHistory
 from core.agents.lyzr import LyzrAgent
 from core.agents.openai_compat import OpenAIAgent
 from core.agents.reference import ReferenceCalls
-from core.config import Settings
+from core.config import DEFAULT_NAMESPACE, Settings
 from core.errors import ConfigError
-from core.sessions.keys import DEFAULT_NAMESPACE
 
 __all__ = ["HISTORY_NAMESPACE", "make_agent"]
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from core.config import DEFAULT_NAMESPACE
 from core.errors import SessionStoreError
 
 __all__ = ["ChatHistory", "HistoryStore", "MemoryHistory", "Message"]
@@ -43,7 +44,7 @@ class ChatHistory:
     def __init__(
         self,
         redis: aioredis.Redis,
-        namespace: str = "threadcast",
+        namespace: str = DEFAULT_NAMESPACE,
         max_messages: int = 40,
         *,
         ttl: float = 30 * 24 * 3600.0,

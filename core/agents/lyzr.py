@@ -46,11 +46,10 @@ from core.agents.transport import (
     status_error,
     transport_error,
 )
-from core.config import Settings
+from core.config import DEFAULT_NAMESPACE, Settings
 from core.context.models import FILES_NOT_RECEIVED, FileKind
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
 from core.models import AgentStream, Artifact
-from core.sessions.keys import DEFAULT_NAMESPACE
 from core.texts import not_passed_on
 
 __all__ = ["DEFAULT_LYZR_BASE", "LyzrAgent"]

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from core import texts
 from core.deployment.schema import QuotaSpec
 from core.governance.keys import quota_key
-from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, guarded, ms
+from core.redis import DEFAULT_OP_TIMEOUT, NOW_MS, LuaScript, guarded, ms
 from core.turn import Turn
 
 __all__ = ["TAKE", "WINDOW", "QuotaBook", "QuotaGrant", "QuotaRefusal"]
@@ -41,9 +41,9 @@ _KINDS: tuple[QuotaKind, ...] = ("user_turns", "channel_turns", "concurrent")
 # Returns {1} taken, or {0, kind (1, 2, 3 as KEYS), ms until a slot frees (0: unknown)}.
 TAKE = LuaScript(
     "quota take",
-    """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    NOW_MS
+    + """
+local now = now_ms()
 local window = tonumber(ARGV[5])
 local limits = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])}
 for i = 1, 2 do

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from core.redis import LuaScript
-from core.sessions.keys import DEFAULT_NAMESPACE
+from core.config import DEFAULT_NAMESPACE
+from core.redis import NOW_US, LuaScript
 
 __all__ = ["PAUSE", "TAKE", "SharedBudgetStore", "SharedVerdict"]
 
@@ -49,9 +49,9 @@ __all__ = ["PAUSE", "TAKE", "SharedBudgetStore", "SharedVerdict"]
 # race, and another replica's replies starve.
 TAKE = LuaScript(
     "shared budget take",
-    """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    NOW_US
+    + """
+local now = now_us()
 local ttl = tonumber(ARGV[1])
 local me = ARGV[2]
 local n = #KEYS
@@ -104,9 +104,9 @@ return {0, 0, 0}
 # the pause but is the same episode, so replicas lower their rate once per episode.
 PAUSE = LuaScript(
     "shared budget pause",
-    """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    NOW_US
+    + """
+local now = now_us()
 local st = redis.call('HMGET', KEYS[1], 'paused', 'epoch')
 local paused = tonumber(st[1]) or 0
 local epoch = tonumber(st[2]) or 0

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from core.config import SessionScope
+from core.config import DEFAULT_NAMESPACE, SessionScope
 from core.turn import ThreadRef
 
 __all__ = [
@@ -30,8 +30,6 @@ __all__ = [
     "conversation_key",
     "parse_conversation_key",
 ]
-
-DEFAULT_NAMESPACE = "threadcast"
 
 _UNSAFE = re.compile(r"[%:{}@\s\x00-\x1f\x7f]")
 _USER_MARK = "@"

@@ -26,6 +26,7 @@ from core.ops.recovery import (
     ReplyRegistry,
 )
 from core.relay import Relay
+from core.relay.outcome import ReplyOutcome
 from core.relay.sender import RetryPolicy
 from core.sessions.connect import redis_client
 from core.surface import MessageRef, SurfaceLimits
@@ -79,6 +80,12 @@ async def records(redis: aioredis.Redis, reg: ReplyRegistry) -> dict[str, dict[s
     return {str(k): json.loads(v) for k, v in raw.items()}
 
 
+async def first_record(redis: aioredis.Redis, reg: ReplyRegistry) -> dict[str, object] | None:
+    """The one reply's record (these tests stream one reply at a time); None until written."""
+    found = list((await records(redis, reg)).values())
+    return found[0] if found else None
+
+
 async def kill(rec: Recovery) -> None:
     """What SIGKILL leaves of a replica's recovery: nothing beats or writes any more."""
     await rec.heartbeat.aclose()
@@ -91,17 +98,14 @@ async def test_a_streaming_reply_is_registered_then_removed(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     surface = RecordingSurface(limits=LIMITS)
-    rec = recovery(redis_client, namespace, "owner-a", surface)
-    relay = Relay(surface, SpyScheduler(), observer=rec)
-    gate = asyncio.Event()
-    task = asyncio.create_task(relay.deliver(THREAD, gated(gate)))
+    rec, gate, task = held_reply(redis_client, namespace, surface)
 
     async def shows_hello_world() -> bool:
-        found = list((await records(redis_client, rec.registry)).values())
+        record = await first_record(redis_client, rec.registry)
         # The record is written before the post is sent: wait for both.
-        return bool(found and surface.messages) and found[0]["pages"] == [
-            [next(iter(surface.messages)), "Hello world" + INDICATOR, False]
-        ]
+        if record is None or not surface.messages:
+            return False
+        return record["pages"] == [[next(iter(surface.messages)), "Hello world" + INDICATOR, False]]
 
     assert await until(shows_hello_world)
     (record,) = (await records(redis_client, rec.registry)).values()
@@ -116,6 +120,17 @@ async def test_a_streaming_reply_is_registered_then_removed(
 
     assert await until(empty)
     await rec.aclose()
+
+
+def held_reply(
+    redis: aioredis.Redis, namespace: str, surface: RecordingSurface
+) -> tuple[Recovery, asyncio.Event, asyncio.Task[ReplyOutcome]]:
+    """Replica "owner-a" streaming :func:`gated`'s reply onto ``surface``: its recovery,
+    the gate that lets the reply end, and the relay's task."""
+    rec = recovery(redis, namespace, "owner-a", surface)
+    gate = asyncio.Event()
+    relay = Relay(surface, SpyScheduler(), observer=rec)
+    return rec, gate, asyncio.create_task(relay.deliver(THREAD, gated(gate)))
 
 
 async def gated(gate: asyncio.Event) -> AsyncIterator[AgentStream]:
@@ -136,8 +151,8 @@ async def test_every_edit_is_written_before_it_is_sent(
 
     class Checking(RecordingSurface):
         async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-            found = list((await records(redis_client, rec.registry)).values())
-            pages = found[0]["pages"] if found else []
+            record = await first_record(redis_client, rec.registry)
+            pages = record["pages"] if record else []
             seen.append((text, pages))
             await super().edit(message, text, final=final)
 
@@ -172,8 +187,8 @@ async def test_writes_are_coalesced(redis_client: aioredis.Redis, namespace: str
         watch.shown(message, "a" * (i + 1) + INDICATOR, streaming=True)
 
     async def written() -> bool:
-        found = list((await records(redis_client, reg)).values())
-        return bool(found) and found[0]["pages"] == [["m1", "a" * 50 + INDICATOR, False]]
+        record = await first_record(redis_client, reg)
+        return record is not None and record["pages"] == [["m1", "a" * 50 + INDICATOR, False]]
 
     assert await until(written)
     assert writes == 1
@@ -193,8 +208,8 @@ async def test_orphan_is_finalised_once_by_two_replicas(
     task = asyncio.create_task(relay.deliver(THREAD, scripted(steps)))
 
     async def registered() -> bool:
-        found = list((await records(redis_client, owner.registry)).values())
-        pages = found[0]["pages"] if found else []
+        record = await first_record(redis_client, owner.registry)
+        pages = record["pages"] if record else []
         return bool(pages) and pages[0][1] == "Partial answer so far" + INDICATOR  # type: ignore[index]
 
     assert await until(registered)
@@ -283,8 +298,8 @@ async def orphan(
         watch.shown(MessageRef(THREAD, "m0"), shown, streaming=False)
 
     async def written() -> bool:
-        found = list((await records(redis, owner)).values())
-        return bool(found) and found[0]["posted"] is (message is not None or posted)
+        record = await first_record(redis, owner)
+        return record is not None and record["posted"] is (message is not None or posted)
 
     assert await until(written)
     for task in list(owner._tasks):
@@ -404,8 +419,8 @@ async def test_final_edits_an_outage_held_back_are_made_once_the_platform_is_bac
     assert not surface.messages[message_id].final
 
     async def handed_over() -> bool:
-        found = list((await records(redis_client, rec.registry)).values())
-        return bool(found) and found[0]["handed_over"] is True
+        record = await first_record(redis_client, rec.registry)
+        return record is not None and record["handed_over"] is True
 
     assert await until(handed_over)
     surface.heal()
@@ -432,8 +447,8 @@ async def test_a_reply_never_posted_during_an_outage_is_posted_once_it_is_back(
     assert not outcome.delivered and not surface.texts()
 
     async def handed_over() -> bool:
-        found = list((await records(redis_client, rec.registry)).values())
-        return bool(found) and found[0]["unsent"] == ["Late answer"]
+        record = await first_record(redis_client, rec.registry)
+        return record is not None and record["unsent"] == ["Late answer"]
 
     assert await until(handed_over)
     surface.heal()
@@ -587,19 +602,16 @@ async def test_every_post_is_written_before_it_is_sent(
 
     class Checking(RecordingSurface):
         async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
-            found = list((await records(redis_client, rec.registry)).values())
-            pending.append((text, found[0]["posting"] if found else None))
+            record = await first_record(redis_client, rec.registry)
+            pending.append((text, record["posting"] if record else None))
             return await super().post(where, text, streaming=streaming)
 
     surface = Checking(limits=LIMITS)
-    rec = recovery(redis_client, namespace, "owner-a", surface)
-    relay = Relay(surface, SpyScheduler(), observer=rec)
-    gate = asyncio.Event()
-    task = asyncio.create_task(relay.deliver(THREAD, gated(gate)))
+    rec, gate, task = held_reply(redis_client, namespace, surface)
 
     async def landed() -> bool:
-        found = list((await records(redis_client, rec.registry)).values())
-        return bool(found and found[0]["pages"]) and found[0]["posting"] is None
+        record = await first_record(redis_client, rec.registry)
+        return record is not None and bool(record["pages"]) and record["posting"] is None
 
     assert await until(landed)
     (record,) = (await records(redis_client, rec.registry)).values()

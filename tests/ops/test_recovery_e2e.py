@@ -235,7 +235,7 @@ async def test_redis_restart_mid_turn(
         thread = turn.thread_ts
         await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
         await server.stop()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # how long Redis stays down (the outage, not a synchronisation)
         assert await server.start() == url
 
         def ended() -> bool:

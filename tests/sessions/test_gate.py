@@ -111,7 +111,7 @@ async def test_a_dead_waiter_is_skipped_after_its_expiry(
         reply = await _raw_enter(redis_client, keys, "dead-token", "EvDead", waiter_ttl=0.3)
         assert reply[0] == 2
         later = asyncio.create_task(_enter_and_report(gate, conversation, "Ev3"))
-        await asyncio.sleep(0.05)
+        await _until(lambda: redis_client.exists(keys.seen("Ev3")), 1)  # it entered: queued
     async with asyncio.timeout(PATIENCE):
         ticket = await later
     assert ticket.arrival == 3
@@ -192,14 +192,15 @@ async def test_interrupt_supersedes_older_waiters(
 
 
 async def test_cancel_from_another_gate_stops_only_the_running_turn(
-    make_gate: GateFactory, conversation: str
+    make_gate: GateFactory, conversation: str, namespace: str, redis_client: aioredis.Redis
 ) -> None:
     holder, waiter_gate, stopper = make_gate(), make_gate(), make_gate()
+    keys = SessionKeys(conversation, namespace=namespace)
     assert await stopper.cancel(conversation) is False  # nothing running
     async with holder.enter(conversation, "Ev1") as ticket:
         assert ticket is not None
         queued = asyncio.create_task(_enter_and_report(waiter_gate, conversation, "Ev2"))
-        await asyncio.sleep(0.05)
+        await _until(lambda: redis_client.zcard(keys.queue), 1)  # queued before the stop
         assert await stopper.cancel(conversation) is True
         async with asyncio.timeout(PATIENCE):
             await ticket.cancelled.wait()

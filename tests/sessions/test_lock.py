@@ -36,7 +36,9 @@ async def test_extend_after_expiry_reports_the_lock_lost(
     redis_client: aioredis.Redis, keys: SessionKeys
 ) -> None:
     lock = await hold_lock(redis_client, keys, ttl=0.1)
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(10):  # waits for the expiry itself, not for a duration
+        while await redis_client.exists(keys.lock):  # noqa: ASYNC110 - Redis state
+            await asyncio.sleep(0.005)
     successor = await hold_lock(redis_client, keys, ttl=5)
     assert await lock.extend() is False
     assert lock.lost.is_set()

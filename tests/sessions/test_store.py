@@ -61,14 +61,20 @@ async def test_id_survives_an_embedded_server_restart(tmp_path: Path) -> None:
 async def test_ttl_slides_on_use_and_an_idle_session_expires(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
-    store = SessionStore(redis_client, namespace=namespace, ttl=0.5)
+    store = SessionStore(redis_client, namespace=namespace, ttl=60)
     session_key = SessionKeys(CONV, namespace=namespace).session
     first = await store.session_id(CONV)
-    await asyncio.sleep(0.3)
+    assert 59_000 < await redis_client.pttl(session_key) <= 60_000
+    # Time passes for Redis (no sleep): only 100 ms of the session's life are left.
+    await redis_client.pexpire(session_key, 100)
     assert await store.session_id(CONV) == first
-    # Without the slide at most 200 ms would be left; after it, close to the full 500 ms.
-    assert await redis_client.pttl(session_key) > 250
-    await asyncio.sleep(0.6)
+    # Without the slide at most 100 ms would be left; after it, close to the full minute.
+    assert await redis_client.pttl(session_key) > 30_000
+    # Idle to its end: Redis expires it, and the store starts a new session.
+    await redis_client.pexpire(session_key, 1)
+    async with asyncio.timeout(10):
+        while await redis_client.exists(session_key):  # noqa: ASYNC110 - Redis state
+            await asyncio.sleep(0.005)
     assert await store.info(CONV) is None
     assert await store.session_id(CONV) != first
 

@@ -116,5 +116,5 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         query=dict(request.query),
     )
     await state.record(call)
-    await state.after_call(call)
+    await state.after.run(call)
     return response

@@ -192,7 +192,7 @@ class SimulatorServer:
         before it is answered: e.g. kill the bot between Discord creating its message and
         the bot learning the message's id (see :class:`~.state.AfterCall`)."""
         after = AfterCall(method, route, hook, match)
-        self.state.after.append(after)
+        self.state.after.add(after)
         return after
 
     def start_outage(self) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from ..after_calls import AfterCalls
 from .clock import SimClock
 from .config import SimulatorConfig
 from .events import Events
@@ -77,7 +78,7 @@ class SimState:
     clock: SimClock
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
-    after: list[AfterCall] = field(default_factory=list)  # one-shot hooks (sim.after_call)
+    after: AfterCalls[Call] = field(default_factory=AfterCalls)  # one-shot (sim.after_call)
     # Discord's API down (an outage): every REST call answers 503 until it is back.
     down: bool = False
 
@@ -92,14 +93,6 @@ class SimState:
         self.calls.append(call)
         async with self.changed:
             self.changed.notify_all()
-
-    async def after_call(self, call: Call) -> None:
-        """The first hook this applied call matches (see :class:`AfterCall`), consumed."""
-        for after in self.after:
-            if after.matches(call):
-                self.after.remove(after)
-                await after.hook(call)
-                return
 
 
 STATE = web.AppKey("discord_simulator_state", SimState)

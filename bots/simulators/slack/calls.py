@@ -94,7 +94,7 @@ class AfterCall:
     hook: CallHook
     match: Callable[[Mapping[str, Any]], bool] | None = None
 
-    def take(self, record: CallRecord) -> bool:
+    def matches(self, record: CallRecord, /) -> bool:
         if record.method != self.method or not record.ok:
             return False
         return self.match is None or self.match(record.params)

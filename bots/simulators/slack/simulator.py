@@ -221,7 +221,7 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         has been applied and before it is answered: e.g. kill the bot between Slack
         posting its message and the bot learning the message's ``ts`` (see ``AfterCall``)."""
         after = AfterCall(method, hook, match)
-        self.api.after.append(after)
+        self.api.after.add(after)
         return after
 
     def start_outage(self, kind: OutageKind = "5xx") -> None:

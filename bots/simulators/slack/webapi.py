@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bots.simulators.after_calls import AfterCalls
 from bots.simulators.slack import (
     api_assistant,
     api_chat,
@@ -24,7 +25,7 @@ from bots.simulators.slack import (
     api_views,
 )
 from bots.simulators.slack.activity import Activity
-from bots.simulators.slack.calls import AfterCall, CallRecord, FaultInjector
+from bots.simulators.slack.calls import CallRecord, FaultInjector
 from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.context import CallContext, Change, Handler
 from bots.simulators.slack.errors import ApiError
@@ -70,7 +71,7 @@ class WebApi:
         self.faults = FaultInjector()
         self.outage = Outage()
         self.calls: list[CallRecord] = []
-        self.after: list[AfterCall] = []  # one-shot hooks (sim.after_call)
+        self.after: AfterCalls[CallRecord] = AfterCalls()  # one-shot hooks (sim.after_call)
         self.base_url = ""
         self._issue_ticket = issue_socket_ticket
         self._on_changes = on_changes
@@ -98,7 +99,7 @@ class WebApi:
                 return web.Response(status=exc.status, text=page, content_type="text/html")
         record.response = body
         self.record(record)
-        await self._after(record)
+        await self.after.run(record)
         headers = {"Retry-After": str(record.retry_after)} if record.retry_after else None
         return web.json_response(body, status=record.status, headers=headers)
 
@@ -111,14 +112,6 @@ class WebApi:
             await self.outage.hold()
         page = "<html><body><h1>503 Service Unavailable</h1></body></html>"
         return web.Response(status=503, text=page, content_type="text/html")
-
-    async def _after(self, record: CallRecord) -> None:
-        """The first hook this applied call matches (see ``AfterCall``), consumed."""
-        for after in self.after:
-            if after.take(record):
-                self.after.remove(after)
-                await after.hook(record)
-                return
 
     def record(self, record: CallRecord) -> None:
         self.calls.append(record)

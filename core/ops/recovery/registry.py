@@ -33,9 +33,9 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 
+from core.config import DEFAULT_NAMESPACE
 from core.ops.recovery.record import ReplyRecord
 from core.redis import NOW_MS, LuaScript, ms, text
-from core.sessions.keys import DEFAULT_NAMESPACE
 
 __all__ = [
     "BEAT",

@@ -96,7 +96,12 @@ async def test_expired_stream_falls_back_to_update_on_the_same_message(
 ) -> None:
     from bots.simulators.slack import SimConfig
 
-    async with SlackSimulator(SimConfig(stream_idle_timeout=0.05)) as sim:
+    skipped = 0.0  # time the test moved the simulator's clock ahead (no sleep)
+
+    def clock() -> float:
+        return asyncio.get_running_loop().time() + skipped
+
+    async with SlackSimulator(SimConfig(stream_idle_timeout=0.05), clock=clock) as sim:
         from adapters.slack.client import SlackClients
         from adapters.slack.config import SurfaceConfig
         from adapters.slack.surface import SlackSurface
@@ -106,7 +111,7 @@ async def test_expired_stream_falls_back_to_update_on_the_same_message(
             view = surface.for_recipient(sim.workspace.alice)
             where = thread_of(sim)
             ref = await view.post(where, "First part ", streaming=True)
-            await asyncio.sleep(0.1)  # idle: Slack ends the stream
+            skipped += 0.1  # idle past the timeout: Slack ends the stream
             await view.edit(ref, "First part and the second ")
             await view.edit(ref, "First part and the second and the end.", final=True)
             message = shown(sim, ref)

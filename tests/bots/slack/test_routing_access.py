@@ -151,6 +151,8 @@ async def test_a_refused_follow_up_in_a_thread_is_told_in_the_thread(
     before = refused("user")
     await sim.user_says(ws.general, ws.bob, "me too", thread_ts=first.thread_ts)
     await sim.wait_for(lambda: refused("user") == before + 1)
+    # Counted before the note is posted: wait for the note itself.
+    await sim.wait_for(lambda: bool(sim.store.ephemerals))
     (note,) = sim.store.ephemerals
     assert (note.user, note.thread_ts, note.shown) == (ws.bob, first.thread_ts, True)
     assert messages_to(servers[0]) == ["hi"]
