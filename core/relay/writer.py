@@ -29,7 +29,7 @@ from core.relay.notices import with_notice
 from core.relay.pages import PageBook
 from core.relay.sender import RetryPolicy, Sender
 from core.relay.updates import Update
-from core.surface import ChatSurface, MessageRef
+from core.surface import ChatSurface, MessageRef, post_key
 from core.turn import ThreadRef
 
 __all__ = ["ReplyWriter"]
@@ -328,8 +328,9 @@ class ReplyWriter:
         where = self._where
         since = self._since()
         streaming = not update.final
+        key = post_key()  # one for every try: a retry never posts the text twice
         message = await self._sender.call(
-            lambda: self._surface.post(where, text, streaming=streaming),
+            lambda: self._surface.post(where, text, streaming=streaming, key=key),
             kind="post",
             # A reply's first text and its final text jump the queue; a continuation page
             # while streaming competes by staleness like any edit (else a page break
