@@ -217,3 +217,44 @@ async def test_slack_sigkill_while_the_thinking_placeholder_shows(
     assert len(replies) == 1  # the placeholder became the notice
     assert replies[0].blocks is None
     assert replies[0].text == UNANSWERED_NOTICE
+
+
+async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+) -> None:
+    """SLACK_STREAMING=native: chat.startStream landed, the replica died before its answer.
+    The stream shows neither the indicator nor a Stop button (Slack draws its own), so only
+    the text written ahead identifies it: another replica finds it, stops it with
+    chat.stopStream and gives it the "cut off" notice (no second message, none left
+    streaming)."""
+    native = {"SLACK_STREAMING": "native"}
+    a = await start_replica("a", redis_url, **native)
+    await start_replica("b", redis_url, **native)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.01))
+    killed = asyncio.Event()
+
+    async def kill(_: CallRecord) -> None:
+        a.kill()
+        await a.process.wait()
+        killed.set()
+
+    sim.after_call("chat.startStream", kill)
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
+    thread = turn.thread_ts
+    await asyncio.wait_for(killed.wait(), PATIENCE)
+    killed_at = len(sim.calls())
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert reply.streaming  # left streaming: its answer (the ts) never reached the bot
+
+    await sim.wait_for(lambda: NOTICE_WORDS in reply.text, timeout=PATIENCE)
+    after = sim.calls()[killed_at:]
+    assert [c for c in after if c.method == "chat.stopStream" and c.params.get("ts") == reply.ts]
+    assert not reply.streaming
+    assert [r.ts for r in sim.bot_replies(ws.general, thread)] == [reply.ts]
+    assert reply.text.startswith("word0") and reply.text.endswith(ORPHAN_NOTICE)
+    assert UNANSWERED_NOTICE not in reply.text
