@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.ops import metrics
@@ -54,6 +54,10 @@ class _Slot:
     shown_end: int = 0  # how much of the open page's Markdown that text shows
     next_ok: float = -math.inf  # loop time before which it must not be edited again
     failures: int = 0
+    # The key of this slot's post (ChatSurface.post): kept until the post lands, so a post
+    # made again for the slot (a retry cut short by the reply's end, then the final text)
+    # is known to the platform as the same one, and a try that landed unseen is reused.
+    key: str = field(default_factory=post_key)
 
 
 class ReplyWriter:
@@ -328,7 +332,7 @@ class ReplyWriter:
         where = self._where
         since = self._since()
         streaming = not update.final
-        key = post_key()  # one for every try: a retry never posts the text twice
+        key = self._slot.key  # the same for every try: a retry never posts twice
         message = await self._sender.call(
             lambda: self._surface.post(where, text, streaming=streaming, key=key),
             kind="post",
@@ -340,6 +344,7 @@ class ReplyWriter:
             persistent=True,  # a post carries text no later update shows
         )
         self._slot.message = message
+        self._slot.key = post_key()  # landed: a later post (a failed final edit's) is new
         self.messages.append(message)
         self._shown(text)
         self._count("post", since)
