@@ -136,8 +136,11 @@ class SlackSurface:
         native = streaming and not self.native.disabled
         found = await self.unsure.find(key, native=native)
         if found is not None:
+            message, sent = found
+            if sent != text:  # that try had less of the reply: this post's text, on it
+                await self._update(message, text, not streaming, to)
             self.thinking.replied(where)
-            return found
+            return message
         shown = [
             self._content(text, controls=streaming, thread=where.thread, update=False)["text"],
             self._content(text, controls=False, thread=where.thread, update=False, plain=True)[

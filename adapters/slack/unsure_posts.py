@@ -117,11 +117,12 @@ class UnsurePosts:
             self._sweeps.add(task)
             task.add_done_callback(self._sweeps.discard)
 
-    async def find(self, key: str, *, native: bool) -> MessageRef | None:
+    async def find(self, key: str, *, native: bool) -> tuple[MessageRef, str] | None:
         """An earlier try of ``key`` that landed, to adopt instead of posting again; None
         when no try is unsure, when none landed, or when the lookup failed (then the post
         goes out anyway: see the module docstring). ``native``: this post would start a
-        native stream (shown without the indicator, as a prefix of the text)."""
+        native stream (shown without the indicator, as a prefix of the text). With the
+        message, the text that try sent (the post may now be of a longer one)."""
         post = self._posts.get(key)
         if post is None or not post.unknown:
             return None
@@ -137,7 +138,7 @@ class UnsurePosts:
         del self._posts[key]
         log.warning("a post to %s timed out but had landed (%s): adopted, not posted again",
                     post.where, found.message_id)  # fmt: skip
-        return found
+        return found, post.text
 
     async def aclose(self) -> None:
         for task in list(self._sweeps):
