@@ -223,7 +223,8 @@ class DiscordSurface:
             return None
         check_platform(where)
         return await find_open_post(self.requests, where, after, known, me=me.id,
-                                    indicator=self.limits.streaming_indicator)  # fmt: skip
+                                    indicator=self.limits.streaming_indicator,
+                                    text=text)  # fmt: skip
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

@@ -258,3 +258,43 @@ async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
     assert [r.ts for r in sim.bot_replies(ws.general, thread)] == [reply.ts]
     assert reply.text.startswith("word0") and reply.text.endswith(ORPHAN_NOTICE)
     assert UNANSWERED_NOTICE not in reply.text
+
+
+async def test_discord_sigkill_between_a_detoured_post_and_its_answer(
+    lyzr: LyzrServer, redis_url: str, namespace: str
+) -> None:
+    """The thread refuses the bot's posts, so the reply is detoured to the parent channel;
+    the replica dies once that post landed and before its answer. The restarted replica
+    (which never knew of the detour) finds the message in the parent channel and
+    finalises it there."""
+    async with DiscordSimulator() as sim, AsyncExitStack() as stack:
+        general = sim.channel("general").id
+        sim.deny(general, "SEND_MESSAGES_IN_THREADS")
+        a = await _discord_replica(stack, sim, lyzr, redis_url, namespace)
+        await sim.wait_for_session(within=30)
+        killed = asyncio.Event()
+
+        async def kill(_: Call) -> None:
+            a.send_signal(signal.SIGKILL)
+            await a.wait()
+            killed.set()
+
+        sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(False))
+        words = " ".join(f"word{i}-{'x' * 12}" for i in range(60))
+        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
+        start = await sim.user_message(general, "go on", mention_bot=True)
+        await asyncio.wait_for(killed.wait(), PATIENCE)
+        assert not [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
+
+        def reply() -> SimMessage:
+            (found,) = [m for m in sim.channel_messages(general)
+                        if m.author.id == sim.bot.id and m.content.startswith("word0")]  # fmt: skip
+            return found
+
+        assert _open(reply())  # detoured, left streaming
+        await _discord_replica(stack, sim, lyzr, redis_url, namespace)
+        await sim.wait_until(lambda: NOTICE_WORDS in reply().content, within=PATIENCE)
+        assert not _open(reply())
+        assert reply().content.endswith(ORPHAN_NOTICE)
+        bot_posts = [m for m in sim.channel_messages(general) if m.author.id == sim.bot.id]
+        assert all(UNANSWERED_NOTICE not in m.content for m in bot_posts)

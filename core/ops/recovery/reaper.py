@@ -267,7 +267,8 @@ class Reaper:
             text = text.removesuffix(indicator)
         if text in record.unsent:  # a final text whose post did land after all
             record.unsent.remove(text)
-        record.pages.append(Page(message.message_id, text, message.stream))
+        place = None if message.where == record.where else message.where  # detoured
+        record.pages.append(Page(message.message_id, text, message.stream, place))
         record.posted = True
 
     async def aclose(self) -> None:
