@@ -260,12 +260,14 @@ async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
     assert UNANSWERED_NOTICE not in reply.text
 
 
+@pytest.mark.parametrize("known", [False, True], ids=["answer-lost", "page-known"])
 async def test_discord_sigkill_between_a_detoured_post_and_its_answer(
-    lyzr: LyzrServer, redis_url: str, namespace: str
+    lyzr: LyzrServer, redis_url: str, namespace: str, known: bool
 ) -> None:
     """The thread refuses the bot's posts, so the reply is detoured to the parent channel;
-    the replica dies once that post landed and before its answer. The restarted replica
-    (which never knew of the detour) finds the message in the parent channel and
+    the replica dies once that post landed and before its answer (``answer-lost``), or
+    later, at its first edit (``page-known``: the record names the message). The restarted
+    replica (which never knew of the detour) finds the message in the parent channel and
     finalises it there."""
     async with DiscordSimulator() as sim, AsyncExitStack() as stack:
         general = sim.channel("general").id
@@ -279,7 +281,10 @@ async def test_discord_sigkill_between_a_detoured_post_and_its_answer(
             await a.wait()
             killed.set()
 
-        sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(False))
+        if known:
+            sim.after_call("PATCH", MESSAGES + "/{message_id}", kill)
+        else:
+            sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(False))
         words = " ".join(f"word{i}-{'x' * 12}" for i in range(60))
         lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
         start = await sim.user_message(general, "go on", mention_bot=True)
