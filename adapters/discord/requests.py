@@ -83,7 +83,9 @@ class DiscordRequests:
             extra["nonce"] = nonce
         with self.errors(where):
             sent = await channel.send(text, allowed_mentions=self._quiet, **extra)
-        if nonce is not None and (sent.content != text or bool(sent.components) != bool(view)):
+        if nonce is not None and (
+            sent.content != text or bool(sent.components) != (view is not None)
+        ):
             # Discord returned an earlier try of this post, made with another text (the
             # reply grew before it was sent again): this post's text and controls, on it.
             await self.edit(where, sent.id, text, final=view is None)

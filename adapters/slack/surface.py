@@ -133,8 +133,7 @@ class SlackSurface:
     ) -> MessageRef:
         if key is None:
             return await self._post(where, text, streaming, to)
-        native = streaming and not self.native.disabled
-        found = await self.unsure.find(key, native=native)
+        found = await self.unsure.find(key)
         if found is not None:
             message, sent = found
             if sent != text:  # that try had less of the reply: this post's text, on it
@@ -147,7 +146,8 @@ class SlackSurface:
                 "text"
             ],
         ]
-        self.unsure.sending(key, where, text, shown)
+        native = streaming and not self.native.disabled
+        self.unsure.sending(key, where, text, shown, native=native)
         try:
             message = await self._post(where, text, streaming, to)
         except BaseException as exc:

@@ -67,6 +67,7 @@ class _Post:
     text: str  # as the surface was asked to post it
     texts: frozenset[str]  # what the message may show: as sent, and Slack's mrkdwn of it
     first: float  # wall-clock time of the first try
+    native: bool = False  # a try would start a native stream (it shows a prefix, bare)
     unknown: bool = False  # a try ended without knowing whether it landed
     blind: bool = False  # a lookup failed and a try was sent anyway: a stray may exist
 
@@ -93,14 +94,19 @@ class UnsurePosts:
         self._posts: dict[str, _Post] = {}
         self._sweeps: set[asyncio.Task[None]] = set()
 
-    def sending(self, key: str, where: ThreadRef, text: str, shown: Collection[str]) -> None:
+    def sending(
+        self, key: str, where: ThreadRef, text: str, shown: Collection[str], *, native: bool
+    ) -> None:
         """A try of the post ``key`` of ``text`` is about to be sent; ``shown``: the texts
-        the message may show (Slack's ``text`` field)."""
-        if key not in self._posts:
+        the message may show (Slack's ``text`` field); ``native``: it may start a native
+        stream (shown without the indicator, as a prefix of the text)."""
+        post = self._posts.get(key)
+        if post is None:
             texts = frozenset(t for t in (text, *shown) if t)
-            self._posts[key] = _Post(where, text, texts, time.time())
+            post = self._posts[key] = _Post(where, text, texts, time.time())
             while len(self._posts) > _MAX_REMEMBERED:
                 del self._posts[next(iter(self._posts))]
+        post.native = post.native or native
 
     def failed(self, key: str, exc: BaseException) -> None:
         post = self._posts.get(key)
@@ -117,17 +123,16 @@ class UnsurePosts:
             self._sweeps.add(task)
             task.add_done_callback(self._sweeps.discard)
 
-    async def find(self, key: str, *, native: bool) -> tuple[MessageRef, str] | None:
+    async def find(self, key: str) -> tuple[MessageRef, str] | None:
         """An earlier try of ``key`` that landed, to adopt instead of posting again; None
         when no try is unsure, when none landed, or when the lookup failed (then the post
-        goes out anyway: see the module docstring). ``native``: this post would start a
-        native stream (shown without the indicator, as a prefix of the text). With the
-        message, the text that try sent (the post may now be of a longer one)."""
+        goes out anyway: see the module docstring). With the message, the text that try
+        sent (the post may now be of a longer one)."""
         post = self._posts.get(key)
         if post is None or not post.unknown:
             return None
         try:
-            found = await self._look(post, exclude=(), native=native)
+            found = await self._look(post, exclude=())
         except (SurfaceError, TimeoutError) as exc:
             post.blind = True
             log.warning("could not look for a post that may have landed (%s): posting it "
@@ -147,9 +152,7 @@ class UnsurePosts:
 
     # --- internals -----------------------------------------------------------------------
 
-    async def _look(
-        self, post: _Post, *, exclude: Collection[str], native: bool
-    ) -> MessageRef | None:
+    async def _look(self, post: _Post, *, exclude: Collection[str]) -> MessageRef | None:
         """The oldest of the bot's messages in the thread since the first try that shows
         the post's text (a native stream: a prefix of it)."""
         me = self._me()
@@ -168,7 +171,7 @@ class UnsurePosts:
                 if not isinstance(ts, str) or ts == where.thread or ts in exclude:
                     continue
                 if _by(raw, me):
-                    stream = self._shows(raw, post.texts, native=native)
+                    stream = self._shows(raw, post.texts, native=post.native)
                     if stream is not None:
                         return MessageRef(where, ts, stream=stream)
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
@@ -193,7 +196,7 @@ class UnsurePosts:
         for delay in self._delays:
             await asyncio.sleep(delay)
             try:
-                stray = await self._look(post, exclude=(kept,), native=True)
+                stray = await self._look(post, exclude=(kept,))
                 if stray is None:
                     continue
                 await self._finalise(stray, post.text.removesuffix(self._indicator))

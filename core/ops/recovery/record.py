@@ -14,6 +14,8 @@ without open pages was cut off, not left unanswered.
 post may have landed, its message unknown to the record: a reaper looks for it in the
 thread, after ``last``: the newest message the reply is known to have posted, or else the
 turn's own message (its platform id, e.g. ``C123:1700000000.000100`` on Slack), or None.
+A page names its own place when it is not the reply's (a Discord reply detoured to the
+thread's parent channel); records written before pages had it still parse.
 """
 
 from __future__ import annotations

@@ -79,3 +79,27 @@ async def test_a_blind_retry_finalises_the_stray_copy(
     stray, kept = sim.bot_replies(ws.general, turn.thread_ts)
     assert kept.text == WORDS
     assert stray.text and WORDS.startswith(stray.text)  # what it showed, without indicator
+
+
+async def test_a_native_stream_start_whose_answer_was_lost_is_adopted(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """SLACK_STREAMING=native: chat.startStream applied, its answer lost. The retry finds
+    the stream (it shows a prefix of the text, no indicator, no Stop button of ours) and
+    continues in it: one message, stopped, with the whole reply."""
+    bot = await start_bot(streaming="native", render="mrkdwn", core={"feedback": False})
+    lost: list[CallRecord] = []
+
+    async def lose(call: CallRecord) -> None:
+        lost.append(call)
+        raise AnswerLost
+
+    sim.after_call("chat.startStream", lose)
+    lyzr.enqueue(reply_script(WORDS, delay=0.01))
+    turn = await ask(sim, bot, "go")
+    ws = sim.workspace
+
+    assert lost
+    assert len(sim.calls("chat.startStream")) == 1  # not started twice
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert not reply.streaming and reply.text == WORDS
