@@ -15,15 +15,17 @@ bot's message, newer than the first try (less a margin for the clocks: a ``ts`` 
 epoch time), showing the text being posted. Found, it is adopted: the retry returns it and
 posts nothing.
 
-The lookup is bounded: one call's timeout (:class:`~adapters.slack.api.SlackApi`), a few
-pages of 15, and no wait for its budget (``conversations.replies`` is Tier 3, only 1 per
-minute for non-Marketplace commercial apps: a 429 is a failed lookup, not a pause). When
-the lookup itself fails (a timeout, a 429, Slack still down), *the retry posts anyway*: a
-duplicate is better than a lost reply. The earlier try, if it landed, is then a stray still
-showing the indicator and the Stop button; once the retry has landed, a background sweep
-looks for it again, a few times with backoff, and finalises it (its text without the
-indicator, no button; a native stream stopped first). What the sweep cannot find in its
-tries stays as it is (logged at WARNING): the one case left open.
+The lookup is bounded: one call's timeout (:class:`~adapters.slack.api.SlackApi`) for all
+of it, a few pages of 15, and no wait for its budget (``conversations.replies`` is Tier 3,
+only 1 per minute for non-Marketplace commercial apps: a 429 is a failed lookup, not a
+pause). When the lookup itself fails (a timeout, a 429, Slack still down), *the retry
+posts anyway*: a duplicate is better than a lost reply. The earlier try, if it landed, is
+then a stray still showing the indicator and the Stop button; once the retry has landed, a
+background sweep looks for it again, a few times with backoff (about five minutes in all),
+and finalises it (its text without the indicator, no button; a native stream stopped
+first). What the sweep cannot find in its tries, or a process that dies before, leaves the
+stray as it is (logged at WARNING): the one case left open. A duplicate of a final text
+(a post without controls) is left as it is: it shows nothing open.
 """
 
 from __future__ import annotations
@@ -132,7 +134,10 @@ class UnsurePosts:
         if post is None or not post.unknown:
             return None
         try:
-            found = await self._look(post, exclude=())
+            # All pages within one call's timeout: the post after it must still fit in the
+            # relay's call timeout, or a hung lookup would fail every try of the post.
+            async with asyncio.timeout(self._api.timeout):
+                found = await self._look(post, exclude=())
         except (SurfaceError, TimeoutError) as exc:
             post.blind = True
             log.warning("could not look for a post that may have landed (%s): posting it "
