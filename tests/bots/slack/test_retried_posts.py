@@ -9,8 +9,11 @@ simulator over loopback.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
+
+import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
@@ -42,13 +45,29 @@ def _open(text: str, blocks: Any) -> bool:
     return INDICATOR in text or STOP_ACTION_ID in str(blocks)
 
 
+@pytest.mark.parametrize("how", ["disconnect", "timeout"])
 async def test_a_post_whose_answer_was_lost_is_adopted_not_posted_twice(
-    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, how: str
 ) -> None:
-    bot = await start_bot(render="mrkdwn", core={"feedback": False})
-    lost = await _lose_first_answer(sim)
+    """``disconnect``: the connection breaks after the post; ``timeout``: its answer is held
+    until the bot's call timed out (SLACK_API_TIMEOUT, short here)."""
+    bot = await start_bot(render="mrkdwn", core={"feedback": False}, api_timeout=0.5)
+    release = asyncio.Event()
+    if how == "disconnect":
+        lost = await _lose_first_answer(sim)
+    else:
+        lost = []
+
+        async def hold(call: CallRecord) -> None:
+            lost.append(call)
+            await release.wait()  # answered once the test is over: to a client long gone
+
+        sim.after_call("chat.postMessage", hold, match=_reply_post)
     lyzr.enqueue(reply_script(WORDS, delay=0.01))
-    turn = await ask(sim, bot, "go")
+    try:
+        turn = await ask(sim, bot, "go")
+    finally:
+        release.set()
     ws = sim.workspace
 
     assert lost  # the first post was applied and its answer lost
