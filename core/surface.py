@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Literal, Protocol, runtime_checkable
@@ -39,12 +40,19 @@ __all__ = [
     "OutgoingFile",
     "SurfaceAction",
     "SurfaceLimits",
+    "post_key",
 ]
 
 SurfaceAction = Literal["post", "edit"]
 
 FILE_BLOCK = 256 * 1024
 """Bytes of an outgoing file read at a time while it is streamed to a platform."""
+
+
+def post_key() -> str:
+    """A fresh ``key`` for :meth:`ChatSurface.post`: 16 hex characters (Discord takes a
+    nonce of at most 25)."""
+    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +146,16 @@ class ChatSurface(Protocol):
         """
         ...
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
-        """Post a new message; ``streaming`` lets the surface add a Stop control."""
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
+        """Post a new message; ``streaming`` lets the surface add a Stop control.
+
+        ``key`` (:func:`post_key`) is the same on every try of one post: a try whose outcome
+        is unknown (it timed out, the connection dropped after sending) may have landed, and
+        the retry must not post it twice. A surface uses it as the platform's idempotency
+        key where there is one (Discord's ``nonce``), or looks for the earlier try first
+        (Slack); a surface that can do neither may ignore it."""
         ...
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:

@@ -124,7 +124,9 @@ class RecordingSurface:
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         return self.scopes
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
         call = self._record("post", text=text, streaming=streaming)
         await self._work(call, self.latency, text)
         message_id = f"m{next(self._ids)}"

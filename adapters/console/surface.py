@@ -67,7 +67,9 @@ class ConsoleSurface:
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         return ()
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
         message_id = str(next(self._ids))
         self.view.post(message_id, text, final=not streaming)
         return MessageRef(where, message_id)

@@ -63,14 +63,32 @@ class DiscordRequests:
     # --- messages ----------------------------------------------------------------------------
 
     async def send(
-        self, where: ThreadRef, text: str, *, view: StopView | None = None
+        self,
+        where: ThreadRef,
+        text: str,
+        *,
+        view: StopView | None = None,
+        nonce: str | None = None,
     ) -> MessageRef:
+        """Create a message. ``nonce``: the same on every try of one post, so a try that
+        landed while its answer was lost (a timeout) is not created twice: discord.py sends
+        a nonce with ``enforce_nonce: true`` (discord/http.py ``handle_message_parameters``;
+        without one, ``Messageable.send`` draws a random nonce per call, which dedupes
+        nothing across retries), and Discord then returns the message the same author
+        created with that nonce in the past few minutes instead of creating another
+        (discord-api-docs, Resources > Message, Create Message: ``enforce_nonce``)."""
         channel = self.channel(where)
+        extra: dict[str, Any] = {} if view is None else {"view": view}
+        if nonce is not None:
+            extra["nonce"] = nonce
         with self.errors(where):
-            if view is not None:
-                sent = await channel.send(text, allowed_mentions=self._quiet, view=view)
-            else:
-                sent = await channel.send(text, allowed_mentions=self._quiet)
+            sent = await channel.send(text, allowed_mentions=self._quiet, **extra)
+        if nonce is not None and (
+            sent.content != text or bool(sent.components) != (view is not None)
+        ):
+            # Discord returned an earlier try of this post, made with another text (the
+            # reply grew before it was sent again): this post's text and controls, on it.
+            await self.edit(where, sent.id, text, final=view is None)
         return MessageRef(where, str(sent.id))
 
     async def edit(

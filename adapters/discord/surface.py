@@ -115,15 +115,19 @@ class DiscordSurface:
         guild = self.client.get_guild(gid) if gid is not None else None
         return guild.filesize_limit if guild is not None else DEFAULT_FILE_LIMIT
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
         """Post in ``where`` — or where its replies are detoured (see the module docstring);
-        the returned ref names the place the message is really in, so edits follow it."""
+        the returned ref names the place the message is really in, so edits follow it.
+        ``key`` is sent as the message's nonce, enforced (see :meth:`DiscordRequests.send`):
+        a retry of a post that landed returns that message instead of a second one."""
         target = self._route(where)
         view = self._stop_view() if streaming else None
         while True:
             self._typing.clear(channel_id(where))  # Discord ends the indicator on a post
             try:
-                return await self.requests.send(target, text, view=view)
+                return await self.requests.send(target, text, view=view, nonce=key)
             except MissingPermission as refused:
                 refused.permission = to_send(target)
                 self.reach.refuse(channel_id(target), refused.permission)
@@ -205,7 +209,12 @@ class DiscordSurface:
         return await self.requests.describe(where)
 
     async def find_open_post(
-        self, where: ThreadRef, after: str | None, known: Collection[str]
+        self,
+        where: ThreadRef,
+        after: str | None,
+        known: Collection[str],
+        *,
+        text: str | None = None,
     ) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
         :mod:`adapters.discord.lost_posts`); None before the bot has logged in."""
@@ -214,7 +223,8 @@ class DiscordSurface:
             return None
         check_platform(where)
         return await find_open_post(self.requests, where, after, known, me=me.id,
-                                    indicator=self.limits.streaming_indicator)  # fmt: skip
+                                    indicator=self.limits.streaming_indicator,
+                                    text=text)  # fmt: skip
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

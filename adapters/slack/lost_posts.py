@@ -40,9 +40,11 @@ async def find_open_post(
     *,
     me: tuple[str, str],
     indicator: str,
+    text: str | None = None,
 ) -> tuple[MessageRef, str] | None:
     """The oldest open message of the bot ``me`` (user id, bot id) in ``where`` after
-    ``after`` (a ``ts``, or a turn's ``channel:ts``), not in ``known``; with its text."""
+    ``after`` (a ``ts``, or a turn's ``channel:ts``), not in ``known``; with its text.
+    ``text``: what the lost post sent, if known (it finds a native stream too)."""
     thread = where.thread
     if thread is None:
         return None  # the bot always answers in a thread
@@ -57,8 +59,12 @@ async def find_open_post(
             ts = raw.get("ts")
             if not isinstance(ts, str) or ts == thread or ts in known:
                 continue
-            if _by(raw, me) and _open(raw, indicator):
+            if not _by(raw, me):
+                continue
+            if _open(raw, indicator):
                 return MessageRef(where, ts), str(raw.get("text") or "")
+            if _stream_of(raw, text, indicator):
+                return MessageRef(where, ts, stream=True), str(raw.get("text") or "")
         cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
         if not (page.get("has_more") and cursor):
             return None
@@ -68,6 +74,23 @@ async def find_open_post(
 def _by(raw: dict[str, Any], me: tuple[str, str]) -> bool:
     user, bot = me
     return (bool(bot) and raw.get("bot_id") == bot) or (bool(user) and raw.get("user") == user)
+
+
+def _stream_of(raw: dict[str, Any], text: str | None, indicator: str) -> bool:
+    """Whether ``raw`` is a native stream started with ``text``: it shows neither the
+    indicator nor a Stop button of ours (Slack draws its own control), only what was sent
+    of the text, a prefix of it (:func:`adapters.slack.stable.stable_prefix`). Finishing it
+    takes a chat.stopStream first (the ref says ``stream``)."""
+    if text is None or raw.get("files"):
+        return False
+    shown = _plain(str(raw.get("text") or ""))
+    return _plain(text.removesuffix(indicator)).startswith(shown)
+
+
+def _plain(text: str) -> str:
+    """As compared: Slack stores ``&``, ``<`` and ``>`` escaped (docs.slack.dev
+    messaging/formatting-message-text, "Escaping text")."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
 def _open(raw: dict[str, Any], indicator: str) -> bool:

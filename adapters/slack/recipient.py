@@ -64,8 +64,10 @@ class RecipientView:
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         return self.surface.budget_scopes(where, action)
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
-        return await self.surface.post(where, text, streaming=streaming, to=self.to)
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
+        return await self.surface.post(where, text, streaming=streaming, key=key, to=self.to)
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
         await self.surface.edit(message, text, final=final, to=self.to)

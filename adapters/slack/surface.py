@@ -37,6 +37,7 @@ from adapters.slack.native import NativeStreams, StoppedByUser
 from adapters.slack.recipient import Recipient, RecipientView
 from adapters.slack.safe_markdown import to_safe_markdown
 from adapters.slack.thinking import Thinking
+from adapters.slack.unsure_posts import UnsurePosts
 from core.errors import MessageGone
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
 from core.turn import ThreadRef
@@ -74,6 +75,10 @@ class SlackSurface:
         )
         if not self.config.native:
             self.native.disabled = True
+        self.unsure = UnsurePosts(
+            api, me=lambda: self.me, indicator=self.limits.streaming_indicator,
+            finalise=self._finalise_stray,
+        )  # fmt: skip
 
     def for_recipient(self, user: str, *, team: str | None = None) -> RecipientView:
         """This surface for one turn: native streams go to ``user``, of ``team`` (the
@@ -83,6 +88,7 @@ class SlackSurface:
         return RecipientView(self, Recipient(user, team, guard))
 
     async def aclose(self) -> None:
+        await self.unsure.aclose()
         await self.native.aclose()
 
     # --- ChatSurface ---------------------------------------------------------------------
@@ -106,12 +112,48 @@ class SlackSurface:
         return scopes
 
     async def post(
-        self, where: ThreadRef, text: str, *, streaming: bool = False, to: Recipient | None = None
+        self,
+        where: ThreadRef,
+        text: str,
+        *,
+        streaming: bool = False,
+        key: str | None = None,
+        to: Recipient | None = None,
     ) -> MessageRef:
+        """``key``: the same on every try of this post; a retry after a try whose outcome
+        is unknown adopts that try's message if it landed (:mod:`adapters.slack.unsure_posts`)."""
         with _watch(where, to):
-            message = await self._post(where, text, streaming, to)
+            message = await self._post_once(where, text, streaming, key, to)
         if to is not None:
             to.posted = True
+        return message
+
+    async def _post_once(
+        self, where: ThreadRef, text: str, streaming: bool, key: str | None, to: Recipient | None
+    ) -> MessageRef:
+        if key is None:
+            return await self._post(where, text, streaming, to)
+        found = await self.unsure.find(key)
+        if found is not None:
+            message, sent = found
+            if sent != text:  # that try had less of the reply: this post's text, on it
+                await self._update(message, text, not streaming, to)
+            self.thinking.replied(where)
+            return message
+        shown = [
+            self._content(text, controls=streaming, thread=where.thread, update=False)["text"],
+            self._content(text, controls=False, thread=where.thread, update=False, plain=True)[
+                "text"
+            ],
+        ]
+        native = streaming and not self.native.disabled
+        self.unsure.sending(key, where, text, shown, native=native)
+        try:
+            message = await self._post(where, text, streaming, to)
+        except BaseException as exc:
+            self.unsure.failed(key, exc)
+            raise
+        self.unsure.landed(key, message)
         return message
 
     async def _post(
@@ -232,14 +274,20 @@ class SlackSurface:
             )  # fmt: skip
 
     async def find_open_post(
-        self, where: ThreadRef, after: str | None, known: Collection[str]
+        self,
+        where: ThreadRef,
+        after: str | None,
+        known: Collection[str],
+        *,
+        text: str | None = None,
     ) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
         :mod:`adapters.slack.lost_posts`); None while the bot's identity is unknown."""
         if self.me is None:
             return None
         return await find_open_post(self.api, where, after, known, me=self.me,
-                                    indicator=self.limits.streaming_indicator)  # fmt: skip
+                                    indicator=self.limits.streaming_indicator,
+                                    text=text)  # fmt: skip
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
@@ -302,6 +350,12 @@ class SlackSurface:
             # or a stop that never landed): stop it, then the update goes through.
             await self.native.end(message)
             await self._plain_if_refused(update, to)
+
+    async def _finalise_stray(self, message: MessageRef, text: str) -> None:
+        """A copy of a post retried blind: its text for good, no Stop button."""
+        if message.stream:
+            await self.native.end(message)
+        await self._update(message, text, True, None)
 
     def _give_up(self, where: ThreadRef, user: str, reason: str) -> None:
         """``user``'s reply cannot (or must not) go on: ask the bot to stop it."""

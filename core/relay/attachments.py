@@ -30,7 +30,7 @@ from core.models import Artifact
 from core.relay.notices import Notices
 from core.relay.outcome import ArtifactFailure
 from core.relay.sender import Sender
-from core.surface import ChatSurface, OutgoingFile
+from core.surface import ChatSurface, OutgoingFile, post_key
 from core.turn import ThreadRef
 
 __all__ = ["Attachments", "Delivered"]
@@ -156,6 +156,7 @@ class Attachments:
 
     async def _post_notice(self, text: str) -> None:
         try:
-            await self._sender.post_urgently(lambda: self._surface.post(self._where, text))
+            key = post_key()
+            await self._sender.post_urgently(lambda: self._surface.post(self._where, text, key=key))
         except SurfaceError as exc:
             self.result.undelivered.append(f"artifact notice: {exc}")

@@ -63,7 +63,14 @@ from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
 from core.relay.updates import End
 from core.relay.writer import ReplyWriter
-from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, SurfaceAction
+from core.surface import (
+    BudgetScope,
+    ChatSurface,
+    MessageRef,
+    OutgoingFile,
+    SurfaceAction,
+    post_key,
+)
 from core.turn import ThreadRef
 
 # ReplyOutcome re-exported: deliver() returns it
@@ -417,7 +424,8 @@ class Relay:
         sender = self._sender(on, where)
         text = on.render(markdown)
         try:
-            await sender.post_urgently(lambda: on.post(where, text))
+            key = post_key()
+            await sender.post_urgently(lambda: on.post(where, text, key=key))
         except SurfaceError as exc:
             log.warning("could not post a notice in %s: %s", where, exc)
             return False
@@ -508,13 +516,15 @@ class _Watched:
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         return self._surface.budget_scopes(where, action)
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
         try:
             await self._watch.posting(text)
         except Exception:  # recovery is a safety net: it must never break a reply
             log.exception("reply observer failed")
         try:
-            message = await self._surface.post(where, text, streaming=streaming)
+            message = await self._surface.post(where, text, streaming=streaming, key=key)
         except (MessageTooLong, Undeliverable):
             raise  # cut smaller, or never deliverable: nothing to keep
         except Exception:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.ops import metrics
@@ -29,7 +29,7 @@ from core.relay.notices import with_notice
 from core.relay.pages import PageBook
 from core.relay.sender import RetryPolicy, Sender
 from core.relay.updates import Update
-from core.surface import ChatSurface, MessageRef
+from core.surface import ChatSurface, MessageRef, post_key
 from core.turn import ThreadRef
 
 __all__ = ["ReplyWriter"]
@@ -54,6 +54,10 @@ class _Slot:
     shown_end: int = 0  # how much of the open page's Markdown that text shows
     next_ok: float = -math.inf  # loop time before which it must not be edited again
     failures: int = 0
+    # The key of this slot's post (ChatSurface.post): kept until the post lands, so a post
+    # made again for the slot (a retry cut short by the reply's end, then the final text)
+    # is known to the platform as the same one, and a try that landed unseen is reused.
+    key: str = field(default_factory=post_key)
 
 
 class ReplyWriter:
@@ -328,8 +332,9 @@ class ReplyWriter:
         where = self._where
         since = self._since()
         streaming = not update.final
+        key = self._slot.key  # the same for every try: a retry never posts twice
         message = await self._sender.call(
-            lambda: self._surface.post(where, text, streaming=streaming),
+            lambda: self._surface.post(where, text, streaming=streaming, key=key),
             kind="post",
             # A reply's first text and its final text jump the queue; a continuation page
             # while streaming competes by staleness like any edit (else a page break
@@ -339,6 +344,7 @@ class ReplyWriter:
             persistent=True,  # a post carries text no later update shows
         )
         self._slot.message = message
+        self._slot.key = post_key()  # landed: a later post (a failed final edit's) is new
         self.messages.append(message)
         self._shown(text)
         self._count("post", since)

@@ -116,7 +116,9 @@ class NullSurface:
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         return ()
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
         message_id = f"m{next(self._ids)}"
         self.texts[message_id] = text
         self.updates += 1
@@ -301,7 +303,9 @@ class BenchSurface(RecordingSurface):
         super().__init__(**options)  # type: ignore[arg-type]
         self.ledger = ledger
 
-    async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+    async def post(
+        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+    ) -> MessageRef:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:

@@ -554,7 +554,9 @@ async def test_an_orphan_a_reaper_is_still_finishing_is_not_taken_by_another(
     class Saturated(RecordingSurface):
         """Its first post waits (for the budget) until the test releases it."""
 
-        async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        async def post(
+            self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+        ) -> MessageRef:
             if not held:
                 held.append(text)
                 await release.wait()
@@ -601,7 +603,9 @@ async def test_every_post_is_written_before_it_is_sent(
     pending: list[tuple[str, object]] = []
 
     class Checking(RecordingSurface):
-        async def post(self, where: ThreadRef, text: str, *, streaming: bool = False) -> MessageRef:
+        async def post(
+            self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
+        ) -> MessageRef:
             record = await first_record(redis_client, rec.registry)
             pending.append((text, record["posting"] if record else None))
             return await super().post(where, text, streaming=streaming)

@@ -217,3 +217,89 @@ async def test_slack_sigkill_while_the_thinking_placeholder_shows(
     assert len(replies) == 1  # the placeholder became the notice
     assert replies[0].blocks is None
     assert replies[0].text == UNANSWERED_NOTICE
+
+
+async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+) -> None:
+    """SLACK_STREAMING=native: chat.startStream landed, the replica died before its answer.
+    The stream shows neither the indicator nor a Stop button (Slack draws its own), so only
+    the text written ahead identifies it: another replica finds it, stops it with
+    chat.stopStream and gives it the "cut off" notice (no second message, none left
+    streaming)."""
+    native = {"SLACK_STREAMING": "native"}
+    a = await start_replica("a", redis_url, **native)
+    await start_replica("b", redis_url, **native)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.01))
+    killed = asyncio.Event()
+
+    async def kill(_: CallRecord) -> None:
+        a.kill()
+        await a.process.wait()
+        killed.set()
+
+    sim.after_call("chat.startStream", kill)
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
+    thread = turn.thread_ts
+    await asyncio.wait_for(killed.wait(), PATIENCE)
+    killed_at = len(sim.calls())
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert reply.streaming  # left streaming: its answer (the ts) never reached the bot
+
+    await sim.wait_for(lambda: NOTICE_WORDS in reply.text, timeout=PATIENCE)
+    after = sim.calls()[killed_at:]
+    assert [c for c in after if c.method == "chat.stopStream" and c.params.get("ts") == reply.ts]
+    assert not reply.streaming
+    assert [r.ts for r in sim.bot_replies(ws.general, thread)] == [reply.ts]
+    assert reply.text.startswith("word0") and reply.text.endswith(ORPHAN_NOTICE)
+    assert UNANSWERED_NOTICE not in reply.text
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["answer-lost", "page-known"])
+async def test_discord_sigkill_between_a_detoured_post_and_its_answer(
+    lyzr: LyzrServer, redis_url: str, namespace: str, known: bool
+) -> None:
+    """The thread refuses the bot's posts, so the reply is detoured to the parent channel;
+    the replica dies once that post landed and before its answer (``answer-lost``), or
+    later, at its first edit (``page-known``: the record names the message). The restarted
+    replica (which never knew of the detour) finds the message in the parent channel and
+    finalises it there."""
+    async with DiscordSimulator() as sim, AsyncExitStack() as stack:
+        general = sim.channel("general").id
+        sim.deny(general, "SEND_MESSAGES_IN_THREADS")
+        a = await _discord_replica(stack, sim, lyzr, redis_url, namespace)
+        await sim.wait_for_session(within=30)
+        killed = asyncio.Event()
+
+        async def kill(_: Call) -> None:
+            a.send_signal(signal.SIGKILL)
+            await a.wait()
+            killed.set()
+
+        if known:
+            sim.after_call("PATCH", MESSAGES + "/{message_id}", kill)
+        else:
+            sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(False))
+        words = " ".join(f"word{i}-{'x' * 12}" for i in range(60))
+        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
+        start = await sim.user_message(general, "go on", mention_bot=True)
+        await asyncio.wait_for(killed.wait(), PATIENCE)
+        assert not [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
+
+        def reply() -> SimMessage:
+            (found,) = [m for m in sim.channel_messages(general)
+                        if m.author.id == sim.bot.id and m.content.startswith("word0")]  # fmt: skip
+            return found
+
+        assert _open(reply())  # detoured, left streaming
+        await _discord_replica(stack, sim, lyzr, redis_url, namespace)
+        await sim.wait_until(lambda: NOTICE_WORDS in reply().content, within=PATIENCE)
+        assert not _open(reply())
+        assert reply().content.endswith(ORPHAN_NOTICE)
+        bot_posts = [m for m in sim.channel_messages(general) if m.author.id == sim.bot.id]
+        assert all(UNANSWERED_NOTICE not in m.content for m in bot_posts)

@@ -55,8 +55,10 @@ from .actors import DiscordSimulator
 from .config import SimulatorConfig
 from .harness import pointed_at, running_client
 from .models import Call, Pings, SimAttachment, SimChannel, SimInteraction, SimMessage, SimUser
+from .state import AnswerLost
 
 __all__ = [
+    "AnswerLost",
     "Call",
     "DiscordSimulator",
     "Pings",

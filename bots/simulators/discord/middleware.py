@@ -18,7 +18,7 @@ from .errors import ApiError, unauthorized
 from .models import Call
 from .ratelimits import Hit, Window, rate_limited_response
 from .responses import json_response
-from .state import STATE, Fault, SimState
+from .state import STATE, AnswerLost, Fault, SimState
 
 __all__ = ["API_PREFIX", "BODY", "discord_middleware"]
 
@@ -116,5 +116,9 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         query=dict(request.query),
     )
     await state.record(call)
-    await state.after.run(call)
+    try:
+        await state.after.run(call)
+    except AnswerLost:
+        if request.transport is not None:
+            request.transport.close()  # applied, never answered (see AnswerLost)
     return response

@@ -17,6 +17,7 @@ from .history import get_message, list_messages
 from .message_payloads import message_json
 from .middleware import API_PREFIX, BODY
 from .models import ChannelType, SimMessage
+from .nonces import Nonces
 from .payloads import channel_json
 from .responses import json_response
 from .restrictions import (
@@ -54,7 +55,18 @@ async def create_message(request: web.Request) -> web.Response:
     channel = state.world.channel(channel_id)
     check_send(state, channel, files=len(body.files))
     validate_message(payload, len(body.files), state.config, creating=True)
-    message = state.world.add_message(channel.id, state.world.bot, payload, body.files)
+    author, now = state.world.bot, state.clock.now()
+    nonce = Nonces.of(payload)
+    if nonce is not None:  # a retry of a create that landed returns that message (nonces.py)
+        earlier = state.nonces.earlier(author.id, nonce, now)
+        if earlier is not None:
+            found = state.world.find_message(earlier[1])
+            if found is None:
+                raise Nonces.deleted()
+            return json_response(message_json(state.world, found))
+    message = state.world.add_message(channel.id, author, payload, body.files)
+    if nonce is not None:
+        state.nonces.created(author.id, nonce, channel.id, message.id, now)
     if channel.archived:  # posting in an archived thread unarchives it
         channel.archived = False
         state.events.thread_updated(channel)

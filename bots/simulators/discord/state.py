@@ -16,10 +16,11 @@ from .config import SimulatorConfig
 from .events import Events
 from .gateway import Gateway
 from .models import Call
+from .nonces import Nonces
 from .ratelimits import RateLimiter
 from .world import World
 
-__all__ = ["STATE", "AfterCall", "CallHook", "Fault", "SimState"]
+__all__ = ["STATE", "AfterCall", "AnswerLost", "CallHook", "Fault", "SimState"]
 
 
 @dataclass(slots=True)
@@ -43,6 +44,13 @@ class Fault:
 
 
 CallHook = Callable[[Call], Awaitable[None]]
+
+
+class AnswerLost(Exception):
+    """Raised by an :class:`AfterCall` hook: the connection breaks once Discord has applied
+    the request, and the client reads no answer (aiohttp raises ``ServerDisconnectedError``
+    on a connection closed before the response: aiohttp/client_proto.py
+    ``connection_lost``). A client timing out on a slow answer meets the same unknown."""
 
 
 @dataclass(slots=True)
@@ -79,6 +87,7 @@ class SimState:
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     after: AfterCalls[Call] = field(default_factory=AfterCalls)  # one-shot (sim.after_call)
+    nonces: Nonces = field(default_factory=Nonces)  # enforced nonces of recent creates
     # Discord's API down (an outage): every REST call answers 503 until it is back.
     down: bool = False
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AfterCall", "CallHook", "CallRecord", "Fault", "FaultInjector"]
+__all__ = ["AfterCall", "AnswerLost", "CallHook", "CallRecord", "Fault", "FaultInjector"]
 
 
 @dataclass
@@ -77,6 +77,13 @@ class FaultInjector:
 
 
 CallHook = Callable[["CallRecord"], Awaitable[None]]
+
+
+class AnswerLost(Exception):
+    """Raised by an :class:`AfterCall` hook: the connection breaks once Slack has applied
+    the call, and the app reads no answer (aiohttp raises ``ServerDisconnectedError`` on a
+    connection closed before the response: aiohttp/client_proto.py ``connection_lost``).
+    An app timing out on a slow answer meets the same unknown."""
 
 
 @dataclass

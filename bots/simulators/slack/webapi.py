@@ -25,7 +25,7 @@ from bots.simulators.slack import (
     api_views,
 )
 from bots.simulators.slack.activity import Activity
-from bots.simulators.slack.calls import CallRecord, FaultInjector
+from bots.simulators.slack.calls import AnswerLost, CallRecord, FaultInjector
 from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.context import CallContext, Change, Handler
 from bots.simulators.slack.errors import ApiError
@@ -99,7 +99,11 @@ class WebApi:
                 return web.Response(status=exc.status, text=page, content_type="text/html")
         record.response = body
         self.record(record)
-        await self.after.run(record)
+        try:
+            await self.after.run(record)
+        except AnswerLost:
+            if request.transport is not None:
+                request.transport.close()  # applied, never answered (see AnswerLost)
         headers = {"Retry-After": str(record.retry_after)} if record.retry_after else None
         return web.json_response(body, status=record.status, headers=headers)
 

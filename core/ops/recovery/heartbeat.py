@@ -162,7 +162,8 @@ class RegisteredReply:
         for page in self.record.pages:
             if page.message_id == message.message_id:
                 return page
-        page = Page(message.message_id, "", message.stream)
+        place = None if message.where == self.record.where else message.where
+        page = Page(message.message_id, "", message.stream, place)
         self.record.pages.append(page)
         return page
 

@@ -45,7 +45,7 @@ from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
-from core.surface import ChatSurface, MessageRef
+from core.surface import ChatSurface, MessageRef, post_key
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from core.turn import ThreadRef
 
@@ -59,11 +59,19 @@ class FindsOpenPosts(Protocol):
     """A surface that can find a post whose answer was lost (see the module docstring)."""
 
     async def find_open_post(
-        self, where: ThreadRef, after: str | None, known: Collection[str]
+        self,
+        where: ThreadRef,
+        after: str | None,
+        known: Collection[str],
+        *,
+        text: str | None = None,
     ) -> tuple[MessageRef, str] | None:
         """The oldest of the bot's messages in ``where`` newer than the message ``after``
         (the whole thread when None), not in ``known``, that still shows the streaming
-        indicator or the Stop control; with the text the platform shows."""
+        indicator or the Stop control; with the text the platform shows. ``text``: what
+        the lost post sent, when known: it identifies a post that shows neither (a Slack
+        native stream) or that went elsewhere (a Discord reply detoured to the parent
+        channel)."""
         ...
 
 
@@ -189,7 +197,8 @@ class Reaper:
                 log.info("message %s of reply in %s was deleted", message.message_id, where)
 
         async def post(text: str) -> None:
-            await sender.call(lambda: surface.post(where, text), kind="post", urgent=True,
+            key = post_key()
+            await sender.call(lambda: surface.post(where, text, key=key), kind="post", urgent=True,
                               persistent=True)  # fmt: skip
 
         if record.posting is not None:
@@ -221,7 +230,7 @@ class Reaper:
                 await surface.set_status(where, None)
 
     async def _look(
-        self, surface: ChatSurface, record: ReplyRecord
+        self, surface: ChatSurface, record: ReplyRecord, text: str | None = None
     ) -> tuple[MessageRef, str] | None:
         """The bot's oldest open message in the reply's thread that the record does not name."""
         if not isinstance(surface, FindsOpenPosts):
@@ -230,7 +239,7 @@ class Reaper:
         known = [p.message_id for p in record.pages]
         try:
             async with asyncio.timeout(self.policy.call_timeout):
-                return await surface.find_open_post(where, record.last, known)
+                return await surface.find_open_post(where, record.last, known, text=text)
         except TimeoutError as exc:  # put back for a later scan, like a failed edit
             raise PlatformUnavailable(f"looking for a lost post in {where} timed out") from exc
 
@@ -245,7 +254,7 @@ class Reaper:
 
     async def _find_post(self, surface: ChatSurface, record: ReplyRecord) -> None:
         """The pending post, if it landed, becomes the record's last page."""
-        found = await self._look(surface, record)
+        found = await self._look(surface, record, record.posting)
         posting, record.posting = record.posting or "", None
         if found is None:
             return
@@ -258,7 +267,8 @@ class Reaper:
             text = text.removesuffix(indicator)
         if text in record.unsent:  # a final text whose post did land after all
             record.unsent.remove(text)
-        record.pages.append(Page(message.message_id, text, message.stream))
+        place = None if message.where == record.where else message.where  # detoured
+        record.pages.append(Page(message.message_id, text, message.stream, place))
         record.posted = True
 
     async def aclose(self) -> None:

@@ -14,6 +14,8 @@ without open pages was cut off, not left unanswered.
 post may have landed, its message unknown to the record: a reaper looks for it in the
 thread, after ``last``: the newest message the reply is known to have posted, or else the
 turn's own message (its platform id, e.g. ``C123:1700000000.000100`` on Slack), or None.
+A page names its own place when it is not the reply's (a Discord reply detoured to the
+thread's parent channel); records written before pages had it still parse.
 """
 
 from __future__ import annotations
@@ -35,9 +37,27 @@ class Page:
     message_id: str
     text: str  # rendered: what it shows, or the text being sent to it
     stream: bool = False  # a native stream (stopped before it is edited)
+    # Where it is when not in the reply's place: a Discord reply detoured to the thread's
+    # parent channel (the thread refused the bot's posts).
+    place: ThreadRef | None = None
 
     def ref(self, where: ThreadRef) -> MessageRef:
-        return MessageRef(where, self.message_id, stream=self.stream)
+        return MessageRef(self.place or where, self.message_id, stream=self.stream)
+
+    def to_list(self) -> list[Any]:
+        item: list[Any] = [self.message_id, self.text, self.stream]
+        if self.place is not None:
+            item.append([self.place.workspace, self.place.channel, self.place.thread])
+        return item
+
+    @classmethod
+    def from_list(cls, item: list[Any], platform: str) -> Page:
+        message_id, text, stream, *more = item
+        place = None
+        if more and more[0] is not None:
+            workspace, channel, thread = more[0]
+            place = ThreadRef(platform, workspace, channel, thread)
+        return cls(str(message_id), str(text), bool(stream), place)
 
 
 @dataclass(slots=True)
@@ -62,7 +82,7 @@ class ReplyRecord:
                 "workspace": where.workspace,
                 "channel": where.channel,
                 "thread": where.thread,
-                "pages": [[p.message_id, p.text, p.stream] for p in self.pages],
+                "pages": [p.to_list() for p in self.pages],
                 "posted": self.posted,
                 "handed_over": self.handed_over,
                 "unsent": self.unsent,
@@ -76,7 +96,7 @@ class ReplyRecord:
         """Raises ValueError, KeyError or TypeError on a malformed record."""
         data: dict[str, Any] = json.loads(raw)
         where = ThreadRef(data["platform"], data["workspace"], data["channel"], data["thread"])
-        pages = [Page(str(i), str(t), bool(s)) for i, t, s in data["pages"]]
+        pages = [Page.from_list(item, where.platform) for item in data["pages"]]
         unsent = [str(t) for t in data.get("unsent", [])]
         posting, last = data.get("posting"), data.get("last")
         return cls(

@@ -1,0 +1,225 @@
+"""A post whose outcome is unknown, and its retry: never two copies left streaming.
+
+A ``chat.postMessage`` (or ``chat.startStream``) that timed out on our side, or whose
+connection dropped after the request was sent, may have been applied: Slack says so of its
+own transient errors too ("It's possible some aspect of the operation succeeded before the
+error was raised", ``internal_error`` in docs.slack.dev reference/methods/chat.postMessage).
+The relay retries such a post (:class:`~core.relay.sender.Sender`), and Slack has no
+idempotency key: the retry would leave a second message, the first one open for ever with
+its indicator and Stop button.
+
+So every try of one post carries the same ``key`` (:func:`core.surface.post_key`), and
+before a retry whose previous try ended unknown the thread is searched for that try
+(``conversations.replies``, as crash recovery does: :mod:`adapters.slack.lost_posts`): the
+bot's message, newer than the first try (less a margin for the clocks: a ``ts`` is Slack's
+epoch time), showing the text being posted. Found, it is adopted: the retry returns it and
+posts nothing.
+
+The lookup is bounded: one call's timeout (:class:`~adapters.slack.api.SlackApi`) for all
+of it, a few pages of 15, and no wait for its budget (``conversations.replies`` is Tier 3,
+only 1 per minute for non-Marketplace commercial apps: a 429 is a failed lookup, not a
+pause). When the lookup itself fails (a timeout, a 429, Slack still down), *the retry
+posts anyway*: a duplicate is better than a lost reply. The earlier try, if it landed, is
+then a stray still showing the indicator and the Stop button; once the retry has landed, a
+background sweep looks for it again, a few times with backoff (about five minutes in all),
+and finalises it (its text without the indicator, no button; a native stream stopped
+first). What the sweep cannot find in its tries, or a process that dies before, leaves the
+stray as it is (logged at WARNING): the one case left open. A duplicate of a final text
+(a post without controls) is left as it is: it shows nothing open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.slack.api import SlackApi
+from adapters.slack.blocks import STOP_ACTION_ID
+from core.errors import PlatformUnavailable, SurfaceError
+from core.surface import MessageRef
+from core.turn import ThreadRef
+
+__all__ = ["UnsurePosts", "outcome_unknown"]
+
+log = logging.getLogger(__name__)
+
+# Slack's ts is its own clock; ours may differ by this much (NTP keeps it far smaller).
+_CLOCK_MARGIN = 60.0
+_PAGE = 15
+_MAX_PAGES = 4
+_MAX_REMEMBERED = 1000
+# The stray sweep: tries this many seconds after the retry landed (about 5 minutes in all).
+_SWEEP_DELAYS = (2.0, 8.0, 30.0, 60.0, 120.0)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether a failed post may have landed all the same: it was cut off by a timeout
+    (ours or the caller's, a cancellation) or failed in transit (no answer, a 5xx, one of
+    Slack's transient codes). A refusal (a 4xx, an error code) was not applied."""
+    return isinstance(exc, TimeoutError | asyncio.CancelledError | PlatformUnavailable)
+
+
+@dataclass(slots=True)
+class _Post:
+    where: ThreadRef
+    text: str  # as the surface was asked to post it
+    texts: frozenset[str]  # what the message may show: as sent, and Slack's mrkdwn of it
+    first: float  # wall-clock time of the first try
+    native: bool = False  # a try would start a native stream (it shows a prefix, bare)
+    unknown: bool = False  # a try ended without knowing whether it landed
+    blind: bool = False  # a lookup failed and a try was sent anyway: a stray may exist
+
+
+class UnsurePosts:
+    """The tries of the posts in flight, by key (see the module docstring)."""
+
+    def __init__(
+        self,
+        api: SlackApi,
+        *,
+        me: Callable[[], tuple[str, str] | None],
+        indicator: str,
+        finalise: Callable[[MessageRef, str], Awaitable[None]],
+        sweep_delays: Collection[float] = _SWEEP_DELAYS,
+    ) -> None:
+        """``finalise(message, text)``: make a stray show ``text`` for good (the surface's
+        final edit, a native stream stopped first)."""
+        self._api = api
+        self._me = me
+        self._indicator = indicator
+        self._finalise = finalise
+        self._delays = tuple(sweep_delays)
+        self._posts: dict[str, _Post] = {}
+        self._sweeps: set[asyncio.Task[None]] = set()
+
+    def sending(
+        self, key: str, where: ThreadRef, text: str, shown: Collection[str], *, native: bool
+    ) -> None:
+        """A try of the post ``key`` of ``text`` is about to be sent; ``shown``: the texts
+        the message may show (Slack's ``text`` field); ``native``: it may start a native
+        stream (shown without the indicator, as a prefix of the text)."""
+        post = self._posts.get(key)
+        if post is None:
+            texts = frozenset(t for t in (text, *shown) if t)
+            post = self._posts[key] = _Post(where, text, texts, time.time())
+            while len(self._posts) > _MAX_REMEMBERED:
+                del self._posts[next(iter(self._posts))]
+        post.native = post.native or native
+
+    def failed(self, key: str, exc: BaseException) -> None:
+        post = self._posts.get(key)
+        if post is not None and outcome_unknown(exc):
+            post.unknown = True
+
+    def landed(self, key: str, message: MessageRef) -> None:
+        """The post ``key`` is ``message``; a stray of an earlier try is swept for."""
+        post = self._posts.pop(key, None)
+        if post is not None and post.blind:
+            task = asyncio.get_running_loop().create_task(
+                self._sweep(post, message.message_id), name=f"slack-stray-{key}"
+            )
+            self._sweeps.add(task)
+            task.add_done_callback(self._sweeps.discard)
+
+    async def find(self, key: str) -> tuple[MessageRef, str] | None:
+        """An earlier try of ``key`` that landed, to adopt instead of posting again; None
+        when no try is unsure, when none landed, or when the lookup failed (then the post
+        goes out anyway: see the module docstring). With the message, the text that try
+        sent (the post may now be of a longer one)."""
+        post = self._posts.get(key)
+        if post is None or not post.unknown:
+            return None
+        try:
+            # All pages within one call's timeout: the post after it must still fit in the
+            # relay's call timeout, or a hung lookup would fail every try of the post.
+            async with asyncio.timeout(self._api.timeout):
+                found = await self._look(post, exclude=())
+        except (SurfaceError, TimeoutError) as exc:
+            post.blind = True
+            log.warning("could not look for a post that may have landed (%s): posting it "
+                        "again; a copy left streaming is finalised later", exc)  # fmt: skip
+            return None
+        if found is None:
+            return None
+        del self._posts[key]
+        log.warning("a post to %s timed out but had landed (%s): adopted, not posted again",
+                    post.where, found.message_id)  # fmt: skip
+        return found, post.text
+
+    async def aclose(self) -> None:
+        for task in list(self._sweeps):
+            task.cancel()
+        await asyncio.gather(*self._sweeps, return_exceptions=True)
+
+    # --- internals -----------------------------------------------------------------------
+
+    async def _look(self, post: _Post, *, exclude: Collection[str]) -> MessageRef | None:
+        """The oldest of the bot's messages in the thread since the first try that shows
+        the post's text (a native stream: a prefix of it)."""
+        me = self._me()
+        where = post.where
+        if me is None or where.thread is None:
+            return None
+        oldest = f"{post.first - _CLOCK_MARGIN:.6f}"
+        cursor: str | None = None
+        for _ in range(_MAX_PAGES):
+            page = await self._api.replies(where.channel, where.thread, oldest=oldest,
+                                           cursor=cursor, limit=_PAGE)  # fmt: skip
+            for raw in page.get("messages") or []:
+                if not isinstance(raw, dict):
+                    continue
+                ts = raw.get("ts")
+                if not isinstance(ts, str) or ts == where.thread or ts in exclude:
+                    continue
+                if _by(raw, me):
+                    stream = self._shows(raw, post.texts, native=post.native)
+                    if stream is not None:
+                        return MessageRef(where, ts, stream=stream)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not (page.get("has_more") and cursor):
+                return None
+        return None
+
+    def _shows(self, raw: dict[str, Any], texts: frozenset[str], *, native: bool) -> bool | None:
+        """None: ``raw`` is not this post; else whether it is a native stream."""
+        shown = _plain(str(raw.get("text") or ""))
+        if any(shown == _plain(text) for text in texts):
+            return False
+        if not native or raw.get("files") or STOP_ACTION_ID in str(raw.get("blocks") or ""):
+            return None
+        # A native stream shows what was appended of the text, without the indicator
+        # (adapters.slack.native sends a stable prefix).
+        bare = [_plain(t.removesuffix(self._indicator)) for t in texts]
+        return True if any(text.startswith(shown) for text in bare) else None
+
+    async def _sweep(self, post: _Post, kept: str) -> None:
+        """Find the stray copy of a post sent blind, and finalise it (module docstring)."""
+        for delay in self._delays:
+            await asyncio.sleep(delay)
+            try:
+                stray = await self._look(post, exclude=(kept,))
+                if stray is None:
+                    continue
+                await self._finalise(stray, post.text.removesuffix(self._indicator))
+                log.warning("finalised %s, a copy of a post retried blind in %s",
+                            stray.message_id, post.where)  # fmt: skip
+                return
+            except (SurfaceError, TimeoutError) as exc:
+                log.info("looking for a stray copy in %s: %s", post.where, exc)
+        log.warning("a post in %s was retried blind and no stray copy was found: a copy may "
+                    "still show the streaming indicator", post.where)  # fmt: skip
+
+
+def _by(raw: dict[str, Any], me: tuple[str, str]) -> bool:
+    user, bot = me
+    return (bool(bot) and raw.get("bot_id") == bot) or (bool(user) and raw.get("user") == user)
+
+
+def _plain(text: str) -> str:
+    """Text as compared: Slack stores ``&``, ``<`` and ``>`` escaped (docs.slack.dev
+    messaging/formatting-message-text, "Escaping text")."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
