@@ -22,7 +22,7 @@ import pytest
 from adapters.discord.stop_button import STOP_CUSTOM_ID
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import Call, DiscordSimulator, SimMessage
-from bots.simulators.slack import CallRecord, SlackSimulator
+from bots.simulators.slack import SlackSimulator
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.platforms import discord_env
@@ -44,6 +44,23 @@ from tests.waiting import PATIENCE
 __all__ = ["sim", "start_replica"]
 
 MESSAGES = "/channels/{channel_id}/messages"
+
+
+class Killer:
+    """A simulator's ``after_call`` hook that SIGKILLs a replica at the call it matches."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._killed = asyncio.Event()
+
+    async def hook(self, _: object) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        self._killed.set()
+
+    async def wait(self) -> None:
+        """Until the replica is dead (it has applied the call, not read its answer)."""
+        await asyncio.wait_for(self._killed.wait(), PATIENCE)
 
 
 def _slack_reply_post(later_page: bool) -> Callable[[Mapping[str, Any]], bool]:
@@ -71,18 +88,13 @@ async def test_slack_sigkill_between_the_post_and_its_answer(
     ws = sim.workspace
     # ~5,600 characters: a second page past the 4,000 of one Slack message.
     lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(700)), delay=0.01))
-    killed = asyncio.Event()
+    killer = Killer(a.process)
 
-    async def kill(_: CallRecord) -> None:
-        a.kill()
-        await a.process.wait()
-        killed.set()
-
-    sim.after_call("chat.postMessage", kill, match=_slack_reply_post(later_page))
+    sim.after_call("chat.postMessage", killer.hook, match=_slack_reply_post(later_page))
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long story"))
     thread = turn.thread_ts
-    await asyncio.wait_for(killed.wait(), PATIENCE)
+    await killer.wait()
     replies = sim.bot_replies(ws.general, thread)
     assert replies and replies[-1].blocks is not None  # left streaming, Stop button and all
     assert replies[-1].text.endswith(INDICATOR)
@@ -144,20 +156,15 @@ async def test_discord_sigkill_between_the_post_and_its_answer(
     async with DiscordSimulator() as sim, AsyncExitStack() as stack:
         a = await _discord_replica(stack, sim, lyzr, redis_url, namespace)
         await sim.wait_for_session(within=30)
-        killed = asyncio.Event()
+        killer = Killer(a)
 
-        async def kill(_: Call) -> None:
-            a.send_signal(signal.SIGKILL)
-            await a.wait()
-            killed.set()
-
-        sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(later_page))
+        sim.after_call("POST", MESSAGES, killer.hook, match=_discord_reply_post(later_page))
         # 3,000 characters, slowly enough (Discord: one edit a second) that the second
         # page (past the 2,000 of one message) starts while the reply still streams.
         words = " ".join(f"word{i}-{'x' * 12}" for i in range(150))
         lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
         start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
-        await asyncio.wait_for(killed.wait(), PATIENCE)
+        await killer.wait()
         replies = sim.channel_messages(start.id)  # the thread opened on the mention
         assert len(replies) == (2 if later_page else 1)
         assert _open(replies[-1])
@@ -191,21 +198,16 @@ async def test_slack_sigkill_while_the_thinking_placeholder_shows(
     await start_replica("b", redis_url, SLACK_THINKING="placeholder")
     ws = sim.workspace
     lyzr.enqueue(reply_script("never shown", delay=0.01))
-    killed = asyncio.Event()
-
-    async def kill(_: CallRecord) -> None:
-        a.kill()
-        await a.process.wait()
-        killed.set()
+    killer = Killer(a.process)
 
     def placeholder(params: Mapping[str, Any]) -> bool:
         return STOP_ACTION_ID in str(params.get("blocks")) and "Thinking" in str(params.get("text"))
 
-    sim.after_call("chat.postMessage", kill, match=placeholder)
+    sim.after_call("chat.postMessage", killer.hook, match=placeholder)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hello"))
     thread = turn.thread_ts
-    await asyncio.wait_for(killed.wait(), PATIENCE)
+    await killer.wait()
     replies = sim.bot_replies(ws.general, thread)
     assert len(replies) == 1 and replies[0].blocks is not None  # "Thinking…", Stop button
 
@@ -235,18 +237,13 @@ async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
     await start_replica("b", redis_url, **native)
     ws = sim.workspace
     lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.01))
-    killed = asyncio.Event()
+    killer = Killer(a.process)
 
-    async def kill(_: CallRecord) -> None:
-        a.kill()
-        await a.process.wait()
-        killed.set()
-
-    sim.after_call("chat.startStream", kill)
+    sim.after_call("chat.startStream", killer.hook)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
     thread = turn.thread_ts
-    await asyncio.wait_for(killed.wait(), PATIENCE)
+    await killer.wait()
     killed_at = len(sim.calls())
     (reply,) = sim.bot_replies(ws.general, thread)
     assert reply.streaming  # left streaming: its answer (the ts) never reached the bot
@@ -274,21 +271,16 @@ async def test_discord_sigkill_between_a_detoured_post_and_its_answer(
         sim.deny(general, "SEND_MESSAGES_IN_THREADS")
         a = await _discord_replica(stack, sim, lyzr, redis_url, namespace)
         await sim.wait_for_session(within=30)
-        killed = asyncio.Event()
-
-        async def kill(_: Call) -> None:
-            a.send_signal(signal.SIGKILL)
-            await a.wait()
-            killed.set()
+        killer = Killer(a)
 
         if known:
-            sim.after_call("PATCH", MESSAGES + "/{message_id}", kill)
+            sim.after_call("PATCH", MESSAGES + "/{message_id}", killer.hook)
         else:
-            sim.after_call("POST", MESSAGES, kill, match=_discord_reply_post(False))
+            sim.after_call("POST", MESSAGES, killer.hook, match=_discord_reply_post(False))
         words = " ".join(f"word{i}-{'x' * 12}" for i in range(60))
         lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
         start = await sim.user_message(general, "go on", mention_bot=True)
-        await asyncio.wait_for(killed.wait(), PATIENCE)
+        await killer.wait()
         assert not [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
 
         def reply() -> SimMessage:
