@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
@@ -457,6 +458,35 @@ async def test_a_reply_never_posted_during_an_outage_is_posted_once_it_is_back(
         return surface.texts() == ["Late answer"] and not await records(redis_client, rec.registry)
 
     assert await until(posted)
+    await rec.aclose()
+
+
+async def test_a_finish_cut_short_before_its_final_edit_leaves_that_edit_to_the_reapers(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """The reply's finish runs out of time (``finish_timeout``: a busy machine) while its
+    final edit waits for the message's pace: the final text — not the streaming one the
+    message shows, indicator and all — is handed over, and a reaper makes that edit."""
+    surface = RecordingSurface(limits=replace(LIMITS, min_edit_interval=1.0))
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    more = asyncio.Event()
+    relay = Relay(surface, SpyScheduler(), observer=rec,
+                  policy=replace(QUICK, finish_timeout=0.2))  # fmt: skip
+    task = asyncio.create_task(relay.deliver(THREAD, scripted([(0.0, "Late"), (more, " answer")])))
+
+    async def shown() -> bool:
+        return surface.texts() == ["Late" + INDICATOR]
+
+    assert await until(shown)
+    more.set()  # the stream ends just after the first post: the final edit must wait
+    outcome = await task
+    assert surface.texts() == ["Late" + INDICATOR] and outcome.undelivered
+
+    async def finished() -> bool:
+        return surface.texts() == ["Late answer"] and not await records(redis_client, rec.registry)
+
+    assert await until(finished)
+    assert all(message.final for message in surface.messages.values())
     await rec.aclose()
 
 

@@ -144,6 +144,11 @@ class RegisteredReply:
         if not unsent or unsent[-1] != text:
             unsent.append(text)
 
+    def owed(self, message: MessageRef, text: str) -> None:
+        """The reply's finish was cut short before ``message`` showed its final ``text``:
+        the page keeps that text, which the hand-over leaves to the reapers."""
+        self._page(message).text = text
+
     def gone(self, message: MessageRef) -> None:
         """``message`` was deleted: nothing to finish there."""
         self._forget(message)
@@ -232,7 +237,9 @@ class RegisteredReply:
         while not self._lost:
             try:
                 record = self.record
-                if record.pages or record.unsent:
+                # A post still pending (its answer lost to a cut-short finish) may have
+                # landed: a reaper looks for it, so it is never left streaming.
+                if record.pages or record.unsent or record.posting is not None:
                     record.handed_over = True
                     await registry.hand_over(self.keys, self.reply_id, record)
                     log.warning("reply %s: %d final edits and %d posts left to the recovery "

@@ -262,6 +262,10 @@ class Reaper:
         log.warning("reply in %s: found message %s, posted by %s without an answer",
                     record.where, message.message_id, record.owner)  # fmt: skip
         indicator = surface.limits.streaming_indicator
+        if record.handed_over and record.unsent:
+            # The owner's finish was cut short while this post was in flight: the post was
+            # for the first final text not posted, which it shows instead of being posted.
+            posting = record.unsent[0]
         text = posting or text
         if indicator:  # a final text now (a handed-over reply's pages are edited as they are)
             text = text.removesuffix(indicator)
