@@ -232,19 +232,23 @@ class RegisteredReply:
             self._retry.cancel()
         async with self._lock:  # after the write in flight, if any
             pass
-        if not self._sent:
+        record = self.record
+        # A post still pending (its answer lost to a cut-short finish) may have landed: a
+        # reaper looks for it, so it is never left streaming.
+        owed = bool(record.pages or record.unsent or record.posting is not None)
+        if not self._sent and not owed:
             return  # nothing was sent to Redis: nothing to remove
         while not self._lost:
             try:
-                record = self.record
-                # A post still pending (its answer lost to a cut-short finish) may have
-                # landed: a reaper looks for it, so it is never left streaming.
-                if record.pages or record.unsent or record.posting is not None:
+                if owed:
                     record.handed_over = True
-                    await registry.hand_over(self.keys, self.reply_id, record)
-                    log.warning("reply %s: %d final edits and %d posts left to the recovery "
-                                "reapers", self.reply_id, len(record.pages),
-                                len(record.unsent))  # fmt: skip
+                    if await registry.hand_over(self.keys, self.reply_id, record):
+                        log.warning("reply %s: %d final edits and %d posts left to the "
+                                    "recovery reapers", self.reply_id, len(record.pages),
+                                    len(record.unsent))  # fmt: skip
+                    else:
+                        log.warning("reply %s: a reaper took it before its final edits were "
+                                    "handed over", self.reply_id)  # fmt: skip
                 else:
                     await registry.drop(self.keys, self.reply_id)
                 return
