@@ -41,7 +41,8 @@ class FloodFigures:
     notices: Counter[str] = field(default_factory=Counter)
     nothing: int = 0
     still_streaming: int = 0
-    silent: list[str] = field(default_factory=list)  # "channel:ts" of mentions with nothing
+    # "nothing <channel>:<ts>" or "streaming <channel>:<ts>": the mentions counted above
+    unfinished: list[str] = field(default_factory=list)
     acks: list[float] = field(default_factory=list)  # seconds per delivery, inf when late
     unacked: int = 0  # deliveries still not acknowledged after Slack's retries
     drain: float = 0.0  # first event -> last reply finished
@@ -143,9 +144,10 @@ async def flood(
         text = "\n".join(m.text for m in replies)
         if not replies:
             figures.nothing += 1
-            figures.silent.append(f"{channel}:{ts}")
+            figures.unfinished.append(f"nothing {channel}:{ts}")
         elif any(m.streaming for m in replies) or "▍" in text:
             figures.still_streaming += 1
+            figures.unfinished.append(f"streaming {channel}:{ts}")
         elif (kind := _notice_kind(text)) is not None:
             figures.notices[kind] += 1
         elif [int(n) for n in _ID.findall(text)] == [number]:
