@@ -19,8 +19,10 @@ another turn, or started — until its reply is final. Its record is written:
 
 Writes are coalesced: at most one in flight per reply, the last state wins. When the reply
 ends with every message final the record is dropped; when some final edit or post could
-not be made (a platform outage longer than the reply's retries) the record is *handed
-over*, and the reapers make those edits and posts once the platform is back. Registry
+not be made (a platform outage longer than the reply's retries, a finish cut short by its
+timeout: :meth:`RegisteredReply.owed`), or a post is still pending, the record is *handed
+over* — registered then if no write had landed yet — and the reapers make those edits and
+posts once the platform is back. Registry
 failures (Redis down or slow) never break a reply: they are logged once per reply, the
 reply goes on, and the last state is written again with backoff until a write lands (a
 turn whose registration timed out in a burst, and whose replica then died, was otherwise
