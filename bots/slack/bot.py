@@ -135,8 +135,14 @@ class SlackBot:
         self, turn: Turn, set_title: Callable[..., Awaitable[Any]]
     ) -> Turn:
         """Title a new assistant thread after its first message, and tell the agent which
-        channel the person is viewing (both best effort)."""
-        if not await self._has_conversation(turn):
+        channel the person is viewing (both best effort: a Redis that does not answer
+        whether the thread is new leaves it untitled, and the message is answered)."""
+        try:
+            new = not await self._has_conversation(turn)
+        except SessionStoreError as exc:
+            log.warning("could not tell whether %s starts its thread: %s", turn.message_id, exc)
+            new = False
+        if new:
             try:
                 async with asyncio.timeout(self.surface.config.call_timeout):
                     await set_title(title_of(turn.text))
@@ -279,9 +285,15 @@ class SlackBot:
             if not await self._first_answer(inbound):
                 return
             if inbound.command == "new":
-                fresh = await self.responder.new_conversation(
-                    turn.where, user=turn.user, is_dm=turn.is_dm
-                )
+                try:
+                    fresh = await self.responder.new_conversation(
+                        turn.where, user=turn.user, is_dm=turn.is_dm
+                    )
+                except SessionStoreError as exc:  # the user is told, not left waiting
+                    log.error("could not start a new conversation for %s: %s",
+                              turn.message_id, exc)  # fmt: skip
+                    await self._say(turn.where, SessionStoreError.notice)
+                    return
                 if fresh is None:
                     await self._tell(turn.where, turn.user, NOT_YOURS_TO_RESET, turn.message_id)
                 else:
@@ -347,6 +359,8 @@ class SlackBot:
             stopped = await self.responder.stop(where, user=user, is_dm=dm)
         except ThreadcastError as exc:
             log.error("could not stop the reply in %s: %s", where, exc)
+            if announce and isinstance(exc, SessionStoreError):  # the "stop" word: answered
+                await self._say(where, SessionStoreError.notice)
             return
         if stopped == "idle" and announce:
             await self._say(where, texts.NOTHING_TO_STOP)

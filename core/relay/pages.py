@@ -25,6 +25,14 @@ class PageBook:
         self._start = 0
         self._opening: Fence | None = None  # the fence reopened at the open page's start
 
+    def copy(self) -> PageBook:
+        """An independent book at the same point (to plan the rest without sending it)."""
+        other = PageBook(self.budget, self.measure)
+        other._closed = list(self._closed)
+        other.closed_chars = self.closed_chars
+        other._text, other._start, other._opening = self._text, self._start, self._opening
+        return other
+
     def extend(self, text: str) -> None:
         if self._start:
             self._text = self._text[self._start :]

@@ -38,6 +38,7 @@ it arrives anyway (the agent's time to first token is what the user waits for ei
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
@@ -109,6 +110,11 @@ class ReplyTracker(Protocol):
 
     def gone(self, message: MessageRef) -> None:
         """``message`` was deleted."""
+        ...
+
+    def owed(self, message: MessageRef, text: str) -> None:
+        """``message`` must still be made to show the final ``text``: the reply's finish was
+        cut short before that edit was made (or while it was in flight)."""
         ...
 
     def finished(self) -> None:
@@ -232,7 +238,7 @@ class Relay:
             notice = self._notice(stop, status, error, interrupted_notice)
             if notice is None and final is not None:
                 notice = self.notices.ended_early(final.metadata)
-            await self._finish_text(writer, writing, sender, notice, self._if_empty(final))
+            await self._finish_text(writer, writing, sender, notice, self._if_empty(final), watch)
             if watch is not None:
                 _quietly(watch.finished)
             await _cancelled(keeping)
@@ -358,6 +364,7 @@ class Relay:
         sender: Sender,
         notice: str | None,
         empty: str | None,
+        watch: ReplyTracker | None,
     ) -> None:
         """Stop the writer's loop, then make the final edits, bounded.
 
@@ -365,6 +372,12 @@ class Relay:
         edit would be superseded by the final one, and a non-urgent wait for the budget
         could hold the final edit back behind every other reply's. A surface call in flight
         is let complete, so its result (a posted message's id) is not lost.
+
+        Cut short (``finish_timeout``: the platform or this process too slow, perhaps while
+        the reply's first post was still in flight), the final texts not shown yet are
+        told to ``watch``, the recovery registry, whose reapers then make those edits and
+        posts: else the reply would stay half-written, or — its only post cancelled — the
+        message would get no answer at all.
         """
         try:
             async with asyncio.timeout(self.policy.finish_timeout) as timeout:
@@ -380,6 +393,7 @@ class Relay:
             writer.undelivered.append(
                 f"final text: gave up after {self.policy.finish_timeout:.0f}s"
             )
+            _leave_unfinished(writer, watch, notice, empty)
         except Exception as exc:  # a bug in a surface's render must not lose the outcome
             log.exception("finishing a reply failed")
             writer.undelivered.append(f"final text: {type(exc).__name__}: {exc}")
@@ -492,6 +506,27 @@ async def _cancelled(task: asyncio.Task[None] | None) -> None:
         return
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+def _leave_unfinished(
+    writer: ReplyWriter, watch: ReplyTracker | None, notice: str | None, empty: str | None
+) -> None:
+    """Tell ``watch`` the final edits and posts a cut-short finish did not make."""
+    if watch is None:
+        return
+    try:
+        left = writer.unfinished(notice, empty=empty)
+    except Exception:
+        log.exception("could not work out the final texts left to make")
+        return
+    for message, text in left:
+        if message is None:
+            _quietly(functools.partial(watch.not_posted, text))
+        else:
+            _quietly(functools.partial(watch.owed, message, text))
+    if left:
+        log.warning("reply finish cut short: %d final texts left to the recovery reapers",
+                    len(left))  # fmt: skip
 
 
 def _quietly(call: Callable[[], None]) -> None:

@@ -21,7 +21,10 @@ may wait minutes for its channel's budget, and giving up then would end the repl
 silence, its notice needing the same exhausted budget. While it waits, the time it spends
 queued does not count against the reply's :class:`Deadline` (the calls themselves stay
 bounded by ``call_timeout`` and the retry counts), and after ``queued_after`` seconds
-``on_queued`` is told, so the thread can say the reply is queued.
+``on_queued`` is told, so the thread can say the reply is queued. Nor does a call in
+flight: the deadline never cuts one off (it is bounded by ``call_timeout``), because a
+call cut off has an unknown outcome — a post may land after the reply gave up on it, left
+streaming with no one to finish it, or not land, the message left with no answer.
 
 :class:`~core.errors.MessageGone` and :class:`~core.errors.MessageTooLong` are never retried
 here: the caller answers them (post a new message, cut a smaller page). Nor is
@@ -92,7 +95,7 @@ class RetryPolicy:
     backoff: float = 0.5
     max_backoff: float = 8.0
     # Everything after the agent's stream ended (final edits, notice) gives up after this,
-    # not counting the time spent queued for the budget (see Deadline).
+    # not counting the time spent queued for the budget nor in calls (see Deadline).
     finish_timeout: float = 300.0
     # A patient wait for the budget this long tells ``Sender.on_queued`` (thread status).
     queued_after: float = 3.0
@@ -124,8 +127,33 @@ class Sender:
         """Whether a surface call is in flight (cancelling now could lose its result)."""
         self.on_queued: Callable[[SurfaceAction], None] | None = None
         """Told when a patient wait for the budget has lasted ``policy.queued_after``."""
-        self.deadline: Deadline | None = None
-        """Paused while a patient wait queues for the budget (see the module docstring)."""
+        self._deadline: Deadline | None = None
+        self._held: Deadline | None = None  # the deadline paused for the call in flight
+
+    @property
+    def deadline(self) -> Deadline | None:
+        """Paused while a patient wait queues for the budget, and while a call is in flight
+        (see the module docstring); set while the reply finishes, perhaps during a call."""
+        return self._deadline
+
+    @deadline.setter
+    def deadline(self, value: Deadline | None) -> None:
+        if self._held is not None and self._held is not value:
+            self._held = None  # that deadline is over: nothing to resume
+        self._deadline = value
+        if self.in_call:
+            self._hold()
+
+    def _hold(self) -> None:
+        deadline = self._deadline
+        if deadline is not None and self._held is None:
+            deadline.pause()
+            self._held = deadline
+
+    def _let_go(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.resume()
 
     async def acquire(
         self, kind: SurfaceAction, *, urgent: bool, since: float, patient: bool = False
@@ -207,11 +235,13 @@ class Sender:
 
     async def _attempt(self, action: Callable[[], Awaitable[T]]) -> T:
         self.in_call = True
+        self._hold()
         try:
             async with asyncio.timeout(self._policy.call_timeout):
                 return await action()
         finally:
             self.in_call = False
+            self._let_go()
 
     async def _wait_for_budget(
         self, kind: SurfaceAction, *, urgent: bool, since: float, patient: bool
@@ -240,11 +270,14 @@ class Sender:
 
 
 class Deadline:
-    """An ``asyncio.timeout`` that stops running while a reply queues for the budget.
+    """An ``asyncio.timeout`` that stops running while a reply queues for the budget, and
+    while one of its calls is in flight.
 
     The finishing of a reply is bounded (a hung platform must not hold a turn for ever),
     but the time its posts wait in the budget's queue is the queue's, not the reply's: a
-    flood of replies must delay the final text, never turn it into a timeout.
+    flood of replies must delay the final text, never turn it into a timeout. A call in
+    flight is bounded by its own ``call_timeout``, and is never cut off half-way (see the
+    module docstring).
     """
 
     def __init__(self, timeout: asyncio.Timeout) -> None:

@@ -92,6 +92,10 @@ class ReplyWriter:
         # Pages turned at what their message already showed: only their final edit (no
         # indicator, no Stop control) is owed, and it waits for the reply's end.
         self._owed_finals: list[tuple[MessageRef, str]] = []
+        # How far finish() got: the last page's final text, then the notice's own message.
+        self._last_done = False
+        self._extra_done = False
+        self._pending_extra: str | None = None
         # When the reply started, for the time-to-first-visible-text metric.
         self._started = asyncio.get_running_loop().time()
         self._first_shown = False
@@ -244,9 +248,48 @@ class ReplyWriter:
         # Last, as they carry no new text: the owed final edits of pages turned early.
         # They compete by staleness like a streaming edit (only the indicator goes): every
         # reply's final text, and other replies' new text, goes before them.
-        owed, self._owed_finals = self._owed_finals, []
-        for message, text in owed:
+        while self._owed_finals:
+            message, text = self._owed_finals[0]
             await self._settle_owed(message, text)
+            self._owed_finals.pop(0)
+
+    def unfinished(
+        self, notice: str | None, *, empty: str | None
+    ) -> list[tuple[MessageRef | None, str]]:
+        """The final texts :meth:`finish` has not shown yet, in order, when it is cut short
+        (the reply's ``finish_timeout``, perhaps in the middle of a post): ``(message,
+        text)``, a message still to be edited to show ``text``, or ``(None, text)``, a text
+        still to be posted. The relay leaves them to the recovery reapers, so a reply whose
+        finish outlasted its time still ends with its whole text. Nothing is sent here."""
+        self._take()
+        left: list[tuple[MessageRef | None, str]] = []
+        book = self.book.copy()
+        texts: list[str] = []
+        while (cut := book.next_cut()) is not None:
+            texts.append(self._surface.render(book.closed_markdown(cut)))
+            book.close(cut)
+        if not self._last_done:
+            body = ""
+            if book.open_content.strip():
+                body = self._surface.render(book.open_markdown(close_fence=notice is not None))
+            text, extra = body, None
+            if notice:
+                note = self._surface.render(notice)
+                text, extra = with_notice(body, note, limit=self._limits.max_message_chars)
+            if not text and not texts and not self.messages and empty:
+                text = self._surface.render(empty)
+            texts.append(text)
+            if extra and not self._extra_done:
+                texts.append(extra)
+        elif self._pending_extra is not None and not self._extra_done:
+            texts.append(self._pending_extra)
+        message = self._slot.message
+        for text in texts:
+            if text:
+                left.append((message, text))
+                message = None
+        left.extend(self._owed_finals)
+        return left
 
     async def _finish_pages(self, notice: str | None, *, empty: str | None) -> None:
         self._turn_page_at_shown()  # the last page's post then carries all the new text
@@ -264,9 +307,12 @@ class ReplyWriter:
             text = self._surface.render(empty)
         if text:
             await self._put_final(text, Update.FINAL)
+        self._last_done = True
+        self._pending_extra = extra
         if extra:
             self._slot = _Slot()
             await self._put_final(extra, Update.FINAL)
+        self._extra_done = True
 
     # --- one message ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
@@ -25,6 +26,7 @@ from core.ops.recovery import (
     ReplyRecord,
     ReplyRegistry,
 )
+from core.ops.recovery.registry import WRITE
 from core.relay import Relay
 from core.relay.outcome import ReplyOutcome
 from core.relay.sender import RetryPolicy
@@ -32,6 +34,7 @@ from core.sessions.connect import redis_client
 from core.surface import MessageRef, SurfaceLimits
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from core.turn import ThreadRef
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 
@@ -458,6 +461,70 @@ async def test_a_reply_never_posted_during_an_outage_is_posted_once_it_is_back(
 
     assert await until(posted)
     await rec.aclose()
+
+
+async def test_a_finish_cut_short_before_its_final_edit_leaves_that_edit_to_the_reapers(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """The reply's finish runs out of time (``finish_timeout``: a busy machine) while its
+    final edit waits for the message's pace: the final text — not the streaming one the
+    message shows, indicator and all — is handed over, and a reaper makes that edit."""
+    surface = RecordingSurface(limits=replace(LIMITS, min_edit_interval=1.0))
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    more = asyncio.Event()
+    relay = Relay(surface, SpyScheduler(), observer=rec,
+                  policy=replace(QUICK, finish_timeout=0.2))  # fmt: skip
+    task = asyncio.create_task(relay.deliver(THREAD, scripted([(0.0, "Late"), (more, " answer")])))
+
+    async def shown() -> bool:
+        return surface.texts() == ["Late" + INDICATOR]
+
+    assert await until(shown)
+    more.set()  # the stream ends just after the first post: the final edit must wait
+    outcome = await task
+    assert surface.texts() == ["Late" + INDICATOR] and outcome.undelivered
+
+    async def finished() -> bool:
+        return surface.texts() == ["Late answer"] and not await records(redis_client, rec.registry)
+
+    assert await until(finished)
+    assert all(message.final for message in surface.messages.values())
+    await rec.aclose()
+
+
+async def test_final_edits_of_a_reply_never_registered_are_handed_over_all_the_same(
+    redis_url: str, namespace: str
+) -> None:
+    """A burst: the reply's registration never reached Redis (its write timed out before
+    it was sent; the retry had not run yet) when the reply ended with a final edit left
+    to make. The hand-over registers it, and a reaper makes that edit; it used to be
+    refused (no holder), and the message stayed streaming for ever."""
+    async with SlowRedis(redis_url) as proxy:
+        client = redis_client(proxy.url)
+        try:
+            owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
+                                  op_timeout=0.2)  # fmt: skip
+            keys = owner.serve(THREAD.platform, BOT)
+            surface = RecordingSurface(limits=LIMITS)
+            message = await surface.post(THREAD, "Hi" + INDICATOR, streaming=True)
+            proxy.swallow(WRITE.sha.encode())  # the registration never reaches Redis
+            watch = RegisteredReply(owner, keys, THREAD)
+
+            async def sent() -> bool:
+                return bool(proxy.swallowed)
+
+            assert await until(sent)
+            watch.owed(message, "Hi")  # the finish was cut short before its final edit
+            watch.finished()
+            await asyncio.gather(*owner._tasks)
+        finally:
+            await client.aclose()
+    redis = redis_client(redis_url)
+    try:
+        await sweep_until_done(reaper_of(redis, namespace, surface))
+        assert surface.texts() == ["Hi"] and surface.messages[message.message_id].final
+    finally:
+        await redis.aclose()
 
 
 async def _final(surface: RecordingSurface, message_id: str) -> bool:

@@ -19,8 +19,10 @@ another turn, or started — until its reply is final. Its record is written:
 
 Writes are coalesced: at most one in flight per reply, the last state wins. When the reply
 ends with every message final the record is dropped; when some final edit or post could
-not be made (a platform outage longer than the reply's retries) the record is *handed
-over*, and the reapers make those edits and posts once the platform is back. Registry
+not be made (a platform outage longer than the reply's retries, a finish cut short by its
+timeout: :meth:`RegisteredReply.owed`), or a post is still pending, the record is *handed
+over* — registered then if no write had landed yet — and the reapers make those edits and
+posts once the platform is back. Registry
 failures (Redis down or slow) never break a reply: they are logged once per reply, the
 reply goes on, and the last state is written again with backoff until a write lands (a
 turn whose registration timed out in a burst, and whose replica then died, was otherwise
@@ -144,6 +146,11 @@ class RegisteredReply:
         if not unsent or unsent[-1] != text:
             unsent.append(text)
 
+    def owed(self, message: MessageRef, text: str) -> None:
+        """The reply's finish was cut short before ``message`` showed its final ``text``:
+        the page keeps that text, which the hand-over leaves to the reapers."""
+        self._page(message).text = text
+
     def gone(self, message: MessageRef) -> None:
         """``message`` was deleted: nothing to finish there."""
         self._forget(message)
@@ -227,17 +234,23 @@ class RegisteredReply:
             self._retry.cancel()
         async with self._lock:  # after the write in flight, if any
             pass
-        if not self._sent:
+        record = self.record
+        # A post still pending (its answer lost to a cut-short finish) may have landed: a
+        # reaper looks for it, so it is never left streaming.
+        owed = bool(record.pages or record.unsent or record.posting is not None)
+        if not self._sent and not owed:
             return  # nothing was sent to Redis: nothing to remove
         while not self._lost:
             try:
-                record = self.record
-                if record.pages or record.unsent:
+                if owed:
                     record.handed_over = True
-                    await registry.hand_over(self.keys, self.reply_id, record)
-                    log.warning("reply %s: %d final edits and %d posts left to the recovery "
-                                "reapers", self.reply_id, len(record.pages),
-                                len(record.unsent))  # fmt: skip
+                    if await registry.hand_over(self.keys, self.reply_id, record):
+                        log.warning("reply %s: %d final edits and %d posts left to the "
+                                    "recovery reapers", self.reply_id, len(record.pages),
+                                    len(record.unsent))  # fmt: skip
+                    else:
+                        log.warning("reply %s: a reaper took it before its final edits were "
+                                    "handed over", self.reply_id)  # fmt: skip
                 else:
                     await registry.drop(self.keys, self.reply_id)
                 return

@@ -15,7 +15,8 @@ failed, before its answer named the message). Where the surface can look (``find
 beyond the protocol), the bot's first message in the thread after the reply's last known
 one that still shows the indicator or the Stop control is taken as that post and finished
 like the reply's other open messages (with the text the record wrote ahead, or else the
-platform's: never less than the screen showed). Nothing found: the post never landed.
+platform's: never less than the screen showed; a handed-over reply's pending post gets its
+first unsent final text, which it was sent for). Nothing found: the post never landed.
 An orphan that never showed text is looked up the same way: what it finds is a status
 message of the reply's own (Slack's "Thinking…" placeholder), which becomes the notice.
 
@@ -262,6 +263,10 @@ class Reaper:
         log.warning("reply in %s: found message %s, posted by %s without an answer",
                     record.where, message.message_id, record.owner)  # fmt: skip
         indicator = surface.limits.streaming_indicator
+        if record.handed_over and record.unsent:
+            # The owner's finish was cut short while this post was in flight: the post was
+            # for the first final text not posted, which it shows instead of being posted.
+            posting = record.unsent[0]
         text = posting or text
         if indicator:  # a final text now (a handed-over reply's pages are edited as they are)
             text = text.removesuffix(indicator)

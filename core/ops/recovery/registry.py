@@ -86,12 +86,17 @@ return 1
 
 # The owner gives a reply to the reapers (final edits it could not make). KEYS: replies,
 # holders, due. ARGV[1]: reply id; ARGV[2]: record JSON; ARGV[3]: owner.
-# Returns 1, or 0 when the reply is no longer this owner's.
+# Returns 1, or 0 when the reply is no longer this owner's (a reaper holds or dropped it:
+# no holder, but a record). A reply with neither was never registered (every write lost to
+# a timeout in a burst): it is handed over all the same, or no reaper would ever know it.
 HANDOVER = LuaScript(
     "recovery-handover",
     NOW_MS
     + """
-if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[3] then return 0 end
+local holder = redis.call('HGET', KEYS[2], ARGV[1])
+if holder ~= ARGV[3] then
+  if holder or redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])

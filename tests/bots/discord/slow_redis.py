@@ -4,6 +4,9 @@ Redis (a busy server, a congested network) without touching the real one.
 ``async with SlowRedis(redis_url) as redis:`` — point the bot at ``redis.url``, then set
 ``redis.delay`` (seconds each chunk Redis sends back is held; 0 passes it straight on).
 The Redis behind it is the real one: every command still runs, only later.
+``redis.swallow(pattern)``: the next command whose bytes hold ``pattern`` (a Lua script's
+SHA1, say) is never passed on, so it never gets an answer — a Redis too busy to answer that
+one call in time, at a precise point of a turn, while every other command runs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class SlowRedis(Lifecycle):
     def __init__(self, target_url: str) -> None:
         self.target = urlsplit(target_url)
         self.delay = 0.0
+        self.swallowed: list[bytes] = []  # commands held back for ever (see swallow)
+        self._swallow: list[bytes] = []
         self.url = ""
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task[None]] = set()
@@ -37,6 +42,10 @@ class SlowRedis(Lifecycle):
         # A unix socket URL carries no database in its path; a redis:// one may.
         path = "" if self.target.scheme == "unix" else self.target.path
         self.url = urlunsplit(("redis", netloc, path, self.target.query, ""))
+
+    def swallow(self, pattern: bytes) -> None:
+        """The next command holding ``pattern`` never reaches Redis (see the module)."""
+        self._swallow.append(pattern)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -74,7 +83,17 @@ class SlowRedis(Lifecycle):
     ) -> None:
         with contextlib.suppress(ConnectionError):
             while chunk := await source.read(_CHUNK):
+                if not slow and self._held_back(chunk):
+                    continue
                 if slow and self.delay > 0:
                     await asyncio.sleep(self.delay)  # the latency being modelled
                 sink.write(chunk)
                 await sink.drain()
+
+    def _held_back(self, chunk: bytes) -> bool:
+        for pattern in self._swallow:
+            if pattern in chunk:
+                self._swallow.remove(pattern)
+                self.swallowed.append(chunk)
+                return True
+        return False

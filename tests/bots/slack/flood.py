@@ -9,6 +9,8 @@ second. Every mention must end with its answer or an explicit notice, never noth
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import math
 import re
 from collections import Counter
@@ -23,6 +25,7 @@ from core.texts import INTERRUPTED, NOT_ANSWERED
 __all__ = ["Flood", "FloodFigures", "flood"]
 
 _ID = re.compile(r"flood-(\d+)\b")
+_FOREVER = 24 * 3600.0  # a wait the caller bounds
 
 
 @dataclass
@@ -38,6 +41,8 @@ class FloodFigures:
     notices: Counter[str] = field(default_factory=Counter)
     nothing: int = 0
     still_streaming: int = 0
+    # "nothing <channel>:<ts>" or "streaming <channel>:<ts>": the mentions counted above
+    unfinished: list[str] = field(default_factory=list)
     acks: list[float] = field(default_factory=list)  # seconds per delivery, inf when late
     unacked: int = 0  # deliveries still not acknowledged after Slack's retries
     drain: float = 0.0  # first event -> last reply finished
@@ -49,6 +54,36 @@ class FloodFigures:
     def ack_p99(self) -> float:
         ordered = sorted(self.acks) or [math.nan]
         return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+async def _until_final(sim: SlackSimulator, service: SlackService) -> None:
+    """Until no turn runs and the recovery registry holds no reply (the caller bounds it).
+
+    A turn is over before its reply is necessarily final: one whose final edits outlasted
+    its retries (a busy machine and the scaled-down ``finish_timeout``) is handed over to
+    the reapers (issue 18.3), and shows its final text only once a reaper made those edits.
+    The registry is read again after each of the simulator's API calls (a reaper's edit is
+    one), or after a reaper's interval without any.
+    """
+    recovery = service.bot.runtime.recovery
+    keys = recovery.registry.keys("slack")
+    assert keys is not None
+    redis = service.bot.runtime.redis
+    while True:
+        # Record writes, drops and hand-overs in flight are the registry's tasks.
+        await sim.wait_for(
+            lambda: not service.bot.tasks and not recovery.registry._tasks, timeout=_FOREVER
+        )
+        if not await redis.hlen(keys.replies):
+            return
+        calls = len(sim.calls())
+        with contextlib.suppress(TimeoutError):
+            await sim.wait_for(functools.partial(_more_calls, sim, calls),
+                               timeout=recovery.reaper.interval)  # fmt: skip
+
+
+def _more_calls(sim: SlackSimulator, than: int) -> bool:
+    return len(sim.calls()) > than
 
 
 def _notice_kind(text: str) -> str | None:
@@ -101,15 +136,18 @@ async def flood(
             envelope = sim.envelope(event, ws.team_id)
             deliveries.append(asyncio.create_task(deliver(envelope)))
     await asyncio.gather(*deliveries)
-    await sim.wait_for(lambda: not service.bot.tasks, timeout=drain_timeout)
+    async with asyncio.timeout(drain_timeout):
+        await _until_final(sim, service)
     figures.drain = loop.time() - start
     for number, channel, ts in threads:
         replies = sim.bot_replies(channel, ts)
         text = "\n".join(m.text for m in replies)
         if not replies:
             figures.nothing += 1
+            figures.unfinished.append(f"nothing {channel}:{ts}")
         elif any(m.streaming for m in replies) or "▍" in text:
             figures.still_streaming += 1
+            figures.unfinished.append(f"streaming {channel}:{ts}")
         elif (kind := _notice_kind(text)) is not None:
             figures.notices[kind] += 1
         elif [int(n) for n in _ID.findall(text)] == [number]:

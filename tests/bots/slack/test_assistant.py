@@ -13,6 +13,8 @@ from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
 from bots.slack.settings import SlackSettings
 from core.errors import ConfigError
+from core.sessions.scripts import INFO as SESSION_INFO
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.bots.slack.conftest import Mode, StartBot, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrServer
 
@@ -78,3 +80,25 @@ def test_prompts_are_checked() -> None:
         with pytest.raises(ConfigError) as caught:
             SlackSettings(**base, assistant_prompts=bad)
         assert caught.value.variable == "SLACK_ASSISTANT_PROMPTS"
+
+
+async def test_a_message_is_answered_when_redis_cannot_say_whether_its_thread_is_new(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, redis_url: str
+) -> None:
+    """Whether an assistant thread is new (to title it) is asked of Redis before the
+    turn; a Redis too busy to answer that one call leaves the thread untitled, and the
+    message is answered all the same (it was dropped without a word: issue 18)."""
+    async with SlowRedis(redis_url) as redis:
+        bot = await start_bot(core={"redis_url": redis.url}, assistant=True)
+        ws = sim.workspace
+        root, _ = await sim.start_assistant_thread(ws.alice, viewing=ws.general)
+        dm, thread = root.channel, root.ts
+        await reply_shown(sim, dm, thread)  # the greeting
+        redis.swallow(SESSION_INFO.sha.encode())
+        lyzr.enqueue(reply_script("Here is your answer."))
+        await sim.user_says(dm, ws.alice, "Hello?", thread_ts=thread)
+        await sim.wait_for(lambda: len(sim.bot_replies(dm, thread)) == 2, timeout=30)
+        await sim.wait_for(lambda: not bot.bot.tasks)
+        assert redis.swallowed  # the call did time out
+        assert sim.bot_replies(dm, thread)[1].text == "Here is your answer."
+        assert (dm, thread) not in sim.store.thread_titles

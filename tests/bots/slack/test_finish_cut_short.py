@@ -1,0 +1,51 @@
+"""A reply whose first post is still in flight when the agent's stream ends, on a Slack
+slower than the reply's patience for its finish (a busy machine, a slow Slack): the post
+is let complete, its message then gets the final text. Cut off, that post landed after
+the bot had given up on it and stayed streaming for ever, with no record naming it (the
+flood under CPU load, issue 18), or did not land and the mention got no answer at all."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from adapters.slack.blocks import STOP_ACTION_ID
+from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
+from core.relay import relay as relay_module
+from core.relay.sender import RetryPolicy
+from tests.bots.slack.conftest import StartBot, mention, reply_script
+from tests.servers.lyzr_server import LyzrServer
+
+POST_LATENCY = 1.5  # how long Slack takes to answer a post here
+FINISH_TIMEOUT = 0.3  # the reply's patience once the agent's stream ended: far shorter
+
+
+async def test_a_post_in_flight_when_the_finish_runs_out_is_finished_all_the_same(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        relay_module, "RetryPolicy",
+        functools.partial(RetryPolicy, finish_timeout=FINISH_TIMEOUT),
+    )  # fmt: skip
+    bot = await start_bot()
+    ws = sim.workspace
+    for method in ("chat.postMessage", "chat.startStream"):
+        sim.set_latency(method, POST_LATENCY)
+    lyzr.enqueue(reply_script("The whole answer.", delay=0.05))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "quick?"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    def finished() -> bool:
+        replies = sim.bot_replies(ws.general, turn.thread_ts)
+        return bool(replies) and not any(
+            m.streaming or "▍" in m.text or find_action(m.blocks, STOP_ACTION_ID) is not None
+            for m in replies
+        )
+
+    await sim.wait_for(finished, timeout=10)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.text == "The whole answer."
+    assert len(lyzr.stream_requests()) == 1

@@ -1,0 +1,36 @@
+"""Redis too busy to answer one call of a command (``new``, ``stop``), at that precise
+point, with the real Redis behind a proxy that holds back just that command
+(:class:`~tests.bots.discord.slow_redis.SlowRedis`): the person is told the store is
+unavailable, never left without an answer (issue 18: every addressed message ends with
+its reply or an explicit notice)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bots.simulators.slack import SlackSimulator
+from core.governance.controls import GUARDED_STOP
+from core.redis import LuaScript
+from core.sessions.scripts import NEW_SESSION
+from core.texts import STORE_UNAVAILABLE
+from tests.bots.discord.slow_redis import SlowRedis
+from tests.bots.slack.conftest import StartBot, mention
+from tests.servers.lyzr_server import LyzrServer
+
+
+@pytest.mark.parametrize(("word", "script"), [("new", NEW_SESSION), ("stop", GUARDED_STOP)])
+async def test_a_command_redis_does_not_answer_gets_the_store_notice(
+    word: str, script: LuaScript, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot,
+    redis_url: str,
+) -> None:  # fmt: skip
+    async with SlowRedis(redis_url) as redis:
+        bot = await start_bot(core={"redis_url": redis.url})
+        ws = sim.workspace
+        redis.swallow(script.sha.encode())
+        turn = await sim.user_says(ws.general, ws.alice, mention(sim, word))
+        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)), timeout=30)
+        await sim.wait_for(lambda: not bot.bot.tasks)
+        assert redis.swallowed  # the call did time out
+        (notice,) = sim.bot_replies(ws.general, turn.thread_ts)
+        assert STORE_UNAVAILABLE.split(";")[0] in notice.text
+        assert not lyzr.stream_requests()
