@@ -39,7 +39,7 @@ from adapters.slack.safe_markdown import to_safe_markdown
 from adapters.slack.thinking import Thinking
 from adapters.slack.unsure_posts import UnsurePosts
 from core.errors import MessageGone
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
+from core.surface import BudgetScope, MessageRef, OutgoingFile, StrayCopy, SurfaceAction
 from core.turn import ThreadRef
 
 __all__ = ["GiveUp", "SlackSurface"]
@@ -68,6 +68,8 @@ class SlackSurface:
         self.on_give_up: GiveUp | None = None
         self.me: tuple[str, str] | None = None
         """The bot's user id and bot id (set by the bot): which messages are its own."""
+        self.strays: Callable[[StrayCopy], Awaitable[None]] | None = None
+        """Where a stray copy of a post retried blind is left (set by crash recovery)."""
         self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(
@@ -77,7 +79,7 @@ class SlackSurface:
             self.native.disabled = True
         self.unsure = UnsurePosts(
             api, me=lambda: self.me, indicator=self.limits.streaming_indicator,
-            finalise=self._finalise_stray,
+            finalise=self._finalise_stray, strays=lambda: self.strays,
         )  # fmt: skip
 
     def for_recipient(self, user: str, *, team: str | None = None) -> RecipientView:
@@ -88,7 +90,6 @@ class SlackSurface:
         return RecipientView(self, Recipient(user, team, guard))
 
     async def aclose(self) -> None:
-        await self.unsure.aclose()
         await self.native.aclose()
 
     # --- ChatSurface ---------------------------------------------------------------------
@@ -153,7 +154,7 @@ class SlackSurface:
         except BaseException as exc:
             self.unsure.failed(key, exc)
             raise
-        self.unsure.landed(key, message)
+        await self.unsure.landed(key, message)
         return message
 
     async def _post(
@@ -288,6 +289,11 @@ class SlackSurface:
         return await find_open_post(self.api, where, after, known, me=self.me,
                                     indicator=self.limits.streaming_indicator,
                                     text=text)  # fmt: skip
+
+    async def finalise_stray(self, stray: StrayCopy) -> bool:
+        """A stray copy of a post retried blind, for crash recovery's reapers (see
+        :mod:`adapters.slack.unsure_posts`): found, it is finalised; False if not there."""
+        return await self.unsure.sweep(stray)
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
