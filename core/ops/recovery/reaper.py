@@ -22,9 +22,9 @@ message of the reply's own (Slack's "Thinking…" placeholder), which becomes th
 A third kind is a *stray copy* (``ReplyRecord.stray``): a surface retried a post without
 knowing whether an earlier try had landed, and left the record so that the copy, if it is
 there, is finalised even should the replica die first (:class:`SweepsStrays`). Not found,
-it is looked for again with the same backoff, :data:`STRAY_TRIES` times in all (the try
-may never have landed, or the platform's history may lag); a failed lookup (a 429) is
-retried like a failed edit.
+it is looked for again with the same backoff (the try may never have landed, or the
+platform's history may lag), and given up once a lookup finds nothing at the
+:data:`STRAY_TRIES`-th scan or later; a failed lookup (a 429) is retried like a failed edit.
 
 Edits and posts go through the same :class:`~core.relay.sender.Sender` and budgets as every
 reply of the process, so finishing many orphans after a restart never spends budget the
@@ -61,8 +61,8 @@ __all__ = ["STRAY_TRIES", "FindsOpenPosts", "Reaper", "SweepsStrays"]
 log = logging.getLogger(__name__)
 
 STRAY_TRIES = 5
-"""Lookups of a stray copy that found nothing before it is given up (about 2.5 minutes
-with the default interval's backoff)."""
+"""Scans of a stray copy (failed lookups included) after which a lookup that finds nothing
+gives it up: about 2.5 minutes with the default interval's backoff."""
 
 
 @runtime_checkable

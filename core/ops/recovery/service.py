@@ -27,9 +27,12 @@ class Recovery:
     known can be finished by another replica.
     """
 
-    def __init__(self, registry: ReplyRegistry, reaper: Reaper) -> None:
+    def __init__(
+        self, registry: ReplyRegistry, reaper: Reaper, *, stray_delay: float = STRAY_DELAY
+    ) -> None:
         self.registry = registry
         self.reaper = reaper
+        self.stray_delay = stray_delay
         self.heartbeat = Heartbeat(registry)
 
     def serve(self, platform: str, bot: str, surface: ChatSurface) -> None:
@@ -47,7 +50,7 @@ class Recovery:
     async def _leave(self, keys: RecoveryKeys, stray: StrayCopy) -> None:
         """Never raises: a stray that could not be registered is logged (it stays as it is)."""
         try:
-            await self.registry.leave(keys, stray, delay=STRAY_DELAY)
+            await self.registry.leave(keys, stray, delay=self.stray_delay)
         except SessionStoreError as exc:
             log.warning("could not register a stray copy in %s (it may keep showing the "
                         "streaming indicator): %s", stray.where, exc)  # fmt: skip
