@@ -25,6 +25,7 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import Call, DiscordSimulator, SimMessage
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.calls import AnswerLost
+from core.redis import text
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.platforms import discord_env
@@ -336,7 +337,7 @@ async def test_slack_sigkill_while_a_stray_copy_waits_for_its_sweep(
 
     async def turn_record_gone() -> bool:  # only the stray's record may be left
         async for key in redis_client.scan_iter(match=f"{namespace}:*:replies"):
-            if any(not i.startswith("stray-") for i in await redis_client.hkeys(key)):
+            if any(not text(i).startswith("stray-") for i in await redis_client.hkeys(key)):
                 return False
         return True
 

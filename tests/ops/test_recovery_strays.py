@@ -6,6 +6,8 @@ up. Real Redis, short intervals; the tests wait for state, never for a duration.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import redis.asyncio as aioredis
 
 from core.errors import PlatformUnavailable
@@ -20,19 +22,20 @@ STRAY = StrayCopy(THREAD, "Hello", ("Hello ▍", "Hello &lt;b&gt;"), 1_700_000_0
 
 
 class StraySurface(RecordingSurface):
-    """Finds the stray at its ``found_at``-th lookup (0: never); ``fail`` lookups fail first."""
+    """Finds the stray at its ``found_at``-th lookup (0: never); the first ``fail`` lookups
+    fail (a 429)."""
 
     def __init__(self, found_at: int = 1, fail: int = 0) -> None:
         super().__init__(limits=LIMITS)
-        self.strays = None
+        self.strays: Callable[[StrayCopy], Awaitable[None]] | None = None
         self.found_at = found_at
-        self.fail = fail
+        self.failing = fail
         self.lookups = 0
         self.finalised: list[StrayCopy] = []
 
     async def finalise_stray(self, stray: StrayCopy) -> bool:
-        if self.fail:
-            self.fail -= 1
+        if self.failing:
+            self.failing -= 1
             raise PlatformUnavailable("conversations.replies: ratelimited")
         self.lookups += 1
         if self.lookups != self.found_at:
@@ -43,7 +46,7 @@ class StraySurface(RecordingSurface):
 
 def replica(redis: aioredis.Redis, namespace: str, owner: str, surface: StraySurface) -> Recovery:
     reg = ReplyRegistry(redis, namespace=namespace, owner=owner, ttl=TTL)
-    reaper = Reaper(reg, SpyScheduler(), interval=INTERVAL)  # type: ignore[arg-type]
+    reaper = Reaper(reg, SpyScheduler(), interval=INTERVAL)
     rec = Recovery(reg, reaper, stray_delay=INTERVAL)
     rec.serve(THREAD.platform, BOT, surface)
     return rec
@@ -88,7 +91,7 @@ async def test_a_stray_never_found_is_given_up_after_a_few_lookups(
         await surface.strays(STRAY)
         assert await until(lambda: _empty(redis_client, rec))
         # Every scan up to past the last failed (a 429); the first that answered gave up.
-        assert surface.fail == 0 and surface.lookups == 1
+        assert surface.failing == 0 and surface.lookups == 1
         assert surface.finalised == []
     finally:
         await rec.aclose()
