@@ -192,10 +192,16 @@ class ChatSurface(Protocol):
         """Show (or with ``None`` clear) a thinking / typing indicator."""
         ...
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        """Attach files in the thread, splitting into several messages if needed."""
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
+        """Attach files in the thread, splitting into several messages if needed. ``key``
+        (:func:`post_key`): the same on every try of this upload, as :meth:`post`'s."""
         ...
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
-        """Post structured output in the platform's native layout."""
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
+        """Post structured output in the platform's native layout (or ``fallback`` where
+        it is refused). ``key`` (:func:`post_key`): the same on every try, as :meth:`post`'s."""
         ...

@@ -41,6 +41,7 @@ from typing import Any
 
 from adapters.slack.api import SlackApi
 from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.thread_scan import bot_messages
 from core.errors import PlatformUnavailable, SurfaceError
 from core.surface import MessageRef, StrayCopy
 from core.turn import ThreadRef
@@ -49,10 +50,6 @@ __all__ = ["UnsurePosts", "outcome_unknown"]
 
 log = logging.getLogger(__name__)
 
-# Slack's ts is its own clock; ours may differ by this much (NTP keeps it far smaller).
-_CLOCK_MARGIN = 60.0
-_PAGE = 15
-_MAX_PAGES = 4
 _MAX_REMEMBERED = 1000
 
 
@@ -70,6 +67,7 @@ class _Post:
     texts: frozenset[str]  # what the message may show: as sent, and Slack's mrkdwn of it
     first: float  # wall-clock time of the first try
     native: bool = False  # a try would start a native stream (it shows a prefix, bare)
+    open: bool = True  # it carries the indicator or controls (a copy would be left open)
     unknown: bool = False  # a try ended without knowing whether it landed
     blind: bool = False  # a lookup failed and a try was sent anyway: a stray may exist
 
@@ -97,15 +95,17 @@ class UnsurePosts:
         self._posts: dict[str, _Post] = {}
 
     def sending(
-        self, key: str, where: ThreadRef, text: str, shown: Collection[str], *, native: bool
-    ) -> None:
+        self, key: str, where: ThreadRef, text: str, shown: Collection[str], *, native: bool,
+        open: bool = True,
+    ) -> None:  # fmt: skip
         """A try of the post ``key`` of ``text`` is about to be sent; ``shown``: the texts
         the message may show (Slack's ``text`` field); ``native``: it may start a native
-        stream (shown without the indicator, as a prefix of the text)."""
+        stream (shown without the indicator, as a prefix of the text); ``open``: it shows
+        the indicator or controls (False: a final text, whose duplicate is left as it is)."""
         post = self._posts.get(key)
         if post is None:
             texts = frozenset(t for t in (text, *shown) if t)
-            post = self._posts[key] = _Post(where, text, texts, time.time())
+            post = self._posts[key] = _Post(where, text, texts, time.time(), open=open)
             while len(self._posts) > _MAX_REMEMBERED:
                 del self._posts[next(iter(self._posts))]
         post.native = post.native or native
@@ -118,7 +118,7 @@ class UnsurePosts:
     async def landed(self, key: str, message: MessageRef) -> None:
         """The post ``key`` is ``message``; a stray of an earlier try is left to be swept."""
         post = self._posts.pop(key, None)
-        if post is None or not post.blind:
+        if post is None or not post.blind or not post.open:
             return
         leave = self._strays()
         if leave is None:
@@ -177,26 +177,14 @@ class UnsurePosts:
         """The oldest of the bot's messages in the thread since ``since`` (the first try)
         that shows one of ``texts`` (``native``: a native stream, a prefix of one)."""
         me = self._me()
-        if me is None or where.thread is None:
+        if me is None:
             return None
-        oldest = f"{since - _CLOCK_MARGIN:.6f}"
-        cursor: str | None = None
-        for _ in range(_MAX_PAGES):
-            page = await self._api.replies(where.channel, where.thread, oldest=oldest,
-                                           cursor=cursor, limit=_PAGE)  # fmt: skip
-            for raw in page.get("messages") or []:
-                if not isinstance(raw, dict):
-                    continue
-                ts = raw.get("ts")
-                if not isinstance(ts, str) or ts == where.thread or ts in exclude:
-                    continue
-                if _by(raw, me):
-                    stream = self._shows(raw, texts, native=native)
-                    if stream is not None:
-                        return MessageRef(where, ts, stream=stream)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not (page.get("has_more") and cursor):
-                return None
+        async for raw in bot_messages(self._api, where, since=since, me=me):
+            ts = raw.get("ts")
+            if isinstance(ts, str) and ts not in exclude:
+                stream = self._shows(raw, texts, native=native)
+                if stream is not None:
+                    return MessageRef(where, ts, stream=stream)
         return None
 
     def _shows(self, raw: dict[str, Any], texts: frozenset[str], *, native: bool) -> bool | None:
@@ -210,11 +198,6 @@ class UnsurePosts:
         # (adapters.slack.native sends a stable prefix).
         bare = [_plain(t.removesuffix(self._indicator)) for t in texts]
         return True if any(text.startswith(shown) for text in bare) else None
-
-
-def _by(raw: dict[str, Any], me: tuple[str, str]) -> bool:
-    user, bot = me
-    return (bool(bot) and raw.get("bot_id") == bot) or (bool(user) and raw.get("user") == user)
 
 
 def _plain(text: str) -> str:
