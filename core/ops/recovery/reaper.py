@@ -25,6 +25,8 @@ there, is finalised even should the replica die first (:class:`SweepsStrays`). N
 it is looked for again with the same backoff (the try may never have landed, or the
 platform's history may lag), and given up once a lookup finds nothing at the
 :data:`STRAY_TRIES`-th scan or later; a failed lookup (a 429) is retried like a failed edit.
+Its lookup and edit are the surface's own (:meth:`SweepsStrays.finalise_stray`), outside
+the edit budgets: a 429 of the lookup is no reason to pause the edits' budget.
 
 Edits and posts go through the same :class:`~core.relay.sender.Sender` and budgets as every
 reply of the process, so finishing many orphans after a restart never spends budget the
