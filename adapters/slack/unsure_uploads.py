@@ -10,11 +10,13 @@ Completing the same files again is no way out: the method "can only be called on
 
 So every try of one upload carries the same ``key``, the ids of the files each try was about
 to complete are remembered, and a retry after an unknown completion first looks in the
-thread (``conversations.replies``, as :mod:`adapters.slack.unsure_posts` does; the message's
-``files`` name their ``id``) for a message of the bot since the first try that carries one
-of those files. Found, the upload is done and nothing is sent again. Not found, the files
-are uploaded afresh (those never completed are discarded by Slack: "If this method is not
-called, the uploaded file and associated metadata will be discarded", same page). When the
+thread (``conversations.replies``, as :mod:`adapters.slack.unsure_posts` does; a message
+lists its ``files``, each with its ``id``: ``MessageElement.files`` in @slack/web-api's
+``ConversationsRepliesResponse``, docs.slack.dev tools/node-slack-sdk reference) for a
+message of the bot since the first try that carries one of those files. Found, the upload
+is done and nothing is sent again. Not found, the files are uploaded afresh (those never
+completed are discarded by Slack: "If this method is not called, the uploaded file and
+associated metadata will be discarded", files.completeUploadExternal's page). When the
 lookup itself fails (a 429: Tier 3), the retry uploads anyway: a duplicate file is better
 than a lost one, and it shows nothing open.
 """
