@@ -104,3 +104,15 @@ async def test_a_structured_post_whose_answer_was_lost_is_posted_once(
     posted = [m for m in sim.bot_replies(where.channel, where.thread) if "Weekly" in m.text]
     assert len(posted) == 1  # once, not twice
     assert len([c for c in sim.calls("chat.postMessage") if "Weekly" in str(c.params)]) == 1
+
+
+async def test_files_whose_completion_failed_unapplied_are_uploaded_again_once(
+    sim: SlackSimulator, me: SlackSurface, file_server: str
+) -> None:
+    """A 500 on the completion (not applied, but the bot cannot know): the lookup finds no
+    message with those files, so they are uploaded afresh, and shown once."""
+    sim.fail_next("files.completeUploadExternal", "internal_error", status=500)
+    shown = await _deliver_files(sim, me, file_server)
+    assert shown == ["report.csv,notes.txt"]
+    assert sim.calls("conversations.replies")  # looked for first
+    assert [c.ok for c in sim.calls("files.completeUploadExternal")] == [False, True]
