@@ -121,7 +121,10 @@ class Runtime(StackedLifecycle):
         shared = SharedBudgetStore(self.redis, namespace) if settings.shared_budgets else None
         self.scheduler = EditScheduler(shared=shared)
         registry = ReplyRegistry(self.redis, namespace=namespace, ttl=settings.recovery_ttl)
-        reaper = Reaper(registry, self.scheduler, interval=settings.recovery_interval)
+        # A reaper that dies while finishing a reply loses it after 4 ttl (60 s by default),
+        # as an owner that dies loses its replies after one ttl.
+        reaper = Reaper(registry, self.scheduler, interval=settings.recovery_interval,
+                        lease=4 * settings.recovery_ttl)  # fmt: skip
         self.recovery = Recovery(registry, reaper)
         # Closed before Redis: the reaper stops, then pending record removals land.
         self._stack.push_async_callback(self.recovery.aclose)

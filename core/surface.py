@@ -17,6 +17,11 @@ Optional behaviour and its fallback:
   varies (a Discord guild's boost level); without it, ``limits.max_file_bytes`` applies.
 - Native streaming (Slack ``chat.appendStream``) is hidden behind ``edit``: the surface may
   send only what was appended since its last call and fall back to a full edit itself.
+- ``strays`` and ``finalise_stray(stray) -> bool`` (not in the protocol; see
+  :class:`core.ops.recovery.reaper.SweepsStrays`): a surface that retries a post without
+  knowing whether an earlier try landed (Slack: no idempotency key, and the lookup failed)
+  leaves a :class:`StrayCopy` through ``strays`` (set by crash recovery: the record is in
+  Redis), and any replica's reaper later has it finalised by ``finalise_stray``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "ChatSurface",
     "MessageRef",
     "OutgoingFile",
+    "StrayCopy",
     "SurfaceAction",
     "SurfaceLimits",
     "post_key",
@@ -92,6 +98,26 @@ class MessageRef:
     where: ThreadRef
     message_id: str
     stream: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StrayCopy:
+    """A copy of a post that may be in the thread, still streaming: a try whose outcome was
+    unknown, retried without finding it (the lookup failed), so the retry's message
+    (``kept``) may have a twin that nobody edits. Whoever finds it gives it ``text`` for
+    good (no indicator, no Stop control).
+
+    ``shown``: what the copy may show (the texts of the try as sent); ``native``: the try
+    may have started a native stream (it shows a prefix of them); ``since``: wall-clock
+    time of the first try (epoch seconds), so the lookup starts there.
+    """
+
+    where: ThreadRef
+    text: str
+    shown: tuple[str, ...]
+    since: float
+    kept: str
+    native: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +192,16 @@ class ChatSurface(Protocol):
         """Show (or with ``None`` clear) a thinking / typing indicator."""
         ...
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        """Attach files in the thread, splitting into several messages if needed."""
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
+        """Attach files in the thread, splitting into several messages if needed. ``key``
+        (:func:`post_key`): the same on every try of this upload, as :meth:`post`'s."""
         ...
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
-        """Post structured output in the platform's native layout."""
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
+        """Post structured output in the platform's native layout (or ``fallback`` where
+        it is refused). ``key`` (:func:`post_key`): the same on every try, as :meth:`post`'s."""
         ...

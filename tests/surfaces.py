@@ -158,7 +158,9 @@ class RecordingSurface:
         await self._work(call, self.latency, None)
         self.statuses.append(status)
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
         # What a platform keeps: a copy of each file (the caller closes the sources after).
         kept = tuple(
             OutgoingFile.from_bytes(f.name, f.rewound().read(), f.format_type) for f in files
@@ -171,7 +173,9 @@ class RecordingSurface:
             raise SurfaceError(f"files too large: {too_big}")
         await self._work(call, self.latency, None)
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
         call = self._record("structured", text=fallback, data=data)
         await self._work(call, self.latency, None)
 

@@ -80,7 +80,9 @@ class ConsoleSurface:
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         self.view.status(status)
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
         folder = self.artifact_dir / _SAFE_NAME.sub("_", where.thread or where.channel)
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -99,7 +101,9 @@ class ConsoleSurface:
         """A note for the one person at this terminal (why a message is not answered)."""
         self.view.note(markdown)
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
         self.view.data(data.model_dump(mode="json"))
 
 

@@ -32,7 +32,7 @@ from core.errors import SurfaceError
 from core.surface import MessageRef, OutgoingFile
 from core.turn import ThreadRef
 
-__all__ = ["ArchiveMinutes", "DiscordRequests", "check_platform", "thread_name"]
+__all__ = ["ArchiveMinutes", "DiscordRequests", "check_platform", "part_nonce", "thread_name"]
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,19 @@ class DiscordRequests:
             else:
                 await target.edit(content=text, allowed_mentions=self._quiet)
 
-    async def send_files(self, where: ThreadRef, groups: Sequence[Sequence[OutgoingFile]]) -> None:
-        """One message per group; the relay paid for the first, the others pay here."""
+    async def send_files(
+        self, where: ThreadRef, groups: Sequence[Sequence[OutgoingFile]], *, key: str | None = None
+    ) -> None:
+        """One message per group; the relay paid for the first, the others pay here.
+        ``key``: each group's message carries a nonce of its own derived from it, enforced
+        as :meth:`send`'s (the nonce is a Create Message JSON param, sent in the multipart
+        request's ``payload_json`` with the files: discord-api-docs, Reference > Uploading
+        Files; discord.py's ``handle_message_parameters`` puts it there with
+        ``enforce_nonce``), so a retried upload whose answer was lost returns the message
+        that carries the files instead of attaching them again."""
         channel = self.channel(where)
         for index, group in enumerate(groups):
+            once = _nonce(part_nonce(key, "f", index))
             if index:
                 await self.acquire(where)
             # discord.py streams a file object into its multipart body (aiohttp reads it in
@@ -120,15 +129,16 @@ class DiscordRequests:
             attached = [discord.File(_readable(f), filename=f.name) for f in group]
             try:
                 with self.errors(where):
-                    await channel.send(files=attached, allowed_mentions=self._quiet)
+                    await channel.send(files=attached, allowed_mentions=self._quiet, **once)
             except MissingPermission as refused:
                 refused.permission = ATTACH_FILES  # text went through here before
                 raise
 
-    async def send_embed(self, where: ThreadRef, data: BaseModel) -> None:
+    async def send_embed(self, where: ThreadRef, data: BaseModel, *, nonce: str | None) -> None:
+        """``nonce``: the same on every try, enforced (as :meth:`send`'s)."""
         with self.errors(where):
             await self.channel(where).send(
-                embed=structured_embed(data), allowed_mentions=self._quiet
+                embed=structured_embed(data), allowed_mentions=self._quiet, **_nonce(nonce)
             )
 
     async def messages_after(self, where: ThreadRef, after: int | None) -> list[dict[str, Any]]:
@@ -243,6 +253,21 @@ def _readable(file: OutgoingFile) -> io.BufferedIOBase:
     """The file's source, rewound, as discord.File takes it (any ``io.IOBase`` that can
     read and seek: a spooled temporary file is one)."""
     return cast(io.BufferedIOBase, file.rewound())
+
+
+def part_nonce(key: str | None, kind: str, index: int) -> str | None:
+    """The nonce of one message of a keyed upload or structured post (``kind``: ``f`` a
+    group of files, ``e`` the embed, ``t`` a page of its text fallback): the same on every
+    try, distinct from the others'. A :func:`core.surface.post_key` is 16 characters, so it
+    stays within Discord's 25 (discord-api-docs, Create Message: ``nonce``)."""
+    if key is None:
+        return None
+    return f"{key}{kind}{index}"
+
+
+def _nonce(nonce: str | None) -> dict[str, Any]:
+    """``channel.send``'s keywords for ``nonce`` (none when there is none)."""
+    return {} if nonce is None else {"nonce": nonce}
 
 
 def thread_name(text: str) -> str:

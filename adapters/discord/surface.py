@@ -42,11 +42,17 @@ from adapters.discord.permissions import to_send
 from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
 from adapters.discord.refs import ChannelKind, channel_id, guild_id
-from adapters.discord.requests import ArchiveMinutes, DiscordRequests, check_platform, thread_name
+from adapters.discord.requests import (
+    ArchiveMinutes,
+    DiscordRequests,
+    check_platform,
+    part_nonce,
+    thread_name,
+)
 from adapters.discord.stop_button import StopView, stop_template
 from adapters.discord.typing_status import TypingIndicator
 from adapters.discord.uploads import group_files
-from core.errors import MessageGone, RateLimited, SurfaceError
+from core.errors import MessageGone, PlatformUnavailable, RateLimited, SurfaceError
 from core.relay.pages import split_whole
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
 from core.turn import ThreadRef
@@ -170,23 +176,34 @@ class DiscordSurface:
         else:
             self._typing.clear(channel_id(where))
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
+        """``key``: each message's nonce derives from it (:func:`adapters.discord.requests.
+        part_nonce`), so a retry returns the groups that landed instead of attaching them
+        twice."""
         groups = group_files(files, max_files=self.limits.max_files_per_message)
-        await self.requests.send_files(self._route(where), groups)
+        await self.requests.send_files(self._route(where), groups, key=key)
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
+        """``key``: the embed's nonce, and each fallback page's derives from it, as
+        :meth:`upload`'s do."""
         where = self._route(where)
         try:
-            await self.requests.send_embed(where, data)
+            await self.requests.send_embed(where, data, nonce=part_nonce(key, "e", 0))
             return
-        except RateLimited:
+        except (RateLimited, PlatformUnavailable):
+            # Not a refusal: a 429, or an outcome unknown (the embed may have landed; the
+            # retry, with the same nonce, gets it back instead of posting the text too).
             raise
         except SurfaceError as exc:
             log.warning("embed refused (%s); posting the text fallback", exc)
         # Split like a reply's pages: between words, fences closed and reopened.
-        for page in split_whole(fallback, self.limits.max_message_chars):
+        for index, page in enumerate(split_whole(fallback, self.limits.max_message_chars)):
             await self.requests.acquire(where)
-            await self.requests.send(where, page)
+            await self.requests.send(where, page, nonce=part_nonce(key, "t", index))
 
     # --- beyond the protocol: what the Discord bot needs ------------------------------------
 

@@ -6,7 +6,9 @@ Two slack-sdk clients, on purpose:
   slack-sdk's rate-limit handler would sleep out a 429 invisibly, and the edit scheduler
   must see every 429 to pause and slow the shared budget (the relay honours Retry-After);
 - ``rare`` (file uploads) may retry 429s itself: uploads are few and not paced by the
-  scheduler's edit budgets.
+  scheduler's edit budgets. Not their completion (``files.completeUploadExternal``, which
+  attaches them): it goes through ``client``, as its connection-error retry would resend
+  it blind (:func:`adapters.slack.uploads.upload_files`).
 
 Every call runs under ``asyncio.timeout`` and raises only :mod:`core.errors` exceptions
 (:func:`~adapters.slack.errors.translate`).
@@ -210,14 +212,22 @@ class SlackApi:
         return data if isinstance(data, dict) else {}
 
     async def upload(
-        self, channel: str, thread: str | None, files: Sequence[OutgoingFile], *, scope: str | None
+        self,
+        channel: str,
+        thread: str | None,
+        files: Sequence[OutgoingFile],
+        *,
+        scope: str | None,
+        completing: Callable[[list[str]], None] | None = None,
     ) -> None:
         """All ``files`` in one message in the thread, each streamed from its source
-        (:mod:`adapters.slack.uploads`)."""
+        (:mod:`adapters.slack.uploads`); ``completing(ids)`` just before the files are shared."""
         await self._call(
             "files.completeUploadExternal",
             scope,
-            lambda: upload_files(self.rare, channel, thread, files),
+            lambda: upload_files(
+                self.rare, channel, thread, files, completing=completing, completer=self.client
+            ),
             within=self.upload_timeout,
         )
 

@@ -75,11 +75,15 @@ class RecipientView:
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         await self.surface.set_status(where, status, to=self.to)
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        await self.surface.upload(where, files, to=self.to)
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
+        await self.surface.upload(where, files, key=key, to=self.to)
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
-        await self.surface.post_structured(where, data, fallback, to=self.to)
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
+        await self.surface.post_structured(where, data, fallback, key=key, to=self.to)
 
     async def offer_feedback(self, message: MessageRef, text: str) -> None:
         await self.surface.offer_feedback(message, text, to=self.to)

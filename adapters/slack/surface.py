@@ -38,8 +38,9 @@ from adapters.slack.recipient import Recipient, RecipientView
 from adapters.slack.safe_markdown import to_safe_markdown
 from adapters.slack.thinking import Thinking
 from adapters.slack.unsure_posts import UnsurePosts
+from adapters.slack.unsure_uploads import UnsureUploads
 from core.errors import MessageGone
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
+from core.surface import BudgetScope, MessageRef, OutgoingFile, StrayCopy, SurfaceAction
 from core.turn import ThreadRef
 
 __all__ = ["GiveUp", "SlackSurface"]
@@ -68,6 +69,8 @@ class SlackSurface:
         self.on_give_up: GiveUp | None = None
         self.me: tuple[str, str] | None = None
         """The bot's user id and bot id (set by the bot): which messages are its own."""
+        self.strays: Callable[[StrayCopy], Awaitable[None]] | None = None
+        """Where a stray copy of a post retried blind is left (set by crash recovery)."""
         self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(
@@ -75,9 +78,10 @@ class SlackSurface:
         )
         if not self.config.native:
             self.native.disabled = True
+        self.unsure_uploads = UnsureUploads(api, me=lambda: self.me)
         self.unsure = UnsurePosts(
             api, me=lambda: self.me, indicator=self.limits.streaming_indicator,
-            finalise=self._finalise_stray,
+            finalise=self._finalise_stray, strays=lambda: self.strays,
         )  # fmt: skip
 
     def for_recipient(self, user: str, *, team: str | None = None) -> RecipientView:
@@ -88,7 +92,6 @@ class SlackSurface:
         return RecipientView(self, Recipient(user, team, guard))
 
     async def aclose(self) -> None:
-        await self.unsure.aclose()
         await self.native.aclose()
 
     # --- ChatSurface ---------------------------------------------------------------------
@@ -147,13 +150,13 @@ class SlackSurface:
             ],
         ]
         native = streaming and not self.native.disabled
-        self.unsure.sending(key, where, text, shown, native=native)
+        self.unsure.sending(key, where, text, shown, native=native, open=streaming)
         try:
             message = await self._post(where, text, streaming, to)
         except BaseException as exc:
             self.unsure.failed(key, exc)
             raise
-        self.unsure.landed(key, message)
+        await self.unsure.landed(key, message)
         return message
 
     async def _post(
@@ -228,34 +231,83 @@ class SlackSurface:
                 await self.thinking.show(where, status)
 
     async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], *, to: Recipient | None = None
+        self,
+        where: ThreadRef,
+        files: Sequence[OutgoingFile],
+        *,
+        key: str | None = None,
+        to: Recipient | None = None,
     ) -> None:
+        """``key``: the same on every try; a retry after a try whose completion's outcome
+        is unknown looks for that try's files in the thread first
+        (:mod:`adapters.slack.unsure_uploads`)."""
         with _watch(where, to):
-            await self.api.upload(
-                where.channel, where.thread, files, scope=scope_key(where, "files.upload")
-            )
+            if key is None or not await self.unsure_uploads.find(key, where):
+                await self._upload(where, files, key)
         self.thinking.replied(where)
 
-    async def post_structured(
-        self, where: ThreadRef, data: BaseModel, fallback: str, *, to: Recipient | None = None
+    async def _upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], key: str | None
     ) -> None:
-        with _watch(where, to):
-            await self._post_structured(where, data, fallback)
+        scope = scope_key(where, "files.upload")
+        if key is None:
+            await self.api.upload(where.channel, where.thread, files, scope=scope)
+            return
+        unsure = self.unsure_uploads
 
-    async def _post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+        def completing(ids: list[str]) -> None:
+            unsure.completing(key, where, ids)
+
+        try:
+            await self.api.upload(where.channel, where.thread, files, scope=scope,
+                                  completing=completing)  # fmt: skip
+        except BaseException as exc:
+            unsure.failed(key, exc)
+            raise
+        unsure.landed(key)
+
+    async def post_structured(
+        self,
+        where: ThreadRef,
+        data: BaseModel,
+        fallback: str,
+        *,
+        key: str | None = None,
+        to: Recipient | None = None,
+    ) -> None:
+        """``key``: as :meth:`post`'s (a retry after an unknown outcome looks first)."""
+        with _watch(where, to):
+            if key is not None and await self.unsure.find(key) is not None:
+                return  # an earlier try landed
+            text = self._content(fallback, controls=False, thread=where.thread, update=False)
+            if key is not None:
+                self.unsure.sending(key, where, fallback, [text["text"]], native=False,
+                                    open=False)  # fmt: skip
+            try:
+                ts = await self._post_structured(where, data, fallback, text)
+            except BaseException as exc:
+                if key is not None:
+                    self.unsure.failed(key, exc)
+                raise
+            if key is not None:
+                await self.unsure.landed(key, MessageRef(where, ts))
+
+    async def _post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, text: dict[str, Any]
+    ) -> str:
         scope = scope_key(where, "chat.postMessage", per_channel=True)
         blocks = structured_blocks(data)
         if blocks is not None:
             content: dict[str, Any] = {"text": fallback, "blocks": blocks}
             try:
-                await self.api.post_message(where.channel, where.thread, content, scope=scope)
-                return
+                return await self.api.post_message(
+                    where.channel, where.thread, content, scope=scope
+                )
             except SlackError as exc:
                 if exc.code is None or "blocks" not in exc.code:
                     raise
                 log.warning("structured layout refused (%s); posting it as text", exc.code)
-        text = self._content(fallback, controls=False, thread=where.thread, update=False)
-        await self.api.post_message(where.channel, where.thread, text, scope=scope)
+        return await self.api.post_message(where.channel, where.thread, text, scope=scope)
 
     # --- beyond the protocol ------------------------------------------------------------
 
@@ -288,6 +340,11 @@ class SlackSurface:
         return await find_open_post(self.api, where, after, known, me=self.me,
                                     indicator=self.limits.streaming_indicator,
                                     text=text)  # fmt: skip
+
+    async def finalise_stray(self, stray: StrayCopy) -> bool:
+        """A stray copy of a post retried blind, for crash recovery's reapers (see
+        :mod:`adapters.slack.unsure_posts`): found, it is finalised; False if not there."""
+        return await self.unsure.sweep(stray)
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

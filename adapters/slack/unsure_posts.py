@@ -20,12 +20,14 @@ of it, a few pages of 15, and no wait for its budget (``conversations.replies`` 
 only 1 per minute for non-Marketplace commercial apps: a 429 is a failed lookup, not a
 pause). When the lookup itself fails (a timeout, a 429, Slack still down), *the retry
 posts anyway*: a duplicate is better than a lost reply. The earlier try, if it landed, is
-then a stray still showing the indicator and the Stop button; once the retry has landed, a
-background sweep looks for it again, a few times with backoff (about five minutes in all),
-and finalises it (its text without the indicator, no button; a native stream stopped
-first). What the sweep cannot find in its tries, or a process that dies before, leaves the
-stray as it is (logged at WARNING): the one case left open. A duplicate of a final text
-(a post without controls) is left as it is: it shows nothing open.
+then a stray still showing the indicator and the Stop button; once the retry has landed, it
+is left to crash recovery as a :class:`~core.surface.StrayCopy` (a record in Redis:
+:mod:`core.ops.recovery`), and a reaper of any replica — this one, or another one should
+this one die first — looks for it a few times with backoff and finalises it (its text
+without the indicator, no button; a native stream stopped first: :meth:`UnsurePosts.sweep`).
+Left open: a stray the lookups never find, one whose record could not be written (Redis
+down), and one whose retry's answer was lost too (the process died in between). A
+duplicate of a final text (a post without controls) is left as it is: it shows nothing open.
 """
 
 from __future__ import annotations
@@ -39,21 +41,16 @@ from typing import Any
 
 from adapters.slack.api import SlackApi
 from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.thread_scan import bot_messages
 from core.errors import PlatformUnavailable, SurfaceError
-from core.surface import MessageRef
+from core.surface import MessageRef, StrayCopy
 from core.turn import ThreadRef
 
 __all__ = ["UnsurePosts", "outcome_unknown"]
 
 log = logging.getLogger(__name__)
 
-# Slack's ts is its own clock; ours may differ by this much (NTP keeps it far smaller).
-_CLOCK_MARGIN = 60.0
-_PAGE = 15
-_MAX_PAGES = 4
 _MAX_REMEMBERED = 1000
-# The stray sweep: tries this many seconds after the retry landed (about 5 minutes in all).
-_SWEEP_DELAYS = (2.0, 8.0, 30.0, 60.0, 120.0)
 
 
 def outcome_unknown(exc: BaseException) -> bool:
@@ -70,6 +67,7 @@ class _Post:
     texts: frozenset[str]  # what the message may show: as sent, and Slack's mrkdwn of it
     first: float  # wall-clock time of the first try
     native: bool = False  # a try would start a native stream (it shows a prefix, bare)
+    open: bool = True  # it carries the indicator or controls (a copy would be left open)
     unknown: bool = False  # a try ended without knowing whether it landed
     blind: bool = False  # a lookup failed and a try was sent anyway: a stray may exist
 
@@ -84,28 +82,30 @@ class UnsurePosts:
         me: Callable[[], tuple[str, str] | None],
         indicator: str,
         finalise: Callable[[MessageRef, str], Awaitable[None]],
-        sweep_delays: Collection[float] = _SWEEP_DELAYS,
+        strays: Callable[[], Callable[[StrayCopy], Awaitable[None]] | None],
     ) -> None:
         """``finalise(message, text)``: make a stray show ``text`` for good (the surface's
-        final edit, a native stream stopped first)."""
+        final edit, a native stream stopped first); ``strays()``: where a stray is left
+        (crash recovery's registry; None: nowhere, it is logged)."""
         self._api = api
         self._me = me
         self._indicator = indicator
         self._finalise = finalise
-        self._delays = tuple(sweep_delays)
+        self._strays = strays
         self._posts: dict[str, _Post] = {}
-        self._sweeps: set[asyncio.Task[None]] = set()
 
     def sending(
-        self, key: str, where: ThreadRef, text: str, shown: Collection[str], *, native: bool
-    ) -> None:
+        self, key: str, where: ThreadRef, text: str, shown: Collection[str], *, native: bool,
+        open: bool = True,
+    ) -> None:  # fmt: skip
         """A try of the post ``key`` of ``text`` is about to be sent; ``shown``: the texts
         the message may show (Slack's ``text`` field); ``native``: it may start a native
-        stream (shown without the indicator, as a prefix of the text)."""
+        stream (shown without the indicator, as a prefix of the text); ``open``: it shows
+        the indicator or controls (False: a final text, whose duplicate is left as it is)."""
         post = self._posts.get(key)
         if post is None:
             texts = frozenset(t for t in (text, *shown) if t)
-            post = self._posts[key] = _Post(where, text, texts, time.time())
+            post = self._posts[key] = _Post(where, text, texts, time.time(), open=open)
             while len(self._posts) > _MAX_REMEMBERED:
                 del self._posts[next(iter(self._posts))]
         post.native = post.native or native
@@ -115,15 +115,19 @@ class UnsurePosts:
         if post is not None and outcome_unknown(exc):
             post.unknown = True
 
-    def landed(self, key: str, message: MessageRef) -> None:
-        """The post ``key`` is ``message``; a stray of an earlier try is swept for."""
+    async def landed(self, key: str, message: MessageRef) -> None:
+        """The post ``key`` is ``message``; a stray of an earlier try is left to be swept."""
         post = self._posts.pop(key, None)
-        if post is not None and post.blind:
-            task = asyncio.get_running_loop().create_task(
-                self._sweep(post, message.message_id), name=f"slack-stray-{key}"
-            )
-            self._sweeps.add(task)
-            task.add_done_callback(self._sweeps.discard)
+        if post is None or not post.blind or not post.open:
+            return
+        leave = self._strays()
+        if leave is None:
+            log.warning("a post in %s was retried blind and nothing sweeps for its stray "
+                        "copy: it may keep showing the indicator", post.where)  # fmt: skip
+            return
+        text = post.text.removesuffix(self._indicator)
+        await leave(StrayCopy(post.where, text, tuple(sorted(post.texts)), post.first,
+                              message.message_id, post.native))  # fmt: skip
 
     async def find(self, key: str) -> tuple[MessageRef, str] | None:
         """An earlier try of ``key`` that landed, to adopt instead of posting again; None
@@ -137,7 +141,8 @@ class UnsurePosts:
             # All pages within one call's timeout: the post after it must still fit in the
             # relay's call timeout, or a hung lookup would fail every try of the post.
             async with asyncio.timeout(self._api.timeout):
-                found = await self._look(post, exclude=())
+                found = await self._look(post.where, post.first, post.texts,
+                                         native=post.native, exclude=())  # fmt: skip
         except (SurfaceError, TimeoutError) as exc:
             post.blind = True
             log.warning("could not look for a post that may have landed (%s): posting it "
@@ -150,38 +155,36 @@ class UnsurePosts:
                     post.where, found.message_id)  # fmt: skip
         return found, post.text
 
-    async def aclose(self) -> None:
-        for task in list(self._sweeps):
-            task.cancel()
-        await asyncio.gather(*self._sweeps, return_exceptions=True)
+    async def sweep(self, stray: StrayCopy) -> bool:
+        """Find ``stray`` and finalise it; False when it is not there (see the module
+        docstring). Raises :class:`~core.errors.SurfaceError` or TimeoutError."""
+        async with asyncio.timeout(self._api.timeout):  # the lookup, as a retry's is
+            found = await self._look(stray.where, stray.since, frozenset(stray.shown),
+                                     native=stray.native, exclude=(stray.kept,))  # fmt: skip
+        if found is None:
+            return False
+        await self._finalise(found, stray.text)
+        log.warning("finalised %s, a copy of a post retried blind in %s", found.message_id,
+                    stray.where)  # fmt: skip
+        return True
 
     # --- internals -----------------------------------------------------------------------
 
-    async def _look(self, post: _Post, *, exclude: Collection[str]) -> MessageRef | None:
-        """The oldest of the bot's messages in the thread since the first try that shows
-        the post's text (a native stream: a prefix of it)."""
+    async def _look(
+        self, where: ThreadRef, since: float, texts: frozenset[str], *, native: bool,
+        exclude: Collection[str],
+    ) -> MessageRef | None:  # fmt: skip
+        """The oldest of the bot's messages in the thread since ``since`` (the first try)
+        that shows one of ``texts`` (``native``: a native stream, a prefix of one)."""
         me = self._me()
-        where = post.where
-        if me is None or where.thread is None:
+        if me is None:
             return None
-        oldest = f"{post.first - _CLOCK_MARGIN:.6f}"
-        cursor: str | None = None
-        for _ in range(_MAX_PAGES):
-            page = await self._api.replies(where.channel, where.thread, oldest=oldest,
-                                           cursor=cursor, limit=_PAGE)  # fmt: skip
-            for raw in page.get("messages") or []:
-                if not isinstance(raw, dict):
-                    continue
-                ts = raw.get("ts")
-                if not isinstance(ts, str) or ts == where.thread or ts in exclude:
-                    continue
-                if _by(raw, me):
-                    stream = self._shows(raw, post.texts, native=post.native)
-                    if stream is not None:
-                        return MessageRef(where, ts, stream=stream)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not (page.get("has_more") and cursor):
-                return None
+        async for raw in bot_messages(self._api, where, since=since, me=me):
+            ts = raw.get("ts")
+            if isinstance(ts, str) and ts not in exclude:
+                stream = self._shows(raw, texts, native=native)
+                if stream is not None:
+                    return MessageRef(where, ts, stream=stream)
         return None
 
     def _shows(self, raw: dict[str, Any], texts: frozenset[str], *, native: bool) -> bool | None:
@@ -195,28 +198,6 @@ class UnsurePosts:
         # (adapters.slack.native sends a stable prefix).
         bare = [_plain(t.removesuffix(self._indicator)) for t in texts]
         return True if any(text.startswith(shown) for text in bare) else None
-
-    async def _sweep(self, post: _Post, kept: str) -> None:
-        """Find the stray copy of a post sent blind, and finalise it (module docstring)."""
-        for delay in self._delays:
-            await asyncio.sleep(delay)
-            try:
-                stray = await self._look(post, exclude=(kept,))
-                if stray is None:
-                    continue
-                await self._finalise(stray, post.text.removesuffix(self._indicator))
-                log.warning("finalised %s, a copy of a post retried blind in %s",
-                            stray.message_id, post.where)  # fmt: skip
-                return
-            except (SurfaceError, TimeoutError) as exc:
-                log.info("looking for a stray copy in %s: %s", post.where, exc)
-        log.warning("a post in %s was retried blind and no stray copy was found: a copy may "
-                    "still show the streaming indicator", post.where)  # fmt: skip
-
-
-def _by(raw: dict[str, Any], me: tuple[str, str]) -> bool:
-    user, bot = me
-    return (bool(bot) and raw.get("bot_id") == bot) or (bool(user) and raw.get("user") == user)
 
 
 def _plain(text: str) -> str:

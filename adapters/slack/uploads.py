@@ -15,7 +15,7 @@ so ten 24 MiB artifacts would hold 240 MiB. The steps are the documented ones
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -31,9 +31,20 @@ UPLOAD = "files.upload"
 
 
 async def upload_files(
-    client: AsyncWebClient, channel: str, thread: str | None, files: Sequence[OutgoingFile]
+    client: AsyncWebClient,
+    channel: str,
+    thread: str | None,
+    files: Sequence[OutgoingFile],
+    *,
+    completing: Callable[[list[str]], None] | None = None,
+    completer: AsyncWebClient | None = None,
 ) -> AsyncSlackResponse:
     """Share ``files`` in one message of ``channel`` (``thread``); the completion's answer.
+    ``completing(ids)``: called with the files' ids just before the completion is sent (the
+    one step that attaches them: :mod:`adapters.slack.unsure_uploads`); ``completer``: the
+    client that sends it (default ``client``), one that never resends it by itself: the
+    method "can only be called once", so a completion resent blind after a lost answer is
+    refused if the first landed, and the upload made again would attach the files twice.
     Raises slack-sdk's errors for the Web API steps, :class:`SlackError` for a refused
     upload."""
     shared: list[dict[str, str | None]] = []
@@ -41,7 +52,9 @@ async def upload_files(
         answer = await client.files_getUploadURLExternal(filename=file.name, length=file.size)
         await _send(client, str(answer["upload_url"]), file)
         shared.append({"id": str(answer["file_id"]), "title": file.name})
-    return await client.files_completeUploadExternal(
+    if completing is not None:
+        completing([str(item["id"]) for item in shared])
+    return await (completer or client).files_completeUploadExternal(
         files=shared, channel_id=channel, thread_ts=thread
     )
 

@@ -81,9 +81,10 @@ class Attachments:
 
     async def structured(self, data: BaseModel) -> None:
         fallback = self._surface.render(self._notices.structured_fallback(data))
+        key = post_key()  # one for every try: a retry must not post it twice
         try:
             await self._sender.post_urgently(
-                lambda: self._surface.post_structured(self._where, data, fallback)
+                lambda: self._surface.post_structured(self._where, data, fallback, key=key)
             )
         except SurfaceError as exc:
             self.result.undelivered.append(f"structured data: {exc}")
@@ -126,7 +127,10 @@ class Attachments:
 
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
         try:
-            await self._sender.post_urgently(lambda: self._surface.upload(self._where, files))
+            key = post_key()  # one for every try: a retry must not attach the files twice
+            await self._sender.post_urgently(
+                lambda: self._surface.upload(self._where, files, key=key)
+            )
         except SurfaceError as exc:
             sent = {file.name for file in files}
             for artifact in group:

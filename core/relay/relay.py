@@ -584,8 +584,12 @@ class _Watched:
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         await self._surface.set_status(where, status)
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
-        await self._surface.upload(where, files)
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
+        await self._surface.upload(where, files, key=key)
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
-        await self._surface.post_structured(where, data, fallback)
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
+        await self._surface.post_structured(where, data, fallback, key=key)

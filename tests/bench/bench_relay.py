@@ -131,10 +131,14 @@ class NullSurface:
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         return None
 
-    async def upload(self, where: ThreadRef, files: Sequence[OutgoingFile]) -> None:
+    async def upload(
+        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+    ) -> None:
         return None
 
-    async def post_structured(self, where: ThreadRef, data: BaseModel, fallback: str) -> None:
+    async def post_structured(
+        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
+    ) -> None:
         return None
 
 

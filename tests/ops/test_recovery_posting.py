@@ -18,11 +18,14 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from adapters.discord.stop_button import STOP_CUSTOM_ID
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import Call, DiscordSimulator, SimMessage
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.calls import AnswerLost
+from core.redis import text
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.platforms import discord_env
@@ -39,7 +42,7 @@ from tests.ops.test_recovery_e2e import (
 from tests.ops.test_shutdown import _bot_env, bot_process
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.waiting import PATIENCE
+from tests.waiting import PATIENCE, eventually
 
 __all__ = ["sim", "start_replica"]
 
@@ -295,3 +298,62 @@ async def test_discord_sigkill_between_a_detoured_post_and_its_answer(
         assert reply().content.endswith(ORPHAN_NOTICE)
         bot_posts = [m for m in sim.channel_messages(general) if m.author.id == sim.bot.id]
         assert all(UNANSWERED_NOTICE not in m.content for m in bot_posts)
+
+
+async def test_slack_sigkill_while_a_stray_copy_waits_for_its_sweep(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    redis_client: aioredis.Redis,
+    namespace: str,
+    start_replica: StartReplica,
+) -> None:
+    """The reply's first post landed and its answer was lost; the lookup before the retry
+    failed (a 429: Tier 3 allows 1 a minute), so the retry posted blind and the first copy
+    is a stray with the indicator and the Stop button. Its sweep keeps meeting 429s, and the
+    replica is SIGKILLed after the reply ended, before any sweep found the stray. The
+    restarted replica finalises the stray: nothing left open, and the one complete reply
+    has no notice (the sweep was a Redis record, not the dead process's task)."""
+    a = await start_replica("a", redis_url)
+    ws = sim.workspace
+    words = " ".join(f"word{i}" for i in range(40))
+    lyzr.enqueue(reply_script(words, delay=0.01))
+
+    async def lose(_: object) -> None:
+        raise AnswerLost
+
+    sim.after_call("chat.postMessage", lose, match=_slack_reply_post(False))
+    sim.fail_next("conversations.replies", "ratelimited", status=429, retry_after=60,
+                  times=1_000_000)  # fmt: skip
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go"))
+    thread = turn.thread_ts
+
+    def ended() -> bool:
+        replies = sim.bot_replies(ws.general, thread)
+        return len(replies) == 2 and replies[-1].text == words and replies[-1].blocks is None
+
+    await sim.wait_for(ended, timeout=PATIENCE)
+
+    async def turn_record_gone() -> bool:  # only the stray's record may be left
+        async for key in redis_client.scan_iter(match=f"{namespace}:*:replies"):
+            if any(not text(i).startswith("stray-") for i in await redis_client.hkeys(key)):
+                return False
+        return True
+
+    await eventually(turn_record_gone)
+    stray, kept = sim.bot_replies(ws.general, thread)
+    assert stray.blocks is not None and stray.text.endswith(INDICATOR)  # still open
+    a.process.send_signal(signal.SIGKILL)
+    await a.process.wait()
+    sim.clear_faults()  # conversations.replies answers again
+
+    await start_replica("b", redis_url)
+
+    def swept() -> bool:
+        return stray.blocks is None and INDICATOR not in stray.text
+
+    await sim.wait_for(swept, timeout=PATIENCE)
+    assert [r.ts for r in sim.bot_replies(ws.general, thread)] == [stray.ts, kept.ts]
+    assert stray.text and words.startswith(stray.text)  # what it showed, for good
+    assert kept.text == words and kept.blocks is None  # the one complete reply, no notice

@@ -31,7 +31,7 @@ from core.routing.routes import RouteChoice
 from core.sessions.gate import GateTimeout, TurnGate
 from core.sessions.keys import conversation_key
 from core.sessions.store import SessionStore
-from core.surface import MessageRef
+from core.surface import MessageRef, StrayCopy
 from core.texts import ORPHAN_NOTICE
 from core.turn import ThreadRef, Turn
 from core.usage.book import TurnUsage, UsageBook
@@ -151,7 +151,8 @@ async def shared_budgets(redis: aioredis.Redis, namespace: str) -> None:
 async def crash_recovery(redis: aioredis.Redis, namespace: str) -> None:
     """A reply registered while it streams; its owner dies; another replica finishes it.
     Then a reply whose final edit an outage held back is handed over and finished, and a
-    turn that never showed anything gets its notice (every recovery script runs)."""
+    turn that never showed anything gets its notice, and a stray copy is left and taken
+    (every recovery script runs)."""
     platform = RecordingSurface(limits=LIMITS)
     owner = recovery(redis, namespace, "owner-a", platform)
     relay = Relay(platform, SpyScheduler(), observer=owner)
@@ -178,6 +179,14 @@ async def crash_recovery(redis: aioredis.Redis, namespace: str) -> None:
         held.finished()
         assert await until(lambda: _final(platform, message.message_id), PATIENCE)
         assert platform.texts()[-1] == "All of it"
+        # A stray copy left to the reapers (a surface that cannot sweep it: dropped).
+        stray = StrayCopy(THREAD, "All", ("All" + INDICATOR,), 1_700_000_000.0, message_id)
+        await other.registry.leave(keys, stray, delay=0.0)
+
+        async def none_left() -> bool:
+            return not await records(redis, other.registry)
+
+        assert await until(none_left, PATIENCE)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -7,7 +7,9 @@
    ``channel_id`` or ``channels``, ``thread_ts``, ``initial_comment``) shares them: one bot
    message carrying every file lands in the channel or thread.
 
-Completing a file that was never uploaded, or twice, answers ``file_not_found``.
+Completing a file that was never uploaded, or twice, answers ``file_not_found``: the
+method "can only be called once" (docs.slack.dev reference/methods/files.completeUploadExternal,
+"Usage info"); which error a second call gets is not documented, this is the simulator's.
 """
 
 from __future__ import annotations

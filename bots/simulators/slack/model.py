@@ -249,7 +249,8 @@ class Message:
             data["blocks"] = self.blocks
         if self.thread_ts:
             data["thread_ts"] = self.thread_ts
-        if self.files:
+        if self.files:  # each with its ``id`` (@slack/web-api ConversationsRepliesResponse,
+            # MessageElement.files: docs.slack.dev tools/node-slack-sdk reference)
             data["files"] = [f.to_api() for f in self.files]
         if self.edited_ts:
             data["edited"] = {"user": self.user, "ts": self.edited_ts}

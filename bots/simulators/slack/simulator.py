@@ -210,6 +210,10 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         fault = Fault(method, error, times, status, retry_after, match, html)
         return self.api.faults.add(fault)
 
+    def clear_faults(self) -> None:
+        """Faults not consumed yet are dropped: Slack answers normally again."""
+        self.api.faults.clear()
+
     def after_call(
         self,
         method: str,

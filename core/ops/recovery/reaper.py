@@ -20,6 +20,15 @@ first unsent final text, which it was sent for). Nothing found: the post never l
 An orphan that never showed text is looked up the same way: what it finds is a status
 message of the reply's own (Slack's "Thinking…" placeholder), which becomes the notice.
 
+A third kind is a *stray copy* (``ReplyRecord.stray``): a surface retried a post without
+knowing whether an earlier try had landed, and left the record so that the copy, if it is
+there, is finalised even should the replica die first (:class:`SweepsStrays`). Not found,
+it is looked for again with the same backoff (the try may never have landed, or the
+platform's history may lag), and given up once a lookup finds nothing at the
+:data:`STRAY_TRIES`-th scan or later; a failed lookup (a 429) is retried like a failed edit.
+Its lookup and edit are the surface's own (:meth:`SweepsStrays.finalise_stray`), outside
+the edit budgets: a 429 of the lookup is no reason to pause the edits' budget.
+
 Edits and posts go through the same :class:`~core.relay.sender.Sender` and budgets as every
 reply of the process, so finishing many orphans after a restart never spends budget the
 edit scheduler cannot see. A failure puts the reply back for a later scan, with backoff;
@@ -32,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Protocol, runtime_checkable
 
 from core.errors import (
@@ -46,13 +55,17 @@ from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
-from core.surface import ChatSurface, MessageRef, post_key
+from core.surface import ChatSurface, MessageRef, StrayCopy, post_key
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from core.turn import ThreadRef
 
-__all__ = ["FindsOpenPosts", "Reaper"]
+__all__ = ["STRAY_TRIES", "FindsOpenPosts", "Reaper", "SweepsStrays"]
 
 log = logging.getLogger(__name__)
+
+STRAY_TRIES = 5
+"""Scans of a stray copy (failed lookups included) after which a lookup that finds nothing
+gives it up: about 2.5 minutes with the default interval's backoff."""
 
 
 @runtime_checkable
@@ -73,6 +86,21 @@ class FindsOpenPosts(Protocol):
         the lost post sent, when known: it identifies a post that shows neither (a Slack
         native stream) or that went elsewhere (a Discord reply detoured to the parent
         channel)."""
+        ...
+
+
+@runtime_checkable
+class SweepsStrays(Protocol):
+    """A surface that may leave stray copies (see the module docstring): crash recovery
+    sets ``strays`` to where it leaves them; a reaper has them finalised."""
+
+    strays: Callable[[StrayCopy], Awaitable[None]] | None
+
+    async def finalise_stray(self, stray: StrayCopy) -> bool:
+        """Find the copy (the bot's message in ``stray.where``, since ``stray.since``,
+        showing one of ``stray.shown``, not ``stray.kept``) and give it ``stray.text`` for
+        good; False when it is not there. Raises :class:`~core.errors.SurfaceError` when
+        the lookup or the edit failed."""
         ...
 
 
@@ -162,7 +190,11 @@ class Reaper:
         )
         try:
             try:
-                await self._finish(surface, claimed)
+                if claimed.record.stray is not None:
+                    found = await self._sweep_stray(surface, claimed.record.stray)
+                else:
+                    await self._finish(surface, claimed)
+                    found = True
             finally:  # stopped before the reply is dropped or put back for later
                 keeper.cancel()
                 await asyncio.gather(keeper, return_exceptions=True)
@@ -173,16 +205,39 @@ class Reaper:
                 log.error("giving up on reply %s after %d tries: %s", claimed.reply_id,
                           claimed.tries, exc)  # fmt: skip
             else:
-                delay = min(self.max_delay, self.interval * 2.0 ** (claimed.tries - 1))
+                delay = self._backoff(claimed)
                 log.warning("could not finish reply %s (%s); again in %.0fs",
                             claimed.reply_id, exc, delay)  # fmt: skip
                 await self.registry.retry_later(keys, claimed.reply_id, delay)
                 return False
         else:
+            if not found and claimed.tries < STRAY_TRIES:
+                await self.registry.retry_later(keys, claimed.reply_id, self._backoff(claimed))
+                return False
+            if not found:
+                log.warning("no stray copy of a post retried blind in %s found after %d "
+                            "lookups: given up", claimed.record.where, claimed.tries)  # fmt: skip
             await self.registry.drop(keys, claimed.reply_id)
-            return True
+            return found
         await self.registry.drop(keys, claimed.reply_id)
         return False
+
+    def _backoff(self, claimed: Claimed) -> float:
+        return min(self.max_delay, self.interval * 2.0 ** (claimed.tries - 1))
+
+    async def _sweep_stray(self, surface: ChatSurface, stray: StrayCopy) -> bool:
+        """Whether the stray copy was there (and is finalised now)."""
+        if not isinstance(surface, SweepsStrays):
+            return True  # nothing this surface can do: dropped
+        try:
+            async with asyncio.timeout(self.policy.call_timeout * 2):  # a lookup, an edit
+                found = await surface.finalise_stray(stray)
+        except TimeoutError as exc:  # put back for a later scan, like a failed edit
+            raise PlatformUnavailable(f"looking for a stray copy in {stray.where} timed "
+                                      "out") from exc  # fmt: skip
+        if found:
+            log.warning("finalised a stray copy of a post retried blind in %s", stray.where)
+        return found
 
     async def _finish(self, surface: ChatSurface, claimed: Claimed) -> None:
         record = claimed.record

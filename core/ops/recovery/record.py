@@ -16,6 +16,10 @@ thread, after ``last``: the newest message the reply is known to have posted, or
 turn's own message (its platform id, e.g. ``C123:1700000000.000100`` on Slack), or None.
 A page names its own place when it is not the reply's (a Discord reply detoured to the
 thread's parent channel); records written before pages had it still parse.
+
+``stray``: the record is not a reply but a :class:`~core.surface.StrayCopy` left by a
+surface (a post retried blind); a reaper has it looked for and finalised, and nothing else
+of the record applies (``where`` is the stray's thread).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.surface import MessageRef
+from core.surface import MessageRef, StrayCopy
 from core.turn import ThreadRef
 
 __all__ = ["Page", "ReplyRecord"]
@@ -72,11 +76,22 @@ class ReplyRecord:
     unsent: list[str] = field(default_factory=list)
     posting: str | None = None
     last: str | None = None
+    stray: StrayCopy | None = None
+
+    @classmethod
+    def of_stray(cls, owner: str, stray: StrayCopy) -> ReplyRecord:
+        return cls(owner, stray.where, stray=stray)
 
     def to_json(self) -> str:
         where = self.where
+        stray = self.stray
+        extra: dict[str, Any] = {}
+        if stray is not None:
+            extra["stray"] = [stray.text, list(stray.shown), stray.since, stray.kept,
+                              stray.native]  # fmt: skip
         return json.dumps(
             {
+                **extra,
                 "owner": self.owner,
                 "platform": where.platform,
                 "workspace": where.workspace,
@@ -99,7 +114,13 @@ class ReplyRecord:
         pages = [Page.from_list(item, where.platform) for item in data["pages"]]
         unsent = [str(t) for t in data.get("unsent", [])]
         posting, last = data.get("posting"), data.get("last")
+        stray = None
+        if data.get("stray") is not None:
+            text, shown, since, kept, native = data["stray"]
+            stray = StrayCopy(where, str(text), tuple(str(t) for t in shown), float(since),
+                              str(kept), bool(native))  # fmt: skip
         return cls(
             str(data["owner"]), where, pages, bool(data["posted"]), bool(data["handed_over"]),
             unsent, None if posting is None else str(posting), None if last is None else str(last),
+            stray,
         )  # fmt: skip

@@ -15,8 +15,9 @@ a turn that waits in a queue for minutes costs two writes (registered, dropped) 
 more. A record whose owner's deadline passed, or that its owner handed over, is *due*;
 a reaper takes it for a lease (``due`` moves to the lease's end, so a reaper that dies
 mid-way is replaced) and renews the lease while it works, and on failure puts it back for
-later. Deadlines are Redis's clock
-(``TIME``), so replicas with skewed clocks agree.
+later. A stray copy (``ReplyRecord.stray``: a post a surface retried blind) is left
+straight to the reapers, owned by no one and due after a short delay. Deadlines are Redis's
+clock (``TIME``), so replicas with skewed clocks agree.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ import redis.asyncio as aioredis
 from core.config import DEFAULT_NAMESPACE
 from core.ops.recovery.record import ReplyRecord
 from core.redis import NOW_MS, LuaScript, ms, text
+from core.surface import StrayCopy
 
 __all__ = [
     "BEAT",
     "CLAIM",
     "DROP",
     "HANDOVER",
+    "LEAVE",
     "RETRY",
     "WRITE",
     "Claimed",
@@ -100,6 +103,18 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
+return 1
+""",
+)
+
+# Leave a record to the reapers, owned by no one (a stray copy). KEYS: replies, due.
+# ARGV[1]: record id; ARGV[2]: record JSON; ARGV[3]: due in this many ms.
+LEAVE = LuaScript(
+    "recovery-leave",
+    NOW_MS
+    + """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[3]), ARGV[1])
 return 1
 """,
 )
@@ -264,6 +279,15 @@ class ReplyRegistry:
         done = await HANDOVER(self.redis, [keys.replies, keys.holders, keys.due], args,
                               within=self.op_timeout)  # fmt: skip
         return bool(done)
+
+    async def leave(self, keys: RecoveryKeys, stray: StrayCopy, *, delay: float) -> str:
+        """Leave ``stray`` to the reapers (this one included), due in ``delay`` seconds;
+        returns its record's id."""
+        record_id = f"stray-{secrets.token_hex(8)}"
+        record = ReplyRecord.of_stray(self.owner, stray)
+        await LEAVE(self.redis, [keys.replies, keys.due], (record_id, record.to_json(),
+                    ms(delay)), within=self.op_timeout)  # fmt: skip
+        return record_id
 
     # --- the reaper's side -------------------------------------------------------------
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 
+from core.errors import SessionStoreError
 from core.ops.recovery.heartbeat import Heartbeat, RegisteredReply
-from core.ops.recovery.reaper import Reaper
-from core.ops.recovery.registry import ReplyRegistry
-from core.surface import ChatSurface
+from core.ops.recovery.reaper import Reaper, SweepsStrays
+from core.ops.recovery.registry import RecoveryKeys, ReplyRegistry
+from core.surface import ChatSurface, StrayCopy
 from core.turn import ThreadRef
 
-__all__ = ["Recovery"]
+__all__ = ["STRAY_DELAY", "Recovery"]
 
 log = logging.getLogger(__name__)
+
+STRAY_DELAY = 2.0
+"""A stray copy is first looked for this long after it is left (the platform's history may
+lag a moment behind its posts)."""
 
 
 class Recovery:
@@ -22,19 +27,33 @@ class Recovery:
     known can be finished by another replica.
     """
 
-    def __init__(self, registry: ReplyRegistry, reaper: Reaper) -> None:
+    def __init__(
+        self, registry: ReplyRegistry, reaper: Reaper, *, stray_delay: float = STRAY_DELAY
+    ) -> None:
         self.registry = registry
         self.reaper = reaper
+        self.stray_delay = stray_delay
         self.heartbeat = Heartbeat(registry)
 
     def serve(self, platform: str, bot: str, surface: ChatSurface) -> None:
         """Register ``platform``'s turns under the bot ``bot`` (its user or app id) and
         finish that bot's due replies through ``surface``; starts the heartbeat and the
-        reaper (call it from the running loop)."""
-        self.registry.serve(platform, bot)
+        reaper (call it from the running loop). A surface that may leave stray copies
+        leaves them in the registry (:class:`~core.ops.recovery.reaper.SweepsStrays`)."""
+        keys = self.registry.serve(platform, bot)
         self.reaper.serve(platform, surface)
+        if isinstance(surface, SweepsStrays):
+            surface.strays = lambda stray: self._leave(keys, stray)
         self.heartbeat.start()
         self.reaper.start()
+
+    async def _leave(self, keys: RecoveryKeys, stray: StrayCopy) -> None:
+        """Never raises: a stray that could not be registered is logged (it stays as it is)."""
+        try:
+            await self.registry.leave(keys, stray, delay=self.stray_delay)
+        except SessionStoreError as exc:
+            log.warning("could not register a stray copy in %s (it may keep showing the "
+                        "streaming indicator): %s", stray.where, exc)  # fmt: skip
 
     def begin(self, where: ThreadRef, *, since: str | None = None) -> RegisteredReply | None:
         """Register one turn in ``where`` (``None``: its platform is not served); ``since``,
