@@ -23,7 +23,7 @@ scheduler and Discord's rates).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 
 import discord
 from pydantic import BaseModel
@@ -48,7 +48,14 @@ from adapters.discord.typing_status import TypingIndicator
 from adapters.discord.uploads import group_files
 from core.errors import MessageGone, RateLimited, SurfaceError
 from core.relay.pages import split_whole
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
+from core.surface import (
+    BudgetScope,
+    LostPost,
+    MessageRef,
+    OutgoingFile,
+    SurfaceAction,
+    SurfaceLimits,
+)
 from core.turn import ThreadRef
 
 __all__ = [
@@ -208,23 +215,16 @@ class DiscordSurface:
         """What an uncached channel is (see :meth:`DiscordRequests.describe`)."""
         return await self.requests.describe(where)
 
-    async def find_open_post(
-        self,
-        where: ThreadRef,
-        after: str | None,
-        known: Collection[str],
-        *,
-        text: str | None = None,
-    ) -> tuple[MessageRef, str] | None:
+    async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
         :mod:`adapters.discord.lost_posts`); None before the bot has logged in."""
         me = self.client.user
         if me is None:
             return None
-        check_platform(where)
-        return await find_open_post(self.requests, where, after, known, me=me.id,
-                                    indicator=self.limits.streaming_indicator,
-                                    text=text)  # fmt: skip
+        check_platform(lost.where)
+        return await find_open_post(
+            self.requests, lost, me=me.id, indicator=self.limits.streaming_indicator
+        )
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
