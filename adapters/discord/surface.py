@@ -41,7 +41,7 @@ from adapters.discord.lost_posts import find_open_post
 from adapters.discord.permissions import to_send
 from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
-from adapters.discord.refs import ChannelKind, channel_id, guild_id
+from adapters.discord.refs import channel_id, guild_id
 from adapters.discord.requests import ArchiveMinutes, DiscordRequests, check_platform, thread_name
 from adapters.discord.stop_button import StopView, stop_template
 from adapters.discord.typing_status import TypingIndicator
@@ -196,24 +196,7 @@ class DiscordSurface:
             await self.requests.send(where, page)
 
     # --- beyond the protocol: what the Discord bot needs ------------------------------------
-
-    async def open_thread(
-        self,
-        where: ThreadRef,
-        message_id: int,
-        name: str,
-        *,
-        auto_archive: ArchiveMinutes,
-        since: float,
-    ) -> ThreadRef:
-        """A thread on a user's message (see :meth:`DiscordRequests.open_thread`)."""
-        return await self.requests.open_thread(
-            where, message_id, name, auto_archive=auto_archive, since=since
-        )
-
-    async def describe(self, where: ThreadRef) -> tuple[ChannelKind, int | None]:
-        """What an uncached channel is (see :meth:`DiscordRequests.describe`)."""
-        return await self.requests.describe(where)
+    # (threads are opened and channels described through ``self.requests``, their one owner)
 
     async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see

@@ -29,7 +29,9 @@ def general(sim: DiscordSimulator) -> ThreadRef:
 async def thread_in(surface: DiscordSurface, parent: ThreadRef) -> ThreadRef:
     """A thread opened on a message the bot posts in ``parent``."""
     start = await surface.post(parent, "start")
-    return await surface.open_thread(parent, int(start.message_id), "t", auto_archive=60, since=0.0)
+    return await surface.requests.open_thread(
+        parent, int(start.message_id), "t", auto_archive=60, since=0.0
+    )
 
 
 def custom_ids(components: list[dict[str, object]]) -> list[object]:
@@ -112,22 +114,29 @@ async def test_a_retried_429_is_invisible_but_reported(
     assert reporter.seen == 1
 
 
+@pytest.mark.looptime
 async def test_typing_until_the_first_post(sim: DiscordSimulator, surface: DiscordSurface) -> None:
+    """Fake time (looptime): the windows in which no trigger may come pass at once, and a
+    re-trigger left running would fire in them (every 0.2 s)."""
     where = general(sim)
+
+    def triggers() -> int:
+        return len(sim.calls_to("POST", TYPING))
+
     await surface.set_status(where, "Thinking…")
-    await sim.wait_until(lambda: len(sim.calls_to("POST", TYPING)) >= 3)  # re-triggered
+    await sim.wait_until(lambda: triggers() >= 3)  # re-triggered
     await surface.post(where, "first text")
     await asyncio.sleep(0.1)  # a trigger already on the wire may still land
-    after_post = len(sim.calls_to("POST", TYPING))
-    await asyncio.sleep(0.5)
-    assert len(sim.calls_to("POST", TYPING)) == after_post  # the post ended it
+    after_post = triggers()
+    await asyncio.sleep(5)  # 25 periods of the re-trigger
+    assert triggers() == after_post  # the post ended it
     await surface.set_status(where, "Thinking…")
-    await sim.wait_until(lambda: len(sim.calls_to("POST", TYPING)) > after_post)
+    await sim.wait_until(lambda: triggers() > after_post)
     await surface.set_status(where, None)
     await asyncio.sleep(0.1)
-    cleared = len(sim.calls_to("POST", TYPING))
-    await asyncio.sleep(0.5)
-    assert len(sim.calls_to("POST", TYPING)) == cleared
+    cleared = triggers()
+    await asyncio.sleep(5)
+    assert triggers() == cleared
 
 
 async def test_upload_splits_into_messages_of_ten(
@@ -176,15 +185,15 @@ async def test_open_thread_and_reuse_on_redelivery(
     where = general(sim)
     sent = await sim.user_message(int(where.channel), "hello there", mention_bot=True)
     name = "  a  very long\nquestion " + "x" * 200
-    thread = await surface.open_thread(where, sent.id, name, auto_archive=60, since=0.0)
+    thread = await surface.requests.open_thread(where, sent.id, name, auto_archive=60, since=0.0)
     assert thread == place("thread", sent.id, sim.guild_id)
     (created,) = sim.threads()
     assert created.id == sent.id and created.auto_archive_duration == 60
     assert len(created.name) == 100 and created.name.startswith("a very long question x")
-    again = await surface.open_thread(where, sent.id, "again", auto_archive=60, since=0.0)
+    again = await surface.requests.open_thread(where, sent.id, "again", auto_archive=60, since=0.0)
     assert again == thread and len(sim.threads()) == 1
-    assert await surface.describe(thread) == ("thread", sim.bot.id)
-    assert await surface.describe(where) == ("text", None)
+    assert await surface.requests.describe(thread) == ("thread", sim.bot.id)
+    assert await surface.requests.describe(where) == ("text", None)
 
 
 async def test_file_limit_is_the_guilds(
