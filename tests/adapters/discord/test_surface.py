@@ -34,6 +34,14 @@ async def thread_in(surface: DiscordSurface, parent: ThreadRef) -> ThreadRef:
     )
 
 
+async def reply_in_thread(
+    sim: DiscordSimulator, surface: DiscordSurface, text: str
+) -> tuple[ThreadRef, MessageRef]:
+    """A thread in #general and the bot's first post in it (``text``)."""
+    thread = await thread_in(surface, general(sim))
+    return thread, await surface.post(thread, text)
+
+
 def custom_ids(components: list[dict[str, object]]) -> list[object]:
     return [c.get("custom_id") for row in components for c in row.get("components", [])]  # type: ignore[attr-defined]
 
@@ -252,9 +260,7 @@ async def test_a_thread_refusing_posts_detours_to_its_parent_with_one_hint(
 async def test_a_deleted_thread_fails_fast_and_is_reported_once(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
-    parent = general(sim)
-    thread = await thread_in(surface, parent)
-    reply = await surface.post(thread, "streaming")
+    thread, reply = await reply_in_thread(sim, surface, "streaming")
     unusable: list[ThreadRef] = []
     surface.on_unusable = unusable.append
     await sim.delete_thread(int(thread.channel))
@@ -271,9 +277,7 @@ async def test_a_deleted_thread_fails_fast_and_is_reported_once(
 async def test_an_archived_thread_is_unarchived_to_edit(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
-    parent = general(sim)
-    thread = await thread_in(surface, parent)
-    reply = await surface.post(thread, "v1")
+    thread, reply = await reply_in_thread(sim, surface, "v1")
     await sim.archive_thread(int(thread.channel))
     await surface.edit(reply, "v2", final=True)
     assert sim.message(int(reply.message_id)).content == "v2"  # type: ignore[union-attr]
