@@ -9,10 +9,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from bots.discord import DiscordBot, DiscordSettings
+from bots.discord import DiscordBot
 from bots.simulators.discord import DiscordSimulator
 from core.runtime import Runtime
-from tests.bots.discord.conftest import bot_settings, record_results
+from tests.bots.discord.conftest import bot_settings, record_results, sim_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 THREADS = 16
@@ -28,13 +28,7 @@ async def _bot(
     settings = bot_settings(redis_url, lyzr, shutdown_grace=0.0, shared_budgets=shared)
     # One namespace for both bots (one deployment), unique to this test.
     async with Runtime(settings, namespace=namespace) as runtime:
-        discord = DiscordSettings(
-            token=sim.token,
-            api_url=sim.api_base,
-            gateway_url=sim.gateway_url,
-            global_rate=RATE,
-            global_burst=BURST,
-        )
+        discord = sim_settings(sim, global_rate=RATE, global_burst=BURST)
         bot = DiscordBot(runtime, discord, guild_ready_timeout=0.05)
         async with bot:
             yield bot
