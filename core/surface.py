@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import io
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Literal, Protocol, runtime_checkable
 
@@ -41,6 +41,7 @@ __all__ = [
     "FILE_BLOCK",
     "BudgetScope",
     "ChatSurface",
+    "LostPost",
     "MessageRef",
     "OutgoingFile",
     "StrayCopy",
@@ -118,6 +119,23 @@ class StrayCopy:
     since: float
     kept: str
     native: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LostPost:
+    """What crash recovery knows of a post whose answer was lost, to find it again (a
+    surface's ``find_open_post``, see :class:`core.ops.recovery.reaper.FindsOpenPosts`).
+
+    ``after``: the reply's last known message (None: the thread's start); ``known``: the
+    reply's own messages, never taken for the lost one; ``text``: what the lost post sent,
+    when known (it identifies a post that shows neither the streaming indicator nor the
+    Stop control, or that went elsewhere).
+    """
+
+    where: ThreadRef
+    after: str | None
+    known: Collection[str]
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,25 +28,20 @@ from typing import Any
 
 from adapters.discord.requests import DiscordRequests
 from adapters.discord.stop_button import STOP_CUSTOM_ID
-from core.surface import MessageRef
+from core.surface import LostPost, MessageRef
 from core.turn import ThreadRef
 
 __all__ = ["find_open_post"]
 
 
 async def find_open_post(
-    requests: DiscordRequests,
-    where: ThreadRef,
-    after: str | None,
-    known: Collection[str],
-    *,
-    me: int,
-    indicator: str,
-    text: str | None = None,
+    requests: DiscordRequests, lost: LostPost, *, me: int, indicator: str
 ) -> tuple[MessageRef, str] | None:
-    """The oldest open message of the bot ``me`` in ``where`` after the message ``after``
-    (else after the thread's start), not in ``known``; with its content. ``text``: what the
-    lost post sent, if known: the thread's parent channel is searched for it too."""
+    """The oldest open message of the bot ``me`` in ``lost.where`` after the message
+    ``lost.after`` (else after the thread's start), not in ``lost.known``; with its content.
+    ``lost.text``: what the lost post sent, if known: the thread's parent channel is
+    searched for it too."""
+    where, after, known, text = lost.where, lost.after, lost.known, lost.text
     start = after if after and after.isdigit() else where.thread
     since = int(start) if start else None
     found = await _first_open(requests, where, since, known, me, indicator, None)

@@ -23,7 +23,7 @@ scheduler and Discord's rates).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 
 import discord
 from pydantic import BaseModel
@@ -41,7 +41,7 @@ from adapters.discord.lost_posts import find_open_post
 from adapters.discord.permissions import to_send
 from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
-from adapters.discord.refs import ChannelKind, channel_id, guild_id
+from adapters.discord.refs import channel_id, guild_id
 from adapters.discord.requests import (
     ArchiveMinutes,
     DiscordRequests,
@@ -54,7 +54,14 @@ from adapters.discord.typing_status import TypingIndicator
 from adapters.discord.uploads import group_files
 from core.errors import MessageGone, PlatformUnavailable, RateLimited, SurfaceError
 from core.relay.pages import split_whole
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
+from core.surface import (
+    BudgetScope,
+    LostPost,
+    MessageRef,
+    OutgoingFile,
+    SurfaceAction,
+    SurfaceLimits,
+)
 from core.turn import ThreadRef
 
 __all__ = [
@@ -206,42 +213,18 @@ class DiscordSurface:
             await self.requests.send(where, page, nonce=part_nonce(key, "t", index))
 
     # --- beyond the protocol: what the Discord bot needs ------------------------------------
+    # (threads are opened and channels described through ``self.requests``, their one owner)
 
-    async def open_thread(
-        self,
-        where: ThreadRef,
-        message_id: int,
-        name: str,
-        *,
-        auto_archive: ArchiveMinutes,
-        since: float,
-    ) -> ThreadRef:
-        """A thread on a user's message (see :meth:`DiscordRequests.open_thread`)."""
-        return await self.requests.open_thread(
-            where, message_id, name, auto_archive=auto_archive, since=since
-        )
-
-    async def describe(self, where: ThreadRef) -> tuple[ChannelKind, int | None]:
-        """What an uncached channel is (see :meth:`DiscordRequests.describe`)."""
-        return await self.requests.describe(where)
-
-    async def find_open_post(
-        self,
-        where: ThreadRef,
-        after: str | None,
-        known: Collection[str],
-        *,
-        text: str | None = None,
-    ) -> tuple[MessageRef, str] | None:
+    async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
         :mod:`adapters.discord.lost_posts`); None before the bot has logged in."""
         me = self.client.user
         if me is None:
             return None
-        check_platform(where)
-        return await find_open_post(self.requests, where, after, known, me=me.id,
-                                    indicator=self.limits.streaming_indicator,
-                                    text=text)  # fmt: skip
+        check_platform(lost.where)
+        return await find_open_post(
+            self.requests, lost, me=me.id, indicator=self.limits.streaming_indicator
+        )
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

@@ -18,13 +18,11 @@ thread context does (:mod:`adapters.slack.context`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 from adapters.slack.api import SlackApi
 from adapters.slack.blocks import STOP_ACTION_ID
-from core.surface import MessageRef
-from core.turn import ThreadRef
+from core.surface import LostPost, MessageRef
 
 __all__ = ["find_open_post"]
 
@@ -33,18 +31,12 @@ _MAX_PAGES = 10
 
 
 async def find_open_post(
-    api: SlackApi,
-    where: ThreadRef,
-    after: str | None,
-    known: Collection[str],
-    *,
-    me: tuple[str, str],
-    indicator: str,
-    text: str | None = None,
+    api: SlackApi, lost: LostPost, *, me: tuple[str, str], indicator: str
 ) -> tuple[MessageRef, str] | None:
-    """The oldest open message of the bot ``me`` (user id, bot id) in ``where`` after
-    ``after`` (a ``ts``, or a turn's ``channel:ts``), not in ``known``; with its text.
-    ``text``: what the lost post sent, if known (it finds a native stream too)."""
+    """The oldest open message of the bot ``me`` (user id, bot id) in ``lost.where`` after
+    ``lost.after`` (a ``ts``, or a turn's ``channel:ts``), not in ``lost.known``; with its
+    text. ``lost.text``: what the lost post sent, if known (it finds a native stream too)."""
+    where, after, known, text = lost.where, lost.after, lost.known, lost.text
     thread = where.thread
     if thread is None:
         return None  # the bot always answers in a thread

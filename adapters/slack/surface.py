@@ -19,7 +19,7 @@ passed to each call as ``to``; :meth:`SlackSurface.for_recipient` gives the turn
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
@@ -40,7 +40,14 @@ from adapters.slack.thinking import Thinking
 from adapters.slack.unsure_posts import UnsurePosts
 from adapters.slack.unsure_uploads import UnsureUploads
 from core.errors import MessageGone
-from core.surface import BudgetScope, MessageRef, OutgoingFile, StrayCopy, SurfaceAction
+from core.surface import (
+    BudgetScope,
+    LostPost,
+    MessageRef,
+    OutgoingFile,
+    StrayCopy,
+    SurfaceAction,
+)
 from core.turn import ThreadRef
 
 __all__ = ["GiveUp", "SlackSurface"]
@@ -325,21 +332,14 @@ class SlackSurface:
                 scope=scope_key(where, "chat.update"),
             )  # fmt: skip
 
-    async def find_open_post(
-        self,
-        where: ThreadRef,
-        after: str | None,
-        known: Collection[str],
-        *,
-        text: str | None = None,
-    ) -> tuple[MessageRef, str] | None:
+    async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
         :mod:`adapters.slack.lost_posts`); None while the bot's identity is unknown."""
         if self.me is None:
             return None
-        return await find_open_post(self.api, where, after, known, me=self.me,
-                                    indicator=self.limits.streaming_indicator,
-                                    text=text)  # fmt: skip
+        return await find_open_post(
+            self.api, lost, me=self.me, indicator=self.limits.streaming_indicator
+        )
 
     async def finalise_stray(self, stray: StrayCopy) -> bool:
         """A stray copy of a post retried blind, for crash recovery's reapers (see

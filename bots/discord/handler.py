@@ -114,7 +114,7 @@ class MessageHandler:
 
     async def _lookup(self, where: ThreadRef, route: Route, me: int) -> RouteKind | None:
         try:
-            channel_kind, owner = await self.surface.describe(where)
+            channel_kind, owner = await self.surface.requests.describe(where)
         except SurfaceError as exc:
             log.warning("could not look up channel %s: %s", where.channel, exc)
             return None
@@ -130,7 +130,7 @@ class MessageHandler:
             log.info("message %s already handled (redelivered); not answering again", message.id)
             return None
         try:
-            return await self.surface.open_thread(
+            return await self.surface.requests.open_thread(
                 where,
                 message.id,
                 text or message.author.display_name,

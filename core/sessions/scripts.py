@@ -49,6 +49,9 @@ local function purge_dead(qkey, akey, now)
 end
 """
 
+# What a script that may take the turn lock needs (ENTER and POLL).
+_TURN_HELPERS = NOW_MS + _TOUCH_SESSION + _START_TURN + _PURGE_DEAD
+
 # Get-or-create a session id. KEYS[1]: session; KEYS[2]: meta.
 # ARGV[1]: candidate id; ARGV[2]: session TTL ms. Returns the session id.
 SESSION = LuaScript(
@@ -105,10 +108,7 @@ return 0
 # the lock, or queued at its arrival (a wait's poll rejoins there) — instead of a duplicate.
 ENTER = LuaScript(
     "turn enter",
-    NOW_MS
-    + _TOUCH_SESSION
-    + _START_TURN
-    + _PURGE_DEAD
+    _TURN_HELPERS
     + """
 local now = now_ms()
 local seen = redis.call('GET', KEYS[1])
@@ -158,10 +158,7 @@ return {2, arrival, interrupted}
 # finds the lock already ours and reports it, without counting the turn again.
 POLL = LuaScript(
     "turn wait",
-    NOW_MS
-    + _TOUCH_SESSION
-    + _START_TURN
-    + _PURGE_DEAD
+    _TURN_HELPERS
     + """
 local now = now_ms()
 if redis.call('GET', KEYS[3]) == ARGV[1] then

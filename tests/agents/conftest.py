@@ -3,7 +3,7 @@ pointed at them with short budgets and no backoff wait."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
@@ -27,9 +27,14 @@ async def openai_server() -> AsyncIterator[OpenAIServer]:
         yield server
 
 
+def quick(retries: int, options: Mapping[str, object]) -> dict[str, object]:
+    """A test agent's transport options: short timeouts, ``retries`` tries more with next
+    to no backoff; then ``options`` (a test's own)."""
+    return {"timeouts": FAST, "retries": retries, "backoff": 0.01, **options}
+
+
 def lyzr_agent(server: LyzrServer, **options: object) -> LyzrAgent:
-    settings: dict[str, object] = {"timeouts": FAST, "retries": 2, "backoff": 0.01}
-    settings.update(options)
+    settings = quick(2, options)
     return LyzrAgent(
         api_key=server.api_key,
         agent_id="agent-1",

@@ -19,7 +19,7 @@ from core.errors import (
     AgentTimeoutError,
 )
 from core.models import AgentStream
-from tests.agents.conftest import FAST
+from tests.agents.conftest import quick
 from tests.servers.openai_server import OpenAIScript, OpenAIServer
 
 
@@ -31,8 +31,7 @@ async def history(redis_client: aioredis.Redis, namespace: str) -> ChatHistory:
 def make_agent(
     server: OpenAIServer, history: ChatHistory | MemoryHistory, **options: object
 ) -> OpenAIAgent:
-    settings: dict[str, object] = {"timeouts": FAST, "retries": 1, "backoff": 0.01}
-    settings.update(options)
+    settings = quick(1, options)
     return OpenAIAgent(
         base_url=server.base_url,
         model="test-model",

@@ -24,16 +24,15 @@ import argparse
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
-
-from pydantic import BaseModel
 
 from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
+from core.agents.base import AgentRequest
+from core.agents.reference import ReferenceCalls
 from core.config import Settings
-from core.context.models import TurnContext
 from core.models import AgentStream
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
@@ -45,18 +44,11 @@ EVERY = 0.05
 FIRST_TOKEN = 0.3
 
 
-class EchoAgent:
+class EchoAgent(ReferenceCalls):
     """Answers every message with its own words, one token per ``EVERY`` seconds."""
 
-    async def stream(
-        self,
-        message: str,
-        *,
-        session_id: str,
-        user_id: str,
-        response_format: type[BaseModel] | None = None,
-        context: TurnContext | None = None,
-    ) -> AsyncIterator[AgentStream]:
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        message, session_id = request.message, request.session_id
         await asyncio.sleep(FIRST_TOKEN)
         words = f"You said: {message.strip()}".split()
         words += ["…"] * max(0, TOKENS - len(words))

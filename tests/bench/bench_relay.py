@@ -52,11 +52,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pydantic import BaseModel
 
+from adapters.console.surface import ConsoleSurface
 from core.errors import RateLimited
 from core.models import AgentStream
 from core.relay.relay import Relay, ReplyOutcome
 from core.relay.scheduler import EditScheduler
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
+from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceLimits
 from core.turn import ThreadRef
 from tests.bench._common import Histogram, MemoryProbe, Table, cpu_note
 from tests.bench.bench_scheduler import (
@@ -101,20 +102,15 @@ never inside a code fence: the fence is closed and reopened on the next page.
 """
 
 
-class NullSurface:
-    """A ChatSurface whose calls return at once (no await inside): only the relay costs."""
+class NullSurface(ConsoleSurface):
+    """A ChatSurface whose calls return at once (no await inside): only the relay costs.
+    The console's rendering (none) and budgets (none) as they are; no view, no files."""
 
     def __init__(self, limits: SurfaceLimits) -> None:
         self.limits = limits
         self.texts: dict[str, str] = {}  # message id -> its text, to check the result
         self.updates = 0
         self._ids = itertools.count(1)
-
-    def render(self, markdown: str) -> str:
-        return markdown
-
-    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
-        return ()
 
     async def post(
         self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None

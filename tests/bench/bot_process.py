@@ -20,8 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import aiohttp
-
+from tests.processes import healthy
 from tests.redis_server import free_port
 
 __all__ = ["BotProcess"]
@@ -77,18 +76,8 @@ class BotProcess:
 
     async def _ready(self) -> None:
         assert self.process is not None
-        url = f"http://127.0.0.1:{self.port}/readyz"
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            for _ in range(600):
-                if self.process.returncode is not None:
-                    break
-                try:
-                    async with session.get(url) as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
+        if await healthy(f"http://127.0.0.1:{self.port}/readyz", self.process):
+            return
         tail = self.log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"threadcast {self.command} did not become ready:\n{tail}")
 

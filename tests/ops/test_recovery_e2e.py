@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
@@ -28,6 +27,7 @@ from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.containers import agent_env
 from tests.deploy.platforms import slack_env
+from tests.processes import healthy
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
 from tests.waiting import PATIENCE, eventually
@@ -112,20 +112,9 @@ async def start_replica(
 
 
 async def _healthy(replica: Replica) -> None:
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + 60  # a process start on a loaded machine; never a speed claim
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while loop.time() < give_up:
-            if replica.process.returncode is not None:
-                break
-            try:
-                async with session.get(f"http://127.0.0.1:{replica.port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.05)  # polling another process's state
-    pytest.fail(f"replica {replica.name} did not start:\n{replica.log.read_text()[-3000:]}")
+    url = f"http://127.0.0.1:{replica.port}/healthz"
+    if not await healthy(url, replica.process):
+        pytest.fail(f"replica {replica.name} did not start:\n{replica.log.read_text()[-3000:]}")
 
 
 async def test_sigkill_mid_reply_is_finalised_by_the_other_replica(

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
 import redis.asyncio as aioredis
 
 from adapters.slack.blocks import STOP_ACTION_ID
@@ -27,22 +26,9 @@ from core.turn import ThreadRef
 from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.containers import agent_env
 from tests.deploy.platforms import discord_env, slack_env
+from tests.processes import healthy
 from tests.redis_server import free_port
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-
-
-async def _until_healthy(url: str, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(1200):  # up to 60 s: a start-up on a busy machine, not a speed claim
-            assert process.returncode is None, "the bot exited during start-up"
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the bot never answered its health check")
 
 
 def _bot_env(port: int, redis_url: str, lyzr: LyzrServer) -> dict[str, str]:
@@ -67,7 +53,8 @@ async def bot_process(
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        await _until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        url = f"http://127.0.0.1:{port}/healthz"
+        assert await healthy(url, process), "the bot exited or never answered its health check"
         yield process
     finally:
         if process.returncode is None:

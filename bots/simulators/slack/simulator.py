@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -38,11 +37,12 @@ from bots.simulators.slack.store import Store, ThreadStatus
 from bots.simulators.slack.user_actions import UserActions
 from bots.simulators.slack.webapi import WebApi
 from bots.simulators.waiting import WAIT
+from core.lifecycle import Lifecycle
 
 __all__ = ["SlackSimulator"]
 
 
-class SlackSimulator(UserActions, WorkspaceChanges):
+class SlackSimulator(UserActions, WorkspaceChanges, Lifecycle):
     def __init__(
         self,
         config: SimConfig | None = None,
@@ -121,18 +121,6 @@ class SlackSimulator(UserActions, WorkspaceChanges):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> SlackSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _upload(self, request: web.Request) -> web.Response:
         response = await receive_upload(self.store, request)

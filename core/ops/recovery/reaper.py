@@ -41,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from core.errors import (
@@ -55,9 +55,8 @@ from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
-from core.surface import ChatSurface, MessageRef, StrayCopy, post_key
+from core.surface import ChatSurface, LostPost, MessageRef, StrayCopy, post_key
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
-from core.turn import ThreadRef
 
 __all__ = ["STRAY_TRIES", "FindsOpenPosts", "Reaper", "SweepsStrays"]
 
@@ -72,20 +71,12 @@ gives it up: about 2.5 minutes with the default interval's backoff."""
 class FindsOpenPosts(Protocol):
     """A surface that can find a post whose answer was lost (see the module docstring)."""
 
-    async def find_open_post(
-        self,
-        where: ThreadRef,
-        after: str | None,
-        known: Collection[str],
-        *,
-        text: str | None = None,
-    ) -> tuple[MessageRef, str] | None:
-        """The oldest of the bot's messages in ``where`` newer than the message ``after``
-        (the whole thread when None), not in ``known``, that still shows the streaming
-        indicator or the Stop control; with the text the platform shows. ``text``: what
-        the lost post sent, when known: it identifies a post that shows neither (a Slack
-        native stream) or that went elsewhere (a Discord reply detoured to the parent
-        channel)."""
+    async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
+        """The oldest of the bot's messages in ``lost.where`` newer than the message
+        ``lost.after`` (the whole thread when None), not in ``lost.known``, that still shows
+        the streaming indicator or the Stop control; with the text the platform shows.
+        ``lost.text``, when known, identifies a post that shows neither (a Slack native
+        stream) or that went elsewhere (a Discord reply detoured to the parent channel)."""
         ...
 
 
@@ -295,7 +286,7 @@ class Reaper:
         known = [p.message_id for p in record.pages]
         try:
             async with asyncio.timeout(self.policy.call_timeout):
-                return await surface.find_open_post(where, record.last, known, text=text)
+                return await surface.find_open_post(LostPost(where, record.last, known, text))
         except TimeoutError as exc:  # put back for a later scan, like a failed edit
             raise PlatformUnavailable(f"looking for a lost post in {where} timed out") from exc
 

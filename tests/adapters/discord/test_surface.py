@@ -29,7 +29,17 @@ def general(sim: DiscordSimulator) -> ThreadRef:
 async def thread_in(surface: DiscordSurface, parent: ThreadRef) -> ThreadRef:
     """A thread opened on a message the bot posts in ``parent``."""
     start = await surface.post(parent, "start")
-    return await surface.open_thread(parent, int(start.message_id), "t", auto_archive=60, since=0.0)
+    return await surface.requests.open_thread(
+        parent, int(start.message_id), "t", auto_archive=60, since=0.0
+    )
+
+
+async def reply_in_thread(
+    sim: DiscordSimulator, surface: DiscordSurface, text: str
+) -> tuple[ThreadRef, MessageRef]:
+    """A thread in #general and the bot's first post in it (``text``)."""
+    thread = await thread_in(surface, general(sim))
+    return thread, await surface.post(thread, text)
 
 
 def custom_ids(components: list[dict[str, object]]) -> list[object]:
@@ -112,22 +122,29 @@ async def test_a_retried_429_is_invisible_but_reported(
     assert reporter.seen == 1
 
 
+@pytest.mark.looptime
 async def test_typing_until_the_first_post(sim: DiscordSimulator, surface: DiscordSurface) -> None:
+    """Fake time (looptime): the windows in which no trigger may come pass at once, and a
+    re-trigger left running would fire in them (every 0.2 s)."""
     where = general(sim)
+
+    def triggers() -> int:
+        return len(sim.calls_to("POST", TYPING))
+
     await surface.set_status(where, "Thinking…")
-    await sim.wait_until(lambda: len(sim.calls_to("POST", TYPING)) >= 3)  # re-triggered
+    await sim.wait_until(lambda: triggers() >= 3)  # re-triggered
     await surface.post(where, "first text")
     await asyncio.sleep(0.1)  # a trigger already on the wire may still land
-    after_post = len(sim.calls_to("POST", TYPING))
-    await asyncio.sleep(0.5)
-    assert len(sim.calls_to("POST", TYPING)) == after_post  # the post ended it
+    after_post = triggers()
+    await asyncio.sleep(5)  # 25 periods of the re-trigger
+    assert triggers() == after_post  # the post ended it
     await surface.set_status(where, "Thinking…")
-    await sim.wait_until(lambda: len(sim.calls_to("POST", TYPING)) > after_post)
+    await sim.wait_until(lambda: triggers() > after_post)
     await surface.set_status(where, None)
     await asyncio.sleep(0.1)
-    cleared = len(sim.calls_to("POST", TYPING))
-    await asyncio.sleep(0.5)
-    assert len(sim.calls_to("POST", TYPING)) == cleared
+    cleared = triggers()
+    await asyncio.sleep(5)
+    assert triggers() == cleared
 
 
 async def test_upload_splits_into_messages_of_ten(
@@ -176,15 +193,15 @@ async def test_open_thread_and_reuse_on_redelivery(
     where = general(sim)
     sent = await sim.user_message(int(where.channel), "hello there", mention_bot=True)
     name = "  a  very long\nquestion " + "x" * 200
-    thread = await surface.open_thread(where, sent.id, name, auto_archive=60, since=0.0)
+    thread = await surface.requests.open_thread(where, sent.id, name, auto_archive=60, since=0.0)
     assert thread == place("thread", sent.id, sim.guild_id)
     (created,) = sim.threads()
     assert created.id == sent.id and created.auto_archive_duration == 60
     assert len(created.name) == 100 and created.name.startswith("a very long question x")
-    again = await surface.open_thread(where, sent.id, "again", auto_archive=60, since=0.0)
+    again = await surface.requests.open_thread(where, sent.id, "again", auto_archive=60, since=0.0)
     assert again == thread and len(sim.threads()) == 1
-    assert await surface.describe(thread) == ("thread", sim.bot.id)
-    assert await surface.describe(where) == ("text", None)
+    assert await surface.requests.describe(thread) == ("thread", sim.bot.id)
+    assert await surface.requests.describe(where) == ("text", None)
 
 
 async def test_file_limit_is_the_guilds(
@@ -243,9 +260,7 @@ async def test_a_thread_refusing_posts_detours_to_its_parent_with_one_hint(
 async def test_a_deleted_thread_fails_fast_and_is_reported_once(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
-    parent = general(sim)
-    thread = await thread_in(surface, parent)
-    reply = await surface.post(thread, "streaming")
+    thread, reply = await reply_in_thread(sim, surface, "streaming")
     unusable: list[ThreadRef] = []
     surface.on_unusable = unusable.append
     await sim.delete_thread(int(thread.channel))
@@ -262,9 +277,7 @@ async def test_a_deleted_thread_fails_fast_and_is_reported_once(
 async def test_an_archived_thread_is_unarchived_to_edit(
     sim: DiscordSimulator, surface: DiscordSurface
 ) -> None:
-    parent = general(sim)
-    thread = await thread_in(surface, parent)
-    reply = await surface.post(thread, "v1")
+    thread, reply = await reply_in_thread(sim, surface, "v1")
     await sim.archive_thread(int(thread.channel))
     await surface.edit(reply, "v2", final=True)
     assert sim.message(int(reply.message_id)).content == "v2"  # type: ignore[union-attr]

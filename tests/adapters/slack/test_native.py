@@ -23,6 +23,11 @@ from tests.adapters.slack.conftest import (
 )
 
 
+async def streamed(sim: SlackSimulator, view: RecipientView, text: str) -> MessageRef:
+    """A reply in a fresh thread that starts streaming with ``text`` (its thread: ``.where``)."""
+    return await view.post(thread_of(sim), text, streaming=True)
+
+
 @pytest.mark.parametrize(
     ("text", "stable"),
     [
@@ -129,8 +134,7 @@ async def test_expired_stream_falls_back_to_update_on_the_same_message(
 async def test_text_that_no_longer_extends_the_stream_uses_update(
     sim: SlackSimulator, native: RecipientView
 ) -> None:
-    where = thread_of(sim)
-    ref = await native.post(where, "A long first page that will be cut ", streaming=True)
+    ref = await streamed(sim, native, "A long first page that will be cut ")
     await native.edit(ref, "A long first page", final=True)  # the page was cut shorter
     message = shown(sim, ref)
     assert message.text == "A long first page"
@@ -141,8 +145,7 @@ async def test_text_that_no_longer_extends_the_stream_uses_update(
 async def test_stop_stream_rate_limited_still_delivers_the_text(
     sim: SlackSimulator, native: RecipientView
 ) -> None:
-    where = thread_of(sim)
-    ref = await native.post(where, "Some text ", streaming=True)
+    ref = await streamed(sim, native, "Some text ")
     sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)
     await native.edit(ref, "Some text to finish.", final=True)
     message = shown(sim, ref)
@@ -154,8 +157,8 @@ async def test_stop_stream_rate_limited_still_delivers_the_text(
 async def test_append_rate_limit_names_the_append_scope(
     sim: SlackSimulator, native: RecipientView
 ) -> None:
-    where = thread_of(sim)
-    ref = await native.post(where, "a ", streaming=True)
+    ref = await streamed(sim, native, "a ")
+    where = ref.where
     sim.fail_next("chat.appendStream", "ratelimited", retry_after=3)
     with pytest.raises(RateLimited) as caught:
         await native.edit(ref, "a b c ")
@@ -200,8 +203,7 @@ async def test_native_stream_replaces_a_placeholder(
 async def test_a_withheld_closing_fence_never_forces_a_fallback(
     sim: SlackSimulator, native: RecipientView
 ) -> None:
-    where = thread_of(sim)
-    ref = await native.post(where, "Code:\n```py\nx = 1\nprint(x)\n\n```", streaming=True)
+    ref = await streamed(sim, native, "Code:\n```py\nx = 1\nprint(x)\n\n```")
     await native.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```")  # the agent's own closer
     await native.edit(ref, "Code:\n```py\nx = 1\nprint(x)\n```\nDone.", final=True)
     message = shown(sim, ref)
@@ -263,8 +265,8 @@ async def test_a_failed_reuse_keeps_the_placeholder_for_the_retry(
 async def test_an_append_refused_for_the_channel_type_continues_with_updates(
     sim: SlackSimulator, native: RecipientView
 ) -> None:
-    where = thread_of(sim)
-    ref = await native.post(where, "Streamed start ", streaming=True)
+    ref = await streamed(sim, native, "Streamed start ")
+    where = ref.where
     sim.fail_next("chat.appendStream", "channel_type_not_supported")
     await native.edit(ref, "Streamed start then updated ")  # no error: it falls back
     (edit,) = native.budget_scopes(where, "edit")
@@ -288,8 +290,8 @@ async def test_a_stream_the_user_stopped_ends_the_reply_cleanly(
     root = await make_surface(streaming="native")
     root.on_give_up = lambda where, user, reason: given_up.append((user, reason))
     surface = root.for_recipient(sim.workspace.alice)
-    where = thread_of(sim)
-    ref = await surface.post(where, "The first words ", streaming=True)
+    ref = await streamed(sim, surface, "The first words ")
+    where = ref.where
     sim.user_stops_stream(where.channel, ref.message_id)
     await surface.edit(ref, "The first words and more ")  # no error, nothing retried
     await surface.edit(ref, "The first words and more and more ")
@@ -305,8 +307,7 @@ async def test_updating_a_message_that_still_streams_stops_the_stream_first(
     sim: SlackSimulator, make_surface: SurfaceFactory, make_view: ViewFactory
 ) -> None:
     streaming = await make_view(streaming="native")
-    where = thread_of(sim)
-    ref = await streaming.post(where, "An orphan ", streaming=True)
+    ref = await streamed(sim, streaming, "An orphan ")
     # Another replica finalises it without knowing it is a stream (a ref without the flag).
     other = await make_surface(streaming="native")
     await other.edit(MessageRef(ref.where, ref.message_id), "An orphan, finalised.", final=True)
@@ -323,8 +324,8 @@ async def test_an_orphan_known_to_be_a_stream_is_stopped_with_chat_stop_stream(
     """Crash recovery keeps the stream flag of a message: the finaliser ends it with
     chat.stopStream, then updates it, with no refused call on the way."""
     streaming = await make_view(streaming="native")
-    where = thread_of(sim)
-    ref = await streaming.post(where, "An orphan ", streaming=True)
+    ref = await streamed(sim, streaming, "An orphan ")
+    where = ref.where
     assert ref.stream
     other = await make_surface(streaming="native")
     await other.edit(MessageRef(where, ref.message_id, stream=True), "Done.", final=True)

@@ -128,16 +128,22 @@ async def test_network_failure_is_a_surface_error(make_surface: SurfaceFactory) 
     assert caught.value.code is None
 
 
-async def test_status_is_set_and_cleared_by_the_reply(
-    sim: SlackSimulator, surface: SlackSurface
-) -> None:
+async def thinking(sim: SlackSimulator, surface: SlackSurface) -> tuple[ThreadRef, str]:
+    """A fresh thread whose status the surface set to "is thinking…"; with its ``ts``."""
     where = thread_of(sim)
     assert where.thread is not None
     await surface.set_status(where, "is thinking…")
-    status = sim.thread_status(where.channel, where.thread)
+    return where, where.thread
+
+
+async def test_status_is_set_and_cleared_by_the_reply(
+    sim: SlackSimulator, surface: SlackSurface
+) -> None:
+    where, thread = await thinking(sim, surface)
+    status = sim.thread_status(where.channel, thread)
     assert status is not None and status.status == "is thinking…"
     await surface.post(where, "first text", streaming=True)
-    assert sim.thread_status(where.channel, where.thread) is None
+    assert sim.thread_status(where.channel, thread) is None
     await surface.set_status(where, None)  # the reply cleared it: no call needed
     assert [c.params["status"] for c in sim.calls("assistant.threads.setStatus")] == [
         "is thinking…"
@@ -147,11 +153,9 @@ async def test_status_is_set_and_cleared_by_the_reply(
 async def test_status_without_a_reply_is_cleared(
     sim: SlackSimulator, surface: SlackSurface
 ) -> None:
-    where = thread_of(sim)
-    assert where.thread is not None
-    await surface.set_status(where, "is thinking…")
+    where, thread = await thinking(sim, surface)
     await surface.set_status(where, None)
-    assert sim.thread_status(where.channel, where.thread) is None
+    assert sim.thread_status(where.channel, thread) is None
     assert [c.params["status"] for c in sim.calls("assistant.threads.setStatus")][-1] == ""
 
 

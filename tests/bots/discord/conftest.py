@@ -27,6 +27,7 @@ from core.runtime import Runtime
 from core.surface import ChatSurface, SurfaceLimits
 from core.turn import Turn
 from tests.servers.lyzr_server import LyzrServer
+from tests.waiting import eventually
 
 MESSAGES = "/channels/{channel_id}/messages"
 MESSAGE = "/channels/{channel_id}/messages/{message_id}"
@@ -43,6 +44,14 @@ def bot_settings(redis_url: str, lyzr: LyzrServer, **core: Any) -> Settings:
         lyzr_api_base=lyzr.url,
         artifact_allow_hosts="127.0.0.1",  # the local agent serves its files on loopback
         **core,
+    )
+
+
+def sim_settings(sim: DiscordSimulator, **options: Any) -> DiscordSettings:
+    """A bot's Discord settings for ``sim`` (its token, REST and gateway URLs), and
+    ``options``."""
+    return DiscordSettings(
+        token=sim.token, api_url=sim.api_base, gateway_url=sim.gateway_url, **options
     )
 
 
@@ -85,9 +94,23 @@ class World:
                 await asyncio.sleep(0.02)
             await self.bot.tasks.idle()
 
-    async def quiet(self, seconds: float = 0.3) -> None:
-        """Give the bot time to (not) react, then wait for what it started."""
-        await asyncio.sleep(seconds)
+    async def quiet(self) -> None:
+        """Wait until the bot has read every event the simulator sent and finished what
+        they started: what it has not done by then, it will not do (no window of time to
+        outwait). The gateway's sequence number says the bot read an event; reading it,
+        discord.py dispatches it in a task of its own (``discord.py: message``), in which
+        the bot decides at once and puts any answer in its tasks."""
+        await self.sim.delivered()
+        sessions = [s for s in self.sim.sessions if s.connection is not None]
+        sent = max((s.seq for s in sessions), default=0)
+
+        def all_read() -> bool:
+            read = self.bot.client.ws.sequence if self.bot.client.ws is not None else None
+            return (read or 0) >= sent and not any(
+                t.get_name() == "discord.py: message" and not t.done() for t in asyncio.all_tasks()
+            )
+
+        await eventually(all_read, within=15.0, what="the bot read every event")
         async with asyncio.timeout(15.0):
             await self.bot.tasks.idle()
 
@@ -126,15 +149,8 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
             core.setdefault("redis_namespace", namespace)
             settings = bot_settings(redis or redis_url, lyzr, **core)
             async with Runtime(settings, namespace=namespace) as runtime:
-                options = {
-                    "token": simulator.token,
-                    "api_url": simulator.api_base,
-                    "gateway_url": simulator.gateway_url,
-                    **discord,
-                }
-                bot = DiscordBot(
-                    runtime, DiscordSettings(**options), guild_ready_timeout=0.05, limits=limits
-                )
+                options = sim_settings(simulator, **discord)
+                bot = DiscordBot(runtime, options, guild_ready_timeout=0.05, limits=limits)
                 results = record_results(bot.responder)
                 async with bot:
                     yield World(simulator, lyzr, runtime, bot, results)

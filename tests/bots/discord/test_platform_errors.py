@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from adapters.discord import STOP_CUSTOM_ID as STOP_ID
-from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord import DiscordSimulator, SimMessage
 from tests.bots.discord.conftest import BotWorld, World
 from tests.servers.lyzr_server import LyzrScript, split_words
 
@@ -35,11 +35,16 @@ def dm_with(sim: DiscordSimulator, user: str) -> int:
 # -- missing permissions ---------------------------------------------------------------------
 
 
+async def mention_without(world: World, *permissions: str) -> SimMessage:
+    """A user's mention of the bot in #general, where the bot lacks ``permissions``."""
+    general = world.sim.channel("general").id
+    world.sim.deny(general, *permissions)
+    return await world.sim.user_message(general, "hello", mention_bot=True)
+
+
 async def test_no_thread_permission_answers_in_the_channel_with_a_hint(world: World) -> None:
     sim = world.sim
-    general = sim.channel("general").id
-    sim.deny(general, "CREATE_PUBLIC_THREADS")
-    await sim.user_message(general, "hello", mention_bot=True)
+    general = (await mention_without(world, "CREATE_PUBLIC_THREADS")).channel_id
     await world.answered(1)
     hint, reply = (m.content for m in world.bot_messages(general))
     assert "**Create Public Threads**" in hint
@@ -53,9 +58,8 @@ async def test_no_thread_permission_answers_in_the_channel_with_a_hint(world: Wo
 
 async def test_no_permission_to_post_in_threads_answers_in_the_parent(world: World) -> None:
     sim = world.sim
-    general = sim.channel("general").id
-    sim.deny(general, "SEND_MESSAGES_IN_THREADS")
-    start = await sim.user_message(general, "hello", mention_bot=True)
+    start = await mention_without(world, "SEND_MESSAGES_IN_THREADS")
+    general = start.channel_id
     await world.answered(1)
     assert sim.channel_messages(start.id) == []  # the thread opened, but takes no post
     hint, reply = world.bot_messages(general)
@@ -69,9 +73,7 @@ async def test_no_permission_anywhere_in_the_channel_tells_the_user_in_a_dm(
     world: World,
 ) -> None:
     sim = world.sim
-    general = sim.channel("general").id
-    sim.deny(general, "CREATE_PUBLIC_THREADS", "SEND_MESSAGES")
-    await sim.user_message(general, "hello", mention_bot=True)
+    general = (await mention_without(world, "CREATE_PUBLIC_THREADS", "SEND_MESSAGES")).channel_id
     dm = dm_with(sim, "alice")
     await sim.wait_until(lambda: bool(world.bot_messages(dm)))
     await world.quiet()
@@ -86,9 +88,7 @@ async def test_no_permission_to_post_in_threads_or_channel_tells_the_user_in_a_d
     world: World,
 ) -> None:
     sim = world.sim
-    general = sim.channel("general").id
-    sim.deny(general, "SEND_MESSAGES_IN_THREADS", "SEND_MESSAGES")
-    start = await sim.user_message(general, "hello", mention_bot=True)
+    start = await mention_without(world, "SEND_MESSAGES_IN_THREADS", "SEND_MESSAGES")
     await world.answered(1)
     dm = dm_with(sim, "alice")
     await sim.wait_until(lambda: bool(world.bot_messages(dm)))

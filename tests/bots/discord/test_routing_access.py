@@ -14,12 +14,12 @@ from string import Template
 
 import pytest
 
-from bots.discord import DiscordBot, DiscordSettings
+from bots.discord import DiscordBot
 from bots.discord.texts import NEW_DONE
 from bots.simulators.discord import DiscordSimulator
 from core.runtime import Runtime
 from core.texts import DENIED, NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP
-from tests.bots.discord.conftest import bot_settings
+from tests.bots.discord.conftest import bot_settings, sim_settings
 from tests.deployment.files import KEYS, refused, route, two_agents, write
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
@@ -75,9 +75,7 @@ def start(redis_url: str, namespace: str, tmp_path: Path) -> Start:
             path = write(tmp_path / "threadcast.toml", two_agents(support, eng) + extra + text)
             settings = bot_settings(redis_url, support, shutdown_grace=0.0, config_file=path)
             async with Runtime(settings, environ=KEYS, namespace=namespace) as runtime:
-                options = DiscordSettings(
-                    token=sim.token, api_url=sim.api_base, gateway_url=sim.gateway_url
-                )
+                options = sim_settings(sim)
                 async with DiscordBot(runtime, options, guild_ready_timeout=0.05) as bot:
                     yield Running(sim, support, eng, runtime, bot, path)
 

@@ -114,14 +114,21 @@ async def test_direct_messages_are_answered_in_the_message_thread(
     assert again.thread_ts == first.thread_ts
 
 
+async def say_new(sim: SlackSimulator, thread: str) -> None:
+    """Alice sends the ``new`` command in ``thread`` of #general (one turn answered there);
+    returns once the bot's confirmation shows."""
+    ws = sim.workspace
+    await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
+
+
 async def test_new_command_starts_a_fresh_session_in_the_same_thread(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
     bot = await start_bot()
     thread = (await ask(sim, bot, "remember 7", replies=1)).thread_ts
-    await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
+    await say_new(sim, thread)
     confirmation = sim.bot_replies(ws.general, thread)[1]
     assert "new conversation" in confirmation.text
     await sim.user_says(ws.general, ws.alice, "what did I say?", thread_ts=thread)
@@ -139,8 +146,7 @@ async def test_a_rate_limited_confirmation_is_posted_once_the_limit_lifts(
     bot = await start_bot()
     thread = (await ask(sim, bot, "remember 7", replies=1)).thread_ts
     sim.fail_next("chat.postMessage", "ratelimited")  # 429, Retry-After: 1
-    await sim.user_says(ws.general, ws.alice, mention(sim, "new"), thread_ts=thread)
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
+    await say_new(sim, thread)
     assert "new conversation" in sim.bot_replies(ws.general, thread)[1].text
     assert [c.error for c in sim.calls("chat.postMessage")][-2:] == ["ratelimited", None]
 

@@ -38,6 +38,14 @@ def calls_since(sim: SlackSimulator, start: float) -> int:
     )
 
 
+async def mid_reply(sim: SlackSimulator, channel: str) -> None:
+    """Alice mentions the bot in ``channel``; returns once its reply shows three words (the
+    agent still streaming the rest)."""
+    turn = await sim.user_says(channel, sim.workspace.alice, mention(sim, "talk"))
+    live = await reply_shown(sim, channel, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 3)
+
+
 PLACE_CHANGES: dict[str, Callable[[SlackSimulator, str], None]] = {
     "archived": lambda sim, channel: sim.archive_channel(channel),
     "bot removed": lambda sim, channel: sim.remove_bot(channel),
@@ -67,9 +75,7 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
     channel = sim.add_channel(ws.team_id, "doomed", kind).id
     lyzr.enqueue(reply_script("word " * words, delay=6.0 / words), reply_script("Fine here."))
     bot = await start_bot()
-    turn = await sim.user_says(channel, ws.alice, mention(sim, "talk"))
-    live = await reply_shown(sim, channel, turn.thread_ts)
-    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    await mid_reply(sim, channel)
     PLACE_CHANGES[change](sim, channel)
     await sim.wait_for(lambda: any(not c.ok for c in sim.calls()))
     refusal = next(c for c in sim.calls() if not c.ok)
@@ -99,9 +105,7 @@ async def test_a_revoked_token_turns_readyz_503_with_one_log_line_and_no_storm(
     lyzr.enqueue(reply_script(LONG, delay=0.03))
     bot = await start_bot()
     assert (await get(bot.url + "/readyz"))[0] == 200
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
-    live = await reply_shown(sim, ws.general, turn.thread_ts)
-    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    await mid_reply(sim, ws.general)
     sim.revoke_token(error=error)
     await sim.wait_for(lambda: any(c.error == error for c in sim.calls()))  # the next call
     first_refusal = next(c.time for c in sim.calls() if c.error == error)

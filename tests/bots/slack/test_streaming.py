@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
-from bots.simulators.slack import RateRule, SimConfig, SlackSimulator
+from bots.simulators.slack import RateRule, SimConfig, SlackSimulator, UserTurn
 from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
@@ -95,20 +97,37 @@ async def test_a_429_storm_still_delivers_the_complete_text(
             assert after.time - before.time >= (before.retry_after or 0) - 0.05
 
 
+def code_block(n: int) -> str:
+    """A fenced block of 40 lines of Python, each one unique (``value_<n>_<line>``)."""
+    code = "\n".join(f"value_{n}_{i:03d} = compute({i}) & mask" for i in range(40))
+    return f"```python\n{code}\n```"
+
+
+async def ask_long(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    section: Callable[[int], str],
+    **bot: Any,
+) -> tuple[str, UserTurn]:
+    """A bot started with ``bot`` settings is asked for a reply of six sections, each
+    ``section(n)`` then :func:`code_block` ``(n)`` (well over Slack's 4,000 characters a
+    message); the reply and the turn, once answered."""
+    reply = "\n\n".join(part for n in range(6) for part in (section(n), code_block(n)))
+    assert len(reply) > 12_000
+    lyzr.enqueue(reply_script(reply))
+    return reply, await ask(sim, await start_bot(**bot), "a long one")
+
+
 async def test_a_long_reply_continues_in_new_messages_with_fences_intact(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
-    parts = []
-    for block in range(6):
-        parts.append(f"Section {block}: " + "some prose to read. " * 36)
-        code = "\n".join(f"value_{block}_{i:03d} = compute({i}) & mask" for i in range(40))
-        parts.append(f"```python\n{code}\n```")
-    reply = "\n\n".join(parts)
-    assert len(reply) > 12_000
-    lyzr.enqueue(reply_script(reply))
-    bot = await start_bot(render="mrkdwn")
-    turn = await ask(sim, bot, "a long one")
+
+    def section(n: int) -> str:
+        return f"Section {n}: " + "some prose to read. " * 36
+
+    reply, turn = await ask_long(sim, lyzr, start_bot, section, render="mrkdwn")
 
     messages = sim.bot_replies(ws.general, turn.thread_ts)
     assert len(messages) >= 4
@@ -130,18 +149,13 @@ async def test_markdown_block_pages_keep_tables_and_code_whole(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
-    parts = []
-    for n in range(6):
-        parts.append(f"## Part {n}\n\n" + "Some **prose** to read. " * 30)
+
+    def section(n: int) -> str:
+        prose = f"## Part {n}\n\n" + "Some **prose** to read. " * 30
         rows = "\n".join(f"| r{n}_{i} | {i * i} |" for i in range(12))
-        parts.append(f"| name | square |\n| --- | --- |\n{rows}")
-        code = "\n".join(f"value_{n}_{i:03d} = compute({i}) & mask" for i in range(40))
-        parts.append(f"```python\n{code}\n```")
-    reply = "\n\n".join(parts)
-    assert len(reply) > 12_000
-    lyzr.enqueue(reply_script(reply))
-    bot = await start_bot()  # SLACK_RENDER=markdown is the default
-    turn = await ask(sim, bot, "a long one")
+        return f"{prose}\n\n| name | square |\n| --- | --- |\n{rows}"
+
+    reply, turn = await ask_long(sim, lyzr, start_bot, section)  # SLACK_RENDER=markdown
 
     messages = sim.bot_replies(ws.general, turn.thread_ts)
     assert len(messages) >= 4
