@@ -7,41 +7,19 @@ The relay over the real DiscordSurface and discord.py, against the simulator.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
-import pytest
-from aiohttp import web
-from pydantic import BaseModel
+from collections.abc import Callable
 
 from adapters.discord import DiscordSurface, place
 from bots.simulators.discord import AnswerLost, Call, DiscordSimulator
 from core.models import Artifact
 from core.netguard import guarded_client
-from core.relay import Relay, RetryPolicy
+from core.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.turn import ThreadRef
+from tests.adapters.artifact_files import FILES, QUICK, Report
 from tests.relay.helpers import scripted
-from tests.web import serving
 
 MESSAGES = "/channels/{channel_id}/messages"
-FILES = {"report.csv": b"a,b\n1,2\n", "notes.txt": b"hello"}
-QUICK = RetryPolicy(backoff=0.01)
-
-
-class Report(BaseModel):
-    title: str
-    summary: str
-
-
-@pytest.fixture
-async def file_server() -> AsyncIterator[str]:
-    async def serve(request: web.Request) -> web.StreamResponse:
-        return web.Response(body=FILES[request.match_info["name"]])
-
-    app = web.Application()
-    app.router.add_get("/files/{name}", serve)
-    async with serving(app) as url:
-        yield f"{url}/files"
 
 
 def _lose_the_answer(sim: DiscordSimulator, match: Callable[[Call], bool]) -> list[Call]:

@@ -8,41 +8,18 @@ against the simulator.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from aiohttp import web
-from pydantic import BaseModel
 
 from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.calls import AnswerLost, CallRecord
 from core.models import Artifact
 from core.netguard import guarded_client
-from core.relay import Relay, RetryPolicy
+from core.relay import Relay
 from core.relay.scheduler import EditScheduler
+from tests.adapters.artifact_files import FILES, QUICK, Report
 from tests.adapters.slack.conftest import thread_of
 from tests.relay.helpers import scripted
-from tests.web import serving
-
-FILES = {"report.csv": b"a,b\n1,2\n", "notes.txt": b"hello"}
-QUICK = RetryPolicy(backoff=0.01)
-
-
-class Report(BaseModel):
-    title: str
-    summary: str
-
-
-@pytest.fixture
-async def file_server() -> AsyncIterator[str]:
-    async def serve(request: web.Request) -> web.StreamResponse:
-        return web.Response(body=FILES[request.match_info["name"]])
-
-    app = web.Application()
-    app.router.add_get("/files/{name}", serve)
-    async with serving(app) as url:
-        yield f"{url}/files"
 
 
 @pytest.fixture
