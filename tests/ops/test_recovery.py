@@ -26,7 +26,7 @@ from core.ops.recovery import (
     ReplyRecord,
     ReplyRegistry,
 )
-from core.ops.recovery.registry import WRITE
+from core.ops.recovery.registry import DROP, WRITE
 from core.relay import Relay
 from core.relay.outcome import ReplyOutcome
 from core.relay.sender import RetryPolicy
@@ -603,6 +603,57 @@ async def test_a_record_whose_write_timed_out_is_removed_when_the_reply_ends(
     watch.finished()
     await owner.aclose()
     assert not await records(redis_client, owner)
+
+
+async def test_a_complete_reply_s_record_is_removed_however_long_redis_does_not_answer(
+    redis_url: str, namespace: str
+) -> None:
+    """Redis does not answer the removal of a complete reply's record for longer than the
+    2 ttl it used to be tried for (a burst on a loaded machine): it is tried again until
+    Redis answers, and no reaper later adds a "send it again" notice under the complete
+    reply (the record used to stay, and the replica's next restart had it "finished")."""
+    surface = RecordingSurface(limits=LIMITS)
+    message = await surface.post(THREAD, "Done" + INDICATOR, streaming=True)
+    async with SlowRedis(redis_url) as proxy:
+        client = redis_client(proxy.url)
+        try:
+            owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
+                                  op_timeout=0.1)  # fmt: skip
+            keys = owner.serve(THREAD.platform, BOT)
+            watch = RegisteredReply(owner, keys, THREAD)
+            watch.shown(message, "Done" + INDICATOR, streaming=True)
+
+            async def written() -> bool:
+                return bool(await records(client, owner))
+
+            assert await until(written)
+            await surface.edit(message, "Done", final=True)
+            # Each try takes op_timeout, then up to ttl / 3 of backoff: the tries below
+            # outlast the former 2 ttl of patience.
+            tries = 12
+            for _ in range(tries):
+                proxy.swallow(DROP.sha.encode())
+            watch.shown(message, "Done", streaming=False)
+            watch.finished()
+
+            async def outlasted() -> bool:
+                return len(proxy.swallowed) >= tries
+
+            assert await until(outlasted)
+
+            async def removed() -> bool:
+                return not await records(client, owner)
+
+            assert await until(removed)
+        finally:
+            await client.aclose()
+    redis = redis_client(redis_url)
+    try:
+        reaper = reaper_of(redis, namespace, surface)
+        assert await reaper.sweep() == 0
+    finally:
+        await redis.aclose()
+    assert surface.texts() == ["Done"]
 
 
 async def test_an_orphan_a_reaper_is_still_finishing_is_not_taken_by_another(
