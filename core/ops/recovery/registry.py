@@ -306,8 +306,8 @@ class ReplyRegistry:
 
     async def leave(self, keys: RecoveryKeys, stray: StrayCopy, *, delay: float) -> str:
         """Leave ``stray`` to the reapers (this one included), due in ``delay`` seconds;
-        returns its record's id."""
-        record_id = f"stray-{secrets.token_hex(8)}"
+        returns its record's id (the post's key's: leaving it again replaces it)."""
+        record_id = f"stray-{stray.key or secrets.token_hex(8)}"
         record = ReplyRecord.of_stray(self.owner, stray)
         await LEAVE(self.redis, [keys.replies, keys.due], (record_id, record.to_json(),
                     ms(delay)), within=self.op_timeout)  # fmt: skip
