@@ -111,6 +111,11 @@ class StrayCopy:
     ``shown``: what the copy may show (the texts of the try as sent); ``native``: the try
     may have started a native stream (it shows a prefix of them); ``since``: wall-clock
     time of the first try (epoch seconds), so the lookup starts there.
+
+    ``kept`` is empty while the retry is in flight: the copy is left *before* the blind
+    retry is sent (a process killed before its answer would otherwise leave no trace of the
+    stray), then left again, under the same ``key`` (the post's), once the retry's message
+    is known. Any copy found of a post left unanswered is a stray.
     """
 
     where: ThreadRef
@@ -119,6 +124,7 @@ class StrayCopy:
     since: float
     kept: str
     native: bool = False
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

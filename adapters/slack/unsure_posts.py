@@ -25,9 +25,12 @@ is left to crash recovery as a :class:`~core.surface.StrayCopy` (a record in Red
 :mod:`core.ops.recovery`), and a reaper of any replica — this one, or another one should
 this one die first — looks for it a few times with backoff and finalises it (its text
 without the indicator, no button; a native stream stopped first: :meth:`UnsurePosts.sweep`).
-Left open: a stray the lookups never find, one whose record could not be written (Redis
-down), and one whose retry's answer was lost too (the process died in between). A
-duplicate of a final text (a post without controls) is left as it is: it shows nothing open.
+The record is written *before* the blind retry is sent, without the retry's message
+(looked for later, once that try has surely been answered), and written again with it
+once it is known: a process killed after the retry landed and before its answer used to
+leave no record, and the stray stayed open for ever. Left open: a stray the lookups never
+find, and one whose record could not be written (Redis down). A duplicate of a final text
+(a post without controls) is left as it is: it shows nothing open.
 """
 
 from __future__ import annotations
@@ -118,7 +121,13 @@ class UnsurePosts:
     async def landed(self, key: str, message: MessageRef) -> None:
         """The post ``key`` is ``message``; a stray of an earlier try is left to be swept."""
         post = self._posts.pop(key, None)
-        if post is None or not post.blind or not post.open:
+        if post is not None and post.blind:
+            await self._leave(key, post, message.message_id)
+
+    async def _leave(self, key: str, post: _Post, kept: str) -> None:
+        """Leave the stray of a post retried blind to crash recovery (``kept``: the message
+        the post is, "" while the retry is unanswered)."""
+        if not post.open:
             return
         leave = self._strays()
         if leave is None:
@@ -127,7 +136,7 @@ class UnsurePosts:
             return
         text = post.text.removesuffix(self._indicator)
         await leave(StrayCopy(post.where, text, tuple(sorted(post.texts)), post.first,
-                              message.message_id, post.native))  # fmt: skip
+                              kept, post.native, key))  # fmt: skip
 
     async def find(self, key: str) -> tuple[MessageRef, str] | None:
         """An earlier try of ``key`` that landed, to adopt instead of posting again; None
@@ -147,10 +156,13 @@ class UnsurePosts:
             post.blind = True
             log.warning("could not look for a post that may have landed (%s): posting it "
                         "again; a copy left streaming is finalised later", exc)  # fmt: skip
+            await self._leave(key, post, "")  # before the retry: see the module docstring
             return None
         if found is None:
             return None
         del self._posts[key]
+        if post.blind:  # a stray was left before a blind try: this copy is the one kept
+            await self._leave(key, post, found.message_id)
         log.warning("a post to %s timed out but had landed (%s): adopted, not posted again",
                     post.where, found.message_id)  # fmt: skip
         return found, post.text
@@ -160,7 +172,8 @@ class UnsurePosts:
         docstring). Raises :class:`~core.errors.SurfaceError` or TimeoutError."""
         async with asyncio.timeout(self._api.timeout):  # the lookup, as a retry's is
             found = await self._look(stray.where, stray.since, frozenset(stray.shown),
-                                     native=stray.native, exclude=(stray.kept,))  # fmt: skip
+                                     native=stray.native, exclude=(stray.kept,),
+                                     reply=stray.text if not stray.kept else None)  # fmt: skip
         if found is None:
             return False
         await self._finalise(found, stray.text)
@@ -172,19 +185,31 @@ class UnsurePosts:
 
     async def _look(
         self, where: ThreadRef, since: float, texts: frozenset[str], *, native: bool,
-        exclude: Collection[str],
+        exclude: Collection[str], reply: str | None = None,
     ) -> MessageRef | None:  # fmt: skip
         """The oldest of the bot's messages in the thread since ``since`` (the first try)
-        that shows one of ``texts`` (``native``: a native stream, a prefix of one)."""
+        that shows one of ``texts`` (``native``: a native stream, a prefix of one).
+
+        ``reply``: the post's final text, when the message the reply kept is unknown (a
+        stray left before its retry was answered): the oldest copy of the post — still
+        open, or already finished by the reply's own record with a notice after the text —
+        is the one the reply's record finishes (the oldest open message after the reply's
+        last), so it is passed over and only a later copy is this stray."""
         me = self._me()
         if me is None:
             return None
+        skip = reply is not None
         async for raw in bot_messages(self._api, where, since=since, me=me):
             ts = raw.get("ts")
-            if isinstance(ts, str) and ts not in exclude:
-                stream = self._shows(raw, texts, native=native)
-                if stream is not None:
-                    return MessageRef(where, ts, stream=stream)
+            if not isinstance(ts, str) or ts in exclude:
+                continue
+            stream = self._shows(raw, texts, native=native)
+            if skip and (stream is not None or _plain(str(raw.get("text") or "")).startswith(
+                    _plain(str(reply)))):  # fmt: skip
+                skip = False  # the reply's own copy (see above)
+                continue
+            if stream is not None:
+                return MessageRef(where, ts, stream=stream)
         return None
 
     def _shows(self, raw: dict[str, Any], texts: frozenset[str], *, native: bool) -> bool | None:

@@ -37,6 +37,7 @@ from bots.slack.assistant import (
 )
 from bots.slack.commands import COMMAND, SlashCommands
 from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
+from bots.slack.follow_ups import FollowUps
 from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
 from core.context.source import ContextSource
@@ -78,6 +79,7 @@ class SlackBot:
         surface.me = (identity.user_id, identity.bot_id)
         runtime.recover("slack", f"{identity.team_id}-{identity.user_id}", surface)
         self.answered = AnsweredMarks(self.responder.gate.sessions)
+        self.follow_ups = FollowUps(self.responder.gate)
         self.tasks = TurnTasks()
         surface.on_give_up = self._give_up  # every turn's reply on it may ask
         app.event("app_home_opened")(self._on_home)
@@ -138,7 +140,7 @@ class SlackBot:
         channel the person is viewing (both best effort: a Redis that does not answer
         whether the thread is new leaves it untitled, and the message is answered)."""
         try:
-            new = not await self._has_conversation(turn)
+            new = not await self.follow_ups.has_conversation(self._conversation(turn))
         except SessionStoreError as exc:
             log.warning("could not tell whether %s starts its thread: %s", turn.message_id, exc)
             new = False
@@ -280,7 +282,8 @@ class SlackBot:
     ) -> None:
         turn = inbound.turn
         try:
-            if inbound.follow_up and not await self._has_conversation(turn):
+            conversation = self._conversation(turn)
+            if inbound.follow_up and not await self.follow_ups.ours(conversation, turn.message_id):
                 return
             if not await self._first_answer(inbound):
                 return
@@ -301,6 +304,7 @@ class SlackBot:
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
+                self.follow_ups.answering(conversation)
                 await self._remember_thread(turn)
                 if set_title is not None:
                     turn = await self._in_assistant_thread(turn, set_title)
@@ -320,10 +324,8 @@ class SlackBot:
         except SessionStoreError as exc:  # only the slash command loses its target
             log.warning("could not remember the thread of %s: %s", turn.message_id, exc)
 
-    async def _has_conversation(self, turn: Turn) -> bool:
-        """A follow-up is answered only in a thread that already has a conversation."""
-        key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
-        return await self.responder.gate.sessions.info(key) is not None
+    def _conversation(self, turn: Turn) -> str:
+        return self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
 
     async def _first_answer(self, inbound: Inbound) -> bool:
         """Whether this message was never answered (and now is): see

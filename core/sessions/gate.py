@@ -36,7 +36,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
@@ -52,6 +52,8 @@ from core.sessions.store import DEDUP_TTL, SessionStore, new_session_id
 __all__ = ["REDIS_PATIENCE", "GateTimeout", "Ticket", "TurnGate"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 REDIS_PATIENCE = 60.0
 """Seconds a turn keeps asking a Redis that does not answer (each try bounded by the op
@@ -256,6 +258,14 @@ class TurnGate:
             lock_lost=lock.lost,
         )  # fmt: skip
         return ticket, lock
+
+    async def ask(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a read that is safe to repeat (``call``), asked again while Redis answers
+        late, as the gate's own scripts are (see :meth:`_patiently`): a burst's late answer
+        is no reason to leave a person's message unanswered."""
+        loop = asyncio.get_running_loop()
+        result: T = await self._patiently(call, loop.time() + self.redis_patience)
+        return result
 
     async def _patiently(self, call: Callable[[], Awaitable[Any]], deadline: float) -> Any:
         """Run a script that is safe to repeat; a slow answer is asked for again.

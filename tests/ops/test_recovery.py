@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from core.errors import MessageGone, PlatformUnavailable, SurfaceError
 from core.models import AgentStream
 from core.ops.recovery import (
+    Page,
     Reaper,
     Recovery,
     RecoveryKeys,
@@ -26,7 +27,7 @@ from core.ops.recovery import (
     ReplyRecord,
     ReplyRegistry,
 )
-from core.ops.recovery.registry import WRITE
+from core.ops.recovery.registry import DROP, WRITE
 from core.relay import Relay
 from core.relay.outcome import ReplyOutcome
 from core.relay.sender import RetryPolicy
@@ -603,6 +604,114 @@ async def test_a_record_whose_write_timed_out_is_removed_when_the_reply_ends(
     watch.finished()
     await owner.aclose()
     assert not await records(redis_client, owner)
+
+
+async def test_a_complete_reply_s_record_is_removed_however_long_redis_does_not_answer(
+    redis_url: str, namespace: str
+) -> None:
+    """Redis does not answer the removal of a complete reply's record for longer than the
+    2 ttl it used to be tried for (a burst on a loaded machine): it is tried again until
+    Redis answers, and no reaper later adds a "send it again" notice under the complete
+    reply (the record used to stay, and the replica's next restart had it "finished")."""
+    surface = RecordingSurface(limits=LIMITS)
+    message = await surface.post(THREAD, "Done" + INDICATOR, streaming=True)
+    async with SlowRedis(redis_url) as proxy:
+        client = redis_client(proxy.url)
+        try:
+            owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
+                                  op_timeout=0.1)  # fmt: skip
+            keys = owner.serve(THREAD.platform, BOT)
+            watch = RegisteredReply(owner, keys, THREAD)
+            watch.shown(message, "Done" + INDICATOR, streaming=True)
+
+            async def written() -> bool:
+                return bool(await records(client, owner))
+
+            assert await until(written)
+            await surface.edit(message, "Done", final=True)
+            # Each try takes op_timeout, then up to ttl / 3 of backoff: the tries below
+            # outlast the former 2 ttl of patience.
+            tries = 12
+            for _ in range(tries):
+                proxy.swallow(DROP.sha.encode())
+            watch.shown(message, "Done", streaming=False)
+            watch.finished()
+
+            async def outlasted() -> bool:
+                return len(proxy.swallowed) >= tries
+
+            assert await until(outlasted)
+
+            async def removed() -> bool:
+                return not await records(client, owner)
+
+            assert await until(removed)
+        finally:
+            await client.aclose()
+    redis = redis_client(redis_url)
+    try:
+        reaper = reaper_of(redis, namespace, surface)
+        assert await reaper.sweep() == 0
+    finally:
+        await redis.aclose()
+    assert surface.texts() == ["Done"]
+
+
+async def test_a_reply_finished_as_an_orphan_is_not_finished_again_when_its_owner_hands_it_over(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """The owner was only slow (its beats did not land), not dead: a reaper finished its
+    reply as an orphan, then the owner ended it with a final edit left to make. The
+    hand-over is refused; the hand-over used to find no record, register the reply anew,
+    and a reaper edited the message a second time (the notice gone, the text changed)."""
+    surface = RecordingSurface(limits=LIMITS)
+    message = await surface.post(THREAD, "half" + INDICATOR, streaming=True)
+    owner = registry(redis_client, namespace, "slow-owner")
+    keys = owner.keys(THREAD.platform)
+    assert keys is not None
+    watch = RegisteredReply(owner, keys, THREAD)
+    watch.shown(message, "half" + INDICATOR, streaming=True)
+
+    async def written() -> bool:
+        return bool(await records(redis_client, owner))
+
+    assert await until(written)  # no beat follows: the owner is presumed dead after TTL
+    reaper = reaper_of(redis_client, namespace, surface)
+    await sweep_until_done(reaper)
+    finished = f"half\n\n{surface.render(ORPHAN_NOTICE)}"
+    assert reaper.finalised == 1 and surface.texts() == [finished]
+    watch.owed(message, "half and the rest")  # the owner's final edit failed
+    watch.finished()
+    await asyncio.gather(*owner._tasks)
+    assert await reaper.sweep() == 0
+    assert surface.texts() == [finished]
+    assert not await records(redis_client, owner)
+
+
+async def test_a_first_write_landing_after_its_reply_ended_does_not_register_it_again(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A reply handed over and finished by a reaper; then a first write of its owner that
+    Redis had held back lands. It is refused: it used to register the reply again, held by
+    its owner, and once that owner was gone a reaper added a notice to the complete reply."""
+    surface = RecordingSurface(limits=LIMITS)
+    message = await surface.post(THREAD, "All" + INDICATOR, streaming=True)
+    owner = registry(redis_client, namespace, "owner-a")
+    keys = owner.keys(THREAD.platform)
+    assert keys is not None
+    watch = RegisteredReply(owner, keys, THREAD)
+    late = replace(watch.record)
+    watch.owed(message, "All of it")
+    watch.finished()
+    await asyncio.gather(*owner._tasks)
+    reaper = reaper_of(redis_client, namespace, surface)
+    await sweep_until_done(reaper)
+    assert surface.texts() == ["All of it"] and not await records(redis_client, owner)
+    late.pages = [Page(message.message_id, "All" + INDICATOR)]
+    late.posted = True
+    assert not await owner.write(keys, watch.reply_id, late, first=True)
+    assert not await records(redis_client, owner)
+    assert await reaper.sweep() == 0 and surface.texts() == ["All of it"]
 
 
 async def test_an_orphan_a_reaper_is_still_finishing_is_not_taken_by_another(

@@ -357,3 +357,47 @@ async def test_slack_sigkill_while_a_stray_copy_waits_for_its_sweep(
     assert [r.ts for r in sim.bot_replies(ws.general, thread)] == [stray.ts, kept.ts]
     assert stray.text and words.startswith(stray.text)  # what it showed, for good
     assert kept.text == words and kept.blocks is None  # the one complete reply, no notice
+
+
+async def test_slack_sigkill_after_a_blind_retry_landed_before_its_answer(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    start_replica: StartReplica,
+) -> None:
+    """The reply's first post landed and its answer was lost; the lookup before the retry
+    failed (a 429), so the retry posted blind — and the replica was SIGKILLed once Slack
+    had applied that retry, before its answer. Two copies are open and the dead replica
+    knew neither. The stray's record was written before the retry: the restarted replica
+    finalises both copies (one as the orphan's page, with the notice). The record used to
+    be written only after the retry's answer, and one copy stayed open for ever."""
+    a = await start_replica("a", redis_url)
+    ws = sim.workspace
+    words = " ".join(f"word{i}" for i in range(40))
+    lyzr.enqueue(reply_script(words, delay=0.05))
+    killer = Killer(a.process)
+
+    async def lose(_: object) -> None:
+        sim.after_call("chat.postMessage", killer.hook, match=_slack_reply_post(False))
+        raise AnswerLost
+
+    sim.after_call("chat.postMessage", lose, match=_slack_reply_post(False))
+    sim.fail_next("conversations.replies", "ratelimited", status=429, retry_after=60,
+                  times=1_000_000)  # fmt: skip
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go"))
+    thread = turn.thread_ts
+    await killer.wait()
+    copies = sim.bot_replies(ws.general, thread)
+    assert len(copies) == 2
+    assert all(c.blocks is not None and c.text.endswith(INDICATOR) for c in copies)  # open
+    sim.clear_faults()  # conversations.replies answers again
+
+    await start_replica("b", redis_url)
+
+    def closed() -> bool:
+        return all(c.blocks is None and INDICATOR not in c.text for c in copies)
+
+    await sim.wait_for(closed, timeout=PATIENCE)
+    assert [r.ts for r in sim.bot_replies(ws.general, thread)] == [c.ts for c in copies]
+    assert sum(c.text.endswith(ORPHAN_NOTICE) for c in copies) == 1

@@ -7,6 +7,7 @@ up. Real Redis, short intervals; the tests wait for state, never for a duration.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 
@@ -67,7 +68,7 @@ async def test_a_stray_left_by_a_dead_replica_is_finalised_by_another(
     await kill(a)  # its reaper is gone before the stray is due
     await left.strays(STRAY)
     assert [r["stray"] for r in (await records(redis_client, a.registry)).values()] == [
-        ["Hello", ["Hello ▍", "Hello &lt;b&gt;"], 1_700_000_000.5, "M2", True]
+        ["Hello", ["Hello ▍", "Hello &lt;b&gt;"], 1_700_000_000.5, "M2", True, ""]
     ]
 
     other = StraySurface()
@@ -108,6 +109,27 @@ async def test_a_stray_found_at_a_later_lookup_is_finalised(
         await surface.strays(STRAY)
         assert await until(lambda: _empty(redis_client, rec))
         assert surface.finalised == [STRAY] and surface.lookups == 3
+    finally:
+        await rec.aclose()
+
+
+async def test_a_stray_left_before_its_retry_is_replaced_once_the_retry_is_known(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """Left before the blind retry (no ``kept``: not looked for until the retry has surely
+    been answered), then again under the post's key once it has: one record, the last."""
+    surface = StraySurface()
+    rec = replica(redis_client, namespace, "a", surface)
+    try:
+        assert surface.strays is not None
+        pending = replace(STRAY, kept="", key="k1")
+        await surface.strays(pending)
+        (left,) = (await records(redis_client, rec.registry)).values()
+        assert left["stray"] == [*list(left["stray"])[:3], "", True, "k1"]  # type: ignore[call-overload]
+        assert rec.pending_delay >= 2 * TTL and surface.lookups == 0
+        await surface.strays(replace(pending, kept="M2"))
+        assert await until(lambda: _empty(redis_client, rec))
+        assert surface.finalised == [replace(pending, kept="M2")]
     finally:
         await rec.aclose()
 

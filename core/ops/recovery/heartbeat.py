@@ -22,11 +22,11 @@ ends with every message final the record is dropped; when some final edit or pos
 not be made (a platform outage longer than the reply's retries, a finish cut short by its
 timeout: :meth:`RegisteredReply.owed`), or a post is still pending, the record is *handed
 over* — registered then if no write had landed yet — and the reapers make those edits and
-posts once the platform is back. Registry
-failures (Redis down or slow) never break a reply: they are logged once per reply, the
-reply goes on, and the last state is written again with backoff until a write lands (a
-turn whose registration timed out in a burst, and whose replica then died, was otherwise
-unknown to every reaper: its user got nothing).
+posts once the platform is back. Registry failures (Redis down or slow) never break a
+reply: they are logged once per reply, the reply goes on, and the last state is written
+again with backoff until a write lands (a turn whose registration timed out in a burst, and
+whose replica then died, was otherwise unknown to every reaper: its user got nothing); the
+drop or hand-over at the end is likewise tried again until Redis answers.
 """
 
 from __future__ import annotations
@@ -225,11 +225,12 @@ class RegisteredReply:
         self._retry = self.registry.spawn(later, f"recovery-retry-{self.reply_id}")
 
     async def _end(self) -> None:
-        # Retried while Redis is down: a record left behind would be "repaired" by a
-        # reaper, adding a bogus notice to a complete reply. Bounded: past 2 ttl it is late.
-        loop = asyncio.get_running_loop()
+        # Tried again until Redis answers, however long it takes (one try in flight per
+        # reply, backoff up to ``ttl / 3``; the process's shutdown stops it): a record left
+        # behind is "finished" by a reaper once this process is gone, which adds a bogus
+        # notice under a complete reply. It used to give up after 2 ttl (30 s), and a
+        # burst's slow Redis left complete replies in the registry.
         registry = self.registry
-        give_up = loop.time() + 2 * registry.ttl
         if self._retry is not None:
             self._retry.cancel()
         async with self._lock:  # after the write in flight, if any
@@ -240,6 +241,7 @@ class RegisteredReply:
         owed = bool(record.pages or record.unsent or record.posting is not None)
         if not self._sent and not owed:
             return  # nothing was sent to Redis: nothing to remove
+        failures = 0
         while not self._lost:
             try:
                 if owed:
@@ -253,9 +255,13 @@ class RegisteredReply:
                                     "handed over", self.reply_id)  # fmt: skip
                 else:
                     await registry.drop(self.keys, self.reply_id)
+                if failures:
+                    log.info("reply record %s ended after %d failed tries", self.reply_id,
+                             failures)  # fmt: skip
                 return
             except SessionStoreError as exc:
-                if loop.time() >= give_up:
-                    log.error("could not end reply record %s: %s", self.reply_id, exc)
-                    return
-            await asyncio.sleep(min(1.0, registry.ttl / 6))
+                failures += 1
+                if failures == 1:
+                    log.warning("could not end reply record %s (tried again until Redis "
+                                "answers): %s", self.reply_id, exc)  # fmt: skip
+            await asyncio.sleep(min(registry.ttl / 3, 0.2 * 2 ** (failures - 1)))

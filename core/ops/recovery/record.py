@@ -88,7 +88,7 @@ class ReplyRecord:
         extra: dict[str, Any] = {}
         if stray is not None:
             extra["stray"] = [stray.text, list(stray.shown), stray.since, stray.kept,
-                              stray.native]  # fmt: skip
+                              stray.native, stray.key]  # fmt: skip
         return json.dumps(
             {
                 **extra,
@@ -116,9 +116,9 @@ class ReplyRecord:
         posting, last = data.get("posting"), data.get("last")
         stray = None
         if data.get("stray") is not None:
-            text, shown, since, kept, native = data["stray"]
+            text, shown, since, kept, native, *more = data["stray"]  # the key came later
             stray = StrayCopy(where, str(text), tuple(str(t) for t in shown), float(since),
-                              str(kept), bool(native))  # fmt: skip
+                              str(kept), bool(native), str(more[0]) if more else "")  # fmt: skip
         return cls(
             str(data["owner"]), where, pages, bool(data["posted"]), bool(data["handed_over"]),
             unsent, None if posting is None else str(posting), None if last is None else str(last),

@@ -9,6 +9,7 @@ Cluster slot::
     <ns>:{recovery:<platform>:<bot>}:owners   ZSET  owner -> liveness deadline (Redis ms)
     <ns>:{recovery:<platform>:<bot>}:due      ZSET  reply id -> when a reaper may take it
     <ns>:{recovery:<platform>:<bot>}:tries    HASH  reply id -> times a reaper took it
+    <ns>:{recovery:<platform>:<bot>}:ended    ZSET  reply id -> when its record was dropped
 
 An owner proves it is alive with one beat per process (``owners``), not one per reply, so
 a turn that waits in a queue for minutes costs two writes (registered, dropped) and no
@@ -18,6 +19,12 @@ mid-way is replaced) and renews the lease while it works, and on failure puts it
 later. A stray copy (``ReplyRecord.stray``: a post a surface retried blind) is left
 straight to the reapers, owned by no one and due after a short delay. Deadlines are Redis's
 clock (``TIME``), so replicas with skewed clocks agree.
+
+A reply is finished once: a dropped record leaves its id in ``ended`` (for
+:data:`ENDED_FOR`), and neither a hand-over nor a first write registers that id again. An
+owner presumed dead while it was only slow used to hand its reply over after a reaper had
+finished it as an orphan (notice and all): the hand-over, finding no record, registered it
+anew and a reaper finished it a second time; a first write that landed late did the same.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ __all__ = [
     "BEAT",
     "CLAIM",
     "DROP",
+    "ENDED_FOR",
     "HANDOVER",
     "LEAVE",
     "RETRY",
@@ -54,6 +62,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ENDED_FOR = 24 * 3600.0
+"""How long a dropped reply's id is remembered (a day: longer than any owner, presumed dead
+while it was only slow, can take to hand over or write again)."""
 
 # An owner is alive. KEYS[1]: owners. ARGV[1]: owner; ARGV[2]: ttl ms.
 # Returns 1, or 0 when the owner had been presumed dead (its replies were reaped).
@@ -68,15 +80,19 @@ return 0
 """,
 )
 
-# Write a reply's record. KEYS: replies, holders, owners.
+# Write a reply's record. KEYS: replies, holders, owners, ended.
 # ARGV[1]: reply id; ARGV[2]: record JSON; ARGV[3]: owner; ARGV[4]: ttl ms; ARGV[5]: "1" the
 # first time (registers the reply and refreshes the owner's deadline).
-# Returns 1, or 0 when the reply is no longer this owner's (a reaper took it).
+# Returns 1, or 0 when the reply is no longer this owner's (a reaper took it, or it ended:
+# a first write that lands late never registers a reply again).
 WRITE = LuaScript(
     "recovery-write",
     NOW_MS
     + """
 if ARGV[5] == '1' then
+  if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+  local holder = redis.call('HGET', KEYS[2], ARGV[1])
+  if holder ~= ARGV[3] and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
   redis.call('ZADD', KEYS[3], now_ms() + tonumber(ARGV[4]), ARGV[3])
 elseif redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[3] then
@@ -88,14 +104,16 @@ return 1
 )
 
 # The owner gives a reply to the reapers (final edits it could not make). KEYS: replies,
-# holders, due. ARGV[1]: reply id; ARGV[2]: record JSON; ARGV[3]: owner.
-# Returns 1, or 0 when the reply is no longer this owner's (a reaper holds or dropped it:
-# no holder, but a record). A reply with neither was never registered (every write lost to
-# a timeout in a burst): it is handed over all the same, or no reaper would ever know it.
+# holders, due, ended. ARGV[1]: reply id; ARGV[2]: record JSON; ARGV[3]: owner.
+# Returns 1, or 0 when the reply is no longer this owner's (a reaper holds it: no holder,
+# but a record; or it ended: a reaper finished it). A reply with none of these was never
+# registered (every write lost to a timeout in a burst): it is handed over all the same, or
+# no reaper would ever know it.
 HANDOVER = LuaScript(
     "recovery-handover",
     NOW_MS
     + """
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
 local holder = redis.call('HGET', KEYS[2], ARGV[1])
 if holder ~= ARGV[3] then
   if holder or redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
@@ -169,14 +187,19 @@ return 1
 """,
 )
 
-# Forget a reply. KEYS: replies, holders, due, tries. ARGV[1]: reply id.
+# Forget a reply, and remember it ended (see the module). KEYS: replies, holders, due,
+# tries, ended. ARGV[1]: reply id; ARGV[2]: how long it is remembered, ms.
 DROP = LuaScript(
     "recovery-drop",
-    """
+    NOW_MS
+    + """
+local now = now_ms()
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[5], now, ARGV[1])
 return 1
 """,
 )
@@ -196,6 +219,7 @@ class RecoveryKeys:
     owners: str
     due: str
     tries: str
+    ended: str
 
     @classmethod
     def of(cls, namespace: str, platform: str, bot: str) -> RecoveryKeys:
@@ -207,7 +231,7 @@ class RecoveryKeys:
             raise ValueError("a recovery scope needs the bot's identity")
         head = f"{namespace}:{{recovery:{platform}:{quote(bot, safe='')}}}"
         return cls(f"{head}:replies", f"{head}:holders", f"{head}:owners", f"{head}:due",
-                   f"{head}:tries")  # fmt: skip
+                   f"{head}:tries", f"{head}:ended")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,23 +291,23 @@ class ReplyRegistry:
         self, keys: RecoveryKeys, reply_id: str, record: ReplyRecord, *, first: bool,
         within: float | None = None,
     ) -> bool:  # fmt: skip
-        """Write the record; False when a reaper took the reply meanwhile."""
+        """Write the record; False when a reaper took the reply meanwhile, or it ended."""
         args = (reply_id, record.to_json(), self.owner, ms(self.ttl), "1" if first else "0")
-        done = await WRITE(self.redis, [keys.replies, keys.holders, keys.owners], args,
-                           within=within or self.op_timeout)  # fmt: skip
+        keyset = [keys.replies, keys.holders, keys.owners, keys.ended]
+        done = await WRITE(self.redis, keyset, args, within=within or self.op_timeout)
         return bool(done)
 
     async def hand_over(self, keys: RecoveryKeys, reply_id: str, record: ReplyRecord) -> bool:
         """Leave the reply to the reapers (its final edits failed)."""
         args = (reply_id, record.to_json(), self.owner)
-        done = await HANDOVER(self.redis, [keys.replies, keys.holders, keys.due], args,
-                              within=self.op_timeout)  # fmt: skip
+        keyset = [keys.replies, keys.holders, keys.due, keys.ended]
+        done = await HANDOVER(self.redis, keyset, args, within=self.op_timeout)
         return bool(done)
 
     async def leave(self, keys: RecoveryKeys, stray: StrayCopy, *, delay: float) -> str:
         """Leave ``stray`` to the reapers (this one included), due in ``delay`` seconds;
-        returns its record's id."""
-        record_id = f"stray-{secrets.token_hex(8)}"
+        returns its record's id (the post's key's: leaving it again replaces it)."""
+        record_id = f"stray-{stray.key or secrets.token_hex(8)}"
         record = ReplyRecord.of_stray(self.owner, stray)
         await LEAVE(self.redis, [keys.replies, keys.due], (record_id, record.to_json(),
                     ms(delay)), within=self.op_timeout)  # fmt: skip
@@ -317,8 +341,8 @@ class ReplyRegistry:
         await RETRY(self.redis, [keys.due], (reply_id, ms(lease)), within=self.op_timeout)
 
     async def drop(self, keys: RecoveryKeys, reply_id: str) -> None:
-        await DROP(self.redis, [keys.replies, keys.holders, keys.due, keys.tries], (reply_id,),
-                   within=self.op_timeout)  # fmt: skip
+        keyset = [keys.replies, keys.holders, keys.due, keys.tries, keys.ended]
+        await DROP(self.redis, keyset, (reply_id, ms(ENDED_FOR)), within=self.op_timeout)
 
     # --- background work ---------------------------------------------------------------
 

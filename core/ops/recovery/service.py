@@ -28,11 +28,17 @@ class Recovery:
     """
 
     def __init__(
-        self, registry: ReplyRegistry, reaper: Reaper, *, stray_delay: float = STRAY_DELAY
-    ) -> None:
+        self, registry: ReplyRegistry, reaper: Reaper, *, stray_delay: float = STRAY_DELAY,
+        pending_delay: float | None = None,
+    ) -> None:  # fmt: skip
         self.registry = registry
         self.reaper = reaper
         self.stray_delay = stray_delay
+        # A stray left before its retry is answered (``StrayCopy.kept`` empty) is looked for
+        # once the retry has surely been answered, or its replica is surely dead (2 ttl:
+        # 30 s by default, a post's call timeout); answered, it is left again with ``kept``.
+        self.pending_delay = max(stray_delay, 2 * registry.ttl if pending_delay is None
+                                 else pending_delay)  # fmt: skip
         self.heartbeat = Heartbeat(registry)
 
     def serve(self, platform: str, bot: str, surface: ChatSurface) -> None:
@@ -50,7 +56,8 @@ class Recovery:
     async def _leave(self, keys: RecoveryKeys, stray: StrayCopy) -> None:
         """Never raises: a stray that could not be registered is logged (it stays as it is)."""
         try:
-            await self.registry.leave(keys, stray, delay=self.stray_delay)
+            delay = self.stray_delay if stray.kept else self.pending_delay
+            await self.registry.leave(keys, stray, delay=delay)
         except SessionStoreError as exc:
             log.warning("could not register a stray copy in %s (it may keep showing the "
                         "streaming indicator): %s", stray.where, exc)  # fmt: skip

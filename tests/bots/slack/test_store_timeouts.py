@@ -11,10 +11,10 @@ import pytest
 from bots.simulators.slack import SlackSimulator
 from core.governance.controls import GUARDED_STOP
 from core.redis import LuaScript
-from core.sessions.scripts import NEW_SESSION
+from core.sessions.scripts import INFO, NEW_SESSION
 from core.texts import STORE_UNAVAILABLE
 from tests.bots.discord.slow_redis import SlowRedis
-from tests.bots.slack.conftest import StartBot, mention
+from tests.bots.slack.conftest import StartBot, ask, mention
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -34,3 +34,23 @@ async def test_a_command_redis_does_not_answer_gets_the_store_notice(
         (notice,) = sim.bot_replies(ws.general, turn.thread_ts)
         assert STORE_UNAVAILABLE.split(";")[0] in notice.text
         assert not lyzr.stream_requests()
+
+
+async def test_a_follow_up_whose_thread_redis_is_slow_to_look_up_is_answered(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, redis_url: str
+) -> None:
+    """A thread message without a mention is answered only in a thread with a conversation,
+    which Redis is asked about; Redis too busy to answer that one call (a burst) used to
+    drop the follow-up without a word. It is asked again, and the follow-up answered."""
+    async with SlowRedis(redis_url) as redis:
+        bot = await start_bot(core={"redis_url": redis.url})
+        ws = sim.workspace
+        first = await ask(sim, bot, "remember 42", replies=1)
+        redis.swallow(INFO.sha.encode())
+        await sim.user_says(ws.general, ws.bob, "what did I say?", thread_ts=first.thread_ts)
+        await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 2,
+                           timeout=30)  # fmt: skip
+        await sim.wait_for(lambda: not bot.bot.tasks)
+        assert redis.swallowed  # the call did time out
+        assert sim.bot_replies(ws.general, first.thread_ts)[1].text == "You said: remember 42."
+        assert len(lyzr.stream_requests()) == 2
