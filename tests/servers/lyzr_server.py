@@ -152,7 +152,12 @@ class StreamingServer(Lifecycle, Generic[S]):
         # sleeps, so a stall still records the disconnect.
         self._runner = web.AppRunner(self.app, handler_cancellation=True)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        # The accept queue of a production server (uvicorn's --backlog defaults to 2048, see
+        # uvicorn's docs/settings.md), not aiohttp's 128: with 150 streams opened at once
+        # by tests/agents/test_pool.py and this process's loop busy, the kernel dropped the
+        # SYNs past 128, and those connects (retried after 1 s, then 3 s) missed their 2 s
+        # connect timeout, which no real agent API would have caused.
+        await web.TCPSite(self._runner, "127.0.0.1", 0, backlog=2048).start()
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
