@@ -35,6 +35,7 @@ from tests.ops.test_recovery_e2e import (
     NOTICE_WORDS,
     TTL,
     UNANSWERED_WORDS,
+    Replica,
     StartReplica,
     sim,
     start_replica,
@@ -64,6 +65,16 @@ class Killer:
     async def wait(self) -> None:
         """Until the replica is dead (it has applied the call, not read its answer)."""
         await asyncio.wait_for(self._killed.wait(), PATIENCE)
+
+
+async def _finalised(sim: SlackSimulator, done: Callable[[], bool], *replicas: Replica) -> None:
+    """Wait until ``done()``; failing, show what the replicas logged (each one's last lines):
+    which of them knew the reply, claimed it, looked for its message."""
+    try:
+        await sim.wait_for(done, timeout=PATIENCE)
+    except TimeoutError:
+        logs = "\n".join(f"--- {r.name}:\n{r.log.read_text()[-4000:]}" for r in replicas)
+        pytest.fail(f"not finalised within {PATIENCE:g}s\n{logs}")
 
 
 def _slack_reply_post(later_page: bool) -> Callable[[Mapping[str, Any]], bool]:
@@ -198,7 +209,7 @@ async def test_slack_sigkill_while_the_thinking_placeholder_shows(
     its own. Killed once it landed, before any text: another replica turns that message
     into the "send it again" notice (no button left, no second message)."""
     a = await start_replica("a", redis_url, SLACK_THINKING="placeholder")
-    await start_replica("b", redis_url, SLACK_THINKING="placeholder")
+    b = await start_replica("b", redis_url, SLACK_THINKING="placeholder")
     ws = sim.workspace
     lyzr.enqueue(reply_script("never shown", delay=0.01))
     killer = Killer(a.process)
@@ -217,7 +228,7 @@ async def test_slack_sigkill_while_the_thinking_placeholder_shows(
     def finalised() -> bool:
         return UNANSWERED_WORDS in sim.bot_replies(ws.general, thread)[-1].text
 
-    await sim.wait_for(finalised, timeout=PATIENCE)
+    await _finalised(sim, finalised, a, b)
     replies = sim.bot_replies(ws.general, thread)
     assert len(replies) == 1  # the placeholder became the notice
     assert replies[0].blocks is None
@@ -237,7 +248,7 @@ async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
     streaming)."""
     native = {"SLACK_STREAMING": "native"}
     a = await start_replica("a", redis_url, **native)
-    await start_replica("b", redis_url, **native)
+    b = await start_replica("b", redis_url, **native)
     ws = sim.workspace
     lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.01))
     killer = Killer(a.process)
@@ -251,7 +262,7 @@ async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
     (reply,) = sim.bot_replies(ws.general, thread)
     assert reply.streaming  # left streaming: its answer (the ts) never reached the bot
 
-    await sim.wait_for(lambda: NOTICE_WORDS in reply.text, timeout=PATIENCE)
+    await _finalised(sim, lambda: NOTICE_WORDS in reply.text, a, b)
     after = sim.calls()[killed_at:]
     assert [c for c in after if c.method == "chat.stopStream" and c.params.get("ts") == reply.ts]
     assert not reply.streaming
