@@ -63,7 +63,7 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
             lyzr.enqueue(LyzrScript(tokens=split_words(reply), delay=0.1))
         for n in range(THREADS):
             await sim.user_message(general, f"question {n}", mention_bot=True)
-        await eventually(lambda: sum(map(len, results)) == THREADS, what="every answer")
+        await eventually(lambda: sum(map(len, results)) == THREADS, within=60, what="every answer")
         async with asyncio.timeout(60):
             for bot in bots:
                 await bot.tasks.idle()
