@@ -72,13 +72,29 @@ exact to 2^53 µs, some 285 years)."""
 
 
 async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_TIMEOUT) -> T:
-    """Await one Redis call; a failure or a timeout becomes a SessionStoreError."""
-    task = asyncio.current_task()
-    cancels_before = task.cancelling() if task is not None else 0
+    """Await one Redis call; a failure or a timeout becomes a SessionStoreError.
+
+    The call runs as its own task, awaited for at most ``within``: redis-py sends through
+    ``asyncio.wait_for``, which on Python 3.11 swallows a cancel that lands just as the send
+    completes (cpython gh-86296), so a deadline enforced by cancelling the caller was lost
+    now and then (the call then waited out the client's socket timeouts and retries, 15 s
+    for 0.05 s asked). Past the deadline the call is cancelled and not waited for.
+    """
+    running = asyncio.ensure_future(call)
     try:
-        async with asyncio.timeout(within):
-            result = await call
-    except (TimeoutError, RedisTimeoutError) as exc:  # our deadline, or the socket's
+        await asyncio.wait((running,), timeout=within)
+    except asyncio.CancelledError:  # the caller was cancelled: so is its call
+        running.cancel()
+        running.add_done_callback(_forget)
+        raise
+    if not running.done():
+        running.cancel()
+        running.add_done_callback(_forget)
+        metrics.redis_error()
+        raise StoreTimeout(f"redis did not answer {what} within {within:g}s")
+    try:
+        return running.result()
+    except (TimeoutError, RedisTimeoutError) as exc:  # the socket's deadline
         metrics.redis_error()
         raise StoreTimeout(f"redis did not answer {what} within {within:g}s") from exc
     except (RedisError, OSError) as exc:
@@ -88,12 +104,12 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
             # The blocking pool's wait ran out: every connection busy, not Redis down.
             raise StoreTimeout(f"no redis connection was free for {what}: {reason}") from exc
         raise SessionStoreError(f"redis failed during {what}: {reason}") from exc
-    if task is not None and task.cancelling() > cancels_before:
-        # redis-py sends through asyncio.wait_for, which on Python 3.11 swallows a cancel
-        # that lands just as the send completes; deliver it, or a cancelled turn (or
-        # heartbeat) would carry on as if nothing happened.
-        raise asyncio.CancelledError
-    return result
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    """Retrieve the outcome of a call given up on, so asyncio does not log it as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 class LuaScript:

@@ -59,7 +59,7 @@ class LocalCluster:
             self._command(master, "CLUSTER", "ADDSLOTS", *range(first, last))
         for node in self.nodes[1:]:
             self._command(self.nodes[0], "CLUSTER", "MEET", "127.0.0.1", node.port)
-        self._until(lambda: all(self._known(node) == len(self.nodes) for node in self.nodes))
+        self._until(self._meshed, meanwhile=self._meet_again)
         for master, replica in zip(self.masters, self.replicas, strict=True):
             self._command(replica, "CLUSTER", "REPLICATE", self.node_id(master))
         self._until(self._healthy)
@@ -115,9 +115,33 @@ class LocalCluster:
         finally:
             client.close()
 
-    def _known(self, node: RedisProcess) -> int:
+    def _known_ports(self, node: RedisProcess) -> set[int]:
+        """The ports of the nodes ``node`` knows (itself included), handshakes aside."""
         lines = str(self._command(node, "CLUSTER", "NODES")).splitlines()
-        return sum(1 for line in lines if "handshake" not in line and "noaddr" not in line)
+        # <id> <ip:port@cport> <flags> ...
+        return {
+            int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            for fields in (line.split() for line in lines)
+            if "handshake" not in fields[2] and "noaddr" not in fields[2]
+        }
+
+    def _meshed(self) -> bool:
+        ports = {node.port for node in self.nodes}
+        return all(self._known_ports(node) == ports for node in self.nodes)
+
+    def _meet_again(self) -> None:
+        """Ask again for the meetings still missing.
+
+        A handshake not finished within the node timeout (at least 1 s) is dropped
+        (redis/redis src/cluster.c, ``clusterCron``: "a handshake node that was not turned
+        into a normal node is removed"), and one started by ``CLUSTER MEET`` is never
+        tried again: with the nodes short of CPU, a node stayed out of the cluster for good
+        (over 30 s, once in a full run with two CPU burners). Meeting a node already met
+        or in handshake does nothing."""
+        for node in self.nodes:
+            missing = {n.port for n in self.nodes} - self._known_ports(node)
+            for port in sorted(missing):
+                self._command(node, "CLUSTER", "MEET", "127.0.0.1", port)
 
     def _state(self, node: RedisProcess) -> str:
         try:
@@ -138,10 +162,16 @@ class LocalCluster:
         return True
 
     @staticmethod
-    def _until(check: Callable[[], bool]) -> None:
-        """Poll cluster state (the nodes push nothing) until ``check`` holds."""
-        deadline = time.monotonic() + _PATIENCE
+    def _until(check: Callable[[], bool], meanwhile: Callable[[], None] | None = None) -> None:
+        """Poll cluster state (the nodes push nothing) until ``check`` holds; ``meanwhile``
+        runs about once a second, Redis's shortest handshake timeout."""
+        start = time.monotonic()
+        deadline, nudged = start + _PATIENCE, start
         while not check():
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise AssertionError("the cluster did not reach the expected state in time")
+            if meanwhile is not None and now - nudged >= 1.0:
+                meanwhile()
+                nudged = now
             time.sleep(0.05)

@@ -5,8 +5,9 @@ agent at ``server.base_url``. By default it is a tiny echo agent with memory per
 ``session_id`` ("what did I say?" lists the session's earlier messages). A test changes
 what the next requests get with :meth:`LyzrServer.enqueue` (one :class:`LyzrScript` per
 request, in order) or ``server.default``: the tokens, their timing, escapes, an ``[ERROR]``
-after N tokens, a missing ``[DONE]``, a stall, an HTTP error status with ``{"detail": ...}``,
-and the body cut into arbitrary byte pieces (even inside a UTF-8 character).
+after N tokens, a missing ``[DONE]``, a stall, a hold until the test releases it, an HTTP
+error status with ``{"detail": ...}``, and the body cut into arbitrary byte pieces (even
+inside a UTF-8 character).
 
 Behaviours of the real service it models, with their sources:
 
@@ -87,6 +88,7 @@ class Write:
 
     data: bytes
     delay: float = 0.0
+    hold: asyncio.Event | None = None  # then, before writing, wait until the test sets it
 
 
 _WORDS = re.compile(r"\s*\S+")
@@ -152,7 +154,12 @@ class StreamingServer(Lifecycle, Generic[S]):
         # sleeps, so a stall still records the disconnect.
         self._runner = web.AppRunner(self.app, handler_cancellation=True)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        # The accept queue of a production server (uvicorn's --backlog defaults to 2048, see
+        # uvicorn's docs/settings.md), not aiohttp's 128: with 150 streams opened at once
+        # by tests/agents/test_pool.py and this process's loop busy, the kernel dropped the
+        # SYNs past 128, and those connects (retried after 1 s, then 3 s) missed their 2 s
+        # connect timeout, which no real agent API would have caused.
+        await web.TCPSite(self._runner, "127.0.0.1", 0, backlog=2048).start()
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
@@ -192,6 +199,8 @@ class StreamingServer(Lifecycle, Generic[S]):
             for write in _recut(writes, chunk_size, piece_delay):
                 if write.delay:
                     await asyncio.sleep(write.delay)
+                if write.hold is not None:
+                    await write.hold.wait()
                 await response.write(write.data)
                 record.writes += 1
             await response.write_eof()
@@ -215,14 +224,22 @@ def _recut(writes: list[Write], size: int | None, piece_delay: float) -> list[Wr
     index = 0
     while index < len(writes):
         delay = writes[index].delay
+        hold = writes[index].hold
         run = [writes[index].data]
         index += 1
-        while index < len(writes) and writes[index].delay == 0:
+        while index < len(writes) and writes[index].delay == 0 and writes[index].hold is None:
             run.append(writes[index].data)
             index += 1
         data = b"".join(run)
         for start in range(0, len(data), size):
-            out.append(Write(data[start : start + size], delay if start == 0 else piece_delay))
+            first = start == 0
+            out.append(
+                Write(
+                    data[start : start + size],
+                    delay if first else piece_delay,
+                    hold if first else None,
+                )
+            )
     return out
 
 
@@ -241,6 +258,8 @@ class LyzrScript:
     first_delay: float = 0.0  # after the headers, before the first token
     stall_after: int | None = None  # after this many tokens, sleep ``stall`` seconds
     stall: float = 0.0
+    hold_after: int | None = None  # after this many tokens, wait until ``hold`` is set
+    hold: asyncio.Event = field(default_factory=asyncio.Event)
     error_after: int | None = None  # send ``[ERROR] error_message`` after this many tokens
     error_message: str = "model exploded"
     done: bool = True  # end with [DONE]
@@ -372,7 +391,10 @@ class LyzrServer(StreamingServer[LyzrScript]):
             events.append(b"data: [DONE]\n\n")
         else:
             events.append(b"")  # end the body without [DONE], after any stall
-        writes = [Write(data, delay=_delay(script, index)) for index, data in enumerate(events)]
+        writes = [
+            Write(data, _delay(script, index), script.hold if index == script.hold_after else None)
+            for index, data in enumerate(events)
+        ]
         async with self._open_stream(script.together):
             return await self.stream_writes(
                 request, writes, chunk_size=script.chunk_size, piece_delay=script.piece_delay

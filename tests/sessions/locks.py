@@ -16,8 +16,9 @@ import redis.asyncio as aioredis
 from core.redis import ms
 from core.sessions.keys import SessionKeys
 from core.sessions.lock import Lock
+from tests.waiting import eventually
 
-__all__ = ["hold_lock", "take_lock"]
+__all__ = ["expiry_ms", "hold_lock", "outlive", "take_lock"]
 
 
 async def take_lock(redis: aioredis.Redis, keys: SessionKeys, *, ttl: float) -> Lock | None:
@@ -35,3 +36,30 @@ async def hold_lock(redis: aioredis.Redis, keys: SessionKeys, *, ttl: float) -> 
     lock = await take_lock(redis, keys, ttl=ttl)
     assert lock is not None, f"{keys.lock} is held by another owner"
     return lock
+
+
+async def expiry_ms(redis: aioredis.Redis, key: str) -> int:
+    """When ``key`` expires on Redis's own clock (ms since the epoch), as Redis sees it now:
+    ``TIME`` and ``PTTL`` in one transaction."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.time()
+        pipe.pttl(key)
+        (seconds, micros), remaining = await pipe.execute()
+    assert remaining >= 0, f"{key} does not exist or never expires ({remaining})"
+    return int(seconds) * 1000 + int(micros) // 1000 + int(remaining)
+
+
+async def outlive(redis: aioredis.Redis, key: str, token: str, expiry: int) -> None:
+    """Wait until Redis's clock is past ``expiry`` (ms), checking all along that the lock
+    ``key`` is still held under ``token``.
+
+    A lock's TTL runs on Redis's clock, which no test can fake: a test that a heartbeat
+    keeps a lock beyond its TTL must let that clock pass the expiry. It waits on that clock
+    (state), not on a sleep of the event loop, which a busy machine stretches or not."""
+
+    async def past() -> bool:
+        assert await redis.get(key) == token  # never expired, never taken over
+        seconds, micros = await redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000 > expiry
+
+    await eventually(past, what=f"redis's clock past the expiry of {key}")

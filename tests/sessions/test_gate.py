@@ -16,7 +16,7 @@ from core.sessions.connect import redis_client
 from core.sessions.gate import GateTimeout, Ticket, TurnGate
 from core.sessions.keys import SessionKeys
 from core.sessions.scripts import ENTER
-from tests.sessions.locks import hold_lock
+from tests.sessions.locks import expiry_ms, hold_lock, outlive
 
 GateFactory = Callable[..., TurnGate]
 # A safety net so a broken gate fails the test instead of hanging it; never a speed claim.
@@ -37,8 +37,15 @@ async def test_duplicate_event_yields_none(make_gate: GateFactory, conversation:
 async def test_fifty_racing_turns_run_one_at_a_time_in_arrival_order(
     make_gate: GateFactory, conversation: str
 ) -> None:
-    """Arrival order = the order in which ``enter`` registered in Redis (``ticket.arrival``)."""
-    gates = [make_gate() for _ in range(4)]
+    """Arrival order = the order in which ``enter`` registered in Redis (``ticket.arrival``).
+
+    A release wakes at once only the waiters of its own replica; the others find the line
+    moved at their next poll, which backs off to ``max_poll_interval`` (1 s by default: 50
+    turns took 15 s with two busy processes beside the test, over 30 s in the full suite).
+    Polls here stay within 0.1 s. Nothing may expire on a stalled loop, since the test is
+    about order, not expiry (tested below): a waiter silent for a second would lose its
+    place, a lock held past 2 s its exclusivity, both rightly."""
+    gates = [make_gate(max_poll_interval=0.1, waiter_ttl=60, lock_ttl=60) for _ in range(4)]
     ran: list[Ticket] = []
     active = 0
     most_active = 0
@@ -64,10 +71,13 @@ async def test_fifty_racing_turns_run_one_at_a_time_in_arrival_order(
 
 
 async def test_heartbeat_keeps_a_long_turn_exclusive(
-    make_gate: GateFactory, conversation: str
+    make_gate: GateFactory, conversation: str, namespace: str, redis_client: aioredis.Redis
 ) -> None:
-    holder = make_gate(lock_ttl=0.3, signal_interval=10)  # beats every ttl/3
-    other = make_gate(lock_ttl=0.3)
+    # The lock's TTL runs on Redis's real clock: it must exceed any stall of this busy
+    # machine (a beat every ttl/3 leaves two thirds of it), or the lock is rightly lost.
+    holder = make_gate(lock_ttl=1.0, signal_interval=10)  # beats every ttl/3
+    other = make_gate(lock_ttl=1.0)
+    keys = SessionKeys(conversation, namespace=namespace)
     events: list[str] = []
 
     async def second() -> None:
@@ -77,8 +87,13 @@ async def test_heartbeat_keeps_a_long_turn_exclusive(
 
     async with holder.enter(conversation, "Ev1") as ticket:
         assert ticket is not None
+        token, taken_until = (
+            await redis_client.get(keys.lock),
+            await expiry_ms(redis_client, keys.lock),
+        )
         waiter = asyncio.create_task(second())
-        await asyncio.sleep(1.0)  # more than three lock TTLs
+        await _until(lambda: redis_client.zcard(keys.queue), 1)  # the second turn waits
+        await outlive(redis_client, keys.lock, str(token), taken_until)  # the turn outlived its TTL
         assert not waiter.done()
         assert not ticket.lock_lost.is_set()
         events.append("first done")

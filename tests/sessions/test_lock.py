@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from core.sessions.keys import SessionKeys
 from core.sessions.lock import EXTEND, Lock
-from tests.sessions.locks import hold_lock, take_lock
+from tests.sessions.locks import expiry_ms, hold_lock, outlive, take_lock
 
 
 @pytest.fixture
@@ -49,12 +49,14 @@ async def test_extend_after_expiry_reports_the_lock_lost(
 async def test_heartbeat_holds_the_lock_beyond_its_ttl(
     redis_client: aioredis.Redis, keys: SessionKeys
 ) -> None:
-    lock = await hold_lock(redis_client, keys, ttl=0.2)
+    # The TTL runs on Redis's real clock: it must exceed any stall of this busy machine
+    # (the default beat, ttl/3, leaves two thirds of it), or the lock is rightly lost.
+    lock = await hold_lock(redis_client, keys, ttl=1.0)
+    taken_until = await expiry_ms(redis_client, keys.lock)
     async with lock.heartbeat():
-        for _ in range(8):  # 0.8 s: four TTLs
-            await asyncio.sleep(0.1)
-            assert await take_lock(redis_client, keys, ttl=1) is None
-        assert await redis_client.get(keys.lock) == lock.token
+        await outlive(redis_client, keys.lock, lock.token, taken_until)
+        assert await take_lock(redis_client, keys, ttl=1) is None
+        assert await expiry_ms(redis_client, keys.lock) > taken_until  # pushed by the beats
     assert not lock.lost.is_set()
     assert await lock.release() is True
 

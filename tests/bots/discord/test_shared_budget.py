@@ -14,6 +14,7 @@ from bots.simulators.discord import DiscordSimulator
 from core.runtime import Runtime
 from tests.bots.discord.conftest import bot_settings, record_results, sim_settings
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.waiting import eventually
 
 THREADS = 16
 GLOBAL_LIMIT = 10  # the simulator's, per token per second
@@ -44,23 +45,26 @@ async def _run(redis_url: str, namespace: str, *, shared: bool) -> tuple[list[in
         ]
         results = [record_results(b.responder) for b in bots]
         await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
-        # Logging in (users/@me, the application, command sync: 3 requests per bot) is
-        # discord.py's, outside the budget; under a real 50/s it is noise, under this test's
-        # 10/s it would not be: let its second pass first. Not yet a wait on state: waiting
-        # for both bots' command syncs and then ``sim.advance_clock(global_window)`` keeps
-        # the log-in out of the answers' window for certain (without it: a 429, every run),
-        # but the second bot, then asked at once, lost every claim to the first in 1 run
-        # of 5 ([16, 0]: "both bots took turns" fails); this second also lets it settle.
-        await asyncio.sleep(1.1)
+        general = sim.channel("general").id
+        # A bot whose gateway has not yet delivered the guild (its guild_ready_timeout is
+        # short here) must fetch the channel before it can claim a message, and loses
+        # every claim to the other: wait until both know the channel.
+        await eventually(
+            lambda: all(bot.client.get_channel(general) is not None for bot in bots),
+            what="both bots knowing the channel",
+        )
+        # Logging in (users/@me, the application, command sync: 3 requests per bot, all
+        # done once a bot is ready) is discord.py's, outside the budget; under a real 50/s
+        # it is noise, under this test's 10/s it is not: the simulator's clock moves past
+        # its global window, so the answers' window holds only the answers' requests.
+        sim.advance_clock(sim.config.global_window)
         reply = " ".join(f"w{i}" for i in range(60))
         for _ in range(THREADS):
             lyzr.enqueue(LyzrScript(tokens=split_words(reply), delay=0.1))
-        general = sim.channel("general").id
         for n in range(THREADS):
             await sim.user_message(general, f"question {n}", mention_bot=True)
+        await eventually(lambda: sum(map(len, results)) == THREADS, within=60, what="every answer")
         async with asyncio.timeout(60):
-            while sum(map(len, results)) < THREADS:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
             for bot in bots:
                 await bot.tasks.idle()
         for thread in sim.threads():

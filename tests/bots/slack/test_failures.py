@@ -73,10 +73,14 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
 ) -> None:
     ws = sim.workspace
     channel = sim.add_channel(ws.team_id, "doomed", kind).id
-    lyzr.enqueue(reply_script("word " * words, delay=6.0 / words), reply_script("Fine here."))
+    # The agent holds the rest of its reply until the channel changed: however slow the
+    # machine, the change lands mid-reply (not after the last page had gone out).
+    doomed = reply_script("word " * words, delay=6.0 / words, hold_after=5)
+    lyzr.enqueue(doomed, reply_script("Fine here."))
     bot = await start_bot()
     await mid_reply(sim, channel)
     PLACE_CHANGES[change](sim, channel)
+    doomed.hold.set()
     await sim.wait_for(lambda: any(not c.ok for c in sim.calls()))
     refusal = next(c for c in sim.calls() if not c.ok)
     await sim.wait_for(lambda: not bot.bot.tasks)
