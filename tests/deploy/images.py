@@ -11,6 +11,7 @@ there: the fixture asking for the image builds it again and fails with podman's 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import fnmatch
 import hashlib
 import os
@@ -18,6 +19,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -30,7 +32,7 @@ from tests.deploy.podman import (
     python_base_tarball,
     redis_image,
 )
-from tests.deploy.store import RUNROOT_LIMIT, locked, once, open_store
+from tests.deploy.store import RUNROOT_LIMIT, image_link, locked, once, open_store
 
 __all__ = [
     "BASE_IMAGE",
@@ -54,11 +56,13 @@ def build_image(podman: Podman) -> None:
 
     Built in the build cache (:func:`build_cache`), where podman reuses every layer whose
     inputs did not change (the dependencies' layer until ``uv.lock`` changes, the base image
-    until its tarball does) as ``docker build`` would on a build host, then copied into the
-    run's store. The copy (``podman save``) is kept beside the cache, named after everything
-    the build reads (:func:`_build_key`): a run whose inputs are those of an earlier one
-    loads that archive and skips the build and the save (~6 s of CPU even with every layer
-    cached). Without a cache (its path too long for podman), built in the run's store.
+    until its tarball does) as ``docker build`` would on a build host. The image then goes
+    into a read-only store of its own beside the cache, named after everything the build
+    reads (:func:`_build_key`), which the run's store runs its images from
+    (``additionalimagestores``, :func:`tests.deploy.store.open_store`): a run whose inputs
+    are those of an earlier one finds that store made and neither builds, saves nor loads
+    (~16 s of CPU together, measured with every layer cached). Without a cache (its path
+    too long for podman), built in the run's store.
     """
 
     def build() -> None:
@@ -67,24 +71,71 @@ def build_image(podman: Podman) -> None:
             python_base_image(podman, BASE_IMAGE)
             podman.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
             return
-        archive = podman.state / "tmp" / f"image-{os.getpid()}.tar"
         with locked(cache.state / "build.lock"):  # one run at a time builds in the cache
-            built = cache.state.parent / f"image-{_build_key(cache)}.tar"
-            if not built.exists():
-                _base_in(cache)
-                cache.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
-                partial = built.with_name(f"{built.name}.{os.getpid()}.partial")
-                cache("save", f"--output={partial}", IMAGE, timeout=300)
-                partial.replace(built)
-                _bounded(cache)
-            _keep_latest(built)
-            _link_or_copy(built, archive)  # ours even if another run drops it meanwhile
-        try:
-            podman("load", f"--input={archive}", timeout=300)
-        finally:
-            archive.unlink(missing_ok=True)
+            images = _image_store(cache)
+            _hold(images)
+            _drop_stale(images)
+        link = image_link(podman.state)
+        partial = link.with_name(f"{link.name}.{os.getpid()}")
+        partial.unlink(missing_ok=True)
+        partial.symlink_to(images / "root")
+        partial.replace(link)
 
     once(podman, IMAGE, build)
+    # Every worker that may run the image holds the store it comes from (see _drop_stale).
+    linked = image_link(podman.state).resolve().parent
+    if (linked / _COMPLETE).exists():
+        _hold(linked)
+
+
+_COMPLETE = "complete"
+_KEPT_STORES = 3
+"""Read-only image stores kept beside the build cache (the latest used), one per set of
+build inputs (a worktree's state)."""
+_HELD: list[IO[str]] = []
+
+
+def _image_store(cache: Podman) -> Path:
+    """The read-only store holding the image built from the current inputs (made now if
+    no earlier run made it); called with the build lock held."""
+    store = cache.state.parent / f"images-{_build_key(cache)}"
+    if (store / _COMPLETE).exists():
+        return store
+    shutil.rmtree(store, ignore_errors=True)  # left half-made by a run that died
+    _base_in(cache)
+    cache.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
+    archive = cache.state / "tmp" / f"image-{os.getpid()}.tar"
+    try:
+        cache("save", f"--output={archive}", IMAGE, timeout=300)
+        Podman(store)("load", f"--input={archive}", timeout=300)
+    finally:
+        archive.unlink(missing_ok=True)
+    _bounded(cache)
+    (store / _COMPLETE).touch()
+    return store
+
+
+def _hold(store: Path) -> None:
+    """A shared lock on ``store`` for the rest of this process: no run drops it meanwhile."""
+    holder = (store / "in-use").open("a")
+    fcntl.flock(holder, fcntl.LOCK_SH)
+    _HELD.append(holder)
+
+
+def _drop_stale(current: Path) -> None:
+    """``current`` marked as the latest used; stores beyond a few, least recently used
+    first, are removed unless a run is using them (it holds them: :func:`_hold`)."""
+    (current / _COMPLETE).touch()
+    stores = [p for p in current.parent.glob("images-*") if (p / _COMPLETE).exists()]
+    stores.sort(key=lambda p: (p / _COMPLETE).stat().st_mtime)
+    for stale in stores[:-_KEPT_STORES]:
+        with (stale / "in-use").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # in use by a run: dropped by a later one
+            (stale / _COMPLETE).unlink()
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 _CACHE_IMAGES = 60
@@ -121,8 +172,6 @@ def _bounded(cache: Podman) -> None:
 
 
 _CONTEXT_IGNORE = REPO / ".dockerignore"
-_KEPT_ARCHIVES = 3
-"""Saved images kept beside the build cache (the latest used): one per worktree state."""
 
 
 def _build_key(cache: Podman) -> str:
@@ -168,21 +217,6 @@ def _context_files(root: Path, patterns: list[str] | None) -> Iterator[Path]:
         for name in files:
             if not ignored(prefix + name):
                 yield base / name
-
-
-def _keep_latest(built: Path) -> None:
-    """``built`` marked as the latest used; older saved images beyond a few are removed."""
-    built.touch()
-    saved = sorted(built.parent.glob("image-*.tar"), key=lambda p: p.stat().st_mtime)
-    for stale in saved[:-_KEPT_ARCHIVES]:
-        stale.unlink(missing_ok=True)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another file system
-        shutil.copyfile(source, target)
 
 
 def build_redis_stand_in(podman: Podman) -> None:

@@ -69,7 +69,9 @@ def cache_dir() -> Path:
 class Podman:
     """Runs ``podman`` (and ``podman-compose``) against a store in ``state``."""
 
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, *, image_stores: Sequence[Path] = ()) -> None:
+        """``image_stores``: read-only stores whose images this one runs as its own
+        (containers/storage's ``additionalimagestores``)."""
         self.state = state
         state.mkdir(parents=True, exist_ok=True)
         (state / "tmp").mkdir(exist_ok=True)
@@ -90,7 +92,14 @@ class Podman:
             "[storage]\n"
             'driver = "overlay"\n'
             f'graphroot = "{state / "root"}"\n'
-            f'runroot = "{state / "run"}"\n',
+            f'runroot = "{state / "run"}"\n'
+            + (
+                "[storage.options]\nadditionalimagestores = ["
+                + ", ".join(f'"{store}"' for store in image_stores)
+                + "]\n"
+                if image_stores
+                else ""
+            ),
         )
         self.env = {
             **os.environ,
