@@ -31,6 +31,7 @@ from tests.deploy.podman import (
     python_base_image,
     python_base_tarball,
     redis_image,
+    redis_tarball,
 )
 from tests.deploy.store import RUNROOT_LIMIT, image_link, locked, once, open_store
 
@@ -58,7 +59,7 @@ def build_image(podman: Podman) -> None:
     inputs did not change (the dependencies' layer until ``uv.lock`` changes, the base image
     until its tarball does) as ``docker build`` would on a build host. The image then goes
     into a read-only store of its own beside the cache, named after everything the build
-    reads (:func:`_build_key`), which the run's store runs its images from
+    reads (:func:`_build_key`), with compose's Redis stand-in; the run's store runs them from
     (``additionalimagestores``, :func:`tests.deploy.store.open_store`): a run whose inputs
     are those of an earlier one finds that store made and neither builds, saves nor loads
     (~16 s of CPU together, measured with every layer cached). Without a cache (its path
@@ -107,9 +108,11 @@ def _image_store(cache: Podman) -> Path:
     archive = cache.state / "tmp" / f"image-{os.getpid()}.tar"
     try:
         cache("save", f"--output={archive}", IMAGE, timeout=300)
-        Podman(store)("load", f"--input={archive}", timeout=300)
+        images = Podman(store)
+        images("load", f"--input={archive}", timeout=300)
     finally:
         archive.unlink(missing_ok=True)
+    redis_image(images, REDIS_STAND_IN)  # compose's, beside it: imported once, not per run
     _bounded(cache)
     (store / _COMPLETE).touch()
     return store
@@ -175,13 +178,14 @@ _CONTEXT_IGNORE = REPO / ".dockerignore"
 
 
 def _build_key(cache: Podman) -> str:
-    """A digest of what the image is built from: the Dockerfile, the base image's tarball
-    (named after its content) and every file of the build context (the repository less
-    what ``.dockerignore`` leaves out). Where a pattern is not understood here, the file
-    counts: a needless rebuild, never a stale image."""
+    """A digest of what the image store holds: the Dockerfile, the base image's and the
+    Redis stand-in's tarballs (named after their content) and every file of the build
+    context (the repository less what ``.dockerignore`` leaves out). Where a pattern is not
+    understood here, the file counts: a needless rebuild, never a stale image."""
     digest = hashlib.sha256()
     digest.update((DEPLOY / "Dockerfile").read_bytes())
     digest.update(python_base_tarball(cache, BASE_IMAGE).name.encode() + b"\0")
+    digest.update(redis_tarball(cache, REDIS_STAND_IN).name.encode() + b"\0")
     ignored = _ignore_patterns()
     for path in sorted(_context_files(REPO, ignored)):
         digest.update(str(path.relative_to(REPO)).encode() + b"\0")

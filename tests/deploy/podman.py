@@ -35,6 +35,7 @@ __all__ = [
     "missing_tools",
     "python_base_image",
     "redis_image",
+    "redis_tarball",
 ]
 
 # What the image tests need besides podman itself (Debian packages; .ci/run installs them):
@@ -220,9 +221,17 @@ def python_base_tarball(podman: Podman, tag: str) -> Path:
     return debian_tarball(podman, tag, _PYTHON_PACKAGES, hooks=[_PIP_LIKE_PYTHON_IMAGE])
 
 
+_REDIS_PACKAGES = ("redis-server", "redis-tools")
+
+
 def redis_image(podman: Podman, tag: str) -> None:
     """The stand-in for ``redis:7.4-alpine``: Debian's redis-server and redis-cli, in /data."""
-    debian_image(podman, tag, ["redis-server", "redis-tools"], changes=["WORKDIR /data"])
+    debian_image(podman, tag, _REDIS_PACKAGES, changes=["WORKDIR /data"])
+
+
+def redis_tarball(podman: Podman, tag: str) -> Path:
+    """What :func:`redis_image` imports: its name changes when its content would."""
+    return debian_tarball(podman, tag, _REDIS_PACKAGES)
 
 
 def _apt_source_files() -> list[Path]:
