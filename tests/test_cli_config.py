@@ -16,7 +16,7 @@ import pytest
 from tests.bots.console.helpers import console_env as _env
 from tests.deployment.files import KEYS, route, two_agents, write
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.test_cli import _threadcast
+from tests.test_cli import _threadcast, _threadcast_in_process
 
 BAD_FILES = [
     ('[[agents]]\nname = "a"\nbackend = "demo"\ncolour = "red"\n', "agents[0].colour: unknown key"),
@@ -33,9 +33,28 @@ BAD_FILES = [
 
 @pytest.mark.parametrize(("text", "problem"), BAD_FILES)
 @pytest.mark.parametrize("command", [["ask", "hi"], ["slack"]])
-async def test_a_bad_file_is_one_clear_line_and_exit_2(
-    tmp_path: Path, text: str, problem: str, command: list[str]
+def test_a_bad_file_is_one_clear_line_and_exit_2(
+    tmp_path: Path,
+    text: str,
+    problem: str,
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    path = write(tmp_path / "threadcast.toml", text)
+    env = _env(tmp_path, None, THREADCAST_CONFIG=str(path))
+    run = _threadcast_in_process(monkeypatch, capsys, env, *command)
+    assert run.status == 2
+    assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+    assert run.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["ask", "hi"], ["slack"]])
+async def test_a_bad_file_stops_the_real_process_with_that_line_alone(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """The same from a real process: its exit status, and nothing else on its output."""
+    text, problem = BAD_FILES[0]
     path = write(tmp_path / "threadcast.toml", text)
     run = await _threadcast(_env(tmp_path, None, THREADCAST_CONFIG=str(path)), *command)
     assert run.status == 2

@@ -35,6 +35,7 @@ __all__ = [
     "missing_tools",
     "python_base_image",
     "redis_image",
+    "redis_tarball",
 ]
 
 # What the image tests need besides podman itself (Debian packages; .ci/run installs them):
@@ -69,7 +70,9 @@ def cache_dir() -> Path:
 class Podman:
     """Runs ``podman`` (and ``podman-compose``) against a store in ``state``."""
 
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, *, image_stores: Sequence[Path] = ()) -> None:
+        """``image_stores``: read-only stores whose images this one runs as its own
+        (containers/storage's ``additionalimagestores``)."""
         self.state = state
         state.mkdir(parents=True, exist_ok=True)
         (state / "tmp").mkdir(exist_ok=True)
@@ -90,7 +93,14 @@ class Podman:
             "[storage]\n"
             'driver = "overlay"\n'
             f'graphroot = "{state / "root"}"\n'
-            f'runroot = "{state / "run"}"\n',
+            f'runroot = "{state / "run"}"\n'
+            + (
+                "[storage.options]\nadditionalimagestores = ["
+                + ", ".join(f'"{store}"' for store in image_stores)
+                + "]\n"
+                if image_stores
+                else ""
+            ),
         )
         self.env = {
             **os.environ,
@@ -211,9 +221,17 @@ def python_base_tarball(podman: Podman, tag: str) -> Path:
     return debian_tarball(podman, tag, _PYTHON_PACKAGES, hooks=[_PIP_LIKE_PYTHON_IMAGE])
 
 
+_REDIS_PACKAGES = ("redis-server", "redis-tools")
+
+
 def redis_image(podman: Podman, tag: str) -> None:
     """The stand-in for ``redis:7.4-alpine``: Debian's redis-server and redis-cli, in /data."""
-    debian_image(podman, tag, ["redis-server", "redis-tools"], changes=["WORKDIR /data"])
+    debian_image(podman, tag, _REDIS_PACKAGES, changes=["WORKDIR /data"])
+
+
+def redis_tarball(podman: Podman, tag: str) -> Path:
+    """What :func:`redis_image` imports: its name changes when its content would."""
+    return debian_tarball(podman, tag, _REDIS_PACKAGES)
 
 
 def _apt_source_files() -> list[Path]:

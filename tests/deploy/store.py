@@ -14,6 +14,7 @@ exited, and pytest's per-worker temporary directories are longer than that.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import re
 import shutil
@@ -29,6 +30,7 @@ from tests.deploy.podman import Podman
 
 __all__ = [
     "RUNROOT_LIMIT",
+    "image_link",
     "locked",
     "name_store",
     "once",
@@ -63,8 +65,23 @@ def share_store(config: pytest.Config, workerinput: dict[str, object]) -> None:
 
 
 def open_store(config: pytest.Config) -> Podman:
-    """This run's store (each worker writes the same configuration, atomically)."""
-    return Podman(config.stash[_STORE])
+    """This run's store (each worker writes the same configuration, atomically). Its
+    images include those of the read-only store ``images`` links to: at first an empty
+    directory of its own, then the store the image was built into
+    (``tests/deploy/images.py``)."""
+    state = config.stash[_STORE]
+    link = image_link(state)
+    if not link.is_symlink():
+        empty = state / "no-images"
+        empty.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another worker made it first
+            link.symlink_to(empty)
+    return Podman(state, image_stores=[link])
+
+
+def image_link(state: Path) -> Path:
+    """The link, in a run's store, to the read-only store of its built images."""
+    return state / "images"
 
 
 def once(podman: Podman, tag: str, make: Callable[[], None]) -> None:
@@ -83,7 +100,7 @@ def remove_store(config: pytest.Config) -> None:
         return
     store = config.stash[_STORE]
     if store.exists():
-        Podman(store).reset()
+        Podman(store, image_stores=[image_link(store)]).reset()
         shutil.rmtree(store, ignore_errors=True)
 
 
