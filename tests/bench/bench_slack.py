@@ -80,6 +80,8 @@ class Figures:
     refused: int = 0
     refused_by: dict[str, int] = field(default_factory=dict)
     agent_start: list[float] = field(default_factory=list)  # event -> agent request arrived
+    events: int = 0  # event deliveries made (a message's app_mention and message events)
+    unacked: dict[str, int] = field(default_factory=dict)  # not acknowledged, by Slack's reason
     starts: int = 0  # replies that started natively (chat.startStream)
 
 
@@ -186,6 +188,11 @@ def measure(
     for method in refused:
         figures.refused_by[method] = figures.refused_by.get(method, 0) + 1
     figures.starts = len(sim.calls("chat.startStream", ok=True))
+    figures.events = len(sim.http.deliveries)
+    for delivery in sim.http.deliveries:
+        if not delivery.acked:
+            reason = delivery.last.failure or f"status {delivery.last.status}"
+            figures.unacked[reason] = figures.unacked.get(reason, 0) + 1
     shown = slack_shown(sim)
     for reply in replies:
         answered = agent.replies.get(reply.rid)
@@ -239,6 +246,9 @@ def report(title: str, k: int, streaming: str, figures: Figures, cost: Cost) -> 
             print(f"  {method:<22}  {used:.1f}/workspace-minute (min over workspaces) / "
                   f"budget {budget:g} = {used / budget:.0%}")  # fmt: skip
     print(f"  p99 staleness           {p99(figures.staleness):.2f} s (target {target:.2f})")
+    unacked = ", ".join(f"{n} {why}" for why, n in sorted(figures.unacked.items()))
+    print(f"  events acknowledged     {figures.events - sum(figures.unacked.values())} / "
+          f"{figures.events}" + (f" (not: {unacked})" if unacked else ""))  # fmt: skip
     if figures.agent_start:
         print(f"  agent requests          {len(figures.agent_start)} / {n}, started "
               f"{p99(figures.agent_start) * 1000:.0f} ms p99 / "
