@@ -108,6 +108,7 @@ class RefusalLog:
 
     def __init__(self, sim: DiscordSimulator) -> None:
         self.hits: list[tuple[float, str, float]] = []  # (time, limit, retry_after)
+        self.lags: list[tuple[float, float]] = []  # (time, seconds the loop ran late)
         limiter = sim.state.limiter
         take_global, take = limiter.take_global, limiter.take
 
@@ -126,6 +127,21 @@ class RefusalLog:
         limiter.take_global = global_  # type: ignore[method-assign]
         limiter.take = bucket  # type: ignore[method-assign]
 
+    async def watch_lag(self) -> None:
+        """Note how late this process's loop runs (the simulator's: a starved loop handles
+        requests in a bunch, so they count as arriving together however the bot paced them)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.05)
+            late = loop.time() - before - 0.05
+            if late > 0.02:
+                self.lags.append((loop.time(), late))
+
+    def lag_before(self, at: float) -> float:
+        """The simulator's longest loop stall in the second before ``at``."""
+        return max((late for when, late in self.lags if at - 1.0 <= when <= at), default=0.0)
+
     def describe(self, calls: list[Call], started: float) -> list[str]:
         """One line per 429: when, which limit, the route, and the requests that arrived in the
         second before it (the bot paces to ``--global-rate`` per second)."""
@@ -137,7 +153,8 @@ class RefusalLog:
             hi = bisect.bisect_right(arrived, at)
             lines.append(
                 f"    429 at +{at - started:.2f} s: {limit}, retry after {retry:.3f} s;"
-                f" {call.method} {call.route}; {hi - lo} requests arrived in the second before"
+                f" {call.method} {call.route}; {hi - lo} requests arrived in the second before,"
+                f" the simulator's loop stalled up to {self.lag_before(at) * 1000:.0f} ms in it"
             )
         return lines
 
@@ -147,6 +164,7 @@ async def measure(
 ) -> dict[str, float]:
     loop = asyncio.get_running_loop()
     refusals = RefusalLog(sim)
+    lag = asyncio.create_task(refusals.watch_lag())
     general = sim.channel("general").id
     skip = len(sim.calls)  # login and start-up calls are not the benchmark
     cpu0, rss0, peak = bot.cpu_seconds(), bot.rss(), 0
@@ -208,6 +226,7 @@ async def measure(
                 if reply.yielded[pending] >= shown_from:
                     steady.append(stale)
                 pending += 1
+    lag.cancel()
     for line in refusals.describe(calls, started):
         print(line)
     streaming = [c.time for c in calls if started + 2 <= c.time <= finished - 2]
