@@ -16,7 +16,9 @@ message shows says which chunks are visible).
 Figures per N, against the targets of issue 4:
 - replies complete: every thread shows the agent's whole text (target: all);
 - 429s answered by the simulator (target: 0 — nothing injects any, so each one would be
-  caused by our pacing);
+  caused by our pacing), each printed with the limit that refused it, the requests counted in
+  the second before and the simulator's own longest loop stall in it (a starved simulator
+  handles queued requests together, so they count as arriving at once);
 - requests/s during the streaming phase, and the most in any 1 s window, against the
   50/s global limit (target: ≥ 90 % used when demand, N edits/s, exceeds it);
 - p99 staleness: chunk yielded by the agent → the simulator received an edit showing it
