@@ -46,7 +46,6 @@ async def test_request_shape_and_chunks(lyzr: LyzrAgent, lyzr_server: LyzrServer
         "message": "hello there",
     }
     assert text_of(chunks) == "You said: hello there"
-    assert [c.content for c in chunks[:-1]] == ["You said: hello there"]  # one read, one chunk
     assert all(c.delta == c.content for c in chunks)
     assert [c.chunk_index for c in chunks] == list(range(len(chunks)))
     assert {c.session_id for c in chunks} == {"s1"}
@@ -268,7 +267,8 @@ async def test_closing_the_stream_early_closes_the_http_response(
     lyzr_server.default = LyzrScript(tokens=[f" w{i}" for i in range(1000)], delay=0.01)
     stream = lyzr.stream("hi", session_id="s", user_id="u")
     received = [await anext(stream) for _ in range(3)]
-    assert [c.content for c in received] == [" w0", " w1", " w2"]
+    words = "".join(c.content for c in received).split()  # tokens of one read: one chunk
+    assert words == [f"w{i}" for i in range(len(words))] and len(words) >= 3
     await stream.aclose()
     await asyncio.wait_for(lyzr_server.disconnected.wait(), timeout=10)
     record = lyzr_server.streams[0]
