@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ _MESSAGE_PATH = re.compile(r"/channels/(\d+)/messages(?:/(\d+))?$")
 _CODE_EDIT_LIMIT = 30046
 # Reading a 429's small JSON body must not hold the request up.
 _BODY_TIMEOUT = 2.0
+# Discord's global limit: requests per second per bot token (discord-api-docs, Topics >
+# Rate Limits, "Global Rate Limit").
+DISCORD_GLOBAL_LIMIT = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,14 @@ class DiscordRates:
     @property
     def bot(self) -> BudgetScope:
         return BudgetScope(self.bot_key, rate=self.global_rate, burst=self.global_burst)
+
+    @property
+    def wire_limit(self) -> int:
+        """Requests that may leave in any 1 s (:class:`~adapters.discord.wire_pace.WirePace`):
+        the global budget's own bound (rate + burst), and one under Discord's 50 at most, for
+        the jitter between leaving and arriving."""
+        bound = math.floor(self.global_rate + self.global_burst)
+        return max(1, min(DISCORD_GLOBAL_LIMIT - 1, bound))
 
     def channel(self, channel: int | str) -> BudgetScope:
         """Discord's per-channel bucket, one request short and without burst (see above)."""

@@ -22,7 +22,13 @@ import logging
 import aiohttp
 import discord
 
-from adapters.discord import DISCORD_LIMITS, DiscordBudget, DiscordSurface, RateLimitReporter
+from adapters.discord import (
+    DISCORD_LIMITS,
+    DiscordBudget,
+    DiscordSurface,
+    RateLimitReporter,
+    WirePace,
+)
 from adapters.discord.context import DiscordContext
 from adapters.discord.refs import DM_WORKSPACE
 from bots.discord.client import BotClient, discord_endpoints
@@ -74,6 +80,10 @@ class DiscordBot(Lifecycle):
         # Every request of the bot draws on the process's edit scheduler, at Discord's rates.
         budget = DiscordBudget(runtime.scheduler, settings.rates)
         self.reporter = RateLimitReporter(budget)
+        # Counted as they leave, too: a token is taken a varying time before its request
+        # goes (the recovery record is written between), so tokens spread out can bunch.
+        self.wire = WirePace(settings.rates.wire_limit)
+        self.wire.attach(self.reporter.trace)
         self.client = BotClient(
             settings,
             self.reporter,

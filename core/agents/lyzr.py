@@ -189,15 +189,26 @@ class LyzrAgent(ReferenceCalls):
         )
         async with open_stream(self._http, request, self.timeouts) as opened:
             async for lines in read_lines(opened, self.timeouts):
+                # The tokens of one read go on as one (a held read brings several: see
+                # core/agents/batching.py); whatever came before an end or error goes first.
+                texts: list[str] = []
                 for line in lines:
                     event = parse_line(line)
                     if event is None:
                         continue
+                    if isinstance(event, Token):
+                        texts.append(event.text)
+                        continue
+                    if texts:
+                        yield Token("".join(texts))
+                        texts = []
                     if isinstance(event, Done):
                         return
                     if isinstance(event, Failed):
                         raise AgentServerError(event.message)
                     yield event
+                if texts:
+                    yield Token(texts[0] if len(texts) == 1 else "".join(texts))
         raise AgentProtocolError("the stream ended without [DONE]")
 
     async def _artifacts(

@@ -203,6 +203,22 @@ class _Body(httpx.AsyncByteStream):
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc, self._request, sent=True) from exc
 
+    async def hold(self, seconds: float) -> None:
+        """Leave the socket unread for ``seconds`` (see :mod:`core.agents.batching`): what
+        arrives meanwhile waits in the kernel and comes in one read, one parse, afterwards.
+        The socket's transport is paused, not aiohttp's protocol: pausing that pauses its
+        parser too, which then hands over one HTTP chunk per resumption."""
+        transport = self._response.connection and self._response.connection.transport
+        if transport is None or not transport.is_reading():
+            await asyncio.sleep(seconds)  # closed, or paused by aiohttp's buffer limit
+            return
+        transport.pause_reading()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            if not transport.is_closing():
+                transport.resume_reading()
+
     async def aclose(self) -> None:
         if self._response.content.at_eof():
             self._response.release()  # the connection goes back to the pool
@@ -214,17 +230,17 @@ _BODY = "threadcast.body"
 """The response extension holding the :class:`_Body` (see :func:`body_reader`)."""
 
 
-def body_reader(response: httpx.Response) -> Callable[[], Awaitable[bytes]] | None:
-    """A read of ``response``'s body straight from this transport, for a stream's per-chunk
-    path: httpx's body iteration is four async-generator layers per read (README, "CPU per
-    streamed reply"). ``None`` when the body is not this transport's or needs decoding
+def body_reader(response: httpx.Response) -> _Body | None:
+    """``response``'s body straight from this transport (``read``, ``hold``), for a stream's
+    per-chunk path: httpx's body iteration is four async-generator layers per read (README,
+    "CPU per streamed reply"). ``None`` when the body is not this transport's or needs decoding
     (``Content-Encoding``: httpx decodes it). Reading this way still ends with httpx's
     ``response.aclose()``, which releases or closes the connection."""
     body = response.extensions.get(_BODY)
     encoding = response.headers.get("content-encoding", "identity")
     if not isinstance(body, _Body) or encoding.strip().lower() != "identity":
         return None
-    return body.read
+    return body
 
 
 class _Connection:

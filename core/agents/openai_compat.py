@@ -31,7 +31,7 @@ from core.agents.text import clean_message
 from core.agents.transport import StreamTimeouts, agent_http_client, open_stream, read_lines
 from core.config import Settings, secret_value
 from core.context.models import FileKind, TurnContext
-from core.errors import AgentProtocolError, SessionStoreError
+from core.errors import AgentError, AgentProtocolError, SessionStoreError
 from core.models import FINISH_REASON_KEY, AgentStream
 
 __all__ = ["OpenAIAgent"]
@@ -174,14 +174,33 @@ class OpenAIAgent(ReferenceCalls):
         events = EventDecoder()
         async with open_stream(self._http, request, self.timeouts) as opened:
             async for lines in read_lines(opened, self.timeouts):
+                # The text deltas of one read go on as one (a held read brings several: see
+                # core/agents/batching.py); whatever came before an end or error goes first.
+                held: Delta | None = None
                 for line in lines:
                     event = events.feed(line)
                     if event is None:  # most lines (data lines) complete no event
                         continue
-                    for item in _items(event):
+                    try:
+                        items = _items(event)
+                    except AgentError:
+                        if held is not None:
+                            yield held
+                        raise
+                    for item in items:
                         if isinstance(item, Finished):
+                            if held is not None:
+                                yield held
                             return
-                        yield item
+                        if held is None:
+                            held = item
+                        elif _plain(held) and _plain(item):
+                            held.text += item.text
+                        else:
+                            yield held
+                            held = item
+                if held is not None:
+                    yield held
             for item in _items(events.flush()):  # a last event without its blank line
                 if isinstance(item, Finished):
                     return
@@ -191,6 +210,11 @@ class OpenAIAgent(ReferenceCalls):
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+
+
+def _plain(delta: Delta) -> bool:
+    """Text only: such deltas in a row can be joined into one."""
+    return not delta.reasoning and delta.finish_reason is None
 
 
 def _items(event: SseEvent | None) -> list[Delta | Finished]:

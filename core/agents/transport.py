@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 
 from core import texts
+from core.agents.batching import READ_HOLD
 from core.agents.netstream import AiohttpTransport, body_reader
 from core.agents.silence import SilenceBudget
 from core.agents.sse import LineDecoder
@@ -304,7 +305,8 @@ async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIte
     reset the idle budget, since the user would still see nothing.
     """
     decoder = LineDecoder()
-    read, close = _reader(opened.response)
+    read, hold, close = _reader(opened.response)
+    held = READ_HOLD.get()
     silence = SilenceBudget(opened.first_budget)
     failure = f"no first token within {timeouts.first_token:g}s"
     try:
@@ -331,6 +333,8 @@ async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIte
                     failure = f"no new token for {timeouts.idle:g}s"
                     break
             yield lines
+            if held is not None and (seconds := held()) > 0:
+                await hold(seconds)  # the next read takes what gathered meanwhile
     finally:
         silence.close()
         if close is not None:
@@ -342,19 +346,25 @@ async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIte
 
 def _reader(
     response: httpx.Response,
-) -> tuple[Callable[[], Awaitable[bytes]], Callable[[], Awaitable[None]] | None]:
-    """The next block of the body (``b""`` at its end), and what closes the reading.
+) -> tuple[
+    Callable[[], Awaitable[bytes]],
+    Callable[[float], Awaitable[None]],
+    Callable[[], Awaitable[None]] | None,
+]:
+    """The next block of the body (``b""`` at its end), a wait that leaves the socket
+    unread (:mod:`core.agents.batching`), and what closes the reading.
 
     A body from the agents' transport that needs no decoding is read straight from it
     (:func:`~core.agents.netstream.body_reader`: no httpx layers per chunk); any other goes
-    through httpx's ``aiter_bytes``, which decodes ``Content-Encoding``.
+    through httpx's ``aiter_bytes``, which decodes ``Content-Encoding`` (its wait is a
+    sleep: the transport below keeps reading, the next read still takes what gathered).
     """
     direct = body_reader(response)
     if direct is not None:
-        return direct, None
+        return direct.read, direct.hold, None
     blocks = response.aiter_bytes()
 
     async def read() -> bytes:
         return await anext(blocks, b"")
 
-    return read, getattr(blocks, "aclose", None)  # an async generator; closed with us
+    return read, asyncio.sleep, getattr(blocks, "aclose", None)  # closed with us

@@ -15,7 +15,16 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-__all__ = ["MARK_EVERY", "Inbox"]
+__all__ = ["HOLD_MAX", "HOLD_MIN", "HOLD_SHARE", "MARK_EVERY", "Inbox"]
+
+# How long the agent's stream may go unread (core/agents/batching.py): this share of the time
+# the writer takes between two updates of the reply, at most HOLD_MAX, and none below
+# HOLD_MIN (a hold shorter than the agent's gap between chunks batches nothing and costs a
+# timer). At 20 chunks/s: none while a reply is updated every second or two (Discord's
+# channel pace at N <= 50), 0.2 s (4 chunks per read) at 4 s, 0.5 s (10) from 10 s on.
+HOLD_SHARE = 0.05
+HOLD_MIN = 0.1
+HOLD_MAX = 0.5
 
 # Granularity of the arrival marks: an age is known to within this (it errs on the old
 # side), and a reply keeps at most one mark per this much of its unshown text.
@@ -25,7 +34,7 @@ MARK_EVERY = 0.25
 class Inbox:
     """Chunks between the agent's stream and the reply's writer."""
 
-    __slots__ = ("_marks", "_pending", "changed", "ended", "received")
+    __slots__ = ("_marks", "_pending", "_take_gap", "_taken_at", "changed", "ended", "received")
 
     def __init__(self) -> None:
         self._pending: list[str] = []
@@ -34,6 +43,8 @@ class Inbox:
         """Characters received so far; offsets count from the reply's first character."""
         self.changed = asyncio.Event()
         self.ended = False
+        self._taken_at: float | None = None  # loop time of the writer's last take
+        self._take_gap = 0.0  # seconds between the writer's last two takes
 
     def add(self, text: str) -> None:
         if not text:
@@ -48,6 +59,10 @@ class Inbox:
 
     def take(self) -> str:
         """Everything that arrived since the last take, joined."""
+        now = asyncio.get_running_loop().time()
+        if self._taken_at is not None:
+            self._take_gap = now - self._taken_at
+        self._taken_at = now
         joined = "".join(self._pending)
         self._pending.clear()
         return joined
@@ -63,6 +78,18 @@ class Inbox:
         while len(marks) > 1 and marks[1][0] <= offset:
             marks.popleft()
         return marks[0][1]
+
+    def read_hold(self) -> float:
+        """Seconds the agent's stream may go unread now (:data:`HOLD_SHARE` of how long the
+        writer takes between updates, so the text's wait for its edit grows by that share
+        at most). Before the first update, the time the first text has waited stands for
+        that gap; a writer slower than its last gap counts as slow as it is now."""
+        if not self._marks:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        since = now - (self._taken_at if self._taken_at is not None else self._marks[0][1])
+        hold = HOLD_SHARE * max(self._take_gap, since)
+        return 0.0 if hold < HOLD_MIN else min(hold, HOLD_MAX)
 
     @property
     def last_arrival(self) -> float | None:

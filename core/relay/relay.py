@@ -46,6 +46,7 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel
 
+from core.agents.batching import READ_HOLD
 from core.errors import (
     AgentError,
     AgentTimeoutError,
@@ -283,7 +284,10 @@ class Relay:
         show_status: Callable[[str], None],
     ) -> AgentError | None:
         """Read the stream to its end; an agent failure is returned, not raised. A progress
-        chunk's status (see :class:`AgentStream`) goes to the thread status."""
+        chunk's status (see :class:`AgentStream`) goes to the thread status. The stream
+        is read in batches while its text waits for the writer anyway (its task's
+        :data:`~core.agents.batching.READ_HOLD`)."""
+        READ_HOLD.set(inbox.read_hold)
         try:
             async for chunk in chunks:
                 inbox.add(chunk.content)

@@ -185,9 +185,9 @@ async def test_a_plain_body_is_read_from_the_transport_itself() -> None:
         agent_http_client(2) as client,
         client.stream("GET", f"{url}/endless") as response,
     ):
-        read = body_reader(response)
-        assert read is not None  # the per-chunk path skips httpx's body layers
-        assert (await read()).startswith(b"data: more\n\n")
+        body = body_reader(response)
+        assert body is not None  # the per-chunk path skips httpx's body layers
+        assert (await body.read()).startswith(b"data: more\n\n")
 
 
 async def test_a_zipped_body_is_read_through_httpx_decoding() -> None:

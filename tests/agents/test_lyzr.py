@@ -46,7 +46,6 @@ async def test_request_shape_and_chunks(lyzr: LyzrAgent, lyzr_server: LyzrServer
         "message": "hello there",
     }
     assert text_of(chunks) == "You said: hello there"
-    assert [c.content for c in chunks[:3]] == ["You", " said:", " hello"]
     assert all(c.delta == c.content for c in chunks)
     assert [c.chunk_index for c in chunks] == list(range(len(chunks)))
     assert {c.session_id for c in chunks} == {"s1"}
@@ -63,7 +62,7 @@ async def test_escapes_and_multibyte_text_split_across_reads(
 ) -> None:
     lyzr_server.default = LyzrScript(tokens=TRICKY, chunk_size=chunk_size)
     chunks = await collect(lyzr)
-    assert [c.content for c in chunks[:-1]] == TRICKY
+    assert text_of(chunks) == "".join(TRICKY)
     assert chunks[-1].done
 
 
@@ -92,7 +91,7 @@ async def test_error_event_raises_after_the_text_so_far(
     with pytest.raises(AgentServerError, match="model exploded"):
         async for chunk in lyzr.stream("hi", session_id="s", user_id="u"):
             received.append(chunk.content)
-    assert received == ["one", " two"]
+    assert "".join(received) == "one two"  # the text before the error still goes first
     assert len(lyzr_server.stream_requests()) == 1  # an agent-reported error is not retried
 
 
@@ -158,7 +157,7 @@ async def test_idle_gap_times_out_and_is_not_retried_after_text(
     with pytest.raises(AgentTimeoutError, match="no new token"):
         async for chunk in lyzr.stream("hi", session_id="s", user_id="u"):
             received.append(chunk.content)
-    assert received == ["a", " b"]  # kept, never repeated
+    assert "".join(received) == "a b"  # kept, never repeated
     assert len(lyzr_server.stream_requests()) == 1
 
 
@@ -268,7 +267,8 @@ async def test_closing_the_stream_early_closes_the_http_response(
     lyzr_server.default = LyzrScript(tokens=[f" w{i}" for i in range(1000)], delay=0.01)
     stream = lyzr.stream("hi", session_id="s", user_id="u")
     received = [await anext(stream) for _ in range(3)]
-    assert [c.content for c in received] == [" w0", " w1", " w2"]
+    words = "".join(c.content for c in received).split()  # tokens of one read: one chunk
+    assert words == [f"w{i}" for i in range(len(words))] and len(words) >= 3
     await stream.aclose()
     await asyncio.wait_for(lyzr_server.disconnected.wait(), timeout=10)
     record = lyzr_server.streams[0]

@@ -204,12 +204,13 @@ async def test_stopping_early_closes_the_stream(agent: LyzrAgent, lyzr_server: L
         stream = agent.run("go on forever", stream=True)
         for chunk in stream:
             seen.append(chunk.content)
-            if len(seen) == 2:
+            if len("".join(seen).split()) >= 2:  # tokens of one read come as one chunk
                 break
         stream.close()  # what CPython does anyway when the iterator is dropped
         return seen
 
-    assert await script(body) == [" w0", " w1"]
+    words = "".join(await script(body)).split()
+    assert words[:2] == ["w0", "w1"] and words == [f"w{i}" for i in range(len(words))]
     await asyncio.wait_for(lyzr_server.disconnected.wait(), timeout=10)
     assert not lyzr_server.streams[0].finished
 

@@ -4,6 +4,12 @@ process, so this process's CPU time (``time.process_time``) is the client's alon
 
     uv run python tests/bench/bench_agent_client.py [--agent openai|lyzr] [--n 200]
                                                     [--duration 10] [--loop asyncio|uvloop]
+                                                    [--hold 0.5]
+
+``--hold S`` reads each stream as the relay does when a reply's text waits for its edit
+(core/agents/batching.py): unread for S seconds after each read, so several chunks come in
+one read and one chunk (the relay sets 0.1-0.5 s once a reply's updates are 2 s or more
+apart, none below). Costs are per chunk the agent sent (every character is checked).
 
 CPU time is far less disturbed by other work on the machine than wall time, so this is the
 figure to compare before and after a change to the agent's stream parsing or transport.
@@ -22,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from core.agents.batching import READ_HOLD
 from core.agents.lyzr import LyzrAgent
 from core.agents.openai_compat import OpenAIAgent
 from core.models import AgentStream
@@ -49,10 +56,12 @@ async def run(args: argparse.Namespace, base_url: str) -> tuple[float, int]:
 
     async def one(k: int) -> None:
         nonlocal chunks
+        if args.hold:
+            READ_HOLD.set(lambda: args.hold)  # this task's stream only
         stream = agent.stream(f"bench {k}", session_id=f"s{k}", user_id="u")
         async for chunk in stream:
             if isinstance(chunk, AgentStream) and chunk.content:
-                chunks += 1
+                chunks += len(chunk.content) // 6  # "00017 ": one chunk of the agent's
 
     began = time.process_time()
     await asyncio.gather(*(one(k) for k in range(args.n)))
@@ -67,6 +76,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--hold", type=float, default=0.0, help="seconds unread after a read")
     args = parser.parse_args()
     total = int(args.duration * 20)
     root = str(Path(__file__).resolve().parents[2])
@@ -85,7 +95,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    print(f"{args.agent} {args.loop} N={args.n}: {chunks}/{args.n * total} chunks, "
+    print(f"{args.agent} {args.loop} N={args.n} hold {args.hold:g} s: "
+          f"{chunks}/{args.n * total} chunks, "
           f"client CPU {cpu:.2f} s = {cpu / chunks * 1e6:.1f} µs per chunk = "
           f"{cpu * 1000 / (args.n * args.duration):.2f} ms per reply-second")  # fmt: skip
 

@@ -16,7 +16,9 @@ message shows says which chunks are visible).
 Figures per N, against the targets of issue 4:
 - replies complete: every thread shows the agent's whole text (target: all);
 - 429s answered by the simulator (target: 0 — nothing injects any, so each one would be
-  caused by our pacing);
+  caused by our pacing), each printed with the limit that refused it, the requests counted in
+  the second before and the simulator's own longest loop stall in it (a starved simulator
+  handles queued requests together, so they count as arriving at once);
 - requests/s during the streaming phase, and the most in any 1 s window, against the
   50/s global limit (target: ≥ 90 % used when demand, N edits/s, exceeds it);
 - p99 staleness: chunk yielded by the agent → the simulator received an edit showing it
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import math
 import re
@@ -46,6 +49,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord.models import Call
+from bots.simulators.discord.ratelimits import Hit, Window
 from tests.bench._common import cpu_note
 from tests.bench.agent_server import AgentServer
 from tests.bench.bot_process import BotProcess
@@ -98,10 +103,70 @@ async def run(n: int, args: argparse.Namespace, redis_url: str) -> dict[str, flo
                 return await measure(n, sim, bot, agent, args)
 
 
+class RefusalLog:
+    """Which limit refused each 429 (the global one or a route's bucket), noted where the
+    simulator decides it (its ``RateLimiter``), with the window's start: so a 429 says whether
+    our pacing sent too much or the simulator handled requests in a bunch."""
+
+    def __init__(self, sim: DiscordSimulator) -> None:
+        self.hits: list[tuple[float, str, float]] = []  # (time, limit, retry_after)
+        self.lags: list[tuple[float, float]] = []  # (time, seconds the loop ran late)
+        limiter = sim.state.limiter
+        take_global, take = limiter.take_global, limiter.take
+
+        def global_(token: str) -> Hit | None:
+            hit = take_global(token)
+            if hit is not None:
+                self.hits.append((limiter.now(), "global", hit.retry_after))
+            return hit
+
+        def bucket(window: Window) -> Hit | None:
+            hit = take(window)
+            if hit is not None:
+                self.hits.append((limiter.now(), f"bucket {window.bucket}", hit.retry_after))
+            return hit
+
+        limiter.take_global = global_  # type: ignore[method-assign]
+        limiter.take = bucket  # type: ignore[method-assign]
+
+    async def watch_lag(self) -> None:
+        """Note how late this process's loop runs (the simulator's: a starved loop handles
+        requests in a bunch, so they count as arriving together however the bot paced them)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.05)
+            late = loop.time() - before - 0.05
+            if late > 0.02:
+                self.lags.append((loop.time(), late))
+
+    def lag_before(self, at: float) -> float:
+        """The simulator's longest loop stall in the second before ``at``."""
+        return max((late for when, late in self.lags if at - 1.0 <= when <= at), default=0.0)
+
+    def describe(self, calls: list[Call], started: float) -> list[str]:
+        """One line per 429: when, which limit, the route, and the requests that arrived in the
+        second before it (the bot paces to ``--global-rate`` per second)."""
+        arrived = sorted(c.time for c in calls)
+        lines = []
+        refused = [c for c in calls if c.status == 429]
+        for (at, limit, retry), call in zip(self.hits, refused, strict=False):
+            lo = bisect.bisect_left(arrived, at - 1.0)
+            hi = bisect.bisect_right(arrived, at)
+            lines.append(
+                f"    429 at +{at - started:.2f} s: {limit}, retry after {retry:.3f} s;"
+                f" {call.method} {call.route}; {hi - lo} requests arrived in the second before,"
+                f" the simulator's loop stalled up to {self.lag_before(at) * 1000:.0f} ms in it"
+            )
+        return lines
+
+
 async def measure(
     n: int, sim: DiscordSimulator, bot: BotProcess, agent: AgentServer, args: argparse.Namespace
 ) -> dict[str, float]:
     loop = asyncio.get_running_loop()
+    refusals = RefusalLog(sim)
+    lag = asyncio.create_task(refusals.watch_lag())
     general = sim.channel("general").id
     skip = len(sim.calls)  # login and start-up calls are not the benchmark
     cpu0, rss0, peak = bot.cpu_seconds(), bot.rss(), 0
@@ -163,6 +228,9 @@ async def measure(
                 if reply.yielded[pending] >= shown_from:
                     steady.append(stale)
                 pending += 1
+    lag.cancel()
+    for line in refusals.describe(calls, started):
+        print(line)
     streaming = [c.time for c in calls if started + 2 <= c.time <= finished - 2]
     span = max(1e-9, (finished - 2) - (started + 2))
     rate = len(streaming) / span if streaming else math.nan

@@ -70,6 +70,7 @@ class Reply:
 
 @dataclass
 class Figures:
+    replies: int = 0  # mentions sent
     complete: int = 0
     staleness: list[float] = field(default_factory=list)
     first_visible: list[float] = field(default_factory=list)  # event -> first visible text
@@ -80,6 +81,12 @@ class Figures:
     refused: int = 0
     refused_by: dict[str, int] = field(default_factory=dict)
     agent_start: list[float] = field(default_factory=list)  # event -> agent request arrived
+    events: int = 0  # event deliveries made (a message's app_mention and message events)
+    unacked: dict[str, int] = field(default_factory=dict)  # not acknowledged, by Slack's reason
+    # Replies whose agent request never came: the bot called Slack in their thread (it got
+    # the event) or not (the event never reached it, or it did nothing visible).
+    unstarted_seen: int = 0
+    unstarted_unseen: int = 0
     starts: int = 0  # replies that started natively (chat.startStream)
 
 
@@ -182,13 +189,25 @@ def measure(
     sim: SlackSimulator, replies: list[Reply], agent: AgentServer, streaming: str, duration: float
 ) -> Figures:
     refused = [c.method for c in sim.calls() if c.status == 429]
-    figures = Figures(calls=len(sim.calls()), refused=len(refused))
+    figures = Figures(replies=len(replies), calls=len(sim.calls()), refused=len(refused))
     for method in refused:
         figures.refused_by[method] = figures.refused_by.get(method, 0) + 1
     figures.starts = len(sim.calls("chat.startStream", ok=True))
+    figures.events = len(sim.http.deliveries)
+    for delivery in sim.http.deliveries:
+        if not delivery.acked:
+            reason = delivery.last.failure or f"status {delivery.last.status}"
+            figures.unacked[reason] = figures.unacked.get(reason, 0) + 1
     shown = slack_shown(sim)
+    touched = {(c.params.get("channel"), c.params.get(key)) for c in sim.calls()
+               for key in ("thread_ts", "ts", "timestamp")}  # fmt: skip
     for reply in replies:
         answered = agent.replies.get(reply.rid)
+        if answered is None:
+            if (reply.channel, reply.thread) in touched:
+                figures.unstarted_seen += 1
+            else:
+                figures.unstarted_unseen += 1
         emitted = answered.yielded if answered is not None else []
         if answered is not None:
             figures.agent_start.append(answered.requested - reply.event_at)
@@ -225,7 +244,7 @@ def report(title: str, k: int, streaming: str, figures: Figures, cost: Cost) -> 
     per_s = BUDGET["edit"] / 60
     target = 1.25 * max(1.0, k / per_s) + 0.1
     share = figures.refused / figures.calls if figures.calls else 0.0
-    n = len(figures.first_token)
+    n = figures.replies
     print(f"{title} [{streaming}]  ({cost.wall:.1f} s real)")
     print(f"  replies complete        {figures.complete} / {n}"
           + (f" ({figures.starts} started natively)" if streaming != "edit" else ""))  # fmt: skip
@@ -239,6 +258,12 @@ def report(title: str, k: int, streaming: str, figures: Figures, cost: Cost) -> 
             print(f"  {method:<22}  {used:.1f}/workspace-minute (min over workspaces) / "
                   f"budget {budget:g} = {used / budget:.0%}")  # fmt: skip
     print(f"  p99 staleness           {p99(figures.staleness):.2f} s (target {target:.2f})")
+    unacked = ", ".join(f"{n} {why}" for why, n in sorted(figures.unacked.items()))
+    print(f"  events acknowledged     {figures.events - sum(figures.unacked.values())} / "
+          f"{figures.events}" + (f" (not: {unacked})" if unacked else ""))  # fmt: skip
+    if figures.unstarted_seen + figures.unstarted_unseen:
+        print(f"  agent never asked       {figures.unstarted_seen} replies the bot called Slack"
+              f" for, {figures.unstarted_unseen} it did not")  # fmt: skip
     if figures.agent_start:
         print(f"  agent requests          {len(figures.agent_start)} / {n}, started "
               f"{p99(figures.agent_start) * 1000:.0f} ms p99 / "

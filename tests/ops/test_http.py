@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import select
+import socket
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from bots.discord.app import ops_server
 from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
+from core.ops.http import LISTEN_BACKLOG, WebServer
 from core.runtime import Runtime
 from core.sessions.embedded import EmbeddedRedis
 from tests.bots.discord.conftest import BotWorld
@@ -83,3 +87,41 @@ async def test_discord_serves_the_probes(bot_world: BotWorld) -> None:
             assert "shutdown" in body["not_ready"]
         finally:
             await server.stop()
+
+
+def _somaxconn() -> int:
+    """The kernel's cap on any listen backlog."""
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+async def test_a_burst_of_connections_is_held_for_the_server_not_dropped() -> None:
+    """Slack delivers each event on its own connection: a burst of 300 arriving while the
+    server is busy (here: not accepting at all) all complete their handshake in the kernel,
+    to be accepted when the loop gets to them. aiohttp's default backlog (128) drops the
+    rest's SYNs, and their clients try again only after a second or more."""
+    burst = 300
+    assert burst < LISTEN_BACKLOG <= _somaxconn()
+    server = WebServer(web.Application(), host="127.0.0.1", port=0)
+    await server.start()
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(burst):  # no await: the server's loop accepts none meanwhile
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", server.port))
+            clients.append(client)
+        connected: set[socket.socket] = set()
+        while len(connected) < burst:
+            # Loopback handshakes complete at once; a dropped SYN is sent again after 1 s.
+            waiting = [c for c in clients if c not in connected]
+            _, ready, _ = select.select([], waiting, [], 0.5)
+            if not ready:
+                break
+            connected.update(
+                c for c in ready if c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+            )
+        assert len(connected) == burst
+    finally:
+        for client in clients:
+            client.close()
+        await server.stop()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.relay.inbox import MARK_EVERY, Inbox
+from core.relay.inbox import HOLD_MAX, HOLD_SHARE, MARK_EVERY, Inbox
 
 pytestmark = pytest.mark.looptime
 
@@ -43,3 +43,29 @@ async def test_marks_are_coarse_and_err_on_the_old_side() -> None:
         arrived = inbox.arrived(offset)
         assert arrived is not None
         assert first + offset * 0.01 - MARK_EVERY <= arrived <= first + offset * 0.01 + 1e-9
+
+
+async def test_read_hold_is_a_share_of_the_writers_gap_between_updates() -> None:
+    inbox = Inbox()
+    assert inbox.read_hold() == 0.0  # nothing arrived: nothing waits
+    inbox.add("a")
+    await asyncio.sleep(1.0)
+    assert inbox.read_hold() == 0.0  # the first text waited 1 s: too short to batch
+    await asyncio.sleep(3.0)  # 4 s without an update: 5 % of it
+    assert inbox.read_hold() == pytest.approx(HOLD_SHARE * 4.0)
+    await asyncio.sleep(60.0)
+    assert inbox.read_hold() == HOLD_MAX  # never more, however slow the writer
+    inbox.take()
+    inbox.add("b")
+    assert inbox.read_hold() == 0.0  # no gap between two takes known yet, none since
+    for _ in range(3):  # updates a second apart (Discord's pace for one thread)
+        await asyncio.sleep(1.0)
+        inbox.take()
+        inbox.add("c")
+    assert inbox.read_hold() == 0.0  # 5 % of 1 s is below HOLD_MIN: read at once
+    await asyncio.sleep(6.0)
+    inbox.take()  # one 6 s gap (20 replies sharing the budget)
+    inbox.add("d")
+    assert inbox.read_hold() == pytest.approx(HOLD_SHARE * 6.0)
+    await asyncio.sleep(10.0)  # slower than its last gap: as slow as it is now
+    assert inbox.read_hold() == HOLD_MAX

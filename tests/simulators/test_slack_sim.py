@@ -474,6 +474,36 @@ async def test_unacked_http_event_is_retried_with_retry_headers():
     assert delivery.acked
 
 
+async def test_a_burst_of_events_is_delivered_at_once_not_through_a_pool():
+    """Slack caps events per workspace per hour, not deliveries in flight: 150 events at
+    once all reach the app together (it answers none until all are in) and are acked."""
+    burst = 150  # above aiohttp's default pool of 100 connections
+    arrived = 0
+    all_in = asyncio.Event()
+
+    async def hold_until_all_in(request: web.Request) -> web.Response:
+        nonlocal arrived
+        arrived += 1
+        if arrived == burst:
+            all_in.set()
+        await all_in.wait()
+        return web.Response(text="")
+
+    app = web.Application()
+    app.router.add_post("/events", hold_until_all_in)
+    async with SlackSimulator() as sim, serve(app) as base:
+        ws = sim.workspace
+        message = sim.user_message(ws.alice_dm, ws.alice, "hi")
+        event = sim.events_for(message)[0]
+        deliveries = await asyncio.gather(
+            *(sim.deliver_http(sim.envelope(event), url=f"{base}/events", retries=False)
+              for _ in range(burst))
+        )  # fmt: skip
+        all_in.set()  # let a failed run's held handlers end
+    assert arrived == burst
+    assert all(d.acked for d in deliveries)
+
+
 async def test_on_demand_redelivery_repeats_the_event_to_any_replica(sim: SlackSimulator):
     bodies: dict[str, list[tuple[str | None, str]]] = {"a": [], "b": []}
 

@@ -149,7 +149,12 @@ class HttpDeliverer:
         self, url: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int | None, str, CIMultiDict[str], str | None]:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # No pool cap of the simulator's own: Slack limits deliveries per workspace per
+            # hour (30,000 events: docs.slack.dev/reference/events/app_rate_limited), not how
+            # many are in flight. aiohttp's default pool (100 connections) held the rest in
+            # this process, and the ack timeout below counted that wait: a burst of events
+            # timed out before it was sent (1,000 mentions across 10 apps: most never left).
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         # The app must answer within ack_timeout, as on Slack; later is a failed delivery.
         timeout = aiohttp.ClientTimeout(total=self.ack_timeout)
         try:
