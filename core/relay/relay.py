@@ -93,6 +93,11 @@ _CLOSE_TIMEOUT = 10.0
 class ReplyTracker(Protocol):
     """One turn, as an observer follows it. Calls are cheap and never raise."""
 
+    async def registered(self) -> None:
+        """Return once the turn is known to the observer (bounded): awaited before the
+        reply's first visible message, a status (which may post one) or a post."""
+        ...
+
     async def posting(self, text: str) -> None:
         """A post of ``text`` is about to be sent (bounded: it never holds a post long)."""
         ...
@@ -199,14 +204,22 @@ class Relay:
                              self.policy)  # fmt: skip
         status_calls: set[asyncio.Task[None]] = set()
         quiet, refresh = self.keep_alive
+
+        async def show(text: str | None) -> None:
+            # A status may post a message (Slack's "Thinking…" placeholder): never before
+            # the turn's recovery record has landed, or a crash leaves it open for ever.
+            if watch is not None and text is not None:
+                await _registered(watch)
+            await self._set_status(on, where, text)
+
         alive = KeepAlive(
-            inbox, lambda: bool(writer.messages), lambda text: self._set_status(on, where, text),
-            self.notices, quiet=quiet, refresh=refresh,
+            inbox, lambda: bool(writer.messages), show, self.notices, quiet=quiet,
+            refresh=refresh,
         )  # fmt: skip
 
         def show_status(text: str) -> None:  # an agent's progress chunk; the pump never waits
             alive.shown(text, progress=True)
-            task = asyncio.create_task(self._set_status(on, where, text))
+            task = asyncio.create_task(show(text))
             status_calls.add(task)
             task.add_done_callback(status_calls.discard)
 
@@ -222,7 +235,7 @@ class Relay:
         try:
             try:
                 started = loop.time()
-                await self._set_status(on, where, self.notices.thinking)
+                await show(self.notices.thinking)
                 alive.shown(self.notices.thinking)
                 keeping = asyncio.create_task(alive.run(started), name="relay-keep-alive")
                 writing = asyncio.create_task(writer.run(), name="relay-writer")
@@ -531,6 +544,13 @@ def _leave_unfinished(
     if left:
         log.warning("reply finish cut short: %d final texts left to the recovery reapers",
                     len(left))  # fmt: skip
+
+
+async def _registered(watch: ReplyTracker) -> None:
+    try:
+        await watch.registered()
+    except Exception:  # recovery is a safety net: it must never break a reply
+        log.exception("reply observer failed")
 
 
 def _quietly(call: Callable[[], None]) -> None:

@@ -179,10 +179,13 @@ def test_each_reply_streams_into_a_thread_that_opens_by_itself(
     ):
         state = next_state(page, state)
         growing = page.evaluate("() => window.streamedLengths")
+        # At least, not exactly: a starved test process samples fewer states than the page
+        # passes through, and a count that went from 1 to 3 between two samples (the
+        # observer saw them all) left "2-growing" untaken once in a loaded full run.
         counts = [len(growing[p]) for p in PANES]
-        if min(counts) == 1 and not (screenshots / "1-first-words.png").exists():
+        if min(counts) >= 1 and not (screenshots / "1-first-words.png").exists():
             page.screenshot(path=screenshots / "1-first-words.png")
-        if min(counts) == 2 and not (screenshots / "2-growing.png").exists():
+        if min(counts) >= 2 and not (screenshots / "2-growing.png").exists():
             page.screenshot(path=screenshots / "2-growing.png")
     page.screenshot(path=screenshots / "3-complete.png")
 

@@ -15,6 +15,17 @@ another turn, or started — until its reply is final. Its record is written:
   that lands while its answer is lost (the process killed in between) leaves a message no
   record names; the reapers then look for it in the thread (``ReplyRecord.posting``). Posts
   are rare (one per page), so the per-chunk path writes nothing more;
+
+The reply's *first visible message* (a status that posts one, as Slack's "Thinking…"
+placeholder; else its first post) waits until the record has landed
+(:meth:`RegisteredReply.registered`): the registration is written in the background when
+the turn is accepted, and a message that went out before it landed — Redis slow, in a burst
+— left a replica killed in between with a message no reaper knew of, open for ever. While
+Redis only answers late the wait lasts (the write is tried again), up to the registry's
+``patience``; a refused connection (Redis down) or that patience spent lets the reply go
+on unregistered, as before: the reply matters more than its safety net. No write is added:
+the wait is for the registration, the write ahead of the first post is the one every post
+has; once the record has landed, nothing waits longer than ``ahead_timeout``.
 - after a post, which is when a new message's id is known.
 
 Writes are coalesced: at most one in flight per reply, the last state wins. When the reply
@@ -39,6 +50,7 @@ import secrets
 from core.errors import SessionStoreError
 from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import RecoveryKeys, ReplyRegistry
+from core.redis import StoreTimeout
 from core.surface import MessageRef
 from core.turn import ThreadRef
 
@@ -100,13 +112,33 @@ class RegisteredReply:
         self._lock = asyncio.Lock()  # one write in flight; the next carries the last state
         self._queued = False  # a write waits behind the one in flight: no need for another
         self._warned = False
+        # Set once waiting for the record is over: a write landed (or found the reply no
+        # longer this owner's), Redis refused the connection, or the reply ended.
+        self._settled = asyncio.Event()
         self._save_soon()
 
     # --- the relay's calls (cheap; they never raise) -----------------------------------
 
+    async def registered(self) -> None:
+        """Return once the record is in Redis, before the reply's first visible message
+        (see the module): at once after that, and when Redis refused the connection; else
+        after the registry's ``patience``, logged (the reply goes on unregistered)."""
+        if self._settled.is_set():
+            return
+        try:
+            async with asyncio.timeout(self.registry.patience):
+                await self._settled.wait()
+        except TimeoutError:
+            self._settled.set()  # waited once: later messages do not wait again
+            log.warning("reply %s: Redis did not take its record within %gs; its first "
+                        "message goes out unregistered", self.reply_id,
+                        self.registry.patience)  # fmt: skip
+
     async def posting(self, text: str) -> None:
-        """A post of ``text`` is about to be sent: written before it is (see the module)."""
+        """A post of ``text`` is about to be sent: written before it is (see the module);
+        the reply's first post waits for its record first."""
         self.record.posting = text
+        await self.registered()
         await self._save(within=self.registry.ahead_timeout)
 
     async def sending(self, message: MessageRef, text: str, *, final: bool) -> None:
@@ -161,6 +193,7 @@ class RegisteredReply:
         if self._ended:
             return
         self._ended = True
+        self._settled.set()
         self.registry.spawn(self._end, f"recovery-end-{self.reply_id}")
 
     # --- internals -----------------------------------------------------------------------
@@ -198,6 +231,7 @@ class RegisteredReply:
                                                      first=first)  # fmt: skip
                     self._written = True
                     self._failures = 0
+                    self._settled.set()
                     if not done:
                         self._lost = True
                         log.warning("reply %s was taken by a reaper while in flight",
@@ -205,6 +239,8 @@ class RegisteredReply:
         except (SessionStoreError, TimeoutError) as exc:
             self._queued = False
             self._failures += 1
+            if isinstance(exc, SessionStoreError) and not isinstance(exc, StoreTimeout):
+                self._settled.set()  # Redis refused: down, not slow (nothing to wait for)
             if not self._warned:
                 self._warned = True
                 log.warning("could not register reply %s (tried again until it lands): %r",

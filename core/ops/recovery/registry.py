@@ -259,6 +259,7 @@ class ReplyRegistry:
         ttl: float = 15.0,
         op_timeout: float = 2.0,
         ahead_timeout: float = 0.5,
+        patience: float = 30.0,
     ) -> None:
         self.redis = redis
         self.namespace = namespace
@@ -268,6 +269,9 @@ class ReplyRegistry:
         # A write ahead of an edit waits this long at most: a slow Redis must not hold the
         # reply back (the record is then a moment behind, as before write-ahead).
         self.ahead_timeout = min(ahead_timeout, op_timeout)
+        # A reply's first visible message waits this long at most for its record while
+        # Redis answers late (heartbeat.RegisteredReply.registered).
+        self.patience = patience
         self.scopes: dict[str, RecoveryKeys] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
