@@ -21,7 +21,7 @@ from core.errors import ConfigError, SessionStoreError, SurfaceError
 if TYPE_CHECKING:
     from core.config import Settings
 
-__all__ = ["main"]
+__all__ = ["main", "without_httpx_cli"]
 
 _CONSOLE = ("chat", "ask")
 _QUIET = "CRITICAL"
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported once a command runs (not for --help, --version or a usage error), and each
     # command imports only its own stack in _run: most of a start's CPU is imports.
-    _without_httpx_cli()
+    without_httpx_cli()
     from core.config import load_settings
     from core.deployment.load import agent_keys, load_deployment
     from core.ops.logs import setup_logging
@@ -125,15 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         return exit_status.OK
 
 
-def _without_httpx_cli() -> None:
+def without_httpx_cli() -> None:
     """Keep httpx from importing its command-line tool (click, rich's console and progress,
     pygments' lexers: ~10 % of a bot's start-up CPU), which it does on import whenever click
     is installed, as in the development environment. ``None`` in :data:`sys.modules` makes
     ``import httpx._main`` raise ImportError, which httpx handles as its CLI extra not being
-    installed; this process never runs httpx's CLI."""
-    if "httpx" not in sys.modules:
-        # typeshed types sys.modules without the None that the import system documents.
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    installed; this process never runs httpx's CLI. Called before httpx is first imported
+    (later it changes nothing); the test suite's workers call it too."""
+    # typeshed types sys.modules without the None that the import system documents.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _default_format(command: str) -> str:
