@@ -12,15 +12,16 @@ import asyncio
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from bots import exit_status
 from bots.cli_help import COMMANDS, epilog
-from core.config import Settings, load_settings
-from core.deployment.load import agent_keys, load_deployment
 from core.errors import ConfigError, SessionStoreError, SurfaceError
-from core.ops.logs import setup_logging
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from core.config import Settings
+
+__all__ = ["main", "without_httpx_cli"]
 
 _CONSOLE = ("chat", "ask")
 _QUIET = "CRITICAL"
@@ -86,6 +87,13 @@ def _positive(value: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Imported once a command runs (not for --help, --version or a usage error), and each
+    # command imports only its own stack in _run: most of a start's CPU is imports.
+    without_httpx_cli()
+    from core.config import load_settings
+    from core.deployment.load import agent_keys, load_deployment
+    from core.ops.logs import setup_logging
+
     try:
         settings = load_settings()
         # The configuration file is checked before anything starts (usage only reads Redis).
@@ -115,6 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`| head`): exit quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return exit_status.OK
+
+
+def without_httpx_cli() -> None:
+    """Keep httpx from importing its command-line tool (click, rich's console and progress,
+    pygments' lexers: ~10 % of a bot's start-up CPU), which it does on import whenever click
+    is installed, as in the development environment. ``None`` in :data:`sys.modules` makes
+    ``import httpx._main`` raise ImportError, which httpx handles as its CLI extra not being
+    installed; this process never runs httpx's CLI. Called before httpx is first imported
+    (later it changes nothing); the test suite's workers call it too."""
+    # typeshed types sys.modules without the None that the import system documents.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _default_format(command: str) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from bots.cli import without_httpx_cli
 from tests.deploy.images import build_ahead, needs_an_image, wait_for_builds
 from tests.deploy.store import name_store, remove_store, share_store
 from tests.redis_server import start_test_redis
@@ -37,6 +38,8 @@ from tests.servers.lyzr_server import LyzrServer
 # (__pycache__ is git-ignored); the workers and every subprocess inherit this environment.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
+# Each worker imports httpx (with the test modules) but never its command-line tool.
+without_httpx_cli()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,9 +15,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.client import SlackClients
@@ -34,6 +33,9 @@ from core.errors import ConfigError
 from core.lifecycle import StackedLifecycle
 from core.ops.http import Probes
 from core.runtime import Runtime
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 __all__ = ["SlackService", "check_token", "run_slack"]
 
@@ -177,6 +179,9 @@ class SlackService(StackedLifecycle):
             if isinstance(error, SlackError) and error.code is not None:
                 raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({error.code})") from None
             raise ConfigError("SLACK_API_URL", f"cannot open Socket Mode ({error})") from None
+        # Imported here: HTTP mode (the tests', a load-balanced deployment's) never needs it.
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
         handler = AsyncSocketModeHandler(app, app_token=token, web_client=clients.rare)
         self._stack.push_async_callback(self._close_socket, handler)
         try:
