@@ -19,6 +19,7 @@ from discord.http import Route
 from bots.simulators.discord import DiscordSimulator, SimulatorConfig, running_client
 from bots.simulators.discord.mentions import compute_pings
 from bots.simulators.discord.ratelimits import Window
+from bots.simulators.discord.snowflakes import SnowflakeFactory
 
 MESSAGES = "/channels/{channel_id}/messages"
 MESSAGE = "/channels/{channel_id}/messages/{message_id}"
@@ -159,6 +160,41 @@ async def test_shards_split_guild_and_dm_events(sim: DiscordSimulator) -> None:
     assert str(guild_message.id) in received(guild_shard)
     assert str(guild_message.id) not in received(1 - guild_shard)
     assert str(dm.id) in received(0) and str(dm.id) not in received(1)  # DMs go to shard 0
+
+
+async def test_each_shard_is_sent_only_its_own_guilds(sim: DiscordSimulator) -> None:
+    """A guild added on the other shard than the simulator's is that shard's alone: READY and
+    GUILD_CREATE list only a shard's guilds, and its channels' messages go only there."""
+    first_shard = (sim.guild_id >> 22) % 2
+    second = sim.world.add_guild("Second Guild", shard=(1 - first_shard, 2))
+    lounge = sim.world.add_text_channel("lounge", second.id)
+    guild_of_shard = {first_shard: str(sim.guild_id), 1 - first_shard: str(second.id)}
+    async with aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(sim.gateway_url) for _ in range(2)]
+        for shard, ws in enumerate(sockets):
+            await ws.receive_json()  # HELLO
+            identify = {"token": sim.token, "intents": 1 | 1 << 9, "shard": [shard, 2]}
+            await ws.send_json({"op": 2, "d": identify})
+            ready, guild = await ws.receive_json(), await ws.receive_json()
+            assert [g["id"] for g in ready["d"]["guilds"]] == [guild_of_shard[shard]]
+            assert guild["t"] == "GUILD_CREATE" and guild["d"]["id"] == guild_of_shard[shard]
+            names = {c["name"] for c in guild["d"]["channels"]}
+            assert ("lounge" in names) == (shard != first_shard)
+        message = await sim.user_message(lounge.id, "hello", mention_bot=True)
+        frame = await sockets[1 - first_shard].receive_json()
+        assert frame["t"] == "MESSAGE_CREATE" and frame["d"]["guild_id"] == str(second.id)
+        assert frame["d"]["id"] == str(message.id)
+        for ws in sockets:
+            await ws.close()
+    session = next(s for s in sim.sessions if s.shard == (first_shard, 2))
+    assert all(json.loads(text)["d"].get("id") != str(message.id) for _, text in session.log)
+
+
+def test_guild_ids_can_be_minted_on_any_shard() -> None:
+    ids = SnowflakeFactory()
+    minted = [ids.next_on_shard(shard, 3) for shard in (2, 0, 1, 1)]
+    assert [(i >> 22) % 3 for i in minted] == [2, 0, 1, 1]
+    assert minted == sorted(set(minted))  # still unique and time-ordered
 
 
 async def test_raw_frames_for_hostile_input_tests(sim: DiscordSimulator) -> None:

@@ -11,7 +11,9 @@ Use::
             assert sim.channel_messages(thread_id)[-1].content == expected
 
 What it models
-- One guild (text channels, roles, members: the bot, humans, another bot), threads, DMs.
+- One guild (text channels, roles, members: the bot, humans, another bot), threads, DMs;
+  a test may add guilds (``world.add_guild``, optionally on a given shard) before the bot
+  connects.
 - REST: ``users/@me``, ``oauth2/applications/@me``, ``gateway[/bot]``; messages create
   (JSON or multipart ``payload_json`` + ``files[n]``), get, list, edit, delete; typing;
   threads from a message (thread id == message id) and without one; DM channels;
@@ -45,8 +47,8 @@ What it models
 What it does not model: permissions beyond the few ``restrictions`` lists (everything
 else is allowed; denied permissions are not shown in channel JSON), locked threads,
 reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
-timeouts, ETF/zstd, the 15-minute expiry of follow-up tokens, more than one guild, voice,
-presences.
+timeouts, ETF/zstd, the 15-minute expiry of follow-up tokens, joining or leaving a guild
+while connected, roles in any guild but the first, voice, presences.
 """
 
 from __future__ import annotations
@@ -54,7 +56,16 @@ from __future__ import annotations
 from .actors import DiscordSimulator
 from .config import SimulatorConfig
 from .harness import pointed_at, running_client
-from .models import Call, Pings, SimAttachment, SimChannel, SimInteraction, SimMessage, SimUser
+from .models import (
+    Call,
+    Pings,
+    SimAttachment,
+    SimChannel,
+    SimGuild,
+    SimInteraction,
+    SimMessage,
+    SimUser,
+)
 from .state import AnswerLost
 
 __all__ = [
@@ -64,6 +75,7 @@ __all__ = [
     "Pings",
     "SimAttachment",
     "SimChannel",
+    "SimGuild",
     "SimInteraction",
     "SimMessage",
     "SimUser",

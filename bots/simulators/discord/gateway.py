@@ -7,8 +7,10 @@ transport compression (one deflate context per connection, each frame ending in
 replays the dispatches after the client's sequence then sends RESUMED; RECONNECT (op 7)
 and INVALID_SESSION (op 9); REQUEST_GUILD_MEMBERS (op 8) answered with one chunk. Close
 codes 4001/4002/4003/4004/4005/4010/4013/4014 as Discord uses them. Intents filter what each
-session receives, sharding splits guilds by ``(guild_id >> 22) % shard_count``, and without
-MESSAGE_CONTENT a session gets message content only where Discord still sends it.
+session receives, sharding splits guilds by ``(guild_id >> 22) % shard_count`` (READY and
+GUILD_CREATE list only the shard's guilds; DMs go to shard 0: Topics > Gateway > Sharding,
+https://discord.com/developers/docs/topics/gateway#sharding), and without MESSAGE_CONTENT a
+session gets message content only where Discord still sends it.
 
 Not modelled: ETF encoding, zstd, heartbeat timeouts (the server never drops a silent
 client), identify rate limits, presences and voice.
@@ -169,15 +171,14 @@ class Gateway:
             connection=conn,
         )
         self.sessions[session.id] = session
-        conn.send(
-            session.frame(
-                "READY",
-                ready_json(self.world, session_id=session.id, resume_url=self.url, shard=shard),
-            )
+        guilds = [g for g in self.world.guilds.values() if session.wants_guild(g.id)]
+        ready = ready_json(
+            self.world, session_id=session.id, resume_url=self.url, shard=shard, guilds=guilds
         )
-        if session.intents & GUILDS and session.wants_guild(self.world.guild_id):
-            guild = guild_json(self.world, all_members=bool(intents & GUILD_MEMBERS))
-            conn.send(session.frame("GUILD_CREATE", guild))
+        conn.send(session.frame("READY", ready))
+        for guild in guilds if session.intents & GUILDS else []:
+            data = guild_json(self.world, guild, all_members=bool(intents & GUILD_MEMBERS))
+            conn.send(session.frame("GUILD_CREATE", data))
         async with self.changed:
             self.changed.notify_all()
         return session
@@ -206,9 +207,12 @@ class Gateway:
         return session
 
     def _members_chunk(self, session: GatewaySession, conn: Connection, data: JsonDict) -> None:
-        members = [member_json(self.world, u) for u in self.world.users.values()]
+        requested = str(data.get("guild_id", self.world.guild_id))
+        guild = self.world.guilds.get(int(requested)) if requested.isdigit() else None
+        users = self.world.users.values()
+        members = [member_json(self.world, u, guild_id=guild.id if guild else None) for u in users]
         chunk = {
-            "guild_id": str(data.get("guild_id", self.world.guild_id)),
+            "guild_id": requested,
             "members": members,
             "chunk_index": 0,
             "chunk_count": 1,

@@ -67,7 +67,9 @@ def message_json(world: World, message: SimMessage, *, gateway: bool = False) ->
         data["thread"] = channel_json(world, world.channels[message.thread_id])
     if gateway and channel.guild_id is not None:
         data["guild_id"] = str(channel.guild_id)
-        data["member"] = member_json(world, message.author, with_user=False)
+        data["member"] = member_json(
+            world, message.author, guild_id=channel.guild_id, with_user=False
+        )
     return data
 
 
@@ -98,7 +100,7 @@ def interaction_json(
         data["guild_id"] = str(interaction.guild_id)
         data["guild_locale"] = "en-US"
         data["member"] = {
-            **member_json(world, interaction.user),
+            **member_json(world, interaction.user, guild_id=interaction.guild_id),
             "permissions": str(MEMBER_PERMISSIONS),
         }
         data["authorizing_integration_owners"] = {"0": str(interaction.guild_id)}

@@ -17,6 +17,7 @@ __all__ = [
     "Pings",
     "SimAttachment",
     "SimChannel",
+    "SimGuild",
     "SimInteraction",
     "SimMessage",
     "SimUser",
@@ -36,6 +37,15 @@ class ChannelType(IntEnum):
     DM = 1
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
+
+
+@dataclass(slots=True)
+class SimGuild:
+    """A guild the bot is in; ``bot_role_id``: the managed role Discord gives the bot there."""
+
+    id: int
+    name: str
+    bot_role_id: int
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import ChannelType, SimChannel, SimUser
+from .models import ChannelType, SimChannel, SimGuild, SimUser
 from .snowflakes import iso_timestamp
 from .world import World
 
@@ -53,9 +53,15 @@ def user_json(user: SimUser) -> JsonDict:
     }
 
 
-def member_json(world: World, user: SimUser, *, with_user: bool = True) -> JsonDict:
-    roles = [str(world.bot_role_id)] if user.id == world.bot.id else []
-    roles += [str(role) for role in world.roles.of(user.id)]
+def member_json(
+    world: World, user: SimUser, *, guild_id: int | None = None, with_user: bool = True
+) -> JsonDict:
+    """``user`` as a member of ``guild_id`` (by default the first guild, which alone holds
+    the roles a test adds)."""
+    guild = world.guilds[world.guild_id if guild_id is None else guild_id]
+    roles = [str(guild.bot_role_id)] if user.id == world.bot.id else []
+    if guild.id == world.guild_id:
+        roles += [str(role) for role in world.roles.of(user.id)]
     member: JsonDict = {
         "roles": roles,
         "joined_at": iso_timestamp(),
@@ -156,16 +162,17 @@ def channel_json(world: World, channel: SimChannel) -> JsonDict:
     }
 
 
-def guild_json(world: World, *, all_members: bool) -> JsonDict:
+def guild_json(world: World, guild: SimGuild, *, all_members: bool) -> JsonDict:
     """The full guild of GUILD_CREATE: channels, active threads, members and roles.
 
     Without the GUILD_MEMBERS intent Discord lists only the bot itself among members.
     """
-    guild_channels = [c for c in world.channels.values() if c.guild_id == world.guild_id]
+    guild_channels = [c for c in world.channels.values() if c.guild_id == guild.id]
     humans = [u for u in world.users.values() if not u.bot]
+    added_roles = world.roles.names if guild.id == world.guild_id else {}
     return {
-        "id": str(world.guild_id),
-        "name": world.config.guild_name,
+        "id": str(guild.id),
+        "name": guild.name,
         "icon": None,
         "owner_id": str(humans[0].id if humans else world.bot.id),
         "joined_at": iso_timestamp(),
@@ -173,17 +180,17 @@ def guild_json(world: World, *, all_members: bool) -> JsonDict:
         "unavailable": False,
         "member_count": len(world.users),
         "roles": [
-            _role(world.guild_id, "@everyone", MEMBER_PERMISSIONS, 0),
-            _role(world.bot_role_id, world.bot.username, BOT_PERMISSIONS, 1, bot_id=world.bot.id),
+            _role(guild.id, "@everyone", MEMBER_PERMISSIONS, 0),
+            _role(guild.bot_role_id, world.bot.username, BOT_PERMISSIONS, 1, bot_id=world.bot.id),
             *(
                 _role(role_id, name, 0, 2 + index)
-                for index, (role_id, name) in enumerate(world.roles.names.items())
+                for index, (role_id, name) in enumerate(added_roles.items())
             ),
         ],
         "channels": [channel_json(world, c) for c in guild_channels if not c.is_thread],
         "threads": [channel_json(world, c) for c in guild_channels if c.is_thread],
         "members": [
-            member_json(world, u)
+            member_json(world, u, guild_id=guild.id)
             for u in world.users.values()
             if all_members or u.id == world.bot.id
         ],
@@ -209,12 +216,21 @@ def guild_json(world: World, *, all_members: bool) -> JsonDict:
 
 
 def ready_json(
-    world: World, *, session_id: str, resume_url: str, shard: list[int] | None
+    world: World,
+    *,
+    session_id: str,
+    resume_url: str,
+    shard: list[int] | None,
+    guilds: list[SimGuild],
 ) -> JsonDict:
+    """READY lists ``guilds`` as unavailable, each followed by its GUILD_CREATE: a shard's
+    READY lists only its own guilds (discord-api-docs issue #17, sharding's announcement:
+    "Guilds that are not on your shard will not ... show up in the guilds object in the
+    ready packet")."""
     data: JsonDict = {
         "v": 10,
         "user": {**user_json(world.bot), "verified": True, "mfa_enabled": False, "flags": 0},
-        "guilds": [{"id": str(world.guild_id), "unavailable": True}],
+        "guilds": [{"id": str(guild.id), "unavailable": True} for guild in guilds],
         "session_id": session_id,
         "resume_gateway_url": resume_url,
         "application": {"id": str(world.application_id), "flags": 0},

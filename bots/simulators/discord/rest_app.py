@@ -56,7 +56,7 @@ def _scope(state: SimState, request: web.Request) -> int | None:
     if request.match_info["application_id"] != str(state.world.application_id):
         raise ApiError(403, 50001, "Missing Access")
     guild = request.match_info.get("guild_id")
-    if guild is not None and guild != str(state.world.guild_id):
+    if guild is not None and (not guild.isdigit() or int(guild) not in state.world.guilds):
         raise ApiError(403, 50001, "Missing Access")
     return int(guild) if guild is not None else None
 

@@ -28,6 +28,23 @@ class SnowflakeFactory:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id whose guild would land on shard ``shard_id`` of ``shard_count``.
+
+        Discord routes a guild to the shard ``(guild_id >> 22) % shard_count`` (Gateway >
+        Sharding, https://discord.com/developers/docs/topics/gateway#sharding): the id's
+        millisecond picks the shard. A test that needs a guild on a given shard gets one
+        whose millisecond is at most ``shard_count - 1`` ahead of now, as if the guild had
+        been made that much later.
+        """
+        snowflake = self.next()
+        millisecond = snowflake >> 22
+        ahead = (shard_id - millisecond) % shard_count
+        if ahead:
+            snowflake = ((millisecond + ahead) << 22) | (self._worker << 17)
+            self._last = snowflake
+        return snowflake
+
 
 def iso_timestamp(moment: datetime.datetime | None = None) -> str:
     """An ISO-8601 timestamp as Discord writes them (UTC, with offset)."""

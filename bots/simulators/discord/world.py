@@ -1,5 +1,6 @@
-"""The state of the simulated Discord: one guild, its channels and threads, DMs, users,
-messages per channel and pending interactions (application commands live in ``commands``).
+"""The state of the simulated Discord: its guilds (one unless a test adds more), their
+channels and threads, DMs, users, messages per channel and pending interactions
+(application commands live in ``commands``).
 
 Pure bookkeeping, no I/O: routes and dispatch helpers change it through these methods and
 build the JSON Discord would send from it (``payloads``).
@@ -16,7 +17,15 @@ from .commands import CommandRegistry
 from .config import SimulatorConfig
 from .errors import ApiError, unknown
 from .mentions import MentionError, compute_pings
-from .models import ChannelType, SimAttachment, SimChannel, SimInteraction, SimMessage, SimUser
+from .models import (
+    ChannelType,
+    SimAttachment,
+    SimChannel,
+    SimGuild,
+    SimInteraction,
+    SimMessage,
+    SimUser,
+)
 from .roles import GuildRoles
 from .snowflakes import SnowflakeFactory
 
@@ -35,8 +44,9 @@ class World:
         self.base_url = ""  # set when the server is listening, for attachment URLs
         self.bot = SimUser(self.ids.next(), config.bot_name, bot=True)
         self.application_id = self.bot.id  # a bot user's id is its application's id
-        self.guild_id = self.ids.next()
-        self.bot_role_id = self.ids.next()
+        first = SimGuild(self.ids.next(), config.guild_name, self.ids.next())
+        self.guilds: dict[int, SimGuild] = {first.id: first}
+        self.guild_id, self.bot_role_id = first.id, first.bot_role_id  # the first guild's
         self.roles = GuildRoles(self.ids.next)  # roles tests add and give (``roles``)
         self.users: dict[int, SimUser] = {self.bot.id: self.bot}
         self.channels: dict[int, SimChannel] = {}
@@ -52,7 +62,20 @@ class World:
         for name in config.text_channels:
             self.add_text_channel(name)
 
-    # -- users and channels --------------------------------------------------------------
+    # -- guilds, users and channels -------------------------------------------------------
+
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> SimGuild:
+        """The bot joins another guild; ``shard`` (id, count): one whose events go to that
+        shard (``SnowflakeFactory.next_on_shard``). Roles a test adds (``roles``) are the
+        first guild's; here the bot holds only its managed role.
+
+        Add guilds before the bot connects: joining later is not dispatched (Discord would
+        send a GUILD_CREATE).
+        """
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
+        guild = SimGuild(guild_id, name, self.ids.next())
+        self.guilds[guild.id] = guild
+        return guild
 
     def add_user(self, name: str, *, bot: bool = False) -> SimUser:
         user = SimUser(self.ids.next(), name, bot=bot)
@@ -65,10 +88,18 @@ class World:
                 return user
         raise KeyError(name)
 
-    def add_text_channel(self, name: str) -> SimChannel:
-        position = sum(1 for c in self.channels.values() if c.type is ChannelType.GUILD_TEXT)
+    def add_text_channel(self, name: str, guild_id: int | None = None) -> SimChannel:
+        """A text channel in ``guild_id`` (by default the first guild)."""
+        guild = self.guild_id if guild_id is None else guild_id
+        if guild not in self.guilds:
+            raise KeyError(f"no guild {guild}: add it first")
+        position = sum(
+            1
+            for c in self.channels.values()
+            if c.type is ChannelType.GUILD_TEXT and c.guild_id == guild
+        )
         channel = SimChannel(
-            self.ids.next(), ChannelType.GUILD_TEXT, name, self.guild_id, position=position
+            self.ids.next(), ChannelType.GUILD_TEXT, name, guild, position=position
         )
         self.channels[channel.id] = channel
         self._messages[channel.id] = {}
