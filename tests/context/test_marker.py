@@ -36,7 +36,8 @@ async def test_a_marker_read_waits_for_a_busy_pool(redis_url: str, namespace: st
     try:
         marker = ContextMarker(client, namespace=namespace, ttl=60)
         await marker.handed("slack:T:C:1", "s1", "C:1.5")
-        held = await pool.get_connection()  # a burst's other calls hold every connection
+        # A burst's other calls hold every connection.
+        held = await pool.get_connection()  # type: ignore[no-untyped-call]
         before = metrics_value()
         reading = asyncio.ensure_future(marker.last("slack:T:C:1", "s1"))
         await eventually(  # two of the pool's waits ran out
