@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -27,17 +28,27 @@ __all__ = [
     "DEFAULT_OP_TIMEOUT",
     "NOW_MS",
     "NOW_US",
+    "REDIS_PATIENCE",
     "LuaScript",
     "StoreTimeout",
     "guarded",
     "ms",
+    "patiently",
     "text",
 ]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 DEFAULT_OP_TIMEOUT = 5.0
 """Seconds one session operation may take, retries included, before it counts as failed."""
+
+REDIS_PATIENCE = 60.0
+"""Seconds a call that is safe to repeat keeps asking a Redis that does not answer (each try
+bounded by the op timeout) before it counts as down. A slow answer is what a burst looks
+like — a busy event loop or connection pool, not a dead server; a refused or reset
+connection counts as down at once."""
 
 Arg = str | int | float
 
@@ -104,6 +115,28 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
             # The blocking pool's wait ran out: every connection busy, not Redis down.
             raise StoreTimeout(f"no redis connection was free for {what}: {reason}") from exc
         raise SessionStoreError(f"redis failed during {what}: {reason}") from exc
+
+
+async def patiently(
+    call: Callable[[], Awaitable[T]], *, patience: float, deadline: float | None = None
+) -> T:
+    """Await ``call()``, asked again while Redis only answers late (:class:`StoreTimeout`:
+    no pooled connection free in time, or no reply within the op timeout) — queueing in a
+    burst, not an outage. ``call`` must be safe to repeat (the late try may have run).
+
+    A refused or reset connection raises at once; lateness raises once ``patience``
+    seconds have passed, or at ``deadline`` (loop time) if that comes first."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + patience
+    if deadline is not None:
+        give_up = min(give_up, deadline)
+    while True:
+        try:
+            return await call()
+        except StoreTimeout as exc:
+            if loop.time() >= give_up:
+                raise
+            log.info("redis answered late (%s); asking again", exc)
 
 
 def _forget(task: asyncio.Future[Any]) -> None:

@@ -250,10 +250,12 @@ class Responder:
         pins = self.governance.pins
         if pins is None:
             return choice
-        return await pins.start_turn(
+        # Safe to repeat (it pins and records the same asker again), so a late answer in a
+        # burst is asked for again with the gate's patience rather than refused with a notice.
+        return await self.gate.ask(lambda: pins.start_turn(
             conversation, choice, known=snapshot.agents.keys(), user=turn.user,
             turn_number=ticket.turn_number,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     async def _answer(
         self,

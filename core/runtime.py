@@ -193,7 +193,10 @@ class Runtime(StackedLifecycle):
         if source is None:
             return None
         settings = self.settings
-        marker = ContextMarker(self.redis, namespace=self.namespace, ttl=settings.session_ttl)
+        marker = ContextMarker(
+            self.redis, namespace=self.namespace, ttl=settings.session_ttl,
+            op_timeout=self.gate.op_timeout, patience=self.gate.redis_patience,
+        )  # fmt: skip
         limits = ContextLimits(
             messages=settings.context_messages,
             chars=settings.context_chars,

@@ -43,7 +43,7 @@ import redis.asyncio as aioredis
 from core import texts
 from core.config import BusyPolicy
 from core.errors import SessionStoreError
-from core.redis import DEFAULT_OP_TIMEOUT, LuaScript, StoreTimeout, ms, text
+from core.redis import DEFAULT_OP_TIMEOUT, REDIS_PATIENCE, LuaScript, ms, patiently, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.lock import Lock
 from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL
@@ -54,12 +54,6 @@ __all__ = ["REDIS_PATIENCE", "GateTimeout", "Ticket", "TurnGate"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-REDIS_PATIENCE = 60.0
-"""Seconds a turn keeps asking a Redis that does not answer (each try bounded by the op
-timeout) before it counts as down. A slow answer is what a burst looks like — a busy event
-loop or connection pool, not a dead server — and entering and polling are safe to repeat;
-a refused or reset connection counts as down at once."""
 
 # A stop for another replica's turn. KEYS[1]: that replica's stop inbox. ARGV[1]: the entry
 # ("conversation\ntoken"); ARGV[2]: its life in ms (a lock's TTL: the stop means nothing
@@ -273,15 +267,7 @@ class TurnGate:
         Only a StoreTimeout is retried (Redis up but late: a burst); a refused or reset
         connection, ``redis_patience`` seconds without an answer, or the turn's
         ``max_wait`` deadline raise. Each try is bounded by the op timeout."""
-        loop = asyncio.get_running_loop()
-        give_up = min(deadline, loop.time() + self.redis_patience)
-        while True:
-            try:
-                return await call()
-            except StoreTimeout as exc:
-                if loop.time() >= give_up:
-                    raise
-                log.info("redis answered late (%s); asking again", exc)
+        return await patiently(call, patience=self.redis_patience, deadline=deadline)
 
     async def _wait(
         self, keys: SessionKeys, token: str, arrival: int, deadline: float

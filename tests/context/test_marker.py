@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
 
 from core.context.marker import ContextMarker
+from core.ops.metrics import REGISTRY
+from tests.waiting import eventually
 
 
 async def test_the_marker_follows_its_session(redis_client: aioredis.Redis, namespace: str) -> None:
@@ -18,3 +22,33 @@ async def test_the_marker_follows_its_session(redis_client: aioredis.Redis, name
     other = ContextMarker(redis_client, namespace=namespace, ttl=60)
     assert await other.last("slack:T:C:1", "s1") == "C:1.5"
     assert 0 < await redis_client.pttl(marker.key("slack:T:C:1")) <= 60_000
+
+
+async def test_a_marker_read_waits_for_a_busy_pool(redis_url: str, namespace: str) -> None:
+    """Issue 18.1: in a burst every pooled connection may be busy for a while (the pool's
+    wait runs out: "No connection available."). That is queueing, not a Redis down: the
+    read is asked again and answers once a connection is free, instead of failing the turn
+    with a false "session store unavailable" notice."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        redis_url, max_connections=1, timeout=0.05, decode_responses=True
+    )
+    client = aioredis.Redis.from_pool(pool)
+    try:
+        marker = ContextMarker(client, namespace=namespace, ttl=60)
+        await marker.handed("slack:T:C:1", "s1", "C:1.5")
+        # A burst's other calls hold every connection.
+        held = await pool.get_connection()  # type: ignore[no-untyped-call]
+        before = metrics_value()
+        reading = asyncio.ensure_future(marker.last("slack:T:C:1", "s1"))
+        await eventually(  # two of the pool's waits ran out
+            lambda: metrics_value() >= before + 2 or reading.done(), what="two pool waits"
+        )
+        assert not reading.done()  # still waiting (on main: failed with the store error)
+        await pool.release(held)
+        assert await reading == "C:1.5"
+    finally:
+        await client.aclose()
+
+
+def metrics_value() -> float:
+    return REGISTRY.get_sample_value("threadcast_redis_errors_total") or 0.0

@@ -11,6 +11,7 @@ import pytest
 from bots.simulators.slack import SlackSimulator
 from core.governance.controls import GUARDED_STOP
 from core.redis import LuaScript
+from core.routing.pins import START_TURN
 from core.sessions.scripts import INFO, NEW_SESSION
 from core.texts import STORE_UNAVAILABLE
 from tests.bots.discord.slow_redis import SlowRedis
@@ -54,3 +55,24 @@ async def test_a_follow_up_whose_thread_redis_is_slow_to_look_up_is_answered(
         assert redis.swallowed  # the call did time out
         assert sim.bot_replies(ws.general, first.thread_ts)[1].text == "You said: remember 42."
         assert len(lyzr.stream_requests()) == 2
+
+
+@pytest.mark.parametrize("held", [START_TURN.sha.encode(), b":context:"])
+async def test_a_turn_whose_start_redis_answers_late_is_answered(
+    held: bytes, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, redis_url: str
+) -> None:
+    """Issue 18.1: in a burst the pool's connections are all busy or Redis answers late
+    (``held``: the agent pin at turn start, or the context marker's read), which is
+    queueing, not an outage. It used to end the turn with a false "session store
+    unavailable"; the call is asked again, and the mention answered."""
+    async with SlowRedis(redis_url) as redis:
+        bot = await start_bot(core={"redis_url": redis.url})
+        ws = sim.workspace
+        redis.swallow(held)
+        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 7"))
+        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)), timeout=30)
+        await sim.wait_for(lambda: not bot.bot.tasks)
+        assert redis.swallowed  # the call did time out
+        (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+        assert reply.text.startswith("You said:") and "remember 7" in reply.text, reply.text
+        assert len(lyzr.stream_requests()) == 1
