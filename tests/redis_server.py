@@ -23,7 +23,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -68,12 +68,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def free_cluster_port() -> int:
+def free_cluster_port(taken: Collection[int] = ()) -> int:
     """A free loopback port whose cluster bus port (port + 10000) is free too.
 
     Both stay below Linux's ephemeral range (32768 and up), where any outgoing connection
     (another worker's client, :func:`free_port`) may take a port between our check and the
-    server's bind; and each xdist worker draws from a slice of its own.
+    server's bind; and each xdist worker draws from a slice of its own. Node ports and bus
+    ports come from disjoint ranges, so no worker's node can take another's bus port; ports
+    in ``taken`` (the other nodes of one cluster, not started yet) are not drawn twice.
     """
     low, high = _CLUSTER_PORTS
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
@@ -82,13 +84,13 @@ def free_cluster_port() -> int:
     low += (worker % max(1, workers)) * size
     for _ in range(200):
         port = random.randint(low, low + size - 1)
-        if _is_free(port) and _is_free(port + 10000):
+        if port not in taken and _is_free(port) and _is_free(port + 10000):
             return port
     raise RuntimeError("no free port pair for a cluster node")
 
 
-_CLUSTER_PORTS = (10000, 22000)
-"""Node ports drawn from here; their bus ports (+10000) end below 32768."""
+_CLUSTER_PORTS = (10000, 20000)
+"""Node ports drawn from here; their bus ports (+10000) lie in 20000-30000, below 32768."""
 
 
 def _is_free(port: int) -> bool:
@@ -178,7 +180,7 @@ class RedisProcess:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + _START_TIMEOUT
-        while not self.answers():
+        while not self.answers_as(self.process.pid):
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited: {log.read_text()[-2000:]}")
             if time.monotonic() > deadline:
@@ -192,6 +194,12 @@ class RedisProcess:
         return ["--port", str(self.port)]
 
     def answers(self) -> bool:
+        return self.answers_as(None)
+
+    def answers_as(self, pid: int | None) -> bool:
+        """Whether a server answers on ``port`` (and is process ``pid``, when given: another
+        test's server on a port taken since it was drawn would answer a PING too, while ours
+        exits on its failed bind)."""
         client = redis.Redis(
             host="127.0.0.1",
             port=self.port,
@@ -201,7 +209,12 @@ class RedisProcess:
             **self.ping_kwargs,  # type: ignore[arg-type]
         )
         try:
-            return bool(client.ping())
+            if pid is None:
+                return bool(client.ping())
+            try:
+                return client.info("server").get("process_id") == pid
+            except redis.exceptions.NoPermissionError:  # a user without INFO (-@dangerous)
+                return bool(client.ping())
         except (redis.RedisError, OSError):
             return False
         finally:

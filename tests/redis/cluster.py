@@ -38,9 +38,12 @@ class LocalCluster:
             # A replica may always take over, however long it was cut off (tests kill fast).
             "--cluster-replica-validity-factor", "0",
         ]  # fmt: skip
+        ports: list[int] = []
+        for _ in range(masters * 2):
+            ports.append(free_cluster_port(taken=ports))
         self.nodes = [
-            RedisProcess(directory / f"node{i}", binary=binary, port=free_cluster_port(), args=args)
-            for i in range(masters * 2)
+            RedisProcess(directory / f"node{i}", binary=binary, port=port, args=args)
+            for i, port in enumerate(ports)
         ]
         self.masters = self.nodes[:masters]
         self.replicas = self.nodes[masters:]
