@@ -231,7 +231,10 @@ class Responder:
         quotas = self.governance.quotas
         if quotas is None or admission.admin:  # admins are exempt
             return QuotaGrant()
-        return await quotas.take(turn, snapshot.deployment.config.quotas)
+        # Safe to repeat for one turn (a repeat counts nothing again), so a late answer in a
+        # burst is asked for again with the gate's patience, not refused with a notice.
+        limits = snapshot.deployment.config.quotas
+        return await self.gate.ask(lambda: quotas.take(turn, limits))
 
     async def _give_back(self, grant: QuotaGrant) -> None:
         quotas = self.governance.quotas

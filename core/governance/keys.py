@@ -23,6 +23,7 @@ def notice_key(namespace: str, platform: str, user: str) -> str:
 
 
 def quota_key(namespace: str, kind: str, *ids: str) -> str:
-    """Zset of one quota counter: ``kind`` is ``user-turns``, ``channel-turns`` or
-    ``user-replies``; ``ids`` the platform and the user or channel ids."""
+    """Zset of one quota counter: ``kind`` is ``user-turns``, ``channel-turns``,
+    ``user-replies`` or ``user-granted`` (the turns taken, so a repeat counts nothing);
+    ``ids`` the platform and the user or channel ids."""
     return f"{namespace}:{{quota}}:{kind}:" + ":".join(_part(i) for i in ids)

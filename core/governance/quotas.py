@@ -5,7 +5,9 @@ Each counter is a sorted set: a turn is a member scored by when it started (Redi
 replicas with skewed clocks agree); members older than the window are dropped before
 counting, so the hour rolls continuously. Concurrent replies are members scored by when
 they expire (the turn timeout and a margin): a replica that dies mid-reply frees its slot
-by itself. One script checks every limit and takes them all or none, atomically.
+by itself. One script checks every limit and takes them all or none, atomically, and
+records the turn as granted: asked again for the same turn (its first answer came too late
+to be read), it grants it again without counting it twice.
 
 A turn over a limit is refused before the agent is called; the refusal says when a slot
 frees (the oldest counted turn leaving the window). Admins are exempt: the responder does
@@ -14,7 +16,6 @@ not ask. A limit of 0 is unlimited and costs nothing (no counter is kept).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,17 +35,21 @@ WINDOW = 3600.0
 QuotaKind = Literal["user_turns", "channel_turns", "concurrent"]
 _KINDS: tuple[QuotaKind, ...] = ("user_turns", "channel_turns", "concurrent")
 
-# Check every quota of one turn and take them all, or none.
-# KEYS: 1 the user's turns, 2 the channel's turns, 3 the user's replies (all zsets).
+# Check every quota of one turn and take them all, or none; safe to repeat for one turn.
+# KEYS: 1 the user's turns, 2 the channel's turns, 3 the user's replies, 4 the user's
+#       granted turns (all zsets; 4 scores each turn id granted by when, kept a window).
 # ARGV: 1 turn id, 2 user turns limit, 3 channel turns limit, 4 concurrent replies limit
-#       (0: unlimited), 5 window ms, 6 reply slot TTL ms, 7 reply slot token.
-# Returns {1} taken, or {0, kind (1, 2, 3 as KEYS), ms until a slot frees (0: unknown)}.
+#       (0: unlimited), 5 window ms, 6 reply slot TTL ms.
+# Returns {1} taken (now, or by an earlier run for this turn id: nothing counted again),
+# or {0, kind (1, 2, 3 as KEYS), ms until a slot frees (0: unknown)}.
 TAKE = LuaScript(
     "quota take",
     NOW_MS
     + """
 local now = now_ms()
 local window = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return {1} end
 local limits = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])}
 for i = 1, 2 do
   if limits[i] > 0 then
@@ -58,7 +63,7 @@ end
 if limits[3] > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   if redis.call('ZCARD', KEYS[3]) >= limits[3] then return {0, 3, 0} end
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[7])
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[1])
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
 for i = 1, 2 do
@@ -67,6 +72,8 @@ for i = 1, 2 do
     redis.call('PEXPIRE', KEYS[i], window)
   end
 end
+redis.call('ZADD', KEYS[4], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[4], window)
 return {1}
 """,
 )
@@ -114,7 +121,11 @@ class QuotaBook:
         self.op_timeout = op_timeout
 
     async def take(self, turn: Turn, limits: QuotaSpec) -> QuotaGrant | QuotaRefusal:
-        """Count ``turn`` against ``limits``. Raises SessionStoreError when Redis fails."""
+        """Count ``turn`` against ``limits``. Raises SessionStoreError when Redis fails.
+
+        Safe to repeat for one turn (a late answer may mean the first try counted it): a
+        turn already granted is granted again, its reply slot the same, nothing counted
+        twice — so a caller may ask again while Redis only answers late."""
         channel_limit = 0 if turn.is_dm else limits.channel_turns_per_hour
         wanted = (limits.user_turns_per_hour, channel_limit, limits.user_concurrent_replies)
         if not any(wanted):
@@ -124,16 +135,16 @@ class QuotaBook:
             quota_key(ns, "user-turns", platform, turn.user),
             quota_key(ns, "channel-turns", platform, turn.where.workspace, turn.channel),
             quota_key(ns, "user-replies", platform, turn.user),
+            quota_key(ns, "user-granted", platform, turn.user),
         ]
-        token = uuid.uuid4().hex
+        # The turn's own id is its reply slot too: a repeat finds (and gives back) the same.
         turn_id = f"{platform}:{turn.message_id}"
         reply = await TAKE(
-            self.redis, keys,
-            [turn_id, *wanted, ms(self.window), ms(self.slot_ttl), token],
+            self.redis, keys, [turn_id, *wanted, ms(self.window), ms(self.slot_ttl)],
             within=self.op_timeout,
         )  # fmt: skip
         if int(reply[0]) == 1:
-            return QuotaGrant((keys[2], token) if wanted[2] else None)
+            return QuotaGrant((keys[2], turn_id) if wanted[2] else None)
         index = int(reply[1]) - 1
         return QuotaRefusal(_KINDS[index], wanted[index], int(reply[2]) / 1000)
 

@@ -109,3 +109,35 @@ async def test_no_limits_touch_nothing(redis_client: aioredis.Redis, namespace: 
     grant = await book(redis_client, namespace).take(turn("m1"), QuotaSpec())
     assert grant == QuotaGrant()
     assert await redis_client.keys(f"{namespace}:*") == []
+
+
+async def test_a_repeated_take_counts_the_turn_once(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """Issue 18.1: a take whose answer came too late may have run; asking again for the same
+    turn (as the responder does while Redis only answers late) returns the first verdict —
+    its reply slot the same — and counts nothing twice, even when the turn took the last slot."""
+    limits = QuotaSpec(user_turns_per_hour=1, channel_turns_per_hour=1, user_concurrent_replies=1)
+    quotas = book(redis_client, namespace)
+    first = await quotas.take(turn("m1"), limits)
+    assert isinstance(first, QuotaGrant) and first.slot is not None
+    assert await quotas.take(turn("m1"), limits) == first
+    for kind, ids in [("user-turns", ["U1"]), ("channel-turns", ["T1", "C1"]),
+                      ("user-replies", ["U1"])]:  # fmt: skip
+        assert await redis_client.zcard(quota_key(namespace, kind, "slack", *ids)) == 1, kind
+    assert isinstance(await quotas.take(turn("m2"), limits), QuotaRefusal)  # the slot is taken
+    await quotas.release(first)
+    assert await redis_client.zcard(quota_key(namespace, "user-replies", "slack", "U1")) == 0
+
+
+async def test_a_refused_turn_asked_again_is_refused_again(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    limits = QuotaSpec(user_turns_per_hour=1)
+    quotas = book(redis_client, namespace)
+    assert isinstance(await quotas.take(turn("m1"), limits), QuotaGrant)
+    refused = await quotas.take(turn("m2"), limits)
+    again = await quotas.take(turn("m2"), limits)
+    assert isinstance(refused, QuotaRefusal) and isinstance(again, QuotaRefusal)
+    assert (again.kind, again.limit) == (refused.kind, refused.limit)
+    assert await redis_client.zcard(quota_key(namespace, "user-turns", "slack", "U1")) == 1

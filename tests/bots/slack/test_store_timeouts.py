@@ -6,16 +6,22 @@ its reply or an explicit notice)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import redis.asyncio as aioredis
 
 from bots.simulators.slack import SlackSimulator
 from core.governance.controls import GUARDED_STOP
+from core.governance.keys import quota_key
+from core.governance.quotas import TAKE
 from core.redis import LuaScript
 from core.routing.pins import START_TURN
 from core.sessions.scripts import INFO, NEW_SESSION
 from core.texts import STORE_UNAVAILABLE
 from tests.bots.discord.slow_redis import SlowRedis
 from tests.bots.slack.conftest import StartBot, ask, mention
+from tests.deployment.files import write
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -76,3 +82,41 @@ async def test_a_turn_whose_start_redis_answers_late_is_answered(
         (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
         assert reply.text.startswith("You said:") and "remember 7" in reply.text, reply.text
         assert len(lyzr.stream_requests()) == 1
+
+
+async def test_a_turn_whose_quota_redis_answers_late_is_answered_and_counted_once(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, redis_url: str,
+    redis_client: aioredis.Redis, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Issue 18.1: Redis too busy to answer the quota take in time (a burst) used to end the
+    turn with a false "session store unavailable". The take is safe to repeat (a late
+    answer may mean it ran), so it is asked again: the mention is answered, counted once."""
+    config = write(tmp_path / "threadcast.toml", f"""
+[[agents]]
+name = "main"
+backend = "lyzr"
+agent_id = "agent-under-test"
+api_key_env = "QUOTA_TEST_KEY"
+base_url = "{lyzr.base_url}"
+retries = 0
+
+[quotas]
+user_turns_per_hour = 5
+user_concurrent_replies = 1
+""")  # fmt: skip
+    async with SlowRedis(redis_url) as redis:
+        monkeypatch.setenv("QUOTA_TEST_KEY", lyzr.api_key)
+        bot = await start_bot(core={"redis_url": redis.url, "config_file": config})
+        ws = sim.workspace
+        redis.swallow(TAKE.sha.encode())
+        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 9"))
+        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)), timeout=30)
+        await sim.wait_for(lambda: not bot.bot.tasks)
+        assert redis.swallowed  # the take did time out
+        (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+        assert reply.text.startswith("You said:") and "remember 9" in reply.text, reply.text
+        assert len(lyzr.stream_requests()) == 1
+        counted = quota_key(namespace, "user-turns", "slack", ws.alice)
+        assert await redis_client.zcard(counted) == 1
+        slots = quota_key(namespace, "user-replies", "slack", ws.alice)
+        assert await redis_client.zcard(slots) == 0  # given back once answered
