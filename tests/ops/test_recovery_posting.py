@@ -108,8 +108,11 @@ async def test_slack_sigkill_between_the_post_and_its_answer(
     a = await start_replica("a", redis_url)
     await start_replica("b", redis_url)
     ws = sim.workspace
-    # ~5,600 characters: a second page past the 4,000 of one Slack message.
-    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(700)), delay=0.01))
+    # ~5,600 characters: a second page past the 4,000 of one Slack message. The agent holds
+    # its last 50 words until the kill, so the page killed on is posted while streaming (a
+    # starved replica once posted it only after the stream had ended, without Stop).
+    script = reply_script(" ".join(f"word{i}" for i in range(700)), delay=0.01, hold_after=650)
+    lyzr.enqueue(script)
     killer = Killer(a.process)
 
     sim.after_call("chat.postMessage", killer.hook, match=_slack_reply_post(later_page))
@@ -117,6 +120,7 @@ async def test_slack_sigkill_between_the_post_and_its_answer(
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long story"))
     thread = turn.thread_ts
     await killer.wait()
+    script.hold.set()  # the dead replica's stream may end
     replies = sim.bot_replies(ws.general, thread)
     assert replies and replies[-1].blocks is not None  # left streaming, Stop button and all
     assert replies[-1].text.endswith(INDICATOR)
@@ -397,7 +401,11 @@ async def test_slack_sigkill_after_a_blind_retry_landed_before_its_answer(
     a = await start_replica("a", redis_url)
     ws = sim.workspace
     words = " ".join(f"word{i}" for i in range(40))
-    lyzr.enqueue(reply_script(words, delay=0.05))
+    # The agent holds after 20 words until the kill: the blind retry must go out while the
+    # reply streams (under load it once came after the stream's end, a final post the
+    # killer does not match).
+    script = reply_script(words, delay=0.05, hold_after=20)
+    lyzr.enqueue(script)
     killer = Killer(a.process)
 
     async def lose(_: object) -> None:
@@ -411,6 +419,7 @@ async def test_slack_sigkill_after_a_blind_retry_landed_before_its_answer(
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go"))
     thread = turn.thread_ts
     await killer.wait()
+    script.hold.set()
     copies = sim.bot_replies(ws.general, thread)
     assert len(copies) == 2
     assert all(c.blocks is not None and c.text.endswith(INDICATOR) for c in copies)  # open

@@ -54,12 +54,22 @@ async def bot_process(
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/healthz"
-        assert await healthy(url, process), "the bot exited or never answered its health check"
+        if not await healthy(url, process):
+            raise AssertionError(f"the bot never answered its health check: {await _why(process)}")
         yield process
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def _why(process: asyncio.subprocess.Process) -> str:
+    """What a bot that never became healthy said: its exit status and last logs."""
+    if process.returncode is None:
+        return "still running"
+    assert process.stderr is not None
+    logs = (await process.stderr.read()).decode()
+    return f"exited {process.returncode}: {logs[-3000:]}"
 
 
 async def _terminate(process: asyncio.subprocess.Process) -> str:
