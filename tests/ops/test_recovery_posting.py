@@ -187,10 +187,14 @@ async def test_discord_sigkill_between_the_post_and_its_answer(
         sim.after_call("POST", MESSAGES, killer.hook, match=_discord_reply_post(later_page))
         # 3,000 characters, slowly enough (Discord: one edit a second) that the second
         # page (past the 2,000 of one message) starts while the reply still streams.
+        # The agent holds its last 10 words (past 2,000 characters) until the kill, so that
+        # page is posted while streaming however starved the replica is.
         words = " ".join(f"word{i}-{'x' * 12}" for i in range(150))
-        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
+        script = LyzrScript(tokens=split_words(words), delay=0.05, hold_after=140)
+        lyzr.enqueue(script)
         start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
         await killer.wait()
+        script.hold.set()
         replies = sim.channel_messages(start.id)  # the thread opened on the mention
         assert len(replies) == (2 if later_page else 1)
         assert _open(replies[-1])
