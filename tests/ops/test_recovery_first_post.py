@@ -15,22 +15,18 @@ platform has applied the message. The replica that finalises talks to Redis dire
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from typing import Any
 
 import pytest
 
-from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.discord import DiscordSimulator
 from bots.simulators.slack import SlackSimulator
 from core.ops.recovery.registry import WRITE
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from tests.bots.discord.slow_redis import SlowRedis
-from tests.bots.slack.conftest import mention, reply_script
+from tests.bots.slack.conftest import reply_script
 from tests.ops.test_recovery_e2e import (
     NOTICE_WORDS,
-    UNANSWERED_WORDS,
     StartReplica,
     sim,
     start_replica,
@@ -40,8 +36,8 @@ from tests.ops.test_recovery_posting import (
     Killer,
     _discord_replica,
     _discord_reply_post,
-    _finalised,
     _open,
+    placeholder_killed_becomes_the_notice,
 )
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 from tests.waiting import PATIENCE
@@ -65,35 +61,13 @@ async def test_slack_sigkill_after_the_placeholder_while_the_registration_is_hel
     async with SlowRedis(redis_url) as proxy:
         a = await start_replica("a", proxy.url, SLACK_THINKING="placeholder")
         b = await start_replica("b", redis_url, SLACK_THINKING="placeholder")
-        ws = sim.workspace
         lyzr.enqueue(reply_script("never shown", delay=0.01))
         proxy.swallow(WRITE.sha.encode())  # the turn's registration: Redis never answers it
 
         async def held() -> None:
             _registration_held(proxy)
 
-        killer = Killer(a.process, first=held)
-
-        def placeholder(params: Mapping[str, Any]) -> bool:
-            blocks, text = str(params.get("blocks")), str(params.get("text"))
-            return STOP_ACTION_ID in blocks and "Thinking" in text
-
-        sim.after_call("chat.postMessage", killer.hook, match=placeholder)
-        sim.events_url = a.events_url
-        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hello"))
-        thread = turn.thread_ts
-        await killer.wait()
-        replies = sim.bot_replies(ws.general, thread)
-        assert len(replies) == 1 and replies[0].blocks is not None  # "Thinking…", Stop button
-
-        def finalised() -> bool:
-            return UNANSWERED_WORDS in sim.bot_replies(ws.general, thread)[-1].text
-
-        await _finalised(sim, finalised, a, b)
-        replies = sim.bot_replies(ws.general, thread)
-        assert len(replies) == 1  # the placeholder became the notice
-        assert replies[0].blocks is None
-        assert replies[0].text == UNANSWERED_NOTICE
+        await placeholder_killed_becomes_the_notice(sim, Killer(a.process, first=held), a, b)
 
 
 async def test_discord_sigkill_after_the_first_post_while_the_registration_is_held(

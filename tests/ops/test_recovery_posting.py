@@ -226,13 +226,21 @@ async def test_slack_sigkill_while_the_thinking_placeholder_shows(
     into the "send it again" notice (no button left, no second message)."""
     a = await start_replica("a", redis_url, SLACK_THINKING="placeholder")
     b = await start_replica("b", redis_url, SLACK_THINKING="placeholder")
-    ws = sim.workspace
     lyzr.enqueue(reply_script("never shown", delay=0.01))
 
     # No wait for the record before the kill: the placeholder goes out only once the
     # turn's record has landed (under load it used to land after it; a slow Redis at that
     # moment is test_recovery_first_post's case).
-    killer = Killer(a.process)
+    await placeholder_killed_becomes_the_notice(sim, Killer(a.process), a, b)
+
+
+async def placeholder_killed_becomes_the_notice(
+    sim: SlackSimulator, killer: Killer, a: Replica, b: Replica
+) -> None:
+    """A mention to ``a`` (``SLACK_THINKING=placeholder``), killed by ``killer`` once its
+    "Thinking…" message with a Stop button landed; ``b`` turns that message into the
+    "send it again" notice (no button left, no second message)."""
+    ws = sim.workspace
 
     def placeholder(params: Mapping[str, Any]) -> bool:
         return STOP_ACTION_ID in str(params.get("blocks")) and "Thinking" in str(params.get("text"))
