@@ -158,6 +158,22 @@ async def _discord_replica(
     return await stack.enter_async_context(bot_process("discord", env, port))
 
 
+def _retried_blind(
+    sim: SlackSimulator, *, then: Callable[[object], Awaitable[None]] | None = None
+) -> None:
+    """The reply's first post lands but its answer is lost, and every thread lookup gets a
+    429: the bot retries the post blind (``then`` runs once that retry has landed)."""
+
+    async def lose(_: object) -> None:
+        if then is not None:
+            sim.after_call("chat.postMessage", then, match=_slack_reply_post(False))
+        raise AnswerLost
+
+    sim.after_call("chat.postMessage", lose, match=_slack_reply_post(False))
+    sim.fail_next("conversations.replies", "ratelimited", status=429, retry_after=60,
+                  times=1_000_000)  # fmt: skip
+
+
 def _discord_reply_post(later_page: bool) -> Callable[[Call], bool]:
     """A create-message of a streaming reply (it carries the Stop button)."""
 
@@ -358,12 +374,7 @@ async def test_slack_sigkill_while_a_stray_copy_waits_for_its_sweep(
     words = " ".join(f"word{i}" for i in range(40))
     lyzr.enqueue(reply_script(words, delay=0.01))
 
-    async def lose(_: object) -> None:
-        raise AnswerLost
-
-    sim.after_call("chat.postMessage", lose, match=_slack_reply_post(False))
-    sim.fail_next("conversations.replies", "ratelimited", status=429, retry_after=60,
-                  times=1_000_000)  # fmt: skip
+    _retried_blind(sim)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go"))
     thread = turn.thread_ts
@@ -420,13 +431,7 @@ async def test_slack_sigkill_after_a_blind_retry_landed_before_its_answer(
     lyzr.enqueue(script)
     killer = Killer(a.process)
 
-    async def lose(_: object) -> None:
-        sim.after_call("chat.postMessage", killer.hook, match=_slack_reply_post(False))
-        raise AnswerLost
-
-    sim.after_call("chat.postMessage", lose, match=_slack_reply_post(False))
-    sim.fail_next("conversations.replies", "ratelimited", status=429, retry_after=60,
-                  times=1_000_000)  # fmt: skip
+    _retried_blind(sim, then=killer.hook)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go"))
     thread = turn.thread_ts
