@@ -38,6 +38,7 @@ from adapters.slack.recipient import Recipient, RecipientView
 from adapters.slack.safe_markdown import to_safe_markdown
 from adapters.slack.shown import shows_final
 from adapters.slack.thinking import Thinking
+from adapters.slack.thread_scan import has_posted
 from adapters.slack.unsure_posts import UnsurePosts
 from adapters.slack.unsure_uploads import UnsureUploads
 from core.errors import MessageGone
@@ -343,6 +344,15 @@ class SlackSurface:
         return await find_open_post(
             self.api, lost, me=self.me, indicator=self.limits.streaming_indicator
         )
+
+    async def has_posted(self, where: ThreadRef) -> bool:
+        """Whether the bot posted in the thread ``where`` (its first messages: see
+        :func:`adapters.slack.thread_scan.has_posted`), for a follow-up Redis cannot place;
+        False while the bot's identity is unknown. Draws on ``budget_scopes(where, "read")``."""
+        if self.me is None:
+            return False
+        return await has_posted(self.api, where, me=self.me,
+                                scope=scope_key(where, "conversations.replies"))  # fmt: skip
 
     async def shows_final(self, message: MessageRef) -> bool | None:
         """Whether ``message`` shows a finished reply, for crash recovery (see
