@@ -50,7 +50,9 @@ __all__ = [
     "post_key",
 ]
 
-SurfaceAction = Literal["post", "edit"]
+SurfaceAction = Literal["post", "edit", "read"]
+"""``read``: crash recovery reading one of the bot's messages back (a surface's
+``shows_final``, see :class:`core.ops.recovery.reaper.ReadsMessages`)."""
 
 FILE_BLOCK = 256 * 1024
 """Bytes of an outgoing file read at a time while it is streamed to a platform."""
@@ -189,7 +191,7 @@ class ChatSurface(Protocol):
         ...
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
-        """The budgets that ``action`` ("post" or "edit") in ``where`` draws on.
+        """The budgets that ``action`` ("post", "edit" or "read") in ``where`` draws on.
 
         Platforms limit methods separately (Slack: ``chat.postMessage`` per channel,
         ``chat.update`` per workspace), so posting must not spend the edit budget.

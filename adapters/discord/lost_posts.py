@@ -31,7 +31,7 @@ from adapters.discord.stop_button import STOP_CUSTOM_ID
 from core.surface import LostPost, MessageRef
 from core.turn import ThreadRef
 
-__all__ = ["find_open_post"]
+__all__ = ["find_open_post", "is_open"]
 
 
 async def find_open_post(
@@ -67,7 +67,7 @@ async def _first_open(
         content = str(raw.get("content") or "")
         if text is not None and content != text:
             continue
-        if _open(raw, content, indicator):
+        if is_open(raw, content, indicator):
             return MessageRef(where, message_id), content
     return None
 
@@ -77,7 +77,7 @@ def _id(raw: dict[str, Any]) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _open(raw: dict[str, Any], content: str, indicator: str) -> bool:
+def is_open(raw: dict[str, Any], content: str, indicator: str) -> bool:
     """Still streaming as far as a reader can tell: the Stop button, or the indicator."""
     if STOP_CUSTOM_ID in str(raw.get("components") or ""):
         return True

@@ -150,6 +150,15 @@ class DiscordRequests:
             found: list[Any] = await self.client.http.logs_from(channel_id(where), 100, after=after)
         return [m for m in found if isinstance(m, dict)]
 
+    async def message(self, where: ThreadRef, message_id: int) -> dict[str, Any]:
+        """One message of ``where`` (raw JSON): "Get Channel Message" (discord-api-docs,
+        Resources > Message; READ_MESSAGE_HISTORY in a guild). Not paced here: its caller
+        draws on the bot budget (the surface's ``budget_scopes(where, "read")``). A deleted
+        message raises :class:`~core.errors.MessageGone`."""
+        with self.errors(where):
+            found: Any = await self.client.http.get_message(channel_id(where), message_id)
+        return found if isinstance(found, dict) else {}
+
     # --- threads -----------------------------------------------------------------------------
 
     async def open_thread(

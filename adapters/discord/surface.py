@@ -37,7 +37,7 @@ from adapters.discord.errors import (
     ThreadArchived,
 )
 from adapters.discord.feedback_buttons import FeedbackView, feedback_template
-from adapters.discord.lost_posts import find_open_post
+from adapters.discord.lost_posts import find_open_post, is_open
 from adapters.discord.permissions import to_send
 from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
@@ -119,7 +119,10 @@ class DiscordSurface:
         return markdown
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
-        # Create and edit share Discord's per-channel bucket, so both actions draw on it.
+        # Create and edit share Discord's per-channel bucket, so both actions draw on it; a
+        # read (Get Channel Message) is another route: only the bot's global budget.
+        if action == "read":
+            return (self.budget.bot,)
         return (self.budget.channel(where.channel), self.budget.bot)
 
     def file_limit(self, where: ThreadRef) -> int:
@@ -225,6 +228,18 @@ class DiscordSurface:
         return await find_open_post(
             self.requests, lost, me=me.id, indicator=self.limits.streaming_indicator
         )
+
+    async def shows_final(self, message: MessageRef) -> bool | None:
+        """Whether ``message`` shows a finished reply, for crash recovery (see
+        :class:`core.ops.recovery.reaper.ReadsMessages`): the writer's final edit leaves
+        neither the streaming indicator nor the Stop button (any edit before it shows
+        both). None when it cannot tell (not the bot's message, or before login)."""
+        me = self.client.user
+        check_platform(message.where)
+        raw = await self.requests.message(message.where, int(message.message_id))
+        if me is None or str((raw.get("author") or {}).get("id")) != str(me.id):
+            return None
+        return not is_open(raw, str(raw.get("content") or ""), self.limits.streaming_indicator)
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str

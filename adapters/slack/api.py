@@ -196,17 +196,23 @@ class SlackApi:
         )
 
     async def replies(
-        self, channel: str, thread: str, *, oldest: str | None, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
+        self, channel: str, thread: str, *, oldest: str | None, cursor: str | None, limit: int,
+        latest: str | None = None, inclusive: bool = False, scope: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """One page of ``conversations.replies``: the thread's messages newer than
-        ``oldest`` (exclusive), oldest first (see :mod:`adapters.slack.lost_posts`)."""
+        ``oldest`` and older than ``latest`` (exclusive unless ``inclusive``), oldest first
+        (see :mod:`adapters.slack.lost_posts`). ``scope``: the budget a 429 names."""
         args: dict[str, Any] = {"channel": channel, "ts": thread, "limit": limit}
         if oldest:
             args["oldest"] = oldest
+        if latest:
+            args["latest"] = latest
+        if inclusive:
+            args["inclusive"] = True
         if cursor:
             args["cursor"] = cursor
         response = await self._call(
-            "conversations.replies", None, lambda: self.client.conversations_replies(**args)
+            "conversations.replies", scope, lambda: self.client.conversations_replies(**args)
         )
         data = response.data
         return data if isinstance(data, dict) else {}

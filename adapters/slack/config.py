@@ -57,6 +57,10 @@ class SurfaceConfig:
     start_per_minute: float = 20.0
     post_per_second_per_channel: float = 1.0
     post_per_minute: float = 300.0
+    # conversations.replies, Tier 3 (50+ per minute) for internal and Marketplace apps
+    # (docs.slack.dev reference/methods/conversations.replies, "Usage info"); crash
+    # recovery's reads of a message draw on it (scopes_for "read").
+    replies_per_minute: float = 50.0
     min_edit_interval: float = 1.0
     max_message_chars: int = 4_000
     max_file_bytes: int = 1024**3
@@ -104,6 +108,14 @@ def scopes_for(
     config: SurfaceConfig, where: ThreadRef, action: SurfaceAction, *, native: bool
 ) -> Sequence[BudgetScope]:
     """The budgets one ``action`` in ``where`` draws on (``native``: streams are in use)."""
+    if action == "read":  # a message read back with conversations.replies (Tier 3)
+        return (
+            BudgetScope(
+                scope_key(where, "conversations.replies"),
+                rate=config.replies_per_minute / 60.0,
+                burst=config.update_burst,
+            ),
+        )
     if action == "edit":
         if native:
             return (

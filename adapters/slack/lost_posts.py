@@ -24,7 +24,7 @@ from adapters.slack.api import SlackApi
 from adapters.slack.blocks import STOP_ACTION_ID
 from core.surface import LostPost, MessageRef
 
-__all__ = ["find_open_post"]
+__all__ = ["find_open_post", "is_open"]
 
 _PAGE = 15
 _MAX_PAGES = 10
@@ -53,7 +53,7 @@ async def find_open_post(
                 continue
             if not _by(raw, me):
                 continue
-            if _open(raw, indicator):
+            if is_open(raw, indicator):
                 return MessageRef(where, ts), str(raw.get("text") or "")
             if _stream_of(raw, text, indicator):
                 return MessageRef(where, ts, stream=True), str(raw.get("text") or "")
@@ -85,7 +85,7 @@ def _plain(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
-def _open(raw: dict[str, Any], indicator: str) -> bool:
+def is_open(raw: dict[str, Any], indicator: str) -> bool:
     """Still streaming as far as a reader can tell: the Stop button, or the indicator."""
     if STOP_ACTION_ID in str(raw.get("blocks") or ""):
         return True

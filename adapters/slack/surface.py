@@ -36,7 +36,9 @@ from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.native import NativeStreams, StoppedByUser
 from adapters.slack.recipient import Recipient, RecipientView
 from adapters.slack.safe_markdown import to_safe_markdown
+from adapters.slack.shown import shows_final
 from adapters.slack.thinking import Thinking
+from adapters.slack.thread_scan import has_posted
 from adapters.slack.unsure_posts import UnsurePosts
 from adapters.slack.unsure_uploads import UnsureUploads
 from core.errors import MessageGone
@@ -111,6 +113,8 @@ class SlackSurface:
         # refuses streams), the reply draws on the chat.update budget, not appendStream's.
         # A post's first call decides whether that message starts natively (per message:
         # the Tier 2 start budget serves it soon, else it streams by chat.update).
+        if action == "read":
+            return scopes_for(self.config, where, action, native=False)
         if action == "edit":
             native = self.native.streams_edits(where)
         else:
@@ -340,6 +344,23 @@ class SlackSurface:
         return await find_open_post(
             self.api, lost, me=self.me, indicator=self.limits.streaming_indicator
         )
+
+    async def has_posted(self, where: ThreadRef) -> bool:
+        """Whether the bot posted in the thread ``where`` (its first messages: see
+        :func:`adapters.slack.thread_scan.has_posted`), for a follow-up Redis cannot place;
+        False while the bot's identity is unknown. Draws on ``budget_scopes(where, "read")``."""
+        if self.me is None:
+            return False
+        return await has_posted(self.api, where, me=self.me,
+                                scope=scope_key(where, "conversations.replies"))  # fmt: skip
+
+    async def shows_final(self, message: MessageRef) -> bool | None:
+        """Whether ``message`` shows a finished reply, for crash recovery (see
+        :mod:`adapters.slack.shown`); None when it cannot tell (a native stream)."""
+        return await shows_final(
+            self.api, message, indicator=self.limits.streaming_indicator,
+            scope=scope_key(message.where, "conversations.replies"),
+        )  # fmt: skip
 
     async def finalise_stray(self, stray: StrayCopy) -> bool:
         """A stray copy of a post retried blind, for crash recovery's reapers (see

@@ -16,13 +16,17 @@ from typing import Any
 from adapters.slack.api import SlackApi
 from core.turn import ThreadRef
 
-__all__ = ["CLOCK_MARGIN", "bot_messages"]
+__all__ = ["CLOCK_MARGIN", "POSTED_LOOK", "bot_messages", "has_posted"]
 
 CLOCK_MARGIN = 60.0
 """Slack's ts is its own clock; ours may differ by this much (NTP keeps it far smaller)."""
 
 _PAGE = 15
 _MAX_PAGES = 4
+
+POSTED_LOOK = 15
+"""Messages of a thread :func:`has_posted` reads, from its start: one page (the most a
+non-Marketplace app gets per call). The bot's answer is the thread's second message."""
 
 
 async def bot_messages(
@@ -50,3 +54,17 @@ async def bot_messages(
 def _by(raw: dict[str, Any], me: tuple[str, str]) -> bool:
     user, bot = me
     return (bool(bot) and raw.get("bot_id") == bot) or (bool(user) and raw.get("user") == user)
+
+
+async def has_posted(
+    api: SlackApi, where: ThreadRef, *, me: tuple[str, str], scope: str | None
+) -> bool:
+    """Whether the bot ``me`` posted in the thread ``where`` among its first
+    :data:`POSTED_LOOK` messages (one call; ``scope``: the budget a 429 names). Raises
+    :class:`~core.errors.SurfaceError` when the thread cannot be read."""
+    thread = where.thread
+    if thread is None:
+        return False
+    page = await api.replies(where.channel, thread, oldest=None, cursor=None, limit=POSTED_LOOK,
+                             scope=scope)  # fmt: skip
+    return any(isinstance(raw, dict) and _by(raw, me) for raw in page.get("messages") or [])

@@ -79,7 +79,11 @@ class SlackBot:
         surface.me = (identity.user_id, identity.bot_id)
         runtime.recover("slack", f"{identity.team_id}-{identity.user_id}", surface)
         self.answered = AnsweredMarks(self.responder.gate.sessions)
-        self.follow_ups = FollowUps(self.responder.gate)
+        relay = self.responder.relay
+        self.follow_ups = FollowUps(
+            self.responder.gate,
+            looks=lambda where: relay.read(where, lambda: surface.has_posted(where)),
+        )
         self.tasks = TurnTasks()
         surface.on_give_up = self._give_up  # every turn's reply on it may ask
         app.event("app_home_opened")(self._on_home)
@@ -283,8 +287,13 @@ class SlackBot:
         turn = inbound.turn
         try:
             conversation = self._conversation(turn)
-            if inbound.follow_up and not await self.follow_ups.ours(conversation, turn.message_id):
-                return
+            if inbound.follow_up:
+                verdict = await self.follow_ups.verdict(conversation, turn.message_id,
+                                                        turn.where)  # fmt: skip
+                if verdict == "store-down":  # the bot's thread, and no session to go on
+                    await self._say(turn.where, SessionStoreError.notice)
+                if verdict != "answer":
+                    return
             if not await self._first_answer(inbound):
                 return
             if inbound.command == "new":

@@ -24,6 +24,8 @@ def notice_key(namespace: str, platform: str, user: str) -> str:
 
 def quota_key(namespace: str, kind: str, *ids: str) -> str:
     """Zset of one quota counter: ``kind`` is ``user-turns``, ``channel-turns``,
-    ``user-replies`` or ``user-granted`` (the turns taken, so a repeat counts nothing);
+    ``user-replies``, ``user-granted`` (the turns taken, so a repeat counts nothing) or
+    ``user-refused`` (the turns refused, so a repeat is refused again; with its hash of
+    verdicts, ``user-verdicts``);
     ``ids`` the platform and the user or channel ids."""
     return f"{namespace}:{{quota}}:{kind}:" + ":".join(_part(i) for i in ids)

@@ -7,7 +7,10 @@ counting, so the hour rolls continuously. Concurrent replies are members scored 
 they expire (the turn timeout and a margin): a replica that dies mid-reply frees its slot
 by itself. One script checks every limit and takes them all or none, atomically, and
 records the turn as granted: asked again for the same turn (its first answer came too late
-to be read), it grants it again without counting it twice.
+to be read), it grants it again without counting it twice. A refusal is recorded the same
+way, for the window: the same turn asked again (a Slack retry of the event, a late answer
+tried again) is refused again even once a slot has freed, so a user told "quota exceeded"
+never gets a reply to that message after all.
 
 A turn over a limit is refused before the agent is called; the refusal says when a slot
 frees (the oldest counted turn leaving the window). Admins are exempt: the responder does
@@ -37,11 +40,14 @@ _KINDS: tuple[QuotaKind, ...] = ("user_turns", "channel_turns", "concurrent")
 
 # Check every quota of one turn and take them all, or none; safe to repeat for one turn.
 # KEYS: 1 the user's turns, 2 the channel's turns, 3 the user's replies, 4 the user's
-#       granted turns (all zsets; 4 scores each turn id granted by when, kept a window).
+#       granted turns (all zsets; 4 scores each turn id granted by when, kept a window),
+#       5 the user's refused turns (zset: turn id -> when refused, kept a window), 6 their
+#       verdicts (hash: turn id -> "kind:when a slot frees, ms (0: unknown)").
 # ARGV: 1 turn id, 2 user turns limit, 3 channel turns limit, 4 concurrent replies limit
 #       (0: unlimited), 5 window ms, 6 reply slot TTL ms.
 # Returns {1} taken (now, or by an earlier run for this turn id: nothing counted again),
-# or {0, kind (1, 2, 3 as KEYS), ms until a slot frees (0: unknown)}.
+# or {0, kind (1, 2, 3 as KEYS), ms until a slot frees (0: unknown)} (now, or the verdict
+# of an earlier run for this turn id).
 TAKE = LuaScript(
     "quota take",
     NOW_MS
@@ -50,19 +56,39 @@ local now = now_ms()
 local window = tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
 if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return {1} end
+local stale = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - window)
+for _, id in ipairs(stale) do redis.call('HDEL', KEYS[6], id) end
+if #stale > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - window) end
+local verdict = redis.call('HGET', KEYS[6], ARGV[1])
+if verdict then
+  local sep = string.find(verdict, ':', 1, true)
+  local frees = tonumber(string.sub(verdict, sep + 1))
+  local wait = 0
+  if frees > 0 then wait = math.max(0, frees - now) end
+  return {0, tonumber(string.sub(verdict, 1, sep - 1)), wait}
+end
+local function refuse(kind, wait)
+  local frees = 0
+  if wait > 0 then frees = now + wait end
+  redis.call('ZADD', KEYS[5], now, ARGV[1])
+  redis.call('HSET', KEYS[6], ARGV[1], kind .. ':' .. frees)
+  redis.call('PEXPIRE', KEYS[5], window)
+  redis.call('PEXPIRE', KEYS[6], window)
+  return {0, kind, wait}
+end
 local limits = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])}
 for i = 1, 2 do
   if limits[i] > 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
     if redis.call('ZCARD', KEYS[i]) >= limits[i] then
       local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-      return {0, i, math.max(0, tonumber(oldest[2]) + window - now)}
+      return refuse(i, math.max(0, tonumber(oldest[2]) + window - now))
     end
   end
 end
 if limits[3] > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  if redis.call('ZCARD', KEYS[3]) >= limits[3] then return {0, 3, 0} end
+  if redis.call('ZCARD', KEYS[3]) >= limits[3] then return refuse(3, 0) end
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[1])
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
@@ -125,7 +151,8 @@ class QuotaBook:
 
         Safe to repeat for one turn (a late answer may mean the first try counted it): a
         turn already granted is granted again, its reply slot the same, nothing counted
-        twice — so a caller may ask again while Redis only answers late."""
+        twice — so a caller may ask again while Redis only answers late; a turn already
+        refused is refused again, for the same quota, for the window."""
         channel_limit = 0 if turn.is_dm else limits.channel_turns_per_hour
         wanted = (limits.user_turns_per_hour, channel_limit, limits.user_concurrent_replies)
         if not any(wanted):
@@ -136,6 +163,8 @@ class QuotaBook:
             quota_key(ns, "channel-turns", platform, turn.where.workspace, turn.channel),
             quota_key(ns, "user-replies", platform, turn.user),
             quota_key(ns, "user-granted", platform, turn.user),
+            quota_key(ns, "user-refused", platform, turn.user),
+            quota_key(ns, "user-verdicts", platform, turn.user),
         ]
         # The turn's own id is its reply slot too: a repeat finds (and gives back) the same.
         turn_id = f"{platform}:{turn.message_id}"

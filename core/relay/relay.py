@@ -41,7 +41,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -82,6 +82,8 @@ OfferFeedback = Callable[[MessageRef], Awaitable[bool]]
 """Record the reply whose last message is this one; False: offer no controls."""
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A page must hold real text besides the indicator and a reopened fence with its language.
 _MIN_PAGE = 64
@@ -461,6 +463,16 @@ class Relay:
             log.warning("could not post a notice in %s: %s", where, exc)
             return False
         return True
+
+    async def read(
+        self, where: ThreadRef, call: Callable[[], Awaitable[T]], *,
+        surface: ChatSurface | None = None,
+    ) -> T:  # fmt: skip
+        """Read the platform for ``where`` (not part of a reply: a thread looked at), through
+        the budgets the surface names for a ``read``, tried once and bounded like any call.
+        Raises :class:`~core.errors.SurfaceError` when it fails."""
+        sender = self._sender(self.surface if surface is None else surface, where)
+        return await sender.call(call, kind="read", urgent=True, persistent=False)
 
     async def _offer_feedback(
         self,

@@ -141,3 +141,44 @@ async def test_a_refused_turn_asked_again_is_refused_again(
     assert isinstance(refused, QuotaRefusal) and isinstance(again, QuotaRefusal)
     assert (again.kind, again.limit) == (refused.kind, refused.limit)
     assert await redis_client.zcard(quota_key(namespace, "user-turns", "slack", "U1")) == 1
+
+
+async def test_a_refused_turn_stays_refused_once_a_slot_frees(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """A user told "quota exceeded" gets no reply to that message after all: the same turn
+    taken again (a Slack retry of the event) after a slot freed is refused again, with the
+    same quota; a new message is granted, and the refusal is forgotten after the window."""
+    limits = QuotaSpec(user_turns_per_hour=1)
+    quotas = book(redis_client, namespace)
+    assert isinstance(await quotas.take(turn("m1"), limits), QuotaGrant)
+    refused = await quotas.take(turn("m2"), limits)
+    assert isinstance(refused, QuotaRefusal) and refused.kind == "user_turns"
+    user_turns = quota_key(namespace, "user-turns", "slack", "U1")
+    await shift_scores(redis_client, user_turns, -3_600_000)  # m1 left the window
+    again = await book(redis_client, namespace).take(turn("m2"), limits)  # another replica
+    assert isinstance(again, QuotaRefusal)
+    assert (again.kind, again.limit) == (refused.kind, refused.limit)
+    assert 0 <= again.retry_after <= refused.retry_after
+    assert await redis_client.zcard(user_turns) == 1  # m1, out of the window: nothing taken
+    assert isinstance(await quotas.take(turn("m3"), limits), QuotaGrant)
+    await shift_scores(redis_client, user_turns, -3_600_000)
+    await shift_scores(redis_client, quota_key(namespace, "user-refused", "slack", "U1"),
+                       -3_600_000)  # fmt: skip
+    assert isinstance(await quotas.take(turn("m2"), limits), QuotaGrant)
+    assert await redis_client.hlen(quota_key(namespace, "user-verdicts", "slack", "U1")) == 0
+
+
+async def test_a_refused_concurrent_reply_stays_refused(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    limits = QuotaSpec(user_concurrent_replies=1)
+    quotas = book(redis_client, namespace)
+    first = await quotas.take(turn("m1"), limits)
+    assert isinstance(first, QuotaGrant)
+    refused = await quotas.take(turn("m2"), limits)
+    assert isinstance(refused, QuotaRefusal) and refused.kind == "concurrent"
+    await quotas.release(first)
+    again = await quotas.take(turn("m2"), limits)
+    assert isinstance(again, QuotaRefusal) and again.kind == "concurrent"
+    assert isinstance(await quotas.take(turn("m3"), limits), QuotaGrant)

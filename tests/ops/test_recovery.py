@@ -859,3 +859,59 @@ def test_a_record_without_posting_fields_is_read() -> None:
     assert record.posting is None and record.last is None
     again = ReplyRecord.parse(record.to_json())
     assert again == record
+
+
+class ReadingSurface(RecordingSurface):
+    """A surface that reads its messages back (``shows_final``), as Slack's and Discord's
+    do: a message shows a finished reply once its final edit landed."""
+
+    async def shows_final(self, message: MessageRef) -> bool | None:
+        self._record("read", message_id=message.message_id)
+        found = self.messages.get(message.message_id)
+        return None if found is None else found.final
+
+
+async def test_a_complete_reply_left_as_an_orphan_gets_no_notice(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """Its owner finished the reply while Redis was silent (the record stayed), then died:
+    the last page shows the final edit, so nothing is added; an earlier page turned early,
+    whose owed final edit never came, only loses its indicator."""
+    surface = ReadingSurface(limits=LIMITS)
+    first = await surface.post(THREAD, "page one" + INDICATOR, streaming=True)
+    last = await surface.post(THREAD, "page two" + INDICATOR, streaming=True)
+    owner = registry(redis_client, namespace, "dead-owner")
+    keys = owner.keys(THREAD.platform)
+    assert keys is not None
+    watch = RegisteredReply(owner, keys, THREAD)
+    watch.shown(first, "page one" + INDICATOR, streaming=True)
+    watch.shown(last, "page two" + INDICATOR, streaming=True)
+
+    async def written() -> bool:
+        record = await first_record(redis_client, owner)
+        return record is not None and len(record["pages"]) == 2  # type: ignore[arg-type]
+
+    assert await until(written)
+    for task in list(owner._tasks):
+        task.cancel()
+    await surface.edit(last, "page two, the end", final=True)  # Redis never heard of it
+    edits_before = len(surface.calls_of("edit"))
+    reaper = reaper_of(redis_client, namespace, surface)
+    await sweep_until_done(reaper)
+    assert surface.texts() == ["page one", "page two, the end"]
+    edits = surface.calls_of("edit")[edits_before:]
+    assert [c.message_id for c in edits] == [first.message_id]
+    assert [c.message_id for c in surface.calls_of("read")] == [last.message_id,
+                                                               first.message_id]  # fmt: skip
+    assert not await records(redis_client, owner)
+
+
+async def test_an_orphan_still_streaming_is_read_then_finished_with_the_notice(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    surface = ReadingSurface(limits=LIMITS)
+    message = await surface.post(THREAD, "half" + INDICATOR, streaming=True)
+    await orphan(redis_client, namespace, message, "half" + INDICATOR)
+    await sweep_until_done(reaper_of(redis_client, namespace, surface))
+    assert surface.texts() == ["half\n\n" + ORPHAN_NOTICE]
+    assert [c.message_id for c in surface.calls_of("read")] == [message.message_id]

@@ -20,6 +20,16 @@ first unsent final text, which it was sent for). Nothing found: the post never l
 An orphan that never showed text is looked up the same way: what it finds is a status
 message of the reply's own (Slack's "Thinking…" placeholder), which becomes the notice.
 
+An orphan may have been complete after all: its owner finished the reply while Redis was
+silent (the record's drop, tried again until Redis answers, never landed) and then died.
+Before an orphan whose last page the record names is finished, that message is read back
+where the surface can (``shows_final``, beyond the protocol: :class:`ReadsMessages`); one
+showing a finished reply (neither the indicator nor the Stop control: the writer's final
+edit) means the reply ended: its record is dropped with no notice, and only earlier pages
+still open (final edits owed by pages turned early) get their text, read first too. A
+read that cannot tell (a Slack native stream, a message not found) finishes the orphan as
+before. Only orphans pay the read, through the same sender and budgets as the edits.
+
 A third kind is a *stray copy* (``ReplyRecord.stray``): a surface retried a post without
 knowing whether an earlier try had landed, and left the record so that the copy, if it is
 there, is finalised even should the replica die first (:class:`SweepsStrays`). Not found,
@@ -58,7 +68,7 @@ from core.relay.sender import EditBudget, RetryPolicy, Sender
 from core.surface import ChatSurface, LostPost, MessageRef, StrayCopy, post_key
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 
-__all__ = ["STRAY_TRIES", "FindsOpenPosts", "Reaper", "SweepsStrays"]
+__all__ = ["STRAY_TRIES", "FindsOpenPosts", "ReadsMessages", "Reaper", "SweepsStrays"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,18 @@ class FindsOpenPosts(Protocol):
         the streaming indicator or the Stop control; with the text the platform shows.
         ``lost.text``, when known, identifies a post that shows neither (a Slack native
         stream) or that went elsewhere (a Discord reply detoured to the parent channel)."""
+        ...
+
+
+@runtime_checkable
+class ReadsMessages(Protocol):
+    """A surface that can read one of the bot's messages back (see the module docstring);
+    the read draws on ``budget_scopes(where, "read")``."""
+
+    async def shows_final(self, message: MessageRef) -> bool | None:
+        """True: ``message`` shows a finished reply (neither the streaming indicator nor
+        the Stop control); False: it still shows one; None: the surface cannot tell.
+        Raises :class:`~core.errors.SurfaceError` when the read fails."""
         ...
 
 
@@ -248,7 +270,19 @@ class Reaper:
             await sender.call(lambda: surface.post(where, text, key=key), kind="post", urgent=True,
                               persistent=True)  # fmt: skip
 
-        if record.posting is not None:
+        async def final(page_index: int) -> bool | None:
+            """Whether the page shows a finished reply (None: cannot tell)."""
+            if not isinstance(surface, ReadsMessages):
+                return None
+            message = record.pages[page_index].ref(where)
+            try:
+                return await sender.call(lambda: surface.shows_final(message), kind="read",
+                                         urgent=True, persistent=True)  # fmt: skip
+            except MessageGone:
+                return None
+
+        pending = record.posting is not None
+        if pending:
             await self._find_post(surface, record)
         elif not record.posted and not record.pages:
             await self._find_placeholder(surface, record)
@@ -258,10 +292,18 @@ class Reaper:
             for text in record.unsent:
                 await post(text)
             return
-        log.warning("finishing reply %s in %s orphaned by %s (try %d)", claimed.reply_id, where,
-                    record.owner, claimed.tries)  # fmt: skip
         indicator = surface.limits.streaming_indicator
         shown = [p.text.removesuffix(indicator) if indicator else p.text for p in record.pages]
+        if not pending and record.posted and shown and await final(len(shown) - 1) is True:
+            # Complete: its owner's last final edit landed (see the module docstring).
+            for i in range(len(shown) - 1):
+                if await final(i) is not True:
+                    await edit(i, shown[i])
+            log.warning("reply %s in %s, left by %s, was complete: its record is dropped "
+                        "without a notice", claimed.reply_id, where, record.owner)  # fmt: skip
+            return
+        log.warning("finishing reply %s in %s orphaned by %s (try %d)", claimed.reply_id, where,
+                    record.owner, claimed.tries)  # fmt: skip
         for i, text in enumerate(shown[:-1]):
             await edit(i, text)
         note = surface.render(ORPHAN_NOTICE if record.posted else UNANSWERED_NOTICE)

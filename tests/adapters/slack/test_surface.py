@@ -271,6 +271,27 @@ def test_budget_scopes_by_action(surface: SlackSurface) -> None:
         "slack:T9:C9:chat.postMessage": 1.0,
         "slack:T9:chat.postMessage": pytest.approx(5.0),
     }
+    (read,) = surface.budget_scopes(where, "read")  # conversations.replies, Tier 3
+    assert read.key == "slack:T9:conversations.replies" and read.rate == pytest.approx(50 / 60)
+
+
+async def test_a_message_read_back_shows_whether_its_reply_finished(
+    sim: SlackSimulator, surface: SlackSurface
+) -> None:
+    """Crash recovery's read: one conversations.replies call, limit 1, for that ts."""
+    surface.me = (sim.workspace.bot_user_id, sim.workspace.bot_id)
+    where = thread_of(sim)
+    first = await surface.post(where, "one ▍", streaming=True)
+    ref = await surface.post(where, "two ▍", streaming=True)
+    assert await surface.shows_final(ref) is False
+    await surface.edit(ref, "two.", final=True)
+    assert await surface.shows_final(ref) is True
+    assert await surface.shows_final(first) is False
+    (call, *_) = sim.calls("conversations.replies")
+    assert call.params["limit"] in (1, "1") and call.params["latest"] == ref.message_id
+    assert await surface.shows_final(MessageRef(where, ref.message_id, stream=True)) is None
+    assert await surface.has_posted(where)
+    assert not await surface.has_posted(thread_of(sim, "people only"))
 
 
 async def test_views_share_state_but_not_the_recipient(surface: SlackSurface) -> None:

@@ -11,9 +11,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from bots.slack.follow_ups import FollowUps
-from core.errors import SessionStoreError
+from core.errors import PlatformUnavailable, SessionStoreError
 from core.sessions.connect import redis_client
 from core.sessions.gate import TurnGate
+from core.turn import ThreadRef
 
 
 @pytest.fixture
@@ -35,3 +36,29 @@ async def test_redis_down_answers_only_the_threads_answered_here_lately(
     assert await follow_ups.ours("slack:T1:C1:2.0", "m2")
     assert not await follow_ups.ours("slack:T1:C1:1.0", "m3")  # forgotten: only 2 kept
     assert not await follow_ups.ours("slack:T1:C9:1.0", "m4")  # never answered here
+
+
+async def test_redis_down_a_thread_the_bot_posted_in_gets_the_store_notice(
+    dead_redis: aioredis.Redis,
+) -> None:
+    """Not answered here lately: the thread is looked at (``looks``: on Slack, see
+    ``test_follow_ups_replicas``); the bot's thread gets the store notice, any other thread
+    is left alone, and so is one Slack cannot show either."""
+    posted = {"1.0": True, "2.0": False}
+
+    async def looks(where: ThreadRef) -> bool:
+        if where.thread not in posted:
+            raise PlatformUnavailable("Slack is down too")
+        return posted[where.thread]
+
+    follow_ups = FollowUps(TurnGate(dead_redis, redis_patience=0.2), looks=looks)
+    follow_ups.answering("slack:T1:C1:9.0")
+
+    def at(thread: str) -> ThreadRef:
+        return ThreadRef("slack", "T1", "C1", thread)
+
+    assert await follow_ups.verdict("slack:T1:C1:9.0", "m0", at("9.0")) == "answer"
+    assert await follow_ups.verdict("slack:T1:C1:1.0", "m1", at("1.0")) == "store-down"
+    assert await follow_ups.verdict("slack:T1:C1:2.0", "m2", at("2.0")) == "ignore"
+    assert await follow_ups.verdict("slack:T1:C1:3.0", "m3", at("3.0")) == "ignore"
+    assert not await follow_ups.ours("slack:T1:C1:1.0", "m4")  # no thread given: no look

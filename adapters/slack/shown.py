@@ -1,0 +1,40 @@
+"""What one of the bot's messages shows now: a finished reply, or one still streaming.
+
+Crash recovery reads an orphan's last message before it "finishes" it (see
+:class:`core.ops.recovery.reaper.ReadsMessages`): a reply completed while Redis was silent
+keeps its record (the drop could not land), and a replica that then died left it to the
+reapers, which would add the "cut off" notice under a complete reply. The writer's final
+edit leaves no Stop button and no streaming indicator (:func:`adapters.slack.blocks.payload`
+without controls); any edit before it shows at least one of them.
+
+The read is one ``conversations.replies`` call (docs.slack.dev reference/methods/
+conversations.replies: ``ts`` the thread's parent; ``oldest`` and ``latest`` bound the
+range, both included with ``inclusive``; ``limit`` 1) for that message's ``ts`` alone.
+A message not in the answer (deleted, or an answer that starts with the parent) cannot
+tell. Nor can a native stream: while it streams it shows neither marker (Slack draws its
+own control) and the message's JSON says nothing of its state.
+"""
+
+from __future__ import annotations
+
+from adapters.slack.api import SlackApi
+from adapters.slack.lost_posts import is_open
+from core.surface import MessageRef
+
+__all__ = ["shows_final"]
+
+
+async def shows_final(
+    api: SlackApi, message: MessageRef, *, indicator: str, scope: str | None
+) -> bool | None:
+    """True: ``message`` shows a finished reply; False: it still streams; None: it cannot
+    tell (see the module). Raises :class:`~core.errors.SurfaceError` when the read fails."""
+    where, ts = message.where, message.message_id
+    if message.stream or where.thread is None:
+        return None
+    page = await api.replies(where.channel, where.thread, oldest=ts, latest=ts, inclusive=True,
+                             cursor=None, limit=1, scope=scope)  # fmt: skip
+    for raw in page.get("messages") or []:
+        if isinstance(raw, dict) and raw.get("ts") == ts:
+            return not is_open(raw, indicator)
+    return None
