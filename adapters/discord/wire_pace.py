@@ -29,7 +29,10 @@ request (aiohttp ``TCPConnector.connect``). A request waits there only while ``l
 counted; the scheduler's pace stays below the limit, so this only spreads a bunch, in the
 order it came. aiohttp ends every request it started with ``on_request_end`` or
 ``on_request_exception`` (``ClientSession._request``), which is when its count starts to run
-out; one it sends again on a fresh connection (a pooled one found closed) counts twice.
+out; one it sends again on a fresh connection (a pooled one found closed) counts twice. Should
+an end ever go unreported (a second cancel while aiohttp cleans up, before its trace), the
+request stops counting ``lost_after`` seconds after it left, aiohttp's default total timeout
+for a request (discord.py's session keeps it): room is lost for that long, never for good.
 
 Interaction callbacks and webhooks are not counted: Discord does not bind them to the
 global limit ("Interaction endpoints are not bound to the bot's Global Rate Limit", same
@@ -41,6 +44,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import itertools
+import math
 from types import SimpleNamespace
 
 import aiohttp
@@ -55,13 +61,19 @@ class WirePace:
     """Requests counted from leaving until ``window`` after their answer; see the module
     docstring."""
 
-    def __init__(self, limit: int, window: float = 1.0) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError(f"wire pace: limit and window must be positive ({limit}, {window})")
+    def __init__(self, limit: int, window: float = 1.0, *, lost_after: float = 300.0) -> None:
+        if limit < 1 or window <= 0 or lost_after <= window:
+            raise ValueError(
+                f"wire pace: limit and window must be positive, lost_after above the window"
+                f" ({limit}, {window}, {lost_after})"
+            )
         self.limit = limit
         self.window = window
-        self.in_flight = 0
-        """Requests that left and have no answer yet."""
+        self.lost_after = lost_after
+        # Requests that left and have no answer yet: ticket -> loop time it left, oldest first
+        # (a dict keeps insertion order, and tickets are handed out as requests leave).
+        self._flying: dict[int, float] = {}
+        self._tickets = itertools.count()
         # When each answered request stops counting (loop time), earliest first: answers are
         # noted as they come, so appending keeps the order.
         self._expiring: collections.deque[float] = collections.deque()
@@ -86,7 +98,7 @@ class WirePace:
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
         context.wire_counted = counted(params.url.path)
-        context.wire_left = 0
+        context.wire_left = []  # the tickets of its sends (twice if aiohttp sends it again)
 
     async def _on_connection(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: object
@@ -95,48 +107,67 @@ class WirePace:
         # loop turn or more, so counting earlier would let requests on new connections
         # bunch behind ones on open connections); aiohttp writes it next.
         if getattr(context, "wire_counted", False):
-            await self.leave()
-            context.wire_left += 1
+            context.wire_left.append(await self.leave())
 
     async def _on_answer(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: object
     ) -> None:
-        left = getattr(context, "wire_left", 0)
+        left = getattr(context, "wire_left", None)
         if left:
-            context.wire_left = 0
-            self.answered(left)
+            self.answered(*left)
+            left.clear()
 
-    async def leave(self) -> None:
-        """Return when one more request may leave now, and count it as in flight."""
+    async def leave(self) -> int:
+        """Return when one more request may leave now, and count it as in flight; the
+        ticket is for :meth:`answered`."""
         loop = asyncio.get_running_loop()
-        if not self._queue.locked() and self._room(loop.time()):
-            self.in_flight += 1  # the usual case: no wait, no lock
-            return
-        async with self._queue:  # only its holder takes room: the first in line goes first
-            self.waited += 1
-            while not self._room(loop.time()):
-                if self._expiring:
-                    # A timer may fire a clock tick early: the loop checks again.
-                    await asyncio.sleep(self._expiring[0] - loop.time())
-                else:  # every counted request is in flight: room comes after an answer
-                    self._answered.clear()
-                    await self._answered.wait()
-            self.in_flight += 1
+        if self._queue.locked() or not self._room(loop.time()):
+            async with self._queue:  # only its holder takes room: the first in line goes first
+                self.waited += 1
+                while not self._room(loop.time()):
+                    await self._next_room()
+        ticket = next(self._tickets)
+        self._flying[ticket] = loop.time()
+        return ticket
 
-    def answered(self, requests: int = 1) -> None:
-        """``requests`` that left came back (answered or failed): they count ``window`` more."""
+    async def _next_room(self) -> None:
+        """Wait until a count may have run out, or an answer came (which sets when one
+        will): the caller checks again (a timer may also fire a clock tick early)."""
+        soonest = self._expiring[0] if self._expiring else math.inf
+        for left in self._flying.values():  # the oldest only: its loss comes first
+            soonest = min(soonest, left + self.lost_after)
+            break
+        self._answered.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(None if soonest == math.inf else soonest):
+                await self._answered.wait()
+
+    def answered(self, *tickets: int) -> None:
+        """The requests that left with ``tickets`` came back (answered or failed): they
+        count ``window`` more."""
         ends = asyncio.get_running_loop().time() + self.window
-        self.in_flight -= requests
-        self._expiring.extend([ends] * requests)
+        for ticket in tickets:
+            if self._flying.pop(ticket, None) is not None:
+                self._expiring.append(ends)
         self._answered.set()
 
+    @property
+    def in_flight(self) -> int:
+        """Requests that left and have no answer yet."""
+        return len(self._flying)
+
     def counting(self, now: float) -> int:
-        """Requests Discord may still count at ``now``: in flight, or answered within
-        ``window``."""
+        """Requests Discord may still count at ``now``: in flight (for ``lost_after`` at
+        most), or answered within ``window``."""
         expiring = self._expiring
         while expiring and expiring[0] <= now:
             expiring.popleft()
-        return self.in_flight + len(expiring)
+        flying = self._flying
+        # Oldest first: those whose end went unreported (see the module docstring).
+        lost = [t for t, left in flying.items() if left + self.lost_after <= now] if flying else []
+        for ticket in lost:
+            del flying[ticket]
+        return len(flying) + len(expiring)
 
     def _room(self, now: float) -> bool:
         return self.counting(now) < self.limit
