@@ -86,9 +86,10 @@ class DiscordRates:
 
     @property
     def wire_limit(self) -> int:
-        """Requests that may leave in any 1 s (:class:`~adapters.discord.wire_pace.WirePace`):
-        the global budget's own bound (rate + burst), and one under Discord's 50 at most, for
-        the jitter between leaving and arriving."""
+        """Requests Discord may count in any 1 s (:class:`~adapters.discord.wire_pace.WirePace`
+        counts each from leaving until a second after its answer, so jitter on the way is
+        absorbed there): the global budget's own bound (rate + burst), one under Discord's 50
+        at most."""
         bound = math.floor(self.global_rate + self.global_burst)
         return max(1, min(DISCORD_GLOBAL_LIMIT - 1, bound))
 

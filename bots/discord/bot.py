@@ -80,8 +80,9 @@ class DiscordBot(Lifecycle):
         # Every request of the bot draws on the process's edit scheduler, at Discord's rates.
         budget = DiscordBudget(runtime.scheduler, settings.rates)
         self.reporter = RateLimitReporter(budget)
-        # Counted as they leave, too: a token is taken a varying time before its request
-        # goes (the recovery record is written between), so tokens spread out can bunch.
+        # Counted on the wire, too, from leaving until a second after the answer: tokens
+        # spread out can bunch before they leave (the recovery record is written between)
+        # and on the way to Discord (a late request arrives with the next ones).
         self.wire = WirePace(settings.rates.wire_limit)
         self.wire.attach(self.reporter.trace)
         self.client = BotClient(
