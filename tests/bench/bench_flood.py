@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import time
 import uuid
 from collections import Counter
@@ -72,6 +73,11 @@ def _shows_text(call: CallRecord) -> bool:
     return call.method == "chat.update" and "context_actions" not in str(call.params.get("blocks"))
 
 
+def _ack(seconds: float) -> str:
+    """An ack time; one Slack gave up on (3 s, then retried) has no time: "over 3 s"."""
+    return f"{seconds * 1000:.0f} ms" if math.isfinite(seconds) else "over 3 s"
+
+
 def _redis_errors() -> float:
     return REGISTRY.get_sample_value("threadcast_redis_errors_total") or 0.0
 
@@ -106,7 +112,7 @@ async def run(spec: Flood, redis_url: str) -> None:
         print(f"  notices           {sum(figures.notices.values())} ({notices})")
         print(f"  nothing           {figures.nothing}")
         print(f"  left streaming    {figures.still_streaming}")
-        print(f"  acks              p99 {figures.ack_p99() * 1000:.0f} ms, "
+        print(f"  acks              p99 {_ack(figures.ack_p99())}, "
               f"{figures.late_acks} of {len(figures.acks)} later than 3 s, "
               f"{figures.unacked} never acknowledged")  # fmt: skip
         print(f"  drain             {figures.drain:.0f} s (last reply text shown at {shown:.0f} s)")
