@@ -12,9 +12,10 @@ mention with its own words ("You said: … flood-N …", 12 tokens 50 ms apart, 
 
 Each mention is a top-level message in one of ``--channels`` channels, delivered as Slack
 does (its ``app_mention`` and its ``message`` event: two signed events), ``--rate`` events per
-second. Printed per run: mentions answered (their own answer, final), notices by kind,
-mentions that got nothing, replies left streaming, event acks (p99; later than Slack's 3 s),
-drain time (first event to the last turn ended), Redis errors, peak RSS.
+second. Printed per run: mentions answered (their own answer, final; how many with their
+👍 / 👎 controls), notices by kind, mentions that got nothing, replies left streaming, event
+acks (p99; later than Slack's 3 s), drain time (first event to the last turn ended, and when
+the last reply's text was shown), Slack calls by method, Redis errors, peak RSS.
 Not part of the test suite (pytest does not collect tests/bench).
 """
 
@@ -22,12 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.calls import CallRecord
 from bots.slack.app import SlackService
 from bots.slack.settings import SlackSettings
 from core.agents.base import AgentRequest
@@ -62,6 +66,18 @@ class EchoAgent(ReferenceCalls):
         return None
 
 
+def _shows_text(call: CallRecord) -> bool:
+    """A post or an edit of a reply's text (not the edit that only adds 👍 / 👎)."""
+    if call.method == "chat.postMessage":
+        return True
+    return call.method == "chat.update" and "context_actions" not in str(call.params.get("blocks"))
+
+
+def _ack(seconds: float) -> str:
+    """An ack time; one Slack gave up on (3 s, then retried) has no time: "over 3 s"."""
+    return f"{seconds * 1000:.0f} ms" if math.isfinite(seconds) else "over 3 s"
+
+
 def _redis_errors() -> float:
     return REGISTRY.get_sample_value("threadcast_redis_errors_total") or 0.0
 
@@ -87,17 +103,20 @@ async def run(spec: Flood, redis_url: str) -> None:
         notices = ", ".join(f"{k} {n}" for k, n in sorted(figures.notices.items())) or "none"
         calls = sim.calls()
         refused = sum(1 for c in calls if c.status == 429)
+        methods = ", ".join(f"{m} {n}" for m, n in Counter(c.method for c in calls).most_common())
+        texts = [c.time for c in calls if c.ok and _shows_text(c)]
+        shown = max(texts, default=figures.start) - figures.start
         print(f"{spec.mentions} mentions over {spec.channels} channels, {spec.rate:g} events/s "
               f"({wall:.0f} s real, {cpu:.0f} s CPU)")  # fmt: skip
-        print(f"  answered          {figures.answered}")
+        print(f"  answered          {figures.answered} ({figures.with_feedback} with 👍 / 👎)")
         print(f"  notices           {sum(figures.notices.values())} ({notices})")
         print(f"  nothing           {figures.nothing}")
         print(f"  left streaming    {figures.still_streaming}")
-        print(f"  acks              p99 {figures.ack_p99() * 1000:.0f} ms, "
+        print(f"  acks              p99 {_ack(figures.ack_p99())}, "
               f"{figures.late_acks} of {len(figures.acks)} later than 3 s, "
               f"{figures.unacked} never acknowledged")  # fmt: skip
-        print(f"  drain             {figures.drain:.0f} s")
-        print(f"  Slack calls       {len(calls)}, {refused} answered 429")
+        print(f"  drain             {figures.drain:.0f} s (last reply text shown at {shown:.0f} s)")
+        print(f"  Slack calls       {len(calls)}, {refused} answered 429 ({methods})")
         print(f"  Redis errors      {_redis_errors() - errors0:.0f}")
         print(f"  RSS               {rss0 / 2**20:.0f} MB before, peak {peak_rss() / 2**20:.0f} MB",
               flush=True)  # fmt: skip

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.model import Message
 from bots.slack.app import SlackService
 from core.errors import AgentError, SessionStoreError
 from core.sessions.gate import GateTimeout
@@ -38,6 +39,7 @@ class Flood:
 @dataclass
 class FloodFigures:
     answered: int = 0
+    with_feedback: int = 0  # answers whose last message carries the 👍 / 👎 controls
     notices: Counter[str] = field(default_factory=Counter)
     nothing: int = 0
     still_streaming: int = 0
@@ -46,6 +48,7 @@ class FloodFigures:
     acks: list[float] = field(default_factory=list)  # seconds per delivery, inf when late
     unacked: int = 0  # deliveries still not acknowledged after Slack's retries
     drain: float = 0.0  # first event -> last reply finished
+    start: float = 0.0  # event-loop time of the first event (the simulator's calls' clock)
 
     @property
     def late_acks(self) -> int:
@@ -103,6 +106,10 @@ def _notice_kind(text: str) -> str | None:
     return None
 
 
+def _has_feedback(message: Message) -> bool:
+    return any(block.get("type") == "context_actions" for block in message.blocks or ())
+
+
 async def flood(
     sim: SlackSimulator, service: SlackService, spec: Flood, *, drain_timeout: float
 ) -> FloodFigures:
@@ -123,7 +130,7 @@ async def flood(
             if not delivery.last.acked:
                 figures.unacked += 1
 
-    start = loop.time()
+    start = figures.start = loop.time()
     for number in range(spec.mentions):
         channel = channels[number % len(channels)]
         text = f"<@{ws.bot_user_id}> flood-{number} please answer"
@@ -152,6 +159,7 @@ async def flood(
             figures.notices[kind] += 1
         elif [int(n) for n in _ID.findall(text)] == [number]:
             figures.answered += 1
+            figures.with_feedback += _has_feedback(replies[-1])
         else:
             figures.notices["other: " + text[:60]] += 1
     return figures
