@@ -10,6 +10,10 @@ redis-server, a browser) and those already reaped (their time is in the worker's
 ``children_*`` times). Processes that leave the worker's tree (podman's containers run
 under ``conmon``, re-parented to init) are not counted; nor is the time of a background
 thread building images (``tests/deploy/images.py``) told apart from the test beside it.
+
+Each process of the run also logs one ``session`` line: the CPU it spent before its first
+test (start-up, imports, collection) and in all (its tree's, as above, at its end), so that
+what no test accounts for (each worker's start, the controller) shows in the summary too.
 """
 
 from __future__ import annotations
@@ -50,30 +54,54 @@ def _tree_cpu() -> float:
     return total + ticks / _TICKS
 
 
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_before_tests: list[float] = []  # this process's tree CPU when its first test started
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput") and _LOG.exists():
         _LOG.unlink()  # the controller (or a run without xdist) starts a fresh log
 
 
+def _log(record: dict[str, object]) -> None:
+    with _LOG.open("a") as log:
+        log.write(json.dumps(record) + "\n")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # After the session's fixtures (the worker's Redis) are gone; a worker's own start
+    # (interpreter, imports, collection) is in ``startup``.
+    worker = hasattr(session.config, "workerinput")
+    me = os.times()
+    total = _tree_cpu() if worker else me.user + me.system  # (the controller's workers: above)
+    start = _before_tests[0] if _before_tests else total
+    role = "worker" if worker else "controller"
+    _log({"session": role, "worker": _WORKER, "startup": round(start, 3), "cpu": round(total, 3)})
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None]:
     cpu, wall, start = _tree_cpu(), time.monotonic(), time.time()
+    if not _before_tests:
+        _before_tests.append(cpu)
     yield
     record = {
         "nodeid": item.nodeid,
         "start": round(start, 3),  # wall-clock, to lay the workers' tests on one timeline
         "cpu": round(_tree_cpu() - cpu, 3),
         "wall": round(time.monotonic() - wall, 3),
-        "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        "worker": _WORKER,
     }
-    with _LOG.open("a") as log:
-        log.write(json.dumps(record) + "\n")
+    _log(record)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if hasattr(terminalreporter.config, "workerinput") or not _LOG.exists():
         return
-    records = [json.loads(line) for line in _LOG.read_text().splitlines() if line]
+    lines = [json.loads(line) for line in _LOG.read_text().splitlines() if line]
+    records = [r for r in lines if "nodeid" in r]
+    sessions = [r for r in lines if "session" in r]
     modules: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     for r in records:
         m = modules[r["nodeid"].split("::", 1)[0]]
@@ -83,6 +111,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     write = terminalreporter.write_line
     total = sum(r["cpu"] for r in records)
     write(f"CPU (test processes and their children): {total:.1f} s over {len(records)} tests")
+    workers = [r for r in sessions if r["session"] == "worker"]
+    if workers:
+        startup = sum(r["startup"] for r in workers)
+        whole = sum(r["cpu"] for r in workers)
+        write(
+            f"workers ({len(workers)}): {whole:.1f} s in all, {startup:.1f} s of it before"
+            f" their first test, {whole - startup - total:.1f} s outside tests afterwards"
+        )
+    for r in sessions:
+        if r["session"] == "controller":
+            write(f"controller: {r['cpu']:.1f} s (its own)")
     write("costliest modules (cpu s, wall s, tests):")
     for name, (cpu, wall, n) in sorted(modules.items(), key=lambda kv: -kv[1][0])[:40]:
         write(f"  {cpu:7.1f} {wall:7.1f} {n:4d}  {name}")

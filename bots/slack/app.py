@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
@@ -123,6 +124,9 @@ class SlackService(StackedLifecycle):
         self.surface = SlackSurface(clients.api, slack.surface_config())
         self._stack.push_async_callback(self.surface.aclose)
         app = AsyncApp(
+            # The name bolt would take from its caller's file: given, bolt skips the
+            # inspect.stack() that reads every frame's source (~20 ms of CPU per start).
+            name=Path(__file__).name,
             client=clients.client,
             signing_secret=secret_value(slack.signing_secret),
             process_before_response=False,

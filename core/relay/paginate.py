@@ -43,6 +43,9 @@ Measure = Callable[[str], int]
 # A reopened fence keeps its language only when it is a plausible language tag: a long or
 # odd info string would eat into every continued page, or change the reopened marker.
 _LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
+# A line end, then the start of a line that may be a fence line (:func:`_fence_line`
+# decides): at most three spaces, then a backtick or tilde.
+_MAYBE_FENCE = re.compile(r"\n {0,3}[`~]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +113,20 @@ def fence_at(text: str, start: int, end: int, fence: Fence | None) -> Fence | No
     if 0 < start < end and text[start - 1] != "\n":
         newline = text.find("\n", start, end)
         pos = end if newline < 0 else newline + 1
-    while pos < end:
-        newline = text.find("\n", pos, end)
-        line_end = end if newline < 0 else newline
-        # Cheap pre-check: most lines cannot be fence lines, so skip slicing them.
-        if text[pos : pos + 4].lstrip(" ")[:1] in ("`", "~"):
-            fence = _after_line(text[pos:line_end], fence)
-        pos = line_end + 1
+    # Only lines that may be fence lines are sliced and parsed: the first one if its start
+    # says so, the others found by one scan in C (the relay calls this for every candidate
+    # page end, over a page of lines that are mostly prose).
+    if pos < end and text[pos : pos + 4].lstrip(" ")[:1] in ("`", "~"):
+        fence = _after_line(_line(text, pos, end), fence)
+    for candidate in _MAYBE_FENCE.finditer(text, pos, end):
+        fence = _after_line(_line(text, candidate.start() + 1, end), fence)
     return fence
+
+
+def _line(text: str, start: int, end: int) -> str:
+    """The line starting at ``start``, without its newline, cut at ``end``."""
+    newline = text.find("\n", start, end)
+    return text[start : end if newline < 0 else newline]
 
 
 def page_markdown(
