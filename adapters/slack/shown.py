@@ -9,9 +9,10 @@ without controls); any edit before it shows at least one of them.
 
 The read is one ``conversations.replies`` call (docs.slack.dev reference/methods/
 conversations.replies: ``ts`` the thread's parent; ``oldest`` and ``latest`` bound the
-range, both included with ``inclusive``; ``limit`` 1) for that message's ``ts`` alone.
-A message not in the answer (deleted, or an answer that starts with the parent) cannot
-tell. Nor can a native stream: while it streams it shows neither marker (Slack draws its
+range, both included with ``inclusive``) for that message's ``ts``, ``limit`` 2: the
+first page of a thread may start with its parent whatever the range (continuation pages
+omit it), so the message is picked by its ``ts``. A message not in the answer (deleted)
+cannot tell. Nor can a native stream: while it streams it shows neither marker (Slack draws its
 own control) and the message's JSON says nothing of its state.
 """
 
@@ -33,7 +34,7 @@ async def shows_final(
     if message.stream or where.thread is None:
         return None
     page = await api.replies(where.channel, where.thread, oldest=ts, latest=ts, inclusive=True,
-                             cursor=None, limit=1, scope=scope)  # fmt: skip
+                             cursor=None, limit=2, scope=scope)  # fmt: skip
     for raw in page.get("messages") or []:
         if isinstance(raw, dict) and raw.get("ts") == ts:
             return not is_open(raw, indicator)

@@ -88,7 +88,7 @@ async def test_slack_a_reply_completed_while_redis_was_silent_gets_no_notice(
     after = sim.calls()[killed_at:]
     assert not [c for c in after if c.method in ("chat.update", "chat.postMessage")]
     reads = [c for c in after if c.method == "conversations.replies"]
-    assert reads and all(str(c.params.get("limit")) == "1" for c in reads)
+    assert reads and all(str(c.params.get("limit")) == "2" for c in reads)
     assert "was complete" in b.log.read_text()
 
 

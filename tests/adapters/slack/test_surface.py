@@ -278,7 +278,8 @@ def test_budget_scopes_by_action(surface: SlackSurface) -> None:
 async def test_a_message_read_back_shows_whether_its_reply_finished(
     sim: SlackSimulator, surface: SlackSurface
 ) -> None:
-    """Crash recovery's read: one conversations.replies call, limit 1, for that ts."""
+    """Crash recovery's read: one conversations.replies call for that ts, limit 2 (room
+    for a parent the answer may start with)."""
     surface.me = (sim.workspace.bot_user_id, sim.workspace.bot_id)
     where = thread_of(sim)
     first = await surface.post(where, "one ▍", streaming=True)
@@ -288,7 +289,7 @@ async def test_a_message_read_back_shows_whether_its_reply_finished(
     assert await surface.shows_final(ref) is True
     assert await surface.shows_final(first) is False
     (call, *_) = sim.calls("conversations.replies")
-    assert call.params["limit"] in (1, "1") and call.params["latest"] == ref.message_id
+    assert call.params["limit"] in (2, "2") and call.params["latest"] == ref.message_id
     assert await surface.shows_final(MessageRef(where, ref.message_id, stream=True)) is None
     assert await surface.has_posted(where)
     assert not await surface.has_posted(thread_of(sim, "people only"))
