@@ -79,8 +79,8 @@ async def test_slack_a_reply_completed_while_redis_was_silent_gets_no_notice(
         killed_at = len(sim.calls())
     finally:
         await redis_client.client_unpause()
-    # The record outlived its owner; B takes it once A's deadline has passed, and drops it.
-    assert await _records(redis_client, namespace, "slack")
+    # The record outlived its owner; B takes it once A's deadline has passed, and drops it
+    # (B runs throughout, so it may have done so already: its log says so, below).
     await eventually(lambda: _dropped(redis_client, namespace, "slack"), what="the record dropped")
     (reply,) = sim.bot_replies(ws.general, thread)
     assert NOTICE_WORDS not in reply.text and INDICATOR not in reply.text
