@@ -71,6 +71,10 @@ def _streaming_message(ctx: CallContext, *, appending: bool = False) -> Message:
         # reference/methods/chat.appendStream; mirrored in slack_kit's generated docs).
         raise ApiError("stopped_by_user")
     if not message.streaming:
+        # Stopped, expired or stopped by a person alike: the code Slack answers an append or
+        # a stop once a stream has ended (Slack's own error lists name it; other clients
+        # meet it after a stream's ~5-minute lifetime and treat it as "no further appends
+        # or stop will ever succeed"). It says nothing of how the stream ended.
         raise ApiError("message_not_in_streaming_state")
     return message
 
