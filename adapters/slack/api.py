@@ -186,23 +186,31 @@ class SlackApi:
             lambda: self.client.chat_appendStream(channel=channel, ts=ts, markdown_text=markdown),
         )
 
-    async def stop_stream(self, channel: str, ts: str, markdown: str, *, scope: str) -> None:
+    async def stop_stream(
+        self, channel: str, ts: str, markdown: str, *, scope: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """``metadata``: the message's metadata from now on (:mod:`adapters.slack.final_mark`)."""
         await self._call(
             "chat.stopStream",
             scope,
             lambda: self.client.chat_stopStream(
-                channel=channel, ts=ts, markdown_text=markdown or None
+                channel=channel, ts=ts, markdown_text=markdown or None, metadata=metadata
             ),
         )
 
     async def replies(
         self, channel: str, thread: str, *, oldest: str | None, cursor: str | None, limit: int,
         latest: str | None = None, inclusive: bool = False, scope: str | None = None,
+        metadata: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
         """One page of ``conversations.replies``: the thread's messages newer than
         ``oldest`` and older than ``latest`` (exclusive unless ``inclusive``), oldest first
-        (see :mod:`adapters.slack.lost_posts`). ``scope``: the budget a 429 names."""
+        (see :mod:`adapters.slack.lost_posts`); with their metadata when ``metadata``
+        (``include_all_metadata``). ``scope``: the budget a 429 names."""
         args: dict[str, Any] = {"channel": channel, "ts": thread, "limit": limit}
+        if metadata:
+            args["include_all_metadata"] = True
         if oldest:
             args["oldest"] = oldest
         if latest:

@@ -5,9 +5,10 @@ what it was sent, and an edit whose text *extends* that sends just the new suffi
 reply streams, only the *stable* prefix is sent (:func:`stable_prefix`): up to the last
 whitespace, and without a trailing fence line (the relay closes an open code block at the
 end of each update; sent as is, that closer could never be taken back). The final edit
-sends the rest and stops the stream. Pacing is the relay's (every ≥ 1 s per message, within
-the workspace's ``appendStream`` budget), so the flush is time-based, not a 256-character
-buffer.
+sends the rest and stops the stream, leaving the mark crash recovery reads back
+(:mod:`adapters.slack.final_mark`; so does a stream's final ``chat.update``). Pacing is
+the relay's (every ≥ 1 s per message, within the workspace's ``appendStream`` budget), so
+the flush is time-based, not a 256-character buffer.
 
 What Slack may answer instead, and what follows (docs.slack.dev reference/methods/
 chat.startStream, chat.appendStream, chat.stopStream, chat.update):
@@ -43,6 +44,7 @@ from typing import TypeVar
 from adapters.slack.api import SlackApi
 from adapters.slack.config import scope_key
 from adapters.slack.errors import STREAM_ENDED, SlackError
+from adapters.slack.final_mark import final_mark
 from adapters.slack.stable import stable_prefix
 from adapters.slack.starts import StartPlanner
 from adapters.slack.stops import StopQueue
@@ -251,7 +253,8 @@ class NativeStreams:
             self.stops.add(message, stop_scope)
         else:
             try:
-                await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope)
+                await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope,
+                                            metadata=final_mark())  # fmt: skip
             except RateLimited as limited:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)

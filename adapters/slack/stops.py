@@ -15,6 +15,7 @@ import logging
 from collections import deque
 
 from adapters.slack.api import SlackApi
+from adapters.slack.final_mark import final_mark
 from core.errors import RateLimited, SurfaceError
 from core.surface import MessageRef
 
@@ -54,9 +55,10 @@ class StopQueue:
             await asyncio.sleep(max(0.0, self._not_before - loop.time()))
             message, scope = self._pending[0]
             try:
-                await self._api.stop_stream(
-                    message.where.channel, message.message_id, "", scope=scope
-                )
+                await self._api.stop_stream(  # a reply's final stop: it leaves the mark
+                    message.where.channel, message.message_id, "", scope=scope,
+                    metadata=final_mark(),
+                )  # fmt: skip
             except RateLimited as limited:
                 self._not_before = loop.time() + max(limited.retry_after, self._interval)
                 continue  # the same stream again, after Retry-After

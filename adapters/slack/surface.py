@@ -30,6 +30,7 @@ from adapters.slack.blocks import Dialect, payload, structured_blocks, with_feed
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
+from adapters.slack.final_mark import final_mark
 from adapters.slack.guard import ReplyGuard
 from adapters.slack.lost_posts import find_open_post
 from adapters.slack.mrkdwn import to_mrkdwn
@@ -356,7 +357,7 @@ class SlackSurface:
 
     async def shows_final(self, message: MessageRef) -> bool | None:
         """Whether ``message`` shows a finished reply, for crash recovery (see
-        :mod:`adapters.slack.shown`); None when it cannot tell (a native stream)."""
+        :mod:`adapters.slack.shown`); None when it cannot tell (not found)."""
         return await shows_final(
             self.api, message, indicator=self.limits.streaming_indicator,
             scope=scope_key(message.where, "conversations.replies"),
@@ -417,6 +418,8 @@ class SlackSurface:
             content = self._content(
                 text, controls=not final, thread=where.thread, update=True, plain=plain
             )
+            if final and message.stream:  # as a stream's final stop does
+                content["metadata"] = final_mark()
             await self.api.update(where.channel, message.message_id, content, scope=scope)
 
         try:

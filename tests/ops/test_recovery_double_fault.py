@@ -96,6 +96,62 @@ async def _dropped(redis: aioredis.Redis, namespace: str, platform: str) -> bool
     return not await _records(redis, namespace, platform)
 
 
+async def test_slack_a_native_stream_completed_while_redis_was_silent_gets_no_notice(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    redis_client: aioredis.Redis,
+    start_replica: StartReplica,
+    namespace: str,
+) -> None:
+    """The same with native streams (``SLACK_STREAMING=native``): a stream shows neither
+    the indicator nor a Stop button while it streams, so the reaper reads the mark the
+    writer's final ``chat.stopStream`` leaves in the message's metadata."""
+    native = {"SLACK_STREAMING": "native"}
+    a = await start_replica("a", redis_url, **native)
+    b = await start_replica("b", redis_url, **native)
+    ws = sim.workspace
+    script = reply_script(WORDS, delay=0.01, hold_after=50)
+    lyzr.enqueue(script)
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a story"))
+    thread = turn.thread_ts
+
+    def streaming(words: str) -> bool:
+        replies = sim.bot_replies(ws.general, thread)
+        return bool(replies) and replies[-1].streaming and words in replies[-1].text
+
+    await sim.wait_for(lambda: streaming("word45"), timeout=PATIENCE)
+    await eventually(lambda: _a_page_is_recorded(redis_client, namespace, "slack"))
+    await redis_client.client_pause(120_000, all=False)  # silent: lifted below
+    try:
+        script.hold.set()
+
+        def complete() -> bool:
+            replies = sim.bot_replies(ws.general, thread)
+            return (
+                bool(replies)
+                and not replies[-1].streaming
+                and replies[-1].text.rstrip().endswith("word59")
+            )
+
+        await sim.wait_for(complete, timeout=PATIENCE)
+        a.kill()
+        await a.process.wait()
+        killed_at = len(sim.calls())
+    finally:
+        await redis_client.client_unpause()
+    await eventually(lambda: _dropped(redis_client, namespace, "slack"), what="the record dropped")
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert NOTICE_WORDS not in reply.text and reply.text.rstrip().endswith("word59")
+    after = sim.calls()[killed_at:]
+    assert not [c for c in after if c.method.startswith("chat.")]
+    reads = [c for c in after if c.method == "conversations.replies"]
+    assert reads and all(c.params.get("include_all_metadata") in (True, "1", "true")
+                         for c in reads)  # fmt: skip
+    assert "was complete" in b.log.read_text()
+
+
 async def test_discord_a_reply_completed_while_redis_was_silent_gets_no_notice(
     lyzr: LyzrServer, redis_url: str, redis_client: aioredis.Redis, namespace: str
 ) -> None:

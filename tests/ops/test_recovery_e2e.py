@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from adapters.slack.final_mark import EVENT_TYPE
 from bots.simulators.slack import SlackSimulator
 from core.sessions.embedded import EmbeddedRedis
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
@@ -360,3 +361,46 @@ async def test_a_native_stream_orphan_is_stopped_with_chat_stop_stream(
     assert [c.method for c in after if c.method == "chat.stopStream"]
     assert not [c for c in after if c.method == "chat.update" and not c.ok]
     assert not reply.streaming and reply.text.startswith("word0 word1")
+    # Read first: unmarked, so cut off (see adapters/slack/final_mark.py).
+    assert [c for c in after if c.method == "conversations.replies"
+            and c.params.get("include_all_metadata") in (True, "1")]  # fmt: skip
+
+
+async def test_a_native_stream_cut_off_and_expired_before_the_reaper_came_gets_its_notice(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, start_replica: StartReplica
+) -> None:
+    """The only replica died mid-stream and the next one starts after Slack ended the
+    stream (idle, then past its lifetime): the stream no longer streams and a stop answers
+    ``message_not_in_streaming_state``, yet it is no sign the reply ended. The message lacks
+    the writer's final mark, so it is finished with the notice (and marked, so a reaper
+    that meets its record again leaves it alone)."""
+    native = {"SLACK_STREAMING": "native"}
+    a = await start_replica("a", redis_url, **native)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
+    thread = turn.thread_ts
+
+    def streaming() -> bool:
+        replies = sim.bot_replies(ws.general, thread)
+        return bool(replies) and replies[0].streaming and "word10 " in replies[0].text
+
+    await sim.wait_for(streaming, timeout=20)
+    a.kill()
+    await a.process.wait()
+    loop = asyncio.get_running_loop()
+    sim.clock = lambda: loop.time() + 2 * sim.config.stream_max_lifetime  # minutes later
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert NOTICE_WORDS not in reply.text
+    killed_at = len(sim.calls())
+    await start_replica("b", redis_url, **native)
+    await sim.wait_for(lambda: NOTICE_WORDS in reply.text, timeout=PATIENCE)
+    after = sim.calls()[killed_at:]
+    assert [c for c in after if c.method == "conversations.replies"
+            and c.params.get("include_all_metadata") in (True, "1")]  # fmt: skip
+    stops = [c.error for c in after if c.method == "chat.stopStream"]
+    assert stops == ["message_not_in_streaming_state"]
+    (update,) = [c for c in after if c.method == "chat.update"]
+    assert update.params["metadata"]["event_type"] == EVENT_TYPE
+    assert reply.text.startswith("word0 word1")

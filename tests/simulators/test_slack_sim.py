@@ -342,6 +342,49 @@ async def test_idle_stream_expires_and_chat_update_takes_over():
         assert [m.text for m in sim.bot_replies(ws.alice_dm, dm.ts)] == ["part 2, complete"]
 
 
+async def test_message_metadata_is_kept_and_read_back_only_when_asked(
+    sim: SlackSimulator,
+) -> None:
+    """chat.stopStream's metadata stays on the message; conversations.replies returns it
+    with ``include_all_metadata`` only; chat.update keeps it unless given ``{}``; an
+    ``event_type`` with a period is ignored with a warning; a payload that is not an
+    object is refused."""
+    ws, client = sim.workspace, web_client(sim)
+    parent = sim.user_message(ws.general, ws.alice, "question")
+    started = await client.chat_startStream(
+        channel=ws.general, thread_ts=parent.ts, recipient_team_id=ws.team_id,
+        recipient_user_id=ws.alice, markdown_text="Hi",
+    )  # fmt: skip
+    ts = started["ts"]
+    mark = {"event_type": "reply_ended", "event_payload": {"final": True}}
+
+    async def read(*, include_all_metadata: bool = False) -> dict[str, Any]:
+        page = await client.conversations_replies(
+            channel=ws.general, ts=parent.ts, include_all_metadata=include_all_metadata
+        )
+        (found,) = [m for m in page["messages"] if m["ts"] == ts]
+        return dict(found)
+
+    assert "metadata" not in await read(include_all_metadata=True)
+    await client.chat_stopStream(channel=ws.general, ts=ts, metadata=mark)
+    assert "metadata" not in await read()
+    assert (await read(include_all_metadata=True))["metadata"] == mark
+    await client.chat_update(channel=ws.general, ts=ts, text="Hi!")
+    assert (await read(include_all_metadata=True))["metadata"] == mark
+    answer = await client.chat_update(
+        channel=ws.general, ts=ts, text="Hi!", metadata={"event_type": "a.b", "event_payload": {}}
+    )
+    assert answer["warning"] == "invalid_metadata_schema"
+    assert (await read(include_all_metadata=True))["metadata"] == mark
+    with pytest.raises(SlackApiError) as failure:
+        await client.chat_update(
+            channel=ws.general, ts=ts, text="Hi!", metadata={"event_type": "x", "event_payload": 1}
+        )
+    assert failure.value.response["error"] == "invalid_metadata_format"
+    await client.chat_update(channel=ws.general, ts=ts, text="Hi!", metadata={})
+    assert "metadata" not in await read(include_all_metadata=True)
+
+
 async def test_thread_status_is_set_cleared_by_the_reply_and_times_out():
     clock = FakeClock()
     async with SlackSimulator(clock=clock) as sim:

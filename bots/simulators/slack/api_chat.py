@@ -7,8 +7,8 @@ Modelled: ``channel_not_found``, ``is_archived`` / ``not_in_channel`` on posts a
 does), ``message_not_found`` and ``cant_update_message`` / ``cant_delete_message`` for
 messages the bot did not post, ``invalid_blocks``, ``streaming_state_conflict`` (updating a
 message that is still a native stream). ``chat.update`` keeps the previous blocks when
-``blocks`` is omitted and removes them for ``[]``, as documented. A bot reply in a thread
-clears its status.
+``blocks`` is omitted and removes them for ``[]``, as documented; ``metadata`` likewise
+(``metadata.py``). A bot reply in a thread clears its status.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from bots.simulators.slack.blocks import validate_blocks
 from bots.simulators.slack.context import CallContext, Change, Handler
 from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.metadata import apply_metadata, with_metadata
 from bots.simulators.slack.model import Message, expire_if_due
 from bots.simulators.slack.params import json_arg, str_arg
 
@@ -67,16 +68,18 @@ def post_message(ctx: CallContext) -> dict[str, Any]:
         thread_ts=parent_ts,
         bot_id=ctx.ws.bot_id,
     )
+    warning = apply_metadata(ctx.params, message)
     ctx.store.add_message(message)
     if parent_ts is not None:
         ctx.store.statuses.pop((channel.id, parent_ts), None)  # "cleared by the reply"
     ctx.changes.append(Change("posted", message))
-    return {
+    answer = {
         "ok": True,
         "channel": channel.id,
         "ts": message.ts,
         "message": bot_message_payload(ctx, message),
     }
+    return with_metadata(answer, warning)
 
 
 def update(ctx: CallContext) -> dict[str, Any]:
@@ -93,19 +96,21 @@ def update(ctx: CallContext) -> dict[str, Any]:
         # text and cannot be edited" (docs.slack.dev reference/methods/chat.update).
         raise ApiError("streaming_state_conflict")
     previous = message.to_api()
+    warning = apply_metadata(ctx.params, message)
     if text is not None:
         message.text = text
     if "blocks" in ctx.params:
         message.blocks = blocks or None
     message.edited_ts = ctx.store.ts_clock.next()
     ctx.changes.append(Change("changed", message, previous))
-    return {
+    answer = {
         "ok": True,
         "channel": channel.id,
         "ts": message.ts,
         "text": message.text,
         "message": bot_message_payload(ctx, message),
     }
+    return with_metadata(answer, warning)
 
 
 def delete(ctx: CallContext) -> dict[str, Any]:

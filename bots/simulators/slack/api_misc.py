@@ -53,7 +53,8 @@ def conversations_replies(ctx: CallContext) -> dict[str, Any]:
     first, the parent first; ``oldest`` / ``latest`` bound the range, exclusive unless
     ``inclusive``; ``limit`` (default 1000, see ``SimConfig.replies_max_limit``) per page,
     ``cursor`` from ``response_metadata.next_cursor`` while ``has_more`` (an unknown cursor
-    is ``invalid_cursor``). Scopes by conversation type: ``channels:history``,
+    is ``invalid_cursor``); message metadata only with ``include_all_metadata``. Scopes by
+    conversation type: ``channels:history``,
     ``groups:history``, ``im:history``, ``mpim:history`` (the method's "Required scopes";
     the page says bot tokens cannot read channel threads, yet bots with these scopes do in
     practice, and the simulator follows the practice)."""
@@ -77,7 +78,8 @@ def conversations_replies(ctx: CallContext) -> dict[str, Any]:
     ]
     page = in_range[:limit]
     more = len(in_range) > limit
-    messages = [_with_summary(ctx, channel, m.to_api(), parent_ts) for m in page]
+    metadata = bool_arg(ctx.params, "include_all_metadata")  # see ``metadata.py``
+    messages = [_with_summary(ctx, channel, m.to_api(metadata=metadata), parent_ts) for m in page]
     cursor = _cursor(page[-1].ts) if more and page else ""
     return {
         "ok": True,

@@ -11,6 +11,13 @@ far stays visible, and ``chat.update`` on the same ``ts`` still works (while it 
 (``sim.user_stops_stream``): appends then answer ``stopped_by_user``. Channels where the
 app may not stream answer ``channel_type_not_supported``; archived channels and channels
 the bot left answer like ``chat.postMessage`` (``is_archived``, ``not_in_channel``).
+
+``chat.stopStream`` takes ``metadata`` (``metadata.py``), kept on the message. Once a stream
+has ended, nothing else on the message says how: a stop, an expiry and a person's stop look
+alike to ``conversations.replies``, and a later stop answers
+``message_not_in_streaming_state`` in every case (slack-sdk's ``AsyncChatStream`` knows its
+own stream's state only locally: its ``stop`` refuses a stream it completed itself). What
+a reader can tell apart is metadata the stopping call left.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from bots.simulators.slack.api_chat import bot_message_payload
 from bots.simulators.slack.blocks import validate_blocks
 from bots.simulators.slack.context import CallContext, Change, Handler
 from bots.simulators.slack.errors import ApiError
+from bots.simulators.slack.metadata import apply_metadata, with_metadata
 from bots.simulators.slack.model import Channel, Message, StreamState, expire_if_due
 from bots.simulators.slack.params import json_arg, str_arg
 
@@ -63,6 +71,10 @@ def _streaming_message(ctx: CallContext, *, appending: bool = False) -> Message:
         # reference/methods/chat.appendStream; mirrored in slack_kit's generated docs).
         raise ApiError("stopped_by_user")
     if not message.streaming:
+        # Stopped, expired or stopped by a person alike: the code Slack answers an append or
+        # a stop once a stream has ended (Slack's own error lists name it; other clients
+        # meet it after a stream's ~5-minute lifetime and treat it as "no further appends
+        # or stop will ever succeed"). It says nothing of how the stream ended.
         raise ApiError("message_not_in_streaming_state")
     return message
 
@@ -121,19 +133,22 @@ def append_stream(ctx: CallContext) -> dict[str, Any]:
 def stop_stream(ctx: CallContext) -> dict[str, Any]:
     message = _streaming_message(ctx)
     previous = message.to_api()
-    message.append_text(_markdown(ctx))
+    markdown = _markdown(ctx)
     blocks = validate_blocks(json_arg(ctx.params, "blocks", error="invalid_blocks"), ctx.config)
+    warning = apply_metadata(ctx.params, message)  # before any change: it may refuse the call
+    message.append_text(markdown)
     if blocks is not None:
         message.blocks = blocks
     assert message.stream is not None
     message.stream.stopped = True
     ctx.changes.append(Change("changed", message, previous))
-    return {
+    answer = {
         "ok": True,
         "channel": message.channel,
         "ts": message.ts,
         "message": bot_message_payload(ctx, message),
     }
+    return with_metadata(answer, warning)
 
 
 METHODS: dict[str, Handler] = {

@@ -207,6 +207,8 @@ class Message:
         self.deleted = False
         self.edited_ts: str | None = None
         self.user_team: str | None = None  # the author's team when not ``team_id`` (Connect)
+        # Message metadata (``metadata.py``): returned only to ``include_all_metadata`` reads.
+        self.metadata: dict[str, Any] | None = None
         self.history: list[str] = []
         self._parts: list[str] = [text] if text else []
 
@@ -233,7 +235,8 @@ class Message:
     def streaming(self) -> bool:
         return self.stream is not None and not (self.stream.stopped or self.stream.expired)
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, *, metadata: bool = False) -> dict[str, Any]:
+        """As the API shows it; with its metadata when ``metadata`` (``include_all_metadata``)."""
         data: dict[str, Any] = {
             "type": "message",
             "ts": self.ts,
@@ -254,6 +257,8 @@ class Message:
             data["files"] = [f.to_api() for f in self.files]
         if self.edited_ts:
             data["edited"] = {"user": self.user, "ts": self.edited_ts}
+        if metadata and self.metadata is not None:
+            data["metadata"] = self.metadata
         return data
 
     def __repr__(self) -> str:

@@ -27,8 +27,10 @@ where the surface can (``shows_final``, beyond the protocol: :class:`ReadsMessag
 showing a finished reply (neither the indicator nor the Stop control: the writer's final
 edit) means the reply ended: its record is dropped with no notice, and only earlier pages
 still open (final edits owed by pages turned early) get their text, read first too. A
-read that cannot tell (a Slack native stream, a message not found) finishes the orphan as
-before. Only orphans pay the read, through the same sender and budgets as the edits.
+Slack native stream shows neither marker: the surface reads the mark its writer's final
+edit leaves instead (:mod:`adapters.slack.final_mark`). A read that cannot tell (a message
+not found) finishes the orphan as before. Only orphans pay the read, through the same
+sender and budgets as the edits.
 
 A third kind is a *stray copy* (``ReplyRecord.stray``): a surface retried a post without
 knowing whether an earlier try had landed, and left the record so that the copy, if it is
@@ -97,7 +99,8 @@ class ReadsMessages(Protocol):
 
     async def shows_final(self, message: MessageRef) -> bool | None:
         """True: ``message`` shows a finished reply (neither the streaming indicator nor
-        the Stop control); False: it still shows one; None: the surface cannot tell.
+        the Stop control, or a native stream's final mark); False: it does not; None: the
+        surface cannot tell.
         Raises :class:`~core.errors.SurfaceError` when the read fails."""
         ...
 

@@ -335,6 +335,56 @@ async def test_an_orphan_known_to_be_a_stream_is_stopped_with_chat_stop_stream(
     assert [c.error for c in sim.calls("chat.stopStream")] == [None]
 
 
+async def test_a_stream_read_back_is_final_only_with_its_writers_mark(
+    make_surface: SurfaceFactory,
+) -> None:
+    """Crash recovery's read of a native stream: an ended stream looks the same however it
+    ended, so only the metadata its writer's final edit leaves (chat.stopStream's, or a
+    fallen-back stream's final chat.update's) says the reply finished; one stopped by
+    someone else, expired, or still streaming is not final. The mark survives a later
+    update without metadata (👍 / 👎)."""
+    from adapters.slack.final_mark import EVENT_TYPE
+    from bots.simulators.slack import SimConfig
+
+    skipped = 0.0  # time the test moved the simulator's clock ahead (no sleep)
+
+    def clock() -> float:
+        return asyncio.get_running_loop().time() + skipped
+
+    async with SlackSimulator(SimConfig(stream_idle_timeout=60.0), clock=clock) as sim:
+        from adapters.slack.client import SlackClients
+        from adapters.slack.config import SurfaceConfig
+        from adapters.slack.surface import SlackSurface
+
+        async with SlackClients(sim.workspace.bot_token, api_url=sim.api_url) as clients:
+            surface = SlackSurface(clients.api, SurfaceConfig(streaming="native"))
+            view = surface.for_recipient(sim.workspace.alice)
+            finished = await view.post(thread_of(sim), "Complete ", streaming=True)
+            stopped = await view.post(thread_of(sim), "Cut off ", streaming=True)
+            fell_back = await view.post(thread_of(sim), "Long ", streaming=True)
+            assert finished.stream and stopped.stream and fell_back.stream
+            assert await surface.shows_final(finished) is False
+            await view.edit(finished, "Complete and done.", final=True)
+            assert await surface.shows_final(finished) is True
+            await view.offer_feedback(finished, "Complete and done.")
+            assert await surface.shows_final(finished) is True
+            await surface.native.end(stopped)  # a stop that is not the writer's final edit
+            assert await surface.shows_final(stopped) is False
+            skipped += 61.0  # idle past the timeout: Slack ends the stream
+            assert await surface.shows_final(fell_back) is False
+            await view.edit(fell_back, "Long and more ")  # refused: chat.update from now on
+            assert await surface.shows_final(fell_back) is False
+            await view.edit(fell_back, "Long and more, the end.", final=True)
+            assert await surface.shows_final(fell_back) is True
+    stops = sim.calls("chat.stopStream")
+    marks = [c.params.get("metadata", {}).get("event_type") for c in stops if c.ok]
+    assert marks == [EVENT_TYPE, None]  # the writer's final stop; the other stop
+    (update, *_) = [c for c in sim.calls("chat.update") if "metadata" in c.params]
+    assert update.params["metadata"]["event_type"] == EVENT_TYPE
+    reads = sim.calls("conversations.replies")
+    assert reads and all(c.params["include_all_metadata"] in (True, "1") for c in reads)
+
+
 async def test_a_channel_that_refuses_streams_is_remembered(
     sim: SlackSimulator, native: RecipientView
 ) -> None:
