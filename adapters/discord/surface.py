@@ -157,6 +157,17 @@ class DiscordSurface:
                 raise
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+        await self._edit(message, text, final=final)
+
+    async def _edit(
+        self,
+        message: MessageRef,
+        text: str,
+        *,
+        final: bool,
+        view: discord.ui.View | None = None,
+    ) -> None:
+        """``view``: the final text with those buttons (the feedback controls)."""
         where, message_id = message.where, int(message.message_id)
         check_platform(where)
         if self.reach.is_gone(channel_id(where)):
@@ -165,10 +176,10 @@ class DiscordSurface:
             raise EditLimitReached(f"Discord takes no more edits of message {message_id}")
         try:
             try:
-                await self.requests.edit(where, message_id, text, final=final)
+                await self.requests.edit(where, message_id, text, final=final, view=view)
             except ThreadArchived:
                 await self._unarchive(where)
-                await self.requests.edit(where, message_id, text, final=final)
+                await self.requests.edit(where, message_id, text, final=final, view=view)
         except ThreadArchived as exc:  # archived again meanwhile: post anew (that unarchives)
             raise MessageGone(str(exc)) from exc
         except RateLimited as exc:
@@ -299,18 +310,11 @@ class DiscordSurface:
             self.on_unusable(where)
 
     async def offer_feedback(self, message: MessageRef, text: str) -> None:
-        """The final ``text`` again, with 👍 / 👎 under it (one more edit)."""
+        """The final edit of ``message`` (as :meth:`edit` with ``final``), with 👍 / 👎
+        under ``text``."""
         if self._feedback is None:
             self._feedback = feedback_template()
-        where = message.where
-        check_platform(where)
-        try:
-            await self.requests.edit(
-                where, int(message.message_id), text, final=True, view=self._feedback
-            )
-        except ChannelGone:
-            self._gone(where)
-            raise
+        await self._edit(message, text, final=True, view=self._feedback)
 
     def _stop_view(self) -> StopView:
         if self._template is None:

@@ -186,12 +186,21 @@ class SlackApi:
             lambda: self.client.chat_appendStream(channel=channel, ts=ts, markdown_text=markdown),
         )
 
-    async def stop_stream(self, channel: str, ts: str, markdown: str, *, scope: str) -> None:
+    async def stop_stream(
+        self,
+        channel: str,
+        ts: str,
+        markdown: str,
+        *,
+        scope: str,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """``blocks``: rendered at the bottom of the finalised message (the 👍 / 👎)."""
         await self._call(
             "chat.stopStream",
             scope,
             lambda: self.client.chat_stopStream(
-                channel=channel, ts=ts, markdown_text=markdown or None
+                channel=channel, ts=ts, markdown_text=markdown or None, blocks=blocks
             ),
         )
 

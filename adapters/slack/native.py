@@ -5,9 +5,9 @@ what it was sent, and an edit whose text *extends* that sends just the new suffi
 reply streams, only the *stable* prefix is sent (:func:`stable_prefix`): up to the last
 whitespace, and without a trailing fence line (the relay closes an open code block at the
 end of each update; sent as is, that closer could never be taken back). The final edit
-sends the rest and stops the stream. Pacing is the relay's (every ≥ 1 s per message, within
-the workspace's ``appendStream`` budget), so the flush is time-based, not a 256-character
-buffer.
+sends the rest and stops the stream (its ``blocks``: the feedback controls, if offered).
+Pacing is the relay's (every ≥ 1 s per message, within the workspace's ``appendStream``
+budget), so the flush is time-based, not a 256-character buffer.
 
 What Slack may answer instead, and what follows (docs.slack.dev reference/methods/
 chat.startStream, chat.appendStream, chat.stopStream, chat.update):
@@ -38,7 +38,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapters.slack.api import SlackApi
 from adapters.slack.config import scope_key
@@ -191,9 +191,18 @@ class NativeStreams:
             log.warning("chat.startStream refused (%s): this reply uses chat.update", exc)
 
     async def edit(
-        self, message: MessageRef, text: str, *, final: bool, scope: str, update: Update
+        self,
+        message: MessageRef,
+        text: str,
+        *,
+        final: bool,
+        scope: str,
+        update: Update,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         """Show ``text``: append to the stream, or fall back (see the module docstring).
+        ``blocks`` (a final edit's feedback controls) go with the ``chat.stopStream``,
+        which adds them under the text; once fallen back, ``update`` shows them.
         Raises :class:`StoppedByUser` the first time Slack says the person stopped it."""
         stream = self._streams[message.message_id]
         if stream.live:
@@ -202,7 +211,8 @@ class NativeStreams:
                 return  # nothing new that is certain yet (a closing fence may be withheld)
             if wanted.startswith(stream.sent):
                 try:
-                    await self._extend(message, stream, wanted, final=final, scope=scope)
+                    await self._extend(message, stream, wanted, final=final, scope=scope,
+                                       blocks=blocks)  # fmt: skip
                     return
                 except SlackError as exc:
                     self._stream_refused(message, stream, exc, final=final)
@@ -235,7 +245,14 @@ class NativeStreams:
                  exc.code)  # fmt: skip
 
     async def _extend(
-        self, message: MessageRef, stream: _Stream, wanted: str, *, final: bool, scope: str
+        self,
+        message: MessageRef,
+        stream: _Stream,
+        wanted: str,
+        *,
+        final: bool,
+        scope: str,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         where, ts = message.where, message.message_id
         suffix = wanted[len(stream.sent) :]
@@ -248,14 +265,16 @@ class NativeStreams:
         if self.stops.busy:  # stops are queued: a direct one would meet a 429
             if suffix:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-            self.stops.add(message, stop_scope)
+            self.stops.add(message, stop_scope, blocks=blocks)
         else:
             try:
-                await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope)
+                await self._api.stop_stream(
+                    where.channel, ts, suffix, scope=stop_scope, blocks=blocks
+                )
             except RateLimited as limited:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-                self.stops.add(message, stop_scope, retry_after=limited.retry_after)
+                self.stops.add(message, stop_scope, retry_after=limited.retry_after, blocks=blocks)
         self._streams.pop(ts, None)
 
     async def end(self, message: MessageRef) -> None:

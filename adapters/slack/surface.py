@@ -26,7 +26,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from adapters.slack.api import SlackApi
-from adapters.slack.blocks import Dialect, payload, structured_blocks, with_feedback
+from adapters.slack.blocks import (
+    Dialect,
+    feedback_controls,
+    payload,
+    structured_blocks,
+    with_feedback,
+)
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
@@ -205,6 +211,11 @@ class SlackSurface:
     async def edit(
         self, message: MessageRef, text: str, *, final: bool = False, to: Recipient | None = None
     ) -> None:
+        await self._edit(message, text, final, to, feedback=False)
+
+    async def _edit(
+        self, message: MessageRef, text: str, final: bool, to: Recipient | None, *, feedback: bool
+    ) -> None:
         with _watch(message.where, to):
             if not self.native.owns(message):
                 if final and message.stream:
@@ -212,15 +223,19 @@ class SlackSurface:
                     # by crash recovery): stopped first, as Slack wants a stream ended with
                     # chat.stopStream; chat.update then sets its final text.
                     await self.native.end(message)
-                await self._update(message, text, final, to)
+                await self._update(message, text, final, to, feedback=feedback)
                 return
             scope = scope_key(message.where, "chat.appendStream")
 
             async def update(message: MessageRef, text: str, final: bool) -> None:
-                await self._update(message, text, final, to)
+                await self._update(message, text, final, to, feedback=feedback)
 
+            plain = to is not None and to.guard.plain_text
+            blocks = [feedback_controls()] if feedback and not plain else None
             try:
-                await self.native.edit(message, text, final=final, scope=scope, update=update)
+                await self.native.edit(
+                    message, text, final=final, scope=scope, update=update, blocks=blocks
+                )
             except StoppedByUser:
                 if to is not None:
                     self._give_up(message.where, to.user, "stopped_by_user")
@@ -325,16 +340,11 @@ class SlackSurface:
     async def offer_feedback(
         self, message: MessageRef, text: str, *, to: Recipient | None = None
     ) -> None:
-        """Re-send the final ``text`` with 👍 / 👎 (see :mod:`adapters.slack.blocks`); not
-        where this reply fell back to plain text (no blocks, so no buttons)."""
-        if to is not None and to.guard.plain_text:
-            return
-        where = message.where
-        with _watch(where, to):
-            await self.api.update(
-                where.channel, message.message_id, with_feedback(text, self._dialect),
-                scope=scope_key(where, "chat.update"),
-            )  # fmt: skip
+        """The final edit of ``message`` (as :meth:`edit` with ``final``), with 👍 / 👎 under
+        ``text`` (see :mod:`adapters.slack.blocks`): a ``chat.update``, or the
+        ``chat.stopStream`` of a native stream. Where this reply fell back to plain text
+        (no blocks, so no buttons) it is the plain final edit."""
+        await self._edit(message, text, True, to, feedback=True)
 
     async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
@@ -408,15 +418,26 @@ class SlackSurface:
         return self._content(self.render(f"_{status}_"), controls=True, thread=thread, update=False)
 
     async def _update(
-        self, message: MessageRef, text: str, final: bool, to: Recipient | None
+        self,
+        message: MessageRef,
+        text: str,
+        final: bool,
+        to: Recipient | None,
+        *,
+        feedback: bool = False,
     ) -> None:
+        """``feedback``: the final text with 👍 / 👎 (dropped with the blocks if Slack
+        refuses them)."""
         where = message.where
         scope = scope_key(where, "chat.update")
 
         async def update(plain: bool) -> None:
-            content = self._content(
-                text, controls=not final, thread=where.thread, update=True, plain=plain
-            )
+            if feedback and not plain:
+                content = with_feedback(text, self._dialect)
+            else:
+                content = self._content(
+                    text, controls=not final, thread=where.thread, update=True, plain=plain
+                )
             await self.api.update(where.channel, message.message_id, content, scope=scope)
 
         try:

@@ -23,11 +23,13 @@ caller that registered the turn earlier (while it was queued) passes its ``track
 While nothing new shows — the agent quiet (tools), the first post queued for the budget —
 :class:`~core.relay.keepalive.KeepAlive` keeps the thread status alive ("Still working…",
 "Queued…", refreshed), so a user never watches a thread that looks dead.
-Feedback: with an ``offer_feedback`` callback, a reply that completed and shows everything
-gets feedback controls on its last message: the callback records the reply (and may say
-no), then the surface's optional ``offer_feedback(message, text)`` re-sends the final
-text with the controls, as one more edit under the shared budget (never urgent: every
-reply's text goes first). Notices, failed and stopped replies never get them.
+Feedback: with an ``offer_feedback`` callback, a reply that completed gets feedback
+controls on its last message, carried by that message's final edit (no request of their
+own, nothing after the answer): the callback records the reply first (one bounded call;
+False or a failure: the edit goes without controls), and the surface's optional
+``offer_feedback(message, text)`` is that final edit with the controls. A final text that
+is posted (the reply's first post still queued when it ended), retried by the recovery
+reapers or left to them carries none. Notices, failed and stopped replies never get them.
 
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
@@ -64,7 +66,7 @@ from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
 from core.relay.updates import End
-from core.relay.writer import ReplyWriter
+from core.relay.writer import FinalControls, ReplyWriter
 from core.surface import (
     BudgetScope,
     ChatSurface,
@@ -254,7 +256,12 @@ class Relay:
             notice = self._notice(stop, status, error, interrupted_notice)
             if notice is None and final is not None:
                 notice = self.notices.ended_early(final.metadata)
-            await self._finish_text(writer, writing, sender, notice, self._if_empty(final), watch)
+            controls = None
+            if status == "completed" and offer_feedback is not None:
+                controls = self._controls(on, watch, offer_feedback)
+            await self._finish_text(
+                writer, writing, sender, notice, self._if_empty(final), watch, controls
+            )
             if watch is not None:
                 _quietly(watch.finished)
             await _cancelled(keeping)
@@ -267,11 +274,10 @@ class Relay:
                 messages=writer.messages,
                 error=error,
                 undelivered=writer.undelivered,
+                feedback=writer.feedback,
             )
             if final is not None:
                 await self._extras(on, sender, where, final, outcome, ends_at)
-            if offer_feedback is not None and status == "completed" and outcome.delivered:
-                await self._offer_feedback(on, sender, writer, offer_feedback, outcome)
         finally:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
@@ -384,8 +390,10 @@ class Relay:
         notice: str | None,
         empty: str | None,
         watch: ReplyTracker | None,
+        controls: FinalControls | None = None,
     ) -> None:
-        """Stop the writer's loop, then make the final edits, bounded.
+        """Stop the writer's loop, then make the final edits, bounded (``controls``: on the
+        last message's final edit).
 
         A writer that is only waiting (its pace, the budget, a backoff) is cancelled: its
         edit would be superseded by the final one, and a non-urgent wait for the budget
@@ -407,7 +415,7 @@ class Relay:
                     (crash,) = await asyncio.gather(writing, return_exceptions=True)
                     if isinstance(crash, Exception):
                         log.error("reply writer crashed; finishing anyway", exc_info=crash)
-                await writer.finish(notice, empty=empty)
+                await writer.finish(notice, empty=empty, controls=controls)
         except TimeoutError:
             writer.undelivered.append(
                 f"final text: gave up after {self.policy.finish_timeout:.0f}s"
@@ -474,35 +482,19 @@ class Relay:
         sender = self._sender(self.surface if surface is None else surface, where)
         return await sender.call(call, kind="read", urgent=True, persistent=False)
 
-    async def _offer_feedback(
-        self,
-        surface: ChatSurface,
-        sender: Sender,
-        writer: ReplyWriter,
-        record: OfferFeedback,
-        outcome: ReplyOutcome,
-    ) -> None:
-        """Best effort: controls that cannot be added leave the reply as it is. The edit
-        waits for the budget as patiently as a final edit (bounded by ``finish_timeout``):
-        in a saturated workspace a non-persistent edit's ``acquire_timeout`` left replies
-        without their controls."""
-        offer: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
+    def _controls(
+        self, surface: ChatSurface, watch: ReplyTracker | None, record: OfferFeedback
+    ) -> FinalControls | None:
+        """The feedback controls of ``surface``'s final edits (None: it has none), seen by
+        ``watch`` like any edit."""
+        show: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
             surface, "offer_feedback", None
         )
-        last = writer.final
-        if offer is None or last is None or not outcome.messages or last[0] != outcome.messages[-1]:
-            return  # the surface has no controls, or the text did not end where expected
-        message, text = last
-        try:
-            async with asyncio.timeout(self.policy.finish_timeout):
-                if not await record(message):
-                    return
-                await sender.call(lambda: offer(message, text), kind="edit", urgent=False,
-                                  persistent=True)  # fmt: skip
-        except Exception as exc:
-            log.warning("could not offer feedback controls: %r", exc)
-            return
-        outcome.feedback = message
+        if show is None:
+            return None
+        if watch is not None:
+            show = functools.partial(_watched_feedback, show, watch)
+        return FinalControls(record, show, timeout=self.policy.call_timeout)
 
     def _sender(self, surface: ChatSurface, where: ThreadRef) -> Sender:
         # Scopes asked before each call: a surface's budget may change mid-reply.
@@ -565,6 +557,36 @@ async def _registered(watch: ReplyTracker) -> None:
         log.exception("reply observer failed")
 
 
+async def _watched_feedback(
+    show: Callable[[MessageRef, str], Awaitable[None]],
+    watch: ReplyTracker,
+    message: MessageRef,
+    text: str,
+) -> None:
+    """A final edit with feedback controls, announced and reported like any final edit."""
+    await _announced(watch, message, text, True, lambda: show(message, text))
+
+
+async def _announced(
+    watch: ReplyTracker,
+    message: MessageRef,
+    text: str,
+    final: bool,
+    edit: Callable[[], Awaitable[None]],
+) -> None:
+    """``edit`` (``message`` made to show ``text``), told to ``watch`` before and after."""
+    try:
+        await watch.sending(message, text, final=final)
+    except Exception:  # recovery is a safety net: it must never break a reply
+        log.exception("reply observer failed")
+    try:
+        await edit()
+    except MessageGone:
+        _quietly(lambda: watch.gone(message))
+        raise
+    _quietly(lambda: watch.shown(message, text, streaming=not final))
+
+
 def _quietly(call: Callable[[], None]) -> None:
     try:
         call()
@@ -606,16 +628,8 @@ class _Watched:
         return message
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-        try:
-            await self._watch.sending(message, text, final=final)
-        except Exception:  # recovery is a safety net: it must never break a reply
-            log.exception("reply observer failed")
-        try:
-            await self._surface.edit(message, text, final=final)
-        except MessageGone:
-            _quietly(lambda: self._watch.gone(message))
-            raise
-        _quietly(lambda: self._watch.shown(message, text, streaming=not final))
+        await _announced(self._watch, message, text, final,
+                         lambda: self._surface.edit(message, text, final=final))  # fmt: skip
 
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         await self._surface.set_status(where, status)
