@@ -138,8 +138,18 @@ class DiscordSurface:
         the returned ref names the place the message is really in, so edits follow it.
         ``key`` is sent as the message's nonce, enforced (see :meth:`DiscordRequests.send`):
         a retry of a post that landed returns that message instead of a second one."""
+        return await self._post(where, text, self._stop_view() if streaming else None, key)
+
+    async def post_feedback(
+        self, where: ThreadRef, text: str, *, key: str | None = None
+    ) -> MessageRef:
+        """A final post of ``text`` with 👍 / 👎 under it (as :meth:`post`)."""
+        return await self._post(where, text, self._feedback_view(), key)
+
+    async def _post(
+        self, where: ThreadRef, text: str, view: discord.ui.View | None, key: str | None
+    ) -> MessageRef:
         target = self._route(where)
-        view = self._stop_view() if streaming else None
         while True:
             self._typing.clear(channel_id(where))  # Discord ends the indicator on a post
             try:
@@ -312,9 +322,12 @@ class DiscordSurface:
     async def offer_feedback(self, message: MessageRef, text: str) -> None:
         """The final edit of ``message`` (as :meth:`edit` with ``final``), with 👍 / 👎
         under ``text``."""
+        await self._edit(message, text, final=True, view=self._feedback_view())
+
+    def _feedback_view(self) -> FeedbackView:
         if self._feedback is None:
             self._feedback = feedback_template()
-        await self._edit(message, text, final=True, view=self._feedback)
+        return self._feedback
 
     def _stop_view(self) -> StopView:
         if self._template is None:

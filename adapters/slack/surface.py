@@ -142,22 +142,40 @@ class SlackSurface:
     ) -> MessageRef:
         """``key``: the same on every try of this post; a retry after a try whose outcome
         is unknown adopts that try's message if it landed (:mod:`adapters.slack.unsure_posts`)."""
+        return await self._post_as(where, text, streaming, key, to, feedback=False)
+
+    async def _post_as(
+        self,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        key: str | None,
+        to: Recipient | None,
+        *,
+        feedback: bool,
+    ) -> MessageRef:
         with _watch(where, to):
-            message = await self._post_once(where, text, streaming, key, to)
+            message = await self._post_once(where, text, streaming, key, to, feedback)
         if to is not None:
             to.posted = True
         return message
 
     async def _post_once(
-        self, where: ThreadRef, text: str, streaming: bool, key: str | None, to: Recipient | None
+        self,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        key: str | None,
+        to: Recipient | None,
+        feedback: bool,
     ) -> MessageRef:
         if key is None:
-            return await self._post(where, text, streaming, to)
+            return await self._post(where, text, streaming, to, feedback)
         found = await self.unsure.find(key)
         if found is not None:
             message, sent = found
-            if sent != text:  # that try had less of the reply: this post's text, on it
-                await self._update(message, text, not streaming, to)
+            if sent != text or feedback:  # that try had less: this post's text, on it
+                await self._update(message, text, not streaming, to, feedback=feedback)
             self.thinking.replied(where)
             return message
         shown = [
@@ -169,7 +187,7 @@ class SlackSurface:
         native = streaming and not self.native.disabled
         self.unsure.sending(key, where, text, shown, native=native, open=streaming)
         try:
-            message = await self._post(where, text, streaming, to)
+            message = await self._post(where, text, streaming, to, feedback)
         except BaseException as exc:
             self.unsure.failed(key, exc)
             raise
@@ -177,7 +195,12 @@ class SlackSurface:
         return message
 
     async def _post(
-        self, where: ThreadRef, text: str, streaming: bool, to: Recipient | None
+        self,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        to: Recipient | None,
+        feedback: bool = False,
     ) -> MessageRef:
         placeholder = self.thinking.take_placeholder(where)
         try:
@@ -188,7 +211,7 @@ class SlackSurface:
             elif not self.native.disabled:
                 self.native.forget_plan(where)
             if placeholder is not None and await self._reuse(
-                placeholder, where, text, streaming, to
+                placeholder, where, text, streaming, to, feedback
             ):
                 return MessageRef(where, placeholder)
         except BaseException:
@@ -199,6 +222,7 @@ class SlackSurface:
         ts = await self._plain_if_refused(
             lambda plain: self.api.post_message(
                 where.channel, where.thread,
+                with_feedback(text, self._dialect) if feedback and not plain else
                 self._content(text, controls=streaming and not plain, thread=where.thread,
                               update=False, plain=plain),
                 scope=scope,
@@ -336,6 +360,13 @@ class SlackSurface:
         return await self.api.post_message(where.channel, where.thread, text, scope=scope)
 
     # --- beyond the protocol ------------------------------------------------------------
+
+    async def post_feedback(
+        self, where: ThreadRef, text: str, *, key: str | None = None, to: Recipient | None = None
+    ) -> MessageRef:
+        """A final post of ``text`` with 👍 / 👎 under it (as :meth:`post`); plain text
+        where this reply fell back to it."""
+        return await self._post_as(where, text, False, key, to, feedback=True)
 
     async def offer_feedback(
         self, message: MessageRef, text: str, *, to: Recipient | None = None
@@ -477,11 +508,19 @@ class SlackSurface:
         return ts
 
     async def _reuse(
-        self, placeholder: str, where: ThreadRef, text: str, streaming: bool, to: Recipient | None
+        self,
+        placeholder: str,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        to: Recipient | None,
+        feedback: bool = False,
     ) -> bool:
         """Show the first text in the thinking placeholder; False if it is gone."""
         try:
-            await self._update(MessageRef(where, placeholder), text, not streaming, to)
+            await self._update(
+                MessageRef(where, placeholder), text, not streaming, to, feedback=feedback
+            )
         except MessageGone:
             return False
         self.thinking.replied(where)

@@ -28,8 +28,10 @@ controls on its last message, carried by that message's final edit (no request o
 own, nothing after the answer): the callback records the reply first (one bounded call;
 False or a failure: the edit goes without controls), and the surface's optional
 ``offer_feedback(message, text)`` is that final edit with the controls. A final text that
-is posted (the reply's first post still queued when it ended), retried by the recovery
-reapers or left to them carries none. Notices, failed and stopped replies never get them.
+is posted (the reply's first post still queued when it ended) carries them through the
+surface's optional ``post_feedback(where, text, key=...)``, and is recorded once posted.
+Final edits left to the recovery reapers carry none; nor do notices, failed or stopped
+replies.
 
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
@@ -492,9 +494,15 @@ class Relay:
         )
         if show is None:
             return None
+        post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]] | None = None
+        post_feedback = getattr(surface, "post_feedback", None)
+        if post_feedback is not None:
+            post = functools.partial(_post_feedback, post_feedback)
         if watch is not None:
             show = functools.partial(_watched_feedback, show, watch)
-        return FinalControls(record, show, timeout=self.policy.call_timeout)
+            if post is not None:
+                post = functools.partial(_watched_post, post, watch)
+        return FinalControls(record, show, post, timeout=self.policy.call_timeout)
 
     def _sender(self, surface: ChatSurface, where: ThreadRef) -> Sender:
         # Scopes asked before each call: a surface's budget may change mid-reply.
@@ -567,6 +575,47 @@ async def _watched_feedback(
     await _announced(watch, message, text, True, lambda: show(message, text))
 
 
+async def _post_feedback(
+    post: Callable[..., Awaitable[MessageRef]], where: ThreadRef, text: str, key: str
+) -> MessageRef:
+    """A surface's ``post_feedback(where, text, key=...)``, as :class:`FinalControls` calls it."""
+    return await post(where, text, key=key)
+
+
+async def _watched_post(
+    post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]],
+    watch: ReplyTracker,
+    where: ThreadRef,
+    text: str,
+    key: str,
+) -> MessageRef:
+    """A final post with feedback controls, announced and reported like any final post."""
+    return await _announced_post(watch, text, False, lambda: post(where, text, key))
+
+
+async def _announced_post(
+    watch: ReplyTracker,
+    text: str,
+    streaming: bool,
+    post: Callable[[], Awaitable[MessageRef]],
+) -> MessageRef:
+    """``post`` (a message showing ``text``), told to ``watch`` before and after."""
+    try:
+        await watch.posting(text)
+    except Exception:  # recovery is a safety net: it must never break a reply
+        log.exception("reply observer failed")
+    try:
+        message = await post()
+    except (MessageTooLong, Undeliverable):
+        raise  # cut smaller, or never deliverable: nothing to keep
+    except Exception:
+        if not streaming:
+            _quietly(lambda: watch.not_posted(text))
+        raise
+    _quietly(lambda: watch.shown(message, text, streaming=streaming))
+    return message
+
+
 async def _announced(
     watch: ReplyTracker,
     message: MessageRef,
@@ -612,20 +661,10 @@ class _Watched:
     async def post(
         self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
     ) -> MessageRef:
-        try:
-            await self._watch.posting(text)
-        except Exception:  # recovery is a safety net: it must never break a reply
-            log.exception("reply observer failed")
-        try:
-            message = await self._surface.post(where, text, streaming=streaming, key=key)
-        except (MessageTooLong, Undeliverable):
-            raise  # cut smaller, or never deliverable: nothing to keep
-        except Exception:
-            if not streaming:
-                _quietly(lambda: self._watch.not_posted(text))
-            raise
-        _quietly(lambda: self._watch.shown(message, text, streaming=streaming))
-        return message
+        return await _announced_post(
+            self._watch, text, streaming,
+            lambda: self._surface.post(where, text, streaming=streaming, key=key),
+        )  # fmt: skip
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
         await _announced(self._watch, message, text, final,

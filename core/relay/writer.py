@@ -13,11 +13,13 @@ The writer loop, top to bottom:
 
 :meth:`ReplyWriter.finish` then makes the final edits: the whole text, without the streaming
 indicator, plus a notice when the reply failed or was stopped. Given :class:`FinalControls`
-(a completed reply), the last message's final *edit* carries the feedback controls: the
+(a completed reply), the last message's final edit carries the feedback controls: the
 reply is recorded first (one bounded call), and the edit that makes the text final shows
 the controls too, so they cost no request of their own and nothing waits for them after
-the answer. A final text that has to be *posted* (no message yet, or its edit failed)
-goes without them.
+the answer. A final text that has to be *posted* (its first post was still queued when the
+reply ended, or its edit failed) is posted with them, and recorded once the post has landed
+(its id is only known then): a vote in between, or after a failed recording, is answered
+"can no longer be rated".
 """
 
 from __future__ import annotations
@@ -71,11 +73,13 @@ class FinalControls:
     """The feedback controls a completed reply's last message is finalised with.
 
     ``record(message)`` remembers the reply before the controls show (False: offer none);
-    ``show(message, text)`` is the surface's final edit of ``message`` with the controls.
+    ``show(message, text)`` is the surface's final edit of ``message`` with the controls;
+    ``post(where, text, key)`` its final post with them (None: posts go without).
     """
 
     record: Callable[[MessageRef], Awaitable[bool]]
     show: Callable[[MessageRef, str], Awaitable[None]]
+    post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]] | None
     timeout: float  # the bound of ``record``: a slow store never holds the final text
 
 
@@ -104,7 +108,7 @@ class ReplyWriter:
         self.undelivered: list[str] = []
         # The last final text put in a message, and that message.
         self.final: tuple[MessageRef, str] | None = None
-        # The message whose final edit carried the feedback controls (finish's ``controls``).
+        # The message whose final edit or post carried the feedback controls, recorded.
         self.feedback: MessageRef | None = None
         self._slot = _Slot()
         self._shrinks = 0
@@ -383,7 +387,7 @@ class ReplyWriter:
                 # Never lose the final text: post it anew; the old message keeps a partial.
                 log.warning("final edit failed (%s); posting the text as a new message", exc)
         try:
-            await self._post(text, update)
+            await self._post(text, update, controls)
             if self._slot.message is not None:
                 self.final = (self._slot.message, text)
         except MessageTooLong:
@@ -401,13 +405,17 @@ class ReplyWriter:
         None (a plain final edit) when there are none to offer or recording failed."""
         if controls is None or self.undelivered:
             return None  # part of the reply is missing: it is not offered for a vote
+        return controls.show if await self._recorded(message, controls) else None
+
+    @staticmethod
+    async def _recorded(message: MessageRef, controls: FinalControls) -> bool:
+        """Record the reply for its votes, bounded; a failure is logged, never raised."""
         try:
             async with asyncio.timeout(controls.timeout):
-                recorded = await controls.record(message)
+                return await controls.record(message)
         except Exception as exc:  # a store's failure costs the controls, never the reply
             log.warning("could not record the reply for feedback: %r", exc)
-            return None
-        return controls.show if recorded else None
+            return False
 
     async def _edit(
         self,
@@ -433,13 +441,20 @@ class ReplyWriter:
         self._shown(text)
         self._count("edit", since)
 
-    async def _post(self, text: str, update: Update) -> None:
+    async def _post(self, text: str, update: Update, controls: FinalControls | None = None) -> None:
+        """Post ``text`` in a new message; ``controls``: a final post carries them (then
+        recorded, see the module docstring)."""
         where = self._where
         since = self._since()
         streaming = not update.final
         key = self._slot.key  # the same for every try: a retry never posts twice
+        post = None
+        if controls is not None and update.final and not self.undelivered:
+            post = controls.post
         message = await self._sender.call(
-            lambda: self._surface.post(where, text, streaming=streaming, key=key),
+            (lambda: post(where, text, key))
+            if post is not None
+            else (lambda: self._surface.post(where, text, streaming=streaming, key=key)),
             kind="post",
             # A reply's first text and its final text jump the queue; a continuation page
             # while streaming competes by staleness like any edit (else a page break
@@ -453,6 +468,8 @@ class ReplyWriter:
         self.messages.append(message)
         self._shown(text)
         self._count("post", since)
+        if post is not None and controls is not None and await self._recorded(message, controls):
+            self.feedback = message
 
     def _count(self, action: str, since: float) -> None:
         """Metrics of one completed update: what it was, how stale the text it newly shows

@@ -14,6 +14,7 @@ import pytest
 
 from core.relay import Relay
 from core.surface import BudgetScope, MessageRef, SurfaceLimits
+from core.turn import ThreadRef
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 
@@ -32,6 +33,11 @@ class FeedbackSurface(RecordingSurface):
     async def offer_feedback(self, message: MessageRef, text: str) -> None:
         await self.edit(message, text, final=True)
         self.offered.append((message.message_id, text))
+
+    async def post_feedback(self, where: ThreadRef, text: str, *, key: str) -> MessageRef:
+        message = await self.post(where, text, key=key)
+        self.offered.append((message.message_id, text))
+        return message
 
 
 class BusyWorkspace(SpyScheduler):
@@ -159,3 +165,27 @@ async def test_no_controls_on_a_reply_that_did_not_complete(ending: str) -> None
     )
     assert outcome.status == ending
     assert outcome.feedback is None and not surface.offered
+
+
+@pytest.mark.looptime
+async def test_a_final_text_posted_whole_carries_the_controls_then_is_recorded() -> None:
+    """The workspace's posting budget is queued from the start: the agent has finished
+    before the reply's first post could go, so its one message is posted final, with
+    the controls, and recorded once its id is known."""
+    surface, scheduler = FeedbackSurface(), BusyWorkspace()
+    scheduler.busy = True
+    seen: list[tuple[str, list[str]]] = []
+
+    async def record(message: MessageRef) -> bool:
+        seen.append((message.message_id, list(surface.messages)))
+        return True
+
+    outcome = await Relay(surface, scheduler).deliver(
+        THREAD, scripted(ANSWER), offer_feedback=record
+    )
+    (message_id,) = list(surface.messages)
+    assert requests(surface) == [("post", False)]  # a final post: streaming False
+    assert surface.messages[message_id].final
+    assert surface.offered == [(message_id, "All of the answer.")]
+    assert seen == [(message_id, [message_id])]  # recorded once it was there
+    assert outcome.feedback is not None and outcome.feedback.message_id == message_id
