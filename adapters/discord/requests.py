@@ -67,7 +67,7 @@ class DiscordRequests:
         where: ThreadRef,
         text: str,
         *,
-        view: StopView | None = None,
+        view: discord.ui.View | None = None,
         nonce: str | None = None,
     ) -> MessageRef:
         """Create a message. ``nonce``: the same on every try of one post, so a try that
@@ -88,7 +88,8 @@ class DiscordRequests:
         ):
             # Discord returned an earlier try of this post, made with another text (the
             # reply grew before it was sent again): this post's text and controls, on it.
-            await self.edit(where, sent.id, text, final=view is None)
+            final = None if isinstance(view, StopView) else view  # the feedback's, on it
+            await self.edit(where, sent.id, text, final=view is None, view=final)
         return MessageRef(where, str(sent.id))
 
     async def edit(

@@ -138,8 +138,18 @@ class DiscordSurface:
         the returned ref names the place the message is really in, so edits follow it.
         ``key`` is sent as the message's nonce, enforced (see :meth:`DiscordRequests.send`):
         a retry of a post that landed returns that message instead of a second one."""
+        return await self._post(where, text, self._stop_view() if streaming else None, key)
+
+    async def post_feedback(
+        self, where: ThreadRef, text: str, *, key: str | None = None
+    ) -> MessageRef:
+        """A final post of ``text`` with 👍 / 👎 under it (as :meth:`post`)."""
+        return await self._post(where, text, self._feedback_view(), key)
+
+    async def _post(
+        self, where: ThreadRef, text: str, view: discord.ui.View | None, key: str | None
+    ) -> MessageRef:
         target = self._route(where)
-        view = self._stop_view() if streaming else None
         while True:
             self._typing.clear(channel_id(where))  # Discord ends the indicator on a post
             try:
@@ -157,6 +167,17 @@ class DiscordSurface:
                 raise
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
+        await self._edit(message, text, final=final)
+
+    async def _edit(
+        self,
+        message: MessageRef,
+        text: str,
+        *,
+        final: bool,
+        view: discord.ui.View | None = None,
+    ) -> None:
+        """``view``: the final text with those buttons (the feedback controls)."""
         where, message_id = message.where, int(message.message_id)
         check_platform(where)
         if self.reach.is_gone(channel_id(where)):
@@ -165,10 +186,10 @@ class DiscordSurface:
             raise EditLimitReached(f"Discord takes no more edits of message {message_id}")
         try:
             try:
-                await self.requests.edit(where, message_id, text, final=final)
+                await self.requests.edit(where, message_id, text, final=final, view=view)
             except ThreadArchived:
                 await self._unarchive(where)
-                await self.requests.edit(where, message_id, text, final=final)
+                await self.requests.edit(where, message_id, text, final=final, view=view)
         except ThreadArchived as exc:  # archived again meanwhile: post anew (that unarchives)
             raise MessageGone(str(exc)) from exc
         except RateLimited as exc:
@@ -299,18 +320,14 @@ class DiscordSurface:
             self.on_unusable(where)
 
     async def offer_feedback(self, message: MessageRef, text: str) -> None:
-        """The final ``text`` again, with 👍 / 👎 under it (one more edit)."""
+        """The final edit of ``message`` (as :meth:`edit` with ``final``), with 👍 / 👎
+        under ``text``."""
+        await self._edit(message, text, final=True, view=self._feedback_view())
+
+    def _feedback_view(self) -> FeedbackView:
         if self._feedback is None:
             self._feedback = feedback_template()
-        where = message.where
-        check_platform(where)
-        try:
-            await self.requests.edit(
-                where, int(message.message_id), text, final=True, view=self._feedback
-            )
-        except ChannelGone:
-            self._gone(where)
-            raise
+        return self._feedback
 
     def _stop_view(self) -> StopView:
         if self._template is None:

@@ -187,15 +187,26 @@ class SlackApi:
         )
 
     async def stop_stream(
-        self, channel: str, ts: str, markdown: str, *, scope: str,
+        self,
+        channel: str,
+        ts: str,
+        markdown: str,
+        *,
+        scope: str,
         metadata: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
-        """``metadata``: the message's metadata from now on (:mod:`adapters.slack.final_mark`)."""
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """``metadata``: the message's metadata from now on (:mod:`adapters.slack.final_mark`);
+        ``blocks``: rendered at the bottom of the finalised message (the 👍 / 👎)."""
         await self._call(
             "chat.stopStream",
             scope,
             lambda: self.client.chat_stopStream(
-                channel=channel, ts=ts, markdown_text=markdown or None, metadata=metadata
+                channel=channel,
+                ts=ts,
+                markdown_text=markdown or None,
+                metadata=metadata,
+                blocks=blocks,
             ),
         )
 

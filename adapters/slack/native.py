@@ -6,9 +6,10 @@ reply streams, only the *stable* prefix is sent (:func:`stable_prefix`): up to t
 whitespace, and without a trailing fence line (the relay closes an open code block at the
 end of each update; sent as is, that closer could never be taken back). The final edit
 sends the rest and stops the stream, leaving the mark crash recovery reads back
-(:mod:`adapters.slack.final_mark`; so does a stream's final ``chat.update``). Pacing is
-the relay's (every ≥ 1 s per message, within the workspace's ``appendStream`` budget), so
-the flush is time-based, not a 256-character buffer.
+(:mod:`adapters.slack.final_mark`; so does a stream's final ``chat.update``) and its
+``blocks``: the feedback controls, if offered. Pacing is the relay's (every ≥ 1 s per
+message, within the workspace's ``appendStream`` budget), so the flush is time-based, not a
+256-character buffer.
 
 What Slack may answer instead, and what follows (docs.slack.dev reference/methods/
 chat.startStream, chat.appendStream, chat.stopStream, chat.update):
@@ -39,7 +40,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapters.slack.api import SlackApi
 from adapters.slack.config import scope_key
@@ -193,9 +194,18 @@ class NativeStreams:
             log.warning("chat.startStream refused (%s): this reply uses chat.update", exc)
 
     async def edit(
-        self, message: MessageRef, text: str, *, final: bool, scope: str, update: Update
+        self,
+        message: MessageRef,
+        text: str,
+        *,
+        final: bool,
+        scope: str,
+        update: Update,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         """Show ``text``: append to the stream, or fall back (see the module docstring).
+        ``blocks`` (a final edit's feedback controls) go with the ``chat.stopStream``,
+        which adds them under the text; once fallen back, ``update`` shows them.
         Raises :class:`StoppedByUser` the first time Slack says the person stopped it."""
         stream = self._streams[message.message_id]
         if stream.live:
@@ -204,7 +214,8 @@ class NativeStreams:
                 return  # nothing new that is certain yet (a closing fence may be withheld)
             if wanted.startswith(stream.sent):
                 try:
-                    await self._extend(message, stream, wanted, final=final, scope=scope)
+                    await self._extend(message, stream, wanted, final=final, scope=scope,
+                                       blocks=blocks)  # fmt: skip
                     return
                 except SlackError as exc:
                     self._stream_refused(message, stream, exc, final=final)
@@ -237,7 +248,14 @@ class NativeStreams:
                  exc.code)  # fmt: skip
 
     async def _extend(
-        self, message: MessageRef, stream: _Stream, wanted: str, *, final: bool, scope: str
+        self,
+        message: MessageRef,
+        stream: _Stream,
+        wanted: str,
+        *,
+        final: bool,
+        scope: str,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         where, ts = message.where, message.message_id
         suffix = wanted[len(stream.sent) :]
@@ -250,15 +268,15 @@ class NativeStreams:
         if self.stops.busy:  # stops are queued: a direct one would meet a 429
             if suffix:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-            self.stops.add(message, stop_scope)
+            self.stops.add(message, stop_scope, blocks=blocks)
         else:
             try:
                 await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope,
-                                            metadata=final_mark())  # fmt: skip
+                                            metadata=final_mark(), blocks=blocks)  # fmt: skip
             except RateLimited as limited:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-                self.stops.add(message, stop_scope, retry_after=limited.retry_after)
+                self.stops.add(message, stop_scope, retry_after=limited.retry_after, blocks=blocks)
         self._streams.pop(ts, None)
 
     async def end(self, message: MessageRef) -> None:

@@ -88,6 +88,11 @@ class RecipientView:
     async def offer_feedback(self, message: MessageRef, text: str) -> None:
         await self.surface.offer_feedback(message, text, to=self.to)
 
+    async def post_feedback(
+        self, where: ThreadRef, text: str, *, key: str | None = None
+    ) -> MessageRef:
+        return await self.surface.post_feedback(where, text, key=key, to=self.to)
+
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
     ) -> None:

@@ -5,7 +5,8 @@ together, their stops would meet a wall of 429s; the text itself never waits for
 rest of each reply is appended at once), only the end of the streaming state does. After a
 first 429, stops queue here and one worker sends them ``interval`` seconds apart, honouring
 Retry-After, so a congestion episode costs one 429, not one per reply. A stream whose stop
-never gets through simply expires on Slack's side, its text complete.
+never gets through simply expires on Slack's side, its text complete (and without the
+feedback controls its stop was to add).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import Any
 
 from adapters.slack.api import SlackApi
 from adapters.slack.final_mark import final_mark
@@ -30,7 +32,8 @@ class StopQueue:
     def __init__(self, api: SlackApi, *, interval: float) -> None:
         self._api = api
         self._interval = interval  # seconds between two stops: the Tier 2 pace
-        self._pending: deque[tuple[MessageRef, str]] = deque()
+        # (stream, scope, blocks its stop adds: the feedback controls, if any)
+        self._pending: deque[tuple[MessageRef, str, list[dict[str, Any]] | None]] = deque()
         self._not_before = 0.0  # loop time before which no stop is sent
         self._worker: asyncio.Task[None] | None = None
 
@@ -42,9 +45,16 @@ class StopQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(self, message: MessageRef, scope: str, *, retry_after: float = 0.0) -> None:
+    def add(
+        self,
+        message: MessageRef,
+        scope: str,
+        *,
+        retry_after: float = 0.0,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
         loop = asyncio.get_running_loop()
-        self._pending.append((message, scope))
+        self._pending.append((message, scope, blocks))
         self._not_before = max(self._not_before, loop.time() + retry_after)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="slack-stream-stops")
@@ -53,11 +63,11 @@ class StopQueue:
         loop = asyncio.get_running_loop()
         while self._pending:
             await asyncio.sleep(max(0.0, self._not_before - loop.time()))
-            message, scope = self._pending[0]
+            message, scope, blocks = self._pending[0]
             try:
                 await self._api.stop_stream(  # a reply's final stop: it leaves the mark
                     message.where.channel, message.message_id, "", scope=scope,
-                    metadata=final_mark(),
+                    metadata=final_mark(), blocks=blocks,
                 )  # fmt: skip
             except RateLimited as limited:
                 self._not_before = loop.time() + max(limited.retry_after, self._interval)

@@ -26,7 +26,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from adapters.slack.api import SlackApi
-from adapters.slack.blocks import Dialect, payload, structured_blocks, with_feedback
+from adapters.slack.blocks import (
+    Dialect,
+    feedback_controls,
+    payload,
+    structured_blocks,
+    with_feedback,
+)
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
@@ -137,22 +143,40 @@ class SlackSurface:
     ) -> MessageRef:
         """``key``: the same on every try of this post; a retry after a try whose outcome
         is unknown adopts that try's message if it landed (:mod:`adapters.slack.unsure_posts`)."""
+        return await self._post_as(where, text, streaming, key, to, feedback=False)
+
+    async def _post_as(
+        self,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        key: str | None,
+        to: Recipient | None,
+        *,
+        feedback: bool,
+    ) -> MessageRef:
         with _watch(where, to):
-            message = await self._post_once(where, text, streaming, key, to)
+            message = await self._post_once(where, text, streaming, key, to, feedback)
         if to is not None:
             to.posted = True
         return message
 
     async def _post_once(
-        self, where: ThreadRef, text: str, streaming: bool, key: str | None, to: Recipient | None
+        self,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        key: str | None,
+        to: Recipient | None,
+        feedback: bool,
     ) -> MessageRef:
         if key is None:
-            return await self._post(where, text, streaming, to)
+            return await self._post(where, text, streaming, to, feedback)
         found = await self.unsure.find(key)
         if found is not None:
             message, sent = found
-            if sent != text:  # that try had less of the reply: this post's text, on it
-                await self._update(message, text, not streaming, to)
+            if sent != text or feedback:  # that try had less: this post's text, on it
+                await self._update(message, text, not streaming, to, feedback=feedback)
             self.thinking.replied(where)
             return message
         shown = [
@@ -164,7 +188,7 @@ class SlackSurface:
         native = streaming and not self.native.disabled
         self.unsure.sending(key, where, text, shown, native=native, open=streaming)
         try:
-            message = await self._post(where, text, streaming, to)
+            message = await self._post(where, text, streaming, to, feedback)
         except BaseException as exc:
             self.unsure.failed(key, exc)
             raise
@@ -172,7 +196,12 @@ class SlackSurface:
         return message
 
     async def _post(
-        self, where: ThreadRef, text: str, streaming: bool, to: Recipient | None
+        self,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        to: Recipient | None,
+        feedback: bool = False,
     ) -> MessageRef:
         placeholder = self.thinking.take_placeholder(where)
         try:
@@ -183,7 +212,7 @@ class SlackSurface:
             elif not self.native.disabled:
                 self.native.forget_plan(where)
             if placeholder is not None and await self._reuse(
-                placeholder, where, text, streaming, to
+                placeholder, where, text, streaming, to, feedback
             ):
                 return MessageRef(where, placeholder)
         except BaseException:
@@ -194,6 +223,7 @@ class SlackSurface:
         ts = await self._plain_if_refused(
             lambda plain: self.api.post_message(
                 where.channel, where.thread,
+                with_feedback(text, self._dialect) if feedback and not plain else
                 self._content(text, controls=streaming and not plain, thread=where.thread,
                               update=False, plain=plain),
                 scope=scope,
@@ -206,6 +236,11 @@ class SlackSurface:
     async def edit(
         self, message: MessageRef, text: str, *, final: bool = False, to: Recipient | None = None
     ) -> None:
+        await self._edit(message, text, final, to, feedback=False)
+
+    async def _edit(
+        self, message: MessageRef, text: str, final: bool, to: Recipient | None, *, feedback: bool
+    ) -> None:
         with _watch(message.where, to):
             if not self.native.owns(message):
                 if final and message.stream:
@@ -213,15 +248,19 @@ class SlackSurface:
                     # by crash recovery): stopped first, as Slack wants a stream ended with
                     # chat.stopStream; chat.update then sets its final text.
                     await self.native.end(message)
-                await self._update(message, text, final, to)
+                await self._update(message, text, final, to, feedback=feedback)
                 return
             scope = scope_key(message.where, "chat.appendStream")
 
             async def update(message: MessageRef, text: str, final: bool) -> None:
-                await self._update(message, text, final, to)
+                await self._update(message, text, final, to, feedback=feedback)
 
+            plain = to is not None and to.guard.plain_text
+            blocks = [feedback_controls()] if feedback and not plain else None
             try:
-                await self.native.edit(message, text, final=final, scope=scope, update=update)
+                await self.native.edit(
+                    message, text, final=final, scope=scope, update=update, blocks=blocks
+                )
             except StoppedByUser:
                 if to is not None:
                     self._give_up(message.where, to.user, "stopped_by_user")
@@ -323,19 +362,21 @@ class SlackSurface:
 
     # --- beyond the protocol ------------------------------------------------------------
 
+    async def post_feedback(
+        self, where: ThreadRef, text: str, *, key: str | None = None, to: Recipient | None = None
+    ) -> MessageRef:
+        """A final post of ``text`` with 👍 / 👎 under it (as :meth:`post`); plain text
+        where this reply fell back to it."""
+        return await self._post_as(where, text, False, key, to, feedback=True)
+
     async def offer_feedback(
         self, message: MessageRef, text: str, *, to: Recipient | None = None
     ) -> None:
-        """Re-send the final ``text`` with 👍 / 👎 (see :mod:`adapters.slack.blocks`); not
-        where this reply fell back to plain text (no blocks, so no buttons)."""
-        if to is not None and to.guard.plain_text:
-            return
-        where = message.where
-        with _watch(where, to):
-            await self.api.update(
-                where.channel, message.message_id, with_feedback(text, self._dialect),
-                scope=scope_key(where, "chat.update"),
-            )  # fmt: skip
+        """The final edit of ``message`` (as :meth:`edit` with ``final``), with 👍 / 👎 under
+        ``text`` (see :mod:`adapters.slack.blocks`): a ``chat.update``, or the
+        ``chat.stopStream`` of a native stream. Where this reply fell back to plain text
+        (no blocks, so no buttons) it is the plain final edit."""
+        await self._edit(message, text, True, to, feedback=True)
 
     async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
@@ -409,15 +450,26 @@ class SlackSurface:
         return self._content(self.render(f"_{status}_"), controls=True, thread=thread, update=False)
 
     async def _update(
-        self, message: MessageRef, text: str, final: bool, to: Recipient | None
+        self,
+        message: MessageRef,
+        text: str,
+        final: bool,
+        to: Recipient | None,
+        *,
+        feedback: bool = False,
     ) -> None:
+        """``feedback``: the final text with 👍 / 👎 (dropped with the blocks if Slack
+        refuses them)."""
         where = message.where
         scope = scope_key(where, "chat.update")
 
         async def update(plain: bool) -> None:
-            content = self._content(
-                text, controls=not final, thread=where.thread, update=True, plain=plain
-            )
+            if feedback and not plain:
+                content = with_feedback(text, self._dialect)
+            else:
+                content = self._content(
+                    text, controls=not final, thread=where.thread, update=True, plain=plain
+                )
             if final and message.stream:  # as a stream's final stop does
                 content["metadata"] = final_mark()
             await self.api.update(where.channel, message.message_id, content, scope=scope)
@@ -459,11 +511,19 @@ class SlackSurface:
         return ts
 
     async def _reuse(
-        self, placeholder: str, where: ThreadRef, text: str, streaming: bool, to: Recipient | None
+        self,
+        placeholder: str,
+        where: ThreadRef,
+        text: str,
+        streaming: bool,
+        to: Recipient | None,
+        feedback: bool = False,
     ) -> bool:
         """Show the first text in the thinking placeholder; False if it is gone."""
         try:
-            await self._update(MessageRef(where, placeholder), text, not streaming, to)
+            await self._update(
+                MessageRef(where, placeholder), text, not streaming, to, feedback=feedback
+            )
         except MessageGone:
             return False
         self.thinking.replied(where)

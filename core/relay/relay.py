@@ -23,11 +23,15 @@ caller that registered the turn earlier (while it was queued) passes its ``track
 While nothing new shows — the agent quiet (tools), the first post queued for the budget —
 :class:`~core.relay.keepalive.KeepAlive` keeps the thread status alive ("Still working…",
 "Queued…", refreshed), so a user never watches a thread that looks dead.
-Feedback: with an ``offer_feedback`` callback, a reply that completed and shows everything
-gets feedback controls on its last message: the callback records the reply (and may say
-no), then the surface's optional ``offer_feedback(message, text)`` re-sends the final
-text with the controls, as one more edit under the shared budget (never urgent: every
-reply's text goes first). Notices, failed and stopped replies never get them.
+Feedback: with an ``offer_feedback`` callback, a reply that completed gets feedback
+controls on its last message, carried by that message's final edit (no request of their
+own, nothing after the answer): the callback records the reply first (one bounded call;
+False or a failure: the edit goes without controls), and the surface's optional
+``offer_feedback(message, text)`` is that final edit with the controls. A final text that
+is posted (the reply's first post still queued when it ended) carries them through the
+surface's optional ``post_feedback(where, text, key=...)``, and is recorded once posted.
+Final edits left to the recovery reapers carry none; nor do notices, failed or stopped
+replies.
 
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
@@ -64,7 +68,7 @@ from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
 from core.relay.updates import End
-from core.relay.writer import ReplyWriter
+from core.relay.writer import FinalControls, ReplyWriter
 from core.surface import (
     BudgetScope,
     ChatSurface,
@@ -254,7 +258,12 @@ class Relay:
             notice = self._notice(stop, status, error, interrupted_notice)
             if notice is None and final is not None:
                 notice = self.notices.ended_early(final.metadata)
-            await self._finish_text(writer, writing, sender, notice, self._if_empty(final), watch)
+            controls = None
+            if status == "completed" and offer_feedback is not None:
+                controls = self._controls(on, watch, offer_feedback)
+            await self._finish_text(
+                writer, writing, sender, notice, self._if_empty(final), watch, controls
+            )
             if watch is not None:
                 _quietly(watch.finished)
             await _cancelled(keeping)
@@ -267,11 +276,10 @@ class Relay:
                 messages=writer.messages,
                 error=error,
                 undelivered=writer.undelivered,
+                feedback=writer.feedback,
             )
             if final is not None:
                 await self._extras(on, sender, where, final, outcome, ends_at)
-            if offer_feedback is not None and status == "completed" and outcome.delivered:
-                await self._offer_feedback(on, sender, writer, offer_feedback, outcome)
         finally:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
@@ -384,8 +392,10 @@ class Relay:
         notice: str | None,
         empty: str | None,
         watch: ReplyTracker | None,
+        controls: FinalControls | None = None,
     ) -> None:
-        """Stop the writer's loop, then make the final edits, bounded.
+        """Stop the writer's loop, then make the final edits, bounded (``controls``: on the
+        last message's final edit).
 
         A writer that is only waiting (its pace, the budget, a backoff) is cancelled: its
         edit would be superseded by the final one, and a non-urgent wait for the budget
@@ -407,7 +417,7 @@ class Relay:
                     (crash,) = await asyncio.gather(writing, return_exceptions=True)
                     if isinstance(crash, Exception):
                         log.error("reply writer crashed; finishing anyway", exc_info=crash)
-                await writer.finish(notice, empty=empty)
+                await writer.finish(notice, empty=empty, controls=controls)
         except TimeoutError:
             writer.undelivered.append(
                 f"final text: gave up after {self.policy.finish_timeout:.0f}s"
@@ -474,35 +484,25 @@ class Relay:
         sender = self._sender(self.surface if surface is None else surface, where)
         return await sender.call(call, kind="read", urgent=True, persistent=False)
 
-    async def _offer_feedback(
-        self,
-        surface: ChatSurface,
-        sender: Sender,
-        writer: ReplyWriter,
-        record: OfferFeedback,
-        outcome: ReplyOutcome,
-    ) -> None:
-        """Best effort: controls that cannot be added leave the reply as it is. The edit
-        waits for the budget as patiently as a final edit (bounded by ``finish_timeout``):
-        in a saturated workspace a non-persistent edit's ``acquire_timeout`` left replies
-        without their controls."""
-        offer: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
+    def _controls(
+        self, surface: ChatSurface, watch: ReplyTracker | None, record: OfferFeedback
+    ) -> FinalControls | None:
+        """The feedback controls of ``surface``'s final edits (None: it has none), seen by
+        ``watch`` like any edit."""
+        show: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
             surface, "offer_feedback", None
         )
-        last = writer.final
-        if offer is None or last is None or not outcome.messages or last[0] != outcome.messages[-1]:
-            return  # the surface has no controls, or the text did not end where expected
-        message, text = last
-        try:
-            async with asyncio.timeout(self.policy.finish_timeout):
-                if not await record(message):
-                    return
-                await sender.call(lambda: offer(message, text), kind="edit", urgent=False,
-                                  persistent=True)  # fmt: skip
-        except Exception as exc:
-            log.warning("could not offer feedback controls: %r", exc)
-            return
-        outcome.feedback = message
+        if show is None:
+            return None
+        post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]] | None = None
+        post_feedback = getattr(surface, "post_feedback", None)
+        if post_feedback is not None:
+            post = functools.partial(_post_feedback, post_feedback)
+        if watch is not None:
+            show = functools.partial(_watched_feedback, show, watch)
+            if post is not None:
+                post = functools.partial(_watched_post, post, watch)
+        return FinalControls(record, show, post, timeout=self.policy.call_timeout)
 
     def _sender(self, surface: ChatSurface, where: ThreadRef) -> Sender:
         # Scopes asked before each call: a surface's budget may change mid-reply.
@@ -565,6 +565,77 @@ async def _registered(watch: ReplyTracker) -> None:
         log.exception("reply observer failed")
 
 
+async def _watched_feedback(
+    show: Callable[[MessageRef, str], Awaitable[None]],
+    watch: ReplyTracker,
+    message: MessageRef,
+    text: str,
+) -> None:
+    """A final edit with feedback controls, announced and reported like any final edit."""
+    await _announced(watch, message, text, True, lambda: show(message, text))
+
+
+async def _post_feedback(
+    post: Callable[..., Awaitable[MessageRef]], where: ThreadRef, text: str, key: str
+) -> MessageRef:
+    """A surface's ``post_feedback(where, text, key=...)``, as :class:`FinalControls` calls it."""
+    return await post(where, text, key=key)
+
+
+async def _watched_post(
+    post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]],
+    watch: ReplyTracker,
+    where: ThreadRef,
+    text: str,
+    key: str,
+) -> MessageRef:
+    """A final post with feedback controls, announced and reported like any final post."""
+    return await _announced_post(watch, text, False, lambda: post(where, text, key))
+
+
+async def _announced_post(
+    watch: ReplyTracker,
+    text: str,
+    streaming: bool,
+    post: Callable[[], Awaitable[MessageRef]],
+) -> MessageRef:
+    """``post`` (a message showing ``text``), told to ``watch`` before and after."""
+    try:
+        await watch.posting(text)
+    except Exception:  # recovery is a safety net: it must never break a reply
+        log.exception("reply observer failed")
+    try:
+        message = await post()
+    except (MessageTooLong, Undeliverable):
+        raise  # cut smaller, or never deliverable: nothing to keep
+    except Exception:
+        if not streaming:
+            _quietly(lambda: watch.not_posted(text))
+        raise
+    _quietly(lambda: watch.shown(message, text, streaming=streaming))
+    return message
+
+
+async def _announced(
+    watch: ReplyTracker,
+    message: MessageRef,
+    text: str,
+    final: bool,
+    edit: Callable[[], Awaitable[None]],
+) -> None:
+    """``edit`` (``message`` made to show ``text``), told to ``watch`` before and after."""
+    try:
+        await watch.sending(message, text, final=final)
+    except Exception:  # recovery is a safety net: it must never break a reply
+        log.exception("reply observer failed")
+    try:
+        await edit()
+    except MessageGone:
+        _quietly(lambda: watch.gone(message))
+        raise
+    _quietly(lambda: watch.shown(message, text, streaming=not final))
+
+
 def _quietly(call: Callable[[], None]) -> None:
     try:
         call()
@@ -590,32 +661,14 @@ class _Watched:
     async def post(
         self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
     ) -> MessageRef:
-        try:
-            await self._watch.posting(text)
-        except Exception:  # recovery is a safety net: it must never break a reply
-            log.exception("reply observer failed")
-        try:
-            message = await self._surface.post(where, text, streaming=streaming, key=key)
-        except (MessageTooLong, Undeliverable):
-            raise  # cut smaller, or never deliverable: nothing to keep
-        except Exception:
-            if not streaming:
-                _quietly(lambda: self._watch.not_posted(text))
-            raise
-        _quietly(lambda: self._watch.shown(message, text, streaming=streaming))
-        return message
+        return await _announced_post(
+            self._watch, text, streaming,
+            lambda: self._surface.post(where, text, streaming=streaming, key=key),
+        )  # fmt: skip
 
     async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-        try:
-            await self._watch.sending(message, text, final=final)
-        except Exception:  # recovery is a safety net: it must never break a reply
-            log.exception("reply observer failed")
-        try:
-            await self._surface.edit(message, text, final=final)
-        except MessageGone:
-            _quietly(lambda: self._watch.gone(message))
-            raise
-        _quietly(lambda: self._watch.shown(message, text, streaming=not final))
+        await _announced(self._watch, message, text, final,
+                         lambda: self._surface.edit(message, text, final=final))  # fmt: skip
 
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         await self._surface.set_status(where, status)

@@ -12,7 +12,14 @@ The writer loop, top to bottom:
    message, unless the text it would show is what it shows already.
 
 :meth:`ReplyWriter.finish` then makes the final edits: the whole text, without the streaming
-indicator, plus a notice when the reply failed or was stopped.
+indicator, plus a notice when the reply failed or was stopped. Given :class:`FinalControls`
+(a completed reply), the last message's final edit carries the feedback controls: the
+reply is recorded first (one bounded call), and the edit that makes the text final shows
+the controls too, so they cost no request of their own and nothing waits for them after
+the answer. A final text that has to be *posted* (its first post was still queued when the
+reply ended, or its edit failed) is posted with them, and recorded once the post has landed
+(its id is only known then): a vote in between, or after a failed recording, is answered
+"can no longer be rated".
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
@@ -32,7 +40,7 @@ from core.relay.updates import Update
 from core.surface import ChatSurface, MessageRef, post_key
 from core.turn import ThreadRef
 
-__all__ = ["ReplyWriter"]
+__all__ = ["FinalControls", "ReplyWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,21 @@ class _Slot:
     key: str = field(default_factory=post_key)
 
 
+@dataclass(frozen=True, slots=True)
+class FinalControls:
+    """The feedback controls a completed reply's last message is finalised with.
+
+    ``record(message)`` remembers the reply before the controls show (False: offer none);
+    ``show(message, text)`` is the surface's final edit of ``message`` with the controls;
+    ``post(where, text, key)`` its final post with them (None: posts go without).
+    """
+
+    record: Callable[[MessageRef], Awaitable[bool]]
+    show: Callable[[MessageRef, str], Awaitable[None]]
+    post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]] | None
+    timeout: float  # the bound of ``record``: a slow store never holds the final text
+
+
 class ReplyWriter:
     """The messages of one reply; see the module docstring for the loop."""
 
@@ -83,9 +106,10 @@ class ReplyWriter:
         self.book = PageBook(budget, self._measure)
         self.messages: list[MessageRef] = []
         self.undelivered: list[str] = []
-        # The last final text put in a message, and that message: where feedback controls
-        # go on a completed reply (the text is re-sent with them).
+        # The last final text put in a message, and that message.
         self.final: tuple[MessageRef, str] | None = None
+        # The message whose final edit or post carried the feedback controls, recorded.
+        self.feedback: MessageRef | None = None
         self._slot = _Slot()
         self._shrinks = 0
         self._shown_upto = 0  # offset in the reply of the first character not on screen
@@ -229,17 +253,21 @@ class ReplyWriter:
 
     # --- the end -------------------------------------------------------------------------------
 
-    async def finish(self, notice: str | None, *, empty: str | None) -> None:
+    async def finish(
+        self, notice: str | None, *, empty: str | None, controls: FinalControls | None = None
+    ) -> None:
         """Final edits: every page complete, no indicator, ``notice`` (Markdown) appended.
 
         ``empty`` is shown instead when nothing else would be (no text, no notice).
+        ``controls``: the last message's final edit carries them (see the module
+        docstring); :attr:`feedback` then names it.
         Bounded: whatever cannot be delivered after the retries is listed in
         :attr:`undelivered`.
         """
         self._take()
         while True:
             try:
-                await self._finish_pages(notice, empty=empty)
+                await self._finish_pages(notice, empty=empty, controls=controls)
                 break
             except MessageTooLong as exc:
                 if not self._shrink():
@@ -291,7 +319,9 @@ class ReplyWriter:
         left.extend(self._owed_finals)
         return left
 
-    async def _finish_pages(self, notice: str | None, *, empty: str | None) -> None:
+    async def _finish_pages(
+        self, notice: str | None, *, empty: str | None, controls: FinalControls | None
+    ) -> None:
         self._turn_page_at_shown()  # the last page's post then carries all the new text
         await self._close_full_pages(Update.FINAL)
         content = self.book.open_content
@@ -305,13 +335,13 @@ class ReplyWriter:
             text, extra = with_notice(body, note, limit=self._limits.max_message_chars)
         if not text and not self.messages and empty:
             text = self._surface.render(empty)
-        if text:
-            await self._put_final(text, Update.FINAL)
+        if text:  # the reply's last message, unless the notice needs one of its own
+            await self._put_final(text, Update.FINAL, None if extra else controls)
         self._last_done = True
         self._pending_extra = extra
         if extra:
             self._slot = _Slot()
-            await self._put_final(extra, Update.FINAL)
+            await self._put_final(extra, Update.FINAL, controls)
         self._extra_done = True
 
     # --- one message ---------------------------------------------------------------------------
@@ -329,16 +359,23 @@ class ReplyWriter:
             self.undelivered.append(f"a page's final edit (it keeps its indicator): {exc}")
             log.warning("could not finalise an earlier page of a reply: %s", exc)
 
-    async def _put_final(self, text: str, update: Update) -> None:
+    async def _put_final(
+        self, text: str, update: Update, controls: FinalControls | None = None
+    ) -> None:
         """Make the open slot's message show ``text`` for good (``update``: PAGE_FULL or
         FINAL): a final edit, or a post when there is no message (or it was deleted, or —
-        FINAL — it cannot be edited)."""
+        FINAL — it cannot be edited). ``controls``: the final edit carries them, once the
+        reply is recorded (a post never does)."""
         slot = self._slot
         if slot.message is not None:
+            message = slot.message
+            show = await self._controls(message, controls)
             await self._pace()
             try:
-                await self._edit(slot.message, text, update)
-                self.final = (slot.message, text)
+                await self._edit(message, text, update, show=show)
+                self.final = (message, text)
+                if show is not None:
+                    self.feedback = message
                 return
             except MessageGone:
                 self._forget(slot.message)
@@ -350,7 +387,7 @@ class ReplyWriter:
                 # Never lose the final text: post it anew; the old message keeps a partial.
                 log.warning("final edit failed (%s); posting the text as a new message", exc)
         try:
-            await self._post(text, update)
+            await self._post(text, update, controls)
             if self._slot.message is not None:
                 self.final = (self._slot.message, text)
         except MessageTooLong:
@@ -361,11 +398,41 @@ class ReplyWriter:
             self.undelivered.append(f"{len(text)} characters of the reply: {exc}")
             log.error("could not deliver part of a reply: %s", exc)
 
-    async def _edit(self, message: MessageRef, text: str, update: Update) -> None:
+    async def _controls(
+        self, message: MessageRef, controls: FinalControls | None
+    ) -> Callable[[MessageRef, str], Awaitable[None]] | None:
+        """The edit with controls for ``message``'s final text, once the reply is recorded;
+        None (a plain final edit) when there are none to offer or recording failed."""
+        if controls is None or self.undelivered:
+            return None  # part of the reply is missing: it is not offered for a vote
+        return controls.show if await self._recorded(message, controls) else None
+
+    @staticmethod
+    async def _recorded(message: MessageRef, controls: FinalControls) -> bool:
+        """Record the reply for its votes, bounded; a failure is logged, never raised."""
+        try:
+            async with asyncio.timeout(controls.timeout):
+                return await controls.record(message)
+        except Exception as exc:  # a store's failure costs the controls, never the reply
+            log.warning("could not record the reply for feedback: %r", exc)
+            return False
+
+    async def _edit(
+        self,
+        message: MessageRef,
+        text: str,
+        update: Update,
+        *,
+        show: Callable[[MessageRef, str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Edit ``message`` to show ``text``; ``show``: a final edit with the feedback
+        controls instead of the surface's plain one."""
         since = self._since()
         final = update.final
         await self._sender.call(
-            lambda: self._surface.edit(message, text, final=final),
+            (lambda: show(message, text))
+            if show is not None
+            else (lambda: self._surface.edit(message, text, final=final)),
             kind="edit",
             urgent=update.urgent,
             since=since,
@@ -374,13 +441,20 @@ class ReplyWriter:
         self._shown(text)
         self._count("edit", since)
 
-    async def _post(self, text: str, update: Update) -> None:
+    async def _post(self, text: str, update: Update, controls: FinalControls | None = None) -> None:
+        """Post ``text`` in a new message; ``controls``: a final post carries them (then
+        recorded, see the module docstring)."""
         where = self._where
         since = self._since()
         streaming = not update.final
         key = self._slot.key  # the same for every try: a retry never posts twice
+        post = None
+        if controls is not None and update.final and not self.undelivered:
+            post = controls.post
         message = await self._sender.call(
-            lambda: self._surface.post(where, text, streaming=streaming, key=key),
+            (lambda: post(where, text, key))
+            if post is not None
+            else (lambda: self._surface.post(where, text, streaming=streaming, key=key)),
             kind="post",
             # A reply's first text and its final text jump the queue; a continuation page
             # while streaming competes by staleness like any edit (else a page break
@@ -394,6 +468,8 @@ class ReplyWriter:
         self.messages.append(message)
         self._shown(text)
         self._count("post", since)
+        if post is not None and controls is not None and await self._recorded(message, controls):
+            self.feedback = message
 
     def _count(self, action: str, since: float) -> None:
         """Metrics of one completed update: what it was, how stale the text it newly shows

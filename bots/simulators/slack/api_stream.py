@@ -134,6 +134,8 @@ def stop_stream(ctx: CallContext) -> dict[str, Any]:
     message = _streaming_message(ctx)
     previous = message.to_api()
     markdown = _markdown(ctx)
+    # blocks: "A list of blocks that will be rendered at the bottom of the finalized message"
+    # (docs.slack.dev reference/methods/chat.stopStream): the streamed text stays the text.
     blocks = validate_blocks(json_arg(ctx.params, "blocks", error="invalid_blocks"), ctx.config)
     warning = apply_metadata(ctx.params, message)  # before any change: it may refuse the call
     message.append_text(markdown)

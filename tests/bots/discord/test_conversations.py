@@ -31,9 +31,10 @@ async def test_mention_opens_a_thread_and_streams_the_reply(world: World) -> Non
     (message,) = world.bot_messages(thread.id)
     assert message.content == reply  # final text: exactly the agent's output
     assert message.edit_count >= 2  # streamed: several edits, not one post
-    # The final edit drops the indicator, one more adds 👍 / 👎 where the Stop button was.
-    assert all(v.endswith(" ▍") for v in message.versions[:-2])
-    assert message.versions[-2:] == [reply, reply]
+    # The final edit drops the indicator and puts 👍 / 👎 where the Stop button was: no
+    # edit of its own for the controls.
+    assert all(v.endswith(" ▍") for v in message.versions[:-1])
+    assert message.versions[-1] == reply
     assert button_ids({"components": message.components}) == [FEEDBACK_UP_ID, FEEDBACK_DOWN_ID]
     (first_post,) = [c for c in sim.calls_to("POST", MESSAGES) if c.channel_id == thread.id]
     assert button_ids(first_post.json) == [STOP_ID]

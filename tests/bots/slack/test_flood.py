@@ -52,6 +52,8 @@ async def test_every_mention_of_a_burst_ends_with_its_answer_or_a_notice(
     assert figures.nothing == 0 and figures.still_streaming == 0
     assert figures.answered + sum(figures.notices.values()) == mentions
     assert figures.answered == mentions, figures.notices  # a healthy agent: no notice due
+    # 👍 / 👎 ride on each reply's final edit or post: none waits for an edit of its own.
+    assert figures.with_feedback == mentions
     # Every event acknowledged, a late one on Slack's retry (answered once all the same).
     # How fast the acks are (Slack's 3 s) is a wall-clock figure: bench_flood.py prints it.
     assert figures.unacked == 0
