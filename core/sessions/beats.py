@@ -85,7 +85,8 @@ class Heartbeats:
                                     within=within)  # fmt: skip
         except SessionStoreError as exc:
             for lock in locks:
-                self._failed(lock, exc)
+                if lock in self._locks:
+                    lock.failed(exc)
             return
         for lock, result in zip(locks, results, strict=True):
             if lock not in self._locks:
@@ -94,24 +95,12 @@ class Heartbeats:
                 try:
                     result = await lock.extend()
                 except SessionStoreError as exc:
-                    self._failed(lock, exc)
+                    lock.failed(exc)
                     continue
                 if not result:
-                    self._lost(lock)
+                    self.leave(lock)
                 continue
             if isinstance(result, Exception):
-                self._failed(lock, SessionStoreError(f"redis failed during lock extend: {result}"))
+                lock.failed(SessionStoreError(f"redis failed during lock extend: {result}"))
             elif not lock.extended(int(result), started):
-                self._lost(lock)
-
-    def _lost(self, lock: Lock) -> None:
-        log.warning("lost lock %s (expired or taken over)", lock.key)
-        self.leave(lock)
-
-    def _failed(self, lock: Lock, exc: SessionStoreError) -> None:
-        """Redis hiccup: keep trying while the lock may still be ours; once its expiry has
-        passed, another turn may hold it, so tell the owner."""
-        if asyncio.get_running_loop().time() >= lock.expires_at:
-            log.warning("lock %s expired while redis failed: %s", lock.key, exc)
-            lock.lost.set()
-            self.leave(lock)
+                self.leave(lock)  # the token holds nothing any more: nothing to extend

@@ -35,7 +35,7 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -45,11 +45,11 @@ from core.config import BusyPolicy
 from core.errors import SessionStoreError
 from core.redis import DEFAULT_OP_TIMEOUT, REDIS_PATIENCE, LuaScript, ms, patiently, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
-from core.sessions.lock import Lock
+from core.sessions.lock import Lock, LockLost
 from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL
 from core.sessions.store import DEDUP_TTL, SessionStore, new_session_id
 
-__all__ = ["REDIS_PATIENCE", "GateTimeout", "Ticket", "TurnGate"]
+__all__ = ["REDIS_PATIENCE", "GateTimeout", "LockLost", "Ticket", "TurnGate"]
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,15 @@ class Ticket:
     cancelled: asyncio.Event
     """Set when a newer message interrupts this turn, or ``gate.cancel`` stops it."""
     lock_lost: asyncio.Event
-    """Set when the lock expired under this turn (Redis failing): stop writing."""
+    """Set once the lock is no longer surely this turn's (expired without a confirmed
+    extend, or taken over): see :mod:`core.sessions.lock` for what that forbids."""
+    _lock: Lock = field(repr=False)
+
+    def check_lock(self) -> None:
+        """Raise :class:`LockLost` unless the lock is surely still this turn's, read from
+        the clock now (no Redis call): before anything that relies on the turn's order."""
+        if not self._lock.held:
+            raise LockLost(f"the lock of {self.conversation} is no longer this turn's")
 
 
 class TurnGate:
@@ -249,7 +257,7 @@ class TurnGate:
         ticket = Ticket(
             conversation=keys.conversation, event_id=event_id, session_id=session_id,
             turn_number=turn, arrival=arrival, cancelled=lock.stop_requested,
-            lock_lost=lock.lost,
+            lock_lost=lock.lost, _lock=lock,
         )  # fmt: skip
         return ticket, lock
 
@@ -309,7 +317,7 @@ class TurnGate:
 
     async def _release(self, lock: Lock) -> None:
         try:
-            if not await lock.release():
+            if not await lock.release() and not lock.lost.is_set():  # else logged then
                 log.warning("lock %s was no longer ours at release", lock.key)
         except SessionStoreError as exc:
             log.warning("could not release %s (expires in %gs): %s", lock.key, lock.ttl, exc)
