@@ -212,19 +212,28 @@ class TurnGate:
         token = f"{self.replica}-{uuid.uuid4().hex}"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
-        try:
-            started = loop.time()
-            # Asked again with the same token when the answer is slow: the first try may
-            # have run (queued the turn, or taken the lock), and ENTER reports that turn's
-            # place instead of calling it a duplicate (see the script).
-            reply = await self._patiently(lambda: ENTER(
+        # When the try that answered was sent: the lock's expiry is counted from there (a
+        # try finding the lock already ours restarts its TTL), never from an earlier one.
+        sent = loop.time()
+
+        def enter() -> Awaitable[Any]:
+            nonlocal sent
+            sent = loop.time()
+            return ENTER(
                 self.redis,
                 [keys.seen(event_id), keys.session, keys.meta, keys.lock, keys.stop,
                  keys.queue, keys.alive, keys.order],
                 [token, new_session_id(), ms(self.sessions.ttl), ms(self.lock_ttl),
                  ms(self.waiter_ttl), self.dedup_ttl, self.policy],
                 within=self.op_timeout,
-            ), deadline)  # fmt: skip
+            )  # fmt: skip
+
+        try:
+            # Asked again with the same token when the answer is slow: the first try may
+            # have run (queued the turn, or taken the lock), and ENTER reports that turn's
+            # place instead of calling it a duplicate (see the script).
+            reply = await self._patiently(enter, deadline)
+            started = sent
             if reply[0] == 0:
                 log.debug("duplicate event %s in %s dropped", event_id, keys.conversation)
                 return None
@@ -286,18 +295,25 @@ class TurnGate:
         while True:
             # Taken before polling, so a release between our poll and our sleep still wakes us.
             wakeup = self._wakeups.setdefault(keys.conversation, asyncio.Event())
-            started = loop.time()
+            sent = loop.time()
+
+            def poll() -> Awaitable[Any]:
+                nonlocal sent
+                sent = loop.time()  # the lock's expiry counts from the try that answered
+                return POLL(
+                    self.redis,
+                    [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order],
+                    [token, arrival, new_session_id(), ms(self.sessions.ttl),
+                     ms(self.lock_ttl), ms(self.waiter_ttl)],
+                    within=self.op_timeout,
+                )  # fmt: skip
+
             # Safe to repeat: a poll rejoins at its arrival, and one finding the lock
-            # already ours (a lost answer) reports it without counting the turn again.
-            reply = await self._patiently(lambda: POLL(
-                self.redis,
-                [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order],
-                [token, arrival, new_session_id(), ms(self.sessions.ttl), ms(self.lock_ttl),
-                 ms(self.waiter_ttl)],
-                within=self.op_timeout,
-            ), deadline)  # fmt: skip
+            # already ours (a lost answer) reports it, its TTL restarted, without counting
+            # the turn again.
+            reply = await self._patiently(poll, deadline)
             if reply[0] == 1:
-                return text(reply[1]), int(reply[2]), started
+                return text(reply[1]), int(reply[2]), sent
             if reply[0] == -1:
                 return None
             remaining = deadline - loop.time()
