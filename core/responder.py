@@ -253,7 +253,7 @@ class Responder:
         pins = self.governance.pins
         if pins is None:
             return choice
-        ticket.check_lock()  # the pin and the asker are the running turn's (core.sessions.lock)
+        await ticket.check_lock()  # the pin and the asker are the running turn's
         # Safe to repeat (it pins and records the same asker again), so a late answer in a
         # burst is asked for again with the gate's patience rather than refused with a notice.
         return await self.gate.ask(lambda: pins.start_turn(
@@ -285,7 +285,7 @@ class Responder:
                 extra = {"context": context} if context else {}
                 # The point of no return: past it, the agent has the message and the reply
                 # is shown in full whatever becomes of the lock (core.sessions.lock).
-                ticket.check_lock()
+                await ticket.check_lock()
                 chunks = agent.stream(
                     text,
                     session_id=ticket.session_id,
@@ -341,7 +341,7 @@ class Responder:
         kinds: frozenset[FileKind] = getattr(agent, "file_kinds", frozenset({"text"}))
         session_id = ticket.session_id
         context = await gatherer.gather(turn, conversation, session_id, accepts=kinds)
-        ticket.check_lock()  # the marker must not move back past a later turn's message
+        await ticket.check_lock()  # the marker must not move back past a later turn's message
         if context.skipped:
             await self._post_quietly(turn, surface, texts.skipped_notice(context.skipped))
         await gatherer.handed(turn, conversation, session_id)

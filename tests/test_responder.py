@@ -326,22 +326,31 @@ def _gate_through(proxy: SlowRedis, namespace: str) -> tuple[aioredis.Redis, Tur
     return client, TurnGate(client, namespace=namespace, lock_ttl=1.0, poll_interval=0.02)
 
 
-async def test_a_turn_whose_lock_ran_out_before_the_agent_does_not_call_it(
-    redis_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Redis never answers the lock's heartbeats, and the turn is slow to reach its agent
-    (a starved loop; here it waits for the loss): by then another turn may hold the
-    conversation, so the agent is not called (the message would reach its session out of
-    order) and the user is told to send it again."""
-    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
-    slow_to_route = Responder._agent_for
+def _late_to_the_agent(monkeypatch: pytest.MonkeyPatch, *, until: asyncio.Event) -> None:
+    """The turn of "first" is slow to reach its agent (a starved loop): it routes only once
+    its lock is lost and ``until`` is set."""
+    route = Responder._agent_for
 
     async def route_late(self: Responder, turn: Turn, conversation: str, ticket: Ticket,
                          snapshot: Any) -> Any:  # fmt: skip
-        await ticket.lock_lost.wait()
-        return await slow_to_route(self, turn, conversation, ticket, snapshot)
+        if turn.text == "first":
+            await ticket.lock_lost.wait()
+            await until.wait()
+        return await route(self, turn, conversation, ticket, snapshot)
 
     monkeypatch.setattr(Responder, "_agent_for", route_late)
+
+
+async def test_a_turn_whose_lock_was_taken_by_a_later_one_does_not_call_the_agent(
+    redis_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis never answers the lock's heartbeats, and the first turn is slow to reach its
+    agent: its lock runs out, the second message's turn takes the conversation and is
+    answered. The first turn then finds its lock lost and cannot take it back without
+    breaking the order, so its agent is not called (the message would reach the session
+    after the later one) and its user is told to send it again."""
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    _late_to_the_agent(monkeypatch, until=agent.began)
     async with SlowRedis(redis_url) as proxy:
         proxy.swallow(EXTEND.sha.encode(), every=True)
         client, gate = _gate_through(proxy, namespace)
@@ -350,12 +359,45 @@ async def test_a_turn_whose_lock_ran_out_before_the_agent_does_not_call_it(
         )
         try:
             async with asyncio.timeout(PATIENCE):
-                result = await responder.handle(_turn("hello", "1"))
+                first = asyncio.create_task(responder.handle(_turn("first", "1")))
+                await arrived(client, namespace, count=1)
+                second = await responder.handle(_turn("second", "2"))
+                result = await first
         finally:
             await client.aclose()
+    assert second.status == "answered"
     assert result.status == "store_failed"
-    assert agent.calls == []
-    assert surface.texts(WHERE) == [surface.render(LOCK_LOST)]
+    assert agent.started == ["second"]
+    assert surface.texts(WHERE) == [surface.render(LOCK_LOST), "reply to second"]
+
+
+async def test_a_turn_whose_lock_ran_out_unclaimed_takes_it_again_and_answers(
+    redis_url: str,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same loss with no later message: no other turn has started, so taking the lock
+    again keeps the order; the turn does, and answers (one Redis call, only on a loss)."""
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    lost = asyncio.Event()
+    lost.set()
+    _late_to_the_agent(monkeypatch, until=lost)
+    async with SlowRedis(redis_url) as proxy:
+        proxy.swallow(EXTEND.sha.encode(), every=True)
+        client, gate = _gate_through(proxy, namespace)
+        responder = Responder(
+            agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
+        )
+        try:
+            async with asyncio.timeout(PATIENCE):
+                result = await responder.handle(_turn("first", "1"))
+        finally:
+            await client.aclose()
+    assert result.status == "answered"
+    assert agent.started == ["first"]
+    assert surface.texts(WHERE) == ["reply to first"]
+    assert any("taken again" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_reply_whose_lock_is_lost_mid_stream_is_shown_in_full(

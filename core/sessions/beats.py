@@ -93,14 +93,13 @@ class Heartbeats:
                 continue  # its turn ended meanwhile
             if isinstance(result, NoScriptError):  # the server lost its scripts: reload
                 try:
-                    result = await lock.extend()
+                    await lock.extend()
                 except SessionStoreError as exc:
                     lock.failed(exc)
-                    continue
-                if not result:
-                    self.leave(lock)
                 continue
+            # A lock found lost stays in the beats while its turn runs: the gate may take
+            # it again for the same token (core.sessions.gate, RETAKE).
             if isinstance(result, Exception):
                 lock.failed(SessionStoreError(f"redis failed during lock extend: {result}"))
-            elif not lock.extended(int(result), started):
-                self.leave(lock)  # the token holds nothing any more: nothing to extend
+            else:
+                lock.extended(int(result), started)

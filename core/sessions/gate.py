@@ -46,7 +46,7 @@ from core.errors import SessionStoreError
 from core.redis import DEFAULT_OP_TIMEOUT, REDIS_PATIENCE, LuaScript, ms, patiently, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
 from core.sessions.lock import Lock, LockLost
-from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL
+from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL, RETAKE
 from core.sessions.store import DEDUP_TTL, SessionStore, new_session_id
 
 __all__ = ["REDIS_PATIENCE", "GateTimeout", "LockLost", "Ticket", "TurnGate"]
@@ -101,12 +101,16 @@ class Ticket:
     """Set once the lock is no longer surely this turn's (expired without a confirmed
     extend, or taken over): see :mod:`core.sessions.lock` for what that forbids."""
     _lock: Lock = field(repr=False)
+    _retake: Callable[[], Awaitable[bool]] = field(repr=False)
 
-    def check_lock(self) -> None:
-        """Raise :class:`LockLost` unless the lock is surely still this turn's, read from
-        the clock now (no Redis call): before anything that relies on the turn's order."""
-        if not self._lock.held:
-            raise LockLost(f"the lock of {self.conversation} is no longer this turn's")
+    async def check_lock(self) -> None:
+        """Before anything that relies on the turn's order: return when the lock is surely
+        still this turn's (read from the clock: no Redis call), or was lost but could be
+        taken again without breaking the order (one call, only then); else raise
+        :class:`LockLost`."""
+        if self._lock.held or await self._retake():
+            return
+        raise LockLost(f"the lock of {self.conversation} is no longer this turn's")
 
 
 class TurnGate:
@@ -267,8 +271,34 @@ class TurnGate:
             conversation=keys.conversation, event_id=event_id, session_id=session_id,
             turn_number=turn, arrival=arrival, cancelled=lock.stop_requested,
             lock_lost=lock.lost, _lock=lock,
+            _retake=lambda: self._retake(keys, lock, session_id, turn),
         )  # fmt: skip
         return ticket, lock
+
+    async def _retake(self, keys: SessionKeys, lock: Lock, session_id: str, turn: int) -> bool:
+        """Take a lost lock again for its turn if that keeps the order (``RETAKE``); False
+        when another turn has started, or Redis cannot say."""
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+
+        def retake() -> Awaitable[Any]:
+            nonlocal sent
+            sent = loop.time()  # the lock lives a full TTL from the try that answered
+            return RETAKE(
+                self.redis, [keys.lock, keys.meta, keys.session],
+                [lock.token, ms(self.lock_ttl), turn, session_id], within=self.op_timeout,
+            )  # fmt: skip
+
+        try:  # safe to repeat: a try whose answer was lost left the lock to this token
+            taken = await self._patiently(retake, loop.time() + self.redis_patience)
+        except SessionStoreError as exc:
+            log.warning("lock %s not taken again: %s", keys.lock, exc)
+            return False
+        if not taken:
+            log.info("lock %s not taken again: a later turn has started", keys.lock)
+            return False
+        lock.regained(sent)
+        return True
 
     async def ask(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run a read that is safe to repeat (``call``), asked again while Redis answers

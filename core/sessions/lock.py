@@ -138,6 +138,7 @@ class Lock:
         """Set once the lock is no longer surely ours (see the module docstring); final."""
         self.stop_requested = asyncio.Event()
         self._watch: asyncio.TimerHandle | None = None
+        self._watching = False  # inside heartbeat(): the expiry timer may run
         self._released = False
 
     @property
@@ -162,7 +163,7 @@ class Lock:
 
     def extended(self, state: int, started: float) -> bool:
         """Take in an ``EXTEND`` answer for a call sent at ``started`` (loop time); False
-        when the token no longer holds the key (nothing left to extend)."""
+        when the token no longer holds the key."""
         if not state:
             self._lose("expired or taken over")
             return False
@@ -174,6 +175,15 @@ class Lock:
         if state == 2:
             self.stop_requested.set()
         return True
+
+    def regained(self, started: float) -> None:
+        """The gate took the lock again for this token (``RETAKE``, sent at ``started``):
+        trusted again for ``ttl`` from then."""
+        self.expires_at = started + self.ttl
+        if self.lost.is_set():
+            self.lost.clear()
+            log.warning("lock %s taken again: no later turn had started", self.key)
+        self._arm()
 
     def failed(self, exc: SessionStoreError) -> None:
         """An extend got no answer: nothing is confirmed, so the expiry stands (``held``
@@ -196,6 +206,7 @@ class Lock:
         and watch its expiry (``lost`` is set when it passes unconfirmed)."""
         # ttl/3 leaves room for two missed beats (a slow Redis, a busy loop) before expiry.
         every = min(self.ttl / 3, interval) if interval else self.ttl / 3
+        self._watching = True
         self._arm()
         try:
             if not isinstance(self.redis, RedisCluster):  # one call for all locks (beats.py)
@@ -216,6 +227,7 @@ class Lock:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         finally:
+            self._watching = False
             self._unwatch()
 
     async def _beat(self, every: float, done: asyncio.Event) -> None:
@@ -224,8 +236,7 @@ class Lock:
             if done.is_set():
                 return
             try:
-                if not await self.extend():
-                    return
+                await self.extend()  # even lost: the gate may take it again (RETAKE)
             except SessionStoreError as exc:
                 self.failed(exc)  # keep trying: a later extend may still land
 
@@ -241,7 +252,7 @@ class Lock:
     def _arm(self) -> None:
         """One timer at the confirmed expiry (moved on only when it fires: extends cost
         no timer work)."""
-        if self._watch is None and not self.lost.is_set():
+        if self._watching and self._watch is None and not self.lost.is_set():
             loop = asyncio.get_running_loop()
             self._watch = loop.call_at(self.expires_at, self._expiry_due)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from core.redis import NOW_MS, LuaScript
 
-__all__ = ["CANCEL", "ENTER", "INFO", "LEAVE", "NEW_SESSION", "POLL", "SEEN", "SESSION"]
+__all__ = [
+    "CANCEL", "ENTER", "INFO", "LEAVE", "NEW_SESSION", "POLL", "RETAKE", "SEEN", "SESSION",
+]  # fmt: skip
 
 # Shared helpers, prepended to the scripts that use them.
 
@@ -187,6 +189,28 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 local sid = touch_session(KEYS[1], KEYS[2], ARGV[3], ARGV[4], now)
 return {1, sid, start_turn(KEYS[2], now)}
+""",
+)
+
+# A turn that lost its lock before calling its agent takes it again, if that keeps the
+# conversation's order: the lock is still its own (it never expired: only this turn ever
+# sets its token), or it is free and no later turn has started (the session's turn count
+# is still this turn's number, in the same session). KEYS: 1 lock, 2 meta, 3 session.
+# ARGV: 1 token, 2 lock TTL ms, 3 the turn's number, 4 its session id.
+# Returns 1 when the turn holds the lock (for a full TTL from now), 0 when it may not.
+RETAKE = LuaScript(
+    "turn retake",
+    """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then return 0 end
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], 'turns') or '0') ~= tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 """,
 )
 

@@ -520,7 +520,7 @@ async def test_a_turn_whose_enter_was_asked_again_past_the_ttl_still_holds_its_l
             async with asyncio.timeout(PATIENCE), gate.enter(conversation, "Ev1") as ticket:
                 assert ticket is not None
                 assert len(proxy.swallowed) == 3
-                ticket.check_lock()  # raises LockLost when the turn no longer holds it
+                await ticket.check_lock()  # raises LockLost when the turn no longer holds it
                 assert not ticket.lock_lost.is_set()
         finally:
             await client.aclose()
