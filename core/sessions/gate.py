@@ -20,6 +20,11 @@ each gate reads in one call per ``signal_interval`` while it runs turns — howe
 process with 2,000 replies in flight makes two inbox reads a second, not 4,000 lock
 extensions. The lock's stop key stays the fallback, read by the heartbeat.
 
+A turn whose lock runs out under it (its extends unanswered for a whole TTL, a starved
+loop) sees ``ticket.lock_lost`` set at once; before calling its agent it asks
+``ticket.check_lock()``, which takes the lock again when that keeps the order or raises
+:class:`LockLost` (see :mod:`core.sessions.lock` for what the lock protects).
+
 Round trips of an uncontended turn: one script on entry (dedup + session + arrival + queue
 + lock), one on release; a turn holding its lock longer than ``lock_ttl / 3`` adds one extend
 per third of the TTL (10 s by default). A waiting turn polls, backing off from

@@ -14,8 +14,8 @@ interrupting message, a Stop button on another replica) can ask the current hold
 **When the owner stops trusting it.** The owner keeps, on the loop's monotonic clock, the
 expiry it last *confirmed*: the time an extend was sent (not answered: Redis may have run
 it at once) plus ``ttl``, a time by which Redis surely drops the key unless a later extend
-landed. ``lost`` is set — once, logged at WARNING and counted in
-``threadcast_locks_lost_total`` — as soon as either happens:
+landed. ``lost`` is set — logged at WARNING and counted in
+``threadcast_locks_lost_total``, once per loss — as soon as either happens:
 
 - an extend answers that the token no longer holds the key (expired, or taken over);
 - that confirmed expiry passes without a confirmed extend: the extends time out, Redis is
@@ -23,20 +23,24 @@ landed. ``lost`` is set — once, logged at WARNING and counted in
   :attr:`Lock.held` reads the clock itself, so a starved loop whose timer has not run yet
   still answers no. Nobody waits for an extend to *fail* before knowing.
 
-``lost`` is final: a later answer confirming the extend does not make the lock trusted
-again (the turn may have acted on the loss already). The heartbeat still extends a lost
-lock until Redis says the token is gone: extending is compare-and-set by token, so it only
-prolongs a lock that is in fact still ours, keeping the next turn out while this one
-finishes.
+A late answer confirming an extend does not make a lost lock trusted again (the turn may
+have acted on the loss already); only the gate does, for a turn that has not called its
+agent yet (``RETAKE`` in :mod:`core.sessions.scripts`, :meth:`Lock.regained`): the lock is
+taken again when that keeps the order — the token still holds it (only this turn ever
+sets its token, so it never expired), or it is free and no later turn has started in the
+session. The heartbeat keeps extending a lost lock while its turn runs: extending is
+compare-and-set by token, so it only prolongs a lock that is in fact still ours, keeping
+the next turn out while this one finishes.
 
 **What holding it protects** (what a turn must not do once ``held`` is False):
 
 - *the agent session's order*: turns of a conversation reach its agent one at a time, in
   arrival order (the gate's scripts hand the lock only to the first in line). The agent
-  call is the point of no return: a turn that lost its lock before it does not call the
-  agent (the user is told to send the message again, :data:`core.texts.LOCK_LOST`); once
-  the agent has the message, the reply is shown in full — cutting it short would not take
-  the message back from the agent's session, only lose the answer;
+  call is the point of no return: a turn that lost its lock before it, and cannot take it
+  again, does not call the agent (the user is told to send the message again,
+  :data:`core.texts.LOCK_LOST`); once the agent has the message, the reply is shown in
+  full — cutting it short would not take the message back from the agent's session, only
+  lose the answer;
 - *the turn's bookkeeping in the session's metadata*: who asked the running turn (what the
   guarded Stop checks) and the agent pinned to the conversation (:mod:`core.routing.pins`),
   and the context marker (:mod:`core.context.marker`: the next turn's context starts after
@@ -135,7 +139,8 @@ class Lock:
         """Loop time by which the lock surely expires unless extended: when the last
         confirmed extend (or the take) was sent, plus ``ttl``."""
         self.lost = asyncio.Event()
-        """Set once the lock is no longer surely ours (see the module docstring); final."""
+        """Set once the lock is no longer surely ours (see the module docstring); cleared
+        only when the gate takes it again (:meth:`regained`)."""
         self.stop_requested = asyncio.Event()
         self._watch: asyncio.TimerHandle | None = None
         self._watching = False  # inside heartbeat(): the expiry timer may run
