@@ -174,7 +174,7 @@ class Lock:
             return False
         # Checked before the new expiry counts: a confirmation taken in after the old
         # expiry passed finds the lock given up already (the turn may have acted on that),
-        # whether or not the timer has run yet. ``lost`` is final.
+        # whether or not the timer has run yet; only the gate trusts it again (regained).
         if self.held:
             self.expires_at = max(self.expires_at, started + self.ttl)
         if state == 2:
