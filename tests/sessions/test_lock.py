@@ -185,3 +185,27 @@ async def test_a_starved_loop_reads_the_expiry_from_the_clock(
     assert not lock.held
     assert await take_lock(redis_client, keys, ttl=5) is None
     assert await lock.release() is True  # compare-and-delete: it was still ours
+
+
+@pytest.mark.looptime  # the default TTL's 30 s pass in fake time
+async def test_the_loss_is_known_at_the_confirmed_expiry_to_the_instant(
+    redis_url: str, keys: SessionKeys
+) -> None:
+    """With the default 30 s TTL and every extend unanswered, ``lost`` is set when the
+    take's send time plus 30 s comes (a timer, not a failing call: those would end after
+    120 s here), in fake time to the instant. The client has no socket timeouts: fake time
+    must not run past a real round trip's deadline (it jumps to the next timer)."""
+    async with SlowRedis(redis_url) as proxy:
+        client: aioredis.Redis = aioredis.from_url(
+            proxy.url, decode_responses=True, socket_timeout=None, socket_connect_timeout=None
+        )
+        try:
+            lock = await hold_lock(client, keys, ttl=30, op_timeout=120)
+            proxy.swallow(EXTEND.sha.encode(), every=True)
+            expiry = lock.expires_at
+            async with lock.heartbeat():
+                async with asyncio.timeout(50):
+                    await lock.lost.wait()
+                assert asyncio.get_running_loop().time() == pytest.approx(expiry)
+        finally:
+            await client.aclose()
