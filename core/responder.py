@@ -216,7 +216,7 @@ class Responder:
                     await self._give_back(grant)
         except SessionStoreError as exc:
             log.error("session store failed for %s: %s", conversation, exc)
-            await self._post_quietly(turn, surface, SessionStoreError.notice)
+            await self._post_quietly(turn, surface, exc.notice)
             return TurnResult("store_failed", conversation)
         except asyncio.CancelledError as exc:
             if waiting and by_shutdown(exc):
@@ -253,6 +253,7 @@ class Responder:
         pins = self.governance.pins
         if pins is None:
             return choice
+        await ticket.check_lock()  # the pin and the asker are the running turn's
         # Safe to repeat (it pins and records the same asker again), so a late answer in a
         # burst is asked for again with the gate's patience rather than refused with a notice.
         return await self.gate.ask(lambda: pins.start_turn(
@@ -275,13 +276,16 @@ class Responder:
         with agent_context(choice.agent):
             log.info("answered by agent %s (route %s)", choice.agent, choice.route)
             async with snapshot.agent(choice.agent).lease() as agent:
-                context = await self._context(turn, surface, conversation, ticket.session_id, agent)
+                context = await self._context(turn, surface, conversation, ticket, agent)
                 if context is not None and context.skipped:  # the agent knows they exist
                     names = [skipped.name for skipped in context.skipped]
                     text = f"{text}\n\n{texts.not_passed_on(names)}"
                 # Only agents that take context are given the keyword (scripted test agents
                 # and older backends keep working).
                 extra = {"context": context} if context else {}
+                # The point of no return: past it, the agent has the message and the reply
+                # is shown in full whatever becomes of the lock (core.sessions.lock).
+                await ticket.check_lock()
                 chunks = agent.stream(
                     text,
                     session_id=ticket.session_id,
@@ -327,7 +331,7 @@ class Responder:
         )  # fmt: skip
 
     async def _context(
-        self, turn: Turn, surface: ChatSurface, conversation: str, session_id: str, agent: Agent
+        self, turn: Turn, surface: ChatSurface, conversation: str, ticket: Ticket, agent: Agent
     ) -> TurnContext | None:
         """The turn's context (the user is told of files the agent will not get); the
         marker moves to this turn just before the agent is called."""
@@ -335,7 +339,9 @@ class Responder:
         if gatherer is None:
             return None
         kinds: frozenset[FileKind] = getattr(agent, "file_kinds", frozenset({"text"}))
+        session_id = ticket.session_id
         context = await gatherer.gather(turn, conversation, session_id, accepts=kinds)
+        await ticket.check_lock()  # the marker must not move back past a later turn's message
         if context.skipped:
             await self._post_quietly(turn, surface, texts.skipped_notice(context.skipped))
         await gatherer.handed(turn, conversation, session_id)

@@ -41,6 +41,7 @@ __all__ = [
     "FILE_NOT_SHARED",
     "FILE_UNSUPPORTED",
     "INTERRUPTED",
+    "LOCK_LOST",
     "NOT_ANSWERED",
     "NOT_YOURS_TO_RESET",
     "NOT_YOURS_TO_STOP",
@@ -112,6 +113,11 @@ CUT_SHORT = {
 """Why a model ended a reply early (OpenAI's ``finish_reason``), shown as a notice after it."""
 AGENT_BUSY = "Too many replies are in progress right now; please ask again in a moment."
 STORE_UNAVAILABLE = "The session store (Redis) is unavailable; this reply could not be handled."
+LOCK_LOST = (
+    "This message was not answered: the bot lost its place in this conversation (the "
+    "session store answered too late to keep the turns in order). Please send it again."
+)
+"""For a turn whose conversation lock expired before its agent was called (core.sessions.lock)."""
 CONVERSATION_BUSY = (
     "Earlier messages in this conversation are still being answered; try again later."
 )

@@ -4,7 +4,7 @@ recording surface, and the scripted in-process agent (``tests/fake_agent.py``)."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,21 +13,25 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 
+from core.agents.base import AgentRequest
 from core.agents.demo import DemoAgent
 from core.config import load_settings
 from core.errors import ConfigError
+from core.models import AgentStream
 from core.ops.tasks import TurnTasks
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
 from core.sessions.embedded import EmbeddedRedis
-from core.sessions.gate import TurnGate
+from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import SessionKeys, conversation_key
-from core.texts import INTERRUPTED, NOT_ANSWERED
+from core.sessions.lock import EXTEND
+from core.texts import INTERRUPTED, LOCK_LOST, NOT_ANSWERED
 from core.turn import ThreadRef, Turn
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.fake_agent import ScriptedAgent
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
-from tests.waiting import eventually
+from tests.waiting import PATIENCE, eventually
 
 WHERE = ThreadRef(platform="test", workspace="W", channel="C", thread="T")
 FAST = replace(DEFAULT_LIMITS, min_edit_interval=0.05)
@@ -300,3 +304,123 @@ async def test_the_turn_timeout_setting_bounds_a_turn(redis_url: str, namespace:
     assert isinstance(result.outcome.error, AgentTimeoutError)
     assert "w14" not in result.outcome.text  # cut, not run to the end
     assert AgentTimeoutError.notice in surface.texts(WHERE)[-1]
+
+
+class HeldAgent(ScriptedAgent):
+    """Sends its first token, then waits for ``resume`` before the rest: a reply still
+    streaming for as long as the test needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resume = asyncio.Event()
+
+    async def _stream(self, request: AgentRequest) -> AsyncGenerator[AgentStream, None]:
+        async for chunk in super()._stream(request):
+            yield chunk
+            await self.resume.wait()
+
+
+def _gate_through(proxy: SlowRedis, namespace: str) -> tuple[aioredis.Redis, TurnGate]:
+    """A gate whose lock lives 1 s unless extended, on a client through ``proxy``."""
+    client: aioredis.Redis = aioredis.from_url(proxy.url, decode_responses=True)
+    return client, TurnGate(client, namespace=namespace, lock_ttl=1.0, poll_interval=0.02)
+
+
+def _late_to_the_agent(monkeypatch: pytest.MonkeyPatch, *, until: asyncio.Event) -> None:
+    """The turn of "first" is slow to reach its agent (a starved loop): it routes only once
+    its lock is lost and ``until`` is set."""
+    route = Responder._agent_for
+
+    async def route_late(self: Responder, turn: Turn, conversation: str, ticket: Ticket,
+                         snapshot: Any) -> Any:  # fmt: skip
+        if turn.text == "first":
+            await ticket.lock_lost.wait()
+            await until.wait()
+        return await route(self, turn, conversation, ticket, snapshot)
+
+    monkeypatch.setattr(Responder, "_agent_for", route_late)
+
+
+async def test_a_turn_whose_lock_was_taken_by_a_later_one_does_not_call_the_agent(
+    redis_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis never answers the lock's heartbeats, and the first turn is slow to reach its
+    agent: its lock runs out, the second message's turn takes the conversation and is
+    answered. The first turn then finds its lock lost and cannot take it back without
+    breaking the order, so its agent is not called (the message would reach the session
+    after the later one) and its user is told to send it again."""
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    _late_to_the_agent(monkeypatch, until=agent.began)
+    async with SlowRedis(redis_url) as proxy:
+        proxy.swallow(EXTEND.sha.encode(), every=True)
+        client, gate = _gate_through(proxy, namespace)
+        responder = Responder(
+            agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
+        )
+        try:
+            async with asyncio.timeout(PATIENCE):
+                first = asyncio.create_task(responder.handle(_turn("first", "1")))
+                await arrived(client, namespace, count=1)
+                second = await responder.handle(_turn("second", "2"))
+                result = await first
+        finally:
+            await client.aclose()
+    assert second.status == "answered"
+    assert result.status == "store_failed"
+    assert agent.started == ["second"]
+    assert surface.texts(WHERE) == [surface.render(LOCK_LOST), "reply to second"]
+
+
+async def test_a_turn_whose_lock_ran_out_unclaimed_takes_it_again_and_answers(
+    redis_url: str,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same loss with no later message: no other turn has started, so taking the lock
+    again keeps the order; the turn does, and answers (one Redis call, only on a loss)."""
+    agent, surface = ScriptedAgent(), RecordingSurface(limits=FAST)
+    lost = asyncio.Event()
+    lost.set()
+    _late_to_the_agent(monkeypatch, until=lost)
+    async with SlowRedis(redis_url) as proxy:
+        proxy.swallow(EXTEND.sha.encode(), every=True)
+        client, gate = _gate_through(proxy, namespace)
+        responder = Responder(
+            agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
+        )
+        try:
+            async with asyncio.timeout(PATIENCE):
+                result = await responder.handle(_turn("first", "1"))
+        finally:
+            await client.aclose()
+    assert result.status == "answered"
+    assert agent.started == ["first"]
+    assert surface.texts(WHERE) == ["reply to first"]
+    assert any("taken again" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_reply_whose_lock_is_lost_mid_stream_is_shown_in_full(
+    redis_url: str, namespace: str
+) -> None:
+    """Once the agent has the message, losing the lock does not cut the reply short:
+    that would not take the message back from the agent's session, only lose the answer."""
+    agent, surface = HeldAgent(), RecordingSurface(limits=FAST)
+    async with SlowRedis(redis_url) as proxy:
+        client, gate = _gate_through(proxy, namespace)
+        responder = Responder(
+            agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
+        )
+        try:
+            async with asyncio.timeout(PATIENCE):
+                running = asyncio.create_task(responder.handle(_turn("hello", "1")))
+                await agent.began.wait()
+                proxy.swallow(EXTEND.sha.encode(), every=True)
+                await gate._running[_CONVERSATION].lost.wait()
+                agent.resume.set()
+                result = await running
+        finally:
+            await client.aclose()
+    assert result.status == "answered"
+    assert result.outcome is not None and result.outcome.status == "completed"
+    assert surface.texts(WHERE) == ["reply to hello"]

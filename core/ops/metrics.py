@@ -72,6 +72,12 @@ _RATE_LIMITED = Counter(
 _REDIS_ERRORS = Counter(
     "threadcast_redis_errors", "Redis calls that failed or timed out.", registry=REGISTRY
 )
+_LOCKS_LOST = Counter(
+    "threadcast_locks_lost",
+    "Conversation locks a turn stopped trusting before it ended: expired without a "
+    "confirmed extend, or taken over (core.sessions.lock).",
+    registry=REGISTRY,
+)
 _FIRST_VISIBLE = Histogram(
     "threadcast_first_visible_seconds",
     "From the start of a reply to its first text visible in the thread.",
@@ -130,6 +136,10 @@ def rate_limited(scope_keys: Sequence[str]) -> None:
 
 def redis_error() -> None:
     _REDIS_ERRORS.inc()
+
+
+def lock_lost() -> None:
+    _LOCKS_LOST.inc()
 
 
 def exposition() -> bytes:

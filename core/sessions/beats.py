@@ -85,33 +85,21 @@ class Heartbeats:
                                     within=within)  # fmt: skip
         except SessionStoreError as exc:
             for lock in locks:
-                self._failed(lock, exc)
+                if lock in self._locks:
+                    lock.failed(exc)
             return
         for lock, result in zip(locks, results, strict=True):
             if lock not in self._locks:
                 continue  # its turn ended meanwhile
             if isinstance(result, NoScriptError):  # the server lost its scripts: reload
                 try:
-                    result = await lock.extend()
+                    await lock.extend()
                 except SessionStoreError as exc:
-                    self._failed(lock, exc)
-                    continue
-                if not result:
-                    self._lost(lock)
+                    lock.failed(exc)
                 continue
+            # A lock found lost stays in the beats while its turn runs: the gate may take
+            # it again for the same token (core.sessions.gate, RETAKE).
             if isinstance(result, Exception):
-                self._failed(lock, SessionStoreError(f"redis failed during lock extend: {result}"))
-            elif not lock.extended(int(result), started):
-                self._lost(lock)
-
-    def _lost(self, lock: Lock) -> None:
-        log.warning("lost lock %s (expired or taken over)", lock.key)
-        self.leave(lock)
-
-    def _failed(self, lock: Lock, exc: SessionStoreError) -> None:
-        """Redis hiccup: keep trying while the lock may still be ours; once its expiry has
-        passed, another turn may hold it, so tell the owner."""
-        if asyncio.get_running_loop().time() >= lock.expires_at:
-            log.warning("lock %s expired while redis failed: %s", lock.key, exc)
-            lock.lost.set()
-            self.leave(lock)
+                lock.failed(SessionStoreError(f"redis failed during lock extend: {result}"))
+            else:
+                lock.extended(int(result), started)

@@ -20,6 +20,11 @@ each gate reads in one call per ``signal_interval`` while it runs turns — howe
 process with 2,000 replies in flight makes two inbox reads a second, not 4,000 lock
 extensions. The lock's stop key stays the fallback, read by the heartbeat.
 
+A turn whose lock runs out under it (its extends unanswered for a whole TTL, a starved
+loop) sees ``ticket.lock_lost`` set at once; before calling its agent it asks
+``ticket.check_lock()``, which takes the lock again when that keeps the order or raises
+:class:`LockLost` (see :mod:`core.sessions.lock` for what the lock protects).
+
 Round trips of an uncontended turn: one script on entry (dedup + session + arrival + queue
 + lock), one on release; a turn holding its lock longer than ``lock_ttl / 3`` adds one extend
 per third of the TTL (10 s by default). A waiting turn polls, backing off from
@@ -35,7 +40,7 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -45,11 +50,11 @@ from core.config import BusyPolicy
 from core.errors import SessionStoreError
 from core.redis import DEFAULT_OP_TIMEOUT, REDIS_PATIENCE, LuaScript, ms, patiently, text
 from core.sessions.keys import DEFAULT_NAMESPACE, SessionKeys
-from core.sessions.lock import Lock
-from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL
+from core.sessions.lock import Lock, LockLost
+from core.sessions.scripts import CANCEL, ENTER, LEAVE, POLL, RETAKE
 from core.sessions.store import DEDUP_TTL, SessionStore, new_session_id
 
-__all__ = ["REDIS_PATIENCE", "GateTimeout", "Ticket", "TurnGate"]
+__all__ = ["REDIS_PATIENCE", "GateTimeout", "LockLost", "Ticket", "TurnGate"]
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +103,19 @@ class Ticket:
     cancelled: asyncio.Event
     """Set when a newer message interrupts this turn, or ``gate.cancel`` stops it."""
     lock_lost: asyncio.Event
-    """Set when the lock expired under this turn (Redis failing): stop writing."""
+    """Set once the lock is no longer surely this turn's (expired without a confirmed
+    extend, or taken over): see :mod:`core.sessions.lock` for what that forbids."""
+    _lock: Lock = field(repr=False)
+    _retake: Callable[[], Awaitable[bool]] = field(repr=False)
+
+    async def check_lock(self) -> None:
+        """Before anything that relies on the turn's order: return when the lock is surely
+        still this turn's (read from the clock: no Redis call), or was lost but could be
+        taken again without breaking the order (one call, only then); else raise
+        :class:`LockLost`."""
+        if self._lock.held or await self._retake():
+            return
+        raise LockLost(f"the lock of {self.conversation} is no longer this turn's")
 
 
 class TurnGate:
@@ -204,19 +221,28 @@ class TurnGate:
         token = f"{self.replica}-{uuid.uuid4().hex}"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
-        try:
-            started = loop.time()
-            # Asked again with the same token when the answer is slow: the first try may
-            # have run (queued the turn, or taken the lock), and ENTER reports that turn's
-            # place instead of calling it a duplicate (see the script).
-            reply = await self._patiently(lambda: ENTER(
+        # When the try that answered was sent: the lock's expiry is counted from there (a
+        # try finding the lock already ours restarts its TTL), never from an earlier one.
+        sent = loop.time()
+
+        def enter() -> Awaitable[Any]:
+            nonlocal sent
+            sent = loop.time()
+            return ENTER(
                 self.redis,
                 [keys.seen(event_id), keys.session, keys.meta, keys.lock, keys.stop,
                  keys.queue, keys.alive, keys.order],
                 [token, new_session_id(), ms(self.sessions.ttl), ms(self.lock_ttl),
                  ms(self.waiter_ttl), self.dedup_ttl, self.policy],
                 within=self.op_timeout,
-            ), deadline)  # fmt: skip
+            )  # fmt: skip
+
+        try:
+            # Asked again with the same token when the answer is slow: the first try may
+            # have run (queued the turn, or taken the lock), and ENTER reports that turn's
+            # place instead of calling it a duplicate (see the script).
+            reply = await self._patiently(enter, deadline)
+            started = sent
             if reply[0] == 0:
                 log.debug("duplicate event %s in %s dropped", event_id, keys.conversation)
                 return None
@@ -249,9 +275,35 @@ class TurnGate:
         ticket = Ticket(
             conversation=keys.conversation, event_id=event_id, session_id=session_id,
             turn_number=turn, arrival=arrival, cancelled=lock.stop_requested,
-            lock_lost=lock.lost,
+            lock_lost=lock.lost, _lock=lock,
+            _retake=lambda: self._retake(keys, lock, session_id, turn),
         )  # fmt: skip
         return ticket, lock
+
+    async def _retake(self, keys: SessionKeys, lock: Lock, session_id: str, turn: int) -> bool:
+        """Take a lost lock again for its turn if that keeps the order (``RETAKE``); False
+        when another turn has started, or Redis cannot say."""
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+
+        def retake() -> Awaitable[Any]:
+            nonlocal sent
+            sent = loop.time()  # the lock lives a full TTL from the try that answered
+            return RETAKE(
+                self.redis, [keys.lock, keys.meta, keys.session],
+                [lock.token, ms(self.lock_ttl), turn, session_id], within=self.op_timeout,
+            )  # fmt: skip
+
+        try:  # safe to repeat: a try whose answer was lost left the lock to this token
+            taken = await self._patiently(retake, loop.time() + self.redis_patience)
+        except SessionStoreError as exc:
+            log.warning("lock %s not taken again: %s", keys.lock, exc)
+            return False
+        if not taken:
+            log.info("lock %s not taken again: a later turn has started", keys.lock)
+            return False
+        lock.regained(sent)
+        return True
 
     async def ask(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run a read that is safe to repeat (``call``), asked again while Redis answers
@@ -278,18 +330,25 @@ class TurnGate:
         while True:
             # Taken before polling, so a release between our poll and our sleep still wakes us.
             wakeup = self._wakeups.setdefault(keys.conversation, asyncio.Event())
-            started = loop.time()
+            sent = loop.time()
+
+            def poll() -> Awaitable[Any]:
+                nonlocal sent
+                sent = loop.time()  # the lock's expiry counts from the try that answered
+                return POLL(
+                    self.redis,
+                    [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order],
+                    [token, arrival, new_session_id(), ms(self.sessions.ttl),
+                     ms(self.lock_ttl), ms(self.waiter_ttl)],
+                    within=self.op_timeout,
+                )  # fmt: skip
+
             # Safe to repeat: a poll rejoins at its arrival, and one finding the lock
-            # already ours (a lost answer) reports it without counting the turn again.
-            reply = await self._patiently(lambda: POLL(
-                self.redis,
-                [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order],
-                [token, arrival, new_session_id(), ms(self.sessions.ttl), ms(self.lock_ttl),
-                 ms(self.waiter_ttl)],
-                within=self.op_timeout,
-            ), deadline)  # fmt: skip
+            # already ours (a lost answer) reports it, its TTL restarted, without counting
+            # the turn again.
+            reply = await self._patiently(poll, deadline)
             if reply[0] == 1:
-                return text(reply[1]), int(reply[2]), started
+                return text(reply[1]), int(reply[2]), sent
             if reply[0] == -1:
                 return None
             remaining = deadline - loop.time()
@@ -309,7 +368,7 @@ class TurnGate:
 
     async def _release(self, lock: Lock) -> None:
         try:
-            if not await lock.release():
+            if not await lock.release() and not lock.lost.is_set():  # else logged then
                 log.warning("lock %s was no longer ours at release", lock.key)
         except SessionStoreError as exc:
             log.warning("could not release %s (expires in %gs): %s", lock.key, lock.ttl, exc)

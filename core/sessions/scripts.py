@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from core.redis import NOW_MS, LuaScript
 
-__all__ = ["CANCEL", "ENTER", "INFO", "LEAVE", "NEW_SESSION", "POLL", "SEEN", "SESSION"]
+__all__ = [
+    "CANCEL", "ENTER", "INFO", "LEAVE", "NEW_SESSION", "POLL", "RETAKE", "SEEN", "SESSION",
+]  # fmt: skip
 
 # Shared helpers, prepended to the scripts that use them.
 
@@ -105,7 +107,8 @@ return 0
 #         {2, arrival, interrupted holder token or ''} queued.
 # Idempotent for one token: the seen key keeps "token arrival", so the same call repeated
 # (its reply was lost to a timeout, but it ran) reports where that turn stands — holding
-# the lock, or queued at its arrival (a wait's poll rejoins there) — instead of a duplicate.
+# the lock (its TTL restarted, so the lock lives a full TTL from the try that answered), or
+# queued at its arrival (a wait's poll rejoins there) — instead of a duplicate.
 ENTER = LuaScript(
     "turn enter",
     _TURN_HELPERS
@@ -116,6 +119,7 @@ if seen then
   local token, first = string.match(seen, '^(%S+) (%d+)$')
   if token ~= ARGV[1] then return {0} end
   if redis.call('GET', KEYS[4]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[4], ARGV[4])  -- a full TTL from this try (core.sessions.lock)
     local sid = touch_session(KEYS[2], KEYS[3], ARGV[2], ARGV[3], now)
     return {1, tonumber(first), sid, tonumber(redis.call('HGET', KEYS[3], 'turns') or '1')}
   end
@@ -155,13 +159,15 @@ return {2, arrival, interrupted}
 #       6 waiter TTL ms.
 # Returns {0} still waiting; {1, session id, turn number} lock taken; {-1} superseded.
 # Idempotent: a repeated poll (the reply of one that took the lock was lost to a timeout)
-# finds the lock already ours and reports it, without counting the turn again.
+# finds the lock already ours and reports it (its TTL restarted), without counting the
+# turn again.
 POLL = LuaScript(
     "turn wait",
     _TURN_HELPERS
     + """
 local now = now_ms()
 if redis.call('GET', KEYS[3]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[3], ARGV[5])  -- a full TTL from this try (core.sessions.lock)
   local sid = touch_session(KEYS[1], KEYS[2], ARGV[3], ARGV[4], now)
   return {1, sid, tonumber(redis.call('HGET', KEYS[2], 'turns') or '1')}
 end
@@ -183,6 +189,28 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 local sid = touch_session(KEYS[1], KEYS[2], ARGV[3], ARGV[4], now)
 return {1, sid, start_turn(KEYS[2], now)}
+""",
+)
+
+# A turn that lost its lock before calling its agent takes it again, if that keeps the
+# conversation's order: the lock is still its own (it never expired: only this turn ever
+# sets its token), or it is free and no later turn has started (the session's turn count
+# is still this turn's number, in the same session). KEYS: 1 lock, 2 meta, 3 session.
+# ARGV: 1 token, 2 lock TTL ms, 3 the turn's number, 4 its session id.
+# Returns 1 when the turn holds the lock (for a full TTL from now), 0 when it may not.
+RETAKE = LuaScript(
+    "turn retake",
+    """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then return 0 end
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], 'turns') or '0') ~= tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 """,
 )
 

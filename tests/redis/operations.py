@@ -29,7 +29,7 @@ from core.responder import Responder
 from core.routing.pins import AgentPins
 from core.routing.routes import RouteChoice
 from core.sessions.gate import GateTimeout, TurnGate
-from core.sessions.keys import conversation_key
+from core.sessions.keys import SessionKeys, conversation_key
 from core.sessions.store import SessionStore
 from core.surface import MessageRef, StrayCopy
 from core.texts import ORPHAN_NOTICE
@@ -260,8 +260,25 @@ async def governance(redis: aioredis.Redis, namespace: str) -> None:
     assert by_agent["a"]["chars_out"] == 40, by_agent
 
 
+async def lock_taken_again(redis: aioredis.Redis, namespace: str) -> None:
+    """A turn whose lock expired under it (deleted here) learns it from its heartbeat and,
+    no later turn having started, takes it again before its agent is called."""
+    conversation = _conversation("1712.0004")
+    lock_key = SessionKeys(conversation, namespace=namespace).lock
+    async with _gate(redis, namespace, lock_ttl=2.4).enter(conversation, "Ev1") as ticket:
+        assert ticket is not None
+        token = await redis.get(lock_key)
+        await redis.delete(lock_key)  # gone as if it had expired
+        async with asyncio.timeout(PATIENCE):
+            await ticket.lock_lost.wait()
+            await ticket.check_lock()  # RETAKE: raises LockLost if it may not
+        assert not ticket.lock_lost.is_set()
+        assert await redis.get(lock_key) == token
+
+
 FAMILIES = {
     "sessions, dedup, lock and queue": sessions_dedup_and_turns,
+    "a lost lock taken again": lock_taken_again,
     "interrupt": interrupt,
     "chat history": chat_history,
     "shared budgets": shared_budgets,

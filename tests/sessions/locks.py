@@ -21,19 +21,26 @@ from tests.waiting import eventually
 __all__ = ["expiry_ms", "hold_lock", "outlive", "take_lock"]
 
 
-async def take_lock(redis: aioredis.Redis, keys: SessionKeys, *, ttl: float) -> Lock | None:
-    """Try once; None when another owner holds it."""
+async def take_lock(
+    redis: aioredis.Redis, keys: SessionKeys, *, ttl: float, op_timeout: float | None = None
+) -> Lock | None:
+    """Try once; None when another owner holds it. ``op_timeout``: of its extends."""
     token = uuid.uuid4().hex
     # The expiry estimate starts before the request: Redis starts the TTL later, never earlier.
     started = asyncio.get_running_loop().time()
     if not await redis.set(keys.lock, token, nx=True, px=ms(ttl)):
         return None
-    return Lock(redis, keys.lock, stop_key=keys.stop, token=token, ttl=ttl, taken_at=started)
+    timeout = {} if op_timeout is None else {"op_timeout": op_timeout}
+    return Lock(
+        redis, keys.lock, stop_key=keys.stop, token=token, ttl=ttl, taken_at=started, **timeout
+    )
 
 
-async def hold_lock(redis: aioredis.Redis, keys: SessionKeys, *, ttl: float) -> Lock:
+async def hold_lock(
+    redis: aioredis.Redis, keys: SessionKeys, *, ttl: float, op_timeout: float | None = None
+) -> Lock:
     """Take it, failing the test where another owner holds it."""
-    lock = await take_lock(redis, keys, ttl=ttl)
+    lock = await take_lock(redis, keys, ttl=ttl, op_timeout=op_timeout)
     assert lock is not None, f"{keys.lock} is held by another owner"
     return lock
 

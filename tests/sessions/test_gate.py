@@ -16,6 +16,7 @@ from core.sessions.connect import redis_client
 from core.sessions.gate import GateTimeout, Ticket, TurnGate
 from core.sessions.keys import SessionKeys
 from core.sessions.scripts import ENTER
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.sessions.locks import expiry_ms, hold_lock, outlive
 
 GateFactory = Callable[..., TurnGate]
@@ -502,3 +503,24 @@ async def test_a_busy_connection_pool_is_a_slow_answer_not_an_outage(redis_url: 
         assert await guarded("turn enter", client.ping())
     finally:
         await client.aclose()
+
+
+async def test_a_turn_whose_enter_was_asked_again_past_the_ttl_still_holds_its_lock(
+    redis_url: str, namespace: str, conversation: str
+) -> None:
+    """Redis answers the enter only at its fourth try (each given up after 0.4 s), longer
+    than the lock's 1 s TTL after the first: the lock's expiry counts from the try that
+    answered (the one that took it), not from the first, so the turn holds it."""
+    async with SlowRedis(redis_url) as proxy:
+        for _ in range(3):
+            proxy.swallow(ENTER.sha.encode())
+        client = redis_client(proxy.url)
+        gate = TurnGate(client, namespace=namespace, lock_ttl=1.0, op_timeout=0.4)
+        try:
+            async with asyncio.timeout(PATIENCE), gate.enter(conversation, "Ev1") as ticket:
+                assert ticket is not None
+                assert len(proxy.swallowed) == 3
+                await ticket.check_lock()  # raises LockLost when the turn no longer holds it
+                assert not ticket.lock_lost.is_set()
+        finally:
+            await client.aclose()

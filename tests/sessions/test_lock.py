@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from core.ops.metrics import REGISTRY
 from core.sessions.keys import SessionKeys
 from core.sessions.lock import EXTEND, Lock
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.sessions.locks import expiry_ms, hold_lock, outlive, take_lock
+from tests.waiting import PATIENCE
 
 
 @pytest.fixture
@@ -124,3 +128,84 @@ async def test_locks_of_one_process_beat_together_each_hearing_its_own_news(
     assert pipelines >= 1 and single == 0  # one round trip per beat for all thirty
     ttls = [await redis_client.pttl(lock.key) for lock in locks if lock is not taken]
     assert min(ttls) > 0
+
+
+def _locks_lost() -> float:
+    return REGISTRY.get_sample_value("threadcast_locks_lost_total") or 0.0
+
+
+def _redis_errors() -> float:
+    return REGISTRY.get_sample_value("threadcast_redis_errors_total") or 0.0
+
+
+async def test_unanswered_extends_lose_the_lock_at_its_confirmed_expiry(
+    redis_url: str, keys: SessionKeys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis never answers the heartbeats (too busy for them): the owner does not wait for
+    an extend to answer or fail before it knows. Once the expiry it last confirmed (the
+    take, sent before Redis started the TTL) has passed, the lock is lost: logged once at
+    WARNING and counted. An extend here could only fail after 60 s (the socket's timeout;
+    the lock's op timeout is longer), far beyond the test's patience."""
+    counted, errors = _locks_lost(), _redis_errors()
+    async with SlowRedis(redis_url) as proxy:
+        client: aioredis.Redis = aioredis.from_url(
+            proxy.url, decode_responses=True, socket_timeout=60
+        )
+        try:
+            lock = await hold_lock(client, keys, ttl=1.0, op_timeout=120)
+            proxy.swallow(EXTEND.sha.encode(), every=True)
+            async with lock.heartbeat():
+                async with asyncio.timeout(PATIENCE):
+                    await lock.lost.wait()
+                assert _redis_errors() == errors  # no extend has failed (nor answered)
+                assert proxy.swallowed, "no extend was sent"
+                assert asyncio.get_running_loop().time() >= lock.expires_at
+                assert not lock.held
+        finally:
+            await client.aclose()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "lost lock" in r.msg]
+    assert len(warnings) == 1
+    assert _locks_lost() == counted + 1
+
+
+async def test_a_starved_loop_reads_the_expiry_from_the_clock(
+    redis_client: aioredis.Redis, keys: SessionKeys
+) -> None:
+    """A loop too busy to run the expiry timer still answers that the lock is not held once
+    its confirmed expiry has passed (here: taken a TTL ago, never extended); a confirmation
+    taken in after that does not make it trusted again, though it still extends the lock in
+    Redis (compare-and-set by token: it is still ours there), keeping the next turn out."""
+    taken = await hold_lock(redis_client, keys, ttl=5)
+    loop = asyncio.get_running_loop()
+    lock = Lock(redis_client, keys.lock, stop_key=keys.stop, token=taken.token, ttl=5,
+                taken_at=loop.time() - 5)  # fmt: skip
+    assert not lock.lost.is_set()  # no timer has run
+    assert not lock.held and lock.lost.is_set()
+    assert await lock.extend() is True  # the token still holds the key: keep beating
+    assert not lock.held
+    assert await take_lock(redis_client, keys, ttl=5) is None
+    assert await lock.release() is True  # compare-and-delete: it was still ours
+
+
+@pytest.mark.looptime  # the default TTL's 30 s pass in fake time
+async def test_the_loss_is_known_at_the_confirmed_expiry_to_the_instant(
+    redis_url: str, keys: SessionKeys
+) -> None:
+    """With the default 30 s TTL and every extend unanswered, ``lost`` is set when the
+    take's send time plus 30 s comes (a timer, not a failing call: those would end after
+    120 s here), in fake time to the instant. The client has no socket timeouts: fake time
+    must not run past a real round trip's deadline (it jumps to the next timer)."""
+    async with SlowRedis(redis_url) as proxy:
+        client: aioredis.Redis = aioredis.from_url(
+            proxy.url, decode_responses=True, socket_timeout=None, socket_connect_timeout=None
+        )
+        try:
+            lock = await hold_lock(client, keys, ttl=30, op_timeout=120)
+            proxy.swallow(EXTEND.sha.encode(), every=True)
+            expiry = lock.expires_at
+            async with lock.heartbeat():
+                async with asyncio.timeout(50):
+                    await lock.lost.wait()
+                assert asyncio.get_running_loop().time() == pytest.approx(expiry)
+        finally:
+            await client.aclose()

@@ -7,6 +7,8 @@ The Redis behind it is the real one: every command still runs, only later.
 ``redis.swallow(pattern)``: the next command whose bytes hold ``pattern`` (a Lua script's
 SHA1, say) is never passed on, so it never gets an answer — a Redis too busy to answer that
 one call in time, at a precise point of a turn, while every other command runs.
+``redis.swallow(pattern, every=True)``: every such command, from now on (a Redis that never
+answers one kind of call: the lock heartbeats, say, while the rest of the turn goes on).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class SlowRedis(Lifecycle):
         self.delay = 0.0
         self.swallowed: list[bytes] = []  # commands held back for ever (see swallow)
         self._swallow: list[bytes] = []
+        self._swallow_every: list[bytes] = []
         self.url = ""
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task[None]] = set()
@@ -43,9 +46,10 @@ class SlowRedis(Lifecycle):
         path = "" if self.target.scheme == "unix" else self.target.path
         self.url = urlunsplit(("redis", netloc, path, self.target.query, ""))
 
-    def swallow(self, pattern: bytes) -> None:
-        """The next command holding ``pattern`` never reaches Redis (see the module)."""
-        self._swallow.append(pattern)
+    def swallow(self, pattern: bytes, *, every: bool = False) -> None:
+        """The next command holding ``pattern`` (``every``: each one) never reaches Redis
+        (see the module)."""
+        (self._swallow_every if every else self._swallow).append(pattern)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -91,6 +95,9 @@ class SlowRedis(Lifecycle):
                 await sink.drain()
 
     def _held_back(self, chunk: bytes) -> bool:
+        if any(pattern in chunk for pattern in self._swallow_every):
+            self.swallowed.append(chunk)
+            return True
         for pattern in self._swallow:
             if pattern in chunk:
                 self._swallow.remove(pattern)

@@ -20,7 +20,7 @@ from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.model import Message
 from bots.slack.app import SlackService
 from core.errors import AgentError, SessionStoreError
-from core.sessions.gate import GateTimeout
+from core.sessions.gate import GateTimeout, LockLost
 from core.texts import INTERRUPTED, NOT_ANSWERED
 
 __all__ = ["Flood", "FloodFigures", "flood"]
@@ -94,6 +94,7 @@ def _notice_kind(text: str) -> str | None:
     known = [
         ("queue", GateTimeout.notice),
         ("store", SessionStoreError.notice),
+        ("lock lost", LockLost.notice),
         ("restart", NOT_ANSWERED),
         ("restart", INTERRUPTED),
     ]
