@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
@@ -505,32 +506,34 @@ async def test_final_edits_of_a_reply_never_registered_are_handed_over_all_the_s
     it was sent; the retry had not run yet) when the reply ended with a final edit left
     to make. The hand-over registers it, and a reaper makes that edit; it used to be
     refused (no holder), and the message stayed streaming for ever."""
-    async with SlowRedis(redis_url) as proxy:
-        client = redis_client(proxy.url)
-        try:
-            owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
-                                  op_timeout=0.2)  # fmt: skip
-            keys = owner.serve(THREAD.platform, BOT)
-            surface = RecordingSurface(limits=LIMITS)
-            message = await surface.post(THREAD, "Hi" + INDICATOR, streaming=True)
-            proxy.swallow(WRITE.sha.encode())  # the registration never reaches Redis
-            watch = RegisteredReply(owner, keys, THREAD)
+    async with slow_owner(redis_url, namespace, op_timeout=0.2) as (proxy, owner, keys):
+        surface = RecordingSurface(limits=LIMITS)
+        message = await surface.post(THREAD, "Hi" + INDICATOR, streaming=True)
+        proxy.swallow(WRITE.sha.encode())  # the registration never reaches Redis
+        watch = RegisteredReply(owner, keys, THREAD)
 
-            async def sent() -> bool:
-                return bool(proxy.swallowed)
+        async def sent() -> bool:
+            return bool(proxy.swallowed)
 
-            assert await until(sent)
-            watch.owed(message, "Hi")  # the finish was cut short before its final edit
-            watch.finished()
-            await asyncio.gather(*owner._tasks)
-        finally:
-            await client.aclose()
-    redis = redis_client(redis_url)
-    try:
+        assert await until(sent)
+        watch.owed(message, "Hi")  # the finish was cut short before its final edit
+        watch.finished()
+        await asyncio.gather(*owner._tasks)
+    async with redis_client(redis_url) as redis:
         await sweep_until_done(reaper_of(redis, namespace, surface))
         assert surface.texts() == ["Hi"] and surface.messages[message.message_id].final
-    finally:
-        await redis.aclose()
+
+
+@asynccontextmanager
+async def slow_owner(
+    redis_url: str, namespace: str, *, op_timeout: float
+) -> AsyncIterator[tuple[SlowRedis, ReplyRegistry, RecoveryKeys]]:
+    """A replica's registry serving the bot, reaching Redis through a proxy that can hold
+    back chosen scripts (and so time out after ``op_timeout``)."""
+    async with SlowRedis(redis_url) as proxy, redis_client(proxy.url) as client:
+        owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
+                              op_timeout=op_timeout)  # fmt: skip
+        yield proxy, owner, owner.serve(THREAD.platform, BOT)
 
 
 async def _final(surface: RecordingSurface, message_id: str) -> bool:
@@ -620,45 +623,34 @@ async def test_a_complete_reply_s_record_is_removed_however_long_redis_does_not_
     reply (the record used to stay, and the replica's next restart had it "finished")."""
     surface = RecordingSurface(limits=LIMITS)
     message = await surface.post(THREAD, "Done" + INDICATOR, streaming=True)
-    async with SlowRedis(redis_url) as proxy:
-        client = redis_client(proxy.url)
-        try:
-            owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
-                                  op_timeout=0.1)  # fmt: skip
-            keys = owner.serve(THREAD.platform, BOT)
-            watch = RegisteredReply(owner, keys, THREAD)
-            watch.shown(message, "Done" + INDICATOR, streaming=True)
+    async with slow_owner(redis_url, namespace, op_timeout=0.1) as (proxy, owner, keys):
+        watch = RegisteredReply(owner, keys, THREAD)
+        watch.shown(message, "Done" + INDICATOR, streaming=True)
 
-            async def written() -> bool:
-                return bool(await records(client, owner))
+        async def written() -> bool:
+            return bool(await records(owner.redis, owner))
 
-            assert await until(written)
-            await surface.edit(message, "Done", final=True)
-            # Each try takes op_timeout, then up to ttl / 3 of backoff: the tries below
-            # outlast the former 2 ttl of patience.
-            tries = 12
-            for _ in range(tries):
-                proxy.swallow(DROP.sha.encode())
-            watch.shown(message, "Done", streaming=False)
-            watch.finished()
+        assert await until(written)
+        await surface.edit(message, "Done", final=True)
+        # Each try takes op_timeout, then up to ttl / 3 of backoff: the tries below
+        # outlast the former 2 ttl of patience.
+        tries = 12
+        for _ in range(tries):
+            proxy.swallow(DROP.sha.encode())
+        watch.shown(message, "Done", streaming=False)
+        watch.finished()
 
-            async def outlasted() -> bool:
-                return len(proxy.swallowed) >= tries
+        async def outlasted() -> bool:
+            return len(proxy.swallowed) >= tries
 
-            assert await until(outlasted)
+        assert await until(outlasted)
 
-            async def removed() -> bool:
-                return not await records(client, owner)
+        async def removed() -> bool:
+            return not await records(owner.redis, owner)
 
-            assert await until(removed)
-        finally:
-            await client.aclose()
-    redis = redis_client(redis_url)
-    try:
-        reaper = reaper_of(redis, namespace, surface)
-        assert await reaper.sweep() == 0
-    finally:
-        await redis.aclose()
+        assert await until(removed)
+    async with redis_client(redis_url) as redis:
+        assert await reaper_of(redis, namespace, surface).sweep() == 0
     assert surface.texts() == ["Done"]
 
 
