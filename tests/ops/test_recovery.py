@@ -57,6 +57,16 @@ def registry(redis: aioredis.Redis, namespace: str, owner: str, bot: str = BOT) 
     return reg
 
 
+def watched(
+    redis: aioredis.Redis, namespace: str, owner: str, bot: str = BOT
+) -> tuple[ReplyRegistry, RecoveryKeys, RegisteredReply]:
+    """A replica's registry serving the bot, and a reply in THREAD it registers."""
+    reg = registry(redis, namespace, owner, bot)
+    keys = reg.keys(THREAD.platform)
+    assert keys is not None
+    return reg, keys, RegisteredReply(reg, keys, THREAD)
+
+
 def recovery(
     redis: aioredis.Redis, namespace: str, owner: str, surface: RecordingSurface,
     bot: str = BOT, **reaper: float,
@@ -297,10 +307,7 @@ async def orphan(
     *, bot: str = BOT, posted: bool = True,
 ) -> ReplyRegistry:  # fmt: skip
     """A record left by a dead owner: written, never beaten again."""
-    owner = registry(redis, namespace, "dead-owner", bot=bot)
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis, namespace, "dead-owner", bot=bot)
     if message is not None:
         watch.shown(message, shown, streaming=True)
     elif posted:  # the last page was closed and the next not posted yet
@@ -599,10 +606,7 @@ async def test_a_record_whose_write_timed_out_is_removed_when_the_reply_ends(
     """A write that timed out on our side may have landed: the record is removed at the
     end all the same (left behind, a later reaper would add a bogus "send it again" notice
     under a complete reply once this replica restarts)."""
-    owner = registry(redis_client, namespace, "owner-a")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis_client, namespace, "owner-a")
 
     async def registered() -> bool:
         return bool(await records(redis_client, owner))
@@ -663,10 +667,7 @@ async def test_a_reply_finished_as_an_orphan_is_not_finished_again_when_its_owne
     and a reaper edited the message a second time (the notice gone, the text changed)."""
     surface = RecordingSurface(limits=LIMITS)
     message = await surface.post(THREAD, "half" + INDICATOR, streaming=True)
-    owner = registry(redis_client, namespace, "slow-owner")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis_client, namespace, "slow-owner")
     watch.shown(message, "half" + INDICATOR, streaming=True)
 
     async def written() -> bool:
@@ -693,10 +694,7 @@ async def test_a_first_write_landing_after_its_reply_ended_does_not_register_it_
     its owner, and once that owner was gone a reaper added a notice to the complete reply."""
     surface = RecordingSurface(limits=LIMITS)
     message = await surface.post(THREAD, "All" + INDICATOR, streaming=True)
-    owner = registry(redis_client, namespace, "owner-a")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, keys, watch = watched(redis_client, namespace, "owner-a")
     late = replace(watch.record)
     watch.owed(message, "All of it")
     watch.finished()
@@ -872,10 +870,7 @@ async def test_a_complete_reply_left_as_an_orphan_gets_no_notice(
     surface = ReadingSurface(limits=LIMITS)
     first = await surface.post(THREAD, "page one" + INDICATOR, streaming=True)
     last = await surface.post(THREAD, "page two" + INDICATOR, streaming=True)
-    owner = registry(redis_client, namespace, "dead-owner")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis_client, namespace, "dead-owner")
     watch.shown(first, "page one" + INDICATOR, streaming=True)
     watch.shown(last, "page two" + INDICATOR, streaming=True)
 
