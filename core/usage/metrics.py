@@ -18,23 +18,17 @@ __all__ = ["agent_turn", "turn_refused"]
 # Seconds: a fast model's first token, up to an agent that runs tools for minutes.
 _FIRST_TOKEN_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 
-_TURNS = Counter(
-    "threadcast_agent_turns", "Turns answered, per agent.", ["agent"], registry=REGISTRY
-)
-_ERRORS = Counter(
-    "threadcast_agent_errors", "Replies the agent failed, per agent.", ["agent"],
-    registry=REGISTRY,
-)  # fmt: skip
-_CHARS_IN = Counter(
-    "threadcast_agent_chars_in", "Characters sent to the agent.", ["agent"], registry=REGISTRY
-)
-_CHARS_OUT = Counter(
-    "threadcast_agent_chars_out", "Characters the agent streamed.", ["agent"], registry=REGISTRY
-)
-_SECONDS = Counter(
-    "threadcast_agent_seconds", "Seconds the agent spent streaming replies.", ["agent"],
-    registry=REGISTRY,
-)  # fmt: skip
+
+def _per_agent(name: str, documentation: str) -> Counter:
+    """A counter labelled by agent name only, in threadcast's registry."""
+    return Counter(name, documentation, ["agent"], registry=REGISTRY)
+
+
+_TURNS = _per_agent("threadcast_agent_turns", "Turns answered, per agent.")
+_ERRORS = _per_agent("threadcast_agent_errors", "Replies the agent failed, per agent.")
+_CHARS_IN = _per_agent("threadcast_agent_chars_in", "Characters sent to the agent.")
+_CHARS_OUT = _per_agent("threadcast_agent_chars_out", "Characters the agent streamed.")
+_SECONDS = _per_agent("threadcast_agent_seconds", "Seconds the agent spent streaming replies.")
 _FIRST_TOKEN = Histogram(
     "threadcast_agent_first_token_seconds",
     "From the request to the agent's first text.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
@@ -54,6 +55,16 @@ def registry(redis: aioredis.Redis, namespace: str, owner: str, bot: str = BOT) 
     reg = ReplyRegistry(redis, namespace=namespace, owner=owner, ttl=TTL)
     reg.serve(THREAD.platform, bot)
     return reg
+
+
+def watched(
+    redis: aioredis.Redis, namespace: str, owner: str, bot: str = BOT
+) -> tuple[ReplyRegistry, RecoveryKeys, RegisteredReply]:
+    """A replica's registry serving the bot, and a reply in THREAD it registers."""
+    reg = registry(redis, namespace, owner, bot)
+    keys = reg.keys(THREAD.platform)
+    assert keys is not None
+    return reg, keys, RegisteredReply(reg, keys, THREAD)
 
 
 def recovery(
@@ -296,10 +307,7 @@ async def orphan(
     *, bot: str = BOT, posted: bool = True,
 ) -> ReplyRegistry:  # fmt: skip
     """A record left by a dead owner: written, never beaten again."""
-    owner = registry(redis, namespace, "dead-owner", bot=bot)
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis, namespace, "dead-owner", bot=bot)
     if message is not None:
         watch.shown(message, shown, streaming=True)
     elif posted:  # the last page was closed and the next not posted yet
@@ -505,32 +513,34 @@ async def test_final_edits_of_a_reply_never_registered_are_handed_over_all_the_s
     it was sent; the retry had not run yet) when the reply ended with a final edit left
     to make. The hand-over registers it, and a reaper makes that edit; it used to be
     refused (no holder), and the message stayed streaming for ever."""
-    async with SlowRedis(redis_url) as proxy:
-        client = redis_client(proxy.url)
-        try:
-            owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
-                                  op_timeout=0.2)  # fmt: skip
-            keys = owner.serve(THREAD.platform, BOT)
-            surface = RecordingSurface(limits=LIMITS)
-            message = await surface.post(THREAD, "Hi" + INDICATOR, streaming=True)
-            proxy.swallow(WRITE.sha.encode())  # the registration never reaches Redis
-            watch = RegisteredReply(owner, keys, THREAD)
+    async with slow_owner(redis_url, namespace, op_timeout=0.2) as (proxy, owner, keys):
+        surface = RecordingSurface(limits=LIMITS)
+        message = await surface.post(THREAD, "Hi" + INDICATOR, streaming=True)
+        proxy.swallow(WRITE.sha.encode())  # the registration never reaches Redis
+        watch = RegisteredReply(owner, keys, THREAD)
 
-            async def sent() -> bool:
-                return bool(proxy.swallowed)
+        async def sent() -> bool:
+            return bool(proxy.swallowed)
 
-            assert await until(sent)
-            watch.owed(message, "Hi")  # the finish was cut short before its final edit
-            watch.finished()
-            await asyncio.gather(*owner._tasks)
-        finally:
-            await client.aclose()
-    redis = redis_client(redis_url)
-    try:
+        assert await until(sent)
+        watch.owed(message, "Hi")  # the finish was cut short before its final edit
+        watch.finished()
+        await asyncio.gather(*owner._tasks)
+    async with redis_client(redis_url) as redis:
         await sweep_until_done(reaper_of(redis, namespace, surface))
         assert surface.texts() == ["Hi"] and surface.messages[message.message_id].final
-    finally:
-        await redis.aclose()
+
+
+@asynccontextmanager
+async def slow_owner(
+    redis_url: str, namespace: str, *, op_timeout: float
+) -> AsyncIterator[tuple[SlowRedis, ReplyRegistry, RecoveryKeys]]:
+    """A replica's registry serving the bot, reaching Redis through a proxy that can hold
+    back chosen scripts (and so time out after ``op_timeout``)."""
+    async with SlowRedis(redis_url) as proxy, redis_client(proxy.url) as client:
+        owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
+                              op_timeout=op_timeout)  # fmt: skip
+        yield proxy, owner, owner.serve(THREAD.platform, BOT)
 
 
 async def _final(surface: RecordingSurface, message_id: str) -> bool:
@@ -596,10 +606,7 @@ async def test_a_record_whose_write_timed_out_is_removed_when_the_reply_ends(
     """A write that timed out on our side may have landed: the record is removed at the
     end all the same (left behind, a later reaper would add a bogus "send it again" notice
     under a complete reply once this replica restarts)."""
-    owner = registry(redis_client, namespace, "owner-a")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis_client, namespace, "owner-a")
 
     async def registered() -> bool:
         return bool(await records(redis_client, owner))
@@ -620,45 +627,34 @@ async def test_a_complete_reply_s_record_is_removed_however_long_redis_does_not_
     reply (the record used to stay, and the replica's next restart had it "finished")."""
     surface = RecordingSurface(limits=LIMITS)
     message = await surface.post(THREAD, "Done" + INDICATOR, streaming=True)
-    async with SlowRedis(redis_url) as proxy:
-        client = redis_client(proxy.url)
-        try:
-            owner = ReplyRegistry(client, namespace=namespace, owner="owner-a", ttl=TTL,
-                                  op_timeout=0.1)  # fmt: skip
-            keys = owner.serve(THREAD.platform, BOT)
-            watch = RegisteredReply(owner, keys, THREAD)
-            watch.shown(message, "Done" + INDICATOR, streaming=True)
+    async with slow_owner(redis_url, namespace, op_timeout=0.1) as (proxy, owner, keys):
+        watch = RegisteredReply(owner, keys, THREAD)
+        watch.shown(message, "Done" + INDICATOR, streaming=True)
 
-            async def written() -> bool:
-                return bool(await records(client, owner))
+        async def written() -> bool:
+            return bool(await records(owner.redis, owner))
 
-            assert await until(written)
-            await surface.edit(message, "Done", final=True)
-            # Each try takes op_timeout, then up to ttl / 3 of backoff: the tries below
-            # outlast the former 2 ttl of patience.
-            tries = 12
-            for _ in range(tries):
-                proxy.swallow(DROP.sha.encode())
-            watch.shown(message, "Done", streaming=False)
-            watch.finished()
+        assert await until(written)
+        await surface.edit(message, "Done", final=True)
+        # Each try takes op_timeout, then up to ttl / 3 of backoff: the tries below
+        # outlast the former 2 ttl of patience.
+        tries = 12
+        for _ in range(tries):
+            proxy.swallow(DROP.sha.encode())
+        watch.shown(message, "Done", streaming=False)
+        watch.finished()
 
-            async def outlasted() -> bool:
-                return len(proxy.swallowed) >= tries
+        async def outlasted() -> bool:
+            return len(proxy.swallowed) >= tries
 
-            assert await until(outlasted)
+        assert await until(outlasted)
 
-            async def removed() -> bool:
-                return not await records(client, owner)
+        async def removed() -> bool:
+            return not await records(owner.redis, owner)
 
-            assert await until(removed)
-        finally:
-            await client.aclose()
-    redis = redis_client(redis_url)
-    try:
-        reaper = reaper_of(redis, namespace, surface)
-        assert await reaper.sweep() == 0
-    finally:
-        await redis.aclose()
+        assert await until(removed)
+    async with redis_client(redis_url) as redis:
+        assert await reaper_of(redis, namespace, surface).sweep() == 0
     assert surface.texts() == ["Done"]
 
 
@@ -671,10 +667,7 @@ async def test_a_reply_finished_as_an_orphan_is_not_finished_again_when_its_owne
     and a reaper edited the message a second time (the notice gone, the text changed)."""
     surface = RecordingSurface(limits=LIMITS)
     message = await surface.post(THREAD, "half" + INDICATOR, streaming=True)
-    owner = registry(redis_client, namespace, "slow-owner")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis_client, namespace, "slow-owner")
     watch.shown(message, "half" + INDICATOR, streaming=True)
 
     async def written() -> bool:
@@ -701,10 +694,7 @@ async def test_a_first_write_landing_after_its_reply_ended_does_not_register_it_
     its owner, and once that owner was gone a reaper added a notice to the complete reply."""
     surface = RecordingSurface(limits=LIMITS)
     message = await surface.post(THREAD, "All" + INDICATOR, streaming=True)
-    owner = registry(redis_client, namespace, "owner-a")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, keys, watch = watched(redis_client, namespace, "owner-a")
     late = replace(watch.record)
     watch.owed(message, "All of it")
     watch.finished()
@@ -880,10 +870,7 @@ async def test_a_complete_reply_left_as_an_orphan_gets_no_notice(
     surface = ReadingSurface(limits=LIMITS)
     first = await surface.post(THREAD, "page one" + INDICATOR, streaming=True)
     last = await surface.post(THREAD, "page two" + INDICATOR, streaming=True)
-    owner = registry(redis_client, namespace, "dead-owner")
-    keys = owner.keys(THREAD.platform)
-    assert keys is not None
-    watch = RegisteredReply(owner, keys, THREAD)
+    owner, _, watch = watched(redis_client, namespace, "dead-owner")
     watch.shown(first, "page one" + INDICATOR, streaming=True)
     watch.shown(last, "page two" + INDICATOR, streaming=True)
 

@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 import redis.asyncio as aioredis
 
 from bots.simulators.discord import DiscordSimulator
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.model import Message
 from tests.bots.slack.conftest import mention, reply_script
-from tests.ops.test_recovery_e2e import INDICATOR, NOTICE_WORDS, StartReplica, sim, start_replica
+from tests.ops.test_recovery_e2e import (
+    INDICATOR,
+    NOTICE_WORDS,
+    Replica,
+    StartReplica,
+    sim,
+    start_replica,
+)
 from tests.ops.test_recovery_posting import MESSAGES, _discord_replica, _open
 from tests.servers.lyzr_server import LyzrServer
 from tests.waiting import PATIENCE, eventually
@@ -42,6 +51,39 @@ async def _a_page_is_recorded(redis: aioredis.Redis, namespace: str, platform: s
     return any(r.get("pages") for r in await _records(redis, namespace, platform))
 
 
+async def _slack_reply_completed_while_silent(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis: aioredis.Redis,
+    namespace: str,
+    a: Replica,
+    *,
+    shown: Callable[[list[Message]], bool],
+    complete: Callable[[list[Message]], bool],
+) -> tuple[str, int]:
+    """The double fault on Slack: ``a`` streams a reply held after 50 words; once its
+    replies are ``shown`` and a page is recorded, Redis is made silent, the reply finishes
+    (``complete``) and ``a`` is SIGKILLed, then Redis answers again. Returns the thread and
+    how many calls the simulator had seen at the kill."""
+    ws = sim.workspace
+    script = reply_script(WORDS, delay=0.01, hold_after=50)
+    lyzr.enqueue(script)
+    sim.events_url = a.events_url
+    thread = (await sim.user_says(ws.general, ws.alice, mention(sim, "a story"))).thread_ts
+    await sim.wait_for(lambda: shown(sim.bot_replies(ws.general, thread)), timeout=PATIENCE)
+    await eventually(lambda: _a_page_is_recorded(redis, namespace, "slack"))
+    await redis.client_pause(120_000, all=False)  # silent: lifted below
+    try:
+        script.hold.set()
+        await sim.wait_for(lambda: complete(sim.bot_replies(ws.general, thread)),
+                           timeout=PATIENCE)  # fmt: skip
+        a.kill()
+        await a.process.wait()
+        return thread, len(sim.calls())
+    finally:
+        await redis.client_unpause()
+
+
 async def test_slack_a_reply_completed_while_redis_was_silent_gets_no_notice(
     sim: SlackSimulator,
     lyzr: LyzrServer,
@@ -53,32 +95,14 @@ async def test_slack_a_reply_completed_while_redis_was_silent_gets_no_notice(
     a = await start_replica("a", redis_url)
     b = await start_replica("b", redis_url)
     ws = sim.workspace
-    script = reply_script(WORDS, delay=0.01, hold_after=50)
-    lyzr.enqueue(script)
-    sim.events_url = a.events_url
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a story"))
-    thread = turn.thread_ts
-    await sim.wait_for(
-        lambda: any("word49" in r.text for r in sim.bot_replies(ws.general, thread)),
-        timeout=PATIENCE,
-    )
-    await eventually(lambda: _a_page_is_recorded(redis_client, namespace, "slack"))
-    await redis_client.client_pause(120_000, all=False)  # silent: lifted below
-    try:
-        script.hold.set()
 
-        def complete() -> bool:
-            replies = sim.bot_replies(ws.general, thread)
-            return (
-                bool(replies) and replies[-1].blocks is None and replies[-1].text.endswith("word59")
-            )
+    def complete(replies: list[Message]) -> bool:
+        return bool(replies) and replies[-1].blocks is None and replies[-1].text.endswith("word59")
 
-        await sim.wait_for(complete, timeout=PATIENCE)
-        a.kill()
-        await a.process.wait()
-        killed_at = len(sim.calls())
-    finally:
-        await redis_client.client_unpause()
+    thread, killed_at = await _slack_reply_completed_while_silent(
+        sim, lyzr, redis_client, namespace, a,
+        shown=lambda replies: any("word49" in r.text for r in replies), complete=complete,
+    )  # fmt: skip
     # The record outlived its owner; B takes it once A's deadline has passed, and drops it
     # (B runs throughout, so it may have done so already: its log says so, below).
     await eventually(lambda: _dropped(redis_client, namespace, "slack"), what="the record dropped")
@@ -111,36 +135,20 @@ async def test_slack_a_native_stream_completed_while_redis_was_silent_gets_no_no
     a = await start_replica("a", redis_url, **native)
     b = await start_replica("b", redis_url, **native)
     ws = sim.workspace
-    script = reply_script(WORDS, delay=0.01, hold_after=50)
-    lyzr.enqueue(script)
-    sim.events_url = a.events_url
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a story"))
-    thread = turn.thread_ts
 
-    def streaming(words: str) -> bool:
-        replies = sim.bot_replies(ws.general, thread)
-        return bool(replies) and replies[-1].streaming and words in replies[-1].text
+    def streaming(replies: list[Message]) -> bool:
+        return bool(replies) and replies[-1].streaming and "word45" in replies[-1].text
 
-    await sim.wait_for(lambda: streaming("word45"), timeout=PATIENCE)
-    await eventually(lambda: _a_page_is_recorded(redis_client, namespace, "slack"))
-    await redis_client.client_pause(120_000, all=False)  # silent: lifted below
-    try:
-        script.hold.set()
+    def complete(replies: list[Message]) -> bool:
+        return (
+            bool(replies)
+            and not replies[-1].streaming
+            and replies[-1].text.rstrip().endswith("word59")
+        )
 
-        def complete() -> bool:
-            replies = sim.bot_replies(ws.general, thread)
-            return (
-                bool(replies)
-                and not replies[-1].streaming
-                and replies[-1].text.rstrip().endswith("word59")
-            )
-
-        await sim.wait_for(complete, timeout=PATIENCE)
-        a.kill()
-        await a.process.wait()
-        killed_at = len(sim.calls())
-    finally:
-        await redis_client.client_unpause()
+    thread, killed_at = await _slack_reply_completed_while_silent(
+        sim, lyzr, redis_client, namespace, a, shown=streaming, complete=complete
+    )
     await eventually(lambda: _dropped(redis_client, namespace, "slack"), what="the record dropped")
     (reply,) = sim.bot_replies(ws.general, thread)
     assert NOTICE_WORDS not in reply.text and reply.text.rstrip().endswith("word59")

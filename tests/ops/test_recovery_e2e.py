@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -118,25 +117,44 @@ async def _healthy(replica: Replica) -> None:
         pytest.fail(f"replica {replica.name} did not start:\n{replica.log.read_text()[-3000:]}")
 
 
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    """A Redis of the test's own, started, which it may stop (and start again)."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def killed_mid_stream(
+    sim: SlackSimulator, lyzr: LyzrServer, replica: Replica, *, native: bool = False
+) -> str:
+    """Ask ``replica`` for a long reply (~15 s: far longer than a test), SIGKILL it once
+    ten words show (``native``: in a stream that still streams); the reply's thread."""
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
+    sim.events_url = replica.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "tell me a long story"))
+
+    def streaming() -> bool:
+        replies = sim.bot_replies(ws.general, turn.thread_ts)
+        return (
+            bool(replies) and "word10 " in replies[0].text and (replies[0].streaming or not native)
+        )
+
+    await sim.wait_for(streaming, timeout=20)
+    replica.kill()
+    await replica.process.wait()
+    return turn.thread_ts
+
+
 async def test_sigkill_mid_reply_is_finalised_by_the_other_replica(
     sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, start_replica: StartReplica
 ) -> None:
     a = await start_replica("a", redis_url)
     b = await start_replica("b", redis_url)
     ws = sim.workspace
-    words = " ".join(f"word{i}" for i in range(300))
-    lyzr.enqueue(reply_script(words, delay=0.05))  # ~15 s: far longer than the test
-    sim.events_url = a.events_url
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "tell me a long story"))
-    thread = turn.thread_ts
-
-    def streaming() -> bool:
-        replies = sim.bot_replies(ws.general, thread)
-        return bool(replies) and "word10 " in replies[0].text
-
-    await sim.wait_for(streaming, timeout=20)
-    a.kill()
-    await a.process.wait()
+    thread = await killed_mid_stream(sim, lyzr, a)
     (reply,) = sim.bot_replies(ws.general, thread)
     assert reply.blocks is not None  # still streaming: the Stop button is there
 
@@ -212,63 +230,53 @@ async def no_record_of(redis: aioredis.Redis, thread: str) -> bool:
 
 
 async def test_redis_restart_mid_turn(
-    sim: SlackSimulator, lyzr: LyzrServer, start_replica: StartReplica, tmp_path: Path
+    sim: SlackSimulator, lyzr: LyzrServer, start_replica: StartReplica, own_redis: EmbeddedRedis
 ) -> None:
-    server = EmbeddedRedis(tmp_path / "redis")
-    url = await server.start()
-    try:
-        a = await start_replica("a", url)
-        ws = sim.workspace
-        lyzr.enqueue(reply_script(" ".join(f"w{i}" for i in range(40)), delay=0.05))
-        sim.events_url = a.events_url
-        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a medium reply"))
-        thread = turn.thread_ts
-        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
-        await server.stop()
-        await asyncio.sleep(0.5)  # how long Redis stays down (the outage, not a synchronisation)
-        assert await server.start() == url
+    url = own_redis.url
+    a = await start_replica("a", url)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(" ".join(f"w{i}" for i in range(40)), delay=0.05))
+    sim.events_url = a.events_url
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a medium reply"))
+    thread = turn.thread_ts
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, thread)))
+    await own_redis.stop()
+    await asyncio.sleep(0.5)  # how long Redis stays down (the outage, not a synchronisation)
+    assert await own_redis.start() == url
 
-        def ended() -> bool:
-            replies = sim.bot_replies(ws.general, thread)
-            return bool(replies) and all(r.blocks is None for r in replies)
+    def ended() -> bool:
+        replies = sim.bot_replies(ws.general, thread)
+        return bool(replies) and all(r.blocks is None for r in replies)
 
-        await sim.wait_for(ended, timeout=30)
-        (reply,) = sim.bot_replies(ws.general, thread)
-        assert INDICATOR not in reply.text
-        # Completed, or ended with a notice (a recovery notice is fine too).
-        assert reply.text.startswith("w0 w1") and (
-            reply.text.endswith("w39") or "_" in reply.text or "⚠️" in reply.text
-        ), reply.text
+    await sim.wait_for(ended, timeout=30)
+    (reply,) = sim.bot_replies(ws.general, thread)
+    assert INDICATOR not in reply.text
+    # Completed, or ended with a notice (a recovery notice is fine too).
+    assert reply.text.startswith("w0 w1") and (
+        reply.text.endswith("w39") or "_" in reply.text or "⚠️" in reply.text
+    ), reply.text
 
-        nxt = await sim.user_says(ws.general, ws.alice, mention(sim, "after the restart"))
-        await sim.wait_for(
-            lambda: any(
-                r.blocks is None and "after the restart" in r.text
-                for r in sim.bot_replies(ws.general, nxt.thread_ts)
-            ),
-            timeout=20,
-        )
-    finally:
-        async with AsyncExitStack():
-            await server.stop()
+    nxt = await sim.user_says(ws.general, ws.alice, mention(sim, "after the restart"))
+    await sim.wait_for(
+        lambda: any(
+            r.blocks is None and "after the restart" in r.text
+            for r in sim.bot_replies(ws.general, nxt.thread_ts)
+        ),
+        timeout=20,
+    )
 
 
 async def _registered(redis_url: str, namespace: str, count: int) -> None:
     """Until ``count`` turns are registered for recovery (waiting on Redis's state)."""
-    client: aioredis.Redis = aioredis.from_url(redis_url, decode_responses=True)
-    try:
-        async with asyncio.timeout(20):
-            while True:
-                total = 0
-                async for key in client.scan_iter(
-                    match=f"{namespace}:{{recovery:slack:*}}:replies"
-                ):
-                    total += await client.hlen(key)
-                if total >= count:
-                    return
-                await asyncio.sleep(0.05)
-    finally:
-        await client.aclose()
+
+    async def registered() -> bool:
+        total = 0
+        async for key in client.scan_iter(match=f"{namespace}:{{recovery:slack:*}}:replies"):
+            total += await client.hlen(key)
+        return total >= count
+
+    async with aioredis.from_url(redis_url, decode_responses=True) as client:
+        await eventually(registered, what=f"{count} turns registered")
 
 
 async def test_sigkill_with_a_message_queued_behind_the_reply(
@@ -342,18 +350,7 @@ async def test_a_native_stream_orphan_is_stopped_with_chat_stop_stream(
     a = await start_replica("a", redis_url, **native)
     await start_replica("b", redis_url, **native)
     ws = sim.workspace
-    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
-    sim.events_url = a.events_url
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
-    thread = turn.thread_ts
-
-    def streaming() -> bool:
-        replies = sim.bot_replies(ws.general, thread)
-        return bool(replies) and replies[0].streaming and "word10 " in replies[0].text
-
-    await sim.wait_for(streaming, timeout=20)
-    a.kill()
-    await a.process.wait()
+    thread = await killed_mid_stream(sim, lyzr, a, native=True)
     killed_at = len(sim.calls())
     (reply,) = sim.bot_replies(ws.general, thread)
     await sim.wait_for(lambda: NOTICE_WORDS in reply.text, timeout=PATIENCE)
@@ -377,18 +374,7 @@ async def test_a_native_stream_cut_off_and_expired_before_the_reaper_came_gets_i
     native = {"SLACK_STREAMING": "native"}
     a = await start_replica("a", redis_url, **native)
     ws = sim.workspace
-    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
-    sim.events_url = a.events_url
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
-    thread = turn.thread_ts
-
-    def streaming() -> bool:
-        replies = sim.bot_replies(ws.general, thread)
-        return bool(replies) and replies[0].streaming and "word10 " in replies[0].text
-
-    await sim.wait_for(streaming, timeout=20)
-    a.kill()
-    await a.process.wait()
+    thread = await killed_mid_stream(sim, lyzr, a, native=True)
     loop = asyncio.get_running_loop()
     sim.clock = lambda: loop.time() + 2 * sim.config.stream_max_lifetime  # minutes later
     (reply,) = sim.bot_replies(ws.general, thread)

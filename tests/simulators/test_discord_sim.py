@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -66,6 +67,20 @@ def text_channel(
     channel = client.get_channel(sim.channel(name).id)
     assert isinstance(channel, discord.TextChannel), channel
     return channel
+
+
+@asynccontextmanager
+async def thread_with_a_reply(
+    sim: DiscordSimulator, text: str, watching: str
+) -> AsyncIterator[tuple[Inbox, discord.TextChannel, discord.Thread, discord.Message]]:
+    """A running client that collects its ``watching`` events, a thread it opened in
+    #general and its reply ``text`` there."""
+    client = make_client()
+    inbox = Inbox(client, watching)
+    async with running_client(sim, client):
+        general = text_channel(client, sim)
+        thread = await (await general.send("start")).create_thread(name="t")
+        yield inbox, general, thread, await thread.send(text)
 
 
 async def raw(
@@ -383,12 +398,12 @@ async def test_the_active_thread_cap() -> None:
 
 
 async def test_archived_threads_refuse_edits_until_unarchived(sim: DiscordSimulator) -> None:
-    client = make_client()
-    updates = Inbox(client, "raw_thread_update")
-    async with running_client(sim, client):
-        general = text_channel(client, sim, "general")
-        thread = await (await general.send("start")).create_thread(name="t")
-        reply = await thread.send("before")
+    async with thread_with_a_reply(sim, "before", "raw_thread_update") as (
+        updates,
+        _,
+        thread,
+        reply,
+    ):
         await sim.archive_thread(thread.id)
         assert (await updates.next()).data["thread_metadata"]["archived"] is True
         with pytest.raises(discord.HTTPException) as archived:
@@ -426,12 +441,9 @@ async def test_edits_of_hour_old_messages_are_limited(sim: DiscordSimulator) -> 
 
 
 async def test_a_deleted_thread_is_an_unknown_channel(sim: DiscordSimulator) -> None:
-    client = make_client()
-    deleted = Inbox(client, "raw_thread_delete")
-    async with running_client(sim, client):
-        general = text_channel(client, sim, "general")
-        thread = await (await general.send("start")).create_thread(name="t")
-        reply = await thread.send("streaming…")
+    async with thread_with_a_reply(sim, "streaming…", "raw_thread_delete") as (
+        deleted, general, thread, reply,
+    ):  # fmt: skip
         await sim.delete_thread(thread.id)
         event = await deleted.next()
         assert (event.thread_id, event.parent_id) == (thread.id, general.id)

@@ -22,7 +22,7 @@ from bots.simulators.slack.metadata import apply_metadata, with_metadata
 from bots.simulators.slack.model import Message, expire_if_due
 from bots.simulators.slack.params import json_arg, str_arg
 
-__all__ = ["METHODS", "bot_message_payload"]
+__all__ = ["METHODS", "bot_message_payload", "message_answer"]
 
 
 def bot_message_payload(ctx: CallContext, message: Message) -> dict[str, Any]:
@@ -73,10 +73,19 @@ def post_message(ctx: CallContext) -> dict[str, Any]:
     if parent_ts is not None:
         ctx.store.statuses.pop((channel.id, parent_ts), None)  # "cleared by the reply"
     ctx.changes.append(Change("posted", message))
+    return message_answer(ctx, message, warning)
+
+
+def message_answer(
+    ctx: CallContext, message: Message, warning: str | None, **extra: Any
+) -> dict[str, Any]:
+    """The answer to a call that posted or changed ``message`` (chat.postMessage,
+    chat.update, chat.stopStream): where it is, the message itself, any metadata warning."""
     answer = {
         "ok": True,
-        "channel": channel.id,
+        "channel": message.channel,
         "ts": message.ts,
+        **extra,
         "message": bot_message_payload(ctx, message),
     }
     return with_metadata(answer, warning)
@@ -103,14 +112,7 @@ def update(ctx: CallContext) -> dict[str, Any]:
         message.blocks = blocks or None
     message.edited_ts = ctx.store.ts_clock.next()
     ctx.changes.append(Change("changed", message, previous))
-    answer = {
-        "ok": True,
-        "channel": channel.id,
-        "ts": message.ts,
-        "text": message.text,
-        "message": bot_message_payload(ctx, message),
-    }
-    return with_metadata(answer, warning)
+    return message_answer(ctx, message, warning, text=message.text)
 
 
 def delete(ctx: CallContext) -> dict[str, Any]:

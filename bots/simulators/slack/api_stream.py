@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.simulators.slack.api_chat import bot_message_payload
+from bots.simulators.slack.api_chat import message_answer
 from bots.simulators.slack.blocks import validate_blocks
 from bots.simulators.slack.context import CallContext, Change, Handler
 from bots.simulators.slack.errors import ApiError
-from bots.simulators.slack.metadata import apply_metadata, with_metadata
+from bots.simulators.slack.metadata import apply_metadata
 from bots.simulators.slack.model import Channel, Message, StreamState, expire_if_due
 from bots.simulators.slack.params import json_arg, str_arg
 
@@ -144,13 +144,7 @@ def stop_stream(ctx: CallContext) -> dict[str, Any]:
     assert message.stream is not None
     message.stream.stopped = True
     ctx.changes.append(Change("changed", message, previous))
-    answer = {
-        "ok": True,
-        "channel": message.channel,
-        "ts": message.ts,
-        "message": bot_message_payload(ctx, message),
-    }
-    return with_metadata(answer, warning)
+    return message_answer(ctx, message, warning)
 
 
 METHODS: dict[str, Handler] = {

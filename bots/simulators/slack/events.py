@@ -96,27 +96,24 @@ def message_event(
 def message_changed_event(
     message: Message, channel: Channel, previous: dict[str, Any], event_ts: str
 ) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "subtype": "message_changed",
-        "hidden": True,
-        "message": message.to_api(),
-        "previous_message": previous,
-        "channel": channel.id,
-        "channel_type": channel.channel_type,
-        "ts": event_ts,
-        "event_ts": event_ts,
-    }
+    return _hidden_change("message_changed", channel, previous, event_ts, message=message.to_api())
 
 
 def message_deleted_event(
     message: Message, channel: Channel, previous: dict[str, Any], event_ts: str
 ) -> dict[str, Any]:
+    return _hidden_change("message_deleted", channel, previous, event_ts, deleted_ts=message.ts)
+
+
+def _hidden_change(
+    subtype: str, channel: Channel, previous: dict[str, Any], event_ts: str, **what: Any
+) -> dict[str, Any]:
+    """A ``hidden`` message event about an existing message: what both kinds share."""
     return {
         "type": "message",
-        "subtype": "message_deleted",
+        "subtype": subtype,
         "hidden": True,
-        "deleted_ts": message.ts,
+        **what,
         "previous_message": previous,
         "channel": channel.id,
         "channel_type": channel.channel_type,

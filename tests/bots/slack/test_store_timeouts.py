@@ -12,6 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.model import Message
+from bots.slack.app import SlackService
 from core.governance.controls import GUARDED_STOP
 from core.governance.keys import quota_key
 from core.governance.quotas import TAKE
@@ -32,13 +34,7 @@ async def test_a_command_redis_does_not_answer_gets_the_store_notice(
 ) -> None:  # fmt: skip
     async with SlowRedis(redis_url) as redis:
         bot = await start_bot(core={"redis_url": redis.url})
-        ws = sim.workspace
-        redis.swallow(script.sha.encode())
-        turn = await sim.user_says(ws.general, ws.alice, mention(sim, word))
-        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)), timeout=30)
-        await sim.wait_for(lambda: not bot.bot.tasks)
-        assert redis.swallowed  # the call did time out
-        (notice,) = sim.bot_replies(ws.general, turn.thread_ts)
+        (notice,) = await _mention_answered_late(sim, bot, redis, script.sha.encode(), word)
         assert STORE_UNAVAILABLE.split(";")[0] in notice.text
         assert not lyzr.stream_requests()
 
@@ -73,13 +69,7 @@ async def test_a_turn_whose_start_redis_answers_late_is_answered(
     unavailable"; the call is asked again, and the mention answered."""
     async with SlowRedis(redis_url) as redis:
         bot = await start_bot(core={"redis_url": redis.url})
-        ws = sim.workspace
-        redis.swallow(held)
-        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 7"))
-        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)), timeout=30)
-        await sim.wait_for(lambda: not bot.bot.tasks)
-        assert redis.swallowed  # the call did time out
-        (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+        (reply,) = await _mention_answered_late(sim, bot, redis, held, "remember 7")
         assert reply.text.startswith("You said:") and "remember 7" in reply.text, reply.text
         assert len(lyzr.stream_requests()) == 1
 
@@ -108,15 +98,24 @@ user_concurrent_replies = 1
         monkeypatch.setenv("QUOTA_TEST_KEY", lyzr.api_key)
         bot = await start_bot(core={"redis_url": redis.url, "config_file": config})
         ws = sim.workspace
-        redis.swallow(TAKE.sha.encode())
-        turn = await sim.user_says(ws.general, ws.alice, mention(sim, "remember 9"))
-        await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)), timeout=30)
-        await sim.wait_for(lambda: not bot.bot.tasks)
-        assert redis.swallowed  # the take did time out
-        (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+        (reply,) = await _mention_answered_late(sim, bot, redis, TAKE.sha.encode(), "remember 9")
         assert reply.text.startswith("You said:") and "remember 9" in reply.text, reply.text
         assert len(lyzr.stream_requests()) == 1
         counted = quota_key(namespace, "user-turns", "slack", ws.alice)
         assert await redis_client.zcard(counted) == 1
         slots = quota_key(namespace, "user-replies", "slack", ws.alice)
         assert await redis_client.zcard(slots) == 0  # given back once answered
+
+
+async def _mention_answered_late(
+    sim: SlackSimulator, bot: SlackService, redis: SlowRedis, held: bytes, words: str
+) -> list[Message]:
+    """A mention sent while Redis holds back the first call carrying ``held``: the bot's
+    replies once it has none left to make (and the call did time out)."""
+    ws = sim.workspace
+    redis.swallow(held)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, words))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)), timeout=30)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert redis.swallowed  # the call did time out
+    return sim.bot_replies(ws.general, turn.thread_ts)
