@@ -24,16 +24,12 @@ from collections.abc import Callable, Mapping
 import pyte
 
 from core.lifecycle import Lifecycle
+from tests import forked
 
 __all__ = ["Terminal"]
 
 COLUMNS = 100
 ROWS = 40
-
-
-def _take_terminal() -> None:
-    # Runs in the child after setsid (start_new_session): fd 0 is the pty's slave side.
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class Terminal(Lifecycle):
@@ -56,7 +52,7 @@ class Terminal(Lifecycle):
         master, slave = os.openpty()
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         self._master = master
-        self.process = await asyncio.create_subprocess_exec(
+        self.process = await forked.start(
             sys.executable,
             "-m",
             "bots.cli",
@@ -66,7 +62,7 @@ class Terminal(Lifecycle):
             stderr=slave,
             env=self.env,
             start_new_session=True,
-            preexec_fn=_take_terminal,  # one ioctl, then exec: safe enough after fork
+            controlling_terminal=True,  # the pty (fd 0), taken after setsid
         )
         os.close(slave)
         os.set_blocking(master, False)

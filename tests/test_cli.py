@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bots.cli import main
+from tests import forked
 from tests.bots.console.helpers import console_env
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
@@ -37,7 +38,8 @@ async def _threadcast(
     cwd: Path | None = None,
     wrapper: tuple[str, ...] = (),
 ) -> Run:
-    process = await asyncio.create_subprocess_exec(
+    # Forked from the test's fork server unless wrapped (tests/forked.py).
+    process = await forked.start(
         *wrapper,
         sys.executable,
         "-m",

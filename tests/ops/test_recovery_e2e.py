@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +23,7 @@ from adapters.slack.final_mark import EVENT_TYPE
 from bots.simulators.slack import SlackSimulator
 from core.sessions.embedded import EmbeddedRedis
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
+from tests import forked
 from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.containers import agent_env
 from tests.deploy.platforms import slack_env
@@ -37,7 +37,7 @@ INTERVAL = 0.5
 NOTICE_WORDS = "cut off because the bot restarted"
 UNANSWERED_WORDS = "restarted before it could answer"
 INDICATOR = "▍"
-THREADCAST = str(Path(sys.executable).parent / "threadcast")
+THREADCAST = forked.THREADCAST
 
 
 @dataclass
@@ -89,7 +89,7 @@ async def start_replica(
         env.pop("SLACK_APP_TOKEN", None)
         log = tmp_path / f"{name}.log"
         with log.open("wb") as out:
-            process = await asyncio.create_subprocess_exec(
+            process = await forked.start(
                 THREADCAST, "slack", env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
             )
         replica = Replica(name, process, port, log)

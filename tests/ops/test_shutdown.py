@@ -23,6 +23,7 @@ from bots.simulators.slack.blocks import find_action
 from core.sessions.keys import SessionKeys, conversation_key
 from core.texts import INTERRUPTED
 from core.turn import ThreadRef
+from tests import forked
 from tests.bots.slack.conftest import mention, reply_script
 from tests.deploy.containers import agent_env
 from tests.deploy.platforms import discord_env, slack_env
@@ -48,7 +49,7 @@ async def bot_process(
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """``threadcast <platform>`` in a child process, healthy; killed on the way out if the
     test did not stop it (stderr is piped: :func:`_terminate` reads the logs)."""
-    process = await asyncio.create_subprocess_exec(
+    process = await forked.start(
         sys.executable, "-m", "bots.cli", platform, env=env, cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from core.lifecycle import Lifecycle
+from tests import forked
 from tests.bots.console.helpers import (
     console_env,
     embedded_server_answers,
@@ -26,7 +27,7 @@ class PipedChat(Lifecycle):
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
+        self.process = await forked.start(
             sys.executable, "-m", "bots.cli", "chat", env=self.env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

@@ -1,0 +1,283 @@
+"""Start ``threadcast`` processes for the tests through a fork server (:mod:`tests.zygote`)
+that imported the bot stack once, instead of a fresh interpreter that imports it again
+(~0.5 s of CPU for each of the suite's ~100 bot processes).
+
+:func:`start` takes what :func:`asyncio.create_subprocess_exec` takes for the commands the
+tests run (``sys.executable -m bots.cli …`` or the ``threadcast`` script) and returns a
+real :class:`asyncio.subprocess.Process`: asyncio's own ``wait``/``communicate``/signals,
+over a transport whose pid is the child's (signalled directly) and whose exit status the
+server reports (it is the child's parent and reaps it). Any other command, or an
+environment whose start-up variables (``PYTHON*``, the locale, the C extensions'
+switches) differ from the server's, runs as a fresh process, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import functools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["start"]
+
+ROOT = Path(__file__).parents[1]
+THREADCAST = str(Path(sys.executable).parent / "threadcast")
+_Stdio = int | IO[Any] | None
+
+
+def _startup(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables a Python process reads as it starts or imports (not later)."""
+    return {
+        name: value
+        for name, value in env.items()
+        if name.startswith(("PYTHON", "LC_")) or name == "LANG" or name.endswith("_NO_EXTENSIONS")
+    }
+
+
+class _Server:
+    """This worker's fork server: started on first use, gone when the worker exits (its
+    stdin, the lifeline, closes)."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="tc-zygote-")
+        self.path = os.path.join(self.dir, "socket")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.path)
+        listener.listen(64)  # requests wait here while the server imports
+        self.env = dict(os.environ)
+        with open(os.path.join(self.dir, "log"), "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.zygote", str(listener.fileno())],
+                pass_fds=[listener.fileno()], cwd=ROOT, env=self.env,
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
+        listener.close()
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_server: _Server | None = None
+
+
+def _forkable(argv: tuple[str, ...], env: Mapping[str, str]) -> str | bool | None:
+    """The module to run (``-m``), ``None`` for the script, ``False`` to exec instead."""
+    global _server
+    if argv[:3] == (sys.executable, "-m", "bots.cli"):
+        module: str | None = "bots.cli"
+    elif argv[:1] == (THREADCAST,):
+        module = None
+    else:
+        return False
+    if _server is None:
+        _server = _Server()
+    if _startup(env) != _startup(_server.env):
+        return False
+    return module
+
+
+class _Transport(asyncio.SubprocessTransport):
+    """What :class:`asyncio.subprocess.Process` asks of its transport, for a child of the
+    fork server: its pid, its exit status (read from the server's connection) and its
+    pipes."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, conn: socket.socket, pid: int, received: bytes
+    ) -> None:
+        super().__init__()
+        self._loop = loop
+        self._conn = conn
+        self._pid = pid
+        self._returncode: int | None = None
+        self._waiters: list[asyncio.Future[int]] = []
+        self._buffer = received  # what came after the pid: its status, if it exited at once
+        self.pipes: dict[int, asyncio.BaseTransport] = {}
+        if b"\n" in received:
+            self._status(received)
+        else:
+            loop.add_reader(conn.fileno(), self._on_status)
+
+    def _on_status(self) -> None:
+        try:
+            data = self._conn.recv(4096)
+        except BlockingIOError:
+            return
+        self._buffer += data
+        if data and b"\n" not in self._buffer:
+            return
+        self._loop.remove_reader(self._conn.fileno())
+        self._status(data)
+
+    def _status(self, data: bytes) -> None:
+        self._conn.close()
+        if not data and b"\n" not in self._buffer:  # the server died: as good as killed
+            self._exited(-signal.SIGKILL)
+            return
+        status = json.loads(self._buffer.split(b"\n", 1)[0])["status"]
+        self._exited(os.waitstatus_to_exitcode(status))
+
+    def _exited(self, code: int) -> None:
+        self._returncode = code
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(code)
+        self._waiters.clear()
+
+    async def _wait(self) -> int:
+        if self._returncode is not None:
+            return self._returncode
+        waiter: asyncio.Future[int] = self._loop.create_future()
+        self._waiters.append(waiter)
+        return await waiter
+
+    def get_pid(self) -> int:
+        return self._pid
+
+    def get_returncode(self) -> int | None:
+        return self._returncode
+
+    def get_pipe_transport(self, fd: int) -> asyncio.BaseTransport | None:
+        return self.pipes.get(fd)
+
+    def send_signal(self, signal: int) -> None:
+        if self._returncode is not None:
+            raise ProcessLookupError  # as asyncio's transport does once the child is reaped
+        os.kill(self._pid, signal)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def close(self) -> None:
+        for pipe in self.pipes.values():
+            pipe.close()
+
+    def is_closing(self) -> bool:
+        return self._returncode is not None
+
+
+class _Streams(asyncio.BaseProtocol):
+    """The protocol half :class:`asyncio.subprocess.Process` reads its streams from."""
+
+    def __init__(self) -> None:
+        self.stdin: asyncio.StreamWriter | None = None
+        self.stdout: asyncio.StreamReader | None = None
+        self.stderr: asyncio.StreamReader | None = None
+
+
+async def start(
+    *argv: str,
+    env: Mapping[str, str],
+    cwd: str | Path | None = None,
+    stdin: _Stdio = None,
+    stdout: _Stdio = None,
+    stderr: _Stdio = None,
+    start_new_session: bool = False,
+    controlling_terminal: bool = False,
+) -> asyncio.subprocess.Process:
+    """``asyncio.create_subprocess_exec(*argv, …)``, forked from the server when it can be.
+    ``controlling_terminal``: the child (a session leader) takes its stdin, a pty's slave
+    side, as its controlling terminal."""
+    module = _forkable(argv, env)
+    if module is False:
+        return await asyncio.create_subprocess_exec(
+            *argv, env=env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
+            start_new_session=start_new_session,
+            preexec_fn=_take_terminal if controlling_terminal else None,
+        )  # fmt: skip
+    assert isinstance(module, str | None) and _server is not None
+    loop = asyncio.get_running_loop()
+    streams = _Streams()
+    ours: list[int] = []  # the parent's ends and what we opened: closed once sent
+    pipes: dict[int, int] = {}  # child fd -> our end of its pipe
+
+    def child_fd(target: int, spec: _Stdio) -> int:
+        if spec == subprocess.PIPE:
+            read, write = os.pipe()
+            mine, theirs = (write, read) if target == 0 else (read, write)
+            pipes[target] = mine
+            ours.append(theirs)
+            return theirs
+        if spec == subprocess.DEVNULL:
+            fd = os.open(os.devnull, os.O_RDWR)
+            ours.append(fd)
+            return fd
+        if spec is None:
+            return target  # inherited, as a fresh process would
+        if isinstance(spec, int):
+            return spec
+        return spec.fileno()
+
+    fds = [child_fd(0, stdin), child_fd(1, stdout)]
+    fds.append(fds[1] if stderr == subprocess.STDOUT else child_fd(2, stderr))
+    spec = {
+        "argv": ["-m" if module else argv[0], *argv[3 if module else 1 :]],
+        "module": module,
+        "env": dict(env),
+        "cwd": str(cwd) if cwd is not None else os.getcwd(),
+        "setsid": start_new_session,
+        "ctty": controlling_terminal,
+    }
+    payload = json.dumps(spec).encode()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(_server.path)
+        message = len(payload).to_bytes(4, "big") + payload
+        sent = socket.send_fds(conn, [message], fds)
+        conn.sendall(message[sent:])
+    finally:
+        for fd in ours:
+            os.close(fd)
+    conn.setblocking(False)
+    received = b""
+    while b"\n" not in received:
+        chunk = await loop.sock_recv(conn, 4096)
+        if not chunk:
+            conn.close()
+            raise RuntimeError(f"the fork server failed: see {_server.dir}/log")
+        received += chunk
+    line, received = received.split(b"\n", 1)
+    transport = _Transport(loop, conn, json.loads(line)["pid"], received)
+    for target, fd in pipes.items():
+        reader = asyncio.StreamReader(loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader)  # (drain() needs its flow control)
+        made = functools.partial(_same, protocol)
+        if target == 0:
+            writing, _ = await loop.connect_write_pipe(made, os.fdopen(fd, "wb", 0))
+            streams.stdin = asyncio.StreamWriter(writing, protocol, None, loop)
+            transport.pipes[target] = writing
+        else:
+            reading, _ = await loop.connect_read_pipe(made, os.fdopen(fd, "rb", 0))
+            setattr(streams, "stdout" if target == 1 else "stderr", reader)
+            transport.pipes[target] = reading
+    return asyncio.subprocess.Process(transport, streams, loop)
+
+
+def _same(protocol: asyncio.StreamReaderProtocol) -> asyncio.StreamReaderProtocol:
+    return protocol
+
+
+def _take_terminal() -> None:
+    # Runs in the child after setsid (start_new_session): fd 0 is the pty's slave side.
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
