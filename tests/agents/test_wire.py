@@ -205,7 +205,8 @@ ENDINGS = [
 
 def reference_items(blocks: list[list[str]]) -> list[object]:
     """What the per-event path makes of the same reads (feed, parse_event, filter, join)."""
-    events, out = EventDecoder(), []
+    events = EventDecoder()
+    out: list[object] = []
     for lines in blocks:
         held: Delta | None = None
         try:
@@ -237,7 +238,8 @@ def reference_items(blocks: list[list[str]]) -> list[object]:
 
 
 def block_items(blocks: list[list[str]]) -> list[object]:
-    events, out = EventDecoder(), []
+    events = EventDecoder()
+    out: list[object] = []
     for lines in blocks:
         deltas, end = parse_lines(lines, events)
         out += deltas
