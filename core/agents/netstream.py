@@ -191,6 +191,8 @@ class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response = response
         self._request = request
+        self._paused: asyncio.Transport | None = None  # by hold(), until _resume fires
+        self._resume: asyncio.TimerHandle | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while block := await self.read():
@@ -203,23 +205,33 @@ class _Body(httpx.AsyncByteStream):
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc, self._request, sent=True) from exc
 
-    async def hold(self, seconds: float) -> None:
+    async def hold(self, seconds: float) -> float:
         """Leave the socket unread for ``seconds`` (see :mod:`core.agents.batching`): what
         arrives meanwhile waits in the kernel and comes in one read, one parse, afterwards.
         The socket's transport is paused, not aiohttp's protocol: pausing that pauses its
-        parser too, which then hands over one HTTP chunk per resumption."""
+        parser too, which then hands over one HTTP chunk per resumption.
+
+        Returns at once, with the seconds the next :meth:`read` will wait before any data
+        can come (a timer resumes the socket): one task wake-up per held read, not two.
+        Without a socket to pause it sleeps instead and returns 0."""
         transport = self._response.connection and self._response.connection.transport
         if transport is None or not transport.is_reading():
             await asyncio.sleep(seconds)  # closed, or paused by aiohttp's buffer limit
-            return
+            return 0.0
         transport.pause_reading()
-        try:
-            await asyncio.sleep(seconds)
-        finally:
-            if not transport.is_closing():
-                transport.resume_reading()
+        self._paused = transport
+        self._resume = asyncio.get_running_loop().call_later(seconds, self._resume_reading)
+        return seconds
+
+    def _resume_reading(self) -> None:
+        transport, self._paused, self._resume = self._paused, None, None
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
 
     async def aclose(self) -> None:
+        if self._resume is not None:  # a held read not taken: the socket reads again
+            self._resume.cancel()
+            self._resume_reading()
         if self._response.content.at_eof():
             self._response.release()  # the connection goes back to the pool
         else:

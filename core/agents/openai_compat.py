@@ -21,7 +21,7 @@ from core.agents.context_wire import (
     remembered,
 )
 from core.agents.history import HistoryStore, MemoryHistory, Message
-from core.agents.openai_wire import Delta, Finished, parse_event
+from core.agents.openai_wire import Delta, Finished, parse_event, parse_lines
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
 from core.agents.retry import retry_before_output
@@ -176,31 +176,13 @@ class OpenAIAgent(ReferenceCalls):
             async for lines in read_lines(opened, self.timeouts):
                 # The text deltas of one read go on as one (a held read brings several: see
                 # core/agents/batching.py); whatever came before an end or error goes first.
-                held: Delta | None = None
-                for line in lines:
-                    event = events.feed(line)
-                    if event is None:  # most lines (data lines) complete no event
-                        continue
-                    try:
-                        items = _items(event)
-                    except AgentError:
-                        if held is not None:
-                            yield held
-                        raise
-                    for item in items:
-                        if isinstance(item, Finished):
-                            if held is not None:
-                                yield held
-                            return
-                        if held is None:
-                            held = item
-                        elif _plain(held) and _plain(item):
-                            held.text += item.text
-                        else:
-                            yield held
-                            held = item
-                if held is not None:
-                    yield held
+                deltas, end = parse_lines(lines, events)
+                for delta in deltas:
+                    yield delta
+                if isinstance(end, AgentError):
+                    raise end
+                if end is not None:
+                    return
             for item in _items(events.flush()):  # a last event without its blank line
                 if isinstance(item, Finished):
                     return
@@ -210,11 +192,6 @@ class OpenAIAgent(ReferenceCalls):
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
-
-
-def _plain(delta: Delta) -> bool:
-    """Text only: such deltas in a row can be joined into one."""
-    return not delta.reasoning and delta.finish_reason is None
 
 
 def _items(event: SseEvent | None) -> list[Delta | Finished]:

@@ -31,10 +31,11 @@ class SilenceBudget:
         self._handle: asyncio.TimerHandle | None = None
         self.fired = False
 
-    def waiting(self) -> None:
-        """The task now waits for the server."""
+    def waiting(self, after: float = 0.0) -> None:
+        """The task now waits for the server (from ``after`` seconds on: until then for
+        something else, a held read's socket left unread)."""
         now = self._loop.time()
-        self._since = now
+        self._since = now + after
         self._task = asyncio.current_task(self._loop)  # the loop given: one lookup less per read
         if self._handle is None:
             self._handle = self._loop.call_at(now + self._budget - self._waited, self._check)
@@ -42,7 +43,7 @@ class SilenceBudget:
     def done_waiting(self) -> None:
         """The server answered (or the wait ended otherwise)."""
         if self._since is not None:
-            self._waited += self._loop.time() - self._since
+            self._waited += max(0.0, self._loop.time() - self._since)
             self._since = None
 
     def progress(self, budget: float) -> None:

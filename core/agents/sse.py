@@ -63,6 +63,8 @@ class LineDecoder:
             self._size = 0
         if tail:
             self._keep(tail)
+        if "\r" not in text and "\r" not in lines[0]:  # the usual read: no line to strip
+            return lines
         return [_strip_cr(line) for line in lines]
 
     def _keep(self, piece: str) -> None:
@@ -133,6 +135,11 @@ class EventDecoder:
 
     def flush(self) -> SseEvent | None:
         return self._dispatch()
+
+    def idle(self) -> bool:
+        """No event is open: the next lines start a new one (a block parser may frame a
+        plain one-line event itself, :func:`core.agents.openai_wire.parse_lines`)."""
+        return not self._lines and self._name is None
 
     def _dispatch(self) -> SseEvent | None:
         lines, name = self._lines, self._name

@@ -309,9 +309,10 @@ async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIte
     held = READ_HOLD.get()
     silence = SilenceBudget(opened.first_budget)
     failure = f"no first token within {timeouts.first_token:g}s"
+    pending = 0.0  # of a hold: seconds before the socket is read again (not the server's)
     try:
         while True:
-            silence.waiting()
+            silence.waiting(after=pending)
             try:
                 block = await read()
             except asyncio.CancelledError:
@@ -333,8 +334,9 @@ async def read_lines(opened: OpenedStream, timeouts: StreamTimeouts) -> AsyncIte
                     failure = f"no new token for {timeouts.idle:g}s"
                     break
             yield lines
+            pending = 0.0
             if held is not None and (seconds := held()) > 0:
-                await hold(seconds)  # the next read takes what gathered meanwhile
+                pending = await hold(seconds)  # the next read takes what gathered meanwhile
     finally:
         silence.close()
         if close is not None:
@@ -348,11 +350,12 @@ def _reader(
     response: httpx.Response,
 ) -> tuple[
     Callable[[], Awaitable[bytes]],
-    Callable[[float], Awaitable[None]],
+    Callable[[float], Awaitable[float]],
     Callable[[], Awaitable[None]] | None,
 ]:
     """The next block of the body (``b""`` at its end), a wait that leaves the socket
-    unread (:mod:`core.agents.batching`), and what closes the reading.
+    unread (:mod:`core.agents.batching`; it returns the part of the wait it left to the
+    next read), and what closes the reading.
 
     A body from the agents' transport that needs no decoding is read straight from it
     (:func:`~core.agents.netstream.body_reader`: no httpx layers per chunk); any other goes
@@ -367,4 +370,8 @@ def _reader(
     async def read() -> bytes:
         return await anext(blocks, b"")
 
-    return read, asyncio.sleep, getattr(blocks, "aclose", None)  # closed with us
+    async def hold(seconds: float) -> float:
+        await asyncio.sleep(seconds)
+        return 0.0
+
+    return read, hold, getattr(blocks, "aclose", None)  # closed with us

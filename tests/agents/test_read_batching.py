@@ -155,3 +155,13 @@ async def test_an_error_after_gathered_text_comes_after_that_text(wire: str) -> 
                 received.append(chunk.content)
     assert received == [" t0", " t1 t2"]  # every token before the error, and first
     assert pacer.requests == 1  # output was given: not retried
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("wire", ["lyzr", "openai"])
+async def test_a_hold_longer_than_the_idle_budget_is_not_the_servers_silence(wire: str) -> None:
+    pacer = Pacer()
+    async with agents(pacer) as (lyzr, openai):
+        with holding(lambda: FAST.idle * 1.5):  # each next token is written during the hold
+            chunks = await chunks_of(lyzr if wire == "lyzr" else openai, pacer, after_each=1)
+    assert chunks == TOKENS

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
 from core.agents.lyzr_wire import Done, Failed, Token, parse_line, unescape
-from core.agents.openai_wire import Delta, Finished, parse_chunk_line, parse_event
+from core.agents.openai_wire import Delta, Finished, parse_chunk_line, parse_event, parse_lines
 from core.agents.sse import MAX_LINE_CHARS, EventDecoder, LineDecoder, SseEvent, data_field
 from core.agents.think import ThinkFilter
-from core.errors import AgentProtocolError, AgentServerError
+from core.errors import AgentError, AgentProtocolError, AgentServerError
 
 BODY = "data: Hé\n\ndata:  ✓ 日本\r\n\r\ndata: 😀 ok\n\ndata: [DONE]\n\n".encode()
 
@@ -170,3 +171,95 @@ def test_openai_chunks_without_blank_lines_between_them_still_read() -> None:
     chunk = '{"choices":[{"delta":{"content":"%s"}}]}'
     (event,) = events_of([f"data: {chunk % 'a'}", f"data: {chunk % 'b'}", "data: [DONE]"])
     assert parse_event(event) == [Delta(text="a"), Delta(text="b"), Finished()]
+
+
+def _chunk(delta: dict[str, object], **choice: object) -> str:
+    return "data: " + json.dumps({"choices": [{"delta": delta, **choice}]})
+
+
+STREAM_LINES = [
+    ": keep-alive", "", _chunk({"content": "a"}), "", _chunk({"content": "b"}), "",
+    "data:", "", _chunk({"content": ""}), "", _chunk({"content": 7}), "",
+    _chunk({"content": "c", "reasoning_content": "why"}), "", _chunk({"content": "d"}), "",
+    _chunk({"reasoning": "hmm"}), "", _chunk({}, finish_reason=""), "",
+    _chunk({"content": "e"}, finish_reason=""), "", _chunk({"content": "f"}), "",
+    'data: {"choices": []}', "", 'data: {"choices": "x"}', "", 'data: {"error": null}', "",
+    'data:  {"choices": [{"delta": {"content": "g"}}]}', "", "data: {", 'data: "x": 1}', "",
+    'data: {"choices": [{"delta": {"content": NaN}}]}', "", "event: ping",
+    _chunk({"content": "h"}), "", "data:" + _chunk({"content": "i"})[5:] + "\r", "\r",
+    _chunk({"content": "j"}), _chunk({"content": "k"}), "", _chunk({"content": "\ud83d"}),
+    "", _chunk({"content": "l"}), "",
+]  # fmt: skip
+"""Every kind of line and chunk :func:`parse_lines` meets; each stream below ends one way."""
+
+ENDINGS = [
+    ["data: [DONE]", "", _chunk({"content": "after"}), ""],
+    ['data: {"error": {"message": "overloaded"}}', ""],
+    ["event: error", 'data: {"message": "quota"}', ""],
+    ["event: error", "data: not json", ""],
+    ["data: {not json", ""],
+    ["data: [1, 2]", ""],
+    [_chunk({"content": "m"})],  # the body ends before the blank line
+]
+
+
+def reference_items(blocks: list[list[str]]) -> list[object]:
+    """What the per-event path makes of the same reads (feed, parse_event, filter, join)."""
+    events = EventDecoder()
+    out: list[object] = []
+    for lines in blocks:
+        held: Delta | None = None
+        try:
+            for line in lines:
+                event = events.feed(line)
+                if event is None:
+                    continue
+                for item in parse_event(event):
+                    if isinstance(item, Finished):
+                        return [*out, *([held] if held else []), item]
+                    if not (item.text or item.reasoning or item.finish_reason):
+                        continue
+                    if held is None:
+                        held = item
+                    elif (
+                        held.finish_reason is None
+                        and not held.reasoning
+                        and (item.finish_reason is None and not item.reasoning)
+                    ):
+                        held.text += item.text
+                    else:
+                        out.append(held)
+                        held = item
+        except AgentError as exc:
+            return [*out, *([held] if held else []), repr(exc)]
+        if held is not None:
+            out.append(held)
+    return [*out, "open" if not events.idle() else "idle"]
+
+
+def block_items(blocks: list[list[str]]) -> list[object]:
+    events = EventDecoder()
+    out: list[object] = []
+    for lines in blocks:
+        deltas, end = parse_lines(lines, events)
+        out += deltas
+        if isinstance(end, AgentError):
+            return [*out, repr(end)]
+        if end is not None:
+            return [*out, end]
+    return [*out, "open" if not events.idle() else "idle"]
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_block_parse_reads_every_split_of_reads_as_the_per_event_path(
+    ending: list[str],
+) -> None:
+    lines = STREAM_LINES + ending
+    whole = block_items([lines])
+    assert whole == reference_items([lines])
+    assert Delta(text="ab") in whole and Delta(reasoning="hmm") in whole  # text joined per read
+    for cut in range(1, len(lines)):
+        blocks = [lines[:cut], lines[cut:]]
+        assert block_items(blocks) == reference_items(blocks), cut
+    one_by_one = [[line] for line in lines]
+    assert block_items(one_by_one) == reference_items(one_by_one)
