@@ -184,10 +184,14 @@ def _parse_chunk(chunk: Any, value: str, name: str | None) -> Delta:
         message = message or chunk.get("message")
         raise AgentServerError(str(message or "unspecified error"))
     choices = chunk.get("choices") or []
+    if not isinstance(choices, list):
+        raise AgentProtocolError(f"unexpected stream chunk: {value[:200]!r}")
     if not choices or not isinstance(choices[0], dict):
         return Delta()  # usage-only or keep-alive chunk
     choice = choices[0]
     delta = choice.get("delta") or {}
+    if not isinstance(delta, dict):
+        raise AgentProtocolError(f"unexpected stream chunk: {value[:200]!r}")
     return Delta(
         text=_text(delta.get("content")),
         reasoning=_text(delta.get("reasoning_content") or delta.get("reasoning")),

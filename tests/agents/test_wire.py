@@ -105,6 +105,22 @@ def test_openai_chunks() -> None:
         parse_chunk_line("data: {not json")
 
 
+@pytest.mark.parametrize(
+    "chunk",
+    ['{"choices":[{"delta":"text"}]}', '{"choices":[{"delta":[1]}]}', '{"choices":{"0":{}}}'],
+)
+def test_a_chunk_of_the_wrong_shape_is_a_protocol_error(chunk: str) -> None:
+    """A ``delta`` or ``choices`` of another type than the API's object / array is the agent
+    breaking the protocol: a clear error (it used to be an ``AttributeError``), on the
+    per-event path and the one-pass path alike."""
+    with pytest.raises(AgentProtocolError, match="unexpected stream chunk"):
+        parse_chunk_line(f"data: {chunk}")
+    deltas, end = parse_lines([f"data: {chunk}", ""], EventDecoder())
+    assert deltas == []
+    assert isinstance(end, AgentProtocolError)
+    assert "unexpected stream chunk" in str(end)
+
+
 def test_openai_error_only_when_set() -> None:
     # openai-python (src/openai/_streaming.py, _raise_streaming_error) raises only for an
     # ``error`` that is set: a chunk carrying ``"error": null`` is an ordinary chunk.
