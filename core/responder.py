@@ -39,6 +39,7 @@ from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
 from core.ops.tasks import by_shutdown
+from core.redis import REDIS_PATIENCE, patiently
 from core.relay.relay import OfferFeedback, Relay, ReplyOutcome, ReplyTracker
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
@@ -349,7 +350,9 @@ class Responder:
 
     def _feedback_offer(self, turn: Turn, ticket: Ticket, agent: str) -> OfferFeedback | None:
         """Record the reply before its controls show, so a vote names its conversation,
-        session and agent; a Redis failure means no controls (never a failed turn)."""
+        session and agent; a Redis failure means no controls (never a failed turn). A Redis
+        that only answers late (a burst: a busy pool or event loop) is asked again (the
+        write is idempotent) until the relay's bound on the record is spent."""
         feedback = self.feedback
         if feedback is None:
             return None
@@ -360,7 +363,7 @@ class Responder:
             ref = ReplyRef(where.platform, where.workspace, where.channel, message.message_id)
             tag = ReplyTag(ref, where.thread, conversation, ticket.session_id, agent)
             try:
-                await feedback.offer(tag)
+                await patiently(lambda: feedback.offer(tag), patience=REDIS_PATIENCE)
             except SessionStoreError as exc:
                 log.warning("feedback controls not offered: %s", exc)
                 return False

@@ -3,7 +3,8 @@
 Keys (single-key commands only, so Redis Cluster needs no hash tag):
 
 - ``<ns>:feedback:reply:<platform>:<workspace>:<channel>:<message>``: the reply's
-  :class:`ReplyTag` (JSON), written when its controls are offered;
+  :class:`ReplyTag` (JSON), written before its controls are offered (as soon as the
+  message is posted: the last one of a reply that then completes gets them);
 - ``<ns>:feedback:vote:<...same...>:<voter>``: that person's :class:`VoteRecord` (JSON);
   ``SET ... GET`` replaces it and returns the previous one in one atomic step, so a changed
   vote moves one count from the old value to the new one;

@@ -25,8 +25,10 @@ While nothing new shows — the agent quiet (tools), the first post queued for t
 "Queued…", refreshed), so a user never watches a thread that looks dead.
 Feedback: with an ``offer_feedback`` callback, a reply that completed gets feedback
 controls on its last message, carried by that message's final edit (no request of their
-own, nothing after the answer): the callback records the reply first (one bounded call;
-False or a failure: the edit goes without controls), and the surface's optional
+own, nothing after the answer): the callback records the reply first (one bounded call,
+begun as soon as the message is posted, while the reply streams:
+:class:`~core.relay.records.FeedbackRecords`; False or a failure: the edit goes without
+controls), and the surface's optional
 ``offer_feedback(message, text)`` is that final edit with the controls. A final text that
 is posted (the reply's first post still queued when it ended) carries them through the
 surface's optional ``post_feedback(where, text, key=...)``, and is recorded once posted.
@@ -66,6 +68,7 @@ from core.relay.inbox import Inbox
 from core.relay.keepalive import KEEP_ALIVE_QUIET, KEEP_ALIVE_REFRESH, KeepAlive
 from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
+from core.relay.records import FeedbackRecords
 from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
 from core.relay.updates import End
 from core.relay.writer import FinalControls, ReplyWriter
@@ -206,8 +209,9 @@ class Relay:
         on = self.surface if surface is None else surface
         sender = self._sender(on, where)
         watch = tracker if tracker is not None else self._watch(where)
+        records = self._records(on, offer_feedback)
         writer = ReplyWriter(on if watch is None else _Watched(on, watch), sender, where, inbox,
-                             self.policy)  # fmt: skip
+                             self.policy, records)  # fmt: skip
         status_calls: set[asyncio.Task[None]] = set()
         quiet, refresh = self.keep_alive
 
@@ -259,8 +263,8 @@ class Relay:
             if notice is None and final is not None:
                 notice = self.notices.ended_early(final.metadata)
             controls = None
-            if status == "completed" and offer_feedback is not None:
-                controls = self._controls(on, watch, offer_feedback)
+            if status == "completed" and records is not None:
+                controls = self._controls(on, watch, records)
             await self._finish_text(
                 writer, writing, sender, notice, self._if_empty(final), watch, controls
             )
@@ -284,6 +288,8 @@ class Relay:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
                     task.cancel()
+            if records is not None:
+                records.close()
         if interruption is not None:
             raise interruption
         return outcome
@@ -484,8 +490,16 @@ class Relay:
         sender = self._sender(self.surface if surface is None else surface, where)
         return await sender.call(call, kind="read", urgent=True, persistent=False)
 
+    def _records(
+        self, surface: ChatSurface, record: OfferFeedback | None
+    ) -> FeedbackRecords | None:
+        """The reply's feedback records, when ``surface`` can show controls."""
+        if record is None or getattr(surface, "offer_feedback", None) is None:
+            return None
+        return FeedbackRecords(record, within=self.policy.call_timeout)
+
     def _controls(
-        self, surface: ChatSurface, watch: ReplyTracker | None, record: OfferFeedback
+        self, surface: ChatSurface, watch: ReplyTracker | None, records: FeedbackRecords
     ) -> FinalControls | None:
         """The feedback controls of ``surface``'s final edits (None: it has none), seen by
         ``watch`` like any edit."""
@@ -502,7 +516,7 @@ class Relay:
             show = functools.partial(_watched_feedback, show, watch)
             if post is not None:
                 post = functools.partial(_watched_post, post, watch)
-        return FinalControls(record, show, post, timeout=self.policy.call_timeout)
+        return FinalControls(records, show, post)
 
     def _sender(self, surface: ChatSurface, where: ThreadRef) -> Sender:
         # Scopes asked before each call: a surface's budget may change mid-reply.

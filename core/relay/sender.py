@@ -24,7 +24,8 @@ bounded by ``call_timeout`` and the retry counts), and after ``queued_after`` se
 ``on_queued`` is told, so the thread can say the reply is queued. Nor does a call in
 flight: the deadline never cuts one off (it is bounded by ``call_timeout``), because a
 call cut off has an unknown outcome — a post may land after the reply gave up on it, left
-streaming with no one to finish it, or not land, the message left with no answer.
+streaming with no one to finish it, or not land, the message left with no answer. Nor
+does a bounded step a call waits for (:meth:`Sender.aside`: a reply's feedback record).
 
 :class:`~core.errors.MessageGone` and :class:`~core.errors.MessageTooLong` are never retried
 here: the caller answers them (post a new message, cut a smaller page). Nor is
@@ -232,6 +233,19 @@ class Sender:
                 continue
             self._budget.succeeded(scopes)
             return result
+
+    async def aside(self, waiting: Awaitable[T]) -> T:
+        """Await ``waiting``, a step a call needs that is not a surface call (a reply's
+        feedback record, before the final edit that shows the controls), bounded on its
+        own: the reply's deadline is paused meanwhile, as for a call in flight."""
+        deadline = self.deadline
+        if deadline is not None:
+            deadline.pause()
+        try:
+            return await waiting
+        finally:
+            if deadline is not None:
+                deadline.resume()
 
     async def _attempt(self, action: Callable[[], Awaitable[T]]) -> T:
         self.in_call = True

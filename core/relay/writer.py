@@ -14,7 +14,10 @@ The writer loop, top to bottom:
 :meth:`ReplyWriter.finish` then makes the final edits: the whole text, without the streaming
 indicator, plus a notice when the reply failed or was stopped. Given :class:`FinalControls`
 (a completed reply), the last message's final edit carries the feedback controls: the
-reply is recorded first (one bounded call), and the edit that makes the text final shows
+message is recorded for its votes first — begun as soon as it was posted, while the reply
+streamed (:class:`~core.relay.records.FeedbackRecords`), so the final edit rarely waits
+for it, and what it does wait is not counted against the reply's finishing deadline (a
+bounded call, like a surface call in flight) — and the edit that makes the text final shows
 the controls too, so they cost no request of their own and nothing waits for them after
 the answer. A final text that has to be *posted* (its first post was still queued when the
 reply ended, or its edit failed) is posted with them, and recorded once the post has landed
@@ -35,6 +38,7 @@ from core.ops import metrics
 from core.relay.inbox import Inbox
 from core.relay.notices import with_notice
 from core.relay.pages import PageBook
+from core.relay.records import FeedbackRecords
 from core.relay.sender import RetryPolicy, Sender
 from core.relay.updates import Update
 from core.surface import ChatSurface, MessageRef, post_key
@@ -72,15 +76,14 @@ class _Slot:
 class FinalControls:
     """The feedback controls a completed reply's last message is finalised with.
 
-    ``record(message)`` remembers the reply before the controls show (False: offer none);
+    ``records`` remember the reply before the controls show (not recorded: offer none);
     ``show(message, text)`` is the surface's final edit of ``message`` with the controls;
     ``post(where, text, key)`` its final post with them (None: posts go without).
     """
 
-    record: Callable[[MessageRef], Awaitable[bool]]
+    records: FeedbackRecords
     show: Callable[[MessageRef, str], Awaitable[None]]
     post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]] | None
-    timeout: float  # the bound of ``record``: a slow store never holds the final text
 
 
 class ReplyWriter:
@@ -93,8 +96,12 @@ class ReplyWriter:
         where: ThreadRef,
         inbox: Inbox,
         policy: RetryPolicy,
+        records: FeedbackRecords | None = None,
     ) -> None:
+        """``records``: each message posted while the reply streams is recorded for its
+        votes at once, in case it ends the reply (see the module docstring)."""
         self._surface = surface
+        self._records = records
         self._limits = surface.limits
         self._sender = sender
         self._where = where
@@ -407,15 +414,10 @@ class ReplyWriter:
             return None  # part of the reply is missing: it is not offered for a vote
         return controls.show if await self._recorded(message, controls) else None
 
-    @staticmethod
-    async def _recorded(message: MessageRef, controls: FinalControls) -> bool:
-        """Record the reply for its votes, bounded; a failure is logged, never raised."""
-        try:
-            async with asyncio.timeout(controls.timeout):
-                return await controls.record(message)
-        except Exception as exc:  # a store's failure costs the controls, never the reply
-            log.warning("could not record the reply for feedback: %r", exc)
-            return False
+    async def _recorded(self, message: MessageRef, controls: FinalControls) -> bool:
+        """Whether ``message`` is recorded for its votes (bounded, never raises); the wait
+        is not the finish's (see the module docstring)."""
+        return await self._sender.aside(controls.records.recorded(message))
 
     async def _edit(
         self,
@@ -468,6 +470,8 @@ class ReplyWriter:
         self.messages.append(message)
         self._shown(text)
         self._count("post", since)
+        if streaming and self._records is not None:
+            self._records.start(message)  # its final edit may carry the controls
         if post is not None and controls is not None and await self._recorded(message, controls):
             self.feedback = message
 

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import pytest
 
 from core.relay import Relay
+from core.relay.sender import RetryPolicy
 from core.surface import BudgetScope, MessageRef, SurfaceLimits
 from core.turn import ThreadRef
-from tests.relay.helpers import SpyScheduler, scripted
+from tests.relay.helpers import Probe, SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 
 QUEUE = 200.0  # seconds an edit waits for the budget: past acquire_timeout (120 s)
@@ -188,4 +189,47 @@ async def test_a_final_text_posted_whole_carries_the_controls_then_is_recorded()
     assert surface.messages[message_id].final
     assert surface.offered == [(message_id, "All of the answer.")]
     assert seen == [(message_id, [message_id])]  # recorded once it was there
+    assert outcome.feedback is not None and outcome.feedback.message_id == message_id
+
+
+@pytest.mark.looptime
+async def test_the_reply_is_recorded_while_it_streams() -> None:
+    """The record is begun as soon as the message is posted (issue 17): in a burst on a
+    loaded machine, the record made only once the answer had ended held its final edit
+    back, and more than half a flood's replies ended without their controls."""
+    surface, probe = FeedbackSurface(), Probe()
+    streamed: list[list[str]] = []
+
+    async def record(message: MessageRef) -> bool:
+        streamed.append(list(probe.sent))
+        return True
+
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, scripted(ANSWER, probe), offer_feedback=record
+    )
+    assert streamed == [["All of "]]  # recorded once, before the agent's last text came
+    (message_id,) = list(surface.messages)
+    assert surface.offered == [(message_id, "All of the answer.")]
+    assert outcome.feedback is not None and outcome.feedback.message_id == message_id
+
+
+@pytest.mark.looptime
+async def test_a_record_slower_than_the_finish_still_gets_its_controls() -> None:
+    """Redis slow, not down: the record outlasts what is left of it when the answer ends by
+    more than the reply's finishing time. The final edit waits for it (a bounded call, not
+    counted against that time) instead of being cut short and left to the recovery
+    reapers without controls (issue 17)."""
+    finish, slow = 3.0, 10.0  # the reply's finish timeout; how long Redis takes
+    surface = FeedbackSurface()
+
+    async def record(message: MessageRef) -> bool:
+        await asyncio.sleep(slow)
+        return True
+
+    relay = Relay(surface, SpyScheduler(), policy=RetryPolicy(finish_timeout=finish))
+    outcome = await relay.deliver(THREAD, scripted(ANSWER), offer_feedback=record)
+    assert outcome.status == "completed" and outcome.delivered and not outcome.undelivered
+    (message_id,) = list(surface.messages)
+    assert surface.messages[message_id].final
+    assert surface.offered == [(message_id, "All of the answer.")]
     assert outcome.feedback is not None and outcome.feedback.message_id == message_id

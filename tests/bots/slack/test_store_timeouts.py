@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from adapters.slack.blocks import FEEDBACK_ACTION_ID
 from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack.blocks import find_action
 from bots.simulators.slack.model import Message
 from bots.slack.app import SlackService
 from core.governance.controls import GUARDED_STOP
@@ -22,7 +24,7 @@ from core.routing.pins import START_TURN
 from core.sessions.scripts import INFO, NEW_SESSION
 from core.texts import STORE_UNAVAILABLE
 from tests.bots.discord.slow_redis import SlowRedis
-from tests.bots.slack.conftest import StartBot, ask, mention
+from tests.bots.slack.conftest import StartBot, ask, mention, reply_script
 from tests.deployment.files import write
 from tests.servers.lyzr_server import LyzrServer
 
@@ -105,6 +107,20 @@ user_concurrent_replies = 1
         assert await redis_client.zcard(counted) == 1
         slots = quota_key(namespace, "user-replies", "slack", ws.alice)
         assert await redis_client.zcard(slots) == 0  # given back once answered
+
+
+async def test_a_reply_whose_feedback_record_redis_answers_late_gets_its_controls(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, redis_url: str
+) -> None:
+    """Issue 17: in a burst Redis answers the reply's feedback record late (a busy pool or
+    event loop, not an outage). The record is safe to repeat, so it is asked again, and
+    the reply still ends with its 👍 / 👎 controls; it used to end without them."""
+    async with SlowRedis(redis_url) as redis:
+        bot = await start_bot(core={"redis_url": redis.url})
+        lyzr.enqueue(reply_script("An answer that streams for a little while.", delay=0.05))
+        (reply,) = await _mention_answered_late(sim, bot, redis, b":feedback:reply:", "rate me")
+        assert reply.text == "An answer that streams for a little while."
+        assert find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None
 
 
 async def _mention_answered_late(
