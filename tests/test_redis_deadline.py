@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from core.errors import SessionStoreError
 from core.redis import StoreTimeout, guarded
 
 
@@ -62,3 +64,30 @@ async def test_cancelling_the_caller_cancels_the_call() -> None:
     with pytest.raises(asyncio.CancelledError):
         await caller
     await asyncio.wait_for(call_cancelled.wait(), 1)  # fake time: at once, or never
+
+
+@pytest.mark.looptime
+async def test_an_answer_comes_back_when_the_call_ends_not_at_the_deadline() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def answer() -> str:
+        await asyncio.sleep(0.01)
+        return "ok"
+
+    assert await guarded("ping", answer(), within=30) == "ok"
+    assert loop.time() - started == pytest.approx(0.01)
+
+
+@pytest.mark.looptime
+async def test_a_failure_is_raised_when_the_call_fails_not_at_the_deadline() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def refused() -> None:
+        await asyncio.sleep(0.01)
+        raise RedisConnectionError("Connection refused")
+
+    with pytest.raises(SessionStoreError, match="redis failed during ping: Connection refused"):
+        await guarded("ping", refused(), within=30)
+    assert loop.time() - started == pytest.approx(0.01)
