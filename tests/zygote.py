@@ -1,12 +1,12 @@
 """A fork server for the test suite's ``threadcast`` processes: imports the bot stack once,
 then forks a child per request, so that each bot a test starts skips ~0.5 s of imports.
 
-Run by :mod:`tests.forked` (one per xdist worker, started on first use) as
-``python -m tests.zygote FD``, FD being a listening Unix socket. A request is one
-connection: a length-prefixed JSON header (what to run, its whole environment, its
+Run by :mod:`tests.forked` (one per test run, shared by its xdist workers, started when
+first asked) as ``python -m tests.zygote FD``, FD being a listening Unix socket. A request
+is one connection: a length-prefixed JSON header (what to run, its whole environment, its
 directory, whether to start a session and take a controlling terminal) and, with it, the
 child's stdin, stdout and stderr as file descriptors (SCM_RIGHTS). The server answers with
-the child's pid, and later, on the same connection, with its wait status.
+the child's pid, and later, on the same connection, with its wait status and CPU time.
 
 The child is made to look like a fresh ``python -m bots.cli …`` or ``threadcast …``
 (:func:`_become`): the server's sockets and selector closed, default signal handlers, the
@@ -80,7 +80,7 @@ def _recv_exact(conn: socket.socket, size: int, fds: list[int]) -> bytes:
 
 
 def _serve(listener: socket.socket) -> Spec:
-    """Accept requests and reap children until the worker goes (stdin closes); returns
+    """Accept requests and reap children until the run ends (stdin closes); returns
     only in a forked child, with what it should run."""
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
@@ -124,8 +124,10 @@ def _serve(listener: socket.socket) -> Spec:
                 pid, conn = waiting.pop(pidfd)
                 selector.unregister(pidfd)
                 os.close(pidfd)
-                _, status = os.waitpid(pid, 0)
-                _send(conn, {"status": status})
+                _, status, usage = os.wait4(pid, 0)
+                # Its CPU (and that of the children it reaped) for the client's accounts:
+                # the child is not the client's, so the client's os.times() misses it.
+                _send(conn, {"status": status, "cpu": usage.ru_utime + usage.ru_stime})
                 conn.close()
 
 
