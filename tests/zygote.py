@@ -46,6 +46,14 @@ _PRELOAD = (
     "bots.slack.app",
     "bots.discord.app",
     "bots.console",
+    # What nearly every child imported after the fork (measured): httpx's async backend,
+    # the command's help texts, the package-resource readers (the CA bundle), the user
+    # database (the console's user name) and bolt's built-in listener matchers.
+    "anyio._backends._asyncio",
+    "bots.cli_help",
+    "importlib.resources.readers",
+    "pwd",
+    "slack_bolt.listener_matcher.async_builtins",
 )
 
 
