@@ -9,6 +9,9 @@ over a transport whose pid is the child's (signalled directly) and whose exit st
 server reports (it is the child's parent and reaps it). Any other command, or an
 environment whose start-up variables (``PYTHON*``, the locale, the C extensions'
 switches) differ from the server's, runs as a fresh process, as before.
+
+One server serves the whole run: :func:`serve` in the run's first process (the xdist
+controller; ``tests/conftest.py``) and :func:`use` in its workers.
 """
 
 from __future__ import annotations
