@@ -27,6 +27,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bots.cli import without_httpx_cli
+from tests import forked
 from tests.deploy.images import build_ahead, needs_an_image, wait_for_builds
 from tests.deploy.store import name_store, remove_store, share_store
 from tests.redis_server import start_test_redis
@@ -42,13 +43,28 @@ sys.dont_write_bytecode = False
 without_httpx_cli()
 
 
+_FORK_SERVER = "threadcast_fork_server"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     name_store(config)
+    # One fork server for the whole run (tests/forked.py), started when a test first asks:
+    # each worker starting its own cost ~1 s of CPU apiece for the same imports.
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        forked.serve()
+    else:
+        forked.use(workerinput[_FORK_SERVER])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    forked.stop()
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent with -p no:xdist
 def pytest_configure_node(node: Any) -> None:
     share_store(node.config, node.workerinput)
+    node.workerinput[_FORK_SERVER] = forked.serve()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -7,9 +7,12 @@ xdist worker appends its own lines) and prints the costliest modules and tests a
 A test's CPU is its worker's user+system time plus that of every process the worker
 started (read from ``/proc``): the children still running (a bot subprocess, the worker's
 redis-server, a browser) and those already reaped (their time is in the worker's
-``children_*`` times). Processes that leave the worker's tree (podman's containers run
-under ``conmon``, re-parented to init) are not counted; nor is the time of a background
-thread building images (``tests/deploy/images.py``) told apart from the test beside it.
+``children_*`` times), and the bots forked for it by the run's fork server
+(``tests/forked.py``; the server's children, not the worker's: read from ``/proc`` while
+they run, as the server reports it once they end). Processes that leave the worker's tree
+(podman's containers run under ``conmon``, re-parented to init) are not counted; nor is
+the time of a background thread building images (``tests/deploy/images.py``) told apart
+from the test beside it.
 
 Each process of the run also logs one ``session`` line: the CPU it spent before its first
 test (start-up, imports, collection) and in all (its tree's, as above, at its end), so that
@@ -27,13 +30,16 @@ from pathlib import Path
 
 import pytest
 
+from tests import forked
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 _LOG = Path(os.environ.get("THREADCAST_CPU_LOG", "cpu-usage.jsonl"))
 
 
 def _tree_cpu() -> float:
     me = os.times()
-    total = me.user + me.system + me.children_user + me.children_system
+    reaped, running = forked.children_cpu()
+    total = me.user + me.system + me.children_user + me.children_system + reaped
     stats = {}  # pid -> (ppid, utime + stime + cutime + cstime in ticks), from /proc
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -42,7 +48,9 @@ def _tree_cpu() -> float:
             except OSError:
                 continue  # gone meanwhile: its time is in its parent's children_* (if reaped)
             stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
-    ticks, mine = 0, {os.getpid()}
+    # This process's children forked by the run's fork server count as its own.
+    ticks = sum(stats[pid][1] for pid in running if pid in stats)
+    mine = {os.getpid(), *running}
     grew = True
     while grew:
         grew = False
@@ -52,6 +60,17 @@ def _tree_cpu() -> float:
                 ticks += used
                 grew = True
     return total + ticks / _TICKS
+
+
+def _own_cpu(pid: int | None) -> float:
+    """The user+system CPU of process ``pid`` itself (not its children's)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:13]) / _TICKS
 
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -74,7 +93,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # (interpreter, imports, collection) is in ``startup``.
     worker = hasattr(session.config, "workerinput")
     me = os.times()
-    total = _tree_cpu() if worker else me.user + me.system  # (the controller's workers: above)
+    # The controller: its own CPU and the fork server's own (its children's: the workers').
+    total = _tree_cpu() if worker else me.user + me.system + _own_cpu(forked.server_pid())
     start = _before_tests[0] if _before_tests else total
     role = "worker" if worker else "controller"
     _log({"session": role, "worker": _WORKER, "startup": round(start, 3), "cpu": round(total, 3)})
@@ -121,7 +141,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
     for r in sessions:
         if r["session"] == "controller":
-            write(f"controller: {r['cpu']:.1f} s (its own)")
+            write(f"controller: {r['cpu']:.1f} s (its own and the fork server's)")
     write("costliest modules (cpu s, wall s, tests):")
     for name, (cpu, wall, n) in sorted(modules.items(), key=lambda kv: -kv[1][0])[:40]:
         write(f"  {cpu:7.1f} {wall:7.1f} {n:4d}  {name}")

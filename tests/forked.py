@@ -9,21 +9,28 @@ over a transport whose pid is the child's (signalled directly) and whose exit st
 server reports (it is the child's parent and reaps it). Any other command, or an
 environment whose start-up variables (``PYTHON*``, the locale, the C extensions'
 switches) differ from the server's, runs as a fresh process, as before.
+
+One server serves the whole run: :func:`serve` in the run's first process (the xdist
+controller; ``tests/conftest.py``) and :func:`use` in its workers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,41 +51,116 @@ def _startup(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class _Server:
-    """This worker's fork server: started on first use, gone when the worker exits (its
+    """The run's fork server, owned by the process that configured the run (the xdist
+    controller, or the only process): its socket listens from the start, and the server is
+    started when the first request waits there (by a thread watching the socket), so that a
+    run without bot processes never pays for its imports. Gone when its owner exits (its
     stdin, the lifeline, closes)."""
 
     def __init__(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="tc-zygote-")
         self.path = os.path.join(self.dir, "socket")
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(self.path)
-        listener.listen(64)  # requests wait here while the server imports
         self.env = dict(os.environ)
-        with open(os.path.join(self.dir, "log"), "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.zygote", str(listener.fileno())],
-                pass_fds=[listener.fileno()], cwd=ROOT, env=self.env,
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
-        listener.close()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.path)
+        self._listener.listen(64)  # requests wait here until the server has imported
+        self._wake_r, self._wake_w = os.pipe()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._start_when_asked, name="fork-server", daemon=True).start()
         atexit.register(self.stop)
 
+    @property
+    def address(self) -> dict[str, Any]:
+        """What another process of the run needs to use this server (JSON)."""
+        return {"path": self.path, "dir": self.dir, "startup": _startup(self.env)}
+
+    def _start_when_asked(self) -> None:
+        listening = self._listener.fileno()
+        ready, _, _ = select.select([listening, self._wake_r], [], [])
+        with self._lock:
+            if listening in ready and self._wake_w >= 0:  # (not stopped meanwhile)
+                with open(os.path.join(self.dir, "log"), "wb") as log:
+                    self.process = subprocess.Popen(
+                        [sys.executable, "-m", "tests.zygote", str(self._listener.fileno())],
+                        pass_fds=[self._listener.fileno()], cwd=ROOT, env=self.env,
+                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
+                    )  # fmt: skip
+            self._listener.close()
+            os.close(self._wake_r)
+
     def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
+        with self._lock:
+            if self._wake_w >= 0:
+                with contextlib.suppress(BrokenPipeError):  # (the thread is done already)
+                    os.write(self._wake_w, b"x")  # a thread still watching: it stops now
+                os.close(self._wake_w)
+                self._wake_w = -1
+            process, self.process = self.process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
         try:
-            self.process.wait(10)
+            process.wait(10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            process.kill()
+            process.wait()
 
 
-_server: _Server | None = None
+@dataclass(frozen=True)
+class _Address:
+    """Where a run's fork server listens, and the start-up environment it imported with."""
+
+    path: str
+    dir: str
+    startup: dict[str, str]
+
+
+_owned: _Server | None = None
+_server: _Address | None = None
+_reaped_cpu = 0.0  # user+system seconds of this process's forked children that have ended
+_running: set[int] = set()  # pids of this process's forked children still running
+
+
+def serve() -> dict[str, Any]:
+    """In the run's first process: own the run's fork server (started when first asked);
+    its address, for :func:`use` in the other processes of the run (xdist's workers)."""
+    global _owned, _server
+    if _owned is None:
+        _owned = _Server()
+        _server = _Address(**_owned.address)
+    return _owned.address
+
+
+def use(address: Mapping[str, Any]) -> None:
+    """In another process of the run: fork from the server :func:`serve` returned."""
+    global _server
+    _server = _Address(address["path"], address["dir"], dict(address["startup"]))
+
+
+def stop() -> None:
+    """Stop the server this process owns, if any (its children are left to end by
+    themselves)."""
+    if _owned is not None:
+        _owned.stop()
+
+
+def server_pid() -> int | None:
+    """The pid of the fork server this process owns, once started."""
+    process = _owned.process if _owned is not None else None
+    return process.pid if process is not None else None
+
+
+def children_cpu() -> tuple[float, set[int]]:
+    """The CPU (user+system s) of this process's forked children that ended, and the pids
+    of those still running: they are the server's children, not this process's, so
+    ``os.times()`` counts neither (see ``tests/cpu_usage.py``)."""
+    return _reaped_cpu, set(_running)
 
 
 def _forkable(argv: tuple[str, ...], env: Mapping[str, str]) -> str | bool | None:
     """The module to run (``-m``), ``None`` for the script, ``False`` to exec instead."""
-    global _server
     if argv[:3] == (sys.executable, "-m", "bots.cli"):
         module: str | None = "bots.cli"
     elif argv[:1] == (THREADCAST,):
@@ -86,8 +168,9 @@ def _forkable(argv: tuple[str, ...], env: Mapping[str, str]) -> str | bool | Non
     else:
         return False
     if _server is None:
-        _server = _Server()
-    if _startup(env) != _startup(_server.env):
+        serve()  # a run without the test suite's hooks (tests/conftest.py): its own
+    assert _server is not None
+    if _startup(env) != _server.startup:
         return False
     return module
 
@@ -108,6 +191,7 @@ class _Transport(asyncio.SubprocessTransport):
         self._waiters: list[asyncio.Future[int]] = []
         self._buffer = received  # what came after the pid: its status, if it exited at once
         self.pipes: dict[int, asyncio.BaseTransport] = {}
+        _running.add(pid)
         if b"\n" in received:
             self._status(received)
         else:
@@ -129,10 +213,13 @@ class _Transport(asyncio.SubprocessTransport):
         if not data and b"\n" not in self._buffer:  # the server died: as good as killed
             self._exited(-signal.SIGKILL)
             return
-        status = json.loads(self._buffer.split(b"\n", 1)[0])["status"]
-        self._exited(os.waitstatus_to_exitcode(status))
+        report = json.loads(self._buffer.split(b"\n", 1)[0])
+        global _reaped_cpu
+        _reaped_cpu += report["cpu"]
+        self._exited(os.waitstatus_to_exitcode(report["status"]))
 
     def _exited(self, code: int) -> None:
+        _running.discard(self._pid)
         self._returncode = code
         for waiter in self._waiters:
             if not waiter.done():

@@ -19,6 +19,7 @@ import signal
 import struct
 import sys
 import termios
+from collections import deque
 from collections.abc import Callable, Mapping
 
 import pyte
@@ -26,10 +27,32 @@ import pyte
 from core.lifecycle import Lifecycle
 from tests import forked
 
-__all__ = ["Terminal"]
+__all__ = ["ScrollbackScreen", "Terminal"]
 
 COLUMNS = 100
 ROWS = 40
+
+
+class ScrollbackScreen(pyte.Screen):
+    """A screen that keeps the lines scrolled off its top (``scrollback``), as a terminal
+    does: what ``pyte.HistoryScreen`` keeps, without its paging, which routes every
+    attribute lookup through a Python ``__getattribute__`` and wraps every event; parsing
+    a streamed reply's redraws (most of a megabyte) cost several times the CPU with it."""
+
+    def __init__(self, columns: int, lines: int, *, history: int = 10_000) -> None:
+        self.scrollback: deque[pyte.screens.StaticDefaultDict[int, pyte.screens.Char]]
+        self.scrollback = deque(maxlen=history)
+        super().__init__(columns, lines)
+
+    def index(self) -> None:
+        top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
+        if self.cursor.y == bottom:  # the top line scrolls off (as HistoryScreen.index)
+            self.scrollback.append(self.buffer[top])
+        super().index()
+
+    def reset(self) -> None:
+        super().reset()
+        self.scrollback.clear()
 
 
 class Terminal(Lifecycle):
@@ -40,7 +63,7 @@ class Terminal(Lifecycle):
         self.env = {**env, "TERM": "xterm-256color"}
         for name in ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
             self.env.pop(name, None)
-        self.screen = pyte.HistoryScreen(COLUMNS, ROWS, history=10_000)
+        self.screen = ScrollbackScreen(COLUMNS, ROWS)
         self.raw = b""
         self._stream = pyte.ByteStream(self.screen)
         self._changed = asyncio.Event()
@@ -98,7 +121,7 @@ class Terminal(Lifecycle):
 
     def lines(self) -> list[str]:
         """Every line on the screen and above it (scrolled off), trailing spaces removed."""
-        history = [self._line_text(line) for line in self.screen.history.top]
+        history = [self._line_text(line) for line in self.screen.scrollback]
         return history + [line.rstrip() for line in self.screen.display]
 
     def last_line(self) -> str:

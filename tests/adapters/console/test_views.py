@@ -12,6 +12,7 @@ import pyte
 from rich.console import Console
 
 from adapters.console import PlainView, StyledView, choose_view
+from tests.terminal import ScrollbackScreen
 
 WIDTH, HEIGHT = 80, 24
 CODE = "\n".join(f"value_{i} = compute({i})" for i in range(60))
@@ -41,7 +42,7 @@ class _Terminal:
     once, however often the screen is looked at (the output is most of a megabyte)."""
 
     def __init__(self) -> None:
-        self.screen = pyte.HistoryScreen(WIDTH, HEIGHT, history=10_000)
+        self.screen = ScrollbackScreen(WIDTH, HEIGHT)
         self.stream = pyte.Stream(self.screen)
         self.fed = 0
 
@@ -49,7 +50,7 @@ class _Terminal:
         """Scrollback and display once ``output`` (all the view wrote so far) is shown."""
         self.stream.feed(output[self.fed :].replace("\n", "\r\n"))
         self.fed = len(output)
-        history = self.screen.history.top
+        history = self.screen.scrollback
         top = ["".join(line[x].data for x in range(WIDTH)).rstrip() for line in history]
         return top + [line.rstrip() for line in self.screen.display]
 

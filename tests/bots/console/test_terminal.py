@@ -3,6 +3,7 @@ shows (a pseudo-terminal and a terminal emulator, see :mod:`tests.terminal`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.bots.console.helpers import (
@@ -17,8 +18,23 @@ from tests.terminal import Terminal
 STORY = " ".join(f"w{i}" for i in range(400))
 
 
-def slow(text: str, *, delay: float = 0.03, first_delay: float = 0.0) -> LyzrScript:
-    return LyzrScript(tokens=split_words(text), delay=delay, first_delay=first_delay)
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # rich's "dots" spinner, the console's thinking status
+
+
+def slow(text: str, *, delay: float = 0.03) -> LyzrScript:
+    return LyzrScript(tokens=split_words(text), delay=delay)
+
+
+def spinner_turned(term: Terminal, *, times: int) -> Callable[[], bool]:
+    """A condition: the thinking status has shown ``times`` different spinner frames."""
+    frames: set[str] = set()
+
+    def turned() -> bool:
+        status = next((line for line in term.lines() if "Thinking" in line), "")
+        frames.update(char for char in status if char in SPINNER)
+        return len(frames) >= times
+
+    return turned
 
 
 async def test_ctrl_c_stops_only_the_reply_and_the_next_message_is_answered(
@@ -81,11 +97,16 @@ async def test_the_agent_label_stays_while_the_agent_thinks(
     lyzr: LyzrServer, tmp_path: Path
 ) -> None:
     for env in ({"NO_COLOR": "1"}, {}):
-        lyzr.enqueue(slow("The answer is here.", first_delay=1.5))
+        thinking = slow("The answer is here.")
+        thinking.hold_after = 0  # no token until the test has seen the agent think
+        lyzr.enqueue(thinking)
         async with Terminal(["chat"], console_env(tmp_path, lyzr, **env)) as term:
             await term.expect("you>")
             term.type("a question")
             await term.expect("Thinking")
+            if not env:  # in colour the spinner turns meanwhile: the label outlives its redraws
+                await term.expect(spinner_turned(term, times=3))
+            thinking.hold.set()
             await term.expect("The answer is here.")
             lines = term.lines()
             answer = next(i for i, line in enumerate(lines) if "The answer is here." in line)
