@@ -27,6 +27,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bots.cli import without_httpx_cli
+from tests import forked
 from tests.deploy.images import build_ahead, needs_an_image, wait_for_builds
 from tests.deploy.store import name_store, remove_store, share_store
 from tests.redis_server import start_test_redis
@@ -44,11 +45,15 @@ without_httpx_cli()
 
 def pytest_configure(config: pytest.Config) -> None:
     name_store(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        forked.use_shared(workerinput)
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent with -p no:xdist
 def pytest_configure_node(node: Any) -> None:
     share_store(node.config, node.workerinput)
+    forked.share(node.workerinput)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

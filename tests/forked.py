@@ -49,8 +49,10 @@ def _startup(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class _Server:
-    """This worker's fork server: started on first use, gone when the worker exits (its
-    stdin, the lifeline, closes)."""
+    """The run's fork server: started by the xdist controller for all its workers (each
+    would otherwise import the bot stack once more, ~1.5 s of CPU), or on first use in a
+    run without workers; gone when the process that started it exits (its stdin, the
+    lifeline, closes)."""
 
     def __init__(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="tc-zygote-")
@@ -78,7 +80,34 @@ class _Server:
             self.process.wait()
 
 
-_server: _Server | None = None
+class _Shared:
+    """A worker's handle on the controller's fork server (see :func:`share`)."""
+
+    def __init__(self, shared: Mapping[str, Any]) -> None:
+        self.dir: str = shared["dir"]
+        self.path = os.path.join(self.dir, "socket")
+        self.env: dict[str, str] = dict(shared["startup"])  # its start-up variables
+
+
+_server: _Server | _Shared | None = None
+_WORKER_KEY = "threadcast_fork_server"
+
+
+def share(workerinput: dict[str, Any]) -> None:
+    """In the xdist controller, for each worker it starts: the run's fork server, started
+    with the first worker. Its children are then the server's, not the worker's (their
+    CPU is not in the worker's tree for tests/cpu_usage.py)."""
+    global _server
+    if _server is None:
+        _server = _Server()
+    workerinput[_WORKER_KEY] = {"dir": _server.dir, "startup": _startup(_server.env)}
+
+
+def use_shared(workerinput: Mapping[str, Any]) -> None:
+    """In a worker: the fork server the controller shared, if it did."""
+    global _server
+    if _WORKER_KEY in workerinput:
+        _server = _Shared(workerinput[_WORKER_KEY])
 
 
 def _forkable(argv: tuple[str, ...], env: Mapping[str, str]) -> str | bool | None:

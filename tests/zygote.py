@@ -1,7 +1,7 @@
 """A fork server for the test suite's ``threadcast`` processes: imports the bot stack once,
 then forks a child per request, so that each bot a test starts skips ~0.5 s of imports.
 
-Run by :mod:`tests.forked` (one per xdist worker, started on first use) as
+Run by :mod:`tests.forked` (one per run, started by the xdist controller for its workers) as
 ``python -m tests.zygote FD``, FD being a listening Unix socket. A request is one
 connection: a length-prefixed JSON header (what to run, its whole environment, its
 directory, whether to start a session and take a controlling terminal) and, with it, the
@@ -80,7 +80,7 @@ def _recv_exact(conn: socket.socket, size: int, fds: list[int]) -> bytes:
 
 
 def _serve(listener: socket.socket) -> Spec:
-    """Accept requests and reap children until the worker goes (stdin closes); returns
+    """Accept requests and reap children until its starter goes (stdin closes); returns
     only in a forked child, with what it should run."""
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
