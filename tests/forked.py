@@ -33,10 +33,11 @@ __all__ = ["start"]
 ROOT = Path(__file__).parents[1]
 THREADCAST = str(Path(sys.executable).parent / "threadcast")
 _Stdio = int | IO[Any] | None
-# What runs as ``python -m``: the bots' command line, and the upload test's probe (a bot's
+# What runs as ``python -m``: the bots' command line, the upload test's probe (a bot's
 # relay and surfaces in a process of its own, for its peak memory alone; tracemalloc counts
-# only what the child allocates after it starts tracing, never the server's imports).
-_MODULES = ("bots.cli", "tests.adapters.upload_probe")
+# only what the child allocates after it starts tracing, never the server's imports), and
+# the quota test's workers (two processes on one Redis).
+_MODULES = ("bots.cli", "tests.adapters.upload_probe", "tests.governance.quota_worker")
 
 
 def _startup(env: Mapping[str, str]) -> dict[str, str]:
