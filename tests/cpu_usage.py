@@ -8,8 +8,10 @@ A test's CPU is its worker's user+system time plus that of every process the wor
 started (read from ``/proc``): the children still running (a bot subprocess, the worker's
 redis-server, a browser) and those already reaped (their time is in the worker's
 ``children_*`` times). Processes that leave the worker's tree (podman's containers run
-under ``conmon``, re-parented to init) are not counted; nor is the time of a background
-thread building images (``tests/deploy/images.py``) told apart from the test beside it.
+under ``conmon``, re-parented to init) are not counted (the children of the run's fork
+server, :mod:`tests.forked`, are: each worker counts those it asked for); nor is the time of
+a background thread building images (``tests/deploy/images.py``) told apart from the test
+beside it.
 
 Each process of the run also logs one ``session`` line: the CPU it spent before its first
 test (start-up, imports, collection) and in all (its tree's, as above, at its end), so that
@@ -27,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import forked
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 _LOG = Path(os.environ.get("THREADCAST_CPU_LOG", "cpu-usage.jsonl"))
 
@@ -42,7 +46,12 @@ def _tree_cpu() -> float:
             except OSError:
                 continue  # gone meanwhile: its time is in its parent's children_* (if reaped)
             stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
-    ticks, mine = 0, {os.getpid()}
+    # The children of the fork server (tests/forked.py) that this process started: theirs
+    # (and their descendants') as if they were its own; those that ended, as reported.
+    running, ended = forked.children()
+    total += ended
+    ticks, mine = 0, {os.getpid(), *running}
+    ticks += sum(stats[pid][1] for pid in running if pid in stats)
     grew = True
     while grew:
         grew = False

@@ -91,6 +91,20 @@ class _Shared:
 
 
 _server: _Server | _Shared | None = None
+_running: set[int] = set()  # this process's children of the server, not yet ended
+_ended_cpu = [0.0]  # the CPU seconds of those that ended
+
+
+def children() -> tuple[frozenset[int], float]:
+    """This process's fork-server children: the pids of those running, and the CPU seconds
+    of those that ended. They are the server's children, not in this process's tree, so
+    tests/cpu_usage.py counts them from here. None from a server this process started:
+    that one is in its tree already."""
+    if not isinstance(_server, _Shared):
+        return frozenset(), 0.0
+    return frozenset(_running), _ended_cpu[0]
+
+
 _WORKER_KEY = "threadcast_fork_server"
 
 
@@ -143,6 +157,7 @@ class _Transport(asyncio.SubprocessTransport):
         self._waiters: list[asyncio.Future[int]] = []
         self._buffer = received  # what came after the pid: its status, if it exited at once
         self.pipes: dict[int, asyncio.BaseTransport] = {}
+        _running.add(pid)
         if b"\n" in received:
             self._status(received)
         else:
@@ -164,11 +179,13 @@ class _Transport(asyncio.SubprocessTransport):
         if not data and b"\n" not in self._buffer:  # the server died: as good as killed
             self._exited(-signal.SIGKILL)
             return
-        status = json.loads(self._buffer.split(b"\n", 1)[0])["status"]
-        self._exited(os.waitstatus_to_exitcode(status))
+        ended = json.loads(self._buffer.split(b"\n", 1)[0])
+        _ended_cpu[0] += ended.get("cpu", 0.0)
+        self._exited(os.waitstatus_to_exitcode(ended["status"]))
 
     def _exited(self, code: int) -> None:
         self._returncode = code
+        _running.discard(self._pid)
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(code)

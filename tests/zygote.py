@@ -6,7 +6,7 @@ Run by :mod:`tests.forked` (one per run, started by the xdist controller for its
 connection: a length-prefixed JSON header (what to run, its whole environment, its
 directory, whether to start a session and take a controlling terminal) and, with it, the
 child's stdin, stdout and stderr as file descriptors (SCM_RIGHTS). The server answers with
-the child's pid, and later, on the same connection, with its wait status.
+the child's pid, and later, on the same connection, with its wait status and CPU time.
 
 The child is made to look like a fresh ``python -m bots.cli …`` or ``threadcast …``
 (:func:`_become`): the server's sockets and selector closed, default signal handlers, the
@@ -124,8 +124,10 @@ def _serve(listener: socket.socket) -> Spec:
                 pid, conn = waiting.pop(pidfd)
                 selector.unregister(pidfd)
                 os.close(pidfd)
-                _, status = os.waitpid(pid, 0)
-                _send(conn, {"status": status})
+                _, status, usage = os.wait4(pid, 0)
+                # Its CPU (with that of the children it reaped), for tests/cpu_usage.py: the
+                # child is not in its test's process tree.
+                _send(conn, {"status": status, "cpu": usage.ru_utime + usage.ru_stime})
                 conn.close()
 
 
