@@ -3,7 +3,8 @@ that imported the bot stack once, instead of a fresh interpreter that imports it
 (~0.5 s of CPU for each of the suite's ~100 bot processes).
 
 :func:`start` takes what :func:`asyncio.create_subprocess_exec` takes for the commands the
-tests run (``sys.executable -m bots.cli …`` or the ``threadcast`` script) and returns a
+tests run (``sys.executable -m bots.cli …``, the ``threadcast`` script, or ``-m`` one of
+``_MODULES``) and returns a
 real :class:`asyncio.subprocess.Process`: asyncio's own ``wait``/``communicate``/signals,
 over a transport whose pid is the child's (signalled directly) and whose exit status the
 server reports (it is the child's parent and reaps it). Any other command, or an
@@ -39,6 +40,11 @@ __all__ = ["start"]
 ROOT = Path(__file__).parents[1]
 THREADCAST = str(Path(sys.executable).parent / "threadcast")
 _Stdio = int | IO[Any] | None
+# What runs as ``python -m``: the bots' command line, the upload test's probe (a bot's
+# relay and surfaces in a process of its own, for its peak memory alone; tracemalloc counts
+# only what the child allocates after it starts tracing, never the server's imports), and
+# the quota test's workers (two processes on one Redis).
+_MODULES = ("bots.cli", "tests.adapters.upload_probe", "tests.governance.quota_worker")
 
 
 def _startup(env: Mapping[str, str]) -> dict[str, str]:
@@ -161,8 +167,8 @@ def children_cpu() -> tuple[float, set[int]]:
 
 def _forkable(argv: tuple[str, ...], env: Mapping[str, str]) -> str | bool | None:
     """The module to run (``-m``), ``None`` for the script, ``False`` to exec instead."""
-    if argv[:3] == (sys.executable, "-m", "bots.cli"):
-        module: str | None = "bots.cli"
+    if argv[:2] == (sys.executable, "-m") and len(argv) > 2 and argv[2] in _MODULES:
+        module: str | None = argv[2]
     elif argv[:1] == (THREADCAST,):
         module = None
     else:
@@ -221,6 +227,7 @@ class _Transport(asyncio.SubprocessTransport):
     def _exited(self, code: int) -> None:
         _running.discard(self._pid)
         self._returncode = code
+        _running.discard(self._pid)
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(code)

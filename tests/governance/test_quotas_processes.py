@@ -4,10 +4,13 @@ exactly 7 granted in all (the check and the count are one atomic script)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 import redis.asyncio as aioredis
+
+from tests import forked
 
 ROOT = Path(__file__).parents[2]
 
@@ -17,9 +20,10 @@ async def test_two_processes_share_one_quota(
 ) -> None:
     workers = []
     for name in ("a", "b"):
-        worker = await asyncio.create_subprocess_exec(
+        # Forked from the run's fork server (tests/forked.py): no interpreter start-up.
+        worker = await forked.start(
             sys.executable, "-m", "tests.governance.quota_worker", redis_url, namespace, name,
-            cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            env=os.environ, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         workers.append(worker)
     await redis_client.set(f"{namespace}:go", "1")

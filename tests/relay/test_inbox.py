@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from core.relay.inbox import HOLD_MAX, HOLD_SHARE, MARK_EVERY, Inbox
+from tests.fake_time import IN_MEMORY
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 
 async def test_take_joins_and_ages_follow_the_offset_not_shown() -> None:

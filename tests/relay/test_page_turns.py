@@ -18,6 +18,7 @@ from core.relay import Relay
 from core.relay.pages import PageBook
 from core.relay.paginate import Cut, Fence, fence_at
 from core.surface import BudgetScope, SurfaceLimits
+from tests.fake_time import IN_MEMORY
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.relay.test_paginate import Page, check_pages, prose
 from tests.surfaces import THREAD, RecordingSurface
@@ -111,7 +112,7 @@ def page_contents(full: str, messages: list[str]) -> list[str]:
     return contents
 
 
-@pytest.mark.looptime
+@IN_MEMORY
 @pytest.mark.parametrize("lead", range(10))
 async def test_a_long_code_reply_on_discord_never_splits_a_code_line(lead: int) -> None:
     """The reported case through the real relay: Discord's limits and per-thread budget, a

@@ -6,9 +6,10 @@ import pytest
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.surface import BudgetScope, ChatSurface, MessageRef, OutgoingFile, SurfaceLimits
+from tests.fake_time import IN_MEMORY
 from tests.surfaces import THREAD, RecordingSurface
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 
 def test_is_a_chat_surface() -> None:

@@ -13,16 +13,15 @@ import asyncio
 import bisect
 from collections.abc import AsyncIterator, Callable
 
-import pytest
-
 from core.models import AgentStream
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.surface import BudgetScope, SurfaceLimits
 from core.turn import ThreadRef
+from tests.fake_time import IN_MEMORY
 from tests.surfaces import RecordingSurface
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 N, B, CHUNKS, EVERY = 24, 6.0, 120, 0.1
 LIMITS = SurfaceLimits(max_message_chars=4000, min_edit_interval=1.0, max_file_bytes=1)

@@ -9,10 +9,11 @@ import pytest
 
 from core.ops.tasks import SHUTDOWN, by_shutdown
 from core.relay import DEFAULT_NOTICES, Relay
+from tests.fake_time import IN_MEMORY
 from tests.relay.helpers import Probe, SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 STOPPED = DEFAULT_NOTICES.stopped
 STEPS = [(0.5, f"part{i} ") for i in range(100)]  # one chunk every 0.5 s for 50 s

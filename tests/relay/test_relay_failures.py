@@ -24,10 +24,11 @@ from core.errors import (
 from core.models import AgentStream
 from core.relay import DEFAULT_NOTICES, Relay, RetryPolicy
 from core.surface import BudgetScope
+from tests.fake_time import IN_MEMORY
 from tests.relay.helpers import Probe, SpyScheduler, even, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 INDICATOR = DEFAULT_LIMITS.streaming_indicator
 

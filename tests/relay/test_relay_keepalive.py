@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from core.errors import AgentTimeoutError
 from core.relay import DEFAULT_NOTICES, Relay, RetryPolicy
 from core.surface import BudgetScope
+from tests.fake_time import IN_MEMORY
 from tests.relay.helpers import SpyScheduler, scripted
 from tests.surfaces import THREAD, RecordingSurface
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 WORKING, THINKING = DEFAULT_NOTICES.working, DEFAULT_NOTICES.thinking
 QUEUED = DEFAULT_NOTICES.queued

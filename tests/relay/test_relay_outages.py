@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from core.errors import PlatformUnavailable
 from core.relay import Relay
+from tests.fake_time import IN_MEMORY
 from tests.relay.helpers import SpyScheduler, even, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 INDICATOR = DEFAULT_LIMITS.streaming_indicator
 

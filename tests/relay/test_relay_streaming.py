@@ -17,10 +17,11 @@ from core.relay.paginate import fence_at
 from core.relay.sender import RetryPolicy
 from core.surface import BudgetScope, MessageRef, SurfaceLimits
 from core.turn import ThreadRef
+from tests.fake_time import IN_MEMORY
 from tests.relay.helpers import Probe, SpyScheduler, even, scripted
 from tests.surfaces import DEFAULT_LIMITS, THREAD, RecordingSurface
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 INDICATOR = DEFAULT_LIMITS.streaming_indicator
 

@@ -13,8 +13,9 @@ from core.errors import RateLimited
 from core.relay.budget import DECREASE_FACTOR, IDLE_TTL
 from core.relay.scheduler import EditScheduler
 from core.surface import BudgetScope
+from tests.fake_time import IN_MEMORY
 
-pytestmark = pytest.mark.looptime
+pytestmark = IN_MEMORY
 
 
 def now() -> float:

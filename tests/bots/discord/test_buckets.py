@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from discord.http import HTTPClient
 
 from bots.discord.buckets import prune_buckets_every
+from tests.fake_time import IN_MEMORY
 
 
-@pytest.mark.looptime
+@IN_MEMORY
 async def test_idle_buckets_are_pruned_once_per_interval_not_per_new_bucket() -> None:
     loop = asyncio.get_running_loop()
     http = HTTPClient(loop)

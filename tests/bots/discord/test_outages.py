@@ -1,23 +1,46 @@
 """Discord's API down while a reply ends (``sim.start_outage``: 503 for every REST call,
-discord.py's DiscordServerError): the reply outlives it and ends final."""
+discord.py's DiscordServerError): the reply outlives it and ends final.
+
+Time is scaled: the outage lasts a tenth of the scenario's 10 s, and the relay's backoff
+(``RetryPolicy``: 0.5 s doubling up to 8 s) is shrunk in proportion, so the reply meets as
+many failed tries as at full scale and the outage still ends between two of them, without
+the test waiting out 10 s plus an 8 s backoff.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+
+import pytest
 
 from adapters.discord import STOP_CUSTOM_ID
+from core.relay import relay as relay_module
+from core.relay.sender import RetryPolicy
 from tests.bots.discord.conftest import World
 from tests.servers.lyzr_server import LyzrScript, split_words
 
-OUTAGE = 10.0  # the scenario: longer than the old retries (~7 s), far shorter than the new
+SCALE = 0.1  # the scenario's times (and the relay's backoff), this many times the real ones
+# The scenario: longer than the old retries (~7 s), far shorter than the new (300 s).
+OUTAGE = 10.0 * SCALE
 
 
 async def test_a_reply_ending_during_an_outage_is_finished_once_discord_is_back(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    default = RetryPolicy()
+    monkeypatch.setattr(
+        relay_module,
+        "RetryPolicy",
+        functools.partial(
+            RetryPolicy,
+            backoff=default.backoff * SCALE,
+            max_backoff=default.max_backoff * SCALE,
+        ),
+    )
     sim = world.sim
     text = " ".join(f"w{n}" for n in range(30))
-    world.lyzr.enqueue(LyzrScript(tokens=split_words(text), delay=0.05))
+    world.lyzr.enqueue(LyzrScript(tokens=split_words(text), delay=0.05 * SCALE))
     general = sim.channel("general").id
     start = await sim.user_message(general, "tell me", mention_bot=True)
     await world.until(lambda: bool(world.bot_messages(start.id)))

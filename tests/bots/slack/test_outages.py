@@ -1,22 +1,45 @@
 """Slack down while the bot answers: the reply outlives the outage (``sim.start_outage``:
-a gateway's 503 page for every Web API call, see bots/simulators/slack/outage.py)."""
+a gateway's 503 page for every Web API call, see bots/simulators/slack/outage.py).
+
+Time is scaled: the outage lasts a tenth of the scenario's 10 s, and the relay's backoff
+(``RetryPolicy``: 0.5 s doubling up to 8 s) is shrunk in proportion, so the outage still
+outlasts the old retries (four tries, ~7 s; here ~0.75 s) and ends between two tries, as at
+full scale, without the test waiting out 10 s plus an 8 s backoff.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+
+import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
+from core.relay import relay as relay_module
+from core.relay.sender import RetryPolicy
 from tests.bots.slack.conftest import StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
-OUTAGE = 10.0  # the scenario: longer than the old retries (~7 s), far shorter than the new
+SCALE = 0.1  # the scenario's times (and the relay's backoff), this many times the real ones
+# The scenario: longer than the old retries (~7 s), far shorter than the new (300 s).
+OUTAGE = 10.0 * SCALE
 
 
 async def test_a_mention_during_an_outage_is_answered_once_slack_is_back(
-    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    default = RetryPolicy()
+    monkeypatch.setattr(
+        relay_module,
+        "RetryPolicy",
+        functools.partial(
+            RetryPolicy,
+            backoff=default.backoff * SCALE,
+            max_backoff=default.max_backoff * SCALE,
+        ),
+    )
     await start_bot()
     ws = sim.workspace
     # A bot that has answered before: bolt checked the token once (auth.test) and keeps it.
