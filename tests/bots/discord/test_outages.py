@@ -10,14 +10,12 @@ the test waiting out 10 s plus an 8 s backoff.
 from __future__ import annotations
 
 import asyncio
-import functools
 
 import pytest
 
 from adapters.discord import STOP_CUSTOM_ID
-from core.relay import relay as relay_module
-from core.relay.sender import RetryPolicy
 from tests.bots.discord.conftest import World
+from tests.retries import patch_retry_policy, scaled_backoff
 from tests.servers.lyzr_server import LyzrScript, split_words
 
 SCALE = 0.1  # the scenario's times (and the relay's backoff), this many times the real ones
@@ -28,16 +26,7 @@ OUTAGE = 10.0 * SCALE
 async def test_a_reply_ending_during_an_outage_is_finished_once_discord_is_back(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    default = RetryPolicy()
-    monkeypatch.setattr(
-        relay_module,
-        "RetryPolicy",
-        functools.partial(
-            RetryPolicy,
-            backoff=default.backoff * SCALE,
-            max_backoff=default.max_backoff * SCALE,
-        ),
-    )
+    patch_retry_policy(monkeypatch, **scaled_backoff(SCALE))
     sim = world.sim
     text = " ".join(f"w{n}" for n in range(30))
     world.lyzr.enqueue(LyzrScript(tokens=split_words(text), delay=0.05 * SCALE))

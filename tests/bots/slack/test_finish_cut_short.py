@@ -6,16 +6,13 @@ flood under CPU load, issue 18), or did not land and the mention got no answer a
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from core.relay import relay as relay_module
-from core.relay.sender import RetryPolicy
 from tests.bots.slack.conftest import StartBot, mention, reply_script
+from tests.retries import patch_retry_policy
 from tests.servers.lyzr_server import LyzrServer
 
 POST_LATENCY = 1.5  # how long Slack takes to answer a post here
@@ -25,10 +22,7 @@ FINISH_TIMEOUT = 0.3  # the reply's patience once the agent's stream ended: far 
 async def test_a_post_in_flight_when_the_finish_runs_out_is_finished_all_the_same(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        relay_module, "RetryPolicy",
-        functools.partial(RetryPolicy, finish_timeout=FINISH_TIMEOUT),
-    )  # fmt: skip
+    patch_retry_policy(monkeypatch, finish_timeout=FINISH_TIMEOUT)
     bot = await start_bot()
     ws = sim.workspace
     for method in ("chat.postMessage", "chat.startStream"):

@@ -20,17 +20,15 @@ whole, and each one must still end with its answer and its 👍 / 👎 controls.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 
 import pytest
 
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.ratelimit import DEFAULT_RATE_RULES, RateRule
-from core.relay import relay as relay_module
-from core.relay.sender import RetryPolicy
 from tests.bots.slack.conftest import StartBot
 from tests.bots.slack.flood import Flood, flood
+from tests.retries import patch_retry_policy
 from tests.servers.lyzr_server import LyzrServer
 
 SPEED = 10.0  # the simulator's and the bot's limits, this many times Slack's
@@ -45,11 +43,7 @@ async def test_every_mention_of_a_burst_ends_with_its_answer_or_a_notice(
 ) -> None:
     for method in ("chat.postMessage", "chat.update"):
         sim.set_rate_limit(method, *map(_scaled, DEFAULT_RATE_RULES[method]))
-    monkeypatch.setattr(
-        relay_module,
-        "RetryPolicy",
-        functools.partial(RetryPolicy, acquire_timeout=1.0, finish_timeout=3.0),
-    )
+    patch_retry_policy(monkeypatch, acquire_timeout=1.0, finish_timeout=3.0)
     bot = await start_bot(update_per_minute=50.0 * SPEED, edit_interval=1.0 / SPEED)
     surface = bot.surface
     surface.config = replace(

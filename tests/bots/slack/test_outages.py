@@ -10,16 +10,14 @@ full scale, without the test waiting out 10 s plus an 8 s backoff.
 from __future__ import annotations
 
 import asyncio
-import functools
 
 import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
-from core.relay import relay as relay_module
-from core.relay.sender import RetryPolicy
 from tests.bots.slack.conftest import StartBot, mention, reply_script
+from tests.retries import patch_retry_policy, scaled_backoff
 from tests.servers.lyzr_server import LyzrServer
 
 SCALE = 0.1  # the scenario's times (and the relay's backoff), this many times the real ones
@@ -30,16 +28,7 @@ OUTAGE = 10.0 * SCALE
 async def test_a_mention_during_an_outage_is_answered_once_slack_is_back(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    default = RetryPolicy()
-    monkeypatch.setattr(
-        relay_module,
-        "RetryPolicy",
-        functools.partial(
-            RetryPolicy,
-            backoff=default.backoff * SCALE,
-            max_backoff=default.max_backoff * SCALE,
-        ),
-    )
+    patch_retry_policy(monkeypatch, **scaled_backoff(SCALE))
     await start_bot()
     ws = sim.workspace
     # A bot that has answered before: bolt checked the token once (auth.test) and keeps it.
