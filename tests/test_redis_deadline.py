@@ -66,28 +66,25 @@ async def test_cancelling_the_caller_cancels_the_call() -> None:
     await asyncio.wait_for(call_cancelled.wait(), 1)  # fake time: at once, or never
 
 
+async def _ends_after(seconds: float, outcome: str | Exception) -> str:
+    """A Redis call that answers ``outcome`` (or fails with it) after ``seconds``."""
+    await asyncio.sleep(seconds)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
 @pytest.mark.looptime
 async def test_an_answer_comes_back_when_the_call_ends_not_at_the_deadline() -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-
-    async def answer() -> str:
-        await asyncio.sleep(0.01)
-        return "ok"
-
-    assert await guarded("ping", answer(), within=30) == "ok"
-    assert loop.time() - started == pytest.approx(0.01)
+    started = asyncio.get_running_loop().time()
+    assert await guarded("ping", _ends_after(0.01, "ok"), within=30) == "ok"
+    assert asyncio.get_running_loop().time() - started == pytest.approx(0.01)
 
 
 @pytest.mark.looptime
 async def test_a_failure_is_raised_when_the_call_fails_not_at_the_deadline() -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-
-    async def refused() -> None:
-        await asyncio.sleep(0.01)
-        raise RedisConnectionError("Connection refused")
-
+    started = asyncio.get_running_loop().time()
+    refused = RedisConnectionError("Connection refused")
     with pytest.raises(SessionStoreError, match="redis failed during ping: Connection refused"):
-        await guarded("ping", refused(), within=30)
-    assert loop.time() - started == pytest.approx(0.01)
+        await guarded("ping", _ends_after(0.01, refused), within=30)
+    assert asyncio.get_running_loop().time() - started == pytest.approx(0.01)
