@@ -62,10 +62,39 @@ async def _stop(server: EmbeddedRedis) -> None:
 
 
 def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback TCP port nobody listens on right now, for a server started after.
+
+    Not one the kernel picks (bind to port 0): that comes from the ephemeral range, where
+    any outgoing connection, or another worker's pick, may take it before the server binds
+    (seen: a replica's "address already in use"). Drawn instead, like the cluster nodes'
+    ports, from this xdist worker's own slice below that range, in turn, so that two servers
+    one worker starts together are not handed the same port either.
+    """
+    global _next_port
+    low, high = _worker_slice(*_SERVER_PORTS)
+    size = high - low
+    if _next_port is None:
+        _next_port = random.randrange(size)
+    for _ in range(size):
+        port = low + _next_port % size
+        _next_port += 1
+        if _is_free(port):
+            return port
+    raise RuntimeError("no free port in this worker's slice")
+
+
+_SERVER_PORTS = (4000, 10000)
+"""free_port's ports: below the cluster nodes' (10000-30000) and the ephemeral range."""
+_next_port: int | None = None
+
+
+def _worker_slice(low: int, high: int) -> tuple[int, int]:
+    """This xdist worker's share of the ports ``low``..``high`` (all of them without xdist)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    size = (high - low) // workers
+    low += (worker % workers) * size
+    return low, low + size
 
 
 def free_cluster_port(taken: Collection[int] = ()) -> int:
@@ -77,13 +106,9 @@ def free_cluster_port(taken: Collection[int] = ()) -> int:
     ports come from disjoint ranges, so no worker's node can take another's bus port; ports
     in ``taken`` (the other nodes of one cluster, not started yet) are not drawn twice.
     """
-    low, high = _CLUSTER_PORTS
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    size = (high - low) // max(1, workers)
-    low += (worker % max(1, workers)) * size
+    low, high = _worker_slice(*_CLUSTER_PORTS)
     for _ in range(200):
-        port = random.randint(low, low + size - 1)
+        port = random.randint(low, high - 1)
         if port not in taken and _is_free(port) and _is_free(port + 10000):
             return port
     raise RuntimeError("no free port pair for a cluster node")
