@@ -573,9 +573,15 @@ def _leave_unfinished(
 
 
 async def _registered(watch: ReplyTracker) -> None:
+    await _told(watch.registered())
+
+
+async def _told(announcement: Awaitable[None]) -> None:
+    """Await a call to the reply's observer: recovery is a safety net, its failure never
+    breaks a reply."""
     try:
-        await watch.registered()
-    except Exception:  # recovery is a safety net: it must never break a reply
+        await announcement
+    except Exception:
         log.exception("reply observer failed")
 
 
@@ -614,10 +620,7 @@ async def _announced_post(
     post: Callable[[], Awaitable[MessageRef]],
 ) -> MessageRef:
     """``post`` (a message showing ``text``), told to ``watch`` before and after."""
-    try:
-        await watch.posting(text)
-    except Exception:  # recovery is a safety net: it must never break a reply
-        log.exception("reply observer failed")
+    await _told(watch.posting(text))
     try:
         message = await post()
     except (MessageTooLong, Undeliverable):
@@ -638,10 +641,7 @@ async def _announced(
     edit: Callable[[], Awaitable[None]],
 ) -> None:
     """``edit`` (``message`` made to show ``text``), told to ``watch`` before and after."""
-    try:
-        await watch.sending(message, text, final=final)
-    except Exception:  # recovery is a safety net: it must never break a reply
-        log.exception("reply observer failed")
+    await _told(watch.sending(message, text, final=final))
     try:
         await edit()
     except MessageGone:
