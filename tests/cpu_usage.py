@@ -17,6 +17,11 @@ from the test beside it.
 Each process of the run also logs one ``session`` line: the CPU it spent before its first
 test (start-up, imports, collection) and in all (its tree's, as above, at its end), so that
 what no test accounts for (each worker's start, the controller) shows in the summary too.
+A worker forked from the workers' fork server (``tests/worker_launcher.py``) counts from
+its fork (a child's CPU times start at zero), so what the server imported for it is not
+its own: the controller's line counts the fork servers' own CPU (not their children's, the
+workers and bots, counted by the workers). Each worker's launcher (~20-30 ms, the
+controller's child) is counted nowhere.
 Reading ``/proc`` twice a test costs the plugin itself ~20 s of CPU over the suite: that is
 left out of every figure (which would otherwise count it as the tests' and, for the half read
 after each test, as the workers' time outside tests) and reported on its own line.
