@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bots.simulators.waiting import WAIT
 from tests import forked
 
 _LAUNCHER = str(Path(__file__).with_name("worker_launcher.py"))
@@ -42,7 +43,9 @@ def _report(launcher: subprocess.Popen[bytes]) -> dict[str, object]:
     assert launcher.stdout is not None
     data = b""
     while True:
-        data += os.read(launcher.stdout.fileno(), 4096)
+        chunk = os.read(launcher.stdout.fileno(), 4096)
+        assert chunk, f"the child ended without its report: {data!r}"
+        data += chunk
         try:
             report = json.loads(data)
         except ValueError:
@@ -79,9 +82,8 @@ def test_the_child_dies_with_its_launcher(tmp_path: Path) -> None:
     try:
         launcher.kill()
         launcher.wait()
-        # Readable once the child has exited (no timeout: a child left running hangs the
-        # test, caught by the run's own limits).
-        readable, _, _ = select.select([child], [], [])
+        # Readable once the child has exited (the tests' usual generous bound).
+        readable, _, _ = select.select([child], [], [], WAIT)
         assert readable == [child]
     finally:
         os.close(child)
