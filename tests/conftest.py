@@ -45,6 +45,7 @@ without_httpx_cli()
 
 
 _FORK_SERVER = "threadcast_fork_server"
+_LAUNCHER = Path(__file__).with_name("worker_launcher.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -68,9 +69,6 @@ def _fork_workers(config: pytest.Config) -> None:
     python = shlex.join([sys.executable, "-S", str(_LAUNCHER), forked.serve_workers()])
     if "//" not in python:  # (which an execnet spec's value cannot hold)
         config.option.tx = [f"popen//python={python}" if s == "popen" else s for s in tx]
-
-
-_LAUNCHER = Path(__file__).with_name("worker_launcher.py")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -214,6 +214,10 @@ def _run_code(code: str) -> None:
 
 
 def main() -> None:
+    # The run's Ctrl-C (the terminal signals the whole process group) is for the tests'
+    # processes to handle, the children included (_become restores it); the server ends
+    # when its owner does (its lifeline closes).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener = socket.socket(fileno=int(sys.argv[1]))
     fds = set(os.listdir("/proc/self/fd"))
     _PROFILES[sys.argv[2] if len(sys.argv) > 2 else "bots"]()
