@@ -17,6 +17,7 @@ ahead while the other tests run (``tests/deploy/images.py``).
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +28,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bots.cli import without_httpx_cli
-from tests import forked
+from tests import forked, worker_preload
 from tests.deploy.images import build_ahead, needs_an_image, wait_for_builds
 from tests.deploy.store import name_store, remove_store, share_store
 from tests.redis_server import start_test_redis
@@ -44,6 +45,7 @@ without_httpx_cli()
 
 
 _FORK_SERVER = "threadcast_fork_server"
+_LAUNCHER = Path(__file__).with_name("worker_launcher.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,8 +55,20 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
         forked.serve()
+        _fork_workers(config)
     else:
         forked.use(workerinput[_FORK_SERVER])
+
+
+def _fork_workers(config: pytest.Config) -> None:
+    """xdist's workers forked from a server that imported pytest, its plugins and the
+    project once (tests/worker_launcher.py), rather than each importing them afresh."""
+    tx = getattr(config.option, "tx", None)
+    if not tx or config.getoption("dist", "no") == "no":
+        return  # -n 0, -p no:xdist
+    python = shlex.join([sys.executable, "-S", str(_LAUNCHER), forked.serve_workers()])
+    if "//" not in python:  # (which an execnet spec's value cannot hold)
+        config.option.tx = [f"popen//python={python}" if s == "popen" else s for s in tx]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -65,6 +79,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_configure_node(node: Any) -> None:
     share_store(node.config, node.workerinput)
     node.workerinput[_FORK_SERVER] = forked.serve()
+
+
+def pytest_collection(session: pytest.Session) -> None:
+    # In a worker forked from the workers' fork server: the warnings its imports raised,
+    # raised again in the collection's warning capture, where a fresh worker raises them.
+    worker_preload.reraise_warnings()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -17,6 +17,11 @@ from the test beside it.
 Each process of the run also logs one ``session`` line: the CPU it spent before its first
 test (start-up, imports, collection) and in all (its tree's, as above, at its end), so that
 what no test accounts for (each worker's start, the controller) shows in the summary too.
+A worker forked from the workers' fork server (``tests/worker_launcher.py``) counts from
+its fork (a child's CPU times start at zero), so what the server imported for it is not
+its own: the controller's line counts the fork servers' own CPU (not their children's, the
+workers and bots, counted by the workers). Each worker's launcher (~20-30 ms, the
+controller's child) is counted nowhere.
 Reading ``/proc`` twice a test costs the plugin itself ~20 s of CPU over the suite: that is
 left out of every figure (which would otherwise count it as the tests' and, for the half read
 after each test, as the workers' time outside tests) and reported on its own line.
@@ -110,8 +115,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # (interpreter, imports, collection) is in ``startup``.
     worker = hasattr(session.config, "workerinput")
     me = os.times()
-    # The controller: its own CPU and the fork server's own (its children's: the workers').
-    total = _tree_cpu() if worker else me.user + me.system + _own_cpu(forked.server_pid())
+    # The controller: its own CPU and the fork servers' own (not their children's: the
+    # bots' and the workers', counted by the workers).
+    servers = sum(_own_cpu(pid) for pid in forked.server_pids())
+    total = _tree_cpu() if worker else me.user + me.system + servers
     start = _before_tests[0] if _before_tests else total
     role = "worker" if worker else "controller"
     _log(
@@ -168,7 +175,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         write(f"  (not counted above: {measuring:.1f} s this plugin spent reading /proc)")
     for r in sessions:
         if r["session"] == "controller":
-            write(f"controller: {r['cpu']:.1f} s (its own and the fork server's)")
+            write(f"controller: {r['cpu']:.1f} s (its own and the fork servers')")
     write("costliest modules (cpu s, wall s, tests):")
     for name, (cpu, wall, n) in sorted(modules.items(), key=lambda kv: -kv[1][0])[:40]:
         write(f"  {cpu:7.1f} {wall:7.1f} {n:4d}  {name}")

@@ -12,7 +12,9 @@ environment whose start-up variables (``PYTHON*``, the locale, the C extensions'
 switches) differ from the server's, runs as a fresh process, as before.
 
 One server serves the whole run: :func:`serve` in the run's first process (the xdist
-controller; ``tests/conftest.py``) and :func:`use` in its workers.
+controller; ``tests/conftest.py``) and :func:`use` in its workers. The xdist workers
+themselves are forked from a server of their own (:func:`serve_workers`,
+``tests/worker_launcher.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import asyncio
 import atexit
 import contextlib
 import functools
-import json
 import os
 import select
 import signal
@@ -34,6 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from tests import fork_protocol
 
 __all__ = ["start"]
 
@@ -57,13 +60,15 @@ def _startup(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class _Server:
-    """The run's fork server, owned by the process that configured the run (the xdist
-    controller, or the only process): its socket listens from the start, and the server is
-    started when the first request waits there (by a thread watching the socket), so that a
-    run without bot processes never pays for its imports. Gone when its owner exits (its
-    stdin, the lifeline, closes)."""
+    """One of the run's fork servers (``profile``: what it imports, :mod:`tests.zygote`),
+    owned by the process that configured the run (the xdist controller, or the only
+    process): its socket listens from the start, and the server is started when the first
+    request waits there (by a thread watching the socket), so that a run that never asks
+    never pays for its imports. Gone when its owner exits (its stdin, the lifeline,
+    closes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: str = "bots") -> None:
+        self.profile = profile
         self.dir = tempfile.mkdtemp(prefix="tc-zygote-")
         self.path = os.path.join(self.dir, "socket")
         self.env = dict(os.environ)
@@ -88,7 +93,8 @@ class _Server:
             if listening in ready and self._wake_w >= 0:  # (not stopped meanwhile)
                 with open(os.path.join(self.dir, "log"), "wb") as log:
                     self.process = subprocess.Popen(
-                        [sys.executable, "-m", "tests.zygote", str(self._listener.fileno())],
+                        [sys.executable, "-m", "tests.zygote", str(self._listener.fileno()),
+                         self.profile],
                         pass_fds=[self._listener.fileno()], cwd=ROOT, env=self.env,
                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
                     )  # fmt: skip
@@ -124,6 +130,7 @@ class _Address:
 
 
 _owned: _Server | None = None
+_owned_workers: _Server | None = None  # the xdist workers' server (the controller's)
 _server: _Address | None = None
 _reaped_cpu = 0.0  # user+system seconds of this process's forked children that have ended
 _running: set[int] = set()  # pids of this process's forked children still running
@@ -145,17 +152,35 @@ def use(address: Mapping[str, Any]) -> None:
     _server = _Address(address["path"], address["dir"], dict(address["startup"]))
 
 
+def serve_workers() -> str:
+    """In the xdist controller: own the fork server for the run's workers (started when
+    the first asks); the path its launcher (``tests/worker_launcher.py``) connects to."""
+    global _owned_workers
+    if _owned_workers is None:
+        _owned_workers = _Server("workers")
+    return _owned_workers.path
+
+
+def server_path() -> str:
+    """Where the run's bots' fork server listens (serving it if nothing does yet)."""
+    if _server is None:
+        serve()
+    assert _server is not None
+    return _server.path
+
+
 def stop() -> None:
-    """Stop the server this process owns, if any (its children are left to end by
+    """Stop the servers this process owns, if any (their children are left to end by
     themselves)."""
-    if _owned is not None:
-        _owned.stop()
+    for server in (_owned, _owned_workers):
+        if server is not None:
+            server.stop()
 
 
-def server_pid() -> int | None:
-    """The pid of the fork server this process owns, once started."""
-    process = _owned.process if _owned is not None else None
-    return process.pid if process is not None else None
+def server_pids() -> list[int]:
+    """The pids of the fork servers this process owns, once started."""
+    servers = (_owned, _owned_workers)
+    return [s.process.pid for s in servers if s is not None and s.process is not None]
 
 
 def children_cpu() -> tuple[float, set[int]]:
@@ -219,7 +244,8 @@ class _Transport(asyncio.SubprocessTransport):
         if not data and b"\n" not in self._buffer:  # the server died: as good as killed
             self._exited(-signal.SIGKILL)
             return
-        report = json.loads(self._buffer.split(b"\n", 1)[0])
+        report, _ = fork_protocol.split_answer(self._buffer)
+        assert report is not None
         global _reaped_cpu
         _reaped_cpu += report["cpu"]
         self._exited(os.waitstatus_to_exitcode(report["status"]))
@@ -330,26 +356,20 @@ async def start(
         "setsid": start_new_session,
         "ctty": controlling_terminal,
     }
-    payload = json.dumps(spec).encode()
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        conn.connect(_server.path)
-        message = len(payload).to_bytes(4, "big") + payload
-        sent = socket.send_fds(conn, [message], fds)
-        conn.sendall(message[sent:])
+        conn = fork_protocol.request(_server.path, spec, fds)
     finally:
         for fd in ours:
             os.close(fd)
     conn.setblocking(False)
-    received = b""
-    while b"\n" not in received:
+    answer, received = None, b""
+    while answer is None:
         chunk = await loop.sock_recv(conn, 4096)
         if not chunk:
             conn.close()
             raise RuntimeError(f"the fork server failed: see {_server.dir}/log")
-        received += chunk
-    line, received = received.split(b"\n", 1)
-    transport = _Transport(loop, conn, json.loads(line)["pid"], received)
+        answer, received = fork_protocol.split_answer(received + chunk)
+    transport = _Transport(loop, conn, answer["pid"], received)
     for target, fd in pipes.items():
         reader = asyncio.StreamReader(loop=loop)
         protocol = asyncio.StreamReaderProtocol(reader)  # (drain() needs its flow control)
