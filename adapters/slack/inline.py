@@ -16,6 +16,7 @@ when written to hurt (``**a **a **a …``, thousands of lone backticks or bracke
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 __all__ = ["defuse", "escape", "inline"]
@@ -177,7 +178,13 @@ def _markers(char: str, size: int, in_bold: bool) -> tuple[str, str]:
     return ("_", "_") if in_bold else ("*_", "_*")
 
 
+# ASCII's punctuation and symbols (Unicode categories P* and S*): most runs sit among ASCII.
+_ASCII_PUNCT = frozenset(string.punctuation)
+
+
 def _is_punct(char: str) -> bool:
+    if char < "\x80":
+        return char in _ASCII_PUNCT
     return unicodedata.category(char)[0] in "PS"
 
 

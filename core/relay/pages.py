@@ -14,7 +14,16 @@ __all__ = ["PageBook", "split_whole"]
 class PageBook:
     """Cuts a growing reply into pages of at most ``budget`` rendered characters."""
 
-    __slots__ = ("_closed", "_opening", "_start", "_text", "budget", "closed_chars", "measure")
+    __slots__ = (
+        "_closed",
+        "_next_cut",
+        "_opening",
+        "_start",
+        "_text",
+        "budget",
+        "closed_chars",
+        "measure",
+    )
 
     def __init__(self, budget: int, measure: Measure) -> None:
         self.budget = budget
@@ -24,6 +33,9 @@ class PageBook:
         self._text = ""  # the open page's content begins at ``_start``
         self._start = 0
         self._opening: Fence | None = None  # the fence reopened at the open page's start
+        # The last next_cut() and the budget it was found for, until the open page changes:
+        # a turn at the shown text asks first, then the pages it leaves are closed.
+        self._next_cut: tuple[int, Cut | None] | None = None
 
     def copy(self) -> PageBook:
         """An independent book at the same point (to plan the rest without sending it)."""
@@ -34,6 +46,7 @@ class PageBook:
         return other
 
     def extend(self, text: str) -> None:
+        self._next_cut = None
         if self._start:
             self._text = self._text[self._start :]
             self._start = 0
@@ -41,7 +54,10 @@ class PageBook:
 
     def next_cut(self) -> Cut | None:
         """Where the open page must end, or ``None`` while all of it fits one message."""
-        return find_cut(self._text, self._start, self._opening, self.budget, self.measure)
+        if self._next_cut is None or self._next_cut[0] != self.budget:
+            cut = find_cut(self._text, self._start, self._opening, self.budget, self.measure)
+            self._next_cut = (self.budget, cut)
+        return self._next_cut[1]
 
     def cut_at_shown(self, shown: int, *, behind: bool) -> Cut | None:
         """When the open page must end, a cut right where its first ``shown`` characters end
@@ -75,6 +91,7 @@ class PageBook:
 
     def close(self, cut: Cut) -> None:
         """Freeze the open page at ``cut``; the rest becomes the next open page."""
+        self._next_cut = None
         self._closed.append(self._text[self._start : cut.end])
         self.closed_chars += cut.end - self._start
         self._start = cut.end

@@ -196,12 +196,14 @@ def _boundary(text: str, start: int, limit: int, opening: Fence | None) -> int:
         return len(text)
     middle = start + (limit - start) // 2
     has_line_end = text.find("\n", start, limit) >= 0
-    last_word = word_end(text, start, limit)
+    last_word: int | None = None  # looked for only when no line end will do (most pages end at one)
     for low in (middle, start + 1):
         for separator in ("\n\n", "\n"):
             found = text.rfind(separator, max(start, low - len(separator)), limit)
             if found >= 0 and found + len(separator) >= low:
                 return _off_fence_line(text, start, found + len(separator), opening)
+        if last_word is None:
+            last_word = word_end(text, start, limit)
         if last_word >= low:
             if has_line_end and fence_at(text, start, last_word, opening) is not None:
                 continue  # inside code only a line end will do, wherever it is in the page

@@ -9,23 +9,25 @@ a reply are saved under a temporary directory (the path is printed).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
-import select
 import shutil
 import signal
-import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:  # imported where the browser starts: every xdist worker collects this module
     from playwright.sync_api import Browser, Page
 
+from tests import forked
 from tests.playground.helpers import HELLO_END, LONG_END
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,6 +43,7 @@ CHROMIUM_ARGS = [
 PANES = ("slack", "discord")
 REPO = Path(__file__).resolve().parents[2]
 WAIT_MS = 20_000
+T = TypeVar("T")
 # Variables that would point the playground elsewhere than its defaults.
 _FOREIGN_ENV = ("LYZR_", "OPENAI_", "SLACK_", "DISCORD_", "REDIS_URL", "THREADCAST_", "PORT")
 
@@ -73,29 +76,60 @@ WATCH_LENGTHS = """() => {
 }""".replace("READ_THREADS", READ_THREADS).replace("PANES", json.dumps(list(PANES)))
 
 
-def start_playground(data_dir: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
-    """``threadcast playground --port 0 --no-browser``; the process and its printed URL."""
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on this module's event loop, a thread of its own: the playground's
+    process is the fork server's (:mod:`tests.forked`), an asyncio process, while these
+    tests drive the browser with Playwright's synchronous API."""
+    global _loop
+    if _loop is None:
+        _loop = asyncio.new_event_loop()
+        threading.Thread(target=_loop.run_forever, name="playground-loop", daemon=True).start()
+    return asyncio.run_coroutine_threadsafe(coroutine, _loop).result()
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def start_playground(data_dir: Path, **env: str) -> tuple[asyncio.subprocess.Process, str]:
+    """``threadcast playground --port 0 --no-browser``; the process and its printed URL.
+    Forked from the run's fork server, which imported the bot stack already (as the CLI
+    tests' processes are), instead of a fresh interpreter importing it again."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_ENV)}
     environ.update(THREADCAST_DATA_DIR=str(data_dir), **env)
     command = [sys.executable, "-m", "bots.cli", "playground", "--no-browser", "--port", "0"]
-    process = subprocess.Popen(
-        command, cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    process = _run(
+        forked.start(
+            *command,
+            env=environ,
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
     )
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], 60)
-    line = process.stdout.readline() if ready else ""
+    line = _run(_first_line(process.stdout))
     found = re.search(r"http://127\.0\.0\.1:\d+/", line)
     if found is None:
-        process.kill()
-        _, errors = process.communicate(timeout=10)
-        pytest.fail(f"the playground did not print its URL: {line!r} {errors}")
+        with contextlib.suppress(ProcessLookupError):  # it may have ended already
+            process.kill()
+        _, errors = _run(asyncio.wait_for(process.communicate(), timeout=10))
+        pytest.fail(f"the playground did not print its URL: {line!r} {errors.decode()}")
     return process, found.group(0)
 
 
-def stop_playground(process: subprocess.Popen[str]) -> None:
+async def _first_line(stream: asyncio.StreamReader) -> str:
+    """The first line ``stream`` gives within 60 s, or ``""``."""
+    try:
+        return (await asyncio.wait_for(stream.readline(), timeout=60)).decode()
+    except TimeoutError:
+        return ""
+
+
+def stop_playground(process: asyncio.subprocess.Process) -> None:
     """Ctrl-C, as a user stops it: a clean exit."""
     process.send_signal(signal.SIGINT)
-    _, errors = process.communicate(timeout=30)
+    _, stderr = _run(asyncio.wait_for(process.communicate(), timeout=30))
+    errors = stderr.decode()
     assert process.returncode == 0, errors
     assert "Traceback" not in errors, errors
 

@@ -87,10 +87,13 @@ def turned_where_shown(text: str, offset: int, budget: int, *, behind: bool) -> 
 def test_a_page_turned_where_its_message_ends_is_clean_at_every_offset() -> None:
     text = reply_with_code()
     assert 6400 < len(text) < 6600
+    checked: set[tuple[Page, ...]] = set()  # most offsets give pages checked already
     for behind in (True, False):
         for offset in range(1, len(text)):
             pages = turned_where_shown(text, offset, DISCORD_PAGE, behind=behind)
-            assert_clean_pages(text, pages, DISCORD_PAGE)
+            if tuple(pages) not in checked:  # the checks are pure: the same pages pass again
+                assert_clean_pages(text, pages, DISCORD_PAGE)
+                checked.add(tuple(pages))
 
 
 def page_contents(full: str, messages: list[str]) -> list[str]:
