@@ -132,7 +132,7 @@ async def test_a_dead_waiter_is_skipped_after_its_expiry(
     async with asyncio.timeout(PATIENCE):
         ticket = await later
     assert ticket.arrival == 3
-    assert await redis_client.zscore(keys.queue, "dead-token") is None
+    assert await redis_client.zscore(keys.queue, "tok-dead-token") is None
 
 
 async def test_a_cancelled_waiter_leaves_the_queue(
