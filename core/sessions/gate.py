@@ -9,7 +9,9 @@ What a message arriving while a reply streams does depends on the policy:
 - ``queue`` (default): it waits its turn; turns run strictly in arrival order. Arrival order
   is the order in which ``enter`` registered in Redis (``Ticket.arrival``: 1, 2, 3, ...).
   Waiters sit in a Redis zset by arrival number, each with its own expiry that it refreshes
-  while waiting, so a waiter whose replica died is skipped once it expires.
+  while waiting, so a waiter whose replica died is skipped once it expires. A waiter that
+  gives up (cancelled, or past ``max_wait``) leaves at once, and leaves a marker behind, so
+  a try of its still on the way to Redis cannot put it back in line.
 - ``interrupt``: it asks the running turn to stop (``ticket.cancelled`` is set: at once when
   the holder runs in this process, within ``signal_interval`` on another replica), supersedes
   older waiters (only the newest message is answered), then waits for the lock.
@@ -160,6 +162,10 @@ class TurnGate:
         self.max_poll_interval = max_poll_interval
         self.signal_interval = signal_interval
         self.waiter_ttl = waiter_ttl
+        # How long a waiter that gave up stays marked as gone in Redis (see LEAVE): its tries
+        # sent before that may still arrive, bounded by the Redis client's own socket
+        # timeouts and retries (15 s in core.sessions.connect), under the default lock TTL.
+        self.left_ttl = max(waiter_ttl, lock_ttl)
         self.max_wait = max_wait
         self.dedup_ttl = dedup_ttl
         self.op_timeout = op_timeout
@@ -231,7 +237,7 @@ class TurnGate:
             return ENTER(
                 self.redis,
                 [keys.seen(event_id), keys.session, keys.meta, keys.lock, keys.stop,
-                 keys.queue, keys.alive, keys.order],
+                 keys.queue, keys.alive, keys.order, keys.left(token)],
                 [token, new_session_id(), ms(self.sessions.ttl), ms(self.lock_ttl),
                  ms(self.waiter_ttl), self.dedup_ttl, self.policy],
                 within=self.op_timeout,
@@ -243,7 +249,7 @@ class TurnGate:
             # place instead of calling it a duplicate (see the script).
             reply = await self._patiently(enter, deadline)
             started = sent
-            if reply[0] == 0:
+            if reply[0] <= 0:  # -1 (this token left) never reaches a caller still here
                 log.debug("duplicate event %s in %s dropped", event_id, keys.conversation)
                 return None
             arrival = int(reply[1])
@@ -260,12 +266,13 @@ class TurnGate:
         except BaseException as exc:
             # Redis failing: another call would fail too, and TTLs clean up after us. Else
             # (cancelled, or out of patience while queued, perhaps just after a poll took
-            # the lock) leave the queue now rather than blocking it until our expiry.
+            # the lock) leave the queue now rather than blocking it until our expiry. A try
+            # of ours still on its way to Redis finds LEAVE's marker and changes nothing.
             if not isinstance(exc, SessionStoreError) or isinstance(exc, GateTimeout):
                 with contextlib.suppress(SessionStoreError):
                     await LEAVE(
-                        self.redis, [keys.lock, keys.queue, keys.alive], [token],
-                        within=self.op_timeout,
+                        self.redis, [keys.lock, keys.queue, keys.alive, keys.left(token)],
+                        [token, ms(self.left_ttl)], within=self.op_timeout,
                     )  # fmt: skip
             raise
         lock = Lock(
@@ -337,7 +344,8 @@ class TurnGate:
                 sent = loop.time()  # the lock's expiry counts from the try that answered
                 return POLL(
                     self.redis,
-                    [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order],
+                    [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order,
+                     keys.left(token)],
                     [token, arrival, new_session_id(), ms(self.sessions.ttl),
                      ms(self.lock_ttl), ms(self.waiter_ttl)],
                     within=self.op_timeout,

@@ -132,6 +132,11 @@ class SessionKeys:
         """Hash: ``seq`` (last arrival number) and ``floor`` (arrivals below are superseded)."""
         return self._prefix + "order"
 
+    def left(self, token: str) -> str:
+        """String: marks a waiting turn's token as gone (cancelled or timed out), so that a
+        late try of its enter or poll cannot put it back in the queue (PX: see LEAVE)."""
+        return self._prefix + "left:" + _escape(token)
+
     def seen(self, event_id: str) -> str:
         """String: marks a platform event as handled (dedup)."""
         return self._prefix + "seen:" + _escape(event_id)

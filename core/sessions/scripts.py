@@ -100,11 +100,13 @@ return 0
 )
 
 # A turn arrives: dedup, session get-or-create, arrival number, queue join, lock try.
-# KEYS: 1 seen, 2 session, 3 meta, 4 lock, 5 stop, 6 queue, 7 alive, 8 order.
+# KEYS: 1 seen, 2 session, 3 meta, 4 lock, 5 stop, 6 queue, 7 alive, 8 order,
+#       9 the token's left marker (see LEAVE).
 # ARGV: 1 token, 2 candidate session id, 3 session TTL ms, 4 lock TTL ms, 5 waiter TTL ms,
 #       6 dedup TTL s, 7 policy ('queue' | 'interrupt').
 # Returns {0} duplicate; {1, arrival, session id, turn number} lock taken;
-#         {2, arrival, interrupted holder token or ''} queued.
+#         {2, arrival, interrupted holder token or ''} queued;
+#         {-1} the token already left (a late try: it changes nothing).
 # Idempotent for one token: the seen key keeps "token arrival", so the same call repeated
 # (its reply was lost to a timeout, but it ran) reports where that turn stands — holding
 # the lock (its TTL restarted, so the lock lives a full TTL from the try that answered), or
@@ -113,6 +115,7 @@ ENTER = LuaScript(
     "turn enter",
     _TURN_HELPERS
     + """
+if redis.call('EXISTS', KEYS[9]) == 1 then return {-1} end
 local now = now_ms()
 local seen = redis.call('GET', KEYS[1])
 if seen then
@@ -154,10 +157,11 @@ return {2, arrival, interrupted}
 )
 
 # A waiting turn checks in: refresh its expiry, take the lock if it is first in line and free.
-# KEYS: 1 session, 2 meta, 3 lock, 4 queue, 5 alive, 6 order.
+# KEYS: 1 session, 2 meta, 3 lock, 4 queue, 5 alive, 6 order, 7 the token's left marker.
 # ARGV: 1 token, 2 arrival, 3 candidate session id, 4 session TTL ms, 5 lock TTL ms,
 #       6 waiter TTL ms.
-# Returns {0} still waiting; {1, session id, turn number} lock taken; {-1} superseded.
+# Returns {0} still waiting; {1, session id, turn number} lock taken; {-1} superseded, or
+# the token already left (a late poll: it changes nothing, see LEAVE).
 # Idempotent: a repeated poll (the reply of one that took the lock was lost to a timeout)
 # finds the lock already ours and reports it (its TTL restarted), without counting the
 # turn again.
@@ -165,6 +169,7 @@ POLL = LuaScript(
     "turn wait",
     _TURN_HELPERS
     + """
+if redis.call('EXISTS', KEYS[7]) == 1 then return {-1} end
 local now = now_ms()
 if redis.call('GET', KEYS[3]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[3], ARGV[5])  -- a full TTL from this try (core.sessions.lock)
@@ -215,11 +220,17 @@ return 1
 )
 
 # A waiting turn gives up (cancelled, timed out): leave the queue, and drop the lock in case
-# a poll took it just before the give-up. KEYS: 1 lock, 2 queue, 3 alive. ARGV[1]: token.
-# Returns 1.
+# a poll took it just before the give-up. A try of its ENTER or POLL may still reach Redis
+# after this (sent before the give-up on another connection, or a cancel the client
+# swallowed): the marker left here makes those change nothing, else one would put the gone
+# turn back in the queue, blocking the conversation for a waiter TTL, or take the lock.
+# The marker expires (ARGV[2]), so markers never pile up.
+# KEYS: 1 lock, 2 queue, 3 alive, 4 the token's left marker.
+# ARGV: 1 token, 2 the marker's life ms. Returns 1.
 LEAVE = LuaScript(
     "turn leave",
     """
+redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end

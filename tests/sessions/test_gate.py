@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +16,7 @@ from core.redis import ms
 from core.sessions.connect import redis_client
 from core.sessions.gate import GateTimeout, Ticket, TurnGate
 from core.sessions.keys import SessionKeys
-from core.sessions.scripts import ENTER
+from core.sessions.scripts import ENTER, LEAVE, POLL
 from tests.bots.discord.slow_redis import SlowRedis
 from tests.sessions.locks import expiry_ms, hold_lock, outlive
 
@@ -131,7 +132,7 @@ async def test_a_dead_waiter_is_skipped_after_its_expiry(
     async with asyncio.timeout(PATIENCE):
         ticket = await later
     assert ticket.arrival == 3
-    assert await redis_client.zscore(keys.queue, "dead-token") is None
+    assert await redis_client.zscore(keys.queue, "tok-dead-token") is None
 
 
 async def test_a_cancelled_waiter_leaves_the_queue(
@@ -148,6 +149,52 @@ async def test_a_cancelled_waiter_leaves_the_queue(
         assert await redis_client.zcard(keys.queue) == 0
     async with asyncio.timeout(PATIENCE), make_gate().enter(conversation, "Ev3") as ticket:
         assert ticket is not None and ticket.arrival == 3
+
+
+async def test_a_late_poll_of_a_waiter_that_left_does_not_put_it_back(
+    make_gate: GateFactory, conversation: str, namespace: str, redis_client: aioredis.Redis
+) -> None:
+    """A waiter cancelled while its poll is in flight leaves on another connection; that
+    poll may reach Redis after the LEAVE (a command already written, or a cancel redis-py
+    swallowed). It must neither rejoin the queue (blocking every later turn for its waiter
+    TTL) nor take the lock."""
+    keys = SessionKeys(conversation, namespace=namespace)
+    async with make_gate(lock_ttl=60).enter(conversation, "Ev1") as first:
+        assert first is not None
+        assert (await _raw_enter(redis_client, keys, "gone", "Ev2", waiter_ttl=60))[0] == 2
+        await _raw_leave(redis_client, keys, "tok-gone")
+        late = await _raw_poll(redis_client, keys, "tok-gone", arrival=2)
+        assert await redis_client.zcard(keys.queue) == 0
+        assert late[0] != 1
+    assert await redis_client.exists(keys.lock) == 0  # released, and no late poll since
+    late = await _raw_poll(redis_client, keys, "tok-gone", arrival=2)  # even with no holder
+    assert await redis_client.zcard(keys.queue) == 0
+    assert await redis_client.get(keys.lock) is None
+    assert late[0] != 1
+    assert (await _raw_enter(redis_client, keys, "next", "Ev3", waiter_ttl=60))[:2] == [1, 3]
+
+
+@pytest.mark.parametrize("lock", ["held", "free"])
+async def test_a_late_enter_of_a_waiter_that_left_does_not_put_it_back(
+    make_gate: GateFactory, conversation: str, namespace: str, redis_client: aioredis.Redis,
+    lock: str,
+) -> None:  # fmt: skip
+    """A try of ENTER (the first, or one asked again after a slow answer) may reach Redis
+    only after the waiter gave up and left: it must not queue the gone turn nor take the
+    lock for it."""
+    keys = SessionKeys(conversation, namespace=namespace)
+    async with contextlib.AsyncExitStack() as stack:
+        if lock == "held":
+            assert await stack.enter_async_context(make_gate(lock_ttl=60).enter(
+                conversation, "Ev1"
+            ))  # fmt: skip
+        await _raw_leave(redis_client, keys, "tok-gone")
+        late = await _raw_enter(redis_client, keys, "gone", "Ev2", waiter_ttl=60)
+        assert await redis_client.zcard(keys.queue) == 0
+        assert await redis_client.get(keys.lock) != "tok-gone"
+        assert late[0] not in (1, 2)  # neither holding the lock nor queued
+    reply = await _raw_enter(redis_client, keys, "next", "Ev3", waiter_ttl=60)
+    assert reply[0] == 1  # the next turn enters at once
 
 
 async def test_waiting_too_long_raises_gate_timeout(
@@ -294,10 +341,28 @@ async def _raw_enter(
     reply: list[Any] = await ENTER(
         redis,
         [keys.seen(event_id), keys.session, keys.meta, keys.lock, keys.stop, keys.queue,
-         keys.alive, keys.order],
+         keys.alive, keys.order, keys.left("tok-" + token)],
         ["tok-" + token, "tc-raw", ms(60), ms(2), ms(waiter_ttl), 600, "queue"],
     )  # fmt: skip
     return reply
+
+
+async def _raw_poll(
+    redis: aioredis.Redis, keys: SessionKeys, token: str, *, arrival: int
+) -> list[Any]:
+    """One poll of a waiting turn, as the gate sends it (waiter TTL 60 s)."""
+    reply: list[Any] = await POLL(
+        redis,
+        [keys.session, keys.meta, keys.lock, keys.queue, keys.alive, keys.order,
+         keys.left(token)],
+        [token, arrival, "tc-raw", ms(60), ms(2), ms(60)],
+    )  # fmt: skip
+    return reply
+
+
+async def _raw_leave(redis: aioredis.Redis, keys: SessionKeys, token: str) -> None:
+    """A waiting turn gives up, as the gate's LEAVE (its marker kept 60 s)."""
+    await LEAVE(redis, [keys.lock, keys.queue, keys.alive, keys.left(token)], [token, ms(60)])
 
 
 async def test_redis_calls_of_held_turns_do_not_grow_with_the_stop_signal_interval(

@@ -88,7 +88,7 @@ def test_redis_keys_share_one_cluster_slot() -> None:
     conv = conversation_key(ThreadRef("slack", "T:1", "C{1}", "17.1"), user="U", is_dm=False)
     keys = SessionKeys(conv, namespace="ns")
     every = [keys.session, keys.meta, keys.lock, keys.stop, keys.queue, keys.alive, keys.order]
-    every.append(keys.seen("Ev:1{x}"))
+    every += [keys.seen("Ev:1{x}"), keys.left("r-1{x}")]
     assert all(k.startswith("ns:{" + conv + "}:") for k in every)
     assert len({key_slot(k.encode()) for k in every}) == 1
     assert len(set(every)) == len(every)
