@@ -1,7 +1,8 @@
 """The images the container tests run, each built once per run in the shared store, and
 built ahead: as soon as a worker has collected tests that need them, a thread of its own
 starts building them while the worker runs other tests (``tests/conftest.py`` also orders
-the container tests last), so no worker sits waiting for a build that could have been done.
+the container tests halfway through), so no worker sits waiting for a build that could have
+been done.
 
 Every worker starts that thread; the first to take an image's lock builds it, the others
 find it built (:func:`tests.deploy.store.once`). A build that fails ahead is not reported
