@@ -163,7 +163,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in ("slack", "discord"):
         from core.ops import heap
 
-        heap.settle_this_process()  # a service: its start-up heap is frozen once started
+        heap.settle_this_process()  # a service: fewer collections once started
     if args.command == "slack":
         from bots.slack.app import run_slack
 

@@ -55,7 +55,7 @@ async def serve(settings: Settings, discord_settings: DiscordSettings, stop: asy
     async with Runtime(settings, reload_signal=True) as runtime:
         bot = DiscordBot(runtime, discord_settings)
         server = ops_server(runtime, bot, host="0.0.0.0", port=settings.port)
-        heap.settle()  # start-up is done: its objects leave the collector's walks
+        heap.settle()  # start-up is done: the collector's pace for serving
         await server.start()
         try:
             async with bot:

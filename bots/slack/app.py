@@ -167,7 +167,7 @@ class SlackService(StackedLifecycle):
             host=slack.host,
             port=self.settings.port,
         )
-        heap.settle()  # start-up is done: its objects leave the collector's walks
+        heap.settle()  # start-up is done: the collector's pace for serving
         await self._server.start()
         self._stack.push_async_callback(self._server.stop)
         if slack.socket_mode:
