@@ -17,9 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_the_first_reply_imports_no_module(redis_url: str, namespace: str) -> None:
     child = [sys.executable, "-m", "tests.bots.discord.first_reply", redis_url, namespace]
-    done = subprocess.run(
-        child, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
-    )
+    done = subprocess.run(child, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     imported = json.loads(done.stdout.strip().splitlines()[-1])
     assert imported == []
