@@ -160,6 +160,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.usage import run_usage
 
         return await run_usage(settings, days=args.days, by=args.by, as_json=args.json)
+    if args.command in ("slack", "discord"):
+        from core.ops import heap
+
+        heap.settle_this_process()  # a service: fewer collections once started
     if args.command == "slack":
         from bots.slack.app import run_slack
 

@@ -21,6 +21,7 @@ from bots.discord.settings import DiscordSettings, load_discord_settings
 from bots.signals import handling_signals
 from core.config import Settings
 from core.errors import SurfaceError
+from core.ops import heap
 from core.ops.http import Probes, WebServer, add_ops_routes
 from core.runtime import Runtime
 
@@ -54,6 +55,7 @@ async def serve(settings: Settings, discord_settings: DiscordSettings, stop: asy
     async with Runtime(settings, reload_signal=True) as runtime:
         bot = DiscordBot(runtime, discord_settings)
         server = ops_server(runtime, bot, host="0.0.0.0", port=settings.port)
+        heap.settle()  # start-up is done: the collector's pace for serving
         await server.start()
         try:
             async with bot:

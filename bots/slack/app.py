@@ -32,6 +32,7 @@ from bots.slack.settings import SlackSettings, load_slack_settings
 from core.config import Settings, secret_value
 from core.errors import ConfigError
 from core.lifecycle import StackedLifecycle
+from core.ops import heap
 from core.ops.http import Probes
 from core.runtime import Runtime
 
@@ -166,6 +167,7 @@ class SlackService(StackedLifecycle):
             host=slack.host,
             port=self.settings.port,
         )
+        heap.settle()  # start-up is done: the collector's pace for serving
         await self._server.start()
         self._stack.push_async_callback(self._server.stop)
         if slack.socket_mode:

@@ -27,6 +27,7 @@ from core.config import Settings
 from core.errors import ConfigError, SessionStoreError
 from core.sessions.data_dir import choose_data_dir
 from core.sessions.embedded import EmbeddedRedis, EmbeddedUnavailable, redis_server_binary
+from core.sessions.pool import CheckoutPool
 
 __all__ = ["cluster_client", "open_redis", "redact_url", "redis_client"]
 
@@ -56,7 +57,8 @@ def redis_client(
 ) -> aioredis.Redis:
     """A client with bounded timeouts and a short retry budget (a few, fast, with jitter).
 
-    The pool *blocks* when all its connections are busy: redis-py's default pool instead
+    The pool (:class:`CheckoutPool`, redis-py's blocking pool) *blocks* when all its
+    connections are busy: redis-py's default pool instead
     fails the command ("Too many connections") past 100 at once — a burst of replies would
     then lose lock heartbeats and recovery beats for no reason but the burst.
     ``ca_file`` (``rediss://`` only) is the CA the server's certificate must chain to.
@@ -64,7 +66,7 @@ def redis_client(
     """
     if cluster:
         return cluster_client(url, ca_file=ca_file)
-    pool = aioredis.BlockingConnectionPool.from_url(
+    pool = CheckoutPool.from_url(
         url,
         max_connections=max_connections,
         timeout=POOL_TIMEOUT,
