@@ -253,7 +253,9 @@ async def governance(redis: aioredis.Redis, namespace: str) -> None:
     assert isinstance(second, QuotaRefusal) and second.kind == "user_turns"
     await quotas.release(first)
     usage = UsageBook(redis, namespace=namespace)
-    when = datetime.datetime(2026, 12, 5, 12, tzinfo=datetime.UTC)
+    # Today: a record's day expires retention_days + 1 days after it starts (a fixed date
+    # here made the check fail once that day had passed).
+    when = datetime.datetime.now(datetime.UTC)
     turn = TurnUsage("a", "default", "C1", "U1", 2, 40, 1.5, 0.2, error=False)
     await usage.record(turn, retention_days=1, when=when)
     by_agent = await usage.read("agent", [when.date()])
