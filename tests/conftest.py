@@ -10,8 +10,8 @@ a test session of its own, so it starts its own Redis. Each module whose fixture
 module-scoped (the browser, a Redis cluster, manifests) runs on one worker, in one
 ``xdist_group`` (``--dist loadgroup``), so they are set up once. The podman store is the
 run's, shared by the workers (``tests/deploy/store.py``): the controller names it, hands it
-to its workers and empties it at the end; the container tests run halfway through, their
-images built ahead while the other tests run (``tests/deploy/images.py``).
+to its workers and empties it at the end; the container tests are spread through the run,
+their images built ahead while the other tests run (``tests/deploy/images.py``).
 """
 
 from __future__ import annotations
@@ -103,13 +103,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # tests in this order, so a long test placed late starts late and ends the run alone
     # (the flood test, 80 s, started 64 s in and ended 22 s after every other worker).
     items.sort(key=_rank)
-    # The container tests halfway: their images are built ahead (build_ahead) during the
-    # first half. Placed last, they ran for the suite's last ~12 s with most workers idle;
-    # halfway, a finished build lets them run among the rest, and an unfinished one only
-    # holds the workers that wait for it, whose CPU the others use meanwhile.
-    ahead = [item for item in items if not needs_an_image(item)]
-    middle = len(ahead) // 2
-    items[:] = [*ahead[:middle], *(item for item in items if needs_an_image(item)), *ahead[middle:]]
+    # The container tests spread evenly through the run, their images built ahead
+    # (build_ahead) meanwhile. They mostly wait on podman: placed last, they ran for the
+    # suite's last ~12 s with most workers idle, and side by side halfway, they left the
+    # cores a third idle for ~15 s. One at a time among the rest, each holds one worker
+    # (waiting for its image too, if the build has not finished), whose CPU the others use.
+    others = [item for item in items if not needs_an_image(item)]
+    containers = [item for item in items if needs_an_image(item)]
+    spread, start = [], 0
+    for k, item in enumerate(containers, 1):
+        end = len(others) * k // (len(containers) + 1)
+        spread += [*others[start:end], item]
+        start = end
+    items[:] = [*spread, *others[start:]]
     build_ahead(config, items)
 
 

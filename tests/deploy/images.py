@@ -1,7 +1,7 @@
 """The images the container tests run, each built once per run in the shared store, and
 built ahead: as soon as a worker has collected tests that need them, a thread of its own
-starts building them while the worker runs other tests (``tests/conftest.py`` also orders
-the container tests halfway through), so no worker sits waiting for a build that could have
+starts building them while the worker runs other tests (``tests/conftest.py`` also spreads
+the container tests through the run), so no worker sits waiting for a build that could have
 been done.
 
 Every worker starts that thread; the first to take an image's lock builds it, the others
