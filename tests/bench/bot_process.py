@@ -6,6 +6,8 @@ memory (``VmRSS`` / ``VmHWM`` from ``/proc/<pid>/status``).
 PyPI, installed by hand: ``uv pip install py-spy``); the flame data goes to the file named by
 ``BOT_PROFILE_OUT`` (default ``profile.txt``, py-spy's ``raw`` format: one line per stack
 with its sample count), and the CPU figures are then those of the bot, not of py-spy.
+``BOT_PROFILE=tasks`` counts the CPU of each event-loop callback by owner
+(``tests/bench/task_cpu.py``) and writes the table to ``BOT_PROFILE_OUT``.
 
 Not part of the test suite (pytest does not collect tests/bench).
 """
@@ -53,6 +55,8 @@ class BotProcess:
             out = os.environ.get("BOT_PROFILE_OUT", "profile.txt")
             spy = str(Path(sys.executable).parent / "py-spy")
             argv = [spy, "record", "--format", "raw", "--rate", "200", "-o", out, "--", *argv]
+        elif profile == "tasks":
+            argv = [sys.executable, "-m", "tests.bench.task_cpu", self.command]
         with self.log.open("wb") as out_file:
             self.process = await asyncio.create_subprocess_exec(
                 *argv, env=self.env, stdout=out_file, stderr=asyncio.subprocess.STDOUT
