@@ -41,7 +41,7 @@ def _await_chain(coro: Any) -> str:
     """The task's coroutine, then the innermost ``_DEPTH`` coroutines it awaits: where the
     step resumes (a task's coroutine alone would charge everything an ``on_message``
     handler does to discord.py's ``Client._run_event``)."""
-    chain = []
+    chain: list[str] = []
     while coro is not None and len(chain) < 64:
         name = getattr(coro, "__qualname__", None)
         if name is None:  # a future, an async generator's asend: the chain ends there
