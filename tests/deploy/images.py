@@ -119,9 +119,14 @@ def _image_store(cache: Podman) -> Path:
     cache.build(DEPLOY / "Dockerfile", REPO, IMAGE, {"PYTHON_IMAGE": BASE_IMAGE})
     _seed(store)
     images = Podman(store)
-    # Copied from store to store: no archive written and read back (save and load cost
-    # ~4 s of CPU more, all layers included, measured), only the layers the seed lacks.
+    # Copied from store to store, no archive written and read back: into a seeded store,
+    # 0.7 s of CPU against 3.5 s to save and 0.9 s to load; into an empty one, 10.8 s
+    # against 15.3 s (measured).
     images("pull", cache.reference(IMAGE), timeout=300)
+    # The pull leaves the cache's overlay directory mounted on itself (podman binds a store's
+    # on opening it; only a podman whose own store it is unmounts it on exit, measured): a
+    # call on the cache unmounts it, so that no mount outlives the run.
+    cache("image", "exists", IMAGE, check=False)
     _only(images, IMAGE)
     _bounded(cache)
     (store / _COMPLETE).touch()
@@ -140,7 +145,7 @@ def _seed(store: Path) -> None:
     if not stores:
         return
     latest, root = stores[-1] / "root", store / "root"
-    root.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
     for command in (
         ["cp", "-a", "--link", str(latest / "overlay"), str(root)],
         ["cp", "-a", str(latest / "overlay-layers"), str(latest / "overlay-images"), str(root)],
