@@ -64,7 +64,7 @@ def build_image(podman: Podman) -> None:
     into a read-only store of its own beside the cache, named after everything the build
     reads (:func:`_build_key`); the run's store runs it from (``additionalimagestores``,
     :func:`tests.deploy.store.open_store`): a run whose inputs are those of an earlier one
-    finds that store made and neither builds, saves nor loads. Without a cache (its path
+    finds that store made and neither builds nor copies. Without a cache (its path
     too long for podman), built in the run's store.
     """
 
@@ -137,7 +137,7 @@ def _seed(store: Path) -> None:
     """``store`` begun as a copy of the latest image store, its layers' files hard-linked,
     not copied: the pull then writes only the layers it does not find there (the
     project's alone after a change to the source, ``deploy/Dockerfile``'s last layer),
-    not the base image's and the dependencies' again (~7 s of CPU). Podman's records of
+    not the base image's and the dependencies' again (7-11 s of CPU). Podman's records of
     the layers and images are copied (their lock files are written in place). Begun empty
     where there is no earlier store or a link fails (a store on another file system, or
     mounted by a podman that died)."""
