@@ -133,6 +133,10 @@ class Podman:
             )
         return result
 
+    def reference(self, tag: str) -> str:
+        """``tag`` in this store, as another store's podman names it (``podman pull``)."""
+        return f"containers-storage:[overlay@{self.state / 'root'}+{self.state / 'run'}]{tag}"
+
     def build(self, dockerfile: Path, context: Path, tag: str, build_args: dict[str, str]) -> None:
         args = [f"--build-arg={name}={value}" for name, value in build_args.items()]
         self(

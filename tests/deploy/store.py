@@ -31,10 +31,12 @@ from tests.deploy.podman import Podman
 __all__ = [
     "RUNROOT_LIMIT",
     "image_link",
+    "image_links",
     "locked",
     "name_store",
     "once",
     "open_store",
+    "redis_link",
     "remove_store",
     "share_store",
 ]
@@ -66,22 +68,33 @@ def share_store(config: pytest.Config, workerinput: dict[str, object]) -> None:
 
 def open_store(config: pytest.Config) -> Podman:
     """This run's store (each worker writes the same configuration, atomically). Its
-    images include those of the read-only store ``images`` links to: at first an empty
-    directory of its own, then the store the image was built into
-    (``tests/deploy/images.py``)."""
+    images include those of the read-only stores ``images`` and ``redis-images`` link to:
+    at first an empty directory of its own, then the stores the image was built into and
+    the Redis stand-in imported into (``tests/deploy/images.py``)."""
     state = config.stash[_STORE]
-    link = image_link(state)
-    if not link.is_symlink():
-        empty = state / "no-images"
-        empty.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # another worker made it first
-            link.symlink_to(empty)
-    return Podman(state, image_stores=[link])
+    links = image_links(state)
+    for link in links:
+        if not link.is_symlink():
+            empty = state / "no-images"
+            empty.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # another worker made it first
+                link.symlink_to(empty)
+    return Podman(state, image_stores=links)
 
 
 def image_link(state: Path) -> Path:
     """The link, in a run's store, to the read-only store of its built images."""
     return state / "images"
+
+
+def redis_link(state: Path) -> Path:
+    """The link, in a run's store, to the read-only store of the Redis stand-in."""
+    return state / "redis-images"
+
+
+def image_links(state: Path) -> list[Path]:
+    """Every read-only store a run's store reads images from."""
+    return [image_link(state), redis_link(state)]
 
 
 def once(podman: Podman, tag: str, make: Callable[[], None]) -> None:
@@ -100,7 +113,7 @@ def remove_store(config: pytest.Config) -> None:
         return
     store = config.stash[_STORE]
     if store.exists():
-        Podman(store, image_stores=[image_link(store)]).reset()
+        Podman(store, image_stores=image_links(store)).reset()
         shutil.rmtree(store, ignore_errors=True)
 
 

@@ -35,8 +35,13 @@ def test_multi_stage_on_python_311_slim(parsed: tuple[dict[str, str], list[Stage
     global_args, found = parsed
     assert len(found) >= 2, "a builder stage and a runtime stage"
     assert all(stage.name for stage in found), "every stage is named (FROM ... AS name)"
+    earlier: set[str | None] = set()
     for stage in found:
-        assert _expand(stage.base, global_args) == "python:3.11-slim", stage.base
+        base = _expand(stage.base, global_args)
+        assert base == "python:3.11-slim" or base in earlier, stage.base
+        earlier.add(stage.name)
+    # The runtime stage starts afresh: nothing of a builder's tools ships.
+    assert _expand(found[-1].base, global_args) == "python:3.11-slim"
 
 
 def test_builder_installs_uv_from_pypi_and_syncs_the_frozen_lock(
@@ -73,6 +78,25 @@ def test_runtime_stage_runs_threadcast_as_a_non_root_user(
     assert [i.args for i in runtime.all("EXPOSE")] == [["3000"]]
     sources = {i.flags.get("from") for i in runtime.all("COPY")}
     assert sources <= {s.name for s in found[:-1]}, "the runtime copies only from the builder"
+
+
+def test_a_change_to_the_source_rebuilds_only_the_runtime_stage_s_last_layer(
+    parsed: tuple[dict[str, str], list[Stage]],
+) -> None:
+    _, found = parsed
+    by_name = {stage.name: stage for stage in found}
+    builder, runtime = found[0], found[-1]
+    copied = {src for i in builder.all("COPY") for src in i.args[:-1]}
+    assert not copied & {"core", "adapters", "bots"}, "the dependencies' venv has no source"
+    assert any("--no-install-project" in i.text for i in builder.all("RUN"))
+    layers = [i for i in runtime.instructions if i.keyword in {"ADD", "COPY", "RUN"}]
+    project = by_name[layers[-1].flags.get("from")]
+    sources = {src for i in project.all("COPY") for src in i.args[:-1]}
+    assert {"core", "adapters", "bots"} <= sources, "the last layer is the project's"
+    for copy in layers[:-1]:
+        assert copy.flags.get("from") in {None, builder.name}, copy
+    installs = [i.text for i in project.all("RUN") if "install" in i.text]
+    assert installs and all("--no-deps" in i for i in installs), "its dependencies: uv.lock's"
 
 
 def test_healthcheck_probes_healthz_on_port_with_python(
