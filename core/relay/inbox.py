@@ -22,10 +22,11 @@ __all__ = ["HOLD_MAX", "HOLD_MIN", "HOLD_SHARE", "MARK_EVERY", "Inbox"]
 # the writer takes between two updates of the reply, at most HOLD_MAX, and none below
 # HOLD_MIN (a hold shorter than the agent's gap between chunks batches nothing and costs a
 # timer). At 20 chunks/s: none while a reply is updated every second or two (Discord's
-# channel pace at N <= 50), 0.2 s (4 chunks per read) at 4 s, 0.5 s (10) from 10 s on.
+# channel pace at N <= 50), 0.2 s (4 chunks per read) at 4 s, 1 s (20) from 20 s on (1,000
+# replies on Discord's shared 46/s).
 HOLD_SHARE = 0.05
 HOLD_MIN = 0.1
-HOLD_MAX = 0.5
+HOLD_MAX = 1.0
 
 # Granularity of the arrival marks: an age is known to within this (it errs on the old
 # side), and a reply keeps at most one mark per this much of its unshown text.

@@ -72,6 +72,8 @@ async def test_read_hold_is_a_share_of_the_writers_gap_between_updates() -> None
     inbox.add("d")
     assert inbox.read_hold() == pytest.approx(HOLD_SHARE * 6.0)
     await asyncio.sleep(10.0)  # slower than its last gap: as slow as it is now
+    assert inbox.read_hold() == pytest.approx(HOLD_SHARE * 10.0)
+    await asyncio.sleep(20.0)
     assert inbox.read_hold() == HOLD_MAX
 
 
