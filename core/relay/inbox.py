@@ -13,6 +13,7 @@ ranked by its own age, not by the age of the oldest text the update took.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 
 __all__ = ["HOLD_MAX", "HOLD_MIN", "HOLD_SHARE", "MARK_EVERY", "Inbox"]
@@ -21,10 +22,11 @@ __all__ = ["HOLD_MAX", "HOLD_MIN", "HOLD_SHARE", "MARK_EVERY", "Inbox"]
 # the writer takes between two updates of the reply, at most HOLD_MAX, and none below
 # HOLD_MIN (a hold shorter than the agent's gap between chunks batches nothing and costs a
 # timer). At 20 chunks/s: none while a reply is updated every second or two (Discord's
-# channel pace at N <= 50), 0.2 s (4 chunks per read) at 4 s, 0.5 s (10) from 10 s on.
+# channel pace at N <= 50), 0.2 s (4 chunks per read) at 4 s, 1 s (20) from 20 s on (1,000
+# replies on Discord's shared 46/s).
 HOLD_SHARE = 0.05
 HOLD_MIN = 0.1
-HOLD_MAX = 0.5
+HOLD_MAX = 1.0
 
 # Granularity of the arrival marks: an age is known to within this (it errs on the old
 # side), and a reply keeps at most one mark per this much of its unshown text.
@@ -34,7 +36,16 @@ MARK_EVERY = 0.25
 class Inbox:
     """Chunks between the agent's stream and the reply's writer."""
 
-    __slots__ = ("_marks", "_pending", "_take_gap", "_taken_at", "changed", "ended", "received")
+    __slots__ = (
+        "_expected_at",
+        "_marks",
+        "_pending",
+        "_take_gap",
+        "_taken_at",
+        "changed",
+        "ended",
+        "received",
+    )
 
     def __init__(self) -> None:
         self._pending: list[str] = []
@@ -45,6 +56,7 @@ class Inbox:
         self.ended = False
         self._taken_at: float | None = None  # loop time of the writer's last take
         self._take_gap = 0.0  # seconds between the writer's last two takes
+        self._expected_at = -math.inf  # loop time the writer expects its next take at
 
     def add(self, text: str) -> None:
         if not text:
@@ -62,7 +74,10 @@ class Inbox:
         now = asyncio.get_running_loop().time()
         if self._taken_at is not None:
             self._take_gap = now - self._taken_at
+        elif self._marks:  # the first update: the gap is how long its text waited
+            self._take_gap = now - self._marks[0][1]
         self._taken_at = now
+        self._expected_at = -math.inf  # that update came: its estimate is spent
         joined = "".join(self._pending)
         self._pending.clear()
         return joined
@@ -79,16 +94,24 @@ class Inbox:
             marks.popleft()
         return marks[0][1]
 
+    def expect(self, wait: float) -> None:
+        """The writer waits for its next update about ``wait`` seconds from now (the edit
+        scheduler's estimate): the text waits that long anyway, so :meth:`read_hold` may
+        count on it before the wait has passed (a reply whose first post is queued behind
+        1,000 others is read in batches from its start, not after seconds of it)."""
+        self._expected_at = asyncio.get_running_loop().time() + wait
+
     def read_hold(self) -> float:
         """Seconds the agent's stream may go unread now (:data:`HOLD_SHARE` of how long the
         writer takes between updates, so the text's wait for its edit grows by that share
-        at most). Before the first update, the time the first text has waited stands for
-        that gap; a writer slower than its last gap counts as slow as it is now."""
+        at most). That gap is the longest of: the last one (the first update's: how long its
+        text waited), the time since the last update (before the first: since the first
+        text), and the time from then to the update the writer expects (:meth:`expect`)."""
         if not self._marks:
             return 0.0
         now = asyncio.get_running_loop().time()
-        since = now - (self._taken_at if self._taken_at is not None else self._marks[0][1])
-        hold = HOLD_SHARE * max(self._take_gap, since)
+        start = self._taken_at if self._taken_at is not None else self._marks[0][1]
+        hold = HOLD_SHARE * max(self._take_gap, now - start, self._expected_at - start)
         return 0.0 if hold < HOLD_MIN else min(hold, HOLD_MAX)
 
     @property

@@ -95,6 +95,22 @@ class EditScheduler:
             self._poke()
             raise
 
+    def expected_wait(self, scopes: Sequence[BudgetScope], *, urgent: bool, since: float) -> float:
+        """Seconds an :meth:`acquire` made now would roughly wait: for each scope, until its
+        bucket's next token plus one interval per queued waiter ahead that needs it (no
+        later arrival jumping the queue, no rate change). An estimate, for work that may
+        wait as long (a reply's stream read in batches, :meth:`core.relay.inbox.Inbox.expect`),
+        never for pacing. O(log waiters)."""
+        now = asyncio.get_running_loop().time()
+        ahead = self._waiters.ahead((0 if urgent else 1, since, math.inf)) if self._waiters else 0
+        wait = 0.0
+        for scope in scopes:
+            bucket = self._buckets.get(scope.key)
+            if bucket is not None:
+                queued = min(ahead, bucket.waiting)
+                wait = max(wait, bucket.ready_at() - now + queued * bucket.interval)
+        return wait
+
     def succeeded(self, scopes: Sequence[BudgetScope]) -> None:
         """An edit went through: additive increase of each scope's rate."""
         now = asyncio.get_running_loop().time()

@@ -69,6 +69,10 @@ class EditBudget(Protocol):
         self, scopes: Sequence[BudgetScope], *, urgent: bool, since: float
     ) -> None: ...
 
+    def expected_wait(
+        self, scopes: Sequence[BudgetScope], *, urgent: bool, since: float
+    ) -> float: ...
+
     def succeeded(self, scopes: Sequence[BudgetScope]) -> None: ...
 
     def rate_limited(self, scopes: Sequence[BudgetScope], error: RateLimited) -> None: ...
@@ -167,6 +171,11 @@ class Sender:
         """
         await self._wait_for_budget(kind, urgent=urgent, since=since, patient=patient)
         self._prepaid = kind
+
+    def expected_wait(self, kind: SurfaceAction, *, urgent: bool, since: float) -> float:
+        """Roughly how long :meth:`acquire` with these arguments would wait now (the
+        scheduler's estimate: see :meth:`~core.relay.scheduler.EditScheduler.expected_wait`)."""
+        return self._budget.expected_wait(self._scopes_of(kind), urgent=urgent, since=since)
 
     def forfeit(self) -> None:
         """Drop an unspent token (the edit turned out unnecessary): a token kept for later

@@ -60,6 +60,10 @@ class WaitQueue:
             bucket.waiting -= 1
         return True
 
+    def ahead(self, rank: tuple[int, float, float]) -> int:
+        """How many queued waiters rank before ``rank`` (served before it)."""
+        return bisect.bisect_left(self._items, rank, key=_rank)
+
     def snapshot(self) -> list[Waiter]:
         """The waiters in service order, as a copy the caller may walk while removing."""
         return list(self._items)
@@ -69,3 +73,7 @@ class WaitQueue:
 
     def __iter__(self) -> Iterator[Waiter]:
         return iter(self._items)
+
+
+def _rank(waiter: Waiter) -> tuple[int, float, float]:
+    return waiter.rank

@@ -41,7 +41,7 @@ from core.relay.pages import PageBook
 from core.relay.records import FeedbackRecords
 from core.relay.sender import RetryPolicy, Sender
 from core.relay.updates import Update
-from core.surface import ChatSurface, MessageRef, post_key
+from core.surface import ChatSurface, MessageRef, SurfaceAction, post_key
 from core.turn import ThreadRef
 
 __all__ = ["FinalControls", "ReplyWriter"]
@@ -158,10 +158,13 @@ class ReplyWriter:
     async def _refresh(self) -> None:
         try:
             first = self._slot.message is None
+            kind: SurfaceAction = "post" if first else "edit"
+            since = self._since()
+            # How long the text will wait anyway: the stream may be read in batches that
+            # long (Inbox.read_hold).
+            self._inbox.expect(self._sender.expected_wait(kind, urgent=first, since=since))
             # The first text waits as long as the queue is: a reply never gives up on it.
-            await self._sender.acquire(
-                "post" if first else "edit", urgent=first, since=self._since(), patient=first
-            )
+            await self._sender.acquire(kind, urgent=first, since=since, patient=first)
             self._take()
             self._turn_page_at_shown()
             if await self._close_full_pages(Update.PAGE_FULL):

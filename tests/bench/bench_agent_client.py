@@ -8,8 +8,9 @@ process, so this process's CPU time (``time.process_time``) is the client's alon
 
 ``--hold S`` reads each stream as the relay does when a reply's text waits for its edit
 (core/agents/batching.py): unread for S seconds after each read, so several chunks come in
-one read and one chunk (the relay sets 0.1-0.5 s once a reply's updates are 2 s or more
-apart, none below). Costs are per chunk the agent sent (every character is checked).
+one read and one chunk (the relay sets 0.1-1 s when a reply's updates are, or are expected
+to be, 2 s or more apart, none below). Costs are per chunk the agent sent (every character
+is checked).
 
 CPU time is far less disturbed by other work on the machine than wall time, so this is the
 figure to compare before and after a change to the agent's stream parsing or transport.

@@ -58,7 +58,10 @@ async def test_read_hold_is_a_share_of_the_writers_gap_between_updates() -> None
     assert inbox.read_hold() == HOLD_MAX  # never more, however slow the writer
     inbox.take()
     inbox.add("b")
-    assert inbox.read_hold() == 0.0  # no gap between two takes known yet, none since
+    assert inbox.read_hold() == HOLD_MAX  # the first update's gap: its text waited 64 s
+    await asyncio.sleep(1.0)
+    inbox.take()
+    inbox.add("b")
     for _ in range(3):  # updates a second apart (Discord's pace for one thread)
         await asyncio.sleep(1.0)
         inbox.take()
@@ -69,4 +72,47 @@ async def test_read_hold_is_a_share_of_the_writers_gap_between_updates() -> None
     inbox.add("d")
     assert inbox.read_hold() == pytest.approx(HOLD_SHARE * 6.0)
     await asyncio.sleep(10.0)  # slower than its last gap: as slow as it is now
+    assert inbox.read_hold() == pytest.approx(HOLD_SHARE * 10.0)
+    await asyncio.sleep(20.0)
     assert inbox.read_hold() == HOLD_MAX
+
+
+async def test_a_first_update_shown_at_once_leaves_the_stream_read_at_once() -> None:
+    inbox = Inbox()
+    inbox.add("a")
+    await asyncio.sleep(0.3)  # a free budget: the first post goes as soon as text came
+    inbox.take()
+    inbox.add("b")
+    await asyncio.sleep(1.0)
+    assert inbox.read_hold() == 0.0
+
+
+async def test_a_long_expected_wait_holds_from_the_start() -> None:
+    """The writer's first post is queued behind many others (the scheduler expects 30 s):
+    the stream is read in batches from its first text on, not once that text has waited."""
+    inbox = Inbox()
+    inbox.add("a")
+    assert inbox.read_hold() == 0.0  # nothing expected yet
+    inbox.expect(30.0)
+    assert inbox.read_hold() == HOLD_MAX
+    await asyncio.sleep(1.0)
+    inbox.expect(4.0)  # a shorter queue after all: 5 s from the first text
+    assert inbox.read_hold() == pytest.approx(HOLD_SHARE * 5.0)
+    inbox.expect(0.5)  # about to be served: the time waited decides, 1.5 s, too short
+    assert inbox.read_hold() == 0.0
+
+
+async def test_an_expected_wait_counts_until_the_update_it_was_for() -> None:
+    inbox = Inbox()
+    inbox.add("a")
+    inbox.take()  # shown at once
+    inbox.add("b")
+    inbox.expect(20.0)  # the next edit waits for the shared budget
+    assert inbox.read_hold() == HOLD_MAX
+    await asyncio.sleep(0.5)
+    inbox.take()  # served early after all: that estimate is spent
+    inbox.add("c")
+    assert inbox.read_hold() == 0.0  # the last gap, 0.5 s, decides
+    inbox.expect(0.0)  # the budget is free
+    await asyncio.sleep(0.2)
+    assert inbox.read_hold() == 0.0

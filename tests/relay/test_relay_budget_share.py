@@ -13,8 +13,10 @@ import asyncio
 import bisect
 from collections.abc import AsyncIterator, Callable
 
+from core.agents.batching import READ_HOLD
 from core.models import AgentStream
 from core.relay import Relay
+from core.relay.inbox import HOLD_MAX
 from core.relay.scheduler import EditScheduler
 from core.surface import BudgetScope, SurfaceLimits
 from core.turn import ThreadRef
@@ -196,3 +198,48 @@ async def test_replies_outpacing_the_budget_stay_within_the_staleness_bound() ->
     assert len(staleness) == n * chunks  # every chunk was shown once
     assert p99(staleness) <= 1.25 * (n / budget) + 0.1
     assert max(showing) <= 1.5 * min(showing)
+
+
+async def test_a_reply_whose_first_post_is_queued_is_read_in_batches_from_its_start() -> None:
+    """What the agent client is told after each read (``READ_HOLD``, how long the stream may
+    go unread): a reply whose first post waits behind 29 others on a budget of 1/s holds
+    its reads from its first text on (the scheduler expects ~29 s), where it used to read
+    chunk by chunk until that text had waited 2 s; a reply alone on the budget, its first
+    post and edits going at once, reads every chunk as it comes."""
+    loop = asyncio.get_running_loop()
+    holds: dict[int, list[tuple[float, float]]] = {}  # reply -> (loop time, hold) per read
+
+    async def agent(index: int, chunks: int) -> AsyncIterator[AgentStream]:
+        await asyncio.sleep(index * 0.003)
+        hold = READ_HOLD.get()
+        assert hold is not None  # set by the relay's pump, in whose task this runs
+        for _ in range(chunks):
+            await asyncio.sleep(EVERY)
+            yield AgentStream(content="abcd")
+            holds.setdefault(index, []).append((loop.time(), hold()))
+        yield AgentStream(done=True)
+
+    def surface() -> RecordingSurface:
+        return RecordingSurface(limits=LIMITS, scopes=[BudgetScope("test:bot", rate=1.0)])
+
+    first_posts: dict[str, float] = {}
+    crowded = surface()
+    relay = Relay(crowded, EditScheduler())
+    outcomes = await asyncio.gather(
+        *(relay.deliver(ThreadRef("test", "W", "C", f"T{i}"), agent(i, 30)) for i in range(30))
+    )
+    for call in crowded.calls:
+        if call.kind == "post" and call.message_id is not None:
+            thread = crowded.messages[call.message_id].where.thread or ""
+            first_posts.setdefault(thread, call.started)
+    last = holds[29]
+    assert outcomes[29].text == "abcd" * 30
+    assert last[0][1] == 0.0  # the first read: the writer has not asked for its budget yet
+    queued = [hold for at, hold in last[1:] if at < first_posts["T29"]]
+    assert len(queued) >= 20 and all(hold == HOLD_MAX for hold in queued)
+
+    alone = await Relay(surface(), EditScheduler()).deliver(
+        ThreadRef("test", "W", "C", "alone"), agent(100, 30)
+    )
+    assert alone.text == "abcd" * 30
+    assert [hold for _, hold in holds[100]] == [0.0] * 30

@@ -117,6 +117,39 @@ async def test_urgent_first_then_most_stale_first() -> None:
     assert now() == pytest.approx(5.0)  # one per second, no token wasted
 
 
+async def test_expected_wait_is_when_the_queue_ahead_would_be_served() -> None:
+    scheduler = EditScheduler()
+    budget = BudgetScope("bot", rate=2.0)
+    chan = BudgetScope("chan", rate=1.0)
+    assert scheduler.expected_wait([budget], urgent=True, since=0.0) == 0.0  # no bucket yet
+    await scheduler.acquire([budget], urgent=False, since=0.0)  # the bucket is now empty
+    assert scheduler.expected_wait([budget], urgent=False, since=0.0) == pytest.approx(0.5)
+    served: dict[str, float] = {}
+    expected: dict[str, float] = {}
+
+    async def wait(label: str, urgent: bool, since: float) -> None:
+        expected[label] = scheduler.expected_wait([budget], urgent=urgent, since=since)
+        await scheduler.acquire([budget], urgent=urgent, since=since)
+        served[label] = now()
+
+    stale = [wait(f"n{k}", False, float(k)) for k in range(10)]  # ten edits queue in order
+    edits = [asyncio.create_task(coro) for coro in stale]
+    await asyncio.sleep(0)
+    # A first text goes before every edit; an edit of text older than n3's before n3 on.
+    assert scheduler.expected_wait([budget], urgent=True, since=9.0) == pytest.approx(0.5)
+    assert scheduler.expected_wait([budget], urgent=False, since=2.5) == pytest.approx(2.0)
+    # Two scopes: the later of the two. The channel's next token is 1 s away, nobody
+    # queued for it; the bot budget has ten edits ahead.
+    await scheduler.acquire([chan], urgent=False, since=0.0)
+    assert scheduler.expected_wait([chan], urgent=False, since=99.0) == pytest.approx(1.0)
+    assert scheduler.expected_wait([chan, budget], urgent=False, since=99.0) == pytest.approx(5.5)
+    await asyncio.gather(*edits)
+    for label, at in served.items():  # nobody jumped the queue: each estimate came true
+        assert at == pytest.approx(expected[label]), label
+    await asyncio.sleep(10.0)
+    assert scheduler.expected_wait([budget], urgent=False, since=0.0) == 0.0  # tokens again
+
+
 async def test_a_waiter_blocked_on_its_channel_does_not_block_other_channels() -> None:
     scheduler = EditScheduler()
     bot = BudgetScope("bot", rate=100.0, burst=10)

@@ -68,6 +68,9 @@ class Recorder:
     async def acquire(self, scopes: Any, *, urgent: bool, since: float) -> None:
         return None
 
+    def expected_wait(self, scopes: Any, *, urgent: bool, since: float) -> float:
+        return 0.0
+
     def succeeded(self, scopes: Any) -> None:
         return None
 
