@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from core.config import EventLoop
 from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from core.config import EventLoop
 
 __all__ = ["SERVICES", "loop_factory"]
 
