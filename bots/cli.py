@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bots import exit_status
 from bots.cli_help import COMMANDS, epilog
+from bots.event_loop import loop_factory
 from core.errors import ConfigError, SessionStoreError, SurfaceError
 
 if TYPE_CHECKING:
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         logged = settings.model_copy(update={"log_level": _QUIET})
     setup_logging(logged, json=as_json, extra_secrets=keys)
     try:
-        return asyncio.run(_run(args, settings))
+        with asyncio.Runner(loop_factory=loop_factory(args.command, settings.event_loop)) as run:
+            return run.run(_run(args, settings))
     except ConfigError as exc:
         print(f"threadcast: configuration error: {exc}", file=sys.stderr)
         return exit_status.CONFIG
@@ -164,6 +167,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from core.ops import heap
 
         heap.settle_this_process()  # a service: fewer collections once started
+        loop = type(asyncio.get_running_loop())
+        logging.getLogger(__name__).info("event loop: %s.%s", loop.__module__, loop.__qualname__)
     if args.command == "slack":
         from bots.slack.app import run_slack
 

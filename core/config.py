@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "AgentKind",
     "BusyPolicy",
+    "EventLoop",
     "LogFormat",
     "SessionScope",
     "Settings",
@@ -43,6 +44,7 @@ BusyPolicy = Literal["queue", "interrupt"]
 SessionScope = Literal["thread", "channel", "user"]
 S = TypeVar("S", bound=BaseSettings)
 LogFormat = Literal["json", "text"]
+EventLoop = Literal["auto", "uvloop", "asyncio"]
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEFAULT_NAMESPACE = "threadcast"
@@ -158,6 +160,9 @@ class Settings(BaseSettings):
     """Seconds replies in flight get to finish on SIGTERM before they are interrupted."""
     log_format: LogFormat | None = Field(None, validation_alias=_env("THREADCAST_LOG_FORMAT"))
     """``json`` or ``text``; unset: json for the platform bots, text for chat/ask."""
+    event_loop: EventLoop = Field("auto", validation_alias=_env("THREADCAST_EVENT_LOOP"))
+    """The ``slack``/``discord`` services' event loop: ``auto`` (uvloop where it is
+    installed, else asyncio's), ``uvloop`` (required) or ``asyncio``."""
 
     response_format: str | None = Field(None, validation_alias=_env("THREADCAST_RESPONSE_FORMAT"))
     """``module:Model`` — a pydantic model every reply is parsed into (structured output)."""

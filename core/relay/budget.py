@@ -46,10 +46,15 @@ RECOVERY_PER_S = 0.02
 # platform windows are at most a minute (Slack's per-minute tiers), so after that a fresh
 # bucket at the ceiling is what the platform sees anyway.
 IDLE_TTL = 60.0
-# Loop-clock resolution: looptime rounds fake time to 1 µs, and asyncio may fire a timer
-# a clock tick early; a token due within this margin counts as ready, so the scheduler
-# never spins on a wake-up that lands a hair before the token.
-EPSILON = 1e-6
+# Loop-clock resolution: a token due within this margin counts as ready, so the scheduler
+# never spins on a wake-up that lands a hair before the token. asyncio may fire a timer a
+# clock tick early and looptime rounds fake time to 1 µs; uvloop's clock counts whole
+# milliseconds and rounds a timer's delay to the nearest one, so its timers fire up to
+# 0.5 ms early, and one asked for less than 0.5 ms ahead runs at once: with a margin below
+# a millisecond the dispatcher woke ~10 times per token there instead of once. A token
+# handed out up to 1 ms early keeps its slot in the schedule (``take`` counts from the
+# slot), so the rate is the same.
+EPSILON = 1e-3
 # A token taken at most this share of an interval after it became ready keeps its slot in
 # the schedule. Under load the loop fires timers ~0.1-1 ms late; with a burst of 1 every such
 # delay would otherwise be lost for good (1,000 first texts at 50/s drifted 0.25 s late in

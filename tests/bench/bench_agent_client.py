@@ -89,7 +89,7 @@ def main() -> None:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
         factory = None
-        if args.loop == "uvloop":  # not a dependency: `uv pip install uvloop` to compare
+        if args.loop == "uvloop":  # the services' loop where installed (bots/event_loop.py)
             factory = importlib.import_module("uvloop").new_event_loop
         with asyncio.Runner(loop_factory=factory) as runner:
             cpu, chunks = runner.run(run(args, base_url))

@@ -7,7 +7,9 @@ PyPI, installed by hand: ``uv pip install py-spy``); the flame data goes to the 
 ``BOT_PROFILE_OUT`` (default ``profile.txt``, py-spy's ``raw`` format: one line per stack
 with its sample count), and the CPU figures are then those of the bot, not of py-spy.
 ``BOT_PROFILE=tasks`` counts the CPU of each event-loop callback by owner
-(``tests/bench/task_cpu.py``) and writes the table to ``BOT_PROFILE_OUT``.
+(``tests/bench/task_cpu.py``, on asyncio's own loop) and writes the table to
+``BOT_PROFILE_OUT``. The bot's loop is otherwise its default (uvloop where installed);
+``THREADCAST_EVENT_LOOP=asyncio`` in this process's environment reaches the bot.
 
 Not part of the test suite (pytest does not collect tests/bench).
 """

@@ -10,8 +10,9 @@ preempted as if it ran; this counts what the loop thread used, exactly, per owne
 per callback. What is not in any callback (the loop's own select and scheduling, other
 threads) is the process's CPU less their sum.
 
-The table goes to ``BOT_PROFILE_OUT`` when the process exits: owner, callbacks, CPU seconds,
-µs per callback, sorted by CPU.
+The bot runs on asyncio's own loop here (``THREADCAST_EVENT_LOOP=asyncio``: uvloop's
+callbacks are not ``Handle._run``). The table goes to ``BOT_PROFILE_OUT`` when the process
+exits: owner, callbacks, CPU seconds, µs per callback, sorted by CPU.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def _report() -> None:
 
 if __name__ == "__main__":
     install()
+    # uvloop runs its callbacks in C, not through Handle._run: count on asyncio's own loop.
+    os.environ["THREADCAST_EVENT_LOOP"] = "asyncio"
     from bots.cli import main
 
     sys.exit(main(sys.argv[1:]))

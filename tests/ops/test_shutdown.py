@@ -83,14 +83,15 @@ async def _terminate(process: asyncio.subprocess.Process) -> str:
 
 
 async def sigterm_during_a_discord_reply(
-    redis_url: str,
+    redis_url: str, **extra_env: str
 ) -> tuple[DiscordSimulator, SimMessage, str]:
-    """A real ``threadcast discord`` process, SIGTERMed (and exited with status 0) while it
-    streams a slow reply to a mention in #general. Returns the simulator (stopped, its
-    state still readable), the mention and the process's JSON logs."""
+    """A real ``threadcast discord`` process (``extra_env`` added to its environment),
+    SIGTERMed (and exited with status 0) while it streams a slow reply to a mention in
+    #general. Returns the simulator (stopped, its state still readable), the mention and the
+    process's JSON logs."""
     async with DiscordSimulator() as sim, LyzrServer() as lyzr:
         port = free_port()
-        env = {**_bot_env(port, redis_url, lyzr), **discord_env(sim)}
+        env = {**_bot_env(port, redis_url, lyzr), **discord_env(sim), **extra_env}
         async with bot_process("discord", env, port) as process:
             await sim.wait_for_session(within=30)
             await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status

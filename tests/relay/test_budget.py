@@ -107,3 +107,15 @@ def test_a_slightly_late_take_keeps_its_slot_but_idle_time_is_not_banked() -> No
     assert bucket.ready_at() == pytest.approx(0.2)
     bucket.take(0.5)  # idle for a while: no credit for the unused time
     assert bucket.ready_at() == pytest.approx(0.6)
+
+
+def test_a_token_due_within_a_millisecond_is_ready() -> None:
+    """uvloop fires a timer up to 0.5 ms early (its clock counts milliseconds): the token the
+    timer was set for must be there then, and taking it keeps the schedule."""
+    bucket = TokenBucket(BudgetScope("k", rate=3.0), now=0.0)
+    bucket.take(0.0)
+    due = bucket.ready_at()
+    assert not bucket.has_token(due - 0.002)
+    assert bucket.has_token(due - 0.0009)
+    bucket.take(due - 0.0009)
+    assert bucket.ready_at() == pytest.approx(2 * due)  # the slot is kept, not moved earlier

@@ -1,12 +1,16 @@
 """The real ``threadcast discord`` process (a child process against the simulator).
 
 SIGTERM with a reply in flight is a clean shutdown: exit status 0 and not one line logged at
-ERROR or above (it once logged ``Task exception was never retrieved … InvalidStateError``).
+ERROR or above (it once logged ``Task exception was never retrieved … InvalidStateError``),
+on uvloop (the services' loop where it is installed) and on asyncio's own loop
+(``THREADCAST_EVENT_LOOP=asyncio``).
 """
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from tests.ops.test_shutdown import sigterm_during_a_discord_reply
 
@@ -26,7 +30,21 @@ def errors_in(logs: str) -> list[str]:
     return found
 
 
-async def test_sigterm_with_a_reply_in_flight_logs_no_error(redis_url: str) -> None:
-    _, _, logs = await sigterm_during_a_discord_reply(redis_url)  # asserts exit status 0
+@pytest.mark.parametrize(
+    ("setting", "loop"),
+    [
+        ("auto", "uvloop.Loop"),
+        ("uvloop", "uvloop.Loop"),
+        ("asyncio", "asyncio.unix_events._UnixSelectorEventLoop"),
+    ],
+)
+async def test_sigterm_with_a_reply_in_flight_logs_no_error(
+    redis_url: str, setting: str, loop: str
+) -> None:
+    _, _, logs = await sigterm_during_a_discord_reply(  # asserts exit status 0
+        redis_url, THREADCAST_EVENT_LOOP=setting, THREADCAST_LOG_LEVEL="INFO"
+    )
     assert errors_in(logs) == []
-    assert any("interrupting 1" in json.loads(line)["msg"] for line in logs.splitlines())
+    messages = [json.loads(line)["msg"] for line in logs.splitlines()]
+    assert f"event loop: {loop}" in messages
+    assert any("interrupting 1" in message for message in messages)
