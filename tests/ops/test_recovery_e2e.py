@@ -235,7 +235,8 @@ async def test_redis_restart_mid_turn(
     url = own_redis.url
     a = await start_replica("a", url)
     ws = sim.workspace
-    lyzr.enqueue(reply_script(" ".join(f"w{i}" for i in range(40)), delay=0.05))
+    full = " ".join(f"w{i}" for i in range(40))
+    lyzr.enqueue(reply_script(full, delay=0.05))
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a medium reply"))
     thread = turn.thread_ts
@@ -251,10 +252,13 @@ async def test_redis_restart_mid_turn(
     await sim.wait_for(ended, timeout=30)
     (reply,) = sim.bot_replies(ws.general, thread)
     assert INDICATOR not in reply.text
-    # Completed, or ended with a notice (a recovery notice is fine too).
-    assert reply.text.startswith("w0 w1") and (
-        reply.text.endswith("w39") or "_" in reply.text or "⚠️" in reply.text
-    ), reply.text
+    # Completed, or ended with a notice after the text it had shown, in order. A recovery
+    # notice is fine too: under load the outage can outlast the replica's recovery TTL
+    # (1.5 s), and its reaper then finishes the reply it presumes orphaned, as shown then
+    # (at least the first post, "w0").
+    body, notice, _ = reply.text.partition("\n\n⚠️")
+    assert body.startswith("w0") and full.startswith(body), reply.text
+    assert body == full or notice, reply.text
 
     nxt = await sim.user_says(ws.general, ws.alice, mention(sim, "after the restart"))
     await sim.wait_for(
