@@ -306,7 +306,7 @@ def test_an_idle_page_stops_redrawing_its_api_call_strips(
     browser: Browser, playground_url: str
 ) -> None:
     """A page left open costs no CPU once nothing has happened for a minute (redrawn ten
-    times a second regardless, it kept a fifth of a core busy); a new call draws again.
+    times a second regardless, Chromium spent a tenth of a core on it); a new call draws again.
     The page's clock is Playwright's fake one, so a minute passes at once."""
     page = browser.new_page(viewport={"width": 1600, "height": 900})
     page.set_default_timeout(WAIT_MS)

@@ -84,7 +84,8 @@ export class Timeline {
 
   // Called ten times a second. Once the latest call is older than the counts' minute, the
   // strip and the counts stand still: the frame already drawn stays, so an idle page costs no
-  // CPU (redrawn anyway, it kept a fifth of a core busy). A new call or a resize draws again.
+  // CPU (redrawn anyway, Chromium spent a tenth of a core on it: 0.108 against 0.007 cores
+  // measured a minute after the last call). A new call or a resize draws again.
   draw() {
     const canvas = this.canvas;
     const width = canvas.clientWidth;
