@@ -289,3 +289,46 @@ def test_structured_output_shows_as_block_kit_and_an_embed(
         assert "Summary" in shown and "Celsius" in shown  # field names, readable
         assert '"summary"' not in shown  # not raw JSON
     assert not errors
+
+
+# Counts what the API-call strips draw: each frame starts by clearing its canvas.
+COUNT_FRAMES = """() => {
+  window.framesDrawn = 0;
+  const clear = CanvasRenderingContext2D.prototype.clearRect;
+  CanvasRenderingContext2D.prototype.clearRect = function (...args) {
+    window.framesDrawn += 1;
+    return clear.apply(this, args);
+  };
+}"""
+
+
+def test_an_idle_page_stops_redrawing_its_api_call_strips(
+    browser: Browser, playground_url: str
+) -> None:
+    """A page left open costs no CPU once nothing has happened for a minute (redrawn ten
+    times a second regardless, Chromium spent a tenth of a core on it); a new call draws again.
+    The page's clock is Playwright's fake one, so a minute passes at once."""
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    page.add_init_script(f"({COUNT_FRAMES})()")
+    page.clock.install()
+    page.goto(playground_url)
+    page.wait_for_selector("body[data-ready]")
+
+    def drawn() -> int:
+        return int(page.evaluate("() => window.framesDrawn"))
+
+    page.clock.run_for(2_000)
+    assert drawn() > 0  # drawn while it starts
+    page.clock.run_for(62_000)  # every call is older than the minute the counts cover
+    idle_from = drawn()
+    page.clock.run_for(10_000)
+    assert drawn() == idle_from  # standing still: not one frame in ten seconds
+
+    newest = """() => document.querySelector('[data-pane="slack"] .timeline-log li')?.innerText"""
+    before = page.evaluate(newest)
+    write(page, "slack", "@threadcast hello")
+    page.wait_for_function(f"(before) => ({newest})() !== before", arg=before)
+    page.clock.run_for(1_000)
+    assert drawn() > idle_from  # a new call is drawn
+    page.close()
