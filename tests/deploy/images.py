@@ -44,9 +44,9 @@ __all__ = [
     "REDIS_STAND_IN",
     "build_ahead",
     "build_cache",
-    "build_stores",
     "build_image",
     "build_redis_stand_in",
+    "build_stores",
     "needs_an_image",
     "wait_for_builds",
 ]
