@@ -163,19 +163,18 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.usage import run_usage
 
         return await run_usage(settings, days=args.days, by=args.by, as_json=args.json)
-    if args.command in ("slack", "discord"):
-        from core.ops import heap
+    from core.ops import heap
 
-        heap.settle_this_process()  # a service: fewer collections once started
-        loop = type(asyncio.get_running_loop())
-        logging.getLogger(__name__).info("event loop: %s.%s", loop.__module__, loop.__qualname__)
-    if args.command == "slack":
-        from bots.slack.app import run_slack
+    loop = type(asyncio.get_running_loop())
+    logging.getLogger(__name__).info("event loop: %s.%s", loop.__module__, loop.__qualname__)
+    with heap.serving():  # a service: fewer collections once started
+        if args.command == "slack":
+            from bots.slack.app import run_slack
 
-        return await run_slack(settings)
-    from bots.discord.app import run_discord
+            return await run_slack(settings)
+        from bots.discord.app import run_discord
 
-    return await run_discord(settings)
+        return await run_discord(settings)
 
 
 if __name__ == "__main__":

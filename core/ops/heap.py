@@ -13,15 +13,19 @@ less often, most objects are gone before one looks at them, and the full collect
 full collection, ~0.6 s.
 
 Cyclic garbage is still collected, only later; reference counting frees everything else
-at once, as before. Only a process the CLI runs settles (:func:`settle_this_process`): a
-program or a test run that starts a bot in-process keeps its collector as it is.
+at once, as before. Only while the CLI runs a service (:func:`serving`) does :func:`settle`
+act: a program or a test run that starts a bot in-process keeps its collector as it is,
+also after calling the CLI's ``main`` in-process (the pace it had is restored when the
+service ends).
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["YOUNG_THRESHOLD", "settle", "settle_this_process"]
+__all__ = ["YOUNG_THRESHOLD", "serving", "settle"]
 
 YOUNG_THRESHOLD = 10_000
 """Net container allocations between two young collections (CPython's default: 700)."""
@@ -29,10 +33,19 @@ YOUNG_THRESHOLD = 10_000
 _settling = False
 
 
-def settle_this_process() -> None:
-    """The CLI owns this process: :func:`settle` will set its collector's pace."""
+@contextmanager
+def serving() -> Iterator[None]:
+    """While the CLI runs a service in this process: :func:`settle` sets the collector's
+    pace. Afterwards, the pace the process had (a test's process calling ``main`` goes on
+    with its own)."""
     global _settling
+    before = gc.get_threshold()
     _settling = True
+    try:
+        yield
+    finally:
+        _settling = False
+        gc.set_threshold(*before)
 
 
 def settle() -> None:
