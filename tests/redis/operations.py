@@ -138,12 +138,17 @@ async def chat_history(redis: aioredis.Redis, namespace: str) -> None:
 
 
 async def shared_budgets(redis: aioredis.Redis, namespace: str) -> None:
-    """A token from three scopes at once (message, channel, workspace), and a 429 pause."""
+    """A token from three scopes at once (message, channel, workspace), and a 429 pause.
+
+    The message scope refills once a minute and the pause lasts a minute: a loaded machine
+    (10 tokens a second and a 1 s pause were outlasted between two calls beside two CPU
+    burners) cannot refill or end them before the next call looks."""
     store = SharedBudgetStore(redis, namespace)
-    scopes = [("slack:T1:C1:m1", 10.0, 1.0), ("slack:T1:C1", 10.0, 1.0), ("slack:T1", 50.0, 3.0)]
+    scopes = [("slack:T1:C1:m1", 1 / 60, 1.0), ("slack:T1:C1", 10.0, 1.0), ("slack:T1", 50.0, 3.0)]
     assert (await store.take(scopes)).granted
-    assert not (await store.take(scopes)).granted  # the message scope's burst is spent
-    assert await store.pause("slack:T1", 1.0) == 1
+    refused = await store.take(scopes)
+    assert not refused.granted and refused.index == 0  # the message scope's burst is spent
+    assert await store.pause("slack:T1", 60.0) == 1
     waiting = await store.take([("slack:T1:C2:m1", 10.0, 1.0), ("slack:T1", 50.0, 3.0)])
     assert not waiting.granted and waiting.index == 1  # the paused workspace holds it
 
