@@ -14,9 +14,11 @@ import asyncio
 import functools
 import hashlib
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
@@ -130,6 +132,36 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
             # The blocking pool's wait ran out: every connection busy, not Redis down.
             raise StoreTimeout(f"no redis connection was free for {what}: {reason}") from exc
         raise SessionStoreError(f"redis failed during {what}: {reason}") from exc
+    except Exception as exc:
+        if not _raised_inside_the_client(exc):
+            raise  # a bug of ours, not a store failure: never hidden as one
+        # redis-py leaks the internals of a connection closed under a command it had begun
+        # (a peer reset, a cluster failover disconnecting a node's connections): e.g.
+        # AttributeError, "'NoneType' object has no attribute 'writelines'", seen in a
+        # failover test here, and redis/redis-py#4287's TypeError. Neither is a RedisError,
+        # so without this they would bypass every caller's recovery (a lock's heartbeat
+        # died of it, and with it the turn whose reply had been delivered).
+        metrics.redis_error()
+        log.warning("the redis client failed during %s", what, exc_info=exc)
+        raise SessionStoreError(
+            f"redis failed during {what}: the connection broke ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+_CLIENT_DIRS = tuple(
+    os.path.dirname(package.__file__) + os.sep for package in (redis, asyncio) if package.__file__
+)
+
+
+def _raised_inside_the_client(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in redis-py's or asyncio's own code (its innermost frame),
+    not in threadcast's."""
+    innermost = exc.__traceback__
+    if innermost is None:
+        return False
+    while innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    return innermost.tb_frame.f_code.co_filename.startswith(_CLIENT_DIRS)
 
 
 def _wake(woken: asyncio.Future[None], _: object) -> None:

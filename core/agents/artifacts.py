@@ -17,10 +17,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from core.config import DEFAULT_NAMESPACE
+from core.errors import SessionStoreError
 from core.models import Artifact
+from core.redis import guarded
 from core.sessions.keys import agent_session_key
 
 __all__ = [
@@ -146,8 +147,8 @@ class RedisDelivered:
                 for artifact in listed:
                     pipe.sadd(key, artifact_key(artifact))
                 pipe.pexpire(key, self._ttl_ms)
-                added = await pipe.execute()
-        except RedisError as exc:
+                added = await guarded("artifacts delivered", pipe.execute())
+        except SessionStoreError as exc:
             log.warning("delivered artifacts not recorded in Redis (%r); using memory", exc)
             return await self._fallback.claim(session_id, listed)
         return [a for a, new in zip(listed, added, strict=False) if new]

@@ -17,10 +17,9 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from core.config import DEFAULT_NAMESPACE
-from core.errors import SessionStoreError
+from core.redis import guarded
 
 __all__ = ["ChatHistory", "HistoryStore", "MemoryHistory", "Message"]
 
@@ -60,10 +59,8 @@ class ChatHistory:
     async def load(self, session_id: str) -> list[Message]:
         if self.max_messages <= 0:
             return []
-        try:
-            raw = await self._redis.lrange(self.key(session_id), -self.max_messages, -1)
-        except RedisError as exc:
-            raise SessionStoreError(f"reading chat history failed: {exc}") from exc
+        key = self.key(session_id)
+        raw = await guarded("chat history read", self._redis.lrange(key, -self.max_messages, -1))
         return [message for item in raw if (message := _decode(item)) is not None]
 
     async def append(self, session_id: str, user: str, assistant: str) -> None:
@@ -71,14 +68,11 @@ class ChatHistory:
             return
         key = self.key(session_id)
         entries = [_encode("user", user), _encode("assistant", assistant)]
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(key, *entries)
-                pipe.ltrim(key, -self.max_messages, -1)
-                pipe.pexpire(key, self._ttl_ms)
-                await pipe.execute()
-        except RedisError as exc:
-            raise SessionStoreError(f"saving chat history failed: {exc}") from exc
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, *entries)
+            pipe.ltrim(key, -self.max_messages, -1)
+            pipe.pexpire(key, self._ttl_ms)
+            await guarded("chat history save", pipe.execute())
 
 
 class MemoryHistory:
