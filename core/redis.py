@@ -148,20 +148,27 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
         ) from exc
 
 
-_CLIENT_DIRS = tuple(
-    os.path.dirname(package.__file__) + os.sep for package in (redis, asyncio) if package.__file__
+# Where the client's code lives: redis-py's and asyncio's packages, and uvloop's Cython
+# sources (the bots' event loop, bots/event_loop.py), whose frames are named "uvloop/….pyx".
+_CLIENT_CODE = (
+    *(
+        os.path.dirname(package.__file__) + os.sep
+        for package in (redis, asyncio)
+        if package.__file__
+    ),
+    "uvloop/",
 )
 
 
 def _raised_inside_the_client(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised in redis-py's or asyncio's own code (its innermost frame),
-    not in threadcast's."""
+    """Whether ``exc`` was raised in the Redis client's or the event loop's own code (its
+    innermost frame), not in threadcast's."""
     innermost = exc.__traceback__
     if innermost is None:
         return False
     while innermost.tb_next is not None:
         innermost = innermost.tb_next
-    return innermost.tb_frame.f_code.co_filename.startswith(_CLIENT_DIRS)
+    return innermost.tb_frame.f_code.co_filename.startswith(_CLIENT_CODE)
 
 
 def _wake(woken: asyncio.Future[None], _: object) -> None:

@@ -6,18 +6,24 @@ in a full run of the suite, a Redis cluster's failover (``tests/redis/test_clust
 disconnected a node's connection between the client's check that it was open and its write,
 and the lock's heartbeat died of ``AttributeError: 'NoneType' object has no attribute
 'writelines'`` raised in ``redis/asyncio/connection.py``, failing a turn whose reply had been
-delivered (redis/redis-py#4287 reports the same class of leak, a ``TypeError``). Not being
-``RedisError``, such an error passed every caller's recovery. A fault of threadcast's own
-code must still surface as itself.
+delivered (redis/redis-py#4287 reports the same class of leak, a ``TypeError``). On uvloop,
+the bots' event loop, a pooled connection whose transport a peer reset had closed raised
+``RuntimeError: unable to perform operation on <TCPTransport closed=True …>`` from
+uvloop's own code on the next command. Not being ``RedisError``, such errors passed every
+caller's recovery. A fault of threadcast's own code must still surface as itself.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import redis.asyncio as aioredis
+import uvloop
 
 from core.errors import SessionStoreError
 from core.redis import guarded
+from tests.redis_server import RedisProcess
 
 PING = [b"*1\r\n$4\r\nPING\r\n"]
 
@@ -36,6 +42,34 @@ async def test_a_write_to_a_connection_closed_under_it_is_a_store_error(redis_ur
         assert isinstance(caught.value.__cause__, AttributeError)  # kept, for the logs
     finally:
         await pool.aclose()
+
+
+def test_on_uvloop_a_command_on_a_connection_a_peer_reset_is_a_store_error(tmp_path: Path) -> None:
+    async def scenario(url: str) -> SessionStoreError:
+        pool = aioredis.ConnectionPool.from_url(url)
+        client = aioredis.Redis(connection_pool=pool)
+        try:
+            await client.ping()  # the pool's one connection, open and idle
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+            await pool.release(connection)
+            # What uvloop does to a transport when the peer resets its connection; then the
+            # stream is told (connection_lost), as it would be before the next command.
+            stream = connection._writer
+            stream.transport.abort()
+            await stream.wait_closed()
+            with pytest.raises(
+                SessionStoreError, match=r"connection broke \(RuntimeError"
+            ) as caught:
+                await guarded("ping", client.ping())
+            return caught.value
+        finally:
+            await pool.aclose()
+
+    # Over TCP, as a deployment's REDIS_URL: over the embedded server's unix socket the same
+    # steps end with the ping answered (redis-py reconnects).
+    with RedisProcess(tmp_path / "redis") as server:
+        failure = uvloop.run(scenario(f"redis://{server.address}"))
+    assert "handler is closed" in str(failure.__cause__)  # uvloop's own words
 
 
 async def test_a_fault_of_threadcasts_own_code_is_not_hidden_as_a_store_error() -> None:
