@@ -135,12 +135,13 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
     except Exception as exc:
         if not _raised_inside_the_client(exc):
             raise  # a bug of ours, not a store failure: never hidden as one
-        # redis-py leaks the internals of a connection closed under a command it had begun
-        # (a peer reset, a cluster failover disconnecting a node's connections): e.g.
-        # AttributeError, "'NoneType' object has no attribute 'writelines'", seen in a
-        # failover test here, and redis/redis-py#4287's TypeError. Neither is a RedisError,
-        # so without this they would bypass every caller's recovery (a lock's heartbeat
-        # died of it, and with it the turn whose reply had been delivered).
+        # redis-py leaks the internals of a connection closed under it (a peer reset, a
+        # cluster failover disconnecting a node's connections): AttributeError "'NoneType'
+        # object has no attribute 'writelines'" in a failover test here, uvloop's
+        # RuntimeError "the handler is closed" for a pooled TCP connection reset by its
+        # peer, redis/redis-py#4287's TypeError. None is a RedisError: without this they
+        # bypassed every caller's recovery (a lock's heartbeat died of one, and with it a
+        # turn whose reply had been delivered).
         metrics.redis_error()
         log.warning("the redis client failed during %s", what, exc_info=exc)
         raise SessionStoreError(
