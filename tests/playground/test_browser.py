@@ -6,10 +6,13 @@ default: the same Blink and V8 as the full browser, without its user interface. 
 this module (two runs each, the whole machine's CPU): 19.5-20.2 core-seconds against
 31.7-32.5 for Debian's full ``chromium`` with ``--headless``.
 
-A person writes in each pane's composer, the thread the bot answers in opens by itself,
-the reply grows by edits at the platforms' pace, Stop ends a long reply with its partial
-text, and structured output shows as Block Kit / an embed. Screenshots of three moments of
-a reply are saved under a temporary directory (the path is printed).
+A person writes in each pane's composer, the thread the bot answers in opens by itself
+(even when the whole reply beats the page's own post), the reply grows by edits at the
+platforms' pace, Stop ends a reply with its partial text, and structured output shows as
+Block Kit / an embed. The demo agent answers, except where the test needs an agent that
+waits for it: then a local server speaking Lyzr's wire format (``tests/servers``).
+Screenshots of three moments of a reply are saved under a temporary directory (the path is
+printed).
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 if TYPE_CHECKING:  # imported where the browser starts: every xdist worker collects this module
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import APIResponse, Browser, Page, Route
 
 from tests import forked
 from tests.playground.helpers import HELLO_END, LONG_END
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.waiting import eventually
 
 CHROMIUM = shutil.which("chromium-headless-shell") or "/usr/bin/chromium-headless-shell"
 CHROMIUM_ARGS = [
@@ -253,11 +258,56 @@ def test_the_agents_markdown_is_rendered(page: Page) -> None:
         assert "threadcast demo agent" in bold.all_inner_texts()
 
 
+# What the held agent says before it waits: the reply is still streaming when Stop is
+# pressed however slowly the browser, starved by a loaded run, gets to the click (the demo's
+# long reply, about 4 s of tokens, once ended first: no "Stopped" to see).
+HELD_PART = "The first half of a reply that waits, for as long as the test wants, right here."
+NEVER_SENT = "This sentence is only sent once the agent is released."
+
+
+@pytest.fixture(scope="module")
+def held_agent() -> Iterator[LyzrServer]:
+    """A local server speaking Lyzr's wire format whose replies stop after their first
+    half until the module ends (a model thinking for minutes, as far as threadcast knows)."""
+    server = LyzrServer()
+    tokens = split_words(HELD_PART) + split_words(" " + NEVER_SENT)
+    server.default = LyzrScript(tokens=tokens, hold_after=len(split_words(HELD_PART)))
+    _run(server.start())
+    yield server
+    _run(_release(server.default.hold))
+    _run(server.stop())
+
+
+async def _release(hold: asyncio.Event) -> None:
+    hold.set()
+
+
+@pytest.fixture(scope="module")
+def held_playground_url(
+    tmp_path_factory: pytest.TempPathFactory, held_agent: LyzrServer
+) -> Iterator[str]:
+    process, url = start_playground(
+        tmp_path_factory.mktemp("held-playground"),
+        LYZR_API_KEY=held_agent.api_key,
+        LYZR_AGENT_ID="held-agent",
+        LYZR_API_BASE=held_agent.url,
+    )
+    yield url
+    stop_playground(process)
+
+
 @pytest.mark.parametrize("pane", PANES)
-def test_stop_ends_a_long_reply_with_its_partial_text(page: Page, pane: str) -> None:
-    write(page, pane, "@threadcast long")
+def test_stop_ends_a_reply_with_its_partial_text(
+    browser: Browser, held_playground_url: str, held_agent: LyzrServer, pane: str
+) -> None:
+    page, errors = open_page(browser, held_playground_url)
+    streams = len(held_agent.streams)
+    write(page, pane, "@threadcast tell me everything")
     thread = page.locator(f'[data-pane="{pane}"] .thread-column')
     stop = thread.get_by_role("button", name=re.compile("Stop"))
+    page.wait_for_function(
+        f"() => ({READ_THREADS})()[{json.dumps(pane)}].text.includes({json.dumps(HELD_PART)})"
+    )
 
     stop.click()
 
@@ -265,10 +315,58 @@ def test_stop_ends_a_long_reply_with_its_partial_text(page: Page, pane: str) -> 
         f"() => {{ const s = ({READ_THREADS})()[{json.dumps(pane)}]; "
         "return s.text.includes('Stopped') && !s.streaming; }"
     )
-    text = thread.locator('.msg[data-bot="true"]').all_inner_texts()
-    assert "Stopped" in "\n".join(text)
-    assert LONG_END not in "\n".join(text)
-    assert thread.get_by_role("button", name=re.compile("Stop")).count() == 0
+    text = "\n".join(thread.locator('.msg[data-bot="true"]').all_inner_texts())
+    stops_left = thread.get_by_role("button", name=re.compile("Stop")).count()
+    page.close()
+    assert HELD_PART in text and "Stopped" in text
+    assert NEVER_SENT not in text
+    assert stops_left == 0
+    [stream] = held_agent.streams[streams:]
+    # Stop cancelled the agent's call: the connection closed while the agent still held.
+    _run(eventually(lambda: stream.disconnected, what="the agent's stream closing"))
+    assert not stream.finished
+    assert not errors
+
+
+# Every update the feed sends about a pane's messages, kept by a second subscriber in the
+# page: what reached the page, whatever the page did with it.
+RECORD_FEED = """(pane) => {
+  window.fedMessages = [];
+  new EventSource("/events").onmessage = (event) => {
+    const data = JSON.parse(event.data);
+    if (data.type !== "update" || data.platform !== pane) return;
+    window.fedMessages.push(...(data.upsert || []));
+  };
+}"""
+# The bot's finished reply came: 👍 / 👎 on it (Slack's feedback block's action id,
+# Discord's buttons' custom ids).
+FED_FINISHED_REPLY = """() => window.fedMessages.some(
+  (m) => m.bot && /threadcast[_:]feedback/.test(JSON.stringify(m)))"""
+
+
+@pytest.mark.parametrize("pane", PANES)
+def test_a_reply_that_beats_the_posts_answer_still_opens_its_thread(
+    browser: Browser, held_playground_url: str, held_agent: LyzrServer, pane: str
+) -> None:
+    """A quick bot's whole reply can reach the page before the page's own post is
+    answered; the thread opens all the same (it once waited for an update that never came)."""
+    held_agent.enqueue(LyzrScript(tokens=split_words("A quick and complete answer.")))
+    page, errors = open_page(browser, held_playground_url)
+    page.evaluate(RECORD_FEED, pane)
+    unanswered: list[tuple[Route, APIResponse]] = []
+    page.route(f"**/api/{pane}/post", lambda route: unanswered.append((route, route.fetch())))
+
+    write(page, pane, "@threadcast quick")
+    page.wait_for_function(FED_FINISHED_REPLY)
+    [(route, answer)] = unanswered
+    route.fulfill(response=answer)
+
+    page.wait_for_function(
+        f"() => {{ const s = ({READ_THREADS})()[{json.dumps(pane)}]; "
+        "return s.open && s.text.includes('A quick and complete answer.'); }"
+    )
+    page.close()
+    assert not errors
 
 
 def test_structured_output_shows_as_block_kit_and_an_embed(

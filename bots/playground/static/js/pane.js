@@ -137,8 +137,17 @@ export class PaneView {
     input.value = "";
     autoGrow(input);
     const answer = await this.api(this.platform.name, "post", body);
-    if (answer && answer.id && where === "channel") this.awaiting.add(answer.id);
+    if (answer && answer.id && where === "channel") this.awaitAnswer(answer.id);
     if (!answer) input.value = text; // refused: nothing is lost
+  }
+
+  // A quick bot answers before the post's own response arrives: its reply (or status) came
+  // over the feed already, and no later update may follow it to open the thread.
+  awaitAnswer(id) {
+    const replies = [...this.messages.values()].filter((m) => this.platform.threadOf(m) === id);
+    const answered = replies.length > 0 || id in this.statuses;
+    if (answered) this.openThread(id);
+    else this.awaiting.add(id);
   }
 
   press(messageId, action) {
