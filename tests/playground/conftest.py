@@ -1,12 +1,14 @@
 """``threadcast playground`` in this process: the real bots against the simulators, the
-demo agent at its normal pace, an embedded Redis of the test's own (the default set-up),
-and the page's server on a free port. Tests act through the page's HTTP API and read what
+demo agent at its normal pace (or, ``lyzr_playground``, a scripted Lyzr server), an
+embedded Redis of the test's own (the default set-up), and the page's server on a free
+port. Tests act through the page's HTTP API and read what
 the page is sent (its event stream), as the page itself does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from bots.playground.feed import Feed
 from bots.playground.server import page_server
 from bots.playground.stack import Playground
 from core.config import Settings
+from tests.servers.lyzr_server import LyzrServer
 
 Json = dict[str, Any]
 
@@ -133,7 +136,27 @@ class Running:
 
 @pytest.fixture
 async def playground(tmp_path: Path) -> AsyncIterator[Running]:
-    settings = playground_settings(tmp_path / "data")
+    async with _running(playground_settings(tmp_path / "data")) as running:
+        yield running
+
+
+@pytest.fixture
+async def lyzr_playground(tmp_path: Path, lyzr: LyzrServer) -> AsyncIterator[Running]:
+    """The playground answered by the ``lyzr`` fixture's server (its replies scripted by the
+    test) instead of the demo agent."""
+    settings = playground_settings(
+        tmp_path / "data",
+        agent="lyzr",
+        lyzr_api_key=lyzr.api_key,
+        lyzr_agent_id="playground-agent",
+        lyzr_api_base=lyzr.url,
+    )
+    async with _running(settings) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def _running(settings: Settings) -> AsyncIterator[Running]:
     async with (
         Playground(settings) as stack,
         Feed(stack.panes) as feed,
