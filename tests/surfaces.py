@@ -38,7 +38,7 @@ from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
 from core.turn import ThreadRef
 
-__all__ = ["DEFAULT_LIMITS", "THREAD", "Call", "RecordingSurface"]
+__all__ = ["DEFAULT_LIMITS", "THREAD", "Call", "FeedbackSurface", "RecordingSurface"]
 
 THREAD = ThreadRef(platform="test", workspace="W1", channel="C1", thread="T1")
 
@@ -274,3 +274,21 @@ class RecordingSurface:
                 return RateLimited(retry_after, scope=scope)
             self._recent.append(now)
         return None
+
+
+class FeedbackSurface(RecordingSurface):
+    """A surface with feedback controls (as Slack's and Discord's have): ``offer_feedback``
+    is a final edit that also shows them."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.offered: list[tuple[str, str]] = []
+
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        await self.edit(message, text, final=True)
+        self.offered.append((message.message_id, text))
+
+    async def post_feedback(self, where: ThreadRef, text: str, *, key: str) -> MessageRef:
+        message = await self.post(where, text, key=key)
+        self.offered.append((message.message_id, text))
+        return message

@@ -54,6 +54,12 @@ class FeedbackRecords:
         await asyncio.wait((task,))  # a cancelled caller leaves the record running
         return not task.cancelled() and task.result()
 
+    def landed(self, message: MessageRef) -> bool:
+        """Whether ``message``'s record has landed already (no wait: for a finish that is
+        over, whose owed final edit a reaper makes)."""
+        task = self._started.get(message.message_id)
+        return task is not None and task.done() and not task.cancelled() and task.result()
+
     def close(self) -> None:
         """The reply is over: records still in flight are no longer waited for."""
         for task in self._started.values():

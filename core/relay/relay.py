@@ -32,8 +32,9 @@ controls), and the surface's optional
 ``offer_feedback(message, text)`` is that final edit with the controls. A final text that
 is posted (the reply's first post still queued when it ended) carries them through the
 surface's optional ``post_feedback(where, text, key=...)``, and is recorded once posted.
-Final edits left to the recovery reapers carry none; nor do notices, failed or stopped
-replies.
+Final edits left to the recovery reapers carry them too (the reaper makes that edit with
+the surface's ``offer_feedback``), once the message's record has landed; final posts left
+to them carry none; nor do notices, failed or stopped replies.
 
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
@@ -127,9 +128,10 @@ class ReplyTracker(Protocol):
         """``message`` was deleted."""
         ...
 
-    def owed(self, message: MessageRef, text: str) -> None:
+    def owed(self, message: MessageRef, text: str, *, controls: bool = False) -> None:
         """``message`` must still be made to show the final ``text``: the reply's finish was
-        cut short before that edit was made (or while it was in flight)."""
+        cut short before that edit was made (or while it was in flight); ``controls``: with
+        the feedback controls (the completed reply's last message, recorded for votes)."""
         ...
 
     def finished(self) -> None:
@@ -425,10 +427,10 @@ class Relay:
                         log.error("reply writer crashed; finishing anyway", exc_info=crash)
                 await writer.finish(notice, empty=empty, controls=controls)
         except TimeoutError:
+            _leave_unfinished(writer, watch, notice, empty, controls)
             writer.undelivered.append(
                 f"final text: gave up after {self.policy.finish_timeout:.0f}s"
             )
-            _leave_unfinished(writer, watch, notice, empty)
         except Exception as exc:  # a bug in a surface's render must not lose the outcome
             log.exception("finishing a reply failed")
             writer.undelivered.append(f"final text: {type(exc).__name__}: {exc}")
@@ -552,21 +554,25 @@ async def _cancelled(task: asyncio.Task[None] | None) -> None:
 
 
 def _leave_unfinished(
-    writer: ReplyWriter, watch: ReplyTracker | None, notice: str | None, empty: str | None
+    writer: ReplyWriter,
+    watch: ReplyTracker | None,
+    notice: str | None,
+    empty: str | None,
+    controls: FinalControls | None,
 ) -> None:
     """Tell ``watch`` the final edits and posts a cut-short finish did not make."""
     if watch is None:
         return
     try:
-        left = writer.unfinished(notice, empty=empty)
+        left = writer.unfinished(notice, empty=empty, controls=controls)
     except Exception:
         log.exception("could not work out the final texts left to make")
         return
-    for message, text in left:
-        if message is None:
-            _quietly(functools.partial(watch.not_posted, text))
+    for owed in left:
+        if owed.message is None:
+            _quietly(functools.partial(watch.not_posted, owed.text))
         else:
-            _quietly(functools.partial(watch.owed, message, text))
+            _quietly(functools.partial(watch.owed, owed.message, owed.text, controls=owed.controls))
     if left:
         log.warning("reply finish cut short: %d final texts left to the recovery reapers",
                     len(left))  # fmt: skip

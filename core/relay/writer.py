@@ -44,7 +44,7 @@ from core.relay.updates import Update
 from core.surface import ChatSurface, MessageRef, SurfaceAction, post_key
 from core.turn import ThreadRef
 
-__all__ = ["FinalControls", "ReplyWriter"]
+__all__ = ["FinalControls", "Owed", "ReplyWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,16 @@ class _Slot:
     # made again for the slot (a retry cut short by the reply's end, then the final text)
     # is known to the platform as the same one, and a try that landed unseen is reused.
     key: str = field(default_factory=post_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A final text a cut-short finish did not show: ``message``'s final edit, or (None)
+    a post; ``controls``: that edit carries the feedback controls."""
+
+    message: MessageRef | None
+    text: str
+    controls: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,15 +302,17 @@ class ReplyWriter:
             self._owed_finals.pop(0)
 
     def unfinished(
-        self, notice: str | None, *, empty: str | None
-    ) -> list[tuple[MessageRef | None, str]]:
+        self, notice: str | None, *, empty: str | None, controls: FinalControls | None = None
+    ) -> list[Owed]:
         """The final texts :meth:`finish` has not shown yet, in order, when it is cut short
-        (the reply's ``finish_timeout``, perhaps in the middle of a post): ``(message,
-        text)``, a message still to be edited to show ``text``, or ``(None, text)``, a text
-        still to be posted. The relay leaves them to the recovery reapers, so a reply whose
-        finish outlasted its time still ends with its whole text. Nothing is sent here."""
+        (the reply's ``finish_timeout``, perhaps in the middle of a post): a message still
+        to be edited to show its text, or (no message) a text still to be posted. The relay
+        leaves them to the recovery reapers, so a reply whose finish outlasted its time
+        still ends with its whole text. ``controls``: the reply's last text, when it is an
+        edit of a message already recorded for votes, is owed with them (a reaper's post
+        carries none). Nothing is sent here."""
         self._take()
-        left: list[tuple[MessageRef | None, str]] = []
+        left: list[Owed] = []
         book = self.book.copy()
         texts: list[str] = []
         while (cut := book.next_cut()) is not None:
@@ -322,11 +334,20 @@ class ReplyWriter:
         elif self._pending_extra is not None and not self._extra_done:
             texts.append(self._pending_extra)
         message = self._slot.message
+        last = [t for t in texts if t][-1:]
+        offered = (
+            not self._last_done
+            and message is not None
+            and texts == last  # the reply's last text is this message's edit
+            and controls is not None
+            and not self.undelivered
+            and controls.records.landed(message)
+        )
         for text in texts:
             if text:
-                left.append((message, text))
+                left.append(Owed(message, text, controls=offered))
                 message = None
-        left.extend(self._owed_finals)
+        left.extend(Owed(message, text) for message, text in self._owed_finals)
         return left
 
     async def _finish_pages(

@@ -38,7 +38,7 @@ from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 from core.turn import ThreadRef
 from tests.bots.discord.slow_redis import SlowRedis
 from tests.relay.helpers import SpyScheduler, scripted
-from tests.surfaces import THREAD, RecordingSurface
+from tests.surfaces import THREAD, FeedbackSurface, RecordingSurface
 
 TTL = 0.6
 INTERVAL = 0.1
@@ -503,6 +503,43 @@ async def test_a_finish_cut_short_before_its_final_edit_leaves_that_edit_to_the_
 
     assert await until(finished)
     assert all(message.final for message in surface.messages.values())
+    await rec.aclose()
+
+
+@pytest.mark.parametrize("landed", [True, False], ids=["recorded", "not recorded"])
+async def test_a_completed_replys_final_edit_left_to_the_reapers_keeps_its_feedback_controls(
+    redis_client: aioredis.Redis, namespace: str, landed: bool
+) -> None:
+    """As above, on a surface with 👍 / 👎: the reaper's final edit is the one with the
+    controls, as the owner's would have been, once the reply was recorded for votes (its
+    record names the page); a reply whose votes record never landed gets a plain one."""
+    surface = FeedbackSurface(limits=replace(LIMITS, min_edit_interval=1.0))
+    rec = recovery(redis_client, namespace, "owner-a", surface)
+    more = asyncio.Event()
+    relay = Relay(surface, SpyScheduler(), observer=rec,
+                  policy=replace(QUICK, finish_timeout=0.2))  # fmt: skip
+
+    async def record_for_votes(message: MessageRef) -> bool:
+        return landed
+
+    chunks = scripted([(0.0, "Late"), (more, " answer")])
+    task = asyncio.create_task(relay.deliver(THREAD, chunks, offer_feedback=record_for_votes))
+
+    async def shown() -> bool:
+        return surface.texts() == ["Late" + INDICATOR]
+
+    assert await until(shown)
+    (message_id,) = surface.messages
+    more.set()  # the stream ends just after the first post: the final edit must wait
+    outcome = await task
+    assert outcome.feedback is None and outcome.undelivered  # the owner showed none
+
+    async def finished() -> bool:
+        return surface.texts() == ["Late answer"] and not await records(redis_client, rec.registry)
+
+    assert await until(finished)
+    assert all(message.final for message in surface.messages.values())
+    assert surface.offered == ([(message_id, "Late answer")] if landed else [])
     await rec.aclose()
 
 

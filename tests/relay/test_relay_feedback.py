@@ -15,30 +15,11 @@ import pytest
 from core.relay import Relay
 from core.relay.sender import RetryPolicy
 from core.surface import BudgetScope, MessageRef, SurfaceLimits
-from core.turn import ThreadRef
 from tests.relay.helpers import Probe, SpyScheduler, scripted
-from tests.surfaces import THREAD, RecordingSurface
+from tests.surfaces import THREAD, FeedbackSurface, RecordingSurface
 
 QUEUE = 200.0  # seconds an edit waits for the budget: past acquire_timeout (120 s)
 ANSWER = [(0.0, "All of "), (2.0, "the answer.")]  # a post, then a final edit
-
-
-class FeedbackSurface(RecordingSurface):
-    """A surface with feedback controls (as Slack's and Discord's have): ``offer_feedback``
-    is a final edit that also shows them."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.offered: list[tuple[str, str]] = []
-
-    async def offer_feedback(self, message: MessageRef, text: str) -> None:
-        await self.edit(message, text, final=True)
-        self.offered.append((message.message_id, text))
-
-    async def post_feedback(self, where: ThreadRef, text: str, *, key: str) -> MessageRef:
-        message = await self.post(where, text, key=key)
-        self.offered.append((message.message_id, text))
-        return message
 
 
 class BusyWorkspace(SpyScheduler):

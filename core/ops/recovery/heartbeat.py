@@ -178,10 +178,13 @@ class RegisteredReply:
         if not unsent or unsent[-1] != text:
             unsent.append(text)
 
-    def owed(self, message: MessageRef, text: str) -> None:
+    def owed(self, message: MessageRef, text: str, *, controls: bool = False) -> None:
         """The reply's finish was cut short before ``message`` showed its final ``text``:
-        the page keeps that text, which the hand-over leaves to the reapers."""
+        the page keeps that text, which the hand-over leaves to the reapers (``controls``:
+        the record names the page whose final edit carries the feedback controls)."""
         self._page(message).text = text
+        if controls:
+            self.record.feedback = message.message_id
 
     def gone(self, message: MessageRef) -> None:
         """``message`` was deleted: nothing to finish there."""

@@ -8,7 +8,9 @@ A due reply (:mod:`core.ops.recovery.registry`) is one of two kinds:
   :data:`~core.texts.UNANSWERED_NOTICE`; the thread's thinking status is cleared;
 - *handed over*: its owner finished it but a platform outage outlasted the final edits'
   retries. The recorded final texts are made (and final texts never posted are posted),
-  nothing added.
+  nothing added; the page the record names for them (``ReplyRecord.feedback``) gets its
+  final edit with the feedback controls, where the surface offers them
+  (:class:`OffersFeedback`).
 
 Either kind may have a post pending (``ReplyRecord.posting``: its owner died, or the post
 failed, before its answer named the message). Where the surface can look (``find_open_post``,
@@ -70,7 +72,14 @@ from core.relay.sender import EditBudget, RetryPolicy, Sender
 from core.surface import ChatSurface, LostPost, MessageRef, StrayCopy, post_key
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 
-__all__ = ["STRAY_TRIES", "FindsOpenPosts", "ReadsMessages", "Reaper", "SweepsStrays"]
+__all__ = [
+    "STRAY_TRIES",
+    "FindsOpenPosts",
+    "OffersFeedback",
+    "ReadsMessages",
+    "Reaper",
+    "SweepsStrays",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +111,15 @@ class ReadsMessages(Protocol):
         the Stop control, or a native stream's final mark); False: it does not; None: the
         surface cannot tell.
         Raises :class:`~core.errors.SurfaceError` when the read fails."""
+        ...
+
+
+@runtime_checkable
+class OffersFeedback(Protocol):
+    """A surface whose final edit can carry the feedback controls (👍 / 👎)."""
+
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        """The final edit of ``message`` to show ``text``, with the controls under it."""
         ...
 
 
@@ -260,11 +278,17 @@ class Reaper:
         where = record.where
         sender = Sender(self.budget, lambda kind: surface.budget_scopes(where, kind), self.policy)
 
-        async def edit(page_index: int, text: str) -> None:
+        async def edit(page_index: int, text: str, *, controls: bool = False) -> None:
             message = record.pages[page_index].ref(where)
+
+            async def final_edit() -> None:
+                if controls and isinstance(surface, OffersFeedback):
+                    await surface.offer_feedback(message, text)
+                else:
+                    await surface.edit(message, text, final=True)
+
             try:
-                await sender.call(lambda: surface.edit(message, text, final=True), kind="edit",
-                                  urgent=True, persistent=True)  # fmt: skip
+                await sender.call(final_edit, kind="edit", urgent=True, persistent=True)
             except MessageGone:
                 log.info("message %s of reply in %s was deleted", message.message_id, where)
 
@@ -291,7 +315,7 @@ class Reaper:
             await self._find_placeholder(surface, record)
         if record.handed_over:
             for i, page in enumerate(record.pages):
-                await edit(i, page.text)
+                await edit(i, page.text, controls=page.message_id == record.feedback)
             for text in record.unsent:
                 await post(text)
             return

@@ -8,6 +8,8 @@ every edit, so a finaliser never shows less than the screen did).
 ``handed_over``: the owner finished the reply but could not make some final edits (the
 platform was down); the texts are final and the reapers make those edits, without a notice.
 ``unsent``: final texts whose post failed (handed over: the reapers post them).
+``feedback``: the page whose (handed-over) final edit carries the feedback controls: the
+last message of a completed reply, already recorded for votes.
 ``posted``: the reply showed something once (a page may be final already), so an orphan
 without open pages was cut off, not left unanswered.
 ``posting``: the text of a post sent and not answered yet (written ahead of the post); the
@@ -77,6 +79,7 @@ class ReplyRecord:
     posting: str | None = None
     last: str | None = None
     stray: StrayCopy | None = None
+    feedback: str | None = None
 
     @classmethod
     def of_stray(cls, owner: str, stray: StrayCopy) -> ReplyRecord:
@@ -86,6 +89,8 @@ class ReplyRecord:
         where = self.where
         stray = self.stray
         extra: dict[str, Any] = {}
+        if self.feedback is not None:
+            extra["feedback"] = self.feedback
         if stray is not None:
             extra["stray"] = [stray.text, list(stray.shown), stray.since, stray.kept,
                               stray.native, stray.key]  # fmt: skip
@@ -114,6 +119,7 @@ class ReplyRecord:
         pages = [Page.from_list(item, where.platform) for item in data["pages"]]
         unsent = [str(t) for t in data.get("unsent", [])]
         posting, last = data.get("posting"), data.get("last")
+        feedback = data.get("feedback")  # records written before it still parse
         stray = None
         if data.get("stray") is not None:
             text, shown, since, kept, native, *more = data["stray"]  # the key came later
@@ -122,5 +128,5 @@ class ReplyRecord:
         return cls(
             str(data["owner"]), where, pages, bool(data["posted"]), bool(data["handed_over"]),
             unsent, None if posting is None else str(posting), None if last is None else str(last),
-            stray,
+            stray, None if feedback is None else str(feedback),
         )  # fmt: skip

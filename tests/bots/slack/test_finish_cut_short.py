@@ -6,6 +6,9 @@ flood under CPU load, issue 18), or did not land and the mention got no answer a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
@@ -42,4 +45,36 @@ async def test_a_post_in_flight_when_the_finish_runs_out_is_finished_all_the_sam
     await sim.wait_for(finished, timeout=10)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == "The whole answer."
+    assert len(lyzr.stream_requests()) == 1
+
+
+async def test_a_final_edit_left_to_the_reapers_carries_the_feedback_controls(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply's first post lands, but Slack fails its final edit (503) until the reply's
+    patience for its finish has run out: that edit is left to the recovery reapers, and the
+    one they make still shows 👍 / 👎 under the complete answer."""
+    patch_retry_policy(monkeypatch, finish_timeout=FINISH_TIMEOUT)
+    bot = await start_bot()
+    ws = sim.workspace
+
+    def final(params: Mapping[str, Any]) -> bool:
+        return "▍" not in str(params.get("text") or "")
+
+    outage = sim.fail_next("chat.update", "service_unavailable", status=503, match=final)
+    lyzr.enqueue(reply_script("The whole answer.", delay=0.05))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "quick?"))
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    def finished() -> bool:
+        (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+        return (
+            reply.text == "The whole answer." and find_action(reply.blocks, STOP_ACTION_ID) is None
+        )
+
+    await sim.wait_for(finished, timeout=10)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert outage.times == 0  # the owner's final edit met the outage
+    assert any(block.get("type") == "context_actions" for block in reply.blocks or ())
     assert len(lyzr.stream_requests()) == 1
