@@ -129,10 +129,13 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
 async def killed_mid_stream(
     sim: SlackSimulator, lyzr: LyzrServer, replica: Replica, *, native: bool = False
 ) -> str:
-    """Ask ``replica`` for a long reply (~15 s: far longer than a test), SIGKILL it once
-    ten words show (``native``: in a stream that still streams); the reply's thread."""
+    """Ask ``replica`` for a long reply, SIGKILL it once ten words show (``native``: in a
+    stream that still streams); the reply's thread. The agent holds after 20 words until
+    the kill: the reply used to run 15 s and end by itself, and a starved replica's edit
+    showing "word10" (then the kill) could come after that end."""
     ws = sim.workspace
-    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
+    script = reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05, hold_after=20)
+    lyzr.enqueue(script)
     sim.events_url = replica.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "tell me a long story"))
 
@@ -145,6 +148,7 @@ async def killed_mid_stream(
     await sim.wait_for(streaming, timeout=20)
     replica.kill()
     await replica.process.wait()
+    script.hold.set()  # the dead replica's stream may end
     return turn.thread_ts
 
 
@@ -236,7 +240,10 @@ async def test_redis_restart_mid_turn(
     a = await start_replica("a", url)
     ws = sim.workspace
     full = " ".join(f"w{i}" for i in range(40))
-    lyzr.enqueue(reply_script(full, delay=0.05))
+    # The agent holds after 20 words until Redis is back: the 2 s reply could otherwise end
+    # before a starved replica's first post is seen, and the restart come after the turn.
+    script = reply_script(full, delay=0.05, hold_after=20)
+    lyzr.enqueue(script)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a medium reply"))
     thread = turn.thread_ts
@@ -244,6 +251,7 @@ async def test_redis_restart_mid_turn(
     await own_redis.stop()
     await asyncio.sleep(0.5)  # how long Redis stays down (the outage, not a synchronisation)
     assert await own_redis.start() == url
+    script.hold.set()
 
     def ended() -> bool:
         replies = sim.bot_replies(ws.general, thread)
@@ -295,7 +303,11 @@ async def test_sigkill_with_a_message_queued_behind_the_reply(
     a = await start_replica("a", redis_url)
     await start_replica("b", redis_url)
     ws = sim.workspace
-    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05))
+    # The agent holds after 20 words until the kill: the reply used to run 15 s and end by
+    # itself, while the test waits on a starved replica for "word5", then for the second
+    # message's registration; the queued turn was then answered instead of lost.
+    script = reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.05, hold_after=20)
+    lyzr.enqueue(script)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "a long story"))
     thread = turn.thread_ts
@@ -306,6 +318,7 @@ async def test_sigkill_with_a_message_queued_behind_the_reply(
     await _registered(redis_url, namespace, 2)  # the streaming turn and the queued one
     a.kill()
     await a.process.wait()
+    script.hold.set()  # the dead replica's stream may end
 
     def both_told() -> bool:
         texts = [r.text for r in sim.bot_replies(ws.general, thread)]

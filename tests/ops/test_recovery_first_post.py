@@ -87,10 +87,15 @@ async def test_discord_sigkill_after_the_first_post_while_the_registration_is_he
 
         killer = Killer(a, first=held)
         sim.after_call("POST", MESSAGES, killer.hook, match=_discord_reply_post(False))
+        # The agent holds after 10 words until the kill: the first post waits for the
+        # registration's retry (seconds), and the 3 s stream could end before it, making
+        # that post a final one without the Stop button the killer waits for.
         words = " ".join(f"word{i}-{'x' * 12}" for i in range(60))
-        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
+        script = LyzrScript(tokens=split_words(words), delay=0.05, hold_after=10)
+        lyzr.enqueue(script)
         start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
         await killer.wait()
+        script.hold.set()  # the dead replica's stream may end
         (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
         assert _open(reply)
 

@@ -294,7 +294,10 @@ async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
     a = await start_replica("a", redis_url, **native)
     b = await start_replica("b", redis_url, **native)
     ws = sim.workspace
-    lyzr.enqueue(reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.01))
+    # The agent holds after 100 words until the kill: the whole stream took 3 s, and a
+    # starved replica could reach its first post only after the end (then not a stream).
+    script = reply_script(" ".join(f"word{i}" for i in range(300)), delay=0.01, hold_after=100)
+    lyzr.enqueue(script)
     killer = Killer(a.process)
 
     sim.after_call("chat.startStream", killer.hook)
@@ -302,6 +305,7 @@ async def test_slack_sigkill_between_a_native_stream_start_and_its_answer(
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "stream it"))
     thread = turn.thread_ts
     await killer.wait()
+    script.hold.set()  # the dead replica's stream may end
     killed_at = len(sim.calls())
     (reply,) = sim.bot_replies(ws.general, thread)
     assert reply.streaming  # left streaming: its answer (the ts) never reached the bot
@@ -335,10 +339,15 @@ async def test_discord_sigkill_between_a_detoured_post_and_its_answer(
             sim.after_call("PATCH", MESSAGES + "/{message_id}", killer.hook)
         else:
             sim.after_call("POST", MESSAGES, killer.hook, match=_discord_reply_post(False))
+        # The agent holds after 40 words until the kill: the whole stream took 3 s, and a
+        # starved replica's first post or first edit (paced 1 s) could come after its end,
+        # a final message without the Stop button.
         words = " ".join(f"word{i}-{'x' * 12}" for i in range(60))
-        lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.05))
+        script = LyzrScript(tokens=split_words(words), delay=0.05, hold_after=40)
+        lyzr.enqueue(script)
         start = await sim.user_message(general, "go on", mention_bot=True)
         await killer.wait()
+        script.hold.set()  # the dead replica's stream may end
         assert not [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
 
         def reply() -> SimMessage:

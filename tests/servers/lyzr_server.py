@@ -300,6 +300,14 @@ class LyzrServer(StreamingServer[LyzrScript]):
         self.app.router.add_post("/v3/assets/upload", self._upload_assets)
         self.assets: dict[str, Asset] = {}  # asset id -> what was uploaded
         self.refuse_assets: set[str] = set()  # file names the upload reports as failed
+        self._holds: list[asyncio.Event] = []  # of the scripts that hold, released at stop
+
+    async def stop(self) -> None:
+        # A stream still held when the test ends (it failed, or never stopped the reply)
+        # ends now instead of keeping the shutdown waiting for its client.
+        for hold in self._holds:
+            hold.set()
+        await super().stop()
 
     @property
     def base_url(self) -> str:
@@ -377,6 +385,8 @@ class LyzrServer(StreamingServer[LyzrScript]):
             return taken
         body, script = taken
         self.artifact_script = script
+        if script.hold_after is not None:
+            self._holds.append(script.hold)
         if script.header_delay:
             await asyncio.sleep(script.header_delay)
         if script.status >= 400:

@@ -25,6 +25,15 @@ def slow(text: str, *, delay: float = 0.03) -> LyzrScript:
     return LyzrScript(tokens=split_words(text), delay=delay)
 
 
+def story() -> LyzrScript:
+    """:data:`STORY`, paced, its last word held: it streams until the test interrupts it
+    (it used to end by itself after 12 s, and the console, a process of its own, had to
+    show "w20" and take the key before that on a loaded machine)."""
+    script = slow(STORY)
+    script.hold_after = len(script.tokens or ()) - 1
+    return script
+
+
 def spinner_turned(term: Terminal, *, times: int) -> Callable[[], bool]:
     """A condition: the thinking status has shown ``times`` different spinner frames."""
     frames: set[str] = set()
@@ -40,7 +49,7 @@ def spinner_turned(term: Terminal, *, times: int) -> Callable[[], bool]:
 async def test_ctrl_c_stops_only_the_reply_and_the_next_message_is_answered(
     lyzr: LyzrServer, tmp_path: Path
 ) -> None:
-    lyzr.enqueue(slow(STORY))
+    lyzr.enqueue(story())
     async with Terminal(["chat"], console_env(tmp_path, lyzr)) as term:
         await term.expect("you>")
         term.type("tell me a story")
@@ -60,7 +69,7 @@ async def test_ctrl_c_stops_only_the_reply_and_the_next_message_is_answered(
 async def test_ask_interrupted_with_ctrl_c_keeps_the_partial_reply_and_exits_130(
     lyzr: LyzrServer, tmp_path: Path
 ) -> None:
-    lyzr.enqueue(slow(STORY))
+    lyzr.enqueue(story())
     async with Terminal(["ask", "tell me a story"], console_env(tmp_path, lyzr)) as term:
         await term.expect("w20")
         term.ctrl_c()
@@ -74,7 +83,7 @@ async def test_closing_the_terminal_leaves_no_redis_server_behind(
     lyzr: LyzrServer, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    lyzr.enqueue(LyzrScript(tokens=["first answer"]), slow(STORY))
+    lyzr.enqueue(LyzrScript(tokens=["first answer"]), story())
     async with Terminal(["chat"], console_env(tmp_path, lyzr)) as term:
         await term.expect("you>")
         term.type("hello")
@@ -129,7 +138,11 @@ MARKDOWN = (
 async def test_a_reply_is_markdown_in_colour_growing_in_place(
     lyzr: LyzrServer, tmp_path: Path
 ) -> None:
-    lyzr.enqueue(slow(MARKDOWN, delay=0.05))
+    # The last word is held until the cursor was seen: the whole reply took 1 s, and the
+    # console (a process of its own) could draw it only once complete on a loaded machine.
+    script = slow(MARKDOWN, delay=0.05)
+    script.hold_after = len(script.tokens or ()) - 1
+    lyzr.enqueue(script)
     seen_cursor = False
 
     async with Terminal(["ask", "format please"], console_env(tmp_path, lyzr)) as term:
@@ -140,6 +153,7 @@ async def test_a_reply_is_markdown_in_colour_growing_in_place(
             return seen_cursor
 
         await term.expect(cursor_shown)
+        script.hold.set()
         assert await term.exit_status() == 0
         await term.expect("The end.")
         text = term.text()

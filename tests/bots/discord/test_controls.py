@@ -18,7 +18,10 @@ STOP_ID = "threadcast:stop"
 
 
 def slow_reply(words: int = 60, delay: float = 0.15) -> LyzrScript:
-    return LyzrScript(tokens=split_words(" ".join(f"w{n}" for n in range(words))), delay=delay)
+    """Paced words whose last one is held until the test stops the reply: it used to end
+    by itself after 9 s, and on a loaded machine it could end before the Stop landed."""
+    tokens = split_words(" ".join(f"w{n}" for n in range(words)))
+    return LyzrScript(tokens=tokens, delay=delay, hold_after=words - 1)
 
 
 async def ask_slow(world: World, *, words: int = 60) -> SimMessage:

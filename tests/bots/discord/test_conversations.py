@@ -247,13 +247,24 @@ async def test_a_role_mention_without_the_content_intent_gets_a_hint(world: Worl
 
 
 async def test_a_quiet_agent_keeps_the_thread_typing_mid_reply(world: World) -> None:
-    """Issue 10.2: the agent goes quiet (tools) for 7 s after its first words: Discord's
-    typing indicator comes back after 5 s of silence, while the message keeps its cursor."""
+    """Issue 10.2: the agent goes quiet (tools) after its first words: Discord's typing
+    indicator comes back after 5 s of silence, while the message keeps its cursor."""
     sim, lyzr = world.sim, world.lyzr
     tokens = split_words("Looking it up: found it, all done.")
-    lyzr.enqueue(LyzrScript(tokens=tokens, delay=0.05, stall_after=3, stall=7.0))
+    # Quiet after three words until the typing is back (a 7 s stall used to leave 2 s
+    # between the 5 s keep-alive and the end of the silence).
+    script = LyzrScript(tokens=tokens, delay=0.05, hold_after=3)
+    lyzr.enqueue(script)
     general = sim.channel("general").id
     sent = await sim.user_message(general, "look it up", mention_bot=True)
+
+    def typing_after_the_first_post() -> bool:
+        posts = [c.time for c in sim.calls_to("POST", MESSAGES) if c.channel_id == sent.id]
+        typing = [c.time for c in sim.calls_to("POST", TYPING) if c.channel_id == sent.id]
+        return bool(posts) and any(t > posts[0] for t in typing)
+
+    await sim.wait_until(typing_after_the_first_post, within=30.0)
+    script.hold.set()
     await world.answered(1, within=30.0)
     (message,) = world.bot_messages(sent.id)
     assert message.content == "Looking it up: found it, all done."

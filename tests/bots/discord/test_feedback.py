@@ -52,7 +52,9 @@ async def test_votes_round_trip(world: World) -> None:
 async def test_a_stopped_reply_gets_no_votes(world: World) -> None:
     sim, lyzr = world.sim, world.lyzr
     words = " ".join(f"w{n}" for n in range(60))
-    lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.15))
+    # The last word is held until the Stop: the reply used to end by itself after 9 s,
+    # and on a loaded machine it could end before the click.
+    lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.15, hold_after=59))
     start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
     await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
     (streaming,) = world.bot_messages(start.id)

@@ -83,7 +83,9 @@ async def test_shutdown_finishes_replies_in_flight(bot_world: BotWorld) -> None:
     async with bot_world(shutdown_grace=0.0) as world:
         sim = world.sim
         words = split_words(" ".join(f"w{n}" for n in range(100)))
-        world.lyzr.enqueue(LyzrScript(tokens=words, delay=0.1))
+        # The last word is held until the shutdown: the reply used to end by itself after
+        # 10 s, and on a loaded machine it could end before the first edit was seen.
+        world.lyzr.enqueue(LyzrScript(tokens=words, delay=0.1, hold_after=99))
         start = await sim.user_message(sim.channel("general").id, "long", mention_bot=True)
         await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
         await world.bot.stop()  # what leaving the block (or SIGTERM) does
@@ -101,7 +103,9 @@ async def test_run_discord_stops_on_sigterm(
         monkeypatch.setenv("DISCORD_API_URL", sim.api_base)
         monkeypatch.setenv("DISCORD_GATEWAY_URL", sim.gateway_url)
         settings = bot_settings(redis_url, lyzr, port=0, shutdown_grace=0.5)
-        lyzr.enqueue(LyzrScript(tokens=split_words(" ".join(["x"] * 200)), delay=0.1))
+        # The last word is held until the SIGTERM (the reply would otherwise end by itself).
+        lyzr.enqueue(LyzrScript(tokens=split_words(" ".join(["x"] * 200)), delay=0.1,
+                                hold_after=199))  # fmt: skip
         running = asyncio.create_task(run_discord(settings))
         await sim.wait_for_session()
         await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status

@@ -20,8 +20,10 @@ from tests.servers.lyzr_server import LyzrScript, split_words
 THREAD = "/channels/{channel_id}"
 
 
-def words(count: int, delay: float) -> LyzrScript:
-    return LyzrScript(tokens=split_words(" ".join(f"w{n}" for n in range(count))), delay=delay)
+def words(count: int, delay: float, *, held: bool = False) -> LyzrScript:
+    """``held``: the last word waits for ``hold`` (the reply streams until the test acts)."""
+    tokens = split_words(" ".join(f"w{n}" for n in range(count)))
+    return LyzrScript(tokens=tokens, delay=delay, hold_after=count - 1 if held else None)
 
 
 def full_text(count: int) -> str:
@@ -123,10 +125,14 @@ async def test_an_hour_old_message_out_of_edits_continues_in_a_new_one(
     limits = {"old_message_edit_limit": 1, "old_message_edit_window": 120.0}
     async with bot_world(sim=limits) as world:
         sim, lyzr = world.sim, world.lyzr
-        lyzr.enqueue(words(60, delay=0.08))
+        # The last word is held until the clock moved: the 5 s reply could otherwise end,
+        # its final edit made, before a loaded test got there.
+        script = words(60, delay=0.08, held=True)
+        lyzr.enqueue(script)
         start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
         await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
         sim.advance_clock(3601)  # the reply's message is an hour old now
+        script.hold.set()
         await world.answered(1, within=20)  # not held back by a 120 s "rate limit"
         old, new = world.bot_messages(start.id)
         assert new.content == full_text(60) and STOP_ID not in str(new.components)
@@ -137,10 +143,14 @@ async def test_an_hour_old_message_out_of_edits_continues_in_a_new_one(
 
 async def test_a_thread_archived_mid_reply_is_unarchived_and_finished(world: World) -> None:
     sim, lyzr = world.sim, world.lyzr
-    lyzr.enqueue(words(40, delay=0.08))
+    # The last word is held until the thread is archived: the 3 s reply could otherwise
+    # end, its final edit made, before a loaded test archived it.
+    script = words(40, delay=0.08, held=True)
+    lyzr.enqueue(script)
     start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
     await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
     await sim.archive_thread(start.id)
+    script.hold.set()
     await world.answered(1, within=20)
     (message,) = world.bot_messages(start.id)
     assert message.content == full_text(40) and STOP_ID not in str(message.components)
@@ -153,7 +163,7 @@ async def test_a_thread_archived_mid_reply_is_unarchived_and_finished(world: Wor
 
 async def test_a_thread_deleted_mid_reply_ends_the_turn(world: World) -> None:
     sim, lyzr = world.sim, world.lyzr
-    lyzr.enqueue(words(400, delay=0.05))  # 20 s if it ran to the end
+    lyzr.enqueue(words(400, delay=0.05, held=True))  # the last word waits: it never ends
     start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
     await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
     await sim.delete_thread(start.id)

@@ -27,13 +27,18 @@ async def test_a_post_whose_answer_was_lost_is_created_once(bot_world: BotWorld)
         sim = world.sim
         lost: list[Call] = []
 
+        # The agent holds after 20 words until the first post has landed: the whole reply
+        # took 0.4 s, and a post after its end is a final one, without the Stop button.
+        words = " ".join(f"word{i}" for i in range(40))
+        script = LyzrScript(tokens=split_words(words), delay=0.01, hold_after=20)
+
         async def lose(call: Call) -> None:
             lost.append(call)
+            script.hold.set()
             raise AnswerLost
 
         sim.after_call("POST", MESSAGES, lose, match=_reply_post)
-        words = " ".join(f"word{i}" for i in range(40))
-        world.lyzr.enqueue(LyzrScript(tokens=split_words(words), delay=0.01))
+        world.lyzr.enqueue(script)
         start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
         await world.answered(1, within=60)
 

@@ -68,7 +68,7 @@ async def test_status_new_and_stop_act_on_the_latest_conversation(
     first, second = (r.json["session_id"] for r in lyzr.stream_requests())
     assert first != second  # the thread started afresh
 
-    lyzr.enqueue(reply_script("word " * 300, delay=0.03))
+    lyzr.enqueue(reply_script("word " * 300, delay=0.03, hold_after=299))  # ends if stopped
     await sim.user_says(ws.general, ws.alice, "talk a lot", thread_ts=turn.thread_ts)
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 3)
     await sim.slash_command(ws.general, "stop")

@@ -121,7 +121,8 @@ async def test_shutdown_finishes_or_stops_replies_in_flight(
     from tests.bots.slack.conftest import core_settings, slack_settings
 
     ws = sim.workspace
-    lyzr.enqueue(reply_script("never ending " * 200, delay=0.05))
+    # The last word is held: the reply (20 s) is still streaming at the shutdown.
+    lyzr.enqueue(reply_script("never ending " * 200, delay=0.05, hold_after=399))
     settings = core_settings(lyzr, redis_url).model_copy(update={"shutdown_grace": 0.2})
     async with Runtime(settings, namespace=namespace) as runtime:
         slack = slack_settings(sim, "http")

@@ -106,7 +106,8 @@ async def test_a_revoked_token_turns_readyz_503_with_one_log_line_and_no_storm(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ws = sim.workspace
-    lyzr.enqueue(reply_script(LONG, delay=0.03))
+    # The last word is held: the reply (9 s) must still stream when the token is revoked.
+    lyzr.enqueue(reply_script(LONG, delay=0.03, hold_after=299))
     bot = await start_bot()
     assert (await get(bot.url + "/readyz"))[0] == 200
     await mid_reply(sim, ws.general)
@@ -182,10 +183,17 @@ async def test_slacks_own_failures_are_retried_and_streams_start_anyway(
 ) -> None:
     ws = sim.workspace
     text = "Streamed despite a hiccup, which lasted only a moment or two."
-    lyzr.enqueue(reply_script(text, delay=0.2))  # still streaming when the retry comes
+    # Held after three words until the retried start has landed: still streaming when the
+    # retry comes (the 2.4 s reply could end before it on a loaded machine).
+    script = reply_script(text, delay=0.2, hold_after=3)
+    lyzr.enqueue(script)
     bot = await start_bot(streaming="native")
     sim.fail_next("chat.startStream", error, status=status, html=html)
-    turn = await ask(sim, bot, "hiccup")
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hiccup"))
+    await sim.wait_for(lambda: any(c.ok for c in sim.calls("chat.startStream")))
+    script.hold.set()
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == text
     assert [c.ok for c in sim.calls("chat.startStream")] == [False, True]  # retried, streamed

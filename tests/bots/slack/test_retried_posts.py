@@ -19,10 +19,17 @@ from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.calls import AnswerLost, CallRecord
 from tests.bots.slack.conftest import StartBot, ask, reply_script
-from tests.servers.lyzr_server import LyzrServer
+from tests.servers.lyzr_server import LyzrScript, LyzrServer
 
 INDICATOR = "▍"
 WORDS = " ".join(f"word{i}" for i in range(40))
+
+
+def _held_reply() -> LyzrScript:
+    """The agent's reply, held after 20 words until the hook that loses the first post's
+    answer has run: the whole reply took 0.4 s, and a first post (or stream start) after
+    its end is a final one, without the Stop button the hooks match."""
+    return reply_script(WORDS, delay=0.01, hold_after=20)
 
 
 def _reply_post(params: Mapping[str, Any]) -> bool:
@@ -30,11 +37,12 @@ def _reply_post(params: Mapping[str, Any]) -> bool:
     return STOP_ACTION_ID in str(params.get("blocks"))
 
 
-async def _lose_first_answer(sim: SlackSimulator) -> list[CallRecord]:
+async def _lose_first_answer(sim: SlackSimulator, script: LyzrScript) -> list[CallRecord]:
     lost: list[CallRecord] = []
 
     async def lose(call: CallRecord) -> None:
         lost.append(call)
+        script.hold.set()
         raise AnswerLost
 
     sim.after_call("chat.postMessage", lose, match=_reply_post)
@@ -53,17 +61,19 @@ async def test_a_post_whose_answer_was_lost_is_adopted_not_posted_twice(
     until the bot's call timed out (SLACK_API_TIMEOUT, short here)."""
     bot = await start_bot(render="mrkdwn", core={"feedback": False}, api_timeout=0.5)
     release = asyncio.Event()
+    script = _held_reply()
     if how == "disconnect":
-        lost = await _lose_first_answer(sim)
+        lost = await _lose_first_answer(sim, script)
     else:
         lost = []
 
         async def hold(call: CallRecord) -> None:
             lost.append(call)
+            script.hold.set()
             await release.wait()  # answered once the test is over: to a client long gone
 
         sim.after_call("chat.postMessage", hold, match=_reply_post)
-    lyzr.enqueue(reply_script(WORDS, delay=0.01))
+    lyzr.enqueue(script)
     try:
         turn = await ask(sim, bot, "go")
     finally:
@@ -83,9 +93,10 @@ async def test_a_blind_retry_finalises_the_stray_copy(
     non-Marketplace app): the retry posts anyway, and the earlier copy, which landed, is
     finalised by the sweep: a duplicate, but nothing left streaming."""
     bot = await start_bot(render="mrkdwn", core={"feedback": False})
-    lost = await _lose_first_answer(sim)
+    script = _held_reply()
+    lost = await _lose_first_answer(sim, script)
     sim.fail_next("conversations.replies", "ratelimited", status=429, retry_after=60)
-    lyzr.enqueue(reply_script(WORDS, delay=0.01))
+    lyzr.enqueue(script)
     turn = await ask(sim, bot, "go")
     ws = sim.workspace
     assert lost
@@ -108,13 +119,15 @@ async def test_a_native_stream_start_whose_answer_was_lost_is_adopted(
     continues in it: one message, stopped, with the whole reply."""
     bot = await start_bot(streaming="native", render="mrkdwn", core={"feedback": False})
     lost: list[CallRecord] = []
+    script = _held_reply()
 
     async def lose(call: CallRecord) -> None:
         lost.append(call)
+        script.hold.set()
         raise AnswerLost
 
     sim.after_call("chat.startStream", lose)
-    lyzr.enqueue(reply_script(WORDS, delay=0.01))
+    lyzr.enqueue(script)
     turn = await ask(sim, bot, "go")
     ws = sim.workspace
 

@@ -165,7 +165,9 @@ async def test_only_the_asker_stops_a_reply(
     support = servers[0]
     admins = f'\n[access]\nadmins = ["{ws.helper_bot_user}"]\n'
     service, _ = await start(admins)
-    support.enqueue(reply_script(" ".join(f"w{n}" for n in range(200)), delay=0.05))
+    # The last word is held: the reply (10 s) must outlast both clicks on a loaded machine.
+    support.enqueue(reply_script(" ".join(f"w{n}" for n in range(200)), delay=0.05,
+                                 hold_after=199))  # fmt: skip
     asked = await sim.user_says(ws.general, ws.alice, mention(sim, "talk a lot"))
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, asked.thread_ts)) == 1)
     (live,) = sim.bot_replies(ws.general, asked.thread_ts)

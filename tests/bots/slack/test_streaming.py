@@ -25,7 +25,8 @@ async def test_stop_button_cancels_the_reply(
     mode: Mode, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
-    lyzr.enqueue(reply_script("word " * 400, delay=0.03))
+    # The last word is held until the Stop: the reply used to end by itself after 12 s.
+    lyzr.enqueue(reply_script("word " * 400, delay=0.03, hold_after=399))
     bot = await start_bot(mode)
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk a lot"))
     thread = turn.thread_ts
@@ -45,7 +46,7 @@ async def test_stop_word_stops_and_says_when_nothing_streams(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
-    lyzr.enqueue(reply_script("go " * 400, delay=0.03))
+    lyzr.enqueue(reply_script("go " * 400, delay=0.03, hold_after=399))  # ends only if stopped
     bot = await start_bot()
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "go"))
     thread = turn.thread_ts
@@ -314,7 +315,8 @@ async def test_a_stream_the_person_stops_ends_the_reply_and_the_agent(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
-    lyzr.enqueue(reply_script("word " * 300, delay=0.03))
+    # The last word is held until the stop: the reply used to end by itself after 9 s.
+    lyzr.enqueue(reply_script("word " * 300, delay=0.03, hold_after=299))
     bot = await start_bot(streaming="native")
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk a lot"))
     live = await reply_shown(sim, ws.general, turn.thread_ts)
@@ -359,14 +361,17 @@ async def test_after_a_fallback_edits_draw_on_chat_update_whose_429_pauses_only_
 async def test_a_quiet_agent_keeps_the_thread_alive_with_a_status(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    """Issue 10.2: mid-reply the agent goes quiet (tools) for 7 s: after 5 s the thread
-    says it is still working, the message keeps its indicator, and the status is cleared
-    when text flows again."""
+    """Issue 10.2: mid-reply the agent goes quiet (tools): after 5 s the thread says it is
+    still working, the message keeps its indicator, and the status is cleared when text
+    flows again."""
     from core.relay import DEFAULT_NOTICES
 
     ws = sim.workspace
     tokens = split_words("Looking it up: found it, all done.")
-    lyzr.enqueue(LyzrScript(tokens=tokens, delay=0.05, stall_after=3, stall=7.0))
+    # Quiet after three words until the test has seen the status and the indicator (a 7 s
+    # stall used to leave 2 s between the 5 s keep-alive and the end of the silence).
+    script = LyzrScript(tokens=tokens, delay=0.05, hold_after=3)
+    lyzr.enqueue(script)
     bot = await start_bot()
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "look it up"))
     thread = turn.thread_ts
@@ -378,6 +383,7 @@ async def test_a_quiet_agent_keeps_the_thread_alive_with_a_status(
     await sim.wait_for(working)
     (live,) = sim.bot_replies(ws.general, thread)
     assert "▍" in live.text  # the reply still shows it is streaming
+    script.hold.set()
     await sim.wait_for(lambda: not bot.bot.tasks, timeout=20)
     assert sim.thread_status(ws.general, thread) is None
     (reply,) = sim.bot_replies(ws.general, thread)
