@@ -43,7 +43,7 @@ import contextlib
 import json
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -260,6 +260,9 @@ class LyzrScript:
     stall: float = 0.0
     hold_after: int | None = None  # after this many tokens, wait until ``hold`` is set
     hold: asyncio.Event = field(default_factory=asyncio.Event)
+    # More holds: after ``n`` tokens, wait until ``holds[n]`` is set (a reply the test lets
+    # grow one step at a time, each once the bot has shown the last).
+    holds: Mapping[int, asyncio.Event] = field(default_factory=dict)
     error_after: int | None = None  # send ``[ERROR] error_message`` after this many tokens
     error_message: str = "model exploded"
     done: bool = True  # end with [DONE]
@@ -387,6 +390,7 @@ class LyzrServer(StreamingServer[LyzrScript]):
         self.artifact_script = script
         if script.hold_after is not None:
             self._holds.append(script.hold)
+        self._holds.extend(script.holds.values())
         if script.header_delay:
             await asyncio.sleep(script.header_delay)
         if script.status >= 400:
@@ -402,7 +406,7 @@ class LyzrServer(StreamingServer[LyzrScript]):
         else:
             events.append(b"")  # end the body without [DONE], after any stall
         writes = [
-            Write(data, _delay(script, index), script.hold if index == script.hold_after else None)
+            Write(data, _delay(script, index), _hold(script, index))
             for index, data in enumerate(events)
         ]
         async with self._open_stream(script.together):
@@ -479,6 +483,13 @@ def _artifact_page(script: LyzrScript, query: Any) -> Any:
     if script.artifacts_shape == "page":
         return {"artifacts": items, "total": len(script.artifacts), "page": page, "limit": limit}
     return items
+
+
+def _hold(script: LyzrScript, index: int) -> asyncio.Event | None:
+    """What event ``index`` waits for, if anything (see ``LyzrScript.holds``)."""
+    if index in script.holds:
+        return script.holds[index]
+    return script.hold if index == script.hold_after else None
 
 
 def _delay(script: LyzrScript, index: int) -> float:

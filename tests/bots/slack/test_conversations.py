@@ -3,6 +3,8 @@ follow-ups, commands, and what the bot ignores. Real bolt app, simulator, Redis,
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
-from bots.simulators.slack import SimConfig, SlackSimulator, message_changed_event
+from bots.simulators.slack import Message, SimConfig, SlackSimulator, message_changed_event
 from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrServer
@@ -28,7 +30,12 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
     mode: Mode, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
-    lyzr.enqueue(reply_script(REPLY, delay=0.04))  # ~1.7 s of tokens
+    # Paced tokens, held after "first", "second" and "add(a," until the bot shows each: the
+    # reply still streams when first shown and grows by an edit for each step, however slow
+    # the machine (1.2 s of tokens straight through could leave too little time for them).
+    steps = {11: "first", 14: "second", 18: "add(a,"}
+    holds = {after: asyncio.Event() for after in steps}
+    lyzr.enqueue(reply_script(REPLY, delay=0.04, holds=holds))
     bot = await start_bot(mode)
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "explain addition"))
     thread = turn.thread_ts
@@ -40,6 +47,9 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
 
     live = await reply_shown(sim, ws.general, thread)
     assert find_action(live.blocks, STOP_ACTION_ID) is not None  # stoppable while streaming
+    for after, word in steps.items():
+        await sim.wait_for(functools.partial(shows, live, word))
+        holds[after].set()
     await sim.wait_for(
         lambda: find_action(live.blocks, STOP_ACTION_ID) is None and not bot.bot.tasks
     )
@@ -58,6 +68,10 @@ async def test_mention_streams_a_threaded_reply_with_several_edits(
     (request,) = lyzr.stream_requests()  # app_mention + message event: answered once
     assert request.json["message"] == "explain addition"
     assert request.json["user_id"] == ws.alice
+
+
+def shows(message: Message, word: str) -> bool:
+    return word in str(message.blocks)
 
 
 async def test_follow_ups_share_the_thread_session_and_threads_do_not(
