@@ -4,11 +4,13 @@ files as attachments, follow-ups in the thread, and every API call on the timeli
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 import pytest
 
-from tests.playground.conftest import Running
+from tests.playground.conftest import PageStream, Running
 from tests.playground.helpers import (
-    HELLO_END,
     bot_replies,
     finished,
     reply_text,
@@ -20,23 +22,39 @@ from tests.waiting import eventually
 PLATFORMS = ("slack", "discord")
 
 
+GROWING = "Hello from a scripted agent. It grows in steps, held by the test, and ends here."
+STEPS = {5: "agent.", 9: "steps,"}  # hold after that many tokens, until the page shows that word
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 async def test_a_mention_is_answered_in_its_thread_growing_by_edits(
-    playground: Running, platform: str
+    lyzr_playground: Running, lyzr: LyzrServer, platform: str
 ) -> None:
+    # The agent holds after each step until the page shows it, so the reply grows by edits
+    # however slow the machine (the demo's 2.3 s greeting once had to beat the edit pace).
+    holds = {after: asyncio.Event() for after in STEPS}
+    lyzr.enqueue(LyzrScript(tokens=split_words(GROWING), delay=0.02, holds=holds))
+    playground = lyzr_playground
     page = await playground.open_page()
     posted = await playground.post(platform, "@threadcast hello")
 
+    for after, word in STEPS.items():
+        await page.until(functools.partial(_shows, page, platform, posted, word))
+        holds[after].set()
     await page.until(lambda: finished(platform, page.thread(platform, posted)))
 
     thread = page.thread(platform, posted)
-    assert reply_text(thread).rstrip().endswith(HELLO_END)
+    assert reply_text(thread).rstrip().endswith(GROWING)
     (reply,) = bot_replies(thread)
     seen = page.history[reply["id"]]
     assert len(set(seen)) >= 3, seen  # first words, at least one longer text, the final one
     kinds = [c["kind"] for c in page.calls[platform]]
     assert "post" in kinds and "edit" in kinds
     assert "limited" not in kinds  # the real limits: the bot stays under them
+
+
+def _shows(page: PageStream, platform: str, posted: str, word: str) -> bool:
+    return word in reply_text(page.thread(platform, posted))
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
