@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from adapters.slack.blocks import STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.blocks import find_action
+from core.texts import THANKS_UP
 from tests.bots.slack.conftest import StartBot, mention, reply_script
 from tests.retries import patch_retry_policy
 from tests.servers.lyzr_server import LyzrServer
@@ -76,5 +77,10 @@ async def test_a_final_edit_left_to_the_reapers_carries_the_feedback_controls(
     await sim.wait_for(finished, timeout=10)
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert outage.times == 0  # the owner's final edit met the outage
-    assert any(block.get("type") == "context_actions" for block in reply.blocks or ())
+    assert find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None
     assert len(lyzr.stream_requests()) == 1
+    # The controls work: the reply was recorded for its votes while it streamed.
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=True, user=ws.bob)
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 1)
+    (note,) = sim.store.ephemerals
+    assert note.user == ws.bob and note.text == THANKS_UP.replace("**", "*")
