@@ -334,12 +334,12 @@ class ReplyWriter:
         elif self._pending_extra is not None and not self._extra_done:
             texts.append(self._pending_extra)
         message = self._slot.message
-        last = [t for t in texts if t][-1:]
-        offered = (
-            not self._last_done
+        offered = (  # one text left, the open message's edit: the reply's last text
+            controls is not None
             and message is not None
-            and texts == last  # the reply's last text is this message's edit
-            and controls is not None
+            and not self._last_done
+            and len(texts) == 1
+            and bool(texts[0])
             and not self.undelivered
             and controls.records.landed(message)
         )
