@@ -44,6 +44,7 @@ __all__ = [
     "LostPost",
     "MessageRef",
     "OutgoingFile",
+    "ShowsFeedback",
     "StrayCopy",
     "SurfaceAction",
     "SurfaceLimits",
@@ -230,4 +231,14 @@ class ChatSurface(Protocol):
     ) -> None:
         """Post structured output in the platform's native layout (or ``fallback`` where
         it is refused). ``key`` (:func:`post_key`): the same on every try, as :meth:`post`'s."""
+        ...
+
+
+@runtime_checkable
+class ShowsFeedback(Protocol):
+    """A surface whose final edit can carry the feedback controls (👍 / 👎), beyond the
+    protocol: the relay's final edit of a completed reply, or a reaper's made for it."""
+
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        """The final edit of ``message`` to show ``text``, with the controls under it."""
         ...

@@ -52,13 +52,13 @@ class FeedbackRecords:
         self.start(message)
         task = self._started[message.message_id]
         await asyncio.wait((task,))  # a cancelled caller leaves the record running
-        return not task.cancelled() and task.result()
+        return _succeeded(task)
 
     def landed(self, message: MessageRef) -> bool:
         """Whether ``message``'s record has landed already (no wait: for a finish that is
         over, whose owed final edit a reaper makes)."""
         task = self._started.get(message.message_id)
-        return task is not None and task.done() and not task.cancelled() and task.result()
+        return task is not None and task.done() and _succeeded(task)
 
     def close(self) -> None:
         """The reply is over: records still in flight are no longer waited for."""
@@ -72,3 +72,8 @@ class FeedbackRecords:
         except Exception as exc:  # a store's failure costs the controls, never the reply
             log.warning("could not record the reply for feedback: %r", exc)
             return False
+
+
+def _succeeded(record: asyncio.Task[bool]) -> bool:
+    """Whether a finished record landed (a cancelled one did not)."""
+    return not record.cancelled() and record.result()

@@ -78,6 +78,7 @@ from core.surface import (
     ChatSurface,
     MessageRef,
     OutgoingFile,
+    ShowsFeedback,
     SurfaceAction,
     post_key,
 )
@@ -496,7 +497,7 @@ class Relay:
         self, surface: ChatSurface, record: OfferFeedback | None
     ) -> FeedbackRecords | None:
         """The reply's feedback records, when ``surface`` can show controls."""
-        if record is None or getattr(surface, "offer_feedback", None) is None:
+        if record is None or not isinstance(surface, ShowsFeedback):
             return None
         return FeedbackRecords(record, within=self.policy.call_timeout)
 
@@ -505,11 +506,9 @@ class Relay:
     ) -> FinalControls | None:
         """The feedback controls of ``surface``'s final edits (None: it has none), seen by
         ``watch`` like any edit."""
-        show: Callable[[MessageRef, str], Awaitable[None]] | None = getattr(
-            surface, "offer_feedback", None
-        )
-        if show is None:
+        if not isinstance(surface, ShowsFeedback):
             return None
+        show: Callable[[MessageRef, str], Awaitable[None]] = surface.offer_feedback
         post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]] | None = None
         post_feedback = getattr(surface, "post_feedback", None)
         if post_feedback is not None:

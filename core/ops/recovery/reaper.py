@@ -10,7 +10,7 @@ A due reply (:mod:`core.ops.recovery.registry`) is one of two kinds:
   retries. The recorded final texts are made (and final texts never posted are posted),
   nothing added; the page the record names for them (``ReplyRecord.feedback``) gets its
   final edit with the feedback controls, where the surface offers them
-  (:class:`OffersFeedback`).
+  (:class:`~core.surface.ShowsFeedback`).
 
 Either kind may have a post pending (``ReplyRecord.posting``: its owner died, or the post
 failed, before its answer named the message). Where the surface can look (``find_open_post``,
@@ -69,17 +69,17 @@ from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import Claimed, RecoveryKeys, ReplyRegistry
 from core.relay.notices import with_notice
 from core.relay.sender import EditBudget, RetryPolicy, Sender
-from core.surface import ChatSurface, LostPost, MessageRef, StrayCopy, post_key
+from core.surface import (
+    ChatSurface,
+    LostPost,
+    MessageRef,
+    ShowsFeedback,
+    StrayCopy,
+    post_key,
+)
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 
-__all__ = [
-    "STRAY_TRIES",
-    "FindsOpenPosts",
-    "OffersFeedback",
-    "ReadsMessages",
-    "Reaper",
-    "SweepsStrays",
-]
+__all__ = ["STRAY_TRIES", "FindsOpenPosts", "ReadsMessages", "Reaper", "SweepsStrays"]
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +111,6 @@ class ReadsMessages(Protocol):
         the Stop control, or a native stream's final mark); False: it does not; None: the
         surface cannot tell.
         Raises :class:`~core.errors.SurfaceError` when the read fails."""
-        ...
-
-
-@runtime_checkable
-class OffersFeedback(Protocol):
-    """A surface whose final edit can carry the feedback controls (👍 / 👎)."""
-
-    async def offer_feedback(self, message: MessageRef, text: str) -> None:
-        """The final edit of ``message`` to show ``text``, with the controls under it."""
         ...
 
 
@@ -282,7 +273,7 @@ class Reaper:
             message = record.pages[page_index].ref(where)
 
             async def final_edit() -> None:
-                if controls and isinstance(surface, OffersFeedback):
+                if controls and isinstance(surface, ShowsFeedback):
                     await surface.offer_feedback(message, text)
                 else:
                     await surface.edit(message, text, final=True)
