@@ -53,19 +53,14 @@ class Feedback:
         await self.store.tag(tag)
 
     async def vote(self, ref: ReplyRef, voter: str, vote: VoteValue) -> VoteResult:
+        """Record ``vote``; the same vote cast again changes nothing (its reason stays)."""
         tag = await self.store.reply(ref)
         if tag is None:
             return VoteResult("unknown")
-        current = await self.store.current(ref, voter)
-        reason = current.reason if current is not None and current.vote == vote else None
-        record = VoteRecord(tag, voter, vote, reason, _now())
+        record = VoteRecord(tag, voter, vote, None, _now())
         previous = await self.store.vote(record)
         if previous is not None and previous.vote == vote:
-            if previous.reason and record.reason is None:
-                # A reason stored between our read and our write (see reason()): keep it.
-                record = replace(record, reason=previous.reason)
-                await self.store.vote(record)
-            return VoteResult("same", record)
+            return VoteResult("same", previous)  # stored as it was (see the store)
         _VOTES.labels(tag.agent or "", vote).inc()
         self._publish(record)
         return VoteResult("recorded" if previous is None else "changed", record)
@@ -82,9 +77,10 @@ class Feedback:
             if tag is None:
                 return VoteResult("unknown")
             current = VoteRecord(tag, voter, "down", None, _now())
-            _VOTES.labels(tag.agent or "", "down").inc()
         record = replace(current, reason=why, at=_now())
-        await self.store.vote(record)
+        previous = await self.store.vote(record)
+        if previous is None or previous.vote != "down":  # the 👎 itself counted once
+            _VOTES.labels(record.tag.agent or "", "down").inc()
         self._publish(record)
         return VoteResult("same", record)
 

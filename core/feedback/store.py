@@ -5,9 +5,12 @@ Keys (single-key commands only, so Redis Cluster needs no hash tag):
 - ``<ns>:feedback:reply:<platform>:<workspace>:<channel>:<message>``: the reply's
   :class:`ReplyTag` (JSON), written before its controls are offered (as soon as the
   message is posted: the last one of a reply that then completes gets them);
-- ``<ns>:feedback:vote:<...same...>:<voter>``: that person's :class:`VoteRecord` (JSON);
-  ``SET ... GET`` replaces it and returns the previous one in one atomic step, so a changed
-  vote moves one count from the old value to the new one;
+- ``<ns>:feedback:vote:<...same...>:<voter>``: that person's :class:`VoteRecord` (JSON),
+  replaced by a script (:data:`PUT_VOTE`) that returns the previous one in the same atomic
+  step, so a changed vote moves one count from the old value to the new one; a vote cast
+  again without a reason leaves the stored one as it is, so a 👎's reason, which may reach
+  Redis before the 👎 itself (the "why?" modal is shown before the vote is stored), is
+  never replaced, even for a moment;
 - ``<ns>:feedback:counts``: a hash ``<vote>:<agent>`` → votes standing now.
 
 Both reply and vote keys expire after ``ttl`` (30 days by default): a vote on an older
@@ -23,11 +26,27 @@ from urllib.parse import quote
 import redis.asyncio as aioredis
 
 from core.feedback.model import ReplyRef, ReplyTag, VoteRecord
-from core.redis import guarded, text
+from core.redis import LuaScript, guarded, text
 
-__all__ = ["DEFAULT_FEEDBACK_TTL", "FeedbackStore"]
+__all__ = ["DEFAULT_FEEDBACK_TTL", "PUT_VOTE", "FeedbackStore"]
 
 DEFAULT_FEEDBACK_TTL = 30 * 24 * 3600
+
+# Store a vote unless it is the stored vote cast again without a reason. KEYS: 1 the vote.
+# ARGV: 1 the record (JSON), 2 its vote, 3 '1' when it has a reason, 4 TTL (s).
+# Returns the record stored before (nil if none), which stays when nothing was written.
+PUT_VOTE = LuaScript(
+    "feedback vote",
+    """
+local previous = redis.call('GET', KEYS[1])
+if previous and ARGV[3] ~= '1' then
+  local ok, stored = pcall(cjson.decode, previous)
+  if ok and type(stored) == 'table' and stored.vote == ARGV[2] then return previous end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
+return previous
+""",
+)
 
 
 def _part(component: str) -> str:
@@ -64,11 +83,13 @@ class FeedbackStore:
         return None if raw is None else ReplyTag.from_json(json.loads(text(raw)))
 
     async def vote(self, record: VoteRecord) -> VoteRecord | None:
-        """Store ``record`` (replacing the voter's previous vote, returned) and move the
-        counts."""
+        """Store ``record`` (replacing the voter's previous vote, returned; unless it is
+        that vote again without a reason: then the stored one, reason and time, stays) and
+        move the counts."""
         key = self._vote_key(record.tag.ref, record.voter)
         body = json.dumps(record.to_json())
-        raw = await guarded("feedback vote", self.redis.set(key, body, ex=self.ttl, get=True))
+        has_reason = "1" if record.reason is not None else "0"
+        raw = await PUT_VOTE(self.redis, [key], [body, record.vote, has_reason, self.ttl])
         previous = None if raw is None else _record(record.tag, json.loads(text(raw)))
         if previous is None or previous.vote != record.vote:
             agent = record.tag.agent or ""

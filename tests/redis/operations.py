@@ -2,8 +2,8 @@
 client (here: the cluster client ``REDIS_CLUSTER=true`` gives; see ``test_cluster.py``).
 
 Sessions, dedup, the per-conversation lock and queue (a waiter giving up included), the
-interrupt signal, chat history (a MULTI/EXEC pipeline), shared edit budgets, crash recovery
-and whole turns through the responder. Each asserts its behaviour.
+interrupt signal, chat history (a MULTI/EXEC pipeline), shared edit budgets, crash recovery,
+whole turns through the responder, and feedback votes. Each asserts its behaviour.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import redis.asyncio as aioredis
 from core.agents.history import ChatHistory
 from core.deployment.schema import QuotaSpec
 from core.errors import PlatformUnavailable
+from core.feedback.model import ReplyRef, ReplyTag
+from core.feedback.service import Feedback
+from core.feedback.store import FeedbackStore
 from core.governance.controls import Controls
 from core.governance.quotas import QuotaBook, QuotaGrant, QuotaRefusal
 from core.ops.recovery import Recovery, RegisteredReply
@@ -267,6 +270,20 @@ async def governance(redis: aioredis.Redis, namespace: str) -> None:
     assert by_agent["a"]["chars_out"] == 40, by_agent
 
 
+async def feedback(redis: aioredis.Redis, namespace: str) -> None:
+    """A reply's 👍 changed to 👎, whose reason landed first, and the votes counted."""
+    store = FeedbackStore(redis, namespace=namespace)
+    ref = ReplyRef("slack", "T1", "C1", "1712.0401")
+    await store.tag(ReplyTag(ref, "1712.0400", _conversation("1712.0400"), "s-1", "a"))
+    votes = Feedback(store)
+    assert (await votes.vote(ref, "U1", "up")).status == "recorded"
+    await votes.reason(ref, "U1", "Off topic.")
+    assert (await votes.vote(ref, "U1", "down")).status == "same"
+    current = await store.current(ref, "U1")
+    assert current is not None and (current.vote, current.reason) == ("down", "Off topic.")
+    assert await store.counts() == {"a": {"up": 0, "down": 1}}
+
+
 async def lock_taken_again(redis: aioredis.Redis, namespace: str) -> None:
     """A turn whose lock expired under it (deleted here) learns it from its heartbeat and,
     no later turn having started, takes it again before its agent is called."""
@@ -292,4 +309,5 @@ FAMILIES = {
     "crash recovery": crash_recovery,
     "responder": responder_turns,
     "routing, quotas, controls and usage": governance,
+    "feedback": feedback,
 }
