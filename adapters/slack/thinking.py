@@ -44,6 +44,7 @@ class Thinking:
         self._mode: ThinkingMode = mode
         self._placeholder = placeholder  # (status, thread) -> the placeholder's content
         self._placeholders: dict[Key, str] = {}  # thread -> the placeholder's ts
+        self._posting: set[Key] = set()  # threads whose placeholder is on its way
         self._statuses: set[Key] = set()  # threads showing a status no reply has cleared
         self._refused: set[str] = set()  # channels where setStatus was refused
         self._refused_everywhere = mode == "placeholder"
@@ -67,12 +68,20 @@ class Thinking:
                 if exc.code is None:
                     return  # network trouble: the reply's own calls will tell
                 self._refuse(where, exc.code)
-        if key not in self._placeholders:
+        # One placeholder per thread: a status shown while one is on its way (the agent's
+        # progress beside the relay's "Thinking…") must not post another, which nobody
+        # would track or delete.
+        if key in self._placeholders or key in self._posting:
+            return
+        self._posting.add(key)
+        try:
             scope = scope_key(where, "chat.postMessage", per_channel=True)
             content = self._placeholder(status, where.thread)
             ts = await self._api.post_message(where.channel, where.thread, content, scope=scope)
-            self._placeholders[key] = ts
-            _trim(self._placeholders)
+        finally:
+            self._posting.discard(key)
+        self._placeholders[key] = ts
+        _trim(self._placeholders)
 
     async def clear(self, where: ThreadRef) -> None:
         if where.thread is None:
