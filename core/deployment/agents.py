@@ -73,18 +73,26 @@ def factory_builder(settings: Settings, environ: Mapping[str, str], **factory: A
 class PooledAgent:
     """One agent's client and the replies streaming from it now."""
 
-    __slots__ = ("agent", "name", "replies", "retired", "spec")
+    __slots__ = ("_build", "agent", "closed", "name", "replies", "retired", "spec")
 
-    def __init__(self, spec: AgentSpec, agent: Agent) -> None:
+    def __init__(self, spec: AgentSpec, agent: Agent, build: AgentBuilder | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.agent = agent
         self.replies = 0
         self.retired = False
+        self.closed = False
+        self._build = build
 
     @contextlib.asynccontextmanager
     async def lease(self) -> AsyncIterator[Agent]:
-        """Use the client for one reply; a retired client closes after its last reply."""
+        """Use the client for one reply; a retired client closes after its last reply.
+
+        A turn reads its snapshot when it starts and leases its agent only once its turn
+        comes: a reload meanwhile may have retired and closed the client while idle. That
+        turn gets a client built anew (closed again after its reply), not a closed one."""
+        if self.closed and self._build is not None:
+            self.agent, self.closed = self._build(self.spec), False
         self.replies += 1
         try:
             yield self.agent
@@ -114,7 +122,9 @@ class AgentPool:
         fresh: dict[AgentSpec, PooledAgent] = {}
         try:
             for spec in specs:
-                fresh[spec] = self._live.get(spec) or PooledAgent(spec, self._build(spec))
+                fresh[spec] = self._live.get(spec) or PooledAgent(
+                    spec, self._build(spec), self._build
+                )
         except BaseException:
             await self.retire([p for s, p in fresh.items() if s not in self._live])
             raise
@@ -136,6 +146,7 @@ class AgentPool:
 
 
 async def _close(pooled: PooledAgent) -> None:
+    pooled.closed = True  # before the await: a lease from now on builds a client anew
     try:
         await pooled.agent.aclose()
     except Exception:  # closing must never take a reply or a reload down

@@ -85,6 +85,30 @@ async def test_a_dropped_agent_closes_after_its_last_reply(config_file: Path) ->
     await live.aclose()
 
 
+async def test_a_turn_that_read_its_snapshot_before_a_reload_gets_an_open_client(
+    config_file: Path,
+) -> None:
+    """A turn reads the snapshot when it starts and leases its agent later, once its turn
+    comes (queued behind another, its quota and route asked of Redis): a reload meanwhile
+    that drops the agent must not leave it a closed client."""
+    rewrite(config_file, TWO)
+    built: list[ClosingAgent] = []
+
+    def build(spec: AgentSpec) -> ClosingAgent:
+        built.append(ClosingAgent(spec))
+        return built[-1]
+
+    live = LiveDeployment(Settings(agent="demo", config_file=config_file), AgentPool(build), {})
+    snapshot = await live.open()  # the turn starts
+    rewrite(config_file, ONE)
+    assert await live.reload()  # while it waits
+    async with snapshot.agent("b").lease() as agent:
+        assert isinstance(agent, ClosingAgent) and agent.spec.name == "b"
+        assert not agent.closed
+    assert all(agent.closed for agent in built if agent.spec.name == "b")  # after its reply
+    await live.aclose()
+
+
 async def test_an_invalid_file_keeps_the_configuration_and_logs_why(
     config_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
