@@ -11,6 +11,8 @@ straight to the placeholder: the indicator costs one round trip either way.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +46,7 @@ class Thinking:
         self._mode: ThinkingMode = mode
         self._placeholder = placeholder  # (status, thread) -> the placeholder's content
         self._placeholders: dict[Key, str] = {}  # thread -> the placeholder's ts
-        self._posting: set[Key] = set()  # threads whose placeholder is on its way
+        self._posting: dict[Key, asyncio.Task[None]] = {}  # placeholders on their way
         self._statuses: set[Key] = set()  # threads showing a status no reply has cleared
         self._refused: set[str] = set()  # channels where setStatus was refused
         self._refused_everywhere = mode == "placeholder"
@@ -73,20 +75,36 @@ class Thinking:
         # would track or delete.
         if key in self._placeholders or key in self._posting:
             return
-        self._posting.add(key)
-        try:
-            scope = scope_key(where, "chat.postMessage", per_channel=True)
-            content = self._placeholder(status, where.thread)
-            ts = await self._api.post_message(where.channel, where.thread, content, scope=scope)
-        finally:
-            self._posting.discard(key)
+        content = self._placeholder(status, where.thread)
+        posting = asyncio.create_task(self._post(key, where, content), name=f"placeholder {key}")
+        self._posting[key] = posting
+        posting.add_done_callback(functools.partial(self._posted, key))
+        # Shielded: a status cancelled now (the relay cancels a late progress status, a
+        # timeout or a shutdown cuts one short) cannot take back a post Slack may have
+        # applied; it goes on and is recorded, so the clear that follows deletes it.
+        await asyncio.shield(posting)
+
+    async def _post(self, key: Key, where: ThreadRef, content: dict[str, Any]) -> None:
+        scope = scope_key(where, "chat.postMessage", per_channel=True)
+        ts = await self._api.post_message(where.channel, where.thread, content, scope=scope)
         self._placeholders[key] = ts
         _trim(self._placeholders)
+
+    def _posted(self, key: Key, posting: asyncio.Task[None]) -> None:
+        """A placeholder's post is over; its failure is read here, as a cancelled status
+        no longer awaits it."""
+        if self._posting.get(key) is posting:
+            del self._posting[key]
+        if not posting.cancelled() and posting.exception() is not None:
+            log.debug("thinking placeholder not posted: %r", posting.exception())
 
     async def clear(self, where: ThreadRef) -> None:
         if where.thread is None:
             return
         key = (where.channel, where.thread)
+        posting = self._posting.get(key)
+        if posting is not None:  # on its way (its status cancelled, say): deleted once there
+            await asyncio.wait({posting})
         ts = self._placeholders.pop(key, None)
         if ts is not None:
             await self._quietly(self._api.delete(where.channel, ts, scope=None))

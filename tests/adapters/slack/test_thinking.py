@@ -14,7 +14,12 @@ import asyncio
 
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.calls import CallRecord
+from core.ops.tasks import SHUTDOWN
+from core.relay import Relay
+from core.relay.scheduler import EditScheduler
+from tests.adapters.artifact_files import QUICK
 from tests.adapters.slack.conftest import ViewFactory, replies, thread_of
+from tests.relay.helpers import scripted
 
 
 async def test_a_status_shown_while_the_placeholder_is_posted_adds_none(
@@ -37,3 +42,49 @@ async def test_a_status_shown_while_the_placeholder_is_posted_adds_none(
     assert [m.text for m in replies(sim, where)] == ["_Thinking…_"]
     await view.set_status(where, None)  # the reply ended without text: nothing stays
     assert replies(sim, where) == []
+
+
+async def test_a_status_cancelled_while_its_placeholder_is_posted_leaves_none(
+    sim: SlackSimulator, make_view: ViewFactory
+) -> None:
+    """The relay cancels a progress status still in flight when its reply ends, then
+    clears the status: a placeholder that landed meanwhile must be cleared with it."""
+    view = await make_view(thinking="placeholder")
+    where = thread_of(sim)
+    applied, answer = asyncio.Event(), asyncio.Event()
+
+    async def hold(_: CallRecord) -> None:  # the placeholder is in the thread, its ts unknown
+        applied.set()
+        await answer.wait()
+
+    sim.after_call("chat.postMessage", hold)
+    status = asyncio.create_task(view.set_status(where, "Using search…"))
+    await applied.wait()
+    status.cancel()  # the reply ended: its late progress status is cancelled
+    answer.set()
+    await asyncio.gather(status, return_exceptions=True)
+    await view.set_status(where, None)
+    assert replies(sim, where) == []
+
+
+async def test_a_reply_interrupted_while_its_placeholder_is_posted_leaves_none(
+    sim: SlackSimulator, make_view: ViewFactory
+) -> None:
+    """A shutdown interrupting a reply while its "Thinking…" placeholder is on its way: the
+    reply ends with its notice, and no placeholder with a Stop button stays behind."""
+    view = await make_view(thinking="placeholder")
+    where = thread_of(sim)
+    applied, answer = asyncio.Event(), asyncio.Event()
+
+    async def hold(_: CallRecord) -> None:
+        applied.set()
+        await answer.wait()
+
+    sim.after_call("chat.postMessage", hold, match=lambda p: "Thinking" in str(p.get("text")))
+    relay = Relay(view, EditScheduler(), policy=QUICK)
+    reply = asyncio.create_task(relay.deliver(where, scripted([(0.0, "Hello.")])))
+    await applied.wait()
+    reply.cancel(SHUTDOWN)
+    answer.set()
+    await asyncio.gather(reply, return_exceptions=True)
+    assert not [m for m in replies(sim, where) if "Thinking" in m.text]
