@@ -95,7 +95,7 @@ async def _fetch_one(
             )
     except TimeoutError:
         log.warning("file %s not fetched: the files' %gs ran out", name, FILES_TIMEOUT)
-        return SkippedFile(name, "download timed out")
+        return SkippedFile(name, texts.DOWNLOAD_TIMED_OUT)
     except TooLarge as exc:
         return SkippedFile(name, texts.file_too_large(exc.size, exc.cap))
     except DownloadRefused as exc:

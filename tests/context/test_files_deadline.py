@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from core import texts
 from core.context.files import FILES_TIMEOUT, FileLimits, fetch_files
 from core.context.source import Earlier, FileRequest
 from core.netguard import guarded_client
@@ -77,5 +78,5 @@ async def test_a_dripping_file_is_cut_at_the_deadline_and_named(file_host: str) 
                 accepts=frozenset({"text"}),
             )  # fmt: skip
     assert [(f.name, f.data) for f in files] == [("notes.txt", b"the notes")]
-    assert [(s.name, s.reason) for s in skipped] == [("drip.txt", "download timed out")]
+    assert [(s.name, s.reason) for s in skipped] == [("drip.txt", texts.DOWNLOAD_TIMED_OUT)]
     assert loop.time() - started <= FILES_TIMEOUT + 1
