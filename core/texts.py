@@ -33,6 +33,7 @@ __all__ = [
     "CONVERSATION_BUSY",
     "CUT_SHORT",
     "DENIED",
+    "DOWNLOAD_TIMED_OUT",
     "DOWN_LABEL",
     "EMPTY_REPLY",
     "FAILED",
@@ -202,6 +203,7 @@ FILE_NOT_SHARED = "the bot cannot open it"
 FILES_OFF = "files are not passed to the agent here"
 FILE_NOT_RECEIVED = "the agent's file store did not take it"
 TOO_MANY_FILES = "only the first {limit} files are passed on"
+DOWNLOAD_TIMED_OUT = "download timed out"  # (an agent's artifact too: core.relay.attachments)
 
 
 def file_too_large(size: int, cap: int) -> str:

@@ -5,12 +5,13 @@ then fetched the way the platform's adapter says (:class:`~core.context.source.F
 through the address-checking client (:mod:`core.netguard`), streamed and capped
 (:mod:`core.download`), redirects only within the file's host. Whatever is not passed on
 becomes a :class:`SkippedFile` with a reason the user reads; nothing is dropped silently.
-Files are fetched one after another: at most ``max_files``, each bounded by the client's
-timeouts.
+Files are fetched one after another: at most ``max_files``, each read bounded by the
+client's timeouts, all of them together by :data:`FILES_TIMEOUT`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -23,9 +24,14 @@ from core.context.source import ContextSource, FileRefused
 from core.download import DownloadRefused, TooLarge, download
 from core.turn import Attachment, Turn
 
-__all__ = ["FileLimits", "fetch_files"]
+__all__ = ["FILES_TIMEOUT", "FileLimits", "fetch_files"]
 
 log = logging.getLogger(__name__)
+
+FILES_TIMEOUT = 120.0
+"""Seconds a turn's files may take to download, all of them. The client bounds each read
+only, so a host that drips bytes would hold the turn for ever, its conversation locked
+and nothing shown yet; as long as an artifact's download (``core.relay.attachments``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +51,13 @@ async def fetch_files(
     """The turn's files the agent can take, and those it will not get (with reasons)."""
     files: list[InputFile] = []
     skipped: list[SkippedFile] = []
+    deadline = asyncio.get_running_loop().time() + FILES_TIMEOUT
     for index, attachment in enumerate(turn.attachments):
         if index >= limits.max_files:
             reason = texts.TOO_MANY_FILES.format(limit=limits.max_files)
             skipped.append(SkippedFile(attachment.name, reason))
             continue
-        result = await _fetch_one(turn, attachment, source, http, limits, accepts)
+        result = await _fetch_one(turn, attachment, source, http, limits, accepts, deadline)
         if isinstance(result, InputFile):
             files.append(result)
         else:
@@ -65,6 +72,7 @@ async def _fetch_one(
     http: httpx.AsyncClient,
     limits: FileLimits,
     accepts: frozenset[FileKind],
+    deadline: float,
 ) -> InputFile | SkippedFile:
     name = attachment.name
     kind, mimetype = file_kind(name, attachment.mimetype)
@@ -77,13 +85,17 @@ async def _fetch_one(
     except FileRefused as exc:
         return SkippedFile(name, str(exc))
     try:
-        spool = await download(
-            request.url,
-            client=http,
-            max_bytes=limits.max_bytes,
-            headers=request.headers,
-            same_host=True,
-        )
+        async with asyncio.timeout_at(deadline):
+            spool = await download(
+                request.url,
+                client=http,
+                max_bytes=limits.max_bytes,
+                headers=request.headers,
+                same_host=True,
+            )
+    except TimeoutError:
+        log.warning("file %s not fetched: the files' %gs ran out", name, FILES_TIMEOUT)
+        return SkippedFile(name, texts.DOWNLOAD_TIMED_OUT)
     except TooLarge as exc:
         return SkippedFile(name, texts.file_too_large(exc.size, exc.cap))
     except DownloadRefused as exc:

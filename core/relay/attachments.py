@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import BaseModel
 
+from core import texts
 from core.download import Spool
 from core.errors import ArtifactError, SurfaceError
 from core.models import Artifact
@@ -122,7 +123,7 @@ class Attachments:
         except ArtifactError as exc:
             self._fail(artifact, str(exc).removeprefix(f"{artifact.name}: "))
         except TimeoutError:
-            self._fail(artifact, "download timed out")
+            self._fail(artifact, texts.DOWNLOAD_TIMED_OUT)
         return None
 
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
