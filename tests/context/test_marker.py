@@ -24,6 +24,27 @@ async def test_the_marker_follows_its_session(redis_client: aioredis.Redis, name
     assert 0 < await redis_client.pttl(marker.key("slack:T:C:1")) <= 60_000
 
 
+async def test_the_marker_never_moves_back_within_its_session(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    """Turns answered out of posting order (a late Slack retry): the older message handed
+    last leaves the marker on the newer one, which the agent was given already."""
+    marker = ContextMarker(redis_client, namespace=namespace, ttl=60)
+    await marker.handed("slack:T:C:1", "s1", "C:1712.000200")
+    await marker.handed("slack:T:C:1", "s1", "C:1712.000100")
+    assert await marker.last("slack:T:C:1", "s1") == "C:1712.000200"
+    await marker.handed("slack:T:C:1", "s1", "C:1712.0003")
+    assert await marker.last("slack:T:C:1", "s1") == "C:1712.0003"
+    # Discord snowflakes, past a double's precision, and of different lengths.
+    await marker.handed("discord:G:9", "s1", "1234567890123456790")
+    await marker.handed("discord:G:9", "s1", "1234567890123456789")
+    await marker.handed("discord:G:9", "s1", "999999999999999999")
+    assert await marker.last("discord:G:9", "s1") == "1234567890123456790"
+    # A new session starts over wherever the old one stood.
+    await marker.handed("slack:T:C:1", "s2", "C:1712.000100")
+    assert await marker.last("slack:T:C:1", "s2") == "C:1712.000100"
+
+
 async def test_a_marker_read_waits_for_a_busy_pool(redis_url: str, namespace: str) -> None:
     """Issue 18.1: in a burst every pooled connection may be busy for a while (the pool's
     wait runs out: "No connection available."). That is queueing, not a Redis down: the

@@ -5,6 +5,7 @@ simulator (conversations.replies, url_private), Redis, and the Lyzr / OpenAI wir
 from __future__ import annotations
 
 import base64
+import socket
 
 import pytest
 from pydantic import SecretStr
@@ -320,3 +321,41 @@ async def test_a_rate_limited_thread_read_is_retried_once_or_skipped(
     else:  # Slack asked for a long wait: the reply does not wait, it goes without context
         assert request.json["message"] == "go"
     assert [c.status for c in sim.calls("conversations.replies")] == [429] + [200] * given
+
+
+async def test_a_late_retry_does_not_give_the_agent_a_later_message_again(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Slack's first attempt at Alice's follow-up does not reach the bot (its replica was
+    restarting); Bob's later follow-up is answered meanwhile, and Alice's comes with
+    Slack's retry. The context marker must not move back to Alice's message then: it did,
+    and the next turn gave the agent Bob's message again, as thread context."""
+    ws = sim.workspace
+    lyzr.default = LyzrScript(tokens=["ok"])
+    bot = await start_bot()
+    thread = (await ask(sim, bot, "start", replies=1)).thread_ts
+
+    early = sim.user_message(ws.general, ws.alice, "early", thread_ts=thread)
+    (event,) = sim.events_for(early)
+    with socket.socket() as closed:  # bound, never listening: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/slack/events"
+        delivery = await sim.deliver_http(sim.envelope(event), url=dead, retries=False)
+    assert delivery.last.failure == "connection_failed"
+
+    await sim.user_says(ws.general, ws.bob, "later", thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await sim.redeliver(delivery, "connection_failed", url=bot.events_url)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 3)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await sim.user_says(ws.general, ws.alice, "next", thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 4)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    messages = [r.json["message"] for r in lyzr.stream_requests()]
+    assert messages[0] == "start"
+    assert _block_lines(messages[1]) == ["alice: early"]  # not answered yet: context
+    assert messages[1].endswith(f"{BLOCK_END}\n\nlater")
+    assert messages[2] == "early"
+    assert messages[3] == "next"  # "bob: later" was handed to the agent already
