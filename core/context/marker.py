@@ -31,7 +31,7 @@ __all__ = ["ContextMarker"]
 # Move the marker, unless it names a later message of the same session. KEYS[1]: the
 # marker. ARGV: 1 the new value (JSON), 2 its session, 3 its message's position (see
 # _position; '' when unknown: moved), 4 TTL ms. Returns 1 when moved, else 0.
-HAND = LuaScript(
+MOVE_FORWARD = LuaScript(
     "context marker save",
     """
 local old = redis.call('GET', KEYS[1])
@@ -98,7 +98,7 @@ class ContextMarker:
         at = _position(message_id)
         value = json.dumps({"session": session_id, "last": message_id, "at": at})
         await patiently(
-            lambda: HAND(
+            lambda: MOVE_FORWARD(
                 self._redis, [key], [value, session_id, at, self._ttl_ms], within=self._op_timeout
             ),
             patience=self._patience,

@@ -3,7 +3,8 @@ client (here: the cluster client ``REDIS_CLUSTER=true`` gives; see ``test_cluste
 
 Sessions, dedup, the per-conversation lock and queue (a waiter giving up included), the
 interrupt signal, chat history (a MULTI/EXEC pipeline), shared edit budgets, crash recovery,
-whole turns through the responder, and feedback votes. Each asserts its behaviour.
+whole turns through the responder, the thread-context marker and feedback votes. Each
+asserts its behaviour.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from core.agents.history import ChatHistory
+from core.context.marker import ContextMarker
 from core.deployment.schema import QuotaSpec
 from core.errors import PlatformUnavailable
 from core.feedback.model import ReplyRef, ReplyTag
@@ -284,6 +286,15 @@ async def feedback(redis: aioredis.Redis, namespace: str) -> None:
     assert await store.counts() == {"a": {"up": 0, "down": 1}}
 
 
+async def context_marker(redis: aioredis.Redis, namespace: str) -> None:
+    """The thread-context marker moved forward, never back within its session."""
+    marker = ContextMarker(redis, namespace=namespace, ttl=60)
+    conversation = _conversation("1712.0500")
+    await marker.handed(conversation, "s-1", "C1:1712.000600")
+    await marker.handed(conversation, "s-1", "C1:1712.000550")  # answered late: stays
+    assert await marker.last(conversation, "s-1") == "C1:1712.000600"
+
+
 async def lock_taken_again(redis: aioredis.Redis, namespace: str) -> None:
     """A turn whose lock expired under it (deleted here) learns it from its heartbeat and,
     no later turn having started, takes it again before its agent is called."""
@@ -310,4 +321,5 @@ FAMILIES = {
     "responder": responder_turns,
     "routing, quotas, controls and usage": governance,
     "feedback": feedback,
+    "thread context marker": context_marker,
 }
