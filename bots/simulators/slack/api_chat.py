@@ -122,10 +122,10 @@ def _check_edit_window(ctx: CallContext, message: Message) -> None:
     """``edit_window_closed``: "The message cannot be edited due to the team message edit
     settings" (docs.slack.dev reference/methods/chat.update, Errors). A workspace admin may
     limit how long after posting a message can be edited; ``SimConfig.message_edit_window``
-    sets it (None: any time). Only chat.update is refused: chat.appendStream's documented
-    errors do not list it."""
+    sets it (None: any time; 0: never, the setting's strictest choice). Only chat.update is
+    refused: chat.appendStream's documented errors do not list it."""
     window, posted = ctx.config.message_edit_window, message.posted_at
-    if window is not None and posted is not None and ctx.now - posted > window:
+    if window is not None and posted is not None and (window == 0 or ctx.now - posted > window):
         raise ApiError("edit_window_closed")
 
 

@@ -73,5 +73,6 @@ class SimConfig:
     # The workspace's message edit setting: chat.update of a bot message posted longer ago
     # than this answers ``edit_window_closed`` ("The message cannot be edited due to the team
     # message edit settings", docs.slack.dev reference/methods/chat.update, Errors). None:
-    # "any time", Slack's default. Measured on the simulator's clock, so a test moves it.
+    # "any time", Slack's default; 0: never. Measured on the simulator's clock, so a test
+    # moves it.
     message_edit_window: float | None = None

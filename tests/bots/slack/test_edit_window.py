@@ -10,6 +10,7 @@ no test waits the window out.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -77,3 +78,33 @@ async def test_a_thinking_placeholder_older_than_the_edit_window_is_not_reused(
     await sim.wait_for(lambda: not bot.bot.tasks)
 
     assert [m.text for m in sim.bot_replies(ws.general, turn.thread_ts)] == [EARLY]
+
+
+def tried_more(sim: SlackSimulator, tried: int) -> Callable[[], bool]:
+    return lambda: len(sim.calls("chat.update")) > tried
+
+
+@pytest.mark.parametrize("sim", [SimConfig(message_edit_window=0)], indirect=True)
+async def test_a_workspace_that_allows_no_edits_gets_the_reply_without_a_message_per_edit(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Editing switched off: the reply goes on in a new message once; when that one cannot
+    be edited either, its edits fail as any refused edit and the whole reply is posted at
+    its end. Never a new message per edit."""
+    ws = sim.workspace
+    steps = [asyncio.Event() for _ in range(3)]
+    words = (EARLY + LATE + LAST).split()
+    holds = dict(zip((2, 4, 6), steps, strict=True))
+    lyzr.enqueue(reply_script(EARLY + LATE + LAST, delay=0.01, holds=holds))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "no edits here"))
+    await reply_shown(sim, ws.general, turn.thread_ts)
+    for step in steps:  # each step's text tried on Slack (refused) before the next is sent
+        await sim.wait_for(tried_more(sim, len(sim.calls("chat.update"))))
+        step.set()
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    shown = [m.text for m in sim.bot_replies(ws.general, turn.thread_ts)]
+    assert shown[-1] == " ".join(words)
+    assert len(shown) <= 3  # the first message, the one it went on in, the whole reply
+    assert all(c.error == "edit_window_closed" for c in sim.calls("chat.update"))
