@@ -19,6 +19,7 @@ ever handles this tree::
     └── SurfaceError             a chat platform call failed
         ├── RateLimited            429: wait ``retry_after`` seconds (scope says which budget)
         ├── MessageGone            the message to edit was deleted
+        │   └── EditsClosed          it is there, but may not be edited any more
         ├── MessageTooLong         the platform refused the text's size
         ├── Undeliverable          the place (or the bot's token) takes nothing any more
         └── PlatformUnavailable    a 5xx, a timeout, the platform unreachable: try later
@@ -41,6 +42,7 @@ __all__ = [
     "AgentTimeoutError",
     "ArtifactError",
     "ConfigError",
+    "EditsClosed",
     "MessageGone",
     "MessageTooLong",
     "PlatformUnavailable",
@@ -146,6 +148,13 @@ class RateLimited(SurfaceError):
 
 class MessageGone(SurfaceError):
     """The message being edited no longer exists; the relay continues in a new one."""
+
+
+class EditsClosed(MessageGone):
+    """The message is there but may not be edited any more (Slack: the workspace's edit
+    window closed): the relay continues in a new message once; if that one may not be
+    edited either, the window is too short for streaming and its edits fail as any
+    refused edit, the final text then posted anew."""
 
 
 class MessageTooLong(SurfaceError):

@@ -8,8 +8,11 @@ only knows its own tree, so every call the adapter makes goes through :func:`tra
   too many messages", HTTP 200, no Retry-After) → :class:`RateLimited` naming the budget
   scope of the method called;
 - ``msg_too_long`` (and ``invalid_blocks`` caused by size) → :class:`MessageTooLong`;
-- ``message_not_found`` / ``cant_update_message`` → :class:`MessageGone` (the relay then
-  continues in a new message);
+- ``message_not_found`` / ``cant_update_message`` / ``cant_delete_message`` →
+  :class:`MessageGone` (the relay then continues in a new message);
+- ``edit_window_closed`` (chat.update: "The message cannot be edited due to the team message
+  edit settings": the workspace limits how long a message may be edited, and a long reply
+  outlived it) → :class:`EditsClosed`, a :class:`MessageGone` the relay continues after once;
 - any other code → :class:`SlackError` carrying the ``code``, so the surface can branch on
   it (a stream that expired, ``setStatus`` refused...), and saying what kind of failure it
   is (:attr:`SlackError.kind`);
@@ -43,6 +46,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from core.errors import (
+    EditsClosed,
     MessageGone,
     MessageTooLong,
     PlatformUnavailable,
@@ -67,6 +71,8 @@ STREAM_ENDED = "message_not_in_streaming_state"
 ErrorKind = Literal["token", "place", "transient", "refused"]
 
 _GONE = frozenset({"message_not_found", "cant_update_message", "cant_delete_message"})
+# The message is still there, but no edit will ever change it again.
+_EDITS_CLOSED = "edit_window_closed"
 _TOO_LONG = frozenset({"msg_too_long", "msg_blocks_too_long", "too_many_blocks"})
 _RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
 _TOKEN = frozenset(
@@ -163,6 +169,8 @@ def _api_error(exc: SlackApiError, method: str, scope: str | None) -> SurfaceErr
         return RateLimited(_retry_after(exc), scope=scope)
     if code in _TOO_LONG:
         return MessageTooLong(f"{method}: {code}")
+    if code == _EDITS_CLOSED:
+        return EditsClosed(f"{method}: {code}")
     if code in _GONE:
         return MessageGone(f"{method}: {code}")
     if code is None and status >= 500:

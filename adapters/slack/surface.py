@@ -519,12 +519,16 @@ class SlackSurface:
         to: Recipient | None,
         feedback: bool = False,
     ) -> bool:
-        """Show the first text in the thinking placeholder; False if it is gone."""
+        """Show the first text in the thinking placeholder; False if it is gone, or can no
+        longer be edited (``edit_window_closed``: then it is removed, or it would say
+        "Thinking…" above the reply for good; a placeholder deleted already costs one
+        quiet ``chat.delete``)."""
         try:
             await self._update(
                 MessageRef(where, placeholder), text, not streaming, to, feedback=feedback
             )
         except MessageGone:
+            await self.thinking.clear_placeholder(where, placeholder)
             return False
         self.thinking.replied(where)
         return True

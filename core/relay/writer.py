@@ -33,7 +33,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
+from core.errors import EditsClosed, MessageGone, MessageTooLong, RateLimited, SurfaceError
 from core.ops import metrics
 from core.relay.inbox import Inbox
 from core.relay.notices import with_notice
@@ -130,6 +130,8 @@ class ReplyWriter:
         self._slot = _Slot()
         self._shrinks = 0
         self._shown_upto = 0  # offset in the reply of the first character not on screen
+        # A message whose edits closed was left for a new one (EditsClosed): once only.
+        self._edits_closed = False
         # Pages turned at what their message already showed: only their final edit (no
         # indicator, no Stop control) is owed, and it waits for the reply's end.
         self._owed_finals: list[tuple[MessageRef, str]] = []
@@ -225,6 +227,11 @@ class ReplyWriter:
         if slot.message is not None:
             try:
                 await self._edit(slot.message, text, Update.STREAMING)
+            except EditsClosed:
+                if self._edits_closed:
+                    raise  # its successor too: no edits here; the final text is posted
+                self._edits_closed = True
+                self._forget(slot.message)
             except MessageGone:
                 self._forget(slot.message)
         if self._slot.message is None:

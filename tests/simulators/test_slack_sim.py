@@ -342,6 +342,34 @@ async def test_idle_stream_expires_and_chat_update_takes_over():
         assert [m.text for m in sim.bot_replies(ws.alice_dm, dm.ts)] == ["part 2, complete"]
 
 
+async def test_chat_update_past_the_workspace_edit_window_answers_edit_window_closed():
+    """The admin's edit window counts from the post (a stream's start too): an update inside
+    it goes through, one past it is refused and the text stays; None (Slack's default,
+    "any time") refuses nothing, however old the message."""
+    clock = FakeClock()
+    async with SlackSimulator(SimConfig(message_edit_window=60.0), clock=clock) as sim:
+        ws, client = sim.workspace, web_client(sim)
+        parent = sim.user_message(ws.general, ws.alice, "question")
+        posted = await client.chat_postMessage(channel=ws.general, thread_ts=parent.ts, text="a")
+        started = await client.chat_startStream(
+            channel=ws.general, thread_ts=parent.ts, recipient_team_id=ws.team_id,
+            recipient_user_id=ws.alice, markdown_text="s",
+        )  # fmt: skip
+        await client.chat_stopStream(channel=ws.general, ts=started["ts"])
+        clock.now += 59.0
+        await client.chat_update(channel=ws.general, ts=posted["ts"], text="ab")
+        clock.now += 2.0  # 61 s after both posts; the edit did not restart the window
+        for ts, text in ((posted["ts"], "ab"), (started["ts"], "s")):
+            with pytest.raises(SlackApiError) as failure:
+                await client.chat_update(channel=ws.general, ts=ts, text="too late")
+            assert failure.value.response["error"] == "edit_window_closed"
+            assert text_of(sim, ws.general, ts) == text
+
+        sim.config.message_edit_window = None
+        await client.chat_update(channel=ws.general, ts=posted["ts"], text="any time")
+        assert text_of(sim, ws.general, posted["ts"]) == "any time"
+
+
 async def test_message_metadata_is_kept_and_read_back_only_when_asked(
     sim: SlackSimulator,
 ) -> None:

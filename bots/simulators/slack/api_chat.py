@@ -6,9 +6,10 @@ Modelled: ``channel_not_found``, ``is_archived`` / ``not_in_channel`` on posts a
 ``chat.update`` past 40,000 characters (a posted text that long is truncated, as Slack
 does), ``message_not_found`` and ``cant_update_message`` / ``cant_delete_message`` for
 messages the bot did not post, ``invalid_blocks``, ``streaming_state_conflict`` (updating a
-message that is still a native stream). ``chat.update`` keeps the previous blocks when
-``blocks`` is omitted and removes them for ``[]``, as documented; ``metadata`` likewise
-(``metadata.py``). A bot reply in a thread clears its status.
+message that is still a native stream), ``edit_window_closed`` (updating a message older
+than the workspace's edit window, ``SimConfig.message_edit_window``). ``chat.update`` keeps
+the previous blocks when ``blocks`` is omitted and removes them for ``[]``, as documented;
+``metadata`` likewise (``metadata.py``). A bot reply in a thread clears its status.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def post_message(ctx: CallContext) -> dict[str, Any]:
         blocks=blocks,
         thread_ts=parent_ts,
         bot_id=ctx.ws.bot_id,
+        posted_at=ctx.now,
     )
     warning = apply_metadata(ctx.params, message)
     ctx.store.add_message(message)
@@ -104,6 +106,7 @@ def update(ctx: CallContext) -> dict[str, Any]:
         # chat.update errors: "streaming_state_conflict: The message is currently streaming
         # text and cannot be edited" (docs.slack.dev reference/methods/chat.update).
         raise ApiError("streaming_state_conflict")
+    _check_edit_window(ctx, message)
     previous = message.to_api()
     warning = apply_metadata(ctx.params, message)
     if text is not None:
@@ -113,6 +116,17 @@ def update(ctx: CallContext) -> dict[str, Any]:
     message.edited_ts = ctx.store.ts_clock.next()
     ctx.changes.append(Change("changed", message, previous))
     return message_answer(ctx, message, warning, text=message.text)
+
+
+def _check_edit_window(ctx: CallContext, message: Message) -> None:
+    """``edit_window_closed``: "The message cannot be edited due to the team message edit
+    settings" (docs.slack.dev reference/methods/chat.update, Errors). A workspace admin may
+    limit how long after posting a message can be edited; ``SimConfig.message_edit_window``
+    sets it (None: any time; 0: never, the setting's strictest choice). Only chat.update is
+    refused: chat.appendStream's documented errors do not list it."""
+    window, posted = ctx.config.message_edit_window, message.posted_at
+    if window is not None and posted is not None and (window == 0 or ctx.now - posted > window):
+        raise ApiError("edit_window_closed")
 
 
 def delete(ctx: CallContext) -> dict[str, Any]:

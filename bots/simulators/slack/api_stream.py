@@ -111,6 +111,7 @@ def start_stream(ctx: CallContext) -> dict[str, Any]:
         thread_ts=parent_ts,
         bot_id=ctx.ws.bot_id,
         stream=StreamState(started_at=ctx.now, last_activity=ctx.now, recipient_user_id=recipient),
+        posted_at=ctx.now,
     )
     message.append_text(text)
     ctx.store.add_message(message)

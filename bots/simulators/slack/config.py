@@ -70,3 +70,9 @@ class SimConfig:
     )
     # Seconds a method takes to answer ("*" for all), e.g. {"chat.update": 0.02}.
     latency: dict[str, float] = field(default_factory=dict)
+    # The workspace's message edit setting: chat.update of a bot message posted longer ago
+    # than this answers ``edit_window_closed`` ("The message cannot be edited due to the team
+    # message edit settings", docs.slack.dev reference/methods/chat.update, Errors). None:
+    # "any time", Slack's default; 0: never. Measured on the simulator's clock, so a test
+    # moves it.
+    message_edit_window: float | None = None

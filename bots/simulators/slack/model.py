@@ -193,8 +193,12 @@ class Message:
         bot_id: str | None = None,
         subtype: str | None = None,
         stream: StreamState | None = None,
+        posted_at: float | None = None,
     ) -> None:
         self.ts = ts
+        # Simulator clock time of the post (None: not posted through the API), for the
+        # workspace's edit window (SimConfig.message_edit_window).
+        self.posted_at = posted_at
         self.channel = channel
         self.team_id = team_id
         self.user = user

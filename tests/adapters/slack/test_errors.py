@@ -35,9 +35,8 @@ def test_rate_limit_carries_retry_after_and_scope() -> None:
 
 def test_codes_map_to_the_core_tree() -> None:
     assert isinstance(translate(_api_error("msg_too_long"), method="m", scope=None), MessageTooLong)
-    assert isinstance(
-        translate(_api_error("message_not_found"), method="m", scope=None), MessageGone
-    )
+    for code in ("message_not_found", "edit_window_closed"):  # the latter: no edit ever again
+        assert isinstance(translate(_api_error(code), method="m", scope=None), MessageGone)
     other = translate(_api_error("channel_not_found"), method="chat.postMessage", scope=None)
     assert isinstance(other, SlackError) and other.code == "channel_not_found"
     assert str(other) == "chat.postMessage: channel_not_found"
