@@ -11,6 +11,8 @@ the thread for good, "Thinking…" and a Stop button under a finished reply.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.calls import CallRecord
@@ -22,22 +24,32 @@ from tests.adapters.slack.conftest import ViewFactory, replies, thread_of
 from tests.relay.helpers import scripted
 
 
+class HeldPost:
+    """The next ``chat.postMessage`` (that ``match``) held once Slack has applied it: the
+    placeholder is in the thread, its ts not yet known to the bot, until ``answer`` is
+    set."""
+
+    def __init__(
+        self, sim: SlackSimulator, match: Callable[[Mapping[str, Any]], bool] | None = None
+    ) -> None:
+        self.applied, self.answer = asyncio.Event(), asyncio.Event()
+        sim.after_call("chat.postMessage", self._hold, match=match)
+
+    async def _hold(self, _: CallRecord) -> None:
+        self.applied.set()
+        await self.answer.wait()
+
+
 async def test_a_status_shown_while_the_placeholder_is_posted_adds_none(
     sim: SlackSimulator, make_view: ViewFactory
 ) -> None:
     view = await make_view(thinking="placeholder")
     where = thread_of(sim)
-    applied, answer = asyncio.Event(), asyncio.Event()
-
-    async def hold(_: CallRecord) -> None:  # the placeholder is in the thread, its ts unknown
-        applied.set()
-        await answer.wait()
-
-    sim.after_call("chat.postMessage", hold)
+    held = HeldPost(sim)
     thinking = asyncio.create_task(view.set_status(where, "Thinking…"))
-    await applied.wait()
+    await held.applied.wait()
     await view.set_status(where, "Using search…")  # the agent's progress, meanwhile
-    answer.set()
+    held.answer.set()
     await thinking
     assert [m.text for m in replies(sim, where)] == ["_Thinking…_"]
     await view.set_status(where, None)  # the reply ended without text: nothing stays
@@ -51,17 +63,11 @@ async def test_a_status_cancelled_while_its_placeholder_is_posted_leaves_none(
     clears the status: a placeholder that landed meanwhile must be cleared with it."""
     view = await make_view(thinking="placeholder")
     where = thread_of(sim)
-    applied, answer = asyncio.Event(), asyncio.Event()
-
-    async def hold(_: CallRecord) -> None:  # the placeholder is in the thread, its ts unknown
-        applied.set()
-        await answer.wait()
-
-    sim.after_call("chat.postMessage", hold)
+    held = HeldPost(sim)
     status = asyncio.create_task(view.set_status(where, "Using search…"))
-    await applied.wait()
+    await held.applied.wait()
     status.cancel()  # the reply ended: its late progress status is cancelled
-    answer.set()
+    held.answer.set()
     await asyncio.gather(status, return_exceptions=True)
     await view.set_status(where, None)
     assert replies(sim, where) == []
@@ -74,17 +80,11 @@ async def test_a_reply_interrupted_while_its_placeholder_is_posted_leaves_none(
     reply ends with its notice, and no placeholder with a Stop button stays behind."""
     view = await make_view(thinking="placeholder")
     where = thread_of(sim)
-    applied, answer = asyncio.Event(), asyncio.Event()
-
-    async def hold(_: CallRecord) -> None:
-        applied.set()
-        await answer.wait()
-
-    sim.after_call("chat.postMessage", hold, match=lambda p: "Thinking" in str(p.get("text")))
+    held = HeldPost(sim, match=lambda p: "Thinking" in str(p.get("text")))
     relay = Relay(view, EditScheduler(), policy=QUICK)
     reply = asyncio.create_task(relay.deliver(where, scripted([(0.0, "Hello.")])))
-    await applied.wait()
+    await held.applied.wait()
     reply.cancel(SHUTDOWN)
-    answer.set()
+    held.answer.set()
     await asyncio.gather(reply, return_exceptions=True)
     assert not [m for m in replies(sim, where) if "Thinking" in m.text]
