@@ -175,6 +175,9 @@ class TurnGate:
         )
         self._running: dict[str, Lock] = {}  # conversation -> lock held by a turn of this gate
         self._wakeups: dict[str, asyncio.Event] = {}  # conversation -> set on local release
+        # conversation -> its waiters in this gate: the last to leave drops the wakeup, which
+        # a release here may never come to drop (the turn ahead ran on another replica).
+        self._waiting: dict[str, int] = {}
         # This gate's name in its lock tokens, and its stop inbox (see the module docstring).
         self.replica = uuid.uuid4().hex[:12]
         self._inbox = _stop_inbox(namespace, self.replica)
@@ -332,6 +335,19 @@ class TurnGate:
         self, keys: SessionKeys, token: str, arrival: int, deadline: float
     ) -> tuple[str, int, float] | None:
         """Poll until first in line with the lock free; (session id, turn, taken at) or None."""
+        conversation = keys.conversation
+        self._waiting[conversation] = self._waiting.get(conversation, 0) + 1
+        try:
+            return await self._poll_until_first(keys, token, arrival, deadline)
+        finally:
+            self._waiting[conversation] -= 1
+            if not self._waiting[conversation]:
+                del self._waiting[conversation]
+                self._wakeups.pop(conversation, None)
+
+    async def _poll_until_first(
+        self, keys: SessionKeys, token: str, arrival: int, deadline: float
+    ) -> tuple[str, int, float] | None:
         loop = asyncio.get_running_loop()
         interval = self.poll_interval
         while True:

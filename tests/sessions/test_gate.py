@@ -589,3 +589,38 @@ async def test_a_turn_whose_enter_was_asked_again_past_the_ttl_still_holds_its_l
                 assert not ticket.lock_lost.is_set()
         finally:
             await client.aclose()
+
+
+GROWTH_CONVERSATIONS = 20  # each left one wakeup: a few show the growth as well as many
+
+
+@pytest.mark.parametrize("gives_up", ["max_wait spent", "superseded"])
+async def test_waiters_giving_up_behind_another_replica_leave_no_wakeup(
+    make_gate: GateFactory, namespace: str, gives_up: str
+) -> None:
+    """A waiter's wakeup was dropped only by a release in its own gate: one that gave up
+    behind another replica's turn left one per conversation for the life of the process,
+    as a load-balanced Slack app meets in busy threads."""
+    policy = "interrupt" if gives_up == "superseded" else "queue"
+    holder = make_gate(policy=policy, lock_ttl=60.0)
+    waiter = make_gate(policy=policy, max_wait=0.05 if gives_up == "max_wait spent" else 60.0)
+
+    async def held_turn(conversation: str) -> None:
+        """Hold ``conversation`` on ``holder`` while a message in ``waiter`` gives up."""
+        async with holder.enter(conversation, "Ev1") as first:
+            assert first is not None
+            waiting = asyncio.create_task(_enter_and_report(waiter, conversation, "Ev2", none=True))
+            if gives_up == "max_wait spent":
+                with pytest.raises(GateTimeout):
+                    await waiting
+                return
+            await first.cancelled.wait()  # Ev2 is queued: it asked the running turn to stop
+            newest = asyncio.create_task(_enter_and_report(holder, conversation, "Ev3"))
+            assert await waiting is None  # superseded by Ev3, on the holder's replica
+        await newest
+
+    async with asyncio.timeout(PATIENCE):
+        await asyncio.gather(
+            *(held_turn(f"{namespace}:grow-{i}") for i in range(GROWTH_CONVERSATIONS))
+        )
+    assert len(waiter._wakeups) == 0  # 20 before: one per conversation given up
