@@ -23,13 +23,14 @@ __all__ = ["tell_privately"]
 
 
 async def tell_privately(requests: DiscordRequests, where: ThreadRef, user: str, text: str) -> None:
-    """DM ``text`` to ``user``; each request takes a token of the bot's budget."""
+    """DM ``text`` to ``user``; each request takes a token of the bot's budget and is
+    bounded by the call timeout (no relay paces or bounds these)."""
     target = requests.channel(where)
     if where.workspace != DM_WORKSPACE:
         await requests.acquire(where)
-        with requests.errors(where):
+        async with requests.bounded(where):
             dm = await requests.client.create_dm(discord.Object(int(user)))
         target = requests.client.get_partial_messageable(dm.id)
     await requests.acquire(where)
-    with requests.errors(where):
+    async with requests.bounded(where):
         await target.send(text, allowed_mentions=discord.AllowedMentions.none())

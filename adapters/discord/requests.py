@@ -8,6 +8,13 @@ messages of a large upload or of a refused embed's text, a hint, an unarchive, a
 take a token of the bot budget here (:meth:`DiscordRequests.acquire`), from the same
 scheduler (:class:`~adapters.discord.budgets.DiscordBudget`), so the bot as a whole stays
 under Discord's global limit.
+
+Timeouts: discord.py keeps aiohttp's default session timeout (300 s in all), so a Discord
+that takes a request and then stalls would hold the call five minutes. A reply's posts and
+edits are bounded by the relay (``Sender``); the calls made before a reply starts, and the
+notes and DMs beside it, are bounded here by ``call_timeout`` (:meth:`DiscordRequests.bounded`)
+and then fail as :class:`~core.errors.PlatformUnavailable`, which their callers answer with
+a fallback.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal, cast
 
 import discord
@@ -28,7 +35,7 @@ from adapters.discord.errors import CODE_THREAD_EXISTS, MissingPermission, disco
 from adapters.discord.permissions import ATTACH_FILES, CREATE_PUBLIC_THREADS
 from adapters.discord.refs import PLATFORM, ChannelKind, channel_id, guild_id, place
 from adapters.discord.stop_button import StopView
-from core.errors import SurfaceError
+from core.errors import PlatformUnavailable, SurfaceError
 from core.surface import MessageRef, OutgoingFile
 from core.turn import ThreadRef
 
@@ -173,12 +180,19 @@ class DiscordRequests:
     ) -> ThreadRef:
         """Open a thread on a user's message in ``where`` (a text channel); the thread's
         place. A thread already opened on that message (a redelivered event) is reused:
-        Discord gives a message's thread the message's id."""
+        Discord gives a message's thread the message's id.
+
+        A create that times out may still have opened the thread: the caller answers in the
+        channel (``Fallbacks.without_thread``: an outage is not a refusal, so without a
+        note), and a thread Discord did open stays empty on the message; the message's
+        claim keeps a redelivery from trying again, so the reply is given once. Not retried
+        here: a Discord that stalled once would likely hold the retry as long, and the
+        answer with it."""
         gid = guild_id(where)
         await self.acquire(where, since=since)
         target = self.channel(where).get_partial_message(message_id)
         try:
-            with self.errors(where):
+            async with self.bounded(where):
                 thread = await target.create_thread(
                     name=thread_name(name), auto_archive_duration=auto_archive
                 )
@@ -206,7 +220,7 @@ class DiscordRequests:
         if not isinstance(found, discord.Thread):
             try:
                 await self.acquire(thread, urgent=False)
-                with self.errors(thread):
+                async with self.bounded(thread):
                     found = await self.client.fetch_channel(channel_id(thread))
             except SurfaceError as exc:
                 log.warning("could not look up thread %s: %s", thread.channel, exc)
@@ -219,7 +233,7 @@ class DiscordRequests:
         """What a channel the client has not cached is (a thread, with its owner; a text
         channel; something else), looked up with one REST call."""
         await self.acquire(where, urgent=False)
-        with self.errors(where):
+        async with self.bounded(where):
             channel = await self.client.fetch_channel(channel_id(where))
         if isinstance(channel, discord.Thread):
             return "thread", channel.owner_id
@@ -250,6 +264,22 @@ class DiscordRequests:
             channel_scope=self.budget.channel(where.channel).key, bot_scope=self.budget.bot.key
         ):
             yield
+
+    @contextlib.asynccontextmanager
+    async def bounded(self, where: ThreadRef) -> AsyncIterator[None]:
+        """:meth:`errors`, and no answer within ``call_timeout`` is PlatformUnavailable
+        (see the module docstring). One call per block: the bound is one call's."""
+        with self.errors(where):
+            limit = asyncio.timeout(self.call_timeout)
+            try:
+                async with limit:
+                    yield
+            except TimeoutError as exc:
+                if not limit.expired():
+                    raise  # a timeout from below (aiohttp's own): errors() translates it
+                raise PlatformUnavailable(
+                    f"Discord did not answer within {self.call_timeout:g} s"
+                ) from exc
 
     async def acquire(
         self, where: ThreadRef, *, urgent: bool = True, since: float | None = None

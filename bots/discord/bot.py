@@ -92,7 +92,9 @@ class DiscordBot(Lifecycle):
             on_setup=self._setup,
             guild_ready_timeout=guild_ready_timeout,
         )
-        self.surface = DiscordSurface(self.client, budget=budget, limits=limits)
+        self.surface = DiscordSurface(
+            self.client, budget=budget, limits=limits, call_timeout=settings.api_timeout
+        )
         self.reporter.on_edit_limit = self.surface.reach.freeze
         self.surface.on_unusable = self._end_reply_in
         self.runtime = runtime

@@ -12,7 +12,6 @@ A DM the user does not accept (50007) is logged; nothing else is left to try.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import discord
@@ -29,8 +28,6 @@ __all__ = ["Fallbacks"]
 log = logging.getLogger(__name__)
 
 _THREAD_LIMIT_KEY = "active thread cap"
-# Opening a DM channel is one REST call; past this Discord is not answering.
-_DM_TIMEOUT = 30.0
 
 
 class Fallbacks:
@@ -84,15 +81,20 @@ class Fallbacks:
         text = texts.CANNOT_ANSWER_HERE.format(
             channel=where.channel, permissions=texts.permission_list(missing)
         )
+        requests = self.surface.requests
         try:
-            async with asyncio.timeout(_DM_TIMEOUT):
+            async with requests.bounded(where):  # Create DM, unless discord.py has it
                 dm = await author.create_dm()
             await self._post(place("dm", dm.id, None), text)
-        except (SurfaceError, discord.HTTPException, TimeoutError) as exc:
+        except SurfaceError as exc:
             log.warning("could not tell user %s by DM why they got no answer: %s", author.id, exc)
 
     async def _post(self, where: ThreadRef, text: str) -> None:
-        """A note the relay does not pace: a token of the bot budget first, as the surface
-        takes for its own extra requests, so the edit scheduler sees every request."""
-        await self.surface.requests.acquire(where)
-        await self.surface.post(where, text)
+        """A note the relay neither paces nor bounds: a token of the bot budget first, as
+        the surface takes for its own extra requests, so the edit scheduler sees every
+        request; then one call's timeout (a note goes to a channel or a DM: one request,
+        no detour to a thread's parent)."""
+        requests = self.surface.requests
+        await requests.acquire(where)
+        async with requests.bounded(where):
+            await self.surface.post(where, text)

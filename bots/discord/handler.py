@@ -3,7 +3,8 @@
 :meth:`MessageHandler.on_message` runs inside discord.py's event dispatch, so it only
 decides (pure, :mod:`bots.discord.routing`) and spawns a task; the task does the I/O:
 
-1. ``lookup``: a channel missing from the cache is fetched to learn what it is;
+1. ``lookup``: a channel missing from the cache is fetched to learn what it is (Discord not
+   answering: a mention is answered in place, see :meth:`MessageHandler._lookup`);
 2. ``open_thread``: the message id is claimed in Redis first (a gateway redelivery after a
    resume must not open a second thread or answer twice), then a thread is opened on the
    message — it is the conversation from now on; when Discord refuses one, the reply goes
@@ -27,7 +28,7 @@ from adapters.discord.surface import ArchiveMinutes
 from bots.discord.fallbacks import Fallbacks
 from bots.discord.routing import Route, RouteKind, route_after_lookup, route_message
 from bots.discord.texts import ROLE_MENTION_UNREADABLE
-from core.errors import SessionStoreError, SurfaceError
+from core.errors import PlatformUnavailable, SessionStoreError, SurfaceError
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
 from core.turn import Attachment, ThreadRef, Turn
@@ -113,8 +114,17 @@ class MessageHandler:
         await self.responder.relay.notify(where, text)
 
     async def _lookup(self, where: ThreadRef, route: Route, me: int) -> RouteKind | None:
+        """How to answer in a channel the client has not cached; None: not at all. When
+        Discord does not answer the lookup (an outage, a timeout), a mention is answered
+        where it was made, as the thread such a channel most likely is (the guild's text
+        channels come with GUILD_CREATE; threads, archived ones above all, need not): the
+        user is asking the bot. Other messages are left, as when the channel is gone or
+        hidden: nobody asked, and the thread may not be the bot's."""
         try:
             channel_kind, owner = await self.surface.requests.describe(where)
+        except PlatformUnavailable as exc:
+            log.warning("could not look up channel %s: %s", where.channel, exc)
+            return "thread" if route.mentioned else None
         except SurfaceError as exc:
             log.warning("could not look up channel %s: %s", where.channel, exc)
             return None

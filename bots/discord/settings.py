@@ -44,6 +44,10 @@ class DiscordSettings(BaseSettings):
     channel_limit: int = Field(5, gt=0, validation_alias=_env("DISCORD_CHANNEL_LIMIT"))
     """Messages created or edited per channel (thread) per window."""
     channel_window: float = Field(5.0, gt=0, validation_alias=_env("DISCORD_CHANNEL_WINDOW"))
+    api_timeout: float = Field(30.0, gt=0, validation_alias=_env("DISCORD_API_TIMEOUT"))
+    """Seconds one REST call the bot makes outside a reply's posts and edits may take (a
+    thread opened, a channel looked up, a note, a DM); discord.py's own bound is aiohttp's
+    300 s."""
     command_guild: int | None = Field(None, validation_alias=_env("DISCORD_COMMAND_GUILD"))
     """Also sync /new and /stop to this guild: instant, for development."""
     sync_commands: bool = Field(True, validation_alias=_env("DISCORD_SYNC_COMMANDS"))

@@ -33,6 +33,7 @@ def test_defaults_and_rest_base(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         ({"DISCORD_TOKEN": "t", "DISCORD_GLOBAL_RATE": "80"}, "DISCORD_GLOBAL_RATE"),
         ({"DISCORD_TOKEN": "t", "DISCORD_API_URL": "discord.local"}, "DISCORD_API_URL"),
+        ({"DISCORD_TOKEN": "t", "DISCORD_API_TIMEOUT": "0"}, "DISCORD_API_TIMEOUT"),
         ({"DISCORD_TOKEN": "t", "DISCORD_SHARD_ID": "1"}, "DISCORD_SHARD_COUNT"),
         (
             {"DISCORD_TOKEN": "t", "DISCORD_SHARD_ID": "2", "DISCORD_SHARD_COUNT": "2"},
