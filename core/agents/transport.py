@@ -17,7 +17,12 @@ reached the agent yet.
 Retries (:func:`is_retryable`): a request that may have reached the agent is never sent
 again, since the agent may be running it (tools, credits, a turn in the session's memory).
 Only failures before the request left are retried: refused, DNS, TLS, connect timeout, and
-a gateway's 502/503/504 answered before the agent accepted anything.
+a 503 (the server refuses to handle requests for now: overload, maintenance, no healthy
+backend). Not a 502 or a 504: by their definitions the gateway had passed the request on
+(RFC 9110 §15.6.3 "received an invalid response from an inbound server it accessed",
+§15.6.5 "did not receive a timely response from an upstream server"), so the agent may be
+running it: a proxy's 60 s timeout while the agent runs its tools before its first byte is
+a 504.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ _ERROR_BODY_CAP = 64 * 1024
 _DETAIL_CAP = 500
 
 
-_GATEWAY_REFUSALS = frozenset({502, 503, 504})
+_REFUSALS = frozenset({503})  # handled by nobody yet (see the module docstring)
 
 
 class AgentUnreachableError(AgentServerError):
@@ -136,7 +141,7 @@ def is_retryable(exc: AgentError) -> bool:
     """
     if isinstance(exc, AgentUnreachableError):
         return True
-    return isinstance(exc, AgentServerError) and exc.status in _GATEWAY_REFUSALS
+    return isinstance(exc, AgentServerError) and exc.status in _REFUSALS
 
 
 def transport_error(exc: httpx.HTTPError) -> AgentError:

@@ -1,7 +1,8 @@
 """A message is never sent to the Lyzr agent twice (issue 10, item 1).
 
 Only a request that provably never reached the agent is retried: the connection was refused
-or timed out (nothing was sent), or the server answered 502/503/504 before accepting it.
+or timed out (nothing was sent), or the server answered 503 (it handles nothing for now). A
+gateway's 502 or 504 came after it had passed the request on: the agent may be running it.
 Everything else, a slow first token above all (Lyzr runs tools before it), may already be
 running on Lyzr: sending it again would run the agent again.
 """
@@ -56,12 +57,13 @@ async def test_silent_headers_are_not_resent(lyzr_server: LyzrServer) -> None:
     assert len(lyzr_server.stream_requests()) == 1
 
 
-@pytest.mark.parametrize(("status", "attempts"), [(500, 1), (502, 3), (503, 3), (504, 3)])
+@pytest.mark.parametrize(("status", "attempts"), [(500, 1), (502, 1), (503, 3), (504, 1)])
 async def test_only_gateway_refusals_are_retried(
     lyzr_server: LyzrServer, status: int, attempts: int
 ) -> None:
-    # A 500 comes from the agent service itself: it may have started the run. 502/503/504
-    # come from the gateway in front of it, before the request was accepted.
+    # A 500 comes from the agent service itself: it may have started the run; a 502 or 504
+    # from a gateway that passed the request on (a 504: the agent ran its tools longer
+    # than the gateway waits). Only a 503 says nobody took it.
     lyzr_server.default = LyzrScript(status=status)
     agent = lyzr_agent(lyzr_server, retries=2)
     with pytest.raises(AgentServerError):
@@ -71,7 +73,7 @@ async def test_only_gateway_refusals_are_retried(
 
 
 async def test_a_gateway_refusal_then_success_answers_once(lyzr_server: LyzrServer) -> None:
-    lyzr_server.enqueue(LyzrScript(status=503), LyzrScript(status=502))
+    lyzr_server.enqueue(LyzrScript(status=503), LyzrScript(status=503))
     agent = lyzr_agent(lyzr_server, retries=2)
     assert text_of(await collect(agent, "again")) == "You said: again"
     await agent.aclose()
