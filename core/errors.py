@@ -152,9 +152,9 @@ class MessageGone(SurfaceError):
 
 class EditsClosed(MessageGone):
     """The message is there but may not be edited any more (Slack: the workspace's edit
-    window closed): the relay continues in a new message once; if that one may not be
-    edited either, the window is too short for streaming and its edits fail as any
-    refused edit, the final text then posted anew."""
+    window closed): the relay continues in a new message; if that one may not be edited
+    even once, the window is too short for streaming and its edits fail as any refused
+    edit, the final text then posted anew."""
 
 
 class MessageTooLong(SurfaceError):

@@ -130,8 +130,9 @@ class ReplyWriter:
         self._slot = _Slot()
         self._shrinks = 0
         self._shown_upto = 0  # offset in the reply of the first character not on screen
-        # A message whose edits closed was left for a new one (EditsClosed): once only.
-        self._edits_closed = False
+        # The message a closed one went on in (EditsClosed), until an edit of it succeeds:
+        # refused too before that, no message may be edited here (not a window closing again).
+        self._unedited_successor: MessageRef | None = None
         # Pages turned at what their message already showed: only their final edit (no
         # indicator, no Stop control) is owed, and it waits for the reply's end.
         self._owed_finals: list[tuple[MessageRef, str]] = []
@@ -224,18 +225,22 @@ class ReplyWriter:
         if slot.message is not None and text == slot.shown:
             self._shown_upto = self.book.closed_chars + shown_end
             return  # nothing new to show: skip the edit
+        closed = False
         if slot.message is not None:
             try:
                 await self._edit(slot.message, text, Update.STREAMING)
+                self._unedited_successor = None
             except EditsClosed:
-                if self._edits_closed:
+                if slot.message == self._unedited_successor:
                     raise  # its successor too: no edits here; the final text is posted
-                self._edits_closed = True
                 self._forget(slot.message)
+                closed = True
             except MessageGone:
                 self._forget(slot.message)
         if self._slot.message is None:
             await self._post(text, Update.STREAMING)
+            if closed:
+                self._unedited_successor = self._slot.message
         self._slot.shown_end = shown_end
         self._shown_upto = self.book.closed_chars + shown_end  # all taken is on screen now
 

@@ -80,6 +80,46 @@ async def test_a_thinking_placeholder_older_than_the_edit_window_is_not_reused(
     assert [m.text for m in sim.bot_replies(ws.general, turn.thread_ts)] == [EARLY]
 
 
+MORE = " kilo lima"
+
+
+@pytest.mark.parametrize("sim", [SimConfig(message_edit_window=WINDOW)], indirect=True)
+async def test_a_reply_outliving_two_edit_windows_goes_on_in_a_third_message(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """The window closing on the message the reply went on in, once that one was edited in
+    time, is the window closing again (not editing switched off): the reply goes on in
+    another new message, and does not freeze until its end."""
+    ws = sim.workspace
+    loop = asyncio.get_running_loop()
+    steps = [asyncio.Event() for _ in range(4)]
+    first_window, in_second, second_window, before_end = steps
+    early = len(EARLY.split())
+    holds = dict(zip((early, early + 2, early + 4, early + 5), steps, strict=True))
+    lyzr.enqueue(reply_script(EARLY + LATE + LAST + MORE, delay=0.01, holds=holds))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "take your time"))
+
+    def shown(word: str) -> Callable[[], bool]:
+        return lambda: any(word in m.text for m in sim.bot_replies(ws.general, turn.thread_ts))
+
+    await sim.wait_for(shown("echo"))
+    sim.clock = lambda: loop.time() + WINDOW + 1.0  # the first message's window closes
+    first_window.set()
+    await sim.wait_for(shown("golf"))  # in the second message
+    in_second.set()
+    await sim.wait_for(shown("india"))  # an edit of the second message, in its window
+    sim.clock = lambda: loop.time() + 2 * (WINDOW + 1.0)  # and now its window closes
+    second_window.set()
+    await sim.wait_for(shown("juliet"))  # while the agent still streams: not frozen
+    before_end.set()
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    *_, last = (m.text for m in sim.bot_replies(ws.general, turn.thread_ts))
+    assert len(sim.bot_replies(ws.general, turn.thread_ts)) == 3
+    assert last == EARLY + LATE + LAST + MORE
+
+
 def tried_more(sim: SlackSimulator, tried: int) -> Callable[[], bool]:
     return lambda: len(sim.calls("chat.update")) > tried
 
