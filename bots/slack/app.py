@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.client import SlackClients
 from adapters.slack.context import SlackContext
@@ -57,8 +61,9 @@ async def run_slack(settings: Settings) -> int:
     return 0
 
 
-async def check_token(clients: SlackClients) -> BotIdentity:
-    """``auth.test``: who the bot is, or a ConfigError saying what is wrong."""
+async def check_token(clients: SlackClients) -> tuple[BotIdentity, AsyncSlackResponse]:
+    """``auth.test``: who the bot is (and Slack's answer itself, for bolt), or a
+    ConfigError saying what is wrong."""
     try:
         async with asyncio.timeout(clients.timeout):
             answer = await clients.client.auth_test()
@@ -72,7 +77,18 @@ async def check_token(clients: SlackClients) -> BotIdentity:
     team, user, bot = answer.get("team_id"), answer.get("user_id"), answer.get("bot_id")
     if not (isinstance(team, str) and isinstance(user, str)):
         raise ConfigError("SLACK_BOT_TOKEN", "auth.test did not name a team and a bot user")
-    return BotIdentity(team_id=team, user_id=user, bot_id=bot if isinstance(bot, str) else "")
+    identity = BotIdentity(team_id=team, user_id=user, bot_id=bot if isinstance(bot, str) else "")
+    return identity, answer
+
+
+def _authorized(app: AsyncApp, answer: AsyncSlackResponse) -> None:
+    """Give bolt the start-up ``auth.test`` answer. Its single-workspace authorization
+    otherwise calls ``auth.test`` on the first request it serves, before any listener can
+    acknowledge it (slack_bolt/middleware/authorization/async_single_team_authorization.py):
+    a Slack slow to answer then makes that event miss its 3 s, and Slack retry it."""
+    for middleware in app._async_middleware_list:  # bolt takes no auth.test answer itself
+        if isinstance(middleware, AsyncSingleTeamAuthorization):
+            middleware.auth_test_result = answer
 
 
 class SlackService(StackedLifecycle):
@@ -116,7 +132,7 @@ class SlackService(StackedLifecycle):
                 slack.bot_token.get_secret_value(), api_url=slack.api_url, timeout=slack.api_timeout
             )
         )
-        self.identity = await check_token(clients)
+        self.identity, checked = await check_token(clients)
         runtime = self._runtime
         if runtime is None:
             runtime = await self._stack.enter_async_context(
@@ -134,6 +150,7 @@ class SlackService(StackedLifecycle):
             # The web server checks signatures before bolt parses (and would log) a body.
             request_verification_enabled=False,
         )
+        _authorized(app, checked)
         rules = EventFilter(follow_ups=slack.follow_ups, answer_bots=slack.answer_bots)
         context = SlackContext(
             clients.client, token=slack.bot_token.get_secret_value(),
