@@ -120,8 +120,12 @@ async def test_a_reply_outliving_two_edit_windows_goes_on_in_a_third_message(
     assert last == EARLY + LATE + LAST + MORE
 
 
-def tried_more(sim: SlackSimulator, tried: int) -> Callable[[], bool]:
-    return lambda: len(sim.calls("chat.update")) > tried
+def tried_to_show(sim: SlackSimulator, word: str) -> Callable[[], bool]:
+    """Whether the bot has sent ``word`` to Slack, in a post or an edit (refused or not)."""
+    return lambda: any(
+        word in str(c.params.get("text"))
+        for c in (*sim.calls("chat.update"), *sim.calls("chat.postMessage"))
+    )
 
 
 @pytest.mark.parametrize("sim", [SimConfig(message_edit_window=0)], indirect=True)
@@ -134,13 +138,14 @@ async def test_a_workspace_that_allows_no_edits_gets_the_reply_without_a_message
     ws = sim.workspace
     steps = [asyncio.Event() for _ in range(3)]
     words = (EARLY + LATE + LAST).split()
-    holds = dict(zip((2, 4, 6), steps, strict=True))
+    ends = (2, 4, 6)  # the agent holds after its 2nd, 4th and 6th words
+    holds = dict(zip(ends, steps, strict=True))
     lyzr.enqueue(reply_script(EARLY + LATE + LAST, delay=0.01, holds=holds))
     bot = await start_bot()
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "no edits here"))
-    await reply_shown(sim, ws.general, turn.thread_ts)
-    for step in steps:  # each step's text tried on Slack (refused) before the next is sent
-        await sim.wait_for(tried_more(sim, len(sim.calls("chat.update"))))
+    for end, step in zip(ends, steps, strict=True):
+        # Each step's last word sent to Slack (an edit, refused) before the next is streamed.
+        await sim.wait_for(tried_to_show(sim, words[end - 1]))
         step.set()
     await sim.wait_for(lambda: not bot.bot.tasks)
 
