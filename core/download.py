@@ -20,10 +20,23 @@ import httpx
 
 from core.netguard import ALLOW_HOSTS_VARIABLE, AddressRefused, guarded_client, is_guarded
 
-__all__ = ["SPOOL_IN_MEMORY", "DownloadRefused", "Spool", "TooLarge", "download"]
+__all__ = [
+    "DOWNLOAD_TIMEOUT",
+    "SPOOL_IN_MEMORY",
+    "DownloadRefused",
+    "Spool",
+    "TooLarge",
+    "download",
+]
 
 SPOOL_IN_MEMORY = 1024 * 1024
 """Bytes a download may keep in memory before it moves to a temporary file."""
+
+DOWNLOAD_TIMEOUT = 120.0
+"""Seconds a whole download may take (25 MiB on a slow link): the client bounds each read
+only, so a host that drips bytes would otherwise hold its caller for ever. An agent's
+artifact gets this much (``core.relay.attachments``), a message's files all together
+(``core.context.files``)."""
 
 
 class DownloadRefused(Exception):

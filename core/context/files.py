@@ -21,17 +21,17 @@ from core import texts
 from core.context.kinds import file_kind
 from core.context.models import FileKind, InputFile, SkippedFile
 from core.context.source import ContextSource, FileRefused
-from core.download import DownloadRefused, TooLarge, download
+from core.download import DOWNLOAD_TIMEOUT, DownloadRefused, TooLarge, download
 from core.turn import Attachment, Turn
 
 __all__ = ["FILES_TIMEOUT", "FileLimits", "fetch_files"]
 
 log = logging.getLogger(__name__)
 
-FILES_TIMEOUT = 120.0
-"""Seconds a turn's files may take to download, all of them. The client bounds each read
-only, so a host that drips bytes would hold the turn for ever, its conversation locked
-and nothing shown yet; as long as an artifact's download (``core.relay.attachments``)."""
+FILES_TIMEOUT = DOWNLOAD_TIMEOUT
+"""Seconds a turn's files may take to download, all of them: one download's time, as a
+host that drips bytes would otherwise hold the turn, its conversation locked and nothing
+shown yet."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel
 
 from core import texts
-from core.download import Spool
+from core.download import DOWNLOAD_TIMEOUT, Spool
 from core.errors import ArtifactError, SurfaceError
 from core.models import Artifact
 from core.relay.notices import Notices
@@ -37,9 +37,6 @@ from core.turn import ThreadRef
 __all__ = ["Attachments", "Delivered"]
 
 log = logging.getLogger(__name__)
-
-# Artifact.fetch bounds each read; this bounds a whole download (25 MiB on a slow link).
-_FETCH_TIMEOUT = 120.0
 
 
 @dataclass(slots=True)
@@ -109,7 +106,7 @@ class Attachments:
 
     async def _fetch(self, artifact: Artifact, spools: AsyncExitStack) -> Spool | None:
         """The artifact spooled (closed with ``spools``), or ``None`` once its failure is noted."""
-        limit = _FETCH_TIMEOUT
+        limit = DOWNLOAD_TIMEOUT
         if self._ends_at is not None:
             limit = min(limit, self._ends_at - asyncio.get_running_loop().time())
             if limit <= 0:
