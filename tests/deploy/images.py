@@ -331,6 +331,8 @@ def needs_an_image(item: pytest.Item) -> bool:
 
 def build_ahead(config: pytest.Config, items: Sequence[pytest.Item]) -> None:
     """Starts building, in a thread, the images the collected tests will ask for."""
+    if config.option.collectonly:
+        return  # a collection alone runs no test (.ci/run's, which warms pytest's caches)
     wanted = {name for item in items for name in getattr(item, "fixturenames", ())}
     builds = [build for name, build in _BUILDS.items() if name in wanted]
     if not builds or shutil.which("podman") is None or missing_tools():
