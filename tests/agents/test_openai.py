@@ -204,12 +204,13 @@ async def test_history_entries_are_json_in_the_namespace(
     assert [json.loads(item)["role"] for item in raw] == ["user", "assistant"]
 
 
-@pytest.mark.parametrize("framing", ["lf", "crlf", "multiline"])
+@pytest.mark.parametrize("framing", ["lf", "crlf", "cr", "multiline"])
 async def test_every_event_stream_framing_reads_the_same(
     agent: OpenAIAgent, openai_server: OpenAIServer, framing: str
 ) -> None:
-    # The SSE spec lets a server end lines in CRLF, send ":" keep-alive comments and spread
-    # one event's data over several "data:" lines (openai-python's SSEDecoder joins them).
+    # The SSE spec lets a server end lines in CRLF or a bare CR, send ":" keep-alive
+    # comments and spread one event's data over several "data:" lines (openai-python's
+    # SSEDecoder joins them).
     openai_server.enqueue(OpenAIScript(framing=framing, comments=True, chunk_size=7))  # type: ignore[arg-type]
     chunks = await turn(agent, "hello")
     assert text_of(chunks) == "You said: hello"
