@@ -29,11 +29,13 @@ class LineDecoder:
     Lines end at ``\\r\\n``, ``\\n`` or a bare ``\\r``, as the SSE spec says ("end-of-line
     = ( cr lf / cr / lf )"): a server that ends lines with ``\\r`` alone is read, not taken
     for one endless line. A ``\\r`` that ends a read is a line end at once, and a ``\\n``
-    opening the next read is then the rest of that ``\\r\\n``, not a blank line.
+    opening the next read is then the rest of that ``\\r\\n``, not a blank line. One
+    UTF-8 byte order mark opening the body is dropped (the spec: "stream = [ bom ] *event"):
+    kept, it would hide the first line's ``data:`` field and lose its text.
     """
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._parts: list[str] = []  # pieces of the unfinished line, joined once it ends
         self._size = 0
         self._after_cr = False  # the last text ended with \r: a \n next completes it

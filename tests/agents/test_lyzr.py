@@ -79,6 +79,14 @@ async def test_every_sse_line_ending_reads_the_same(
     assert chunks[-1].done
 
 
+@pytest.mark.parametrize("chunk_size", [None, 1])
+async def test_a_byte_order_mark_does_not_lose_the_first_token(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, chunk_size: int | None
+) -> None:
+    lyzr_server.default = LyzrScript(tokens=["First", " second"], bom=True, chunk_size=chunk_size)
+    assert text_of(await collect(lyzr)) == "First second"
+
+
 async def test_entities_and_backslash_escapes_verbatim(
     lyzr: LyzrAgent, lyzr_server: LyzrServer
 ) -> None:

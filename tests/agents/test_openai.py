@@ -217,6 +217,18 @@ async def test_every_event_stream_framing_reads_the_same(
     assert chunks[-1].metadata["finish_reason"] == "stop"
 
 
+@pytest.mark.parametrize("chunk_size", [None, 1])
+async def test_a_byte_order_mark_does_not_lose_the_first_chunk(
+    agent: OpenAIAgent, openai_server: OpenAIServer, chunk_size: int | None
+) -> None:
+    # The BOM used to hide the first event's "data:" field: its chunk was dropped, and
+    # with no role-only chunk first, the reply began at its second word.
+    openai_server.enqueue(
+        OpenAIScript(tokens=["First", " second"], bom=True, role_chunk=False, chunk_size=chunk_size)
+    )
+    assert text_of(await turn(agent, "hello")) == "First second"
+
+
 async def test_a_cut_short_reply_keeps_its_finish_reason(
     agent: OpenAIAgent, openai_server: OpenAIServer, history: ChatHistory
 ) -> None:

@@ -69,6 +69,7 @@ class OpenAIScript:
     framing: Literal["lf", "crlf", "cr", "multiline"] = "lf"
     comments: bool = False  # a ": keep-alive" comment before every event
     bom: bool = False  # open the body with a UTF-8 byte order mark (SSE allows one)
+    role_chunk: bool = True  # False: no role-only chunk first, the first one carries text
 
 
 class OpenAIServer(StreamingServer[OpenAIScript]):
@@ -109,7 +110,9 @@ class OpenAIServer(StreamingServer[OpenAIScript]):
         if script.error_after is None and script.done:
             events.append(_sse_data("[DONE]", script))
         # The role chunk comes with the first token (it is not progress of its own).
-        events[0] = _sse(_chunk(model, {"role": "assistant", "content": ""}), script) + events[0]
+        if script.role_chunk:
+            role = _chunk(model, {"role": "assistant", "content": ""})
+            events[0] = _sse(role, script) + events[0]
         if script.bom:
             events[0] = b"\xef\xbb\xbf" + events[0]
         writes = []
