@@ -163,7 +163,14 @@ class OpenAIAgent(ReferenceCalls):
         return body
 
     async def _deltas(self, body: dict[str, Any]) -> AsyncGenerator[Delta, None]:
-        """The deltas of one attempt, ending normally only at ``[DONE]``."""
+        """The deltas of one attempt, ending normally at ``[DONE]``, or at the end of the
+        body once a chunk said why the model finished (its ``finish_reason``).
+
+        Some servers send no ``[DONE]`` (llama.cpp's chat completions before
+        ggml-org/llama.cpp#9459, TGI before huggingface/text-generation-inference#2221);
+        openai-python never needs it. A body that ends before any ``finish_reason`` is cut
+        off, and an error.
+        """
         request = self._http.build_request(
             "POST",
             f"{self.base_url}/chat/completions",
@@ -172,12 +179,14 @@ class OpenAIAgent(ReferenceCalls):
             timeout=self.timeouts.for_httpx(),
         )
         events = EventDecoder()
+        finished = False  # a chunk carried a finish_reason
         async with open_stream(self._http, request, self.timeouts) as opened:
             async for lines in read_lines(opened, self.timeouts):
                 # The text deltas of one read go on as one (a held read brings several: see
                 # core/agents/batching.py); whatever came before an end or error goes first.
                 deltas, end = parse_lines(lines, events)
                 for delta in deltas:
+                    finished = finished or bool(delta.finish_reason)
                     yield delta
                 if isinstance(end, AgentError):
                     raise end
@@ -186,8 +195,10 @@ class OpenAIAgent(ReferenceCalls):
             for item in _items(events.flush()):  # a last event without its blank line
                 if isinstance(item, Finished):
                     return
+                finished = finished or bool(item.finish_reason)
                 yield item
-        raise AgentProtocolError("the stream ended without [DONE]")
+        if not finished:
+            raise AgentProtocolError("the stream ended without [DONE]")
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -24,17 +24,21 @@ MAX_LINE_CHARS = 1024 * 1024
 
 
 class LineDecoder:
-    """Feed bytes, get complete lines (without their ``\\n`` / ``\\r\\n`` ending).
+    """Feed bytes, get complete lines (without their ending).
 
-    Lines end at ``\\n``; a ``\\r`` before it is dropped. A bare ``\\r`` is kept as text:
-    both wire formats escape carriage returns inside tokens, and treating it as a line end
-    would make a ``\\r\\n`` split across two reads look like two lines.
+    Lines end at ``\\r\\n``, ``\\n`` or a bare ``\\r``, as the SSE spec says ("end-of-line
+    = ( cr lf / cr / lf )"): a server that ends lines with ``\\r`` alone is read, not taken
+    for one endless line. A ``\\r`` that ends a read is a line end at once, and a ``\\n``
+    opening the next read is then the rest of that ``\\r\\n``, not a blank line. One
+    UTF-8 byte order mark opening the body is dropped (the spec: "stream = [ bom ] *event"):
+    kept, it would hide the first line's ``data:`` field and lose its text.
     """
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._parts: list[str] = []  # pieces of the unfinished line, joined once it ends
         self._size = 0
+        self._after_cr = False  # the last text ended with \r: a \n next completes it
 
     def feed(self, data: bytes) -> list[str]:
         return self._split(self._utf8.decode(data))
@@ -43,7 +47,7 @@ class LineDecoder:
         """The last line if the stream ended without a final newline."""
         lines = self._split(self._utf8.decode(b"", final=True))
         if self._parts:
-            lines.append(_strip_cr("".join(self._parts)))
+            lines.append("".join(self._parts))
             self._parts.clear()
             self._size = 0
         return lines
@@ -51,6 +55,15 @@ class LineDecoder:
     def _split(self, text: str) -> list[str]:
         if not text:
             return []
+        if self._after_cr:
+            self._after_cr = False
+            if text[0] == "\n":
+                text = text[1:]
+                if not text:
+                    return []
+        if "\r" in text:
+            self._after_cr = text[-1] == "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" not in text:
             self._keep(text)
             return []
@@ -63,19 +76,13 @@ class LineDecoder:
             self._size = 0
         if tail:
             self._keep(tail)
-        if "\r" not in text and "\r" not in lines[0]:  # the usual read: no line to strip
-            return lines
-        return [_strip_cr(line) for line in lines]
+        return lines
 
     def _keep(self, piece: str) -> None:
         self._size += len(piece)
         if self._size > MAX_LINE_CHARS:
             raise AgentProtocolError(f"a stream line exceeded {MAX_LINE_CHARS:,} characters")
         self._parts.append(piece)
-
-
-def _strip_cr(line: str) -> str:
-    return line[:-1] if line.endswith("\r") else line
 
 
 def data_field(line: str) -> str | None:

@@ -66,6 +66,27 @@ async def test_escapes_and_multibyte_text_split_across_reads(
     assert chunks[-1].done
 
 
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"])
+@pytest.mark.parametrize("chunk_size", [None, 1, 4])
+async def test_every_sse_line_ending_reads_the_same(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, line_end: str, chunk_size: int | None
+) -> None:
+    # The SSE spec ends a line at CRLF, LF or a bare CR. A bare CR used to be kept as
+    # text: the whole body became one line, shown to the user with its "data:" prefixes.
+    lyzr_server.default = LyzrScript(tokens=TRICKY, line_end=line_end, chunk_size=chunk_size)
+    chunks = await collect(lyzr)
+    assert text_of(chunks) == "".join(TRICKY)
+    assert chunks[-1].done
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1])
+async def test_a_byte_order_mark_does_not_lose_the_first_token(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, chunk_size: int | None
+) -> None:
+    lyzr_server.default = LyzrScript(tokens=["First", " second"], bom=True, chunk_size=chunk_size)
+    assert text_of(await collect(lyzr)) == "First second"
+
+
 async def test_entities_and_backslash_escapes_verbatim(
     lyzr: LyzrAgent, lyzr_server: LyzrServer
 ) -> None:

@@ -136,9 +136,29 @@ async def test_retry_before_text_only(openai_server: OpenAIServer, agent: OpenAI
 
 
 async def test_missing_done(openai_server: OpenAIServer, agent: OpenAIAgent) -> None:
-    openai_server.default = OpenAIScript(tokens=["cut"], done=False)
-    with pytest.raises(AgentProtocolError):
-        await turn(agent, "hi")
+    # Cut before the model's last chunk: neither a finish_reason nor [DONE] came.
+    openai_server.default = OpenAIScript(tokens=["cut"], finish=None, done=False)
+    received: list[str] = []
+    with pytest.raises(AgentProtocolError, match=r"\[DONE\]"):
+        async for chunk in agent.stream("hi", session_id="s1", user_id="u1"):
+            received.append(chunk.content)
+    assert received == ["cut"]  # the partial text still went first
+
+
+@pytest.mark.parametrize("finish", ["stop", "length"])
+async def test_a_finish_reason_then_the_end_of_the_body_is_a_complete_reply(
+    openai_server: OpenAIServer, agent: OpenAIAgent, history: ChatHistory, finish: str
+) -> None:
+    # Servers that end the body after the last chunk without "data: [DONE]" (llama.cpp's
+    # /chat/completions before ggml-org/llama.cpp#9459, TGI before
+    # huggingface/text-generation-inference#2221, ik_llama.cpp#467): the finish_reason is
+    # the model saying it is done, as openai-python reads it (it never needs [DONE]).
+    # Every such reply used to end with "cut off or unreadable".
+    openai_server.default = OpenAIScript(tokens=["All", " here."], finish=finish, done=False)
+    chunks = await turn(agent, "hi")
+    assert text_of(chunks) == "All here."
+    assert chunks[-1].done and chunks[-1].metadata["finish_reason"] == finish
+    assert [m["content"] for m in await history.load("s1")] == ["hi", "All here."]
 
 
 # Fake time only with in-process peers: a real Redis answering "late" in virtual time
@@ -204,16 +224,29 @@ async def test_history_entries_are_json_in_the_namespace(
     assert [json.loads(item)["role"] for item in raw] == ["user", "assistant"]
 
 
-@pytest.mark.parametrize("framing", ["lf", "crlf", "multiline"])
+@pytest.mark.parametrize("framing", ["lf", "crlf", "cr", "multiline"])
 async def test_every_event_stream_framing_reads_the_same(
     agent: OpenAIAgent, openai_server: OpenAIServer, framing: str
 ) -> None:
-    # The SSE spec lets a server end lines in CRLF, send ":" keep-alive comments and spread
-    # one event's data over several "data:" lines (openai-python's SSEDecoder joins them).
+    # The SSE spec lets a server end lines in CRLF or a bare CR, send ":" keep-alive
+    # comments and spread one event's data over several "data:" lines (openai-python's
+    # SSEDecoder joins them).
     openai_server.enqueue(OpenAIScript(framing=framing, comments=True, chunk_size=7))  # type: ignore[arg-type]
     chunks = await turn(agent, "hello")
     assert text_of(chunks) == "You said: hello"
     assert chunks[-1].metadata["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1])
+async def test_a_byte_order_mark_does_not_lose_the_first_chunk(
+    agent: OpenAIAgent, openai_server: OpenAIServer, chunk_size: int | None
+) -> None:
+    # The BOM used to hide the first event's "data:" field: its chunk was dropped, and
+    # with no role-only chunk first, the reply began at its second word.
+    openai_server.enqueue(
+        OpenAIScript(tokens=["First", " second"], bom=True, role_chunk=False, chunk_size=chunk_size)
+    )
+    assert text_of(await turn(agent, "hello")) == "First second"
 
 
 async def test_a_cut_short_reply_keeps_its_finish_reason(

@@ -37,6 +37,29 @@ def test_lines_survive_byte_by_byte_reads() -> None:
     assert decode_in_pieces(BODY, list(range(1, len(BODY)))) == decode_in_pieces(BODY, [])
 
 
+CR_BODY = "data: Hé\r\rdata:  ✓\r\ndata: x\r\r\n\ndata: [DONE]\r".encode()
+
+
+def test_a_bare_cr_ends_a_line_at_every_split_point() -> None:
+    # SSE: end-of-line = ( cr lf / cr / lf ); "\r\r\n\n" is three line ends, not four.
+    expected = ["data: Hé", "", "data:  ✓", "data: x", "", "", "data: [DONE]"]
+    assert decode_in_pieces(CR_BODY, []) == expected
+    for cut in range(1, len(CR_BODY)):
+        assert decode_in_pieces(CR_BODY, [cut]) == expected, cut
+    assert decode_in_pieces(CR_BODY, list(range(1, len(CR_BODY)))) == expected
+
+
+def test_a_leading_byte_order_mark_is_dropped_at_every_split_point() -> None:
+    # SSE: stream = [ bom ] *event. Kept, it made the first line "\ufeffdata: ...", a field
+    # nobody reads, and the first token was lost without a word.
+    body = b"\xef\xbb\xbf" + BODY
+    expected = decode_in_pieces(BODY, [])
+    for cut in range(1, 8):
+        assert decode_in_pieces(body, [cut]) == expected, cut
+    assert decode_in_pieces(body, [1, 2, 3]) == expected
+    assert decode_in_pieces(b"\xef\xbb\xbf" + body, [])[0] == "\ufeffdata: Hé"  # one only
+
+
 def test_last_line_without_newline_is_flushed() -> None:
     decoder = LineDecoder()
     assert decoder.feed(b"data: a\ndata: b") == ["data: a"]

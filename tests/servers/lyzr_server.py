@@ -274,6 +274,8 @@ class LyzrScript:
     artifacts_shape: Literal["list", "data", "page"] = "list"  # how a page is wrapped
     artifacts_status: int = 200
     together: int = 0  # hold the first token until this many streams are open at once
+    line_end: str = "\n"  # how lines end: "\n", "\r\n" or "\r" (all three are SSE)
+    bom: bool = False  # open the body with a UTF-8 byte order mark (SSE allows one)
 
 
 @dataclass(frozen=True)
@@ -398,13 +400,16 @@ class LyzrServer(StreamingServer[LyzrScript]):
         tokens = self.reply_tokens(body, script)
         if script.error_after is not None:
             tokens = tokens[: script.error_after]
-        events = [f"data: {_wire(token, script)}\n\n".encode() for token in tokens]
+        end = script.line_end * 2
+        events = [f"data: {_wire(token, script)}{end}".encode() for token in tokens]
         if script.error_after is not None:
-            events.append(f"data: [ERROR] {script.error_message}\n\n".encode())
+            events.append(f"data: [ERROR] {script.error_message}{end}".encode())
         elif script.done:
-            events.append(b"data: [DONE]\n\n")
+            events.append(f"data: [DONE]{end}".encode())
         else:
             events.append(b"")  # end the body without [DONE], after any stall
+        if script.bom:
+            events[0] = b"\xef\xbb\xbf" + events[0]
         writes = [
             Write(data, _delay(script, index), _hold(script, index))
             for index, data in enumerate(events)

@@ -19,9 +19,9 @@ What the real API streams, and each source:
   ``choices: []`` and the ``usage`` (same reference, ``choices``: "Can also be empty for the
   last chunk if you set stream_options");
 - the body is a server-sent-event stream (WHATWG HTML "Server-sent events", §9.2.6
-  "Interpreting an event stream"): lines may end in ``\r\n``; ``:`` lines are comments (used
-  as keep-alives by proxies and routers while the model works); an event's ``data:`` may
-  span several lines, joined with ``\n``, and ends at a blank line. openai-python's
+  "Interpreting an event stream"): lines may end in ``\r\n`` or ``\r``; ``:`` lines are
+  comments (used as keep-alives by proxies and routers while the model works); an event's
+  ``data:`` may span several lines, joined with ``\n``, and ends at a blank line. openai-python's
   ``SSEDecoder`` (``src/openai/_streaming.py``) decodes exactly that, and raises only for an
   ``error`` that is set (``if not error: return``). :attr:`OpenAIScript.framing` and
   :attr:`OpenAIScript.comments` produce these variants;
@@ -63,9 +63,13 @@ class OpenAIScript:
     error_headers: dict[str, str] = field(default_factory=dict)  # e.g. {"retry-after-ms": "20"}
     chunk_size: int | None = None
     piece_delay: float = 0.001
-    finish: str = "stop"  # the last chunk's finish_reason: "length", "content_filter"...
-    framing: Literal["lf", "crlf", "multiline"] = "lf"  # multiline: data over several lines
+    # The last chunk's finish_reason: "length", "content_filter"...; None: no such chunk.
+    finish: str | None = "stop"
+    # How lines end ("cr": a bare \r, as SSE allows); multiline: data over several lines.
+    framing: Literal["lf", "crlf", "cr", "multiline"] = "lf"
     comments: bool = False  # a ": keep-alive" comment before every event
+    bom: bool = False  # open the body with a UTF-8 byte order mark (SSE allows one)
+    role_chunk: bool = True  # False: no role-only chunk first, the first one carries text
 
 
 class OpenAIServer(StreamingServer[OpenAIScript]):
@@ -97,7 +101,7 @@ class OpenAIServer(StreamingServer[OpenAIScript]):
         chunks += [_chunk(model, {"content": token}) for token in tokens]
         if script.error_after is not None:
             chunks.append({"error": {"message": script.error_message}})
-        else:
+        elif script.finish is not None:
             chunks.append(_chunk(model, {}, finish=script.finish))
             options = body.get("stream_options") if isinstance(body, dict) else None
             if isinstance(options, dict) and options.get("include_usage"):
@@ -106,7 +110,11 @@ class OpenAIServer(StreamingServer[OpenAIScript]):
         if script.error_after is None and script.done:
             events.append(_sse_data("[DONE]", script))
         # The role chunk comes with the first token (it is not progress of its own).
-        events[0] = _sse(_chunk(model, {"role": "assistant", "content": ""}), script) + events[0]
+        if script.role_chunk:
+            role = _chunk(model, {"role": "assistant", "content": ""})
+            events[0] = _sse(role, script) + events[0]
+        if script.bom:
+            events[0] = b"\xef\xbb\xbf" + events[0]
         writes = []
         for index, data in enumerate(events):
             delay = script.first_delay if index == 0 else script.delay
@@ -154,7 +162,7 @@ def _sse_data(value: str, script: OpenAIScript) -> bytes:
     lines = [f"data: {line}" for line in value.split("\n")]
     if script.comments:
         lines.insert(0, ": keep-alive")
-    end = "\r\n" if script.framing == "crlf" else "\n"
+    end = {"crlf": "\r\n", "cr": "\r"}.get(script.framing, "\n")
     return (end.join(lines) + end + end).encode()
 
 
