@@ -419,6 +419,32 @@ async def test_archived_threads_refuse_edits_until_unarchived(sim: DiscordSimula
         assert not sim.world.channel(thread.id).archived
 
 
+async def test_locked_threads_refuse_the_bots_posts_and_edits(sim: DiscordSimulator) -> None:
+    async with thread_with_a_reply(sim, "before", "raw_thread_update") as (
+        updates, general, thread, reply,
+    ):  # fmt: skip
+        await sim.lock_thread(thread.id)  # "Close & Lock": locked and archived
+        data = (await updates.next()).data["thread_metadata"]
+        assert data["locked"] is True and data["archived"] is True
+        with pytest.raises(discord.Forbidden) as closed:
+            await thread.send("posting unarchives only unlocked threads")
+        assert (closed.value.code, closed.value.text) == (50083, "Thread is archived")
+        assert sim.world.channel(thread.id).archived
+        await thread.edit(archived=False)  # its creator may unarchive it
+        await updates.next()
+        for attempt in (reply.edit(content="after"), thread.send("still locked")):
+            with pytest.raises(discord.Forbidden) as locked:
+                await attempt
+            assert (locked.value.code, locked.value.text) == (160005, "Thread is locked")
+        theirs = await sim.user_thread(general.id, "theirs")
+        await sim.lock_thread(theirs.id)
+        # Not the bot's thread: unarchiving it locked needs Manage Threads.
+        status, _, body = await raw(
+            sim, "PATCH", f"/channels/{theirs.id}", json={"archived": False}
+        )
+        assert (status, body["code"]) == (403, 50013)
+
+
 async def test_edits_of_hour_old_messages_are_limited(sim: DiscordSimulator) -> None:
     general = sim.channel("general").id
     headers = {"Authorization": f"Bot {sim.token}"}

@@ -25,8 +25,9 @@ What it models
   request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
   10080}, unknown channel/message (404; a deleted thread is 10003), bad token (401); and
   (``restrictions``) permissions a test denies (403 / 50013), the active-thread cap
-  (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), edits of
-  hour-old messages (429 / 30046) — with ``advance_clock`` to age them in no time.
+  (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), locked
+  threads (``lock_thread``: posts and edits 403 / 160005, or 50083 while also archived),
+  edits of hour-old messages (429 / 30046) — with ``advance_clock`` to age them in no time.
 - Rate limits: per-channel bucket for message create + edit (5 per 5 s), a bucket per
   other route, a global limit per token (50/s), ``X-RateLimit-*`` on every response, and
   429s with ``Retry-After``, ``{message, retry_after, global}``, ``X-RateLimit-Scope``,
@@ -45,8 +46,8 @@ What it models
   and loop time; each channel keeps its messages with every version of their content.
 
 What it does not model: permissions beyond the few ``restrictions`` lists (everything
-else is allowed; denied permissions are not shown in channel JSON), locked threads,
-reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
+else is allowed, Manage Threads excepted; denied permissions are not shown in channel
+JSON), reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
 timeouts, ETF/zstd, the 15-minute expiry of follow-up tokens, joining or leaving a guild
 while connected, roles in any guild but the first, voice, presences.
 """

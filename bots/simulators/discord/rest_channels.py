@@ -25,6 +25,7 @@ from .restrictions import (
     check_active_threads,
     check_edit,
     check_send,
+    check_unarchive,
     require,
 )
 from .state import STATE, SimState
@@ -188,6 +189,8 @@ async def modify_channel(request: web.Request) -> web.Response:
         )
         channel.name, channel.auto_archive_duration = name, duration
     if "archived" in payload:
+        if channel.archived and not payload["archived"]:
+            check_unarchive(state, channel)
         channel.archived = bool(payload["archived"])
     state.events.thread_updated(channel)
     return json_response(channel_json(state.world, channel))

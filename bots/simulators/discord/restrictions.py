@@ -15,6 +15,17 @@ permissions, the cap on active threads, archived threads, and edits of hour-old 
   a message will automatically unarchive the thread"): editing there is 400 / 50083
   (Opcodes and Status Codes: "Tried to perform an operation on an archived thread, such as
   editing a message"); posting unarchives it (``rest_channels``).
+- Locked threads (Topics > Threads > Locked Threads: "Users (including bot users) without
+  the MANAGE_THREADS permission … won't be able to create or update messages in locked
+  threads"; Active & Archived Threads: "Sending a message will automatically unarchive the
+  thread, unless the thread has been locked by a moderator"). The bot is modelled without
+  MANAGE_THREADS. A post or edit in a locked thread is 403 / 160005 "Thread is locked"
+  (Opcodes and Status Codes; the status is not documented: 403 as for the other refusals);
+  a post in a thread both locked and archived (Discord's "Close & Lock" sets both) is
+  refused as archived, 403 / 50083, as discord-api-docs issues #6884 and #7707 show, and
+  leaves it archived. Unarchiving a locked thread needs its creator or MANAGE_THREADS
+  (Editing & Deleting Threads), so the bot may unarchive its own: its edits then meet
+  160005.
 - Hour-old messages (Opcodes and Status Codes, 30046 "Maximum number of edits to messages
   older than 1 hour reached. Try again later"): Discord documents neither the allowance
   nor the wait (discord-api-docs issue #4413: "We dont put rate limit details in our
@@ -43,6 +54,8 @@ __all__ = [
     "check_active_threads",
     "check_edit",
     "check_send",
+    "check_unarchive",
+    "check_unlocked",
     "require",
 ]
 
@@ -70,9 +83,25 @@ def check_send(state: SimState, channel: SimChannel, *, files: int) -> None:
     """What posting a message in ``channel`` needs."""
     if channel.guild_id is None:
         return
+    check_unlocked(channel)
     require(state, channel, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES)
     if files:
         require(state, channel, ATTACH_FILES)
+
+
+def check_unlocked(channel: SimChannel) -> None:
+    """A post in a locked thread: refused (see the module docstring)."""
+    if not (channel.is_thread and channel.locked):
+        return
+    if channel.archived:
+        raise ApiError(403, 50083, "Thread is archived")
+    raise ApiError(403, 160005, "Thread is locked")
+
+
+def check_unarchive(state: SimState, channel: SimChannel) -> None:
+    """Unarchiving a locked thread: only its creator (or MANAGE_THREADS, not modelled)."""
+    if channel.locked and channel.owner_id != state.world.bot.id:
+        raise ApiError(403, 50013, "Missing Permissions")
 
 
 def check_active_threads(state: SimState, guild_id: int | None) -> None:
@@ -85,6 +114,8 @@ def check_edit(state: SimState, channel: SimChannel, message: SimMessage) -> web
     """Why an edit of ``message`` is refused (raised, or a 429 to send), else None."""
     if channel.is_thread and channel.archived:
         raise ApiError(400, 50083, "Thread is archived")
+    if channel.is_thread and channel.locked:
+        raise ApiError(403, 160005, "Thread is locked")
     config = state.config
     if state.clock.now() - message.created_time <= config.old_message_age:
         return None
