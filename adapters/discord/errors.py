@@ -9,6 +9,7 @@
     NotFound 10003 (unknown channel: deleted)      → ChannelGone        (a MessageGone)
     Forbidden 50013 (missing permissions)          → MissingPermission  (a SurfaceError)
     HTTPException 50083 (thread archived)          → ThreadArchived     (a SurfaceError)
+    HTTPException 160005 (thread locked)           → ThreadLocked       (a SurfaceError)
     HTTPException 160006 (active thread cap)       → ThreadLimitReached (a SurfaceError)
     HTTPException 50035 on ``content`` length      → MessageTooLong
     HTTPException 413 / 40005 (request too large)  → SurfaceError("file too large …")
@@ -51,6 +52,7 @@ __all__ = [
     "MissingPermission",
     "ThreadArchived",
     "ThreadLimitReached",
+    "ThreadLocked",
     "discord_errors",
     "translate",
 ]
@@ -63,6 +65,7 @@ CODE_MISSING_PERMISSIONS = 50013
 CODE_INVALID_FORM = 50035
 CODE_THREAD_ARCHIVED = 50083
 CODE_THREAD_EXISTS = 160004
+CODE_THREAD_LOCKED = 160005
 CODE_THREAD_LIMIT = 160006
 # discord.py's 429 without a body: wait this long (Discord's windows are ~1 s).
 _DEFAULT_RETRY = 1.0
@@ -92,6 +95,11 @@ class MissingPermission(SurfaceError):
 
 class ThreadArchived(SurfaceError):
     """The thread is archived: its messages cannot be edited until it is unarchived."""
+
+
+class ThreadLocked(SurfaceError):
+    """A moderator locked the thread: without Manage Threads the bot may neither post nor
+    edit there (Topics > Threads > Locked Threads), and posting does not unarchive it."""
 
 
 class ThreadLimitReached(SurfaceError):
@@ -130,6 +138,8 @@ def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: st
         return MissingPermission(f"{status} {code} {text}")
     if code == CODE_THREAD_ARCHIVED:
         return ThreadArchived(f"the thread is archived ({text})")
+    if code == CODE_THREAD_LOCKED:
+        return ThreadLocked(f"the thread is locked ({text})")
     if code == CODE_THREAD_LIMIT:
         return ThreadLimitReached(f"the server has too many active threads ({text})")
     if code == CODE_INVALID_FORM and "content" in text and "length" in text.lower():

@@ -9,6 +9,11 @@ where a reply goes and what to do when Discord refuses (the bookkeeping is
   parent channel, after a hint naming the permission (once per channel); refused there too,
   or in a plain channel → :class:`MissingPermission` naming it, and :attr:`on_unusable`;
 - a thread archived (50083) while its message is edited → unarchived, the edit made again;
+- a thread locked by a moderator (160005 on a post or an edit; a post in a thread both
+  locked and archived is refused as archived, 50083, since posting unarchives only unlocked
+  threads) → the reply goes on in the thread's parent channel, after a note saying so
+  (once per channel); an edit refused so is a ``MessageGone``, the relay's next post
+  detours;
 - an hour-old message that takes no more edits (30046) → ``EditLimitReached``, a
   ``MessageGone``: the relay continues in a new message;
 - a deleted thread (10003) → ``ChannelGone`` (a ``MessageGone``) and :attr:`on_unusable`;
@@ -35,6 +40,7 @@ from adapters.discord.errors import (
     EditLimitReached,
     MissingPermission,
     ThreadArchived,
+    ThreadLocked,
 )
 from adapters.discord.feedback_buttons import FeedbackView, feedback_template
 from adapters.discord.lost_posts import find_open_post, is_open
@@ -157,7 +163,22 @@ class DiscordSurface:
             except MissingPermission as refused:
                 refused.permission = to_send(target)
                 self.reach.refuse(channel_id(target), refused.permission)
-                detour = await self._detour(where, refused.permission) if target == where else None
+                hint = texts.DETOUR.format(thread=where.channel, permission=refused.permission)
+                detour = (
+                    await self._detour(where, refused.permission, hint) if target == where else None
+                )
+                if detour is None:
+                    self._unusable(where)
+                    raise
+                target = detour
+            except (ThreadLocked, ThreadArchived):
+                # Posting unarchives a thread unless it is locked: either way, locked.
+                hint = texts.LOCKED.format(thread=where.channel)
+                detour = (
+                    await self._detour(where, f"locked {where.channel}", hint)
+                    if target == where
+                    else None
+                )
                 if detour is None:
                     self._unusable(where)
                     raise
@@ -191,6 +212,8 @@ class DiscordSurface:
                 await self._unarchive(where)
                 await self.requests.edit(where, message_id, text, final=final, view=view)
         except ThreadArchived as exc:  # archived again meanwhile: post anew (that unarchives)
+            raise MessageGone(str(exc)) from exc
+        except ThreadLocked as exc:  # the relay posts anew: that post detours (``_post``)
             raise MessageGone(str(exc)) from exc
         except RateLimited as exc:
             if self.reach.is_frozen(message_id):  # the 429 was Discord's 30046 after all
@@ -286,17 +309,16 @@ class DiscordSurface:
             raise MissingPermission("refused earlier", permission=permission)
         return target
 
-    async def _detour(self, thread: ThreadRef, permission: str) -> ThreadRef | None:
-        """The parent channel of a thread the bot may not post in, announced there once;
-        None when there is none to go to."""
+    async def _detour(self, thread: ThreadRef, cause: str, hint: str) -> ThreadRef | None:
+        """The parent channel of a thread the bot may not post in, announced there with
+        ``hint`` once per ``cause``; None when there is none to go to."""
         if thread.thread is None:
             return None
         parent = await self.requests.parent_of(thread)
         if parent is None or self.reach.refusal(channel_id(parent)) is not None:
             return None
         self.reach.detour(channel_id(thread), parent)
-        if self.reach.first_hint(channel_id(parent), permission):
-            hint = texts.DETOUR.format(thread=thread.channel, permission=permission)
+        if self.reach.first_hint(channel_id(parent), cause):
             await self.requests.acquire(parent)
             try:
                 await self.requests.send(parent, hint)

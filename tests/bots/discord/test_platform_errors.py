@@ -6,11 +6,16 @@
 - The active-thread cap (160006) → the reply in the channel, saying why.
 - An hour-old message that takes no more edits (30046) → the reply continues in a new one.
 - A thread archived mid-reply (50083) → unarchived, and the same message is finished.
+- A thread locked mid-reply (160005; "Close & Lock" also archives it: posts there are
+  refused as archived, 50083) → the reply finishes in the parent channel, after a note
+  saying the thread is locked.
 - A thread deleted mid-reply (10003) → the reply ends at once: the agent's stream is closed,
   the turn is finalised, no request to the deleted thread is repeated.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from adapters.discord import STOP_CUSTOM_ID as STOP_ID
 from bots.simulators.discord import DiscordSimulator, SimMessage
@@ -156,6 +161,27 @@ async def test_a_thread_archived_mid_reply_is_unarchived_and_finished(world: Wor
     assert message.content == full_text(40) and STOP_ID not in str(message.components)
     assert not sim.world.channel(start.id).archived
     assert sim.calls_to("PATCH", THREAD)  # unarchived by the bot
+
+
+@pytest.mark.parametrize("archive", [True, False], ids=["closed-and-locked", "locked"])
+async def test_a_thread_locked_mid_reply_finishes_in_the_channel(
+    world: World, archive: bool
+) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    script = words(40, delay=0.08, held=True)  # the last word waits until the lock
+    lyzr.enqueue(script)
+    general = sim.channel("general").id
+    start = await sim.user_message(general, "go", mention_bot=True)
+    await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
+    await sim.lock_thread(start.id, archive=archive)
+    script.hold.set()
+    await world.answered(1, within=20)
+    note, reply = world.bot_messages(general)
+    assert "locked" in note.content and f"<#{start.id}>" in note.content
+    assert full_text(40).endswith(reply.content) and STOP_ID not in str(reply.components)
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.delivered
+    assert sim.world.channel(start.id).locked
 
 
 # -- a deleted thread ------------------------------------------------------------------------
