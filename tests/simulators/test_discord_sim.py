@@ -381,6 +381,21 @@ async def test_denied_permissions_are_missing_permissions(sim: DiscordSimulator)
         sim.deny(general.id, "ADMINISTRATOR")  # not modelled: refused, not ignored
 
 
+async def test_a_channel_the_bot_may_not_view_is_missing_access(sim: DiscordSimulator) -> None:
+    async with thread_with_a_reply(sim, "before", "raw_thread_update") as (
+        _,
+        general,
+        thread,
+        reply,
+    ):
+        sim.deny(general.id, "VIEW_CHANNEL")  # its threads inherit it
+        attempts = (general.send("x"), thread.send("x"), reply.edit(content="x"), thread.typing())
+        for attempt in attempts:
+            with pytest.raises(discord.Forbidden) as hidden:
+                await attempt
+            assert (hidden.value.code, hidden.value.text) == (50001, "Missing Access")
+
+
 async def test_the_active_thread_cap() -> None:
     async with (
         DiscordSimulator(max_active_threads=1) as sim,

@@ -24,7 +24,8 @@ What it models
   embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
   request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
   10080}, unknown channel/message (404; a deleted thread is 10003), bad token (401); and
-  (``restrictions``) permissions a test denies (403 / 50013), the active-thread cap
+  (``restrictions``) permissions a test denies (403 / 50013; View Channel: 403 / 50001
+  Missing Access on every call naming the channel), the active-thread cap
   (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), locked
   threads (``lock_thread``: posts and edits 403 / 160005, or 50083 while also archived),
   edits of hour-old messages (429 / 30046) — with ``advance_clock`` to age them in no time.

@@ -7,6 +7,12 @@ permissions, the cap on active threads, archived threads, and edits of hour-old 
   SEND_MESSAGES_IN_THREADS in a thread ("SEND_MESSAGES has no effect in threads"); a thread
   from a message needs CREATE_PUBLIC_THREADS; files need ATTACH_FILES. Refused: 403 /
   50013 "Missing Permissions". DMs have no permissions to deny.
+- Access (Topics > Permissions: VIEW_CHANNEL "Allows guild members to view a channel, which
+  includes reading messages in text channels"; Opcodes and Status Codes: 50001 "Missing
+  access"): a channel or thread the bot may not view — its View Channel taken away, or a
+  private thread it was removed from — answers every call naming it (posts, edits,
+  reads, typing, threads) 403 / 50001 "Missing Access", before any other permission is
+  looked at (``middleware``). discord.py raises it as ``Forbidden`` with code 50001.
 - Active threads (Topics > Threads > Active & Archived Threads: "guilds are capped at a
   certain number of active threads"): creating one more is 400 / 160006 "Maximum number of
   active threads reached" (the code and text as Discord sends them, e.g. discordjs users'
@@ -51,6 +57,8 @@ __all__ = [
     "READ_MESSAGE_HISTORY",
     "SEND_MESSAGES",
     "SEND_MESSAGES_IN_THREADS",
+    "VIEW_CHANNEL",
+    "check_access",
     "check_active_threads",
     "check_edit",
     "check_send",
@@ -64,9 +72,10 @@ SEND_MESSAGES_IN_THREADS = "SEND_MESSAGES_IN_THREADS"
 CREATE_PUBLIC_THREADS = "CREATE_PUBLIC_THREADS"
 ATTACH_FILES = "ATTACH_FILES"
 READ_MESSAGE_HISTORY = "READ_MESSAGE_HISTORY"  # reading history (``history``)
+VIEW_CHANNEL = "VIEW_CHANNEL"  # any call naming the channel (``check_access``)
 PERMISSION_NAMES = frozenset(
     {SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, CREATE_PUBLIC_THREADS, ATTACH_FILES,
-     READ_MESSAGE_HISTORY}
+     READ_MESSAGE_HISTORY, VIEW_CHANNEL}
 )  # fmt: skip
 
 
@@ -77,6 +86,18 @@ def require(state: SimState, channel: SimChannel, permission: str) -> None:
         source = state.world.channels.get(channel.parent_id, channel)
     if permission in source.denied or permission in channel.denied:
         raise ApiError(403, 50013, "Missing Permissions")
+
+
+def check_access(state: SimState, channel_id: int) -> None:
+    """403 / 50001 when the bot may not view ``channel_id`` (see the module docstring); an
+    unknown channel is left to the handler (404 / 10003)."""
+    channel = state.world.channels.get(channel_id)
+    if channel is None or channel.guild_id is None:
+        return
+    try:
+        require(state, channel, VIEW_CHANNEL)
+    except ApiError:
+        raise ApiError(403, 50001, "Missing Access") from None
 
 
 def check_send(state: SimState, channel: SimChannel, *, files: int) -> None:
