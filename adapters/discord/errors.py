@@ -8,6 +8,7 @@
     NotFound 10008 (unknown message)               → MessageGone
     NotFound 10003 (unknown channel: deleted)      → ChannelGone        (a MessageGone)
     Forbidden 50013 (missing permissions)          → MissingPermission  (a SurfaceError)
+    Forbidden 50001 (missing access: View Channel) → MissingAccess      (a MissingPermission)
     HTTPException 50083 (thread archived)          → ThreadArchived     (a SurfaceError)
     HTTPException 160005 (thread locked)           → ThreadLocked       (a SurfaceError)
     HTTPException 160006 (active thread cap)       → ThreadLimitReached (a SurfaceError)
@@ -35,6 +36,7 @@ from collections.abc import Iterator
 import aiohttp
 import discord
 
+from adapters.discord.permissions import VIEW_CHANNEL
 from core.errors import (
     MessageGone,
     MessageTooLong,
@@ -49,6 +51,7 @@ __all__ = [
     "CODE_UNKNOWN_MESSAGE",
     "ChannelGone",
     "EditLimitReached",
+    "MissingAccess",
     "MissingPermission",
     "ThreadArchived",
     "ThreadLimitReached",
@@ -61,6 +64,7 @@ CODE_UNKNOWN_CHANNEL = 10003
 CODE_UNKNOWN_MESSAGE = 10008
 CODE_EDIT_LIMIT = 30046
 CODE_TOO_LARGE = 40005
+CODE_MISSING_ACCESS = 50001
 CODE_MISSING_PERMISSIONS = 50013
 CODE_INVALID_FORM = 50035
 CODE_THREAD_ARCHIVED = 50083
@@ -91,6 +95,15 @@ class MissingPermission(SurfaceError):
     def __str__(self) -> str:
         named = f" (needs {self.permission})" if self.permission else ""
         return f"missing Discord permission{named}: {self.detail}"
+
+
+class MissingAccess(MissingPermission):
+    """Discord's 50001: the bot may not view the channel or thread at all (its View Channel
+    taken away, or removed from a private thread): nothing can be posted, edited or read
+    there."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, permission=VIEW_CHANNEL)
 
 
 class ThreadArchived(SurfaceError):
@@ -134,6 +147,8 @@ def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: st
         return MessageGone(f"the message was deleted ({text})")
     if code == CODE_UNKNOWN_CHANNEL:
         return ChannelGone(f"the channel or thread was deleted ({text})")
+    if code == CODE_MISSING_ACCESS:
+        return MissingAccess(f"{status} {code} {text}")
     if code == CODE_MISSING_PERMISSIONS:
         return MissingPermission(f"{status} {code} {text}")
     if code == CODE_THREAD_ARCHIVED:

@@ -16,6 +16,9 @@ where a reply goes and what to do when Discord refuses (the bookkeeping is
   detours;
 - an hour-old message that takes no more edits (30046) → ``EditLimitReached``, a
   ``MessageGone``: the relay continues in a new message;
+- the bot may not view the place any more (50001, its View Channel taken away) → an edit
+  there is a ``MessageGone``; the relay's next post meets it too and goes as a missing
+  permission does (the parent, else :attr:`on_unusable`, the bot then telling the user);
 - a deleted thread (10003) → ``ChannelGone`` (a ``MessageGone``) and :attr:`on_unusable`;
   later calls there fail at once, without a request.
 
@@ -38,6 +41,7 @@ from adapters.discord.budgets import DiscordBudget
 from adapters.discord.errors import (
     ChannelGone,
     EditLimitReached,
+    MissingAccess,
     MissingPermission,
     ThreadArchived,
     ThreadLocked,
@@ -161,7 +165,7 @@ class DiscordSurface:
             try:
                 return await self.requests.send(target, text, view=view, nonce=key)
             except MissingPermission as refused:
-                refused.permission = to_send(target)
+                refused.permission = refused.permission or to_send(target)
                 self.reach.refuse(channel_id(target), refused.permission)
                 hint = texts.DETOUR.format(thread=where.channel, permission=refused.permission)
                 detour = (
@@ -214,6 +218,8 @@ class DiscordSurface:
         except ThreadArchived as exc:  # archived again meanwhile: post anew (that unarchives)
             raise MessageGone(str(exc)) from exc
         except ThreadLocked as exc:  # the relay posts anew: that post detours (``_post``)
+            raise MessageGone(str(exc)) from exc
+        except MissingAccess as exc:  # likewise: the post detours, or ends the reply
             raise MessageGone(str(exc)) from exc
         except RateLimited as exc:
             if self.reach.is_frozen(message_id):  # the 429 was Discord's 30046 after all

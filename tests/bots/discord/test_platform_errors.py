@@ -3,6 +3,8 @@
 - Missing permissions (403 / 50013): no thread → the reply in the channel with a hint naming
   the permission; no posting in threads → the reply in the parent channel, with the hint;
   nowhere in the channel → a DM naming what is missing (the agent is not called for nothing).
+- The bot's View Channel taken away mid-reply (403 / 50001 Missing Access on everything
+  there) → the reply ends at once, and the user is told by DM what is missing.
 - The active-thread cap (160006) → the reply in the channel, saying why.
 - An hour-old message that takes no more edits (30046) → the reply continues in a new one.
 - A thread archived mid-reply (50083) → unarchived, and the same message is finished.
@@ -104,6 +106,24 @@ async def test_no_permission_to_post_in_threads_or_channel_tells_the_user_in_a_d
     assert "**Send Messages**" in note.content and f"<#{start.id}>" in note.content
     refused = [c for c in sim.calls if c.status == 403]
     assert len(refused) <= 3  # each place tried once, never retried into a storm
+
+
+async def test_view_channel_taken_mid_reply_ends_it_and_tells_the_user(world: World) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    lyzr.enqueue(words(400, delay=0.05, held=True))  # the last word waits: it never ends
+    general = sim.channel("general").id
+    start = await sim.user_message(general, "go", mention_bot=True)
+    await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
+    sim.deny(general, "VIEW_CHANNEL")  # the thread inherits it
+    hidden_at = len(sim.calls)
+    await world.answered(1, within=10)
+    assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished  # agent stopped
+    dm = dm_with(sim, "alice")
+    await sim.wait_until(lambda: bool(world.bot_messages(dm)))
+    (note,) = world.bot_messages(dm)
+    assert "**View Channel**" in note.content and f"<#{start.id}>" in note.content
+    refused = [c for c in sim.calls[hidden_at:] if c.status == 403]
+    assert len(refused) <= 4  # each place tried once or so, never a retry storm
 
 
 # -- the active-thread cap -------------------------------------------------------------------
