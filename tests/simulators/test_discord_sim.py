@@ -731,6 +731,25 @@ async def test_first_follow_up_after_a_deferral_fills_the_thinking_message(
     assert second.content == "and more"  # later follow-ups are messages of their own
 
 
+async def test_an_interaction_token_expires_after_15_minutes(sim: DiscordSimulator) -> None:
+    general = sim.channel("general").id
+    interaction = await sim.slash_command("new", channel_id=general)
+    hook = f"{sim.api_base}/webhooks/{sim.application_id}/{interaction.token}"
+    async with aiohttp.ClientSession() as http:
+        callback = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with http.post(callback, json={"type": 5}) as response:
+            assert response.status == 204
+        sim.advance_clock(14 * 60)
+        async with http.patch(f"{hook}/messages/@original", json={"content": "in time"}) as ok:
+            assert ok.status == 200
+        sim.advance_clock(61)  # 15 min 1 s after the interaction
+        async with http.post(hook, json={"content": "too late"}) as late:
+            error = await late.json()
+            assert (late.status, error["code"]) == (401, 50027)
+            assert error["message"] == "Invalid Webhook Token"
+    assert [m.content for m in sim.channel_messages(general)] == ["in time"]
+
+
 async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:
     client = make_client()
     clicked = asyncio.Event()

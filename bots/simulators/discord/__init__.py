@@ -19,7 +19,8 @@ What it models
   threads from a message (thread id == message id) and without one; DM channels;
   application commands (bulk overwrite, upsert, get, delete; global and guild);
   interaction callbacks (4, 5, 6, 7) within 3 s of the interaction (else 10062) and
-  webhook follow-ups / ``@original``; attachment files served at their URLs.
+  webhook follow-ups / ``@original`` for 15 minutes (then 401 / 50027); attachment files
+  served at their URLs.
 - Discord's limits and errors: content ≤ 2,000 (400 / 50035), empty message (50006),
   embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
   request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
@@ -49,7 +50,7 @@ What it models
 What it does not model: permissions beyond the few ``restrictions`` lists (everything
 else is allowed, Manage Threads excepted; denied permissions are not shown in channel
 JSON), reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
-timeouts, ETF/zstd, the 15-minute expiry of follow-up tokens, joining or leaving a guild
+timeouts, ETF/zstd, joining or leaving a guild
 while connected, roles in any guild but the first, voice, presences.
 """
 

@@ -67,6 +67,11 @@ class SimulatorConfig:
     # initial response within 3 seconds of receiving the event"). Measured on the simulator's
     # clock (loop time), so a test may run it in fake time or scale it down.
     interaction_deadline: float = 3.0
+    # Seconds an interaction's token stays valid for follow-ups and ``@original``
+    # (Interactions > Receiving and Responding: "Interaction tokens are valid for 15
+    # minutes"); later, those webhook routes answer 401 / 50027 "Invalid Webhook Token" (as
+    # discord-api-docs issue #6851 and discord.js users' logs show).
+    interaction_token_lifetime: float = 900.0
 
     # Threads that may be active (not archived) in the guild at once; one more is 400 /
     # 160006. Discord does not publish the figure in its API docs ("guilds are capped at a
