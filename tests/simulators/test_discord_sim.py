@@ -396,6 +396,24 @@ async def test_a_channel_the_bot_may_not_view_is_missing_access(sim: DiscordSimu
             assert (hidden.value.code, hidden.value.text) == (50001, "Missing Access")
 
 
+async def test_a_reply_to_a_deleted_message(sim: DiscordSimulator) -> None:
+    async with running_client(sim, make_client()) as client:
+        general = text_channel(client, sim, "general")
+        asked = await general.send("a question")
+        await sim.delete_message(general.id, asked.id)
+        with pytest.raises(discord.HTTPException) as refused:
+            await general.send("the answer", reference=asked)  # fail_if_not_exists: true
+        assert (refused.value.status, refused.value.code) == (400, 50035)
+        assert "In message_reference: Unknown message" in refused.value.text
+        plain = await general.send(
+            "the answer", reference=asked.to_reference(fail_if_not_exists=False)
+        )
+        assert plain.reference is None  # sent as a normal message
+        alive = await general.send("another")
+        reply = await general.send("to it", reference=alive)
+        assert reply.reference is not None and reply.reference.message_id == alive.id
+
+
 async def test_the_active_thread_cap() -> None:
     async with (
         DiscordSimulator(max_active_threads=1) as sim,
