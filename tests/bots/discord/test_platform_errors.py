@@ -204,6 +204,23 @@ async def test_a_thread_locked_mid_reply_finishes_in_the_channel(
     assert sim.world.channel(start.id).locked
 
 
+async def test_the_reply_deleted_mid_stream_goes_on_in_a_new_message(world: World) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    script = words(40, delay=0.08, held=True)  # the last word waits until the deletion
+    lyzr.enqueue(script)
+    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
+    (streaming,) = world.bot_messages(start.id)
+    await sim.delete_message(start.id, streaming.id)  # a moderator: 10008 on the next edit
+    script.hold.set()
+    await world.answered(1, within=20)
+    (reply,) = world.bot_messages(start.id)
+    assert reply.id != streaming.id and reply.content == full_text(40), reply.content
+    assert STOP_ID not in str(reply.components)
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.status == "completed"
+
+
 # -- a deleted thread ------------------------------------------------------------------------
 
 
