@@ -559,6 +559,13 @@ async def test_message_limits() -> None:
                 too_big = io.BytesIO(b"\0" * (10 * 1024 * 1024 + 1))
                 await channel.send(file=discord.File(too_big, "big.bin"))
             assert big.value.status == 413 and big.value.code == 40005
+            # The limit counts the request's files together: two of 6 MiB are too many.
+            six = 6 * 1024 * 1024
+            with pytest.raises(discord.HTTPException) as together:
+                pair = [discord.File(io.BytesIO(b"\0" * six), f"{n}.bin") for n in range(2)]
+                await channel.send(files=pair)
+            assert together.value.status == 413 and together.value.code == 40005
+            await channel.send(file=discord.File(io.BytesIO(b"\0" * six), "one.bin"))
             with pytest.raises(discord.HTTPException) as embed:
                 await channel.send(embed=discord.Embed(description="d" * 4097))
             assert embed.value.code == 50035
@@ -569,7 +576,7 @@ async def test_message_limits() -> None:
             with pytest.raises(discord.HTTPException) as empty:
                 await channel.send("")
             assert empty.value.code == 50006
-            assert len(sim.channel_messages(channel.id)) == 2  # only the two valid ones
+            assert len(sim.channel_messages(channel.id)) == 3  # only the three valid ones
 
 
 async def test_allowed_mentions_decide_who_is_pinged(sim: DiscordSimulator) -> None:

@@ -22,9 +22,10 @@ What it models
   webhook follow-ups / ``@original`` for 15 minutes (then 401 / 50027); attachment files
   served at their URLs.
 - Discord's limits and errors: content ≤ 2,000 (400 / 50035), empty message (50006),
-  embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
-  request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
-  10080}, unknown channel/message (404; a deleted thread is 10003), bad token (401); and
+  embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, an upload limit of 10 MiB for
+  all the files of a request together and 25 MiB per request body (413 / 40005), thread
+  names and ``auto_archive_duration`` ∈ {60, 1440, 4320, 10080}, unknown channel/message
+  (404; a deleted thread is 10003), bad token (401); and
   (``restrictions``) permissions a test denies (403 / 50013; View Channel: 403 / 50001
   Missing Access on every call naming the channel), the active-thread cap
   (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), locked

@@ -55,7 +55,13 @@ class SimulatorConfig:
 
     max_content: int = 2000
     max_files: int = 10
+    # The upload limit: "A file upload size limit applies to *all* files in a request
+    # (rather than each individual file). While the limit depends on the Boost Tier of a
+    # guild, it is 10 MiB by default" (discord-api-docs, Reference > Uploading Files; 10 MiB
+    # since discord-api-docs PR #7312, January 2025; discord.py's
+    # ``utils.DEFAULT_FILE_SIZE_LIMIT_BYTES``). Files past it together: 413 / 40005.
     max_file_size: int = 10 * MIB
+    # The whole request body (JSON and multipart overhead included).
     max_request_size: int = 25 * MIB
     max_embeds: int = 10
     max_embed_description: int = 4096
