@@ -136,7 +136,8 @@ class DiscordSurface:
         return (self.budget.channel(where.channel), self.budget.bot)
 
     def file_limit(self, where: ThreadRef) -> int:
-        """The guild's upload limit (10 MiB, more on boosted servers); 10 MiB in DMs."""
+        """The guild's upload limit (10 MiB, more on boosted servers); 10 MiB in DMs. It
+        counts all the files of one message together."""
         gid = guild_id(where)
         guild = self.client.get_guild(gid) if gid is not None else None
         return guild.filesize_limit if guild is not None else DEFAULT_FILE_LIMIT
@@ -242,8 +243,12 @@ class DiscordSurface:
         """``key``: each message's nonce derives from it (:func:`adapters.discord.requests.
         part_nonce`), so a retry returns the groups that landed instead of attaching them
         twice."""
-        groups = group_files(files, max_files=self.limits.max_files_per_message)
-        await self.requests.send_files(self._route(where), groups, key=key)
+        target = self._route(where)
+        # The upload limit counts a message's files together (adapters.discord.uploads).
+        groups = group_files(
+            files, max_files=self.limits.max_files_per_message, max_bytes=self.file_limit(target)
+        )
+        await self.requests.send_files(target, groups, key=key)
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
