@@ -8,7 +8,9 @@
     NotFound 10008 (unknown message)               → MessageGone
     NotFound 10003 (unknown channel: deleted)      → ChannelGone        (a MessageGone)
     Forbidden 50013 (missing permissions)          → MissingPermission  (a SurfaceError)
+    Forbidden 50001 (missing access: View Channel) → MissingAccess      (a MissingPermission)
     HTTPException 50083 (thread archived)          → ThreadArchived     (a SurfaceError)
+    HTTPException 160005 (thread locked)           → ThreadLocked       (a SurfaceError)
     HTTPException 160006 (active thread cap)       → ThreadLimitReached (a SurfaceError)
     HTTPException 50035 on ``content`` length      → MessageTooLong
     HTTPException 413 / 40005 (request too large)  → SurfaceError("file too large …")
@@ -34,6 +36,7 @@ from collections.abc import Iterator
 import aiohttp
 import discord
 
+from adapters.discord.permissions import VIEW_CHANNEL
 from core.errors import (
     MessageGone,
     MessageTooLong,
@@ -48,9 +51,11 @@ __all__ = [
     "CODE_UNKNOWN_MESSAGE",
     "ChannelGone",
     "EditLimitReached",
+    "MissingAccess",
     "MissingPermission",
     "ThreadArchived",
     "ThreadLimitReached",
+    "ThreadLocked",
     "discord_errors",
     "translate",
 ]
@@ -59,10 +64,12 @@ CODE_UNKNOWN_CHANNEL = 10003
 CODE_UNKNOWN_MESSAGE = 10008
 CODE_EDIT_LIMIT = 30046
 CODE_TOO_LARGE = 40005
+CODE_MISSING_ACCESS = 50001
 CODE_MISSING_PERMISSIONS = 50013
 CODE_INVALID_FORM = 50035
 CODE_THREAD_ARCHIVED = 50083
 CODE_THREAD_EXISTS = 160004
+CODE_THREAD_LOCKED = 160005
 CODE_THREAD_LIMIT = 160006
 # discord.py's 429 without a body: wait this long (Discord's windows are ~1 s).
 _DEFAULT_RETRY = 1.0
@@ -90,8 +97,22 @@ class MissingPermission(SurfaceError):
         return f"missing Discord permission{named}: {self.detail}"
 
 
+class MissingAccess(MissingPermission):
+    """Discord's 50001: the bot may not view the channel or thread at all (its View Channel
+    taken away, or removed from a private thread): nothing can be posted, edited or read
+    there."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, permission=VIEW_CHANNEL)
+
+
 class ThreadArchived(SurfaceError):
     """The thread is archived: its messages cannot be edited until it is unarchived."""
+
+
+class ThreadLocked(SurfaceError):
+    """A moderator locked the thread: without Manage Threads the bot may neither post nor
+    edit there (Topics > Threads > Locked Threads), and posting does not unarchive it."""
 
 
 class ThreadLimitReached(SurfaceError):
@@ -126,10 +147,14 @@ def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: st
         return MessageGone(f"the message was deleted ({text})")
     if code == CODE_UNKNOWN_CHANNEL:
         return ChannelGone(f"the channel or thread was deleted ({text})")
+    if code == CODE_MISSING_ACCESS:
+        return MissingAccess(f"{status} {code} {text}")
     if code == CODE_MISSING_PERMISSIONS:
         return MissingPermission(f"{status} {code} {text}")
     if code == CODE_THREAD_ARCHIVED:
         return ThreadArchived(f"the thread is archived ({text})")
+    if code == CODE_THREAD_LOCKED:
+        return ThreadLocked(f"the thread is locked ({text})")
     if code == CODE_THREAD_LIMIT:
         return ThreadLimitReached(f"the server has too many active threads ({text})")
     if code == CODE_INVALID_FORM and "content" in text and "length" in text.lower():

@@ -14,6 +14,7 @@ __all__ = [
     "CREATE_PUBLIC_THREADS",
     "SEND_MESSAGES",
     "SEND_MESSAGES_IN_THREADS",
+    "VIEW_CHANNEL",
     "to_send",
 ]
 
@@ -21,6 +22,9 @@ SEND_MESSAGES = "Send Messages"
 SEND_MESSAGES_IN_THREADS = "Send Messages in Threads"
 CREATE_PUBLIC_THREADS = "Create Public Threads"
 ATTACH_FILES = "Attach Files"
+# Without it Discord answers 403 / 50001 "Missing Access" to every call naming the channel
+# (Opcodes and Status Codes), which does name it: the only permission that code stands for.
+VIEW_CHANNEL = "View Channel"
 
 
 def to_send(where: ThreadRef) -> str:

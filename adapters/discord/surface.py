@@ -9,8 +9,16 @@ where a reply goes and what to do when Discord refuses (the bookkeeping is
   parent channel, after a hint naming the permission (once per channel); refused there too,
   or in a plain channel → :class:`MissingPermission` naming it, and :attr:`on_unusable`;
 - a thread archived (50083) while its message is edited → unarchived, the edit made again;
+- a thread locked by a moderator (160005 on a post or an edit; a post in a thread both
+  locked and archived is refused as archived, 50083, since posting unarchives only unlocked
+  threads) → the reply goes on in the thread's parent channel, after a note saying so
+  (once per channel); an edit refused so is a ``MessageGone``, the relay's next post
+  detours;
 - an hour-old message that takes no more edits (30046) → ``EditLimitReached``, a
   ``MessageGone``: the relay continues in a new message;
+- the bot may not view the place any more (50001, its View Channel taken away) → an edit
+  there is a ``MessageGone``; the relay's next post meets it too and goes as a missing
+  permission does (the parent, else :attr:`on_unusable`, the bot then telling the user);
 - a deleted thread (10003) → ``ChannelGone`` (a ``MessageGone``) and :attr:`on_unusable`;
   later calls there fail at once, without a request.
 
@@ -33,8 +41,10 @@ from adapters.discord.budgets import DiscordBudget
 from adapters.discord.errors import (
     ChannelGone,
     EditLimitReached,
+    MissingAccess,
     MissingPermission,
     ThreadArchived,
+    ThreadLocked,
 )
 from adapters.discord.feedback_buttons import FeedbackView, feedback_template
 from adapters.discord.lost_posts import find_open_post, is_open
@@ -126,7 +136,8 @@ class DiscordSurface:
         return (self.budget.channel(where.channel), self.budget.bot)
 
     def file_limit(self, where: ThreadRef) -> int:
-        """The guild's upload limit (10 MiB, more on boosted servers); 10 MiB in DMs."""
+        """The guild's upload limit (10 MiB, more on boosted servers); 10 MiB in DMs. It
+        counts all the files of one message together."""
         gid = guild_id(where)
         guild = self.client.get_guild(gid) if gid is not None else None
         return guild.filesize_limit if guild is not None else DEFAULT_FILE_LIMIT
@@ -155,9 +166,24 @@ class DiscordSurface:
             try:
                 return await self.requests.send(target, text, view=view, nonce=key)
             except MissingPermission as refused:
-                refused.permission = to_send(target)
+                refused.permission = refused.permission or to_send(target)
                 self.reach.refuse(channel_id(target), refused.permission)
-                detour = await self._detour(where, refused.permission) if target == where else None
+                hint = texts.DETOUR.format(thread=where.channel, permission=refused.permission)
+                detour = (
+                    await self._detour(where, refused.permission, hint) if target == where else None
+                )
+                if detour is None:
+                    self._unusable(where)
+                    raise
+                target = detour
+            except (ThreadLocked, ThreadArchived):
+                # Posting unarchives a thread unless it is locked: either way, locked.
+                hint = texts.LOCKED.format(thread=where.channel)
+                detour = (
+                    await self._detour(where, f"locked {where.channel}", hint)
+                    if target == where
+                    else None
+                )
                 if detour is None:
                     self._unusable(where)
                     raise
@@ -192,6 +218,10 @@ class DiscordSurface:
                 await self.requests.edit(where, message_id, text, final=final, view=view)
         except ThreadArchived as exc:  # archived again meanwhile: post anew (that unarchives)
             raise MessageGone(str(exc)) from exc
+        except ThreadLocked as exc:  # the relay posts anew: that post detours (``_post``)
+            raise MessageGone(str(exc)) from exc
+        except MissingAccess as exc:  # likewise: the post detours, or ends the reply
+            raise MessageGone(str(exc)) from exc
         except RateLimited as exc:
             if self.reach.is_frozen(message_id):  # the 429 was Discord's 30046 after all
                 raise EditLimitReached(f"Discord takes no more edits of {message_id}") from exc
@@ -213,8 +243,12 @@ class DiscordSurface:
         """``key``: each message's nonce derives from it (:func:`adapters.discord.requests.
         part_nonce`), so a retry returns the groups that landed instead of attaching them
         twice."""
-        groups = group_files(files, max_files=self.limits.max_files_per_message)
-        await self.requests.send_files(self._route(where), groups, key=key)
+        target = self._route(where)
+        # The upload limit counts a message's files together (adapters.discord.uploads).
+        groups = group_files(
+            files, max_files=self.limits.max_files_per_message, max_bytes=self.file_limit(target)
+        )
+        await self.requests.send_files(target, groups, key=key)
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
@@ -286,17 +320,16 @@ class DiscordSurface:
             raise MissingPermission("refused earlier", permission=permission)
         return target
 
-    async def _detour(self, thread: ThreadRef, permission: str) -> ThreadRef | None:
-        """The parent channel of a thread the bot may not post in, announced there once;
-        None when there is none to go to."""
+    async def _detour(self, thread: ThreadRef, cause: str, hint: str) -> ThreadRef | None:
+        """The parent channel of a thread the bot may not post in, announced there with
+        ``hint`` once per ``cause``; None when there is none to go to."""
         if thread.thread is None:
             return None
         parent = await self.requests.parent_of(thread)
         if parent is None or self.reach.refusal(channel_id(parent)) is not None:
             return None
         self.reach.detour(channel_id(thread), parent)
-        if self.reach.first_hint(channel_id(parent), permission):
-            hint = texts.DETOUR.format(thread=thread.channel, permission=permission)
+        if self.reach.first_hint(channel_id(parent), cause):
             await self.requests.acquire(parent)
             try:
                 await self.requests.send(parent, hint)

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-__all__ = ["DETOUR"]
+__all__ = ["DETOUR", "LOCKED"]
 
 DETOUR = (
     "ℹ️ I can't post in <#{thread}>: I'm missing the **{permission}** permission there, "
     "so I'm answering here instead. A server admin can grant it."
+)
+LOCKED = (
+    "ℹ️ A moderator locked <#{thread}>, so I can't post there any more: I'm answering here instead."
 )

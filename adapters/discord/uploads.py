@@ -1,4 +1,7 @@
-"""Splitting files into messages Discord accepts: ≤ 10 files and ≤ 25 MiB per request."""
+"""Splitting files into messages Discord accepts: ≤ 10 files, and the upload limit for all
+of a message's files together — "A file upload size limit applies to *all* files in a
+request (rather than each individual file) … it is 10 MiB by default", more on boosted
+servers (discord-api-docs, Reference > Uploading Files)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from core.surface import OutgoingFile
 
 __all__ = ["MAX_REQUEST_BYTES", "group_files"]
 
-MAX_REQUEST_BYTES = 25 * 1024 * 1024
+# discord.py's ``utils.DEFAULT_FILE_SIZE_LIMIT_BYTES``: an unboosted server's, and DMs'.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
 
 def group_files(

@@ -381,6 +381,39 @@ async def test_denied_permissions_are_missing_permissions(sim: DiscordSimulator)
         sim.deny(general.id, "ADMINISTRATOR")  # not modelled: refused, not ignored
 
 
+async def test_a_channel_the_bot_may_not_view_is_missing_access(sim: DiscordSimulator) -> None:
+    async with thread_with_a_reply(sim, "before", "raw_thread_update") as (
+        _,
+        general,
+        thread,
+        reply,
+    ):
+        sim.deny(general.id, "VIEW_CHANNEL")  # its threads inherit it
+        attempts = (general.send("x"), thread.send("x"), reply.edit(content="x"), thread.typing())
+        for attempt in attempts:
+            with pytest.raises(discord.Forbidden) as hidden:
+                await attempt
+            assert (hidden.value.code, hidden.value.text) == (50001, "Missing Access")
+
+
+async def test_a_reply_to_a_deleted_message(sim: DiscordSimulator) -> None:
+    async with running_client(sim, make_client()) as client:
+        general = text_channel(client, sim, "general")
+        asked = await general.send("a question")
+        await sim.delete_message(general.id, asked.id)
+        with pytest.raises(discord.HTTPException) as refused:
+            await general.send("the answer", reference=asked)  # fail_if_not_exists: true
+        assert (refused.value.status, refused.value.code) == (400, 50035)
+        assert "In message_reference: Unknown message" in refused.value.text
+        plain = await general.send(
+            "the answer", reference=asked.to_reference(fail_if_not_exists=False)
+        )
+        assert plain.reference is None  # sent as a normal message
+        alive = await general.send("another")
+        reply = await general.send("to it", reference=alive)
+        assert reply.reference is not None and reply.reference.message_id == alive.id
+
+
 async def test_the_active_thread_cap() -> None:
     async with (
         DiscordSimulator(max_active_threads=1) as sim,
@@ -417,6 +450,32 @@ async def test_archived_threads_refuse_edits_until_unarchived(sim: DiscordSimula
         await thread.send("posting unarchives it")
         assert (await updates.next()).data["thread_metadata"]["archived"] is False
         assert not sim.world.channel(thread.id).archived
+
+
+async def test_locked_threads_refuse_the_bots_posts_and_edits(sim: DiscordSimulator) -> None:
+    async with thread_with_a_reply(sim, "before", "raw_thread_update") as (
+        updates, general, thread, reply,
+    ):  # fmt: skip
+        await sim.lock_thread(thread.id)  # "Close & Lock": locked and archived
+        data = (await updates.next()).data["thread_metadata"]
+        assert data["locked"] is True and data["archived"] is True
+        with pytest.raises(discord.Forbidden) as closed:
+            await thread.send("posting unarchives only unlocked threads")
+        assert (closed.value.code, closed.value.text) == (50083, "Thread is archived")
+        assert sim.world.channel(thread.id).archived
+        await thread.edit(archived=False)  # its creator may unarchive it
+        await updates.next()
+        for attempt in (reply.edit(content="after"), thread.send("still locked")):
+            with pytest.raises(discord.Forbidden) as locked:
+                await attempt
+            assert (locked.value.code, locked.value.text) == (160005, "Thread is locked")
+        theirs = await sim.user_thread(general.id, "theirs")
+        await sim.lock_thread(theirs.id)
+        # Not the bot's thread: unarchiving it locked needs Manage Threads.
+        status, _, body = await raw(
+            sim, "PATCH", f"/channels/{theirs.id}", json={"archived": False}
+        )
+        assert (status, body["code"]) == (403, 50013)
 
 
 async def test_edits_of_hour_old_messages_are_limited(sim: DiscordSimulator) -> None:
@@ -500,6 +559,13 @@ async def test_message_limits() -> None:
                 too_big = io.BytesIO(b"\0" * (10 * 1024 * 1024 + 1))
                 await channel.send(file=discord.File(too_big, "big.bin"))
             assert big.value.status == 413 and big.value.code == 40005
+            # The limit counts the request's files together: two of 6 MiB are too many.
+            six = 6 * 1024 * 1024
+            with pytest.raises(discord.HTTPException) as together:
+                pair = [discord.File(io.BytesIO(b"\0" * six), f"{n}.bin") for n in range(2)]
+                await channel.send(files=pair)
+            assert together.value.status == 413 and together.value.code == 40005
+            await channel.send(file=discord.File(io.BytesIO(b"\0" * six), "one.bin"))
             with pytest.raises(discord.HTTPException) as embed:
                 await channel.send(embed=discord.Embed(description="d" * 4097))
             assert embed.value.code == 50035
@@ -510,7 +576,7 @@ async def test_message_limits() -> None:
             with pytest.raises(discord.HTTPException) as empty:
                 await channel.send("")
             assert empty.value.code == 50006
-            assert len(sim.channel_messages(channel.id)) == 2  # only the two valid ones
+            assert len(sim.channel_messages(channel.id)) == 3  # only the three valid ones
 
 
 async def test_allowed_mentions_decide_who_is_pinged(sim: DiscordSimulator) -> None:
@@ -688,6 +754,25 @@ async def test_first_follow_up_after_a_deferral_fills_the_thinking_message(
     first, second = sim.channel_messages(general)
     assert first is thinking and first.content == "done"  # no new message: the loading one
     assert second.content == "and more"  # later follow-ups are messages of their own
+
+
+async def test_an_interaction_token_expires_after_15_minutes(sim: DiscordSimulator) -> None:
+    general = sim.channel("general").id
+    interaction = await sim.slash_command("new", channel_id=general)
+    hook = f"{sim.api_base}/webhooks/{sim.application_id}/{interaction.token}"
+    async with aiohttp.ClientSession() as http:
+        callback = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with http.post(callback, json={"type": 5}) as response:
+            assert response.status == 204
+        sim.advance_clock(14 * 60)
+        async with http.patch(f"{hook}/messages/@original", json={"content": "in time"}) as ok:
+            assert ok.status == 200
+        sim.advance_clock(61)  # 15 min 1 s after the interaction
+        async with http.post(hook, json={"content": "too late"}) as late:
+            error = await late.json()
+            assert (late.status, error["code"]) == (401, 50027)
+            assert error["message"] == "Invalid Webhook Token"
+    assert [m.content for m in sim.channel_messages(general)] == ["in time"]
 
 
 async def test_button_click_reaches_the_view(sim: DiscordSimulator) -> None:

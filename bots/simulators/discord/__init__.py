@@ -19,14 +19,18 @@ What it models
   threads from a message (thread id == message id) and without one; DM channels;
   application commands (bulk overwrite, upsert, get, delete; global and guild);
   interaction callbacks (4, 5, 6, 7) within 3 s of the interaction (else 10062) and
-  webhook follow-ups / ``@original``; attachment files served at their URLs.
+  webhook follow-ups / ``@original`` for 15 minutes (then 401 / 50027); attachment files
+  served at their URLs.
 - Discord's limits and errors: content ≤ 2,000 (400 / 50035), empty message (50006),
-  embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, 10 MiB per file and 25 MiB per
-  request (413 / 40005), thread names and ``auto_archive_duration`` ∈ {60, 1440, 4320,
-  10080}, unknown channel/message (404; a deleted thread is 10003), bad token (401); and
-  (``restrictions``) permissions a test denies (403 / 50013), the active-thread cap
-  (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), edits of
-  hour-old messages (429 / 30046) — with ``advance_clock`` to age them in no time.
+  embeds (description ≤ 4,096, total ≤ 6,000), ≤ 10 files, an upload limit of 10 MiB for
+  all the files of a request together and 25 MiB per request body (413 / 40005), thread
+  names and ``auto_archive_duration`` ∈ {60, 1440, 4320, 10080}, unknown channel/message
+  (404; a deleted thread is 10003), bad token (401); and
+  (``restrictions``) permissions a test denies (403 / 50013; View Channel: 403 / 50001
+  Missing Access on every call naming the channel), the active-thread cap
+  (160006), edits in an archived thread (50083; posting unarchives it, PATCH too), locked
+  threads (``lock_thread``: posts and edits 403 / 160005, or 50083 while also archived),
+  edits of hour-old messages (429 / 30046) — with ``advance_clock`` to age them in no time.
 - Rate limits: per-channel bucket for message create + edit (5 per 5 s), a bucket per
   other route, a global limit per token (50/s), ``X-RateLimit-*`` on every response, and
   429s with ``Retry-After``, ``{message, retry_after, global}``, ``X-RateLimit-Scope``,
@@ -45,9 +49,9 @@ What it models
   and loop time; each channel keeps its messages with every version of their content.
 
 What it does not model: permissions beyond the few ``restrictions`` lists (everything
-else is allowed; denied permissions are not shown in channel JSON), locked threads,
-reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
-timeouts, ETF/zstd, the 15-minute expiry of follow-up tokens, joining or leaving a guild
+else is allowed, Manage Threads excepted; denied permissions are not shown in channel
+JSON), reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
+timeouts, ETF/zstd, joining or leaving a guild
 while connected, roles in any guild but the first, voice, presences.
 """
 

@@ -114,6 +114,18 @@ class DiscordSimulator(SimulatorServer):
         self.state.events.thread_updated(thread)
         await self.delivered()
 
+    async def lock_thread(self, thread_id: int, *, archive: bool = True) -> None:
+        """A moderator locks a thread — Discord's "Close & Lock" also archives it
+        (``archive``); the bot may then neither post nor edit there (``restrictions``);
+        dispatches THREAD_UPDATE."""
+        thread = self.world.channel(thread_id)
+        if not thread.is_thread:
+            raise ValueError(f"{thread_id} is not a thread")
+        thread.locked = True
+        thread.archived = thread.archived or archive
+        self.state.events.thread_updated(thread)
+        await self.delivered()
+
     async def delete_thread(self, thread_id: int) -> SimChannel:
         """A moderator deletes a thread with everything in it; dispatches THREAD_DELETE.
         Every later call naming it gets 404 / 10003 Unknown Channel."""

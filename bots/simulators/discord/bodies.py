@@ -81,10 +81,9 @@ async def _read_multipart(request: web.Request, config: SimulatorConfig) -> Body
             except ValueError:
                 raise invalid_form("payload_json", "JSON_INVALID", "Invalid JSON") from None
         elif name.startswith("files[") or name == "file":
-            data = await _read_part(part, config.max_file_size)
+            # The upload limit counts every file of the request together (``config``).
+            data = await _read_part(part, config.max_file_size - total)
             total += len(data)
-            if total > config.max_request_size:
-                raise too_large()
             content_type = part.headers.get("Content-Type", "application/octet-stream")
             body.files.append(Upload(name, part.filename or "unknown", data, content_type))
         else:

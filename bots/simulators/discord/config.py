@@ -55,7 +55,13 @@ class SimulatorConfig:
 
     max_content: int = 2000
     max_files: int = 10
+    # The upload limit: "A file upload size limit applies to *all* files in a request
+    # (rather than each individual file). While the limit depends on the Boost Tier of a
+    # guild, it is 10 MiB by default" (discord-api-docs, Reference > Uploading Files; 10 MiB
+    # since discord-api-docs PR #7312, January 2025; discord.py's
+    # ``utils.DEFAULT_FILE_SIZE_LIMIT_BYTES``). Files past it together: 413 / 40005.
     max_file_size: int = 10 * MIB
+    # The whole request body (JSON and multipart overhead included).
     max_request_size: int = 25 * MIB
     max_embeds: int = 10
     max_embed_description: int = 4096
@@ -67,6 +73,11 @@ class SimulatorConfig:
     # initial response within 3 seconds of receiving the event"). Measured on the simulator's
     # clock (loop time), so a test may run it in fake time or scale it down.
     interaction_deadline: float = 3.0
+    # Seconds an interaction's token stays valid for follow-ups and ``@original``
+    # (Interactions > Receiving and Responding: "Interaction tokens are valid for 15
+    # minutes"); later, those webhook routes answer 401 / 50027 "Invalid Webhook Token" (as
+    # discord-api-docs issue #6851 and discord.js users' logs show).
+    interaction_token_lifetime: float = 900.0
 
     # Threads that may be active (not archived) in the guild at once; one more is 400 /
     # 160006. Discord does not publish the figure in its API docs ("guilds are capped at a

@@ -5,7 +5,8 @@ Order per request: parse the body (so even refused calls are recorded with it) �
 outage (``down``: 503 for everything) → check
 ``Authorization: Bot <token>`` → an injected fault, if one matches → the global limit (per
 token; interaction callbacks and webhooks are exempt, as on Discord) → the route's bucket →
-the handler. Message create and edit share one bucket per channel.
+access to the channel named (403 / 50001, ``restrictions``) → the handler. Message create
+and edit share one bucket per channel.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .errors import ApiError, unauthorized
 from .models import Call
 from .ratelimits import Hit, Window, rate_limited_response
 from .responses import json_response
+from .restrictions import check_access
 from .state import STATE, AnswerLost, Fault, SimState
 
 __all__ = ["API_PREFIX", "BODY", "discord_middleware"]
@@ -79,6 +81,8 @@ async def _respond(
     else:
         request[BODY] = body
         try:
+            if channel_id is not None:
+                check_access(state, channel_id)  # 50001 before anything else (restrictions)
             response = await handler(request)
         except ApiError as exc:
             response = exc.response()

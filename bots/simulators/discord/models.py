@@ -67,6 +67,9 @@ class SimChannel:
     recipient_id: int | None = None  # the other user of a DM
     auto_archive_duration: int = 1440
     archived: bool = False
+    # Locked by a moderator (a thread): the bot, without MANAGE_THREADS, may neither post
+    # nor edit there (``restrictions``).
+    locked: bool = False
     message_count: int = 0
     # Permissions denied to the bot here (a permission overwrite); threads also inherit
     # their parent's. Names as in ``restrictions``, e.g. ``SEND_MESSAGES_IN_THREADS``.

@@ -114,7 +114,7 @@ def _thread_json(world: World, thread: SimChannel) -> JsonDict:
             "archived": thread.archived,
             "auto_archive_duration": thread.auto_archive_duration,
             "archive_timestamp": iso_timestamp(thread.created_at),
-            "locked": False,
+            "locked": thread.locked,
             "create_timestamp": iso_timestamp(thread.created_at),
         },
     }

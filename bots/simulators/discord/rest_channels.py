@@ -25,6 +25,7 @@ from .restrictions import (
     check_active_threads,
     check_edit,
     check_send,
+    check_unarchive,
     require,
 )
 from .state import STATE, SimState
@@ -55,6 +56,7 @@ async def create_message(request: web.Request) -> web.Response:
     channel = state.world.channel(channel_id)
     check_send(state, channel, files=len(body.files))
     validate_message(payload, len(body.files), state.config, creating=True)
+    payload = _checked_reference(state, channel.id, payload)
     author, now = state.world.bot, state.clock.now()
     nonce = Nonces.of(payload)
     if nonce is not None:  # a retry of a create that landed returns that message (nonces.py)
@@ -72,6 +74,36 @@ async def create_message(request: web.Request) -> web.Response:
         state.events.thread_updated(channel)
     state.events.message_created(message)
     return json_response(message_json(state.world, message))
+
+
+def _checked_reference(state: SimState, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """A reply's ``message_reference`` (discord-api-docs, Resources > Message, Message
+    Reference: ``fail_if_not_exists``, "when sending, whether to error if the referenced
+    message doesn't exist instead of sending as a normal (non-reply) message, default
+    true"). A reply to a message not in this channel (deleted, or elsewhere) is 400 / 50035
+    at ``message_reference`` — ``REPLIES_UNKNOWN_MESSAGE`` "Unknown message", the code
+    libraries match on (hikari and discord.js bots' handlers) — unless
+    ``fail_if_not_exists`` is false: then the payload without it (a plain message).
+    Forwards (``type`` 1) are not modelled."""
+    reference = payload.get("message_reference")
+    if not isinstance(reference, dict) or reference.get("type", 0) != 0:
+        return payload
+    raw_channel = reference.get("channel_id")
+    if raw_channel is not None and str(raw_channel) != str(channel_id):
+        raise invalid_form(
+            "message_reference",
+            "REPLIES_CANNOT_REFERENCE_OTHER_CHANNEL",
+            "Cannot reply to a message in a different channel",
+        )
+    try:
+        target = state.world.find_message(int(reference.get("message_id") or 0))
+    except (TypeError, ValueError):
+        target = None
+    if target is not None and target.channel_id == channel_id:
+        return payload
+    if reference.get("fail_if_not_exists", True) is not False:
+        raise invalid_form("message_reference", "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
+    return {key: value for key, value in payload.items() if key != "message_reference"}
 
 
 def _would_be_empty(message: SimMessage, payload: dict[str, Any], new_files: int) -> bool:
@@ -188,6 +220,8 @@ async def modify_channel(request: web.Request) -> web.Response:
         )
         channel.name, channel.auto_archive_duration = name, duration
     if "archived" in payload:
+        if channel.archived and not payload["archived"]:
+            check_unarchive(state, channel)
         channel.archived = bool(payload["archived"])
     state.events.thread_updated(channel)
     return json_response(channel_json(state.world, channel))

@@ -16,8 +16,8 @@ message later"); a deferred reply (5) posts a "thinking" message (flag LOADING) 
 ``@original`` fills — and so does the first follow-up while it is still loading ("this
 endpoint will function as Edit Original Interaction Response for backwards compatibility");
 ephemeral replies (flag 64) are stored but never dispatched; ``with_response`` returns the
-callback resource discord.py reads. Follow-up tokens do not expire here (on Discord they
-last 15 minutes).
+callback resource discord.py reads. Follow-ups and ``@original`` take the token for 15
+minutes after the interaction (``interaction_token_lifetime``), then 401 / 50027.
 """
 
 from __future__ import annotations
@@ -143,6 +143,8 @@ def _webhook_interaction(state: SimState, request: web.Request) -> SimInteractio
     if request.match_info["webhook_id"] != str(state.world.application_id):
         raise unknown("webhook")
     interaction = state.world.interaction_by_token(request.match_info["webhook_token"])
+    if state.limiter.now() - interaction.created > state.config.interaction_token_lifetime:
+        raise ApiError(401, 50027, "Invalid Webhook Token")  # expired (see config)
     if not interaction.acknowledged:
         raise unknown("webhook")  # follow-ups exist only after the first response
     return interaction

@@ -7,6 +7,12 @@ permissions, the cap on active threads, archived threads, and edits of hour-old 
   SEND_MESSAGES_IN_THREADS in a thread ("SEND_MESSAGES has no effect in threads"); a thread
   from a message needs CREATE_PUBLIC_THREADS; files need ATTACH_FILES. Refused: 403 /
   50013 "Missing Permissions". DMs have no permissions to deny.
+- Access (Topics > Permissions: VIEW_CHANNEL "Allows guild members to view a channel, which
+  includes reading messages in text channels"; Opcodes and Status Codes: 50001 "Missing
+  access"): a channel or thread the bot may not view — its View Channel taken away, or a
+  private thread it was removed from — answers every call naming it (posts, edits,
+  reads, typing, threads) 403 / 50001 "Missing Access", before any other permission is
+  looked at (``middleware``). discord.py raises it as ``Forbidden`` with code 50001.
 - Active threads (Topics > Threads > Active & Archived Threads: "guilds are capped at a
   certain number of active threads"): creating one more is 400 / 160006 "Maximum number of
   active threads reached" (the code and text as Discord sends them, e.g. discordjs users'
@@ -15,6 +21,17 @@ permissions, the cap on active threads, archived threads, and edits of hour-old 
   a message will automatically unarchive the thread"): editing there is 400 / 50083
   (Opcodes and Status Codes: "Tried to perform an operation on an archived thread, such as
   editing a message"); posting unarchives it (``rest_channels``).
+- Locked threads (Topics > Threads > Locked Threads: "Users (including bot users) without
+  the MANAGE_THREADS permission … won't be able to create or update messages in locked
+  threads"; Active & Archived Threads: "Sending a message will automatically unarchive the
+  thread, unless the thread has been locked by a moderator"). The bot is modelled without
+  MANAGE_THREADS. A post or edit in a locked thread is 403 / 160005 "Thread is locked"
+  (Opcodes and Status Codes; the status is not documented: 403 as for the other refusals);
+  a post in a thread both locked and archived (Discord's "Close & Lock" sets both) is
+  refused as archived, 403 / 50083, as discord-api-docs issues #6884 and #7707 show, and
+  leaves it archived. Unarchiving a locked thread needs its creator or MANAGE_THREADS
+  (Editing & Deleting Threads), so the bot may unarchive its own: its edits then meet
+  160005.
 - Hour-old messages (Opcodes and Status Codes, 30046 "Maximum number of edits to messages
   older than 1 hour reached. Try again later"): Discord documents neither the allowance
   nor the wait (discord-api-docs issue #4413: "We dont put rate limit details in our
@@ -40,9 +57,13 @@ __all__ = [
     "READ_MESSAGE_HISTORY",
     "SEND_MESSAGES",
     "SEND_MESSAGES_IN_THREADS",
+    "VIEW_CHANNEL",
+    "check_access",
     "check_active_threads",
     "check_edit",
     "check_send",
+    "check_unarchive",
+    "check_unlocked",
     "require",
 ]
 
@@ -51,9 +72,10 @@ SEND_MESSAGES_IN_THREADS = "SEND_MESSAGES_IN_THREADS"
 CREATE_PUBLIC_THREADS = "CREATE_PUBLIC_THREADS"
 ATTACH_FILES = "ATTACH_FILES"
 READ_MESSAGE_HISTORY = "READ_MESSAGE_HISTORY"  # reading history (``history``)
+VIEW_CHANNEL = "VIEW_CHANNEL"  # any call naming the channel (``check_access``)
 PERMISSION_NAMES = frozenset(
     {SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, CREATE_PUBLIC_THREADS, ATTACH_FILES,
-     READ_MESSAGE_HISTORY}
+     READ_MESSAGE_HISTORY, VIEW_CHANNEL}
 )  # fmt: skip
 
 
@@ -66,13 +88,41 @@ def require(state: SimState, channel: SimChannel, permission: str) -> None:
         raise ApiError(403, 50013, "Missing Permissions")
 
 
+def check_access(state: SimState, channel_id: int) -> None:
+    """403 / 50001 when the bot may not view ``channel_id`` (see the module docstring); an
+    unknown channel is left to the handler (404 / 10003)."""
+    channel = state.world.channels.get(channel_id)
+    if channel is None or channel.guild_id is None:
+        return
+    try:
+        require(state, channel, VIEW_CHANNEL)
+    except ApiError:
+        raise ApiError(403, 50001, "Missing Access") from None
+
+
 def check_send(state: SimState, channel: SimChannel, *, files: int) -> None:
     """What posting a message in ``channel`` needs."""
     if channel.guild_id is None:
         return
+    check_unlocked(channel)
     require(state, channel, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES)
     if files:
         require(state, channel, ATTACH_FILES)
+
+
+def check_unlocked(channel: SimChannel) -> None:
+    """A post in a locked thread: refused (see the module docstring)."""
+    if not (channel.is_thread and channel.locked):
+        return
+    if channel.archived:
+        raise ApiError(403, 50083, "Thread is archived")
+    raise ApiError(403, 160005, "Thread is locked")
+
+
+def check_unarchive(state: SimState, channel: SimChannel) -> None:
+    """Unarchiving a locked thread: only its creator (or MANAGE_THREADS, not modelled)."""
+    if channel.locked and channel.owner_id != state.world.bot.id:
+        raise ApiError(403, 50013, "Missing Permissions")
 
 
 def check_active_threads(state: SimState, guild_id: int | None) -> None:
@@ -85,6 +135,8 @@ def check_edit(state: SimState, channel: SimChannel, message: SimMessage) -> web
     """Why an edit of ``message`` is refused (raised, or a 429 to send), else None."""
     if channel.is_thread and channel.archived:
         raise ApiError(400, 50083, "Thread is archived")
+    if channel.is_thread and channel.locked:
+        raise ApiError(403, 160005, "Thread is locked")
     config = state.config
     if state.clock.now() - message.created_time <= config.old_message_age:
         return None

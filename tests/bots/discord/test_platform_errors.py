@@ -3,14 +3,21 @@
 - Missing permissions (403 / 50013): no thread → the reply in the channel with a hint naming
   the permission; no posting in threads → the reply in the parent channel, with the hint;
   nowhere in the channel → a DM naming what is missing (the agent is not called for nothing).
+- The bot's View Channel taken away mid-reply (403 / 50001 Missing Access on everything
+  there) → the reply ends at once, and the user is told by DM what is missing.
 - The active-thread cap (160006) → the reply in the channel, saying why.
 - An hour-old message that takes no more edits (30046) → the reply continues in a new one.
 - A thread archived mid-reply (50083) → unarchived, and the same message is finished.
+- A thread locked mid-reply (160005; "Close & Lock" also archives it: posts there are
+  refused as archived, 50083) → the reply finishes in the parent channel, after a note
+  saying the thread is locked.
 - A thread deleted mid-reply (10003) → the reply ends at once: the agent's stream is closed,
   the turn is finalised, no request to the deleted thread is repeated.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from adapters.discord import STOP_CUSTOM_ID as STOP_ID
 from bots.simulators.discord import DiscordSimulator, SimMessage
@@ -101,6 +108,24 @@ async def test_no_permission_to_post_in_threads_or_channel_tells_the_user_in_a_d
     assert len(refused) <= 3  # each place tried once, never retried into a storm
 
 
+async def test_view_channel_taken_mid_reply_ends_it_and_tells_the_user(world: World) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    lyzr.enqueue(words(400, delay=0.05, held=True))  # the last word waits: it never ends
+    general = sim.channel("general").id
+    start = await sim.user_message(general, "go", mention_bot=True)
+    await sim.wait_until(lambda: any(m.edit_count for m in world.bot_messages(start.id)))
+    sim.deny(general, "VIEW_CHANNEL")  # the thread inherits it
+    hidden_at = len(sim.calls)
+    await world.answered(1, within=10)
+    assert lyzr.streams[0].disconnected and not lyzr.streams[0].finished  # agent stopped
+    dm = dm_with(sim, "alice")
+    await sim.wait_until(lambda: bool(world.bot_messages(dm)))
+    (note,) = world.bot_messages(dm)
+    assert "**View Channel**" in note.content and f"<#{start.id}>" in note.content
+    refused = [c for c in sim.calls[hidden_at:] if c.status == 403]
+    assert len(refused) <= 4  # each place tried once or so, never a retry storm
+
+
 # -- the active-thread cap -------------------------------------------------------------------
 
 
@@ -156,6 +181,44 @@ async def test_a_thread_archived_mid_reply_is_unarchived_and_finished(world: Wor
     assert message.content == full_text(40) and STOP_ID not in str(message.components)
     assert not sim.world.channel(start.id).archived
     assert sim.calls_to("PATCH", THREAD)  # unarchived by the bot
+
+
+@pytest.mark.parametrize("archive", [True, False], ids=["closed-and-locked", "locked"])
+async def test_a_thread_locked_mid_reply_finishes_in_the_channel(
+    world: World, archive: bool
+) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    script = words(40, delay=0.08, held=True)  # the last word waits until the lock
+    lyzr.enqueue(script)
+    general = sim.channel("general").id
+    start = await sim.user_message(general, "go", mention_bot=True)
+    await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
+    await sim.lock_thread(start.id, archive=archive)
+    script.hold.set()
+    await world.answered(1, within=20)
+    note, reply = world.bot_messages(general)
+    assert "locked" in note.content and f"<#{start.id}>" in note.content
+    assert full_text(40).endswith(reply.content) and STOP_ID not in str(reply.components)
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.delivered
+    assert sim.world.channel(start.id).locked
+
+
+async def test_the_reply_deleted_mid_stream_goes_on_in_a_new_message(world: World) -> None:
+    sim, lyzr = world.sim, world.lyzr
+    script = words(40, delay=0.08, held=True)  # the last word waits until the deletion
+    lyzr.enqueue(script)
+    start = await sim.user_message(sim.channel("general").id, "go", mention_bot=True)
+    await sim.wait_until(lambda: bool(world.bot_messages(start.id)))
+    (streaming,) = world.bot_messages(start.id)
+    await sim.delete_message(start.id, streaming.id)  # a moderator: 10008 on the next edit
+    script.hold.set()
+    await world.answered(1, within=20)
+    (reply,) = world.bot_messages(start.id)
+    assert reply.id != streaming.id and reply.content == full_text(40), reply.content
+    assert STOP_ID not in str(reply.components)
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.status == "completed"
 
 
 # -- a deleted thread ------------------------------------------------------------------------

@@ -74,6 +74,27 @@ async def test_artifacts_are_attached_and_failures_named(world: World) -> None:
     assert [f.name for f in result.outcome.artifacts_failed] == ["huge.bin", "missing.pdf"]
 
 
+async def test_files_within_the_upload_limit_each_are_all_attached(world: World) -> None:
+    # Discord's upload limit (10 MiB unboosted) counts a request's files together: three
+    # files of 4 MiB go in two messages, not one refused as too large.
+    sim, lyzr = world.sim, world.lyzr
+    four = 4 * 1024 * 1024
+    listed = [
+        {"file_url": lyzr.add_file(f"p{n}.bin", bytes([n]) * four), "name": f"p{n}.bin"}
+        for n in range(3)
+    ]
+    lyzr.enqueue(LyzrScript(tokens=["Your", " files."], artifacts=listed))
+    start = await sim.user_message(sim.channel("general").id, "files please", mention_bot=True)
+    await world.answered(1, within=30)
+    text, *uploads = world.bot_messages(start.id)
+    assert text.content == "Your files."
+    assert [[a.filename for a in m.attachments] for m in uploads] == [
+        ["p0.bin", "p1.bin"], ["p2.bin"],
+    ]  # fmt: skip
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.artifacts_failed == []
+
+
 async def test_agent_error_mid_stream_keeps_the_partial_text(world: World) -> None:
     sim, lyzr = world.sim, world.lyzr
     lyzr.enqueue(
