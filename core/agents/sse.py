@@ -22,6 +22,9 @@ __all__ = ["MAX_LINE_CHARS", "EventDecoder", "LineDecoder", "SseEvent", "data_fi
 MAX_LINE_CHARS = 1024 * 1024
 """A line longer than this is not a token stream any more; refuse rather than buffer it."""
 
+# Looked up at import, not by the first reply (the codec's module is imported on first use).
+_UTF8_SIG = codecs.getincrementaldecoder("utf-8-sig")
+
 
 class LineDecoder:
     """Feed bytes, get complete lines (without their ending).
@@ -35,7 +38,7 @@ class LineDecoder:
     """
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._utf8 = _UTF8_SIG(errors="replace")
         self._parts: list[str] = []  # pieces of the unfinished line, joined once it ends
         self._size = 0
         self._after_cr = False  # the last text ended with \r: a \n next completes it
