@@ -33,6 +33,12 @@ class WorkspaceChanges:
         raise NotImplementedError
 
     # -- people edit what they said -----------------------------------------------------
+    @property
+    def receiving(self) -> bool:
+        """Whether an app is there to receive events (an events URL or a Socket Mode
+        connection)."""
+        raise NotImplementedError
+
     async def user_edits(self, message: Message, text: str) -> UserTurn:
         """A person edits their message; the app receives the events that causes.
 
@@ -63,6 +69,32 @@ class WorkspaceChanges:
             )
         deliveries = await asyncio.gather(*(self.send_event(e, ws.team_id) for e in found))
         return UserTurn(message, list(deliveries))
+
+    async def user_deletes(self, message: Message) -> Delivery | None:
+        """A person deletes their message; apps subscribed to the channel's messages get
+        ``message_deleted`` (docs.slack.dev reference/events/message/message_deleted: a
+        hidden ``message`` event with ``deleted_ts`` and ``previous_message``).
+
+        A thread parent with replies stays as a tombstone ("This message was deleted.",
+        subtype ``tombstone``) and its thread stays open; a message without replies is gone,
+        and a reply sent to it afterwards answers ``thread_not_found`` ("the same user
+        deleted the message while your app is generating a response to it": slackapi/
+        bolt-js#2307, a maintainer's answer; see ``CallContext.reply_parent``).
+        """
+        channel = self.store.channels[message.channel]
+        ws = self.store.workspaces[channel.team_id]
+        previous = message.to_api()
+        if not message.is_reply and self.store.thread_messages(channel.id, message.ts)[1:]:
+            message.text = "This message was deleted."
+            message.subtype, message.user, message.blocks = "tombstone", "USLACKBOT", None
+            message.files = []
+        else:
+            message.deleted = True
+        if SUBSCRIPTION[channel.kind] not in self.config.subscriptions or not self.receiving:
+            return None
+        event_ts = self.store.ts_clock.next()
+        event = events.message_deleted_event(message, channel, previous, event_ts)
+        return await self.send_event(event, ws.team_id)
 
     def _parent_of(self, message: Message) -> str | None:
         if not message.is_reply or message.thread_ts is None:
