@@ -26,8 +26,9 @@ chat.update and chat.startStream / appendStream / stopStream:
   ``account_inactive``...): nothing will work until the bot restarts with a valid
   ``SLACK_BOT_TOKEN``;
 - ``place``: the thread's channel cannot take the reply (``not_in_channel``,
-  ``channel_not_found``, ``is_archived``, ``is_inactive``, read-only or locked): retrying
-  changes nothing for the rest of the reply;
+  ``channel_not_found``, ``is_archived``, ``is_inactive``, read-only or locked), or the
+  thread is gone (``thread_not_found``: its parent was deleted): retrying changes nothing
+  for the rest of the reply;
 - ``transient``: Slack failed this time (``internal_error``, ``fatal_error``,
   ``service_unavailable``, ``request_timeout``, a 5xx, the network): worth a retry;
 - ``refused``: anything else (this call's arguments or this method were refused).
@@ -88,6 +89,11 @@ _PLACE = frozenset(
         "restricted_action_read_only_channel",
         "restricted_action_thread_locked",
         "ekm_access_denied",
+        # The thread's parent was deleted (it had no replies yet): every post into the
+        # thread is refused from then on ("when the pointed thread is no longer available
+        # ... your app can ignore thread_not_found errors because your app no longer needs
+        # to respond to it": slackapi/bolt-js#2307, a maintainer's answer).
+        "thread_not_found",
     }
 )
 _TRANSIENT = frozenset(

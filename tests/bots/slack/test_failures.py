@@ -217,3 +217,37 @@ async def test_msg_too_long_cuts_smaller_pages_and_loses_nothing(
     assert " ".join(m.text for m in messages).split() == text.split()
     assert all(len(m.text) <= 2000 for m in messages)
     assert len([c for c in sim.calls() if c.error == "msg_too_long"]) <= 6
+
+
+async def test_a_question_deleted_before_the_reply_ends_it_without_retries(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Alice deletes her question while the agent thinks: the thread is gone, so every post
+    into it answers ``thread_not_found`` (slackapi/bolt-js#2307). Nobody is left to read a
+    reply: the bot stops it and its agent, as for a channel gone, without a retry storm."""
+    ws = sim.workspace
+    # Held before its first word until the question is gone, then after its third until the
+    # bot hangs up (never released by the test): the reply is mid-way when it is refused.
+    held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
+    lyzr.enqueue(held, reply_script("Fine here."))
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
+    await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
+    await sim.user_deletes(turn.message)
+    held.hold.set()
+    await sim.wait_for(lambda: any(c.error == "thread_not_found" for c in sim.calls()))
+    refusal = next(c for c in sim.calls() if c.error == "thread_not_found")
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
+    assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("thread_not_found" in line and "stopping the reply" in line for line in said)
+    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
+    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
