@@ -97,7 +97,7 @@ class Attachments:
                 files = [
                     OutgoingFile(a.name, spool.file, spool.size, a.format_type)
                     for a, spool in fetched
-                    if spool is not None
+                    if spool is not None and self._big_enough(a, spool.size)
                 ]
                 if files:
                     await self._upload(files, group)
@@ -122,6 +122,14 @@ class Attachments:
         except TimeoutError:
             self._fail(artifact, texts.DOWNLOAD_TIMED_OUT)
         return None
+
+    def _big_enough(self, artifact: Artifact, size: int) -> bool:
+        """Whether the platform takes a file of ``size`` bytes; if not, it is noted failed
+        (sent with the others, it would fail their upload too: Slack refuses 0 bytes)."""
+        if size >= self._surface.limits.min_file_bytes:
+            return True
+        self._fail(artifact, texts.EMPTY_FILE.format(platform=self._where.platform.title()))
+        return False
 
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
         try:
