@@ -251,3 +251,24 @@ async def test_a_question_deleted_before_the_reply_ends_it_without_retries(
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
     await sim.wait_for(lambda: not bot.bot.tasks)
     assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+
+
+async def test_a_reply_deleted_mid_stream_is_posted_again_whole(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Someone deletes the bot's reply while it streams: its next edit answers
+    ``message_not_found``, and the reply goes on in a new message that holds all of it."""
+    ws = sim.workspace
+    text = "word " * 40
+    held = reply_script(text, hold_after=10)
+    lyzr.enqueue(held)
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
+    live = await reply_shown(sim, ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    await sim.user_deletes(live)
+    held.hold.set()
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.ts != live.ts and reply.text.strip() == text.strip()
+    assert any(c.error == "message_not_found" for c in sim.calls("chat.update"))
