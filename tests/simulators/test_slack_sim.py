@@ -317,6 +317,11 @@ async def test_files_upload_v2_is_refused_where_a_post_would_be(sim: SlackSimula
     with pytest.raises(SlackApiError) as failure:
         await client.files_getUploadURLExternal(filename="empty.txt", length=0)
     assert failure.value.response["error"] == "missing_argument"
+    sim.config.team_upload_limit = 10  # an admin restricted large uploads
+    with pytest.raises(SlackApiError) as failure:
+        await client.files_getUploadURLExternal(filename="big.bin", length=11)
+    assert failure.value.response["error"] == "file_upload_size_restricted"
+    await client.files_getUploadURLExternal(filename="small.bin", length=10)
     assert not [m for m in sim.store.all_messages() if m.files]  # nothing was shared
 
 

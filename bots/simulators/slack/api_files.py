@@ -10,9 +10,11 @@
 Checks (docs.slack.dev reference/methods/files.getUploadURLExternal and
 files.completeUploadExternal, Errors; the same lists in Slack's method JSON, e.g. the
 slack_kit package's copies): ``length`` 0 answers ``missing_argument``, a size past
-``SimConfig.max_file_size`` ``file_too_large``; the completion checks every target before
-sharing anything: ``channel_not_found``, ``not_in_channel``, ``is_archived`` and
-``thread_not_found`` (a ``thread_ts`` whose parent is gone), as chat.postMessage does.
+``SimConfig.max_file_size`` ``file_too_large``, past the team's restriction
+(``SimConfig.team_upload_limit``) ``file_upload_size_restricted``; the completion
+checks every target before sharing anything: ``channel_not_found``, ``not_in_channel``,
+``is_archived`` and ``thread_not_found`` (a ``thread_ts`` whose parent is gone), as
+chat.postMessage does.
 
 Completing a file that was never uploaded, or twice, answers ``file_not_found``: the
 method "can only be called once" (docs.slack.dev reference/methods/files.completeUploadExternal,
@@ -46,6 +48,9 @@ def get_upload_url(ctx: CallContext) -> dict[str, Any]:
         raise ApiError("missing_argument", detail="length must be greater than 0")
     if length > ctx.config.max_file_size:
         raise ApiError("file_too_large")
+    restricted = ctx.config.team_upload_limit
+    if restricted is not None and length > restricted:
+        raise ApiError("file_upload_size_restricted")
     record = FileRecord(
         id=ctx.store.ids.next("F"),
         team_id=ctx.ws.team_id,
