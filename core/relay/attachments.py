@@ -26,7 +26,13 @@ from pydantic import BaseModel
 
 from core import texts
 from core.download import DOWNLOAD_TIMEOUT, Spool
-from core.errors import ArtifactError, SurfaceError
+from core.errors import (
+    ArtifactError,
+    PlatformUnavailable,
+    RateLimited,
+    SurfaceError,
+    Undeliverable,
+)
 from core.models import Artifact
 from core.relay.notices import Notices
 from core.relay.outcome import ArtifactFailure
@@ -138,6 +144,12 @@ class Attachments:
                 lambda: self._surface.upload(self._where, files, key=key)
             )
         except SurfaceError as exc:
+            if len(files) > 1 and _refused_file(exc):
+                # One file the platform refuses (Slack: a size the workspace restricts, a
+                # type it disallows) fails the whole group: send each alone, so only it fails.
+                for file in files:
+                    await self._upload([file], group)
+                return
             sent = {file.name for file in files}
             for artifact in group:
                 if artifact.name in sent:
@@ -170,3 +182,10 @@ class Attachments:
             await self._sender.post_urgently(lambda: self._surface.post(self._where, text, key=key))
         except SurfaceError as exc:
             self.result.undelivered.append(f"artifact notice: {exc}")
+
+
+def _refused_file(exc: SurfaceError) -> bool:
+    """Whether ``exc`` may be one file's refusal rather than the place's or the platform's:
+    not a place or token refusal (nothing can be sent there), not an outage or a 429
+    (retried already, and the same for every file)."""
+    return not isinstance(exc, Undeliverable | PlatformUnavailable | RateLimited)
