@@ -252,6 +252,8 @@ class Message:
             data["bot_id"] = self.bot_id
         if self.subtype:
             data["subtype"] = self.subtype
+        if self.subtype == "tombstone":
+            data["hidden"] = True  # a deleted thread parent, kept for its replies
         if self.blocks is not None:
             data["blocks"] = self.blocks
         if self.thread_ts:
