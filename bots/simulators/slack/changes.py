@@ -123,6 +123,27 @@ class WorkspaceChanges:
         """Every call naming the channel answers ``channel_not_found``."""
         del self.store.channels[channel]
 
+    def restrict_channel(
+        self,
+        channel: str,
+        *,
+        read_only: bool | None = None,
+        threadable: bool | None = None,
+        lock_thread: str | None = None,
+    ) -> None:
+        """An admin restricts the channel: posting (``read_only``: posts then answer
+        ``restricted_action_read_only_channel``), threads (``threadable=False``: replies
+        answer ``restricted_action_non_threadable_channel``), or one thread (``lock_thread``,
+        its parent ts: replies answer ``restricted_action_thread_locked``). See
+        ``CallContext``."""
+        target = self.store.channels[channel]
+        if read_only is not None:
+            target.read_only = read_only
+        if threadable is not None:
+            target.threadable = threadable
+        if lock_thread is not None:
+            target.locked_threads.add(lock_thread)
+
     def revoke_token(self, team_id: str | None = None, error: str = "token_revoked") -> None:
         """The bot token stops working; every call with it answers ``error``
         (``token_revoked``, ``invalid_auth`` or ``account_inactive``: see ``webapi``)."""

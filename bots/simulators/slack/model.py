@@ -96,6 +96,11 @@ class Channel:
     external_teams: set[str] = field(default_factory=set)
     # Whether Slack lets the app stream into it (``channel_type_not_supported`` if not).
     streams_supported: bool = True
+    # Admin settings (``WorkspaceChanges``): posting restricted, threads turned off, and the
+    # threads an admin locked (by parent ts).
+    read_only: bool = False
+    threadable: bool = True
+    locked_threads: set[str] = field(default_factory=set)
 
     @property
     def channel_type(self) -> str:
