@@ -88,6 +88,14 @@ _PLACE = frozenset(
         "restricted_action",
         "restricted_action_read_only_channel",
         "restricted_action_thread_locked",
+        # chat.postMessage: "Cannot post thread replies into a non_threadable channel";
+        # "This message type cannot have thread replies".
+        "restricted_action_non_threadable_channel",
+        "cannot_reply_to_message",
+        # files.completeUploadExternal: "User is not authorized to post to channel";
+        # "Channel could not be found or channel specified is invalid".
+        "posting_to_channel_denied",
+        "invalid_channel",
         "ekm_access_denied",
         # The thread's parent was deleted (it had no replies yet): every post into the
         # thread is refused from then on ("when the pointed thread is no longer available

@@ -97,6 +97,53 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
     assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
 
 
+@pytest.mark.parametrize(
+    ("restriction", "error"),
+    [
+        ({"read_only": True}, "restricted_action_read_only_channel"),
+        ({"threadable": False}, "restricted_action_non_threadable_channel"),
+        ({"lock_thread": "the thread"}, "restricted_action_thread_locked"),
+    ],
+)
+async def test_an_admin_restriction_mid_reply_ends_it_without_retries(
+    restriction: dict[str, Any],
+    error: str,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An admin makes the channel read-only, turns its threads off, or locks the thread
+    while the bot replies (chat.postMessage's documented ``restricted_action_*`` errors):
+    its edits still go, the next page is refused, and the reply and its agent stop there."""
+    ws = sim.workspace
+    channel = sim.add_channel(ws.team_id, "restricted", "public").id
+    doomed = reply_script("word " * 1200, delay=6.0 / 1200, hold_after=5)
+    lyzr.enqueue(doomed, reply_script("Fine here."))
+    bot = await start_bot()
+    turn = await sim.user_says(channel, ws.alice, mention(sim, "talk"))
+    live = await reply_shown(sim, channel, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    if restriction.get("lock_thread"):
+        restriction = {"lock_thread": turn.thread_ts}
+    sim.restrict_channel(channel, **restriction)
+    doomed.hold.set()
+    await sim.wait_for(lambda: any(not c.ok for c in sim.calls()))
+    refusal = next(c for c in sim.calls() if not c.ok)
+    assert refusal.error == error
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
+    assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(error in line and "stopping the reply" in line for line in said)
+    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
+    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+
+
 @pytest.mark.parametrize("error", ["token_revoked", "invalid_auth", "account_inactive"])
 async def test_a_revoked_token_turns_readyz_503_with_one_log_line_and_no_storm(
     error: str,
