@@ -92,9 +92,9 @@ _PLACE = frozenset(
         # "This message type cannot have thread replies".
         "restricted_action_non_threadable_channel",
         "cannot_reply_to_message",
-        # files.completeUploadExternal: "User is not authorized to post to channel";
-        # "Channel could not be found or channel specified is invalid".
-        "posting_to_channel_denied",
+        # files.completeUploadExternal: "Channel could not be found or channel specified is
+        # invalid". (Not its posting_to_channel_denied: a channel may refuse files and still
+        # take the notice that names them.)
         "invalid_channel",
         "ekm_access_denied",
         # The thread's parent was deleted (it had no replies yet): every post into the

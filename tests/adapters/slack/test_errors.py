@@ -68,7 +68,7 @@ def test_kinds_say_what_a_failure_means_for_the_next_calls() -> None:
         "cannot_reply_to_message", "restricted_action_thread_locked",
         "restricted_action_read_only_channel",
         # ... or the channel cannot take files (files.completeUploadExternal's Errors).
-        "posting_to_channel_denied", "invalid_channel",
+        "invalid_channel",
     )  # fmt: skip
     for code in place:
         assert kind(code) == "place", code
