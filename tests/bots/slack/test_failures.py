@@ -266,7 +266,9 @@ async def test_msg_too_long_cuts_smaller_pages_and_loses_nothing(
     assert len([c for c in sim.calls() if c.error == "msg_too_long"]) <= 6
 
 
+@pytest.mark.parametrize("streaming", ["edit", "native"])
 async def test_a_question_deleted_before_the_reply_ends_it_without_retries(
+    streaming: str,
     sim: SlackSimulator,
     lyzr: LyzrServer,
     start_bot: StartBot,
@@ -280,7 +282,7 @@ async def test_a_question_deleted_before_the_reply_ends_it_without_retries(
     # bot hangs up (never released by the test): the reply is mid-way when it is refused.
     held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
     lyzr.enqueue(held, reply_script("Fine here."))
-    bot = await start_bot()
+    bot = await start_bot(streaming=streaming)
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
     await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
     await sim.user_deletes(turn.message)
