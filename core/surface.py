@@ -87,6 +87,9 @@ class SurfaceLimits:
     min_edit_interval: float
     max_file_bytes: int
     max_files_per_message: int = 10
+    # The smallest file the platform takes: a smaller one is reported, not sent (one
+    # refused file would fail the whole upload, and the other files sent with it).
+    min_file_bytes: int = 0
     streaming_indicator: str = " ▍"
 
 

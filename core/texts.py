@@ -35,6 +35,7 @@ __all__ = [
     "DENIED",
     "DOWNLOAD_TIMED_OUT",
     "DOWN_LABEL",
+    "EMPTY_FILE",
     "EMPTY_REPLY",
     "FAILED",
     "FILES_OFF",
@@ -204,6 +205,7 @@ FILES_OFF = "files are not passed to the agent here"
 FILE_NOT_RECEIVED = "the agent's file store did not take it"
 TOO_MANY_FILES = "only the first {limit} files are passed on"
 DOWNLOAD_TIMED_OUT = "download timed out"  # (an agent's artifact too: core.relay.attachments)
+EMPTY_FILE = "the file is empty, and {platform} does not take empty files"
 
 
 def file_too_large(size: int, cap: int) -> str:

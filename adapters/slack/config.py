@@ -93,6 +93,9 @@ class SurfaceConfig:
             min_edit_interval=self.min_edit_interval,
             max_file_bytes=self.max_file_bytes,
             max_files_per_message=10,
+            # files.getUploadURLExternal refuses ``length`` 0: "missing_argument ...
+            # Typically only occurs when the length provided is 0" (its Errors).
+            min_file_bytes=1,
             streaming_indicator="" if self.native else " ▍",
         )
 

@@ -50,9 +50,14 @@ _PAGE = 200  # Slack: "no more than 200 results at a time" is recommended for pa
 _MAX_PAGES = 10
 _MAX_RETRY_WAIT = 5.0  # seconds; a longer Retry-After: the turn goes on without context
 _MAX_NAMES = 5_000
+# Not something anyone said: joins and leaves, a broadcast taken back, and a deleted thread
+# parent kept for its replies ("tombstone": "This message was deleted.", by USLACKBOT).
 _SKIPPED_SUBTYPES = frozenset(
-    {"channel_join", "channel_leave", "group_join", "group_leave", "thread_broadcast_removed"}
-)
+    {
+        "channel_join", "channel_leave", "group_join", "group_leave",
+        "thread_broadcast_removed", "tombstone",
+    }
+)  # fmt: skip
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
 
 

@@ -26,8 +26,9 @@ chat.update and chat.startStream / appendStream / stopStream:
   ``account_inactive``...): nothing will work until the bot restarts with a valid
   ``SLACK_BOT_TOKEN``;
 - ``place``: the thread's channel cannot take the reply (``not_in_channel``,
-  ``channel_not_found``, ``is_archived``, ``is_inactive``, read-only or locked): retrying
-  changes nothing for the rest of the reply;
+  ``channel_not_found``, ``is_archived``, ``is_inactive``, read-only or locked), or the
+  thread is gone (``thread_not_found``: its parent was deleted): retrying changes nothing
+  for the rest of the reply;
 - ``transient``: Slack failed this time (``internal_error``, ``fatal_error``,
   ``service_unavailable``, ``request_timeout``, a 5xx, the network): worth a retry;
 - ``refused``: anything else (this call's arguments or this method were refused).
@@ -87,7 +88,20 @@ _PLACE = frozenset(
         "restricted_action",
         "restricted_action_read_only_channel",
         "restricted_action_thread_locked",
+        # chat.postMessage: "Cannot post thread replies into a non_threadable channel";
+        # "This message type cannot have thread replies".
+        "restricted_action_non_threadable_channel",
+        "cannot_reply_to_message",
+        # files.completeUploadExternal: "Channel could not be found or channel specified is
+        # invalid". (Not its posting_to_channel_denied: a channel may refuse files and still
+        # take the notice that names them.)
+        "invalid_channel",
         "ekm_access_denied",
+        # The thread's parent was deleted (it had no replies yet): every post into the
+        # thread is refused from then on ("when the pointed thread is no longer available
+        # ... your app can ignore thread_not_found errors because your app no longer needs
+        # to respond to it": slackapi/bolt-js#2307, a maintainer's answer).
+        "thread_not_found",
     }
 )
 _TRANSIENT = frozenset(

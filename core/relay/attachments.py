@@ -26,7 +26,13 @@ from pydantic import BaseModel
 
 from core import texts
 from core.download import DOWNLOAD_TIMEOUT, Spool
-from core.errors import ArtifactError, SurfaceError
+from core.errors import (
+    ArtifactError,
+    PlatformUnavailable,
+    RateLimited,
+    SurfaceError,
+    Undeliverable,
+)
 from core.models import Artifact
 from core.relay.notices import Notices
 from core.relay.outcome import ArtifactFailure
@@ -97,7 +103,7 @@ class Attachments:
                 files = [
                     OutgoingFile(a.name, spool.file, spool.size, a.format_type)
                     for a, spool in fetched
-                    if spool is not None
+                    if spool is not None and self._big_enough(a, spool.size)
                 ]
                 if files:
                     await self._upload(files, group)
@@ -123,6 +129,14 @@ class Attachments:
             self._fail(artifact, texts.DOWNLOAD_TIMED_OUT)
         return None
 
+    def _big_enough(self, artifact: Artifact, size: int) -> bool:
+        """Whether the platform takes a file of ``size`` bytes; if not, it is noted failed
+        (sent with the others, it would fail their upload too: Slack refuses 0 bytes)."""
+        if size >= self._surface.limits.min_file_bytes:
+            return True
+        self._fail(artifact, texts.EMPTY_FILE.format(platform=self._where.platform.title()))
+        return False
+
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
         try:
             key = post_key()  # one for every try: a retry must not attach the files twice
@@ -130,6 +144,12 @@ class Attachments:
                 lambda: self._surface.upload(self._where, files, key=key)
             )
         except SurfaceError as exc:
+            if len(files) > 1 and _refused_file(exc):
+                # One file the platform refuses (Slack: a size the workspace restricts, a
+                # type it disallows) fails the whole group: send each alone, so only it fails.
+                for file in files:
+                    await self._upload([file], group)
+                return
             sent = {file.name for file in files}
             for artifact in group:
                 if artifact.name in sent:
@@ -162,3 +182,10 @@ class Attachments:
             await self._sender.post_urgently(lambda: self._surface.post(self._where, text, key=key))
         except SurfaceError as exc:
             self.result.undelivered.append(f"artifact notice: {exc}")
+
+
+def _refused_file(exc: SurfaceError) -> bool:
+    """Whether ``exc`` may be one file's refusal rather than the place's or the platform's:
+    not a place or token refusal (nothing can be sent there), not an outage or a 429
+    (retried already, and the same for every file)."""
+    return not isinstance(exc, Undeliverable | PlatformUnavailable | RateLimited)

@@ -293,6 +293,50 @@ async def test_files_upload_v2_puts_the_files_in_the_thread(sim: SlackSimulator)
     assert failure.value.response["error"] == "file_not_found"
 
 
+async def upload_refusal(client: AsyncWebClient, channel: str, **extra: Any) -> str:
+    """The error files_upload_v2 meets sharing one small file into ``channel``."""
+    with pytest.raises(SlackApiError) as failure:
+        await client.files_upload_v2(content=b"x", filename="a.txt", channel=channel, **extra)
+    return str(failure.value.response["error"])
+
+
+async def test_files_upload_v2_is_refused_where_a_post_would_be(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    left = sim.add_channel(ws.team_id, "left", "public").id
+    sim.remove_bot(left)
+    hidden = sim.add_channel(ws.team_id, "hidden", "private").id
+    sim.remove_bot(hidden)
+    archived = sim.add_channel(ws.team_id, "old", "public").id
+    sim.archive_channel(archived)
+    gone = sim.user_message(ws.general, ws.alice, "soon deleted")
+    await sim.user_deletes(gone)
+    assert await upload_refusal(client, left) == "not_in_channel"
+    assert await upload_refusal(client, hidden) == "channel_not_found"
+    assert await upload_refusal(client, archived) == "is_archived"
+    assert await upload_refusal(client, ws.general, thread_ts=gone.ts) == "thread_not_found"
+    with pytest.raises(SlackApiError) as failure:
+        await client.files_getUploadURLExternal(filename="empty.txt", length=0)
+    assert failure.value.response["error"] == "missing_argument"
+    sim.config.team_upload_limit = 10  # an admin restricted large uploads
+    with pytest.raises(SlackApiError) as failure:
+        await client.files_getUploadURLExternal(filename="big.bin", length=11)
+    assert failure.value.response["error"] == "file_upload_size_restricted"
+    await client.files_getUploadURLExternal(filename="small.bin", length=10)
+    assert not [m for m in sim.store.all_messages() if m.files]  # nothing was shared
+
+
+async def test_a_deleted_parent_with_replies_stays_as_a_tombstone(sim: SlackSimulator):
+    ws, client = sim.workspace, web_client(sim)
+    parent = sim.user_message(ws.general, ws.alice, "a question")
+    await client.chat_postMessage(channel=ws.general, thread_ts=parent.ts, text="an answer")
+    await sim.user_deletes(parent)
+    again = await client.chat_postMessage(channel=ws.general, thread_ts=parent.ts, text="more")
+    assert again["message"]["thread_ts"] == parent.ts
+    shown = sim.message(ws.general, parent.ts)
+    assert shown is not None and shown.text == "This message was deleted."
+    assert shown.to_api()["subtype"] == "tombstone"
+
+
 async def test_native_stream_grows_then_stops(sim: SlackSimulator):
     ws, client = sim.workspace, web_client(sim)
     parent = sim.user_message(ws.general, ws.alice, "<@U0001BOT> explain")

@@ -7,6 +7,15 @@
    ``channel_id`` or ``channels``, ``thread_ts``, ``initial_comment``) shares them: one bot
    message carrying every file lands in the channel or thread.
 
+Checks (docs.slack.dev reference/methods/files.getUploadURLExternal and
+files.completeUploadExternal, Errors; the same lists in Slack's method JSON, e.g. the
+slack_kit package's copies): ``length`` 0 answers ``missing_argument``, a size past
+``SimConfig.max_file_size`` ``file_too_large``, past the team's restriction
+(``SimConfig.team_upload_limit``) ``file_upload_size_restricted``; the completion
+checks every target before sharing anything: ``channel_not_found``, ``not_in_channel``,
+``is_archived`` and ``thread_not_found`` (a ``thread_ts`` whose parent is gone), as
+chat.postMessage does.
+
 Completing a file that was never uploaded, or twice, answers ``file_not_found``: the
 method "can only be called once" (docs.slack.dev reference/methods/files.completeUploadExternal,
 "Usage info"); which error a second call gets is not documented, this is the simulator's.
@@ -33,8 +42,15 @@ def get_upload_url(ctx: CallContext) -> dict[str, Any]:
     assert filename is not None and length is not None
     if length < 0:
         raise ApiError("invalid_arguments", detail="length must be positive")
+    if length == 0:
+        # "missing_argument: A required argument was not provided. Typically only occurs
+        # when the length provided is 0" (files.getUploadURLExternal, Errors).
+        raise ApiError("missing_argument", detail="length must be greater than 0")
     if length > ctx.config.max_file_size:
         raise ApiError("file_too_large")
+    restricted = ctx.config.team_upload_limit
+    if restricted is not None and length > restricted:
+        raise ApiError("file_upload_size_restricted")
     record = FileRecord(
         id=ctx.store.ids.next("F"),
         team_id=ctx.ws.team_id,
@@ -96,8 +112,17 @@ def _channel_ids(ctx: CallContext) -> list[str]:
 def _target(ctx: CallContext, channel_id: str) -> tuple[Channel, str | None]:
     """Where to share: the channel, and the thread's parent ts (checked before any change)."""
     channel = ctx.store.channel_in(ctx.ws.team_id, channel_id)
-    if channel is None:
-        raise ApiError("channel_not_found")
+    if channel is None or (channel.kind in ("private", "mpim") and not channel.bot_member):
+        raise ApiError("channel_not_found")  # "Value passed for channel_id was invalid"
+    if not channel.bot_member:
+        # "not_in_channel: User/bot membership is required for the specified channel"
+        # (files.completeUploadExternal, Errors).
+        raise ApiError("not_in_channel")
+    if channel.archived:
+        # Not in the method's documented errors; Slack refuses a share into an archived
+        # channel as it refuses a post there (chat.postMessage: "is_archived: Channel has
+        # been archived"), the simulator's choice of code.
+        raise ApiError("is_archived")
     return channel, ctx.reply_parent(channel)
 
 

@@ -33,6 +33,12 @@ class WorkspaceChanges:
         raise NotImplementedError
 
     # -- people edit what they said -----------------------------------------------------
+    @property
+    def receiving(self) -> bool:
+        """Whether an app is there to receive events (an events URL or a Socket Mode
+        connection)."""
+        raise NotImplementedError
+
     async def user_edits(self, message: Message, text: str) -> UserTurn:
         """A person edits their message; the app receives the events that causes.
 
@@ -64,6 +70,39 @@ class WorkspaceChanges:
         deliveries = await asyncio.gather(*(self.send_event(e, ws.team_id) for e in found))
         return UserTurn(message, list(deliveries))
 
+    async def user_deletes(self, message: Message) -> Delivery | None:
+        """A person deletes their message; apps subscribed to the channel's messages get
+        ``message_deleted`` (docs.slack.dev reference/events/message/message_deleted: a
+        hidden ``message`` event with ``deleted_ts`` and ``previous_message``).
+
+        A thread parent with replies stays as a tombstone ("This message was deleted.",
+        subtype ``tombstone``, by ``USLACKBOT``) and its thread stays open; Slack announces
+        that as ``message_changed`` carrying the tombstone, not ``message_deleted`` (payloads
+        recorded in public Slack bots' tests, e.g. events with ``"message": {"subtype":
+        "tombstone", "user": "USLACKBOT", "hidden": true, ...}``). A message without
+        replies is gone, and a reply sent to it afterwards answers ``thread_not_found`` ("the
+        same user
+        deleted the message while your app is generating a response to it": slackapi/
+        bolt-js#2307, a maintainer's answer; see ``CallContext.reply_parent``).
+        """
+        channel = self.store.channels[message.channel]
+        ws = self.store.workspaces[channel.team_id]
+        previous = message.to_api()
+        tombstone = not message.is_reply and bool(
+            self.store.thread_messages(channel.id, message.ts)[1:]
+        )
+        if tombstone:
+            message.text = "This message was deleted."
+            message.subtype, message.user, message.blocks = "tombstone", "USLACKBOT", None
+            message.files = []
+        else:
+            message.deleted = True
+        if SUBSCRIPTION[channel.kind] not in self.config.subscriptions or not self.receiving:
+            return None
+        event_ts = self.store.ts_clock.next()
+        change = events.message_changed_event if tombstone else events.message_deleted_event
+        return await self.send_event(change(message, channel, previous, event_ts), ws.team_id)
+
     def _parent_of(self, message: Message) -> str | None:
         if not message.is_reply or message.thread_ts is None:
             return None
@@ -83,6 +122,27 @@ class WorkspaceChanges:
     def delete_channel(self, channel: str) -> None:
         """Every call naming the channel answers ``channel_not_found``."""
         del self.store.channels[channel]
+
+    def restrict_channel(
+        self,
+        channel: str,
+        *,
+        read_only: bool | None = None,
+        threadable: bool | None = None,
+        lock_thread: str | None = None,
+    ) -> None:
+        """An admin restricts the channel: posting (``read_only``: posts then answer
+        ``restricted_action_read_only_channel``), threads (``threadable=False``: replies
+        answer ``restricted_action_non_threadable_channel``), or one thread (``lock_thread``,
+        its parent ts: replies answer ``restricted_action_thread_locked``). See
+        ``CallContext``."""
+        target = self.store.channels[channel]
+        if read_only is not None:
+            target.read_only = read_only
+        if threadable is not None:
+            target.threadable = threadable
+        if lock_thread is not None:
+            target.locked_threads.add(lock_thread)
 
     def revoke_token(self, team_id: str | None = None, error: str = "token_revoked") -> None:
         """The bot token stops working; every call with it answers ``error``

@@ -40,6 +40,11 @@ class SimConfig:
     max_section_text: int = 3_000
     max_loading_messages: int = 10
     max_file_size: int = 1024**3
+    # A workspace admin may restrict uploads of large files: files.getUploadURLExternal then
+    # answers ``file_upload_size_restricted`` ("The size of provided file is too large, as
+    # the team has restricted uploads of large files", its Errors) past this many bytes.
+    # None: no restriction, Slack's default.
+    team_upload_limit: int | None = None
     # conversations.replies: ``limit`` "default 1000" (Slack's method documentation
     # arguments, e.g. the slack_kit package's copy of conversations.replies.json); the
     # non-Marketplace commercial cap is 15 (docs.slack.dev reference/methods/

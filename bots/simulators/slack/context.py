@@ -74,6 +74,10 @@ class CallContext:
             raise ApiError("is_archived")
         if not channel.bot_member:
             raise ApiError("not_in_channel")
+        if channel.read_only:
+            # "restricted_action_read_only_channel: Cannot post any message into a read-only
+            # channel" (chat.postMessage, Errors).
+            raise ApiError("restricted_action_read_only_channel")
         return channel
 
     def editable_channel(self, name: str = "channel") -> Channel:
@@ -90,13 +94,22 @@ class CallContext:
         """The parent ts a ``thread_ts`` argument puts a new message under (``None``
         without one); ``thread_not_found`` when there is no such thread, as listed in
         ``api_chat``'s docstring (chat.postMessage; chat.startStream and file shares
-        alike)."""
+        alike); the admin restrictions on threads (a channel without threads, a locked
+        thread) likewise."""
         thread_ts = str_arg(self.params, "thread_ts")
         if thread_ts is None:
             return None
+        if not channel.threadable:
+            # "restricted_action_non_threadable_channel: Cannot post thread replies into a
+            # non_threadable channel" (chat.postMessage, Errors).
+            raise ApiError("restricted_action_non_threadable_channel")
         parent_ts = self.store.thread_parent_ts(channel.id, thread_ts)
         if parent_ts is None:
             raise ApiError("thread_not_found")
+        if parent_ts in channel.locked_threads:
+            # "restricted_action_thread_locked: Cannot post replies to a thread that has been
+            # locked by admins" (chat.postMessage, Errors).
+            raise ApiError("restricted_action_thread_locked")
         return parent_ts
 
     def bot_message(self, channel: Channel, ts: str) -> Message:

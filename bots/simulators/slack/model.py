@@ -96,6 +96,11 @@ class Channel:
     external_teams: set[str] = field(default_factory=set)
     # Whether Slack lets the app stream into it (``channel_type_not_supported`` if not).
     streams_supported: bool = True
+    # Admin settings (``WorkspaceChanges``): posting restricted, threads turned off, and the
+    # threads an admin locked (by parent ts).
+    read_only: bool = False
+    threadable: bool = True
+    locked_threads: set[str] = field(default_factory=set)
 
     @property
     def channel_type(self) -> str:
@@ -252,6 +257,8 @@ class Message:
             data["bot_id"] = self.bot_id
         if self.subtype:
             data["subtype"] = self.subtype
+        if self.subtype == "tombstone":
+            data["hidden"] = True  # a deleted thread parent, kept for its replies
         if self.blocks is not None:
             data["blocks"] = self.blocks
         if self.thread_ts:

@@ -383,6 +383,12 @@ class UserActions:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    @property
+    def receiving(self) -> bool:
+        """Whether an app is there to receive events (an events URL or a Socket Mode
+        connection)."""
+        return self.events_url is not None or bool(self.socket.connections)
+
     def _parent_user(self, message: Message) -> str | None:
         if not message.is_reply or message.thread_ts is None:
             return None
@@ -393,7 +399,7 @@ class UserActions:
     def _echo_changes(self, workspace: Workspace, changes: list[Change]) -> None:
         if not self.config.echo_bot_events:
             return
-        if self.events_url is None and not self.socket.connections:
+        if not self.receiving:
             return
         for change in changes:
             channel: Channel = self.store.channels[change.message.channel]

@@ -61,8 +61,17 @@ def test_kinds_say_what_a_failure_means_for_the_next_calls() -> None:
 
     for code in ("token_revoked", "invalid_auth", "account_inactive"):
         assert kind(code) == "token"
-    for code in ("not_in_channel", "channel_not_found", "is_archived", "is_inactive"):
-        assert kind(code) == "place"
+    place = (
+        "not_in_channel", "channel_not_found", "is_archived", "is_inactive",
+        # The thread is gone, or cannot take replies (chat.postMessage's Errors)...
+        "thread_not_found", "restricted_action_non_threadable_channel",
+        "cannot_reply_to_message", "restricted_action_thread_locked",
+        "restricted_action_read_only_channel",
+        # ... or the channel cannot take files (files.completeUploadExternal's Errors).
+        "invalid_channel",
+    )  # fmt: skip
+    for code in place:
+        assert kind(code) == "place", code
         error = translate(_api_error(code), method="chat.postMessage", scope=None)
         assert isinstance(error, SlackUndeliverable) and isinstance(error, Undeliverable)
     transient: list[tuple[str | None, int]] = [

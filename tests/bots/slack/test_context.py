@@ -359,3 +359,18 @@ async def test_a_late_retry_does_not_give_the_agent_a_later_message_again(
     assert messages[1].endswith(f"{BLOCK_END}\n\nlater")
     assert messages[2] == "early"
     assert messages[3] == "next"  # "bob: later" was handed to the agent already
+
+
+async def test_a_deleted_parent_is_not_given_to_the_agent(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """A thread's parent deleted after it had replies stays as a tombstone ("This message
+    was deleted.", subtype ``tombstone``): nobody said that, so the agent is not told it."""
+    bot = await start_bot()
+    thread = _thread(sim, 3)
+    parent = sim.message(sim.workspace.general, thread)
+    assert parent is not None
+    await sim.user_deletes(parent)
+    await ask(sim, bot, "what was said?", thread_ts=thread, replies=1)
+    (first,) = (r.json["message"] for r in lyzr.stream_requests())
+    assert _block_lines(first) == ["bob: message 1", "alice: message 2"]

@@ -137,3 +137,19 @@ async def test_shutdown_finishes_or_stops_replies_in_flight(
     )
     assert find_action(reply.blocks, STOP_ACTION_ID) is None
     await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent's stream was closed
+
+
+async def test_socket_mode_refresh_requested_reconnects_and_keeps_answering(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Slack asks a Socket Mode client to reconnect (``disconnect``, ``refresh_requested``)
+    from time to time: the bot opens a new connection, and the next message is answered
+    once."""
+    ws = sim.workspace
+    bot = await start_bot("socket")
+    await sim.socket.send_disconnect("refresh_requested")
+    await sim.wait_for(lambda: sim.socket.connects == 2 and len(sim.socket.connections) == 1)
+    turn = await sim.user_says(ws.alice_dm, ws.alice, "after the refresh")
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, turn.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert len(lyzr.stream_requests()) == 1

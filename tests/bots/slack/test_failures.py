@@ -97,6 +97,53 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
     assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
 
 
+@pytest.mark.parametrize(
+    ("restriction", "error"),
+    [
+        ({"read_only": True}, "restricted_action_read_only_channel"),
+        ({"threadable": False}, "restricted_action_non_threadable_channel"),
+        ({"lock_thread": "the thread"}, "restricted_action_thread_locked"),
+    ],
+)
+async def test_an_admin_restriction_mid_reply_ends_it_without_retries(
+    restriction: dict[str, Any],
+    error: str,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An admin makes the channel read-only, turns its threads off, or locks the thread
+    while the bot replies (chat.postMessage's documented ``restricted_action_*`` errors):
+    its edits still go, the next page is refused, and the reply and its agent stop there."""
+    ws = sim.workspace
+    channel = sim.add_channel(ws.team_id, "restricted", "public").id
+    doomed = reply_script("word " * 1200, delay=6.0 / 1200, hold_after=5)
+    lyzr.enqueue(doomed, reply_script("Fine here."))
+    bot = await start_bot()
+    turn = await sim.user_says(channel, ws.alice, mention(sim, "talk"))
+    live = await reply_shown(sim, channel, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    if restriction.get("lock_thread"):
+        restriction = {"lock_thread": turn.thread_ts}
+    sim.restrict_channel(channel, **restriction)
+    doomed.hold.set()
+    await sim.wait_for(lambda: any(not c.ok for c in sim.calls()))
+    refusal = next(c for c in sim.calls() if not c.ok)
+    assert refusal.error == error
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
+    assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(error in line and "stopping the reply" in line for line in said)
+    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
+    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+
+
 @pytest.mark.parametrize("error", ["token_revoked", "invalid_auth", "account_inactive"])
 async def test_a_revoked_token_turns_readyz_503_with_one_log_line_and_no_storm(
     error: str,
@@ -217,3 +264,60 @@ async def test_msg_too_long_cuts_smaller_pages_and_loses_nothing(
     assert " ".join(m.text for m in messages).split() == text.split()
     assert all(len(m.text) <= 2000 for m in messages)
     assert len([c for c in sim.calls() if c.error == "msg_too_long"]) <= 6
+
+
+@pytest.mark.parametrize("streaming", ["edit", "native"])
+async def test_a_question_deleted_before_the_reply_ends_it_without_retries(
+    streaming: str,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Alice deletes her question while the agent thinks: the thread is gone, so every post
+    into it answers ``thread_not_found`` (slackapi/bolt-js#2307). Nobody is left to read a
+    reply: the bot stops it and its agent, as for a channel gone, without a retry storm."""
+    ws = sim.workspace
+    # Held before its first word until the question is gone, then after its third until the
+    # bot hangs up (never released by the test): the reply is mid-way when it is refused.
+    held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
+    lyzr.enqueue(held, reply_script("Fine here."))
+    bot = await start_bot(streaming=streaming)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
+    await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
+    await sim.user_deletes(turn.message)
+    held.hold.set()
+    await sim.wait_for(lambda: any(c.error == "thread_not_found" for c in sim.calls()))
+    refusal = next(c for c in sim.calls() if c.error == "thread_not_found")
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
+    assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("thread_not_found" in line and "stopping the reply" in line for line in said)
+    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
+    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+
+
+async def test_a_reply_deleted_mid_stream_is_posted_again_whole(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Someone deletes the bot's reply while it streams: its next edit answers
+    ``message_not_found``, and the reply goes on in a new message that holds all of it."""
+    ws = sim.workspace
+    text = "word " * 40
+    held = reply_script(text, hold_after=10)
+    lyzr.enqueue(held)
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
+    live = await reply_shown(sim, ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: live.text.count("word") >= 3)
+    await sim.user_deletes(live)
+    held.hold.set()
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert reply.ts != live.ts and reply.text.strip() == text.strip()
+    assert any(c.error == "message_not_found" for c in sim.calls("chat.update"))
