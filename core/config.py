@@ -28,6 +28,7 @@ from core.errors import ConfigError
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "SETTINGS_CONFIG",
     "AgentKind",
     "BusyPolicy",
     "EventLoop",
@@ -66,11 +67,16 @@ def secret_value(secret: SecretStr | None) -> str | None:
 
 _env = env_alias  # the short name the field table below uses
 
+SETTINGS_CONFIG = SettingsConfigDict(extra="ignore", populate_by_name=True, allow_inf_nan=False)
+"""Every settings model's config (core, Slack, Discord). ``allow_inf_nan=False``: a number
+of seconds, bytes or calls is finite; ``inf`` (or ``1e400``) would pass ``gt=0`` and then
+overflow, or never expire, long after start-up."""
+
 
 class Settings(BaseSettings):
     """threadcast's settings; field docs are the README's configuration reference."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SETTINGS_CONFIG
 
     # --- agent ---------------------------------------------------------------------------
     agent: AgentKind | None = Field(None, validation_alias=_env("THREADCAST_AGENT"))

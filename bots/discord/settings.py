@@ -8,12 +8,12 @@ variable, like :func:`core.config.load_settings`.
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from adapters.discord import DiscordRates, bot_scope_key
 from adapters.discord.surface import ArchiveMinutes
+from core.config import SETTINGS_CONFIG, read_settings
 from core.config import env_alias as _env
-from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["DiscordSettings", "load_discord_settings"]
@@ -22,7 +22,7 @@ __all__ = ["DiscordSettings", "load_discord_settings"]
 class DiscordSettings(BaseSettings):
     """``threadcast discord``'s settings (the core's are in :class:`core.config.Settings`)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SETTINGS_CONFIG
 
     token: SecretStr = Field(validation_alias=_env("DISCORD_TOKEN"))
     """The bot token (Developer Portal → your application → Bot → Reset Token)."""

@@ -9,13 +9,13 @@ Mode: with ``SLACK_APP_TOKEN`` the bot connects over Socket Mode; otherwise it s
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
 from adapters.slack.config import RenderMode, StreamingMode, SurfaceConfig, ThinkingMode
 from bots.slack.assistant import AssistantOptions, parse_prompts
+from core.config import SETTINGS_CONFIG, read_settings
 from core.config import env_alias as _env
-from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["SlackSettings", "load_slack_settings"]
@@ -24,7 +24,7 @@ __all__ = ["SlackSettings", "load_slack_settings"]
 class SlackSettings(BaseSettings):
     """``SLACK_*`` variables; see the README's Slack section (``PORT`` is in core Settings)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SETTINGS_CONFIG
 
     bot_token: SecretStr = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
     app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))

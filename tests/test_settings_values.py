@@ -1,0 +1,109 @@
+"""Bad values of settings as an operator meets them: each stops the command at start-up
+with one line naming its variable (exit 2), never a traceback,
+and never a bot that starts and then fails every message."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bots.discord.settings import load_discord_settings
+from bots.slack.settings import load_slack_settings
+from core.errors import ConfigError
+from tests.bots.console.helpers import console_env
+from tests.deployment.files import write
+from tests.test_cli import _threadcast, _threadcast_in_process
+
+_PREFIXES = ("THREADCAST_", "LYZR_", "OPENAI_", "AGENT_", "REDIS_", "SLACK_", "DISCORD_")
+
+BAD_VALUES = [
+    # A number of seconds that is not finite passed gt=0: the session store then
+    # overflowed on the first message (a traceback), or a timeout never fired.
+    ({"THREADCAST_SESSION_TTL": "1e400"}, "THREADCAST_SESSION_TTL", "finite number"),
+    ({"AGENT_IDLE_TIMEOUT": "inf"}, "AGENT_IDLE_TIMEOUT", "finite number"),
+    ({"THREADCAST_LOCK_TTL": "infinity"}, "THREADCAST_LOCK_TTL", "finite number"),
+]
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(("env", "variable", "said"), BAD_VALUES)
+def test_a_bad_value_is_one_line_naming_its_variable(
+    tmp_path: Path,
+    env: dict[str, str],
+    variable: str,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = _threadcast_in_process(
+        monkeypatch, capsys, console_env(tmp_path, None, **env), "ask", "hi"
+    )
+    assert run.status == 2, run.stderr
+    assert run.stderr.startswith(f"threadcast: configuration error: {variable}: ")
+    assert run.stderr.count("\n") == 1
+    assert said in run.stderr
+    assert run.stdout == ""
+
+
+async def test_an_infinite_ttl_stops_the_real_process_without_a_traceback(tmp_path: Path) -> None:
+    run = await _threadcast(
+        console_env(tmp_path, None, THREADCAST_SESSION_TTL="1e400"), "ask", "hi"
+    )
+    assert run.status == 2
+    assert run.stderr == (
+        "threadcast: configuration error: THREADCAST_SESSION_TTL: "
+        "Input should be a finite number (got '1e400')\n"
+    )
+    assert run.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '[[agents]]\nname = "a"\nbackend = "openai"\nidle_timeout = inf\n',
+            "agents[0].idle_timeout: input should be a finite number (got inf)",
+        ),
+    ],
+)
+def test_a_file_agent_with_an_endless_timeout_is_refused(
+    tmp_path: Path,
+    text: str,
+    problem: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write(tmp_path / "threadcast.toml", text)
+    env = console_env(tmp_path, None, THREADCAST_CONFIG=str(path), OPENAI_API_KEY="k")
+    run = _threadcast_in_process(monkeypatch, capsys, env, "ask", "hi")
+    assert run.status == 2
+    assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+
+
+@pytest.mark.parametrize(
+    ("load", "variable"),
+    [
+        (load_slack_settings, "SLACK_EDIT_INTERVAL"),
+        (load_discord_settings, "DISCORD_CHANNEL_WINDOW"),
+    ],
+)
+def test_the_bots_refuse_an_endless_number_too(
+    clean_env: pytest.MonkeyPatch, load: object, variable: str
+) -> None:
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    clean_env.setenv("SLACK_SIGNING_SECRET", "s")
+    clean_env.setenv("DISCORD_TOKEN", "t")
+    clean_env.setenv(variable, "inf")
+    assert callable(load)
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert caught.value.variable == variable
