@@ -8,10 +8,12 @@ the variable, so a misconfigured bot fails at startup with a sentence, not a tra
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -35,7 +37,9 @@ __all__ = [
     "LogFormat",
     "SessionScope",
     "Settings",
+    "check_allow_hosts",
     "env_alias",
+    "http_url",
     "load_settings",
     "secret_value",
 ]
@@ -71,6 +75,42 @@ SETTINGS_CONFIG = SettingsConfigDict(extra="ignore", populate_by_name=True, allo
 """Every settings model's config (core, Slack, Discord). ``allow_inf_nan=False``: a number
 of seconds, bytes or calls is finite; ``inf`` (or ``1e400``) would pass ``gt=0`` and then
 overflow, or never expire, long after start-up."""
+
+
+def http_url(variable: str, value: str) -> str:
+    """``value`` if it is an http(s) URL with a host, else a :class:`ConfigError` naming
+    ``variable``: a bad base URL must stop the bot at start, not fail every message."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(variable, f"must be an http(s) URL (got {value!r})")
+    return value
+
+
+def check_allow_hosts(value: str) -> str:
+    """``THREADCAST_ARTIFACT_ALLOW_HOSTS`` as written, once each item is a bare host name or
+    address: a URL, a ``host:port`` or a space-separated list would never match a host,
+    so the files the operator meant to allow would be refused on every reply."""
+    for item in value.split(","):
+        host = item.strip()
+        bare = host.removeprefix("[").removesuffix("]")
+        if not host or _is_ip(bare):
+            continue
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", host):
+            raise ConfigError(
+                "THREADCAST_ARTIFACT_ALLOW_HOSTS",
+                "comma-separated host names or IP addresses, without scheme, port or path "
+                f"(got {item.strip()!r})",
+            )
+    return value
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class Settings(BaseSettings):
@@ -181,6 +221,21 @@ class Settings(BaseSettings):
     @classmethod
     def _unset_if_empty(cls, value: object) -> object:
         return None if value == "" else value  # an empty variable is an unset one
+
+    @field_validator("lyzr_api_base")
+    @classmethod
+    def _lyzr_url(cls, value: str) -> str:
+        return http_url("LYZR_API_BASE", value)
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _openai_url(cls, value: str) -> str:
+        return http_url("OPENAI_BASE_URL", value)
+
+    @field_validator("artifact_allow_hosts")
+    @classmethod
+    def _allow_hosts(cls, value: str) -> str:
+        return check_allow_hosts(value)
 
     @field_validator("log_level")
     @classmethod

@@ -1,6 +1,6 @@
 """Bad values of settings as an operator meets them: each stops the command at start-up
-with one line naming its variable (exit 2), never a traceback,
-and never a bot that starts and then fails every message."""
+with one line naming its variable (exit 2), never a traceback, and never a bot that starts
+and then fails every message."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from bots.discord.settings import load_discord_settings
 from bots.slack.settings import load_slack_settings
+from core.config import load_settings
 from core.errors import ConfigError
 from tests.bots.console.helpers import console_env
 from tests.deployment.files import write
@@ -24,6 +25,29 @@ BAD_VALUES = [
     ({"THREADCAST_SESSION_TTL": "1e400"}, "THREADCAST_SESSION_TTL", "finite number"),
     ({"AGENT_IDLE_TIMEOUT": "inf"}, "AGENT_IDLE_TIMEOUT", "finite number"),
     ({"THREADCAST_LOCK_TTL": "infinity"}, "THREADCAST_LOCK_TTL", "finite number"),
+    # A base URL without a scheme started the bot; every message then failed with "the
+    # agent's reply was cut off or unreadable".
+    (
+        {"THREADCAST_AGENT": "openai", "OPENAI_BASE_URL": "localhost:8000/v1"},
+        "OPENAI_BASE_URL",
+        "must be an http(s) URL (got 'localhost:8000/v1')",
+    ),
+    (
+        {"LYZR_API_KEY": "k", "LYZR_AGENT_ID": "a", "LYZR_API_BASE": "agent-prod.studio.lyzr.ai"},
+        "LYZR_API_BASE",
+        "must be an http(s) URL (got 'agent-prod.studio.lyzr.ai')",
+    ),
+    # A list that never matches a host: the files it meant to allow were refused.
+    (
+        {"THREADCAST_ARTIFACT_ALLOW_HOSTS": "127.0.0.1 files.local"},
+        "THREADCAST_ARTIFACT_ALLOW_HOSTS",
+        "(got '127.0.0.1 files.local')",
+    ),
+    (
+        {"THREADCAST_ARTIFACT_ALLOW_HOSTS": "files.local, http://127.0.0.1:8000"},
+        "THREADCAST_ARTIFACT_ALLOW_HOSTS",
+        "(got 'http://127.0.0.1:8000')",
+    ),
 ]
 
 
@@ -70,12 +94,16 @@ async def test_an_infinite_ttl_stops_the_real_process_without_a_traceback(tmp_pa
     ("text", "problem"),
     [
         (
+            '[[agents]]\nname = "a"\nbackend = "openai"\nbase_url = "localhost:8000"\n',
+            "agents[0].base_url: must be an http(s) URL (got 'localhost:8000')",
+        ),
+        (
             '[[agents]]\nname = "a"\nbackend = "openai"\nidle_timeout = inf\n',
             "agents[0].idle_timeout: input should be a finite number (got inf)",
         ),
     ],
 )
-def test_a_file_agent_with_an_endless_timeout_is_refused(
+def test_a_file_agent_with_a_bad_url_or_an_endless_timeout_is_refused(
     tmp_path: Path,
     text: str,
     problem: str,
@@ -87,6 +115,14 @@ def test_a_file_agent_with_an_endless_timeout_is_refused(
     run = _threadcast_in_process(monkeypatch, capsys, env, "ask", "hi")
     assert run.status == 2
     assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+
+
+def test_spaces_around_allowed_hosts_and_ipv6_addresses_are_fine(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    hosts = " 127.0.0.1, ::1 ,[::1], files.local,"
+    clean_env.setenv("THREADCAST_ARTIFACT_ALLOW_HOSTS", hosts)
+    assert load_settings().artifact_allow_hosts == hosts
 
 
 @pytest.mark.parametrize(
@@ -107,3 +143,18 @@ def test_the_bots_refuse_an_endless_number_too(
     with pytest.raises(ConfigError) as caught:
         load()
     assert caught.value.variable == variable
+
+
+def test_an_empty_discord_url_is_unset_and_a_bad_one_is_named(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    """.env.example lists `# DISCORD_API_URL=`: uncommented, it stopped the bot."""
+    clean_env.setenv("DISCORD_TOKEN", "t")
+    clean_env.setenv("DISCORD_API_URL", "")
+    assert load_discord_settings().rest_base is None
+    clean_env.setenv("DISCORD_GATEWAY_URL", "gateway.discord.gg")
+    with pytest.raises(ConfigError) as caught:
+        load_discord_settings()
+    assert str(caught.value) == (
+        "DISCORD_GATEWAY_URL: must be an http(s):// or ws(s):// URL (got 'gateway.discord.gg')"
+    )

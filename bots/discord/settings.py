@@ -7,7 +7,7 @@ variable, like :func:`core.config.load_settings`.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings
 
 from adapters.discord import DiscordRates, bot_scope_key
@@ -56,10 +56,12 @@ class DiscordSettings(BaseSettings):
 
     @field_validator("api_url", "gateway_url")
     @classmethod
-    def _url(cls, value: str | None) -> str | None:
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip() or None  # an empty variable is an unset one
         if value is not None and not value.startswith(("http://", "https://", "ws://", "wss://")):
-            raise ValueError("must be an http(s):// or ws(s):// URL")
-        return value or None
+            variable = f"DISCORD_{str(info.field_name).upper()}"
+            raise ConfigError(variable, f"must be an http(s):// or ws(s):// URL (got {value!r})")
+        return value
 
     @property
     def rates(self) -> DiscordRates:

@@ -13,8 +13,16 @@ users write them bare): they are kept as strings either way.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 __all__ = [
     "AccessSpec",
@@ -41,6 +49,17 @@ def _id_text(value: object) -> object:
 Id = Annotated[str, BeforeValidator(_id_text), StringConstraints(min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 """An agent's or a route's name: it shows in metrics, logs and the usage table."""
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL (got {value!r})")
+    return value.strip()
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+"""An agent's API base: checked when the file is read, not on the first message."""
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 
 
@@ -59,7 +78,7 @@ class AgentSpec(_Section):
     """Lyzr: the agent to run (required)."""
     api_key_env: EnvName | None = None
     """The environment variable holding the key (default LYZR_API_KEY / OPENAI_API_KEY)."""
-    base_url: str | None = None
+    base_url: HttpUrl | None = None
     """Lyzr: the API base (LYZR_API_BASE); OpenAI: the server (OPENAI_BASE_URL)."""
     model: str | None = None
     system_prompt: str | None = None
