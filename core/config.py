@@ -220,7 +220,9 @@ class Settings(BaseSettings):
     @field_validator("lyzr_api_key", "openai_api_key", mode="before")
     @classmethod
     def _unset_if_empty(cls, value: object) -> object:
-        return None if value == "" else value  # an empty variable is an unset one
+        # An empty (or blank) variable is an unset one; a key pasted with a newline or a
+        # space around it is the key (a header with one would fail every request).
+        return (value.strip() or None) if isinstance(value, str) else value
 
     @field_validator("lyzr_api_base")
     @classmethod

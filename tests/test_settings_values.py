@@ -1,6 +1,7 @@
 """Bad values of settings as an operator meets them: each stops the command at start-up
 with one line naming its variable (exit 2), never a traceback, and never a bot that starts
-and then fails every message."""
+and then fails every message. Values that only look odd (spaces, a pasted newline) are
+read as the operator meant them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bots.discord.settings import load_discord_settings
 from bots.slack.settings import load_slack_settings
-from core.config import load_settings
+from core.config import load_settings, secret_value
 from core.errors import ConfigError
 from tests.bots.console.helpers import console_env
 from tests.deployment.files import write
@@ -123,6 +124,30 @@ def test_spaces_around_allowed_hosts_and_ipv6_addresses_are_fine(
     hosts = " 127.0.0.1, ::1 ,[::1], files.local,"
     clean_env.setenv("THREADCAST_ARTIFACT_ALLOW_HOSTS", hosts)
     assert load_settings().artifact_allow_hosts == hosts
+
+
+def test_keys_are_read_without_the_blanks_around_them(clean_env: pytest.MonkeyPatch) -> None:
+    """A key pasted with a newline (a Secret made with echo) is the key; a blank one is no
+    key, so the demo agent answers rather than Lyzr with a key of spaces."""
+    clean_env.setenv("LYZR_API_KEY", "  ")
+    assert load_settings().agent_kind == "demo"
+    clean_env.setenv("LYZR_API_KEY", " lyzr-key\n")
+    clean_env.setenv("LYZR_AGENT_ID", "a")
+    clean_env.setenv("OPENAI_API_KEY", "sk-key\n")
+    settings = load_settings()
+    assert secret_value(settings.lyzr_api_key) == "lyzr-key"
+    assert secret_value(settings.openai_api_key) == "sk-key"
+
+
+def test_a_blank_signing_secret_is_no_secret(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    clean_env.setenv("SLACK_SIGNING_SECRET", " \n")
+    with pytest.raises(ConfigError) as caught:
+        load_slack_settings()
+    assert caught.value.variable == "SLACK_SIGNING_SECRET"
+    clean_env.setenv("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5\n")
+    secret = load_slack_settings().signing_secret
+    assert secret_value(secret) == "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 @pytest.mark.parametrize(

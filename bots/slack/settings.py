@@ -71,7 +71,9 @@ class SlackSettings(BaseSettings):
     @field_validator("signing_secret", mode="before")
     @classmethod
     def _signing_secret(cls, value: object) -> object:
-        return _plain(value) or None  # an empty variable is an unset one
+        # A blank variable is an unset one; spaces or a newline around the secret (a
+        # Secret made with echo) would make every request's signature check fail.
+        return _plain(value).strip() or None
 
     @field_validator("api_url")
     @classmethod
