@@ -224,6 +224,19 @@ class Settings(BaseSettings):
         # space around it is the key (a header with one would fail every request).
         return (value.strip() or None) if isinstance(value, str) else value
 
+    @field_validator("data_dir", "config_file", "redis_ca_file", mode="before")
+    @classmethod
+    def _no_path_if_blank(cls, value: object) -> object:
+        # An empty variable is an unset one: Path("") is ".", which put the embedded
+        # Redis's files in the working directory and read "." as THREADCAST_CONFIG.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("artifact_dir", mode="before")
+    @classmethod
+    def _default_dir_if_blank(cls, value: object) -> object:
+        blank = isinstance(value, str) and not value.strip()
+        return Path("threadcast-artifacts") if blank else value
+
     @field_validator("lyzr_api_base")
     @classmethod
     def _lyzr_url(cls, value: str) -> str:

@@ -183,3 +183,14 @@ def test_an_empty_discord_url_is_unset_and_a_bad_one_is_named(
     assert str(caught.value) == (
         "DISCORD_GATEWAY_URL: must be an http(s):// or ws(s):// URL (got 'gateway.discord.gg')"
     )
+
+
+def test_an_empty_path_variable_is_an_unset_one(clean_env: pytest.MonkeyPatch) -> None:
+    """``THREADCAST_DATA_DIR=`` (a line of an env file left blank) meant ".": the embedded
+    Redis then kept its socket, lock files and AOF in the working directory."""
+    for name in ("THREADCAST_DATA_DIR", "THREADCAST_CONFIG", "REDIS_CA_FILE"):
+        clean_env.setenv(name, "")
+    clean_env.setenv("THREADCAST_ARTIFACT_DIR", " ")
+    settings = load_settings()
+    assert (settings.data_dir, settings.config_file, settings.redis_ca_file) == (None, None, None)
+    assert settings.artifact_dir == Path("threadcast-artifacts")
