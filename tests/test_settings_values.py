@@ -13,6 +13,7 @@ import pytest
 from bots.discord.settings import load_discord_settings
 from bots.slack.settings import load_slack_settings
 from core.config import load_settings, secret_value
+from core.deployment.schema import IdRule
 from core.errors import ConfigError
 from tests.bots.console.helpers import console_env
 from tests.deployment.files import write
@@ -194,3 +195,38 @@ def test_an_empty_path_variable_is_an_unset_one(clean_env: pytest.MonkeyPatch) -
     settings = load_settings()
     assert (settings.data_dir, settings.config_file, settings.redis_ca_file) == (None, None, None)
     assert settings.artifact_dir == Path("threadcast-artifacts")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '[access.channels]\nallow = ["C1, C2"]\n',
+            "access.channels.allow[0]: one id per item, without spaces or commas (got 'C1, C2')",
+        ),
+        (
+            '[[agents]]\nname = "a"\nbackend = "demo"\n'
+            '[[routes]]\nagent = "a"\nchannel = "C1 C2"\n',
+            "routes[0].channel: one id per item, without spaces or commas (got 'C1 C2')",
+        ),
+    ],
+)
+def test_an_id_list_written_as_one_string_is_refused(
+    tmp_path: Path,
+    text: str,
+    problem: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It matched no channel: every conversation was refused once the bot was up."""
+    path = write(tmp_path / "threadcast.toml", text)
+    run = _threadcast_in_process(
+        monkeypatch, capsys, console_env(tmp_path, None, THREADCAST_CONFIG=str(path)), "ask", "hi"
+    )
+    assert run.status == 2
+    assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+
+
+def test_blanks_around_an_id_are_not_part_of_it() -> None:
+    rule = IdRule.model_validate({"allow": [" C1 ", 123]})
+    assert rule.allow == ("C1", "123")

@@ -12,6 +12,7 @@ users write them bare): they are kept as strings either way.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -43,10 +44,25 @@ Platform = Literal["slack", "discord", "console"]
 
 def _id_text(value: object) -> object:
     # bool is an int subclass: `true` is not an id, let pydantic refuse it.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value  # "C123 " is C123
 
 
-Id = Annotated[str, BeforeValidator(_id_text), StringConstraints(min_length=1, max_length=200)]
+def _one_id(value: str) -> str:
+    # "C1, C2" (or "C1 C2") in one string is no id: as an allow list it would match
+    # nothing, and the bot would refuse every conversation it was meant to allow.
+    if re.search(r"[\s,]", value):
+        raise ValueError(f"one id per item, without spaces or commas (got {value!r})")
+    return value
+
+
+Id = Annotated[
+    str,
+    BeforeValidator(_id_text),
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_one_id),
+]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 """An agent's or a route's name: it shows in metrics, logs and the usage table."""
 
