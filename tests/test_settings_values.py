@@ -6,13 +6,16 @@ read as the operator meant them."""
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
 
 from bots.discord.settings import load_discord_settings
-from bots.slack.settings import load_slack_settings
-from core.config import load_settings, secret_value
+from bots.simulators.slack import SlackSimulator
+from bots.slack.app import SlackService
+from bots.slack.settings import SlackSettings, load_slack_settings
+from core.config import Settings, load_settings, secret_value
 from core.deployment.schema import IdRule
 from core.errors import ConfigError
 from tests.bots.console.helpers import console_env
@@ -230,3 +233,33 @@ def test_an_id_list_written_as_one_string_is_refused(
 def test_blanks_around_an_id_are_not_part_of_it() -> None:
     rule = IdRule.model_validate({"allow": [" C1 ", 123]})
     assert rule.allow == ("C1", "123")
+
+
+async def test_a_slack_host_that_does_not_resolve_is_named(redis_url: str) -> None:
+    async with SlackSimulator() as sim:
+        slack = SlackSettings(
+            bot_token=sim.workspace.bot_token,
+            api_url=sim.api_url,
+            signing_secret=sim.app.signing_secret,
+            host="not a host",
+        )
+        with pytest.raises(ConfigError) as caught:
+            async with SlackService(Settings(redis_url=redis_url, agent="demo", port=0), slack):
+                pass
+    assert caught.value.variable == "SLACK_HOST"
+    assert str(caught.value).startswith("SLACK_HOST: cannot listen on not a host:0: ")
+
+
+async def test_a_port_in_use_stops_the_discord_bot_with_one_line(tmp_path: Path) -> None:
+    """It was a traceback from the event loop (exit 1), after Redis had started."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = console_env(tmp_path, None, DISCORD_TOKEN="t0ken", PORT=str(port))
+        run = await _threadcast(env, "discord")
+    assert run.status == 2, run.stderr
+    assert run.stderr.endswith(
+        f"threadcast: configuration error: PORT: cannot listen on 0.0.0.0:{port}: already in use\n"
+    )
+    assert "Traceback" not in run.stderr

@@ -185,7 +185,7 @@ class SlackService(StackedLifecycle):
             port=self.settings.port,
         )
         heap.settle()  # start-up is done: the collector's pace for serving
-        await self._server.start()
+        await self._server.start(host_variable="SLACK_HOST")
         self._stack.push_async_callback(self._server.stop)
         if slack.socket_mode:
             await self._connect_socket(app, clients)
