@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bots.cli import main
 from bots.discord.settings import load_discord_settings
 from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
@@ -263,3 +264,24 @@ async def test_a_port_in_use_stops_the_discord_bot_with_one_line(tmp_path: Path)
         f"threadcast: configuration error: PORT: cannot listen on 0.0.0.0:{port}: already in use\n"
     )
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["playground", "--no-browser", "--port", "99999"],
+            "must be a port, 0 to 65535 (got 99999)",
+        ),
+        (["playground", "--no-browser", "--port", "http"], "must be a whole number (got 'http')"),
+        (["usage", "--days", "week"], "argument --days: must be a whole number (got 'week')"),
+    ],
+)
+def test_a_bad_command_line_value_is_a_usage_error(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(said)
