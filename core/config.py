@@ -42,6 +42,7 @@ __all__ = [
     "http_url",
     "load_settings",
     "secret_value",
+    "shown_url",
 ]
 
 AgentKind = Literal["lyzr", "openai", "demo"]
@@ -83,8 +84,14 @@ def http_url(variable: str, value: str) -> str:
     value = value.strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(variable, f"must be an http(s) URL (got {value!r})")
+        raise ConfigError(variable, f"must be an http(s) URL (got {shown_url(value)!r})")
     return value
+
+
+def shown_url(url: str) -> str:
+    """``url`` with the password of its user info, if any, replaced by ``***`` (as
+    REDIS_URL's errors show it): an error line goes to logs that others read."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
 def check_allow_hosts(value: str) -> str:
@@ -266,7 +273,8 @@ class Settings(BaseSettings):
     def _webhook_url(cls, value: str | None) -> str | None:
         value = (value or "").strip() or None
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ConfigError("THREADCAST_FEEDBACK_URL", f"must be an http(s) URL (got {value!r})")
+            shown = shown_url(value)
+            raise ConfigError("THREADCAST_FEEDBACK_URL", f"must be an http(s) URL (got {shown!r})")
         return value
 
     @field_validator("redis_namespace")

@@ -43,6 +43,22 @@ BAD_VALUES = [
         "LYZR_API_BASE",
         "must be an http(s) URL (got 'agent-prod.studio.lyzr.ai')",
     ),
+    (
+        {"THREADCAST_AGENT": "openai", "OPENAI_BASE_URL": "proxy:8080/v1"},
+        "OPENAI_BASE_URL",
+        "(got 'proxy:8080/v1')",
+    ),
+    # The password of a URL's user info is not echoed (as in REDIS_URL's errors).
+    (
+        {"THREADCAST_AGENT": "openai", "OPENAI_BASE_URL": "https://ops:hunter2@"},
+        "OPENAI_BASE_URL",
+        "(got 'https://ops:***@')",
+    ),
+    (
+        {"THREADCAST_FEEDBACK_URL": "ftp://ops:hunter2@votes.example"},
+        "THREADCAST_FEEDBACK_URL",
+        "(got 'ftp://ops:***@votes.example')",
+    ),
     # A list that never matches a host: the files it meant to allow were refused.
     (
         {"THREADCAST_ARTIFACT_ALLOW_HOSTS": "127.0.0.1 files.local"},
@@ -81,6 +97,7 @@ def test_a_bad_value_is_one_line_naming_its_variable(
     assert run.stderr.startswith(f"threadcast: configuration error: {variable}: ")
     assert run.stderr.count("\n") == 1
     assert said in run.stderr
+    assert "hunter2" not in run.stderr
     assert run.stdout == ""
 
 

@@ -25,6 +25,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from core.config import shown_url
+
 __all__ = [
     "AccessSpec",
     "AgentBackend",
@@ -70,7 +72,7 @@ Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 def _http_url(value: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an http(s) URL (got {value!r})")
+        raise ValueError(f"must be an http(s) URL (got {shown_url(value)!r})")
     return value.strip()
 
 
