@@ -23,7 +23,7 @@ from tests.bots.console.helpers import console_env
 from tests.deployment.files import write
 from tests.test_cli import _threadcast, _threadcast_in_process
 
-_PREFIXES = ("THREADCAST_", "LYZR_", "OPENAI_", "AGENT_", "REDIS_", "SLACK_", "DISCORD_")
+_PREFIXES = ("THREADCAST_", "LYZR_", "OPENAI_", "AGENT_", "REDIS_", "SLACK_", "DISCORD_", "PORT")
 
 BAD_VALUES = [
     # A number of seconds that is not finite passed gt=0: the session store then
@@ -302,3 +302,18 @@ def test_a_bad_command_line_value_is_a_usage_error(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1].endswith(said)
+
+
+def test_slack_oauth_credentials_in_the_environment_are_refused(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    """bolt reads them itself and then authorises events from an empty installation
+    store: the bot started and dropped every event."""
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    clean_env.setenv("SLACK_SIGNING_SECRET", "s")
+    clean_env.setenv("SLACK_CLIENT_ID", "1.2")
+    assert load_slack_settings().bot_token.get_secret_value() == "xoxb-1"  # one alone: unused
+    clean_env.setenv("SLACK_CLIENT_SECRET", "")
+    with pytest.raises(ConfigError) as caught:
+        load_slack_settings()
+    assert caught.value.variable == "SLACK_CLIENT_ID"

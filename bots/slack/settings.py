@@ -8,6 +8,9 @@ Mode: with ``SLACK_APP_TOKEN`` the bot connects over Socket Mode; otherwise it s
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
@@ -126,7 +129,22 @@ class SlackSettings(BaseSettings):
 
 def load_slack_settings(**overrides: object) -> SlackSettings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
-    return read_settings(SlackSettings, overrides)
+    settings = read_settings(SlackSettings, overrides)
+    _no_oauth_install(os.environ)
+    return settings
+
+
+def _no_oauth_install(environ: Mapping[str, str]) -> None:
+    """Refuse ``SLACK_CLIENT_ID`` with ``SLACK_CLIENT_SECRET``: bolt reads them from the
+    environment itself (set at all, even empty) and then serves an OAuth-installed app,
+    authorising each event from a file installation store that holds no workspace, so the
+    bot would start and then drop every event. threadcast is one workspace's app."""
+    if "SLACK_CLIENT_ID" in environ and "SLACK_CLIENT_SECRET" in environ:
+        raise ConfigError(
+            "SLACK_CLIENT_ID",
+            "unset it and SLACK_CLIENT_SECRET: with both set, Slack's bolt expects an "
+            "OAuth-installed app and drops every event (threadcast uses SLACK_BOT_TOKEN)",
+        )
 
 
 def _plain(value: object) -> str:
