@@ -5,6 +5,7 @@ read as the operator meant them."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -317,3 +318,19 @@ def test_slack_oauth_credentials_in_the_environment_are_refused(
     with pytest.raises(ConfigError) as caught:
         load_slack_settings()
     assert caught.value.variable == "SLACK_CLIENT_ID"
+
+
+async def test_a_slack_start_logs_no_warning_about_its_own_token(
+    redis_url: str, clean_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bolt reads SLACK_BOT_TOKEN itself and warned on every start that it was unused."""
+    async with SlackSimulator() as sim:
+        clean_env.setenv("SLACK_BOT_TOKEN", sim.workspace.bot_token)
+        clean_env.setenv("SLACK_API_URL", sim.api_url)
+        clean_env.setenv("SLACK_SIGNING_SECRET", sim.app.signing_secret)
+        clean_env.setenv("SLACK_HOST", "127.0.0.1")
+        slack = load_slack_settings()
+        with caplog.at_level(logging.WARNING):
+            async with SlackService(Settings(redis_url=redis_url, agent="demo", port=0), slack):
+                pass
+    assert not [r for r in caplog.records if "`token` will be unused" in r.getMessage()]
