@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--thread", help="continue this named thread (default: new)")
         elif name == "playground":
             command.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-            command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+            command.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
             command.add_argument(
                 "--no-browser", action="store_true", help="do not open the page in a browser"
             )
@@ -80,10 +80,27 @@ def _version() -> str:
         return "unknown"
 
 
+def _whole(value: str) -> int:
+    # argparse names the type function in its message for a ValueError ("invalid
+    # _positive value"): say what is wanted instead.
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {value!r})") from None
+
+
 def _positive(value: str) -> int:
-    number = int(value)
+    number = _whole(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _port(value: str) -> int:
+    # Out of range it was an OverflowError traceback from bind().
+    number = _whole(value)
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port, 0 to 65535 (got {number})")
     return number
 
 

@@ -8,10 +8,12 @@ the variable, so a misconfigured bot fails at startup with a sentence, not a tra
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -28,15 +30,19 @@ from core.errors import ConfigError
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "SETTINGS_CONFIG",
     "AgentKind",
     "BusyPolicy",
     "EventLoop",
     "LogFormat",
     "SessionScope",
     "Settings",
+    "check_allow_hosts",
     "env_alias",
+    "http_url",
     "load_settings",
     "secret_value",
+    "shown_url",
 ]
 
 AgentKind = Literal["lyzr", "openai", "demo"]
@@ -66,11 +72,58 @@ def secret_value(secret: SecretStr | None) -> str | None:
 
 _env = env_alias  # the short name the field table below uses
 
+SETTINGS_CONFIG = SettingsConfigDict(extra="ignore", populate_by_name=True, allow_inf_nan=False)
+"""Every settings model's config (core, Slack, Discord). ``allow_inf_nan=False``: a number
+of seconds, bytes or calls is finite; ``inf`` (or ``1e400``) would pass ``gt=0`` and then
+overflow, or never expire, long after start-up."""
+
+
+def http_url(variable: str, value: str) -> str:
+    """``value`` if it is an http(s) URL with a host, else a :class:`ConfigError` naming
+    ``variable``: a bad base URL must stop the bot at start, not fail every message."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(variable, f"must be an http(s) URL (got {shown_url(value)!r})")
+    return value
+
+
+def shown_url(url: str) -> str:
+    """``url`` with the password of its user info, if any, replaced by ``***`` (as
+    REDIS_URL's errors show it): an error line goes to logs that others read."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def check_allow_hosts(value: str) -> str:
+    """``THREADCAST_ARTIFACT_ALLOW_HOSTS`` as written, once each item is a bare host name or
+    address: a URL, a ``host:port`` or a space-separated list would never match a host,
+    so the files the operator meant to allow would be refused on every reply."""
+    for item in value.split(","):
+        host = item.strip()
+        bare = host.removeprefix("[").removesuffix("]")
+        if not host or _is_ip(bare):
+            continue
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", host):
+            raise ConfigError(
+                "THREADCAST_ARTIFACT_ALLOW_HOSTS",
+                "comma-separated host names or IP addresses, without scheme, port or path "
+                f"(got {item.strip()!r})",
+            )
+    return value
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
 
 class Settings(BaseSettings):
     """threadcast's settings; field docs are the README's configuration reference."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SETTINGS_CONFIG
 
     # --- agent ---------------------------------------------------------------------------
     agent: AgentKind | None = Field(None, validation_alias=_env("THREADCAST_AGENT"))
@@ -174,7 +227,37 @@ class Settings(BaseSettings):
     @field_validator("lyzr_api_key", "openai_api_key", mode="before")
     @classmethod
     def _unset_if_empty(cls, value: object) -> object:
-        return None if value == "" else value  # an empty variable is an unset one
+        # An empty (or blank) variable is an unset one; a key pasted with a newline or a
+        # space around it is the key (a header with one would fail every request).
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("data_dir", "config_file", "redis_ca_file", mode="before")
+    @classmethod
+    def _no_path_if_blank(cls, value: object) -> object:
+        # An empty variable is an unset one: Path("") is ".", which put the embedded
+        # Redis's files in the working directory and read "." as THREADCAST_CONFIG.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("artifact_dir", mode="before")
+    @classmethod
+    def _default_dir_if_blank(cls, value: object) -> object:
+        blank = isinstance(value, str) and not value.strip()
+        return Path("threadcast-artifacts") if blank else value
+
+    @field_validator("lyzr_api_base")
+    @classmethod
+    def _lyzr_url(cls, value: str) -> str:
+        return http_url("LYZR_API_BASE", value)
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _openai_url(cls, value: str) -> str:
+        return http_url("OPENAI_BASE_URL", value)
+
+    @field_validator("artifact_allow_hosts")
+    @classmethod
+    def _allow_hosts(cls, value: str) -> str:
+        return check_allow_hosts(value)
 
     @field_validator("log_level")
     @classmethod
@@ -190,7 +273,8 @@ class Settings(BaseSettings):
     def _webhook_url(cls, value: str | None) -> str | None:
         value = (value or "").strip() or None
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ConfigError("THREADCAST_FEEDBACK_URL", f"must be an http(s) URL (got {value!r})")
+            shown = shown_url(value)
+            raise ConfigError("THREADCAST_FEEDBACK_URL", f"must be an http(s) URL (got {shown!r})")
         return value
 
     @field_validator("redis_namespace")

@@ -56,7 +56,7 @@ async def serve(settings: Settings, discord_settings: DiscordSettings, stop: asy
         bot = DiscordBot(runtime, discord_settings)
         server = ops_server(runtime, bot, host="0.0.0.0", port=settings.port)
         heap.settle()  # start-up is done: the collector's pace for serving
-        await server.start()
+        await server.start(host_variable="PORT")  # the host is fixed: only PORT can be wrong
         try:
             async with bot:
                 await _until_stopped(bot, stop)

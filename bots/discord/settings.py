@@ -7,13 +7,13 @@ variable, like :func:`core.config.load_settings`.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings
 
 from adapters.discord import DiscordRates, bot_scope_key
 from adapters.discord.surface import ArchiveMinutes
+from core.config import SETTINGS_CONFIG, read_settings
 from core.config import env_alias as _env
-from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["DiscordSettings", "load_discord_settings"]
@@ -22,7 +22,7 @@ __all__ = ["DiscordSettings", "load_discord_settings"]
 class DiscordSettings(BaseSettings):
     """``threadcast discord``'s settings (the core's are in :class:`core.config.Settings`)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SETTINGS_CONFIG
 
     token: SecretStr = Field(validation_alias=_env("DISCORD_TOKEN"))
     """The bot token (Developer Portal → your application → Bot → Reset Token)."""
@@ -56,10 +56,12 @@ class DiscordSettings(BaseSettings):
 
     @field_validator("api_url", "gateway_url")
     @classmethod
-    def _url(cls, value: str | None) -> str | None:
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip() or None  # an empty variable is an unset one
         if value is not None and not value.startswith(("http://", "https://", "ws://", "wss://")):
-            raise ValueError("must be an http(s):// or ws(s):// URL")
-        return value or None
+            variable = f"DISCORD_{str(info.field_name).upper()}"
+            raise ConfigError(variable, f"must be an http(s):// or ws(s):// URL (got {value!r})")
+        return value
 
     @property
     def rates(self) -> DiscordRates:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
@@ -79,6 +80,20 @@ async def check_token(clients: SlackClients) -> tuple[BotIdentity, AsyncSlackRes
         raise ConfigError("SLACK_BOT_TOKEN", "auth.test did not name a team and a bot user")
     identity = BotIdentity(team_id=team, user_id=user, bot_id=bot if isinstance(bot, str) else "")
     return identity, answer
+
+
+class _NoTokenNotice(logging.Filter):
+    """Drops bolt's "As you gave `client` as well, `token` will be unused.": bolt reads
+    SLACK_BOT_TOKEN from the environment itself, and the app is given the client built
+    from that very token, so every start logged a WARNING that is no problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")  # bolt's get_bolt_logger(AsyncApp)
+if not any(isinstance(f, _NoTokenNotice) for f in _BOLT_LOGGER.filters):
+    _BOLT_LOGGER.addFilter(_NoTokenNotice())
 
 
 def _authorized(app: AsyncApp, answer: AsyncSlackResponse) -> None:
@@ -185,7 +200,7 @@ class SlackService(StackedLifecycle):
             port=self.settings.port,
         )
         heap.settle()  # start-up is done: the collector's pace for serving
-        await self._server.start()
+        await self._server.start(host_variable="SLACK_HOST")
         self._stack.push_async_callback(self._server.stop)
         if slack.socket_mode:
             await self._connect_socket(app, clients)

@@ -8,14 +8,17 @@ Mode: with ``SLACK_APP_TOKEN`` the bot connects over Socket Mode; otherwise it s
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from adapters.slack.client import DEFAULT_API_URL, normalise_api_url
 from adapters.slack.config import RenderMode, StreamingMode, SurfaceConfig, ThinkingMode
 from bots.slack.assistant import AssistantOptions, parse_prompts
+from core.config import SETTINGS_CONFIG, read_settings
 from core.config import env_alias as _env
-from core.config import read_settings
 from core.errors import ConfigError
 
 __all__ = ["SlackSettings", "load_slack_settings"]
@@ -24,7 +27,7 @@ __all__ = ["SlackSettings", "load_slack_settings"]
 class SlackSettings(BaseSettings):
     """``SLACK_*`` variables; see the README's Slack section (``PORT`` is in core Settings)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SETTINGS_CONFIG
 
     bot_token: SecretStr = Field(validation_alias=_env("SLACK_BOT_TOKEN"))
     app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
@@ -71,7 +74,9 @@ class SlackSettings(BaseSettings):
     @field_validator("signing_secret", mode="before")
     @classmethod
     def _signing_secret(cls, value: object) -> object:
-        return _plain(value) or None  # an empty variable is an unset one
+        # A blank variable is an unset one; spaces or a newline around the secret (a
+        # Secret made with echo) would make every request's signature check fail.
+        return _plain(value).strip() or None
 
     @field_validator("api_url")
     @classmethod
@@ -124,7 +129,22 @@ class SlackSettings(BaseSettings):
 
 def load_slack_settings(**overrides: object) -> SlackSettings:
     """Read the environment (plus ``overrides`` by field name) or raise one ConfigError."""
-    return read_settings(SlackSettings, overrides)
+    settings = read_settings(SlackSettings, overrides)
+    _no_oauth_install(os.environ)
+    return settings
+
+
+def _no_oauth_install(environ: Mapping[str, str]) -> None:
+    """Refuse ``SLACK_CLIENT_ID`` with ``SLACK_CLIENT_SECRET``: bolt reads them from the
+    environment itself (set at all, even empty) and then serves an OAuth-installed app,
+    authorising each event from a file installation store that holds no workspace, so the
+    bot would start and then drop every event. threadcast is one workspace's app."""
+    if "SLACK_CLIENT_ID" in environ and "SLACK_CLIENT_SECRET" in environ:
+        raise ConfigError(
+            "SLACK_CLIENT_ID",
+            "unset it and SLACK_CLIENT_SECRET: with both set, Slack's bolt expects an "
+            "OAuth-installed app and drops every event (threadcast uses SLACK_BOT_TOKEN)",
+        )
 
 
 def _plain(value: object) -> str:

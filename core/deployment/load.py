@@ -210,6 +210,8 @@ def _first_problem(exc: ValidationError, raw: Any) -> Problem:
         return key, "unknown key"
     if kind == "missing":
         return key, "required key missing"
+    if kind == "value_error":  # a validator's own sentence, which shows the value
+        return key, str((error.get("ctx") or {}).get("error", error["msg"]))
     message = str(error["msg"])
     message = message[:1].lower() + message[1:]
     return key, f"{message} (got {_shown(error.get('input'))})"

@@ -12,9 +12,20 @@ users write them bare): they are kept as strings either way.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from core.config import shown_url
 
 __all__ = [
     "AccessSpec",
@@ -35,17 +46,44 @@ Platform = Literal["slack", "discord", "console"]
 
 def _id_text(value: object) -> object:
     # bool is an int subclass: `true` is not an id, let pydantic refuse it.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value  # "C123 " is C123
 
 
-Id = Annotated[str, BeforeValidator(_id_text), StringConstraints(min_length=1, max_length=200)]
+def _one_id(value: str) -> str:
+    # "C1, C2" (or "C1 C2") in one string is no id: as an allow list it would match
+    # nothing, and the bot would refuse every conversation it was meant to allow.
+    if re.search(r"[\s,]", value):
+        raise ValueError(f"one id per item, without spaces or commas (got {value!r})")
+    return value
+
+
+Id = Annotated[
+    str,
+    BeforeValidator(_id_text),
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_one_id),
+]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 """An agent's or a route's name: it shows in metrics, logs and the usage table."""
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL (got {shown_url(value)!r})")
+    return value.strip()
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+"""An agent's API base: checked when the file is read, not on the first message."""
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: TOML has `inf`; a timeout of it would never fire.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AgentSpec(_Section):
@@ -58,7 +96,7 @@ class AgentSpec(_Section):
     """Lyzr: the agent to run (required)."""
     api_key_env: EnvName | None = None
     """The environment variable holding the key (default LYZR_API_KEY / OPENAI_API_KEY)."""
-    base_url: str | None = None
+    base_url: HttpUrl | None = None
     """Lyzr: the API base (LYZR_API_BASE); OpenAI: the server (OPENAI_BASE_URL)."""
     model: str | None = None
     system_prompt: str | None = None

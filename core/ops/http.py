@@ -14,7 +14,9 @@ route to the same application.
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from core.errors import SessionStoreError
+from core.errors import ConfigError, SessionStoreError
 from core.ops import metrics
 from core.redis import guarded
 
@@ -130,10 +132,25 @@ class WebServer:
         self.host = host
         self.port = port
 
-    async def start(self) -> None:
+    async def start(self, *, host_variable: str | None = None) -> None:
+        """Listen. With ``host_variable`` (a bot's, not the playground's flags), an address
+        it cannot listen on is a :class:`ConfigError` naming the setting to change —
+        ``host_variable`` for a host that does not resolve or is not this machine's, else
+        ``PORT`` (taken, or not allowed) — rather than a traceback from the event loop."""
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=LISTEN_BACKLOG)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if host_variable is None:
+                raise
+            await self._runner.cleanup()
+            bad_host = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
+            reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or exc
+            where = f"{self.host}:{self.port}"
+            raise ConfigError(
+                host_variable if bad_host else "PORT", f"cannot listen on {where}: {reason}"
+            ) from None
         self.port = self._runner.addresses[0][1]
 
     @property
