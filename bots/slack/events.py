@@ -22,10 +22,12 @@ Slack Connect: a person of another organisation carries their own team in ``user
 it is kept on the :class:`Inbound` (a native stream is addressed to that team), while the
 conversation stays in the workspace that received the event.
 
-The bot's mention is stripped from the text. A message that is only a command word is a
-command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the streaming reply); a
-leading ``/`` is accepted too (``/new``). Files the user attached are kept on the turn
-(:mod:`core.context` passes them to the agent).
+The text is made readable (:mod:`bots.slack.wire`: Slack's escapes and markup undone, the
+bot's mentions dropped wherever they are); the raw text is kept on the :class:`Inbound`
+for the names of users mentioned by id only, looked up later. A message that is only a
+command word is a command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the
+streaming reply); a leading ``/`` is accepted too (``/new``). Files the user attached are
+kept on the turn (:mod:`core.context` passes them to the agent).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bots.slack.wire import readable
 from core.inbound import invalid_ids
 from core.turn import Attachment, ThreadRef, Turn
 
@@ -45,7 +48,6 @@ __all__ = [
     "EventFilter",
     "Inbound",
     "read_event",
-    "strip_mention",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ class Inbound:
     edited: bool = False
     user_team: str | None = None
     """The asking user's own team when it is not the workspace's (Slack Connect)."""
+    raw_text: str = ""
+    """The message's text as Slack sent it (``turn.text`` is :func:`readable`)."""
 
 
 def read_event(
@@ -122,7 +126,7 @@ def read_event(
     thread = str(event.get("thread_ts") or ts)
     where = ThreadRef("slack", team_id or bot.team_id, channel, thread)
     attachments = _attachments(event)
-    body = strip_mention(text, bot.user_id)
+    body = readable(text, bot.user_id)
     turn = Turn(
         where=where,
         user=user,
@@ -134,7 +138,7 @@ def read_event(
     edited = event.get("edited") is not None
     return Inbound(
         turn, ts, follow_up=follow_up, command=_command(body), edited=edited,
-        user_team=user_team if isinstance(user_team, str) else None,
+        user_team=user_team if isinstance(user_team, str) else None, raw_text=text,
     )  # fmt: skip
 
 
@@ -148,12 +152,6 @@ def _added_mention(event: dict[str, Any], bot: BotIdentity) -> dict[str, Any] | 
     if not _mentions(str(new.get("text") or ""), bot.user_id) or _mentions(before, bot.user_id):
         return None
     return {**new, "type": "app_mention", "channel": event.get("channel")}
-
-
-def strip_mention(text: str, bot_user_id: str) -> str:
-    """``text`` without the bot's mentions (``<@U123>`` or ``<@U123|name>``)."""
-    pattern = re.compile(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>")
-    return re.sub(r"[ \t]{2,}", " ", pattern.sub(" ", text)).strip()
 
 
 def _mentions(text: str, bot_user_id: str) -> bool:

@@ -58,6 +58,7 @@ from bots.simulators.slack.events import (
     message_changed_event,
     message_deleted_event,
     message_event,
+    typed,
 )
 from bots.simulators.slack.http_delivery import Attempt, HttpDelivery, sign
 from bots.simulators.slack.model import Channel, FileRecord, Message, User, Workspace
@@ -92,4 +93,5 @@ __all__ = [
     "message_deleted_event",
     "message_event",
     "sign",
+    "typed",
 ]

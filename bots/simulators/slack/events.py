@@ -24,23 +24,40 @@ __all__ = [
     "message_deleted_event",
     "message_event",
     "rich_text_blocks",
+    "typed",
     "url_verification",
 ]
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
+def typed(text: str) -> str:
+    """A message's ``text`` as Slack sends it when a person typed ``text`` (literally, no
+    mentions or links): ``&``, ``<`` and ``>`` arrive as ``&amp;``, ``&lt;`` and ``&gt;``,
+    as Slack uses them as control characters ("Formatting text for app surfaces",
+    api.slack.com/reference/surfaces/formatting, "Escaping text": "These instructions are
+    also handy if you are retrieving messages"). Build a message with markup as
+    ``f"<@{bot}> {typed('a < b')}"``."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _unescaped(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def rich_text_blocks(text: str) -> list[dict[str, Any]]:
-    """The ``rich_text`` block Slack clients attach to what a user typed."""
+    """The ``rich_text`` block Slack clients attach to what a user typed (the composer's
+    own output, docs.slack.dev reference/block-kit/blocks/rich-text-block): its ``text``
+    elements carry the characters as typed, not escaped as in the message's ``text``."""
     elements: list[dict[str, Any]] = []
     position = 0
     for match in _MENTION.finditer(text):
         if match.start() > position:
-            elements.append({"type": "text", "text": text[position : match.start()]})
+            elements.append({"type": "text", "text": _unescaped(text[position : match.start()])})
         elements.append({"type": "user", "user_id": match.group(1)})
         position = match.end()
     if position < len(text):
-        elements.append({"type": "text", "text": text[position:]})
+        elements.append({"type": "text", "text": _unescaped(text[position:])})
     section = {"type": "rich_text_section", "elements": elements}
     return [{"type": "rich_text", "block_id": uuid.uuid4().hex[:5], "elements": [section]}]
 

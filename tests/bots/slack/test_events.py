@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from bots.slack.events import BotIdentity, EventFilter, read_event, strip_mention
+from bots.slack.events import BotIdentity, EventFilter, read_event
+from bots.slack.wire import readable
 from core.turn import ThreadRef
 
 BOT = BotIdentity(team_id="T1", user_id="UBOT", bot_id="BBOT")
@@ -130,8 +131,13 @@ def test_commands(text: str, command: str | None) -> None:
     assert found is not None and found.command == command
 
 
-def test_strip_mention_keeps_other_mentions() -> None:
-    assert strip_mention("<@UBOT>  ask <@UBOB> about it", "UBOT") == "ask <@UBOB> about it"
+def test_readable_drops_only_the_bots_mention_and_names_the_others() -> None:
+    assert readable("<@UBOT>  ask <@UBOB> about it", "UBOT") == "ask @UBOB about it"
+    assert readable("ask <@UBOB> about it", "UBOT", {"UBOB": "bob"}) == "ask @bob about it"
+    assert readable("what does <@UBOT> think?", "UBOT") == "what does think?"
+    assert readable("hi <@UBOT>, and\n```\n  a  =  1\n```", "UBOT") == (
+        "hi, and\n```\n  a  =  1\n```"
+    )
 
 
 @pytest.mark.parametrize("field", ["channel", "user", "ts", "thread_ts"])
