@@ -54,7 +54,7 @@ async def test_assistant_thread_end_to_end(
     # The thread so far (issue 12's context), then the message with where the person is.
     assert message.startswith("[Thread context: earlier messages")
     assert "threadcast (assistant): Hello from threadcast!" in message
-    assert "\n\nWhat is going on in here?\n\n[Context: " in message
+    assert "\n\nWhat is going on   in here?\n\n[Context: " in message
     assert f"#random ({ws.random})" in message
     assert sim.store.thread_titles[(dm, thread)] == "What is going on in here?"
     statuses = [c for c in sim.calls("assistant.threads.setStatus")
