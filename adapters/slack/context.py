@@ -50,6 +50,7 @@ _PAGE = 200  # Slack: "no more than 200 results at a time" is recommended for pa
 _MAX_PAGES = 10
 _MAX_RETRY_WAIT = 5.0  # seconds; a longer Retry-After: the turn goes on without context
 _MAX_NAMES = 5_000
+_MAX_LOOKUPS = 20  # users.info calls for one message's mentions (Tier 4, cached)
 # Not something anyone said: joins and leaves, a broadcast taken back, and a deleted thread
 # parent kept for its replies ("tombstone": "This message was deleted.", by USLACKBOT).
 _SKIPPED_SUBTYPES = frozenset(
@@ -190,6 +191,11 @@ class SlackContext:
         return (
             _MENTION.sub(name, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
         )
+
+    async def names(self, users: list[str]) -> dict[str, str]:
+        """Display names of ``users`` (the first :data:`_MAX_LOOKUPS`; cached), for the
+        mentions a person's message carries as ids only (``<@U123>``)."""
+        return {user: await self._name(user) for user in users[:_MAX_LOOKUPS]}
 
     async def _name(self, user: str) -> str:
         known = self._names.get(user)

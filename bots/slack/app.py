@@ -180,6 +180,7 @@ class SlackService(StackedLifecycle):
             rules,
             context=context,
             assistant=slack.assistant_options(),
+            names=context.names,
         )
         # Closed in reverse: events stop first, then replies drain, then the rest closes.
         self._stack.push_async_callback(self.bot.drain, self.settings.shutdown_grace)

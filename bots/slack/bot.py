@@ -18,7 +18,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -40,6 +40,7 @@ from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from bots.slack.follow_ups import FollowUps
 from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
+from bots.slack.wire import mentioned_users, readable
 from core.context.source import ContextSource
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
 from core.feedback.model import ReplyRef, vote_value
@@ -67,8 +68,10 @@ class SlackBot:
         rules: EventFilter | None = None,
         context: ContextSource | None = None,
         assistant: AssistantOptions | None = None,
+        names: Callable[[list[str]], Awaitable[Mapping[str, str]]] | None = None,
     ) -> None:
         self.app = app
+        self.names = names  # users' display names, for mentions sent as ids only
         self.context = context  # the thread's earlier messages and users' files
         self.runtime = runtime
         self.surface = surface
@@ -315,6 +318,7 @@ class SlackBot:
             else:
                 self.follow_ups.answering(conversation)
                 await self._remember_thread(turn)
+                turn = await self._with_names(inbound)
                 if set_title is not None:
                     turn = await self._in_assistant_thread(turn, set_title)
                 view = self.surface.for_recipient(turn.user, team=inbound.user_team)
@@ -322,6 +326,23 @@ class SlackBot:
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
+
+    async def _with_names(self, inbound: Inbound) -> Turn:
+        """The turn with the people its text mentions by id only (``<@U123>``, how Slack
+        sends a mention) named as the asker saw them, ``@Bob``; best effort: a name that
+        cannot be read stays the id."""
+        turn = inbound.turn
+        users = mentioned_users(inbound.raw_text)
+        if self.names is None or not users:
+            return turn
+        try:
+            async with asyncio.timeout(self.surface.config.call_timeout):
+                names = await self.names(users)
+        except Exception as exc:
+            log.warning("could not name the users %s mentions: %r", turn.message_id, exc)
+            return turn
+        text = readable(inbound.raw_text, self.identity.user_id, names)
+        return dataclasses.replace(turn, text=text)
 
     async def _remember_thread(self, turn: Turn) -> None:
         """For ``/threadcast``, which names no thread (see :mod:`bots.slack.latest`)."""

@@ -47,3 +47,14 @@ async def test_links_mentions_and_dates_reach_the_agent_readable(
         "bob@x.com; ask @bob in #general or #C0OPS, @devs, @here and @channel, "
         "by Feb 18, 2014. Thanks!"
     )
+
+
+async def test_people_mentioned_by_id_reach_the_agent_by_name(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Slack sends a mention as ``<@U123>``, no name: the agent gets ``@bob`` (users.info),
+    and a user Slack does not know stays the id."""
+    ws = sim.workspace
+    await start_bot()
+    wire = f"<@{ws.bot_user_id}> ask <@{ws.bob}> and <@U0GONE>"
+    assert await asked(sim, lyzr, ws.general, wire) == "ask @bob and @U0GONE"
