@@ -13,8 +13,9 @@ alike, so every thread is one conversation. It decides:
 - an edit: ``app_mention`` again (an ``edited`` field, the same ``ts``), or a
   ``message_changed`` whose new text mentions the bot for the first time → an *edited*
   turn, answered only if the message never was (:mod:`bots.slack.answered`);
-- ignored: the bot's own messages, other bots (unless allowed), every subtype except a
-  user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins, bot messages...),
+- ignored: the bot's own messages, other bots (unless allowed: then an integration's or a
+  workflow's ``bot_message`` too, its ``bot_id`` standing for the user it has not), every
+  subtype except a user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins...),
   and events whose ids are not valid (:func:`core.inbound.valid_id`: a lone surrogate in a
   channel id would otherwise crash the turn at Redis).
 
@@ -103,6 +104,8 @@ def read_event(
     if kind not in ("app_mention", "message") or not _from_someone_else(event, bot, rules):
         return None
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+    if user is None and event.get("subtype") == "bot_message":
+        user = event.get("bot_id")  # an integration's post has no user: its bot stands in
     if not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str)):
         return None
     user_team = event.get("user_team")
@@ -160,7 +163,8 @@ def _mentions(text: str, bot_user_id: str) -> bool:
 
 def _from_someone_else(event: dict[str, Any], bot: BotIdentity, rules: EventFilter) -> bool:
     subtype = event.get("subtype")
-    if subtype is not None and subtype not in _ANSWERED_SUBTYPES:
+    integration = subtype == "bot_message" and rules.answer_bots  # a workflow, a webhook
+    if subtype is not None and subtype not in _ANSWERED_SUBTYPES and not integration:
         return False
     if event.get("user") == bot.user_id or event.get("bot_id") == bot.bot_id:
         return False
