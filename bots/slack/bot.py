@@ -332,7 +332,7 @@ class SlackBot:
         sends a mention) named as the asker saw them, ``@Bob``; best effort: a name that
         cannot be read stays the id."""
         turn = inbound.turn
-        users = mentioned_users(inbound.raw_text)
+        users = mentioned_users(inbound.raw_text, self.identity.user_id)
         if self.names is None or not users:
             return turn
         try:

@@ -42,11 +42,11 @@ def readable(text: str, bot_user_id: str, names: Mapping[str, str] | None = None
     return _tidy(_TOKEN.sub(one, text))
 
 
-def mentioned_users(text: str) -> list[str]:
-    """The ids of the users mentioned without a name in ``text`` (to look up)."""
+def mentioned_users(text: str, bot_user_id: str) -> list[str]:
+    """The ids of the users ``text`` mentions without a name (to look up), but the bot."""
     found = []
     for inner in re.findall(r"<@([UW][A-Z0-9]+)>", text):
-        if inner not in found:
+        if inner != bot_user_id and inner not in found:
             found.append(inner)
     return found
 
