@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
+from collections import ChainMap
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.client import DEFAULT_API_URL
 from adapters.slack.errors import SlackError, translate
 from adapters.slack.texts import MISSING_FILES_READ
+from adapters.slack.wire import readable
 from core.context.models import EarlierMessage
 from core.context.source import Earlier, FileRefused, FileRequest
 from core.errors import RateLimited
@@ -59,7 +60,6 @@ _SKIPPED_SUBTYPES = frozenset(
         "thread_broadcast_removed", "tombstone",
     }
 )  # fmt: skip
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 class SlackContext:
@@ -180,17 +180,8 @@ class SlackContext:
         return EarlierMessage(str(raw.get("ts")), author, text, from_bot, files)
 
     def _readable(self, text: str) -> str:
-        """Mentions as ``@name`` (the bot's own as its name), as a person reads them."""
-
-        def name(match: re.Match[str]) -> str:
-            user = match.group(1)
-            if user == self.bot_user_id:
-                return f"@{self.bot_name}"
-            return f"@{match.group(2) or self._names.get(user, user)}"
-
-        return (
-            _MENTION.sub(name, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-        )
+        """As a person reads it (:func:`readable`), the bot's own mentions as its name."""
+        return readable(text, None, ChainMap({self.bot_user_id: self.bot_name}, self._names))
 
     async def names(self, users: list[str]) -> dict[str, str]:
         """Display names of ``users`` (the first :data:`_MAX_LOOKUPS`; cached), for the

@@ -26,6 +26,7 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID, home_view
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.surface import SlackSurface
+from adapters.slack.wire import mentioned_users, readable
 from bots.slack import texts
 from bots.slack.answered import AnsweredMarks
 from bots.slack.assistant import (
@@ -40,7 +41,6 @@ from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
 from bots.slack.follow_ups import FollowUps
 from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
-from bots.slack.wire import mentioned_users, readable
 from core.context.source import ContextSource
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
 from core.feedback.model import ReplyRef, vote_value

@@ -23,7 +23,7 @@ Slack Connect: a person of another organisation carries their own team in ``user
 it is kept on the :class:`Inbound` (a native stream is addressed to that team), while the
 conversation stays in the workspace that received the event.
 
-The text is made readable (:mod:`bots.slack.wire`: Slack's escapes and markup undone, the
+The text is made readable (:mod:`adapters.slack.wire`: Slack's escapes and markup undone, the
 bot's mentions dropped wherever they are); the raw text is kept on the :class:`Inbound`
 for the names of users mentioned by id only, looked up later. A message that is only a
 command word is a command: ``new`` / ``reset`` (a fresh session) or ``stop`` (stop the
@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bots.slack.wire import readable
+from adapters.slack.wire import readable
 from core.inbound import invalid_ids
 from core.turn import Attachment, ThreadRef, Turn
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.slack.texts import MISSING_FILES_READ
-from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack import SlackSimulator, typed
 from core.agents.context_wire import BLOCK_END, BLOCK_START
 from tests.bots.slack.conftest import StartBot, ask, mention
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
@@ -374,3 +374,25 @@ async def test_a_deleted_parent_is_not_given_to_the_agent(
     await ask(sim, bot, "what was said?", thread_ts=thread, replies=1)
     (first,) = (r.json["message"] for r in lyzr.stream_requests())
     assert _block_lines(first) == ["bob: message 1", "alice: message 2"]
+
+
+async def test_earlier_messages_reach_the_agent_as_people_read_them(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """The thread's earlier messages in Slack's markup (links, channels, escapes) reach the
+    agent as the people in the thread read them, as the asking message does."""
+    ws = sim.workspace
+    bot = await start_bot()
+    parent = sim.user_message(
+        ws.general,
+        ws.alice,
+        f"see <https://x.com/a?b=1&amp;c=2|the docs> in <#{ws.general}|general>: "
+        f"{typed('a < b && c > d')}",
+    )
+    await ask(sim, bot, "is that right?", thread_ts=parent.ts, replies=1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    (message,) = (r.json["message"] for r in lyzr.stream_requests())
+    assert _block_lines(message) == [
+        "alice: see [the docs](https://x.com/a?b=1&c=2) in #general: a < b && c > d"
+    ]

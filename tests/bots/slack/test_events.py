@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from adapters.slack.wire import readable
 from bots.slack.events import BotIdentity, EventFilter, read_event
-from bots.slack.wire import readable
 from core.turn import ThreadRef
 
 BOT = BotIdentity(team_id="T1", user_id="UBOT", bot_id="BBOT")

@@ -12,7 +12,9 @@ and every ``<…>`` is markup:
 
 :func:`readable` turns each into what a person reads (a link with its own label as
 Markdown ``[label](url)``, a mention as ``@name``) and drops the bot's own mention, wherever
-it is; everything else — code, indentation, quotes, lists — is kept as sent.
+it is, from a message asking it; everything else — code, indentation, quotes, lists — is
+kept as sent. Used for the asking message (``bots.slack.events``) and for the thread's
+earlier messages given to the agent as context (:mod:`adapters.slack.context`).
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ _USER = re.compile(r"@([UW][A-Z0-9]+)(?:\|(.*))?", re.DOTALL)
 _SPECIAL = frozenset({"here", "channel", "everyone"})
 
 
-def readable(text: str, bot_user_id: str, names: Mapping[str, str] | None = None) -> str:
-    """``text`` (Slack's wire form) as typed, without the bot's mentions; ``names``: user
-    id → display name, for mentions that carry no name (the usual case)."""
+def readable(text: str, dropped: str | None, names: Mapping[str, str] | None = None) -> str:
+    """``text`` (Slack's wire form) as typed, without the mentions of user ``dropped`` (the
+    bot's, in a message asking it; ``None`` keeps every mention: an earlier message given
+    as context); ``names``: user id → display name, for mentions that carry no name (the
+    usual case)."""
     known = names or {}
 
     def one(match: re.Match[str]) -> str:
         entity = match.group(2)
         if entity is not None:
             return _ENTITIES[entity]
-        return _markup(match.group(1), bot_user_id, known)
+        return _markup(match.group(1), dropped, known)
 
     return _tidy(_TOKEN.sub(one, text))
 
@@ -54,12 +58,12 @@ def mentioned_users(text: str, bot_user_id: str) -> list[str]:
 _DROPPED = "\x00"  # where the bot's mention was (tidied away after)
 
 
-def _markup(inner: str, bot_user_id: str, names: Mapping[str, str]) -> str:
+def _markup(inner: str, dropped: str | None, names: Mapping[str, str]) -> str:
     target, _, label = inner.partition("|")
     label = _unescape(label)
     user = _USER.fullmatch(inner)
     if user is not None:
-        if user.group(1) == bot_user_id:
+        if user.group(1) == dropped:
             return _DROPPED
         return f"@{user.group(2) or names.get(user.group(1)) or user.group(1)}"
     if target.startswith("#"):
