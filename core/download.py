@@ -128,7 +128,8 @@ async def _fetch_into(
                 return str(response.headers.get("content-type", ""))
         raise DownloadRefused("refused: too many redirects")
     except AddressRefused as exc:
-        raise DownloadRefused(f"refused: {exc}") from exc
+        # Posted in the thread: the host and why, not the address it resolved to.
+        raise DownloadRefused(f"refused: {exc.host} is {exc.reason}") from exc
     except httpx.InvalidURL as exc:
         raise DownloadRefused(f"refused: not a valid URL ({exc})") from exc
 

@@ -155,3 +155,17 @@ async def test_without_a_client_the_default_refuses_too(internal: tuple[int, lis
 def test_address_refused_names_host_and_reason() -> None:
     refused = AddressRefused("example.test", "10.0.0.1", "a private address")
     assert "example.test" in str(refused) and "10.0.0.1" in str(refused)
+
+
+async def test_the_refusal_posted_in_the_thread_does_not_say_where_a_name_resolves(
+    internal: tuple[int, list[str]],
+) -> None:
+    """The reason is posted in the chat: a refused internal name must not become a way for
+    whoever steers the agent to look up the network's addresses (``vault.corp`` is
+    ``10.20.30.40``)."""
+    port, _ = internal
+    async with guarded_client(allow_hosts=frozenset()) as client:
+        with pytest.raises(ArtifactError) as refused:
+            await Artifact(name="s.txt", url=f"http://localhost:{port}/s").fetch(client=client)
+    assert "localhost is a loopback address" in str(refused.value)
+    assert "127.0.0.1" not in str(refused.value)
