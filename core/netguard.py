@@ -46,6 +46,17 @@ ALLOW_HOSTS_VARIABLE = "THREADCAST_ARTIFACT_ALLOW_HOSTS"
 """The setting naming hosts fetched although internal (``core.config`` reads it too)."""
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 outside 2000::/3 (global unicast) is not routed on the internet, but Python 3.11's
+# ``is_global`` passes much of it: local-use NAT64 64:ff9b:1::/48 (RFC 8215, which a
+# translator maps to *internal* IPv4 at a position the prefix length decides), the
+# IPv4-translated ::ffff:0:0:0/96 (SIIT), site-local fec0::/10, SRv6 5f00::/16. Only the
+# well-known NAT64 prefix is let through below 2000::/3, checked as its IPv4 address.
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+# Ranges Python 3.11 counts as global that IANA's registries do not (3.13 agrees).
+_NOT_GLOBAL = (
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments (RFC 6890)
+    ipaddress.ip_network("3fff::/20"),  # documentation (RFC 9637)
+)
 _COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible IPv6
 _RESOLVE_TIMEOUT = 10.0
 _DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -77,8 +88,14 @@ def forbidden_reason(address: IPAddress) -> str | None:
             return "a multicast address"
         if candidate.is_private:
             return "a private address"
-        if not candidate.is_global:
+        if not candidate.is_global or any(candidate in net for net in _NOT_GLOBAL):
             return "not a public address"
+    if (
+        isinstance(address, ipaddress.IPv6Address)
+        and address not in _GLOBAL_UNICAST
+        and address not in _NAT64
+    ):
+        return "not a public address"
     return None
 
 

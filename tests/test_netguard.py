@@ -42,13 +42,29 @@ SECRET = b"internal secret"
         "::127.0.0.1",  # IPv4-compatible
         "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
         "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        # Not globally routable, although Python 3.11's ``is_global`` says they are:
+        "64:ff9b:1::a00:5",  # local-use NAT64 (RFC 8215) of 10.0.0.5
+        "64:ff9b:1:a00:5::",  # the same prefix as a /48, IPv4 in the middle (RFC 6052)
+        "::ffff:0:a00:5",  # IPv4-translated (SIIT, RFC 2765) 10.0.0.5
+        "fec0::1",  # site-local (deprecated, still routed inside some networks)
+        "5f00::1",  # SRv6 segment identifiers (RFC 9602)
+        "3fff::1",  # documentation (RFC 9637)
+        "192.0.0.8",  # IETF protocol assignments (RFC 6890)
     ],
 )
 def test_internal_addresses_are_refused(address: str) -> None:
     assert forbidden_reason(ipaddress.ip_address(address)) is not None
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700:4700::1111", "8.8.8.8"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.215.14",
+        "2606:4700:4700::1111",
+        "8.8.8.8",
+        "64:ff9b::808:808",  # well-known NAT64 of a public address (an IPv6-only network)
+    ],
+)
 def test_public_addresses_pass(address: str) -> None:
     assert forbidden_reason(ipaddress.ip_address(address)) is None
 
@@ -139,3 +155,17 @@ async def test_without_a_client_the_default_refuses_too(internal: tuple[int, lis
 def test_address_refused_names_host_and_reason() -> None:
     refused = AddressRefused("example.test", "10.0.0.1", "a private address")
     assert "example.test" in str(refused) and "10.0.0.1" in str(refused)
+
+
+async def test_the_refusal_posted_in_the_thread_does_not_say_where_a_name_resolves(
+    internal: tuple[int, list[str]],
+) -> None:
+    """The reason is posted in the chat: a refused internal name must not become a way for
+    whoever steers the agent to look up the network's addresses (``vault.corp`` is
+    ``10.20.30.40``)."""
+    port, _ = internal
+    async with guarded_client(allow_hosts=frozenset()) as client:
+        with pytest.raises(ArtifactError) as refused:
+            await Artifact(name="s.txt", url=f"http://localhost:{port}/s").fetch(client=client)
+    assert "localhost is a loopback address" in str(refused.value)
+    assert "127.0.0.1" not in str(refused.value)

@@ -3,7 +3,8 @@
 
 In HTTP mode every request's signature is checked on its raw bytes first
 (:mod:`bots.slack.signature`): an unsigned request gets 401 before anything decodes, parses
-or logs it. A signed body bolt cannot read gets 400 (never a 500 and a traceback). bolt then
+or logs it, except Slack's own unsigned ``ssl_check=1``, answered 200 and dispatched
+nowhere. A signed body bolt cannot read gets 400 (never a 500 and a traceback). bolt then
 acknowledges events before its listeners run, so Slack's 3-second deadline is met whatever
 the agent does. While the bot drains on shutdown, events get 503 instead of an
 acknowledgement that would drop them: Slack retries them, and the load balancer sends the
@@ -14,6 +15,7 @@ server only answers the probes, on the same ``PORT``.
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -41,6 +43,8 @@ def web_app(app: AsyncApp | None, probes: Probes, *, signing_secret: str = "") -
             if probes.draining():
                 return web.json_response({"ok": False, "error": "shutting_down"}, status=503)
             body = await request.read()
+            if _ssl_check(body, request.content_type):
+                return web.Response(status=200)
             if not signed(body, request.headers):
                 return web.json_response({"error": "invalid request"}, status=401)
             bolt_request = _bolt_request(body, request)
@@ -50,6 +54,25 @@ def web_app(app: AsyncApp | None, probes: Probes, *, signing_secret: str = "") -
 
         server.router.add_post(EVENTS_PATH, events)
     return server
+
+
+def _ssl_check(body: bytes, content_type: str) -> bool:
+    """Whether this is Slack checking a slash command's Request URL: ``ssl_check=1`` (and
+    the legacy ``token``), which Slack sends *unsigned* (slackapi/bolt-js#1397). It is
+    answered 200 and goes nowhere, so only that exact form qualifies: a body adding a
+    ``payload`` or a ``command`` (slackapi/bolt-js#2898) stays an unsigned request."""
+    if content_type != "application/x-www-form-urlencoded" or len(body) > 512:
+        return False
+    try:
+        fields = parse_qsl(body.decode("ascii"), strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    names = [name for name, _ in fields]
+    return (
+        ("ssl_check", "1") in fields
+        and len(names) == len(set(names))
+        and set(names) <= {"ssl_check", "token"}
+    )
 
 
 def _bolt_request(body: bytes, request: web.Request) -> AsyncBoltRequest | None:

@@ -6,8 +6,9 @@ any task the turn starts (asyncio copies the context into new tasks).
 
 Redaction happens in a handler filter, on the formatted message and traceback, so no
 call site has to remember it: the values of the secret settings (tokens, signing secret,
-API keys, the Redis password) and anything shaped like a token (``xoxb-…``, ``xapp-…``,
-Discord bot tokens, ``Bearer …``, ``sk-…``, a password in a URL) become ``[REDACTED]``.
+API keys, the Redis password, the feedback webhook's path) and anything shaped like a
+token (``xoxb-…``, ``xapp-…``, Discord bot tokens, ``Bearer …``, ``sk-…``, a password in a
+URL, a Slack or Discord webhook's path) become ``[REDACTED]``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ _PATTERNS = (
 )
 _BEARER = re.compile(r"(?i)\b(Bearer|Bot)\s+[A-Za-z0-9._~+/=-]{8,}")
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@")
+# Webhook URLs carry their credential in the path (an agent's or a tool's, not ours).
+_WEBHOOK = re.compile(
+    r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/|/api/webhooks/\d+/)[^\s'\"<>]+"
+)
 _API_KEY_HEADER = re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+")
 
 # A value this short is not a secret worth a global replace (and would mangle text).
@@ -99,6 +104,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         text = pattern.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    text = _WEBHOOK.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _API_KEY_HEADER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
@@ -198,5 +204,12 @@ def _secrets_of(settings: Settings) -> list[str]:
     found = [secret_value(settings.lyzr_api_key), secret_value(settings.openai_api_key)]
     if settings.redis_url:
         found.append(urlsplit(settings.redis_url).password)
+    if settings.feedback_url:
+        # A Slack or Discord webhook's credential is its path; httpx logs each request's
+        # URL at INFO. The host stays readable.
+        hook = urlsplit(settings.feedback_url)
+        found.append(hook.path.rstrip("/") + (f"?{hook.query}" if hook.query else ""))
+        found.append(hook.path.rstrip("/"))
+        found.append(hook.query)
     found.extend(os.environ.get(name) for name in SECRET_ENV)
     return [value.strip() for value in found if value and value.strip()]

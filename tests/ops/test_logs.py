@@ -3,6 +3,7 @@ turn (whichever task logs it), and secrets scrubbed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -11,11 +12,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web
 
 from core.config import Settings
 from core.errors import SurfaceError
+from core.feedback.webhook import FeedbackWebhook
 from core.ops.logs import redact, setup_logging, turn_context
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
@@ -24,6 +28,7 @@ from core.sessions.gate import TurnGate
 from core.turn import ThreadRef, Turn
 from tests.fake_agent import ScriptedAgent
 from tests.surfaces import DEFAULT_LIMITS, RecordingSurface
+from tests.web import serving
 
 WHERE = ThreadRef(platform="test", workspace="W", channel="C", thread="T")
 agent_log = logging.getLogger("core.agents.scripted")
@@ -136,3 +141,30 @@ def test_text_format_shows_the_turn(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         logging.getLogger("core.test").info("inside")
     assert "INFO core.test [slack:T:C:1.2 m9]: inside" in stream.getvalue()
+
+
+async def test_the_feedback_webhook_url_is_never_logged() -> None:
+    """A Slack or Discord webhook URL carries its credential in the path; httpx logs every
+    request's URL at INFO."""
+    received = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        received.set()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", hook)
+    async with serving(app) as base:
+        url = f"{base}/services/T0001/B0002/hook-credential-0123456789"
+        discord = "https://discord.com/api/webhooks/123456789/discord-hook-credential-abc"
+        settings = Settings(log_level="INFO", feedback=True, feedback_url=url)
+        with logging_to(settings, json=True) as stream:
+            async with httpx.AsyncClient() as client:
+                webhook = FeedbackWebhook(url, client)
+                webhook.send({"vote": "up"})
+                await received.wait()
+                await webhook.aclose()
+            logging.getLogger("core.test").warning("an agent's hook %s", discord)
+    text = stream.getvalue()
+    assert "HTTP Request: POST" in text  # httpx's line is there, without the credential
+    assert "hook-credential" not in text

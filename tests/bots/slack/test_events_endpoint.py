@@ -95,3 +95,27 @@ async def test_events_the_bot_does_not_use_are_acknowledged(
         delivery = await sim.send_event(event, retries=False)
         assert isinstance(delivery, HttpDelivery)
         assert delivery.last.status == 200, event["type"]  # a 404 would make Slack retry
+
+
+async def test_slacks_unsigned_ssl_check_is_answered_and_nothing_else_rides_on_it(
+    sim: SlackSimulator, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack checks a slash command's Request URL with an *unsigned* ``ssl_check=1``
+    (slackapi/bolt-js#1397 shows the request): it gets 200, with nothing dispatched; a
+    body that adds anything to it (bolt-js#2898) or another value is still unsigned: 401."""
+    caplog.set_level(logging.DEBUG)  # before bolt copies the root level into its loggers
+    bot = await start_bot()
+    payload = json.dumps({"type": "block_actions", "mark": SECRET_MARK})
+    async with aiohttp.ClientSession() as session:
+        form = {"Content-Type": FORM}
+        async with session.post(bot.events_url, data=b"ssl_check=1&token=xxx",
+                                headers=form) as response:  # fmt: skip
+            assert response.status == 200
+        for body in (
+            b"ssl_check=1&token=xxx&payload=" + payload.encode(),
+            b"ssl_check=true&token=xxx",
+            b"ssl_check=1&ssl_check=1",
+        ):
+            async with session.post(bot.events_url, data=body, headers=form) as response:
+                assert response.status == 401, body
+    assert SECRET_MARK not in "\n".join(r.getMessage() for r in caplog.records)

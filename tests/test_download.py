@@ -1,0 +1,84 @@
+"""A compressed body is inflated no further than the download's cap: a few kilobytes of
+gzip must not become gigabytes in memory before the cap is checked (a decompression bomb
+as an agent's artifact link), and ordinary compressed files still arrive whole."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiohttp import web
+
+from core.download import DownloadRefused, TooLarge, download
+from core.netguard import guarded_client
+from tests.web import serving
+
+CAP = 1024 * 1024
+TEXT = b"threadcast " * 5000
+
+
+def _gzip(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return packer.compress(data) + packer.flush()
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+# 64 MiB of zeros in ~64 KB: one read from the socket, which httpx inflated whole.
+BOMB = _gzip(bytes(64 * CAP))
+BODIES: dict[str, tuple[bytes, str]] = {
+    "bomb": (BOMB, "gzip"),
+    "twice": (_gzip(BOMB), "gzip, gzip"),
+    "gzip": (_gzip(TEXT), "gzip"),
+    "zlib": (zlib.compress(TEXT), "deflate"),
+    "raw-deflate": (_raw_deflate(TEXT), "deflate"),
+    "plain": (TEXT, "identity"),
+    "broken": (b"not gzip at all", "gzip"),
+}
+
+
+@pytest.fixture
+async def base() -> AsyncIterator[str]:
+    async def handle(request: web.Request) -> web.Response:
+        body, coding = BODIES[request.match_info["name"]]
+        return web.Response(body=body, headers={"Content-Encoding": coding})
+
+    app = web.Application()
+    app.router.add_get("/{name}", handle)
+    async with serving(app) as url:
+        yield url
+
+
+async def test_a_gzip_bomb_is_never_inflated_past_the_cap(base: str) -> None:
+    async with guarded_client("127.0.0.1") as client:
+        with pytest.raises(TooLarge) as refused:
+            await download(f"{base}/bomb", client=client, max_bytes=CAP)
+    # Inflated a byte past the cap, then stopped (httpx alone inflated 64 MiB at once).
+    assert refused.value.size == CAP + 1
+
+
+async def test_a_body_compressed_twice_is_refused(base: str) -> None:
+    async with guarded_client("127.0.0.1") as client:
+        with pytest.raises(DownloadRefused, match="more than once"):
+            await download(f"{base}/twice", client=client, max_bytes=CAP)
+
+
+@pytest.mark.parametrize("name", ["gzip", "zlib", "raw-deflate", "plain"])
+async def test_compressed_files_arrive_whole(base: str, name: str) -> None:
+    async with guarded_client("127.0.0.1") as client:
+        spool = await download(f"{base}/{name}", client=client, max_bytes=len(TEXT))
+    try:
+        assert spool.size == len(TEXT) and spool.file.read() == TEXT
+    finally:
+        spool.close()
+
+
+async def test_a_body_that_is_not_what_it_says_is_a_decoding_error(base: str) -> None:
+    async with guarded_client("127.0.0.1") as client:
+        with pytest.raises(httpx.DecodingError):
+            await download(f"{base}/broken", client=client, max_bytes=CAP)
