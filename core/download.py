@@ -115,6 +115,9 @@ async def _fetch_into(
     headers: Mapping[str, str] | None = None,
     same_host: bool = False,
 ) -> str:
+    # The codings _Inflater decodes, and no other: httpx offers br and zstd as well when
+    # their packages happen to be installed, and such a body would be stored still encoded.
+    headers = {"Accept-Encoding": _ACCEPTED_CODINGS, **(headers or {})}
     try:
         for _ in range(_MAX_REDIRECTS + 1):
             async with http.stream(
@@ -171,6 +174,7 @@ async def _read_capped(target: IO[bytes], response: httpx.Response, cap: int) ->
 
 
 _RAW_SLACK = 64 * 1024
+_ACCEPTED_CODINGS = "gzip, deflate"
 
 
 class _Inflater:

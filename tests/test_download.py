@@ -82,3 +82,21 @@ async def test_a_body_that_is_not_what_it_says_is_a_decoding_error(base: str) ->
     async with guarded_client("127.0.0.1") as client:
         with pytest.raises(httpx.DecodingError):
             await download(f"{base}/broken", client=client, max_bytes=CAP)
+
+
+async def test_only_the_codings_it_inflates_are_asked_for() -> None:
+    """A client that would offer more (httpx adds br and zstd when their packages are
+    installed) still asks for gzip and deflate only: a brotli body would be stored as sent."""
+    offered: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        offered.append(request.headers.get("Accept-Encoding", ""))
+        return web.Response(body=TEXT)
+
+    app = web.Application()
+    app.router.add_get("/file", handle)
+    async with serving(app) as url, guarded_client("127.0.0.1") as client:
+        client.headers["Accept-Encoding"] = "gzip, deflate, br, zstd"
+        spool = await download(f"{url}/file", client=client, max_bytes=len(TEXT))
+        spool.close()
+    assert offered == ["gzip, deflate"]
