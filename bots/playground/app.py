@@ -15,9 +15,10 @@ import sys
 
 from bots.playground.browser import open_page
 from bots.playground.feed import Feed
+from bots.playground.guard import is_loopback
 from bots.playground.server import page_server
 from bots.playground.stack import Playground
-from bots.playground.texts import BANNER, STOPPING
+from bots.playground.texts import BANNER, OPEN_TO_OTHERS, STOPPING
 from bots.signals import handling_signals
 from core.config import Settings
 
@@ -35,6 +36,8 @@ async def run_playground(
     open_browser: bool = True,
 ) -> int:
     """Run until SIGINT or SIGTERM; returns the exit status."""
+    if not is_loopback(host):  # the page has no sign-in: said once, before anything starts
+        print(OPEN_TO_OTHERS.format(host=host), file=sys.stderr, flush=True)
     stop = asyncio.Event()
     with handling_signals(dict.fromkeys((signal.SIGINT, signal.SIGTERM), stop.set)):
         async with (

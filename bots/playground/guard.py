@@ -17,17 +17,17 @@ import ipaddress
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["guard"]
+__all__ = ["guard", "is_loopback"]
 
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def guard(bound_host: str) -> Middleware:
-    loopback_only = _is_loopback(bound_host)
+    loopback_only = is_loopback(bound_host)
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if loopback_only and not _is_loopback(request.url.host or ""):
+        if loopback_only and not is_loopback(request.url.host or ""):
             return web.json_response({"error": "unknown host"}, status=421)
         if request.method == "POST" and request.content_type != "application/json":
             return web.json_response({"error": "send JSON (application/json)"}, status=415)
@@ -36,7 +36,8 @@ def guard(bound_host: str) -> Middleware:
     return check
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 bracketed or not) is this machine's own."""
     name = host.strip("[]").lower()
     if name in _LOOPBACK_NAMES:
         return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BANNER", "PORT_TAKEN", "STOPPING"]
+__all__ = ["BANNER", "OPEN_TO_OTHERS", "PORT_TAKEN", "STOPPING"]
 
 BANNER = """\
 threadcast playground: {url}
@@ -10,3 +10,7 @@ threadcast playground: {url}
   Ctrl-C stops it"""
 PORT_TAKEN = "cannot listen on {host}:{port} ({reason}); pick another port with --port"
 STOPPING = "stopping the playground"
+OPEN_TO_OTHERS = (
+    "threadcast: warning: the playground listens on {host}, not only on this machine: anyone "
+    "who can reach it can talk to the agent, with your key; --host 127.0.0.1 keeps it yours"
+)

@@ -73,3 +73,24 @@ def test_a_port_in_use_is_one_line_naming_the_option(
         "(already in use); pick another port with --port"
     )
     assert not any("Traceback" in line for line in errors)
+
+
+def test_listening_beyond_this_machine_is_warned_of_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page has no sign-in and drives the agent with the user's key: a --host other
+    machines reach is said first (the port is taken, so the command ends there)."""
+    monkeypatch.setenv("THREADCAST_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("THREADCAST_AGENT", "demo")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        status = main(["playground", "--no-browser", "--host", "0.0.0.0", "--port", str(port)])
+
+    assert status == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors[0].startswith("threadcast: warning: the playground listens on 0.0.0.0")
+    assert "cannot listen on 0.0.0.0" in errors[-1]
