@@ -27,6 +27,7 @@ from typing import Literal
 import discord
 
 from adapters.discord.refs import ChannelKind
+from bots.discord.markup import readable
 
 __all__ = [
     "Route",
@@ -111,15 +112,14 @@ def is_mentioned(message: discord.Message, me: int, roles: Iterable[int] = ()) -
 
 
 def agent_text(message: discord.Message, me: int, roles: Iterable[int] = ()) -> str:
-    """The message's text for the agent: the bot's mentions removed, other users' mentions
-    shown as ``@name``."""
+    """The message's text for the agent: the bot's mentions removed, the rest of Discord's
+    markup (other users, channels, roles, emoji, timestamps) as the user saw it
+    (:func:`~bots.discord.markup.readable`)."""
     text = message.content
     text = re.sub(rf"<@!?{me}>", "", text)
     for role in roles:
         text = text.replace(f"<@&{role}>", "")
-    for user in message.mentions:
-        if user.id != me:
-            text = re.sub(rf"<@!?{user.id}>", f"@{user.display_name}", text)
+    text = readable(text, message)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(lines).strip()
 

@@ -1,0 +1,36 @@
+"""What the agent reads of what Discord users send: Discord's markup (discord-api-docs,
+Reference > Message Formatting) as the names, emoji and dates the user saw."""
+
+from __future__ import annotations
+
+from tests.bots.discord.conftest import BotWorld
+
+CONTENT = {"discord": {"message_content": True}}
+
+
+async def test_markup_in_a_mention_reaches_the_agent_as_readable_text(bot_world: BotWorld) -> None:
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        general, random = sim.channel("general").id, sim.channel("random").id
+        bob = sim.user("bob").id
+        oncall = sim.world.roles.add("oncall")
+        # A role made while the bot is connected reaches it as GUILD_ROLE_CREATE
+        # (discord-api-docs, Events > Gateway Events > Guild Role Create).
+        role = {"id": str(oncall), "name": "oncall", "color": 0, "hoist": False,
+                "position": 2, "permissions": "0", "managed": False, "mentionable": True,
+                "flags": 0}  # fmt: skip
+        guild = sim.world.guild_id
+        await sim.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild), "role": role})
+        text = (
+            f"hey <@!{sim.bot.id}> ask <@{bob}> in <#{random}> or ping <@&{oncall}>, "
+            "run </status:123456789012345670> <:party_parrot:123456789012345678> "
+            "<a:dance:123456789012345679> by <t:1700000000:R> (<t:1699999980>), "
+            "<#123456789012345671> is unknown"
+        )
+        await sim.user_message(general, text)
+        await world.answered(1)
+        (request,) = world.lyzr.stream_requests()
+        assert request.json["message"] == (
+            "hey ask @bob in #random or ping @oncall, run /status :party_parrot: :dance: by "
+            "2023-11-14 22:13:20 UTC (2023-11-14 22:13 UTC), <#123456789012345671> is unknown"
+        )
