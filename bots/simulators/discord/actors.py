@@ -39,9 +39,12 @@ class DiscordSimulator(SimulatorServer):
         mention_bot: bool = False,
         attachments: Iterable[tuple[str, bytes] | tuple[str, bytes, str]] = (),
         reply_to: int | None = None,
+        ping_reply: bool = True,
     ) -> SimMessage:
         """A user posts in a channel, thread or DM (``mention_bot`` prefixes ``<@bot>``);
-        ``attachments``: (name, bytes[, content type]) uploaded with it."""
+        ``attachments``: (name, bytes[, content type]) uploaded with it; ``reply_to``: a reply
+        to that message, which pings its author unless ``ping_reply`` is off (the client's
+        "@ ON/OFF" toggle, sent as ``allowed_mentions.replied_user``)."""
         if mention_bot:
             content = f"<@{self.bot.id}> {content}"
         payload: dict[str, Any] = {"content": content}
@@ -50,6 +53,9 @@ class DiscordSimulator(SimulatorServer):
                 "message_id": str(reply_to),
                 "channel_id": str(channel_id),
             }
+            if not ping_reply:
+                everything = ["users", "roles", "everyone"]
+                payload["allowed_mentions"] = {"parse": everything, "replied_user": False}
         uploads = [
             Upload(f"files[{i}]", item[0], item[1], item[2] if len(item) > 2 else _OCTETS)
             for i, item in enumerate(attachments)

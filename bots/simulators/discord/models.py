@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
+    "REPLY",
     "Call",
     "ChannelType",
     "Pings",
@@ -28,6 +29,11 @@ JsonDict = dict[str, Any]
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
+
+
+REPLY = 19
+"""Message Types: a message sent with a ``message_reference`` of the default type
+(discord-api-docs, Resources > Message, Message Types)."""
 
 
 class ChannelType(IntEnum):

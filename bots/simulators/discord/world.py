@@ -18,6 +18,7 @@ from .config import SimulatorConfig
 from .errors import ApiError, unknown
 from .mentions import MentionError, compute_pings
 from .models import (
+    REPLY,
     ChannelType,
     SimAttachment,
     SimChannel,
@@ -197,6 +198,8 @@ class World:
         message = SimMessage(self.ids.next(), channel.id, author)
         message.created_time = self.clock.now()
         message.message_reference = payload.get("message_reference")
+        if message.message_reference is not None and not message.message_reference.get("type"):
+            message.type = REPLY  # a reference of the default type makes a reply
         message.flags = int(payload.get("flags") or 0)
         self._apply(message, payload, uploads)
         self._messages[channel.id][message.id] = message
