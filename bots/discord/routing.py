@@ -6,6 +6,8 @@
 - A DM → answered in the DM channel.
 - A mention in a text channel → a thread is opened on the message (``open_thread``).
 - A mention in a thread → answered in that thread, whoever owns it.
+- A reply to one of the bot's messages is a mention, even with the reply's ping turned off
+  (the bot is then missing from ``mentions``).
 - No mention in a thread the bot owns → answered (``thread``), unless it arrived blank:
   without the MESSAGE_CONTENT intent such follow-ups carry no text at all.
 - A mention of the bot's managed role that arrived blank → ``unreadable``: Discord sends the
@@ -34,6 +36,7 @@ __all__ = [
     "RouteKind",
     "agent_text",
     "is_mentioned",
+    "replies_to",
     "route_after_lookup",
     "route_message",
 ]
@@ -66,24 +69,37 @@ def route_message(message: discord.Message, *, me: int, answer_bots: bool) -> Ro
     channel = message.channel
     if isinstance(channel, discord.DMChannel) or message.guild is None:
         return Route("dm", text, mentioned)
-    if mentioned and _blank(message):
-        return Route("unreadable", "", mentioned)  # only a role mention arrives blank
+    if _blank(message):
+        # Only a role mention arrives blank: tell the user how to reach us. Without the
+        # MESSAGE_CONTENT intent, Discord blanks follow-ups that do not mention us: there
+        # is nothing to answer (and an "empty message" reply would be noise).
+        return Route("unreadable", "", mentioned) if mentioned else None
+    # A reply to one of our messages is meant for us, pinging us or not.
+    addressed = mentioned or replies_to(message, me)
     if isinstance(channel, discord.Thread):
         kind: ChannelKind = "thread"
         owner = channel.owner_id
     elif isinstance(channel, discord.PartialMessageable):
-        if not mentioned and _blank(message):
-            return None
-        return Route("lookup", text, mentioned)  # not cached: what is it?
+        return Route("lookup", text, addressed)  # not cached: what is it?
     else:
         kind = "text" if isinstance(channel, discord.TextChannel) else "other"
         owner = None
-    found = route_after_lookup(kind, owner=owner, mentioned=mentioned, me=me)
-    if found is None or (not mentioned and _blank(message)):
-        # Without the MESSAGE_CONTENT intent, Discord blanks follow-ups that do not mention
-        # us: there is nothing to answer (and an "empty message" reply would be noise).
-        return None
-    return Route(found, text, mentioned)
+    found = route_after_lookup(kind, owner=owner, mentioned=addressed, me=me)
+    return None if found is None else Route(found, text, addressed)
+
+
+def replies_to(message: discord.Message, me: int) -> bool:
+    """Whether ``message`` is a reply to one of our messages. The client's "@ OFF" toggle
+    leaves us out of ``mentions``; the replied-to message still comes with the reply
+    (``referenced_message``, discord-api-docs Resources > Message), or is in discord.py's
+    cache of recent messages."""
+    reference = message.reference
+    if reference is None or message.type is not discord.MessageType.reply:
+        return False
+    replied = reference.resolved
+    if not isinstance(replied, discord.Message):
+        replied = reference.cached_message
+    return replied is not None and replied.author.id == me
 
 
 def route_after_lookup(
