@@ -9,7 +9,8 @@
 - A reply to one of the bot's messages is a mention, even with the reply's ping turned off
   (the bot is then missing from ``mentions``).
 - No mention in a thread the bot owns → answered (``thread``), unless it arrived blank:
-  without the MESSAGE_CONTENT intent such follow-ups carry no text at all.
+  without the MESSAGE_CONTENT intent such follow-ups carry no text at all (``unread``: the
+  user is told, once in a while, to mention the bot or reply to it).
 - A mention of the bot's managed role that arrived blank → ``unreadable``: Discord sends the
   text of a role mention only with the MESSAGE_CONTENT intent (a direct mention is exempt),
   so the user is told to mention the bot itself instead of getting an "empty message" reply.
@@ -41,7 +42,7 @@ __all__ = [
     "route_message",
 ]
 
-RouteKind = Literal["dm", "thread", "open_thread", "channel", "lookup", "unreadable"]
+RouteKind = Literal["dm", "thread", "open_thread", "channel", "lookup", "unreadable", "unread"]
 
 _ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -56,8 +57,11 @@ class Route:
     mentioned: bool = False
 
 
-def route_message(message: discord.Message, *, me: int, answer_bots: bool) -> Route | None:
-    """The route of ``message``, or None when it is not ours to answer."""
+def route_message(
+    message: discord.Message, *, me: int, answer_bots: bool, reads_content: bool = True
+) -> Route | None:
+    """The route of ``message``, or None when it is not ours to answer; ``reads_content``:
+    the bot has the MESSAGE_CONTENT intent."""
     author = message.author
     if author.id == me or message.type not in _ANSWERED_TYPES:
         return None
@@ -72,8 +76,12 @@ def route_message(message: discord.Message, *, me: int, answer_bots: bool) -> Ro
     if _blank(message):
         # Only a role mention arrives blank: tell the user how to reach us. Without the
         # MESSAGE_CONTENT intent, Discord blanks follow-ups that do not mention us: there
-        # is nothing to answer (and an "empty message" reply would be noise).
-        return Route("unreadable", "", mentioned) if mentioned else None
+        # is nothing to answer (and an "empty message" reply would be noise), but in our
+        # own thread the user is talking to us and must learn why we stay silent.
+        if mentioned:
+            return Route("unreadable", "", mentioned)
+        ours = isinstance(channel, discord.Thread) and channel.owner_id == me
+        return Route("unread", "") if ours and not reads_content else None
     # A reply to one of our messages is meant for us, pinging us or not.
     addressed = mentioned or replies_to(message, me)
     if isinstance(channel, discord.Thread):
