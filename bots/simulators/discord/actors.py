@@ -40,11 +40,14 @@ class DiscordSimulator(SimulatorServer):
         attachments: Iterable[tuple[str, bytes] | tuple[str, bytes, str]] = (),
         reply_to: int | None = None,
         ping_reply: bool = True,
+        stickers: Iterable[str] = (),
     ) -> SimMessage:
         """A user posts in a channel, thread or DM (``mention_bot`` prefixes ``<@bot>``);
         ``attachments``: (name, bytes[, content type]) uploaded with it; ``reply_to``: a reply
         to that message, which pings its author unless ``ping_reply`` is off (the client's
-        "@ ON/OFF" toggle, sent as ``allowed_mentions.replied_user``)."""
+        "@ ON/OFF" toggle, sent as ``allowed_mentions.replied_user``); ``stickers``: the names
+        of stickers sent with it (discord-api-docs Resources > Sticker, Sticker Item Object:
+        ``id``, ``name``, ``format_type``; 1 = PNG)."""
         if mention_bot:
             content = f"<@{self.bot.id}> {content}"
         payload: dict[str, Any] = {"content": content}
@@ -61,6 +64,9 @@ class DiscordSimulator(SimulatorServer):
             for i, item in enumerate(attachments)
         ]
         message = self.world.add_message(channel_id, self._author(author), payload, uploads)
+        message.sticker_items = [
+            {"id": str(self.world.ids.next()), "name": name, "format_type": 1} for name in stickers
+        ]
         self.state.events.message_created(message)
         await self.delivered()
         return message

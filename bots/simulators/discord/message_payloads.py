@@ -70,6 +70,8 @@ def message_json(world: World, message: SimMessage, *, gateway: bool = False) ->
         "pinned": False,
         "flags": message.flags,
     }
+    if message.sticker_items:
+        data["sticker_items"] = message.sticker_items
     if message.message_reference is not None:
         data["message_reference"] = message.message_reference
         if message.type == REPLY:

@@ -130,6 +130,9 @@ class SimMessage:
     flags: int = 0
     type: int = 0
     message_reference: JsonDict | None = None
+    # Sticker item objects (id, name, format_type); not hidden without MESSAGE_CONTENT,
+    # which empties only content, embeds, attachments and components.
+    sticker_items: list[JsonDict] = field(default_factory=list)
     thread_id: int | None = None  # the thread started from this message
     webhook_id: int | None = None  # set on interaction responses
     interaction_id: int | None = None
