@@ -73,7 +73,9 @@ def route_message(
     channel = message.channel
     if isinstance(channel, discord.DMChannel) or message.guild is None:
         return Route("dm", text, mentioned)
-    if _blank(message):
+    # Sticker items arrive even without MESSAGE_CONTENT, but then the text beside them may
+    # have been blanked: only with the intent is a sticker alone something to answer.
+    if _blank(message) and not (reads_content and message.stickers):
         # Only a role mention arrives blank: tell the user how to reach us. Without the
         # MESSAGE_CONTENT intent, Discord blanks follow-ups that do not mention us: there
         # is nothing to answer (and an "empty message" reply would be noise), but in our
@@ -145,7 +147,10 @@ def agent_text(message: discord.Message, me: int, roles: Iterable[int] = ()) -> 
         text = text.replace(f"<@&{role}>", "")
     text = readable(text, message)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return "\n".join(lines).strip()
+    # A sticker is what the user said, too (``sticker_items``: discord-api-docs
+    # Resources > Message): the agent gets its name.
+    stickers = " ".join(f"[sticker: {sticker.name}]" for sticker in message.stickers)
+    return "\n".join([*lines, stickers]).strip()
 
 
 def _blank(message: discord.Message) -> bool:

@@ -34,3 +34,39 @@ async def test_markup_in_a_mention_reaches_the_agent_as_readable_text(bot_world:
             "hey ask @bob in #random or ping @oncall, run /status :party_parrot: :dance: by "
             "2023-11-14 22:13:20 UTC (2023-11-14 22:13 UTC), <#123456789012345671> is unknown"
         )
+
+
+async def test_a_sticker_reaches_the_agent_by_name(bot_world: BotWorld) -> None:
+    """A sticker alone, or beside a mention, was "an empty message" (or nothing at all in
+    the bot's thread): the agent now gets its name."""
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        await sim.dm_message("", stickers=["thumbs up"])
+        await world.answered(1)
+        start = await sim.user_message(
+            sim.channel("general").id, "look", mention_bot=True, stickers=["wave"]
+        )
+        await world.answered(2)
+        await sim.user_message(start.id, "", stickers=["Hello there"])
+        await world.answered(3)
+        requests = world.lyzr.stream_requests()
+        assert [r.json["message"] for r in requests] == [
+            "[sticker: thumbs up]",
+            "look\n[sticker: wave]",
+            "[sticker: Hello there]",
+        ]
+        assert [r.status for r in world.results] == ["answered"] * 3
+
+
+async def test_without_the_content_intent_a_sticker_alone_is_not_a_message(
+    bot_world: BotWorld,
+) -> None:
+    """Sticker items survive without the intent, the text beside them does not: the agent
+    must not get a sticker for a message it cannot read."""
+    async with bot_world() as world:
+        sim = world.sim
+        start = await sim.user_message(sim.channel("general").id, "hi", mention_bot=True)
+        await world.answered(1)
+        await sim.user_message(start.id, "what about this?", stickers=["thinking"])
+        await world.quiet()
+        assert len(world.lyzr.stream_requests()) == 1

@@ -17,6 +17,7 @@ def message(content: str, *, mentions: tuple[int, ...] = (), roles: tuple[int, .
     return SimpleNamespace(
         content=content,
         guild=None,
+        stickers=[],
         mentions=users,
         role_mentions=[SimpleNamespace(id=rid) for rid in roles],
         raw_mentions=[uid for uid in mentions if f"{uid}>" in content],
