@@ -101,6 +101,34 @@ class DiscordSimulator(SimulatorServer):
         await self.delivered()
         return thread
 
+    async def forum_post(
+        self,
+        forum_id: int,
+        title: str,
+        content: str,
+        *,
+        author: str | SimUser = "alice",
+        mention_bot: bool = False,
+    ) -> SimMessage:
+        """A user posts in a forum channel: a thread named ``title`` and, inside it, its
+        starter message, which has the thread's id (discord.py ``Thread.starter_message``:
+        "the thread starter message ID is the same ID as the thread"); Discord fires
+        THREAD_CREATE, then MESSAGE_CREATE (discord-api-docs Resources > Channel, "Start
+        Thread in Forum or Media Channel")."""
+        user = self._author(author)
+        thread = self.world.create_thread(
+            forum_id, owner_id=user.id, name=title, auto_archive_duration=1440, post=True
+        )
+        self.state.events.thread_created(thread)
+        if mention_bot:
+            content = f"<@{self.bot.id}> {content}"
+        message = self.world.add_message(
+            thread.id, user, {"content": content}, [], message_id=thread.id
+        )
+        self.state.events.message_created(message)
+        await self.delivered()
+        return message
+
     async def delete_message(self, channel_id: int, message_id: int) -> None:
         """A moderator deletes a message (e.g. the bot's reply while it streams)."""
         message = self.world.message(channel_id, message_id)

@@ -43,6 +43,7 @@ class ChannelType(IntEnum):
     DM = 1
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
+    GUILD_FORUM = 15
 
 
 @dataclass(slots=True)
