@@ -140,7 +140,8 @@ def is_mentioned(message: discord.Message, me: int, roles: Iterable[int] = ()) -
 def agent_text(message: discord.Message, me: int, roles: Iterable[int] = ()) -> str:
     """The message's text for the agent: the bot's mentions removed, the rest of Discord's
     markup (other users, channels, roles, emoji, timestamps) as the user saw it
-    (:func:`~bots.discord.markup.readable`)."""
+    (:func:`~bots.discord.markup.readable`), stickers by name, and a forum post's title
+    before its first message."""
     text = message.content
     text = re.sub(rf"<@!?{me}>", "", text)
     for role in roles:
@@ -150,7 +151,14 @@ def agent_text(message: discord.Message, me: int, roles: Iterable[int] = ()) -> 
     # A sticker is what the user said, too (``sticker_items``: discord-api-docs
     # Resources > Message): the agent gets its name.
     stickers = " ".join(f"[sticker: {sticker.name}]" for sticker in message.stickers)
-    return "\n".join([*lines, stickers]).strip()
+    text = "\n".join([*lines, stickers]).strip()
+    channel = message.channel
+    if isinstance(channel, discord.Thread) and channel.id == message.id:
+        # A forum (or media) post's first message has its thread's id (discord.py
+        # ``Thread.starter_message``); the post's title is the thread's name, not in the
+        # message: the question is often there.
+        return f"{channel.name}\n\n{text}".strip()
+    return text
 
 
 def _blank(message: discord.Message) -> bool:

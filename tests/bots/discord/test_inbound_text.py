@@ -70,3 +70,27 @@ async def test_without_the_content_intent_a_sticker_alone_is_not_a_message(
         await sim.user_message(start.id, "what about this?", stickers=["thinking"])
         await world.quiet()
         assert len(world.lyzr.stream_requests()) == 1
+
+
+async def test_a_forum_post_mentioning_the_bot_gives_the_agent_its_title(
+    bot_world: BotWorld,
+) -> None:
+    """A forum post is a thread (its title) and a first message with the thread's id: the
+    question is often only in the title."""
+    async with bot_world(sim={"forum_channels": ("help",)}) as world:
+        sim = world.sim
+        forum = sim.channel("help").id
+        post = await sim.forum_post(
+            forum, "Login fails with a 500 after the upgrade", "any idea?", mention_bot=True
+        )
+        await world.answered(1)
+        (thread,) = sim.threads()
+        assert thread.id == post.id and thread.parent_id == forum
+        (request,) = world.lyzr.stream_requests()
+        assert request.json["message"] == "Login fails with a 500 after the upgrade\n\nany idea?"
+        (answer,) = world.bot_messages(thread.id)  # in the post, no thread of its own
+        assert answer.content.endswith("any idea?")
+        # A later mention in the post is not its first message: no title again.
+        await sim.user_message(thread.id, "still broken", mention_bot=True, author="bob")
+        await world.answered(2)
+        assert world.lyzr.stream_requests()[-1].json["message"] == "still broken"

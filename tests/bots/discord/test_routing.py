@@ -18,6 +18,7 @@ def message(content: str, *, mentions: tuple[int, ...] = (), roles: tuple[int, .
         content=content,
         guild=None,
         stickers=[],
+        channel=None,
         mentions=users,
         role_mentions=[SimpleNamespace(id=rid) for rid in roles],
         raw_mentions=[uid for uid in mentions if f"{uid}>" in content],
