@@ -64,6 +64,10 @@ class World:
             self.add_text_channel(name)
         for name in config.forum_channels:
             self.add_text_channel(name, kind=ChannelType.GUILD_FORUM)
+        for name in config.voice_channels:
+            self.add_text_channel(name, kind=ChannelType.GUILD_VOICE)
+        for name in config.announcement_channels:
+            self.add_text_channel(name, kind=ChannelType.GUILD_ANNOUNCEMENT)
 
     # -- guilds, users and channels -------------------------------------------------------
 
@@ -142,10 +146,19 @@ class World:
     ) -> SimChannel:
         """``post``: a forum post (a thread in a forum channel; the simulator's users only)."""
         parent = self.channel(parent_id)
-        allowed = ChannelType.GUILD_FORUM if post else ChannelType.GUILD_TEXT
-        if parent.type is not allowed:
+        # "When called on a GUILD_TEXT channel, creates a PUBLIC_THREAD. When called on a
+        # GUILD_ANNOUNCEMENT channel, creates a ANNOUNCEMENT_THREAD." (discord-api-docs
+        # Resources > Channel, Start Thread from Message).
+        allowed = (
+            (ChannelType.GUILD_FORUM,)
+            if post
+            else (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT)
+        )
+        if parent.type not in allowed:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         kind = ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD
+        if parent.type is ChannelType.GUILD_ANNOUNCEMENT:
+            kind = ChannelType.ANNOUNCEMENT_THREAD
         thread = SimChannel(
             thread_id or self.ids.next(),
             kind,

@@ -3,6 +3,7 @@ Reference > Message Formatting) as the names, emoji and dates the user saw."""
 
 from __future__ import annotations
 
+from bots.simulators.discord.models import ChannelType
 from tests.bots.discord.conftest import BotWorld
 
 CONTENT = {"discord": {"message_content": True}}
@@ -94,3 +95,21 @@ async def test_a_forum_post_mentioning_the_bot_gives_the_agent_its_title(
         await sim.user_message(thread.id, "still broken", mention_bot=True, author="bob")
         await world.answered(2)
         assert world.lyzr.stream_requests()[-1].json["message"] == "still broken"
+
+
+async def test_voice_chat_and_announcement_channels(bot_world: BotWorld) -> None:
+    """A voice channel's text chat holds no threads: the mention is answered in place. A
+    mention in an announcement channel opens an announcement thread, like a text channel."""
+    channels = {"voice_channels": ("lounge",), "announcement_channels": ("news",)}
+    async with bot_world(sim=channels) as world:
+        sim = world.sim
+        lounge, news = sim.channel("lounge").id, sim.channel("news").id
+        await sim.user_message(lounge, "in the voice chat", mention_bot=True)
+        await world.answered(1)
+        sent = await sim.user_message(news, "on the news", mention_bot=True)
+        await world.answered(2)
+        assert [m.content for m in world.bot_messages(lounge)] == ["You said: in the voice chat"]
+        (thread,) = sim.threads()
+        assert thread.id == sent.id and thread.type is ChannelType.ANNOUNCEMENT_THREAD
+        assert [m.content for m in world.bot_messages(thread.id)] == ["You said: on the news"]
+        assert world.bot_messages(news) == []
