@@ -113,3 +113,32 @@ async def test_voice_chat_and_announcement_channels(bot_world: BotWorld) -> None
         assert thread.id == sent.id and thread.type is ChannelType.ANNOUNCEMENT_THREAD
         assert [m.content for m in world.bot_messages(thread.id)] == ["You said: on the news"]
         assert world.bot_messages(news) == []
+
+
+async def test_files_without_words_are_a_question(bot_world: BotWorld) -> None:
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        start = await sim.user_message(
+            sim.channel("general").id, "", mention_bot=True, attachments=[("a.txt", b"one")]
+        )
+        await world.answered(1)
+        await sim.user_message(start.id, "", attachments=[("b.txt", b"two")])
+        await world.answered(2)
+        first, second = (r.json["message"] for r in world.lyzr.stream_requests())
+        assert "(The user sent a.txt without a message.)" in first and "one" in first
+        assert "(The user sent b.txt without a message.)" in second and "two" in second
+        (thread,) = sim.threads()
+        assert thread.id == start.id and thread.name == "alice"  # no words: named after them
+
+
+async def test_webhook_messages_are_not_answered(bot_world: BotWorld) -> None:
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        general = sim.channel("general").id
+        hooked = sim.world.add_message(
+            general, sim.user("alice"), {"content": f"<@{sim.bot.id}> from a webhook"}, []
+        )
+        hooked.webhook_id = sim.world.ids.next()
+        sim.state.events.message_created(hooked)
+        await world.quiet()
+        assert world.results == [] and sim.threads() == []
