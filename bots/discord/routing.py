@@ -29,8 +29,8 @@ from typing import Literal
 
 import discord
 
+from adapters.discord.markup import readable
 from adapters.discord.refs import ChannelKind
-from bots.discord.markup import readable
 
 __all__ = [
     "Route",
@@ -140,7 +140,7 @@ def is_mentioned(message: discord.Message, me: int, roles: Iterable[int] = ()) -
 def agent_text(message: discord.Message, me: int, roles: Iterable[int] = ()) -> str:
     """The message's text for the agent: the bot's mentions removed, the rest of Discord's
     markup (other users, channels, roles, emoji, timestamps) as the user saw it
-    (:func:`~bots.discord.markup.readable`), stickers by name, and a forum post's title
+    (:func:`~adapters.discord.markup.readable`), stickers by name, and a forum post's title
     before its first message."""
     text = message.content
     text = re.sub(rf"<@!?{me}>", "", text)

@@ -142,3 +142,17 @@ async def test_webhook_messages_are_not_answered(bot_world: BotWorld) -> None:
         sim.state.events.message_created(hooked)
         await world.quiet()
         assert world.results == [] and sim.threads() == []
+
+
+async def test_earlier_messages_of_a_thread_are_readable_too(bot_world: BotWorld) -> None:
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        general, random = sim.channel("general").id, sim.channel("random").id
+        thread = await sim.user_thread(general, "plans", author="bob")
+        await sim.user_message(
+            thread.id, f"see <#{random}> <:ok:123456789012345678> at <t:1700000000:t>", author="bob"
+        )
+        await sim.user_message(thread.id, "what did bob say?", mention_bot=True)
+        await world.answered(1)
+        (request,) = world.lyzr.stream_requests()
+        assert "bob: see #random :ok: at 2023-11-14 22:13:20 UTC\n" in request.json["message"]
