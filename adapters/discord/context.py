@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import discord
 
+from adapters.discord.markup import readable
+from adapters.discord.refs import guild_id
 from core.context.models import EarlierMessage
 from core.context.source import Earlier, FileRefused, FileRequest
 from core.turn import Attachment, Turn
@@ -56,16 +58,23 @@ class DiscordContext:
         where = turn.where
         try:
             if where.thread is not None and where.thread != turn.message_id:
-                return await self._thread(int(where.channel), turn, after, limit)
+                return await self._thread(self._channel(turn, where.channel), turn, after, limit)
             if turn.reply_to is not None:
-                channel = int(turn.parent or where.channel)
+                channel = self._channel(turn, turn.parent or where.channel)
                 return await self._chain(channel, int(turn.reply_to), after, limit)
         except (discord.HTTPException, ValueError) as exc:
             return Earlier(problem=f"Discord history: {exc}")
         return Earlier()
 
-    async def _thread(self, channel_id: int, turn: Turn, after: str | None, limit: int) -> Earlier:
-        channel = self.client.get_partial_messageable(channel_id)
+    def _channel(self, turn: Turn, channel: str) -> discord.PartialMessageable:
+        """``channel`` of ``turn``'s server: its messages then name the server's channels
+        and roles their markup points at (:func:`readable`)."""
+        guild = guild_id(turn.where)
+        return self.client.get_partial_messageable(int(channel), guild_id=guild)
+
+    async def _thread(
+        self, channel: discord.PartialMessageable, turn: Turn, after: str | None, limit: int
+    ) -> Earlier:
         newest_first: list[discord.Message] = []
         read = 0
         async for message in channel.history(
@@ -80,8 +89,9 @@ class DiscordContext:
         kept = [self._message(m) for m in reversed(newest_first)]
         return Earlier(tuple(kept), unseen=read - len(newest_first))
 
-    async def _chain(self, channel_id: int, first: int, after: str | None, limit: int) -> Earlier:
-        channel = self.client.get_partial_messageable(channel_id)
+    async def _chain(
+        self, channel: discord.PartialMessageable, first: int, after: str | None, limit: int
+    ) -> Earlier:
         chain: list[EarlierMessage] = []
         next_id: int | None = first
         floor = int(after) if after else 0
@@ -100,9 +110,8 @@ class DiscordContext:
         me = self.client.user
         from_bot = me is not None and message.author.id == me.id
         files = tuple(a.filename for a in message.attachments)
-        return EarlierMessage(
-            str(message.id), message.author.display_name, message.clean_content, from_bot, files
-        )
+        text = readable(message.content, message)
+        return EarlierMessage(str(message.id), message.author.display_name, text, from_bot, files)
 
     def file_request(self, turn: Turn, attachment: Attachment) -> FileRequest:
         parts = urlsplit(attachment.url)

@@ -107,6 +107,7 @@ class DiscordBot(Lifecycle):
             responder=self.responder,
             tasks=self.tasks,
             answer_bots=settings.answer_bots,
+            reads_content=settings.message_content,
             archive_minutes=settings.thread_archive_minutes,
         )
         self.commands = Commands(

@@ -27,7 +27,7 @@ from adapters.discord.refs import PlaceKind
 from adapters.discord.surface import ArchiveMinutes
 from bots.discord.fallbacks import Fallbacks
 from bots.discord.routing import Route, RouteKind, route_after_lookup, route_message
-from bots.discord.texts import ROLE_MENTION_UNREADABLE
+from bots.discord.texts import FOLLOW_UP_UNREADABLE, ROLE_MENTION_UNREADABLE
 from core.errors import PlatformUnavailable, SessionStoreError, SurfaceError
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 # The claim that guards opening a thread lives beside the arrival channel's conversation,
 # under its own event id, so it never collides with the responder's own dedup.
 _CLAIM = "discord:open-thread:{}"
+# Without the MESSAGE_CONTENT intent, unreadable follow-ups in the bot's thread get a hint
+# at most this often per thread (seconds).
+_UNREAD_HINT = "discord:unread-hint"
+_UNREAD_HINT_EVERY = 3600
 
 
 class MessageHandler:
@@ -52,18 +56,23 @@ class MessageHandler:
         responder: Responder,
         tasks: TurnTasks,
         answer_bots: bool = False,
+        reads_content: bool = False,
         archive_minutes: ArchiveMinutes = 1440,
     ) -> None:
+        """``reads_content``: the client has the MESSAGE_CONTENT intent."""
         self.surface = surface
         self.responder = responder
         self.tasks = tasks
         self.answer_bots = answer_bots
+        self.reads_content = reads_content
         self.archive_minutes: ArchiveMinutes = archive_minutes
         self.fallbacks = Fallbacks(surface)
 
     def on_message(self, message: discord.Message, me: int) -> None:
         """Decide at once; answer in a task (never block the gateway's event handler)."""
-        route = route_message(message, me=me, answer_bots=self.answer_bots)
+        route = route_message(
+            message, me=me, answer_bots=self.answer_bots, reads_content=self.reads_content
+        )
         if route is None:
             return
         arrived = asyncio.get_running_loop().time()
@@ -84,6 +93,10 @@ class MessageHandler:
             return
         if kind == "unreadable":
             await self._tell(place("channel", channel, guild), ROLE_MENTION_UNREADABLE)
+            return
+        if kind == "unread":
+            if await self._claim(asked.where, _UNREAD_HINT, ttl=_UNREAD_HINT_EVERY):
+                await self._tell(asked.where, FOLLOW_UP_UNREADABLE.format(bot=me))
             return
         if kind == "lookup":
             found = await self._lookup(place("channel", channel, guild), route, me)
@@ -136,7 +149,7 @@ class MessageHandler:
         """The thread for a mention; None when this message was already handled, or has no
         place to be answered. A thread that cannot be opened → the reply goes in the
         channel (:meth:`Fallbacks.without_thread`)."""
-        if not await self._claim(where, message.id):
+        if not await self._claim(where, _CLAIM.format(message.id)):
             log.info("message %s already handled (redelivered); not answering again", message.id)
             return None
         try:
@@ -150,15 +163,16 @@ class MessageHandler:
         except SurfaceError as exc:
             return await self.fallbacks.without_thread(where, message.author, exc)
 
-    async def _claim(self, where: ThreadRef, message_id: int) -> bool:
+    async def _claim(self, where: ThreadRef, event: str, *, ttl: int | None = None) -> bool:
         conversation = self.responder.conversation_of(where, user="", is_dm=False)
+        sessions = self.responder.gate.sessions
         try:
-            return await self.responder.gate.sessions.mark_seen(
-                conversation, _CLAIM.format(message_id)
-            )
+            if ttl is None:
+                return await sessions.mark_seen(conversation, event)
+            return await sessions.mark_seen(conversation, event, ttl=ttl)
         except SessionStoreError as exc:
             # The responder meets the same failure and tells the user; no thread is lost.
-            log.warning("dedup claim failed for %s: %s", message_id, exc)
+            log.warning("dedup claim %s failed: %s", event, exc)
             return True
 
 
@@ -171,7 +185,7 @@ def _parent_id(message: discord.Message) -> int | None:
 def _place_kind(kind: RouteKind) -> PlaceKind:
     if kind == "dm":
         return "dm"
-    return "thread" if kind == "thread" else "channel"
+    return "thread" if kind in ("thread", "unread") else "channel"
 
 
 def _turn(message: discord.Message, where: ThreadRef, text: str, kind: RouteKind) -> Turn:

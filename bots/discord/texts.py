@@ -6,6 +6,7 @@ from __future__ import annotations
 
 __all__ = [
     "CANNOT_ANSWER_HERE",
+    "FOLLOW_UP_UNREADABLE",
     "HELP",
     "HELP_DESCRIPTION",
     "NEW_DESCRIPTION",
@@ -45,6 +46,10 @@ NOTHING_TO_STOP = "Nothing is streaming here."
 ROLE_MENTION_UNREADABLE = (
     "I was mentioned through my role, but Discord doesn't show me the text of such "
     "messages. Mention me directly (my name, not the role) and I'll answer."
+)
+FOLLOW_UP_UNREADABLE = (
+    "ℹ️ Discord only shows me the messages that mention me, so I can't read that one. "
+    "Mention me (<@{bot}>) or reply to my message, and I'll answer."
 )
 THREAD_REFUSED = (
     "ℹ️ I can't open a thread here: I'm missing the **{permission}** permission in this "

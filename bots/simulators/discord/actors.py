@@ -39,9 +39,15 @@ class DiscordSimulator(SimulatorServer):
         mention_bot: bool = False,
         attachments: Iterable[tuple[str, bytes] | tuple[str, bytes, str]] = (),
         reply_to: int | None = None,
+        ping_reply: bool = True,
+        stickers: Iterable[str] = (),
     ) -> SimMessage:
         """A user posts in a channel, thread or DM (``mention_bot`` prefixes ``<@bot>``);
-        ``attachments``: (name, bytes[, content type]) uploaded with it."""
+        ``attachments``: (name, bytes[, content type]) uploaded with it; ``reply_to``: a reply
+        to that message, which pings its author unless ``ping_reply`` is off (the client's
+        "@ ON/OFF" toggle, sent as ``allowed_mentions.replied_user``); ``stickers``: the names
+        of stickers sent with it (discord-api-docs Resources > Sticker, Sticker Item Object:
+        ``id``, ``name``, ``format_type``; 1 = PNG)."""
         if mention_bot:
             content = f"<@{self.bot.id}> {content}"
         payload: dict[str, Any] = {"content": content}
@@ -50,11 +56,17 @@ class DiscordSimulator(SimulatorServer):
                 "message_id": str(reply_to),
                 "channel_id": str(channel_id),
             }
+            if not ping_reply:
+                everything = ["users", "roles", "everyone"]
+                payload["allowed_mentions"] = {"parse": everything, "replied_user": False}
         uploads = [
             Upload(f"files[{i}]", item[0], item[1], item[2] if len(item) > 2 else _OCTETS)
             for i, item in enumerate(attachments)
         ]
         message = self.world.add_message(channel_id, self._author(author), payload, uploads)
+        message.sticker_items = [
+            {"id": str(self.world.ids.next()), "name": name, "format_type": 1} for name in stickers
+        ]
         self.state.events.message_created(message)
         await self.delivered()
         return message
@@ -88,6 +100,34 @@ class DiscordSimulator(SimulatorServer):
         self.state.events.thread_created(thread)
         await self.delivered()
         return thread
+
+    async def forum_post(
+        self,
+        forum_id: int,
+        title: str,
+        content: str,
+        *,
+        author: str | SimUser = "alice",
+        mention_bot: bool = False,
+    ) -> SimMessage:
+        """A user posts in a forum channel: a thread named ``title`` and, inside it, its
+        starter message, which has the thread's id (discord.py ``Thread.starter_message``:
+        "the thread starter message ID is the same ID as the thread"); Discord fires
+        THREAD_CREATE, then MESSAGE_CREATE (discord-api-docs Resources > Channel, "Start
+        Thread in Forum or Media Channel")."""
+        user = self._author(author)
+        thread = self.world.create_thread(
+            forum_id, owner_id=user.id, name=title, auto_archive_duration=1440, post=True
+        )
+        self.state.events.thread_created(thread)
+        if mention_bot:
+            content = f"<@{self.bot.id}> {content}"
+        message = self.world.add_message(
+            thread.id, user, {"content": content}, [], message_id=thread.id
+        )
+        self.state.events.message_created(message)
+        await self.delivered()
+        return message
 
     async def delete_message(self, channel_id: int, message_id: int) -> None:
         """A moderator deletes a message (e.g. the bot's reply while it streams)."""

@@ -39,6 +39,12 @@ class SimulatorConfig:
     bot_name: str = "threadcast"
     guild_name: str = "Simulated Guild"
     text_channels: tuple[str, ...] = ("general", "random")
+    # Forum channels: no messages of their own; each post is a thread (``forum_post``).
+    forum_channels: tuple[str, ...] = ()
+    # Voice channels (their text chat takes messages, not threads) and announcement channels
+    # (threads from their messages are ANNOUNCEMENT_THREADs).
+    voice_channels: tuple[str, ...] = ()
+    announcement_channels: tuple[str, ...] = ()
     human_users: tuple[str, ...] = ("alice", "bob")
     other_bots: tuple[str, ...] = ("otherbot",)
 

@@ -5,15 +5,14 @@ MESSAGE_CREATE, edits as MESSAGE_UPDATE, deletions as MESSAGE_DELETE; threads as
 THREAD_CREATE, THREAD_UPDATE (archived, unarchived) and THREAD_DELETE. Guild message events
 need GUILD_MESSAGES, DM events DIRECT_MESSAGES, thread events GUILDS; interactions reach
 every session. A guild message's content reaches a session without MESSAGE_CONTENT only
-when the bot wrote it or is mentioned in it.
+when the bot wrote it or is mentioned in it (a reply that pings it included).
 """
 
 from __future__ import annotations
 
 from .config import DIRECT_MESSAGES, GUILD_MESSAGES, GUILDS, SimulatorConfig
 from .gateway import Gateway
-from .mentions import mentioned_user_ids
-from .message_payloads import interaction_json, message_json
+from .message_payloads import interaction_json, message_json, without_content
 from .models import SimChannel, SimInteraction, SimMessage
 from .payloads import channel_json
 from .world import World
@@ -29,30 +28,28 @@ class Events:
         self._gateway = gateway
         self._config = config
 
-    def _message_audience(self, message: SimMessage) -> tuple[int, int | None, bool]:
+    def _message_audience(self, message: SimMessage) -> tuple[int, int | None]:
         channel = self._world.channels[message.channel_id]
         if channel.guild_id is None:
-            return DIRECT_MESSAGES, None, True
-        bot_id = self._world.bot.id
-        exempt = message.author.id == bot_id or bot_id in mentioned_user_ids(message.content)
-        return GUILD_MESSAGES, channel.guild_id, exempt
+            return DIRECT_MESSAGES, None
+        return GUILD_MESSAGES, channel.guild_id
+
+    def _message_event(self, name: str, message: SimMessage) -> int:
+        intent, guild_id = self._message_audience(message)
+        data = message_json(self._world, message, gateway=True)
+        hidden = without_content(self._world, message, data)
+        return self._gateway.dispatch(
+            name, data, intent=intent, guild_id=guild_id, without_content=hidden
+        )
 
     def message_created(self, message: SimMessage) -> int:
-        intent, guild_id, exempt = self._message_audience(message)
-        data = message_json(self._world, message, gateway=True)
-        return self._gateway.dispatch(
-            "MESSAGE_CREATE", data, intent=intent, guild_id=guild_id, content_exempt=exempt
-        )
+        return self._message_event("MESSAGE_CREATE", message)
 
     def message_updated(self, message: SimMessage) -> int:
-        intent, guild_id, exempt = self._message_audience(message)
-        data = message_json(self._world, message, gateway=True)
-        return self._gateway.dispatch(
-            "MESSAGE_UPDATE", data, intent=intent, guild_id=guild_id, content_exempt=exempt
-        )
+        return self._message_event("MESSAGE_UPDATE", message)
 
     def message_deleted(self, message: SimMessage) -> int:
-        intent, guild_id, _ = self._message_audience(message)
+        intent, guild_id = self._message_audience(message)
         data = {"id": str(message.id), "channel_id": str(message.channel_id)}
         if guild_id is not None:
             data["guild_id"] = str(guild_id)

@@ -28,7 +28,6 @@ from aiohttp import WSMsgType, web
 
 from .config import GUILD_MEMBERS, GUILDS, MESSAGE_CONTENT, PRIVILEGED_INTENTS, SimulatorConfig
 from .connection import Connection, GatewaySession
-from .message_payloads import strip_content
 from .payloads import guild_json, member_json, ready_json
 from .world import World
 
@@ -59,12 +58,12 @@ class Gateway:
         *,
         intent: int | None,
         guild_id: int | None,
-        content_exempt: bool = True,
+        without_content: JsonDict | None = None,
     ) -> int:
         """Send an event to every session that should get it; returns how many did.
 
-        ``content_exempt=False`` marks a guild message whose content only sessions with the
-        MESSAGE_CONTENT intent may see.
+        ``without_content``: what sessions without the MESSAGE_CONTENT intent get instead of
+        ``data`` (a message's content fields emptied, see ``message_payloads``).
         """
         delivered = 0
         for session in self.sessions.values():
@@ -73,8 +72,8 @@ class Gateway:
             if not session.wants_guild(guild_id):
                 continue
             payload = data
-            if not content_exempt and not session.intents & MESSAGE_CONTENT:
-                payload = strip_content(data)
+            if without_content is not None and not session.intents & MESSAGE_CONTENT:
+                payload = without_content
             text = session.frame(name, payload)
             if session.connection is not None:
                 session.connection.send(text)

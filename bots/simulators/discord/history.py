@@ -22,8 +22,7 @@ from aiohttp import web
 
 from .config import MESSAGE_CONTENT
 from .errors import ApiError, invalid_form
-from .mentions import mentioned_user_ids
-from .message_payloads import message_json, strip_content
+from .message_payloads import message_json, without_content
 from .models import SimMessage
 from .responses import json_response
 from .restrictions import READ_MESSAGE_HISTORY, require
@@ -61,17 +60,10 @@ def _can_read(state: SimState, channel_id: int) -> bool:
 
 def _visible(state: SimState, message: SimMessage) -> dict[str, object]:
     data = message_json(state.world, message)
-    channel = state.world.channels[message.channel_id]
-    bot = state.world.bot.id
-    exempt = (
-        channel.guild_id is None
-        or message.author.id == bot
-        or bot in mentioned_user_ids(message.content)
-    )
     sessions = state.gateway.sessions.values()
-    if not exempt and not any(s.intents & MESSAGE_CONTENT for s in sessions):
-        return strip_content(data)
-    return data
+    if any(s.intents & MESSAGE_CONTENT for s in sessions):
+        return data
+    return without_content(state.world, message, data)
 
 
 async def list_messages(request: web.Request) -> web.Response:

@@ -1,7 +1,12 @@
 """The JSON of messages and interactions, as REST returns them and dispatches carry them.
 
 A dispatched guild message also carries ``guild_id`` and the author's ``member``; a session
-without the MESSAGE_CONTENT intent gets the content fields emptied (``strip_content``).
+without the MESSAGE_CONTENT intent gets the content fields emptied (``strip_content``),
+except in messages the bot wrote or is mentioned in (``content_exempt``).
+
+A reply (a message sent with a ``message_reference`` of the default type) is of type 19
+REPLY and carries the message it answers as ``referenced_message`` (``null`` once that is
+deleted) (discord-api-docs, Resources > Message: Message Types, Message Structure note 4).
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from .config import SimulatorConfig
-from .models import SimAttachment, SimInteraction, SimMessage
+from .mentions import mentioned_user_ids
+from .models import REPLY, SimAttachment, SimInteraction, SimMessage
 from .payloads import (
     BOT_PERMISSIONS,
     MEMBER_PERMISSIONS,
@@ -20,7 +26,13 @@ from .payloads import (
 from .snowflakes import iso_timestamp
 from .world import World
 
-__all__ = ["interaction_json", "message_json", "strip_content"]
+__all__ = [
+    "content_exempt",
+    "interaction_json",
+    "message_json",
+    "strip_content",
+    "without_content",
+]
 
 JsonDict = dict[str, Any]
 
@@ -58,8 +70,13 @@ def message_json(world: World, message: SimMessage, *, gateway: bool = False) ->
         "pinned": False,
         "flags": message.flags,
     }
+    if message.sticker_items:
+        data["sticker_items"] = message.sticker_items
     if message.message_reference is not None:
         data["message_reference"] = message.message_reference
+        if message.type == REPLY:
+            replied = world.find_message(int(message.message_reference["message_id"]))
+            data["referenced_message"] = None if replied is None else message_json(world, replied)
     if message.webhook_id is not None:
         data["webhook_id"] = str(message.webhook_id)
         data["application_id"] = str(world.application_id)
@@ -73,9 +90,39 @@ def message_json(world: World, message: SimMessage, *, gateway: bool = False) ->
     return data
 
 
+def content_exempt(world: World, message: SimMessage) -> bool:
+    """Whether ``message``'s content reaches a bot without the MESSAGE_CONTENT intent: "These
+    restrictions do not apply for messages that a bot or app sends, in DMs that it receives,
+    or in messages in which it is mentioned" (discord-api-docs, change-log 2022-09-01,
+    "Message Content is a Privileged Intent"). A reply that pings the bot lists it in
+    ``mentions`` and counts as a mention (discord-api-docs issue #5395: "When replying to a
+    normal message sent by the bot, it is considered a 'mention' and the bot is able to see
+    the message content")."""
+    channel = world.channels[message.channel_id]
+    bot = world.bot.id
+    return (
+        channel.guild_id is None
+        or message.author.id == bot
+        or bot in mentioned_user_ids(message.content)
+        or bot in message.pings.users
+    )
+
+
 def strip_content(data: JsonDict) -> JsonDict:
-    """What a session without the MESSAGE_CONTENT intent receives (Discord empties these)."""
+    """A message's JSON with the content fields Discord empties without the intent."""
     return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+
+
+def without_content(world: World, message: SimMessage, data: JsonDict) -> JsonDict:
+    """``data`` (``message``'s JSON) as a bot without the MESSAGE_CONTENT intent gets it:
+    the content fields emptied unless ``content_exempt``, in the replied-to message too."""
+    seen = data if content_exempt(world, message) else strip_content(data)
+    nested = data.get("referenced_message")
+    if isinstance(nested, dict):
+        replied = world.find_message(int(nested["id"]))
+        if replied is None or not content_exempt(world, replied):
+            seen = {**seen, "referenced_message": strip_content(nested)}
+    return seen
 
 
 def interaction_json(

@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
+    "REPLY",
     "Call",
     "ChannelType",
     "Pings",
@@ -30,13 +31,22 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+REPLY = 19
+"""Message Types: a message sent with a ``message_reference`` of the default type
+(discord-api-docs, Resources > Message, Message Types)."""
+
+
 class ChannelType(IntEnum):
     """Discord channel types the simulator models."""
 
     GUILD_TEXT = 0
     DM = 1
+    GUILD_VOICE = 2
+    GUILD_ANNOUNCEMENT = 5
+    ANNOUNCEMENT_THREAD = 10
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
+    GUILD_FORUM = 15
 
 
 @dataclass(slots=True)
@@ -80,7 +90,10 @@ class SimChannel:
 
     @property
     def is_thread(self) -> bool:
-        return self.type in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
+        return self.type in _THREADS
+
+
+_THREADS = (ChannelType.ANNOUNCEMENT_THREAD, ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
 
 
 @dataclass(slots=True)
@@ -124,6 +137,9 @@ class SimMessage:
     flags: int = 0
     type: int = 0
     message_reference: JsonDict | None = None
+    # Sticker item objects (id, name, format_type); not hidden without MESSAGE_CONTENT,
+    # which empties only content, embeds, attachments and components.
+    sticker_items: list[JsonDict] = field(default_factory=list)
     thread_id: int | None = None  # the thread started from this message
     webhook_id: int | None = None  # set on interaction responses
     interaction_id: int | None = None

@@ -145,7 +145,7 @@ def channel_json(world: World, channel: SimChannel) -> JsonDict:
             "recipients": [user_json(recipient)],
             "flags": 0,
         }
-    return {
+    data: JsonDict = {
         "id": str(channel.id),
         "type": int(channel.type),
         "guild_id": str(channel.guild_id),
@@ -160,6 +160,9 @@ def channel_json(world: World, channel: SimChannel) -> JsonDict:
         "default_auto_archive_duration": 1440,
         "flags": 0,
     }
+    if channel.type is ChannelType.GUILD_VOICE:
+        data.update(bitrate=64000, user_limit=0, rtc_region=None)
+    return data
 
 
 def guild_json(world: World, guild: SimGuild, *, all_members: bool) -> JsonDict:

@@ -18,6 +18,7 @@ from .config import SimulatorConfig
 from .errors import ApiError, unknown
 from .mentions import MentionError, compute_pings
 from .models import (
+    REPLY,
     ChannelType,
     SimAttachment,
     SimChannel,
@@ -61,6 +62,12 @@ class World:
             self.add_user(name, bot=True)
         for name in config.text_channels:
             self.add_text_channel(name)
+        for name in config.forum_channels:
+            self.add_text_channel(name, kind=ChannelType.GUILD_FORUM)
+        for name in config.voice_channels:
+            self.add_text_channel(name, kind=ChannelType.GUILD_VOICE)
+        for name in config.announcement_channels:
+            self.add_text_channel(name, kind=ChannelType.GUILD_ANNOUNCEMENT)
 
     # -- guilds, users and channels -------------------------------------------------------
 
@@ -88,19 +95,15 @@ class World:
                 return user
         raise KeyError(name)
 
-    def add_text_channel(self, name: str, guild_id: int | None = None) -> SimChannel:
-        """A text channel in ``guild_id`` (by default the first guild)."""
+    def add_text_channel(
+        self, name: str, guild_id: int | None = None, *, kind: ChannelType = ChannelType.GUILD_TEXT
+    ) -> SimChannel:
+        """A text channel (or a forum: ``kind``) in ``guild_id`` (by default the first guild)."""
         guild = self.guild_id if guild_id is None else guild_id
         if guild not in self.guilds:
             raise KeyError(f"no guild {guild}: add it first")
-        position = sum(
-            1
-            for c in self.channels.values()
-            if c.type is ChannelType.GUILD_TEXT and c.guild_id == guild
-        )
-        channel = SimChannel(
-            self.ids.next(), ChannelType.GUILD_TEXT, name, guild, position=position
-        )
+        position = sum(1 for c in self.channels.values() if c.type is kind and c.guild_id == guild)
+        channel = SimChannel(self.ids.next(), kind, name, guild, position=position)
         self.channels[channel.id] = channel
         self._messages[channel.id] = {}
         return channel
@@ -139,11 +142,23 @@ class World:
         auto_archive_duration: int,
         thread_id: int | None = None,
         private: bool = False,
+        post: bool = False,
     ) -> SimChannel:
+        """``post``: a forum post (a thread in a forum channel; the simulator's users only)."""
         parent = self.channel(parent_id)
-        if parent.type is not ChannelType.GUILD_TEXT:
+        # "When called on a GUILD_TEXT channel, creates a PUBLIC_THREAD. When called on a
+        # GUILD_ANNOUNCEMENT channel, creates a ANNOUNCEMENT_THREAD." (discord-api-docs
+        # Resources > Channel, Start Thread from Message).
+        allowed = (
+            (ChannelType.GUILD_FORUM,)
+            if post
+            else (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT)
+        )
+        if parent.type not in allowed:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         kind = ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD
+        if parent.type is ChannelType.GUILD_ANNOUNCEMENT:
+            kind = ChannelType.ANNOUNCEMENT_THREAD
         thread = SimChannel(
             thread_id or self.ids.next(),
             kind,
@@ -190,13 +205,22 @@ class World:
         return None
 
     def add_message(
-        self, channel_id: int, author: SimUser, payload: JsonDict, uploads: list[Upload]
+        self,
+        channel_id: int,
+        author: SimUser,
+        payload: JsonDict,
+        uploads: list[Upload],
+        *,
+        message_id: int | None = None,
     ) -> SimMessage:
-        """Store a new message built from a create-message body (already validated)."""
+        """Store a new message built from a create-message body (already validated);
+        ``message_id``: a forum post's starter, which has its thread's id."""
         channel = self.channel(channel_id)
-        message = SimMessage(self.ids.next(), channel.id, author)
+        message = SimMessage(message_id or self.ids.next(), channel.id, author)
         message.created_time = self.clock.now()
         message.message_reference = payload.get("message_reference")
+        if message.message_reference is not None and not message.message_reference.get("type"):
+            message.type = REPLY  # a reference of the default type makes a reply
         message.flags = int(payload.get("flags") or 0)
         self._apply(message, payload, uploads)
         self._messages[channel.id][message.id] = message

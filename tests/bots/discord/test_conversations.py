@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
-from bots.discord.texts import ROLE_MENTION_UNREADABLE
+from bots.discord.texts import FOLLOW_UP_UNREADABLE, ROLE_MENTION_UNREADABLE
 from bots.simulators.discord.models import SimMessage
 from tests.bots.discord.conftest import MESSAGES, TYPING, BotWorld, World
 from tests.servers.lyzr_server import LyzrScript, split_words
@@ -80,15 +80,25 @@ async def test_threads_and_dms_are_sessions(world: World) -> None:
 
 
 async def test_follow_ups_without_a_mention(bot_world: BotWorld) -> None:
-    # Default intents: Discord blanks a follow-up that does not mention the bot: ignored.
+    # Default intents: Discord blanks a follow-up that does not mention the bot: nothing to
+    # answer, but the user, writing in the bot's thread, is told how to reach it (once).
     async with bot_world() as world:
         sim = world.sim
         start = await sim.user_message(sim.channel("general").id, "start", mention_bot=True)
         await world.answered(1)
         await sim.user_message(start.id, "follow-up without a mention")
         await world.quiet()
+        await sim.user_message(start.id, "another one", author="bob")
+        await world.quiet()
         assert len(world.lyzr.stream_requests()) == 1
-        assert len(world.bot_messages(start.id)) == 1
+        answer, hint = world.bot_messages(start.id)
+        assert hint.content == FOLLOW_UP_UNREADABLE.format(bot=sim.bot.id)
+        assert hint.pings.nobody
+        # In a thread somebody else owns, chatter is not for the bot: no hint.
+        theirs = await sim.user_thread(sim.channel("random").id, "humans", author="bob")
+        await sim.user_message(theirs.id, "not for the bot", author="bob")
+        await world.quiet()
+        assert world.bot_messages(theirs.id) == []
     # With the MESSAGE_CONTENT intent: answered in the bot's own thread, same session.
     async with bot_world(discord={"message_content": True}) as world:
         sim = world.sim

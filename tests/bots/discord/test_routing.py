@@ -16,6 +16,9 @@ def message(content: str, *, mentions: tuple[int, ...] = (), roles: tuple[int, .
     users = [SimpleNamespace(id=uid, display_name=f"user{uid}") for uid in mentions]
     return SimpleNamespace(
         content=content,
+        guild=None,
+        stickers=[],
+        channel=None,
         mentions=users,
         role_mentions=[SimpleNamespace(id=rid) for rid in roles],
         raw_mentions=[uid for uid in mentions if f"{uid}>" in content],
