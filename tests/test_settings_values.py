@@ -134,11 +134,7 @@ def test_a_file_agent_with_a_bad_url_or_an_endless_timeout_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path = write(tmp_path / "threadcast.toml", text)
-    env = console_env(tmp_path, None, THREADCAST_CONFIG=str(path), OPENAI_API_KEY="k")
-    run = _threadcast_in_process(monkeypatch, capsys, env, "ask", "hi")
-    assert run.status == 2
-    assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+    assert _file_refused(tmp_path, text, monkeypatch, capsys) == problem
 
 
 def test_spaces_around_allowed_hosts_and_ipv6_addresses_are_fine(
@@ -241,12 +237,7 @@ def test_an_id_list_written_as_one_string_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """It matched no channel: every conversation was refused once the bot was up."""
-    path = write(tmp_path / "threadcast.toml", text)
-    run = _threadcast_in_process(
-        monkeypatch, capsys, console_env(tmp_path, None, THREADCAST_CONFIG=str(path)), "ask", "hi"
-    )
-    assert run.status == 2
-    assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+    assert _file_refused(tmp_path, text, monkeypatch, capsys) == problem
 
 
 def test_blanks_around_an_id_are_not_part_of_it() -> None:
@@ -334,3 +325,17 @@ async def test_a_slack_start_logs_no_warning_about_its_own_token(
             async with SlackService(Settings(redis_url=redis_url, agent="demo", port=0), slack):
                 pass
     assert not [r for r in caplog.records if "`token` will be unused" in r.getMessage()]
+
+
+def _file_refused(
+    tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """The problem ``threadcast ask`` names, in one configuration-error line (exit 2), for a
+    ``threadcast.toml`` holding ``text``."""
+    path = write(tmp_path / "threadcast.toml", text)
+    env = console_env(tmp_path, None, THREADCAST_CONFIG=str(path), OPENAI_API_KEY="k")
+    run = _threadcast_in_process(monkeypatch, capsys, env, "ask", "hi")
+    assert run.status == 2
+    prefix = f"threadcast: configuration error: {path}: "
+    assert run.stderr.startswith(prefix) and run.stderr.endswith("\n")
+    return run.stderr[len(prefix) : -1]

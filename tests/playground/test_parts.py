@@ -56,18 +56,7 @@ def test_help_says_how_to_pick_the_agent(capsys: pytest.CaptureFixture[str]) -> 
 def test_a_port_in_use_is_one_line_naming_the_option(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("THREADCAST_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("THREADCAST_AGENT", "demo")
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-
-        status = main(["playground", "--no-browser", "--port", str(port)])
-
-    assert status == 2
-    errors = capsys.readouterr().err.splitlines()
+    port, errors = _on_a_taken_port("127.0.0.1", tmp_path, monkeypatch, capsys)
     assert errors[-1] == (
         f"threadcast: configuration error: --port: cannot listen on 127.0.0.1:{port} "
         "(already in use); pick another port with --port"
@@ -80,17 +69,23 @@ def test_listening_beyond_this_machine_is_warned_of_first(
 ) -> None:
     """The page has no sign-in and drives the agent with the user's key: a --host other
     machines reach is said first (the port is taken, so the command ends there)."""
+    _, errors = _on_a_taken_port("0.0.0.0", tmp_path, monkeypatch, capsys)
+    assert errors[0].startswith("threadcast: warning: the playground listens on 0.0.0.0")
+    assert "cannot listen on 0.0.0.0" in errors[-1]
+
+
+def _on_a_taken_port(
+    host: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[str]]:
+    """``threadcast playground --host host`` on a port already taken there, which ends it
+    with a configuration error (exit 2): the port and the lines it wrote on stderr."""
     monkeypatch.setenv("THREADCAST_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("THREADCAST_AGENT", "demo")
     monkeypatch.delenv("REDIS_URL", raising=False)
     with socket.socket() as taken:
-        taken.bind(("0.0.0.0", 0))
+        taken.bind((host, 0))
         taken.listen()
         port = taken.getsockname()[1]
-
-        status = main(["playground", "--no-browser", "--host", "0.0.0.0", "--port", str(port)])
-
+        status = main(["playground", "--no-browser", "--host", host, "--port", str(port)])
     assert status == 2
-    errors = capsys.readouterr().err.splitlines()
-    assert errors[0].startswith("threadcast: warning: the playground listens on 0.0.0.0")
-    assert "cannot listen on 0.0.0.0" in errors[-1]
+    return port, capsys.readouterr().err.splitlines()
