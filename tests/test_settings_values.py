@@ -125,15 +125,26 @@ async def test_an_infinite_ttl_stops_the_real_process_without_a_traceback(tmp_pa
             '[[agents]]\nname = "a"\nbackend = "openai"\nidle_timeout = inf\n',
             "agents[0].idle_timeout: input should be a finite number (got inf)",
         ),
+        (
+            '[access.channels]\nallow = ["C1, C2"]\n',
+            "access.channels.allow[0]: one id per item, without spaces or commas (got 'C1, C2')",
+        ),
+        (
+            '[[agents]]\nname = "a"\nbackend = "demo"\n'
+            '[[routes]]\nagent = "a"\nchannel = "C1 C2"\n',
+            "routes[0].channel: one id per item, without spaces or commas (got 'C1 C2')",
+        ),
     ],
 )
-def test_a_file_agent_with_a_bad_url_or_an_endless_timeout_is_refused(
+def test_a_file_that_would_fail_only_once_up_is_refused_at_start(
     tmp_path: Path,
     text: str,
     problem: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """A bad URL or an endless timeout failed every message; an id list written as one
+    string matched no channel, so every conversation was refused once the bot was up."""
     assert _file_refused(tmp_path, text, monkeypatch, capsys) == problem
 
 
@@ -213,31 +224,6 @@ def test_an_empty_path_variable_is_an_unset_one(clean_env: pytest.MonkeyPatch) -
     settings = load_settings()
     assert (settings.data_dir, settings.config_file, settings.redis_ca_file) == (None, None, None)
     assert settings.artifact_dir == Path("threadcast-artifacts")
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        (
-            '[access.channels]\nallow = ["C1, C2"]\n',
-            "access.channels.allow[0]: one id per item, without spaces or commas (got 'C1, C2')",
-        ),
-        (
-            '[[agents]]\nname = "a"\nbackend = "demo"\n'
-            '[[routes]]\nagent = "a"\nchannel = "C1 C2"\n',
-            "routes[0].channel: one id per item, without spaces or commas (got 'C1 C2')",
-        ),
-    ],
-)
-def test_an_id_list_written_as_one_string_is_refused(
-    tmp_path: Path,
-    text: str,
-    problem: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """It matched no channel: every conversation was refused once the bot was up."""
-    assert _file_refused(tmp_path, text, monkeypatch, capsys) == problem
 
 
 def test_blanks_around_an_id_are_not_part_of_it() -> None:
