@@ -13,6 +13,17 @@ def asked(lyzr: LyzrServer) -> list[str]:
     return [str(r.json["message"]) for r in lyzr.stream_requests()]
 
 
+async def _integration_posts(sim: SlackSimulator, thread: str, text: str, username: str) -> None:
+    """An integration (a workflow, a webhook) posts ``text`` in ``thread`` of #general:
+    subtype ``bot_message``, a ``bot_id`` and no ``user``."""
+    ws = sim.workspace
+    posted = sim.user_message(ws.general, ws.helper_bot_user, text, thread_ts=thread)
+    event = message_event(posted, sim.store.channels[ws.general])
+    event.update(subtype="bot_message", username=username)
+    event.pop("user")
+    await sim.send_event(event)
+
+
 async def test_a_mention_in_someone_elses_thread_is_answered_there_and_so_are_follow_ups(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
@@ -85,12 +96,7 @@ async def test_other_bots_and_workflows_are_not_answered_by_default(
     ws = sim.workspace
     bot = await start_bot()
     thread = (await ask(sim, bot, "first", replies=1)).thread_ts
-    # A workflow or webhook posts in the bot's thread (subtype bot_message, bot_id).
-    posted = sim.user_message(ws.general, ws.helper_bot_user, "workflow ran", thread_ts=thread)
-    event = message_event(posted, sim.store.channels[ws.general])
-    event.update(subtype="bot_message", username="Deploy workflow")
-    event.pop("user")
-    await sim.send_event(event)
+    await _integration_posts(sim, thread, "workflow ran", "Deploy workflow")
     await sim.user_says(ws.general, ws.helper_bot_user, mention(sim, "bot says hi"))
     await ask(sim, bot, "marker", replies=1)
     assert asked(lyzr) == ["first", "marker"]
@@ -105,10 +111,6 @@ async def test_integrations_are_answered_when_bots_are(
     ws = sim.workspace
     bot = await start_bot(answer_bots=True)
     thread = (await ask(sim, bot, "first", replies=1)).thread_ts
-    posted = sim.user_message(ws.general, ws.helper_bot_user, "build 42 failed", thread_ts=thread)
-    event = message_event(posted, sim.store.channels[ws.general])
-    event.update(subtype="bot_message", username="CI")
-    event.pop("user")
-    await sim.send_event(event)
+    await _integration_posts(sim, thread, "build 42 failed", "CI")
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
     assert asked(lyzr) == ["first", "build 42 failed"]
