@@ -17,13 +17,31 @@ from collections import deque
 from typing import Any
 
 from adapters.slack.api import SlackApi
+from adapters.slack.errors import STREAM_ENDED, SlackError
 from adapters.slack.final_mark import final_mark
-from core.errors import RateLimited, SurfaceError
+from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 
-__all__ = ["StopQueue"]
+__all__ = ["StopQueue", "extras_refused"]
 
 log = logging.getLogger(__name__)
+
+
+# Refusals that say nothing of what a stop carries: the stream ended, or cannot stream.
+_NOT_EXTRAS = frozenset(
+    {STREAM_ENDED, "stopped_by_user", "channel_type_not_supported", "streaming_state_conflict"}
+)
+
+
+def extras_refused(exc: SurfaceError) -> bool:
+    """Whether a ``chat.stopStream`` carrying blocks and metadata was refused for them
+    (its Errors: ``invalid_blocks``, ``msg_blocks_too_long``, ``invalid_metadata_format``,
+    ``metadata_too_large``... docs.slack.dev reference/methods/chat.stopStream), so the
+    same stop without them may go through: any refusal of this call's arguments, as
+    opposed to the stream's state, the token, the place, a 429 or a transient failure."""
+    if isinstance(exc, MessageTooLong):
+        return True  # its text is at most a page, far under markdown_text's 12,000
+    return isinstance(exc, SlackError) and exc.kind == "refused" and exc.code not in _NOT_EXTRAS
 
 
 class StopQueue:
@@ -72,10 +90,20 @@ class StopQueue:
             except RateLimited as limited:
                 self._not_before = loop.time() + max(limited.retry_after, self._interval)
                 continue  # the same stream again, after Retry-After
-            except SurfaceError as exc:  # expired, deleted...: nothing left to stop
-                log.debug("deferred stop of %s: %s", message.message_id, exc)
+            except SurfaceError as exc:
+                if extras_refused(exc):  # its blocks or metadata: stopped without them
+                    await self._stop_plainly(message, scope, exc)
+                else:  # expired, deleted...: nothing left to stop
+                    log.debug("deferred stop of %s: %s", message.message_id, exc)
             self._pending.popleft()
             self._not_before = loop.time() + self._interval
+
+    async def _stop_plainly(self, message: MessageRef, scope: str, exc: SurfaceError) -> None:
+        log.warning("chat.stopStream refused (%s): stopping with the text alone", exc)
+        try:
+            await self._api.stop_stream(message.where.channel, message.message_id, "", scope=scope)
+        except SurfaceError as again:  # left to expire on Slack's side, its text complete
+            log.warning("deferred stop of %s: %s", message.message_id, again)
 
     async def aclose(self) -> None:
         if self._worker is not None:
