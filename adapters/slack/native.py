@@ -27,7 +27,8 @@ chat.startStream, chat.appendStream, chat.stopStream, chat.update):
   and edited, not streamed; refused for the app (``missing_scope``...) → no more streams;
 - a final ``chat.stopStream`` refused for its blocks or metadata (``invalid_blocks``,
   ``msg_blocks_too_long``, ``invalid_metadata_format``, ``metadata_too_large``...: its
-  Errors) is sent again with the text alone, so the stream ends with the whole reply;
+  Errors) is sent again without what was refused (:func:`~adapters.slack.stops.stop_without`),
+  so the stream ends with the whole reply;
 - a ``chat.stopStream`` refused with 429 (Tier 2: 20+/min) does not hold the reply's text
   back: the rest is appended, and the stop waits in a paced queue
   (:mod:`adapters.slack.stops`).
@@ -51,7 +52,7 @@ from adapters.slack.errors import STREAM_ENDED, SlackError
 from adapters.slack.final_mark import final_mark
 from adapters.slack.stable import stable_prefix
 from adapters.slack.starts import StartPlanner
-from adapters.slack.stops import StopQueue, extras_refused
+from adapters.slack.stops import StopQueue, extras_refused, stop_without
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 from core.turn import ThreadRef
@@ -285,10 +286,9 @@ class NativeStreams:
                     raise
                 # Refused for what it carries besides the text (its blocks or metadata): a
                 # retry would be refused alike, and the stream would stay open without the
-                # reply's last words. Stopped with the text alone, the reply ends whole
-                # (without its feedback controls and final mark).
-                log.warning("chat.stopStream refused (%s): stopping with the text alone", exc)
-                await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope)
+                # reply's last words. Stopped without them, the reply ends whole.
+                await stop_without(self._api, message, suffix, scope=stop_scope,
+                                   blocks=blocks, refused=exc)  # fmt: skip
         self._streams.pop(ts, None)
 
     async def end(self, message: MessageRef) -> None:

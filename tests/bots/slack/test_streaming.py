@@ -371,6 +371,9 @@ async def test_a_stop_refused_for_its_blocks_or_metadata_still_ends_the_stream_w
     assert message.text == to_safe_markdown(reply) and not message.streaming
     assert [c.error for c in sim.calls("chat.stopStream")] == [error, None]
     assert not sim.calls("chat.postMessage")
+    # Only what was refused is dropped: the feedback controls, or the mark recovery reads.
+    assert (find_action(message.blocks, FEEDBACK_ACTION_ID) is None) == (argument == "blocks")
+    assert (message.metadata is None) == (argument == "metadata")
 
 
 async def test_slack_connect_streams_to_the_asking_users_own_team(
