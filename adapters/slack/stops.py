@@ -27,9 +27,16 @@ __all__ = ["StopQueue", "extras_refused", "stop_without"]
 log = logging.getLogger(__name__)
 
 
-# Refusals that say nothing of what a stop carries: the stream ended, or cannot stream.
+# Refusals that say nothing of what a stop carries: the stream ended, cannot stream, or is
+# not this app's.
 _NOT_EXTRAS = frozenset(
-    {STREAM_ENDED, "stopped_by_user", "channel_type_not_supported", "streaming_state_conflict"}
+    {
+        STREAM_ENDED,
+        "stopped_by_user",
+        "channel_type_not_supported",
+        "streaming_state_conflict",
+        "message_not_owned_by_app",
+    }
 )
 
 
