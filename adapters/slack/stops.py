@@ -70,7 +70,7 @@ async def stop_without(
     if code is not None and "metadata" in code:
         if blocks:
             tries.append({"blocks": blocks})
-    else:
+    elif blocks:  # without blocks, the same stop again would be the very call refused
         tries.append({"metadata": final_mark()})
     tries.append({})
     channel, ts = message.where.channel, message.message_id
