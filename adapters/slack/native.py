@@ -25,6 +25,10 @@ chat.startStream, chat.appendStream, chat.stopStream, chat.update):
   (the text and the "stopped" notice) is a ``chat.update``;
 - ``chat.startStream`` refused for the channel type → that channel's replies are posted
   and edited, not streamed; refused for the app (``missing_scope``...) → no more streams;
+- a final ``chat.stopStream`` refused for its blocks or metadata (``invalid_blocks``,
+  ``msg_blocks_too_long``, ``invalid_metadata_format``, ``metadata_too_large``...: its
+  Errors) is sent again without what was refused (:func:`~adapters.slack.stops.stop_without`),
+  so the stream ends with the whole reply;
 - a ``chat.stopStream`` refused with 429 (Tier 2: 20+/min) does not hold the reply's text
   back: the rest is appended, and the stop waits in a paced queue
   (:mod:`adapters.slack.stops`).
@@ -48,8 +52,8 @@ from adapters.slack.errors import STREAM_ENDED, SlackError
 from adapters.slack.final_mark import final_mark
 from adapters.slack.stable import stable_prefix
 from adapters.slack.starts import StartPlanner
-from adapters.slack.stops import StopQueue
-from core.errors import RateLimited, SurfaceError
+from adapters.slack.stops import StopQueue, extras_refused, stop_without
+from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 from core.turn import ThreadRef
 
@@ -277,6 +281,14 @@ class NativeStreams:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
                 self.stops.add(message, stop_scope, retry_after=limited.retry_after, blocks=blocks)
+            except (SlackError, MessageTooLong) as exc:
+                if not extras_refused(exc):
+                    raise
+                # Refused for what it carries besides the text (its blocks or metadata): a
+                # retry would be refused alike, and the stream would stay open without the
+                # reply's last words. Stopped without them, the reply ends whole.
+                await stop_without(self._api, message, suffix, scope=stop_scope,
+                                   blocks=blocks, refused=exc)  # fmt: skip
         self._streams.pop(ts, None)
 
     async def end(self, message: MessageRef) -> None:

@@ -17,13 +17,70 @@ from collections import deque
 from typing import Any
 
 from adapters.slack.api import SlackApi
+from adapters.slack.errors import STREAM_ENDED, SlackError
 from adapters.slack.final_mark import final_mark
-from core.errors import RateLimited, SurfaceError
+from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 
-__all__ = ["StopQueue"]
+__all__ = ["StopQueue", "extras_refused", "stop_without"]
 
 log = logging.getLogger(__name__)
+
+
+# Refusals that say nothing of what a stop carries: the stream ended, cannot stream, or is
+# not this app's.
+_NOT_EXTRAS = frozenset(
+    {
+        STREAM_ENDED,
+        "stopped_by_user",
+        "channel_type_not_supported",
+        "streaming_state_conflict",
+        "message_not_owned_by_app",
+    }
+)
+
+
+def extras_refused(exc: SurfaceError) -> bool:
+    """Whether a ``chat.stopStream`` carrying blocks and metadata was refused for them
+    (its Errors: ``invalid_blocks``, ``msg_blocks_too_long``, ``invalid_metadata_format``,
+    ``metadata_too_large``... docs.slack.dev reference/methods/chat.stopStream), so the
+    same stop without them may go through: any refusal of this call's arguments, as
+    opposed to the stream's state, the token, the place, a 429 or a transient failure."""
+    if isinstance(exc, MessageTooLong):
+        return True  # its text is at most a page, far under markdown_text's 12,000
+    return isinstance(exc, SlackError) and exc.kind == "refused" and exc.code not in _NOT_EXTRAS
+
+
+async def stop_without(
+    api: SlackApi,
+    message: MessageRef,
+    markdown: str,
+    *,
+    scope: str,
+    blocks: list[dict[str, Any]] | None,
+    refused: SurfaceError,
+) -> None:
+    """A final stop again, without what Slack ``refused``: the metadata (the final mark)
+    when the refusal names it, else the blocks (the feedback controls: the mark crash
+    recovery reads back stays); with the text alone if that is refused too. Raises the
+    last refusal when nothing went through."""
+    log.warning("chat.stopStream refused (%s): stopping without it", refused)
+    code = refused.code if isinstance(refused, SlackError) else None
+    tries: list[dict[str, Any]] = []
+    if code is not None and "metadata" in code:
+        if blocks:
+            tries.append({"blocks": blocks})
+    elif blocks:  # without blocks, the same stop again would be the very call refused
+        tries.append({"metadata": final_mark()})
+    tries.append({})
+    channel, ts = message.where.channel, message.message_id
+    for attempt, extras in enumerate(tries, 1):
+        try:
+            await api.stop_stream(channel, ts, markdown, scope=scope, **extras)
+            return
+        except SurfaceError as exc:
+            if attempt == len(tries) or not extras_refused(exc):
+                raise
 
 
 class StopQueue:
@@ -72,10 +129,25 @@ class StopQueue:
             except RateLimited as limited:
                 self._not_before = loop.time() + max(limited.retry_after, self._interval)
                 continue  # the same stream again, after Retry-After
-            except SurfaceError as exc:  # expired, deleted...: nothing left to stop
-                log.debug("deferred stop of %s: %s", message.message_id, exc)
+            except SurfaceError as exc:
+                if extras_refused(exc):  # its blocks or metadata: stopped without them
+                    await self._stop_without(message, scope, blocks, exc)
+                else:  # expired, deleted...: nothing left to stop
+                    log.debug("deferred stop of %s: %s", message.message_id, exc)
             self._pending.popleft()
             self._not_before = loop.time() + self._interval
+
+    async def _stop_without(
+        self,
+        message: MessageRef,
+        scope: str,
+        blocks: list[dict[str, Any]] | None,
+        refused: SurfaceError,
+    ) -> None:
+        try:
+            await stop_without(self._api, message, "", scope=scope, blocks=blocks, refused=refused)
+        except SurfaceError as again:  # left to expire on Slack's side, its text complete
+            log.warning("deferred stop of %s: %s", message.message_id, again)
 
     async def aclose(self) -> None:
         if self._worker is not None:

@@ -859,6 +859,37 @@ async def test_stream_errors_conflict_user_stop_and_unsupported_channels(sim: Sl
     assert failure.value.response["error"] == "channel_type_not_supported"
 
 
+async def test_stream_appends_name_their_documented_argument_and_ownership_errors(
+    sim: SlackSimulator,
+):
+    # chat.appendStream / chat.stopStream Errors (docs.slack.dev reference/methods/
+    # chat.appendStream, chat.stopStream; the slack_kit package's copies of their JSON).
+    ws, client = sim.workspace, web_client(sim)
+    parent = sim.user_message(ws.general, ws.alice, "explain")
+    started = await client.chat_startStream(
+        channel=ws.general, thread_ts=parent.ts, markdown_text="Hel",
+        recipient_team_id=ws.team_id, recipient_user_id=ws.alice,
+    )  # fmt: skip
+    ts = started["ts"]
+    for arguments, error in [
+        ({}, "markdown_text_or_chunks_required"),
+        ({"markdown_text": "lo", "chunks": [{"type": "markdown_text", "text": "lo"}]},
+         "cannot_provide_both_markdown_text_and_chunks"),
+    ]:  # fmt: skip
+        with pytest.raises(SlackApiError) as failure:
+            await client.api_call(
+                "chat.appendStream", json={"channel": ws.general, "ts": ts, **arguments}
+            )
+        assert failure.value.response["error"] == error
+    for method in ("chat.appendStream", "chat.stopStream"):  # a person's message, not ours
+        with pytest.raises(SlackApiError) as failure:
+            await client.api_call(
+                method, json={"channel": ws.general, "ts": parent.ts, "markdown_text": "x"}
+            )
+        assert failure.value.response["error"] == "message_not_owned_by_app"
+    assert text_of(sim, ws.general, ts) == "Hel"
+
+
 async def test_slack_connect_events_name_the_users_team_and_streams_need_it(
     sim: SlackSimulator,
 ):

@@ -36,7 +36,13 @@ __all__ = ["METHODS", "expire_if_due"]
 
 
 def _markdown(ctx: CallContext) -> str:
-    """This call's text: ``markdown_text`` plus the text of ``markdown_text`` chunks."""
+    """This call's text: ``markdown_text`` or the text of ``markdown_text`` chunks.
+
+    chat.appendStream / stopStream errors: "cannot_provide_both_markdown_text_and_chunks:
+    Cannot provide both `markdown_text` and `chunks` in the same request" (docs.slack.dev
+    reference/methods/chat.appendStream; the slack_kit package's copy of its JSON)."""
+    if "markdown_text" in ctx.params and "chunks" in ctx.params:
+        raise ApiError("cannot_provide_both_markdown_text_and_chunks")
     parts: list[str] = []
     markdown = str_arg(ctx.params, "markdown_text")
     if markdown is not None:
@@ -63,7 +69,13 @@ def _streamable_channel(ctx: CallContext) -> Channel:
 
 def _streaming_message(ctx: CallContext, *, appending: bool = False) -> Message:
     channel = _streamable_channel(ctx)
-    message = ctx.bot_message(channel, str_arg(ctx.params, "ts") or "")
+    message = ctx.store.get_message(channel.id, str_arg(ctx.params, "ts") or "")
+    if message is None:
+        raise ApiError("message_not_found")
+    if message.bot_id != ctx.ws.bot_id:
+        # chat.appendStream / stopStream errors: "message_not_owned_by_app: The message is
+        # not owned by the app" (where chat.update says cant_update_message).
+        raise ApiError("message_not_owned_by_app")
     expire_if_due(message, ctx.now, ctx.config.stream_idle_timeout, ctx.config.stream_max_lifetime)
     if appending and message.stream is not None and message.stream.stopped_by_user:
         # chat.appendStream errors: "stopped_by_user: The streaming message was stopped by
@@ -124,7 +136,9 @@ def start_stream(ctx: CallContext) -> dict[str, Any]:
 def append_stream(ctx: CallContext) -> dict[str, Any]:
     message = _streaming_message(ctx, appending=True)
     if "markdown_text" not in ctx.params and "chunks" not in ctx.params:
-        raise ApiError("invalid_arguments", detail="missing required argument: markdown_text")
+        # chat.appendStream errors: "markdown_text_or_chunks_required: One of
+        # 'markdown_text' or 'chunks' is required".
+        raise ApiError("markdown_text_or_chunks_required")
     message.append_text(_markdown(ctx))
     assert message.stream is not None
     message.stream.last_activity = ctx.now

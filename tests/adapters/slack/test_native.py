@@ -154,6 +154,27 @@ async def test_stop_stream_rate_limited_still_delivers_the_text(
     assert [c.ok for c in sim.calls("chat.stopStream")] == [False, True]
 
 
+async def test_a_queued_stop_refused_for_its_metadata_still_ends_the_stream(
+    sim: SlackSimulator, native: RecipientView
+) -> None:
+    # chat.stopStream's Errors include metadata_too_large and invalid_metadata_format
+    # (docs.slack.dev reference/methods/chat.stopStream). The queued stop used to give up,
+    # leaving the stream open until Slack expired it.
+    ref = await streamed(sim, native, "Some text ")
+    sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)
+    sim.fail_next("chat.stopStream", "metadata_too_large", times=100,
+                  match=lambda params: bool(params.get("metadata")))  # fmt: skip
+    await native.edit(ref, "Some text to finish.", final=True)
+    message = shown(sim, ref)
+    await sim.wait_for(lambda: not message.streaming, timeout=3.0)  # the queued stop
+    assert message.text == "Some text to finish."
+    assert [c.error for c in sim.calls("chat.stopStream")] == [
+        "ratelimited",
+        "metadata_too_large",
+        None,
+    ]
+
+
 async def test_append_rate_limit_names_the_append_scope(
     sim: SlackSimulator, native: RecipientView
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -342,6 +342,38 @@ async def test_native_stream_that_expires_falls_back_to_updates(
         c.error for c in sim.calls() if c.method.startswith("chat.") and not c.ok
     }
     assert sim.calls("chat.update")[-1].ok
+
+
+def _sends(argument: str) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda params: bool(params.get(argument))
+
+
+# chat.stopStream's Errors list invalid_blocks, msg_blocks_too_long, invalid_metadata_format
+# and metadata_too_large (docs.slack.dev reference/methods/chat.stopStream): a stop refused
+# for what it carries besides the text. The stream used to stay open with the reply's last
+# words missing, and the whole reply was posted again below it.
+@pytest.mark.parametrize(
+    ("error", "argument"),
+    [("invalid_blocks", "blocks"), ("msg_blocks_too_long", "blocks"),
+     ("invalid_metadata_format", "metadata"), ("metadata_too_large", "metadata")],
+)  # fmt: skip
+async def test_a_stop_refused_for_its_blocks_or_metadata_still_ends_the_stream_whole(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, error: str, argument: str
+) -> None:
+    ws = sim.workspace
+    reply = " ".join(f"word{i}" for i in range(30)) + ", and the last words."
+    lyzr.enqueue(reply_script(reply, delay=0.02))
+    bot = await start_bot(streaming="native")
+    sim.fail_next("chat.stopStream", error, times=100, match=_sends(argument))
+    turn = await ask(sim, bot, "refuse my stop")
+
+    (message,) = sim.bot_replies(ws.general, turn.thread_ts)  # one reply, not posted twice
+    assert message.text == to_safe_markdown(reply) and not message.streaming
+    assert [c.error for c in sim.calls("chat.stopStream")] == [error, None]
+    assert not sim.calls("chat.postMessage")
+    # Only what was refused is dropped: the feedback controls, or the mark recovery reads.
+    assert (find_action(message.blocks, FEEDBACK_ACTION_ID) is None) == (argument == "blocks")
+    assert (message.metadata is None) == (argument == "metadata")
 
 
 async def test_slack_connect_streams_to_the_asking_users_own_team(
