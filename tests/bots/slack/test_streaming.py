@@ -206,19 +206,36 @@ async def test_artifacts_are_uploaded_into_the_thread(
     assert "missing.pdf" in notice.text and "404" in notice.text
 
 
-async def test_an_empty_artifact_does_not_sink_the_files_sent_with_it(
-    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+@pytest.mark.parametrize(
+    ("team_upload_limit", "other", "why"),
+    [
+        # files.getUploadURLExternal ``missing_argument``: "Typically only occurs when the
+        # length provided is 0".
+        (None, ("empty.log", b""), "does not take empty files"),
+        # An admin restricted large uploads: ``file_upload_size_restricted``.
+        (100, ("big.bin", b"x" * 101), "file_upload_size_restricted"),
+    ],
+    ids=["empty", "restricted-size"],
+)
+async def test_a_file_slack_refuses_does_not_sink_the_files_sent_with_it(
+    team_upload_limit: int | None,
+    other: tuple[str, bytes],
+    why: str,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
 ) -> None:
-    """Slack refuses a 0-byte upload (files.getUploadURLExternal ``missing_argument``: "Typically
-    only occurs when the length provided is 0"): the other file of the group still lands, and
-    the empty one is named in the notice."""
+    """One file of a group that Slack refuses (an empty one; one past the size an admin
+    allows): the other file still lands, and the refused one is named in the notice."""
     ws = sim.workspace
-    report = lyzr.add_file("report.csv", b"a,b\n1,2\n")
-    empty = lyzr.add_file("empty.log", b"")
+    if team_upload_limit is not None:
+        sim.config.team_upload_limit = team_upload_limit
+    name, data = other
     artifacts = [
-        {"file_url": report, "name": "report.csv", "format_type": "csv"},
-        {"file_url": empty, "name": "empty.log"},
-    ]
+        {"file_url": lyzr.add_file("report.csv", b"a,b\n1,2\n"), "name": "report.csv",
+         "format_type": "csv"},
+        {"file_url": lyzr.add_file(name, data), "name": name},
+    ]  # fmt: skip
     lyzr.enqueue(LyzrScript(tokens=["Here ", "they ", "are."], artifacts=artifacts))
     bot = await start_bot()
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "files please"))
@@ -228,35 +245,8 @@ async def test_an_empty_artifact_does_not_sink_the_files_sent_with_it(
     text, files, notice = sim.bot_replies(ws.general, turn.thread_ts)
     assert text.text == "Here they are."
     assert [(f.filename, f.data) for f in files.files] == [("report.csv", b"a,b\n1,2\n")]
-    assert "empty.log" in notice.text and "report.csv" not in notice.text
-    assert "does not take empty files" in notice.text
-
-
-async def test_a_file_the_workspace_refuses_does_not_sink_the_files_sent_with_it(
-    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
-) -> None:
-    """An admin restricted large uploads (files.getUploadURLExternal
-    ``file_upload_size_restricted``): the small file of the group still lands, and the big
-    one is named in the notice with its link."""
-    ws = sim.workspace
-    sim.config.team_upload_limit = 100
-    report = lyzr.add_file("report.csv", b"a,b\n1,2\n")
-    big = lyzr.add_file("big.bin", b"x" * 101)
-    artifacts = [
-        {"file_url": report, "name": "report.csv", "format_type": "csv"},
-        {"file_url": big, "name": "big.bin"},
-    ]
-    lyzr.enqueue(LyzrScript(tokens=["Here ", "they ", "are."], artifacts=artifacts))
-    bot = await start_bot()
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "files please"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 3)
-    await sim.wait_for(lambda: not bot.bot.tasks)
-
-    text, files, notice = sim.bot_replies(ws.general, turn.thread_ts)
-    assert text.text == "Here they are."
-    assert [(f.filename, f.data) for f in files.files] == [("report.csv", b"a,b\n1,2\n")]
-    assert "big.bin" in notice.text and "report.csv" not in notice.text
-    assert "file_upload_size_restricted" in notice.text
+    assert name in notice.text and "report.csv" not in notice.text
+    assert why in notice.text
 
 
 async def test_refused_status_shows_a_placeholder_that_becomes_the_reply(
