@@ -19,8 +19,9 @@ import aiohttp
 import pytest
 
 from adapters.slack.mrkdwn import to_mrkdwn
-from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack import CallRecord, SlackSimulator
 from bots.simulators.slack.model import ChannelKind
+from bots.slack.app import SlackService
 from tests.bots.slack.conftest import StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrServer
 
@@ -85,16 +86,7 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
     refusal = next(c for c in sim.calls() if not c.ok)
     await sim.wait_for(lambda: not bot.bot.tasks)
 
-    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
-    assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
-    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert any(str(refusal.error) in line and "stopping the reply" in line for line in said)
-    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
-    # The next conversation, elsewhere, is unaffected.
-    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
-    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+    await _ended_without_retries(sim, lyzr, bot, refusal, caplog)
 
 
 @pytest.mark.parametrize(
@@ -133,15 +125,7 @@ async def test_an_admin_restriction_mid_reply_ends_it_without_retries(
     assert refusal.error == error
     await sim.wait_for(lambda: not bot.bot.tasks)
 
-    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
-    assert calls_since(sim, refusal.time) <= 3  # the refusal, and a handful at most
-    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert any(error in line and "stopping the reply" in line for line in said)
-    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
-    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
-    await sim.wait_for(lambda: not bot.bot.tasks)
-    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+    await _ended_without_retries(sim, lyzr, bot, refusal, caplog)
 
 
 @pytest.mark.parametrize("error", ["token_revoked", "invalid_auth", "account_inactive"])
@@ -321,3 +305,25 @@ async def test_a_reply_deleted_mid_stream_is_posted_again_whole(
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.ts != live.ts and reply.text.strip() == text.strip()
     assert any(c.error == "message_not_found" for c in sim.calls("chat.update"))
+
+
+async def _ended_without_retries(
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    bot: SlackService,
+    refusal: CallRecord,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After Slack's ``refusal`` of a place mid-reply: the agent was stopped, a handful of
+    calls at most followed, one warning line said why, nothing crashed, and the next
+    conversation, elsewhere, is answered (its script: "Fine here.")."""
+    ws = sim.workspace
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)
+    assert calls_since(sim, refusal.time) <= 3
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(str(refusal.error) in line and "stopping the reply" in line for line in said)
+    assert not [r for r in caplog.records if r.exc_info]
+    other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
