@@ -31,7 +31,7 @@ from discord import app_commands
 
 from adapters.discord import StopView, place
 from adapters.discord.feedback_buttons import FeedbackView
-from adapters.discord.reason_modal import ReasonModal
+from adapters.discord.reason_modal import read_reason, reason_modal
 from adapters.discord.refs import PlaceKind
 from bots.discord import texts
 from core.errors import SessionStoreError
@@ -166,8 +166,7 @@ class Commands:
         where, _ = found
         ref = ReplyRef(where.platform, where.workspace, where.channel, str(message.id))
         if vote == "down":
-            asked = await _ask_why(interaction, ReasonModal(
-                lambda submitted, text: self.reason_given(submitted, ref, text)))  # fmt: skip
+            asked = await _ask_why(interaction, reason_modal(message.id))
             if asked:
                 await self._record_vote(interaction, ref, vote, acknowledged=False)
                 return
@@ -190,6 +189,22 @@ class Commands:
             text = thanks(vote, result.status)
         if acknowledged:
             await _follow_up_privately(interaction, text)
+
+    async def modal_submitted(self, interaction: discord.Interaction) -> None:
+        """Any interaction (discord.py's ``on_interaction``): a submitted "why?" modal is
+        answered here, by whichever process gets it (see
+        :mod:`adapters.discord.reason_modal`); anything else is left alone."""
+        found = read_reason(interaction)
+        if found is None:
+            return
+        message, reason = found
+        place = place_of(interaction, allow_channel=True)
+        if place is None:
+            await _defer(interaction, ephemeral=True)
+            return
+        where, _ = place
+        ref = ReplyRef(where.platform, where.workspace, where.channel, str(message))
+        await self.reason_given(interaction, ref, reason)
 
     async def reason_given(
         self, interaction: discord.Interaction, ref: ReplyRef, reason: str
