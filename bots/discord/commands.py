@@ -4,7 +4,7 @@
 filled: both are seen only by the person who used them.
 
 The commands live in an :class:`app_commands.CommandTree`, synced at start-up (globally;
-also to ``DISCORD_COMMAND_GUILD`` when set, where a sync shows at once). The Stop button is
+or only to ``DISCORD_COMMAND_GUILD`` when set, where a sync shows at once). The Stop button is
 the persistent :class:`~adapters.discord.StopView`, so a click on any streaming message —
 even one posted before a restart — reaches :meth:`Commands.stop_clicked`.
 
@@ -84,19 +84,40 @@ class Commands:
         self.feedback_view = FeedbackView(self.vote_clicked)
 
     async def sync(self) -> None:
-        """Publish the commands: globally, and to the development guild if one is set.
+        """Publish the commands: globally, or only to the development guild when one is set
+        (a guild and a global command of the same name both show in that guild: each
+        command would be offered twice; discord/discord-api-docs issue #3885).
 
-        A failure is logged, not fatal: the bot still answers mentions and DMs, and the
-        commands synced at a previous start keep working.
+        Each start first reads the published commands and overwrites them only when they
+        differ: every shard and every restart would otherwise repeat the bulk overwrite, a
+        route Discord limits. A failure is logged, not fatal — also a 429 longer than
+        discord.py waits, which raises ``RateLimited``, no ``HTTPException`` —: the bot
+        still answers mentions and DMs, and the commands published before keep working.
         """
+        guild = None if self.dev_guild is None else discord.Object(self.dev_guild)
         try:
-            await self.tree.sync()
-            if self.dev_guild is not None:
-                guild = discord.Object(self.dev_guild)
+            if guild is not None:
                 self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
-        except (discord.HTTPException, app_commands.AppCommandError) as exc:
+            if await self._published(guild):
+                log.info("application commands unchanged: not published again")
+                return
+            await self.tree.sync(guild=guild)
+        except (discord.HTTPException, discord.RateLimited, app_commands.AppCommandError) as exc:
             log.error("could not sync the application commands: %s", exc)
+
+    async def _published(self, guild: discord.Object | None) -> bool:
+        """Whether Discord already has exactly these commands in ``guild`` (or globally)."""
+        client = self.tree.client
+        app = client.application_id
+        if app is None:
+            return False
+        if guild is None:
+            current: list[Any] = list(await client.http.get_global_commands(app))
+        else:
+            current = list(await client.http.get_guild_commands(app, guild.id))
+        ours = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        ours_set = [k for k in _DEFAULTED if any(c.get(k) is not None for c in ours)]
+        return _comparable(current, ours_set) == _comparable(ours, ours_set)
 
     async def new_command(self, interaction: discord.Interaction) -> None:
         placed = await _acknowledge_in_place(interaction, texts.NEW_NOT_HERE, ephemeral=False)
@@ -231,6 +252,27 @@ class Commands:
         except SessionStoreError as exc:
             log.error("stop failed: %s", exc)
             return "idle"
+
+
+_COMPARED = ("name", "type", "description", "default_member_permissions", "nsfw")
+_DEFAULTED = ("contexts", "integration_types", "dm_permission")
+
+
+def _comparable(commands: list[dict[str, Any]], ours_set: list[str]) -> list[dict[str, Any]]:
+    """What decides whether a published command is ours, by name. Fields Discord fills in
+    with a default when we send none (``contexts``, ``integration_types``, ...) count only
+    when we set them (``ours_set``); absent and empty options or localizations are alike."""
+    shapes = []
+    for command in commands:
+        shape = {key: command.get(key) for key in _COMPARED}
+        shape["type"] = command.get("type") or 1
+        shape["nsfw"] = bool(command.get("nsfw"))
+        shape["options"] = command.get("options") or []
+        for key in ("name_localizations", "description_localizations"):
+            shape[key] = command.get(key) or {}
+        shape.update({key: command.get(key) for key in ours_set})
+        shapes.append(shape)
+    return sorted(shapes, key=lambda shape: str(shape["name"]))
 
 
 def place_of(
