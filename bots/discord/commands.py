@@ -230,15 +230,25 @@ class Commands:
     async def reason_given(
         self, interaction: discord.Interaction, ref: ReplyRef, reason: str
     ) -> None:
-        """The 👎 modal submitted: the reason joins the vote; thanks, privately."""
+        """The 👎 modal submitted: the reason joins the vote; thanks, privately. This is
+        the only answer the voter gets (the click was answered with the modal), so it says
+        what was recorded: the reason, the 👎 alone (left empty), or nothing (the reply can
+        no longer be rated)."""
         acknowledged = await _defer(interaction, ephemeral=True, thinking=True)
+        user = str(interaction.user.id)
         text = REASON_SAVED
-        if reason.strip() and self.feedback is not None:
+        if self.feedback is not None:
             try:
-                await self.feedback.reason(ref, str(interaction.user.id), reason)
+                if reason.strip():
+                    status = (await self.feedback.reason(ref, user, reason)).status
+                else:  # the click's 👎 again: "same" when it was recorded
+                    status = (await self.feedback.vote(ref, user, "down")).status
             except SessionStoreError as exc:
                 log.error("could not record a feedback reason: %s", exc)
                 text = STORE_UNAVAILABLE
+            else:
+                if status == "unknown" or not reason.strip():
+                    text = thanks("down", status)
         if acknowledged:
             await _answer(interaction, text)
 

@@ -10,7 +10,7 @@ from bots.discord import DiscordBot
 from bots.simulators.discord import DiscordSimulator
 from core.feedback.model import ReplyRef
 from core.runtime import Runtime
-from core.texts import REASON_SAVED, THANKS_UP
+from core.texts import REASON_SAVED, THANKS_DOWN, THANKS_UP, VOTE_UNKNOWN
 from tests.bots.discord.conftest import (
     FAST_CHANNEL_BUCKET,
     World,
@@ -107,3 +107,28 @@ async def test_a_reason_submitted_after_a_restart_is_kept(redis_url: str, namesp
                 ref = ReplyRef("discord", guild, str(start.id), str(reply.id))
                 current = await feedback.store.current(ref, str(sim.user("bob").id))
                 assert current is not None and (current.vote, current.reason) == ("down", "Stale.")
+
+
+async def test_the_answer_to_the_why_modal_says_what_was_recorded(world: World) -> None:
+    """A 👎 answered with the modal gets no thanks of its own (a click answered with a modal
+    has no other response), so the submission's answer is the only one the voter sees: it
+    must not claim a reason was recorded when none was given, nor when the reply can no
+    longer be rated."""
+    sim = world.sim
+    start = await sim.user_message(sim.channel("general").id, "rate this", mention_bot=True)
+    await world.answered(1)
+    (reply,) = world.bot_messages(start.id)
+
+    click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+    await sim.wait_until(lambda: click.modal is not None)
+    empty = await sim.submit_modal(click, {"threadcast:reason": "  "}, user="bob")
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(empty), "content", "")))
+    assert sim.original_response(empty).content == THANKS_DOWN  # type: ignore[union-attr]
+
+    again = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="alice")
+    await sim.wait_until(lambda: again.modal is not None)
+    assert again.modal is not None
+    again.modal["custom_id"] = f"threadcast:why:{start.id}"  # not a reply of the bot's
+    lost = await sim.submit_modal(again, {"threadcast:reason": "Wrong."}, user="alice")
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(lost), "content", "")))
+    assert sim.original_response(lost).content == VOTE_UNKNOWN  # type: ignore[union-attr]
