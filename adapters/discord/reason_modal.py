@@ -2,38 +2,69 @@
 
 Sent as the click's response (type 9; discord-api-docs Interactions: "respond to an
 interaction with a popup modal"), so it must come within the click's 3 seconds, before any
-I/O. discord.py keeps the modal until it is submitted and calls :meth:`on_submit` then.
+I/O.
+
+The modal is stateless: its ``custom_id`` names the reply it is about
+(``threadcast:why:<message id>``, well within the 100 characters Discord allows), and its
+submission (MODAL_SUBMIT, a new interaction with its own 3 s and token) is read from the
+interaction itself by :func:`read_reason`. A modal stays open in the user's client for as
+long as they like, across a restart of the bot, and discord.py drops the submission of a
+modal it does not hold in memory (``ViewStore.dispatch_modal``: "Modal interaction
+referencing unknown custom_id ... Discarding"): so the modal is sent *finished*, which
+discord.py does not store (``InteractionResponse.send_modal`` stores it only
+``if not modal.is_finished()``), and the bot reads every submission in ``on_interaction``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
 from core.feedback.model import REASON_MAX_CHARS
 from core.texts import REASON_HINT, REASON_LABEL, REASON_TITLE
 
-__all__ = ["ReasonHandler", "ReasonModal"]
+__all__ = ["REASON_INPUT_ID", "REASON_MODAL_PREFIX", "read_reason", "reason_modal"]
 
-ReasonHandler = Callable[[discord.Interaction, str], Awaitable[None]]
+REASON_MODAL_PREFIX = "threadcast:why:"
+REASON_INPUT_ID = "threadcast:reason"
 
 
-class ReasonModal(discord.ui.Modal):
-    """``on_reason(interaction, text)`` gets the submitted reason (maybe empty)."""
-
-    def __init__(self, on_reason: ReasonHandler) -> None:
-        super().__init__(title=REASON_TITLE, timeout=600)
-        self._on_reason = on_reason
-        self.reason: discord.ui.TextInput[ReasonModal] = discord.ui.TextInput(
+def reason_modal(message_id: int) -> discord.ui.Modal:
+    """The modal asking why ``message_id`` (a reply) got a 👎; call inside the running loop."""
+    modal: discord.ui.Modal = discord.ui.Modal(
+        title=REASON_TITLE, timeout=None, custom_id=f"{REASON_MODAL_PREFIX}{message_id}"
+    )
+    modal.add_item(
+        discord.ui.TextInput(
             label=REASON_LABEL,
             style=discord.TextStyle.long,
             placeholder=REASON_HINT,
             required=False,
             max_length=REASON_MAX_CHARS,
-            custom_id="threadcast:reason",
+            custom_id=REASON_INPUT_ID,
         )
-        self.add_item(self.reason)
+    )
+    modal.stop()  # finished: not kept by discord.py (see the module docstring)
+    return modal
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self._on_reason(interaction, self.reason.value or "")
+
+def read_reason(interaction: discord.Interaction) -> tuple[int, str] | None:
+    """(the reply's message id, the reason, maybe empty) of a submitted "why?" modal; None
+    for any other interaction."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    data: Any = interaction.data or {}
+    custom_id = data.get("custom_id")
+    if not isinstance(custom_id, str) or not custom_id.startswith(REASON_MODAL_PREFIX):
+        return None
+    message = custom_id.removeprefix(REASON_MODAL_PREFIX)
+    if not (message.isascii() and message.isdigit()) or len(message) > 20:
+        return None
+    reason = ""
+    for row in data.get("components") or []:
+        for component in (row.get("components") or []) if isinstance(row, dict) else []:
+            if isinstance(component, dict) and component.get("custom_id") == REASON_INPUT_ID:
+                value = component.get("value")
+                reason = value if isinstance(value, str) else ""
+    return int(message), reason

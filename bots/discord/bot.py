@@ -90,6 +90,7 @@ class DiscordBot(Lifecycle):
             self.reporter,
             on_message=self._on_message,
             on_setup=self._setup,
+            on_interaction=self._on_interaction,
             guild_ready_timeout=guild_ready_timeout,
         )
         self.surface = DiscordSurface(
@@ -193,6 +194,9 @@ class DiscordBot(Lifecycle):
         self.client.add_view(self.commands.feedback_view)
         if self.settings.sync_commands:
             await self.commands.sync()
+
+    async def _on_interaction(self, interaction: discord.Interaction) -> None:
+        await self.commands.modal_submitted(interaction)
 
     def connected(self) -> bool:
         """Whether the gateway session is up and ready (the readiness probe)."""

@@ -54,6 +54,7 @@ class BotClient(discord.Client):
         *,
         on_message: Callable[[discord.Message], None],
         on_setup: Callable[[], Coroutine[Any, Any, None]],
+        on_interaction: Callable[[discord.Interaction], Coroutine[Any, Any, None]] | None = None,
         guild_ready_timeout: float = 2.0,
     ) -> None:
         # threadcast has no voice: discord.py's start-up warnings about voice libraries
@@ -77,12 +78,19 @@ class BotClient(discord.Client):
         prune_buckets_every(self.http)
         self._on_message = on_message
         self._on_setup = on_setup
+        self._on_interaction = on_interaction
 
     async def setup_hook(self) -> None:
         await self._on_setup()
 
     async def on_message(self, message: discord.Message) -> None:
         self._on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every interaction, after discord.py's own routing (commands, persistent views):
+        for those it cannot route, such as a modal opened before a restart."""
+        if self._on_interaction is not None:
+            await self._on_interaction(interaction)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@
 filled: both are seen only by the person who used them.
 
 The commands live in an :class:`app_commands.CommandTree`, synced at start-up (globally;
-also to ``DISCORD_COMMAND_GUILD`` when set, where a sync shows at once). The Stop button is
+or only to ``DISCORD_COMMAND_GUILD`` when set, where a sync shows at once). The Stop button is
 the persistent :class:`~adapters.discord.StopView`, so a click on any streaming message —
 even one posted before a restart — reaches :meth:`Commands.stop_clicked`.
 
@@ -31,7 +31,7 @@ from discord import app_commands
 
 from adapters.discord import StopView, place
 from adapters.discord.feedback_buttons import FeedbackView
-from adapters.discord.reason_modal import ReasonModal
+from adapters.discord.reason_modal import read_reason, reason_modal
 from adapters.discord.refs import PlaceKind
 from bots.discord import texts
 from core.errors import SessionStoreError
@@ -84,19 +84,40 @@ class Commands:
         self.feedback_view = FeedbackView(self.vote_clicked)
 
     async def sync(self) -> None:
-        """Publish the commands: globally, and to the development guild if one is set.
+        """Publish the commands: globally, or only to the development guild when one is set
+        (a guild and a global command of the same name both show in that guild: each
+        command would be offered twice; discord/discord-api-docs issue #3885).
 
-        A failure is logged, not fatal: the bot still answers mentions and DMs, and the
-        commands synced at a previous start keep working.
+        Each start first reads the published commands and overwrites them only when they
+        differ: every shard and every restart would otherwise repeat the bulk overwrite, a
+        route Discord limits. A failure is logged, not fatal — also a 429 longer than
+        discord.py waits, which raises ``RateLimited``, no ``HTTPException`` —: the bot
+        still answers mentions and DMs, and the commands published before keep working.
         """
+        guild = None if self.dev_guild is None else discord.Object(self.dev_guild)
         try:
-            await self.tree.sync()
-            if self.dev_guild is not None:
-                guild = discord.Object(self.dev_guild)
+            if guild is not None:
                 self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
-        except (discord.HTTPException, app_commands.AppCommandError) as exc:
+            if await self._published(guild):
+                log.info("application commands unchanged: not published again")
+                return
+            await self.tree.sync(guild=guild)
+        except (discord.HTTPException, discord.RateLimited, app_commands.AppCommandError) as exc:
             log.error("could not sync the application commands: %s", exc)
+
+    async def _published(self, guild: discord.Object | None) -> bool:
+        """Whether Discord already has exactly these commands in ``guild`` (or globally)."""
+        client = self.tree.client
+        app = client.application_id
+        if app is None:
+            return False
+        if guild is None:
+            current: list[Any] = list(await client.http.get_global_commands(app))
+        else:
+            current = list(await client.http.get_guild_commands(app, guild.id))
+        ours = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        ours_set = [k for k in _DEFAULTED if any(c.get(k) is not None for c in ours)]
+        return _comparable(current, ours_set) == _comparable(ours, ours_set)
 
     async def new_command(self, interaction: discord.Interaction) -> None:
         placed = await _acknowledge_in_place(interaction, texts.NEW_NOT_HERE, ephemeral=False)
@@ -166,8 +187,7 @@ class Commands:
         where, _ = found
         ref = ReplyRef(where.platform, where.workspace, where.channel, str(message.id))
         if vote == "down":
-            asked = await _ask_why(interaction, ReasonModal(
-                lambda submitted, text: self.reason_given(submitted, ref, text)))  # fmt: skip
+            asked = await _ask_why(interaction, reason_modal(message.id))
             if asked:
                 await self._record_vote(interaction, ref, vote, acknowledged=False)
                 return
@@ -191,18 +211,44 @@ class Commands:
         if acknowledged:
             await _follow_up_privately(interaction, text)
 
+    async def modal_submitted(self, interaction: discord.Interaction) -> None:
+        """Any interaction (discord.py's ``on_interaction``): a submitted "why?" modal is
+        answered here, by whichever process gets it (see
+        :mod:`adapters.discord.reason_modal`); anything else is left alone."""
+        found = read_reason(interaction)
+        if found is None:
+            return
+        message, reason = found
+        place = place_of(interaction, allow_channel=True)
+        if place is None:
+            await _defer(interaction, ephemeral=True)
+            return
+        where, _ = place
+        ref = ReplyRef(where.platform, where.workspace, where.channel, str(message))
+        await self.reason_given(interaction, ref, reason)
+
     async def reason_given(
         self, interaction: discord.Interaction, ref: ReplyRef, reason: str
     ) -> None:
-        """The 👎 modal submitted: the reason joins the vote; thanks, privately."""
+        """The 👎 modal submitted: the reason joins the vote; thanks, privately. This is
+        the only answer the voter gets (the click was answered with the modal), so it says
+        what was recorded: the reason, the 👎 alone (left empty), or nothing (the reply can
+        no longer be rated)."""
         acknowledged = await _defer(interaction, ephemeral=True, thinking=True)
+        user = str(interaction.user.id)
         text = REASON_SAVED
-        if reason.strip() and self.feedback is not None:
+        if self.feedback is not None:
             try:
-                await self.feedback.reason(ref, str(interaction.user.id), reason)
+                if reason.strip():
+                    status = (await self.feedback.reason(ref, user, reason)).status
+                else:  # the click's 👎 again: "same" when it was recorded
+                    status = (await self.feedback.vote(ref, user, "down")).status
             except SessionStoreError as exc:
                 log.error("could not record a feedback reason: %s", exc)
                 text = STORE_UNAVAILABLE
+            else:
+                if status == "unknown" or not reason.strip():
+                    text = thanks("down", status)
         if acknowledged:
             await _answer(interaction, text)
 
@@ -216,6 +262,27 @@ class Commands:
         except SessionStoreError as exc:
             log.error("stop failed: %s", exc)
             return "idle"
+
+
+_COMPARED = ("name", "type", "description", "default_member_permissions", "nsfw")
+_DEFAULTED = ("contexts", "integration_types", "dm_permission")
+
+
+def _comparable(commands: list[dict[str, Any]], ours_set: list[str]) -> list[dict[str, Any]]:
+    """What decides whether a published command is ours, by name. Fields Discord fills in
+    with a default when we send none (``contexts``, ``integration_types``, ...) count only
+    when we set them (``ours_set``); absent and empty options or localizations are alike."""
+    shapes = []
+    for command in commands:
+        shape = {key: command.get(key) for key in _COMPARED}
+        shape["type"] = command.get("type") or 1
+        shape["nsfw"] = bool(command.get("nsfw"))
+        shape["options"] = command.get("options") or []
+        for key in ("name_localizations", "description_localizations"):
+            shape[key] = command.get(key) or {}
+        shape.update({key: command.get(key) for key in ours_set})
+        shapes.append(shape)
+    return sorted(shapes, key=lambda shape: str(shape["name"]))
 
 
 def place_of(

@@ -49,7 +49,8 @@ class DiscordSettings(BaseSettings):
     thread opened, a channel looked up, a note, a DM); discord.py's own bound is aiohttp's
     300 s."""
     command_guild: int | None = Field(None, validation_alias=_env("DISCORD_COMMAND_GUILD"))
-    """Also sync /new and /stop to this guild: instant, for development."""
+    """Sync the commands to this guild instead of globally: instant, for development (a
+    guild that has both offers each command twice)."""
     sync_commands: bool = Field(True, validation_alias=_env("DISCORD_SYNC_COMMANDS"))
     shard_id: int | None = Field(None, ge=0, validation_alias=_env("DISCORD_SHARD_ID"))
     shard_count: int | None = Field(None, gt=0, validation_alias=_env("DISCORD_SHARD_COUNT"))

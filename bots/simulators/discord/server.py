@@ -138,6 +138,14 @@ class SimulatorServer:
     def commands(self, guild_id: int | None = None) -> list[dict[str, Any]]:
         return self.world.commands.scope(guild_id)
 
+    def command_picker(self, guild_id: int) -> list[str]:
+        """The command names a member of ``guild_id`` is offered when typing ``/``: the
+        guild's commands and the global ones, both — a guild and a global command may share
+        a name, and then the guild shows it twice (discord/discord-api-docs issue #3885:
+        "Unless you delete the guild commands, both the guild and global commands will
+        display in that guild")."""
+        return sorted(self.world.commands.names(guild_id) + self.world.commands.names(None))
+
     @property
     def calls(self) -> list[Call]:
         return self.state.calls

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from adapters.discord import STOP_CUSTOM_ID
 from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
+from bots.discord import DiscordBot
+from bots.simulators.discord import DiscordSimulator
 from core.feedback.model import ReplyRef
-from core.texts import REASON_SAVED, THANKS_UP
-from tests.bots.discord.conftest import World
-from tests.servers.lyzr_server import LyzrScript, split_words
+from core.runtime import Runtime
+from core.texts import REASON_SAVED, THANKS_DOWN, THANKS_UP, VOTE_UNKNOWN
+from tests.bots.discord.conftest import (
+    FAST_CHANNEL_BUCKET,
+    World,
+    bot_settings,
+    record_results,
+    sim_settings,
+)
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
+from tests.waiting import eventually
 
 EPHEMERAL = 1 << 6
 
@@ -61,3 +71,64 @@ async def test_a_stopped_reply_gets_no_votes(world: World) -> None:
     await sim.click_button(streaming.id, STOP_CUSTOM_ID)
     await world.answered(1)
     assert streaming.content.endswith("_⏹ Stopped._") and streaming.components == []
+
+
+async def test_a_reason_submitted_after_a_restart_is_kept(redis_url: str, namespace: str) -> None:
+    """The "why?" modal stays open in the user's client for as long as they like, across a
+    restart of the bot; its submission is a new interaction (its own 3 s and token:
+    discord-api-docs receiving-and-responding), so it must be answerable by a process that
+    never saw the click. discord.py drops the submission of a modal it does not hold in
+    memory (``ViewStore.dispatch_modal``: "unknown custom_id ... Discarding"): the user saw
+    "Something went wrong" and the reason was lost."""
+    async with DiscordSimulator(channel_window=1.0) as sim, LyzrServer() as lyzr:
+        settings = bot_settings(redis_url, lyzr, redis_namespace=namespace, shutdown_grace=0.0)
+        async with Runtime(settings, namespace=namespace) as runtime:
+            options = sim_settings(sim, **FAST_CHANNEL_BUCKET)
+            async with DiscordBot(runtime, options, guild_ready_timeout=0.05) as before:
+                results = record_results(before.responder)
+                start = await sim.user_message(sim.channel("general").id, "rate", mention_bot=True)
+                await eventually(lambda: len(results) == 1, within=15.0, what="the reply")
+                await before.tasks.idle()
+                (reply,) = [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
+                click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+                await sim.wait_until(lambda: click.modal is not None)
+            async with DiscordBot(runtime, options, guild_ready_timeout=0.05) as after:
+                submitted = await sim.submit_modal(click, {"threadcast:reason": "Stale."},
+                                                   user="bob")  # fmt: skip
+                await sim.wait_until(
+                    lambda: bool(getattr(sim.original_response(submitted), "content", ""))
+                )
+                answer = sim.original_response(submitted)
+                assert answer is not None and answer.flags & EPHEMERAL
+                assert answer.content == REASON_SAVED
+                feedback = after.commands.feedback
+                assert feedback is not None
+                guild = str(sim.channel("general").guild_id)
+                ref = ReplyRef("discord", guild, str(start.id), str(reply.id))
+                current = await feedback.store.current(ref, str(sim.user("bob").id))
+                assert current is not None and (current.vote, current.reason) == ("down", "Stale.")
+
+
+async def test_the_answer_to_the_why_modal_says_what_was_recorded(world: World) -> None:
+    """A 👎 answered with the modal gets no thanks of its own (a click answered with a modal
+    has no other response), so the submission's answer is the only one the voter sees: it
+    must not claim a reason was recorded when none was given, nor when the reply can no
+    longer be rated."""
+    sim = world.sim
+    start = await sim.user_message(sim.channel("general").id, "rate this", mention_bot=True)
+    await world.answered(1)
+    (reply,) = world.bot_messages(start.id)
+
+    click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+    await sim.wait_until(lambda: click.modal is not None)
+    empty = await sim.submit_modal(click, {"threadcast:reason": "  "}, user="bob")
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(empty), "content", "")))
+    assert sim.original_response(empty).content == THANKS_DOWN  # type: ignore[union-attr]
+
+    again = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="alice")
+    await sim.wait_until(lambda: again.modal is not None)
+    assert again.modal is not None
+    again.modal["custom_id"] = f"threadcast:why:{start.id}"  # not a reply of the bot's
+    lost = await sim.submit_modal(again, {"threadcast:reason": "Wrong."}, user="alice")
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(lost), "content", "")))
+    assert sim.original_response(lost).content == VOTE_UNKNOWN  # type: ignore[union-attr]

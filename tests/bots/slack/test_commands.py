@@ -96,3 +96,23 @@ async def test_app_home_shows_how_to_use_the_bot(
     shown = "\n".join(block["text"]["text"] for block in view["blocks"])
     assert view["type"] == "home" and "*How to use it*" in shown
     assert "/threadcast new" in shown and "/threadcast stop" in shown
+
+
+async def test_commands_where_the_bot_is_not_are_answered_to_the_person(
+    sim: SlackSimulator, start_bot: StartBot
+) -> None:
+    """Slack sends a slash command from any conversation, also one the bot is not in (a
+    channel it was never invited to, a DM between two people): the answer goes through
+    the command's ``response_url``, which needs no membership, never ``chat.postMessage``
+    or ``chat.postEphemeral`` with the bot token there."""
+    ws = sim.workspace
+    await start_bot()
+    elsewhere = sim.add_channel(ws.team_id, "elsewhere")
+    elsewhere.bot_member = False
+    between = sim.add_channel(ws.team_id, ws.bob, "im", im_user=ws.bob)
+    await sim.slash_command(elsewhere.id, "status")
+    await sim.slash_command(between.id, "new")
+    answers = await sim.wait_for_calls("response_url", 2)
+    assert [a.params["text"] for a in answers] == [texts.NO_CONVERSATION] * 2
+    assert all(a.params["response_type"] == "ephemeral" for a in answers)
+    assert sim.calls("chat.postMessage") == sim.calls("chat.postEphemeral") == []

@@ -1,0 +1,81 @@
+"""Publishing the application commands at start-up (``CommandTree.sync``: a bulk overwrite,
+``PUT /applications/{id}/commands``, or the guild's)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from bots.discord import DiscordBot
+from bots.simulators.discord import DiscordSimulator
+from core.runtime import Runtime
+from tests.bots.discord.conftest import bot_settings, sim_settings
+from tests.servers.lyzr_server import LyzrServer
+
+GLOBAL = "/applications/{application_id}/commands"
+GUILD = "/applications/{application_id}/guilds/{guild_id}/commands"
+NAMES = ["help", "new", "status", "stop"]
+
+Start = Callable[..., contextlib.AbstractAsyncContextManager[DiscordBot]]
+
+
+@contextlib.asynccontextmanager
+async def simulated(
+    redis_url: str, namespace: str
+) -> AsyncIterator[tuple[DiscordSimulator, LyzrServer, Start]]:
+    """A simulator and an agent that outlive the bots started on them (restarts)."""
+    async with DiscordSimulator() as sim, LyzrServer() as lyzr:
+        settings = bot_settings(redis_url, lyzr, redis_namespace=namespace, shutdown_grace=0.0)
+        async with Runtime(settings, namespace=namespace) as runtime:
+
+            @contextlib.asynccontextmanager
+            async def start(**options: Any) -> AsyncIterator[DiscordBot]:
+                discord = sim_settings(sim, **options)
+                async with DiscordBot(runtime, discord, guild_ready_timeout=0.05) as bot:
+                    yield bot
+
+            yield sim, lyzr, start
+
+
+async def test_a_long_rate_limit_on_the_sync_does_not_stop_the_bot(
+    redis_url: str, namespace: str
+) -> None:
+    """A 429 longer than discord.py's ``max_ratelimit_timeout`` raises ``RateLimited``,
+    which is no ``HTTPException``: it escaped the sync's error handling and failed the
+    start-up, though the commands of the previous start still work and mentions need none."""
+    async with simulated(redis_url, namespace) as (sim, _, start):
+        sim.inject_failure("PUT", GLOBAL, retry_after=600.0)
+        async with start() as bot:
+            assert bot.connected()
+            assert sim.commands() == []  # not published this time: logged, not fatal
+        async with start():  # the next start publishes them
+            assert sorted(c["name"] for c in sim.commands()) == NAMES
+
+
+async def test_unchanged_commands_are_not_published_again(redis_url: str, namespace: str) -> None:
+    async with simulated(redis_url, namespace) as (sim, _, start):
+        async with start():
+            assert sorted(c["name"] for c in sim.commands()) == NAMES
+        async with start():
+            pass
+        assert len(sim.calls_to("PUT", GLOBAL)) == 1  # the restart only looked
+        assert len(sim.calls_to("GET", GLOBAL)) == 2
+        # An older version's text is still published: overwritten.
+        sim.world.commands.upsert(None, {"name": "help", "description": "Old.", "type": 1})
+        async with start():
+            pass
+        assert len(sim.calls_to("PUT", GLOBAL)) == 2
+        (help_,) = [c for c in sim.commands() if c["name"] == "help"]
+        assert help_["description"] != "Old."
+
+
+async def test_the_development_guild_shows_each_command_once(
+    redis_url: str, namespace: str
+) -> None:
+    async with simulated(redis_url, namespace) as (sim, _, start):
+        guild = sim.channel("general").guild_id
+        assert guild is not None
+        async with start(command_guild=guild):
+            assert sim.command_picker(guild) == NAMES
+        assert sim.calls_to("PUT", GLOBAL) == []
