@@ -737,16 +737,24 @@ async def test_an_interaction_must_be_answered_within_three_seconds(
     assert (status, error["code"], error["message"]) == (404, 10062, "Unknown interaction")
 
 
+async def _deferred_command(
+    sim: DiscordSimulator, http: aiohttp.ClientSession, channel: int
+) -> str:
+    """A user's ``/new`` in ``channel``, deferred (type 5) at once: its webhook's URL, for
+    the follow-ups and the edits of ``@original``."""
+    interaction = await sim.slash_command("new", channel_id=channel)
+    callback = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+    async with http.post(callback, json={"type": 5}) as response:
+        assert response.status == 204
+    return f"{sim.api_base}/webhooks/{sim.application_id}/{interaction.token}"
+
+
 async def test_first_follow_up_after_a_deferral_fills_the_thinking_message(
     sim: DiscordSimulator,
 ) -> None:
     general = sim.channel("general").id
-    interaction = await sim.slash_command("new", channel_id=general)
-    hook = f"{sim.api_base}/webhooks/{sim.application_id}/{interaction.token}"
     async with aiohttp.ClientSession() as http:
-        callback = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
-        async with http.post(callback, json={"type": 5}) as response:
-            assert response.status == 204
+        hook = await _deferred_command(sim, http, general)
         (thinking,) = sim.channel_messages(general)
         for text in ("done", "and more"):
             async with http.post(hook, json={"content": text}) as response:
@@ -758,12 +766,8 @@ async def test_first_follow_up_after_a_deferral_fills_the_thinking_message(
 
 async def test_an_interaction_token_expires_after_15_minutes(sim: DiscordSimulator) -> None:
     general = sim.channel("general").id
-    interaction = await sim.slash_command("new", channel_id=general)
-    hook = f"{sim.api_base}/webhooks/{sim.application_id}/{interaction.token}"
     async with aiohttp.ClientSession() as http:
-        callback = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
-        async with http.post(callback, json={"type": 5}) as response:
-            assert response.status == 204
+        hook = await _deferred_command(sim, http, general)
         sim.advance_clock(14 * 60)
         async with http.patch(f"{hook}/messages/@original", json={"content": "in time"}) as ok:
             assert ok.status == 200

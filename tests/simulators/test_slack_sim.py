@@ -80,6 +80,18 @@ def web_client(sim: SlackSimulator, **kwargs: Any) -> AsyncWebClient:
     return AsyncWebClient(token=sim.workspace.bot_token, base_url=sim.api_url, **kwargs)
 
 
+async def _stream_started(sim: SlackSimulator, client: AsyncWebClient) -> str:
+    """The ts of a stream the bot started ("Hel") in reply to alice's "explain" in
+    #general."""
+    ws = sim.workspace
+    parent = sim.user_message(ws.general, ws.alice, "explain")
+    started = await client.chat_startStream(
+        channel=ws.general, thread_ts=parent.ts, markdown_text="Hel",
+        recipient_team_id=ws.team_id, recipient_user_id=ws.alice,
+    )  # fmt: skip
+    return str(started["ts"])
+
+
 def echo_bolt_app(sim: SlackSimulator, seen: list[dict[str, Any]]) -> AsyncApp:
     """A bolt app answering each mention in its thread, with a Stop button."""
     app = AsyncApp(client=web_client(sim), signing_secret=sim.app.signing_secret)
@@ -829,12 +841,7 @@ async def test_a_revoked_token_is_refused_by_every_method(sim: SlackSimulator):
 
 async def test_stream_errors_conflict_user_stop_and_unsupported_channels(sim: SlackSimulator):
     ws, client = sim.workspace, web_client(sim)
-    parent = sim.user_message(ws.general, ws.alice, "explain")
-    started = await client.chat_startStream(
-        channel=ws.general, thread_ts=parent.ts, markdown_text="Hel",
-        recipient_team_id=ws.team_id, recipient_user_id=ws.alice,
-    )  # fmt: skip
-    ts = started["ts"]
+    ts = await _stream_started(sim, client)
     with pytest.raises(SlackApiError) as failure:  # still streaming: not editable
         await client.chat_update(channel=ws.general, ts=ts, text="edited")
     assert failure.value.response["error"] == "streaming_state_conflict"
@@ -865,12 +872,7 @@ async def test_stream_appends_name_their_documented_argument_and_ownership_error
     # chat.appendStream / chat.stopStream Errors (docs.slack.dev reference/methods/
     # chat.appendStream, chat.stopStream; the slack_kit package's copies of their JSON).
     ws, client = sim.workspace, web_client(sim)
-    parent = sim.user_message(ws.general, ws.alice, "explain")
-    started = await client.chat_startStream(
-        channel=ws.general, thread_ts=parent.ts, markdown_text="Hel",
-        recipient_team_id=ws.team_id, recipient_user_id=ws.alice,
-    )  # fmt: skip
-    ts = started["ts"]
+    ts = await _stream_started(sim, client)
     for arguments, error in [
         ({}, "markdown_text_or_chunks_required"),
         ({"markdown_text": "lo", "chunks": [{"type": "markdown_text", "text": "lo"}]},
@@ -881,10 +883,11 @@ async def test_stream_appends_name_their_documented_argument_and_ownership_error
                 "chat.appendStream", json={"channel": ws.general, "ts": ts, **arguments}
             )
         assert failure.value.response["error"] == error
-    for method in ("chat.appendStream", "chat.stopStream"):  # a person's message, not ours
+    theirs = sim.user_message(ws.general, ws.alice, "a person's message, not ours").ts
+    for method in ("chat.appendStream", "chat.stopStream"):
         with pytest.raises(SlackApiError) as failure:
             await client.api_call(
-                method, json={"channel": ws.general, "ts": parent.ts, "markdown_text": "x"}
+                method, json={"channel": ws.general, "ts": theirs, "markdown_text": "x"}
             )
         assert failure.value.response["error"] == "message_not_owned_by_app"
     assert text_of(sim, ws.general, ts) == "Hel"
