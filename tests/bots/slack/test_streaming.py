@@ -14,7 +14,7 @@ import pytest
 from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
-from bots.simulators.slack import RateRule, SimConfig, SlackSimulator, UserTurn
+from bots.simulators.slack import Message, RateRule, SimConfig, SlackSimulator, UserTurn
 from bots.simulators.slack.blocks import find_action
 from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
@@ -182,7 +182,6 @@ async def test_markdown_block_pages_keep_tables_and_code_whole(
 async def test_artifacts_are_uploaded_into_the_thread(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
-    ws = sim.workspace
     report = lyzr.add_file("report.csv", b"a,b\n1,2\n")
     chart = lyzr.add_file("chart.txt", b"####")
     artifacts = [
@@ -190,13 +189,8 @@ async def test_artifacts_are_uploaded_into_the_thread(
         {"file_url": chart, "name": "chart.txt"},
         {"file_url": f"{lyzr.url}/files/missing.pdf", "name": "missing.pdf"},
     ]
-    lyzr.enqueue(LyzrScript(tokens=["Here ", "are ", "the files."], artifacts=artifacts))
-    bot = await start_bot()
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "files please"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 3)
-    await sim.wait_for(lambda: not bot.bot.tasks)
-
-    text, files, notice = sim.bot_replies(ws.general, turn.thread_ts)
+    script = LyzrScript(tokens=["Here ", "are ", "the files."], artifacts=artifacts)
+    text, files, notice = await _text_files_and_notice(sim, lyzr, start_bot, script)
     assert text.text == "Here are the files."
     assert [(f.filename, f.data) for f in files.files] == [
         ("report.csv", b"a,b\n1,2\n"),
@@ -227,7 +221,6 @@ async def test_a_file_slack_refuses_does_not_sink_the_files_sent_with_it(
 ) -> None:
     """One file of a group that Slack refuses (an empty one; one past the size an admin
     allows): the other file still lands, and the refused one is named in the notice."""
-    ws = sim.workspace
     if team_upload_limit is not None:
         sim.config.team_upload_limit = team_upload_limit
     name, data = other
@@ -236,13 +229,8 @@ async def test_a_file_slack_refuses_does_not_sink_the_files_sent_with_it(
          "format_type": "csv"},
         {"file_url": lyzr.add_file(name, data), "name": name},
     ]  # fmt: skip
-    lyzr.enqueue(LyzrScript(tokens=["Here ", "they ", "are."], artifacts=artifacts))
-    bot = await start_bot()
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "files please"))
-    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 3)
-    await sim.wait_for(lambda: not bot.bot.tasks)
-
-    text, files, notice = sim.bot_replies(ws.general, turn.thread_ts)
+    script = LyzrScript(tokens=["Here ", "they ", "are."], artifacts=artifacts)
+    text, files, notice = await _text_files_and_notice(sim, lyzr, start_bot, script)
     assert text.text == "Here they are."
     assert [(f.filename, f.data) for f in files.files] == [("report.csv", b"a,b\n1,2\n")]
     assert name in notice.text and "report.csv" not in notice.text
@@ -463,3 +451,17 @@ async def test_a_quiet_agent_keeps_the_thread_alive_with_a_status(
     assert sim.thread_status(ws.general, thread) is None
     (reply,) = sim.bot_replies(ws.general, thread)
     assert reply.text == "Looking it up: found it, all done."
+
+
+async def _text_files_and_notice(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, script: LyzrScript
+) -> list[Message]:
+    """The three messages of a reply with files, one of them refused (its text, its
+    files, the notice naming the refused one), once the bot is done."""
+    ws = sim.workspace
+    lyzr.enqueue(script)
+    bot = await start_bot()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "files please"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, turn.thread_ts)) == 3)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    return sim.bot_replies(ws.general, turn.thread_ts)
