@@ -12,8 +12,8 @@ where a reply goes and what to do when Discord refuses (the bookkeeping is
 - a thread locked by a moderator (160005 on a post or an edit; a post in a thread both
   locked and archived is refused as archived, 50083, since posting unarchives only unlocked
   threads) → the reply goes on in the thread's parent channel, after a note saying so
-  (once per channel); an edit refused so is a ``MessageGone``, the relay's next post
-  detours;
+  (once per channel; a forum post's forum takes no messages: the reply ends there); an
+  edit refused so is a ``MessageGone``, the relay's next post detours;
 - an hour-old message that takes no more edits (30046) → ``EditLimitReached``, a
   ``MessageGone``: the relay continues in a new message;
 - the bot may not view the place any more (50001, its View Channel taken away) → an edit
