@@ -61,7 +61,7 @@ from adapters.discord.requests import (
 )
 from adapters.discord.stop_button import StopView, stop_template
 from adapters.discord.typing_status import TypingIndicator
-from adapters.discord.uploads import group_files
+from adapters.discord.uploads import MAX_REQUEST_BYTES, group_files
 from core.errors import MessageGone, PlatformUnavailable, RateLimited, SurfaceError
 from core.relay.pages import split_whole
 from core.surface import (
@@ -84,7 +84,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILE_LIMIT = 10 * 1024 * 1024
+DEFAULT_FILE_LIMIT = MAX_REQUEST_BYTES  # an unboosted server's, and DMs': one owner
 DISCORD_LIMITS = SurfaceLimits(
     max_message_chars=2000,
     # Discord's edit bucket is per channel (5 per 5 s): one edit a second per message keeps
