@@ -252,7 +252,7 @@ class Settings(BaseSettings):
     @classmethod
     def _default_dir_if_blank(cls, value: object) -> object:
         blank = isinstance(value, str) and not value.strip()
-        return Path("threadcast-artifacts") if blank else value
+        return cls.model_fields["artifact_dir"].default if blank else value  # one default
 
     @field_validator("lyzr_api_base")
     @classmethod
