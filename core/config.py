@@ -40,6 +40,7 @@ __all__ = [
     "check_allow_hosts",
     "env_alias",
     "http_url",
+    "http_url_problem",
     "load_settings",
     "secret_value",
     "shown_url",
@@ -81,11 +82,20 @@ overflow, or never expire, long after start-up."""
 def http_url(variable: str, value: str) -> str:
     """``value`` if it is an http(s) URL with a host, else a :class:`ConfigError` naming
     ``variable``: a bad base URL must stop the bot at start, not fail every message."""
+    problem = http_url_problem(value)
+    if problem is not None:
+        raise ConfigError(variable, problem)
+    return value.strip()
+
+
+def http_url_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as an http(s) URL with a host (its password hidden),
+    or None: the one check of the environment's URLs and ``threadcast.toml``'s."""
     value = value.strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(variable, f"must be an http(s) URL (got {shown_url(value)!r})")
-    return value
+        return f"must be an http(s) URL (got {shown_url(value)!r})"
+    return None
 
 
 def shown_url(url: str) -> str:
@@ -242,7 +252,7 @@ class Settings(BaseSettings):
     @classmethod
     def _default_dir_if_blank(cls, value: object) -> object:
         blank = isinstance(value, str) and not value.strip()
-        return Path("threadcast-artifacts") if blank else value
+        return cls.model_fields["artifact_dir"].default if blank else value  # one default
 
     @field_validator("lyzr_api_base")
     @classmethod
@@ -272,10 +282,7 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         value = (value or "").strip() or None
-        if value is not None and not value.startswith(("http://", "https://")):
-            shown = shown_url(value)
-            raise ConfigError("THREADCAST_FEEDBACK_URL", f"must be an http(s) URL (got {shown!r})")
-        return value
+        return None if value is None else http_url("THREADCAST_FEEDBACK_URL", value)
 
     @field_validator("redis_namespace")
     @classmethod

@@ -161,7 +161,9 @@ async def _read_capped(target: IO[bytes], response: httpx.Response, cap: int) ->
             raise TooLarge(raw_received, cap)
         data = raw
         while data:
-            block, data = inflate(data, cap - received + 1)
+            # A block at a time into the spool (which rolls to disk past SPOOL_IN_MEMORY):
+            # inflated up to the cap at once, one 64 KiB read of zeros is 64 MiB in memory.
+            block, data = inflate(data, min(cap - received + 1, _BLOCK))
             received += len(block)
             if received > cap:
                 raise TooLarge(received, cap)
@@ -174,6 +176,7 @@ async def _read_capped(target: IO[bytes], response: httpx.Response, cap: int) ->
 
 
 _RAW_SLACK = 64 * 1024
+_BLOCK = 64 * 1024  # the most inflated at once
 _ACCEPTED_CODINGS = "gzip, deflate"
 
 
@@ -211,12 +214,19 @@ class _Inflater:
         return block, self._z.unconsumed_tail
 
     def flush(self) -> bytes:
+        """The rest of the body; a compressed stream that did not reach its end is an
+        error (zlib returns what it has without a word), not a file stored cut short."""
         if self._z is None:
             return b""
         try:
-            return self._z.flush()
+            rest = self._z.flush()
         except zlib.error as exc:
             raise httpx.DecodingError(str(exc), request=self._request) from exc
+        if not self._first and not self._z.eof:  # an empty body is an empty file
+            raise httpx.DecodingError(
+                f"{self._coding} stream cut short before its end", request=self._request
+            )
+        return rest
 
 
 def _size(spool: IO[bytes]) -> int:

@@ -4,6 +4,7 @@ as an agent's artifact link), and ordinary compressed files still arrive whole."
 
 from __future__ import annotations
 
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
 
@@ -39,6 +40,9 @@ BODIES: dict[str, tuple[bytes, str]] = {
     "raw-deflate": (_raw_deflate(TEXT), "deflate"),
     "plain": (TEXT, "identity"),
     "broken": (b"not gzip at all", "gzip"),
+    # Cut short by the server itself: the HTTP framing is complete, the gzip stream is not.
+    "truncated": (_gzip(bytes(range(256)) * 400)[:-40], "gzip"),
+    "truncated-deflate": (zlib.compress(bytes(range(256)) * 400)[:-40], "deflate"),
 }
 
 
@@ -100,3 +104,36 @@ async def test_only_the_codings_it_inflates_are_asked_for() -> None:
         spool = await download(f"{url}/file", client=client, max_bytes=len(TEXT))
         spool.close()
     assert offered == ["gzip, deflate"]
+
+
+@pytest.mark.parametrize("name", ["truncated", "truncated-deflate"])
+async def test_a_compressed_body_cut_short_is_a_decoding_error(base: str, name: str) -> None:
+    """A gzip or deflate stream that ends before its end marker is not the file: stored,
+    it would be uploaded to the thread as if whole."""
+    async with guarded_client("127.0.0.1") as client:
+        with pytest.raises(httpx.DecodingError, match="cut short"):
+            await download(f"{base}/{name}", client=client, max_bytes=CAP)
+
+
+async def test_a_large_compressed_file_is_inflated_a_block_at_a_time() -> None:
+    """A file within the cap is inflated in small blocks into the spool (which keeps
+    :data:`~core.download.SPOOL_IN_MEMORY` in memory), not in one block as large as the
+    cap: 24 MiB of zeros fit in one 24 KB read, and a download held all of it at once."""
+    size = 24 * CAP
+    body = _gzip(bytes(size))
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/zeros", handle)
+    async with serving(app) as url, guarded_client("127.0.0.1") as client:
+        tracemalloc.start()
+        try:
+            spool = await download(f"{url}/zeros", client=client, max_bytes=size)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    spool.close()
+    assert spool.size == size
+    assert peak < 8 * CAP

@@ -60,6 +60,8 @@ BAD_VALUES = [
         "THREADCAST_FEEDBACK_URL",
         "(got 'ftp://ops:***@votes.example')",
     ),
+    # A webhook URL without a host passed the start-up check; every vote then failed.
+    ({"THREADCAST_FEEDBACK_URL": "https://"}, "THREADCAST_FEEDBACK_URL", "(got 'https://')"),
     # A list that never matches a host: the files it meant to allow were refused.
     (
         {"THREADCAST_ARTIFACT_ALLOW_HOSTS": "127.0.0.1 files.local"},

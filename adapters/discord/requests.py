@@ -215,7 +215,8 @@ class DiscordRequests:
             await self.client.http.edit_channel(channel_id(thread), archived=False)
 
     async def parent_of(self, thread: ThreadRef) -> ThreadRef | None:
-        """The text channel a thread lives in (from the cache, else one lookup)."""
+        """The text channel a thread lives in (from the cache, else one lookup); None for
+        a forum's post, whose forum takes no messages of its own (400 / 50008)."""
         found = self.client.get_channel(channel_id(thread))
         if not isinstance(found, discord.Thread):
             try:
@@ -226,6 +227,8 @@ class DiscordRequests:
                 log.warning("could not look up thread %s: %s", thread.channel, exc)
                 return None
         if not isinstance(found, discord.Thread) or found.parent_id is None:
+            return None
+        if isinstance(found.parent, discord.ForumChannel):  # media channels are too
             return None
         return place("channel", found.parent_id, guild_id(thread))
 

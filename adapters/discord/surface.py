@@ -12,8 +12,8 @@ where a reply goes and what to do when Discord refuses (the bookkeeping is
 - a thread locked by a moderator (160005 on a post or an edit; a post in a thread both
   locked and archived is refused as archived, 50083, since posting unarchives only unlocked
   threads) → the reply goes on in the thread's parent channel, after a note saying so
-  (once per channel); an edit refused so is a ``MessageGone``, the relay's next post
-  detours;
+  (once per channel; a forum post's forum takes no messages: the reply ends there); an
+  edit refused so is a ``MessageGone``, the relay's next post detours;
 - an hour-old message that takes no more edits (30046) → ``EditLimitReached``, a
   ``MessageGone``: the relay continues in a new message;
 - the bot may not view the place any more (50001, its View Channel taken away) → an edit
@@ -61,7 +61,7 @@ from adapters.discord.requests import (
 )
 from adapters.discord.stop_button import StopView, stop_template
 from adapters.discord.typing_status import TypingIndicator
-from adapters.discord.uploads import group_files
+from adapters.discord.uploads import MAX_REQUEST_BYTES, group_files
 from core.errors import MessageGone, PlatformUnavailable, RateLimited, SurfaceError
 from core.relay.pages import split_whole
 from core.surface import (
@@ -84,7 +84,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILE_LIMIT = 10 * 1024 * 1024
+DEFAULT_FILE_LIMIT = MAX_REQUEST_BYTES  # an unboosted server's, and DMs': one owner
 DISCORD_LIMITS = SurfaceLimits(
     max_message_chars=2000,
     # Discord's edit bucket is per channel (5 per 5 s): one edit a second per message keeps

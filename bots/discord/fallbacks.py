@@ -65,15 +65,20 @@ class Fallbacks:
 
     def missing_everywhere(self, where: ThreadRef, parent: int | None) -> list[str]:
         """The permissions that kept a reply from ``where`` and from where it would have
-        gone instead (a thread's parent); empty when some place took it."""
+        gone instead (a thread's parent; a forum post has none: the forum takes no
+        messages); empty when some place took it."""
         reach = self.surface.reach
         missing = reach.refusal(channel_id(where))
         if missing is None:
             return []
-        if where.thread is None or parent is None:
+        if where.thread is None or parent is None or self._is_forum(parent):
             return [missing]
         elsewhere = reach.refusal(parent)
         return [missing, elsewhere] if elsewhere is not None else []
+
+    def _is_forum(self, channel: int) -> bool:
+        found = self.surface.client.get_channel(channel)
+        return isinstance(found, discord.ForumChannel)  # media channels are too
 
     async def tell_by_dm(
         self, author: discord.User | discord.Member, where: ThreadRef, missing: list[str]

@@ -89,7 +89,10 @@ class MessageHandler:
         asked = _turn(message, place(_place_kind(kind), channel, guild), route.text, kind)
         admission = self.responder.admit(asked)
         if not admission.allowed:
-            await self.responder.refuse(asked, admission)
+            # A blank follow-up ("unread") may be meant for the others in the thread:
+            # nothing to refuse, and the refusal DM would answer what was not asked.
+            if kind != "unread":
+                await self.responder.refuse(asked, admission)
             return
         if kind == "unreadable":
             await self._tell(place("channel", channel, guild), ROLE_MENTION_UNREADABLE)

@@ -49,7 +49,7 @@ ROLE_MENTION_UNREADABLE = (
 )
 FOLLOW_UP_UNREADABLE = (
     "ℹ️ Discord only shows me the messages that mention me, so I can't read that one. "
-    "Mention me (<@{bot}>) or reply to my message, and I'll answer."
+    "Mention me (<@{bot}>), or reply to my message with the reply's @ ON, and I'll answer."
 )
 THREAD_REFUSED = (
     "ℹ️ I can't open a thread here: I'm missing the **{permission}** permission in this "

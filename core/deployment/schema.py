@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -25,7 +24,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from core.config import shown_url
+from core.config import http_url_problem
 
 __all__ = [
     "AccessSpec",
@@ -70,9 +69,9 @@ Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an http(s) URL (got {shown_url(value)!r})")
+    problem = http_url_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value.strip()
 
 

@@ -68,6 +68,8 @@ _API_KEY_HEADER = re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"
 
 # A value this short is not a secret worth a global replace (and would mangle text).
 _MIN_SECRET = 6
+# A webhook path this long may hold a credential (Slack's and Discord's are ~60-120).
+_MIN_SECRET_PATH = 24
 
 _conversation: ContextVar[str | None] = ContextVar("threadcast_conversation", default=None)
 _turn: ContextVar[str | None] = ContextVar("threadcast_turn", default=None)
@@ -206,10 +208,16 @@ def _secrets_of(settings: Settings) -> list[str]:
         found.append(urlsplit(settings.redis_url).password)
     if settings.feedback_url:
         # A Slack or Discord webhook's credential is its path; httpx logs each request's
-        # URL at INFO. The host stays readable.
+        # URL at INFO. The host stays readable where the path is long enough to hold a
+        # credential; a short one (/threadcast, /events) is secret only after its host:
+        # alone it would blank every route and source file path that contains it.
         hook = urlsplit(settings.feedback_url)
-        found.append(hook.path.rstrip("/") + (f"?{hook.query}" if hook.query else ""))
-        found.append(hook.path.rstrip("/"))
+        path = hook.path.rstrip("/")
+        query = f"?{hook.query}" if hook.query else ""
+        if len(path) >= _MIN_SECRET_PATH:
+            found += [path + query, path]
+        elif path:
+            found += [f"{hook.netloc}{path}{query}", f"{hook.netloc}{path}"]
         found.append(hook.query)
     found.extend(os.environ.get(name) for name in SECRET_ENV)
     return [value.strip() for value in found if value and value.strip()]

@@ -168,3 +168,18 @@ async def test_the_feedback_webhook_url_is_never_logged() -> None:
     text = stream.getvalue()
     assert "HTTP Request: POST" in text  # httpx's line is there, without the credential
     assert "hook-credential" not in text
+
+
+def test_a_feedback_url_path_is_redacted_only_as_part_of_that_url() -> None:
+    """The webhook's path is secret where it is the webhook's: the same words elsewhere (a
+    route, a source file's path in a traceback) stay readable."""
+    url = "https://votes.example/threadcast?key=credential-0123456789"
+    settings = Settings(log_level="INFO", feedback=True, feedback_url=url)
+    with logging_to(settings, json=False) as stream:
+        log = logging.getLogger("core.test")
+        log.warning("POST %s failed", url)
+        log.warning("POST https://votes.example/threadcast failed")
+        log.warning('File "/srv/threadcast/core/relay.py", line 3; POST /slack/events 200')
+    text = stream.getvalue()
+    assert "credential" not in text and "votes.example/threadcast failed" not in text
+    assert '"/srv/threadcast/core/relay.py"' in text

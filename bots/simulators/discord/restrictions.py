@@ -32,6 +32,9 @@ permissions, the cap on active threads, archived threads, and edits of hour-old 
   leaves it archived. Unarchiving a locked thread needs its creator or MANAGE_THREADS
   (Editing & Deleting Threads), so the bot may unarchive its own: its edits then meet
   160005.
+- Forum channels (Channels Resource > Start Thread in Forum or Media Channel: a forum's
+  messages are its posts' threads): a message posted in the forum itself is 400 / 50008
+  "Cannot send messages in a non-text channel" (Opcodes and Status Codes).
 - Hour-old messages (Opcodes and Status Codes, 30046 "Maximum number of edits to messages
   older than 1 hour reached. Try again later"): Discord documents neither the allowance
   nor the wait (discord-api-docs issue #4413: "We dont put rate limit details in our
@@ -46,7 +49,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .errors import ApiError
-from .models import SimChannel, SimMessage
+from .models import ChannelType, SimChannel, SimMessage
 from .ratelimits import Hit, rate_limited_response
 from .state import SimState
 
@@ -104,6 +107,8 @@ def check_send(state: SimState, channel: SimChannel, *, files: int) -> None:
     """What posting a message in ``channel`` needs."""
     if channel.guild_id is None:
         return
+    if channel.type is ChannelType.GUILD_FORUM:  # its posts are threads: none of its own
+        raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
     check_unlocked(channel)
     require(state, channel, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES)
     if files:

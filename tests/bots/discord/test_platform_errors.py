@@ -221,6 +221,44 @@ async def test_the_reply_deleted_mid_stream_goes_on_in_a_new_message(world: Worl
     assert result.outcome is not None and result.outcome.status == "completed"
 
 
+async def test_a_forum_post_the_bot_may_not_answer_in_tells_the_user_in_a_dm(
+    bot_world: BotWorld,
+) -> None:
+    """A forum post has no channel to fall back to (the forum takes no messages): without
+    Send Messages in Threads there, the asker is told by DM, as when a channel refuses."""
+    async with bot_world(sim={"forum_channels": ("help",)}) as world:
+        sim = world.sim
+        forum = sim.channel("help").id
+        sim.deny(forum, "SEND_MESSAGES_IN_THREADS")
+        post = await sim.forum_post(forum, "It fails", "any idea?", mention_bot=True)
+        await world.answered(1)
+        dm = dm_with(sim, "alice")
+        await sim.wait_until(lambda: bool(world.bot_messages(dm)))
+        (note,) = world.bot_messages(dm)
+        assert "**Send Messages in Threads**" in note.content and f"<#{post.id}>" in note.content
+        assert world.bot_messages(post.id) == []
+
+
+async def test_a_forum_post_locked_mid_reply_ends_there(bot_world: BotWorld) -> None:
+    """A forum takes no messages of its own (400 / 50008): a locked post's reply has no
+    parent to go on in, so it ends, instead of sending its note and its rest to the forum
+    and streaming on into refusals."""
+    async with bot_world(sim={"forum_channels": ("help",)}) as world:
+        sim, lyzr = world.sim, world.lyzr
+        script = words(40, delay=0.08, held=True)  # the last word waits until the lock
+        lyzr.enqueue(script)
+        forum = sim.channel("help").id
+        post = await sim.forum_post(forum, "It fails", "go", mention_bot=True)
+        await sim.wait_until(lambda: bool(world.bot_messages(post.id)))
+        await sim.lock_thread(post.id, archive=False)
+        script.hold.set()
+        await world.answered(1, within=20)
+        posts = sim.calls_to("POST", "/channels/{channel_id}/messages")
+        assert [c for c in posts if c.params["channel_id"] == str(forum)] == []
+        (result,) = world.results
+        assert result.outcome is not None and not result.outcome.delivered
+
+
 # -- a deleted thread ------------------------------------------------------------------------
 
 

@@ -41,3 +41,20 @@ async def test_a_reply_to_the_bot_without_a_ping_is_answered(bot_world: BotWorld
         await world.answered(2)
         assert [m.content for m in world.bot_messages(theirs.id)][-1].endswith("\n\nwhy?")
         assert len(sim.threads()) == 1  # answered in place
+
+
+async def test_a_reply_without_a_ping_and_the_content_intent_is_told_to_ping(
+    bot_world: BotWorld,
+) -> None:
+    """Without the intent, a reply with "@ OFF" arrives blank: the hint must not tell the
+    user to do what they just did ("reply to my message"), but that the ping is needed."""
+    async with bot_world() as world:  # DISCORD_MESSAGE_CONTENT off
+        sim = world.sim
+        start = await sim.user_message(sim.channel("general").id, "start", mention_bot=True)
+        await world.answered(1)
+        (answer,) = world.bot_messages(start.id)
+        await sim.user_message(start.id, "and then?", reply_to=answer.id, ping_reply=False)
+        await world.quiet()
+        assert len(world.results) == 1
+        _, hint = world.bot_messages(start.id)
+        assert "@ ON" in hint.content

@@ -211,3 +211,26 @@ def private_answers(sim: DiscordSimulator, channel_id: int, interaction_id: int)
         for m in sim.channel_messages(channel_id)
         if m.interaction_id == interaction_id and m.flags & EPHEMERAL and m.content
     ]
+
+
+async def test_a_refused_users_chatter_in_the_bots_thread_is_not_refused(start: Start) -> None:
+    """Without the MESSAGE_CONTENT intent, a message in the bot's thread that does not
+    mention it arrives blank: nothing says it was meant for the bot, so a user the rules
+    refuse is not told so by DM (nor counted refused) for talking to the others there."""
+
+    def prepare(sim: DiscordSimulator) -> str:
+        return _access(sim, 'users = { deny = ["$alice"] }')
+
+    async with start("", prepare=prepare) as d:
+        sim = d.sim
+        asked = await sim.user_message(
+            sim.channel("general").id, "hello", mention_bot=True, author="bob"
+        )
+        await d.idle(lambda: bool(d.bot_messages(asked.id)))
+        before = refused("user")
+        await sim.user_message(asked.id, "bob, did it work?", author="alice")
+        # Bob's next question is answered after Alice's message has been handled.
+        await sim.user_message(asked.id, "and now?", mention_bot=True, author="bob")
+        await d.idle(lambda: len(d.bot_messages(asked.id)) == 2)
+        assert refused("user") == before
+        assert d.bot_messages(sim.world.dm_channel(sim.user("alice").id).id) == []
