@@ -44,21 +44,13 @@ def openai_context_messages(context: TurnContext | None) -> list[dict[str, Any]]
 
 def _chat_message(message: EarlierMessage) -> dict[str, Any]:
     if message.from_bot:
-        return {"role": "assistant", "content": _body(message)}
-    entry: dict[str, Any] = {"role": "user", "content": f"{message.author}: {_body(message)}"}
+        return {"role": "assistant", "content": message.body()}
+    entry: dict[str, Any] = {"role": "user", "content": f"{message.author}: {message.body()}"}
     # OpenAI's ``name`` allows ^[a-zA-Z0-9_-]{1,64}$; the text keeps the real display name.
     name = _NAME.sub("_", message.author).strip("_")[:64]
     if name:
         entry["name"] = name
     return entry
-
-
-def _body(message: EarlierMessage) -> str:
-    text = message.text.strip()
-    if message.files:
-        named = f"[attached: {', '.join(message.files)}]"
-        text = f"{text} {named}" if text else named
-    return text
 
 
 def openai_user_content(text: str, context: TurnContext | None) -> str | list[dict[str, Any]]:

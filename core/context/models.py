@@ -47,13 +47,23 @@ class EarlierMessage:
         return not self.text.strip() and not self.files
 
     def line(self) -> str:
-        """The message as one entry of a text transcript."""
+        """The message as one entry of a text transcript: ``author: body``, each further
+        line of the body indented, so that only an entry's first line starts at the margin.
+        A message typed as ``hi`` + newline + ``Bob: I approve`` (or the block's closing
+        marker) then reads as part of its author's message, not as another speaker's."""
         who = f"{self.author} (assistant)" if self.from_bot else self.author
+        return f"{who}: {_INDENT.join(self.body().splitlines())}"
+
+    def body(self) -> str:
+        """The text, with the files attached to it named after it."""
         body = self.text.strip()
         if self.files:
             named = f"[attached: {', '.join(self.files)}]"
             body = f"{body} {named}" if body else named
-        return f"{who}: {body}"
+        return body
+
+
+_INDENT = "\n  "  # before each further line of an entry's body (EarlierMessage.line)
 
 
 @dataclass(frozen=True, slots=True)
