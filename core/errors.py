@@ -129,7 +129,14 @@ class ArtifactError(ThreadcastError):
 
 
 class SurfaceError(ThreadcastError):
-    """A chat platform call failed."""
+    """A chat platform call failed.
+
+    ``landed``: for an upload the surface sent as several messages (``ChatSurface.upload``),
+    how many of its files, from the first on, were posted before the failure: they are in
+    the thread, and must not be sent again.
+    """
+
+    landed: int = 0
 
 
 class RateLimited(SurfaceError):

@@ -225,8 +225,10 @@ class ChatSurface(Protocol):
     async def upload(
         self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
     ) -> None:
-        """Attach files in the thread, splitting into several messages if needed. ``key``
-        (:func:`post_key`): the same on every try of this upload, as :meth:`post`'s."""
+        """Attach files in the thread, splitting into several messages if needed, in
+        order. ``key`` (:func:`post_key`): the same on every try of this upload, as
+        :meth:`post`'s. A failure after some messages were posted says how many files they
+        carried (:attr:`~core.errors.SurfaceError.landed`)."""
         ...
 
     async def post_structured(

@@ -126,21 +126,27 @@ class DiscordRequests:
         request's ``payload_json`` with the files: discord-api-docs, Reference > Uploading
         Files; discord.py's ``handle_message_parameters`` puts it there with
         ``enforce_nonce``), so a retried upload whose answer was lost returns the message
-        that carries the files instead of attaching them again."""
+        that carries the files instead of attaching them again.
+        A message refused after others landed raises with ``landed``, the number of files
+        those carried (:class:`~core.errors.SurfaceError`), so they are not sent again."""
         channel = self.channel(where)
+        landed = 0
         for index, group in enumerate(groups):
             once = _nonce(part_nonce(key, "f", index))
-            if index:
-                await self.acquire(where)
             # discord.py streams a file object into its multipart body (aiohttp reads it in
             # blocks) and rewinds it itself on a retry; it never closes one it did not open.
             attached = [discord.File(_readable(f), filename=f.name) for f in group]
             try:
+                if index:
+                    await self.acquire(where)
                 with self.errors(where):
                     await channel.send(files=attached, allowed_mentions=self._quiet, **once)
-            except MissingPermission as refused:
-                refused.permission = ATTACH_FILES  # text went through here before
+            except SurfaceError as failed:
+                if isinstance(failed, MissingPermission):
+                    failed.permission = ATTACH_FILES  # text went through here before
+                failed.landed = landed
                 raise
+            landed += len(group)
 
     async def send_embed(self, where: ThreadRef, data: BaseModel, *, nonce: str | None) -> None:
         """``nonce``: the same on every try, enforced (as :meth:`send`'s)."""

@@ -69,7 +69,18 @@ class Commands:
         self.responder = responder
         self.feedback = feedback
         self.dev_guild = dev_guild
-        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+        # Only where the bot is: a server that installed it, and its DM. Without this, an app
+        # that also allows User Install offers the commands in servers and group DMs the
+        # bot is not in (discord-api-docs, Interactions > Application Commands > Contexts:
+        # ``integration_types`` 0 GUILD_INSTALL, 1 USER_INSTALL; ``contexts`` 0 GUILD,
+        # 1 BOT_DM, 2 PRIVATE_CHANNEL). Every command of the tree gets both fields.
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(
+            client,
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=True, private_channel=False
+            ),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        )
         commands = {
             "new": (texts.NEW_DESCRIPTION, self.new_command),
             "stop": (texts.STOP_DESCRIPTION, self.stop_command),
@@ -116,7 +127,11 @@ class Commands:
         else:
             current = list(await client.http.get_guild_commands(app, guild.id))
         ours = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
-        ours_set = [k for k in _DEFAULTED if any(c.get(k) is not None for c in ours)]
+        # ``contexts`` and ``integration_types`` are "only for globally-scoped commands"
+        # (discord-api-docs, Application Command Object): what Discord keeps of them on a
+        # guild's command decides nothing, so they are not compared there.
+        compared = _DEFAULTED if guild is None else _DEFAULTED_EVERYWHERE
+        ours_set = [k for k in compared if any(c.get(k) is not None for c in ours)]
         return _comparable(current, ours_set) == _comparable(ours, ours_set)
 
     async def new_command(self, interaction: discord.Interaction) -> None:
@@ -265,13 +280,18 @@ class Commands:
 
 
 _COMPARED = ("name", "type", "description", "default_member_permissions", "nsfw")
-_DEFAULTED = ("contexts", "integration_types", "dm_permission")
+_DEFAULTED_EVERYWHERE = ("dm_permission",)
+_DEFAULTED = ("contexts", "integration_types", *_DEFAULTED_EVERYWHERE)
+_SETS = ("contexts", "integration_types")  # lists whose order means nothing
 
 
 def _comparable(commands: list[dict[str, Any]], ours_set: list[str]) -> list[dict[str, Any]]:
     """What decides whether a published command is ours, by name. Fields Discord fills in
     with a default when we send none (``contexts``, ``integration_types``, ...) count only
-    when we set them (``ours_set``); absent and empty options or localizations are alike."""
+    when we set them (``ours_set``): Discord answers ``contexts: null`` and
+    ``integration_types: [0]`` for a command published without them (discord-api-docs issue
+    #6744), so a version published before we set them differs and is overwritten once.
+    Absent and empty options or localizations are alike."""
     shapes = []
     for command in commands:
         shape = {key: command.get(key) for key in _COMPARED}
@@ -281,6 +301,9 @@ def _comparable(commands: list[dict[str, Any]], ours_set: list[str]) -> list[dic
         for key in ("name_localizations", "description_localizations"):
             shape[key] = command.get(key) or {}
         shape.update({key: command.get(key) for key in ours_set})
+        for key in _SETS:
+            if isinstance(values := shape.get(key), list):
+                shape[key] = sorted(values)
         shapes.append(shape)
     return sorted(shapes, key=lambda shape: str(shape["name"]))
 

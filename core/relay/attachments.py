@@ -144,6 +144,10 @@ class Attachments:
                 lambda: self._surface.upload(self._where, files, key=key)
             )
         except SurfaceError as exc:
+            # A surface that split the upload into messages may have posted the first ones
+            # (Discord: 10 files, 10 MiB a message): those are in the thread, never resent.
+            landed, files = files[: exc.landed], files[exc.landed :]
+            self.result.uploaded.extend(file.name for file in landed)
             if len(files) > 1 and _refused_file(exc):
                 # One file the platform refuses (Slack: a size the workspace restricts, a
                 # type it disallows) fails the whole group: send each alone, so only it fails.

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from bots.discord import DiscordBot
+from bots.discord import DiscordBot, texts
 from bots.simulators.discord import DiscordSimulator
 from core.runtime import Runtime
 from tests.bots.discord.conftest import bot_settings, sim_settings
@@ -68,6 +68,40 @@ async def test_unchanged_commands_are_not_published_again(redis_url: str, namesp
         assert len(sim.calls_to("PUT", GLOBAL)) == 2
         (help_,) = [c for c in sim.commands() if c["name"] == "help"]
         assert help_["description"] != "Old."
+
+
+async def test_commands_are_offered_only_where_the_bot_is(redis_url: str, namespace: str) -> None:
+    """Guild installs only, in guilds and the bot's DM: not in the servers and group DMs of
+    a user who installed the app for themselves (discord-api-docs, Application Commands >
+    Contexts: ``integration_types`` 0 GUILD_INSTALL; ``contexts`` 0 GUILD, 1 BOT_DM)."""
+    async with simulated(redis_url, namespace) as (sim, _, start):
+        async with start():
+            pass
+        for command in sim.commands():
+            assert sorted(command["integration_types"]) == [0], command["name"]
+            assert sorted(command["contexts"]) == [0, 1], command["name"]
+        async with start():
+            pass
+        assert len(sim.calls_to("PUT", GLOBAL)) == 1  # the fields compare equal: unchanged
+        # A version published before the restriction: Discord's defaults, ``contexts: null``
+        # and ``integration_types: [0]`` (discord-api-docs issue #6744). Overwritten once.
+        sim.world.commands.upsert(
+            None, {"name": "new", "description": texts.NEW_DESCRIPTION, "type": 1}
+        )
+        (old,) = [c for c in sim.commands() if c["name"] == "new"]
+        assert old["contexts"] is None and old["integration_types"] == [0]
+        async with start():
+            pass
+        async with start():
+            pass
+        assert len(sim.calls_to("PUT", GLOBAL)) == 2
+        (new,) = [c for c in sim.commands() if c["name"] == "new"]
+        assert sorted(new["contexts"]) == [0, 1]
+        # The same contexts in another order are the same: not published again.
+        sim.world.commands.upsert(None, {**new, "contexts": [1, 0]})
+        async with start():
+            pass
+        assert len(sim.calls_to("PUT", GLOBAL)) == 2
 
 
 async def test_the_development_guild_shows_each_command_once(

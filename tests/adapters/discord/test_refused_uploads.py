@@ -1,0 +1,74 @@
+"""An upload the surface splits into several messages, whose later message Discord refuses
+after the first one landed: the files of the landed message are not posted again when the
+others are sent one by one (so that only the refused file fails). The relay over the real
+DiscordSurface and discord.py, against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from adapters.discord import DiscordSurface, place
+from bots.simulators.discord import DiscordSimulator
+from core.models import Artifact
+from core.netguard import guarded_client
+from core.relay import Relay, RetryPolicy
+from core.relay.scheduler import EditScheduler
+from tests.relay.helpers import scripted
+from tests.web import serving
+
+MIB = 1024 * 1024
+# The bot groups files by discord.py's idea of the guild's upload limit (``Guild.
+# filesize_limit``: 10 MiB unboosted). Discord's own limit here is 9 MiB, as when a guild
+# lost a boost the client has not heard of: Discord then refuses a message whose files
+# together pass it with 413 / 40005 "Request entity too large" (the simulator's
+# ``bodies.py``; discord-api-docs, Reference > Uploading Files: the limit counts "*all*
+# files in a request"; Topics > Opcodes and Status Codes: 40005 "Request entity too large").
+DISCORD_LIMIT = 9 * MIB
+# In the order sent: [a, b] (9 MiB) in one message, landed; [c, d] (9.75 MiB) in the next,
+# refused; then c alone (9.5 MiB) refused again, and d alone taken.
+# A refused upload is tried twice (its second try's first message returned by its nonce).
+TWICE = RetryPolicy(backoff=0.01, attempts=2)
+SIZES = {"a.bin": 5 * MIB, "b.bin": 4 * MIB, "c.bin": 9 * MIB + MIB // 2, "d.bin": MIB // 4}
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[DiscordSimulator]:
+    async with DiscordSimulator(max_file_size=DISCORD_LIMIT) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def big_files() -> AsyncIterator[str]:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"x" * SIZES[request.match_info["name"]])
+
+    app = web.Application()
+    app.router.add_get("/files/{name}", serve)
+    async with serving(app) as url:
+        yield f"{url}/files"
+
+
+async def test_files_of_a_landed_message_are_not_posted_again(
+    sim: DiscordSimulator, surface: DiscordSurface, scheduler: EditScheduler, big_files: str
+) -> None:
+    where = place("channel", sim.channel("general").id, sim.guild_id)
+    artifacts = [Artifact(name=n, url=f"{big_files}/{n}") for n in SIZES]
+    async with guarded_client("127.0.0.1", timeout=30.0) as client:
+        relay = Relay(surface, scheduler, http_client=client, policy=TWICE)
+        outcome = await relay.deliver(where, scripted([(0.0, "Here.")], artifacts=artifacts))
+
+    messages = sim.channel_messages(int(where.channel))
+    posted = [a.filename for m in messages for a in m.attachments]
+    assert sorted(posted) == ["a.bin", "b.bin", "d.bin"]  # each once; c refused
+    assert [[a.filename for a in m.attachments] for m in messages if m.attachments] == [
+        ["a.bin", "b.bin"],
+        ["d.bin"],
+    ]
+    assert sorted(outcome.artifacts_uploaded) == ["a.bin", "b.bin", "d.bin"]
+    assert [f.name for f in outcome.artifacts_failed] == ["c.bin"]
+    notices = [m.content for m in messages if "c.bin" in m.content]
+    assert len(notices) == 1
+    assert not any(name in notices[0] for name in ("a.bin", "b.bin", "d.bin"))
