@@ -79,6 +79,7 @@ async def test_a_name_lookup_never_lets_a_later_message_of_the_thread_overtake(
     async def second_arrives(_: CallRecord) -> None:
         # users.info for bob is answered only once the second message was sent and has
         # either reached the agent (overtaking) or registered its place in the thread's order.
+        await eventually(lambda: bool(first), what="the first message sent")
         (turn,) = first
         await sim.user_says(ws.general, ws.alice, mention(sim, "and then?"),
                             thread_ts=turn.thread_ts)  # fmt: skip
