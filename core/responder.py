@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,7 +34,7 @@ from core.governance.access import Admission, admit
 from core.governance.controls import Controls, StopResult
 from core.governance.policy import Governance
 from core.governance.quotas import QuotaGrant, QuotaRefusal
-from core.inbound import check_inbound
+from core.inbound import InboundCheck, check_inbound
 from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
@@ -51,9 +51,17 @@ from core.usage import metrics as usage_metrics
 from core.usage.book import TurnUsage
 from core.usage.meter import ReplyMeter, metered
 
-__all__ = ["Responder", "TurnResult"]
+__all__ = ["Ready", "Responder", "TurnResult"]
 
 log = logging.getLogger(__name__)
+
+Ready = Callable[[Turn], Awaitable[Turn]]
+"""The turn as the agent is to read it, made once the turn has its place in its
+conversation's order (under the conversation's lock, before routing, quotas and context):
+what a bot finishes with a platform call (Slack names the people a message mentions) is
+done here, so that a slow call never lets a later message of the thread overtake it (turns
+run in arrival order: :mod:`core.sessions.gate`). Best effort, never raises: what cannot be
+done leaves the turn as it was. Called at most once per turn; its text is checked again."""
 
 TurnStatus = Literal["answered", "replied", "duplicate", "store_failed", "denied", "over_quota"]
 
@@ -135,11 +143,12 @@ class Responder:
         *,
         admission: Admission | None = None,
         surface: ChatSurface | None = None,
+        ready: Ready | None = None,
     ) -> TurnResult:
         """Answer ``turn``; ``admission``: the decision of :meth:`admit` when the bot
         asked already (else it is made here); ``surface``: where this turn's reply and
         notices go when not on the relay's own surface (Slack: a view of it that knows the
-        turn's recipient)."""
+        turn's recipient); ``ready``: see :data:`Ready`."""
         on = self.relay.surface if surface is None else surface
         conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
         # Every log line of this turn (relay and adapters included) carries its ids.
@@ -150,7 +159,7 @@ class Responder:
             if not admission.allowed:
                 await self.refuse(turn, admission, surface=on)
                 return TurnResult("denied", conversation)
-            return await self._handle(turn, on, conversation, snapshot, admission)
+            return await self._handle(turn, on, conversation, snapshot, admission, ready)
 
     async def _handle(
         self,
@@ -159,11 +168,9 @@ class Responder:
         conversation: str,
         snapshot: Snapshot,
         admission: Admission,
+        ready: Ready | None,
     ) -> TurnResult:
-        text = turn.text
-        if not text.strip() and turn.attachments:  # files and no words: still a question
-            text = texts.files_only_text([a.name for a in turn.attachments])
-        inbound = check_inbound(text, max_chars=self.max_input_chars)
+        inbound = self._checked(turn)
         if inbound.reply is not None:
             await self._post_quietly(turn, surface, inbound.reply)
             return TurnResult("replied", conversation)
@@ -173,10 +180,16 @@ class Responder:
         tracker = self._track(turn)
         try:
             return await self._run(turn, surface, conversation, snapshot, admission,
-                                   inbound.text, event_id, tracker)  # fmt: skip
+                                   inbound.text, event_id, tracker, ready)  # fmt: skip
         finally:
             if tracker is not None:
                 tracker.finished()
+
+    def _checked(self, turn: Turn) -> InboundCheck:
+        text = turn.text
+        if not text.strip() and turn.attachments:  # files and no words: still a question
+            text = texts.files_only_text([a.name for a in turn.attachments])
+        return check_inbound(text, max_chars=self.max_input_chars)
 
     def _track(self, turn: Turn) -> ReplyTracker | None:
         observer = self.relay.observer
@@ -191,6 +204,7 @@ class Responder:
     async def _run(
         self, turn: Turn, surface: ChatSurface, conversation: str, snapshot: Snapshot,
         admission: Admission, text: str, event_id: str, tracker: ReplyTracker | None,
+        ready: Ready | None,
     ) -> TurnResult:  # fmt: skip
         # A shutdown may stop this turn while it still waits behind another in its thread:
         # the user is then told to send it again, not left without an answer.
@@ -201,6 +215,13 @@ class Responder:
                 if ticket is None:
                     log.info("duplicate event %s dropped", event_id)
                     return TurnResult("duplicate", conversation)
+                if ready is not None:  # its place in the order is taken: see Ready
+                    turn = await ready(turn)
+                    inbound = self._checked(turn)
+                    if inbound.reply is not None:
+                        await self._post_quietly(turn, surface, inbound.reply)
+                        return TurnResult("replied", conversation)
+                    text = inbound.text
                 grant = await self._take_quota(turn, snapshot, admission)
                 if isinstance(grant, QuotaRefusal):
                     usage_metrics.turn_refused(grant.kind)

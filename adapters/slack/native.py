@@ -137,6 +137,11 @@ class NativeStreams:
         now = asyncio.get_running_loop().time()
         self.starts.take((where.channel, where.thread), scope_key(where, "chat.startStream"), now)
 
+    def post_instead(self, where: ThreadRef) -> None:
+        """The next message in ``where`` is posted and edited, not streamed (its reply has
+        no user to address a stream to): its edits use chat.update."""
+        _remember(self._updated, (where.channel, where.thread))
+
     def streams_edits(self, where: ThreadRef) -> bool:
         """Whether the open message in ``where`` is edited by appending (else chat.update)."""
         return self.streams_posts(where) and (where.channel, where.thread) not in self._updated

@@ -10,6 +10,7 @@ shared :class:`~adapters.slack.surface.SlackSurface` takes them as an argument
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,7 +26,20 @@ if TYPE_CHECKING:
     from adapters.slack.surface import SlackSurface
     from adapters.slack.thinking import Thinking
 
-__all__ = ["Recipient", "RecipientView"]
+__all__ = ["Recipient", "RecipientView", "can_receive_stream"]
+
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def can_receive_stream(user: str) -> bool:
+    """Whether ``user`` may be ``chat.startStream``'s ``recipient_user_id``: "the encoded ID
+    of the user to receive the streaming text" (docs.slack.dev reference/methods/
+    chat.startStream), a person's ``U…`` / ``W…``. An integration's post (``bot_message``)
+    has no user, and its ``bot_id`` (``B…``) stands in: Slack refuses it
+    (``invalid_arguments``, see the simulator's ``api_stream``), so its reply is posted and
+    edited instead."""
+    return _USER_ID.fullmatch(user) is not None
 
 
 @dataclass(slots=True)
@@ -36,6 +50,11 @@ class Recipient:
     team: str | None  # the event's ``user_team`` (Slack Connect); None: the workspace's
     guard: ReplyGuard
     posted: bool = False  # the reply has posted a message
+
+    @property
+    def streams(self) -> bool:
+        """Whether this reply may be a native stream (see :func:`can_receive_stream`)."""
+        return can_receive_stream(self.user)
 
 
 class RecipientView:
@@ -62,7 +81,7 @@ class RecipientView:
         return self.surface.render(markdown)
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
-        return self.surface.budget_scopes(where, action)
+        return self.surface.budget_scopes(where, action, streams=self.to.streams)
 
     async def post(
         self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None

@@ -115,14 +115,19 @@ class SlackSurface:
     def render(self, markdown: str) -> str:
         return to_safe_markdown(markdown) if self.config.markdown else to_mrkdwn(markdown)
 
-    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
+    def budget_scopes(
+        self, where: ThreadRef, action: SurfaceAction, *, streams: bool = True
+    ) -> Sequence[BudgetScope]:
         # Asked before every call: once a stream falls back to chat.update (or a channel
         # refuses streams), the reply draws on the chat.update budget, not appendStream's.
         # A post's first call decides whether that message starts natively (per message:
         # the Tier 2 start budget serves it soon, else it streams by chat.update).
+        # ``streams``: False for a reply no stream can be addressed to (an integration's).
         if action == "read":
             return scopes_for(self.config, where, action, native=False)
-        if action == "edit":
+        if not streams:
+            native = False
+        elif action == "edit":
             native = self.native.streams_edits(where)
         else:
             native = self.native.plans_stream(where)
@@ -503,6 +508,9 @@ class SlackSurface:
     ) -> str | None:
         scope = scope_key(where, "chat.startStream")
         recipient, team = (None, None) if to is None else (to.user, to.team)
+        if to is not None and not to.streams:  # an integration's post: no one to stream to
+            self.native.post_instead(where)
+            return None
         ts = await self.native.start(where, text, recipient=recipient, team=team, scope=scope)
         if ts is not None:
             self.thinking.replied(where)

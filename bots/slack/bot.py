@@ -140,17 +140,20 @@ class SlackBot:
             name = f"slack-assistant-{inbound.turn.message_id}"
             self._spawn(self._answer(inbound, set_title=set_title), name)
 
-    async def _in_assistant_thread(
-        self, turn: Turn, set_title: Callable[..., Awaitable[Any]]
-    ) -> Turn:
-        """Title a new assistant thread after its first message, and tell the agent which
-        channel the person is viewing (both best effort: a Redis that does not answer
-        whether the thread is new leaves it untitled, and the message is answered)."""
+    async def _starts_thread(self, turn: Turn) -> bool:
+        """Whether ``turn`` starts its assistant thread (asked before the turn creates its
+        conversation); a Redis that does not answer says no (the thread stays untitled)."""
         try:
-            new = not await self.follow_ups.has_conversation(self._conversation(turn))
+            return not await self.follow_ups.has_conversation(self._conversation(turn))
         except SessionStoreError as exc:
             log.warning("could not tell whether %s starts its thread: %s", turn.message_id, exc)
-            new = False
+            return False
+
+    async def _in_assistant_thread(
+        self, turn: Turn, set_title: Callable[..., Awaitable[Any]], *, new: bool
+    ) -> Turn:
+        """Title a ``new`` assistant thread after its first message, and tell the agent
+        which channel the person is viewing (both best effort: the message is answered)."""
         if new:
             try:
                 async with asyncio.timeout(self.surface.config.call_timeout):
@@ -318,20 +321,25 @@ class SlackBot:
             else:
                 self.follow_ups.answering(conversation)
                 await self._remember_thread(turn)
-                turn = await self._with_names(inbound)
-                if set_title is not None:
-                    turn = await self._in_assistant_thread(turn, set_title)
+                new = set_title is not None and await self._starts_thread(turn)
+
+                async def ready(turn: Turn) -> Turn:  # under the conversation's lock
+                    turn = await self._with_names(inbound, turn)
+                    if set_title is not None:
+                        turn = await self._in_assistant_thread(turn, set_title, new=new)
+                    return turn
+
                 view = self.surface.for_recipient(turn.user, team=inbound.user_team)
-                result = await self.responder.handle(turn, surface=view)
+                result = await self.responder.handle(turn, surface=view, ready=ready)
                 log.info("turn %s: %s", turn.message_id, result.status)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
 
-    async def _with_names(self, inbound: Inbound) -> Turn:
-        """The turn with the people its text mentions by id only (``<@U123>``, how Slack
+    async def _with_names(self, inbound: Inbound, turn: Turn) -> Turn:
+        """``turn`` with the people its text mentions by id only (``<@U123>``, how Slack
         sends a mention) named as the asker saw them, ``@Bob``; best effort: a name that
-        cannot be read stays the id."""
-        turn = inbound.turn
+        cannot be read stays the id. Slack calls (``users.info``): made once the turn has
+        its place in the thread's order (:data:`core.responder.Ready`)."""
         users = mentioned_users(inbound.raw_text, self.identity.user_id)
         if self.names is None or not users:
             return turn

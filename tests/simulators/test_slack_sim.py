@@ -355,6 +355,12 @@ async def test_native_stream_grows_then_stops(sim: SlackSimulator):
     with pytest.raises(SlackApiError) as failure:
         await client.chat_startStream(channel=ws.general, thread_ts=parent.ts)
     assert failure.value.response["error"] == "missing_recipient_team_id"
+    with pytest.raises(SlackApiError) as failure:  # a bot's id is not a user's
+        await client.chat_startStream(
+            channel=ws.general, thread_ts=parent.ts, recipient_team_id=ws.team_id,
+            recipient_user_id=ws.helper_bot_id,
+        )  # fmt: skip
+    assert failure.value.response["error"] == "invalid_arguments"
 
     started = await client.chat_startStream(
         channel=ws.general,

@@ -3,7 +3,8 @@
 A stream is a bot message whose text grows by ``markdown_text`` appends (at most 12,000
 characters per call, else ``msg_too_long``; there is no cumulative cap). Outside DMs,
 ``recipient_team_id`` and ``recipient_user_id`` are required (``missing_recipient_team_id``
-/ ``missing_recipient_user_id``). A stream ends when stopped, when idle longer than
+/ ``missing_recipient_user_id``), and a ``recipient_user_id`` that is not a user's id (a bot's
+``B…``) is refused as ``invalid_arguments``. A stream ends when stopped, when idle longer than
 ``SimConfig.stream_idle_timeout``, or ``stream_max_lifetime`` after it started; after that
 every append or stop answers ``message_not_in_streaming_state`` while the text streamed so
 far stays visible, and ``chat.update`` on the same ``ts`` still works (while it streams,
@@ -22,6 +23,7 @@ a reader can tell apart is metadata the stopping call left.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bots.simulators.slack.api_chat import message_answer
@@ -108,10 +110,27 @@ def _check_recipient(ctx: CallContext, recipient: str | None) -> None:
         raise ApiError("invalid_arguments", detail=detail)
 
 
+# recipient_user_id is "the encoded ID of the user to receive the streaming text"
+# (docs.slack.dev reference/methods/chat.startStream): a user's id, U… or W…. Slack checks
+# the argument's form before anything else and refuses any other id, a bot's B… included, as
+# "invalid_arguments: input must match regex pattern: ^[UW][A-Z0-9]{2,}$
+# [json-pointer:/recipient_user_id]" (as reported in paradigmxyz/centaur issue #1601, for
+# replies to bot-authored messages; the method's documented error list does not say).
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def _check_recipient_form(recipient: str | None) -> None:
+    if recipient is not None and not _USER_ID.fullmatch(recipient):
+        pattern = f"^{_USER_ID.pattern}$"
+        detail = f"input must match regex pattern: {pattern} [json-pointer:/recipient_user_id]"
+        raise ApiError("invalid_arguments", detail=detail)
+
+
 def start_stream(ctx: CallContext) -> dict[str, Any]:
+    recipient = str_arg(ctx.params, "recipient_user_id")
+    _check_recipient_form(recipient)
     channel = _streamable_channel(ctx)
     parent_ts = ctx.reply_parent(channel)
-    recipient = str_arg(ctx.params, "recipient_user_id")
     if channel.kind != "im":
         _check_recipient(ctx, recipient)
     text = _markdown(ctx)

@@ -22,7 +22,7 @@ from bots.discord import DiscordBot, DiscordSettings
 from bots.simulators.discord import DiscordSimulator, SimMessage
 from core.config import Settings
 from core.governance.access import Admission
-from core.responder import Responder, TurnResult
+from core.responder import Ready, Responder, TurnResult
 from core.runtime import Runtime
 from core.surface import ChatSurface, SurfaceLimits
 from core.turn import Turn
@@ -62,9 +62,13 @@ def record_results(responder: Responder) -> list[TurnResult]:
     handle = responder.handle
 
     async def handle_and_record(
-        turn: Turn, *, admission: Admission | None = None, surface: ChatSurface | None = None
+        turn: Turn,
+        *,
+        admission: Admission | None = None,
+        surface: ChatSurface | None = None,
+        ready: Ready | None = None,
     ) -> TurnResult:
-        result = await handle(turn, admission=admission, surface=surface)
+        result = await handle(turn, admission=admission, surface=surface, ready=ready)
         results.append(result)
         return result
 

@@ -5,7 +5,7 @@ Real bolt app, simulator, Redis, Lyzr wire."""
 from __future__ import annotations
 
 from bots.simulators.slack import SlackSimulator, message_event
-from tests.bots.slack.conftest import StartBot, ask, mention
+from tests.bots.slack.conftest import StartBot, ask, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
 
@@ -114,3 +114,37 @@ async def test_integrations_are_answered_when_bots_are(
     await _integration_posts(sim, thread, "build 42 failed", "CI")
     await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 2)
     assert asked(lyzr) == ["first", "build 42 failed"]
+
+
+async def test_an_integrations_post_is_answered_by_post_and_edit_under_native_streaming(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """An integration's post has no user: its ``bot_id`` stands in, and ``chat.startStream``
+    takes a user's id only (``recipient_user_id``). Its reply is posted and edited, without a
+    stream start Slack refuses, and people's replies in the thread still stream natively."""
+    ws = sim.workspace
+    bot = await start_bot(answer_bots=True, streaming="native")
+    # Each reply shows its first word, then waits: it is shown while it streams.
+    scripts = [reply_script("a streamed reply", hold_after=1) for _ in range(3)]
+    lyzr.enqueue(*scripts)
+
+    async def replied(count: int) -> None:
+        await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == count)
+        scripts[count - 1].hold.set()
+        await sim.wait_for(lambda: not bot.bot.tasks)
+
+    thread = (await sim.user_says(ws.general, ws.alice, mention(sim, "first"))).thread_ts
+    await replied(1)
+    await _integration_posts(sim, thread, "build 42 failed", "CI")
+    await replied(2)
+    await sim.user_says(ws.general, ws.alice, mention(sim, "and now?"), thread_ts=thread)
+    await replied(3)
+
+    assert asked(lyzr)[1:] == ["build 42 failed", "and now?"]
+    starts = sim.calls("chat.startStream")
+    assert [(c.params.get("recipient_user_id"), c.ok) for c in starts] == [
+        (ws.alice, True), (ws.alice, True)
+    ]  # fmt: skip
+    first, integrations, last = sim.bot_replies(ws.general, thread)
+    assert integrations.text == "a streamed reply" and integrations.stream is None
+    assert first.stream is not None and last.stream is not None
