@@ -108,7 +108,9 @@ def parse_line(line: str) -> LyzrEvent | None:
     value = data_field(line)
     if value is None:
         return None
-    if value == _DONE:
+    # Trailing blanks are not part of the marker (Lyzr's own studio client trims the value
+    # before comparing); leading ones are a token's own: " [DONE]" is text the agent wrote.
+    if value.rstrip() == _DONE:
         return Done()
     if value.startswith(_ERROR):
         return Failed(value[len(_ERROR) :].strip() or "unspecified error")

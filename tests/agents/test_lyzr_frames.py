@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from core.agents.lyzr import LyzrAgent
-from core.agents.lyzr_wire import Status, Token, parse_line, unescape
+from core.agents.lyzr_wire import Done, Status, Token, parse_line, unescape
 from core.agents.transport import StreamTimeouts
 from core.models import STATUS_KEY
 from tests.agents.conftest import lyzr_agent
@@ -103,3 +103,9 @@ def test_frames_parse_by_type() -> None:
     assert parse_line('data: {"type": "tool_call"}') == Status("tool", None)
     assert parse_line('data: {"content": 5}') == Token('{"content": 5}')
     assert parse_line('data: {"kind": "x"}') == Token('{"kind": "x"}')
+
+
+def test_the_end_marker_is_read_with_trailing_blanks_but_a_token_keeps_its_own() -> None:
+    assert parse_line("data: [DONE] ") == Done()
+    assert parse_line("data: [DONE]\t") == Done()
+    assert parse_line("data:  [DONE]") == Token(" [DONE]")  # a token's leading space: text
