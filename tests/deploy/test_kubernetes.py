@@ -315,3 +315,35 @@ def test_both_bots_run_the_same_image(base: list[Doc]) -> None:
     (compose,) = load_documents(DEPLOY / "compose.yml")
     images = {c["image"] for bot in _bots(base) for c in containers(bot)}
     assert images == {compose["services"]["slack"]["image"]}
+
+
+_BINARY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+# redis.conf's memory units: "mb" and "gb" are powers of 1024, "m" and "g" of 1000.
+_REDIS_UNITS = {"kb": 2**10, "mb": 2**20, "gb": 2**30, "k": 10**3, "m": 10**6, "g": 10**9}
+
+
+def _quantity(value: str) -> int:
+    """A Kubernetes byte quantity in binary suffixes (what these manifests use)."""
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi)?", value)
+    assert match, value
+    return int(match.group(1)) * _BINARY_SUFFIXES.get(match.group(2) or "", 1)
+
+
+def _redis_bytes(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([a-z]*)", value.lower())
+    assert match and match.group(2) in {"", *_REDIS_UNITS}, value
+    return int(match.group(1)) * _REDIS_UNITS.get(match.group(2), 1)
+
+
+def test_redis_refuses_writes_before_the_kernel_kills_it(base: list[Doc]) -> None:
+    """Without maxmemory Redis grows until the container's memory limit SIGKILLs it, and a
+    dataset larger than the limit then crash-loops on its AOF reload; noeviction applies
+    only under a maxmemory. Half the limit: an AOF rewrite forks, and copy-on-write can
+    double the resident memory while the child writes."""
+    (container,) = containers(_one(base, "StatefulSet", "threadcast-redis"))
+    args = container["args"]
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
+    assert "--maxmemory" in args, "noeviction without maxmemory never applies"
+    maxmemory = _redis_bytes(args[args.index("--maxmemory") + 1])
+    limit = _quantity(container["resources"]["limits"]["memory"])
+    assert 0 < maxmemory <= limit // 2, (maxmemory, limit)
