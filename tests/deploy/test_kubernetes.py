@@ -347,3 +347,29 @@ def test_redis_refuses_writes_before_the_kernel_kills_it(base: list[Doc]) -> Non
     maxmemory = _redis_bytes(args[args.index("--maxmemory") + 1])
     limit = _quantity(container["resources"]["limits"]["memory"])
     assert 0 < maxmemory <= limit // 2, (maxmemory, limit)
+
+
+# Replies whose files may sit in /tmp at once before a pod's emptyDir overflows.
+CONCURRENT_FILE_REPLIES = 4
+
+
+def test_tmp_holds_several_replies_files(base: list[Doc]) -> None:
+    """Downloads past 1 MiB spool to /tmp (core.download): a reply's group of artifacts
+    (10 per message on Slack and Discord) and the message's input files. A pod whose
+    emptyDir outgrows its sizeLimit is evicted at once, with no grace period (every reply
+    in flight lost, none finalised), so the limit holds several worst-case replies."""
+    from adapters.discord.surface import DISCORD_LIMITS
+    from adapters.slack.config import SurfaceConfig
+    from core.config import Settings
+
+    fields = Settings.model_fields
+    files = max(SurfaceConfig().limits().max_files_per_message, DISCORD_LIMITS.max_files_per_message)
+    per_reply = files * fields["artifact_max_bytes"].default
+    per_reply += fields["input_files"].default * fields["input_file_max_bytes"].default
+    for bot in _bots(base):
+        pod = bot["spec"]["template"]["spec"]
+        (container,) = containers(bot)
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        size = _quantity(volume["emptyDir"]["sizeLimit"])
+        assert size >= CONCURRENT_FILE_REPLIES * per_reply, (bot["metadata"]["name"], size)
