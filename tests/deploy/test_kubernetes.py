@@ -363,7 +363,9 @@ def test_tmp_holds_several_replies_files(base: list[Doc]) -> None:
     from core.config import Settings
 
     fields = Settings.model_fields
-    files = max(SurfaceConfig().limits().max_files_per_message, DISCORD_LIMITS.max_files_per_message)
+    files = max(
+        SurfaceConfig().limits().max_files_per_message, DISCORD_LIMITS.max_files_per_message
+    )
     per_reply = files * fields["artifact_max_bytes"].default
     per_reply += fields["input_files"].default * fields["input_file_max_bytes"].default
     for bot in _bots(base):
