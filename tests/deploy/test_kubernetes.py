@@ -28,7 +28,7 @@ from tests.deploy.manifests import (
 
 Doc = dict[str, Any]
 POD_INDEX = "metadata.labels['apps.kubernetes.io/pod-index']"
-# Seconds a pod needs after the shutdown grace to finalise the rest and exit.
+# Seconds a pod needs to exit once its interrupted replies are finalised (or given up on).
 EXIT_MARGIN = 5
 
 
@@ -210,7 +210,12 @@ def test_pods_are_locked_down(base: list[Doc]) -> None:
 
 
 def test_termination_grace_covers_the_shutdown_grace(base: list[Doc]) -> None:
-    grace = int(_config(base)["THREADCAST_SHUTDOWN_GRACE"])
+    """preStop, then the replies' grace, then the wait for the interrupted ones to finalise
+    (their last edits and notices, bounded by TurnTasks.finalise_timeout), then the exit:
+    a SIGKILL before the end leaves replies without their "interrupted" notice."""
+    from core.ops.tasks import TurnTasks
+
+    grace = int(_config(base)["THREADCAST_SHUTDOWN_GRACE"]) + TurnTasks().finalise_timeout
     for bot in _bots(base):
         (container,) = containers(bot)
         pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {})
