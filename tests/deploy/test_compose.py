@@ -49,7 +49,12 @@ def test_redis_persists_with_aof_on_a_volume(compose: dict[str, Any]) -> None:
     assert command[command.index("--appendonly") + 1] == "yes"
     volume = redis["volumes"][0].split(":")
     assert volume[1] == "/data" and volume[0] in compose["volumes"]
-    assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+
+
+def test_redis_is_healthy_once_its_data_is_loaded(compose: dict[str, Any]) -> None:
+    """The bots start on service_healthy. While Redis loads its AOF, PING answers
+    "LOADING ..." and plain ``redis-cli ping`` still exits 0; ``-e`` makes it exit 1."""
+    assert compose["services"]["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "-e", "ping"]
 
 
 @pytest.mark.parametrize("bot", ["slack", "discord"])

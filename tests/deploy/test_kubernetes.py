@@ -380,3 +380,11 @@ def test_tmp_holds_several_replies_files(base: list[Doc]) -> None:
         (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
         size = _quantity(volume["emptyDir"]["sizeLimit"])
         assert size >= CONCURRENT_FILE_REPLIES * per_reply, (bot["metadata"]["name"], size)
+
+
+def test_redis_is_ready_once_its_data_is_loaded(base: list[Doc]) -> None:
+    """While Redis loads its AOF, PING answers "LOADING ..." and plain ``redis-cli ping``
+    still exits 0; ``-e`` makes it exit 1, so the pod is ready (and its name resolves
+    through the headless Service) once the data is there."""
+    (container,) = containers(_one(base, "StatefulSet", "threadcast-redis"))
+    assert container["readinessProbe"]["exec"]["command"] == ["redis-cli", "-e", "ping"]
