@@ -35,7 +35,7 @@ def podman(request: pytest.FixtureRequest) -> Podman:
 
 @pytest.fixture(scope="session")
 def image(podman: Podman) -> str:
-    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim (most
+    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim-bookworm (most
     often already built ahead: ``images.py``)."""
     build_image(podman)
     return IMAGE

@@ -57,7 +57,7 @@ REDIS_STAND_IN = "docker.io/library/redis:7.4-alpine"  # compose.yml's Redis
 
 
 def build_image(podman: Podman) -> None:
-    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim.
+    """deploy/Dockerfile built, unchanged, on the local stand-in for python:3.11-slim-bookworm.
 
     Built in the build cache (:func:`build_cache`), where podman reuses every layer whose
     inputs did not change (the dependencies' layer until ``uv.lock`` changes, the base image

@@ -44,7 +44,7 @@ __all__ = [
 TOOLS = ("runc", "catatonit", "mmdebstrap")
 CA_BUNDLE = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
 _APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
-# Makes the Debian stand-in for python:3.11-slim behave like it: pip may install into the
+# Makes the Debian stand-in for python:3.11-slim-bookworm behave like it: pip may install into the
 # system Python (Debian marks it externally managed, PEP 668).
 _PIP_LIKE_PYTHON_IMAGE = 'rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED'
 _TRIM_DOCS = ("path-exclude=/usr/share/doc/*", "path-exclude=/usr/share/man/*")
@@ -216,7 +216,7 @@ _PYTHON_PACKAGES = ("passwd", "python3", "python3-pip", "ca-certificates")
 
 
 def python_base_image(podman: Podman, tag: str) -> None:
-    """The stand-in for ``python:3.11-slim``: Debian's Python 3.11, pip, CA certificates."""
+    """The stand-in for ``python:3.11-slim-bookworm``: Debian's Python 3.11, pip, CA certs."""
     debian_image(podman, tag, _PYTHON_PACKAGES, hooks=[_PIP_LIKE_PYTHON_IMAGE])
 
 

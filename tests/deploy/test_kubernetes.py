@@ -28,7 +28,7 @@ from tests.deploy.manifests import (
 
 Doc = dict[str, Any]
 POD_INDEX = "metadata.labels['apps.kubernetes.io/pod-index']"
-# Seconds a pod needs after the shutdown grace to finalise the rest and exit.
+# Seconds a pod needs to exit once its interrupted replies are finalised (or given up on).
 EXIT_MARGIN = 5
 
 
@@ -210,7 +210,12 @@ def test_pods_are_locked_down(base: list[Doc]) -> None:
 
 
 def test_termination_grace_covers_the_shutdown_grace(base: list[Doc]) -> None:
-    grace = int(_config(base)["THREADCAST_SHUTDOWN_GRACE"])
+    """preStop, then the replies' grace, then the wait for the interrupted ones to finalise
+    (their last edits and notices, bounded by TurnTasks.finalise_timeout), then the exit:
+    a SIGKILL before the end leaves replies without their "interrupted" notice."""
+    from core.ops.tasks import TurnTasks
+
+    grace = int(_config(base)["THREADCAST_SHUTDOWN_GRACE"]) + TurnTasks().finalise_timeout
     for bot in _bots(base):
         (container,) = containers(bot)
         pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {})
@@ -315,3 +320,71 @@ def test_both_bots_run_the_same_image(base: list[Doc]) -> None:
     (compose,) = load_documents(DEPLOY / "compose.yml")
     images = {c["image"] for bot in _bots(base) for c in containers(bot)}
     assert images == {compose["services"]["slack"]["image"]}
+
+
+_BINARY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+# redis.conf's memory units: "mb" and "gb" are powers of 1024, "m" and "g" of 1000.
+_REDIS_UNITS = {"kb": 2**10, "mb": 2**20, "gb": 2**30, "k": 10**3, "m": 10**6, "g": 10**9}
+
+
+def _quantity(value: str) -> int:
+    """A Kubernetes byte quantity in binary suffixes (what these manifests use)."""
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi)?", value)
+    assert match, value
+    return int(match.group(1)) * _BINARY_SUFFIXES.get(match.group(2) or "", 1)
+
+
+def _redis_bytes(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([a-z]*)", value.lower())
+    assert match and match.group(2) in {"", *_REDIS_UNITS}, value
+    return int(match.group(1)) * _REDIS_UNITS.get(match.group(2), 1)
+
+
+def test_redis_refuses_writes_before_the_kernel_kills_it(base: list[Doc]) -> None:
+    """Without maxmemory Redis grows until the container's memory limit SIGKILLs it, and a
+    dataset larger than the limit then crash-loops on its AOF reload; noeviction applies
+    only under a maxmemory. Half the limit: an AOF rewrite forks, and copy-on-write can
+    double the resident memory while the child writes."""
+    (container,) = containers(_one(base, "StatefulSet", "threadcast-redis"))
+    args = container["args"]
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
+    assert "--maxmemory" in args, "noeviction without maxmemory never applies"
+    maxmemory = _redis_bytes(args[args.index("--maxmemory") + 1])
+    limit = _quantity(container["resources"]["limits"]["memory"])
+    assert 0 < maxmemory <= limit // 2, (maxmemory, limit)
+
+
+# Replies whose files may sit in /tmp at once before a pod's emptyDir overflows.
+CONCURRENT_FILE_REPLIES = 4
+
+
+def test_tmp_holds_several_replies_files(base: list[Doc]) -> None:
+    """Downloads past 1 MiB spool to /tmp (core.download): a reply's group of artifacts
+    (10 per message on Slack and Discord) and the message's input files. A pod whose
+    emptyDir outgrows its sizeLimit is evicted at once, with no grace period (every reply
+    in flight lost, none finalised), so the limit holds several worst-case replies."""
+    from adapters.discord.surface import DISCORD_LIMITS
+    from adapters.slack.config import SurfaceConfig
+    from core.config import Settings
+
+    fields = Settings.model_fields
+    files = max(
+        SurfaceConfig().limits().max_files_per_message, DISCORD_LIMITS.max_files_per_message
+    )
+    per_reply = files * fields["artifact_max_bytes"].default
+    per_reply += fields["input_files"].default * fields["input_file_max_bytes"].default
+    for bot in _bots(base):
+        pod = bot["spec"]["template"]["spec"]
+        (container,) = containers(bot)
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        size = _quantity(volume["emptyDir"]["sizeLimit"])
+        assert size >= CONCURRENT_FILE_REPLIES * per_reply, (bot["metadata"]["name"], size)
+
+
+def test_redis_is_ready_once_its_data_is_loaded(base: list[Doc]) -> None:
+    """While Redis loads its AOF, PING answers "LOADING ..." and plain ``redis-cli ping``
+    still exits 0; ``-e`` makes it exit 1, so the pod is ready (and its name resolves
+    through the headless Service) once the data is there."""
+    (container,) = containers(_one(base, "StatefulSet", "threadcast-redis"))
+    assert container["readinessProbe"]["exec"]["command"] == ["redis-cli", "-e", "ping"]
