@@ -49,10 +49,9 @@ from typing import Any, TypeVar
 from adapters.slack.api import SlackApi
 from adapters.slack.config import scope_key
 from adapters.slack.errors import STREAM_ENDED, SlackError
-from adapters.slack.final_mark import final_mark
 from adapters.slack.stable import stable_prefix
 from adapters.slack.starts import StartPlanner
-from adapters.slack.stops import StopQueue, extras_refused, stop_without
+from adapters.slack.stops import StopQueue, extras_refused, final_extras, stop_without
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 from core.turn import ThreadRef
@@ -281,7 +280,7 @@ class NativeStreams:
         else:
             try:
                 await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope,
-                                            metadata=final_mark(), blocks=blocks)  # fmt: skip
+                                            **final_extras(blocks))  # fmt: skip
             except RateLimited as limited:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
@@ -293,7 +292,7 @@ class NativeStreams:
                 # retry would be refused alike, and the stream would stay open without the
                 # reply's last words. Stopped without them, the reply ends whole.
                 await stop_without(self._api, message, suffix, scope=stop_scope,
-                                   blocks=blocks, refused=exc)  # fmt: skip
+                                   extras=final_extras(blocks), refused=exc)  # fmt: skip
         self._streams.pop(ts, None)
 
     async def end(self, message: MessageRef) -> None:
