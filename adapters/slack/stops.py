@@ -23,7 +23,7 @@ from adapters.slack.final_mark import final_mark
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 
-__all__ = ["Extras", "StopQueue", "extras_refused", "final_extras", "stop_without", "without"]
+__all__ = ["Extras", "StopQueue", "extras_refused", "final_extras", "without"]
 
 log = logging.getLogger(__name__)
 
@@ -77,30 +77,6 @@ def without(extras: Extras, refused: SurfaceError) -> Extras:
     return {key: value for key, value in extras.items() if key != drop}
 
 
-async def stop_without(
-    api: SlackApi,
-    message: MessageRef,
-    markdown: str,
-    *,
-    scope: str,
-    extras: Extras,
-    refused: SurfaceError,
-) -> None:
-    """A final stop again, without what Slack ``refused`` of its ``extras`` (:func:`without`),
-    down to the text alone if need be. Raises the last refusal when nothing went through."""
-    channel, ts = message.where.channel, message.message_id
-    while True:
-        log.warning("chat.stopStream refused (%s): stopping without it", refused)
-        extras = without(extras, refused)
-        try:
-            await api.stop_stream(channel, ts, markdown, scope=scope, **extras)
-            return
-        except SurfaceError as exc:
-            if not extras or not extras_refused(exc):
-                raise
-            refused = exc
-
-
 class StopQueue:
     """Pending stops of one surface (see the module docstring)."""
 
@@ -126,10 +102,12 @@ class StopQueue:
         scope: str,
         *,
         retry_after: float = 0.0,
-        blocks: list[dict[str, Any]] | None = None,
+        extras: Extras,
     ) -> None:
+        """Queue the final stop of ``message``, carrying ``extras`` (:func:`final_extras`,
+        or what is left of them after a refusal)."""
         loop = asyncio.get_running_loop()
-        self._pending.append((message, scope, final_extras(blocks)))
+        self._pending.append((message, scope, extras))
         self._not_before = max(self._not_before, loop.time() + retry_after)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="slack-stream-stops")

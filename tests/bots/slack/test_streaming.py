@@ -376,6 +376,27 @@ async def test_a_queued_stop_refused_for_its_blocks_keeps_its_place_through_a_42
     assert errors == ["ratelimited", "invalid_blocks", "ratelimited", None]
 
 
+# The same when the stop was not queued: its retry without the blocks met a 429, which went
+# up to the relay, and every retry of the final edit sent the refused stop first again.
+async def test_a_stop_refused_for_its_blocks_whose_retry_meets_a_429_is_queued_without_them(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    ws = sim.workspace
+    reply = " ".join(f"word{i}" for i in range(30)) + ", and the last words."
+    lyzr.enqueue(reply_script(reply, delay=0.02))
+    bot = await start_bot(streaming="native", start_per_minute=600.0)
+    sim.fail_next("chat.stopStream", "invalid_blocks", times=100, match=_sends("blocks"))
+    sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)  # its retry, without them
+    turn = await ask(sim, bot, "refuse my stop, then limit it")
+
+    (message,) = sim.bot_replies(ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: message.metadata is not None)
+    assert message.text == to_safe_markdown(reply) and not message.streaming
+    errors = [c.error for c in sim.calls("chat.stopStream")]
+    assert errors == ["invalid_blocks", "ratelimited", None]
+    assert not sim.calls("chat.postMessage")
+
+
 async def test_slack_connect_streams_to_the_asking_users_own_team(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
