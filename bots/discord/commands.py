@@ -248,11 +248,14 @@ class Commands:
         """The 👎 modal submitted: the reason joins the vote; thanks, privately. This is
         the only answer the voter gets (the click was answered with the modal), so it says
         what was recorded: the reason, the 👎 alone (left empty), or nothing (the reply can
-        no longer be rated)."""
+        no longer be rated; nor can any while feedback is off: a modal left open across a
+        restart with ``THREADCAST_FEEDBACK=false``)."""
         acknowledged = await _defer(interaction, ephemeral=True, thinking=True)
         user = str(interaction.user.id)
         text = REASON_SAVED
-        if self.feedback is not None:
+        if self.feedback is None:
+            text = thanks("down", "unknown")
+        else:
             try:
                 if reason.strip():
                     status = (await self.feedback.reason(ref, user, reason)).status
