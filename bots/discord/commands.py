@@ -127,10 +127,11 @@ class Commands:
         else:
             current = list(await client.http.get_guild_commands(app, guild.id))
         ours = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
-        # ``contexts`` and ``integration_types`` are "only for globally-scoped commands"
-        # (discord-api-docs, Application Command Object): what Discord keeps of them on a
-        # guild's command decides nothing, so they are not compared there.
-        compared = _DEFAULTED if guild is None else _DEFAULTED_EVERYWHERE
+        # ``contexts``, ``integration_types`` and ``dm_permission`` are "only for
+        # globally-scoped commands" (discord-api-docs, Application Command Object): what
+        # Discord keeps of them on a guild's command decides nothing (``dm_permission``
+        # does not come back at all, though discord.py sends it), so they are not compared.
+        compared = _DEFAULTED if guild is None else ()
         ours_set = [k for k in compared if any(c.get(k) is not None for c in ours)]
         return _comparable(current, ours_set) == _comparable(ours, ours_set)
 
@@ -283,8 +284,7 @@ class Commands:
 
 
 _COMPARED = ("name", "type", "description", "default_member_permissions", "nsfw")
-_DEFAULTED_EVERYWHERE = ("dm_permission",)
-_DEFAULTED = ("contexts", "integration_types", *_DEFAULTED_EVERYWHERE)
+_DEFAULTED = ("contexts", "integration_types", "dm_permission")  # global commands' only
 _SETS = ("contexts", "integration_types")  # lists whose order means nothing
 
 
