@@ -206,17 +206,20 @@ class Responder:
         admission: Admission, text: str, event_id: str, tracker: ReplyTracker | None,
         ready: Ready | None,
     ) -> TurnResult:  # fmt: skip
-        # A shutdown may stop this turn while it still waits behind another in its thread:
-        # the user is then told to send it again, not left without an answer.
+        # A shutdown may stop this turn while it still waits behind another in its thread,
+        # or while it is made ready (nothing of it has reached the agent yet either): the
+        # user is then told to send it again, not left without an answer.
         waiting = True
         try:
             async with self.gate.enter(conversation, event_id) as ticket:
-                waiting = False
                 if ticket is None:
+                    waiting = False
                     log.info("duplicate event %s dropped", event_id)
                     return TurnResult("duplicate", conversation)
                 if ready is not None:  # its place in the order is taken: see Ready
                     turn = await ready(turn)
+                waiting = False
+                if ready is not None:  # its text, as the agent is to read it
                     inbound = self._checked(turn)
                     if inbound.reply is not None:
                         await self._post_quietly(turn, surface, inbound.reply)

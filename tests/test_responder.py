@@ -426,3 +426,26 @@ async def test_a_reply_whose_lock_is_lost_mid_stream_is_shown_in_full(
     assert result.status == "answered"
     assert result.outcome is not None and result.outcome.status == "completed"
     assert surface.texts(WHERE) == ["reply to hello"]
+
+
+async def test_a_shutdown_while_the_turn_is_made_ready_tells_the_message_to_come_again(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    """``ready`` (Slack: the names of the people a message mentions, the assistant thread's
+    title) runs under the lock, before the agent has the message: a shutdown there used to
+    end the turn without a word, though nothing of it had reached the agent."""
+    agent, surface = ScriptedAgent(delay=0), RecordingSurface(limits=FAST)
+    responder = _responder(redis, namespace, agent, surface)
+    tasks = TurnTasks(finalise_timeout=5)
+    entered, never = asyncio.Event(), asyncio.Event()
+
+    async def ready(turn: Turn) -> Turn:  # a platform lookup that has not answered yet
+        entered.set()
+        await never.wait()
+        return turn
+
+    tasks.spawn(responder.handle(_turn("hello", "1"), ready=ready), name="ready")
+    await asyncio.wait_for(entered.wait(), PATIENCE)
+    await tasks.drain(0.1)
+    assert surface.texts(WHERE) == [NOT_ANSWERED]
+    assert agent.started == []

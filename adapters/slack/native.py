@@ -27,7 +27,7 @@ chat.startStream, chat.appendStream, chat.stopStream, chat.update):
   and edited, not streamed; refused for the app (``missing_scope``...) → no more streams;
 - a final ``chat.stopStream`` refused for its blocks or metadata (``invalid_blocks``,
   ``msg_blocks_too_long``, ``invalid_metadata_format``, ``metadata_too_large``...: its
-  Errors) is sent again without what was refused (:func:`~adapters.slack.stops.stop_without`),
+  Errors) is sent again without what was refused (:func:`~adapters.slack.stops.without`),
   so the stream ends with the whole reply;
 - a ``chat.stopStream`` refused with 429 (Tier 2: 20+/min) does not hold the reply's text
   back: the rest is appended, and the stop waits in a paced queue
@@ -49,10 +49,9 @@ from typing import Any, TypeVar
 from adapters.slack.api import SlackApi
 from adapters.slack.config import scope_key
 from adapters.slack.errors import STREAM_ENDED, SlackError
-from adapters.slack.final_mark import final_mark
 from adapters.slack.stable import stable_prefix
 from adapters.slack.starts import StartPlanner
-from adapters.slack.stops import StopQueue, extras_refused, stop_without
+from adapters.slack.stops import Extras, StopQueue, extras_refused, final_extras, without
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 from core.turn import ThreadRef
@@ -277,24 +276,37 @@ class NativeStreams:
         if self.stops.busy:  # stops are queued: a direct one would meet a 429
             if suffix:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-            self.stops.add(message, stop_scope, blocks=blocks)
+            self.stops.add(message, stop_scope, extras=final_extras(blocks))
         else:
+            await self._stop(message, suffix, stop_scope, final_extras(blocks), scope=scope)
+        self._streams.pop(ts, None)
+
+    async def _stop(
+        self, message: MessageRef, suffix: str, stop_scope: str, extras: Extras, *, scope: str
+    ) -> None:
+        """The final stop, with ``suffix`` and ``extras``; a 429 queues it (the text is
+        appended first); a refusal of its ``extras`` sends it again without what was
+        refused (:func:`~adapters.slack.stops.without`), down to the text alone."""
+        where, ts = message.where, message.message_id
+        while True:
             try:
                 await self._api.stop_stream(where.channel, ts, suffix, scope=stop_scope,
-                                            metadata=final_mark(), blocks=blocks)  # fmt: skip
+                                            **extras)  # fmt: skip
+                return
             except RateLimited as limited:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-                self.stops.add(message, stop_scope, retry_after=limited.retry_after, blocks=blocks)
+                self.stops.add(message, stop_scope, retry_after=limited.retry_after,
+                               extras=extras)  # fmt: skip
+                return
             except (SlackError, MessageTooLong) as exc:
-                if not extras_refused(exc):
+                if not extras or not extras_refused(exc):
                     raise
                 # Refused for what it carries besides the text (its blocks or metadata): a
                 # retry would be refused alike, and the stream would stay open without the
                 # reply's last words. Stopped without them, the reply ends whole.
-                await stop_without(self._api, message, suffix, scope=stop_scope,
-                                   blocks=blocks, refused=exc)  # fmt: skip
-        self._streams.pop(ts, None)
+                log.warning("chat.stopStream refused (%s): stopping without it", exc)
+                extras = without(extras, exc)
 
     async def end(self, message: MessageRef) -> None:
         """Stop the stream before chat.update takes over (it may have ended already)."""

@@ -4,9 +4,10 @@
 together, their stops would meet a wall of 429s; the text itself never waits for them (the
 rest of each reply is appended at once), only the end of the streaming state does. After a
 first 429, stops queue here and one worker sends them ``interval`` seconds apart, honouring
-Retry-After, so a congestion episode costs one 429, not one per reply. A stream whose stop
-never gets through simply expires on Slack's side, its text complete (and without the
-feedback controls its stop was to add).
+Retry-After, so a congestion episode costs one 429, not one per reply. A queued stop refused
+for its blocks or metadata stays in its place and is sent again without them, at the same
+pace (:func:`without`). A stream whose stop never gets through simply expires on Slack's
+side, its text complete (and without the feedback controls its stop was to add).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from adapters.slack.final_mark import final_mark
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 
-__all__ = ["StopQueue", "extras_refused", "stop_without"]
+__all__ = ["Extras", "StopQueue", "extras_refused", "final_extras", "without"]
 
 log = logging.getLogger(__name__)
 
@@ -51,36 +52,29 @@ def extras_refused(exc: SurfaceError) -> bool:
     return isinstance(exc, SlackError) and exc.kind == "refused" and exc.code not in _NOT_EXTRAS
 
 
-async def stop_without(
-    api: SlackApi,
-    message: MessageRef,
-    markdown: str,
-    *,
-    scope: str,
-    blocks: list[dict[str, Any]] | None,
-    refused: SurfaceError,
-) -> None:
-    """A final stop again, without what Slack ``refused``: the metadata (the final mark)
-    when the refusal names it, else the blocks (the feedback controls: the mark crash
-    recovery reads back stays); with the text alone if that is refused too. Raises the
-    last refusal when nothing went through."""
-    log.warning("chat.stopStream refused (%s): stopping without it", refused)
+Extras = dict[str, Any]
+"""What a final stop carries besides its text: ``metadata`` (the final mark) and, when the
+reply offers them, ``blocks`` (the feedback controls)."""
+
+
+def final_extras(blocks: list[dict[str, Any]] | None) -> Extras:
+    """A reply's final stop's extras: the mark crash recovery reads, and ``blocks``."""
+    extras: Extras = {"metadata": final_mark()}
+    if blocks:
+        extras["blocks"] = blocks
+    return extras
+
+
+def without(extras: Extras, refused: SurfaceError) -> Extras:
+    """``extras`` of a stop ``refused`` for them (:func:`extras_refused`), minus what the
+    refusal names: the metadata when its code says so, else the blocks (the feedback
+    controls: the mark stays); none at all when what it names is not there, since the same
+    stop again would be the very call refused."""
     code = refused.code if isinstance(refused, SlackError) else None
-    tries: list[dict[str, Any]] = []
-    if code is not None and "metadata" in code:
-        if blocks:
-            tries.append({"blocks": blocks})
-    elif blocks:  # without blocks, the same stop again would be the very call refused
-        tries.append({"metadata": final_mark()})
-    tries.append({})
-    channel, ts = message.where.channel, message.message_id
-    for attempt, extras in enumerate(tries, 1):
-        try:
-            await api.stop_stream(channel, ts, markdown, scope=scope, **extras)
-            return
-        except SurfaceError as exc:
-            if attempt == len(tries) or not extras_refused(exc):
-                raise
+    drop = "metadata" if code is not None and "metadata" in code else "blocks"
+    if drop not in extras:
+        return {}
+    return {key: value for key, value in extras.items() if key != drop}
 
 
 class StopQueue:
@@ -89,8 +83,8 @@ class StopQueue:
     def __init__(self, api: SlackApi, *, interval: float) -> None:
         self._api = api
         self._interval = interval  # seconds between two stops: the Tier 2 pace
-        # (stream, scope, blocks its stop adds: the feedback controls, if any)
-        self._pending: deque[tuple[MessageRef, str, list[dict[str, Any]] | None]] = deque()
+        # (stream, scope, what its stop carries besides the text: final_extras)
+        self._pending: deque[tuple[MessageRef, str, Extras]] = deque()
         self._not_before = 0.0  # loop time before which no stop is sent
         self._worker: asyncio.Task[None] | None = None
 
@@ -108,10 +102,12 @@ class StopQueue:
         scope: str,
         *,
         retry_after: float = 0.0,
-        blocks: list[dict[str, Any]] | None = None,
+        extras: Extras,
     ) -> None:
+        """Queue the final stop of ``message``, carrying ``extras`` (:func:`final_extras`,
+        or what is left of them after a refusal)."""
         loop = asyncio.get_running_loop()
-        self._pending.append((message, scope, blocks))
+        self._pending.append((message, scope, extras))
         self._not_before = max(self._not_before, loop.time() + retry_after)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="slack-stream-stops")
@@ -120,34 +116,28 @@ class StopQueue:
         loop = asyncio.get_running_loop()
         while self._pending:
             await asyncio.sleep(max(0.0, self._not_before - loop.time()))
-            message, scope, blocks = self._pending[0]
+            message, scope, extras = self._pending[0]
             try:
                 await self._api.stop_stream(  # a reply's final stop: it leaves the mark
-                    message.where.channel, message.message_id, "", scope=scope,
-                    metadata=final_mark(), blocks=blocks,
-                )  # fmt: skip
+                    message.where.channel, message.message_id, "", scope=scope, **extras
+                )
             except RateLimited as limited:
                 self._not_before = loop.time() + max(limited.retry_after, self._interval)
                 continue  # the same stream again, after Retry-After
             except SurfaceError as exc:
-                if extras_refused(exc):  # its blocks or metadata: stopped without them
-                    await self._stop_without(message, scope, blocks, exc)
-                else:  # expired, deleted...: nothing left to stop
-                    log.debug("deferred stop of %s: %s", message.message_id, exc)
+                if extras and extras_refused(exc):
+                    # Its blocks or metadata: sent again without them, at the queue's pace
+                    # like any stop (sent at once, its 429 would drop it).
+                    log.warning("deferred stop of %s refused (%s): stopping without it",
+                                message.message_id, exc)  # fmt: skip
+                    self._pending[0] = (message, scope, without(extras, exc))
+                    self._not_before = loop.time() + self._interval
+                    continue
+                # Expired, deleted...: nothing left to stop; or refused with the text
+                # alone: left to expire on Slack's side, its text complete.
+                log.debug("deferred stop of %s: %s", message.message_id, exc)
             self._pending.popleft()
             self._not_before = loop.time() + self._interval
-
-    async def _stop_without(
-        self,
-        message: MessageRef,
-        scope: str,
-        blocks: list[dict[str, Any]] | None,
-        refused: SurfaceError,
-    ) -> None:
-        try:
-            await stop_without(self._api, message, "", scope=scope, blocks=blocks, refused=refused)
-        except SurfaceError as again:  # left to expire on Slack's side, its text complete
-            log.warning("deferred stop of %s: %s", message.message_id, again)
 
     async def aclose(self) -> None:
         if self._worker is not None:

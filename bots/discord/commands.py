@@ -127,10 +127,11 @@ class Commands:
         else:
             current = list(await client.http.get_guild_commands(app, guild.id))
         ours = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
-        # ``contexts`` and ``integration_types`` are "only for globally-scoped commands"
-        # (discord-api-docs, Application Command Object): what Discord keeps of them on a
-        # guild's command decides nothing, so they are not compared there.
-        compared = _DEFAULTED if guild is None else _DEFAULTED_EVERYWHERE
+        # ``contexts``, ``integration_types`` and ``dm_permission`` are "only for
+        # globally-scoped commands" (discord-api-docs, Application Command Object): what
+        # Discord keeps of them on a guild's command decides nothing (``dm_permission``
+        # does not come back at all, though discord.py sends it), so they are not compared.
+        compared = _DEFAULTED if guild is None else ()
         ours_set = [k for k in compared if any(c.get(k) is not None for c in ours)]
         return _comparable(current, ours_set) == _comparable(ours, ours_set)
 
@@ -248,11 +249,14 @@ class Commands:
         """The 👎 modal submitted: the reason joins the vote; thanks, privately. This is
         the only answer the voter gets (the click was answered with the modal), so it says
         what was recorded: the reason, the 👎 alone (left empty), or nothing (the reply can
-        no longer be rated)."""
+        no longer be rated; nor can any while feedback is off: a modal left open across a
+        restart with ``THREADCAST_FEEDBACK=false``)."""
         acknowledged = await _defer(interaction, ephemeral=True, thinking=True)
         user = str(interaction.user.id)
         text = REASON_SAVED
-        if self.feedback is not None:
+        if self.feedback is None:
+            text = thanks("down", "unknown")
+        else:
             try:
                 if reason.strip():
                     status = (await self.feedback.reason(ref, user, reason)).status
@@ -280,8 +284,7 @@ class Commands:
 
 
 _COMPARED = ("name", "type", "description", "default_member_permissions", "nsfw")
-_DEFAULTED_EVERYWHERE = ("dm_permission",)
-_DEFAULTED = ("contexts", "integration_types", *_DEFAULTED_EVERYWHERE)
+_DEFAULTED = ("contexts", "integration_types", "dm_permission")  # global commands' only
 _SETS = ("contexts", "integration_types")  # lists whose order means nothing
 
 

@@ -79,4 +79,9 @@ class CommandRegistry:
         }
         if guild_id is not None:
             command["guild_id"] = str(guild_id)
+            # "dm_permission: ... only for globally-scoped commands" (discord-api-docs,
+            # Application Command Object): a guild's command comes back without it
+            # (discord-api-types: RESTGetAPIApplicationGuildCommandsResult =
+            # Omit<APIApplicationCommand, 'dm_permission'>).
+            del command["dm_permission"]
         return command

@@ -113,3 +113,20 @@ async def test_the_development_guild_shows_each_command_once(
         async with start(command_guild=guild):
             assert sim.command_picker(guild) == NAMES
         assert sim.calls_to("PUT", GLOBAL) == []
+
+
+async def test_unchanged_commands_of_the_development_guild_are_not_published_again(
+    redis_url: str, namespace: str
+) -> None:
+    """A guild's commands come back without ``dm_permission`` (a global command's field),
+    which discord.py sends on every command: compared, it made every start overwrite the
+    guild's commands."""
+    async with simulated(redis_url, namespace) as (sim, _, start):
+        guild = sim.channel("general").guild_id
+        assert guild is not None
+        async with start(command_guild=guild):
+            pass
+        async with start(command_guild=guild):
+            pass
+        assert all("dm_permission" not in command for command in sim.commands(guild))
+        assert len(sim.calls_to("PUT", GUILD)) == 1  # the restart only looked

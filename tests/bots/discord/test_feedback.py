@@ -132,3 +132,38 @@ async def test_the_answer_to_the_why_modal_says_what_was_recorded(world: World) 
     lost = await sim.submit_modal(again, {"threadcast:reason": "Wrong."}, user="alice")
     await sim.wait_until(lambda: bool(getattr(sim.original_response(lost), "content", "")))
     assert sim.original_response(lost).content == VOTE_UNKNOWN  # type: ignore[union-attr]
+
+
+async def test_a_reason_submitted_once_feedback_is_off_is_not_said_to_be_recorded(
+    redis_url: str, namespace: str
+) -> None:
+    """A modal left open across a restart that turned feedback off (THREADCAST_FEEDBACK=
+    false): nothing records the reason, and its answer, the voter's only one, used to thank
+    them for a reason "recorded with your vote"."""
+    async with DiscordSimulator(channel_window=1.0) as sim, LyzrServer() as lyzr:
+        settings = bot_settings(redis_url, lyzr, redis_namespace=namespace, shutdown_grace=0.0)
+        options = sim_settings(sim, **FAST_CHANNEL_BUCKET)
+        async with (
+            Runtime(settings, namespace=namespace) as runtime,
+            DiscordBot(runtime, options, guild_ready_timeout=0.05) as before,
+        ):
+            results = record_results(before.responder)
+            start = await sim.user_message(sim.channel("general").id, "rate", mention_bot=True)
+            await eventually(lambda: len(results) == 1, within=15.0, what="the reply")
+            await before.tasks.idle()
+            (reply,) = [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
+            click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+            await sim.wait_until(lambda: click.modal is not None)
+        off = settings.model_copy(update={"feedback": False})
+        async with (
+            Runtime(off, namespace=namespace) as runtime,
+            DiscordBot(runtime, options, guild_ready_timeout=0.05) as after,
+        ):
+            assert after.commands.feedback is None
+            submitted = await sim.submit_modal(click, {"threadcast:reason": "Late."}, user="bob")
+            await sim.wait_until(
+                lambda: bool(getattr(sim.original_response(submitted), "content", ""))
+            )
+            answer = sim.original_response(submitted)
+            assert answer is not None and answer.flags & EPHEMERAL
+            assert answer.content == VOTE_UNKNOWN
