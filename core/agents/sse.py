@@ -22,8 +22,8 @@ __all__ = ["MAX_LINE_CHARS", "EventDecoder", "LineDecoder", "SseEvent", "data_fi
 MAX_LINE_CHARS = 1024 * 1024
 """A line longer than this is not a token stream any more; refuse rather than buffer it."""
 
-# Looked up at import, not by the first reply (the codec's module is imported on first use).
-_UTF8_SIG = codecs.getincrementaldecoder("utf-8-sig")
+_UTF8 = codecs.getincrementaldecoder("utf-8")
+_BOM = "\ufeff"
 
 
 class LineDecoder:
@@ -38,22 +38,32 @@ class LineDecoder:
     """
 
     def __init__(self) -> None:
-        self._utf8 = _UTF8_SIG(errors="replace")
+        # Plain UTF-8 (C code on every read), the mark dropped once from the first text:
+        # Python's "utf-8-sig" decoder would run a Python-level step on every read.
+        self._utf8 = _UTF8(errors="replace")
+        self._opening = True  # no text decoded yet: it may start with the byte order mark
         self._parts: list[str] = []  # pieces of the unfinished line, joined once it ends
         self._size = 0
         self._after_cr = False  # the last text ended with \r: a \n next completes it
 
     def feed(self, data: bytes) -> list[str]:
-        return self._split(self._utf8.decode(data))
+        return self._split(self._text(self._utf8.decode(data)))
 
     def flush(self) -> list[str]:
         """The last line if the stream ended without a final newline."""
-        lines = self._split(self._utf8.decode(b"", final=True))
+        lines = self._split(self._text(self._utf8.decode(b"", final=True)))
         if self._parts:
             lines.append("".join(self._parts))
             self._parts.clear()
             self._size = 0
         return lines
+
+    def _text(self, text: str) -> str:
+        if self._opening and text:
+            self._opening = False
+            if text[0] == _BOM:
+                return text[1:]
+        return text
 
     def _split(self, text: str) -> list[str]:
         if not text:
