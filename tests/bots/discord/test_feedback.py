@@ -7,7 +7,7 @@ from __future__ import annotations
 from adapters.discord import STOP_CUSTOM_ID
 from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
 from bots.discord import DiscordBot
-from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord import DiscordSimulator, SimInteraction
 from core.feedback.model import ReplyRef
 from core.runtime import Runtime
 from core.texts import REASON_SAVED, THANKS_DOWN, THANKS_UP, VOTE_UNKNOWN
@@ -85,13 +85,7 @@ async def test_a_reason_submitted_after_a_restart_is_kept(redis_url: str, namesp
         async with Runtime(settings, namespace=namespace) as runtime:
             options = sim_settings(sim, **FAST_CHANNEL_BUCKET)
             async with DiscordBot(runtime, options, guild_ready_timeout=0.05) as before:
-                results = record_results(before.responder)
-                start = await sim.user_message(sim.channel("general").id, "rate", mention_bot=True)
-                await eventually(lambda: len(results) == 1, within=15.0, what="the reply")
-                await before.tasks.idle()
-                (reply,) = [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
-                click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
-                await sim.wait_until(lambda: click.modal is not None)
+                click, thread, reply = await _why_asked(sim, before)
             async with DiscordBot(runtime, options, guild_ready_timeout=0.05) as after:
                 submitted = await sim.submit_modal(click, {"threadcast:reason": "Stale."},
                                                    user="bob")  # fmt: skip
@@ -104,7 +98,7 @@ async def test_a_reason_submitted_after_a_restart_is_kept(redis_url: str, namesp
                 feedback = after.commands.feedback
                 assert feedback is not None
                 guild = str(sim.channel("general").guild_id)
-                ref = ReplyRef("discord", guild, str(start.id), str(reply.id))
+                ref = ReplyRef("discord", guild, str(thread), str(reply))
                 current = await feedback.store.current(ref, str(sim.user("bob").id))
                 assert current is not None and (current.vote, current.reason) == ("down", "Stale.")
 
@@ -147,13 +141,7 @@ async def test_a_reason_submitted_once_feedback_is_off_is_not_said_to_be_recorde
             Runtime(settings, namespace=namespace) as runtime,
             DiscordBot(runtime, options, guild_ready_timeout=0.05) as before,
         ):
-            results = record_results(before.responder)
-            start = await sim.user_message(sim.channel("general").id, "rate", mention_bot=True)
-            await eventually(lambda: len(results) == 1, within=15.0, what="the reply")
-            await before.tasks.idle()
-            (reply,) = [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
-            click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
-            await sim.wait_until(lambda: click.modal is not None)
+            click, _, _ = await _why_asked(sim, before)
         off = settings.model_copy(update={"feedback": False})
         async with (
             Runtime(off, namespace=namespace) as runtime,
@@ -167,3 +155,16 @@ async def test_a_reason_submitted_once_feedback_is_off_is_not_said_to_be_recorde
             answer = sim.original_response(submitted)
             assert answer is not None and answer.flags & EPHEMERAL
             assert answer.content == VOTE_UNKNOWN
+
+
+async def _why_asked(sim: DiscordSimulator, bot: DiscordBot) -> tuple[SimInteraction, int, int]:
+    """``bot`` answers alice's mention in #general and bob clicks 👎 on the reply: the
+    click, once Discord shows its "why?" modal, the thread's id and the reply's."""
+    results = record_results(bot.responder)
+    start = await sim.user_message(sim.channel("general").id, "rate", mention_bot=True)
+    await eventually(lambda: len(results) == 1, within=15.0, what="the reply")
+    await bot.tasks.idle()
+    (reply,) = [m for m in sim.channel_messages(start.id) if m.author.id == sim.bot.id]
+    click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+    await sim.wait_until(lambda: click.modal is not None)
+    return click, start.id, reply.id

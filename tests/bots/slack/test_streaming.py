@@ -354,37 +354,21 @@ async def test_a_stop_refused_for_its_blocks_or_metadata_still_ends_the_stream_w
     assert (message.metadata is None) == (argument == "metadata")
 
 
-# A queued stop (its first try met a 429) refused for its blocks is sent again without them;
-# that retry used to go out at once, outside the queue's pace, and a 429 on it dropped the
-# stop: the stream stayed open, without the mark recovery reads, until Slack expired it.
-async def test_a_queued_stop_refused_for_its_blocks_keeps_its_place_through_a_429(
-    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+# A stop refused for its blocks is sent again without them, and a 429 on that retry keeps it
+# queued: a queued stop's retry (its first try met a 429) used to go out at once, outside the
+# queue's pace, and a 429 on it dropped the stop (the stream stayed open, without the mark
+# recovery reads, until Slack expired it); a direct stop's 429 went up to the relay, and
+# every retry of the final edit sent the refused stop first again.
+@pytest.mark.parametrize("queued", [True, False], ids=["queued", "direct"])
+async def test_a_stop_refused_for_its_blocks_goes_without_them_through_a_429(
+    queued: bool, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     ws = sim.workspace
     reply = " ".join(f"word{i}" for i in range(30)) + ", and the last words."
     lyzr.enqueue(reply_script(reply, delay=0.02))
     bot = await start_bot(streaming="native", start_per_minute=600.0)
-    sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)  # the direct stop: queued
-    sim.fail_next("chat.stopStream", "invalid_blocks", times=100, match=_sends("blocks"))
-    sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)  # its retry, without them
-    turn = await ask(sim, bot, "refuse my queued stop")
-
-    (message,) = sim.bot_replies(ws.general, turn.thread_ts)
-    await sim.wait_for(lambda: message.metadata is not None)
-    assert message.text == to_safe_markdown(reply) and not message.streaming
-    errors = [c.error for c in sim.calls("chat.stopStream")]
-    assert errors == ["ratelimited", "invalid_blocks", "ratelimited", None]
-
-
-# The same when the stop was not queued: its retry without the blocks met a 429, which went
-# up to the relay, and every retry of the final edit sent the refused stop first again.
-async def test_a_stop_refused_for_its_blocks_whose_retry_meets_a_429_is_queued_without_them(
-    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
-) -> None:
-    ws = sim.workspace
-    reply = " ".join(f"word{i}" for i in range(30)) + ", and the last words."
-    lyzr.enqueue(reply_script(reply, delay=0.02))
-    bot = await start_bot(streaming="native", start_per_minute=600.0)
+    if queued:
+        sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)  # the direct stop
     sim.fail_next("chat.stopStream", "invalid_blocks", times=100, match=_sends("blocks"))
     sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)  # its retry, without them
     turn = await ask(sim, bot, "refuse my stop, then limit it")
@@ -393,7 +377,7 @@ async def test_a_stop_refused_for_its_blocks_whose_retry_meets_a_429_is_queued_w
     await sim.wait_for(lambda: message.metadata is not None)
     assert message.text == to_safe_markdown(reply) and not message.streaming
     errors = [c.error for c in sim.calls("chat.stopStream")]
-    assert errors == ["invalid_blocks", "ratelimited", None]
+    assert errors == ["ratelimited"] * queued + ["invalid_blocks", "ratelimited", None]
     assert not sim.calls("chat.postMessage")
 
 
