@@ -404,6 +404,8 @@ class SlackBot:
             return
         if stopped == "idle" and announce:
             await self._say(where, texts.NOTHING_TO_STOP)
+        elif stopped == "idle":  # a Stop button left on a finished reply: said to the clicker
+            await self._tell(where, user, texts.NOTHING_TO_STOP, about="")
         elif stopped == "refused":  # someone else's reply: told to this user only
             await self._tell(where, user, NOT_YOURS_TO_STOP, about="")
 

@@ -8,12 +8,14 @@ import functools
 import logging
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
+from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID, stop_controls
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.safe_markdown import to_safe_markdown
 from bots.simulators.slack import Message, SimConfig, SlackSimulator, message_changed_event
 from bots.simulators.slack.blocks import find_action
+from bots.slack.texts import NOTHING_TO_STOP
 from tests.bots.slack.conftest import Mode, StartBot, ask, mention, reply_script, reply_shown
 from tests.servers.lyzr_server import LyzrServer
 
@@ -240,3 +242,22 @@ async def test_an_event_with_a_broken_id_is_dropped_and_the_next_answered(
     await ask(sim, bot, "still there?", replies=1)
     assert len(lyzr.stream_requests()) == 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_stop_button_left_on_a_finished_reply_tells_the_clicker(
+    sim: SlackSimulator, start_bot: StartBot
+) -> None:
+    """A Stop button whose reply is over (its final edit never landed: a crash, an outage)
+    answers a click privately instead of doing nothing."""
+    ws = sim.workspace
+    await start_bot()
+    asked = sim.user_message(ws.general, ws.alice, "an old question")
+    client = AsyncWebClient(token=ws.bot_token, base_url=sim.api_url)
+    left = await client.chat_postMessage(
+        channel=ws.general, thread_ts=asked.ts, text="a partial reply ▍",
+        blocks=[stop_controls(asked.ts)],
+    )  # fmt: skip
+    await sim.click_button(ws.general, str(left["ts"]), STOP_ACTION_ID, user=ws.alice)
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 1)
+    (note,) = sim.store.ephemerals
+    assert note.user == ws.alice and note.text.strip("_") == NOTHING_TO_STOP.strip("_")
