@@ -111,10 +111,33 @@ class Commands:
                 self.tree.copy_global_to(guild=guild)
             if await self._published(guild):
                 log.info("application commands unchanged: not published again")
-                return
-            await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync(guild=guild)
+            if guild is not None:
+                await self._withdraw_global_copies()
         except (discord.HTTPException, discord.RateLimited, app_commands.AppCommandError) as exc:
             log.error("could not sync the application commands: %s", exc)
+
+    async def _withdraw_global_copies(self) -> None:
+        """Delete the global commands of our names, once the development guild has its own.
+
+        A version before ``DISCORD_COMMAND_GUILD`` meant "that guild only" published them
+        globally as well, and a global and a guild command of one name both show in that
+        guild (discord-api-docs issue #3885). Only our names go: an operator's own global
+        commands of the same application stay. Done after the guild's publish, so that a
+        failed publish leaves the global ones working.
+        """
+        client = self.tree.client
+        app = client.application_id
+        if app is None:
+            return
+        ours = {command.name for command in self.tree.get_commands()}
+        for command in await client.http.get_global_commands(app):
+            if command.get("name") in ours:
+                await client.http.delete_global_command(app, command["id"])
+                log.info(
+                    "deleted the global /%s: the development guild has its own", command["name"]
+                )
 
     async def _published(self, guild: discord.Object | None) -> bool:
         """Whether Discord already has exactly these commands in ``guild`` (or globally)."""

@@ -115,6 +115,23 @@ async def test_the_development_guild_shows_each_command_once(
         assert sim.calls_to("PUT", GLOBAL) == []
 
 
+async def test_moving_to_a_development_guild_withdraws_the_global_copies(
+    redis_url: str, namespace: str
+) -> None:
+    """Commands published globally by an earlier start stayed when the operator then set
+    ``DISCORD_COMMAND_GUILD``, and that guild offered each twice. Ours go; an operator's own
+    global command of the same application stays."""
+    async with simulated(redis_url, namespace) as (sim, _, start):
+        guild = sim.channel("general").guild_id
+        assert guild is not None
+        async with start():
+            assert sim.command_picker(guild) == NAMES
+        sim.world.commands.upsert(None, {"name": "deploy", "description": "Operator's own"})
+        async with start(command_guild=guild):
+            assert sim.command_picker(guild) == sorted([*NAMES, "deploy"])
+        assert [c["name"] for c in sim.commands()] == ["deploy"]
+
+
 async def test_unchanged_commands_of_the_development_guild_are_not_published_again(
     redis_url: str, namespace: str
 ) -> None:
