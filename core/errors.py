@@ -68,13 +68,18 @@ class ConfigError(ThreadcastError):
 
 
 class AgentError(ThreadcastError):
-    """The agent failed; ``notice`` is the sentence a chat user sees."""
+    """The agent failed; ``notice`` is the sentence a chat user sees, and ``said`` the
+    agent's own words about it when it reported the error in its reply (a Lyzr
+    ``[ERROR] <message>``), shown after the notice. ``detail`` is for logs only."""
 
     notice = texts.AGENT_FAILED
 
-    def __init__(self, detail: str = "", *, status: int | None = None) -> None:
+    def __init__(
+        self, detail: str = "", *, status: int | None = None, said: str | None = None
+    ) -> None:
         self.detail = detail
         self.status = status
+        self.said = said
         super().__init__(f"{self.notice} {detail}".strip())
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "AGENT_FAILED",
     "AGENT_NOT_FOUND",
     "AGENT_PROTOCOL",
+    "AGENT_SAID",
     "AGENT_SERVER",
     "AGENT_TIMEOUT",
     "AGENT_UNREACHABLE",
@@ -93,6 +94,8 @@ STOP_LABEL = "Stop"
 STOPPED = "_⏹ Stopped._"
 FAILED = "⚠️ _{notice}_"
 """Added to a reply the agent could not finish; ``notice`` is the error's sentence below."""
+AGENT_SAID = " It said: “{message}”"
+"""After ``FAILED``, when the agent reported the error in its reply with words of its own."""
 EMPTY_REPLY = "_The agent sent an empty reply._"
 ARTIFACT_FAILED = "⚠️ Could not attach **{name}**: {reason}."
 ARTIFACT_LINK = " Link: {url}"

@@ -32,7 +32,16 @@ from core.agents.artifacts import (
 from core.agents.base import AgentRequest
 from core.agents.context_wire import context_block
 from core.agents.lyzr_assets import upload_assets
-from core.agents.lyzr_wire import Done, Failed, Reasoning, Status, Token, parse_line
+from core.agents.lyzr_wire import (
+    Done,
+    Failed,
+    Frames,
+    LyzrEvent,
+    Reasoning,
+    Status,
+    Token,
+    parse_line,
+)
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
 from core.agents.retry import retry_before_output
@@ -59,6 +68,11 @@ ARTIFACT_PAGE_SIZE = 50
 _MAX_ARTIFACT_PAGES = 40  # 2,000 files: a bound, should a server ignore ``page``
 
 _Event = Token | Status | Reasoning
+
+
+def _reported(failed: Failed) -> AgentServerError:
+    """The error for one the agent reported in its stream: its words are shown to the user."""
+    return AgentServerError(failed.message or "unspecified error", said=failed.message or None)
 
 
 class LyzrAgent(ReferenceCalls):
@@ -187,13 +201,17 @@ class LyzrAgent(ReferenceCalls):
             headers={**self._headers, "accept": "text/event-stream"},
             timeout=self.timeouts.for_httpx(),
         )
+        frames = Frames()  # event names: an ``error`` event is read whole
         async with open_stream(self._http, request, self.timeouts) as opened:
             async for lines in read_lines(opened, self.timeouts):
                 # The tokens of one read go on as one (a held read brings several: see
                 # core/agents/batching.py); whatever came before an end or error goes first.
                 texts: list[str] = []
                 for line in lines:
-                    event = parse_line(line)
+                    if frames.in_error or not line.startswith("data:"):
+                        event: LyzrEvent | None = frames.feed(line)
+                    else:
+                        event = parse_line(line)
                     if event is None:
                         continue
                     if isinstance(event, Token):
@@ -205,10 +223,13 @@ class LyzrAgent(ReferenceCalls):
                     if isinstance(event, Done):
                         return
                     if isinstance(event, Failed):
-                        raise AgentServerError(event.message)
+                        raise _reported(event)
                     yield event
                 if texts:
                     yield Token(texts[0] if len(texts) == 1 else "".join(texts))
+        failed = frames.flush()  # an error event the body ended without its blank line
+        if failed is not None:
+            raise _reported(failed)
         raise AgentProtocolError("the stream ended without [DONE]")
 
     async def _artifacts(

@@ -4,6 +4,19 @@ Each SSE line ``data: <token>`` carries plain, escaped text. ``data: [DONE]`` en
 reply and ``data: [ERROR] <message>`` reports a failure. Everything else (blank separators,
 ``event:``/``id:`` fields, ``:`` comments) carries no text.
 
+The body is read line by line, as every Lyzr client reads it: two ``data:`` lines of one
+event are two tokens, joined with nothing between them (not the SSE spec's ``\\n``): Lyzr
+escapes a token's newlines, and lyzr-adk 0.1.12 (``lyzr/inference.py``,
+``InferenceModule.stream``: ``"".join(full_content)``), lyzr-kit 0.2.2
+(``lyzr_kit/commands/agent_chat.py``: ``buffer += decoded_data``) and the studio
+(``src/pages/studio/components/chatbox.tsx``: ``buffer += decodedData``) all append each
+line's value as it is. One event is framed whole: one named ``error`` (no Lyzr client
+reads ``event:``, so what it carries is not documented): its data, JSON or text, is the
+error (:class:`Frames`).
+
+An error's message is what the user is shown, so a JSON one is read for its words
+(``detail``, ``error``, ``message``; :func:`error_text`), never shown raw.
+
 A data line may also be a JSON object: lyzr-adk's ``lyzr/inference.py``
 (``InferenceModule.stream``) ``json.loads`` every data line and reads ``content``; tool and
 thinking events come the same way (``{"type": "local_tool_call", ...}``). An object is read
@@ -25,10 +38,12 @@ from core.agents.sse import data_field
 __all__ = [
     "Done",
     "Failed",
+    "Frames",
     "LyzrEvent",
     "Reasoning",
     "Status",
     "Token",
+    "error_text",
     "parse_line",
     "unescape",
 ]
@@ -46,6 +61,8 @@ class Done:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
+    """The agent reported an error; ``message`` is its words ("" when it gave none)."""
+
     message: str
 
 
@@ -113,7 +130,7 @@ def parse_line(line: str) -> LyzrEvent | None:
     if value.rstrip() == _DONE:
         return Done()
     if value.startswith(_ERROR):
-        return Failed(value[len(_ERROR) :].strip() or "unspecified error")
+        return Failed(error_text(value[len(_ERROR) :]))
     if value.startswith("{") and value.endswith("}"):
         event = _frame(value)
         if event is not None:
@@ -134,6 +151,10 @@ def _frame(value: str) -> LyzrEvent | None:
     if not isinstance(data, dict):
         return None
     kind, content = data.get("type"), data.get("content")
+    if isinstance(kind, str) and kind.lower() == "error":
+        return Failed(_words(data) or "")
+    if content is None and data.get("error"):  # {"error": ...}: "error": null is no error
+        return Failed(_words(data) or "")
     if isinstance(kind, str):
         kind = kind.lower()
         if "tool" in kind:  # local_tool_call, tool_call, tool_result, ...
@@ -181,3 +202,81 @@ def _explicit_tool(event: dict[str, Any], *, depth: int) -> str | None:
             if found:
                 return found
     return None
+
+
+_MESSAGE_CAP = 500  # characters of an error's message kept: it is shown to the user
+_MESSAGE_KEYS = ("detail", "error", "message", "msg")
+
+
+def error_text(value: str) -> str:
+    """An error's words: a JSON body's ``detail``/``error``/``message`` (FastAPI's list of
+    ``{"msg": ...}`` too), else the text; "" when there are none."""
+    value = value.strip()
+    if value.startswith(_ERROR):
+        value = value[len(_ERROR) :].strip()
+    if value[:1] in ("{", "[", '"'):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            pass
+        else:
+            return (_words(data) or "")[:_MESSAGE_CAP]
+    return value[:_MESSAGE_CAP]
+
+
+def _words(data: Any, depth: int = 0) -> str | None:
+    if isinstance(data, str):
+        return data.strip() or None
+    if depth > 3:
+        return None
+    if isinstance(data, dict):
+        for key in _MESSAGE_KEYS:
+            found = _words(data.get(key), depth + 1)
+            if found:
+                return found
+        return None
+    if isinstance(data, list):
+        return "; ".join(w for item in data if (w := _words(item, depth + 1))) or None
+    return None
+
+
+class Frames:
+    """The lines :func:`parse_line` does not read alone: ``event:`` fields, blank lines,
+    comments, and every line of an event named ``error``, which ends the reply with its
+    data as the error once the event is complete (a blank line, or the body's end:
+    :meth:`flush`). Any other event's ``data:`` lines go to :func:`parse_line` one by one.
+    """
+
+    __slots__ = ("_error", "_name")
+
+    def __init__(self) -> None:
+        self._name: str | None = None
+        self._error: list[str] = []
+
+    @property
+    def in_error(self) -> bool:
+        """An ``error`` event is open: its ``data:`` lines come here too."""
+        return self._name == "error"
+
+    def feed(self, line: str) -> Failed | None:
+        if not line:
+            return self.flush()
+        if self._name == "error":
+            value = data_field(line)
+            if value is not None:
+                self._error.append(value)
+            return None
+        if line.startswith("event:"):
+            self._name = line[6:].strip() or None
+        return None
+
+    def flush(self) -> Failed | None:
+        """The error event still open, if any (the SSE spec dispatches an event with data
+        only; one with none is dropped)."""
+        if self._name is None:  # the usual blank line: between two tokens
+            return None
+        name, lines = self._name, self._error
+        self._name, self._error = None, []
+        if name != "error" or not lines:
+            return None
+        return Failed(error_text("\n".join(lines)))

@@ -31,6 +31,7 @@ class Notices:
     working: str = texts.WORKING
     stopped: str = texts.STOPPED
     failed: str = texts.FAILED
+    agent_said: str = texts.AGENT_SAID
     empty_reply: str = texts.EMPTY_REPLY
     artifact_failed: str = texts.ARTIFACT_FAILED
     artifact_link: str = texts.ARTIFACT_LINK
@@ -40,8 +41,12 @@ class Notices:
     )
 
     def failure(self, error: AgentError) -> str:
-        """The notice added to a reply the agent could not finish."""
-        return self.failed.format(notice=error.notice)
+        """The notice added to a reply the agent could not finish, with the agent's own
+        words about it when it gave some."""
+        notice = self.failed.format(notice=error.notice)
+        if error.said:
+            notice += self.agent_said.format(message=" ".join(error.said.split()))
+        return notice
 
     def ended_early(self, metadata: Mapping[str, Any]) -> str | None:
         """The notice for a reply the model ended before it was complete (its

@@ -10,7 +10,16 @@ from __future__ import annotations
 import pytest
 
 from core.agents.lyzr import LyzrAgent
-from core.agents.lyzr_wire import Done, Status, Token, parse_line, unescape
+from core.agents.lyzr_wire import (
+    Done,
+    Failed,
+    Frames,
+    Status,
+    Token,
+    error_text,
+    parse_line,
+    unescape,
+)
 from core.agents.transport import StreamTimeouts
 from core.models import STATUS_KEY
 from tests.agents.conftest import lyzr_agent
@@ -109,3 +118,37 @@ def test_the_end_marker_is_read_with_trailing_blanks_but_a_token_keeps_its_own()
     assert parse_line("data: [DONE] ") == Done()
     assert parse_line("data: [DONE]\t") == Done()
     assert parse_line("data:  [DONE]") == Token(" [DONE]")  # a token's leading space: text
+
+
+def test_error_text_reads_words_out_of_json() -> None:
+    assert error_text(' {"detail": "quota"} ') == "quota"
+    assert error_text('{"error": {"message": "boom", "type": "server"}}') == "boom"
+    assert error_text('{"detail": [{"loc": ["body"], "msg": "bad"}, {"msg": "worse"}]}') == (
+        "bad; worse"
+    )
+    assert error_text('{"code": 7}') == ""
+    assert error_text("[ERROR] plain words") == "plain words"
+    assert error_text("{not json") == "{not json"
+    assert len(error_text("x" * 2000)) == 500
+
+
+def test_error_frames_and_what_stays_text() -> None:
+    assert parse_line('data: {"error": "boom"}') == Failed("boom")
+    assert parse_line('data: {"type": "Error", "detail": "boom"}') == Failed("boom")
+    assert parse_line('data: [ERROR] {"detail": "boom"}') == Failed("boom")
+    assert parse_line("data: [ERROR]") == Failed("")
+    # "error": null, or an error key beside content, is no error
+    assert parse_line('data: {"content": "hi", "error": null}') == Token("hi")
+    assert parse_line('data: {"error": null}') == Token('{"error": null}')
+
+
+def test_an_error_event_is_read_whole_even_without_its_blank_line() -> None:
+    frames = Frames()
+    assert frames.feed("event: error") is None and frames.in_error
+    assert frames.feed('data: {"detail":') is None
+    assert frames.feed('data: "split"}') is None
+    assert frames.flush() == Failed("split")
+    assert not frames.in_error
+    assert frames.feed("event: error") is None
+    assert frames.feed("") is None  # an event without data is not dispatched (SSE spec)
+    assert frames.feed("event: message") is None and not frames.in_error

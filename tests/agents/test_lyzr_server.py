@@ -94,3 +94,14 @@ async def test_artifacts_are_paged_in_each_shape(lyzr_server: LyzrServer) -> Non
     assert pages["list"] == items[20:]  # 10 per page unless limit says otherwise
     assert pages["data"] == {"data": {"artifacts": items[20:]}}
     assert pages["page"] == {"artifacts": items[20:], "total": 25, "page": 3, "limit": 10}
+
+
+async def test_an_event_of_several_data_lines_and_an_error_event(lyzr_server: LyzrServer) -> None:
+    lyzr_server.enqueue(
+        LyzrScript(tokens=["a", ["b", "c"]]),
+        LyzrScript(tokens=["a"], error_after=1, error_body={"detail": "quota"}),
+    )
+    assert (await post(lyzr_server, "m")).text == "data: a\n\ndata: b\ndata: c\n\ndata: [DONE]\n\n"
+    assert (await post(lyzr_server, "m")).text == (
+        'data: a\n\nevent: error\ndata: {"detail": "quota"}\n\n'
+    )

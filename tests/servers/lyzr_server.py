@@ -16,6 +16,21 @@ Behaviours of the real service it models, with their sources:
   reads ``content`` / ``delta`` / ``metadata``; tool and thinking events arrive the same
   way (``{"type": "local_tool_call", ...}``, see ``lyzr/models.py``'s local-tool loop). A
   script token that is a ``dict`` is sent as such a frame.
+- One token per event, one ``data:`` line each: Lyzr escapes the newlines in a token
+  (``\\n``), and every Lyzr client reads the body line by line, appending each ``data: ``
+  line's value to the reply as it is, with no newline between two lines of one event
+  (lyzr-adk 0.1.12 ``lyzr/inference.py`` ``InferenceModule.stream``: ``iter_lines()``,
+  ``"".join(full_content)``; lyzr-kit 0.2.2 ``lyzr_kit/commands/agent_chat.py``:
+  ``buffer += decoded_data``; the studio's ``src/pages/studio/components/chatbox.tsx``,
+  ayush-lyzr/agent-studio-ui: ``chunk.split("\\n")``, ``buffer += decodedData``). A script
+  token that is a ``list`` is sent as one event of several ``data:`` lines, to pin that.
+- Errors mid-stream: ``data: [ERROR] <message>`` is what Lyzr's clients recognise (the
+  lyzr-kit and studio sources above: ``data.startswith("[ERROR]")``; no client reads an
+  ``event:`` field). An error as JSON is modelled too, since a client meeting one must
+  not show it raw: ``error_body`` sends the error as ``event: error`` with that JSON
+  ``data:`` (the SSE spec's event name, WHATWG HTML "Interpreting an event stream"), in
+  the ``{"detail": ...}`` shape of Lyzr's HTTP errors (lyzr-adk ``lyzr/http.py``
+  ``_handle_error`` reads ``detail``). Whether Lyzr ever sends one is not documented.
 - Escapes: Lyzr escapes newlines, tabs, quotes and backslashes with a backslash and ``<``,
   ``>``, ``&`` as HTML entities (DESIGN §2, from Lyzr's studio clients); its clients also
   decode ``\\&`` (``LyzrScript.amp_escape``).
@@ -247,10 +262,11 @@ def _recut(writes: list[Write], size: int | None, piece_delay: float) -> list[Wr
 class LyzrScript:
     """What one request gets. ``tokens=None`` means the default echo/memory reply.
 
-    A token that is a ``dict`` goes out as a JSON frame (``data: {...}``), unescaped.
+    A token that is a ``dict`` goes out as a JSON frame (``data: {...}``), unescaped; one
+    that is a ``list`` as one event of several ``data:`` lines, each escaped.
     """
 
-    tokens: Sequence[str | dict[str, Any]] | None = None
+    tokens: Sequence[str | dict[str, Any] | list[str]] | None = None
     escape: bool = True  # escape tokens like Lyzr does; False sends them verbatim
     amp_escape: str = "&amp;"  # how ``&`` is escaped: ``&amp;`` or ``\\&``
     delay: float = 0.0  # before each token
@@ -265,6 +281,7 @@ class LyzrScript:
     holds: Mapping[int, asyncio.Event] = field(default_factory=dict)
     error_after: int | None = None  # send ``[ERROR] error_message`` after this many tokens
     error_message: str = "model exploded"
+    error_body: Any = None  # set: the error goes as ``event: error`` with this JSON data
     done: bool = True  # end with [DONE]
     status: int = 200  # an error status answers {"detail": detail} instead of a stream
     detail: Any = "something went wrong"
@@ -371,7 +388,9 @@ class LyzrServer(StreamingServer[LyzrScript]):
             return web.json_response({"detail": "Invalid API key"}, status=401)
         return None
 
-    def reply_tokens(self, body: Any, script: LyzrScript) -> Sequence[str | dict[str, Any]]:
+    def reply_tokens(
+        self, body: Any, script: LyzrScript
+    ) -> Sequence[str | dict[str, Any] | list[str]]:
         if script.tokens is not None:
             return script.tokens
         session = str(body.get("session_id", "")) if isinstance(body, dict) else ""
@@ -401,8 +420,11 @@ class LyzrServer(StreamingServer[LyzrScript]):
         if script.error_after is not None:
             tokens = tokens[: script.error_after]
         end = script.line_end * 2
-        events = [f"data: {_wire(token, script)}{end}".encode() for token in tokens]
-        if script.error_after is not None:
+        events = [f"{_event(token, script)}{end}".encode() for token in tokens]
+        if script.error_after is not None and script.error_body is not None:
+            error = json.dumps(script.error_body)
+            events.append(f"event: error{script.line_end}data: {error}{end}".encode())
+        elif script.error_after is not None:
             events.append(f"data: [ERROR] {script.error_message}{end}".encode())
         elif script.done:
             events.append(f"data: [DONE]{end}".encode())
@@ -466,6 +488,13 @@ class LyzrServer(StreamingServer[LyzrScript]):
 
 _PAGE_LIMIT = 10  # the page size when the request names none
 _MAX_LIMIT = 100
+
+
+def _event(token: str | dict[str, Any] | list[str], script: LyzrScript) -> str:
+    """One event's lines, without the blank line that ends it."""
+    if isinstance(token, list):
+        return script.line_end.join(f"data: {_wire(part, script)}" for part in token)
+    return f"data: {_wire(token, script)}"
 
 
 def _wire(token: str | dict[str, Any], script: LyzrScript) -> str:

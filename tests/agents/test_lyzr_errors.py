@@ -1,0 +1,85 @@
+"""How the Lyzr stream reports a failure, and what the user then sees.
+
+Lyzr's clients know one mid-stream error, ``data: [ERROR] <message>``; an error as JSON
+(an ``event: error`` event, a ``{"error": ...}`` or ``{"type": "error"}`` frame) is read for
+its words too (tests/servers/lyzr_server.py gives the sources). Either way the user keeps
+the text so far and sees the notice with the agent's words, never raw JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.agents.lyzr import LyzrAgent
+from core.errors import AgentServerError
+from core.relay import Relay
+from tests.agents.test_lyzr import collect, text_of
+from tests.relay.helpers import SpyScheduler
+from tests.servers.lyzr_server import LyzrScript, LyzrServer
+from tests.surfaces import THREAD, RecordingSurface
+
+ERRORS: list[tuple[str, dict[str, Any]]] = [
+    ("marker", {"error_message": "model exploded"}),
+    ("event", {"error_body": {"detail": "model exploded"}}),
+    ("event-openai", {"error_body": {"error": {"message": "model exploded", "code": 500}}}),
+    ("frame", {"tokens": ["Partial", " answer", {"error": "model exploded"}]}),
+    ("typed", {"tokens": ["Partial", " answer", {"type": "error", "message": "model exploded"}]}),
+]
+
+
+def failing(options: dict[str, Any]) -> LyzrScript:
+    script: dict[str, Any] = {"tokens": ["Partial", " answer"], "error_after": 2, **options}
+    if "error_body" not in options and "error_message" not in options:
+        script.pop("error_after")  # the error is a frame among the tokens; no [DONE] after
+        script["done"] = False
+    return LyzrScript(**script)
+
+
+@pytest.mark.parametrize("options", [o for _, o in ERRORS], ids=[n for n, _ in ERRORS])
+async def test_an_error_is_raised_with_its_words_after_the_text(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, options: dict[str, Any]
+) -> None:
+    lyzr_server.default = failing(options)
+    received: list[str] = []
+    with pytest.raises(AgentServerError) as raised:
+        async for chunk in lyzr.stream("hi", session_id="s", user_id="u"):
+            received.append(chunk.content)
+    assert "".join(received) == "Partial answer"
+    assert raised.value.said == "model exploded"
+    assert len(lyzr_server.stream_requests()) == 1  # a reported error is not retried
+
+
+@pytest.mark.parametrize("options", [o for _, o in ERRORS], ids=[n for n, _ in ERRORS])
+async def test_the_user_sees_the_partial_reply_and_the_agents_words_never_json(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, options: dict[str, Any]
+) -> None:
+    lyzr_server.default = failing(options)
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
+    )
+    assert outcome.status == "failed"
+    assert surface.texts() == [
+        "Partial answer\n\n⚠️ _The agent reported an error._ It said: “model exploded”"
+    ]
+
+
+async def test_an_error_without_words_shows_the_notice_alone(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer
+) -> None:
+    lyzr_server.default = LyzrScript(tokens=["Partial"], error_after=1, error_body={"code": 7})
+    surface = RecordingSurface()
+    await Relay(surface, SpyScheduler()).deliver(
+        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
+    )
+    assert surface.texts() == ["Partial\n\n⚠️ _The agent reported an error._"]
+
+
+async def test_the_data_lines_of_one_event_join_without_a_newline_as_lyzrs_clients_do(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer
+) -> None:
+    # Not the SSE spec's "\n": lyzr-adk, lyzr-kit and the studio append each data line.
+    lyzr_server.default = LyzrScript(tokens=["a", ["b", " c"], " d"])
+    assert text_of(await collect(lyzr)) == "ab c d"
