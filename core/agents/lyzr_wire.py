@@ -153,7 +153,9 @@ def _frame(value: str) -> LyzrEvent | None:
     kind, content = data.get("type"), data.get("content")
     if isinstance(kind, str) and kind.lower() == "error":
         return Failed(_words(data) or "")
-    if content is None and data.get("error"):  # {"error": ...}: "error": null is no error
+    # {"error": ...} alone: a typed event (a tool's result) may carry a tool's error and
+    # the reply goes on; "error": null is no error.
+    if kind is None and content is None and data.get("error"):
         return Failed(_words(data) or "")
     if isinstance(kind, str):
         kind = kind.lower()

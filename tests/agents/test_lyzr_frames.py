@@ -140,6 +140,9 @@ def test_error_frames_and_what_stays_text() -> None:
     # "error": null, or an error key beside content, is no error
     assert parse_line('data: {"content": "hi", "error": null}') == Token("hi")
     assert parse_line('data: {"error": null}') == Token('{"error": null}')
+    # a tool's result may report the tool's own failure: the reply goes on
+    failed_tool = '{"type": "tool_result", "tool_name": "calc", "error": "division by zero"}'
+    assert parse_line(f"data: {failed_tool}") == Status("tool", "calc")
 
 
 def test_an_error_event_is_read_whole_even_without_its_blank_line() -> None:
