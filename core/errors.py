@@ -131,14 +131,9 @@ class ArtifactError(ThreadcastError):
 
 
 class SurfaceError(ThreadcastError):
-    """A chat platform call failed.
-
-    ``landed``: for an upload the surface sent as several messages (``ChatSurface.upload``),
-    how many of its files, from the first on, were posted before the failure: they are in
-    the thread, and must not be sent again.
-    """
-
-    landed: int = 0
+    """A chat platform call failed. (The files of an upload posted before it failed are
+    counted in the caller's :class:`~core.surface.UploadProgress`, not here: a try cut off
+    by a timeout raises no error of the surface's.)"""
 
 
 class RateLimited(SurfaceError):
