@@ -21,6 +21,7 @@ ever handles this tree::
         ├── MessageGone            the message to edit was deleted
         │   └── EditsClosed          it is there, but may not be edited any more
         ├── MessageTooLong         the platform refused the text's size
+        ├── FileRefused            the platform refused a file for what it is (size, type)
         ├── Undeliverable          the place (or the bot's token) takes nothing any more
         └── PlatformUnavailable    a 5xx, a timeout, the platform unreachable: try later
 
@@ -43,6 +44,7 @@ __all__ = [
     "ArtifactError",
     "ConfigError",
     "EditsClosed",
+    "FileRefused",
     "MessageGone",
     "MessageTooLong",
     "PlatformUnavailable",
@@ -134,14 +136,9 @@ class ArtifactError(ThreadcastError):
 
 
 class SurfaceError(ThreadcastError):
-    """A chat platform call failed.
-
-    ``landed``: for an upload the surface sent as several messages (``ChatSurface.upload``),
-    how many of its files, from the first on, were posted before the failure: they are in
-    the thread, and must not be sent again.
-    """
-
-    landed: int = 0
+    """A chat platform call failed. (The files of an upload posted before it failed are
+    counted in the caller's :class:`~core.surface.UploadProgress`, not here: a try cut off
+    by a timeout raises no error of the surface's.)"""
 
 
 class RateLimited(SurfaceError):
@@ -171,6 +168,13 @@ class EditsClosed(MessageGone):
 
 class MessageTooLong(SurfaceError):
     """The platform refused the text as too long."""
+
+
+class FileRefused(SurfaceError):
+    """The platform refused an upload for what its files are: too large (Slack
+    ``file_upload_size_restricted``, Discord 413 / 40005), a type the workspace disallows.
+    Sending the same files again cannot help, so it is never retried; the caller sends
+    the files of a refused group one by one, and names the one refused."""
 
 
 class Undeliverable(SurfaceError):

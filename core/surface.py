@@ -48,6 +48,7 @@ __all__ = [
     "StrayCopy",
     "SurfaceAction",
     "SurfaceLimits",
+    "UploadProgress",
     "post_key",
 ]
 
@@ -223,12 +224,19 @@ class ChatSurface(Protocol):
         ...
 
     async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+        self,
+        where: ThreadRef,
+        files: Sequence[OutgoingFile],
+        *,
+        key: str | None = None,
+        progress: UploadProgress | None = None,
     ) -> None:
         """Attach files in the thread, splitting into several messages if needed, in
         order. ``key`` (:func:`post_key`): the same on every try of this upload, as
-        :meth:`post`'s. A failure after some messages were posted says how many files they
-        carried (:attr:`~core.errors.SurfaceError.landed`)."""
+        :meth:`post`'s. ``progress``: the same on every try too; a surface that splits the
+        upload raises its ``landed`` as each message lands, and a try sends only the files
+        after those (see :class:`UploadProgress`). A surface that sends one message for all
+        of them may ignore it."""
         ...
 
     async def post_structured(
@@ -237,6 +245,17 @@ class ChatSurface(Protocol):
         """Post structured output in the platform's native layout (or ``fallback`` where
         it is refused). ``key`` (:func:`post_key`): the same on every try, as :meth:`post`'s."""
         ...
+
+
+@dataclass(slots=True)
+class UploadProgress:
+    """How many of an upload's files, from the first on, are in the thread: a surface that
+    splits the upload into several messages (Discord: 10 MiB a message) raises ``landed``
+    as each message lands. The caller owns it, so the count outlives a try cut off half-way
+    (the relay's call timeout cancels the call: the error it then gets carries nothing),
+    and those files are neither sent again nor reported as failed."""
+
+    landed: int = 0
 
 
 @runtime_checkable

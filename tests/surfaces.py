@@ -35,7 +35,14 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from core.errors import MessageGone, MessageTooLong, RateLimited, SurfaceError
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
+from core.surface import (
+    BudgetScope,
+    MessageRef,
+    OutgoingFile,
+    SurfaceAction,
+    SurfaceLimits,
+    UploadProgress,
+)
 from core.turn import ThreadRef
 
 __all__ = ["DEFAULT_LIMITS", "THREAD", "Call", "FeedbackSurface", "RecordingSurface"]
@@ -159,7 +166,12 @@ class RecordingSurface:
         self.statuses.append(status)
 
     async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+        self,
+        where: ThreadRef,
+        files: Sequence[OutgoingFile],
+        *,
+        key: str | None = None,
+        progress: UploadProgress | None = None,
     ) -> None:
         # What a platform keeps: a copy of each file (the caller closes the sources after).
         kept = tuple(

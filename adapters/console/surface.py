@@ -18,7 +18,14 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from core.errors import SurfaceError
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, SurfaceLimits
+from core.surface import (
+    BudgetScope,
+    MessageRef,
+    OutgoingFile,
+    SurfaceAction,
+    SurfaceLimits,
+    UploadProgress,
+)
 from core.turn import ThreadRef
 
 __all__ = ["ConsoleSurface", "ReplyView"]
@@ -81,7 +88,12 @@ class ConsoleSurface:
         self.view.status(status)
 
     async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+        self,
+        where: ThreadRef,
+        files: Sequence[OutgoingFile],
+        *,
+        key: str | None = None,
+        progress: UploadProgress | None = None,
     ) -> None:
         folder = self.artifact_dir / _SAFE_NAME.sub("_", where.thread or where.channel)
         try:

@@ -13,7 +13,7 @@
     HTTPException 160005 (thread locked)           → ThreadLocked       (a SurfaceError)
     HTTPException 160006 (active thread cap)       → ThreadLimitReached (a SurfaceError)
     HTTPException 50035 on ``content`` length      → MessageTooLong
-    HTTPException 413 / 40005 (request too large)  → SurfaceError("file too large …")
+    HTTPException 413 / 40005 (request too large)  → FileRefused        (never retried)
     HTTPException 5xx (DiscordServerError)         → PlatformUnavailable
     aiohttp / OS errors, timeouts (unreachable)    → PlatformUnavailable
     any other HTTPException                        → SurfaceError
@@ -38,6 +38,7 @@ import discord
 
 from adapters.discord.permissions import VIEW_CHANNEL
 from core.errors import (
+    FileRefused,
     MessageGone,
     MessageTooLong,
     PlatformUnavailable,
@@ -160,7 +161,10 @@ def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: st
     if code == CODE_INVALID_FORM and "content" in text and "length" in text.lower():
         return MessageTooLong(text)
     if status == 413 or code == CODE_TOO_LARGE:
-        return SurfaceError(f"file too large for Discord: {text}")
+        # The files of the request are past the upload limit (discord-api-docs, Topics >
+        # Opcodes and Status Codes: 40005 "Request entity too large"): the same ones would
+        # be refused again, so this is no failure to retry.
+        return FileRefused(f"file too large for Discord: {text}")
     if isinstance(exc, discord.Forbidden):
         return SurfaceError(f"Discord refused (403 {code}): {text}")
     if status >= 500:

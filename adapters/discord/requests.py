@@ -36,7 +36,7 @@ from adapters.discord.permissions import ATTACH_FILES, CREATE_PUBLIC_THREADS
 from adapters.discord.refs import PLATFORM, ChannelKind, channel_id, guild_id, place
 from adapters.discord.stop_button import StopView
 from core.errors import PlatformUnavailable, SurfaceError
-from core.surface import MessageRef, OutgoingFile
+from core.surface import MessageRef, OutgoingFile, UploadProgress
 from core.turn import ThreadRef
 
 __all__ = ["ArchiveMinutes", "DiscordRequests", "check_platform", "part_nonce", "thread_name"]
@@ -118,35 +118,47 @@ class DiscordRequests:
                 await target.edit(content=text, allowed_mentions=self._quiet)
 
     async def send_files(
-        self, where: ThreadRef, groups: Sequence[Sequence[OutgoingFile]], *, key: str | None = None
+        self,
+        where: ThreadRef,
+        groups: Sequence[Sequence[OutgoingFile]],
+        *,
+        key: str | None = None,
+        progress: UploadProgress | None = None,
     ) -> None:
-        """One message per group; the relay paid for the first, the others pay here.
+        """One message per group; the relay paid for the first sent, the others pay here.
         ``key``: each group's message carries a nonce of its own derived from it, enforced
         as :meth:`send`'s (the nonce is a Create Message JSON param, sent in the multipart
         request's ``payload_json`` with the files: discord-api-docs, Reference > Uploading
         Files; discord.py's ``handle_message_parameters`` puts it there with
         ``enforce_nonce``), so a retried upload whose answer was lost returns the message
         that carries the files instead of attaching them again.
-        A message refused after others landed raises with ``landed``, the number of files
-        those carried (:class:`~core.errors.SurfaceError`), so they are not sent again."""
+        ``progress``: raised to count each group's files once its message is created, so
+        the caller knows them to be in the thread even when its timeout cuts the upload
+        off while a later message is on its way; a retry (the same ``progress``) starts
+        after the groups it counts, which are not sent again."""
         channel = self.channel(where)
-        landed = 0
+        done = 0 if progress is None else progress.landed
+        landed = 0  # the files of the groups before this one
+        paid = True  # the relay paid for the first message this call sends
         for index, group in enumerate(groups):
+            landed += len(group)
+            if landed <= done:
+                continue  # created on an earlier try
             once = _nonce(part_nonce(key, "f", index))
             # discord.py streams a file object into its multipart body (aiohttp reads it in
             # blocks) and rewinds it itself on a retry; it never closes one it did not open.
             attached = [discord.File(_readable(f), filename=f.name) for f in group]
             try:
-                if index:
+                if not paid:
                     await self.acquire(where)
+                paid = False
                 with self.errors(where):
                     await channel.send(files=attached, allowed_mentions=self._quiet, **once)
-            except SurfaceError as failed:
-                if isinstance(failed, MissingPermission):
-                    failed.permission = ATTACH_FILES  # text went through here before
-                failed.landed = landed
+            except MissingPermission as failed:
+                failed.permission = ATTACH_FILES  # text went through here before
                 raise
-            landed += len(group)
+            if progress is not None:
+                progress.landed = max(progress.landed, landed)
 
     async def send_embed(self, where: ThreadRef, data: BaseModel, *, nonce: str | None) -> None:
         """``nonce``: the same on every try, enforced (as :meth:`send`'s)."""

@@ -71,6 +71,7 @@ from core.surface import (
     OutgoingFile,
     SurfaceAction,
     SurfaceLimits,
+    UploadProgress,
 )
 from core.turn import ThreadRef
 
@@ -238,17 +239,23 @@ class DiscordSurface:
             self._typing.clear(channel_id(where))
 
     async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+        self,
+        where: ThreadRef,
+        files: Sequence[OutgoingFile],
+        *,
+        key: str | None = None,
+        progress: UploadProgress | None = None,
     ) -> None:
         """``key``: each message's nonce derives from it (:func:`adapters.discord.requests.
-        part_nonce`), so a retry returns the groups that landed instead of attaching them
-        twice."""
+        part_nonce`), so a retry returns a group that landed unseen instead of attaching it
+        twice. ``progress``: counts the files of each message as it lands; a retry sends
+        only the groups after them (:meth:`DiscordRequests.send_files`)."""
         target = self._route(where)
         # The upload limit counts a message's files together (adapters.discord.uploads).
         groups = group_files(
             files, max_files=self.limits.max_files_per_message, max_bytes=self.file_limit(target)
         )
-        await self.requests.send_files(target, groups, key=key)
+        await self.requests.send_files(target, groups, key=key, progress=progress)
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None

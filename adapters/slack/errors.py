@@ -8,6 +8,9 @@ only knows its own tree, so every call the adapter makes goes through :func:`tra
   too many messages", HTTP 200, no Retry-After) → :class:`RateLimited` naming the budget
   scope of the method called;
 - ``msg_too_long`` (and ``invalid_blocks`` caused by size) → :class:`MessageTooLong`;
+- a file refused for what it is (``file_upload_size_restricted``, ``file_type_not_allowed``
+  ...: files.getUploadURLExternal's errors) → :class:`SlackFileRefused`, a
+  :class:`~core.errors.FileRefused`: the same file would be refused again, so never retried;
 - ``message_not_found`` / ``cant_update_message`` / ``cant_delete_message`` →
   :class:`MessageGone` (the relay then continues in a new message);
 - ``edit_window_closed`` (chat.update: "The message cannot be edited due to the team message
@@ -48,6 +51,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from core.errors import (
     EditsClosed,
+    FileRefused,
     MessageGone,
     MessageTooLong,
     PlatformUnavailable,
@@ -60,6 +64,7 @@ __all__ = [
     "STREAM_ENDED",
     "ErrorKind",
     "SlackError",
+    "SlackFileRefused",
     "SlackUnavailable",
     "SlackUndeliverable",
     "slack_error",
@@ -104,6 +109,21 @@ _PLACE = frozenset(
         "thread_not_found",
     }
 )
+# files.getUploadURLExternal, Errors (docs.slack.dev reference/methods/
+# files.getUploadURLExternal; the same list in Slack's method JSON, e.g. the slack_kit
+# package's copy): "The size of provided file is too large, as the team has restricted
+# uploads of large files", "The file type is not allowed", "Team has disabled all file
+# uploads", "File uploads except images are disabled". ``file_too_large``: a file past
+# Slack's own cap (the simulator's answer for it; not in the method's list).
+_FILE_REFUSED = frozenset(
+    {
+        "file_upload_size_restricted",
+        "file_type_not_allowed",
+        "file_uploads_disabled",
+        "file_uploads_except_images_disabled",
+        "file_too_large",
+    }
+)
 _TRANSIENT = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "update_failed"}
 )
@@ -143,6 +163,10 @@ class SlackUndeliverable(SlackError, Undeliverable):
     """A ``token`` or ``place`` refusal: never retried (see the module docstring)."""
 
 
+class SlackFileRefused(SlackError, FileRefused):
+    """A file refused for what it is (its size, its type): never retried."""
+
+
 class SlackUnavailable(SlackError, PlatformUnavailable):
     """A ``transient`` failure: Slack's own error, a 5xx, the network (retried for minutes)."""
 
@@ -155,6 +179,8 @@ def slack_error(
         return SlackUndeliverable(method, code, detail, status=status)
     if code is None or code in _TRANSIENT or status >= 500:
         return SlackUnavailable(method, code, detail, status=status)
+    if code in _FILE_REFUSED:
+        return SlackFileRefused(method, code, detail, status=status)
     return SlackError(method, code, detail, status=status)
 
 

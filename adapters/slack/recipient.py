@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from adapters.slack.guard import ReplyGuard
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction
+from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, UploadProgress
 from core.turn import ThreadRef
 
 if TYPE_CHECKING:
@@ -95,9 +95,14 @@ class RecipientView:
         await self.surface.set_status(where, status, to=self.to)
 
     async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+        self,
+        where: ThreadRef,
+        files: Sequence[OutgoingFile],
+        *,
+        key: str | None = None,
+        progress: UploadProgress | None = None,
     ) -> None:
-        await self.surface.upload(where, files, key=key, to=self.to)
+        await self.surface.upload(where, files, key=key, progress=progress, to=self.to)
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None

@@ -80,6 +80,7 @@ from core.surface import (
     OutgoingFile,
     ShowsFeedback,
     SurfaceAction,
+    UploadProgress,
     post_key,
 )
 from core.turn import ThreadRef
@@ -693,9 +694,14 @@ class _Watched:
         await self._surface.set_status(where, status)
 
     async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], *, key: str | None = None
+        self,
+        where: ThreadRef,
+        files: Sequence[OutgoingFile],
+        *,
+        key: str | None = None,
+        progress: UploadProgress | None = None,
     ) -> None:
-        await self._surface.upload(where, files, key=key)
+        await self._surface.upload(where, files, key=key, progress=progress)
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None

@@ -29,7 +29,8 @@ does a bounded step a call waits for (:meth:`Sender.aside`: a reply's feedback r
 
 :class:`~core.errors.MessageGone` and :class:`~core.errors.MessageTooLong` are never retried
 here: the caller answers them (post a new message, cut a smaller page). Nor is
-:class:`~core.errors.Undeliverable`: the place takes nothing any more. Anything else a
+:class:`~core.errors.Undeliverable`: the place takes nothing any more; nor
+:class:`~core.errors.FileRefused`: the same files would be refused again. Anything else a
 surface raises is translated into :class:`~core.errors.SurfaceError`, so a buggy adapter
 cannot crash a reply.
 """
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from core.errors import (
+    FileRefused,
     MessageGone,
     MessageTooLong,
     PlatformUnavailable,
@@ -223,7 +225,7 @@ class Sender:
                 # scheduler to wait on: honour Retry-After here as well.
                 await asyncio.sleep(exc.retry_after)
                 continue
-            except (MessageGone, MessageTooLong, Undeliverable):
+            except (MessageGone, MessageTooLong, Undeliverable, FileRefused):
                 raise
             except Exception as exc:
                 error = _as_surface_error(exc)

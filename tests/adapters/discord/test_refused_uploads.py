@@ -1,6 +1,7 @@
 """An upload the surface splits into several messages, whose later message Discord refuses
 after the first one landed: the files of the landed message are not posted again when the
-others are sent one by one (so that only the refused file fails). The relay over the real
+others are sent one by one (so that only the refused file fails). A file Discord refuses
+as too large is not sent again: retrying cannot help. The relay over the real
 DiscordSurface and discord.py, against the simulator."""
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ MIB = 1024 * 1024
 DISCORD_LIMIT = 9 * MIB
 # In the order sent: [a, b] (9 MiB) in one message, landed; [c, d] (9.75 MiB) in the next,
 # refused; then c alone (9.5 MiB) refused again, and d alone taken.
-# A refused upload is tried twice (its second try's first message returned by its nonce).
+# An upload that fails is tried twice; one Discord refuses as too large, once.
 TWICE = RetryPolicy(backoff=0.01, attempts=2)
+MESSAGES = "/channels/{channel_id}/messages"
 SIZES = {"a.bin": 5 * MIB, "b.bin": 4 * MIB, "c.bin": 9 * MIB + MIB // 2, "d.bin": MIB // 4}
 
 
@@ -72,3 +74,21 @@ async def test_files_of_a_landed_message_are_not_posted_again(
     notices = [m.content for m in messages if "c.bin" in m.content]
     assert len(notices) == 1
     assert not any(name in notices[0] for name in ("a.bin", "b.bin", "d.bin"))
+
+
+async def test_a_file_discord_refuses_as_too_large_is_tried_once_and_named(
+    sim: DiscordSimulator, surface: DiscordSurface, scheduler: EditScheduler, big_files: str
+) -> None:
+    where = place("channel", sim.channel("general").id, sim.guild_id)
+    artifact = Artifact(name="c.bin", url=f"{big_files}/c.bin")  # past DISCORD_LIMIT
+    async with guarded_client("127.0.0.1", timeout=30.0) as client:
+        relay = Relay(surface, scheduler, http_client=client, policy=RetryPolicy(backoff=0.01))
+        outcome = await relay.deliver(where, scripted([(0.0, "Here.")], artifacts=[artifact]))
+
+    refused = [c for c in sim.calls_to("POST", MESSAGES) if c.status == 413]
+    assert len(refused) == 1  # tried once: the policy would have allowed four tries
+    assert [f.name for f in outcome.artifacts_failed] == ["c.bin"]
+    messages = sim.channel_messages(int(where.channel))
+    assert not [m for m in messages if m.attachments]
+    notices = [m.content for m in messages if "c.bin" in m.content]
+    assert len(notices) == 1 and "too large" in notices[0]

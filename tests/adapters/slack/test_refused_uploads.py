@@ -1,0 +1,36 @@
+"""A file Slack refuses for what it is (past the size a workspace admin allows) is not
+sent again: retrying cannot help, so the relay names it in its notice at once. The relay
+over the real SlackSurface and slack-sdk, against the simulator."""
+
+from __future__ import annotations
+
+from adapters.slack.surface import SlackSurface
+from bots.simulators.slack import SlackSimulator
+from core.models import Artifact
+from core.netguard import guarded_client
+from core.relay import Relay
+from core.relay.scheduler import EditScheduler
+from tests.adapters.artifact_files import FILES, QUICK
+from tests.adapters.slack.conftest import thread_of
+from tests.relay.helpers import scripted
+
+
+async def test_a_file_past_the_workspace_limit_is_tried_once_and_named(
+    sim: SlackSimulator, surface: SlackSurface, file_server: str
+) -> None:
+    # files.getUploadURLExternal answers ``file_upload_size_restricted`` past this size
+    # (the simulator's ``SimConfig.team_upload_limit``); QUICK allows four tries.
+    sim.config.team_upload_limit = len(FILES["report.csv"]) - 1
+    where = thread_of(sim)
+    artifact = Artifact(name="report.csv", url=f"{file_server}/report.csv")
+    async with guarded_client("127.0.0.1", timeout=10.0) as client:
+        relay = Relay(surface, EditScheduler(), http_client=client, policy=QUICK)
+        outcome = await relay.deliver(where, scripted([(0.0, "Here.")], artifacts=[artifact]))
+
+    assert len(sim.calls("files.getUploadURLExternal")) == 1  # tried once, not retried
+    assert [f.name for f in outcome.artifacts_failed] == ["report.csv"]
+    assert where.thread is not None
+    replies = sim.bot_replies(where.channel, where.thread)
+    notices = [m.text for m in replies if "report.csv" in m.text]
+    assert len(notices) == 1 and "file_upload_size_restricted" in notices[0]
+    assert not [m for m in replies if m.files]
