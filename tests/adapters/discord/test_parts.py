@@ -31,7 +31,14 @@ from adapters.discord.reach import Reach
 from adapters.discord.refs import channel_id, guild_id
 from adapters.discord.surface import thread_name
 from adapters.discord.uploads import group_files
-from core.errors import MessageGone, MessageTooLong, PlatformUnavailable, RateLimited, SurfaceError
+from core.errors import (
+    FileRefused,
+    MessageGone,
+    MessageTooLong,
+    PlatformUnavailable,
+    RateLimited,
+    SurfaceError,
+)
 from core.surface import BudgetScope, OutgoingFile
 from core.turn import ThreadRef
 
@@ -200,7 +207,7 @@ def test_translation_of_discord_errors() -> None:
     big = translate(
         http_error(discord.HTTPException, 413, 40005, "Request entity too large"), **SCOPES
     )
-    assert type(big) is SurfaceError and "too large" in str(big)
+    assert type(big) is FileRefused and "too large" in str(big)
     limited = translate(
         http_error(discord.HTTPException, 429, 0, "slow down", **{"Retry-After": "3"}), **SCOPES
     )
