@@ -351,7 +351,7 @@ def read_settings(
         context = first.get("ctx") or {}
         if isinstance(context.get("error"), ConfigError):
             raise context["error"] from None
-        field = str(first["loc"][0]) if first["loc"] else "?"
+        field = _field_of(model, str(first["loc"][0])) if first["loc"] else "?"
         variable = _variable_of(model, field)
         if first["type"] == "missing":
             hint = (hints or {}).get(field, "required but not set")
@@ -360,6 +360,16 @@ def read_settings(
         secret = info is not None and "SecretStr" in str(info.annotation)
         shown = "***" if secret else repr(first.get("input"))
         raise ConfigError(variable, f"{first['msg']} (got {shown})") from None
+
+
+def _field_of(model: type[BaseSettings], key: str) -> str:
+    """The field a validation error's location names: pydantic reports a value read from
+    the environment by its variable (the alias), one given by name by the field's name."""
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if key == name or (isinstance(alias, AliasChoices) and key in alias.choices):
+            return name
+    return key
 
 
 def _variable_of(model: type[BaseSettings], field: str) -> str:

@@ -226,6 +226,24 @@ async def test_an_unreachable_agent_names_its_url_and_the_variable_that_set_it(
         assert url in run.stderr and variable in run.stderr
 
 
+async def test_an_unreachable_file_agent_names_the_files_url_not_the_environments(
+    tmp_path: Path,
+) -> None:
+    # The environment describes a Lyzr agent, but the file's agent answers: the line must
+    # name the URL that was called and the file's key that set it.
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    config = tmp_path / "threadcast.toml"
+    config.write_text(f'[[agents]]\nname = "eng"\nbackend = "openai"\nbase_url = "{url}"\n')
+    env = console_env(
+        tmp_path, None, LYZR_API_KEY="k", LYZR_AGENT_ID="a", THREADCAST_CONFIG=str(config)
+    )
+    run = await _threadcast({**env, "AGENT_RETRIES": "0"}, "ask", "hi")
+    assert run.status == 1
+    assert len(run.error_lines) == 1, run.stderr
+    assert f"at {url} (set by agents[0].base_url in {config})" in run.stderr
+    assert "LYZR_API_BASE" not in run.stderr
+
+
 async def test_slack_and_discord_exit_alike_when_their_platform_is_unreachable(
     tmp_path: Path,
 ) -> None:

@@ -3,9 +3,14 @@ object (a traceback's locals, a debug line) never shows one."""
 
 from __future__ import annotations
 
+import pytest
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings
+
 from bots.discord.settings import load_discord_settings
 from bots.slack.settings import load_slack_settings
-from core.config import load_settings
+from core.config import SETTINGS_CONFIG, env_alias, load_settings, read_settings
+from core.errors import ConfigError
 
 SECRETS = {
     "lyzr_api_key": "lyzr-key-do-not-show",
@@ -42,3 +47,20 @@ def test_slack_tokens_and_signing_secret_are_hidden() -> None:
 def test_the_discord_token_is_hidden() -> None:
     discord = load_discord_settings(token="discord-do-not-show")
     assert "discord-do-not-show" not in repr(discord)
+
+
+class _Keyed(BaseSettings):
+    model_config = SETTINGS_CONFIG
+    key: SecretStr = Field(min_length=20, validation_alias=env_alias("THREADCAST_TEST_KEY"))
+
+
+def test_a_refused_secret_read_from_the_environment_is_not_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pydantic names a value read from the environment by its variable, not its field:
+    # the error must still know the field is a secret.
+    monkeypatch.setenv("THREADCAST_TEST_KEY", "short-do-not-show")
+    with pytest.raises(ConfigError) as error:
+        read_settings(_Keyed, {})
+    assert error.value.variable == "THREADCAST_TEST_KEY"
+    assert "do-not-show" not in str(error.value) and "***" in str(error.value)

@@ -2,8 +2,9 @@
 
 A failure is shown once: the relay's failure notice is left out of the console's replies
 (:data:`CONSOLE_NOTICES`), and :func:`failure_line` says it instead, on stderr, as one
-line with the detail (for an agent that cannot be reached: its URL and the variable that
-set it). An empty reply, likewise, is one line on stderr rather than a reply.
+line with the detail (for an agent that cannot be reached: its URL and the variable, or
+the configuration file's key, that set it). An empty reply, likewise, is one line on
+stderr rather than a reply.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bots import exit_status
 from bots.console import texts
 from core.agents.transport import AgentUnreachableError
 from core.config import Settings
+from core.deployment.load import Deployment
 from core.errors import AgentError
 from core.relay.notices import DEFAULT_NOTICES
 from core.responder import TurnResult
@@ -50,26 +52,35 @@ def is_empty(result: TurnResult) -> bool:
     )
 
 
-def failure_line(error: AgentError, settings: Settings) -> str:
-    """The agent's failure as one line of text."""
+def failure_line(
+    error: AgentError, settings: Settings, deployment: Deployment, agent: str | None
+) -> str:
+    """The agent's failure as one line of text; ``agent`` names the one that was called."""
     text = str(error)
-    endpoint = _endpoint(settings)
+    endpoint = _endpoint(settings, deployment, agent)
     if isinstance(error, AgentUnreachableError) and endpoint is not None:
-        url, variable, field = endpoint
-        text = texts.unreachable_agent(
-            error.notice,
-            url,
-            variable,
-            is_set=field in settings.model_fields_set,
-            detail=error.detail,
-        )
+        url, origin = endpoint
+        text = texts.unreachable_agent(error.notice, url, origin, detail=error.detail)
     return " ".join(text.split())
 
 
-def _endpoint(settings: Settings) -> tuple[str, str, str] | None:
-    """The agent API's base URL, its variable and its settings field."""
-    if settings.agent_kind == "lyzr":
-        return settings.lyzr_api_base, "LYZR_API_BASE", "lyzr_api_base"
-    if settings.agent_kind == "openai":
-        return settings.openai_base_url, "OPENAI_BASE_URL", "openai_base_url"
-    return None
+def _endpoint(
+    settings: Settings, deployment: Deployment, agent: str | None
+) -> tuple[str, str] | None:
+    """The base URL ``agent`` was called at, and what set it: the file's ``base_url`` of
+    that agent, else the environment's variable (a file agent takes it from there too)."""
+    index, spec = next(
+        ((i, spec) for i, spec in enumerate(deployment.agents) if spec.name == agent),
+        (None, None),
+    )
+    if spec is None:
+        return None
+    if spec.backend == "lyzr":
+        url, variable, field = settings.lyzr_api_base, "LYZR_API_BASE", "lyzr_api_base"
+    elif spec.backend == "openai":
+        url, variable, field = settings.openai_base_url, "OPENAI_BASE_URL", "openai_base_url"
+    else:
+        return None
+    if spec.base_url is not None:
+        return spec.base_url, texts.set_in_file(deployment.source, f"agents[{index}].base_url")
+    return url, texts.set_by_variable(variable, is_set=field in settings.model_fields_set)

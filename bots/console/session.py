@@ -38,6 +38,7 @@ class ConsoleSession(Lifecycle):
     """``async with ConsoleSession(settings, view) as session: await session.turn(...)``."""
 
     responder: Responder
+    _runtime: Runtime
 
     def __init__(self, settings: Settings, view: ReplyView) -> None:
         self.settings = settings
@@ -51,6 +52,7 @@ class ConsoleSession(Lifecycle):
 
     async def start(self) -> None:
         runtime = await self._stack.enter_async_context(Runtime(self.settings))
+        self._runtime = runtime
         surface = ConsoleSurface(view=self.view, artifact_dir=self.settings.artifact_dir)
         self.responder = runtime.responder(surface)
         self.responder.relay.notices = CONSOLE_NOTICES
@@ -106,7 +108,8 @@ class ConsoleSession(Lifecycle):
             return 0
         error = result.outcome.error if result.outcome is not None else None
         if error is not None:
-            self.view.error(failure_line(error, self.settings))
+            deployment = self._runtime.deployment.current.deployment
+            self.view.error(failure_line(error, self.settings, deployment, result.agent))
         elif is_empty(result):
             self.view.note(EMPTY_REPLY)
         return status_of(result)

@@ -52,3 +52,10 @@ def test_a_bad_value_names_its_variable(
         load_discord_settings()
     assert error.value.variable == variable
     assert "t0ken" not in str(error.value)
+
+
+def test_a_missing_token_says_where_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(ConfigError) as error:
+        load_discord_settings()
+    assert str(error.value) == ("DISCORD_TOKEN: required (the bot token from the Developer Portal)")
