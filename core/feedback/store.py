@@ -107,7 +107,7 @@ class FeedbackStore:
         key = self._vote_key(record.tag.ref, record.voter)
         body = json.dumps(record.to_json())
         has_reason = "1" if record.reason is not None else "0"
-        args = [body, record.vote, has_reason, self.ttl, record.tag.agent or ""]
+        args: list[str | int] = [body, record.vote, has_reason, self.ttl, record.tag.agent or ""]
         raw = await PUT_VOTE(self.redis, [key, self.counts_key], args)
         return None if raw is None else _record(record.tag, json.loads(text(raw)))
 
