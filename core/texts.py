@@ -54,6 +54,7 @@ __all__ = [
     "QUEUED",
     "REASON_HINT",
     "REASON_LABEL",
+    "REASON_NONE",
     "REASON_SAVED",
     "REASON_SKIP",
     "REASON_SUBMIT",
@@ -179,6 +180,7 @@ THANKS_UP = "_Thanks for the 👍: your feedback was recorded._"
 THANKS_DOWN = "_Thanks for the 👎: your feedback was recorded._"
 VOTE_CHANGED = "_Your vote on this reply was changed._"
 REASON_SAVED = "_Thanks: your reason was recorded with your vote._"
+REASON_NONE = "_No reason given: nothing more was recorded._"
 VOTE_UNKNOWN = "_This reply can no longer be rated._"
 REASON_TITLE = "What went wrong?"
 REASON_LABEL = "Tell us why (optional)"
