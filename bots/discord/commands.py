@@ -41,6 +41,7 @@ from core.governance.controls import StopResult
 from core.responder import Responder
 from core.status import conversation_status
 from core.texts import (
+    FEEDBACK_NOT_RECORDED,
     NOT_YOURS_TO_RESET,
     NOT_YOURS_TO_STOP,
     REASON_NONE,
@@ -220,7 +221,7 @@ class Commands:
             result = await self.feedback.vote(ref, str(interaction.user.id), vote)
         except SessionStoreError as exc:
             log.error("could not record feedback: %s", exc)
-            text = STORE_UNAVAILABLE
+            text = FEEDBACK_NOT_RECORDED
         else:
             if result.status == "same":
                 return
@@ -267,7 +268,7 @@ class Commands:
                     result = await self.feedback.no_reason(ref, user)
             except SessionStoreError as exc:
                 log.error("could not record a feedback reason: %s", exc)
-                text = STORE_UNAVAILABLE
+                text = FEEDBACK_NOT_RECORDED
             else:
                 if result.status == "unknown":
                     text = thanks("down", "unknown")

@@ -11,7 +11,14 @@ from bots.simulators.discord import DiscordSimulator, SimInteraction
 from core.feedback.model import ReplyRef
 from core.feedback.service import Feedback
 from core.runtime import Runtime
-from core.texts import REASON_NONE, REASON_SAVED, THANKS_DOWN, THANKS_UP, VOTE_UNKNOWN
+from core.texts import (
+    FEEDBACK_NOT_RECORDED,
+    REASON_NONE,
+    REASON_SAVED,
+    THANKS_DOWN,
+    THANKS_UP,
+    VOTE_UNKNOWN,
+)
 from tests.bots.discord.conftest import (
     FAST_CHANNEL_BUCKET,
     World,
@@ -19,6 +26,7 @@ from tests.bots.discord.conftest import (
     record_results,
     sim_settings,
 )
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 from tests.waiting import eventually
 
@@ -194,6 +202,40 @@ async def test_a_reason_submitted_once_feedback_is_off_is_not_said_to_be_recorde
             answer = sim.original_response(submitted)
             assert answer is not None and answer.flags & EPHEMERAL
             assert answer.content == VOTE_UNKNOWN
+
+
+async def test_a_reason_the_store_cannot_take_is_said_to_be_lost(
+    redis_url: str, namespace: str
+) -> None:
+    """Redis does not answer the reason's call (behind a proxy that holds back just that
+    one): the answer, the voter's only one, says their feedback could not be recorded; it
+    used to say "this reply could not be handled", about a reply that had been."""
+    async with (
+        DiscordSimulator(channel_window=1.0) as sim,
+        LyzrServer() as lyzr,
+        SlowRedis(redis_url) as redis,
+    ):
+        settings = bot_settings(redis.url, lyzr, redis_namespace=namespace, shutdown_grace=0.0)
+        async with (
+            Runtime(settings, namespace=namespace) as runtime,
+            DiscordBot(
+                runtime, sim_settings(sim, **FAST_CHANNEL_BUCKET), guild_ready_timeout=0.05
+            ) as bot,
+        ):
+            click, thread, reply = await _why_asked(sim, bot)
+            feedback = bot.commands.feedback
+            assert feedback is not None
+            ref = ReplyRef("discord", str(sim.channel("general").guild_id), str(thread),
+                           str(reply))  # fmt: skip
+            bob = str(sim.user("bob").id)
+            await eventually(lambda: _vote_of(feedback, ref, bob), what="bob's 👎")
+            redis.swallow(b":{feedback}:vote:")  # the reason's read of the vote
+            submitted = await sim.submit_modal(click, {"threadcast:reason": "Meh."}, user="bob")
+            await eventually(lambda: bool(getattr(sim.original_response(submitted), "content",
+                                                  "")), what="the answer")  # fmt: skip
+            assert redis.swallowed
+            answer = sim.original_response(submitted)
+            assert answer is not None and answer.content == FEEDBACK_NOT_RECORDED
 
 
 async def _why_asked(sim: DiscordSimulator, bot: DiscordBot) -> tuple[SimInteraction, int, int]:
