@@ -39,6 +39,7 @@ __all__ = [
     "EMPTY_FILE",
     "EMPTY_REPLY",
     "FAILED",
+    "FEEDBACK_NOT_RECORDED",
     "FILES_OFF",
     "FILE_NOT_RECEIVED",
     "FILE_NOT_SHARED",
@@ -55,6 +56,7 @@ __all__ = [
     "QUEUED",
     "REASON_HINT",
     "REASON_LABEL",
+    "REASON_NONE",
     "REASON_SAVED",
     "REASON_SKIP",
     "REASON_SUBMIT",
@@ -182,7 +184,12 @@ THANKS_UP = "_Thanks for the 👍: your feedback was recorded._"
 THANKS_DOWN = "_Thanks for the 👎: your feedback was recorded._"
 VOTE_CHANGED = "_Your vote on this reply was changed._"
 REASON_SAVED = "_Thanks: your reason was recorded with your vote._"
+REASON_NONE = "_No reason given: nothing more was recorded._"
 VOTE_UNKNOWN = "_This reply can no longer be rated._"
+FEEDBACK_NOT_RECORDED = (
+    "_The session store (Redis) is unavailable: your feedback could not be recorded. "
+    "Please try again later._"
+)
 REASON_TITLE = "What went wrong?"
 REASON_LABEL = "Tell us why (optional)"
 REASON_HINT = "Wrong, incomplete, off topic…"

@@ -41,8 +41,10 @@ from core.governance.controls import StopResult
 from core.responder import Responder
 from core.status import conversation_status
 from core.texts import (
+    FEEDBACK_NOT_RECORDED,
     NOT_YOURS_TO_RESET,
     NOT_YOURS_TO_STOP,
+    REASON_NONE,
     REASON_SAVED,
     STORE_UNAVAILABLE,
     describe_status,
@@ -242,7 +244,7 @@ class Commands:
             result = await self.feedback.vote(ref, str(interaction.user.id), vote)
         except SessionStoreError as exc:
             log.error("could not record feedback: %s", exc)
-            text = STORE_UNAVAILABLE
+            text = FEEDBACK_NOT_RECORDED
         else:
             if result.status == "same":
                 return
@@ -271,9 +273,11 @@ class Commands:
     ) -> None:
         """The 👎 modal submitted: the reason joins the vote; thanks, privately. This is
         the only answer the voter gets (the click was answered with the modal), so it says
-        what was recorded: the reason, the 👎 alone (left empty), or nothing (the reply can
-        no longer be rated; nor can any while feedback is off: a modal left open across a
-        restart with ``THREADCAST_FEEDBACK=false``)."""
+        what was recorded: the reason; left empty, nothing new (the 👎 was recorded on its
+        click: thanks for it while it stands; recording it again could undo a 👍 cast
+        since on another client); or nothing (the reply can no longer be rated; nor can
+        any while feedback is off: a modal left open across a restart with
+        ``THREADCAST_FEEDBACK=false``)."""
         acknowledged = await _defer(interaction, ephemeral=True, thinking=True)
         user = str(interaction.user.id)
         text = REASON_SAVED
@@ -282,15 +286,18 @@ class Commands:
         else:
             try:
                 if reason.strip():
-                    status = (await self.feedback.reason(ref, user, reason)).status
-                else:  # the click's 👎 again: "same" when it was recorded
-                    status = (await self.feedback.vote(ref, user, "down")).status
+                    result = await self.feedback.reason(ref, user, reason)
+                else:
+                    result = await self.feedback.no_reason(ref, user)
             except SessionStoreError as exc:
                 log.error("could not record a feedback reason: %s", exc)
-                text = STORE_UNAVAILABLE
+                text = FEEDBACK_NOT_RECORDED
             else:
-                if status == "unknown" or not reason.strip():
-                    text = thanks("down", status)
+                if result.status == "unknown":
+                    text = thanks("down", "unknown")
+                elif not reason.strip():
+                    standing = result.record is not None and result.record.vote == "down"
+                    text = thanks("down", "same") if standing else REASON_NONE
         if acknowledged:
             await _answer(interaction, text)
 

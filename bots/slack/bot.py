@@ -48,7 +48,13 @@ from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
 from core.runtime import Runtime
-from core.texts import NOT_YOURS_TO_RESET, NOT_YOURS_TO_STOP, REASON_SAVED, thanks
+from core.texts import (
+    FEEDBACK_NOT_RECORDED,
+    NOT_YOURS_TO_RESET,
+    NOT_YOURS_TO_STOP,
+    REASON_SAVED,
+    thanks,
+)
 from core.turn import ThreadRef, Turn
 
 __all__ = ["SlackBot"]
@@ -269,6 +275,7 @@ class SlackBot:
             result = await self.feedback.reason(ref, user, reason)
         except ThreadcastError as exc:
             log.error("could not record a feedback reason on %s: %s", ref.message, exc)
+            await self._tell(where, user, FEEDBACK_NOT_RECORDED, about="")
             return
         if result.status != "unknown":
             await self._tell(where, user, REASON_SAVED, about="")
@@ -281,6 +288,7 @@ class SlackBot:
             result = await self.feedback.vote(ref, user, value)
         except ThreadcastError as exc:
             log.error("could not record feedback on %s: %s", ref.message, exc)
+            await self._tell(where, user, FEEDBACK_NOT_RECORDED, about="")
             return
         if result.status != "same":
             await self._tell(where, user, thanks(vote, result.status), about="")

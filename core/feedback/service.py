@@ -84,6 +84,16 @@ class Feedback:
         self._publish(record)
         return VoteResult("same", record)
 
+    async def no_reason(self, ref: ReplyRef, voter: str) -> VoteResult:
+        """A "why?" submitted empty: nothing is written (the 👎 was recorded on its click;
+        writing it again could undo a 👍 the voter cast since, on another client).
+        ``same`` with the voter's vote standing now (None: none stored, or not yet), or
+        ``unknown``."""
+        current = await self.store.current(ref, voter)
+        if current is not None:
+            return VoteResult("same", current)
+        return VoteResult("unknown" if await self.store.reply(ref) is None else "same")
+
     def _publish(self, record: VoteRecord) -> None:
         log.info("feedback: %s on %s by %s", record.vote, record.tag.ref.message, record.voter)
         if self.webhook is not None:

@@ -1,17 +1,22 @@
 """Votes in Redis: one per person per reply, changeable, and the counts per agent.
 
-Keys (single-key commands only, so Redis Cluster needs no hash tag):
+Keys:
 
 - ``<ns>:feedback:reply:<platform>:<workspace>:<channel>:<message>``: the reply's
   :class:`ReplyTag` (JSON), written before its controls are offered (as soon as the
   message is posted: the last one of a reply that then completes gets them);
-- ``<ns>:feedback:vote:<...same...>:<voter>``: that person's :class:`VoteRecord` (JSON),
-  replaced by a script (:data:`PUT_VOTE`) that returns the previous one in the same atomic
-  step, so a changed vote moves one count from the old value to the new one; a vote cast
-  again without a reason leaves the stored one as it is, so a 👎's reason, which may reach
-  Redis before the 👎 itself (the "why?" modal is shown before the vote is stored), is
-  never replaced, even for a moment;
-- ``<ns>:feedback:counts``: a hash ``<vote>:<agent>`` → votes standing now.
+- ``<ns>:{feedback}:vote:<...same...>:<voter>``: that person's :class:`VoteRecord` (JSON),
+  replaced by a script (:data:`PUT_VOTE`) that returns the previous one and moves the
+  counts in the same atomic step (a changed vote moves one count from the old value to
+  the new one), so the counts always say what the votes say, even when the call times out
+  or the process dies halfway; a vote cast again without a reason leaves the stored one as
+  it is, so a 👎's reason, which may reach Redis before the 👎 itself (the "why?" modal is
+  shown before the vote is stored), is never replaced, even for a moment;
+- ``<ns>:{feedback}:counts``: a hash ``<vote>:<agent>`` → votes standing now.
+
+The vote keys and the counts share the ``{feedback}`` hash tag: one script writes a vote
+and its count, which Redis Cluster allows only within one slot (the quotas do the same
+with ``{quota}``, see :mod:`core.governance.keys`).
 
 Both reply and vote keys expire after ``ttl`` (30 days by default): a vote on an older
 reply is not recorded (the person is told).
@@ -32,18 +37,30 @@ __all__ = ["DEFAULT_FEEDBACK_TTL", "PUT_VOTE", "FeedbackStore"]
 
 DEFAULT_FEEDBACK_TTL = 30 * 24 * 3600
 
-# Store a vote unless it is the stored vote cast again without a reason. KEYS: 1 the vote.
-# ARGV: 1 the record (JSON), 2 its vote, 3 '1' when it has a reason, 4 TTL (s).
-# Returns the record stored before (nil if none), which stays when nothing was written.
+# Store a vote unless it is the stored vote cast again without a reason, and move the
+# counts with it. KEYS: 1 the vote, 2 the counts. ARGV: 1 the record (JSON), 2 its vote,
+# 3 '1' when it has a reason, 4 TTL (s), 5 its agent ('' for none). Returns the record
+# stored before (nil if none), which stays when nothing was written. A stored record that
+# is not a vote (unreadable) counts as none, as FeedbackStore reads it; the count it
+# replaces is taken off under the agent it was counted for.
 PUT_VOTE = LuaScript(
     "feedback vote",
     """
 local previous = redis.call('GET', KEYS[1])
-if previous and ARGV[3] ~= '1' then
+local old, old_agent = nil, ''
+if previous then
   local ok, stored = pcall(cjson.decode, previous)
-  if ok and type(stored) == 'table' and stored.vote == ARGV[2] then return previous end
+  if ok and type(stored) == 'table' and (stored.vote == 'up' or stored.vote == 'down') then
+    old = stored.vote
+    if type(stored.agent) == 'string' then old_agent = stored.agent end
+  end
 end
+if old == ARGV[2] and ARGV[3] ~= '1' then return previous end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
+if old ~= ARGV[2] then
+  redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[5], 1)
+  if old then redis.call('HINCRBY', KEYS[2], old .. ':' .. old_agent, -1) end
+end
 return previous
 """,
 )
@@ -68,11 +85,12 @@ class FeedbackStore:
         return f"{self.namespace}:feedback:reply:" + ":".join(_part(p) for p in parts)
 
     def _vote_key(self, ref: ReplyRef, voter: str) -> str:
-        return self._reply_key(ref).replace(":reply:", ":vote:", 1) + ":" + _part(voter)
+        parts = (ref.platform, ref.workspace, ref.channel, ref.message, voter)
+        return f"{self.namespace}:{{feedback}}:vote:" + ":".join(_part(p) for p in parts)
 
     @property
     def counts_key(self) -> str:
-        return f"{self.namespace}:feedback:counts"
+        return f"{self.namespace}:{{feedback}}:counts"
 
     async def tag(self, tag: ReplyTag) -> None:
         body = json.dumps(tag.to_json())
@@ -85,20 +103,13 @@ class FeedbackStore:
     async def vote(self, record: VoteRecord) -> VoteRecord | None:
         """Store ``record`` (replacing the voter's previous vote, returned; unless it is
         that vote again without a reason: then the stored one, reason and time, stays) and
-        move the counts."""
+        move the counts, in one atomic step."""
         key = self._vote_key(record.tag.ref, record.voter)
         body = json.dumps(record.to_json())
         has_reason = "1" if record.reason is not None else "0"
-        raw = await PUT_VOTE(self.redis, [key], [body, record.vote, has_reason, self.ttl])
-        previous = None if raw is None else _record(record.tag, json.loads(text(raw)))
-        if previous is None or previous.vote != record.vote:
-            agent = record.tag.agent or ""
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hincrby(self.counts_key, f"{record.vote}:{agent}", 1)
-                if previous is not None:
-                    pipe.hincrby(self.counts_key, f"{previous.vote}:{agent}", -1)
-                await guarded("feedback counts", pipe.execute())
-        return previous
+        args: list[str | int] = [body, record.vote, has_reason, self.ttl, record.tag.agent or ""]
+        raw = await PUT_VOTE(self.redis, [key, self.counts_key], args)
+        return None if raw is None else _record(record.tag, json.loads(text(raw)))
 
     async def current(self, ref: ReplyRef, voter: str) -> VoteRecord | None:
         tag = await self.reply(ref)

@@ -5,7 +5,8 @@ returns. One worker task posts them in order; a connection failure, a timeout, a
 5xx is retried after 1, 2, 4... seconds (``Retry-After`` honoured, capped), up to
 ``attempts`` tries; a 4xx other than 429 is the receiver refusing the body and is not
 retried. A full queue (the receiver down for long) drops the oldest body with a warning
-rather than grow without bound. On close, what is queued gets ``drain`` seconds.
+rather than grow without bound. On close, what is queued gets ``drain`` seconds; what is
+still queued then is dropped, counted in ``dropped`` and logged as a warning.
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ class FeedbackWebhook:
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+        if self._queue:  # the receiver still down (or slow) when the drain ran out
+            left = len(self._queue)
+            self._queue.clear()
+            self.dropped += left
+            log.warning("feedback webhook closed with %d vote(s) not delivered: dropped", left)
 
 
 def _retry_after(response: httpx.Response) -> float:

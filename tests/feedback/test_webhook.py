@@ -4,6 +4,7 @@ another 4xx, bounded on close."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 
@@ -73,3 +74,20 @@ async def test_an_unreachable_receiver_gives_up(client: httpx.AsyncClient) -> No
     hook.send({"vote": "down"})
     await hook.aclose()  # waits for the tries (bounded by drain), then stops
     assert hook.delivered == 0
+
+
+async def test_votes_left_undelivered_on_close_are_counted_and_logged(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The receiver down when the bot stops: what the drain could not deliver used to
+    vanish without a word."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    hook = FeedbackWebhook(f"http://127.0.0.1:{port}/hook", client, backoff=60, drain=0)
+    hook.send({"vote": "down"})
+    hook.send({"vote": "up"})
+    with caplog.at_level(logging.WARNING, logger="core.feedback.webhook"):
+        await hook.aclose()
+    assert hook.delivered == 0 and hook.dropped == 2
+    assert "2 vote(s) not delivered" in caplog.text

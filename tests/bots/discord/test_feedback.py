@@ -9,8 +9,16 @@ from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
 from bots.discord import DiscordBot
 from bots.simulators.discord import DiscordSimulator, SimInteraction
 from core.feedback.model import ReplyRef
+from core.feedback.service import Feedback
 from core.runtime import Runtime
-from core.texts import REASON_SAVED, THANKS_DOWN, THANKS_UP, VOTE_UNKNOWN
+from core.texts import (
+    FEEDBACK_NOT_RECORDED,
+    REASON_NONE,
+    REASON_SAVED,
+    THANKS_DOWN,
+    THANKS_UP,
+    VOTE_UNKNOWN,
+)
 from tests.bots.discord.conftest import (
     FAST_CHANNEL_BUCKET,
     World,
@@ -18,6 +26,7 @@ from tests.bots.discord.conftest import (
     record_results,
     sim_settings,
 )
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 from tests.waiting import eventually
 
@@ -115,6 +124,12 @@ async def test_the_answer_to_the_why_modal_says_what_was_recorded(world: World) 
 
     click = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
     await sim.wait_until(lambda: click.modal is not None)
+    feedback = world.bot.commands.feedback
+    assert feedback is not None
+    ref = ReplyRef("discord", str(sim.channel("general").guild_id), str(start.id),
+                   str(reply.id))  # fmt: skip
+    bob = str(sim.user("bob").id)
+    await eventually(lambda: _vote_of(feedback, ref, bob), what="bob's 👎")
     empty = await sim.submit_modal(click, {"threadcast:reason": "  "}, user="bob")
     await sim.wait_until(lambda: bool(getattr(sim.original_response(empty), "content", "")))
     assert sim.original_response(empty).content == THANKS_DOWN  # type: ignore[union-attr]
@@ -126,6 +141,38 @@ async def test_the_answer_to_the_why_modal_says_what_was_recorded(world: World) 
     lost = await sim.submit_modal(again, {"threadcast:reason": "Wrong."}, user="alice")
     await sim.wait_until(lambda: bool(getattr(sim.original_response(lost), "content", "")))
     assert sim.original_response(lost).content == VOTE_UNKNOWN  # type: ignore[union-attr]
+
+
+async def test_an_empty_why_leaves_a_later_vote_from_another_client_alone(world: World) -> None:
+    """Bob clicks 👎 on his phone (the "why?" modal opens there), then 👍 on his desktop,
+    then submits the phone's modal empty: it used to record the 👎 again, undoing his later
+    👍 (and moving the counts back), and to tell him his vote was changed. An empty "why?"
+    records nothing new, and says so."""
+    sim = world.sim
+    start = await sim.user_message(sim.channel("general").id, "rate this", mention_bot=True)
+    await world.answered(1)
+    (reply,) = world.bot_messages(start.id)
+    feedback = world.bot.commands.feedback
+    assert feedback is not None
+    ref = ReplyRef("discord", str(sim.channel("general").guild_id), str(start.id),
+                   str(reply.id))  # fmt: skip
+    bob = str(sim.user("bob").id)
+
+    phone = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+    await sim.wait_until(lambda: phone.modal is not None)
+    await eventually(lambda: _vote_of(feedback, ref, bob), what="bob's 👎")
+    await sim.click_button(reply.id, FEEDBACK_UP_ID, user="bob")  # the desktop
+    await sim.wait_until(lambda: any(m.flags & EPHEMERAL for m in world.bot_messages(start.id)))
+    empty = await sim.submit_modal(phone, {"threadcast:reason": ""}, user="bob")
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(empty), "content", "")))
+    assert sim.original_response(empty).content == REASON_NONE  # type: ignore[union-attr]
+    current = await feedback.store.current(ref, bob)
+    assert current is not None and current.vote == "up"
+    assert await feedback.store.counts() == {"default": {"up": 1, "down": 0}}
+
+
+async def _vote_of(feedback: Feedback, ref: ReplyRef, voter: str) -> bool:
+    return await feedback.store.current(ref, voter) is not None
 
 
 async def test_a_reason_submitted_once_feedback_is_off_is_not_said_to_be_recorded(
@@ -155,6 +202,40 @@ async def test_a_reason_submitted_once_feedback_is_off_is_not_said_to_be_recorde
             answer = sim.original_response(submitted)
             assert answer is not None and answer.flags & EPHEMERAL
             assert answer.content == VOTE_UNKNOWN
+
+
+async def test_a_reason_the_store_cannot_take_is_said_to_be_lost(
+    redis_url: str, namespace: str
+) -> None:
+    """Redis does not answer the reason's call (behind a proxy that holds back just that
+    one): the answer, the voter's only one, says their feedback could not be recorded; it
+    used to say "this reply could not be handled", about a reply that had been."""
+    async with (
+        DiscordSimulator(channel_window=1.0) as sim,
+        LyzrServer() as lyzr,
+        SlowRedis(redis_url) as redis,
+    ):
+        settings = bot_settings(redis.url, lyzr, redis_namespace=namespace, shutdown_grace=0.0)
+        async with (
+            Runtime(settings, namespace=namespace) as runtime,
+            DiscordBot(
+                runtime, sim_settings(sim, **FAST_CHANNEL_BUCKET), guild_ready_timeout=0.05
+            ) as bot,
+        ):
+            click, thread, reply = await _why_asked(sim, bot)
+            feedback = bot.commands.feedback
+            assert feedback is not None
+            ref = ReplyRef("discord", str(sim.channel("general").guild_id), str(thread),
+                           str(reply))  # fmt: skip
+            bob = str(sim.user("bob").id)
+            await eventually(lambda: _vote_of(feedback, ref, bob), what="bob's 👎")
+            redis.swallow(b":{feedback}:vote:")  # the reason's read of the vote
+            submitted = await sim.submit_modal(click, {"threadcast:reason": "Meh."}, user="bob")
+            await eventually(lambda: bool(getattr(sim.original_response(submitted), "content",
+                                                  "")), what="the answer")  # fmt: skip
+            assert redis.swallowed
+            answer = sim.original_response(submitted)
+            assert answer is not None and answer.content == FEEDBACK_NOT_RECORDED
 
 
 async def _why_asked(sim: DiscordSimulator, bot: DiscordBot) -> tuple[SimInteraction, int, int]:

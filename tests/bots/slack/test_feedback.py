@@ -21,7 +21,8 @@ from core.config import Settings
 from core.feedback.model import ReplyRef
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
-from core.texts import REASON_SAVED, THANKS_UP, VOTE_CHANGED
+from core.texts import FEEDBACK_NOT_RECORDED, REASON_SAVED, THANKS_UP, VOTE_CHANGED
+from tests.bots.discord.slow_redis import SlowRedis
 from tests.bots.slack.conftest import (
     ask,
     core_settings,
@@ -191,3 +192,64 @@ async def test_a_thumbs_down_asks_why_and_keeps_the_reason(
     current = await feedback.store.current(ref, ws.alice)
     assert current is not None and current.reason == "Too vague."
     await sim.wait_for(lambda: any(n.text == REASON_SAVED for n in sim.store.ephemerals))
+
+
+async def test_an_empty_why_records_nothing_new(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    """Bob clicks 👎 on his phone (the "why?" modal opens there), then 👍 on his desktop,
+    then submits the phone's modal empty: nothing new is recorded (the 👎 was, on its
+    click, and thanked then), so his later 👍 stands and nobody thanks him for a reason."""
+    bot = await start(stack, sim, core_settings(lyzr, redis_url), namespace)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("An answer."))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    feedback = bot.bot.feedback
+    assert feedback is not None
+    ref = ReplyRef("slack", ws.team_id, ws.general, reply.ts)
+
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False, user=ws.bob)
+    await sim.wait_for_calls("views.open")
+    (view_id,) = sim.store.modals
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 1)  # the 👎 recorded, thanked
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=True, user=ws.bob)
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 2)
+    assert sim.store.ephemerals[1].text == VOTE_CHANGED
+    await sim.submit_view(view_id, {"reason": {"reason_text": ""}})
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    current = await feedback.store.current(ref, ws.bob)
+    assert current is not None and current.vote == "up"
+    assert await feedback.store.counts() == {"default": {"up": 1, "down": 0}}
+    assert len(sim.store.ephemerals) == 2
+
+
+async def test_a_vote_or_reason_the_store_cannot_take_is_not_passed_over_in_silence(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    """Redis does not answer the call that stores a vote, then the one that reads it for
+    its reason (a busy or failing store, behind a proxy that holds back just those
+    calls): the voter is told privately that their feedback could not be recorded. They
+    used to be told nothing, as if it had been (Discord said so already)."""
+    redis = await stack.enter_async_context(SlowRedis(redis_url))
+    settings = core_settings(lyzr, redis_url).model_copy(update={"redis_url": redis.url})
+    bot = await start(stack, sim, settings, namespace)
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("An answer."))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    redis.swallow(b":{feedback}:vote:")  # the vote's script (EVALSHA or EVAL) never answered
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False, user=ws.bob)
+    await sim.wait_for_calls("views.open")
+    (view_id,) = sim.store.modals
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 1, timeout=30)
+    assert redis.swallowed and sim.store.ephemerals[0].text == FEEDBACK_NOT_RECORDED
+
+    redis.swallow(b":{feedback}:vote:")  # the reason's read of the vote
+    await sim.submit_view(view_id, {"reason": {"reason_text": "Too short."}})
+    await sim.wait_for(lambda: len(sim.store.ephemerals) == 2, timeout=30)
+    assert len(redis.swallowed) == 2 and sim.store.ephemerals[1].text == FEEDBACK_NOT_RECORDED
