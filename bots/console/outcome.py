@@ -24,8 +24,9 @@ __all__ = ["CONSOLE_NOTICES", "EMPTY_REPLY", "failure_line", "is_empty", "status
 
 EMPTY_REPLY = "the agent sent an empty reply"
 
-CONSOLE_NOTICES = replace(DEFAULT_NOTICES, failed="", empty_reply="")
-"""The relay's notices minus the two :meth:`ConsoleSession.report` shows itself, once."""
+CONSOLE_NOTICES = replace(DEFAULT_NOTICES, failed="", agent_said="", empty_reply="")
+"""The relay's notices minus those :meth:`ConsoleSession.report` shows itself, once, on
+stderr (a failure's line carries the agent's own words about it)."""
 
 
 def status_of(result: TurnResult) -> int:
