@@ -3,8 +3,9 @@
 Call sites stay short and the wording can be read, changed or translated in one file. Texts
 are Markdown: each surface renders them into its platform's dialect. ``{...}`` fields are
 filled with ``str.format`` by the code that uses them, or by the functions at the end of a
-section. The bots' own sentences are in ``bots.slack.texts`` and ``bots.discord.texts``,
-the Discord adapter's in ``adapters.discord.texts``.
+section. The bots' own sentences are in ``bots.slack.texts``, ``bots.discord.texts`` and
+``bots.console.texts``, the adapters' in ``adapters.slack.texts`` and
+``adapters.discord.texts``.
 
 This module imports nothing from the core at run time, so any module may use it.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "DOWNLOAD_TIMED_OUT",
     "DOWN_LABEL",
     "EMPTY_FILE",
+    "EMPTY_MESSAGE",
     "EMPTY_REPLY",
     "FAILED",
     "FILES_OFF",
@@ -75,6 +77,7 @@ __all__ = [
     "describe_status",
     "file_too_large",
     "files_only_text",
+    "message_too_long",
     "not_passed_on",
     "retry_in",
     "skipped_notice",
@@ -194,6 +197,18 @@ def thanks(vote: str, status: str) -> str:
     if status == "changed":
         return VOTE_CHANGED
     return THANKS_UP if vote == "up" else THANKS_DOWN
+
+
+# --- what the user sent, before any agent is called (core.inbound) ------------------------
+
+EMPTY_MESSAGE = "Hi! Send me a message and I'll pass it to the agent. (It was empty.)"
+
+
+def message_too_long(length: int, limit: int) -> str:
+    return (
+        f"Your message is {length:,} characters long; the limit is "
+        f"{limit:,}. Please shorten it or send it in parts."
+    )
 
 
 # --- users' files and the thread's context (core.context) ---------------------------------
