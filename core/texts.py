@@ -75,6 +75,7 @@ __all__ = [
     "WORKING",
     "cut_note",
     "describe_status",
+    "download_failed",
     "file_too_large",
     "files_only_text",
     "message_too_long",
@@ -221,6 +222,11 @@ FILE_NOT_RECEIVED = "the agent's file store did not take it"
 TOO_MANY_FILES = "only the first {limit} files are passed on"
 DOWNLOAD_TIMED_OUT = "download timed out"  # (an agent's artifact too: core.relay.attachments)
 EMPTY_FILE = "the file is empty, and {platform} does not take empty files"
+
+
+def download_failed(status: int | None = None) -> str:
+    """``status``: the HTTP status the file's host answered, if it answered."""
+    return "download failed" if status is None else f"download failed ({status})"
 
 
 def file_too_large(size: int, cap: int) -> str:
