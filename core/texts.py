@@ -83,6 +83,7 @@ __all__ = [
     "retry_in",
     "skipped_notice",
     "thanks",
+    "tool_status",
 ]
 
 # --- a reply as it streams (the relay's defaults: core.relay.notices.Notices) -------------
@@ -101,6 +102,12 @@ EMPTY_REPLY = "_The agent sent an empty reply._"
 ARTIFACT_FAILED = "⚠️ Could not attach **{name}**: {reason}."
 ARTIFACT_LINK = " Link: {url}"
 STRUCTURED_TITLE = "**Result**"
+
+
+def tool_status(tool: str | None) -> str:
+    """The thread's status while the agent runs a tool (core.agents.reply)."""
+    return f"Using {tool}…" if tool else "Using a tool…"
+
 
 # --- why a reply failed (the ``notice`` of core.errors' classes) ---------------------------
 
