@@ -31,6 +31,7 @@ __all__ = [
     "AGENT_UNREACHABLE",
     "ARTIFACT_FAILED",
     "ARTIFACT_LINK",
+    "ARTIFACT_OUT_OF_TIME",
     "CONVERSATION_BUSY",
     "CUT_SHORT",
     "DENIED",
@@ -69,6 +70,7 @@ __all__ = [
     "THINKING",
     "TOO_MANY_FILES",
     "UNANSWERED_NOTICE",
+    "UPLOAD_FAILED",
     "UP_LABEL",
     "VOTE_CHANGED",
     "VOTE_UNKNOWN",
@@ -101,6 +103,10 @@ FAILED = "⚠️ _{notice}_"
 EMPTY_REPLY = "_The agent sent an empty reply._"
 ARTIFACT_FAILED = "⚠️ Could not attach **{name}**: {reason}."
 ARTIFACT_LINK = " Link: {url}"
+# Why an agent's file was not attached (ARTIFACT_FAILED's ``reason``; DOWNLOAD_TIMED_OUT and
+# EMPTY_FILE below are two more).
+ARTIFACT_OUT_OF_TIME = "the reply ran out of time (turn timeout)"
+UPLOAD_FAILED = "upload failed ({error})"
 STRUCTURED_TITLE = "**Result**"
 
 
