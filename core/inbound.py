@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core import texts
+
 __all__ = ["InboundCheck", "check_inbound", "clean_text", "invalid_ids", "valid_id"]
 
 # C0/C1 controls except tab and newline; DEL. Carriage returns are folded into newlines.
@@ -47,17 +49,9 @@ def check_inbound(text: str, *, max_chars: int) -> InboundCheck:
     """
     cleaned = clean_text(text).strip()
     if not cleaned:
-        return InboundCheck(
-            "", reply="Hi! Send me a message and I'll pass it to the agent. (It was empty.)"
-        )
+        return InboundCheck("", reply=texts.EMPTY_MESSAGE)
     if len(cleaned) > max_chars:
-        return InboundCheck(
-            "",
-            reply=(
-                f"Your message is {len(cleaned):,} characters long; the limit is "
-                f"{max_chars:,}. Please shorten it or send it in parts."
-            ),
-        )
+        return InboundCheck("", reply=texts.message_too_long(len(cleaned), max_chars))
     return InboundCheck(cleaned)
 
 

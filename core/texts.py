@@ -3,8 +3,9 @@
 Call sites stay short and the wording can be read, changed or translated in one file. Texts
 are Markdown: each surface renders them into its platform's dialect. ``{...}`` fields are
 filled with ``str.format`` by the code that uses them, or by the functions at the end of a
-section. The bots' own sentences are in ``bots.slack.texts`` and ``bots.discord.texts``,
-the Discord adapter's in ``adapters.discord.texts``.
+section. The bots' own sentences are in ``bots.slack.texts``, ``bots.discord.texts`` and
+``bots.console.texts``, the adapters' in ``adapters.slack.texts`` and
+``adapters.discord.texts``.
 
 This module imports nothing from the core at run time, so any module may use it.
 """
@@ -31,12 +32,14 @@ __all__ = [
     "AGENT_UNREACHABLE",
     "ARTIFACT_FAILED",
     "ARTIFACT_LINK",
+    "ARTIFACT_OUT_OF_TIME",
     "CONVERSATION_BUSY",
     "CUT_SHORT",
     "DENIED",
     "DOWNLOAD_TIMED_OUT",
     "DOWN_LABEL",
     "EMPTY_FILE",
+    "EMPTY_MESSAGE",
     "EMPTY_REPLY",
     "FAILED",
     "FEEDBACK_NOT_RECORDED",
@@ -70,18 +73,22 @@ __all__ = [
     "THINKING",
     "TOO_MANY_FILES",
     "UNANSWERED_NOTICE",
+    "UPLOAD_FAILED",
     "UP_LABEL",
     "VOTE_CHANGED",
     "VOTE_UNKNOWN",
     "WORKING",
     "cut_note",
     "describe_status",
+    "download_failed",
     "file_too_large",
     "files_only_text",
+    "message_too_long",
     "not_passed_on",
     "retry_in",
     "skipped_notice",
     "thanks",
+    "tool_status",
 ]
 
 # --- a reply as it streams (the relay's defaults: core.relay.notices.Notices) -------------
@@ -101,7 +108,17 @@ AGENT_SAID = " It said: “{message}”"
 EMPTY_REPLY = "_The agent sent an empty reply._"
 ARTIFACT_FAILED = "⚠️ Could not attach **{name}**: {reason}."
 ARTIFACT_LINK = " Link: {url}"
+# Why an agent's file was not attached (ARTIFACT_FAILED's ``reason``; DOWNLOAD_TIMED_OUT and
+# EMPTY_FILE below are two more).
+ARTIFACT_OUT_OF_TIME = "the reply ran out of time (turn timeout)"
+UPLOAD_FAILED = "upload failed ({error})"
 STRUCTURED_TITLE = "**Result**"
+
+
+def tool_status(tool: str | None) -> str:
+    """The thread's status while the agent runs a tool (core.agents.reply)."""
+    return f"Using {tool}…" if tool else "Using a tool…"
+
 
 # --- why a reply failed (the ``notice`` of core.errors' classes) ---------------------------
 
@@ -206,6 +223,18 @@ def thanks(vote: str, status: str) -> str:
     return THANKS_UP if vote == "up" else THANKS_DOWN
 
 
+# --- what the user sent, before any agent is called (core.inbound) ------------------------
+
+EMPTY_MESSAGE = "Hi! Send me a message and I'll pass it to the agent. (It was empty.)"
+
+
+def message_too_long(length: int, limit: int) -> str:
+    return (
+        f"Your message is {length:,} characters long; the limit is "
+        f"{limit:,}. Please shorten it or send it in parts."
+    )
+
+
 # --- users' files and the thread's context (core.context) ---------------------------------
 # Why a file was not passed on (each follows the file's name in skipped_notice).
 
@@ -216,6 +245,11 @@ FILE_NOT_RECEIVED = "the agent's file store did not take it"
 TOO_MANY_FILES = "only the first {limit} files are passed on"
 DOWNLOAD_TIMED_OUT = "download timed out"  # (an agent's artifact too: core.relay.attachments)
 EMPTY_FILE = "the file is empty, and {platform} does not take empty files"
+
+
+def download_failed(status: int | None = None) -> str:
+    """``status``: the HTTP status the file's host answered, if it answered."""
+    return "download failed" if status is None else f"download failed ({status})"
 
 
 def file_too_large(size: int, cap: int) -> str:

@@ -45,10 +45,6 @@ class TypingIndicator:
         if task is not None:
             task.cancel()
 
-    def active(self, channel: int) -> bool:
-        task = self._tasks.get(channel)
-        return task is not None and not task.done()
-
     async def aclose(self) -> None:
         tasks = list(self._tasks.values())
         self._tasks.clear()

@@ -18,6 +18,7 @@ import discord
 
 from adapters.discord import DiscordSurface, place
 from adapters.discord.errors import MissingPermission, ThreadLimitReached
+from adapters.discord.permissions import CREATE_PUBLIC_THREADS
 from adapters.discord.refs import channel_id
 from bots.discord import texts
 from core.errors import SurfaceError
@@ -42,7 +43,7 @@ class Fallbacks:
         """Where to answer when no thread could be opened: ``channel``, after a note on why;
         None when the channel refuses the bot too (the author has been told by DM)."""
         if isinstance(refused, MissingPermission):
-            cause = refused.permission or "Create Public Threads"
+            cause = refused.permission or CREATE_PUBLIC_THREADS
             note = texts.THREAD_REFUSED.format(permission=cause)
         elif isinstance(refused, ThreadLimitReached):
             cause, note = _THREAD_LIMIT_KEY, texts.THREAD_LIMIT

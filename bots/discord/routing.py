@@ -67,7 +67,7 @@ def route_message(
         return None
     if (author.bot or message.webhook_id is not None) and not answer_bots:
         return None
-    roles = _my_roles(message, me)
+    roles = _my_roles(message)
     mentioned = is_mentioned(message, me, roles)
     text = agent_text(message, me, roles)
     channel = message.channel
@@ -165,7 +165,7 @@ def _blank(message: discord.Message) -> bool:
     return not message.content.strip() and not message.attachments
 
 
-def _my_roles(message: discord.Message, me: int) -> tuple[int, ...]:
+def _my_roles(message: discord.Message) -> tuple[int, ...]:
     """The bot's managed role in this guild (mentioning it is mentioning the bot)."""
     guild = message.guild
     role = guild.self_role if guild is not None else None

@@ -432,10 +432,6 @@ class SlackBot:
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    @property
-    def accepting(self) -> bool:
-        return not self.tasks.closed
-
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self.tasks.spawn(self._guarded(work), name=name)
 

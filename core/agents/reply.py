@@ -13,16 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core import texts
 from core.agents.structured import parse_structured
 from core.agents.think import ThinkFilter
 from core.models import STATUS_KEY, AgentStream, Artifact
 
-__all__ = ["ReplyBuilder", "tool_status"]
-
-
-def tool_status(tool: str | None) -> str:
-    """The progress line shown while the agent runs a tool (see :class:`AgentStream`)."""
-    return f"Using {tool}…" if tool else "Using a tool…"
+__all__ = ["ReplyBuilder"]
 
 
 class ReplyBuilder:
@@ -52,7 +48,7 @@ class ReplyBuilder:
 
     def tool(self, name: str | None) -> AgentStream:
         """A progress chunk: the agent is running ``name`` (no text)."""
-        metadata: dict[str, Any] = {STATUS_KEY: tool_status(name)}
+        metadata: dict[str, Any] = {STATUS_KEY: texts.tool_status(name)}
         if name:
             metadata["tool"] = name
         return AgentStream(

@@ -105,12 +105,12 @@ async def _fetch_one(
         status = exc.response.status_code
         log.warning("file %s not fetched: HTTP %d", name, status)
         reason = (
-            texts.FILE_NOT_SHARED if status in (401, 403, 404) else f"download failed ({status})"
+            texts.FILE_NOT_SHARED if status in (401, 403, 404) else texts.download_failed(status)
         )
         return SkippedFile(name, reason)
     except httpx.HTTPError as exc:
         log.warning("file %s not fetched: %r", name, exc)
-        return SkippedFile(name, "download failed")
+        return SkippedFile(name, texts.download_failed())
     try:
         data = spool.file.read()
         content_type = spool.content_type.split(";")[0].strip().lower()

@@ -18,7 +18,6 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -95,7 +94,7 @@ def load_deployment(settings: Settings, environ: Mapping[str, str]) -> Deploymen
     try:
         config = FileConfig.model_validate(raw)
     except ValidationError as exc:
-        key, problem = _first_problem(exc, raw)
+        key, problem = _first_problem(exc)
         raise ConfigFileError(path, key, problem) from None
     return _checked(config, settings, environ, source=path)
 
@@ -195,7 +194,7 @@ def _reference_problem(config: FileConfig) -> Problem | None:
     return None
 
 
-def _first_problem(exc: ValidationError, raw: Any) -> Problem:
+def _first_problem(exc: ValidationError) -> Problem:
     error = exc.errors()[0]
     loc = error["loc"]
     key = _key_path(loc)

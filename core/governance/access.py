@@ -41,9 +41,6 @@ class Admission:
     """An admin: exempt from quotas; may stop or reset any conversation."""
 
 
-ALLOWED = Admission(allowed=True)
-
-
 def admit(access: AccessSpec, turn: Turn) -> Admission:
     admin = turn.user in access.admins
     reason = _refusal(access, turn)

@@ -116,7 +116,7 @@ class Attachments:
         if self._ends_at is not None:
             limit = min(limit, self._ends_at - asyncio.get_running_loop().time())
             if limit <= 0:
-                self._fail(artifact, "the reply ran out of time (turn timeout)")
+                self._fail(artifact, texts.ARTIFACT_OUT_OF_TIME)
                 return None
         try:
             async with asyncio.timeout(limit):
@@ -159,7 +159,7 @@ class Attachments:
             sent = {file.name for file in files}
             for artifact in group:
                 if artifact.name in sent:
-                    self._fail(artifact, f"upload failed ({exc})")
+                    self._fail(artifact, texts.UPLOAD_FAILED.format(error=exc))
             return
         self.result.uploaded.extend(file.name for file in files)
 

@@ -263,9 +263,7 @@ class Relay:
             status, error = self._verdict(stop, pump)
             inbox.end()
             final = last[0] if last and status == "completed" else None
-            notice = self._notice(stop, status, error, interrupted_notice)
-            if notice is None and final is not None:
-                notice = self.notices.ended_early(final.metadata)
+            notice = self._notice(stop, status, error, final, interrupted_notice)
             controls = None
             if status == "completed" and records is not None:
                 controls = self._controls(on, watch, records)
@@ -379,14 +377,22 @@ class Relay:
     # --- the surface's side --------------------------------------------------------------------
 
     def _notice(
-        self, stop: End, status: ReplyStatus, error: AgentError | None, interrupted: str | None
+        self,
+        stop: End,
+        status: ReplyStatus,
+        error: AgentError | None,
+        final: AgentStream | None,
+        interrupted: str | None,
     ) -> str | None:
-        """What to add to the last message: why the reply ended early, if it did."""
+        """What to add to the last message: why the reply ended early, if it did (stopped,
+        failed, or cut short by the model: its ``final`` chunk's finish reason)."""
         if status == "cancelled":
             if stop is End.INTERRUPTED and interrupted is not None:
                 return interrupted
             return self.notices.stopped
-        return self.notices.failure(error) if error is not None else None
+        if error is not None:
+            return self.notices.failure(error)
+        return None if final is None else self.notices.ended_early(final.metadata)
 
     def _if_empty(self, final: AgentStream | None) -> str | None:
         """What to show when the reply has no text: nothing if files or data follow."""

@@ -70,7 +70,7 @@ def redis_client(
         url,
         max_connections=max_connections,
         timeout=POOL_TIMEOUT,
-        **_connection_options(url, ca_file),
+        **_connection_options(ca_file),
     )
     return aioredis.Redis.from_pool(pool)
 
@@ -81,12 +81,12 @@ def cluster_client(url: str, *, ca_file: Path | None = None) -> aioredis.Redis:
     retries re-read the map). Typed as :class:`redis.asyncio.Redis`: it answers the same
     commands and scripts for keys of one slot, which is all threadcast sends."""
     client = RedisCluster.from_url(
-        url, max_connections=CLUSTER_NODE_CONNECTIONS, **_connection_options(url, ca_file)
+        url, max_connections=CLUSTER_NODE_CONNECTIONS, **_connection_options(ca_file)
     )
     return cast(aioredis.Redis, client)
 
 
-def _connection_options(url: str, ca_file: Path | None) -> dict[str, Any]:
+def _connection_options(ca_file: Path | None) -> dict[str, Any]:
     """Options of every connection: timeouts, retries, and TLS verification."""
     options: dict[str, Any] = {
         "decode_responses": True,

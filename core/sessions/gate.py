@@ -272,11 +272,7 @@ class TurnGate:
             # the lock) leave the queue now rather than blocking it until our expiry. A try
             # of ours still on its way to Redis finds LEAVE's marker and changes nothing.
             if not isinstance(exc, SessionStoreError) or isinstance(exc, GateTimeout):
-                with contextlib.suppress(SessionStoreError):
-                    await LEAVE(
-                        self.redis, [keys.lock, keys.queue, keys.alive, keys.left(token)],
-                        [token, ms(self.left_ttl)], within=self.op_timeout,
-                    )  # fmt: skip
+                await self._leave(keys, token)
             raise
         lock = Lock(
             self.redis, keys.lock, stop_key=keys.stop, token=token, ttl=self.lock_ttl,
@@ -289,6 +285,16 @@ class TurnGate:
             _retake=lambda: self._retake(keys, lock, session_id, turn),
         )  # fmt: skip
         return ticket, lock
+
+    async def _leave(self, keys: SessionKeys, token: str) -> None:
+        """Leave the queue, and the lock if ``token`` took it, marked as gone for
+        ``left_ttl`` (``LEAVE``) so a late try of ours changes nothing. Best effort: when
+        Redis fails, the TTLs clean up."""
+        with contextlib.suppress(SessionStoreError):
+            await LEAVE(
+                self.redis, [keys.lock, keys.queue, keys.alive, keys.left(token)],
+                [token, ms(self.left_ttl)], within=self.op_timeout,
+            )  # fmt: skip
 
     async def _retake(self, keys: SessionKeys, lock: Lock, session_id: str, turn: int) -> bool:
         """Take a lost lock again for its turn if that keeps the order (``RETAKE``); False
