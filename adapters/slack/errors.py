@@ -51,6 +51,7 @@ from typing import Literal
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from adapters.slack import texts
 from core.errors import (
     EditsClosed,
     FileRefused,
@@ -166,7 +167,14 @@ class SlackUndeliverable(SlackError, Undeliverable):
 
 
 class SlackFileRefused(SlackError, FileRefused):
-    """A file refused for what it is (its size, its type): never retried."""
+    """A file refused for what it is (its size, its type): never retried. Its ``reason``
+    says so in the words of :mod:`adapters.slack.texts`."""
+
+    def __init__(
+        self, method: str, code: str | None, detail: str = "", *, status: int = 200
+    ) -> None:
+        super().__init__(method, code, detail, status=status)
+        self.reason = texts.FILE_REFUSED.get(code or "", texts.FILE_TOO_LARGE)
 
 
 class SlackUnavailable(SlackError, PlatformUnavailable):

@@ -23,13 +23,13 @@ so ten 24 MiB artifacts would hold 240 MiB. The steps are the documented ones
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.errors import SlackFileRefused, slack_error
+from adapters.slack.errors import SlackFileRefused, slack_error, translate
 from core.surface import OutgoingFile
 
 __all__ = ["UPLOAD", "upload_files"]
@@ -46,6 +46,7 @@ async def upload_files(
     thread: str | None,
     files: Sequence[OutgoingFile],
     *,
+    scope: str | None = None,
     completing: Callable[[list[str]], None] | None = None,
     completer: AsyncWebClient | None = None,
 ) -> AsyncSlackResponse:
@@ -55,18 +56,36 @@ async def upload_files(
     client that sends it (default ``client``), one that never resends it by itself: the
     method "can only be called once", so a completion resent blind after a lost answer is
     refused if the first landed, and the upload made again would attach the files twice.
-    Raises slack-sdk's errors for the Web API steps, :class:`SlackError` for a failed
-    upload (see the module docstring)."""
+    Raises :mod:`core.errors` exceptions naming the step that failed (its method, or
+    :data:`UPLOAD`; a 429 names ``scope``), see the module docstring."""
     shared: list[dict[str, str | None]] = []
     for file in files:
-        answer = await client.files_getUploadURLExternal(filename=file.name, length=file.size)
+        answer = await _step(
+            "files.getUploadURLExternal",
+            scope,
+            client.files_getUploadURLExternal(filename=file.name, length=file.size),
+        )
         await _send(client, str(answer["upload_url"]), file)
         shared.append({"id": str(answer["file_id"]), "title": file.name})
     if completing is not None:
         completing([str(item["id"]) for item in shared])
-    return await (completer or client).files_completeUploadExternal(
-        files=shared, channel_id=channel, thread_ts=thread
+    return await _step(
+        "files.completeUploadExternal",
+        scope,
+        (completer or client).files_completeUploadExternal(
+            files=shared, channel_id=channel, thread_ts=thread
+        ),
     )
+
+
+async def _step(
+    method: str, scope: str | None, call: Awaitable[AsyncSlackResponse]
+) -> AsyncSlackResponse:
+    """``call``'s answer; its failure translated as ``method``'s (not the last step's)."""
+    try:
+        return await call
+    except Exception as exc:
+        raise translate(exc, method=method, scope=scope) from exc
 
 
 async def _send(client: AsyncWebClient, url: str, file: OutgoingFile) -> None:

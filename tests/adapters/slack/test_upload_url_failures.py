@@ -6,6 +6,7 @@ there, only a status and a short body (see ``adapters.slack.uploads``)."""
 
 from __future__ import annotations
 
+from adapters.slack import texts
 from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import SlackSimulator
 from bots.simulators.slack.calls import AnswerLost, CallRecord
@@ -63,7 +64,7 @@ async def test_a_413_from_the_upload_url_refuses_the_file_at_once(
     sim.fail_next("upload", "Request Entity Too Large", status=413, times=MANY)
     outcome = await _deliver(sim, surface, file_server)
     assert len(sim.calls("upload")) == 1  # tried once, not retried
-    assert [f.name for f in outcome.artifacts_failed] == ["report.csv"]
+    assert [f.reason for f in outcome.artifacts_failed] == [texts.FILE_TOO_LARGE]
     assert not _attached(sim)
 
 
