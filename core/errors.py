@@ -174,7 +174,13 @@ class FileRefused(SurfaceError):
     """The platform refused an upload for what its files are: too large (Slack
     ``file_upload_size_restricted``, Discord 413 / 40005), a type the workspace disallows.
     Sending the same files again cannot help, so it is never retried; the caller sends
-    the files of a refused group one by one, and names the one refused."""
+    the files of a refused group one by one, and names the one refused. ``reason``: why,
+    in the words a chat user reads (the adapter's texts module), when the adapter has them;
+    the message itself is for logs (it names the platform's method and code)."""
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.reason = reason
 
 
 class Undeliverable(SurfaceError):

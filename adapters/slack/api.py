@@ -248,13 +248,14 @@ class SlackApi:
         """All ``files`` in one message in the thread, each streamed from its source
         (:mod:`adapters.slack.uploads`); ``completing(ids)`` just before the files are shared."""
         await self._call(
-            "files.completeUploadExternal",
+            "files upload",  # each step's failure names its method (upload_files)
             scope,
             lambda: upload_files(
-                self.rare, channel, thread, files, completing=completing, completer=self.client
+                self.rare, channel, thread, files, scope=scope, completing=completing,
+                completer=self.client,
             ),
             within=self.upload_timeout,
-        )
+        )  # fmt: skip
 
 
 def _ts(response: AsyncSlackResponse, method: str) -> str:

@@ -20,7 +20,9 @@ only knows its own tree, so every call the adapter makes goes through :func:`tra
   it (a stream that expired, ``setStatus`` refused...), and saying what kind of failure it
   is (:attr:`SlackError.kind`);
 - network failures, timeouts and 5xx without a code → :class:`SlackError` with
-  ``code=None`` (transient).
+  ``code=None`` (transient); a 4xx without a code (no Slack JSON: the upload URL's
+  answers, :mod:`adapters.slack.uploads`) is the request's fault (RFC 9110 §15.5, "Client
+  Error 4xx"), a ``refused`` one.
 
 The kinds, from the error lists of docs.slack.dev reference/methods/chat.postMessage,
 chat.update and chat.startStream / appendStream / stopStream:
@@ -49,6 +51,7 @@ from typing import Literal
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from adapters.slack import texts
 from core.errors import (
     EditsClosed,
     FileRefused,
@@ -150,7 +153,7 @@ class SlackError(SurfaceError):
             return "token"
         if self.code in _PLACE:
             return "place"
-        if self.code is None or self.code in _TRANSIENT or self.status >= 500:
+        if _transient(self.code, self.status):
             return "transient"
         return "refused"
 
@@ -164,7 +167,14 @@ class SlackUndeliverable(SlackError, Undeliverable):
 
 
 class SlackFileRefused(SlackError, FileRefused):
-    """A file refused for what it is (its size, its type): never retried."""
+    """A file refused for what it is (its size, its type): never retried. Its ``reason``
+    says so in the words of :mod:`adapters.slack.texts`."""
+
+    def __init__(
+        self, method: str, code: str | None, detail: str = "", *, status: int = 200
+    ) -> None:
+        super().__init__(method, code, detail, status=status)
+        self.reason = texts.FILE_REFUSED.get(code or "", texts.FILE_TOO_LARGE)
 
 
 class SlackUnavailable(SlackError, PlatformUnavailable):
@@ -177,11 +187,19 @@ def slack_error(
     """The :class:`SlackError` for ``code``: :class:`SlackUndeliverable` when permanent."""
     if code in _TOKEN or code in _PLACE:
         return SlackUndeliverable(method, code, detail, status=status)
-    if code is None or code in _TRANSIENT or status >= 500:
+    if _transient(code, status):
         return SlackUnavailable(method, code, detail, status=status)
     if code in _FILE_REFUSED:
         return SlackFileRefused(method, code, detail, status=status)
     return SlackError(method, code, detail, status=status)
+
+
+def _transient(code: str | None, status: int) -> bool:
+    """Slack failed this time: a transient code, a 5xx, or no answer to read a code from
+    (the network; not a 4xx, which refuses the request itself)."""
+    if code is None:
+        return not 400 <= status < 500
+    return code in _TRANSIENT or status >= 500
 
 
 def translate(exc: BaseException, *, method: str, scope: str | None) -> SurfaceError:

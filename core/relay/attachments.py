@@ -28,6 +28,7 @@ from core import texts
 from core.download import DOWNLOAD_TIMEOUT, Spool
 from core.errors import (
     ArtifactError,
+    FileRefused,
     PlatformUnavailable,
     RateLimited,
     SurfaceError,
@@ -157,9 +158,12 @@ class Attachments:
                     await self._upload([file], group)
                 return
             sent = {file.name for file in files}
+            reason = exc.reason if isinstance(exc, FileRefused) else None
+            if reason is not None:
+                log.warning("upload refused: %s", exc)  # the method and code, for operators
             for artifact in group:
                 if artifact.name in sent:
-                    self._fail(artifact, texts.UPLOAD_FAILED.format(error=exc))
+                    self._fail(artifact, reason or texts.UPLOAD_FAILED.format(error=exc))
             return
         self.result.uploaded.extend(file.name for file in files)
 

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -335,6 +335,26 @@ async def test_files_upload_v2_is_refused_where_a_post_would_be(sim: SlackSimula
     assert failure.value.response["error"] == "file_upload_size_restricted"
     await client.files_getUploadURLExternal(filename="small.bin", length=10)
     assert not [m for m in sim.store.all_messages() if m.files]  # nothing was shared
+
+
+async def test_the_upload_url_answers_a_failure_a_test_injects(sim: SlackSimulator):
+    """slack-sdk's files_upload_v2 raises on any non-200 answer of the upload URL, with its
+    status and body; nothing is shared. "*" faults are for Web API methods only."""
+    ws, client = sim.workspace, web_client(sim)
+    sim.fail_next("*", "internal_error", status=500, match=lambda p: "file_id" in p)
+    sim.fail_next("upload", "upstream request timeout", status=504)
+    sim.fail_next("upload", "Request Entity Too Large", status=413)
+    for status, body in [(504, "upstream request timeout"), (413, "Request Entity Too Large")]:
+        with pytest.raises(SlackRequestError) as failure:
+            await client.files_upload_v2(content=b"x", filename="a.txt", channel=ws.general)
+        assert f"status: {status}, body: {body}" in str(failure.value)
+    assert [(c.status, c.error) for c in sim.calls("upload")] == [
+        (504, "upstream request timeout"),
+        (413, "Request Entity Too Large"),
+    ]
+    assert not sim.calls("files.completeUploadExternal")
+    await client.files_upload_v2(content=b"x", filename="a.txt", channel=ws.general)
+    assert [m.files[0].data for m in sim.channel_messages(ws.general) if m.files] == [b"x"]
 
 
 async def test_a_deleted_parent_with_replies_stays_as_a_tombstone(sim: SlackSimulator):

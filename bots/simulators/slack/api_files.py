@@ -2,7 +2,18 @@
 
 1. ``files.getUploadURLExternal`` (``filename``, ``length``) -> ``upload_url`` + ``file_id``;
 2. the bytes are POSTed to ``upload_url`` (raw body or multipart; answered ``OK - <size>``
-   as text/plain, like files.slack.com);
+   as text/plain, like files.slack.com). "Slack will return HTTP 200 if the upload is
+   successful; a non-200 response indicates a failure" (docs.slack.dev reference/methods/
+   files.getUploadURLExternal, "Usage info"), and slack-sdk's ``files_upload_v2`` checks
+   nothing else (slack_sdk/web/async_client.py: ``if upload_result.status != 200: raise
+   SlackRequestError("Failed to upload a file (status: ..., body: ...)")``). Which failures
+   Slack answers there is not documented; those seen: 504s from the upload step
+   (slackapi/python-slack-sdk#1853, "2-6 HTTP 504 errors per day in the ``_upload_file``
+   internal call"), Slack's edge answering a short text/plain body (slack-go/slack#1108:
+   ``408 Request Timeout``, ``Content-Type: text/plain``, ``stream timeout``). The
+   simulator answers a failure only when a test asks (``fail_next("upload", body,
+   status=...)``: that status with ``body`` as text/plain, or a gateway's HTML page with
+   ``html=True``), and a lost answer with ``after_call("upload", ...)``;
 3. ``files.completeUploadExternal`` (``files`` = JSON text ``[{"id", "title"}]``,
    ``channel_id`` or ``channels``, ``thread_ts``, ``initial_comment``) shares them: one bot
    message carrying every file lands in the channel or thread.
@@ -27,6 +38,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bots.simulators.slack.calls import Fault
 from bots.simulators.slack.context import CallContext, Change, Handler
 from bots.simulators.slack.errors import ApiError
 from bots.simulators.slack.model import Channel, FileRecord, Message
@@ -62,11 +74,20 @@ def get_upload_url(ctx: CallContext) -> dict[str, Any]:
     return {"ok": True, "upload_url": f"{ctx.base_url}/upload/v1/{record.id}", "file_id": record.id}
 
 
-async def receive_upload(store: Store, request: web.Request) -> web.Response:
-    """The upload URL: takes the file's bytes (raw body or a multipart ``file`` part)."""
+async def receive_upload(
+    store: Store, request: web.Request, fault: Fault | None = None
+) -> web.Response:
+    """The upload URL: takes the file's bytes (raw body or a multipart ``file`` part);
+    ``fault``: a failure a test injected, answered instead (the bytes are not kept)."""
     record = store.files.get(request.match_info["file_id"])
     if record is None or record.completed:
         return web.Response(status=404, text="file not found", content_type="text/plain")
+    if fault is not None:
+        await request.read()  # the client sends the whole body before it reads an answer
+        if fault.html:
+            page = f"<html><body><h1>{fault.status} {fault.error}</h1></body></html>"
+            return web.Response(status=fault.status, text=page, content_type="text/html")
+        return web.Response(status=fault.status, text=fault.error, content_type="text/plain")
     if request.content_type == "multipart/form-data":
         data = b""
         form = await request.post()

@@ -62,10 +62,13 @@ class FaultInjector:
     def clear(self) -> None:
         self._faults.clear()
 
-    def take(self, method: str, params: Mapping[str, Any]) -> Fault | None:
-        """The fault this call triggers (consuming one of its uses), if any."""
+    def take(
+        self, method: str, params: Mapping[str, Any], *, wildcard: bool = True
+    ) -> Fault | None:
+        """The fault this call triggers (consuming one of its uses), if any; ``wildcard``:
+        whether a fault for ``"*"`` (any Web API method) applies too."""
         for fault in self._faults:
-            if fault.method not in (method, "*") or fault.times <= 0:
+            if fault.method not in ((method, "*") if wildcard else (method,)) or fault.times <= 0:
                 continue
             if fault.match is not None and not fault.match(params):
                 continue

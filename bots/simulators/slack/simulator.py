@@ -22,7 +22,7 @@ from aiohttp import web
 from bots.simulators.slack.activity import Activity
 from bots.simulators.slack.api_files import receive_upload
 from bots.simulators.slack.api_stream import expire_if_due
-from bots.simulators.slack.calls import AfterCall, CallHook, CallRecord, Fault
+from bots.simulators.slack.calls import AfterCall, AnswerLost, CallHook, CallRecord, Fault
 from bots.simulators.slack.changes import WorkspaceChanges
 from bots.simulators.slack.config import AppIdentity, SimConfig
 from bots.simulators.slack.file_host import serve_private_file
@@ -123,11 +123,25 @@ class SlackSimulator(UserActions, WorkspaceChanges, Lifecycle):
             self._runner = None
 
     async def _upload(self, request: web.Request) -> web.Response:
-        response = await receive_upload(self.store, request)
+        """The upload URL (``api_files.receive_upload``): a fault a test injected for
+        ``"upload"`` is answered instead; an ``after_call("upload", ...)`` hook runs once
+        the bytes are kept (``AnswerLost``: the connection breaks, never answered)."""
         file_id = request.match_info["file_id"]
+        # Not a Web API method: a fault for "*" is not for it.
+        fault = self.api.faults.take("upload", {"file_id": file_id}, wildcard=False)
+        if fault is not None and fault.status == 200:
+            fault.status = 500  # a failure here is a non-200 answer (see api_files)
+        response = await receive_upload(self.store, request, fault)
         record = CallRecord("upload", {"file_id": file_id}, self._now(), None, response.status)
         record.response = {"ok": response.status == 200}
+        if fault is not None:
+            record.response["error"] = fault.error
         self.api.record(record)
+        try:
+            await self.api.after.run(record)
+        except AnswerLost:
+            if request.transport is not None:
+                request.transport.close()  # kept, never answered (see AnswerLost)
         return response
 
     async def _private_file(self, request: web.Request) -> web.Response:
@@ -194,6 +208,8 @@ class SlackSimulator(UserActions, WorkspaceChanges, Lifecycle):
         ``status=500`` and the like model server failures (``"internal_error"``,
         ``"fatal_error"``, ``"service_unavailable"``: docs.slack.dev reference/methods/
         chat.update errors); ``html=True`` answers a gateway's HTML page instead of JSON.
+        ``method="upload"``: the upload URL's POST answers ``status`` (500 if left at 200)
+        with ``error`` as its text/plain body (see ``api_files``); "*" is not for it.
         """
         fault = Fault(method, error, times, status, retry_after, match, html)
         return self.api.faults.add(fault)

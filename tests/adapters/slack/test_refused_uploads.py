@@ -4,12 +4,19 @@ over the real SlackSurface and slack-sdk, against the simulator."""
 
 from __future__ import annotations
 
+import io
+
+import pytest
+
+from adapters.slack import texts
 from adapters.slack.surface import SlackSurface
 from bots.simulators.slack import SlackSimulator
+from core.errors import FileRefused
 from core.models import Artifact
 from core.netguard import guarded_client
 from core.relay import Relay
 from core.relay.scheduler import EditScheduler
+from core.surface import OutgoingFile
 from tests.adapters.artifact_files import FILES, QUICK
 from tests.adapters.slack.conftest import thread_of
 from tests.relay.helpers import scripted
@@ -32,5 +39,22 @@ async def test_a_file_past_the_workspace_limit_is_tried_once_and_named(
     assert where.thread is not None
     replies = sim.bot_replies(where.channel, where.thread)
     notices = [m.text for m in replies if "report.csv" in m.text]
-    assert len(notices) == 1 and "file_upload_size_restricted" in notices[0]
+    assert len(notices) == 1
+    # The reason in words, not Slack's method and code (those are for the log).
+    assert texts.FILE_REFUSED["file_upload_size_restricted"] in notices[0]
+    assert "file_upload_size_restricted" not in notices[0] and "files." not in notices[0]
     assert not [m for m in replies if m.files]
+
+
+async def test_a_refusal_names_the_step_that_refused(
+    sim: SlackSimulator, surface: SlackSurface
+) -> None:
+    """files.getUploadURLExternal refused the file: its error names that method, not the
+    completion (never called), so the log says what Slack refused."""
+    sim.config.team_upload_limit = 1
+    where = thread_of(sim)
+    file = OutgoingFile("big.bin", io.BytesIO(b"xx"), 2)
+    with pytest.raises(FileRefused) as refused:
+        await surface.upload(where, [file])
+    assert str(refused.value) == "files.getUploadURLExternal: file_upload_size_restricted"
+    assert not sim.calls("files.completeUploadExternal")

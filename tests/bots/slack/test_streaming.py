@@ -207,7 +207,7 @@ async def test_artifacts_are_uploaded_into_the_thread(
         # length provided is 0".
         (None, ("empty.log", b""), "does not take empty files"),
         # An admin restricted large uploads: ``file_upload_size_restricted``.
-        (100, ("big.bin", b"x" * 101), "file_upload_size_restricted"),
+        (100, ("big.bin", b"x" * 101), "does not allow uploads of files this large"),
     ],
     ids=["empty", "restricted-size"],
 )
