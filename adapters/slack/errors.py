@@ -194,11 +194,16 @@ def slack_error(
     return SlackError(method, code, detail, status=status)
 
 
+_REQUEST_TIMEOUT = 408
+
+
 def _transient(code: str | None, status: int) -> bool:
     """Slack failed this time: a transient code, a 5xx, or no answer to read a code from
-    (the network; not a 4xx, which refuses the request itself)."""
+    (the network; not a 4xx, which refuses the request itself, but for a 408: the server
+    gave up waiting for it, and the client "MAY repeat the request", RFC 9110 §15.5.9;
+    Slack's edge answers an upload it timed out so, slack-go/slack#1108)."""
     if code is None:
-        return not 400 <= status < 500
+        return status == _REQUEST_TIMEOUT or not 400 <= status < 500
     return code in _TRANSIENT or status >= 500
 
 

@@ -1,10 +1,12 @@
 """What the upload URL (step 2 of an upload: the bytes POSTed to ``upload_url``) answers
 besides 200, as the relay meets it over the real SlackSurface and slack-sdk, against the
-simulator: a 5xx is Slack unavailable (retried as an outage), a 413 a refused file (tried
+simulator: a 5xx or a 408 is Slack unavailable (retried as an outage), a 413 a refused file (tried
 once, named at once), any other status a refusal (a few tries). No Slack JSON comes back
 there, only a status and a short body (see ``adapters.slack.uploads``)."""
 
 from __future__ import annotations
+
+import pytest
 
 from adapters.slack import texts
 from adapters.slack.surface import SlackSurface
@@ -34,10 +36,17 @@ def _attached(sim: SlackSimulator) -> list[str]:
     return [f.filename for m in sim.store.all_messages() for f in m.files]
 
 
-async def test_a_5xx_from_the_upload_url_is_retried_as_an_outage(
-    sim: SlackSimulator, surface: SlackSurface, file_server: str
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (504, "upstream request timeout"),  # slackapi/python-slack-sdk#1853
+        (408, "stream timeout"),  # Slack's edge timing the upload out: slack-go/slack#1108
+    ],
+)
+async def test_a_5xx_or_408_from_the_upload_url_is_retried_as_an_outage(
+    sim: SlackSimulator, surface: SlackSurface, file_server: str, status: int, body: str
 ) -> None:
-    sim.fail_next("upload", "upstream request timeout", status=504, times=MANY)
+    sim.fail_next("upload", body, status=status, times=MANY)
     outcome = await _deliver(sim, surface, file_server)
     assert outcome.artifacts_uploaded == ["report.csv"] and not outcome.artifacts_failed
     assert len(sim.calls("upload")) == MANY + 1
