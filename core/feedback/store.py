@@ -20,16 +20,21 @@ with ``{quota}``, see :mod:`core.governance.keys`).
 
 Both reply and vote keys expire after ``ttl`` (30 days by default): a vote on an older
 reply is not recorded (the person is told).
+
+Counts stored before this key layout are carried over when the store is first used
+(:mod:`core.feedback.legacy`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
 
+from core.feedback import legacy
 from core.feedback.model import ReplyRef, ReplyTag, VoteRecord
 from core.redis import LuaScript, guarded, text
 
@@ -79,6 +84,8 @@ class FeedbackStore:
         self.redis = redis
         self.namespace = namespace
         self.ttl = ttl
+        self._carried = False  # the old counts (core.feedback.legacy), by this store
+        self._carrying = asyncio.Lock()
 
     def _reply_key(self, ref: ReplyRef) -> str:
         parts = (ref.platform, ref.workspace, ref.channel, ref.message)
@@ -92,7 +99,18 @@ class FeedbackStore:
     def counts_key(self) -> str:
         return f"{self.namespace}:{{feedback}}:counts"
 
+    async def _carry(self) -> None:
+        """Carry the counts of the old key layout over, on the store's first use (once
+        done, a flag read; a failure is tried again on the next use)."""
+        if self._carried:
+            return
+        async with self._carrying:
+            if not self._carried:
+                await legacy.carry_counts(self.redis, self.namespace, self.counts_key)
+                self._carried = True
+
     async def tag(self, tag: ReplyTag) -> None:
+        await self._carry()
         body = json.dumps(tag.to_json())
         await guarded("feedback tag", self.redis.set(self._reply_key(tag.ref), body, ex=self.ttl))
 
@@ -104,6 +122,7 @@ class FeedbackStore:
         """Store ``record`` (replacing the voter's previous vote, returned; unless it is
         that vote again without a reason: then the stored one, reason and time, stays) and
         move the counts, in one atomic step."""
+        await self._carry()
         key = self._vote_key(record.tag.ref, record.voter)
         body = json.dumps(record.to_json())
         has_reason = "1" if record.reason is not None else "0"
@@ -120,6 +139,7 @@ class FeedbackStore:
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """``{agent: {"up": n, "down": n}}`` of the votes standing now."""
+        await self._carry()
         raw: dict[Any, Any] = await guarded("feedback counts", self.redis.hgetall(self.counts_key))
         found: dict[str, dict[str, int]] = {}
         for field, value in raw.items():
