@@ -8,21 +8,30 @@ is gone:
 - **counts**: :func:`carry_counts` adds the old hash into the new one and deletes it, the
   first time each :class:`~core.feedback.store.FeedbackStore` is used. Remove it (with the
   call in the store) once every replica runs a version with it and has started once: the
-  old hash is then gone (``EXISTS <ns>:feedback:counts`` is 0).
+  old hash is then gone (``EXISTS <ns>:feedback:counts`` is 0);
+- **votes**: a vote that finds none under its new key looks up the old one
+  (:func:`legacy_vote`) and, if there is one, takes it as the voter's previous vote (its
+  count moves as for a changed vote, in the same script that writes the new key; then the
+  old key is deleted). Remove it (with ``PUT_VOTE``'s sixth argument) 30 days after the
+  upgrade: the old vote keys have expired by then (they were written with the votes' TTL).
 
 Replicas of the old version still running during a rolling upgrade write old keys: their
-counts are carried by the next start of a new replica.
+counts are carried by the next start of a new replica; a vote changed on an old replica
+after a new one stored it is counted twice (the old version never sees the new key).
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
+from urllib.parse import quote
 
 import redis.asyncio as aioredis
 
-from core.redis import LuaScript, text
+from core.feedback.model import ReplyRef
+from core.redis import LuaScript, guarded, text
 
-__all__ = ["carry_counts"]
+__all__ = ["carry_counts", "drop_legacy_vote", "legacy_vote", "legacy_vote_key"]
 
 # The field of the old counts hash naming who claimed it (counts' fields are always
 # ``<vote>:<agent>``, with a colon: this one is none of them).
@@ -72,6 +81,13 @@ def carried_key(namespace: str) -> str:
     return f"{namespace}:{{feedback}}:counts:carried"
 
 
+def legacy_vote_key(namespace: str, ref: ReplyRef, voter: str) -> str:
+    """Where the old version stored ``voter``'s vote on ``ref`` (its very formula)."""
+    parts = (ref.platform, ref.workspace, ref.channel, ref.message)
+    reply_key = f"{namespace}:feedback:reply:" + ":".join(quote(p, safe="") for p in parts)
+    return reply_key.replace(":reply:", ":vote:", 1) + ":" + quote(voter, safe="")
+
+
 async def carry_counts(redis: aioredis.Redis, namespace: str, counts_key: str) -> bool:
     """Add the old counts hash into ``counts_key`` and delete it; True if it was carried now.
 
@@ -104,3 +120,17 @@ async def carry_counts(redis: aioredis.Redis, namespace: str, counts_key: str) -
     carried = await CARRY_COUNTS(redis, [counts_key, carried_key(namespace)], values)
     await DROP_COUNTS(redis, [old], [CLAIM_FIELD, token])
     return bool(carried)
+
+
+async def legacy_vote(redis: aioredis.Redis, namespace: str, ref: ReplyRef, voter: str) -> Any:
+    """The vote the old version stored for ``voter`` on ``ref`` (JSON), or None."""
+    key = legacy_vote_key(namespace, ref, voter)
+    return await guarded("feedback legacy vote", redis.get(key))
+
+
+async def drop_legacy_vote(
+    redis: aioredis.Redis, namespace: str, ref: ReplyRef, voter: str
+) -> None:
+    """Delete it, once the new key holds the vote (or a later one)."""
+    key = legacy_vote_key(namespace, ref, voter)
+    await guarded("feedback legacy vote", redis.delete(key))

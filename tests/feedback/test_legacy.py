@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 from bots.usage import run_usage
 from core.config import Settings
 from core.feedback import legacy
-from core.feedback.model import ReplyRef, ReplyTag
+from core.feedback.model import ReplyRef, ReplyTag, VoteRecord, VoteValue
+from core.feedback.service import Feedback
 from core.feedback.store import FeedbackStore
 
 REF = ReplyRef("slack", "T1", "C1", "1712.0001")
@@ -86,3 +87,81 @@ async def test_a_replica_dying_halfway_leaves_the_counts_to_the_next_one(
         "triage": {"up": 2, "down": 0},
     }
     assert await redis_client.exists(old_counts) == 0
+
+
+def _old_vote_key(namespace: str, voter: str) -> str:
+    return f"{namespace}:feedback:vote:slack:T1:C1:1712.0001:{voter}"
+
+
+async def _old_vote(
+    redis: aioredis.Redis, namespace: str, voter: str, vote: VoteValue, reason: str | None = None
+) -> str:
+    """``voter``'s vote as the old version stored and counted it."""
+    record = VoteRecord(TAG, voter, vote, reason, "2026-12-01T07:00:00+00:00")
+    key = _old_vote_key(namespace, voter)
+    await redis.set(key, json.dumps(record.to_json()), ex=3600)
+    await redis.hincrby(f"{namespace}:feedback:counts", f"{vote}:support", 1)
+    return key
+
+
+@pytest.fixture
+async def feedback(redis_client: aioredis.Redis, namespace: str) -> Feedback:
+    feedback = Feedback(FeedbackStore(redis_client, namespace=namespace))
+    await feedback.offer(TAG)
+    return feedback
+
+
+async def test_an_old_up_changed_to_down_after_the_upgrade_moves_its_count(
+    redis_client: aioredis.Redis, namespace: str, redis_url: str
+) -> None:
+    old_key = await _old_vote(redis_client, namespace, "U1", "up")
+    await _old_vote(redis_client, namespace, "U2", "up")
+    feedback = Feedback(FeedbackStore(redis_client, namespace=namespace))  # the upgrade
+    await feedback.offer(TAG)
+    changed = await feedback.vote(REF, "U1", "down")
+    assert changed.status == "changed"
+    assert await _usage_feedback(redis_url, namespace) == {"support": {"up": 1, "down": 1}}
+    assert await redis_client.exists(old_key) == 0
+    current = await feedback.store.current(REF, "U1")
+    assert current is not None and current.vote == "down"
+    # Changed back: the count moves again, once.
+    assert (await feedback.vote(REF, "U1", "up")).status == "changed"
+    assert await feedback.store.counts() == {"support": {"up": 2, "down": 0}}
+
+
+async def test_an_old_down_cast_again_keeps_its_reason_and_count(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    old_key = await _old_vote(redis_client, namespace, "U1", "down", "Wrong answer.")
+    feedback = Feedback(FeedbackStore(redis_client, namespace=namespace))  # the upgrade
+    await feedback.offer(TAG)
+    again = await feedback.vote(REF, "U1", "down")
+    assert again.status == "same" and again.record is not None
+    assert again.record.reason == "Wrong answer."
+    current = await feedback.store.current(REF, "U1")
+    assert current is not None and (current.vote, current.reason) == ("down", "Wrong answer.")
+    assert await redis_client.exists(old_key) == 0
+    assert await feedback.store.counts() == {"support": {"up": 0, "down": 1}}
+
+
+async def test_an_old_vote_changed_on_two_clients_at_once_counts_once(
+    redis_client: aioredis.Redis, namespace: str, clients: list[aioredis.Redis]
+) -> None:
+    await _old_vote(redis_client, namespace, "U1", "up")
+    replicas = [Feedback(FeedbackStore(client, namespace=namespace)) for client in clients]
+    await replicas[0].offer(TAG)
+    await asyncio.gather(*(replica.vote(REF, "U1", "down") for replica in replicas))
+    assert await replicas[0].store.counts() == {"support": {"up": 0, "down": 1}}
+
+
+async def test_the_old_key_is_read_for_a_first_vote_only(
+    redis_client: aioredis.Redis, namespace: str, feedback: Feedback
+) -> None:
+    """Once a vote is under the new key, it is the previous vote: an old key there (which
+    no upgrade leaves: it would have been taken) is never read, so never counted."""
+    assert (await feedback.vote(REF, "U1", "up")).status == "recorded"
+    planted = _old_vote_key(namespace, "U1")
+    await redis_client.set(planted, json.dumps({"vote": "down", "agent": "support"}))
+    assert (await feedback.vote(REF, "U1", "down")).status == "changed"
+    assert await feedback.store.counts() == {"support": {"up": 0, "down": 1}}
+    assert await redis_client.exists(planted) == 1
