@@ -20,16 +20,21 @@ with ``{quota}``, see :mod:`core.governance.keys`).
 
 Both reply and vote keys expire after ``ttl`` (30 days by default): a vote on an older
 reply is not recorded (the person is told).
+
+Votes and counts stored before this key layout are carried over (:mod:`core.feedback.legacy`):
+the counts when the store is first used, a vote when its voter votes again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
 
+from core.feedback import legacy
 from core.feedback.model import ReplyRef, ReplyTag, VoteRecord
 from core.redis import LuaScript, guarded, text
 
@@ -39,14 +44,22 @@ DEFAULT_FEEDBACK_TTL = 30 * 24 * 3600
 
 # Store a vote unless it is the stored vote cast again without a reason, and move the
 # counts with it. KEYS: 1 the vote, 2 the counts. ARGV: 1 the record (JSON), 2 its vote,
-# 3 '1' when it has a reason, 4 TTL (s), 5 its agent ('' for none). Returns the record
-# stored before (nil if none), which stays when nothing was written. A stored record that
-# is not a vote (unreadable) counts as none, as FeedbackStore reads it; the count it
-# replaces is taken off under the agent it was counted for.
+# 3 '1' when it has a reason, 4 TTL (s), 5 its agent ('' for none), 6 the voter's vote
+# under the old key layout when there is none under KEYS[1] (core.feedback.legacy): '?'
+# not looked up yet, '' none, else that record (JSON). Returns the record stored before
+# (nil if none), which stays when nothing was written; 0 (nothing written) when there is
+# none and ARGV[6] is '?'. A stored record that is not a vote (unreadable) counts as none,
+# as FeedbackStore reads it; the count it replaces is taken off under the agent it was
+# counted for.
 PUT_VOTE = LuaScript(
     "feedback vote",
     """
 local previous = redis.call('GET', KEYS[1])
+local legacy = false
+if not previous then
+  if ARGV[6] == '?' then return 0 end
+  if ARGV[6] ~= '' then previous, legacy = ARGV[6], true end
+end
 local old, old_agent = nil, ''
 if previous then
   local ok, stored = pcall(cjson.decode, previous)
@@ -55,7 +68,10 @@ if previous then
     if type(stored.agent) == 'string' then old_agent = stored.agent end
   end
 end
-if old == ARGV[2] and ARGV[3] ~= '1' then return previous end
+if old == ARGV[2] and ARGV[3] ~= '1' then
+  if legacy then redis.call('SET', KEYS[1], previous, 'EX', ARGV[4]) end
+  return previous
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
 if old ~= ARGV[2] then
   redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[5], 1)
@@ -79,6 +95,8 @@ class FeedbackStore:
         self.redis = redis
         self.namespace = namespace
         self.ttl = ttl
+        self._carried = False  # the old counts (core.feedback.legacy), by this store
+        self._carrying = asyncio.Lock()
 
     def _reply_key(self, ref: ReplyRef) -> str:
         parts = (ref.platform, ref.workspace, ref.channel, ref.message)
@@ -92,7 +110,18 @@ class FeedbackStore:
     def counts_key(self) -> str:
         return f"{self.namespace}:{{feedback}}:counts"
 
+    async def _carry(self) -> None:
+        """Carry the counts of the old key layout over, on the store's first use (once
+        done, a flag read; a failure is tried again on the next use)."""
+        if self._carried:
+            return
+        async with self._carrying:
+            if not self._carried:
+                await legacy.carry_counts(self.redis, self.namespace, self.counts_key)
+                self._carried = True
+
     async def tag(self, tag: ReplyTag) -> None:
+        await self._carry()
         body = json.dumps(tag.to_json())
         await guarded("feedback tag", self.redis.set(self._reply_key(tag.ref), body, ex=self.ttl))
 
@@ -103,12 +132,23 @@ class FeedbackStore:
     async def vote(self, record: VoteRecord) -> VoteRecord | None:
         """Store ``record`` (replacing the voter's previous vote, returned; unless it is
         that vote again without a reason: then the stored one, reason and time, stays) and
-        move the counts, in one atomic step."""
-        key = self._vote_key(record.tag.ref, record.voter)
+        move the counts, in one atomic step.
+
+        A voter's first vote on a reply under this key layout costs one GET more: their
+        vote under the old one (:mod:`core.feedback.legacy`), which, when there, is the
+        previous vote (then deleted), and a second run of the script with it."""
+        await self._carry()
+        ref, voter = record.tag.ref, record.voter
+        keys = [self._vote_key(ref, voter), self.counts_key]
         body = json.dumps(record.to_json())
         has_reason = "1" if record.reason is not None else "0"
         args: list[str | int] = [body, record.vote, has_reason, self.ttl, record.tag.agent or ""]
-        raw = await PUT_VOTE(self.redis, [key, self.counts_key], args)
+        raw = await PUT_VOTE(self.redis, keys, [*args, "?"])
+        if isinstance(raw, int):  # no vote under the new key: is there an old one?
+            old = await legacy.legacy_vote(self.redis, self.namespace, ref, voter)
+            raw = await PUT_VOTE(self.redis, keys, [*args, "" if old is None else text(old)])
+            if old is not None:
+                await legacy.drop_legacy_vote(self.redis, self.namespace, ref, voter)
         return None if raw is None else _record(record.tag, json.loads(text(raw)))
 
     async def current(self, ref: ReplyRef, voter: str) -> VoteRecord | None:
@@ -116,10 +156,13 @@ class FeedbackStore:
         if tag is None:
             return None
         raw = await guarded("feedback vote", self.redis.get(self._vote_key(ref, voter)))
+        if raw is None:  # none yet under this key layout: the old one's, if any
+            raw = await legacy.legacy_vote(self.redis, self.namespace, ref, voter)
         return None if raw is None else _record(tag, json.loads(text(raw)))
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """``{agent: {"up": n, "down": n}}`` of the votes standing now."""
+        await self._carry()
         raw: dict[Any, Any] = await guarded("feedback counts", self.redis.hgetall(self.counts_key))
         found: dict[str, dict[str, int]] = {}
         for field, value in raw.items():
