@@ -31,7 +31,13 @@ import redis.asyncio as aioredis
 from core.feedback.model import ReplyRef
 from core.redis import LuaScript, guarded, text
 
-__all__ = ["carry_counts", "drop_legacy_vote", "legacy_vote", "legacy_vote_key"]
+__all__ = [
+    "carry_counts",
+    "drop_legacy_vote",
+    "legacy_counts_key",
+    "legacy_vote",
+    "legacy_vote_key",
+]
 
 # The field of the old counts hash naming who claimed it (counts' fields are always
 # ``<vote>:<agent>``, with a colon: this one is none of them).

@@ -21,6 +21,7 @@ from core.agents.history import ChatHistory
 from core.context.marker import ContextMarker
 from core.deployment.schema import QuotaSpec
 from core.errors import PlatformUnavailable
+from core.feedback.legacy import legacy_counts_key
 from core.feedback.model import ReplyRef, ReplyTag
 from core.feedback.service import Feedback
 from core.feedback.store import FeedbackStore
@@ -273,7 +274,9 @@ async def governance(redis: aioredis.Redis, namespace: str) -> None:
 
 
 async def feedback(redis: aioredis.Redis, namespace: str) -> None:
-    """A reply's 👍 changed to 👎, whose reason landed first, and the votes counted."""
+    """A reply's 👍 changed to 👎, whose reason landed first, and the votes counted; the
+    counts of the old key layout carried over on the store's first use."""
+    await redis.hset(legacy_counts_key(namespace), "up:b", 2)
     store = FeedbackStore(redis, namespace=namespace)
     ref = ReplyRef("slack", "T1", "C1", "1712.0401")
     await store.tag(ReplyTag(ref, "1712.0400", _conversation("1712.0400"), "s-1", "a"))
@@ -283,7 +286,7 @@ async def feedback(redis: aioredis.Redis, namespace: str) -> None:
     assert (await votes.vote(ref, "U1", "down")).status == "same"
     current = await store.current(ref, "U1")
     assert current is not None and (current.vote, current.reason) == ("down", "Off topic.")
-    assert await store.counts() == {"a": {"up": 0, "down": 1}}
+    assert await store.counts() == {"a": {"up": 0, "down": 1}, "b": {"up": 2, "down": 0}}
 
 
 async def context_marker(redis: aioredis.Redis, namespace: str) -> None:
