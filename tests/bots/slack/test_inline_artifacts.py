@@ -1,6 +1,6 @@
 """End to end: files a Lyzr agent announces in its text (an ``<artifacts>`` block, as Lyzr's
 studio reads them; tests/servers/lyzr_server.py) arrive in the Slack thread as files, and
-the block is never shown, in no edit."""
+the block is never shown, in no edit; a block that cannot be read is said so in a notice."""
 
 from __future__ import annotations
 
@@ -50,3 +50,13 @@ async def test_files_announced_in_the_text_are_uploaded_and_the_block_never_show
         ("chart.txt", b"####"),
     ]
 
+
+async def test_an_unreadable_block_is_named_in_the_notice(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    script = LyzrScript(tokens=["Your ", "files.", artifacts_block('[{"file_url": "ht')])
+    text, notice = await _replies(sim, lyzr, start_bot, script, 2)
+    assert text.text == "Your files."
+    assert "artifacts" not in _everything_shown(text)
+    assert "files the agent listed in its reply" in notice.text
+    assert "could not be read" in notice.text
