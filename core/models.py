@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_ARTIFACT_MAX_BYTES",
     "FINISH_REASON_KEY",
     "STATUS_KEY",
+    "UNREADABLE_ARTIFACTS_KEY",
     "AgentResponse",
     "AgentStream",
     "Artifact",
@@ -38,6 +39,9 @@ FINISH_REASON_KEY = "finish_reason"
 """Final-chunk metadata: why the model stopped (OpenAI's ``finish_reason``: ``stop``,
 ``length``, ``content_filter``...), when the agent API says."""
 """``metadata`` key of a progress chunk; see :class:`AgentStream`."""
+UNREADABLE_ARTIFACTS_KEY = "artifacts_unreadable"
+"""Final-chunk metadata: why files the agent announced could not be read (one reason per
+list that could not be), so the user is told they were lost (:mod:`core.relay.attachments`)."""
 
 
 class Artifact(BaseModel):

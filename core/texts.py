@@ -30,6 +30,7 @@ __all__ = [
     "AGENT_SERVER",
     "AGENT_TIMEOUT",
     "AGENT_UNREACHABLE",
+    "ANNOUNCED_FILES",
     "ARTIFACT_FAILED",
     "ARTIFACT_LINK",
     "ARTIFACT_OUT_OF_TIME",
@@ -73,6 +74,7 @@ __all__ = [
     "THINKING",
     "TOO_MANY_FILES",
     "UNANSWERED_NOTICE",
+    "UNREADABLE_FILE_LIST",
     "UPLOAD_FAILED",
     "UP_LABEL",
     "VOTE_CHANGED",
@@ -111,6 +113,9 @@ ARTIFACT_LINK = " Link: {url}"
 # Why an agent's file was not attached (ARTIFACT_FAILED's ``reason``; DOWNLOAD_TIMED_OUT and
 # EMPTY_FILE below are two more).
 ARTIFACT_OUT_OF_TIME = "the reply ran out of time (turn timeout)"
+ANNOUNCED_FILES = "the files the agent listed in its reply"
+"""ARTIFACT_FAILED's ``name`` when the agent's list of files could not be read."""
+UNREADABLE_FILE_LIST = "the list could not be read"
 UPLOAD_FAILED = "upload failed ({error})"
 STRUCTURED_TITLE = "**Result**"
 

@@ -31,6 +31,7 @@ __all__ = [
     "artifact_key",
     "listed_limit",
     "listed_total",
+    "merged",
     "parse_artifacts",
 ]
 
@@ -72,6 +73,23 @@ def _announced(payload: Any, key: str) -> int | None:
 def artifact_key(artifact: Artifact) -> str:
     """What identifies a file across listings: its id, else its link, else its name."""
     return artifact.artifact_id or artifact.url or f"name:{artifact.name}"
+
+
+def merged(first: Iterable[Artifact], then: Iterable[Artifact]) -> list[Artifact]:
+    """``first``, then those of ``then`` not among them: a file named twice (the same
+    ``artifact_id`` or the same link), in the listing and in the reply's text say, once."""
+    out: list[Artifact] = []
+    ids: set[str] = set()
+    urls: set[str] = set()
+    for artifact in (*first, *then):
+        if artifact.artifact_id in ids or artifact.url in urls:
+            continue
+        out.append(artifact)
+        if artifact.artifact_id:
+            ids.add(artifact.artifact_id)
+        if artifact.url:
+            urls.add(artifact.url)
+    return out
 
 
 def _artifact(item: Any) -> Artifact | None:

@@ -27,6 +27,7 @@ from core.agents.artifacts import (
     artifact_key,
     listed_limit,
     listed_total,
+    merged,
     parse_artifacts,
 )
 from core.agents.base import AgentRequest
@@ -170,7 +171,10 @@ class LyzrAgent(ReferenceCalls):
                 payload["assets"] = list(uploaded.asset_ids)
             if not_received:
                 payload["message"] += f"\n\n{not_passed_on(not_received)}"
-        reply = ReplyBuilder(request.session_id, response_format=request.response_format)
+        # Files can be announced in the text too (an ``<artifacts>`` block, as the studio reads).
+        reply = ReplyBuilder(
+            request.session_id, response_format=request.response_format, inline_artifacts=True
+        )
         events = retry_before_output(
             lambda: self._events(payload), retries=self.retries, backoff=self.backoff
         )
@@ -186,7 +190,11 @@ class LyzrAgent(ReferenceCalls):
                     reply.reasoning(event.text)
         finally:
             await events.aclose()
-        artifacts, metadata = await self._artifacts(request.session_id, request.user_id)
+        for chunk in reply.end_text():
+            yield chunk
+        artifacts, metadata = await self._artifacts(
+            request.session_id, request.user_id, reply.announced
+        )
         if not_received:
             metadata[FILES_NOT_RECEIVED] = list(not_received)
         for chunk in reply.finish(artifacts=artifacts, metadata=metadata):
@@ -233,16 +241,22 @@ class LyzrAgent(ReferenceCalls):
         raise AgentProtocolError("the stream ended without [DONE]")
 
     async def _artifacts(
-        self, session_id: str, user_id: str
+        self, session_id: str, user_id: str, announced: list[Artifact]
     ) -> tuple[list[Artifact], dict[str, Any]]:
-        """This turn's new files; a failure is reported in metadata, never raised."""
-        if not self.fetch_artifacts:
-            return [], {}
-        try:
-            listed = await self._list_artifacts(session_id, user_id)
-        except AgentError as exc:
-            return [], {"artifacts_error": str(exc)}
-        return await self._delivered.claim(session_id, listed), {}
+        """This turn's new files: the session's listed ones and those ``announced`` in the
+        text (the same file in both once, as listed: the key a later listing has); a
+        listing failure is reported in metadata, never raised."""
+        listed: list[Artifact] = []
+        metadata: dict[str, Any] = {}
+        if self.fetch_artifacts:
+            try:
+                listed = await self._list_artifacts(session_id, user_id)
+            except AgentError as exc:
+                metadata["artifacts_error"] = str(exc)
+        files = merged(listed, announced)
+        if not files:
+            return [], metadata
+        return await self._delivered.claim(session_id, files), metadata
 
     async def _list_artifacts(self, session_id: str, user_id: str) -> list[Artifact]:
         """Every page: until a page shorter than the page size (the ``limit`` asked for, or

@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from core import texts
+from core.agents.inline_artifacts import ArtifactsFilter
 from core.agents.structured import parse_structured
 from core.agents.think import ThinkFilter
-from core.models import STATUS_KEY, AgentStream, Artifact
+from core.models import STATUS_KEY, UNREADABLE_ARTIFACTS_KEY, AgentStream, Artifact
 
 __all__ = ["ReplyBuilder"]
 
@@ -30,13 +31,18 @@ class ReplyBuilder:
         *,
         response_format: type[BaseModel] | None = None,
         keep_text: bool = False,
+        inline_artifacts: bool = False,
     ) -> None:
+        """``inline_artifacts``: keep ``<artifacts>`` blocks out of the text and read their
+        files (:mod:`core.agents.inline_artifacts`; Lyzr's)."""
         self.session_id = session_id
         self.response_format = response_format
         self._keep = keep_text or response_format is not None
         self._parts: list[str] = []
         self._reasoning: list[str] = []
         self._think = ThinkFilter()
+        self._blocks = ArtifactsFilter() if inline_artifacts else None
+        self._text_ended = False
         self._index = 0
 
     def text(self, token: str) -> AgentStream | None:
@@ -44,6 +50,8 @@ class ReplyBuilder:
         visible, reasoning = self._think.feed(token)
         if reasoning:
             self._reasoning.append(reasoning)
+        if self._blocks is not None and visible:
+            visible = self._blocks.feed(visible)
         return self._chunk(visible)
 
     def tool(self, name: str | None) -> AgentStream:
@@ -64,6 +72,25 @@ class ReplyBuilder:
         if text:
             self._reasoning.append(text)
 
+    def end_text(self) -> list[AgentStream]:
+        """The chunk of any text held back until the end (once); after it,
+        :attr:`announced` is complete."""
+        if self._text_ended:
+            return []
+        self._text_ended = True
+        visible, reasoning = self._think.flush()
+        if reasoning:
+            self._reasoning.append(reasoning)
+        if self._blocks is not None:
+            visible = self._blocks.feed(visible) + self._blocks.flush()
+        held = self._chunk(visible)
+        return [] if held is None else [held]
+
+    @property
+    def announced(self) -> list[Artifact]:
+        """The files the text's ``<artifacts>`` blocks listed (with ``inline_artifacts``)."""
+        return [] if self._blocks is None else self._blocks.found
+
     @property
     def full_text(self) -> str:
         """The visible text so far (only kept when ``keep_text`` or a response format)."""
@@ -75,15 +102,12 @@ class ReplyBuilder:
         artifacts: Iterable[Artifact] = (),
         metadata: dict[str, Any] | None = None,
     ) -> list[AgentStream]:
-        """The last chunks: any held-back text, then the final ``done`` chunk."""
-        chunks: list[AgentStream] = []
-        visible, reasoning = self._think.flush()
-        if reasoning:
-            self._reasoning.append(reasoning)
-        held = self._chunk(visible)
-        if held is not None:
-            chunks.append(held)
+        """The last chunks: any held-back text (unless :meth:`end_text` gave it already),
+        then the final ``done`` chunk."""
+        chunks = self.end_text()
         meta = dict(metadata or {})
+        if self._blocks is not None and self._blocks.unreadable:
+            meta[UNREADABLE_ARTIFACTS_KEY] = list(self._blocks.unreadable)
         if self._reasoning:
             meta["reasoning"] = "".join(self._reasoning)
         structured = None

@@ -9,7 +9,7 @@ eating the rest of an answer would be a worse failure than showing some reasonin
 
 from __future__ import annotations
 
-__all__ = ["ThinkFilter"]
+__all__ = ["ThinkFilter", "partial_suffix"]
 
 _OPEN = "<think>"
 _CLOSE = "</think>"
@@ -36,7 +36,7 @@ class ThinkFilter:
             if self._inside:
                 end = data.find(_CLOSE, start)
                 if end < 0:
-                    keep = _partial_suffix(data, start, _CLOSE)
+                    keep = partial_suffix(data, start, _CLOSE)
                     reasoning.append(data[start:keep])
                     self._pending = data[keep:]
                     break
@@ -79,7 +79,7 @@ class ThinkFilter:
         return pending, ""
 
 
-def _partial_suffix(data: str, start: int, tag: str) -> int:
+def partial_suffix(data: str, start: int, tag: str) -> int:
     """Index where a suffix of ``data[start:]`` that could begin ``tag`` starts."""
     for size in range(min(len(tag) - 1, len(data) - start), 0, -1):
         if tag.startswith(data[len(data) - size :]):

@@ -94,7 +94,16 @@ class Attachments:
         except SurfaceError as exc:
             self.result.undelivered.append(f"structured data: {exc}")
 
-    async def artifacts(self, artifacts: Sequence[Artifact]) -> None:
+    async def artifacts(
+        self, artifacts: Sequence[Artifact], *, unreadable: Sequence[str] = ()
+    ) -> None:
+        """Attach ``artifacts``; name those that fail, and each list of files the agent
+        announced that could not be read (``unreadable``: why), in one notice."""
+        if unreadable:
+            log.warning("files the agent announced not attached: %s", "; ".join(unreadable))
+            self.result.failed.append(
+                ArtifactFailure(texts.ANNOUNCED_FILES, "", texts.UNREADABLE_FILE_LIST)
+            )
         group_size = max(1, self._surface.limits.max_files_per_message)
         for first in range(0, len(artifacts), group_size):
             group = artifacts[first : first + group_size]

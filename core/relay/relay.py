@@ -62,7 +62,7 @@ from core.errors import (
     SurfaceError,
     Undeliverable,
 )
-from core.models import DEFAULT_ARTIFACT_MAX_BYTES, AgentStream
+from core.models import DEFAULT_ARTIFACT_MAX_BYTES, UNREADABLE_ARTIFACTS_KEY, AgentStream
 from core.ops.tasks import by_shutdown
 from core.relay.attachments import Attachments
 from core.relay.inbox import Inbox
@@ -396,7 +396,11 @@ class Relay:
 
     def _if_empty(self, final: AgentStream | None) -> str | None:
         """What to show when the reply has no text: nothing if files or data follow."""
-        if final is not None and (final.structured_data is not None or final.artifact_files):
+        if final is not None and (
+            final.structured_data is not None
+            or final.artifact_files
+            or final.metadata.get(UNREADABLE_ARTIFACTS_KEY)  # a notice about files follows
+        ):
             return None
         return self.notices.empty_reply
 
@@ -466,8 +470,10 @@ class Relay:
         if final.structured_data is not None:
             outcome.structured_data = final.structured_data
             await attachments.structured(final.structured_data)
-        if final.artifact_files:
-            await attachments.artifacts(final.artifact_files)
+        unreadable = final.metadata.get(UNREADABLE_ARTIFACTS_KEY)
+        unreadable = unreadable if isinstance(unreadable, list) else []
+        if final.artifact_files or unreadable:
+            await attachments.artifacts(final.artifact_files, unreadable=unreadable)
         outcome.artifacts_uploaded = attachments.result.uploaded
         outcome.artifacts_failed = attachments.result.failed
         outcome.undelivered.extend(attachments.result.undelivered)

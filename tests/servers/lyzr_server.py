@@ -45,6 +45,14 @@ Behaviours of the real service it models, with their sources:
   ``ArtifactsClient`` sends ``page=1&limit=10`` and accepts ``{"artifacts", "total",
   "page", "limit"}`` or a bare list; the studio UI reads ``data.artifacts``). The shape is
   chosen per script (``artifacts_shape``).
+- Artifacts in the text: the studio's ``chatbox.tsx`` (above) also pulls an
+  ``<artifacts>[{"file_url", "artifact_id", "name", "format_type"}]</artifacts>`` block out
+  of the streamed text (``separateThinkingContent``: a non-greedy regex for the first
+  block in the decoded text so far, ``JSON.parse`` of its trimmed content, an array or one
+  object) and shows the files as attachments. ``text_artifacts`` sends such a block among
+  the tokens, escaped like any token (so ``<`` goes as ``&lt;``), cut into tokens at
+  ``text_artifacts_cuts``; where in the text Lyzr puts it is not documented (the studio
+  looks anywhere), so ``text_artifacts_at`` chooses. :func:`artifacts_block` builds one.
 
 It records every request (:class:`Recorded`) and every stream's fate (:class:`StreamRecord`:
 finished, or the client went away). :class:`StreamingServer` is the shared base of this and
@@ -55,6 +63,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 from collections import deque
@@ -74,6 +83,7 @@ __all__ = [
     "StreamRecord",
     "StreamingServer",
     "Write",
+    "artifacts_block",
     "lyzr_escape",
     "split_words",
 ]
@@ -133,6 +143,13 @@ def lyzr_escape(text: str, *, amp: str = "&amp;") -> str:
     ):
         text = text.replace(plain, escaped)
     return text
+
+
+def artifacts_block(entries: Any) -> str:
+    """The ``<artifacts>`` block of the text (module docstring): ``entries`` as JSON, or a
+    ``str`` as the block's raw content (a block that is not JSON)."""
+    body = entries if isinstance(entries, str) else json.dumps(entries)
+    return f"<artifacts>{body}</artifacts>"
 
 
 S = TypeVar("S")
@@ -293,6 +310,11 @@ class LyzrScript:
     together: int = 0  # hold the first token until this many streams are open at once
     line_end: str = "\n"  # how lines end: "\n", "\r\n" or "\r" (all three are SSE)
     bom: bool = False  # open the body with a UTF-8 byte order mark (SSE allows one)
+    # An <artifacts> block in the text (module docstring): its entries (or raw content),
+    # the token it goes before (None: after the last) and where its text is cut into tokens.
+    text_artifacts: Any = None
+    text_artifacts_at: int | None = None
+    text_artifacts_cuts: Sequence[int] = ()
 
 
 @dataclass(frozen=True)
@@ -389,6 +411,18 @@ class LyzrServer(StreamingServer[LyzrScript]):
         return None
 
     def reply_tokens(
+        self, body: Any, script: LyzrScript
+    ) -> Sequence[str | dict[str, Any] | list[str]]:
+        tokens = self._reply_tokens(body, script)
+        if script.text_artifacts is None:
+            return tokens
+        block = artifacts_block(script.text_artifacts)
+        edges = [0, *sorted(script.text_artifacts_cuts), len(block)]
+        pieces = [block[a:b] for a, b in itertools.pairwise(edges) if b > a]
+        at = len(tokens) if script.text_artifacts_at is None else script.text_artifacts_at
+        return [*tokens[:at], *pieces, *tokens[at:]]
+
+    def _reply_tokens(
         self, body: Any, script: LyzrScript
     ) -> Sequence[str | dict[str, Any] | list[str]]:
         if script.tokens is not None:
