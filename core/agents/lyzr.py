@@ -188,6 +188,12 @@ class LyzrAgent(ReferenceCalls):
                     yield reply.tool(event.name)
                 else:
                     reply.reasoning(event.text)
+        except AgentError:
+            # The text ends here: what a tag's start held back (an ``<artifacts>`` never
+            # closed, a possible ``<think``) is the reply's, shown before the notice.
+            for chunk in reply.end_text():
+                yield chunk
+            raise
         finally:
             await events.aclose()
         for chunk in reply.end_text():

@@ -83,3 +83,26 @@ async def test_the_data_lines_of_one_event_join_without_a_newline_as_lyzrs_clien
     # Not the SSE spec's "\n": lyzr-adk, lyzr-kit and the studio append each data line.
     lyzr_server.default = LyzrScript(tokens=["a", ["b", " c"], " d"])
     assert text_of(await collect(lyzr)) == "ab c d"
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        ["Use the ", "<artifacts> tag", " to list files."],  # an opening tag, never closed
+        ["Is x ", "<"],  # the start of a tag, maybe
+    ],
+    ids=["open-tag", "partial-tag"],
+)
+async def test_text_held_back_for_a_tag_is_shown_when_the_agent_reports_an_error(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, tokens: list[str]
+) -> None:
+    # The text after "<artifacts>" (or a possible tag's start) waits for what follows; an
+    # error ends the text there, so it is the reply's, shown before the notice, not lost.
+    lyzr_server.default = LyzrScript(tokens=tokens, error_after=len(tokens))
+    surface = RecordingSurface()
+    await Relay(surface, SpyScheduler()).deliver(
+        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
+    )
+    assert surface.texts() == [
+        "".join(tokens) + "\n\n⚠️ _The agent reported an error._ It said: “model exploded”"
+    ]
