@@ -42,6 +42,7 @@ from core.agents.lyzr_wire import (
     Status,
     Token,
     parse_line,
+    shown_words,
 )
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder
@@ -72,8 +73,9 @@ _Event = Token | Status | Reasoning
 
 
 def _reported(failed: Failed) -> AgentServerError:
-    """The error for one the agent reported in its stream: its words are shown to the user."""
-    return AgentServerError(failed.message or "unspecified error", said=failed.message or None)
+    """The error for one the agent reported in its stream: its words are shown to the user
+    (unless they are internals: :func:`shown_words`), and logged whole."""
+    return AgentServerError(failed.message or "unspecified error", said=shown_words(failed.message))
 
 
 class LyzrAgent(ReferenceCalls):

@@ -15,7 +15,8 @@ reads ``event:``, so what it carries is not documented): its data, JSON or text,
 error (:class:`Frames`).
 
 An error's message is what the user is shown, so a JSON one is read for its words
-(``detail``, ``error``, ``message``; :func:`error_text`), never shown raw.
+(``detail``, ``error``, ``message``; :func:`error_text`), never shown raw, and words that
+are internals (a stack trace, an address) are not shown at all (:func:`shown_words`).
 
 A data line may also be a JSON object: lyzr-adk's ``lyzr/inference.py``
 (``InferenceModule.stream``) ``json.loads`` every data line and reads ``content``; tool and
@@ -45,6 +46,7 @@ __all__ = [
     "Token",
     "error_text",
     "parse_line",
+    "shown_words",
     "unescape",
 ]
 
@@ -152,11 +154,11 @@ def _frame(value: str) -> LyzrEvent | None:
         return None
     kind, content = data.get("type"), data.get("content")
     if isinstance(kind, str) and kind.lower() == "error":
-        return Failed(_words(data) or "")
+        return Failed((_words(data) or "")[:_MESSAGE_CAP])
     # {"error": ...} alone: a typed event (a tool's result) may carry a tool's error and
     # the reply goes on; "error": null is no error.
     if kind is None and content is None and data.get("error"):
-        return Failed(_words(data) or "")
+        return Failed((_words(data) or "")[:_MESSAGE_CAP])
     if isinstance(kind, str):
         kind = kind.lower()
         if "tool" in kind:  # local_tool_call, tool_call, tool_result, ...
@@ -224,6 +226,24 @@ def error_text(value: str) -> str:
         else:
             return (_words(data) or "")[:_MESSAGE_CAP]
     return value[:_MESSAGE_CAP]
+
+
+# What is for the operator's logs, not a chat: a stack trace, a network address (a URL, an
+# IPv4 address, a client's ``host=`` in an exception's text).
+_INTERNALS = re.compile(
+    r"Traceback \(most recent call last\)|^\s*File \"|\b[a-z][a-z0-9+.-]*://"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bhost=",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def shown_words(message: str) -> str | None:
+    """An error's ``message`` as the user may read it (after the notice), or None when
+    there are no words, or they are internals (a stack trace, a URL or an address): those
+    go to the logs only."""
+    if not message or _INTERNALS.search(message):
+        return None
+    return message
 
 
 def _words(data: Any, depth: int = 0) -> str | None:

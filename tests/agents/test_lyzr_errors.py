@@ -106,3 +106,52 @@ async def test_text_held_back_for_a_tag_is_shown_when_the_agent_reports_an_error
     assert surface.texts() == [
         "".join(tokens) + "\n\n⚠️ _The agent reported an error._ It said: “model exploded”"
     ]
+
+
+LONG = "quota exceeded for this agent, " * 40  # 1,240 characters
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"error_message": LONG},
+        {"error_body": {"detail": LONG}},
+        {"tokens": ["Partial", {"error": LONG}]},
+        {"tokens": ["Partial", {"type": "error", "message": LONG}]},
+    ],
+    ids=["marker", "event", "frame", "typed"],
+)
+async def test_the_agents_words_are_cut_to_the_same_length_however_the_error_came(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, options: dict[str, Any]
+) -> None:
+    lyzr_server.default = failing(options)
+    with pytest.raises(AgentServerError) as raised:
+        async for _ in lyzr.stream("hi", session_id="s", user_id="u"):
+            pass
+    assert raised.value.said is not None
+    assert raised.value.said == LONG.strip()[: len(raised.value.said)]
+    assert len(raised.value.said) <= 500
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        'Traceback (most recent call last):\n  File "/app/agent/run.py", line 12, in run\n'
+        "    raise KeyError(k)\nKeyError: 'x'",
+        "HTTPConnectionPool(host='10.20.0.7', port=8000): Max retries exceeded with url: "
+        "/v1/tools/search",
+        "upstream http://agent-tools.internal:8080/run answered 502",
+    ],
+    ids=["traceback", "ip", "internal-url"],
+)
+async def test_an_error_of_technical_internals_shows_the_notice_alone(
+    lyzr: LyzrAgent, lyzr_server: LyzrServer, words: str
+) -> None:
+    # A stack trace or a network address is for the operator's logs, not the chat.
+    lyzr_server.default = failing({"error_body": {"detail": words}})
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
+    )
+    assert surface.texts() == ["Partial answer\n\n⚠️ _The agent reported an error._"]
+    assert outcome.error is not None and words.splitlines()[-1] in outcome.error.detail
