@@ -136,7 +136,10 @@ class Commands:
         ours = {command.name for command in self.tree.get_commands()}
         for command in await client.http.get_global_commands(app):
             if command.get("name") in ours:
-                await client.http.delete_global_command(app, command["id"])
+                try:
+                    await client.http.delete_global_command(app, command["id"])
+                except discord.NotFound:
+                    continue  # another replica, starting too, deleted it first
                 log.info(
                     "deleted the global /%s: the development guild has its own", command["name"]
                 )

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from bots.discord import DiscordBot, texts
-from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord import Call, DiscordSimulator
 from core.runtime import Runtime
 from tests.bots.discord.conftest import bot_settings, sim_settings
 from tests.servers.lyzr_server import LyzrServer
@@ -130,6 +130,26 @@ async def test_moving_to_a_development_guild_withdraws_the_global_copies(
         async with start(command_guild=guild):
             assert sim.command_picker(guild) == sorted([*NAMES, "deploy"])
         assert [c["name"] for c in sim.commands()] == ["deploy"]
+
+
+async def test_a_global_copy_another_replica_withdrew_first_does_not_stop_the_others(
+    redis_url: str, namespace: str
+) -> None:
+    """Two replicas start together: between this one listing the global commands and
+    deleting them, the other deleted /help. Its 404 is no failure: the rest go too."""
+    async with simulated(redis_url, namespace) as (sim, _, start):
+        guild = sim.channel("general").guild_id
+        assert guild is not None
+        async with start():
+            assert sorted(c["name"] for c in sim.commands()) == NAMES
+
+        async def other_replica(_: Call) -> None:
+            sim.world.commands.delete(None, sim.world.commands.command_id("help", None))
+
+        sim.after_call("GET", GLOBAL, other_replica)
+        async with start(command_guild=guild):
+            assert sim.command_picker(guild) == NAMES
+        assert sim.commands() == []
 
 
 async def test_unchanged_commands_of_the_development_guild_are_not_published_again(
