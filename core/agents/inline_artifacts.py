@@ -39,12 +39,24 @@ class ArtifactsFilter:
 
     def __init__(self) -> None:
         self._held = ""  # a possible partial opening tag, or the open block's text so far
+        self._pieces: list[str] = []  # the open block's later tokens, joined once it closes
+        self._tail = ""  # the open block's last characters: where its closing tag may start
         self._inside = False
         self.found: list[Artifact] = []
         self.unreadable: list[str] = []  # why a block's files could not be read, one a block
 
     def feed(self, text: str) -> str:
-        if not self._held and not self._inside and "<" not in text:
+        if self._inside:
+            # A token of an open block that does not close it is kept as it is: the block
+            # is joined once, when it closes (a long block costs no copy per token).
+            window = self._tail + text
+            if _CLOSE not in window:
+                self._pieces.append(text)
+                self._tail = window[1 - len(_CLOSE) :]
+                return ""
+            self._held += "".join(self._pieces)
+            self._pieces.clear()
+        elif not self._held and "<" not in text:
             return text  # the common token: no tag can start in it
         data = self._held + text
         # Inside a block, the closing tag can only end in the new text: search from there.
@@ -57,6 +69,7 @@ class ArtifactsFilter:
                 end = data.find(_CLOSE, start)
                 if end < 0:
                     self._held = data[block_start:]
+                    self._tail = self._held[1 - len(_CLOSE) :]
                     break
                 self._read(data[block_start:end])
                 start = end + len(_CLOSE)
@@ -77,7 +90,8 @@ class ArtifactsFilter:
         """What was held back when the text ends. A block never closed is read if its text
         is JSON-like (files announced, then the tag forgotten); otherwise the opening tag
         was just words in the reply, and they are shown."""
-        held, self._held = self._held, ""
+        held, self._held = self._held + "".join(self._pieces), ""
+        self._pieces.clear()
         if not self._inside:
             return held
         self._inside = False
