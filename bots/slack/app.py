@@ -221,7 +221,10 @@ class SlackService(StackedLifecycle):
         # Imported here: HTTP mode (the tests', a load-balanced deployment's) never needs it.
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+        from bots.slack.socket_notices import watch_disconnects
+
         handler = AsyncSocketModeHandler(app, app_token=token, web_client=clients.rare)
+        watch_disconnects(handler.client)
         self._stack.push_async_callback(self._close_socket, handler)
         try:
             async with asyncio.timeout(clients.timeout * 3):

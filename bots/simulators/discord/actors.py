@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .bodies import Upload
+from .connection import GatewaySession
 from .models import SimChannel, SimInteraction, SimMessage, SimUser
 from .restrictions import PERMISSION_NAMES
 from .server import SimulatorServer
@@ -297,6 +298,29 @@ class DiscordSimulator(SimulatorServer):
             raise KeyError(f"message {message_id} was not dispatched to the session")
         async with asyncio.timeout(within):
             await self.state.gateway.reconnect(session, replay_from=seq)
+        await self.delivered()
+
+    async def invalidate_session(self, *, resumable: bool, within: float = 10.0) -> None:
+        """INVALID_SESSION (op 9) mid-session, then wait until the client is back: resumed
+        (``resumable``), or identified as a new session (see ``Gateway.invalidate``)."""
+        session = await self.wait_for_session(within)
+        self.state.gateway.invalidate(session, resumable=resumable)
+        await self._until_back(session, within)
+
+    async def close_gateway(self, code: int, reason: str = "", *, within: float = 10.0) -> None:
+        """Close the connected session's websocket with ``code`` (e.g. 4008 "Rate limited.",
+        Gateway Close Event Codes), then wait until the client has resumed or identified."""
+        session = await self.wait_for_session(within)
+        await self.state.gateway.close_with(session, code, reason)
+        await self._until_back(session, within)
+
+    async def _until_back(self, old: GatewaySession, within: float) -> None:
+        def back() -> bool:
+            if old.id in self.state.gateway.sessions:
+                return old.resumed.is_set() and old.connection is not None
+            return any(s.connection is not None for s in self.sessions)
+
+        await self.wait_until(back, within)
         await self.delivered()
 
 

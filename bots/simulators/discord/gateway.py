@@ -5,7 +5,8 @@ transport compression (one deflate context per connection, each frame ending in
 ``Z_SYNC_FLUSH``, which is what discord.py asks for when zstd is unavailable); HELLO (op 10)
 → heartbeat (op 1) / ACK (op 11) → IDENTIFY (op 2) → READY + GUILD_CREATE; RESUME (op 6)
 replays the dispatches after the client's sequence then sends RESUMED; RECONNECT (op 7)
-and INVALID_SESSION (op 9); REQUEST_GUILD_MEMBERS (op 8) answered with one chunk. Close
+and INVALID_SESSION (op 9, resumable or not, also mid-session); closes with a resumable code
+(4000, 4008...) mid-session; REQUEST_GUILD_MEMBERS (op 8) answered with one chunk. Close
 codes 4001/4002/4003/4004/4005/4010/4013/4014 as Discord uses them. Intents filter what each
 session receives, sharding splits guilds by ``(guild_id >> 22) % shard_count`` (READY and
 GUILD_CREATE list only the shard's guilds; DMs go to shard 0: Topics > Gateway > Sharding,
@@ -227,6 +228,31 @@ class Gateway:
         session.resumed.clear()
         session.connection.send({"op": 7, "d": None})
         await session.resumed.wait()
+
+    def invalidate(self, session: GatewaySession, *, resumable: bool) -> None:
+        """Send INVALID_SESSION (op 9) on the session's connection.
+
+        Topics > Opcodes and Status Codes (op 9: "the session has been invalidated; you
+        should reconnect and identify/resume accordingly") and Topics > Gateway > Resuming:
+        ``d`` says whether the session may be resumed; when it is ``false`` the session is
+        gone, so a RESUME of it is answered with op 9 ``false`` again and the client has to
+        IDENTIFY (a new session: READY, the guilds again, nothing replayed).
+        """
+        if session.connection is None:
+            raise RuntimeError("the session is not connected")
+        if not resumable:
+            self.sessions.pop(session.id, None)
+        session.resumed.clear()
+        session.connection.send({"op": 9, "d": resumable})
+
+    async def close_with(self, session: GatewaySession, code: int, reason: str) -> None:
+        """Close the session's websocket with a gateway close code; the session stays,
+        so the client may RESUME it (what Topics > Opcodes and Status Codes > Gateway Close
+        Event Codes marks "Reconnect: true", e.g. 4000 Unknown error, 4008 Rate limited)."""
+        if session.connection is None:
+            raise RuntimeError("the session is not connected")
+        session.resumed.clear()
+        await session.connection.close(code, reason)
 
 
 def _valid_shard(shard: Any) -> bool:

@@ -7,8 +7,19 @@ On connect the server sends ``{"type": "hello", "num_connections", "debug_info",
 ``events_api``); the app acks with ``{"envelope_id": ..., "payload"?: ...}``. Unacked
 ``events_api`` envelopes are sent again, ``ack_timeout`` after each attempt, with
 ``retry_attempt`` + 1 and ``retry_reason: "timeout"``. With several connections, envelopes
-go round-robin. ``disconnect`` messages (``refresh_requested``...) ask the client to
-reconnect. A ticket (from ``apps.connections.open``) opens one connection only.
+go round-robin. ``disconnect`` messages ask the client to reconnect; their ``reason``
+(Slack, "Socket Mode implementation" > Disconnects,
+https://api.slack.com/apis/connections/socket-implement): ``warning`` (sent about 10 s before
+Slack closes the connection), ``refresh_requested`` (a routine refresh), ``link_disabled``
+(Socket Mode switched off in the app's settings), ``too_many_websockets`` (more than the 10
+connections an app may hold); slack-sdk reconnects on every one
+(slack_sdk/socket_mode/async_client.py, ``run_message_listeners``). A ticket (from
+``apps.connections.open``) opens one connection only.
+
+Not modelled: Slack closing the old connection by itself after a ``disconnect`` (slack-sdk
+closes it first when it reconnects), what ``apps.connections.open`` answers once Socket Mode
+is off (undocumented), and redelivery of an envelope whose connection closed before its ack
+(a test redelivers it with ``resend``, as Slack's next attempt).
 """
 
 from __future__ import annotations
@@ -176,6 +187,7 @@ class SocketHub:
             await self.resend(delivery)
 
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
+        """A ``disconnect`` message on every open connection (reasons: module docstring)."""
         message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-sim-1"}}
         for ws in list(self.connections):
             await ws.send_json(message)

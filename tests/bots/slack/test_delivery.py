@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import aiohttp
+import pytest
 
 from adapters.slack.blocks import STOP_ACTION_ID
 from bots.simulators.slack import HttpDelivery, SlackSimulator, SocketDelivery
@@ -153,3 +155,45 @@ async def test_socket_mode_refresh_requested_reconnects_and_keeps_answering(
     await sim.wait_for(lambda: len(sim.bot_replies(ws.alice_dm, turn.thread_ts)) == 1)
     await sim.wait_for(lambda: not bot.bot.tasks)
     assert len(lyzr.stream_requests()) == 1
+
+
+@pytest.mark.parametrize("reasons", [("warning", "refresh_requested"), ("too_many_websockets",)])
+async def test_a_reply_streaming_through_a_socket_refresh_completes_and_is_not_asked_twice(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, reasons: tuple[str, ...]
+) -> None:
+    """Slack refreshes the Socket Mode connection while a reply streams (``warning`` ~10 s
+    before it closes, then ``refresh_requested``; or ``too_many_websockets``), and sends the
+    event again over the new connection (its ack was lost with the old one): the reply
+    completes once, and the agent is asked once."""
+    ws = sim.workspace
+    bot = await start_bot("socket")
+    script = reply_script("one two three four five six", hold_after=2)
+    lyzr.enqueue(script)
+    turn = await sim.user_says(ws.alice_dm, ws.alice, "through the refresh")
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.alice_dm, turn.thread_ts)))
+    for count, reason in enumerate(reasons, start=2):
+        await sim.socket.send_disconnect(reason)
+        await sim.wait_for(lambda c=count: sim.socket.connects == c)  # type: ignore[misc]
+    await sim.wait_for(lambda: len(sim.socket.connections) == 1)  # the old one closed
+    (delivery,) = turn.deliveries
+    await sim.redeliver(delivery)  # retry_attempt 1, over the new connection
+    await sim.wait_for(lambda: len(sim.socket.received) >= 2)  # acked again
+    script.hold.set()
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    (reply,) = sim.bot_replies(ws.alice_dm, turn.thread_ts)
+    assert reply.text == "one two three four five six"
+    assert len(lyzr.stream_requests()) == 1
+
+
+async def test_socket_mode_switched_off_is_one_clear_error_line(
+    sim: SlackSimulator, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``link_disabled``: Socket Mode was switched off in the app's settings. slack-sdk
+    only reconnects; the operator gets one line naming the switch."""
+    await start_bot("socket")
+    with caplog.at_level(logging.WARNING):
+        await sim.socket.send_disconnect("link_disabled")
+        await sim.wait_for(lambda: sim.socket.connects == 2)
+    lines = [r for r in caplog.records if "link_disabled" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelno == logging.ERROR
+    assert "Enable Socket Mode" in lines[0].getMessage()
