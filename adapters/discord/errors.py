@@ -36,6 +36,7 @@ from collections.abc import Iterator
 import aiohttp
 import discord
 
+from adapters.discord import texts
 from adapters.discord.permissions import VIEW_CHANNEL
 from core.errors import (
     FileRefused,
@@ -164,7 +165,9 @@ def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: st
         # The files of the request are past the upload limit (discord-api-docs, Topics >
         # Opcodes and Status Codes: 40005 "Request entity too large"): the same ones would
         # be refused again, so this is no failure to retry.
-        return FileRefused(f"file too large for Discord: {text}")
+        return FileRefused(
+            f"file too large for Discord: {status} {code} {text}", reason=texts.FILE_TOO_LARGE
+        )
     if isinstance(exc, discord.Forbidden):
         return SurfaceError(f"Discord refused (403 {code}): {text}")
     if status >= 500:

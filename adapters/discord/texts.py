@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DETOUR", "LOCKED"]
+__all__ = ["DETOUR", "FILE_TOO_LARGE", "LOCKED"]
 
 DETOUR = (
     "ℹ️ I can't post in <#{thread}>: I'm missing the **{permission}** permission there, "
@@ -12,3 +12,9 @@ DETOUR = (
 LOCKED = (
     "ℹ️ A moderator locked <#{thread}>, so I can't post there any more: I'm answering here instead."
 )
+
+# Why an agent's file was not attached (core.texts.ARTIFACT_FAILED's ``reason``).
+FILE_TOO_LARGE = "Discord refused it: the file is larger than Discord takes here"
+"""For a 413 / 40005 ("Request entity too large"). Not the limit in figures: the bot
+already keeps to the limit it knows for the place (``DiscordSurface.file_limit``), so
+Discord refuses when its own is lower (a boost lost), and the figure would be wrong."""

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from adapters.discord import DiscordSurface, place
+from adapters.discord import DiscordSurface, place, texts
 from bots.simulators.discord import DiscordSimulator
 from core.models import Artifact
 from core.netguard import guarded_client
@@ -91,4 +91,7 @@ async def test_a_file_discord_refuses_as_too_large_is_tried_once_and_named(
     messages = sim.channel_messages(int(where.channel))
     assert not [m for m in messages if m.attachments]
     notices = [m.content for m in messages if "c.bin" in m.content]
-    assert len(notices) == 1 and "too large" in notices[0]
+    # In words, not Discord's status line ("413 Payload Too Large (error code: 40005)").
+    assert len(notices) == 1
+    assert notices[0].startswith(f"⚠️ Could not attach **c.bin**: {texts.FILE_TOO_LARGE}.")
+    assert "413" not in notices[0] and "40005" not in notices[0]
