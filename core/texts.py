@@ -31,6 +31,7 @@ __all__ = [
     "AGENT_TIMEOUT",
     "AGENT_UNREACHABLE",
     "ANNOUNCED_FILES",
+    "ARTIFACTS_NOT_LISTED",
     "ARTIFACT_FAILED",
     "ARTIFACT_LINK",
     "ARTIFACT_OUT_OF_TIME",
@@ -44,6 +45,7 @@ __all__ = [
     "EMPTY_REPLY",
     "FAILED",
     "FEEDBACK_NOT_RECORDED",
+    "FILES_MADE",
     "FILES_OFF",
     "FILE_NOT_RECEIVED",
     "FILE_NOT_SHARED",
@@ -116,6 +118,9 @@ ARTIFACT_OUT_OF_TIME = "the reply ran out of time (turn timeout)"
 ANNOUNCED_FILES = "the files the agent listed in its reply"
 """ARTIFACT_FAILED's ``name`` when the agent's list of files could not be read."""
 UNREADABLE_FILE_LIST = "the list could not be read"
+FILES_MADE = "any files the agent made"
+"""ARTIFACT_FAILED's ``name`` when the agent API failed to list the conversation's files."""
+ARTIFACTS_NOT_LISTED = "the agent API failed to list them; ask again to get them"
 UPLOAD_FAILED = "upload failed ({error})"
 STRUCTURED_TITLE = "**Result**"
 

@@ -95,10 +95,20 @@ class Attachments:
             self.result.undelivered.append(f"structured data: {exc}")
 
     async def artifacts(
-        self, artifacts: Sequence[Artifact], *, unreadable: Sequence[str] = ()
+        self,
+        artifacts: Sequence[Artifact],
+        *,
+        unreadable: Sequence[str] = (),
+        unlisted: str | None = None,
     ) -> None:
-        """Attach ``artifacts``; name those that fail, and each list of files the agent
-        announced that could not be read (``unreadable``: why), in one notice."""
+        """Attach ``artifacts``; name those that fail, each list of files the agent
+        announced that could not be read (``unreadable``: why), and the agent's files when
+        its API failed to list them (``unlisted``: why), in one notice."""
+        if unlisted:
+            log.warning("the agent's files could not be listed: %s", unlisted)
+            self.result.failed.append(
+                ArtifactFailure(texts.FILES_MADE, "", texts.ARTIFACTS_NOT_LISTED)
+            )
         if unreadable:
             log.warning("files the agent announced not attached: %s", "; ".join(unreadable))
             self.result.failed.append(
