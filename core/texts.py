@@ -78,6 +78,9 @@ __all__ = [
     "UNANSWERED_NOTICE",
     "UNREADABLE_FILE_LIST",
     "UPLOAD_FAILED",
+    "UPLOAD_RATE_LIMITED",
+    "UPLOAD_UNAVAILABLE",
+    "UPLOAD_UNDELIVERABLE",
     "UP_LABEL",
     "VOTE_CHANGED",
     "VOTE_UNKNOWN",
@@ -121,7 +124,12 @@ UNREADABLE_FILE_LIST = "the list could not be read"
 FILES_MADE = "any files the agent made"
 """ARTIFACT_FAILED's ``name`` when the agent API failed to list the conversation's files."""
 ARTIFACTS_NOT_LISTED = "the agent API failed to list them; ask again to get them"
-UPLOAD_FAILED = "upload failed ({error})"
+# Why an upload failed, when the platform's adapter has no words of its own for it (the
+# error's ``reason``); the error itself, naming methods, codes and statuses, is logged.
+UPLOAD_FAILED = "{platform} did not take the upload"
+UPLOAD_UNAVAILABLE = "{platform} failed or did not answer in time; ask again later"
+UPLOAD_RATE_LIMITED = "{platform} is limiting how fast the bot may post; ask again in a moment"
+UPLOAD_UNDELIVERABLE = "{platform} no longer lets the bot post here"
 STRUCTURED_TITLE = "**Result**"
 
 

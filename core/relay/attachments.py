@@ -28,7 +28,6 @@ from core import texts
 from core.download import DOWNLOAD_TIMEOUT, Spool
 from core.errors import (
     ArtifactError,
-    FileRefused,
     PlatformUnavailable,
     RateLimited,
     SurfaceError,
@@ -177,12 +176,13 @@ class Attachments:
                     await self._upload([file], group)
                 return
             sent = {file.name for file in files}
-            reason = exc.reason if isinstance(exc, FileRefused) else None
-            if reason is not None:
-                log.warning("upload refused: %s", exc)  # the method and code, for operators
+            # The error names the platform's method, code, status (or an address): for
+            # operators; the user reads it in words.
+            log.warning("upload failed: %s", exc)
+            reason = exc.reason or _upload_failure(exc, self._where.platform.title())
             for artifact in group:
                 if artifact.name in sent:
-                    self._fail(artifact, reason or texts.UPLOAD_FAILED.format(error=exc))
+                    self._fail(artifact, reason)
             return
         self.result.uploaded.extend(file.name for file in files)
 
@@ -211,6 +211,17 @@ class Attachments:
             await self._sender.post_urgently(lambda: self._surface.post(self._where, text, key=key))
         except SurfaceError as exc:
             self.result.undelivered.append(f"artifact notice: {exc}")
+
+
+def _upload_failure(exc: SurfaceError, platform: str) -> str:
+    """Why an upload failed, in words, when the adapter gave none (``exc.reason``)."""
+    if isinstance(exc, PlatformUnavailable):
+        return texts.UPLOAD_UNAVAILABLE.format(platform=platform)
+    if isinstance(exc, RateLimited):
+        return texts.UPLOAD_RATE_LIMITED.format(platform=platform)
+    if isinstance(exc, Undeliverable):
+        return texts.UPLOAD_UNDELIVERABLE.format(platform=platform)
+    return texts.UPLOAD_FAILED.format(platform=platform)
 
 
 def _refused_file(exc: SurfaceError) -> bool:
