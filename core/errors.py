@@ -138,7 +138,16 @@ class ArtifactError(ThreadcastError):
 class SurfaceError(ThreadcastError):
     """A chat platform call failed. (The files of an upload posted before it failed are
     counted in the caller's :class:`~core.surface.UploadProgress`, not here: a try cut off
-    by a timeout raises no error of the surface's.)"""
+    by a timeout raises no error of the surface's.)
+
+    ``reason``: why, in the words a chat user reads (the adapter's texts module), when the
+    adapter has them (a file refused, a permission missing); the message itself is for logs
+    (it names the platform's method, code and status). Without one, the core says what
+    kind of failure it was (:mod:`core.relay.attachments`)."""
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.reason = reason
 
 
 class RateLimited(SurfaceError):
@@ -174,13 +183,8 @@ class FileRefused(SurfaceError):
     """The platform refused an upload for what its files are: too large (Slack
     ``file_upload_size_restricted``, Discord 413 / 40005), a type the workspace disallows.
     Sending the same files again cannot help, so it is never retried; the caller sends
-    the files of a refused group one by one, and names the one refused. ``reason``: why,
-    in the words a chat user reads (the adapter's texts module), when the adapter has them;
-    the message itself is for logs (it names the platform's method and code)."""
-
-    def __init__(self, *args: object, reason: str | None = None) -> None:
-        super().__init__(*args)
-        self.reason = reason
+    the files of a refused group one by one, and names the one refused (with its
+    ``reason``, see :class:`SurfaceError`)."""
 
 
 class Undeliverable(SurfaceError):

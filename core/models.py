@@ -23,6 +23,7 @@ from core.download import DownloadRefused, Spool, TooLarge, download, new_spool
 from core.errors import ArtifactError
 
 __all__ = [
+    "ARTIFACTS_ERROR_KEY",
     "DEFAULT_ARTIFACT_MAX_BYTES",
     "FINISH_REASON_KEY",
     "STATUS_KEY",
@@ -42,6 +43,10 @@ FINISH_REASON_KEY = "finish_reason"
 UNREADABLE_ARTIFACTS_KEY = "artifacts_unreadable"
 """Final-chunk metadata: why files the agent announced could not be read (one reason per
 list that could not be), so the user is told they were lost (:mod:`core.relay.attachments`)."""
+ARTIFACTS_ERROR_KEY = "artifacts_error"
+"""Final-chunk metadata: why the session's files could not be listed after the reply (the
+Lyzr client's artifacts listing failed), so the user is told files the agent made may be
+missing (:mod:`core.relay.attachments`); the reason itself is for the log."""
 
 
 class Artifact(BaseModel):

@@ -31,6 +31,7 @@ __all__ = [
     "AGENT_TIMEOUT",
     "AGENT_UNREACHABLE",
     "ANNOUNCED_FILES",
+    "ARTIFACTS_NOT_LISTED",
     "ARTIFACT_FAILED",
     "ARTIFACT_LINK",
     "ARTIFACT_OUT_OF_TIME",
@@ -44,6 +45,7 @@ __all__ = [
     "EMPTY_REPLY",
     "FAILED",
     "FEEDBACK_NOT_RECORDED",
+    "FILES_MADE",
     "FILES_OFF",
     "FILE_NOT_RECEIVED",
     "FILE_NOT_SHARED",
@@ -76,6 +78,9 @@ __all__ = [
     "UNANSWERED_NOTICE",
     "UNREADABLE_FILE_LIST",
     "UPLOAD_FAILED",
+    "UPLOAD_RATE_LIMITED",
+    "UPLOAD_UNAVAILABLE",
+    "UPLOAD_UNDELIVERABLE",
     "UP_LABEL",
     "VOTE_CHANGED",
     "VOTE_UNKNOWN",
@@ -116,7 +121,15 @@ ARTIFACT_OUT_OF_TIME = "the reply ran out of time (turn timeout)"
 ANNOUNCED_FILES = "the files the agent listed in its reply"
 """ARTIFACT_FAILED's ``name`` when the agent's list of files could not be read."""
 UNREADABLE_FILE_LIST = "the list could not be read"
-UPLOAD_FAILED = "upload failed ({error})"
+FILES_MADE = "any files the agent made"
+"""ARTIFACT_FAILED's ``name`` when the agent API failed to list the conversation's files."""
+ARTIFACTS_NOT_LISTED = "the agent API failed to list them; ask again to get them"
+# Why an upload failed, when the platform's adapter has no words of its own for it (the
+# error's ``reason``); the error itself, naming methods, codes and statuses, is logged.
+UPLOAD_FAILED = "{platform} did not take the upload"
+UPLOAD_UNAVAILABLE = "{platform} failed or did not answer in time; ask again later"
+UPLOAD_RATE_LIMITED = "{platform} is limiting how fast the bot may post; ask again in a moment"
+UPLOAD_UNDELIVERABLE = "{platform} no longer lets the bot post here"
 STRUCTURED_TITLE = "**Result**"
 
 

@@ -13,8 +13,7 @@
     HTTPException 160005 (thread locked)           → ThreadLocked       (a SurfaceError)
     HTTPException 160006 (active thread cap)       → ThreadLimitReached (a SurfaceError)
     HTTPException 50035 on ``content`` length      → MessageTooLong
-    HTTPException 413 / 40005 (request too large)  → FileRefused        (never retried; its
-                                                   reason in adapters.discord.texts)
+    HTTPException 413 / 40005 (request too large)  → FileRefused        (never retried)
     HTTPException 5xx (DiscordServerError)         → PlatformUnavailable
     aiohttp / OS errors, timeouts (unreachable)    → PlatformUnavailable
     any other HTTPException                        → SurfaceError
@@ -166,7 +165,9 @@ def _http_error(exc: discord.HTTPException, *, channel_scope: str, bot_scope: st
         # The files of the request are past the upload limit (discord-api-docs, Topics >
         # Opcodes and Status Codes: 40005 "Request entity too large"): the same ones would
         # be refused again, so this is no failure to retry.
-        return FileRefused(f"file too large for Discord: {text}", reason=texts.FILE_TOO_LARGE)
+        return FileRefused(
+            f"file too large for Discord: {status} {code} {text}", reason=texts.FILE_TOO_LARGE
+        )
     if isinstance(exc, discord.Forbidden):
         return SurfaceError(f"Discord refused (403 {code}): {text}")
     if status >= 500:

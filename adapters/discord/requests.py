@@ -29,6 +29,7 @@ from typing import Any, Literal, cast
 import discord
 from pydantic import BaseModel
 
+from adapters.discord import texts
 from adapters.discord.budgets import DiscordBudget
 from adapters.discord.embeds import structured_embed
 from adapters.discord.errors import CODE_THREAD_EXISTS, MissingPermission, discord_errors
@@ -156,6 +157,7 @@ class DiscordRequests:
                     await channel.send(files=attached, allowed_mentions=self._quiet, **once)
             except MissingPermission as failed:
                 failed.permission = ATTACH_FILES  # text went through here before
+                failed.reason = texts.MISSING_FILE_PERMISSION.format(permission=ATTACH_FILES)
                 raise
             if progress is not None:
                 progress.landed = max(progress.landed, landed)

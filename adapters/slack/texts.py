@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FILE_REFUSED", "FILE_TOO_LARGE", "MISSING_FILES_READ"]
+__all__ = ["FILE_REFUSED", "FILE_TOO_LARGE", "MISSING_FILES_READ", "UPLOAD_REFUSED"]
 
 MISSING_FILES_READ = (
     "Slack did not let the bot read it: the app needs the files:read scope "
@@ -29,3 +29,13 @@ code Slack refused it with (files.getUploadURLExternal, Errors: "The size of pro
 is too large, as the team has restricted uploads of large files", "The file type is not
 allowed", "Team has disabled all file uploads", "File uploads except images are
 disabled"); FILE_TOO_LARGE also for the upload URL's 413."""
+UPLOAD_REFUSED = {
+    "missing_scope": (
+        "Slack refused it: the app may not upload files (it needs the files:write scope; "
+        "add it and reinstall the app)"
+    ),
+    "posting_to_channel_denied": "Slack refused it: the bot may not post files in this channel",
+}
+"""Why an agent's file was not attached when the upload's methods were refused for the
+app's rights rather than the file, by the code (the error lists of docs.slack.dev
+reference/methods/files.getUploadURLExternal and files.completeUploadExternal)."""

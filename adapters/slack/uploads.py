@@ -29,7 +29,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.errors import SlackFileRefused, slack_error, translate
+from adapters.slack import texts
+from adapters.slack.errors import SlackError, SlackFileRefused, slack_error, translate
 from core.surface import OutgoingFile
 
 __all__ = ["UPLOAD", "upload_files"]
@@ -85,7 +86,10 @@ async def _step(
     try:
         return await call
     except Exception as exc:
-        raise translate(exc, method=method, scope=scope) from exc
+        error = translate(exc, method=method, scope=scope)
+        if isinstance(error, SlackError) and error.reason is None:
+            error.reason = texts.UPLOAD_REFUSED.get(error.code or "")
+        raise error from exc
 
 
 async def _send(client: AsyncWebClient, url: str, file: OutgoingFile) -> None:

@@ -60,7 +60,7 @@ from core.agents.transport import (
 from core.config import DEFAULT_NAMESPACE, Settings
 from core.context.models import FILES_NOT_RECEIVED, FileKind
 from core.errors import AgentError, AgentProtocolError, AgentServerError, ConfigError
-from core.models import AgentStream, Artifact
+from core.models import ARTIFACTS_ERROR_KEY, AgentStream, Artifact
 from core.texts import not_passed_on
 
 __all__ = ["DEFAULT_LYZR_BASE", "LyzrAgent"]
@@ -260,7 +260,7 @@ class LyzrAgent(ReferenceCalls):
             try:
                 listed = await self._list_artifacts(session_id, user_id)
             except AgentError as exc:
-                metadata["artifacts_error"] = str(exc)
+                metadata[ARTIFACTS_ERROR_KEY] = str(exc)
         files = merged(listed, announced)
         if not files:
             return [], metadata

@@ -28,7 +28,6 @@ from core import texts
 from core.download import DOWNLOAD_TIMEOUT, Spool
 from core.errors import (
     ArtifactError,
-    FileRefused,
     PlatformUnavailable,
     RateLimited,
     SurfaceError,
@@ -95,10 +94,20 @@ class Attachments:
             self.result.undelivered.append(f"structured data: {exc}")
 
     async def artifacts(
-        self, artifacts: Sequence[Artifact], *, unreadable: Sequence[str] = ()
+        self,
+        artifacts: Sequence[Artifact],
+        *,
+        unreadable: Sequence[str] = (),
+        unlisted: str | None = None,
     ) -> None:
-        """Attach ``artifacts``; name those that fail, and each list of files the agent
-        announced that could not be read (``unreadable``: why), in one notice."""
+        """Attach ``artifacts``; name those that fail, each list of files the agent
+        announced that could not be read (``unreadable``: why), and the agent's files when
+        its API failed to list them (``unlisted``: why), in one notice."""
+        if unlisted:
+            log.warning("the agent's files could not be listed: %s", unlisted)
+            self.result.failed.append(
+                ArtifactFailure(texts.FILES_MADE, "", texts.ARTIFACTS_NOT_LISTED)
+            )
         if unreadable:
             log.warning("files the agent announced not attached: %s", "; ".join(unreadable))
             self.result.failed.append(
@@ -167,12 +176,13 @@ class Attachments:
                     await self._upload([file], group)
                 return
             sent = {file.name for file in files}
-            reason = exc.reason if isinstance(exc, FileRefused) else None
-            if reason is not None:
-                log.warning("upload refused: %s", exc)  # the method and code, for operators
+            # The error names the platform's method, code, status (or an address): for
+            # operators; the user reads it in words.
+            log.warning("upload failed: %s", exc)
+            reason = exc.reason or _upload_failure(exc, self._where.platform.title())
             for artifact in group:
                 if artifact.name in sent:
-                    self._fail(artifact, reason or texts.UPLOAD_FAILED.format(error=exc))
+                    self._fail(artifact, reason)
             return
         self.result.uploaded.extend(file.name for file in files)
 
@@ -201,6 +211,17 @@ class Attachments:
             await self._sender.post_urgently(lambda: self._surface.post(self._where, text, key=key))
         except SurfaceError as exc:
             self.result.undelivered.append(f"artifact notice: {exc}")
+
+
+def _upload_failure(exc: SurfaceError, platform: str) -> str:
+    """Why an upload failed, in words, when the adapter gave none (``exc.reason``)."""
+    if isinstance(exc, PlatformUnavailable):
+        return texts.UPLOAD_UNAVAILABLE.format(platform=platform)
+    if isinstance(exc, RateLimited):
+        return texts.UPLOAD_RATE_LIMITED.format(platform=platform)
+    if isinstance(exc, Undeliverable):
+        return texts.UPLOAD_UNDELIVERABLE.format(platform=platform)
+    return texts.UPLOAD_FAILED.format(platform=platform)
 
 
 def _refused_file(exc: SurfaceError) -> bool:

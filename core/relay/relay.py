@@ -62,7 +62,12 @@ from core.errors import (
     SurfaceError,
     Undeliverable,
 )
-from core.models import DEFAULT_ARTIFACT_MAX_BYTES, UNREADABLE_ARTIFACTS_KEY, AgentStream
+from core.models import (
+    ARTIFACTS_ERROR_KEY,
+    DEFAULT_ARTIFACT_MAX_BYTES,
+    UNREADABLE_ARTIFACTS_KEY,
+    AgentStream,
+)
 from core.ops.tasks import by_shutdown
 from core.relay.attachments import Attachments
 from core.relay.inbox import Inbox
@@ -400,6 +405,7 @@ class Relay:
             final.structured_data is not None
             or final.artifact_files
             or final.metadata.get(UNREADABLE_ARTIFACTS_KEY)  # a notice about files follows
+            or final.metadata.get(ARTIFACTS_ERROR_KEY)
         ):
             return None
         return self.notices.empty_reply
@@ -472,8 +478,12 @@ class Relay:
             await attachments.structured(final.structured_data)
         unreadable = final.metadata.get(UNREADABLE_ARTIFACTS_KEY)
         unreadable = unreadable if isinstance(unreadable, list) else []
-        if final.artifact_files or unreadable:
-            await attachments.artifacts(final.artifact_files, unreadable=unreadable)
+        unlisted = final.metadata.get(ARTIFACTS_ERROR_KEY)
+        unlisted = str(unlisted) if unlisted else None
+        if final.artifact_files or unreadable or unlisted:
+            await attachments.artifacts(
+                final.artifact_files, unreadable=unreadable, unlisted=unlisted
+            )
         outcome.artifacts_uploaded = attachments.result.uploaded
         outcome.artifacts_failed = attachments.result.failed
         outcome.undelivered.extend(attachments.result.undelivered)

@@ -20,7 +20,7 @@ from core.errors import (
     AgentServerError,
     AgentTimeoutError,
 )
-from core.models import AgentStream
+from core.models import ARTIFACTS_ERROR_KEY, AgentStream
 from tests.agents.conftest import lyzr_agent
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
 
@@ -279,7 +279,7 @@ async def test_artifact_listing_failure_does_not_fail_the_reply(
     chunks = await collect(lyzr)
     assert text_of(chunks) == "fine"
     assert chunks[-1].done and not chunks[-1].has_files()
-    assert "HTTP 500" in chunks[-1].metadata["artifacts_error"]
+    assert "HTTP 500" in chunks[-1].metadata[ARTIFACTS_ERROR_KEY]
 
 
 async def test_closing_the_stream_early_closes_the_http_response(

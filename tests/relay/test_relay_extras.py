@@ -126,13 +126,23 @@ async def test_failed_upload_becomes_a_notice(
     file_server: str, local_files: httpx.AsyncClient
 ) -> None:
     surface = RecordingSurface(limits=LIMITS)
-    surface.fail("upload", SurfaceError("upload refused"), times=None)
+    surface.fail("upload", SurfaceError("files.upload: weird_code"), times=None)
     artifact = Artifact(name="notes.txt", url=f"{file_server}/notes.txt")
     outcome = await Relay(surface, SpyScheduler(), policy=QUICK, http_client=local_files).deliver(
         THREAD, scripted([(0.0, "Notes attached.")], artifacts=[artifact])
     )
     assert [f.name for f in outcome.artifacts_failed] == ["notes.txt"]
-    assert "upload refused" in surface.texts()[-1]
+    # In words (the platform's method and code are for the log), and the adapter's own
+    # words when it has them.
+    assert "Test did not take the upload." in surface.texts()[-1]
+    assert "weird_code" not in surface.texts()[-1]
+    surface = RecordingSurface(limits=LIMITS)
+    said = SurfaceError("files.upload: weird_code", reason="the platform said no")
+    surface.fail("upload", said, times=None)
+    await Relay(surface, SpyScheduler(), policy=QUICK, http_client=local_files).deliver(
+        THREAD, scripted([(0.0, "Again.")], artifacts=[artifact])
+    )
+    assert "notes.txt**: the platform said no." in surface.texts()[-1]
 
 
 @pytest.mark.looptime

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from adapters.discord import DiscordSurface, place, texts
 from bots.simulators.discord import DiscordSimulator
+from core import texts as core_texts
 from core.models import Artifact
 from core.netguard import guarded_client
 from core.relay import Relay, RetryPolicy
@@ -91,6 +92,50 @@ async def test_a_file_discord_refuses_as_too_large_is_tried_once_and_named(
     messages = sim.channel_messages(int(where.channel))
     assert not [m for m in messages if m.attachments]
     notices = [m.content for m in messages if "c.bin" in m.content]
-    assert len(notices) == 1 and texts.FILE_TOO_LARGE in notices[0]
+    # In words, not Discord's status line ("413 Payload Too Large (error code: 40005)").
+    assert len(notices) == 1
     assert [f.reason for f in outcome.artifacts_failed] == [texts.FILE_TOO_LARGE]
-    assert "40005" not in notices[0]  # Discord's code and answer are for the logs
+    assert notices[0].startswith(f"⚠️ Could not attach **c.bin**: {texts.FILE_TOO_LARGE}.")
+    assert "413" not in notices[0] and "40005" not in notices[0]
+
+
+async def _notice_after_failed_upload(
+    sim: DiscordSimulator, surface: DiscordSurface, big_files: str
+) -> str:
+    where = place("channel", sim.channel("general").id, sim.guild_id)
+    artifact = Artifact(name="d.bin", url=f"{big_files}/d.bin")
+    # One try per outage (retry_for 0) and per refusal.
+    policy = RetryPolicy(backoff=0.01, attempts=1, retry_for=0.0)
+    async with guarded_client("127.0.0.1", timeout=30.0) as client:
+        relay = Relay(surface, EditScheduler(), http_client=client, policy=policy)
+        outcome = await relay.deliver(where, scripted([(0.0, "Here.")], artifacts=[artifact]))
+    assert [f.name for f in outcome.artifacts_failed] == ["d.bin"]
+    messages = sim.channel_messages(int(where.channel))
+    (notice,) = [m.content for m in messages if "d.bin" in m.content]
+    # Never Discord's status line or error code: those are for the log.
+    for raw in ("503", "403", "50013", "Discord answered", "missing Discord permission"):
+        assert raw not in notice.split(" Link: ")[0]
+    return notice
+
+
+async def test_an_upload_without_attach_files_says_which_permission(
+    sim: DiscordSimulator, surface: DiscordSurface, big_files: str
+) -> None:
+    # Files need ATTACH_FILES: refused 403 / 50013 (the simulator's ``restrictions``).
+    sim.deny(sim.channel("general").id, "ATTACH_FILES")
+    notice = await _notice_after_failed_upload(sim, surface, big_files)
+    assert texts.MISSING_FILE_PERMISSION.format(permission="Attach Files") in notice
+
+
+async def test_an_upload_discord_fails_with_a_5xx_is_named_in_words(
+    sim: DiscordSimulator, surface: DiscordSurface, big_files: str
+) -> None:
+    # Once the reply's text is posted, one 503 (not among the statuses discord.py retries
+    # itself: discord/http.py) for the upload; then Discord answers again: the notice gets
+    # through.
+    async def fail_the_next_post(_call: object) -> None:
+        sim.inject_failure("POST", MESSAGES, status=503, message="Service Unavailable")
+
+    sim.after_call("POST", MESSAGES, fail_the_next_post)
+    notice = await _notice_after_failed_upload(sim, surface, big_files)
+    assert core_texts.UPLOAD_UNAVAILABLE.format(platform="Discord") in notice

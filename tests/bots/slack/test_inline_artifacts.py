@@ -1,10 +1,12 @@
 """End to end: files a Lyzr agent announces in its text (an ``<artifacts>`` block, as Lyzr's
 studio reads them; tests/servers/lyzr_server.py) arrive in the Slack thread as files, and
-the block is never shown, in no edit; a block that cannot be read is said so in a notice."""
+the block is never shown, in no edit; a block that cannot be read is said so in a notice,
+and so is a listing of the session's files that failed."""
 
 from __future__ import annotations
 
 from bots.simulators.slack import Message, SlackSimulator
+from core import texts
 from tests.bots.slack.conftest import StartBot, mention
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, artifacts_block, split_words
 
@@ -60,3 +62,16 @@ async def test_an_unreadable_block_is_named_in_the_notice(
     assert "artifacts" not in _everything_shown(text)
     assert "files the agent listed in its reply" in notice.text
     assert "could not be read" in notice.text
+
+
+async def test_a_failed_listing_of_the_sessions_files_is_said_in_a_notice(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    # The files the agent made are listed after its reply (GET /v3/artifacts/); that
+    # listing failing (the server's 500) loses them: the user is told so, not left to guess.
+    script = LyzrScript(tokens=["Here ", "you are."], artifacts_status=500)
+    text, notice = await _replies(sim, lyzr, start_bot, script, 2)
+    assert text.text == "Here you are."
+    assert notice.text == (
+        f"⚠️ Could not attach *{texts.FILES_MADE}*: {texts.ARTIFACTS_NOT_LISTED}."
+    )
