@@ -1,9 +1,11 @@
 """Shared by the surfaces' retried-upload tests: two small files served over loopback, a
-retry policy without the production backoff, and a pydantic model for structured data."""
+retry policy without the production backoff, and a pydantic model for structured data;
+and files of given sizes (:func:`served_sizes`) for the upload-limit tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 from aiohttp import web
@@ -27,6 +29,19 @@ async def file_server() -> AsyncIterator[str]:
 
     async def serve(request: web.Request) -> web.StreamResponse:
         return web.Response(body=FILES[request.match_info["name"]])
+
+    app = web.Application()
+    app.router.add_get("/files/{name}", serve)
+    async with serving(app) as url:
+        yield f"{url}/files"
+
+
+@contextlib.asynccontextmanager
+async def served_sizes(sizes: Mapping[str, int]) -> AsyncIterator[str]:
+    """The base URL under which each file of ``sizes`` is served, that many bytes long."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"x" * sizes[request.match_info["name"]])
 
     app = web.Application()
     app.router.add_get("/files/{name}", serve)

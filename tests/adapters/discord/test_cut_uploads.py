@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 from adapters.discord import DiscordSurface, place
 from bots.simulators.discord import Call, DiscordSimulator
@@ -20,8 +19,8 @@ from core.relay import Relay, RetryPolicy
 from core.relay.outcome import ReplyOutcome
 from core.relay.scheduler import EditScheduler
 from core.turn import ThreadRef
+from tests.adapters.artifact_files import served_sizes
 from tests.relay.helpers import scripted
-from tests.web import serving
 
 MIB = 1024 * 1024
 MESSAGES = "/channels/{channel_id}/messages"
@@ -34,13 +33,8 @@ CALL_TIMEOUT = 3.0
 
 @pytest.fixture
 async def big_files() -> AsyncIterator[str]:
-    async def serve(request: web.Request) -> web.StreamResponse:
-        return web.Response(body=b"x" * SIZES[request.match_info["name"]])
-
-    app = web.Application()
-    app.router.add_get("/files/{name}", serve)
-    async with serving(app) as url:
-        yield f"{url}/files"
+    async with served_sizes(SIZES) as url:
+        yield url
 
 
 def _carrying(sim: DiscordSimulator, name: str) -> list[Call]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 from adapters.discord import DiscordSurface, place, texts
 from bots.simulators.discord import DiscordSimulator
@@ -18,8 +17,8 @@ from core.models import Artifact
 from core.netguard import guarded_client
 from core.relay import Relay, RetryPolicy
 from core.relay.scheduler import EditScheduler
+from tests.adapters.artifact_files import served_sizes
 from tests.relay.helpers import scripted
-from tests.web import serving
 
 MIB = 1024 * 1024
 # The bot groups files by discord.py's idea of the guild's upload limit (``Guild.
@@ -45,13 +44,8 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
 
 @pytest.fixture
 async def big_files() -> AsyncIterator[str]:
-    async def serve(request: web.Request) -> web.StreamResponse:
-        return web.Response(body=b"x" * SIZES[request.match_info["name"]])
-
-    app = web.Application()
-    app.router.add_get("/files/{name}", serve)
-    async with serving(app) as url:
-        yield f"{url}/files"
+    async with served_sizes(SIZES) as url:
+        yield url
 
 
 async def test_files_of_a_landed_message_are_not_posted_again(
