@@ -41,7 +41,13 @@ artifact gets this much (``core.relay.attachments``), a message's files all toge
 
 
 class DownloadRefused(Exception):
-    """The URL was not fetched: its address is internal, or it is not a valid URL."""
+    """The URL was not fetched: ``kind`` says why, ``address`` (its address is internal),
+    ``link`` (not a valid URL, too many redirects, another host), ``encoding`` (a body
+    encoded in a way it does not decode) or ``client`` (an unguarded client)."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        self.kind = kind
+        super().__init__(message)
 
 
 class TooLarge(Exception):
@@ -91,7 +97,9 @@ async def download(
     and a file host that redirects elsewhere is not serving the file (Slack sends a
     sign-in page's address when the token may not read it)."""
     if client is not None and not is_guarded(client):
-        raise DownloadRefused("refused: the HTTP client given does not check addresses")
+        raise DownloadRefused(
+            "refused: the HTTP client given does not check addresses", kind="client"
+        )
     # Without a client (a script's ``file.download(path)``), the allow-list comes from the
     # same environment variable the bots read through their settings.
     http = client or guarded_client(os.environ.get(ALLOW_HOSTS_VARIABLE, ""))
@@ -129,19 +137,21 @@ async def _fetch_into(
                 response.raise_for_status()
                 await _read_capped(target, response, cap)
                 return str(response.headers.get("content-type", ""))
-        raise DownloadRefused("refused: too many redirects")
+        raise DownloadRefused("refused: too many redirects", kind="link")
     except AddressRefused as exc:
-        # Posted in the thread: the host and why, not the address it resolved to.
-        raise DownloadRefused(f"refused: {exc.host} is {exc.reason}") from exc
+        # For the log: the host, the address it resolved to and why (never posted).
+        raise DownloadRefused(f"refused: {exc}", kind="address") from exc
     except httpx.InvalidURL as exc:
-        raise DownloadRefused(f"refused: not a valid URL ({exc})") from exc
+        raise DownloadRefused(f"refused: not a valid URL ({exc})", kind="link") from exc
 
 
 def _same_host_target(url: str, location: str) -> str:
     target = urljoin(url, location)
     old, new = httpx.URL(url), httpx.URL(target)
     if (old.scheme, old.host, old.port) != (new.scheme, new.host, new.port):
-        raise DownloadRefused(f"refused: redirected to another host ({new.host or '?'})")
+        raise DownloadRefused(
+            f"refused: redirected to another host ({new.host or '?'})", kind="link"
+        )
     return target
 
 
@@ -189,7 +199,9 @@ class _Inflater:
         codings = [c.strip().lower() for c in header.split(",") if c.strip()]
         codings = [c for c in codings if c != "identity"]
         if len(codings) > 1:
-            raise DownloadRefused(f"refused: content encoded more than once ({header})")
+            raise DownloadRefused(
+                f"refused: content encoded more than once ({header})", kind="encoding"
+            )
         self._request = response.request
         self._coding = codings[0] if codings else ""
         self._z: zlib._Decompress | None = None

@@ -127,11 +127,26 @@ class SessionStoreError(ThreadcastError):
 
 
 class ArtifactError(ThreadcastError):
-    """An artifact could not be fetched, or is larger than allowed."""
+    """An artifact could not be fetched, or is larger than allowed.
 
-    def __init__(self, name: str, problem: str, *, url: str | None = None) -> None:
+    ``reason``: why, in the words a chat user reads (``texts.ARTIFACT_*``, chosen by the
+    kind of failure in :mod:`core.models`); the message is for logs (it names exceptions,
+    statuses and addresses). ``show_link``: whether the user may be shown ``url``, False
+    when the link leads inside the network (its host or address is not theirs to learn)."""
+
+    def __init__(
+        self,
+        name: str,
+        problem: str,
+        *,
+        url: str | None = None,
+        reason: str | None = None,
+        show_link: bool = True,
+    ) -> None:
         self.name = name
         self.url = url
+        self.reason = reason or texts.download_failed()
+        self.show_link = show_link
         super().__init__(f"{name}: {problem}")
 
 

@@ -19,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import texts
 from core.download import DownloadRefused, Spool, TooLarge, download, new_spool
 from core.errors import ArtifactError
 
@@ -78,7 +79,9 @@ class Artifact(BaseModel):
         the bytes received. A ``data:`` URL (the demo agent's files) is decoded in place.
         """
         if not self.url:
-            raise ArtifactError(self.name, "no download link was given", url=self.url)
+            raise ArtifactError(
+                self.name, "no download link was given", url=self.url, reason=texts.ARTIFACT_NO_LINK
+            )
         if self.url.startswith("data:"):
             spool = Spool(new_spool(), 0)
             spool.file.write(self._data_url_bytes(max_bytes))
@@ -95,16 +98,29 @@ class Artifact(BaseModel):
         try:
             return await download(self.url, client=client, max_bytes=max_bytes)
         except DownloadRefused as exc:
-            raise ArtifactError(self.name, str(exc), url=self.url) from exc
+            raise ArtifactError(
+                self.name,
+                str(exc),
+                url=self.url,
+                reason=_REFUSED.get(exc.kind),
+                show_link=exc.kind != "address",
+            ) from exc
         except TooLarge as exc:
-            raise ArtifactError(self.name, str(exc), url=self.url) from exc
+            raise ArtifactError(
+                self.name, str(exc), url=self.url, reason=texts.artifact_too_large(exc.cap)
+            ) from exc
         except httpx.HTTPStatusError as exc:
             status = exc.response.status_code
             raise ArtifactError(
-                self.name, f"download failed (HTTP {status})", url=self.url
+                self.name,
+                f"download failed (HTTP {status})",
+                url=self.url,
+                reason=texts.artifact_http_status(status),
             ) from exc
         except httpx.HTTPError as exc:
-            raise ArtifactError(self.name, f"download failed ({exc!r})", url=self.url) from exc
+            raise ArtifactError(
+                self.name, f"download failed ({exc!r})", url=self.url, reason=_failure_reason(exc)
+            ) from exc
 
     async def fetch(
         self,
@@ -119,13 +135,20 @@ class Artifact(BaseModel):
     def _data_url_bytes(self, cap: int) -> bytes:
         header, comma, payload = self.url.partition(",")
         if not comma:
-            raise ArtifactError(self.name, "malformed data: URL", url=self.url[:64])
+            raise ArtifactError(
+                self.name, "malformed data: URL", url=self.url[:64], reason=texts.ARTIFACT_BAD_DATA
+            )
         if header.endswith(";base64"):
             self._check_size(len(payload) * 3 // 4 - 2, cap)  # before decoding anything
             try:
                 data = base64.b64decode(payload, validate=True)
             except binascii.Error as exc:
-                raise ArtifactError(self.name, f"bad base64 ({exc})", url=self.url[:64]) from exc
+                raise ArtifactError(
+                    self.name,
+                    f"bad base64 ({exc})",
+                    url=self.url[:64],
+                    reason=texts.ARTIFACT_BAD_DATA,
+                ) from exc
         else:
             data = unquote_to_bytes(payload)
         self._check_size(len(data), cap)
@@ -134,7 +157,10 @@ class Artifact(BaseModel):
     def _check_size(self, size: int, cap: int) -> None:
         if size > cap:
             raise ArtifactError(
-                self.name, f"too large ({size:,} bytes > limit {cap:,})", url=self.url
+                self.name,
+                f"too large ({size:,} bytes > limit {cap:,})",
+                url=self.url,
+                reason=texts.artifact_too_large(cap),
             )
 
     async def adownload(
@@ -147,6 +173,33 @@ class Artifact(BaseModel):
     def download(self, path: str | Path, *, max_bytes: int = DEFAULT_ARTIFACT_MAX_BYTES) -> Path:
         """Blocking twin of :meth:`adownload`, for scripts (the reference SDK's call)."""
         return asyncio.run(self.adownload(path, max_bytes=max_bytes))
+
+
+_REFUSED = {
+    "address": texts.ARTIFACT_ADDRESS_REFUSED,
+    "link": texts.ARTIFACT_BAD_LINK,
+    "encoding": texts.ARTIFACT_DAMAGED,
+}
+"""A refused download's reason, by the refusal's kind (an unguarded client: the bot's own
+fault, said as a plain failure)."""
+
+
+def _failure_reason(exc: httpx.HTTPError) -> str:
+    """Why a download failed in httpx, in words: the link's server not reached, too slow,
+    cut off, a body that does not decode, a redirect loop."""
+    if isinstance(exc, httpx.ConnectError):
+        return texts.ARTIFACT_UNREACHABLE
+    if isinstance(exc, httpx.TimeoutException):  # connecting too
+        return texts.DOWNLOAD_TIMED_OUT
+    if isinstance(exc, httpx.DecodingError):
+        return texts.ARTIFACT_DAMAGED
+    if isinstance(exc, httpx.TooManyRedirects):
+        return texts.ARTIFACT_REDIRECTS
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        return texts.ARTIFACT_CUT_OFF
+    if isinstance(exc, httpx.UnsupportedProtocol):  # ftp://, no scheme
+        return texts.ARTIFACT_BAD_LINK
+    return texts.download_failed()
 
 
 def _write_file(path: Path, name: str, spool: Spool) -> Path:

@@ -13,6 +13,7 @@ This module imports nothing from the core at run time, so any module may use it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,9 +33,17 @@ __all__ = [
     "AGENT_UNREACHABLE",
     "ANNOUNCED_FILES",
     "ARTIFACTS_NOT_LISTED",
+    "ARTIFACT_ADDRESS_REFUSED",
+    "ARTIFACT_BAD_DATA",
+    "ARTIFACT_BAD_LINK",
+    "ARTIFACT_CUT_OFF",
+    "ARTIFACT_DAMAGED",
     "ARTIFACT_FAILED",
     "ARTIFACT_LINK",
+    "ARTIFACT_NO_LINK",
     "ARTIFACT_OUT_OF_TIME",
+    "ARTIFACT_REDIRECTS",
+    "ARTIFACT_UNREACHABLE",
     "CONVERSATION_BUSY",
     "CUT_SHORT",
     "DENIED",
@@ -85,6 +94,8 @@ __all__ = [
     "VOTE_CHANGED",
     "VOTE_UNKNOWN",
     "WORKING",
+    "artifact_http_status",
+    "artifact_too_large",
     "cut_note",
     "describe_status",
     "download_failed",
@@ -92,6 +103,7 @@ __all__ = [
     "files_only_text",
     "message_too_long",
     "not_passed_on",
+    "readable_size",
     "retry_in",
     "skipped_notice",
     "thanks",
@@ -130,6 +142,19 @@ UPLOAD_FAILED = "{platform} did not take the upload"
 UPLOAD_UNAVAILABLE = "{platform} failed or did not answer in time; ask again later"
 UPLOAD_RATE_LIMITED = "{platform} is limiting how fast the bot may post; ask again in a moment"
 UPLOAD_UNDELIVERABLE = "{platform} no longer lets the bot post here"
+# Why the agent's file could not be downloaded (the error's ``reason``, chosen in
+# core.models; DOWNLOAD_TIMED_OUT and download_failed below too); the error itself, naming
+# addresses and exceptions, is logged.
+ARTIFACT_NO_LINK = "the agent gave no download link for it"
+ARTIFACT_UNREACHABLE = "the file's server could not be reached"
+ARTIFACT_CUT_OFF = "the file's server broke off the download"
+ARTIFACT_ADDRESS_REFUSED = (
+    "its link points at an internal network address, which the bot may not fetch from"
+)
+ARTIFACT_BAD_LINK = "its link is not a valid web address"
+ARTIFACT_REDIRECTS = "its link redirects too many times"
+ARTIFACT_DAMAGED = "the file's server sent it damaged (its compression could not be undone)"
+ARTIFACT_BAD_DATA = "the agent sent its contents in a form that could not be read"
 STRUCTURED_TITLE = "**Result**"
 
 
@@ -268,6 +293,28 @@ EMPTY_FILE = "the file is empty, and {platform} does not take empty files"
 def download_failed(status: int | None = None) -> str:
     """``status``: the HTTP status the file's host answered, if it answered."""
     return "download failed" if status is None else f"download failed ({status})"
+
+
+def artifact_http_status(status: int) -> str:
+    """An agent's file whose server answered ``status`` (404: ``404 (not found)``)."""
+    try:
+        phrase = f" ({HTTPStatus(status).phrase.lower()})"
+    except ValueError:
+        phrase = ""
+    return f"the file's server answered {status}{phrase}"
+
+
+def artifact_too_large(cap: int) -> str:
+    """An agent's file larger than the ``cap`` bytes the bot attaches."""
+    return f"the file is larger than the {readable_size(cap)} the bot can attach here"
+
+
+def readable_size(size: int) -> str:
+    """``25 MB`` (25 MiB), ``1.5 MB``, ``10 KB``, ``900 bytes``: as platforms state limits."""
+    for unit, scale in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def file_too_large(size: int, cap: int) -> str:

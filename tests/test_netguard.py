@@ -11,6 +11,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from core import texts
 from core.errors import ArtifactError
 from core.models import Artifact
 from core.netguard import AddressRefused, forbidden_reason, guarded_client, parse_allow_hosts
@@ -162,10 +163,11 @@ async def test_the_refusal_posted_in_the_thread_does_not_say_where_a_name_resolv
 ) -> None:
     """The reason is posted in the chat: a refused internal name must not become a way for
     whoever steers the agent to look up the network's addresses (``vault.corp`` is
-    ``10.20.30.40``)."""
+    ``10.20.30.40``); nor is the link shown. The message, for the log, says it all."""
     port, _ = internal
     async with guarded_client(allow_hosts=frozenset()) as client:
         with pytest.raises(ArtifactError) as refused:
             await Artifact(name="s.txt", url=f"http://localhost:{port}/s").fetch(client=client)
-    assert "localhost is a loopback address" in str(refused.value)
-    assert "127.0.0.1" not in str(refused.value)
+    assert refused.value.reason == texts.ARTIFACT_ADDRESS_REFUSED
+    assert "localhost" not in refused.value.reason and not refused.value.show_link
+    assert "localhost is a loopback address (127.0.0.1)" in str(refused.value)

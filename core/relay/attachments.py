@@ -143,7 +143,9 @@ class Attachments:
                     artifact.spooled(max_bytes=self._max_bytes, client=self._http)
                 )
         except ArtifactError as exc:
-            self._fail(artifact, str(exc).removeprefix(f"{artifact.name}: "))
+            # The error names exceptions, statuses and addresses: for operators; the user
+            # reads why in words, and no link that leads inside the network.
+            self._fail(artifact, exc.reason, detail=str(exc), show_link=exc.show_link)
         except TimeoutError:
             self._fail(artifact, texts.DOWNLOAD_TIMED_OUT)
         return None
@@ -186,9 +188,14 @@ class Attachments:
             return
         self.result.uploaded.extend(file.name for file in files)
 
-    def _fail(self, artifact: Artifact, reason: str) -> None:
-        log.warning("artifact %s not attached: %s", artifact.name, reason)
-        self.result.failed.append(ArtifactFailure(artifact.name, artifact.url, reason))
+    def _fail(
+        self, artifact: Artifact, reason: str, *, detail: str = "", show_link: bool = True
+    ) -> None:
+        """Note ``artifact`` failed: ``reason`` for the user, ``detail`` (default: the
+        reason) for the log."""
+        log.warning("artifact %s not attached: %s", artifact.name, detail or reason)
+        url = artifact.url if show_link else ""
+        self.result.failed.append(ArtifactFailure(artifact.name, url, reason))
 
     async def _post_failures(self) -> None:
         """One notice for all failures, in as few messages as the size limit allows."""

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from core import texts
 from core.models import STATUS_KEY, AgentStream, Artifact
 from core.netguard import guarded_client
 from core.relay import Relay
@@ -63,10 +64,12 @@ async def test_refused_and_linkless_files_are_named_in_the_notice(files: str) ->
         outcome = await relay.deliver(THREAD, chunks)
     assert outcome.artifacts_uploaded == ["ok.txt"]
     failed = {f.name: f.reason for f in outcome.artifacts_failed}
-    assert "refused" in failed["metadata.json"] and "169.254.169.254" in failed["metadata.json"]
-    assert "no download link" in failed["lost.pdf"]
+    # Said in words, without the address or the link that names it (it was posted once).
+    assert failed["metadata.json"] == texts.ARTIFACT_ADDRESS_REFUSED
+    assert failed["lost.pdf"] == texts.ARTIFACT_NO_LINK
     notice = surface.texts()[-1]
     assert "metadata.json" in notice and "lost.pdf" in notice
+    assert "169.254.169.254" not in notice
 
 
 async def test_a_large_download_is_spooled_and_uploaded_whole(files: str) -> None:

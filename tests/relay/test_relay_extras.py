@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from pydantic import BaseModel
 
+from core import texts
 from core.errors import SurfaceError
 from core.models import Artifact
 from core.netguard import guarded_client
@@ -104,9 +105,9 @@ async def test_artifacts_uploaded_in_groups_and_failures_named(file_server: str)
     texts = surface.texts()
     assert texts[0] == "Here are your files."
     notice = texts[-1]
-    assert "missing.pdf" in notice and "HTTP 404" in notice
+    assert "**missing.pdf**: the file's server answered 404 (not found)." in notice
     assert f"{file_server}/missing.pdf" in notice
-    assert "huge.bin" in notice and "too large" in notice
+    assert "**huge.bin**: the file is larger than the 9.8 KB the bot can attach here." in notice
     assert outcome.status == "completed" and outcome.delivered
 
 
@@ -119,7 +120,7 @@ async def test_artifact_cap_is_the_smaller_of_config_and_platform(
     outcome = await relay.deliver(THREAD, scripted([(0.0, "A chart.")], artifacts=[artifact]))
     assert outcome.artifacts_uploaded == []
     assert [f.name for f in outcome.artifacts_failed] == ["chart.png"]
-    assert "too large" in outcome.artifacts_failed[0].reason
+    assert outcome.artifacts_failed[0].reason == texts.artifact_too_large(1000)
 
 
 async def test_failed_upload_becomes_a_notice(
