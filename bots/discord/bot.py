@@ -10,7 +10,8 @@ the client.
 
 Start-up failures become one :class:`~core.errors.ConfigError` naming the variable to fix:
 a rejected token (``DISCORD_TOKEN``), a refused privileged intent
-(``DISCORD_MESSAGE_CONTENT``), a bad shard setting (``DISCORD_SHARD_COUNT``).
+(``DISCORD_MESSAGE_CONTENT``), a bad shard setting (``DISCORD_SHARD_COUNT``). Intents
+Discord calls invalid (close code 4013) are no setting's fault: one ``SurfaceError`` line.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ _INTENT_HELP = (
     "DISCORD_MESSAGE_CONTENT"
 )
 _SHARD_HELP = "Discord refused the shard settings (close code {code})"
+# 4013 "Invalid intent(s)": a bit Discord does not know (Opcodes and Status Codes > Gateway
+# Close Event Codes). threadcast picks its intents itself (bots/discord/client.py), so no
+# setting of the operator's is wrong: the gateway is not Discord's v10, or Discord changed.
+_INVALID_INTENTS = (
+    "the Discord gateway refused the intents threadcast asks for as invalid (close code 4013, "
+    "intents {value}); no setting chooses them: if DISCORD_GATEWAY_URL is set, check that it "
+    "is Discord's gateway, otherwise update threadcast or report this line"
+)
 
 
 class DiscordBot(Lifecycle):
@@ -147,7 +156,7 @@ class DiscordBot(Lifecycle):
             return
         await asyncio.wait({connection})
         if not connection.cancelled() and (failure := connection.exception()) is not None:
-            raise _gateway_error(failure)
+            raise _gateway_error(failure, self.client.intents)
 
     async def stop(self) -> None:
         """Shut down without losing a reply's final text; see the module docstring."""
@@ -184,7 +193,7 @@ class DiscordBot(Lifecycle):
         finally:
             ready.cancel()
         if connection in done:
-            raise _gateway_error(connection.exception())
+            raise _gateway_error(connection.exception(), self.client.intents)
         if not done:
             raise SurfaceError(f"the gateway was not ready within {self.ready_timeout:g}s")
 
@@ -223,7 +232,7 @@ class DiscordBot(Lifecycle):
         self.handler.on_message(message, me.id)
 
 
-def _gateway_error(exc: BaseException | None) -> BaseException:
+def _gateway_error(exc: BaseException | None, intents: discord.Intents) -> BaseException:
     """Why the gateway connection ended, as the error a person can act on."""
     if isinstance(exc, discord.PrivilegedIntentsRequired):
         return ConfigError("DISCORD_MESSAGE_CONTENT", _INTENT_HELP)
@@ -234,6 +243,8 @@ def _gateway_error(exc: BaseException | None) -> BaseException:
             return ConfigError("DISCORD_TOKEN", _TOKEN_HELP)
         if exc.code in (4010, 4011):
             return ConfigError("DISCORD_SHARD_COUNT", _SHARD_HELP.format(code=exc.code))
+        if exc.code == 4013:
+            return SurfaceError(_INVALID_INTENTS.format(value=intents.value))
     if exc is None:
         return SurfaceError("the Discord gateway connection closed")
     return SurfaceError(f"the Discord gateway connection failed: {exc!r}")

@@ -32,6 +32,7 @@ from core.agents.artifacts import (
 )
 from core.agents.base import AgentRequest
 from core.agents.context_wire import context_block
+from core.agents.error_words import shown_words
 from core.agents.lyzr_assets import upload_assets
 from core.agents.lyzr_wire import (
     Done,
@@ -42,7 +43,6 @@ from core.agents.lyzr_wire import (
     Status,
     Token,
     parse_line,
-    shown_words,
 )
 from core.agents.reference import ReferenceCalls
 from core.agents.reply import ReplyBuilder

@@ -16,7 +16,8 @@ error (:class:`Frames`).
 
 An error's message is what the user is shown, so a JSON one is read for its words
 (``detail``, ``error``, ``message``; :func:`error_text`), never shown raw, and words that
-are internals (a stack trace, an address) are not shown at all (:func:`shown_words`).
+are internals (a stack trace, an address) are not shown at all
+(:func:`core.agents.error_words.shown_words`).
 
 A data line may also be a JSON object: lyzr-adk's ``lyzr/inference.py``
 (``InferenceModule.stream``) ``json.loads`` every data line and reads ``content``; tool and
@@ -46,7 +47,6 @@ __all__ = [
     "Token",
     "error_text",
     "parse_line",
-    "shown_words",
     "unescape",
 ]
 
@@ -226,24 +226,6 @@ def error_text(value: str) -> str:
         else:
             return (_words(data) or "")[:_MESSAGE_CAP]
     return value[:_MESSAGE_CAP]
-
-
-# What is for the operator's logs, not a chat: a stack trace, a network address (a URL, an
-# IPv4 address, a client's ``host=`` in an exception's text).
-_INTERNALS = re.compile(
-    r"Traceback \(most recent call last\)|^\s*File \"|\b[a-z][a-z0-9+.-]*://"
-    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bhost=",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-def shown_words(message: str) -> str | None:
-    """An error's ``message`` as the user may read it (after the notice), or None when
-    there are no words, or they are internals (a stack trace, a URL or an address): those
-    go to the logs only."""
-    if not message or _INTERNALS.search(message):
-        return None
-    return message
 
 
 def _words(data: Any, depth: int = 0) -> str | None:

@@ -3,7 +3,8 @@
 Each SSE event's data holds one JSON chunk; the text is ``choices[0].delta.content``
 (``reasoning_content`` on some servers carries reasoning), and ``data: [DONE]`` ends it.
 A server may report a failure mid-stream as a chunk with an ``error`` object, or as an
-event named ``error``.
+event named ``error``; its ``message`` is shown to the user after the notice, as Lyzr's
+``[ERROR]`` words are, unless it is internals (a stack trace, an address).
 
 Read as openai-python reads it (``src/openai/_streaming.py``): events framed by the SSE
 spec (one event's data may span several ``data:`` lines: :class:`~core.agents.sse.
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 
 from core.agents.chunk_json import loads
+from core.agents.error_words import shown_words
 from core.agents.sse import EventDecoder, SseEvent, data_field
 from core.errors import AgentError, AgentProtocolError, AgentServerError
 
@@ -170,9 +172,16 @@ def _parse_data(value: str, name: str | None) -> Delta | Finished:
         chunk: Any = loads(value)
     except ValueError:
         if name == "error":
-            raise AgentServerError(value[:200] or "unspecified error") from None
+            raise _reported(value[:200], value) from None
         raise AgentProtocolError(f"unreadable stream chunk: {value[:200]!r}") from None
     return _parse_chunk(chunk, value, name)
+
+
+def _reported(detail: str, words: str) -> AgentServerError:
+    """The error a server reported in its stream: ``detail`` is logged, ``words`` (its
+    message) shown to the user after the notice, unless they are internals
+    (:func:`~core.agents.error_words.shown_words`)."""
+    return AgentServerError(detail or "unspecified error", said=shown_words(words))
 
 
 def _parse_chunk(chunk: Any, value: str, name: str | None) -> Delta:
@@ -182,7 +191,7 @@ def _parse_chunk(chunk: Any, value: str, name: str | None) -> Delta:
     if error or name == "error":
         message = error.get("message") if isinstance(error, dict) else error
         message = message or chunk.get("message")
-        raise AgentServerError(str(message or "unspecified error"))
+        raise _reported(str(message or ""), message if isinstance(message, str) else "")
     choices = chunk.get("choices") or []
     if not isinstance(choices, list):
         raise AgentProtocolError(f"unexpected stream chunk: {value[:200]!r}")

@@ -135,6 +135,18 @@ async def test_refused_privileged_intent_closes_with_4014() -> None:
         assert sim.sessions == []
 
 
+async def test_an_intent_bit_discord_does_not_know_closes_with_4013() -> None:
+    intents = discord.Intents.none()
+    intents.guilds = intents.guild_messages = True
+    async with DiscordSimulator(known_intents=intents.value) as sim:
+        intents.dm_messages = True  # a bit this Discord does not know
+        with pytest.raises(discord.ConnectionClosed) as closed:
+            async with running_client(sim, make_client(intents)):
+                pass
+        assert closed.value.code == 4013
+        assert sim.sessions == []
+
+
 async def test_gateway_rejects_a_bad_identify_token(sim: DiscordSimulator) -> None:
     async with aiohttp.ClientSession() as http, http.ws_connect(sim.gateway_url) as ws:
         hello = await ws.receive_json()

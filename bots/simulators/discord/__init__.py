@@ -38,9 +38,10 @@ What it models
   ``inject_failure``; API outages (``start_outage``: 503 for every REST call until
   ``end_outage``).
 - ``allowed_mentions``: each message records who it would ping (``SimMessage.pings``).
-- Gateway: HELLO, heartbeat/ACK, IDENTIFY (bad token → 4004, refused privileged intent →
-  4014), READY + GUILD_CREATE, RESUME with replay, RECONNECT, INVALID_SESSION, intents
-  (no MESSAGE_CONTENT → empty content except mentions, DMs and the bot's own messages),
+- Gateway: HELLO, heartbeat/ACK, IDENTIFY (bad token → 4004, a bit outside ``known_intents`` →
+  4013, refused privileged intent → 4014), READY + GUILD_CREATE, RESUME with replay,
+  RECONNECT, INVALID_SESSION, intents (no MESSAGE_CONTENT → empty content except mentions,
+  DMs and the bot's own messages),
   sharding, zlib-stream; the bot's own REST posts come back as MESSAGE_CREATE, edits as
   MESSAGE_UPDATE; helpers dispatch user messages, threads, slash commands, button clicks
   and a redelivery after a resume, and (for hostile-input tests) raw frames: a dispatch

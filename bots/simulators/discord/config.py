@@ -99,6 +99,13 @@ class SimulatorConfig:
     # Privileged intents the application is allowed to use (Developer Portal switches);
     # IDENTIFY asking for one outside this mask is closed with 4014.
     allowed_privileged_intents: int = PRIVILEGED_INTENTS
+    # Intent bits this Discord knows (None: any). IDENTIFY asking for a bit outside the mask
+    # is closed with 4013 "Invalid intent(s)": "You sent an invalid intent for a Gateway
+    # Intent. You may have incorrectly calculated the bitwise value" (Topics > Opcodes and
+    # Status Codes > Gateway Close Event Codes, https://discord.com/developers/docs/topics/
+    # opcodes-and-status-codes#gateway-gateway-close-event-codes). discord.py only sends the
+    # bits its ``Intents`` flags define, so a test narrows this mask to see that close.
+    known_intents: int | None = None
     heartbeat_interval_ms: int = 41_250
     # Dispatches kept per gateway session for RESUME replays.
     replay_buffer: int = 2_000

@@ -7,9 +7,10 @@ transport compression (one deflate context per connection, each frame ending in
 replays the dispatches after the client's sequence then sends RESUMED; RECONNECT (op 7)
 and INVALID_SESSION (op 9, resumable or not, also mid-session); closes with a resumable code
 (4000, 4008...) mid-session; REQUEST_GUILD_MEMBERS (op 8) answered with one chunk. Close
-codes 4001/4002/4003/4004/4005/4010/4013/4014 as Discord uses them. Intents filter what each
-session receives, sharding splits guilds by ``(guild_id >> 22) % shard_count`` (READY and
-GUILD_CREATE list only the shard's guilds; DMs go to shard 0: Topics > Gateway > Sharding,
+codes 4001/4002/4003/4004/4005/4010/4013/4014 as Discord uses them (4013 also for an intent
+bit outside ``config.known_intents``). Intents filter what each session receives, sharding
+splits guilds by ``(guild_id >> 22) % shard_count`` (READY and GUILD_CREATE list only the
+shard's guilds; DMs go to shard 0: Topics > Gateway > Sharding,
 https://discord.com/developers/docs/topics/gateway#sharding), and without MESSAGE_CONTENT a
 session gets message content only where Discord still sends it.
 
@@ -152,7 +153,8 @@ class Gateway:
         if data.get("token") != self.config.token:
             await conn.close(4004, "Authentication failed.")
             return None
-        if not isinstance(intents, int) or intents < 0:
+        known = self.config.known_intents
+        if not isinstance(intents, int) or intents < 0 or (known is not None and intents & ~known):
             await conn.close(4013, "Invalid intent(s).")
             return None
         if intents & PRIVILEGED_INTENTS & ~self.config.allowed_privileged_intents:

@@ -18,8 +18,12 @@ connections an app may hold); slack-sdk reconnects on every one
 
 Not modelled: Slack closing the old connection by itself after a ``disconnect`` (slack-sdk
 closes it first when it reconnects), what ``apps.connections.open`` answers once Socket Mode
-is off (undocumented), and redelivery of an envelope whose connection closed before its ack
-(a test redelivers it with ``resend``, as Slack's next attempt).
+is off (undocumented: the method's error table, https://docs.slack.dev/reference/methods/
+apps.connections.open, lists ``forbidden_team``, ``invalid_auth``, ``missing_args``,
+``not_allowed_token_type`` and Slack's generic errors, none for Socket Mode switched off; so
+after a ``link_disabled`` it still answers a URL), and redelivery of an envelope whose
+connection closed before its ack (a test redelivers it with ``resend``, as Slack's next
+attempt).
 """
 
 from __future__ import annotations

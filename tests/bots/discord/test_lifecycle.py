@@ -11,8 +11,9 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bots.discord import DiscordBot, DiscordSettings
-from bots.discord.app import run_discord
+from bots.discord.app import EXIT_FAILED, run_discord
 from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord.config import GUILD_MESSAGES, GUILDS
 from core.config import Settings
 from core.errors import ConfigError
 from core.runtime import Runtime
@@ -57,6 +58,29 @@ async def test_a_refused_intent_is_one_clear_error(redis_url: str) -> None:
         assert "Privileged Gateway Intents" in str(error.value)
         # Without the privileged intent the same application starts fine.
         await start_bot(sim, redis_url)
+    assert Route.BASE == DEFAULT_BASE
+
+
+async def test_intents_discord_calls_invalid_end_the_bot_with_one_clear_line(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Close code 4013: the operator reads what happened and that no setting of theirs is
+    wrong, not discord.py's ``ConnectionClosed`` repr; the process exits as failed."""
+    async with DiscordSimulator(known_intents=GUILDS | GUILD_MESSAGES) as sim:  # no DMs
+        monkeypatch.setenv("DISCORD_TOKEN", sim.token)
+        monkeypatch.setenv("DISCORD_API_URL", sim.api_base)
+        monkeypatch.setenv("DISCORD_GATEWAY_URL", sim.gateway_url)
+        capsys.readouterr()
+        status = await run_discord(Settings(redis_url=redis_url, agent="demo", port=0))
+        assert sim.sessions == []
+    assert status == EXIT_FAILED
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert line == (
+        "threadcast: the Discord gateway refused the intents threadcast asks for as invalid "
+        "(close code 4013, intents 4609); no setting chooses them: if DISCORD_GATEWAY_URL is "
+        "set, check that it is Discord's gateway, otherwise update threadcast or report this "
+        "line"
+    )
     assert Route.BASE == DEFAULT_BASE
 
 

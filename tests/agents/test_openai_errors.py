@@ -1,0 +1,80 @@
+"""An OpenAI-compatible server's error inside its stream, and what the user then sees.
+
+openai-python raises for a chunk whose ``error`` is set, with ``error["message"]`` as the
+message (``src/openai/_streaming.py``, ``AsyncStream.__stream__`` →
+``_raise_streaming_error``: ``raise APIError(message=message, ...)``); the user keeps the
+text so far and reads the notice with those words, as for Lyzr's ``[ERROR]``
+(tests/agents/test_lyzr_errors.py), and never internals.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.agents.history import MemoryHistory
+from core.agents.openai_compat import OpenAIAgent
+from core.errors import AgentServerError
+from core.relay import Relay
+from tests.agents.test_lyzr_errors import LONG
+from tests.agents.test_openai import make_agent
+from tests.relay.helpers import SpyScheduler
+from tests.servers.openai_server import OpenAIScript, OpenAIServer
+from tests.surfaces import THREAD, RecordingSurface
+
+
+@pytest.fixture
+def agent(openai_server: OpenAIServer) -> OpenAIAgent:
+    return make_agent(openai_server, MemoryHistory(4))
+
+
+def failing(message: str) -> OpenAIScript:
+    return OpenAIScript(tokens=["Partial", " answer"], error_after=2, error_message=message)
+
+
+async def test_the_user_sees_the_partial_reply_and_the_servers_words(
+    agent: OpenAIAgent, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(failing("The model is overloaded, try again in a minute"))
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    assert outcome.status == "failed"
+    assert surface.texts() == [
+        "Partial answer\n\n⚠️ _The agent reported an error._ "
+        "It said: “The model is overloaded, try again in a minute”"
+    ]
+    assert len(openai_server.completion_requests()) == 1  # a reported error is not retried
+
+
+async def test_the_servers_words_are_cut_as_lyzrs_are(
+    agent: OpenAIAgent, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(failing(LONG))
+    with pytest.raises(AgentServerError) as raised:
+        async for _ in agent.stream("hi", session_id="s", user_id="u"):
+            pass
+    assert raised.value.said == LONG.strip()[:500]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        'Traceback (most recent call last):\n  File "/srv/vllm/engine.py", line 80, in step\n'
+        "    raise RuntimeError('CUDA out of memory')\nRuntimeError: CUDA out of memory",
+        "HTTPConnectionPool(host='10.20.0.7', port=8000): Max retries exceeded with url: "
+        "/v1/completions",
+        "upstream http://llm-backend.internal:8080/v1 answered 502",
+    ],
+    ids=["traceback", "ip", "internal-url"],
+)
+async def test_internals_are_withheld_from_the_user_and_logged(
+    agent: OpenAIAgent, openai_server: OpenAIServer, words: str
+) -> None:
+    openai_server.enqueue(failing(words))
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    assert surface.texts() == ["Partial answer\n\n⚠️ _The agent reported an error._"]
+    assert outcome.error is not None and words.splitlines()[-1] in outcome.error.detail
