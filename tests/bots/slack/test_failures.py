@@ -23,7 +23,7 @@ from bots.simulators.slack import CallRecord, SlackSimulator
 from bots.simulators.slack.model import ChannelKind
 from bots.slack.app import SlackService
 from tests.bots.slack.conftest import StartBot, ask, mention, reply_script, reply_shown
-from tests.servers.lyzr_server import LyzrServer
+from tests.servers.lyzr_server import LyzrScript, LyzrServer
 
 LONG = "word " * 300
 
@@ -45,6 +45,14 @@ async def mid_reply(sim: SlackSimulator, channel: str) -> None:
     turn = await sim.user_says(channel, sim.workspace.alice, mention(sim, "talk"))
     live = await reply_shown(sim, channel, turn.thread_ts)
     await sim.wait_for(lambda: live.text.count("word") >= 3)
+
+
+def _doomed(words: int) -> LyzrScript:
+    """``words`` words, held after the fifth until the test sets ``hold``, and before the
+    last until the server stops (the bot must stop the reply: it never completes)."""
+    return reply_script(
+        "word " * words, delay=1.5 / words, hold_after=5, holds={words - 1: asyncio.Event()}
+    )
 
 
 PLACE_CHANGES: dict[str, Callable[[SlackSimulator, str], None]] = {
@@ -74,9 +82,10 @@ async def test_a_channel_gone_mid_reply_ends_it_without_retries(
 ) -> None:
     ws = sim.workspace
     channel = sim.add_channel(ws.team_id, "doomed", kind).id
-    # The agent holds the rest of its reply until the channel changed: however slow the
-    # machine, the change lands mid-reply (not after the last page had gone out).
-    doomed = reply_script("word " * words, delay=6.0 / words, hold_after=5)
+    # The agent holds the rest of its reply until the channel changed, and its last word
+    # for good: however slow the machine, the change lands mid-reply (not after the last
+    # page had gone out), and the reply is still streaming when Slack refuses it.
+    doomed = _doomed(words)
     lyzr.enqueue(doomed, reply_script("Fine here."))
     bot = await start_bot()
     await mid_reply(sim, channel)
@@ -110,7 +119,7 @@ async def test_an_admin_restriction_mid_reply_ends_it_without_retries(
     its edits still go, the next page is refused, and the reply and its agent stop there."""
     ws = sim.workspace
     channel = sim.add_channel(ws.team_id, "restricted", "public").id
-    doomed = reply_script("word " * 1200, delay=6.0 / 1200, hold_after=5)
+    doomed = _doomed(1200)
     lyzr.enqueue(doomed, reply_script("Fine here."))
     bot = await start_bot()
     turn = await sim.user_says(channel, ws.alice, mention(sim, "talk"))
