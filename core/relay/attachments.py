@@ -194,7 +194,10 @@ class Attachments:
         """Note ``artifact`` failed: ``reason`` for the user, ``detail`` (default: the
         reason) for the log."""
         log.warning("artifact %s not attached: %s", artifact.name, detail or reason)
-        url = artifact.url if show_link else ""
+        # A ``data:`` URL is the file's contents, not a link anyone can follow (and may fill
+        # the notice's whole length): never shown.
+        inline = artifact.url[:5].lower() == "data:"
+        url = artifact.url if show_link and not inline else ""
         self.result.failed.append(ArtifactFailure(artifact.name, url, reason))
 
     async def _post_failures(self) -> None:

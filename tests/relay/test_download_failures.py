@@ -133,9 +133,17 @@ async def test_a_file_too_large_names_the_limit_in_mb(files: str) -> None:
 
 
 async def test_a_data_url_too_large_names_the_limit_too() -> None:
+    """A ``data:`` URL is the file itself, not a link: the notice does not quote it (a
+    megabyte of it filled the notice to its length)."""
     artifact = Artifact(name="inline.txt", url="data:text/plain," + "x" * ((1 << 20) + 1))
     notice = await notice_for(artifact)
-    assert "**inline.txt**: the file is larger than the 1 MB the bot can attach here." in notice
+    reason = "the file is larger than the 1 MB the bot can attach here"
+    assert notice == says("inline.txt", reason)
+
+
+async def test_a_data_url_that_does_not_decode_is_said_without_it() -> None:
+    notice = await notice_for(Artifact(name="bad.txt", url="data:text/plain;base64,@@@@"))
+    assert notice == says("bad.txt", texts.ARTIFACT_BAD_DATA)
 
 
 async def test_a_body_that_does_not_decode_is_called_damaged(files: str) -> None:
