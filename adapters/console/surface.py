@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from adapters.console import texts
 from core.errors import SurfaceError
 from core.surface import (
     BudgetScope,
@@ -105,7 +106,10 @@ class ConsoleSurface:
                 self.saved.append(path)
                 self.view.note(f"file saved: {path}")
         except OSError as exc:
-            raise SurfaceError(f"cannot save the file in {folder}: {exc.strerror}") from exc
+            raise SurfaceError(
+                f"cannot save the file in {folder}: {exc.strerror}",
+                reason=texts.NOT_SAVED.format(folder=folder, error=exc.strerror),
+            ) from exc
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
