@@ -15,10 +15,15 @@ __all__ = ["SHOWN_CAP", "shown_words"]
 SHOWN_CAP = 500  # characters of an agent's words shown in the chat
 
 # What is for the operator's logs, not a chat: a stack trace, a network address (a URL, an
-# IPv4 address, a client's ``host=`` in an exception's text).
+# IPv4 address, an IPv6 one written with ``::`` or all eight groups, a host with its port
+# such as ``vault.corp:8200``, a client's ``host=`` or aiohttp's "Cannot connect to host"
+# in an exception's text).
 _INTERNALS = re.compile(
     r"Traceback \(most recent call last\)|^\s*File \"|\b[a-z][a-z0-9+.-]*://"
-    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bhost=",
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bhost=|\bconnect to host\b"
+    r"|(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{1,4})*::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?(?![\w:])"
+    r"|\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b"
+    r"|\b(?=[\w.-]*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -65,8 +65,12 @@ async def test_the_servers_words_are_cut_as_lyzrs_are(
         "HTTPConnectionPool(host='10.20.0.7', port=8000): Max retries exceeded with url: "
         "/v1/completions",
         "upstream http://llm-backend.internal:8080/v1 answered 502",
+        # aiohttp's ClientConnectorError: a host and its port, no scheme.
+        "Cannot connect to host vault.corp:8200 ssl:default [Connection refused]",
+        "connect ECONNREFUSED ::1:5432",  # IPv6 loopback (Node's wording)
+        "upstream [fd00::7]:9000 reset the connection",  # an IPv6 private address
     ],
-    ids=["traceback", "ip", "internal-url"],
+    ids=["traceback", "ip", "internal-url", "host-port", "ipv6-loopback", "ipv6-private"],
 )
 async def test_internals_are_withheld_from_the_user_and_logged(
     agent: OpenAIAgent, openai_server: OpenAIServer, words: str
@@ -78,3 +82,17 @@ async def test_internals_are_withheld_from_the_user_and_logged(
     )
     assert surface.texts() == ["Partial answer\n\n⚠️ _The agent reported an error._"]
     assert outcome.error is not None and words.splitlines()[-1] in outcome.error.detail
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["Rate limit reached, try again at 10:30", "serde_json::Error: expected value", "16:9 only"],
+)
+async def test_words_that_only_look_like_addresses_are_shown(
+    agent: OpenAIAgent, openai_server: OpenAIServer, words: str
+) -> None:
+    openai_server.enqueue(failing(words))
+    with pytest.raises(AgentServerError) as raised:
+        async for _ in agent.stream("hi", session_id="s", user_id="u"):
+            pass
+    assert raised.value.said == words
