@@ -31,6 +31,11 @@ _TYPING = "/channels/{channel_id}/typing"
 _MESSAGES = "/channels/{channel_id}/messages"
 _MESSAGE = "/channels/{channel_id}/messages/{message_id}"
 _PARAMETER = re.compile(r"\{[^}]+\}")
+# What Discord's client says of a message past its limit, instead of sending it.
+TOO_LONG = (
+    "Your message is too long: {length:,} characters, Discord allows {limit:,} "
+    "(4,000 with Nitro). Shorten it or send it in parts."
+)
 
 
 class DiscordPane:
@@ -119,6 +124,10 @@ class DiscordPane:
             raise PaneError(f"no person {user!r} in this server")
         if not text.strip():
             raise PaneError("the message is empty")
+        if len(text) > self.sim.config.max_content:
+            # Discord's client does not send it (nor would the API take it: 50035, content
+            # "Must be 2000 or fewer in length"); Nitro's 4,000 is a paid exception.
+            raise PaneError(TOO_LONG.format(length=len(text), limit=self.sim.config.max_content))
         target = int(thread or channel)
         if thread is not None and not any(str(t.id) == thread for t in self.sim.threads()):
             raise PaneError(f"no thread {thread!r}")
