@@ -31,6 +31,12 @@ _TYPING = "/channels/{channel_id}/typing"
 _MESSAGES = "/channels/{channel_id}/messages"
 _MESSAGE = "/channels/{channel_id}/messages/{message_id}"
 _PARAMETER = re.compile(r"\{[^}]+\}")
+_COMMAND = re.compile(r"/([\w-]{1,32})")  # a slash command's name, as typed
+# What Discord's client says of a message past its limit, instead of sending it.
+TOO_LONG = (
+    "Your message is too long: {length:,} characters, Discord allows {limit:,} "
+    "(4,000 with Nitro). Shorten it or send it in parts."
+)
 
 
 class DiscordPane:
@@ -119,9 +125,22 @@ class DiscordPane:
             raise PaneError(f"no person {user!r} in this server")
         if not text.strip():
             raise PaneError("the message is empty")
+        if len(text) > self.sim.config.max_content:
+            # Discord's client does not send it (nor would the API take it: 50035, content
+            # "Must be 2000 or fewer in length"); Nitro's 4,000 is a paid exception.
+            raise PaneError(TOO_LONG.format(length=len(text), limit=self.sim.config.max_content))
         target = int(thread or channel)
         if thread is not None and not any(str(t.id) == thread for t in self.sim.threads()):
             raise PaneError(f"no thread {thread!r}")
+        command = _COMMAND.fullmatch(text.strip())
+        guild = self.sim.world.channel(target).guild_id
+        if command is not None and command.group(1) in self._commands(guild):
+            # Discord's client runs a known command typed as "/name" (its picker, then
+            # Enter): an interaction, not a message the bot could not even read.
+            interaction = await self.sim.slash_command(
+                command.group(1), channel_id=target, user=self._people[user]
+            )
+            return str(interaction.id)
         names = {name: uid for uid, name in self._people.items()}
         names[self.sim.bot.username] = str(self.sim.bot.id)
         content = encode_mentions(text, names)
@@ -135,6 +154,11 @@ class DiscordPane:
             await self.sim.click_button(int(message), action, user=self._people[user])
         except KeyError as exc:  # the button is gone (the reply just ended)
             raise PaneError(f"no button {action!r} on message {message}") from exc
+
+    def _commands(self, guild: int | None) -> set[str]:
+        """The bot's slash commands usable here: its global ones and the guild's."""
+        registry = self.sim.world.commands
+        return set(registry.names(None)) | set(registry.names(guild) if guild else ())
 
     def close(self) -> None:
         self._busy.switch(False)

@@ -34,6 +34,27 @@ async def test_a_bad_post_is_refused_with_its_reason(
     assert not [m for m in pane.messages().values() if not m["bot"]]  # nothing was posted
 
 
+async def test_a_discord_message_past_2000_characters_is_refused_as_discords_client_does(
+    playground: Running,
+) -> None:
+    """Discord's client does not send it (the API would refuse it too); the page once
+    posted 50,000 characters, something no Discord user can do, and the bot answered it."""
+    body = {
+        "channel": playground.channel("discord"),
+        "user": playground.person("discord"),
+        "text": "@threadcast " + "x" * 1_989,  # 2,001 characters
+    }
+
+    status, answer = await playground.call("discord", "post", body)
+
+    assert status == 400
+    assert "too long" in answer["error"] and "2,001" in answer["error"]
+    assert "2,000" in answer["error"]
+    assert not playground.feed.panes["discord"].messages()  # nothing was posted
+    body["text"] = str(body["text"])[:-1]  # 2,000: sent
+    assert (await playground.call("discord", "post", body))[0] == 200
+
+
 async def test_unknown_platforms_actions_and_files_are_404(playground: Running) -> None:
     assert (await playground.call("teams", "post", {}))[0] == 404
     assert (await playground.call("slack", "delete", {}))[0] == 404

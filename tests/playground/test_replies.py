@@ -9,6 +9,7 @@ import functools
 
 import pytest
 
+from bots.discord.texts import NEW_DONE
 from tests.playground.conftest import PageStream, Running
 from tests.playground.helpers import (
     bot_replies,
@@ -141,3 +142,21 @@ async def test_a_page_that_connects_later_gets_everything_in_its_snapshot(
     assert later.thread("slack", posted) == page.thread("slack", posted)
     # The first page may not have read the latest calls yet; all it read are in the snapshot.
     assert later.calls["slack"][: len(page.calls["slack"])] == page.calls["slack"]
+
+
+async def test_a_discord_command_typed_in_a_thread_runs_as_the_slash_command(
+    playground: Running,
+) -> None:
+    """Discord's client runs ``/new`` typed in the composer as the bot's command; the page
+    once posted it as a message, which the bot (mentions only) answered with its note that
+    it cannot read messages that do not mention it."""
+    page = await playground.open_page()
+    posted = await playground.post("discord", "@threadcast hello")
+    await page.until(lambda: finished("discord", page.thread("discord", posted)))
+
+    await playground.post("discord", "/new", thread=posted)
+
+    await page.until(lambda: len(bot_replies(page.thread("discord", posted))) == 2)
+    await page.until(lambda: bot_replies(page.thread("discord", posted))[-1]["text"] != "")
+    assert bot_replies(page.thread("discord", posted))[-1]["text"] == NEW_DONE
+    assert not [m for m in page.thread("discord", posted) if not m["bot"]]  # no "/new" post
