@@ -152,7 +152,7 @@ class ArtifactError(ThreadcastError):
 
 class SurfaceError(ThreadcastError):
     """A chat platform call failed. (The files of an upload posted before it failed are
-    counted in the caller's :class:`~core.surface.UploadProgress`, not here: a try cut off
+    counted in the caller's :class:`~core.surface.Upload`, not here: a try cut off
     by a timeout raises no error of the surface's.)
 
     ``reason``: why, in the words a chat user reads (the adapter's texts module), when the

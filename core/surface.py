@@ -48,7 +48,7 @@ __all__ = [
     "StrayCopy",
     "SurfaceAction",
     "SurfaceLimits",
-    "UploadProgress",
+    "Upload",
     "post_key",
 ]
 
@@ -224,19 +224,11 @@ class ChatSurface(Protocol):
         ...
 
     async def upload(
-        self,
-        where: ThreadRef,
-        files: Sequence[OutgoingFile],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
     ) -> None:
         """Attach files in the thread, splitting into several messages if needed, in
-        order. ``key`` (:func:`post_key`): the same on every try of this upload, as
-        :meth:`post`'s. ``progress``: the same on every try too; a surface that splits the
-        upload raises its ``landed`` as each message lands, and a try sends only the files
-        after those (see :class:`UploadProgress`). A surface that sends one message for all
-        of them may ignore it."""
+        order. ``upload``: the same on every try of this upload (:class:`Upload`: its key,
+        and the files that landed)."""
         ...
 
     async def post_structured(
@@ -248,13 +240,19 @@ class ChatSurface(Protocol):
 
 
 @dataclass(slots=True)
-class UploadProgress:
-    """How many of an upload's files, from the first on, are in the thread: a surface that
-    splits the upload into several messages (Discord: 10 MiB a message) raises ``landed``
-    as each message lands. The caller owns it, so the count outlives a try cut off half-way
-    (the relay's call timeout cancels the call: the error it then gets carries nothing),
-    and those files are neither sent again nor reported as failed."""
+class Upload:
+    """One upload of files, the same object on every try of it.
 
+    ``key`` (:func:`post_key`): as :meth:`ChatSurface.post`'s, lets a retry find what a try
+    whose answer was lost posted, instead of attaching the files twice. ``landed``: how many
+    of the files, from the first on, are in the thread: a surface that splits the upload
+    into several messages (Discord: 10 MiB a message) raises it as each message lands, and a
+    try sends only the files after those; a surface that sends one message for all of them
+    ignores it. The caller owns it, so the count outlives a try cut off half-way (the relay's
+    call timeout cancels the call: the error it then gets carries nothing), and those files
+    are neither sent again nor reported as failed."""
+
+    key: str | None = None
     landed: int = 0
 
 

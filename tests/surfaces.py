@@ -41,7 +41,7 @@ from core.surface import (
     OutgoingFile,
     SurfaceAction,
     SurfaceLimits,
-    UploadProgress,
+    Upload,
 )
 from core.turn import ThreadRef
 
@@ -166,12 +166,7 @@ class RecordingSurface:
         self.statuses.append(status)
 
     async def upload(
-        self,
-        where: ThreadRef,
-        files: Sequence[OutgoingFile],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
     ) -> None:
         # What a platform keeps: a copy of each file (the caller closes the sources after).
         kept = tuple(

@@ -25,7 +25,7 @@ from core.surface import (
     OutgoingFile,
     SurfaceAction,
     SurfaceLimits,
-    UploadProgress,
+    Upload,
 )
 from core.turn import ThreadRef
 
@@ -89,12 +89,7 @@ class ConsoleSurface:
         self.view.status(status)
 
     async def upload(
-        self,
-        where: ThreadRef,
-        files: Sequence[OutgoingFile],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
     ) -> None:
         folder = self.artifact_dir / _SAFE_NAME.sub("_", where.thread or where.channel)
         try:

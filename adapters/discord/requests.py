@@ -37,7 +37,7 @@ from adapters.discord.permissions import ATTACH_FILES, CREATE_PUBLIC_THREADS
 from adapters.discord.refs import PLATFORM, ChannelKind, channel_id, guild_id, place
 from adapters.discord.stop_button import StopView
 from core.errors import PlatformUnavailable, SurfaceError
-from core.surface import MessageRef, OutgoingFile, UploadProgress
+from core.surface import MessageRef, OutgoingFile, Upload
 from core.turn import ThreadRef
 
 __all__ = ["ArchiveMinutes", "DiscordRequests", "check_platform", "part_nonce", "thread_name"]
@@ -119,33 +119,28 @@ class DiscordRequests:
                 await target.edit(content=text, allowed_mentions=self._quiet)
 
     async def send_files(
-        self,
-        where: ThreadRef,
-        groups: Sequence[Sequence[OutgoingFile]],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, groups: Sequence[Sequence[OutgoingFile]], upload: Upload
     ) -> None:
         """One message per group; the relay paid for the first sent, the others pay here.
-        ``key``: each group's message carries a nonce of its own derived from it, enforced
+        ``upload.key``: each group's message carries a nonce of its own derived from it, enforced
         as :meth:`send`'s (the nonce is a Create Message JSON param, sent in the multipart
         request's ``payload_json`` with the files: discord-api-docs, Reference > Uploading
         Files; discord.py's ``handle_message_parameters`` puts it there with
         ``enforce_nonce``), so a retried upload whose answer was lost returns the message
         that carries the files instead of attaching them again.
-        ``progress``: raised to count each group's files once its message is created, so
-        the caller knows them to be in the thread even when its timeout cuts the upload
-        off while a later message is on its way; a retry (the same ``progress``) starts
-        after the groups it counts, which are not sent again."""
+        ``upload.landed``: raised to count each group's files once its message is created,
+        so the caller knows them to be in the thread even when its timeout cuts the upload
+        off while a later message is on its way; a retry (the same ``upload``) starts after
+        the groups it counts, which are not sent again."""
         channel = self.channel(where)
-        done = 0 if progress is None else progress.landed
+        done = upload.landed
         landed = 0  # the files of the groups before this one
         paid = True  # the relay paid for the first message this call sends
         for index, group in enumerate(groups):
             landed += len(group)
             if landed <= done:
                 continue  # created on an earlier try
-            once = _nonce(part_nonce(key, "f", index))
+            once = _nonce(part_nonce(upload.key, "f", index))
             # discord.py streams a file object into its multipart body (aiohttp reads it in
             # blocks) and rewinds it itself on a retry; it never closes one it did not open.
             attached = [discord.File(_readable(f), filename=f.name) for f in group]
@@ -159,8 +154,7 @@ class DiscordRequests:
                 failed.permission = ATTACH_FILES  # text went through here before
                 failed.reason = texts.MISSING_FILE_PERMISSION.format(permission=ATTACH_FILES)
                 raise
-            if progress is not None:
-                progress.landed = max(progress.landed, landed)
+            upload.landed = max(upload.landed, landed)
 
     async def send_embed(self, where: ThreadRef, data: BaseModel, *, nonce: str | None) -> None:
         """``nonce``: the same on every try, enforced (as :meth:`send`'s)."""

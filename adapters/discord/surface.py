@@ -71,7 +71,7 @@ from core.surface import (
     OutgoingFile,
     SurfaceAction,
     SurfaceLimits,
-    UploadProgress,
+    Upload,
 )
 from core.turn import ThreadRef
 
@@ -239,23 +239,19 @@ class DiscordSurface:
             self._typing.clear(channel_id(where))
 
     async def upload(
-        self,
-        where: ThreadRef,
-        files: Sequence[OutgoingFile],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
     ) -> None:
-        """``key``: each message's nonce derives from it (:func:`adapters.discord.requests.
-        part_nonce`), so a retry returns a group that landed unseen instead of attaching it
-        twice. ``progress``: counts the files of each message as it lands; a retry sends
-        only the groups after them (:meth:`DiscordRequests.send_files`)."""
+        """``upload``: its key is what each message's nonce derives from
+        (:func:`adapters.discord.requests.part_nonce`), so a retry returns a group that
+        landed unseen instead of attaching it twice; its ``landed`` counts the files of each
+        message as it lands, and a retry sends only the groups after them
+        (:meth:`DiscordRequests.send_files`)."""
         target = self._route(where)
         # The upload limit counts a message's files together (adapters.discord.uploads).
         groups = group_files(
             files, max_files=self.limits.max_files_per_message, max_bytes=self.file_limit(target)
         )
-        await self.requests.send_files(target, groups, key=key, progress=progress)
+        await self.requests.send_files(target, groups, upload or Upload())
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None

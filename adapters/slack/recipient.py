@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from adapters.slack.guard import ReplyGuard
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, UploadProgress
+from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceAction, Upload
 from core.turn import ThreadRef
 
 if TYPE_CHECKING:
@@ -95,14 +95,9 @@ class RecipientView:
         await self.surface.set_status(where, status, to=self.to)
 
     async def upload(
-        self,
-        where: ThreadRef,
-        files: Sequence[OutgoingFile],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
     ) -> None:
-        await self.surface.upload(where, files, key=key, progress=progress, to=self.to)
+        await self.surface.upload(where, files, upload, to=self.to)
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None

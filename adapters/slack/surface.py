@@ -56,7 +56,7 @@ from core.surface import (
     OutgoingFile,
     StrayCopy,
     SurfaceAction,
-    UploadProgress,
+    Upload,
 )
 from core.turn import ThreadRef
 
@@ -291,15 +291,15 @@ class SlackSurface:
         self,
         where: ThreadRef,
         files: Sequence[OutgoingFile],
+        upload: Upload | None = None,
         *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
         to: Recipient | None = None,
     ) -> None:
-        """``key``: the same on every try; a retry after a try whose completion's outcome
-        is unknown looks for that try's files in the thread first
-        (:mod:`adapters.slack.unsure_uploads`). ``progress`` is not needed: the files are
+        """``upload``'s key: the same on every try; a retry after a try whose completion's
+        outcome is unknown looks for that try's files in the thread first
+        (:mod:`adapters.slack.unsure_uploads`). Its ``landed`` is not needed: the files are
         shared in one message, all or none."""
+        key = None if upload is None else upload.key
         with _watch(where, to):
             if key is None or not await self.unsure_uploads.find(key, where):
                 await self._upload(where, files, key)

@@ -37,7 +37,7 @@ from core.models import Artifact
 from core.relay.notices import Notices
 from core.relay.outcome import ArtifactFailure
 from core.relay.sender import Sender
-from core.surface import ChatSurface, OutgoingFile, UploadProgress, post_key
+from core.surface import ChatSurface, OutgoingFile, Upload, post_key
 from core.turn import ThreadRef
 
 __all__ = ["Attachments", "Delivered"]
@@ -159,17 +159,17 @@ class Attachments:
         return False
 
     async def _upload(self, files: list[OutgoingFile], group: Sequence[Artifact]) -> None:
-        key = post_key()  # one for every try: a retry must not attach the files twice
-        # A surface that splits the upload into messages (Discord: 10 files, 10 MiB a
-        # message) counts here the files of those that landed, on every try: they are in
-        # the thread, never resent, even when a timeout cut the try off after them.
-        progress = UploadProgress()
+        # One for every try: a retry must not attach the files twice, and a surface that
+        # splits the upload into messages (Discord: 10 files, 10 MiB a message) counts in it
+        # the files of those that landed: they are in the thread, never resent, even when a
+        # timeout cut the try off after them.
+        upload = Upload(post_key())
         try:
             await self._sender.post_urgently(
-                lambda: self._surface.upload(self._where, files, key=key, progress=progress)
+                lambda: self._surface.upload(self._where, files, upload)
             )
         except SurfaceError as exc:
-            landed, files = files[: progress.landed], files[progress.landed :]
+            landed, files = files[: upload.landed], files[upload.landed :]
             self.result.uploaded.extend(file.name for file in landed)
             if len(files) > 1 and _refused_file(exc):
                 # One file the platform refuses (Slack: a size the workspace restricts, a

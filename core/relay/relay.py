@@ -85,7 +85,7 @@ from core.surface import (
     OutgoingFile,
     ShowsFeedback,
     SurfaceAction,
-    UploadProgress,
+    Upload,
     post_key,
 )
 from core.turn import ThreadRef
@@ -716,14 +716,9 @@ class _Watched:
         await self._surface.set_status(where, status)
 
     async def upload(
-        self,
-        where: ThreadRef,
-        files: Sequence[OutgoingFile],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
     ) -> None:
-        await self._surface.upload(where, files, key=key, progress=progress)
+        await self._surface.upload(where, files, upload)
 
     async def post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None

@@ -57,7 +57,7 @@ from core.errors import RateLimited
 from core.models import AgentStream
 from core.relay.relay import Relay, ReplyOutcome
 from core.relay.scheduler import EditScheduler
-from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceLimits, UploadProgress
+from core.surface import BudgetScope, MessageRef, OutgoingFile, SurfaceLimits, Upload
 from core.turn import ThreadRef
 from tests.bench._common import Histogram, MemoryProbe, Table, cpu_note
 from tests.bench.bench_scheduler import (
@@ -128,12 +128,7 @@ class NullSurface(ConsoleSurface):
         return None
 
     async def upload(
-        self,
-        where: ThreadRef,
-        files: Sequence[OutgoingFile],
-        *,
-        key: str | None = None,
-        progress: UploadProgress | None = None,
+        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
     ) -> None:
         return None
 
