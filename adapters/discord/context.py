@@ -15,6 +15,10 @@ reply's chain, and the attachments users send.
   Gateway, "Message Content Intent": the fields are empty "across the API", except the
   app's own messages, DMs and messages that mention it): such messages arrive empty and are
   dropped by :func:`core.context.bounds.bound`, never sent as empty context.
+- A thread started from a message opens with a THREAD_STARTER_MESSAGE (type 21) whose
+  ``referenced_message`` is that message, in the parent channel (discord-api-docs Topics >
+  Threads, "New Message Types"; Resources > Message, Message Structure note 4): the thread
+  is about it, so it is given first, as its author wrote it, at no extra call.
 
 Attachments are fetched only from the URLs Discord gave, on its CDN hosts (or the host of
 ``DISCORD_API_URL`` when set, as with the simulator); Discord's attachment URLs are signed,
@@ -83,8 +87,15 @@ class DiscordContext:
             after=discord.Object(int(after)) if after else None,
             oldest_first=False,
         ):
+            if message.type is discord.MessageType.thread_starter_message:
+                starter = _starter(message, after)
+                if starter is None:
+                    continue
+                message = starter
+            if message.type not in _ANSWERED_TYPES:
+                continue  # a system message (a pin, a rename): nobody said it, none left out
             read += 1
-            if len(newest_first) < limit and message.type in _ANSWERED_TYPES:
+            if len(newest_first) < limit:
                 newest_first.append(message)
         kept = [self._message(m) for m in reversed(newest_first)]
         return Earlier(tuple(kept), unseen=read - len(newest_first))
@@ -120,3 +131,16 @@ class DiscordContext:
             log.warning("file %s refused: %s is not Discord's file host", attachment.name, host)
             raise FileRefused("its link is not on Discord's file host")
         return FileRequest(attachment.url)
+
+
+def _starter(message: discord.Message, after: str | None) -> discord.Message | None:
+    """The message a thread was started from, which its THREAD_STARTER_MESSAGE (type 21)
+    carries as ``referenced_message``; None when it was deleted, or when the session was
+    given it already (the bot opened the thread on the message that addressed it)."""
+    reference = message.reference
+    resolved = reference.resolved if reference is not None else None
+    if not isinstance(resolved, discord.Message):
+        return None
+    if after is not None and resolved.id <= int(after):
+        return None
+    return resolved

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 FILE_HOST = "files.slack.com"
 _PAGE = 200  # Slack: "no more than 200 results at a time" is recommended for paged methods
 _MAX_PAGES = 10
+_NEWEST_PROBES = 8  # conversations.replies calls looking for a thread's newest page
 _MAX_RETRY_WAIT = 5.0  # seconds; a longer Retry-After: the turn goes on without context
 _MAX_NAMES = 5_000
 _MAX_LOOKUPS = 20  # users.info calls for one message's mentions (Tier 4, cached)
@@ -128,10 +129,40 @@ class SlackContext:
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not (page.get("has_more") and cursor):
                 return found, 0
-        unseen = max(0, replies_total - len(found)) if replies_total is not None else 0
         # The newest are what matter, but Slack pages from the oldest: past the bound, the
-        # messages read are the oldest ones; keep them, and say how many are missing.
-        return found, unseen
+        # messages read are the oldest ones. Look for the newest instead (_newest); failing
+        # that, keep the oldest, and say how many are missing.
+        newest = await self._newest(channel, thread, found, latest=latest)
+        kept = newest if newest is not None else found
+        # The parent's reply_count counts the turn's own message too (it is a reply).
+        unseen = max(0, replies_total - 1 - len(kept)) if replies_total is not None else 0
+        return kept, unseen
+
+    async def _newest(
+        self, channel: str, thread: str, read: list[dict[str, Any]], *, latest: str
+    ) -> list[dict[str, Any]] | None:
+        """The newest messages before ``latest`` that one page holds, found by narrowing
+        ``oldest`` (the method's time range; the cursor only moves forward) between the
+        last message read and ``latest``, at most :data:`_NEWEST_PROBES` calls; None when
+        no range came back whole."""
+        low, high = _ts_key(read[-1].get("ts")) if read else None, _ts_key(latest)
+        if low is None or high is None:
+            return None
+        best: list[dict[str, Any]] | None = None
+        for _ in range(_NEWEST_PROBES):
+            middle = (low + high) / 2
+            args = {"channel": channel, "ts": thread, "limit": _PAGE, "latest": latest,
+                    "oldest": f"{middle:.6f}"}  # fmt: skip
+            page = await self._call("conversations.replies", args)
+            messages = [m for m in page.get("messages") or [] if isinstance(m, dict)]
+            if page.get("has_more"):
+                low = middle  # more than a page after ``middle``: start later
+                continue
+            best = [m for m in messages if m.get("ts") != thread]  # the parent comes too
+            if len(best) >= _PAGE // 2:
+                break
+            high = middle  # a page with room to spare: start earlier
+        return best
 
     async def _call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """One call; a 429 is waited out once when Slack asks for a short wait (these

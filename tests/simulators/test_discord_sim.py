@@ -350,7 +350,14 @@ async def test_thread_from_message(sim: DiscordSimulator) -> None:
         assert thread.id == sent.id  # a thread started from a message takes its id
         assert thread.owner_id == sim.bot.id and thread.auto_archive_duration == 60
         await thread.send("reply in thread")
-        assert [m.content for m in sim.channel_messages(thread.id)] == ["reply in thread"]
+        # The thread opens with a THREAD_STARTER_MESSAGE (type 21) pointing at "start here".
+        stored = sim.channel_messages(thread.id)
+        assert [(m.type, m.content) for m in stored] == [(21, ""), (0, "reply in thread")]
+        first, _reply = [m async for m in thread.history(oldest_first=True)]
+        assert first.type is discord.MessageType.thread_starter_message
+        assert first.reference is not None and first.reference.message_id == sent.id
+        assert isinstance(first.reference.resolved, discord.Message)
+        assert first.reference.resolved.content.endswith("> start here")
         starter = sim.message(sent.id)
         assert starter is not None and starter.thread_id == thread.id
         with pytest.raises(discord.HTTPException) as again:

@@ -6,7 +6,8 @@ except in messages the bot wrote or is mentioned in (``content_exempt``).
 
 A reply (a message sent with a ``message_reference`` of the default type) is of type 19
 REPLY and carries the message it answers as ``referenced_message`` (``null`` once that is
-deleted) (discord-api-docs, Resources > Message: Message Types, Message Structure note 4).
+deleted) (discord-api-docs, Resources > Message: Message Types, Message Structure note 4);
+so does a thread's THREAD_STARTER_MESSAGE (type 21), with its starter message.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from .config import SimulatorConfig
 from .mentions import mentioned_user_ids
-from .models import REPLY, SimAttachment, SimInteraction, SimMessage
+from .models import REPLY, THREAD_STARTER_MESSAGE, SimAttachment, SimInteraction, SimMessage
 from .payloads import (
     BOT_PERMISSIONS,
     MEMBER_PERMISSIONS,
@@ -74,7 +75,7 @@ def message_json(world: World, message: SimMessage, *, gateway: bool = False) ->
         data["sticker_items"] = message.sticker_items
     if message.message_reference is not None:
         data["message_reference"] = message.message_reference
-        if message.type == REPLY:
+        if message.type in (REPLY, THREAD_STARTER_MESSAGE):
             replied = world.find_message(int(message.message_reference["message_id"]))
             data["referenced_message"] = None if replied is None else message_json(world, replied)
     if message.webhook_id is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "REPLY",
+    "THREAD_STARTER_MESSAGE",
     "Call",
     "ChannelType",
     "Pings",
@@ -34,6 +35,15 @@ def _now() -> datetime.datetime:
 REPLY = 19
 """Message Types: a message sent with a ``message_reference`` of the default type
 (discord-api-docs, Resources > Message, Message Types)."""
+
+THREAD_STARTER_MESSAGE = 21
+"""Message Types: the first message of a thread started from a message, in the thread; its
+``message_reference`` names the starter message in the parent channel and its
+``referenced_message`` carries it (discord-api-docs, Resources > Message, Message Types and
+Message Structure note 4: ``referenced_message`` "is only returned for messages with a
+``type`` of 19 (REPLY), 21 (THREAD_STARTER_MESSAGE), or 23"; not deletable). discord.py
+resolves it into the thread's parent (``Message.__init__``: "isinstance(channel, Thread)
+and channel.parent_id == ref.channel_id")."""
 
 
 class ChannelType(IntEnum):

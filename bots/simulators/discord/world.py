@@ -19,6 +19,7 @@ from .errors import ApiError, unknown
 from .mentions import MentionError, compute_pings
 from .models import (
     REPLY,
+    THREAD_STARTER_MESSAGE,
     ChannelType,
     SimAttachment,
     SimChannel,
@@ -170,7 +171,29 @@ class World:
         )
         self.channels[thread.id] = thread
         self._messages[thread.id] = {}
+        starter = self._messages[parent.id].get(thread_id) if thread_id and not post else None
+        if starter is not None:
+            self._starter_message(thread, starter)
         return thread
+
+    def _starter_message(self, thread: SimChannel, starter: SimMessage) -> None:
+        """A thread started from a message opens with a THREAD_STARTER_MESSAGE (type 21):
+        "sent as the first message in threads that are started from an existing message in
+        the parent channel. It _only_ contains a message reference field that points to the
+        message from which the thread was started" (discord-api-docs, Topics > Threads, "New
+        Message Types"); REST answers add the starter as ``referenced_message`` (see
+        ``models.THREAD_STARTER_MESSAGE``). Not in the thread's ``message_count``
+        (Resources > Channel, Channel Structure: "not including the initial message")."""
+        message = SimMessage(self.ids.next(), thread.id, starter.author)
+        message.created_time = self.clock.now()
+        message.type = THREAD_STARTER_MESSAGE
+        message.message_reference = {
+            "type": 0,
+            "message_id": str(starter.id),
+            "channel_id": str(starter.channel_id),
+            "guild_id": str(thread.guild_id),
+        }
+        self._messages[thread.id][message.id] = message
 
     def delete_channel(self, channel_id: int) -> SimChannel:
         """Remove a channel or thread and its messages; every later call naming it is 404 /

@@ -42,13 +42,36 @@ async def test_a_thread_of_30_messages_is_given_once_in_order_with_names(
         await world.answered(2)
 
         first, second = (r.json["message"] for r in world.lyzr.stream_requests())
-        assert block_lines(first) == [
+        # The message the thread was started from (in the channel, reached through the
+        # thread's THREAD_STARTER_MESSAGE) comes first: the thread is about it.
+        assert block_lines(first) == ["alice: a thread about the outage"] + [
             f"{'alice' if n % 2 else 'bob'}: message {n}" for n in range(30)
         ]
         assert first.endswith(f"{BLOCK_END}\n\nsummarise this")
         assert second == "and the decision?"  # the thread is not repeated
         reads = [c for c in sim.calls_to("GET", MESSAGES) if c.channel_id == thread.id]
         assert reads and all("before" in c.query for c in reads)
+
+
+async def test_in_the_bots_own_thread_follow_ups_get_no_context_they_had(
+    bot_world: BotWorld,
+) -> None:
+    """The bot opens its thread on the message that addressed it, so the thread starts with
+    a THREAD_STARTER_MESSAGE pointing at that message: the agent had it already, so it is
+    neither given again nor counted as an older message left out."""
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        sent = await sim.user_message(sim.channel("general").id, "start", mention_bot=True)
+        await world.answered(1)
+        (thread,) = sim.threads()
+        assert sim.channel_messages(thread.id)[0].type == 21  # as Discord opens it
+        await sim.user_message(thread.id, "and then?", author="bob")
+        await world.answered(2)
+        await sim.user_message(thread.id, "next?")
+        await world.answered(3)
+        assert thread.id == sent.id
+        messages = [r.json["message"] for r in world.lyzr.stream_requests()]
+        assert messages == ["start", "and then?", "next?"]
 
 
 async def test_a_thousand_message_thread_is_bounded_with_a_left_out_line(

@@ -95,6 +95,29 @@ async def test_a_thousand_message_thread_is_bounded_with_a_left_out_line(
     assert [bool(c.params.get("cursor")) for c in pages] == [False] + [True] * 4
 
 
+async def test_past_the_page_bound_the_newest_messages_are_given(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """A thread longer than the pages read (10 of 200): Slack pages from the oldest, so the
+    pages read hold the oldest messages; the ones just before the question are looked for
+    with ``oldest`` (they were missing, and the oldest were said to be the newest)."""
+    ws = sim.workspace
+    bot = await start_bot(core={"context_messages": 20, "context_chars": 100_000})
+    thread = _thread(sim, 2100)
+    await sim.user_says(ws.general, ws.alice, mention(sim, "what now?"), thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, thread)) == 1, timeout=20)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    (request,) = lyzr.stream_requests()
+    lines = _block_lines(request.json["message"])
+    assert lines[1:] == [
+        f"{'alice' if n % 2 == 0 else 'bob'}: message {n}" for n in range(2080, 2100)
+    ]
+    assert lines[0] == "(2080 older messages were left out.)"
+    probes = [c for c in sim.calls("conversations.replies") if c.ok and c.params.get("oldest")]
+    assert 1 <= len(probes) <= 8
+
+
 async def test_the_character_budget_keeps_the_newest_messages(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
