@@ -77,7 +77,9 @@ class DiscordPane:
             parent = str(thread.parent_id)
             if parent not in self._channels:
                 continue
-            for message in world.messages_in(thread.id):
+            # The thread's starter message (type 21) is not shown: Discord shows the
+            # message it points at, which the page shows in the channel, at the top.
+            for message in self.sim.posts(thread.id):
                 shown[str(message.id)] = self._message_view(message, parent, str(thread.id))
         return shown
 

@@ -172,7 +172,7 @@ async def test_discord_a_reply_completed_while_redis_was_silent_gets_no_notice(
         start = await sim.user_message(sim.channel("general").id, "a story", mention_bot=True)
 
         def shows(words: str) -> bool:
-            return any(words in m.content for m in sim.channel_messages(start.id))
+            return any(words in m.content for m in sim.posts(start.id))
 
         await sim.wait_until(lambda: shows("word49"), within=PATIENCE)
         await eventually(lambda: _a_page_is_recorded(redis_client, namespace, "discord"))
@@ -181,7 +181,7 @@ async def test_discord_a_reply_completed_while_redis_was_silent_gets_no_notice(
             script.hold.set()
 
             def complete() -> bool:
-                replies = sim.channel_messages(start.id)
+                replies = sim.posts(start.id)
                 return bool(replies) and not _open(replies[-1]) and shows("word59")
 
             await sim.wait_until(complete, within=PATIENCE)
@@ -195,7 +195,7 @@ async def test_discord_a_reply_completed_while_redis_was_silent_gets_no_notice(
         await eventually(
             lambda: _dropped(redis_client, namespace, "discord"), what="the record dropped"
         )
-        (reply,) = sim.channel_messages(start.id)
+        (reply,) = sim.posts(start.id)
         assert NOTICE_WORDS not in reply.content and not _open(reply)
         assert reply.content.endswith("word59")
         after = sim.calls[killed_at:]

@@ -96,19 +96,19 @@ async def test_discord_sigkill_after_the_first_post_while_the_registration_is_he
         start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
         await killer.wait()
         script.hold.set()  # the dead replica's stream may end
-        (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
+        (reply,) = sim.posts(start.id)  # the thread opened on the mention
         assert _open(reply)
 
         await _discord_replica(stack, sim, lyzr, redis_url, namespace)
 
         def finalised() -> bool:
-            return NOTICE_WORDS in sim.channel_messages(start.id)[-1].content
+            return NOTICE_WORDS in sim.posts(start.id)[-1].content
 
         try:
             await sim.wait_until(finalised, within=PATIENCE)
         except TimeoutError:
-            pytest.fail(f"not finalised within {PATIENCE:g}s: {sim.channel_messages(start.id)}")
-        (reply,) = sim.channel_messages(start.id)
+            pytest.fail(f"not finalised within {PATIENCE:g}s: {sim.posts(start.id)}")
+        (reply,) = sim.posts(start.id)
         assert not _open(reply)
         assert reply.content.startswith("word0")
         assert reply.content.endswith(ORPHAN_NOTICE)

@@ -211,7 +211,7 @@ async def test_discord_sigkill_between_the_post_and_its_answer(
         start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
         await killer.wait()
         script.hold.set()
-        replies = sim.channel_messages(start.id)  # the thread opened on the mention
+        replies = sim.posts(start.id)  # the thread opened on the mention
         assert len(replies) == (2 if later_page else 1)
         assert _open(replies[-1])
 
@@ -221,7 +221,7 @@ async def test_discord_sigkill_between_the_post_and_its_answer(
             return NOTICE_WORDS in sim.channel_messages(start.id)[-1].content
 
         await sim.wait_until(finalised, within=PATIENCE)
-        replies = sim.channel_messages(start.id)
+        replies = sim.posts(start.id)
         assert len(replies) == (2 if later_page else 1)
         assert not any(_open(r) for r in replies)
         assert replies[0].content.startswith("word0")

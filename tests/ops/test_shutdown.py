@@ -97,7 +97,7 @@ async def sigterm_during_a_discord_reply(
             await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
             lyzr.enqueue(LyzrScript(tokens=split_words("never ending " * 400), delay=0.05))
             start = await sim.user_message(sim.channel("general").id, "go on", mention_bot=True)
-            await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
+            await sim.wait_until(lambda: bool(sim.posts(start.id)))
             logs = await _terminate(process)
     return sim, start, logs
 
@@ -142,7 +142,7 @@ async def test_sigterm_interrupts_a_streaming_reply_cleanly(
 
 async def test_sigterm_on_a_real_discord_process(redis_url: str) -> None:
     sim, start, logs = await sigterm_during_a_discord_reply(redis_url)
-    (reply,) = sim.channel_messages(start.id)  # the thread opened on the mention
+    (reply,) = sim.posts(start.id)  # the thread opened on the mention
     assert reply.content.startswith("never ending")
     assert reply.content.endswith(INTERRUPTED), reply.content[-200:]
     assert "▍" not in reply.content and reply.components == []

@@ -20,7 +20,7 @@ from .connection import GatewaySession
 from .events import Events
 from .gateway import Gateway
 from .middleware import API_PREFIX, discord_middleware
-from .models import Call, SimChannel, SimInteraction, SimMessage, SimUser
+from .models import THREAD_STARTER_MESSAGE, Call, SimChannel, SimInteraction, SimMessage, SimUser
 from .ratelimits import RateLimiter
 from .rest_app import app_routes
 from .rest_channels import channel_routes
@@ -122,6 +122,11 @@ class SimulatorServer:
     def channel_messages(self, channel_id: int) -> list[SimMessage]:
         """Current messages of a channel, thread or DM, oldest first (deleted ones gone)."""
         return self.world.messages_in(channel_id)
+
+    def posts(self, channel_id: int) -> list[SimMessage]:
+        """:meth:`channel_messages` without the thread's starter message (type 21, a system
+        message pointing at the message the thread was started from): what was posted."""
+        return [m for m in self.world.messages_in(channel_id) if m.type != THREAD_STARTER_MESSAGE]
 
     def message(self, message_id: int) -> SimMessage | None:
         return self.world.find_message(message_id)

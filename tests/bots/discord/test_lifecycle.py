@@ -12,7 +12,7 @@ from discord.http import Route
 
 from bots.discord import DiscordBot, DiscordSettings
 from bots.discord.app import EXIT_FAILED, run_discord
-from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord import DiscordSimulator, SimMessage
 from bots.simulators.discord.config import GUILD_MESSAGES, GUILDS
 from core.config import Settings
 from core.errors import ConfigError
@@ -134,10 +134,11 @@ async def test_run_discord_stops_on_sigterm(
         await sim.wait_for_session()
         await sim.wait_until(lambda: len(sim.commands()) == 4)  # new, stop, help, status
         start = await sim.user_message(sim.channel("general").id, "hi", mention_bot=True)
-        await sim.wait_until(lambda: bool(sim.channel_messages(start.id)))
+        # The bot's reply, past the thread's starter message (type 21).
+        await sim.wait_until(lambda: bool(_posted_by_bot(sim, start.id)))
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(running, timeout=30) == 0
-        (message,) = sim.channel_messages(start.id)
+        (message,) = _posted_by_bot(sim, start.id)
         assert message.content.endswith(INTERRUPTED)
     assert Route.BASE == DEFAULT_BASE
 
@@ -157,3 +158,7 @@ async def test_one_shard_of_two(bot_world: BotWorld) -> None:
         await world.answered(1)
         dm = world.sim.world.dm_channel(world.sim.user("alice").id)
         assert [m.content for m in world.bot_messages(dm.id)] == ["You said: hello shard zero"]
+
+
+def _posted_by_bot(sim: DiscordSimulator, channel_id: int) -> list[SimMessage]:
+    return [m for m in sim.channel_messages(channel_id) if m.author.id == sim.bot.id]

@@ -66,11 +66,10 @@ async def test_no_thread_permission_answers_in_the_channel_with_a_hint(world: Wo
 
 
 async def test_no_permission_to_post_in_threads_answers_in_the_parent(world: World) -> None:
-    sim = world.sim
     start = await mention_without(world, "SEND_MESSAGES_IN_THREADS")
     general = start.channel_id
     await world.answered(1)
-    assert sim.channel_messages(start.id) == []  # the thread opened, but takes no post
+    assert world.bot_messages(start.id) == []  # the thread opened, but takes no post
     hint, reply = world.bot_messages(general)
     assert "**Send Messages in Threads**" in hint.content and f"<#{start.id}>" in hint.content
     assert reply.content == "You said: hello" and STOP_ID not in str(reply.components)
