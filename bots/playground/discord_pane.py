@@ -5,7 +5,11 @@ channel (its id is the message's id) listed under that message, replies stream b
 ``content``, structured output is an embed, files are attachments, the Stop button is a
 message component. People post through the simulator's ``user_message`` (a
 ``MESSAGE_CREATE`` on the real bot's gateway) and click through ``click_button`` (an
-``INTERACTION_CREATE``).
+``INTERACTION_CREATE``). A modal the bot answers a click with (callback type 9, the "why?"
+after 👎) is a dialog of the page until its person submits it (``submit_modal``: a
+MODAL_SUBMIT interaction) or closes it (Discord tells the bot nothing then). An ephemeral
+reply (flag 64) is shown only to the person whose interaction it answers, marked as
+Discord's client marks it ("Only you can see this").
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ import time
 from bots.playground.discord_busy import BusyChannels
 from bots.playground.mentions import encode_mentions
 from bots.playground.pane import CallKind, CallView, Directory, FileBody, Json, PaneError
-from bots.playground.simulators import DiscordCall, DiscordSimulator, SimAttachment, SimMessage
+from bots.playground.simulators import (
+    DiscordCall,
+    DiscordSimulator,
+    SimAttachment,
+    SimInteraction,
+    SimMessage,
+)
 
 __all__ = ["DiscordPane"]
 
@@ -31,6 +41,7 @@ _TYPING = "/channels/{channel_id}/typing"
 _MESSAGES = "/channels/{channel_id}/messages"
 _MESSAGE = "/channels/{channel_id}/messages/{message_id}"
 _PARAMETER = re.compile(r"\{[^}]+\}")
+EPHEMERAL = 1 << 6  # message flag: only the interaction's user sees it
 _COMMAND = re.compile(r"/([\w-]{1,32})")  # a slash command's name, as typed
 # What Discord's client says of a message past its limit, instead of sending it.
 TOO_LONG = (
@@ -96,6 +107,14 @@ class DiscordPane:
                 shown[channel] = "is typing…"
         return shown
 
+    def dialogs(self) -> list[Json]:
+        """The modals open now: the bot's type 9 answers to clicks not yet submitted."""
+        return [
+            {"id": str(i.id), "user": str(i.user.id), "view": i.modal}
+            for i in self.sim.world.interactions.values()
+            if i.modal is not None and str(i.user.id) in self._people
+        ]
+
     def change_count(self) -> int:
         return len(self.sim.calls)
 
@@ -149,13 +168,31 @@ class DiscordPane:
         message = await self.sim.user_message(target, content, author=self._people[user])
         return str(message.id)
 
-    async def press(self, *, message: str, action: str, user: str) -> None:
+    async def press(
+        self, *, message: str, action: str, user: str, value: str | None = None
+    ) -> None:
         if user not in self._people or not message.isdigit():
             raise PaneError("unknown person or message")
         try:
             await self.sim.click_button(int(message), action, user=self._people[user])
         except KeyError as exc:  # the button is gone (the reply just ended)
             raise PaneError(f"no button {action!r} on message {message}") from exc
+
+    async def submit(self, *, dialog: str, values: Json) -> None:
+        opened = self._dialog(dialog)
+        typed = {str(k): v for k, v in values.items() if isinstance(v, str)}
+        if len(typed) != len(values):
+            raise PaneError("each value must be a string")
+        await self.sim.submit_modal(opened, typed, user=opened.user)
+
+    def cancel(self, *, dialog: str) -> None:
+        self._dialog(dialog).modal = None  # closed in the client: the bot is not told
+
+    def _dialog(self, dialog: str) -> SimInteraction:
+        found = self.sim.world.interactions.get(int(dialog)) if dialog.isdigit() else None
+        if found is None or found.modal is None:
+            raise PaneError(f"no open dialog {dialog!r}")
+        return found
 
     def _commands(self, guild: int | None) -> set[str]:
         """The bot's slash commands usable here: its global ones and the guild's."""
@@ -179,6 +216,8 @@ class DiscordPane:
         if message.thread_id is not None and message.thread_id in self.sim.world.channels:
             opened = self.sim.world.channels[message.thread_id]
             started = {"id": str(opened.id), "name": opened.name}
+        ephemeral = bool(message.flags & EPHEMERAL)
+        interaction = self.sim.world.interactions.get(message.interaction_id or 0)
         return {
             "id": str(message.id),
             "channel": channel,
@@ -193,6 +232,9 @@ class DiscordPane:
             ],
             "edited": message.edited_at is not None,
             "started_thread": started,
+            "ephemeral": ephemeral,
+            # Who sees it: the person whose command or click it answers.
+            "for": str(interaction.user.id) if ephemeral and interaction else None,
             "sort": message.created_at.timestamp(),
         }
 

@@ -2,9 +2,10 @@
 
 One pump per pane waits for the bot's next API call (every change a user can see follows
 one: a post, an edit, a status) and compares what the pane shows now with what the pages
-were last sent: new and changed messages, removed ones, thread indicators, the new calls
-for the timeline. A page that connects gets a snapshot first, then these updates. A page
-that falls far behind is dropped; its ``EventSource`` reconnects and gets a fresh snapshot.
+were last sent: new and changed messages, removed ones, thread indicators, open dialogs,
+the new calls for the timeline. A page that connects gets a snapshot first, then these
+updates. A page that falls far behind is dropped; its ``EventSource`` reconnects and gets
+a fresh snapshot.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Feed(Lifecycle):
         self.panes = {pane.platform: pane for pane in panes}
         self._shown: dict[str, dict[str, Json]] = {p: {} for p in self.panes}
         self._statuses: dict[str, dict[str, str]] = {p: {} for p in self.panes}
+        self._dialogs: dict[str, list[Json]] = {p: [] for p in self.panes}
         self._busy: dict[str, bool] = dict.fromkeys(self.panes, False)
         self._calls_seen: dict[str, int] = dict.fromkeys(self.panes, 0)
         self._changes_seen: dict[str, int] = dict.fromkeys(self.panes, 0)
@@ -82,6 +84,7 @@ class Feed(Lifecycle):
                 "directory": pane.directory(),
                 "messages": list(self._shown[platform].values()),
                 "statuses": self._statuses[platform],
+                "dialogs": self._dialogs[platform],
                 "calls": list(self._recent[platform]),
                 "busy": self._busy[platform],
             }
@@ -109,6 +112,9 @@ class Feed(Lifecycle):
         statuses = pane.statuses()
         if statuses != self._statuses[platform]:
             update["statuses"] = self._statuses[platform] = statuses
+        dialogs = pane.dialogs()
+        if dialogs != self._dialogs[platform]:
+            update["dialogs"] = self._dialogs[platform] = dialogs
         if pane.busy != self._busy[platform]:
             update["busy"] = self._busy[platform] = pane.busy
         if len(update) > 2:

@@ -1,5 +1,6 @@
 """What the page needs from one platform: its directory, its messages as a user sees them,
-the API calls the bot made, and the people's actions (post, press Stop, busy switch).
+the API calls the bot made, the dialogs it opened, and the people's actions (post, press a
+button, submit or close a dialog, busy switch).
 
 Each platform implements :class:`Pane` over its simulator (``slack_pane``, ``discord_pane``);
 the :mod:`~bots.playground.feed` turns any pane's state into live events for the page.
@@ -84,6 +85,12 @@ class Pane(Protocol):
         """Indicators shown under a thread ("is thinking…"), by thread id."""
         ...
 
+    def dialogs(self) -> list[Json]:
+        """The dialogs (modals) the bot opened for people and not yet submitted or closed:
+        ``{"id", "user", "view"}``, ``view`` as the bot sent it (Slack's modal view,
+        Discord's type 9 ``data``)."""
+        ...
+
     def change_count(self) -> int:
         """Grows with every API call the bot makes (the feed's change signal)."""
         ...
@@ -109,6 +116,18 @@ class Pane(Protocol):
         """A person posts ``text`` (``@threadcast`` mentions the bot); the new message's id."""
         ...
 
-    async def press(self, *, message: str, action: str, user: str) -> None:
-        """A person presses the button ``action`` shown on ``message`` (the Stop button)."""
+    async def press(
+        self, *, message: str, action: str, user: str, value: str | None = None
+    ) -> None:
+        """A person presses the button ``action`` shown on ``message`` (Stop, 👍 / 👎;
+        ``value`` picks one of Slack's two feedback buttons, which share an action id)."""
+        ...
+
+    async def submit(self, *, dialog: str, values: Json) -> None:
+        """The dialog's person submits it with ``values`` (Slack: ``{block_id: {action_id:
+        text}}``, Discord: ``{custom_id: text}``), as the platform sends it to the bot."""
+        ...
+
+    def cancel(self, *, dialog: str) -> None:
+        """The dialog's person closes it without submitting."""
         ...

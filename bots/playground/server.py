@@ -2,8 +2,9 @@
 
 ``GET /`` the page (plain HTML, CSS and JavaScript under ``static/``, no build step);
 ``GET /events`` server-sent events (a snapshot, then updates; browsers reconnect by
-themselves); ``POST /api/{platform}/post|press|busy`` a person posts, presses a button,
-or switches busy mode; ``GET /files/{platform}/{id}`` a file shared in a message.
+themselves); ``POST /api/{platform}/post|press|submit|cancel|busy`` a person posts, presses a
+button, submits or closes a dialog the bot opened, or switches busy mode;
+``GET /files/{platform}/{id}`` a file shared in a message.
 Bad input is answered 400 with ``{"error": ...}``, which the page shows.
 """
 
@@ -149,7 +150,21 @@ async def _press(pane: Pane, body: Json) -> Json:
         message=str(_text(body, "message")),
         action=str(_text(body, "action")),
         user=str(_text(body, "user")),
+        value=_text(body, "value", optional=True),
     )
+    return {}
+
+
+async def _submit(pane: Pane, body: Json) -> Json:
+    values = body.get("values")
+    if not isinstance(values, dict):
+        raise ValueError("'values' must be an object")
+    await pane.submit(dialog=str(_text(body, "dialog")), values=values)
+    return {}
+
+
+async def _cancel(pane: Pane, body: Json) -> Json:
+    pane.cancel(dialog=str(_text(body, "dialog")))
     return {}
 
 
@@ -161,7 +176,13 @@ async def _busy(pane: Pane, body: Json) -> Json:
     return {"busy": pane.busy}
 
 
-_ACTIONS: dict[str, Action] = {"post": _post, "press": _press, "busy": _busy}
+_ACTIONS: dict[str, Action] = {
+    "post": _post,
+    "press": _press,
+    "submit": _submit,
+    "cancel": _cancel,
+    "busy": _busy,
+}
 
 
 async def _file(request: web.Request) -> web.Response:

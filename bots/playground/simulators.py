@@ -7,7 +7,13 @@ in ``bots/playground`` imports their names from here.
 from __future__ import annotations
 
 from bots.simulators.discord import Call as DiscordCall
-from bots.simulators.discord import DiscordSimulator, SimAttachment, SimChannel, SimMessage
+from bots.simulators.discord import (
+    DiscordSimulator,
+    SimAttachment,
+    SimChannel,
+    SimInteraction,
+    SimMessage,
+)
 from bots.simulators.discord.state import Fault as DiscordFault
 from bots.simulators.slack import (
     DEFAULT_RATE_RULES,
@@ -17,6 +23,8 @@ from bots.simulators.slack import (
     RateRule,
     SlackSimulator,
 )
+from bots.simulators.slack.api_ephemeral import Ephemeral
+from bots.simulators.slack.blocks import find_action
 
 __all__ = [
     "DEFAULT_RATE_RULES",
@@ -24,11 +32,14 @@ __all__ = [
     "DiscordCall",
     "DiscordFault",
     "DiscordSimulator",
+    "Ephemeral",
     "FileRecord",
     "Message",
     "RateRule",
     "SimAttachment",
     "SimChannel",
+    "SimInteraction",
     "SimMessage",
     "SlackSimulator",
+    "find_action",
 ]

@@ -4,7 +4,11 @@ Messages are shown as Slack's client shows them: a message with ``blocks`` shows
 (``text`` is then only the notification fallback), thread replies belong to their parent's
 ``thread_ts``, files are listed under the message. People post through the simulator's
 ``user_says``, which delivers the events Slack would send to the real bot (HTTP mode, signed
-requests), and press buttons through ``click_button`` (a ``block_actions`` payload).
+requests), and press buttons through ``click_button`` (a ``block_actions`` payload) or 👍 /
+👎 through ``click_feedback``. A modal the bot opens (``views.open``, the "why?" after 👎) is
+a dialog of the page until its person submits it (``submit_view``: a ``view_submission``)
+or closes it. An ephemeral message (``chat.postEphemeral``) is shown only to its user,
+marked as Slack marks it ("Only visible to you").
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from bots.playground.pane import CallKind, CallView, Directory, FileBody, Json, 
 from bots.playground.simulators import (
     DEFAULT_RATE_RULES,
     CallRecord,
+    Ephemeral,
     FileRecord,
     Message,
     RateRule,
     SlackSimulator,
+    find_action,
 )
 
 __all__ = ["BUSY_RULES", "SlackPane"]
@@ -82,7 +88,18 @@ class SlackPane:
             for top in self.sim.channel_messages(channel):
                 for message in self.sim.thread_messages(channel, top.ts) or [top]:
                     shown[message.ts] = _message_view(message)
+        for note in self.sim.store.ephemerals:
+            if note.shown and note.channel in self._channels:
+                shown[note.ts] = self._ephemeral_view(note)
         return shown
+
+    def dialogs(self) -> list[Json]:
+        """The modals open now (``views.open``), until submitted or closed."""
+        return [
+            {"id": view_id, "user": user, "view": view}
+            for view_id, (_, user, view) in self.sim.store.modals.items()
+            if user in self._people
+        ]
 
     def statuses(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -135,14 +152,63 @@ class SlackPane:
             raise PaneError(str(exc)) from None
         return turn.message.ts
 
-    async def press(self, *, message: str, action: str, user: str) -> None:
+    async def press(
+        self, *, message: str, action: str, user: str, value: str | None = None
+    ) -> None:
+        """``value``: which of a ``feedback_buttons`` element's two buttons (its value)."""
         found = next((m for m in self.sim.store.all_messages() if m.ts == message), None)
         if found is None:
             raise PaneError(f"no message {message!r}")
+        element = find_action(found.blocks, action)
         try:
-            await self.sim.click_button(found.channel, found.ts, action, user=user)
+            if element is not None and element.get("type") == "feedback_buttons":
+                sides = {element["positive_button"]["value"]: True,
+                         element["negative_button"]["value"]: False}  # fmt: skip
+                if value not in sides:
+                    raise PaneError(f"no feedback button {value!r} on message {message}")
+                await self.sim.click_feedback(
+                    found.channel, found.ts, action, positive=sides[value], user=user
+                )
+            else:
+                await self.sim.click_button(found.channel, found.ts, action, user=user)
         except ValueError as exc:  # the button is gone (the reply just ended)
             raise PaneError(str(exc)) from None
+
+    async def submit(self, *, dialog: str, values: Json) -> None:
+        """``values``: ``{block_id: {action_id: text}}``, as the modal's inputs hold them."""
+        if dialog not in self.sim.store.modals:
+            raise PaneError(f"no open dialog {dialog!r}")
+        typed: dict[str, dict[str, str]] = {}
+        for block, actions in values.items():
+            if not isinstance(actions, dict) or not all(
+                isinstance(v, str) for v in actions.values()
+            ):
+                raise PaneError("each value must be a string, under its block and action")
+            typed[str(block)] = {str(k): v for k, v in actions.items()}
+        await self.sim.submit_view(dialog, typed)
+
+    def cancel(self, *, dialog: str) -> None:
+        # Slack tells the app only when the view asked (notify_on_close); the bot's does not.
+        if self.sim.store.modals.pop(dialog, None) is None:
+            raise PaneError(f"no open dialog {dialog!r}")
+
+    def _ephemeral_view(self, note: Ephemeral) -> Json:
+        return {
+            "id": note.ts,
+            "channel": note.channel,
+            "thread": note.thread_ts,
+            "user": self.ws.bot_user_id,
+            "bot": True,
+            "text": note.text,
+            "markdown": False,
+            "blocks": [],
+            "files": [],
+            "edited": False,
+            "streaming": False,
+            "ephemeral": True,
+            "for": note.user,
+            "sort": float(note.ts),
+        }
 
     def _call_view(self, call: CallRecord) -> CallView:
         kind: CallKind
@@ -176,6 +242,8 @@ def _message_view(message: Message) -> Json:
         "files": [_file_view(f) for f in message.files],
         "edited": message.edited_ts is not None,
         "streaming": message.streaming,
+        "ephemeral": False,
+        "for": None,
         "sort": float(message.ts),
     }
 

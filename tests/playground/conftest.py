@@ -47,6 +47,7 @@ class PageStream:
         self.messages: dict[str, dict[str, Json]] = {}
         self.calls: dict[str, list[Json]] = {}
         self.statuses: dict[str, dict[str, str]] = {}
+        self.dialogs: dict[str, list[Json]] = {}
         self.busy: dict[str, bool] = {}
         self.history: dict[str, list[str]] = {}  # message id -> every text the page was sent
 
@@ -67,6 +68,7 @@ class PageStream:
                 self.messages[platform] = {m["id"]: m for m in pane["messages"]}
                 self.calls[platform] = list(pane["calls"])
                 self.statuses[platform] = pane["statuses"]
+                self.dialogs[platform] = pane.get("dialogs", [])
                 self.busy[platform] = pane["busy"]
                 for m in pane["messages"]:
                     self.history.setdefault(m["id"], []).append(m["text"])
@@ -80,6 +82,8 @@ class PageStream:
         self.calls[platform].extend(event.get("calls", []))
         if "statuses" in event:
             self.statuses[platform] = event["statuses"]
+        if "dialogs" in event:
+            self.dialogs[platform] = event["dialogs"]
         if "busy" in event:
             self.busy[platform] = event["busy"]
 

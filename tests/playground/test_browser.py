@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # imported where the browser starts: every xdist worker colle
     from playwright.sync_api import APIResponse, Browser, Page, Route
 
 from core.agents.demo_script import compose_reply
+from core.texts import REASON_HINT, REASON_LABEL, REASON_TITLE
 from tests import forked
 from tests.playground.helpers import HELLO_END, LONG_END
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
@@ -254,8 +255,19 @@ def test_each_reply_streams_into_a_thread_that_opens_by_itself(
     assert not errors
 
 
-def test_the_agents_markdown_is_rendered(page: Page) -> None:
-    """Bold shows as bold, not as markup."""
+# 👎 as each app draws it: Slack's feedback button (its value), Discord's button.
+THUMBS_DOWN = {
+    "slack": '.sk-feedback[data-value="down"]',
+    "discord": '.dc-button[data-action="threadcast:feedback:down"]',
+}
+PRIVATE_NOTE = {"slack": "Only visible to you", "discord": "Only you can see this"}
+
+
+def test_the_agents_markdown_is_rendered_and_thumbs_down_asks_why(page: Page) -> None:
+    """Bold shows as bold, not as markup. 👎 opens the bot's own "why?" dialog (the page
+    once showed nothing: Discord's modal was opened in the simulator only, Slack's buttons
+    could not be pressed); the answer goes to the bot, whose private thanks is marked as
+    the app marks it."""
     for pane in PANES:
         write(page, pane, "@threadcast hello")
     page.wait_for_function(
@@ -265,6 +277,26 @@ def test_the_agents_markdown_is_rendered(page: Page) -> None:
     for pane in PANES:
         bold = page.locator(f'[data-pane="{pane}"] .thread-column .msg[data-bot] strong')
         assert "threadcast demo agent" in bold.all_inner_texts()
+
+    replies = {p: page.locator(f'[data-pane="{p}"] .replies-divider').inner_text() for p in PANES}
+    for pane in PANES:
+        root = page.locator(f'[data-pane="{pane}"]')
+        root.locator(f".thread-column {THUMBS_DOWN[pane]}").last.click()
+        dialog = root.get_by_role("dialog", name=REASON_TITLE)
+        reason = dialog.get_by_placeholder(REASON_HINT)
+        assert REASON_LABEL in (dialog.text_content() or "")  # Discord shows it in capitals
+        reason.fill("Too short.")
+        dialog.get_by_role("button", name=re.compile("^(Send|Submit)$")).click()
+        thanks = root.locator(".thread-column .msg.ephemeral", has_text="reason was recorded")
+        thanks.wait_for()
+        assert PRIVATE_NOTE[pane] in thanks.inner_text()
+        dialog.wait_for(state="detached")
+        # Not a reply of the thread (its count is unchanged), and nobody else sees it.
+        assert root.locator(".replies-divider").inner_text() == replies[pane]
+        root.get_by_label("Posting as").select_option(index=1)  # bob
+        thanks.wait_for(state="detached")
+        root.get_by_label("Posting as").select_option(index=0)  # alice
+        thanks.wait_for()
 
 
 # What the held agent says before it waits: the reply is still streaming when Stop is

@@ -55,6 +55,33 @@ export const discord = {
   // The Stop button streams with the reply; 👍 / 👎 stay on the finished one.
   hasStop: (message) => componentButtons(message).some((b) => b.custom_id === "threadcast:stop"),
 
+  // Flag 64: only the person the bot answered sees it, so marked under the message.
+  ephemeralNote: { where: "foot", text: "Only you can see this" },
+
+  // A modal (interaction callback type 9; discord-api-docs Interactions > Receiving and
+  // Responding, Component Reference > Text Input): its title, one text input per action
+  // row (style 2 paragraph), and Discord's own Cancel and Submit.
+  dialog(modal) {
+    const inputs = [];
+    for (const row of modal.components || []) {
+      for (const input of row.components || []) {
+        if (input.type !== 4) continue;
+        inputs.push({
+          label: input.label || "",
+          mark: input.required === false ? "" : "*", // Discord stars a required input
+          placeholder: input.placeholder || "",
+          multiline: input.style === 2,
+          maxLength: input.max_length || null,
+          initial: input.value || "",
+          put: (values, text) => {
+            values[input.custom_id] = text;
+          },
+        });
+      }
+    }
+    return { title: modal.title || "", inputs, submit: "Submit", close: "Cancel" };
+  },
+
   body(message, ctx) {
     const body = el("div", "msg-body");
     if (message.text) body.append(renderText(message.text, "markdown", ctx));

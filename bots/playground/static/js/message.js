@@ -9,6 +9,8 @@ export function messageNode({ platform, users, ctx, message, grouped, thread, re
   const node = el("div", grouped ? "msg grouped" : "msg");
   node.dataset.id = message.id;
   if (message.bot) node.dataset.bot = "true";
+  if (message.ephemeral) node.classList.add("ephemeral");
+  const note = message.ephemeral ? platform.ephemeralNote : null;
   node.dataset.streaming = platform.hasStop(message) ? "true" : "false";
   const gutter = el("div", "gutter");
   const main = el("div", "msg-main");
@@ -17,6 +19,7 @@ export function messageNode({ platform, users, ctx, message, grouped, thread, re
     gutter.append(el("span", "hover-time", platform.timeLabel(message.sort).replace("Today at ", "")));
   } else {
     gutter.append(avatar(author, message.bot));
+    if (note && note.where === "head") main.append(el("div", "ephemeral-note", note.text));
     const head = el("div", "msg-head");
     head.append(el("span", "name", author));
     if (message.bot) head.append(el("span", "badge", platform.appBadge));
@@ -24,6 +27,7 @@ export function messageNode({ platform, users, ctx, message, grouped, thread, re
     main.append(head);
   }
   main.append(platform.body(message, ctx));
+  if (note && note.where === "foot") main.append(el("div", "ephemeral-note", note.text));
   if (thread && (replies.length || platform.name === "discord")) {
     const last = replies.length ? replies[replies.length - 1].sort : message.sort;
     const summary = platform.replySummary(replies.length, last, message);

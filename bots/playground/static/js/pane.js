@@ -16,6 +16,8 @@ export class PaneView {
     this.api = api;
     this.messages = new Map();
     this.statuses = {};
+    this.dialogs = []; // modals the bot opened for people here, until submitted or closed
+    this.dialogShown = null; // the id of the one on screen
     this.rendered = new Map(); // id -> { key, node }
     this.channel = null;
     this.thread = null;
@@ -71,7 +73,11 @@ export class PaneView {
     this.timeline = new Timeline(p.name);
     this.toast = el("div", "toast");
     this.toast.hidden = true;
-    this.root.append(app, this.timeline.root, this.toast);
+    this.dialogLayer = el("div", "dialog-layer");
+    this.dialogLayer.hidden = true;
+    this.root.append(app, this.timeline.root, this.dialogLayer, this.toast);
+    // Private replies are shown to the person they are for: switching person redraws.
+    this.userSelect.addEventListener("change", () => this.render());
     this.timeline.onBusy = (on) => this.api(p.name, "busy", { on });
   }
 
@@ -80,12 +86,14 @@ export class PaneView {
     this.directory = pane.directory;
     this.messages = new Map(pane.messages.map((m) => [m.id, m]));
     this.statuses = pane.statuses;
+    this.dialogs = pane.dialogs || [];
     this.rendered.clear();
     const channels = this.directory.channels;
     if (!channels.some((c) => c.id === this.channel)) this.channel = channels[0].id;
     this.renderDirectory();
     this.timeline.load(pane.calls, pane.busy);
     this.render();
+    this.renderDialog();
   }
 
   update(update) {
@@ -94,6 +102,10 @@ export class PaneView {
     if (update.statuses) this.statuses = update.statuses;
     if (update.calls) this.timeline.add(update.calls);
     if (update.busy !== undefined) this.timeline.setBusy(update.busy);
+    if (update.dialogs) {
+      this.dialogs = update.dialogs;
+      this.renderDialog();
+    }
     this.openAnsweredThread(update);
     if (update.upsert || update.remove || update.statuses) this.render();
   }
@@ -150,12 +162,63 @@ export class PaneView {
     else this.awaiting.add(id);
   }
 
-  press(messageId, action) {
-    return this.api(this.platform.name, "press", {
-      message: messageId,
-      action,
-      user: this.userSelect.value,
+  press(messageId, action, value) {
+    const body = { message: messageId, action, user: this.userSelect.value };
+    if (value !== undefined) body.value = value;
+    return this.api(this.platform.name, "press", body);
+  }
+
+  // The oldest dialog the bot opened, drawn as the app draws its modal; submitted (or
+  // closed) through the server, as the platform sends it to the bot.
+  renderDialog() {
+    const open = this.dialogs[0] || null;
+    if ((open && open.id) === this.dialogShown) return; // a person may be typing in it
+    this.dialogShown = open && open.id;
+    this.dialogLayer.hidden = open === null;
+    if (open === null) {
+      this.dialogLayer.replaceChildren();
+      return;
+    }
+    const shape = this.platform.dialog(open.view);
+    const form = el("form", "dialog");
+    form.setAttribute("role", "dialog");
+    form.setAttribute("aria-modal", "true");
+    form.setAttribute("aria-label", shape.title);
+    const who = this.directory.users[open.user] || open.user;
+    form.append(el("div", "dialog-title", shape.title), el("div", "dialog-for muted", `Opened for ${who}`));
+    const fields = shape.inputs.map((input) => {
+      const label = el("label", "dialog-field");
+      const name = el("span", "dialog-label", input.label);
+      if (input.mark) name.append(el("span", "dialog-mark", ` ${input.mark}`));
+      const box = el(input.multiline ? "textarea" : "input", "dialog-input");
+      box.placeholder = input.placeholder;
+      box.value = input.initial;
+      if (input.maxLength) box.maxLength = input.maxLength;
+      label.append(name, box);
+      form.append(label);
+      return { input, box };
     });
+    const buttons = el("div", "dialog-buttons");
+    const close = el("button", "dialog-close", shape.close);
+    close.type = "button";
+    close.addEventListener("click", () => this.api(this.platform.name, "cancel", { dialog: open.id }));
+    buttons.append(close);
+    if (shape.submit) {
+      const submit = el("button", "dialog-submit", shape.submit);
+      submit.type = "submit";
+      buttons.append(submit);
+    }
+    form.append(buttons);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const values = {};
+      for (const { input, box } of fields) input.put(values, box.value);
+      form.inert = true;
+      const done = await this.api(this.platform.name, "submit", { dialog: open.id, values });
+      if (!done) form.inert = false; // refused: what was typed stays
+    });
+    this.dialogLayer.replaceChildren(form);
+    if (fields.length) fields[0].box.focus();
   }
 
   showError(text) {
@@ -172,7 +235,7 @@ export class PaneView {
     return {
       userName: (id) => users[id],
       channelName: (id) => channels.get(id),
-      press: (message, action) => this.press(message, action),
+      press: (message, action, value) => this.press(message, action, value),
       fileUrl: (id) => `/files/${this.platform.name}/${encodeURIComponent(id)}`,
     };
   }
@@ -214,11 +277,13 @@ export class PaneView {
     this.replyComposer.input.placeholder = this.platform.replyPlaceholder;
     this.replyComposer.input.setAttribute("aria-label", this.platform.replyPlaceholder);
 
-    const all = [...this.messages.values()].sort((a, b) => a.sort - b.sort || (a.id < b.id ? -1 : 1));
+    // A private reply (Slack's ephemeral, Discord's flag 64) only its person sees.
+    const viewer = this.userSelect.value;
+    const all = [...this.messages.values()].filter((m) => !m.ephemeral || m.for === viewer).sort((a, b) => a.sort - b.sort || (a.id < b.id ? -1 : 1));
     const replies = new Map();
     for (const m of all) {
       const thread = this.platform.threadOf(m);
-      if (thread) replies.set(thread, [...(replies.get(thread) || []), m]);
+      if (thread && !m.ephemeral) replies.set(thread, [...(replies.get(thread) || []), m]);
     }
     const top = all.filter((m) => m.channel === this.channel && !this.platform.threadOf(m));
     this.fill(this.channelMessages, top, replies);
@@ -229,7 +294,10 @@ export class PaneView {
       const inThread = replies.get(this.thread) || [];
       this.threadTitle.replaceChildren(...this.platform.threadIcon(), this.platform.threadTitle(root));
       this.threadSubtitle.textContent = `#${channelName}`;
-      this.fill(this.threadMessages, root ? [root, ...inThread] : inThread, null, true);
+      // Private replies show in the thread but are not among its replies (nor counted).
+      const notes = all.filter((m) => m.ephemeral && this.platform.threadOf(m) === this.thread);
+      const shown = [...inThread, ...notes].sort((a, b) => a.sort - b.sort);
+      this.fill(this.threadMessages, root ? [root, ...shown] : shown, null, true, inThread.length);
       this.renderStatus(this.threadStatus, this.thread);
     }
   }
@@ -243,12 +311,12 @@ export class PaneView {
     }
   }
 
-  fill(container, list, replies, inThread = false) {
+  fill(container, list, replies, inThread = false, replyCount = list.length - 1) {
     const stick = nearEnd(container);
     const nodes = [];
     let previous = null;
     list.forEach((message, index) => {
-      const grouped = previous !== null && previous.user === message.user &&
+      const grouped = previous !== null && previous.user === message.user && !message.ephemeral &&
         message.sort - previous.sort < GROUP_SECONDS && !(inThread && index === 1) &&
         !(replies && replies.has(previous.id));
       const thread = replies ? this.platform.threadStartedBy(message, (id) => (replies.get(id) || []).length) : null;
@@ -275,8 +343,8 @@ export class PaneView {
       nodes.push(cached.node);
       previous = message;
     });
-    if (inThread && list.length > 1) {
-      const count = list.length - 1;
+    if (inThread && list.length > 1 && replyCount > 0) {
+      const count = replyCount;
       this.divider.firstChild.textContent = `${count} ${count === 1 ? "reply" : "replies"}`;
       nodes.splice(1, 0, this.divider);
     }

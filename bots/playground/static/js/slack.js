@@ -27,6 +27,33 @@ export const slack = {
 
   hasStop: (message) => buttons(message.blocks).length > 0,
 
+  // chat.postEphemeral: Slack marks it above the message, with its way to dismiss it.
+  ephemeralNote: { where: "head", text: "Only visible to you" },
+
+  // A modal view (docs.slack.dev reference/views/modal-views): its title, its input
+  // blocks' plain_text_inputs, and its submit and close buttons ("Cancel" by default).
+  dialog(view) {
+    const inputs = (view.blocks || [])
+      .filter((block) => block.type === "input" && block.element && block.element.type === "plain_text_input")
+      .map((block) => ({
+        label: block.label ? block.label.text : "",
+        mark: block.optional ? "(optional)" : "",
+        placeholder: block.element.placeholder ? block.element.placeholder.text : "",
+        multiline: Boolean(block.element.multiline),
+        maxLength: block.element.max_length || null,
+        initial: block.element.initial_value || "",
+        put: (values, text) => {
+          values[block.block_id] = { ...(values[block.block_id] || {}), [block.element.action_id]: text };
+        },
+      }));
+    return {
+      title: view.title ? view.title.text : "",
+      inputs,
+      submit: view.submit ? view.submit.text : null,
+      close: view.close ? view.close.text : "Cancel",
+    };
+  },
+
   body(message, ctx) {
     const body = el("div", "msg-body");
     if (message.blocks && message.blocks.length) {
@@ -99,12 +126,22 @@ function renderBlock(block, message, ctx) {
     }
     case "context_actions": {
       // Feedback buttons (docs.slack.dev reference/block-kit/blocks/context-actions-block):
-      // shown, not pressable here.
+      // one action id, the pressed side told by its value (👎 opens the bot's "why?" modal).
       const node = el("div", "block context-actions");
       for (const element of block.elements || []) {
         if (element.type !== "feedback_buttons") continue;
         for (const side of [element.positive_button, element.negative_button]) {
-          if (side && side.text) node.append(el("span", "sk-feedback muted", side.text.text));
+          if (!side || !side.text) continue;
+          const press = el("button", "sk-feedback", side.text.text);
+          press.type = "button";
+          if (side.accessibility_label) press.setAttribute("aria-label", side.accessibility_label);
+          press.dataset.action = element.action_id;
+          press.dataset.value = side.value;
+          press.addEventListener("click", () => {
+            press.disabled = true;
+            ctx.press(message.id, element.action_id, side.value).finally(() => (press.disabled = false));
+          });
+          node.append(press);
         }
       }
       return node;
