@@ -136,6 +136,29 @@ async def test_the_character_budget_keeps_the_newest_messages(
     ]
 
 
+async def test_a_message_edited_after_it_was_sent_is_given_as_it_reads_now(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """conversations.replies returns an edited message's current ``text``, with an
+    ``edited`` field (docs.slack.dev reference/methods/conversations.replies): the agent
+    reads the message as it is now, not as it was first sent."""
+    ws = sim.workspace
+    bot = await start_bot()
+    parent = sim.user_message(ws.general, ws.alice, "when do we ship?")
+    answer = sim.user_message(ws.general, ws.bob, "on friday", thread_ts=parent.ts)
+    await sim.user_edits(answer, "on monday, friday is a holiday")
+    await sim.user_says(ws.general, ws.alice, mention(sim, "so when?"), thread_ts=parent.ts)
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, parent.ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+
+    assert "edited" in answer.to_api()
+    (request,) = lyzr.stream_requests()
+    assert _block_lines(request.json["message"]) == [
+        "alice: when do we ship?",
+        "bob: on monday, friday is a holiday",
+    ]
+
+
 async def test_context_off_sends_the_message_alone(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
