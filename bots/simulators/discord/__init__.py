@@ -43,9 +43,9 @@ What it models
   RECONNECT, INVALID_SESSION, intents (no MESSAGE_CONTENT → empty content except mentions,
   DMs and the bot's own messages),
   sharding, zlib-stream; the bot's own REST posts come back as MESSAGE_CREATE, edits as
-  MESSAGE_UPDATE; helpers dispatch user messages, threads, slash commands, button clicks
-  and a redelivery after a resume, and (for hostile-input tests) raw frames: a dispatch
-  with any ``d``, or text that is not JSON at all.
+  MESSAGE_UPDATE; helpers dispatch user messages (and their edits), threads, slash
+  commands, button clicks and a redelivery after a resume, and (for hostile-input tests)
+  raw frames: a dispatch with any ``d``, or text that is not JSON at all.
 - Every REST call is recorded (``sim.calls``) with its route template, body, files, status
   and loop time; each channel keeps its messages with every version of their content.
 

@@ -130,6 +130,18 @@ class DiscordSimulator(SimulatorServer):
         await self.delivered()
         return message
 
+    async def user_edits(self, channel_id: int, message_id: int, content: str) -> SimMessage:
+        """A user edits their message: its ``content`` is replaced and ``edited_timestamp``
+        set ("when this message was edited (or null if never)"), and Discord fires
+        MESSAGE_UPDATE (discord-api-docs Resources > Message, Message Object and "Edit
+        Message": "Fires a Message Update Gateway event"). History (Get Channel Messages)
+        then returns the message as it is now."""
+        message = self.world.message(channel_id, message_id)
+        self.world.edit_message(message, {"content": content}, [])
+        self.state.events.message_updated(message)
+        await self.delivered()
+        return message
+
     async def delete_message(self, channel_id: int, message_id: int) -> None:
         """A moderator deletes a message (e.g. the bot's reply while it streams)."""
         message = self.world.message(channel_id, message_id)

@@ -112,6 +112,29 @@ async def test_without_the_message_content_intent_empty_messages_are_not_sent(
         assert reads  # the history was read: Discord blanked it
 
 
+async def test_a_message_edited_after_it_was_sent_is_given_as_it_reads_now(
+    bot_world: BotWorld,
+) -> None:
+    """Get Channel Messages returns an edited message's current ``content``, with its
+    ``edited_timestamp``: the agent reads the message as it is now."""
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        general = sim.channel("general").id
+        start = await sim.user_message(general, "when do we ship?")
+        thread = await sim.user_thread(general, "shipping", from_message=start.id)
+        answer = await sim.user_message(thread.id, "on friday", author="bob")
+        await sim.user_edits(thread.id, answer.id, "on monday, friday is a holiday")
+        await sim.user_message(thread.id, "so when?", mention_bot=True)
+        await world.answered(1)
+
+        assert answer.edited_at is not None
+        (request,) = world.lyzr.stream_requests()
+        assert block_lines(request.json["message"]) == [
+            "alice: when do we ship?",
+            "bob: on monday, friday is a holiday",
+        ]
+
+
 async def test_a_reply_outside_a_thread_brings_its_reply_chain(bot_world: BotWorld) -> None:
     async with bot_world(**CONTENT) as world:
         sim = world.sim
