@@ -339,6 +339,11 @@ def cut_note(total: int, kept: int) -> str:
     return f"\n[… cut: the first {kept:,} of {total:,} characters are shown]"
 
 
+def message_cut_note(hidden: int) -> str:
+    """After an earlier message cut to fit ``THREADCAST_CONTEXT_CHARS``: how much is not shown."""
+    return f" [… {hidden:,} more characters not shown]"
+
+
 def not_passed_on(names: Sequence[str]) -> str:
     """Said to the agent about the user's files it does not get."""
     return f"(The user also attached {', '.join(names)}, which could not be passed on.)"
