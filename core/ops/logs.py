@@ -205,6 +205,8 @@ def setup_logging(
         # default prints a raw multi-line traceback to stderr: lines a collector cannot
         # parse, and unredacted (a token in the exception's message went out as is).
         sys.excepthook = _log_uncaught
+        # A warning (a coroutine never awaited…) is printed as two raw lines otherwise.
+        logging.captureWarnings(True)
     return handler
 
 

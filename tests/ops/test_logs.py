@@ -70,6 +70,7 @@ def logging_to(settings: Settings, *, json: bool) -> Iterator[io.StringIO]:
         yield stream
     finally:
         sys.excepthook = hook
+        logging.captureWarnings(False)
         for handler in list(root.handlers):
             root.removeHandler(handler)
         for handler in handlers:
@@ -210,3 +211,24 @@ def test_an_uncaught_exception_is_one_redacted_json_line() -> None:
     assert event["level"] == "CRITICAL"
     assert "RuntimeError: refused key [REDACTED]" in event["exc"]
     assert "in fail" in event["exc"]
+
+
+def test_a_warning_is_a_json_line() -> None:
+    """Python prints a warning (a coroutine never awaited…) as raw text on stderr; in JSON
+    mode it goes through logging like any other line."""
+    script = (
+        "import warnings\n"
+        "from core.config import Settings\n"
+        "from core.ops.logs import setup_logging\n"
+        "setup_logging(Settings(agent='openai'), json=True)\n"
+        "warnings.warn('coroutine never awaited', RuntimeWarning)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    event = json.loads(lines[0])
+    assert (event["level"], event["logger"]) == ("WARNING", "py.warnings")
+    assert "RuntimeWarning: coroutine never awaited" in event["msg"]
