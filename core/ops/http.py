@@ -103,7 +103,13 @@ def add_ops_routes(app: web.Application, probes: Probes) -> None:
     async def healthz(request: web.Request) -> web.Response:
         report: dict[str, Any] = {"ok": True}
         if probes.details is not None:
-            report.update(await probes.details())
+            # Liveness answers 200 whatever the details do: a 500 (or a hang past the
+            # probe's timeout) here would have the orchestrator restart a live process.
+            try:
+                async with asyncio.timeout(probes.ping_timeout):
+                    report.update(await probes.details())
+            except Exception as exc:
+                report["details"] = f"unavailable: {exc!r}"
             report["ok"] = True
         return web.json_response(report)
 

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -199,7 +200,23 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    if json:
+        # An exception nobody caught ends the process through sys.excepthook, whose
+        # default prints a raw multi-line traceback to stderr: lines a collector cannot
+        # parse, and unredacted (a token in the exception's message went out as is).
+        sys.excepthook = _log_uncaught
+        # A warning (a coroutine never awaited…) is printed as two raw lines otherwise.
+        logging.captureWarnings(True)
     return handler
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+) -> None:
+    """``sys.excepthook`` for JSON logs: the traceback in one redacted JSON line."""
+    logging.getLogger("threadcast").critical(
+        "uncaught exception, exiting: %r", error, exc_info=(kind, error, traceback)
+    )
 
 
 def _secrets_of(settings: Settings) -> list[str]:

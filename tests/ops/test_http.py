@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import select
 import socket
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from bots.discord.app import ops_server
 from bots.simulators.slack import SlackSimulator
 from bots.slack.app import SlackService
-from core.ops.http import LISTEN_BACKLOG, WebServer
+from core.ops.http import LISTEN_BACKLOG, Probes, WebServer, add_ops_routes
 from core.runtime import Runtime
 from core.sessions.embedded import EmbeddedRedis
 from tests.bots.discord.conftest import BotWorld
 from tests.bots.slack.conftest import StartBot, core_settings, slack_settings
 from tests.servers.lyzr_server import LyzrServer
+from tests.web import serving
 
 
 async def get(url: str) -> tuple[int, Any, str]:
@@ -125,3 +128,43 @@ async def test_a_burst_of_connections_is_held_for_the_server_not_dropped() -> No
         for client in clients:
             client.close()
         await server.stop()
+
+
+async def test_liveness_holds_through_a_redis_outage_and_failing_details() -> None:
+    """A Redis outage, or a details callable that fails or hangs, fails readiness only:
+    /healthz stays 200 (GET and HEAD), so Kubernetes takes the pod out of rotation
+    instead of restarting it in a loop."""
+    never = asyncio.Event()
+
+    async def failing() -> dict[str, Any]:
+        raise RuntimeError("socket client gone")
+
+    async def hanging() -> dict[str, Any]:
+        await never.wait()
+        return {}
+
+    down = aioredis.Redis(host="127.0.0.1", port=_closed_port())
+    try:
+        for details in (failing, hanging):
+            probes = Probes(down, platform_ready=lambda: True, details=details, ping_timeout=0.2)
+            application = web.Application()
+            add_ops_routes(application, probes)
+            async with serving(application) as url, aiohttp.ClientSession() as session:
+                status, body, kind = await get(url + "/healthz")
+                assert status == 200, body
+                assert body["ok"] is True
+                assert kind.startswith("application/json")
+                assert body["details"].startswith("unavailable")
+                async with session.head(url + "/healthz") as response:
+                    assert response.status == 200
+                status, body, _ = await get(url + "/readyz")
+                assert status == 503 and "redis" in body["not_ready"]
+    finally:
+        await down.aclose()
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -8,6 +8,8 @@ import contextlib
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -61,12 +63,14 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[io.StringIO, Set
 def logging_to(settings: Settings, *, json: bool) -> Iterator[io.StringIO]:
     """The app's logging set up to write into a string; the root logger restored after."""
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    handlers, level, hook = list(root.handlers), root.level, sys.excepthook
     stream = io.StringIO()
     setup_logging(settings, json=json, stream=stream)
     try:
         yield stream
     finally:
+        sys.excepthook = hook
+        logging.captureWarnings(False)
         for handler in list(root.handlers):
             root.removeHandler(handler)
         for handler in handlers:
@@ -183,3 +187,48 @@ def test_a_feedback_url_path_is_redacted_only_as_part_of_that_url() -> None:
     text = stream.getvalue()
     assert "credential" not in text and "votes.example/threadcast failed" not in text
     assert '"/srv/threadcast/core/relay.py"' in text
+
+
+def test_an_uncaught_exception_is_one_redacted_json_line() -> None:
+    """What ends a service with an exception nobody caught reaches the collector as JSON
+    (traceback included), not as raw multi-line text, and without the secret it held."""
+    script = (
+        "from core.config import Settings\n"
+        "from core.ops.logs import setup_logging\n"
+        "setup_logging(Settings(agent='openai', openai_api_key='opensesame-key-123'), json=True)\n"
+        "def fail():\n"
+        "    raise RuntimeError('refused key opensesame-key-123')\n"
+        "fail()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "opensesame-key-123" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    event = json.loads(lines[0])
+    assert event["level"] == "CRITICAL"
+    assert "RuntimeError: refused key [REDACTED]" in event["exc"]
+    assert "in fail" in event["exc"]
+
+
+def test_a_warning_is_a_json_line() -> None:
+    """Python prints a warning (a coroutine never awaited…) as raw text on stderr; in JSON
+    mode it goes through logging like any other line."""
+    script = (
+        "import warnings\n"
+        "from core.config import Settings\n"
+        "from core.ops.logs import setup_logging\n"
+        "setup_logging(Settings(agent='openai'), json=True)\n"
+        "warnings.warn('coroutine never awaited', RuntimeWarning)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    event = json.loads(lines[0])
+    assert (event["level"], event["logger"]) == ("WARNING", "py.warnings")
+    assert "RuntimeWarning: coroutine never awaited" in event["msg"]
