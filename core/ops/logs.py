@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -205,6 +206,7 @@ def setup_logging(
         # default prints a raw multi-line traceback to stderr: lines a collector cannot
         # parse, and unredacted (a token in the exception's message went out as is).
         sys.excepthook = _log_uncaught
+        threading.excepthook = _log_uncaught_in_thread  # the same for a thread's end
         # A warning (a coroutine never awaited…) is printed as two raw lines otherwise.
         logging.captureWarnings(True)
     return handler
@@ -216,6 +218,17 @@ def _log_uncaught(
     """``sys.excepthook`` for JSON logs: the traceback in one redacted JSON line."""
     logging.getLogger("threadcast").critical(
         "uncaught exception, exiting: %r", error, exc_info=(kind, error, traceback)
+    )
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """``threading.excepthook`` for JSON logs: a thread's uncaught exception in one
+    redacted JSON line (the process goes on)."""
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return  # what the default hook ignores too
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("threadcast").error(
+        "uncaught exception in thread %s: %r", name, args.exc_value, exc_info=args.exc_value
     )
 
 

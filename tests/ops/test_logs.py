@@ -10,6 +10,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -64,12 +65,14 @@ def logging_to(settings: Settings, *, json: bool) -> Iterator[io.StringIO]:
     """The app's logging set up to write into a string; the root logger restored after."""
     root = logging.getLogger()
     handlers, level, hook = list(root.handlers), root.level, sys.excepthook
+    thread_hook = threading.excepthook
     stream = io.StringIO()
     setup_logging(settings, json=json, stream=stream)
     try:
         yield stream
     finally:
         sys.excepthook = hook
+        threading.excepthook = thread_hook
         logging.captureWarnings(False)
         for handler in list(root.handlers):
             root.removeHandler(handler)
@@ -189,26 +192,35 @@ def test_a_feedback_url_path_is_redacted_only_as_part_of_that_url() -> None:
     assert '"/srv/threadcast/core/relay.py"' in text
 
 
-def test_an_uncaught_exception_is_one_redacted_json_line() -> None:
-    """What ends a service with an exception nobody caught reaches the collector as JSON
-    (traceback included), not as raw multi-line text, and without the secret it held."""
+@pytest.mark.parametrize(
+    ("run", "status", "level"),
+    [
+        ("fail()", 1, "CRITICAL"),  # the process ends with it
+        ("t = threading.Thread(target=fail); t.start(); t.join()", 0, "ERROR"),  # goes on
+    ],
+)
+def test_an_uncaught_exception_is_one_redacted_json_line(run: str, status: int, level: str) -> None:
+    """What ends a service, or one of its threads, with an exception nobody caught reaches
+    the collector as JSON (traceback included), not as raw multi-line text, and without
+    the secret it held."""
     script = (
+        "import threading\n"
         "from core.config import Settings\n"
         "from core.ops.logs import setup_logging\n"
         "setup_logging(Settings(agent='openai', openai_api_key='opensesame-key-123'), json=True)\n"
         "def fail():\n"
         "    raise RuntimeError('refused key opensesame-key-123')\n"
-        "fail()\n"
+        f"{run}\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
-    assert done.returncode == 1
+    assert done.returncode == status
     assert "opensesame-key-123" not in done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     event = json.loads(lines[0])
-    assert event["level"] == "CRITICAL"
+    assert event["level"] == level
     assert "RuntimeError: refused key [REDACTED]" in event["exc"]
     assert "in fail" in event["exc"]
 
