@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.agents.error_words import SHOWN_CAP  # an error's message is shown to the user
 from core.agents.sse import data_field
 
 __all__ = [
@@ -154,11 +155,11 @@ def _frame(value: str) -> LyzrEvent | None:
         return None
     kind, content = data.get("type"), data.get("content")
     if isinstance(kind, str) and kind.lower() == "error":
-        return Failed((_words(data) or "")[:_MESSAGE_CAP])
+        return Failed((_words(data) or "")[:SHOWN_CAP])
     # {"error": ...} alone: a typed event (a tool's result) may carry a tool's error and
     # the reply goes on; "error": null is no error.
     if kind is None and content is None and data.get("error"):
-        return Failed((_words(data) or "")[:_MESSAGE_CAP])
+        return Failed((_words(data) or "")[:SHOWN_CAP])
     if isinstance(kind, str):
         kind = kind.lower()
         if "tool" in kind:  # local_tool_call, tool_call, tool_result, ...
@@ -208,7 +209,6 @@ def _explicit_tool(event: dict[str, Any], *, depth: int) -> str | None:
     return None
 
 
-_MESSAGE_CAP = 500  # characters of an error's message kept: it is shown to the user
 _MESSAGE_KEYS = ("detail", "error", "message", "msg")
 
 
@@ -224,8 +224,8 @@ def error_text(value: str) -> str:
         except ValueError:
             pass
         else:
-            return (_words(data) or "")[:_MESSAGE_CAP]
-    return value[:_MESSAGE_CAP]
+            return (_words(data) or "")[:SHOWN_CAP]
+    return value[:SHOWN_CAP]
 
 
 def _words(data: Any, depth: int = 0) -> str | None:
