@@ -15,9 +15,11 @@ connections an app may hold); slack-sdk reconnects on every one
 ``apps.connections.open``) opens one connection only.
 
 Redelivery. An ``events_api`` envelope not acked within ``ack_timeout`` (Slack's 3 s) is
-sent again, up to three times, "immediately, after 1 minute, and after 5 minutes" after the
-failure (docs.slack.dev apis/events-api, "Retries"; ``SimConfig.socket_retry_delays``),
-with the same ``envelope_id``, ``retry_attempt`` counting the earlier attempts and
+sent again, up to three times, "immediately, after 1 minute and after 5 minutes" after the
+failure (the Events API's retries, docs.slack.dev apis/events-api; Socket Mode's own
+schedule is not documented apart: ``SimConfig.socket_retry_delays``), with the same
+``envelope_id`` (whether Slack keeps it is not documented; the bot does not rely on it),
+``retry_attempt`` counting the earlier attempts and
 ``retry_reason: "timeout"`` (the retried envelope in slack-sdk's own Socket Mode test
 server, python-slack-sdk tests/slack_sdk/socket_mode/mock_socket_mode_server.py:
 ``"retry_attempt":1,"retry_reason":"timeout"``). A retry goes to any open connection, not
