@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -761,6 +761,102 @@ async def test_socket_mode_redelivers_until_acked():
     assert first["payload"]["event"]["text"] == "hi"
     assert first["envelope_id"] == second["envelope_id"]
     assert len(delivery.sent_at) == 2  # type: ignore[union-attr]
+
+
+@asynccontextmanager
+async def socket_connection(
+    sim: SlackSimulator, session: aiohttp.ClientSession
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A raw Socket Mode connection (``apps.connections.open``, then the URL), past its
+    ``hello``."""
+    opened = await AsyncWebClient(base_url=sim.api_url).apps_connections_open(
+        app_token=sim.app.app_token
+    )
+    async with session.ws_connect(opened["url"]) as ws:
+        assert (await ws.receive_json(timeout=2))["type"] == "hello"
+        yield ws
+
+
+async def dm_event(sim: SlackSimulator) -> SocketDelivery:
+    """Alice's DM "hi" sent as an ``events_api`` envelope."""
+    ws = sim.workspace
+    delivery = await sim.send_event(
+        sim.events_for(sim.user_message(ws.alice_dm, ws.alice, "hi"))[0]
+    )
+    assert isinstance(delivery, SocketDelivery)
+    return delivery
+
+
+@pytest.mark.looptime  # Slack's real 3 s, 1 and 5 minutes, in fake time
+async def test_an_unacked_envelope_comes_three_more_times_on_slacks_schedule(sim: SlackSimulator):
+    async with aiohttp.ClientSession() as session, socket_connection(sim, session) as ws:
+        delivery = await dm_event(sim)
+        envelopes = [await ws.receive_json(timeout=400) for _ in range(4)]  # none acked
+        with pytest.raises(TimeoutError):
+            await ws.receive_json(timeout=3600)  # no fifth
+    assert [(e["retry_attempt"], e["retry_reason"]) for e in envelopes] == [
+        (0, ""), (1, "timeout"), (2, "timeout"), (3, "timeout"),
+    ]  # fmt: skip
+    assert {e["envelope_id"] for e in envelopes} == {delivery.envelope_id}
+    # Each retry after the 3 s ack timeout, then at once, after 1 and after 5 minutes.
+    start = delivery.sent_at[0]
+    assert [round(t - start, 3) for t in delivery.sent_at] == [0, 3, 66, 369]
+
+
+@pytest.mark.looptime
+async def test_an_envelope_whose_connection_broke_before_its_ack_comes_over_another(
+    sim: SlackSimulator,
+):
+    async with (
+        aiohttp.ClientSession() as session,
+        socket_connection(sim, session) as first,
+        socket_connection(sim, session) as second,
+    ):
+        sim.socket.break_after_next = 1
+        delivery = await dm_event(sim)
+        sent = await first.receive_json(timeout=2)  # the app got it...
+        assert (await first.receive(timeout=2)).type == aiohttp.WSMsgType.CLOSE  # ...then lost it
+        again = await second.receive_json(timeout=10)
+        await second.send_json({"envelope_id": again["envelope_id"]})
+        await delivery.wait_acked()
+    assert sent["envelope_id"] == again["envelope_id"] == delivery.envelope_id
+    assert (again["retry_attempt"], again["retry_reason"]) == (1, "timeout")
+    assert delivery.sent_at[1] - delivery.sent_at[0] == pytest.approx(3.0)  # the ack timeout
+
+
+@pytest.mark.looptime
+async def test_an_ack_reaching_slack_too_late_does_not_stop_the_retry_it_came_after(
+    sim: SlackSimulator,
+):
+    sim.socket.ack_delay = 5.0  # past Slack's 3 s
+    async with aiohttp.ClientSession() as session, socket_connection(sim, session) as ws:
+        delivery = await dm_event(sim)
+        first = await ws.receive_json(timeout=2)
+        await ws.send_json({"envelope_id": first["envelope_id"]})  # at once, arrives at 5 s
+        retry = await ws.receive_json(timeout=10)  # at 3 s
+        ack = await delivery.wait_acked()
+        with pytest.raises(TimeoutError):
+            await ws.receive_json(timeout=3600)  # the late ack stopped the later retries
+    assert retry["retry_attempt"] == 1 and ack == {"envelope_id": delivery.envelope_id}
+    assert len(delivery.sent_at) == 2
+    assert sim.socket.received[0][0] - delivery.sent_at[0] == pytest.approx(5.0)
+
+
+@pytest.mark.looptime
+async def test_a_retry_due_with_no_connection_open_is_skipped_and_the_next_one_comes(
+    sim: SlackSimulator,
+):
+    async with aiohttp.ClientSession() as session:
+        async with socket_connection(sim, session) as ws:
+            sim.socket.break_after_next = 1
+            delivery = await dm_event(sim)
+            await ws.receive_json(timeout=2)
+        await asyncio.sleep(10)  # the app reconnects 10 s later: the retry at 3 s is skipped
+        async with socket_connection(sim, session) as ws:
+            again = await ws.receive_json(timeout=120)
+    assert again["envelope_id"] == delivery.envelope_id
+    start = delivery.sent_at[0]
+    assert [round(t - start, 3) for t in delivery.sent_at] == [0, 66]  # the 1-minute retry
 
 
 def collected_events() -> tuple[list[dict[str, Any]], web.Application]:

@@ -4,11 +4,9 @@ On connect the server sends ``{"type": "hello", "num_connections", "debug_info",
 "connection_info"}``. Each event or interaction then travels in an envelope
 ``{"envelope_id", "type": "events_api" | "interactive", "payload",
 "accepts_response_payload", "retry_attempt", "retry_reason"}`` (the retry fields only on
-``events_api``); the app acks with ``{"envelope_id": ..., "payload"?: ...}``. Unacked
-``events_api`` envelopes are sent again, ``ack_timeout`` after each attempt, with
-``retry_attempt`` + 1 and ``retry_reason: "timeout"``. With several connections, envelopes
-go round-robin. ``disconnect`` messages ask the client to reconnect; their ``reason``
-(Slack, "Socket Mode implementation" > Disconnects,
+``events_api``); the app acks with ``{"envelope_id": ..., "payload"?: ...}``. With several
+connections, envelopes go round-robin. ``disconnect`` messages ask the client to reconnect;
+their ``reason`` (Slack, "Socket Mode implementation" > Disconnects,
 https://api.slack.com/apis/connections/socket-implement): ``warning`` (sent about 10 s before
 Slack closes the connection), ``refresh_requested`` (a routine refresh), ``link_disabled``
 (Socket Mode switched off in the app's settings), ``too_many_websockets`` (more than the 10
@@ -16,14 +14,36 @@ connections an app may hold); slack-sdk reconnects on every one
 (slack_sdk/socket_mode/async_client.py, ``run_message_listeners``). A ticket (from
 ``apps.connections.open``) opens one connection only.
 
-Not modelled: Slack closing the old connection by itself after a ``disconnect`` (slack-sdk
-closes it first when it reconnects), what ``apps.connections.open`` answers once Socket Mode
-is off (undocumented: the method's error table, https://docs.slack.dev/reference/methods/
-apps.connections.open, lists ``forbidden_team``, ``invalid_auth``, ``missing_args``,
-``not_allowed_token_type`` and Slack's generic errors, none for Socket Mode switched off; so
-after a ``link_disabled`` it still answers a URL), and redelivery of an envelope whose
-connection closed before its ack (a test redelivers it with ``resend``, as Slack's next
-attempt).
+Redelivery. An ``events_api`` envelope not acked within ``ack_timeout`` (Slack's 3 s) is
+sent again, up to three times, "immediately, after 1 minute and after 5 minutes" after the
+failure (the Events API's retries, docs.slack.dev apis/events-api; Socket Mode's own
+schedule is not documented apart: ``SimConfig.socket_retry_delays``), with the same
+``envelope_id`` (whether Slack keeps it is not documented; the bot does not rely on it),
+``retry_attempt`` counting the earlier attempts and
+``retry_reason: "timeout"`` (the retried envelope in slack-sdk's own Socket Mode test
+server, python-slack-sdk tests/slack_sdk/socket_mode/mock_socket_mode_server.py:
+``"retry_attempt":1,"retry_reason":"timeout"``). A retry goes to any open connection, not
+necessarily the one the first attempt went to ("Slack's API server delivers to any of the
+active connections and does retries for Events API messages", the slack-sdk maintainer in
+slackapi/bolt-python#1071), so an envelope whose connection closed before its ack comes
+again over another one. The timing runs on the event loop's clock (``asyncio.sleep`` and
+timeouts), so a test under looptime sees Slack's real minutes pass in fake time.
+
+Faults a test injects: ``break_after_next`` (the connection breaks right after the next
+envelope is written: the app got it, its ack is lost) and ``ack_delay`` (acks reach Slack
+this much later: a slow network or a busy app, so an ack may come after Slack retried).
+
+Not modelled (undocumented): Slack closing the old connection by itself after a
+``disconnect`` (slack-sdk closes it first when it reconnects); what Slack does with a retry
+due while no connection is open (here that retry is skipped and the next one still comes:
+the maintainer above only says events may be missed when every connection is down); whether
+Slack takes an ack arriving on another connection than its envelope's (slack-sdk sends an
+ack once more on its new connection when the old one is gone, ``send_message``; an ack
+lost with ``break_after_next`` stays lost wherever it arrives); and what
+``apps.connections.open`` answers once Socket Mode is off (its error table,
+https://docs.slack.dev/reference/methods/apps.connections.open, lists ``forbidden_team``,
+``invalid_auth``, ``missing_args``, ``not_allowed_token_type`` and Slack's generic errors,
+none for Socket Mode switched off; so after a ``link_disabled`` it still answers a URL).
 """
 
 from __future__ import annotations
@@ -53,6 +73,7 @@ class SocketDelivery:
     sent_at: list[float] = field(default_factory=list)  # one entry per attempt
     ack: dict[str, Any] | None = None
     acked_event: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    ack_lost: bool = False  # its last attempt's connection broke (``break_after_next``)
 
     @property
     def acked(self) -> bool:
@@ -82,7 +103,12 @@ class SocketHub:
         self.connections: list[web.WebSocketResponse] = []
         self.deliveries: dict[str, SocketDelivery] = {}
         self.received: list[tuple[float, dict[str, Any]]] = []  # every client message
+        self.lost_acks: list[dict[str, Any]] = []  # acks lost with a broken connection
         self.connects = 0
+        # Faults a test injects (module docstring): break the connection of the next
+        # ``break_after_next`` envelopes right after writing them; deliver acks late.
+        self.break_after_next = 0
+        self.ack_delay = 0.0
         self._tickets: set[str] = set()
         self._next = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -109,7 +135,7 @@ class SocketHub:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    self._on_client_message(json.loads(msg.data))
+                    self._arrived(json.loads(msg.data))
         finally:
             if ws in self.connections:
                 self.connections.remove(ws)
@@ -128,9 +154,20 @@ class SocketHub:
             "connection_info": {"app_id": self.app.app_id},
         }
 
+    def _arrived(self, message: dict[str, Any]) -> None:
+        """A client message, taken ``ack_delay`` later (on the loop's clock: fake time under
+        looptime)."""
+        if self.ack_delay > 0:
+            asyncio.get_running_loop().call_later(self.ack_delay, self._on_client_message, message)
+        else:
+            self._on_client_message(message)
+
     def _on_client_message(self, message: dict[str, Any]) -> None:
-        self.received.append((self.clock(), message))
         delivery = self.deliveries.get(str(message.get("envelope_id")))
+        if delivery is not None and delivery.ack_lost:
+            self.lost_acks.append(message)
+            return
+        self.received.append((self.clock(), message))
         if delivery is not None and delivery.ack is None:
             delivery.ack = message
             delivery.acked_event.set()
@@ -176,7 +213,19 @@ class SocketHub:
         ws = self.connections[self._next % len(self.connections)]
         self._next += 1
         delivery.sent_at.append(self.clock())
+        breaks = self.break_after_next > 0
+        self.break_after_next -= breaks
+        delivery.ack_lost = breaks  # set before the app can answer
         await ws.send_json(envelope)
+        if breaks:
+            await self._break(ws)
+
+    async def _break(self, ws: web.WebSocketResponse) -> None:
+        """The connection breaks with an envelope just written to it (its ack is lost:
+        ``SocketDelivery.ack_lost``), and closes, so the client reconnects."""
+        self.connections.remove(ws)
+        self._notify()
+        await ws.close()
 
     async def _retry_until_acked(self, delivery: SocketDelivery) -> None:
         for delay in self.retry_delays:
@@ -186,9 +235,10 @@ class SocketHub:
             except TimeoutError:
                 pass
             await asyncio.sleep(delay)
-            if delivery.acked or not self.connections:
+            if delivery.acked:
                 return
-            await self.resend(delivery)
+            if self.connections:  # else this retry is skipped (module docstring)
+                await self.resend(delivery)
 
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
         """A ``disconnect`` message on every open connection (reasons: module docstring)."""
