@@ -1,8 +1,8 @@
 """Which event loop a command runs on: uvloop for the services where it is installed.
 
 Why: a service's CPU per streamed reply is partly the event loop's own machinery (reading
-sockets, scheduling callbacks, the selector); uvloop does that in C on libuv (README, "CPU per
-streamed reply"). The console commands (``chat``, ``ask``, ``usage``, ``playground``) keep
+sockets, scheduling callbacks, the selector); uvloop does that in C on libuv (tests/bench/README.md,
+"CPU per streamed reply"). The console commands (``chat``, ``ask``, ``usage``, ``playground``) keep
 asyncio's loop: they serve one person and start faster without another import.
 
 ``THREADCAST_EVENT_LOOP``: ``auto`` (the default: uvloop when it imports, asyncio's loop

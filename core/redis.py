@@ -97,7 +97,7 @@ async def guarded(what: str, call: Awaitable[T], *, within: float = DEFAULT_OP_T
     The caller waits on a future of its own that the call's end or a timer resolves, not on
     the task (cancelling a task's waiter cancels the task it awaits) nor ``asyncio.wait``,
     whose sets, closures and bookkeeping per call cost more than the rest of this wrapper
-    (README, "CPU per streamed reply").
+    (tests/bench/README.md, "CPU per streamed reply").
     """
     loop = asyncio.get_running_loop()
     running = loop.create_task(call) if asyncio.iscoroutine(call) else asyncio.ensure_future(call)

@@ -5,8 +5,8 @@ a new one (past 256), it scans them all for idle ones (``HTTPClient.
 _try_clear_expired_ratelimits``: idle means no request for 300 s). A reply opens a few
 (its post, its edits, its typing, in its own thread), so N replies streaming at once cost
 O(N²) bucket checks: at N = 1,000, over a million per thousand replies, ~1 % of the bot's
-CPU in the profile (README, "CPU per streamed reply"). Scanning at most once per ``every``
-seconds keeps the same buckets (an idle one lives at most that much longer) for one scan.
+CPU in the profile (tests/bench/README.md, "CPU per streamed reply"). Scanning at most once per
+``every`` seconds keeps the same buckets (an idle one lives at most that much longer) for one scan.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Why: an agent streams 20 or more chunks a second, and reading each one as it lands costs a
 wake-up, a ``recv``, the HTTP, SSE and JSON parse and the generator chain up to the relay,
-per chunk (README, "CPU per streamed reply"). The relay shows a reply far less often: at
-most once a second per Discord thread, every ~20 s when 1,000 replies share the global
+per chunk (tests/bench/README.md, "CPU per streamed reply"). The relay shows a reply far less often:
+at most once a second per Discord thread, every ~20 s when 1,000 replies share the global
 budget. When the text already waits that long for its next edit, a read held back a small
 share of that wait finds several chunks in the socket at once and costs one pass instead of
 several, and the reply's staleness grows by at most that share.

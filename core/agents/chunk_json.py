@@ -1,7 +1,7 @@
 """JSON of a streamed chunk, decoded by orjson: the OpenAI wire format is one JSON object
 per chunk, 20 per second per reply, and ``json.loads`` was the largest single cost of
-parsing one (about 2.5 of the ~7 µs; orjson takes about a quarter of that: README, "CPU
-per streamed reply").
+parsing one (about 2.5 of the ~7 µs; orjson takes about a quarter of that: tests/bench/README.md,
+"CPU per streamed reply").
 
 What the standard library accepts and orjson refuses (``NaN``, a lone surrogate escape such
 as half an emoji) is decoded by ``json.loads`` instead, so the text read and the errors

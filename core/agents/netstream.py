@@ -4,8 +4,8 @@ Why: an agent streams 20 small chunks per second per reply. httpx's own transpor
 each one in Python (httpcore and h11: chunked decoding, an event state machine, about eight
 layers of async generators); aiohttp parses HTTP in C (llhttp, chunked decoding included) and
 hands the body over through one buffer: a third to a half less of the agent client's CPU
-per chunk (README, "CPU per streamed reply"). aiohttp is already a dependency (the bots' HTTP
-endpoints, discord.py).
+per chunk (tests/bench/README.md, "CPU per streamed reply"). aiohttp is already a dependency (the
+bots' HTTP endpoints, discord.py).
 
 The agent clients keep httpx's API: requests, streamed responses, and httpx's exceptions,
 which :func:`_httpx_error` translates aiohttp's into at this boundary, so the error mapping
@@ -244,10 +244,10 @@ _BODY = "threadcast.body"
 
 def body_reader(response: httpx.Response) -> _Body | None:
     """``response``'s body straight from this transport (``read``, ``hold``), for a stream's
-    per-chunk path: httpx's body iteration is four async-generator layers per read (README,
-    "CPU per streamed reply"). ``None`` when the body is not this transport's or needs decoding
-    (``Content-Encoding``: httpx decodes it). Reading this way still ends with httpx's
-    ``response.aclose()``, which releases or closes the connection."""
+    per-chunk path: httpx's body iteration is four async-generator layers per read
+    (tests/bench/README.md, "CPU per streamed reply"). ``None`` when the body is not this
+    transport's or needs decoding (``Content-Encoding``: httpx decodes it). Reading this way still
+    ends with httpx's ``response.aclose()``, which releases or closes the connection."""
     body = response.extensions.get(_BODY)
     encoding = response.headers.get("content-encoding", "identity")
     if not isinstance(body, _Body) or encoding.strip().lower() != "identity":

@@ -2,8 +2,8 @@
 
 ``asyncio.timeout`` around every read costs a timer, a task lookup and a context manager per
 chunk the agent sends; with hundreds of replies at 20 chunks/s that was a noticeable share of
-the bot's CPU (README, "CPU per streamed reply"). A :class:`SilenceBudget` instead arms one
-timer for the whole budget; when it fires and the budget turns out not to be spent (the
+the bot's CPU (tests/bench/README.md, "CPU per streamed reply"). A :class:`SilenceBudget` instead
+arms one timer for the whole budget; when it fires and the budget turns out not to be spent (the
 server spoke meanwhile, or the consumer held the time), it re-arms for what is left. Only the
 time spent *waiting for the server* counts (see :mod:`core.agents.transport`).
 """

@@ -114,7 +114,7 @@ class SseEvent:
     """One event: its ``data`` lines (joined with ``\\n`` by :attr:`data`) and its name.
 
     Not frozen: one is made per chunk a server streams, and a frozen dataclass's
-    ``__init__`` costs twice a plain one's (README, "CPU per streamed reply").
+    ``__init__`` costs twice a plain one's (tests/bench/README.md, "CPU per streamed reply").
     """
 
     lines: tuple[str, ...]

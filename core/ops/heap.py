@@ -5,8 +5,8 @@ A bot's replies allocate containers at a high rate (tasks, futures, coroutines, 
 parsed events), and many of them are still alive a moment later: with CPython's default
 thresholds (700, 10, 10) the collector ran ~850 young, ~80 middle and 7 full collections
 in a run of 1,000 replies (``bench_discord.py --n 1000 --duration 2``), ~2 s of the bot's
-~18 s of CPU, walking the same live objects again and again (README, "CPU per streamed
-reply", seventh pass). :func:`settle` raises the young generation's threshold to
+~18 s of CPU, walking the same live objects again and again (tests/bench/README.md, "CPU per
+streamed reply", seventh pass). :func:`settle` raises the young generation's threshold to
 :data:`YOUNG_THRESHOLD` net allocations once start-up is done: a collection runs ~14×
 less often, most objects are gone before one looks at them, and the full collections
 (every 10 × 10 young ones) become as rare. In the same run: 47 young, 5 middle and no

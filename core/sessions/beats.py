@@ -4,8 +4,8 @@ per beat instead of one script call per lock.
 Each streaming reply's lock is extended (and its stop key read, the fallback for a Stop
 from another replica) every ``ttl / 3``, or more often when asked. One call per reply per
 beat cost ~12 % of the Discord bot's CPU with 200 replies streaming while the gate beat
-every 0.5 s (README, "CPU per streamed reply"), and still one Redis call per reply every
-10 s at the default ttl (100 per second at 1,000 replies); pipelined, the client's per-call
+every 0.5 s (tests/bench/README.md, "CPU per streamed reply"), and still one Redis call per reply
+every 10 s at the default ttl (100 per second at 1,000 replies); pipelined, the client's per-call
 work (a deadline, a pooled connection, an awaited round trip) is paid once per beat. Redis
 still runs one ``EXTEND`` script per lock, each as atomic as before. A Redis Cluster client
 keeps one call per lock (:class:`~core.sessions.lock.Lock` decides): its locks live in

@@ -6,8 +6,8 @@ Every Redis call checks a connection out of the pool and back in. redis-py's
 under an ``asyncio.timeout`` as well, behind a decorator that inspects the arguments, and
 records metrics for OpenTelemetry (off unless configured; threadcast configures none, and
 the direct path records none): a third of a call's CPU (``bench_redis_call.py``, a bare
-call: 118–130 µs with redis-py's pool, 75–91 µs with this one; README, "CPU per streamed
-reply", seventh pass), at ~19 calls per reply.
+call: 118–130 µs with redis-py's pool, 75–91 µs with this one; tests/bench/README.md, "CPU per
+streamed reply", seventh pass), at ~19 calls per reply.
 
 In the usual case — an idle connection in the pool, nobody waiting for one, no
 maintenance under way — none of that can change the outcome: the checkout is a pop and

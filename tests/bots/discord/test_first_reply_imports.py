@@ -1,6 +1,6 @@
 """A started bot imports nothing while it answers: whatever its replies need was imported
 during start-up, before it says it is ready, so no reply pays for an import (a module
-imported on first use cost the first replies of a burst their CPU: README, "CPU per
+imported on first use cost the first replies of a burst their CPU: tests/bench/README.md, "CPU per
 streamed reply", seventh pass). Checked in a child process (tests/bots/discord/
 first_reply.py), whose modules are only what the bot and its simulators imported, not
 what earlier tests of this run did."""
