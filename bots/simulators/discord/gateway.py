@@ -169,7 +169,8 @@ class Gateway:
 
         The session stays, so the client may RESUME it ("you will be forced to Resume").
         Discord names no close code for this; 4000 "Unknown error" is one that discord.py
-        and the docs treat as "reconnect and resume".
+        and the docs treat as "reconnect and resume". Measured on loop time, which is fake
+        under looptime (``advance_clock`` does not make a heartbeat late).
         """
         late = self.config.heartbeat_interval_ms / 1000 * (1 + self.config.heartbeat_tolerance)
         while True:
