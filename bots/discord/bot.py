@@ -73,12 +73,15 @@ class DiscordBot(Lifecycle):
         settings: DiscordSettings,
         *,
         guild_ready_timeout: float = 2.0,
+        heartbeat_timeout: float = 60.0,
         ready_timeout: float = 60.0,
         shutdown_grace: float | None = None,
         limits: SurfaceLimits = DISCORD_LIMITS,
     ) -> None:
         """``limits``: Discord's (the default); the tests pass a faster edit pace to match
-        the faster channel bucket they give the simulator and ``settings``."""
+        the faster channel bucket they give the simulator and ``settings``.
+        ``heartbeat_timeout``: discord.py's (the default), after which a silent gateway
+        connection is a zombie to close and resume; the tests shorten it."""
         self.settings = settings
         self.ready_timeout = ready_timeout
         # Replies get this long after a shutdown signal to finish before they are
@@ -101,6 +104,7 @@ class DiscordBot(Lifecycle):
             on_setup=self._setup,
             on_interaction=self._on_interaction,
             guild_ready_timeout=guild_ready_timeout,
+            heartbeat_timeout=heartbeat_timeout,
         )
         self.surface = DiscordSurface(
             self.client, budget=budget, limits=limits, call_timeout=settings.api_timeout

@@ -56,6 +56,7 @@ class BotClient(discord.Client):
         on_setup: Callable[[], Coroutine[Any, Any, None]],
         on_interaction: Callable[[discord.Interaction], Coroutine[Any, Any, None]] | None = None,
         guild_ready_timeout: float = 2.0,
+        heartbeat_timeout: float = 60.0,
     ) -> None:
         # threadcast has no voice: discord.py's start-up warnings about voice libraries
         # would only be noise in the bot's log.
@@ -72,6 +73,7 @@ class BotClient(discord.Client):
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             guild_ready_timeout=guild_ready_timeout,
+            heartbeat_timeout=heartbeat_timeout,
             **options,
         )
         guard_gateway(self._connection)

@@ -164,6 +164,47 @@ async def test_gateway_rejects_a_bad_identify_token(sim: DiscordSimulator) -> No
         assert await ws.receive_json() == {"op": 9, "d": False}  # identify again
 
 
+async def test_the_gateway_send_limit_counts_events_per_connection_and_window() -> None:
+    """Three events a window here (Discord's 120 per 60 s): the window is on the
+    simulator's clock, so skipping it ahead opens a new one at once; one event too many
+    closes with 4008, and a new connection has a window of its own."""
+    async with (
+        DiscordSimulator(gateway_send_limit=3) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.ws_connect(sim.gateway_url) as ws:
+            await ws.receive_json()  # HELLO
+            for _ in range(3):
+                await ws.send_json({"op": 1, "d": None})
+                assert (await ws.receive_json())["op"] == 11
+            sim.advance_clock(60.0)  # a new window
+            for _ in range(3):
+                await ws.send_json({"op": 1, "d": None})
+                assert (await ws.receive_json())["op"] == 11
+            await ws.send_json({"op": 1, "d": None})  # the fourth of this window
+            assert (await ws.receive()).type is aiohttp.WSMsgType.CLOSE
+            assert ws.close_code == 4008
+        async with http.ws_connect(sim.gateway_url) as ws:
+            await ws.receive_json()  # HELLO
+            await ws.send_json({"op": 1, "d": None})
+            assert (await ws.receive_json())["op"] == 11
+
+
+async def test_a_connection_without_heartbeats_is_closed() -> None:
+    """No heartbeat within the interval and its tolerance: the connection is closed (the
+    session, if any, stays for a RESUME)."""
+    async with (
+        DiscordSimulator(heartbeat_interval_ms=50) as sim,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(sim.gateway_url) as ws,
+    ):
+        assert (await ws.receive_json())["d"]["heartbeat_interval"] == 50
+        async with asyncio.timeout(5.0):
+            closing = await ws.receive()  # waited for: the simulator's own deadline
+        assert closing.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 4000
+
+
 async def test_shards_split_guild_and_dm_events(sim: DiscordSimulator) -> None:
     async with aiohttp.ClientSession() as http:
         sockets = [await http.ws_connect(sim.gateway_url) for _ in range(2)]

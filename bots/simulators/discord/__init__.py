@@ -40,7 +40,9 @@ What it models
 - ``allowed_mentions``: each message records who it would ping (``SimMessage.pings``).
 - Gateway: HELLO, heartbeat/ACK, IDENTIFY (bad token → 4004, a bit outside ``known_intents`` →
   4013, refused privileged intent → 4014), READY + GUILD_CREATE, RESUME with replay,
-  RECONNECT, INVALID_SESSION, intents (no MESSAGE_CONTENT → empty content except mentions,
+  RECONNECT, INVALID_SESSION, the send limit (120 events per connection a minute, else
+  4008), late heartbeats (closed), zombie connections (``zombie_connection``), 4009
+  (``time_out_session``), intents (no MESSAGE_CONTENT → empty content except mentions,
   DMs and the bot's own messages),
   sharding, zlib-stream; the bot's own REST posts come back as MESSAGE_CREATE, edits as
   MESSAGE_UPDATE; helpers dispatch user messages (and their edits), threads, slash
@@ -51,8 +53,8 @@ What it models
 
 What it does not model: permissions beyond the few ``restrictions`` lists (everything
 else is allowed, Manage Threads excepted; denied permissions are not shown in channel
-JSON), reactions, embeds' images, guild upload limits above 10 MiB, identify and heartbeat
-timeouts, ETF/zstd, joining or leaving a guild
+JSON), reactions, embeds' images, guild upload limits above 10 MiB, identify rate limits,
+ETF/zstd, joining or leaving a guild
 while connected, roles in any guild but the first, voice, presences.
 """
 

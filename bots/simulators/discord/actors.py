@@ -317,16 +317,33 @@ class DiscordSimulator(SimulatorServer):
         (``resumable``), or identified as a new session (see ``Gateway.invalidate``)."""
         session = await self.wait_for_session(within)
         self.state.gateway.invalidate(session, resumable=resumable)
-        await self._until_back(session, within)
+        await self.until_back(session, within)
 
     async def close_gateway(self, code: int, reason: str = "", *, within: float = 10.0) -> None:
         """Close the connected session's websocket with ``code`` (e.g. 4008 "Rate limited.",
         Gateway Close Event Codes), then wait until the client has resumed or identified."""
         session = await self.wait_for_session(within)
         await self.state.gateway.close_with(session, code, reason)
-        await self._until_back(session, within)
+        await self.until_back(session, within)
 
-    async def _until_back(self, old: GatewaySession, within: float) -> None:
+    async def zombie_connection(self, within: float = 10.0) -> GatewaySession:
+        """Make the connected session's websocket a zombie (``Gateway.go_silent``: no
+        HEARTBEAT_ACK, no dispatch); the client has to notice, close and RESUME."""
+        session = await self.wait_for_session(within)
+        self.state.gateway.go_silent(session)
+        return session
+
+    async def time_out_session(self, *, within: float = 10.0) -> None:
+        """Close with 4009 "Session timed out" (``Gateway.time_out``), then wait until the
+        client is back on a new session."""
+        session = await self.wait_for_session(within)
+        await self.state.gateway.time_out(session)
+        await self.until_back(session, within)
+
+    async def until_back(self, old: GatewaySession, within: float = 10.0) -> None:
+        """Wait until the client is connected again after ``old``'s connection ended:
+        ``old`` resumed, or (when Discord forgot it) a new session identified."""
+
         def back() -> bool:
             if old.id in self.state.gateway.sessions:
                 return old.resumed.is_set() and old.connection is not None

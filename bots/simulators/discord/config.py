@@ -107,5 +107,20 @@ class SimulatorConfig:
     # bits its ``Intents`` flags define, so a test narrows this mask to see that close.
     known_intents: int | None = None
     heartbeat_interval_ms: int = 41_250
+    # A connection that sends no heartbeat within the interval is closed: "If your app fails
+    # to send a heartbeat event in time, your connection will be closed and you will be
+    # forced to Resume", and "There is already tolerance in the heartbeat_interval that will
+    # cover network latency" (Topics > Gateway > Sending Heartbeats,
+    # https://discord.com/developers/docs/topics/gateway#sending-heartbeats). The tolerance
+    # is not published: a heartbeat may come this fraction of an interval late.
+    heartbeat_tolerance: float = 0.25
+    # "Apps can send 120 gateway events per connection every 60 seconds [...] Apps that
+    # surpass the limit are immediately disconnected from the Gateway" (Topics > Gateway >
+    # Rate Limiting, https://discord.com/developers/docs/topics/gateway#rate-limiting), with
+    # close code 4008 "Rate limited" (Topics > Opcodes and Status Codes > Gateway Close Event
+    # Codes). Heartbeats count too: discord.py keeps 10 of the 120 for them
+    # (discord/gateway.py ``GatewayRatelimiter``: 110 per 60 s for everything else).
+    gateway_send_limit: int = 120
+    gateway_send_window: float = 60.0
     # Dispatches kept per gateway session for RESUME replays.
     replay_buffer: int = 2_000

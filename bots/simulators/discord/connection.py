@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .ratelimits import Window
+
 __all__ = ["Connection", "GatewaySession"]
 
 JsonDict = dict[str, Any]
@@ -24,15 +26,23 @@ JsonDict = dict[str, Any]
 class Connection:
     """One websocket; a single writer task keeps frames (and the zlib stream) in order."""
 
-    def __init__(self, ws: web.WebSocketResponse, *, compress: str | None) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, *, compress: str | None, received: Window
+    ) -> None:
         self.ws = ws
         self.compress = compress  # what the client asked for in the URL's query
+        self.received = received  # the gateway send rate limit: the client's events so far
+        self.heartbeat = asyncio.Event()  # set by each heartbeat, for the server's watchdog
+        # A zombie: the socket stays open and is read, but nothing is written to it (no
+        # HEARTBEAT_ACK, no dispatch); the session still numbers and logs its dispatches.
+        self.silent = False
         self._deflate = zlib.compressobj() if compress == "zlib-stream" else None
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write(), name="discord-sim-gateway-writer")
 
     def send(self, frame: JsonDict | str) -> None:
-        self._queue.put_nowait(frame if isinstance(frame, str) else json.dumps(frame))
+        if not self.silent:
+            self._queue.put_nowait(frame if isinstance(frame, str) else json.dumps(frame))
 
     async def _write(self) -> None:
         while (text := await self._queue.get()) is not None:

@@ -8,14 +8,19 @@ replays the dispatches after the client's sequence then sends RESUMED; RECONNECT
 and INVALID_SESSION (op 9, resumable or not, also mid-session); closes with a resumable code
 (4000, 4008...) mid-session; REQUEST_GUILD_MEMBERS (op 8) answered with one chunk. Close
 codes 4001/4002/4003/4004/4005/4010/4013/4014 as Discord uses them (4013 also for an intent
-bit outside ``config.known_intents``). Intents filter what each session receives, sharding
-splits guilds by ``(guild_id >> 22) % shard_count`` (READY and GUILD_CREATE list only the
-shard's guilds; DMs go to shard 0: Topics > Gateway > Sharding,
+bit outside ``config.known_intents``); 4008 when a connection sends more than
+``config.gateway_send_limit`` events in a window (counted on the simulator's clock, so a
+test may skip the window ahead); a connection closed when no heartbeat arrives within the
+interval (plus ``config.heartbeat_tolerance``); a zombie connection (``go_silent``: no
+HEARTBEAT_ACK, nothing at all written); 4009 "Session timed out" (``time_out``: the session
+is gone, so the client's RESUME gets op 9 and it must IDENTIFY). Intents filter what each
+session receives, sharding splits guilds by ``(guild_id >> 22) % shard_count`` (READY and
+GUILD_CREATE list only the shard's guilds; DMs go to shard 0: Topics > Gateway > Sharding,
 https://discord.com/developers/docs/topics/gateway#sharding), and without MESSAGE_CONTENT a
 session gets message content only where Discord still sends it.
 
-Not modelled: ETF encoding, zstd, heartbeat timeouts (the server never drops a silent
-client), identify rate limits, presences and voice.
+Not modelled: ETF encoding, zstd, identify rate limits, heartbeat requests from the server
+(op 1 sent to the client), presences and voice.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from aiohttp import WSMsgType, web
 from .config import GUILD_MEMBERS, GUILDS, MESSAGE_CONTENT, PRIVILEGED_INTENTS, SimulatorConfig
 from .connection import Connection, GatewaySession
 from .payloads import guild_json, member_json, ready_json
+from .ratelimits import Window
 from .world import World
 
 __all__ = ["Gateway"]
@@ -101,12 +107,19 @@ class Gateway:
         await ws.prepare(request)
         # zstd-stream (or anything else) falls back to plain text frames, which discord.py
         # also reads; zlib-stream is honoured.
-        conn = Connection(ws, compress=request.query.get("compress"))
+        received = Window(
+            self.config.gateway_send_limit, self.config.gateway_send_window, bucket="gateway"
+        )
+        conn = Connection(ws, compress=request.query.get("compress"), received=received)
         self.connections.add(conn)
         conn.send({"op": 10, "d": {"heartbeat_interval": self.config.heartbeat_interval_ms}})
+        watchdog = asyncio.create_task(self._watch_heartbeats(conn), name="discord-sim-watchdog")
         session: GatewaySession | None = None
         try:
             async for message in ws:
+                if conn.received.take(self.world.clock.now()) is not None:
+                    await conn.close(4008, "Rate limited.")  # see config.gateway_send_limit
+                    break
                 if message.type is not WSMsgType.TEXT:
                     await conn.close(4002, "Decode error")
                     break
@@ -119,8 +132,10 @@ class Gateway:
                     break
                 session = await self._on_op(conn, session, payload)
         finally:
+            watchdog.cancel()
             if session is not None and session.connection is conn:
                 session.connection = None
+                session.resumed.clear()  # until a RESUME takes the session up again
             self.connections.discard(conn)
             await conn.stop()
             async with self.changed:
@@ -132,6 +147,7 @@ class Gateway:
     ) -> GatewaySession | None:
         op, data = payload.get("op"), payload.get("d")
         if op == 1:
+            conn.heartbeat.set()
             conn.send({"op": 11, "d": None})
         elif op == 2:
             if session is not None:
@@ -147,6 +163,24 @@ class Gateway:
         elif op not in (3, 4):  # presence and voice updates are accepted and ignored
             await conn.close(4001, "Unknown opcode.")
         return session
+
+    async def _watch_heartbeats(self, conn: Connection) -> None:
+        """Close the connection when a heartbeat is late (``config.heartbeat_tolerance``).
+
+        The session stays, so the client may RESUME it ("you will be forced to Resume").
+        Discord names no close code for this; 4000 "Unknown error" is one that discord.py
+        and the docs treat as "reconnect and resume". Measured on loop time, which is fake
+        under looptime (``advance_clock`` does not make a heartbeat late).
+        """
+        late = self.config.heartbeat_interval_ms / 1000 * (1 + self.config.heartbeat_tolerance)
+        while True:
+            try:
+                async with asyncio.timeout(late):
+                    await conn.heartbeat.wait()
+            except TimeoutError:
+                await conn.close(4000, "Heartbeat timed out.")
+                return
+            conn.heartbeat.clear()
 
     async def _identify(self, conn: Connection, data: JsonDict) -> GatewaySession | None:
         intents, shard = data.get("intents"), data.get("shard")
@@ -246,6 +280,31 @@ class Gateway:
             self.sessions.pop(session.id, None)
         session.resumed.clear()
         session.connection.send({"op": 9, "d": resumable})
+
+    def go_silent(self, session: GatewaySession) -> None:
+        """Make the session's connection a zombie: still open, heartbeats still read, but
+        no HEARTBEAT_ACK and no dispatch written to it (they stay in the session's log for
+        a RESUME). Topics > Gateway > Sending Heartbeats: "If a client does not receive a
+        heartbeat ACK between its attempts at sending heartbeats, this may be due to a
+        failed or 'zombied' connection. The client should immediately terminate the
+        connection with any close code besides 1000 or 1001, then reconnect and attempt to
+        Resume." (discord.py closes with 4000 once nothing at all has arrived for its
+        ``heartbeat_timeout``: discord/gateway.py ``KeepAliveHandler.run``.)"""
+        if session.connection is None:
+            raise RuntimeError("the session is not connected")
+        session.resumed.clear()
+        session.connection.silent = True
+
+    async def time_out(self, session: GatewaySession) -> None:
+        """Close with 4009 "Session timed out" and forget the session: "Your session timed
+        out. Reconnect and start a new one." (Topics > Opcodes and Status Codes > Gateway
+        Close Event Codes, https://discord.com/developers/docs/topics/
+        opcodes-and-status-codes#gateway-gateway-close-event-codes). A RESUME of it is
+        answered with op 9 ``false``, as any unknown session's."""
+        if session.connection is None:
+            raise RuntimeError("the session is not connected")
+        self.sessions.pop(session.id, None)
+        await session.connection.close(4009, "Session timed out.")
 
     async def close_with(self, session: GatewaySession, code: int, reason: str) -> None:
         """Close the session's websocket with a gateway close code; the session stays,

@@ -142,9 +142,11 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
         discord: dict[str, Any] | None = None,
         redis: str | None = None,
         limits: SurfaceLimits = FAST_LIMITS,
+        heartbeat_timeout: float = 60.0,
         **core: Any,
     ) -> AsyncIterator[World]:
-        """``redis`` replaces the test Redis's URL (e.g. a :class:`SlowRedis` in front)."""
+        """``redis`` replaces the test Redis's URL (e.g. a :class:`SlowRedis` in front);
+        ``heartbeat_timeout`` is discord.py's (after it, a silent connection is a zombie)."""
         # Replies still running when a test ends are interrupted at once.
         core.setdefault("shutdown_grace", 0.0)
         sim = {**FAST_CHANNEL_BUCKET, **(sim or {})}
@@ -154,7 +156,13 @@ def bot_world(redis_url: str, namespace: str) -> BotWorld:
             settings = bot_settings(redis or redis_url, lyzr, **core)
             async with Runtime(settings, namespace=namespace) as runtime:
                 options = sim_settings(simulator, **discord)
-                bot = DiscordBot(runtime, options, guild_ready_timeout=0.05, limits=limits)
+                bot = DiscordBot(
+                    runtime,
+                    options,
+                    guild_ready_timeout=0.05,
+                    heartbeat_timeout=heartbeat_timeout,
+                    limits=limits,
+                )
                 results = record_results(bot.responder)
                 async with bot:
                     yield World(simulator, lyzr, runtime, bot, results)
