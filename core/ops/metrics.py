@@ -41,7 +41,7 @@ __all__ = [
 # each series: it doubles the series count /metrics exports for a value Prometheus does not
 # need to compute rates, and many operators turn it off. Read at exposition, for every
 # metric of the process (prometheus-client keeps it process-wide).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client leaves it untyped
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
