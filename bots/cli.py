@@ -111,18 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     without_httpx_cli()
     from core.config import load_settings
     from core.deployment.load import agent_keys, load_deployment
-    from core.ops.logs import setup_logging
+    from core.ops.logs import fatal, setup_logging
 
     try:
         settings = load_settings()
         # The configuration file is checked before anything starts (usage only reads Redis).
         keys = () if args.command == "usage" else agent_keys(load_deployment(settings, os.environ))
     except ConfigError as exc:
-        print(f"threadcast: configuration error: {exc}", file=sys.stderr)
+        chosen = os.environ.get("THREADCAST_LOG_FORMAT")  # the settings could not be read
+        fatal(f"configuration error: {exc}", json=_log_format(args.command, chosen) == "json")
         return exit_status.CONFIG
     # Services (slack, discord) log JSON lines for a collector; a person at a terminal
     # (chat, ask) reads text, and only when asked for (THREADCAST_LOG_LEVEL).
-    as_json = (settings.log_format or _default_format(args.command)) == "json"
+    as_json = _log_format(args.command, settings.log_format) == "json"
     logged = settings
     if args.command in _CONSOLE and "log_level" not in settings.model_fields_set:
         logged = settings.model_copy(update={"log_level": _QUIET})
@@ -131,13 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         with asyncio.Runner(loop_factory=loop_factory(args.command, settings.event_loop)) as run:
             return run.run(_run(args, settings))
     except ConfigError as exc:
-        print(f"threadcast: configuration error: {exc}", file=sys.stderr)
+        fatal(f"configuration error: {exc}")
         return exit_status.CONFIG
     except SessionStoreError as exc:
-        print(f"threadcast: {exc}", file=sys.stderr)
+        fatal(str(exc))
         return exit_status.STORE_FAILED
     except SurfaceError as exc:  # the console's output failed (a full disk, a dead terminal)
-        print(f"threadcast: {exc}", file=sys.stderr)
+        fatal(str(exc))
         return exit_status.AGENT_FAILED
     except BrokenPipeError:
         # The reader went away (`| head`): exit quietly, as Unix tools do.
@@ -156,7 +157,12 @@ def without_httpx_cli() -> None:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-def _default_format(command: str) -> str:
+def _log_format(command: str, chosen: str | None) -> str:
+    """``THREADCAST_LOG_FORMAT`` when it names a format (read raw from the environment when
+    the settings could not be read), else the command's default."""
+    chosen = (chosen or "").strip().lower()
+    if chosen in ("json", "text"):
+        return chosen
     return "json" if command in ("slack", "discord") else "text"
 
 

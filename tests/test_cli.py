@@ -4,6 +4,7 @@ by each process, data kept on disk), a local Lyzr-format agent."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -29,6 +30,11 @@ class Run:
     @property
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.strip()]
+
+    @property
+    def json_lines(self) -> list[dict[str, object]]:
+        """stderr of a process that logs JSON, each line parsed (a plain line fails)."""
+        return [json.loads(line) for line in self.error_lines]
 
 
 async def _threadcast(
@@ -260,6 +266,11 @@ async def test_slack_and_discord_exit_alike_when_their_platform_is_unreachable(
     assert slack.status == discord.status == 2, (slack.stderr, discord.stderr)
     assert "SLACK_API_URL" in slack.stderr and "DISCORD_API_URL" in discord.stderr
     assert "Traceback" not in slack.stderr + discord.stderr
+    # Services log JSON by default: the line saying why they stop is one of those too.
+    for run in (slack, discord):
+        last = run.json_lines[-1]
+        assert (last["level"], last["logger"]) == ("CRITICAL", "threadcast"), run.stderr
+        assert str(last["msg"]).startswith("configuration error: "), run.stderr
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ import pytest
 from tests.bots.console.helpers import console_env as _env
 from tests.deployment.files import KEYS, route, two_agents, write
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
-from tests.test_cli import _threadcast, _threadcast_in_process
+from tests.test_cli import Run, _threadcast, _threadcast_in_process
 
 BAD_FILES = [
     ('[[agents]]\nname = "a"\nbackend = "demo"\ncolour = "red"\n', "agents[0].colour: unknown key"),
@@ -29,6 +29,16 @@ BAD_FILES = [
     ('[[agents]]\nname = "a"\nbackend = "lyzr"\nagent_id = "x"\napi_key_env = "NOT_SET_KEY"\n',
      "agents[0].api_key_env: the environment variable NOT_SET_KEY is not set"),
 ]  # fmt: skip
+
+
+def _the_line(command: list[str], run: Run) -> str:
+    """The one line on stderr, as ``threadcast: …``: slack logs JSON by default, so it is
+    a JSON log line there (the collector parses each line), plain text for ask."""
+    if command[0] != "slack":
+        return run.stderr
+    (event,) = run.json_lines
+    assert (event["level"], event["logger"]) == ("CRITICAL", "threadcast")
+    return f"threadcast: {event['msg']}\n"
 
 
 @pytest.mark.parametrize(("text", "problem"), BAD_FILES)
@@ -45,7 +55,7 @@ def test_a_bad_file_is_one_clear_line_and_exit_2(
     env = _env(tmp_path, None, THREADCAST_CONFIG=str(path))
     run = _threadcast_in_process(monkeypatch, capsys, env, *command)
     assert run.status == 2
-    assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+    assert _the_line(command, run) == f"threadcast: configuration error: {path}: {problem}\n"
     assert run.stdout == ""
 
 
@@ -58,8 +68,37 @@ async def test_a_bad_file_stops_the_real_process_with_that_line_alone(
     path = write(tmp_path / "threadcast.toml", text)
     run = await _threadcast(_env(tmp_path, None, THREADCAST_CONFIG=str(path)), *command)
     assert run.status == 2
-    assert run.stderr == f"threadcast: configuration error: {path}: {problem}\n"
+    assert _the_line(command, run) == f"threadcast: configuration error: {path}: {problem}\n"
     assert run.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "log_format", "as_json"),
+    [(["ask", "hi"], "json", True), (["slack"], "text", False), (["slack"], "jsn", True)],
+)
+def test_the_line_follows_the_log_format_even_when_the_settings_are_unreadable(
+    tmp_path: Path,
+    command: list[str],
+    log_format: str,
+    as_json: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """THREADCAST_LOG_FORMAT is read from the environment when the settings fail (an
+    invalid one leaves the command's default); the JSON line is scrubbed of the
+    environment's secrets, as every JSON log line is."""
+    secret = "gpt-not-shown-123"  # the rejected agent name quotes it
+    env = _env(tmp_path, None, THREADCAST_LOG_FORMAT=log_format, THREADCAST_AGENT=secret,
+               DISCORD_TOKEN=secret)  # fmt: skip
+    run = _threadcast_in_process(monkeypatch, capsys, env, *command)
+    assert run.status == 2 and run.stdout == ""
+    if as_json:
+        (event,) = run.json_lines
+        assert event["level"] == "CRITICAL" and "THREADCAST_AGENT" in str(event["msg"])
+        assert secret not in run.stderr and "[REDACTED]" in run.stderr
+    else:
+        (line,) = run.error_lines
+        assert line.startswith("threadcast: configuration error: ") and "THREADCAST_AGENT" in line
 
 
 async def test_usage_after_a_scripted_conversation(tmp_path: Path) -> None:

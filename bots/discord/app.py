@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from core.config import Settings
 from core.errors import SurfaceError
 from core.ops import heap
 from core.ops.http import Probes, WebServer, add_ops_routes
+from core.ops.logs import fatal
 from core.runtime import Runtime
 
 __all__ = ["ops_server", "run_discord", "serve"]
@@ -45,7 +45,7 @@ async def run_discord(settings: Settings) -> int:
         try:
             await serve(settings, discord_settings, stop)
         except SurfaceError as exc:
-            print(f"threadcast: {exc}", file=sys.stderr)
+            fatal(str(exc))
             return EXIT_FAILED
     return 0
 

@@ -64,6 +64,13 @@ _INVALID_INTENTS = (
 )
 
 
+# login() reads the token's user and the application before the gateway is opened.
+_LOGIN_CALLS = 2
+# The commands' sync: a read of the published commands, an overwrite, and with a
+# development guild a read and a delete of the global copies.
+_SYNC_CALLS = 4
+
+
 class DiscordBot(Lifecycle):
     """See the module docstring."""
 
@@ -84,6 +91,7 @@ class DiscordBot(Lifecycle):
         connection is a zombie to close and resume; the tests shorten it."""
         self.settings = settings
         self.ready_timeout = ready_timeout
+        self._sync_within = _SYNC_CALLS * settings.api_timeout
         # Replies get this long after a shutdown signal to finish before they are
         # interrupted (default: THREADCAST_SHUTDOWN_GRACE).
         self.shutdown_grace = (
@@ -176,10 +184,19 @@ class DiscordBot(Lifecycle):
     # --- inside ----------------------------------------------------------------------------
 
     async def _login(self) -> None:
+        # discord.py's session keeps aiohttp's default of 300 s a request: login()'s two
+        # calls (the token's user, the application) get the call timeout each, and the
+        # commands' sync it runs last (_setup) its own bound, which fails nothing.
+        calls = _LOGIN_CALLS * self.settings.api_timeout
         try:
-            await self.client.login(self.settings.token.get_secret_value())
+            async with asyncio.timeout(calls + self._sync_within):
+                await self.client.login(self.settings.token.get_secret_value())
         except discord.LoginFailure as exc:
             raise ConfigError("DISCORD_TOKEN", _TOKEN_HELP) from exc
+        except TimeoutError:
+            where = self.settings.api_url or "https://discord.com"
+            problem = f"cannot reach Discord at {where} to log in (no answer within {calls:g} s)"
+            raise ConfigError("DISCORD_API_URL", problem) from None
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             # As Slack's: an unreachable platform at start-up names the URL's variable.
             where = self.settings.api_url or "https://discord.com"
@@ -206,7 +223,7 @@ class DiscordBot(Lifecycle):
         self.client.add_view(self.commands.stop_view)
         self.client.add_view(self.commands.feedback_view)
         if self.settings.sync_commands:
-            await self.commands.sync()
+            await self.commands.sync(within=self._sync_within)
 
     async def _on_interaction(self, interaction: discord.Interaction) -> None:
         await self.commands.modal_submitted(interaction)

@@ -96,7 +96,7 @@ class Commands:
         self.stop_view = StopView(self.stop_clicked)
         self.feedback_view = FeedbackView(self.vote_clicked)
 
-    async def sync(self) -> None:
+    async def sync(self, *, within: float) -> None:
         """Publish the commands: globally, or only to the development guild when one is set
         (a guild and a global command of the same name both show in that guild: each
         command would be offered twice; discord/discord-api-docs issue #3885).
@@ -109,16 +109,20 @@ class Commands:
         """
         guild = None if self.dev_guild is None else discord.Object(self.dev_guild)
         try:
-            if guild is not None:
-                self.tree.copy_global_to(guild=guild)
-            if await self._published(guild):
-                log.info("application commands unchanged: not published again")
-            else:
-                await self.tree.sync(guild=guild)
-            if guild is not None:
-                await self._withdraw_global_copies()
+            # All of it within ``within``: discord.py's session keeps aiohttp's 300 s a call.
+            async with asyncio.timeout(within):
+                if guild is not None:
+                    self.tree.copy_global_to(guild=guild)
+                if await self._published(guild):
+                    log.info("application commands unchanged: not published again")
+                else:
+                    await self.tree.sync(guild=guild)
+                if guild is not None:
+                    await self._withdraw_global_copies()
         except (discord.HTTPException, discord.RateLimited, app_commands.AppCommandError) as exc:
             log.error("could not sync the application commands: %s", exc)
+        except TimeoutError:
+            log.error("could not sync the application commands: no answer within %g s", within)
 
     async def _withdraw_global_copies(self) -> None:
         """Delete the global commands of our names, once the development guild has its own.

@@ -46,8 +46,8 @@ class DiscordSettings(BaseSettings):
     channel_window: float = Field(5.0, gt=0, validation_alias=_env("DISCORD_CHANNEL_WINDOW"))
     api_timeout: float = Field(30.0, gt=0, validation_alias=_env("DISCORD_API_TIMEOUT"))
     """Seconds one REST call the bot makes outside a reply's posts and edits may take (a
-    thread opened, a channel looked up, a note, a DM); discord.py's own bound is aiohttp's
-    300 s."""
+    thread opened, a channel looked up, a note, a DM), and the start-up's log-in (two
+    calls) and command sync (four); discord.py's own bound is aiohttp's 300 s."""
     command_guild: int | None = Field(None, validation_alias=_env("DISCORD_COMMAND_GUILD"))
     """Sync the commands to this guild instead of globally: instant, for development (a
     guild that has both offers each command twice)."""

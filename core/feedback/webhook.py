@@ -4,9 +4,14 @@ The bot never waits for the webhook: :meth:`FeedbackWebhook.send` queues the JSO
 returns. One worker task posts them in order; a connection failure, a timeout, a 429 or a
 5xx is retried after 1, 2, 4... seconds (``Retry-After`` honoured, capped), up to
 ``attempts`` tries; a 4xx other than 429 is the receiver refusing the body and is not
-retried. A full queue (the receiver down for long) drops the oldest body with a warning
-rather than grow without bound. On close, what is queued gets ``drain`` seconds; what is
-still queued then is dropped, counted in ``dropped`` and logged as a warning.
+retried. Each try is bounded by ``timeout`` as a whole (httpx's own timeouts are per read,
+so a receiver trickling its answer would hold the worker for ever). A full queue (the
+receiver down for long) drops the oldest body with a warning rather than grow without bound.
+Any other failure (a body JSON cannot encode, ``httpx.InvalidURL``, which is not an
+``httpx.HTTPError``) drops that one vote, counted in ``dropped`` and logged with its
+traceback, and the worker goes on: it used to end the worker, which then retried the same
+body, and failed, on every later vote. On close, what is queued gets ``drain`` seconds; what
+is still queued then is dropped, counted in ``dropped`` and logged as a warning.
 """
 
 from __future__ import annotations
@@ -71,7 +76,11 @@ class FeedbackWebhook:
             await self._ready.wait()
             while self._queue:
                 body = self._queue[0]
-                await self._deliver(body)
+                try:
+                    await self._deliver(body)
+                except Exception:  # a bug or a bad setting: not retried, it would fail again
+                    self.dropped += 1
+                    log.exception("feedback webhook could not send a vote: vote dropped")
                 if self._queue and self._queue[0] is body:
                     self._queue.popleft()
             self._ready.clear()
@@ -82,9 +91,12 @@ class FeedbackWebhook:
         for attempt in range(1, self._attempts + 1):
             wait = delay
             try:
-                response = await self._client.post(self.url, json=body, timeout=self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    response = await self._client.post(self.url, json=body, timeout=self._timeout)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
+            except TimeoutError:
+                problem = f"no answer within {self._timeout:g}s"
             else:
                 status = response.status_code
                 if status < 300:

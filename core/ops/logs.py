@@ -36,6 +36,7 @@ __all__ = [
     "RedactFilter",
     "TextFormatter",
     "agent_context",
+    "fatal",
     "redact",
     "setup_logging",
     "turn_context",
@@ -212,6 +213,24 @@ def setup_logging(
     return handler
 
 
+def fatal(message: str, *, json: bool = False) -> None:
+    """Say once, on stderr, why the process stops: one JSON line (CRITICAL, so no level
+    hides it) when the logs are JSON, as the operator's collector parses every line; else
+    ``threadcast: message`` for the person at the terminal. ``json``: the logs are to be
+    JSON but the settings could not be read, so :func:`setup_logging` never ran; the line
+    is scrubbed of the environment's secrets (:data:`SECRET_ENV`) only."""
+    log = logging.getLogger("threadcast")
+    if any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers):
+        log.critical(message)
+    elif json:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(RedactFilter(_secrets_of(None)))
+        handler.setFormatter(JsonFormatter())
+        handler.handle(log.makeRecord(log.name, logging.CRITICAL, "", 0, message, (), None))
+    else:
+        print(f"threadcast: {message}", file=sys.stderr)
+
+
 def _log_uncaught(
     kind: type[BaseException], error: BaseException, traceback: TracebackType | None
 ) -> None:
@@ -232,8 +251,11 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     )
 
 
-def _secrets_of(settings: Settings) -> list[str]:
-    found = [secret_value(settings.lyzr_api_key), secret_value(settings.openai_api_key)]
+def _secrets_of(settings: Settings | None) -> list[str]:
+    found = [os.environ.get(name) for name in SECRET_ENV]
+    if settings is None:
+        return [value.strip() for value in found if value and value.strip()]
+    found += [secret_value(settings.lyzr_api_key), secret_value(settings.openai_api_key)]
     if settings.redis_url:
         found.append(urlsplit(settings.redis_url).password)
     if settings.feedback_url:
@@ -249,5 +271,4 @@ def _secrets_of(settings: Settings) -> list[str]:
         elif path:
             found += [f"{hook.netloc}{path}{query}", f"{hook.netloc}{path}"]
         found.append(hook.query)
-    found.extend(os.environ.get(name) for name in SECRET_ENV)
     return [value.strip() for value in found if value and value.strip()]

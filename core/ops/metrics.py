@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import generate_latest
 
 __all__ = [
@@ -29,6 +36,12 @@ __all__ = [
     "turn_finished",
     "turn_started",
 ]
+
+# No ``_created`` sample (the time each counter and histogram series was created) beside
+# each series: it doubles the series count /metrics exports for a value Prometheus does not
+# need to compute rates, and many operators turn it off. Read at exposition, for every
+# metric of the process (prometheus-client keeps it process-wide).
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client leaves it untyped
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = CONTENT_TYPE_LATEST

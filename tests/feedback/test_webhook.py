@@ -4,6 +4,7 @@ another 4xx, bounded on close."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -91,3 +92,62 @@ async def test_votes_left_undelivered_on_close_are_counted_and_logged(
         await hook.aclose()
     assert hook.delivered == 0 and hook.dropped == 2
     assert "2 vote(s) not delivered" in caplog.text
+
+
+async def test_a_vote_that_cannot_be_sent_is_dropped_and_the_next_one_goes(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure other than ``httpx.HTTPError`` (here a body JSON cannot encode) used to end
+    the worker with the body still first in line: no later vote was ever sent."""
+    receiver = Receiver([])
+    async with serving(served(receiver)) as base:
+        hook = FeedbackWebhook(base + "/hook", client, backoff=0.01)
+        with caplog.at_level(logging.ERROR, logger="core.feedback.webhook"):
+            hook.send({"at": object()})  # TypeError in json.dumps
+            hook.send({"vote": "up"})
+            await asyncio.wait_for(receiver.done.wait(), 5)
+            await hook.aclose()
+    assert receiver.bodies == [{"vote": "up"}]
+    assert hook.delivered == 1 and hook.dropped == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "feedback webhook could not send a vote: vote dropped"
+    ]
+
+
+async def test_a_bad_url_drops_each_vote_once(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``httpx.InvalidURL`` is not an ``httpx.HTTPError``: each vote is dropped with one line,
+    not retried (it would fail the same way), and the worker is still there for the next."""
+    hook = FeedbackWebhook("http://[::1/hook", client, backoff=60)
+    with caplog.at_level(logging.WARNING, logger="core.feedback.webhook"):
+        hook.send({"n": 1})
+        hook.send({"n": 2})
+        await hook.aclose()
+    assert hook.dropped == 2 and len(caplog.records) == 2
+    assert all("InvalidURL" in (r.exc_text or "") for r in caplog.records)
+
+
+async def test_a_receiver_trickling_its_answer_is_cut_at_the_timeout(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httpx's timeout bounds each read, not the exchange: a receiver sending a byte now and
+    then used to hold the worker (and the drain on close) for as long as it went on."""
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionResetError):  # the client gave up
+            while True:  # the slow receiver itself, not a wait of the test
+                await response.write(b" ")
+                await asyncio.sleep(0.05)
+        return response
+
+    app = web.Application()
+    app.router.add_post("/hook", trickle)
+    async with serving(app, shutdown_timeout=0) as base:
+        hook = FeedbackWebhook(base + "/hook", client, attempts=1, timeout=0.5, drain=30)
+        with caplog.at_level(logging.WARNING, logger="core.feedback.webhook"):
+            hook.send({"vote": "up"})
+            await hook.aclose()
+    assert "failed 1 times (no answer within 0.5s): vote dropped" in caplog.text

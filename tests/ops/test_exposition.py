@@ -90,5 +90,7 @@ def test_metrics_are_valid_prometheus_text() -> None:
             assert set(sample.labels) <= BOUNDED_LABELS, (sample.name, sample.labels)
         if family.type == "histogram":
             check_histogram(family.name, family.samples)
+    # No _created series beside each counter and histogram: it doubled the series count.
+    assert not [line for line in text.splitlines() if "_created" in line]
     agents = {s.labels.get("agent") for s in parsed["threadcast_agent_turns"].samples}
     assert AWKWARD in agents  # escaped on the way out, the same value after parsing

@@ -23,7 +23,7 @@ from aiohttp import web
 from core.config import Settings
 from core.errors import SurfaceError
 from core.feedback.webhook import FeedbackWebhook
-from core.ops.logs import redact, setup_logging, turn_context
+from core.ops.logs import fatal, redact, setup_logging, turn_context
 from core.relay.relay import Relay
 from core.relay.scheduler import EditScheduler
 from core.responder import Responder
@@ -244,3 +244,25 @@ def test_a_warning_is_a_json_line() -> None:
     event = json.loads(lines[0])
     assert (event["level"], event["logger"]) == ("WARNING", "py.warnings")
     assert "RuntimeWarning: coroutine never awaited" in event["msg"]
+
+
+@pytest.mark.parametrize("json_logs", [True, False])
+def test_the_line_a_process_stops_on_follows_the_log_format(
+    json_logs: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fatal`` (the CLI's and the Discord bot's last line): a JSON log line, scrubbed, once
+    the logs are JSON, as the collector parses every line; text for a person otherwise."""
+    monkeypatch.setenv("DISCORD_TOKEN", "plain-discord-secret-value")
+    settings = Settings(agent="demo", log_level="INFO")
+    with logging_to(settings, json=json_logs) as stream:
+        fatal("the gateway refused plain-discord-secret-value")
+    if json_logs:
+        (event,) = events(stream)
+        assert (event["level"], event["logger"]) == ("CRITICAL", "threadcast")
+        assert event["msg"] == "the gateway refused [REDACTED]"
+    else:
+        assert stream.getvalue() == ""
+        assert (
+            capsys.readouterr().err
+            == "threadcast: the gateway refused plain-discord-secret-value\n"
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 
@@ -19,19 +20,26 @@ from core.errors import ConfigError
 from core.runtime import Runtime
 from core.texts import INTERRUPTED
 from tests.bots.discord.conftest import BotWorld, World, bot_settings
+from tests.discord_stalls import stalled
 from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 DEFAULT_BASE = "https://discord.com/api/v10"
 
 
 async def start_bot(
-    sim: DiscordSimulator, redis_url: str, *, token: str | None = None, intent: bool = False
+    sim: DiscordSimulator,
+    redis_url: str,
+    *,
+    token: str | None = None,
+    intent: bool = False,
+    api_timeout: float = 30.0,
 ) -> None:
     settings = DiscordSettings(
         token=token or sim.token,
         api_url=sim.base_url,  # without /api/v10: added
         gateway_url=sim.gateway_url,
         message_content=intent,
+        api_timeout=api_timeout,
     )
     async with (
         Runtime(Settings(redis_url=redis_url, agent="demo")) as runtime,
@@ -48,6 +56,36 @@ async def test_a_bad_token_is_one_clear_error(redis_url: str) -> None:
         assert sim.sessions == []
     assert Route.BASE == DEFAULT_BASE  # the endpoint overrides are undone
     assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
+
+
+# Far below aiohttp's 300 s, which bounded these calls alone, far above the bot's bounds.
+GUARD = 20.0
+
+
+async def test_a_login_left_unanswered_is_one_clear_error(redis_url: str) -> None:
+    """discord.py's session keeps aiohttp's 300 s a request: a Discord that never answers
+    the log-in held the start that long."""
+    async with DiscordSimulator() as sim, stalled(sim, "GET", "/users/@me") as held:
+        with pytest.raises(ConfigError) as error:
+            async with asyncio.timeout(GUARD):
+                await start_bot(sim, redis_url, api_timeout=0.5)
+        assert held and sim.sessions == []
+    assert error.value.variable == "DISCORD_API_URL"
+    assert "to log in (no answer within 1 s)" in str(error.value)
+
+
+async def test_a_command_sync_left_unanswered_is_logged_and_the_bot_starts(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sync runs inside discord.py's login(); unbounded it held the start 300 s. It
+    fails nothing: the commands published before keep working."""
+    commands = "/applications/{application_id}/commands"
+    async with DiscordSimulator() as sim, stalled(sim, "GET", commands) as held:
+        with caplog.at_level(logging.ERROR, logger="bots.discord.commands"):
+            async with asyncio.timeout(GUARD):
+                await start_bot(sim, redis_url, api_timeout=0.5)
+        assert held and sim.sessions  # the gateway session opened all the same
+    assert "could not sync the application commands: no answer within 2 s" in caplog.text
 
 
 async def test_a_refused_intent_is_one_clear_error(redis_url: str) -> None:
