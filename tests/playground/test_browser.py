@@ -299,6 +299,48 @@ def test_the_agents_markdown_is_rendered_and_thumbs_down_asks_why(page: Page) ->
         thanks.wait_for()
 
 
+def wait_for_hello(page: Page) -> None:
+    """Until both panes' open thread shows the demo's whole greeting."""
+    page.wait_for_function(
+        f"() => Object.values(({READ_THREADS})()).every("
+        f"(s) => s.text.includes({json.dumps(HELLO_END)}) && !s.streaming)"
+    )
+
+
+def test_a_dialog_shows_only_to_the_person_it_was_opened_for(page: Page) -> None:
+    """A modal opens in the app of the person who clicked, nobody else's (the page once drew
+    the oldest dialog for whoever was selected in "Posting as"): switching person shows that
+    person's own dialog, and what was typed in one stays while someone else is selected."""
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+    wait_for_hello(page)
+    for pane in PANES:
+        root = page.locator(f'[data-pane="{pane}"]')
+        people = root.get_by_label("Posting as")
+        thumbs_down = root.locator(f".thread-column {THUMBS_DOWN[pane]}").last
+        dialog = root.get_by_role("dialog", name=REASON_TITLE)
+        reason = dialog.get_by_placeholder(REASON_HINT)
+        send = dialog.get_by_role("button", name=re.compile("^(Send|Submit)$"))
+        thumbs_down.click()  # alice's
+        reason.fill("Alice's reason.")
+
+        people.click(trial=True)  # within reach, above the dialog
+        people.select_option(index=1)  # bob
+        dialog.wait_for(state="detached")  # not bob's: his app shows nothing
+        thumbs_down.click()
+        assert reason.input_value() == ""  # bob's own
+        reason.fill("Bob's reason.")
+        send.click()
+        dialog.wait_for(state="detached")
+
+        people.select_option(index=0)  # alice
+        assert reason.input_value() == "Alice's reason."  # still open, as she left it
+        send.click()
+        dialog.wait_for(state="detached")
+        thanks = root.locator(".thread-column .msg.ephemeral", has_text="reason was recorded")
+        thanks.wait_for()  # hers, only (bob's thanks is his)
+
+
 # What the held agent says before it waits: the reply is still streaming when Stop is
 # pressed however slowly the browser, starved by a loaded run, gets to the click (the demo's
 # long reply, about 4 s of tokens, once ended first: no "Stopped" to see).

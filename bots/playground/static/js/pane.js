@@ -17,7 +17,7 @@ export class PaneView {
     this.messages = new Map();
     this.statuses = {};
     this.dialogs = []; // modals the bot opened for people here, until submitted or closed
-    this.dialogShown = null; // the id of the one on screen
+    this.dialogForms = new Map(); // id -> its form, kept with what was typed in it
     this.rendered = new Map(); // id -> { key, node }
     this.channel = null;
     this.thread = null;
@@ -76,8 +76,12 @@ export class PaneView {
     this.dialogLayer = el("div", "dialog-layer");
     this.dialogLayer.hidden = true;
     this.root.append(app, this.timeline.root, this.dialogLayer, this.toast);
-    // Private replies are shown to the person they are for: switching person redraws.
-    this.userSelect.addEventListener("change", () => this.render());
+    // Private replies and dialogs are shown to the person they are for: switching person
+    // redraws (as if looking at that person's app).
+    this.userSelect.addEventListener("change", () => {
+      this.render();
+      this.renderDialog();
+    });
     this.timeline.onBusy = (on) => this.api(p.name, "busy", { on });
   }
 
@@ -168,24 +172,31 @@ export class PaneView {
     return this.api(this.platform.name, "press", body);
   }
 
-  // The oldest dialog the bot opened, drawn as the app draws its modal; submitted (or
-  // closed) through the server, as the platform sends it to the bot.
+  // The oldest dialog the bot opened for the person posting, drawn as the app draws its
+  // modal: a modal shows only in the app of the person whose click opened it (Slack's
+  // views.open takes that click's trigger_id, Discord's type 9 answers that interaction).
+  // Submitted (or closed) through the server, as the platform sends it to the bot.
   renderDialog() {
-    const open = this.dialogs[0] || null;
-    if ((open && open.id) === this.dialogShown) return; // a person may be typing in it
-    this.dialogShown = open && open.id;
-    this.dialogLayer.hidden = open === null;
-    if (open === null) {
-      this.dialogLayer.replaceChildren();
-      return;
+    const open = this.dialogs.find((d) => d.user === this.userSelect.value) || null;
+    for (const id of this.dialogForms.keys()) {
+      if (!this.dialogs.some((d) => d.id === id)) this.dialogForms.delete(id);
     }
+    this.dialogLayer.hidden = open === null;
+    const form = open && (this.dialogForms.get(open.id) || this.buildDialog(open));
+    if (form) this.dialogForms.set(open.id, form);
+    if (this.dialogLayer.firstChild === form) return; // a person may be typing in it
+    this.dialogLayer.replaceChildren(...(form ? [form] : []));
+    const first = form && form.querySelector(".dialog-input");
+    if (first) first.focus();
+  }
+
+  buildDialog(open) {
     const shape = this.platform.dialog(open.view);
     const form = el("form", "dialog");
     form.setAttribute("role", "dialog");
     form.setAttribute("aria-modal", "true");
     form.setAttribute("aria-label", shape.title);
-    const who = this.directory.users[open.user] || open.user;
-    form.append(el("div", "dialog-title", shape.title), el("div", "dialog-for muted", `Opened for ${who}`));
+    form.append(el("div", "dialog-title", shape.title));
     const fields = shape.inputs.map((input) => {
       const label = el("label", "dialog-field");
       const name = el("span", "dialog-label", input.label);
@@ -217,8 +228,7 @@ export class PaneView {
       const done = await this.api(this.platform.name, "submit", { dialog: open.id, values });
       if (!done) form.inert = false; // refused: what was typed stays
     });
-    this.dialogLayer.replaceChildren(form);
-    if (fields.length) fields[0].box.focus();
+    return form;
   }
 
   showError(text) {
