@@ -341,6 +341,27 @@ def test_a_dialog_shows_only_to_the_person_it_was_opened_for(page: Page) -> None
         thanks.wait_for()  # hers, only (bob's thanks is his)
 
 
+def reload(page: Page) -> None:
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+
+
+def test_a_reload_shows_the_thread_that_was_open(page: Page) -> None:
+    """The apps keep the open channel and thread in their address (Slack's
+    /client/T…/C…/thread/…, Discord's /channels/…/thread): a reload shows the same thread
+    (it once came back with every thread closed)."""
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+    wait_for_hello(page)
+    titles = page.locator(".thread-title").all_inner_texts()
+
+    reload(page)
+
+    for pane, shown in page.evaluate(READ_THREADS).items():
+        assert shown["open"] and HELLO_END in shown["text"], pane
+    assert page.locator(".thread-title").all_inner_texts() == titles  # the same threads
+
+
 # What the held agent says before it waits: the reply is still streaming when Stop is
 # pressed however slowly the browser, starved by a loaded run, gets to the click (the demo's
 # long reply, about 4 s of tokens, once ended first: no "Stopped" to see).

@@ -93,11 +93,29 @@ export class PaneView {
     this.dialogs = pane.dialogs || [];
     this.rendered.clear();
     const channels = this.directory.channels;
+    const saved = this.channel === null ? this.savedPlace() : {};
+    if (channels.some((c) => c.id === saved.channel)) this.channel = saved.channel;
     if (!channels.some((c) => c.id === this.channel)) this.channel = channels[0].id;
     this.renderDirectory();
     this.timeline.load(pane.calls, pane.busy);
-    this.render();
+    if (this.messages.get(saved.thread)?.channel === this.channel) this.openThread(saved.thread);
+    else this.render();
     this.renderDialog();
+  }
+
+  // Where a person is (channel, open thread) is in the page's address, as the apps keep it
+  // in theirs (Slack: /client/T…/C…/thread/C…-ts, Discord: /channels/guild/thread), so a
+  // reload shows the same place.
+  savedPlace() {
+    const place = new URLSearchParams(location.hash.slice(1)).get(this.platform.name) || "";
+    const [channel, thread] = place.split("/");
+    return { channel, thread };
+  }
+
+  savePlace() {
+    const places = new URLSearchParams(location.hash.slice(1));
+    places.set(this.platform.name, [this.channel, this.thread].filter(Boolean).join("/"));
+    history.replaceState(null, "", `#${places}`);
   }
 
   update(update) {
@@ -128,6 +146,7 @@ export class PaneView {
 
   openThread(id) {
     this.thread = id;
+    this.savePlace();
     this.threadColumn.hidden = id === null;
     this.root.classList.toggle("with-thread", id !== null);
     this.render();
@@ -137,6 +156,7 @@ export class PaneView {
   selectChannel(id) {
     this.channel = id;
     this.thread = null;
+    this.savePlace();
     this.threadColumn.hidden = true;
     this.root.classList.remove("with-thread");
     this.renderDirectory();
