@@ -22,6 +22,7 @@ export class PaneView {
     this.channel = null;
     this.thread = null;
     this.awaiting = new Set(); // ids of messages posted here whose thread should open
+    this.forgotten = null; // ids of the private replies sent before this page was opened
     this.divider = el("div", "replies-divider");
     this.divider.append(el("span"));
     this.channelEmpty = el("div", "empty muted", "No messages yet. Say hello to @threadcast.");
@@ -88,7 +89,13 @@ export class PaneView {
   // -- state -------------------------------------------------------------------------
   load(pane) {
     this.directory = pane.directory;
-    this.messages = new Map(pane.messages.map((m) => [m.id, m]));
+    // A private reply lives in the app that received it: gone after a reload ("ephemeral
+    // messages do not persist across reloads", docs.slack.dev/reference/methods/
+    // chat.postEphemeral; Discord's "disappear when you [...] restart Discord",
+    // support.discord.com/hc/en-us/articles/1500000580222). Kept when the feed reconnects.
+    this.forgotten ??= new Set(pane.messages.filter((m) => m.ephemeral).map((m) => m.id));
+    const kept = pane.messages.filter((m) => !this.forgotten.has(m.id));
+    this.messages = new Map(kept.map((m) => [m.id, m]));
     this.statuses = pane.statuses;
     this.dialogs = pane.dialogs || [];
     this.rendered.clear();
@@ -119,7 +126,9 @@ export class PaneView {
   }
 
   update(update) {
-    for (const message of update.upsert || []) this.messages.set(message.id, message);
+    for (const message of update.upsert || []) {
+      if (!this.forgotten.has(message.id)) this.messages.set(message.id, message);
+    }
     for (const id of update.remove || []) this.messages.delete(id);
     if (update.statuses) this.statuses = update.statuses;
     if (update.calls) this.timeline.add(update.calls);
