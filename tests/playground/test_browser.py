@@ -393,6 +393,36 @@ def test_a_private_reply_is_gone_after_a_reload_as_in_the_apps(page: Page) -> No
         thanks(pane).wait_for()  # a new one shows
 
 
+# Whether the page draws ``selector`` on top wherever it is: at each point of a grid over it,
+# the element under the pointer is inside it.
+ON_TOP = """(selector) => {
+  const node = document.querySelector(selector);
+  const box = node.getBoundingClientRect();
+  const points = [];
+  for (let x = box.left + 2; x < box.right; x += 8)
+    for (let y = box.top + 2; y < box.bottom; y += 8) points.push([x, y]);
+  return points.every(([x, y]) => node.contains(document.elementFromPoint(x, y)));
+}"""
+
+
+def test_a_refused_message_says_why_on_top_and_keeps_the_text(
+    browser: Browser, playground_url: str
+) -> None:
+    """Past Slack's 40,000 characters the page sends nothing; its reason shows above
+    everything (it was drawn under the "Posting as" picker) and the text stays to shorten."""
+    page, errors = open_page(browser, playground_url)
+    text = "@threadcast " + "x" * 39_989  # 40,001 characters
+    write(page, "slack", text)
+    toast = page.locator('[data-pane="slack"] .toast')
+    toast.wait_for()
+    assert "40,001" in toast.inner_text()
+    assert page.evaluate(ON_TOP, '[data-pane="slack"] .toast')
+    composer = page.locator('[data-pane="slack"]').get_by_placeholder(re.compile("Message"))
+    assert composer.input_value() == text
+    page.close()
+    assert [e for e in errors if "status of 400" not in e] == []  # the refusal, only
+
+
 # What the held agent says before it waits: the reply is still streaming when Stop is
 # pressed however slowly the browser, starved by a loaded run, gets to the click (the demo's
 # long reply, about 4 s of tokens, once ended first: no "Stopped" to see).
