@@ -363,24 +363,26 @@ def test_a_reload_shows_the_thread_that_was_open(page: Page) -> None:
 
 
 def test_a_private_reply_is_gone_after_a_reload_as_in_the_apps(page: Page) -> None:
-    """"Only visible to you" / "Only you can see this" replies live in the app that got
+    """Private replies ("Only visible to you", "Only you can see this") live in the app that got
     them; a reload drops them (Slack: not kept across reloads; Discord: gone when the app
     restarts). They were kept, as if stored. One that comes after the reload shows."""
     for pane in PANES:
         write(page, pane, "@threadcast hello")
     wait_for_hello(page)
 
-    def give_a_reason(root: Locator) -> None:
-        root.locator(f".thread-column {THUMBS_DOWN[root.get_attribute('data-pane')]}").last.click()
+    def give_a_reason(pane: str) -> None:
+        root = page.locator(f'[data-pane="{pane}"]')
+        root.locator(f".thread-column {THUMBS_DOWN[pane]}").last.click()
         dialog = root.get_by_role("dialog", name=REASON_TITLE)
         dialog.get_by_placeholder(REASON_HINT).fill("Not what I asked.")
         dialog.get_by_role("button", name=re.compile("^(Send|Submit)$")).click()
 
     def thanks(pane: str) -> Locator:
-        return page.locator(f'[data-pane="{pane}"] .thread-column .msg.ephemeral', has_text="reason was recorded")
+        notes = f'[data-pane="{pane}"] .thread-column .msg.ephemeral'
+        return page.locator(notes, has_text="reason was recorded")
 
     for pane in PANES:
-        give_a_reason(page.locator(f'[data-pane="{pane}"]'))
+        give_a_reason(pane)
         thanks(pane).wait_for()
 
     reload(page)
@@ -389,7 +391,7 @@ def test_a_private_reply_is_gone_after_a_reload_as_in_the_apps(page: Page) -> No
         root = page.locator(f'[data-pane="{pane}"]')
         assert HELLO_END in root.locator(".thread-column").inner_text()  # the thread is back
         assert root.locator(".msg.ephemeral").count() == 0  # its private replies are not
-        give_a_reason(root)
+        give_a_reason(pane)
         thanks(pane).wait_for()  # a new one shows
 
 
