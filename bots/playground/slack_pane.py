@@ -47,6 +47,15 @@ BUSY_RULES: dict[str, tuple[RateRule, ...]] = {
         RateRule(per_minute=60, burst=6),
     ),
 }
+# What the page says of a message past Slack's limit, instead of sending it: Slack keeps
+# 40,000 characters of a message's text and truncates the rest ("Slack will truncate
+# messages containing more than 40,000 characters", docs.slack.dev/reference/methods/
+# chat.postMessage, "Truncating content"; api.slack.com/changelog/
+# 2018-04-truncating-really-long-messages: for "all methods of posting messages").
+TOO_LONG = (
+    "Your message is too long: {length:,} characters, Slack keeps {limit:,} of a message. "
+    "Shorten it or send it in parts."
+)
 _POSTS = frozenset({"chat.postMessage", "chat.startStream"})
 _EDITS = frozenset({"chat.update", "chat.appendStream", "chat.stopStream"})
 
@@ -142,6 +151,8 @@ class SlackPane:
             raise PaneError(f"no person {user!r} in this workspace")
         if not text.strip():
             raise PaneError("the message is empty")
+        if len(text) > self.sim.config.max_text:
+            raise PaneError(TOO_LONG.format(length=len(text), limit=self.sim.config.max_text))
         names = {name: uid for uid, name in self._people.items()}
         names["threadcast"] = self.ws.bot_user_id
         try:

@@ -55,6 +55,27 @@ async def test_a_discord_message_past_2000_characters_is_refused_as_discords_cli
     assert (await playground.call("discord", "post", body))[0] == 200
 
 
+async def test_a_slack_message_past_40000_characters_is_refused_not_cut(
+    playground: Running,
+) -> None:
+    """Slack keeps 40,000 characters of a message and cuts the rest; the page once sent
+    50,000 and the bot answered all of them, more than anyone's Slack message holds."""
+    body = {
+        "channel": playground.channel("slack"),
+        "user": playground.person("slack"),
+        "text": "@threadcast " + "x" * 39_989,  # 40,001 characters
+    }
+
+    status, answer = await playground.call("slack", "post", body)
+
+    assert status == 400
+    assert "too long" in answer["error"] and "40,001" in answer["error"]
+    assert "40,000" in answer["error"]
+    assert not playground.feed.panes["slack"].messages()  # nothing was posted
+    body["text"] = str(body["text"])[:-1]  # 40,000: sent
+    assert (await playground.call("slack", "post", body))[0] == 200
+
+
 async def test_unknown_platforms_actions_and_files_are_404(playground: Running) -> None:
     assert (await playground.call("teams", "post", {}))[0] == 404
     assert (await playground.call("slack", "delete", {}))[0] == 404

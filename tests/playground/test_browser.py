@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 if TYPE_CHECKING:  # imported where the browser starts: every xdist worker collects this module
-    from playwright.sync_api import APIResponse, Browser, Page, Route
+    from playwright.sync_api import APIResponse, Browser, Locator, Page, Route
 
 from core.agents.demo_script import compose_reply
 from core.texts import REASON_HINT, REASON_LABEL, REASON_TITLE
@@ -297,6 +297,132 @@ def test_the_agents_markdown_is_rendered_and_thumbs_down_asks_why(page: Page) ->
         thanks.wait_for(state="detached")
         root.get_by_label("Posting as").select_option(index=0)  # alice
         thanks.wait_for()
+
+
+def wait_for_hello(page: Page) -> None:
+    """Until both panes' open thread shows the demo's whole greeting."""
+    page.wait_for_function(
+        f"() => Object.values(({READ_THREADS})()).every("
+        f"(s) => s.text.includes({json.dumps(HELLO_END)}) && !s.streaming)"
+    )
+
+
+def test_a_dialog_shows_only_to_the_person_it_was_opened_for(page: Page) -> None:
+    """A modal opens in the app of the person who clicked, nobody else's (the page once drew
+    the oldest dialog for whoever was selected in "Posting as"): switching person shows that
+    person's own dialog, and what was typed in one stays while someone else is selected."""
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+    wait_for_hello(page)
+    for pane in PANES:
+        root = page.locator(f'[data-pane="{pane}"]')
+        people = root.get_by_label("Posting as")
+        thumbs_down = root.locator(f".thread-column {THUMBS_DOWN[pane]}").last
+        dialog = root.get_by_role("dialog", name=REASON_TITLE)
+        reason = dialog.get_by_placeholder(REASON_HINT)
+        send = dialog.get_by_role("button", name=re.compile("^(Send|Submit)$"))
+        thumbs_down.click()  # alice's
+        reason.fill("Alice's reason.")
+
+        people.click(trial=True)  # within reach, above the dialog
+        people.select_option(index=1)  # bob
+        dialog.wait_for(state="detached")  # not bob's: his app shows nothing
+        thumbs_down.click()
+        assert reason.input_value() == ""  # bob's own
+        reason.fill("Bob's reason.")
+        send.click()
+        dialog.wait_for(state="detached")
+
+        people.select_option(index=0)  # alice
+        assert reason.input_value() == "Alice's reason."  # still open, as she left it
+        send.click()
+        dialog.wait_for(state="detached")
+        thanks = root.locator(".thread-column .msg.ephemeral", has_text="reason was recorded")
+        thanks.wait_for()  # hers, only (bob's thanks is his)
+
+
+def reload(page: Page) -> None:
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+
+
+def test_a_reload_shows_the_thread_that_was_open(page: Page) -> None:
+    """The apps keep the open channel and thread in their address (Slack's
+    /client/T…/C…/thread/…, Discord's /channels/…/thread): a reload shows the same thread
+    (it once came back with every thread closed)."""
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+    wait_for_hello(page)
+    titles = page.locator(".thread-title").all_inner_texts()
+
+    reload(page)
+
+    for pane, shown in page.evaluate(READ_THREADS).items():
+        assert shown["open"] and HELLO_END in shown["text"], pane
+    assert page.locator(".thread-title").all_inner_texts() == titles  # the same threads
+
+
+def test_a_private_reply_is_gone_after_a_reload_as_in_the_apps(page: Page) -> None:
+    """Private replies ("Only visible to you", "Only you can see this") live in the app that got
+    them; a reload drops them (Slack: not kept across reloads; Discord: gone when the app
+    restarts). They were kept, as if stored. One that comes after the reload shows."""
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+    wait_for_hello(page)
+
+    def give_a_reason(pane: str) -> None:
+        root = page.locator(f'[data-pane="{pane}"]')
+        root.locator(f".thread-column {THUMBS_DOWN[pane]}").last.click()
+        dialog = root.get_by_role("dialog", name=REASON_TITLE)
+        dialog.get_by_placeholder(REASON_HINT).fill("Not what I asked.")
+        dialog.get_by_role("button", name=re.compile("^(Send|Submit)$")).click()
+
+    def thanks(pane: str) -> Locator:
+        notes = f'[data-pane="{pane}"] .thread-column .msg.ephemeral'
+        return page.locator(notes, has_text="reason was recorded")
+
+    for pane in PANES:
+        give_a_reason(pane)
+        thanks(pane).wait_for()
+
+    reload(page)
+
+    for pane in PANES:
+        root = page.locator(f'[data-pane="{pane}"]')
+        assert HELLO_END in root.locator(".thread-column").inner_text()  # the thread is back
+        assert root.locator(".msg.ephemeral").count() == 0  # its private replies are not
+        give_a_reason(pane)
+        thanks(pane).wait_for()  # a new one shows
+
+
+# Whether the page draws ``selector`` on top wherever it is: at each point of a grid over it,
+# the element under the pointer is inside it.
+ON_TOP = """(selector) => {
+  const node = document.querySelector(selector);
+  const box = node.getBoundingClientRect();
+  const points = [];
+  for (let x = box.left + 2; x < box.right; x += 8)
+    for (let y = box.top + 2; y < box.bottom; y += 8) points.push([x, y]);
+  return points.every(([x, y]) => node.contains(document.elementFromPoint(x, y)));
+}"""
+
+
+def test_a_refused_message_says_why_on_top_and_keeps_the_text(
+    browser: Browser, playground_url: str
+) -> None:
+    """Past Slack's 40,000 characters the page sends nothing; its reason shows above
+    everything (it was drawn under the "Posting as" picker) and the text stays to shorten."""
+    page, errors = open_page(browser, playground_url)
+    text = "@threadcast " + "x" * 39_989  # 40,001 characters
+    write(page, "slack", text)
+    toast = page.locator('[data-pane="slack"] .toast')
+    toast.wait_for()
+    assert "40,001" in toast.inner_text()
+    assert page.evaluate(ON_TOP, '[data-pane="slack"] .toast')
+    composer = page.locator('[data-pane="slack"]').get_by_placeholder(re.compile("Message"))
+    assert composer.input_value() == text
+    page.close()
+    assert [e for e in errors if "status of 400" not in e] == []  # the refusal, only
 
 
 # What the held agent says before it waits: the reply is still streaming when Stop is

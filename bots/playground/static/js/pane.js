@@ -17,11 +17,12 @@ export class PaneView {
     this.messages = new Map();
     this.statuses = {};
     this.dialogs = []; // modals the bot opened for people here, until submitted or closed
-    this.dialogShown = null; // the id of the one on screen
+    this.dialogForms = new Map(); // id -> its form, kept with what was typed in it
     this.rendered = new Map(); // id -> { key, node }
     this.channel = null;
     this.thread = null;
     this.awaiting = new Set(); // ids of messages posted here whose thread should open
+    this.forgotten = null; // ids of the private replies sent before this page was opened
     this.divider = el("div", "replies-divider");
     this.divider.append(el("span"));
     this.channelEmpty = el("div", "empty muted", "No messages yet. Say hello to @threadcast.");
@@ -76,28 +77,58 @@ export class PaneView {
     this.dialogLayer = el("div", "dialog-layer");
     this.dialogLayer.hidden = true;
     this.root.append(app, this.timeline.root, this.dialogLayer, this.toast);
-    // Private replies are shown to the person they are for: switching person redraws.
-    this.userSelect.addEventListener("change", () => this.render());
+    // Private replies and dialogs are shown to the person they are for: switching person
+    // redraws (as if looking at that person's app).
+    this.userSelect.addEventListener("change", () => {
+      this.render();
+      this.renderDialog();
+    });
     this.timeline.onBusy = (on) => this.api(p.name, "busy", { on });
   }
 
   // -- state -------------------------------------------------------------------------
   load(pane) {
     this.directory = pane.directory;
-    this.messages = new Map(pane.messages.map((m) => [m.id, m]));
+    // A private reply lives in the app that received it: gone after a reload ("ephemeral
+    // messages do not persist across reloads", docs.slack.dev/reference/methods/
+    // chat.postEphemeral; Discord's "disappear when you [...] restart Discord",
+    // support.discord.com/hc/en-us/articles/1500000580222). Kept when the feed reconnects.
+    this.forgotten ??= new Set(pane.messages.filter((m) => m.ephemeral).map((m) => m.id));
+    const kept = pane.messages.filter((m) => !this.forgotten.has(m.id));
+    this.messages = new Map(kept.map((m) => [m.id, m]));
     this.statuses = pane.statuses;
     this.dialogs = pane.dialogs || [];
     this.rendered.clear();
     const channels = this.directory.channels;
+    const saved = this.channel === null ? this.savedPlace() : {};
+    if (channels.some((c) => c.id === saved.channel)) this.channel = saved.channel;
     if (!channels.some((c) => c.id === this.channel)) this.channel = channels[0].id;
     this.renderDirectory();
     this.timeline.load(pane.calls, pane.busy);
-    this.render();
+    if (this.messages.get(saved.thread)?.channel === this.channel) this.openThread(saved.thread);
+    else this.render();
     this.renderDialog();
   }
 
+  // Where a person is (channel, open thread) is in the page's address, as the apps keep it
+  // in theirs (Slack: /client/T…/C…/thread/C…-ts, Discord: /channels/guild/thread), so a
+  // reload shows the same place.
+  savedPlace() {
+    const place = new URLSearchParams(location.hash.slice(1)).get(this.platform.name) || "";
+    const [channel, thread] = place.split("/");
+    return { channel, thread };
+  }
+
+  savePlace() {
+    const places = new URLSearchParams(location.hash.slice(1));
+    places.set(this.platform.name, [this.channel, this.thread].filter(Boolean).join("/"));
+    history.replaceState(null, "", `#${places}`);
+  }
+
   update(update) {
-    for (const message of update.upsert || []) this.messages.set(message.id, message);
+    for (const message of update.upsert || []) {
+      if (!this.forgotten.has(message.id)) this.messages.set(message.id, message);
+    }
     for (const id of update.remove || []) this.messages.delete(id);
     if (update.statuses) this.statuses = update.statuses;
     if (update.calls) this.timeline.add(update.calls);
@@ -124,6 +155,7 @@ export class PaneView {
 
   openThread(id) {
     this.thread = id;
+    this.savePlace();
     this.threadColumn.hidden = id === null;
     this.root.classList.toggle("with-thread", id !== null);
     this.render();
@@ -133,6 +165,7 @@ export class PaneView {
   selectChannel(id) {
     this.channel = id;
     this.thread = null;
+    this.savePlace();
     this.threadColumn.hidden = true;
     this.root.classList.remove("with-thread");
     this.renderDirectory();
@@ -168,24 +201,31 @@ export class PaneView {
     return this.api(this.platform.name, "press", body);
   }
 
-  // The oldest dialog the bot opened, drawn as the app draws its modal; submitted (or
-  // closed) through the server, as the platform sends it to the bot.
+  // The oldest dialog the bot opened for the person posting, drawn as the app draws its
+  // modal: a modal shows only in the app of the person whose click opened it (Slack's
+  // views.open takes that click's trigger_id, Discord's type 9 answers that interaction).
+  // Submitted (or closed) through the server, as the platform sends it to the bot.
   renderDialog() {
-    const open = this.dialogs[0] || null;
-    if ((open && open.id) === this.dialogShown) return; // a person may be typing in it
-    this.dialogShown = open && open.id;
-    this.dialogLayer.hidden = open === null;
-    if (open === null) {
-      this.dialogLayer.replaceChildren();
-      return;
+    const open = this.dialogs.find((d) => d.user === this.userSelect.value) || null;
+    for (const id of this.dialogForms.keys()) {
+      if (!this.dialogs.some((d) => d.id === id)) this.dialogForms.delete(id);
     }
+    this.dialogLayer.hidden = open === null;
+    const form = open && (this.dialogForms.get(open.id) || this.buildDialog(open));
+    if (form) this.dialogForms.set(open.id, form);
+    if (this.dialogLayer.firstChild === form) return; // a person may be typing in it
+    this.dialogLayer.replaceChildren(...(form ? [form] : []));
+    const first = form && form.querySelector(".dialog-input");
+    if (first) first.focus();
+  }
+
+  buildDialog(open) {
     const shape = this.platform.dialog(open.view);
     const form = el("form", "dialog");
     form.setAttribute("role", "dialog");
     form.setAttribute("aria-modal", "true");
     form.setAttribute("aria-label", shape.title);
-    const who = this.directory.users[open.user] || open.user;
-    form.append(el("div", "dialog-title", shape.title), el("div", "dialog-for muted", `Opened for ${who}`));
+    form.append(el("div", "dialog-title", shape.title));
     const fields = shape.inputs.map((input) => {
       const label = el("label", "dialog-field");
       const name = el("span", "dialog-label", input.label);
@@ -217,8 +257,7 @@ export class PaneView {
       const done = await this.api(this.platform.name, "submit", { dialog: open.id, values });
       if (!done) form.inert = false; // refused: what was typed stays
     });
-    this.dialogLayer.replaceChildren(form);
-    if (fields.length) fields[0].box.focus();
+    return form;
   }
 
   showError(text) {
