@@ -71,6 +71,7 @@ __all__ = [
     "QUEUED",
     "REASON_HINT",
     "REASON_LABEL",
+    "REASON_LABEL_UNMARKED",
     "REASON_NONE",
     "REASON_SAVED",
     "REASON_SKIP",
@@ -251,7 +252,11 @@ FEEDBACK_NOT_RECORDED = (
     "Please try again later._"
 )
 REASON_TITLE = "What went wrong?"
-REASON_LABEL = "Tell us why (optional)"
+# Slack writes "(optional)" after an optional input's label itself (Block Kit's input block,
+# ``optional: true``); Discord instead stars required inputs and marks optional ones not at
+# all, so its modal says so in the label.
+REASON_LABEL = "Tell us why"
+REASON_LABEL_UNMARKED = "Tell us why (optional)"
 REASON_HINT = "Wrong, incomplete, off topic…"
 REASON_SUBMIT = "Send"
 REASON_SKIP = "Skip"

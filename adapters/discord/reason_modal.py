@@ -22,7 +22,7 @@ from typing import Any
 import discord
 
 from core.feedback.model import REASON_MAX_CHARS
-from core.texts import REASON_HINT, REASON_LABEL, REASON_TITLE
+from core.texts import REASON_HINT, REASON_LABEL_UNMARKED, REASON_TITLE
 
 __all__ = ["REASON_INPUT_ID", "REASON_MODAL_PREFIX", "read_reason", "reason_modal"]
 
@@ -37,7 +37,7 @@ def reason_modal(message_id: int) -> discord.ui.Modal:
     )
     modal.add_item(
         discord.ui.TextInput(
-            label=REASON_LABEL,
+            label=REASON_LABEL_UNMARKED,
             style=discord.TextStyle.long,
             placeholder=REASON_HINT,
             required=False,

@@ -13,6 +13,7 @@ from core.feedback.service import Feedback
 from core.runtime import Runtime
 from core.texts import (
     FEEDBACK_NOT_RECORDED,
+    REASON_LABEL_UNMARKED,
     REASON_NONE,
     REASON_SAVED,
     THANKS_DOWN,
@@ -53,6 +54,10 @@ async def test_votes_round_trip(world: World) -> None:
     again = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
     await sim.wait_until(lambda: again.acknowledged)
     assert again.responses[0]["type"] == 9 and again.modal is not None
+    ((field,),) = [row["components"] for row in again.modal["components"]]
+    # Discord marks required inputs only (a star): the label says this one may stay empty.
+    assert field["required"] is False and field["label"] == REASON_LABEL_UNMARKED
+    assert "(optional)" in REASON_LABEL_UNMARKED
     feedback = world.bot.commands.feedback
     assert feedback is not None
     guild = str(sim.channel("general").guild_id)

@@ -21,7 +21,13 @@ from core.config import Settings
 from core.feedback.model import ReplyRef
 from core.ops.metrics import REGISTRY
 from core.runtime import Runtime
-from core.texts import FEEDBACK_NOT_RECORDED, REASON_SAVED, THANKS_UP, VOTE_CHANGED
+from core.texts import (
+    FEEDBACK_NOT_RECORDED,
+    REASON_LABEL,
+    REASON_SAVED,
+    THANKS_UP,
+    VOTE_CHANGED,
+)
 from tests.bots.discord.slow_redis import SlowRedis
 from tests.bots.slack.conftest import (
     ask,
@@ -180,6 +186,10 @@ async def test_a_thumbs_down_asks_why_and_keeps_the_reason(
     (opened,) = await sim.wait_for_calls("views.open")
     assert opened.ok  # within the trigger's 3 seconds
     (view_id,) = sim.store.modals
+    (field,) = sim.store.modals[view_id][2]["blocks"]
+    # Slack itself writes "(optional)" after an optional input's label: not twice.
+    assert field["optional"] is True and field["label"]["text"] == REASON_LABEL
+    assert "optional" not in REASON_LABEL
     await asyncio.wait_for(hook.received.wait(), 10)  # the vote itself, without a reason
     assert hook.bodies[0]["vote"] == "down" and hook.bodies[0]["reason"] is None
     hook.received.clear()
