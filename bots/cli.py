@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     without_httpx_cli()
     from core.config import load_settings
     from core.deployment.load import agent_keys, load_deployment
-    from core.ops.logs import fatal, setup_logging
+    from core.ops.logs import fatal, log_format, setup_logging
 
     try:
         settings = load_settings()
@@ -119,26 +120,27 @@ def main(argv: list[str] | None = None) -> int:
         keys = () if args.command == "usage" else agent_keys(load_deployment(settings, os.environ))
     except ConfigError as exc:
         chosen = os.environ.get("THREADCAST_LOG_FORMAT")  # the settings could not be read
-        fatal(f"configuration error: {exc}", json=_log_format(args.command, chosen) == "json")
+        fatal(f"configuration error: {exc}", json=log_format(args.command, chosen) == "json")
         return exit_status.CONFIG
     # Services (slack, discord) log JSON lines for a collector; a person at a terminal
     # (chat, ask) reads text, and only when asked for (THREADCAST_LOG_LEVEL).
-    as_json = _log_format(args.command, settings.log_format) == "json"
+    as_json = log_format(args.command, settings.log_format) == "json"
     logged = settings
     if args.command in _CONSOLE and "log_level" not in settings.model_fields_set:
         logged = settings.model_copy(update={"log_level": _QUIET})
     setup_logging(logged, json=as_json, extra_secrets=keys)
+    last_line = functools.partial(fatal, json=as_json, settings=settings, extra_secrets=keys)
     try:
         with asyncio.Runner(loop_factory=loop_factory(args.command, settings.event_loop)) as run:
             return run.run(_run(args, settings))
     except ConfigError as exc:
-        fatal(f"configuration error: {exc}")
+        last_line(f"configuration error: {exc}")
         return exit_status.CONFIG
     except SessionStoreError as exc:
-        fatal(str(exc))
+        last_line(str(exc))
         return exit_status.STORE_FAILED
     except SurfaceError as exc:  # the console's output failed (a full disk, a dead terminal)
-        fatal(str(exc))
+        last_line(str(exc))
         return exit_status.AGENT_FAILED
     except BrokenPipeError:
         # The reader went away (`| head`): exit quietly, as Unix tools do.
@@ -155,15 +157,6 @@ def without_httpx_cli() -> None:
     (later it changes nothing); the test suite's workers call it too."""
     # typeshed types sys.modules without the None that the import system documents.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-
-def _log_format(command: str, chosen: str | None) -> str:
-    """``THREADCAST_LOG_FORMAT`` when it names a format (read raw from the environment when
-    the settings could not be read), else the command's default."""
-    chosen = (chosen or "").strip().lower()
-    if chosen in ("json", "text"):
-        return chosen
-    return "json" if command in ("slack", "discord") else "text"
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

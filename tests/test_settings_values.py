@@ -5,6 +5,7 @@ read as the operator meant them."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -257,9 +258,11 @@ async def test_a_port_in_use_stops_the_discord_bot_with_one_line(tmp_path: Path)
         env = console_env(tmp_path, None, DISCORD_TOKEN="t0ken", PORT=str(port))
         run = await _threadcast(env, "discord")
     assert run.status == 2, run.stderr
-    assert run.stderr.endswith(
-        f"threadcast: configuration error: PORT: cannot listen on 0.0.0.0:{port}: already in use\n"
-    )
+    # The service logs JSON lines by default: its last line is one too.
+    last = json.loads(run.stderr.splitlines()[-1])
+    assert last["level"] == "CRITICAL"
+    said = f"configuration error: PORT: cannot listen on 0.0.0.0:{port}: already in use"
+    assert last["msg"] == said
     assert "Traceback" not in run.stderr
 
 

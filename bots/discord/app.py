@@ -22,7 +22,7 @@ from core.config import Settings
 from core.errors import SurfaceError
 from core.ops import heap
 from core.ops.http import Probes, WebServer, add_ops_routes
-from core.ops.logs import fatal
+from core.ops.logs import fatal, log_format
 from core.runtime import Runtime
 
 __all__ = ["ops_server", "run_discord", "serve"]
@@ -45,7 +45,11 @@ async def run_discord(settings: Settings) -> int:
         try:
             await serve(settings, discord_settings, stop)
         except SurfaceError as exc:
-            fatal(str(exc))
+            fatal(
+                str(exc),
+                json=log_format("discord", settings.log_format) == "json",
+                settings=settings,
+            )
             return EXIT_FAILED
     return 0
 

@@ -37,6 +37,7 @@ __all__ = [
     "TextFormatter",
     "agent_context",
     "fatal",
+    "log_format",
     "redact",
     "setup_logging",
     "turn_context",
@@ -213,22 +214,36 @@ def setup_logging(
     return handler
 
 
-def fatal(message: str, *, json: bool = False) -> None:
-    """Say once, on stderr, why the process stops: one JSON line (CRITICAL, so no level
-    hides it) when the logs are JSON, as the operator's collector parses every line; else
-    ``threadcast: message`` for the person at the terminal. ``json``: the logs are to be
-    JSON but the settings could not be read, so :func:`setup_logging` never ran; the line
-    is scrubbed of the environment's secrets (:data:`SECRET_ENV`) only."""
-    log = logging.getLogger("threadcast")
-    if any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers):
-        log.critical(message)
-    elif json:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.addFilter(RedactFilter(_secrets_of(None)))
-        handler.setFormatter(JsonFormatter())
-        handler.handle(log.makeRecord(log.name, logging.CRITICAL, "", 0, message, (), None))
-    else:
+def log_format(command: str, chosen: str | None) -> str:
+    """The log format a command runs with: ``THREADCAST_LOG_FORMAT`` (``chosen``) when it
+    names one, else JSON lines for the services (``slack``, ``discord``: a collector reads
+    them) and text for a person at a terminal (every other command)."""
+    chosen = (chosen or "").strip().lower()
+    if chosen in ("json", "text"):
+        return chosen
+    return "json" if command in ("slack", "discord") else "text"
+
+
+def fatal(
+    message: str,
+    *,
+    json: bool,
+    settings: Settings | None = None,
+    extra_secrets: Iterable[str] = (),
+) -> None:
+    """Say once, on stderr, why the process stops: one JSON line (CRITICAL) when the logs
+    are JSON, as the operator's collector parses every line, scrubbed of the secrets
+    (``settings``'s, or the environment's alone when the settings could not be read);
+    else ``threadcast: message`` for the person at the terminal. Written here, not through
+    the root logger: it must be right before :func:`setup_logging` ran, too."""
+    if not json:
         print(f"threadcast: {message}", file=sys.stderr)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactFilter([*_secrets_of(settings), *extra_secrets]))
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("threadcast")
+    handler.handle(log.makeRecord(log.name, logging.CRITICAL, "", 0, message, (), None))
 
 
 def _log_uncaught(

@@ -255,13 +255,13 @@ def test_the_line_a_process_stops_on_follows_the_log_format(
     monkeypatch.setenv("DISCORD_TOKEN", "plain-discord-secret-value")
     settings = Settings(agent="demo", log_level="INFO")
     with logging_to(settings, json=json_logs) as stream:
-        fatal("the gateway refused plain-discord-secret-value")
+        fatal("the gateway refused plain-discord-secret-value", json=json_logs, settings=settings)
+    assert stream.getvalue() == ""  # not through the root logger's handler: on stderr
     if json_logs:
-        (event,) = events(stream)
+        (event,) = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
         assert (event["level"], event["logger"]) == ("CRITICAL", "threadcast")
         assert event["msg"] == "the gateway refused [REDACTED]"
     else:
-        assert stream.getvalue() == ""
         assert (
             capsys.readouterr().err
             == "threadcast: the gateway refused plain-discord-secret-value\n"

@@ -109,7 +109,8 @@ async def test_intents_discord_calls_invalid_end_the_bot_with_one_clear_line(
         monkeypatch.setenv("DISCORD_API_URL", sim.api_base)
         monkeypatch.setenv("DISCORD_GATEWAY_URL", sim.gateway_url)
         capsys.readouterr()
-        status = await run_discord(Settings(redis_url=redis_url, agent="demo", port=0))
+        settings = Settings(redis_url=redis_url, agent="demo", port=0, log_format="text")
+        status = await run_discord(settings)
         assert sim.sessions == []
     assert status == EXIT_FAILED
     (line,) = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
