@@ -29,7 +29,11 @@ _INLINE_MARKERS = re.compile(r"\*\*|~~|`")
 def plain_cell(cell: str) -> str:
     """A cell's inline Markdown as plain text: links as ``text (url)``, no bold, strike or
     code markers (inside a code block they would show as written)."""
-    return _INLINE_MARKERS.sub("", _LINK.sub(r"\1 (\2)", cell))
+    if "[" in cell:
+        cell = _LINK.sub(r"\1 (\2)", cell)
+    if "*" in cell or "~" in cell or "`" in cell:
+        cell = _INLINE_MARKERS.sub("", cell)
+    return cell
 
 
 def table_at(lines: Sequence[str], start: int, cell: Cell) -> tuple[list[str], int] | None:
@@ -105,8 +109,7 @@ def _width(text: str) -> int:
     return width
 
 
-def _pad(text: str, width: int, align: str) -> str:
-    gap = width - _width(text)
+def _pad(text: str, gap: int, align: str) -> str:
     if align == ">":
         return " " * gap + text
     if align == "^":
@@ -118,11 +121,14 @@ def _layout(rows: list[list[str]], aligns: list[str], *, rule: bool) -> list[str
     columns = max(len(row) for row in rows)  # a long row keeps its extra cells: no text lost
     aligns = aligns + ["<"] * (columns - len(aligns))
     rows = [row + [""] * (columns - len(row)) for row in rows]
-    widths = [max(1, *(_width(row[c]) for row in rows)) for c in range(columns)]
+    sizes = [[_width(cell) for cell in row] for row in rows]  # each measured once
+    widths = [max(1, *(size[c] for size in sizes)) for c in range(columns)]
 
-    def line(row: list[str]) -> str:
-        return " | ".join(_pad(cell, widths[c], aligns[c]) for c, cell in enumerate(row)).rstrip()
+    def line(row: list[str], size: list[int]) -> str:
+        cells = [_pad(row[c], widths[c] - size[c], aligns[c]) for c in range(columns)]
+        return " | ".join(cells).rstrip()
 
-    if not rule:
-        return [line(row) for row in rows]
-    return [line(rows[0]), "-+-".join("-" * width for width in widths), *map(line, rows[1:])]
+    lines = [line(row, size) for row, size in zip(rows, sizes, strict=True)]
+    if rule:
+        lines.insert(1, "-+-".join("-" * width for width in widths))
+    return lines
