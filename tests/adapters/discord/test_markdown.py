@@ -203,7 +203,7 @@ _FRAGMENTS = [
     "**", "*", "_", "`", "``", "```\n", "\n```py\n", "~~~\n", "\n", "\n", "\n\n", " ", " ",
     "# ", "#### ", "###### ", "- ", "* ", "> ", "[", "]", "](", "(", ")", "![", "https://x.io/",
     "|", "| ", " |", "|---|", "\n|:-:|--|\n", "---", "***", "===", "<br>", "<", ">", "\\", "\\|",
-    "\t", "苹", "é", '"',
+    "\t", "苹", "é", '"', "\r\n", "--", "=",
 ]  # fmt: skip
 
 
@@ -221,6 +221,9 @@ def test_random_markdown_loses_no_word() -> None:
         text = "".join(pieces)
         out = to_discord(text)
         assert not [word for word in words if word not in out], (text, out)
+        # The fast path (a page sent as it is) is taken only where the full pass agrees.
+        normal = text.replace("\r\n", "\n").replace("\r", "\n")
+        assert markdown._render(normal.split("\n")) == out, (text, out)
 
 
 @pytest.mark.parametrize(
