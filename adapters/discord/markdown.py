@@ -1,10 +1,11 @@
 """The agent's Markdown → what Discord shows, one page at a time (pure; never raises).
 
-Discord speaks a subset of Markdown (support.discord.com "Markdown Text 101"; discord-api-docs
-Reference > Message Formatting calls it "a subset of markdown"): bold, italics, underline,
-strike, spoilers, code spans and fenced blocks, ``#``/``##``/``###`` headings, ``-#``
-subtext, lists, ``>`` quotes and ``[text](url)`` masked links. What an agent writes beyond
-it would show as written, so it is rewritten into that subset:
+Discord speaks a subset of Markdown (discord-api-docs, Reference > Message Formatting: "a
+subset of markdown"), listed in support.discord.com "Markdown Text 101" (and its community
+original, gist matthewzring/markdown-text-101): bold, italics, underline, strike, spoilers,
+code spans and triple-backtick blocks, headings ``#``, ``##`` and ``###`` only, ``-#`` subtext,
+lists, ``>``/``>>>`` quotes, ``[text](url)`` masked links. No tables, rules, images or HTML:
+what an agent writes of those would show as written, so it is rewritten into that subset:
 
 - a GFM pipe table → an aligned table in a code block (:mod:`adapters.markdown_tables`,
   shared with Slack); a page that starts inside a table (the relay cut it) shows its rows
@@ -13,14 +14,16 @@ it would show as written, so it is rewritten into that subset:
   ``###``, and a bold line is the one step below it (an h4 stays less prominent than an
   h3), where ``###`` would flatten the outline;
 - a setext heading (a line underlined with ``===`` or ``---``) → ``#`` or ``##``;
-- a horizontal rule (``---``, ``***``, ``___``) → a line of ``─``;
+- a horizontal rule (``---``, ``***``, ``___``) → a short line of ``─``, a visible break
+  that does not wrap on a phone (an empty line would merge with the paragraph breaks);
 - an image ``![alt](url)`` → the link ``[alt](url)`` (the bare URL when there is no alt);
 - an HTML line break ``<br>`` → a line break (in a table cell, a space).
 
 Everything else goes as written, and nothing inside code is touched: fenced blocks (found as
 the relay's paginator finds them, CommonMark: ≤ 3 spaces of indent) and code spans. The
 relay measures pages as ``len(render(page))`` and renders every edit of the open page, so
-the common page, with none of these, is returned as it is after one regex scan.
+the common page, with none of these, is returned as it is after a few scans in C (a few
+µs for 2,000 characters; a page that is all table, about 0.2 ms).
 
 Deliberate limits: a code span is looked for within its line (one spanning lines is prose);
 a setext heading takes only the line above its underline.
