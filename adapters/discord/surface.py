@@ -48,6 +48,7 @@ from adapters.discord.errors import (
 )
 from adapters.discord.feedback_buttons import FeedbackView, feedback_template
 from adapters.discord.lost_posts import find_open_post, is_open
+from adapters.discord.markdown import to_discord
 from adapters.discord.permissions import to_send
 from adapters.discord.private import tell_privately
 from adapters.discord.reach import Reach
@@ -125,9 +126,10 @@ class DiscordSurface:
     # --- the ChatSurface protocol ----------------------------------------------------------
 
     def render(self, markdown: str) -> str:
-        """Discord speaks Markdown (bold, italics, code, lists, headings, links), so the
-        agent's text goes as is: the relay measured its pages on exactly this text."""
-        return markdown
+        """Discord speaks a subset of Markdown (bold, italics, code, lists, headings to
+        ``###``, links): what it lacks (tables, deeper headings, rules, images) is rewritten
+        into it (:mod:`adapters.discord.markdown`); the relay measures its pages on this."""
+        return to_discord(markdown)
 
     def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
         # Create and edit share Discord's per-channel bucket, so both actions draw on it; a

@@ -143,3 +143,34 @@ async def test_agent_output_pings_nobody(world: World) -> None:
     assert message.pings.nobody  # … but nobody is notified
     sent = [c for c in sim.calls_to("POST", MESSAGES) + sim.calls_to("PATCH", MESSAGE)]
     assert sent and all(c.json["allowed_mentions"] == {"parse": []} for c in sent)
+
+
+async def test_a_table_in_a_reply_arrives_as_an_aligned_code_block(world: World) -> None:
+    # Discord has no tables (support.discord.com "Markdown Text 101"): pipes would show as
+    # written, ragged in a proportional font. Every edit while it streams shows the rows so
+    # far in a code block, and the final message the whole table, aligned.
+    sim, lyzr = world.sim, world.lyzr
+    reply = (
+        "Sizes:\n\n| Planet | Moons | Note |\n|:--|--:|:--|\n"
+        "| Mercury | 0 | **hot** |\n| Jupiter | 95 | [big](https://nasa.gov) |\n\nThat's all."
+    )
+    lyzr.enqueue(LyzrScript(tokens=split_words(reply), delay=0.02))
+    start = await sim.user_message(sim.channel("general").id, "planets", mention_bot=True)
+    await world.answered(1)
+    (message,) = world.bot_messages(start.id)
+    assert message.content.split("\n") == [
+        "Sizes:",
+        "",
+        "```",
+        "Planet  | Moons | Note",
+        "--------+-------+-----------------------",
+        "Mercury |     0 | hot",
+        "Jupiter |    95 | big (https://nasa.gov)",
+        "```",
+        "",
+        "That's all.",
+    ]
+    assert all(len(FENCE.findall(version)) % 2 == 0 for version in message.versions)
+    assert all("|--" not in version for version in message.versions)
+    (result,) = world.results
+    assert result.outcome is not None and result.outcome.text == reply  # the agent's own text

@@ -1,0 +1,240 @@
+"""The agent's Markdown → what Discord shows, one page at a time (pure; never raises).
+
+Discord speaks a subset of Markdown (discord-api-docs, Reference > Message Formatting: "a
+subset of markdown"), listed in support.discord.com "Markdown Text 101" (and its community
+original, gist matthewzring/markdown-text-101): bold, italics, underline, strike, spoilers,
+code spans and triple-backtick blocks, headings ``#``, ``##`` and ``###`` only, ``-#`` subtext,
+lists, ``>``/``>>>`` quotes, ``[text](url)`` masked links. No tables, rules, images or HTML:
+what an agent writes of those would show as written, so it is rewritten into that subset:
+
+- a GFM pipe table → an aligned table in a code block (:mod:`adapters.markdown_tables`,
+  shared with Slack); a page that starts inside a table (the relay cut it) shows its rows
+  aligned too, without the header, which is on the page before;
+- a ``####``, ``#####`` or ``######`` heading → a bold line: Discord's smallest heading is
+  ``###``, and a bold line is the one step below it (an h4 stays less prominent than an
+  h3), where ``###`` would flatten the outline;
+- a setext heading (a line underlined with ``===`` or ``---``) → ``#`` or ``##``;
+- a horizontal rule (``---``, ``***``, ``___``) → a short line of ``─``, a visible break
+  that does not wrap on a phone (an empty line would merge with the paragraph breaks);
+- an image ``![alt](url)`` → the link ``[alt](url)`` (the bare URL when there is no alt);
+- an HTML line break ``<br>`` → a line break (in a table cell, a space).
+
+Everything else goes as written, and nothing inside code is touched: fenced blocks (found as
+the relay's paginator finds them, CommonMark: ≤ 3 spaces of indent) and code spans. The
+relay measures pages as ``len(render(page))`` and renders every edit of the open page, so
+the common page, with none of these, is returned as it is after a few scans in C (a few
+µs for 2,000 characters; a page that is all table, about 0.2 ms).
+
+Deliberate limits: a code span is looked for within its line (one spanning lines is prose);
+a setext heading takes only the line above its underline.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from adapters.markdown_tables import plain_cell, rows_at, table_at
+
+__all__ = ["to_discord"]
+
+log = logging.getLogger(__name__)
+
+_FENCE = "```"
+_RULE = "─" * 16
+
+# A line that may be a deep heading, a rule or a setext underline. It starts with the line
+# break (the text is searched with one put before it), a literal the regex engine looks for
+# with a fast scan, where a ``^`` in MULTILINE mode would be tried at every character.
+_BLOCK_WORK = re.compile(
+    r"\n {0,3}(?:#{4,6}(?:[ \t]|$)|([-*_])[ \t]*(?:\1[ \t]*){2,}$|(?:=+|-{2,})[ \t]*$)",
+    re.MULTILINE,
+)
+_DEEP_HEADING = re.compile(r" {0,3}#{4,6}(?:[ \t]+(.*))?")
+_SETEXT_UNDERLINE = re.compile(r" {0,3}(=+|-{2,})[ \t]*")
+_NOT_PARAGRAPH = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|>|[-*+][ \t]|\d{1,9}[.)][ \t])")
+_RULE_LINE = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}")
+_TICKS = re.compile(r"`+")
+_IMAGE = re.compile(
+    r"!\[([^\[\]\n]*)\]\([ \t]*(<[^<>\n]*>|[^\s()<>]+|)(?:[ \t]+\"[^\"\n]*\")?[ \t]*\)"
+)
+_BREAK = re.compile(r"<br[ \t]*/?>", re.IGNORECASE)
+_BOLD = "**"
+
+_Rewrite = Callable[[str], str]
+
+
+def to_discord(markdown: str) -> str:
+    """Render one page of the agent's Markdown as Discord shows it."""
+    if "\r" in markdown:
+        markdown = markdown.replace("\r\n", "\n").replace("\r", "\n")
+    if not _has_work(markdown):
+        return markdown
+    try:
+        return _render(markdown.split("\n"))
+    except Exception:  # a formatting bug must never cost the user the reply
+        log.exception("Discord Markdown rewrite failed; sending the text as written")
+        return markdown
+
+
+def _has_work(markdown: str) -> bool:
+    """Whether the page holds any of the constructs rewritten here (a page without one is
+    sent as it is): a few substring scans, then one regex search for line starts."""
+    return (
+        "|" in markdown
+        or "![" in markdown
+        or ("<" in markdown and _BREAK.search(markdown) is not None)
+        or _BLOCK_WORK.search("\n" + markdown) is not None
+    )
+
+
+def _render(lines: list[str]) -> str:
+    out: list[str] = []
+    fence: str | None = None  # the marker of the open code fence
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        found = _fence_line(line)
+        if fence is not None:
+            if found is not None and _closes(found, fence):
+                fence = None
+            out.append(line)
+            index += 1
+            continue
+        if found is not None:
+            fence = found[0]
+            out.append(line)
+            index += 1
+            continue
+        table = table_at(lines, index, _cell)
+        if table is None and index == 0:
+            table = rows_at(lines, index, _cell)  # the rest of a table cut by the relay
+        if table is not None:
+            out += (_FENCE, *table[0], _FENCE)
+            index = table[1]
+            continue
+        underline = lines[index + 1] if index + 1 < len(lines) else ""
+        setext = _SETEXT_UNDERLINE.fullmatch(underline)
+        if setext is not None and _is_paragraph(line):
+            level = "#" if setext[1][0] == "=" else "##"
+            out.append(f"{level} {_prose(line.strip())}")
+            index += 2
+            continue
+        out.append(_line(line))
+        index += 1
+    return "\n".join(out)
+
+
+def _fence_line(line: str) -> tuple[str, str] | None:
+    """``(marker, info)`` for a fence line (≤ 3 spaces, ≥ 3 backticks or tildes), as
+    :func:`core.relay.paginate._fence_line` reads it, so both agree on where code is."""
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3 or body[:1] not in ("`", "~"):
+        return None
+    run = len(body) - len(body.lstrip(body[0]))
+    info = body[run:].strip()
+    if run < 3 or (body[0] == "`" and "`" in info):
+        return None  # ```a``` on one line is inline code, not a fence
+    return body[:run], info
+
+
+def _closes(found: tuple[str, str], fence: str) -> bool:
+    marker, info = found
+    return not info and marker[0] == fence[0] and len(marker) >= len(fence)
+
+
+def _is_paragraph(line: str) -> bool:
+    """An unindented text line, which a following ``===`` or ``---`` makes a heading
+    (CommonMark's setext heading; not a heading, rule, quote or list item already)."""
+    return bool(line[:1].strip()) and not (
+        _NOT_PARAGRAPH.match(line) or _RULE_LINE.fullmatch(line) or "|" in line
+    )
+
+
+def _line(line: str) -> str:
+    """One line outside code and tables."""
+    heading = _DEEP_HEADING.fullmatch(line)
+    if heading is not None:
+        return _bold((heading[1] or "").strip(" \t"))
+    if _RULE_LINE.fullmatch(line):
+        return _RULE
+    return _prose(line)
+
+
+def _bold(text: str) -> str:
+    """A heading Discord has no size for, as a bold line. A closing ``#`` run is dropped,
+    and the text's own bold markers, which would end the bold early."""
+    stripped = text.rstrip("#")
+    if not stripped or stripped[-1] in " \t":
+        text = stripped.rstrip(" \t")
+    body = _outside_code(text, lambda prose: _inline(prose).replace(_BOLD, ""))
+    return f"{_BOLD}{body}{_BOLD}" if body.strip() else ""
+
+
+def _prose(line: str) -> str:
+    if "![" not in line and "<" not in line:
+        return line
+    return _outside_code(line, _inline)
+
+
+def _inline(text: str) -> str:
+    return _breaks(_IMAGE.sub(_link, text), "\n")
+
+
+def _breaks(text: str, by: str) -> str:
+    """``text`` with each ``<br>`` (and the spaces around it) replaced by ``by``; split, not
+    one pattern with the spaces in it, which would rescan a run of spaces from each one."""
+    if "<" not in text:
+        return text
+    parts = _BREAK.split(text)
+    if len(parts) == 1:
+        return text
+    last = len(parts) - 1
+    return by.join(
+        part.rstrip(" \t") if i == 0 else part.lstrip(" \t") if i == last else part.strip(" \t")
+        for i, part in enumerate(parts)
+    )
+
+
+def _cell(text: str) -> str:
+    """A table cell as plain text (the code block would show its markers); a line break
+    in it as a space, since a row is one line."""
+    return plain_cell(_breaks(text, " ") if "<" in text else text)
+
+
+def _link(image: re.Match[str]) -> str:
+    alt, url = image[1].strip(), image[2].removeprefix("<").removesuffix(">")
+    if not url:
+        return alt
+    return f"[{alt}]({url})" if alt else url
+
+
+def _outside_code(line: str, rewrite: _Rewrite) -> str:
+    """``line`` with ``rewrite`` applied to its text outside code spans. A span opens at a
+    backtick run and closes at the next run of the same length; a run without a partner
+    is text. Each run is looked at once, so a line of unmatched backticks stays linear."""
+    runs = [(m.start(), m.end()) for m in _TICKS.finditer(line)]
+    if not runs:
+        return rewrite(line)
+    later: dict[int, list[int]] = {}  # run length -> indices of runs, last first
+    for index in reversed(range(len(runs))):
+        start, end = runs[index]
+        later.setdefault(end - start, []).append(index)
+    pieces: list[str] = []
+    done = 0  # the line up to here is in ``pieces``
+    index = 0
+    while index < len(runs):
+        start, end = runs[index]
+        partners = later[end - start]
+        while partners and partners[-1] <= index:
+            partners.pop()
+        if not partners:
+            index += 1
+            continue
+        close = partners.pop()
+        pieces += (rewrite(line[done:start]), line[start : runs[close][1]])
+        done = runs[close][1]
+        index = close + 1
+    pieces.append(rewrite(line[done:]))
+    return "".join(pieces)
