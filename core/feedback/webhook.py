@@ -5,13 +5,18 @@ returns. One worker task posts them in order; a connection failure, a timeout, a
 5xx is retried after 1, 2, 4... seconds (``Retry-After`` honoured, capped), up to
 ``attempts`` tries; a 4xx other than 429 is the receiver refusing the body and is not
 retried. Each try is bounded by ``timeout`` as a whole (httpx's own timeouts are per read,
-so a receiver trickling its answer would hold the worker for ever). A full queue (the
-receiver down for long) drops the oldest body with a warning rather than grow without bound.
-Any other failure (a body JSON cannot encode, ``httpx.InvalidURL``, which is not an
-``httpx.HTTPError``) drops that one vote, counted in ``dropped`` and logged with its
-traceback, and the worker goes on: it used to end the worker, which then retried the same
-body, and failed, on every later vote. On close, what is queued gets ``drain`` seconds; what
-is still queued then is dropped, counted in ``dropped`` and logged as a warning.
+so a receiver trickling its answer would hold the worker for ever). A full backlog (the
+receiver down for long) drops the oldest vote still waiting (never the one being posted)
+with a warning rather than grow without bound. Any other failure (a body JSON cannot
+encode, ``httpx.InvalidURL``, which is not an ``httpx.HTTPError``) drops that one vote,
+logged with its traceback, and the worker goes on: it used to end the worker, which then
+retried the same body, and failed, on every later vote. On close, what is queued gets
+``drain`` seconds; what is still queued then (or being posted) is dropped with a warning.
+
+Every vote ends once, in ``delivered`` or in ``dropped_by[reason]`` (gave_up, refused,
+overflow, shutdown, error), and in the same Prometheus counter
+(:func:`core.ops.metrics.webhook_delivered`, :func:`~core.ops.metrics.webhook_dropped`),
+so an operator sees what never reached the receiver, and why.
 """
 
 from __future__ import annotations
@@ -20,16 +25,21 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+
+from core.ops import metrics
+from core.ops.metrics import WebhookDrop
 
 __all__ = ["FeedbackWebhook"]
 
 log = logging.getLogger(__name__)
 
-_MAX_QUEUED = 1_000
 _MAX_DELAY = 60.0
+
+# How one vote's posting ended; anything but ``delivered`` is a drop of that reason.
+_Outcome = Literal["delivered", "gave_up", "refused"]
 
 
 class FeedbackWebhook:
@@ -44,6 +54,7 @@ class FeedbackWebhook:
         backoff: float = 1.0,
         timeout: float = 10.0,
         drain: float = 5.0,
+        backlog: int = 1_000,
     ) -> None:
         self.url = url
         self._client = client
@@ -51,19 +62,26 @@ class FeedbackWebhook:
         self._backoff = backoff
         self._timeout = timeout
         self._drain = drain
-        self._queue: deque[dict[str, Any]] = deque()
+        self._backlog = backlog
+        self._queue: deque[dict[str, Any]] = deque()  # waiting; not the one being posted
+        self._sending: dict[str, Any] | None = None
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._worker: asyncio.Task[None] | None = None
         self.delivered = 0
-        self.dropped = 0
+        self.dropped_by: dict[WebhookDrop, int] = {}
+
+    @property
+    def dropped(self) -> int:
+        """Votes that will never be delivered, whatever the reason."""
+        return sum(self.dropped_by.values())
 
     def send(self, body: dict[str, Any]) -> None:
         """Queue ``body``; never blocks, never raises."""
-        if len(self._queue) >= _MAX_QUEUED:
+        if len(self._queue) >= self._backlog:
             self._queue.popleft()
-            self.dropped += 1
+            self._drop("overflow")
             log.warning("feedback webhook backlog full: the oldest vote was dropped")
         self._queue.append(body)
         self._idle.clear()
@@ -75,18 +93,29 @@ class FeedbackWebhook:
         while True:
             await self._ready.wait()
             while self._queue:
-                body = self._queue[0]
+                # Out of the queue while posted: an overflow meanwhile drops a waiting vote,
+                # not this one (which would then be counted twice).
+                self._sending = body = self._queue.popleft()
+                outcome: _Outcome | Literal["error"]
                 try:
-                    await self._deliver(body)
+                    outcome = await self._deliver(body)
                 except Exception:  # a bug or a bad setting: not retried, it would fail again
-                    self.dropped += 1
+                    outcome = "error"
                     log.exception("feedback webhook could not send a vote: vote dropped")
-                if self._queue and self._queue[0] is body:
-                    self._queue.popleft()
+                self._sending = None
+                if outcome == "delivered":
+                    self.delivered += 1
+                    metrics.webhook_delivered()
+                else:
+                    self._drop(outcome)
             self._ready.clear()
             self._idle.set()
 
-    async def _deliver(self, body: dict[str, Any]) -> None:
+    def _drop(self, reason: WebhookDrop, votes: int = 1) -> None:
+        self.dropped_by[reason] = self.dropped_by.get(reason, 0) + votes
+        metrics.webhook_dropped(reason, votes)
+
+    async def _deliver(self, body: dict[str, Any]) -> _Outcome:
         delay = self._backoff
         for attempt in range(1, self._attempts + 1):
             wait = delay
@@ -100,20 +129,23 @@ class FeedbackWebhook:
             else:
                 status = response.status_code
                 if status < 300:
-                    self.delivered += 1
-                    return
+                    return "delivered"
                 if 400 <= status < 500 and status != 429:
-                    log.warning("feedback webhook refused a vote (HTTP %d): not retried", status)
-                    return
+                    log.warning(
+                        "feedback webhook refused a vote (HTTP %d): not retried, vote dropped",
+                        status,
+                    )
+                    return "refused"
                 problem = f"HTTP {status}"
                 wait = max(delay, _retry_after(response))
             if attempt == self._attempts:
                 log.warning("feedback webhook failed %d times (%s): vote dropped", attempt,
                             problem)  # fmt: skip
-                return
+                return "gave_up"
             log.info("feedback webhook: %s; retrying in %.1fs", problem, wait)
             await asyncio.sleep(min(wait, _MAX_DELAY))
             delay *= 2
+        return "gave_up"  # only with attempts < 1: no try at all
 
     async def aclose(self) -> None:
         worker = self._worker
@@ -125,10 +157,13 @@ class FeedbackWebhook:
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
-        if self._queue:  # the receiver still down (or slow) when the drain ran out
-            left = len(self._queue)
-            self._queue.clear()
-            self.dropped += left
+        # The receiver still down (or slow) when the drain ran out: the vote being posted (or
+        # waiting to be retried) and those behind it.
+        left = len(self._queue) + (self._sending is not None)
+        self._queue.clear()
+        self._sending = None
+        if left:
+            self._drop("shutdown", left)
             log.warning("feedback webhook closed with %d vote(s) not delivered: dropped", left)
 
 

@@ -12,6 +12,7 @@ call, never per chunk.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,6 +27,7 @@ from prometheus_client.exposition import generate_latest
 __all__ = [
     "CONTENT_TYPE",
     "REGISTRY",
+    "WebhookDrop",
     "agent_failed",
     "edit_sent",
     "exposition",
@@ -35,6 +37,8 @@ __all__ = [
     "text_shown",
     "turn_finished",
     "turn_started",
+    "webhook_delivered",
+    "webhook_dropped",
 ]
 
 # No ``_created`` sample (the time each counter and histogram series was created) beside
@@ -91,6 +95,22 @@ _LOCKS_LOST = Counter(
     "confirmed extend, or taken over (core.sessions.lock).",
     registry=REGISTRY,
 )
+_WEBHOOK_DELIVERED = Counter(
+    "threadcast_feedback_webhook_delivered",
+    "Votes the feedback webhook's receiver accepted (a 2xx answer).",
+    registry=REGISTRY,
+)
+_WEBHOOK_DROPPED = Counter(
+    "threadcast_feedback_webhook_dropped",
+    "Votes the feedback webhook will never deliver, by reason: gave_up (every try failed), "
+    "refused (a 4xx other than 429), overflow (the backlog full), shutdown (still queued "
+    "when the drain ran out), error (the body or the URL could not be sent).",
+    ["reason"],
+    registry=REGISTRY,
+)
+WebhookDrop = Literal["gave_up", "refused", "overflow", "shutdown", "error"]
+for _reason in get_args(WebhookDrop):  # every reason exported from the start, at 0
+    _WEBHOOK_DROPPED.labels(_reason)
 _FIRST_VISIBLE = Histogram(
     "threadcast_first_visible_seconds",
     "From the start of a reply to its first text visible in the thread.",
@@ -153,6 +173,14 @@ def redis_error() -> None:
 
 def lock_lost() -> None:
     _LOCKS_LOST.inc()
+
+
+def webhook_delivered() -> None:
+    _WEBHOOK_DELIVERED.inc()
+
+
+def webhook_dropped(reason: WebhookDrop, votes: int = 1) -> None:
+    _WEBHOOK_DROPPED.labels(reason).inc(votes)
 
 
 def exposition() -> bytes:

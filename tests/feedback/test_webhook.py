@@ -1,5 +1,6 @@
 """The feedback webhook: in the background, retried on 429/5xx/network errors, never on
-another 4xx, bounded on close."""
+another 4xx, bounded on close; every vote counted once, delivered or dropped with its
+reason, on the webhook and in Prometheus."""
 
 from __future__ import annotations
 
@@ -8,13 +9,33 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
+from typing import get_args
 
 import httpx
 import pytest
 from aiohttp import web
 
 from core.feedback.webhook import FeedbackWebhook
+from core.ops.metrics import REGISTRY, WebhookDrop
+from tests.waiting import eventually
 from tests.web import serving
+
+
+def outcomes() -> dict[str, float]:
+    """The webhook's Prometheus counters now: ``delivered`` and each drop reason."""
+    now = {"delivered": REGISTRY.get_sample_value("threadcast_feedback_webhook_delivered_total")}
+    for reason in get_args(WebhookDrop):
+        labels = {"reason": reason}
+        now[reason] = REGISTRY.get_sample_value("threadcast_feedback_webhook_dropped_total", labels)
+    return {name: value or 0.0 for name, value in now.items()}
+
+
+def counted_since(before: dict[str, float]) -> dict[str, float]:
+    """What the counters gained since ``before``, the ones that did not left out (the
+    registry is the process's: earlier tests counted too)."""
+    return {
+        name: value - before[name] for name, value in outcomes().items() if value != before[name]
+    }
 
 
 class Receiver:
@@ -55,7 +76,10 @@ async def test_retries_until_delivered(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_refusal_is_not_retried_and_order_is_kept(client: httpx.AsyncClient) -> None:
+    """A 400 is the receiver refusing that vote for good: dropped as ``refused``, once (it
+    used to be logged "vote dropped" and counted nowhere), and the next vote goes."""
     receiver = Receiver([400])
+    before = outcomes()
     async with serving(served(receiver)) as base:
         url = base + "/hook"
         hook = FeedbackWebhook(url, client, backoff=0.01)
@@ -64,6 +88,59 @@ async def test_a_refusal_is_not_retried_and_order_is_kept(client: httpx.AsyncCli
         await asyncio.wait_for(receiver.done.wait(), 5)
         await hook.aclose()
     assert receiver.bodies == [{"n": 1}, {"n": 2}] and hook.delivered == 1
+    assert hook.dropped_by == {"refused": 1}
+    assert counted_since(before) == {"delivered": 1, "refused": 1}
+
+
+@pytest.mark.looptime  # the default back-off, 1 + 2 + 4 + 8 s, in fake time
+async def test_a_receiver_failing_every_try_is_given_up_once(client: httpx.AsyncClient) -> None:
+    """500s until the tries run out: dropped as ``gave_up``, once (it used to be logged
+    "vote dropped" and counted nowhere); the next vote goes."""
+    receiver = Receiver([500] * 5)
+    before = outcomes()
+    async with serving(served(receiver)) as base:
+        hook = FeedbackWebhook(base + "/hook", client, drain=60)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        hook.send({"n": 1})
+        await eventually(lambda: hook.dropped == 1, what="the vote given up")
+        assert loop.time() - started == pytest.approx(15, abs=0.5)
+        hook.send({"n": 2})
+        await hook.aclose()  # waits for the second vote (within the drain)
+    assert receiver.bodies == [{"n": 1}] * 5 + [{"n": 2}]
+    assert hook.dropped_by == {"gave_up": 1} and hook.delivered == 1
+    assert counted_since(before) == {"gave_up": 1, "delivered": 1}
+
+
+async def test_a_full_backlog_drops_the_oldest_waiting_vote_once(
+    client: httpx.AsyncClient,
+) -> None:
+    """The backlog full while a vote is being posted: the oldest vote *waiting* is dropped as
+    ``overflow``. It used to be the one being posted, counted dropped, then delivered (or
+    given up) as well."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+    bodies: list[object] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        arrived.set()
+        await release.wait()  # the first vote held until the backlog has overflowed
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", slow)
+    before = outcomes()
+    async with serving(app) as base:
+        hook = FeedbackWebhook(base + "/hook", client, backlog=2, drain=30)
+        hook.send({"n": 1})
+        await asyncio.wait_for(arrived.wait(), 5)  # being posted
+        for n in (2, 3, 4):  # 2 and 3 fill the backlog; 4 pushes 2 out
+            hook.send({"n": n})
+        release.set()
+        await hook.aclose()
+    assert bodies == [{"n": 1}, {"n": 3}, {"n": 4}]
+    assert hook.delivered == 3 and hook.dropped_by == {"overflow": 1}
+    assert counted_since(before) == {"delivered": 3, "overflow": 1}
 
 
 async def test_an_unreachable_receiver_gives_up(client: httpx.AsyncClient) -> None:
@@ -74,23 +151,27 @@ async def test_an_unreachable_receiver_gives_up(client: httpx.AsyncClient) -> No
                            drain=5)  # fmt: skip
     hook.send({"vote": "down"})
     await hook.aclose()  # waits for the tries (bounded by drain), then stops
-    assert hook.delivered == 0
+    assert hook.delivered == 0 and hook.dropped_by == {"gave_up": 1}
 
 
 async def test_votes_left_undelivered_on_close_are_counted_and_logged(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The receiver down when the bot stops: what the drain could not deliver used to
-    vanish without a word."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens there once closed
-    hook = FeedbackWebhook(f"http://127.0.0.1:{port}/hook", client, backoff=60, drain=0)
-    hook.send({"vote": "down"})
-    hook.send({"vote": "up"})
-    with caplog.at_level(logging.WARNING, logger="core.feedback.webhook"):
-        await hook.aclose()
-    assert hook.delivered == 0 and hook.dropped == 2
+    """The receiver failing when the bot stops: the vote waiting for its next try and the one
+    behind it are dropped as ``shutdown``, once each (they used to vanish without a word),
+    and the one being retried is not also given up."""
+    receiver = Receiver([503] * 5)
+    before = outcomes()
+    async with serving(served(receiver)) as base:
+        hook = FeedbackWebhook(base + "/hook", client, backoff=60, drain=0)
+        hook.send({"vote": "down"})
+        hook.send({"vote": "up"})
+        await eventually(lambda: bool(receiver.bodies), what="the first try answered")
+        with caplog.at_level(logging.WARNING, logger="core.feedback.webhook"):
+            await hook.aclose()
+    assert receiver.bodies == [{"vote": "down"}]
+    assert hook.delivered == 0 and hook.dropped_by == {"shutdown": 2}
+    assert counted_since(before) == {"shutdown": 2}
     assert "2 vote(s) not delivered" in caplog.text
 
 
@@ -108,7 +189,7 @@ async def test_a_vote_that_cannot_be_sent_is_dropped_and_the_next_one_goes(
             await asyncio.wait_for(receiver.done.wait(), 5)
             await hook.aclose()
     assert receiver.bodies == [{"vote": "up"}]
-    assert hook.delivered == 1 and hook.dropped == 1
+    assert hook.delivered == 1 and hook.dropped_by == {"error": 1}
     assert [r.getMessage() for r in caplog.records] == [
         "feedback webhook could not send a vote: vote dropped"
     ]
@@ -124,7 +205,7 @@ async def test_a_bad_url_drops_each_vote_once(
         hook.send({"n": 1})
         hook.send({"n": 2})
         await hook.aclose()
-    assert hook.dropped == 2 and len(caplog.records) == 2
+    assert hook.dropped_by == {"error": 2} and len(caplog.records) == 2
     assert all("InvalidURL" in (r.exc_text or "") for r in caplog.records)
 
 

@@ -31,6 +31,8 @@ def exercise_every_family() -> None:
     metrics.rate_limited(["slack:T1:chat.update"])
     metrics.redis_error()
     metrics.lock_lost()
+    metrics.webhook_delivered()
+    metrics.webhook_dropped("gave_up")
     usage_metrics.agent_turn(TurnUsage(AWKWARD, "r", "C1", "U1", 10, 20, 1.5, 0.7, True))
     usage_metrics.turn_refused("user_turns")
 

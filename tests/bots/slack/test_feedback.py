@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
 from bots.simulators.slack import SlackSimulator
@@ -38,14 +40,17 @@ from tests.bots.slack.conftest import (
     slack_settings,
 )
 from tests.servers.lyzr_server import LyzrServer
+from tests.waiting import eventually
 from tests.web import serving
 
 
 class Webhook:
-    """A local receiver: answers ``failures`` 500s first, then 200; keeps every body."""
+    """A local receiver: answers ``failures`` times ``failure`` (500) first, then 204;
+    keeps every body it accepts."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, failure: int = 500) -> None:
         self.failures = failures
+        self.failure = failure
         self.bodies: list[dict[str, Any]] = []
         self.attempts = 0
         self.received = asyncio.Event()
@@ -54,7 +59,7 @@ class Webhook:
         self.attempts += 1
         if self.failures > 0:
             self.failures -= 1
-            return web.Response(status=500)
+            return web.Response(status=self.failure)
         self.bodies.append(await request.json())
         self.received.set()
         return web.Response(status=204)
@@ -81,6 +86,21 @@ async def start(
     )
     sim.events_url = service.events_url
     return service
+
+
+async def webhook_outcomes(bot: SlackService) -> dict[str, float]:
+    """The feedback webhook's counters as a scraper reads them: the bot's own ``/metrics``,
+    parsed by prometheus_client's parser (it names counters without ``_total``)."""
+    async with aiohttp.ClientSession() as session, session.get(bot.url + "/metrics") as got:
+        assert got.status == 200
+        text = await got.text()
+    outcomes: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "threadcast_feedback_webhook_delivered":
+            outcomes["delivered"] = family.samples[0].value
+        elif family.name == "threadcast_feedback_webhook_dropped":
+            outcomes.update({s.labels["reason"]: s.value for s in family.samples})
+    return outcomes
 
 
 def votes(agent: str, vote: str) -> float:
@@ -139,6 +159,38 @@ async def test_votes_are_recorded_changed_counted_and_posted(
     assert current.tag.conversation and current.tag.session_id == request.json["session_id"]
     assert await feedback.store.counts() == {"default": {"up": 0, "down": 1}}
     assert votes("default", "down") == down_before + 1
+
+
+async def test_a_vote_the_receiver_refuses_is_counted_dropped_in_metrics(
+    sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
+) -> None:
+    """The receiver answers the first vote 400: not retried, and /metrics says so (it used
+    to be logged "vote dropped" and counted nowhere); the changed vote after it is
+    delivered, counted once too."""
+    hook = Webhook(failures=1, failure=400)
+    url = await serve(hook, stack)
+    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
+    bot = await start(stack, sim, settings, namespace)
+    feedback = bot.bot.feedback
+    assert feedback is not None and feedback.webhook is not None
+    webhook = feedback.webhook
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("An answer."))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    before = await webhook_outcomes(bot)
+    assert set(before) == {"delivered", "gave_up", "refused", "overflow", "shutdown", "error"}
+
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=True, user=ws.bob)
+    await eventually(lambda: webhook.dropped == 1, what="the refused vote dropped")
+    await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False, user=ws.bob)
+    await asyncio.wait_for(hook.received.wait(), 10)
+    await eventually(lambda: webhook.delivered == 1, what="the changed vote delivered")
+    after = await webhook_outcomes(bot)
+    gained = {name: after[name] - before[name] for name in after if after[name] != before[name]}
+    assert gained == {"refused": 1, "delivered": 1}
+    assert hook.attempts == 2 and [b["vote"] for b in hook.bodies] == ["down"]
 
 
 async def test_no_controls_on_failed_replies_or_notices(
