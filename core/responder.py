@@ -40,7 +40,8 @@ from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
 from core.ops.tasks import by_shutdown
 from core.redis import REDIS_PATIENCE, patiently
-from core.relay.relay import OfferFeedback, Relay, ReplyOutcome, ReplyTracker
+from core.relay.relay import OfferFeedback, Relay, ReplyOutcome
+from core.relay.tracking import ReplyTracker, begin_tracking
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
@@ -177,7 +178,7 @@ class Responder:
         event_id = f"{turn.where.platform}:{turn.message_id}"
         # Registered from now until its reply is final: if this process dies while the turn
         # waits or streams, another replica answers the user (core.ops.recovery).
-        tracker = self._track(turn)
+        tracker = begin_tracking(self.relay.observer, turn.where, since=turn.message_id)
         try:
             return await self._run(turn, surface, conversation, snapshot, admission,
                                    inbound.text, event_id, tracker, ready)  # fmt: skip
@@ -190,16 +191,6 @@ class Responder:
         if not text.strip() and turn.attachments:  # files and no words: still a question
             text = texts.files_only_text([a.name for a in turn.attachments])
         return check_inbound(text, max_chars=self.max_input_chars)
-
-    def _track(self, turn: Turn) -> ReplyTracker | None:
-        observer = self.relay.observer
-        if observer is None:
-            return None
-        try:
-            return observer.begin(turn.where, since=turn.message_id)
-        except Exception:  # recovery is a safety net: it must never break a turn
-            log.exception("reply observer failed")
-            return None
 
     async def _run(
         self, turn: Turn, surface: ChatSurface, conversation: str, snapshot: Snapshot,
