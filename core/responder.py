@@ -171,6 +171,8 @@ class Responder:
         admission: Admission,
         ready: Ready | None,
     ) -> TurnResult:
+        """An admitted turn: a message the agent need not see (empty, too long) is answered
+        here; any other is tracked for crash recovery until its reply is final."""
         inbound = self._checked(turn)
         if inbound.reply is not None:
             await self._post_quietly(turn, surface, inbound.reply)
@@ -197,6 +199,8 @@ class Responder:
         admission: Admission, text: str, event_id: str, tracker: ReplyTracker | None,
         ready: Ready | None,
     ) -> TurnResult:  # fmt: skip
+        """The turn in its conversation's order (the gate: dedup, session, lock), then its
+        quota, its agent, the agent's answer and its usage."""
         # A shutdown may stop this turn while it still waits behind another in its thread,
         # or while it is made ready (nothing of it has reached the agent yet either): the
         # user is then told to send it again, not left without an answer.
@@ -311,26 +315,14 @@ class Responder:
                 )
                 unreceived: list[str] = []
                 watched = _unreceived_files(metered(chunks, meter), unreceived)
-                offer = self._feedback_offer(turn, ticket, choice.agent)
+                offer = self._feedback_offer(conversation, ticket, choice.agent)
                 outcome = await self._deliver(
                     turn, surface, watched, ticket.cancelled, offer, tracker
                 )
                 if unreceived:
                     notice = [SkippedFile(name, texts.FILE_NOT_RECEIVED) for name in unreceived]
                     await self._post_quietly(turn, surface, texts.skipped_notice(notice))
-        where = turn.where
-        usage = TurnUsage(
-            agent=choice.agent,
-            route=choice.route,
-            channel=f"{where.platform}/{where.workspace}/{turn.channel}",
-            user=f"{where.platform}/{turn.user}",
-            chars_in=len(text),
-            chars_out=meter.chars_out,
-            agent_seconds=meter.agent_seconds,
-            time_to_first_token=meter.time_to_first_token,
-            error=outcome.status == "failed",
-        )
-        return outcome, usage
+        return outcome, _usage(turn, choice, text, meter, outcome)
 
     @staticmethod
     def _report_failure(turn: Turn, conversation: str, outcome: ReplyOutcome, agent: str) -> None:
@@ -363,7 +355,9 @@ class Responder:
         await gatherer.handed(turn, conversation, session_id)
         return context
 
-    def _feedback_offer(self, turn: Turn, ticket: Ticket, agent: str) -> OfferFeedback | None:
+    def _feedback_offer(
+        self, conversation: str, ticket: Ticket, agent: str
+    ) -> OfferFeedback | None:
         """Record the reply before its controls show, so a vote names its conversation,
         session and agent; a Redis failure means no controls (never a failed turn). A Redis
         that only answers late (a burst: a busy pool or event loop) is asked again (the
@@ -371,7 +365,6 @@ class Responder:
         feedback = self.feedback
         if feedback is None:
             return None
-        conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
 
         async def offer(message: MessageRef) -> bool:
             where = message.where
@@ -402,9 +395,11 @@ class Responder:
         surface: ChatSurface,
         chunks: AsyncIterator[AgentStream],
         cancelled: asyncio.Event,
-        offer: OfferFeedback | None = None,
-        tracker: ReplyTracker | None = None,
+        offer: OfferFeedback | None,
+        tracker: ReplyTracker | None,
     ) -> ReplyOutcome:
+        """The relay's delivery of the reply, counted in the turn metrics (a task cancelled
+        meanwhile counts as "cancelled")."""
         platform = turn.where.platform
         metrics.turn_started(platform)
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
@@ -422,23 +417,45 @@ class Responder:
     async def new_conversation(self, where: ThreadRef, *, user: str, is_dm: bool) -> str | None:
         """Give the conversation a fresh agent session; returns the new session id, or
         None when ``user`` may not (``[access] stop`` and ``admins``)."""
-        access = self.governance.current().deployment.config.access
-        anyone = access.stop == "anyone" or user in access.admins
+        anyone = self._acts_for_anyone(user)
         conversation = self.conversation_of(where, user=user, is_dm=is_dm)
         return await self.controls.reset(conversation, user=user, any_conversation=anyone)
 
     async def stop(self, where: ThreadRef, *, user: str, is_dm: bool) -> StopResult:
         """Stop the reply streaming in this conversation, on whichever replica runs it, if
         ``user`` may (``[access] stop`` and ``admins``)."""
-        access = self.governance.current().deployment.config.access
-        anyone = access.stop == "anyone" or user in access.admins
+        anyone = self._acts_for_anyone(user)
         conversation = self.conversation_of(where, user=user, is_dm=is_dm)
         return await self.controls.stop(conversation, user=user, any_reply=anyone)
+
+    def _acts_for_anyone(self, user: str) -> bool:
+        """Whether ``user`` may stop or reset anyone's reply, not only their own: everyone
+        may (``[access] stop = "anyone"``), or the user is an admin."""
+        access = self.governance.current().deployment.config.access
+        return access.stop == "anyone" or user in access.admins
 
     async def _post_quietly(self, turn: Turn, surface: ChatSurface, text: str) -> None:
         # Through the budget and retried like a reply's post (under a flood a notice waits
         # its turn); one that still cannot be posted is logged, never raised.
         await self.relay.notify(turn.where, text, surface=surface)
+
+
+def _usage(
+    turn: Turn, choice: RouteChoice, text: str, meter: ReplyMeter, outcome: ReplyOutcome
+) -> TurnUsage:
+    """What the turn cost, as the usage book records it (``text``: what the agent read)."""
+    where = turn.where
+    return TurnUsage(
+        agent=choice.agent,
+        route=choice.route,
+        channel=f"{where.platform}/{where.workspace}/{turn.channel}",
+        user=f"{where.platform}/{turn.user}",
+        chars_in=len(text),
+        chars_out=meter.chars_out,
+        agent_seconds=meter.agent_seconds,
+        time_to_first_token=meter.time_to_first_token,
+        error=outcome.status == "failed",
+    )
 
 
 async def _unreceived_files(
