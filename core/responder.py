@@ -40,7 +40,8 @@ from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
 from core.ops.tasks import by_shutdown
 from core.redis import REDIS_PATIENCE, patiently
-from core.relay.relay import OfferFeedback, Relay, ReplyOutcome, ReplyTracker
+from core.relay.relay import OfferFeedback, Relay, ReplyOutcome
+from core.relay.tracking import ReplyTracker, begin_tracking
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
@@ -170,6 +171,8 @@ class Responder:
         admission: Admission,
         ready: Ready | None,
     ) -> TurnResult:
+        """An admitted turn: a message the agent need not see (empty, too long) is answered
+        here; any other is tracked for crash recovery until its reply is final."""
         inbound = self._checked(turn)
         if inbound.reply is not None:
             await self._post_quietly(turn, surface, inbound.reply)
@@ -177,7 +180,7 @@ class Responder:
         event_id = f"{turn.where.platform}:{turn.message_id}"
         # Registered from now until its reply is final: if this process dies while the turn
         # waits or streams, another replica answers the user (core.ops.recovery).
-        tracker = self._track(turn)
+        tracker = begin_tracking(self.relay.observer, turn.where, since=turn.message_id)
         try:
             return await self._run(turn, surface, conversation, snapshot, admission,
                                    inbound.text, event_id, tracker, ready)  # fmt: skip
@@ -191,21 +194,13 @@ class Responder:
             text = texts.files_only_text([a.name for a in turn.attachments])
         return check_inbound(text, max_chars=self.max_input_chars)
 
-    def _track(self, turn: Turn) -> ReplyTracker | None:
-        observer = self.relay.observer
-        if observer is None:
-            return None
-        try:
-            return observer.begin(turn.where, since=turn.message_id)
-        except Exception:  # recovery is a safety net: it must never break a turn
-            log.exception("reply observer failed")
-            return None
-
     async def _run(
         self, turn: Turn, surface: ChatSurface, conversation: str, snapshot: Snapshot,
         admission: Admission, text: str, event_id: str, tracker: ReplyTracker | None,
         ready: Ready | None,
     ) -> TurnResult:  # fmt: skip
+        """The turn in its conversation's order (the gate: dedup, session, lock), then its
+        quota, its agent, the agent's answer and its usage."""
         # A shutdown may stop this turn while it still waits behind another in its thread,
         # or while it is made ready (nothing of it has reached the agent yet either): the
         # user is then told to send it again, not left without an answer.
@@ -320,26 +315,14 @@ class Responder:
                 )
                 unreceived: list[str] = []
                 watched = _unreceived_files(metered(chunks, meter), unreceived)
-                offer = self._feedback_offer(turn, ticket, choice.agent)
+                offer = self._feedback_offer(conversation, ticket, choice.agent)
                 outcome = await self._deliver(
                     turn, surface, watched, ticket.cancelled, offer, tracker
                 )
                 if unreceived:
                     notice = [SkippedFile(name, texts.FILE_NOT_RECEIVED) for name in unreceived]
                     await self._post_quietly(turn, surface, texts.skipped_notice(notice))
-        where = turn.where
-        usage = TurnUsage(
-            agent=choice.agent,
-            route=choice.route,
-            channel=f"{where.platform}/{where.workspace}/{turn.channel}",
-            user=f"{where.platform}/{turn.user}",
-            chars_in=len(text),
-            chars_out=meter.chars_out,
-            agent_seconds=meter.agent_seconds,
-            time_to_first_token=meter.time_to_first_token,
-            error=outcome.status == "failed",
-        )
-        return outcome, usage
+        return outcome, _usage(turn, choice, text, meter, outcome)
 
     @staticmethod
     def _report_failure(turn: Turn, conversation: str, outcome: ReplyOutcome, agent: str) -> None:
@@ -372,7 +355,9 @@ class Responder:
         await gatherer.handed(turn, conversation, session_id)
         return context
 
-    def _feedback_offer(self, turn: Turn, ticket: Ticket, agent: str) -> OfferFeedback | None:
+    def _feedback_offer(
+        self, conversation: str, ticket: Ticket, agent: str
+    ) -> OfferFeedback | None:
         """Record the reply before its controls show, so a vote names its conversation,
         session and agent; a Redis failure means no controls (never a failed turn). A Redis
         that only answers late (a burst: a busy pool or event loop) is asked again (the
@@ -380,7 +365,6 @@ class Responder:
         feedback = self.feedback
         if feedback is None:
             return None
-        conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
 
         async def offer(message: MessageRef) -> bool:
             where = message.where
@@ -411,9 +395,11 @@ class Responder:
         surface: ChatSurface,
         chunks: AsyncIterator[AgentStream],
         cancelled: asyncio.Event,
-        offer: OfferFeedback | None = None,
-        tracker: ReplyTracker | None = None,
+        offer: OfferFeedback | None,
+        tracker: ReplyTracker | None,
     ) -> ReplyOutcome:
+        """The relay's delivery of the reply, counted in the turn metrics (a task cancelled
+        meanwhile counts as "cancelled")."""
         platform = turn.where.platform
         metrics.turn_started(platform)
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
@@ -431,23 +417,45 @@ class Responder:
     async def new_conversation(self, where: ThreadRef, *, user: str, is_dm: bool) -> str | None:
         """Give the conversation a fresh agent session; returns the new session id, or
         None when ``user`` may not (``[access] stop`` and ``admins``)."""
-        access = self.governance.current().deployment.config.access
-        anyone = access.stop == "anyone" or user in access.admins
+        anyone = self._acts_for_anyone(user)
         conversation = self.conversation_of(where, user=user, is_dm=is_dm)
         return await self.controls.reset(conversation, user=user, any_conversation=anyone)
 
     async def stop(self, where: ThreadRef, *, user: str, is_dm: bool) -> StopResult:
         """Stop the reply streaming in this conversation, on whichever replica runs it, if
         ``user`` may (``[access] stop`` and ``admins``)."""
-        access = self.governance.current().deployment.config.access
-        anyone = access.stop == "anyone" or user in access.admins
+        anyone = self._acts_for_anyone(user)
         conversation = self.conversation_of(where, user=user, is_dm=is_dm)
         return await self.controls.stop(conversation, user=user, any_reply=anyone)
+
+    def _acts_for_anyone(self, user: str) -> bool:
+        """Whether ``user`` may stop or reset anyone's reply, not only their own: everyone
+        may (``[access] stop = "anyone"``), or the user is an admin."""
+        access = self.governance.current().deployment.config.access
+        return access.stop == "anyone" or user in access.admins
 
     async def _post_quietly(self, turn: Turn, surface: ChatSurface, text: str) -> None:
         # Through the budget and retried like a reply's post (under a flood a notice waits
         # its turn); one that still cannot be posted is logged, never raised.
         await self.relay.notify(turn.where, text, surface=surface)
+
+
+def _usage(
+    turn: Turn, choice: RouteChoice, text: str, meter: ReplyMeter, outcome: ReplyOutcome
+) -> TurnUsage:
+    """What the turn cost, as the usage book records it (``text``: what the agent read)."""
+    where = turn.where
+    return TurnUsage(
+        agent=choice.agent,
+        route=choice.route,
+        channel=f"{where.platform}/{where.workspace}/{turn.channel}",
+        user=f"{where.platform}/{turn.user}",
+        chars_in=len(text),
+        chars_out=meter.chars_out,
+        agent_seconds=meter.agent_seconds,
+        time_to_first_token=meter.time_to_first_token,
+        error=outcome.status == "failed",
+    )
 
 
 async def _unreceived_files(

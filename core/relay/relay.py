@@ -14,27 +14,25 @@ final edits with a notice if the reply failed or was stopped, the thinking statu
 structured data and artifacts handed to the surface. Every step is bounded; what could not
 be shown is reported in the :class:`ReplyOutcome`, never raised.
 
-Crash recovery: an optional ``observer`` (:class:`ReplyObserver`) is told, before each
-edit and after each completed post or edit (never per chunk), what each message shows, and
-when the reply is over; :mod:`core.ops.recovery` keeps that in Redis so another replica can
-finish a reply whose process died, or whose final edits a platform outage held back. A
+Crash recovery: with an ``observer``, every post and edit of the reply is told to it
+(:mod:`core.relay.tracking`), so another replica can finish a reply whose process died. A
 caller that registered the turn earlier (while it was queued) passes its ``tracker``.
 
 While nothing new shows — the agent quiet (tools), the first post queued for the budget —
 :class:`~core.relay.keepalive.KeepAlive` keeps the thread status alive ("Still working…",
 "Queued…", refreshed), so a user never watches a thread that looks dead.
-Feedback: with an ``offer_feedback`` callback, a reply that completed gets feedback
-controls on its last message, carried by that message's final edit (no request of their
-own, nothing after the answer): the callback records the reply first (one bounded call,
-begun as soon as the message is posted, while the reply streams:
-:class:`~core.relay.records.FeedbackRecords`; False or a failure: the edit goes without
-controls), and the surface's optional
-``offer_feedback(message, text)`` is that final edit with the controls. A final text that
-is posted (the reply's first post still queued when it ended) carries them through the
-surface's optional ``post_feedback(where, text, key=...)``, and is recorded once posted.
-Final edits left to the recovery reapers carry them too (the reaper makes that edit with
-the surface's ``offer_feedback``), once the message's record has landed; final posts left
-to them carry none; nor do notices, failed or stopped replies.
+
+Feedback: given ``offer_feedback``, a reply that completed gets feedback controls on its
+last message, carried by that message's final edit: no request of their own, nothing after
+the answer. The callback records the reply first: one bounded call, begun as soon as each
+message is posted, while the reply streams (:class:`~core.relay.records.FeedbackRecords`);
+False or a failure, and the edit goes without controls. The edit with controls is the
+surface's optional ``offer_feedback(message, text)``. A final text that is posted (the
+reply's first post still queued when it ended) carries them through the surface's optional
+``post_feedback(where, text, key=...)``, and is recorded once posted. Final edits left to
+the recovery reapers carry them too (the reaper makes that edit with the surface's
+``offer_feedback``), once the message's record has landed; final posts left to them carry
+none; nor do notices, failed or stopped replies.
 
 Placeholder or status: the relay sets the surface's thinking status at once and posts the
 first message with the first text, not a placeholder: a placeholder costs one more edit of
@@ -47,21 +45,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import httpx
-from pydantic import BaseModel
 
 from core.agents.batching import READ_HOLD
-from core.errors import (
-    AgentError,
-    AgentTimeoutError,
-    MessageGone,
-    MessageTooLong,
-    SurfaceError,
-    Undeliverable,
-)
+from core.errors import AgentError, AgentTimeoutError, SurfaceError
 from core.models import (
     ARTIFACTS_ERROR_KEY,
     DEFAULT_ARTIFACT_MAX_BYTES,
@@ -76,22 +66,24 @@ from core.relay.notices import DEFAULT_NOTICES, Notices
 from core.relay.outcome import ReplyOutcome, ReplyStatus
 from core.relay.records import FeedbackRecords
 from core.relay.sender import Deadline, EditBudget, RetryPolicy, Sender
+from core.relay.tracking import (
+    ReplyObserver,
+    ReplyTracker,
+    TrackedSurface,
+    await_registered,
+    begin_tracking,
+    leave_unfinished,
+    report_finished,
+    tracked_feedback_edit,
+    tracked_feedback_post,
+)
 from core.relay.updates import End
 from core.relay.writer import FinalControls, ReplyWriter
-from core.surface import (
-    BudgetScope,
-    ChatSurface,
-    MessageRef,
-    OutgoingFile,
-    ShowsFeedback,
-    SurfaceAction,
-    Upload,
-    post_key,
-)
+from core.surface import ChatSurface, MessageRef, ShowsFeedback, post_key
 from core.turn import ThreadRef
 
 # ReplyOutcome re-exported: deliver() returns it
-__all__ = ["OfferFeedback", "Relay", "ReplyObserver", "ReplyOutcome", "ReplyTracker"]
+__all__ = ["OfferFeedback", "Relay", "ReplyOutcome"]
 
 OfferFeedback = Callable[[MessageRef], Awaitable[bool]]
 """Record the reply whose last message is this one; False: offer no controls."""
@@ -100,57 +92,14 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_Pumped = tuple[AgentError | None, AgentStream | None]
+"""What the pump returns: the stream's failure, and its final chunk."""
+
 # A page must hold real text besides the indicator and a reopened fence with its language.
 _MIN_PAGE = 64
 # An agent stream told to stop gets this long to run its cleanup (closing its HTTP
 # response) before the relay moves on without it.
 _CLOSE_TIMEOUT = 10.0
-
-
-class ReplyTracker(Protocol):
-    """One turn, as an observer follows it. Calls are cheap and never raise."""
-
-    async def registered(self) -> None:
-        """Return once the turn is known to the observer (bounded): awaited before the
-        reply's first visible message, a status (which may post one) or a post."""
-        ...
-
-    async def posting(self, text: str) -> None:
-        """A post of ``text`` is about to be sent (bounded: it never holds a post long)."""
-        ...
-
-    async def sending(self, message: MessageRef, text: str, *, final: bool) -> None:
-        """``message`` is about to show ``text`` (bounded: it never holds an edit long)."""
-        ...
-
-    def shown(self, message: MessageRef, text: str, *, streaming: bool) -> None:
-        """``message`` now shows ``text``; ``streaming`` False once it is final."""
-        ...
-
-    def not_posted(self, text: str) -> None:
-        """Posting the final ``text`` failed (this try)."""
-        ...
-
-    def gone(self, message: MessageRef) -> None:
-        """``message`` was deleted."""
-        ...
-
-    def owed(self, message: MessageRef, text: str, *, controls: bool = False) -> None:
-        """``message`` must still be made to show the final ``text``: the reply's finish was
-        cut short before that edit was made (or while it was in flight); ``controls``: with
-        the feedback controls (the completed reply's last message, recorded for votes)."""
-        ...
-
-    def finished(self) -> None:
-        """The turn is over (its final edits were made or given up on)."""
-        ...
-
-
-class ReplyObserver(Protocol):
-    def begin(self, where: ThreadRef, *, since: str | None = None) -> ReplyTracker | None:
-        """Follow a turn in ``where`` (``None``: not interested); ``since``: the turn's
-        message (its platform id), which the reply's messages come after."""
-        ...
 
 
 class Relay:
@@ -213,74 +162,63 @@ class Relay:
         loop = asyncio.get_running_loop()
         limit = self.turn_timeout if turn_timeout is None else turn_timeout
         ends_at = None if limit is None else loop.time() + limit
-        inbox = Inbox()
-        last: list[AgentStream] = []
         on = self.surface if surface is None else surface
+        if tracker is None:
+            tracker = begin_tracking(self.observer, where)
+        inbox = Inbox()
         sender = self._sender(on, where)
-        watch = tracker if tracker is not None else self._watch(where)
         records = self._records(on, offer_feedback)
-        writer = ReplyWriter(on if watch is None else _Watched(on, watch), sender, where, inbox,
-                             self.policy, records)  # fmt: skip
-        status_calls: set[asyncio.Task[None]] = set()
+        writer = ReplyWriter(on if tracker is None else TrackedSurface(on, tracker), sender,
+                             where, inbox, self.policy, records)  # fmt: skip
+        thread_status = _ThreadStatus(on, where, tracker, self.policy.call_timeout)
         quiet, refresh = self.keep_alive
-
-        async def show(text: str | None) -> None:
-            # A status may post a message (Slack's "Thinking…" placeholder): never before
-            # the turn's recovery record has landed, or a crash leaves it open for ever.
-            if watch is not None and text is not None:
-                await _registered(watch)
-            await self._set_status(on, where, text)
-
         alive = KeepAlive(
-            inbox, lambda: bool(writer.messages), show, self.notices, quiet=quiet,
-            refresh=refresh,
+            inbox, lambda: bool(writer.messages), thread_status.show, self.notices,
+            quiet=quiet, refresh=refresh,
         )  # fmt: skip
 
-        def show_status(text: str) -> None:  # an agent's progress chunk; the pump never waits
+        def progress(text: str) -> None:  # an agent's progress chunk; the pump never waits
             alive.shown(text, progress=True)
-            task = asyncio.create_task(show(text))
-            status_calls.add(task)
-            task.add_done_callback(status_calls.discard)
+            thread_status.show_soon(text)
 
         def queued(kind: str) -> None:  # the first post waits for the budget: say so
             if kind == "post":
                 alive.mark_queued()
 
         sender.on_queued = queued
-        pump = asyncio.create_task(self._pump(chunks, inbox, last, show_status), name="relay-pump")
+        pump = asyncio.create_task(self._pump(chunks, inbox, progress), name="relay-pump")
         writing: asyncio.Task[None] | None = None
         keeping: asyncio.Task[None] | None = None
         interruption: asyncio.CancelledError | None = None
         try:
+            # The agent's side: until its stream ends, a Stop, the timeout or a cancel.
             try:
                 started = loop.time()
-                await show(self.notices.thinking)
+                await thread_status.show(self.notices.thinking)
                 alive.shown(self.notices.thinking)
                 keeping = asyncio.create_task(alive.run(started), name="relay-keep-alive")
                 writing = asyncio.create_task(writer.run(), name="relay-writer")
                 stop = await self._until_end(pump, cancelled, limit)
             except asyncio.CancelledError as exc:
-                interruption = exc
+                interruption = exc  # re-raised once the reply is finalised
                 stop = End.INTERRUPTED if by_shutdown(exc) else End.STOPPED
             if stop is not End.DONE:
                 await self._stop(pump)
             await _aclose(chunks)
-            status, error = self._verdict(stop, pump)
+            status, error, final = self._verdict(stop, pump)
             inbox.end()
-            final = last[0] if last and status == "completed" else None
+            # The surface's side: the final texts, the status cleared, then the files.
             notice = self._notice(stop, status, error, final, interrupted_notice)
             controls = None
             if status == "completed" and records is not None:
-                controls = self._controls(on, watch, records)
-            await self._finish_text(
-                writer, writing, sender, notice, self._if_empty(final), watch, controls
+                controls = self._final_controls(on, tracker, records)
+            await self._finish_writing(
+                writer, writing, sender, notice, self._empty_text(final), tracker, controls
             )
-            if watch is not None:
-                _quietly(watch.finished)
+            if tracker is not None:
+                report_finished(tracker)
             await _cancelled(keeping)
-            for call in list(status_calls):
-                call.cancel()  # a late progress status must not outlive the clear below
-            await self._set_status(on, where, None)
+            await thread_status.clear()
             outcome = ReplyOutcome(
                 status=status,
                 text=writer.book.text,
@@ -290,7 +228,7 @@ class Relay:
                 feedback=writer.feedback,
             )
             if final is not None:
-                await self._extras(on, sender, where, final, outcome, ends_at)
+                await self._send_attachments(on, sender, where, final, outcome, ends_at)
         finally:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
@@ -301,48 +239,40 @@ class Relay:
             raise interruption
         return outcome
 
-    def _watch(self, where: ThreadRef) -> ReplyTracker | None:
-        if self.observer is None:
-            return None
-        try:
-            return self.observer.begin(where)
-        except Exception:  # recovery is a safety net: it must never break a reply
-            log.exception("reply observer failed")
-            return None
-
     # --- the agent's side ----------------------------------------------------------------------
 
     @staticmethod
     async def _pump(
         chunks: AsyncIterator[AgentStream],
         inbox: Inbox,
-        last: list[AgentStream],
-        show_status: Callable[[str], None],
-    ) -> AgentError | None:
-        """Read the stream to its end; an agent failure is returned, not raised. A progress
-        chunk's status (see :class:`AgentStream`) goes to the thread status. The stream
-        is read in batches while its text waits for the writer anyway (its task's
+        on_progress: Callable[[str], None],
+    ) -> _Pumped:
+        """Read the stream to its end: its failure (returned, not raised) and its final
+        chunk (the first one marked ``done``: structured data, files, finish reason). A
+        progress chunk's status (see :class:`AgentStream`) goes to ``on_progress``. The
+        stream is read in batches while its text waits for the writer anyway (its task's
         :data:`~core.agents.batching.READ_HOLD`)."""
         READ_HOLD.set(inbox.read_hold)
+        final: AgentStream | None = None
         try:
             async for chunk in chunks:
                 inbox.add(chunk.content)
                 if chunk.status is not None:
-                    show_status(chunk.status)
-                if chunk.done:
-                    last.append(chunk)
+                    on_progress(chunk.status)
+                if chunk.done and final is None:
+                    final = chunk
         except AgentError as exc:
-            return exc
+            return exc, None
         except TimeoutError:
-            return AgentTimeoutError("the stream timed out")
+            return AgentTimeoutError("the stream timed out"), None
         except Exception as exc:
             log.exception("agent stream failed")
-            return AgentError(f"{type(exc).__name__}: {exc}")
-        return None
+            return AgentError(f"{type(exc).__name__}: {exc}"), None
+        return None, final
 
     @staticmethod
     async def _until_end(
-        pump: asyncio.Task[AgentError | None],
+        pump: asyncio.Task[_Pumped],
         cancelled: asyncio.Event | None,
         limit: float | None,
     ) -> End:
@@ -360,7 +290,7 @@ class Relay:
         return End.STOPPED if cancelled.is_set() else End.TIMEOUT
 
     @staticmethod
-    async def _stop(pump: asyncio.Task[AgentError | None]) -> None:
+    async def _stop(pump: asyncio.Task[_Pumped]) -> None:
         """Cancel the pump: the agent's generator gets CancelledError where it waits and
         runs its cleanup (``async with`` on the HTTP response) on the way out."""
         pump.cancel()
@@ -370,14 +300,17 @@ class Relay:
 
     @staticmethod
     def _verdict(
-        stop: End, pump: asyncio.Task[AgentError | None]
-    ) -> tuple[ReplyStatus, AgentError | None]:
+        stop: End, pump: asyncio.Task[_Pumped]
+    ) -> tuple[ReplyStatus, AgentError | None, AgentStream | None]:
+        """How the reply ended, why it failed, and (only a completed one) the agent's
+        final chunk."""
         if stop is End.TIMEOUT:
-            return "failed", AgentTimeoutError("the reply took longer than the turn timeout")
+            timeout = AgentTimeoutError("the reply took longer than the turn timeout")
+            return "failed", timeout, None
         if stop is End.STOPPED or stop is End.INTERRUPTED or pump.cancelled():
-            return "cancelled", None
-        error = pump.result()
-        return ("failed", error) if error is not None else ("completed", None)
+            return "cancelled", None, None
+        error, final = pump.result()
+        return ("failed", error, None) if error is not None else ("completed", None, final)
 
     # --- the surface's side --------------------------------------------------------------------
 
@@ -399,7 +332,7 @@ class Relay:
             return self.notices.failure(error)
         return None if final is None else self.notices.ended_early(final.metadata)
 
-    def _if_empty(self, final: AgentStream | None) -> str | None:
+    def _empty_text(self, final: AgentStream | None) -> str | None:
         """What to show when the reply has no text: nothing if files or data follow."""
         if final is not None and (
             final.structured_data is not None
@@ -410,14 +343,14 @@ class Relay:
             return None
         return self.notices.empty_reply
 
-    async def _finish_text(
+    async def _finish_writing(
         self,
         writer: ReplyWriter,
         writing: asyncio.Task[None] | None,
         sender: Sender,
         notice: str | None,
         empty: str | None,
-        watch: ReplyTracker | None,
+        tracker: ReplyTracker | None,
         controls: FinalControls | None = None,
     ) -> None:
         """Stop the writer's loop, then make the final edits, bounded (``controls``: on the
@@ -430,7 +363,7 @@ class Relay:
 
         Cut short (``finish_timeout``: the platform or this process too slow, perhaps while
         the reply's first post was still in flight), the final texts not shown yet are
-        told to ``watch``, the recovery registry, whose reapers then make those edits and
+        told to ``tracker``, the recovery registry, whose reapers then make those edits and
         posts: else the reply would stay half-written, or — its only post cancelled — the
         message would get no answer at all.
         """
@@ -445,7 +378,7 @@ class Relay:
                         log.error("reply writer crashed; finishing anyway", exc_info=crash)
                 await writer.finish(notice, empty=empty, controls=controls)
         except TimeoutError:
-            _leave_unfinished(writer, watch, notice, empty, controls)
+            leave_unfinished(writer, tracker, notice, empty, controls)
             writer.undelivered.append(
                 f"final text: gave up after {self.policy.finish_timeout:.0f}s"
             )
@@ -455,7 +388,7 @@ class Relay:
         finally:
             sender.deadline = None
 
-    async def _extras(
+    async def _send_attachments(
         self,
         surface: ChatSurface,
         sender: Sender,
@@ -464,6 +397,8 @@ class Relay:
         outcome: ReplyOutcome,
         ends_at: float | None,
     ) -> None:
+        """The ``final`` chunk's structured data and files, after the text; what they came
+        to goes into ``outcome``."""
         attachments = Attachments(
             surface,
             sender,
@@ -524,11 +459,11 @@ class Relay:
             return None
         return FeedbackRecords(record, within=self.policy.call_timeout)
 
-    def _controls(
-        self, surface: ChatSurface, watch: ReplyTracker | None, records: FeedbackRecords
+    def _final_controls(
+        self, surface: ChatSurface, tracker: ReplyTracker | None, records: FeedbackRecords
     ) -> FinalControls | None:
-        """The feedback controls of ``surface``'s final edits (None: it has none), seen by
-        ``watch`` like any edit."""
+        """The feedback controls of ``surface``'s final edits (None: it has none), told to
+        ``tracker`` like any edit."""
         if not isinstance(surface, ShowsFeedback):
             return None
         show: Callable[[MessageRef, str], Awaitable[None]] = surface.offer_feedback
@@ -536,23 +471,59 @@ class Relay:
         post_feedback = getattr(surface, "post_feedback", None)
         if post_feedback is not None:
             post = functools.partial(_post_feedback, post_feedback)
-        if watch is not None:
-            show = functools.partial(_watched_feedback, show, watch)
+        if tracker is not None:
+            show = functools.partial(tracked_feedback_edit, show, tracker)
             if post is not None:
-                post = functools.partial(_watched_post, post, watch)
+                post = functools.partial(tracked_feedback_post, post, tracker)
         return FinalControls(records, show, post)
 
     def _sender(self, surface: ChatSurface, where: ThreadRef) -> Sender:
         # Scopes asked before each call: a surface's budget may change mid-reply.
         return Sender(self.scheduler, lambda kind: surface.budget_scopes(where, kind), self.policy)
 
-    async def _set_status(self, surface: ChatSurface, where: ThreadRef, status: str | None) -> None:
-        """Best effort: a status that cannot be shown or cleared is not worth a retry."""
+
+class _ThreadStatus:
+    """The thread status of one reply: "thinking" at its start, the agent's progress and
+    the keep-alive's while it streams, cleared at its end. Best effort: a status that cannot
+    be shown or cleared is not worth a retry."""
+
+    def __init__(
+        self,
+        surface: ChatSurface,
+        where: ThreadRef,
+        tracker: ReplyTracker | None,
+        call_timeout: float,
+    ) -> None:
+        self._surface = surface
+        self._where = where
+        self._tracker = tracker
+        self._call_timeout = call_timeout
+        self._calls: set[asyncio.Task[None]] = set()  # progress statuses in flight
+
+    async def show(self, text: str | None) -> None:
+        """Show ``text`` (None: clear it), bounded; a failure is logged."""
+        # A status may post a message (Slack's "Thinking…" placeholder): never before
+        # the turn's recovery record has landed, or a crash leaves it open for ever.
+        if self._tracker is not None and text is not None:
+            await await_registered(self._tracker)
         try:
-            async with asyncio.timeout(self.policy.call_timeout):
-                await surface.set_status(where, status)
+            async with asyncio.timeout(self._call_timeout):
+                await self._surface.set_status(self._where, text)
         except Exception as exc:
             log.warning("could not set the thinking status: %r", exc)
+
+    def show_soon(self, text: str) -> None:
+        """Show ``text`` in a task of its own: the agent's progress, which the pump that
+        reads it never waits for."""
+        task = asyncio.create_task(self.show(text))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def clear(self) -> None:
+        """Clear the status for good: a late progress status must not outlive this."""
+        for call in list(self._calls):
+            call.cancel()
+        await self.show(None)
 
 
 async def _aclose(chunks: AsyncIterator[AgentStream]) -> None:
@@ -575,152 +546,8 @@ async def _cancelled(task: asyncio.Task[None] | None) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-def _leave_unfinished(
-    writer: ReplyWriter,
-    watch: ReplyTracker | None,
-    notice: str | None,
-    empty: str | None,
-    controls: FinalControls | None,
-) -> None:
-    """Tell ``watch`` the final edits and posts a cut-short finish did not make."""
-    if watch is None:
-        return
-    try:
-        left = writer.unfinished(notice, empty=empty, controls=controls)
-    except Exception:
-        log.exception("could not work out the final texts left to make")
-        return
-    for owed in left:
-        if owed.message is None:
-            _quietly(functools.partial(watch.not_posted, owed.text))
-        else:
-            _quietly(functools.partial(watch.owed, owed.message, owed.text, controls=owed.controls))
-    if left:
-        log.warning("reply finish cut short: %d final texts left to the recovery reapers",
-                    len(left))  # fmt: skip
-
-
-async def _registered(watch: ReplyTracker) -> None:
-    await _told(watch.registered())
-
-
-async def _told(announcement: Awaitable[None]) -> None:
-    """Await a call to the reply's observer: recovery is a safety net, its failure never
-    breaks a reply."""
-    try:
-        await announcement
-    except Exception:
-        log.exception("reply observer failed")
-
-
-async def _watched_feedback(
-    show: Callable[[MessageRef, str], Awaitable[None]],
-    watch: ReplyTracker,
-    message: MessageRef,
-    text: str,
-) -> None:
-    """A final edit with feedback controls, announced and reported like any final edit."""
-    await _announced(watch, message, text, True, lambda: show(message, text))
-
-
 async def _post_feedback(
     post: Callable[..., Awaitable[MessageRef]], where: ThreadRef, text: str, key: str
 ) -> MessageRef:
     """A surface's ``post_feedback(where, text, key=...)``, as :class:`FinalControls` calls it."""
     return await post(where, text, key=key)
-
-
-async def _watched_post(
-    post: Callable[[ThreadRef, str, str], Awaitable[MessageRef]],
-    watch: ReplyTracker,
-    where: ThreadRef,
-    text: str,
-    key: str,
-) -> MessageRef:
-    """A final post with feedback controls, announced and reported like any final post."""
-    return await _announced_post(watch, text, False, lambda: post(where, text, key))
-
-
-async def _announced_post(
-    watch: ReplyTracker,
-    text: str,
-    streaming: bool,
-    post: Callable[[], Awaitable[MessageRef]],
-) -> MessageRef:
-    """``post`` (a message showing ``text``), told to ``watch`` before and after."""
-    await _told(watch.posting(text))
-    try:
-        message = await post()
-    except (MessageTooLong, Undeliverable):
-        raise  # cut smaller, or never deliverable: nothing to keep
-    except Exception:
-        if not streaming:
-            _quietly(lambda: watch.not_posted(text))
-        raise
-    _quietly(lambda: watch.shown(message, text, streaming=streaming))
-    return message
-
-
-async def _announced(
-    watch: ReplyTracker,
-    message: MessageRef,
-    text: str,
-    final: bool,
-    edit: Callable[[], Awaitable[None]],
-) -> None:
-    """``edit`` (``message`` made to show ``text``), told to ``watch`` before and after."""
-    await _told(watch.sending(message, text, final=final))
-    try:
-        await edit()
-    except MessageGone:
-        _quietly(lambda: watch.gone(message))
-        raise
-    _quietly(lambda: watch.shown(message, text, streaming=not final))
-
-
-def _quietly(call: Callable[[], None]) -> None:
-    try:
-        call()
-    except Exception:
-        log.exception("reply observer failed")
-
-
-class _Watched:
-    """The surface as the writer sees it: every post and edit is announced before it is
-    sent, and every completed one reported."""
-
-    def __init__(self, surface: ChatSurface, watch: ReplyTracker) -> None:
-        self._surface = surface
-        self._watch = watch
-        self.limits = surface.limits
-
-    def render(self, markdown: str) -> str:
-        return self._surface.render(markdown)
-
-    def budget_scopes(self, where: ThreadRef, action: SurfaceAction) -> Sequence[BudgetScope]:
-        return self._surface.budget_scopes(where, action)
-
-    async def post(
-        self, where: ThreadRef, text: str, *, streaming: bool = False, key: str | None = None
-    ) -> MessageRef:
-        return await _announced_post(
-            self._watch, text, streaming,
-            lambda: self._surface.post(where, text, streaming=streaming, key=key),
-        )  # fmt: skip
-
-    async def edit(self, message: MessageRef, text: str, *, final: bool = False) -> None:
-        await _announced(self._watch, message, text, final,
-                         lambda: self._surface.edit(message, text, final=final))  # fmt: skip
-
-    async def set_status(self, where: ThreadRef, status: str | None) -> None:
-        await self._surface.set_status(where, status)
-
-    async def upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], upload: Upload | None = None
-    ) -> None:
-        await self._surface.upload(where, files, upload)
-
-    async def post_structured(
-        self, where: ThreadRef, data: BaseModel, fallback: str, *, key: str | None = None
-    ) -> None:
-        await self._surface.post_structured(where, data, fallback, key=key)

@@ -135,7 +135,7 @@ class Sender:
         self.on_queued: Callable[[SurfaceAction], None] | None = None
         """Told when a patient wait for the budget has lasted ``policy.queued_after``."""
         self._deadline: Deadline | None = None
-        self._held: Deadline | None = None  # the deadline paused for the call in flight
+        self._paused_for_call: Deadline | None = None  # paused by the call in flight
 
     @property
     def deadline(self) -> Deadline | None:
@@ -145,22 +145,24 @@ class Sender:
 
     @deadline.setter
     def deadline(self, value: Deadline | None) -> None:
-        if self._held is not None and self._held is not value:
-            self._held = None  # that deadline is over: nothing to resume
+        if self._paused_for_call is not None and self._paused_for_call is not value:
+            self._paused_for_call = None  # that deadline is over: nothing to resume
         self._deadline = value
         if self.in_call:
-            self._hold()
+            self._pause_for_call()
 
-    def _hold(self) -> None:
+    def _pause_for_call(self) -> None:
+        """Pause the deadline while a call is in flight (once, however often asked: a
+        deadline set during the call is paused here too)."""
         deadline = self._deadline
-        if deadline is not None and self._held is None:
+        if deadline is not None and self._paused_for_call is None:
             deadline.pause()
-            self._held = deadline
+            self._paused_for_call = deadline
 
-    def _let_go(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            held.resume()
+    def _resume_after_call(self) -> None:
+        paused, self._paused_for_call = self._paused_for_call, None
+        if paused is not None:
+            paused.resume()
 
     async def acquire(
         self, kind: SurfaceAction, *, urgent: bool, since: float, patient: bool = False
@@ -205,11 +207,9 @@ class Sender:
         give_up: float | None = None  # loop time past which a failing call is not retried
         scopes = self._scopes_of(kind)
         while True:
-            if self._prepaid is not None and self._scopes_of(self._prepaid) == scopes:
-                self._prepaid = None  # prepaid for the same budgets (or the same kind)
-            else:
-                # A token prepaid for the other kind of call is worthless here: drop it.
-                self._prepaid = None
+            prepaid, self._prepaid = self._prepaid, None  # a token is spent once
+            # A token prepaid for other budgets (another kind of call) is worthless here.
+            if prepaid is None or self._scopes_of(prepaid) != scopes:
                 stale_since = loop.time() if since is None else since
                 await self._wait_for_budget(
                     kind, urgent=urgent, since=stale_since, patient=persistent
@@ -260,13 +260,13 @@ class Sender:
 
     async def _attempt(self, action: Callable[[], Awaitable[T]]) -> T:
         self.in_call = True
-        self._hold()
+        self._pause_for_call()
         try:
             async with asyncio.timeout(self._policy.call_timeout):
                 return await action()
         finally:
             self.in_call = False
-            self._let_go()
+            self._resume_after_call()
 
     async def _wait_for_budget(
         self, kind: SurfaceAction, *, urgent: bool, since: float, patient: bool

@@ -123,8 +123,6 @@ class ReplyWriter:
         self.book = PageBook(budget, self._measure)
         self.messages: list[MessageRef] = []
         self.undelivered: list[str] = []
-        # The last final text put in a message, and that message.
-        self.final: tuple[MessageRef, str] | None = None
         # The message whose final edit or post carried the feedback controls, recorded.
         self.feedback: MessageRef | None = None
         self._slot = _Slot()
@@ -136,10 +134,11 @@ class ReplyWriter:
         # Pages turned at what their message already showed: only their final edit (no
         # indicator, no Stop control) is owed, and it waits for the reply's end.
         self._owed_finals: list[tuple[MessageRef, str]] = []
-        # How far finish() got: the last page's final text, then the notice's own message.
-        self._last_done = False
-        self._extra_done = False
-        self._pending_extra: str | None = None
+        # How far finish() got: the last page's final text, then the notice's own message
+        # (a notice the last page had no room left for).
+        self._last_page_done = False
+        self._own_notice: str | None = None
+        self._own_notice_done = False
         # When the reply started, for the time-to-first-visible-text metric.
         self._started = asyncio.get_running_loop().time()
         self._first_shown = False
@@ -164,11 +163,14 @@ class ReplyWriter:
                 await self._refresh()
 
     async def _pace(self) -> None:
+        """Wait until the open message may be edited again (its ``next_ok``)."""
         delay = self._slot.next_ok - asyncio.get_running_loop().time()
         if delay > 0:
             await asyncio.sleep(delay)
 
     async def _refresh(self) -> None:
+        """One update while streaming: the budget first, then everything that arrived
+        meanwhile (pages turned or closed as they fill), then the open page's edit."""
         try:
             first = self._slot.message is None
             kind: SurfaceAction = "post" if first else "edit"
@@ -216,6 +218,9 @@ class ReplyWriter:
         return True
 
     async def _show_open_page(self) -> None:
+        """Edit the open page's message to show its text (post it when there is no
+        message), unless it shows that already; a message deleted meanwhile, or closed to
+        edits (once: see ``_unedited_successor``), goes on in a new one."""
         if not self.book.open_content.strip():
             return
         markdown = self.book.open_markdown(close_fence=True)
@@ -330,26 +335,20 @@ class ReplyWriter:
         while (cut := book.next_cut()) is not None:
             texts.append(self._surface.render(book.closed_markdown(cut)))
             book.close(cut)
-        if not self._last_done:
-            body = ""
-            if book.open_content.strip():
-                body = self._surface.render(book.open_markdown(close_fence=notice is not None))
-            text, extra = body, None
-            if notice:
-                note = self._surface.render(notice)
-                text, extra = with_notice(body, note, limit=self._limits.max_message_chars)
+        if not self._last_page_done:
+            text, own_notice = self._last_page(book, notice)
             if not text and not texts and not self.messages and empty:
                 text = self._surface.render(empty)
             texts.append(text)
-            if extra and not self._extra_done:
-                texts.append(extra)
-        elif self._pending_extra is not None and not self._extra_done:
-            texts.append(self._pending_extra)
+            if own_notice and not self._own_notice_done:
+                texts.append(own_notice)
+        elif self._own_notice is not None and not self._own_notice_done:
+            texts.append(self._own_notice)
         message = self._slot.message
         offered = (  # one text left, the open message's edit: the reply's last text
             controls is not None
             and message is not None
-            and not self._last_done
+            and not self._last_page_done
             and len(texts) == 1
             and bool(texts[0])
             and not self.undelivered
@@ -367,25 +366,28 @@ class ReplyWriter:
     ) -> None:
         self._turn_page_at_shown()  # the last page's post then carries all the new text
         await self._close_full_pages(Update.FINAL)
-        content = self.book.open_content
-        body = ""
-        if content.strip():
-            body = self._surface.render(self.book.open_markdown(close_fence=notice is not None))
-        extra = None
-        text = body
-        if notice:  # no room left on the last page: the notice gets its own message
-            note = self._surface.render(notice)
-            text, extra = with_notice(body, note, limit=self._limits.max_message_chars)
+        text, own_notice = self._last_page(self.book, notice)
         if not text and not self.messages and empty:
             text = self._surface.render(empty)
         if text:  # the reply's last message, unless the notice needs one of its own
-            await self._put_final(text, Update.FINAL, None if extra else controls)
-        self._last_done = True
-        self._pending_extra = extra
-        if extra:
+            await self._put_final(text, Update.FINAL, None if own_notice else controls)
+        self._last_page_done = True
+        self._own_notice = own_notice
+        if own_notice:
             self._slot = _Slot()
-            await self._put_final(extra, Update.FINAL, controls)
-        self._extra_done = True
+            await self._put_final(own_notice, Update.FINAL, controls)
+        self._own_notice_done = True
+
+    def _last_page(self, book: PageBook, notice: str | None) -> tuple[str, str | None]:
+        """The open page's final text (rendered) with ``notice`` after it, and the notice
+        alone when the page has no room left for it: it then gets a message of its own."""
+        body = ""
+        if book.open_content.strip():
+            body = self._surface.render(book.open_markdown(close_fence=notice is not None))
+        if not notice:
+            return body, None
+        note = self._surface.render(notice)
+        return with_notice(body, note, limit=self._limits.max_message_chars)
 
     # --- one message ---------------------------------------------------------------------------
 
@@ -416,7 +418,6 @@ class ReplyWriter:
             await self._pace()
             try:
                 await self._edit(message, text, update, show=show)
-                self.final = (message, text)
                 if show is not None:
                     self.feedback = message
                 return
@@ -431,8 +432,6 @@ class ReplyWriter:
                 log.warning("final edit failed (%s); posting the text as a new message", exc)
         try:
             await self._post(text, update, controls)
-            if self._slot.message is not None:
-                self.final = (self._slot.message, text)
         except MessageTooLong:
             raise
         except SurfaceError as exc:
@@ -534,6 +533,7 @@ class ReplyWriter:
         return asyncio.get_running_loop().time() if arrived is None else arrived
 
     def _shown(self, text: str) -> None:
+        """The open message now shows ``text``: its pace starts again."""
         slot = self._slot
         slot.shown = text
         slot.failures = 0

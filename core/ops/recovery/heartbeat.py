@@ -93,7 +93,7 @@ class Heartbeat:
 
 
 class RegisteredReply:
-    """One turn's record (the relay's :class:`~core.relay.relay.ReplyTracker`)."""
+    """One turn's record (the relay's :class:`~core.relay.tracking.ReplyTracker`)."""
 
     def __init__(
         self, registry: ReplyRegistry, keys: RecoveryKeys, where: ThreadRef, *,
