@@ -11,6 +11,7 @@ import pytest
 from adapters.discord import markdown
 from adapters.discord.markdown import to_discord
 from core.relay.pages import split_whole
+from core.relay.paginate import fence_at, page_markdown
 
 FENCE = "```"
 RULE = "─" * 16
@@ -168,7 +169,7 @@ def test_code_is_never_touched() -> None:
             "~~~",
         ]
     )
-    assert to_discord(code) == code
+    assert to_discord(code) == code.replace("~~~", FENCE)  # Discord's only fence
     spans = "Use `![i](u)`, ``a<br>b`` and `| x |` as written"
     assert to_discord(spans) == spans
     assert to_discord("a lone ` tick <br> ![a](b)") == "a lone ` tick\n[a](b)"
@@ -200,7 +201,8 @@ def test_a_rendering_bug_sends_the_text_as_written(monkeypatch: pytest.MonkeyPat
 
 
 _FRAGMENTS = [
-    "**", "*", "_", "`", "``", "```\n", "\n```py\n", "~~~\n", "\n", "\n", "\n\n", " ", " ",
+    "**", "*", "_", "`", "``", "```\n", "\n```py\n", "~~~\n", "\n~~~py\n", "\n````\n",
+    "\n", "\n", "\n\n", " ", " ",
     "# ", "#### ", "###### ", "- ", "* ", "> ", "[", "]", "](", "(", ")", "![", "https://x.io/",
     "|", "| ", " |", "|---|", "\n|:-:|--|\n", "---", "***", "===", "<br>", "<", ">", "\\", "\\|",
     "\t", "苹", "é", '"', "\r\n", "--", "=",
@@ -228,7 +230,9 @@ def test_random_markdown_loses_no_word() -> None:
 
 @pytest.mark.parametrize(
     "unit",
-    ["![a](", "![", "[a](b", " <br", "<br>" + " " * 50, " " * 40 + "x", "`", "| a ", "#### "],
+    [
+        *("![a](", "![", "[a](b", " <br", "<br>" + " " * 50, " " * 40 + "x", "`", "| a ", "#### "),
+    ],
 )
 def test_adversarial_lines_render_in_one_pass(unit: str) -> None:
     # A pattern that rescans would take minutes on a 400k-character line; a linear pass is
@@ -236,3 +240,87 @@ def test_adversarial_lines_render_in_one_pass(unit: str) -> None:
     line = unit * (400_000 // len(unit))
     out = to_discord(line + " tailword")
     assert out.removesuffix("**").endswith("tailword")
+
+
+# --- fences Discord has not: ``~~~`` and longer backtick runs --------------------------------
+
+ZWSP = "\u200b"
+
+# Words named p…z are prose, c…z code (as CommonMark, and the relay's paginator, read it).
+FENCED = "\n".join(
+    [
+        "p0z intro",
+        "~~~python",
+        "c0z = 1  # __c1z__",
+        "```",
+        "c2z inner fence",
+        "```",
+        "| c3z | x |",
+        "|---|---|",
+        "#### c4z",
+        "~~~",
+        "p1z after __p2z__ and ~~~ p3z",
+        "````md",
+        "c5z ```",
+        "c6z",
+        "````",
+        "p4z end",
+    ]
+)
+
+
+def test_tilde_and_long_fences_become_backtick_fences() -> None:
+    # Discord's only fence is three backticks (support.discord.com "Markdown Text 101":
+    # "use three backticks (```) to create multiline code blocks"); a ~~~ block would show
+    # its tildes, and its code as Markdown.
+    assert to_discord("~~~python\nx = 1\n~~~") == "```python\nx = 1\n```"
+    assert to_discord("text\n  ~~~~ py\ncode\n~~~~~\nafter") == "text\n  ```py\ncode\n```\nafter"
+    assert to_discord("````\na\n````") == "```\na\n```"
+    # A line of backticks inside such a block is code (CommonMark); Discord would end the
+    # block there, so each run is broken by zero-width spaces.
+    assert to_discord("~~~\n```\nx = '''```'''\n~~~") == (
+        f"```\n``{ZWSP}`\nx = '''``{ZWSP}`'''\n```"
+    )
+    assert to_discord("````md\n````` no\n````") == f"```md\n``{ZWSP}``{ZWSP}` no\n```"
+    # Three-backtick blocks are Discord's own: kept as written.
+    assert to_discord("```py\n#### x\n```") == "```py\n#### x\n```"
+
+
+def _code_and_prose(shown: str) -> tuple[str, str]:
+    """What Discord shows as code and as prose: a code block runs from three backticks to
+    the next three, wherever they are (discord-markdown-parser, src/utils/regex.ts
+    CodeBlockRegex, a model of Discord's own parser)."""
+    parts = shown.split(FENCE)
+    assert len(parts) % 2 == 1, shown  # every block closed
+    return " ".join(parts[1::2]), " ".join(parts[0::2])
+
+
+def _check_page(page: str) -> None:
+    shown = to_discord(page)
+    assert not re.search(r"^ {0,3}(~~~|````)", shown, re.MULTILINE), shown
+    code, prose = _code_and_prose(shown)
+    for word in _words(page):
+        if re.fullmatch(r"c\d+z", word):
+            assert word in code and word not in prose, (page, shown)
+        elif re.fullmatch(r"p\d+z", word):
+            assert word in prose and word not in code, (page, shown)
+
+
+@pytest.mark.parametrize("end", range(len(FENCED) + 1))
+def test_a_page_cut_anywhere_shows_code_where_the_paginator_sees_code(end: int) -> None:
+    # The open page as the relay shows it while streaming (its last fence closed), and, at a
+    # line end (where the paginator cuts inside code), the next page with the fence reopened.
+    fence = fence_at(FENCED, 0, end, None)
+    _check_page(page_markdown(FENCED, 0, end, None, fence))
+    if end == 0 or FENCED[end - 1] == "\n":
+        _check_page(page_markdown(FENCED, end, len(FENCED), fence, None))
+
+
+def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
+    lines = "".join(f"c{n}z = '```' + '| x |'\n" for n in range(300))
+    reply = f"p0z\n~~~python\n{lines}~~~\np1z"
+    pages = split_whole(reply, 2000, lambda page: len(to_discord(page)))
+    assert len(pages) >= 3
+    for page in pages:
+        assert len(to_discord(page)) <= 2000
+        _check_page(page)
