@@ -18,6 +18,9 @@ what an agent writes of those would show as written, so it is rewritten into tha
   that does not wrap on a phone (an empty line would merge with the paragraph breaks);
 - an image ``![alt](url)`` → the link ``[alt](url)`` (the bare URL when there is no alt);
 - an HTML line break ``<br>`` → a line break (in a table cell, a space);
+- ``__text__``, strong emphasis in CommonMark (what the agent means) but underline on
+  Discord → ``**text**``; only where it is plainly emphasis: ``__init__`` inside a word, a
+  path or a URL stays as written (in a table cell, plain text);
 - a code fence of ``~~~`` or of more than three backticks → three backticks, Discord's only
   fence (a ``~~~python`` block would show its tildes, and its code as Markdown). Discord
   ends a block at the next three backticks wherever they are, so inside such a block, where
@@ -66,6 +69,15 @@ _IMAGE = re.compile(
 )
 _BREAK = re.compile(r"<br[ \t]*/?>", re.IGNORECASE)
 _BOLD = "**"
+# ``__text__`` that CommonMark reads as strong emphasis, taken only where it is plainly so:
+# the opening ``__`` after a line start, a space or opening punctuation (not in a word, a
+# path or a URL, and not a link's destination), the closing one before a line end, a space
+# or closing punctuation; no ``__`` inside, no space just inside. The pattern starts with
+# its literal (the lookbehinds follow it), so the engine finds candidates by a fast scan.
+_STRONG = re.compile(
+    r"__(?<![^\s(\[{\"'*~>]__)(?<!\]\(__)(?![\s_])((?:(?!__).)+?)(?<![\s_\\])__"
+    r"(?![^\s)\]}\"'*~.,;:!?])"
+)
 # A run of three or more backticks, broken by a zero-width space after every two: inside
 # a code block Discord shows it as written, where three bare backticks end the block.
 _TICK_RUN = re.compile(r"``(?=`)")
@@ -89,11 +101,13 @@ def to_discord(markdown: str) -> str:
 
 def _has_work(markdown: str) -> bool:
     """Whether the page holds any of the constructs rewritten here (a page without one is
-    sent as it is): a few substring scans, then one regex search for line starts."""
+    sent as it is): a few substring scans, then regex searches that start at a literal
+    (``"__" in`` would take longer than ``_STRONG``'s own scan for it)."""
     return (
         "|" in markdown
         or "![" in markdown
         or ("<" in markdown and _BREAK.search(markdown) is not None)
+        or ("_" in markdown and _STRONG.search(markdown) is not None)
         or _BLOCK_WORK.search("\n" + markdown) is not None
     )
 
@@ -202,13 +216,19 @@ def _bold(text: str) -> str:
 
 
 def _prose(line: str) -> str:
-    if "![" not in line and "<" not in line:
+    if "![" not in line and "<" not in line and "__" not in line:
         return line
     return _outside_code(line, _inline)
 
 
 def _inline(text: str) -> str:
-    return _breaks(_IMAGE.sub(_link, text), "\n")
+    return _strong(_breaks(_IMAGE.sub(_link, text), "\n"))
+
+
+def _strong(text: str) -> str:
+    """``__text__`` as ``**text**``: CommonMark's strong emphasis, which Discord would show
+    underlined; ``__init__`` in a word, a path or a URL is left as it is."""
+    return _STRONG.sub(r"**\1**", text) if "__" in text else text
 
 
 def _breaks(text: str, by: str) -> str:
@@ -229,6 +249,8 @@ def _breaks(text: str, by: str) -> str:
 def _cell(text: str) -> str:
     """A table cell as plain text (the code block would show its markers); a line break
     in it as a space, since a row is one line."""
+    if "__" in text:
+        text = _outside_code(text, _strong)
     return plain_cell(_breaks(text, " ") if "<" in text else text)
 
 

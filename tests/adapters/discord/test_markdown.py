@@ -201,7 +201,7 @@ def test_a_rendering_bug_sends_the_text_as_written(monkeypatch: pytest.MonkeyPat
 
 
 _FRAGMENTS = [
-    "**", "*", "_", "`", "``", "```\n", "\n```py\n", "~~~\n", "\n~~~py\n", "\n````\n",
+    "**", "*", "_", "__", "`", "``", "```\n", "\n```py\n", "~~~\n", "\n~~~py\n", "\n````\n",
     "\n", "\n", "\n\n", " ", " ",
     "# ", "#### ", "###### ", "- ", "* ", "> ", "[", "]", "](", "(", ")", "![", "https://x.io/",
     "|", "| ", " |", "|---|", "\n|:-:|--|\n", "---", "***", "===", "<br>", "<", ">", "\\", "\\|",
@@ -232,6 +232,7 @@ def test_random_markdown_loses_no_word() -> None:
     "unit",
     [
         *("![a](", "![", "[a](b", " <br", "<br>" + " " * 50, " " * 40 + "x", "`", "| a ", "#### "),
+        *("__a", " __a_", "__ ", "(__a "),
     ],
 )
 def test_adversarial_lines_render_in_one_pass(unit: str) -> None:
@@ -324,3 +325,42 @@ def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
     for page in pages:
         assert len(to_discord(page)) <= 2000
         _check_page(page)
+
+
+# --- ``__text__``: bold in CommonMark, underline on Discord -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("a __bold__ word", "a **bold** word"),
+        ("__Note:__ read this", "**Note:** read this"),
+        ("(__a__), __b__. __c d__!", "(**a**), **b**. **c d**!"),
+        ("*__both__*", "***both***"),
+        ("[__text__](https://x.io)", "[**text**](https://x.io)"),
+        ("`__x__` and __y__", "`__x__` and **y**"),
+        ("#### A __loud__ heading", "**A loud heading**"),
+        # Not strong emphasis in CommonMark (inside a word), or not plainly so: as written.
+        ("my__init__x", "my__init__x"),
+        ("snake__case__name", "snake__case__name"),
+        ("obj.__init__()", "obj.__init__()"),
+        ("https://x.io/__init__.py", "https://x.io/__init__.py"),
+        ("[text](__x__)", "[text](__x__)"),
+        ("__ spaced __", "__ spaced __"),
+        ("___x___", "___x___"),
+        ("\\__x__", "\\__x__"),
+        ("__a__b __c__", "__a__b **c**"),
+        ("__open only", "__open only"),
+    ],
+)
+def test_double_underscores_are_bold_as_commonmark_reads_them(line: str, expected: str) -> None:
+    # Discord shows __text__ underlined (support.discord.com "Markdown Text 101":
+    # "Underline __underline__"); the agent writes CommonMark, where it is bold.
+    assert to_discord(f"text\n{line}") == f"text\n{expected}"
+
+
+def test_double_underscores_in_code_and_table_cells() -> None:
+    code = "```py\ndef __init__(self): __x__\n```\n~~~\n__y__\n~~~"
+    assert to_discord(code) == code.replace("~~~", FENCE)
+    table = "| a |\n|---|\n| __b__ `__c__` |"
+    assert to_discord(table) == f"{FENCE}\na\n-------\nb __c__\n{FENCE}"
