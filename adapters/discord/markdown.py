@@ -33,8 +33,11 @@ relay measures pages as ``len(render(page))`` and renders every edit of the open
 the common page, with none of these, is returned as it is after a few scans in C (a few
 µs for 2,000 characters; a page that is all table, about 0.2 ms).
 
-Deliberate limits: a code span is looked for within its line (one spanning lines is prose);
-a setext heading takes only the line above its underline.
+Deliberate limits: a code span is looked for within its line (one spanning lines is prose:
+an agent rarely writes one, and only what it holds of the above would be rewritten); a
+setext heading takes only the line above its underline; a three-backtick block is Discord's
+own and kept as written, even a line in it of three backticks and a word (code to
+CommonMark, where Discord ends the block).
 """
 
 from __future__ import annotations
