@@ -17,16 +17,27 @@ what an agent writes of those would show as written, so it is rewritten into tha
 - a horizontal rule (``---``, ``***``, ``___``) → a short line of ``─``, a visible break
   that does not wrap on a phone (an empty line would merge with the paragraph breaks);
 - an image ``![alt](url)`` → the link ``[alt](url)`` (the bare URL when there is no alt);
-- an HTML line break ``<br>`` → a line break (in a table cell, a space).
+- an HTML line break ``<br>`` → a line break (in a table cell, a space);
+- ``__text__``, strong emphasis in CommonMark (what the agent means) but underline on
+  Discord → ``**text**``; only where it is plainly emphasis: ``__init__`` inside a word, a
+  path or a URL stays as written (in a table cell, plain text);
+- a code fence of ``~~~`` or of more than three backticks → three backticks, Discord's only
+  fence (a ``~~~python`` block would show its tildes, and its code as Markdown). Discord
+  ends a block at the next three backticks wherever they are, so inside such a block, where
+  CommonMark reads them as code, each run of them is broken by a zero-width space.
 
-Everything else goes as written, and nothing inside code is touched: fenced blocks (found as
-the relay's paginator finds them, CommonMark: ≤ 3 spaces of indent) and code spans. The
+Everything else goes as written, and nothing else inside code is touched: fenced blocks
+(found as the relay's paginator finds them, CommonMark: ≤ 3 spaces of indent, so both
+agree on where code is, a reopened ``~~~`` fence included) and code spans. The
 relay measures pages as ``len(render(page))`` and renders every edit of the open page, so
 the common page, with none of these, is returned as it is after a few scans in C (a few
 µs for 2,000 characters; a page that is all table, about 0.2 ms).
 
-Deliberate limits: a code span is looked for within its line (one spanning lines is prose);
-a setext heading takes only the line above its underline.
+Deliberate limits: a code span is looked for within its line (one spanning lines is prose:
+an agent rarely writes one, and only what it holds of the above would be rewritten); a
+setext heading takes only the line above its underline; a three-backtick block is Discord's
+own and kept as written, even a line in it of three backticks and a word (code to
+CommonMark, where Discord ends the block).
 """
 
 from __future__ import annotations
@@ -48,7 +59,7 @@ _RULE = "─" * 16
 # break (the text is searched with one put before it), a literal the regex engine looks for
 # with a fast scan, where a ``^`` in MULTILINE mode would be tried at every character.
 _BLOCK_WORK = re.compile(
-    r"\n {0,3}(?:#{4,6}(?:[ \t]|$)|([-*_])[ \t]*(?:\1[ \t]*){2,}$|(?:=+|-{2,})[ \t]*$)",
+    r"\n {0,3}(?:#{4,6}(?:[ \t]|$)|([-*_])[ \t]*(?:\1[ \t]*){2,}$|(?:=+|-{2,})[ \t]*$|~~~|````)",
     re.MULTILINE,
 )
 _DEEP_HEADING = re.compile(r" {0,3}#{4,6}(?:[ \t]+(.*))?")
@@ -61,6 +72,19 @@ _IMAGE = re.compile(
 )
 _BREAK = re.compile(r"<br[ \t]*/?>", re.IGNORECASE)
 _BOLD = "**"
+# ``__text__`` that CommonMark reads as strong emphasis, taken only where it is plainly so:
+# the opening ``__`` after a line start, a space or opening punctuation (not in a word, a
+# path or a URL, and not a link's destination), the closing one before a line end, a space
+# or closing punctuation; no ``__`` inside, no space just inside. The pattern starts with
+# its literal (the lookbehinds follow it), so the engine finds candidates by a fast scan.
+_STRONG = re.compile(
+    r"__(?<![^\s(\[{\"'*~>]__)(?<!\]\(__)(?![\s_])((?:(?!__).)+?)(?<![\s_\\])__"
+    r"(?![^\s)\]}\"'*~.,;:!?])"
+)
+# A run of three or more backticks, broken by a zero-width space after every two: inside
+# a code block Discord shows it as written, where three bare backticks end the block.
+_TICK_RUN = re.compile(r"``(?=`)")
+_ZERO_WIDTH_SPACE = "\u200b"
 
 _Rewrite = Callable[[str], str]
 
@@ -80,11 +104,13 @@ def to_discord(markdown: str) -> str:
 
 def _has_work(markdown: str) -> bool:
     """Whether the page holds any of the constructs rewritten here (a page without one is
-    sent as it is): a few substring scans, then one regex search for line starts."""
+    sent as it is): a few substring scans, then regex searches that start at a literal
+    (``"__" in`` would take longer than ``_STRONG``'s own scan for it)."""
     return (
         "|" in markdown
         or "![" in markdown
         or ("<" in markdown and _BREAK.search(markdown) is not None)
+        or ("_" in markdown and _STRONG.search(markdown) is not None)
         or _BLOCK_WORK.search("\n" + markdown) is not None
     )
 
@@ -98,13 +124,15 @@ def _render(lines: list[str]) -> str:
         found = _fence_line(line)
         if fence is not None:
             if found is not None and _closes(found, fence):
+                out.append(_fence_out(line, found[0]))
                 fence = None
-            out.append(line)
+            else:
+                out.append(line if fence == _FENCE else _code_out(line))
             index += 1
             continue
         if found is not None:
             fence = found[0]
-            out.append(line)
+            out.append(_fence_out(line, fence))
             index += 1
             continue
         table = table_at(lines, index, _cell)
@@ -137,6 +165,24 @@ def _fence_line(line: str) -> tuple[str, str] | None:
     if run < 3 or (body[0] == "`" and "`" in info):
         return None  # ```a``` on one line is inline code, not a fence
     return body[:run], info
+
+
+def _fence_out(line: str, marker: str) -> str:
+    """A fence line as Discord takes it: its marker as three backticks, Discord's only fence
+    (a ``~~~`` or longer marker would show as written, its code as Markdown). Where it was
+    another marker, its code may hold backtick runs, which are broken (:func:`_code_out`)."""
+    if marker == _FENCE:
+        return line
+    indent = len(line) - len(line.lstrip(" "))
+    info = line[indent + len(marker) :].lstrip(" \t")  # Discord takes a language only there
+    return line[:indent] + _FENCE + _code_out(info)
+
+
+def _code_out(line: str) -> str:
+    """A line of a block fenced by anything but three backticks: Discord ends a block at
+    the first three backticks anywhere, so each run of them is broken by zero-width spaces
+    (shown as written; CommonMark ends the block only at a fence line of its marker)."""
+    return _TICK_RUN.sub("``" + _ZERO_WIDTH_SPACE, line) if "```" in line else line
 
 
 def _closes(found: tuple[str, str], fence: str) -> bool:
@@ -173,13 +219,19 @@ def _bold(text: str) -> str:
 
 
 def _prose(line: str) -> str:
-    if "![" not in line and "<" not in line:
+    if "![" not in line and "<" not in line and "__" not in line:
         return line
     return _outside_code(line, _inline)
 
 
 def _inline(text: str) -> str:
-    return _breaks(_IMAGE.sub(_link, text), "\n")
+    return _strong(_breaks(_IMAGE.sub(_link, text), "\n"))
+
+
+def _strong(text: str) -> str:
+    """``__text__`` as ``**text**``: CommonMark's strong emphasis, which Discord would show
+    underlined; ``__init__`` in a word, a path or a URL is left as it is."""
+    return _STRONG.sub(r"**\1**", text) if "__" in text else text
 
 
 def _breaks(text: str, by: str) -> str:
@@ -200,6 +252,8 @@ def _breaks(text: str, by: str) -> str:
 def _cell(text: str) -> str:
     """A table cell as plain text (the code block would show its markers); a line break
     in it as a space, since a row is one line."""
+    if "__" in text:
+        text = _outside_code(text, _strong)
     return plain_cell(_breaks(text, " ") if "<" in text else text)
 
 

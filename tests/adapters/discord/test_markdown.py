@@ -11,6 +11,7 @@ import pytest
 from adapters.discord import markdown
 from adapters.discord.markdown import to_discord
 from core.relay.pages import split_whole
+from core.relay.paginate import fence_at, page_markdown
 
 FENCE = "```"
 RULE = "─" * 16
@@ -169,7 +170,7 @@ def test_code_is_never_touched() -> None:
             "~~~",
         ]
     )
-    assert to_discord(code) == code
+    assert to_discord(code) == code.replace("~~~", FENCE)  # Discord's only fence
     spans = "Use `![i](u)`, ``a<br>b`` and `| x |` as written"
     assert to_discord(spans) == spans
     assert to_discord("a lone ` tick <br> ![a](b)") == "a lone ` tick\n[a](b)"
@@ -201,7 +202,8 @@ def test_a_rendering_bug_sends_the_text_as_written(monkeypatch: pytest.MonkeyPat
 
 
 _FRAGMENTS = [
-    "**", "*", "_", "`", "``", "```\n", "\n```py\n", "~~~\n", "\n", "\n", "\n\n", " ", " ",
+    "**", "*", "_", "__", "`", "``", "```\n", "\n```py\n", "~~~\n", "\n~~~py\n", "\n````\n",
+    "\n", "\n", "\n\n", " ", " ",
     "# ", "#### ", "###### ", "- ", "* ", "> ", "[", "]", "](", "(", ")", "![", "https://x.io/",
     "|", "| ", " |", "|---|", "\n|:-:|--|\n", "---", "***", "===", "<br>", "<", ">", "\\", "\\|",
     "\t", "苹", "é", '"', "\r\n", "--", "=",
@@ -229,7 +231,10 @@ def test_random_markdown_loses_no_word() -> None:
 
 @pytest.mark.parametrize(
     "unit",
-    ["![a](", "![", "[a](b", " <br", "<br>" + " " * 50, " " * 40 + "x", "`", "| a ", "#### "],
+    [
+        *("![a](", "![", "[a](b", " <br", "<br>" + " " * 50, " " * 40 + "x", "`", "| a ", "#### "),
+        *("__a", " __a_", "__ ", "(__a "),
+    ],
 )
 def test_adversarial_lines_render_in_one_pass(unit: str) -> None:
     # A pattern that rescans would take minutes on a 400k-character line; a linear pass is
@@ -237,3 +242,142 @@ def test_adversarial_lines_render_in_one_pass(unit: str) -> None:
     line = unit * (400_000 // len(unit))
     out = to_discord(line + " tailword")
     assert out.removesuffix("**").endswith("tailword")
+
+
+# --- fences Discord has not: ``~~~`` and longer backtick runs --------------------------------
+
+ZWSP = "\u200b"
+
+# Words named p…z are prose, c…z code (as CommonMark, and the relay's paginator, read it).
+FENCED = "\n".join(
+    [
+        "p0z intro",
+        "~~~python",
+        "c0z = 1  # __c1z__",
+        "```",
+        "c2z inner fence",
+        "```",
+        "| c3z | x |",
+        "|---|---|",
+        "#### c4z",
+        "~~~",
+        "p1z after __p2z__ and ~~~ p3z",
+        "````md",
+        "c5z ```",
+        "c6z",
+        "````",
+        "p4z end",
+    ]
+)
+
+
+def test_tilde_and_long_fences_become_backtick_fences() -> None:
+    # Discord's only fence is three backticks (support.discord.com "Markdown Text 101":
+    # "use three backticks (```) to create multiline code blocks"); a ~~~ block would show
+    # its tildes, and its code as Markdown.
+    assert to_discord("~~~python\nx = 1\n~~~") == "```python\nx = 1\n```"
+    assert to_discord("text\n  ~~~~ py\ncode\n~~~~~\nafter") == "text\n  ```py\ncode\n```\nafter"
+    assert to_discord("````\na\n````") == "```\na\n```"
+    # A line of backticks inside such a block is code (CommonMark); Discord would end the
+    # block there, so each run is broken by zero-width spaces.
+    assert to_discord("~~~\n```\nx = '''```'''\n~~~") == (
+        f"```\n``{ZWSP}`\nx = '''``{ZWSP}`'''\n```"
+    )
+    assert to_discord("````md\n````` no\n````") == f"```md\n``{ZWSP}``{ZWSP}` no\n```"
+    # Three-backtick blocks are Discord's own: kept as written.
+    assert to_discord("```py\n#### x\n```") == "```py\n#### x\n```"
+
+
+def _code_and_prose(shown: str) -> tuple[str, str]:
+    """What Discord shows as code and as prose: a code block runs from three backticks to
+    the next three, wherever they are (discord-markdown-parser, src/utils/regex.ts
+    CodeBlockRegex, a model of Discord's own parser)."""
+    parts = shown.split(FENCE)
+    assert len(parts) % 2 == 1, shown  # every block closed
+    return " ".join(parts[1::2]), " ".join(parts[0::2])
+
+
+def _check_page(page: str) -> None:
+    shown = to_discord(page)
+    assert not re.search(r"^ {0,3}(~~~|````)", shown, re.MULTILINE), shown
+    code, prose = _code_and_prose(shown)
+    for word in _words(page):
+        if re.fullmatch(r"c\d+z", word):
+            assert word in code and word not in prose, (page, shown)
+        elif re.fullmatch(r"p\d+z", word):
+            assert word in prose and word not in code, (page, shown)
+
+
+@pytest.mark.parametrize("end", range(len(FENCED) + 1))
+def test_a_page_cut_anywhere_shows_code_where_the_paginator_sees_code(end: int) -> None:
+    # The open page as the relay shows it while streaming (its last fence closed), and, at a
+    # line end (where the paginator cuts inside code), the next page with the fence reopened.
+    fence = fence_at(FENCED, 0, end, None)
+    _check_page(page_markdown(FENCED, 0, end, None, fence))
+    if end == 0 or FENCED[end - 1] == "\n":
+        _check_page(page_markdown(FENCED, end, len(FENCED), fence, None))
+
+
+def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
+    lines = "".join(f"c{n}z = '```' + '| x |'\n" for n in range(300))
+    reply = f"p0z\n~~~python\n{lines}~~~\np1z"
+    pages = split_whole(reply, 2000, lambda page: len(to_discord(page)))
+    assert len(pages) >= 3
+    for page in pages:
+        assert len(to_discord(page)) <= 2000
+        _check_page(page)
+
+
+# --- ``__text__``: bold in CommonMark, underline on Discord -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("a __bold__ word", "a **bold** word"),
+        ("__Note:__ read this", "**Note:** read this"),
+        ("(__a__), __b__. __c d__!", "(**a**), **b**. **c d**!"),
+        ("*__both__*", "***both***"),
+        ("[__text__](https://x.io)", "[**text**](https://x.io)"),
+        ("`__x__` and __y__", "`__x__` and **y**"),
+        ("#### A __loud__ heading", "**A loud heading**"),
+        # Not strong emphasis in CommonMark (inside a word), or not plainly so: as written.
+        ("my__init__x", "my__init__x"),
+        ("snake__case__name", "snake__case__name"),
+        ("obj.__init__()", "obj.__init__()"),
+        ("https://x.io/__init__.py", "https://x.io/__init__.py"),
+        ("[text](__x__)", "[text](__x__)"),
+        ("__ spaced __", "__ spaced __"),
+        ("___x___", "___x___"),
+        ("\\__x__", "\\__x__"),
+        ("__a__b __c__", "__a__b **c**"),
+        ("__open only", "__open only"),
+    ],
+)
+def test_double_underscores_are_bold_as_commonmark_reads_them(line: str, expected: str) -> None:
+    # Discord shows __text__ underlined (support.discord.com "Markdown Text 101":
+    # "Underline __underline__"); the agent writes CommonMark, where it is bold.
+    assert to_discord(f"text\n{line}") == f"text\n{expected}"
+
+
+def test_double_underscores_in_code_and_table_cells() -> None:
+    code = "```py\ndef __init__(self): __x__\n```\n~~~\n__y__\n~~~"
+    assert to_discord(code) == code.replace("~~~", FENCE)
+    table = "| a |\n|---|\n| __b__ `__c__` |"
+    assert to_discord(table) == f"{FENCE}\na\n-------\nb __c__\n{FENCE}"
+
+
+def test_the_bots_own_texts_need_no_rewrite() -> None:
+    # Some are sent without rendering: a DM's access notice (adapters.discord.private gets
+    # core.texts.DENIED), an ephemeral follow-up to a button or command. None holds what the
+    # renderer would change, so none needs it; a new text that did would fail here.
+    import adapters.discord.texts
+    import bots.discord.texts
+    import core.texts
+
+    for module in (core.texts, bots.discord.texts, adapters.discord.texts):
+        for name in dir(module):
+            value = getattr(module, name)
+            for text in value.values() if isinstance(value, dict) else [value]:
+                if isinstance(text, str) and not name.startswith("__"):
+                    assert to_discord(text) == text, (module.__name__, name)
