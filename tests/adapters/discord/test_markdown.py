@@ -308,14 +308,15 @@ def _check_page(page: str) -> None:
             assert word in prose and word not in code, (page, shown)
 
 
-@pytest.mark.parametrize("end", range(len(FENCED) + 1))
-def test_a_page_cut_anywhere_shows_code_where_the_paginator_sees_code(end: int) -> None:
+def test_a_page_cut_anywhere_shows_code_where_the_paginator_sees_code() -> None:
     # The open page as the relay shows it while streaming (its last fence closed), and, at a
     # line end (where the paginator cuts inside code), the next page with the fence reopened.
-    fence = fence_at(FENCED, 0, end, None)
-    _check_page(page_markdown(FENCED, 0, end, None, fence))
-    if end == 0 or FENCED[end - 1] == "\n":
-        _check_page(page_markdown(FENCED, end, len(FENCED), fence, None))
+    # (One test for every offset: a test item each costs the parallel run more.)
+    for end in range(len(FENCED) + 1):
+        fence = fence_at(FENCED, 0, end, None)
+        _check_page(page_markdown(FENCED, 0, end, None, fence))
+        if end == 0 or FENCED[end - 1] == "\n":
+            _check_page(page_markdown(FENCED, end, len(FENCED), fence, None))
 
 
 def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
