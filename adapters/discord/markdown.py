@@ -27,8 +27,8 @@ what an agent writes of those would show as written, so it is rewritten into tha
   CommonMark reads them as code, each run of them is broken by a zero-width space.
 
 Everything else goes as written, and nothing else inside code is touched: fenced blocks
-(found as the relay's paginator finds them, CommonMark: ≤ 3 spaces of indent, so both
-agree on where code is, a reopened ``~~~`` fence included) and code spans. The
+(read by :mod:`core.fences`, as the relay's paginator reads them, so both agree on
+where code is, a reopened ``~~~`` fence included) and code spans. The
 relay measures pages as ``len(render(page))`` and renders every edit of the open page, so
 the common page, with none of these, is returned as it is after a few scans in C (a few
 µs for 2,000 characters; a page that is all table, about 0.2 ms).
@@ -47,6 +47,7 @@ import re
 from collections.abc import Callable
 
 from adapters.markdown_tables import plain_cell, rows_at, table_at
+from core.fences import closes, fence_line, inert_backticks
 
 __all__ = ["to_discord"]
 
@@ -81,10 +82,6 @@ _STRONG = re.compile(
     r"__(?<![^\s(\[{\"'*~>]__)(?<!\]\(__)(?![\s_])((?:(?!__).)+?)(?<![\s_\\])__"
     r"(?![^\s)\]}\"'*~.,;:!?])"
 )
-# A run of three or more backticks, broken by a zero-width space after every two: inside
-# a code block Discord shows it as written, where three bare backticks end the block.
-_TICK_RUN = re.compile(r"``(?=`)")
-_ZERO_WIDTH_SPACE = "\u200b"
 
 _Rewrite = Callable[[str], str]
 
@@ -121,13 +118,13 @@ def _render(lines: list[str]) -> str:
     index = 0
     while index < len(lines):
         line = lines[index]
-        found = _fence_line(line)
+        found = fence_line(line)
         if fence is not None:
-            if found is not None and _closes(found, fence):
+            if found is not None and closes(found, fence):
                 out.append(_fence_out(line, found[0]))
                 fence = None
             else:
-                out.append(line if fence == _FENCE else _code_out(line))
+                out.append(line if fence == _FENCE else inert_backticks(line))
             index += 1
             continue
         if found is not None:
@@ -154,40 +151,16 @@ def _render(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _fence_line(line: str) -> tuple[str, str] | None:
-    """``(marker, info)`` for a fence line (≤ 3 spaces, ≥ 3 backticks or tildes), as
-    :func:`core.relay.paginate._fence_line` reads it, so both agree on where code is."""
-    body = line.lstrip(" ")
-    if len(line) - len(body) > 3 or body[:1] not in ("`", "~"):
-        return None
-    run = len(body) - len(body.lstrip(body[0]))
-    info = body[run:].strip()
-    if run < 3 or (body[0] == "`" and "`" in info):
-        return None  # ```a``` on one line is inline code, not a fence
-    return body[:run], info
-
-
 def _fence_out(line: str, marker: str) -> str:
     """A fence line as Discord takes it: its marker as three backticks, Discord's only fence
     (a ``~~~`` or longer marker would show as written, its code as Markdown). Where it was
-    another marker, its code may hold backtick runs, which are broken (:func:`_code_out`)."""
+    another marker, its code may hold backtick runs, which are broken
+    (:func:`core.fences.inert_backticks`; a three-backtick block's code is sent as written)."""
     if marker == _FENCE:
         return line
     indent = len(line) - len(line.lstrip(" "))
     info = line[indent + len(marker) :].lstrip(" \t")  # Discord takes a language only there
-    return line[:indent] + _FENCE + _code_out(info)
-
-
-def _code_out(line: str) -> str:
-    """A line of a block fenced by anything but three backticks: Discord ends a block at
-    the first three backticks anywhere, so each run of them is broken by zero-width spaces
-    (shown as written; CommonMark ends the block only at a fence line of its marker)."""
-    return _TICK_RUN.sub("``" + _ZERO_WIDTH_SPACE, line) if "```" in line else line
-
-
-def _closes(found: tuple[str, str], fence: str) -> bool:
-    marker, info = found
-    return not info and marker[0] == fence[0] and len(marker) >= len(fence)
+    return line[:indent] + _FENCE + inert_backticks(info)
 
 
 def _is_paragraph(line: str) -> bool:

@@ -13,9 +13,9 @@ handing each line's prose to :mod:`adapters.slack.inline`.
 
 The relay cuts pages on the Markdown *before* rendering and closes/reopens fences at the
 cuts, so a page's fences are balanced except at the open, still-streaming end: a fence left
-open there is closed in the output, so the code streams in as code. Fences are recognised
-as the relay's paginator does (CommonMark: ≤ 3 spaces of indent), so both agree on where
-code is. Code is shown exactly: broadcast words are defused in prose only.
+open there is closed in the output, so the code streams in as code. Fences are read by
+:mod:`core.fences`, as the relay's paginator reads them, so both agree on where code is.
+Code is shown exactly: broadcast words are defused in prose only.
 
 Deliberate limits: emphasis and code spans end at a line break (Slack's do too); code
 indented by four spaces is prose; a table cut across two pages shows its continuation rows
@@ -29,6 +29,7 @@ import re
 
 from adapters.slack.inline import defuse, escape, inline
 from adapters.slack.tables import table_at
+from core.fences import LANGUAGE, closes, fence_line, inert_backticks
 
 __all__ = ["to_mrkdwn"]
 
@@ -40,8 +41,6 @@ _BULLETS = ("•", "◦", "▪")  # by nesting depth, repeating
 _BOXES = {" ": "☐", "x": "☑", "X": "☑"}  # task list items: "- [ ] todo", "- [x] done"
 _INDENT = "    "
 
-# What the relay's paginator reopens a fence with; anything else in an info string is text.
-_LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
 _HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*))?")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _QUOTE = re.compile(r" {0,3}>[ \t]?")
@@ -58,23 +57,11 @@ def to_mrkdwn(markdown: str) -> str:
         return defuse(escape(markdown))
 
 
-def _fence_line(line: str) -> tuple[str, str] | None:
-    """``(marker, info)`` for a fence line (≤ 3 spaces, ≥ 3 backticks or tildes)."""
-    body = line.lstrip(" ")
-    if len(line) - len(body) > 3 or body[:1] not in ("`", "~"):
-        return None
-    run = len(body) - len(body.lstrip(body[0]))
-    info = body[run:].strip()
-    if run < 3 or (body[0] == "`" and "`" in info):
-        return None  # ```a``` on one line is inline code, not a fence
-    return body[:run], info
-
-
 def _without_language(info: str) -> str:
     """A fence's info string without its language tag, which Slack cannot highlight and
     would show as code. Longer info (``py title=x``, or prose) cannot be told from text,
     so it is kept whole, as the code's first line: no text is lost."""
-    return "" if _LANGUAGE.fullmatch(info) else info
+    return "" if LANGUAGE.fullmatch(info) else info
 
 
 def _is_rule(line: str) -> bool:
@@ -105,14 +92,13 @@ class _Renderer:
     def _block(self, lines: list[str], index: int) -> int:
         """Render the block starting at ``lines[index]``; return the next line's index."""
         line = lines[index]
-        fence = _fence_line(line)
+        fence = fence_line(line)
         if self.fence is not None:
-            marker, info = fence or ("", "")
-            if not info and marker[:1] == self.fence[0] and len(marker) >= len(self.fence):
+            if fence is not None and closes(fence, self.fence):
                 self.fence = None
                 self.out.append(_FENCE)
             else:
-                self.out.append(escape(line))
+                self.out.append(escape(inert_backticks(line)))
             return index + 1
         if fence is not None:
             self.fence = fence[0]

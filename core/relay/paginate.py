@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.fences import LANGUAGE, closes, fence_line
 from core.relay.breaks import hard_end, is_word_break, link_start, word_end
 
 __all__ = [
@@ -40,10 +41,7 @@ __all__ = [
 Measure = Callable[[str], int]
 """The size a page's Markdown takes once sent: ``len(surface.render(markdown))``."""
 
-# A reopened fence keeps its language only when it is a plausible language tag: a long or
-# odd info string would eat into every continued page, or change the reopened marker.
-_LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
-# A line end, then the start of a line that may be a fence line (:func:`_fence_line`
+# A line end, then the start of a line that may be a fence line (core.fences.fence_line
 # decides): at most three spaces, then a backtick or tilde.
 _MAYBE_FENCE = re.compile(r"\n {0,3}[`~]")
 
@@ -74,32 +72,18 @@ class Cut:
     fence: Fence | None
 
 
-def _fence_line(line: str) -> tuple[str, str] | None:
-    """``(marker, info)`` when ``line`` is a fence line (CommonMark: ≤ 3 spaces of indent,
-    ≥ 3 backticks or tildes), else ``None``."""
-    body = line.lstrip(" ")
-    if len(line) - len(body) > 3 or body[:1] not in ("`", "~"):
-        return None
-    run = len(body) - len(body.lstrip(body[0]))
-    if run < 3:
-        return None
-    info = body[run:].strip()
-    if body[0] == "`" and "`" in info:
-        return None  # inline code such as ```a``` is not a fence
-    return body[:run], info
-
-
 def _after_line(line: str, fence: Fence | None) -> Fence | None:
-    found = _fence_line(line)
+    found = fence_line(line)
     if found is None:
         return fence
     marker, info = found
     if fence is None:
+        # A reopened fence keeps its language only when it is a plausible language tag: a
+        # long or odd info string would eat into every continued page.
         words = info.split()
-        language = words[0] if words and _LANGUAGE.fullmatch(words[0]) else ""
+        language = words[0] if words and LANGUAGE.fullmatch(words[0]) else ""
         return Fence(marker, language)
-    closes = marker[0] == fence.marker[0] and len(marker) >= len(fence.marker) and not info
-    return None if closes else fence
+    return None if closes(found, fence.marker) else fence
 
 
 def fence_at(text: str, start: int, end: int, fence: Fence | None) -> Fence | None:
@@ -231,7 +215,7 @@ def _off_fence_line(text: str, start: int, end: int, opening: Fence | None) -> i
                 return candidate
         return end
     previous = text.rfind("\n", start, end - 1) + 1
-    if previous > start and _fence_line(text[previous : end - 1]) is not None:
+    if previous > start and fence_line(text[previous : end - 1]) is not None:
         before = fence_at(text, start, previous, opening)
         if before is None and fence_at(text, previous, end, None) is not None:
             return previous
@@ -256,4 +240,4 @@ def _splits_fence_line(text: str, start: int, end: int) -> bool:
     views = [text[max(start, line_start) : end]]
     if line_start >= 0:
         views.append(text[line_start:line_end])
-    return opens_next or any(_fence_line(view) is not None for view in views)
+    return opens_next or any(fence_line(view) is not None for view in views)

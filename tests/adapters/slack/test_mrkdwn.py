@@ -160,8 +160,12 @@ def test_fenced_code_is_verbatim_but_escaped_and_loses_its_language() -> None:
 def test_fence_variants() -> None:
     assert to_mrkdwn("~~~sh\necho ~~x~~\n~~~") == f"{FENCE}\necho ~~x~~\n{FENCE}"
     # A longer fence holds a shorter one; a closing fence may not carry an info string.
+    # Slack ends a code block at the next three backticks anywhere: the inner ones are
+    # broken by a zero-width space, so the block shows them and goes on.
     inner = "````md\n```js\nconst a = 1\n```\n````"
-    assert to_mrkdwn(inner) == f"{FENCE}\n```js\nconst a = 1\n```\n{FENCE}"
+    ticks = "``\u200b`"
+    assert to_mrkdwn(inner) == f"{FENCE}\n{ticks}js\nconst a = 1\n{ticks}\n{FENCE}"
+    assert to_mrkdwn('```\nprint("```")\n```') == f'{FENCE}\nprint("{ticks}")\n{FENCE}'
     assert to_mrkdwn("```a``` **b**") == "`a` *b*"
     # Only a lone language tag goes: longer info text stays, as the code's first line.
     assert to_mrkdwn('```py title="<a>"\nx\n```') == f'{FENCE}py title="&lt;a&gt;"\nx\n{FENCE}'

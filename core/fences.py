@@ -1,0 +1,52 @@
+"""CommonMark code fences, read one way by the relay's paginator and by every platform's
+renderer, so that all of them agree on which lines of a reply are code.
+
+A fence line is at most three spaces of indent, then a run of at least three backticks or
+tildes (the marker), then an info string (its first word is the code's language). A
+backtick fence's info string holds no backtick (CommonMark: ```` ```a``` ```` on one line is
+inline code). The fence closes at a line of the same character, at least as long, and
+nothing after it.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["LANGUAGE", "closes", "fence_line", "inert_backticks"]
+
+LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
+"""A plausible language tag: what the paginator reopens a fence with, and what a platform
+that cannot highlight drops."""
+
+# A run of three or more backticks, to break after every two.
+_TICK_RUN = re.compile(r"``(?=`)")
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def fence_line(line: str) -> tuple[str, str] | None:
+    """``(marker, info)`` when ``line`` is a fence line, else ``None``."""
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3 or body[:1] not in ("`", "~"):
+        return None
+    run = len(body) - len(body.lstrip(body[0]))
+    if run < 3:
+        return None
+    info = body[run:].strip()
+    if body[0] == "`" and "`" in info:
+        return None  # inline code such as ```a``` is not a fence
+    return body[:run], info
+
+
+def closes(found: tuple[str, str], marker: str) -> bool:
+    """Whether the fence line ``found`` (:func:`fence_line`'s answer) closes the fence that
+    ``marker`` opened."""
+    run, info = found
+    return not info and run[0] == marker[0] and len(run) >= len(marker)
+
+
+def inert_backticks(code: str) -> str:
+    """A line of code as Slack and Discord must get it: both end a code block at the next
+    three backticks anywhere (a line of code such as ``print("```")``, which CommonMark
+    keeps in the block), so each run of three or more is broken by a zero-width space after
+    every two (shown as written; copied with the code, unseen)."""
+    return _TICK_RUN.sub("``" + _ZERO_WIDTH_SPACE, code) if "```" in code else code
