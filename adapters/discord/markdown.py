@@ -27,7 +27,7 @@ what an agent writes of those would show as written, so it is rewritten into tha
   CommonMark reads them as code, each run of them is broken by a zero-width space.
 
 Everything else goes as written, and nothing else inside code is touched: fenced blocks
-(read by :mod:`core.fences`, as the relay's paginator reads them, so both agree on
+(read by :mod:`core.markdown_code`, as the relay's paginator reads them, so both agree on
 where code is, a reopened ``~~~`` fence included) and code spans. The
 relay measures pages as ``len(render(page))`` and renders every edit of the open page, so
 the common page, with none of these, is returned as it is after a few scans in C (a few
@@ -47,7 +47,7 @@ import re
 from collections.abc import Callable
 
 from adapters.markdown_tables import plain_cell, rows_at, table_at
-from core.fences import closes, fence_line, inert_backticks
+from core.markdown_code import closes, code_spans, fence_line, inert_backticks
 
 __all__ = ["to_discord"]
 
@@ -67,7 +67,6 @@ _DEEP_HEADING = re.compile(r" {0,3}#{4,6}(?:[ \t]+(.*))?")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(=+|-{2,})[ \t]*")
 _NOT_PARAGRAPH = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|>|[-*+][ \t]|\d{1,9}[.)][ \t])")
 _RULE_LINE = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}")
-_TICKS = re.compile(r"`+")
 _IMAGE = re.compile(
     r"!\[([^\[\]\n]*)\]\([ \t]*(<[^<>\n]*>|[^\s()<>]+|)(?:[ \t]+\"[^\"\n]*\")?[ \t]*\)"
 )
@@ -155,7 +154,8 @@ def _fence_out(line: str, marker: str) -> str:
     """A fence line as Discord takes it: its marker as three backticks, Discord's only fence
     (a ``~~~`` or longer marker would show as written, its code as Markdown). Where it was
     another marker, its code may hold backtick runs, which are broken
-    (:func:`core.fences.inert_backticks`; a three-backtick block's code is sent as written)."""
+    (:func:`core.markdown_code.inert_backticks`; a three-backtick block's code is sent as
+    written)."""
     if marker == _FENCE:
         return line
     indent = len(line) - len(line.lstrip(" "))
@@ -238,30 +238,11 @@ def _link(image: re.Match[str]) -> str:
 
 
 def _outside_code(line: str, rewrite: _Rewrite) -> str:
-    """``line`` with ``rewrite`` applied to its text outside code spans. A span opens at a
-    backtick run and closes at the next run of the same length; a run without a partner
-    is text. Each run is looked at once, so a line of unmatched backticks stays linear."""
-    runs = [(m.start(), m.end()) for m in _TICKS.finditer(line)]
-    if not runs:
-        return rewrite(line)
-    later: dict[int, list[int]] = {}  # run length -> indices of runs, last first
-    for index in reversed(range(len(runs))):
-        start, end = runs[index]
-        later.setdefault(end - start, []).append(index)
+    """``line`` with ``rewrite`` applied to its text outside code spans."""
     pieces: list[str] = []
     done = 0  # the line up to here is in ``pieces``
-    index = 0
-    while index < len(runs):
-        start, end = runs[index]
-        partners = later[end - start]
-        while partners and partners[-1] <= index:
-            partners.pop()
-        if not partners:
-            index += 1
-            continue
-        close = partners.pop()
-        pieces += (rewrite(line[done:start]), line[start : runs[close][1]])
-        done = runs[close][1]
-        index = close + 1
+    for opens, _, _, closed in code_spans(line):
+        pieces += (rewrite(line[done:opens]), line[opens:closed])
+        done = closed
     pieces.append(rewrite(line[done:]))
     return "".join(pieces)

@@ -19,6 +19,8 @@ import re
 import string
 import unicodedata
 
+from core.markdown_code import code_spans
+
 __all__ = ["defuse", "escape", "inline"]
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -30,7 +32,6 @@ _HOLE = "\x00"  # stands for one code span while the prose around it is converte
 # "/" or "." is part of an address or URL, not a broadcast.
 _BROADCAST = re.compile(r"(?<![\w@/.])@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 
-_TICKS = re.compile(r"`+")
 # Negated classes stop at the next bracket or parenthesis, so a failed attempt scans each
 # character at most once: the link pattern stays linear on text full of unmatched brackets.
 _TOKEN = re.compile(
@@ -67,33 +68,14 @@ def inline(line: str, *, in_bold: bool = False) -> str:
 
 
 def _mask_code(line: str) -> tuple[str, list[str]]:
-    """Replace each code span by ``_HOLE``; return the line and the rendered spans.
-
-    A span opens at a backtick run and closes at the next run of the same length. The run
-    positions are grouped by length up front and consumed in order, so a run with no
-    partner is found out without rescanning the line.
-    """
-    runs = [(m.start(), m.end()) for m in _TICKS.finditer(line)]
-    later: dict[int, list[int]] = {}  # run length -> indices of runs, last first
-    for index in reversed(range(len(runs))):
-        start, end = runs[index]
-        later.setdefault(end - start, []).append(index)
+    """Replace each code span by ``_HOLE``; return the line and the rendered spans."""
     out: list[str] = []
     codes: list[str] = []
-    pos = index = 0
-    while index < len(runs):
-        start, end = runs[index]
-        candidates = later[end - start]
-        while candidates and candidates[-1] <= index:
-            candidates.pop()
-        if not candidates:
-            index += 1
-            continue
-        closer = candidates.pop()
-        body = line[end : runs[closer][0]]
-        out += (line[pos:start], _HOLE)
-        codes.append(_code_span(line[start:end], body))
-        pos, index = runs[closer][1], closer + 1
+    pos = 0
+    for opens, body, body_end, closed in code_spans(line):
+        out += (line[pos:opens], _HOLE)
+        codes.append(_code_span(line[opens:body], line[body:body_end]))
+        pos = closed
     out.append(line[pos:])
     return "".join(out), codes
 

@@ -14,7 +14,7 @@ handing each line's prose to :mod:`adapters.slack.inline`.
 The relay cuts pages on the Markdown *before* rendering and closes/reopens fences at the
 cuts, so a page's fences are balanced except at the open, still-streaming end: a fence left
 open there is closed in the output, so the code streams in as code. Fences are read by
-:mod:`core.fences`, as the relay's paginator reads them, so both agree on where code is.
+:mod:`core.markdown_code`, as the relay's paginator reads them, so both agree on where code is.
 Code is shown exactly: broadcast words are defused in prose only.
 
 Deliberate limits: emphasis and code spans end at a line break (Slack's do too); code
@@ -29,7 +29,7 @@ import re
 
 from adapters.slack.inline import defuse, escape, inline
 from adapters.slack.tables import table_at
-from core.fences import LANGUAGE, closes, fence_line, inert_backticks
+from core.markdown_code import LANGUAGE, closes, fence_line, inert_backticks
 
 __all__ = ["to_mrkdwn"]
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.fences import LANGUAGE, closes, fence_line
+from core.markdown_code import LANGUAGE, closes, fence_line
 from core.relay.breaks import hard_end, is_word_break, link_start, word_end
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 Measure = Callable[[str], int]
 """The size a page's Markdown takes once sent: ``len(surface.render(markdown))``."""
 
-# A line end, then the start of a line that may be a fence line (core.fences.fence_line
+# A line end, then the start of a line that may be a fence line (core.markdown_code.fence_line
 # decides): at most three spaces, then a backtick or tilde.
 _MAYBE_FENCE = re.compile(r"\n {0,3}[`~]")
 

@@ -1,23 +1,26 @@
-"""CommonMark code fences, read one way by the relay's paginator and by every platform's
-renderer, so that all of them agree on which lines of a reply are code.
+"""Where a reply's code is (CommonMark's fenced blocks and code spans), read one way by the
+relay's paginator and by every platform's renderer, so that all of them agree on it.
 
 A fence line is at most three spaces of indent, then a run of at least three backticks or
 tildes (the marker), then an info string (its first word is the code's language). A
 backtick fence's info string holds no backtick (CommonMark: ```` ```a``` ```` on one line is
 inline code). The fence closes at a line of the same character, at least as long, and
-nothing after it.
+nothing after it. A code span opens at a run of backticks and closes at the next run of
+the same length on its line; a run without such a partner is text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-__all__ = ["LANGUAGE", "closes", "fence_line", "inert_backticks"]
+__all__ = ["LANGUAGE", "closes", "code_spans", "fence_line", "inert_backticks"]
 
 LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
 """A plausible language tag: what the paginator reopens a fence with, and what a platform
 that cannot highlight drops."""
 
+_TICKS = re.compile(r"`+")
 # A run of three or more backticks, to break after every two.
 _TICK_RUN = re.compile(r"``(?=`)")
 _ZERO_WIDTH_SPACE = "\u200b"
@@ -50,3 +53,27 @@ def inert_backticks(code: str) -> str:
     keeps in the block), so each run of three or more is broken by a zero-width space after
     every two (shown as written; copied with the code, unseen)."""
     return _TICK_RUN.sub("``" + _ZERO_WIDTH_SPACE, code) if "```" in code else code
+
+
+def code_spans(line: str) -> Iterator[tuple[int, int, int, int]]:
+    """Each code span of ``line``, in order, as the offsets ``(opens, body, body_end,
+    closed)``: its opening run starts at ``opens``, its text is ``line[body:body_end]`` and
+    its closing run ends at ``closed``. The runs are grouped by length up front and each is
+    looked at once, so a line of unmatched backticks stays linear."""
+    runs = [(m.start(), m.end()) for m in _TICKS.finditer(line)]
+    later: dict[int, list[int]] = {}  # run length -> indices of runs, last first
+    for index in reversed(range(len(runs))):
+        start, end = runs[index]
+        later.setdefault(end - start, []).append(index)
+    index = 0
+    while index < len(runs):
+        start, end = runs[index]
+        partners = later[end - start]
+        while partners and partners[-1] <= index:
+            partners.pop()
+        if not partners:
+            index += 1
+            continue
+        close = partners.pop()
+        yield start, end, runs[close][0], runs[close][1]
+        index = close + 1
