@@ -93,7 +93,7 @@ class SlackSurface:
         if not self.config.native:
             self.native.disabled = True
         self.unsure_uploads = UnsureUploads(api, me=lambda: self.me)
-        self.unsure = UnsurePosts(
+        self.unsure_posts = UnsurePosts(
             api, me=lambda: self.me, indicator=self.limits.streaming_indicator,
             finalise=self._finalise_stray, strays=lambda: self.strays,
         )  # fmt: skip
@@ -178,7 +178,7 @@ class SlackSurface:
     ) -> MessageRef:
         """A try of the post ``key``: an earlier try found in the thread is adopted;
         otherwise this try is sent, and remembered until its outcome is known."""
-        found = await self.unsure.find(key)
+        found = await self.unsure_posts.find(key)
         if found is not None:
             message, sent = found
             if sent != text or feedback:  # that try had less: this post's text, on it
@@ -192,7 +192,7 @@ class SlackSurface:
                 text, self._dialect, controls=False, thread=where.thread, update=False, plain=True
             ),
         ]
-        return await self.unsure.attempt(
+        return await self.unsure_posts.attempt(
             key, where, text, [content["text"] for content in shown],
             lambda: self._post(where, text, streaming, to, feedback),
             native=streaming and not self.native.disabled, open=streaming,
@@ -350,8 +350,8 @@ class SlackSurface:
                            update=False)  # fmt: skip
             if key is None:
                 await self._post_structured(where, data, fallback, text)
-            elif await self.unsure.find(key) is None:  # else an earlier try landed
-                await self.unsure.attempt(
+            elif await self.unsure_posts.find(key) is None:  # else an earlier try landed
+                await self.unsure_posts.attempt(
                     key, where, fallback, [text["text"]],
                     lambda: self._post_structured(where, data, fallback, text),
                     native=False, open=False,
@@ -422,7 +422,7 @@ class SlackSurface:
     async def finalise_stray(self, stray: StrayCopy) -> bool:
         """A stray copy of a post retried blind, for crash recovery's reapers (see
         :mod:`adapters.slack.unsure_posts`): found, it is finalised; False if not there."""
-        return await self.unsure.sweep(stray)
+        return await self.unsure_posts.sweep(stray)
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
