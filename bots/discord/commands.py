@@ -229,27 +229,28 @@ class Commands:
         any while feedback is off: a modal left open across a restart with
         ``THREADCAST_FEEDBACK=false``)."""
         acknowledged = await defer(interaction, ephemeral=True, thinking=True)
-        user = str(interaction.user.id)
-        text = REASON_SAVED
-        if self.feedback is None:
-            text = thanks("down", "unknown")
-        else:
-            try:
-                if reason.strip():
-                    result = await self.feedback.reason(ref, user, reason)
-                else:
-                    result = await self.feedback.no_reason(ref, user)
-            except SessionStoreError as exc:
-                log.error("could not record a feedback reason: %s", exc)
-                text = FEEDBACK_NOT_RECORDED
-            else:
-                if result.status == "unknown":
-                    text = thanks("down", "unknown")
-                elif not reason.strip():
-                    standing = result.record is not None and result.record.vote == "down"
-                    text = thanks("down", "same") if standing else REASON_NONE
+        text = await self._record_reason(ref, str(interaction.user.id), reason)
         if acknowledged:
             await answer(interaction, text)
+
+    async def _record_reason(self, ref: ReplyRef, user: str, reason: str) -> str:
+        """The reason recorded (left empty, the 👎 confirmed); what the voter is told."""
+        if self.feedback is None:
+            return thanks("down", "unknown")
+        try:
+            if reason.strip():
+                result = await self.feedback.reason(ref, user, reason)
+            else:
+                result = await self.feedback.no_reason(ref, user)
+        except SessionStoreError as exc:
+            log.error("could not record a feedback reason: %s", exc)
+            return FEEDBACK_NOT_RECORDED
+        if result.status == "unknown":
+            return thanks("down", "unknown")
+        if not reason.strip():
+            standing = result.record is not None and result.record.vote == "down"
+            return thanks("down", "same") if standing else REASON_NONE
+        return REASON_SAVED
 
     async def _stop(self, interaction: discord.Interaction) -> StopResult:
         found = place_of(interaction, allow_channel=True)
