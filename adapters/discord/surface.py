@@ -120,8 +120,9 @@ class DiscordSurface:
         """Called with a reply's place once nothing can be shown there any more (deleted,
         or posting refused with nowhere to go): the bot ends the turn there."""
         self._typing = TypingIndicator(self.requests.trigger_typing, every=typing_every)
-        self._template: StopView | None = None
-        self._feedback: FeedbackView | None = None
+        # The buttons' views, made on first use: a view must be made inside the running loop.
+        self._stop_template: StopView | None = None
+        self._feedback_template: FeedbackView | None = None
 
     # --- the ChatSurface protocol ----------------------------------------------------------
 
@@ -160,6 +161,11 @@ class DiscordSurface:
         """A final post of ``text`` with 👍 / 👎 under it (as :meth:`post`)."""
         return await self._post(where, text, self._feedback_view(), key)
 
+    async def offer_feedback(self, message: MessageRef, text: str) -> None:
+        """The final edit of ``message`` (as :meth:`edit` with ``final``), with 👍 / 👎
+        under ``text``."""
+        await self._edit(message, text, final=True, view=self._feedback_view())
+
     async def _post(
         self, where: ThreadRef, text: str, view: discord.ui.View | None, key: str | None
     ) -> MessageRef:
@@ -172,23 +178,15 @@ class DiscordSurface:
                 refused.permission = refused.permission or to_send(target)
                 self.reach.refuse(channel_id(target), refused.permission)
                 hint = texts.DETOUR.format(thread=where.channel, permission=refused.permission)
-                detour = (
-                    await self._detour(where, refused.permission, hint) if target == where else None
-                )
+                detour = await self._detour(where, target, refused.permission, hint)
                 if detour is None:
-                    self._unusable(where)
                     raise
                 target = detour
             except (ThreadLocked, ThreadArchived):
                 # Posting unarchives a thread unless it is locked: either way, locked.
                 hint = texts.LOCKED.format(thread=where.channel)
-                detour = (
-                    await self._detour(where, f"locked {where.channel}", hint)
-                    if target == where
-                    else None
-                )
+                detour = await self._detour(where, target, f"locked {where.channel}", hint)
                 if detour is None:
-                    self._unusable(where)
                     raise
                 target = detour
             except ChannelGone:
@@ -208,22 +206,15 @@ class DiscordSurface:
     ) -> None:
         """``view``: the final text with those buttons (the feedback controls)."""
         where, message_id = message.where, int(message.message_id)
-        check_platform(where)
-        if self.reach.is_gone(channel_id(where)):
-            raise ChannelGone(f"channel {where.channel} was deleted")
+        self._check_not_gone(where)
         if self.reach.is_frozen(message_id):
             raise EditLimitReached(f"Discord takes no more edits of message {message_id}")
         try:
-            try:
-                await self.requests.edit(where, message_id, text, final=final, view=view)
-            except ThreadArchived:
-                await self._unarchive(where)
-                await self.requests.edit(where, message_id, text, final=final, view=view)
-        except ThreadArchived as exc:  # archived again meanwhile: post anew (that unarchives)
-            raise MessageGone(str(exc)) from exc
-        except ThreadLocked as exc:  # the relay posts anew: that post detours (``_post``)
-            raise MessageGone(str(exc)) from exc
-        except MissingAccess as exc:  # likewise: the post detours, or ends the reply
+            await self._edit_unarchiving(where, message_id, text, final=final, view=view)
+        except (ThreadArchived, ThreadLocked, MissingAccess) as exc:
+            # The relay posts anew, and that post finds the way on: archived again
+            # meanwhile, posting unarchives it; locked or no longer visible, the post
+            # detours (``_post``) or ends the reply.
             raise MessageGone(str(exc)) from exc
         except RateLimited as exc:
             if self.reach.is_frozen(message_id):  # the 429 was Discord's 30046 after all
@@ -232,6 +223,22 @@ class DiscordSurface:
         except ChannelGone:
             self._gone(where)
             raise
+
+    async def _edit_unarchiving(
+        self,
+        where: ThreadRef,
+        message_id: int,
+        text: str,
+        *,
+        final: bool,
+        view: discord.ui.View | None,
+    ) -> None:
+        """The edit, made again once the thread is unarchived if it was archived (50083)."""
+        try:
+            await self.requests.edit(where, message_id, text, final=final, view=view)
+        except ThreadArchived:
+            await self._unarchive(where)
+            await self.requests.edit(where, message_id, text, final=final, view=view)
 
     async def set_status(self, where: ThreadRef, status: str | None) -> None:
         # Returns at once: the trigger runs in the indicator's task, never delaying text.
@@ -316,22 +323,31 @@ class DiscordSurface:
     def _route(self, where: ThreadRef) -> ThreadRef:
         """Where a post for ``where`` goes; fails at once, without a request, where Discord
         is known to refuse it."""
-        check_platform(where)
-        if self.reach.is_gone(channel_id(where)):
-            raise ChannelGone(f"channel {where.channel} was deleted")
+        self._check_not_gone(where)
         target = self.reach.detour_of(channel_id(where)) or where
         permission = self.reach.refusal(channel_id(target))
         if permission is not None:
             raise MissingPermission("refused earlier", permission=permission)
         return target
 
-    async def _detour(self, thread: ThreadRef, cause: str, hint: str) -> ThreadRef | None:
-        """The parent channel of a thread the bot may not post in, announced there with
-        ``hint`` once per ``cause``; None when there is none to go to."""
-        if thread.thread is None:
-            return None
-        parent = await self.requests.parent_of(thread)
+    def _check_not_gone(self, where: ThreadRef) -> None:
+        """Fail at once, without a request, in a place known deleted (or not Discord's)."""
+        check_platform(where)
+        if self.reach.is_gone(channel_id(where)):
+            raise ChannelGone(f"channel {where.channel} was deleted")
+
+    async def _detour(
+        self, thread: ThreadRef, refused_at: ThreadRef, cause: str, hint: str
+    ) -> ThreadRef | None:
+        """Where a reply in ``thread`` goes once ``refused_at`` refused its post: the
+        thread's parent channel, announced there with ``hint`` once per ``cause``. None when
+        there is nowhere to go (the detour refused too, or no parent that takes it): the
+        place is then unusable."""
+        parent = None
+        if refused_at == thread and thread.thread is not None:  # not a detour, nor a channel
+            parent = await self.requests.parent_of(thread)
         if parent is None or self.reach.refusal(channel_id(parent)) is not None:
+            self._unusable(thread)
             return None
         self.reach.detour(channel_id(thread), parent)
         if self.reach.first_hint(channel_id(parent), cause):
@@ -357,17 +373,14 @@ class DiscordSurface:
         if self.on_unusable is not None:
             self.on_unusable(where)
 
-    async def offer_feedback(self, message: MessageRef, text: str) -> None:
-        """The final edit of ``message`` (as :meth:`edit` with ``final``), with 👍 / 👎
-        under ``text``."""
-        await self._edit(message, text, final=True, view=self._feedback_view())
+    # --- the buttons ------------------------------------------------------------------------
 
     def _feedback_view(self) -> FeedbackView:
-        if self._feedback is None:
-            self._feedback = feedback_template()
-        return self._feedback
+        if self._feedback_template is None:
+            self._feedback_template = feedback_template()
+        return self._feedback_template
 
     def _stop_view(self) -> StopView:
-        if self._template is None:
-            self._template = stop_template()
-        return self._template
+        if self._stop_template is None:
+            self._stop_template = stop_template()
+        return self._stop_template

@@ -117,13 +117,28 @@ def with_feedback(text: str, dialect: Dialect) -> dict[str, Any]:
 
 
 def payload(
-    text: str, dialect: Dialect, *, controls: bool, thread: str | None, update: bool
+    text: str,
+    dialect: Dialect,
+    *,
+    controls: bool,
+    thread: str | None,
+    update: bool,
+    plain: bool = False,
+    feedback: bool = False,
 ) -> dict[str, Any]:
     """The ``text``/``blocks`` arguments of a post or update showing ``text``.
 
     ``controls``: add the Stop button (the text then lives in blocks). ``update``: this
     replaces an existing message, whose old blocks must be removed explicitly.
+    ``feedback``: a final text with 👍 / 👎 instead (:func:`with_feedback`). ``plain``: no
+    blocks at all, so neither (Slack refused this reply's blocks); Markdown goes as its
+    mrkdwn form, the hand-made converter being the fallback.
     """
+    if plain:
+        text = to_mrkdwn(text) if dialect == "markdown" else text
+        return {"text": text, "blocks": []} if update else {"text": text}
+    if feedback:
+        return with_feedback(text, dialect)
     if dialect == "markdown":
         # A markdown block renders Markdown; `text` (the notification) is its mrkdwn form.
         blocks: list[dict[str, Any]] = [{"type": "markdown", "text": text}]

@@ -11,13 +11,19 @@ text for the rest of its life (``markdown`` blocks: their mrkdwn form). One guar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from adapters.slack.errors import SlackError, SlackUndeliverable
 from core.turn import ThreadRef
 
-__all__ = ["ReplyGuard"]
+__all__ = ["ReplyGuard", "plain_if_refused"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class ReplyGuard:
@@ -51,3 +57,17 @@ class ReplyGuard:
             self.plain_text = True
             return True
         return False
+
+
+async def plain_if_refused(call: Callable[[bool], Awaitable[T]], guard: ReplyGuard | None) -> T:
+    """``call(plain)``; once more as plain text when Slack refuses the blocks, and plain
+    text for the rest of the reply (the Stop button goes; the ``stop`` word remains). No
+    guard (a call of no turn's reply): blocks, and a refusal raises."""
+    plain = guard is not None and guard.plain_text
+    try:
+        return await call(plain)
+    except SlackError as exc:
+        if plain or guard is None or not guard.blocks_refused(exc):
+            raise
+        log.warning("Slack refused the blocks (%s): this reply continues as text", exc.code)
+        return await call(True)

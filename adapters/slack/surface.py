@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -31,13 +31,12 @@ from adapters.slack.blocks import (
     feedback_controls,
     payload,
     structured_blocks,
-    with_feedback,
 )
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
 from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
 from adapters.slack.final_mark import final_mark
-from adapters.slack.guard import ReplyGuard
+from adapters.slack.guard import ReplyGuard, plain_if_refused
 from adapters.slack.lost_posts import find_open_post
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.native import NativeStreams, StoppedByUser
@@ -63,8 +62,6 @@ from core.turn import ThreadRef
 __all__ = ["GiveUp", "SlackSurface"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 GiveUp = Callable[[ThreadRef, str, str], None]
 """Stop the reply streaming in a thread: (where, the asking user, why). Set by the bot."""
@@ -96,7 +93,7 @@ class SlackSurface:
         if not self.config.native:
             self.native.disabled = True
         self.unsure_uploads = UnsureUploads(api, me=lambda: self.me)
-        self.unsure = UnsurePosts(
+        self.unsure_posts = UnsurePosts(
             api, me=lambda: self.me, indicator=self.limits.streaming_indicator,
             finalise=self._finalise_stray, strays=lambda: self.strays,
         )  # fmt: skip
@@ -162,44 +159,44 @@ class SlackSurface:
         feedback: bool,
     ) -> MessageRef:
         with _watch(where, to):
-            message = await self._post_once(where, text, streaming, key, to, feedback)
+            if key is None:
+                message = await self._post(where, text, streaming, to, feedback)
+            else:
+                message = await self._post_keyed(where, text, streaming, key, to, feedback)
         if to is not None:
             to.posted = True
         return message
 
-    async def _post_once(
+    async def _post_keyed(
         self,
         where: ThreadRef,
         text: str,
         streaming: bool,
-        key: str | None,
+        key: str,
         to: Recipient | None,
         feedback: bool,
     ) -> MessageRef:
-        if key is None:
-            return await self._post(where, text, streaming, to, feedback)
-        found = await self.unsure.find(key)
+        """A try of the post ``key``: an earlier try found in the thread is adopted;
+        otherwise this try is sent, and remembered until its outcome is known."""
+        found = await self.unsure_posts.find(key)
         if found is not None:
             message, sent = found
             if sent != text or feedback:  # that try had less: this post's text, on it
                 await self._update(message, text, not streaming, to, feedback=feedback)
             self.thinking.replied(where)
             return message
+        # What this try may show: with its blocks, or as plain text (Slack refused them).
         shown = [
-            self._content(text, controls=streaming, thread=where.thread, update=False)["text"],
-            self._content(text, controls=False, thread=where.thread, update=False, plain=True)[
-                "text"
-            ],
+            payload(text, self._dialect, controls=streaming, thread=where.thread, update=False),
+            payload(
+                text, self._dialect, controls=False, thread=where.thread, update=False, plain=True
+            ),
         ]
-        native = streaming and not self.native.disabled
-        self.unsure.sending(key, where, text, shown, native=native, open=streaming)
-        try:
-            message = await self._post(where, text, streaming, to, feedback)
-        except BaseException as exc:
-            self.unsure.failed(key, exc)
-            raise
-        await self.unsure.landed(key, message)
-        return message
+        return await self.unsure_posts.attempt(
+            key, where, text, [content["text"] for content in shown],
+            lambda: self._post(where, text, streaming, to, feedback),
+            native=streaming and not self.native.disabled, open=streaming,
+        )  # fmt: skip
 
     async def _post(
         self,
@@ -209,6 +206,8 @@ class SlackSurface:
         to: Recipient | None,
         feedback: bool = False,
     ) -> MessageRef:
+        """The first text of a message: a native stream's start, else the thinking
+        placeholder's update, else a ``chat.postMessage``."""
         placeholder = self.thinking.take_placeholder(where)
         try:
             if streaming and not self.native.disabled:
@@ -225,19 +224,23 @@ class SlackSurface:
             if placeholder is not None:  # failed for a passing reason: it is still there
                 self.thinking.give_back(where, placeholder)
             raise
-        scope = scope_key(where, "chat.postMessage", per_channel=True)
-        ts = await self._plain_if_refused(
-            lambda plain: self.api.post_message(
-                where.channel, where.thread,
-                with_feedback(text, self._dialect) if feedback and not plain else
-                self._content(text, controls=streaming and not plain, thread=where.thread,
-                              update=False, plain=plain),
-                scope=scope,
-            ),
-            to,
-        )  # fmt: skip
+        ts = await self._post_message(where, text, streaming, to, feedback)
         self.thinking.replied(where)
         return MessageRef(where, ts)
+
+    async def _post_message(
+        self, where: ThreadRef, text: str, streaming: bool, to: Recipient | None, feedback: bool
+    ) -> str:
+        """A ``chat.postMessage`` of ``text`` (with the Stop button while ``streaming``, or
+        👍 / 👎 with ``feedback``); its ``ts``."""
+        scope = scope_key(where, "chat.postMessage", per_channel=True)
+
+        async def post(plain: bool) -> str:
+            content = payload(text, self._dialect, controls=streaming, thread=where.thread,
+                              update=False, plain=plain, feedback=feedback)  # fmt: skip
+            return await self.api.post_message(where.channel, where.thread, content, scope=scope)
+
+        return await plain_if_refused(post, _guard(to))
 
     async def edit(
         self, message: MessageRef, text: str, *, final: bool = False, to: Recipient | None = None
@@ -248,28 +251,35 @@ class SlackSurface:
         self, message: MessageRef, text: str, final: bool, to: Recipient | None, *, feedback: bool
     ) -> None:
         with _watch(message.where, to):
-            if not self.native.owns(message):
-                if final and message.stream:
-                    # A stream this process did not start (another replica's orphan, found
-                    # by crash recovery): stopped first, as Slack wants a stream ended with
-                    # chat.stopStream; chat.update then sets its final text.
-                    await self.native.end(message)
-                await self._update(message, text, final, to, feedback=feedback)
+            if self.native.owns(message):
+                await self._edit_stream(message, text, final, to, feedback=feedback)
                 return
-            scope = scope_key(message.where, "chat.appendStream")
+            if final and message.stream:
+                # A stream this process did not start (another replica's orphan, found
+                # by crash recovery): stopped first, as Slack wants a stream ended with
+                # chat.stopStream; chat.update then sets its final text.
+                await self.native.end(message)
+            await self._update(message, text, final, to, feedback=feedback)
 
-            async def update(message: MessageRef, text: str, final: bool) -> None:
-                await self._update(message, text, final, to, feedback=feedback)
+    async def _edit_stream(
+        self, message: MessageRef, text: str, final: bool, to: Recipient | None, *, feedback: bool
+    ) -> None:
+        """An edit of a native stream this process started: what was appended since, or
+        the full edit the stream falls back to (:meth:`NativeStreams.edit`)."""
+        scope = scope_key(message.where, "chat.appendStream")
 
-            plain = to is not None and to.guard.plain_text
-            blocks = [feedback_controls()] if feedback and not plain else None
-            try:
-                await self.native.edit(
-                    message, text, final=final, scope=scope, update=update, blocks=blocks
-                )
-            except StoppedByUser:
-                if to is not None:
-                    self._give_up(message.where, to.user, "stopped_by_user")
+        async def update(message: MessageRef, text: str, final: bool) -> None:
+            await self._update(message, text, final, to, feedback=feedback)
+
+        plain = to is not None and to.guard.plain_text
+        blocks = [feedback_controls()] if feedback and not plain else None
+        try:
+            await self.native.edit(
+                message, text, final=final, scope=scope, update=update, blocks=blocks
+            )
+        except StoppedByUser:
+            if to is not None:
+                self._give_up(message.where, to.user, "stopped_by_user")
 
     async def set_status(
         self, where: ThreadRef, status: str | None, *, to: Recipient | None = None
@@ -336,37 +346,34 @@ class SlackSurface:
     ) -> None:
         """``key``: as :meth:`post`'s (a retry after an unknown outcome looks first)."""
         with _watch(where, to):
-            if key is not None and await self.unsure.find(key) is not None:
-                return  # an earlier try landed
-            text = self._content(fallback, controls=False, thread=where.thread, update=False)
-            if key is not None:
-                self.unsure.sending(key, where, fallback, [text["text"]], native=False,
-                                    open=False)  # fmt: skip
-            try:
-                ts = await self._post_structured(where, data, fallback, text)
-            except BaseException as exc:
-                if key is not None:
-                    self.unsure.failed(key, exc)
-                raise
-            if key is not None:
-                await self.unsure.landed(key, MessageRef(where, ts))
+            text = payload(fallback, self._dialect, controls=False, thread=where.thread,
+                           update=False)  # fmt: skip
+            if key is None:
+                await self._post_structured(where, data, fallback, text)
+            elif await self.unsure_posts.find(key) is None:  # else an earlier try landed
+                await self.unsure_posts.attempt(
+                    key, where, fallback, [text["text"]],
+                    lambda: self._post_structured(where, data, fallback, text),
+                    native=False, open=False,
+                )  # fmt: skip
 
     async def _post_structured(
         self, where: ThreadRef, data: BaseModel, fallback: str, text: dict[str, Any]
-    ) -> str:
+    ) -> MessageRef:
+        """``data`` in Block Kit, or ``text`` (the fallback's content) if Slack refuses it."""
         scope = scope_key(where, "chat.postMessage", per_channel=True)
         blocks = structured_blocks(data)
         if blocks is not None:
             content: dict[str, Any] = {"text": fallback, "blocks": blocks}
             try:
-                return await self.api.post_message(
-                    where.channel, where.thread, content, scope=scope
-                )
+                ts = await self.api.post_message(where.channel, where.thread, content, scope=scope)
+                return MessageRef(where, ts)
             except SlackError as exc:
                 if exc.code is None or "blocks" not in exc.code:
                     raise
                 log.warning("structured layout refused (%s); posting it as text", exc.code)
-        return await self.api.post_message(where.channel, where.thread, text, scope=scope)
+        ts = await self.api.post_message(where.channel, where.thread, text, scope=scope)
+        return MessageRef(where, ts)
 
     # --- beyond the protocol ------------------------------------------------------------
 
@@ -415,7 +422,7 @@ class SlackSurface:
     async def finalise_stray(self, stray: StrayCopy) -> bool:
         """A stray copy of a post retried blind, for crash recovery's reapers (see
         :mod:`adapters.slack.unsure_posts`): found, it is finalised; False if not there."""
-        return await self.unsure.sweep(stray)
+        return await self.unsure_posts.sweep(stray)
 
     async def tell_privately(
         self, where: ThreadRef, user: str, markdown: str, *, about: str
@@ -430,32 +437,10 @@ class SlackSurface:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _content(
-        self, text: str, *, controls: bool, thread: str | None, update: bool, plain: bool = False
-    ) -> dict[str, Any]:
-        if plain:  # no blocks at all: Slack refused this reply's
-            if self._dialect == "markdown":
-                text = to_mrkdwn(text)  # the hand-made converter is the fallback
-            return {"text": text, "blocks": []} if update else {"text": text}
-        return payload(text, self._dialect, controls=controls, thread=thread, update=update)
-
-    async def _plain_if_refused(
-        self, call: Callable[[bool], Awaitable[T]], to: Recipient | None
-    ) -> T:
-        """``call(plain)``; once more as plain text when Slack refuses the blocks, and plain
-        text for the rest of the reply (the Stop button goes; the ``stop`` word remains)."""
-        guard = None if to is None else to.guard
-        plain = guard is not None and guard.plain_text
-        try:
-            return await call(plain)
-        except SlackError as exc:
-            if plain or guard is None or not guard.blocks_refused(exc):
-                raise
-            log.warning("Slack refused the blocks (%s): this reply continues as text", exc.code)
-            return await call(True)
-
     def _placeholder(self, status: str, thread: str) -> dict[str, Any]:
-        return self._content(self.render(f"_{status}_"), controls=True, thread=thread, update=False)
+        return payload(
+            self.render(f"_{status}_"), self._dialect, controls=True, thread=thread, update=False
+        )
 
     async def _update(
         self,
@@ -472,25 +457,21 @@ class SlackSurface:
         scope = scope_key(where, "chat.update")
 
         async def update(plain: bool) -> None:
-            if feedback and not plain:
-                content = with_feedback(text, self._dialect)
-            else:
-                content = self._content(
-                    text, controls=not final, thread=where.thread, update=True, plain=plain
-                )
+            content = payload(text, self._dialect, controls=not final, thread=where.thread,
+                              update=True, plain=plain, feedback=feedback)  # fmt: skip
             if final and message.stream:  # as a stream's final stop does
                 content["metadata"] = final_mark()
             await self.api.update(where.channel, message.message_id, content, scope=scope)
 
         try:
-            await self._plain_if_refused(update, to)
+            await plain_if_refused(update, _guard(to))
         except SlackError as exc:
             if exc.code != "streaming_state_conflict":
                 raise
             # Still a native stream this process does not know (another replica's orphan,
             # or a stop that never landed): stop it, then the update goes through.
             await self.native.end(message)
-            await self._plain_if_refused(update, to)
+            await plain_if_refused(update, _guard(to))
 
     async def _finalise_stray(self, message: MessageRef, text: str) -> None:
         """A copy of a post retried blind: its text for good, no Stop button."""
@@ -548,3 +529,7 @@ class SlackSurface:
 def _watch(where: ThreadRef, to: Recipient | None) -> AbstractContextManager[None]:
     """A turn's calls go through its reply's guard; others (no ``to``) through none."""
     return to.guard.watch(where) if to is not None else nullcontext()
+
+
+def _guard(to: Recipient | None) -> ReplyGuard | None:
+    return None if to is None else to.guard

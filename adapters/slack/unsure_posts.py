@@ -113,6 +113,21 @@ class UnsurePosts:
                 del self._posts[next(iter(self._posts))]
         post.native = post.native or native
 
+    async def attempt(
+        self, key: str, where: ThreadRef, text: str, shown: Collection[str],
+        send: Callable[[], Awaitable[MessageRef]], *, native: bool, open: bool = True,
+    ) -> MessageRef:  # fmt: skip
+        """One try of the post ``key``: ``send()``, between :meth:`sending` and
+        :meth:`failed` or :meth:`landed` (their arguments as :meth:`sending`'s)."""
+        self.sending(key, where, text, shown, native=native, open=open)
+        try:
+            message = await send()
+        except BaseException as exc:
+            self.failed(key, exc)
+            raise
+        await self.landed(key, message)
+        return message
+
     def failed(self, key: str, exc: BaseException) -> None:
         post = self._posts.get(key)
         if post is not None and outcome_unknown(exc):

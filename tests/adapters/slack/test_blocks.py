@@ -6,9 +6,11 @@ from pydantic import BaseModel, create_model
 
 from adapters.slack.blocks import (
     STOP_ACTION_ID,
+    feedback_controls,
     mrkdwn_sections,
     payload,
     structured_blocks,
+    with_feedback,
 )
 
 
@@ -50,6 +52,21 @@ def test_payloads() -> None:
     markdown = payload("**t**", "markdown", controls=False, thread=None, update=True)
     # The block renders the Markdown; the notification text is its mrkdwn form.
     assert markdown == {"text": "*t*", "blocks": [{"type": "markdown", "text": "**t**"}]}
+
+
+def test_plain_and_feedback_payloads() -> None:
+    """Plain text (Slack refused the reply's blocks) carries neither control, Markdown as
+    its mrkdwn form; feedback puts 👍 / 👎 under a final text instead of the Stop button."""
+    for dialect in ("mrkdwn", "markdown"):
+        plain = payload("**t**", dialect, controls=True, thread="1.0", update=True, plain=True,
+                        feedback=True)  # fmt: skip
+        text = "*t*" if dialect == "markdown" else "**t**"
+        assert plain == {"text": text, "blocks": []}
+        posted = payload("t", dialect, controls=True, thread="1.0", update=False, plain=True)
+        assert posted == {"text": "t"}
+        rated = payload("t", dialect, controls=True, thread="1.0", update=True, feedback=True)
+        assert rated == with_feedback("t", dialect)
+        assert rated["blocks"][-1] == feedback_controls()
 
 
 def test_structured_blocks_limits() -> None:

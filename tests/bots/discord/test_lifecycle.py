@@ -81,7 +81,7 @@ async def test_a_command_sync_left_unanswered_is_logged_and_the_bot_starts(
     fails nothing: the commands published before keep working."""
     commands = "/applications/{application_id}/commands"
     async with DiscordSimulator() as sim, stalled(sim, "GET", commands) as held:
-        with caplog.at_level(logging.ERROR, logger="bots.discord.commands"):
+        with caplog.at_level(logging.ERROR, logger="bots.discord.command_sync"):
             async with asyncio.timeout(GUARD):
                 await start_bot(sim, redis_url, api_timeout=0.5)
         assert held and sim.sessions  # the gateway session opened all the same
