@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Coroutine, Iterator
@@ -211,6 +212,10 @@ def next_state(page: Page, previous: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+# The 👍 / 👎 buttons at the end of a finished reply, as the page shows them.
+FEEDBACK_ROW = r"(\s|👍|👎|thumbs up|thumbs down)+$"
+
+
 def test_each_reply_streams_into_a_thread_that_opens_by_itself(
     browser: Browser, held_playground_url: str, held_agent: LyzrServer, screenshots: Path
 ) -> None:
@@ -248,8 +253,9 @@ def test_each_reply_streams_into_a_thread_that_opens_by_itself(
     for pane in PANES:
         assert state[pane]["open"]  # nobody clicked: the thread opened by itself
         assert len(growing[pane]) >= 2, growing  # seen at two lengths before the end
-        # The finished reply ends with the agent's words (then, once added, 👍 / 👎).
-        assert state[pane]["text"].rstrip(" \n👍👎").endswith(LONG_END)
+        # The finished reply ends with the agent's words (then, once added, 👍 / 👎, named
+        # where the machine has no emoji font).
+        assert re.sub(FEEDBACK_ROW, "", state[pane]["text"]).endswith(LONG_END)
     assert (screenshots / "1-first-words.png").exists()
     assert (screenshots / "2-growing.png").exists()
     assert not errors
@@ -602,3 +608,22 @@ def test_an_idle_page_stops_redrawing_its_api_call_strips(
     page.clock.run_for(1_000)
     assert drawn() > idle_from  # a new call is drawn
     page.close()
+
+
+def test_emoji_buttons_are_named_and_readable_without_an_emoji_font(page: Page) -> None:
+    """The apps draw 👍 / 👎 as images of their own; the page draws them as text, which a
+    machine without an emoji font showed as empty boxes. Each button is named, and where no
+    font has the emoji its name shows in its place (what the bots send is unchanged)."""
+    emoji_font = subprocess.run(
+        ["fc-list", ":charset=1f44d"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+    wait_for_hello(page)
+    names = {"slack": ("Good answer", "Bad answer"), "discord": ("thumbs up", "thumbs down")}
+    for pane, (up, down) in names.items():
+        thread = page.locator(f'[data-pane="{pane}"] .thread-column')
+        for name, shown in ((up, "thumbs up"), (down, "thumbs down")):
+            button = thread.get_by_role("button", name=name, exact=True).last
+            if not emoji_font:
+                assert button.inner_text().strip() == shown
