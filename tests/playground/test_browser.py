@@ -168,8 +168,8 @@ def playground_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stop_playground(process)
 
 
-def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
+def open_page(browser: Browser, url: str, width: int = 1600) -> tuple[Page, list[str]]:
+    page = browser.new_page(viewport={"width": width, "height": 900})
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -608,6 +608,41 @@ def test_an_idle_page_stops_redrawing_its_api_call_strips(
     page.clock.run_for(1_000)
     assert drawn() > idle_from  # a new call is drawn
     page.close()
+
+
+@pytest.mark.parametrize("width", [1024, 1600])
+def test_with_a_thread_open_the_channels_and_the_person_picker_stay_in_reach(
+    browser: Browser, playground_url: str, width: int
+) -> None:
+    """Slack and Discord keep their sidebar beside an open thread. Hidden then, at 1024 px a
+    thread (or a dialog) left no way to switch person, and at any width no way to switch
+    channel. Each channel keeps the thread left open in it."""
+    page, errors = open_page(browser, playground_url, width)
+    for pane in PANES:
+        write(page, pane, "@threadcast hello")
+    wait_for_hello(page)
+    for pane in PANES:
+        root = page.locator(f'[data-pane="{pane}"]')
+        people = root.get_by_label("Posting as")
+        dialog = root.get_by_role("dialog", name=REASON_TITLE)
+        root.locator(f".thread-column {THUMBS_DOWN[pane]}").last.click()
+        dialog.wait_for()
+        people.select_option(index=1)  # bob: alice's dialog is not his
+        dialog.wait_for(state="detached")
+        people.select_option(index=0)
+        dialog.locator(".dialog-close").click()  # Slack's "Skip", Discord's "Cancel"
+        dialog.wait_for(state="detached")
+
+        title = root.locator(".thread-title").inner_text()
+        channels = root.get_by_role("navigation", name="Channels")
+        channels.get_by_role("button", name="random").click()
+        assert root.locator(".channel-header").inner_text().endswith("random")
+        assert not page.evaluate(READ_THREADS)[pane]["open"]  # none was open in #random
+        channels.get_by_role("button", name="general").click()
+        assert page.evaluate(READ_THREADS)[pane]["open"]  # #general's, as it was left
+        assert root.locator(".thread-title").inner_text() == title
+    page.close()
+    assert not errors
 
 
 def test_emoji_buttons_are_named_and_readable_without_an_emoji_font(page: Page) -> None:
