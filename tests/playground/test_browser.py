@@ -662,3 +662,34 @@ def test_emoji_buttons_are_named_and_readable_without_an_emoji_font(page: Page) 
             button = thread.get_by_role("button", name=name, exact=True).last
             if not emoji_font:
                 assert button.inner_text().strip() == shown
+
+
+# What is cut at the right or broken over lines among ``selector``'s elements: one whose
+# text is wider than its box (cut, or an ellipsis), one past its pane's right edge, or a
+# word split over two lines (its text's lines outnumber its words').
+CUT_OR_BROKEN = """(selector) => [...document.querySelectorAll(selector)].filter((node) => {
+  const pane = node.closest(".pane").getBoundingClientRect();
+  const box = node.getBoundingClientRect();
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  const words = node.innerText.trim().split(/\\s+/).length;
+  return node.scrollWidth > node.clientWidth + 1 || box.right > pane.right + 1 || lines > words;
+}).map((node) => node.innerText)"""
+
+
+def test_at_1280_px_names_files_and_counts_are_whole(
+    browser: Browser, playground_url: str
+) -> None:
+    """With a thread open at 1280 px, Discord broke the bot's name and badge mid-word
+    ("threadc/ast", "AP/P"), Slack's file card ran past the pane's edge, and the timeline's
+    counts of the last minute ended in an ellipsis."""
+    page, errors = open_page(browser, playground_url, 1280)
+    for pane in PANES:
+        write(page, pane, "@threadcast file")
+    for pane in PANES:
+        page.locator(f'[data-pane="{pane}"] .thread-column .file-card').wait_for()
+    wait = ".thread-column .msg-head > *, .thread-column .file-card, .file-name, .counts"
+    assert page.evaluate(CUT_OR_BROKEN, wait) == []
+    page.close()
+    assert not errors
