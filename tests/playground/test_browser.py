@@ -678,13 +678,15 @@ CUT_OR_BROKEN = """(selector) => [...document.querySelectorAll(selector)].filter
 }).map((node) => node.innerText)"""
 
 
-def test_at_1280_px_names_files_and_counts_are_whole(
-    browser: Browser, playground_url: str
+@pytest.mark.parametrize("width", [1024, 1280, 1400])
+def test_names_files_and_counts_are_whole_beside_an_open_thread(
+    browser: Browser, playground_url: str, width: int
 ) -> None:
-    """With a thread open at 1280 px, Discord broke the bot's name and badge mid-word
-    ("threadc/ast", "AP/P"), Slack's file card ran past the pane's edge, and the timeline's
-    counts of the last minute ended in an ellipsis."""
-    page, errors = open_page(browser, playground_url, 1280)
+    """With a thread open in a narrow column (1280 px then, 1400 px now that the sidebar
+    stays), Discord broke the bot's name and badge mid-word ("threadc/ast", "AP/P"), Slack's
+    file card ran past the pane's edge; the timeline's counts of the last minute ended in an
+    ellipsis."""
+    page, errors = open_page(browser, playground_url, width)
     for pane in PANES:
         write(page, pane, "@threadcast file")
     for pane in PANES:
