@@ -662,6 +662,16 @@ def test_emoji_buttons_are_named_and_readable_without_an_emoji_font(page: Page) 
             button = thread.get_by_role("button", name=name, exact=True).last
             if not emoji_font:
                 assert button.inner_text().strip() == shown
+    # In a message's text, and before the note on a private reply (the bot's /help), too.
+    write(page, "discord", "/help")
+    note = page.locator('[data-pane="discord"] .msg.ephemeral .ephemeral-note')
+    note.wait_for()
+    if not emoji_font:
+        assert "Rate a reply with thumbs up / thumbs down" in page.locator(
+            '[data-pane="discord"] .msg.ephemeral'
+        ).inner_text()
+        before = "(node) => getComputedStyle(node, '::before').content"
+        assert note.evaluate(before) == "none"  # no empty box
 
 
 # What is cut at the right or broken over lines among ``selector``'s elements: one whose

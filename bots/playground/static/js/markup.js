@@ -53,7 +53,7 @@ function firstMatch(text, rules) {
 function inline(text, dialect, ctx) {
   const rules = dialect === "mrkdwn" ? SLACK_INLINE : MARKDOWN_INLINE;
   const out = document.createDocumentFragment();
-  const plain = (s) => out.append(dialect === "mrkdwn" ? decodeSlack(s) : s);
+  const plain = (s) => out.append(withEmoji(dialect === "mrkdwn" ? decodeSlack(s) : s));
   let rest = text;
   while (rest) {
     const found = firstMatch(rest, rules);
