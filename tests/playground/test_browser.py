@@ -705,3 +705,54 @@ def test_names_files_and_counts_are_whole_beside_an_open_thread(
     assert page.evaluate(CUT_OR_BROKEN, wait) == []
     page.close()
     assert not errors
+
+
+# Counts the page's posts whose answer it has read and acted on: the count goes up in a task
+# queued once the answer is read, after what the page does with it.
+COUNT_POSTS_ANSWERED = """() => {
+  window.postsAnswered = 0;
+  const fetch = window.fetch;
+  window.fetch = async (url, options) => {
+    const response = await fetch(url, options);
+    if (!String(url).endsWith("/post")) return response;
+    const read = response.json.bind(response);
+    response.json = async () => {
+      const answer = await read();
+      setTimeout(() => (window.postsAnswered += 1));
+      return answer;
+    };
+    return response;
+  };
+}"""
+
+
+@pytest.mark.parametrize("pane", PANES)
+def test_an_answer_in_a_channel_left_meanwhile_waits_there(
+    browser: Browser, playground_url: str, pane: str
+) -> None:
+    """A person who posts and goes to another channel before the bot answers stays there
+    (the answer's thread opened over the other channel, under its name); the thread is
+    open in the first channel when they come back."""
+    page, errors = open_page(browser, playground_url)
+    page.evaluate(RECORD_FEED, pane)
+    page.evaluate(COUNT_POSTS_ANSWERED)
+    unanswered: list[tuple[Route, APIResponse]] = []
+    page.route(f"**/api/{pane}/post", lambda route: unanswered.append((route, route.fetch())))
+    root = page.locator(f'[data-pane="{pane}"]')
+    channels = root.get_by_role("navigation", name="Channels")
+
+    write(page, pane, "@threadcast hello")
+    page.wait_for_function(FED_FINISHED_REPLY)
+    channels.get_by_role("button", name="random").click()
+    [(route, answer)] = unanswered
+    route.fulfill(response=answer)
+    page.wait_for_function("() => window.postsAnswered === 1")  # and the page acted on it
+    assert not page.evaluate(READ_THREADS)[pane]["open"]
+    assert root.locator(".channel-header").inner_text().endswith("random")
+
+    channels.get_by_role("button", name="general").click()
+    page.wait_for_function(
+        f"() => ({READ_THREADS})()[{json.dumps(pane)}].text.includes({json.dumps(HELLO_END)})"
+    )
+    page.close()
+    assert not errors
