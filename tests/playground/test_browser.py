@@ -667,9 +667,10 @@ def test_emoji_buttons_are_named_and_readable_without_an_emoji_font(page: Page) 
     note = page.locator('[data-pane="discord"] .msg.ephemeral .ephemeral-note')
     note.wait_for()
     if not emoji_font:
-        assert "Rate a reply with thumbs up / thumbs down" in page.locator(
-            '[data-pane="discord"] .msg.ephemeral'
-        ).inner_text()
+        assert (
+            "Rate a reply with thumbs up / thumbs down"
+            in page.locator('[data-pane="discord"] .msg.ephemeral').inner_text()
+        )
         before = "(node) => getComputedStyle(node, '::before').content"
         assert note.evaluate(before) == "none"  # no empty box
 
