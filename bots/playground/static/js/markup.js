@@ -228,15 +228,24 @@ export function isImage(name) {
 // The apps draw emoji as images of their own (Slack's and Discord's emoji sets), so they show
 // on any machine; the page draws them as text, an empty box where no font has them. Each one
 // the bots or the page use is named (its accessible name, its tooltip), and where no colour
-// emoji font is found (see hasEmojiFont) the name shows in its place.
-const EMOJI_NAMES = { "👍": "thumbs up", "👎": "thumbs down", "👁": "eye", "📄": "file", "🖼": "image" };
+// emoji font is found (see hasEmojiFont) the name, or a plain sign any font has, shows in its
+// place.
+const EMOJI_NAMES = {
+  "👍": ["thumbs up"],
+  "👎": ["thumbs down"],
+  "👁": ["eye"],
+  "📄": ["file"],
+  "🖼": ["image"],
+  "⏹": ["stop", "■"],
+  "🆕": ["new", "NEW"],
+};
 export const EMOJI_FONT = hasEmojiFont();
 const PICTOGRAPH = /(\p{Extended_Pictographic}\uFE0F?)/u;
 
 export function emoji(char) {
-  const name = EMOJI_NAMES[char.replace("\uFE0F", "")] || char;
+  const [name, sign] = EMOJI_NAMES[char.replace("\uFE0F", "")] || [char];
   const named = !EMOJI_FONT && name !== char;
-  const node = el("span", named ? "emoji named" : "emoji", named ? name : char);
+  const node = el("span", named ? "emoji named" : "emoji", named ? sign || name : char);
   node.setAttribute("role", "img");
   node.setAttribute("aria-label", name);
   node.title = name;
