@@ -629,7 +629,8 @@ def test_with_a_thread_open_the_channels_and_the_person_picker_stay_in_reach(
 ) -> None:
     """Slack and Discord keep their sidebar beside an open thread. Hidden then, at 1024 px a
     thread (or a dialog) left no way to switch person, and at any width no way to switch
-    channel. Each channel keeps the thread left open in it."""
+    channel. Each channel keeps the thread left open in it; where the thread takes the
+    channel's place, the channel's own name in the sidebar brings the channel back."""
     page, errors = open_page(browser, playground_url, width)
     for pane in PANES:
         write(page, pane, "@threadcast hello")
@@ -654,6 +655,11 @@ def test_with_a_thread_open_the_channels_and_the_person_picker_stay_in_reach(
         channels.get_by_role("button", name="general").click()
         assert page.evaluate(READ_THREADS)[pane]["open"]  # #general's, as it was left
         assert root.locator(".thread-title").inner_text() == title
+        composer = root.get_by_placeholder("Message #general")
+        if not composer.is_visible():  # the thread took the channel's place: it comes back
+            channels.get_by_role("button", name="general").click()
+            composer.wait_for()
+            assert not page.evaluate(READ_THREADS)[pane]["open"]
     page.close()
     assert not errors
 

@@ -48,6 +48,7 @@ export class PaneView {
     this.sidebar.append(this.teamName, this.channelList, person.picker);
 
     const column = el("div", "channel-column");
+    this.channelColumn = column;
     this.channelHeader = el("header", "channel-header");
     this.channelMessages = el("div", "messages");
     this.channelStatus = el("div", "status-line");
@@ -172,9 +173,12 @@ export class PaneView {
   }
 
   selectChannel(id) {
+    // The channel shown: where its open thread took the channel's place (a narrow window),
+    // the channel comes back, as the apps' narrow layouts go back from a thread.
+    const covered = id === this.channel && this.channelColumn.offsetParent === null;
     this.channel = id;
     this.renderDirectory();
-    this.openThread(this.threads.get(id) ?? null);
+    this.openThread(covered ? null : (this.threads.get(id) ?? null));
     scrollToEnd(this.channelMessages);
   }
 
