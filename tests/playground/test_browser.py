@@ -36,6 +36,7 @@ import pytest
 if TYPE_CHECKING:  # imported where the browser starts: every xdist worker collects this module
     from playwright.sync_api import APIResponse, Browser, Locator, Page, Route
 
+from bots.playground import discord_pane, slack_pane
 from core.agents.demo_script import compose_reply
 from core.texts import REASON_HINT, REASON_LABEL, REASON_TITLE
 from tests import forked
@@ -411,6 +412,10 @@ def test_a_private_reply_is_gone_after_a_reload_as_in_the_apps(page: Page) -> No
         thanks(pane).wait_for()  # a new one shows
 
 
+# What each app says of a message past its limit (the server's words, filled in by the page).
+TOO_LONG = {"slack": slack_pane.TOO_LONG, "discord": discord_pane.TOO_LONG}
+
+
 # Whether the page draws ``selector`` on top wherever it is: at each point of a grid over it,
 # the element under the pointer is inside it.
 ON_TOP = """(selector) => {
@@ -423,22 +428,26 @@ ON_TOP = """(selector) => {
 }"""
 
 
+@pytest.mark.parametrize("pane", PANES)
 def test_a_refused_message_says_why_on_top_and_keeps_the_text(
-    browser: Browser, playground_url: str
+    browser: Browser, playground_url: str, pane: str
 ) -> None:
-    """Past Slack's 40,000 characters the page sends nothing; its reason shows above
-    everything (it was drawn under the "Posting as" picker) and the text stays to shorten."""
+    """Past Slack's 40,000 characters (Discord's 2,000) the page sends nothing; its reason
+    shows above everything (it was drawn under the "Posting as" picker) and the text stays
+    to shorten. The page refuses it itself, as the apps do (a request refused with 400 put
+    an error in the console)."""
     page, errors = open_page(browser, playground_url)
-    text = "@threadcast " + "x" * 39_989  # 40,001 characters
-    write(page, "slack", text)
-    toast = page.locator('[data-pane="slack"] .toast')
+    limit = {"slack": 40_000, "discord": 2_000}[pane]
+    text = "@threadcast " + "x" * (limit - 11)  # one past the limit
+    write(page, pane, text)
+    toast = page.locator(f'[data-pane="{pane}"] .toast')
     toast.wait_for()
-    assert "40,001" in toast.inner_text()
-    assert page.evaluate(ON_TOP, '[data-pane="slack"] .toast')
-    composer = page.locator('[data-pane="slack"]').get_by_placeholder(re.compile("Message"))
+    assert toast.inner_text() == TOO_LONG[pane].format(length=limit + 1, limit=limit)
+    assert page.evaluate(ON_TOP, f'[data-pane="{pane}"] .toast')
+    composer = page.locator(f'[data-pane="{pane}"]').get_by_placeholder(re.compile("Message"))
     assert composer.input_value() == text
     page.close()
-    assert [e for e in errors if "status of 400" not in e] == []  # the refusal, only
+    assert not errors  # refused by the page: no failed request in the console
 
 
 # What the held agent says before it waits: the reply is still streaming when Stop is

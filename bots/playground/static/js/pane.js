@@ -186,6 +186,14 @@ export class PaneView {
   async send(input, where) {
     const text = input.value;
     if (!text.trim()) return;
+    // Past the app's limit it is not sent, as the apps do not send it (the server would
+    // refuse it too): its reason shows and the text stays, to shorten.
+    const length = [...text].length; // code points, as the server counts
+    const limit = this.directory.max_text;
+    if (length > limit) {
+      this.showError(fillCounts(this.directory.too_long, { length, limit }));
+      return;
+    }
     const body = { channel: this.channel, user: this.userSelect.value, text };
     if (where === "thread") body.thread = this.thread;
     input.value = "";
@@ -410,6 +418,11 @@ function reconcile(container, nodes) {
     if (current !== node) container.insertBefore(node, current || null);
   });
   while (container.children.length > nodes.length) container.lastElementChild.remove();
+}
+
+// The server's template, its {name:,} fields filled as Python's format fills them.
+function fillCounts(template, values) {
+  return template.replace(/\{(\w+):,\}/g, (_, name) => values[name].toLocaleString("en-US"));
 }
 
 function nearEnd(container) {
