@@ -76,6 +76,8 @@ class DiscordPane:
             channels={c: world.channels[int(c)].name for c in self._channels},
             people=self._people,
             users={str(u.id): u.username for u in world.users.values()},
+            max_text=self.sim.config.max_content,
+            too_long=TOO_LONG,
         ).to_json()
 
     def messages(self) -> dict[str, Json]:

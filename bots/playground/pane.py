@@ -50,6 +50,11 @@ class Directory:
     channels: dict[str, str]  # id -> name, in the order shown
     people: dict[str, str]  # id -> name of the people the page can act as
     users: dict[str, str]  # id -> display name of everyone, for mentions
+    # The longest message the app sends, and what it says of a longer one: a template with
+    # {length:,} and {limit:,}, filled in by the page, which refuses it without a request
+    # (a refused request is an error in the browser's console). The server refuses it too.
+    max_text: int
+    too_long: str
 
     def to_json(self) -> Json:
         return {
@@ -61,6 +66,8 @@ class Directory:
             ],
             "people": [{"id": uid, "name": name} for uid, name in self.people.items()],
             "users": self.users,
+            "max_text": self.max_text,
+            "too_long": self.too_long,
         }
 
 

@@ -89,6 +89,8 @@ class SlackPane:
                 for u in store.users.values()
                 if u.team_id == self.ws.team_id
             },
+            max_text=self.sim.config.max_text,
+            too_long=TOO_LONG,
         ).to_json()
 
     def messages(self) -> dict[str, Json]:

@@ -1,6 +1,6 @@
 // The message composer of a channel or a thread: Enter sends, Shift+Enter starts a new
-// line, as in both apps. The channel's composer also has the user picker ("Posting as")
-// and chips that fill in a demo agent keyword.
+// line, as in both apps. The channel's composer also has chips that fill in a demo agent
+// keyword. The person picker ("Posting as") is the sidebar's: in reach with a thread open.
 
 import { el } from "./markup.js";
 
@@ -20,13 +20,7 @@ export function buildComposer(where, platform, send) {
   input.addEventListener("input", () => autoGrow(input));
   box.append(input);
   const foot = el("div", "composer-foot");
-  let userSelect = null;
   if (where === "channel") {
-    const picker = el("label", "user-picker");
-    picker.append(el("span", "muted", "Posting as"));
-    userSelect = el("select", "user-select");
-    userSelect.setAttribute("aria-label", "Posting as");
-    picker.append(userSelect);
     const tries = el("div", "suggestions");
     tries.append(el("span", "muted", "Try:"));
     for (const word of SUGGESTIONS) {
@@ -38,12 +32,23 @@ export function buildComposer(where, platform, send) {
       });
       tries.append(chip);
     }
-    foot.append(picker, tries);
+    foot.append(tries);
   } else {
     foot.append(el("span", "muted hint", platform.replyHint));
   }
   wrap.append(box, foot);
-  return { wrap, input, userSelect };
+  return { wrap, input };
+}
+
+// Who is writing, as the apps show the signed-in person at the foot of their sidebar
+// (Discord's user panel): here a picker, to see several people's threads and dialogs.
+export function buildPersonPicker() {
+  const picker = el("label", "user-picker");
+  picker.append(el("span", "muted", "Posting as"));
+  const select = el("select", "user-select");
+  select.setAttribute("aria-label", "Posting as");
+  picker.append(select);
+  return { picker, select };
 }
 
 export function autoGrow(input) {

@@ -3,7 +3,7 @@
 // of buttons). discord-api-docs: Resources > Message (embeds), Interactions > Message
 // Components (button styles 1 primary, 2 secondary, 3 success, 4 danger, 5 link).
 
-import { el, formatSize, isImage, renderText } from "./markup.js";
+import { el, emoji, formatSize, isImage, renderText, withEmoji } from "./markup.js";
 
 // Icons drawn here (simple shapes, not Discord's artwork): a thread's speech bubble with
 // a branch, and the home button's controller-like blob.
@@ -116,8 +116,8 @@ function actionRow(row, message, ctx) {
     const style = BUTTON_STYLES[component.style] || "secondary";
     const button = el("button", `dc-button ${style}`);
     button.type = "button";
-    if (component.emoji && component.emoji.name) button.append(el("span", "emoji", component.emoji.name));
-    button.append(document.createTextNode(component.label || ""));
+    if (component.emoji && component.emoji.name) button.append(emoji(component.emoji.name));
+    button.append(withEmoji(component.label || ""));
     button.disabled = Boolean(component.disabled);
     if (component.custom_id) {
       button.dataset.action = component.custom_id;
@@ -177,7 +177,9 @@ function attachments(list, ctx) {
       continue;
     }
     const card = el("div", "file-card");
-    card.append(el("span", "file-icon", "📄"));
+    const icon = el("span", "file-icon");
+    icon.append(emoji("📄"));
+    card.append(icon);
     const info = el("span", "file-info");
     const name = el("a", "file-name", file.name);
     name.href = ctx.fileUrl(file.id);

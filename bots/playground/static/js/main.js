@@ -2,10 +2,12 @@
 // updates). EventSource reconnects by itself; every reconnection starts from a snapshot.
 
 import { discord } from "./discord.js";
+import { EMOJI_FONT } from "./markup.js";
 import { PaneView } from "./pane.js";
 import { slack } from "./slack.js";
 
 const panes = {};
+if (!EMOJI_FONT) document.documentElement.dataset.emoji = "none";
 const banner = document.getElementById("connection");
 
 async function api(platform, action, body) {

@@ -53,7 +53,7 @@ function firstMatch(text, rules) {
 function inline(text, dialect, ctx) {
   const rules = dialect === "mrkdwn" ? SLACK_INLINE : MARKDOWN_INLINE;
   const out = document.createDocumentFragment();
-  const plain = (s) => out.append(dialect === "mrkdwn" ? decodeSlack(s) : s);
+  const plain = (s) => out.append(withEmoji(dialect === "mrkdwn" ? decodeSlack(s) : s));
   let rest = text;
   while (rest) {
     const found = firstMatch(rest, rules);
@@ -223,4 +223,58 @@ export function formatSize(bytes) {
 
 export function isImage(name) {
   return /\.(png|jpe?g|gif|webp)$/i.test(name);
+}
+
+// The apps draw emoji as images of their own (Slack's and Discord's emoji sets), so they show
+// on any machine; the page draws them as text, an empty box where no font has them. Each one
+// the bots or the page use is named (its accessible name, its tooltip), and where no colour
+// emoji font is found (see hasEmojiFont) the name, or a plain sign any font has, shows in its
+// place.
+const EMOJI_NAMES = {
+  "👍": ["thumbs up"],
+  "👎": ["thumbs down"],
+  "👁": ["eye"],
+  "📄": ["file"],
+  "🖼": ["image"],
+  "⏹": ["stop", "■"],
+  "🆕": ["new", "NEW"],
+};
+export const EMOJI_FONT = hasEmojiFont();
+const PICTOGRAPH = /(\p{Extended_Pictographic}\uFE0F?)/u;
+
+export function emoji(char) {
+  const [name, sign] = EMOJI_NAMES[char.replace("\uFE0F", "")] || [char];
+  const named = !EMOJI_FONT && name !== char;
+  const node = el("span", named ? "emoji named" : "emoji", named ? sign || name : char);
+  node.setAttribute("role", "img");
+  node.setAttribute("aria-label", name);
+  node.title = name;
+  node.dataset.name = name;
+  return node;
+}
+
+// ``text`` (a button's label) with each emoji in it drawn by ``emoji``.
+export function withEmoji(text) {
+  const out = document.createDocumentFragment();
+  text.split(PICTOGRAPH).forEach((part, index) => {
+    if (index % 2) out.append(emoji(part));
+    else if (part) out.append(part);
+  });
+  return out;
+}
+
+// Whether this machine draws colour emoji: 👍 on a canvas has coloured pixels, where a
+// missing glyph's box (or a black-and-white glyph) has only grey ones.
+function hasEmojiFont() {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 32;
+  const g = canvas.getContext("2d", { willReadFrequently: true });
+  g.textBaseline = "top";
+  g.font = "24px sans-serif";
+  g.fillText("👍", 0, 0);
+  const pixels = g.getImageData(0, 0, 32, 32).data;
+  for (let i = 0; i < pixels.length; i += 4) {
+    if (pixels[i + 3] && (pixels[i] !== pixels[i + 1] || pixels[i + 1] !== pixels[i + 2])) return true;
+  }
+  return false;
 }

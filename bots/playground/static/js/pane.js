@@ -2,7 +2,7 @@
 // thread panel that opens beside it (Slack's thread panel, Discord's thread view) as soon
 // as the bot answers a message posted here, so the reply is seen streaming.
 
-import { autoGrow, buildComposer } from "./composer.js";
+import { autoGrow, buildComposer, buildPersonPicker } from "./composer.js";
 import { el } from "./markup.js";
 import { messageNode } from "./message.js";
 import { Timeline } from "./timeline.js";
@@ -21,7 +21,9 @@ export class PaneView {
     this.rendered = new Map(); // id -> { key, node }
     this.channel = null;
     this.thread = null;
-    this.awaiting = new Set(); // ids of messages posted here whose thread should open
+    // The thread open in each channel: switching channel shows that channel's, as left.
+    this.threads = new Map();
+    this.awaiting = new Map(); // id of a message posted here -> its channel: open its thread
     this.forgotten = null; // ids of the private replies sent before this page was opened
     this.divider = el("div", "replies-divider");
     this.divider.append(el("span"));
@@ -41,14 +43,16 @@ export class PaneView {
     this.teamName = el("div", "team-name");
     this.channelList = el("nav", "channel-list");
     this.channelList.setAttribute("aria-label", "Channels");
-    this.sidebar.append(this.teamName, this.channelList);
+    const person = buildPersonPicker();
+    this.userSelect = person.select;
+    this.sidebar.append(this.teamName, this.channelList, person.picker);
 
     const column = el("div", "channel-column");
+    this.channelColumn = column;
     this.channelHeader = el("header", "channel-header");
     this.channelMessages = el("div", "messages");
     this.channelStatus = el("div", "status-line");
     this.composer = buildComposer("channel", this.platform, (input) => this.send(input, "channel"));
-    this.userSelect = this.composer.userSelect;
     column.append(this.channelHeader, this.channelMessages, this.channelStatus, this.composer.wrap);
 
     this.threadColumn = el("div", "thread-column");
@@ -141,20 +145,26 @@ export class PaneView {
     if (update.upsert || update.remove || update.statuses) this.render();
   }
 
-  // The thread the bot answers a message posted here in opens by itself.
+  // The thread the bot answers a message posted here in opens by itself (in its channel:
+  // if another channel is shown now, it is that channel's open thread when shown again).
   openAnsweredThread(update) {
     if (!this.awaiting.size) return;
     const threads = (update.upsert || []).map((m) => this.platform.threadOf(m));
     threads.push(...Object.keys(update.statuses || {}));
     const answered = threads.find((id) => id && this.awaiting.has(id));
-    if (answered) {
-      this.awaiting.delete(answered);
-      this.openThread(answered);
-    }
+    if (answered) this.answered(answered);
+  }
+
+  answered(id) {
+    const channel = this.awaiting.get(id);
+    this.awaiting.delete(id);
+    if (channel === this.channel) this.openThread(id);
+    else this.threads.set(channel, id);
   }
 
   openThread(id) {
     this.thread = id;
+    this.threads.set(this.channel, id);
     this.savePlace();
     this.threadColumn.hidden = id === null;
     this.root.classList.toggle("with-thread", id !== null);
@@ -163,13 +173,12 @@ export class PaneView {
   }
 
   selectChannel(id) {
+    // The channel shown: where its open thread took the channel's place (a narrow window),
+    // the channel comes back, as the apps' narrow layouts go back from a thread.
+    const covered = id === this.channel && this.channelColumn.offsetParent === null;
     this.channel = id;
-    this.thread = null;
-    this.savePlace();
-    this.threadColumn.hidden = true;
-    this.root.classList.remove("with-thread");
     this.renderDirectory();
-    this.render();
+    this.openThread(covered ? null : (this.threads.get(id) ?? null));
     scrollToEnd(this.channelMessages);
   }
 
@@ -177,22 +186,29 @@ export class PaneView {
   async send(input, where) {
     const text = input.value;
     if (!text.trim()) return;
+    // Past the app's limit it is not sent, as the apps do not send it (the server would
+    // refuse it too): its reason shows and the text stays, to shorten.
+    const length = [...text].length; // code points, as the server counts
+    const limit = this.directory.max_text;
+    if (length > limit) {
+      this.showError(fillCounts(this.directory.too_long, { length, limit }));
+      return;
+    }
     const body = { channel: this.channel, user: this.userSelect.value, text };
     if (where === "thread") body.thread = this.thread;
     input.value = "";
     autoGrow(input);
     const answer = await this.api(this.platform.name, "post", body);
-    if (answer && answer.id && where === "channel") this.awaitAnswer(answer.id);
+    if (answer && answer.id && where === "channel") this.awaitAnswer(answer.id, body.channel);
     if (!answer) input.value = text; // refused: nothing is lost
   }
 
   // A quick bot answers before the post's own response arrives: its reply (or status) came
   // over the feed already, and no later update may follow it to open the thread.
-  awaitAnswer(id) {
+  awaitAnswer(id, channel) {
     const replies = [...this.messages.values()].filter((m) => this.platform.threadOf(m) === id);
-    const answered = replies.length > 0 || id in this.statuses;
-    if (answered) this.openThread(id);
-    else this.awaiting.add(id);
+    this.awaiting.set(id, channel);
+    if (replies.length > 0 || id in this.statuses) this.answered(id);
   }
 
   press(messageId, action, value) {
@@ -402,6 +418,11 @@ function reconcile(container, nodes) {
     if (current !== node) container.insertBefore(node, current || null);
   });
   while (container.children.length > nodes.length) container.lastElementChild.remove();
+}
+
+// The server's template, its {name:,} fields filled as Python's format fills them.
+function fillCounts(template, values) {
+  return template.replace(/\{(\w+):,\}/g, (_, name) => values[name].toLocaleString("en-US"));
 }
 
 function nearEnd(container) {

@@ -3,7 +3,7 @@
 // docs.slack.dev/reference/block-kit/blocks (section, header, context, divider, actions,
 // markdown, rich_text, image).
 
-import { el, formatSize, isImage, renderText } from "./markup.js";
+import { el, emoji, formatSize, isImage, renderText, withEmoji } from "./markup.js";
 
 export const slack = {
   name: "slack",
@@ -113,7 +113,7 @@ function renderBlock(block, message, ctx) {
     case "context": {
       const node = el("div", "block context");
       for (const element of block.elements || []) {
-        node.append(element.type === "image" ? el("span", "ctx-image", "🖼") : textObject(element, ctx));
+        node.append(element.type === "image" ? emoji("🖼") : textObject(element, ctx));
       }
       return node;
     }
@@ -132,9 +132,13 @@ function renderBlock(block, message, ctx) {
         if (element.type !== "feedback_buttons") continue;
         for (const side of [element.positive_button, element.negative_button]) {
           if (!side || !side.text) continue;
-          const press = el("button", "sk-feedback", side.text.text);
+          const press = el("button", "sk-feedback");
+          press.append(withEmoji(side.text.text));
           press.type = "button";
-          if (side.accessibility_label) press.setAttribute("aria-label", side.accessibility_label);
+          if (side.accessibility_label) {
+            press.setAttribute("aria-label", side.accessibility_label);
+            press.title = side.accessibility_label; // as Slack shows it on hover
+          }
           press.dataset.action = element.action_id;
           press.dataset.value = side.value;
           press.addEventListener("click", () => {
@@ -152,7 +156,7 @@ function renderBlock(block, message, ctx) {
       return richText(block, ctx);
     case "image": {
       const node = el("div", "block image");
-      node.append(el("span", "muted", `🖼 ${block.alt_text || "image"}`));
+      node.append(emoji("🖼"), el("span", "muted", ` ${block.alt_text || "image"}`));
       return node;
     }
     default:
@@ -163,7 +167,7 @@ function renderBlock(block, message, ctx) {
 function button(element, message, ctx) {
   const node = el("button", `sk-button ${element.style || ""}`.trim());
   node.type = "button";
-  node.textContent = element.text ? element.text.text : element.action_id;
+  node.append(withEmoji(element.text ? element.text.text : element.action_id));
   node.dataset.action = element.action_id;
   node.addEventListener("click", () => {
     node.disabled = true;
