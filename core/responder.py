@@ -7,8 +7,9 @@ every message they decide to answer, and :meth:`new_conversation` / :meth:`stop`
 Discord thread is opened on the message) asks :meth:`Responder.admit` first and passes the
 decision to :meth:`handle`: nothing is said or opened where the user may not be answered.
 
-Per turn, the configuration in force is read once (a snapshot), and what it decides — the
-admission, the agent — is passed along as arguments; nothing shared changes per turn.
+Per turn, the configuration in force is read once (a snapshot) and carried, with the
+admission made on it, in the turn's ``_Admitted`` value; the agent it chooses is passed
+along as an argument. Nothing shared changes per turn.
 """
 
 from __future__ import annotations
