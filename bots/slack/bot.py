@@ -153,47 +153,6 @@ class SlackBot:
             name = f"slack-assistant-{inbound.turn.message_id}"
             self._spawn(self._answer(inbound, set_title=set_title), name)
 
-    async def _starts_thread(self, turn: Turn) -> bool:
-        """Whether ``turn`` starts its assistant thread (asked before the turn creates its
-        conversation); a Redis that does not answer says no (the thread stays untitled)."""
-        try:
-            return not await self.follow_ups.has_conversation(self._conversation(turn))
-        except SessionStoreError as exc:
-            log.warning("could not tell whether %s starts its thread: %s", turn.message_id, exc)
-            return False
-
-    async def _in_assistant_thread(
-        self, turn: Turn, set_title: Callable[..., Awaitable[Any]], *, new: bool
-    ) -> Turn:
-        """Title a ``new`` assistant thread after its first message, and tell the agent
-        which channel the person is viewing (both best effort: the message is answered)."""
-        if new:
-            try:
-                async with asyncio.timeout(self.surface.config.call_timeout):
-                    await set_title(title_of(turn.text))
-            except Exception as exc:
-                log.warning("could not title the assistant thread: %r", exc)
-        if self.contexts is None or turn.where.thread is None:
-            return turn
-        context = await self.contexts.find(channel_id=turn.where.channel,
-                                           thread_ts=turn.where.thread)  # fmt: skip
-        note = context_note(context, await self._channel_name(context))
-        return turn if note is None else dataclasses.replace(turn, text=f"{turn.text}\n\n{note}")
-
-    async def _channel_name(self, context: dict[str, Any] | None) -> str | None:
-        """The viewed channel's name, if the app may see it (conversations.info, as
-        Slack advises before using the context)."""
-        channel = (context or {}).get("channel_id")
-        if not isinstance(channel, str):
-            return None
-        try:
-            async with asyncio.timeout(self.surface.config.call_timeout):
-                answer = await self.surface.api.client.conversations_info(channel=channel)
-        except Exception:
-            return None
-        name = (answer.get("channel") or {}).get("name")
-        return name if isinstance(name, str) else None
-
     async def _on_home(self, event: dict[str, Any]) -> None:
         """The App Home tab shows how to use the bot (published each time it is opened:
         one ``views.publish``, Tier 4)."""
@@ -328,6 +287,27 @@ class SlackBot:
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
 
+    def _conversation(self, turn: Turn) -> str:
+        return self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+
+    async def _first_answer(self, inbound: Inbound, conversation: str) -> bool:
+        """Whether this message was never answered (and now is): see
+        :mod:`bots.slack.answered`. Edits fail closed, other messages open: when Redis
+        fails, the responder answers with its notice."""
+        turn = inbound.turn
+        if inbound.edited and self.answered.too_old_to_edit(inbound.ts):
+            log.info("edit of %s ignored: older than the edit window", turn.message_id)
+            return False
+        try:
+            first = await self.answered.claim(conversation, turn.message_id)
+        except SessionStoreError as exc:
+            log.warning("could not mark %s as answered: %s", turn.message_id, exc)
+            return not inbound.edited
+        if not first:
+            log.info("%s already answered: %s dropped", turn.message_id,
+                     "edit" if inbound.edited else "duplicate")  # fmt: skip
+        return first
+
     async def _new_conversation(self, turn: Turn) -> None:
         """The ``new`` word: a fresh session for the conversation, confirmed in the thread
         (or the user told privately that it is not theirs to reset)."""
@@ -368,6 +348,25 @@ class SlackBot:
         result = await self.responder.handle(turn, surface=view, ready=ready)
         log.info("turn %s: %s", turn.message_id, result.status)
 
+    async def _remember_thread(self, turn: Turn) -> None:
+        """For ``/threadcast``, which names no thread (see :mod:`bots.slack.latest`)."""
+        where = turn.where
+        if where.thread is None:
+            return
+        try:
+            await self.latest.remember(where.workspace, where.channel, turn.user, where.thread)
+        except SessionStoreError as exc:  # only the slash command loses its target
+            log.warning("could not remember the thread of %s: %s", turn.message_id, exc)
+
+    async def _starts_thread(self, turn: Turn) -> bool:
+        """Whether ``turn`` starts its assistant thread (asked before the turn creates its
+        conversation); a Redis that does not answer says no (the thread stays untitled)."""
+        try:
+            return not await self.follow_ups.has_conversation(self._conversation(turn))
+        except SessionStoreError as exc:
+            log.warning("could not tell whether %s starts its thread: %s", turn.message_id, exc)
+            return False
+
     async def _with_names(self, inbound: Inbound, turn: Turn) -> Turn:
         """``turn`` with the people its text mentions by id only (``<@U123>``, how Slack
         sends a mention) named as the asker saw them, ``@Bob``; best effort: a name that
@@ -385,36 +384,37 @@ class SlackBot:
         text = readable(inbound.raw_text, self.identity.user_id, names)
         return dataclasses.replace(turn, text=text)
 
-    async def _remember_thread(self, turn: Turn) -> None:
-        """For ``/threadcast``, which names no thread (see :mod:`bots.slack.latest`)."""
-        where = turn.where
-        if where.thread is None:
-            return
-        try:
-            await self.latest.remember(where.workspace, where.channel, turn.user, where.thread)
-        except SessionStoreError as exc:  # only the slash command loses its target
-            log.warning("could not remember the thread of %s: %s", turn.message_id, exc)
+    async def _in_assistant_thread(
+        self, turn: Turn, set_title: Callable[..., Awaitable[Any]], *, new: bool
+    ) -> Turn:
+        """Title a ``new`` assistant thread after its first message, and tell the agent
+        which channel the person is viewing (both best effort: the message is answered)."""
+        if new:
+            try:
+                async with asyncio.timeout(self.surface.config.call_timeout):
+                    await set_title(title_of(turn.text))
+            except Exception as exc:
+                log.warning("could not title the assistant thread: %r", exc)
+        if self.contexts is None or turn.where.thread is None:
+            return turn
+        context = await self.contexts.find(channel_id=turn.where.channel,
+                                           thread_ts=turn.where.thread)  # fmt: skip
+        note = context_note(context, await self._channel_name(context))
+        return turn if note is None else dataclasses.replace(turn, text=f"{turn.text}\n\n{note}")
 
-    def _conversation(self, turn: Turn) -> str:
-        return self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
-
-    async def _first_answer(self, inbound: Inbound, conversation: str) -> bool:
-        """Whether this message was never answered (and now is): see
-        :mod:`bots.slack.answered`. Edits fail closed, other messages open: when Redis
-        fails, the responder answers with its notice."""
-        turn = inbound.turn
-        if inbound.edited and self.answered.too_old_to_edit(inbound.ts):
-            log.info("edit of %s ignored: older than the edit window", turn.message_id)
-            return False
+    async def _channel_name(self, context: dict[str, Any] | None) -> str | None:
+        """The viewed channel's name, if the app may see it (conversations.info, as
+        Slack advises before using the context)."""
+        channel = (context or {}).get("channel_id")
+        if not isinstance(channel, str):
+            return None
         try:
-            first = await self.answered.claim(conversation, turn.message_id)
-        except SessionStoreError as exc:
-            log.warning("could not mark %s as answered: %s", turn.message_id, exc)
-            return not inbound.edited
-        if not first:
-            log.info("%s already answered: %s dropped", turn.message_id,
-                     "edit" if inbound.edited else "duplicate")  # fmt: skip
-        return first
+            async with asyncio.timeout(self.surface.config.call_timeout):
+                answer = await self.surface.api.client.conversations_info(channel=channel)
+        except Exception:
+            return None
+        name = (answer.get("channel") or {}).get("name")
+        return name if isinstance(name, str) else None
 
     def _give_up(self, where: ThreadRef, user: str, reason: str) -> None:
         """The surface says the reply in ``where`` cannot or must not go on (the person
