@@ -97,9 +97,11 @@ class _Admitted:
     surface: ChatSurface
     """Where the reply and every notice of this turn go."""
     conversation: str
+    """Its key (:func:`~core.sessions.keys.conversation_key`): one session, lock and agent."""
     snapshot: Snapshot
     """The configuration in force when the turn arrived: its agents, routes and quotas."""
     admission: Admission
+    """The access rules' decision on the turn (an admin's turn takes no quota)."""
     tracker: ReplyTracker | None = None
     """Registers the turn for crash recovery until its reply is final (None: not tracked)."""
 
