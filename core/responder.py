@@ -7,8 +7,9 @@ every message they decide to answer, and :meth:`new_conversation` / :meth:`stop`
 Discord thread is opened on the message) asks :meth:`Responder.admit` first and passes the
 decision to :meth:`handle`: nothing is said or opened where the user may not be answered.
 
-Per turn, the configuration in force is read once (a snapshot), and what it decides — the
-admission, the agent — is passed along as arguments; nothing shared changes per turn.
+Per turn, the configuration in force is read once (a snapshot) and carried, with the
+admission made on it, in the turn's ``_Admitted`` value; the agent it chooses is passed
+along as an argument. Nothing shared changes per turn.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel
@@ -34,7 +35,7 @@ from core.governance.access import Admission, admit
 from core.governance.controls import Controls, StopResult
 from core.governance.policy import Governance
 from core.governance.quotas import QuotaGrant, QuotaRefusal
-from core.inbound import InboundCheck, check_inbound
+from core.inbound import check_inbound
 from core.models import AgentStream
 from core.ops import metrics
 from core.ops.logs import agent_context, turn_context
@@ -84,6 +85,25 @@ class TurnResult:
     outcome: ReplyOutcome | None = None
     session_id: str | None = None
     agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    """A turn the access rules admitted, with what every step of answering it reads. Made
+    once per turn; ``turn`` is replaced once :data:`Ready` rewrote it, ``tracker`` set
+    once the turn is tracked."""
+
+    turn: Turn
+    surface: ChatSurface
+    """Where the reply and every notice of this turn go."""
+    conversation: str
+    """Its key (:func:`~core.sessions.keys.conversation_key`): one session, lock and agent."""
+    snapshot: Snapshot
+    """The configuration in force when the turn arrived: its agents, routes and quotas."""
+    admission: Admission
+    """The access rules' decision on the turn (an admin's turn takes no quota)."""
+    tracker: ReplyTracker | None = None
+    """Registers the turn for crash recovery until its reply is final (None: not tracked)."""
 
 
 class Responder:
@@ -150,7 +170,7 @@ class Responder:
         asked already (else it is made here); ``surface``: where this turn's reply and
         notices go when not on the relay's own surface (Slack: a view of it that knows the
         turn's recipient); ``ready``: see :data:`Ready`."""
-        on = self.relay.surface if surface is None else surface
+        surface = self.relay.surface if surface is None else surface
         conversation = self.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
         # Every log line of this turn (relay and adapters included) carries its ids.
         with turn_context(conversation, turn.message_id):
@@ -158,49 +178,47 @@ class Responder:
             if admission is None:
                 admission = admit(snapshot.deployment.config.access, turn)
             if not admission.allowed:
-                await self.refuse(turn, admission, surface=on)
+                await self.refuse(turn, admission, surface=surface)
                 return TurnResult("denied", conversation)
-            return await self._handle(turn, on, conversation, snapshot, admission, ready)
+            admitted = _Admitted(turn, surface, conversation, snapshot, admission)
+            return await self._handle(admitted, ready)
 
-    async def _handle(
-        self,
-        turn: Turn,
-        surface: ChatSurface,
-        conversation: str,
-        snapshot: Snapshot,
-        admission: Admission,
-        ready: Ready | None,
-    ) -> TurnResult:
-        """An admitted turn: a message the agent need not see (empty, too long) is answered
-        here; any other is tracked for crash recovery until its reply is final."""
-        inbound = self._checked(turn)
-        if inbound.reply is not None:
-            await self._post_quietly(turn, surface, inbound.reply)
-            return TurnResult("replied", conversation)
-        event_id = f"{turn.where.platform}:{turn.message_id}"
+    # --- an admitted turn's steps, in the order they run ---------------------------------
+
+    async def _handle(self, admitted: _Admitted, ready: Ready | None) -> TurnResult:
+        """A message the agent need not see (empty, too long) is answered here; any other
+        is tracked for crash recovery until its reply is final."""
+        text = await self._text_for_agent(admitted)
+        if text is None:
+            return TurnResult("replied", admitted.conversation)
         # Registered from now until its reply is final: if this process dies while the turn
         # waits or streams, another replica answers the user (core.ops.recovery).
+        turn = admitted.turn
         tracker = begin_tracking(self.relay.observer, turn.where, since=turn.message_id)
         try:
-            return await self._run(turn, surface, conversation, snapshot, admission,
-                                   inbound.text, event_id, tracker, ready)  # fmt: skip
+            return await self._run(replace(admitted, tracker=tracker), text, ready)
         finally:
             if tracker is not None:
                 tracker.finished()
 
-    def _checked(self, turn: Turn) -> InboundCheck:
+    async def _text_for_agent(self, admitted: _Admitted) -> str | None:
+        """The turn's message as the agent is to read it, or None: the agent need not see
+        it (empty, or too long), and the user was answered here instead."""
+        turn = admitted.turn
         text = turn.text
         if not text.strip() and turn.attachments:  # files and no words: still a question
             text = texts.files_only_text([a.name for a in turn.attachments])
-        return check_inbound(text, max_chars=self.max_input_chars)
+        inbound = check_inbound(text, max_chars=self.max_input_chars)
+        if inbound.reply is not None:
+            await self._post_quietly(admitted, inbound.reply)
+            return None
+        return inbound.text
 
-    async def _run(
-        self, turn: Turn, surface: ChatSurface, conversation: str, snapshot: Snapshot,
-        admission: Admission, text: str, event_id: str, tracker: ReplyTracker | None,
-        ready: Ready | None,
-    ) -> TurnResult:  # fmt: skip
+    async def _run(self, admitted: _Admitted, text: str, ready: Ready | None) -> TurnResult:
         """The turn in its conversation's order (the gate: dedup, session, lock), then its
         quota, its agent, the agent's answer and its usage."""
+        conversation = admitted.conversation
+        event_id = f"{admitted.turn.where.platform}:{admitted.turn.message_id}"
         # A shutdown may stop this turn while it still waits behind another in its thread,
         # or while it is made ready (nothing of it has reached the agent yet either): the
         # user is then told to send it again, not left without an answer.
@@ -212,48 +230,43 @@ class Responder:
                     log.info("duplicate event %s dropped", event_id)
                     return TurnResult("duplicate", conversation)
                 if ready is not None:  # its place in the order is taken: see Ready
-                    turn = await ready(turn)
+                    admitted = replace(admitted, turn=await ready(admitted.turn))
                 waiting = False
                 if ready is not None:  # its text, as the agent is to read it
-                    inbound = self._checked(turn)
-                    if inbound.reply is not None:
-                        await self._post_quietly(turn, surface, inbound.reply)
+                    ready_text = await self._text_for_agent(admitted)
+                    if ready_text is None:
                         return TurnResult("replied", conversation)
-                    text = inbound.text
-                grant = await self._take_quota(turn, snapshot, admission)
+                    text = ready_text
+                grant = await self._take_quota(admitted)
                 if isinstance(grant, QuotaRefusal):
                     usage_metrics.turn_refused(grant.kind)
                     log.info("turn refused: over the %s quota (%d)", grant.kind, grant.limit)
-                    await self._post_quietly(turn, surface, grant.notice)
+                    await self._post_quietly(admitted, grant.notice)
                     return TurnResult("over_quota", conversation)
                 try:
-                    choice = await self._agent_for(turn, conversation, ticket, snapshot)
-                    outcome, usage = await self._answer(
-                        turn, surface, text, ticket, choice, snapshot, conversation, tracker
-                    )
-                    self._report_failure(turn, conversation, outcome, choice.agent)
+                    choice = await self._agent_for(admitted, ticket)
+                    outcome, usage = await self._answer(admitted, text, ticket, choice)
+                    self._report_failure(admitted, outcome, choice.agent)
                 finally:
                     await self._give_back(grant)
         except SessionStoreError as exc:
             log.error("session store failed for %s: %s", conversation, exc)
-            await self._post_quietly(turn, surface, exc.notice)
+            await self._post_quietly(admitted, exc.notice)
             return TurnResult("store_failed", conversation)
         except asyncio.CancelledError as exc:
             if waiting and by_shutdown(exc):
-                await self._post_quietly(turn, surface, NOT_ANSWERED)
+                await self._post_quietly(admitted, NOT_ANSWERED)
             raise
-        await self._record(usage, snapshot)
+        await self._record(usage, admitted.snapshot)
         return TurnResult("answered", conversation, outcome, ticket.session_id, choice.agent)
 
-    async def _take_quota(
-        self, turn: Turn, snapshot: Snapshot, admission: Admission
-    ) -> QuotaGrant | QuotaRefusal:
+    async def _take_quota(self, admitted: _Admitted) -> QuotaGrant | QuotaRefusal:
         quotas = self.governance.quotas
-        if quotas is None or admission.admin:  # admins are exempt
+        if quotas is None or admitted.admission.admin:  # admins are exempt
             return QuotaGrant()
         # Safe to repeat for one turn (a repeat counts nothing again), so a late answer in a
         # burst is asked for again with the gate's patience, not refused with a notice.
-        limits = snapshot.deployment.config.quotas
+        turn, limits = admitted.turn, admitted.snapshot.deployment.config.quotas
         return await self.gate.ask(lambda: quotas.take(turn, limits))
 
     async def _give_back(self, grant: QuotaGrant) -> None:
@@ -265,10 +278,9 @@ class Responder:
         except SessionStoreError as exc:  # the slot expires by itself
             log.warning("could not release a reply slot: %s", exc)
 
-    async def _agent_for(
-        self, turn: Turn, conversation: str, ticket: Ticket, snapshot: Snapshot
-    ) -> RouteChoice:
+    async def _agent_for(self, admitted: _Admitted, ticket: Ticket) -> RouteChoice:
         """The routes' choice, unless the conversation already has its agent."""
+        turn, snapshot = admitted.turn, admitted.snapshot
         choice = choose_route(snapshot.deployment, turn)
         pins = self.governance.pins
         if pins is None:
@@ -277,26 +289,21 @@ class Responder:
         # Safe to repeat (it pins and records the same asker again), so a late answer in a
         # burst is asked for again with the gate's patience rather than refused with a notice.
         return await self.gate.ask(lambda: pins.start_turn(
-            conversation, choice, known=snapshot.agents.keys(), user=turn.user,
+            admitted.conversation, choice, known=snapshot.agents.keys(), user=turn.user,
             turn_number=ticket.turn_number,
         ))  # fmt: skip
 
     async def _answer(
-        self,
-        turn: Turn,
-        surface: ChatSurface,
-        text: str,
-        ticket: Ticket,
-        choice: RouteChoice,
-        snapshot: Snapshot,
-        conversation: str,
-        tracker: ReplyTracker | None,
+        self, admitted: _Admitted, text: str, ticket: Ticket, choice: RouteChoice
     ) -> tuple[ReplyOutcome, TurnUsage]:
+        """The chosen agent's reply to ``text``, delivered, and what the turn cost; the
+        agent's client is leased for the reply (a reload meanwhile does not close it)."""
+        turn = admitted.turn
         meter = ReplyMeter()
         with agent_context(choice.agent):
             log.info("answered by agent %s (route %s)", choice.agent, choice.route)
-            async with snapshot.agent(choice.agent).lease() as agent:
-                context = await self._context(turn, surface, conversation, ticket, agent)
+            async with admitted.snapshot.agent(choice.agent).lease() as agent:
+                context = await self._context(admitted, ticket, agent)
                 if context is not None and context.skipped:  # the agent knows they exist
                     names = [skipped.name for skipped in context.skipped]
                     text = f"{text}\n\n{texts.not_passed_on(names)}"
@@ -315,43 +322,28 @@ class Responder:
                 )
                 unreceived: list[str] = []
                 watched = _unreceived_files(metered(chunks, meter), unreceived)
-                offer = self._feedback_offer(conversation, ticket, choice.agent)
-                outcome = await self._deliver(
-                    turn, surface, watched, ticket.cancelled, offer, tracker
-                )
+                offer = self._feedback_offer(admitted.conversation, ticket, choice.agent)
+                outcome = await self._deliver(admitted, watched, ticket.cancelled, offer)
                 if unreceived:
                     notice = [SkippedFile(name, texts.FILE_NOT_RECEIVED) for name in unreceived]
-                    await self._post_quietly(turn, surface, texts.skipped_notice(notice))
+                    await self._post_quietly(admitted, texts.skipped_notice(notice))
         return outcome, _usage(turn, choice, text, meter, outcome)
 
-    @staticmethod
-    def _report_failure(turn: Turn, conversation: str, outcome: ReplyOutcome, agent: str) -> None:
-        """A turn the agent failed: once at WARNING with its kind, and counted, so the
-        operator of a bot whose key was revoked (or whose agent is down) sees it."""
-        error = outcome.error
-        if outcome.status != "failed" or error is None:
-            return
-        kind = agent_failure_kind(error)
-        metrics.agent_failed(turn.where.platform, kind)
-        log.warning(
-            "agent %s failed (%s) in conversation %s, turn %s: %s",
-            agent, kind, conversation, turn.message_id, error,
-        )  # fmt: skip
-
     async def _context(
-        self, turn: Turn, surface: ChatSurface, conversation: str, ticket: Ticket, agent: Agent
+        self, admitted: _Admitted, ticket: Ticket, agent: Agent
     ) -> TurnContext | None:
         """The turn's context (the user is told of files the agent will not get); the
         marker moves to this turn just before the agent is called."""
         gatherer = self.context
         if gatherer is None:
             return None
+        turn, conversation = admitted.turn, admitted.conversation
         kinds: frozenset[FileKind] = getattr(agent, "file_kinds", frozenset({"text"}))
         session_id = ticket.session_id
         context = await gatherer.gather(turn, conversation, session_id, accepts=kinds)
         await ticket.check_lock()  # the marker must not move back past a later turn's message
         if context.skipped:
-            await self._post_quietly(turn, surface, texts.skipped_notice(context.skipped))
+            await self._post_quietly(admitted, texts.skipped_notice(context.skipped))
         await gatherer.handed(turn, conversation, session_id)
         return context
 
@@ -379,6 +371,45 @@ class Responder:
 
         return offer
 
+    async def _deliver(
+        self,
+        admitted: _Admitted,
+        chunks: AsyncIterator[AgentStream],
+        cancelled: asyncio.Event,
+        offer: OfferFeedback | None,
+    ) -> ReplyOutcome:
+        """The relay's delivery of the reply, counted in the turn metrics (a task cancelled
+        meanwhile counts as "cancelled")."""
+        platform = admitted.turn.where.platform
+        metrics.turn_started(platform)
+        status = "cancelled"  # unless the relay returns: the task itself was cancelled
+        try:
+            # A shutdown's cancel ends the reply "interrupted", not "stopped".
+            outcome = await self.relay.deliver(
+                admitted.turn.where, chunks, cancelled=cancelled, offer_feedback=offer,
+                tracker=admitted.tracker, interrupted_notice=INTERRUPTED,
+                surface=admitted.surface,
+            )  # fmt: skip
+            status = outcome.status
+            return outcome
+        finally:
+            metrics.turn_finished(platform, status)
+
+    @staticmethod
+    def _report_failure(admitted: _Admitted, outcome: ReplyOutcome, agent: str) -> None:
+        """A turn the agent failed: once at WARNING with its kind, and counted, so the
+        operator of a bot whose key was revoked (or whose agent is down) sees it."""
+        error = outcome.error
+        if outcome.status != "failed" or error is None:
+            return
+        turn = admitted.turn
+        kind = agent_failure_kind(error)
+        metrics.agent_failed(turn.where.platform, kind)
+        log.warning(
+            "agent %s failed (%s) in conversation %s, turn %s: %s",
+            agent, kind, admitted.conversation, turn.message_id, error,
+        )  # fmt: skip
+
     async def _record(self, usage: TurnUsage, snapshot: Snapshot) -> None:
         usage_metrics.agent_turn(usage)
         book = self.governance.usage
@@ -389,30 +420,12 @@ class Responder:
         except SessionStoreError as exc:  # the reply is delivered; only the figures miss it
             log.warning("usage not recorded: %s", exc)
 
-    async def _deliver(
-        self,
-        turn: Turn,
-        surface: ChatSurface,
-        chunks: AsyncIterator[AgentStream],
-        cancelled: asyncio.Event,
-        offer: OfferFeedback | None,
-        tracker: ReplyTracker | None,
-    ) -> ReplyOutcome:
-        """The relay's delivery of the reply, counted in the turn metrics (a task cancelled
-        meanwhile counts as "cancelled")."""
-        platform = turn.where.platform
-        metrics.turn_started(platform)
-        status = "cancelled"  # unless the relay returns: the task itself was cancelled
-        try:
-            # A shutdown's cancel ends the reply "interrupted", not "stopped".
-            outcome = await self.relay.deliver(
-                turn.where, chunks, cancelled=cancelled, offer_feedback=offer, tracker=tracker,
-                interrupted_notice=INTERRUPTED, surface=surface,
-            )  # fmt: skip
-            status = outcome.status
-            return outcome
-        finally:
-            metrics.turn_finished(platform, status)
+    async def _post_quietly(self, admitted: _Admitted, text: str) -> None:
+        # Through the budget and retried like a reply's post (under a flood a notice waits
+        # its turn); one that still cannot be posted is logged, never raised.
+        await self.relay.notify(admitted.turn.where, text, surface=admitted.surface)
+
+    # --- the "new conversation" command and the Stop button ------------------------------
 
     async def new_conversation(self, where: ThreadRef, *, user: str, is_dm: bool) -> str | None:
         """Give the conversation a fresh agent session; returns the new session id, or
@@ -433,11 +446,6 @@ class Responder:
         may (``[access] stop = "anyone"``), or the user is an admin."""
         access = self.governance.current().deployment.config.access
         return access.stop == "anyone" or user in access.admins
-
-    async def _post_quietly(self, turn: Turn, surface: ChatSurface, text: str) -> None:
-        # Through the budget and retried like a reply's post (under a flood a notice waits
-        # its turn); one that still cannot be posted is logged, never raised.
-        await self.relay.notify(turn.where, text, surface=surface)
 
 
 def _usage(

@@ -331,12 +331,11 @@ def _late_to_the_agent(monkeypatch: pytest.MonkeyPatch, *, until: asyncio.Event)
     its lock is lost and ``until`` is set."""
     route = Responder._agent_for
 
-    async def route_late(self: Responder, turn: Turn, conversation: str, ticket: Ticket,
-                         snapshot: Any) -> Any:  # fmt: skip
-        if turn.text == "first":
+    async def route_late(self: Responder, admitted: Any, ticket: Ticket) -> Any:
+        if admitted.turn.text == "first":
             await ticket.lock_lost.wait()
             await until.wait()
-        return await route(self, turn, conversation, ticket, snapshot)
+        return await route(self, admitted, ticket)
 
     monkeypatch.setattr(Responder, "_agent_for", route_late)
 

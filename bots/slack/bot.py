@@ -43,7 +43,7 @@ from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
 from core.context.source import ContextSource
 from core.errors import SessionStoreError, SurfaceError, ThreadcastError
-from core.feedback.model import ReplyRef, vote_value
+from core.feedback.model import ReplyRef, VoteValue, vote_value
 from core.inbound import invalid_ids
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
@@ -84,17 +84,34 @@ class SlackBot:
         self.identity = identity
         self.rules = rules or EventFilter()
         self.responder: Responder = runtime.responder(surface, context=context)
+        gate = self.responder.gate
         # This bot's unfinished replies only: another app on the same Redis has its own.
         surface.me = (identity.user_id, identity.bot_id)
         runtime.recover("slack", f"{identity.team_id}-{identity.user_id}", surface)
-        self.answered = AnsweredMarks(self.responder.gate.sessions)
+        self.answered = AnsweredMarks(gate.sessions)
         relay = self.responder.relay
         self.follow_ups = FollowUps(
-            self.responder.gate,
-            looks=lambda where: relay.read(where, lambda: surface.has_posted(where)),
+            gate, looks=lambda where: relay.read(where, lambda: surface.has_posted(where))
         )
         self.tasks = TurnTasks()
         surface.on_give_up = self._give_up  # every turn's reply on it may ask
+        self.feedback = runtime.feedback
+        self.latest = LatestThreads(runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl)
+        self.commands = SlashCommands(self.responder, self.latest, self._spawn)
+        self._listen(app)
+        self.contexts: RedisThreadContexts | None = None
+        if assistant is not None:
+            self.contexts = RedisThreadContexts(
+                runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl
+            )
+            # bolt middleware: it sees every event before any listener (whatever the order
+            # of registration) and answers the assistant threads' own.
+            app.assistant(assistant_for(assistant, self.contexts, self._on_assistant_message))
+
+    def _listen(self, app: AsyncApp) -> None:
+        """Register the listeners. bolt runs the first one that matches a request
+        (``AsyncApp.async_dispatch``), so the catch-all for events comes after the events
+        handled."""
         app.event("app_home_opened")(self._on_home)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
@@ -102,19 +119,9 @@ class SlackBot:
         # listens to with 404, and Slack retries it (and bolt logs it) three times.
         app.event(re.compile(".*"))(self._ignore)
         app.action(STOP_ACTION_ID)(self._on_stop_click)
-        self.feedback = runtime.feedback
         app.action(FEEDBACK_ACTION_ID)(self._on_feedback)
         app.view(REASON_CALLBACK)(self._on_reason)
-        gate = self.responder.gate
-        self.latest = LatestThreads(runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl)
-        self.commands = SlashCommands(self.responder, self.latest, self._spawn)
         app.command(COMMAND)(self.commands.on_command)
-        self.contexts: RedisThreadContexts | None = None
-        if assistant is not None:  # before any event listener: it is bolt middleware
-            self.contexts = RedisThreadContexts(
-                runtime.redis, namespace=gate.namespace, ttl=gate.sessions.ttl
-            )
-            app.assistant(assistant_for(assistant, self.contexts, self._on_assistant_message))
 
     # --- bolt listeners (they return at once) --------------------------------------------
 
@@ -146,47 +153,6 @@ class SlackBot:
             name = f"slack-assistant-{inbound.turn.message_id}"
             self._spawn(self._answer(inbound, set_title=set_title), name)
 
-    async def _starts_thread(self, turn: Turn) -> bool:
-        """Whether ``turn`` starts its assistant thread (asked before the turn creates its
-        conversation); a Redis that does not answer says no (the thread stays untitled)."""
-        try:
-            return not await self.follow_ups.has_conversation(self._conversation(turn))
-        except SessionStoreError as exc:
-            log.warning("could not tell whether %s starts its thread: %s", turn.message_id, exc)
-            return False
-
-    async def _in_assistant_thread(
-        self, turn: Turn, set_title: Callable[..., Awaitable[Any]], *, new: bool
-    ) -> Turn:
-        """Title a ``new`` assistant thread after its first message, and tell the agent
-        which channel the person is viewing (both best effort: the message is answered)."""
-        if new:
-            try:
-                async with asyncio.timeout(self.surface.config.call_timeout):
-                    await set_title(title_of(turn.text))
-            except Exception as exc:
-                log.warning("could not title the assistant thread: %r", exc)
-        if self.contexts is None or turn.where.thread is None:
-            return turn
-        context = await self.contexts.find(channel_id=turn.where.channel,
-                                           thread_ts=turn.where.thread)  # fmt: skip
-        note = context_note(context, await self._channel_name(context))
-        return turn if note is None else dataclasses.replace(turn, text=f"{turn.text}\n\n{note}")
-
-    async def _channel_name(self, context: dict[str, Any] | None) -> str | None:
-        """The viewed channel's name, if the app may see it (conversations.info, as
-        Slack advises before using the context)."""
-        channel = (context or {}).get("channel_id")
-        if not isinstance(channel, str):
-            return None
-        try:
-            async with asyncio.timeout(self.surface.config.call_timeout):
-                answer = await self.surface.api.client.conversations_info(channel=channel)
-        except Exception:
-            return None
-        name = (answer.get("channel") or {}).get("name")
-        return name if isinstance(name, str) else None
-
     async def _on_home(self, event: dict[str, Any]) -> None:
         """The App Home tab shows how to use the bot (published each time it is opened:
         one ``views.publish``, Tier 4)."""
@@ -211,7 +177,9 @@ class SlackBot:
         await ack()
         container = body.get("container") or {}
         channel = container.get("channel_id")
-        thread = container.get("thread_ts") or _button_value(body) or container.get("message_ts")
+        # The container's thread, else the one the Stop button's value names, else the message.
+        thread = (container.get("thread_ts") or _action_value(body, STOP_ACTION_ID)
+                  or container.get("message_ts"))  # fmt: skip
         user = (body.get("user") or {}).get("id")
         team = (body.get("team") or {}).get("id") or self.identity.team_id
         if invalid_ids(channel=channel, thread=thread, user=user, team=team) or not (
@@ -280,12 +248,10 @@ class SlackBot:
         if result.status != "unknown":
             await self._tell(where, user, REASON_SAVED, about="")
 
-    async def _vote(self, where: ThreadRef, ref: ReplyRef, user: str, vote: str) -> None:
+    async def _vote(self, where: ThreadRef, ref: ReplyRef, user: str, vote: VoteValue) -> None:
         assert self.feedback is not None
-        value = vote_value(vote)
-        assert value is not None
         try:
-            result = await self.feedback.vote(ref, user, value)
+            result = await self.feedback.vote(ref, user, vote)
         except ThreadcastError as exc:
             log.error("could not record feedback on %s: %s", ref.message, exc)
             await self._tell(where, user, FEEDBACK_NOT_RECORDED, about="")
@@ -298,6 +264,8 @@ class SlackBot:
     async def _answer(
         self, inbound: Inbound, *, set_title: Callable[..., Awaitable[Any]] | None = None
     ) -> None:
+        """A message for the bot: dropped if it was answered already (or is a follow-up
+        the bot need not answer), else its command is run or the agent asked."""
         turn = inbound.turn
         try:
             conversation = self._conversation(turn)
@@ -308,40 +276,96 @@ class SlackBot:
                     await self._say(turn.where, SessionStoreError.notice)
                 if verdict != "answer":
                     return
-            if not await self._first_answer(inbound):
+            if not await self._first_answer(inbound, conversation):
                 return
             if inbound.command == "new":
-                try:
-                    fresh = await self.responder.new_conversation(
-                        turn.where, user=turn.user, is_dm=turn.is_dm
-                    )
-                except SessionStoreError as exc:  # the user is told, not left waiting
-                    log.error("could not start a new conversation for %s: %s",
-                              turn.message_id, exc)  # fmt: skip
-                    await self._say(turn.where, SessionStoreError.notice)
-                    return
-                if fresh is None:
-                    await self._tell(turn.where, turn.user, NOT_YOURS_TO_RESET, turn.message_id)
-                else:
-                    await self._say(turn.where, texts.NEW_SESSION)
+                await self._new_conversation(turn)
             elif inbound.command == "stop":
                 await self._stop(turn.where, turn.user, announce=True, is_dm=turn.is_dm)
             else:
-                self.follow_ups.answering(conversation)
-                await self._remember_thread(turn)
-                new = set_title is not None and await self._starts_thread(turn)
-
-                async def ready(turn: Turn) -> Turn:  # under the conversation's lock
-                    turn = await self._with_names(inbound, turn)
-                    if set_title is not None:
-                        turn = await self._in_assistant_thread(turn, set_title, new=new)
-                    return turn
-
-                view = self.surface.for_recipient(turn.user, team=inbound.user_team)
-                result = await self.responder.handle(turn, surface=view, ready=ready)
-                log.info("turn %s: %s", turn.message_id, result.status)
+                await self._ask_agent(inbound, conversation, set_title)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
+
+    def _conversation(self, turn: Turn) -> str:
+        return self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+
+    async def _first_answer(self, inbound: Inbound, conversation: str) -> bool:
+        """Whether this message was never answered (and now is): see
+        :mod:`bots.slack.answered`. Edits fail closed, other messages open: when Redis
+        fails, the responder answers with its notice."""
+        turn = inbound.turn
+        if inbound.edited and self.answered.too_old_to_edit(inbound.ts):
+            log.info("edit of %s ignored: older than the edit window", turn.message_id)
+            return False
+        try:
+            first = await self.answered.claim(conversation, turn.message_id)
+        except SessionStoreError as exc:
+            log.warning("could not mark %s as answered: %s", turn.message_id, exc)
+            return not inbound.edited
+        if not first:
+            log.info("%s already answered: %s dropped", turn.message_id,
+                     "edit" if inbound.edited else "duplicate")  # fmt: skip
+        return first
+
+    async def _new_conversation(self, turn: Turn) -> None:
+        """The ``new`` word: a fresh session for the conversation, confirmed in the thread
+        (or the user told privately that it is not theirs to reset)."""
+        try:
+            fresh = await self.responder.new_conversation(
+                turn.where, user=turn.user, is_dm=turn.is_dm
+            )
+        except SessionStoreError as exc:  # the user is told, not left waiting
+            log.error("could not start a new conversation for %s: %s", turn.message_id, exc)
+            await self._say(turn.where, SessionStoreError.notice)
+            return
+        if fresh is None:
+            await self._tell(turn.where, turn.user, NOT_YOURS_TO_RESET, turn.message_id)
+        else:
+            await self._say(turn.where, texts.NEW_SESSION)
+
+    async def _ask_agent(
+        self,
+        inbound: Inbound,
+        conversation: str,
+        set_title: Callable[..., Awaitable[Any]] | None,
+    ) -> None:
+        """The turn answered by the responder, on a view of the surface addressed to its
+        user; what needs a Slack call (names, the assistant thread's title and context) is
+        done once the turn has its place in the thread's order (:data:`core.responder.Ready`)."""
+        turn = inbound.turn
+        self.follow_ups.answering(conversation)
+        await self._remember_thread(turn)
+        new = set_title is not None and await self._starts_thread(turn)
+
+        async def ready(turn: Turn) -> Turn:  # under the conversation's lock
+            turn = await self._with_names(inbound, turn)
+            if set_title is not None:
+                turn = await self._in_assistant_thread(turn, set_title, new=new)
+            return turn
+
+        view = self.surface.for_recipient(turn.user, team=inbound.user_team)
+        result = await self.responder.handle(turn, surface=view, ready=ready)
+        log.info("turn %s: %s", turn.message_id, result.status)
+
+    async def _remember_thread(self, turn: Turn) -> None:
+        """For ``/threadcast``, which names no thread (see :mod:`bots.slack.latest`)."""
+        where = turn.where
+        if where.thread is None:
+            return
+        try:
+            await self.latest.remember(where.workspace, where.channel, turn.user, where.thread)
+        except SessionStoreError as exc:  # only the slash command loses its target
+            log.warning("could not remember the thread of %s: %s", turn.message_id, exc)
+
+    async def _starts_thread(self, turn: Turn) -> bool:
+        """Whether ``turn`` starts its assistant thread (asked before the turn creates its
+        conversation); a Redis that does not answer says no (the thread stays untitled)."""
+        try:
+            return not await self.follow_ups.has_conversation(self._conversation(turn))
+        except SessionStoreError as exc:
+            log.warning("could not tell whether %s starts its thread: %s", turn.message_id, exc)
+            return False
 
     async def _with_names(self, inbound: Inbound, turn: Turn) -> Turn:
         """``turn`` with the people its text mentions by id only (``<@U123>``, how Slack
@@ -360,37 +384,37 @@ class SlackBot:
         text = readable(inbound.raw_text, self.identity.user_id, names)
         return dataclasses.replace(turn, text=text)
 
-    async def _remember_thread(self, turn: Turn) -> None:
-        """For ``/threadcast``, which names no thread (see :mod:`bots.slack.latest`)."""
-        where = turn.where
-        if where.thread is None:
-            return
-        try:
-            await self.latest.remember(where.workspace, where.channel, turn.user, where.thread)
-        except SessionStoreError as exc:  # only the slash command loses its target
-            log.warning("could not remember the thread of %s: %s", turn.message_id, exc)
+    async def _in_assistant_thread(
+        self, turn: Turn, set_title: Callable[..., Awaitable[Any]], *, new: bool
+    ) -> Turn:
+        """Title a ``new`` assistant thread after its first message, and tell the agent
+        which channel the person is viewing (both best effort: the message is answered)."""
+        if new:
+            try:
+                async with asyncio.timeout(self.surface.config.call_timeout):
+                    await set_title(title_of(turn.text))
+            except Exception as exc:
+                log.warning("could not title the assistant thread: %r", exc)
+        if self.contexts is None or turn.where.thread is None:
+            return turn
+        context = await self.contexts.find(channel_id=turn.where.channel,
+                                           thread_ts=turn.where.thread)  # fmt: skip
+        note = context_note(context, await self._channel_name(context))
+        return turn if note is None else dataclasses.replace(turn, text=f"{turn.text}\n\n{note}")
 
-    def _conversation(self, turn: Turn) -> str:
-        return self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
-
-    async def _first_answer(self, inbound: Inbound) -> bool:
-        """Whether this message was never answered (and now is): see
-        :mod:`bots.slack.answered`. Edits fail closed, other messages open: when Redis
-        fails, the responder answers with its notice."""
-        turn = inbound.turn
-        if inbound.edited and self.answered.too_old_to_edit(inbound.ts):
-            log.info("edit of %s ignored: older than the edit window", turn.message_id)
-            return False
-        key = self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
+    async def _channel_name(self, context: dict[str, Any] | None) -> str | None:
+        """The viewed channel's name, if the app may see it (conversations.info, as
+        Slack advises before using the context)."""
+        channel = (context or {}).get("channel_id")
+        if not isinstance(channel, str):
+            return None
         try:
-            first = await self.answered.claim(key, turn.message_id)
-        except SessionStoreError as exc:
-            log.warning("could not mark %s as answered: %s", turn.message_id, exc)
-            return not inbound.edited
-        if not first:
-            log.info("%s already answered: %s dropped", turn.message_id,
-                     "edit" if inbound.edited else "duplicate")  # fmt: skip
-        return first
+            async with asyncio.timeout(self.surface.config.call_timeout):
+                answer = await self.surface.api.client.conversations_info(channel=channel)
+        except Exception:
+            return None
+        name = (answer.get("channel") or {}).get("name")
+        return name if isinstance(name, str) else None
 
     def _give_up(self, where: ThreadRef, user: str, reason: str) -> None:
         """The surface says the reply in ``where`` cannot or must not go on (the person
@@ -449,10 +473,6 @@ class SlackBot:
         interrupt them (each is finalised with its partial text and an "interrupted"
         notice, and its lock released); see :class:`~core.ops.tasks.TurnTasks`."""
         await self.tasks.drain(grace)
-
-
-def _button_value(body: dict[str, Any]) -> str | None:
-    return _action_value(body, STOP_ACTION_ID)
 
 
 def _action_value(body: dict[str, Any], action_id: str) -> str | None:

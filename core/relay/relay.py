@@ -162,15 +162,15 @@ class Relay:
         loop = asyncio.get_running_loop()
         limit = self.turn_timeout if turn_timeout is None else turn_timeout
         ends_at = None if limit is None else loop.time() + limit
-        on = self.surface if surface is None else surface
+        surface = self.surface if surface is None else surface
         if tracker is None:
             tracker = begin_tracking(self.observer, where)
         inbox = Inbox()
-        sender = self._sender(on, where)
-        records = self._records(on, offer_feedback)
-        writer = ReplyWriter(on if tracker is None else TrackedSurface(on, tracker), sender,
-                             where, inbox, self.policy, records)  # fmt: skip
-        thread_status = _ThreadStatus(on, where, tracker, self.policy.call_timeout)
+        sender = self._sender(surface, where)
+        records = self._records(surface, offer_feedback)
+        writer_surface = surface if tracker is None else TrackedSurface(surface, tracker)
+        writer = ReplyWriter(writer_surface, sender, where, inbox, self.policy, records)
+        thread_status = _ThreadStatus(surface, where, tracker, self.policy.call_timeout)
         quiet, refresh = self.keep_alive
         alive = KeepAlive(
             inbox, lambda: bool(writer.messages), thread_status.show, self.notices,
@@ -211,7 +211,7 @@ class Relay:
             notice = self._notice(stop, status, error, final, interrupted_notice)
             controls = None
             if status == "completed" and records is not None:
-                controls = self._final_controls(on, tracker, records)
+                controls = self._final_controls(surface, tracker, records)
             await self._finish_writing(
                 writer, writing, sender, notice, self._empty_text(final), tracker, controls
             )
@@ -228,7 +228,7 @@ class Relay:
                 feedback=writer.feedback,
             )
             if final is not None:
-                await self._send_attachments(on, sender, where, final, outcome, ends_at)
+                await self._send_attachments(surface, sender, where, final, outcome, ends_at)
         finally:
             for task in (pump, writing, keeping):
                 if task is not None and not task.done():
@@ -430,12 +430,12 @@ class Relay:
         budget like any reply's post and retried like one; False (logged) if it could not
         be posted. However long the budget's queue, the notice waits for its turn.
         ``surface``: as in :meth:`deliver`."""
-        on = self.surface if surface is None else surface
-        sender = self._sender(on, where)
-        text = on.render(markdown)
+        surface = self.surface if surface is None else surface
+        sender = self._sender(surface, where)
+        text = surface.render(markdown)
         try:
             key = post_key()
-            await sender.post_urgently(lambda: on.post(where, text, key=key))
+            await sender.post_urgently(lambda: surface.post(where, text, key=key))
         except SurfaceError as exc:
             log.warning("could not post a notice in %s: %s", where, exc)
             return False
