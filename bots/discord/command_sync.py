@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -48,8 +49,10 @@ async def sync_commands(
                 await _withdraw_global_copies(tree)
     except (discord.HTTPException, discord.RateLimited, app_commands.AppCommandError) as exc:
         log.error("could not sync the application commands: %s", exc)
-    except TimeoutError:
+    except TimeoutError:  # (an OSError: before the network's own)
         log.error("could not sync the application commands: no answer within %g s", within)
+    except (aiohttp.ClientError, OSError) as exc:  # the network, after log-in reached Discord
+        log.error("could not sync the application commands: %s", str(exc) or type(exc).__name__)
 
 
 async def _withdraw_global_copies(tree: app_commands.CommandTree[discord.Client]) -> None:

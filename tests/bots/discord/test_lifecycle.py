@@ -15,6 +15,8 @@ from bots.discord import DiscordBot, DiscordSettings
 from bots.discord.app import EXIT_FAILED, run_discord
 from bots.simulators.discord import DiscordSimulator, SimMessage
 from bots.simulators.discord.config import GUILD_MESSAGES, GUILDS
+from bots.simulators.discord.models import Call
+from bots.simulators.discord.state import AnswerLost
 from core.config import Settings
 from core.errors import ConfigError
 from core.runtime import Runtime
@@ -201,3 +203,24 @@ async def test_one_shard_of_two(bot_world: BotWorld) -> None:
 
 def _posted_by_bot(sim: DiscordSimulator, channel_id: int) -> list[SimMessage]:
     return [m for m in sim.channel_messages(channel_id) if m.author.id == sim.bot.id]
+
+
+async def test_a_command_sync_whose_connection_breaks_is_logged_and_the_bot_starts(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Log-in reached Discord, so a network failure in the sync after it is one more way
+    for the sync to fail: logged, and the bot starts (it stopped the start, blamed on
+    DISCORD_API_URL)."""
+    commands = "/applications/{application_id}/commands"
+
+    async def break_connection(_: Call) -> None:
+        raise AnswerLost
+
+    async with DiscordSimulator() as sim:
+        for _ in range(5):  # discord.py retries a broken connection: every try breaks
+            sim.after_call("GET", commands, break_connection)
+        with caplog.at_level(logging.ERROR, logger="bots.discord.command_sync"):
+            async with asyncio.timeout(GUARD):
+                await start_bot(sim, redis_url)
+        assert sim.sessions  # the gateway session opened all the same
+    assert "could not sync the application commands: Server disconnected" in caplog.text
