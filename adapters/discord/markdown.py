@@ -22,9 +22,11 @@ what an agent writes of those would show as written, so it is rewritten into tha
   Discord → ``**text**``; only where it is plainly emphasis: ``__init__`` inside a word, a
   path or a URL stays as written (in a table cell, plain text);
 - a code fence of ``~~~`` or of more than three backticks → three backticks, Discord's only
-  fence (a ``~~~python`` block would show its tildes, and its code as Markdown). Discord
-  ends a block at the next three backticks wherever they are, so inside such a block, where
-  CommonMark reads them as code, each run of them is broken by a zero-width space.
+  fence (a ``~~~python`` block would show its tildes, and its code as Markdown);
+- three backticks in a line of code (``print("```")``, or a fence line with a language
+  inside a block, both code to CommonMark) → broken by a zero-width space: Discord ends a
+  block at the next three backticks wherever they are (as Slack does, in
+  :mod:`adapters.slack.mrkdwn`).
 
 Everything else goes as written, and nothing else inside code is touched: fenced blocks
 (read by :mod:`core.markdown_code`, as the relay's paginator reads them, so both agree on
@@ -35,9 +37,7 @@ the common page, with none of these, is returned as it is after a few scans in C
 
 Deliberate limits: a code span is looked for within its line (one spanning lines is prose:
 an agent rarely writes one, and only what it holds of the above would be rewritten); a
-setext heading takes only the line above its underline; a three-backtick block is Discord's
-own and kept as written, even a line in it of three backticks and a word (code to
-CommonMark, where Discord ends the block).
+setext heading takes only the line above its underline.
 """
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ _BLOCK_WORK = re.compile(
     r"\n {0,3}(?:#{4,6}(?:[ \t]|$)|([-*_])[ \t]*(?:\1[ \t]*){2,}$|(?:=+|-{2,})[ \t]*$|~~~|````)",
     re.MULTILINE,
 )
+# A fence line of three backticks (its info string holds none; a longer run is in
+# _BLOCK_WORK): the info string.
+_FENCE_INFO = re.compile(r"\n {0,3}```([^`\n]*)(?![^\n])")
 _DEEP_HEADING = re.compile(r" {0,3}#{4,6}(?:[ \t]+(.*))?")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(=+|-{2,})[ \t]*")
 _NOT_PARAGRAPH = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|>|[-*+][ \t]|\d{1,9}[.)][ \t])")
@@ -107,8 +110,22 @@ def _has_work(markdown: str) -> bool:
         or "![" in markdown
         or ("<" in markdown and _BREAK.search(markdown) is not None)
         or ("_" in markdown and _STRONG.search(markdown) is not None)
-        or _BLOCK_WORK.search("\n" + markdown) is not None
+        or _BLOCK_WORK.search(text := "\n" + markdown) is not None
+        or ((fences := markdown.count(_FENCE)) > 0 and _ticks_in_code(text, fences))
     )
+
+
+def _ticks_in_code(text: str, fences: int) -> bool:
+    """Whether a line of code may hold three backticks, which :func:`_render` breaks (``text``
+    is the page after a line break, ``fences`` its runs of three backticks). Called when
+    :data:`_BLOCK_WORK` found no fence of tildes or of four backticks or more: where every
+    run is a fence line, those lines open and close blocks in turn, and only a closing one
+    with an info string (code to CommonMark) is work. Any other run takes the full pass,
+    which knows where code is."""
+    infos = _FENCE_INFO.findall(text)
+    if len(infos) != fences:
+        return True
+    return bool("".join(infos[1::2]).strip())
 
 
 def _render(lines: list[str]) -> str:
@@ -123,7 +140,7 @@ def _render(lines: list[str]) -> str:
                 out.append(_fence_out(line, found[0]))
                 fence = None
             else:
-                out.append(line if fence == _FENCE else inert_backticks(line))
+                out.append(inert_backticks(line))
             index += 1
             continue
         if found is not None:
@@ -153,9 +170,8 @@ def _render(lines: list[str]) -> str:
 def _fence_out(line: str, marker: str) -> str:
     """A fence line as Discord takes it: its marker as three backticks, Discord's only fence
     (a ``~~~`` or longer marker would show as written, its code as Markdown). Where it was
-    another marker, its code may hold backtick runs, which are broken
-    (:func:`core.markdown_code.inert_backticks`; a three-backtick block's code is sent as
-    written)."""
+    another marker, its info string may hold backtick runs, which are broken
+    (:func:`core.markdown_code.inert_backticks`)."""
     if marker == _FENCE:
         return line
     indent = len(line) - len(line.lstrip(" "))

@@ -267,6 +267,12 @@ FENCED = "\n".join(
         "c6z",
         "````",
         "p4z end",
+        "```python",
+        'c7z = "```"',
+        "```js c8z",
+        "c9z",
+        "```",
+        "p5z",
     ]
 )
 
@@ -286,6 +292,19 @@ def test_tilde_and_long_fences_become_backtick_fences() -> None:
     assert to_discord("````md\n````` no\n````") == f"```md\n``{ZWSP}``{ZWSP}` no\n```"
     # Three-backtick blocks are Discord's own: kept as written.
     assert to_discord("```py\n#### x\n```") == "```py\n#### x\n```"
+
+
+def test_three_backticks_in_a_three_backtick_block_are_broken() -> None:
+    # Code to CommonMark (and to the relay's paginator), where Discord ends the block at the
+    # next three backticks wherever they are: each run is broken, as Slack's renderer does.
+    page = 'p0z\n```python\nprint("```")\n```js\n```\np1z ```a``` ok'
+    assert to_discord(page) == (
+        f'p0z\n```python\nprint("``{ZWSP}`")\n``{ZWSP}`js\n```\np1z ```a``` ok'
+    )
+    # A page whose three backticks are all fence lines has nothing to rewrite: sent as it is
+    # (the fast path; the random test checks it against the full pass).
+    for page in ("```py\nx = 1\n```\ntext `a`\n  ```\nb\n```", "a\n```sh\nopen", "```"):
+        assert to_discord(page) is page
 
 
 def _code_and_prose(shown: str) -> tuple[str, str]:
