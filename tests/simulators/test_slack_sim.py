@@ -859,6 +859,35 @@ async def test_a_retry_due_with_no_connection_open_is_skipped_and_the_next_one_c
     assert [round(t - start, 3) for t in delivery.sent_at] == [0, 66]  # the 1-minute retry
 
 
+@pytest.mark.looptime
+@pytest.mark.parametrize(("reconnects_after", "comes_after"), [(1, 3), (10, 66)])
+async def test_an_event_due_while_the_app_reconnects_comes_on_the_retry_schedule(
+    sim: SlackSimulator, reconnects_after: float, comes_after: float
+):
+    # The first attempt finds no connection: it is skipped, as a retry would be, and the
+    # schedule goes on (the 3 s retry, else the 1-minute one); the first envelope sent is
+    # attempt 0.
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession() as session:
+        async with socket_connection(sim, session):
+            pass
+        await sim.wait_for(lambda: not sim.socket.connections)
+        start = loop.time()
+        delivery = await dm_event(sim)
+        assert delivery.sent_at == []
+        with pytest.raises(RuntimeError, match="would not retry"):
+            await sim.slash_command(sim.workspace.general)  # never retried: nothing would come
+        await asyncio.sleep(reconnects_after)  # fake time: the app reconnects
+        async with socket_connection(sim, session) as ws:
+            envelope = await ws.receive_json(timeout=120)
+            await ws.send_json({"envelope_id": envelope["envelope_id"]})
+            await delivery.wait_acked()
+    assert envelope["envelope_id"] == delivery.envelope_id
+    assert (envelope["retry_attempt"], envelope["retry_reason"]) == (0, "")
+    assert envelope["payload"]["event"]["text"] == "hi"
+    assert [round(t - start, 3) for t in delivery.sent_at] == [comes_after]
+
+
 def collected_events() -> tuple[list[dict[str, Any]], web.Application]:
     """An events endpoint (``/events``) that keeps every body it is sent, in order."""
     bodies: list[dict[str, Any]] = []

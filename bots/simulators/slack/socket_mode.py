@@ -19,24 +19,35 @@ sent again, up to three times, "immediately, after 1 minute and after 5 minutes"
 failure (the Events API's retries, docs.slack.dev apis/events-api; Socket Mode's own
 schedule is not documented apart: ``SimConfig.socket_retry_delays``), with the same
 ``envelope_id`` (whether Slack keeps it is not documented; the bot does not rely on it),
-``retry_attempt`` counting the earlier attempts and
+``retry_attempt`` counting the envelopes sent before and
 ``retry_reason: "timeout"`` (the retried envelope in slack-sdk's own Socket Mode test
 server, python-slack-sdk tests/slack_sdk/socket_mode/mock_socket_mode_server.py:
 ``"retry_attempt":1,"retry_reason":"timeout"``). A retry goes to any open connection, not
 necessarily the one the first attempt went to ("Slack's API server delivers to any of the
 active connections and does retries for Events API messages", the slack-sdk maintainer in
 slackapi/bolt-python#1071), so an envelope whose connection closed before its ack comes
-again over another one. The timing runs on the event loop's clock (``asyncio.sleep`` and
-timeouts), so a test under looptime sees Slack's real minutes pass in fake time.
+again over another one. An attempt due while no connection is open, the first one included
+(the app is reconnecting), is skipped and the schedule goes on, as after an attempt that
+timed out: Slack "does retries for Events API messages", and the same maintainer
+(bolt-python#1071) has an app miss events only "if you terminate all the instances at a
+time"; the Events API retries a delivery that could not connect at all (its retry reason
+``connection_failed``, docs.slack.dev apis/events-api; :mod:`.http_delivery`).
+``retry_attempt`` counts the envelopes sent, so the first one sent after skipped attempts
+has ``retry_attempt`` 0 and no ``retry_reason``. An envelope Slack does not retry (an
+interaction or a slash command, never retried, as in :mod:`.http_delivery`, or an event
+sent with ``retries=False``) has no later attempt: sending it with no connection open
+raises, a test's mistake. The timing runs on the event loop's clock
+(``asyncio.sleep`` and timeouts), so a test under looptime sees Slack's real minutes pass
+in fake time.
 
 Faults a test injects: ``break_after_next`` (the connection breaks right after the next
 envelope is written: the app got it, its ack is lost) and ``ack_delay`` (acks reach Slack
 this much later: a slow network or a busy app, so an ack may come after Slack retried).
 
 Not modelled (undocumented): Slack closing the old connection by itself after a
-``disconnect`` (slack-sdk closes it first when it reconnects); what Slack does with a retry
-due while no connection is open (here that retry is skipped and the next one still comes:
-the maintainer above only says events may be missed when every connection is down); whether
+``disconnect`` (slack-sdk closes it first when it reconnects); when Slack finds an attempt
+has no connection to go to and what it then counts in ``retry_attempt`` (here the attempt
+is skipped as if it had timed out, and only envelopes sent are counted); whether
 Slack takes an ack arriving on another connection than its envelope's (slack-sdk sends an
 ack once more on its new connection when the old one is gone, ``send_message``; an ack
 lost with ``break_after_next`` stays lost wherever it arrives); and what
@@ -187,9 +198,12 @@ class SocketHub:
             payload=payload,
             accepts_response_payload=accepts_response_payload,
         )
+        retried = retries and type_ == "events_api"
+        if not self.connections and not retried:
+            raise RuntimeError("no Socket Mode connection is open, and Slack would not retry")
         self.deliveries[delivery.envelope_id] = delivery
-        await self.resend(delivery, retry_reason=None)
-        if retries and type_ == "events_api":
+        await self.resend(delivery, retry_reason=None)  # skipped with no connection open
+        if retried:
             task = asyncio.create_task(self._retry_until_acked(delivery))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -197,10 +211,11 @@ class SocketHub:
 
     async def resend(
         self, delivery: SocketDelivery, *, retry_reason: str | None = "timeout"
-    ) -> None:
-        """Send the envelope (again: ``retry_attempt`` counts the earlier attempts)."""
+    ) -> bool:
+        """Send the envelope (again: ``retry_attempt`` counts the envelopes sent before);
+        ``False`` when no connection is open: the attempt is skipped (module docstring)."""
         if not self.connections:
-            raise RuntimeError("no Socket Mode connection is open")
+            return False
         envelope: dict[str, Any] = {
             "envelope_id": delivery.envelope_id,
             "payload": delivery.payload,
@@ -219,6 +234,7 @@ class SocketHub:
         await ws.send_json(envelope)
         if breaks:
             await self._break(ws)
+        return True
 
     async def _break(self, ws: web.WebSocketResponse) -> None:
         """The connection breaks with an envelope just written to it (its ack is lost:
@@ -237,8 +253,7 @@ class SocketHub:
             await asyncio.sleep(delay)
             if delivery.acked:
                 return
-            if self.connections:  # else this retry is skipped (module docstring)
-                await self.resend(delivery)
+            await self.resend(delivery, retry_reason="timeout" if delivery.sent_at else None)
 
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
         """A ``disconnect`` message on every open connection (reasons: module docstring)."""

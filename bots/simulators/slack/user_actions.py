@@ -354,7 +354,7 @@ class UserActions:
         retries: bool,
     ) -> Delivery:
         if self.events_url is None:
-            if not self.socket.connections:
+            if not self.socket.connects:  # none open now: the app may be reconnecting
                 raise RuntimeError("set sim.events_url or connect the app over Socket Mode")
             return await self.socket.send(
                 kind, payload, retries=retries, accepts_response_payload=kind == "slash_commands"

@@ -1,5 +1,6 @@
 """Socket Mode redelivery, as Slack does it by itself: an envelope not acked in time comes
-again (``retry_attempt`` 1, 2, 3), over whichever connection is open. The user's message
+again (``retry_attempt`` 1, 2, 3), over whichever connection is open; one due while none
+is open (the bot reconnecting) comes on Slack's next retry. The user's message
 still reaches the agent once and is answered once, while the first handling of it still
 streams its reply: the bot claims each message in Redis (``bots.slack.answered``, the
 turn gate's dedup), so the claim holds on another replica too.
@@ -15,7 +16,7 @@ import logging
 import pytest
 
 from bots.simulators.slack import SimConfig, SlackSimulator, SocketDelivery
-from tests.bots.slack.conftest import StartBot, reply_script
+from tests.bots.slack.conftest import StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
 ACK_TIMEOUT = 0.5
@@ -91,4 +92,31 @@ async def test_an_ack_reaching_slack_too_late_is_answered_once(
     assert sim.socket.connects == replicas  # no reconnection: only the ack was late
     assert len(lyzr.stream_requests()) == 1
     (reply,) = sim.bot_replies(ws.alice_dm, turn.thread_ts)
+    assert reply.text == REPLY
+
+
+@pytest.mark.parametrize("sim", [SCALED], indirect=True)
+async def test_a_channel_mention_sent_while_the_only_connection_is_down_is_answered_once(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """A channel mention makes two envelopes, ``app_mention`` and ``message``. The first
+    breaks the bot's only connection after reaching it (its ack is lost); the second finds
+    no connection open while the bot reconnects, so Slack sends it on its retry schedule,
+    and the next envelope written, a retry, breaks the new connection too. Every envelope
+    comes again until acked; the bot answers the mention once."""
+    ws = sim.workspace
+    bot = await start_bot("socket")
+    lyzr.enqueue(reply_script(REPLY))
+    sim.socket.break_after_next = 2
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "while reconnecting"))
+    deliveries = [d for d in turn.deliveries if isinstance(d, SocketDelivery)]
+    assert sorted(d.payload["event"]["type"] for d in deliveries) == ["app_mention", "message"]
+    assert sorted(len(d.sent_at) for d in deliveries) == [0, 1]  # one sent, one skipped
+    for delivery in deliveries:
+        await delivery.wait_acked()
+    await sim.wait_for(lambda: bool(sim.bot_replies(ws.general, turn.thread_ts)))
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.socket.break_after_next == 0 and sim.socket.connects == 3
+    assert len(lyzr.stream_requests()) == 1
+    (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
     assert reply.text == REPLY
