@@ -156,7 +156,8 @@ class Responder:
         usage_metrics.turn_refused(admission.reason or "user")
         notices = self.governance.notices
         if notices is not None:
-            await notices.refuse(surface or self.relay.surface, turn, admission)
+            surface = self.relay.surface if surface is None else surface
+            await notices.refuse(surface, turn, admission)
 
     async def handle(
         self,

@@ -17,6 +17,8 @@ from core.agents.base import AgentRequest
 from core.agents.demo import DemoAgent
 from core.config import load_settings
 from core.errors import ConfigError
+from core.governance.access import Admission
+from core.governance.notices import AccessNotices
 from core.models import AgentStream
 from core.ops.tasks import TurnTasks
 from core.relay.relay import Relay
@@ -26,7 +28,7 @@ from core.sessions.embedded import EmbeddedRedis
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import SessionKeys, conversation_key
 from core.sessions.lock import EXTEND
-from core.texts import INTERRUPTED, LOCK_LOST, NOT_ANSWERED
+from core.texts import DENIED, INTERRUPTED, LOCK_LOST, NOT_ANSWERED
 from core.turn import ThreadRef, Turn
 from tests.bots.discord.slow_redis import SlowRedis
 from tests.fake_agent import ScriptedAgent
@@ -82,6 +84,37 @@ async def test_a_redelivered_message_is_answered_once(
     assert first.status == "answered" and again.status == "duplicate"
     assert len(agent.calls) == 1
     assert surface.texts(WHERE) == ["reply to hello"]
+
+
+class _PrivateSurface(RecordingSurface):
+    """A recording surface that can also tell one user something privately."""
+
+    def __init__(self) -> None:
+        super().__init__(limits=FAST)
+        self.private: list[str] = []
+
+    async def tell_privately(
+        self, where: ThreadRef, user: str, markdown: str, *, about: str
+    ) -> None:
+        self.private.append(markdown)
+
+
+class _FalsySurface(_PrivateSurface):
+    """False in a test of truth, as a surface defining ``__len__`` may be."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+async def test_a_refusal_goes_to_the_surface_given_even_a_falsy_one(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    relays_own, given = _PrivateSurface(), _FalsySurface()
+    responder = _responder(redis, namespace, ScriptedAgent(), relays_own)
+    notices = AccessNotices(redis, namespace=namespace)
+    responder.governance = replace(responder.governance, notices=notices)
+    await responder.refuse(_turn("hello", "m1"), Admission(False, "channel"), surface=given)
+    assert given.private == [DENIED["channel"]] and relays_own.private == []
 
 
 async def test_turns_of_one_thread_run_one_at_a_time_in_order(
