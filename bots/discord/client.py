@@ -27,6 +27,7 @@ from discord.http import Route
 from adapters.discord import RateLimitReporter
 from bots.discord.buckets import prune_buckets_every
 from bots.discord.gateway_guard import guard_gateway
+from bots.discord.heartbeat_timing import time_heartbeats
 from bots.discord.settings import DiscordSettings
 
 __all__ = ["BotClient", "bot_intents", "discord_endpoints"]
@@ -77,6 +78,7 @@ class BotClient(discord.Client):
             **options,
         )
         guard_gateway(self._connection)
+        time_heartbeats(self._connection)
         prune_buckets_every(self.http)
         self._on_message = on_message
         self._on_setup = on_setup
