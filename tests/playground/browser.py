@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # imported where the browser starts: every xdist worker colle
     from playwright.sync_api import Browser, JSHandle, Page
 
 from tests import forked
-from tests.playground.helpers import HELLO_END
 
 CHROMIUM = shutil.which("chromium-headless-shell") or "/usr/bin/chromium-headless-shell"
 CHROMIUM_ARGS = [
@@ -231,12 +230,12 @@ THUMBS_DOWN = {
 PRIVATE_NOTE = {"slack": "Only visible to you", "discord": "Only you can see this"}
 
 
-def wait_for_hello(page: Page) -> None:
-    """Until both panes' open thread shows the demo's whole greeting."""
+def wait_for_reply(page: Page, end: str) -> None:
+    """Until both panes' open thread shows a whole reply ending with ``end``."""
     wait_until(
         page,
         f"() => Object.values(({READ_THREADS})()).every("
-        f"(s) => s.text.includes({json.dumps(HELLO_END)}) && !s.streaming)",
+        f"(s) => s.text.includes({json.dumps(end)}) && !s.streaming)",
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,14 +23,17 @@ from tests.playground.browser import (
     PANES,
     READ_THREADS,
     THUMBS_DOWN,
+    _run,
     has_emoji_font,
     launch_browser,
     open_page,
     playground,
-    wait_for_hello,
+    start_playground,
+    stop_playground,
+    wait_for_reply,
     write,
 )
-from tests.playground.helpers import HELLO_END
+from tests.servers.lyzr_server import LyzrScript, LyzrServer, split_words
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +41,27 @@ def browser() -> Iterator[Browser]:
     yield from launch_browser()
 
 
+# The agent's every reply: whole at once, with markdown. The demo agent's greeting took ~3 s
+# of tokens per test, a wait that none of these tests is about.
+ANSWER = "Here is **the scripted agent** answering, whole at once."
+ANSWER_BOLD = "the scripted agent"
+ANSWER_END = "answering, whole at once."
+
+
 @pytest.fixture(scope="module")
 def playground_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from playground(tmp_path_factory.mktemp("playground"))
+    """The playground, its agent a local server speaking Lyzr's wire format (``tests/servers``)
+    that gives :data:`ANSWER` to every message."""
+    agent = LyzrServer()
+    agent.default = LyzrScript(tokens=split_words(ANSWER))
+    _run(agent.start())
+    yield from playground(
+        tmp_path_factory.mktemp("playground"),
+        LYZR_API_KEY=agent.api_key,
+        LYZR_AGENT_ID="scripted-agent",
+        LYZR_API_BASE=agent.url,
+    )
+    _run(agent.stop())
 
 
 @pytest.fixture
@@ -60,10 +82,10 @@ def test_the_agents_markdown_is_rendered_and_thumbs_down_asks_why(page: Page) ->
     the app marks it."""
     for pane in PANES:
         write(page, pane, "@threadcast hello")
-    wait_for_hello(page)
+    wait_for_reply(page, ANSWER_END)
     for pane in PANES:
         bold = page.locator(f'[data-pane="{pane}"] .thread-column .msg[data-bot] strong')
-        assert "threadcast demo agent" in bold.all_inner_texts()
+        assert ANSWER_BOLD in bold.all_inner_texts()
 
     replies = {p: page.locator(f'[data-pane="{p}"] .replies-divider').inner_text() for p in PANES}
     for pane in PANES:
@@ -92,7 +114,7 @@ def test_a_dialog_shows_only_to_the_person_it_was_opened_for(page: Page) -> None
     person's own dialog, and what was typed in one stays while someone else is selected."""
     for pane in PANES:
         write(page, pane, "@threadcast hello")
-    wait_for_hello(page)
+    wait_for_reply(page, ANSWER_END)
     for pane in PANES:
         root = page.locator(f'[data-pane="{pane}"]')
         people = root.get_by_label("Posting as")
@@ -131,13 +153,13 @@ def test_a_reload_shows_the_thread_that_was_open(page: Page) -> None:
     (it once came back with every thread closed)."""
     for pane in PANES:
         write(page, pane, "@threadcast hello")
-    wait_for_hello(page)
+    wait_for_reply(page, ANSWER_END)
     titles = page.locator(".thread-title").all_inner_texts()
 
     reload(page)
 
     for pane, shown in page.evaluate(READ_THREADS).items():
-        assert shown["open"] and HELLO_END in shown["text"], pane
+        assert shown["open"] and ANSWER_END in shown["text"], pane
     assert page.locator(".thread-title").all_inner_texts() == titles  # the same threads
 
 
@@ -147,7 +169,7 @@ def test_a_private_reply_is_gone_after_a_reload_as_in_the_apps(page: Page) -> No
     restarts). They were kept, as if stored. One that comes after the reload shows."""
     for pane in PANES:
         write(page, pane, "@threadcast hello")
-    wait_for_hello(page)
+    wait_for_reply(page, ANSWER_END)
 
     def give_a_reason(pane: str) -> None:
         root = page.locator(f'[data-pane="{pane}"]')
@@ -168,7 +190,7 @@ def test_a_private_reply_is_gone_after_a_reload_as_in_the_apps(page: Page) -> No
 
     for pane in PANES:
         root = page.locator(f'[data-pane="{pane}"]')
-        assert HELLO_END in root.locator(".thread-column").inner_text()  # the thread is back
+        assert ANSWER_END in root.locator(".thread-column").inner_text()  # the thread is back
         assert root.locator(".msg.ephemeral").count() == 0  # its private replies are not
         give_a_reason(pane)
         thanks(pane).wait_for()  # a new one shows
@@ -189,7 +211,7 @@ def test_with_a_thread_open_the_channels_and_the_person_picker_stay_in_reach(
     page, errors = open_page(browser, playground_url)
     for pane in PANES:
         write(page, pane, "@threadcast hello")
-    wait_for_hello(page)
+    wait_for_reply(page, ANSWER_END)
     for width in (1024, 1600):
         page.set_viewport_size({"width": width, "height": 900})
         for pane in PANES:
@@ -230,7 +252,7 @@ def test_emoji_buttons_are_named_and_readable_without_an_emoji_font(page: Page) 
     emoji_font = has_emoji_font()
     for pane in PANES:
         write(page, pane, "@threadcast hello")
-    wait_for_hello(page)
+    wait_for_reply(page, ANSWER_END)
     names = {"slack": ("Good answer", "Bad answer"), "discord": ("thumbs up", "thumbs down")}
     for pane, (up, down) in names.items():
         thread = page.locator(f'[data-pane="{pane}"] .thread-column')
@@ -266,22 +288,26 @@ CUT_OR_BROKEN = """(selector) => [...document.querySelectorAll(selector)].filter
 
 
 def test_names_files_and_counts_are_whole_beside_an_open_thread(
-    browser: Browser, playground_url: str
+    browser: Browser, tmp_path: Path
 ) -> None:
     """With a thread open in a narrow column (1280 px then, 1500 px now that the sidebar
     stays), Discord broke the bot's name and badge mid-word ("threadc/ast", "AP/P"), Slack's
     file card ran past the pane's edge; the timeline's counts of the last minute ended in an
     ellipsis. One page, one reply, looked at each width in turn."""
-    page, errors = open_page(browser, playground_url, 1024)
-    for pane in PANES:
-        write(page, pane, "@threadcast file")
-    for pane in PANES:
-        page.locator(f'[data-pane="{pane}"] .thread-column .file-card').wait_for()
-    wait = ".thread-column .msg-head > *, .thread-column .file-card, .counts"
-    cut = {}
-    for width in (1024, 1280, 1500):
-        page.set_viewport_size({"width": width, "height": 900})
-        cut[width] = page.evaluate(CUT_OR_BROKEN, wait)
-    page.close()
+    process, url = start_playground(tmp_path)  # the demo agent, whose reply to "file" has one
+    try:
+        page, errors = open_page(browser, url, 1024)
+        for pane in PANES:
+            write(page, pane, "@threadcast file")
+        for pane in PANES:
+            page.locator(f'[data-pane="{pane}"] .thread-column .file-card').wait_for()
+        wait = ".thread-column .msg-head > *, .thread-column .file-card, .counts"
+        cut = {}
+        for width in (1024, 1280, 1500):
+            page.set_viewport_size({"width": width, "height": 900})
+            cut[width] = page.evaluate(CUT_OR_BROKEN, wait)
+        page.close()
+    finally:
+        stop_playground(process)
     assert cut == {1024: [], 1280: [], 1500: []}
     assert not errors
