@@ -8,9 +8,11 @@ default: the same Blink and V8 as the full browser, without its user interface. 
 these tests (two runs each, the whole machine's CPU): 19.5-20.2 core-seconds against
 31.7-32.5 for Debian's full ``chromium`` with ``--headless``.
 
-Two modules, each its own browser and playground process, so that xdist runs them side by
-side (a module's tests run in order on one worker): one chain of ~55 s became two of ~30 s
-for one more browser's start (~1 s of CPU).
+Two modules, each with its own browser and playground, so that xdist runs them side by side
+(a module's tests run in order on one worker, one xdist group): the one module's ~68 s of
+serial wall at ``-n 1`` are now ~22 s and ~23 s, for one more browser's start (well under a
+second of CPU). Where a test needs a reply but not its pace, a scripted agent sends it whole:
+the demo agent's greeting cost ~3 s of tokens per test.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""The page in a real browser (:mod:`tests.playground.browser`) with the demo agent: what a
-person does with a reply once it is there. Its markdown shows as markup, 👎 opens the bot's
-own dialog for the person who clicked, a reload keeps the open thread (and drops private
-replies, as the apps do), the channels and the person picker stay in reach beside a thread,
-names and counts are whole beside it, and emoji buttons are readable without an emoji font.
-The replies as they arrive, and an agent that waits, are ``test_browser_agent.py``'s.
+"""The page in a real browser (:mod:`tests.playground.browser`): what a person does with a
+reply once it is there (a scripted agent's, sent whole at once; the demo agent's file). Its
+markdown shows as markup, 👎 opens the bot's own dialog for the person who clicked, a reload
+keeps the open thread (and drops private replies, as the apps do), the channels and the
+person picker stay in reach beside a thread, names and counts are whole beside it, and emoji
+buttons are readable without an emoji font. The replies as they arrive, and an agent that
+waits, are ``test_browser_agent.py``'s.
 """
 
 from __future__ import annotations

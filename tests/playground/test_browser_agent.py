@@ -4,7 +4,8 @@ the whole reply beats the page's own post, or waits in a channel the person left
 reply grows by edits at the platforms' pace, Stop ends a reply with its partial text, and
 structured output shows as Block Kit / an embed; a message past an app's limit is refused
 by the page, and an idle page stops redrawing. The agent is a local server speaking Lyzr's
-wire format (``tests/servers``) that sends what each test needs, or waits.
+wire format (``tests/servers``) that sends what each test needs, or waits (structured
+output: the demo agent's).
 With ``THREADCAST_SCREENSHOTS=1``, screenshots of three moments of a reply are saved under a
 temporary directory (the path is printed).
 """
