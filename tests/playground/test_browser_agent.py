@@ -321,6 +321,40 @@ def test_an_idle_page_stops_redrawing_its_api_call_strips(
     page.close()
 
 
+def test_a_strip_whose_calls_left_it_stands_still_while_its_counts_go_on(
+    browser: Browser, held_playground_url: str, held_agent: LyzrServer
+) -> None:
+    """The strip shows 30 seconds: once the latest call is older, every frame would be the
+    same bare grid (it was redrawn ten times a second for the next 30 s, until the counts'
+    minute passed). The counts of the minute still change as the calls leave it. The page's
+    clock is Playwright's fake one."""
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    page.add_init_script(f"({COUNT_FRAMES})()")
+    page.clock.install()
+    page.goto(held_playground_url)
+    page.wait_for_selector("body[data-ready]")
+    held_agent.enqueue(LyzrScript(tokens=split_words(QUICK_ANSWER)))
+    write(page, "slack", "@threadcast hello")
+    thread = page.locator('[data-pane="slack"] .thread-column')
+    thread.locator('.sk-feedback[data-value="down"]').wait_for()  # the reply's last call
+    counts = page.locator('[data-pane="slack"] .counts')
+
+    def drawn() -> int:
+        return int(page.evaluate("() => window.framesDrawn"))
+
+    page.clock.run_for(35_000)  # every call has left the strip, not the counts' minute
+    still_from = drawn()
+    in_the_minute = counts.inner_text()
+    page.clock.run_for(10_000)
+    assert drawn() == still_from  # not one frame in ten seconds
+    page.clock.run_for(20_000)  # past the minute
+    assert counts.inner_text() != in_the_minute, in_the_minute
+    assert re.search(r"\b0 posts · 0 edits · 0 × 429", counts.inner_text())
+    assert drawn() == still_from
+    page.close()
+
+
 # Counts the page's posts whose answer it has read and acted on: the count goes up in a task
 # queued once the answer is read, after what the page does with it.
 COUNT_POSTS_ANSWERED = """() => {
