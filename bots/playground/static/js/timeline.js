@@ -82,10 +82,11 @@ export class Timeline {
       `last minute: ${count("post")} posts · ${count("edit")} edits · ${count("limited")} × 429`;
   }
 
-  // Called ten times a second. Once the latest call is older than the counts' minute, the
-  // strip and the counts stand still: the frame already drawn stays, so an idle page costs no
-  // CPU (redrawn anyway, Chromium spent a tenth of a core on it: 0.108 against 0.007 cores
-  // measured a minute after the last call). A new call or a resize draws again.
+  // Called ten times a second. Once the latest call has left the strip's 30 seconds, the
+  // strip stands still: the frame already drawn (the bare grid) stays, so an idle page costs
+  // no CPU (redrawn anyway, Chromium spent a tenth of a core on it: 0.108 against 0.007 cores
+  // measured a minute after the last call). The counts go on until the calls have left their
+  // minute too. A new call or a resize draws again.
   draw() {
     const canvas = this.canvas;
     const width = canvas.clientWidth;
@@ -94,9 +95,12 @@ export class Timeline {
     const ratio = window.devicePixelRatio || 1;
     const now = Date.now() / 1000;
     const latest = this.calls.length ? this.calls[this.calls.length - 1].at : -Infinity;
+    // Rendered once a second while a call is in the minute, and once after it has left.
+    if (now - latest <= COUNTS_SECONDS + 2) this.renderCountsIfStale(now);
+    const still = now - latest > WINDOW_SECONDS + 1;
     const frame = `${width}x${height}@${ratio}:${this.calls.length}`;
-    if (now - latest > COUNTS_SECONDS + 1 && frame === this.stillFrame) return;
-    this.stillFrame = now - latest > COUNTS_SECONDS + 1 ? frame : null;
+    if (still && frame === this.stillFrame) return;
+    this.stillFrame = still ? frame : null;
     if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
     if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
     const g = canvas.getContext("2d");
@@ -122,7 +126,6 @@ export class Timeline {
       g.fillStyle = style.getPropertyValue(`--${call.kind}`).trim() || "#888";
       g.fillRect(Math.round(x) - 1, height * (1 - tall) - 2, 3, height * tall - 10 + 2);
     }
-    if (this.calls.length) this.renderCountsIfStale(now);
   }
 
   renderCountsIfStale(now) {
