@@ -134,6 +134,7 @@ _LONGEST = (
     "tests/bots/console/test_shared_redis.py",
     "tests/bots/console/test_terminal.py",
     "tests/playground/test_browser.py",
+    "tests/playground/test_browser_agent.py",
     "tests/ops/test_recovery_e2e.py",
 )
 
