@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.playground.test_browser import (
+from tests.playground.browser import (
     _FOREIGN_ENV,
     CHROMIUM,
     CHROMIUM_ARGS,
