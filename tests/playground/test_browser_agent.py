@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # imported where the browser starts: every xdist worker collects this module
-    from playwright.sync_api import APIResponse, Browser, Route
+    from playwright.sync_api import APIResponse, Browser, Page, Route
 
 from bots.playground import discord_pane, slack_pane
 from core.agents.demo_script import compose_reply
@@ -288,18 +288,25 @@ COUNT_FRAMES = """() => {
 }"""
 
 
+def _page_on_a_fake_clock(browser: Browser, url: str) -> Page:
+    """The playground on a page whose clock is Playwright's fake one (a minute passes at
+    once) and which counts the frames it draws (``window.framesDrawn``)."""
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    page.add_init_script(f"({COUNT_FRAMES})()")
+    page.clock.install()
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]")
+    return page
+
+
 def test_an_idle_page_stops_redrawing_its_api_call_strips(
     browser: Browser, held_playground_url: str, held_agent: LyzrServer
 ) -> None:
     """A page left open costs no CPU once nothing has happened for a minute (redrawn ten
     times a second regardless, Chromium spent a tenth of a core on it); a new call draws again.
     The page's clock is Playwright's fake one, so a minute passes at once."""
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
-    page.set_default_timeout(WAIT_MS)
-    page.add_init_script(f"({COUNT_FRAMES})()")
-    page.clock.install()
-    page.goto(held_playground_url)
-    page.wait_for_selector("body[data-ready]")
+    page = _page_on_a_fake_clock(browser, held_playground_url)
 
     def drawn() -> int:
         return int(page.evaluate("() => window.framesDrawn"))
@@ -328,12 +335,7 @@ def test_a_strip_whose_calls_left_it_stands_still_while_its_counts_go_on(
     same bare grid (it was redrawn ten times a second for the next 30 s, until the counts'
     minute passed). The counts of the minute still change as the calls leave it. The page's
     clock is Playwright's fake one."""
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
-    page.set_default_timeout(WAIT_MS)
-    page.add_init_script(f"({COUNT_FRAMES})()")
-    page.clock.install()
-    page.goto(held_playground_url)
-    page.wait_for_selector("body[data-ready]")
+    page = _page_on_a_fake_clock(browser, held_playground_url)
     held_agent.enqueue(LyzrScript(tokens=split_words(QUICK_ANSWER)))
     write(page, "slack", "@threadcast hello")
     thread = page.locator('[data-pane="slack"] .thread-column')

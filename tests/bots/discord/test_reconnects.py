@@ -13,7 +13,7 @@ from typing import Any
 import discord
 import pytest
 
-from bots.simulators.discord import DiscordSimulator
+from bots.simulators.discord import DiscordSimulator, SimMessage
 from core.errors import ConfigError
 from tests.bots.discord.conftest import BotWorld, World
 from tests.servers.lyzr_server import LyzrScript, split_words
@@ -52,16 +52,25 @@ DISRUPTIONS = {
 NEW_SESSION = (_op9_new_session, _session_timed_out)  # the bot has to IDENTIFY again
 
 
+HELD_REPLY = " ".join(f"w{n}" for n in range(30))
+
+
+async def _reply_held_mid_stream(world: World) -> tuple[SimMessage, LyzrScript]:
+    """A mention in #general whose reply shows its first words, then holds after ten
+    tokens until the test sets ``script.hold``: (the mention, the agent's script)."""
+    script = LyzrScript(tokens=split_words(HELD_REPLY), delay=0.0, hold_after=10)
+    world.lyzr.enqueue(script)
+    start = await world.sim.user_message(world.sim.channel("general").id, "long", mention_bot=True)
+    await world.until(lambda: any(m.content.startswith("w0") for m in world.bot_messages(start.id)))
+    return start, script
+
+
 @pytest.mark.parametrize("disrupt", DISRUPTIONS.values(), ids=DISRUPTIONS.keys())
 async def test_a_reply_streaming_through_a_reconnect_completes(
     world: World, disrupt: Disrupt
 ) -> None:
     sim, lyzr = world.sim, world.lyzr
-    text = " ".join(f"w{n}" for n in range(30))
-    script = LyzrScript(tokens=split_words(text), delay=0.0, hold_after=10)
-    lyzr.enqueue(script)
-    start = await sim.user_message(sim.channel("general").id, "long", mention_bot=True)
-    await world.until(lambda: any(m.content.startswith("w0") for m in world.bot_messages(start.id)))
+    start, script = await _reply_held_mid_stream(world)
     before = (await sim.wait_for_session()).id
     await disrupt(sim)
     now = (await sim.wait_for_session()).id
@@ -69,7 +78,7 @@ async def test_a_reply_streaming_through_a_reconnect_completes(
     script.hold.set()
     await world.answered(1)
     (message,) = world.bot_messages(start.id)
-    assert message.content == text and message.components != []  # finished, feedback shown
+    assert message.content == HELD_REPLY and message.components != []  # finished, feedback shown
     # The bot still answers on the new connection, once.
     later = await sim.user_message(start.id, "still there?", mention_bot=True)
     await world.answered(2)
@@ -126,18 +135,14 @@ async def _reply_through(world: World, event: Callable[[int], Awaitable[None]]) 
     """A reply streams in a thread while ``event(thread_id)`` happens and sends "during"
     there; that message is answered once, and the reply completes once, with its feedback
     buttons."""
-    sim, lyzr = world.sim, world.lyzr
-    text = " ".join(f"w{n}" for n in range(30))
-    script = LyzrScript(tokens=split_words(text), delay=0.0, hold_after=10)
-    lyzr.enqueue(script)
-    start = await sim.user_message(sim.channel("general").id, "long", mention_bot=True)
-    await world.until(lambda: any(m.content.startswith("w0") for m in world.bot_messages(start.id)))
+    lyzr = world.lyzr
+    start, script = await _reply_held_mid_stream(world)
     await event(start.id)
     script.hold.set()
     await world.answered(2)
     await world.quiet()  # whatever a RESUME replayed has been read, and not answered again
     first, second = world.bot_messages(start.id)
-    assert first.content == text and first.components != []
+    assert first.content == HELD_REPLY and first.components != []
     assert second.content == "You said: during"
     assert len(world.results) == 2 and len(lyzr.stream_requests()) == 2
 
