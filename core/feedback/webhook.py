@@ -11,7 +11,8 @@ with a warning rather than grow without bound. Any other failure (a body JSON ca
 encode, ``httpx.InvalidURL``, which is not an ``httpx.HTTPError``) drops that one vote,
 logged with its traceback, and the worker goes on: it used to end the worker, which then
 retried the same body, and failed, on every later vote. On close, what is queued gets
-``drain`` seconds; what is still queued then (or being posted) is dropped with a warning.
+``drain`` seconds; what is still queued then (or being posted), or sent after, is dropped
+with a warning.
 
 Every vote ends once, in ``delivered`` or in ``dropped_by[reason]`` (gave_up, refused,
 overflow, shutdown, error), and in the same Prometheus counter
@@ -69,6 +70,7 @@ class FeedbackWebhook:
         self._idle = asyncio.Event()
         self._idle.set()
         self._worker: asyncio.Task[None] | None = None
+        self._closed = False  # aclose() began: a later send would start a worker never closed
         self.delivered = 0
         self.dropped_by: dict[WebhookDrop, int] = {}
 
@@ -79,6 +81,10 @@ class FeedbackWebhook:
 
     def send(self, body: dict[str, Any]) -> None:
         """Queue ``body``; never blocks, never raises."""
+        if self._closed:  # a vote clicked while the bot shuts down: no worker to post it
+            self._drop("shutdown")
+            log.warning("feedback webhook closed: a vote sent after it was dropped")
+            return
         if len(self._queue) >= self._backlog:
             self._queue.popleft()
             self._drop("overflow")
@@ -148,6 +154,7 @@ class FeedbackWebhook:
         return "gave_up"  # only with attempts < 1: no try at all
 
     async def aclose(self) -> None:
+        self._closed = True
         worker = self._worker
         if worker is None:
             return

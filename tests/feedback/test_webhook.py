@@ -232,3 +232,18 @@ async def test_a_receiver_trickling_its_answer_is_cut_at_the_timeout(
             hook.send({"vote": "up"})
             await hook.aclose()
     assert "failed 1 times (no answer within 0.5s): vote dropped" in caplog.text
+
+
+async def test_a_vote_sent_after_close_is_dropped_not_left_to_a_new_worker(
+    client: httpx.AsyncClient,
+) -> None:
+    """A vote clicked while the bot shuts down, after the webhook closed: it started a new
+    worker that nothing would close (a task still pending at the loop's end), and its vote
+    counted nowhere."""
+    before = outcomes()
+    hook = FeedbackWebhook("http://127.0.0.1:9/hook", client)
+    await hook.aclose()
+    hook.send({"vote": "up"})
+    assert hook._worker is None  # no task was started
+    assert hook.dropped_by == {"shutdown": 1}
+    assert counted_since(before) == {"shutdown": 1}
