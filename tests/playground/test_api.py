@@ -34,46 +34,35 @@ async def test_a_bad_post_is_refused_with_its_reason(
     assert not [m for m in pane.messages().values() if not m["bot"]]  # nothing was posted
 
 
-async def test_a_discord_message_past_2000_characters_is_refused_as_discords_client_does(
-    playground: Running,
+@pytest.mark.parametrize(
+    ("platform", "limit"),
+    [
+        # Discord's client does not send it (the API would refuse it too); the page once
+        # posted 50,000 characters, something no Discord user can do, and the bot answered.
+        ("discord", 2_000),
+        # Slack keeps 40,000 characters of a message and cuts the rest; the page once sent
+        # 50,000 and the bot answered all of them, more than anyone's Slack message holds.
+        ("slack", 40_000),
+    ],
+)
+async def test_a_message_past_the_platforms_limit_is_refused_not_cut(
+    playground: Running, platform: str, limit: int
 ) -> None:
-    """Discord's client does not send it (the API would refuse it too); the page once
-    posted 50,000 characters, something no Discord user can do, and the bot answered it."""
+    mention = "@threadcast "
     body = {
-        "channel": playground.channel("discord"),
-        "user": playground.person("discord"),
-        "text": "@threadcast " + "x" * 1_989,  # 2,001 characters
+        "channel": playground.channel(platform),
+        "user": playground.person(platform),
+        "text": mention + "x" * (limit + 1 - len(mention)),  # one character too many
     }
 
-    status, answer = await playground.call("discord", "post", body)
+    status, answer = await playground.call(platform, "post", body)
 
     assert status == 400
-    assert "too long" in answer["error"] and "2,001" in answer["error"]
-    assert "2,000" in answer["error"]
-    assert not playground.feed.panes["discord"].messages()  # nothing was posted
-    body["text"] = str(body["text"])[:-1]  # 2,000: sent
-    assert (await playground.call("discord", "post", body))[0] == 200
-
-
-async def test_a_slack_message_past_40000_characters_is_refused_not_cut(
-    playground: Running,
-) -> None:
-    """Slack keeps 40,000 characters of a message and cuts the rest; the page once sent
-    50,000 and the bot answered all of them, more than anyone's Slack message holds."""
-    body = {
-        "channel": playground.channel("slack"),
-        "user": playground.person("slack"),
-        "text": "@threadcast " + "x" * 39_989,  # 40,001 characters
-    }
-
-    status, answer = await playground.call("slack", "post", body)
-
-    assert status == 400
-    assert "too long" in answer["error"] and "40,001" in answer["error"]
-    assert "40,000" in answer["error"]
-    assert not playground.feed.panes["slack"].messages()  # nothing was posted
-    body["text"] = str(body["text"])[:-1]  # 40,000: sent
-    assert (await playground.call("slack", "post", body))[0] == 200
+    assert "too long" in answer["error"] and f"{limit + 1:,}" in answer["error"]
+    assert f"{limit:,}" in answer["error"]
+    assert not playground.feed.panes[platform].messages()  # nothing was posted
+    body["text"] = str(body["text"])[:-1]  # at the limit: sent
+    assert (await playground.call(platform, "post", body))[0] == 200
 
 
 async def test_unknown_platforms_actions_and_files_are_404(playground: Running) -> None:
