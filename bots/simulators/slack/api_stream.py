@@ -8,7 +8,9 @@ characters per call, else ``msg_too_long``; there is no cumulative cap). Outside
 ``SimConfig.stream_idle_timeout``, or ``stream_max_lifetime`` after it started; after that
 every append or stop answers ``message_not_in_streaming_state`` while the text streamed so
 far stays visible, and ``chat.update`` on the same ``ts`` still works (while it streams,
-``chat.update`` answers ``streaming_state_conflict``). A person may stop a stream
+``chat.update`` answers ``streaming_state_conflict``). A stream that expired, rather than
+being stopped, shows as broken until a ``chat.update`` rewrites it
+(``Message.stream_failed``, after slackapi/python-slack-sdk PR #1880). A person may stop a stream
 (``sim.user_stops_stream``): appends then answer ``stopped_by_user``. Channels where the
 app may not stream answer ``channel_type_not_supported``; archived channels and channels
 the bot left answer like ``chat.postMessage`` (``is_archived``, ``not_in_channel``).
