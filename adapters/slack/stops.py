@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.slack.api import SlackApi
-from adapters.slack.errors import STREAM_ENDED, SlackError
+from adapters.slack.errors import STREAM_ENDED, SlackError, SlackTooLong
 from adapters.slack.final_mark import final_mark
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
@@ -55,7 +55,11 @@ def extras_refused(exc: SurfaceError) -> bool:
     same stop without them may go through: any refusal of this call's arguments, as
     opposed to the stream's state, the token, the place, a 429 or a transient failure."""
     if isinstance(exc, MessageTooLong):
-        return True  # its text is at most a page, far under markdown_text's 12,000
+        # Its blocks, when the code names them. ``msg_too_long`` is the text: a streamed
+        # message holds about 12,000 characters in all, and a stop's text that would take
+        # it past that is refused so (CopilotKit/CopilotKit#6063, vercel/chat#617); the
+        # same stop without its blocks or metadata would be refused alike.
+        return not isinstance(exc, SlackTooLong) or exc.code != "msg_too_long"
     return isinstance(exc, SlackError) and exc.kind == "refused" and exc.code not in _NOT_EXTRAS
 
 

@@ -10,7 +10,7 @@ import pytest
 from adapters.slack.native import stable_prefix
 from adapters.slack.recipient import RecipientView
 from bots.simulators.slack import SlackSimulator
-from core.errors import RateLimited, SurfaceError
+from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef, SurfaceAction
 from core.turn import ThreadRef
 from tests.adapters.slack.conftest import (
@@ -218,6 +218,25 @@ async def test_a_queued_stop_that_finds_the_stream_expired_rewrites_it(
     assert message.text == "Some text to finish."
     assert is_marked(message.to_api(metadata=True))
     assert (message.blocks or [{}])[-1]["type"] == "context_actions"  # 👍 / 👎
+
+
+async def test_a_final_stop_past_the_streams_total_cap_is_too_long_at_once(
+    sim: SlackSimulator, native: RecipientView
+) -> None:
+    # A streamed message holds about 12,000 characters in all; past that Slack answers
+    # msg_too_long, the stop too (CopilotKit/CopilotKit#6063, vercel/chat#617). That is
+    # the text, not the stop's blocks or metadata: the stop used to be sent twice more
+    # without them (Tier 2 calls) before the relay was told to cut smaller pages.
+    first = "word " * 1_200  # 6,000 characters
+    ref = await streamed(sim, native, first)
+    with pytest.raises(MessageTooLong):
+        await native.offer_feedback(ref, first + "more " * 1_300)  # 12,500 in all
+    assert [c.error for c in sim.calls("chat.stopStream")] == ["msg_too_long"]
+    # The relay cuts a smaller page, which this stream can still end with.
+    await native.offer_feedback(ref, first + "the end.")
+    message = shown(sim, ref)
+    assert message.text == first + "the end." and not message.streaming
+    assert (message.blocks or [{}])[-1]["type"] == "context_actions"
 
 
 async def test_append_rate_limit_names_the_append_scope(
