@@ -7,7 +7,8 @@ only knows its own tree, so every call the adapter makes goes through :func:`tra
 - 429 / ``ratelimited``, and chat.postMessage's ``rate_limited`` ("Application has posted
   too many messages", HTTP 200, no Retry-After) → :class:`RateLimited` naming the budget
   scope of the method called;
-- ``msg_too_long`` (and ``invalid_blocks`` caused by size) → :class:`MessageTooLong`;
+- ``msg_too_long`` (and ``invalid_blocks`` caused by size) → :class:`MessageTooLong` (a
+  :class:`SlackTooLong`, naming the code: the text or the blocks);
 - a file refused for what it is (``file_upload_size_restricted``, ``file_type_not_allowed``
   ...: files.getUploadURLExternal's errors) → :class:`SlackFileRefused`, a
   :class:`~core.errors.FileRefused`: the same file would be refused again, so never retried;
@@ -68,6 +69,7 @@ __all__ = [
     "ErrorKind",
     "SlackError",
     "SlackFileRefused",
+    "SlackTooLong",
     "SlackUnavailable",
     "SlackUndeliverable",
     "slack_error",
@@ -177,6 +179,15 @@ class SlackFileRefused(SlackError, FileRefused):
         self.reason = texts.FILE_REFUSED.get(code or "", texts.FILE_TOO_LARGE)
 
 
+class SlackTooLong(MessageTooLong):
+    """Refused as too long; ``code`` says what: ``msg_too_long`` (the text: a streamed
+    message's total counts too) or ``msg_blocks_too_long`` / ``too_many_blocks``."""
+
+    def __init__(self, method: str, code: str) -> None:
+        super().__init__(f"{method}: {code}")
+        self.code = code
+
+
 class SlackUnavailable(SlackError, PlatformUnavailable):
     """A ``transient`` failure: Slack's own error, a 5xx, the network (retried for minutes)."""
 
@@ -231,7 +242,7 @@ def _api_error(exc: SlackApiError, method: str, scope: str | None) -> SurfaceErr
     if status == 429 or code in _RATE_LIMITED:
         return RateLimited(_retry_after(exc), scope=scope)
     if code in _TOO_LONG:
-        return MessageTooLong(f"{method}: {code}")
+        return SlackTooLong(method, code)
     if code == _EDITS_CLOSED:
         return EditsClosed(f"{method}: {code}")
     if code in _GONE:

@@ -22,8 +22,9 @@ default false), messaging/message-metadata (``event_type``: letters, digits, ``_
 who is a member of that workspace": the mark says only that the reply ended.
 
 What it cannot see: a stream whose final text was appended while its stop waited in the
-paced queue (:mod:`adapters.slack.stops`) is unmarked until that stop lands; a replica
-dying in between (with Redis silent too) leaves it to be finished with the notice.
+paced queue (:mod:`adapters.slack.stops`) is unmarked until that stop lands (or, if Slack
+ended the stream meanwhile, until the queue's ``chat.update`` rewrites it); a replica dying
+in between (with Redis silent too) leaves it to be finished with the notice.
 """
 
 from __future__ import annotations

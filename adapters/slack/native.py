@@ -31,7 +31,9 @@ chat.startStream, chat.appendStream, chat.stopStream, chat.update):
   so the stream ends with the whole reply;
 - a ``chat.stopStream`` refused with 429 (Tier 2: 20+/min) does not hold the reply's text
   back: the rest is appended, and the stop waits in a paced queue
-  (:mod:`adapters.slack.stops`).
+  (:mod:`adapters.slack.stops`); if Slack ends the stream before that stop is sent, the
+  queue rewrites it with the final edit as a ``chat.update`` (a stream Slack expired shows
+  as broken until then).
 
 ``chat.startStream`` is Tier 2 too: whether a message starts as a stream is decided per
 message (:mod:`adapters.slack.starts`); one the start budget cannot serve soon is posted and
@@ -41,6 +43,7 @@ edited, and a start refused with 429 is posted at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,7 +54,14 @@ from adapters.slack.config import scope_key
 from adapters.slack.errors import STREAM_ENDED, SlackError
 from adapters.slack.stable import stable_prefix
 from adapters.slack.starts import StartPlanner
-from adapters.slack.stops import Extras, StopQueue, extras_refused, final_extras, without
+from adapters.slack.stops import (
+    Extras,
+    Rewrite,
+    StopQueue,
+    extras_refused,
+    final_extras,
+    without,
+)
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 from core.turn import ThreadRef
@@ -221,9 +231,10 @@ class NativeStreams:
             if not final and stream.sent.startswith(wanted):
                 return  # nothing new that is certain yet (a closing fence may be withheld)
             if wanted.startswith(stream.sent):
+                rewrite = functools.partial(update, message, text, True)
                 try:
                     await self._extend(message, stream, wanted, final=final, scope=scope,
-                                       blocks=blocks)  # fmt: skip
+                                       blocks=blocks, rewrite=rewrite)  # fmt: skip
                     return
                 except SlackError as exc:
                     self._stream_refused(message, stream, exc, final=final)
@@ -264,7 +275,10 @@ class NativeStreams:
         final: bool,
         scope: str,
         blocks: list[dict[str, Any]] | None = None,
+        rewrite: Rewrite | None = None,
     ) -> None:
+        """Append what ``wanted`` adds; when ``final``, stop the stream (or queue its stop,
+        ``rewrite`` standing by should Slack end the stream before it is sent)."""
         where, ts = message.where, message.message_id
         suffix = wanted[len(stream.sent) :]
         if not final:
@@ -276,13 +290,21 @@ class NativeStreams:
         if self.stops.busy:  # stops are queued: a direct one would meet a 429
             if suffix:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-            self.stops.add(message, stop_scope, extras=final_extras(blocks))
+            self.stops.add(message, stop_scope, extras=final_extras(blocks), rewrite=rewrite)
         else:
-            await self._stop(message, suffix, stop_scope, final_extras(blocks), scope=scope)
+            await self._stop(message, suffix, stop_scope, final_extras(blocks), scope=scope,
+                             rewrite=rewrite)  # fmt: skip
         self._streams.pop(ts, None)
 
     async def _stop(
-        self, message: MessageRef, suffix: str, stop_scope: str, extras: Extras, *, scope: str
+        self,
+        message: MessageRef,
+        suffix: str,
+        stop_scope: str,
+        extras: Extras,
+        *,
+        scope: str,
+        rewrite: Rewrite | None = None,
     ) -> None:
         """The final stop, with ``suffix`` and ``extras``; a 429 queues it (the text is
         appended first); a refusal of its ``extras`` sends it again without what was
@@ -297,7 +319,7 @@ class NativeStreams:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
                 self.stops.add(message, stop_scope, retry_after=limited.retry_after,
-                               extras=extras)  # fmt: skip
+                               extras=extras, rewrite=rewrite)  # fmt: skip
                 return
             except (SlackError, MessageTooLong) as exc:
                 if not extras or not extras_refused(exc):

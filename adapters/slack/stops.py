@@ -6,8 +6,14 @@ rest of each reply is appended at once), only the end of the streaming state doe
 first 429, stops queue here and one worker sends them ``interval`` seconds apart, honouring
 Retry-After, so a congestion episode costs one 429, not one per reply. A queued stop refused
 for its blocks or metadata stays in its place and is sent again without them, at the same
-pace (:func:`without`). A stream whose stop never gets through simply expires on Slack's
-side, its text complete (and without the feedback controls its stop was to add).
+pace (:func:`without`). A stream Slack ended while its stop waited (idle too long: the
+queue is slow when many replies end together) answers ``message_not_in_streaming_state``,
+and Slack's clients show it as broken until a ``chat.update`` rewrites it ("The message
+still exists but is stuck as a broken pill in the UI. The only recovery path is
+chat.update(ts=...)": slackapi/python-slack-sdk PR #1880): the queue then rewrites it with
+the reply's final edit (its text, the mark, the feedback controls), given with the stop.
+A stream whose stop never gets through at all (refused with its text alone, or left at
+shutdown) expires on Slack's side, its text complete.
 """
 
 from __future__ import annotations
@@ -15,15 +21,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.slack.api import SlackApi
-from adapters.slack.errors import STREAM_ENDED, SlackError
+from adapters.slack.errors import STREAM_ENDED, SlackError, SlackTooLong
 from adapters.slack.final_mark import final_mark
 from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef
 
-__all__ = ["Extras", "StopQueue", "extras_refused", "final_extras", "without"]
+__all__ = ["Extras", "Rewrite", "StopQueue", "extras_refused", "final_extras", "without"]
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +55,16 @@ def extras_refused(exc: SurfaceError) -> bool:
     same stop without them may go through: any refusal of this call's arguments, as
     opposed to the stream's state, the token, the place, a 429 or a transient failure."""
     if isinstance(exc, MessageTooLong):
-        return True  # its text is at most a page, far under markdown_text's 12,000
+        # Its blocks, when the code names them. ``msg_too_long`` is the text: a streamed
+        # message holds about 12,000 characters in all, and a stop's text that would take
+        # it past that is refused so (CopilotKit/CopilotKit#6063, vercel/chat#617); the
+        # same stop without its blocks or metadata would be refused alike.
+        return not isinstance(exc, SlackTooLong) or exc.code != "msg_too_long"
     return isinstance(exc, SlackError) and exc.kind == "refused" and exc.code not in _NOT_EXTRAS
 
+
+Rewrite = Callable[[], Awaitable[None]]
+"""A reply's final edit as a ``chat.update`` (the surface's, with its feedback controls)."""
 
 Extras = dict[str, Any]
 """What a final stop carries besides its text: ``metadata`` (the final mark) and, when the
@@ -83,8 +97,9 @@ class StopQueue:
     def __init__(self, api: SlackApi, *, interval: float) -> None:
         self._api = api
         self._interval = interval  # seconds between two stops: the Tier 2 pace
-        # (stream, scope, what its stop carries besides the text: final_extras)
-        self._pending: deque[tuple[MessageRef, str, Extras]] = deque()
+        # (stream, scope, what its stop carries besides the text: final_extras, the final
+        # edit rewriting the stream if Slack ended it meanwhile)
+        self._pending: deque[tuple[MessageRef, str, Extras, Rewrite | None]] = deque()
         self._not_before = 0.0  # loop time before which no stop is sent
         self._worker: asyncio.Task[None] | None = None
 
@@ -103,11 +118,13 @@ class StopQueue:
         *,
         retry_after: float = 0.0,
         extras: Extras,
+        rewrite: Rewrite | None = None,
     ) -> None:
         """Queue the final stop of ``message``, carrying ``extras`` (:func:`final_extras`,
-        or what is left of them after a refusal)."""
+        or what is left of them after a refusal); ``rewrite``: the reply's final edit as a
+        ``chat.update``, for a stream Slack ends before its stop is sent."""
         loop = asyncio.get_running_loop()
-        self._pending.append((message, scope, extras))
+        self._pending.append((message, scope, extras, rewrite))
         self._not_before = max(self._not_before, loop.time() + retry_after)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="slack-stream-stops")
@@ -116,7 +133,7 @@ class StopQueue:
         loop = asyncio.get_running_loop()
         while self._pending:
             await asyncio.sleep(max(0.0, self._not_before - loop.time()))
-            message, scope, extras = self._pending[0]
+            message, scope, extras, rewrite = self._pending[0]
             try:
                 await self._api.stop_stream(  # a reply's final stop: it leaves the mark
                     message.where.channel, message.message_id, "", scope=scope, **extras
@@ -130,14 +147,25 @@ class StopQueue:
                     # like any stop (sent at once, its 429 would drop it).
                     log.warning("deferred stop of %s refused (%s): stopping without it",
                                 message.message_id, exc)  # fmt: skip
-                    self._pending[0] = (message, scope, without(extras, exc))
+                    self._pending[0] = (message, scope, without(extras, exc), rewrite)
                     self._not_before = loop.time() + self._interval
                     continue
+                if rewrite is not None and isinstance(exc, SlackError) and exc.code == STREAM_ENDED:
+                    await self._rewrite(message, rewrite)
                 # Expired, deleted...: nothing left to stop; or refused with the text
                 # alone: left to expire on Slack's side, its text complete.
                 log.debug("deferred stop of %s: %s", message.message_id, exc)
             self._pending.popleft()
             self._not_before = loop.time() + self._interval
+
+    @staticmethod
+    async def _rewrite(message: MessageRef, rewrite: Rewrite) -> None:
+        """Slack ended the stream before its stop: shown broken until rewritten."""
+        log.info("stream %s ended before its deferred stop: rewriting it", message.message_id)
+        try:
+            await rewrite()
+        except SurfaceError as exc:
+            log.warning("could not rewrite the ended stream %s: %s", message.message_id, exc)
 
     async def aclose(self) -> None:
         if self._worker is not None:

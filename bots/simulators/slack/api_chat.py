@@ -107,6 +107,10 @@ def update(ctx: CallContext) -> dict[str, Any]:
         # text and cannot be edited" (docs.slack.dev reference/methods/chat.update).
         raise ApiError("streaming_state_conflict")
     _check_edit_window(ctx, message)
+    if message.stream is not None and message.stream.expired:
+        # The way back from a stream Slack expired: chat.update on its ts clears the broken
+        # pill clients show (slackapi/python-slack-sdk PR #1880; ``Message.stream_failed``).
+        message.stream.rewritten = True
     previous = message.to_api()
     warning = apply_metadata(ctx.params, message)
     if text is not None:

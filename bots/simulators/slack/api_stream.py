@@ -1,14 +1,17 @@
 """Native streaming: chat.startStream, chat.appendStream, chat.stopStream.
 
 A stream is a bot message whose text grows by ``markdown_text`` appends (at most 12,000
-characters per call, else ``msg_too_long``; there is no cumulative cap). Outside DMs,
+characters per call, else ``msg_too_long``; and at most 12,000 in all, see
+:func:`_check_total`). Outside DMs,
 ``recipient_team_id`` and ``recipient_user_id`` are required (``missing_recipient_team_id``
 / ``missing_recipient_user_id``), and a ``recipient_user_id`` that is not a user's id (a bot's
 ``B…``) is refused as ``invalid_arguments``. A stream ends when stopped, when idle longer than
 ``SimConfig.stream_idle_timeout``, or ``stream_max_lifetime`` after it started; after that
 every append or stop answers ``message_not_in_streaming_state`` while the text streamed so
 far stays visible, and ``chat.update`` on the same ``ts`` still works (while it streams,
-``chat.update`` answers ``streaming_state_conflict``). A person may stop a stream
+``chat.update`` answers ``streaming_state_conflict``). A stream that expired, rather than
+being stopped, shows as broken until a ``chat.update`` rewrites it
+(``Message.stream_failed``, after slackapi/python-slack-sdk PR #1880). A person may stop a stream
 (``sim.user_stops_stream``): appends then answer ``stopped_by_user``. Channels where the
 app may not stream answer ``channel_type_not_supported``; archived channels and channels
 the bot left answer like ``chat.postMessage`` (``is_archived``, ``not_in_channel``).
@@ -58,6 +61,18 @@ def _markdown(ctx: CallContext) -> str:
     if len(text) > ctx.config.max_markdown:
         raise ApiError("msg_too_long")
     return text
+
+
+def _check_total(ctx: CallContext, message: Message, markdown: str) -> None:
+    """A streamed message holds at most ``SimConfig.max_markdown`` characters in all: past
+    it every append (and a stop carrying more text) answers ``msg_too_long``. Slack
+    documents only the 12,000 per call; the total cap is observed: "Once a reply crossed
+    that ceiling, every further chat.appendStream was rejected msg_too_long —
+    deterministically" ("11,977 of 15,668 chars posted": CopilotKit/CopilotKit issue #6063
+    and PR #6244), and "Slack returned msg_too_long on chat.stopStream even though the
+    final answer text was short" (vercel/chat PR #617). The message keeps what it had."""
+    if markdown and len(message.text) + len(markdown) > ctx.config.max_markdown:
+        raise ApiError("msg_too_long")
 
 
 def _streamable_channel(ctx: CallContext) -> Channel:
@@ -158,7 +173,9 @@ def append_stream(ctx: CallContext) -> dict[str, Any]:
         # chat.appendStream errors: "markdown_text_or_chunks_required: One of
         # 'markdown_text' or 'chunks' is required".
         raise ApiError("markdown_text_or_chunks_required")
-    message.append_text(_markdown(ctx))
+    markdown = _markdown(ctx)
+    _check_total(ctx, message, markdown)
+    message.append_text(markdown)
     assert message.stream is not None
     message.stream.last_activity = ctx.now
     return {"ok": True, "channel": message.channel, "ts": message.ts}
@@ -168,6 +185,7 @@ def stop_stream(ctx: CallContext) -> dict[str, Any]:
     message = _streaming_message(ctx)
     previous = message.to_api()
     markdown = _markdown(ctx)
+    _check_total(ctx, message, markdown)
     # blocks: "A list of blocks that will be rendered at the bottom of the finalized message"
     # (docs.slack.dev reference/methods/chat.stopStream): the streamed text stays the text.
     blocks = validate_blocks(json_arg(ctx.params, "blocks", error="invalid_blocks"), ctx.config)

@@ -140,6 +140,7 @@ class StreamState:
     stopped: bool = False
     expired: bool = False
     stopped_by_user: bool = False  # the person pressed the stream's own stop control
+    rewritten: bool = False  # chat.update rewrote it after it expired (see Message.stream_failed)
 
 
 @dataclass
@@ -243,6 +244,19 @@ class Message:
     @property
     def streaming(self) -> bool:
         return self.stream is not None and not (self.stream.stopped or self.stream.expired)
+
+    @property
+    def stream_failed(self) -> bool:
+        """Whether Slack's clients show this message as a broken stream: Slack ended it (idle
+        or too old) before any ``chat.stopStream``, and no ``chat.update`` rewrote it since.
+        "When Slack's server-side timeout kills a stream, both chat.appendStream and
+        chat.stopStream return message_not_in_streaming_state. The message still exists but
+        is stuck as a broken pill in the UI. The only recovery path is chat.update(ts=...)"
+        (slackapi/python-slack-sdk PR #1880, which added ``ChatStream.ts`` for that; issue
+        #1859). The API does not say it (``conversations.replies`` shows the text alike):
+        this is what a person sees."""
+        stream = self.stream
+        return stream is not None and stream.expired and not stream.rewritten
 
     def to_api(self, *, metadata: bool = False) -> dict[str, Any]:
         """As the API shows it; with its metadata when ``metadata`` (``include_all_metadata``)."""

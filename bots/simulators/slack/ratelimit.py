@@ -44,6 +44,12 @@ DEFAULT_RATE_RULES: Mapping[str, tuple[RateRule, ...]] = {
     "conversations.info": (RateRule(per_minute=50, burst=20),),
     "conversations.replies": (TIER3,),
     "users.info": (TIER4,),
+    # "Tier 4: 100+ per minute" (assistant.threads.setTitle / setSuggestedPrompts: their
+    # method JSON, e.g. the slack_kit package's copy; docs.slack.dev reference/methods/
+    # assistant.threads.setTitle). setStatus says only "Special rate limits apply"
+    # (docs.slack.dev reference/methods/assistant.threads.setStatus): no number to model.
+    "assistant.threads.setTitle": (TIER4,),
+    "assistant.threads.setSuggestedPrompts": (TIER4,),
     "apps.connections.open": (RateRule(per_minute=1, burst=10),),
 }
 

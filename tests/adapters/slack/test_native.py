@@ -10,7 +10,7 @@ import pytest
 from adapters.slack.native import stable_prefix
 from adapters.slack.recipient import RecipientView
 from bots.simulators.slack import SlackSimulator
-from core.errors import RateLimited, SurfaceError
+from core.errors import MessageTooLong, RateLimited, SurfaceError
 from core.surface import MessageRef, SurfaceAction
 from core.turn import ThreadRef
 from tests.adapters.slack.conftest import (
@@ -129,6 +129,7 @@ async def test_expired_stream_falls_back_to_update_on_the_same_message(
         "First part and the second and the end.",
     ]
     assert [b["type"] for b in updates[-1].params["blocks"]] == ["markdown"]  # no Stop button
+    assert not message.stream_failed  # the updates rewrote what Slack expired
 
 
 async def test_text_that_no_longer_extends_the_stream_uses_update(
@@ -174,6 +175,68 @@ async def test_a_queued_stop_refused_for_its_metadata_still_ends_the_stream(
         "metadata_too_large",
         None,
     ]
+
+
+async def test_a_queued_stop_that_finds_the_stream_expired_rewrites_it(
+    make_surface: SurfaceFactory,
+) -> None:
+    # Stops wait in the paced queue (Tier 2); Slack may end an idle stream before its stop
+    # is sent. Such a stream shows as broken until chat.update rewrites it (slackapi/
+    # python-slack-sdk PR #1880). The queue used to drop the stop, leaving the reply shown
+    # broken, without its feedback controls and without the mark crash recovery reads.
+    from adapters.slack.client import SlackClients
+    from adapters.slack.config import SurfaceConfig
+    from adapters.slack.final_mark import is_marked
+    from adapters.slack.surface import SlackSurface
+    from bots.simulators.slack import SimConfig
+
+    skipped = 0.0  # time the test moved the simulator's clock ahead (no sleep)
+
+    def clock() -> float:
+        return asyncio.get_running_loop().time() + skipped
+
+    async with (
+        SlackSimulator(SimConfig(stream_idle_timeout=0.05), clock=clock) as sim,
+        SlackClients(sim.workspace.bot_token, api_url=sim.api_url) as clients,
+    ):
+        surface = SlackSurface(clients.api, SurfaceConfig(streaming="native"))
+        view = surface.for_recipient(sim.workspace.alice)
+        ref = await view.post(thread_of(sim), "Some text ", streaming=True)
+        sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)
+        await view.offer_feedback(ref, "Some text to finish.")
+        message = shown(sim, ref)
+        assert message.text == "Some text to finish." and message.streaming
+        skipped += 0.1  # idle past the timeout while the stop waits: Slack ends the stream
+        await sim.wait_for(lambda: len(surface.native.stops) == 0, timeout=3.0)
+        await sim.wait_for(lambda: not shown(sim, ref).stream_failed)
+        await surface.aclose()
+    assert [c.error for c in sim.calls("chat.stopStream")] == [
+        "ratelimited",
+        "message_not_in_streaming_state",
+    ]
+    message = shown(sim, ref)
+    assert message.text == "Some text to finish."
+    assert is_marked(message.to_api(metadata=True))
+    assert (message.blocks or [{}])[-1]["type"] == "context_actions"  # 👍 / 👎
+
+
+async def test_a_final_stop_past_the_streams_total_cap_is_too_long_at_once(
+    sim: SlackSimulator, native: RecipientView
+) -> None:
+    # A streamed message holds about 12,000 characters in all; past that Slack answers
+    # msg_too_long, the stop too (CopilotKit/CopilotKit#6063, vercel/chat#617). That is
+    # the text, not the stop's blocks or metadata: the stop used to be sent twice more
+    # without them (Tier 2 calls) before the relay was told to cut smaller pages.
+    first = "word " * 1_200  # 6,000 characters
+    ref = await streamed(sim, native, first)
+    with pytest.raises(MessageTooLong):
+        await native.offer_feedback(ref, first + "more " * 1_300)  # 12,500 in all
+    assert [c.error for c in sim.calls("chat.stopStream")] == ["msg_too_long"]
+    # The relay cuts a smaller page, which this stream can still end with.
+    await native.offer_feedback(ref, first + "the end.")
+    message = shown(sim, ref)
+    assert message.text == first + "the end." and not message.streaming
+    assert (message.blocks or [{}])[-1]["type"] == "context_actions"
 
 
 async def test_append_rate_limit_names_the_append_scope(

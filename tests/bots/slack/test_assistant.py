@@ -82,6 +82,28 @@ def test_prompts_are_checked() -> None:
         assert caught.value.variable == "SLACK_ASSISTANT_PROMPTS"
 
 
+async def test_a_title_and_prompts_refused_with_429_cost_nothing_else(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """setTitle and setSuggestedPrompts are Tier 4 (100+ per minute per workspace): a 429
+    drops the title or the prompts, never the greeting or the answer."""
+    bot = await start_bot(assistant=True, assistant_prompts=PROMPTS)
+    sim.fail_next("assistant.threads.setSuggestedPrompts", "ratelimited", retry_after=30)
+    sim.fail_next("assistant.threads.setTitle", "ratelimited", retry_after=30)
+    ws = sim.workspace
+    root, _ = await sim.start_assistant_thread(ws.alice, viewing=ws.general)
+    dm, thread = root.channel, root.ts
+    await reply_shown(sim, dm, thread)  # the greeting
+    lyzr.enqueue(reply_script("Here is your answer."))
+    await sim.user_says(dm, ws.alice, "Hello?", thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(dm, thread)) == 2)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    assert sim.bot_replies(dm, thread)[1].text == "Here is your answer."
+    assert [c.status for c in sim.calls("assistant.threads.setSuggestedPrompts")] == [429]
+    assert [c.status for c in sim.calls("assistant.threads.setTitle")] == [429]
+    assert (dm, thread) not in sim.store.thread_titles
+
+
 async def test_a_message_is_answered_when_redis_cannot_say_whether_its_thread_is_new(
     sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, redis_url: str
 ) -> None:
