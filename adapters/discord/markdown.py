@@ -9,7 +9,9 @@ what an agent writes of those would show as written, so it is rewritten into tha
 
 - a GFM pipe table → an aligned table in a code block (:mod:`adapters.markdown_tables`,
   shared with Slack); a page that starts inside a table (the relay cut it) shows its rows
-  aligned too, without the header, which is on the page before;
+  aligned too, without the header, which is on the page before (a row longer than a page,
+  the only one the relay splits, is reopened as a row, its rest in its own column:
+  :class:`core.relay.paginate.Row`);
 - a ``####``, ``#####`` or ``######`` heading → a bold line: Discord's smallest heading is
   ``###``, and a bold line is the one step below it (an h4 stays less prominent than an
   h3), where ``###`` would flatten the outline;
