@@ -273,3 +273,16 @@ def test_a_table_row_is_split_only_when_longer_than_a_page() -> None:
         parts = [markdown_of(page).split("\n")[0] for page in pages if page[0] is not None]
         assert parts and all(part.count("|") == 3 for part in parts[:-1]), (budget, parts)
         assert parts[-1].startswith("| |") and parts[-1].endswith("| y |"), (budget, parts)
+
+
+def test_a_rendering_many_times_the_markdown_still_gives_full_pages() -> None:
+    """A table's long cell pads every row of its column, so a page may render several times
+    its Markdown's size: the page shrinks until it fits, not down to one character."""
+    text = prose(400)
+
+    def measure(markdown: str) -> int:
+        return 5 * len(markdown)
+
+    pages = paginate(text, 1000, measure)
+    check_pages(text, pages, 1000, measure)
+    assert all(len(content) > 100 for _, content, _ in pages[:-1]), [len(c) for _, c, _ in pages]
