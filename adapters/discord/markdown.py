@@ -37,9 +37,14 @@ relay measures pages as ``len(render(page))`` and renders every edit of the open
 the common page, with none of these, is returned as it is after a few scans in C (a few
 µs for 2,000 characters; a page that is all table, about 0.2 ms).
 
-Deliberate limits: a code span is looked for within its line (one spanning lines is prose:
-an agent rarely writes one, and only what it holds of the above would be rewritten); a
-setext heading takes only the line above its underline.
+A code span may run over the lines of a paragraph: CommonMark allows line endings in one
+(spec, "Code spans"), and Discord shows one as code too, as far as the open renderers
+that mimic it tell: brussell98/discord-markdown (index.js) keeps simple-markdown's
+``inlineCode`` rule (ariabuckles/simple-markdown, simple-markdown.js), which takes any
+character up to the closing run, line breaks included. So a prose line with a backtick is
+rewritten together with the rest of its paragraph.
+
+Deliberate limits: a setext heading takes only the line above its underline.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ _BLOCK_WORK = re.compile(
 # _BLOCK_WORK): the info string.
 _FENCE_INFO = re.compile(r"\n {0,3}```([^`\n]*)(?![^\n])")
 _DEEP_HEADING = re.compile(r" {0,3}#{4,6}(?:[ \t]+(.*))?")
+_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")  # a line of its own: no span runs on from it
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(=+|-{2,})[ \t]*")
 _NOT_PARAGRAPH = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|>|[-*+][ \t]|\d{1,9}[.)][ \t])")
 _RULE_LINE = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}")
@@ -164,9 +170,36 @@ def _render(lines: list[str]) -> str:
             out.append(f"{level} {_prose(line.strip())}")
             index += 2
             continue
+        if "`" in line and not _HEADING.match(line) and not _RULE_LINE.fullmatch(line):
+            # A code span may run on to the paragraph's next lines: all are rewritten at once.
+            end = _paragraph_end(lines, index + 1)
+            out.append(_prose("\n".join(lines[index:end])))
+            index = end
+            continue
         out.append(_line(line))
         index += 1
     return "\n".join(out)
+
+
+def _paragraph_end(lines: list[str], index: int) -> int:
+    """Where the paragraph that ``lines[index - 1]`` is prose of ends (CommonMark's paragraph
+    continuation): at a blank line, or at a line that starts a block of its own (a fence, a
+    table, a heading, a rule, a list item, a quote after prose) or ends the paragraph as a
+    setext heading's text."""
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip() or fence_line(line) is not None or _RULE_LINE.fullmatch(line):
+            break
+        quoted = line.lstrip(" ")[:1] == lines[index - 1].lstrip(" ")[:1] == ">"
+        if _NOT_PARAGRAPH.match(line) and not quoted:
+            break  # a quote's lines are one paragraph; any other block start ends it
+        underline = lines[index + 1] if index + 1 < len(lines) else ""
+        if _SETEXT_UNDERLINE.fullmatch(underline) and _is_paragraph(line):
+            break
+        if table_at(lines, index, _cell) is not None:
+            break
+        index += 1
+    return index
 
 
 def _fence_out(line: str, marker: str) -> str:

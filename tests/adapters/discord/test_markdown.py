@@ -10,6 +10,7 @@ import pytest
 
 from adapters.discord import markdown
 from adapters.discord.markdown import to_discord
+from core.markdown_code import code_spans
 from core.relay.pages import split_whole
 from core.relay.paginate import fence_at, page_markdown
 
@@ -202,6 +203,29 @@ def test_code_is_never_touched() -> None:
     assert to_discord(spans) == spans
     assert to_discord("a lone ` tick <br> ![a](b)") == "a lone ` tick\n[a](b)"
     assert to_discord("#### `![i](u)` **x**") == "**`![i](u)` x**"
+
+
+def test_a_code_span_over_lines_is_never_touched() -> None:
+    # CommonMark lets a code span hold line endings, and Discord shows it as code too
+    # (simple-markdown's inlineCode rule, see adapters.discord.markdown): nothing in it is
+    # rewritten, in a paragraph, a list item or a quote.
+    page = (
+        "Call `obj.\n__init__(x)<br>` and __go__\n- run `a\n  ![i](u)` then __b__\n> `q\n> __r__`"
+    )
+    assert to_discord(page) == (
+        "Call `obj.\n__init__(x)<br>` and **go**\n- run `a\n  ![i](u)` then **b**\n> `q\n> __r__`"
+    )
+    # It ends with its paragraph: at a blank line, or where a block starts (a list item, a
+    # heading, a quote, a fence, a table); a backtick without a partner in it is text.
+    for block in ("\n", "- ", "### ", "> "):
+        page = f"a ` tick __x__\n{block}b __y__ `"
+        assert to_discord(page) == f"a ` tick **x**\n{block}b **y** `"
+    assert to_discord("a ` __x__\n```\n__y__ `\n```") == "a ` **x**\n```\n__y__ `\n```"
+    table = "a `b\n| c | d |\n|---|---|\n| e` | f |"
+    assert to_discord(table) == f"a `b\n{FENCE}\nc | d\n--+--\ne | f\n{FENCE}"
+    # The reader every renderer shares: a span holds a line ending, not a blank line.
+    assert list(code_spans("a `b\nc` d")) == [(2, 3, 6, 7)]
+    assert list(code_spans("a `b\n \t\nc` d")) == []
 
 
 def test_a_page_cut_inside_a_code_block_is_still_code() -> None:
