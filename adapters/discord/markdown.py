@@ -21,8 +21,9 @@ what an agent writes of those would show as written, so it is rewritten into tha
 - an image ``![alt](url)`` → the link ``[alt](url)`` (the bare URL when there is no alt);
 - an HTML line break ``<br>`` → a line break (in a table cell, a space);
 - ``__text__``, strong emphasis in CommonMark (what the agent means) but underline on
-  Discord → ``**text**``; only where it is plainly emphasis: ``__init__`` inside a word, a
-  path or a URL stays as written (in a table cell, plain text);
+  Discord → ``**text**``, and ``___text___`` (strong emphasis and emphasis; underline and
+  italics on Discord) → ``***text***``; only where it is plainly emphasis: ``__init__``
+  inside a word, a path or a URL stays as written (in a table cell, plain text);
 - a code fence of ``~~~`` or of more than three backticks → three backticks, Discord's only
   fence (a ``~~~python`` block would show its tildes, and its code as Markdown);
 - three backticks in a line of code (``print("```")``, or a fence line with a language
@@ -83,13 +84,14 @@ _IMAGE = re.compile(
 )
 _BREAK = re.compile(r"<br[ \t]*/?>", re.IGNORECASE)
 _BOLD = "**"
-# ``__text__`` that CommonMark reads as strong emphasis, taken only where it is plainly so:
-# the opening ``__`` after a line start, a space or opening punctuation (not in a word, a
-# path or a URL, and not a link's destination), the closing one before a line end, a space
-# or closing punctuation; no ``__`` inside, no space just inside. The pattern starts with
-# its literal (the lookbehinds follow it), so the engine finds candidates by a fast scan.
+# ``__text__`` (or ``___text___``: group 1 is the third underscore) that CommonMark reads as
+# strong emphasis (and emphasis), taken only where it is plainly so: the opening run after
+# a line start, a space or opening punctuation (not in a word, a path or a URL, and not a
+# link's destination), the closing one, as long, before a line end, a space or closing
+# punctuation; no ``__`` inside, no space just inside. The pattern starts with its literal
+# (the lookbehinds follow it), so the engine finds candidates by a fast scan.
 _STRONG = re.compile(
-    r"__(?<![^\s(\[{\"'*~>]__)(?<!\]\(__)(?![\s_])((?:(?!__).)+?)(?<![\s_\\])__"
+    r"__(?<![^\s(\[{\"'*~>]__)(?<!\]\(__)(_?)(?![\s_])((?:(?!__).)+?)(?<![\s_\\])__\1"
     r"(?![^\s)\]}\"'*~.,;:!?])"
 )
 
@@ -253,9 +255,15 @@ def _inline(text: str) -> str:
 
 
 def _strong(text: str) -> str:
-    """``__text__`` as ``**text**``: CommonMark's strong emphasis, which Discord would show
-    underlined; ``__init__`` in a word, a path or a URL is left as it is."""
-    return _STRONG.sub(r"**\1**", text) if "__" in text else text
+    """``__text__`` as ``**text**`` and ``___text___`` as ``***text***``: CommonMark's strong
+    emphasis (and emphasis), which Discord would show underlined (and italic); ``__init__``
+    or ``snake___case`` in a word, a path or a URL is left as it is."""
+    return _STRONG.sub(_bold_markers, text) if "__" in text else text
+
+
+def _bold_markers(strong: re.Match[str]) -> str:
+    marker = "***" if strong[1] else _BOLD
+    return f"{marker}{strong[2]}{marker}"
 
 
 def _breaks(text: str, by: str) -> str:
@@ -277,8 +285,13 @@ def _cell(text: str) -> str:
     """A table cell as plain text (the code block would show its markers); a line break
     in it as a space, since a row is one line."""
     if "__" in text:
-        text = _outside_code(text, _strong)
+        text = _outside_code(text, _unmarked)
     return plain_cell(_breaks(text, " ") if "<" in text else text)
+
+
+def _unmarked(text: str) -> str:
+    """``text`` without the markers of its strong emphasis (``__x__``, ``___x___``)."""
+    return _STRONG.sub(r"\2", text)
 
 
 def _link(image: re.Match[str]) -> str:

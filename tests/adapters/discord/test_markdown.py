@@ -412,6 +412,14 @@ def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
         ("[__text__](https://x.io)", "[**text**](https://x.io)"),
         ("`__x__` and __y__", "`__x__` and **y**"),
         ("#### A __loud__ heading", "**A loud heading**"),
+        # ___x___: strong emphasis and emphasis in CommonMark; underline and italics on
+        # Discord, where ***x*** is bold italics ("Markdown Text 101").
+        ("___x___", "***x***"),
+        ("a ___bold italic___ word, (___b___).", "a ***bold italic*** word, (***b***)."),
+        ("#### A ___loud___ one", "**A *loud* one**"),
+        ("snake___case___name", "snake___case___name"),
+        ("my___x___ ___y___z", "my___x___ ___y___z"),
+        ("___x__ __y___ ___ z___", "___x__ __y___ ___ z___"),
         # Not strong emphasis in CommonMark (inside a word), or not plainly so: as written.
         ("my__init__x", "my__init__x"),
         ("snake__case__name", "snake__case__name"),
@@ -419,7 +427,6 @@ def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
         ("https://x.io/__init__.py", "https://x.io/__init__.py"),
         ("[text](__x__)", "[text](__x__)"),
         ("__ spaced __", "__ spaced __"),
-        ("___x___", "___x___"),
         ("\\__x__", "\\__x__"),
         ("__a__b __c__", "__a__b **c**"),
         ("__open only", "__open only"),
@@ -434,8 +441,8 @@ def test_double_underscores_are_bold_as_commonmark_reads_them(line: str, expecte
 def test_double_underscores_in_code_and_table_cells() -> None:
     code = "```py\ndef __init__(self): __x__\n```\n~~~\n__y__\n~~~"
     assert to_discord(code) == code.replace("~~~", FENCE)
-    table = "| a |\n|---|\n| __b__ `__c__` |"
-    assert to_discord(table) == f"{FENCE}\na\n-------\nb __c__\n{FENCE}"
+    table = "| a |\n|---|\n| __b__ `__c__` ___d___ |"
+    assert to_discord(table) == f"{FENCE}\na\n---------\nb __c__ d\n{FENCE}"
 
 
 def test_the_bots_own_texts_need_no_rewrite() -> None:
