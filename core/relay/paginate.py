@@ -78,13 +78,17 @@ class Fence:
 class Row:
     """A table row the page ends inside, which happens only to a row longer than a page (a
     page ends at a line end before one, :func:`_boundary`), after ``pipes`` of its cell
-    separators. The platforms lay a table out in a code block, and a page starting
-    mid-row would show the rest of it, and the rows after it, as raw pipes: no header
-    and delimiter row precede them. So it is closed and reopened like a fence, by markers
-    around the content: a pipe after this page's part makes it a whole row; on the next
-    page an empty cell for each column passed puts the rest in its own column, and the
-    page opens with a row, which a renderer lays out as the rows of a table cut before
-    them (:func:`adapters.markdown_tables.rows_at`)."""
+    separators.
+
+    A renderer gets one page's Markdown: the next page's text, which starts mid-row, reads
+    as prose, and the platforms would show it and the rows after it as raw pipes (no header
+    and delimiter row precede them). Only the paginator knows it cut a row, so it says so
+    the way it does for a fence, by markers around the content and never in it: a pipe
+    after this page's part makes that a whole row, and the next page opens with an empty
+    cell for each column passed, so the rest of the row is a row, its text in its own
+    column, which a renderer lays out as the rows of a table cut before them
+    (:func:`adapters.markdown_tables.rows_at`). The open page of a stream is closed the
+    same way, so a row still arriving is shown as one."""
 
     pipes: int
 
