@@ -6,12 +6,15 @@ tildes (the marker), then an info string (its first word is the code's language)
 backtick fence's info string holds no backtick (CommonMark: ```` ```a``` ```` on one line is
 inline code). The fence closes at a line of the same character, at least as long, and
 nothing after it. A code span opens at a run of backticks and closes at the next run of
-the same length on its line; a run without such a partner is text.
+the same length; a run without such a partner is text. A span may hold line endings
+(CommonMark, "Code spans": they are read as spaces), but not a blank line, which ends the
+paragraph (block structure comes before inline structure).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 __all__ = ["LANGUAGE", "closes", "code_spans", "fence_line", "inert_backticks"]
@@ -21,6 +24,8 @@ LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
 that cannot highlight drops."""
 
 _TICKS = re.compile(r"`+")
+# A blank line (only spaces or tabs on it), which ends a paragraph: where it starts.
+_BLANK_LINE = re.compile(r"\n[ \t]*(?=\n)")
 # A run of three or more backticks, to break after every two.
 _TICK_RUN = re.compile(r"``(?=`)")
 _ZERO_WIDTH_SPACE = "\u200b"
@@ -55,20 +60,23 @@ def inert_backticks(code: str) -> str:
     return _TICK_RUN.sub("``" + _ZERO_WIDTH_SPACE, code) if "```" in code else code
 
 
-def code_spans(line: str) -> Iterator[tuple[int, int, int, int]]:
-    """Each code span of ``line``, in order, as the offsets ``(opens, body, body_end,
-    closed)``: its opening run starts at ``opens``, its text is ``line[body:body_end]`` and
-    its closing run ends at ``closed``. The runs are grouped by length up front and each is
-    looked at once, so a line of unmatched backticks stays linear."""
-    runs = [(m.start(), m.end()) for m in _TICKS.finditer(line)]
-    later: dict[int, list[int]] = {}  # run length -> indices of runs, last first
+def code_spans(text: str) -> Iterator[tuple[int, int, int, int]]:
+    """Each code span of ``text`` (a line, or lines of a paragraph), in order, as the offsets
+    ``(opens, body, body_end, closed)``: its opening run starts at ``opens``, its text is
+    ``text[body:body_end]`` and its closing run ends at ``closed``. The runs are grouped by
+    paragraph and length up front and each is looked at once, so a text of unmatched
+    backticks stays linear."""
+    runs = [(m.start(), m.end()) for m in _TICKS.finditer(text)]
+    blanks = [m.start() for m in _BLANK_LINE.finditer(text)] if "\n" in text else []
+    # (paragraph, run length) -> indices of runs, last first
+    later: dict[tuple[int, int], list[int]] = {}
     for index in reversed(range(len(runs))):
         start, end = runs[index]
-        later.setdefault(end - start, []).append(index)
+        later.setdefault((bisect_right(blanks, start), end - start), []).append(index)
     index = 0
     while index < len(runs):
         start, end = runs[index]
-        partners = later[end - start]
+        partners = later[bisect_right(blanks, start), end - start]
         while partners and partners[-1] <= index:
             partners.pop()
         if not partners:

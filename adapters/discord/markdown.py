@@ -9,7 +9,9 @@ what an agent writes of those would show as written, so it is rewritten into tha
 
 - a GFM pipe table → an aligned table in a code block (:mod:`adapters.markdown_tables`,
   shared with Slack); a page that starts inside a table (the relay cut it) shows its rows
-  aligned too, without the header, which is on the page before;
+  aligned too, without the header, which is on the page before (a row longer than a page,
+  the only one the relay splits, is reopened as a row, its rest in its own column:
+  :class:`core.relay.paginate.Row`);
 - a ``####``, ``#####`` or ``######`` heading → a bold line: Discord's smallest heading is
   ``###``, and a bold line is the one step below it (an h4 stays less prominent than an
   h3), where ``###`` would flatten the outline;
@@ -19,8 +21,9 @@ what an agent writes of those would show as written, so it is rewritten into tha
 - an image ``![alt](url)`` → the link ``[alt](url)`` (the bare URL when there is no alt);
 - an HTML line break ``<br>`` → a line break (in a table cell, a space);
 - ``__text__``, strong emphasis in CommonMark (what the agent means) but underline on
-  Discord → ``**text**``; only where it is plainly emphasis: ``__init__`` inside a word, a
-  path or a URL stays as written (in a table cell, plain text);
+  Discord → ``**text**``, and ``___text___`` (strong emphasis and emphasis; underline and
+  italics on Discord) → ``***text***``; only where it is plainly emphasis: ``__init__``
+  inside a word, a path or a URL stays as written (in a table cell, plain text);
 - a code fence of ``~~~`` or of more than three backticks → three backticks, Discord's only
   fence (a ``~~~python`` block would show its tildes, and its code as Markdown);
 - three backticks in a line of code (``print("```")``, or a fence line with a language
@@ -35,9 +38,14 @@ relay measures pages as ``len(render(page))`` and renders every edit of the open
 the common page, with none of these, is returned as it is after a few scans in C (a few
 µs for 2,000 characters; a page that is all table, about 0.2 ms).
 
-Deliberate limits: a code span is looked for within its line (one spanning lines is prose:
-an agent rarely writes one, and only what it holds of the above would be rewritten); a
-setext heading takes only the line above its underline.
+A code span may run over the lines of a paragraph: CommonMark allows line endings in one
+(spec, "Code spans"), and Discord shows one as code too, as far as the open renderers
+that mimic it tell: brussell98/discord-markdown (index.js) keeps simple-markdown's
+``inlineCode`` rule (ariabuckles/simple-markdown, simple-markdown.js), which takes any
+character up to the closing run, line breaks included. So a prose line with a backtick is
+rewritten together with the rest of its paragraph.
+
+Deliberate limits: a setext heading takes only the line above its underline.
 """
 
 from __future__ import annotations
@@ -67,6 +75,7 @@ _BLOCK_WORK = re.compile(
 # _BLOCK_WORK): the info string.
 _FENCE_INFO = re.compile(r"\n {0,3}```([^`\n]*)(?![^\n])")
 _DEEP_HEADING = re.compile(r" {0,3}#{4,6}(?:[ \t]+(.*))?")
+_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")  # a line of its own: no span runs on from it
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(=+|-{2,})[ \t]*")
 _NOT_PARAGRAPH = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|>|[-*+][ \t]|\d{1,9}[.)][ \t])")
 _RULE_LINE = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}")
@@ -75,13 +84,14 @@ _IMAGE = re.compile(
 )
 _BREAK = re.compile(r"<br[ \t]*/?>", re.IGNORECASE)
 _BOLD = "**"
-# ``__text__`` that CommonMark reads as strong emphasis, taken only where it is plainly so:
-# the opening ``__`` after a line start, a space or opening punctuation (not in a word, a
-# path or a URL, and not a link's destination), the closing one before a line end, a space
-# or closing punctuation; no ``__`` inside, no space just inside. The pattern starts with
-# its literal (the lookbehinds follow it), so the engine finds candidates by a fast scan.
+# ``__text__`` (or ``___text___``: group 1 is the third underscore) that CommonMark reads as
+# strong emphasis (and emphasis), taken only where it is plainly so: the opening run after
+# a line start, a space or opening punctuation (not in a word, a path or a URL, and not a
+# link's destination), the closing one, as long, before a line end, a space or closing
+# punctuation; no ``__`` inside, no space just inside. The pattern starts with its literal
+# (the lookbehinds follow it), so the engine finds candidates by a fast scan.
 _STRONG = re.compile(
-    r"__(?<![^\s(\[{\"'*~>]__)(?<!\]\(__)(?![\s_])((?:(?!__).)+?)(?<![\s_\\])__"
+    r"__(?<![^\s(\[{\"'*~>]__)(?<!\]\(__)(_?)(?![\s_])((?:(?!__).)+?)(?<![\s_\\])__\1"
     r"(?![^\s)\]}\"'*~.,;:!?])"
 )
 
@@ -162,9 +172,36 @@ def _render(lines: list[str]) -> str:
             out.append(f"{level} {_prose(line.strip())}")
             index += 2
             continue
+        if "`" in line and not _HEADING.match(line) and not _RULE_LINE.fullmatch(line):
+            # A code span may run on to the paragraph's next lines: all are rewritten at once.
+            end = _paragraph_end(lines, index + 1)
+            out.append(_prose("\n".join(lines[index:end])))
+            index = end
+            continue
         out.append(_line(line))
         index += 1
     return "\n".join(out)
+
+
+def _paragraph_end(lines: list[str], index: int) -> int:
+    """Where the paragraph that ``lines[index - 1]`` is prose of ends (CommonMark's paragraph
+    continuation): at a blank line, or at a line that starts a block of its own (a fence, a
+    table, a heading, a rule, a list item, a quote after prose) or ends the paragraph as a
+    setext heading's text."""
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip() or fence_line(line) is not None or _RULE_LINE.fullmatch(line):
+            break
+        quoted = line.lstrip(" ")[:1] == lines[index - 1].lstrip(" ")[:1] == ">"
+        if _NOT_PARAGRAPH.match(line) and not quoted:
+            break  # a quote's lines are one paragraph; any other block start ends it
+        underline = lines[index + 1] if index + 1 < len(lines) else ""
+        if _SETEXT_UNDERLINE.fullmatch(underline) and _is_paragraph(line):
+            break
+        if table_at(lines, index, _cell) is not None:
+            break
+        index += 1
+    return index
 
 
 def _fence_out(line: str, marker: str) -> str:
@@ -218,9 +255,15 @@ def _inline(text: str) -> str:
 
 
 def _strong(text: str) -> str:
-    """``__text__`` as ``**text**``: CommonMark's strong emphasis, which Discord would show
-    underlined; ``__init__`` in a word, a path or a URL is left as it is."""
-    return _STRONG.sub(r"**\1**", text) if "__" in text else text
+    """``__text__`` as ``**text**`` and ``___text___`` as ``***text***``: CommonMark's strong
+    emphasis (and emphasis), which Discord would show underlined (and italic); ``__init__``
+    or ``snake___case`` in a word, a path or a URL is left as it is."""
+    return _STRONG.sub(_bold_markers, text) if "__" in text else text
+
+
+def _bold_markers(strong: re.Match[str]) -> str:
+    marker = "***" if strong[1] else _BOLD
+    return f"{marker}{strong[2]}{marker}"
 
 
 def _breaks(text: str, by: str) -> str:
@@ -242,8 +285,13 @@ def _cell(text: str) -> str:
     """A table cell as plain text (the code block would show its markers); a line break
     in it as a space, since a row is one line."""
     if "__" in text:
-        text = _outside_code(text, _strong)
+        text = _outside_code(text, _unmarked)
     return plain_cell(_breaks(text, " ") if "<" in text else text)
+
+
+def _unmarked(text: str) -> str:
+    """``text`` without the markers of its strong emphasis (``__x__``, ``___x___``)."""
+    return _STRONG.sub(r"\2", text)
 
 
 def _link(image: re.Match[str]) -> str:

@@ -6,7 +6,7 @@ compacted when a page closes, so every operation costs O(page), whatever the rep
 
 from __future__ import annotations
 
-from core.relay.paginate import Cut, Fence, Measure, cut_at, fence_at, find_cut, page_markdown
+from core.relay.paginate import Cut, Measure, Open, cut_at, find_cut, open_at, page_markdown
 
 __all__ = ["PageBook", "split_whole"]
 
@@ -32,7 +32,7 @@ class PageBook:
         self.closed_chars = 0  # their length: where the open page starts in the reply
         self._text = ""  # the open page's content begins at ``_start``
         self._start = 0
-        self._opening: Fence | None = None  # the fence reopened at the open page's start
+        self._opening: Open | None = None  # the fence or row reopened at the open page's start
         # The last next_cut() and the budget it was found for, until the open page changes:
         # a turn at the shown text asks first, then the pages it leaves are closed.
         self._next_cut: tuple[int, Cut | None] | None = None
@@ -98,10 +98,10 @@ class PageBook:
         self._opening = cut.fence
 
     def open_markdown(self, *, close_fence: bool) -> str:
-        """The open page's Markdown; ``close_fence`` closes a fence left open at its end (while
-        streaming, so the platform shows a code block, and before a notice)."""
+        """The open page's Markdown; ``close_fence`` closes a fence or table row left open at
+        its end (while streaming, so the platform shows a code block, and before a notice)."""
         end = len(self._text)
-        closing = fence_at(self._text, self._start, end, self._opening) if close_fence else None
+        closing = open_at(self._text, self._start, end, self._opening) if close_fence else None
         return page_markdown(self._text, self._start, end, self._opening, closing)
 
     @property

@@ -17,6 +17,9 @@ characters, only when the window has none. A boundary in the back half of the wi
 over a better kind in the front half, so pages stay reasonably full; except inside a code
 block, where a page ends at a line end wherever it is (a code line split over two messages
 reads as two broken lines), and at a space only when the page holds no line end at all.
+A table row (a line that starts with a pipe) is kept whole the same way: a page ends inside
+one only when the row alone is longer than the page. That row is then closed and reopened
+like a fence (:class:`Row`), so each page shows its part of it as a row of the table.
 """
 
 from __future__ import annotations
@@ -32,9 +35,12 @@ __all__ = [
     "Cut",
     "Fence",
     "Measure",
+    "Open",
+    "Row",
     "cut_at",
     "fence_at",
     "find_cut",
+    "open_at",
     "page_markdown",
 ]
 
@@ -44,6 +50,11 @@ Measure = Callable[[str], int]
 # A line end, then the start of a line that may be a fence line (core.markdown_code.fence_line
 # decides): at most three spaces, then a backtick or tilde.
 _MAYBE_FENCE = re.compile(r"\n {0,3}[`~]")
+# The start of a line that is kept whole like a line of code: a GFM table row, as agents
+# write them (with a leading pipe; a row without one is read as prose here).
+_ROW_START = re.compile(r" {0,3}\|")
+# Columns a reopened row skips at most: its opener stays short whatever the row.
+_MAX_SKIPPED = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +75,46 @@ class Fence:
 
 
 @dataclass(frozen=True, slots=True)
+class Row:
+    """A table row the page ends inside, which happens only to a row longer than a page (a
+    page ends at a line end before one, :func:`_boundary`), after ``pipes`` of its cell
+    separators.
+
+    A renderer gets one page's Markdown: the next page's text, which starts mid-row, reads
+    as prose, and the platforms would show it and the rows after it as raw pipes (no header
+    and delimiter row precede them). Only the paginator knows it cut a row, so it says so
+    the way it does for a fence, by markers around the content and never in it: a pipe
+    after this page's part makes that a whole row, and the next page opens with an empty
+    cell for each column passed, so the rest of the row is a row, its text in its own
+    column, which a renderer lays out as the rows of a table cut before them
+    (:func:`adapters.markdown_tables.rows_at`). The open page of a stream is closed the
+    same way, so a row still arriving is shown as one."""
+
+    pipes: int
+
+    @property
+    def opener(self) -> str:
+        """The empty cells that put the rest of the row in its column on the next page."""
+        return "| " * min(self.pipes, _MAX_SKIPPED)
+
+    def closer_after(self, body: str) -> str:
+        """The pipe that ends this page's part of the row (none after one already)."""
+        body = body.rstrip(" \t")
+        return "" if body.endswith("|") and not body.endswith("\\|") else " |"
+
+
+Open = Fence | Row
+"""What a page may end inside of, closed at its end and reopened at the next page's start."""
+
+
+@dataclass(frozen=True, slots=True)
 class Cut:
     """Where to finish the open page: its content is ``text[start:end]``; ``fence`` is the
-    fence still open at ``end`` (closed on this page, reopened on the next), or ``None``."""
+    fence or table row still open at ``end`` (closed on this page, reopened on the next),
+    or ``None``."""
 
     end: int
-    fence: Fence | None
+    fence: Open | None
 
 
 def _after_line(line: str, fence: Fence | None) -> Fence | None:
@@ -86,13 +131,14 @@ def _after_line(line: str, fence: Fence | None) -> Fence | None:
     return None if closes(found, fence.marker) else fence
 
 
-def fence_at(text: str, start: int, end: int, fence: Fence | None) -> Fence | None:
-    """The fence open at ``end``, given the fence open at ``start``.
+def fence_at(text: str, start: int, end: int, opening: Open | None) -> Fence | None:
+    """The fence open at ``end``, given what is open at ``start``.
 
     Only whole lines of the original text are fence lines: when ``start`` is mid-line (after
     a word or hard cut), that line's rest is skipped. A last line without its newline counts:
     a reply often ends with a bare closing fence, and :func:`find_cut` never splits one.
     """
+    fence = opening if isinstance(opening, Fence) else None
     pos = start
     if 0 < start < end and text[start - 1] != "\n":
         newline = text.find("\n", start, end)
@@ -107,6 +153,29 @@ def fence_at(text: str, start: int, end: int, fence: Fence | None) -> Fence | No
     return fence
 
 
+def open_at(text: str, start: int, end: int, opening: Open | None) -> Open | None:
+    """What is open at ``end``, given what is open at ``start``: a fence (:func:`fence_at`),
+    or a table row that ``end`` falls inside (:class:`Row`; a line that starts with a pipe,
+    or the rest of a row reopened at ``start``)."""
+    fence = fence_at(text, start, end, opening)
+    if fence is not None or end <= start or text[end - 1] == "\n":
+        return fence
+    newline = text.rfind("\n", start, end)
+    if newline >= 0 or start == 0 or text[start - 1] == "\n":
+        line_start = start if newline < 0 else newline + 1
+        if _ROW_START.match(text, line_start) is None:
+            return None
+        return Row(_pipes(text[line_start:end]))
+    if isinstance(opening, Row):  # the page holds only part of the row it opened with
+        return Row(opening.pipes + _pipes(text[start:end]))
+    return None
+
+
+def _pipes(row: str) -> int:
+    """The cell separators in (part of) a row: its pipes, but not escaped ones."""
+    return row.count("|") - row.count("\\|")
+
+
 def _line(text: str, start: int, end: int) -> str:
     """The line starting at ``start``, without its newline, cut at ``end``."""
     newline = text.find("\n", start, end)
@@ -114,9 +183,9 @@ def _line(text: str, start: int, end: int) -> str:
 
 
 def page_markdown(
-    text: str, start: int, end: int, opening: Fence | None, closing: Fence | None
+    text: str, start: int, end: int, opening: Open | None, closing: Open | None
 ) -> str:
-    """A page's Markdown: the reopened fence, the content, the closing fence."""
+    """A page's Markdown: the reopened fence or row, the content, the closing one."""
     body = text[start:end]
     head = opening.opener if opening is not None else ""
     tail = closing.closer_after(body) if closing is not None else ""
@@ -124,57 +193,59 @@ def page_markdown(
 
 
 def find_cut(
-    text: str, start: int, opening: Fence | None, budget: int, measure: Measure = len
+    text: str, start: int, opening: Open | None, budget: int, measure: Measure = len
 ) -> Cut | None:
     """Where to finish the page that starts at ``start``, or ``None`` when all of
     ``text[start:]`` fits in ``budget`` (with its fence markers, in Markdown and rendered).
 
-    ``opening`` is the fence open at ``start``. The returned page is never empty, and it
+    ``opening`` is the fence or row open at ``start``. The returned page is never empty, and it
     fits ``budget`` unless the fence markers alone do not (a limit too small to be sane).
     """
     head = len(opening.opener) if opening is not None else 0
     size = len(text) - start
     if head + size <= budget:
-        closing = fence_at(text, start, len(text), opening)
+        closing = open_at(text, start, len(text), opening)
         whole = page_markdown(text, start, len(text), opening, closing)
         if len(whole) <= budget and measure(whole) <= budget:
             return None
     window = min(budget - head, size)
     while window >= 1:
         end = _boundary(text, start, start + window, opening)
-        closing = fence_at(text, start, end, opening)
+        closing = open_at(text, start, end, opening)
         page = page_markdown(text, start, end, opening, closing)
         over = max(len(page), measure(page)) - budget
         if over <= 0:
             return Cut(end, closing)
         # The closing fence or rendering (escapes) made the page too big: shrink the window
-        # by the excess and look for a boundary again.
-        window = min(window - 1, end - start - over)
-    return Cut(start + 1, fence_at(text, start, start + 1, opening))
+        # by the excess and look for a boundary again; by half at most, since rendering can
+        # grow a page many times over (a table's long cell pads every row of its column), and
+        # an excess larger than the page would leave a one-character page.
+        window = min(window - 1, max(end - start - over, (end - start) // 2))
+    return Cut(start + 1, open_at(text, start, start + 1, opening))
 
 
 def cut_at(
-    text: str, start: int, end: int, opening: Fence | None, budget: int, measure: Measure = len
+    text: str, start: int, end: int, opening: Open | None, budget: int, measure: Measure = len
 ) -> Cut | None:
     """A cut exactly at ``end`` when that is a clean place to end a page — inside a code
-    block the end of a line, elsewhere the end of a word or line, off any fence line — and
-    the page fits ``budget``; else ``None``."""
+    block or a table row the end of a line, elsewhere the end of a word or line, off any
+    fence line — and the page fits ``budget``; else ``None``."""
     if not start < end < len(text) or not is_word_break(text, end):
         return None
     if link_start(text, start, end) >= 0:
         return None  # a link's text: the page is filled instead, ending before the link
     if _off_fence_line(text, start, end, opening) != end:
         return None
-    closing = fence_at(text, start, end, opening)
+    closing = open_at(text, start, end, opening)
     if closing is not None and text[end - 1] != "\n":
-        return None  # a code line split over two messages reads as two broken lines
+        return None  # a code line or row split over two messages reads as two broken ones
     page = page_markdown(text, start, end, opening, closing)
     if max(len(page), measure(page)) > budget:
         return None
     return Cut(end, closing)
 
 
-def _boundary(text: str, start: int, limit: int, opening: Fence | None) -> int:
+def _boundary(text: str, start: int, limit: int, opening: Open | None) -> int:
     """The best end for a page ``text[start:end]`` with ``start < end <= limit``."""
     if limit >= len(text):
         return len(text)
@@ -189,13 +260,13 @@ def _boundary(text: str, start: int, limit: int, opening: Fence | None) -> int:
         if last_word is None:
             last_word = word_end(text, start, limit)
         if last_word >= low:
-            if has_line_end and fence_at(text, start, last_word, opening) is not None:
-                continue  # inside code only a line end will do, wherever it is in the page
+            if has_line_end and open_at(text, start, last_word, opening) is not None:
+                continue  # inside code or a row only a line end will do, wherever it is
             return _off_fence_line(text, start, last_word, opening)
     return _off_fence_line(text, start, hard_end(text, start, limit), opening)
 
 
-def _off_fence_line(text: str, start: int, end: int, opening: Fence | None) -> int:
+def _off_fence_line(text: str, start: int, end: int, opening: Open | None) -> int:
     """Move ``end`` off a fence line: never make or break a fence by cutting a line, and never
     end a page right after an opening fence line (an empty block, reopened next page)."""
     if text[end - 1] != "\n":

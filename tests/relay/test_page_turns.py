@@ -16,7 +16,7 @@ import pytest
 
 from core.relay import Relay
 from core.relay.pages import PageBook
-from core.relay.paginate import Cut, Fence, fence_at
+from core.relay.paginate import Cut, Fence, Open, fence_at
 from core.surface import BudgetScope, SurfaceLimits
 from tests.fake_time import IN_MEMORY
 from tests.relay.helpers import SpyScheduler, scripted
@@ -62,7 +62,7 @@ def turned_where_shown(text: str, offset: int, budget: int, *, behind: bool) -> 
     arrives, a turn where the message ends if the book allows it, the rest paginated."""
     book = PageBook(budget, len)
     pages: list[Page] = []
-    opening: Fence | None = None
+    opening: Open | None = None
 
     def close(cut: Cut) -> None:
         nonlocal opening

@@ -12,9 +12,18 @@ import itertools
 import pytest
 
 from core.relay.pages import PageBook, split_whole
-from core.relay.paginate import Cut, Fence, Measure, fence_at, find_cut, page_markdown
+from core.relay.paginate import (
+    Cut,
+    Fence,
+    Measure,
+    Open,
+    Row,
+    fence_at,
+    find_cut,
+    page_markdown,
+)
 
-Page = tuple[Fence | None, str, Fence | None]  # (reopened fence, content, closed fence)
+Page = tuple[Open | None, str, Open | None]  # (reopened fence or row, content, closed one)
 
 
 def paginate(text: str, budget: int, measure: Measure = len) -> list[Page]:
@@ -67,7 +76,7 @@ def check_pages(text: str, pages: list[Page], budget: int, measure: Measure = le
                 )
             # Balanced: every page on its own leaves no fence open.
             assert fence_at(markdown, 0, len(markdown), None) is None, markdown
-        if opening is not None:
+        if isinstance(opening, Fence):
             assert markdown.startswith(f"{opening.marker}{opening.language}\n")
 
 
@@ -230,3 +239,50 @@ def test_split_whole_pages_a_text_known_in_full() -> None:
     assert sum(page.startswith("```python\n") for page in pages) >= 4
     for page in pages:
         assert len(page) <= 100 and fence_at(page, 0, len(page), None) is None, page
+
+
+def test_a_table_row_is_split_only_when_longer_than_a_page() -> None:
+    """A row split over two messages shows neither part as a row of the table: inside a
+    table a page ends at a line end wherever it is in the page, as inside code. Only a row
+    longer than a page is split; it is closed and reopened like a fence (core.relay.paginate.Row):
+    a pipe ends each part, and the next part opens with an empty cell per column passed."""
+    rows = "".join(f"| {i} | {prose(i * 7 % 13 + 1, i)} | x |\n" for i in range(40))
+    long_row = f"| 40 | {prose(120)} | y |\n"
+    text = f"Intro\n\n| n | words | z |\n|---|---|---|\n{rows}{long_row}{rows}\nDone."
+    long_start = text.index(long_row)
+    long_end = long_start + len(long_row)
+    for budget in range(110, 400, 7):
+        pages = paginate(text, budget)
+        assert "".join(content for _, content, _ in pages) == text
+        done = 0
+        for (opening, content, closing), after in itertools.pairwise(pages):
+            done += len(content)
+            markdown = markdown_of((opening, content, closing))
+            assert len(markdown) <= budget, (budget, markdown)
+            assert after[0] == closing
+            if content.endswith("\n"):
+                assert closing is None or isinstance(closing, Fence)
+                continue
+            assert long_start < done < long_end, (budget, content[-40:])  # only the long row
+            passed = text[long_start:done].count("|")
+            assert closing == Row(passed), (budget, content[-40:])
+            assert markdown.rstrip().endswith("|")
+            assert markdown_of(after).startswith("| " * passed)
+        # Each later part of the long row is a row whose first cell is empty: its words are
+        # in the middle column, the last part's "y" in the third.
+        parts = [markdown_of(page).split("\n")[0] for page in pages if page[0] is not None]
+        assert parts and all(part.count("|") == 3 for part in parts[:-1]), (budget, parts)
+        assert parts[-1].startswith("| |") and parts[-1].endswith("| y |"), (budget, parts)
+
+
+def test_a_rendering_many_times_the_markdown_still_gives_full_pages() -> None:
+    """A table's long cell pads every row of its column, so a page may render several times
+    its Markdown's size: the page shrinks until it fits, not down to one character."""
+    text = prose(400)
+
+    def measure(markdown: str) -> int:
+        return 5 * len(markdown)
+
+    pages = paginate(text, 1000, measure)
+    check_pages(text, pages, 1000, measure)
+    assert all(len(content) > 100 for _, content, _ in pages[:-1]), [len(c) for _, c, _ in pages]

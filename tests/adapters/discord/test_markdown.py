@@ -10,6 +10,7 @@ import pytest
 
 from adapters.discord import markdown
 from adapters.discord.markdown import to_discord
+from core.markdown_code import code_spans
 from core.relay.pages import split_whole
 from core.relay.paginate import fence_at, page_markdown
 
@@ -94,6 +95,33 @@ def test_a_long_table_paged_by_the_relay_stays_aligned_on_every_page() -> None:
     assert sum(line.startswith("row ") for text in shown for line in text.split("\n")) == 150
 
 
+def test_a_table_row_longer_than_a_page_stays_in_the_table_on_every_page() -> None:
+    # The relay splits a row only when it alone exceeds the page; each part is then closed
+    # and reopened as a row (core.relay.paginate.Row), so no page shows raw pipes: every
+    # line with a pipe is inside a code block, and the rest of the long cell stays in its
+    # column (the second), the rows after it aligned with it.
+    long = " ".join(f"w{i}" for i in range(1200))
+    rows = "".join(f"| r{n} | {n * 37} | n{n} |\n" for n in range(30))
+    reply = f"Intro\n\n| A | B | C |\n|---|---|---|\n{rows}| long | {long} | end |\n{rows}\nDone."
+    pages = split_whole(reply, 2000, lambda page: len(to_discord(page)))
+    shown = [to_discord(page) for page in pages]
+    assert all(len(text) <= 2000 for text in shown)
+    in_code = False
+    for text in shown:
+        for line in text.split("\n"):
+            if line == FENCE:
+                in_code = not in_code
+            else:
+                assert in_code or "|" not in line, (line[:60], text[:200])
+        assert not in_code, text
+    words = [word for text in shown for word in re.findall(r"\bw\d+\b", text)]
+    assert words == [f"w{i}" for i in range(1200)]
+    cells = [line.split(" | ") for text in shown for line in text.split("\n")]
+    assert [row[0].strip() for row in cells if "w1199" in " ".join(row)] == [""]
+    assert [row[-1] for row in cells if row[-1].strip() == "end"]  # the last column's cell
+    assert sum(row[0].startswith("r") for row in cells) == 60
+
+
 @pytest.mark.parametrize(
     ("heading", "expected"),
     [
@@ -175,6 +203,29 @@ def test_code_is_never_touched() -> None:
     assert to_discord(spans) == spans
     assert to_discord("a lone ` tick <br> ![a](b)") == "a lone ` tick\n[a](b)"
     assert to_discord("#### `![i](u)` **x**") == "**`![i](u)` x**"
+
+
+def test_a_code_span_over_lines_is_never_touched() -> None:
+    # CommonMark lets a code span hold line endings, and Discord shows it as code too
+    # (simple-markdown's inlineCode rule, see adapters.discord.markdown): nothing in it is
+    # rewritten, in a paragraph, a list item or a quote.
+    page = (
+        "Call `obj.\n__init__(x)<br>` and __go__\n- run `a\n  ![i](u)` then __b__\n> `q\n> __r__`"
+    )
+    assert to_discord(page) == (
+        "Call `obj.\n__init__(x)<br>` and **go**\n- run `a\n  ![i](u)` then **b**\n> `q\n> __r__`"
+    )
+    # It ends with its paragraph: at a blank line, or where a block starts (a list item, a
+    # heading, a quote, a fence, a table); a backtick without a partner in it is text.
+    for block in ("\n", "- ", "### ", "> "):
+        page = f"a ` tick __x__\n{block}b __y__ `"
+        assert to_discord(page) == f"a ` tick **x**\n{block}b **y** `"
+    assert to_discord("a ` __x__\n```\n__y__ `\n```") == "a ` **x**\n```\n__y__ `\n```"
+    table = "a `b\n| c | d |\n|---|---|\n| e` | f |"
+    assert to_discord(table) == f"a `b\n{FENCE}\nc | d\n--+--\ne | f\n{FENCE}"
+    # The reader every renderer shares: a span holds a line ending, not a blank line.
+    assert list(code_spans("a `b\nc` d")) == [(2, 3, 6, 7)]
+    assert list(code_spans("a `b\n \t\nc` d")) == []
 
 
 def test_a_page_cut_inside_a_code_block_is_still_code() -> None:
@@ -361,6 +412,14 @@ def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
         ("[__text__](https://x.io)", "[**text**](https://x.io)"),
         ("`__x__` and __y__", "`__x__` and **y**"),
         ("#### A __loud__ heading", "**A loud heading**"),
+        # ___x___: strong emphasis and emphasis in CommonMark; underline and italics on
+        # Discord, where ***x*** is bold italics ("Markdown Text 101").
+        ("___x___", "***x***"),
+        ("a ___bold italic___ word, (___b___).", "a ***bold italic*** word, (***b***)."),
+        ("#### A ___loud___ one", "**A *loud* one**"),
+        ("snake___case___name", "snake___case___name"),
+        ("my___x___ ___y___z", "my___x___ ___y___z"),
+        ("___x__ __y___ ___ z___", "___x__ __y___ ___ z___"),
         # Not strong emphasis in CommonMark (inside a word), or not plainly so: as written.
         ("my__init__x", "my__init__x"),
         ("snake__case__name", "snake__case__name"),
@@ -368,7 +427,6 @@ def test_a_long_tilde_block_paged_by_the_relay_is_code_on_every_page() -> None:
         ("https://x.io/__init__.py", "https://x.io/__init__.py"),
         ("[text](__x__)", "[text](__x__)"),
         ("__ spaced __", "__ spaced __"),
-        ("___x___", "___x___"),
         ("\\__x__", "\\__x__"),
         ("__a__b __c__", "__a__b **c**"),
         ("__open only", "__open only"),
@@ -383,8 +441,8 @@ def test_double_underscores_are_bold_as_commonmark_reads_them(line: str, expecte
 def test_double_underscores_in_code_and_table_cells() -> None:
     code = "```py\ndef __init__(self): __x__\n```\n~~~\n__y__\n~~~"
     assert to_discord(code) == code.replace("~~~", FENCE)
-    table = "| a |\n|---|\n| __b__ `__c__` |"
-    assert to_discord(table) == f"{FENCE}\na\n-------\nb __c__\n{FENCE}"
+    table = "| a |\n|---|\n| __b__ `__c__` ___d___ |"
+    assert to_discord(table) == f"{FENCE}\na\n---------\nb __c__ d\n{FENCE}"
 
 
 def test_the_bots_own_texts_need_no_rewrite() -> None:
