@@ -274,8 +274,8 @@ def test_emoji_buttons_are_named_and_readable_without_an_emoji_font(page: Page) 
         assert note.evaluate(before) == "none"  # no empty box
 
 
-# What is cut at the right or broken over lines among ``selector``'s elements: one whose
-# text is wider than its box (cut, or an ellipsis), one past its pane's right edge, or a
+# What is cut or broken over lines among ``selector``'s elements: one whose text is wider or
+# taller than its box (cut, an ellipsis, lines past a clamp), one past its pane's right edge, or a
 # word split over two lines (its text's lines outnumber its words').
 CUT_OR_BROKEN = """(selector) => [...document.querySelectorAll(selector)].filter((node) => {
   const pane = node.closest(".pane").getBoundingClientRect();
@@ -284,8 +284,13 @@ CUT_OR_BROKEN = """(selector) => [...document.querySelectorAll(selector)].filter
   range.selectNodeContents(node);
   const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
   const words = node.innerText.trim().split(/\\s+/).length;
-  return node.scrollWidth > node.clientWidth + 1 || box.right > pane.right + 1 || lines > words;
+  return node.scrollWidth > node.clientWidth + 1 || node.scrollHeight > node.clientHeight + 1
+    || box.right > pane.right + 1 || lines > words;
 }).map((node) => node.innerText)"""
+
+
+# Common windows' widths, and 1500 px: the narrowest thread column beside the channel.
+WIDTHS = (1024, 1280, 1366, 1500, 1600, 1920)
 
 
 def test_names_files_and_counts_are_whole_beside_an_open_thread(
@@ -294,7 +299,8 @@ def test_names_files_and_counts_are_whole_beside_an_open_thread(
     """With a thread open in a narrow column (1280 px then, 1500 px now that the sidebar
     stays), Discord broke the bot's name and badge mid-word ("threadc/ast", "AP/P"), Slack's
     file card ran past the pane's edge; the timeline's counts of the last minute ended in an
-    ellipsis. One page, one reply, looked at each width in turn."""
+    ellipsis; at every width up to 1920 px the sidebar cut the workspace's and the server's
+    name ("Acme (si…"). One page, one reply, looked at each width in turn."""
     process, url = start_playground(tmp_path)  # the demo agent, whose reply to "file" has one
     try:
         page, errors = open_page(browser, url, 1024)
@@ -302,13 +308,13 @@ def test_names_files_and_counts_are_whole_beside_an_open_thread(
             write(page, pane, "@threadcast file")
         for pane in PANES:
             page.locator(f'[data-pane="{pane}"] .thread-column .file-card').wait_for()
-        wait = ".thread-column .msg-head > *, .thread-column .file-card, .counts"
+        wait = ".thread-column .msg-head > *, .thread-column .file-card, .counts, .team-name > *"
         cut = {}
-        for width in (1024, 1280, 1500):
+        for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             cut[width] = page.evaluate(CUT_OR_BROKEN, wait)
         page.close()
     finally:
         stop_playground(process)
-    assert cut == {1024: [], 1280: [], 1500: []}
+    assert cut == {width: [] for width in WIDTHS}
     assert not errors

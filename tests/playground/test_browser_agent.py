@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -323,6 +324,9 @@ def test_an_idle_page_stops_redrawing_its_api_call_strips(
     held_agent.enqueue(LyzrScript(tokens=split_words(QUICK_ANSWER)))
     write(page, "slack", "@threadcast hello")
     page.wait_for_function(f"(before) => ({newest})() !== before", arg=before)
+    # The page's clock, 74 s ahead, back to the server's, whose time the call bears: ahead,
+    # the call would be older than the strip's 30 seconds (nothing to draw).
+    page.clock.set_system_time(time.time())
     page.clock.run_for(1_000)
     assert drawn() > idle_from  # a new call is drawn
     page.close()
@@ -354,6 +358,54 @@ def test_a_strip_whose_calls_left_it_stands_still_while_its_counts_go_on(
     assert counts.inner_text() != in_the_minute, in_the_minute
     assert re.search(r"\b0 posts · 0 edits · 0 × 429", counts.inner_text())
     assert drawn() == still_from
+    page.close()
+
+
+# Counts, in the API-call strips, the reads of a computed style (each brings the page's style up
+# to date) and the changes to their log rows and counts (each a layout and a paint).
+COUNT_STRIP_WORK = """() => {
+  window.stylesRead = 0;
+  const read = window.getComputedStyle;
+  window.getComputedStyle = function (...args) {
+    window.stylesRead += 1;
+    return read.apply(this, args);
+  };
+  window.stripChanges = [];
+  const watch = () => {
+    const observer = new MutationObserver((records) => {
+      for (const r of records) window.stripChanges.push(r.target.className || r.target.data);
+    });
+    for (const node of document.querySelectorAll(".timeline-log, .timeline .counts")) {
+      observer.observe(node, {subtree: true, childList: true, characterData: true});
+    }
+  };
+  document.addEventListener("DOMContentLoaded", () => setTimeout(watch));
+}"""
+
+
+def test_a_strip_with_calls_in_it_redraws_only_what_moves(
+    browser: Browser, held_playground_url: str, held_agent: LyzrServer
+) -> None:
+    """While calls are in the strip its ticks move, and are drawn ten times a second; the
+    colours are not read again for each frame (a computed style for each tick, which
+    made Chromium bring the page's style up to date), and the log's rows and the counts,
+    unchanged, are not set again (they were rebuilt once a second). The page's clock is
+    Playwright's fake one."""
+    page = _page_on_a_fake_clock(browser, held_playground_url)
+    page.add_init_script(f"({COUNT_STRIP_WORK})()")
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+    held_agent.enqueue(LyzrScript(tokens=split_words(QUICK_ANSWER)))
+    write(page, "slack", "@threadcast hello")
+    thread = page.locator('[data-pane="slack"] .thread-column')
+    thread.locator('.sk-feedback[data-value="down"]').wait_for()  # the reply's last call
+    page.clock.run_for(1_000)
+    work = "() => [window.framesDrawn, window.stylesRead, window.stripChanges.length]"
+    frames, styles, changes = page.evaluate(work)
+    page.clock.run_for(10_000)  # the calls move along the strip, all in the counts' minute
+    after = page.evaluate(work)
+    assert after[0] - frames >= 50, after  # the ticks move: ~100 frames in ten seconds
+    assert after[1:] == [styles, changes], page.evaluate("() => window.stripChanges")
     page.close()
 
 

@@ -19,6 +19,7 @@ export class Timeline {
   constructor(platform) {
     this.platform = platform;
     this.calls = [];
+    this.lastCounts = -Infinity;
     this.onBusy = () => {};
     this.root = el("section", "timeline");
     this.root.setAttribute("aria-label", "API calls");
@@ -42,6 +43,15 @@ export class Timeline {
     this.canvas = el("canvas", "timeline-strip");
     this.log = el("ol", "timeline-log");
     this.root.append(head, this.canvas, this.log);
+    // The strip's size as laid out, told after each layout that changes it: reading
+    // clientWidth in each frame made Chromium lay the page out there and then, as replies
+    // streamed.
+    this.width = 0;
+    this.height = 0;
+    new ResizeObserver(([entry]) => {
+      this.width = Math.round(entry.contentRect.width);
+      this.height = Math.round(entry.contentRect.height);
+    }).observe(this.canvas);
     setInterval(() => this.draw(), 100);
   }
 
@@ -52,6 +62,7 @@ export class Timeline {
   }
 
   add(calls) {
+    if (!calls.length) return;
     this.calls.push(...calls);
     if (this.calls.length > 2000) this.calls.splice(0, this.calls.length - 2000);
     this.renderLog();
@@ -62,6 +73,7 @@ export class Timeline {
     this.root.classList.toggle("busy", on);
   }
 
+  // The rows change only when calls come (load, add); the counts as calls leave the minute.
   renderLog() {
     const latest = this.calls.slice(-LOG_LINES).reverse();
     this.log.replaceChildren(
@@ -75,40 +87,59 @@ export class Timeline {
         return row;
       }),
     );
-    const now = Date.now() / 1000;
-    const minute = this.calls.filter((c) => now - c.at < 60);
-    const count = (kind) => minute.filter((c) => c.kind === kind).length;
-    this.counts.textContent =
-      `last minute: ${count("post")} posts · ${count("edit")} edits · ${count("limited")} × 429`;
+    this.renderCounts(Date.now() / 1000);
   }
 
-  // Called ten times a second. Once the latest call has left the strip's 30 seconds, the
-  // strip stands still: the frame already drawn (the bare grid) stays, so an idle page costs
-  // no CPU (redrawn anyway, Chromium spent a tenth of a core on it: 0.108 against 0.007 cores
-  // measured a minute after the last call). The counts go on until the calls have left their
-  // minute too. A new call or a resize draws again.
+  // Set only when the text differs: an equal text set again still replaces the text node
+  // (a mutation, a layout and a paint of the head) once a second.
+  renderCounts(now) {
+    this.lastCounts = now;
+    const minute = this.calls.filter((c) => now - c.at < COUNTS_SECONDS);
+    const count = (kind) => minute.filter((c) => c.kind === kind).length;
+    const text =
+      `last minute: ${count("post")} posts · ${count("edit")} edits · ${count("limited")} × 429`;
+    if (this.counts.textContent !== text) this.counts.textContent = text;
+  }
+
+  // Called ten times a second; draws only when the picture differs from the one drawn: the
+  // canvas's size, or a tick's place (ticks are placed on whole CSS pixels, so one moves every
+  // 30 / width seconds), or the ticks shown. Once the latest call has left the strip's 30
+  // seconds, the strip stands still: the frame already drawn (the bare grid) stays, so an idle
+  // page costs no CPU (redrawn anyway, Chromium spent a tenth of a core on it: 0.108 against
+  // 0.007 cores measured a minute after the last call). The counts go on until the calls have
+  // left their minute too.
   draw() {
-    const canvas = this.canvas;
-    const width = canvas.clientWidth;
-    const height = canvas.clientHeight;
+    const { canvas, width, height } = this;
     if (!width || !height || document.hidden) return;
     const ratio = window.devicePixelRatio || 1;
     const now = Date.now() / 1000;
     const latest = this.calls.length ? this.calls[this.calls.length - 1].at : -Infinity;
-    // Rendered once a second while a call is in the minute, and once after it has left.
-    if (now - latest <= COUNTS_SECONDS + 2) this.renderCountsIfStale(now);
-    const still = now - latest > WINDOW_SECONDS + 1;
-    const frame = `${width}x${height}@${ratio}:${this.calls.length}`;
-    if (still && frame === this.stillFrame) return;
-    this.stillFrame = still ? frame : null;
+    // Counted once a second while a call is in the minute, and once after it has left.
+    if (now - latest <= COUNTS_SECONDS + 2 && now - this.lastCounts > 1) this.renderCounts(now);
+    const size = `${width}x${height}@${ratio}`;
+    const ticks = [];
+    for (const call of this.calls) {
+      const age = now - call.at;
+      if (age > WINDOW_SECONDS || age < -1) continue;
+      ticks.push([Math.round(width - 3 - (age / WINDOW_SECONDS) * (width - 3)), call.kind]);
+    }
+    const frame = `${size}:${ticks.join(" ")}`;
+    if (frame === this.drawnFrame) return;
+    this.drawnFrame = frame;
+    if (size !== this.colourSize) {
+      // Read once, again after a resize: getComputedStyle for each tick of each frame made
+      // Chromium bring the page's style up to date there and then, as replies streamed.
+      this.colourSize = size;
+      this.colours = this.readColours();
+    }
+    const colours = this.colours;
     if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
     if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
     const g = canvas.getContext("2d");
     g.setTransform(ratio, 0, 0, ratio, 0, 0);
     g.clearRect(0, 0, width, height);
-    const style = getComputedStyle(this.root);
-    g.strokeStyle = style.getPropertyValue("--grid").trim() || "#ddd";
-    g.fillStyle = style.getPropertyValue("--tick").trim() || "#999";
+    g.strokeStyle = colours.grid;
+    g.fillStyle = colours.tick;
     g.font = "10px system-ui, sans-serif";
     for (let s = 0; s <= WINDOW_SECONDS; s += 5) {
       const x = width - (s / WINDOW_SECONDS) * width;
@@ -118,21 +149,20 @@ export class Timeline {
       g.stroke();
       if (s > 0 && s < WINDOW_SECONDS) g.fillText(`${s} s ago`, x + 3, height - 3);
     }
-    for (const call of this.calls) {
-      const age = now - call.at;
-      if (age > WINDOW_SECONDS || age < -1) continue;
-      const x = width - 3 - (age / WINDOW_SECONDS) * (width - 3);
-      const tall = call.kind === "other" ? 0.45 : 0.8;
-      g.fillStyle = style.getPropertyValue(`--${call.kind}`).trim() || "#888";
-      g.fillRect(Math.round(x) - 1, height * (1 - tall) - 2, 3, height * tall - 10 + 2);
+    for (const [x, kind] of ticks) {
+      const tall = kind === "other" ? 0.45 : 0.8;
+      g.fillStyle = colours[kind] || "#888";
+      g.fillRect(x - 1, height * (1 - tall) - 2, 3, height * tall - 10 + 2);
     }
   }
 
-  renderCountsIfStale(now) {
-    if (!this.lastCounts || now - this.lastCounts > 1) {
-      this.lastCounts = now;
-      this.renderLog();
-    }
+  // The strip's colours, from the pane's stylesheet (Slack's light theme, Discord's dark).
+  readColours() {
+    const style = getComputedStyle(this.root);
+    const read = (name, fallback) => style.getPropertyValue(`--${name}`).trim() || fallback;
+    const colours = { grid: read("grid", "#ddd"), tick: read("tick", "#999") };
+    for (const kind of Object.keys(KIND_LABELS)) colours[kind] = read(kind, "#888");
+    return colours;
   }
 }
 
