@@ -44,6 +44,7 @@ __all__ = [
     "LostPost",
     "MessageRef",
     "OutgoingFile",
+    "OwedEdit",
     "ShowsFeedback",
     "StrayCopy",
     "SurfaceAction",
@@ -132,6 +133,18 @@ class StrayCopy:
     kept: str
     native: bool = False
     key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OwedEdit:
+    """A final edit a surface could not make before its process stopped (a Slack stream
+    whose final stop still waited for its rate limit at shutdown): crash recovery's reapers
+    make it instead (:class:`core.ops.recovery.reaper.LeavesEdits`). ``text`` is what the
+    message shows for good; ``controls``: its final edit carries the feedback controls."""
+
+    message: MessageRef
+    text: str
+    controls: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,9 @@ who is a member of that workspace": the mark says only that the reply ended.
 What it cannot see: a stream whose final text was appended while its stop waited in the
 paced queue (:mod:`adapters.slack.stops`) is unmarked until that stop lands (or, if Slack
 ended the stream meanwhile, until the queue's ``chat.update`` rewrites it); a replica dying
-in between (with Redis silent too) leaves it to be finished with the notice.
+in between (with Redis silent too) leaves it to be finished with the notice. A replica shut
+down in between hands what its queue could not send in time over to crash recovery, as
+final edits (with the mark) the reapers make.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ chat.startStream, chat.appendStream, chat.stopStream, chat.update):
   back: the rest is appended, and the stop waits in a paced queue
   (:mod:`adapters.slack.stops`); if Slack ends the stream before that stop is sent, the
   queue rewrites it with the final edit as a ``chat.update`` (a stream Slack expired shows
-  as broken until then).
+  as broken until then); at shutdown the queue is sent within the shutdown's budget, and
+  the final edits of the streams still waiting are left to crash recovery.
 
 ``chat.startStream`` is Tier 2 too: whether a message starts as a stream is decided per
 message (:mod:`adapters.slack.starts`); one the start budget cannot serve soon is posted and
@@ -63,7 +64,7 @@ from adapters.slack.stops import (
     without,
 )
 from core.errors import MessageTooLong, RateLimited, SurfaceError
-from core.surface import MessageRef
+from core.surface import MessageRef, OwedEdit
 from core.turn import ThreadRef
 
 __all__ = ["NativeStreams", "StoppedByUser", "stable_prefix"]
@@ -290,15 +291,17 @@ class NativeStreams:
         if self.stops.busy:  # stops are queued: a direct one would meet a 429
             if suffix:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-            self.stops.add(message, stop_scope, extras=final_extras(blocks), rewrite=rewrite)
+            self.stops.add(message, stop_scope, extras=final_extras(blocks), text=wanted,
+                           rewrite=rewrite)  # fmt: skip
         else:
-            await self._stop(message, suffix, stop_scope, final_extras(blocks), scope=scope,
-                             rewrite=rewrite)  # fmt: skip
+            await self._stop(message, wanted, suffix, stop_scope, final_extras(blocks),
+                             scope=scope, rewrite=rewrite)  # fmt: skip
         self._streams.pop(ts, None)
 
     async def _stop(
         self,
         message: MessageRef,
+        text: str,
         suffix: str,
         stop_scope: str,
         extras: Extras,
@@ -306,7 +309,8 @@ class NativeStreams:
         scope: str,
         rewrite: Rewrite | None = None,
     ) -> None:
-        """The final stop, with ``suffix`` and ``extras``; a 429 queues it (the text is
+        """The final stop, with ``suffix`` (what ``text``, the reply's final text, adds to
+        the stream) and ``extras``; a 429 queues it (the text is
         appended first); a refusal of its ``extras`` sends it again without what was
         refused (:func:`~adapters.slack.stops.without`), down to the text alone."""
         where, ts = message.where, message.message_id
@@ -319,7 +323,7 @@ class NativeStreams:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
                 self.stops.add(message, stop_scope, retry_after=limited.retry_after,
-                               extras=extras, rewrite=rewrite)  # fmt: skip
+                               extras=extras, text=text, rewrite=rewrite)  # fmt: skip
                 return
             except (SlackError, MessageTooLong) as exc:
                 if not extras or not extras_refused(exc):
@@ -340,8 +344,10 @@ class NativeStreams:
         except SurfaceError as exc:
             log.debug("stopping stream %s before fallback: %s", message.message_id, exc)
 
-    async def aclose(self) -> None:
-        await self.stops.aclose()
+    async def aclose(self, within: float = 0.0) -> list[OwedEdit]:
+        """Stops still queued are sent for up to ``within`` seconds; returns the final
+        edits owed by the streams whose stop could not be (:meth:`StopQueue.aclose`)."""
+        return await self.stops.aclose(within)
 
 
 def _remember(items: dict[K, None], key: K) -> None:

@@ -12,8 +12,15 @@ and Slack's clients show it as broken until a ``chat.update`` rewrites it ("The 
 still exists but is stuck as a broken pill in the UI. The only recovery path is
 chat.update(ts=...)": slackapi/python-slack-sdk PR #1880): the queue then rewrites it with
 the reply's final edit (its text, the mark, the feedback controls), given with the stop.
-A stream whose stop never gets through at all (refused with its text alone, or left at
-shutdown) expires on Slack's side, its text complete.
+A stream whose stop is refused with its text alone expires on Slack's side, its text
+complete.
+
+At shutdown (:meth:`StopQueue.aclose`) the stops still waiting are sent at the same pace,
+Retry-After honoured, for as long as the shutdown's budget allows; the reply's record is
+gone by then (its final edit returned when the stop was queued), so what cannot be sent in
+time is returned, each as the final edit it owes (:class:`~core.surface.OwedEdit`), for
+crash recovery to make after the restart (else the stream would expire unmarked, without
+its feedback controls, and be shown broken for good).
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.api import SlackApi
 from adapters.slack.errors import STREAM_ENDED, SlackError, SlackTooLong
 from adapters.slack.final_mark import final_mark
 from core.errors import MessageTooLong, RateLimited, SurfaceError
-from core.surface import MessageRef
+from core.surface import MessageRef, OwedEdit
 
 __all__ = ["Extras", "Rewrite", "StopQueue", "extras_refused", "final_extras", "without"]
 
@@ -91,16 +99,27 @@ def without(extras: Extras, refused: SurfaceError) -> Extras:
     return {key: value for key, value in extras.items() if key != drop}
 
 
+@dataclass(slots=True)
+class _Stop:
+    message: MessageRef
+    scope: str
+    extras: Extras  # what it carries besides the text: final_extras, or what is left
+    text: str  # the reply's final text (the edit owed should the stop never be sent)
+    rewrite: Rewrite | None  # the final edit, should Slack end the stream meanwhile
+
+    def owed(self) -> OwedEdit:
+        return OwedEdit(self.message, self.text, controls="blocks" in self.extras)
+
+
 class StopQueue:
     """Pending stops of one surface (see the module docstring)."""
 
     def __init__(self, api: SlackApi, *, interval: float) -> None:
         self._api = api
         self._interval = interval  # seconds between two stops: the Tier 2 pace
-        # (stream, scope, what its stop carries besides the text: final_extras, the final
-        # edit rewriting the stream if Slack ended it meanwhile)
-        self._pending: deque[tuple[MessageRef, str, Extras, Rewrite | None]] = deque()
+        self._pending: deque[_Stop] = deque()
         self._not_before = 0.0  # loop time before which no stop is sent
+        self._deadline: float | None = None  # closing: loop time by which stops are sent
         self._worker: asyncio.Task[None] | None = None
 
     @property
@@ -118,13 +137,15 @@ class StopQueue:
         *,
         retry_after: float = 0.0,
         extras: Extras,
+        text: str,
         rewrite: Rewrite | None = None,
     ) -> None:
         """Queue the final stop of ``message``, carrying ``extras`` (:func:`final_extras`,
-        or what is left of them after a refusal); ``rewrite``: the reply's final edit as a
-        ``chat.update``, for a stream Slack ends before its stop is sent."""
+        or what is left of them after a refusal); ``text``: the reply's final text, all
+        appended already; ``rewrite``: the reply's final edit as a ``chat.update``, for a
+        stream Slack ends before its stop is sent."""
         loop = asyncio.get_running_loop()
-        self._pending.append((message, scope, extras, rewrite))
+        self._pending.append(_Stop(message, scope, extras, text, rewrite))
         self._not_before = max(self._not_before, loop.time() + retry_after)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="slack-stream-stops")
@@ -132,11 +153,14 @@ class StopQueue:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending:
+            if self._deadline is not None and self._not_before > self._deadline:
+                return  # closing: the next stop could not be sent in time (aclose)
             await asyncio.sleep(max(0.0, self._not_before - loop.time()))
-            message, scope, extras, rewrite = self._pending[0]
+            stop = self._pending[0]
+            message, extras, rewrite = stop.message, stop.extras, stop.rewrite
             try:
                 await self._api.stop_stream(  # a reply's final stop: it leaves the mark
-                    message.where.channel, message.message_id, "", scope=scope, **extras
+                    message.where.channel, message.message_id, "", scope=stop.scope, **extras
                 )
             except RateLimited as limited:
                 self._not_before = loop.time() + max(limited.retry_after, self._interval)
@@ -147,7 +171,7 @@ class StopQueue:
                     # like any stop (sent at once, its 429 would drop it).
                     log.warning("deferred stop of %s refused (%s): stopping without it",
                                 message.message_id, exc)  # fmt: skip
-                    self._pending[0] = (message, scope, without(extras, exc), rewrite)
+                    stop.extras = without(extras, exc)
                     self._not_before = loop.time() + self._interval
                     continue
                 if rewrite is not None and isinstance(exc, SlackError) and exc.code == STREAM_ENDED:
@@ -167,9 +191,19 @@ class StopQueue:
         except SurfaceError as exc:
             log.warning("could not rewrite the ended stream %s: %s", message.message_id, exc)
 
-    async def aclose(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        if self._pending:
-            log.info("%d streams left to expire on their own", len(self._pending))
+    async def aclose(self, within: float = 0.0) -> list[OwedEdit]:
+        """Send the stops still waiting, at the queue's pace, for up to ``within`` seconds
+        (the shutdown's budget); returns the final edits owed by the streams whose stop
+        could not be sent by then, or whose next try would come too late (Retry-After)."""
+        worker = self._worker
+        if worker is not None and not worker.done() and within > 0:
+            log.info("shutdown: %d stream stops wait; sending them for up to %gs",
+                     len(self._pending), within)  # fmt: skip
+            self._deadline = asyncio.get_running_loop().time() + within
+            await asyncio.wait({worker}, timeout=within)
+        if worker is not None:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+        owed = [stop.owed() for stop in self._pending]
+        self._pending.clear()
+        return owed

@@ -18,6 +18,7 @@ passed to each call as ``to``; :meth:`SlackSurface.for_recipient` gives the turn
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -53,6 +54,7 @@ from core.surface import (
     LostPost,
     MessageRef,
     OutgoingFile,
+    OwedEdit,
     StrayCopy,
     SurfaceAction,
     Upload,
@@ -85,6 +87,9 @@ class SlackSurface:
         """The bot's user id and bot id (set by the bot): which messages are its own."""
         self.strays: Callable[[StrayCopy], Awaitable[None]] | None = None
         """Where a stray copy of a post retried blind is left (set by crash recovery)."""
+        self.owed_edits: Callable[[OwedEdit], Awaitable[None]] | None = None
+        """Where a final edit this surface could not make before it closed is left (set by
+        crash recovery): a stream whose stop still waited at shutdown."""
         self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(
@@ -105,8 +110,22 @@ class SlackSurface:
         guard = ReplyGuard(lambda where, reason: self._give_up(where, user, reason))
         return RecipientView(self, Recipient(user, team, guard))
 
-    async def aclose(self) -> None:
-        await self.native.aclose()
+    async def aclose(self, within: float = 0.0) -> None:
+        """Native streams' stops still queued (chat.stopStream's 429s) are sent, at their
+        pace, for up to ``within`` seconds (what the shutdown's budget leaves); the final
+        edits of those that could not be are left to crash recovery (``owed_edits``),
+        whose reapers make them after the restart."""
+        owed = await self.native.aclose(within)
+        if not owed:
+            return
+        hand_over = self.owed_edits
+        if hand_over is None:
+            log.warning("%d native streams left to expire unmarked (no crash recovery)",
+                        len(owed))  # fmt: skip
+            return
+        log.warning("%d native streams' stops could not be sent before the shutdown: their "
+                    "final edits are left to crash recovery", len(owed))  # fmt: skip
+        await asyncio.gather(*(hand_over(edit) for edit in owed))
 
     # --- ChatSurface ---------------------------------------------------------------------
 

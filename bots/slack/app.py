@@ -6,7 +6,8 @@ Start-up, in the order that fails fastest and clearest: the ``SLACK_*`` settings
 :class:`Runtime`), then the web server on ``PORT`` and, in Socket Mode, the websocket
 (``apps.connections.open`` through ``SLACK_API_URL``; a bad app token is reported as
 ``SLACK_APP_TOKEN: ...``). Stopping reverses it: no new events, replies in flight get
-``THREADCAST_SHUTDOWN_GRACE`` seconds, then everything is closed.
+``THREADCAST_SHUTDOWN_GRACE`` seconds, native streams' stops still queued get what is left
+of the drain's budget (the rest are left to crash recovery), then everything is closed.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class SlackService(StackedLifecycle):
         self._runtime = runtime
         self._server: WebServer | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self._stopping_at: float | None = None  # loop time the shutdown began
 
     @property
     def url(self) -> str:
@@ -154,7 +156,7 @@ class SlackService(StackedLifecycle):
                 Runtime(self.settings, reload_signal=True)
             )
         self.surface = SlackSurface(clients.api, slack.surface_config())
-        self._stack.push_async_callback(self.surface.aclose)
+        self._stack.push_async_callback(self._close_surface)
         app = AsyncApp(
             # The name bolt would take from its caller's file: given, bolt skips the
             # inspect.stack() that reads every frame's source (~20 ms of CPU per start).
@@ -205,6 +207,21 @@ class SlackService(StackedLifecycle):
         self._stack.push_async_callback(self._server.stop)
         if slack.socket_mode:
             await self._connect_socket(app, clients)
+
+    async def stop(self) -> None:
+        self._stopping_at = asyncio.get_running_loop().time()
+        await super().stop()
+
+    async def _close_surface(self) -> None:
+        """Native streams' stops still queued (Tier 2's 429s) get what is left of the
+        shutdown's budget, the drain's own (the grace, then the interrupted replies'
+        finalising time): a shutdown takes no longer than before, and its leftovers are
+        left to crash recovery (:meth:`SlackSurface.aclose`)."""
+        within = 0.0
+        if self._stopping_at is not None:  # else a failed start: nothing was queued
+            budget = self.settings.shutdown_grace + self.bot.tasks.finalise_timeout
+            within = max(0.0, self._stopping_at + budget - asyncio.get_running_loop().time())
+        await self.surface.aclose(within)
 
     async def _connect_socket(self, app: AsyncApp, clients: SlackClients) -> None:
         token = secret_value(self.slack.app_token)

@@ -34,6 +34,10 @@ edit leaves instead (:mod:`adapters.slack.final_mark`). A read that cannot tell 
 not found) finishes the orphan as before. Only orphans pay the read, through the same
 sender and budgets as the edits.
 
+A surface may also leave final edits it could not make before its process stopped
+(:class:`LeavesEdits`: a Slack stream whose final stop still waited for its rate limit at
+shutdown): each becomes a handed-over record of its one page, made like any other.
+
 A third kind is a *stray copy* (``ReplyRecord.stray``): a surface retried a post without
 knowing whether an earlier try had landed, and left the record so that the copy, if it is
 there, is finalised even should the replica die first (:class:`SweepsStrays`). Not found,
@@ -73,13 +77,21 @@ from core.surface import (
     ChatSurface,
     LostPost,
     MessageRef,
+    OwedEdit,
     ShowsFeedback,
     StrayCopy,
     post_key,
 )
 from core.texts import ORPHAN_NOTICE, UNANSWERED_NOTICE
 
-__all__ = ["STRAY_TRIES", "FindsOpenPosts", "ReadsMessages", "Reaper", "SweepsStrays"]
+__all__ = [
+    "STRAY_TRIES",
+    "FindsOpenPosts",
+    "LeavesEdits",
+    "ReadsMessages",
+    "Reaper",
+    "SweepsStrays",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +124,15 @@ class ReadsMessages(Protocol):
         surface cannot tell.
         Raises :class:`~core.errors.SurfaceError` when the read fails."""
         ...
+
+
+@runtime_checkable
+class LeavesEdits(Protocol):
+    """A surface that may stop with final edits unmade (see
+    :class:`~core.surface.OwedEdit`): crash recovery sets ``owed_edits`` to where it leaves
+    them; they are handed over, and a reaper makes them like any handed-over reply's."""
+
+    owed_edits: Callable[[OwedEdit], Awaitable[None]] | None
 
 
 @runtime_checkable
