@@ -888,6 +888,76 @@ async def test_an_event_due_while_the_app_reconnects_comes_on_the_retry_schedule
     assert [round(t - start, 3) for t in delivery.sent_at] == [comes_after]
 
 
+@pytest.mark.looptime
+async def test_edits_deletions_and_echoes_due_while_the_app_reconnects_come_on_the_retry_schedule():
+    # Events API events like any other (socket_mode's docstring): none is dropped while no
+    # connection is open; each comes on Slack's schedule once the app is back.
+    async with SlackSimulator(SimConfig(echo_bot_events=True)) as sim:
+        ws, client = sim.workspace, web_client(sim)
+        edited = sim.user_message(ws.general, ws.alice, "helo")
+        deleted = sim.user_message(ws.general, ws.bob, "oops")
+        async with aiohttp.ClientSession() as session:
+            async with socket_connection(sim, session):
+                pass
+            await sim.wait_for(lambda: not sim.socket.connections)
+            changed = (await sim.user_edits(edited, "hello")).deliveries
+            gone = await sim.user_deletes(deleted)
+            await client.chat_postMessage(channel=ws.general, text="the bot's own")
+            await sim.wait_for(lambda: len(sim.socket.deliveries) == 3)
+            assert all(not d.sent_at for d in sim.socket.deliveries.values())
+            async with socket_connection(sim, session) as link:
+                envelopes = [await link.receive_json(timeout=10) for _ in range(3)]
+                for envelope in envelopes:
+                    await link.send_json({"envelope_id": envelope["envelope_id"]})
+                for delivery in sim.socket.deliveries.values():
+                    await delivery.wait_acked()
+    assert gone is not None and len(changed) == 1
+    events = sorted((e["payload"]["event"] for e in envelopes), key=lambda e: e["ts"])
+    assert [e.get("subtype") for e in events] == ["message_changed", "message_deleted", None]
+    assert events[0]["message"]["text"] == "hello" and events[1]["deleted_ts"] == deleted.ts
+    assert events[2]["bot_id"] == ws.bot_id
+    assert {(e["retry_attempt"], e["retry_reason"]) for e in envelopes} == {(0, "")}
+
+
+@pytest.mark.looptime
+async def test_a_deletion_whose_connection_broke_before_its_ack_comes_over_another(
+    sim: SlackSimulator,
+):
+    ws = sim.workspace
+    question = sim.user_message(ws.general, ws.alice, "never mind")
+    async with (
+        aiohttp.ClientSession() as session,
+        socket_connection(sim, session) as first,
+        socket_connection(sim, session) as second,
+    ):
+        sim.socket.break_after_next = 1
+        delivery = await sim.user_deletes(question)
+        assert isinstance(delivery, SocketDelivery)
+        sent = await first.receive_json(timeout=2)
+        again = await second.receive_json(timeout=10)
+        await second.send_json({"envelope_id": again["envelope_id"]})
+        await delivery.wait_acked()
+    assert sent["payload"]["event"]["subtype"] == again["payload"]["event"]["subtype"]
+    assert again["payload"]["event"]["subtype"] == "message_deleted"
+    assert (again["retry_attempt"], again["retry_reason"]) == (1, "timeout")
+
+
+async def test_a_cut_holds_the_app_off_socket_mode_until_restored(sim: SlackSimulator):
+    async with aiohttp.ClientSession() as session, socket_connection(sim, session) as link:
+        await sim.socket.cut()
+        assert (await link.receive(timeout=2)).type == aiohttp.WSMsgType.CLOSE
+        opened = await AsyncWebClient(base_url=sim.api_url).apps_connections_open(
+            app_token=sim.app.app_token
+        )  # the Web API still answers
+        handshake = asyncio.ensure_future(session.ws_connect(opened["url"]))
+        await sim.wait_for(lambda: sim.socket.held_handshakes == 1)
+        assert not handshake.done() and not sim.socket.connections
+        sim.socket.restore()
+        async with await handshake as again:
+            assert (await again.receive_json(timeout=2))["type"] == "hello"
+            assert len(sim.socket.connections) == 1
+
+
 def collected_events() -> tuple[list[dict[str, Any]], web.Application]:
     """An events endpoint (``/events``) that keeps every body it is sent, in order."""
     bodies: list[dict[str, Any]] = []

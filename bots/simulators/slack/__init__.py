@@ -35,7 +35,9 @@ What it models (each module's docstring has the details and sources):
 - A record of every call (``sim.calls("chat.update")``) and a message store showing what a
   user would see (``sim.thread_messages(channel, thread_ts)``, files, thread status).
 - Events: signed HTTP POSTs (``event_callback``, ``url_verification``, ``block_actions``
-  form payloads) with Slack's retries, or Socket Mode envelopes with acks and redelivery;
+  form payloads) with Slack's retries, or Socket Mode envelopes with acks and redelivery
+  (every event, edits, deletions and echoes included, waits for the retries while the app
+  reconnects; faults: ``break_after_next``, ``ack_delay``, ``cut`` / ``restore``);
   builders for ``app_mention``, ``message`` (channel, DM), ``message_changed``/``deleted``.
 
 Threads are read with ``conversations.replies`` (cursor-paged, ``oldest``/``latest``), users'

@@ -35,8 +35,7 @@ class WorkspaceChanges:
     # -- people edit what they said -----------------------------------------------------
     @property
     def receiving(self) -> bool:
-        """Whether an app is there to receive events (an events URL or a Socket Mode
-        connection)."""
+        """Whether an app is there to receive events (``UserActions.receiving``)."""
         raise NotImplementedError
 
     async def user_edits(self, message: Message, text: str) -> UserTurn:
@@ -84,6 +83,10 @@ class WorkspaceChanges:
         same user
         deleted the message while your app is generating a response to it": slackapi/
         bolt-js#2307, a maintainer's answer; see ``CallContext.reply_parent``).
+
+        Either event is an Events API event like a new message (both pages show it in the
+        ``event_callback`` wrapper), so with no Socket Mode connection open it waits for
+        Slack's retries as any other does (:mod:`.socket_mode`).
         """
         channel = self.store.channels[message.channel]
         ws = self.store.workspaces[channel.team_id]

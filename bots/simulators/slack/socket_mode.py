@@ -32,6 +32,14 @@ timed out: Slack "does retries for Events API messages", and the same maintainer
 (bolt-python#1071) has an app miss events only "if you terminate all the instances at a
 time"; the Events API retries a delivery that could not connect at all (its retry reason
 ``connection_failed``, docs.slack.dev apis/events-api; :mod:`.http_delivery`).
+Every event goes this way, whatever it is: a message's edit (``message`` with subtype
+``message_changed``) or deletion (``message_deleted``) and the app's own messages echoed
+back are Events API events like a new message (docs.slack.dev reference/events/message/
+message_changed and .../message_deleted show them in the ``event_callback`` wrapper), and
+Socket Mode carries the Events API "as normal", only over the WebSocket instead of a
+Request URL (api.slack.com/apis/connections/socket); a ``message_changed`` in a Socket
+Mode ``events_api`` envelope is recorded in public captures (e.g.
+gist.github.com/dcastro/6e4d9fa3e606aeb0f74ec7cd1531558e).
 ``retry_attempt`` counts the envelopes sent, so the first one sent after skipped attempts
 has ``retry_attempt`` 0 and no ``retry_reason``. An envelope Slack does not retry (an
 interaction or a slash command, never retried, as in :mod:`.http_delivery`, or an event
@@ -41,8 +49,11 @@ raises, a test's mistake. The timing runs on the event loop's clock
 in fake time.
 
 Faults a test injects: ``break_after_next`` (the connection breaks right after the next
-envelope is written: the app got it, its ack is lost) and ``ack_delay`` (acks reach Slack
-this much later: a slow network or a busy app, so an ack may come after Slack retried).
+envelope is written: the app got it, its ack is lost), ``ack_delay`` (acks reach Slack
+this much later: a slow network or a busy app, so an ack may come after Slack retried) and
+``cut`` / ``restore`` (the network between the app and Socket Mode fails for a while: the
+open connections break, and a new one hangs in its handshake until ``restore``; the Web
+API still answers, so a reply goes on streaming while the app cannot receive).
 
 Not modelled (undocumented): Slack closing the old connection by itself after a
 ``disconnect`` (slack-sdk closes it first when it reconnects); when Slack finds an attempt
@@ -120,6 +131,9 @@ class SocketHub:
         # ``break_after_next`` envelopes right after writing them; deliver acks late.
         self.break_after_next = 0
         self.ack_delay = 0.0
+        self._reachable = asyncio.Event()  # cleared by ``cut``: handshakes hang
+        self._reachable.set()
+        self.held_handshakes = 0  # hanging now, for a test to wait on
         self._tickets: set[str] = set()
         self._next = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -132,6 +146,13 @@ class SocketHub:
         return ticket
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if not self._reachable.is_set():  # a ``cut``: the handshake hangs until ``restore``
+            self.held_handshakes += 1
+            self._notify()
+            try:
+                await self._reachable.wait()
+            finally:
+                self.held_handshakes -= 1
         ticket = request.query.get("ticket", "")
         if self._closed or ticket not in self._tickets:
             return web.Response(status=401, text="invalid ticket")
@@ -255,6 +276,17 @@ class SocketHub:
                 return
             await self.resend(delivery, retry_reason="timeout" if delivery.sent_at else None)
 
+    async def cut(self) -> None:
+        """The network between the app and Socket Mode fails: every open connection breaks
+        and a new one hangs in its handshake until :meth:`restore` (module docstring)."""
+        self._reachable.clear()
+        for ws in list(self.connections):
+            await self._break(ws)
+
+    def restore(self) -> None:
+        """The network is back: a handshake held by :meth:`cut` goes through."""
+        self._reachable.set()
+
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
         """A ``disconnect`` message on every open connection (reasons: module docstring)."""
         message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-sim-1"}}
@@ -267,6 +299,7 @@ class SocketHub:
 
     async def close(self) -> None:
         self._closed = True
+        self._reachable.set()  # a handshake held by ``cut`` is refused now
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

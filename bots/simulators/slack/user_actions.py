@@ -385,9 +385,11 @@ class UserActions:
 
     @property
     def receiving(self) -> bool:
-        """Whether an app is there to receive events (an events URL or a Socket Mode
-        connection)."""
-        return self.events_url is not None or bool(self.socket.connections)
+        """Whether an app is there to receive events: an events URL, or a Socket Mode app
+        that has connected, even if none of its connections is open now (it reconnects:
+        its events wait for Slack's retries, whatever the event, see :mod:`.socket_mode`).
+        Before any, there is no app: the Web API works, no event is sent."""
+        return self.events_url is not None or self.socket.connects > 0
 
     def _parent_user(self, message: Message) -> str | None:
         if not message.is_reply or message.thread_ts is None:
@@ -397,9 +399,10 @@ class UserActions:
 
     # -- echoes of the bot's own actions, and response_url ------------------------------
     def _echo_changes(self, workspace: Workspace, changes: list[Change]) -> None:
-        if not self.config.echo_bot_events:
-            return
-        if not self.receiving:
+        """The events the bot's own posts, edits and deletions cause (``echo_bot_events``):
+        Events API events like any other, so while the app reconnects they wait for
+        Slack's retries too (:mod:`.socket_mode`)."""
+        if not self.config.echo_bot_events or not self.receiving:
             return
         for change in changes:
             channel: Channel = self.store.channels[change.message.channel]
