@@ -21,7 +21,7 @@ from core.relay.inbox import Inbox
 from core.relay.records import FeedbackRecords
 from core.relay.scheduler import EditScheduler
 from core.relay.sender import RetryPolicy, Sender
-from core.relay.writer import FinalControls, ReplyWriter
+from core.relay.writer import FinalControls, Owed, ReplyWriter
 from core.surface import MessageRef
 from core.turn import ThreadRef
 from tests.fake_time import IN_MEMORY
@@ -194,3 +194,19 @@ async def test_a_finish_cut_short_anywhere_leaves_exactly_the_rest_to_the_reaper
         # The controls on the same message, unless it was still to be posted: a reaper's
         # post carries none.
         assert short.offered == {(m, t) for m, t in whole.offered if m in short.existed}, cut
+
+
+@IN_MEMORY
+async def test_a_notice_refused_as_too_long_never_repeats_the_last_page() -> None:
+    """The notice, in a message of its own, is refused as too long (the platform counts
+    differently than the writer): the finish cuts smaller pages and tries again, but the
+    last page, shown already, is not shown again. It used to be posted anew at every try,
+    cut into the smaller pages."""
+    surface, writer, _ = await prepared(
+        State("a page at the end", at_end=prose(12)), controls=False
+    )
+    notice = f"_{prose(16)}_"
+    assert len(notice) > LIMITS.max_message_chars
+    await writer.finish(notice, empty=EMPTY)
+    assert surface.texts() == [prose(12)]
+    assert writer.undelivered and writer.unfinished(notice, empty=EMPTY) == [Owed(None, notice)]
