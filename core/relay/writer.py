@@ -28,9 +28,10 @@ reply ended, or its edit failed) is posted with them, and recorded once the post
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from core.errors import EditsClosed, MessageGone, MessageTooLong, RateLimited, SurfaceError
@@ -38,6 +39,7 @@ from core.ops import metrics
 from core.relay.inbox import Inbox
 from core.relay.notices import with_notice
 from core.relay.pages import PageBook
+from core.relay.paginate import Cut
 from core.relay.records import FeedbackRecords
 from core.relay.sender import RetryPolicy, Sender
 from core.relay.updates import Update
@@ -80,6 +82,33 @@ class Owed:
     message: MessageRef | None
     text: str
     controls: bool = False
+
+
+class _Kind(enum.Enum):
+    """What one step of a reply's finish shows (:meth:`ReplyWriter._final_steps`)."""
+
+    # PAGE: a full page's final text; the reply goes on in a new message.
+    PAGE = "page"
+    # LAST: the open page's final text, with the notice after it when it fits ("" when
+    #   there is nothing to show: no text, or the notice alone follows).
+    LAST = "last"
+    # NOTICE: the notice in a message of its own (the last page had no room left for it).
+    NOTICE = "notice"
+    # SETTLE: the owed final edit of a page turned early (only its indicator goes).
+    SETTLE = "settle"
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One final text a finish has still to show: ``message``'s edit, or (None) a post;
+    ``controls``: the reply's last text, which carries the feedback controls."""
+
+    kind: _Kind
+    text: str
+    message: MessageRef | None
+    controls: bool = False
+    cut: Cut | None = None  # PAGE: where the book closes once the page is shown
+    notice: str | None = None  # LAST: the notice that follows in a message of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +163,10 @@ class ReplyWriter:
         # Pages turned at what their message already showed: only their final edit (no
         # indicator, no Stop control) is owed, and it waits for the reply's end.
         self._owed_finals: list[tuple[MessageRef, str]] = []
-        # How far finish() got: the last page's final text, then the notice's own message
-        # (a notice the last page had no room left for).
+        # How far finish() got (besides the pages closed in the book and the owed finals
+        # left): the last page's final text, then the notice still owed a message of its own.
         self._last_page_done = False
         self._own_notice: str | None = None
-        self._own_notice_done = False
         # When the reply started, for the time-to-first-visible-text metric.
         self._started = asyncio.get_running_loop().time()
         self._first_shown = False
@@ -182,13 +210,13 @@ class ReplyWriter:
             await self._sender.acquire(kind, urgent=first, since=since, patient=first)
             self._take()
             self._turn_page_at_shown()
-            if await self._close_full_pages(Update.PAGE_FULL):
+            if await self._close_full_pages():
                 # The rest continues in a new message, whose post waits for a budget of its
                 # own (a second request in this thread): show what arrives during that wait
                 # too, or it would wait for the next edit, a whole interval later.
                 await self._sender.acquire("post", urgent=False, since=self._since())
                 self._take()
-                await self._close_full_pages(Update.PAGE_FULL)
+                await self._close_full_pages()
             await self._show_open_page()
         except SurfaceError as exc:
             self._failed(exc)
@@ -274,19 +302,24 @@ class ReplyWriter:
         waited = asyncio.get_running_loop().time() - self._since()
         return waited > _BEHIND_AFTER_INTERVALS * self._limits.min_edit_interval
 
-    async def _close_full_pages(self, update: Update) -> bool:
-        """Give every full page its final text (``update``: PAGE_FULL while streaming,
-        FINAL at the end); the rest continues in a new message. Returns whether any page
+    async def _close_full_pages(self) -> bool:
+        """Give every full page its final text while the reply streams (at its end, the
+        finish's steps do); the rest continues in a new message. Returns whether any page
         was closed."""
         closed = False
         while (cut := self.book.next_cut()) is not None:
             text = self._surface.render(self.book.closed_markdown(cut))
-            await self._put_final(text, update)
-            self.book.close(cut)
-            self._shown_upto = max(self._shown_upto, self.book.closed_chars)
-            self._slot = _Slot()
+            await self._put_final(text, Update.PAGE_FULL)
+            self._page_closed(cut)
             closed = True
         return closed
+
+    def _page_closed(self, cut: Cut) -> None:
+        """The open page, ending at ``cut``, shows its final text: the rest continues in a
+        new message."""
+        self.book.close(cut)
+        self._shown_upto = max(self._shown_upto, self.book.closed_chars)
+        self._slot = _Slot()
 
     # --- the end -------------------------------------------------------------------------------
 
@@ -300,23 +333,22 @@ class ReplyWriter:
         docstring); :attr:`feedback` then names it.
         Bounded: whatever cannot be delivered after the retries is listed in
         :attr:`undelivered`.
+
+        Step by step, as :meth:`_final_steps` lists them: each is marked done once shown, so
+        that what a cut-short finish leaves is exactly the rest (:meth:`unfinished`).
         """
         self._take()
-        while True:
+        self._turn_page_at_shown()  # the last page's post then carries all the new text
+        texts = True
+        while (step := next(self._final_steps(notice, empty, texts=texts), None)) is not None:
             try:
-                await self._finish_pages(notice, empty=empty, controls=controls)
-                break
+                await self._final_step(step, controls)
             except MessageTooLong as exc:
-                if not self._shrink():
+                if self._shrink():
+                    self._turn_page_at_shown()  # the steps left are cut anew, smaller
+                else:
                     self.undelivered.append(f"the rest of the reply: {exc}")
-                    break
-        # Last, as they carry no new text: the owed final edits of pages turned early.
-        # They compete by staleness like a streaming edit (only the indicator goes): every
-        # reply's final text, and other replies' new text, goes before them.
-        while self._owed_finals:
-            message, text = self._owed_finals[0]
-            await self._settle_owed(message, text)
-            self._owed_finals.pop(0)
+                    texts = False  # the owed final edits are still made
 
     def unfinished(
         self, notice: str | None, *, empty: str | None, controls: FinalControls | None = None
@@ -329,54 +361,75 @@ class ReplyWriter:
         edit of a message already recorded for votes, is owed with them (a reaper's post
         carries none). Nothing is sent here."""
         self._take()
-        left: list[Owed] = []
-        book = self.book.copy()
-        texts: list[str] = []
-        while (cut := book.next_cut()) is not None:
-            texts.append(self._surface.render(book.closed_markdown(cut)))
-            book.close(cut)
-        if not self._last_page_done:
-            text, own_notice = self._last_page(book, notice)
-            if not text and not texts and not self.messages and empty:
-                text = self._surface.render(empty)
-            texts.append(text)
-            if own_notice and not self._own_notice_done:
-                texts.append(own_notice)
-        elif self._own_notice is not None and not self._own_notice_done:
-            texts.append(self._own_notice)
-        message = self._slot.message
-        offered = (  # one text left, the open message's edit: the reply's last text
-            controls is not None
-            and message is not None
-            and not self._last_page_done
-            and len(texts) == 1
-            and bool(texts[0])
-            and not self.undelivered
-            and controls.records.landed(message)
-        )
-        for text in texts:
-            if text:
-                left.append(Owed(message, text, controls=offered))
-                message = None
-        left.extend(Owed(message, text) for message, text in self._owed_finals)
-        return left
+        records = None if controls is None or self.undelivered else controls.records
 
-    async def _finish_pages(
-        self, notice: str | None, *, empty: str | None, controls: FinalControls | None
-    ) -> None:
-        self._turn_page_at_shown()  # the last page's post then carries all the new text
-        await self._close_full_pages(Update.FINAL)
-        text, own_notice = self._last_page(self.book, notice)
-        if not text and not self.messages and empty:
-            text = self._surface.render(empty)
-        if text:  # the reply's last message, unless the notice needs one of its own
-            await self._put_final(text, Update.FINAL, None if own_notice else controls)
-        self._last_page_done = True
-        self._own_notice = own_notice
-        if own_notice:
-            self._slot = _Slot()
-            await self._put_final(own_notice, Update.FINAL, controls)
-        self._own_notice_done = True
+        def offered(step: _Step) -> bool:  # an edit, of a message recorded for votes
+            return (
+                step.controls
+                and step.message is not None
+                and records is not None
+                and records.landed(step.message)
+            )
+
+        steps = self._final_steps(notice, empty)
+        return [Owed(step.message, step.text, offered(step)) for step in steps if step.text]
+
+    def _final_steps(
+        self, notice: str | None, empty: str | None, *, texts: bool = True
+    ) -> Iterator[_Step]:
+        """What the finish has still to show, in order, from where it got: the one account
+        of it, for :meth:`finish` (which takes the first step, again until none is left)
+        and :meth:`unfinished` (all of them). Reads the writer, changes nothing; lazy, so
+        the finish renders only the step it takes. ``texts=False``: the owed final edits
+        alone (the finish gave up on the rest).
+
+        The first text goes in the open message (an edit; a post when there is none), each
+        later one in a new message: the full pages, the last page with the notice (or
+        ``empty`` when nothing else would show), the notice alone when the page has no room
+        left for it; the reply's last text carries the controls. Last, as they carry no new
+        text, the owed final edits of pages turned early.
+        """
+        message = self._slot.message
+        own = self._own_notice
+        if texts and not self._last_page_done:
+            book = self.book.copy()
+            pages = False
+            while (cut := book.next_cut()) is not None:
+                page = self._surface.render(book.closed_markdown(cut))
+                yield _Step(_Kind.PAGE, page, message, cut=cut)
+                book.close(cut)
+                message, pages = None, True
+            text, own = self._last_page(book, notice)
+            if not text and not pages and not self.messages and empty:
+                text = self._surface.render(empty)
+            yield _Step(_Kind.LAST, text, message, controls=not own, notice=own or None)
+            message = None
+        if texts and own:
+            yield _Step(_Kind.NOTICE, own, message, controls=True)
+        # They compete by staleness like a streaming edit (only the indicator goes): every
+        # reply's final text, and other replies' new text, goes before them.
+        for owed, text in self._owed_finals:
+            yield _Step(_Kind.SETTLE, text, owed)
+
+    async def _final_step(self, step: _Step, controls: FinalControls | None) -> None:
+        """Show ``step``, the first of :meth:`_final_steps`, then mark it done."""
+        if step.kind is _Kind.SETTLE:
+            assert step.message is not None  # an owed final edit names its message
+            await self._settle_owed(step.message, step.text)
+            self._owed_finals.pop(0)
+            return
+        if step.text:
+            await self._put_final(step.text, Update.FINAL, controls if step.controls else None)
+        if step.kind is _Kind.PAGE:
+            assert step.cut is not None  # a page's step says where it ends
+            self._page_closed(step.cut)
+        elif step.kind is _Kind.LAST:
+            self._last_page_done = True
+            self._own_notice = step.notice
+            if step.notice is not None:
+                self._slot = _Slot()  # the notice goes in a message of its own
+        else:
+            self._own_notice = None
 
     def _last_page(self, book: PageBook, notice: str | None) -> tuple[str, str | None]:
         """The open page's final text (rendered) with ``notice`` after it, and the notice
