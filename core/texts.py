@@ -75,6 +75,7 @@ __all__ = [
     "REASON_NONE",
     "REASON_SAVED",
     "REASON_SKIP",
+    "REASON_STALE",
     "REASON_SUBMIT",
     "REASON_TITLE",
     "STOPPED",
@@ -246,6 +247,8 @@ THANKS_DOWN = "_Thanks for the 👎: your feedback was recorded._"
 VOTE_CHANGED = "_Your vote on this reply was changed._"
 REASON_SAVED = "_Thanks: your reason was recorded with your vote._"
 REASON_NONE = "_No reason given: nothing more was recorded._"
+# A "why?" answered after the voter took their 👎 back (a 👍 since, on another client).
+REASON_STALE = "_You changed your vote since: this reason was not recorded._"
 VOTE_UNKNOWN = "_This reply can no longer be rated._"
 FEEDBACK_NOT_RECORDED = (
     "_The session store (Redis) is unavailable: your feedback could not be recorded. "

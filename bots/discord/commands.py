@@ -56,6 +56,7 @@ from core.texts import (
     NOT_YOURS_TO_STOP,
     REASON_NONE,
     REASON_SAVED,
+    REASON_STALE,
     STORE_UNAVAILABLE,
     describe_status,
     thanks,
@@ -178,7 +179,7 @@ class Commands:
         where, _ = found
         ref = ReplyRef(where.platform, where.workspace, where.channel, str(message.id))
         if vote == "down":
-            asked = await ask_why(interaction, reason_modal(message.id))
+            asked = await ask_why(interaction, reason_modal(message.id, interaction.id))
             if asked:
                 await self._record_vote(interaction, ref, vote, acknowledged=False)
                 return
@@ -189,9 +190,12 @@ class Commands:
         self, interaction: discord.Interaction, ref: ReplyRef, vote: VoteValue, *,
         acknowledged: bool,
     ) -> None:  # fmt: skip
+        """``vote`` recorded; a 👎 under its click's id, which its modal names (even when
+        the modal seemed not to be shown: a timed-out answer may have been)."""
         assert self.feedback is not None
         try:
-            result = await self.feedback.vote(ref, str(interaction.user.id), vote)
+            result = await self.feedback.vote(ref, str(interaction.user.id), vote,
+                                              click=str(interaction.id))  # fmt: skip
         except SessionStoreError as exc:
             log.error("could not record feedback: %s", exc)
             text = FEEDBACK_NOT_RECORDED
@@ -209,37 +213,43 @@ class Commands:
         found = read_reason(interaction)
         if found is None:
             return
-        message, reason = found
+        message, reason, click = found
         place = place_of(interaction, allow_channel=True)
         if place is None:
             await defer(interaction, ephemeral=True)
             return
         where, _ = place
         ref = ReplyRef(where.platform, where.workspace, where.channel, str(message))
-        await self.reason_given(interaction, ref, reason)
+        await self.reason_given(interaction, ref, reason, asked=click)
 
     async def reason_given(
-        self, interaction: discord.Interaction, ref: ReplyRef, reason: str
-    ) -> None:
-        """The 👎 modal submitted: the reason joins the vote; thanks, privately. This is
-        the only answer the voter gets (the click was answered with the modal), so it says
-        what was recorded: the reason; left empty, nothing new (the 👎 was recorded on its
-        click: thanks for it while it stands; recording it again could undo a 👍 cast
-        since on another client); or nothing (the reply can no longer be rated; nor can
-        any while feedback is off: a modal left open across a restart with
+        self, interaction: discord.Interaction, ref: ReplyRef, reason: str, *,
+        asked: str | None = None,
+    ) -> None:  # fmt: skip
+        """The 👎 modal (opened by the click ``asked``) submitted: the reason joins the
+        vote; thanks, privately. This is the only answer the voter gets (the click was
+        answered with the modal), so it says what was recorded: the reason; left empty,
+        nothing new (the 👎 was recorded on its click: thanks for it while it stands;
+        recording it again could undo a 👍 cast since on another client); nothing either
+        when that 👎 was taken back (a 👍 since, on another client: storing the reason
+        would undo it), said in a line (REASON_STALE: a modal's submission must be
+        answered, and silence would read as the reason kept, as an empty "why?" gets
+        REASON_NONE); or nothing (the reply can no longer be rated; nor can any while
+        feedback is off: a modal left open across a restart with
         ``THREADCAST_FEEDBACK=false``)."""
         acknowledged = await defer(interaction, ephemeral=True, thinking=True)
-        text = await self._record_reason(ref, str(interaction.user.id), reason)
+        text = await self._record_reason(ref, str(interaction.user.id), reason, asked)
         if acknowledged:
             await answer(interaction, text)
 
-    async def _record_reason(self, ref: ReplyRef, user: str, reason: str) -> str:
+    async def _record_reason(self, ref: ReplyRef, user: str, reason: str,
+                             asked: str | None) -> str:  # fmt: skip
         """The reason recorded (left empty, the 👎 confirmed); what the voter is told."""
         if self.feedback is None:
             return thanks("down", "unknown")
         try:
             if reason.strip():
-                result = await self.feedback.reason(ref, user, reason)
+                result = await self.feedback.reason(ref, user, reason, asked=asked)
             else:
                 result = await self.feedback.no_reason(ref, user)
         except SessionStoreError as exc:
@@ -247,6 +257,8 @@ class Commands:
             return FEEDBACK_NOT_RECORDED
         if result.status == "unknown":
             return thanks("down", "unknown")
+        if result.status == "stale":
+            return REASON_STALE
         if not reason.strip():
             standing = result.record is not None and result.record.vote == "down"
             return thanks("down", "same") if standing else REASON_NONE

@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
@@ -210,14 +211,16 @@ class SlackBot:
         where = ThreadRef("slack", str(team), channel, thread)
         ref = ReplyRef("slack", str(team), channel, ts)
         trigger = body.get("trigger_id")
+        click = None
         if vote == "down" and isinstance(trigger, str):
             # First: the trigger expires 3 s after the click (see bots.slack.reasons).
-            modal = reason_modal(str(team), channel, thread, ts)
+            click = secrets.token_hex(8)
+            modal = reason_modal(str(team), channel, thread, ts, click)
             try:
                 await self.surface.api.open_view(trigger, modal)
             except SurfaceError as exc:
                 log.warning("could not ask why (👎): %s", exc)
-        self._spawn(self._vote(where, ref, user, vote), f"slack-feedback-{channel}:{ts}")
+        self._spawn(self._vote(where, ref, user, vote, click), f"slack-feedback-{channel}:{ts}")
 
     async def _on_reason(self, ack: Any, body: dict[str, Any]) -> None:
         """The 👎 modal submitted: the reason joins the vote."""
@@ -235,23 +238,34 @@ class SlackBot:
             return
         where = ThreadRef("slack", team, channel, thread)
         ref = ReplyRef("slack", team, channel, message)
-        self._spawn(self._reason(where, ref, user, reason), f"slack-reason-{channel}:{message}")
+        click = about.get("click")
+        asked = click if isinstance(click, str) and click else None  # None: an older modal
+        self._spawn(self._reason(where, ref, user, reason, asked),
+                    f"slack-reason-{channel}:{message}")  # fmt: skip
 
-    async def _reason(self, where: ThreadRef, ref: ReplyRef, user: str, reason: str) -> None:
+    async def _reason(
+        self, where: ThreadRef, ref: ReplyRef, user: str, reason: str, asked: str | None
+    ) -> None:
+        """The reason stored, and thanks for it. Nothing is said when it is not stored
+        because the reply can no longer be rated, nor when the 👎 it answers was taken back
+        (a 👍 since, on another client: ``stale``): like an empty "why?", a modal that
+        records nothing closes in silence, and the 👍, thanked on its click, stands."""
         assert self.feedback is not None
         try:
-            result = await self.feedback.reason(ref, user, reason)
+            result = await self.feedback.reason(ref, user, reason, asked=asked)
         except ThreadcastError as exc:
             log.error("could not record a feedback reason on %s: %s", ref.message, exc)
             await self._tell(where, user, FEEDBACK_NOT_RECORDED, about="")
             return
-        if result.status != "unknown":
+        if result.status not in ("unknown", "stale"):
             await self._tell(where, user, REASON_SAVED, about="")
 
-    async def _vote(self, where: ThreadRef, ref: ReplyRef, user: str, vote: VoteValue) -> None:
+    async def _vote(
+        self, where: ThreadRef, ref: ReplyRef, user: str, vote: VoteValue, click: str | None
+    ) -> None:
         assert self.feedback is not None
         try:
-            result = await self.feedback.vote(ref, user, vote)
+            result = await self.feedback.vote(ref, user, vote, click=click)
         except ThreadcastError as exc:
             log.error("could not record feedback on %s: %s", ref.message, exc)
             await self._tell(where, user, FEEDBACK_NOT_RECORDED, about="")

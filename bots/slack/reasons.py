@@ -4,8 +4,11 @@ the vote.
 The click's ``trigger_id`` lives 3 seconds (docs.slack.dev interactivity/
 handling-user-interaction), so the modal is opened first, before the vote is recorded. The
 modal carries the reply it is about in ``private_metadata`` (JSON: team, channel,
-thread, message); its submission (``view_submission``, callback ``threadcast_reason``) is
-acknowledged at once and the reason stored in the background.
+thread, message) and the click that opened it (``click``, an id the bot draws: the 👎 is
+stored under it, so a reason given after that 👎 was taken back is told apart from one
+that beat it to Redis; :meth:`core.feedback.service.Feedback.reason`); its submission
+(``view_submission``, callback ``threadcast_reason``) is acknowledged at once and the
+reason stored in the background.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ REASON_BLOCK = "reason"
 REASON_ACTION = "reason_text"
 
 
-def reason_modal(team: str, channel: str, thread: str | None, message: str) -> dict[str, Any]:
+def reason_modal(
+    team: str, channel: str, thread: str | None, message: str, click: str
+) -> dict[str, Any]:
     def plain(text: str) -> dict[str, Any]:
         return {"type": "plain_text", "text": text}
 
@@ -40,7 +45,7 @@ def reason_modal(team: str, channel: str, thread: str | None, message: str) -> d
         "submit": plain(REASON_SUBMIT),
         "close": plain(REASON_SKIP),
         "private_metadata": json.dumps(
-            {"team": team, "channel": channel, "thread": thread, "message": message}
+            {"team": team, "channel": channel, "thread": thread, "message": message, "click": click}
         ),
         "blocks": [
             {

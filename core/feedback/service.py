@@ -34,10 +34,12 @@ _VOTES = Counter(
 
 @dataclass(frozen=True, slots=True)
 class VoteResult:
-    """``recorded`` (first vote), ``changed``, ``same`` (clicked again), or ``unknown``
-    (not a reply the bot offered controls on, or older than the votes are kept)."""
+    """``recorded`` (first vote), ``changed``, ``same`` (clicked again), ``unknown`` (not a
+    reply the bot offered controls on, or older than the votes are kept), or ``stale`` (a
+    reason about a 👎 the voter has taken back since: not stored; ``record`` is the vote
+    standing)."""
 
-    status: Literal["recorded", "changed", "same", "unknown"]
+    status: Literal["recorded", "changed", "same", "unknown", "stale"]
     record: VoteRecord | None = None
 
 
@@ -52,24 +54,33 @@ class Feedback:
         """Remember the reply the controls are put on (before they are shown)."""
         await self.store.tag(tag)
 
-    async def vote(self, ref: ReplyRef, voter: str, vote: VoteValue) -> VoteResult:
-        """Record ``vote``; the same vote cast again changes nothing (its reason stays)."""
+    async def vote(
+        self, ref: ReplyRef, voter: str, vote: VoteValue, *, click: str | None = None
+    ) -> VoteResult:
+        """Record ``vote``; the same vote cast again changes nothing (its reason stays).
+        ``click``: a 👎's click id when its "why?" modal was opened (the modal carries it:
+        see :meth:`reason`)."""
         tag = await self.store.reply(ref)
         if tag is None:
             return VoteResult("unknown")
         record = VoteRecord(tag, voter, vote, None, _now())
-        previous = await self.store.vote(record)
+        previous = await self.store.vote(record, click=click if vote == "down" else None)
         if previous is not None and previous.vote == vote:
             return VoteResult("same", previous)  # stored as it was (see the store)
         _VOTES.labels(tag.agent or "", vote).inc()
         self._publish(record)
         return VoteResult("recorded" if previous is None else "changed", record)
 
-    async def reason(self, ref: ReplyRef, voter: str, reason: str) -> VoteResult:
-        """Attach ``reason`` to the voter's vote on ``ref`` (a 👎's optional why). A reason
+    async def reason(
+        self, ref: ReplyRef, voter: str, reason: str, *, asked: str | None = None
+    ) -> VoteResult:
+        """Attach ``reason`` to the voter's vote on ``ref`` (a 👎's optional why), given in
+        the modal the 👎 click ``asked`` opened (None: a modal that does not say). A reason
         is only asked after a 👎: one that arrives before that vote is stored records the
         👎 with it (replacing an earlier 👍; the vote, arriving next, then changes
-        nothing)."""
+        nothing). But once that 👎 was stored, a 👍 standing now was cast after it (on
+        another client, the modal still open): the person took the 👎 back, and the reason
+        is ``stale``, not stored (recording it would undo their latest vote)."""
         why = reason.strip()[:REASON_MAX_CHARS] or None
         current = await self.store.current(ref, voter)
         if current is None or current.vote != "down":
@@ -78,7 +89,11 @@ class Feedback:
                 return VoteResult("unknown")
             current = VoteRecord(tag, voter, "down", None, _now())
         record = replace(current, reason=why, at=_now())
-        previous = await self.store.vote(record)
+        stored, previous = await self.store.reason(record, answers=asked)
+        if not stored:
+            log.info("feedback: a reason on %s by %s not stored: the 👎 was taken back",
+                     ref.message, voter)  # fmt: skip
+            return VoteResult("stale", previous)
         if previous is None or previous.vote != "down":  # the 👎 itself counted once
             _VOTES.labels(record.tag.agent or "", "down").inc()
         self._publish(record)

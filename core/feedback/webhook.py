@@ -11,11 +11,14 @@ with a warning rather than grow without bound. Any other failure (a body JSON ca
 encode, ``httpx.InvalidURL``, which is not an ``httpx.HTTPError``) drops that one vote,
 logged with its traceback, and the worker goes on: it used to end the worker, which then
 retried the same body, and failed, on every later vote. On close, what is queued gets
-``drain`` seconds; what is still queued then (or being posted), or sent after, is dropped
-with a warning.
+``drain`` seconds; what is still queued then (or waiting for its next try), or sent after,
+is dropped with a warning. A vote whose POST is on the wire then is cut off, but the
+receiver may have it (it may even have answered): it is counted apart, ``unconfirmed``,
+with a line saying so, not as a ``shutdown`` drop, which would tell the operator it is
+surely missing.
 
 Every vote ends once, in ``delivered`` or in ``dropped_by[reason]`` (gave_up, refused,
-overflow, shutdown, error), and in the same Prometheus counter
+overflow, shutdown, unconfirmed, error), and in the same Prometheus counter
 (:func:`core.ops.metrics.webhook_delivered`, :func:`~core.ops.metrics.webhook_dropped`),
 so an operator sees what never reached the receiver, and why.
 """
@@ -66,6 +69,7 @@ class FeedbackWebhook:
         self._backlog = backlog
         self._queue: deque[dict[str, Any]] = deque()  # waiting; not the one being posted
         self._sending: dict[str, Any] | None = None
+        self._posting = False  # ``_sending`` is on the wire (not waiting for its next try)
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -126,8 +130,7 @@ class FeedbackWebhook:
         for attempt in range(1, self._attempts + 1):
             wait = delay
             try:
-                async with asyncio.timeout(self._timeout):
-                    response = await self._client.post(self.url, json=body, timeout=self._timeout)
+                response = await self._post(body)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             except TimeoutError:
@@ -153,6 +156,15 @@ class FeedbackWebhook:
             delay *= 2
         return "gave_up"  # only with attempts < 1: no try at all
 
+    async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """One try, bounded as a whole; ``_posting`` while it is on the wire."""
+        self._posting = True
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._client.post(self.url, json=body, timeout=self._timeout)
+        finally:
+            self._posting = False
+
     async def aclose(self) -> None:
         self._closed = True
         worker = self._worker
@@ -161,12 +173,18 @@ class FeedbackWebhook:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._drain):
                 await self._idle.wait()
+        # Read before the cancel, which runs the worker's ``finally`` (the flag reset).
+        on_the_wire = self._sending is not None and self._posting
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
-        # The receiver still down (or slow) when the drain ran out: the vote being posted (or
-        # waiting to be retried) and those behind it.
-        left = len(self._queue) + (self._sending is not None)
+        if on_the_wire:
+            self._drop("unconfirmed")
+            log.warning("feedback webhook closed while posting a vote: the receiver may have "
+                        "it (unconfirmed)")  # fmt: skip
+        # The receiver still down (or slow) when the drain ran out: the vote waiting to be
+        # retried, if any, and those behind it.
+        left = len(self._queue) + (self._sending is not None and not on_the_wire)
         self._queue.clear()
         self._sending = None
         if left:

@@ -104,11 +104,12 @@ _WEBHOOK_DROPPED = Counter(
     "threadcast_feedback_webhook_dropped",
     "Votes the feedback webhook will never deliver, by reason: gave_up (every try failed), "
     "refused (a 4xx other than 429), overflow (the backlog full), shutdown (still queued "
-    "when the drain ran out), error (the body or the URL could not be sent).",
+    "when the drain ran out), unconfirmed (its POST cut off by the shutdown: the receiver "
+    "may have it), error (the body or the URL could not be sent).",
     ["reason"],
     registry=REGISTRY,
 )
-WebhookDrop = Literal["gave_up", "refused", "overflow", "shutdown", "error"]
+WebhookDrop = Literal["gave_up", "refused", "overflow", "shutdown", "unconfirmed", "error"]
 for _reason in get_args(WebhookDrop):  # every reason exported from the start, at 0
     _WEBHOOK_DROPPED.labels(_reason)
 _FIRST_VISIBLE = Histogram(

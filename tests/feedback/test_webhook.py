@@ -247,3 +247,38 @@ async def test_a_vote_sent_after_close_is_dropped_not_left_to_a_new_worker(
     assert hook._worker is None  # no task was started
     assert hook.dropped_by == {"shutdown": 1}
     assert counted_since(before) == {"shutdown": 1}
+
+
+async def test_a_vote_cut_off_mid_post_on_close_is_counted_unconfirmed(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot stops while a vote's POST is on the wire: the receiver may have it (it holds
+    the request here), so it is counted ``unconfirmed``, with one line saying so; it used to
+    be dropped as ``shutdown`` with the vote waiting behind it, which never left."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+    bodies: list[object] = []
+
+    async def holding(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        arrived.set()
+        await release.wait()  # the receiver has the vote and answers only after the close
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", holding)
+    before = outcomes()
+    async with serving(app) as base:
+        hook = FeedbackWebhook(base + "/hook", client, timeout=60, drain=0)
+        hook.send({"n": 1})
+        await asyncio.wait_for(arrived.wait(), 5)  # on the wire
+        hook.send({"n": 2})
+        with caplog.at_level(logging.WARNING, logger="core.feedback.webhook"):
+            await hook.aclose()
+        release.set()
+    assert bodies == [{"n": 1}]
+    assert hook.delivered == 0 and hook.dropped_by == {"unconfirmed": 1, "shutdown": 1}
+    assert counted_since(before) == {"unconfirmed": 1, "shutdown": 1}
+    assert [r.getMessage() for r in caplog.records] == [
+        "feedback webhook closed while posting a vote: the receiver may have it (unconfirmed)",
+        "feedback webhook closed with 1 vote(s) not delivered: dropped",
+    ]

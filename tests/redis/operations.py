@@ -274,19 +274,24 @@ async def governance(redis: aioredis.Redis, namespace: str) -> None:
 
 
 async def feedback(redis: aioredis.Redis, namespace: str) -> None:
-    """A reply's 👍 changed to 👎, whose reason landed first, and the votes counted; the
-    counts of the old key layout carried over on the store's first use."""
+    """A reply's 👍 changed to 👎, whose reason landed first, and the votes counted; a
+    reason about a 👎 taken back since not stored; the counts of the old key layout carried
+    over on the store's first use."""
     await redis.hset(legacy_counts_key(namespace), "up:b", 2)
     store = FeedbackStore(redis, namespace=namespace)
     ref = ReplyRef("slack", "T1", "C1", "1712.0401")
     await store.tag(ReplyTag(ref, "1712.0400", _conversation("1712.0400"), "s-1", "a"))
     votes = Feedback(store)
     assert (await votes.vote(ref, "U1", "up")).status == "recorded"
-    await votes.reason(ref, "U1", "Off topic.")
-    assert (await votes.vote(ref, "U1", "down")).status == "same"
+    await votes.reason(ref, "U1", "Off topic.", asked="c1")
+    assert (await votes.vote(ref, "U1", "down", click="c1")).status == "same"
     current = await store.current(ref, "U1")
     assert current is not None and (current.vote, current.reason) == ("down", "Off topic.")
     assert await store.counts() == {"a": {"up": 0, "down": 1}, "b": {"up": 2, "down": 0}}
+    await votes.vote(ref, "U2", "down", click="c2")
+    await votes.vote(ref, "U2", "up")
+    assert (await votes.reason(ref, "U2", "Late.", asked="c2")).status == "stale"
+    assert await store.counts() == {"a": {"up": 1, "down": 1}, "b": {"up": 2, "down": 0}}
 
 
 async def context_marker(redis: aioredis.Redis, namespace: str) -> None:

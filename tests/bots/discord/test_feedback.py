@@ -16,6 +16,7 @@ from core.texts import (
     REASON_LABEL_UNMARKED,
     REASON_NONE,
     REASON_SAVED,
+    REASON_STALE,
     THANKS_DOWN,
     THANKS_UP,
     VOTE_UNKNOWN,
@@ -173,6 +174,35 @@ async def test_an_empty_why_leaves_a_later_vote_from_another_client_alone(world:
     assert sim.original_response(empty).content == REASON_NONE  # type: ignore[union-attr]
     current = await feedback.store.current(ref, bob)
     assert current is not None and current.vote == "up"
+    assert await feedback.store.counts() == {"default": {"up": 1, "down": 0}}
+
+
+async def test_a_reason_given_after_a_later_thumbs_up_leaves_it_alone(world: World) -> None:
+    """Bob clicks 👎 on his phone (the "why?" modal opens there), then 👍 on his desktop,
+    then submits the phone's modal with a reason: it used to record the 👎 again with it,
+    undoing his later 👍, and to thank him for the reason. His 👍 stands, the reason is not
+    stored, and the answer (the submission's only one) says so."""
+    sim = world.sim
+    start = await sim.user_message(sim.channel("general").id, "rate this", mention_bot=True)
+    await world.answered(1)
+    (reply,) = world.bot_messages(start.id)
+    feedback = world.bot.commands.feedback
+    assert feedback is not None
+    ref = ReplyRef("discord", str(sim.channel("general").guild_id), str(start.id),
+                   str(reply.id))  # fmt: skip
+    bob = str(sim.user("bob").id)
+
+    phone = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
+    await sim.wait_until(lambda: phone.modal is not None)
+    await eventually(lambda: _vote_of(feedback, ref, bob), what="bob's 👎")
+    await sim.click_button(reply.id, FEEDBACK_UP_ID, user="bob")  # the desktop
+    await sim.wait_until(lambda: any(m.flags & EPHEMERAL for m in world.bot_messages(start.id)))
+    late = await sim.submit_modal(phone, {"threadcast:reason": "Off topic."}, user="bob")
+    await sim.wait_until(lambda: bool(getattr(sim.original_response(late), "content", "")))
+    answer = sim.original_response(late)
+    assert answer is not None and answer.flags & EPHEMERAL and answer.content == REASON_STALE
+    current = await feedback.store.current(ref, bob)
+    assert current is not None and (current.vote, current.reason) == ("up", None)
     assert await feedback.store.counts() == {"default": {"up": 1, "down": 0}}
 
 
