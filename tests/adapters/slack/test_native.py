@@ -196,7 +196,9 @@ async def test_a_queued_stop_that_finds_the_stream_expired_rewrites_it(
         return asyncio.get_running_loop().time() + skipped
 
     async with (
-        SlackSimulator(SimConfig(stream_idle_timeout=0.05), clock=clock) as sim,
+        # Idle expiry far off in real time, reached by moving the clock: a loaded machine
+        # must not let the stream expire before the test means it to.
+        SlackSimulator(SimConfig(stream_idle_timeout=30.0), clock=clock) as sim,
         SlackClients(sim.workspace.bot_token, api_url=sim.api_url) as clients,
     ):
         surface = SlackSurface(clients.api, SurfaceConfig(streaming="native"))
@@ -206,8 +208,8 @@ async def test_a_queued_stop_that_finds_the_stream_expired_rewrites_it(
         await view.offer_feedback(ref, "Some text to finish.")
         message = shown(sim, ref)
         assert message.text == "Some text to finish." and message.streaming
-        skipped += 0.1  # idle past the timeout while the stop waits: Slack ends the stream
-        await sim.wait_for(lambda: len(surface.native.stops) == 0, timeout=3.0)
+        skipped += 31.0  # idle past the timeout while the stop waits: Slack ends the stream
+        await sim.wait_for(lambda: len(surface.native.stops) == 0)
         await sim.wait_for(lambda: not shown(sim, ref).stream_failed)
         await surface.aclose()
     assert [c.error for c in sim.calls("chat.stopStream")] == [
