@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .bodies import Upload
+from .components import submission_problem
 from .connection import GatewaySession
 from .models import SimChannel, SimInteraction, SimMessage, SimUser
 from .restrictions import PERMISSION_NAMES
@@ -256,6 +257,9 @@ class DiscordSimulator(SimulatorServer):
         modal = opened_by.modal
         if modal is None:
             raise KeyError(f"interaction {opened_by.id} opened no modal")
+        refused = submission_problem(modal, values)
+        if refused is not None:  # Discord's client would not send it (``components``)
+            raise ValueError(f"the modal cannot be submitted: {refused}")
         opened_by.modal = None
         rows = []
         for row in modal["components"]:

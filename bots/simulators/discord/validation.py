@@ -2,8 +2,9 @@
 
 Limits (discord-api-docs, Message > Create Message; Embed Limits): content ≤ 2,000 chars;
 ≤ 10 embeds, description ≤ 4,096, title ≤ 256, ≤ 25 fields (name ≤ 256, value ≤ 1,024),
-footer ≤ 2,048, author name ≤ 256, all embeds together ≤ 6,000 chars; ≤ 10 files; ≤ 5
-component rows; a new message needs content, an embed, a file, components or stickers.
+footer ≤ 2,048, author name ≤ 256, all embeds together ≤ 6,000 chars; ≤ 10 files; the
+components' rules (``components``: ≤ 5 rows of ≤ 5 buttons, labels, custom ids); a new
+message needs content, an embed, a file, components or stickers.
 File sizes are checked while the upload is read (``bodies``).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .components import validate_message_components
 from .config import SimulatorConfig
 from .errors import empty_message, invalid_form
 
@@ -78,8 +80,7 @@ def validate_message(
         raise invalid_form(
             "attachments", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."
         )
-    if len(payload.get("components") or []) > 5:
-        raise invalid_form("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    validate_message_components(payload.get("components"))
 
     has_body = bool(
         content or embeds or file_count or payload.get("components") or payload.get("sticker_ids")
