@@ -924,7 +924,7 @@ def _row(*buttons: dict[str, Any]) -> dict[str, Any]:
     return {"type": 1, "components": list(buttons)}
 
 
-def _button(custom_id: str = "b", **fields: Any) -> dict[str, Any]:
+def _button(custom_id: str | None = "b", **fields: Any) -> dict[str, Any]:
     return {"type": 2, "style": 2, "label": "B", "custom_id": custom_id, **fields}
 
 
