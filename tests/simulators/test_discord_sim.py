@@ -633,6 +633,11 @@ async def test_message_limits() -> None:
                 first = discord.Embed(description="d" * 4000)
                 await channel.send(embeds=[first, discord.Embed(description="e" * 2001)])
             assert total.value.code == 50035
+            for blank in ("", "  "):  # a field's name and value are required, blank or not
+                with pytest.raises(discord.HTTPException) as field:
+                    await channel.send(embed=discord.Embed().add_field(name="n", value=blank))
+                assert field.value.code == 50035
+                assert "embeds.0.fields.0.value: This field is required" in field.value.text
             with pytest.raises(discord.HTTPException) as empty:
                 await channel.send("")
             assert empty.value.code == 50006
