@@ -1044,3 +1044,48 @@ async def test_a_modal_is_submitted_only_within_its_inputs_bounds(sim: DiscordSi
         assert interaction.modal is not None  # still open in the client
     submitted = await sim.submit_modal(interaction, {"why": "x" * 5})
     assert submitted.data["components"][0]["components"][0]["value"] == "xxxxx"
+    # A submission takes 6 even when a command opened the modal; 7 needs a message to update.
+    url = f"{sim.api_base}/interactions/{submitted.id}/{submitted.token}/callback"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json={"type": 7, "data": {"content": "x"}}) as update:
+            assert (update.status, (await update.json())["code"]) == (404, 10008)
+        async with http.post(url, json={"type": 6}) as deferred:
+            assert deferred.status == 204
+
+
+async def test_a_modal_of_labels_round_trips_through_discord_py(sim: DiscordSimulator) -> None:
+    """discord.py 2.7's ``ui.Label`` (type 18, Discord's recommended form: an action row
+    holding a text input is deprecated in modals) and ``ui.TextDisplay``: accepted, and the
+    submission comes back in the shape discord.py reads (``component``, not ``components``)."""
+    client = make_client()
+    tree = app_commands.CommandTree(client)
+    submitted: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    class Why(discord.ui.Modal, title="Why?"):
+        def __init__(self) -> None:
+            super().__init__(custom_id="why-modal")
+            self.reason: discord.ui.TextInput[Why] = discord.ui.TextInput(
+                custom_id="why", style=discord.TextStyle.long
+            )
+            self.add_item(discord.ui.Label(text="Tell us", description="d", component=self.reason))
+            self.add_item(discord.ui.TextDisplay("Optional."))
+
+        async def on_submit(self, interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            submitted.set_result(self.reason.value)
+
+    @tree.command(name="why", description="Ask why")
+    async def why(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Why())
+
+    async with running_client(sim, client):
+        await tree.sync()
+        opened = await sim.slash_command("why", channel_id=sim.channel("general").id)
+        await sim.wait_until(lambda: opened.modal is not None)
+        assert opened.modal is not None
+        assert [row["type"] for row in opened.modal["components"]] == [18, 10]
+        with pytest.raises(ValueError, match="required"):  # ``required`` defaults to true
+            await sim.submit_modal(opened, {})
+        await sim.submit_modal(opened, {"why": "Too long."})
+        async with asyncio.timeout(5):
+            assert await submitted == "Too long."

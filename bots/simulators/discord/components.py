@@ -18,7 +18,11 @@ https://discord.com/developers/docs/components/reference):
 - Modal (Interactions > Receiving and Responding > Modal,
   https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-modal):
   ``custom_id`` 1 to 100 characters, ``title`` max 45, "Between 1 and 5 (inclusive)
-  components".
+  components". Each is an action row holding one text input (what discord.py 2.7's
+  ``ui.TextInput`` sends; Discord now calls it deprecated in modals), a Label (type 18:
+  ``label`` max 45, ``description`` max 100, ``component`` a text input, which then has no
+  ``label`` of its own) or a Text Display (type 10). Select menus and file uploads in a
+  Label are not modelled.
 
 Error texts as Discord words them: a string out of bounds is ``BASE_TYPE_BAD_LENGTH``
 "Must be between 1 and 45 in length." (bots' logs: "In data.components.0.components.0.label:
@@ -37,9 +41,14 @@ from typing import Any
 
 from .errors import invalid_form
 
-__all__ = ["submission_problem", "validate_message_components", "validate_modal"]
+__all__ = [
+    "submission_problem",
+    "text_inputs",
+    "validate_message_components",
+    "validate_modal",
+]
 
-ACTION_ROW, BUTTON, TEXT_INPUT = 1, 2, 4
+ACTION_ROW, BUTTON, TEXT_INPUT, TEXT_DISPLAY, LABEL = 1, 2, 4, 10, 18
 LINK, PREMIUM = 5, 6
 MAX_CUSTOM_ID = 100
 MAX_BUTTON_LABEL = 80
@@ -49,6 +58,7 @@ MAX_MODAL_TITLE = 45
 MAX_INPUT_LABEL = 45
 MAX_INPUT_LENGTH = 4000
 MAX_PLACEHOLDER = 100
+MAX_LABEL_DESCRIPTION = 100
 
 
 def _between(value: Any, low: int, high: int, path: str) -> None:
@@ -134,19 +144,45 @@ def validate_modal(data: dict[str, Any]) -> None:
     """A MODAL callback's ``data`` (paths under ``data``, as Discord reports them)."""
     _between(data.get("custom_id"), 1, MAX_CUSTOM_ID, "data.custom_id")
     _between(data.get("title"), 1, MAX_MODAL_TITLE, "data.title")
+    rows = data.get("components")
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_ROWS:
+        raise invalid_form(
+            "data.components",
+            "BASE_TYPE_BAD_LENGTH",
+            f"Must be between 1 and {MAX_ROWS} in length.",
+        )
     seen: set[str] = set()
-    for n, row in enumerate(_rows(data.get("components"), "data.components", low=1)):
-        at = f"data.components.{n}.components"
+    for n, row in enumerate(rows):
+        at = f"data.components.{n}"
+        kind = row.get("type") if isinstance(row, dict) else None
+        if kind == TEXT_DISPLAY:
+            continue
+        if kind == LABEL:
+            assert isinstance(row, dict)
+            _between(row.get("label"), 1, MAX_INPUT_LABEL, f"{at}.label")
+            _at_most(row.get("description"), MAX_LABEL_DESCRIPTION, f"{at}.description")
+            _one_text_input(row.get("component"), f"{at}.component", seen, labelled=True)
+            continue
+        if kind != ACTION_ROW:
+            raise invalid_form(f"{at}.type", "COMPONENT_TYPE_INVALID", "Invalid type.")
+        assert isinstance(row, dict)
         children = row.get("components")
         if not isinstance(children, list) or len(children) != 1:
-            raise invalid_form(at, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 1 in length.")
-        text_input = children[0]
-        if not isinstance(text_input, dict) or text_input.get("type") != TEXT_INPUT:
-            raise invalid_form(f"{at}.0.type", "COMPONENT_TYPE_INVALID", "Invalid type.")
-        _check_text_input(text_input, f"{at}.0", seen)
+            raise invalid_form(
+                f"{at}.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 1 in length."
+            )
+        _one_text_input(children[0], f"{at}.components.0", seen, labelled=False)
 
 
-def _check_text_input(text_input: dict[str, Any], at: str, seen: set[str]) -> None:
+def _one_text_input(text_input: Any, at: str, seen: set[str], *, labelled: bool) -> None:
+    if not isinstance(text_input, dict) or text_input.get("type") != TEXT_INPUT:
+        raise invalid_form(f"{at}.type", "COMPONENT_TYPE_INVALID", "Invalid type.")
+    _check_text_input(text_input, at, seen, labelled=labelled)
+
+
+def _check_text_input(
+    text_input: dict[str, Any], at: str, seen: set[str], *, labelled: bool
+) -> None:
     custom_id = text_input.get("custom_id")
     _between(custom_id, 1, MAX_CUSTOM_ID, f"{at}.custom_id")
     if custom_id in seen:
@@ -159,27 +195,38 @@ def _check_text_input(text_input: dict[str, Any], at: str, seen: set[str]) -> No
     if text_input.get("style") is None:
         raise invalid_form(f"{at}.style", "BASE_TYPE_REQUIRED", "This field is required")
     _int_within(text_input.get("style"), 1, 2, f"{at}.style")
-    _between(text_input.get("label"), 1, MAX_INPUT_LABEL, f"{at}.label")
+    if not labelled:  # in a Label, the Label carries it
+        _between(text_input.get("label"), 1, MAX_INPUT_LABEL, f"{at}.label")
     _int_within(text_input.get("min_length"), 0, MAX_INPUT_LENGTH, f"{at}.min_length")
     _int_within(text_input.get("max_length"), 1, MAX_INPUT_LENGTH, f"{at}.max_length")
     _at_most(text_input.get("value"), MAX_INPUT_LENGTH, f"{at}.value")
     _at_most(text_input.get("placeholder"), MAX_PLACEHOLDER, f"{at}.placeholder")
 
 
+def text_inputs(modal: dict[str, Any]) -> list[dict[str, Any]]:
+    """A (validated) modal's text inputs, in order: in action rows and in Labels."""
+    found: list[dict[str, Any]] = []
+    for row in modal.get("components") or []:
+        if row.get("type") == LABEL:
+            found.append(row["component"])
+        elif row.get("type") == ACTION_ROW:
+            found.extend(row.get("components") or [])
+    return found
+
+
 def submission_problem(modal: dict[str, Any], values: Mapping[str, str]) -> str | None:
     """Why Discord's client would not let a user submit ``values`` in ``modal`` (a required
     input left empty, a value outside its ``min_length`` / ``max_length``), else None: the
     client enforces these, so a bot never receives such a submission."""
-    for row in modal.get("components") or []:
-        for text_input in row.get("components") or []:
-            custom_id = text_input.get("custom_id")
-            value = values.get(custom_id, "")
-            if not value:
-                if text_input.get("required", True):
-                    return f"{custom_id!r} is required"
-                continue
-            low = text_input.get("min_length") or 0
-            high = text_input.get("max_length") or MAX_INPUT_LENGTH
-            if not low <= len(value) <= high:
-                return f"{custom_id!r} takes {low} to {high} characters, not {len(value)}"
+    for text_input in text_inputs(modal):
+        custom_id = str(text_input.get("custom_id"))
+        value = values.get(custom_id, "")
+        if not value:
+            if text_input.get("required", True):
+                return f"{custom_id!r} is required"
+            continue
+        low = text_input.get("min_length") or 0
+        high = text_input.get("max_length") or MAX_INPUT_LENGTH
+        if not low <= len(value) <= high:
+            return f"{custom_id!r} takes {low} to {high} characters, not {len(value)}"
     return None

@@ -10,11 +10,16 @@ interaction until the user submits it (``sim.submit_modal``, an INTERACTION_CREA
 Discord's rules modelled (discord-api-docs, Interactions > Receiving and Responding): one
 callback per interaction (a second is 400 / 40060); the first response must come within
 3 s of the interaction's creation (``interaction_deadline``, on the simulator's clock), else
-404 / 10062 "Unknown interaction"; 6 and 7 only answer component interactions, and their
-``@original`` is the message the component is on ("ACK an interaction and edit the original
-message later"); a deferred reply (5) posts a "thinking" message (flag LOADING) that editing
-``@original`` fills — and so does the first follow-up while it is still loading ("this
-endpoint will function as Edit Original Interaction Response for backwards compatibility");
+404 / 10062 "Unknown interaction"; 6 and 7 answer component interactions and modal
+submissions ("Only valid for MODAL_SUBMIT and component-based interactions",
+discord-api-docs PR #8612; PR #5486 "DEFERRED_UPDATE_MESSAGE can always reply to
+MODAL_SUBMIT", as discord.js PR #8455 found against the API), and their ``@original`` is
+the message the component is on ("ACK an interaction and edit the original message
+later"); 7 on the submission of a modal a command opened has no message to update: 404 /
+10008 (discord-api-docs issue #7774); a deferred reply (5) posts a "thinking" message (flag
+LOADING) that editing ``@original`` fills — and so does the first follow-up while it is
+still loading ("this endpoint will function as Edit Original Interaction Response for
+backwards compatibility");
 ephemeral replies (flag 64) are stored but never dispatched; ``with_response`` returns the
 callback resource discord.py reads. Follow-ups and ``@original`` take the token for 15
 minutes after the interaction (``interaction_token_lifetime``), then 401 / 50027.
@@ -86,9 +91,13 @@ async def callback(request: web.Request) -> web.Response:
     elif kind == 9 and interaction.type in (2, 3):
         validate_modal(data)
         interaction.modal = data
-    elif kind in (6, 7) and interaction.type == 3 and interaction.message_id is not None:
+    elif kind in (6, 7) and (
+        interaction.type == 5 or (interaction.type == 3 and interaction.message_id is not None)
+    ):
         interaction.original_message_id = interaction.message_id
         if kind == 7:
+            if interaction.message_id is None:
+                raise unknown("message")
             validate_message(data, len(body.files), state.config, creating=False)
             message = state.world.message(interaction.channel_id, interaction.message_id)
             state.world.edit_message(message, data, body.files)
