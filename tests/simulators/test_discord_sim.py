@@ -641,7 +641,14 @@ async def test_message_limits() -> None:
             with pytest.raises(discord.HTTPException) as empty:
                 await channel.send("")
             assert empty.value.code == 50006
-            assert len(sim.channel_messages(channel.id)) == 3  # only the three valid ones
+            # An edit that empties the content and removes the buttons leaves nothing either.
+            view = discord.ui.View().add_item(discord.ui.Button(label="B", custom_id="b"))
+            buttoned = await channel.send("x", view=view)
+            with pytest.raises(discord.HTTPException) as emptied:
+                await buttoned.edit(content="", view=None)
+            assert emptied.value.code == 50006
+            await buttoned.edit(content="", view=view)  # the buttons alone are a message
+            assert len(sim.channel_messages(channel.id)) == 4  # only the four valid ones
 
 
 async def test_allowed_mentions_decide_who_is_pinged(sim: DiscordSimulator) -> None:

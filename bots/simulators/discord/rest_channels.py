@@ -107,10 +107,14 @@ def _checked_reference(state: SimState, channel_id: int, payload: dict[str, Any]
 
 
 def _would_be_empty(message: SimMessage, payload: dict[str, Any], new_files: int) -> bool:
+    """Whether the edit leaves nothing: each field the edit sends replaces the message's
+    (``components: []`` removes its buttons too), and the result must still have content,
+    an embed, a file or components, as a new message must (400 / 50006)."""
     content = payload.get("content", message.content)
     embeds = payload.get("embeds", message.embeds)
+    components = payload.get("components", message.components)
     kept = len(World.kept_attachments(message, payload))
-    return not (content or embeds or kept or new_files or message.components)
+    return not (content or embeds or kept or new_files or components)
 
 
 async def edit_message(request: web.Request) -> web.Response:
