@@ -409,6 +409,16 @@ async def test_thread_from_message(sim: DiscordSimulator) -> None:
         with pytest.raises(discord.HTTPException) as bad:
             await partial.create_thread(name="odd", auto_archive_duration=30)
         assert bad.value.status == 400 and bad.value.code == 50035
+        for name, problem in (("", "between 1 and 100"), ("n" * 101, "between 1 and 100")):
+            with pytest.raises(discord.HTTPException) as named:
+                await partial.create_thread(name=name)
+            assert f"In name: Must be {problem} in length." in named.value.text
+        route = Route(
+            "POST", "/channels/{c}/messages/{m}/threads", c=message.channel.id, m=other.id
+        )
+        with pytest.raises(discord.HTTPException) as unnamed:
+            await client.http.request(route, json={})
+        assert "In name: This field is required" in unnamed.value.text
         parent = text_channel(client, sim, "random")
         loose = await parent.create_thread(
             name="no starter", type=discord.ChannelType.public_thread

@@ -152,7 +152,13 @@ async def typing(request: web.Request) -> web.Response:
 
 
 def _thread_options(payload: dict[str, Any]) -> tuple[str, int]:
+    """Start Thread from Message / without Message (discord-api-docs, Resources > Channel,
+    https://discord.com/developers/docs/resources/channel#start-thread-from-message):
+    ``name`` "1-100 character channel name" (required: missing, 50035 BASE_TYPE_REQUIRED),
+    ``auto_archive_duration`` one of 60, 1440, 4320, 10080."""
     name = payload.get("name")
+    if name is None:
+        raise invalid_form("name", "BASE_TYPE_REQUIRED", "This field is required")
     if not isinstance(name, str) or not 1 <= len(name) <= 100:
         raise invalid_form("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
     duration = payload.get("auto_archive_duration") or 1440
