@@ -792,6 +792,7 @@ async def test_slash_command_answered_through_the_callback(sim: DiscordSimulator
         (reply,) = sim.channel_messages(general)
         assert reply.content == "Started a new conversation."
         assert reply.interaction_id == interaction.id
+        assert reply.type == 20  # CHAT_INPUT_COMMAND
 
         deferred = await sim.slash_command("stop", channel_id=general, user="bob")
         await sim.wait_until(lambda: len(sim.channel_messages(general)) == 3)

@@ -36,7 +36,7 @@ from .components import validate_modal
 from .errors import ApiError, invalid_form, unknown
 from .message_payloads import message_json
 from .middleware import API_PREFIX, BODY
-from .models import SimInteraction, SimMessage
+from .models import CHAT_INPUT_COMMAND, SimInteraction, SimMessage
 from .responses import json_response
 from .state import STATE, SimState
 from .validation import validate_message
@@ -62,6 +62,8 @@ def _post(
 ) -> SimMessage:
     message = state.world.add_message(interaction.channel_id, state.world.bot, data, body.files)
     message.flags |= flags
+    if interaction.type == 2:  # an answer to a slash command (``models``)
+        message.type = CHAT_INPUT_COMMAND
     message.webhook_id = state.world.application_id
     message.interaction_id = interaction.id
     if not message.flags & EPHEMERAL:
