@@ -195,7 +195,7 @@ async def test_command_answers_in_a_thread_are_not_context(bot_world: BotWorld) 
         await sim.user_message(thread.id, "pizza?", author="bob")
         for command in ("status", "help", "new"):
             asked = await sim.slash_command(command, channel_id=thread.id)
-            await sim.wait_until(lambda asked=asked: asked.original_message_id is not None)
+            await sim.wait_until(lambda: asked.original_message_id is not None)  # noqa: B023
         await sim.wait_until(
             lambda: any(m.content.startswith("🆕") for m in sim.channel_messages(thread.id))
         )
