@@ -1,8 +1,10 @@
 """Structured output as a Discord embed: a title and one field per top-level value.
 
 Discord refuses an embed over its limits (field name ≤ 256, value ≤ 1,024, ≤ 25 fields,
-title ≤ 256, everything ≤ 6,000 characters) and an empty field value, so values are cut
-with an ellipsis and the fields that do not fit are named in the footer. The surface posts
+title ≤ 256, everything ≤ 6,000 characters) and a field whose name or value is empty or
+blank (400 / 50035 "This field is required": discord.py issue #643, "value='' or value=' '"),
+so values are cut with an ellipsis, blanks are shown as "—", and the fields that do not fit
+are named in the footer. The surface posts
 the text fallback when Discord refuses the embed anyway.
 """
 
@@ -40,7 +42,7 @@ def structured_embed(data: BaseModel, *, colour: int = 0x5865F2) -> discord.Embe
     used = len(title)
     left_out: list[str] = []
     for key, value in data.model_dump(mode="json").items():
-        name = _cut(key.replace("_", " ").capitalize() or "—", EMBED_LIMITS.field_name)
+        name = _cut(_shown(key.replace("_", " ").capitalize()), EMBED_LIMITS.field_name)
         shown = _cut(_value_text(value), EMBED_LIMITS.field_value)
         # Room for the footer that names what was left out.
         fits = used + len(name) + len(shown) <= EMBED_LIMITS.total - 300
@@ -67,13 +69,16 @@ def _title_of(data: BaseModel) -> str:
 
 
 def _value_text(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False) or "—"
-    return str(value)
+        return json.dumps(value, ensure_ascii=False)
+    return _shown("" if value is None else str(value))
+
+
+def _shown(text: str) -> str:
+    """``text``, or "—" when Discord would take it for missing (empty or blank)."""
+    return text if text.strip() else "—"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -409,6 +409,16 @@ async def test_thread_from_message(sim: DiscordSimulator) -> None:
         with pytest.raises(discord.HTTPException) as bad:
             await partial.create_thread(name="odd", auto_archive_duration=30)
         assert bad.value.status == 400 and bad.value.code == 50035
+        for name, problem in (("", "between 1 and 100"), ("n" * 101, "between 1 and 100")):
+            with pytest.raises(discord.HTTPException) as named:
+                await partial.create_thread(name=name)
+            assert f"In name: Must be {problem} in length." in named.value.text
+        route = Route(
+            "POST", "/channels/{c}/messages/{m}/threads", c=message.channel.id, m=other.id
+        )
+        with pytest.raises(discord.HTTPException) as unnamed:
+            await client.http.request(route, json={})
+        assert "In name: This field is required" in unnamed.value.text
         parent = text_channel(client, sim, "random")
         loose = await parent.create_thread(
             name="no starter", type=discord.ChannelType.public_thread
@@ -633,10 +643,22 @@ async def test_message_limits() -> None:
                 first = discord.Embed(description="d" * 4000)
                 await channel.send(embeds=[first, discord.Embed(description="e" * 2001)])
             assert total.value.code == 50035
+            for blank in ("", "  "):  # a field's name and value are required, blank or not
+                with pytest.raises(discord.HTTPException) as field:
+                    await channel.send(embed=discord.Embed().add_field(name="n", value=blank))
+                assert field.value.code == 50035
+                assert "embeds.0.fields.0.value: This field is required" in field.value.text
             with pytest.raises(discord.HTTPException) as empty:
                 await channel.send("")
             assert empty.value.code == 50006
-            assert len(sim.channel_messages(channel.id)) == 3  # only the three valid ones
+            # An edit that empties the content and removes the buttons leaves nothing either.
+            view = discord.ui.View().add_item(discord.ui.Button(label="B", custom_id="b"))
+            buttoned = await channel.send("x", view=view)
+            with pytest.raises(discord.HTTPException) as emptied:
+                await buttoned.edit(content="", view=None)
+            assert emptied.value.code == 50006
+            await buttoned.edit(content="", view=view)  # the buttons alone are a message
+            assert len(sim.channel_messages(channel.id)) == 4  # only the four valid ones
 
 
 async def test_allowed_mentions_decide_who_is_pinged(sim: DiscordSimulator) -> None:
@@ -770,6 +792,7 @@ async def test_slash_command_answered_through_the_callback(sim: DiscordSimulator
         (reply,) = sim.channel_messages(general)
         assert reply.content == "Started a new conversation."
         assert reply.interaction_id == interaction.id
+        assert reply.type == 20  # CHAT_INPUT_COMMAND
 
         deferred = await sim.slash_command("stop", channel_id=general, user="bob")
         await sim.wait_until(lambda: len(sim.channel_messages(general)) == 3)
@@ -915,3 +938,172 @@ async def test_an_api_outage_is_a_server_error_then_discord_is_back(
         sent = await channel.send("after")
         assert [m.content for m in sim.channel_messages(channel.id)] == ["after"]
         assert sent.content == "after"
+
+
+# -- components ----------------------------------------------------------------------------
+
+
+def _row(*buttons: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(buttons)}
+
+
+def _button(custom_id: str | None = "b", **fields: Any) -> dict[str, Any]:
+    return {"type": 2, "style": 2, "label": "B", "custom_id": custom_id, **fields}
+
+
+async def test_message_components_are_validated_as_discord_does() -> None:
+    """Buttons: label ≤ 80, custom_id required and ≤ 100, unique in the message, ≤ 5 per row
+    (discord-api-docs, Component Reference); refused with 50035 at the component's path."""
+    async with DiscordSimulator(channel_limit=50) as sim:  # about sizes, not pacing
+        await _check_components(sim)
+
+
+async def _check_components(sim: DiscordSimulator) -> None:
+    path = MESSAGES.format(channel_id=sim.channel("general").id)
+    cases = [
+        ([_row(_button(label="x" * 81))], "label", "BASE_TYPE_MAX_LENGTH"),
+        ([_row(_button("i" * 101))], "custom_id", "BASE_TYPE_MAX_LENGTH"),
+        ([_row(_button(custom_id=None))], "custom_id", "BASE_TYPE_REQUIRED"),
+        ([_row(_button("a")), _row(_button("a"))], "custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED"),
+    ]
+    for components, field, code in cases:
+        status, _, body = await raw(
+            sim, "POST", path, json={"content": "x", "components": components}
+        )
+        assert (status, body["code"]) == (400, 50035), body
+        rows = body["errors"]["components"]
+        row = rows[str(len(components) - 1)]["components"]["0"]
+        assert row[field]["_errors"][0]["code"] == code
+    six = [_row(*[_button(str(n)) for n in range(6)])]
+    status, _, body = await raw(sim, "POST", path, json={"content": "x", "components": six})
+    error = body["errors"]["components"]["0"]["components"]["_errors"][0]
+    assert (status, error["message"]) == (400, "Must be between 1 and 5 in length.")
+    link = {"type": 2, "style": 5, "label": "L", "url": "https://example.com"}  # no custom_id
+    fine = [_row(_button(label="x" * 80), _button("i" * 100), link)]
+    status, _, _ = await raw(sim, "POST", path, json={"content": "x", "components": fine})
+    assert status == 200
+    assert len(sim.channel_messages(sim.channel("general").id)) == 1
+
+
+def _modal(**changes: Any) -> dict[str, Any]:
+    text_input = {"type": 4, "custom_id": "why", "style": 2, "label": "Why?"}
+    text_input.update(changes.pop("text_input", {}))
+    modal = {"custom_id": "m", "title": "Title", "components": [_row(text_input)]}
+    modal.update(changes)
+    return modal
+
+
+async def test_a_modal_is_validated_as_discord_does(sim: DiscordSimulator) -> None:
+    """Modal: custom_id 1-100, title ≤ 45, 1-5 rows; text input: label ≤ 45, placeholder ≤
+    100, value ≤ 4,000, min_length 0-4,000, max_length 1-4,000 (Component Reference >
+    Text Input; Receiving and Responding > Modal), with Discord's error paths and texts."""
+    general = sim.channel("general").id
+    cases: list[tuple[dict[str, Any], list[str], str]] = [
+        (_modal(title="t" * 46), ["data", "title"], "Must be between 1 and 45 in length."),
+        (
+            _modal(custom_id="c" * 101),
+            ["data", "custom_id"],
+            "Must be between 1 and 100 in length.",
+        ),
+        (_modal(components=[]), ["data", "components"], "Must be between 1 and 5 in length."),
+    ]
+    at = ["data", "components", "0", "components", "0"]
+    cases += [
+        (_modal(text_input={"label": "l" * 46}), [*at, "label"],
+         "Must be between 1 and 45 in length."),
+        (_modal(text_input={"placeholder": "p" * 101}), [*at, "placeholder"],
+         "Must be 100 or fewer in length."),
+        (_modal(text_input={"value": "v" * 4001}), [*at, "value"],
+         "Must be 4000 or fewer in length."),
+        (_modal(text_input={"max_length": 4001}), [*at, "max_length"],
+         "int value should be less than or equal to 4000."),
+        (_modal(text_input={"max_length": 0}), [*at, "max_length"],
+         "int value should be greater than or equal to 1."),
+        (_modal(text_input={"min_length": 4001}), [*at, "min_length"],
+         "int value should be less than or equal to 4000."),
+    ]  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        for modal, path, message in cases:
+            interaction = await sim.slash_command("new", channel_id=general)
+            url = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+            async with http.post(url, json={"type": 9, "data": modal}) as response:
+                body = await response.json()
+            assert (response.status, body["code"]) == (400, 50035), body
+            errors = body["errors"]
+            for key in path:
+                errors = errors[key]
+            assert errors["_errors"][0]["message"] == message
+            assert interaction.modal is None and not interaction.acknowledged
+        interaction = await sim.slash_command("new", channel_id=general)
+        url = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        widest = _modal(
+            custom_id="c" * 100,
+            title="t" * 45,
+            text_input={"label": "l" * 45, "placeholder": "p" * 100, "max_length": 4000},
+        )
+        async with http.post(url, json={"type": 9, "data": widest}) as response:
+            assert response.status == 204
+    assert interaction.modal == widest
+
+
+async def test_a_modal_is_submitted_only_within_its_inputs_bounds(sim: DiscordSimulator) -> None:
+    """Discord's client enforces ``required`` (default true) and ``min_length`` /
+    ``max_length``: such a submission never reaches the bot."""
+    general = sim.channel("general").id
+    modal = _modal(text_input={"min_length": 2, "max_length": 5})
+    async with aiohttp.ClientSession() as http:
+        interaction = await sim.slash_command("new", channel_id=general)
+        url = f"{sim.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with http.post(url, json={"type": 9, "data": modal}) as response:
+            assert response.status == 204
+    for refused in ({"why": ""}, {}, {"why": "x"}, {"why": "x" * 6}):
+        with pytest.raises(ValueError, match="cannot be submitted"):
+            await sim.submit_modal(interaction, refused)
+        assert interaction.modal is not None  # still open in the client
+    submitted = await sim.submit_modal(interaction, {"why": "x" * 5})
+    assert submitted.data["components"][0]["components"][0]["value"] == "xxxxx"
+    # A submission takes 6 even when a command opened the modal; 7 needs a message to update.
+    url = f"{sim.api_base}/interactions/{submitted.id}/{submitted.token}/callback"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json={"type": 7, "data": {"content": "x"}}) as update:
+            assert (update.status, (await update.json())["code"]) == (404, 10008)
+        async with http.post(url, json={"type": 6}) as deferred:
+            assert deferred.status == 204
+
+
+async def test_a_modal_of_labels_round_trips_through_discord_py(sim: DiscordSimulator) -> None:
+    """discord.py 2.7's ``ui.Label`` (type 18, Discord's recommended form: an action row
+    holding a text input is deprecated in modals) and ``ui.TextDisplay``: accepted, and the
+    submission comes back in the shape discord.py reads (``component``, not ``components``)."""
+    client = make_client()
+    tree = app_commands.CommandTree(client)
+    submitted: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    class Why(discord.ui.Modal, title="Why?"):
+        def __init__(self) -> None:
+            super().__init__(custom_id="why-modal")
+            self.reason: discord.ui.TextInput[Why] = discord.ui.TextInput(
+                custom_id="why", style=discord.TextStyle.long
+            )
+            self.add_item(discord.ui.Label(text="Tell us", description="d", component=self.reason))
+            self.add_item(discord.ui.TextDisplay("Optional."))
+
+        async def on_submit(self, interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            submitted.set_result(self.reason.value)
+
+    @tree.command(name="why", description="Ask why")
+    async def why(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Why())
+
+    async with running_client(sim, client):
+        await tree.sync()
+        opened = await sim.slash_command("why", channel_id=sim.channel("general").id)
+        await sim.wait_until(lambda: opened.modal is not None)
+        assert opened.modal is not None
+        assert [row["type"] for row in opened.modal["components"]] == [18, 10]
+        with pytest.raises(ValueError, match="required"):  # ``required`` defaults to true
+            await sim.submit_modal(opened, {})
+        await sim.submit_modal(opened, {"why": "Too long."})
+        async with asyncio.timeout(5):
+            assert await submitted == "Too long."

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .bodies import Upload
+from .components import submission_problem
 from .connection import GatewaySession
 from .models import SimChannel, SimInteraction, SimMessage, SimUser
 from .restrictions import PERMISSION_NAMES
@@ -256,12 +257,23 @@ class DiscordSimulator(SimulatorServer):
         modal = opened_by.modal
         if modal is None:
             raise KeyError(f"interaction {opened_by.id} opened no modal")
+        refused = submission_problem(modal, values)
+        if refused is not None:  # Discord's client would not send it (``components``)
+            raise ValueError(f"the modal cannot be submitted: {refused}")
         opened_by.modal = None
-        rows = []
+        rows: list[dict[str, Any]] = []
         for row in modal["components"]:
-            custom_id = row["components"][0]["custom_id"]
+            if row["type"] == 10:  # a Text Display: only its type comes back
+                rows.append({"type": 10})
+                continue
+            inner = row["component"] if row["type"] == 18 else row["components"][0]
+            custom_id = inner["custom_id"]
             text_input = {"type": 4, "custom_id": custom_id, "value": values.get(custom_id, "")}
-            rows.append({"type": 1, "components": [text_input]})
+            # Component Reference, Label Interaction Response Structure: ``component``.
+            wrapped = (
+                {"component": text_input} if row["type"] == 18 else {"components": [text_input]}
+            )
+            rows.append({"type": row["type"], **wrapped})
         data = {"custom_id": modal["custom_id"], "components": rows}
         return await self._interact(
             5, opened_by.channel_id, user, data, message_id=opened_by.message_id

@@ -14,6 +14,11 @@ discord-api-docs, Resources > Message:
   content fields of other users' guild messages are empty "across the API" — REST answers
   too —, except the app's own messages, DMs and messages that mention it. The simulator
   takes the intent from the identified gateway sessions (REST has none of its own).
+- Ephemeral messages (flag ``EPHEMERAL``, 1 << 6: "this message is only visible to the user
+  who invoked the Interaction", Resources > Message, Message Flags) are not in the
+  channel's history: the bot reads them only through the interaction's webhook
+  (``@original``, follow-ups). The simulator stores them with the channel's messages, so
+  they are left out here.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from .restrictions import READ_MESSAGE_HISTORY, require
 from .state import STATE, SimState
 
 __all__ = ["get_message", "list_messages"]
+
+_EPHEMERAL = 1 << 6
 
 
 def _snowflake(request: web.Request, name: str) -> int | None:
@@ -74,7 +81,7 @@ async def list_messages(request: web.Request) -> web.Response:
     before, after, around = (_snowflake(request, n) for n in ("before", "after", "around"))
     if not _can_read(state, channel_id):
         return json_response([])
-    oldest_first = state.world.messages_in(channel_id)
+    oldest_first = [m for m in state.world.messages_in(channel_id) if not m.flags & _EPHEMERAL]
     if after is not None:
         page = [m for m in oldest_first if m.id > after][:limit]
     elif around is not None:

@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
+    "CHAT_INPUT_COMMAND",
     "REPLY",
     "THREAD_STARTER_MESSAGE",
     "Call",
@@ -35,6 +36,12 @@ def _now() -> datetime.datetime:
 REPLY = 19
 """Message Types: a message sent with a ``message_reference`` of the default type
 (discord-api-docs, Resources > Message, Message Types)."""
+
+CHAT_INPUT_COMMAND = 20
+"""Message Types: a message an app posts in answer to a slash command (the callback's
+message, ``@original``, follow-ups) (discord-api-docs, Resources > Message, Message Types,
+CHAT_INPUT_COMMAND 20; libraries call it "APPLICATION_COMMAND", eris PR #1148 "type 20
+(Interaction message)"). discord.py reads it as ``MessageType.chat_input_command``."""
 
 THREAD_STARTER_MESSAGE = 21
 """Message Types: the first message of a thread started from a message, in the thread; its

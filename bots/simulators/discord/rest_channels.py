@@ -107,10 +107,14 @@ def _checked_reference(state: SimState, channel_id: int, payload: dict[str, Any]
 
 
 def _would_be_empty(message: SimMessage, payload: dict[str, Any], new_files: int) -> bool:
+    """Whether the edit leaves nothing: each field the edit sends replaces the message's
+    (``components: []`` removes its buttons too), and the result must still have content,
+    an embed, a file or components, as a new message must (400 / 50006)."""
     content = payload.get("content", message.content)
     embeds = payload.get("embeds", message.embeds)
+    components = payload.get("components", message.components)
     kept = len(World.kept_attachments(message, payload))
-    return not (content or embeds or kept or new_files or message.components)
+    return not (content or embeds or kept or new_files or components)
 
 
 async def edit_message(request: web.Request) -> web.Response:
@@ -148,7 +152,13 @@ async def typing(request: web.Request) -> web.Response:
 
 
 def _thread_options(payload: dict[str, Any]) -> tuple[str, int]:
+    """Start Thread from Message / without Message (discord-api-docs, Resources > Channel,
+    https://discord.com/developers/docs/resources/channel#start-thread-from-message):
+    ``name`` "1-100 character channel name" (required: missing, 50035 BASE_TYPE_REQUIRED),
+    ``auto_archive_duration`` one of 60, 1440, 4320, 10080."""
     name = payload.get("name")
+    if name is None:
+        raise invalid_form("name", "BASE_TYPE_REQUIRED", "This field is required")
     if not isinstance(name, str) or not 1 <= len(name) <= 100:
         raise invalid_form("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
     duration = payload.get("auto_archive_duration") or 1440

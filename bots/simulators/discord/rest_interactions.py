@@ -2,19 +2,24 @@
 follow-ups and the original response.
 
 Type 9 (MODAL, "respond to an interaction with a popup modal"; not for a MODAL_SUBMIT):
-``custom_id`` (≤ 100 characters), ``title`` (≤ 45), 1 to 5 action rows each holding one
-text input (type 4: ``custom_id``, ``label`` ≤ 45, ``style`` 1 or 2, ``max_length`` ≤
-4,000); the modal is kept on the interaction until the user submits it
-(``sim.submit_modal``, an INTERACTION_CREATE of type 5).
+validated as Discord does (``components.validate_modal``: ``custom_id`` ≤ 100 characters,
+``title`` ≤ 45, 1 to 5 action rows each holding one text input); the modal is kept on the
+interaction until the user submits it (``sim.submit_modal``, an INTERACTION_CREATE of type
+5, refused as Discord's client refuses a value outside the text input's bounds).
 
 Discord's rules modelled (discord-api-docs, Interactions > Receiving and Responding): one
 callback per interaction (a second is 400 / 40060); the first response must come within
 3 s of the interaction's creation (``interaction_deadline``, on the simulator's clock), else
-404 / 10062 "Unknown interaction"; 6 and 7 only answer component interactions, and their
-``@original`` is the message the component is on ("ACK an interaction and edit the original
-message later"); a deferred reply (5) posts a "thinking" message (flag LOADING) that editing
-``@original`` fills — and so does the first follow-up while it is still loading ("this
-endpoint will function as Edit Original Interaction Response for backwards compatibility");
+404 / 10062 "Unknown interaction"; 6 and 7 answer component interactions and modal
+submissions ("Only valid for MODAL_SUBMIT and component-based interactions",
+discord-api-docs PR #8612; PR #5486 "DEFERRED_UPDATE_MESSAGE can always reply to
+MODAL_SUBMIT", as discord.js PR #8455 found against the API), and their ``@original`` is
+the message the component is on ("ACK an interaction and edit the original message
+later"); 7 on the submission of a modal a command opened has no message to update: 404 /
+10008 (discord-api-docs issue #7774); a deferred reply (5) posts a "thinking" message (flag
+LOADING) that editing ``@original`` fills — and so does the first follow-up while it is
+still loading ("this endpoint will function as Edit Original Interaction Response for
+backwards compatibility");
 ephemeral replies (flag 64) are stored but never dispatched; ``with_response`` returns the
 callback resource discord.py reads. Follow-ups and ``@original`` take the token for 15
 minutes after the interaction (``interaction_token_lifetime``), then 401 / 50027.
@@ -27,10 +32,11 @@ from typing import Any
 from aiohttp import web
 
 from .bodies import Body
+from .components import validate_modal
 from .errors import ApiError, invalid_form, unknown
 from .message_payloads import message_json
 from .middleware import API_PREFIX, BODY
-from .models import SimInteraction, SimMessage
+from .models import CHAT_INPUT_COMMAND, SimInteraction, SimMessage
 from .responses import json_response
 from .state import STATE, SimState
 from .validation import validate_message
@@ -56,6 +62,8 @@ def _post(
 ) -> SimMessage:
     message = state.world.add_message(interaction.channel_id, state.world.bot, data, body.files)
     message.flags |= flags
+    if interaction.type == 2:  # an answer to a slash command (``models``)
+        message.type = CHAT_INPUT_COMMAND
     message.webhook_id = state.world.application_id
     message.interaction_id = interaction.id
     if not message.flags & EPHEMERAL:
@@ -83,11 +91,15 @@ async def callback(request: web.Request) -> web.Response:
         message = _post(state, interaction, {"flags": data.get("flags", 0)}, Body(), flags=LOADING)
         interaction.original_message_id = message.id
     elif kind == 9 and interaction.type in (2, 3):
-        _check_modal(data)
+        validate_modal(data)
         interaction.modal = data
-    elif kind in (6, 7) and interaction.type == 3 and interaction.message_id is not None:
+    elif kind in (6, 7) and (
+        interaction.type == 5 or (interaction.type == 3 and interaction.message_id is not None)
+    ):
         interaction.original_message_id = interaction.message_id
         if kind == 7:
+            if interaction.message_id is None:
+                raise unknown("message")
             validate_message(data, len(body.files), state.config, creating=False)
             message = state.world.message(interaction.channel_id, interaction.message_id)
             state.world.edit_message(message, data, body.files)
@@ -98,27 +110,6 @@ async def callback(request: web.Request) -> web.Response:
     if not request.query.get("with_response"):
         return web.Response(status=204)
     return json_response(_callback_resource(state, interaction, kind, message))
-
-
-def _check_modal(data: dict[str, Any]) -> None:
-    if not 0 < len(str(data.get("custom_id", ""))) <= 100:
-        raise invalid_form("data.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be 1-100 long.")
-    if not 0 < len(str(data.get("title", ""))) <= 45:
-        raise invalid_form("data.title", "BASE_TYPE_BAD_LENGTH", "Must be 1-45 long.")
-    rows = data.get("components")
-    if not isinstance(rows, list) or not 1 <= len(rows) <= 5:
-        raise invalid_form("data.components", "BASE_TYPE_BAD_LENGTH", "Must be 1-5 long.")
-    for row in rows:
-        inputs = row.get("components") if isinstance(row, dict) else None
-        if not isinstance(inputs, list) or len(inputs) != 1 or inputs[0].get("type") != 4:
-            raise invalid_form("data.components", "COMPONENT_TYPE_INVALID", "One text input.")
-        text_input = inputs[0]
-        if (
-            not 0 < len(str(text_input.get("label", ""))) <= 45
-            or text_input.get("style") not in (1, 2)
-            or int(text_input.get("max_length") or 0) > 4_000
-        ):
-            raise invalid_form("data.components", "COMPONENT_INVALID", "Invalid text input.")
 
 
 def _callback_resource(

@@ -1,9 +1,10 @@
 """Discord's limits on a message body, with the errors Discord gives when they are broken.
 
 Limits (discord-api-docs, Message > Create Message; Embed Limits): content ≤ 2,000 chars;
-≤ 10 embeds, description ≤ 4,096, title ≤ 256, ≤ 25 fields (name ≤ 256, value ≤ 1,024),
-footer ≤ 2,048, author name ≤ 256, all embeds together ≤ 6,000 chars; ≤ 10 files; ≤ 5
-component rows; a new message needs content, an embed, a file, components or stickers.
+≤ 10 embeds, description ≤ 4,096, title ≤ 256, ≤ 25 fields (name ≤ 256, value ≤ 1,024,
+neither blank), footer ≤ 2,048, author name ≤ 256, all embeds together ≤ 6,000 chars; ≤ 10
+files; the components' rules (``components``: ≤ 5 rows of ≤ 5 buttons, labels, custom
+ids); a new message needs content, an embed, a file, components or stickers.
 File sizes are checked while the upload is read (``bodies``).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .components import validate_message_components
 from .config import SimulatorConfig
 from .errors import empty_message, invalid_form
 
@@ -44,8 +46,18 @@ def _check_embed(embed: dict[str, Any], index: int, config: SimulatorConfig) -> 
     if len(fields) > 25:
         raise invalid_form(f"{at}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
     for n, item in enumerate(fields):
-        _check_len(item.get("name"), 256, f"{at}.fields.{n}.name")
-        _check_len(item.get("value"), 1024, f"{at}.fields.{n}.value")
+        for key, limit in (("name", 256), ("value", 1024)):
+            _check_required(item.get(key), f"{at}.fields.{n}.{key}")
+            _check_len(item.get(key), limit, f"{at}.fields.{n}.{key}")
+
+
+def _check_required(value: Any, path: str) -> None:
+    """An embed field's name and value are required (discord-api-docs, Resources > Message,
+    Embed Field Structure: neither is optional) and blank counts as missing: "If I put in
+    value='' or value=' ' I always get ... BAD REQUEST" (discord.py issue #643); Discord's
+    answer, as bots log it: "In embeds.0.fields.0.value: This field is required"."""
+    if not isinstance(value, str) or not value.strip():
+        raise invalid_form(path, "BASE_TYPE_REQUIRED", "This field is required")
 
 
 def validate_message(
@@ -78,8 +90,7 @@ def validate_message(
         raise invalid_form(
             "attachments", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."
         )
-    if len(payload.get("components") or []) > 5:
-        raise invalid_form("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    validate_message_components(payload.get("components"))
 
     has_body = bool(
         content or embeds or file_count or payload.get("components") or payload.get("sticker_ids")

@@ -158,6 +158,11 @@ def test_thread_names() -> None:
     assert thread_name("") == "Conversation"
     long = thread_name("word " * 50)
     assert len(long) == 100 and long.endswith("…")
+    # Discord counts code points, as ``len`` does (discord-api-docs issue #1315: "Our API
+    # uses Python 3, so the API calculates length based on the number of codepoints").
+    assert thread_name("🤔") == "🤔"
+    emoji = thread_name("👍🏽" * 80)  # 160 code points
+    assert len(emoji) == 100 and emoji.endswith("…")
 
 
 def test_files_are_grouped_by_count_and_size() -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import discord
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from adapters.discord import STOP_CUSTOM_ID, DiscordSurface, RateLimitReporter, place
 from adapters.discord.budgets import BOT_SCOPE
@@ -185,6 +185,28 @@ async def test_structured_output_is_an_embed_with_a_text_fallback(
     sim.inject_failure("POST", MESSAGES, status=400, code=50035, message="Invalid Form Body")
     await surface.post_structured(where, data, "**Result** fallback")
     assert sim.channel_messages(int(where.channel))[-1].content == "**Result** fallback"
+
+
+class Sparse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    summary: str
+
+
+async def test_a_blank_value_keeps_the_embed(
+    sim: DiscordSimulator, surface: DiscordSurface
+) -> None:
+    """Discord refuses an embed field whose name or value is blank (400 / 50035 "This field
+    is required"): an agent's whitespace-only value (or key) is shown as "—", and the reply
+    stays an embed instead of falling back to text."""
+    where = general(sim)
+    data = Sparse.model_validate({"summary": " \n ", "   ": "kept"})
+    await surface.post_structured(where, data, "**Result** fallback")
+    (message,) = sim.channel_messages(int(where.channel))
+    (embed,) = message.embeds
+    assert [(f["name"], f["value"]) for f in embed["fields"]] == [
+        ("Summary", "—"),
+        ("—", "kept"),
+    ]
 
 
 async def test_open_thread_and_reuse_on_redelivery(

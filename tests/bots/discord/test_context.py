@@ -181,3 +181,25 @@ def test_attachment_links_off_discords_file_hosts_are_refused() -> None:
     for bad in ("https://evil.example/a.png", "http://169.254.169.254/", "http://127.0.0.1:6000/x"):
         with pytest.raises(FileRefused):
             source.file_request(turn, Attachment("a.png", bad))
+
+
+async def test_command_answers_in_a_thread_are_not_context(bot_world: BotWorld) -> None:
+    """``/status`` and ``/help`` answer ephemerally (only the user who asked sees them: not
+    in the channel's history), ``/new`` publicly as a CHAT_INPUT_COMMAND message (type 20,
+    not something anybody said): none of them reaches the agent as the thread's context."""
+    async with bot_world(**CONTENT) as world:
+        sim = world.sim
+        general = sim.channel("general").id
+        start = await sim.user_message(general, "a thread about lunch")
+        thread = await sim.user_thread(general, "lunch", from_message=start.id)
+        await sim.user_message(thread.id, "pizza?", author="bob")
+        for command in ("status", "help", "new"):
+            asked = await sim.slash_command(command, channel_id=thread.id)
+            await sim.wait_until(lambda: asked.original_message_id is not None)  # noqa: B023
+        await sim.wait_until(
+            lambda: any(m.content.startswith("🆕") for m in sim.channel_messages(thread.id))
+        )
+        await sim.user_message(thread.id, "where do we go?", mention_bot=True)
+        await world.answered(1)
+        (asked_agent,) = (r.json["message"] for r in world.lyzr.stream_requests())
+        assert block_lines(asked_agent) == ["alice: a thread about lunch", "bob: pizza?"]
