@@ -22,6 +22,10 @@ Optional behaviour and its fallback:
   knowing whether an earlier try landed (Slack: no idempotency key, and the lookup failed)
   leaves a :class:`StrayCopy` through ``strays`` (set by crash recovery: the record is in
   Redis), and any replica's reaper later has it finalised by ``finalise_stray``.
+- ``owed_edits`` (not in the protocol; see :class:`core.ops.recovery.reaper.LeavesEdits`):
+  a surface whose final edit may return before it is whole on the platform (a Slack
+  stream's stop queued behind its rate limit) reports it there as an :class:`OwedEdit`,
+  until it is made: crash recovery keeps it, so a reaper makes it should the process die.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ __all__ = [
     "MessageRef",
     "OutgoingFile",
     "OwedEdit",
+    "OwedEdits",
     "ShowsFeedback",
     "StrayCopy",
     "SurfaceAction",
@@ -137,14 +142,37 @@ class StrayCopy:
 
 @dataclass(frozen=True, slots=True)
 class OwedEdit:
-    """A final edit a surface could not make before its process stopped (a Slack stream
-    whose final stop still waited for its rate limit at shutdown): crash recovery's reapers
-    make it instead (:class:`core.ops.recovery.reaper.LeavesEdits`). ``text`` is what the
-    message shows for good; ``controls``: its final edit carries the feedback controls."""
+    """A final edit a surface owes after the reply's own final edit returned (a Slack
+    stream whose final stop waits for its rate limit): crash recovery keeps it until the
+    surface makes it, and its reapers make it should the process die or stop first
+    (:class:`OwedEdits`). ``text`` is what the message shows for good; ``controls``: its
+    final edit carries the feedback controls; ``key``: the same for every report of it."""
 
     message: MessageRef
     text: str
     controls: bool = False
+    key: str = field(default_factory=post_key, compare=False)
+
+
+@runtime_checkable
+class OwedEdits(Protocol):
+    """Crash recovery's side of the final edits a surface owes (set on the surface:
+    :class:`core.ops.recovery.reaper.LeavesEdits`). The reply's record is dropped once its
+    final edit returns: what the surface still owes then is known only here."""
+
+    async def owe(self, edit: OwedEdit) -> None:
+        """``edit`` is owed from now on: a reaper makes it should this process die first.
+        Returns once it is registered (bounded: it never holds a reply long)."""
+        ...
+
+    def made(self, edit: OwedEdit) -> None:
+        """``edit`` was made (or is no longer the surface's to make): forgotten, in the
+        background."""
+        ...
+
+    async def leave(self, edit: OwedEdit) -> None:
+        """This process stops without making ``edit``: a reaper makes it now."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

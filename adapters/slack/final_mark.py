@@ -23,10 +23,9 @@ who is a member of that workspace": the mark says only that the reply ended.
 
 What it cannot see: a stream whose final text was appended while its stop waited in the
 paced queue (:mod:`adapters.slack.stops`) is unmarked until that stop lands (or, if Slack
-ended the stream meanwhile, until the queue's ``chat.update`` rewrites it); a replica dying
-in between (with Redis silent too) leaves it to be finished with the notice. A replica shut
-down in between hands what its queue could not send in time over to crash recovery, as
-final edits (with the mark) the reapers make.
+ended the stream meanwhile, until the queue's ``chat.update`` rewrites it). Crash recovery
+keeps that stop's final edit meanwhile (:mod:`core.ops.recovery.owed`): a replica dying or
+shut down in between leaves it to the reapers, who make it (with the mark, no notice).
 """
 
 from __future__ import annotations

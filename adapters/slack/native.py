@@ -33,8 +33,10 @@ chat.startStream, chat.appendStream, chat.stopStream, chat.update):
   back: the rest is appended, and the stop waits in a paced queue
   (:mod:`adapters.slack.stops`); if Slack ends the stream before that stop is sent, the
   queue rewrites it with the final edit as a ``chat.update`` (a stream Slack expired shows
-  as broken until then); at shutdown the queue is sent within the shutdown's budget, and
-  the final edits of the streams still waiting are left to crash recovery.
+  as broken until then); crash recovery keeps each queued stop's final edit until the stop
+  is done with, so a reaper makes it should the process die first; at shutdown the queue is
+  sent within the shutdown's budget, and the final edits of the streams still waiting are
+  left to crash recovery.
 
 ``chat.startStream`` is Tier 2 too: whether a message starts as a stream is decided per
 message (:mod:`adapters.slack.starts`); one the start budget cannot serve soon is posted and
@@ -64,7 +66,7 @@ from adapters.slack.stops import (
     without,
 )
 from core.errors import MessageTooLong, RateLimited, SurfaceError
-from core.surface import MessageRef, OwedEdit
+from core.surface import MessageRef, OwedEdit, OwedEdits
 from core.turn import ThreadRef
 
 __all__ = ["NativeStreams", "StoppedByUser", "stable_prefix"]
@@ -112,15 +114,17 @@ class NativeStreams:
     """The native streams of one surface (shared by its views)."""
 
     def __init__(
-        self, api: SlackApi, *, start_per_minute: float = 20.0, start_burst: float = 3.0
-    ) -> None:
+        self, api: SlackApi, *, start_per_minute: float = 20.0, start_burst: float = 3.0,
+        owed: Callable[[], OwedEdits | None] = lambda: None,
+    ) -> None:  # fmt: skip
         self._api = api
         self.disabled = False
         self.starts = StartPlanner(per_minute=start_per_minute, burst=start_burst)
         self._streams: dict[str, _Stream] = {}  # message ts -> stream
         self._updated: dict[Key, None] = {}  # threads whose open message uses chat.update
         self._refusing: dict[str, None] = {}  # channels where Slack refuses streams
-        self.stops = StopQueue(api, interval=60.0 / start_per_minute)
+        # ``owed``: crash recovery's, where a queued stop's final edit is reported.
+        self.stops = StopQueue(api, interval=60.0 / start_per_minute, owed=owed)
 
     def owns(self, message: MessageRef) -> bool:
         return message.message_id in self._streams
@@ -291,8 +295,8 @@ class NativeStreams:
         if self.stops.busy:  # stops are queued: a direct one would meet a 429
             if suffix:
                 await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-            self.stops.add(message, stop_scope, extras=final_extras(blocks), text=wanted,
-                           rewrite=rewrite)  # fmt: skip
+            await self.stops.add(message, stop_scope, extras=final_extras(blocks),
+                                 text=wanted, rewrite=rewrite)  # fmt: skip
         else:
             await self._stop(message, wanted, suffix, stop_scope, final_extras(blocks),
                              scope=scope, rewrite=rewrite)  # fmt: skip
@@ -322,8 +326,8 @@ class NativeStreams:
             except RateLimited as limited:
                 if suffix:  # the text must not wait for the stop: append it now
                     await self._api.append_stream(where.channel, ts, suffix, scope=scope)
-                self.stops.add(message, stop_scope, retry_after=limited.retry_after,
-                               extras=extras, text=text, rewrite=rewrite)  # fmt: skip
+                await self.stops.add(message, stop_scope, retry_after=limited.retry_after,
+                                     extras=extras, text=text, rewrite=rewrite)  # fmt: skip
                 return
             except (SlackError, MessageTooLong) as exc:
                 if not extras or not extras_refused(exc):

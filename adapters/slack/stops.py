@@ -15,12 +15,19 @@ the reply's final edit (its text, the mark, the feedback controls), given with t
 A stream whose stop is refused with its text alone expires on Slack's side, its text
 complete.
 
+The reply's record is dropped once its final edit returns, the stop merely queued: a
+process killed before the stop lands (SIGKILL, OOM) left the stream to expire unmarked,
+without its feedback controls, shown broken for good, and no reaper knew of it. So each
+queued stop is reported to crash recovery as the final edit it owes
+(:class:`~core.surface.OwedEdit`, to ``owed``: :class:`~core.surface.OwedEdits`) before
+the reply's final edit returns, and forgotten once the stop is done with (sent, the stream
+rewritten, or nothing left to stop); should the process die first, a reaper makes that edit
+(the text, the mark, the controls; no notice).
+
 At shutdown (:meth:`StopQueue.aclose`) the stops still waiting are sent at the same pace,
-Retry-After honoured, for as long as the shutdown's budget allows; the reply's record is
-gone by then (its final edit returned when the stop was queued), so what cannot be sent in
-time is returned, each as the final edit it owes (:class:`~core.surface.OwedEdit`), for
-crash recovery to make after the restart (else the stream would expire unmarked, without
-its feedback controls, and be shown broken for good).
+Retry-After honoured, for as long as the shutdown's budget allows; what cannot be sent in
+time is returned, each as the final edit it owes, for crash recovery to make after the
+restart.
 """
 
 from __future__ import annotations
@@ -29,14 +36,14 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.slack.api import SlackApi
 from adapters.slack.errors import STREAM_ENDED, SlackError, SlackTooLong
 from adapters.slack.final_mark import final_mark
 from core.errors import MessageTooLong, RateLimited, SurfaceError
-from core.surface import MessageRef, OwedEdit
+from core.surface import MessageRef, OwedEdit, OwedEdits
 
 __all__ = ["Extras", "Rewrite", "StopQueue", "extras_refused", "final_extras", "without"]
 
@@ -101,21 +108,29 @@ def without(extras: Extras, refused: SurfaceError) -> Extras:
 
 @dataclass(slots=True)
 class _Stop:
-    message: MessageRef
     scope: str
     extras: Extras  # what it carries besides the text: final_extras, or what is left
-    text: str  # the reply's final text (the edit owed should the stop never be sent)
+    edit: OwedEdit  # the final edit owed until the stop is done with (reported to ``owed``)
     rewrite: Rewrite | None  # the final edit, should Slack end the stream meanwhile
 
+    @property
+    def message(self) -> MessageRef:
+        return self.edit.message
+
     def owed(self) -> OwedEdit:
-        return OwedEdit(self.message, self.text, controls="blocks" in self.extras)
+        return replace(self.edit, controls="blocks" in self.extras)
 
 
 class StopQueue:
-    """Pending stops of one surface (see the module docstring)."""
+    """Pending stops of one surface (see the module docstring); ``owed``: where their final
+    edits are reported (crash recovery's, set on the surface later: hence a getter)."""
 
-    def __init__(self, api: SlackApi, *, interval: float) -> None:
+    def __init__(
+        self, api: SlackApi, *, interval: float,
+        owed: Callable[[], OwedEdits | None] = lambda: None,
+    ) -> None:  # fmt: skip
         self._api = api
+        self._owed = owed
         self._interval = interval  # seconds between two stops: the Tier 2 pace
         self._pending: deque[_Stop] = deque()
         self._not_before = 0.0  # loop time before which no stop is sent
@@ -130,7 +145,7 @@ class StopQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(
+    async def add(
         self,
         message: MessageRef,
         scope: str,
@@ -143,12 +158,20 @@ class StopQueue:
         """Queue the final stop of ``message``, carrying ``extras`` (:func:`final_extras`,
         or what is left of them after a refusal); ``text``: the reply's final text, all
         appended already; ``rewrite``: the reply's final edit as a ``chat.update``, for a
-        stream Slack ends before its stop is sent."""
+        stream Slack ends before its stop is sent. Returns once the final edit it owes is
+        reported to crash recovery (bounded), so it outlives the reply's record."""
         loop = asyncio.get_running_loop()
-        self._pending.append(_Stop(message, scope, extras, text, rewrite))
+        edit = OwedEdit(message, text, controls="blocks" in extras)
+        self._pending.append(_Stop(scope, extras, edit, rewrite))
         self._not_before = max(self._not_before, loop.time() + retry_after)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="slack-stream-stops")
+        owed = self._owed()
+        if owed is not None:
+            try:
+                await owed.owe(edit)
+            except Exception:  # crash recovery is a safety net: it never breaks a reply
+                log.exception("could not report the final edit %s owes", message.message_id)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -181,6 +204,17 @@ class StopQueue:
                 log.debug("deferred stop of %s: %s", message.message_id, exc)
             self._pending.popleft()
             self._not_before = loop.time() + self._interval
+            self._made(stop.edit)
+
+    def _made(self, edit: OwedEdit) -> None:
+        """The stop is done with: its final edit is no longer owed to crash recovery."""
+        owed = self._owed()
+        if owed is not None:
+            try:
+                owed.made(edit)
+            except Exception:
+                log.exception("could not report the final edit of %s made",
+                              edit.message.message_id)  # fmt: skip
 
     @staticmethod
     async def _rewrite(message: MessageRef, rewrite: Rewrite) -> None:

@@ -54,7 +54,7 @@ from core.surface import (
     LostPost,
     MessageRef,
     OutgoingFile,
-    OwedEdit,
+    OwedEdits,
     StrayCopy,
     SurfaceAction,
     Upload,
@@ -87,14 +87,15 @@ class SlackSurface:
         """The bot's user id and bot id (set by the bot): which messages are its own."""
         self.strays: Callable[[StrayCopy], Awaitable[None]] | None = None
         """Where a stray copy of a post retried blind is left (set by crash recovery)."""
-        self.owed_edits: Callable[[OwedEdit], Awaitable[None]] | None = None
-        """Where a final edit this surface could not make before it closed is left (set by
-        crash recovery): a stream whose stop still waited at shutdown."""
+        self.owed_edits: OwedEdits | None = None
+        """Where the final edits this surface owes after its reply's final edit returned
+        are reported (set by crash recovery): a stream whose stop waits in the queue."""
         self._dialect: Dialect = "markdown" if self.config.markdown else "mrkdwn"
         self.thinking = Thinking(api, self.config.thinking, self._placeholder)
         self.native = NativeStreams(
-            api, start_per_minute=self.config.start_per_minute, start_burst=self.config.update_burst
-        )
+            api, start_per_minute=self.config.start_per_minute,
+            start_burst=self.config.update_burst, owed=lambda: self.owed_edits,
+        )  # fmt: skip
         if not self.config.native:
             self.native.disabled = True
         self.unsure_uploads = UnsureUploads(api, me=lambda: self.me)
@@ -118,14 +119,14 @@ class SlackSurface:
         owed = await self.native.aclose(within)
         if not owed:
             return
-        hand_over = self.owed_edits
-        if hand_over is None:
+        recovery = self.owed_edits
+        if recovery is None:
             log.warning("%d native streams left to expire unmarked (no crash recovery)",
                         len(owed))  # fmt: skip
             return
         log.warning("%d native streams' stops could not be sent before the shutdown: their "
                     "final edits are left to crash recovery", len(owed))  # fmt: skip
-        await asyncio.gather(*(hand_over(edit) for edit in owed))
+        await asyncio.gather(*(recovery.leave(edit) for edit in owed))
 
     # --- ChatSurface ---------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ One job per module:
 - :mod:`~core.ops.recovery.record`: what is kept of one reply;
 - :mod:`~core.ops.recovery.heartbeat`: the owner's side, one liveness beat per process and
   one :class:`RegisteredReply` per turn;
+- :mod:`~core.ops.recovery.owed`: the owner's final edits a surface still owes once the
+  reply's record is gone (a Slack stream's queued stop), :class:`OwedRecords`;
 - :mod:`~core.ops.recovery.reaper`: the other side, :class:`Reaper`;
 - :mod:`~core.ops.recovery.service`: :class:`Recovery`, the three wired for the runtime.
 
@@ -25,6 +27,7 @@ one that dies while finishing loses it after ``lease`` and another retries.
 """
 
 from core.ops.recovery.heartbeat import Heartbeat, RegisteredReply
+from core.ops.recovery.owed import OwedRecords
 from core.ops.recovery.reaper import Reaper
 from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import RecoveryKeys, ReplyRegistry, replica_id
@@ -32,6 +35,7 @@ from core.ops.recovery.service import Recovery
 
 __all__ = [
     "Heartbeat",
+    "OwedRecords",
     "Page",
     "Reaper",
     "Recovery",

@@ -34,9 +34,10 @@ edit leaves instead (:mod:`adapters.slack.final_mark`). A read that cannot tell 
 not found) finishes the orphan as before. Only orphans pay the read, through the same
 sender and budgets as the edits.
 
-A surface may also leave final edits it could not make before its process stopped
-(:class:`LeavesEdits`: a Slack stream whose final stop still waited for its rate limit at
-shutdown): each becomes a handed-over record of its one page, made like any other.
+A surface may also owe final edits after its reply's record is gone (:class:`LeavesEdits`:
+a Slack stream whose final stop waits for its rate limit): each is a handed-over record of
+its one page (:mod:`core.ops.recovery.owed`), held by its process until the surface makes
+the edit, and made like any other once that process died or shut down first.
 
 A third kind is a *stray copy* (``ReplyRecord.stray``): a surface retried a post without
 knowing whether an earlier try had landed, and left the record so that the copy, if it is
@@ -77,7 +78,7 @@ from core.surface import (
     ChatSurface,
     LostPost,
     MessageRef,
-    OwedEdit,
+    OwedEdits,
     ShowsFeedback,
     StrayCopy,
     post_key,
@@ -128,11 +129,12 @@ class ReadsMessages(Protocol):
 
 @runtime_checkable
 class LeavesEdits(Protocol):
-    """A surface that may stop with final edits unmade (see
-    :class:`~core.surface.OwedEdit`): crash recovery sets ``owed_edits`` to where it leaves
-    them; they are handed over, and a reaper makes them like any handed-over reply's."""
+    """A surface whose final edits may be owed after its reply's record is gone (see
+    :class:`~core.surface.OwedEdit`): crash recovery sets ``owed_edits`` to where it
+    reports them (:class:`~core.ops.recovery.owed.OwedRecords`); a reaper makes those its
+    process did not, like any handed-over reply's."""
 
-    owed_edits: Callable[[OwedEdit], Awaitable[None]] | None
+    owed_edits: OwedEdits | None
 
 
 @runtime_checkable

@@ -7,6 +7,8 @@ every edit, so a finaliser never shows less than the screen did).
 
 ``handed_over``: the owner finished the reply but could not make some final edits (the
 platform was down); the texts are final and the reapers make those edits, without a notice.
+A record of a final edit a surface still owes (:mod:`core.ops.recovery.owed`) is written so
+from the start, but held by its owner: due only once that owner is dead or hands it over.
 ``unsent``: final texts whose post failed (handed over: the reapers post them).
 ``feedback``: the page whose (handed-over) final edit carries the feedback controls: the
 last message of a completed reply, already recorded for votes.

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 from core.errors import SessionStoreError
 from core.ops.recovery.heartbeat import Heartbeat, RegisteredReply
+from core.ops.recovery.owed import OwedRecords
 from core.ops.recovery.reaper import LeavesEdits, Reaper, SweepsStrays
-from core.ops.recovery.record import Page, ReplyRecord
 from core.ops.recovery.registry import RecoveryKeys, ReplyRegistry
-from core.surface import ChatSurface, OwedEdit, StrayCopy
+from core.surface import ChatSurface, StrayCopy
 from core.turn import ThreadRef
 
 __all__ = ["STRAY_DELAY", "Recovery"]
@@ -47,13 +46,15 @@ class Recovery:
         """Register ``platform``'s turns under the bot ``bot`` (its user or app id) and
         finish that bot's due replies through ``surface``; starts the heartbeat and the
         reaper (call it from the running loop). A surface that may leave stray copies
-        leaves them in the registry (:class:`~core.ops.recovery.reaper.SweepsStrays`)."""
+        leaves them in the registry (:class:`~core.ops.recovery.reaper.SweepsStrays`), one
+        that may owe final edits reports them there too
+        (:class:`~core.ops.recovery.reaper.LeavesEdits`)."""
         keys = self.registry.serve(platform, bot)
         self.reaper.serve(platform, surface)
         if isinstance(surface, SweepsStrays):
             surface.strays = lambda stray: self._leave(keys, stray)
         if isinstance(surface, LeavesEdits):
-            surface.owed_edits = lambda edit: self._owe(keys, edit)
+            surface.owed_edits = OwedRecords(self.registry, keys)
         self.heartbeat.start()
         self.reaper.start()
 
@@ -65,21 +66,6 @@ class Recovery:
         except SessionStoreError as exc:
             log.warning("could not register a stray copy in %s (it may keep showing the "
                         "streaming indicator): %s", stray.where, exc)  # fmt: skip
-
-    async def _owe(self, keys: RecoveryKeys, edit: OwedEdit) -> None:
-        """Hand ``edit`` over to the reapers (due at once), as the record of a reply whose
-        one page is owed its final edit. Never raises: one that could not be registered is
-        logged (the message stays as it is)."""
-        message = edit.message
-        page = Page(message.message_id, edit.text, message.stream)
-        record = ReplyRecord(self.registry.owner, message.where, [page], posted=True,
-                             handed_over=True,
-                             feedback=message.message_id if edit.controls else None)  # fmt: skip
-        try:
-            await self.registry.hand_over(keys, f"owed-{secrets.token_hex(8)}", record)
-        except SessionStoreError as exc:
-            log.warning("could not leave the final edit of %s to crash recovery (it stays "
-                        "as it is): %s", message.message_id, exc)  # fmt: skip
 
     def begin(self, where: ThreadRef, *, since: str | None = None) -> RegisteredReply | None:
         """Register one turn in ``where`` (``None``: its platform is not served); ``since``,
