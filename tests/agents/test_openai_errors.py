@@ -96,3 +96,25 @@ async def test_words_that_only_look_like_addresses_are_shown(
         async for _ in agent.stream("hi", session_id="s", user_id="u"):
             pass
     assert raised.value.said == words
+
+
+async def test_llama_cpps_error_field_is_the_error_not_a_finished_reply(
+    agent: OpenAIAgent, openai_server: OpenAIServer
+) -> None:
+    """llama.cpp's server reports a failure as an ``error: {...}`` line, then ends with
+    ``data: [DONE]`` (tests/servers/openai_server.py): read as the SSE spec alone reads it,
+    the field is dropped and the reply "finishes", cut short and without a word of why."""
+    words = "the request exceeds the available context size, try increasing it"
+    openai_server.enqueue(
+        OpenAIScript(tokens=["Partial", " answer"], error_after=2, error_message=words,
+                     error_field=True)
+    )  # fmt: skip
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    assert outcome.status == "failed"
+    assert surface.texts() == [
+        f"Partial answer\n\n⚠️ _The agent reported an error._ It said: “{words}”"
+    ]
+    assert len(openai_server.completion_requests()) == 1

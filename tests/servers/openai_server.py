@@ -30,7 +30,15 @@ What the real API streams, and each source:
   ``_should_retry`` retries every 429, after ``retry-after-ms`` / ``retry-after``,
   ``src/openai/_base_client.py``) or an exhausted quota (``insufficient_quota``: "You
   exceeded your current quota, please check your plan and billing details", OpenAI's
-  "Error codes" guide). :attr:`OpenAIScript.error_code` and ``error_headers`` set them.
+  "Error codes" guide). :attr:`OpenAIScript.error_code` and ``error_headers`` set them;
+- an error mid-stream is a chunk whose ``error`` is set (openai-python
+  ``src/openai/_streaming.py``: ``if is_mapping(data) and data.get("error")``), except on
+  llama.cpp's server, which writes it as an SSE field of its own, ``error: {"code",
+  "message", "type"}``, and then ``data: [DONE]`` (ggml-org/llama.cpp
+  ``tools/server/server.cpp`` ``handle_completions_impl``: ``server_sent_event(sink,
+  "error", error_data)``, then ``ev_done``; seen in ggml-org/llama.cpp#14566, a prompt
+  over the context size, which #16486 later answered with a 400 before the stream).
+  :attr:`OpenAIScript.error_field` sends it so.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ class OpenAIScript:
     stall: float = 0.0
     error_after: int | None = None  # an {"error": ...} chunk after this many tokens
     error_message: str = "model exploded"
+    error_field: bool = False  # the error as llama.cpp's ``error:`` line, then [DONE]
     done: bool = True
     status: int = 200
     error: str = "something went wrong"
@@ -100,14 +109,19 @@ class OpenAIServer(StreamingServer[OpenAIScript]):
         chunks = [_chunk(model, {"reasoning_content": r}) for r in script.reasoning]
         chunks += [_chunk(model, {"content": token}) for token in tokens]
         if script.error_after is not None:
-            chunks.append({"error": {"message": script.error_message}})
+            if not script.error_field:  # else written below, as llama.cpp's own field
+                chunks.append({"error": {"message": script.error_message}})
         elif script.finish is not None:
             chunks.append(_chunk(model, {}, finish=script.finish))
             options = body.get("stream_options") if isinstance(body, dict) else None
             if isinstance(options, dict) and options.get("include_usage"):
                 chunks.append(_usage(model, len(tokens)))
         events = [_sse(chunk, script) for chunk in chunks]
-        if script.error_after is None and script.done:
+        if script.error_after is not None and script.error_field:
+            error = {"code": 500, "message": script.error_message, "type": "server_error"}
+            events.append(f"error: {json.dumps(error)}\n\n".encode())
+            events.append(_sse_data("[DONE]", script))
+        elif script.error_after is None and script.done:
             events.append(_sse_data("[DONE]", script))
         # The role chunk comes with the first token (it is not progress of its own).
         if script.role_chunk:
