@@ -299,3 +299,15 @@ async def test_a_long_rate_limit_is_not_waited_out(
         await turn(agent, "hi")
     assert len(openai_server.completion_requests()) == 1
     await agent.aclose()
+
+
+async def test_a_refusal_is_the_reply(
+    agent: OpenAIAgent, openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    # A model that refuses streams its words in delta.refusal, content null: dropped, the
+    # user read "The agent sent an empty reply." instead of why.
+    words = ["I'm sorry,", " I can't help with that."]
+    openai_server.enqueue(OpenAIScript(tokens=words, refusal=True))
+    chunks = await turn(agent, "do something bad")
+    assert text_of(chunks) == "I'm sorry, I can't help with that."
+    assert [m["content"] for m in await history.load("s1")][-1] == text_of(chunks)
