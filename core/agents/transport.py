@@ -28,8 +28,10 @@ a 504.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -196,7 +198,9 @@ def _error_code(body: bytes) -> str | None:
 
 
 def _retry_after(headers: httpx.Headers | None) -> float | None:
-    """Seconds to wait before trying again, as the server says (milliseconds first)."""
+    """Seconds to wait before trying again, as the server says (milliseconds first); a
+    ``retry-after`` may also be an HTTP-date (RFC 9110 §10.2.3), the wait until then (none
+    once it is past), as openai-python reads it (``email.utils.parsedate_tz``)."""
     if headers is None:
         return None
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
@@ -206,6 +210,8 @@ def _retry_after(headers: httpx.Headers | None) -> float | None:
         try:
             seconds = float(value) / divisor
         except ValueError:
+            if name == "retry-after" and (date := email.utils.parsedate_tz(value)) is not None:
+                return max(0.0, email.utils.mktime_tz(date) - time.time())
             continue
         if seconds >= 0 and seconds != float("inf"):
             return seconds

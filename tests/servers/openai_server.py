@@ -31,6 +31,9 @@ What the real API streams, and each source:
   ``src/openai/_base_client.py``) or an exhausted quota (``insufficient_quota``: "You
   exceeded your current quota, please check your plan and billing details", OpenAI's
   "Error codes" guide). :attr:`OpenAIScript.error_code` and ``error_headers`` set them;
+  ``retry-after`` is seconds or an HTTP-date (RFC 9110 §10.2.3 ``Retry-After = HTTP-date /
+  delay-seconds``), and openai-python reads both (``_parse_retry_after_header``: seconds,
+  else ``email.utils.parsedate_tz``);
 - an error mid-stream is a chunk whose ``error`` is set (openai-python
   ``src/openai/_streaming.py``: ``if is_mapping(data) and data.get("error")``), except on
   llama.cpp's server, which writes it as an SSE field of its own, ``error: {"code",
