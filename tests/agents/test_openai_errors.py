@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import texts
 from core.agents.history import MemoryHistory
 from core.agents.openai_compat import OpenAIAgent
 from core.errors import AgentServerError
@@ -117,4 +118,34 @@ async def test_llama_cpps_error_field_is_the_error_not_a_finished_reply(
     assert surface.texts() == [
         f"Partial answer\n\n⚠️ _The agent reported an error._ It said: “{words}”"
     ]
+    assert len(openai_server.completion_requests()) == 1
+
+
+SECRET = "Incorrect API key provided: sk-proj-7f3a9c"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "notice"),
+    [
+        (401, "invalid_api_key", texts.AGENT_AUTH),
+        (404, "model_not_found", texts.AGENT_NOT_FOUND),
+        (400, "context_length_exceeded", texts.AGENT_SERVER),
+        (429, "insufficient_quota", texts.AGENT_CREDITS),
+        (500, "server_error", texts.AGENT_SERVER),
+    ],
+)
+async def test_an_http_error_shows_its_notice_never_its_body(
+    openai_server: OpenAIServer, status: int, code: str, notice: str
+) -> None:
+    # The error body ({"error": {"message", "type", "param", "code"}}) is for the logs: the
+    # user reads the notice alone, and the request went once.
+    openai_server.default = OpenAIScript(status=status, error=SECRET, error_code=code)
+    agent = make_agent(openai_server, MemoryHistory(4), retries=2)
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    await agent.aclose()
+    assert outcome.status == "failed"
+    assert surface.texts() == [f"⚠️ _{notice}_"]
     assert len(openai_server.completion_requests()) == 1
