@@ -52,6 +52,7 @@ from core.errors import (
     AgentNotFoundError,
     AgentProtocolError,
     AgentRateLimitedError,
+    AgentRefusedError,
     AgentServerError,
     AgentTimeoutError,
 )
@@ -159,7 +160,8 @@ def transport_error(exc: httpx.HTTPError) -> AgentError:
 
 
 def status_error(status: int, body: bytes, headers: httpx.Headers | None = None) -> AgentError:
-    """The typed error for an HTTP error status, with the server's own ``detail``.
+    """The typed error for an HTTP error status, with the server's own ``detail``; a 503
+    carries the wait the server named, as a rate limit does.
 
     A 429 is an exhausted quota (402 too; Lyzr's "out of credits"; OpenAI's
     ``insufficient_quota``) unless the server describes a rate limit: an OpenAI-style error
@@ -178,6 +180,8 @@ def status_error(status: int, body: bytes, headers: httpx.Headers | None = None)
             return AgentRateLimitedError(detail, status=status, retry_after=wait)
     if status in (402, 429):
         return AgentCreditsError(detail, status=status)
+    if status in _REFUSALS:
+        return AgentRefusedError(detail, status=status, retry_after=_retry_after(headers))
     return AgentServerError(detail, status=status)
 
 

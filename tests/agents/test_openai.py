@@ -327,3 +327,26 @@ async def test_a_retry_after_date_far_ahead_is_not_waited_out(
         await turn(agent, "hi")
     assert len(openai_server.completion_requests()) == 1
     await agent.aclose()
+
+
+async def test_a_refusal_that_names_a_long_wait_is_not_sent_again_at_once(
+    openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    # A 503 was refused before the model ran, so it may be sent again, but not sooner than
+    # the server asked (RFC 9110 §15.6.4): it was sent twice more within a second.
+    agent = make_agent(openai_server, history, retries=2)
+    openai_server.default = OpenAIScript(
+        status=503, error="Overloaded", error_headers={"retry-after": "120"}
+    )
+    with pytest.raises(AgentServerError, match="Overloaded"):
+        await turn(agent, "hi")
+    assert len(openai_server.completion_requests()) == 1
+    await agent.aclose()
+
+
+async def test_a_refusal_is_sent_again_after_the_wait_it_names(
+    openai_server: OpenAIServer, agent: OpenAIAgent
+) -> None:
+    openai_server.enqueue(OpenAIScript(status=503, error_headers={"retry-after-ms": "20"}))
+    assert text_of(await turn(agent, "hi")) == "You said: hi"
+    assert len(openai_server.completion_requests()) == 2

@@ -33,7 +33,10 @@ What the real API streams, and each source:
   "Error codes" guide). :attr:`OpenAIScript.error_code` and ``error_headers`` set them;
   ``retry-after`` is seconds or an HTTP-date (RFC 9110 §10.2.3 ``Retry-After = HTTP-date /
   delay-seconds``), and openai-python reads both (``_parse_retry_after_header``: seconds,
-  else ``email.utils.parsedate_tz``);
+  else ``email.utils.parsedate_tz``); a 503 (overloaded, refused before anything ran) may
+  name its wait the same way (RFC 9110 §15.6.4: "The server MAY send a Retry-After header
+  field to suggest an appropriate amount of time for the client to wait before retrying
+  the request"), and openai-python waits it (``_calculate_retry_timeout``, up to 60 s);
 - an error mid-stream is a chunk whose ``error`` is set (openai-python
   ``src/openai/_streaming.py``: ``if is_mapping(data) and data.get("error")``), except on
   llama.cpp's server, which writes it as an SSE field of its own, ``error: {"code",
