@@ -12,6 +12,7 @@ ever handles this tree::
     │   │   └── AgentRateLimitedError  a 429 that is a rate limit (``retry_after``), not a quota
     │   ├── AgentNotFoundError     404: unknown agent id
     │   ├── AgentServerError       5xx, or ``[ERROR]`` inside the stream
+    │   │   └── AgentRefusedError      a 503: refused before it ran (``retry_after``)
     │   ├── AgentTimeoutError      connect, first-token or idle-gap timeout
     │   └── AgentProtocolError     truncated stream (no ``[DONE]``) or unreadable payload
     ├── SessionStoreError        Redis unreachable or failing
@@ -39,6 +40,7 @@ __all__ = [
     "AgentNotFoundError",
     "AgentProtocolError",
     "AgentRateLimitedError",
+    "AgentRefusedError",
     "AgentServerError",
     "AgentTimeoutError",
     "ArtifactError",
@@ -110,6 +112,17 @@ class AgentNotFoundError(AgentError):
 
 class AgentServerError(AgentError):
     notice = texts.AGENT_SERVER
+
+
+class AgentRefusedError(AgentServerError):
+    """A 503: the server refused the request before handling it, so it may be sent again,
+    after ``retry_after`` seconds if the server named them (None: it did not)."""
+
+    def __init__(
+        self, detail: str = "", *, status: int | None = 503, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail, status=status)
 
 
 class AgentTimeoutError(AgentError):

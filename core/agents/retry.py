@@ -11,6 +11,8 @@ quota) was refused before the model ran, so a backend whose API says so (OpenAI'
 client retries every 429) passes ``rate_limit_wait``: such a refusal is retried too, after
 the wait the server named (or the backoff), unless that wait is longer than
 ``rate_limit_wait``: the user is not kept waiting minutes for a reply that then starts.
+A 503 that names its wait (``Retry-After``, RFC 9110 §15.6.4) is sent again no sooner,
+and not at all past :data:`REFUSAL_WAIT`.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ from collections.abc import AsyncGenerator, Callable
 from typing import TypeVar
 
 from core.agents.transport import is_retryable
-from core.errors import AgentError, AgentRateLimitedError
+from core.errors import AgentError, AgentRateLimitedError, AgentRefusedError
 
 __all__ = ["retry_before_output"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+REFUSAL_WAIT = 20.0
+"""Longest wait a refusing server (a 503's ``Retry-After``) may name that is worth a retry;
+a longer one ends the reply with its notice rather than keep the user waiting."""
 
 
 async def retry_before_output(
@@ -58,6 +64,10 @@ async def retry_before_output(
                     raise
             elif not is_retryable(exc):
                 raise
+            elif isinstance(exc, AgentRefusedError) and exc.retry_after is not None:
+                if exc.retry_after > REFUSAL_WAIT:
+                    raise
+                wait = max(wait, exc.retry_after)
             log.warning("agent attempt %d failed before any output, retrying: %s", number + 1, exc)
         finally:
             await items.aclose()

@@ -7,7 +7,11 @@ decoder and a line buffer, so each read costs O(its own size) however long the r
 :class:`EventDecoder` frames lines into events as the SSE spec does (WHATWG HTML,
 "Interpreting an event stream"; openai-python's ``SSEDecoder`` in ``src/openai/_streaming.py``
 is the same): ``data:`` lines accumulate, joined with ``\\n``, until a blank line ends the
-event; ``event:`` names it; ``:`` comments and other fields carry nothing.
+event; ``event:`` names it; ``:`` comments and other fields carry nothing, but one:
+llama.cpp's server writes a failure as a field of its own, ``error: {...}``, then
+``data: [DONE]`` (ggml-org/llama.cpp ``tools/server/server.cpp``, ``server_sent_event(sink,
+"error", ...)``; ggml-org/llama.cpp#14566). Dropped, as the spec drops it, the reply would
+end as finished, cut short and without a word of why; so it is an event named ``error``.
 """
 
 from __future__ import annotations
@@ -151,6 +155,9 @@ class EventDecoder:
             self._lines.append(value)
         elif field == "event":
             self._name = value or None
+        elif field == "error":  # llama.cpp's own field (see the module docstring)
+            self._lines.append(value)
+            self._name = "error"
         return None
 
     def flush(self) -> SseEvent | None:

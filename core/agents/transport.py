@@ -28,8 +28,10 @@ a 504.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ from core.errors import (
     AgentNotFoundError,
     AgentProtocolError,
     AgentRateLimitedError,
+    AgentRefusedError,
     AgentServerError,
     AgentTimeoutError,
 )
@@ -157,7 +160,8 @@ def transport_error(exc: httpx.HTTPError) -> AgentError:
 
 
 def status_error(status: int, body: bytes, headers: httpx.Headers | None = None) -> AgentError:
-    """The typed error for an HTTP error status, with the server's own ``detail``.
+    """The typed error for an HTTP error status, with the server's own ``detail``; a 503
+    carries the wait the server named, as a rate limit does.
 
     A 429 is an exhausted quota (402 too; Lyzr's "out of credits"; OpenAI's
     ``insufficient_quota``) unless the server describes a rate limit: an OpenAI-style error
@@ -176,6 +180,8 @@ def status_error(status: int, body: bytes, headers: httpx.Headers | None = None)
             return AgentRateLimitedError(detail, status=status, retry_after=wait)
     if status in (402, 429):
         return AgentCreditsError(detail, status=status)
+    if status in _REFUSALS:
+        return AgentRefusedError(detail, status=status, retry_after=_retry_after(headers))
     return AgentServerError(detail, status=status)
 
 
@@ -196,7 +202,9 @@ def _error_code(body: bytes) -> str | None:
 
 
 def _retry_after(headers: httpx.Headers | None) -> float | None:
-    """Seconds to wait before trying again, as the server says (milliseconds first)."""
+    """Seconds to wait before trying again, as the server says (milliseconds first); a
+    ``retry-after`` may also be an HTTP-date (RFC 9110 §10.2.3), the wait until then (none
+    once it is past), as openai-python reads it (``email.utils.parsedate_tz``)."""
     if headers is None:
         return None
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
@@ -206,6 +214,8 @@ def _retry_after(headers: httpx.Headers | None) -> float | None:
         try:
             seconds = float(value) / divisor
         except ValueError:
+            if name == "retry-after" and (date := email.utils.parsedate_tz(value)) is not None:
+                return max(0.0, email.utils.mktime_tz(date) - time.time())
             continue
         if seconds >= 0 and seconds != float("inf"):
             return seconds

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from core import texts
 from core.agents.lyzr import LyzrAgent
 from core.errors import AgentServerError
 from core.relay import Relay
+from tests.agents.conftest import lyzr_agent
 from tests.agents.test_lyzr import collect, text_of
 from tests.relay.helpers import SpyScheduler
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
@@ -155,3 +157,39 @@ async def test_an_error_of_technical_internals_shows_the_notice_alone(
     )
     assert surface.texts() == ["Partial answer\n\n⚠️ _The agent reported an error._"]
     assert outcome.error is not None and words.splitlines()[-1] in outcome.error.detail
+
+
+SECRET = "x-api-key: sk-live-7f3a9c"
+"""A body that echoes what it should not (a proxy's debug page, a validation error that
+quotes the request): whatever the status, the user reads the notice, never the body."""
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "notice"),
+    [
+        (401, f"Invalid API key {SECRET}", texts.AGENT_AUTH),
+        (403, f"Forbidden {SECRET}", texts.AGENT_AUTH),
+        (404, f"Agent not found {SECRET}", texts.AGENT_NOT_FOUND),
+        # FastAPI's validation error, as Lyzr's API answers one (a list of {loc, msg, type}).
+        (422, [{"loc": ["body", "message"], "msg": SECRET, "type": "value_error"}],
+         texts.AGENT_SERVER),
+        (429, f"Out of credits {SECRET}", texts.AGENT_CREDITS),
+        (500, f"Internal error {SECRET}", texts.AGENT_SERVER),
+        (502, f"<html>Bad gateway {SECRET}</html>", texts.AGENT_SERVER),
+        (503, f"Unavailable {SECRET}", texts.AGENT_SERVER),
+    ],
+)  # fmt: skip
+async def test_an_http_error_shows_its_notice_never_its_body(
+    lyzr_server: LyzrServer, status: int, detail: object, notice: str
+) -> None:
+    lyzr_server.default = LyzrScript(status=status, detail=detail)
+    agent = lyzr_agent(lyzr_server, retries=1)
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    await agent.aclose()
+    assert outcome.status == "failed"
+    assert surface.texts() == [f"⚠️ _{notice}_"]
+    # Sent once; a 503 (refused before anyone took it) once more.
+    assert len(lyzr_server.stream_requests()) == (2 if status == 503 else 1)

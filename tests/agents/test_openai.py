@@ -299,3 +299,54 @@ async def test_a_long_rate_limit_is_not_waited_out(
         await turn(agent, "hi")
     assert len(openai_server.completion_requests()) == 1
     await agent.aclose()
+
+
+async def test_a_refusal_is_the_reply(
+    agent: OpenAIAgent, openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    # A model that refuses streams its words in delta.refusal, content null: dropped, the
+    # user read "The agent sent an empty reply." instead of why.
+    words = ["I'm sorry,", " I can't help with that."]
+    openai_server.enqueue(OpenAIScript(tokens=words, refusal=True))
+    chunks = await turn(agent, "do something bad")
+    assert text_of(chunks) == "I'm sorry, I can't help with that."
+    assert [m["content"] for m in await history.load("s1")][-1] == text_of(chunks)
+
+
+async def test_a_retry_after_date_far_ahead_is_not_waited_out(
+    openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    # Retry-After may be an HTTP-date (RFC 9110 §10.2.3), as openai-python reads it. Read
+    # as seconds only, the server's wait was none, and the request was sent twice more.
+    agent = make_agent(openai_server, history, retries=2)
+    openai_server.default = OpenAIScript(
+        status=429, error="Rate limit reached", error_code="rate_limit_exceeded",
+        error_headers={"retry-after": "Fri, 31 Dec 2099 23:59:59 GMT"},
+    )  # fmt: skip
+    with pytest.raises(AgentCreditsError, match="Rate limit"):
+        await turn(agent, "hi")
+    assert len(openai_server.completion_requests()) == 1
+    await agent.aclose()
+
+
+async def test_a_refusal_that_names_a_long_wait_is_not_sent_again_at_once(
+    openai_server: OpenAIServer, history: ChatHistory
+) -> None:
+    # A 503 was refused before the model ran, so it may be sent again, but not sooner than
+    # the server asked (RFC 9110 §15.6.4): it was sent twice more within a second.
+    agent = make_agent(openai_server, history, retries=2)
+    openai_server.default = OpenAIScript(
+        status=503, error="Overloaded", error_headers={"retry-after": "120"}
+    )
+    with pytest.raises(AgentServerError, match="Overloaded"):
+        await turn(agent, "hi")
+    assert len(openai_server.completion_requests()) == 1
+    await agent.aclose()
+
+
+async def test_a_refusal_is_sent_again_after_the_wait_it_names(
+    openai_server: OpenAIServer, agent: OpenAIAgent
+) -> None:
+    openai_server.enqueue(OpenAIScript(status=503, error_headers={"retry-after-ms": "20"}))
+    assert text_of(await turn(agent, "hi")) == "You said: hi"
+    assert len(openai_server.completion_requests()) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import texts
 from core.agents.history import MemoryHistory
 from core.agents.openai_compat import OpenAIAgent
 from core.errors import AgentServerError
@@ -96,3 +97,55 @@ async def test_words_that_only_look_like_addresses_are_shown(
         async for _ in agent.stream("hi", session_id="s", user_id="u"):
             pass
     assert raised.value.said == words
+
+
+async def test_llama_cpps_error_field_is_the_error_not_a_finished_reply(
+    agent: OpenAIAgent, openai_server: OpenAIServer
+) -> None:
+    """llama.cpp's server reports a failure as an ``error: {...}`` line, then ends with
+    ``data: [DONE]`` (tests/servers/openai_server.py): read as the SSE spec alone reads it,
+    the field is dropped and the reply "finishes", cut short and without a word of why."""
+    words = "the request exceeds the available context size, try increasing it"
+    openai_server.enqueue(
+        OpenAIScript(tokens=["Partial", " answer"], error_after=2, error_message=words,
+                     error_field=True)
+    )  # fmt: skip
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    assert outcome.status == "failed"
+    assert surface.texts() == [
+        f"Partial answer\n\n⚠️ _The agent reported an error._ It said: “{words}”"
+    ]
+    assert len(openai_server.completion_requests()) == 1
+
+
+SECRET = "Incorrect API key provided: sk-proj-7f3a9c"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "notice"),
+    [
+        (401, "invalid_api_key", texts.AGENT_AUTH),
+        (404, "model_not_found", texts.AGENT_NOT_FOUND),
+        (400, "context_length_exceeded", texts.AGENT_SERVER),
+        (429, "insufficient_quota", texts.AGENT_CREDITS),
+        (500, "server_error", texts.AGENT_SERVER),
+    ],
+)
+async def test_an_http_error_shows_its_notice_never_its_body(
+    openai_server: OpenAIServer, status: int, code: str, notice: str
+) -> None:
+    # The error body ({"error": {"message", "type", "param", "code"}}) is for the logs: the
+    # user reads the notice alone, and the request went once.
+    openai_server.default = OpenAIScript(status=status, error=SECRET, error_code=code)
+    agent = make_agent(openai_server, MemoryHistory(4), retries=2)
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    await agent.aclose()
+    assert outcome.status == "failed"
+    assert surface.texts() == [f"⚠️ _{notice}_"]
+    assert len(openai_server.completion_requests()) == 1
