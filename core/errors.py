@@ -7,7 +7,8 @@ ever handles this tree::
     ThreadcastError
     ├── ConfigError              a setting is missing or invalid (names the variable)
     ├── AgentError               the agent could not answer; ``notice`` is shown to the user
-    │   ├── AgentAuthError         401/403: bad API key
+    │   ├── AgentAuthError         401: bad API key
+    │   │   └── AgentForbiddenError    403: the key may not use this agent or model
     │   ├── AgentCreditsError      429 from the agent API: out of credits / quota
     │   │   └── AgentRateLimitedError  a 429 that is a rate limit (``retry_after``), not a quota
     │   ├── AgentNotFoundError     404: unknown agent id
@@ -37,6 +38,7 @@ __all__ = [
     "AgentAuthError",
     "AgentCreditsError",
     "AgentError",
+    "AgentForbiddenError",
     "AgentNotFoundError",
     "AgentProtocolError",
     "AgentRateLimitedError",
@@ -89,6 +91,14 @@ class AgentError(ThreadcastError):
 
 class AgentAuthError(AgentError):
     notice = texts.AGENT_AUTH
+
+
+class AgentForbiddenError(AgentAuthError):
+    """A 403: not (only) a bad key. OpenAI answers it for a model the project may not use
+    or a region it does not serve, OpenRouter for a moderation refusal: "rejected the API
+    key" would send the operator to the wrong place."""
+
+    notice = texts.AGENT_FORBIDDEN
 
 
 class AgentCreditsError(AgentError):

@@ -25,6 +25,7 @@ __all__ = [
     "AGENT_BUSY",
     "AGENT_CREDITS",
     "AGENT_FAILED",
+    "AGENT_FORBIDDEN",
     "AGENT_NOT_FOUND",
     "AGENT_PROTOCOL",
     "AGENT_SAID",
@@ -169,6 +170,12 @@ def tool_status(tool: str | None) -> str:
 
 AGENT_FAILED = "The agent failed to answer."
 AGENT_AUTH = "The agent API rejected the API key (check LYZR_API_KEY / OPENAI_API_KEY)."
+# A 403: the key may be valid but not for this (OpenAI: a model the project may not use,
+# or a region it does not serve; OpenRouter: a moderation refusal).
+AGENT_FORBIDDEN = (
+    "The agent API refused access (check that LYZR_API_KEY / OPENAI_API_KEY may use this "
+    "agent or model)."
+)
 AGENT_CREDITS = "The agent API is out of credits or rate-limited; try again later."
 AGENT_NOT_FOUND = "The agent was not found (check LYZR_AGENT_ID / OPENAI_MODEL)."
 AGENT_SERVER = "The agent reported an error."

@@ -49,6 +49,7 @@ from core.errors import (
     AgentAuthError,
     AgentCreditsError,
     AgentError,
+    AgentForbiddenError,
     AgentNotFoundError,
     AgentProtocolError,
     AgentRateLimitedError,
@@ -170,8 +171,10 @@ def status_error(status: int, body: bytes, headers: httpx.Headers | None = None)
     ``src/openai/_base_client.py``).
     """
     detail = f"HTTP {status}: {_detail(body)}".rstrip(": ")
-    if status in (401, 403):
+    if status == 401:
         return AgentAuthError(detail, status=status)
+    if status == 403:
+        return AgentForbiddenError(detail, status=status)
     if status == 404:
         return AgentNotFoundError(detail, status=status)
     if status == 429:

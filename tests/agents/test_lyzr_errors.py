@@ -168,7 +168,7 @@ quotes the request): whatever the status, the user reads the notice, never the b
     ("status", "detail", "notice"),
     [
         (401, f"Invalid API key {SECRET}", texts.AGENT_AUTH),
-        (403, f"Forbidden {SECRET}", texts.AGENT_AUTH),
+        (403, f"Forbidden {SECRET}", texts.AGENT_FORBIDDEN),
         (404, f"Agent not found {SECRET}", texts.AGENT_NOT_FOUND),
         # FastAPI's validation error, as Lyzr's API answers one (a list of {loc, msg, type}).
         (422, [{"loc": ["body", "message"], "msg": SECRET, "type": "value_error"}],

@@ -128,6 +128,8 @@ SECRET = "Incorrect API key provided: sk-proj-7f3a9c"
     ("status", "code", "notice"),
     [
         (401, "invalid_api_key", texts.AGENT_AUTH),
+        # OpenAI's 403: "Country, region, or territory not supported" (its error-codes guide)
+        (403, "unsupported_country_region_territory", texts.AGENT_FORBIDDEN),
         (404, "model_not_found", texts.AGENT_NOT_FOUND),
         (400, "context_length_exceeded", texts.AGENT_SERVER),
         (429, "insufficient_quota", texts.AGENT_CREDITS),

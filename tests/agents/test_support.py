@@ -25,6 +25,7 @@ from core.agents.transport import (
 from core.errors import (
     AgentAuthError,
     AgentCreditsError,
+    AgentForbiddenError,
     AgentNotFoundError,
     AgentProtocolError,
     AgentRateLimitedError,
@@ -64,7 +65,7 @@ def test_structured_failure_says_why() -> None:
     ("status", "body", "error", "detail"),
     [
         (401, b'{"detail": "Invalid API key"}', AgentAuthError, "Invalid API key"),
-        (403, b'{"detail": "forbidden"}', AgentAuthError, "forbidden"),
+        (403, b'{"detail": "forbidden"}', AgentForbiddenError, "forbidden"),
         (404, b'{"detail": "Agent not found"}', AgentNotFoundError, "Agent not found"),
         (429, b'{"detail": "Out of credits"}', AgentCreditsError, "Out of credits"),
         (500, b'{"error": {"message": "boom"}}', AgentServerError, "boom"),
