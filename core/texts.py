@@ -182,9 +182,18 @@ AGENT_SERVER = "The agent reported an error."
 AGENT_TIMEOUT = "The agent took too long to answer."
 AGENT_PROTOCOL = "The agent's reply was cut off or unreadable."
 AGENT_UNREACHABLE = "The agent API could not be reached."
+_TOOL_ASKED = "The model asked to use a tool, which this bot does not run: it stopped here."
 CUT_SHORT = {
     "length": "The model stopped here: it reached its maximum length for a reply.",
     "content_filter": "The model's content filter stopped this reply here.",
+    # The model asked for a tool (OpenAI API reference, the chat completion chunk object:
+    # "tool_calls" if the model called a tool; "function_call", its deprecated form): no
+    # tool runs here, so its text ends where it asked.
+    "tool_calls": _TOOL_ASKED,
+    "function_call": _TOOL_ASKED,
+    # vLLM's and SGLang's servers: the request was aborted on the server (its FinishReason
+    # ABORT, e.g. a generation paused with mode="abort" or a preempted request).
+    "abort": "The model server stopped this reply here.",
 }
 """Why a model ended a reply early (OpenAI's ``finish_reason``), shown as a notice after it."""
 AGENT_BUSY = "Too many replies are in progress right now; please ask again in a moment."

@@ -218,7 +218,14 @@ def cut_short(reason: str) -> AsyncIterator[AgentStream]:
 
 
 @pytest.mark.parametrize(
-    ("reason", "said"), [("length", "maximum length"), ("content_filter", "content filter")]
+    ("reason", "said"),
+    [
+        ("length", "maximum length"),
+        ("content_filter", "content filter"),
+        ("tool_calls", "use a tool"),
+        ("function_call", "use a tool"),
+        ("abort", "model server stopped"),
+    ],
 )
 async def test_a_reply_the_model_cut_short_says_so(reason: str, said: str) -> None:
     surface = RecordingSurface()
