@@ -37,7 +37,7 @@ from bots.slack.assistant import (
     title_of,
 )
 from bots.slack.commands import COMMAND, SlashCommands
-from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
+from bots.slack.events import BotIdentity, EventFilter, Inbound, read_deletion, read_event
 from bots.slack.follow_ups import FollowUps
 from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
@@ -137,6 +137,15 @@ class SlackBot:
         )  # fmt: skip
 
     async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        team = body.get("team_id")
+        deleted = read_deletion(
+            event, team_id=team if isinstance(team, str) else None, bot=self.identity,
+            rules=self.rules,
+        )  # fmt: skip
+        if deleted is not None:
+            name = f"slack-withdraw-{deleted.turn.message_id}"
+            self._spawn(self._withdraw(deleted), name)
+            return
         inbound = self._inbound(body, event)
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")
@@ -286,6 +295,26 @@ class SlackBot:
                 await self._ask_agent(inbound, conversation, set_title)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
+
+    async def _withdraw(self, inbound: Inbound) -> None:
+        """A person deleted their message (see :func:`~bots.slack.events.read_deletion`):
+        never sent to the agent if it was not yet (a turn still queued, or the message
+        itself redelivered after its deletion), its reply stopped if it streams. The
+        reply shown so far ends with a notice in the thread that keeps it (a deleted thread
+        parent with replies stays as a tombstone with its thread); nothing is posted when
+        nothing was shown (a parent without replies takes its thread with it). A command
+        word deleted had nothing to withdraw: it ran when it came."""
+        turn = inbound.turn
+        if inbound.command is not None:
+            return
+        try:
+            stopped = await self.responder.withdraw(
+                turn.where, user=turn.user, is_dm=turn.is_dm, message_id=turn.message_id
+            )
+        except ThreadcastError as exc:
+            log.error("could not withdraw the deleted message %s: %s", turn.message_id, exc)
+            return
+        log.info("message %s deleted%s", turn.message_id, ": its reply stopped" if stopped else "")
 
     def _conversation(self, turn: Turn) -> str:
         return self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)
