@@ -111,7 +111,8 @@ class SlackBot:
     def _listen(self, app: AsyncApp) -> None:
         """Register the listeners. bolt runs the first one that matches a request
         (``AsyncApp.async_dispatch``), so the catch-all for events comes after the events
-        handled."""
+        handled; global middleware runs first, in the order registered."""
+        app.use(self._see_deletions)  # before the assistant's (registered after this)
         app.event("app_home_opened")(self._on_home)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
@@ -136,16 +137,25 @@ class SlackBot:
             rules=self.rules,
         )  # fmt: skip
 
+    async def _see_deletions(
+        self, body: dict[str, Any], next_: Callable[[], Awaitable[Any]]
+    ) -> None:
+        """bolt middleware, ahead of every other: a person's deleted question is withdrawn
+        (:meth:`_withdraw`). A middleware, not a listener: bolt's assistant middleware acks
+        and drops ``message_deleted`` / ``message_changed`` in assistant threads before any
+        listener sees them (``is_other_message_sub_event_in_assistant_thread``)."""
+        event = body.get("event")
+        if body.get("type") == "event_callback" and isinstance(event, dict):
+            team = body.get("team_id")
+            deleted = read_deletion(
+                event, team_id=team if isinstance(team, str) else None, bot=self.identity,
+                rules=self.rules,
+            )  # fmt: skip
+            if deleted is not None:
+                self._spawn(self._withdraw(deleted), f"slack-withdraw-{deleted.turn.message_id}")
+        await next_()
+
     async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        team = body.get("team_id")
-        deleted = read_deletion(
-            event, team_id=team if isinstance(team, str) else None, bot=self.identity,
-            rules=self.rules,
-        )  # fmt: skip
-        if deleted is not None:
-            name = f"slack-withdraw-{deleted.turn.message_id}"
-            self._spawn(self._withdraw(deleted), name)
-            return
         inbound = self._inbound(body, event)
         if inbound is not None:
             self._spawn(self._answer(inbound), f"slack-turn-{inbound.turn.message_id}")

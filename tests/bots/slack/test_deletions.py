@@ -150,3 +150,28 @@ async def test_the_bots_own_deleted_message_stops_nothing(
     replies = sim.bot_replies(ws.general, turn.thread_ts)
     assert replies[-1].text == "one two three four five six"
     assert not lyzr.disconnected.is_set()
+
+
+async def test_a_question_deleted_in_an_assistant_thread_stops_its_reply(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """In an assistant thread (``SLACK_ASSISTANT``), where bolt's own assistant middleware
+    acks and drops deletions before any listener: the reply still stops."""
+    ws = sim.workspace
+    script = reply_script("one two three four five six", hold_after=2)
+    lyzr.enqueue(script)
+    bot = await start_bot("socket", assistant=True, assistant_greeting="Hello!")
+    root, _ = await sim.start_assistant_thread(ws.alice, viewing=ws.general)
+    dm, thread = root.channel, root.ts
+    await sim.wait_for(lambda: len(sim.bot_replies(dm, thread)) == 1)  # the greeting
+    question = await sim.user_says(dm, ws.alice, "talk", thread_ts=thread)
+    await sim.wait_for(lambda: len(sim.bot_replies(dm, thread)) == 2)
+    gone = await sim.user_deletes(question.message)
+    assert isinstance(gone, SocketDelivery)
+    assert gone.payload["event"]["subtype"] == "message_deleted"
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    script.hold.set()
+
+    reply = sim.bot_replies(dm, thread)[1]
+    assert reply.text.startswith("one") and reply.text.endswith(QUESTION_DELETED)
