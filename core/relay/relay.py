@@ -215,13 +215,15 @@ class Relay:
             # The surface's side: the final texts, the status cleared, then the files.
             notice = self._notice(stop, status, error, final, interrupted_notice)
             empty = self._empty_text(final)
-            if stop is End.STOPPED and await _was_withdrawn(cancelled, withdrawn):
-                notice = self.notices.withdrawn if writer.messages else None
-                empty = None
+            unseen_quiet = stop is End.STOPPED and await _was_withdrawn(cancelled, withdrawn)
+            if unseen_quiet:
+                notice, empty = self.notices.withdrawn, None
             controls = None
             if status == "completed" and records is not None:
                 controls = self._final_controls(surface, tracker, records)
-            await self._finish_writing(writer, writing, sender, notice, empty, tracker, controls)
+            await self._finish_writing(
+                writer, writing, sender, notice, empty, tracker, controls, unseen_quiet=unseen_quiet
+            )
             if tracker is not None:
                 report_finished(tracker)
             await _cancelled(keeping)
@@ -359,9 +361,12 @@ class Relay:
         empty: str | None,
         tracker: ReplyTracker | None,
         controls: FinalControls | None = None,
+        *,
+        unseen_quiet: bool = False,
     ) -> None:
         """Stop the writer's loop, then make the final edits, bounded (``controls``: on the
-        last message's final edit).
+        last message's final edit; ``unseen_quiet``: when nothing was shown, once a post
+        still in flight has landed or not, nothing is posted at all).
 
         A writer that is only waiting (its pace, the budget, a backoff) is cancelled: its
         edit would be superseded by the final one, and a non-urgent wait for the budget
@@ -383,6 +388,8 @@ class Relay:
                     (crash,) = await asyncio.gather(writing, return_exceptions=True)
                     if isinstance(crash, Exception):
                         log.error("reply writer crashed; finishing anyway", exc_info=crash)
+                if unseen_quiet and not writer.messages:
+                    return  # nothing shown: nothing is posted, not even its text so far
                 await writer.finish(notice, empty=empty, controls=controls)
         except TimeoutError:
             leave_unfinished(writer, tracker, notice, empty, controls)

@@ -175,3 +175,31 @@ async def test_a_question_deleted_in_an_assistant_thread_stops_its_reply(
 
     reply = sim.bot_replies(dm, thread)[1]
     assert reply.text.startswith("one") and reply.text.endswith(QUESTION_DELETED)
+
+
+async def test_a_question_deleted_before_its_first_post_lands_posts_nothing(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """The reply has text, but its first post has not landed (Slack answers 503: the post
+    waits for its retry) when the question, a reply in a thread that stays, is deleted:
+    nothing of the reply is posted once Slack is back, neither its text nor a notice."""
+    ws = sim.workspace
+    lyzr.enqueue(reply_script("Hello."))
+    script = reply_script("one two three four five six", hold_after=2)
+    lyzr.enqueue(script)
+    bot = await start_bot()
+    first = await sim.user_says(ws.general, ws.alice, mention(sim, "hi"))
+    await sim.wait_for(lambda: len(sim.bot_replies(ws.general, first.thread_ts)) == 1)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    sim.start_outage("5xx")
+    second = await sim.user_says(
+        ws.general, ws.alice, mention(sim, "and?"), thread_ts=first.thread_ts
+    )
+    await sim.wait_for(lambda: bool(sim.calls("chat.postMessage", ok=False)))
+    await sim.user_deletes(second.message)
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
+    sim.end_outage()
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    script.hold.set()
+
+    assert [m.text for m in sim.bot_replies(ws.general, first.thread_ts)] == ["Hello."]
