@@ -9,7 +9,8 @@ One responder answers every turn; each turn's reply goes to a view of the surfac
 knows the user (native streams are addressed to them), passed to
 :meth:`~core.responder.Responder.handle` with the turn. The Stop button (and the ``stop``
 word) stops the conversation's running reply through the turn gate, so it works whichever
-replica runs it.
+replica runs it; so does a person deleting the question a reply answers
+(:meth:`SlackBot._withdraw`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ alike, so every thread is one conversation. It decides:
   turn, answered only if the message never was (:mod:`bots.slack.answered`);
 - ignored: the bot's own messages, other bots (unless allowed: then an integration's or a
   workflow's ``bot_message`` too, its ``bot_id`` standing for the user it has not), every
-  subtype except a user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins...),
+  subtype except a user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins...;
+  a deletion is read by :func:`read_deletion` instead),
   and events whose ids are not valid (:func:`core.inbound.valid_id`: a lone surrogate in a
   channel id would otherwise crash the turn at Redis).
 
