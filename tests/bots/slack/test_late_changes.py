@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -322,3 +323,42 @@ async def test_the_bots_own_messages_echoed_late_are_ignored(
     assert reply.text == REPLY
     assert all(len(d.sent_at) >= 2 for d in echoes)
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["talk", "marker"]
+
+
+@pytest.mark.parametrize("sim", [SCALED], indirect=True)
+async def test_a_question_posted_and_deleted_while_the_connection_is_down_is_never_asked(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Alice mentions the bot and deletes her message while its only connection is down:
+    both come late, the message first. Its turn gets its place in the thread and names the
+    user it mentions (``users.info``, answered here only once the bot has taken the
+    deletion in): the deletion drops the turn before anything reaches the agent."""
+    ws = sim.workspace
+    bot = await start_bot("socket")
+    responder = bot.bot.responder
+    original, deleted = responder.withdraw, asyncio.Event()
+
+    async def withdraw(*args: Any, **kwargs: Any) -> bool:
+        result = await original(*args, **kwargs)
+        deleted.set()
+        return result
+
+    responder.withdraw = withdraw  # type: ignore[method-assign]
+
+    async def after_the_deletion(_: Any) -> None:
+        await asyncio.wait_for(deleted.wait(), 20)
+
+    sim.after_call("users.info", after_the_deletion, match=lambda p: p.get("user") == ws.bob)
+    await sim.socket.cut()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, f"ask <@{ws.bob}>"))
+    gone = await sim.user_deletes(turn.message)
+    assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
+    sim.socket.restore()
+    await acked([*turn.deliveries, gone])
+    await asyncio.wait_for(deleted.wait(), 20)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await settle(sim, bot, "marker")
+
+    assert [r.json["message"] for r in lyzr.stream_requests()] == ["marker"]
+    posts = [c for c in sim.calls("chat.postMessage") if c.params.get("channel") == ws.general]
+    assert posts == []  # nothing said in the gone thread
