@@ -46,6 +46,7 @@ from core.relay.tracking import ReplyTracker, begin_tracking
 from core.routing.routes import RouteChoice, choose_route
 from core.sessions.gate import Ticket, TurnGate
 from core.sessions.keys import conversation_key
+from core.sessions.withdrawals import Withdrawals
 from core.surface import ChatSurface, MessageRef
 from core.texts import INTERRUPTED, NOT_ANSWERED
 from core.turn import ThreadRef, Turn
@@ -65,7 +66,9 @@ done here, so that a slow call never lets a later message of the thread overtake
 run in arrival order: :mod:`core.sessions.gate`). Best effort, never raises: what cannot be
 done leaves the turn as it was. Called at most once per turn; its text is checked again."""
 
-TurnStatus = Literal["answered", "replied", "duplicate", "store_failed", "denied", "over_quota"]
+TurnStatus = Literal[
+    "answered", "replied", "duplicate", "withdrawn", "store_failed", "denied", "over_quota"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,9 @@ class TurnResult:
 
     ``answered``: the agent was called (``outcome`` says how the reply ended; ``agent``
     names it); ``replied``: a friendly reply without the agent (empty or over-long
-    message); ``duplicate``: a redelivered event, dropped; ``store_failed``: Redis failed,
+    message); ``duplicate``: a redelivered event, dropped; ``withdrawn``: its asker deleted
+    the message before the agent was asked (:meth:`Responder.withdraw`), dropped quietly;
+    ``store_failed``: Redis failed,
     a notice was posted instead; ``denied``: an access rule refused it (the user is told
     privately, once an hour); ``over_quota``: a quota refused it (a notice says when to
     try again).
@@ -133,6 +138,7 @@ class Responder:
         self.governance = governance
         self.gate = gate
         self.controls = Controls(gate)
+        self.withdrawals = Withdrawals(gate)
         self.relay = relay
         self.max_input_chars = max_input_chars
         self.session_scope = session_scope
@@ -238,6 +244,10 @@ class Responder:
                     if ready_text is None:
                         return TurnResult("replied", conversation)
                     text = ready_text
+                # Safe to repeat; a message withdrawn before now never reaches the agent.
+                if not await self.gate.ask(lambda: self.withdrawals.begin(ticket)):
+                    log.info("event %s dropped: its message was deleted", event_id)
+                    return TurnResult("withdrawn", conversation)
                 grant = await self._take_quota(admitted)
                 if isinstance(grant, QuotaRefusal):
                     usage_metrics.turn_refused(grant.kind)
@@ -324,7 +334,7 @@ class Responder:
                 unreceived: list[str] = []
                 watched = _unreceived_files(metered(chunks, meter), unreceived)
                 offer = self._feedback_offer(admitted.conversation, ticket, choice.agent)
-                outcome = await self._deliver(admitted, watched, ticket.cancelled, offer)
+                outcome = await self._deliver(admitted, watched, ticket, offer)
                 if unreceived:
                     notice = [SkippedFile(name, texts.FILE_NOT_RECEIVED) for name in unreceived]
                     await self._post_quietly(admitted, texts.skipped_notice(notice))
@@ -376,20 +386,22 @@ class Responder:
         self,
         admitted: _Admitted,
         chunks: AsyncIterator[AgentStream],
-        cancelled: asyncio.Event,
+        ticket: Ticket,
         offer: OfferFeedback | None,
     ) -> ReplyOutcome:
         """The relay's delivery of the reply, counted in the turn metrics (a task cancelled
-        meanwhile counts as "cancelled")."""
+        meanwhile counts as "cancelled"); a Stop that was the question's deletion ends it
+        as such (:meth:`withdraw`)."""
         platform = admitted.turn.where.platform
         metrics.turn_started(platform)
         status = "cancelled"  # unless the relay returns: the task itself was cancelled
         try:
             # A shutdown's cancel ends the reply "interrupted", not "stopped".
             outcome = await self.relay.deliver(
-                admitted.turn.where, chunks, cancelled=cancelled, offer_feedback=offer,
+                admitted.turn.where, chunks, cancelled=ticket.cancelled, offer_feedback=offer,
                 tracker=admitted.tracker, interrupted_notice=INTERRUPTED,
                 surface=admitted.surface,
+                withdrawn=lambda: self.withdrawals.withdrawn(ticket.conversation, ticket.event_id),
             )  # fmt: skip
             status = outcome.status
             return outcome
@@ -441,6 +453,17 @@ class Responder:
         anyone = self._acts_for_anyone(user)
         conversation = self.conversation_of(where, user=user, is_dm=is_dm)
         return await self.controls.stop(conversation, user=user, any_reply=anyone)
+
+    async def withdraw(self, where: ThreadRef, *, user: str, is_dm: bool, message_id: str) -> bool:
+        """``user`` deleted their message ``message_id``: its turn is dropped if the agent was
+        not asked yet (now, or when a turn waiting in the thread's queue gets its place, or
+        when a redelivered message comes after its deletion), and its reply stopped if it
+        streams, wherever it runs (see :mod:`core.sessions.withdrawals`). True when a
+        streaming reply was asked to stop. No access check: a person's own deletion is
+        never refused."""
+        conversation = self.conversation_of(where, user=user, is_dm=is_dm)
+        event_id = f"{where.platform}:{message_id}"
+        return await self.gate.ask(lambda: self.withdrawals.withdraw(conversation, event_id))
 
     def _acts_for_anyone(self, user: str) -> bool:
         """Whether ``user`` may stop or reset anyone's reply, not only their own: everyone

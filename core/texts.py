@@ -69,6 +69,7 @@ __all__ = [
     "OVER_CHANNEL_TURNS",
     "OVER_CONCURRENT",
     "OVER_USER_TURNS",
+    "QUESTION_DELETED",
     "QUEUED",
     "REASON_HINT",
     "REASON_LABEL",
@@ -123,6 +124,9 @@ WORKING = "Still working…"
 STOP_LABEL = "Stop"
 """The button under a streaming reply (both platforms)."""
 STOPPED = "_⏹ Stopped._"
+QUESTION_DELETED = "_⏹ Stopped: the question was deleted._"
+"""Ends a reply whose question its asker deleted while it streamed (nothing is posted
+when nothing of the reply was shown yet)."""
 FAILED = "⚠️ _{notice}_"
 """Added to a reply the agent could not finish; ``notice`` is the error's sentence below."""
 AGENT_SAID = " It said: “{message}”"

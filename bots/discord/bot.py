@@ -111,6 +111,7 @@ class DiscordBot(Lifecycle):
             on_message=self._on_message,
             on_setup=self._setup,
             on_interaction=self._on_interaction,
+            on_delete=self._on_delete,
             guild_ready_timeout=guild_ready_timeout,
             heartbeat_timeout=heartbeat_timeout,
         )
@@ -251,6 +252,20 @@ class DiscordBot(Lifecycle):
         if me is None or self.tasks.closed:
             return
         self.handler.on_message(message, me.id)
+
+    def _on_delete(self, deleted: discord.RawMessageDeleteEvent) -> None:
+        me = self.client.user
+        if me is None or self.tasks.closed:
+            return
+        asker = _dm_recipient(self.client, deleted.channel_id) if deleted.guild_id is None else ""
+        self.handler.on_deleted(deleted, me.id, asker)
+
+
+def _dm_recipient(client: discord.Client, channel_id: int) -> str:
+    """The person a DM channel is with, if the client knows the channel (else "")."""
+    channel = client.get_channel(channel_id)
+    recipient = channel.recipient if isinstance(channel, discord.DMChannel) else None
+    return str(recipient.id) if recipient is not None else ""
 
 
 def _gateway_error(exc: BaseException | None, intents: discord.Intents) -> BaseException:

@@ -56,6 +56,7 @@ class BotClient(discord.Client):
         on_message: Callable[[discord.Message], None],
         on_setup: Callable[[], Coroutine[Any, Any, None]],
         on_interaction: Callable[[discord.Interaction], Coroutine[Any, Any, None]] | None = None,
+        on_delete: Callable[[discord.RawMessageDeleteEvent], None] | None = None,
         guild_ready_timeout: float = 2.0,
         heartbeat_timeout: float = 60.0,
     ) -> None:
@@ -83,12 +84,18 @@ class BotClient(discord.Client):
         self._on_message = on_message
         self._on_setup = on_setup
         self._on_interaction = on_interaction
+        self._on_delete = on_delete
 
     async def setup_hook(self) -> None:
         await self._on_setup()
 
     async def on_message(self, message: discord.Message) -> None:
         self._on_message(message)
+
+    async def on_raw_message_delete(self, deleted: discord.RawMessageDeleteEvent) -> None:
+        """Every MESSAGE_DELETE, whether or not discord.py's message cache held it."""
+        if self._on_delete is not None:
+            self._on_delete(deleted)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Every interaction, after discord.py's own routing (commands, persistent views):

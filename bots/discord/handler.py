@@ -12,6 +12,10 @@ decides (pure, :mod:`bots.discord.routing`) and spawns a task; the task does the
 3. the :class:`~core.turn.Turn` goes to the responder, which dedups on the message id,
    takes the conversation's lock (turns of one thread run in order, across processes) and
    streams the reply. A reply that found no place to show itself is followed by a DM.
+
+A MESSAGE_DELETE (:meth:`MessageHandler.on_deleted`) withdraws the message's question:
+never sent to the agent if it was not yet, its reply stopped if it streams (see
+:mod:`bots.discord.deletions` for where).
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import discord
 from adapters.discord import DiscordSurface, place
 from adapters.discord.refs import PlaceKind
 from adapters.discord.surface import ArchiveMinutes
+from bots.discord.deletions import asked, withdrawn_places
 from bots.discord.fallbacks import Fallbacks
 from bots.discord.routing import Route, RouteKind, route_after_lookup, route_message
 from bots.discord.texts import FOLLOW_UP_UNREADABLE, ROLE_MENTION_UNREADABLE
-from core.errors import PlatformUnavailable, SessionStoreError, SurfaceError
+from core.errors import PlatformUnavailable, SessionStoreError, SurfaceError, ThreadcastError
 from core.ops.tasks import TurnTasks
 from core.responder import Responder
 from core.turn import Attachment, ThreadRef, Turn
@@ -79,6 +84,31 @@ class MessageHandler:
         self.tasks.spawn(
             self._answer(message, route, me, arrived), name=f"discord-turn-{message.id}"
         )
+
+    def on_deleted(self, deleted: discord.RawMessageDeleteEvent, me: int, asker: str) -> None:
+        """A message was deleted: withdraw it in a task (``asker``: its author's id when
+        known, else ""; it names a DM conversation under the ``user`` session scope)."""
+        cached = deleted.cached_message
+        if cached is not None:
+            asker = str(cached.author.id)
+        if not asked(cached, me=me, answer_bots=self.answer_bots, reads_content=self.reads_content):
+            return
+        self.tasks.spawn(
+            self._withdraw(deleted.channel_id, deleted.message_id, deleted.guild_id, asker),
+            name=f"discord-withdraw-{deleted.message_id}",
+        )
+
+    async def _withdraw(self, channel: int, message: int, guild: int | None, asker: str) -> None:
+        stopped = False
+        for where in withdrawn_places(channel, message, guild):
+            try:
+                stopped |= await self.responder.withdraw(
+                    where, user=asker, is_dm=guild is None, message_id=str(message)
+                )
+            except ThreadcastError as exc:
+                log.error("could not withdraw the deleted message %s: %s", message, exc)
+                return
+        log.info("message %s deleted%s", message, ": its reply stopped" if stopped else "")
 
     async def _answer(
         self, message: discord.Message, route: Route, me: int, arrived: float

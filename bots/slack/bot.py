@@ -9,7 +9,8 @@ One responder answers every turn; each turn's reply goes to a view of the surfac
 knows the user (native streams are addressed to them), passed to
 :meth:`~core.responder.Responder.handle` with the turn. The Stop button (and the ``stop``
 word) stops the conversation's running reply through the turn gate, so it works whichever
-replica runs it.
+replica runs it; so does a person deleting the question a reply answers
+(:meth:`SlackBot._withdraw`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from bots.slack.assistant import (
     title_of,
 )
 from bots.slack.commands import COMMAND, SlashCommands
-from bots.slack.events import BotIdentity, EventFilter, Inbound, read_event
+from bots.slack.events import BotIdentity, EventFilter, Inbound, read_deletion, read_event
 from bots.slack.follow_ups import FollowUps
 from bots.slack.latest import LatestThreads
 from bots.slack.reasons import REASON_CALLBACK, read_submission, reason_modal
@@ -112,7 +113,8 @@ class SlackBot:
     def _listen(self, app: AsyncApp) -> None:
         """Register the listeners. bolt runs the first one that matches a request
         (``AsyncApp.async_dispatch``), so the catch-all for events comes after the events
-        handled."""
+        handled; global middleware runs first, in the order registered."""
+        app.use(self._see_deletions)  # before the assistant's (registered after this)
         app.event("app_home_opened")(self._on_home)
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
@@ -136,6 +138,24 @@ class SlackBot:
             event, team_id=team if isinstance(team, str) else None, bot=self.identity,
             rules=self.rules,
         )  # fmt: skip
+
+    async def _see_deletions(
+        self, body: dict[str, Any], next_: Callable[[], Awaitable[Any]]
+    ) -> None:
+        """bolt middleware, ahead of every other: a person's deleted question is withdrawn
+        (:meth:`_withdraw`). A middleware, not a listener: bolt's assistant middleware acks
+        and drops ``message_deleted`` / ``message_changed`` in assistant threads before any
+        listener sees them (``is_other_message_sub_event_in_assistant_thread``)."""
+        event = body.get("event")
+        if body.get("type") == "event_callback" and isinstance(event, dict):
+            team = body.get("team_id")
+            deleted = read_deletion(
+                event, team_id=team if isinstance(team, str) else None, bot=self.identity,
+                rules=self.rules,
+            )  # fmt: skip
+            if deleted is not None:
+                self._spawn(self._withdraw(deleted), f"slack-withdraw-{deleted.turn.message_id}")
+        await next_()
 
     async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         inbound = self._inbound(body, event)
@@ -300,6 +320,26 @@ class SlackBot:
                 await self._ask_agent(inbound, conversation, set_title)
         except ThreadcastError as exc:
             log.error("turn %s failed: %s", turn.message_id, exc)
+
+    async def _withdraw(self, inbound: Inbound) -> None:
+        """A person deleted their message (see :func:`~bots.slack.events.read_deletion`):
+        never sent to the agent if it was not yet (a turn still queued, or the message
+        itself redelivered after its deletion), its reply stopped if it streams. The
+        reply shown so far ends with a notice in the thread that keeps it (a deleted thread
+        parent with replies stays as a tombstone with its thread); nothing is posted when
+        nothing was shown (a parent without replies takes its thread with it). A command
+        word deleted had nothing to withdraw: it ran when it came."""
+        turn = inbound.turn
+        if inbound.command is not None:
+            return
+        try:
+            stopped = await self.responder.withdraw(
+                turn.where, user=turn.user, is_dm=turn.is_dm, message_id=turn.message_id
+            )
+        except ThreadcastError as exc:
+            log.error("could not withdraw the deleted message %s: %s", turn.message_id, exc)
+            return
+        log.info("message %s deleted%s", turn.message_id, ": its reply stopped" if stopped else "")
 
     def _conversation(self, turn: Turn) -> str:
         return self.responder.conversation_of(turn.where, user=turn.user, is_dm=turn.is_dm)

@@ -15,9 +15,22 @@ alike, so every thread is one conversation. It decides:
   turn, answered only if the message never was (:mod:`bots.slack.answered`);
 - ignored: the bot's own messages, other bots (unless allowed: then an integration's or a
   workflow's ``bot_message`` too, its ``bot_id`` standing for the user it has not), every
-  subtype except a user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins...),
+  subtype except a user's ``file_share`` and ``thread_broadcast`` (edits, deletions, joins...;
+  a deletion is read by :func:`read_deletion` instead),
   and events whose ids are not valid (:func:`core.inbound.valid_id`: a lone surrogate in a
   channel id would otherwise crash the turn at Redis).
+
+A person deleting a message the bot answers (:func:`read_deletion`) is a *withdrawal*
+(:meth:`core.responder.Responder.withdraw`). Slack says so in two ways (docs.slack.dev
+reference/events/message/message_deleted; the simulator, ``user_deletes``): a message
+without replies is gone, announced by ``message_deleted`` (``deleted_ts``, and the message
+as it was in ``previous_message``); a thread parent with replies stays as a tombstone
+("This message was deleted.", subtype ``tombstone``), announced by a ``message_changed``
+carrying it. Both withdraw the question: the tombstone keeps the thread, and the bot's
+reply there, but the question it answers is gone, so the reply stops as the Stop button
+would stop it. The bot's own deletions and edits come back the same way and are not a
+person's: the previous message is read by :func:`read_event`'s rules, which ignore the
+bot's own messages. An edit (``message_changed`` without a tombstone) is never a deletion.
 
 Slack Connect: a person of another organisation carries their own team in ``user_team``;
 it is kept on the :class:`Inbound` (a native stream is addressed to that team), while the
@@ -48,6 +61,7 @@ __all__ = [
     "BotIdentity",
     "EventFilter",
     "Inbound",
+    "read_deletion",
     "read_event",
 ]
 
@@ -143,6 +157,32 @@ def read_event(
         turn, ts, follow_up=follow_up, command=_command(body), edited=edited,
         user_team=user_team if isinstance(user_team, str) else None, raw_text=text,
     )  # fmt: skip
+
+
+def read_deletion(
+    event: dict[str, Any], *, team_id: str | None, bot: BotIdentity, rules: EventFilter
+) -> Inbound | None:
+    """The message a person withdrew by deleting it, as the bot would have read it when it
+    came (so, the bot's own messages, other bots' and plain channel messages are None), or
+    None when ``event`` deletes no such message. See the module docstring."""
+    if event.get("type") != "message":
+        return None
+    subtype, previous = event.get("subtype"), event.get("previous_message")
+    new = event.get("message")
+    tombstone = (
+        subtype == "message_changed" and isinstance(new, dict) and new.get("subtype") == "tombstone"
+    )
+    if not (subtype == "message_deleted" or tombstone) or not isinstance(previous, dict):
+        return None
+    channel_type = event.get("channel_type")
+    mentioned = _mentions(str(previous.get("text") or ""), bot.user_id)
+    kind = "app_mention" if mentioned and channel_type != "im" else "message"
+    message = {**previous, "type": kind, "channel": event.get("channel"),
+               "channel_type": channel_type}  # fmt: skip
+    message.pop("edited", None)  # the deletion is of the message, however it was edited
+    if subtype == "message_deleted":
+        message["ts"] = event.get("deleted_ts", previous.get("ts"))  # the message deleted
+    return read_event(message, team_id=team_id, bot=bot, rules=rules)
 
 
 def _added_mention(event: dict[str, Any], bot: BotIdentity) -> dict[str, Any] | None:

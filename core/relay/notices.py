@@ -30,6 +30,7 @@ class Notices:
     queued: str = texts.QUEUED
     working: str = texts.WORKING
     stopped: str = texts.STOPPED
+    withdrawn: str = texts.QUESTION_DELETED
     failed: str = texts.FAILED
     agent_said: str = texts.AGENT_SAID
     empty_reply: str = texts.EMPTY_REPLY

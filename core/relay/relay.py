@@ -51,7 +51,7 @@ from typing import TypeVar
 import httpx
 
 from core.agents.batching import READ_HOLD
-from core.errors import AgentError, AgentTimeoutError, SurfaceError
+from core.errors import AgentError, AgentTimeoutError, SessionStoreError, SurfaceError
 from core.models import (
     ARTIFACTS_ERROR_KEY,
     DEFAULT_ARTIFACT_MAX_BYTES,
@@ -145,6 +145,7 @@ class Relay:
         tracker: ReplyTracker | None = None,
         interrupted_notice: str | None = None,
         surface: ChatSurface | None = None,
+        withdrawn: Callable[[], Awaitable[bool]] | None = None,
     ) -> ReplyOutcome:
         """Stream ``chunks`` into the thread ``where``; see the module docstring.
 
@@ -154,6 +155,10 @@ class Relay:
         ``interrupted_notice``: the notice instead of "stopped" when a shutdown cancelled
         the task (:data:`core.ops.tasks.SHUTDOWN`). ``surface``: where this reply goes, when
         it is not the relay's own (a view of it for the turn's recipient, say).
+        ``withdrawn``: asked once ``cancelled`` is set, whether the Stop was the question's
+        withdrawal (its asker deleted it, :mod:`core.sessions.withdrawals`): the reply shown
+        then ends with the "question deleted" notice, and nothing is posted when nothing
+        was shown (no one is left to read a notice under a question that is gone).
         ``turn_timeout`` (default: the relay's) bounds the whole reply, artifacts included:
         the stream is then cut with a timeout notice, files not fetched in time are named in
         the artifacts' notice. Time spent queued for the platform's budget is not the
@@ -209,11 +214,15 @@ class Relay:
             inbox.end()
             # The surface's side: the final texts, the status cleared, then the files.
             notice = self._notice(stop, status, error, final, interrupted_notice)
+            empty = self._empty_text(final)
+            unseen_quiet = stop is End.STOPPED and await _was_withdrawn(cancelled, withdrawn)
+            if unseen_quiet:
+                notice, empty = self.notices.withdrawn, None
             controls = None
             if status == "completed" and records is not None:
                 controls = self._final_controls(surface, tracker, records)
             await self._finish_writing(
-                writer, writing, sender, notice, self._empty_text(final), tracker, controls
+                writer, writing, sender, notice, empty, tracker, controls, unseen_quiet=unseen_quiet
             )
             if tracker is not None:
                 report_finished(tracker)
@@ -352,9 +361,12 @@ class Relay:
         empty: str | None,
         tracker: ReplyTracker | None,
         controls: FinalControls | None = None,
+        *,
+        unseen_quiet: bool = False,
     ) -> None:
         """Stop the writer's loop, then make the final edits, bounded (``controls``: on the
-        last message's final edit).
+        last message's final edit; ``unseen_quiet``: when nothing was shown, once a post
+        still in flight has landed or not, nothing is posted at all).
 
         A writer that is only waiting (its pace, the budget, a backoff) is cancelled: its
         edit would be superseded by the final one, and a non-urgent wait for the budget
@@ -376,6 +388,8 @@ class Relay:
                     (crash,) = await asyncio.gather(writing, return_exceptions=True)
                     if isinstance(crash, Exception):
                         log.error("reply writer crashed; finishing anyway", exc_info=crash)
+                if unseen_quiet and not writer.messages:
+                    return  # nothing shown: nothing is posted, not even its text so far
                 await writer.finish(notice, empty=empty, controls=controls)
         except TimeoutError:
             leave_unfinished(writer, tracker, notice, empty, controls)
@@ -536,6 +550,20 @@ async def _aclose(chunks: AsyncIterator[AgentStream]) -> None:
             await aclose()
     except Exception as exc:
         log.warning("closing the agent stream failed: %r", exc)
+
+
+async def _was_withdrawn(
+    cancelled: asyncio.Event | None, withdrawn: Callable[[], Awaitable[bool]] | None
+) -> bool:
+    """Whether a Stop (``cancelled`` set) was the question's withdrawal; a store that cannot
+    say makes it a plain Stop."""
+    if cancelled is None or not cancelled.is_set() or withdrawn is None:
+        return False
+    try:
+        return await withdrawn()
+    except SessionStoreError as exc:
+        log.warning("could not tell whether the question was deleted: %s", exc)
+        return False
 
 
 async def _cancelled(task: asyncio.Task[None] | None) -> None:

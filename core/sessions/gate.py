@@ -110,6 +110,11 @@ class Ticket:
     _lock: Lock = field(repr=False)
     _retake: Callable[[], Awaitable[bool]] = field(repr=False)
 
+    @property
+    def token(self) -> str:
+        """The lock token this turn holds the conversation under."""
+        return self._lock.token
+
     async def check_lock(self) -> None:
         """Before anything that relies on the turn's order: return when the lock is surely
         still this turn's (read from the clock: no Redis call), or was lost but could be

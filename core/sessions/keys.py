@@ -132,6 +132,12 @@ class SessionKeys:
         """Hash: ``seq`` (last arrival number) and ``floor`` (arrivals below are superseded)."""
         return self._prefix + "order"
 
+    @property
+    def running(self) -> str:
+        """String: the running turn's lock token and event id (``token\nevent``), so that
+        withdrawing a message stops its own turn only (:mod:`core.sessions.withdrawals`)."""
+        return self._prefix + "running"
+
     def left(self, token: str) -> str:
         """String: marks a waiting turn's token as gone (cancelled or timed out), so that a
         late try of its enter or poll cannot put it back in the queue (PX: see LEAVE)."""

@@ -3,10 +3,11 @@ bot's only connection was down (``SocketHub.cut``), they come on Slack's retry s
 once it is back, like any other event; one whose connection broke before its ack comes
 again with ``retry_attempt`` 1. The bot does with each what it does when it comes on time:
 
-- a question deleted while the agent thinks: the reply is ended at Slack's
-  ``thread_not_found`` (as in ``test_failures``), whether the deletion comes before or
-  after that refusal; deleted once the reply shows, it stays as a tombstone with its
-  thread, and the reply finishes;
+- a question deleted while the agent thinks: the deletion stops the agent and nothing is
+  posted; come after the bot's first post into the gone thread was refused, the reply
+  was ended at Slack's ``thread_not_found`` already (as in ``test_failures``); deleted
+  once the reply shows, it stays as a tombstone with its thread, and the reply stops
+  there with a notice (``test_deletions``);
 - an edit: never a second reply to an answered message, and the first mention added by an
   edit answered once (as in ``test_edits``), the agent never asked twice;
 - the bot's own messages and edits echoed back: ignored.
@@ -19,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from bots.simulators.slack import Delivery, SimConfig, SlackSimulator, SocketDelivery
 from bots.slack.app import SlackService
+from core.texts import QUESTION_DELETED
 from tests.bots.slack.conftest import StartBot, mention, reply_script
 from tests.servers.lyzr_server import LyzrServer
 
@@ -61,10 +64,8 @@ async def settle(sim: SlackSimulator, bot: SlackService, label: str) -> None:
 
 @pytest.mark.parametrize("sim", [SCALED], indirect=True)
 @pytest.mark.parametrize("streaming", ["edit", "native"])
-@pytest.mark.parametrize("deletion", ["before the refusal", "after the refusal"])
 async def test_a_question_deleted_while_the_connection_is_down_ends_the_reply_as_on_time(
     streaming: str,
-    deletion: str,
     sim: SlackSimulator,
     lyzr: LyzrServer,
     start_bot: StartBot,
@@ -72,7 +73,7 @@ async def test_a_question_deleted_while_the_connection_is_down_ends_the_reply_as
 ) -> None:
     """``test_a_question_deleted_before_the_reply_ends_it_without_retries``, with the
     bot's only connection down when Alice deletes her question: the ``message_deleted``
-    comes late, before or after the bot's first post into the gone thread is refused."""
+    comes late, after the bot's first post into the gone thread was refused."""
     ws = sim.workspace
     held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
     lyzr.enqueue(held, reply_script("Fine here."))
@@ -84,14 +85,7 @@ async def test_a_question_deleted_while_the_connection_is_down_ends_the_reply_as
     gone = await sim.user_deletes(turn.message)
     assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
     with caplog.at_level(logging.INFO):
-        if deletion == "before the refusal":
-            sim.socket.break_after_next = 1  # its first envelope breaks the new connection
-            sim.socket.restore()
-            await gone.wait_acked()  # it came once more (retry_attempt 1)
-            assert len(gone.sent_at) >= 2
-            held.hold.set()
-        else:
-            held.hold.set()
+        held.hold.set()
         await sim.wait_for(lambda: any(c.error == "thread_not_found" for c in sim.calls()))
         refusal = next(c for c in sim.calls() if c.error == "thread_not_found")
         await sim.wait_for(lambda: not bot.bot.tasks)
@@ -113,13 +107,57 @@ async def test_a_question_deleted_while_the_connection_is_down_ends_the_reply_as
 
 
 @pytest.mark.parametrize("sim", [SCALED], indirect=True)
+@pytest.mark.parametrize("streaming", ["edit", "native"])
+async def test_a_question_deleted_while_the_connection_is_down_stops_the_agent_first(
+    streaming: str,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    start_bot: StartBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The ``message_deleted`` sent while the bot's only connection was down comes (once
+    more after its first envelope broke the new connection, ``retry_attempt`` 1) while
+    the agent still thinks: the agent is stopped, and nothing is posted into the gone
+    thread, so Slack never has to refuse a post."""
+    ws = sim.workspace
+    held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
+    lyzr.enqueue(held, reply_script("Fine here."))
+    bot = await start_bot("socket", streaming=streaming)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
+    await acked(turn.deliveries)
+    await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
+    await sim.socket.cut()
+    gone = await sim.user_deletes(turn.message)
+    assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
+    with caplog.at_level(logging.INFO):
+        sim.socket.break_after_next = 1  # its first envelope breaks the new connection
+        sim.socket.restore()
+        await gone.wait_acked()  # it came once more (retry_attempt 1)
+        assert len(gone.sent_at) >= 2
+        await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
+        await sim.wait_for(lambda: not bot.bot.tasks)
+        held.hold.set()
+        other = await sim.user_says(ws.general, ws.bob, mention(sim, "still there?"))
+        await sim.wait_for(lambda: len(sim.bot_replies(ws.general, other.thread_ts)) == 1)
+        await sim.wait_for(lambda: not bot.bot.tasks)
+
+    assert gone.payload["event"]["subtype"] == "message_deleted"
+    assert not any(c.error == "thread_not_found" for c in sim.calls())
+    assert sim.thread_messages(ws.general, turn.thread_ts)[1:] == []  # nothing posted
+    assert not [r for r in caplog.records if r.exc_info]  # nothing crashed
+    assert sim.bot_replies(ws.general, other.thread_ts)[0].text == "Fine here."
+    assert [r.json["message"] for r in lyzr.stream_requests()] == ["talk", "still there?"]
+
+
+@pytest.mark.parametrize("sim", [SCALED], indirect=True)
 @pytest.mark.parametrize("late", [False, True])
-async def test_a_question_deleted_while_its_reply_streams_leaves_the_reply_to_finish(
+async def test_a_question_deleted_while_its_reply_streams_stops_the_reply_even_late(
     late: bool, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
 ) -> None:
     """The question already has the bot's reply under it: deleted, it stays as a tombstone
-    with its thread (Slack sends ``message_changed`` carrying the tombstone), so the reply
-    streaming there finishes, on time or with that event coming late."""
+    with its thread (Slack sends ``message_changed`` carrying the tombstone), and the reply
+    streaming there stops with what it showed and a notice, on time or with that event
+    coming late."""
     ws = sim.workspace
     script = reply_script(REPLY, hold_after=2)
     lyzr.enqueue(script)
@@ -137,12 +175,14 @@ async def test_a_question_deleted_while_its_reply_streams_leaves_the_reply_to_fi
         assert gone.sent_at == []  # no connection: queued
         sim.socket.restore()
     await gone.wait_acked()
-    script.hold.set()
+    await asyncio.wait_for(lyzr.disconnected.wait(), 20)  # the agent was stopped
     await sim.wait_for(lambda: not bot.bot.tasks)
+    script.hold.set()
     await settle(sim, bot, "marker")
 
     (reply,) = sim.bot_replies(ws.general, turn.thread_ts)
-    assert reply.text == REPLY
+    assert reply.text.startswith("one") and "three" not in reply.text
+    assert reply.text.endswith(QUESTION_DELETED)
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["talk", "marker"]
 
 
@@ -283,3 +323,42 @@ async def test_the_bots_own_messages_echoed_late_are_ignored(
     assert reply.text == REPLY
     assert all(len(d.sent_at) >= 2 for d in echoes)
     assert [r.json["message"] for r in lyzr.stream_requests()] == ["talk", "marker"]
+
+
+@pytest.mark.parametrize("sim", [SCALED], indirect=True)
+async def test_a_question_posted_and_deleted_while_the_connection_is_down_is_never_asked(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> None:
+    """Alice mentions the bot and deletes her message while its only connection is down:
+    both come late, the message first. Its turn gets its place in the thread and names the
+    user it mentions (``users.info``, answered here only once the bot has taken the
+    deletion in): the deletion drops the turn before anything reaches the agent."""
+    ws = sim.workspace
+    bot = await start_bot("socket")
+    responder = bot.bot.responder
+    original, deleted = responder.withdraw, asyncio.Event()
+
+    async def withdraw(*args: Any, **kwargs: Any) -> bool:
+        result = await original(*args, **kwargs)
+        deleted.set()
+        return result
+
+    responder.withdraw = withdraw  # type: ignore[method-assign]
+
+    async def after_the_deletion(_: Any) -> None:
+        await asyncio.wait_for(deleted.wait(), 20)
+
+    sim.after_call("users.info", after_the_deletion, match=lambda p: p.get("user") == ws.bob)
+    await sim.socket.cut()
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, f"ask <@{ws.bob}>"))
+    gone = await sim.user_deletes(turn.message)
+    assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
+    sim.socket.restore()
+    await acked([*turn.deliveries, gone])
+    await asyncio.wait_for(deleted.wait(), 20)
+    await sim.wait_for(lambda: not bot.bot.tasks)
+    await settle(sim, bot, "marker")
+
+    assert [r.json["message"] for r in lyzr.stream_requests()] == ["marker"]
+    posts = [c for c in sim.calls("chat.postMessage") if c.params.get("channel") == ws.general]
+    assert posts == []  # nothing said in the gone thread
