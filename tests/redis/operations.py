@@ -2,9 +2,9 @@
 client (here: the cluster client ``REDIS_CLUSTER=true`` gives; see ``test_cluster.py``).
 
 Sessions, dedup, the per-conversation lock and queue (a waiter giving up included), the
-interrupt signal, chat history (a MULTI/EXEC pipeline), shared edit budgets, crash recovery,
-whole turns through the responder, the thread-context marker and feedback votes. Each
-asserts its behaviour.
+interrupt signal, withdrawn (deleted) questions, chat history (a MULTI/EXEC pipeline),
+shared edit budgets, crash recovery, whole turns through the responder, the thread-context
+marker and feedback votes. Each asserts its behaviour.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from core.routing.routes import RouteChoice
 from core.sessions.gate import GateTimeout, TurnGate
 from core.sessions.keys import SessionKeys, conversation_key
 from core.sessions.store import SessionStore
+from core.sessions.withdrawals import Withdrawals
 from core.surface import MessageRef, StrayCopy
 from core.texts import ORPHAN_NOTICE
 from core.turn import ThreadRef, Turn
@@ -133,6 +134,22 @@ async def interrupt(redis: aioredis.Redis, namespace: str) -> None:
         await running.wait()
         assert await other.cancel(conversation)
         assert await stopped
+
+
+async def withdrawals(redis: aioredis.Redis, namespace: str) -> None:
+    """A deleted question: withdrawn before its turn begins it is dropped; withdrawn while
+    its turn runs, that turn is asked to stop (from another replica's gate)."""
+    conversation = _conversation("1712.0003")
+    here, there = _gate(redis, namespace), _gate(redis, namespace)
+    async with asyncio.timeout(PATIENCE):
+        assert not await Withdrawals(there).withdraw(conversation, "Ev1")  # nothing running
+        async with here.enter(conversation, "Ev1") as dropped:
+            assert dropped is not None and not await Withdrawals(here).begin(dropped)
+        async with here.enter(conversation, "Ev2") as ticket:
+            assert ticket is not None and await Withdrawals(here).begin(ticket)
+            assert await Withdrawals(there).withdraw(conversation, "Ev2")
+            await ticket.cancelled.wait()
+            assert await Withdrawals(here).withdrawn(conversation, "Ev2")
 
 
 async def chat_history(redis: aioredis.Redis, namespace: str) -> None:
@@ -323,6 +340,7 @@ FAMILIES = {
     "sessions, dedup, lock and queue": sessions_dedup_and_turns,
     "a lost lock taken again": lock_taken_again,
     "interrupt": interrupt,
+    "withdrawn questions": withdrawals,
     "chat history": chat_history,
     "shared budgets": shared_budgets,
     "crash recovery": crash_recovery,
