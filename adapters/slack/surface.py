@@ -38,14 +38,12 @@ from adapters.slack.ephemeral import ephemeral_thread
 from adapters.slack.errors import SlackError
 from adapters.slack.final_mark import final_mark
 from adapters.slack.guard import ReplyGuard, plain_if_refused
-from adapters.slack.lost_posts import find_open_post
+from adapters.slack.lookups import ThreadLookups
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.native import NativeStreams, StoppedByUser
 from adapters.slack.recipient import Recipient, RecipientView
 from adapters.slack.safe_markdown import to_safe_markdown
-from adapters.slack.shown import shows_final
 from adapters.slack.thinking import Thinking
-from adapters.slack.thread_scan import has_posted
 from adapters.slack.unsure_posts import UnsurePosts
 from adapters.slack.unsure_uploads import UnsureUploads
 from core.errors import MessageGone
@@ -103,6 +101,9 @@ class SlackSurface:
             api, me=lambda: self.me, indicator=self.limits.streaming_indicator,
             finalise=self._finalise_stray, strays=lambda: self.strays,
         )  # fmt: skip
+        self.lookups = ThreadLookups(
+            api, me=lambda: self.me, indicator=self.limits.streaming_indicator
+        )
 
     def for_recipient(self, user: str, *, team: str | None = None) -> RecipientView:
         """This surface for one turn: native streams go to ``user``, of ``team`` (the
@@ -416,28 +417,18 @@ class SlackSurface:
     async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
         :mod:`adapters.slack.lost_posts`); None while the bot's identity is unknown."""
-        if self.me is None:
-            return None
-        return await find_open_post(
-            self.api, lost, me=self.me, indicator=self.limits.streaming_indicator
-        )
+        return await self.lookups.find_open_post(lost)
 
     async def has_posted(self, where: ThreadRef) -> bool:
         """Whether the bot posted in the thread ``where`` (its first messages: see
         :func:`adapters.slack.thread_scan.has_posted`), for a follow-up Redis cannot place;
         False while the bot's identity is unknown. Draws on ``budget_scopes(where, "read")``."""
-        if self.me is None:
-            return False
-        return await has_posted(self.api, where, me=self.me,
-                                scope=scope_key(where, "conversations.replies"))  # fmt: skip
+        return await self.lookups.has_posted(where)
 
     async def shows_final(self, message: MessageRef) -> bool | None:
         """Whether ``message`` shows a finished reply, for crash recovery (see
         :mod:`adapters.slack.shown`); None when it cannot tell (not found)."""
-        return await shows_final(
-            self.api, message, indicator=self.limits.streaming_indicator,
-            scope=scope_key(message.where, "conversations.replies"),
-        )  # fmt: skip
+        return await self.lookups.shows_final(message)
 
     async def finalise_stray(self, stray: StrayCopy) -> bool:
         """A stray copy of a post retried blind, for crash recovery's reapers (see
