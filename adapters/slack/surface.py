@@ -331,30 +331,13 @@ class SlackSurface:
         (:mod:`adapters.slack.unsure_uploads`). Its ``landed`` is not needed: the files are
         shared in one message, all or none."""
         key = None if upload is None else upload.key
-        with _watch(where, to):
-            if key is None or not await self.unsure_uploads.find(key, where):
-                await self._upload(where, files, key)
-        self.thinking.replied(where)
-
-    async def _upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], key: str | None
-    ) -> None:
         scope = scope_key(where, "files.upload")
-        if key is None:
-            await self.api.upload(where.channel, where.thread, files, scope=scope)
-            return
-        unsure = self.unsure_uploads
-
-        def completing(ids: list[str]) -> None:
-            unsure.completing(key, where, ids)
-
-        try:
-            await self.api.upload(where.channel, where.thread, files, scope=scope,
-                                  completing=completing)  # fmt: skip
-        except BaseException as exc:
-            unsure.failed(key, exc)
-            raise
-        unsure.landed(key)
+        with _watch(where, to):
+            if key is None:
+                await self.api.upload(where.channel, where.thread, files, scope=scope)
+            elif not await self.unsure_uploads.find(key, where):
+                await self.unsure_uploads.upload(key, where, files, scope=scope)
+        self.thinking.replied(where)
 
     async def post_structured(
         self,
