@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from adapters.slack.surface import SlackSurface
     from adapters.slack.thinking import Thinking
 
-__all__ = ["Recipient", "RecipientView", "can_receive_stream"]
+__all__ = ["Recipient", "RecipientView", "can_receive_stream", "guard_of", "watch"]
 
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -55,6 +56,17 @@ class Recipient:
     def streams(self) -> bool:
         """Whether this reply may be a native stream (see :func:`can_receive_stream`)."""
         return can_receive_stream(self.user)
+
+
+def watch(where: ThreadRef, to: Recipient | None) -> AbstractContextManager[None]:
+    """A turn's calls go through its reply's guard; others (no ``to``) through none."""
+    return to.guard.watch(where) if to is not None else nullcontext()
+
+
+def guard_of(to: Recipient | None) -> ReplyGuard | None:
+    """The reply's guard, for :func:`~adapters.slack.guard.plain_if_refused`; None for a call
+    of no turn's reply (blocks, and a refusal raises)."""
+    return None if to is None else to.guard
 
 
 class RecipientView:

@@ -10,6 +10,12 @@ Budgets: edits draw on the workspace's ``chat.update`` budget (``chat.appendStre
 streaming natively), posts on ``chat.postMessage`` per channel and per workspace; every 429
 names the scope of the method that was refused (:mod:`adapters.slack.config`).
 
+Each call says what it does and hands the work to the module that owns it: first texts and
+structured output to :mod:`adapters.slack.posts`, later texts to :mod:`adapters.slack.edits`,
+the thinking indicator to :mod:`adapters.slack.thinking`, retried uploads to
+:mod:`adapters.slack.unsure_uploads`, crash recovery's thread reads to
+:mod:`adapters.slack.lookups`.
+
 One surface serves a workspace. What belongs to one turn's reply (the user a native stream
 is addressed to, what the reply met) is a :class:`~adapters.slack.recipient.Recipient`,
 passed to each call as ``to``; :meth:`SlackSurface.for_recipient` gives the turn's relay a
@@ -21,34 +27,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from pydantic import BaseModel
 
 from adapters.slack.api import SlackApi
-from adapters.slack.blocks import (
-    Dialect,
-    feedback_controls,
-    payload,
-    structured_blocks,
-)
+from adapters.slack.blocks import Dialect, payload
 from adapters.slack.config import SurfaceConfig, scope_key, scopes_for
+from adapters.slack.edits import Edits
 from adapters.slack.ephemeral import ephemeral_thread
-from adapters.slack.errors import SlackError
-from adapters.slack.final_mark import final_mark
-from adapters.slack.guard import ReplyGuard, plain_if_refused
-from adapters.slack.lost_posts import find_open_post
+from adapters.slack.guard import ReplyGuard
+from adapters.slack.lookups import ThreadLookups
 from adapters.slack.mrkdwn import to_mrkdwn
-from adapters.slack.native import NativeStreams, StoppedByUser
-from adapters.slack.recipient import Recipient, RecipientView
+from adapters.slack.native import NativeStreams
+from adapters.slack.posts import Posts
+from adapters.slack.recipient import Recipient, RecipientView, watch
 from adapters.slack.safe_markdown import to_safe_markdown
-from adapters.slack.shown import shows_final
 from adapters.slack.thinking import Thinking
-from adapters.slack.thread_scan import has_posted
 from adapters.slack.unsure_posts import UnsurePosts
 from adapters.slack.unsure_uploads import UnsureUploads
-from core.errors import MessageGone
 from core.surface import (
     BudgetScope,
     LostPost,
@@ -98,11 +95,17 @@ class SlackSurface:
         )  # fmt: skip
         if not self.config.native:
             self.native.disabled = True
+        self.edits = Edits(api, self._dialect, self.native, self._give_up)
         self.unsure_uploads = UnsureUploads(api, me=lambda: self.me)
         self.unsure_posts = UnsurePosts(
             api, me=lambda: self.me, indicator=self.limits.streaming_indicator,
-            finalise=self._finalise_stray, strays=lambda: self.strays,
+            finalise=self.edits.finalise_stray, strays=lambda: self.strays,
         )  # fmt: skip
+        self.posts = Posts(api, self._dialect, thinking=self.thinking, native=self.native,
+                           unsure=self.unsure_posts, edits=self.edits)  # fmt: skip
+        self.lookups = ThreadLookups(
+            api, me=lambda: self.me, indicator=self.limits.streaming_indicator
+        )
 
     def for_recipient(self, user: str, *, team: str | None = None) -> RecipientView:
         """This surface for one turn: native streams go to ``user``, of ``team`` (the
@@ -166,140 +169,12 @@ class SlackSurface:
     ) -> MessageRef:
         """``key``: the same on every try of this post; a retry after a try whose outcome
         is unknown adopts that try's message if it landed (:mod:`adapters.slack.unsure_posts`)."""
-        return await self._post_as(where, text, streaming, key, to, feedback=False)
-
-    async def _post_as(
-        self,
-        where: ThreadRef,
-        text: str,
-        streaming: bool,
-        key: str | None,
-        to: Recipient | None,
-        *,
-        feedback: bool,
-    ) -> MessageRef:
-        with _watch(where, to):
-            if key is None:
-                message = await self._post(where, text, streaming, to, feedback)
-            else:
-                message = await self._post_keyed(where, text, streaming, key, to, feedback)
-        if to is not None:
-            to.posted = True
-        return message
-
-    async def _post_keyed(
-        self,
-        where: ThreadRef,
-        text: str,
-        streaming: bool,
-        key: str,
-        to: Recipient | None,
-        feedback: bool,
-    ) -> MessageRef:
-        """A try of the post ``key``: an earlier try found in the thread is adopted;
-        otherwise this try is sent, and remembered until its outcome is known."""
-        found = await self.unsure_posts.find(key)
-        if found is not None:
-            message, sent = found
-            if sent != text or feedback:  # that try had less: this post's text, on it
-                await self._update(message, text, not streaming, to, feedback=feedback)
-            self.thinking.replied(where)
-            return message
-        # What this try may show: with its blocks, or as plain text (Slack refused them).
-        shown = [
-            payload(text, self._dialect, controls=streaming, thread=where.thread, update=False),
-            payload(
-                text, self._dialect, controls=False, thread=where.thread, update=False, plain=True
-            ),
-        ]
-        return await self.unsure_posts.attempt(
-            key, where, text, [content["text"] for content in shown],
-            lambda: self._post(where, text, streaming, to, feedback),
-            native=streaming and not self.native.disabled, open=streaming,
-        )  # fmt: skip
-
-    async def _post(
-        self,
-        where: ThreadRef,
-        text: str,
-        streaming: bool,
-        to: Recipient | None,
-        feedback: bool = False,
-    ) -> MessageRef:
-        """The first text of a message: a native stream's start, else the thinking
-        placeholder's update, else a ``chat.postMessage``."""
-        placeholder = self.thinking.take_placeholder(where)
-        try:
-            if streaming and not self.native.disabled:
-                ts = await self._start_stream(where, text, placeholder, to)
-                if ts is not None:
-                    return MessageRef(where, ts, stream=True)
-            elif not self.native.disabled:
-                self.native.forget_plan(where)
-            if placeholder is not None and await self._reuse(
-                placeholder, where, text, streaming, to, feedback
-            ):
-                return MessageRef(where, placeholder)
-        except BaseException:
-            if placeholder is not None:  # failed for a passing reason: it is still there
-                self.thinking.give_back(where, placeholder)
-            raise
-        ts = await self._post_message(where, text, streaming, to, feedback)
-        self.thinking.replied(where)
-        return MessageRef(where, ts)
-
-    async def _post_message(
-        self, where: ThreadRef, text: str, streaming: bool, to: Recipient | None, feedback: bool
-    ) -> str:
-        """A ``chat.postMessage`` of ``text`` (with the Stop button while ``streaming``, or
-        👍 / 👎 with ``feedback``); its ``ts``."""
-        scope = scope_key(where, "chat.postMessage", per_channel=True)
-
-        async def post(plain: bool) -> str:
-            content = payload(text, self._dialect, controls=streaming, thread=where.thread,
-                              update=False, plain=plain, feedback=feedback)  # fmt: skip
-            return await self.api.post_message(where.channel, where.thread, content, scope=scope)
-
-        return await plain_if_refused(post, _guard(to))
+        return await self.posts.post(where, text, streaming, key, to, feedback=False)
 
     async def edit(
         self, message: MessageRef, text: str, *, final: bool = False, to: Recipient | None = None
     ) -> None:
-        await self._edit(message, text, final, to, feedback=False)
-
-    async def _edit(
-        self, message: MessageRef, text: str, final: bool, to: Recipient | None, *, feedback: bool
-    ) -> None:
-        with _watch(message.where, to):
-            if self.native.owns(message):
-                await self._edit_stream(message, text, final, to, feedback=feedback)
-                return
-            if final and message.stream:
-                # A stream this process did not start (another replica's orphan, found
-                # by crash recovery): stopped first, as Slack wants a stream ended with
-                # chat.stopStream; chat.update then sets its final text.
-                await self.native.end(message)
-            await self._update(message, text, final, to, feedback=feedback)
-
-    async def _edit_stream(
-        self, message: MessageRef, text: str, final: bool, to: Recipient | None, *, feedback: bool
-    ) -> None:
-        """An edit of a native stream this process started: what was appended since, or
-        the full edit the stream falls back to (:meth:`NativeStreams.edit`)."""
-        scope = scope_key(message.where, "chat.appendStream")
-
-        async def update(message: MessageRef, text: str, final: bool) -> None:
-            await self._update(message, text, final, to, feedback=feedback)
-
-        plain = to is not None and to.guard.plain_text
-        blocks = [feedback_controls()] if feedback and not plain else None
-        try:
-            await self.native.edit(
-                message, text, final=final, scope=scope, update=update, blocks=blocks
-            )
-        except StoppedByUser:
-            if to is not None:
-                self._give_up(message.where, to.user, "stopped_by_user")
+        await self.edits.edit(message, text, final, to, feedback=False)
 
     async def set_status(
         self, where: ThreadRef, status: str | None, *, to: Recipient | None = None
@@ -311,7 +186,7 @@ class SlackSurface:
             # Mid-reply (the agent quiet, a tool running) a placeholder would be a new
             # message under the reply: its streaming indicator says enough there.
             return
-        with _watch(where, to):
+        with watch(where, to):
             if status is None:
                 await self.thinking.clear(where)
             else:
@@ -330,30 +205,13 @@ class SlackSurface:
         (:mod:`adapters.slack.unsure_uploads`). Its ``landed`` is not needed: the files are
         shared in one message, all or none."""
         key = None if upload is None else upload.key
-        with _watch(where, to):
-            if key is None or not await self.unsure_uploads.find(key, where):
-                await self._upload(where, files, key)
-        self.thinking.replied(where)
-
-    async def _upload(
-        self, where: ThreadRef, files: Sequence[OutgoingFile], key: str | None
-    ) -> None:
         scope = scope_key(where, "files.upload")
-        if key is None:
-            await self.api.upload(where.channel, where.thread, files, scope=scope)
-            return
-        unsure = self.unsure_uploads
-
-        def completing(ids: list[str]) -> None:
-            unsure.completing(key, where, ids)
-
-        try:
-            await self.api.upload(where.channel, where.thread, files, scope=scope,
-                                  completing=completing)  # fmt: skip
-        except BaseException as exc:
-            unsure.failed(key, exc)
-            raise
-        unsure.landed(key)
+        with watch(where, to):
+            if key is None:
+                await self.api.upload(where.channel, where.thread, files, scope=scope)
+            elif not await self.unsure_uploads.find(key, where):
+                await self.unsure_uploads.upload(key, where, files, scope=scope)
+        self.thinking.replied(where)
 
     async def post_structured(
         self,
@@ -365,35 +223,7 @@ class SlackSurface:
         to: Recipient | None = None,
     ) -> None:
         """``key``: as :meth:`post`'s (a retry after an unknown outcome looks first)."""
-        with _watch(where, to):
-            text = payload(fallback, self._dialect, controls=False, thread=where.thread,
-                           update=False)  # fmt: skip
-            if key is None:
-                await self._post_structured(where, data, fallback, text)
-            elif await self.unsure_posts.find(key) is None:  # else an earlier try landed
-                await self.unsure_posts.attempt(
-                    key, where, fallback, [text["text"]],
-                    lambda: self._post_structured(where, data, fallback, text),
-                    native=False, open=False,
-                )  # fmt: skip
-
-    async def _post_structured(
-        self, where: ThreadRef, data: BaseModel, fallback: str, text: dict[str, Any]
-    ) -> MessageRef:
-        """``data`` in Block Kit, or ``text`` (the fallback's content) if Slack refuses it."""
-        scope = scope_key(where, "chat.postMessage", per_channel=True)
-        blocks = structured_blocks(data)
-        if blocks is not None:
-            content: dict[str, Any] = {"text": fallback, "blocks": blocks}
-            try:
-                ts = await self.api.post_message(where.channel, where.thread, content, scope=scope)
-                return MessageRef(where, ts)
-            except SlackError as exc:
-                if exc.code is None or "blocks" not in exc.code:
-                    raise
-                log.warning("structured layout refused (%s); posting it as text", exc.code)
-        ts = await self.api.post_message(where.channel, where.thread, text, scope=scope)
-        return MessageRef(where, ts)
+        await self.posts.structured(where, data, fallback, key, to)
 
     # --- beyond the protocol ------------------------------------------------------------
 
@@ -402,7 +232,7 @@ class SlackSurface:
     ) -> MessageRef:
         """A final post of ``text`` with 👍 / 👎 under it (as :meth:`post`); plain text
         where this reply fell back to it."""
-        return await self._post_as(where, text, False, key, to, feedback=True)
+        return await self.posts.post(where, text, False, key, to, feedback=True)
 
     async def offer_feedback(
         self, message: MessageRef, text: str, *, to: Recipient | None = None
@@ -411,33 +241,23 @@ class SlackSurface:
         ``text`` (see :mod:`adapters.slack.blocks`): a ``chat.update``, or the
         ``chat.stopStream`` of a native stream. Where this reply fell back to plain text
         (no blocks, so no buttons) it is the plain final edit."""
-        await self._edit(message, text, True, to, feedback=True)
+        await self.edits.edit(message, text, True, to, feedback=True)
 
     async def find_open_post(self, lost: LostPost) -> tuple[MessageRef, str] | None:
         """A post whose answer was lost, for crash recovery (see
         :mod:`adapters.slack.lost_posts`); None while the bot's identity is unknown."""
-        if self.me is None:
-            return None
-        return await find_open_post(
-            self.api, lost, me=self.me, indicator=self.limits.streaming_indicator
-        )
+        return await self.lookups.find_open_post(lost)
 
     async def has_posted(self, where: ThreadRef) -> bool:
         """Whether the bot posted in the thread ``where`` (its first messages: see
         :func:`adapters.slack.thread_scan.has_posted`), for a follow-up Redis cannot place;
         False while the bot's identity is unknown. Draws on ``budget_scopes(where, "read")``."""
-        if self.me is None:
-            return False
-        return await has_posted(self.api, where, me=self.me,
-                                scope=scope_key(where, "conversations.replies"))  # fmt: skip
+        return await self.lookups.has_posted(where)
 
     async def shows_final(self, message: MessageRef) -> bool | None:
         """Whether ``message`` shows a finished reply, for crash recovery (see
         :mod:`adapters.slack.shown`); None when it cannot tell (not found)."""
-        return await shows_final(
-            self.api, message, indicator=self.limits.streaming_indicator,
-            scope=scope_key(message.where, "conversations.replies"),
-        )  # fmt: skip
+        return await self.lookups.shows_final(message)
 
     async def finalise_stray(self, stray: StrayCopy) -> bool:
         """A stray copy of a post retried blind, for crash recovery's reapers (see
@@ -462,43 +282,6 @@ class SlackSurface:
             self.render(f"_{status}_"), self._dialect, controls=True, thread=thread, update=False
         )
 
-    async def _update(
-        self,
-        message: MessageRef,
-        text: str,
-        final: bool,
-        to: Recipient | None,
-        *,
-        feedback: bool = False,
-    ) -> None:
-        """``feedback``: the final text with 👍 / 👎 (dropped with the blocks if Slack
-        refuses them)."""
-        where = message.where
-        scope = scope_key(where, "chat.update")
-
-        async def update(plain: bool) -> None:
-            content = payload(text, self._dialect, controls=not final, thread=where.thread,
-                              update=True, plain=plain, feedback=feedback)  # fmt: skip
-            if final and message.stream:  # as a stream's final stop does
-                content["metadata"] = final_mark()
-            await self.api.update(where.channel, message.message_id, content, scope=scope)
-
-        try:
-            await plain_if_refused(update, _guard(to))
-        except SlackError as exc:
-            if exc.code != "streaming_state_conflict":
-                raise
-            # Still a native stream this process does not know (another replica's orphan,
-            # or a stop that never landed): stop it, then the update goes through.
-            await self.native.end(message)
-            await plain_if_refused(update, _guard(to))
-
-    async def _finalise_stray(self, message: MessageRef, text: str) -> None:
-        """A copy of a post retried blind: its text for good, no Stop button."""
-        if message.stream:
-            await self.native.end(message)
-        await self._update(message, text, True, None)
-
     def _give_up(self, where: ThreadRef, user: str, reason: str) -> None:
         """``user``'s reply cannot (or must not) go on: ask the bot to stop it."""
         if self.on_give_up is not None:
@@ -506,50 +289,3 @@ class SlackSurface:
                 self.on_give_up(where, user, reason)
             except Exception:  # the hook is the bot's; a bug there must not break the edit
                 log.exception("stopping the reply failed")
-
-    async def _start_stream(
-        self, where: ThreadRef, text: str, placeholder: str | None, to: Recipient | None
-    ) -> str | None:
-        scope = scope_key(where, "chat.startStream")
-        recipient, team = (None, None) if to is None else (to.user, to.team)
-        if to is not None and not to.streams:  # an integration's post: no one to stream to
-            self.native.post_instead(where)
-            return None
-        ts = await self.native.start(where, text, recipient=recipient, team=team, scope=scope)
-        if ts is not None:
-            self.thinking.replied(where)
-            if placeholder is not None:  # a stream cannot reuse it: remove it
-                await self.thinking.clear_placeholder(where, placeholder)
-        return ts
-
-    async def _reuse(
-        self,
-        placeholder: str,
-        where: ThreadRef,
-        text: str,
-        streaming: bool,
-        to: Recipient | None,
-        feedback: bool = False,
-    ) -> bool:
-        """Show the first text in the thinking placeholder; False if it is gone, or can no
-        longer be edited (``edit_window_closed``: then it is removed, or it would say
-        "Thinking…" above the reply for good; a placeholder deleted already costs one
-        quiet ``chat.delete``)."""
-        try:
-            await self._update(
-                MessageRef(where, placeholder), text, not streaming, to, feedback=feedback
-            )
-        except MessageGone:
-            await self.thinking.clear_placeholder(where, placeholder)
-            return False
-        self.thinking.replied(where)
-        return True
-
-
-def _watch(where: ThreadRef, to: Recipient | None) -> AbstractContextManager[None]:
-    """A turn's calls go through its reply's guard; others (no ``to``) through none."""
-    return to.guard.watch(where) if to is not None else nullcontext()
-
-
-def _guard(to: Recipient | None) -> ReplyGuard | None:
-    return None if to is None else to.guard

@@ -26,13 +26,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from adapters.slack.api import SlackApi
 from adapters.slack.thread_scan import bot_messages
 from adapters.slack.unsure_posts import outcome_unknown
 from core.errors import SurfaceError
+from core.surface import OutgoingFile
 from core.turn import ThreadRef
 
 __all__ = ["UnsureUploads"]
@@ -58,6 +59,23 @@ class UnsureUploads:
         self._api = api
         self._me = me
         self._uploads: dict[str, _Upload] = {}
+
+    async def upload(
+        self, key: str, where: ThreadRef, files: Sequence[OutgoingFile], *, scope: str
+    ) -> None:
+        """A try of the upload ``key``: the files it completes are remembered until its
+        outcome is known, so that a retry can look for them (:meth:`find`)."""
+
+        def completing(ids: list[str]) -> None:
+            self.completing(key, where, ids)
+
+        try:
+            await self._api.upload(where.channel, where.thread, files, scope=scope,
+                                   completing=completing)  # fmt: skip
+        except BaseException as exc:
+            self.failed(key, exc)
+            raise
+        self.landed(key)
 
     def completing(self, key: str, where: ThreadRef, ids: Collection[str]) -> None:
         """A try of the upload ``key`` is about to complete the files ``ids``."""
