@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from bots.simulators.slack import Delivery, SimConfig, SlackSimulator, SocketDelivery
+from bots.simulators.slack import Delivery, SimConfig, SlackSimulator, SocketDelivery, UserTurn
 from bots.slack.app import SlackService
 from core.texts import QUESTION_DELETED
 from tests.bots.slack.conftest import StartBot, mention, reply_script
-from tests.servers.lyzr_server import LyzrServer
+from tests.servers.lyzr_server import LyzrScript, LyzrServer
 
 SCALED = SimConfig(ack_timeout=0.5, socket_retry_delays=(0.0, 2.0, 10.0))
 ECHOING = SimConfig(ack_timeout=0.5, socket_retry_delays=(0.0, 2.0, 10.0), echo_bot_events=True)
@@ -53,6 +53,26 @@ def chat_calls_since(sim: SlackSimulator, start: float) -> int:
     )
 
 
+async def deleted_while_down(
+    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, streaming: str
+) -> tuple[SlackService, LyzrScript, UserTurn, SocketDelivery]:
+    """Alice asks, the agent thinks (its reply held), the bot's only connection goes down
+    and Alice deletes her question: its ``message_deleted`` is queued. A second reply
+    ("Fine here.") waits for the next question. (bot, the held reply, the turn, the
+    deletion's delivery)."""
+    ws = sim.workspace
+    held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
+    lyzr.enqueue(held, reply_script("Fine here."))
+    bot = await start_bot("socket", streaming=streaming)
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
+    await acked(turn.deliveries)
+    await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
+    await sim.socket.cut()
+    gone = await sim.user_deletes(turn.message)
+    assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
+    return bot, held, turn, gone
+
+
 async def settle(sim: SlackSimulator, bot: SlackService, label: str) -> None:
     """Everything sent before is handled: a marker in a DM gets its reply, and no turn is
     left running."""
@@ -75,15 +95,7 @@ async def test_a_question_deleted_while_the_connection_is_down_ends_the_reply_as
     bot's only connection down when Alice deletes her question: the ``message_deleted``
     comes late, after the bot's first post into the gone thread was refused."""
     ws = sim.workspace
-    held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
-    lyzr.enqueue(held, reply_script("Fine here."))
-    bot = await start_bot("socket", streaming=streaming)
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
-    await acked(turn.deliveries)
-    await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
-    await sim.socket.cut()
-    gone = await sim.user_deletes(turn.message)
-    assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
+    bot, held, _, gone = await deleted_while_down(sim, lyzr, start_bot, streaming)
     with caplog.at_level(logging.INFO):
         held.hold.set()
         await sim.wait_for(lambda: any(c.error == "thread_not_found" for c in sim.calls()))
@@ -120,15 +132,7 @@ async def test_a_question_deleted_while_the_connection_is_down_stops_the_agent_f
     the agent still thinks: the agent is stopped, and nothing is posted into the gone
     thread, so Slack never has to refuse a post."""
     ws = sim.workspace
-    held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
-    lyzr.enqueue(held, reply_script("Fine here."))
-    bot = await start_bot("socket", streaming=streaming)
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
-    await acked(turn.deliveries)
-    await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
-    await sim.socket.cut()
-    gone = await sim.user_deletes(turn.message)
-    assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
+    bot, held, turn, gone = await deleted_while_down(sim, lyzr, start_bot, streaming)
     with caplog.at_level(logging.INFO):
         sim.socket.break_after_next = 1  # its first envelope breaks the new connection
         sim.socket.restore()
