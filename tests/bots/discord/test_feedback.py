@@ -4,6 +4,8 @@ person who clicked."""
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.discord import STOP_CUSTOM_ID
 from adapters.discord.feedback_buttons import FEEDBACK_DOWN_ID, FEEDBACK_UP_ID
 from bots.discord import DiscordBot
@@ -149,11 +151,16 @@ async def test_the_answer_to_the_why_modal_says_what_was_recorded(world: World) 
     assert sim.original_response(lost).content == VOTE_UNKNOWN  # type: ignore[union-attr]
 
 
-async def test_an_empty_why_leaves_a_later_vote_from_another_client_alone(world: World) -> None:
+@pytest.mark.parametrize(("reason", "answer"), [("", REASON_NONE), ("Off topic.", REASON_STALE)])
+async def test_a_why_given_after_a_later_thumbs_up_leaves_it_alone(
+    reason: str, answer: str, world: World
+) -> None:
     """Bob clicks 👎 on his phone (the "why?" modal opens there), then 👍 on his desktop,
-    then submits the phone's modal empty: it used to record the 👎 again, undoing his later
-    👍 (and moving the counts back), and to tell him his vote was changed. An empty "why?"
-    records nothing new, and says so."""
+    then submits the phone's modal, empty or with a reason: it used to record the 👎 again
+    (with the reason), undoing his later 👍 (and moving the counts back), and to tell him
+    his vote was changed or thank him for the reason. His 👍 stands, nothing is stored, and
+    the answer (the submission's only one) says so: nothing new recorded, or the reason
+    not recorded since he changed his vote."""
     sim = world.sim
     start = await sim.user_message(sim.channel("general").id, "rate this", mention_bot=True)
     await world.answered(1)
@@ -169,38 +176,10 @@ async def test_an_empty_why_leaves_a_later_vote_from_another_client_alone(world:
     await eventually(lambda: _vote_of(feedback, ref, bob), what="bob's 👎")
     await sim.click_button(reply.id, FEEDBACK_UP_ID, user="bob")  # the desktop
     await sim.wait_until(lambda: any(m.flags & EPHEMERAL for m in world.bot_messages(start.id)))
-    empty = await sim.submit_modal(phone, {"threadcast:reason": ""}, user="bob")
-    await sim.wait_until(lambda: bool(getattr(sim.original_response(empty), "content", "")))
-    assert sim.original_response(empty).content == REASON_NONE  # type: ignore[union-attr]
-    current = await feedback.store.current(ref, bob)
-    assert current is not None and current.vote == "up"
-    assert await feedback.store.counts() == {"default": {"up": 1, "down": 0}}
-
-
-async def test_a_reason_given_after_a_later_thumbs_up_leaves_it_alone(world: World) -> None:
-    """Bob clicks 👎 on his phone (the "why?" modal opens there), then 👍 on his desktop,
-    then submits the phone's modal with a reason: it used to record the 👎 again with it,
-    undoing his later 👍, and to thank him for the reason. His 👍 stands, the reason is not
-    stored, and the answer (the submission's only one) says so."""
-    sim = world.sim
-    start = await sim.user_message(sim.channel("general").id, "rate this", mention_bot=True)
-    await world.answered(1)
-    (reply,) = world.bot_messages(start.id)
-    feedback = world.bot.commands.feedback
-    assert feedback is not None
-    ref = ReplyRef("discord", str(sim.channel("general").guild_id), str(start.id),
-                   str(reply.id))  # fmt: skip
-    bob = str(sim.user("bob").id)
-
-    phone = await sim.click_button(reply.id, FEEDBACK_DOWN_ID, user="bob")
-    await sim.wait_until(lambda: phone.modal is not None)
-    await eventually(lambda: _vote_of(feedback, ref, bob), what="bob's 👎")
-    await sim.click_button(reply.id, FEEDBACK_UP_ID, user="bob")  # the desktop
-    await sim.wait_until(lambda: any(m.flags & EPHEMERAL for m in world.bot_messages(start.id)))
-    late = await sim.submit_modal(phone, {"threadcast:reason": "Off topic."}, user="bob")
+    late = await sim.submit_modal(phone, {"threadcast:reason": reason}, user="bob")
     await sim.wait_until(lambda: bool(getattr(sim.original_response(late), "content", "")))
-    answer = sim.original_response(late)
-    assert answer is not None and answer.flags & EPHEMERAL and answer.content == REASON_STALE
+    said = sim.original_response(late)
+    assert said is not None and said.flags & EPHEMERAL and said.content == answer
     current = await feedback.store.current(ref, bob)
     assert current is not None and (current.vote, current.reason) == ("up", None)
     assert await feedback.store.counts() == {"default": {"up": 1, "down": 0}}
