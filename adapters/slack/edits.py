@@ -12,6 +12,7 @@ copy being finalised all end in :meth:`Edits.update`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from adapters.slack.api import SlackApi
 from adapters.slack.blocks import Dialect, feedback_controls, payload
@@ -27,20 +28,14 @@ from core.turn import ThreadRef
 __all__ = ["Edits"]
 
 
+@dataclass(slots=True)
 class Edits:
     """Edits of one workspace's messages (see the module docstring)."""
 
-    def __init__(
-        self,
-        api: SlackApi,
-        dialect: Dialect,
-        native: NativeStreams,
-        give_up: Callable[[ThreadRef, str, str], None],
-    ) -> None:
-        self._api = api
-        self._dialect: Dialect = dialect
-        self._native = native
-        self._give_up = give_up  # (where, user, why): stop that user's reply
+    api: SlackApi
+    dialect: Dialect
+    native: NativeStreams
+    give_up: Callable[[ThreadRef, str, str], None]  # (where, user, why): stop that user's reply
 
     async def edit(
         self, message: MessageRef, text: str, final: bool, to: Recipient | None, *, feedback: bool
@@ -48,14 +43,14 @@ class Edits:
         """``message`` shows ``text`` (``final``: for good, no Stop button; ``feedback``:
         with 👍 / 👎), through its stream if this process streams it."""
         with watch(message.where, to):
-            if self._native.owns(message):
+            if self.native.owns(message):
                 await self._edit_stream(message, text, final, to, feedback=feedback)
                 return
             if final and message.stream:
                 # A stream this process did not start (another replica's orphan, found
                 # by crash recovery): stopped first, as Slack wants a stream ended with
                 # chat.stopStream; chat.update then sets its final text.
-                await self._native.end(message)
+                await self.native.end(message)
             await self.update(message, text, final, to, feedback=feedback)
 
     async def _edit_stream(
@@ -71,12 +66,12 @@ class Edits:
         plain = to is not None and to.guard.plain_text
         blocks = [feedback_controls()] if feedback and not plain else None
         try:
-            await self._native.edit(
+            await self.native.edit(
                 message, text, final=final, scope=scope, update=update, blocks=blocks
             )
         except StoppedByUser:
             if to is not None:
-                self._give_up(message.where, to.user, "stopped_by_user")
+                self.give_up(message.where, to.user, "stopped_by_user")
 
     async def update(
         self,
@@ -93,11 +88,11 @@ class Edits:
         scope = scope_key(where, "chat.update")
 
         async def update(plain: bool) -> None:
-            content = payload(text, self._dialect, controls=not final, thread=where.thread,
+            content = payload(text, self.dialect, controls=not final, thread=where.thread,
                               update=True, plain=plain, feedback=feedback)  # fmt: skip
             if final and message.stream:  # as a stream's final stop does
                 content["metadata"] = final_mark()
-            await self._api.update(where.channel, message.message_id, content, scope=scope)
+            await self.api.update(where.channel, message.message_id, content, scope=scope)
 
         try:
             await plain_if_refused(update, guard_of(to))
@@ -106,11 +101,11 @@ class Edits:
                 raise
             # Still a native stream this process does not know (another replica's orphan,
             # or a stop that never landed): stop it, then the update goes through.
-            await self._native.end(message)
+            await self.native.end(message)
             await plain_if_refused(update, guard_of(to))
 
     async def finalise_stray(self, message: MessageRef, text: str) -> None:
         """A copy of a post retried blind: its text for good, no Stop button."""
         if message.stream:
-            await self._native.end(message)
+            await self.native.end(message)
         await self.update(message, text, True, None)

@@ -11,6 +11,7 @@ posting a copy (:mod:`adapters.slack.unsure_posts`).
 from __future__ import annotations
 
 import logging
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,25 +35,17 @@ __all__ = ["Posts"]
 log = logging.getLogger(__name__)
 
 
+@dataclass(slots=True)
 class Posts:
     """Posts in one workspace's threads (see the module docstring)."""
 
-    def __init__(
-        self,
-        api: SlackApi,
-        dialect: Dialect,
-        *,
-        thinking: Thinking,
-        native: NativeStreams,
-        unsure: UnsurePosts,
-        edits: Edits,
-    ) -> None:
-        self._api = api
-        self._dialect: Dialect = dialect
-        self._thinking = thinking
-        self._native = native
-        self._unsure = unsure
-        self._edits = edits
+    api: SlackApi
+    dialect: Dialect
+    _: KW_ONLY
+    thinking: Thinking
+    native: NativeStreams
+    unsure: UnsurePosts
+    edits: Edits
 
     async def post(
         self,
@@ -86,24 +79,24 @@ class Posts:
     ) -> MessageRef:
         """A try of the post ``key``: an earlier try found in the thread is adopted;
         otherwise this try is sent, and remembered until its outcome is known."""
-        found = await self._unsure.find(key)
+        found = await self.unsure.find(key)
         if found is not None:
             message, sent = found
             if sent != text or feedback:  # that try had less: this post's text, on it
-                await self._edits.update(message, text, not streaming, to, feedback=feedback)
-            self._thinking.replied(where)
+                await self.edits.update(message, text, not streaming, to, feedback=feedback)
+            self.thinking.replied(where)
             return message
         # What this try may show: with its blocks, or as plain text (Slack refused them).
         shown = [
-            payload(text, self._dialect, controls=streaming, thread=where.thread, update=False),
+            payload(text, self.dialect, controls=streaming, thread=where.thread, update=False),
             payload(
-                text, self._dialect, controls=False, thread=where.thread, update=False, plain=True
+                text, self.dialect, controls=False, thread=where.thread, update=False, plain=True
             ),
         ]
-        return await self._unsure.attempt(
+        return await self.unsure.attempt(
             key, where, text, [content["text"] for content in shown],
             lambda: self._first(where, text, streaming, to, feedback),
-            native=streaming and not self._native.disabled, open=streaming,
+            native=streaming and not self.native.disabled, open=streaming,
         )  # fmt: skip
 
     async def _first(
@@ -116,24 +109,24 @@ class Posts:
     ) -> MessageRef:
         """The first text of a message: a native stream's start, else the thinking
         placeholder's update, else a ``chat.postMessage``."""
-        placeholder = self._thinking.take_placeholder(where)
+        placeholder = self.thinking.take_placeholder(where)
         try:
-            if streaming and not self._native.disabled:
+            if streaming and not self.native.disabled:
                 ts = await self._start_stream(where, text, placeholder, to)
                 if ts is not None:
                     return MessageRef(where, ts, stream=True)
-            elif not self._native.disabled:
-                self._native.forget_plan(where)
+            elif not self.native.disabled:
+                self.native.forget_plan(where)
             if placeholder is not None and await self._reuse(
                 placeholder, where, text, streaming, to, feedback
             ):
                 return MessageRef(where, placeholder)
         except BaseException:
             if placeholder is not None:  # failed for a passing reason: it is still there
-                self._thinking.give_back(where, placeholder)
+                self.thinking.give_back(where, placeholder)
             raise
         ts = await self._post_message(where, text, streaming, to, feedback)
-        self._thinking.replied(where)
+        self.thinking.replied(where)
         return MessageRef(where, ts)
 
     async def _start_stream(
@@ -144,13 +137,13 @@ class Posts:
         scope = scope_key(where, "chat.startStream")
         recipient, team = (None, None) if to is None else (to.user, to.team)
         if to is not None and not to.streams:  # an integration's post: no one to stream to
-            self._native.post_instead(where)
+            self.native.post_instead(where)
             return None
-        ts = await self._native.start(where, text, recipient=recipient, team=team, scope=scope)
+        ts = await self.native.start(where, text, recipient=recipient, team=team, scope=scope)
         if ts is not None:
-            self._thinking.replied(where)
+            self.thinking.replied(where)
             if placeholder is not None:  # a stream cannot reuse it: remove it
-                await self._thinking.clear_placeholder(where, placeholder)
+                await self.thinking.clear_placeholder(where, placeholder)
         return ts
 
     async def _reuse(
@@ -167,13 +160,13 @@ class Posts:
         "Thinking…" above the reply for good; a placeholder deleted already costs one
         quiet ``chat.delete``)."""
         try:
-            await self._edits.update(
+            await self.edits.update(
                 MessageRef(where, placeholder), text, not streaming, to, feedback=feedback
             )
         except MessageGone:
-            await self._thinking.clear_placeholder(where, placeholder)
+            await self.thinking.clear_placeholder(where, placeholder)
             return False
-        self._thinking.replied(where)
+        self.thinking.replied(where)
         return True
 
     async def _post_message(
@@ -184,9 +177,9 @@ class Posts:
         scope = scope_key(where, "chat.postMessage", per_channel=True)
 
         async def post(plain: bool) -> str:
-            content = payload(text, self._dialect, controls=streaming, thread=where.thread,
+            content = payload(text, self.dialect, controls=streaming, thread=where.thread,
                               update=False, plain=plain, feedback=feedback)  # fmt: skip
-            return await self._api.post_message(where.channel, where.thread, content, scope=scope)
+            return await self.api.post_message(where.channel, where.thread, content, scope=scope)
 
         return await plain_if_refused(post, guard_of(to))
 
@@ -200,12 +193,12 @@ class Posts:
     ) -> None:
         """``data`` in Block Kit, or ``fallback`` as text; ``key``: as :meth:`post`'s."""
         with watch(where, to):
-            text = payload(fallback, self._dialect, controls=False, thread=where.thread,
+            text = payload(fallback, self.dialect, controls=False, thread=where.thread,
                            update=False)  # fmt: skip
             if key is None:
                 await self._structured(where, data, fallback, text)
-            elif await self._unsure.find(key) is None:  # else an earlier try landed
-                await self._unsure.attempt(
+            elif await self.unsure.find(key) is None:  # else an earlier try landed
+                await self.unsure.attempt(
                     key, where, fallback, [text["text"]],
                     lambda: self._structured(where, data, fallback, text),
                     native=False, open=False,
@@ -220,11 +213,11 @@ class Posts:
         if blocks is not None:
             content: dict[str, Any] = {"text": fallback, "blocks": blocks}
             try:
-                ts = await self._api.post_message(where.channel, where.thread, content, scope=scope)
+                ts = await self.api.post_message(where.channel, where.thread, content, scope=scope)
                 return MessageRef(where, ts)
             except SlackError as exc:
                 if exc.code is None or "blocks" not in exc.code:
                     raise
                 log.warning("structured layout refused (%s); posting it as text", exc.code)
-        ts = await self._api.post_message(where.channel, where.thread, text, scope=scope)
+        ts = await self.api.post_message(where.channel, where.thread, text, scope=scope)
         return MessageRef(where, ts)
