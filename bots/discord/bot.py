@@ -112,6 +112,7 @@ class DiscordBot(Lifecycle):
             on_setup=self._setup,
             on_interaction=self._on_interaction,
             on_delete=self._on_delete,
+            on_bulk_delete=self._on_bulk_delete,
             guild_ready_timeout=guild_ready_timeout,
             heartbeat_timeout=heartbeat_timeout,
         )
@@ -259,6 +260,12 @@ class DiscordBot(Lifecycle):
             return
         asker = _dm_recipient(self.client, deleted.channel_id) if deleted.guild_id is None else ""
         self.handler.on_deleted(deleted, me.id, asker)
+
+    def _on_bulk_delete(self, deleted: discord.RawBulkMessageDeleteEvent) -> None:
+        me = self.client.user
+        if me is None or self.tasks.closed:
+            return
+        self.handler.on_bulk_deleted(deleted, me.id)
 
 
 def _dm_recipient(client: discord.Client, channel_id: int) -> str:

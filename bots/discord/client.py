@@ -57,6 +57,7 @@ class BotClient(discord.Client):
         on_setup: Callable[[], Coroutine[Any, Any, None]],
         on_interaction: Callable[[discord.Interaction], Coroutine[Any, Any, None]] | None = None,
         on_delete: Callable[[discord.RawMessageDeleteEvent], None] | None = None,
+        on_bulk_delete: Callable[[discord.RawBulkMessageDeleteEvent], None] | None = None,
         guild_ready_timeout: float = 2.0,
         heartbeat_timeout: float = 60.0,
     ) -> None:
@@ -85,6 +86,7 @@ class BotClient(discord.Client):
         self._on_setup = on_setup
         self._on_interaction = on_interaction
         self._on_delete = on_delete
+        self._on_bulk_delete = on_bulk_delete
 
     async def setup_hook(self) -> None:
         await self._on_setup()
@@ -96,6 +98,12 @@ class BotClient(discord.Client):
         """Every MESSAGE_DELETE, whether or not discord.py's message cache held it."""
         if self._on_delete is not None:
             self._on_delete(deleted)
+
+    async def on_raw_bulk_message_delete(self, deleted: discord.RawBulkMessageDeleteEvent) -> None:
+        """Every MESSAGE_DELETE_BULK (a purge: one event for all its messages, no
+        MESSAGE_DELETE for any of them)."""
+        if self._on_bulk_delete is not None:
+            self._on_bulk_delete(deleted)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Every interaction, after discord.py's own routing (commands, persistent views):

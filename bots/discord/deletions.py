@@ -3,8 +3,12 @@
 Discord says only which message went, where (``id``, ``channel_id``, ``guild_id``:
 discord-api-docs Events > Gateway Events, Message Delete), never whose it was or what it
 said; discord.py's ``on_raw_message_delete`` comes for every deletion, the message
-attached only when its cache still holds it. So the bot withdraws the message (see
-:meth:`core.responder.Responder.withdraw`) in every conversation its turn could be in:
+attached only when its cache still holds it. A moderator's purge (Bulk Delete Messages) is
+one MESSAGE_DELETE_BULK instead (``ids``, ``channel_id``, ``guild_id``: Events > Gateway
+Events, Message Delete Bulk; discord.py's ``on_raw_bulk_message_delete``, with the
+``cached_messages`` it held), and each of its messages is taken as if deleted alone. So the
+bot withdraws the message (see :meth:`core.responder.Responder.withdraw`) in every
+conversation its turn could be in:
 
 - the thread opened on it (such a thread has the message's id, and survives the message's
   deletion: its reply stops there, the partial text kept with a notice, since the question

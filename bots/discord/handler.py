@@ -13,7 +13,9 @@ decides (pure, :mod:`bots.discord.routing`) and spawns a task; the task does the
    takes the conversation's lock (turns of one thread run in order, across processes) and
    streams the reply. A reply that found no place to show itself is followed by a DM.
 
-A MESSAGE_DELETE (:meth:`MessageHandler.on_deleted`) withdraws the message's question:
+A MESSAGE_DELETE (:meth:`MessageHandler.on_deleted`) withdraws the message's question, and
+a MESSAGE_DELETE_BULK (a moderator's purge, :meth:`MessageHandler.on_bulk_deleted`) each of
+its messages' the same way:
 never sent to the agent if it was not yet, its reply stopped if it streams (see
 :mod:`bots.discord.deletions` for where).
 """
@@ -88,14 +90,32 @@ class MessageHandler:
     def on_deleted(self, deleted: discord.RawMessageDeleteEvent, me: int, asker: str) -> None:
         """A message was deleted: withdraw it in a task (``asker``: its author's id when
         known, else ""; it names a DM conversation under the ``user`` session scope)."""
-        cached = deleted.cached_message
+        where = (deleted.channel_id, deleted.message_id, deleted.guild_id)
+        self._deleted(*where, deleted.cached_message, me, asker)
+
+    def on_bulk_deleted(self, deleted: discord.RawBulkMessageDeleteEvent, me: int) -> None:
+        """Messages were purged at once (MESSAGE_DELETE_BULK, guild channels only): each is
+        withdrawn as if deleted alone."""
+        cached = {message.id: message for message in deleted.cached_messages}
+        for message_id in sorted(deleted.message_ids):
+            where = (deleted.channel_id, message_id, deleted.guild_id)
+            self._deleted(*where, cached.get(message_id), me, "")
+
+    def _deleted(
+        self,
+        channel: int,
+        message: int,
+        guild: int | None,
+        cached: discord.Message | None,
+        me: int,
+        asker: str,
+    ) -> None:
         if cached is not None:
             asker = str(cached.author.id)
         if not asked(cached, me=me, answer_bots=self.answer_bots, reads_content=self.reads_content):
             return
         self.tasks.spawn(
-            self._withdraw(deleted.channel_id, deleted.message_id, deleted.guild_id, asker),
-            name=f"discord-withdraw-{deleted.message_id}",
+            self._withdraw(channel, message, guild, asker), name=f"discord-withdraw-{message}"
         )
 
     async def _withdraw(self, channel: int, message: int, guild: int | None, asker: str) -> None:

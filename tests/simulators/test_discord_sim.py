@@ -381,6 +381,71 @@ async def test_editing_a_deleted_message_is_not_found(sim: DiscordSimulator) -> 
         assert gone.value.code == 10008
 
 
+BULK_DELETE = "/channels/{channel_id}/messages/bulk-delete"
+
+
+async def test_a_purge_is_one_bulk_delete_and_one_event(sim: DiscordSimulator) -> None:
+    """discord.py's ``purge`` reads the history and bulk deletes it in one call; Discord
+    answers with one MESSAGE_DELETE_BULK, which discord.py hands to
+    ``on_raw_bulk_message_delete`` with the messages its cache held."""
+    client = make_client()
+    purged = Inbox(client, "raw_bulk_message_delete")
+    singles = Inbox(client, "raw_message_delete")
+    async with running_client(sim, client):
+        channel = text_channel(client, sim)
+        mine = await channel.send("the bot's")
+        theirs = await sim.user_message(channel.id, "alice's")
+        gone = await channel.purge(limit=10)
+        event = await purged.next()
+        assert {m.id for m in gone} == {mine.id, theirs.id}
+        assert event.message_ids == {mine.id, theirs.id}
+        assert (event.channel_id, event.guild_id) == (channel.id, sim.guild_id)
+        assert mine.id in {m.id for m in event.cached_messages}
+        assert sim.channel_messages(channel.id) == []
+        assert singles.items.empty()  # no MESSAGE_DELETE for either
+    (call,) = sim.calls_to("POST", BULK_DELETE)
+    assert call.status == 204
+
+
+async def test_a_bulk_delete_is_refused_as_discord_refuses_it(sim: DiscordSimulator) -> None:
+    """2–100 distinct ids, none older than 14 days (400 / 50034, nothing deleted), with
+    MANAGE_MESSAGES (403 / 50013), in a guild channel (a DM: 400 / 50003)."""
+    client = make_client()
+    async with running_client(sim, client):
+        channel = text_channel(client, sim)
+        old = await channel.send("old")
+        sim.advance_clock(14 * 24 * 3600)  # two weeks later, in no time
+        new = await channel.send("new")
+        path = BULK_DELETE.format(channel_id=channel.id)
+
+        async def bulk(channel_path: str, ids: list[Any]) -> tuple[int, Any]:
+            status, _, body = await raw(sim, "POST", channel_path, json={"messages": ids})
+            return status, body
+
+        for ids in ([str(new.id)], [str(i) for i in range(101)], [str(new.id)] * 2):
+            status, body = await bulk(path, ids)
+            assert (status, body["code"]) == (400, 50035), ids
+            assert "messages" in body["errors"]
+        status, body = await bulk(path, [str(old.id), str(new.id)])
+        assert (status, body["code"]) == (400, 50034)
+        assert [m.id for m in sim.channel_messages(channel.id)] == [old.id, new.id]
+        # Unknown ids count towards the 2, and are ignored.
+        status, _ = await bulk(path, [str(new.id), "1234"])
+        assert status == 204
+        assert [m.id for m in sim.channel_messages(channel.id)] == [old.id]
+
+        sim.deny(channel.id, "MANAGE_MESSAGES")
+        again = await channel.send("again")
+        with pytest.raises(discord.Forbidden) as refused:
+            await channel.delete_messages([old, again])
+        assert refused.value.code == 50013
+
+        dm = sim.world.dm_channel(sim.user("alice").id)
+        dm_path = BULK_DELETE.format(channel_id=dm.id)
+        status, body = await bulk(dm_path, ["1", "2"])
+        assert (status, body["code"]) == (400, 50003)
+
+
 async def test_thread_from_message(sim: DiscordSimulator) -> None:
     client = make_client()
     inbox = Inbox(client, "message")

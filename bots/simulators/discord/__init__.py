@@ -15,7 +15,8 @@ What it models
   a test may add guilds (``world.add_guild``, optionally on a given shard) before the bot
   connects.
 - REST: ``users/@me``, ``oauth2/applications/@me``, ``gateway[/bot]``; messages create
-  (JSON or multipart ``payload_json`` + ``files[n]``), get, list, edit, delete; typing;
+  (JSON or multipart ``payload_json`` + ``files[n]``), get, list, edit, delete, bulk delete
+  (``purges``: 2–100 ids, under 14 days old, MANAGE_MESSAGES; one MESSAGE_DELETE_BULK); typing;
   threads from a message (thread id == message id) and without one; DM channels;
   application commands (bulk overwrite, upsert, get, delete; global and guild);
   interaction callbacks (4, 5, 6, 7) within 3 s of the interaction (else 10062) and

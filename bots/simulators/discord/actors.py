@@ -17,6 +17,7 @@ from .bodies import Upload
 from .components import submission_problem
 from .connection import GatewaySession
 from .models import SimChannel, SimInteraction, SimMessage, SimUser
+from .purges import bulk_delete, bulk_ids
 from .restrictions import PERMISSION_NAMES
 from .server import SimulatorServer
 
@@ -149,6 +150,16 @@ class DiscordSimulator(SimulatorServer):
         self.world.delete_message(message)
         self.state.events.message_deleted(message)
         await self.delivered()
+
+    async def bulk_delete(self, channel_id: int, message_ids: Iterable[int]) -> list[SimMessage]:
+        """A moderator purges messages (Discord's client, or a moderation bot, uses Bulk
+        Delete Messages): as the REST route, without the bot's permissions (``purges``);
+        dispatches one MESSAGE_DELETE_BULK."""
+        channel = self.world.channel(channel_id)
+        ids = bulk_ids({"messages": [str(i) for i in message_ids]})
+        deleted = bulk_delete(self.state, channel, ids)
+        await self.delivered()
+        return deleted
 
     def deny(self, channel_id: int, *permissions: str) -> None:
         """A moderator takes ``permissions`` from the bot in a channel (its threads inherit

@@ -1,7 +1,8 @@
 """Which gateway events a change produces, and who receives them.
 
 Discord echoes every message — including the bot's own, posted through REST — as
-MESSAGE_CREATE, edits as MESSAGE_UPDATE, deletions as MESSAGE_DELETE; threads as
+MESSAGE_CREATE, edits as MESSAGE_UPDATE, deletions as MESSAGE_DELETE (a bulk delete's as
+one MESSAGE_DELETE_BULK); threads as
 THREAD_CREATE, THREAD_UPDATE (archived, unarchived) and THREAD_DELETE. Guild message events
 need GUILD_MESSAGES, DM events DIRECT_MESSAGES, thread events GUILDS; interactions reach
 every session. A guild message's content reaches a session without MESSAGE_CONTENT only
@@ -54,6 +55,19 @@ class Events:
         if guild_id is not None:
             data["guild_id"] = str(guild_id)
         return self._gateway.dispatch("MESSAGE_DELETE", data, intent=intent, guild_id=guild_id)
+
+    def messages_deleted(self, channel: SimChannel, ids: list[int]) -> int:
+        """One MESSAGE_DELETE_BULK for a bulk delete: ``ids``, ``channel_id``, ``guild_id``
+        (discord-api-docs, Events > Gateway Events, Message Delete Bulk); guild channels
+        only (the GUILD_MESSAGES intent, Gateway > List of Intents)."""
+        data = {
+            "ids": [str(i) for i in ids],
+            "channel_id": str(channel.id),
+            "guild_id": str(channel.guild_id),
+        }
+        return self._gateway.dispatch(
+            "MESSAGE_DELETE_BULK", data, intent=GUILD_MESSAGES, guild_id=channel.guild_id
+        )
 
     def thread_created(self, thread: SimChannel) -> int:
         data = {**channel_json(self._world, thread), "newly_created": True}

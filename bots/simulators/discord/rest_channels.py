@@ -1,5 +1,5 @@
-"""REST routes on channels: messages (create, get, list, edit, delete), typing, threads,
-DMs, and the attachment files a message's URLs point at.
+"""REST routes on channels: messages (create, get, list, edit, delete, bulk delete), typing,
+threads, DMs, and the attachment files a message's URLs point at.
 
 Each handler validates as Discord does, changes the world, dispatches the gateway events
 Discord would, and returns Discord's JSON.
@@ -19,9 +19,11 @@ from .middleware import API_PREFIX, BODY
 from .models import ChannelType, SimMessage
 from .nonces import Nonces
 from .payloads import channel_json
+from .purges import bulk_delete, bulk_ids
 from .responses import json_response
 from .restrictions import (
     CREATE_PUBLIC_THREADS,
+    MANAGE_MESSAGES,
     check_active_threads,
     check_edit,
     check_send,
@@ -141,6 +143,17 @@ async def delete_message(request: web.Request) -> web.Response:
     message = state.world.message(channel_id, message_id)
     state.world.delete_message(message)
     state.events.message_deleted(message)
+    return web.Response(status=204)
+
+
+async def bulk_delete_messages(request: web.Request) -> web.Response:
+    """Bulk Delete Messages (see ``purges``): 204, one MESSAGE_DELETE_BULK."""
+    state, _, payload = _context(request)
+    (channel_id,) = _ids(request, "channel_id")
+    channel = state.world.channel(channel_id)
+    if channel.guild_id is not None:
+        require(state, channel, MANAGE_MESSAGES)
+    bulk_delete(state, channel, bulk_ids(payload))
     return web.Response(status=204)
 
 
@@ -271,6 +284,7 @@ def channel_routes() -> list[web.RouteDef]:
         web.get(p + "/messages/{message_id}", get_message),
         web.patch(p + "/messages/{message_id}", edit_message),
         web.delete(p + "/messages/{message_id}", delete_message),
+        web.post(p + "/messages/bulk-delete", bulk_delete_messages),
         web.post(p + "/messages/{message_id}/threads", thread_from_message),
         web.post(p + "/threads", thread_without_message),
         web.post(p + "/typing", typing),

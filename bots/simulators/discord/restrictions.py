@@ -5,7 +5,8 @@ permissions, the cap on active threads, archived threads, and edits of hour-old 
   test denies the bot permissions in a channel (``SimChannel.denied``, an overwrite); a
   thread inherits its parent's. Sending needs SEND_MESSAGES in a channel but
   SEND_MESSAGES_IN_THREADS in a thread ("SEND_MESSAGES has no effect in threads"); a thread
-  from a message needs CREATE_PUBLIC_THREADS; files need ATTACH_FILES. Refused: 403 /
+  from a message needs CREATE_PUBLIC_THREADS; files need ATTACH_FILES; a bulk delete needs
+  MANAGE_MESSAGES (``purges``). Refused: 403 /
   50013 "Missing Permissions". DMs have no permissions to deny.
 - Access (Topics > Permissions: VIEW_CHANNEL "Allows guild members to view a channel, which
   includes reading messages in text channels"; Opcodes and Status Codes: 50001 "Missing
@@ -56,6 +57,7 @@ from .state import SimState
 __all__ = [
     "ATTACH_FILES",
     "CREATE_PUBLIC_THREADS",
+    "MANAGE_MESSAGES",
     "PERMISSION_NAMES",
     "READ_MESSAGE_HISTORY",
     "SEND_MESSAGES",
@@ -76,9 +78,10 @@ CREATE_PUBLIC_THREADS = "CREATE_PUBLIC_THREADS"
 ATTACH_FILES = "ATTACH_FILES"
 READ_MESSAGE_HISTORY = "READ_MESSAGE_HISTORY"  # reading history (``history``)
 VIEW_CHANNEL = "VIEW_CHANNEL"  # any call naming the channel (``check_access``)
+MANAGE_MESSAGES = "MANAGE_MESSAGES"  # bulk deletes (``purges``)
 PERMISSION_NAMES = frozenset(
     {SEND_MESSAGES, SEND_MESSAGES_IN_THREADS, CREATE_PUBLIC_THREADS, ATTACH_FILES,
-     READ_MESSAGE_HISTORY, VIEW_CHANNEL}
+     READ_MESSAGE_HISTORY, VIEW_CHANNEL, MANAGE_MESSAGES}
 )  # fmt: skip
 
 

@@ -42,6 +42,20 @@ def withdrawals_seen(world: World) -> asyncio.Event:
     return seen
 
 
+def withdrawn_ids(world: World) -> set[str]:
+    """The ids of the messages the bot withdrew (filled as it does)."""
+    responder = world.bot.responder
+    original = responder.withdraw
+    ids: set[str] = set()
+
+    async def withdraw(*args: Any, **kwargs: Any) -> bool:
+        ids.add(kwargs["message_id"])
+        return await original(*args, **kwargs)
+
+    responder.withdraw = withdraw  # type: ignore[method-assign]
+    return ids
+
+
 async def test_a_question_deleted_while_its_reply_streams_stops_the_reply(world: World) -> None:
     """The thread opened on the question stays when the question goes; the reply there
     stops as a Stop would, its partial text kept with the notice, the agent's stream
@@ -119,3 +133,37 @@ async def test_a_dm_question_deleted_while_its_reply_streams_stops_the_reply(
 
     (reply,) = world.bot_messages(dm)
     assert reply.content.startswith("one") and reply.content.endswith(QUESTION_DELETED)
+
+
+async def test_a_purge_withdraws_each_question_as_a_deletion_would(world: World) -> None:
+    """A moderator purges a thread (Bulk Delete Messages: one MESSAGE_DELETE_BULK, read by
+    ``on_raw_bulk_message_delete``, no MESSAGE_DELETE): of the two follow-ups purged, the
+    one waiting behind the other's reply never reaches the agent, and the streaming reply
+    stops with the notice. The bot's own message purged with them (in discord.py's cache)
+    is no withdrawal, as when deleted alone."""
+    sim, lyzr = world.sim, world.lyzr
+    withdrawn = withdrawn_ids(world)
+    streaming = held("one two three four five six", after=2)
+    lyzr.enqueue(LyzrScript(tokens=["opening"]), streaming, LyzrScript(tokens=["never"]))
+    general = sim.channel("general").id
+    thread = (await sim.user_message(general, "start", mention_bot=True)).id
+    await world.answered(1)
+    talk = await sim.user_message(thread, "talk", mention_bot=True)
+    await sim.wait_until(lambda: len(world.bot_messages(thread)) == 2)  # the reply shows
+    waiting = await sim.user_message(thread, "two", mention_bot=True)
+    (opening,) = world.bot_messages(thread)[:1]
+    await sim.bulk_delete(thread, [opening.id, talk.id, waiting.id])
+    await asyncio.wait_for(lyzr.disconnected.wait(), PATIENCE)  # the agent was stopped
+    await world.answered(3)
+    streaming.hold.set()
+    await world.quiet()
+
+    (reply,) = world.bot_messages(thread)
+    assert opening.content == "opening"
+    assert reply.content.startswith("one") and "three" not in reply.content
+    assert reply.content.endswith(QUESTION_DELETED)
+    assert [r.json["message"] for r in lyzr.stream_requests()] == ["start", "talk"]
+    assert sorted(r.status for r in world.results) == ["answered", "answered", "withdrawn"]
+    outcomes = [r.outcome.status for r in world.results if r.outcome is not None]
+    assert outcomes == ["completed", "cancelled"]
+    assert withdrawn == {str(talk.id), str(waiting.id)}
