@@ -76,16 +76,25 @@ class ConfigError(ThreadcastError):
 class AgentError(ThreadcastError):
     """The agent failed; ``notice`` is the sentence a chat user sees, and ``said`` the
     agent's own words about it when it reported the error in its reply (a Lyzr
-    ``[ERROR] <message>``), shown after the notice. ``detail`` is for logs only."""
+    ``[ERROR] <message>``), shown after the notice. ``detail`` is for logs only.
+    ``retry_after``: the seconds the server asked to wait before the request is sent again
+    (None: it did not say), which only a refusal before the request ran makes worth it
+    (:class:`AgentRateLimitedError`, :class:`AgentRefusedError`)."""
 
     notice = texts.AGENT_FAILED
 
     def __init__(
-        self, detail: str = "", *, status: int | None = None, said: str | None = None
+        self,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        said: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.detail = detail
         self.status = status
         self.said = said
+        self.retry_after = retry_after
         super().__init__(f"{self.notice} {detail}".strip())
 
 
@@ -109,12 +118,6 @@ class AgentRateLimitedError(AgentCreditsError):
     """A 429 that is not an exhausted quota: the request was refused before it ran, so it
     may be sent again after ``retry_after`` seconds (None: the server did not say)."""
 
-    def __init__(
-        self, detail: str = "", *, status: int | None = 429, retry_after: float | None = None
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail, status=status)
-
 
 class AgentNotFoundError(AgentError):
     notice = texts.AGENT_NOT_FOUND
@@ -127,12 +130,6 @@ class AgentServerError(AgentError):
 class AgentRefusedError(AgentServerError):
     """A 503: the server refused the request before handling it, so it may be sent again,
     after ``retry_after`` seconds if the server named them (None: it did not)."""
-
-    def __init__(
-        self, detail: str = "", *, status: int | None = 503, retry_after: float | None = None
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail, status=status)
 
 
 class AgentTimeoutError(AgentError):
