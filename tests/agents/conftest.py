@@ -8,9 +8,13 @@ from collections.abc import AsyncIterator, Mapping
 import pytest
 
 from core.agents.lyzr import LyzrAgent
+from core.agents.reference import ReferenceCalls
 from core.agents.transport import StreamTimeouts
+from core.relay import Relay, ReplyOutcome
+from tests.relay.helpers import SpyScheduler
 from tests.servers.lyzr_server import LyzrServer
 from tests.servers.openai_server import OpenAIServer
+from tests.surfaces import THREAD, RecordingSurface
 
 FAST = StreamTimeouts(connect=2.0, first_token=5.0, idle=2.0)
 
@@ -48,3 +52,13 @@ async def lyzr(lyzr_server: LyzrServer) -> AsyncIterator[LyzrAgent]:
     agent = lyzr_agent(lyzr_server)
     yield agent
     await agent.aclose()
+
+
+async def shown(agent: ReferenceCalls) -> tuple[ReplyOutcome, list[str]]:
+    """The agent's answer to "hi" as the relay shows it in a thread: how the reply ended,
+    and the texts the thread shows."""
+    surface = RecordingSurface()
+    outcome = await Relay(surface, SpyScheduler()).deliver(
+        THREAD, agent.stream("hi", session_id="s", user_id="u")
+    )
+    return outcome, surface.texts()

@@ -15,12 +15,9 @@ import pytest
 from core import texts
 from core.agents.lyzr import LyzrAgent
 from core.errors import AgentServerError
-from core.relay import Relay
-from tests.agents.conftest import lyzr_agent
+from tests.agents.conftest import lyzr_agent, shown
 from tests.agents.test_lyzr import collect, text_of
-from tests.relay.helpers import SpyScheduler
 from tests.servers.lyzr_server import LyzrScript, LyzrServer
-from tests.surfaces import THREAD, RecordingSurface
 
 ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("marker", {"error_message": "model exploded"}),
@@ -58,25 +55,17 @@ async def test_the_user_sees_the_partial_reply_and_the_agents_words_never_json(
     lyzr: LyzrAgent, lyzr_server: LyzrServer, options: dict[str, Any]
 ) -> None:
     lyzr_server.default = failing(options)
-    surface = RecordingSurface()
-    outcome = await Relay(surface, SpyScheduler()).deliver(
-        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
-    )
+    outcome, texts = await shown(lyzr)
     assert outcome.status == "failed"
-    assert surface.texts() == [
-        "Partial answer\n\n⚠️ _The agent reported an error._ It said: “model exploded”"
-    ]
+    assert texts == ["Partial answer\n\n⚠️ _The agent reported an error._ It said: “model exploded”"]
 
 
 async def test_an_error_without_words_shows_the_notice_alone(
     lyzr: LyzrAgent, lyzr_server: LyzrServer
 ) -> None:
     lyzr_server.default = LyzrScript(tokens=["Partial"], error_after=1, error_body={"code": 7})
-    surface = RecordingSurface()
-    await Relay(surface, SpyScheduler()).deliver(
-        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
-    )
-    assert surface.texts() == ["Partial\n\n⚠️ _The agent reported an error._"]
+    _, texts = await shown(lyzr)
+    assert texts == ["Partial\n\n⚠️ _The agent reported an error._"]
 
 
 async def test_the_data_lines_of_one_event_join_without_a_newline_as_lyzrs_clients_do(
@@ -101,11 +90,8 @@ async def test_text_held_back_for_a_tag_is_shown_when_the_agent_reports_an_error
     # The text after "<artifacts>" (or a possible tag's start) waits for what follows; an
     # error ends the text there, so it is the reply's, shown before the notice, not lost.
     lyzr_server.default = LyzrScript(tokens=tokens, error_after=len(tokens))
-    surface = RecordingSurface()
-    await Relay(surface, SpyScheduler()).deliver(
-        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
-    )
-    assert surface.texts() == [
+    _, texts = await shown(lyzr)
+    assert texts == [
         "".join(tokens) + "\n\n⚠️ _The agent reported an error._ It said: “model exploded”"
     ]
 
@@ -151,11 +137,8 @@ async def test_an_error_of_technical_internals_shows_the_notice_alone(
 ) -> None:
     # A stack trace or a network address is for the operator's logs, not the chat.
     lyzr_server.default = failing({"error_body": {"detail": words}})
-    surface = RecordingSurface()
-    outcome = await Relay(surface, SpyScheduler()).deliver(
-        THREAD, lyzr.stream("hi", session_id="s", user_id="u")
-    )
-    assert surface.texts() == ["Partial answer\n\n⚠️ _The agent reported an error._"]
+    outcome, texts = await shown(lyzr)
+    assert texts == ["Partial answer\n\n⚠️ _The agent reported an error._"]
     assert outcome.error is not None and words.splitlines()[-1] in outcome.error.detail
 
 
@@ -184,12 +167,9 @@ async def test_an_http_error_shows_its_notice_never_its_body(
 ) -> None:
     lyzr_server.default = LyzrScript(status=status, detail=detail)
     agent = lyzr_agent(lyzr_server, retries=1)
-    surface = RecordingSurface()
-    outcome = await Relay(surface, SpyScheduler()).deliver(
-        THREAD, agent.stream("hi", session_id="s", user_id="u")
-    )
+    outcome, texts = await shown(agent)
     await agent.aclose()
     assert outcome.status == "failed"
-    assert surface.texts() == [f"⚠️ _{notice}_"]
+    assert texts == [f"⚠️ _{notice}_"]
     # Sent once; a 503 (refused before anyone took it) once more.
     assert len(lyzr_server.stream_requests()) == (2 if status == 503 else 1)

@@ -15,12 +15,10 @@ from core import texts
 from core.agents.history import MemoryHistory
 from core.agents.openai_compat import OpenAIAgent
 from core.errors import AgentServerError
-from core.relay import Relay
+from tests.agents.conftest import shown
 from tests.agents.test_lyzr_errors import LONG
 from tests.agents.test_openai import make_agent
-from tests.relay.helpers import SpyScheduler
 from tests.servers.openai_server import OpenAIScript, OpenAIServer
-from tests.surfaces import THREAD, RecordingSurface
 
 
 @pytest.fixture
@@ -36,12 +34,9 @@ async def test_the_user_sees_the_partial_reply_and_the_servers_words(
     agent: OpenAIAgent, openai_server: OpenAIServer
 ) -> None:
     openai_server.enqueue(failing("The model is overloaded, try again in a minute"))
-    surface = RecordingSurface()
-    outcome = await Relay(surface, SpyScheduler()).deliver(
-        THREAD, agent.stream("hi", session_id="s", user_id="u")
-    )
+    outcome, texts = await shown(agent)
     assert outcome.status == "failed"
-    assert surface.texts() == [
+    assert texts == [
         "Partial answer\n\n⚠️ _The agent reported an error._ "
         "It said: “The model is overloaded, try again in a minute”"
     ]
@@ -77,11 +72,8 @@ async def test_internals_are_withheld_from_the_user_and_logged(
     agent: OpenAIAgent, openai_server: OpenAIServer, words: str
 ) -> None:
     openai_server.enqueue(failing(words))
-    surface = RecordingSurface()
-    outcome = await Relay(surface, SpyScheduler()).deliver(
-        THREAD, agent.stream("hi", session_id="s", user_id="u")
-    )
-    assert surface.texts() == ["Partial answer\n\n⚠️ _The agent reported an error._"]
+    outcome, texts = await shown(agent)
+    assert texts == ["Partial answer\n\n⚠️ _The agent reported an error._"]
     assert outcome.error is not None and words.splitlines()[-1] in outcome.error.detail
 
 
@@ -110,14 +102,9 @@ async def test_llama_cpps_error_field_is_the_error_not_a_finished_reply(
         OpenAIScript(tokens=["Partial", " answer"], error_after=2, error_message=words,
                      error_field=True)
     )  # fmt: skip
-    surface = RecordingSurface()
-    outcome = await Relay(surface, SpyScheduler()).deliver(
-        THREAD, agent.stream("hi", session_id="s", user_id="u")
-    )
+    outcome, texts = await shown(agent)
     assert outcome.status == "failed"
-    assert surface.texts() == [
-        f"Partial answer\n\n⚠️ _The agent reported an error._ It said: “{words}”"
-    ]
+    assert texts == [f"Partial answer\n\n⚠️ _The agent reported an error._ It said: “{words}”"]
     assert len(openai_server.completion_requests()) == 1
 
 
@@ -143,11 +130,8 @@ async def test_an_http_error_shows_its_notice_never_its_body(
     # user reads the notice alone, and the request went once.
     openai_server.default = OpenAIScript(status=status, error=SECRET, error_code=code)
     agent = make_agent(openai_server, MemoryHistory(4), retries=2)
-    surface = RecordingSurface()
-    outcome = await Relay(surface, SpyScheduler()).deliver(
-        THREAD, agent.stream("hi", session_id="s", user_id="u")
-    )
+    outcome, texts = await shown(agent)
     await agent.aclose()
     assert outcome.status == "failed"
-    assert surface.texts() == [f"⚠️ _{notice}_"]
+    assert texts == [f"⚠️ _{notice}_"]
     assert len(openai_server.completion_requests()) == 1
