@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.slack.blocks import FEEDBACK_ACTION_ID, STOP_ACTION_ID
-from bots.simulators.slack import SlackSimulator
+from bots.simulators.slack import Message, SlackSimulator
 from bots.simulators.slack.blocks import find_action
 from bots.slack.app import SlackService
 from core.config import Settings
@@ -88,6 +88,30 @@ async def start(
     return service
 
 
+async def start_posting_to(
+    hook: Webhook,
+    stack: AsyncExitStack,
+    sim: SlackSimulator,
+    lyzr: LyzrServer,
+    redis_url: str,
+    namespace: str,
+) -> SlackService:
+    """The bot, posting each vote to ``hook`` (the feedback webhook)."""
+    url = await serve(hook, stack)
+    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
+    return await start(stack, sim, settings, namespace)
+
+
+async def rated_reply(sim: SlackSimulator, lyzr: LyzrServer, answer: str, question: str) -> Message:
+    """Alice asks in #general; the agent's ``answer``, once it shows its 👍 / 👎."""
+    ws = sim.workspace
+    lyzr.enqueue(reply_script(answer))
+    turn = await sim.user_says(ws.general, ws.alice, mention(sim, question))
+    reply = await reply_shown(sim, ws.general, turn.thread_ts)
+    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    return reply
+
+
 async def webhook_outcomes(bot: SlackService) -> dict[str, float]:
     """The feedback webhook's counters as a scraper reads them: the bot's own ``/metrics``,
     parsed by prometheus_client's parser (it names counters without ``_total``)."""
@@ -112,9 +136,7 @@ async def test_votes_are_recorded_changed_counted_and_posted(
     sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
 ) -> None:
     hook = Webhook(failures=1)  # the first POST fails: retried with backoff
-    url = await serve(hook, stack)
-    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
-    bot = await start(stack, sim, settings, namespace)
+    bot = await start_posting_to(hook, stack, sim, lyzr, redis_url, namespace)
     ws = sim.workspace
     lyzr.enqueue(reply_script("A **good** answer.", delay=0.02))
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
@@ -168,17 +190,12 @@ async def test_a_vote_the_receiver_refuses_is_counted_dropped_in_metrics(
     to be logged "vote dropped" and counted nowhere); the changed vote after it is
     delivered, counted once too."""
     hook = Webhook(failures=1, failure=400)
-    url = await serve(hook, stack)
-    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
-    bot = await start(stack, sim, settings, namespace)
+    bot = await start_posting_to(hook, stack, sim, lyzr, redis_url, namespace)
     feedback = bot.bot.feedback
     assert feedback is not None and feedback.webhook is not None
     webhook = feedback.webhook
     ws = sim.workspace
-    lyzr.enqueue(reply_script("An answer."))
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
-    reply = await reply_shown(sim, ws.general, turn.thread_ts)
-    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    reply = await rated_reply(sim, lyzr, "An answer.", "rate me")
     before = await webhook_outcomes(bot)
     assert set(before) == {"delivered", "gave_up", "refused", "overflow", "shutdown",
                            "unconfirmed", "error"}  # fmt: skip
@@ -226,14 +243,9 @@ async def test_a_thumbs_down_asks_why_and_keeps_the_reason(
     sim: SlackSimulator, lyzr: LyzrServer, redis_url: str, namespace: str, stack: AsyncExitStack
 ) -> None:
     hook = Webhook()
-    url = await serve(hook, stack)
-    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
-    bot = await start(stack, sim, settings, namespace)
+    bot = await start_posting_to(hook, stack, sim, lyzr, redis_url, namespace)
     ws = sim.workspace
-    lyzr.enqueue(reply_script("A vague answer."))
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "hmm"))
-    reply = await reply_shown(sim, ws.general, turn.thread_ts)
-    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    reply = await rated_reply(sim, lyzr, "A vague answer.", "hmm")
 
     await sim.click_feedback(ws.general, reply.ts, FEEDBACK_ACTION_ID, positive=False)
     (opened,) = await sim.wait_for_calls("views.open")
@@ -274,14 +286,9 @@ async def test_a_why_given_after_a_later_thumbs_up_leaves_it_alone(
     nothing is said (as for the other "why?" that records nothing: one on a reply no
     longer rated)."""
     hook = Webhook()
-    url = await serve(hook, stack)
-    settings = core_settings(lyzr, redis_url).model_copy(update={"feedback_url": url})
-    bot = await start(stack, sim, settings, namespace)
+    bot = await start_posting_to(hook, stack, sim, lyzr, redis_url, namespace)
     ws = sim.workspace
-    lyzr.enqueue(reply_script("An answer."))
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
-    reply = await reply_shown(sim, ws.general, turn.thread_ts)
-    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    reply = await rated_reply(sim, lyzr, "An answer.", "rate me")
     feedback = bot.bot.feedback
     assert feedback is not None and feedback.webhook is not None
     webhook = feedback.webhook
@@ -315,10 +322,7 @@ async def test_a_vote_or_reason_the_store_cannot_take_is_not_passed_over_in_sile
     settings = core_settings(lyzr, redis_url).model_copy(update={"redis_url": redis.url})
     bot = await start(stack, sim, settings, namespace)
     ws = sim.workspace
-    lyzr.enqueue(reply_script("An answer."))
-    turn = await sim.user_says(ws.general, ws.alice, mention(sim, "rate me"))
-    reply = await reply_shown(sim, ws.general, turn.thread_ts)
-    await sim.wait_for(lambda: find_action(reply.blocks, FEEDBACK_ACTION_ID) is not None)
+    reply = await rated_reply(sim, lyzr, "An answer.", "rate me")
     await sim.wait_for(lambda: not bot.bot.tasks)
 
     redis.swallow(b":{feedback}:vote:")  # the vote's script (EVALSHA or EVAL) never answered
