@@ -4,6 +4,7 @@ recording surface, and the scripted in-process agent (``tests/fake_agent.py``)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -353,10 +354,19 @@ class HeldAgent(ScriptedAgent):
             await self.resume.wait()
 
 
-def _gate_through(proxy: SlowRedis, namespace: str) -> tuple[aioredis.Redis, TurnGate]:
-    """A gate whose lock lives 1 s unless extended, on a client through ``proxy``."""
+@contextlib.asynccontextmanager
+async def _responder_through(
+    proxy: SlowRedis, namespace: str, agent: Any, surface: RecordingSurface
+) -> AsyncIterator[tuple[aioredis.Redis, Responder]]:
+    """A responder whose gate (its lock living 1 s unless extended) reaches Redis through
+    ``proxy``, with that client."""
     client: aioredis.Redis = aioredis.from_url(proxy.url, decode_responses=True)
-    return client, TurnGate(client, namespace=namespace, lock_ttl=1.0, poll_interval=0.02)
+    gate = TurnGate(client, namespace=namespace, lock_ttl=1.0, poll_interval=0.02)
+    relay = Relay(surface, EditScheduler())
+    try:
+        yield client, Responder(agent=agent, gate=gate, relay=relay, max_input_chars=1000)
+    finally:
+        await client.aclose()
 
 
 def _late_to_the_agent(monkeypatch: pytest.MonkeyPatch, *, until: asyncio.Event) -> None:
@@ -385,18 +395,12 @@ async def test_a_turn_whose_lock_was_taken_by_a_later_one_does_not_call_the_agen
     _late_to_the_agent(monkeypatch, until=agent.began)
     async with SlowRedis(redis_url) as proxy:
         proxy.swallow(EXTEND.sha.encode(), every=True)
-        client, gate = _gate_through(proxy, namespace)
-        responder = Responder(
-            agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
-        )
-        try:
+        async with _responder_through(proxy, namespace, agent, surface) as (client, responder):
             async with asyncio.timeout(PATIENCE):
                 first = asyncio.create_task(responder.handle(_turn("first", "1")))
                 await arrived(client, namespace, count=1)
                 second = await responder.handle(_turn("second", "2"))
                 result = await first
-        finally:
-            await client.aclose()
     assert second.status == "answered"
     assert result.status == "store_failed"
     assert agent.started == ["second"]
@@ -419,15 +423,9 @@ async def test_a_turn_whose_lock_ran_out_unclaimed_takes_it_again_and_answers(
     _late_to_the_agent(monkeypatch, until=lost)
     async with SlowRedis(redis_url) as proxy:
         proxy.swallow(EXTEND.sha.encode(), every=True)
-        client, gate = _gate_through(proxy, namespace)
-        responder = Responder(
-            agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
-        )
-        try:
+        async with _responder_through(proxy, namespace, agent, surface) as (_, responder):
             async with asyncio.timeout(PATIENCE):
                 result = await responder.handle(_turn("first", "1"))
-        finally:
-            await client.aclose()
     assert result.status == "answered"
     assert agent.started == ["first"]
     assert surface.texts(WHERE) == ["reply to first"]
@@ -440,21 +438,17 @@ async def test_a_reply_whose_lock_is_lost_mid_stream_is_shown_in_full(
     """Once the agent has the message, losing the lock does not cut the reply short:
     that would not take the message back from the agent's session, only lose the answer."""
     agent, surface = HeldAgent(), RecordingSurface(limits=FAST)
-    async with SlowRedis(redis_url) as proxy:
-        client, gate = _gate_through(proxy, namespace)
-        responder = Responder(
-            agent=agent, gate=gate, relay=Relay(surface, EditScheduler()), max_input_chars=1000
-        )
-        try:
-            async with asyncio.timeout(PATIENCE):
-                running = asyncio.create_task(responder.handle(_turn("hello", "1")))
-                await agent.began.wait()
-                proxy.swallow(EXTEND.sha.encode(), every=True)
-                await gate._running[_CONVERSATION].lost.wait()
-                agent.resume.set()
-                result = await running
-        finally:
-            await client.aclose()
+    async with (
+        SlowRedis(redis_url) as proxy,
+        _responder_through(proxy, namespace, agent, surface) as (_, responder),
+    ):
+        async with asyncio.timeout(PATIENCE):
+            running = asyncio.create_task(responder.handle(_turn("hello", "1")))
+            await agent.began.wait()
+            proxy.swallow(EXTEND.sha.encode(), every=True)
+            await responder.gate._running[_CONVERSATION].lost.wait()
+            agent.resume.set()
+            result = await running
     assert result.status == "answered"
     assert result.outcome is not None and result.outcome.status == "completed"
     assert surface.texts(WHERE) == ["reply to hello"]
