@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -53,24 +54,34 @@ def chat_calls_since(sim: SlackSimulator, start: float) -> int:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DeletedWhileDown:
+    """Alice asked, the agent thinks (its reply held), the bot's only connection went down
+    and Alice deleted her question: its ``message_deleted`` is queued (``gone``). A second
+    reply ("Fine here.") waits for the next question."""
+
+    bot: SlackService
+    held: LyzrScript
+    turn: UserTurn
+    gone: SocketDelivery
+
+
+@pytest.fixture(params=["edit", "native"])
 async def deleted_while_down(
-    sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot, streaming: str
-) -> tuple[SlackService, LyzrScript, UserTurn, SocketDelivery]:
-    """Alice asks, the agent thinks (its reply held), the bot's only connection goes down
-    and Alice deletes her question: its ``message_deleted`` is queued. A second reply
-    ("Fine here.") waits for the next question. (bot, the held reply, the turn, the
-    deletion's delivery)."""
+    request: pytest.FixtureRequest, sim: SlackSimulator, lyzr: LyzrServer, start_bot: StartBot
+) -> DeletedWhileDown:
+    """:class:`DeletedWhileDown`, in either streaming mode."""
     ws = sim.workspace
     held = reply_script("word " * 50, hold_after=0, holds={3: asyncio.Event()})
     lyzr.enqueue(held, reply_script("Fine here."))
-    bot = await start_bot("socket", streaming=streaming)
+    bot = await start_bot("socket", streaming=request.param)
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "talk"))
     await acked(turn.deliveries)
     await sim.wait_for(lambda: len(lyzr.stream_requests()) == 1)  # the agent is thinking
     await sim.socket.cut()
     gone = await sim.user_deletes(turn.message)
     assert isinstance(gone, SocketDelivery) and gone.sent_at == []  # no connection: queued
-    return bot, held, turn, gone
+    return DeletedWhileDown(bot, held, turn, gone)
 
 
 async def settle(sim: SlackSimulator, bot: SlackService, label: str) -> None:
@@ -83,19 +94,17 @@ async def settle(sim: SlackSimulator, bot: SlackService, label: str) -> None:
 
 
 @pytest.mark.parametrize("sim", [SCALED], indirect=True)
-@pytest.mark.parametrize("streaming", ["edit", "native"])
 async def test_a_question_deleted_while_the_connection_is_down_ends_the_reply_as_on_time(
-    streaming: str,
+    deleted_while_down: DeletedWhileDown,
     sim: SlackSimulator,
     lyzr: LyzrServer,
-    start_bot: StartBot,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """``test_a_question_deleted_before_the_reply_ends_it_without_retries``, with the
     bot's only connection down when Alice deletes her question: the ``message_deleted``
     comes late, after the bot's first post into the gone thread was refused."""
     ws = sim.workspace
-    bot, held, _, gone = await deleted_while_down(sim, lyzr, start_bot, streaming)
+    bot, held, gone = deleted_while_down.bot, deleted_while_down.held, deleted_while_down.gone
     with caplog.at_level(logging.INFO):
         held.hold.set()
         await sim.wait_for(lambda: any(c.error == "thread_not_found" for c in sim.calls()))
@@ -119,12 +128,10 @@ async def test_a_question_deleted_while_the_connection_is_down_ends_the_reply_as
 
 
 @pytest.mark.parametrize("sim", [SCALED], indirect=True)
-@pytest.mark.parametrize("streaming", ["edit", "native"])
 async def test_a_question_deleted_while_the_connection_is_down_stops_the_agent_first(
-    streaming: str,
+    deleted_while_down: DeletedWhileDown,
     sim: SlackSimulator,
     lyzr: LyzrServer,
-    start_bot: StartBot,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The ``message_deleted`` sent while the bot's only connection was down comes (once
@@ -132,7 +139,8 @@ async def test_a_question_deleted_while_the_connection_is_down_stops_the_agent_f
     the agent still thinks: the agent is stopped, and nothing is posted into the gone
     thread, so Slack never has to refuse a post."""
     ws = sim.workspace
-    bot, held, turn, gone = await deleted_while_down(sim, lyzr, start_bot, streaming)
+    bot, held, gone = deleted_while_down.bot, deleted_while_down.held, deleted_while_down.gone
+    turn = deleted_while_down.turn
     with caplog.at_level(logging.INFO):
         sim.socket.break_after_next = 1  # its first envelope breaks the new connection
         sim.socket.restore()
