@@ -15,7 +15,9 @@ Real ``threadcast slack`` processes, one Redis, the scripted Lyzr server (the he
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import pytest
 import redis.asyncio as aioredis
 
 from bots.simulators.slack import SlackSimulator
@@ -69,11 +71,17 @@ class Registry:
         return any(not id_.startswith("owed-") for id_ in await self.ended())
 
 
+@pytest.fixture
+async def registry(redis_url: str, namespace: str) -> AsyncIterator[Registry]:
+    async with aioredis.from_url(redis_url) as redis:
+        yield Registry(redis, namespace)
+
+
 async def test_sigkill_while_a_final_stop_waits_for_its_rate_limit(
     sim: SlackSimulator,
     lyzr: LyzrServer,
     redis_url: str,
-    namespace: str,
+    registry: Registry,
     start_replica: StartReplica,
 ) -> None:
     a = await start_replica("a", redis_url, **NATIVE)
@@ -83,37 +91,35 @@ async def test_sigkill_while_a_final_stop_waits_for_its_rate_limit(
     sim.fail_next("chat.stopStream", "ratelimited", retry_after=600)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "answer"))
-    async with aioredis.from_url(redis_url) as redis:
-        registry = Registry(redis, namespace)
-        # The reply ended: its final edit returned (the text appended, the stop queued) and
-        # its record was dropped. Then the replica dies, the stop still waiting.
-        await eventually(registry.reply_dropped, what="the reply's record dropped")
-        a.kill()
-        await a.process.wait()
-        (message,) = sim.bot_replies(ws.general, turn.thread_ts)
-        assert message.streaming and not ended_whole(message, TEXT)
-        assert [c.error for c in sim.calls("chat.stopStream")] == ["ratelimited"]
+    # The reply ended: its final edit returned (the text appended, the stop queued) and
+    # its record was dropped. Then the replica dies, the stop still waiting.
+    await eventually(registry.reply_dropped, what="the reply's record dropped")
+    a.kill()
+    await a.process.wait()
+    (message,) = sim.bot_replies(ws.general, turn.thread_ts)
+    assert message.streaming and not ended_whole(message, TEXT)
+    assert [c.error for c in sim.calls("chat.stopStream")] == ["ratelimited"]
 
-        # No reaper knew the message: it stayed streaming until Slack expired it, then
-        # shown broken for good. Now b's reaper ends it whole, as the stop would have.
-        try:
-            await sim.wait_for(lambda: ended_whole(message, TEXT), timeout=PATIENCE)
-        except TimeoutError:
-            raise AssertionError(f"not ended: {message!r}\n{b.log.read_text()[-3000:]}") from None
-        assert NOTICE_WORDS not in message.text
-        assert len(sim.bot_replies(ws.general, turn.thread_ts)) == 1  # no notice of its own
+    # No reaper knew the message: it stayed streaming until Slack expired it, then
+    # shown broken for good. Now b's reaper ends it whole, as the stop would have.
+    try:
+        await sim.wait_for(lambda: ended_whole(message, TEXT), timeout=PATIENCE)
+    except TimeoutError:
+        raise AssertionError(f"not ended: {message!r}\n{b.log.read_text()[-3000:]}") from None
+    assert NOTICE_WORDS not in message.text
+    assert len(sim.bot_replies(ws.general, turn.thread_ts)) == 1  # no notice of its own
 
-        async def none_left() -> bool:
-            return not await registry.records()
+    async def none_left() -> bool:
+        return not await registry.records()
 
-        await eventually(none_left, what="the record dropped by the reaper")
+    await eventually(none_left, what="the record dropped by the reaper")
 
 
 async def test_a_queued_stop_that_lands_leaves_nothing_to_finish(
     sim: SlackSimulator,
     lyzr: LyzrServer,
     redis_url: str,
-    namespace: str,
+    registry: Registry,
     start_replica: StartReplica,
 ) -> None:
     a = await start_replica("a", redis_url, **NATIVE)
@@ -128,39 +134,37 @@ async def test_a_queued_stop_that_lands_leaves_nothing_to_finish(
     sim.after_call("chat.stopStream", answer_once_seen)
     sim.events_url = a.events_url
     turn = await sim.user_says(ws.general, ws.alice, mention(sim, "answer"))
-    async with aioredis.from_url(redis_url) as redis:
-        registry = Registry(redis, namespace)
 
-        async def owed_only() -> bool:  # the reply's record gone, the stop's one kept
-            records = await registry.records()
-            return await registry.reply_dropped() and any(i.startswith("owed-") for i in records)
+    async def owed_only() -> bool:  # the reply's record gone, the stop's one kept
+        records = await registry.records()
+        return await registry.reply_dropped() and any(i.startswith("owed-") for i in records)
 
-        await eventually(owed_only, what="the queued stop's final edit registered")
-        (message,) = sim.bot_replies(ws.general, turn.thread_ts)
-        ((record_id, record),) = (await registry.records()).items()
-        assert record.handed_over and record.feedback == message.ts  # final, with 👍 / 👎
-        assert [(p.message_id, p.text, p.stream) for p in record.pages] == [
-            (message.ts, message.text, True)
-        ]
-        seen.set()
+    await eventually(owed_only, what="the queued stop's final edit registered")
+    (message,) = sim.bot_replies(ws.general, turn.thread_ts)
+    ((record_id, record),) = (await registry.records()).items()
+    assert record.handed_over and record.feedback == message.ts  # final, with 👍 / 👎
+    assert [(p.message_id, p.text, p.stream) for p in record.pages] == [
+        (message.ts, message.text, True)
+    ]
+    seen.set()
 
-        await sim.wait_for(lambda: ended_whole(message, TEXT), timeout=PATIENCE)
+    await sim.wait_for(lambda: ended_whole(message, TEXT), timeout=PATIENCE)
 
-        async def dropped() -> bool:
-            return not await registry.records() and record_id in await registry.ended()
+    async def dropped() -> bool:
+        return not await registry.records() and record_id in await registry.ended()
 
-        await eventually(dropped, what="the record dropped once the stop landed")
-        # a dies now: another replica's reaper finds nothing of it to finish again.
-        a.kill()
-        await a.process.wait()
-        killed_at = len(sim.calls())
-        await start_replica("b", redis_url, **NATIVE)
+    await eventually(dropped, what="the record dropped once the stop landed")
+    # a dies now: another replica's reaper finds nothing of it to finish again.
+    a.kill()
+    await a.process.wait()
+    killed_at = len(sim.calls())
+    await start_replica("b", redis_url, **NATIVE)
 
-        async def a_forgotten() -> bool:  # a reaper's claim found a dead, with nothing
-            return record.owner not in await registry.owners()
+    async def a_forgotten() -> bool:  # a reaper's claim found a dead, with nothing
+        return record.owner not in await registry.owners()
 
-        await eventually(a_forgotten, what="a presumed dead by b's reaper")
-        assert not await registry.records() and not await registry.tries()
+    await eventually(a_forgotten, what="a presumed dead by b's reaper")
+    assert not await registry.records() and not await registry.tries()
     touched = [c.method for c in sim.calls()[killed_at:] if c.method.startswith("chat.")]
     assert touched == []
     assert ended_whole(message, TEXT) and len(sim.bot_replies(ws.general, turn.thread_ts)) == 1
