@@ -112,23 +112,35 @@ async def test_a_receiver_failing_every_try_is_given_up_once(client: httpx.Async
     assert counted_since(before) == {"gave_up": 1, "delivered": 1}
 
 
+class HeldReceiver:
+    """A webhook receiver at ``/hook`` that keeps each vote (``bodies``, ``arrived`` set)
+    and answers 204 only once ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.arrived, self.release = asyncio.Event(), asyncio.Event()
+        self.bodies: list[object] = []
+
+    def app(self) -> web.Application:
+        async def holding(request: web.Request) -> web.Response:
+            self.bodies.append(await request.json())
+            self.arrived.set()
+            await self.release.wait()
+            return web.Response(status=204)
+
+        app = web.Application()
+        app.router.add_post("/hook", holding)
+        return app
+
+
 async def test_a_full_backlog_drops_the_oldest_waiting_vote_once(
     client: httpx.AsyncClient,
 ) -> None:
     """The backlog full while a vote is being posted: the oldest vote *waiting* is dropped as
     ``overflow``. It used to be the one being posted, counted dropped, then delivered (or
     given up) as well."""
-    arrived, release = asyncio.Event(), asyncio.Event()
-    bodies: list[object] = []
-
-    async def slow(request: web.Request) -> web.Response:
-        bodies.append(await request.json())
-        arrived.set()
-        await release.wait()  # the first vote held until the backlog has overflowed
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", slow)
+    receiver = HeldReceiver()  # the first vote held until the backlog has overflowed
+    arrived, release, bodies = receiver.arrived, receiver.release, receiver.bodies
+    app = receiver.app()
     before = outcomes()
     async with serving(app) as base:
         hook = FeedbackWebhook(base + "/hook", client, backlog=2, drain=30)
@@ -255,17 +267,9 @@ async def test_a_vote_cut_off_mid_post_on_close_is_counted_unconfirmed(
     """The bot stops while a vote's POST is on the wire: the receiver may have it (it holds
     the request here), so it is counted ``unconfirmed``, with one line saying so; it used to
     be dropped as ``shutdown`` with the vote waiting behind it, which never left."""
-    arrived, release = asyncio.Event(), asyncio.Event()
-    bodies: list[object] = []
-
-    async def holding(request: web.Request) -> web.Response:
-        bodies.append(await request.json())
-        arrived.set()
-        await release.wait()  # the receiver has the vote and answers only after the close
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", holding)
+    receiver = HeldReceiver()  # it has the vote and answers only after the close
+    arrived, release, bodies = receiver.arrived, receiver.release, receiver.bodies
+    app = receiver.app()
     before = outcomes()
     async with serving(app) as base:
         hook = FeedbackWebhook(base + "/hook", client, timeout=60, drain=0)
