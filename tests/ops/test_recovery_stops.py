@@ -15,7 +15,7 @@ Real ``threadcast slack`` processes, one Redis, the scripted Lyzr server (the he
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -25,7 +25,7 @@ from core.ops.recovery import ReplyRecord
 from core.redis import text as as_text
 from tests.bots.slack.conftest import mention, reply_script
 from tests.bots.slack.test_shutdown_stops import ended_whole
-from tests.ops.test_recovery_e2e import NOTICE_WORDS, StartReplica, sim, start_replica
+from tests.ops.test_recovery_e2e import NOTICE_WORDS, Replica, StartReplica, sim, start_replica
 from tests.servers.lyzr_server import LyzrServer
 from tests.waiting import PATIENCE, eventually
 
@@ -33,6 +33,7 @@ __all__ = ["sim", "start_replica"]
 
 NATIVE = {"SLACK_STREAMING": "native", "THREADCAST_FEEDBACK": "true"}
 TEXT = "The whole reply, with its last words."
+StartNative = Callable[[str], Awaitable[Replica]]
 
 
 class Registry:
@@ -72,6 +73,12 @@ class Registry:
 
 
 @pytest.fixture
+def start_native(start_replica: StartReplica, redis_url: str) -> StartNative:
+    """Start a replica (named) on the test's Redis, streaming natively with 👍 / 👎."""
+    return lambda name: start_replica(name, redis_url, **NATIVE)
+
+
+@pytest.fixture
 async def registry(redis_url: str, namespace: str) -> AsyncIterator[Registry]:
     async with aioredis.from_url(redis_url) as redis:
         yield Registry(redis, namespace)
@@ -80,12 +87,11 @@ async def registry(redis_url: str, namespace: str) -> AsyncIterator[Registry]:
 async def test_sigkill_while_a_final_stop_waits_for_its_rate_limit(
     sim: SlackSimulator,
     lyzr: LyzrServer,
-    redis_url: str,
     registry: Registry,
-    start_replica: StartReplica,
+    start_native: StartNative,
 ) -> None:
-    a = await start_replica("a", redis_url, **NATIVE)
-    b = await start_replica("b", redis_url, **NATIVE)
+    a = await start_native("a")
+    b = await start_native("b")
     ws = sim.workspace
     lyzr.enqueue(reply_script(TEXT))
     sim.fail_next("chat.stopStream", "ratelimited", retry_after=600)
@@ -118,11 +124,10 @@ async def test_sigkill_while_a_final_stop_waits_for_its_rate_limit(
 async def test_a_queued_stop_that_lands_leaves_nothing_to_finish(
     sim: SlackSimulator,
     lyzr: LyzrServer,
-    redis_url: str,
     registry: Registry,
-    start_replica: StartReplica,
+    start_native: StartNative,
 ) -> None:
-    a = await start_replica("a", redis_url, **NATIVE)
+    a = await start_native("a")
     ws = sim.workspace
     lyzr.enqueue(reply_script(TEXT))
     sim.fail_next("chat.stopStream", "ratelimited", retry_after=1)
@@ -158,7 +163,7 @@ async def test_a_queued_stop_that_lands_leaves_nothing_to_finish(
     a.kill()
     await a.process.wait()
     killed_at = len(sim.calls())
-    await start_replica("b", redis_url, **NATIVE)
+    await start_native("b")
 
     async def a_forgotten() -> bool:  # a reaper's claim found a dead, with nothing
         return record.owner not in await registry.owners()
