@@ -255,7 +255,7 @@ class RegisteredReply:
         failed to land is never left to a later edit that may not come."""
         if self._ended or self._lost or (self._retry is not None and not self._retry.done()):
             return
-        delay = min(self.registry.ttl / 3, 0.2 * 2 ** (self._failures - 1))
+        delay = self.registry.retry_delay(self._failures)
 
         async def later() -> None:
             await asyncio.sleep(delay)
@@ -303,4 +303,4 @@ class RegisteredReply:
                 if failures == 1:
                     log.warning("could not end reply record %s (tried again until Redis "
                                 "answers): %s", self.reply_id, exc)  # fmt: skip
-            await asyncio.sleep(min(registry.ttl / 3, 0.2 * 2 ** (failures - 1)))
+            await asyncio.sleep(registry.retry_delay(failures))

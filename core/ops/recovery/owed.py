@@ -87,7 +87,7 @@ class OwedRecords:
                     log.warning("could not drop the record of the final edit of %s (tried "
                                 "again until Redis answers): %s", edit.message.message_id,
                                 exc)  # fmt: skip
-            await asyncio.sleep(min(self.registry.ttl / 3, 0.2 * 2 ** (failures - 1)))
+            await asyncio.sleep(self.registry.retry_delay(failures))
 
 
 def _record_id(edit: OwedEdit) -> str:

@@ -350,6 +350,11 @@ class ReplyRegistry:
 
     # --- background work ---------------------------------------------------------------
 
+    def retry_delay(self, failures: int) -> float:
+        """Seconds before a write that failed ``failures`` times in a row is tried again:
+        doubling from 0.2 s, never past a third of the record's TTL (a beat of the owner)."""
+        return min(self.ttl / 3, 0.2 * 2.0 ** (failures - 1))
+
     def spawn(self, work: Callable[[], Coroutine[Any, Any, Any]], name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work(), name=name)
         self._tasks.add(task)
